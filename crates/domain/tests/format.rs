@@ -1,0 +1,219 @@
+//! The org folder reader and writer on the sample org and on broken copies of it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use domain::format::{FileKind, OrgSink, OrgWriter, ReadError, Record, read_org};
+
+/// `shared/samples/acme`, beside the repository, or `HIREPLANE_SAMPLES`/acme.
+fn acme() -> Option<PathBuf> {
+    let base = std::env::var_os("HIREPLANE_SAMPLES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples"));
+    let dir = base.join("acme");
+    dir.join("org.json").exists().then_some(dir)
+}
+
+struct Writes(OrgWriter);
+impl OrgSink for Writes {
+    type Error = domain::format::WriteError;
+    fn record(&mut self, r: Record<'_>) -> Result<(), Self::Error> {
+        self.0.write(r)
+    }
+}
+
+struct Nothing;
+impl OrgSink for Nothing {
+    type Error = std::convert::Infallible;
+    fn record(&mut self, _: Record<'_>) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// Every record of every file, as JSON values with numbers compared by value and null = missing.
+pub fn records(dir: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for kind in FileKind::ALL {
+        let Ok(text) = std::fs::read_to_string(dir.join(kind.file_name())) else {
+            continue;
+        };
+        let mut rows: Vec<String> = if kind == FileKind::Org {
+            vec![normalize(serde_json::from_str(&text).unwrap()).to_string()]
+        } else {
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| normalize(serde_json::from_str(l).unwrap()).to_string())
+                .collect()
+        };
+        rows.sort();
+        out.insert(kind.file_name().to_owned(), rows);
+    }
+    out
+}
+
+fn normalize(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            let mut sorted: Vec<(String, Value)> = m
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, normalize(v)))
+                .collect();
+            sorted.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(sorted.into_iter().collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(normalize).collect()),
+        Value::Number(n) => serde_json::json!(n.as_f64().unwrap()),
+        v => v,
+    }
+}
+
+#[test]
+fn the_sample_org_reads_cleanly_and_writes_back_the_same_records() {
+    let Some(acme) = acme() else {
+        eprintln!("skipped: the sample org shared/samples/acme is not on this machine");
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let mut sink = Writes(OrgWriter::create(out.path()).unwrap());
+    let summary = read_org(&acme, &mut sink, &mut |_| {}).unwrap();
+    sink.0.finish().unwrap();
+    assert_eq!(summary.count(FileKind::Applications), 300);
+    assert_eq!(summary.count(FileKind::StageTransitions), 648);
+    assert_eq!(records(&acme), records(out.path()));
+}
+
+fn broken(edit: impl FnOnce(&Path)) -> Vec<String> {
+    let acme = acme().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for kind in FileKind::ALL {
+        let from = acme.join(kind.file_name());
+        if from.exists() {
+            std::fs::copy(&from, dir.path().join(kind.file_name())).unwrap();
+        }
+    }
+    edit(dir.path());
+    match read_org(dir.path(), &mut Nothing, &mut |_| {}) {
+        Err(ReadError::Invalid { problems, .. }) => {
+            problems.iter().map(|p| p.to_string()).collect()
+        }
+        other => panic!("expected problems, got {other:?}"),
+    }
+}
+
+fn replace_line(dir: &Path, file: &str, line: usize, f: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut v: serde_json::Value = serde_json::from_str(&lines[line - 1]).unwrap();
+    f(&mut v);
+    lines[line - 1] = v.to_string();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn every_kind_of_bad_input_is_reported_at_its_file_and_line() {
+    if acme().is_none() {
+        eprintln!("skipped: the sample org shared/samples/acme is not on this machine");
+        return;
+    }
+    let p = broken(|d| {
+        replace_line(d, "applications.jsonl", 5, |v| {
+            v["job_id"] = "acme_job_999".into()
+        })
+    });
+    assert!(p.contains(&"applications.jsonl:5: job_id: unknown reference `acme_job_999`: no such id in jobs.jsonl".to_owned()), "{p:#?}");
+
+    // The duplicate line is refused, so references to the id it replaced no longer resolve either.
+    let p = broken(|d| replace_line(d, "sources.jsonl", 2, |v| v["id"] = "acme_src_1".into()));
+    assert_eq!(
+        p[0],
+        "sources.jsonl:2: id: duplicate id `acme_src_1`: already used on line 1"
+    );
+    assert!(
+        p[1..].iter().all(|m| m
+            .ends_with("source_id: unknown reference `acme_src_2`: no such id in sources.jsonl")),
+        "{p:?}"
+    );
+
+    let p = broken(|d| replace_line(d, "sources.jsonl", 3, |v| v["kind"] = "billboard".into()));
+    assert_eq!(
+        p,
+        [
+            "sources.jsonl:3: kind: `billboard` is not one of `referral`, `agency`, `job_board`, `sourced`, `career_site`, `event`, `other`"
+        ]
+    );
+
+    let p = broken(|d| {
+        replace_line(d, "candidates.jsonl", 7, |v| {
+            v["created_at"] = "2025-13-01T00:00:00Z".into()
+        })
+    });
+    assert_eq!(
+        p,
+        [
+            "candidates.jsonl:7: created_at: `2025-13-01T00:00:00Z` is not an RFC 3339 timestamp in UTC such as `2025-03-19T18:11:25Z`"
+        ]
+    );
+
+    let p = broken(|d| {
+        replace_line(d, "users.jsonl", 4, |v| {
+            v["timezone"] = "Mars/Olympus_Mons".into()
+        })
+    });
+    assert_eq!(
+        p,
+        [
+            "users.jsonl:4: timezone: `Mars/Olympus_Mons` is not an IANA time zone such as `Europe/Berlin`"
+        ]
+    );
+
+    let p = broken(|d| {
+        replace_line(d, "candidates.jsonl", 2, |v| {
+            v["custom_fields"]["years_of_experience"] = "lots".into()
+        })
+    });
+    assert_eq!(
+        p,
+        [
+            "candidates.jsonl:2: custom_fields: `years_of_experience` is a number field, got string `lots`"
+        ]
+    );
+
+    let p = broken(|d| {
+        replace_line(d, "candidates.jsonl", 2, |v| {
+            v["custom_fields"]["shoe_size"] = 44.into()
+        })
+    });
+    assert_eq!(p.len(), 1);
+    assert!(p[0].starts_with("candidates.jsonl:2: custom_fields: `shoe_size` is not a custom field of candidates; defined: `languages`, `visa_sponsorship`, `years_of_experience`"), "{p:?}");
+
+    let p = broken(|d| {
+        replace_line(d, "interviews.jsonl", 3, |v| {
+            v["ends_at"] = v["starts_at"].clone()
+        })
+    });
+    assert_eq!(p.len(), 1);
+    assert!(p[0].starts_with("interviews.jsonl:3: ends_at: `"), "{p:?}");
+    assert!(p[0].contains("is not after `starts_at`"), "{p:?}");
+
+    // A broken chain: the second transition of some application starts elsewhere.
+    let p = broken(|d| {
+        let text = std::fs::read_to_string(d.join("stage_transitions.jsonl")).unwrap();
+        let line = text
+            .lines()
+            .position(|l| !l.contains("\"from_stage_id\":null"))
+            .unwrap()
+            + 1;
+        replace_line(d, "stage_transitions.jsonl", line, |v| {
+            v["from_stage_id"] = v["to_stage_id"].clone()
+        });
+    });
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].contains("from_stage_id: `") && p[0].contains("breaks the chain"),
+        "{p:?}"
+    );
+}
