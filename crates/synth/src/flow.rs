@@ -16,7 +16,7 @@ use crate::records::{
     ApplicationRec, CandidateRec, Demographics, FeedbackRec, Id, InterviewRec, OfferRec, PanelRec,
     Salary, Scores, TransitionRec,
 };
-use crate::rng::{Rng, Stream, chance, pick, pick_weighted, stream, weighted};
+use crate::rng::{Rng, Stream, chance, pick, pick_str, pick_weighted, stream, weighted};
 use crate::time::{DAY, Day, HOUR, MINUTE, Ts, ceil_to};
 use crate::vocab::{
     ARCHIVE_REASONS, INTERVIEW_SESSIONS, Kind, NOTES_NEGATIVE, NOTES_POSITIVE, PLACES,
@@ -62,18 +62,21 @@ fn kind_index(kind: Kind) -> usize {
 }
 
 fn interviewing(kind: Kind) -> bool {
-    matches!(kind, Kind::Screen | Kind::Assessment | Kind::Interview | Kind::Onsite)
+    matches!(
+        kind,
+        Kind::Screen | Kind::Assessment | Kind::Interview | Kind::Onsite
+    )
 }
 
 /// Share of applications that pass a stage of a kind.
 fn pass_rate(kind: Kind) -> f64 {
     match kind {
-        Kind::Lead => 0.5,
-        Kind::ApplicationReview => 0.45,
-        Kind::Screen => 0.6,
-        Kind::Assessment => 0.65,
-        Kind::Interview => 0.6,
-        Kind::Onsite => 0.5,
+        Kind::Lead => 0.4,
+        Kind::ApplicationReview => 0.35,
+        Kind::Screen => 0.5,
+        Kind::Assessment => 0.55,
+        Kind::Interview => 0.45,
+        Kind::Onsite => 0.3,
         Kind::Offer => 0.8,
         Kind::Hired => 1.0,
     }
@@ -85,9 +88,13 @@ impl Durations {
         let medians = [36.0_f64, 60.0, 100.0, 110.0, 130.0, 150.0, 80.0, 1.0];
         let mut by_kind = Vec::with_capacity(8);
         for m in medians {
-            by_kind.push(LogNormal::new(m.ln(), 0.75).map_err(|e| SynthError::Internal(e.to_string()))?);
+            by_kind.push(
+                LogNormal::new(m.ln(), 0.75).map_err(|e| SynthError::Internal(e.to_string()))?,
+            );
         }
-        let by_kind = by_kind.try_into().map_err(|_| SynthError::Internal("stage duration table".to_owned()))?;
+        let by_kind = by_kind
+            .try_into()
+            .map_err(|_| SynthError::Internal("stage duration table".to_owned()))?;
         Ok(Durations { by_kind })
     }
 
@@ -126,9 +133,15 @@ impl<'m> Flow<'m> {
         Ok(Flow {
             model,
             durations: Durations::new()?,
-            feedback_delay: LogNormal::new(3.0_f64.ln(), 1.0).map_err(|e| SynthError::Internal(e.to_string()))?,
+            feedback_delay: LogNormal::new(3.0_f64.ln(), 1.0)
+                .map_err(|e| SynthError::Internal(e.to_string()))?,
             counters: Counters::default(),
-            domains: ["mail.example", "inbox.example", "post.example", "correo.example"],
+            domains: [
+                "mail.example",
+                "inbox.example",
+                "post.example",
+                "correo.example",
+            ],
         })
     }
 
@@ -149,14 +162,23 @@ impl<'m> Flow<'m> {
             candidate += 1;
             if written - last_report >= 10_000 || written == total {
                 last_report = written;
-                progress(Progress { applications_written: written, applications_total: total });
+                progress(Progress {
+                    applications_written: written,
+                    applications_total: total,
+                });
             }
         }
         Ok(())
     }
 
     /// Writes candidate `ci` and its applications (at most `room`); returns how many.
-    fn candidate(&mut self, ci: u64, first_app: u64, room: u64, sinks: &mut Sinks) -> Result<u64, SynthError> {
+    fn candidate(
+        &mut self,
+        ci: u64,
+        first_app: u64,
+        room: u64,
+        sinks: &mut Sinks,
+    ) -> Result<u64, SynthError> {
         let model = self.model;
         let ids = model.ids();
         let mut rng = stream(model.seed, Stream::Candidate, ci);
@@ -210,7 +232,15 @@ impl<'m> Flow<'m> {
                 tags.push(t);
             }
         }
-        let custom_fields = fields::draw("candidate", &mut rng, &Context { at: created_at, level: 0, serial: ci + 1 });
+        let custom_fields = fields::draw(
+            "candidate",
+            &mut rng,
+            &Context {
+                at: created_at,
+                level: 0,
+                serial: ci + 1,
+            },
+        );
         let demographics = demographics(&mut rng);
         sinks.candidates.row(&CandidateRec {
             id: ids.candidate(ci),
@@ -231,7 +261,14 @@ impl<'m> Flow<'m> {
         Ok(plans.len() as u64)
     }
 
-    fn application(&mut self, ai: u64, ci: u64, j: usize, applied_at: i64, sinks: &mut Sinks) -> Result<(), SynthError> {
+    fn application(
+        &mut self,
+        ai: u64,
+        ci: u64,
+        j: usize,
+        applied_at: i64,
+        sinks: &mut Sinks,
+    ) -> Result<(), SynthError> {
         let model = self.model;
         let ids = model.ids();
         let job = &model.jobs[j];
@@ -247,23 +284,36 @@ impl<'m> Flow<'m> {
         };
 
         // Walk the pipeline.
-        let mut visits = vec![Visit { stage: 0, at: applied_at }];
+        let mut visits = vec![Visit {
+            stage: 0,
+            at: applied_at,
+        }];
         let mut stage = 0;
         let mut t = applied_at;
         let outcome = loop {
-            let Some(current) = job.stages.get(stage) else { break Outcome::Active };
+            let Some(current) = job.stages.get(stage) else {
+                break Outcome::Active;
+            };
             if current.kind == Kind::Hired {
                 break Outcome::Hired(t);
             }
             let next_at = t + self.durations.sample(&mut rng, current.kind);
             if next_at >= job.horizon {
-                break if job.status == JobStatus::Open { Outcome::Active } else { Outcome::Closed(job.horizon) };
+                break if job.status == JobStatus::Open {
+                    Outcome::Active
+                } else {
+                    Outcome::Closed(job.horizon)
+                };
             }
             if !chance(&mut rng, pass_rate(current.kind)) {
                 break Outcome::Rejected(next_at);
             }
             let mut next = stage + 1;
-            let skippable = |s: usize| job.stages.get(s).is_some_and(|st| !matches!(st.kind, Kind::Offer | Kind::Hired));
+            let skippable = |s: usize| {
+                job.stages
+                    .get(s)
+                    .is_some_and(|st| !matches!(st.kind, Kind::Offer | Kind::Hired))
+            };
             if skippable(next) && skippable(next + 1) && chance(&mut rng, 0.04) {
                 next += 1;
             }
@@ -289,11 +339,22 @@ impl<'m> Flow<'m> {
                 "archived",
                 None,
                 Some(Ts(at + rng.random_range(0..2 * DAY))),
-                Some(if chance(&mut rng, 0.7) { "position filled" } else { "job closed" }),
+                Some(if chance(&mut rng, 0.7) {
+                    "position filled"
+                } else {
+                    "job closed"
+                }),
             ),
         };
-        let custom_fields =
-            fields::draw("application", &mut rng, &Context { at: applied_at, level: job.level, serial: ai + 1 });
+        let custom_fields = fields::draw(
+            "application",
+            &mut rng,
+            &Context {
+                at: applied_at,
+                level: job.level,
+                serial: ai + 1,
+            },
+        );
         let stage_id = |s: usize| job.stages.get(s).map_or("", |st| st.id.as_str());
         sinks.applications.row(&ApplicationRec {
             id: app_id,
@@ -326,7 +387,10 @@ impl<'m> Flow<'m> {
             sinks.transitions.row(&TransitionRec {
                 id,
                 application_id: app_id,
-                from_stage_id: k.checked_sub(1).and_then(|p| visits.get(p)).map(|p| stage_id(p.stage)),
+                from_stage_id: k
+                    .checked_sub(1)
+                    .and_then(|p| visits.get(p))
+                    .map(|p| stage_id(p.stage)),
                 to_stage_id: stage_id(visit.stage),
                 at: Ts(visit.at),
                 by_user_id: by.map(|u| ids.user(u)),
@@ -341,12 +405,25 @@ impl<'m> Flow<'m> {
             Outcome::Hired(at) | Outcome::Rejected(at) | Outcome::Closed(at) => Some(at),
         };
         for (k, visit) in visits.iter().enumerate() {
-            let Some(stage) = job.stages.get(visit.stage) else { continue };
+            let Some(stage) = job.stages.get(visit.stage) else {
+                continue;
+            };
             let exit = visits.get(k + 1).map(|v| v.at).or(end_of_last);
             let passed = k + 1 < visits.len();
             let rejected_here = !passed && matches!(outcome, Outcome::Rejected(_));
-            if interviewing(stage.kind) && (stage.kind != Kind::Assessment || chance(&mut irng, 0.3)) {
-                self.interviews(&mut irng, sinks, app_id, job, visit, exit, passed, rejected_here)?;
+            if interviewing(stage.kind)
+                && (stage.kind != Kind::Assessment || chance(&mut irng, 0.3))
+            {
+                self.interviews(
+                    &mut irng,
+                    sinks,
+                    app_id,
+                    job,
+                    visit,
+                    exit,
+                    passed,
+                    rejected_here,
+                )?;
             }
             if stage.kind == Kind::Offer {
                 self.offers(&mut orng, sinks, app_id, job, visit.at, exit, &outcome)?;
@@ -369,17 +446,33 @@ impl<'m> Flow<'m> {
     ) -> Result<(), SynthError> {
         let model = self.model;
         let ids = model.ids();
-        let Some(stage) = job.stages.get(visit.stage) else { return Ok(()) };
+        let Some(stage) = job.stages.get(visit.stage) else {
+            return Ok(());
+        };
         let sessions: Vec<(&'static str, i64)> = match stage.kind {
             Kind::Screen => vec![(stage.name, *pick(rng, &[30, 30, 45]) * MINUTE)],
             Kind::Assessment => vec![("Assessment review", 60 * MINUTE)],
             Kind::Interview => {
                 let n = if chance(rng, 0.7) { 1 } else { 2 };
-                (0..n).map(|_| (*pick(rng, INTERVIEW_SESSIONS), *pick(rng, &[45, 60, 60]) * MINUTE)).collect()
+                (0..n)
+                    .map(|_| {
+                        (
+                            *pick(rng, INTERVIEW_SESSIONS),
+                            *pick(rng, &[45, 60, 60]) * MINUTE,
+                        )
+                    })
+                    .collect()
             }
             _ => {
                 let n = rng.random_range(3..=5);
-                (0..n).map(|_| (*pick(rng, INTERVIEW_SESSIONS), *pick(rng, &[45, 60, 60, 90]) * MINUTE)).collect()
+                (0..n)
+                    .map(|_| {
+                        (
+                            *pick(rng, INTERVIEW_SESSIONS),
+                            *pick(rng, &[45, 60, 60, 90]) * MINUTE,
+                        )
+                    })
+                    .collect()
             }
         };
         let total: i64 = sessions.iter().map(|s| s.1 + 15 * MINUTE).sum();
@@ -393,8 +486,13 @@ impl<'m> Flow<'m> {
         let local_day = (raw + model.org_offset).div_euclid(DAY);
         let quarter = 15 * MINUTE;
         let last_slot = ((17 * HOUR - total) / quarter).max(36);
-        let office = local_day * DAY + rng.random_range(36..=last_slot) * quarter - model.org_offset;
-        let mut start = if office >= earliest && office <= latest { office } else { ceil_to(raw, quarter) };
+        let office =
+            local_day * DAY + rng.random_range(36..=last_slot) * quarter - model.org_offset;
+        let mut start = if office >= earliest && office <= latest {
+            office
+        } else {
+            ceil_to(raw, quarter)
+        };
         let reference = model.reference;
         if start < reference && start + total > reference {
             // Never in progress at the reference time: push it into the future.
@@ -405,12 +503,19 @@ impl<'m> Flow<'m> {
             let status = if start >= reference {
                 "scheduled"
             } else {
-                *pick_weighted(rng, &[("completed", 90.0), ("cancelled", 6.0), ("no_show", 4.0)])
+                *pick_weighted(
+                    rng,
+                    &[("completed", 90.0), ("cancelled", 6.0), ("no_show", 4.0)],
+                )
             };
             let mut panel: Vec<(usize, &'static str)> = Vec::with_capacity(3);
             match stage.kind {
                 Kind::Screen => {
-                    let who = if chance(rng, 0.75) { job.recruiter } else { job.hiring_manager };
+                    let who = if chance(rng, 0.75) {
+                        job.recruiter
+                    } else {
+                        job.hiring_manager
+                    };
                     panel.push((who, "interviewer"));
                 }
                 _ => {
@@ -447,14 +552,22 @@ impl<'m> Flow<'m> {
                 starts_at: Ts(start),
                 ends_at: Ts(ends),
                 status,
-                interviewers: panel.iter().map(|(u, role)| PanelRec { user_id: ids.user(*u), role }).collect(),
+                interviewers: panel
+                    .iter()
+                    .map(|(u, role)| PanelRec {
+                        user_id: ids.user(*u),
+                        role,
+                    })
+                    .collect(),
             })?;
             if status == "completed" {
                 for (user, role) in &panel {
                     if *role == "shadow" || !chance(rng, 0.88) {
                         continue;
                     }
-                    let delay = (self.feedback_delay.sample(rng).min(24.0 * 10.0) * HOUR as f64) as i64 + 5 * MINUTE;
+                    let delay = (self.feedback_delay.sample(rng).min(24.0 * 10.0) * HOUR as f64)
+                        as i64
+                        + 5 * MINUTE;
                     let mut submitted = ends + delay;
                     if let Some(exit) = exit
                         && submitted >= exit
@@ -473,7 +586,11 @@ impl<'m> Flow<'m> {
                         &[0.1, 0.3, 0.45, 0.15]
                     };
                     let rec = weighted(rng, weights);
-                    let attributes = if stage.kind == Kind::Screen { SCORE_ATTRIBUTES_SCREEN } else { SCORE_ATTRIBUTES };
+                    let attributes = if stage.kind == Kind::Screen {
+                        SCORE_ATTRIBUTES_SCREEN
+                    } else {
+                        SCORE_ATTRIBUTES
+                    };
                     let n = rng.random_range(2..=attributes.len().min(4));
                     let mut scores: Vec<(&'static str, u8)> = Vec::with_capacity(n);
                     while scores.len() < n {
@@ -494,7 +611,11 @@ impl<'m> Flow<'m> {
                         submitted_at: Ts(submitted),
                         recommendation: ["strong_no", "no", "yes", "strong_yes"][rec.min(3)],
                         scores: Scores(scores),
-                        notes: if rec >= 2 { *pick(rng, NOTES_POSITIVE) } else { *pick(rng, NOTES_NEGATIVE) },
+                        notes: if rec >= 2 {
+                            pick_str(rng, NOTES_POSITIVE)
+                        } else {
+                            pick_str(rng, NOTES_NEGATIVE)
+                        },
                     })?;
                 }
             }
@@ -531,39 +652,73 @@ impl<'m> Flow<'m> {
         }
         let slot = span / i64::from(versions);
         let hourly = job.period == "hour";
-        let round = |x: f64| if hourly { (x * 2.0).round() / 2.0 } else { (x / 500.0).round() * 500.0 };
+        let round = |x: f64| {
+            if hourly {
+                (x * 2.0).round() / 2.0
+            } else {
+                (x / 500.0).round() * 500.0
+            }
+        };
         let mut amount = round(job.salary * rng.random_range(0.92..1.08));
         for v in 1..=versions {
             let slot_start = entered + slot * i64::from(v - 1);
             let created = slot_start + 1 + (slot as f64 * rng.random_range(0.02..0.3)) as i64;
             let current = v == versions;
             let (status, resolved) = if !current {
-                let status = if chance(rng, 0.7) { "declined" } else { "rescinded" };
-                let resolved = created + ((slot_start + slot - created) as f64 * rng.random_range(0.3..0.9)) as i64;
+                let status = if chance(rng, 0.7) {
+                    "declined"
+                } else {
+                    "rescinded"
+                };
+                let resolved = created
+                    + ((slot_start + slot - created) as f64 * rng.random_range(0.3..0.9)) as i64;
                 (status, Some(resolved))
             } else {
                 match outcome {
-                    Outcome::Hired(at) => ("accepted", Some(created + ((at - created) as f64 * rng.random_range(0.2..0.9)) as i64)),
-                    Outcome::Rejected(at) => (if chance(rng, 0.8) { "declined" } else { "rescinded" }, Some(*at)),
+                    Outcome::Hired(at) => (
+                        "accepted",
+                        Some(created + ((at - created) as f64 * rng.random_range(0.2..0.9)) as i64),
+                    ),
+                    Outcome::Rejected(at) => (
+                        if chance(rng, 0.8) {
+                            "declined"
+                        } else {
+                            "rescinded"
+                        },
+                        Some(*at),
+                    ),
                     Outcome::Closed(at) => ("rescinded", Some(*at)),
                     Outcome::Active => (
-                        *pick_weighted(rng, &[("draft", 15.0), ("pending_approval", 20.0), ("approved", 20.0), ("sent", 45.0)]),
+                        *pick_weighted(
+                            rng,
+                            &[
+                                ("draft", 15.0),
+                                ("pending_approval", 20.0),
+                                ("approved", 20.0),
+                                ("sent", 45.0),
+                            ],
+                        ),
                         None,
                     ),
                 }
             };
             let start_date = match (status, outcome) {
-                ("accepted", Outcome::Hired(at)) => Some(Day::of(at + rng.random_range(14..45) * DAY)),
+                ("accepted", Outcome::Hired(at)) => {
+                    Some(Day::of(at + rng.random_range(14..45) * DAY))
+                }
                 ("draft", _) if chance(rng, 0.5) => None,
                 _ => Some(Day::of(created + rng.random_range(21..60) * DAY)),
             };
             let bonus = (!hourly && chance(rng, 0.55))
                 .then(|| ((amount * rng.random_range(0.05..0.15) / 500.0).round() * 500.0) as u64);
-            let equity = (job.employment_type == "full_time" && chance(rng, 0.5)).then(|| match rng.random_range(0..3) {
-                0 => format!("{} RSUs", rng.random_range(1..40) * 250),
-                1 => format!("0.{:02}%", rng.random_range(1..50)),
-                _ => format!("{} options", rng.random_range(1..20) * 1000),
-            });
+            let equity =
+                (job.employment_type == "full_time" && chance(rng, 0.5)).then(|| {
+                    match rng.random_range(0..3) {
+                        0 => format!("{} RSUs", rng.random_range(1..40) * 250),
+                        1 => format!("0.{:02}%", rng.random_range(1..50)),
+                        _ => format!("{} options", rng.random_range(1..20) * 1000),
+                    }
+                });
             let id = ids.offer(self.counters.offers);
             self.counters.offers += 1;
             sinks.offers.row(&OfferRec {
@@ -574,7 +729,11 @@ impl<'m> Flow<'m> {
                 status,
                 resolved_at: resolved.map(Ts),
                 start_date,
-                salary: Salary { amount, currency: job.currency, period: job.period },
+                salary: Salary {
+                    amount,
+                    currency: job.currency,
+                    period: job.period,
+                },
                 bonus,
                 equity,
             })?;
@@ -619,7 +778,15 @@ fn demographics(rng: &mut Rng) -> Option<Demographics> {
         return None;
     }
     Some(Demographics {
-        gender: maybe(rng, &[("female", 45.0), ("male", 45.0), ("non_binary", 4.0), ("decline_to_answer", 6.0)]),
+        gender: maybe(
+            rng,
+            &[
+                ("female", 45.0),
+                ("male", 45.0),
+                ("non_binary", 4.0),
+                ("decline_to_answer", 6.0),
+            ],
+        ),
         race_ethnicity: maybe(
             rng,
             &[
@@ -633,7 +800,17 @@ fn demographics(rng: &mut Rng) -> Option<Demographics> {
                 ("decline_to_answer", 4.0),
             ],
         ),
-        veteran_status: maybe(rng, &[("not_veteran", 88.0), ("veteran", 5.0), ("decline_to_answer", 7.0)]),
-        disability_status: maybe(rng, &[("no", 82.0), ("yes", 8.0), ("decline_to_answer", 10.0)]),
+        veteran_status: maybe(
+            rng,
+            &[
+                ("not_veteran", 88.0),
+                ("veteran", 5.0),
+                ("decline_to_answer", 7.0),
+            ],
+        ),
+        disability_status: maybe(
+            rng,
+            &[("no", 82.0), ("yes", 8.0), ("decline_to_answer", 10.0)],
+        ),
     })
 }

@@ -105,9 +105,15 @@ pub enum SynthError {
     #[error("invalid org id `{0}`: use letters, digits, `-` and `_` only")]
     InvalidOrgId(String),
     #[error("cannot create directory `{}`: {source}", path.display())]
-    CreateDir { path: PathBuf, source: std::io::Error },
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write `{}`: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("time zone computation failed: {0}")]
     Time(#[from] jiff::Error),
     #[error("internal error: {0}")]
@@ -126,11 +132,17 @@ pub fn generate_with_progress(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Summary, SynthError> {
     let valid = !config.org_id.is_empty()
-        && config.org_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && config
+            .org_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !valid {
         return Err(SynthError::InvalidOrgId(config.org_id.clone()));
     }
-    std::fs::create_dir_all(dir).map_err(|source| SynthError::CreateDir { path: dir.to_owned(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| SynthError::CreateDir {
+        path: dir.to_owned(),
+        source,
+    })?;
 
     let model = model::Model::build(config)?;
     out::write_document(
@@ -145,7 +157,9 @@ pub fn generate_with_progress(
         },
     )?;
 
-    let small = |name: &str, write: &dyn Fn(&mut Sink) -> Result<(), SynthError>| -> Result<u64, SynthError> {
+    let small = |name: &str,
+                 write: &dyn Fn(&mut Sink) -> Result<(), SynthError>|
+     -> Result<u64, SynthError> {
         let mut sink = Sink::create(dir, name)?;
         write(&mut sink)?;
         sink.finish()
@@ -157,7 +171,9 @@ pub fn generate_with_progress(
         custom_fields: small("custom_fields.jsonl", &|s| model.write_custom_fields(s))?,
         jobs: small("jobs.jsonl", &|s| model.write_jobs(s))?,
         interviewer_pools: small("interviewer_pools.jsonl", &|s| model.write_pools(s))?,
-        busy_blocks: small("busy_blocks.jsonl", &|s| calendar::write_busy_blocks(&model, s))?,
+        busy_blocks: small("busy_blocks.jsonl", &|s| {
+            calendar::write_busy_blocks(&model, s)
+        })?,
         reference_time: Ts(model.reference).to_rfc3339(),
         ..Summary::default()
     };

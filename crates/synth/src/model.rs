@@ -8,17 +8,19 @@
 use rand::RngExt;
 
 use crate::fields::{self, Context};
+use crate::out::Sink;
 use crate::records::{
     CustomFieldRec, DepartmentRec, Fields, Ids, JobRec, MemberRec, PoolRec, SourceRec, StageRec,
     TeamRec, UserRec, Week, WorkingHours,
 };
-use crate::rng::{Cumulative, Rng, Stream, chance, distinct, pick, pick_weighted, stream, weighted};
+use crate::rng::{
+    Cumulative, Rng, Stream, chance, distinct, pick, pick_weighted, stream, weighted,
+};
 use crate::time::{DAY, HOUR, Ts};
 use crate::vocab::{
     DEPARTMENTS, FIRST_NAMES, Family, JOB_LOCATIONS, Kind, LAST_NAMES, LEVELS, PIPELINES, POOLS,
     SOURCES, STAFF_ZONES, WHOLE_NAMES,
 };
-use crate::out::Sink;
 use crate::{Config, SynthError};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -173,12 +175,19 @@ pub fn person_name(rng: &mut Rng, whole_name_share: f64) -> (String, String) {
     } else {
         let (first, first_ascii) = pick(rng, FIRST_NAMES);
         let (last, last_ascii) = pick(rng, LAST_NAMES);
-        (format!("{first} {last}"), format!("{first_ascii}.{last_ascii}"))
+        (
+            format!("{first} {last}"),
+            format!("{first_ascii}.{last_ascii}"),
+        )
     }
 }
 
 fn slug(org: &str) -> String {
-    let s: String = org.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    let s: String = org
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
     if s.is_empty() { "org".to_owned() } else { s }
 }
 
@@ -220,7 +229,11 @@ fn build_users(config: &Config, count: usize, departments: usize) -> Vec<User> {
             }
             let timezone = *pick_weighted(&mut rng, STAFF_ZONES);
             let hours = working_hours(&mut rng);
-            let max_per_day = if chance(&mut rng, 0.3) { None } else { Some(rng.random_range(1..=4)) };
+            let max_per_day = if chance(&mut rng, 0.3) {
+                None
+            } else {
+                Some(rng.random_range(1..=4))
+            };
             let max_per_week = if chance(&mut rng, 0.4) {
                 None
             } else {
@@ -305,14 +318,24 @@ fn pipeline_for(rng: &mut Rng, family: Family, intern: bool) -> &'static [(&'sta
     PIPELINES.get(*pick(rng, choices)).copied().unwrap_or(&[])
 }
 
-fn build_jobs(config: &Config, count: usize, departments: usize, users: &[User], reference: i64) -> Vec<Job> {
+fn build_jobs(
+    config: &Config,
+    count: usize,
+    departments: usize,
+    users: &[User],
+    reference: i64,
+) -> Vec<Job> {
     let index = UserIndex::new(users, departments);
-    let ids = Ids { org: &config.org_id };
+    let ids = Ids {
+        org: &config.org_id,
+    };
     (0..count)
         .map(|j| {
             let mut rng = stream(config.seed, Stream::Job, j as u64);
             let department = rng.random_range(0..departments);
-            let family = DEPARTMENTS.get(department).map_or(Family::Engineering, |d| d.2);
+            let family = DEPARTMENTS
+                .get(department)
+                .map_or(Family::Engineering, |d| d.2);
             let employment_type = match j {
                 0 => "full_time",
                 1 => "part_time",
@@ -320,11 +343,20 @@ fn build_jobs(config: &Config, count: usize, departments: usize, users: &[User],
                 3 => "intern",
                 _ => *pick_weighted(
                     &mut rng,
-                    &[("full_time", 82.0), ("part_time", 5.0), ("contract", 8.0), ("intern", 5.0)],
+                    &[
+                        ("full_time", 82.0),
+                        ("part_time", 5.0),
+                        ("contract", 8.0),
+                        ("intern", 5.0),
+                    ],
                 ),
             };
             let intern = employment_type == "intern";
-            let level = if intern { 0 } else { weighted(&mut rng, &[8.0, 20.0, 25.0, 25.0, 12.0, 6.0, 4.0]) };
+            let level = if intern {
+                0
+            } else {
+                weighted(&mut rng, &[8.0, 20.0, 25.0, 25.0, 12.0, 6.0, 4.0])
+            };
             let base_title = *pick(&mut rng, family.titles());
             let title = match LEVELS.get(level) {
                 _ if intern => format!("{base_title} Intern"),
@@ -348,8 +380,14 @@ fn build_jobs(config: &Config, count: usize, departments: usize, users: &[User],
             };
             let office_hour = rng.random_range(9..17) * HOUR;
             let (opened_at, closed_at) = match status {
-                JobStatus::Draft => (reference - rng.random_range(1..30) * DAY + office_hour, None),
-                JobStatus::Open => (reference - rng.random_range(7..760) * DAY + office_hour, None),
+                JobStatus::Draft => (
+                    reference - rng.random_range(1..30) * DAY + office_hour,
+                    None,
+                ),
+                JobStatus::Open => (
+                    reference - rng.random_range(7..760) * DAY + office_hour,
+                    None,
+                ),
                 JobStatus::Closed | JobStatus::Archived => {
                     let opened = reference - rng.random_range(60..790) * DAY + office_hour;
                     let closed = (opened + rng.random_range(30..240) * DAY).min(reference - DAY);
@@ -358,7 +396,10 @@ fn build_jobs(config: &Config, count: usize, departments: usize, users: &[User],
             };
             let horizon = closed_at.unwrap_or(reference);
             let location = rng.random_range(0..JOB_LOCATIONS.len());
-            let (_, currency, multiplier) = JOB_LOCATIONS.get(location).copied().unwrap_or(("", "USD", 1.0));
+            let (_, currency, multiplier) = JOB_LOCATIONS
+                .get(location)
+                .copied()
+                .unwrap_or(("", "USD", 1.0));
             let annual = LEVELS.get(level).map_or(120_000.0, |l| l.2) * multiplier;
             let (salary, period) = match employment_type {
                 "full_time" => (annual, "year"),
@@ -366,8 +407,8 @@ fn build_jobs(config: &Config, count: usize, departments: usize, users: &[User],
                 "intern" => (annual / 2080.0 * 0.55, "hour"),
                 _ => (annual / 2080.0, "hour"),
             };
-            let confidential = chance(&mut rng, 0.06);
-            let headcount = match weighted(&mut rng, &[60.0, 20.0, 10.0, 10.0]) {
+            let confidential = j == 8 || chance(&mut rng, 0.06);
+            let headcount = match weighted(&mut rng, &[40.0, 25.0, 15.0, 20.0]) {
                 0 => 1,
                 1 => 2,
                 2 => 3,
@@ -376,24 +417,42 @@ fn build_jobs(config: &Config, count: usize, departments: usize, users: &[User],
             // Hiring teams of jobs that can still have interviews consist of active users only.
             let live = matches!(status, JobStatus::Open | JobStatus::Draft);
             let (recruiters, managers, interviewers) = if live {
-                (&index.recruiters_active, &index.managers_active, &index.interviewers_active)
+                (
+                    &index.recruiters_active,
+                    &index.managers_active,
+                    &index.interviewers_active,
+                )
             } else {
-                (&index.recruiters_all, &index.managers_all, &index.interviewers_all)
+                (
+                    &index.recruiters_all,
+                    &index.managers_all,
+                    &index.interviewers_all,
+                )
             };
             let hiring_manager = pick_from(&mut rng, managers, &[0]);
             let recruiter = pick_from(&mut rng, recruiters, &[0]);
             let mut coordinator = pick_from(&mut rng, recruiters, &[0]);
-            if coordinator == recruiter && recruiters.len() > 1 {
+            for _ in 0..8 {
+                if coordinator != recruiter || recruiters.len() < 2 {
+                    break;
+                }
                 coordinator = pick_from(&mut rng, recruiters, &[0]);
             }
             let wanted = rng.random_range(3..=8);
             let mut panel: Vec<usize> = Vec::with_capacity(wanted);
-            let local = index.by_department.get(department).map_or(&[][..], |v| &v[..]);
+            let local = index
+                .by_department
+                .get(department)
+                .map_or(&[][..], |v| &v[..]);
             let mut attempts = 0;
             while panel.len() < wanted && attempts < 100 {
                 attempts += 1;
                 let from_local = !local.is_empty() && chance(&mut rng, 0.7);
-                let candidate = if from_local { *pick(&mut rng, local) } else { pick_from(&mut rng, interviewers, &[0]) };
+                let candidate = if from_local {
+                    *pick(&mut rng, local)
+                } else {
+                    pick_from(&mut rng, interviewers, &[0])
+                };
                 if candidate != hiring_manager && !panel.contains(&candidate) {
                     panel.push(candidate);
                 }
@@ -409,7 +468,15 @@ fn build_jobs(config: &Config, count: usize, departments: usize, users: &[User],
                     kind: *kind,
                 })
                 .collect();
-            let fields = fields::draw("job", &mut rng, &Context { at: opened_at, level, serial: j as u64 });
+            let fields = fields::draw(
+                "job",
+                &mut rng,
+                &Context {
+                    at: opened_at,
+                    level,
+                    serial: j as u64,
+                },
+            );
             Job {
                 title,
                 department,
@@ -489,14 +556,23 @@ impl Model {
         let departments = usize::try_from((n / 20_000).max(6)).unwrap_or(6);
         let user_count = usize::try_from((n / 250).max(30)).unwrap_or(30);
         let job_count = usize::try_from((n / 250).max(10)).unwrap_or(10);
-        let pool_count = usize::try_from(3 + n / 100_000).unwrap_or(3).min(POOLS.len());
+        let pool_count = usize::try_from(3 + n / 100_000)
+            .unwrap_or(3)
+            .min(POOLS.len());
         let reference = reference_time(config.seed);
 
         let mut rng = stream(config.seed, Stream::Org, 0);
         let org_timezone = *pick(&mut rng, crate::vocab::ORG_ZONES);
-        let org_name = format!("{} {}", title_case(&slug(&config.org_id)), pick(&mut rng, crate::vocab::ORG_SUFFIXES));
+        let org_name = format!(
+            "{} {}",
+            title_case(&slug(&config.org_id)),
+            pick(&mut rng, crate::vocab::ORG_SUFFIXES)
+        );
         let tz = jiff::tz::TimeZone::get(org_timezone)?;
-        let org_offset = i64::from(tz.to_offset(jiff::Timestamp::from_second(reference)?).seconds());
+        let org_offset = i64::from(
+            tz.to_offset(jiff::Timestamp::from_second(reference)?)
+                .seconds(),
+        );
 
         let users = build_users(config, user_count, departments);
         let jobs = build_jobs(config, job_count, departments, &users, reference);
@@ -506,7 +582,11 @@ impl Model {
         for pool in &pools {
             for (user, shadows, _, qualified) in &pool.members {
                 if !qualified {
-                    let role = if *shadows < pool.required_shadows { "shadow" } else { "reverse_shadow" };
+                    let role = if *shadows < pool.required_shadows {
+                        "shadow"
+                    } else {
+                        "reverse_shadow"
+                    };
                     trainees.push((*user, role));
                 }
             }
@@ -521,7 +601,12 @@ impl Model {
             days.max(1.0) * popularity
         }));
         let source_choice = Cumulative::new(SOURCES.iter().map(|s| s.2));
-        let active_users = users.iter().enumerate().filter(|(_, u)| u.active).map(|(i, _)| i).collect();
+        let active_users = users
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| u.active)
+            .map(|(i, _)| i)
+            .collect();
         Ok(Model {
             org: config.org_id.clone(),
             seed: config.seed,
@@ -549,9 +634,16 @@ impl Model {
         for d in 0..self.departments {
             let (name, parent) = match DEPARTMENTS.get(d) {
                 Some((name, parent, _)) => ((*name).to_owned(), parent.map(|p| ids.department(p))),
-                None => (format!("Engineering Pod {}", d + 1 - DEPARTMENTS.len()), Some(ids.department(0))),
+                None => (
+                    format!("Engineering Pod {}", d + 1 - DEPARTMENTS.len()),
+                    Some(ids.department(0)),
+                ),
             };
-            sink.row(&DepartmentRec { id: ids.department(d), name: &name, parent_id: parent })?;
+            sink.row(&DepartmentRec {
+                id: ids.department(d),
+                name: &name,
+                parent_id: parent,
+            })?;
         }
         Ok(())
     }
@@ -578,7 +670,11 @@ impl Model {
     pub fn write_sources(&self, sink: &mut Sink) -> Result<(), SynthError> {
         let ids = self.ids();
         for (i, (name, kind, _)) in SOURCES.iter().enumerate() {
-            sink.row(&SourceRec { id: ids.source(i), name, kind })?;
+            sink.row(&SourceRec {
+                id: ids.source(i),
+                name,
+                kind,
+            })?;
         }
         Ok(())
     }
@@ -603,13 +699,25 @@ impl Model {
         let ids = self.ids();
         for (j, job) in self.jobs.iter().enumerate() {
             let mut hiring_team = vec![
-                TeamRec { user_id: ids.user(job.hiring_manager), role: "hiring_manager" },
-                TeamRec { user_id: ids.user(job.recruiter), role: "recruiter" },
+                TeamRec {
+                    user_id: ids.user(job.hiring_manager),
+                    role: "hiring_manager",
+                },
+                TeamRec {
+                    user_id: ids.user(job.recruiter),
+                    role: "recruiter",
+                },
             ];
             if job.coordinator != job.recruiter {
-                hiring_team.push(TeamRec { user_id: ids.user(job.coordinator), role: "coordinator" });
+                hiring_team.push(TeamRec {
+                    user_id: ids.user(job.coordinator),
+                    role: "coordinator",
+                });
             }
-            hiring_team.extend(job.interviewers.iter().map(|u| TeamRec { user_id: ids.user(*u), role: "interviewer" }));
+            hiring_team.extend(job.interviewers.iter().map(|u| TeamRec {
+                user_id: ids.user(*u),
+                role: "interviewer",
+            }));
             sink.row(&JobRec {
                 id: ids.job(j),
                 title: &job.title,
@@ -626,7 +734,12 @@ impl Model {
                     .stages
                     .iter()
                     .enumerate()
-                    .map(|(k, s)| StageRec { id: &s.id, name: s.name, kind: s.kind.as_str(), position: k + 1 })
+                    .map(|(k, s)| StageRec {
+                        id: &s.id,
+                        name: s.name,
+                        kind: s.kind.as_str(),
+                        position: k + 1,
+                    })
                     .collect(),
                 custom_fields: &job.fields,
             })?;

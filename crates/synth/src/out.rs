@@ -18,8 +18,15 @@ pub struct Sink {
 impl Sink {
     pub fn create(dir: &Path, name: &str) -> Result<Sink, SynthError> {
         let path = dir.join(name);
-        let file = File::create(&path).map_err(|source| SynthError::Write { path: path.clone(), source })?;
-        Ok(Sink { path, writer: BufWriter::with_capacity(1 << 18, file), rows: 0 })
+        let file = File::create(&path).map_err(|source| SynthError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Sink {
+            path,
+            writer: BufWriter::with_capacity(1 << 18, file),
+            rows: 0,
+        })
     }
 
     /// Appends one row.
@@ -32,13 +39,19 @@ impl Sink {
                 self.rows += 1;
                 Ok(())
             }
-            Err(source) => Err(SynthError::Write { path: self.path.clone(), source }),
+            Err(source) => Err(SynthError::Write {
+                path: self.path.clone(),
+                source,
+            }),
         }
     }
 
     /// Flushes the file and returns how many rows it holds.
     pub fn finish(mut self) -> Result<u64, SynthError> {
-        self.writer.flush().map_err(|source| SynthError::Write { path: self.path.clone(), source })?;
+        self.writer.flush().map_err(|source| SynthError::Write {
+            path: self.path.clone(),
+            source,
+        })?;
         Ok(self.rows)
     }
 }
@@ -46,8 +59,10 @@ impl Sink {
 /// Writes a whole (small) JSON document, pretty-printed.
 pub fn write_document<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), SynthError> {
     let path = dir.join(name);
-    let mut text = serde_json::to_vec_pretty(value)
-        .map_err(|e| SynthError::Write { path: path.clone(), source: e.into() })?;
+    let mut text = serde_json::to_vec_pretty(value).map_err(|e| SynthError::Write {
+        path: path.clone(),
+        source: e.into(),
+    })?;
     text.push(b'\n');
     std::fs::write(&path, text).map_err(|source| SynthError::Write { path, source })
 }

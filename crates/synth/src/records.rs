@@ -32,7 +32,11 @@ pub struct Ids<'a> {
 
 impl<'a> Ids<'a> {
     fn id(self, kind: &'static str, index: usize) -> Id<'a> {
-        Id { org: self.org, kind, n: index as u64 + 1 }
+        Id {
+            org: self.org,
+            kind,
+            n: index as u64 + 1,
+        }
     }
     pub fn department(self, index: usize) -> Id<'a> {
         self.id("dep", index)
@@ -53,22 +57,46 @@ impl<'a> Ids<'a> {
         self.id("pool", index)
     }
     pub fn candidate(self, index: u64) -> Id<'a> {
-        Id { org: self.org, kind: "cand", n: index + 1 }
+        Id {
+            org: self.org,
+            kind: "cand",
+            n: index + 1,
+        }
     }
     pub fn application(self, index: u64) -> Id<'a> {
-        Id { org: self.org, kind: "app", n: index + 1 }
+        Id {
+            org: self.org,
+            kind: "app",
+            n: index + 1,
+        }
     }
     pub fn transition(self, index: u64) -> Id<'a> {
-        Id { org: self.org, kind: "tr", n: index + 1 }
+        Id {
+            org: self.org,
+            kind: "tr",
+            n: index + 1,
+        }
     }
     pub fn interview(self, index: u64) -> Id<'a> {
-        Id { org: self.org, kind: "iv", n: index + 1 }
+        Id {
+            org: self.org,
+            kind: "iv",
+            n: index + 1,
+        }
     }
     pub fn feedback(self, index: u64) -> Id<'a> {
-        Id { org: self.org, kind: "fb", n: index + 1 }
+        Id {
+            org: self.org,
+            kind: "fb",
+            n: index + 1,
+        }
     }
     pub fn offer(self, index: u64) -> Id<'a> {
-        Id { org: self.org, kind: "off", n: index + 1 }
+        Id {
+            org: self.org,
+            kind: "off",
+            n: index + 1,
+        }
     }
 }
 

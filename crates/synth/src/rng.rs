@@ -53,6 +53,11 @@ pub fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> &'a T {
     &items[rng.random_range(0..items.len())]
 }
 
+/// A uniformly chosen string of a static list; `items` must not be empty.
+pub fn pick_str(rng: &mut Rng, items: &'static [&'static str]) -> &'static str {
+    items[rng.random_range(0..items.len())]
+}
+
 /// An index chosen with the given weights (all ≥ 0, not all 0).
 pub fn weighted(rng: &mut Rng, weights: &[f64]) -> usize {
     let total: f64 = weights.iter().sum();
@@ -104,7 +109,9 @@ impl Cumulative {
     pub fn sample(&self, rng: &mut Rng) -> usize {
         let total = self.sums.last().copied().unwrap_or(0.0);
         let x = rng.random_range(0.0..total);
-        self.sums.partition_point(|s| *s <= x).min(self.sums.len() - 1)
+        self.sums
+            .partition_point(|s| *s <= x)
+            .min(self.sums.len() - 1)
     }
 }
 

@@ -126,9 +126,18 @@ mod tests {
 
     #[test]
     fn formats_like_jiff() {
-        for t in [0_i64, 1_742_407_885, 951_782_400, 4_102_444_799, 1_709_164_800] {
+        for t in [
+            0_i64,
+            1_742_407_885,
+            951_782_400,
+            4_102_444_799,
+            1_709_164_800,
+        ] {
             let ours = Ts(t).to_rfc3339();
-            let theirs = jiff::Timestamp::from_second(t).unwrap().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+            let theirs = jiff::Timestamp::from_second(t)
+                .unwrap()
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
             assert_eq!(ours, theirs);
             let (y, m, d) = civil_from_days(t.div_euclid(DAY));
             assert_eq!(days_from_civil(y, m, d), t.div_euclid(DAY));

@@ -364,12 +364,18 @@ impl<'a, S: OrgSink> Reader<'a, S> {
                 }
             }
             let org = (|| {
+                let (id, name, timezone, created_at) = (
+                    o.id("id"),
+                    o.non_empty_text("name"),
+                    o.zone("timezone"),
+                    o.instant("created_at"),
+                );
                 Some(Org {
                     format: FORMAT,
-                    id: o.id("id")?,
-                    name: o.non_empty_text("name")?,
-                    timezone: o.zone("timezone")?,
-                    created_at: o.instant("created_at")?,
+                    id: id?,
+                    name: name?,
+                    timezone: timezone?,
+                    created_at: created_at?,
                 })
             })();
             o.finish().then_some(org).flatten()

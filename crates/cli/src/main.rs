@@ -1,0 +1,259 @@
+//! `hireplane`: the command line of the recruiting platform core.
+//!
+//! A thin edge: it parses arguments, opens the store named by `--database`, calls into the
+//! libraries and prints. Every failure is reported with its cause chain and a non-zero exit status.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use store::{ImportError, ImportOptions, Store, Table};
+
+const DEFAULT_DATABASE: &str = "sqlite://hireplane.db";
+const DEMO_DATABASE: &str = "sqlite://hireplane-demo.db";
+
+#[derive(Parser)]
+#[command(
+    name = "hireplane",
+    version,
+    about = "hireplane: an open-source recruiting platform core"
+)]
+struct Cli {
+    /// The store: `sqlite://PATH` (embedded, created on first use) or `postgres://USER@HOST/DB`
+    /// [default: sqlite://hireplane.db]
+    #[arg(long, global = true, env = "HIREPLANE_DATABASE", value_name = "URL")]
+    database: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import an org folder in `hireplane-org/1`, all or nothing
+    Import {
+        /// The org folder (org.json plus one .jsonl file per entity)
+        dir: PathBuf,
+        /// Replace an org with the same id, atomically, instead of refusing
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Export an org into a folder in `hireplane-org/1`
+    Export {
+        /// The id of the org to export
+        #[arg(long = "org", value_name = "ID")]
+        org: String,
+        /// The folder to write (created if missing)
+        dir: PathBuf,
+    },
+    /// Generate a deterministic synthetic org in `hireplane-org/1`
+    Generate {
+        /// Id of the generated org (also the prefix of every id in it)
+        #[arg(long, value_name = "ID")]
+        org_id: String,
+        /// How many applications; everything else scales from it
+        #[arg(long, value_name = "N")]
+        applications: u64,
+        /// Random seed: the same seed gives the same files
+        #[arg(long, value_name = "S", default_value_t = 1)]
+        seed: u64,
+        /// The folder to write (created if missing)
+        dir: PathBuf,
+    },
+    /// List the orgs in the store with their row counts
+    Orgs,
+    /// Create a fresh embedded store with a generated demo org and show what is in it
+    Demo {
+        /// Size of the demo org
+        #[arg(long, value_name = "N", default_value_t = 5000)]
+        applications: u64,
+        /// Random seed of the demo org
+        #[arg(long, value_name = "S", default_value_t = 7)]
+        seed: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(ImportError::Invalid {
+                problems, total, ..
+            }) = e.downcast_ref::<ImportError>()
+            {
+                for p in problems {
+                    eprintln!("{p}");
+                }
+                if *total > problems.len() as u64 {
+                    eprintln!("... and {} more problems", *total - problems.len() as u64);
+                }
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let database = cli.database.clone();
+    let open = |default: &str| -> Result<Store> {
+        let url = database.as_deref().unwrap_or(default);
+        Store::open(url).with_context(|| format!("cannot open the store `{}`", store::redact(url)))
+    };
+    match cli.command {
+        Command::Import { dir, replace } => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            import(&mut store, &dir, replace)?;
+        }
+        Command::Export { org, dir } => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            let started = Instant::now();
+            store
+                .export(&org, &dir)
+                .with_context(|| format!("cannot export org `{org}` to `{}`", dir.display()))?;
+            eprintln!(
+                "exported org `{org}` to {} in {:.1?}",
+                dir.display(),
+                started.elapsed()
+            );
+        }
+        Command::Generate {
+            org_id,
+            applications,
+            seed,
+            dir,
+        } => {
+            generate(&org_id, applications, seed, &dir)?;
+        }
+        Command::Orgs => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            let orgs = store.orgs()?;
+            if orgs.is_empty() {
+                println!(
+                    "no orgs yet: try `hireplane generate --org-id demo --applications 1000 demo-org` and `hireplane import demo-org`"
+                );
+            }
+            for (id, _) in orgs {
+                print_counts(&store.org_counts(&id)?);
+            }
+        }
+        Command::Demo { applications, seed } => demo(database.as_deref(), applications, seed)?,
+    }
+    Ok(())
+}
+
+fn bar(len: u64, template: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn generate(org_id: &str, applications: u64, seed: u64, dir: &Path) -> Result<synth::Summary> {
+    let started = Instant::now();
+    let bar = bar(
+        applications,
+        "generating {bar:40} {pos}/{len} applications ({eta})",
+    );
+    let config = synth::Config {
+        org_id: org_id.to_owned(),
+        applications,
+        seed,
+    };
+    let summary = synth::generate_with_progress(&config, dir, &mut |p| {
+        bar.set_position(p.applications_written)
+    })
+    .with_context(|| format!("cannot generate org `{org_id}` into `{}`", dir.display()))?;
+    bar.finish_and_clear();
+    let rows: u64 = summary.files().iter().map(|(_, n)| n).sum();
+    eprintln!(
+        "generated org `{org_id}` ({rows} records) in {} in {:.1?}",
+        dir.display(),
+        started.elapsed()
+    );
+    Ok(summary)
+}
+
+fn import(store: &mut Store, dir: &Path, replace: bool) -> Result<store::ImportReport> {
+    let started = Instant::now();
+    let bar = bar(0, "importing {bar:40} {bytes}/{total_bytes} {msg} ({eta})");
+    let report = store.import(dir, ImportOptions { replace }, &mut |p| {
+        bar.set_length(p.bytes_total);
+        bar.set_position(p.bytes_done);
+        bar.set_message(p.file.file_name());
+    });
+    bar.finish_and_clear();
+    let report = report.with_context(|| format!("cannot import `{}`", dir.display()))?;
+    let records: u64 = report.summary.counts.values().sum();
+    eprintln!(
+        "{} org `{}`: {records} records in {:.1?}",
+        if report.replaced {
+            "replaced"
+        } else {
+            "imported"
+        },
+        report.org_id,
+        started.elapsed()
+    );
+    Ok(report)
+}
+
+fn print_counts(c: &store::OrgCounts) {
+    println!("org `{}` ({})", c.org_id, c.name);
+    for (table, n) in &c.counts {
+        if *table != Table::Orgs {
+            println!("  {:<24} {n:>10}", table.name());
+        }
+    }
+}
+
+fn demo(database: Option<&str>, applications: u64, seed: u64) -> Result<()> {
+    let url = database.unwrap_or(DEMO_DATABASE);
+    // The default demo store is ours to recreate; a store the user named is only added to.
+    if database.is_none() {
+        if let Ok(store::DatabaseUrl::Sqlite(path)) = store::DatabaseUrl::parse(url) {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = path.clone().into_os_string();
+                p.push(suffix);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(e).with_context(|| {
+                            format!(
+                                "cannot remove the old demo store `{}`",
+                                PathBuf::from(p).display()
+                            )
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let mut store = Store::open(url)
+        .with_context(|| format!("cannot open the store `{}`", store::redact(url)))?;
+    let dir = std::env::temp_dir().join(format!("hireplane-demo-{}", std::process::id()));
+    let summary = generate("demo", applications, seed, &dir)?;
+    let result = import(&mut store, &dir, true);
+    let _ = std::fs::remove_dir_all(&dir);
+    let report = result?;
+    println!();
+    println!("hireplane demo: store `{}`", store::redact(url));
+    println!("data as of {}", summary.reference_time);
+    print_counts(&store.org_counts(report.org_id.as_str())?);
+    println!();
+    println!("try next:");
+    println!("  hireplane --database {url} export --org demo demo-export");
+    println!("  hireplane generate --org-id big --applications 100000 --seed 1 big-org");
+    println!("  hireplane --database {url} import big-org");
+    Ok(())
+}

@@ -1,0 +1,283 @@
+//! hireplane's store: the only crate that talks to a database.
+//!
+//! Two backends behave the same: SQLite, the embedded default (a file created on first use, no
+//! server), and PostgreSQL for production. One URL picks the backend: `sqlite://PATH` or
+//! `postgres://...` (see [`Store::open`]).
+//!
+//! - Versioned migrations for each backend live in `migrations/` and run on open.
+//! - Every table carries `org_id`, and every primary key, foreign key and index starts with it, so
+//!   the schema distributes by org on a sharded PostgreSQL (Citus) unchanged. Every statement of
+//!   this crate is bound to one org: there is no API that reads or writes across orgs.
+//! - [`Store::import`] streams an org folder (`hireplane-org/1`) into the store in one transaction:
+//!   all or nothing. [`Store::export`] writes it back.
+//!
+//! Architecture invariant: the store knows tables and rows, not policies or reports; it is handed
+//! validated values from `domain` and gives them back.
+
+mod export;
+mod migrate;
+mod postgres;
+mod rows;
+mod sqlite;
+
+use std::path::{Path, PathBuf};
+
+use domain::Id;
+use domain::format::{Problem, Progress};
+
+pub use export::Dialect;
+pub use rows::Table;
+
+/// Where the store lives, parsed from a database URL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://PATH` (relative or absolute) or `sqlite://:memory:`.
+    Sqlite(PathBuf),
+    /// `postgres://...` or `postgresql://...`, as libpq understands it.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<DatabaseUrl, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(StoreError::BadUrl(url.to_owned()));
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        Err(StoreError::BadUrl(redact(url)))
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => f.write_str(&redact(u)),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+/// A URL with any password replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((creds, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match creds.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// What went wrong talking to the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("`{0}` is not a database URL: expected `sqlite://PATH` or `postgres://USER@HOST/DB`")]
+    BadUrl(String),
+    #[error("cannot open the SQLite database `{}`", path.display())]
+    SqliteOpen {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot connect to PostgreSQL at `{url}`")]
+    PostgresConnect {
+        url: String,
+        #[source]
+        source: ::postgres::Error,
+    },
+    #[error("SQLite")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("migration {version} (`{name}`) failed")]
+    Migration {
+        version: i64,
+        name: &'static str,
+        #[source]
+        source: Box<StoreError>,
+    },
+    #[error(
+        "the database has schema version {found}, newer than this hireplane knows ({known}): upgrade hireplane"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("no org `{0}` in the store")]
+    NoSuchOrg(String),
+    #[error("org `{0}` already exists in the store; pass `--replace` to replace it")]
+    OrgExists(String),
+    #[error("the stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Write(#[from] domain::format::WriteError),
+}
+
+/// Why an import did not happen. In every case nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{total} problem{} in `{}`; nothing was imported", if *.total == 1 { "" } else { "s" }, dir.display())]
+    Invalid {
+        dir: PathBuf,
+        /// The first problems, in file order.
+        problems: Vec<Problem>,
+        total: u64,
+    },
+    #[error("cannot read `{}`", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ImportError {
+    fn from_read(dir: &Path, e: domain::format::ReadError<StoreError>) -> ImportError {
+        match e {
+            domain::format::ReadError::Invalid { problems, total } => ImportError::Invalid {
+                dir: dir.to_owned(),
+                problems,
+                total,
+            },
+            domain::format::ReadError::Io { path, source } => ImportError::Io { path, source },
+            domain::format::ReadError::Sink(e) => ImportError::Store(e),
+        }
+    }
+}
+
+/// How to import.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ImportOptions {
+    /// Replace an org with the same id, atomically, instead of refusing.
+    pub replace: bool,
+}
+
+/// What an import stored.
+#[derive(Clone, Debug)]
+pub struct ImportReport {
+    pub org_id: Id,
+    pub replaced: bool,
+    pub summary: domain::format::ReadSummary,
+}
+
+/// Rows per table of one org.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgCounts {
+    pub org_id: String,
+    pub name: String,
+    pub counts: Vec<(Table, u64)>,
+}
+
+impl OrgCounts {
+    pub fn get(&self, table: Table) -> u64 {
+        self.counts
+            .iter()
+            .find(|(t, _)| *t == table)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+/// A connection to the store, on one of its backends.
+pub enum Store {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+impl Store {
+    /// Opens (SQLite: creating the file if needed) and migrates the store at `url`.
+    pub fn open(url: &str) -> Result<Store, StoreError> {
+        match DatabaseUrl::parse(url)? {
+            DatabaseUrl::Sqlite(path) => Ok(Store::Sqlite(sqlite::SqliteStore::open(&path)?)),
+            DatabaseUrl::Postgres(url) => Ok(Store::Postgres(postgres::PgStore::connect(&url)?)),
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Store::Sqlite(_) => Dialect::Sqlite,
+            Store::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// The schema version the store is at.
+    pub fn schema_version(&mut self) -> Result<i64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.schema_version(),
+            Store::Postgres(s) => s.schema_version(),
+        }
+    }
+
+    /// Imports the org folder `dir`, all or nothing, in one transaction.
+    pub fn import(
+        &mut self,
+        dir: &Path,
+        options: ImportOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ImportReport, ImportError> {
+        match self {
+            Store::Sqlite(s) => s.import(dir, options, progress),
+            Store::Postgres(s) => s.import(dir, options, progress),
+        }
+    }
+
+    /// Writes org `org_id` into `dir` in the interchange format.
+    pub fn export(&mut self, org_id: &str, dir: &Path) -> Result<(), StoreError> {
+        let mut writer = domain::format::OrgWriter::create(dir)?;
+        let dialect = self.dialect();
+        let mut write = |r: domain::format::Record<'_>| writer.write(r).map_err(StoreError::from);
+        let result = match self {
+            Store::Sqlite(s) => {
+                s.with_org_rows(org_id, &mut |run| export::export(dialect, run, &mut write))
+            }
+            Store::Postgres(s) => {
+                s.with_org_rows(org_id, &mut |run| export::export(dialect, run, &mut write))
+            }
+        };
+        match result {
+            Err(StoreError::NoSuchOrg(_)) => Err(StoreError::NoSuchOrg(org_id.to_owned())),
+            Err(e) => Err(e),
+            Ok(()) => Ok(writer.finish()?),
+        }
+    }
+
+    /// Ids and names of the orgs in the store.
+    pub fn orgs(&mut self) -> Result<Vec<(String, String)>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.orgs(),
+            Store::Postgres(s) => s.orgs(),
+        }
+    }
+
+    /// Rows per table of org `org_id`.
+    pub fn org_counts(&mut self, org_id: &str) -> Result<OrgCounts, StoreError> {
+        let orgs = self.orgs()?;
+        let Some((_, name)) = orgs.into_iter().find(|(id, _)| id == org_id) else {
+            return Err(StoreError::NoSuchOrg(org_id.to_owned()));
+        };
+        let mut counts = Vec::new();
+        for table in Table::ALL {
+            let n = match self {
+                Store::Sqlite(s) => s.count(table, org_id)?,
+                Store::Postgres(s) => s.count(table, org_id)?,
+            };
+            counts.push((table, n));
+        }
+        Ok(OrgCounts {
+            org_id: org_id.to_owned(),
+            name,
+            counts,
+        })
+    }
+}

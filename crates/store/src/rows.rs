@@ -1,0 +1,546 @@
+//! The tables of the store and how each record of the interchange format becomes rows of them.
+//!
+//! Both backends share this mapping: SQLite binds the values as parameters, PostgreSQL writes them
+//! as `COPY` text. Column lists here must match the migrations (a test checks it).
+
+use domain::custom::CustomValues;
+use domain::format::Record;
+use domain::{Date, Instant};
+
+/// A table, in the order rows are inserted (every foreign key points to an earlier table).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Table {
+    Orgs,
+    Departments,
+    Users,
+    UserDepartments,
+    Sources,
+    CustomFields,
+    Jobs,
+    Stages,
+    HiringTeam,
+    Candidates,
+    CandidateDemographics,
+    Applications,
+    StageTransitions,
+    Interviews,
+    InterviewParticipants,
+    Feedback,
+    Offers,
+    InterviewerPools,
+    PoolMembers,
+    BusyBlocks,
+}
+
+impl Table {
+    pub const ALL: [Table; 20] = [
+        Table::Orgs,
+        Table::Departments,
+        Table::Users,
+        Table::UserDepartments,
+        Table::Sources,
+        Table::CustomFields,
+        Table::Jobs,
+        Table::Stages,
+        Table::HiringTeam,
+        Table::Candidates,
+        Table::CandidateDemographics,
+        Table::Applications,
+        Table::StageTransitions,
+        Table::Interviews,
+        Table::InterviewParticipants,
+        Table::Feedback,
+        Table::Offers,
+        Table::InterviewerPools,
+        Table::PoolMembers,
+        Table::BusyBlocks,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Orgs => "orgs",
+            Table::Departments => "departments",
+            Table::Users => "users",
+            Table::UserDepartments => "user_departments",
+            Table::Sources => "sources",
+            Table::CustomFields => "custom_fields",
+            Table::Jobs => "jobs",
+            Table::Stages => "stages",
+            Table::HiringTeam => "hiring_team",
+            Table::Candidates => "candidates",
+            Table::CandidateDemographics => "candidate_demographics",
+            Table::Applications => "applications",
+            Table::StageTransitions => "stage_transitions",
+            Table::Interviews => "interviews",
+            Table::InterviewParticipants => "interview_participants",
+            Table::Feedback => "feedback",
+            Table::Offers => "offers",
+            Table::InterviewerPools => "interviewer_pools",
+            Table::PoolMembers => "pool_members",
+            Table::BusyBlocks => "busy_blocks",
+        }
+    }
+
+    /// Columns in insert order; the first is always `org_id`.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Table::Orgs => &["org_id", "name", "timezone", "created_at"],
+            Table::Departments => &["org_id", "id", "name", "parent_id"],
+            Table::Users => &[
+                "org_id",
+                "id",
+                "name",
+                "email",
+                "role",
+                "timezone",
+                "working_hours",
+                "max_interviews_per_day",
+                "max_interviews_per_week",
+                "active",
+            ],
+            Table::UserDepartments => &["org_id", "user_id", "department_id", "position"],
+            Table::Sources => &["org_id", "id", "name", "kind"],
+            Table::CustomFields => &[
+                "org_id",
+                "id",
+                "entity",
+                "key",
+                "label",
+                "type",
+                "options",
+                "sensitive",
+            ],
+            Table::Jobs => &[
+                "org_id",
+                "id",
+                "title",
+                "department_id",
+                "location",
+                "employment_type",
+                "status",
+                "confidential",
+                "opened_at",
+                "closed_at",
+                "headcount",
+                "custom_fields",
+            ],
+            Table::Stages => &["org_id", "id", "job_id", "name", "kind", "position"],
+            Table::HiringTeam => &["org_id", "job_id", "user_id", "role", "position"],
+            Table::Candidates => &[
+                "org_id",
+                "id",
+                "name",
+                "email",
+                "phone",
+                "location",
+                "timezone",
+                "created_at",
+                "tags",
+                "custom_fields",
+            ],
+            Table::CandidateDemographics => &[
+                "org_id",
+                "candidate_id",
+                "gender",
+                "race_ethnicity",
+                "veteran_status",
+                "disability_status",
+            ],
+            Table::Applications => &[
+                "org_id",
+                "id",
+                "candidate_id",
+                "job_id",
+                "source_id",
+                "credited_to_user_id",
+                "applied_at",
+                "status",
+                "current_stage_id",
+                "hired_at",
+                "archived_at",
+                "archive_reason",
+                "custom_fields",
+            ],
+            Table::StageTransitions => &[
+                "org_id",
+                "id",
+                "application_id",
+                "from_stage_id",
+                "to_stage_id",
+                "at",
+                "by_user_id",
+            ],
+            Table::Interviews => &[
+                "org_id",
+                "id",
+                "application_id",
+                "stage_id",
+                "title",
+                "starts_at",
+                "ends_at",
+                "status",
+            ],
+            Table::InterviewParticipants => {
+                &["org_id", "interview_id", "user_id", "role", "position"]
+            }
+            Table::Feedback => &[
+                "org_id",
+                "id",
+                "interview_id",
+                "application_id",
+                "author_id",
+                "submitted_at",
+                "recommendation",
+                "scores",
+                "notes",
+            ],
+            Table::Offers => &[
+                "org_id",
+                "id",
+                "application_id",
+                "version",
+                "created_at",
+                "status",
+                "resolved_at",
+                "start_date",
+                "salary_amount",
+                "salary_currency",
+                "salary_period",
+                "bonus",
+                "equity",
+            ],
+            Table::InterviewerPools => &[
+                "org_id",
+                "id",
+                "name",
+                "required_shadows",
+                "required_reverse_shadows",
+            ],
+            Table::PoolMembers => &[
+                "org_id",
+                "pool_id",
+                "user_id",
+                "status",
+                "shadows_completed",
+                "reverse_shadows_completed",
+                "position",
+            ],
+            Table::BusyBlocks => &["org_id", "seq", "user_id", "starts_at", "ends_at"],
+        }
+    }
+}
+
+/// One value of a row, typed as the store sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Val<'a> {
+    Null,
+    Text(&'a str),
+    Int(i64),
+    Real(f64),
+    Bool(bool),
+    Instant(Instant),
+    Date(Date),
+    Json(String),
+}
+
+fn text_opt(s: Option<&str>) -> Val<'_> {
+    s.map_or(Val::Null, Val::Text)
+}
+
+fn instant_opt(i: Option<Instant>) -> Val<'static> {
+    i.map_or(Val::Null, Val::Instant)
+}
+
+fn json<T: serde::Serialize + ?Sized>(v: &T) -> Val<'static> {
+    // Serializing our own entity types into a String cannot fail (no maps with non-string keys,
+    // no failing Serialize impls); fall back to `null` rather than panic.
+    Val::Json(serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned()))
+}
+
+fn custom(v: &CustomValues) -> Val<'static> {
+    json(v)
+}
+
+/// Calls `row` for every row that `record` becomes, parents before children.
+/// `seq` numbers busy blocks, which have no id of their own.
+pub fn rows<E>(
+    org: &str,
+    record: Record<'_>,
+    seq: i64,
+    row: &mut dyn FnMut(Table, &[Val<'_>]) -> Result<(), E>,
+) -> Result<(), E> {
+    use Val::*;
+    let o = Text(org);
+    match record {
+        Record::Org(v) => row(
+            Table::Orgs,
+            &[
+                o,
+                Text(&v.name),
+                Text(v.timezone.name()),
+                Instant(v.created_at),
+            ],
+        ),
+        Record::Department(v) => row(
+            Table::Departments,
+            &[
+                o,
+                Text(v.id.as_str()),
+                Text(&v.name),
+                text_opt(v.parent_id.as_ref().map(|p| p.as_str())),
+            ],
+        ),
+        Record::User(v) => {
+            row(
+                Table::Users,
+                &[
+                    o.clone(),
+                    Text(v.id.as_str()),
+                    Text(&v.name),
+                    Text(&v.email),
+                    Text(v.role.as_str()),
+                    Text(v.timezone.name()),
+                    json(&v.working_hours),
+                    v.max_interviews_per_day.map_or(Null, |n| Int(n.into())),
+                    v.max_interviews_per_week.map_or(Null, |n| Int(n.into())),
+                    Bool(v.active),
+                ],
+            )?;
+            for (i, d) in v.department_ids.iter().enumerate() {
+                row(
+                    Table::UserDepartments,
+                    &[
+                        o.clone(),
+                        Text(v.id.as_str()),
+                        Text(d.as_str()),
+                        Int(i as i64),
+                    ],
+                )?;
+            }
+            Ok(())
+        }
+        Record::Source(v) => row(
+            Table::Sources,
+            &[o, Text(v.id.as_str()), Text(&v.name), Text(v.kind.as_str())],
+        ),
+        Record::CustomField(v) => row(
+            Table::CustomFields,
+            &[
+                o,
+                Text(v.id.as_str()),
+                Text(v.entity.as_str()),
+                Text(&v.key),
+                Text(&v.label),
+                Text(v.field_type.as_str()),
+                json(&v.options),
+                Bool(v.sensitive),
+            ],
+        ),
+        Record::Job(v) => {
+            row(
+                Table::Jobs,
+                &[
+                    o.clone(),
+                    Text(v.id.as_str()),
+                    Text(&v.title),
+                    Text(v.department_id.as_str()),
+                    Text(&v.location),
+                    Text(v.employment_type.as_str()),
+                    Text(v.status.as_str()),
+                    Bool(v.confidential),
+                    Instant(v.opened_at),
+                    instant_opt(v.closed_at),
+                    Int(v.headcount.into()),
+                    custom(&v.custom_fields),
+                ],
+            )?;
+            for s in &v.stages {
+                row(
+                    Table::Stages,
+                    &[
+                        o.clone(),
+                        Text(s.id.as_str()),
+                        Text(v.id.as_str()),
+                        Text(&s.name),
+                        Text(s.kind.as_str()),
+                        Int(s.position.into()),
+                    ],
+                )?;
+            }
+            for (i, m) in v.hiring_team.iter().enumerate() {
+                row(
+                    Table::HiringTeam,
+                    &[
+                        o.clone(),
+                        Text(v.id.as_str()),
+                        Text(m.user_id.as_str()),
+                        Text(m.role.as_str()),
+                        Int(i as i64),
+                    ],
+                )?;
+            }
+            Ok(())
+        }
+        Record::Candidate(v) => {
+            row(
+                Table::Candidates,
+                &[
+                    o.clone(),
+                    Text(v.id.as_str()),
+                    Text(&v.name),
+                    text_opt(v.email.as_deref()),
+                    text_opt(v.phone.as_deref()),
+                    text_opt(v.location.as_deref()),
+                    text_opt(v.timezone.as_ref().map(|z| z.name())),
+                    Instant(v.created_at),
+                    json(&v.tags),
+                    custom(&v.custom_fields),
+                ],
+            )?;
+            if let Some(d) = &v.demographics {
+                row(
+                    Table::CandidateDemographics,
+                    &[
+                        o,
+                        Text(v.id.as_str()),
+                        text_opt(d.gender.as_deref()),
+                        text_opt(d.race_ethnicity.as_deref()),
+                        text_opt(d.veteran_status.as_deref()),
+                        text_opt(d.disability_status.as_deref()),
+                    ],
+                )?;
+            }
+            Ok(())
+        }
+        Record::Application(v) => row(
+            Table::Applications,
+            &[
+                o,
+                Text(v.id.as_str()),
+                Text(v.candidate_id.as_str()),
+                Text(v.job_id.as_str()),
+                text_opt(v.source_id.as_ref().map(|s| s.as_str())),
+                text_opt(v.credited_to_user_id.as_ref().map(|s| s.as_str())),
+                Instant(v.applied_at),
+                Text(v.status.as_str()),
+                Text(v.current_stage_id.as_str()),
+                instant_opt(v.hired_at),
+                instant_opt(v.archived_at),
+                text_opt(v.archive_reason.as_deref()),
+                custom(&v.custom_fields),
+            ],
+        ),
+        Record::StageTransition(v) => row(
+            Table::StageTransitions,
+            &[
+                o,
+                Text(v.id.as_str()),
+                Text(v.application_id.as_str()),
+                text_opt(v.from_stage_id.as_ref().map(|s| s.as_str())),
+                Text(v.to_stage_id.as_str()),
+                Instant(v.at),
+                text_opt(v.by_user_id.as_ref().map(|s| s.as_str())),
+            ],
+        ),
+        Record::Interview(v) => {
+            row(
+                Table::Interviews,
+                &[
+                    o.clone(),
+                    Text(v.id.as_str()),
+                    Text(v.application_id.as_str()),
+                    Text(v.stage_id.as_str()),
+                    Text(&v.title),
+                    Instant(v.starts_at),
+                    Instant(v.ends_at),
+                    Text(v.status.as_str()),
+                ],
+            )?;
+            for (i, p) in v.interviewers.iter().enumerate() {
+                row(
+                    Table::InterviewParticipants,
+                    &[
+                        o.clone(),
+                        Text(v.id.as_str()),
+                        Text(p.user_id.as_str()),
+                        Text(p.role.as_str()),
+                        Int(i as i64),
+                    ],
+                )?;
+            }
+            Ok(())
+        }
+        Record::Feedback(v) => row(
+            Table::Feedback,
+            &[
+                o,
+                Text(v.id.as_str()),
+                Text(v.interview_id.as_str()),
+                Text(v.application_id.as_str()),
+                Text(v.author_id.as_str()),
+                Instant(v.submitted_at),
+                Text(v.recommendation.as_str()),
+                json(&v.scores),
+                text_opt(v.notes.as_deref()),
+            ],
+        ),
+        Record::Offer(v) => {
+            let s = v.salary.as_ref();
+            row(
+                Table::Offers,
+                &[
+                    o,
+                    Text(v.id.as_str()),
+                    Text(v.application_id.as_str()),
+                    Int(v.version.into()),
+                    Instant(v.created_at),
+                    Text(v.status.as_str()),
+                    instant_opt(v.resolved_at),
+                    v.start_date.map_or(Null, Date),
+                    s.map_or(Null, |s| Real(s.amount.0)),
+                    text_opt(s.map(|s| s.currency.as_str())),
+                    text_opt(s.map(|s| s.period.as_str())),
+                    v.bonus.map_or(Null, |b| Real(b.0)),
+                    text_opt(v.equity.as_deref()),
+                ],
+            )
+        }
+        Record::InterviewerPool(v) => {
+            row(
+                Table::InterviewerPools,
+                &[
+                    o.clone(),
+                    Text(v.id.as_str()),
+                    Text(&v.name),
+                    Int(v.required_shadows.into()),
+                    Int(v.required_reverse_shadows.into()),
+                ],
+            )?;
+            for (i, m) in v.members.iter().enumerate() {
+                row(
+                    Table::PoolMembers,
+                    &[
+                        o.clone(),
+                        Text(v.id.as_str()),
+                        Text(m.user_id.as_str()),
+                        Text(m.status.as_str()),
+                        Int(m.shadows_completed.into()),
+                        Int(m.reverse_shadows_completed.into()),
+                        Int(i as i64),
+                    ],
+                )?;
+            }
+            Ok(())
+        }
+        Record::BusyBlock(v) => row(
+            Table::BusyBlocks,
+            &[
+                o,
+                Int(seq),
+                Text(v.user_id.as_str()),
+                Instant(v.starts_at),
+                Instant(v.ends_at),
+            ],
+        ),
+    }
+}
