@@ -100,6 +100,7 @@ impl PgStore {
             org: None,
             replace: options.replace,
             replaced: false,
+            refused: None,
             seq: 0,
             buffers: Table::ALL.iter().map(|_| Vec::new()).collect(),
             buffered: 0,
@@ -107,6 +108,9 @@ impl PgStore {
         // On any error the transaction is dropped un-committed: PostgreSQL rolls it back.
         let summary =
             read_org(dir, &mut sink, progress).map_err(|e| ImportError::from_read(dir, e))?;
+        if let Some(id) = sink.refused {
+            return Err(StoreError::OrgExists(id.to_string()).into());
+        }
         sink.flush()?;
         let Sink {
             tx, org, replaced, ..
@@ -166,6 +170,8 @@ struct Sink<'c> {
     org: Option<domain::Id>,
     replace: bool,
     replaced: bool,
+    /// The org exists and may not be replaced: the import will be refused.
+    refused: Option<domain::Id>,
     seq: i64,
     /// `COPY` text per table, by `Table as usize`.
     buffers: Vec<Vec<u8>>,
@@ -248,7 +254,10 @@ impl OrgSink for Sink<'_> {
             )?;
             if existing.is_some() {
                 if !self.replace {
-                    return Err(StoreError::OrgExists(org.id.to_string()));
+                    // Refuse, but let the reader go on so that every problem of the folder is
+                    // reported too; nothing more is written.
+                    self.refused = Some(org.id.clone());
+                    return Ok(());
                 }
                 for table in Table::ALL.iter().rev() {
                     self.tx.execute(
@@ -259,6 +268,9 @@ impl OrgSink for Sink<'_> {
                 self.replaced = true;
             }
             self.org = Some(org.id.clone());
+        }
+        if self.refused.is_some() {
+            return Ok(());
         }
         let Some(org) = &self.org else {
             return Err(StoreError::Corrupt("a record came before its org".into()));

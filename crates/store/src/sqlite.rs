@@ -115,12 +115,16 @@ impl SqliteStore {
             org: None,
             replace: options.replace,
             replaced: false,
+            refused: None,
             seq: 0,
             insert: Table::ALL.iter().map(|t| insert_sql(*t)).collect(),
         };
         // On any error `tx` is dropped un-committed: SQLite rolls everything back.
         let summary =
             read_org(dir, &mut sink, progress).map_err(|e| ImportError::from_read(dir, e))?;
+        if let Some(id) = sink.refused {
+            return Err(StoreError::OrgExists(id.to_string()).into());
+        }
         let (org, replaced) = (sink.org.take(), sink.replaced);
         let Some(org_id) = org else {
             return Err(StoreError::Corrupt("the org folder yielded no org".into()).into());
@@ -174,6 +178,8 @@ struct Sink<'t> {
     org: Option<domain::Id>,
     replace: bool,
     replaced: bool,
+    /// The org exists and may not be replaced: the import will be refused.
+    refused: Option<domain::Id>,
     seq: i64,
     /// `INSERT` statement text per table, by `Table as usize`.
     insert: Vec<String>,
@@ -202,7 +208,10 @@ impl OrgSink for Sink<'_> {
             )?;
             if exists {
                 if !self.replace {
-                    return Err(StoreError::OrgExists(org.id.to_string()));
+                    // Refuse, but let the reader go on so that every problem of the folder is
+                    // reported too; nothing more is written.
+                    self.refused = Some(org.id.clone());
+                    return Ok(());
                 }
                 for table in Table::ALL.iter().rev() {
                     self.tx.execute(
@@ -213,6 +222,9 @@ impl OrgSink for Sink<'_> {
                 self.replaced = true;
             }
             self.org = Some(org.id.clone());
+        }
+        if self.refused.is_some() {
+            return Ok(());
         }
         let Some(org) = &self.org else {
             return Err(StoreError::Corrupt("a record came before its org".into()));

@@ -159,3 +159,55 @@ pub enum ReadError<E: std::error::Error + 'static> {
 
 /// How many problems are kept for the report; counting goes on past it.
 pub const MAX_PROBLEMS: usize = 10_000;
+
+/// The records of an org folder in a canonical form, for comparing two folders: per file, the
+/// sorted list of its records as JSON text, with keys sorted, `null` fields dropped (the format
+/// treats `null` and missing alike) and numbers compared by value (`94000` equals `94000.0`).
+pub fn canonical_records(
+    dir: &std::path::Path,
+) -> std::io::Result<std::collections::BTreeMap<&'static str, Vec<String>>> {
+    let mut out = std::collections::BTreeMap::new();
+    for kind in FileKind::ALL {
+        let text = match std::fs::read_to_string(dir.join(kind.file_name())) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        let parse = |s: &str| -> std::io::Result<String> {
+            let v: serde_json::Value = serde_json::from_str(s)?;
+            Ok(canonical(v).to_string())
+        };
+        let mut rows = if kind == FileKind::Org {
+            vec![parse(&text)?]
+        } else {
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(parse)
+                .collect::<std::io::Result<Vec<_>>>()?
+        };
+        rows.sort();
+        out.insert(kind.file_name(), rows);
+    }
+    Ok(out)
+}
+
+fn canonical(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            let mut fields: Vec<(String, Value)> = m
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, canonical(v)))
+                .collect();
+            fields.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(fields.into_iter().collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(canonical).collect()),
+        Value::Number(n) => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Number(n), Value::Number),
+        v => v,
+    }
+}

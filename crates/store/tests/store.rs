@@ -1,0 +1,400 @@
+//! The store on both backends: import, export, round trips, refusals that leave nothing behind,
+//! and isolation between orgs. SQLite tests always run; PostgreSQL tests run when
+//! `HIREPLANE_TEST_POSTGRES` holds a server URL, each in a freshly created database.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use domain::format::{FileKind, canonical_records};
+use store::{ImportError, ImportOptions, Store, StoreError, Table};
+
+/// A store on a fresh database; dropping it removes the database.
+struct Fresh {
+    store: Option<Store>,
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl Fresh {
+    fn store(&mut self) -> &mut Store {
+        self.store.as_mut().unwrap()
+    }
+}
+
+impl Drop for Fresh {
+    fn drop(&mut self) {
+        self.store = None;
+        if let Some((admin, name)) = &self.pg {
+            if let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+fn sqlite() -> Fresh {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    Fresh {
+        store: Some(Store::open(&url).unwrap()),
+        url,
+        _dir: Some(dir),
+        pg: None,
+    }
+}
+
+fn postgres() -> Fresh {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let admin = std::env::var("HIREPLANE_TEST_POSTGRES").expect("HIREPLANE_TEST_POSTGRES");
+    let name = format!(
+        "hp_test_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst),
+        jiff::Timestamp::now().as_millisecond() % 1_000_000
+    );
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    // Point the admin URL at the new database: replace the path part.
+    let base = match admin.rfind('/') {
+        Some(i)
+            if admin[..i].contains("://") && admin[..i].len() > admin.find("://").unwrap() + 2 =>
+        {
+            &admin[..i]
+        }
+        _ => admin.as_str(),
+    };
+    let url = format!("{base}/{name}");
+    Fresh {
+        store: Some(Store::open(&url).unwrap()),
+        url,
+        _dir: None,
+        pg: Some((admin, name)),
+    }
+}
+
+/// One test per backend: `NAME::sqlite` always, `NAME::postgres` when a server is configured.
+macro_rules! on_both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[test]
+            fn sqlite() {
+                let f: fn(Fresh) = $body;
+                f(super::sqlite());
+            }
+            #[test]
+            #[cfg_attr(
+                not(hp_postgres),
+                ignore = "set HIREPLANE_TEST_POSTGRES to a PostgreSQL URL to run"
+            )]
+            fn postgres() {
+                let f: fn(Fresh) = $body;
+                f(super::postgres());
+            }
+        }
+    };
+}
+
+fn acme() -> PathBuf {
+    let base = std::env::var_os("HIREPLANE_SAMPLES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples"));
+    base.join("acme")
+}
+
+fn generated(org_id: &str, applications: u64, seed: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    synth::generate(
+        &synth::Config {
+            org_id: org_id.into(),
+            applications,
+            seed,
+        },
+        dir.path(),
+    )
+    .unwrap();
+    dir
+}
+
+fn import(
+    store: &mut Store,
+    dir: &Path,
+    replace: bool,
+) -> Result<store::ImportReport, ImportError> {
+    store.import(dir, ImportOptions { replace }, &mut |_| {})
+}
+
+fn assert_round_trip(store: &mut Store, org: &str, input: &Path) {
+    let out = tempfile::tempdir().unwrap();
+    store.export(org, out.path()).unwrap();
+    let (a, b) = (
+        canonical_records(input).unwrap(),
+        canonical_records(out.path()).unwrap(),
+    );
+    for (file, rows) in &a {
+        let empty = Vec::new();
+        let back = b.get(file).unwrap_or(&empty);
+        assert_eq!(
+            rows.len(),
+            back.len(),
+            "{file}: record count differs after the round trip"
+        );
+        for (x, y) in rows.iter().zip(back) {
+            assert_eq!(x, y, "{file}: a record differs after the round trip");
+        }
+    }
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+}
+
+/// Everything the store holds, as exported folders per org.
+fn snapshot(
+    store: &mut Store,
+) -> Vec<(
+    String,
+    std::collections::BTreeMap<&'static str, Vec<String>>,
+)> {
+    let mut out = Vec::new();
+    for (id, _) in store.orgs().unwrap() {
+        let dir = tempfile::tempdir().unwrap();
+        store.export(&id, dir.path()).unwrap();
+        out.push((id, canonical_records(dir.path()).unwrap()));
+    }
+    out
+}
+
+#[test]
+#[cfg_attr(not(hp_acme), ignore = "needs the sample org shared/samples/acme")]
+fn acme_round_trips_on_sqlite() {
+    let mut f = sqlite();
+    let report = import(f.store(), &acme(), false).unwrap();
+    assert_eq!(report.org_id.as_str(), "org_acme");
+    assert_eq!(report.summary.count(FileKind::Applications), 300);
+    assert_round_trip(f.store(), "org_acme", &acme());
+}
+
+#[test]
+#[cfg_attr(
+    any(not(hp_acme), not(hp_postgres)),
+    ignore = "needs the sample org and HIREPLANE_TEST_POSTGRES"
+)]
+fn acme_round_trips_on_postgres() {
+    let mut f = postgres();
+    import(f.store(), &acme(), false).unwrap();
+    assert_round_trip(f.store(), "org_acme", &acme());
+    let counts = f.store().org_counts("org_acme").unwrap();
+    assert_eq!(counts.get(Table::StageTransitions), 648);
+    assert_eq!(counts.get(Table::BusyBlocks), 977);
+}
+
+on_both!(generated_orgs_round_trip, |mut f| {
+    let dir = generated("gen", 1500, 42);
+    import(f.store(), dir.path(), false).unwrap();
+    assert_round_trip(f.store(), "gen", dir.path());
+});
+
+on_both!(reimport_is_refused_unless_replace, |mut f| {
+    let first = generated("same", 300, 1);
+    let second = generated("same", 200, 2);
+    import(f.store(), first.path(), false).unwrap();
+    let before = snapshot(f.store());
+    match import(f.store(), second.path(), false) {
+        Err(ImportError::Store(StoreError::OrgExists(id))) => assert_eq!(id, "same"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(
+        snapshot(f.store()),
+        before,
+        "a refused import changed the store"
+    );
+    let report = import(f.store(), second.path(), true).unwrap();
+    assert!(report.replaced);
+    assert_round_trip(f.store(), "same", second.path());
+});
+
+on_both!(two_orgs_never_see_each_others_rows, |mut f| {
+    let a = generated("alpha", 400, 1);
+    let b = generated("beta", 250, 2);
+    import(f.store(), a.path(), false).unwrap();
+    import(f.store(), b.path(), false).unwrap();
+    assert_round_trip(f.store(), "alpha", a.path());
+    assert_round_trip(f.store(), "beta", b.path());
+    // Replacing one org leaves the other exactly as it was.
+    let beta_before = snapshot(f.store())
+        .into_iter()
+        .find(|(id, _)| id == "beta")
+        .unwrap();
+    let a2 = generated("alpha", 100, 9);
+    import(f.store(), a2.path(), true).unwrap();
+    let beta_after = snapshot(f.store())
+        .into_iter()
+        .find(|(id, _)| id == "beta")
+        .unwrap();
+    assert_eq!(beta_before, beta_after);
+    assert_round_trip(f.store(), "alpha", a2.path());
+    let counts = f.store().org_counts("alpha").unwrap();
+    assert_eq!(counts.get(Table::Applications), 100);
+});
+
+/// Copies `src` to a new folder and edits line `line` (1-based) of `file` as JSON.
+fn broken_copy(
+    src: &Path,
+    file: &str,
+    line: usize,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in FileKind::ALL {
+        let from = src.join(kind.file_name());
+        if from.exists() {
+            std::fs::copy(&from, dir.path().join(kind.file_name())).unwrap();
+        }
+    }
+    let path = dir.path().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    if file == "org.json" {
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        edit(&mut v);
+        std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+        return dir;
+    }
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut v: serde_json::Value = serde_json::from_str(&lines[line - 1]).unwrap();
+    edit(&mut v);
+    lines[line - 1] = v.to_string();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    dir
+}
+
+/// The line (1-based) of the first record of `file` for which `pred` holds.
+fn line_where(dir: &Path, file: &str, pred: impl Fn(&serde_json::Value) -> bool) -> usize {
+    let text = std::fs::read_to_string(dir.join(file)).unwrap();
+    text.lines()
+        .position(|l| pred(&serde_json::from_str(l).unwrap()))
+        .unwrap()
+        + 1
+}
+
+on_both!(
+    bad_input_is_refused_with_its_location_and_changes_nothing,
+    |mut f| {
+        // What is already stored: one org, and the org the broken copies would replace.
+        let keep = generated("keep", 200, 3);
+        import(f.store(), keep.path(), false).unwrap();
+        let good = generated("target", 300, 5);
+        import(f.store(), good.path(), false).unwrap();
+        let before = snapshot(f.store());
+        let g = good.path();
+        let second_transition = line_where(g, "stage_transitions.jsonl", |v| {
+            !v["from_stage_id"].is_null()
+        });
+        let number_field = {
+            let text = std::fs::read_to_string(g.join("custom_fields.jsonl")).unwrap();
+            let def: serde_json::Value = text
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .find(|v| v["type"] == "number" && v["entity"] == "candidate")
+                .expect("a number field on candidates");
+            def["key"].as_str().unwrap().to_owned()
+        };
+        let cases: Vec<(tempfile::TempDir, String)> = vec![
+        (
+            broken_copy(g, "applications.jsonl", 3, |v| v["job_id"] = "target_job_nope".into()),
+            "applications.jsonl:3: job_id: unknown reference `target_job_nope`: no such id in jobs.jsonl".into(),
+        ),
+        (
+            broken_copy(g, "candidates.jsonl", 4, |v| v["id"] = "target_cand_1".into()),
+            "candidates.jsonl:4: id: duplicate id `target_cand_1`: already used on line 1".into(),
+        ),
+        (
+            broken_copy(g, "applications.jsonl", 2, |v| v["status"] = "pending".into()),
+            "applications.jsonl:2: status: `pending` is not one of `active`, `hired`, `archived`".into(),
+        ),
+        (
+            broken_copy(g, "candidates.jsonl", 5, |v| v["created_at"] = "2025-03-19 18:11".into()),
+            "candidates.jsonl:5: created_at: `2025-03-19 18:11` is not an RFC 3339 timestamp in UTC such as `2025-03-19T18:11:25Z`".into(),
+        ),
+        (
+            broken_copy(g, "users.jsonl", 2, |v| v["timezone"] = "Europe/Atlantis".into()),
+            "users.jsonl:2: timezone: `Europe/Atlantis` is not an IANA time zone such as `Europe/Berlin`".into(),
+        ),
+        (
+            broken_copy(g, "candidates.jsonl", 6, |v| v["custom_fields"][number_field.as_str()] = true.into()),
+            format!("candidates.jsonl:6: custom_fields: `{number_field}` is a number field, got boolean `true`"),
+        ),
+        (
+            broken_copy(g, "candidates.jsonl", 7, |v| v["custom_fields"]["favourite_colour"] = "teal".into()),
+            "candidates.jsonl:7: custom_fields: `favourite_colour` is not a custom field of candidates".into(),
+        ),
+        (
+            broken_copy(g, "stage_transitions.jsonl", second_transition, |v| v["from_stage_id"] = serde_json::Value::Null),
+            format!("stage_transitions.jsonl:{second_transition}: from_stage_id: null breaks the chain"),
+        ),
+        (
+            broken_copy(g, "interviews.jsonl", 2, |v| {
+                let start = v["starts_at"].clone();
+                v["starts_at"] = v["ends_at"].clone();
+                v["ends_at"] = start;
+            }),
+            "interviews.jsonl:2: ends_at: `".into(),
+        ),
+        (
+            broken_copy(g, "org.json", 1, |v| v["timezone"] = "Nowhere/Special".into()),
+            "org.json:5: timezone: `Nowhere/Special` is not an IANA time zone".into(),
+        ),
+    ];
+        for (dir, expected) in cases {
+            for replace in [false, true] {
+                match import(f.store(), dir.path(), replace) {
+                    Err(ImportError::Invalid { problems, .. }) => {
+                        let msgs: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+                        assert!(
+                            msgs.iter().any(|m| m.starts_with(&expected)),
+                            "expected a problem starting with {expected:?}, got {msgs:#?}"
+                        );
+                    }
+                    other => panic!("expected {expected:?}, got {other:?}"),
+                }
+                assert_eq!(
+                    snapshot(f.store()),
+                    before,
+                    "a refused import changed the store ({expected})"
+                );
+            }
+        }
+    }
+);
+
+on_both!(missing_org_is_a_clear_error, |mut f| {
+    let out = tempfile::tempdir().unwrap();
+    match f.store().export("nobody", out.path()) {
+        Err(StoreError::NoSuchOrg(id)) => assert_eq!(id, "nobody"),
+        other => panic!("expected NoSuchOrg, got {other:?}"),
+    }
+    assert!(matches!(
+        f.store().org_counts("nobody"),
+        Err(StoreError::NoSuchOrg(_))
+    ));
+});
+
+on_both!(migrations_are_recorded_and_idempotent, |mut f| {
+    assert_eq!(f.store().schema_version().unwrap(), 1);
+    // Opening the same database again finds it current and changes nothing.
+    let url = f.url.clone();
+    let mut again = Store::open(&url).unwrap();
+    assert_eq!(again.schema_version().unwrap(), 1);
+});
+
+#[test]
+fn bad_urls_are_refused_clearly() {
+    let e = Store::open("mysql://root@localhost/x").err().unwrap();
+    assert_eq!(
+        e.to_string(),
+        "`mysql://root@localhost/x` is not a database URL: expected `sqlite://PATH` or `postgres://USER@HOST/DB`"
+    );
+    let e = Store::open("postgres://user:secret@127.0.0.1:1/none")
+        .err()
+        .unwrap();
+    assert!(!format!("{e:#}").contains("secret"), "{e:#}");
+}
