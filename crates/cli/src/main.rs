@@ -219,22 +219,22 @@ fn print_counts(c: &store::OrgCounts) {
 fn demo(database: Option<&str>, applications: u64, seed: u64) -> Result<()> {
     let url = database.unwrap_or(DEMO_DATABASE);
     // The default demo store is ours to recreate; a store the user named is only added to.
-    if database.is_none() {
-        if let Ok(store::DatabaseUrl::Sqlite(path)) = store::DatabaseUrl::parse(url) {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = path.clone().into_os_string();
-                p.push(suffix);
-                match std::fs::remove_file(&p) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(e).with_context(|| {
-                            format!(
-                                "cannot remove the old demo store `{}`",
-                                PathBuf::from(p).display()
-                            )
-                        });
-                    }
+    if database.is_none()
+        && let Ok(store::DatabaseUrl::Sqlite(path)) = store::DatabaseUrl::parse(url)
+    {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.clone().into_os_string();
+            p.push(suffix);
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!(
+                            "cannot remove the old demo store `{}`",
+                            PathBuf::from(p).display()
+                        )
+                    });
                 }
             }
         }

@@ -261,14 +261,12 @@ fn custom(v: &CustomValues) -> Val<'static> {
     json(v)
 }
 
+/// Receives one row: its table and its values in the order of [`Table::columns`].
+pub type RowSink<'s, E> = dyn FnMut(Table, &[Val<'_>]) -> Result<(), E> + 's;
+
 /// Calls `row` for every row that `record` becomes, parents before children.
 /// `seq` numbers busy blocks, which have no id of their own.
-pub fn rows<E>(
-    org: &str,
-    record: Record<'_>,
-    seq: i64,
-    row: &mut dyn FnMut(Table, &[Val<'_>]) -> Result<(), E>,
-) -> Result<(), E> {
+pub fn rows<E>(org: &str, record: Record<'_>, seq: i64, row: &mut RowSink<'_, E>) -> Result<(), E> {
     use Val::*;
     let o = Text(org);
     match record {

@@ -285,7 +285,7 @@ impl<'a, S: OrgSink> Reader<'a, S> {
                     format!("not valid UTF-8 (byte {} of the line)", e.valid_up_to() + 1),
                 ),
             }
-            if line_no % 4096 == 0 {
+            if line_no.is_multiple_of(4096) {
                 (self.progress)(Progress {
                     file: kind,
                     bytes_done: self.bytes_before + done,
@@ -355,13 +355,13 @@ impl<'a, S: OrgSink> Reader<'a, S> {
         let org = (|| {
             let mut o = Obj::parse(kind, 1, &text, &mut self.problems)?;
             let format = o.text("format");
-            if let Some(f) = &format {
-                if f != FORMAT {
-                    o.problem(
-                        "format",
-                        format!("`{f}` is not supported; expected `{FORMAT}`"),
-                    );
-                }
+            if let Some(f) = &format
+                && f != FORMAT
+            {
+                o.problem(
+                    "format",
+                    format!("`{f}` is not supported; expected `{FORMAT}`"),
+                );
             }
             let org = (|| {
                 let (id, name, timezone, created_at) = (
@@ -416,10 +416,10 @@ impl<'a, S: OrgSink> Reader<'a, S> {
                     })
                 }
             })();
-            if let Some(d) = d {
-                if new_id(&mut o, &mut r.idx.departments, &d.id, line32(line), |l| l) {
-                    all.push((line, d));
-                }
+            if let Some(d) = d
+                && new_id(&mut o, &mut r.idx.departments, &d.id, line32(line), |l| l)
+            {
+                all.push((line, d));
             }
             o.finish();
             Ok(())
@@ -503,13 +503,13 @@ impl<S: OrgSink> Reader<'_, S> {
         let max_day = o.opt_uint("max_interviews_per_day", 0);
         let max_week = o.opt_uint("max_interviews_per_week", 0);
         let active = o.boolean("active");
-        if let Some(email) = &email {
-            if let Err(prev) = insert_once(&mut idx.emails, email.to_lowercase(), line) {
-                o.problem(
-                    "email",
-                    format!("`{email}` is already the email of the user on line {prev}"),
-                );
-            }
+        if let Some(email) = &email
+            && let Err(prev) = insert_once(&mut idx.emails, email.to_lowercase(), line)
+        {
+            o.problem(
+                "email",
+                format!("`{email}` is already the email of the user on line {prev}"),
+            );
         }
         let (
             Some(id),
@@ -672,13 +672,13 @@ impl<S: OrgSink> Reader<'_, S> {
         let confidential = o.boolean("confidential");
         let opened_at = o.instant("opened_at");
         let closed_at = o.opt_instant("closed_at");
-        if let (Some(open), Some(Some(close))) = (opened_at, closed_at) {
-            if close < open {
-                o.problem(
-                    "closed_at",
-                    format!("`{close}` is before `opened_at` `{open}`"),
-                );
-            }
+        if let (Some(open), Some(Some(close))) = (opened_at, closed_at)
+            && close < open
+        {
+            o.problem(
+                "closed_at",
+                format!("`{close}` is before `opened_at` `{open}`"),
+            );
         }
         let headcount = o.uint("headcount", 1);
         let hiring_team = hiring_team(idx, o);
@@ -894,11 +894,11 @@ impl<S: OrgSink> Reader<'_, S> {
                     },
                 );
             }
-            if let (Some(applied), Some(at)) = (applied_at, hired_at.or(*archived_at)) {
-                if at < applied {
-                    let field = if hired { "hired_at" } else { "archived_at" };
-                    o.problem(field, format!("`{at}` is before `applied_at` `{applied}`"));
-                }
+            if let (Some(applied), Some(at)) = (applied_at, hired_at.or(*archived_at))
+                && at < applied
+            {
+                let field = if hired { "hired_at" } else { "archived_at" };
+                o.problem(field, format!("`{at}` is before `applied_at` `{applied}`"));
             }
         }
         let custom_fields = custom_fields(idx, o, CustomEntity::Application);
@@ -1058,10 +1058,10 @@ impl<S: OrgSink> Reader<'_, S> {
         let title = o.text("title");
         let starts_at = o.instant("starts_at");
         let ends_at = o.instant("ends_at");
-        if let (Some(s), Some(e)) = (starts_at, ends_at) {
-            if e <= s {
-                o.problem("ends_at", format!("`{e}` is not after `starts_at` `{s}`"));
-            }
+        if let (Some(s), Some(e)) = (starts_at, ends_at)
+            && e <= s
+        {
+            o.problem("ends_at", format!("`{e}` is not after `starts_at` `{s}`"));
         }
         let status = o.enumeration("status", InterviewStatus::parse);
         let interviewers = participants(idx, o);
@@ -1116,15 +1116,16 @@ impl<S: OrgSink> Reader<'_, S> {
         let app = application_id
             .as_ref()
             .and_then(|a| resolves(o, "application_id", &idx.apps, a, FileKind::Applications));
-        if let (Some((iv_app, iv_line)), Some(app), Some(a)) = (interview, app, &application_id) {
-            if iv_app != app && iv_app != NONE {
-                o.problem(
-                    "application_id",
-                    format!(
-                        "`{a}` is not the application of the interview (interviews.jsonl:{iv_line})"
-                    ),
-                );
-            }
+        if let (Some((iv_app, iv_line)), Some(app), Some(a)) = (interview, app, &application_id)
+            && iv_app != app
+            && iv_app != NONE
+        {
+            o.problem(
+                "application_id",
+                format!(
+                    "`{a}` is not the application of the interview (interviews.jsonl:{iv_line})"
+                ),
+            );
         }
         let author_id = o.id("author_id");
         if let Some(a) = &author_id {
@@ -1200,26 +1201,26 @@ impl<S: OrgSink> Reader<'_, S> {
             .as_ref()
             .and_then(|a| resolves(o, "application_id", &idx.apps, a, FileKind::Applications));
         let version = o.uint("version", 1);
-        if let (Some(app), Some(v), Some(a)) = (app, version, &application_id) {
-            if let Err(prev) = insert_once(&mut idx.offer_versions, (app, v), line) {
-                o.problem(
-                    "version",
-                    format!("application `{a}` already has an offer version {v} (line {prev})"),
-                );
-            }
+        if let (Some(app), Some(v), Some(a)) = (app, version, &application_id)
+            && let Err(prev) = insert_once(&mut idx.offer_versions, (app, v), line)
+        {
+            o.problem(
+                "version",
+                format!("application `{a}` already has an offer version {v} (line {prev})"),
+            );
         }
         let created_at = o.instant("created_at");
         let status = o.enumeration("status", OfferStatus::parse);
         let resolved_at = o.opt_instant("resolved_at");
-        if let (Some(c), Some(Some(r))) = (created_at, resolved_at) {
-            if r < c {
-                o.problem("resolved_at", format!("`{r}` is before `created_at` `{c}`"));
-            }
+        if let (Some(c), Some(Some(r))) = (created_at, resolved_at)
+            && r < c
+        {
+            o.problem("resolved_at", format!("`{r}` is before `created_at` `{c}`"));
         }
         let start_date = o.opt_date("start_date");
         let salary = salary(o);
         let bonus = o.opt_number("bonus").and_then(|b| match b {
-            Some(b) if !(b >= 0.0) => {
+            Some(b) if b.is_nan() || b < 0.0 => {
                 o.problem("bonus", format!("`{b}` must not be negative"));
                 None
             }
@@ -1298,13 +1299,13 @@ impl<S: OrgSink> Reader<'_, S> {
                         reverse_shadows_completed: reverse_shadows_completed?,
                     })
                 })();
-                if let Some(member) = &member {
-                    if out.iter().any(|x| x.user_id == member.user_id) {
-                        m.problem(
-                            "user_id",
-                            format!("`{}` is already a member of this pool", member.user_id),
-                        );
-                    }
+                if let Some(member) = &member
+                    && out.iter().any(|x| x.user_id == member.user_id)
+                {
+                    m.problem(
+                        "user_id",
+                        format!("`{}` is already a member of this pool", member.user_id),
+                    );
                 }
                 ok &= m.finish();
                 out.extend(member);
@@ -1413,10 +1414,10 @@ impl<S: OrgSink> Reader<'_, S> {
                     self.problems.push(kind, next.line.into(), "from_stage_id", format!("{from} breaks the chain: the previous transition (line {}) ended in `{}`", prev.line, stage(prev.to)));
                 }
             }
-            if let Some(last) = group.last() {
-                if last.to != app.current_stage {
-                    self.problems.push(kind, last.line.into(), "to_stage_id", format!("the last transition of an application must end in its `current_stage_id` `{}` (applications.jsonl:{}), not `{}`", stage(app.current_stage), app.line, stage(last.to)));
-                }
+            if let Some(last) = group.last()
+                && last.to != app.current_stage
+            {
+                self.problems.push(kind, last.line.into(), "to_stage_id", format!("the last transition of an application must end in its `current_stage_id` `{}` (applications.jsonl:{}), not `{}`", stage(app.current_stage), app.line, stage(last.to)));
             }
         }
         for (app, has) in self.idx.app_info.iter().zip(has_chain) {
@@ -1520,11 +1521,11 @@ fn working_hours(o: &mut Obj<'_, '_>) -> Option<WorkingHours> {
                     o.problem(&field, format!("`{b}` is not after `{a}`"));
                     return None;
                 }
-                if let Some((_, prev_end)) = list.last() {
-                    if a < *prev_end {
-                        o.problem(&field, format!("`{a}` starts before the previous span ends at `{prev_end}`: spans must be in order and must not overlap"));
-                        return None;
-                    }
+                if let Some((_, prev_end)) = list.last()
+                    && a < *prev_end
+                {
+                    o.problem(&field, format!("`{a}` starts before the previous span ends at `{prev_end}`: spans must be in order and must not overlap"));
+                    return None;
                 }
                 list.push((a, b));
             }
@@ -1587,16 +1588,16 @@ fn hiring_team(idx: &Index, o: &mut Obj<'_, '_>) -> Option<Vec<HiringTeamMember>
                 role: role?,
             })
         })();
-        if let Some(member) = &member {
-            if out.iter().any(|x| x == member) {
-                m.problem(
-                    "user_id",
-                    format!(
-                        "`{}` is already on the hiring team as {}",
-                        member.user_id, member.role
-                    ),
-                );
-            }
+        if let Some(member) = &member
+            && out.iter().any(|x| x == member)
+        {
+            m.problem(
+                "user_id",
+                format!(
+                    "`{}` is already on the hiring team as {}",
+                    member.user_id, member.role
+                ),
+            );
         }
         ok &= m.finish();
         out.extend(member);
@@ -1663,13 +1664,13 @@ fn participants(idx: &Index, o: &mut Obj<'_, '_>) -> Option<Vec<InterviewPartici
                 role: role?,
             })
         })();
-        if let Some(p) = &p {
-            if out.iter().any(|x| x.user_id == p.user_id) {
-                m.problem(
-                    "user_id",
-                    format!("`{}` already sits on this interview", p.user_id),
-                );
-            }
+        if let Some(p) = &p
+            && out.iter().any(|x| x.user_id == p.user_id)
+        {
+            m.problem(
+                "user_id",
+                format!("`{}` already sits on this interview", p.user_id),
+            );
         }
         ok &= m.finish();
         out.extend(p);
