@@ -15,6 +15,7 @@
 //! validated values from `domain` and gives them back.
 
 mod export;
+mod import;
 mod migrate;
 mod postgres;
 mod rows;
@@ -26,7 +27,7 @@ use domain::Id;
 use domain::format::{Problem, Progress};
 
 pub use export::Dialect;
-pub use rows::Table;
+pub use rows::{FOREIGN_KEYS, ForeignKey, Table};
 
 /// Where the store lives, parsed from a database URL.
 #[derive(Clone, PartialEq, Eq)]
@@ -117,6 +118,8 @@ pub enum StoreError {
     NoSuchOrg(String),
     #[error("org `{0}` already exists in the store; pass `--replace` to replace it")]
     OrgExists(String),
+    #[error("the database writer stopped")]
+    WriterStopped,
     #[error("the stored data is inconsistent: {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -164,11 +167,23 @@ pub struct ImportOptions {
     pub replace: bool,
 }
 
+/// How an import made sure that every reference of the org resolves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForeignKeyChecks {
+    /// The format reader resolved every reference before a row was written (SQLite).
+    ByReader,
+    /// PostgreSQL's triggers checked each row as it was written.
+    PerRow,
+    /// Every foreign key of the org was checked in one query per table before commit.
+    SetBased,
+}
+
 /// What an import stored.
 #[derive(Clone, Debug)]
 pub struct ImportReport {
     pub org_id: Id,
     pub replaced: bool,
+    pub foreign_keys: ForeignKeyChecks,
     pub summary: domain::format::ReadSummary,
 }
 
@@ -250,6 +265,23 @@ impl Store {
             Err(e) => Err(e),
             Ok(()) => Ok(writer.finish()?),
         }
+    }
+
+    /// Every reference of org `org_id` that does not resolve, as (foreign key, rows): empty for a
+    /// sound org. Set-based, one query per table; an integrity check for operators and tests.
+    pub fn dangling_references(
+        &mut self,
+        org_id: &str,
+    ) -> Result<Vec<(&'static ForeignKey, i64)>, StoreError> {
+        let mut out = Vec::new();
+        for (fks, sql) in Table::ALL.into_iter().filter_map(rows::dangling_sql) {
+            let counts = match self {
+                Store::Sqlite(s) => s.counts(&sql, org_id, fks.len())?,
+                Store::Postgres(s) => s.counts(&sql, org_id, fks.len())?,
+            };
+            out.extend(fks.into_iter().zip(counts).filter(|(_, n)| *n > 0));
+        }
+        Ok(out)
     }
 
     /// Ids and names of the orgs in the store.

@@ -542,3 +542,118 @@ pub fn rows<E>(org: &str, record: Record<'_>, seq: i64, row: &mut RowSink<'_, E>
         ),
     }
 }
+
+/// A foreign key within one org: `table.column` references `parent.id` (both also keyed by
+/// `org_id`). Every table additionally belongs to its org.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ForeignKey {
+    pub table: Table,
+    pub column: &'static str,
+    pub parent: Table,
+}
+
+/// Every foreign key of the schema other than `org_id` itself (a test checks the list against
+/// the constraints the migrations declare).
+pub const FOREIGN_KEYS: &[ForeignKey] = &[
+    fk(Table::Departments, "parent_id", Table::Departments),
+    fk(Table::UserDepartments, "user_id", Table::Users),
+    fk(Table::UserDepartments, "department_id", Table::Departments),
+    fk(Table::Jobs, "department_id", Table::Departments),
+    fk(Table::Stages, "job_id", Table::Jobs),
+    fk(Table::HiringTeam, "job_id", Table::Jobs),
+    fk(Table::HiringTeam, "user_id", Table::Users),
+    fk(
+        Table::CandidateDemographics,
+        "candidate_id",
+        Table::Candidates,
+    ),
+    fk(Table::Applications, "candidate_id", Table::Candidates),
+    fk(Table::Applications, "job_id", Table::Jobs),
+    fk(Table::Applications, "source_id", Table::Sources),
+    fk(Table::Applications, "credited_to_user_id", Table::Users),
+    fk(Table::Applications, "current_stage_id", Table::Stages),
+    fk(
+        Table::StageTransitions,
+        "application_id",
+        Table::Applications,
+    ),
+    fk(Table::StageTransitions, "from_stage_id", Table::Stages),
+    fk(Table::StageTransitions, "to_stage_id", Table::Stages),
+    fk(Table::StageTransitions, "by_user_id", Table::Users),
+    fk(Table::Interviews, "application_id", Table::Applications),
+    fk(Table::Interviews, "stage_id", Table::Stages),
+    fk(
+        Table::InterviewParticipants,
+        "interview_id",
+        Table::Interviews,
+    ),
+    fk(Table::InterviewParticipants, "user_id", Table::Users),
+    fk(Table::Feedback, "interview_id", Table::Interviews),
+    fk(Table::Feedback, "application_id", Table::Applications),
+    fk(Table::Feedback, "author_id", Table::Users),
+    fk(Table::Offers, "application_id", Table::Applications),
+    fk(Table::PoolMembers, "pool_id", Table::InterviewerPools),
+    fk(Table::PoolMembers, "user_id", Table::Users),
+    fk(Table::BusyBlocks, "user_id", Table::Users),
+];
+
+const fn fk(table: Table, column: &'static str, parent: Table) -> ForeignKey {
+    ForeignKey {
+        table,
+        column,
+        parent,
+    }
+}
+
+/// A query that counts, for org `$1`, the rows of `table` whose references do not resolve: one
+/// column per foreign key of `table` (in the order returned), one scan of `table` for them all.
+/// Set-based, so the database can join instead of looking up a parent per row.
+pub fn dangling_sql(table: Table) -> Option<(Vec<&'static ForeignKey>, String)> {
+    let fks: Vec<&ForeignKey> = FOREIGN_KEYS.iter().filter(|fk| fk.table == table).collect();
+    if fks.is_empty() {
+        return None;
+    }
+    let counts: Vec<String> = fks
+        .iter()
+        .enumerate()
+        .map(|(i, fk)| {
+            format!(
+                "coalesce(sum(CASE WHEN c.{col} IS NOT NULL AND p{i}.id IS NULL THEN 1 ELSE 0 END), 0)",
+                col = fk.column
+            )
+        })
+        .collect();
+    let joins: Vec<String> = fks
+        .iter()
+        .enumerate()
+        .map(|(i, fk)| {
+            format!(
+                "LEFT JOIN {p} p{i} ON p{i}.org_id = c.org_id AND p{i}.id = c.{col}",
+                p = fk.parent.name(),
+                col = fk.column
+            )
+        })
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {} c {} WHERE c.org_id = $1",
+        counts.join(", "),
+        table.name(),
+        joins.join(" ")
+    );
+    Some((fks, sql))
+}
+
+/// Refuses an import that left `n` rows of `org` with a dangling `fk`. The format reader resolves
+/// every reference before a row is written, so this is a last line of defence, not a message
+/// users are meant to see.
+pub fn check_dangling(fk: &ForeignKey, n: i64, org: &domain::Id) -> Result<(), crate::StoreError> {
+    if n == 0 {
+        return Ok(());
+    }
+    Err(crate::StoreError::Corrupt(format!(
+        "{n} rows of `{}` in org `{org}` have a `{}` that is not a row of `{}`; nothing was imported",
+        fk.table.name(),
+        fk.column,
+        fk.parent.name()
+    )))
+}

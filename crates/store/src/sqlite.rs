@@ -5,33 +5,21 @@
 
 use std::path::Path;
 
-use domain::format::{OrgSink, Progress, Record, read_org};
+use domain::format::Progress;
 use domain::{Date, Instant};
-use rusqlite::types::{ToSqlOutput, Value};
-use rusqlite::{Connection, ToSql, TransactionBehavior};
+use std::fmt::Write as _;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::export::{Get, RunQuery};
+use crate::import::{self, Batch, Msg, Written};
 use crate::migrate::{MIGRATIONS, latest};
-use crate::rows::{Table, Val, rows};
+use crate::rows::{Table, Val};
 use crate::{ImportError, ImportOptions, ImportReport, StoreError};
 
 pub struct SqliteStore {
     conn: Connection,
-}
-
-impl ToSql for Val<'_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self {
-            Val::Null => ToSqlOutput::Owned(Value::Null),
-            Val::Text(s) => ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(s.as_bytes())),
-            Val::Int(n) => ToSqlOutput::Owned(Value::Integer(*n)),
-            Val::Real(x) => ToSqlOutput::Owned(Value::Real(*x)),
-            Val::Bool(b) => ToSqlOutput::Owned(Value::Integer(i64::from(*b))),
-            Val::Instant(i) => ToSqlOutput::Owned(Value::Integer(i.as_micros())),
-            Val::Date(d) => ToSqlOutput::Owned(Value::Text(d.to_string())),
-            Val::Json(s) => ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(s.as_bytes())),
-        })
-    }
 }
 
 impl SqliteStore {
@@ -106,34 +94,9 @@ impl SqliteStore {
         options: ImportOptions,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<ImportReport, ImportError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let mut sink = Sink {
-            tx: &tx,
-            org: None,
-            replace: options.replace,
-            replaced: false,
-            refused: None,
-            seq: 0,
-            insert: Table::ALL.iter().map(|t| insert_sql(*t)).collect(),
-        };
-        // On any error `tx` is dropped un-committed: SQLite rolls everything back.
-        let summary =
-            read_org(dir, &mut sink, progress).map_err(|e| ImportError::from_read(dir, e))?;
-        if let Some(id) = sink.refused {
-            return Err(StoreError::OrgExists(id.to_string()).into());
-        }
-        let (org, replaced) = (sink.org.take(), sink.replaced);
-        let Some(org_id) = org else {
-            return Err(StoreError::Corrupt("the org folder yielded no org".into()).into());
-        };
-        tx.commit().map_err(StoreError::from)?;
-        Ok(ImportReport {
-            org_id,
-            replaced,
-            summary,
+        let conn = &mut self.conn;
+        import::run::<Rows>(dir, options, progress, move |from_reader, options| {
+            write(conn, from_reader, options)
         })
     }
 
@@ -166,23 +129,34 @@ impl SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The first column of every row of `sql`, as text: for tests and diagnostics.
+    pub fn query_strings(&mut self, sql: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map([], |r| {
+            let v: rusqlite::types::Value = r.get(0)?;
+            Ok(match v {
+                rusqlite::types::Value::Text(s) => s,
+                rusqlite::types::Value::Integer(n) => n.to_string(),
+                rusqlite::types::Value::Real(x) => x.to_string(),
+                rusqlite::types::Value::Null => "NULL".to_owned(),
+                rusqlite::types::Value::Blob(_) => "<blob>".to_owned(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Runs `sql` (one row of `n` integers) for `org_id`.
+    pub fn counts(&mut self, sql: &str, org_id: &str, n: usize) -> Result<Vec<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(sql, [org_id], |r| (0..n).map(|i| r.get(i)).collect())?)
+    }
+
     pub fn count(&mut self, table: Table, org_id: &str) -> Result<u64, StoreError> {
         let sql = format!("SELECT count(*) FROM {} WHERE org_id = ?1", table.name());
         let n: i64 = self.conn.query_row(&sql, [org_id], |r| r.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
-}
-
-struct Sink<'t> {
-    tx: &'t rusqlite::Transaction<'t>,
-    org: Option<domain::Id>,
-    replace: bool,
-    replaced: bool,
-    /// The org exists and may not be replaced: the import will be refused.
-    refused: Option<domain::Id>,
-    seq: i64,
-    /// `INSERT` statement text per table, by `Table as usize`.
-    insert: Vec<String>,
 }
 
 fn insert_sql(table: Table) -> String {
@@ -196,50 +170,141 @@ fn insert_sql(table: Table) -> String {
     )
 }
 
-impl OrgSink for Sink<'_> {
-    type Error = StoreError;
+/// A batch of rows, converted to SQLite values; all text in one buffer.
+#[derive(Default)]
+pub(crate) struct Rows {
+    /// Table, index of the first value, number of values.
+    rows: Vec<(Table, usize, usize)>,
+    vals: Vec<Cell>,
+    text: String,
+}
 
-    fn record(&mut self, record: Record<'_>) -> Result<(), StoreError> {
-        if let Record::Org(org) = record {
-            let exists: bool = self.tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM orgs WHERE org_id = ?1)",
-                [org.id.as_str()],
-                |r| r.get(0),
-            )?;
-            if exists {
-                if !self.replace {
-                    // Refuse, but let the reader go on so that every problem of the folder is
-                    // reported too; nothing more is written.
-                    self.refused = Some(org.id.clone());
-                    return Ok(());
+enum Cell {
+    Null,
+    Int(i64),
+    Real(f64),
+    /// A range of `Rows::text`.
+    Text(usize, usize),
+}
+
+impl Batch for Rows {
+    fn push(&mut self, table: Table, vals: &[Val<'_>]) {
+        let first = self.vals.len();
+        for v in vals {
+            let cell = match v {
+                Val::Null => Cell::Null,
+                Val::Int(n) => Cell::Int(*n),
+                Val::Real(x) => Cell::Real(*x),
+                Val::Bool(b) => Cell::Int(i64::from(*b)),
+                Val::Instant(i) => Cell::Int(i.as_micros()),
+                Val::Text(s) => self.text_cell(s),
+                Val::Json(s) => self.text_cell(s),
+                Val::Date(d) => {
+                    let start = self.text.len();
+                    // Writing into a String cannot fail.
+                    let _ = write!(self.text, "{d}");
+                    Cell::Text(start, self.text.len())
                 }
-                for table in Table::ALL.iter().rev() {
-                    self.tx.execute(
-                        &format!("DELETE FROM {} WHERE org_id = ?1", table.name()),
-                        [org.id.as_str()],
-                    )?;
-                }
-                self.replaced = true;
-            }
-            self.org = Some(org.id.clone());
+            };
+            self.vals.push(cell);
         }
-        if self.refused.is_some() {
-            return Ok(());
-        }
-        let Some(org) = &self.org else {
-            return Err(StoreError::Corrupt("a record came before its org".into()));
-        };
-        if let Record::BusyBlock(_) = record {
-            self.seq += 1;
-        }
-        let (tx, insert) = (self.tx, &self.insert);
-        rows(org.as_str(), record, self.seq, &mut |table, vals| {
-            let sql = insert.get(table as usize).map_or("", String::as_str);
-            let mut stmt = tx.prepare_cached(sql)?;
-            stmt.execute(rusqlite::params_from_iter(vals.iter()))?;
-            Ok(())
-        })
+        self.rows.push((table, first, vals.len()));
     }
+
+    fn size(&self) -> usize {
+        self.text.len() + self.vals.len() * std::mem::size_of::<Cell>()
+    }
+}
+
+impl Rows {
+    fn text_cell(&mut self, s: &str) -> Cell {
+        let start = self.text.len();
+        self.text.push_str(s);
+        Cell::Text(start, self.text.len())
+    }
+}
+
+/// The writer thread: one `BEGIN IMMEDIATE` transaction, committed only on [`Msg::Commit`].
+fn write(
+    conn: &mut Connection,
+    from_reader: std::sync::mpsc::Receiver<Msg<Rows>>,
+    options: ImportOptions,
+) -> Result<Written, StoreError> {
+    // Foreign keys are not checked by SQLite during an import: the format reader has already
+    // resolved every reference of the folder before a row is written (the store's tests run
+    // `PRAGMA foreign_key_check` after imports to hold it to that), and deleting the org being
+    // replaced removes every row that could point at it. Checking again here would look up a
+    // parent per row, a third of the import's time. The pragma only changes outside a
+    // transaction, so it is switched here and back on when the import ends, however it ends.
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let result = write_unchecked(conn, from_reader, options);
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    result
+}
+
+fn write_unchecked(
+    conn: &mut Connection,
+    from_reader: std::sync::mpsc::Receiver<Msg<Rows>>,
+    options: ImportOptions,
+) -> Result<Written, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let insert: Vec<String> = Table::ALL.iter().map(|t| insert_sql(*t)).collect();
+    let mut written = Written {
+        replaced: false,
+        foreign_keys: crate::ForeignKeyChecks::ByReader,
+        refused: None,
+    };
+    for msg in from_reader {
+        if written.refused.is_some() {
+            // Refused: keep draining so that the reader can finish checking the folder.
+            continue;
+        }
+        match msg {
+            Msg::Org(id) => {
+                let exists: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM orgs WHERE org_id = ?1)",
+                    [id.as_str()],
+                    |r| r.get(0),
+                )?;
+                if exists && !options.replace {
+                    written.refused = Some(id);
+                } else if exists {
+                    for table in Table::ALL.iter().rev() {
+                        tx.execute(
+                            &format!("DELETE FROM {} WHERE org_id = ?1", table.name()),
+                            [id.as_str()],
+                        )?;
+                    }
+                    written.replaced = true;
+                }
+            }
+            Msg::Batch(batch) => {
+                for &(table, first, len) in &batch.rows {
+                    let sql = insert.get(table as usize).map_or("", String::as_str);
+                    let mut stmt = tx.prepare_cached(sql)?;
+                    let cells = batch.vals.get(first..first + len).unwrap_or_default();
+                    for (i, cell) in cells.iter().enumerate() {
+                        let value = match cell {
+                            Cell::Null => ValueRef::Null,
+                            Cell::Int(n) => ValueRef::Integer(*n),
+                            Cell::Real(x) => ValueRef::Real(*x),
+                            Cell::Text(a, b) => ValueRef::Text(
+                                batch.text.get(*a..*b).unwrap_or_default().as_bytes(),
+                            ),
+                        };
+                        stmt.raw_bind_parameter(i + 1, ToSqlOutput::Borrowed(value))?;
+                    }
+                    stmt.raw_execute()?;
+                }
+            }
+            Msg::Commit => {
+                tx.commit()?;
+                return Ok(written);
+            }
+        }
+    }
+    // The reader stopped without a commit: dropping `tx` rolls everything back.
+    Ok(written)
 }
 
 struct SqliteRow<'r>(&'r rusqlite::Row<'r>);

@@ -171,6 +171,7 @@ fn acme_round_trips_on_sqlite() {
     let report = import(f.store(), &acme(), false).unwrap();
     assert_eq!(report.org_id.as_str(), "org_acme");
     assert_eq!(report.summary.count(FileKind::Applications), 300);
+    assert_eq!(report.foreign_keys, store::ForeignKeyChecks::ByReader);
     assert_round_trip(f.store(), "org_acme", &acme());
 }
 
@@ -181,7 +182,17 @@ fn acme_round_trips_on_sqlite() {
 )]
 fn acme_round_trips_on_postgres() {
     let mut f = postgres();
-    import(f.store(), &acme(), false).unwrap();
+    let report = import(f.store(), &acme(), false).unwrap();
+    // A superuser (the usual test server user) takes the fast path.
+    let Store::Postgres(s) = f.store() else {
+        unreachable!()
+    };
+    if s.query_strings("SELECT rolsuper::text FROM pg_roles WHERE rolname = current_user")
+        .unwrap()
+        == ["true"]
+    {
+        assert_eq!(report.foreign_keys, store::ForeignKeyChecks::SetBased);
+    }
     assert_round_trip(f.store(), "org_acme", &acme());
     let counts = f.store().org_counts("org_acme").unwrap();
     assert_eq!(counts.get(Table::StageTransitions), 648);
@@ -397,4 +408,105 @@ fn bad_urls_are_refused_clearly() {
         .err()
         .unwrap();
     assert!(!format!("{e:#}").contains("secret"), "{e:#}");
+}
+
+/// The columns each backend's migrations create, by table.
+fn columns(store: &mut Store) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for table in Table::ALL {
+        let cols = match store {
+            Store::Sqlite(s) => s.query_strings(&format!("SELECT name FROM pragma_table_info('{}') ORDER BY cid", table.name())).unwrap(),
+            Store::Postgres(s) => s
+                .query_strings(&format!(
+                    "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{}' ORDER BY ordinal_position",
+                    table.name()
+                ))
+                .unwrap(),
+        };
+        out.push((table.name().to_owned(), cols));
+    }
+    out
+}
+
+/// The foreign keys each backend's migrations declare, as `table.column -> parent`, org_id aside.
+fn declared_foreign_keys(store: &mut Store) -> Vec<String> {
+    let mut out = match store {
+        Store::Sqlite(s) => {
+            let mut out = Vec::new();
+            for table in Table::ALL {
+                let rows = s
+                    .query_strings(&format!(
+                        "SELECT \"table\" || ' ' || \"from\" FROM pragma_foreign_key_list('{}') WHERE \"from\" <> 'org_id'",
+                        table.name()
+                    ))
+                    .unwrap();
+                out.extend(rows.into_iter().map(|r| {
+                    let (parent, col) = r.split_once(' ').unwrap();
+                    format!("{}.{col} -> {parent}", table.name())
+                }));
+            }
+            out
+        }
+        Store::Postgres(s) => s
+            .query_strings(
+                "SELECT conrelid::regclass::text || '.' || a.attname || ' -> ' || confrelid::regclass::text \
+                 FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[2] \
+                 WHERE c.contype = 'f' AND array_length(c.conkey, 1) = 2",
+            )
+            .unwrap(),
+    };
+    out.sort();
+    out
+}
+
+on_both!(migrations_match_the_table_map_and_foreign_keys, |mut f| {
+    for (table, cols) in columns(f.store()) {
+        let t = Table::ALL.into_iter().find(|t| t.name() == table).unwrap();
+        assert_eq!(cols, t.columns(), "columns of `{table}`");
+    }
+    let mut expected: Vec<String> = store::FOREIGN_KEYS
+        .iter()
+        .map(|fk| format!("{}.{} -> {}", fk.table.name(), fk.column, fk.parent.name()))
+        .collect();
+    expected.sort();
+    assert_eq!(declared_foreign_keys(f.store()), expected);
+});
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to a PostgreSQL URL to run"
+)]
+fn postgres_imports_as_an_ordinary_role_with_per_row_foreign_keys() {
+    // A role that may not skip foreign key triggers: the import takes the per-row path.
+    let admin = std::env::var("HIREPLANE_TEST_POSTGRES").unwrap();
+    let n = std::process::id();
+    let (role, db) = (format!("hp_role_{n}"), format!("hp_test_role_{n}"));
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        format!("DROP ROLE IF EXISTS {role}"),
+        format!("CREATE ROLE {role} LOGIN"),
+        format!("CREATE DATABASE {db} OWNER {role}"),
+    ] {
+        c.batch_execute(&sql).unwrap();
+    }
+    let base = &admin[..admin.rfind('/').unwrap()];
+    let host = base.split_once('@').map_or(base, |(_, h)| h);
+    let url = format!("postgres://{role}@{host}/{db}");
+    let result = std::panic::catch_unwind(|| {
+        let mut store = Store::open(&url).unwrap();
+        let dir = generated("plain", 300, 4);
+        let report = import(&mut store, dir.path(), false).unwrap();
+        assert_eq!(report.foreign_keys, store::ForeignKeyChecks::PerRow);
+        assert_round_trip(&mut store, "plain", dir.path());
+        let dir2 = generated("plain", 150, 5);
+        import(&mut store, dir2.path(), true).unwrap();
+        assert_round_trip(&mut store, "plain", dir2.path());
+    });
+    let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    let _ = c.batch_execute(&format!("DROP ROLE IF EXISTS {role}"));
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
 }

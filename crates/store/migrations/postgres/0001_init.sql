@@ -1,3 +1,8 @@
+-- Secondary indexes serve reads (an application's history, a job's applications, a user's
+-- interviews, an interview's feedback); references that reads do not start from (source,
+-- credited user, stages, by-user, feedback's application) are not indexed, to keep bulk imports fast. Imports and org replacement check
+-- those foreign keys set-based (see store::import), not per row.
+--
 -- hireplane schema v1 (PostgreSQL). Every table leads with org_id; every key and index starts with it.
 -- Ids are `text COLLATE "C"` (byte order, like SQLite); instants are timestamptz; JSON is jsonb.
 
@@ -156,9 +161,6 @@ CREATE TABLE applications (
 );
 CREATE INDEX applications_candidate ON applications (org_id, candidate_id);
 CREATE INDEX applications_job ON applications (org_id, job_id, applied_at);
-CREATE INDEX applications_source ON applications (org_id, source_id);
-CREATE INDEX applications_credited ON applications (org_id, credited_to_user_id);
-CREATE INDEX applications_stage ON applications (org_id, current_stage_id);
 
 CREATE TABLE stage_transitions (
     org_id          text COLLATE "C"    NOT NULL,
@@ -175,9 +177,6 @@ CREATE TABLE stage_transitions (
     FOREIGN KEY (org_id, by_user_id) REFERENCES users (org_id, id)
 );
 CREATE INDEX stage_transitions_application ON stage_transitions (org_id, application_id, at);
-CREATE INDEX stage_transitions_to ON stage_transitions (org_id, to_stage_id);
-CREATE INDEX stage_transitions_from ON stage_transitions (org_id, from_stage_id);
-CREATE INDEX stage_transitions_by ON stage_transitions (org_id, by_user_id);
 
 CREATE TABLE interviews (
     org_id          text COLLATE "C"    NOT NULL,
@@ -194,7 +193,6 @@ CREATE TABLE interviews (
     FOREIGN KEY (org_id, stage_id) REFERENCES stages (org_id, id)
 );
 CREATE INDEX interviews_application ON interviews (org_id, application_id);
-CREATE INDEX interviews_stage ON interviews (org_id, stage_id);
 
 CREATE TABLE interview_participants (
     org_id        text COLLATE "C"    NOT NULL,
@@ -224,7 +222,6 @@ CREATE TABLE feedback (
     FOREIGN KEY (org_id, author_id) REFERENCES users (org_id, id)
 );
 CREATE INDEX feedback_interview ON feedback (org_id, interview_id);
-CREATE INDEX feedback_application ON feedback (org_id, application_id);
 CREATE INDEX feedback_author ON feedback (org_id, author_id);
 
 CREATE TABLE offers (

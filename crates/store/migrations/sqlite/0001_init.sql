@@ -1,3 +1,8 @@
+-- Secondary indexes serve reads (an application's history, a job's applications, a user's
+-- interviews, an interview's feedback); references that reads do not start from (source,
+-- credited user, stages, by-user, feedback's application) are not indexed, to keep bulk imports fast. Imports and org replacement check
+-- those foreign keys set-based (see store::import), not per row.
+--
 -- hireplane schema v1 (SQLite). Every table leads with org_id; every key and index starts with it.
 -- Instants are INTEGER microseconds since 1970-01-01 UTC; dates are TEXT `YYYY-MM-DD`;
 -- booleans are INTEGER 0/1; JSON is TEXT.
@@ -157,9 +162,6 @@ CREATE TABLE applications (
 ) STRICT;
 CREATE INDEX applications_candidate ON applications (org_id, candidate_id);
 CREATE INDEX applications_job ON applications (org_id, job_id, applied_at);
-CREATE INDEX applications_source ON applications (org_id, source_id);
-CREATE INDEX applications_credited ON applications (org_id, credited_to_user_id);
-CREATE INDEX applications_stage ON applications (org_id, current_stage_id);
 
 CREATE TABLE stage_transitions (
     org_id          TEXT    NOT NULL,
@@ -176,9 +178,6 @@ CREATE TABLE stage_transitions (
     FOREIGN KEY (org_id, by_user_id) REFERENCES users (org_id, id)
 ) STRICT;
 CREATE INDEX stage_transitions_application ON stage_transitions (org_id, application_id, at);
-CREATE INDEX stage_transitions_to ON stage_transitions (org_id, to_stage_id);
-CREATE INDEX stage_transitions_from ON stage_transitions (org_id, from_stage_id);
-CREATE INDEX stage_transitions_by ON stage_transitions (org_id, by_user_id);
 
 CREATE TABLE interviews (
     org_id          TEXT    NOT NULL,
@@ -195,7 +194,6 @@ CREATE TABLE interviews (
     FOREIGN KEY (org_id, stage_id) REFERENCES stages (org_id, id)
 ) STRICT;
 CREATE INDEX interviews_application ON interviews (org_id, application_id);
-CREATE INDEX interviews_stage ON interviews (org_id, stage_id);
 
 CREATE TABLE interview_participants (
     org_id        TEXT    NOT NULL,
@@ -225,7 +223,6 @@ CREATE TABLE feedback (
     FOREIGN KEY (org_id, author_id) REFERENCES users (org_id, id)
 ) STRICT;
 CREATE INDEX feedback_interview ON feedback (org_id, interview_id);
-CREATE INDEX feedback_application ON feedback (org_id, application_id);
 CREATE INDEX feedback_author ON feedback (org_id, author_id);
 
 CREATE TABLE offers (

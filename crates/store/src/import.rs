@@ -1,0 +1,159 @@
+//! The import pipeline shared by both backends: parsing and checking on one thread, writing on
+//! another, so that on two cores the database never waits for the parser nor the parser for the
+//! database.
+//!
+//! The reader thread runs [`read_org`] into a [`Producer`], which turns each record into rows and
+//! packs them into batches in the backend's own encoding ([`Batch`]); batches go through a
+//! bounded channel (memory stays flat) to the writer thread, which owns the one transaction of
+//! the import. The writer commits only when the reader says the whole folder was sound
+//! ([`Msg::Commit`]); if the channel closes without it, the transaction is rolled back.
+
+use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use domain::Id;
+use domain::format::{OrgSink, Progress, Record, read_org};
+
+use crate::rows::{Table, Val, rows};
+use crate::{ImportError, ImportOptions, ImportReport, StoreError};
+
+/// Rows of one or more tables, encoded the way a backend writes them.
+pub(crate) trait Batch: Default + Send {
+    fn push(&mut self, table: Table, vals: &[Val<'_>]);
+    /// Bytes held, roughly: a batch is sent once it passes [`BATCH_BYTES`].
+    fn size(&self) -> usize;
+}
+
+/// Size at which a batch is handed to the writer.
+const BATCH_BYTES: usize = 4 << 20;
+/// Batches in flight between the threads.
+const IN_FLIGHT: usize = 4;
+
+pub(crate) enum Msg<B> {
+    /// The org record came: check whether it exists, and replace or refuse it.
+    Org(Id),
+    Batch(B),
+    /// The whole folder was read without a problem: commit.
+    Commit,
+}
+
+/// What the writer did.
+pub(crate) struct Written {
+    pub replaced: bool,
+    pub foreign_keys: crate::ForeignKeyChecks,
+    /// The org exists and `--replace` was not given: nothing was written.
+    pub refused: Option<Id>,
+}
+
+struct Producer<B> {
+    to_writer: SyncSender<Msg<B>>,
+    batch: B,
+    org: Option<Id>,
+    seq: i64,
+}
+
+impl<B: Batch> Producer<B> {
+    fn send(&mut self, msg: Msg<B>) -> Result<(), StoreError> {
+        // A send fails only when the writer has stopped; its own error is reported instead.
+        self.to_writer
+            .send(msg)
+            .map_err(|_| StoreError::WriterStopped)
+    }
+
+    fn send_batch(&mut self) -> Result<(), StoreError> {
+        if self.batch.size() > 0 {
+            let batch = std::mem::take(&mut self.batch);
+            self.send(Msg::Batch(batch))?;
+        }
+        Ok(())
+    }
+}
+
+impl<B: Batch> OrgSink for Producer<B> {
+    type Error = StoreError;
+
+    fn record(&mut self, record: Record<'_>) -> Result<(), StoreError> {
+        if let Record::Org(org) = record {
+            self.org = Some(org.id.clone());
+            self.send(Msg::Org(org.id.clone()))?;
+        }
+        let Some(org) = &self.org else {
+            return Err(StoreError::Corrupt("a record came before its org".into()));
+        };
+        if let Record::BusyBlock(_) = record {
+            self.seq += 1;
+        }
+        let batch = &mut self.batch;
+        rows(org.as_str(), record, self.seq, &mut |table, vals| {
+            batch.push(table, vals);
+            Ok::<(), StoreError>(())
+        })?;
+        if self.batch.size() >= BATCH_BYTES {
+            self.send_batch()?;
+        }
+        Ok(())
+    }
+}
+
+/// Imports `dir`: reads on this thread, writes with `write` on a second one.
+pub(crate) fn run<B: Batch>(
+    dir: &Path,
+    options: ImportOptions,
+    progress: &mut dyn FnMut(Progress),
+    write: impl FnOnce(Receiver<Msg<B>>, ImportOptions) -> Result<Written, StoreError> + Send,
+) -> Result<ImportReport, ImportError> {
+    let (to_writer, from_reader) = sync_channel(IN_FLIGHT);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || write(from_reader, options));
+        let mut producer = Producer {
+            to_writer,
+            batch: B::default(),
+            org: None,
+            seq: 0,
+        };
+        let read = read_org(dir, &mut producer, progress).and_then(|summary| {
+            producer
+                .send_batch()
+                .map_err(domain::format::ReadError::Sink)?;
+            producer
+                .send(Msg::Commit)
+                .map_err(domain::format::ReadError::Sink)?;
+            Ok(summary)
+        });
+        let org = producer.org.take();
+        drop(producer);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::Corrupt("the writer thread panicked".into())));
+        match (read, written) {
+            // A problem in the folder explains everything else.
+            (Err(e @ domain::format::ReadError::Invalid { .. }), _) => {
+                Err(ImportError::from_read(dir, e))
+            }
+            (
+                _,
+                Ok(Written {
+                    refused: Some(id), ..
+                }),
+            ) => Err(StoreError::OrgExists(id.to_string()).into()),
+            (_, Err(e)) => Err(e.into()),
+            (Err(e), Ok(_)) => Err(ImportError::from_read(dir, e)),
+            (
+                Ok(summary),
+                Ok(Written {
+                    replaced,
+                    foreign_keys,
+                    ..
+                }),
+            ) => match org {
+                Some(org_id) => Ok(ImportReport {
+                    org_id,
+                    replaced,
+                    foreign_keys,
+                    summary,
+                }),
+                None => Err(StoreError::Corrupt("the org folder yielded no org".into()).into()),
+            },
+        }
+    })
+}
