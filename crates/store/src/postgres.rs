@@ -255,11 +255,11 @@ fn write(
             }
             Msg::Commit => {
                 if let (true, Some(org)) = (bulk, &org) {
-                    // Fresh statistics first: without them the planner probes parents row by
-                    // row instead of hashing them (and reports after the import need them too).
-                    for table in Table::ALL {
-                        tx.batch_execute(&format!("ANALYZE {}", table.name()))?;
-                    }
+                    // The tables have no statistics yet for these rows: steer the planner to
+                    // hash the org's parent ids (in memory) instead of probing them row by row.
+                    tx.batch_execute(
+                        "SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off; SET LOCAL work_mem = '256MB'",
+                    )?;
                     for (fks, sql) in Table::ALL.into_iter().filter_map(dangling_sql) {
                         let row = tx.query_one(&sql, &[&org.as_str()])?;
                         for (i, fk) in fks.into_iter().enumerate() {

@@ -628,7 +628,7 @@ pub fn dangling_sql(table: Table) -> Option<(Vec<&'static ForeignKey>, String)> 
         .enumerate()
         .map(|(i, fk)| {
             format!(
-                "LEFT JOIN {p} p{i} ON p{i}.org_id = c.org_id AND p{i}.id = c.{col}",
+                "LEFT JOIN (SELECT id FROM {p} WHERE org_id = $1) p{i} ON p{i}.id = c.{col}",
                 p = fk.parent.name(),
                 col = fk.column
             )

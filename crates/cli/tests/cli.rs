@@ -1,0 +1,185 @@
+//! The `hireplane` binary, run as a user runs it: real processes, real files, a real SQLite store.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn hireplane(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hireplane"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("HIREPLANE_DATABASE")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn generate_import_export_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let out = hireplane(
+        t,
+        &[
+            "generate",
+            "--org-id",
+            "tour",
+            "--applications",
+            "500",
+            "--seed",
+            "3",
+            "org",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = hireplane(t, &["import", "org"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("imported org `tour`"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        t.join("hireplane.db").exists(),
+        "the default store is sqlite://hireplane.db"
+    );
+    let out = hireplane(t, &["export", "--org", "tour", "back"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        domain::format::canonical_records(&t.join("org")).unwrap(),
+        domain::format::canonical_records(&t.join("back")).unwrap()
+    );
+    let out = hireplane(t, &["orgs"]);
+    let listing = text(&out.stdout);
+    assert!(listing.contains("org `tour`"), "{listing}");
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["applications", "500"]),
+        "{listing}"
+    );
+}
+
+#[test]
+fn bad_input_exits_non_zero_with_file_and_line_and_stores_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    assert!(
+        hireplane(
+            t,
+            &[
+                "generate",
+                "--org-id",
+                "bad",
+                "--applications",
+                "200",
+                "org"
+            ]
+        )
+        .status
+        .success()
+    );
+    let path = t.join("org/applications.jsonl");
+    let body = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = body.lines().map(str::to_owned).collect();
+    let mut v: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+    v["status"] = "maybe".into();
+    lines[1] = v.to_string();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+
+    let out = hireplane(t, &["import", "org"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "applications.jsonl:2: status: `maybe` is not one of `active`, `hired`, `archived`"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("nothing was imported"), "{err}");
+    let out = hireplane(t, &["orgs"]);
+    assert!(
+        text(&out.stdout).contains("no orgs yet"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn reimport_is_refused_without_replace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    assert!(
+        hireplane(
+            t,
+            &[
+                "generate",
+                "--org-id",
+                "again",
+                "--applications",
+                "100",
+                "org"
+            ]
+        )
+        .status
+        .success()
+    );
+    assert!(hireplane(t, &["import", "org"]).status.success());
+    let out = hireplane(t, &["import", "org"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr)
+            .contains("org `again` already exists in the store; pass `--replace` to replace it"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = hireplane(t, &["import", "--replace", "org"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("replaced org `again`"));
+}
+
+#[test]
+fn demo_builds_a_fresh_store_and_shows_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    for _ in 0..2 {
+        let out = hireplane(t, &["demo", "--applications", "300"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let shown = text(&out.stdout);
+        assert!(shown.contains("org `demo`"), "{shown}");
+        assert!(
+            shown
+                .lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["applications", "300"]),
+            "{shown}"
+        );
+    }
+    assert!(t.join("hireplane-demo.db").exists());
+}
+
+#[test]
+fn a_bad_database_url_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = hireplane(tmp.path(), &["--database", "mysql://x", "orgs"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("`mysql://x` is not a database URL: expected `sqlite://PATH` or `postgres://USER@HOST/DB`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn export_of_an_unknown_org_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = hireplane(tmp.path(), &["export", "--org", "ghost", "out"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no org `ghost` in the store"),
+        "{}",
+        text(&out.stderr)
+    );
+}
