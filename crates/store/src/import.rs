@@ -95,6 +95,58 @@ impl<B: Batch> OrgSink for Producer<B> {
     }
 }
 
+/// What a backend's import transaction must do; the message loop around it is [`write_all`].
+pub(crate) trait ImportTx<B> {
+    fn org_exists(&mut self, org: &Id) -> Result<bool, StoreError>;
+    /// Deletes every row of `org`, children first.
+    fn delete_org(&mut self, org: &Id) -> Result<(), StoreError>;
+    fn write(&mut self, batch: B) -> Result<(), StoreError>;
+    /// Last checks, then commit.
+    fn commit(self, org: Option<&Id>) -> Result<(), StoreError>;
+}
+
+/// The writer thread's loop, the same for every backend: replace or refuse an existing org,
+/// write the batches, and commit only on [`Msg::Commit`]. If the reader stops without it, `tx`
+/// is dropped un-committed and the backend rolls everything back.
+pub(crate) fn write_all<B, T: ImportTx<B>>(
+    mut tx: T,
+    from_reader: Receiver<Msg<B>>,
+    options: ImportOptions,
+    foreign_keys: crate::ForeignKeyChecks,
+) -> Result<Written, StoreError> {
+    let mut written = Written {
+        replaced: false,
+        foreign_keys,
+        refused: None,
+    };
+    let mut org = None;
+    for msg in from_reader {
+        if written.refused.is_some() {
+            // Refused: keep draining so that the reader can finish checking the folder.
+            continue;
+        }
+        match msg {
+            Msg::Org(id) => {
+                if tx.org_exists(&id)? {
+                    if !options.replace {
+                        written.refused = Some(id);
+                        continue;
+                    }
+                    tx.delete_org(&id)?;
+                    written.replaced = true;
+                }
+                org = Some(id);
+            }
+            Msg::Batch(batch) => tx.write(batch)?,
+            Msg::Commit => {
+                tx.commit(org.as_ref())?;
+                return Ok(written);
+            }
+        }
+    }
+    Ok(written)
+}
+
 /// Imports `dir`: reads on this thread, writes with `write` on a second one.
 pub(crate) fn run<B: Batch>(
     dir: &Path,

@@ -7,12 +7,12 @@ use std::io::Write;
 use std::path::Path;
 
 use domain::format::Progress;
-use domain::{Date, Instant};
+use domain::{Date, Id, Instant};
 use postgres::types::{FromSql, Type};
 use postgres::{Client, NoTls};
 
 use crate::export::{Get, RunQuery};
-use crate::import::{self, Batch, Msg, Written};
+use crate::import::{self, Batch, ImportTx, Msg, Written};
 use crate::migrate::{MIGRATIONS, latest};
 use crate::rows::{Table, Val, check_dangling, dangling_sql};
 use crate::{ImportError, ImportOptions, ImportReport, StoreError, redact};
@@ -177,8 +177,7 @@ impl Batch for CopyText {
     }
 }
 
-/// The writer thread: one transaction; each batch is sent as one `COPY` per table, parents first
-/// (a batch holds whole records, so every foreign key points to a row already sent).
+/// The writer thread: one transaction.
 fn write(
     client: &mut Client,
     from_reader: std::sync::mpsc::Receiver<Msg<CopyText>>,
@@ -202,78 +201,73 @@ fn write(
             }
         }
     };
-    let mut org = None;
-    let mut written = Written {
-        replaced: false,
-        foreign_keys: if bulk {
-            crate::ForeignKeyChecks::SetBased
-        } else {
-            crate::ForeignKeyChecks::PerRow
-        },
-        refused: None,
+    let checks = if bulk {
+        crate::ForeignKeyChecks::SetBased
+    } else {
+        crate::ForeignKeyChecks::PerRow
     };
-    for msg in from_reader {
-        if written.refused.is_some() {
-            // Refused: keep draining so that the reader can finish checking the folder.
-            continue;
-        }
-        match msg {
-            Msg::Org(id) => {
-                org = Some(id.clone());
-                let existing = tx.query_opt(
-                    "SELECT 1 FROM orgs WHERE org_id = $1 FOR UPDATE",
-                    &[&id.as_str()],
-                )?;
-                if existing.is_some() && !options.replace {
-                    written.refused = Some(id);
-                } else if existing.is_some() {
-                    for table in Table::ALL.iter().rev() {
-                        tx.execute(
-                            &format!("DELETE FROM {} WHERE org_id = $1", table.name()),
-                            &[&id.as_str()],
-                        )?;
-                    }
-                    written.replaced = true;
-                }
-            }
-            Msg::Batch(batch) => {
-                for (table, buf) in Table::ALL.iter().zip(&batch.buffers) {
-                    if buf.is_empty() {
-                        continue;
-                    }
-                    let sql = format!(
-                        "COPY {} ({}) FROM STDIN",
-                        table.name(),
-                        table.columns().join(", ")
-                    );
-                    let mut w = tx.copy_in(&sql)?;
-                    w.write_all(buf).map_err(|e| {
-                        StoreError::Corrupt(format!("copy into `{}`: {e}", table.name()))
-                    })?;
-                    w.finish()?;
-                }
-            }
-            Msg::Commit => {
-                if let (true, Some(org)) = (bulk, &org) {
-                    // The tables have no statistics yet for these rows: steer the planner to
-                    // hash the org's parent ids (in memory) instead of probing them row by row.
-                    tx.batch_execute(
-                        "SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off; SET LOCAL work_mem = '256MB'",
-                    )?;
-                    for (fks, sql) in Table::ALL.into_iter().filter_map(dangling_sql) {
-                        let row = tx.query_one(&sql, &[&org.as_str()])?;
-                        for (i, fk) in fks.into_iter().enumerate() {
-                            check_dangling(fk, row.try_get(i)?, org)?;
-                        }
-                    }
-                }
-                tx.commit()?;
-                return Ok(written);
-            }
-        }
+    import::write_all(PgImport { tx, bulk }, from_reader, options, checks)
+}
+
+struct PgImport<'c> {
+    tx: postgres::Transaction<'c>,
+    /// Foreign key triggers are off: check the keys before commit.
+    bulk: bool,
+}
+
+impl ImportTx<CopyText> for PgImport<'_> {
+    fn org_exists(&mut self, org: &Id) -> Result<bool, StoreError> {
+        let row = self.tx.query_opt(
+            "SELECT 1 FROM orgs WHERE org_id = $1 FOR UPDATE",
+            &[&org.as_str()],
+        )?;
+        Ok(row.is_some())
     }
-    // The reader stopped without a commit: dropping `tx` rolls everything back.
-    Ok(written)
+
+    fn delete_org(&mut self, org: &Id) -> Result<(), StoreError> {
+        for table in Table::ALL.iter().rev() {
+            let sql = format!("DELETE FROM {} WHERE org_id = $1", table.name());
+            self.tx.execute(&sql, &[&org.as_str()])?;
+        }
+        Ok(())
+    }
+
+    /// One `COPY` per table, parents first: a batch holds whole records, so every foreign key
+    /// points to a row already sent.
+    fn write(&mut self, batch: CopyText) -> Result<(), StoreError> {
+        for (table, buf) in Table::ALL.iter().zip(&batch.buffers) {
+            if buf.is_empty() {
+                continue;
+            }
+            let sql = format!(
+                "COPY {} ({}) FROM STDIN",
+                table.name(),
+                table.columns().join(", ")
+            );
+            let mut w = self.tx.copy_in(&sql)?;
+            w.write_all(buf)
+                .map_err(|e| StoreError::Corrupt(format!("copy into `{}`: {e}", table.name())))?;
+            w.finish()?;
+        }
+        Ok(())
+    }
+
+    fn commit(mut self, org: Option<&Id>) -> Result<(), StoreError> {
+        if let (true, Some(org)) = (self.bulk, org) {
+            // The tables have no statistics yet for these rows: steer the planner to hash the
+            // org's parent ids (in memory) instead of probing them row by row.
+            self.tx.batch_execute(
+                "SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off; SET LOCAL work_mem = '256MB'",
+            )?;
+            for (fks, sql) in Table::ALL.into_iter().filter_map(dangling_sql) {
+                let row = self.tx.query_one(&sql, &[&org.as_str()])?;
+                for (i, fk) in fks.into_iter().enumerate() {
+                    check_dangling(fk, row.try_get(i)?, org)?;
+                }
+            }
+        }
+        Ok(self.tx.commit()?)
+    }
 }
 
 /// Appends `s` escaped for `COPY` text format.

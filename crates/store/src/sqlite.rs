@@ -6,14 +6,14 @@
 use std::path::Path;
 
 use domain::format::Progress;
-use domain::{Date, Instant};
+use domain::{Date, Id, Instant};
 use std::fmt::Write as _;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::export::{Get, RunQuery};
-use crate::import::{self, Batch, Msg, Written};
+use crate::import::{self, Batch, ImportTx, Msg, Written};
 use crate::migrate::{MIGRATIONS, latest};
 use crate::rows::{Table, Val};
 use crate::{ImportError, ImportOptions, ImportReport, StoreError};
@@ -224,7 +224,7 @@ impl Rows {
     }
 }
 
-/// The writer thread: one `BEGIN IMMEDIATE` transaction, committed only on [`Msg::Commit`].
+/// The writer thread: one `BEGIN IMMEDIATE` transaction.
 fn write(
     conn: &mut Connection,
     from_reader: std::sync::mpsc::Receiver<Msg<Rows>>,
@@ -247,64 +247,60 @@ fn write_unchecked(
     from_reader: std::sync::mpsc::Receiver<Msg<Rows>>,
     options: ImportOptions,
 ) -> Result<Written, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let insert: Vec<String> = Table::ALL.iter().map(|t| insert_sql(*t)).collect();
-    let mut written = Written {
-        replaced: false,
-        foreign_keys: crate::ForeignKeyChecks::ByReader,
-        refused: None,
+    let tx = SqliteImport {
+        tx: conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
+        insert: Table::ALL.iter().map(|t| insert_sql(*t)).collect(),
     };
-    for msg in from_reader {
-        if written.refused.is_some() {
-            // Refused: keep draining so that the reader can finish checking the folder.
-            continue;
-        }
-        match msg {
-            Msg::Org(id) => {
-                let exists: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM orgs WHERE org_id = ?1)",
-                    [id.as_str()],
-                    |r| r.get(0),
-                )?;
-                if exists && !options.replace {
-                    written.refused = Some(id);
-                } else if exists {
-                    for table in Table::ALL.iter().rev() {
-                        tx.execute(
-                            &format!("DELETE FROM {} WHERE org_id = ?1", table.name()),
-                            [id.as_str()],
-                        )?;
-                    }
-                    written.replaced = true;
-                }
-            }
-            Msg::Batch(batch) => {
-                for &(table, first, len) in &batch.rows {
-                    let sql = insert.get(table as usize).map_or("", String::as_str);
-                    let mut stmt = tx.prepare_cached(sql)?;
-                    let cells = batch.vals.get(first..first + len).unwrap_or_default();
-                    for (i, cell) in cells.iter().enumerate() {
-                        let value = match cell {
-                            Cell::Null => ValueRef::Null,
-                            Cell::Int(n) => ValueRef::Integer(*n),
-                            Cell::Real(x) => ValueRef::Real(*x),
-                            Cell::Text(a, b) => ValueRef::Text(
-                                batch.text.get(*a..*b).unwrap_or_default().as_bytes(),
-                            ),
-                        };
-                        stmt.raw_bind_parameter(i + 1, ToSqlOutput::Borrowed(value))?;
-                    }
-                    stmt.raw_execute()?;
-                }
-            }
-            Msg::Commit => {
-                tx.commit()?;
-                return Ok(written);
-            }
-        }
+    import::write_all(tx, from_reader, options, crate::ForeignKeyChecks::ByReader)
+}
+
+struct SqliteImport<'c> {
+    tx: rusqlite::Transaction<'c>,
+    /// `INSERT` statement text per table, by `Table as usize`.
+    insert: Vec<String>,
+}
+
+impl ImportTx<Rows> for SqliteImport<'_> {
+    fn org_exists(&mut self, org: &Id) -> Result<bool, StoreError> {
+        Ok(self.tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM orgs WHERE org_id = ?1)",
+            [org.as_str()],
+            |r| r.get(0),
+        )?)
     }
-    // The reader stopped without a commit: dropping `tx` rolls everything back.
-    Ok(written)
+
+    fn delete_org(&mut self, org: &Id) -> Result<(), StoreError> {
+        for table in Table::ALL.iter().rev() {
+            let sql = format!("DELETE FROM {} WHERE org_id = ?1", table.name());
+            self.tx.execute(&sql, [org.as_str()])?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, batch: Rows) -> Result<(), StoreError> {
+        for &(table, first, len) in &batch.rows {
+            let sql = self.insert.get(table as usize).map_or("", String::as_str);
+            let mut stmt = self.tx.prepare_cached(sql)?;
+            let cells = batch.vals.get(first..first + len).unwrap_or_default();
+            for (i, cell) in cells.iter().enumerate() {
+                let value = match cell {
+                    Cell::Null => ValueRef::Null,
+                    Cell::Int(n) => ValueRef::Integer(*n),
+                    Cell::Real(x) => ValueRef::Real(*x),
+                    Cell::Text(a, b) => {
+                        ValueRef::Text(batch.text.get(*a..*b).unwrap_or_default().as_bytes())
+                    }
+                };
+                stmt.raw_bind_parameter(i + 1, ToSqlOutput::Borrowed(value))?;
+            }
+            stmt.raw_execute()?;
+        }
+        Ok(())
+    }
+
+    fn commit(self, _org: Option<&Id>) -> Result<(), StoreError> {
+        Ok(self.tx.commit()?)
+    }
 }
 
 struct SqliteRow<'r>(&'r rusqlite::Row<'r>);
