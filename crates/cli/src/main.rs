@@ -216,6 +216,25 @@ fn print_counts(c: &store::OrgCounts) {
     }
 }
 
+fn print_overview(o: &store::Overview) {
+    let line = |counts: &[(String, u64)]| {
+        counts
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!();
+    println!("jobs:         {}", line(&o.jobs));
+    println!("applications: {}", line(&o.applications));
+    println!("funnel (applications that reached each kind of stage):");
+    let top = o.funnel.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    for (kind, n) in &o.funnel {
+        let bar = "#".repeat(usize::try_from(n * 40 / top).unwrap_or(0));
+        println!("  {kind:<20} {n:>8}  {bar}");
+    }
+}
+
 fn demo(database: Option<&str>, applications: u64, seed: u64) -> Result<()> {
     let url = database.unwrap_or(DEMO_DATABASE);
     // The default demo store is ours to recreate; a store the user named is only added to.
@@ -250,6 +269,7 @@ fn demo(database: Option<&str>, applications: u64, seed: u64) -> Result<()> {
     println!("hireplane demo: store `{}`", store::redact(url));
     println!("data as of {}", summary.reference_time);
     print_counts(&store.org_counts(report.org_id.as_str())?);
+    print_overview(&store.overview(report.org_id.as_str())?);
     println!();
     println!("try next:");
     println!("  hireplane --database {url} export --org demo demo-export");

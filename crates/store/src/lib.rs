@@ -204,6 +204,17 @@ impl OrgCounts {
     }
 }
 
+/// Counts that summarise an org; see [`Store::overview`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Overview {
+    /// Jobs per status.
+    pub jobs: Vec<(String, u64)>,
+    /// Applications per status.
+    pub applications: Vec<(String, u64)>,
+    /// Applications that reached each stage kind, in pipeline order.
+    pub funnel: Vec<(String, u64)>,
+}
+
 /// A connection to the store, on one of its backends.
 pub enum Store {
     Sqlite(sqlite::SqliteStore),
@@ -282,6 +293,36 @@ impl Store {
             out.extend(fks.into_iter().zip(counts).filter(|(_, n)| *n > 0));
         }
         Ok(out)
+    }
+
+    /// A first look at org `org_id`: jobs and applications by status, and how many applications
+    /// reached each kind of stage (the funnel), for `demo` and `orgs`.
+    pub fn overview(&mut self, org_id: &str) -> Result<Overview, StoreError> {
+        let mut run = |sql: &str| match self {
+            Store::Sqlite(s) => s.labelled_counts(sql, org_id),
+            Store::Postgres(s) => s.labelled_counts(sql, org_id),
+        };
+        let jobs = run(
+            "SELECT status, count(*) FROM jobs WHERE org_id = $1 GROUP BY status ORDER BY status",
+        )?;
+        let applications = run(
+            "SELECT status, count(*) FROM applications WHERE org_id = $1 GROUP BY status ORDER BY status",
+        )?;
+        let reached = run(
+            "SELECT s.kind, count(DISTINCT t.application_id) FROM stage_transitions t \
+             JOIN stages s ON s.org_id = t.org_id AND s.id = t.to_stage_id \
+             WHERE t.org_id = $1 GROUP BY s.kind",
+        )?;
+        // Stage kinds in pipeline order, not alphabetical.
+        let funnel = domain::enums::StageKind::ALL
+            .iter()
+            .filter_map(|k| reached.iter().find(|(name, _)| name == k.as_str()).cloned())
+            .collect();
+        Ok(Overview {
+            jobs,
+            applications,
+            funnel,
+        })
     }
 
     /// Ids and names of the orgs in the store.

@@ -135,6 +135,23 @@ impl PgStore {
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
+    /// Runs `sql` (rows of a label and a count) for `org_id`.
+    pub fn labelled_counts(
+        &mut self,
+        sql: &str,
+        org_id: &str,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = self.client.query(sql, &[&org_id])?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    u64::try_from(r.try_get::<_, i64>(1)?).unwrap_or(0),
+                ))
+            })
+            .collect()
+    }
+
     /// Runs `sql` (one row of `n` integers) for `org_id`.
     pub fn counts(&mut self, sql: &str, org_id: &str, n: usize) -> Result<Vec<i64>, StoreError> {
         let row = self.client.query_one(sql, &[&org_id])?;

@@ -145,6 +145,22 @@ impl SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Runs `sql` (rows of a label and a count) for `org_id`.
+    pub fn labelled_counts(
+        &mut self,
+        sql: &str,
+        org_id: &str,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map([org_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Runs `sql` (one row of `n` integers) for `org_id`.
     pub fn counts(&mut self, sql: &str, org_id: &str, n: usize) -> Result<Vec<i64>, StoreError> {
         Ok(self

@@ -203,6 +203,25 @@ on_both!(generated_orgs_round_trip, |mut f| {
     let dir = generated("gen", 1500, 42);
     import(f.store(), dir.path(), false).unwrap();
     assert_round_trip(f.store(), "gen", dir.path());
+    // The overview adds up, and the funnel narrows from its widest stage down to hired.
+    let o = f.store().overview("gen").unwrap();
+    assert_eq!(o.applications.iter().map(|(_, n)| n).sum::<u64>(), 1500);
+    let jobs = f.store().org_counts("gen").unwrap().get(Table::Jobs);
+    assert_eq!(o.jobs.iter().map(|(_, n)| n).sum::<u64>(), jobs);
+    let hired_status = o
+        .applications
+        .iter()
+        .find(|(s, _)| s == "hired")
+        .map(|(_, n)| *n)
+        .unwrap();
+    let reached_hired = o
+        .funnel
+        .iter()
+        .find(|(k, _)| k == "hired")
+        .map(|(_, n)| *n)
+        .unwrap();
+    assert_eq!(hired_status, reached_hired);
+    assert!(o.funnel.iter().all(|(_, n)| *n <= 1500));
 });
 
 on_both!(reimport_is_refused_unless_replace, |mut f| {
