@@ -13,6 +13,8 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use store::{ImportError, ImportOptions, Store, Table};
 
+mod schedule;
+
 const DEFAULT_DATABASE: &str = "sqlite://hireplane.db";
 const DEMO_DATABASE: &str = "sqlite://hireplane-demo.db";
 
@@ -66,6 +68,28 @@ enum Command {
     },
     /// List the orgs in the store with their row counts
     Orgs,
+    /// Find the earliest interview loops that fit everyone, ranked; or repair a booked one
+    Schedule {
+        /// The scheduling request (JSON; example: crates/scheduling/examples/request.json)
+        request: PathBuf,
+        /// Repair this booked schedule (an option, or a solution as `--format json` prints it)
+        #[arg(long, value_name = "BOOKED.json")]
+        repair: Option<PathBuf>,
+        /// With --repair: the interviewer who declined
+        #[arg(
+            long,
+            value_name = "USER_ID",
+            requires = "repair",
+            conflicts_with = "candidate_unavailable"
+        )]
+        declined: Option<String>,
+        /// With --repair: the candidate can no longer make it (the request holds their new windows)
+        #[arg(long, requires = "repair")]
+        candidate_unavailable: bool,
+        /// Output format
+        #[arg(long, value_enum, default_value = "table")]
+        format: schedule::Format,
+    },
     /// Create a fresh embedded store with a generated demo org and show what is in it
     Demo {
         /// Size of the demo org
@@ -142,6 +166,25 @@ fn run(cli: Cli) -> Result<()> {
                 print_counts(&store.org_counts(&id)?);
             }
         }
+        Command::Schedule {
+            request,
+            repair,
+            declined,
+            candidate_unavailable,
+            format,
+        } => match repair {
+            None => schedule::solve(&request, format)?,
+            Some(booked) => {
+                let decline = match (declined, candidate_unavailable) {
+                    (Some(person), _) => scheduling::Decline::Interviewer { person },
+                    (None, true) => scheduling::Decline::Candidate,
+                    (None, false) => anyhow::bail!(
+                        "--repair needs --declined USER_ID or --candidate-unavailable"
+                    ),
+                };
+                schedule::repair(&request, &booked, decline, format)?;
+            }
+        },
         Command::Demo { applications, seed } => demo(database.as_deref(), applications, seed)?,
     }
     Ok(())

@@ -183,3 +183,89 @@ fn export_of_an_unknown_org_is_a_clear_error() {
         text(&out.stderr)
     );
 }
+
+fn example_request() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scheduling/examples/request.json")
+}
+
+#[test]
+fn schedule_prints_ranked_options_and_repairs_a_decline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let req = example_request();
+    let req = req.to_str().unwrap();
+    let out = hireplane(t, &["schedule", req]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(table.starts_with("option 1: ends "), "{table}");
+
+    let out = hireplane(t, &["schedule", req, "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let solution: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(solution["status"], "options");
+    let first = &solution["options"][0];
+    assert_eq!(first["rank"], 1);
+    let coding = first["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["session"] == "coding")
+        .unwrap();
+    let declined = coding["seats"][0][0].as_str().unwrap().to_owned();
+    std::fs::write(t.join("booked.json"), out.stdout).unwrap();
+
+    let out = hireplane(
+        t,
+        &[
+            "schedule",
+            req,
+            "--repair",
+            "booked.json",
+            "--declined",
+            &declined,
+            "--format",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let repaired: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        ["swap_seat", "move_session", "replan"].contains(&repaired["step"].as_str().unwrap()),
+        "{repaired}"
+    );
+    for option in repaired["solution"]["options"].as_array().unwrap() {
+        for session in option["sessions"].as_array().unwrap() {
+            for seat in session["seats"].as_array().unwrap() {
+                assert!(
+                    !seat
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|p| p == declined.as_str()),
+                    "{declined} still booked: {option}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_bad_scheduling_request_names_the_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let mut req: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example_request()).unwrap()).unwrap();
+    req["loop"]["sessions"][1]["seats"][0]["pool"] = "juggling".into();
+    std::fs::write(t.join("bad.json"), req.to_string()).unwrap();
+    let out = hireplane(t, &["schedule", "bad.json"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("invalid scheduling request `bad.json`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("loop.sessions[1].seats[0].pool: unknown pool `juggling`"),
+        "{err}"
+    );
+}
