@@ -71,7 +71,18 @@ enum Command {
     /// Find the earliest interview loops that fit everyone, ranked; or repair a booked one
     Schedule {
         /// The scheduling request (JSON; example: crates/scheduling/examples/request.json)
-        request: PathBuf,
+        #[arg(required_unless_present = "plan")]
+        request: Option<PathBuf>,
+        /// Build the request from the store: the org
+        #[arg(long = "org", value_name = "ID", requires_all = ["application", "plan"])]
+        org: Option<String>,
+        /// Build the request from the store: the application to schedule
+        #[arg(long, value_name = "ID", requires = "plan")]
+        application: Option<String>,
+        /// Build the request from the store: the loop and the candidate's windows (a request
+        /// without `interviewers` and `pools`)
+        #[arg(long, value_name = "PLAN.json", requires_all = ["org", "application"], conflicts_with_all = ["request", "repair"])]
+        plan: Option<PathBuf>,
         /// Repair this booked schedule (an option, or a solution as `--format json` prints it)
         #[arg(long, value_name = "BOOKED.json")]
         repair: Option<PathBuf>,
@@ -168,13 +179,26 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Schedule {
             request,
+            org,
+            application,
+            plan,
             repair,
             declined,
             candidate_unavailable,
             format,
-        } => match repair {
-            None => schedule::solve(&request, format)?,
-            Some(booked) => {
+        } => match (request, plan, repair) {
+            (_, Some(plan), _) => {
+                let (Some(org), Some(application)) = (org, application) else {
+                    anyhow::bail!("--plan needs --org ID and --application ID");
+                };
+                let mut store = open(DEFAULT_DATABASE)?;
+                schedule::from_store(&mut store, &org, &application, &plan, format)?;
+            }
+            (None, None, _) => {
+                anyhow::bail!("give a REQUEST.json, or --org, --application and --plan")
+            }
+            (Some(request), None, None) => schedule::solve(&request, format)?,
+            (Some(request), None, Some(booked)) => {
                 let decline = match (declined, candidate_unavailable) {
                     (Some(person), _) => scheduling::Decline::Interviewer { person },
                     (None, true) => scheduling::Decline::Candidate,

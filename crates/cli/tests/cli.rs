@@ -269,3 +269,70 @@ fn a_bad_scheduling_request_names_the_field() {
         "{err}"
     );
 }
+
+#[test]
+#[cfg_attr(not(hp_acme), ignore = "needs the sample org shared/samples/acme")]
+fn schedule_builds_the_request_from_the_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let acme = std::env::var_os("HIREPLANE_SAMPLES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples"))
+        .join("acme");
+    assert!(
+        hireplane(t, &["import", acme.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let plan = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/acme-plan.json");
+    let args = [
+        "schedule",
+        "--org",
+        "org_acme",
+        "--application",
+        "acme_app_5",
+        "--plan",
+        plan.to_str().unwrap(),
+    ];
+    let out = hireplane(t, &[&args[..], &["--format", "json"]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let solution: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(solution["status"], "options", "{solution}");
+    let best = &solution["options"][0];
+    let hm = best["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["session"] == "hiring-manager")
+        .unwrap();
+    assert_eq!(hm["seats"][0][0], "acme_usr_8");
+    // Pool seats are filled by members of the org's pools, as the store has them.
+    let pools = std::fs::read_to_string(acme.join("interviewer_pools.jsonl")).unwrap();
+    let coding = best["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["session"] == "coding")
+        .unwrap();
+    for person in coding["seats"][0].as_array().unwrap() {
+        assert!(
+            pools
+                .lines()
+                .next()
+                .unwrap()
+                .contains(person.as_str().unwrap()),
+            "{person} is not in acme_pool_1"
+        );
+    }
+
+    // An application the org does not have is a clear error.
+    let mut bad = args.to_vec();
+    bad[4] = "acme_app_nope";
+    let out = hireplane(t, &bad);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no application `acme_app_nope` in the org"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -45,6 +45,24 @@ impl Dialect {
     }
 }
 
+impl Dialect {
+    /// A query parameter `$n` that holds an instant, as passed by [`Dialect::instant_arg`].
+    fn instant_param(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("CAST(${n} AS INTEGER)"),
+            Dialect::Postgres => format!("CAST(${n} AS text)::timestamptz"),
+        }
+    }
+
+    /// The text to pass for an instant parameter.
+    fn instant_arg(self, i: Instant) -> String {
+        match self {
+            Dialect::Sqlite => i.as_micros().to_string(),
+            Dialect::Postgres => i.to_string(),
+        }
+    }
+}
+
 /// Typed access to the columns of a result row, whatever the backend.
 pub trait Get {
     fn text(&self, i: usize) -> Result<Option<String>, String>;
@@ -55,8 +73,13 @@ pub trait Get {
     fn date(&self, i: usize) -> Result<Option<Date>, String>;
 }
 
-/// Runs `sql` with the org id as `$1` and calls the callback for every row.
-pub type RunQuery<'a> = dyn FnMut(&str, &mut dyn FnMut(&dyn Get) -> Result<(), StoreError>) -> Result<(), StoreError>
+/// Runs `sql` with the org id as `$1` and `params` as `$2`, `$3`, ... (text), and calls the
+/// callback for every row.
+pub type RunQuery<'a> = dyn FnMut(
+        &str,
+        &[&str],
+        &mut dyn FnMut(&dyn Get) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>
     + 'a;
 
 struct Cols<'r> {
@@ -199,6 +222,7 @@ pub fn export(
     let mut found = false;
     run(
         "SELECT org_id, name, timezone, created_at FROM orgs WHERE org_id = $1",
+        &[],
         &mut |r| {
             let c = Cols {
                 row: r,
@@ -219,6 +243,7 @@ pub fn export(
     }
     run(
         "SELECT id, name, parent_id FROM departments WHERE org_id = $1 ORDER BY id",
+        &[],
         &mut |r| {
             let c = Cols {
                 row: r,
@@ -231,41 +256,10 @@ pub fn export(
             }))
         },
     )?;
-    let sql = format!(
-        "SELECT id, name, email, role, timezone, {}, max_interviews_per_day, max_interviews_per_week, active, {} FROM users u WHERE org_id = $1 ORDER BY id",
-        d.json("working_hours"),
-        d.list(
-            &["c.department_id"],
-            "user_departments",
-            "c.org_id = u.org_id AND c.user_id = u.id",
-            "c.position"
-        ),
-    );
-    run(&sql, &mut |r| {
-        let c = Cols {
-            row: r,
-            table: "users",
-        };
-        let department_ids = c
-            .list(9)?
-            .iter()
-            .map(|v| cell_id(v, 0))
-            .collect::<Result<_, _>>()?;
-        write(Record::User(&User {
-            id: c.id(0)?,
-            name: c.text(1)?,
-            email: c.text(2)?,
-            role: c.parse(3, Role::parse(&c.text(3)?))?,
-            department_ids,
-            timezone: c.zone(4)?,
-            working_hours: working_hours(c.json(5)?)?,
-            max_interviews_per_day: c.opt_uint(6)?,
-            max_interviews_per_week: c.opt_uint(7)?,
-            active: c.boolean(8)?,
-        }))
-    })?;
+    users(d, run, write)?;
     run(
         "SELECT id, name, kind FROM sources WHERE org_id = $1 ORDER BY id",
+        &[],
         &mut |r| {
             let c = Cols {
                 row: r,
@@ -283,7 +277,7 @@ pub fn export(
         "SELECT id, entity, key, label, type, {}, sensitive FROM custom_fields WHERE org_id = $1 ORDER BY id",
         d.json("options")
     );
-    run(&sql, &mut |r| {
+    run(&sql, &[], &mut |r| {
         let c = Cols {
             row: r,
             table: "custom_fields",
@@ -319,7 +313,7 @@ pub fn export(
             "c.position"
         ),
     );
-    run(&sql, &mut |r| {
+    run(&sql, &[], &mut |r| {
         let c = Cols {
             row: r,
             table: "jobs",
@@ -368,7 +362,7 @@ pub fn export(
         d.json("c.tags"),
         d.json("c.custom_fields"),
     );
-    run(&sql, &mut |r| {
+    run(&sql, &[], &mut |r| {
         let c = Cols {
             row: r,
             table: "candidates",
@@ -402,7 +396,7 @@ pub fn export(
         "SELECT id, candidate_id, job_id, source_id, credited_to_user_id, applied_at, status, current_stage_id, hired_at, archived_at, archive_reason, {} FROM applications WHERE org_id = $1 ORDER BY id",
         d.json("custom_fields")
     );
-    run(&sql, &mut |r| {
+    run(&sql, &[], &mut |r| {
         let c = Cols {
             row: r,
             table: "applications",
@@ -424,6 +418,7 @@ pub fn export(
     })?;
     run(
         "SELECT id, application_id, from_stage_id, to_stage_id, at, by_user_id FROM stage_transitions WHERE org_id = $1 ORDER BY id",
+        &[],
         &mut |r| {
             let c = Cols {
                 row: r,
@@ -448,7 +443,7 @@ pub fn export(
             "c.position"
         ),
     );
-    run(&sql, &mut |r| {
+    run(&sql, &[], &mut |r| {
         let c = Cols {
             row: r,
             table: "interviews",
@@ -478,7 +473,7 @@ pub fn export(
         "SELECT id, interview_id, application_id, author_id, submitted_at, recommendation, {}, notes FROM feedback WHERE org_id = $1 ORDER BY id",
         d.json("scores")
     );
-    run(&sql, &mut |r| {
+    run(&sql, &[], &mut |r| {
         let c = Cols {
             row: r,
             table: "feedback",
@@ -496,6 +491,7 @@ pub fn export(
     })?;
     run(
         "SELECT id, application_id, version, created_at, status, resolved_at, start_date, salary_amount, salary_currency, salary_period, bonus, equity FROM offers WHERE org_id = $1 ORDER BY id",
+        &[],
         &mut |r| {
             let c = Cols {
                 row: r,
@@ -528,6 +524,59 @@ pub fn export(
             }))
         },
     )?;
+    pools(d, run, write)?;
+    run(BUSY_BLOCKS, &[], &mut |r| busy_block(r, write))?;
+    Ok(())
+}
+
+/// The users of the org, as records.
+pub fn users(
+    d: Dialect,
+    run: &mut RunQuery<'_>,
+    write: &mut dyn FnMut(Record<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "SELECT id, name, email, role, timezone, {}, max_interviews_per_day, max_interviews_per_week, active, {} FROM users u WHERE org_id = $1 ORDER BY id",
+        d.json("working_hours"),
+        d.list(
+            &["c.department_id"],
+            "user_departments",
+            "c.org_id = u.org_id AND c.user_id = u.id",
+            "c.position"
+        ),
+    );
+    run(&sql, &[], &mut |r| {
+        let c = Cols {
+            row: r,
+            table: "users",
+        };
+        let department_ids = c
+            .list(9)?
+            .iter()
+            .map(|v| cell_id(v, 0))
+            .collect::<Result<_, _>>()?;
+        write(Record::User(&User {
+            id: c.id(0)?,
+            name: c.text(1)?,
+            email: c.text(2)?,
+            role: c.parse(3, Role::parse(&c.text(3)?))?,
+            department_ids,
+            timezone: c.zone(4)?,
+            working_hours: working_hours(c.json(5)?)?,
+            max_interviews_per_day: c.opt_uint(6)?,
+            max_interviews_per_week: c.opt_uint(7)?,
+            active: c.boolean(8)?,
+        }))
+    })?;
+    Ok(())
+}
+
+/// The interviewer pools of the org, with their members, as records.
+pub fn pools(
+    d: Dialect,
+    run: &mut RunQuery<'_>,
+    write: &mut dyn FnMut(Record<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
     let sql = format!(
         "SELECT id, name, required_shadows, required_reverse_shadows, {} FROM interviewer_pools p WHERE org_id = $1 ORDER BY id",
         d.list(
@@ -542,7 +591,7 @@ pub fn export(
             "c.position"
         ),
     );
-    run(&sql, &mut |r| {
+    run(&sql, &[], &mut |r| {
         let c = Cols {
             row: r,
             table: "interviewer_pools",
@@ -567,19 +616,128 @@ pub fn export(
             members,
         }))
     })?;
+    Ok(())
+}
+
+const BUSY_BLOCKS: &str =
+    "SELECT user_id, starts_at, ends_at FROM busy_blocks WHERE org_id = $1 ORDER BY seq";
+
+fn busy_block(
+    r: &dyn Get,
+    write: &mut dyn FnMut(Record<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let c = Cols {
+        row: r,
+        table: "busy_blocks",
+    };
+    write(Record::BusyBlock(&BusyBlock {
+        user_id: c.id(0)?,
+        starts_at: c.instant(1)?,
+        ends_at: c.instant(2)?,
+    }))
+}
+
+/// What scheduling needs to know of an org's calendars, for one application and a time window.
+#[derive(Clone, Debug, Default)]
+pub struct Calendars {
+    pub org_timezone: Option<TimeZone>,
+    /// The application's candidate's zone, if known.
+    pub candidate_timezone: Option<TimeZone>,
+    pub users: Vec<User>,
+    pub pools: Vec<InterviewerPool>,
+    /// Busy blocks that overlap the window.
+    pub busy: Vec<BusyBlock>,
+    /// Interviews (scheduled or completed) that overlap the window: who, from, to.
+    pub booked: Vec<(Id, Instant, Instant)>,
+}
+
+/// Reads the calendars of the org for scheduling `application_id` between `from` and `to`.
+pub fn calendars(
+    d: Dialect,
+    run: &mut RunQuery<'_>,
+    application_id: &str,
+    from: Instant,
+    to: Instant,
+) -> Result<Calendars, StoreError> {
+    let mut cal = Calendars::default();
     run(
-        "SELECT user_id, starts_at, ends_at FROM busy_blocks WHERE org_id = $1 ORDER BY seq",
+        "SELECT timezone FROM orgs WHERE org_id = $1",
+        &[],
         &mut |r| {
             let c = Cols {
                 row: r,
-                table: "busy_blocks",
+                table: "orgs",
             };
-            write(Record::BusyBlock(&BusyBlock {
-                user_id: c.id(0)?,
-                starts_at: c.instant(1)?,
-                ends_at: c.instant(2)?,
-            }))
+            cal.org_timezone = Some(c.zone(0)?);
+            Ok(())
         },
     )?;
-    Ok(())
+    if cal.org_timezone.is_none() {
+        return Err(StoreError::NoSuchOrg(String::new()));
+    }
+    let mut found = false;
+    run(
+        "SELECT c.timezone FROM applications a JOIN candidates c ON c.org_id = a.org_id AND c.id = a.candidate_id \
+         WHERE a.org_id = $1 AND a.id = $2",
+        &[application_id],
+        &mut |r| {
+            let c = Cols {
+                row: r,
+                table: "candidates",
+            };
+            found = true;
+            cal.candidate_timezone = c
+                .opt_text(0)?
+                .map(|z| c.parse(0, TimeZone::parse(&z)))
+                .transpose()?;
+            Ok(())
+        },
+    )?;
+    if !found {
+        return Err(StoreError::NoSuchApplication(application_id.to_owned()));
+    }
+    users(d, run, &mut |rec| {
+        if let Record::User(u) = rec {
+            cal.users.push(u.clone());
+        }
+        Ok(())
+    })?;
+    pools(d, run, &mut |rec| {
+        if let Record::InterviewerPool(p) = rec {
+            cal.pools.push(p.clone());
+        }
+        Ok(())
+    })?;
+    let (lo, hi) = (d.instant_arg(from), d.instant_arg(to));
+    let window = format!(
+        "ends_at > {} AND starts_at < {}",
+        d.instant_param(2),
+        d.instant_param(3)
+    );
+    let sql = format!(
+        "SELECT user_id, starts_at, ends_at FROM busy_blocks WHERE org_id = $1 AND {window} ORDER BY seq"
+    );
+    run(&sql, &[&lo, &hi], &mut |r| {
+        busy_block(r, &mut |rec| {
+            if let Record::BusyBlock(b) = rec {
+                cal.busy.push(b.clone());
+            }
+            Ok(())
+        })
+    })?;
+    let sql = format!(
+        "SELECT p.user_id, i.starts_at, i.ends_at FROM interview_participants p \
+         JOIN interviews i ON i.org_id = p.org_id AND i.id = p.interview_id \
+         WHERE p.org_id = $1 AND i.status IN ('scheduled', 'completed') AND i.{}",
+        window.replace(" AND starts_at", " AND i.starts_at")
+    );
+    run(&sql, &[&lo, &hi], &mut |r| {
+        let c = Cols {
+            row: r,
+            table: "interviews",
+        };
+        cal.booked.push((c.id(0)?, c.instant(1)?, c.instant(2)?));
+        Ok(())
+    })?;
+    Ok(cal)
 }

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use domain::Id;
 use domain::format::{Problem, Progress};
 
-pub use export::Dialect;
+pub use export::{Calendars, Dialect};
 pub use rows::{FOREIGN_KEYS, ForeignKey, Table};
 
 /// Where the store lives, parsed from a database URL.
@@ -116,6 +116,8 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("no org `{0}` in the store")]
     NoSuchOrg(String),
+    #[error("no application `{0}` in the org")]
+    NoSuchApplication(String),
     #[error("org `{0}` already exists in the store; pass `--replace` to replace it")]
     OrgExists(String),
     #[error("the database writer stopped")]
@@ -323,6 +325,32 @@ impl Store {
             applications,
             funnel,
         })
+    }
+
+    /// What scheduling needs for application `application_id` of org `org_id` between `from` and
+    /// `to`: zones, users with working hours and limits, pools, busy time, booked interviews.
+    pub fn calendars(
+        &mut self,
+        org_id: &str,
+        application_id: &str,
+        from: domain::Instant,
+        to: domain::Instant,
+    ) -> Result<Calendars, StoreError> {
+        let dialect = self.dialect();
+        let mut out = None;
+        let mut read = |run: &mut export::RunQuery<'_>| {
+            out = Some(export::calendars(dialect, run, application_id, from, to)?);
+            Ok(())
+        };
+        let result = match self {
+            Store::Sqlite(s) => s.with_org_rows(org_id, &mut read),
+            Store::Postgres(s) => s.with_org_rows(org_id, &mut read),
+        };
+        match result {
+            Err(StoreError::NoSuchOrg(_)) => Err(StoreError::NoSuchOrg(org_id.to_owned())),
+            Err(e) => Err(e),
+            Ok(()) => out.ok_or_else(|| StoreError::NoSuchOrg(org_id.to_owned())),
+        }
     }
 
     /// Ids and names of the orgs in the store.

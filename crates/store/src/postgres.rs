@@ -110,13 +110,21 @@ impl PgStore {
             .isolation_level(postgres::IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()?;
-        let mut run = |sql: &str, each: &mut dyn FnMut(&dyn Get) -> Result<(), StoreError>| {
-            let mut rows = tx.query_raw(sql, [org_id])?;
-            while let Some(row) = postgres::fallible_iterator::FallibleIterator::next(&mut rows)? {
-                each(&PgRow(&row))?;
-            }
-            Ok(())
-        };
+        let mut run =
+            |sql: &str,
+             params: &[&str],
+             each: &mut dyn FnMut(&dyn Get) -> Result<(), StoreError>| {
+                let all: Vec<&str> = std::iter::once(org_id)
+                    .chain(params.iter().copied())
+                    .collect();
+                let mut rows = tx.query_raw(sql, all)?;
+                while let Some(row) =
+                    postgres::fallible_iterator::FallibleIterator::next(&mut rows)?
+                {
+                    each(&PgRow(&row))?;
+                }
+                Ok(())
+            };
         let result = f(&mut run);
         tx.commit()?;
         result

@@ -108,14 +108,18 @@ impl SqliteStore {
         f: &mut dyn FnMut(&mut RunQuery<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        let mut run = |sql: &str, each: &mut dyn FnMut(&dyn Get) -> Result<(), StoreError>| {
-            let mut stmt = tx.prepare(sql)?;
-            let mut rows = stmt.query([org_id])?;
-            while let Some(row) = rows.next()? {
-                each(&SqliteRow(row))?;
-            }
-            Ok(())
-        };
+        let mut run =
+            |sql: &str,
+             params: &[&str],
+             each: &mut dyn FnMut(&dyn Get) -> Result<(), StoreError>| {
+                let mut stmt = tx.prepare(sql)?;
+                let all = std::iter::once(org_id).chain(params.iter().copied());
+                let mut rows = stmt.query(rusqlite::params_from_iter(all))?;
+                while let Some(row) = rows.next()? {
+                    each(&SqliteRow(row))?;
+                }
+                Ok(())
+            };
         let result = f(&mut run);
         tx.finish()?;
         result

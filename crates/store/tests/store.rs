@@ -529,3 +529,43 @@ fn postgres_imports_as_an_ordinary_role_with_per_row_foreign_keys() {
         std::panic::resume_unwind(e);
     }
 }
+
+on_both!(calendars_hold_what_scheduling_needs, |mut f| {
+    let dir = generated("cal", 400, 6);
+    import(f.store(), dir.path(), false).unwrap();
+    let wide = (
+        domain::Instant::parse("2000-01-01T00:00:00Z").unwrap(),
+        domain::Instant::parse("2100-01-01T00:00:00Z").unwrap(),
+    );
+    let cal = f
+        .store()
+        .calendars("cal", "cal_app_1", wide.0, wide.1)
+        .unwrap();
+    let counts = f.store().org_counts("cal").unwrap();
+    assert!(cal.org_timezone.is_some());
+    assert_eq!(cal.users.len() as u64, counts.get(Table::Users));
+    assert_eq!(cal.pools.len() as u64, counts.get(Table::InterviewerPools));
+    assert_eq!(cal.busy.len() as u64, counts.get(Table::BusyBlocks));
+    assert!(!cal.booked.is_empty());
+    // A window keeps only what overlaps it.
+    let b = &cal.busy[0];
+    let narrow = f
+        .store()
+        .calendars("cal", "cal_app_1", b.starts_at, b.ends_at)
+        .unwrap();
+    assert!(!narrow.busy.is_empty() && narrow.busy.len() < cal.busy.len());
+    assert!(
+        narrow
+            .busy
+            .iter()
+            .all(|x| x.ends_at > b.starts_at && x.starts_at < b.ends_at)
+    );
+    assert!(matches!(
+        f.store().calendars("cal", "cal_app_none", wide.0, wide.1),
+        Err(StoreError::NoSuchApplication(_))
+    ));
+    assert!(matches!(
+        f.store().calendars("nobody", "x", wide.0, wide.1),
+        Err(StoreError::NoSuchOrg(_))
+    ));
+});
