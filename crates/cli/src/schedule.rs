@@ -152,15 +152,15 @@ pub fn from_store(
         .collect();
     obj.insert("interviewers".into(), interviewers.into());
     obj.insert("pools".into(), pools.into());
-    if let Some(candidate) = obj.get_mut("candidate").and_then(|c| c.as_object_mut()) {
-        if !candidate.contains_key("zone") {
-            let zone = cal
-                .candidate_timezone
-                .as_ref()
-                .or(cal.org_timezone.as_ref());
-            if let Some(zone) = zone {
-                candidate.insert("zone".into(), zone.name().into());
-            }
+    if let Some(candidate) = obj.get_mut("candidate").and_then(|c| c.as_object_mut())
+        && !candidate.contains_key("zone")
+    {
+        let zone = cal
+            .candidate_timezone
+            .as_ref()
+            .or(cal.org_timezone.as_ref());
+        if let Some(zone) = zone {
+            candidate.insert("zone".into(), zone.name().into());
         }
     }
     let request = scheduling::parse_request(&plan.to_string()).with_context(|| {
