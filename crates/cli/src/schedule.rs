@@ -217,7 +217,7 @@ fn booked(path: &Path) -> Result<ScheduleOption> {
         return Ok(option);
     }
     match serde_json::from_str::<Solution>(&text) {
-        Ok(Solution::Options { options }) => match options.into_iter().next() {
+        Ok(Solution::Options { options, .. }) => match options.into_iter().next() {
             Some(first) => Ok(first),
             None => bail!("`{}` holds no option to repair", path.display()),
         },
@@ -256,7 +256,12 @@ fn print_solution(request: &Request, solution: &Solution) {
                 println!("  - {r}");
             }
         }
-        Solution::Options { options } => {
+        Solution::Options { options, unproven } => {
+            if *unproven {
+                println!(
+                    "(the search stopped at its step limit: the best found, not proven optimal)"
+                );
+            }
             let zone = jiff::tz::TimeZone::get(&request.candidate.zone).ok();
             for o in options {
                 println!(

@@ -43,7 +43,8 @@ pub enum RequestError {
 /// Options are ranked by, in order: the end of the loop (earliest first); the load on the chosen
 /// interviewers (for every non-trainee seat, the interviews that person already has booked in the
 /// local ISO week of the session); the candidate's idle minutes between sessions of a day; the
-/// number of empty trainee seats. The first option is an optimum.
+/// number of empty trainee seats. The first option is an optimum, unless the search hit its step
+/// limit, which the solution then says (`unproven`).
 pub fn solve(request: &Request) -> Result<Solution, RequestError> {
     let p = request::prepare(request)?;
     Ok(solve_prepared(request, &p, &solver::Pins::default()))
@@ -63,6 +64,7 @@ pub(crate) fn solve_prepared(
     match (&grid, found.is_empty()) {
         (Some(grid), false) => Solution::Options {
             options: solver::to_options(request, p, grid, &found),
+            unproven: cut_short,
         },
         _ => {
             let mut reasons = explain::explain(request, p, grid.as_ref());

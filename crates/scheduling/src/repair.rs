@@ -139,6 +139,7 @@ pub fn repair(
             step: RepairStep::Unchanged,
             solution: Solution::Options {
                 options: vec![booked.clone()],
+                unproven: false,
             },
         });
     }
@@ -229,7 +230,7 @@ fn pinned(
     }
     let p = prepare(&r).ok()?;
     let solution = solve_prepared(&r, &p, &pins);
-    let Solution::Options { options } = solution else {
+    let Solution::Options { options, unproven } = solution else {
         return None;
     };
     let options = options
@@ -251,5 +252,5 @@ fn pinned(
                 .collect(),
         })
         .collect();
-    Some(Solution::Options { options })
+    Some(Solution::Options { options, unproven })
 }

@@ -40,7 +40,12 @@ use crate::request::{Prepared, Request, TrainingStep};
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Solution {
     /// Ranked options, best first (at most `options`).
-    Options { options: Vec<ScheduleOption> },
+    Options {
+        options: Vec<ScheduleOption>,
+        /// The search stopped at its step limit: these are the best found, not proven optimal.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unproven: bool,
+    },
     /// Nothing fits.
     Infeasible { reasons: Vec<String> },
 }
@@ -49,7 +54,7 @@ impl Solution {
     /// The options (empty when infeasible).
     pub fn options(&self) -> &[ScheduleOption] {
         match self {
-            Solution::Options { options } => options,
+            Solution::Options { options, .. } => options,
             Solution::Infeasible { .. } => &[],
         }
     }

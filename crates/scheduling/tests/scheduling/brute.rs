@@ -334,7 +334,7 @@ fn solver_matches_exhaustive_search_on_tiny_instances() {
                 "solver found nothing, brute force {:?}\n{v}",
                 expected.first()
             ),
-            Solution::Options { options } => {
+            Solution::Options { options, .. } => {
                 feasible += 1;
                 let got: Vec<_> = options.iter().map(super::key).collect();
                 let want: Vec<_> = expected.iter().take(4).cloned().collect();

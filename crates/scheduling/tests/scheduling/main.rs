@@ -72,7 +72,7 @@ pub fn assert_options_sound(r: &Request, options: &[ScheduleOption]) {
 pub fn reasons(s: &Solution) -> Vec<String> {
     match s {
         Solution::Infeasible { reasons } => reasons.clone(),
-        Solution::Options { options } => {
+        Solution::Options { options, .. } => {
             panic!("expected infeasible, got {} options", options.len())
         }
     }
