@@ -25,12 +25,17 @@ fn request(path: &Path) -> Result<Request> {
 /// `hireplane schedule REQUEST.json`
 pub fn solve(request_path: &Path, format: Format) -> Result<()> {
     let request = request(request_path)?;
-    let solution = scheduling::solve(&request)
-        .with_context(|| format!("invalid scheduling request `{}`", request_path.display()))?;
-    self::check_all(&request, &solution)?;
+    solve_and_print(&request, request_path, format)
+}
+
+/// Solves, checks every option independently, prints.
+fn solve_and_print(request: &Request, source: &Path, format: Format) -> Result<()> {
+    let solution = scheduling::solve(request)
+        .with_context(|| format!("invalid scheduling request from `{}`", source.display()))?;
+    self::check_all(request, &solution)?;
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&solution)?),
-        Format::Table => print_solution(&request, &solution),
+        Format::Table => print_solution(request, &solution),
     }
     Ok(())
 }
@@ -169,14 +174,7 @@ pub fn from_store(
             plan_path.display()
         )
     })?;
-    let solution = scheduling::solve(&request)
-        .with_context(|| format!("invalid scheduling request from `{}`", plan_path.display()))?;
-    self::check_all(&request, &solution)?;
-    match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&solution)?),
-        Format::Table => print_solution(&request, &solution),
-    }
-    Ok(())
+    solve_and_print(&request, plan_path, format)
 }
 
 /// `hireplane schedule REQUEST.json --repair BOOKED.json (--declined USER | --candidate-unavailable)`
