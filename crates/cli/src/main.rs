@@ -3,7 +3,7 @@
 //! A thin edge: it parses arguments, opens the store named by `--database`, calls into the
 //! libraries and prints. Every failure is reported with its cause chain and a non-zero exit status.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -12,6 +12,16 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use store::{ImportError, ImportOptions, Store, Table};
+
+/// `println!` that returns an error instead of panicking when stdout is closed (`| head`).
+macro_rules! out {
+    () => {
+        writeln!(std::io::stdout().lock())?
+    };
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
 
 mod schedule;
 
@@ -116,6 +126,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // A closed stdout (`hireplane orgs | head`) is where the reader stopped, not a failure.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             if let Some(ImportError::Invalid {
                 problems, total, ..
@@ -169,12 +188,12 @@ fn run(cli: Cli) -> Result<()> {
             let mut store = open(DEFAULT_DATABASE)?;
             let orgs = store.orgs()?;
             if orgs.is_empty() {
-                println!(
+                out!(
                     "no orgs yet: try `hireplane generate --org-id demo --applications 1000 demo-org` and `hireplane import demo-org`"
                 );
             }
             for (id, _) in orgs {
-                print_counts(&store.org_counts(&id)?);
+                print_counts(&store.org_counts(&id)?)?;
             }
         }
         Command::Schedule {
@@ -274,16 +293,17 @@ fn import(store: &mut Store, dir: &Path, replace: bool) -> Result<store::ImportR
     Ok(report)
 }
 
-fn print_counts(c: &store::OrgCounts) {
-    println!("org `{}` ({})", c.org_id, c.name);
+fn print_counts(c: &store::OrgCounts) -> Result<()> {
+    out!("org `{}` ({})", c.org_id, c.name);
     for (table, n) in &c.counts {
         if *table != Table::Orgs {
-            println!("  {:<24} {n:>10}", table.name());
+            out!("  {:<24} {n:>10}", table.name());
         }
     }
+    Ok(())
 }
 
-fn print_overview(o: &store::Overview) {
+fn print_overview(o: &store::Overview) -> Result<()> {
     let line = |counts: &[(String, u64)]| {
         counts
             .iter()
@@ -291,15 +311,16 @@ fn print_overview(o: &store::Overview) {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    println!();
-    println!("jobs:         {}", line(&o.jobs));
-    println!("applications: {}", line(&o.applications));
-    println!("funnel (applications that reached each kind of stage):");
+    out!();
+    out!("jobs:         {}", line(&o.jobs));
+    out!("applications: {}", line(&o.applications));
+    out!("funnel (applications that reached each kind of stage):");
     let top = o.funnel.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     for (kind, n) in &o.funnel {
         let bar = "#".repeat(usize::try_from(n * 40 / top).unwrap_or(0));
-        println!("  {kind:<20} {n:>8}  {bar}");
+        out!("  {kind:<20} {n:>8}  {bar}");
     }
+    Ok(())
 }
 
 fn demo(database: Option<&str>, applications: u64, seed: u64) -> Result<()> {
@@ -332,15 +353,15 @@ fn demo(database: Option<&str>, applications: u64, seed: u64) -> Result<()> {
     let result = import(&mut store, &dir, true);
     let _ = std::fs::remove_dir_all(&dir);
     let report = result?;
-    println!();
-    println!("hireplane demo: store `{}`", store::redact(url));
-    println!("data as of {}", summary.reference_time);
-    print_counts(&store.org_counts(report.org_id.as_str())?);
-    print_overview(&store.overview(report.org_id.as_str())?);
-    println!();
-    println!("try next:");
-    println!("  hireplane --database {url} export --org demo demo-export");
-    println!("  hireplane generate --org-id big --applications 100000 --seed 1 big-org");
-    println!("  hireplane --database {url} import big-org");
+    out!();
+    out!("hireplane demo: store `{}`", store::redact(url));
+    out!("data as of {}", summary.reference_time);
+    print_counts(&store.org_counts(report.org_id.as_str())?)?;
+    print_overview(&store.overview(report.org_id.as_str())?)?;
+    out!();
+    out!("try next:");
+    out!("  hireplane --database {url} export --org demo demo-export");
+    out!("  hireplane generate --org-id big --applications 100000 --seed 1 big-org");
+    out!("  hireplane --database {url} import big-org");
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `hireplane schedule`: interview loops from a JSON request (see the `scheduling` crate's
 //! `request` module for the format), printed as a table or as JSON, and repairs after a decline.
 
+use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -34,8 +35,8 @@ fn solve_and_print(request: &Request, source: &Path, format: Format) -> Result<(
         .with_context(|| format!("invalid scheduling request from `{}`", source.display()))?;
     self::check_all(request, &solution)?;
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&solution)?),
-        Format::Table => print_solution(request, &solution),
+        Format::Json => out!("{}", serde_json::to_string_pretty(&solution)?),
+        Format::Table => print_solution(request, &solution)?,
     }
     Ok(())
 }
@@ -190,7 +191,7 @@ pub fn repair(
         .with_context(|| format!("cannot repair `{}`", booked_path.display()))?;
     self::check_all(&request, &solution)?;
     match format {
-        Format::Json => println!(
+        Format::Json => out!(
             "{}",
             serde_json::to_string_pretty(&Repair { step, solution })?
         ),
@@ -201,8 +202,8 @@ pub fn repair(
                 scheduling::RepairStep::MoveSession => "moved the affected session",
                 scheduling::RepairStep::Replan => "re-planned the loop",
             };
-            println!("repair: {how}");
-            print_solution(&request, &solution);
+            out!("repair: {how}");
+            print_solution(&request, &solution)?;
         }
     }
     Ok(())
@@ -246,23 +247,21 @@ fn check_all(request: &Request, solution: &Solution) -> Result<()> {
     Ok(())
 }
 
-fn print_solution(request: &Request, solution: &Solution) {
+fn print_solution(request: &Request, solution: &Solution) -> Result<()> {
     match solution {
         Solution::Infeasible { reasons } => {
-            println!("no schedule fits:");
+            out!("no schedule fits:");
             for r in reasons {
-                println!("  - {r}");
+                out!("  - {r}");
             }
         }
         Solution::Options { options, unproven } => {
             if *unproven {
-                println!(
-                    "(the search stopped at its step limit: the best found, not proven optimal)"
-                );
+                out!("(the search stopped at its step limit: the best found, not proven optimal)");
             }
             let zone = jiff::tz::TimeZone::get(&request.candidate.zone).ok();
             for o in options {
-                println!(
+                out!(
                     "option {}: ends {}, load {}, candidate idle {} min, trainee seats empty {}",
                     o.rank,
                     o.objective.end,
@@ -291,7 +290,7 @@ fn print_solution(request: &Request, solution: &Solution) {
                             format!("; trainee {} ({role})", t.person)
                         })
                         .unwrap_or_default();
-                    println!(
+                    out!(
                         "  {:<12} {} – {}{local}  {}{trainee}",
                         s.session,
                         s.start,
@@ -302,4 +301,5 @@ fn print_solution(request: &Request, solution: &Solution) {
             }
         }
     }
+    Ok(())
 }
