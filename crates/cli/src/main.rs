@@ -107,6 +107,9 @@ enum Command {
         /// With --repair: the candidate can no longer make it (the request holds their new windows)
         #[arg(long, requires = "repair")]
         candidate_unavailable: bool,
+        /// Busy time from an iCalendar file for an interviewer (repeatable): `PERSON=FILE`
+        #[arg(long, value_name = "PERSON=FILE")]
+        ics: Vec<String>,
         /// Output format
         #[arg(long, value_enum, default_value = "table")]
         format: schedule::Format,
@@ -204,6 +207,7 @@ fn run(cli: Cli) -> Result<()> {
             repair,
             declined,
             candidate_unavailable,
+            ics,
             format,
         } => match (request, plan, repair) {
             (_, Some(plan), _) => {
@@ -211,12 +215,12 @@ fn run(cli: Cli) -> Result<()> {
                     anyhow::bail!("--plan needs --org ID and --application ID");
                 };
                 let mut store = open(DEFAULT_DATABASE)?;
-                schedule::from_store(&mut store, &org, &application, &plan, format)?;
+                schedule::from_store(&mut store, &org, &application, &plan, &ics, format)?;
             }
             (None, None, _) => {
                 anyhow::bail!("give a REQUEST.json, or --org, --application and --plan")
             }
-            (Some(request), None, None) => schedule::solve(&request, format)?,
+            (Some(request), None, None) => schedule::solve(&request, &ics, format)?,
             (Some(request), None, Some(booked)) => {
                 let decline = match (declined, candidate_unavailable) {
                     (Some(person), _) => scheduling::Decline::Interviewer { person },

@@ -24,9 +24,42 @@ fn request(path: &Path) -> Result<Request> {
 }
 
 /// `hireplane schedule REQUEST.json`
-pub fn solve(request_path: &Path, format: Format) -> Result<()> {
-    let request = request(request_path)?;
+pub fn solve(request_path: &Path, ics: &[String], format: Format) -> Result<()> {
+    let mut request = request(request_path)?;
+    add_ics(&mut request, ics)?;
     solve_and_print(&request, request_path, format)
+}
+
+/// Adds the busy time of iCalendar files (`PERSON=FILE`) to the request's interviewers, for the
+/// request's horizon; each file is read in its person's zone (all-day events, floating times).
+pub fn add_ics(request: &mut Request, ics: &[String]) -> Result<()> {
+    if ics.is_empty() {
+        return Ok(());
+    }
+    let now: jiff::Timestamp = request
+        .now
+        .parse()
+        .with_context(|| format!("`now`: `{}` is not an RFC 3339 timestamp", request.now))?;
+    let horizon = jiff::SignedDuration::from_hours(24 * i64::from(request.candidate.horizon_days));
+    let to = now + horizon;
+    for spec in ics {
+        let Some((person, file)) = spec.split_once('=') else {
+            bail!("--ics `{spec}`: expected PERSON=FILE");
+        };
+        let Some(who) = request.interviewers.iter_mut().find(|i| i.id == person) else {
+            bail!("--ics `{spec}`: `{person}` is not an interviewer of the request");
+        };
+        let zone = jiff::tz::TimeZone::get(&who.zone)
+            .with_context(|| format!("--ics `{spec}`: `{}` is not a time zone", who.zone))?;
+        let text = read(Path::new(file))?;
+        let busy = calendar::busy_times(&text, &zone, now, to)
+            .with_context(|| format!("cannot read the calendar `{file}`"))?;
+        who.busy.extend(
+            busy.into_iter()
+                .map(|b| [b.start.to_string(), b.end.to_string()]),
+        );
+    }
+    Ok(())
 }
 
 /// Solves, checks every option independently, prints.
@@ -51,6 +84,7 @@ pub fn from_store(
     org: &str,
     application: &str,
     plan_path: &Path,
+    ics: &[String],
     format: Format,
 ) -> Result<()> {
     let text = read(plan_path)?;
@@ -169,12 +203,13 @@ pub fn from_store(
             candidate.insert("zone".into(), zone.name().into());
         }
     }
-    let request = scheduling::parse_request(&plan.to_string()).with_context(|| {
+    let mut request = scheduling::parse_request(&plan.to_string()).with_context(|| {
         format!(
             "the plan `{}` with the calendars of org `{org}` is not a valid request",
             plan_path.display()
         )
     })?;
+    add_ics(&mut request, ics)?;
     solve_and_print(&request, plan_path, format)
 }
 

@@ -336,3 +336,63 @@ fn schedule_builds_the_request_from_the_store() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn schedule_takes_busy_time_from_icalendar_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    // A weekly Monday meeting 15:00-17:00 in Kolkata (09:30-11:30 UTC), moved once, skipped once.
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:sync@raj\r\nSUMMARY:Team sync\r\n\
+               DTSTART;TZID=Asia/Kolkata:20260302T150000\r\nDTEND;TZID=Asia/Kolkata:20260302T170000\r\n\
+               RRULE:FREQ=WEEKLY;BYDAY=MO\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    std::fs::write(t.join("raj.ics"), ics).unwrap();
+    let req = example_request();
+    let out = hireplane(
+        t,
+        &[
+            "schedule",
+            req.to_str().unwrap(),
+            "--ics",
+            "u-raj=raj.ics",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let solution: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(solution["status"], "options", "{solution}");
+    for option in solution["options"].as_array().unwrap() {
+        for s in option["sessions"].as_array().unwrap() {
+            let with_raj = s["seats"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|x| x.as_array().unwrap())
+                .any(|p| p == "u-raj");
+            let (start, end) = (s["start"].as_str().unwrap(), s["end"].as_str().unwrap());
+            let overlaps = start.starts_with("2026-03-09")
+                && start < "2026-03-09T11:30:00Z"
+                && end > "2026-03-09T09:30:00Z";
+            assert!(
+                !(with_raj && overlaps),
+                "u-raj booked over his meeting: {s}"
+            );
+        }
+    }
+    // Without the calendar, the best loop puts u-raj in exactly that meeting's time.
+    let out = hireplane(t, &["schedule", req.to_str().unwrap(), "--format", "json"]);
+    let plain: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(plain["options"][0], solution["options"][0]);
+
+    std::fs::write(t.join("bad.ics"), "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:x\nDTSTART:20261301T090000Z\nEND:VEVENT\nEND:VCALENDAR\n").unwrap();
+    let out = hireplane(
+        t,
+        &["schedule", req.to_str().unwrap(), "--ics", "u-raj=bad.ics"],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("cannot read the calendar `bad.ics`") && err.contains("line 4: `DTSTART`"),
+        "{err}"
+    );
+}
