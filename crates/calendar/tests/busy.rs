@@ -29,6 +29,14 @@ fn all(ics: &str, owner: &str) -> Vec<String> {
     spans(ics, owner, "2000-01-01T00:00:00Z", "2030-01-01T00:00:00Z")
 }
 
+/// The UTC start dates (`YYYY-MM-DD`) of [`all`] the busy intervals.
+fn days(ics: &str, owner: &str) -> Vec<String> {
+    all(ics, owner)
+        .iter()
+        .map(|s| s[..10].to_string())
+        .collect()
+}
+
 // ------------------------------------------------------------------ content lines
 
 #[test]
@@ -291,10 +299,7 @@ fn monthly_byday_with_ordinals() {
     let ics = cal(
         "BEGIN:VEVENT\nUID:m\nDTSTART:20260105T150000Z\nDURATION:PT1H\nRRULE:FREQ=MONTHLY;COUNT=6;BYDAY=1MO,-1FR\nEND:VEVENT\n",
     );
-    let got: Vec<String> = all(&ics, "UTC")
-        .iter()
-        .map(|s| s[..10].to_string())
-        .collect();
+    let got = days(&ics, "UTC");
     assert_eq!(
         got,
         [
@@ -313,18 +318,12 @@ fn monthly_bymonthday_skips_short_months_and_counts_from_the_end() {
     let ics = cal(
         "BEGIN:VEVENT\nUID:m\nDTSTART:20260131T090000Z\nDURATION:PT1H\nRRULE:FREQ=MONTHLY;BYMONTHDAY=31;COUNT=3\nEND:VEVENT\n",
     );
-    let got: Vec<String> = all(&ics, "UTC")
-        .iter()
-        .map(|s| s[..10].to_string())
-        .collect();
+    let got = days(&ics, "UTC");
     assert_eq!(got, ["2026-01-31", "2026-03-31", "2026-05-31"]);
     let last = cal(
         "BEGIN:VEVENT\nUID:m\nDTSTART:20260131T090000Z\nDURATION:PT1H\nRRULE:FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=3\nEND:VEVENT\n",
     );
-    let got: Vec<String> = all(&last, "UTC")
-        .iter()
-        .map(|s| s[..10].to_string())
-        .collect();
+    let got = days(&last, "UTC");
     assert_eq!(got, ["2026-01-31", "2026-02-28", "2026-03-31"]);
 }
 
@@ -349,26 +348,17 @@ fn yearly_rules() {
         "BEGIN:VEVENT\nUID:y\nDTSTART;VALUE=DATE:20240229\nRRULE:FREQ=YEARLY;COUNT=2\nEND:VEVENT\n",
     );
     // 29 February only exists in leap years.
-    let got: Vec<String> = all(&plain, "UTC")
-        .iter()
-        .map(|s| s[..10].to_string())
-        .collect();
+    let got = days(&plain, "UTC");
     assert_eq!(got, ["2024-02-29", "2028-02-29"]);
     let thanksgiving = cal(
         "BEGIN:VEVENT\nUID:t\nDTSTART;VALUE=DATE:20251127\nRRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=4TH;COUNT=3\nEND:VEVENT\n",
     );
-    let got: Vec<String> = all(&thanksgiving, "America/New_York")
-        .iter()
-        .map(|s| s[..10].to_string())
-        .collect();
+    let got = days(&thanksgiving, "America/New_York");
     assert_eq!(got, ["2025-11-27", "2026-11-26", "2027-11-25"]);
     let last_monday = cal(
         "BEGIN:VEVENT\nUID:t\nDTSTART:20261228T090000Z\nDURATION:PT1H\nRRULE:FREQ=YEARLY;BYDAY=-1MO;COUNT=2\nEND:VEVENT\n",
     );
-    let got: Vec<String> = all(&last_monday, "UTC")
-        .iter()
-        .map(|s| s[..10].to_string())
-        .collect();
+    let got = days(&last_monday, "UTC");
     assert_eq!(got, ["2026-12-28", "2027-12-27"]);
 }
 
@@ -380,10 +370,7 @@ fn exdate_removes_occurrences_given_in_several_forms() {
         "EXDATE:20260306T080000Z\n",
         "END:VEVENT\n",
     ));
-    let got: Vec<String> = all(&ics, "UTC")
-        .iter()
-        .map(|s| s[..10].to_string())
-        .collect();
+    let got = days(&ics, "UTC");
     assert_eq!(got, ["2026-03-02", "2026-03-05", "2026-03-07"]);
 }
 

@@ -17,6 +17,17 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Asserts that the command failed and that its stderr says `needle`; returns the stderr.
+fn fails_with(out: &Output, needle: &str) -> String {
+    let err = text(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "expected a failure, got success: {err}"
+    );
+    assert!(err.contains(needle), "expected {needle:?} in: {err}");
+    err
+}
+
 #[test]
 fn generate_import_export_round_trip() {
     let tmp = tempfile::tempdir().unwrap();
@@ -91,13 +102,9 @@ fn bad_input_exits_non_zero_with_file_and_line_and_stores_nothing() {
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
 
     let out = hireplane(t, &["import", "org"]);
-    assert!(!out.status.success());
-    let err = text(&out.stderr);
-    assert!(
-        err.contains(
-            "applications.jsonl:2: status: `maybe` is not one of `active`, `hired`, `archived`"
-        ),
-        "{err}"
+    let err = fails_with(
+        &out,
+        "applications.jsonl:2: status: `maybe` is not one of `active`, `hired`, `archived`",
     );
     assert!(err.contains("nothing was imported"), "{err}");
     let out = hireplane(t, &["orgs"]);
@@ -129,12 +136,9 @@ fn reimport_is_refused_without_replace() {
     );
     assert!(hireplane(t, &["import", "org"]).status.success());
     let out = hireplane(t, &["import", "org"]);
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr)
-            .contains("org `again` already exists in the store; pass `--replace` to replace it"),
-        "{}",
-        text(&out.stderr)
+    fails_with(
+        &out,
+        "org `again` already exists in the store; pass `--replace` to replace it",
     );
     let out = hireplane(t, &["import", "--replace", "org"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -164,11 +168,9 @@ fn demo_builds_a_fresh_store_and_shows_it() {
 fn a_bad_database_url_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let out = hireplane(tmp.path(), &["--database", "mysql://x", "orgs"]);
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("`mysql://x` is not a database URL: expected `sqlite://PATH` or `postgres://USER@HOST/DB`"),
-        "{}",
-        text(&out.stderr)
+    fails_with(
+        &out,
+        "`mysql://x` is not a database URL: expected `sqlite://PATH` or `postgres://USER@HOST/DB`",
     );
 }
 
@@ -176,12 +178,7 @@ fn a_bad_database_url_is_a_clear_error() {
 fn export_of_an_unknown_org_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let out = hireplane(tmp.path(), &["export", "--org", "ghost", "out"]);
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("no org `ghost` in the store"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "no org `ghost` in the store");
 }
 
 fn example_request() -> std::path::PathBuf {
@@ -258,12 +255,7 @@ fn a_bad_scheduling_request_names_the_field() {
     req["loop"]["sessions"][1]["seats"][0]["pool"] = "juggling".into();
     std::fs::write(t.join("bad.json"), req.to_string()).unwrap();
     let out = hireplane(t, &["schedule", "bad.json"]);
-    assert!(!out.status.success());
-    let err = text(&out.stderr);
-    assert!(
-        err.contains("invalid scheduling request `bad.json`"),
-        "{err}"
-    );
+    let err = fails_with(&out, "invalid scheduling request `bad.json`");
     assert!(
         err.contains("loop.sessions[1].seats[0].pool: unknown pool `juggling`"),
         "{err}"
@@ -329,19 +321,14 @@ fn schedule_builds_the_request_from_the_store() {
     let mut bad = args.to_vec();
     bad[4] = "acme_app_nope";
     let out = hireplane(t, &bad);
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("no application `acme_app_nope` in the org"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "no application `acme_app_nope` in the org");
 }
 
 #[test]
 fn schedule_takes_busy_time_from_icalendar_files() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    // A weekly Monday meeting 15:00-17:00 in Kolkata (09:30-11:30 UTC), moved once, skipped once.
+    // A weekly Monday meeting 15:00-17:00 in Kolkata (09:30-11:30 UTC).
     let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:sync@raj\r\nSUMMARY:Team sync\r\n\
                DTSTART;TZID=Asia/Kolkata:20260302T150000\r\nDTEND;TZID=Asia/Kolkata:20260302T170000\r\n\
                RRULE:FREQ=WEEKLY;BYDAY=MO\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
@@ -389,10 +376,6 @@ fn schedule_takes_busy_time_from_icalendar_files() {
         t,
         &["schedule", req.to_str().unwrap(), "--ics", "u-raj=bad.ics"],
     );
-    assert!(!out.status.success());
-    let err = text(&out.stderr);
-    assert!(
-        err.contains("cannot read the calendar `bad.ics`") && err.contains("line 4: `DTSTART`"),
-        "{err}"
-    );
+    let err = fails_with(&out, "cannot read the calendar `bad.ics`");
+    assert!(err.contains("line 4: `DTSTART`"), "{err}");
 }
