@@ -586,3 +586,25 @@ fn recurring_all_day_events_follow_local_midnight_across_dst() {
         ]
     );
 }
+
+#[test]
+fn instances_expanded_by_a_caldav_server_are_read_without_their_master() {
+    // What a CalDAV server answers to `CALDAV:expand` (RFC 4791 §9.6.5): each instance a VEVENT
+    // with a UTC RECURRENCE-ID, no RRULE, no master; an override keeps its own RECURRENCE-ID.
+    let ics = cal("BEGIN:VEVENT\nUID:w\nRECURRENCE-ID:20260302T150000Z\n\
+                   DTSTART:20260302T150000Z\nDTEND:20260302T160000Z\nEND:VEVENT\n\
+                   BEGIN:VEVENT\nUID:w\nRECURRENCE-ID:20260309T140000Z\n\
+                   DTSTART:20260309T140000Z\nDTEND:20260309T150000Z\nEND:VEVENT\n\
+                   BEGIN:VEVENT\nUID:w\nRECURRENCE-ID:20260323T140000Z\n\
+                   DTSTART:20260323T180000Z\nDTEND:20260323T190000Z\nEND:VEVENT\n\
+                   BEGIN:VEVENT\nUID:w\nRECURRENCE-ID:20260330T140000Z\nTRANSP:TRANSPARENT\n\
+                   DTSTART:20260330T140000Z\nDTEND:20260330T150000Z\nEND:VEVENT\n");
+    assert_eq!(
+        all(&ics, "America/New_York"),
+        [
+            "2026-03-02T15:00:00Z/2026-03-02T16:00:00Z",
+            "2026-03-09T14:00:00Z/2026-03-09T15:00:00Z",
+            "2026-03-23T18:00:00Z/2026-03-23T19:00:00Z",
+        ]
+    );
+}

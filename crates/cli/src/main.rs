@@ -23,6 +23,7 @@ macro_rules! out {
     };
 }
 
+mod report;
 mod schedule;
 
 const DEFAULT_DATABASE: &str = "sqlite://hireplane.db";
@@ -110,9 +111,39 @@ enum Command {
         /// Busy time from an iCalendar file for an interviewer (repeatable): `PERSON=FILE`
         #[arg(long, value_name = "PERSON=FILE")]
         ics: Vec<String>,
+        /// Busy time from a CalDAV calendar collection for an interviewer (repeatable):
+        /// `PERSON=URL`; HTTP Basic credentials from HIREPLANE_CALDAV_USER and
+        /// HIREPLANE_CALDAV_PASSWORD when set
+        #[arg(long, value_name = "PERSON=URL")]
+        caldav: Vec<String>,
         /// Output format
         #[arg(long, value_enum, default_value = "table")]
         format: schedule::Format,
+    },
+    /// Run a report (text, JSON form, --file or a standard --name) and print its result
+    Report {
+        #[command(flatten)]
+        source: report::ReportSource,
+        /// The org to report on (default: the only org in the store)
+        #[arg(long = "org", value_name = "ID")]
+        org: Option<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value = "table")]
+        format: report::Format,
+        /// Resolve relative dates (`last 90 days`) from this date instead of today
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        today: Option<String>,
+    },
+    /// Show how a report compiles: AST, IR, SQL with parameters, the database's plan, timings
+    Explain {
+        #[command(flatten)]
+        source: report::ReportSource,
+        /// The org to report on (default: the only org in the store)
+        #[arg(long = "org", value_name = "ID")]
+        org: Option<String>,
+        /// Resolve relative dates (`last 90 days`) from this date instead of today
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        today: Option<String>,
     },
     /// Create a fresh embedded store with a generated demo org and show what is in it
     Demo {
@@ -208,6 +239,7 @@ fn run(cli: Cli) -> Result<()> {
             declined,
             candidate_unavailable,
             ics,
+            caldav,
             format,
         } => match (request, plan, repair) {
             (_, Some(plan), _) => {
@@ -215,12 +247,12 @@ fn run(cli: Cli) -> Result<()> {
                     anyhow::bail!("--plan needs --org ID and --application ID");
                 };
                 let mut store = open(DEFAULT_DATABASE)?;
-                schedule::from_store(&mut store, &org, &application, &plan, &ics, format)?;
+                schedule::from_store(&mut store, &org, &application, &plan, &ics, &caldav, format)?;
             }
             (None, None, _) => {
                 anyhow::bail!("give a REQUEST.json, or --org, --application and --plan")
             }
-            (Some(request), None, None) => schedule::solve(&request, &ics, format)?,
+            (Some(request), None, None) => schedule::solve(&request, &ics, &caldav, format)?,
             (Some(request), None, Some(booked)) => {
                 let decline = match (declined, candidate_unavailable) {
                     (Some(person), _) => scheduling::Decline::Interviewer { person },
@@ -232,6 +264,21 @@ fn run(cli: Cli) -> Result<()> {
                 schedule::repair(&request, &booked, decline, format)?;
             }
         },
+        Command::Report { source, .. } if source.list => report::list()?,
+        Command::Report {
+            source,
+            org,
+            format,
+            today,
+        } => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            report::run(&mut store, org, &source, format, today.as_deref())?;
+        }
+        Command::Explain { source, .. } if source.list => report::list()?,
+        Command::Explain { source, org, today } => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            report::explain(&mut store, org, &source, today.as_deref())?;
+        }
         Command::Demo { applications, seed } => demo(database.as_deref(), applications, seed)?,
     }
     Ok(())

@@ -24,10 +24,21 @@ fn request(path: &Path) -> Result<Request> {
 }
 
 /// `hireplane schedule REQUEST.json`
-pub fn solve(request_path: &Path, ics: &[String], format: Format) -> Result<()> {
+pub fn solve(request_path: &Path, ics: &[String], caldav: &[String], format: Format) -> Result<()> {
     let mut request = request(request_path)?;
     add_ics(&mut request, ics)?;
+    add_caldav(&mut request, caldav)?;
     solve_and_print(&request, request_path, format)
+}
+
+/// The request's horizon: `[now, now + horizon_days)`.
+fn horizon(request: &Request) -> Result<(jiff::Timestamp, jiff::Timestamp)> {
+    let now: jiff::Timestamp = request
+        .now
+        .parse()
+        .with_context(|| format!("`now`: `{}` is not an RFC 3339 timestamp", request.now))?;
+    let horizon = jiff::SignedDuration::from_hours(24 * i64::from(request.candidate.horizon_days));
+    Ok((now, now + horizon))
 }
 
 /// Adds the busy time of iCalendar files (`PERSON=FILE`) to the request's interviewers, for the
@@ -36,12 +47,7 @@ pub fn add_ics(request: &mut Request, ics: &[String]) -> Result<()> {
     if ics.is_empty() {
         return Ok(());
     }
-    let now: jiff::Timestamp = request
-        .now
-        .parse()
-        .with_context(|| format!("`now`: `{}` is not an RFC 3339 timestamp", request.now))?;
-    let horizon = jiff::SignedDuration::from_hours(24 * i64::from(request.candidate.horizon_days));
-    let to = now + horizon;
+    let (now, to) = horizon(request)?;
     for spec in ics {
         let Some((person, file)) = spec.split_once('=') else {
             bail!("--ics `{spec}`: expected PERSON=FILE");
@@ -54,6 +60,46 @@ pub fn add_ics(request: &mut Request, ics: &[String]) -> Result<()> {
         let text = read(Path::new(file))?;
         let busy = calendar::busy_times(&text, &zone, now, to)
             .with_context(|| format!("cannot read the calendar `{file}`"))?;
+        who.busy.extend(
+            busy.into_iter()
+                .map(|b| [b.start.to_string(), b.end.to_string()]),
+        );
+    }
+    Ok(())
+}
+
+/// Adds the busy time of CalDAV calendar collections (`PERSON=URL`) to the request's
+/// interviewers, for the request's horizon, read in each person's zone. HTTP Basic credentials
+/// come from `HIREPLANE_CALDAV_USER` and `HIREPLANE_CALDAV_PASSWORD` when set.
+pub fn add_caldav(request: &mut Request, caldav: &[String]) -> Result<()> {
+    if caldav.is_empty() {
+        return Ok(());
+    }
+    let (now, to) = horizon(request)?;
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let credentials = match (
+        var("HIREPLANE_CALDAV_USER"),
+        var("HIREPLANE_CALDAV_PASSWORD"),
+    ) {
+        (Some(user), password) => Some((user, password.unwrap_or_default())),
+        (None, Some(_)) => {
+            bail!("HIREPLANE_CALDAV_PASSWORD is set but HIREPLANE_CALDAV_USER is not")
+        }
+        (None, None) => None,
+    };
+    for spec in caldav {
+        let Some((person, url)) = spec.split_once('=') else {
+            bail!("--caldav `{spec}`: expected PERSON=URL");
+        };
+        let Some(who) = request.interviewers.iter_mut().find(|i| i.id == person) else {
+            bail!("--caldav `{spec}`: `{person}` is not an interviewer of the request");
+        };
+        let zone = jiff::tz::TimeZone::get(&who.zone)
+            .with_context(|| format!("--caldav `{spec}`: `{}` is not a time zone", who.zone))?;
+        let client = caldav::Client::new(url, credentials.clone());
+        let busy = client
+            .busy_times(url, &zone, now, to)
+            .with_context(|| format!("--caldav `{spec}`: cannot read the busy time"))?;
         who.busy.extend(
             busy.into_iter()
                 .map(|b| [b.start.to_string(), b.end.to_string()]),
@@ -85,6 +131,7 @@ pub fn from_store(
     application: &str,
     plan_path: &Path,
     ics: &[String],
+    caldav: &[String],
     format: Format,
 ) -> Result<()> {
     let text = read(plan_path)?;
@@ -210,6 +257,7 @@ pub fn from_store(
         )
     })?;
     add_ics(&mut request, ics)?;
+    add_caldav(&mut request, caldav)?;
     solve_and_print(&request, plan_path, format)
 }
 

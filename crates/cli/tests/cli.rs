@@ -379,3 +379,82 @@ fn schedule_takes_busy_time_from_icalendar_files() {
     let err = fails_with(&out, "cannot read the calendar `bad.ics`");
     assert!(err.contains("line 4: `DTSTART`"), "{err}");
 }
+
+#[path = "../../caldav/tests/support/radicale.rs"]
+mod radicale;
+
+#[test]
+#[cfg_attr(
+    not(hp_radicale),
+    ignore = "needs HIREPLANE_TEST_RADICALE: a python with radicale installed (see .ci/run)"
+)]
+fn schedule_takes_busy_time_from_a_caldav_server() {
+    let server = radicale::Radicale::start_with_user("raj", "pw");
+    server.mkcalendar("/raj/work/");
+    // A weekly Monday meeting 15:00-17:00 in Kolkata (09:30-11:30 UTC), as in the --ics test.
+    server.put(
+        "/raj/work/sync.ics",
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//hireplane//cli tests//EN\r\n\
+         BEGIN:VTIMEZONE\r\nTZID:Asia/Kolkata\r\nBEGIN:STANDARD\r\nTZOFFSETFROM:+0530\r\n\
+         TZOFFSETTO:+0530\r\nTZNAME:IST\r\nDTSTART:19700101T000000\r\nEND:STANDARD\r\n\
+         END:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:sync@raj\r\nDTSTAMP:20260101T000000Z\r\n\
+         SUMMARY:Team sync\r\nDTSTART;TZID=Asia/Kolkata:20260302T150000\r\n\
+         DTEND;TZID=Asia/Kolkata:20260302T170000\r\nRRULE:FREQ=WEEKLY;BYDAY=MO\r\n\
+         END:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let req = example_request();
+    let run = |spec: &str, password: &str| {
+        Command::new(env!("CARGO_BIN_EXE_hireplane"))
+            .args(["schedule", req.to_str().unwrap(), "--caldav", spec])
+            .args(["--format", "json"])
+            .current_dir(tmp.path())
+            .env_remove("HIREPLANE_DATABASE")
+            .env("HIREPLANE_CALDAV_USER", "raj")
+            .env("HIREPLANE_CALDAV_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let spec = format!("u-raj={}", server.url("/raj/work/"));
+    let out = run(&spec, "pw");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let solution: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(solution["status"], "options", "{solution}");
+    for option in solution["options"].as_array().unwrap() {
+        for s in option["sessions"].as_array().unwrap() {
+            let with_raj = s["seats"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|x| x.as_array().unwrap())
+                .any(|p| p == "u-raj");
+            let (start, end) = (s["start"].as_str().unwrap(), s["end"].as_str().unwrap());
+            let overlaps = start.starts_with("2026-03-09")
+                && start < "2026-03-09T11:30:00Z"
+                && end > "2026-03-09T09:30:00Z";
+            assert!(
+                !(with_raj && overlaps),
+                "u-raj booked over his meeting: {s}"
+            );
+        }
+    }
+    // Without the calendar, the best loop puts u-raj in exactly that meeting's time.
+    let plain = hireplane(
+        tmp.path(),
+        &["schedule", req.to_str().unwrap(), "--format", "json"],
+    );
+    let plain: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_ne!(plain["options"][0], solution["options"][0]);
+
+    // Errors name the --caldav spec and the URL.
+    let err = fails_with(&run(&spec, "wrong"), &format!("--caldav `{spec}`"));
+    assert!(err.contains("answered 401 unauthorized"), "{err}");
+    let bad = format!("u-raj={}", server.url("/raj/nope/"));
+    let err = fails_with(&run(&bad, "pw"), &format!("--caldav `{bad}`"));
+    assert!(err.contains("answered 404 not found"), "{err}");
+    fails_with(&run("u-raj", "pw"), "--caldav `u-raj`: expected PERSON=URL");
+    fails_with(
+        &run(&format!("nobody={}", server.url("/raj/work/")), "pw"),
+        "`nobody` is not an interviewer of the request",
+    );
+}

@@ -18,6 +18,7 @@ mod export;
 mod import;
 mod migrate;
 mod postgres;
+mod report;
 mod rows;
 mod sqlite;
 
@@ -27,6 +28,7 @@ use domain::Id;
 use domain::format::{Problem, Progress};
 
 pub use export::{Calendars, Dialect};
+pub use report::ReportRows;
 pub use rows::{FOREIGN_KEYS, ForeignKey, Table};
 
 /// Where the store lives, parsed from a database URL.
@@ -124,6 +126,8 @@ pub enum StoreError {
     WriterStopped,
     #[error("the stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("report: {0}")]
+    Report(String),
     #[error(transparent)]
     Write(#[from] domain::format::WriteError),
 }

@@ -130,6 +130,61 @@ impl PgStore {
         result
     }
 
+    /// Runs a report statement: `$1` is the org, then the bound parameters.
+    pub fn run(
+        &mut self,
+        sql: &str,
+        org_id: &str,
+        bound: &[query_compiler::Bound],
+        kinds: &[query_compiler::ValueKind],
+    ) -> Result<Vec<Vec<query_compiler::Value>>, StoreError> {
+        use query_compiler::{Value, ValueKind};
+        let params = pg_params(org_id, bound);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            params.iter().map(|p| p.as_ref()).collect();
+        let stmt = self.client.prepare(sql)?;
+        let rows = self.client.query(&stmt, &refs)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut values = Vec::with_capacity(kinds.len());
+            for (i, kind) in kinds.iter().enumerate() {
+                let v = match kind {
+                    ValueKind::Integer => row.try_get::<_, Option<i64>>(i)?.map(Value::Integer),
+                    ValueKind::Instant => row.try_get::<_, Option<i64>>(i)?.map(Value::Instant),
+                    ValueKind::Number => row.try_get::<_, Option<f64>>(i)?.map(Value::Number),
+                    ValueKind::Bool => row.try_get::<_, Option<bool>>(i)?.map(Value::Bool),
+                    ValueKind::Date => row.try_get::<_, Option<String>>(i)?.map(Value::Date),
+                    ValueKind::List => row.try_get::<_, Option<String>>(i)?.map(Value::List),
+                    ValueKind::Text => row.try_get::<_, Option<String>>(i)?.map(Value::Text),
+                };
+                values.push(v.unwrap_or(Value::Null));
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    /// `EXPLAIN (ANALYZE, BUFFERS)`: runs the statement and returns the plan with timings.
+    pub fn explain(
+        &mut self,
+        sql: &str,
+        org_id: &str,
+        bound: &[query_compiler::Bound],
+    ) -> Result<String, StoreError> {
+        let params = pg_params(org_id, bound);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            params.iter().map(|p| p.as_ref()).collect();
+        let rows = self
+            .client
+            .query(&format!("EXPLAIN (ANALYZE, BUFFERS) {sql}"), &refs)?;
+        let mut out = String::new();
+        for row in rows {
+            out.push_str(&row.try_get::<_, String>(0)?);
+            out.push('\n');
+        }
+        Ok(out)
+    }
+
     pub fn orgs(&mut self) -> Result<Vec<(String, String)>, StoreError> {
         let rows = self
             .client
@@ -409,4 +464,21 @@ impl Get for PgRow<'_> {
             .map(|d| Some(Date::from_civil(d)))
             .map_err(|e| e.to_string())
     }
+}
+
+fn pg_params(
+    org_id: &str,
+    bound: &[query_compiler::Bound],
+) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
+    use query_compiler::Bound;
+    let mut params: Vec<Box<dyn postgres::types::ToSql + Sync>> = vec![Box::new(org_id.to_owned())];
+    for b in bound {
+        params.push(match b {
+            Bound::Text(s) | Bound::Date(s) => Box::new(s.clone()),
+            Bound::Integer(i) | Bound::Instant(i) => Box::new(*i),
+            Bound::Number(f) => Box::new(*f),
+            Bound::Bool(b) => Box::new(*b),
+        });
+    }
+    params
 }

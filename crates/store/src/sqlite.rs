@@ -32,6 +32,7 @@ impl SqliteStore {
             conn.pragma_update(None, "cache_size", -65536)?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             conn.set_prepared_statement_cache_capacity(64);
+            crate::report::sqlite_functions::register(&conn)?;
             Ok(conn)
         };
         let conn = open().map_err(|source| StoreError::SqliteOpen {
@@ -123,6 +124,71 @@ impl SqliteStore {
         let result = f(&mut run);
         tx.finish()?;
         result
+    }
+
+    /// Runs a report statement: `?1` is the org, then the bound parameters.
+    pub fn run(
+        &mut self,
+        sql: &str,
+        org_id: &str,
+        bound: &[query_compiler::Bound],
+        kinds: &[query_compiler::ValueKind],
+    ) -> Result<Vec<Vec<query_compiler::Value>>, StoreError> {
+        use query_compiler::{Value, ValueKind};
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let params = sqlite_params(org_id, bound);
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut values = Vec::with_capacity(kinds.len());
+            for (i, kind) in kinds.iter().enumerate() {
+                let v = row.get_ref(i)?;
+                values.push(match (v, kind) {
+                    (ValueRef::Null, _) => Value::Null,
+                    (ValueRef::Integer(n), ValueKind::Bool) => Value::Bool(n != 0),
+                    (ValueRef::Integer(n), ValueKind::Instant) => Value::Instant(n),
+                    (ValueRef::Integer(n), ValueKind::Number) => Value::Number(n as f64),
+                    (ValueRef::Real(f), ValueKind::Number | ValueKind::Integer) => Value::Number(f),
+                    (ValueRef::Integer(n), _) => Value::Integer(n),
+                    (ValueRef::Real(f), _) => Value::Number(f),
+                    (ValueRef::Text(t), kind) => {
+                        let s = String::from_utf8_lossy(t).into_owned();
+                        match kind {
+                            ValueKind::Date => Value::Date(s),
+                            ValueKind::List => Value::List(s),
+                            _ => Value::Text(s),
+                        }
+                    }
+                    (ValueRef::Blob(_), _) => Value::Text("<blob>".into()),
+                });
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    /// `EXPLAIN QUERY PLAN`, drawn as a tree.
+    pub fn explain(
+        &mut self,
+        sql: &str,
+        org_id: &str,
+        bound: &[query_compiler::Bound],
+    ) -> Result<String, StoreError> {
+        let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+        let params = sqlite_params(org_id, bound);
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut depth: Vec<(i64, usize)> = Vec::new();
+        let mut out = String::new();
+        while let Some(row) = rows.next()? {
+            let (id, parent, detail): (i64, i64, String) = (row.get(0)?, row.get(1)?, row.get(3)?);
+            let level = depth
+                .iter()
+                .find(|(i, _)| *i == parent)
+                .map_or(0, |(_, l)| l + 1);
+            depth.push((id, level));
+            let _ = writeln!(out, "{}{detail}", "  ".repeat(level));
+        }
+        Ok(out)
     }
 
     pub fn orgs(&mut self) -> Result<Vec<(String, String)>, StoreError> {
@@ -348,4 +414,17 @@ impl Get for SqliteRow<'_> {
             .map(|s| Date::parse(&s).map_err(|e| e.to_string()))
             .transpose()
     }
+}
+
+fn sqlite_params(org_id: &str, bound: &[query_compiler::Bound]) -> Vec<rusqlite::types::Value> {
+    use query_compiler::Bound;
+    use rusqlite::types::Value;
+    let mut params = vec![Value::Text(org_id.to_owned())];
+    params.extend(bound.iter().map(|b| match b {
+        Bound::Text(s) | Bound::Date(s) => Value::Text(s.clone()),
+        Bound::Integer(i) | Bound::Instant(i) => Value::Integer(*i),
+        Bound::Number(f) => Value::Real(*f),
+        Bound::Bool(b) => Value::Integer(i64::from(*b)),
+    }));
+    params
 }

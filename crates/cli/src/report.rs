@@ -1,0 +1,371 @@
+//! `hireplane report` and `hireplane explain`: run a report (text, JSON form, file or standard
+//! name) against the store and print it; or show every stage of its compilation with timings.
+
+use anyhow::{Context, Result, bail};
+use query_compiler::{Column, Dialect, OrgScope, Value, library};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+use store::{ReportRows, Store};
+
+/// Where the report comes from: exactly one of these.
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct ReportSource {
+    /// The report's text (or its JSON form)
+    pub text: Option<String>,
+    /// Read the report from a file
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Run a standard report by name (`hireplane report --list` shows them)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// List the standard reports
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// The report's text and what to call it in messages.
+struct Loaded {
+    text: String,
+    origin: String,
+}
+
+fn load(source: &ReportSource) -> Result<Loaded> {
+    if let Some(name) = &source.name {
+        let Some(text) = library::get(name) else {
+            let names: Vec<&str> = library::STANDARD.iter().map(|(n, _)| *n).collect();
+            let hint = query_syntax::closest(name, names.iter().copied())
+                .map(|n| format!("did you mean `{n}`? "))
+                .unwrap_or_default();
+            bail!(
+                "no standard report named `{name}`; {hint}the standard reports are: {}",
+                names.join(", ")
+            );
+        };
+        return Ok(Loaded {
+            text: text.to_owned(),
+            origin: format!("reports/{name}.report"),
+        });
+    }
+    if let Some(file) = &source.file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read `{}`", file.display()))?;
+        return Ok(Loaded {
+            text,
+            origin: file.display().to_string(),
+        });
+    }
+    match &source.text {
+        Some(text) => Ok(Loaded {
+            text: text.clone(),
+            origin: "<report>".into(),
+        }),
+        None => bail!("give the report as text, with --file, or with --name"),
+    }
+}
+
+fn parse(loaded: &Loaded) -> Result<query_syntax::Report> {
+    let is_json = loaded.text.trim_start().starts_with('{');
+    let parsed = if is_json {
+        query_syntax::from_json(&loaded.text)
+    } else {
+        query_syntax::parse(&loaded.text)
+    };
+    parsed.map_err(|d| {
+        anyhow::anyhow!(
+            "{}",
+            d.render(if is_json { "" } else { &loaded.text }, &loaded.origin)
+                .trim_end()
+        )
+    })
+}
+
+pub fn list() -> Result<()> {
+    let width = library::STANDARD
+        .iter()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0);
+    for (name, text) in library::STANDARD {
+        writeln!(
+            std::io::stdout().lock(),
+            "{name:width$}  {}",
+            library::summary(text)
+        )?;
+    }
+    Ok(())
+}
+
+/// The org to report on: the one given, or the only one in the store.
+pub fn pick_org(store: &mut Store, org: Option<String>) -> Result<String> {
+    if let Some(org) = org {
+        return Ok(org);
+    }
+    let orgs = store.orgs()?;
+    match orgs.as_slice() {
+        [(id, _)] => Ok(id.clone()),
+        [] => bail!(
+            "the store has no orgs: import one first (`hireplane import DIR`), or try `hireplane demo`"
+        ),
+        many => bail!(
+            "the store holds {} orgs; choose one with --org: {}",
+            many.len(),
+            many.iter()
+                .map(|(id, _)| id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn today(zone: &str, given: Option<&str>) -> Result<jiff::civil::Date> {
+    if let Some(d) = given {
+        return d
+            .parse()
+            .with_context(|| format!("--today `{d}`: expected a date such as 2025-06-30"));
+    }
+    let tz =
+        jiff::tz::TimeZone::get(zone).with_context(|| format!("the org's time zone `{zone}`"))?;
+    Ok(jiff::Timestamp::now().to_zoned_datetime(tz).date())
+}
+
+fn dialect(store: &Store) -> Dialect {
+    match store.dialect() {
+        store::Dialect::Sqlite => Dialect::Sqlite,
+        store::Dialect::Postgres => Dialect::Postgres,
+    }
+}
+
+pub fn run(
+    store: &mut Store,
+    org: Option<String>,
+    source: &ReportSource,
+    format: Format,
+    today_arg: Option<&str>,
+) -> Result<()> {
+    let loaded = load(source)?;
+    let report = parse(&loaded)?;
+    let org = pick_org(store, org)?;
+    let catalog = store
+        .catalog(&org)
+        .with_context(|| format!("cannot read the catalog of org `{org}`"))?;
+    let compiled = query_compiler::compile_report(&report, &catalog, dialect(store), &OrgScope)
+        .map_err(|d| anyhow::anyhow!("{}", d.render(&loaded.text, &loaded.origin).trim_end()))?;
+    let today = today(&catalog.time_zone, today_arg)?;
+    let rows = store
+        .run_report(&org, &compiled, today)
+        .with_context(|| format!("cannot run {}", loaded.origin))?;
+    print(&rows, format)
+}
+
+pub fn print(rows: &ReportRows, format: Format) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Table => out.write_all(table(&rows.columns, &rows.rows).as_bytes())?,
+        Format::Json => {
+            let list: Vec<serde_json::Value> = rows
+                .rows
+                .iter()
+                .map(|r| {
+                    serde_json::Value::Object(
+                        rows.columns
+                            .iter()
+                            .zip(r)
+                            .map(|(c, v)| (c.name.clone(), v.to_json()))
+                            .collect(),
+                    )
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+        }
+        Format::Csv => {
+            let header: Vec<String> = rows.columns.iter().map(|c| csv_field(&c.name)).collect();
+            writeln!(out, "{}", header.join(","))?;
+            for r in &rows.rows {
+                let fields: Vec<String> = r.iter().map(|v| csv_field(&v.to_string())).collect();
+                writeln!(out, "{}", fields.join(","))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// RFC 4180: quote a field holding a comma, quote or line break, doubling its quotes.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// An aligned text table; numbers right-aligned.
+pub fn table(columns: &[Column], rows: &[Vec<Value>]) -> String {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|v| v.to_string()).collect())
+        .collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([c.name.chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let numeric: Vec<bool> = columns
+        .iter()
+        .map(|c| {
+            matches!(
+                c.kind,
+                query_compiler::ValueKind::Integer | query_compiler::ValueKind::Number
+            )
+        })
+        .collect();
+    let mut out = String::new();
+    let line = |out: &mut String, values: &[String]| {
+        let parts: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if numeric[i] {
+                    format!("{v:>w$}", w = widths[i])
+                } else {
+                    format!("{v:<w$}", w = widths[i])
+                }
+            })
+            .collect();
+        out.push_str(parts.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(
+        &mut out,
+        &columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+    );
+    line(
+        &mut out,
+        &widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>(),
+    );
+    for r in &cells {
+        line(&mut out, r);
+    }
+    out.push_str(&format!(
+        "({} row{})\n",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    ));
+    out
+}
+
+/// Prints each stage: the source, AST (JSON form), IR, SQL with parameters, the database's plan,
+/// and the time of each stage.
+pub fn explain(
+    store: &mut Store,
+    org: Option<String>,
+    source: &ReportSource,
+    today_arg: Option<&str>,
+) -> Result<()> {
+    let loaded = load(source)?;
+    let mut out = std::io::stdout().lock();
+    let render = |d: query_syntax::Diagnostic| {
+        anyhow::anyhow!("{}", d.render(&loaded.text, &loaded.origin).trim_end())
+    };
+    let t = Instant::now();
+    let report = parse(&loaded)?;
+    let parse_time = t.elapsed();
+    let org = pick_org(store, org)?;
+    let t = Instant::now();
+    let catalog = store
+        .catalog(&org)
+        .with_context(|| format!("cannot read the catalog of org `{org}`"))?;
+    let catalog_time = t.elapsed();
+    let t = Instant::now();
+    let ir = query_compiler::resolve(&report, &catalog).map_err(render)?;
+    let resolve_time = t.elapsed();
+    let d = dialect(store);
+    let t = Instant::now();
+    let select = query_compiler::lower(&ir, d, &OrgScope);
+    let lower_time = t.elapsed();
+    let t = Instant::now();
+    let sql = query_compiler::render(&select, d);
+    let render_time = t.elapsed();
+    let today = today(&catalog.time_zone, today_arg)?;
+    let bound = query_compiler::bind(&ir.params, &ir.time_zone, today)?;
+    let compiled = query_compiler::Compiled {
+        sql: sql.clone(),
+        columns: query_compiler::columns(&ir),
+        params: ir.params.clone(),
+        dialect: d,
+        time_zone: ir.time_zone.clone(),
+    };
+    writeln!(
+        out,
+        "== report ({})\n{}\n",
+        loaded.origin,
+        loaded.text.trim_end()
+    )?;
+    writeln!(
+        out,
+        "== AST (the report's JSON form)\n{}\n",
+        query_syntax::to_json(&report)
+    )?;
+    writeln!(
+        out,
+        "== IR (resolved against org `{org}`, catalog version {:016x})\n{}\n",
+        catalog.version,
+        serde_json::to_string_pretty(&ir)?
+    )?;
+    writeln!(out, "== SQL ({})\n{sql}\n", d.name())?;
+    writeln!(out, "== parameters")?;
+    let mark = |i: usize| {
+        if d == Dialect::Postgres {
+            format!("${i}")
+        } else {
+            format!("?{i}")
+        }
+    };
+    writeln!(out, "{} = {org:?} (the org)", mark(1))?;
+    for (i, b) in bound.iter().enumerate() {
+        writeln!(out, "{} = {}", mark(i + 2), serde_json::to_string(b)?)?;
+    }
+    let t = Instant::now();
+    let plan = store
+        .explain_report(&org, &compiled, today)
+        .context("cannot explain the statement")?;
+    let plan_time = t.elapsed();
+    let title = if d == Dialect::Postgres {
+        "EXPLAIN (ANALYZE, BUFFERS)"
+    } else {
+        "EXPLAIN QUERY PLAN"
+    };
+    writeln!(out, "\n== plan ({title})\n{}", plan.trim_end())?;
+    let t = Instant::now();
+    let rows = store.run_report(&org, &compiled, today)?;
+    let run_time = t.elapsed();
+    writeln!(out, "\n== timings")?;
+    for (stage, time) in [
+        ("parse", parse_time),
+        ("catalog (store)", catalog_time),
+        ("resolve", resolve_time),
+        ("lower", lower_time),
+        ("render", render_time),
+        ("explain (database)", plan_time),
+        ("execute (database)", run_time),
+    ] {
+        writeln!(out, "{stage:<20} {time:>10.1?}")?;
+    }
+    writeln!(out, "rows                 {:>10}", rows.rows.len())?;
+    Ok(())
+}

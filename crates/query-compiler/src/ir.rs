@@ -1,0 +1,295 @@
+//! The resolved, typed report: every name bound to the catalog, every literal a parameter,
+//! every aggregate placed at its grain. Nothing here depends on a SQL dialect.
+
+use crate::catalog::{EntityId, Field, Relation, Type};
+use query_syntax::{BinaryOp, RelativeRange, TextOp, TimeUnit};
+use serde::Serialize;
+
+/// A value bound to the SQL statement as a parameter; no user text is ever spliced into SQL.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Param {
+    Text(String),
+    Integer(i64),
+    Number(f64),
+    Bool(bool),
+    /// UTC microseconds since 1970.
+    Instant(i64),
+    /// `YYYY-MM-DD`.
+    Date(String),
+    /// The first instant (or date) of a relative range, or the first after it; resolved when the
+    /// report runs, from today's date in the org's time zone.
+    Relative {
+        range: RangeSpec,
+        end: bool,
+        date: bool,
+    },
+    /// The start of today in the org's zone (or today's date); resolved when the report runs.
+    Today {
+        date: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RangeSpec {
+    pub which: &'static str,
+    pub count: u32,
+    pub unit: &'static str,
+    #[serde(skip)]
+    pub range: RelativeRange,
+}
+
+/// An index into [`Ir::params`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct ParamId(pub usize);
+
+/// A to-one walk from a grain's row: `job.department` is `[job, department]`.
+pub type Path = Vec<&'static Relation>;
+
+/// A row-level expression, evaluated on one row of a grain.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scalar {
+    Field {
+        #[serde(serialize_with = "ser_path")]
+        path: Path,
+        #[serde(serialize_with = "ser_field")]
+        field: &'static Field,
+    },
+    Custom {
+        #[serde(serialize_with = "ser_path")]
+        path: Path,
+        key: String,
+        /// The key, bound as a parameter (it is the tenant's text).
+        param: ParamId,
+        sensitive: bool,
+        #[serde(skip)]
+        ty: Type,
+    },
+    /// The identity of the row at `path` (for `count(distinct candidate)`).
+    Key {
+        #[serde(serialize_with = "ser_path")]
+        path: Path,
+    },
+    Param(ParamId),
+    Not(Box<Scalar>),
+    Neg(Box<Scalar>),
+    Binary {
+        op: BinaryOp,
+        left: Box<Scalar>,
+        right: Box<Scalar>,
+        /// Comparisons of instants and dates need their type in some dialects.
+        #[serde(skip)]
+        operand: Type,
+    },
+    In {
+        expr: Box<Scalar>,
+        list: Vec<Scalar>,
+        negated: bool,
+    },
+    IsNull {
+        expr: Box<Scalar>,
+        negated: bool,
+    },
+    Text {
+        op: TextOp,
+        expr: Box<Scalar>,
+        pattern: Box<Scalar>,
+        negated: bool,
+    },
+    /// A list (tags, multi-select) holds the value.
+    ListContains {
+        list: Box<Scalar>,
+        value: Box<Scalar>,
+        negated: bool,
+    },
+    /// The local day, ISO week, month, quarter or year of an instant (in the org's zone) or a
+    /// date, as a sortable label: `2025-01-31`, `2025-W05`, `2025-01`, `2025-Q1`, `2025`.
+    Bucket {
+        unit: TimeUnit,
+        expr: Box<Scalar>,
+        instant: bool,
+    },
+    /// `to - from` in days (fractional for instants).
+    DaysBetween {
+        from: Box<Scalar>,
+        to: Box<Scalar>,
+        instant: bool,
+    },
+    Coalesce(Vec<Scalar>),
+    Round {
+        expr: Box<Scalar>,
+        digits: i64,
+    },
+    /// The application (at `path`) ever entered a stage with this name or kind.
+    Reached {
+        #[serde(serialize_with = "ser_path")]
+        path: Path,
+        stage: StageRef,
+    },
+}
+
+/// A stage named by its name (`"Onsite"`) or by its kind (`kind("onsite")`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageRef {
+    Name(ParamId),
+    Kind(ParamId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggFunc {
+    Count,
+    CountDistinct,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    /// `percentile_cont` at the fraction held by the parameter (median: 0.5).
+    Percentile(ParamId),
+}
+
+/// Where an aggregate's rows come from: the subject's rows (`steps` empty) or the rows reached
+/// from each subject row through to-many relations (`applications`, `applications.interviews`).
+/// Each such row belongs to exactly one subject row, so aggregating a grain never counts a row
+/// twice; grains are aggregated separately and joined on the group keys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Grain {
+    #[serde(serialize_with = "ser_path")]
+    pub steps: Path,
+}
+
+impl Grain {
+    pub fn root() -> Grain {
+        Grain { steps: Vec::new() }
+    }
+    pub fn entity(&self, subject: EntityId) -> EntityId {
+        self.steps.last().map_or(subject, |r| r.target)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Measure {
+    pub func: AggFunc,
+    pub grain: Grain,
+    /// Evaluated on the grain's rows; `None` for `count()`.
+    pub arg: Option<Scalar>,
+    /// The aggregate's own filter, on the grain's rows.
+    pub filter: Option<Scalar>,
+    #[serde(skip)]
+    pub ty: Type,
+}
+
+/// An expression over the groups' keys and measures (the aggregate level).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Formula {
+    Dim(usize),
+    Measure(usize),
+    Param(ParamId),
+    Not(Box<Formula>),
+    Neg(Box<Formula>),
+    Binary {
+        op: BinaryOp,
+        left: Box<Formula>,
+        right: Box<Formula>,
+    },
+    IsNull {
+        expr: Box<Formula>,
+        negated: bool,
+    },
+    Round {
+        expr: Box<Formula>,
+        digits: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dim {
+    pub name: String,
+    pub expr: Scalar,
+    #[serde(skip)]
+    pub ty: Type,
+}
+
+/// A column of the result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Output {
+    pub name: String,
+    pub value: OutputValue,
+    #[serde(skip)]
+    pub ty: Type,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputValue {
+    /// A row-level value (reports without aggregates).
+    Row(Scalar),
+    Formula(Formula),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Order {
+    pub value: OutputValue,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    /// One output row per subject row.
+    Rows,
+    /// One output row per group.
+    Groups,
+    /// One output row per group and funnel step: the step's stage, how many reached it (or a later
+    /// step), and the pass-through from the step before and from the first.
+    Funnel { steps: Vec<(String, StageRef)> },
+}
+
+/// A resolved report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ir {
+    #[serde(serialize_with = "ser_entity")]
+    pub subject: EntityId,
+    pub shape: Shape,
+    pub filter: Option<Scalar>,
+    pub dims: Vec<Dim>,
+    pub measures: Vec<Measure>,
+    pub outputs: Vec<Output>,
+    pub having: Option<Formula>,
+    pub order: Vec<Order>,
+    pub limit: Option<u64>,
+    pub params: Vec<Param>,
+    /// The org's time zone, for buckets and relative dates.
+    pub time_zone: String,
+    /// The parameter holding the time zone's name, when SQL needs it.
+    pub zone_param: Option<ParamId>,
+}
+
+impl Ir {
+    /// The grains the report aggregates, the subject's first.
+    pub fn grains(&self) -> Vec<Grain> {
+        let mut grains = vec![Grain::root()];
+        for m in &self.measures {
+            if !grains.contains(&m.grain) {
+                grains.push(m.grain.clone());
+            }
+        }
+        grains
+    }
+}
+
+fn ser_path<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    let names: Vec<&str> = path.iter().map(|r| r.name).collect();
+    s.serialize_str(&names.join("."))
+}
+
+fn ser_field<S: serde::Serializer>(field: &&'static Field, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(field.name)
+}
+
+fn ser_entity<S: serde::Serializer>(entity: &EntityId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(crate::catalog::Entity::get(*entity).name)
+}

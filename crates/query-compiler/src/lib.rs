@@ -1,0 +1,349 @@
+//! hireplane's report compiler: a report (text or JSON) to one SQL statement and its parameters,
+//! for PostgreSQL or SQLite.
+//!
+//! One public function per stage, each with its own types:
+//! [`parse`] (text to AST with spans, in `query-syntax`) -> [`resolve()`] (AST to typed [`Ir`]
+//! against the tenant's [`Catalog`]) -> [`lower()`] (IR to a SQL AST for a [`Dialect`], through
+//! the viewer's [`Guard`]) -> [`render`] (SQL text). [`compile`] runs them all; [`Cache`] keeps
+//! results per (catalog version, dialect, report text); [`bind`] turns parameters into values
+//! when the report runs (relative dates are resolved then, from today in the org's zone).
+//!
+//! Pure: no IO, no clock. Every literal is a bound parameter; every identifier is quoted.
+
+pub mod catalog;
+pub mod dialect;
+pub mod ir;
+pub mod library;
+pub mod lower;
+pub mod resolve;
+pub mod sql;
+
+pub use catalog::{Catalog, CustomFieldDef, Entity, EntityId, MemoryCatalog, Type};
+pub use ir::{Ir, Param};
+pub use lower::{Guard, OrgScope, lower};
+pub use query_syntax::{Diagnostic, Report, parse};
+pub use resolve::resolve;
+pub use sql::{Dialect, render};
+
+use jiff::civil::Date;
+use query_syntax::{RangeKind, TimeUnit};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A compiled report: the statement, its parameters (after the org id, which is always `$1`),
+/// and the result's columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compiled {
+    pub sql: String,
+    pub params: Vec<Param>,
+    pub columns: Vec<Column>,
+    pub dialect: Dialect,
+    pub time_zone: String,
+}
+
+/// A result column: its name and the kind of value it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub kind: ValueKind,
+}
+
+/// The kinds of value a result holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueKind {
+    Text,
+    Integer,
+    Number,
+    Bool,
+    /// UTC microseconds.
+    Instant,
+    Date,
+    /// A JSON list (tags, multi-select values).
+    List,
+}
+
+impl ValueKind {
+    pub fn of(ty: &Type) -> ValueKind {
+        match ty {
+            Type::Text | Type::Enum(_) | Type::Select(_) => ValueKind::Text,
+            Type::Integer => ValueKind::Integer,
+            Type::Number => ValueKind::Number,
+            Type::Bool => ValueKind::Bool,
+            Type::Instant => ValueKind::Instant,
+            Type::Date => ValueKind::Date,
+            Type::Multi(_) => ValueKind::List,
+        }
+    }
+}
+
+/// The columns of a resolved report, in order (funnels add their step columns).
+pub fn columns(ir: &Ir) -> Vec<Column> {
+    let mut out: Vec<Column> = ir
+        .outputs
+        .iter()
+        .map(|o| Column {
+            name: o.name.clone(),
+            kind: ValueKind::of(&o.ty),
+        })
+        .collect();
+    if let ir::Shape::Funnel { .. } = ir.shape {
+        for (name, kind) in [
+            ("stage", ValueKind::Text),
+            ("step", ValueKind::Integer),
+            ("reached", ValueKind::Integer),
+            ("pass_through", ValueKind::Number),
+            ("overall", ValueKind::Number),
+        ] {
+            out.push(Column {
+                name: name.into(),
+                kind,
+            });
+        }
+    }
+    out
+}
+
+/// Every stage, for a resolved report.
+pub fn compile_report(
+    report: &Report,
+    catalog: &dyn Catalog,
+    dialect: Dialect,
+    guard: &dyn Guard,
+) -> Result<Compiled, Diagnostic> {
+    let ir = resolve(report, catalog)?;
+    let select = lower(&ir, dialect, guard);
+    Ok(Compiled {
+        sql: render(&select, dialect),
+        columns: columns(&ir),
+        params: ir.params,
+        dialect,
+        time_zone: ir.time_zone,
+    })
+}
+
+/// Text to SQL in one call.
+pub fn compile(
+    text: &str,
+    catalog: &dyn Catalog,
+    dialect: Dialect,
+    guard: &dyn Guard,
+) -> Result<Compiled, Diagnostic> {
+    compile_report(&parse(text)?, catalog, dialect, guard)
+}
+
+/// Compiled reports per (catalog version, dialect, report text). Compiling is cheap (tens of
+/// microseconds), so the cache is bounded simply: it is emptied when it reaches its capacity.
+pub struct Cache {
+    entries: Mutex<HashMap<(u64, Dialect, String), Arc<Compiled>>>,
+    capacity: usize,
+}
+
+impl Cache {
+    pub fn new(capacity: usize) -> Cache {
+        Cache {
+            entries: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// The compiled report, from the cache when this catalog version compiled it before. The
+    /// cache is only for reports compiled without a viewer's guard (the guard is per viewer).
+    pub fn compile(
+        &self,
+        text: &str,
+        catalog: &dyn Catalog,
+        dialect: Dialect,
+    ) -> Result<Arc<Compiled>, Diagnostic> {
+        let key = (catalog.version(), dialect, text.to_owned());
+        if let Ok(entries) = self.entries.lock()
+            && let Some(hit) = entries.get(&key)
+        {
+            return Ok(hit.clone());
+        }
+        let compiled = Arc::new(compile(text, catalog, dialect, &OrgScope)?);
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+            entries.insert(key, compiled.clone());
+        }
+        Ok(compiled)
+    }
+}
+
+/// A parameter's value, ready for the database driver.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Bound {
+    Text(String),
+    Integer(i64),
+    Number(f64),
+    Bool(bool),
+    /// UTC microseconds.
+    Instant(i64),
+    /// `YYYY-MM-DD`.
+    Date(String),
+}
+
+/// Why parameters could not be bound.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BindError {
+    #[error("the time zone `{0}` is not a known IANA zone")]
+    Zone(String),
+    #[error("the date range `{0}` falls outside the supported calendar")]
+    Range(String),
+}
+
+/// The parameters' values when the report runs `today` (a date in the org's zone).
+pub fn bind(params: &[Param], time_zone: &str, today: Date) -> Result<Vec<Bound>, BindError> {
+    let zone =
+        jiff::tz::TimeZone::get(time_zone).map_err(|_| BindError::Zone(time_zone.to_owned()))?;
+    params
+        .iter()
+        .map(|p| {
+            Ok(match p {
+                Param::Text(s) => Bound::Text(s.clone()),
+                Param::Integer(i) => Bound::Integer(*i),
+                Param::Number(f) => Bound::Number(*f),
+                Param::Bool(b) => Bound::Bool(*b),
+                Param::Instant(i) => Bound::Instant(*i),
+                Param::Date(d) => Bound::Date(d.clone()),
+                Param::Today { date: true } => Bound::Date(today.to_string()),
+                Param::Today { date: false } => {
+                    let at = today
+                        .to_zoned_datetime(zone.clone())
+                        .map_err(|_| BindError::Range("today".into()))?;
+                    Bound::Instant(at.timestamp().as_microsecond())
+                }
+                Param::Relative { range, end, date } => {
+                    let what = || {
+                        BindError::Range(format!("{} {} {}", range.which, range.count, range.unit))
+                    };
+                    let (start, stop) = relative_dates(
+                        range.range.which,
+                        range.range.count,
+                        range.range.unit,
+                        today,
+                    )
+                    .ok_or_else(what)?;
+                    let day = if *end { stop } else { start };
+                    if *date {
+                        Bound::Date(day.to_string())
+                    } else {
+                        let at = day.to_zoned_datetime(zone.clone()).map_err(|_| what())?;
+                        Bound::Instant(at.timestamp().as_microsecond())
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// The local dates `[start, end)` of a relative range, seen from `today`.
+pub fn relative_dates(
+    which: RangeKind,
+    count: u32,
+    unit: TimeUnit,
+    today: Date,
+) -> Option<(Date, Date)> {
+    let days = |d: Date, n: i64| d.checked_add(jiff::Span::new().try_days(n).ok()?).ok();
+    let months = |d: Date, n: i64| d.checked_add(jiff::Span::new().try_months(n).ok()?).ok();
+    let n = i64::from(count);
+    if which == RangeKind::Last {
+        let end = days(today, 1)?;
+        let start = match unit {
+            TimeUnit::Day => days(today, 1 - n)?,
+            TimeUnit::Week => days(today, 1 - 7 * n)?,
+            TimeUnit::Month => days(months(today, -n)?, 1)?,
+            TimeUnit::Quarter => days(months(today, -3 * n)?, 1)?,
+            TimeUnit::Year => days(months(today, -12 * n)?, 1)?,
+        };
+        return Some((start, end));
+    }
+    // The calendar period containing today, then shifted back one for `previous`.
+    let (start, len_days, len_months) = match unit {
+        TimeUnit::Day => (today, 1, 0),
+        TimeUnit::Week => (
+            days(today, -i64::from(today.weekday().to_monday_zero_offset()))?,
+            7,
+            0,
+        ),
+        TimeUnit::Month => (today.first_of_month(), 0, 1),
+        TimeUnit::Quarter => {
+            let first = (today.month() - 1) / 3 * 3 + 1;
+            (Date::new(today.year(), first, 1).ok()?, 0, 3)
+        }
+        TimeUnit::Year => (Date::new(today.year(), 1, 1).ok()?, 0, 12),
+    };
+    let shift = |d: Date, k: i64| {
+        if len_months > 0 {
+            months(d, k * len_months)
+        } else {
+            days(d, k * len_days)
+        }
+    };
+    match which {
+        RangeKind::This => Some((start, shift(start, 1)?)),
+        _ => Some((shift(start, -1)?, start)),
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+/// One value of a report's result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Text(String),
+    Integer(i64),
+    Number(f64),
+    Bool(bool),
+    /// UTC microseconds.
+    Instant(i64),
+    /// `YYYY-MM-DD`.
+    Date(String),
+    /// A JSON list as text.
+    List(String),
+}
+
+impl Value {
+    /// The value in JSON: instants as RFC 3339 UTC text, lists as arrays.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Text(s) | Value::Date(s) => serde_json::Value::String(s.clone()),
+            Value::Integer(i) => serde_json::Value::from(*i),
+            Value::Number(f) => serde_json::Number::from_f64(*f)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Instant(_) => serde_json::Value::String(self.to_string()),
+            Value::List(s) => {
+                serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.clone()))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Null => Ok(()),
+            Value::Text(s) | Value::Date(s) | Value::List(s) => f.write_str(s),
+            Value::Integer(i) => write!(f, "{i}"),
+            Value::Number(n) => {
+                if n.fract() == 0.0 && n.abs() < 1e15 {
+                    write!(f, "{n:.0}")
+                } else {
+                    write!(f, "{}", (n * 1e4).round() / 1e4)
+                }
+            }
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Instant(us) => match jiff::Timestamp::from_microsecond(*us) {
+                Ok(t) => write!(f, "{}", t.strftime("%Y-%m-%dT%H:%M:%SZ")),
+                Err(_) => write!(f, "{us}"),
+            },
+        }
+    }
+}

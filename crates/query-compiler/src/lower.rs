@@ -1,0 +1,787 @@
+//! Lowering: the typed [`Ir`] to a SQL AST for one dialect.
+//!
+//! The shape of every statement:
+//! - each *grain* (the subject's rows, or the rows one to-many walk away such as a job's
+//!   applications or their interviews) is aggregated in its own CTE `g0`, `g1`, ..., grouped by
+//!   the report's group keys. Rows of a grain belong to exactly one subject row, so nothing is
+//!   counted twice, whatever mix of grains a report asks for;
+//! - the final select joins the grains on the group keys (null-safe), computes formulas, and
+//!   applies `having`, `order by` and `limit`;
+//! - every table reference is scoped to the org (`org_id = $1`) and to-one relations are joined
+//!   only when used (join pruning), on the org-led keys the store indexes.
+
+use crate::catalog::{Entity, EntityId, Field, FieldGroup, Link, Relation, Source, Type};
+use crate::ir::*;
+use crate::sql::{Dialect, Join, JoinKind, ParamType, Select, SqlExpr, TableSource};
+use query_syntax::BinaryOp;
+
+/// What the viewer may see, asked at every table and field reference. The policy engine
+/// implements it; until then [`OrgScope`] is the org boundary alone, which the compiler
+/// enforces itself on every table reference whatever the guard says.
+pub trait Guard {
+    /// Whether the viewer sees a field group of an entity; a hidden field reads as NULL at row
+    /// level, before anything can filter, group or aggregate on it.
+    fn masked(&self, entity: EntityId, group: FieldGroup) -> bool;
+}
+
+/// Everything in the org is visible.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrgScope;
+
+impl Guard for OrgScope {
+    fn masked(&self, _: EntityId, _: FieldGroup) -> bool {
+        false
+    }
+}
+
+/// Lowers a resolved report to one SQL statement.
+pub fn lower(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> Select {
+    Lower {
+        ir,
+        d: dialect,
+        guard,
+        next: 0,
+    }
+    .report()
+}
+
+struct Lower<'a> {
+    ir: &'a Ir,
+    d: Dialect,
+    guard: &'a dyn Guard,
+    next: usize,
+}
+
+/// The tables of one SELECT: the root and the joins made so far, each to-one join made once.
+struct Tables {
+    joins: Vec<Join>,
+    made: Vec<(String, &'static str, String)>,
+}
+
+impl Tables {
+    fn new() -> Tables {
+        Tables {
+            joins: Vec::new(),
+            made: Vec::new(),
+        }
+    }
+}
+
+fn col(alias: &str, c: &'static str) -> SqlExpr {
+    SqlExpr::col(alias, c)
+}
+
+fn key(entity: EntityId) -> &'static str {
+    Entity::get(entity).key[0]
+}
+
+impl Lower<'_> {
+    fn alias(&mut self, prefix: &str) -> String {
+        self.next += 1;
+        format!("{prefix}{}", self.next)
+    }
+
+    fn param(&self, id: ParamId) -> SqlExpr {
+        let ty = match &self.ir.params[id.0] {
+            Param::Text(_) => ParamType::Text,
+            Param::Integer(_) => ParamType::Integer,
+            Param::Number(_) => ParamType::Number,
+            Param::Bool(_) => ParamType::Bool,
+            Param::Instant(_) => ParamType::Instant,
+            Param::Date(_) => ParamType::Date,
+            Param::Relative { date: true, .. } | Param::Today { date: true } => ParamType::Date,
+            Param::Relative { date: false, .. } | Param::Today { date: false } => {
+                ParamType::Instant
+            }
+        };
+        SqlExpr::Param(id, ty)
+    }
+
+    /// Joins a to-one relation from `base` (once per SELECT) and returns the target's alias.
+    fn join(
+        &mut self,
+        tables: &mut Tables,
+        base: &str,
+        base_entity: EntityId,
+        rel: &'static Relation,
+    ) -> String {
+        if let Some((_, _, alias)) = tables
+            .made
+            .iter()
+            .find(|(b, r, _)| b == base && *r == rel.name)
+        {
+            return alias.clone();
+        }
+        let target = Entity::get(rel.target);
+        let alias = self.alias("t");
+        let same_org = SqlExpr::eq(col(&alias, "org_id"), col(base, "org_id"));
+        let on = match rel.link {
+            Link::ToOne { local, .. } => SqlExpr::and(
+                same_org,
+                SqlExpr::eq(col(&alias, target.key[0]), col(base, local)),
+            ),
+            Link::Extension { remote } | Link::ToMany { remote } => SqlExpr::and(
+                same_org,
+                SqlExpr::eq(col(&alias, remote), col(base, key(base_entity))),
+            ),
+            Link::CurrentOffer => {
+                let later = self.alias("o");
+                let newer = Select {
+                    columns: vec![(SqlExpr::Int(1), "newer".into())],
+                    from: Some((TableSource::Table("offers"), later.clone())),
+                    filter: SqlExpr::all(vec![
+                        SqlExpr::eq(col(&later, "org_id"), col(&alias, "org_id")),
+                        SqlExpr::eq(col(&later, "application_id"), col(&alias, "application_id")),
+                        SqlExpr::bin(">", col(&later, "version"), col(&alias, "version")),
+                    ]),
+                    ..Default::default()
+                };
+                SqlExpr::all(vec![
+                    same_org,
+                    SqlExpr::eq(col(&alias, "application_id"), col(base, "id")),
+                    SqlExpr::Not(Box::new(SqlExpr::Exists(Box::new(newer)))),
+                ])
+                .unwrap_or(SqlExpr::Null)
+            }
+        };
+        tables.joins.push(Join {
+            kind: JoinKind::Left,
+            source: TableSource::Table(target.table),
+            alias: alias.clone(),
+            on,
+        });
+        tables.made.push((base.to_owned(), rel.name, alias.clone()));
+        alias
+    }
+
+    /// Walks a to-one path from `base`, joining as needed.
+    fn walk(
+        &mut self,
+        tables: &mut Tables,
+        base: &str,
+        entity: EntityId,
+        path: &Path,
+    ) -> (String, EntityId) {
+        let mut alias = base.to_owned();
+        let mut entity = entity;
+        for rel in path {
+            alias = self.join(tables, &alias, entity, rel);
+            entity = rel.target;
+        }
+        (alias, entity)
+    }
+
+    fn scalar(&mut self, s: &Scalar, tables: &mut Tables, base: &str, entity: EntityId) -> SqlExpr {
+        let d = self.d;
+        match s {
+            Scalar::Field { path, field } => {
+                let (alias, owner) = self.walk(tables, base, entity, path);
+                self.field(field, &alias, owner)
+            }
+            Scalar::Custom {
+                path,
+                param,
+                sensitive,
+                ty,
+                ..
+            } => {
+                let (alias, owner) = self.walk(tables, base, entity, path);
+                if *sensitive && self.guard.masked(owner, FieldGroup::SensitiveCustom) {
+                    return SqlExpr::Null;
+                }
+                d.custom_field(
+                    col(&alias, "custom_fields"),
+                    SqlExpr::Param(*param, ParamType::Text),
+                    ty,
+                )
+            }
+            Scalar::Key { path } => match path.split_last() {
+                None => col(base, key(entity)),
+                Some((last, rest)) => {
+                    let rest: Path = rest.to_vec();
+                    let (alias, parent) = self.walk(tables, base, entity, &rest);
+                    match last.link {
+                        Link::ToOne { local, .. } => col(&alias, local),
+                        _ => {
+                            let target = self.join(tables, &alias, parent, last);
+                            col(&target, key(last.target))
+                        }
+                    }
+                }
+            },
+            Scalar::Param(id) => self.param(*id),
+            Scalar::Not(inner) => SqlExpr::Not(Box::new(self.scalar(inner, tables, base, entity))),
+            Scalar::Neg(inner) => SqlExpr::Neg(Box::new(self.scalar(inner, tables, base, entity))),
+            Scalar::Binary {
+                op, left, right, ..
+            } => {
+                let l = self.scalar(left, tables, base, entity);
+                let r = self.scalar(right, tables, base, entity);
+                binary(d, *op, l, r)
+            }
+            Scalar::In {
+                expr,
+                list,
+                negated,
+            } => {
+                let e = self.scalar(expr, tables, base, entity);
+                let items = list
+                    .iter()
+                    .map(|i| self.scalar(i, tables, base, entity))
+                    .collect();
+                SqlExpr::InList(Box::new(e), items, *negated)
+            }
+            Scalar::IsNull { expr, negated } => {
+                SqlExpr::IsNull(Box::new(self.scalar(expr, tables, base, entity)), *negated)
+            }
+            Scalar::Text {
+                op,
+                expr,
+                pattern,
+                negated,
+            } => {
+                let e = self.scalar(expr, tables, base, entity);
+                let p = self.scalar(pattern, tables, base, entity);
+                let m = d.text_match(*op, e, p);
+                if *negated {
+                    SqlExpr::Not(Box::new(m))
+                } else {
+                    m
+                }
+            }
+            Scalar::ListContains {
+                list,
+                value,
+                negated,
+            } => {
+                let l = self.scalar(list, tables, base, entity);
+                let v = self.scalar(value, tables, base, entity);
+                let m = d.list_contains(l, v);
+                if *negated {
+                    SqlExpr::Not(Box::new(m))
+                } else {
+                    m
+                }
+            }
+            Scalar::Bucket {
+                unit,
+                expr,
+                instant,
+            } => {
+                let e = self.scalar(expr, tables, base, entity);
+                let zone = self
+                    .ir
+                    .zone_param
+                    .map(|z| SqlExpr::Param(z, ParamType::Text));
+                d.bucket(*unit, e, *instant, zone)
+            }
+            Scalar::DaysBetween { from, to, instant } => {
+                let a = self.scalar(from, tables, base, entity);
+                let b = self.scalar(to, tables, base, entity);
+                d.days_between(a, b, *instant)
+            }
+            Scalar::Round { expr, digits } => {
+                let e = self.scalar(expr, tables, base, entity);
+                d.round(e, *digits)
+            }
+            Scalar::Coalesce(items) => SqlExpr::Func(
+                "COALESCE",
+                items
+                    .iter()
+                    .map(|i| self.scalar(i, tables, base, entity))
+                    .collect(),
+            ),
+            Scalar::Reached { path, stage } => {
+                let (app, _) = self.walk(tables, base, entity, path);
+                let t = self.alias("r");
+                let st = self.alias("r");
+                let (column, id) = match stage {
+                    StageRef::Name(id) => ("name", *id),
+                    StageRef::Kind(id) => ("kind", *id),
+                };
+                SqlExpr::Exists(Box::new(Select {
+                    columns: vec![(SqlExpr::Int(1), "reached".into())],
+                    from: Some((TableSource::Table("stage_transitions"), t.clone())),
+                    joins: vec![Join {
+                        kind: JoinKind::Inner,
+                        source: TableSource::Table("stages"),
+                        alias: st.clone(),
+                        on: SqlExpr::and(
+                            SqlExpr::eq(col(&st, "org_id"), col(&t, "org_id")),
+                            SqlExpr::eq(col(&st, "id"), col(&t, "to_stage_id")),
+                        ),
+                    }],
+                    filter: SqlExpr::all(vec![
+                        SqlExpr::eq(col(&t, "org_id"), col(&app, "org_id")),
+                        SqlExpr::eq(col(&t, "application_id"), col(&app, "id")),
+                        SqlExpr::eq(col(&st, column), SqlExpr::Param(id, ParamType::Text)),
+                    ]),
+                    ..Default::default()
+                }))
+            }
+        }
+    }
+
+    fn field(&mut self, field: &'static Field, alias: &str, entity: EntityId) -> SqlExpr {
+        if field.group != FieldGroup::Plain && self.guard.masked(entity, field.group) {
+            return SqlExpr::Null;
+        }
+        let d = self.d;
+        match field.source {
+            Source::Column(c) | Source::JsonList(c) => col(alias, c),
+            Source::DaysBetween(a, b) => d.days_between(col(alias, a), col(alias, b), true),
+            Source::MinutesBetween(a, b) => SqlExpr::bin(
+                "*",
+                d.days_between(col(alias, a), col(alias, b), true),
+                SqlExpr::Float(1440.0),
+            ),
+            Source::RecommendationScore => SqlExpr::Case {
+                whens: ["strong_no", "no", "yes", "strong_yes"]
+                    .iter()
+                    .zip(1..)
+                    .map(|(r, n)| {
+                        (
+                            SqlExpr::eq(col(alias, "recommendation"), SqlExpr::Const(r)),
+                            SqlExpr::Int(n),
+                        )
+                    })
+                    .collect(),
+                otherwise: None,
+            },
+            Source::CurrentOffer => {
+                let later = self.alias("o");
+                SqlExpr::Not(Box::new(SqlExpr::Exists(Box::new(Select {
+                    columns: vec![(SqlExpr::Int(1), "newer".into())],
+                    from: Some((TableSource::Table("offers"), later.clone())),
+                    filter: SqlExpr::all(vec![
+                        SqlExpr::eq(col(&later, "org_id"), col(alias, "org_id")),
+                        SqlExpr::eq(col(&later, "application_id"), col(alias, "application_id")),
+                        SqlExpr::bin(">", col(&later, "version"), col(alias, "version")),
+                    ]),
+                    ..Default::default()
+                }))))
+            }
+            Source::LeftStageAt => self.left_stage_at(alias),
+            Source::DaysInStage => {
+                let left = self.left_stage_at(alias);
+                d.days_between(col(alias, "at"), left, true)
+            }
+        }
+    }
+
+    /// The time of the application's next transition after this one.
+    fn left_stage_at(&mut self, alias: &str) -> SqlExpr {
+        let next = self.alias("n");
+        SqlExpr::Subquery(Box::new(Select {
+            columns: vec![(
+                SqlExpr::Agg {
+                    func: "min",
+                    distinct: false,
+                    arg: Some(Box::new(col(&next, "at"))),
+                },
+                "left_at".into(),
+            )],
+            from: Some((TableSource::Table("stage_transitions"), next.clone())),
+            filter: SqlExpr::all(vec![
+                SqlExpr::eq(col(&next, "org_id"), col(alias, "org_id")),
+                SqlExpr::eq(col(&next, "application_id"), col(alias, "application_id")),
+                SqlExpr::bin(
+                    "OR",
+                    SqlExpr::bin(">", col(&next, "at"), col(alias, "at")),
+                    SqlExpr::and(
+                        SqlExpr::eq(col(&next, "at"), col(alias, "at")),
+                        SqlExpr::bin(">", col(&next, "id"), col(alias, "id")),
+                    ),
+                ),
+            ]),
+            ..Default::default()
+        }))
+    }
+
+    /// The subject's table, scoped to the org and filtered by the report's `where`.
+    fn subject_from(&mut self, tables: &mut Tables) -> (String, Option<SqlExpr>) {
+        let s = "s".to_owned();
+        let mut filter = vec![SqlExpr::eq(col(&s, "org_id"), SqlExpr::Org)];
+        if let Some(f) = &self.ir.filter {
+            filter.push(self.scalar(f, tables, &s, self.ir.subject));
+        }
+        (s, SqlExpr::all(filter))
+    }
+
+    fn report(&mut self) -> Select {
+        match &self.ir.shape {
+            Shape::Rows => self.rows(),
+            Shape::Groups | Shape::Funnel { .. } => self.groups(),
+        }
+    }
+
+    fn rows(&mut self) -> Select {
+        let mut tables = Tables::new();
+        let (s, filter) = self.subject_from(&mut tables);
+        let subject = self.ir.subject;
+        let mut columns = Vec::new();
+        for o in &self.ir.outputs {
+            if let OutputValue::Row(v) = &o.value {
+                let e = self.scalar(v, &mut tables, &s, subject);
+                columns.push((self.d.output(e, &o.ty), o.name.clone()));
+            }
+        }
+        let mut order_by = Vec::new();
+        for o in &self.ir.order {
+            if let OutputValue::Row(v) = &o.value {
+                order_by.push((self.scalar(v, &mut tables, &s, subject), o.descending));
+            }
+        }
+        Select {
+            columns,
+            from: Some((TableSource::Table(Entity::get(subject).table), s)),
+            joins: tables.joins,
+            filter,
+            order_by,
+            limit: self.ir.limit,
+            ..Default::default()
+        }
+    }
+
+    /// One grain's CTE: group keys `d0..` and this grain's measures `m<j>`.
+    fn grain(&mut self, grain: &Grain) -> Select {
+        let mut tables = Tables::new();
+        let (s, filter) = self.subject_from(&mut tables);
+        let subject = self.ir.subject;
+        let mut columns = Vec::new();
+        let mut group_by = Vec::new();
+        for (i, dim) in self.ir.dims.iter().enumerate() {
+            let e = self.scalar(&dim.expr, &mut tables, &s, subject);
+            group_by.push(e.clone());
+            columns.push((e, format!("d{i}")));
+        }
+        // Down the grain's to-many relations: each row below belongs to one row above.
+        let mut alias = s.clone();
+        let mut entity = subject;
+        for rel in &grain.steps {
+            let target = Entity::get(rel.target);
+            let next = self.alias("g");
+            let Link::ToMany { remote } = rel.link else {
+                continue;
+            };
+            tables.joins.push(Join {
+                kind: JoinKind::Inner,
+                source: TableSource::Table(target.table),
+                alias: next.clone(),
+                on: SqlExpr::and(
+                    SqlExpr::eq(col(&next, "org_id"), col(&alias, "org_id")),
+                    SqlExpr::eq(col(&next, remote), col(&alias, key(entity))),
+                ),
+            });
+            alias = next;
+            entity = rel.target;
+        }
+        for (j, m) in self.ir.measures.iter().enumerate() {
+            if m.grain != *grain {
+                continue;
+            }
+            let e = self.measure(m, &mut tables, &alias, entity);
+            columns.push((e, format!("m{j}")));
+        }
+        if columns.is_empty() {
+            columns.push((
+                SqlExpr::Agg {
+                    func: "count",
+                    distinct: false,
+                    arg: None,
+                },
+                "rows".into(),
+            ));
+        }
+        // A grain below the subject: only subject rows that have such rows; the left join from
+        // g0 brings back the groups without any.
+        Select {
+            columns,
+            from: Some((TableSource::Table(Entity::get(subject).table), s)),
+            joins: tables.joins,
+            filter,
+            group_by,
+            ..Default::default()
+        }
+    }
+
+    fn measure(
+        &mut self,
+        m: &Measure,
+        tables: &mut Tables,
+        alias: &str,
+        entity: EntityId,
+    ) -> SqlExpr {
+        let arg = m
+            .arg
+            .as_ref()
+            .map(|a| self.scalar(a, tables, alias, entity));
+        let filter = m
+            .filter
+            .as_ref()
+            .map(|f| self.scalar(f, tables, alias, entity));
+        let value = match (arg, filter) {
+            (None, None) => None,
+            (Some(a), None) => Some(a),
+            (a, Some(f)) => Some(SqlExpr::Case {
+                whens: vec![(f, a.unwrap_or(SqlExpr::Int(1)))],
+                otherwise: None,
+            }),
+        };
+        let agg = |func: &'static str, distinct: bool, v: Option<SqlExpr>| SqlExpr::Agg {
+            func,
+            distinct,
+            arg: v.map(Box::new),
+        };
+        match m.func {
+            AggFunc::Count => agg("count", false, value),
+            AggFunc::CountDistinct => agg("count", true, value),
+            AggFunc::Sum => agg("sum", false, value),
+            AggFunc::Avg => agg("avg", false, value),
+            AggFunc::Min => agg("min", false, value),
+            AggFunc::Max => agg("max", false, value),
+            AggFunc::Percentile(p) => self.d.percentile(
+                value.unwrap_or(SqlExpr::Null),
+                SqlExpr::Param(p, ParamType::Number),
+            ),
+        }
+    }
+
+    fn groups(&mut self) -> Select {
+        let grains = self.ir.grains();
+        let mut ctes = Vec::new();
+        for (k, g) in grains.iter().enumerate() {
+            let select = self.grain(g);
+            ctes.push((format!("g{k}"), select));
+        }
+        let mut joins = Vec::new();
+        for k in 1..grains.len() {
+            let name = format!("g{k}");
+            let on = SqlExpr::all(
+                (0..self.ir.dims.len())
+                    .map(|i| {
+                        self.d.null_safe_eq(
+                            SqlExpr::Ref(name.clone(), format!("d{i}")),
+                            SqlExpr::Ref("g0".into(), format!("d{i}")),
+                        )
+                    })
+                    .collect(),
+            )
+            .unwrap_or(SqlExpr::eq(SqlExpr::Int(1), SqlExpr::Int(1)));
+            joins.push(Join {
+                kind: JoinKind::Left,
+                source: TableSource::Cte(name.clone()),
+                alias: name,
+                on,
+            });
+        }
+        let refs = Refs {
+            grains: &grains,
+            ir: self.ir,
+        };
+        let d = self.d;
+        let mut select = Select {
+            ctes,
+            from: Some((TableSource::Cte("g0".into()), "g0".into())),
+            joins,
+            ..Default::default()
+        };
+        match &self.ir.shape {
+            Shape::Funnel { steps } => {
+                // One select per step over the grouped counts, appended with UNION ALL.
+                let first = refs.measure(d, 0);
+                let mut parts = Vec::new();
+                for (i, (label, stage)) in steps.iter().enumerate() {
+                    let _ = label;
+                    let p = match stage {
+                        StageRef::Name(p) | StageRef::Kind(p) => *p,
+                    };
+                    let mut columns: Vec<(SqlExpr, String)> = self
+                        .ir
+                        .outputs
+                        .iter()
+                        .map(|o| {
+                            (
+                                d.output(refs.formula(d, o.value.formula()), &o.ty),
+                                o.name.clone(),
+                            )
+                        })
+                        .collect();
+                    let reached = refs.measure(d, i);
+                    let before = if i == 0 {
+                        reached.clone()
+                    } else {
+                        refs.measure(d, i - 1)
+                    };
+                    columns.push((SqlExpr::Param(p, ParamType::Text), "stage".into()));
+                    columns.push((SqlExpr::Int(i as i64 + 1), "step".into()));
+                    columns.push((d.output(reached.clone(), &Type::Integer), "reached".into()));
+                    columns.push((
+                        d.output(d.divide(reached.clone(), before), &Type::Number),
+                        "pass_through".into(),
+                    ));
+                    columns.push((
+                        d.output(d.divide(reached, first.clone()), &Type::Number),
+                        "overall".into(),
+                    ));
+                    parts.push(Select {
+                        columns,
+                        ..select.clone_without_ctes()
+                    });
+                }
+                let mut first_part = parts.remove(0);
+                first_part.union_all = parts;
+                let mut order_by: Vec<(SqlExpr, bool)> = Vec::new();
+                for o in &self.ir.order {
+                    order_by.push((
+                        refs.formula_named(d, o.value.formula(), self.ir),
+                        o.descending,
+                    ));
+                }
+                for o in &self.ir.outputs {
+                    order_by.push((SqlExpr::Ref("f".into(), o.name.clone()), false));
+                }
+                order_by.push((SqlExpr::Ref("f".into(), "step".into()), false));
+                let mut ctes = std::mem::take(&mut select.ctes);
+                ctes.push(("funnel".into(), first_part));
+                let mut columns: Vec<(SqlExpr, String)> = self
+                    .ir
+                    .outputs
+                    .iter()
+                    .map(|o| (SqlExpr::Ref("f".into(), o.name.clone()), o.name.clone()))
+                    .collect();
+                for c in ["stage", "step", "reached", "pass_through", "overall"] {
+                    columns.push((SqlExpr::Ref("f".into(), c.into()), c.into()));
+                }
+                Select {
+                    ctes,
+                    columns,
+                    from: Some((TableSource::Cte("funnel".into()), "f".into())),
+                    order_by,
+                    limit: self.ir.limit,
+                    ..Default::default()
+                }
+            }
+            _ => {
+                select.columns = self
+                    .ir
+                    .outputs
+                    .iter()
+                    .map(|o| {
+                        (
+                            d.output(refs.formula(d, o.value.formula()), &o.ty),
+                            o.name.clone(),
+                        )
+                    })
+                    .collect();
+                select.filter = self.ir.having.as_ref().map(|h| refs.formula(d, h));
+                select.order_by = self
+                    .ir
+                    .order
+                    .iter()
+                    .map(|o| (refs.formula(d, o.value.formula()), o.descending))
+                    .collect();
+                select.limit = self.ir.limit;
+                select
+            }
+        }
+    }
+}
+
+impl OutputValue {
+    fn formula(&self) -> &Formula {
+        match self {
+            OutputValue::Formula(f) => f,
+            OutputValue::Row(_) => &Formula::Dim(usize::MAX),
+        }
+    }
+}
+
+impl Select {
+    fn clone_without_ctes(&self) -> Select {
+        Select {
+            ctes: Vec::new(),
+            ..self.clone()
+        }
+    }
+}
+
+/// Where group keys and measures live once the grains are joined.
+struct Refs<'a> {
+    grains: &'a [Grain],
+    ir: &'a Ir,
+}
+
+impl Refs<'_> {
+    fn measure(&self, d: Dialect, j: usize) -> SqlExpr {
+        let _ = d;
+        let m = &self.ir.measures[j];
+        let k = self.grains.iter().position(|g| *g == m.grain).unwrap_or(0);
+        let r = SqlExpr::Ref(format!("g{k}"), format!("m{j}"));
+        // A group with no rows in a lower grain has no row in its CTE: counts are zero there.
+        if k > 0 && matches!(m.func, AggFunc::Count | AggFunc::CountDistinct) {
+            SqlExpr::Func("COALESCE", vec![r, SqlExpr::Int(0)])
+        } else {
+            r
+        }
+    }
+
+    fn formula(&self, d: Dialect, f: &Formula) -> SqlExpr {
+        match f {
+            Formula::Dim(i) if *i == usize::MAX => SqlExpr::Null,
+            Formula::Dim(i) => SqlExpr::Ref("g0".into(), format!("d{i}")),
+            Formula::Measure(j) => self.measure(d, *j),
+            Formula::Param(p) => {
+                let ty = match &self.ir.params[p.0] {
+                    Param::Integer(_) => ParamType::Integer,
+                    Param::Number(_) => ParamType::Number,
+                    Param::Bool(_) => ParamType::Bool,
+                    Param::Instant(_) => ParamType::Instant,
+                    Param::Date(_)
+                    | Param::Relative { date: true, .. }
+                    | Param::Today { date: true } => ParamType::Date,
+                    Param::Relative { .. } | Param::Today { .. } => ParamType::Instant,
+                    Param::Text(_) => ParamType::Text,
+                };
+                SqlExpr::Param(*p, ty)
+            }
+            Formula::Not(inner) => SqlExpr::Not(Box::new(self.formula(d, inner))),
+            Formula::Neg(inner) => SqlExpr::Neg(Box::new(self.formula(d, inner))),
+            Formula::Binary { op, left, right } => {
+                binary(d, *op, self.formula(d, left), self.formula(d, right))
+            }
+            Formula::IsNull { expr, negated } => {
+                SqlExpr::IsNull(Box::new(self.formula(d, expr)), *negated)
+            }
+            Formula::Round { expr, digits } => d.round(self.formula(d, expr), *digits),
+        }
+    }
+
+    /// In the funnel's outer select, group keys are the funnel CTE's named columns.
+    fn formula_named(&self, d: Dialect, f: &Formula, ir: &Ir) -> SqlExpr {
+        match f {
+            Formula::Dim(i) => ir.dims.get(*i).map_or(SqlExpr::Null, |dim| {
+                SqlExpr::Ref("f".into(), dim.name.clone())
+            }),
+            other => self.formula(d, other),
+        }
+    }
+}
+
+fn binary(d: Dialect, op: BinaryOp, l: SqlExpr, r: SqlExpr) -> SqlExpr {
+    let sym = match op {
+        BinaryOp::Div => return d.divide(l, r),
+        BinaryOp::Or => "OR",
+        BinaryOp::And => "AND",
+        BinaryOp::Eq => "=",
+        BinaryOp::NotEq => "<>",
+        BinaryOp::Lt => "<",
+        BinaryOp::LtEq => "<=",
+        BinaryOp::Gt => ">",
+        BinaryOp::GtEq => ">=",
+        BinaryOp::Add => "+",
+        BinaryOp::Sub => "-",
+        BinaryOp::Mul => "*",
+    };
+    SqlExpr::bin(sym, l, r)
+}

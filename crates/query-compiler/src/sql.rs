@@ -1,0 +1,465 @@
+//! A small SQL AST, rendered to text per dialect. Only what the compiler emits: every identifier
+//! is quoted, every value is a parameter (`$n` for PostgreSQL, `?n` for SQLite); the only
+//! literals are the compiler's own constants (format strings, stage-kind scores, numbers).
+
+use crate::ir::ParamId;
+use std::fmt::Write;
+
+/// The SQL dialects hireplane targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+/// How a parameter is typed in the statement (PostgreSQL needs to be told).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    Text,
+    Integer,
+    Number,
+    Bool,
+    Instant,
+    Date,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlExpr {
+    /// `"alias"."column"`.
+    Column(String, &'static str),
+    /// A column of a CTE or subquery: `"alias"."name"`.
+    Ref(String, String),
+    /// The org id: always the first parameter.
+    Org,
+    Param(ParamId, ParamType),
+    Int(i64),
+    Float(f64),
+    /// A string constant of the compiler's own (never user text).
+    Const(&'static str),
+    Null,
+    Not(Box<SqlExpr>),
+    Neg(Box<SqlExpr>),
+    Binary(&'static str, Box<SqlExpr>, Box<SqlExpr>),
+    Func(&'static str, Vec<SqlExpr>),
+    Agg {
+        func: &'static str,
+        distinct: bool,
+        arg: Option<Box<SqlExpr>>,
+    },
+    /// `percentile_cont(fraction) WITHIN GROUP (ORDER BY expr)`.
+    WithinGroup {
+        func: &'static str,
+        fraction: Box<SqlExpr>,
+        order: Box<SqlExpr>,
+    },
+    Case {
+        whens: Vec<(SqlExpr, SqlExpr)>,
+        otherwise: Option<Box<SqlExpr>>,
+    },
+    Cast(Box<SqlExpr>, &'static str),
+    IsNull(Box<SqlExpr>, bool),
+    InList(Box<SqlExpr>, Vec<SqlExpr>, bool),
+    Exists(Box<Select>),
+    Subquery(Box<Select>),
+    /// `EXTRACT(EPOCH FROM expr)`.
+    Epoch(Box<SqlExpr>),
+    /// `expr AT TIME ZONE zone`.
+    AtTimeZone(Box<SqlExpr>, Box<SqlExpr>),
+    /// `TIMESTAMPTZ 'epoch' + expr * INTERVAL '1 microsecond'` (PostgreSQL).
+    FromMicros(Box<SqlExpr>),
+}
+
+impl SqlExpr {
+    pub fn col(alias: &str, column: &'static str) -> SqlExpr {
+        SqlExpr::Column(alias.to_owned(), column)
+    }
+    pub fn bin(op: &'static str, l: SqlExpr, r: SqlExpr) -> SqlExpr {
+        SqlExpr::Binary(op, Box::new(l), Box::new(r))
+    }
+    pub fn and(l: SqlExpr, r: SqlExpr) -> SqlExpr {
+        SqlExpr::bin("AND", l, r)
+    }
+    pub fn eq(l: SqlExpr, r: SqlExpr) -> SqlExpr {
+        SqlExpr::bin("=", l, r)
+    }
+    pub fn all(mut parts: Vec<SqlExpr>) -> Option<SqlExpr> {
+        let first = if parts.is_empty() {
+            return None;
+        } else {
+            parts.remove(0)
+        };
+        Some(parts.into_iter().fold(first, SqlExpr::and))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TableSource {
+    Table(&'static str),
+    Cte(String),
+    /// A table-valued function such as SQLite's `json_each(list)`.
+    Function(&'static str, Vec<SqlExpr>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join {
+    pub kind: JoinKind,
+    pub source: TableSource,
+    pub alias: String,
+    pub on: SqlExpr,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Select {
+    pub ctes: Vec<(String, Select)>,
+    pub columns: Vec<(SqlExpr, String)>,
+    pub from: Option<(TableSource, String)>,
+    pub joins: Vec<Join>,
+    pub filter: Option<SqlExpr>,
+    pub group_by: Vec<SqlExpr>,
+    pub having: Option<SqlExpr>,
+    /// Other selects appended with `UNION ALL` (same columns).
+    pub union_all: Vec<Select>,
+    pub order_by: Vec<(SqlExpr, bool)>,
+    pub limit: Option<u64>,
+}
+
+/// Renders a statement.
+pub fn render(select: &Select, dialect: Dialect) -> String {
+    let mut out = String::new();
+    Renderer {
+        dialect,
+        out: &mut out,
+        indent: 0,
+    }
+    .select(select);
+    out
+}
+
+pub fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+struct Renderer<'a> {
+    dialect: Dialect,
+    out: &'a mut String,
+    indent: usize,
+}
+
+impl Renderer<'_> {
+    fn nl(&mut self) {
+        self.out.push('\n');
+        for _ in 0..self.indent {
+            self.out.push_str("  ");
+        }
+    }
+
+    fn select(&mut self, s: &Select) {
+        if !s.ctes.is_empty() {
+            self.out.push_str("WITH ");
+            for (i, (name, cte)) in s.ctes.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                    self.nl();
+                    self.out.push_str("     ");
+                }
+                let _ = write!(self.out, "{} AS (", quote(name));
+                self.indent += 1;
+                self.nl();
+                self.select(cte);
+                self.indent -= 1;
+                self.nl();
+                self.out.push(')');
+            }
+            self.nl();
+        }
+        self.core(s);
+        for other in &s.union_all {
+            self.nl();
+            self.out.push_str("UNION ALL");
+            self.nl();
+            self.core(other);
+        }
+        if !s.order_by.is_empty() {
+            self.nl();
+            self.out.push_str("ORDER BY ");
+            for (i, (e, desc)) in s.order_by.iter().enumerate() {
+                if i > 0 {
+                    self.out.push_str(", ");
+                }
+                self.expr(e);
+                // NULLs sort the same way in both dialects: last ascending, first descending.
+                self.out.push_str(if *desc {
+                    " DESC NULLS FIRST"
+                } else {
+                    " ASC NULLS LAST"
+                });
+            }
+        }
+        if let Some(n) = s.limit {
+            self.nl();
+            let _ = write!(self.out, "LIMIT {n}");
+        }
+    }
+
+    fn core(&mut self, s: &Select) {
+        self.out.push_str("SELECT ");
+        for (i, (e, name)) in s.columns.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+                self.nl();
+                self.out.push_str("       ");
+            }
+            self.expr(e);
+            let _ = write!(self.out, " AS {}", quote(name));
+        }
+        if let Some((source, alias)) = &s.from {
+            self.nl();
+            self.out.push_str("FROM ");
+            self.source(source);
+            let _ = write!(self.out, " AS {}", quote(alias));
+        }
+        for j in &s.joins {
+            self.nl();
+            self.out.push_str(match j.kind {
+                JoinKind::Inner => "JOIN ",
+                JoinKind::Left => "LEFT JOIN ",
+            });
+            self.source(&j.source);
+            let _ = write!(self.out, " AS {} ON ", quote(&j.alias));
+            self.expr(&j.on);
+        }
+        if let Some(f) = &s.filter {
+            self.nl();
+            self.out.push_str("WHERE ");
+            self.expr(f);
+        }
+        if !s.group_by.is_empty() {
+            self.nl();
+            self.out.push_str("GROUP BY ");
+            for (i, e) in s.group_by.iter().enumerate() {
+                if i > 0 {
+                    self.out.push_str(", ");
+                }
+                self.expr(e);
+            }
+        }
+        if let Some(h) = &s.having {
+            self.nl();
+            self.out.push_str("HAVING ");
+            self.expr(h);
+        }
+    }
+
+    fn source(&mut self, source: &TableSource) {
+        match source {
+            TableSource::Table(t) => self.out.push_str(&quote(t)),
+            TableSource::Cte(t) => self.out.push_str(&quote(t)),
+            TableSource::Function(name, args) => {
+                self.out.push_str(name);
+                self.out.push('(');
+                self.list(args);
+                self.out.push(')');
+            }
+        }
+    }
+
+    fn param(&mut self, index: usize, ty: ParamType) {
+        match self.dialect {
+            Dialect::Sqlite => {
+                let _ = write!(self.out, "?{index}");
+            }
+            Dialect::Postgres => {
+                let _ = match ty {
+                    ParamType::Text => write!(self.out, "${index}::text"),
+                    ParamType::Integer => write!(self.out, "${index}::bigint"),
+                    ParamType::Number => write!(self.out, "${index}::float8"),
+                    ParamType::Bool => write!(self.out, "${index}::boolean"),
+                    ParamType::Instant => {
+                        write!(
+                            self.out,
+                            "(TIMESTAMPTZ 'epoch' + ${index}::bigint * INTERVAL '1 microsecond')"
+                        )
+                    }
+                    ParamType::Date => write!(self.out, "${index}::text::date"),
+                };
+            }
+        }
+    }
+
+    fn expr(&mut self, e: &SqlExpr) {
+        match e {
+            SqlExpr::Column(alias, column) => {
+                let _ = write!(self.out, "{}.{}", quote(alias), quote(column));
+            }
+            SqlExpr::Ref(alias, name) => {
+                let _ = write!(self.out, "{}.{}", quote(alias), quote(name));
+            }
+            SqlExpr::Org => self.param(1, ParamType::Text),
+            SqlExpr::Param(id, ty) => self.param(id.0 + 2, *ty),
+            SqlExpr::Int(i) => {
+                let _ = write!(self.out, "{i}");
+            }
+            SqlExpr::Float(f) => {
+                let _ = write!(self.out, "{f:?}");
+            }
+            SqlExpr::Const(s) => {
+                let _ = write!(self.out, "'{}'", s.replace('\'', "''"));
+            }
+            SqlExpr::Null => self.out.push_str("NULL"),
+            SqlExpr::Not(inner) => {
+                self.out.push_str("NOT (");
+                self.expr(inner);
+                self.out.push(')');
+            }
+            SqlExpr::Neg(inner) => {
+                self.out.push_str("-(");
+                self.expr(inner);
+                self.out.push(')');
+            }
+            SqlExpr::Binary(op, l, r) => {
+                self.operand(l);
+                let _ = write!(self.out, " {op} ");
+                self.operand(r);
+            }
+            SqlExpr::Func(name, args) => {
+                self.out.push_str(name);
+                self.out.push('(');
+                self.list(args);
+                self.out.push(')');
+            }
+            SqlExpr::Agg {
+                func,
+                distinct,
+                arg,
+            } => {
+                self.out.push_str(func);
+                self.out.push('(');
+                if *distinct {
+                    self.out.push_str("DISTINCT ");
+                }
+                match arg {
+                    Some(a) => self.expr(a),
+                    None => self.out.push('*'),
+                }
+                self.out.push(')');
+            }
+            SqlExpr::WithinGroup {
+                func,
+                fraction,
+                order,
+            } => {
+                let _ = write!(self.out, "{func}(");
+                self.expr(fraction);
+                self.out.push_str(") WITHIN GROUP (ORDER BY ");
+                self.expr(order);
+                self.out.push(')');
+            }
+            SqlExpr::Case { whens, otherwise } => {
+                self.out.push_str("CASE");
+                for (w, t) in whens {
+                    self.out.push_str(" WHEN ");
+                    self.expr(w);
+                    self.out.push_str(" THEN ");
+                    self.expr(t);
+                }
+                if let Some(o) = otherwise {
+                    self.out.push_str(" ELSE ");
+                    self.expr(o);
+                }
+                self.out.push_str(" END");
+            }
+            SqlExpr::Cast(inner, ty) => {
+                self.out.push_str("CAST(");
+                self.expr(inner);
+                let _ = write!(self.out, " AS {ty})");
+            }
+            SqlExpr::IsNull(inner, negated) => {
+                self.operand(inner);
+                self.out
+                    .push_str(if *negated { " IS NOT NULL" } else { " IS NULL" });
+            }
+            SqlExpr::InList(inner, list, negated) => {
+                self.operand(inner);
+                self.out
+                    .push_str(if *negated { " NOT IN (" } else { " IN (" });
+                self.list(list);
+                self.out.push(')');
+            }
+            SqlExpr::Exists(select) => {
+                self.out.push_str("EXISTS (");
+                self.indent += 2;
+                self.select(select);
+                self.indent -= 2;
+                self.out.push(')');
+            }
+            SqlExpr::Subquery(select) => {
+                self.out.push('(');
+                self.indent += 2;
+                self.select(select);
+                self.indent -= 2;
+                self.out.push(')');
+            }
+            SqlExpr::Epoch(inner) => {
+                self.out.push_str("EXTRACT(EPOCH FROM ");
+                self.expr(inner);
+                self.out.push(')');
+            }
+            SqlExpr::AtTimeZone(inner, zone) => {
+                self.operand(inner);
+                self.out.push_str(" AT TIME ZONE ");
+                self.operand(zone);
+            }
+            SqlExpr::FromMicros(inner) => {
+                self.out.push_str("(TIMESTAMPTZ 'epoch' + ");
+                self.operand(inner);
+                self.out.push_str(" * INTERVAL '1 microsecond')");
+            }
+        }
+    }
+
+    /// An operand of a binary operator: parenthesised unless atomic.
+    fn operand(&mut self, e: &SqlExpr) {
+        let atomic = matches!(
+            e,
+            SqlExpr::Column(..)
+                | SqlExpr::Ref(..)
+                | SqlExpr::Org
+                | SqlExpr::Param(..)
+                | SqlExpr::Int(_)
+                | SqlExpr::Const(_)
+                | SqlExpr::Null
+                | SqlExpr::Func(..)
+                | SqlExpr::Agg { .. }
+                | SqlExpr::Cast(..)
+                | SqlExpr::Case { .. }
+                | SqlExpr::Exists(..)
+                | SqlExpr::Subquery(..)
+                | SqlExpr::Epoch(..)
+                | SqlExpr::FromMicros(..)
+                | SqlExpr::WithinGroup { .. }
+        ) || matches!(e, SqlExpr::Float(f) if *f >= 0.0);
+        if atomic {
+            self.expr(e);
+        } else {
+            self.out.push('(');
+            self.expr(e);
+            self.out.push(')');
+        }
+    }
+
+    fn list(&mut self, items: &[SqlExpr]) {
+        for (i, a) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            self.expr(a);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Errors about a report's text: a message, the span it is about, and help, rendered the way
+//! rustc and ariadne do, with the source line and a caret under the span.
+
+use crate::ast::Span;
+
+/// One problem with a report. Messages are lower case and name the input in backticks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub message: String,
+    pub span: Span,
+    /// Printed under the caret, for example "unknown field".
+    pub label: Option<String>,
+    /// Printed after the source, one per line: suggestions and what is available.
+    pub help: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn new(message: impl Into<String>, span: Span) -> Diagnostic {
+        Diagnostic {
+            message: message.into(),
+            span,
+            label: None,
+            help: Vec::new(),
+        }
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help.push(help.into());
+        self
+    }
+
+    /// Adds "did you mean `x`?" when one of `candidates` is close to `name`.
+    pub fn suggest<'a>(
+        self,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'a str>,
+    ) -> Diagnostic {
+        match closest(name, candidates) {
+            Some(best) => self.with_help(format!("did you mean `{best}`?")),
+            None => self,
+        }
+    }
+
+    /// The line and column (both from 1, columns in characters) where the span starts.
+    pub fn location(&self, source: &str) -> (usize, usize) {
+        let start = (self.span.start as usize).min(source.len());
+        let start = floor_char_boundary(source, start);
+        let before = &source[..start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        (line, source[line_start..start].chars().count() + 1)
+    }
+
+    /// `error: message` then `--> origin:line:col`, the source line, carets under the span (on
+    /// its first line), the label, and the help lines. JSON reports (empty source) get no snippet.
+    pub fn render(&self, source: &str, origin: &str) -> String {
+        let mut out = format!("error: {}\n", self.message);
+        if source.is_empty() {
+            out.push_str(&format!("  --> {origin}\n"));
+        } else {
+            let (line, column) = self.location(source);
+            let width = line.to_string().len();
+            let pad = " ".repeat(width);
+            let start = floor_char_boundary(source, (self.span.start as usize).min(source.len()));
+            let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = source[start..]
+                .find('\n')
+                .map_or(source.len(), |i| start + i);
+            let text = &source[line_start..line_end];
+            let end = floor_char_boundary(source, (self.span.end as usize).clamp(start, line_end));
+            let carets = source[start..end].chars().count().max(1);
+            out.push_str(&format!("{pad}--> {origin}:{line}:{column}\n"));
+            out.push_str(&format!("{pad} |\n{line} | {text}\n"));
+            out.push_str(&format!(
+                "{pad} | {}{}",
+                " ".repeat(column - 1),
+                "^".repeat(carets)
+            ));
+            if let Some(label) = &self.label {
+                out.push(' ');
+                out.push_str(label);
+            }
+            out.push('\n');
+        }
+        for help in &self.help {
+            out.push_str(&format!("  = help: {help}\n"));
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (at {}..{})",
+            self.message, self.span.start, self.span.end
+        )
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+/// The candidate nearest to `name` if it is near enough to be a likely typo.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d > 0 && *d <= (c.chars().count().max(lower.chars().count()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_a_caret_under_the_span() {
+        let source = "report applications\nwhere statsu = \"hired\"";
+        let d = Diagnostic::new(
+            "unknown field `statsu` on `applications`",
+            Span::new(26, 32),
+        )
+        .with_label("unknown field")
+        .suggest("statsu", ["status", "source", "stage"]);
+        let text = d.render(source, "<report>");
+        assert_eq!(
+            text,
+            "error: unknown field `statsu` on `applications`\n --> <report>:2:7\n  |\n2 | where statsu = \"hired\"\n  |       ^^^^^^ unknown field\n  = help: did you mean `status`?\n"
+        );
+    }
+
+    #[test]
+    fn far_names_are_not_suggested() {
+        assert_eq!(closest("salary", ["status", "name"]), None);
+        assert_eq!(
+            closest("departmnet", ["department", "job"]),
+            Some("department")
+        );
+    }
+}

@@ -1,0 +1,262 @@
+//! The JSON form of a report: the AST serialised with serde, spans left out.
+//!
+//! [`from_json`] also checks what the types cannot: that every name could be written in report
+//! text, dates are calendar dates, `in` lists are not empty and ranges have sensible counts, so a
+//! report read from JSON is one that could have been parsed from text (and prints as such).
+
+use crate::ast::*;
+use crate::diagnostic::Diagnostic;
+use crate::lexer::check_date;
+use crate::parser::{is_identifier, is_word};
+
+/// The report as pretty-printed JSON.
+pub fn to_json(report: &Report) -> String {
+    // Serialising these types cannot fail: every map key is a string.
+    serde_json::to_string_pretty(report).unwrap_or_default()
+}
+
+/// A report from its JSON form. Its spans are all empty.
+pub fn from_json(text: &str) -> Result<Report, Diagnostic> {
+    let report: Report = serde_json::from_str(text).map_err(|error| {
+        let message = error.to_string();
+        let suffix = format!(" at line {} column {}", error.line(), error.column());
+        let message = message.strip_suffix(&suffix).unwrap_or(&message);
+        Diagnostic::new(
+            format!(
+                "invalid report JSON at line {}, column {}: {message}",
+                error.line(),
+                error.column()
+            ),
+            Span::default(),
+        )
+    })?;
+    check_report(&report).map_err(|message| {
+        Diagnostic::new(format!("invalid report JSON: {message}"), Span::default())
+    })?;
+    Ok(report)
+}
+
+fn check_report(report: &Report) -> Result<(), String> {
+    check_name(&report.subject, "subject")?;
+    for item in report.group_by.iter().chain(&report.show) {
+        check_expr(&item.expr)?;
+        if let Some(alias) = &item.alias {
+            check_name(alias, "output name")?;
+        }
+    }
+    let exprs = report
+        .filters
+        .iter()
+        .chain(&report.having)
+        .chain(report.order_by.iter().map(|o| &o.expr));
+    for expr in exprs {
+        check_expr(expr)?;
+    }
+    if let Some(limit) = &report.limit
+        && i64::try_from(limit.rows).is_err()
+    {
+        return Err(format!(
+            "limit {} is too large (the largest is {})",
+            limit.rows,
+            i64::MAX
+        ));
+    }
+    if let Some(funnel) = &report.funnel {
+        if funnel.stages.is_empty() {
+            return Err("a funnel needs at least one stage".to_string());
+        }
+        funnel.stages.iter().try_for_each(check_expr)?;
+    }
+    Ok(())
+}
+
+fn check_name(ident: &Ident, what: &str) -> Result<(), String> {
+    if is_identifier(&ident.name) {
+        return Ok(());
+    }
+    Err(format!(
+        "{what} `{}` is not a name (a keyword, or not letters, digits and `_`)",
+        ident.name
+    ))
+}
+
+fn check_expr(expr: &Expr) -> Result<(), String> {
+    match &expr.kind {
+        ExprKind::Literal {
+            value: Literal::Date(date),
+        } => check_date(date).map_err(|why| format!("invalid date `{date}`: {why}")),
+        ExprKind::Literal {
+            value: Literal::Float(x),
+        } if !x.is_finite() => Err(format!("number `{x}` is not finite")),
+        ExprKind::Literal { .. } => Ok(()),
+        ExprKind::Path { path } => {
+            let Some((first, rest)) = path.split_first() else {
+                return Err("a path needs at least one name".to_string());
+            };
+            check_name(first, "field")?;
+            match rest.iter().find(|i| !is_word(&i.name)) {
+                Some(bad) => Err(format!(
+                    "field `{}` is not letters, digits and `_`",
+                    bad.name
+                )),
+                None => Ok(()),
+            }
+        }
+        ExprKind::Call {
+            function,
+            args,
+            filter,
+            ..
+        } => {
+            check_name(function, "function")?;
+            args.iter().try_for_each(check_expr)?;
+            filter.as_deref().map_or(Ok(()), check_expr)
+        }
+        ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } => check_expr(expr),
+        ExprKind::Binary { left, right, .. } => check_expr(left).and_then(|()| check_expr(right)),
+        ExprKind::In { expr, list, .. } => {
+            if list.is_empty() {
+                return Err("an `in` list needs at least one value".to_string());
+            }
+            check_expr(expr)?;
+            list.iter().try_for_each(check_expr)
+        }
+        ExprKind::Between {
+            expr, low, high, ..
+        } => {
+            check_expr(expr)?;
+            check_expr(low)?;
+            check_expr(high)
+        }
+        ExprKind::Text { expr, pattern, .. } => check_expr(expr).and_then(|()| check_expr(pattern)),
+        ExprKind::Within { expr, range, .. } => {
+            match range.which {
+                RangeKind::Last if range.count == 0 => {
+                    return Err("`last 0` is not a range".to_string());
+                }
+                RangeKind::This | RangeKind::Previous if range.count != 1 => {
+                    return Err(format!(
+                        "a `this` or `previous` range has count 1, not {}",
+                        range.count
+                    ));
+                }
+                _ => {}
+            }
+            check_expr(expr)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse;
+
+    fn message(json: &str) -> String {
+        let d = from_json(json).unwrap_err();
+        assert!(d.span.is_empty());
+        d.message
+    }
+
+    #[test]
+    fn reads_the_json_form() {
+        let json = r#"{"subject": "applications",
+            "where": [{"kind": "binary", "op": "=", "left": {"kind": "path", "path": ["status"]},
+                       "right": {"kind": "literal", "value": {"string": "hired"}}}],
+            "show": [{"expr": {"kind": "call", "function": "count"}, "as": "n"}],
+            "order_by": [{"expr": {"kind": "path", "path": ["n"]}, "descending": true}],
+            "limit": {"rows": 5},
+            "funnel": {"stages": [{"kind": "literal", "value": {"string": "Onsite"}}]}}"#;
+        let report = from_json(json).unwrap();
+        let text = "report applications where status = \"hired\" show count() as n order by n desc limit 5 funnel \"Onsite\"";
+        assert_eq!(report, parse(text).unwrap().without_spans());
+        assert_eq!(from_json(&to_json(&report)).unwrap(), report);
+    }
+
+    #[test]
+    fn range_count_defaults_to_one() {
+        let json = r#"{"subject": "a", "where": [{"kind": "within", "expr": {"kind": "path", "path": ["x"]},
+            "range": {"which": "this", "unit": "month"}, "negated": true}]}"#;
+        assert_eq!(
+            from_json(json).unwrap(),
+            parse("report a where x not in this month")
+                .unwrap()
+                .without_spans()
+        );
+    }
+
+    #[test]
+    fn serde_errors_name_the_line_and_column() {
+        assert_eq!(
+            message("{\"subject\": \"a\",\n \"limit\": {\"rows\": -1}}"),
+            "invalid report JSON at line 2, column 21: invalid value: integer `-1`, expected u64"
+        );
+        assert_eq!(
+            message(r#"{"subject": "a", "colour": 1}"#),
+            "invalid report JSON at line 1, column 25: unknown field `colour`, expected one of `subject`, `where`, `group_by`, `show`, `having`, `order_by`, `limit`, `funnel`"
+        );
+        assert_eq!(
+            message("{"),
+            "invalid report JSON at line 1, column 1: EOF while parsing an object"
+        );
+    }
+
+    #[test]
+    fn trees_that_text_cannot_say_are_refused() {
+        let with_where = |expr: &str| format!(r#"{{"subject": "a", "where": [{expr}]}}"#);
+        let path = |name: &str| format!(r#"{{"kind": "path", "path": ["{name}"]}}"#);
+        assert_eq!(
+            message(r#"{"subject": "order"}"#),
+            "invalid report JSON: subject `order` is not a name (a keyword, or not letters, digits and `_`)"
+        );
+        assert_eq!(
+            message(&with_where(&path("two words"))),
+            "invalid report JSON: field `two words` is not a name (a keyword, or not letters, digits and `_`)"
+        );
+        let ok = r#"{"kind": "path", "path": ["application", "order"]}"#;
+        assert!(from_json(&with_where(ok)).is_ok());
+        let date = r#"{"kind": "literal", "value": {"date": "2025-02-30"}}"#;
+        assert_eq!(
+            message(&with_where(date)),
+            "invalid report JSON: invalid date `2025-02-30`: february 2025 has 28 days"
+        );
+        let date = r#"{"kind": "literal", "value": {"date": "yesterday"}}"#;
+        assert_eq!(
+            message(&with_where(date)),
+            "invalid report JSON: invalid date `yesterday`: expected the form YYYY-MM-DD"
+        );
+        let empty_in = format!(r#"{{"kind": "in", "expr": {}, "list": []}}"#, path("x"));
+        assert_eq!(
+            message(&with_where(&empty_in)),
+            "invalid report JSON: an `in` list needs at least one value"
+        );
+        let last0 = format!(
+            r#"{{"kind": "within", "expr": {}, "range": {{"which": "last", "count": 0, "unit": "day"}}}}"#,
+            path("x")
+        );
+        assert_eq!(
+            message(&with_where(&last0)),
+            "invalid report JSON: `last 0` is not a range"
+        );
+        let this2 = format!(
+            r#"{{"kind": "within", "expr": {}, "range": {{"which": "this", "count": 2, "unit": "day"}}}}"#,
+            path("x")
+        );
+        assert_eq!(
+            message(&with_where(&this2)),
+            "invalid report JSON: a `this` or `previous` range has count 1, not 2"
+        );
+        assert_eq!(
+            message(r#"{"subject": "a", "path": []}"#).split(':').next(),
+            Some("invalid report JSON at line 1, column 23")
+        );
+        assert_eq!(
+            message(r#"{"subject": "a", "limit": {"rows": 18446744073709551615}}"#),
+            "invalid report JSON: limit 18446744073709551615 is too large (the largest is 9223372036854775807)"
+        );
+        assert_eq!(
+            message(r#"{"subject": "a", "funnel": {"stages": []}}"#),
+            "invalid report JSON: a funnel needs at least one stage"
+        );
+    }
+}

@@ -1,0 +1,450 @@
+//! The lexer: report text to tokens, each with its byte span.
+//!
+//! Words are not classified here: whether `month` is a field, a function or a time unit, and
+//! whether `order` after a `.` is a field name, depends on where it stands, so the parser decides.
+//! Literals are decoded and checked here: string escapes, integer overflow, calendar dates.
+
+use crate::ast::Span;
+use crate::diagnostic::Diagnostic;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TokenKind {
+    /// An identifier or a keyword, `[A-Za-z_][A-Za-z0-9_]*`; its text is in the source.
+    Word,
+    String(String),
+    Integer(i64),
+    Float(f64),
+    /// `YYYY-MM-DD`, already checked to be a calendar date.
+    Date(String),
+    LParen,
+    RParen,
+    Comma,
+    Dot,
+    Plus,
+    Minus,
+    Star,
+    Slash,
+    /// `=` or `==`.
+    Eq,
+    /// `!=` or `<>`.
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    Eof,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Token {
+    pub kind: TokenKind,
+    pub span: Span,
+}
+
+/// All the tokens of `text`, without the end-of-input token, or the first lexical error.
+pub(crate) fn lex(text: &str) -> Result<Vec<Token>, Diagnostic> {
+    let bytes = text.as_bytes();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let start = i;
+        let kind = match b {
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                i += 1;
+                continue;
+            }
+            b'#' => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(bytes.len(), |n| i + n);
+                continue;
+            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'_' => {
+                i = scan_while(bytes, i, is_word_byte);
+                TokenKind::Word
+            }
+            b'0'..=b'9' => {
+                let (kind, end) = number(text, start)?;
+                i = end;
+                kind
+            }
+            b'"' | b'\'' => {
+                let (value, end) = string(text, start)?;
+                i = end;
+                TokenKind::String(value)
+            }
+            _ => {
+                let next = bytes.get(i + 1).copied();
+                let (kind, len) = match (b, next) {
+                    (b'(', _) => (TokenKind::LParen, 1),
+                    (b')', _) => (TokenKind::RParen, 1),
+                    (b',', _) => (TokenKind::Comma, 1),
+                    (b'.', _) => (TokenKind::Dot, 1),
+                    (b'+', _) => (TokenKind::Plus, 1),
+                    (b'-', _) => (TokenKind::Minus, 1),
+                    (b'*', _) => (TokenKind::Star, 1),
+                    (b'/', _) => (TokenKind::Slash, 1),
+                    (b'=', Some(b'=')) => (TokenKind::Eq, 2),
+                    (b'=', _) => (TokenKind::Eq, 1),
+                    (b'!', Some(b'=')) => (TokenKind::NotEq, 2),
+                    (b'<', Some(b'>')) => (TokenKind::NotEq, 2),
+                    (b'<', Some(b'=')) => (TokenKind::LtEq, 2),
+                    (b'<', _) => (TokenKind::Lt, 1),
+                    (b'>', Some(b'=')) => (TokenKind::GtEq, 2),
+                    (b'>', _) => (TokenKind::Gt, 1),
+                    (b'!', _) => {
+                        return Err(
+                            Diagnostic::new("unexpected `!`", Span::new(start, start + 1))
+                                .with_help("write `!=` for not equal, or `not` to negate"),
+                        );
+                    }
+                    _ => {
+                        let c = text[start..].chars().next().unwrap_or('?');
+                        let end = start + c.len_utf8();
+                        let shown = if c.is_control() {
+                            c.escape_default().to_string()
+                        } else {
+                            c.to_string()
+                        };
+                        return Err(Diagnostic::new(
+                            format!("unexpected character `{shown}`"),
+                            Span::new(start, end),
+                        ));
+                    }
+                };
+                i += len;
+                kind
+            }
+        };
+        tokens.push(Token {
+            kind,
+            span: Span::new(start, i),
+        });
+    }
+    Ok(tokens)
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn scan_while(bytes: &[u8], mut i: usize, keep: impl Fn(u8) -> bool) -> usize {
+    while bytes.get(i).is_some_and(|&b| keep(b)) {
+        i += 1;
+    }
+    i
+}
+
+/// An integer, a float or a date starting at `start` (a digit), and where it ends.
+fn number(text: &str, start: usize) -> Result<(TokenKind, usize), Diagnostic> {
+    let bytes = text.as_bytes();
+    if let Some(end) = date_end(bytes, start) {
+        let literal = &text[start..end];
+        check_date(literal).map_err(|why| {
+            Diagnostic::new(
+                format!("invalid date `{literal}`: {why}"),
+                Span::new(start, end),
+            )
+            .with_label("not a calendar date")
+        })?;
+        return Ok((TokenKind::Date(literal.to_string()), end));
+    }
+    let digits_end = scan_while(bytes, start, |b| b.is_ascii_digit());
+    let is_float = bytes.get(digits_end) == Some(&b'.')
+        && bytes
+            .get(digits_end + 1)
+            .is_some_and(|b| b.is_ascii_digit());
+    if is_float {
+        let end = scan_while(bytes, digits_end + 1, |b| b.is_ascii_digit());
+        let literal = &text[start..end];
+        return match literal.parse::<f64>() {
+            Ok(value) if value.is_finite() => Ok((TokenKind::Float(value), end)),
+            _ => Err(Diagnostic::new(
+                format!("number `{literal}` is too large"),
+                Span::new(start, end),
+            )),
+        };
+    }
+    let literal = &text[start..digits_end];
+    match literal.parse::<i64>() {
+        Ok(value) => Ok((TokenKind::Integer(value), digits_end)),
+        Err(_) => Err(Diagnostic::new(
+            format!("integer `{literal}` is too large"),
+            Span::new(start, digits_end),
+        )
+        .with_help(format!("the largest integer is {}", i64::MAX))),
+    }
+}
+
+/// The end of a `DDDD-DD-DD` at `start`, when exactly that stands there (no digit after it).
+fn date_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let shape = b"0000-00-00";
+    for (n, want) in shape.iter().enumerate() {
+        let b = *bytes.get(start + n)?;
+        let ok = if *want == b'-' {
+            b == b'-'
+        } else {
+            b.is_ascii_digit()
+        };
+        if !ok {
+            return None;
+        }
+    }
+    let end = start + shape.len();
+    if bytes.get(end).is_some_and(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(end)
+}
+
+/// Whether a `YYYY-MM-DD` names a day of the proleptic Gregorian calendar (years 1 to 9999).
+pub(crate) fn check_date(literal: &str) -> Result<(), String> {
+    let bytes = literal.as_bytes();
+    if date_end(bytes, 0) != Some(bytes.len()) {
+        return Err("expected the form YYYY-MM-DD".to_string());
+    }
+    let field = |range: std::ops::Range<usize>| {
+        literal
+            .get(range)
+            .and_then(|s| s.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    let (year, month, day) = (field(0..4), field(5..7), field(8..10));
+    if year == 0 {
+        return Err("there is no year 0000".to_string());
+    }
+    if !(1..=12).contains(&month) {
+        return Err(format!("month {month:02} is not between 01 and 12"));
+    }
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if day == 0 || day > days {
+        return Err(format!(
+            "{} {year} has {days} days",
+            MONTH_NAMES.get(month as usize - 1).unwrap_or(&"")
+        ));
+    }
+    Ok(())
+}
+
+const MONTH_NAMES: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// A quoted string starting at `start`: its decoded value and where it ends.
+fn string(text: &str, start: usize) -> Result<(String, usize), Diagnostic> {
+    let rest = &text[start..];
+    let mut chars = rest.char_indices();
+    let quote = chars.next().map_or('"', |(_, c)| c);
+    let mut value = String::new();
+    while let Some((offset, c)) = chars.next() {
+        if c == quote {
+            return Ok((value, start + offset + 1));
+        }
+        if c != '\\' {
+            value.push(c);
+            continue;
+        }
+        let decoded = match chars.next() {
+            Some((_, '"')) => '"',
+            Some((_, '\'')) => '\'',
+            Some((_, '\\')) => '\\',
+            Some((_, 'n')) => '\n',
+            Some((_, 't')) => '\t',
+            Some((_, other)) => {
+                let span = Span::new(start + offset, start + offset + 1 + other.len_utf8());
+                return Err(Diagnostic::new(
+                    format!("unknown escape `\\{other}` in a string"),
+                    span,
+                )
+                .with_help("the escapes are `\\\"`, `\\'`, `\\\\`, `\\n` and `\\t`"));
+            }
+            None => break,
+        };
+        value.push(decoded);
+    }
+    Err(Diagnostic::new(
+        "unterminated string",
+        Span::new(start, start + quote.len_utf8()),
+    )
+    .with_label("this string is never closed")
+    .with_help(format!("add a closing `{quote}`")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<TokenKind> {
+        lex(text).unwrap().into_iter().map(|t| t.kind).collect()
+    }
+
+    fn error(text: &str) -> (String, Span) {
+        let d = lex(text).unwrap_err();
+        (d.message, d.span)
+    }
+
+    #[test]
+    fn words_numbers_and_operators() {
+        use TokenKind::*;
+        assert_eq!(
+            kinds("a_1 >= 12 <> 1.5 == != <= < > = ( ) , . + - * /"),
+            vec![
+                Word,
+                GtEq,
+                Integer(12),
+                NotEq,
+                Float(1.5),
+                Eq,
+                NotEq,
+                LtEq,
+                Lt,
+                Gt,
+                Eq,
+                LParen,
+                RParen,
+                Comma,
+                Dot,
+                Plus,
+                Minus,
+                Star,
+                Slash
+            ]
+        );
+    }
+
+    #[test]
+    fn comments_and_whitespace_are_skipped() {
+        let tokens = lex("a # comment = 1\r\n\tb#c").unwrap();
+        assert_eq!(tokens.len(), 2);
+        assert_eq!(tokens[1].span, Span::new(18, 19));
+    }
+
+    #[test]
+    fn dates_versus_subtraction() {
+        use TokenKind::*;
+        assert_eq!(kinds("2025-01-01"), vec![Date("2025-01-01".into())]);
+        assert_eq!(kinds("3-1"), vec![Integer(3), Minus, Integer(1)]);
+        assert_eq!(
+            kinds("2025-1-01"),
+            vec![Integer(2025), Minus, Integer(1), Minus, Integer(1)]
+        );
+        assert_eq!(
+            kinds("2025 -01-01"),
+            vec![Integer(2025), Minus, Integer(1), Minus, Integer(1)]
+        );
+        assert_eq!(
+            kinds("2025-01-011"),
+            vec![Integer(2025), Minus, Integer(1), Minus, Integer(11)]
+        );
+        assert_eq!(kinds("2024-02-29"), vec![Date("2024-02-29".into())]);
+        assert_eq!(kinds("2000-02-29"), vec![Date("2000-02-29".into())]);
+    }
+
+    #[test]
+    fn impossible_dates_are_errors_at_the_literal() {
+        assert_eq!(
+            error("x = 2025-02-30"),
+            (
+                "invalid date `2025-02-30`: february 2025 has 28 days".into(),
+                Span::new(4, 14)
+            )
+        );
+        assert_eq!(
+            error("1900-02-29").0,
+            "invalid date `1900-02-29`: february 1900 has 28 days"
+        );
+        assert_eq!(
+            error("2025-13-01").0,
+            "invalid date `2025-13-01`: month 13 is not between 01 and 12"
+        );
+        assert_eq!(
+            error("2025-04-31").0,
+            "invalid date `2025-04-31`: april 2025 has 30 days"
+        );
+        assert_eq!(
+            error("2025-04-00").0,
+            "invalid date `2025-04-00`: april 2025 has 30 days"
+        );
+        assert_eq!(
+            error("0000-01-01").0,
+            "invalid date `0000-01-01`: there is no year 0000"
+        );
+    }
+
+    #[test]
+    fn string_escapes() {
+        use TokenKind::*;
+        assert_eq!(
+            kinds(r#""a\"b\\c\nd\te\'f" 'it\'s "q"'"#),
+            vec![
+                String("a\"b\\c\nd\te'f".into()),
+                String("it's \"q\"".into())
+            ]
+        );
+        assert_eq!(kinds("'é\n'"), vec![String("é\n".into())]);
+    }
+
+    #[test]
+    fn string_errors() {
+        assert_eq!(
+            error("x = \"abc"),
+            ("unterminated string".into(), Span::new(4, 5))
+        );
+        assert_eq!(
+            error("'abc\\'"),
+            ("unterminated string".into(), Span::new(0, 1))
+        );
+        assert_eq!(
+            error("'a\\qb'"),
+            ("unknown escape `\\q` in a string".into(), Span::new(2, 4))
+        );
+    }
+
+    #[test]
+    fn number_errors() {
+        assert_eq!(
+            kinds("9223372036854775807"),
+            vec![TokenKind::Integer(i64::MAX)]
+        );
+        assert_eq!(
+            error("9223372036854775808"),
+            (
+                "integer `9223372036854775808` is too large".into(),
+                Span::new(0, 19)
+            )
+        );
+        let huge = format!("{}.5", "9".repeat(400));
+        assert_eq!(error(&huge).0, format!("number `{huge}` is too large"));
+    }
+
+    #[test]
+    fn stray_characters() {
+        assert_eq!(
+            error("a @ b"),
+            ("unexpected character `@`".into(), Span::new(2, 3))
+        );
+        assert_eq!(
+            error("é"),
+            ("unexpected character `é`".into(), Span::new(0, 2))
+        );
+        assert_eq!(error("a ! b"), ("unexpected `!`".into(), Span::new(2, 3)));
+    }
+}

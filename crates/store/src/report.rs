@@ -1,0 +1,281 @@
+//! Reports in the store: the tenant catalog the compiler resolves against, the SQL functions
+//! SQLite lacks (time zones, ISO weeks, percentiles, Unicode lower case), running a compiled
+//! report with its parameters bound, and the database's plan for `explain`.
+
+use crate::{Store, StoreError};
+use query_compiler::{Column, Compiled, CustomFieldDef, MemoryCatalog, Value, ValueKind};
+use std::hash::{Hash, Hasher};
+
+/// A report's result: typed columns and rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportRows {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl Store {
+    /// The org's part of the report catalog: its time zone, custom fields and stage names.
+    pub fn catalog(&mut self, org_id: &str) -> Result<MemoryCatalog, StoreError> {
+        let zone = self
+            .query_text_rows("SELECT timezone FROM orgs WHERE org_id = $1", org_id, 1)?
+            .into_iter()
+            .next()
+            .and_then(|mut r| r.pop())
+            .ok_or_else(|| StoreError::NoSuchOrg(org_id.to_owned()))?;
+        let defs = self.query_text_rows(
+            "SELECT entity, key, label, type, CAST(options AS TEXT), CAST(sensitive AS TEXT) FROM custom_fields WHERE org_id = $1 ORDER BY entity, key",
+            org_id,
+            6,
+        )?;
+        let mut custom = Vec::new();
+        for r in defs {
+            let entity = domain::enums::CustomEntity::parse(&r[0])
+                .map_err(|e| StoreError::Corrupt(format!("custom_fields.entity: {e}")))?;
+            let field_type = domain::enums::CustomFieldType::parse(&r[3])
+                .map_err(|e| StoreError::Corrupt(format!("custom_fields.type: {e}")))?;
+            let options: Vec<String> = serde_json::from_str(&r[4])
+                .map_err(|e| StoreError::Corrupt(format!("custom_fields.options: {e}")))?;
+            let sensitive = matches!(r[5].as_str(), "1" | "true");
+            custom.push((
+                entity,
+                CustomFieldDef {
+                    key: r[1].clone(),
+                    label: r[2].clone(),
+                    field_type,
+                    options,
+                    sensitive,
+                },
+            ));
+        }
+        let stages: Vec<String> = self
+            .query_text_rows(
+                "SELECT DISTINCT name FROM stages WHERE org_id = $1 ORDER BY name",
+                org_id,
+                1,
+            )?
+            .into_iter()
+            .filter_map(|mut r| r.pop())
+            .collect();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (org_id, &zone, &stages).hash(&mut h);
+        for (e, d) in &custom {
+            (
+                e.as_str(),
+                &d.key,
+                &d.label,
+                d.field_type.as_str(),
+                &d.options,
+                d.sensitive,
+            )
+                .hash(&mut h);
+        }
+        Ok(MemoryCatalog::new(h.finish(), zone, custom, stages))
+    }
+
+    /// Runs a compiled report for `org_id` with its parameters bound for `today`.
+    pub fn run_report(
+        &mut self,
+        org_id: &str,
+        compiled: &Compiled,
+        today: jiff::civil::Date,
+    ) -> Result<ReportRows, StoreError> {
+        let bound = query_compiler::bind(&compiled.params, &compiled.time_zone, today)
+            .map_err(|e| StoreError::Report(e.to_string()))?;
+        let kinds: Vec<ValueKind> = compiled.columns.iter().map(|c| c.kind).collect();
+        let rows = match self {
+            Store::Sqlite(s) => s.run(&compiled.sql, org_id, &bound, &kinds)?,
+            Store::Postgres(s) => s.run(&compiled.sql, org_id, &bound, &kinds)?,
+        };
+        Ok(ReportRows {
+            columns: compiled.columns.clone(),
+            rows,
+        })
+    }
+
+    /// The database's plan for a compiled report: `EXPLAIN (ANALYZE, BUFFERS)` on PostgreSQL
+    /// (it runs the statement), `EXPLAIN QUERY PLAN` on SQLite.
+    pub fn explain_report(
+        &mut self,
+        org_id: &str,
+        compiled: &Compiled,
+        today: jiff::civil::Date,
+    ) -> Result<String, StoreError> {
+        let bound = query_compiler::bind(&compiled.params, &compiled.time_zone, today)
+            .map_err(|e| StoreError::Report(e.to_string()))?;
+        match self {
+            Store::Sqlite(s) => s.explain(&compiled.sql, org_id, &bound),
+            Store::Postgres(s) => s.explain(&compiled.sql, org_id, &bound),
+        }
+    }
+
+    fn query_text_rows(
+        &mut self,
+        sql: &str,
+        org_id: &str,
+        width: usize,
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        let kinds = vec![ValueKind::Text; width];
+        let rows = match self {
+            Store::Sqlite(s) => s.run(&sql.replace("$1", "?1"), org_id, &[], &kinds)?,
+            Store::Postgres(s) => s.run(sql, org_id, &[], &kinds)?,
+        };
+        Ok(rows
+            .into_iter()
+            .map(|r| r.into_iter().map(|v| v.to_string()).collect())
+            .collect())
+    }
+}
+
+/// SQLite's side of the dialect: functions the compiler's SQLite output calls.
+pub(crate) mod sqlite_functions {
+    use rusqlite::functions::{Aggregate, Context, FunctionFlags};
+    use rusqlite::types::{Value as SqlValue, ValueRef};
+    use rusqlite::{Connection, Error, Result};
+    use std::cell::RefCell;
+
+    thread_local! {
+        static ZONE: RefCell<Option<(String, jiff::tz::TimeZone)>> = const { RefCell::new(None) };
+    }
+
+    fn zone(name: &str) -> Result<jiff::tz::TimeZone> {
+        ZONE.with(|z| {
+            let mut z = z.borrow_mut();
+            if let Some((n, tz)) = z.as_ref()
+                && n == name
+            {
+                return Ok(tz.clone());
+            }
+            let tz = jiff::tz::TimeZone::get(name)
+                .map_err(|e| Error::UserFunctionError(format!("time zone `{name}`: {e}").into()))?;
+            *z = Some((name.to_owned(), tz.clone()));
+            Ok(tz)
+        })
+    }
+
+    /// The bucket label of a local date, as PostgreSQL's `to_char` formats it.
+    pub fn label(unit: &str, d: jiff::civil::Date) -> Result<String> {
+        Ok(match unit {
+            "day" => d.to_string(),
+            "week" => {
+                let w = d.iso_week_date();
+                format!("{:04}-W{:02}", w.year(), w.week())
+            }
+            "month" => format!("{:04}-{:02}", d.year(), d.month()),
+            "quarter" => format!("{:04}-Q{}", d.year(), (d.month() - 1) / 3 + 1),
+            "year" => format!("{:04}", d.year()),
+            other => {
+                return Err(Error::UserFunctionError(
+                    format!("unknown bucket `{other}`").into(),
+                ));
+            }
+        })
+    }
+
+    fn bucket(ctx: &mut Context<'_>) -> Result<SqlValue> {
+        let unit: String = ctx.get(0)?;
+        let date = match ctx.get_raw(1) {
+            ValueRef::Null => return Ok(SqlValue::Null),
+            ValueRef::Integer(us) if ctx.len() == 3 => {
+                let zone_name: String = ctx.get(2)?;
+                let tz = zone(&zone_name)?;
+                let t = jiff::Timestamp::from_microsecond(us)
+                    .map_err(|e| Error::UserFunctionError(e.to_string().into()))?;
+                t.to_zoned_datetime(tz).date()
+            }
+            ValueRef::Text(t) => {
+                let s = std::str::from_utf8(t)
+                    .map_err(|e| Error::UserFunctionError(e.to_string().into()))?;
+                s.parse::<jiff::civil::Date>()
+                    .map_err(|e| Error::UserFunctionError(format!("date `{s}`: {e}").into()))?
+            }
+            _ => {
+                return Err(Error::UserFunctionError(
+                    "hp_bucket: expected an instant or a date".into(),
+                ));
+            }
+        };
+        Ok(SqlValue::Text(label(&unit, date)?))
+    }
+
+    /// `percentile_cont` as PostgreSQL computes it: linear interpolation between the two
+    /// nearest ranks of the sorted non-null values.
+    struct Percentile;
+
+    impl Aggregate<(Vec<f64>, f64), Option<f64>> for Percentile {
+        fn init(&self, _: &mut Context<'_>) -> Result<(Vec<f64>, f64)> {
+            Ok((Vec::new(), 0.5))
+        }
+        fn step(&self, ctx: &mut Context<'_>, acc: &mut (Vec<f64>, f64)) -> Result<()> {
+            acc.1 = ctx.get(1)?;
+            match ctx.get_raw(0) {
+                ValueRef::Integer(i) => acc.0.push(i as f64),
+                ValueRef::Real(f) => acc.0.push(f),
+                _ => {}
+            }
+            Ok(())
+        }
+        fn finalize(
+            &self,
+            _: &mut Context<'_>,
+            acc: Option<(Vec<f64>, f64)>,
+        ) -> Result<Option<f64>> {
+            let Some((mut values, p)) = acc else {
+                return Ok(None);
+            };
+            Ok(percentile_cont(&mut values, p))
+        }
+    }
+
+    pub fn percentile_cont(values: &mut [f64], p: f64) -> Option<f64> {
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_by(f64::total_cmp);
+        let rank = p * (values.len() - 1) as f64;
+        let lo = rank.floor();
+        let (a, b) = (values[lo as usize], values[rank.ceil() as usize]);
+        Some(if rank > lo {
+            a + (b - a) * (rank - lo)
+        } else {
+            a
+        })
+    }
+
+    pub fn register(conn: &Connection) -> Result<()> {
+        let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+        conn.create_scalar_function("hp_bucket", 2, flags, bucket)?;
+        conn.create_scalar_function("hp_bucket", 3, flags, bucket)?;
+        conn.create_scalar_function("hp_lower", 1, flags, |ctx| {
+            Ok(match ctx.get_raw(0) {
+                ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).to_lowercase()),
+                ValueRef::Null => SqlValue::Null,
+                other => SqlValue::Text(format!("{other:?}")),
+            })
+        })?;
+        conn.create_aggregate_function("hp_percentile", 2, flags, Percentile)?;
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn percentiles_interpolate_like_postgres() {
+            assert_eq!(percentile_cont(&mut [], 0.5), None);
+            assert_eq!(percentile_cont(&mut [3.0], 0.9), Some(3.0));
+            assert_eq!(percentile_cont(&mut [4.0, 1.0, 3.0, 2.0], 0.5), Some(2.5));
+            assert_eq!(
+                percentile_cont(&mut [10.0, 20.0, 30.0, 40.0, 50.0], 0.9),
+                Some(46.0)
+            );
+        }
+
+        #[test]
+        fn labels_use_iso_weeks() {
+            let d: jiff::civil::Date = "2021-01-03".parse().unwrap();
+            assert_eq!(label("week", d).unwrap(), "2020-W53");
+            assert_eq!(label("quarter", d).unwrap(), "2021-Q1");
+        }
+    }
+}
