@@ -224,6 +224,14 @@ impl Dialect {
         }
     }
 
+    /// A sort key that orders text alike in both dialects (by code point).
+    pub fn sort_key(self, e: SqlExpr, text: bool) -> SqlExpr {
+        match (self, text) {
+            (Dialect::Postgres, true) => SqlExpr::CollateC(b(e)),
+            _ => e,
+        }
+    }
+
     /// Equality that treats two nulls as equal (joining grains on group keys).
     pub fn null_safe_eq(self, a: SqlExpr, b: SqlExpr) -> SqlExpr {
         match self {

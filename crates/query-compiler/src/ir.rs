@@ -234,6 +234,8 @@ pub enum OutputValue {
 pub struct Order {
     pub value: OutputValue,
     pub descending: bool,
+    /// Text sorts by code point in both dialects.
+    pub text: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

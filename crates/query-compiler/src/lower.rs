@@ -429,8 +429,13 @@ impl Lower<'_> {
         let mut order_by = Vec::new();
         for o in &self.ir.order {
             if let OutputValue::Row(v) = &o.value {
-                order_by.push((self.scalar(v, &mut tables, &s, subject), o.descending));
+                let e = self.scalar(v, &mut tables, &s, subject);
+                order_by.push((self.d.sort_key(e, o.text), o.descending));
             }
+        }
+        // Ties broken by the subject's key, so both dialects return rows in one order.
+        for k in Entity::get(subject).key {
+            order_by.push((self.d.sort_key(col(&s, k), true), false));
         }
         Select {
             columns,
@@ -614,7 +619,10 @@ impl Lower<'_> {
                         refs.measure(d, i - 1)
                     };
                     columns.push((SqlExpr::Param(p, ParamType::Text), "stage".into()));
-                    columns.push((SqlExpr::Int(i as i64 + 1), "step".into()));
+                    columns.push((
+                        d.output(SqlExpr::Int(i as i64 + 1), &Type::Integer),
+                        "step".into(),
+                    ));
                     columns.push((d.output(reached.clone(), &Type::Integer), "reached".into()));
                     columns.push((
                         d.output(d.divide(reached.clone(), before), &Type::Number),
@@ -633,13 +641,12 @@ impl Lower<'_> {
                 first_part.union_all = parts;
                 let mut order_by: Vec<(SqlExpr, bool)> = Vec::new();
                 for o in &self.ir.order {
-                    order_by.push((
-                        refs.formula_named(d, o.value.formula(), self.ir),
-                        o.descending,
-                    ));
+                    let e = refs.formula_named(d, o.value.formula(), self.ir);
+                    order_by.push((d.sort_key(e, o.text), o.descending));
                 }
                 for o in &self.ir.outputs {
-                    order_by.push((SqlExpr::Ref("f".into(), o.name.clone()), false));
+                    let e = SqlExpr::Ref("f".into(), o.name.clone());
+                    order_by.push((d.sort_key(e, o.ty.is_textual()), false));
                 }
                 order_by.push((SqlExpr::Ref("f".into(), "step".into()), false));
                 let mut ctes = std::mem::take(&mut select.ctes);
@@ -679,8 +686,20 @@ impl Lower<'_> {
                     .ir
                     .order
                     .iter()
-                    .map(|o| (refs.formula(d, o.value.formula()), o.descending))
+                    .map(|o| {
+                        (
+                            d.sort_key(refs.formula(d, o.value.formula()), o.text),
+                            o.descending,
+                        )
+                    })
                     .collect();
+                // Ties broken by the group keys, so both dialects return rows in one order.
+                for (i, dim) in self.ir.dims.iter().enumerate() {
+                    let e = SqlExpr::Ref("g0".into(), format!("d{i}"));
+                    select
+                        .order_by
+                        .push((d.sort_key(e, dim.ty.is_textual()), false));
+                }
                 select.limit = self.ir.limit;
                 select
             }

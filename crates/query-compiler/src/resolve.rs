@@ -311,16 +311,29 @@ impl Resolver<'_> {
         }
         let mut order = Vec::new();
         for o in &report.order_by {
-            let value = match shape {
+            let (value, ty) = match shape {
                 Shape::Rows => match self.alias(&o.expr) {
-                    Some((v, _)) => v,
-                    None => OutputValue::Row(self.scalar(&o.expr, root)?.0),
+                    Some((v, ty)) => (v, ty),
+                    None => {
+                        let (s, ty) = self.scalar(&o.expr, root)?;
+                        (OutputValue::Row(s), ty)
+                    }
                 },
-                _ => OutputValue::Formula(self.formula(&o.expr)?.0),
+                _ => {
+                    let (f, ty) = self.formula(&o.expr)?;
+                    if let (Shape::Funnel { .. }, Formula::Measure(_)) = (&shape, &f) {
+                        return Err(err(
+                            "a funnel is ordered by its group keys and steps",
+                            o.expr.span,
+                        ));
+                    }
+                    (OutputValue::Formula(f), ty)
+                }
             };
             order.push(Order {
                 value,
                 descending: o.descending,
+                text: ty.is_textual(),
             });
         }
         Ok(Ir {

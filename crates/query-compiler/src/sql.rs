@@ -66,6 +66,8 @@ pub enum SqlExpr {
     Epoch(Box<SqlExpr>),
     /// `expr AT TIME ZONE zone`.
     AtTimeZone(Box<SqlExpr>, Box<SqlExpr>),
+    /// `expr COLLATE "C"`: byte order, as SQLite's default (PostgreSQL).
+    CollateC(Box<SqlExpr>),
     /// `TIMESTAMPTZ 'epoch' + expr * INTERVAL '1 microsecond'` (PostgreSQL).
     FromMicros(Box<SqlExpr>),
 }
@@ -415,6 +417,10 @@ impl Renderer<'_> {
                 self.operand(inner);
                 self.out.push_str(" AT TIME ZONE ");
                 self.operand(zone);
+            }
+            SqlExpr::CollateC(inner) => {
+                self.operand(inner);
+                self.out.push_str(" COLLATE \"C\"");
             }
             SqlExpr::FromMicros(inner) => {
                 self.out.push_str("(TIMESTAMPTZ 'epoch' + ");
