@@ -416,8 +416,42 @@ fn demo(database: Option<&str>, applications: u64, seed: u64) -> Result<()> {
     out!("data as of {}", summary.reference_time);
     print_counts(&store.org_counts(report.org_id.as_str())?)?;
     print_overview(&store.overview(report.org_id.as_str())?)?;
+    // A few standard reports, as of the data's own "now" so relative ranges mean something.
+    let org = report.org_id.as_str();
+    let as_of = domain::Instant::parse(&summary.reference_time)
+        .with_context(|| format!("the demo's reference time `{}`", summary.reference_time))?;
+    let catalog = store.catalog(org)?;
+    let zone = jiff::tz::TimeZone::get(&catalog.time_zone)
+        .with_context(|| format!("the org's time zone `{}`", catalog.time_zone))?;
+    let today = as_of.as_timestamp().to_zoned_datetime(zone).date();
+    for name in ["funnel", "time-to-hire", "jobs-activity"] {
+        let text = query_compiler::library::get(name)
+            .with_context(|| format!("the standard report `{name}` is missing"))?;
+        let compiled = query_compiler::compile(
+            text,
+            &catalog,
+            report::dialect(&store),
+            &query_compiler::OrgScope,
+        )
+        .map_err(|d| anyhow::anyhow!("{}", d.render(text, name)))?;
+        let rows = store.run_report(org, &compiled, today)?;
+        out!();
+        out!(
+            "report `{name}`: {}",
+            query_compiler::library::summary(text)
+        );
+        std::io::stdout()
+            .lock()
+            .write_all(report::table(&rows.columns, &rows.rows).as_bytes())?;
+    }
     out!();
     out!("try next:");
+    out!("  hireplane --database {url} report --list");
+    out!("  hireplane --database {url} report --name source-effectiveness --today {today}");
+    out!(
+        "  hireplane --database {url} report 'report applications group by source.kind show count(), rate(status = \"hired\")'"
+    );
+    out!("  hireplane --database {url} explain --name funnel");
     out!("  hireplane --database {url} export --org demo demo-export");
     out!("  hireplane generate --org-id big --applications 100000 --seed 1 big-org");
     out!("  hireplane --database {url} import big-org");

@@ -137,7 +137,7 @@ fn today(zone: &str, given: Option<&str>) -> Result<jiff::civil::Date> {
     Ok(jiff::Timestamp::now().to_zoned_datetime(tz).date())
 }
 
-fn dialect(store: &Store) -> Dialect {
+pub fn dialect(store: &Store) -> Dialect {
     match store.dialect() {
         store::Dialect::Sqlite => Dialect::Sqlite,
         store::Dialect::Postgres => Dialect::Postgres,

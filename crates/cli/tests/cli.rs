@@ -458,3 +458,157 @@ fn schedule_takes_busy_time_from_a_caldav_server() {
         "`nobody` is not an interviewer of the request",
     );
 }
+
+/// A demo store of 300 applications in `dir`; returns its `--database` argument.
+fn demo_store(dir: &Path) -> String {
+    let out = hireplane(dir, &["demo", "--applications", "300"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    "sqlite://hireplane-demo.db".to_owned()
+}
+
+#[test]
+fn report_runs_text_files_and_standard_reports_in_each_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let db = demo_store(t);
+    let q = "report applications group by status show count() as n order by status";
+    let out = hireplane(t, &["--database", &db, "report", q, "--format", "csv"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("status,n"));
+    let total: i64 = lines
+        .map(|l| l.rsplit(',').next().unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(total, 300, "{csv}");
+
+    // The same report from a file and in its JSON form gives the same rows.
+    std::fs::write(t.join("by-status.report"), q).unwrap();
+    let from_file = hireplane(
+        t,
+        &[
+            "--database",
+            &db,
+            "report",
+            "--file",
+            "by-status.report",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(text(&from_file.stdout), csv);
+    let json_form = r#"{"subject":"applications","group_by":[{"expr":{"kind":"path","path":["status"]}}],
+        "show":[{"expr":{"kind":"call","function":"count","args":[]},"as":"n"}],
+        "order_by":[{"expr":{"kind":"path","path":["status"]}}]}"#;
+    let from_json = hireplane(
+        t,
+        &["--database", &db, "report", json_form, "--format", "csv"],
+    );
+    assert_eq!(text(&from_json.stdout), csv, "{}", text(&from_json.stderr));
+
+    let out = hireplane(t, &["--database", &db, "report", q, "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["n"].as_i64().unwrap())
+            .sum::<i64>(),
+        300
+    );
+
+    let list = text(&hireplane(t, &["report", "--list"]).stdout);
+    assert!(list.lines().count() >= 15, "{list}");
+    for name in list.lines().map(|l| l.split_whitespace().next().unwrap()) {
+        let out = hireplane(
+            t,
+            &[
+                "--database",
+                &db,
+                "report",
+                "--name",
+                name,
+                "--today",
+                "2026-01-31",
+            ],
+        );
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains(" row"), "{name}");
+    }
+}
+
+#[test]
+fn a_wrong_report_points_at_the_mistake() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let db = demo_store(t);
+    let out = hireplane(
+        t,
+        &[
+            "--database",
+            &db,
+            "report",
+            "report applications\nwhere job.departmnet.name = \"x\"",
+        ],
+    );
+    let err = fails_with(&out, "unknown field `departmnet` on jobs");
+    assert!(err.contains("--> <report>:2:11"), "{err}");
+    assert!(err.contains("^^^^^^^^^^"), "{err}");
+    assert!(err.contains("did you mean `department`?"), "{err}");
+
+    let out = hireplane(
+        t,
+        &[
+            "--database",
+            &db,
+            "report",
+            "report applications where status = \"hird\"",
+        ],
+    );
+    let err = fails_with(&out, "`hird` is not one of the values");
+    assert!(err.contains("did you mean `hired`?"), "{err}");
+
+    let out = hireplane(
+        t,
+        &["--database", &db, "report", "report applications where"],
+    );
+    fails_with(&out, "<report>:1:26");
+
+    let out = hireplane(t, &["--database", &db, "report", "--name", "funel"]);
+    fails_with(&out, "did you mean `funnel`?");
+}
+
+#[test]
+fn explain_shows_every_stage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let db = demo_store(t);
+    let out = hireplane(
+        t,
+        &[
+            "--database",
+            &db,
+            "explain",
+            "--name",
+            "funnel",
+            "--today",
+            "2026-01-31",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    for section in [
+        "== report",
+        "== AST",
+        "== IR",
+        "== SQL (sqlite)",
+        "== parameters",
+        "== plan (EXPLAIN QUERY PLAN)",
+        "== timings",
+    ] {
+        assert!(shown.contains(section), "{section} missing in {shown}");
+    }
+    assert!(shown.contains("?1 = \"demo\" (the org)"), "{shown}");
+    // Relative dates are bound for the given day: the last 365 days up to 2026-01-31.
+    assert!(shown.contains("?2 = "), "{shown}");
+}

@@ -75,10 +75,11 @@ pub fn get(name: &str) -> Option<&'static str> {
     STANDARD.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
 
-/// The first comment line of a report: what it answers.
-pub fn summary(text: &str) -> &str {
+/// The leading `#` comment of a report, joined into one line: what it answers.
+pub fn summary(text: &str) -> String {
     text.lines()
-        .next()
-        .and_then(|l| l.strip_prefix('#'))
-        .map_or("", str::trim)
+        .map_while(|l| l.strip_prefix('#'))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
 }

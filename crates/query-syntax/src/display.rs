@@ -225,6 +225,15 @@ fn write_expr(f: &mut Formatter<'_>, expr: &Expr, min: Prec) -> fmt::Result {
             expr,
         } => {
             f.write_char('-')?;
+            if let ExprKind::Literal {
+                value: Literal::Integer(_) | Literal::Float(_),
+            } = &expr.kind
+            {
+                // `-5` would read back as a negative literal.
+                f.write_char('(')?;
+                write_expr(f, expr, Prec::Or)?;
+                return f.write_char(')');
+            }
             write_expr(f, expr, Prec::Unary)
         }
         ExprKind::Binary { op, left, right } => {

@@ -581,10 +581,30 @@ impl<'a> Parser<'a> {
         let Some(start) = self.eat(&TokenKind::Minus) else {
             return self.parse_primary();
         };
+        // `-5` and `-1.5` are negative literals (so that they type like any literal); `-(5)`
+        // stays a negation.
+        let number_next = matches!(
+            self.peek().kind,
+            TokenKind::Integer(_) | TokenKind::Float(_)
+        );
         self.enter()?;
         let operand = self.parse_unary()?;
         self.leave();
         let span = start.to(operand.span);
+        if number_next {
+            let negated = match &operand.kind {
+                ExprKind::Literal {
+                    value: Literal::Integer(i),
+                } => i.checked_neg().map(Literal::Integer),
+                ExprKind::Literal {
+                    value: Literal::Float(f),
+                } => Some(Literal::Float(-f)),
+                _ => None,
+            };
+            if let Some(value) = negated {
+                return self.node(ExprKind::Literal { value }, span);
+            }
+        }
         self.node(
             ExprKind::Unary {
                 op: UnaryOp::Neg,
@@ -863,6 +883,17 @@ mod tests {
     fn error(text: &str) -> (String, std::ops::Range<usize>) {
         let d = parse(text).unwrap_err();
         (d.message, d.span.range())
+    }
+
+    #[test]
+    fn minus_before_a_number_is_a_negative_literal() {
+        assert_eq!(expr("x > -5"), "(> x -5)");
+        assert_eq!(expr("x > -1.5"), "(> x -1.5)");
+        assert_eq!(expr("x - -5 = 1"), "(= (- x -5) 1)");
+        assert_eq!(expr("x = -(5)"), "(= x (neg 5))");
+        assert_eq!(expr("x = -y"), "(= x (neg y))");
+        let report = parse("report r where x = -(5) and y = -5").unwrap();
+        assert_eq!(report.to_string(), "report r\nwhere x = -(5) and y = -5");
     }
 
     #[test]
