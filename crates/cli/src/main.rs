@@ -433,7 +433,7 @@ fn demo(database: Option<&str>, applications: u64, seed: u64) -> Result<()> {
             report::dialect(&store),
             &query_compiler::OrgScope,
         )
-        .map_err(|d| anyhow::anyhow!("{}", d.render(text, name)))?;
+        .map_err(|d| report::diagnostic(&d, text, name))?;
         let rows = store.run_report(org, &compiled, today)?;
         out!();
         out!(

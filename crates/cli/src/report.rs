@@ -72,6 +72,13 @@ fn load(source: &ReportSource) -> Result<Loaded> {
     }
 }
 
+/// A diagnostic as an error: `main` prints `error: ` before it, so the rendering's own is dropped.
+pub fn diagnostic(d: &query_syntax::Diagnostic, text: &str, origin: &str) -> anyhow::Error {
+    let rendered = d.render(text, origin);
+    let rendered = rendered.strip_prefix("error: ").unwrap_or(&rendered);
+    anyhow::anyhow!("{}", rendered.trim_end())
+}
+
 fn parse(loaded: &Loaded) -> Result<query_syntax::Report> {
     let is_json = loaded.text.trim_start().starts_with('{');
     let parsed = if is_json {
@@ -79,13 +86,7 @@ fn parse(loaded: &Loaded) -> Result<query_syntax::Report> {
     } else {
         query_syntax::parse(&loaded.text)
     };
-    parsed.map_err(|d| {
-        anyhow::anyhow!(
-            "{}",
-            d.render(if is_json { "" } else { &loaded.text }, &loaded.origin)
-                .trim_end()
-        )
-    })
+    parsed.map_err(|d| diagnostic(&d, if is_json { "" } else { &loaded.text }, &loaded.origin))
 }
 
 pub fn list() -> Result<()> {
@@ -158,7 +159,7 @@ pub fn run(
         .catalog(&org)
         .with_context(|| format!("cannot read the catalog of org `{org}`"))?;
     let compiled = query_compiler::compile_report(&report, &catalog, dialect(store), &OrgScope)
-        .map_err(|d| anyhow::anyhow!("{}", d.render(&loaded.text, &loaded.origin).trim_end()))?;
+        .map_err(|d| diagnostic(&d, &loaded.text, &loaded.origin))?;
     let today = today(&catalog.time_zone, today_arg)?;
     let rows = store
         .run_report(&org, &compiled, today)
@@ -279,9 +280,7 @@ pub fn explain(
 ) -> Result<()> {
     let loaded = load(source)?;
     let mut out = std::io::stdout().lock();
-    let render = |d: query_syntax::Diagnostic| {
-        anyhow::anyhow!("{}", d.render(&loaded.text, &loaded.origin).trim_end())
-    };
+    let render = |d: query_syntax::Diagnostic| diagnostic(&d, &loaded.text, &loaded.origin);
     let t = Instant::now();
     let report = parse(&loaded)?;
     let parse_time = t.elapsed();
