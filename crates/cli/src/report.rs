@@ -38,6 +38,17 @@ struct Loaded {
     origin: String,
 }
 
+impl Loaded {
+    fn is_json(&self) -> bool {
+        self.text.trim_start().starts_with('{')
+    }
+
+    /// The source to show under diagnostics: none for the JSON form (its spans are empty).
+    fn shown(&self) -> &str {
+        if self.is_json() { "" } else { &self.text }
+    }
+}
+
 fn load(source: &ReportSource) -> Result<Loaded> {
     if let Some(name) = &source.name {
         let Some(text) = library::get(name) else {
@@ -80,13 +91,12 @@ pub fn diagnostic(d: &query_syntax::Diagnostic, text: &str, origin: &str) -> any
 }
 
 fn parse(loaded: &Loaded) -> Result<query_syntax::Report> {
-    let is_json = loaded.text.trim_start().starts_with('{');
-    let parsed = if is_json {
+    let parsed = if loaded.is_json() {
         query_syntax::from_json(&loaded.text)
     } else {
         query_syntax::parse(&loaded.text)
     };
-    parsed.map_err(|d| diagnostic(&d, if is_json { "" } else { &loaded.text }, &loaded.origin))
+    parsed.map_err(|d| diagnostic(&d, loaded.shown(), &loaded.origin))
 }
 
 pub fn list() -> Result<()> {
@@ -159,7 +169,7 @@ pub fn run(
         .catalog(&org)
         .with_context(|| format!("cannot read the catalog of org `{org}`"))?;
     let compiled = query_compiler::compile_report(&report, &catalog, dialect(store), &OrgScope)
-        .map_err(|d| diagnostic(&d, &loaded.text, &loaded.origin))?;
+        .map_err(|d| diagnostic(&d, loaded.shown(), &loaded.origin))?;
     let today = today(&catalog.time_zone, today_arg)?;
     let rows = store
         .run_report(&org, &compiled, today)
@@ -280,7 +290,7 @@ pub fn explain(
 ) -> Result<()> {
     let loaded = load(source)?;
     let mut out = std::io::stdout().lock();
-    let render = |d: query_syntax::Diagnostic| diagnostic(&d, &loaded.text, &loaded.origin);
+    let render = |d: query_syntax::Diagnostic| diagnostic(&d, loaded.shown(), &loaded.origin);
     let t = Instant::now();
     let report = parse(&loaded)?;
     let parse_time = t.elapsed();

@@ -89,6 +89,8 @@ pub enum Source {
     MinutesBetween(&'static str, &'static str),
     /// Feedback's recommendation as a score: strong_no 1, no 2, yes 3, strong_yes 4.
     RecommendationScore,
+    /// A stage kind's place in a typical pipeline: lead 1, application_review 2, ... hired 8.
+    StageKindRank,
     /// An offer is current when no later version exists for its application.
     CurrentOffer,
     /// When the application left the stage this transition entered: the next transition's time.
@@ -761,7 +763,13 @@ pub static ENTITIES: [Entity; 14] = [
                 "position",
                 "position",
                 Type::Integer,
-                "its place in the job's pipeline, from 0",
+                "its place in the job's pipeline, from 1",
+            ),
+            derived(
+                "kind_order",
+                Source::StageKindRank,
+                Type::Integer,
+                "the kind's place in a typical pipeline: lead 1, application_review 2, ... hired 8",
             ),
         ],
         relations: &[

@@ -348,6 +348,19 @@ impl Lower<'_> {
                     .collect(),
                 otherwise: None,
             },
+            Source::StageKindRank => SqlExpr::Case {
+                whens: domain::enums::StageKind::NAMES
+                    .iter()
+                    .zip(1..)
+                    .map(|(k, n)| {
+                        (
+                            SqlExpr::eq(col(alias, "kind"), SqlExpr::Const(k)),
+                            SqlExpr::Int(n),
+                        )
+                    })
+                    .collect(),
+                otherwise: None,
+            },
             Source::CurrentOffer => {
                 let later = self.alias("o");
                 SqlExpr::Not(Box::new(SqlExpr::Exists(Box::new(Select {
@@ -593,6 +606,47 @@ impl Lower<'_> {
         };
         match &self.ir.shape {
             Shape::Funnel { steps } => {
+                // `limit` counts groups, not step rows: keep the first groups of g0.
+                if let Some(n) = self.ir.limit {
+                    let mut columns: Vec<(SqlExpr, String)> = (0..self.ir.dims.len())
+                        .map(|i| (SqlExpr::Ref("g0".into(), format!("d{i}")), format!("d{i}")))
+                        .collect();
+                    columns
+                        .extend((0..self.ir.measures.len()).map(|j| {
+                            (SqlExpr::Ref("g0".into(), format!("m{j}")), format!("m{j}"))
+                        }));
+                    let mut order_by: Vec<(SqlExpr, bool)> = self
+                        .ir
+                        .order
+                        .iter()
+                        .map(|o| {
+                            (
+                                d.sort_key(refs.formula(d, o.value.formula()), o.text),
+                                o.descending,
+                            )
+                        })
+                        .collect();
+                    for (i, dim) in self.ir.dims.iter().enumerate() {
+                        order_by.push((
+                            d.sort_key(
+                                SqlExpr::Ref("g0".into(), format!("d{i}")),
+                                dim.ty.is_textual(),
+                            ),
+                            false,
+                        ));
+                    }
+                    select.ctes.push((
+                        "groups".into(),
+                        Select {
+                            columns,
+                            from: Some((TableSource::Cte("g0".into()), "g0".into())),
+                            order_by,
+                            limit: Some(n),
+                            ..Default::default()
+                        },
+                    ));
+                    select.from = Some((TableSource::Cte("groups".into()), "g0".into()));
+                }
                 // One select per step over the grouped counts, appended with UNION ALL.
                 let first = refs.measure(d, 0);
                 let mut parts = Vec::new();
@@ -665,7 +719,6 @@ impl Lower<'_> {
                     columns,
                     from: Some((TableSource::Cte("funnel".into()), "f".into())),
                     order_by,
-                    limit: self.ir.limit,
                     ..Default::default()
                 }
             }
@@ -695,10 +748,17 @@ impl Lower<'_> {
                     .collect();
                 // Ties broken by the group keys, so both dialects return rows in one order.
                 for (i, dim) in self.ir.dims.iter().enumerate() {
-                    let e = SqlExpr::Ref("g0".into(), format!("d{i}"));
-                    select
-                        .order_by
-                        .push((d.sort_key(e, dim.ty.is_textual()), false));
+                    let ordered = self
+                        .ir
+                        .order
+                        .iter()
+                        .any(|o| o.value == OutputValue::Formula(Formula::Dim(i)));
+                    if !ordered {
+                        let e = SqlExpr::Ref("g0".into(), format!("d{i}"));
+                        select
+                            .order_by
+                            .push((d.sort_key(e, dim.ty.is_textual()), false));
+                    }
                 }
                 select.limit = self.ir.limit;
                 select

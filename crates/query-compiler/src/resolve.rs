@@ -44,6 +44,12 @@ pub fn resolve(report: &Report, catalog: &dyn Catalog) -> Result<Ir, Diagnostic>
         measures: Vec::new(),
         aliases: Vec::new(),
         zone_param: None,
+        all_names: report
+            .group_by
+            .iter()
+            .chain(&report.show)
+            .filter_map(|i| i.alias.as_ref().map(|a| a.name.clone()))
+            .collect(),
     };
     r.report(report)
 }
@@ -58,6 +64,8 @@ struct Resolver<'c> {
     /// Output names usable in later expressions (show, having, order by).
     aliases: Vec<(String, OutputValue, Type)>,
     zone_param: Option<ParamId>,
+    /// Every output name the report gives (`as`), for messages.
+    all_names: Vec<String>,
 }
 
 /// Where a row-level expression is evaluated.
@@ -1124,6 +1132,15 @@ impl Resolver<'_> {
                 ));
             }
             if let Some(field) = entity.field(&seg.name) {
+                if field.group == crate::catalog::FieldGroup::Demographics {
+                    // Never at row level, for anyone; aggregates need the suppression of groups
+                    // under 5 people that the policy engine applies (not in this build yet).
+                    return Err(err(
+                        format!("`{}` is a demographic field and cannot be used in reports", seg.name),
+                        seg.span,
+                    )
+                    .with_help("demographics are never shown, filtered or grouped at row level; safe aggregates (groups of 5 or more people) come with the policy engine"));
+                }
                 if !last {
                     return Err(err(
                         format!(
@@ -1193,6 +1210,15 @@ impl Resolver<'_> {
         names.extend(entity.relations.iter().map(|r| r.name));
         if entity.custom.is_some() {
             names.push("custom");
+        }
+        if aliases && self.all_names.iter().any(|n| *n == seg.name) {
+            return err(
+                format!("`{}` is a column named later in the report", seg.name),
+                seg.span,
+            )
+            .with_help(
+                "a column can use the names of the columns before it: move this one after it",
+            );
         }
         let mut d = err(
             format!("unknown field `{}` on {}", seg.name, entity.name),
@@ -1652,6 +1678,15 @@ impl Resolver<'_> {
                     } => *f,
                     _ => f64::NAN,
                 };
+                if pct > 0.0 && pct < 1.0 {
+                    return Err(err(
+                        format!(
+                            "percentiles are written from 0 to 100: `{pct}` is below the first"
+                        ),
+                        p.span,
+                    )
+                    .with_help(format!("did you mean `{}`?", pct * 100.0)));
+                }
                 if !(0.0..=100.0).contains(&pct) {
                     return Err(err("the percentile must be a number from 0 to 100", p.span));
                 }

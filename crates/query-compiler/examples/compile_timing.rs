@@ -1,0 +1,141 @@
+//! Compile time of every standard report, for `bench/compile.sh` (side by side with prqlc):
+//! each report's text to SQL text and parameters (`query_compiler::compile`: parse, resolve,
+//! lower, render) for PostgreSQL, against a catalog shaped like a generated org's. Each report is
+//! compiled WARMUP times untimed, then N times timed one call at a time; one JSON line per report
+//! with the median and p90 in microseconds.
+//!
+//! ```text
+//! cargo run --release -p query-compiler --example compile_timing -- [N] [WARMUP] [postgres|sqlite]
+//! ```
+//!
+//! Defaults: N 2000, WARMUP 200, postgres. Output lines:
+//! `{"report":"funnel","dialect":"postgres","n":2000,"median_us":12.3,"p90_us":14.0,"sql_bytes":1234}`.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use query_compiler::catalog::{CustomEntity, CustomFieldType};
+use query_compiler::{CustomFieldDef, Dialect, MemoryCatalog, OrgScope, compile, library};
+
+/// The catalog of the compiler's own tests (`acme_catalog` in `src/tests.rs`), copied.
+fn catalog() -> MemoryCatalog {
+    let def = |key: &str, field_type, options: &[&str], sensitive| CustomFieldDef {
+        key: key.into(),
+        label: key.into(),
+        field_type,
+        options: options.iter().map(|s| s.to_string()).collect(),
+        sensitive,
+    };
+    MemoryCatalog::new(
+        1,
+        "America/New_York",
+        vec![
+            (
+                CustomEntity::Candidate,
+                def("years_of_experience", CustomFieldType::Number, &[], false),
+            ),
+            (
+                CustomEntity::Candidate,
+                def("visa_sponsorship", CustomFieldType::Boolean, &[], true),
+            ),
+            (
+                CustomEntity::Application,
+                def(
+                    "referral_strength",
+                    CustomFieldType::Select,
+                    &["weak", "medium", "strong"],
+                    false,
+                ),
+            ),
+            (
+                CustomEntity::Job,
+                def(
+                    "level",
+                    CustomFieldType::Select,
+                    &["L3", "L4", "L5", "L6", "L7"],
+                    false,
+                ),
+            ),
+            (
+                CustomEntity::Candidate,
+                def(
+                    "languages",
+                    CustomFieldType::MultiSelect,
+                    &["English", "Spanish", "German"],
+                    false,
+                ),
+            ),
+            (
+                CustomEntity::Application,
+                def("expected_start", CustomFieldType::Date, &[], false),
+            ),
+        ],
+        [
+            "Application Review",
+            "Phone Screen",
+            "Onsite",
+            "Offer",
+            "Hired",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    )
+}
+
+/// The q-quantile of sorted values (nearest rank).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(2000);
+    let warmup: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(200);
+    let dialect = match args.get(2).map(String::as_str) {
+        None | Some("postgres") => Dialect::Postgres,
+        Some("sqlite") => Dialect::Sqlite,
+        Some(other) => {
+            eprintln!("unknown dialect `{other}`: postgres or sqlite");
+            return ExitCode::from(2);
+        }
+    };
+    let label = if dialect == Dialect::Postgres {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let catalog = catalog();
+    let mut times = Vec::with_capacity(n);
+    for (name, text) in library::STANDARD {
+        let sql_bytes = match compile(text, &catalog, dialect, &OrgScope) {
+            Ok(c) => c.sql.len(),
+            Err(d) => {
+                eprintln!("{name} does not compile:\n{}", d.render(text, name));
+                return ExitCode::FAILURE;
+            }
+        };
+        for _ in 0..warmup {
+            let _ = black_box(compile(black_box(text), &catalog, dialect, &OrgScope));
+        }
+        times.clear();
+        for _ in 0..n {
+            let start = Instant::now();
+            let out = compile(black_box(text), &catalog, dialect, &OrgScope);
+            times.push(start.elapsed().as_secs_f64() * 1e6);
+            drop(black_box(out));
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "{{\"report\":\"{name}\",\"dialect\":\"{label}\",\"n\":{n},\"median_us\":{:.3},\"p90_us\":{:.3},\"sql_bytes\":{sql_bytes}}}",
+            quantile(&times, 0.5),
+            quantile(&times, 0.9)
+        );
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,430 @@
+//! Snapshot tests of the compiler's output: the SQL and parameters of every standard report and
+//! of one report per language feature, on PostgreSQL and SQLite, and the rendered text of
+//! common errors. Snapshots live in `tests/snapshots/`; after an intended change, review and
+//! accept them with `INSTA_UPDATE=always cargo test -p query-compiler --test snapshots` (or
+//! `cargo insta review`).
+//!
+//! Everything compiles against one fixed in-memory catalog (a copy of the unit tests' acme
+//! catalog), so the snapshots change only when the compiler does.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use query_compiler::catalog::{CustomEntity, CustomFieldType};
+use query_compiler::{
+    Compiled, CustomFieldDef, Dialect, MemoryCatalog, OrgScope, compile, compile_report, library,
+};
+
+/// The acme org: New York time, six custom fields of every type, five stage names.
+fn acme_catalog() -> MemoryCatalog {
+    let def = |key: &str, field_type, options: &[&str], sensitive| CustomFieldDef {
+        key: key.into(),
+        label: key.into(),
+        field_type,
+        options: options.iter().map(|s| s.to_string()).collect(),
+        sensitive,
+    };
+    MemoryCatalog::new(
+        1,
+        "America/New_York",
+        vec![
+            (
+                CustomEntity::Candidate,
+                def("years_of_experience", CustomFieldType::Number, &[], false),
+            ),
+            (
+                CustomEntity::Candidate,
+                def("visa_sponsorship", CustomFieldType::Boolean, &[], true),
+            ),
+            (
+                CustomEntity::Application,
+                def(
+                    "referral_strength",
+                    CustomFieldType::Select,
+                    &["weak", "medium", "strong"],
+                    false,
+                ),
+            ),
+            (
+                CustomEntity::Job,
+                def(
+                    "level",
+                    CustomFieldType::Select,
+                    &["L3", "L4", "L5", "L6", "L7"],
+                    false,
+                ),
+            ),
+            (
+                CustomEntity::Candidate,
+                def(
+                    "languages",
+                    CustomFieldType::MultiSelect,
+                    &["English", "Spanish", "German"],
+                    false,
+                ),
+            ),
+            (
+                CustomEntity::Application,
+                def("expected_start", CustomFieldType::Date, &[], false),
+            ),
+        ],
+        [
+            "Application Review",
+            "Phone Screen",
+            "Onsite",
+            "Offer",
+            "Hired",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    )
+}
+
+/// One report per language feature: (snapshot name, report text).
+const FEATURES: &[(&str, &str)] = &[
+    (
+        "rows_show_order_limit",
+        "report candidates show name, location order by name limit 10",
+    ),
+    ("default_count", "report applications"),
+    ("group_default_count", "report applications group by status"),
+    (
+        "clauses_in_any_order",
+        "report applications limit 5 order by applications desc show count() as applications \
+         group by source.kind as source where status != \"archived\"",
+    ),
+    (
+        "repeated_where_and_having",
+        "report applications where status = \"hired\" where hired_at >= 2025-01-01 \
+         group by job.title as job show count() as hires having hires > 1 having hires < 100",
+    ),
+    (
+        "dot_paths",
+        "report applications where job.department.parent.name = \"R&D\" \
+         group by job.department.name as department, credited_to.name as recruiter",
+    ),
+    (
+        "custom_number",
+        "report applications where candidate.custom.years_of_experience >= 5 \
+         group by job.title show avg(candidate.custom.years_of_experience) as years",
+    ),
+    (
+        "custom_select",
+        "report jobs where custom.level in (\"L5\", \"L6\") group by custom.level as level",
+    ),
+    (
+        "custom_multi_select_contains",
+        "report candidates where custom.languages contains \"German\" \
+         and custom.languages not contains \"Spanish\" show name, custom.languages",
+    ),
+    (
+        "custom_date_and_sensitive_boolean",
+        "report applications where custom.expected_start < 2025-09-01 \
+         and candidate.custom.visa_sponsorship = true show id, custom.expected_start",
+    ),
+    (
+        "literals",
+        "report offers where salary > 100000.5 and version = 2 and current = true \
+         and start_date >= 2025-07-01 and status = \"accepted\" show id",
+    ),
+    (
+        "precedence_and_or_not",
+        "report applications where status = \"active\" or status = \"hired\" \
+         and not (source.kind = \"agency\") show id",
+    ),
+    (
+        "arithmetic",
+        "report users show name, max_interviews_per_week - max_interviews_per_day * 5 as spare, \
+         -max_interviews_per_day as negated, max_interviews_per_week / 5 as per_day",
+    ),
+    (
+        "null_tests",
+        "report applications where source is null and hired_at is not null \
+         and current_offer is not null show id",
+    ),
+    (
+        "text_matching",
+        "report jobs where title contains \"eng\" and title starts with \"Sen\" \
+         and location not ends with \"Remote\" show title",
+    ),
+    (
+        "in_list_and_between",
+        "report jobs where headcount between 2 and 5 and status not in (\"draft\", \"archived\") \
+         and opened_at not between 2024-01-01 and 2024-12-31 show title",
+    ),
+    (
+        "date_against_timestamp",
+        "report applications where applied_at = 2025-03-01 or hired_at > 2025-03-01 \
+         or archived_at <= 2025-03-01 or applied_at != 2025-03-02 show id",
+    ),
+    (
+        "relative_last",
+        "report applications where applied_at in last 90 days group by month(applied_at) as month",
+    ),
+    (
+        "relative_this_previous_not",
+        "report applications where hired_at in this month or hired_at in previous quarter \
+         or archived_at not in last 2 years group by status",
+    ),
+    (
+        "relative_on_a_date_field",
+        "report offers where start_date in this quarter show id, start_date",
+    ),
+    (
+        "time_buckets",
+        "report applications group by day(applied_at) as day, week(applied_at) as week, \
+         month(applied_at) as month, quarter(applied_at) as quarter, year(applied_at) as year, \
+         month(custom.expected_start) as start_month",
+    ),
+    (
+        "row_functions",
+        "report applications show id, \
+         round(days_between(applied_at, coalesce(hired_at, archived_at)), 1) as days, \
+         round(days_since(applied_at)) as age, days_since(custom.expected_start) as since_start",
+    ),
+    (
+        "aggregates",
+        "report offers group by status show count() as n, count(distinct application) as apps, \
+         sum(salary) as total, avg(salary) as mean, min(created_at) as first, max(salary) as top, \
+         median(salary) as mid, percentile(salary, 90) as p90",
+    ),
+    (
+        "aggregate_where",
+        "report applications group by job.title as job show count(where status = \"hired\") as hires, \
+         avg(time_to_hire where source.kind = \"referral\") as referral_days",
+    ),
+    (
+        "rate",
+        "report applications group by source.kind as source show round(rate(status = \"hired\"), 4) as hire_rate",
+    ),
+    (
+        "grains_without_double_counting",
+        "report jobs group by department.name as department show sum(headcount) as headcount, \
+         count(applications) as applications, count(applications.interviews) as interviews, \
+         count(applications.interviews.interview_participants) as seats, \
+         avg(applications.feedback.score) as avg_score, count(hiring_team) as team",
+    ),
+    (
+        "grain_with_where",
+        "report departments show count(jobs.applications where status = \"hired\") as hires, \
+         count(jobs where status = \"open\") as open_jobs",
+    ),
+    (
+        "reached",
+        "report applications where reached(\"Onsite\") and not reached(kind(\"offer\")) \
+         group by job.title",
+    ),
+    (
+        "funnel",
+        "report applications group by job.department.name as department \
+         funnel \"Application Review\", \"Phone Screen\", kind(\"onsite\"), kind(\"hired\")",
+    ),
+    (
+        "conversion",
+        "report applications group by source.kind as source \
+         show conversion(\"Phone Screen\", \"Onsite\") as phone_to_onsite, \
+         conversion(kind(\"onsite\"), kind(\"offer\") where applied_at in last 1 year) as recent",
+    ),
+    (
+        "time_in_stage",
+        "report stage_transitions where left_at is not null group by stage.name as stage \
+         show median(days_in_stage) as median_days, max(left_at) as last_left",
+    ),
+    (
+        "time_to_hire",
+        "report applications where status = \"hired\" group by month(hired_at) as month \
+         show avg(time_to_hire) as avg_days order by month desc",
+    ),
+    (
+        "group_keys_shown_first",
+        "report applications group by status show count() as n, status",
+    ),
+    (
+        "order_by_unshown_aggregate",
+        "report applications group by current_stage.kind as stage order by min(current_stage.position)",
+    ),
+    (
+        "current_offer_and_derived_fields",
+        "report applications where current_offer.status = \"accepted\" \
+         show id, current_offer.salary, time_to_hire",
+    ),
+    (
+        "derived_interview_and_feedback_fields",
+        "report feedback group by interview.status as status \
+         show avg(score) as score, avg(interview.duration_minutes) as minutes",
+    ),
+    (
+        "tags_contains",
+        "report candidates where tags contains \"python\" show name, tags",
+    ),
+];
+
+/// Reports that must fail, with the diagnostic rendered against their text.
+const ERRORS: &[(&str, &str)] = &[
+    (
+        "demographics_never_at_row_level",
+        "report candidates group by demographics.gender as gender show count() as candidates",
+    ),
+    (
+        "percentile_on_the_0_to_100_scale",
+        "report offers show percentile(salary, 0.9)",
+    ),
+    (
+        "column_named_later",
+        "report applications group by status show round(hires / n, 3) as r, count() as n, count(where status = \"hired\") as hires",
+    ),
+    (
+        "unknown_field_did_you_mean",
+        "report applications where job.departmnet.name = \"Engineering\"",
+    ),
+    ("unknown_subject", "report aplications group by status"),
+    (
+        "parse_expected_expression",
+        "report applications where status =",
+    ),
+    (
+        "not_one_of_the_values",
+        "report applications where status = \"hird\"",
+    ),
+    (
+        "unknown_custom_field",
+        "report applications where candidate.custom.years = 3",
+    ),
+    (
+        "custom_field_without_custom",
+        "report applications where candidate.years_of_experience > 3",
+    ),
+    (
+        "aggregate_in_where",
+        "report applications where count() > 5",
+    ),
+    (
+        "neither_grouped_nor_aggregated",
+        "report applications group by status show job.title",
+    ),
+    ("list_used_as_value", "report jobs show title, applications"),
+    (
+        "unknown_stage",
+        "report applications where reached(\"Onsight\")",
+    ),
+    (
+        "duplicate_clause",
+        "report applications show id show status",
+    ),
+    (
+        "unknown_clause",
+        "report applications wher status = \"hired\"",
+    ),
+    ("chained_comparison", "report jobs where 1 < headcount < 5"),
+    (
+        "quoted_date",
+        "report applications where applied_at >= \"2025-01-01\"",
+    ),
+];
+
+/// The SQL and the parameter list of a compiled report (the org id is always the first).
+fn describe(compiled: &Compiled) -> String {
+    let mark = |i: usize| match compiled.dialect {
+        Dialect::Postgres => format!("${i}"),
+        Dialect::Sqlite => format!("?{i}"),
+    };
+    let mut out = format!("{}\n\n-- parameters\n{} = org id\n", compiled.sql, mark(1));
+    for (i, p) in compiled.params.iter().enumerate() {
+        let value = serde_json::to_string(p).unwrap();
+        out.push_str(&format!("{} = {value}\n", mark(i + 2)));
+    }
+    let columns: Vec<String> = compiled
+        .columns
+        .iter()
+        .map(|c| format!("{} {}", c.name, serde_json::to_string(&c.kind).unwrap()))
+        .collect();
+    out.push_str(&format!("-- columns: {}\n", columns.join(", ")));
+    out
+}
+
+fn compile_ok(text: &str, dialect: Dialect, name: &str) -> Compiled {
+    match compile(text, &acme_catalog(), dialect, &OrgScope) {
+        Ok(compiled) => compiled,
+        Err(d) => panic!("{name} does not compile:\n{}", d.render(text, name)),
+    }
+}
+
+/// Both dialects of one report, in one snapshot.
+fn both_dialects(text: &str, name: &str) -> String {
+    let mut out = format!("{}\n", text.trim_end());
+    for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+        out.push_str(&format!("\n== {}\n", dialect.name()));
+        out.push_str(&describe(&compile_ok(text, dialect, name)));
+    }
+    out
+}
+
+#[test]
+fn standard_reports() {
+    assert_eq!(library::STANDARD.len(), 17);
+    for (name, text) in library::STANDARD {
+        insta::assert_snapshot!(format!("standard__{name}"), both_dialects(text, name));
+    }
+}
+
+#[test]
+fn language_features() {
+    let mut names: Vec<&str> = FEATURES.iter().map(|(n, _)| *n).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), FEATURES.len(), "feature names are unique");
+    for (name, text) in FEATURES {
+        insta::assert_snapshot!(format!("feature__{name}"), both_dialects(text, name));
+    }
+}
+
+#[test]
+fn error_diagnostics() {
+    for (name, text) in ERRORS {
+        let rendered = match compile(text, &acme_catalog(), Dialect::Sqlite, &OrgScope) {
+            Ok(c) => panic!("{name} should not compile, got:\n{}", c.sql),
+            Err(d) => d.render(text, "<report>"),
+        };
+        // Errors do not depend on the dialect.
+        let postgres = compile(text, &acme_catalog(), Dialect::Postgres, &OrgScope)
+            .err()
+            .map(|d| d.render(text, "<report>"));
+        assert_eq!(postgres.as_deref(), Some(rendered.as_str()), "{name}");
+        insta::assert_snapshot!(format!("error__{name}"), rendered);
+    }
+}
+
+/// The JSON form of every standard report (and every feature report) compiles to exactly the
+/// SQL and parameters of its text.
+#[test]
+fn json_form_compiles_like_text() {
+    for (name, text) in library::STANDARD.iter().chain(FEATURES) {
+        let parsed = query_syntax::parse(text).unwrap();
+        let json = query_syntax::to_json(&parsed);
+        let back = match query_syntax::from_json(&json) {
+            Ok(report) => report,
+            Err(d) => panic!(
+                "{name}: the JSON form does not read back: {}\n{json}",
+                d.message
+            ),
+        };
+        for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+            let from_text = compile_ok(text, dialect, name);
+            let from_json = compile_report(&back, &acme_catalog(), dialect, &OrgScope)
+                .unwrap_or_else(|d| panic!("{name}: JSON form fails: {}", d.message));
+            assert_eq!(from_json.sql, from_text.sql, "{name} on {}", dialect.name());
+            assert_eq!(
+                from_json.params,
+                from_text.params,
+                "{name} on {}",
+                dialect.name()
+            );
+            assert_eq!(
+                from_json.columns,
+                from_text.columns,
+                "{name} on {}",
+                dialect.name()
+            );
+        }
+    }
+}
