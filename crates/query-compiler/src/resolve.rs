@@ -1211,7 +1211,7 @@ impl Resolver<'_> {
         if entity.custom.is_some() {
             names.push("custom");
         }
-        if aliases && self.all_names.iter().any(|n| *n == seg.name) {
+        if aliases && self.all_names.contains(&seg.name) {
             return err(
                 format!("`{}` is a column named later in the report", seg.name),
                 seg.span,
