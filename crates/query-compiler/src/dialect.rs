@@ -142,18 +142,22 @@ impl Dialect {
     pub fn list_contains(self, list: SqlExpr, value: SqlExpr) -> SqlExpr {
         match self {
             Dialect::Postgres => SqlExpr::bin("?", list, value),
-            Dialect::Sqlite => SqlExpr::Exists(Box::new(crate::sql::Select {
-                columns: vec![(SqlExpr::Int(1), "hit".into())],
-                from: Some((
-                    crate::sql::TableSource::Function("json_each", vec![list]),
-                    "item".into(),
-                )),
-                filter: Some(SqlExpr::eq(
-                    SqlExpr::Ref("item".into(), "value".into()),
-                    value,
-                )),
-                ..Default::default()
-            })),
+            // `json_each(NULL)` is empty: a missing list must give null, not false.
+            Dialect::Sqlite => SqlExpr::Case {
+                whens: vec![(SqlExpr::IsNull(b(list.clone()), false), SqlExpr::Null)],
+                otherwise: Some(b(SqlExpr::Exists(Box::new(crate::sql::Select {
+                    columns: vec![(SqlExpr::Int(1), "hit".into())],
+                    from: Some((
+                        crate::sql::TableSource::Function("json_each", vec![list]),
+                        "item".into(),
+                    )),
+                    filter: Some(SqlExpr::eq(
+                        SqlExpr::Ref("item".into(), "value".into()),
+                        value,
+                    )),
+                    ..Default::default()
+                })))),
+            },
         }
     }
 
@@ -220,7 +224,9 @@ impl Dialect {
                 )),
                 "double precision",
             ),
-            Dialect::Sqlite => SqlExpr::Func("round", vec![e, SqlExpr::Int(digits)]),
+            // SQLite's round() rounds the binary value; hp_round rounds the 15-digit decimal,
+            // as PostgreSQL's float8 -> numeric does.
+            Dialect::Sqlite => SqlExpr::Func("hp_round", vec![e, SqlExpr::Int(digits)]),
         }
     }
 

@@ -129,6 +129,75 @@ pub enum Scalar {
     },
 }
 
+impl Scalar {
+    /// Calls `f` on this expression and every expression inside it.
+    pub fn walk(&self, f: &mut dyn FnMut(&Scalar)) {
+        f(self);
+        match self {
+            Scalar::Field { .. }
+            | Scalar::Custom { .. }
+            | Scalar::Key { .. }
+            | Scalar::Param(_)
+            | Scalar::Reached { .. } => {}
+            Scalar::Not(e) | Scalar::Neg(e) => e.walk(f),
+            Scalar::Binary { left, right, .. } => {
+                left.walk(f);
+                right.walk(f);
+            }
+            Scalar::In { expr, list, .. } => {
+                expr.walk(f);
+                list.iter().for_each(|e| e.walk(f));
+            }
+            Scalar::IsNull { expr, .. }
+            | Scalar::Bucket { expr, .. }
+            | Scalar::Round { expr, .. } => expr.walk(f),
+            Scalar::Text { expr, pattern, .. } => {
+                expr.walk(f);
+                pattern.walk(f);
+            }
+            Scalar::ListContains { list, value, .. } => {
+                list.walk(f);
+                value.walk(f);
+            }
+            Scalar::DaysBetween { from, to, .. } => {
+                from.walk(f);
+                to.walk(f);
+            }
+            Scalar::Coalesce(items) => items.iter().for_each(|e| e.walk(f)),
+        }
+    }
+}
+
+impl Ir {
+    /// Calls `f` on every row-level expression of the report.
+    pub fn walk_scalars(&self, f: &mut dyn FnMut(&Scalar)) {
+        if let Some(w) = &self.filter {
+            w.walk(f);
+        }
+        for d in &self.dims {
+            d.expr.walk(f);
+        }
+        for m in &self.measures {
+            if let Some(a) = &m.arg {
+                a.walk(f);
+            }
+            if let Some(w) = &m.filter {
+                w.walk(f);
+            }
+        }
+        for o in &self.outputs {
+            if let OutputValue::Row(s) = &o.value {
+                s.walk(f);
+            }
+        }
+        for o in &self.order {
+            if let OutputValue::Row(s) = &o.value {
+                s.walk(f);
+            }
+        }
+    }
+}
+
 /// A stage named by its name (`"Onsite"`) or by its kind (`kind("onsite")`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -36,13 +36,131 @@ impl Guard for OrgScope {
 
 /// Lowers a resolved report to one SQL statement.
 pub fn lower(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> Select {
-    Lower {
+    // Which stages `reached` asks about, and whether time in stage is needed: both are computed
+    // once per statement, set-based, rather than per row.
+    let mut stages: Vec<StageRef> = Vec::new();
+    let mut timed = false;
+    ir.walk_scalars(&mut |s| match s {
+        Scalar::Reached { stage, .. } if !stages.contains(stage) => stages.push(stage.clone()),
+        Scalar::Field { field, .. }
+            if matches!(field.source, Source::LeftStageAt | Source::DaysInStage) =>
+        {
+            timed = true
+        }
+        _ => {}
+    });
+    let mut select = Lower {
         ir,
         d: dialect,
         guard,
         next: 0,
+        stages: stages.clone(),
+        timed,
     }
-    .report()
+    .report();
+    let mut ctes = Vec::new();
+    if !stages.is_empty() {
+        ctes.push((REACH.to_owned(), reach_cte(&stages)));
+    }
+    if timed {
+        ctes.push((TIMED.to_owned(), timed_cte()));
+    }
+    ctes.append(&mut select.ctes);
+    select.ctes = ctes;
+    select
+}
+
+/// The CTE with, per application, one 0/1 column per stage that `reached` asks about.
+const REACH: &str = "reach";
+/// The CTE of stage transitions with `left_at`, the time of the application's next transition.
+const TIMED: &str = "stage_transitions_timed";
+
+fn reach_cte(stages: &[StageRef]) -> Select {
+    let (t, st) = ("t", "st");
+    let mut columns = vec![(col(t, "application_id"), "application_id".to_owned())];
+    for (k, stage) in stages.iter().enumerate() {
+        let (column, id) = match stage {
+            StageRef::Name(id) => ("name", *id),
+            StageRef::Kind(id) => ("kind", *id),
+        };
+        let hit = SqlExpr::Case {
+            whens: vec![(
+                SqlExpr::eq(col(st, column), SqlExpr::Param(id, ParamType::Text)),
+                SqlExpr::Int(1),
+            )],
+            otherwise: Some(Box::new(SqlExpr::Int(0))),
+        };
+        columns.push((
+            SqlExpr::Agg {
+                func: "max",
+                distinct: false,
+                arg: Some(Box::new(hit)),
+            },
+            REACH_COLUMNS[k.min(REACH_COLUMNS.len() - 1)].to_owned(),
+        ));
+    }
+    Select {
+        columns,
+        from: Some((TableSource::Table("stage_transitions"), t.into())),
+        joins: vec![Join {
+            kind: JoinKind::Inner,
+            source: TableSource::Table("stages"),
+            alias: st.into(),
+            on: SqlExpr::and(
+                SqlExpr::eq(col(st, "org_id"), col(t, "org_id")),
+                SqlExpr::eq(col(st, "id"), col(t, "to_stage_id")),
+            ),
+        }],
+        filter: Some(SqlExpr::eq(col(t, "org_id"), SqlExpr::Org)),
+        group_by: vec![col(t, "application_id")],
+        ..Default::default()
+    }
+}
+
+fn timed_cte() -> Select {
+    let t = "t";
+    let mut columns: Vec<(SqlExpr, String)> = [
+        "org_id",
+        "id",
+        "application_id",
+        "from_stage_id",
+        "to_stage_id",
+        "at",
+        "by_user_id",
+    ]
+    .iter()
+    .map(|c| (col(t, c), (*c).to_owned()))
+    .collect();
+    columns.push((
+        SqlExpr::Window {
+            func: "lead",
+            arg: Box::new(col(t, "at")),
+            partition_by: vec![col(t, "application_id")],
+            order_by: vec![col(t, "at"), col(t, "id")],
+        },
+        "left_at".into(),
+    ));
+    Select {
+        columns,
+        from: Some((TableSource::Table("stage_transitions"), t.into())),
+        filter: Some(SqlExpr::eq(col(t, "org_id"), SqlExpr::Org)),
+        ..Default::default()
+    }
+}
+
+/// Column names of the `reach` CTE (a report names at most this many stages in `reached`).
+const REACH_COLUMNS: &[&str] = &[
+    "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+    "r15",
+];
+
+/// The source of a table reference: stage transitions come with `left_at` when it is needed.
+fn table_source(table: &'static str, timed: bool) -> TableSource {
+    if timed && table == "stage_transitions" {
+        TableSource::Cte(TIMED.to_owned())
+    } else {
+        TableSource::Table(table)
+    }
 }
 
 struct Lower<'a> {
@@ -50,6 +168,10 @@ struct Lower<'a> {
     d: Dialect,
     guard: &'a dyn Guard,
     next: usize,
+    /// The stages of `reached`, in the order of the `reach` CTE's columns.
+    stages: Vec<StageRef>,
+    /// Whether stage transitions are read from the CTE with `left_at`.
+    timed: bool,
 }
 
 /// The tables of one SELECT: the root and the joins made so far, each to-one join made once.
@@ -146,7 +268,7 @@ impl Lower<'_> {
         };
         tables.joins.push(Join {
             kind: JoinKind::Left,
-            source: TableSource::Table(target.table),
+            source: table_source(target.table, self.timed),
             alias: alias.clone(),
             on,
         });
@@ -293,33 +415,36 @@ impl Lower<'_> {
             ),
             Scalar::Reached { path, stage } => {
                 let (app, _) = self.walk(tables, base, entity, path);
-                let t = self.alias("r");
-                let st = self.alias("r");
-                let (column, id) = match stage {
-                    StageRef::Name(id) => ("name", *id),
-                    StageRef::Kind(id) => ("kind", *id),
-                };
-                SqlExpr::Exists(Box::new(Select {
-                    columns: vec![(SqlExpr::Int(1), "reached".into())],
-                    from: Some((TableSource::Table("stage_transitions"), t.clone())),
-                    joins: vec![Join {
-                        kind: JoinKind::Inner,
-                        source: TableSource::Table("stages"),
-                        alias: st.clone(),
-                        on: SqlExpr::and(
-                            SqlExpr::eq(col(&st, "org_id"), col(&t, "org_id")),
-                            SqlExpr::eq(col(&st, "id"), col(&t, "to_stage_id")),
-                        ),
-                    }],
-                    filter: SqlExpr::all(vec![
-                        SqlExpr::eq(col(&t, "org_id"), col(&app, "org_id")),
-                        SqlExpr::eq(col(&t, "application_id"), col(&app, "id")),
-                        SqlExpr::eq(col(&st, column), SqlExpr::Param(id, ParamType::Text)),
-                    ]),
-                    ..Default::default()
-                }))
+                let k = self.stages.iter().position(|x| x == stage).unwrap_or(0);
+                let reach = self.reach_join(tables, &app);
+                SqlExpr::eq(
+                    SqlExpr::Func(
+                        "COALESCE",
+                        vec![
+                            col(&reach, REACH_COLUMNS[k.min(REACH_COLUMNS.len() - 1)]),
+                            SqlExpr::Int(0),
+                        ],
+                    ),
+                    SqlExpr::Int(1),
+                )
             }
         }
+    }
+
+    /// Joins the `reach` CTE to an application (once per SELECT) and returns its alias.
+    fn reach_join(&mut self, tables: &mut Tables, app: &str) -> String {
+        if let Some((_, _, alias)) = tables.made.iter().find(|(b, r, _)| b == app && *r == REACH) {
+            return alias.clone();
+        }
+        let alias = self.alias("r");
+        tables.joins.push(Join {
+            kind: JoinKind::Left,
+            source: TableSource::Cte(REACH.to_owned()),
+            alias: alias.clone(),
+            on: SqlExpr::eq(col(&alias, "application_id"), col(app, "id")),
+        });
+        tables.made.push((app.to_owned(), REACH, alias.clone()));
+        alias
     }
 
     fn field(&mut self, field: &'static Field, alias: &str, entity: EntityId) -> SqlExpr {
@@ -363,7 +488,7 @@ impl Lower<'_> {
             },
             Source::CurrentOffer => {
                 let later = self.alias("o");
-                SqlExpr::Not(Box::new(SqlExpr::Exists(Box::new(Select {
+                let newer_absent = SqlExpr::Not(Box::new(SqlExpr::Exists(Box::new(Select {
                     columns: vec![(SqlExpr::Int(1), "newer".into())],
                     from: Some((TableSource::Table("offers"), later.clone())),
                     filter: SqlExpr::all(vec![
@@ -372,7 +497,15 @@ impl Lower<'_> {
                         SqlExpr::bin(">", col(&later, "version"), col(alias, "version")),
                     ]),
                     ..Default::default()
-                }))))
+                }))));
+                // Null, not true, when there is no offer at all (a left-joined row that is absent).
+                SqlExpr::Case {
+                    whens: vec![(
+                        SqlExpr::IsNull(Box::new(col(alias, "id")), false),
+                        SqlExpr::Null,
+                    )],
+                    otherwise: Some(Box::new(newer_absent)),
+                }
             }
             Source::LeftStageAt => self.left_stage_at(alias),
             Source::DaysInStage => {
@@ -382,33 +515,9 @@ impl Lower<'_> {
         }
     }
 
-    /// The time of the application's next transition after this one.
+    /// The time of the application's next transition after this one (from the timed CTE).
     fn left_stage_at(&mut self, alias: &str) -> SqlExpr {
-        let next = self.alias("n");
-        SqlExpr::Subquery(Box::new(Select {
-            columns: vec![(
-                SqlExpr::Agg {
-                    func: "min",
-                    distinct: false,
-                    arg: Some(Box::new(col(&next, "at"))),
-                },
-                "left_at".into(),
-            )],
-            from: Some((TableSource::Table("stage_transitions"), next.clone())),
-            filter: SqlExpr::all(vec![
-                SqlExpr::eq(col(&next, "org_id"), col(alias, "org_id")),
-                SqlExpr::eq(col(&next, "application_id"), col(alias, "application_id")),
-                SqlExpr::bin(
-                    "OR",
-                    SqlExpr::bin(">", col(&next, "at"), col(alias, "at")),
-                    SqlExpr::and(
-                        SqlExpr::eq(col(&next, "at"), col(alias, "at")),
-                        SqlExpr::bin(">", col(&next, "id"), col(alias, "id")),
-                    ),
-                ),
-            ]),
-            ..Default::default()
-        }))
+        col(alias, "left_at")
     }
 
     /// The subject's table, scoped to the org and filtered by the report's `where`.
@@ -452,7 +561,7 @@ impl Lower<'_> {
         }
         Select {
             columns,
-            from: Some((TableSource::Table(Entity::get(subject).table), s)),
+            from: Some((table_source(Entity::get(subject).table, self.timed), s)),
             joins: tables.joins,
             filter,
             order_by,
@@ -484,7 +593,7 @@ impl Lower<'_> {
             };
             tables.joins.push(Join {
                 kind: JoinKind::Inner,
-                source: TableSource::Table(target.table),
+                source: table_source(target.table, self.timed),
                 alias: next.clone(),
                 on: SqlExpr::and(
                     SqlExpr::eq(col(&next, "org_id"), col(&alias, "org_id")),
@@ -515,7 +624,7 @@ impl Lower<'_> {
         // g0 brings back the groups without any.
         Select {
             columns,
-            from: Some((TableSource::Table(Entity::get(subject).table), s)),
+            from: Some((table_source(Entity::get(subject).table, self.timed), s)),
             joins: tables.joins,
             filter,
             group_by,

@@ -338,11 +338,51 @@ impl Resolver<'_> {
                     (OutputValue::Formula(f), ty)
                 }
             };
+            if let Type::Multi(_) = ty {
+                return Err(err("cannot order by a list", o.expr.span).with_help(
+                    "lists (tags, multi-select fields) have no order; order by another field",
+                ));
+            }
             order.push(Order {
                 value,
                 descending: o.descending,
                 text: ty.is_textual(),
             });
+        }
+        let mut stages: Vec<StageRef> = Vec::new();
+        {
+            let mut count_stages = |s: &Scalar| {
+                if let Scalar::Reached { stage, .. } = s
+                    && !stages.contains(stage)
+                {
+                    stages.push(stage.clone());
+                }
+            };
+            for m in &self.measures {
+                m.filter
+                    .iter()
+                    .chain(&m.arg)
+                    .for_each(|s| s.walk(&mut count_stages));
+            }
+            filter
+                .iter()
+                .chain(self.dims.iter().map(|d| &d.expr))
+                .for_each(|s| s.walk(&mut count_stages));
+            for o in outputs
+                .iter()
+                .map(|o| &o.value)
+                .chain(order.iter().map(|o| &o.value))
+            {
+                if let OutputValue::Row(s) = o {
+                    s.walk(&mut count_stages);
+                }
+            }
+        }
+        if stages.len() > 16 {
+            return Err(err(
+                "a report can ask about at most 16 stages in `reached`, `conversion` and `funnel`",
+                report.span,
+            ));
         }
         Ok(Ir {
             subject: self.subject.id,

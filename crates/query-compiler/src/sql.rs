@@ -66,6 +66,13 @@ pub enum SqlExpr {
     Epoch(Box<SqlExpr>),
     /// `expr AT TIME ZONE zone`.
     AtTimeZone(Box<SqlExpr>, Box<SqlExpr>),
+    /// `func(arg) OVER (PARTITION BY .. ORDER BY ..)`.
+    Window {
+        func: &'static str,
+        arg: Box<SqlExpr>,
+        partition_by: Vec<SqlExpr>,
+        order_by: Vec<SqlExpr>,
+    },
     /// `expr COLLATE "C"`: byte order, as SQLite's default (PostgreSQL).
     CollateC(Box<SqlExpr>),
     /// `TIMESTAMPTZ 'epoch' + expr * INTERVAL '1 microsecond'` (PostgreSQL).
@@ -418,6 +425,20 @@ impl Renderer<'_> {
                 self.out.push_str(" AT TIME ZONE ");
                 self.operand(zone);
             }
+            SqlExpr::Window {
+                func,
+                arg,
+                partition_by,
+                order_by,
+            } => {
+                let _ = write!(self.out, "{func}(");
+                self.expr(arg);
+                self.out.push_str(") OVER (PARTITION BY ");
+                self.list(partition_by);
+                self.out.push_str(" ORDER BY ");
+                self.list(order_by);
+                self.out.push(')');
+            }
             SqlExpr::CollateC(inner) => {
                 self.operand(inner);
                 self.out.push_str(" COLLATE \"C\"");
@@ -450,6 +471,7 @@ impl Renderer<'_> {
                 | SqlExpr::Epoch(..)
                 | SqlExpr::FromMicros(..)
                 | SqlExpr::WithinGroup { .. }
+                | SqlExpr::Window { .. }
         ) || matches!(e, SqlExpr::Float(f) if *f >= 0.0);
         if atomic {
             self.expr(e);

@@ -92,9 +92,17 @@ impl PgStore {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<ImportReport, ImportError> {
         let client = &mut self.client;
-        import::run::<CopyText>(dir, options, progress, move |from_reader, options| {
-            write(client, from_reader, options)
-        })
+        let report =
+            import::run::<CopyText>(dir, options, progress, move |from_reader, options| {
+                write(client, from_reader, options)
+            })?;
+        // Fresh statistics, so that reports on the new data get good plans at once (after a bulk
+        // `COPY` the planner would otherwise assume tiny tables until autovacuum runs).
+        let tables: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
+        self.client
+            .batch_execute(&format!("ANALYZE {}", tables.join(", ")))
+            .map_err(|e| ImportError::Store(StoreError::from(e)))?;
+        Ok(report)
     }
 
     /// Runs `f` with a query runner bound to `org_id` (its `$1`), in one repeatable-read

@@ -241,7 +241,56 @@ pub(crate) mod sqlite_functions {
         })
     }
 
+    /// Rounds to `digits` decimals, half away from zero, on the value's 15-significant-digit
+    /// decimal form: what PostgreSQL's `round(CAST(x AS numeric), digits)` computes for a float8
+    /// (SQLite's own `round` works on the binary value, so 5.55 would become 5.5).
+    pub fn round_half_away(x: f64, digits: i64) -> f64 {
+        if !x.is_finite() || x == 0.0 {
+            return x;
+        }
+        let text = format!("{:.14e}", x.abs());
+        let Some((mantissa, exponent)) = text.split_once('e') else {
+            return x;
+        };
+        let Ok(exponent) = exponent.parse::<i64>() else {
+            return x;
+        };
+        let figures: Vec<u8> = mantissa
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+            .collect();
+        // Keep the figures down to 10^-digits: that is `exponent + 1 + digits` of them.
+        let keep = exponent + 1 + digits.clamp(-300, 300);
+        if keep >= figures.len() as i64 {
+            return x;
+        }
+        let sign = if x < 0.0 { "-" } else { "" };
+        let mut kept: u64 = 0;
+        for f in figures.iter().take(keep.max(0) as usize) {
+            kept = kept * 10 + u64::from(*f);
+        }
+        if keep >= 0 && figures.get(keep as usize).is_some_and(|f| *f >= 5) {
+            kept += 1;
+        }
+        format!("{sign}{kept}e{}", -digits).parse().unwrap_or(x)
+    }
+
     pub fn register(conn: &Connection) -> Result<()> {
+        conn.create_scalar_function(
+            "hp_round",
+            2,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            |ctx| {
+                let digits: i64 = ctx.get(1)?;
+                Ok(match ctx.get_raw(0) {
+                    ValueRef::Integer(i) if digits >= 0 => SqlValue::Real(i as f64),
+                    ValueRef::Integer(i) => SqlValue::Real(round_half_away(i as f64, digits)),
+                    ValueRef::Real(f) => SqlValue::Real(round_half_away(f, digits)),
+                    _ => SqlValue::Null,
+                })
+            },
+        )?;
         let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
         conn.create_scalar_function("hp_bucket", 2, flags, bucket)?;
         conn.create_scalar_function("hp_bucket", 3, flags, bucket)?;
@@ -269,6 +318,22 @@ pub(crate) mod sqlite_functions {
                 percentile_cont(&mut [10.0, 20.0, 30.0, 40.0, 50.0], 0.9),
                 Some(46.0)
             );
+        }
+
+        #[test]
+        fn rounding_is_half_away_from_zero_on_the_decimal_value() {
+            assert_eq!(round_half_away(5.55, 1), 5.6);
+            assert_eq!(round_half_away(0.285, 2), 0.29);
+            assert_eq!(round_half_away(-2.675, 2), -2.68);
+            assert_eq!(round_half_away(2.5, 0), 3.0);
+            assert_eq!(round_half_away(-2.5, 0), -3.0);
+            assert_eq!(round_half_away(1.005, 2), 1.01);
+            assert_eq!(round_half_away(0.04, 1), 0.0);
+            assert_eq!(round_half_away(0.05, 1), 0.1);
+            assert_eq!(round_half_away(9.96, 1), 10.0);
+            assert_eq!(round_half_away(1234.5678, 2), 1234.57);
+            assert_eq!(round_half_away(0.1234, 3), 0.123);
+            assert_eq!(round_half_away(1e-20, 2), 0.0);
         }
 
         #[test]
