@@ -305,17 +305,17 @@ pub fn explain(
     let resolve_time = t.elapsed();
     let d = dialect(store);
     let t = Instant::now();
-    let select = query_compiler::lower(&ir, d, &OrgScope);
+    let (select, params) = query_compiler::lower(&ir, d, &OrgScope);
     let lower_time = t.elapsed();
     let t = Instant::now();
     let sql = query_compiler::render(&select, d);
     let render_time = t.elapsed();
     let today = today(&catalog.time_zone, today_arg)?;
-    let bound = query_compiler::bind(&ir.params, &ir.time_zone, today)?;
+    let bound = query_compiler::bind(&params, &ir.time_zone, today)?;
     let compiled = query_compiler::Compiled {
         sql: sql.clone(),
         columns: query_compiler::columns(&ir),
-        params: ir.params.clone(),
+        params: params.clone(),
         dialect: d,
         time_zone: ir.time_zone.clone(),
     };

@@ -112,11 +112,11 @@ pub fn compile_report(
     guard: &dyn Guard,
 ) -> Result<Compiled, Diagnostic> {
     let ir = resolve(report, catalog)?;
-    let select = lower(&ir, dialect, guard);
+    let (select, params) = lower(&ir, dialect, guard);
     Ok(Compiled {
         sql: render(&select, dialect),
         columns: columns(&ir),
-        params: ir.params,
+        params,
         dialect,
         time_zone: ir.time_zone,
     })

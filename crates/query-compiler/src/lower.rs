@@ -34,14 +34,36 @@ impl Guard for OrgScope {
     }
 }
 
-/// Lowers a resolved report to one SQL statement.
-pub fn lower(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> Select {
+/// Lowers a resolved report to one SQL statement and the parameters it binds (after the org):
+/// those of the report that the statement uses, numbered in order.
+pub fn lower(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> (Select, Vec<Param>) {
+    let mut select = lower_all(ir, dialect, guard);
+    // Some parameters only shape the SQL (a stage kind becomes a bit): bind only those used.
+    let mut used = vec![false; ir.params.len()];
+    crate::sql::visit_params(&mut select, &mut |id| {
+        if let Some(u) = used.get_mut(id.0) {
+            *u = true;
+        }
+    });
+    let mut renumber = Vec::with_capacity(ir.params.len());
+    let mut params = Vec::new();
+    for (p, is_used) in ir.params.iter().zip(&used) {
+        renumber.push(params.len());
+        if *is_used {
+            params.push(p.clone());
+        }
+    }
+    crate::sql::visit_params(&mut select, &mut |id| *id = ParamId(renumber.get(id.0).copied().unwrap_or(id.0)));
+    (select, params)
+}
+
+fn lower_all(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> Select {
     // Which stages `reached` asks about, and whether time in stage is needed: both are computed
     // once per statement, set-based, rather than per row.
     let mut stages: Vec<StageRef> = Vec::new();
     let mut timed = false;
     ir.walk_scalars(&mut |s| match s {
-        Scalar::Reached { stage, .. } if !stages.contains(stage) => stages.push(stage.clone()),
+        Scalar::Reached { stage: stage @ StageRef::Name(_), .. } if !stages.contains(stage) => stages.push(stage.clone()),
         Scalar::Field { field, .. }
             if matches!(field.source, Source::LeftStageAt | Source::DaysInStage) =>
         {
@@ -70,7 +92,9 @@ pub fn lower(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> Select {
     select
 }
 
-/// The CTE with, per application, one 0/1 column per stage that `reached` asks about.
+/// The store's table of the stage kinds each application reached (a bitmask).
+const KINDS: &str = "application_stage_kinds";
+/// The CTE with, per application, one 0/1 column per stage name that `reached` asks about.
 const REACH: &str = "reach";
 /// The CTE of stage transitions with `left_at`, the time of the application's next transition.
 const TIMED: &str = "stage_transitions_timed";
@@ -413,6 +437,19 @@ impl Lower<'_> {
                     .map(|i| self.scalar(i, tables, base, entity))
                     .collect(),
             ),
+            Scalar::Reached { path, stage: StageRef::Kind(id) } => {
+                // Stage kinds reached are kept by the store per application, as a bitmask.
+                let (app, _) = self.walk(tables, base, entity, path);
+                let kinds = self.kinds_join(tables, &app);
+                let bit = match &self.ir.params[id.0] {
+                    Param::Text(kind) => {
+                        domain::enums::StageKind::NAMES.iter().position(|k| k == kind).map_or(0, |p| 1_i64 << p)
+                    }
+                    _ => 0,
+                };
+                let reached = SqlExpr::Func("COALESCE", vec![col(&kinds, "reached_kinds"), SqlExpr::Int(0)]);
+                SqlExpr::bin("<>", SqlExpr::bin("&", reached, SqlExpr::Int(bit)), SqlExpr::Int(0))
+            }
             Scalar::Reached { path, stage } => {
                 let (app, _) = self.walk(tables, base, entity, path);
                 let k = self.stages.iter().position(|x| x == stage).unwrap_or(0);
@@ -429,6 +466,25 @@ impl Lower<'_> {
                 )
             }
         }
+    }
+
+    /// Joins `application_stage_kinds` to an application (once per SELECT); returns its alias.
+    fn kinds_join(&mut self, tables: &mut Tables, app: &str) -> String {
+        if let Some((_, _, alias)) = tables.made.iter().find(|(b, r, _)| b == app && *r == KINDS) {
+            return alias.clone();
+        }
+        let alias = self.alias("k");
+        tables.joins.push(Join {
+            kind: JoinKind::Left,
+            source: TableSource::Table(KINDS),
+            alias: alias.clone(),
+            on: SqlExpr::and(
+                SqlExpr::eq(col(&alias, "org_id"), col(app, "org_id")),
+                SqlExpr::eq(col(&alias, "application_id"), col(app, "id")),
+            ),
+        });
+        tables.made.push((app.to_owned(), KINDS, alias.clone()));
+        alias
     }
 
     /// Joins the `reach` CTE to an application (once per SELECT) and returns its alias.

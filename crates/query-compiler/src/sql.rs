@@ -491,3 +491,71 @@ impl Renderer<'_> {
         }
     }
 }
+
+/// Calls `f` on every parameter reference of a statement (to renumber them).
+pub fn visit_params(select: &mut Select, f: &mut dyn FnMut(&mut ParamId)) {
+    for (_, cte) in &mut select.ctes {
+        visit_params(cte, f);
+    }
+    for (e, _) in &mut select.columns {
+        visit_expr(e, f);
+    }
+    if let Some((TableSource::Function(_, args), _)) = &mut select.from {
+        args.iter_mut().for_each(|a| visit_expr(a, f));
+    }
+    for j in &mut select.joins {
+        if let TableSource::Function(_, args) = &mut j.source {
+            args.iter_mut().for_each(|a| visit_expr(a, f));
+        }
+        visit_expr(&mut j.on, f);
+    }
+    for e in select.filter.iter_mut().chain(select.having.iter_mut()).chain(select.group_by.iter_mut()) {
+        visit_expr(e, f);
+    }
+    for (e, _) in &mut select.order_by {
+        visit_expr(e, f);
+    }
+    for u in &mut select.union_all {
+        visit_params(u, f);
+    }
+}
+
+fn visit_expr(e: &mut SqlExpr, f: &mut dyn FnMut(&mut ParamId)) {
+    match e {
+        SqlExpr::Param(id, _) => f(id),
+        SqlExpr::Column(..) | SqlExpr::Ref(..) | SqlExpr::Org | SqlExpr::Int(_) | SqlExpr::Float(_) | SqlExpr::Const(_) | SqlExpr::Null => {}
+        SqlExpr::Not(a) | SqlExpr::Neg(a) | SqlExpr::Cast(a, _) | SqlExpr::IsNull(a, _) | SqlExpr::Epoch(a) | SqlExpr::FromMicros(a) | SqlExpr::CollateC(a) => visit_expr(a, f),
+        SqlExpr::Binary(_, a, b) | SqlExpr::AtTimeZone(a, b) => {
+            visit_expr(a, f);
+            visit_expr(b, f);
+        }
+        SqlExpr::WithinGroup { fraction, order, .. } => {
+            visit_expr(fraction, f);
+            visit_expr(order, f);
+        }
+        SqlExpr::Func(_, args) => args.iter_mut().for_each(|a| visit_expr(a, f)),
+        SqlExpr::Agg { arg, .. } => {
+            if let Some(a) = arg {
+                visit_expr(a, f);
+            }
+        }
+        SqlExpr::Window { arg, partition_by, order_by, .. } => {
+            visit_expr(arg, f);
+            partition_by.iter_mut().chain(order_by.iter_mut()).for_each(|a| visit_expr(a, f));
+        }
+        SqlExpr::Case { whens, otherwise } => {
+            for (w, t) in whens {
+                visit_expr(w, f);
+                visit_expr(t, f);
+            }
+            if let Some(o) = otherwise {
+                visit_expr(o, f);
+            }
+        }
+        SqlExpr::InList(a, list, _) => {
+            visit_expr(a, f);
+            list.iter_mut().for_each(|x| visit_expr(x, f));
+        }
+        SqlExpr::Exists(s) | SqlExpr::Subquery(s) => visit_params(s, f),
+    }
+}

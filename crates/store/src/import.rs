@@ -8,6 +8,7 @@
 //! the import. The writer commits only when the reader says the whole folder was sound
 //! ([`Msg::Commit`]); if the channel closes without it, the transaction is rolled back.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
@@ -50,9 +51,34 @@ struct Producer<B> {
     batch: B,
     org: Option<Id>,
     seq: i64,
+    /// Each stage's kind as a bit (see `application_stage_kinds`).
+    stage_bits: HashMap<Id, u16>,
+    /// Per application, the kinds of the stages it entered.
+    reached: HashMap<Id, u16>,
+}
+
+/// A stage kind's bit in `application_stage_kinds.reached_kinds`: its place in the format's list.
+pub(crate) fn kind_bit(kind: domain::enums::StageKind) -> u16 {
+    let place = domain::enums::StageKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+    1 << place
 }
 
 impl<B: Batch> Producer<B> {
+    /// The derived rows that need the whole folder: the stage kinds each application reached.
+    fn finish(&mut self) -> Result<(), StoreError> {
+        let Some(org) = self.org.clone() else { return Ok(()) };
+        for (app, bits) in std::mem::take(&mut self.reached) {
+            self.batch.push(
+                Table::ApplicationStageKinds,
+                &[Val::Text(org.as_str()), Val::Text(app.as_str()), Val::Int(i64::from(bits))],
+            );
+            if self.batch.size() >= BATCH_BYTES {
+                self.send_batch()?;
+            }
+        }
+        Ok(())
+    }
+
     fn send(&mut self, msg: Msg<B>) -> Result<(), StoreError> {
         // A send fails only when the writer has stopped; its own error is reported instead.
         self.to_writer
@@ -80,8 +106,23 @@ impl<B: Batch> OrgSink for Producer<B> {
         let Some(org) = &self.org else {
             return Err(StoreError::Corrupt("a record came before its org".into()));
         };
-        if let Record::BusyBlock(_) = record {
-            self.seq += 1;
+        match &record {
+            Record::BusyBlock(_) => self.seq += 1,
+            Record::Job(job) => {
+                for stage in &job.stages {
+                    self.stage_bits.insert(stage.id.clone(), kind_bit(stage.kind));
+                }
+            }
+            Record::StageTransition(t) => {
+                let bit = self.stage_bits.get(&t.to_stage_id).copied().unwrap_or(0);
+                match self.reached.get_mut(&t.application_id) {
+                    Some(bits) => *bits |= bit,
+                    None => {
+                        self.reached.insert(t.application_id.clone(), bit);
+                    }
+                }
+            }
+            _ => {}
         }
         let batch = &mut self.batch;
         rows(org.as_str(), record, self.seq, &mut |table, vals| {
@@ -162,8 +203,11 @@ pub(crate) fn run<B: Batch>(
             batch: B::default(),
             org: None,
             seq: 0,
+            stage_bits: HashMap::new(),
+            reached: HashMap::new(),
         };
         let read = read_org(dir, &mut producer, progress).and_then(|summary| {
+            producer.finish().map_err(domain::format::ReadError::Sink)?;
             producer
                 .send_batch()
                 .map_err(domain::format::ReadError::Sink)?;

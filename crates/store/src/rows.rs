@@ -23,6 +23,7 @@ pub enum Table {
     CandidateDemographics,
     Applications,
     StageTransitions,
+    ApplicationStageKinds,
     Interviews,
     InterviewParticipants,
     Feedback,
@@ -33,7 +34,7 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 20] = [
+    pub const ALL: [Table; 21] = [
         Table::Orgs,
         Table::Departments,
         Table::Users,
@@ -47,6 +48,7 @@ impl Table {
         Table::CandidateDemographics,
         Table::Applications,
         Table::StageTransitions,
+        Table::ApplicationStageKinds,
         Table::Interviews,
         Table::InterviewParticipants,
         Table::Feedback,
@@ -71,6 +73,7 @@ impl Table {
             Table::CandidateDemographics => "candidate_demographics",
             Table::Applications => "applications",
             Table::StageTransitions => "stage_transitions",
+            Table::ApplicationStageKinds => "application_stage_kinds",
             Table::Interviews => "interviews",
             Table::InterviewParticipants => "interview_participants",
             Table::Feedback => "feedback",
@@ -170,6 +173,7 @@ impl Table {
                 "at",
                 "by_user_id",
             ],
+            Table::ApplicationStageKinds => &["org_id", "application_id", "reached_kinds"],
             Table::Interviews => &[
                 "org_id",
                 "id",
@@ -580,6 +584,11 @@ pub const FOREIGN_KEYS: &[ForeignKey] = &[
     fk(Table::StageTransitions, "from_stage_id", Table::Stages),
     fk(Table::StageTransitions, "to_stage_id", Table::Stages),
     fk(Table::StageTransitions, "by_user_id", Table::Users),
+    fk(
+        Table::ApplicationStageKinds,
+        "application_id",
+        Table::Applications,
+    ),
     fk(Table::Interviews, "application_id", Table::Applications),
     fk(Table::Interviews, "stage_id", Table::Stages),
     fk(
