@@ -53,7 +53,9 @@ pub fn lower(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> (Select, Vec<Param
             params.push(p.clone());
         }
     }
-    crate::sql::visit_params(&mut select, &mut |id| *id = ParamId(renumber.get(id.0).copied().unwrap_or(id.0)));
+    crate::sql::visit_params(&mut select, &mut |id| {
+        *id = ParamId(renumber.get(id.0).copied().unwrap_or(id.0))
+    });
     (select, params)
 }
 
@@ -63,7 +65,10 @@ fn lower_all(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> Select {
     let mut stages: Vec<StageRef> = Vec::new();
     let mut timed = false;
     ir.walk_scalars(&mut |s| match s {
-        Scalar::Reached { stage: stage @ StageRef::Name(_), .. } if !stages.contains(stage) => stages.push(stage.clone()),
+        Scalar::Reached {
+            stage: stage @ StageRef::Name(_),
+            ..
+        } if !stages.contains(stage) => stages.push(stage.clone()),
         Scalar::Field { field, .. }
             if matches!(field.source, Source::LeftStageAt | Source::DaysInStage) =>
         {
@@ -437,18 +442,29 @@ impl Lower<'_> {
                     .map(|i| self.scalar(i, tables, base, entity))
                     .collect(),
             ),
-            Scalar::Reached { path, stage: StageRef::Kind(id) } => {
+            Scalar::Reached {
+                path,
+                stage: StageRef::Kind(id),
+            } => {
                 // Stage kinds reached are kept by the store per application, as a bitmask.
                 let (app, _) = self.walk(tables, base, entity, path);
                 let kinds = self.kinds_join(tables, &app);
                 let bit = match &self.ir.params[id.0] {
-                    Param::Text(kind) => {
-                        domain::enums::StageKind::NAMES.iter().position(|k| k == kind).map_or(0, |p| 1_i64 << p)
-                    }
+                    Param::Text(kind) => domain::enums::StageKind::NAMES
+                        .iter()
+                        .position(|k| k == kind)
+                        .map_or(0, |p| 1_i64 << p),
                     _ => 0,
                 };
-                let reached = SqlExpr::Func("COALESCE", vec![col(&kinds, "reached_kinds"), SqlExpr::Int(0)]);
-                SqlExpr::bin("<>", SqlExpr::bin("&", reached, SqlExpr::Int(bit)), SqlExpr::Int(0))
+                let reached = SqlExpr::Func(
+                    "COALESCE",
+                    vec![col(&kinds, "reached_kinds"), SqlExpr::Int(0)],
+                );
+                SqlExpr::bin(
+                    "<>",
+                    SqlExpr::bin("&", reached, SqlExpr::Int(bit)),
+                    SqlExpr::Int(0),
+                )
             }
             Scalar::Reached { path, stage } => {
                 let (app, _) = self.walk(tables, base, entity, path);

@@ -509,7 +509,12 @@ pub fn visit_params(select: &mut Select, f: &mut dyn FnMut(&mut ParamId)) {
         }
         visit_expr(&mut j.on, f);
     }
-    for e in select.filter.iter_mut().chain(select.having.iter_mut()).chain(select.group_by.iter_mut()) {
+    for e in select
+        .filter
+        .iter_mut()
+        .chain(select.having.iter_mut())
+        .chain(select.group_by.iter_mut())
+    {
         visit_expr(e, f);
     }
     for (e, _) in &mut select.order_by {
@@ -523,13 +528,27 @@ pub fn visit_params(select: &mut Select, f: &mut dyn FnMut(&mut ParamId)) {
 fn visit_expr(e: &mut SqlExpr, f: &mut dyn FnMut(&mut ParamId)) {
     match e {
         SqlExpr::Param(id, _) => f(id),
-        SqlExpr::Column(..) | SqlExpr::Ref(..) | SqlExpr::Org | SqlExpr::Int(_) | SqlExpr::Float(_) | SqlExpr::Const(_) | SqlExpr::Null => {}
-        SqlExpr::Not(a) | SqlExpr::Neg(a) | SqlExpr::Cast(a, _) | SqlExpr::IsNull(a, _) | SqlExpr::Epoch(a) | SqlExpr::FromMicros(a) | SqlExpr::CollateC(a) => visit_expr(a, f),
+        SqlExpr::Column(..)
+        | SqlExpr::Ref(..)
+        | SqlExpr::Org
+        | SqlExpr::Int(_)
+        | SqlExpr::Float(_)
+        | SqlExpr::Const(_)
+        | SqlExpr::Null => {}
+        SqlExpr::Not(a)
+        | SqlExpr::Neg(a)
+        | SqlExpr::Cast(a, _)
+        | SqlExpr::IsNull(a, _)
+        | SqlExpr::Epoch(a)
+        | SqlExpr::FromMicros(a)
+        | SqlExpr::CollateC(a) => visit_expr(a, f),
         SqlExpr::Binary(_, a, b) | SqlExpr::AtTimeZone(a, b) => {
             visit_expr(a, f);
             visit_expr(b, f);
         }
-        SqlExpr::WithinGroup { fraction, order, .. } => {
+        SqlExpr::WithinGroup {
+            fraction, order, ..
+        } => {
             visit_expr(fraction, f);
             visit_expr(order, f);
         }
@@ -539,9 +558,17 @@ fn visit_expr(e: &mut SqlExpr, f: &mut dyn FnMut(&mut ParamId)) {
                 visit_expr(a, f);
             }
         }
-        SqlExpr::Window { arg, partition_by, order_by, .. } => {
+        SqlExpr::Window {
+            arg,
+            partition_by,
+            order_by,
+            ..
+        } => {
             visit_expr(arg, f);
-            partition_by.iter_mut().chain(order_by.iter_mut()).for_each(|a| visit_expr(a, f));
+            partition_by
+                .iter_mut()
+                .chain(order_by.iter_mut())
+                .for_each(|a| visit_expr(a, f));
         }
         SqlExpr::Case { whens, otherwise } => {
             for (w, t) in whens {

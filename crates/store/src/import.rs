@@ -59,18 +59,27 @@ struct Producer<B> {
 
 /// A stage kind's bit in `application_stage_kinds.reached_kinds`: its place in the format's list.
 pub(crate) fn kind_bit(kind: domain::enums::StageKind) -> u16 {
-    let place = domain::enums::StageKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+    let place = domain::enums::StageKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(0);
     1 << place
 }
 
 impl<B: Batch> Producer<B> {
     /// The derived rows that need the whole folder: the stage kinds each application reached.
     fn finish(&mut self) -> Result<(), StoreError> {
-        let Some(org) = self.org.clone() else { return Ok(()) };
+        let Some(org) = self.org.clone() else {
+            return Ok(());
+        };
         for (app, bits) in std::mem::take(&mut self.reached) {
             self.batch.push(
                 Table::ApplicationStageKinds,
-                &[Val::Text(org.as_str()), Val::Text(app.as_str()), Val::Int(i64::from(bits))],
+                &[
+                    Val::Text(org.as_str()),
+                    Val::Text(app.as_str()),
+                    Val::Int(i64::from(bits)),
+                ],
             );
             if self.batch.size() >= BATCH_BYTES {
                 self.send_batch()?;
@@ -110,7 +119,8 @@ impl<B: Batch> OrgSink for Producer<B> {
             Record::BusyBlock(_) => self.seq += 1,
             Record::Job(job) => {
                 for stage in &job.stages {
-                    self.stage_bits.insert(stage.id.clone(), kind_bit(stage.kind));
+                    self.stage_bits
+                        .insert(stage.id.clone(), kind_bit(stage.kind));
                 }
             }
             Record::StageTransition(t) => {
