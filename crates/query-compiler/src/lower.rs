@@ -746,15 +746,254 @@ impl Lower<'_> {
         }
     }
 
+    /// The report's grains, in units computed by one CTE each: the subject's grain first; then a
+    /// *family* per first to-many step (`applications`) holding that grain and the grains one
+    /// step further down whose measures can be pre-aggregated per parent row
+    /// (`applications.interviews`), so that the middle table is read once; other grains alone.
+    fn units(&self) -> Vec<Vec<Grain>> {
+        let mut units: Vec<Vec<Grain>> = vec![vec![Grain::root()]];
+        for g in self.ir.grains().into_iter().skip(1) {
+            let family = match g.steps.as_slice() {
+                [_] => true,
+                [_, _] => self.eager(&g),
+                _ => false,
+            };
+            let home = units.iter().position(|u| {
+                family
+                    && u.iter().all(|h| {
+                        h.steps.first().map(|r| r.name) == g.steps.first().map(|r| r.name)
+                            && (h.steps.len() == 1 || self.eager(h))
+                    })
+                    && !u[0].steps.is_empty()
+            });
+            match home {
+                Some(i) => units[i].push(g),
+                None => units.push(vec![g]),
+            }
+        }
+        units
+    }
+
+    /// Whether every measure of a two-step grain can be computed from partial aggregates per
+    /// parent row: count, sum, min, max and avg over the rows' own fields.
+    fn eager(&self, grain: &Grain) -> bool {
+        if grain.steps.len() != 2 || !matches!(grain.steps[1].link, Link::ToMany { .. }) {
+            return false;
+        }
+        self.ir
+            .measures
+            .iter()
+            .filter(|m| m.grain == *grain)
+            .all(|m| {
+                let decomposable = matches!(
+                    m.func,
+                    AggFunc::Count | AggFunc::Sum | AggFunc::Min | AggFunc::Max | AggFunc::Avg
+                );
+                let mut own = true;
+                for e in m.arg.iter().chain(&m.filter) {
+                    e.walk(&mut |s| match s {
+                        Scalar::Field { path, field } => {
+                            own &= path.is_empty()
+                                && !matches!(
+                                    field.source,
+                                    Source::LeftStageAt | Source::DaysInStage
+                                )
+                        }
+                        Scalar::Custom { path, .. } | Scalar::Key { path } => {
+                            own &= path.is_empty()
+                        }
+                        Scalar::Reached { .. } => own = false,
+                        _ => {}
+                    });
+                }
+                decomposable && own
+            })
+    }
+
+    /// A family's CTE: the subject's rows joined to the first list's rows (each belongs to one
+    /// subject row) and to per-parent partial aggregates of the lists below them (one row per
+    /// parent, so nothing multiplies), grouped by the report's group keys.
+    fn family(&mut self, family: &[Grain], ctes: &mut Vec<(String, Select)>) -> Select {
+        let mut tables = Tables::new();
+        let (s, filter) = self.subject_from(&mut tables);
+        let subject = self.ir.subject;
+        let mut columns = Vec::new();
+        let mut group_by = Vec::new();
+        for (i, dim) in self.ir.dims.iter().enumerate() {
+            let e = self.scalar(&dim.expr, &mut tables, &s, subject);
+            group_by.push(e.clone());
+            columns.push((e, format!("d{i}")));
+        }
+        let first = family[0].steps[0];
+        let Link::ToMany { remote } = first.link else {
+            return self.grain(&family[0]);
+        };
+        let parent = self.alias("g");
+        tables.joins.push(Join {
+            kind: JoinKind::Inner,
+            source: table_source(Entity::get(first.target).table, self.timed),
+            alias: parent.clone(),
+            on: SqlExpr::and(
+                SqlExpr::eq(col(&parent, "org_id"), col(&s, "org_id")),
+                SqlExpr::eq(col(&parent, remote), col(&s, key(subject))),
+            ),
+        });
+        for grain in family {
+            match grain.steps.as_slice() {
+                [_] => {
+                    for (j, m) in self.ir.measures.iter().enumerate() {
+                        if m.grain == *grain {
+                            let e = self.measure(m, &mut tables, &parent, first.target);
+                            columns.push((e, format!("m{j}")));
+                        }
+                    }
+                }
+                [_, below] => {
+                    let Link::ToMany { remote: up } = below.link else {
+                        continue;
+                    };
+                    let name = format!("p{}", ctes.len());
+                    let (partial, finals) = self.partial(grain, below.target, up);
+                    ctes.push((name.clone(), partial));
+                    let p = self.alias("p");
+                    tables.joins.push(Join {
+                        kind: JoinKind::Left,
+                        source: TableSource::Cte(name),
+                        alias: p.clone(),
+                        on: SqlExpr::eq(
+                            SqlExpr::Ref(p.clone(), "parent".into()),
+                            col(&parent, key(first.target)),
+                        ),
+                    });
+                    for (j, finish) in finals {
+                        columns.push((finish(&p), format!("m{j}")));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Select {
+            columns,
+            from: Some((table_source(Entity::get(subject).table, self.timed), s)),
+            joins: tables.joins,
+            filter,
+            group_by,
+            ..Default::default()
+        }
+    }
+
+    /// Partial aggregates of a grain's measures per parent row (`up` is the column pointing to
+    /// the parent), and for each measure how to finish it from a joined partial row.
+    #[allow(clippy::type_complexity)]
+    fn partial(
+        &mut self,
+        grain: &Grain,
+        entity: EntityId,
+        up: &'static str,
+    ) -> (Select, Vec<(usize, Box<dyn Fn(&str) -> SqlExpr>)>) {
+        let mut tables = Tables::new();
+        let c = self.alias("c");
+        let mut columns = vec![(col(&c, up), "parent".to_owned())];
+        let mut finals: Vec<(usize, Box<dyn Fn(&str) -> SqlExpr>)> = Vec::new();
+        let d = self.d;
+        for (j, m) in self.ir.measures.iter().enumerate() {
+            if m.grain != *grain {
+                continue;
+            }
+            let arg = m
+                .arg
+                .as_ref()
+                .map(|a| self.scalar(a, &mut tables, &c, entity));
+            let filter = m
+                .filter
+                .as_ref()
+                .map(|f| self.scalar(f, &mut tables, &c, entity));
+            let value = match (arg, filter) {
+                (None, None) => None,
+                (Some(a), None) => Some(a),
+                (a, Some(f)) => Some(SqlExpr::Case {
+                    whens: vec![(f, a.unwrap_or(SqlExpr::Int(1)))],
+                    otherwise: None,
+                }),
+            };
+            let agg = |func: &'static str, v: &Option<SqlExpr>| SqlExpr::Agg {
+                func,
+                distinct: false,
+                arg: v.clone().map(Box::new),
+            };
+            let (a, b) = (format!("a{j}"), format!("b{j}"));
+            let finish_sum = |name: String| -> Box<dyn Fn(&str) -> SqlExpr> {
+                Box::new(move |p: &str| SqlExpr::Agg {
+                    func: "sum",
+                    distinct: false,
+                    arg: Some(Box::new(SqlExpr::Ref(p.to_owned(), name.clone()))),
+                })
+            };
+            match m.func {
+                AggFunc::Count => {
+                    columns.push((agg("count", &value), a.clone()));
+                    finals.push((j, finish_sum(a)));
+                }
+                AggFunc::Sum => {
+                    columns.push((agg("sum", &value), a.clone()));
+                    finals.push((j, finish_sum(a)));
+                }
+                AggFunc::Min | AggFunc::Max => {
+                    let func = if m.func == AggFunc::Min { "min" } else { "max" };
+                    columns.push((agg(func, &value), a.clone()));
+                    finals.push((
+                        j,
+                        Box::new(move |p: &str| SqlExpr::Agg {
+                            func,
+                            distinct: false,
+                            arg: Some(Box::new(SqlExpr::Ref(p.to_owned(), a.clone()))),
+                        }),
+                    ));
+                }
+                AggFunc::Avg => {
+                    columns.push((agg("sum", &value), a.clone()));
+                    columns.push((agg("count", &value), b.clone()));
+                    finals.push((
+                        j,
+                        Box::new(move |p: &str| {
+                            let sum = |n: &str| SqlExpr::Agg {
+                                func: "sum",
+                                distinct: false,
+                                arg: Some(Box::new(SqlExpr::Ref(p.to_owned(), n.to_owned()))),
+                            };
+                            d.divide(sum(&a), sum(&b))
+                        }),
+                    ));
+                }
+                AggFunc::CountDistinct | AggFunc::Percentile(_) => {}
+            }
+        }
+        let select = Select {
+            columns,
+            from: Some((
+                table_source(Entity::get(entity).table, self.timed),
+                c.clone(),
+            )),
+            joins: tables.joins,
+            filter: Some(SqlExpr::eq(col(&c, "org_id"), SqlExpr::Org)),
+            group_by: vec![col(&c, up)],
+            ..Default::default()
+        };
+        (select, finals)
+    }
+
     fn groups(&mut self) -> Select {
-        let grains = self.ir.grains();
+        let units = self.units();
         let mut ctes = Vec::new();
-        for (k, g) in grains.iter().enumerate() {
-            let select = self.grain(g);
+        for (k, unit) in units.iter().enumerate() {
+            let select = match unit.as_slice() {
+                [one] if one.steps.len() <= 1 || !self.eager(one) => self.grain(one),
+                family => self.family(family, &mut ctes),
+            };
             ctes.push((format!("g{k}"), select));
         }
         let mut joins = Vec::new();
-        for k in 1..grains.len() {
+        for k in 1..units.len() {
             let name = format!("g{k}");
             let on = SqlExpr::all(
                 (0..self.ir.dims.len())
@@ -774,8 +1013,13 @@ impl Lower<'_> {
                 on,
             });
         }
+        let grains: Vec<Grain> = self.ir.measures.iter().map(|m| m.grain.clone()).collect();
+        let unit_of: Vec<usize> = grains
+            .iter()
+            .map(|g| units.iter().position(|u| u.contains(g)).unwrap_or(0))
+            .collect();
         let refs = Refs {
-            grains: &grains,
+            unit_of: &unit_of,
             ir: self.ir,
         };
         let d = self.d;
@@ -968,7 +1212,8 @@ impl Select {
 
 /// Where group keys and measures live once the grains are joined.
 struct Refs<'a> {
-    grains: &'a [Grain],
+    /// For each measure, the CTE (`g<k>`) that computes it.
+    unit_of: &'a [usize],
     ir: &'a Ir,
 }
 
@@ -976,7 +1221,7 @@ impl Refs<'_> {
     fn measure(&self, d: Dialect, j: usize) -> SqlExpr {
         let _ = d;
         let m = &self.ir.measures[j];
-        let k = self.grains.iter().position(|g| *g == m.grain).unwrap_or(0);
+        let k = self.unit_of.get(j).copied().unwrap_or(0);
         let r = SqlExpr::Ref(format!("g{k}"), format!("m{j}"));
         // A group with no rows in a lower grain has no row in its CTE: counts are zero there.
         if k > 0 && matches!(m.func, AggFunc::Count | AggFunc::CountDistinct) {
