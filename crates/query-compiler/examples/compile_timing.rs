@@ -5,10 +5,11 @@
 //! with the median and p90 in microseconds.
 //!
 //! ```text
-//! cargo run --release -p query-compiler --example compile_timing -- [N] [WARMUP] [postgres|sqlite]
+//! cargo run --release -p query-compiler --example compile_timing -- [N] [WARMUP] [postgres|sqlite] [REPORT]
 //! ```
 //!
-//! Defaults: N 2000, WARMUP 200, postgres. Output lines:
+//! Defaults: N 2000, WARMUP 200, postgres, every standard report (REPORT: only that one, e.g.
+//! to profile it). Output lines:
 //! `{"report":"funnel","dialect":"postgres","n":2000,"median_us":12.3,"p90_us":14.0,"sql_bytes":1234}`.
 
 use std::hint::black_box;
@@ -112,7 +113,11 @@ fn main() -> ExitCode {
     };
     let catalog = catalog();
     let mut times = Vec::with_capacity(n);
+    let only = args.get(3);
     for (name, text) in library::STANDARD {
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
         let sql_bytes = match compile(text, &catalog, dialect, &OrgScope) {
             Ok(c) => c.sql.len(),
             Err(d) => {

@@ -238,6 +238,24 @@ impl Dialect {
         }
     }
 
+    /// A NULL of the type family of `ty`, for UNION branches (PostgreSQL types an untyped NULL
+    /// as text when two branches hold one).
+    pub fn typed_null(self, ty: &Type) -> SqlExpr {
+        match self {
+            Dialect::Sqlite => SqlExpr::Null,
+            Dialect::Postgres => SqlExpr::Cast(
+                b(SqlExpr::Null),
+                match ty {
+                    Type::Integer | Type::Number => "numeric",
+                    Type::Instant => "timestamptz",
+                    Type::Date => "date",
+                    Type::Bool => "boolean",
+                    _ => "text",
+                },
+            ),
+        }
+    }
+
     /// Equality that treats two nulls as equal (joining grains on group keys).
     pub fn null_safe_eq(self, a: SqlExpr, b: SqlExpr) -> SqlExpr {
         match self {

@@ -327,7 +327,8 @@ impl Lower<'_> {
         match s {
             Scalar::Field { path, field } => {
                 let (alias, owner) = self.walk(tables, base, entity, path);
-                self.field(field, &alias, owner)
+                // Rows reached through a to-one path are left-joined: they may be absent.
+                self.field(field, &alias, owner, !path.is_empty())
             }
             Scalar::Custom {
                 path,
@@ -519,7 +520,13 @@ impl Lower<'_> {
         alias
     }
 
-    fn field(&mut self, field: &'static Field, alias: &str, entity: EntityId) -> SqlExpr {
+    fn field(
+        &mut self,
+        field: &'static Field,
+        alias: &str,
+        entity: EntityId,
+        may_be_absent: bool,
+    ) -> SqlExpr {
         if field.group != FieldGroup::Plain && self.guard.masked(entity, field.group) {
             return SqlExpr::Null;
         }
@@ -570,6 +577,9 @@ impl Lower<'_> {
                     ]),
                     ..Default::default()
                 }))));
+                if !may_be_absent {
+                    return newer_absent;
+                }
                 // Null, not true, when there is no offer at all (a left-joined row that is absent).
                 SqlExpr::Case {
                     whens: vec![(
@@ -992,8 +1002,70 @@ impl Lower<'_> {
             };
             ctes.push((format!("g{k}"), select));
         }
+        let grains: Vec<Grain> = self.ir.measures.iter().map(|m| m.grain.clone()).collect();
+        let unit_of: Vec<usize> = grains
+            .iter()
+            .map(|g| units.iter().position(|u| u.contains(g)).unwrap_or(0))
+            .collect();
+        // Several units with group keys: stack their rows and group again (NULL keys group
+        // together, and a hash aggregate needs no join on nullable keys).
+        let merged = units.len() > 1 && !self.ir.dims.is_empty();
+        if merged {
+            let mut parts: Vec<Select> = (0..units.len())
+                .map(|k| {
+                    let name = format!("g{k}");
+                    let mut columns: Vec<(SqlExpr, String)> = (0..self.ir.dims.len())
+                        .map(|i| (SqlExpr::Ref(name.clone(), format!("d{i}")), format!("d{i}")))
+                        .collect();
+                    for (j, unit) in unit_of.iter().enumerate() {
+                        let value = if *unit == k {
+                            SqlExpr::Ref(name.clone(), format!("m{j}"))
+                        } else {
+                            self.d.typed_null(&self.ir.measures[j].ty)
+                        };
+                        columns.push((value, format!("m{j}")));
+                    }
+                    Select {
+                        columns,
+                        from: Some((TableSource::Cte(name.clone()), name)),
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            let mut stacked = parts.remove(0);
+            stacked.union_all = parts;
+            ctes.push(("stacked".into(), stacked));
+            let group_by: Vec<SqlExpr> = (0..self.ir.dims.len())
+                .map(|i| SqlExpr::Ref("u".into(), format!("d{i}")))
+                .collect();
+            let mut columns: Vec<(SqlExpr, String)> = group_by
+                .iter()
+                .cloned()
+                .zip((0..).map(|i| format!("d{i}")))
+                .collect();
+            for j in 0..unit_of.len() {
+                let value = SqlExpr::Ref("u".into(), format!("m{j}"));
+                columns.push((
+                    SqlExpr::Agg {
+                        func: "max",
+                        distinct: false,
+                        arg: Some(Box::new(value)),
+                    },
+                    format!("m{j}"),
+                ));
+            }
+            ctes.push((
+                "grouped".into(),
+                Select {
+                    columns,
+                    from: Some((TableSource::Cte("stacked".into()), "u".into())),
+                    group_by,
+                    ..Default::default()
+                },
+            ));
+        }
         let mut joins = Vec::new();
-        for k in 1..units.len() {
+        for k in (1..units.len()).filter(|_| !merged) {
             let name = format!("g{k}");
             let on = SqlExpr::all(
                 (0..self.ir.dims.len())
@@ -1013,19 +1085,16 @@ impl Lower<'_> {
                 on,
             });
         }
-        let grains: Vec<Grain> = self.ir.measures.iter().map(|m| m.grain.clone()).collect();
-        let unit_of: Vec<usize> = grains
-            .iter()
-            .map(|g| units.iter().position(|u| u.contains(g)).unwrap_or(0))
-            .collect();
         let refs = Refs {
             unit_of: &unit_of,
+            merged,
             ir: self.ir,
         };
         let d = self.d;
+        let source = if merged { "grouped" } else { "g0" };
         let mut select = Select {
             ctes,
-            from: Some((TableSource::Cte("g0".into()), "g0".into())),
+            from: Some((TableSource::Cte(source.into()), "g0".into())),
             joins,
             ..Default::default()
         };
@@ -1113,7 +1182,8 @@ impl Lower<'_> {
                     ));
                     parts.push(Select {
                         columns,
-                        ..select.clone_without_ctes()
+                        from: select.from.clone(),
+                        ..Default::default()
                     });
                 }
                 let mut first_part = parts.remove(0);
@@ -1201,19 +1271,12 @@ impl OutputValue {
     }
 }
 
-impl Select {
-    fn clone_without_ctes(&self) -> Select {
-        Select {
-            ctes: Vec::new(),
-            ..self.clone()
-        }
-    }
-}
-
 /// Where group keys and measures live once the grains are joined.
 struct Refs<'a> {
     /// For each measure, the CTE (`g<k>`) that computes it.
     unit_of: &'a [usize],
+    /// Whether the units were stacked and grouped into one relation (aliased `g0`).
+    merged: bool,
     ir: &'a Ir,
 }
 
@@ -1222,7 +1285,12 @@ impl Refs<'_> {
         let _ = d;
         let m = &self.ir.measures[j];
         let k = self.unit_of.get(j).copied().unwrap_or(0);
-        let r = SqlExpr::Ref(format!("g{k}"), format!("m{j}"));
+        let alias = if self.merged {
+            "g0".to_owned()
+        } else {
+            format!("g{k}")
+        };
+        let r = SqlExpr::Ref(alias, format!("m{j}"));
         // A group with no rows in a lower grain has no row in its CTE: counts are zero there.
         if k > 0 && matches!(m.func, AggFunc::Count | AggFunc::CountDistinct) {
             SqlExpr::Func("COALESCE", vec![r, SqlExpr::Int(0)])

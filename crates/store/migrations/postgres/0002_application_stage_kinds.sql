@@ -4,8 +4,8 @@
 -- change of an application's stage), so that reports ask "reached a stage kind" without reading
 -- the history: a funnel over a million applications is one scan.
 CREATE TABLE application_stage_kinds (
-    org_id          text    NOT NULL,
-    application_id  text    NOT NULL,
+    org_id          text COLLATE "C" NOT NULL,
+    application_id  text COLLATE "C" NOT NULL,
     reached_kinds   integer NOT NULL,
     PRIMARY KEY (org_id, application_id),
     FOREIGN KEY (org_id, application_id) REFERENCES applications (org_id, id)
