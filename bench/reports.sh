@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Standard reports on a large generated org in PostgreSQL: the SQL that hireplane generates
+# against the best SQL we could write by hand for the same question (bench/handwritten/NAME.sql,
+# checked to return the same rows, in the same order). Run from the repository root:
+#
+#   bench/reports.sh [N]          (applications in the generated org, default 1000000)
+#
+# Generates the org (`hireplane generate --org-id bench --seed 1`) into
+# /var/tmp/hireplane-bench-org-N unless it is there, imports it into the PostgreSQL database
+# hp_bench_N unless that database already holds the org (about a minute for 1,000,000
+# applications), runs VACUUM ANALYZE, then for each standard report:
+#   - takes the generated SQL and its parameters from `hireplane explain --name NAME --today DAY`
+#     (the `== SQL` and `== parameters` sections) and PREPAREs it in psql with
+#     plan_cache_mode = force_custom_plan (what the CLI gets: a plan for the actual values);
+#   - runs it once and the hand-written SQL once, output to files, and compares the rows;
+#   - then RUNS rounds of (generated, hand-written), timed by psql's \timing (client round trip,
+#     rows fetched, output discarded), and prints the medians and their ratio.
+# Both run in the same psql session, one after the other, with the server's settings as they are
+# (JIT on, work_mem 4 MB on Debian's defaults) and only the tables and indexes that the store's
+# migrations create (nothing is added). `explain` also runs the generated SQL under
+# EXPLAIN (ANALYZE, BUFFERS): that plan is kept in $BENCH_OUT/NAME.explain.txt, beside the
+# psql script, the rows of both and the raw timings.
+#
+# Environment: HIREPLANE_BENCH_POSTGRES (a server URL whose user may create databases; default
+# postgres://postgres@127.0.0.1:5432/postgres), REPORTS_TODAY (default 2025-06-30: relative
+# ranges such as `last 365 days` count back from it), REPORTS_RUNS (default 5), REPORTS_ONLY (a
+# space-separated list of report names), BENCH_OUT (where SQL, rows and timings are kept; default
+# a new directory under /tmp, printed at the end).
+set -euo pipefail
+
+n=${1:-1000000}
+pg=${HIREPLANE_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}
+today=${REPORTS_TODAY:-2025-06-30}
+runs=${REPORTS_RUNS:-5}
+out=${BENCH_OUT:-$(mktemp -d /tmp/hireplane-reports.XXXXXX)}
+mkdir -p "$out"
+echo "rerun: bench/reports.sh $n   (REPORTS_TODAY=$today REPORTS_RUNS=$runs)" >&2
+
+cargo build --release -q -p cli
+bin=${CARGO_TARGET_DIR:-target}/release/hireplane
+
+org_dir=/var/tmp/hireplane-bench-org-$n
+db=hp_bench_$n
+base=${pg%/*}
+dburl=$base/$db
+
+if [ ! -f "$org_dir/applications.jsonl" ]; then
+    echo "generating $n applications into $org_dir" >&2
+    rm -rf "$org_dir.tmp"
+    "$bin" generate --org-id bench --applications "$n" --seed 1 "$org_dir.tmp" >&2
+    mv "$org_dir.tmp" "$org_dir"
+fi
+
+imported=$(psql -X "$dburl" -Atc "SELECT count(*) FROM orgs WHERE org_id = 'bench'" 2>/dev/null || echo none)
+if [ "$imported" != 1 ]; then
+    echo "importing $org_dir into $db" >&2
+    psql -X "$pg" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+    psql -X "$pg" -qc "CREATE DATABASE $db" >/dev/null
+    "$bin" --database "$dburl" import "$org_dir" >&2
+fi
+psql -X "$dburl" -qc "VACUUM ANALYZE" >/dev/null
+zone=$(psql -X "$dburl" -Atc "SELECT timezone FROM orgs WHERE org_id = 'bench'")
+
+if [ -n "${REPORTS_ONLY:-}" ]; then
+    read -r -a names <<<"$REPORTS_ONLY"
+else
+    names=()
+    for f in reports/*.report; do names+=("$(basename "$f" .report)"); done
+fi
+
+echo "hireplane reports benchmark: $n applications, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), today $today ($zone), $runs runs" >&2
+for name in "${names[@]}"; do
+    "$bin" --database "$dburl" explain --name "$name" --today "$today" >"$out/$name.explain.txt"
+done
+
+python3 - "$out" "$dburl" "$today" "$zone" "$runs" "${names[@]}" <<'PY'
+import json, os, re, statistics, subprocess, sys
+
+out, dburl, today, zone, runs = sys.argv[1:6]
+runs = int(runs)
+names = sys.argv[6:]
+
+
+def sections(text):
+    """The `== SQL` text and the parameters ($1, $2, ...) of `hireplane explain`."""
+    sql = re.search(r"^== SQL \(postgres\)\n(.*?)\n\n== parameters\n", text, re.S | re.M)
+    params = re.search(r"^== parameters\n(.*?)\n\n", text, re.S | re.M)
+    if not sql or not params:
+        sys.exit("cannot find the SQL and parameters in hireplane explain's output")
+    values = []
+    for line in params.group(1).splitlines():
+        m = re.match(r"^\$(\d+) = (.*?)( \(the org\))?$", line)
+        if not m or int(m.group(1)) != len(values) + 1:
+            sys.exit(f"unexpected parameter line: {line}")
+        values.append(json.loads(m.group(2)))
+    return sql.group(1), values
+
+
+def literal(v):
+    if isinstance(v, str):
+        return "'" + v.replace("'", "''") + "'"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return repr(v)
+
+
+def run(name):
+    text = open(os.path.join(out, f"{name}.explain.txt")).read()
+    sql, params = sections(text)
+    hand = os.path.abspath(os.path.join("bench", "handwritten", f"{name}.sql"))
+    if not os.path.exists(hand):
+        sys.exit(f"missing {hand}")
+    execute = f"EXECUTE g({', '.join(literal(p) for p in params)});"
+    gen_rows = os.path.join(out, f"{name}.generated.rows")
+    hand_rows = os.path.join(out, f"{name}.handwritten.rows")
+    lines = [
+        "\\set ON_ERROR_STOP 1",
+        f"\\set org '{params[0]}'",
+        f"\\set today '{today}'",
+        f"\\set tz '{zone}'",
+        "SET plan_cache_mode = force_custom_plan;",
+        f"PREPARE g AS {sql};",
+        "\\pset format unaligned",
+        "\\pset tuples_only on",
+        f"\\o {gen_rows}",
+        execute,
+        f"\\o {hand_rows}",
+        f"\\i {hand}",
+        "\\o /dev/null",
+        "\\timing on",
+    ]
+    for _ in range(runs):
+        lines += ["\\echo MARK generated", execute, "\\echo MARK handwritten", f"\\i {hand}"]
+    script = os.path.join(out, f"{name}.psql")
+    open(script, "w").write("\n".join(lines) + "\n")
+    res = subprocess.run(["psql", "-X", "-q", dburl, "-f", script], capture_output=True, text=True)
+    if res.returncode != 0:
+        sys.exit(f"{name}: psql failed:\n{res.stderr}")
+    open(os.path.join(out, f"{name}.timings.txt"), "w").write(res.stdout)
+    times = {"generated": [], "handwritten": []}
+    which = None
+    for line in res.stdout.splitlines():
+        if line.startswith("MARK "):
+            which = line.split()[1]
+        m = re.match(r"^Time: ([0-9.]+) ms", line)
+        if m and which:
+            times[which].append(float(m.group(1)))
+            which = None
+    g = open(gen_rows).read().splitlines()
+    h = open(hand_rows).read().splitlines()
+    same = "yes" if g == h else ("same rows, other order" if sorted(g) == sorted(h) else "NO")
+    return times, len(g), same
+
+
+print(f"{'report':<28} {'rows':>5} {'generated ms':>13} {'hand ms':>9} {'ratio':>6}  {'<= 1000 ms':>10}  {'<= 1.2x':>7}  same result")
+ratios = []
+for name in names:
+    times, rows, same = run(name)
+    gm = statistics.median(times["generated"])
+    hm = statistics.median(times["handwritten"])
+    ratio = gm / hm if hm else float("nan")
+    ratios.append(ratio)
+    print(f"{name:<28} {rows:>5} {gm:>13.1f} {hm:>9.1f} {ratio:>5.2f}x  {'yes' if gm <= 1000 else 'NO':>10}  {'yes' if ratio <= 1.2 else 'NO':>7}  {same}", flush=True)
+print(f"medians of {runs} runs each, alternating generated / hand-written in one psql session; results in {out}")
+PY
