@@ -2,13 +2,24 @@
 //!
 //! The shape of every statement:
 //! - each *grain* (the subject's rows, or the rows one to-many walk away such as a job's
-//!   applications or their interviews) is aggregated in its own CTE `g0`, `g1`, ..., grouped by
-//!   the report's group keys. Rows of a grain belong to exactly one subject row, so nothing is
-//!   counted twice, whatever mix of grains a report asks for;
-//! - the final select joins the grains on the group keys (null-safe), computes formulas, and
-//!   applies `having`, `order by` and `limit`;
+//!   applications or their interviews) is aggregated grouped by the report's group keys. Rows of
+//!   a grain belong to exactly one subject row, so nothing is counted twice, whatever mix of
+//!   grains a report asks for. Grains are computed in *units*, one CTE `g0`, `g1`, ... each: the
+//!   subject's grain; a family per first list (`applications`) that also holds the lists one step
+//!   below it (`applications.interviews`) when their measures decompose (count, sum, min, max,
+//!   avg): those are pre-aggregated per parent row (`p1`, ...: one row per application) and
+//!   joined to the parent rows, so the parent table is read once and nothing multiplies; any
+//!   other grain alone;
+//! - with group keys, the units are stacked (`UNION ALL`) and grouped again, which matches NULL
+//!   keys and hashes; without, they are single rows joined side by side. The final select
+//!   computes formulas and applies `having`, `order by` (ties broken by the group keys) and
+//!   `limit`;
+//! - `reached(kind(...))` reads the store's per-application bitmask `application_stage_kinds`;
+//!   `reached("name")` one `reach` CTE over the stage history per statement; `left_at` and
+//!   `days_in_stage` a CTE with a window function over each application's transitions;
 //! - every table reference is scoped to the org (`org_id = $1`) and to-one relations are joined
-//!   only when used (join pruning), on the org-led keys the store indexes.
+//!   only when used (join pruning), on the org-led keys the store indexes; only the parameters
+//!   the statement uses are bound.
 
 use crate::catalog::{Entity, EntityId, Field, FieldGroup, Link, Relation, Source, Type};
 use crate::ir::*;
