@@ -798,7 +798,18 @@ impl Lower<'_> {
     /// Whether every measure of a two-step grain can be computed from partial aggregates per
     /// parent row: count, sum, min, max and avg over the rows' own fields.
     fn eager(&self, grain: &Grain) -> bool {
-        if grain.steps.len() != 2 || !matches!(grain.steps[1].link, Link::ToMany { .. }) {
+        grain.steps.len() == 2
+            && matches!(grain.steps[1].link, Link::ToMany { .. })
+            && self.decomposable(grain)
+    }
+
+    /// Whether every measure of a grain is count, sum, min, max or avg over the rows' own fields
+    /// (so it can be computed from partial aggregates per parent row).
+    fn decomposable(&self, grain: &Grain) -> bool {
+        if !matches!(
+            grain.steps.last().map(|r| r.link),
+            Some(Link::ToMany { .. })
+        ) {
             return false;
         }
         self.ir
@@ -829,6 +840,49 @@ impl Lower<'_> {
                 }
                 decomposable && own
             })
+    }
+
+    /// A first list's grain from partial aggregates per subject row: the list's rows are grouped
+    /// by their key to the subject first, so the subject and its group keys meet a few rows each.
+    fn child(&mut self, grain: &Grain, ctes: &mut Vec<(String, Select)>) -> Select {
+        let rel = grain.steps[0];
+        let Link::ToMany { remote } = rel.link else {
+            return self.grain(grain);
+        };
+        let mut tables = Tables::new();
+        let (s, filter) = self.subject_from(&mut tables);
+        let subject = self.ir.subject;
+        let mut columns = Vec::new();
+        let mut group_by = Vec::new();
+        for (i, dim) in self.ir.dims.iter().enumerate() {
+            let e = self.scalar(&dim.expr, &mut tables, &s, subject);
+            group_by.push(e.clone());
+            columns.push((e, format!("d{i}")));
+        }
+        let name = format!("p{}", ctes.len());
+        let (partial, finals) = self.partial(grain, rel.target, remote);
+        ctes.push((name.clone(), partial));
+        let p = self.alias("p");
+        tables.joins.push(Join {
+            kind: JoinKind::Inner,
+            source: TableSource::Cte(name),
+            alias: p.clone(),
+            on: SqlExpr::eq(
+                SqlExpr::Ref(p.clone(), "parent".into()),
+                col(&s, key(subject)),
+            ),
+        });
+        for (j, finish) in finals {
+            columns.push((finish(&p), format!("m{j}")));
+        }
+        Select {
+            columns,
+            from: Some((table_source(Entity::get(subject).table, self.timed), s)),
+            joins: tables.joins,
+            filter,
+            group_by,
+            ..Default::default()
+        }
     }
 
     /// A family's CTE: the subject's rows joined to the first list's rows (each belongs to one
@@ -1008,6 +1062,9 @@ impl Lower<'_> {
         let mut ctes = Vec::new();
         for (k, unit) in units.iter().enumerate() {
             let select = match unit.as_slice() {
+                [one] if one.steps.len() == 1 && self.decomposable(one) => {
+                    self.child(one, &mut ctes)
+                }
                 [one] if one.steps.len() <= 1 || !self.eager(one) => self.grain(one),
                 family => self.family(family, &mut ctes),
             };
