@@ -969,20 +969,44 @@ impl Lower<'_> {
         let mut tables = Tables::new();
         let c = self.alias("c");
         let mut columns = vec![(col(&c, up), "parent".to_owned())];
+        let finals = self.partial_columns(grain, &mut tables, &c, entity, &mut columns);
+        let select = Select {
+            columns,
+            from: Some((
+                table_source(Entity::get(entity).table, self.timed),
+                c.clone(),
+            )),
+            joins: tables.joins,
+            filter: Some(SqlExpr::eq(col(&c, "org_id"), SqlExpr::Org)),
+            group_by: vec![col(&c, up)],
+            ..Default::default()
+        };
+        (select, finals)
+    }
+
+    /// The partial aggregates of a grain's measures over rows at `c` (added to `columns`), and
+    /// for each measure how to finish it from the partial rows.
+    #[allow(clippy::type_complexity)]
+    fn partial_columns(
+        &mut self,
+        grain: &Grain,
+        tables: &mut Tables,
+        c: &str,
+        entity: EntityId,
+        columns: &mut Vec<(SqlExpr, String)>,
+    ) -> Vec<(usize, Box<dyn Fn(&str) -> SqlExpr>)> {
         let mut finals: Vec<(usize, Box<dyn Fn(&str) -> SqlExpr>)> = Vec::new();
         let d = self.d;
+        let c = c.to_owned();
         for (j, m) in self.ir.measures.iter().enumerate() {
             if m.grain != *grain {
                 continue;
             }
-            let arg = m
-                .arg
-                .as_ref()
-                .map(|a| self.scalar(a, &mut tables, &c, entity));
+            let arg = m.arg.as_ref().map(|a| self.scalar(a, tables, &c, entity));
             let filter = m
                 .filter
                 .as_ref()
-                .map(|f| self.scalar(f, &mut tables, &c, entity));
+                .map(|f| self.scalar(f, tables, &c, entity));
             let value = match (arg, filter) {
                 (None, None) => None,
                 (Some(a), None) => Some(a),
@@ -1043,25 +1067,138 @@ impl Lower<'_> {
                 AggFunc::CountDistinct | AggFunc::Percentile(_) => {}
             }
         }
-        let select = Select {
-            columns,
-            from: Some((
-                table_source(Entity::get(entity).table, self.timed),
-                c.clone(),
-            )),
-            joins: tables.joins,
-            filter: Some(SqlExpr::eq(col(&c, "org_id"), SqlExpr::Org)),
-            group_by: vec![col(&c, up)],
-            ..Default::default()
+        finals
+    }
+
+    /// The foreign keys through which every group key reaches a small lookup table (users,
+    /// departments, sources, jobs, stages), when the report's own measures decompose: then the
+    /// subject's rows are aggregated per key first and the lookups joined to a few rows.
+    fn lookup_keys(&self) -> Option<Vec<&'static str>> {
+        let root = Grain::root();
+        if self.ir.dims.is_empty() || !self.ir.measures.iter().any(|m| m.grain == root) {
+            return None;
+        }
+        let measures_ok = self
+            .ir
+            .measures
+            .iter()
+            .filter(|m| m.grain == root)
+            .all(|m| {
+                let mut own = matches!(
+                    m.func,
+                    AggFunc::Count | AggFunc::Sum | AggFunc::Min | AggFunc::Max | AggFunc::Avg
+                );
+                for e in m.arg.iter().chain(&m.filter) {
+                    e.walk(&mut |x| match x {
+                        Scalar::Field { path, field } => {
+                            own &= path.is_empty()
+                                && !matches!(
+                                    field.source,
+                                    Source::LeftStageAt | Source::DaysInStage
+                                )
+                        }
+                        Scalar::Custom { path, .. } | Scalar::Key { path } => {
+                            own &= path.is_empty()
+                        }
+                        Scalar::Reached { .. } => own = false,
+                        _ => {}
+                    });
+                }
+                own
+            });
+        if !measures_ok {
+            return None;
+        }
+        let small = |e: EntityId| {
+            matches!(
+                e,
+                EntityId::Users
+                    | EntityId::Departments
+                    | EntityId::Sources
+                    | EntityId::Jobs
+                    | EntityId::Stages
+            )
         };
-        (select, finals)
+        let mut keys: Vec<&'static str> = Vec::new();
+        let mut ok = true;
+        for dim in &self.ir.dims {
+            dim.expr.walk(&mut |x| match x {
+                Scalar::Field { path, .. } | Scalar::Custom { path, .. } | Scalar::Key { path } => {
+                    match path.first() {
+                        Some(rel) => match rel.link {
+                            Link::ToOne { local, .. } if small(rel.target) => {
+                                if !keys.contains(&local) {
+                                    keys.push(local);
+                                }
+                            }
+                            _ => ok = false,
+                        },
+                        None => ok = false,
+                    }
+                }
+                Scalar::Reached { .. } => ok = false,
+                _ => {}
+            });
+        }
+        (ok && !keys.is_empty()).then_some(keys)
+    }
+
+    /// The subject's grain aggregated per lookup key first (see [`Self::lookup_keys`]).
+    fn by_lookup(&mut self, keys: &[&'static str], ctes: &mut Vec<(String, Select)>) -> Select {
+        let mut inner = Tables::new();
+        let (s, filter) = self.subject_from(&mut inner);
+        let subject = self.ir.subject;
+        let mut columns = vec![(col(&s, "org_id"), "org_id".to_owned())];
+        let mut group_by = vec![col(&s, "org_id")];
+        for k in keys {
+            columns.push((col(&s, k), (*k).to_owned()));
+            group_by.push(col(&s, k));
+        }
+        let finals = self.partial_columns(&Grain::root(), &mut inner, &s, subject, &mut columns);
+        let name = format!("p{}", ctes.len());
+        ctes.push((
+            name.clone(),
+            Select {
+                columns,
+                from: Some((table_source(Entity::get(subject).table, self.timed), s)),
+                joins: inner.joins,
+                filter,
+                group_by,
+                ..Default::default()
+            },
+        ));
+        // The partial rows carry the subject's org and foreign keys: group keys are computed
+        // from them as from the subject's rows.
+        let q = self.alias("q");
+        let mut tables = Tables::new();
+        let mut columns = Vec::new();
+        let mut group_by = Vec::new();
+        for (i, dim) in self.ir.dims.iter().enumerate() {
+            let e = self.scalar(&dim.expr, &mut tables, &q, subject);
+            group_by.push(e.clone());
+            columns.push((e, format!("d{i}")));
+        }
+        for (j, finish) in finals {
+            columns.push((finish(&q), format!("m{j}")));
+        }
+        Select {
+            columns,
+            from: Some((TableSource::Cte(name), q)),
+            joins: tables.joins,
+            group_by,
+            ..Default::default()
+        }
     }
 
     fn groups(&mut self) -> Select {
         let units = self.units();
         let mut ctes = Vec::new();
         for (k, unit) in units.iter().enumerate() {
+            let lookup = if k == 0 { self.lookup_keys() } else { None };
             let select = match unit.as_slice() {
+                [_] if lookup.is_some() => {
+                    self.by_lookup(lookup.as_deref().unwrap_or(&[]), &mut ctes)
+                }
                 [one] if one.steps.len() == 1 && self.decomposable(one) => {
                     self.child(one, &mut ctes)
                 }
