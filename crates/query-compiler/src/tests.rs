@@ -113,3 +113,33 @@ fn every_standard_report_compiles_on_both_dialects() {
     }
     assert!(library::STANDARD.len() >= 15);
 }
+
+#[test]
+fn the_cache_is_keyed_by_catalog_version_dialect_and_text() {
+    let cache = Cache::new(8);
+    let text = "report applications group by status";
+    let a = cache
+        .compile(text, &acme_catalog(), Dialect::Sqlite)
+        .unwrap();
+    let b = cache
+        .compile(text, &acme_catalog(), Dialect::Sqlite)
+        .unwrap();
+    assert!(std::sync::Arc::ptr_eq(&a, &b));
+    let pg = cache
+        .compile(text, &acme_catalog(), Dialect::Postgres)
+        .unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&a, &pg));
+    assert!(pg.sql.contains("$1::text"));
+    // A new catalog version (a custom field added, say) compiles again.
+    let mut newer = acme_catalog();
+    newer.version += 1;
+    let c = cache.compile(text, &newer, Dialect::Sqlite).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&a, &c));
+    assert_eq!(a.sql, c.sql);
+    // Errors are not cached as successes.
+    assert!(
+        cache
+            .compile("report nothing", &acme_catalog(), Dialect::Sqlite)
+            .is_err()
+    );
+}
