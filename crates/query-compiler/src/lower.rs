@@ -218,6 +218,8 @@ struct Lower<'a> {
 struct Tables {
     joins: Vec<Join>,
     made: Vec<(String, &'static str, String)>,
+    /// Aliases whose row may be absent (left-joined).
+    nullable: Vec<String>,
 }
 
 impl Tables {
@@ -225,6 +227,7 @@ impl Tables {
         Tables {
             joins: Vec::new(),
             made: Vec::new(),
+            nullable: Vec::new(),
         }
     }
 }
@@ -306,8 +309,19 @@ impl Lower<'_> {
                 .unwrap_or(SqlExpr::Null)
             }
         };
+        // A required reference from a row that is there always finds its row (the foreign key
+        // guarantees it): an inner join, which leaves the planner free to pick the join order.
+        let required = matches!(rel.link, Link::ToOne { required: true, .. });
+        let inner = required && !tables.nullable.iter().any(|n| n == base);
+        if !inner {
+            tables.nullable.push(alias.clone());
+        }
         tables.joins.push(Join {
-            kind: JoinKind::Left,
+            kind: if inner {
+                JoinKind::Inner
+            } else {
+                JoinKind::Left
+            },
             source: table_source(target.table, self.timed),
             alias: alias.clone(),
             on,
@@ -338,8 +352,8 @@ impl Lower<'_> {
         match s {
             Scalar::Field { path, field } => {
                 let (alias, owner) = self.walk(tables, base, entity, path);
-                // Rows reached through a to-one path are left-joined: they may be absent.
-                self.field(field, &alias, owner, !path.is_empty())
+                let absent = tables.nullable.iter().any(|n| *n == alias);
+                self.field(field, &alias, owner, absent)
             }
             Scalar::Custom {
                 path,
