@@ -352,7 +352,7 @@ impl Lower<'_> {
         match s {
             Scalar::Field { path, field } => {
                 let (alias, owner) = self.walk(tables, base, entity, path);
-                let absent = tables.nullable.iter().any(|n| *n == alias);
+                let absent = tables.nullable.contains(&alias);
                 self.field(field, &alias, owner, absent)
             }
             Scalar::Custom {
