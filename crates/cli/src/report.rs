@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 use store::{ReportRows, Store};
+use unicode_width::UnicodeWidthStr;
 
 /// Where the report comes from: exactly one of these.
 #[derive(clap::Args, Debug)]
@@ -230,8 +231,8 @@ pub fn table(columns: &[Column], rows: &[Vec<Value>]) -> String {
         .map(|(i, c)| {
             cells
                 .iter()
-                .map(|r| r[i].chars().count())
-                .chain([c.name.chars().count()])
+                .map(|r| r[i].width())
+                .chain([c.name.width()])
                 .max()
                 .unwrap_or(0)
         })
@@ -252,9 +253,9 @@ pub fn table(columns: &[Column], rows: &[Vec<Value>]) -> String {
             .enumerate()
             .map(|(i, v)| {
                 if numeric[i] {
-                    format!("{v:>w$}", w = widths[i])
+                    format!("{}{v}", " ".repeat(widths[i].saturating_sub(v.width())))
                 } else {
-                    format!("{v:<w$}", w = widths[i])
+                    format!("{v}{}", " ".repeat(widths[i].saturating_sub(v.width())))
                 }
             })
             .collect();
