@@ -16,7 +16,7 @@
 //!   `limit`;
 //! - `reached(kind(...))` reads the store's per-application bitmask `application_stage_kinds`;
 //!   `reached("name")` one `reach` CTE over the stage history per statement; `left_at` and
-//!   `days_in_stage` a CTE with a window function over each application's transitions;
+//!   `days_in_stage` read the store's derived `stage_transitions.left_at`;
 //! - every table reference is scoped to the org (`org_id = $1`) and to-one relations are joined
 //!   only when used (join pruning), on the org-led keys the store indexes; only the parameters
 //!   the statement uses are bound.
@@ -74,18 +74,15 @@ fn lower_all(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> Select {
     // Which stages `reached` asks about, and whether time in stage is needed: both are computed
     // once per statement, set-based, rather than per row.
     let mut stages: Vec<StageRef> = Vec::new();
-    let mut timed = false;
-    ir.walk_scalars(&mut |s| match s {
-        Scalar::Reached {
+    ir.walk_scalars(&mut |s| {
+        if let Scalar::Reached {
             stage: stage @ StageRef::Name(_),
             ..
-        } if !stages.contains(stage) => stages.push(stage.clone()),
-        Scalar::Field { field, .. }
-            if matches!(field.source, Source::LeftStageAt | Source::DaysInStage) =>
+        } = s
+            && !stages.contains(stage)
         {
-            timed = true
+            stages.push(stage.clone());
         }
-        _ => {}
     });
     let mut select = Lower {
         ir,
@@ -93,15 +90,11 @@ fn lower_all(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> Select {
         guard,
         next: 0,
         stages: stages.clone(),
-        timed,
     }
     .report();
     let mut ctes = Vec::new();
     if !stages.is_empty() {
         ctes.push((REACH.to_owned(), reach_cte(&stages)));
-    }
-    if timed {
-        ctes.push((TIMED.to_owned(), timed_cte()));
     }
     ctes.append(&mut select.ctes);
     select.ctes = ctes;
@@ -112,8 +105,6 @@ fn lower_all(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> Select {
 const KINDS: &str = "application_stage_kinds";
 /// The CTE with, per application, one 0/1 column per stage name that `reached` asks about.
 const REACH: &str = "reach";
-/// The CTE of stage transitions with `left_at`, the time of the application's next transition.
-const TIMED: &str = "stage_transitions_timed";
 
 fn reach_cte(stages: &[StageRef]) -> Select {
     let (t, st) = ("t", "st");
@@ -157,50 +148,15 @@ fn reach_cte(stages: &[StageRef]) -> Select {
     }
 }
 
-fn timed_cte() -> Select {
-    let t = "t";
-    let mut columns: Vec<(SqlExpr, String)> = [
-        "org_id",
-        "id",
-        "application_id",
-        "from_stage_id",
-        "to_stage_id",
-        "at",
-        "by_user_id",
-    ]
-    .iter()
-    .map(|c| (col(t, c), (*c).to_owned()))
-    .collect();
-    columns.push((
-        SqlExpr::Window {
-            func: "lead",
-            arg: Box::new(col(t, "at")),
-            partition_by: vec![col(t, "application_id")],
-            order_by: vec![col(t, "at"), col(t, "id")],
-        },
-        "left_at".into(),
-    ));
-    Select {
-        columns,
-        from: Some((TableSource::Table("stage_transitions"), t.into())),
-        filter: Some(SqlExpr::eq(col(t, "org_id"), SqlExpr::Org)),
-        ..Default::default()
-    }
-}
-
 /// Column names of the `reach` CTE (a report names at most this many stages in `reached`).
 const REACH_COLUMNS: &[&str] = &[
     "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
     "r15",
 ];
 
-/// The source of a table reference: stage transitions come with `left_at` when it is needed.
-fn table_source(table: &'static str, timed: bool) -> TableSource {
-    if timed && table == "stage_transitions" {
-        TableSource::Cte(TIMED.to_owned())
-    } else {
-        TableSource::Table(table)
-    }
+/// The source of a table reference.
+fn table_source(table: &'static str) -> TableSource {
+    TableSource::Table(table)
 }
 
 struct Lower<'a> {
@@ -210,8 +166,6 @@ struct Lower<'a> {
     next: usize,
     /// The stages of `reached`, in the order of the `reach` CTE's columns.
     stages: Vec<StageRef>,
-    /// Whether stage transitions are read from the CTE with `left_at`.
-    timed: bool,
 }
 
 /// The tables of one SELECT: the root and the joins made so far, each to-one join made once.
@@ -322,7 +276,7 @@ impl Lower<'_> {
             } else {
                 JoinKind::Left
             },
-            source: table_source(target.table, self.timed),
+            source: table_source(target.table),
             alias: alias.clone(),
             on,
         });
@@ -622,7 +576,7 @@ impl Lower<'_> {
         }
     }
 
-    /// The time of the application's next transition after this one (from the timed CTE).
+    /// The time of the application's next transition after this one (derived by the store).
     fn left_stage_at(&mut self, alias: &str) -> SqlExpr {
         col(alias, "left_at")
     }
@@ -668,7 +622,7 @@ impl Lower<'_> {
         }
         Select {
             columns,
-            from: Some((table_source(Entity::get(subject).table, self.timed), s)),
+            from: Some((table_source(Entity::get(subject).table), s)),
             joins: tables.joins,
             filter,
             order_by,
@@ -700,7 +654,7 @@ impl Lower<'_> {
             };
             tables.joins.push(Join {
                 kind: JoinKind::Inner,
-                source: table_source(target.table, self.timed),
+                source: table_source(target.table),
                 alias: next.clone(),
                 on: SqlExpr::and(
                     SqlExpr::eq(col(&next, "org_id"), col(&alias, "org_id")),
@@ -731,7 +685,7 @@ impl Lower<'_> {
         // g0 brings back the groups without any.
         Select {
             columns,
-            from: Some((table_source(Entity::get(subject).table, self.timed), s)),
+            from: Some((table_source(Entity::get(subject).table), s)),
             joins: tables.joins,
             filter,
             group_by,
@@ -891,7 +845,7 @@ impl Lower<'_> {
         }
         Select {
             columns,
-            from: Some((table_source(Entity::get(subject).table, self.timed), s)),
+            from: Some((table_source(Entity::get(subject).table), s)),
             joins: tables.joins,
             filter,
             group_by,
@@ -920,7 +874,7 @@ impl Lower<'_> {
         let parent = self.alias("g");
         tables.joins.push(Join {
             kind: JoinKind::Inner,
-            source: table_source(Entity::get(first.target).table, self.timed),
+            source: table_source(Entity::get(first.target).table),
             alias: parent.clone(),
             on: SqlExpr::and(
                 SqlExpr::eq(col(&parent, "org_id"), col(&s, "org_id")),
@@ -963,7 +917,7 @@ impl Lower<'_> {
         }
         Select {
             columns,
-            from: Some((table_source(Entity::get(subject).table, self.timed), s)),
+            from: Some((table_source(Entity::get(subject).table), s)),
             joins: tables.joins,
             filter,
             group_by,
@@ -986,10 +940,7 @@ impl Lower<'_> {
         let finals = self.partial_columns(grain, &mut tables, &c, entity, &mut columns);
         let select = Select {
             columns,
-            from: Some((
-                table_source(Entity::get(entity).table, self.timed),
-                c.clone(),
-            )),
+            from: Some((table_source(Entity::get(entity).table), c.clone())),
             joins: tables.joins,
             filter: Some(SqlExpr::eq(col(&c, "org_id"), SqlExpr::Org)),
             group_by: vec![col(&c, up)],
@@ -1174,7 +1125,7 @@ impl Lower<'_> {
             name.clone(),
             Select {
                 columns,
-                from: Some((table_source(Entity::get(subject).table, self.timed), s)),
+                from: Some((table_source(Entity::get(subject).table), s)),
                 joins: inner.joins,
                 filter,
                 group_by,

@@ -23,7 +23,24 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_application_stage_kinds.sql"),
         postgres: include_str!("../migrations/postgres/0002_application_stage_kinds.sql"),
     },
+    Migration {
+        version: 3,
+        name: "stage_transitions_left_at",
+        sqlite: include_str!("../migrations/sqlite/0003_stage_transitions_left_at.sql"),
+        postgres: include_str!("../migrations/postgres/0003_stage_transitions_left_at.sql"),
+    },
 ];
+
+/// Fills the derived `stage_transitions.left_at` of one org (`$1`/`?1`) from its history: the
+/// next transition of the same application by time, then id. Run by every import before commit.
+pub const DERIVE_LEFT_AT_SQLITE: &str = "UPDATE stage_transitions AS t SET left_at = n.next_at \
+    FROM (SELECT id, lead(at) OVER (PARTITION BY application_id ORDER BY at, id) AS next_at \
+          FROM stage_transitions WHERE org_id = ?1) AS n \
+    WHERE t.org_id = ?1 AND t.id = n.id AND n.next_at IS NOT NULL";
+pub const DERIVE_LEFT_AT_POSTGRES: &str = "UPDATE stage_transitions AS t SET left_at = n.next_at \
+    FROM (SELECT id, lead(at) OVER (PARTITION BY application_id ORDER BY at, id) AS next_at \
+          FROM stage_transitions WHERE org_id = $1) AS n \
+    WHERE t.org_id = $1 AND t.id = n.id AND n.next_at IS NOT NULL";
 
 pub fn latest() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.version)

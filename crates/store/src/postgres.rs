@@ -344,6 +344,10 @@ impl ImportTx<CopyText> for PgImport<'_> {
     }
 
     fn commit(mut self, org: Option<&Id>) -> Result<(), StoreError> {
+        if let Some(org) = org {
+            self.tx
+                .execute(crate::migrate::DERIVE_LEFT_AT_POSTGRES, &[&org.as_str()])?;
+        }
         if let (true, Some(org)) = (self.bulk, org) {
             // The tables have no statistics yet for these rows: steer the planner to hash the
             // org's parent ids (in memory) instead of probing them row by row.

@@ -172,6 +172,7 @@ impl Table {
                 "to_stage_id",
                 "at",
                 "by_user_id",
+                "left_at",
             ],
             Table::ApplicationStageKinds => &["org_id", "application_id", "reached_kinds"],
             Table::Interviews => &[
@@ -442,6 +443,8 @@ pub fn rows<E>(org: &str, record: Record<'_>, seq: i64, row: &mut RowSink<'_, E>
                 Text(v.to_stage_id.as_str()),
                 Instant(v.at),
                 text_opt(v.by_user_id.as_ref().map(|s| s.as_str())),
+                // Derived before commit, once the whole history is in (see migrate.rs).
+                Null,
             ],
         ),
         Record::Interview(v) => {

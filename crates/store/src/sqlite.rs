@@ -384,7 +384,11 @@ impl ImportTx<Rows> for SqliteImport<'_> {
         Ok(())
     }
 
-    fn commit(self, _org: Option<&Id>) -> Result<(), StoreError> {
+    fn commit(self, org: Option<&Id>) -> Result<(), StoreError> {
+        if let Some(org) = org {
+            self.tx
+                .execute(crate::migrate::DERIVE_LEFT_AT_SQLITE, [org.as_str()])?;
+        }
         Ok(self.tx.commit()?)
     }
 }
