@@ -44,6 +44,7 @@ pub fn resolve(report: &Report, catalog: &dyn Catalog) -> Result<Ir, Diagnostic>
         measures: Vec::new(),
         aliases: Vec::new(),
         zone_param: None,
+        aggregate_path: None,
         all_names: report
             .group_by
             .iter()
@@ -66,6 +67,8 @@ struct Resolver<'c> {
     zone_param: Option<ParamId>,
     /// Every output name the report gives (`as`), for messages.
     all_names: Vec<String>,
+    /// The list the aggregate being resolved reads, as written from the subject (for messages).
+    aggregate_path: Option<String>,
 }
 
 /// Where a row-level expression is evaluated.
@@ -75,6 +78,8 @@ struct Row<'a> {
     root: EntityId,
     /// Relation names every path must start with (an aggregate's grain, written from the subject).
     prefix: &'a [&'static Relation],
+    /// Inside an aggregate (its argument or its `where`): aggregates cannot nest here.
+    in_aggregate: bool,
 }
 
 type Typed = (Scalar, Type);
@@ -113,6 +118,7 @@ impl Resolver<'_> {
         let root = Row {
             root: self.subject.id,
             prefix: &[],
+            in_aggregate: false,
         };
         // where
         let mut filter: Option<Scalar> = None;
@@ -1210,10 +1216,17 @@ impl Resolver<'_> {
                         ),
                         seg.span,
                     )
-                    .with_help(format!(
-                        "aggregate it: `count({})`, `count({} where ...)`",
-                        seg.name, seg.name
-                    )));
+                    .with_help(if row.in_aggregate {
+                        format!(
+                            "an aggregate reads one list of rows and cannot hold another; report on {} and aggregate `{}` there, or count the longer list from the subject: `count({}{} where ...)`",
+                            Entity::get(row.root).name,
+                            seg.name,
+                            self.aggregate_path.as_deref().map(|p| format!("{p}.")).unwrap_or_default(),
+                            seg.name
+                        )
+                    } else {
+                        format!("aggregate it: `count({})`, `count({} where ...)`", seg.name, seg.name)
+                    }));
                 }
                 walked.push(rel);
                 entity = Entity::get(rel.target);
@@ -1437,6 +1450,7 @@ impl Resolver<'_> {
                 let root = Row {
                     root: self.subject.id,
                     prefix: &[],
+                    in_aggregate: false,
                 };
                 let (s, ty) = self.scalar(expr, root)?;
                 match self.dims.iter().position(|d| d.expr == s) {
@@ -1519,6 +1533,7 @@ impl Resolver<'_> {
                 let root = Row {
                     root: self.subject.id,
                     prefix: &[],
+                    in_aggregate: false,
                 };
                 let (c, ty) = self.scalar(cond, root)?;
                 expect_bool(&ty, cond.span, "`rate`")?;
@@ -1574,6 +1589,7 @@ impl Resolver<'_> {
                             Row {
                                 root: self.subject.id,
                                 prefix: &[],
+                                in_aggregate: false,
                             },
                         )?
                         .0,
@@ -1615,13 +1631,17 @@ impl Resolver<'_> {
         };
         let grain_entity = grain.entity(self.subject.id);
         let steps = grain.steps.clone();
+        self.aggregate_path =
+            (!steps.is_empty()).then(|| steps.iter().map(|r| r.name).collect::<Vec<_>>().join("."));
         let arg_row = Row {
             root: grain_entity,
             prefix: &steps,
+            in_aggregate: true,
         };
         let filter_row = Row {
             root: grain_entity,
             prefix: &[],
+            in_aggregate: true,
         };
         let filter = match filter {
             Some(f) => {

@@ -262,6 +262,10 @@ const FEATURES: &[(&str, &str)] = &[
 /// Reports that must fail, with the diagnostic rendered against their text.
 const ERRORS: &[(&str, &str)] = &[
     (
+        "list_inside_an_aggregate",
+        "report jobs show count(applications where interviews.status = \"completed\")",
+    ),
+    (
         "demographics_never_at_row_level",
         "report candidates group by demographics.gender as gender show count() as candidates",
     ),
