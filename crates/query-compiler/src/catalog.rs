@@ -354,6 +354,18 @@ const fn many(
 
 const ID: Field = field("id", "id", Type::Text, "the record's id");
 
+/// Shorter ways from a row to an ancestor than back up its own lists, valid because the importer
+/// (and every write path) enforces them: an interview's stage belongs to its application's job,
+/// and a scorecard's interview to its application. `(row entity, ancestor, to-one path)`.
+pub static SHORTCUTS: &[(EntityId, EntityId, &[&str])] = &[
+    (EntityId::Interviews, EntityId::Jobs, &["stage", "job"]),
+    (
+        EntityId::Feedback,
+        EntityId::Jobs,
+        &["interview", "stage", "job"],
+    ),
+];
+
 /// The model, indexed by [`EntityId`].
 pub static ENTITIES: [Entity; 14] = [
     Entity {

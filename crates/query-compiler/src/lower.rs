@@ -853,6 +853,106 @@ impl Lower<'_> {
         }
     }
 
+    /// For each grain of a family, a to-one path from its rows back to the subject: a declared
+    /// shortcut ([`crate::catalog::SHORTCUTS`]) when there is one, else its own lists reversed.
+    fn routes(&self, family: &[Grain]) -> Option<Vec<Path>> {
+        let subject = self.ir.subject;
+        family
+            .iter()
+            .map(|g| {
+                let row = g.entity(subject);
+                if let Some((_, _, names)) = crate::catalog::SHORTCUTS
+                    .iter()
+                    .find(|(from, to, _)| *from == row && *to == subject)
+                {
+                    let mut path = Vec::new();
+                    let mut at = Entity::get(row);
+                    for name in *names {
+                        let rel = at.relation(name)?;
+                        path.push(rel);
+                        at = Entity::get(rel.target);
+                    }
+                    return Some(path);
+                }
+                // Up each list: the to-one relation whose column is the list's foreign key.
+                let mut path = Vec::new();
+                let mut parents: Vec<EntityId> = vec![subject];
+                parents.extend(g.steps.iter().map(|r| r.target));
+                for (step, parent) in g.steps.iter().rev().zip(parents.iter().rev().skip(1)) {
+                    let Link::ToMany { remote } = step.link else {
+                        return None;
+                    };
+                    let child = Entity::get(step.target);
+                    let up = child.relations.iter().find(|r| {
+                        r.target == *parent
+                            && matches!(r.link, Link::ToOne { local, .. } if local == remote)
+                    })?;
+                    path.push(up);
+                }
+                Some(path)
+            })
+            .collect()
+    }
+
+    /// A family whose measures all decompose: each list aggregated per subject row on its own
+    /// (reaching the subject by its route), then joined to the subject's rows, one row each.
+    fn routed(&mut self, family: &[Grain], ctes: &mut Vec<(String, Select)>) -> Select {
+        let Some(routes) = self.routes(family) else {
+            return self.family(family, ctes);
+        };
+        let mut tables = Tables::new();
+        let (s, filter) = self.subject_from(&mut tables);
+        let subject = self.ir.subject;
+        let mut columns = Vec::new();
+        let mut group_by = Vec::new();
+        for (i, dim) in self.ir.dims.iter().enumerate() {
+            let e = self.scalar(&dim.expr, &mut tables, &s, subject);
+            group_by.push(e.clone());
+            columns.push((e, format!("d{i}")));
+        }
+        for (grain, route) in family.iter().zip(routes) {
+            let entity = grain.entity(subject);
+            let mut inner = Tables::new();
+            let c = self.alias("c");
+            let parent = self.scalar(&Scalar::Key { path: route }, &mut inner, &c, entity);
+            let mut part = vec![(parent.clone(), "parent".to_owned())];
+            let finals = self.partial_columns(grain, &mut inner, &c, entity, &mut part);
+            let name = format!("p{}", ctes.len());
+            ctes.push((
+                name.clone(),
+                Select {
+                    columns: part,
+                    from: Some((table_source(Entity::get(entity).table), c.clone())),
+                    joins: inner.joins,
+                    filter: Some(SqlExpr::eq(col(&c, "org_id"), SqlExpr::Org)),
+                    group_by: vec![parent],
+                    ..Default::default()
+                },
+            ));
+            let p = self.alias("p");
+            tables.joins.push(Join {
+                kind: JoinKind::Left,
+                source: TableSource::Cte(name),
+                alias: p.clone(),
+                on: SqlExpr::eq(
+                    SqlExpr::Ref(p.clone(), "parent".into()),
+                    col(&s, key(subject)),
+                ),
+            });
+            for (j, finish) in finals {
+                columns.push((finish(&p), format!("m{j}")));
+            }
+        }
+        Select {
+            columns,
+            from: Some((table_source(Entity::get(subject).table), s)),
+            joins: tables.joins,
+            filter,
+            group_by,
+            ..Default::default()
+        }
+    }
+
     /// A family's CTE: the subject's rows joined to the first list's rows (each belongs to one
     /// subject row) and to per-parent partial aggregates of the lists below them (one row per
     /// parent, so nothing multiplies), grouped by the report's group keys.
@@ -1168,6 +1268,12 @@ impl Lower<'_> {
                     self.child(one, &mut ctes)
                 }
                 [one] if one.steps.len() <= 1 || !self.eager(one) => self.grain(one),
+                family
+                    if family.iter().all(|g| self.decomposable(g))
+                        && self.routes(family).is_some() =>
+                {
+                    self.routed(family, &mut ctes)
+                }
                 family => self.family(family, &mut ctes),
             };
             ctes.push((format!("g{k}"), select));
