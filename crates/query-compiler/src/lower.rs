@@ -8,8 +8,10 @@
 //!   subject's grain; a family per first list (`applications`) that also holds the lists one step
 //!   below it (`applications.interviews`) when their measures decompose (count, sum, min, max,
 //!   avg): those are pre-aggregated per parent row (`p1`, ...: one row per application) and
-//!   joined to the parent rows, so the parent table is read once and nothing multiplies; any
-//!   other grain alone;
+//!   joined to the parent rows, so the parent table is read once and nothing multiplies; when
+//!   every measure of a family decomposes, each list is instead aggregated per subject row on
+//!   its own, reaching the subject by a declared shortcut (`catalog::SHORTCUTS`) or by its own
+//!   lists reversed, and joined to the subject (one row each); any other grain alone;
 //! - with group keys, the units are stacked (`UNION ALL`) and grouped again, which matches NULL
 //!   keys and hashes; without, they are single rows joined side by side. The final select
 //!   computes formulas and applies `having`, `order by` (ties broken by the group keys) and
