@@ -710,30 +710,26 @@ impl Lower<'_> {
             .filter
             .as_ref()
             .map(|f| self.scalar(f, tables, alias, entity));
-        let value = match (arg, filter) {
-            (None, None) => None,
-            (Some(a), None) => Some(a),
-            (a, Some(f)) => Some(SqlExpr::Case {
-                whens: vec![(f, a.unwrap_or(SqlExpr::Int(1)))],
-                otherwise: None,
-            }),
-        };
-        let agg = |func: &'static str, distinct: bool, v: Option<SqlExpr>| SqlExpr::Agg {
-            func,
-            distinct,
-            arg: v.map(Box::new),
-        };
+        let d = self.d;
         match m.func {
-            AggFunc::Count => agg("count", false, value),
-            AggFunc::CountDistinct => agg("count", true, value),
-            AggFunc::Sum => agg("sum", false, value),
-            AggFunc::Avg => agg("avg", false, value),
-            AggFunc::Min => agg("min", false, value),
-            AggFunc::Max => agg("max", false, value),
-            AggFunc::Percentile(p) => self.d.percentile(
-                value.unwrap_or(SqlExpr::Null),
-                SqlExpr::Param(p, ParamType::Number),
-            ),
+            AggFunc::Count => aggregate(d, "count", false, arg, filter),
+            AggFunc::CountDistinct => aggregate(d, "count", true, arg, filter),
+            AggFunc::Sum => aggregate(d, "sum", false, arg, filter),
+            AggFunc::Avg => aggregate(d, "avg", false, arg, filter),
+            AggFunc::Min => aggregate(d, "min", false, arg, filter),
+            AggFunc::Max => aggregate(d, "max", false, arg, filter),
+            AggFunc::Percentile(p) => {
+                let fraction = SqlExpr::Param(p, ParamType::Number);
+                match (d, filter) {
+                    (Dialect::Postgres, Some(f)) => SqlExpr::Filtered(
+                        Box::new(d.percentile(arg.unwrap_or(SqlExpr::Null), fraction)),
+                        Box::new(f),
+                    ),
+                    (_, f) => {
+                        d.percentile(case_filtered(arg, f).unwrap_or(SqlExpr::Null), fraction)
+                    }
+                }
+            }
         }
     }
 
@@ -1074,19 +1070,7 @@ impl Lower<'_> {
                 .filter
                 .as_ref()
                 .map(|f| self.scalar(f, tables, &c, entity));
-            let value = match (arg, filter) {
-                (None, None) => None,
-                (Some(a), None) => Some(a),
-                (a, Some(f)) => Some(SqlExpr::Case {
-                    whens: vec![(f, a.unwrap_or(SqlExpr::Int(1)))],
-                    otherwise: None,
-                }),
-            };
-            let agg = |func: &'static str, v: &Option<SqlExpr>| SqlExpr::Agg {
-                func,
-                distinct: false,
-                arg: v.clone().map(Box::new),
-            };
+            let agg = |func: &'static str| aggregate(d, func, false, arg.clone(), filter.clone());
             let (a, b) = (format!("a{j}"), format!("b{j}"));
             let finish_sum = |name: String| -> Box<dyn Fn(&str) -> SqlExpr> {
                 Box::new(move |p: &str| SqlExpr::Agg {
@@ -1097,16 +1081,16 @@ impl Lower<'_> {
             };
             match m.func {
                 AggFunc::Count => {
-                    columns.push((agg("count", &value), a.clone()));
+                    columns.push((agg("count"), a.clone()));
                     finals.push((j, finish_sum(a)));
                 }
                 AggFunc::Sum => {
-                    columns.push((agg("sum", &value), a.clone()));
+                    columns.push((agg("sum"), a.clone()));
                     finals.push((j, finish_sum(a)));
                 }
                 AggFunc::Min | AggFunc::Max => {
                     let func = if m.func == AggFunc::Min { "min" } else { "max" };
-                    columns.push((agg(func, &value), a.clone()));
+                    columns.push((agg(func), a.clone()));
                     finals.push((
                         j,
                         Box::new(move |p: &str| SqlExpr::Agg {
@@ -1117,8 +1101,8 @@ impl Lower<'_> {
                     ));
                 }
                 AggFunc::Avg => {
-                    columns.push((agg("sum", &value), a.clone()));
-                    columns.push((agg("count", &value), b.clone()));
+                    columns.push((agg("sum"), a.clone()));
+                    columns.push((agg("count"), b.clone()));
                     finals.push((
                         j,
                         Box::new(move |p: &str| {
@@ -1215,8 +1199,9 @@ impl Lower<'_> {
         let mut inner = Tables::new();
         let (s, filter) = self.subject_from(&mut inner);
         let subject = self.ir.subject;
-        let mut columns = vec![(col(&s, "org_id"), "org_id".to_owned())];
-        let mut group_by = vec![col(&s, "org_id")];
+        // The org is one value here: carried as a column for the joins, not grouped by.
+        let mut columns = vec![(SqlExpr::Org, "org_id".to_owned())];
+        let mut group_by = Vec::new();
         for k in keys {
             columns.push((col(&s, k), (*k).to_owned()));
             group_by.push(col(&s, k));
@@ -1546,6 +1531,43 @@ impl OutputValue {
             OutputValue::Formula(f) => f,
             OutputValue::Row(_) => &Formula::Dim(usize::MAX),
         }
+    }
+}
+
+/// An aggregate over the rows where `filter` holds: `FILTER (WHERE ...)` on PostgreSQL (the
+/// aggregate skips the other rows without evaluating its argument), a `CASE` inside it on SQLite.
+fn aggregate(
+    d: Dialect,
+    func: &'static str,
+    distinct: bool,
+    arg: Option<SqlExpr>,
+    filter: Option<SqlExpr>,
+) -> SqlExpr {
+    match (d, filter) {
+        (Dialect::Postgres, Some(f)) => SqlExpr::Filtered(
+            Box::new(SqlExpr::Agg {
+                func,
+                distinct,
+                arg: arg.map(Box::new),
+            }),
+            Box::new(f),
+        ),
+        (_, f) => SqlExpr::Agg {
+            func,
+            distinct,
+            arg: case_filtered(arg, f).map(Box::new),
+        },
+    }
+}
+
+/// `CASE WHEN filter THEN arg END` (or `THEN 1` for `count(*)`).
+fn case_filtered(arg: Option<SqlExpr>, filter: Option<SqlExpr>) -> Option<SqlExpr> {
+    match (arg, filter) {
+        (a, None) => a,
+        (a, Some(f)) => Some(SqlExpr::Case {
+            whens: vec![(f, a.unwrap_or(SqlExpr::Int(1)))],
+            otherwise: None,
+        }),
     }
 }
 

@@ -73,6 +73,8 @@ pub enum SqlExpr {
         partition_by: Vec<SqlExpr>,
         order_by: Vec<SqlExpr>,
     },
+    /// `aggregate FILTER (WHERE condition)` (PostgreSQL).
+    Filtered(Box<SqlExpr>, Box<SqlExpr>),
     /// `expr COLLATE "C"`: byte order, as SQLite's default (PostgreSQL).
     CollateC(Box<SqlExpr>),
     /// `TIMESTAMPTZ 'epoch' + expr * INTERVAL '1 microsecond'` (PostgreSQL).
@@ -439,6 +441,12 @@ impl Renderer<'_> {
                 self.list(order_by);
                 self.out.push(')');
             }
+            SqlExpr::Filtered(agg, cond) => {
+                self.expr(agg);
+                self.out.push_str(" FILTER (WHERE ");
+                self.expr(cond);
+                self.out.push(')');
+            }
             SqlExpr::CollateC(inner) => {
                 self.operand(inner);
                 self.out.push_str(" COLLATE \"C\"");
@@ -472,6 +480,7 @@ impl Renderer<'_> {
                 | SqlExpr::FromMicros(..)
                 | SqlExpr::WithinGroup { .. }
                 | SqlExpr::Window { .. }
+                | SqlExpr::Filtered(..)
         ) || matches!(e, SqlExpr::Float(f) if *f >= 0.0);
         if atomic {
             self.expr(e);
@@ -542,7 +551,7 @@ fn visit_expr(e: &mut SqlExpr, f: &mut dyn FnMut(&mut ParamId)) {
         | SqlExpr::Epoch(a)
         | SqlExpr::FromMicros(a)
         | SqlExpr::CollateC(a) => visit_expr(a, f),
-        SqlExpr::Binary(_, a, b) | SqlExpr::AtTimeZone(a, b) => {
+        SqlExpr::Binary(_, a, b) | SqlExpr::AtTimeZone(a, b) | SqlExpr::Filtered(a, b) => {
             visit_expr(a, f);
             visit_expr(b, f);
         }
