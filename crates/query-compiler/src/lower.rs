@@ -894,10 +894,12 @@ impl Lower<'_> {
 
     /// A family whose measures all decompose: each list aggregated per subject row on its own
     /// (reaching the subject by its route), then joined to the subject's rows, one row each.
-    fn routed(&mut self, family: &[Grain], ctes: &mut Vec<(String, Select)>) -> Select {
-        let Some(routes) = self.routes(family) else {
-            return self.family(family, ctes);
-        };
+    fn routed(
+        &mut self,
+        family: &[Grain],
+        routes: Vec<Path>,
+        ctes: &mut Vec<(String, Select)>,
+    ) -> Select {
         let mut tables = Tables::new();
         let (s, filter) = self.subject_from(&mut tables);
         let subject = self.ir.subject;
@@ -1255,13 +1257,17 @@ impl Lower<'_> {
                     self.child(one, &mut ctes)
                 }
                 [one] if one.steps.len() <= 1 || !self.eager(one) => self.grain(one),
-                family
-                    if family.iter().all(|g| self.decomposable(g))
-                        && self.routes(family).is_some() =>
-                {
-                    self.routed(family, &mut ctes)
+                family => {
+                    let routes = if family.iter().all(|g| self.decomposable(g)) {
+                        self.routes(family)
+                    } else {
+                        None
+                    };
+                    match routes {
+                        Some(routes) => self.routed(family, routes, &mut ctes),
+                        None => self.family(family, &mut ctes),
+                    }
                 }
-                family => self.family(family, &mut ctes),
             };
             ctes.push((format!("g{k}"), select));
         }

@@ -153,6 +153,17 @@ pub fn render(select: &Select, dialect: Dialect) -> String {
     out
 }
 
+/// Appends `ident` as a quoted identifier (no allocation unless it holds a quote).
+fn push_quoted(out: &mut String, ident: &str) {
+    out.push('"');
+    if ident.contains('"') {
+        out.push_str(&ident.replace('"', "\"\""));
+    } else {
+        out.push_str(ident);
+    }
+    out.push('"');
+}
+
 pub fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
@@ -180,7 +191,8 @@ impl Renderer<'_> {
                     self.nl();
                     self.out.push_str("     ");
                 }
-                let _ = write!(self.out, "{} AS (", quote(name));
+                push_quoted(self.out, name);
+                self.out.push_str(" AS (");
                 self.indent += 1;
                 self.nl();
                 self.select(cte);
@@ -228,13 +240,15 @@ impl Renderer<'_> {
                 self.out.push_str("       ");
             }
             self.expr(e);
-            let _ = write!(self.out, " AS {}", quote(name));
+            self.out.push_str(" AS ");
+            push_quoted(self.out, name);
         }
         if let Some((source, alias)) = &s.from {
             self.nl();
             self.out.push_str("FROM ");
             self.source(source);
-            let _ = write!(self.out, " AS {}", quote(alias));
+            self.out.push_str(" AS ");
+            push_quoted(self.out, alias);
         }
         for j in &s.joins {
             self.nl();
@@ -243,7 +257,9 @@ impl Renderer<'_> {
                 JoinKind::Left => "LEFT JOIN ",
             });
             self.source(&j.source);
-            let _ = write!(self.out, " AS {} ON ", quote(&j.alias));
+            self.out.push_str(" AS ");
+            push_quoted(self.out, &j.alias);
+            self.out.push_str(" ON ");
             self.expr(&j.on);
         }
         if let Some(f) = &s.filter {
@@ -270,8 +286,8 @@ impl Renderer<'_> {
 
     fn source(&mut self, source: &TableSource) {
         match source {
-            TableSource::Table(t) => self.out.push_str(&quote(t)),
-            TableSource::Cte(t) => self.out.push_str(&quote(t)),
+            TableSource::Table(t) => push_quoted(self.out, t),
+            TableSource::Cte(t) => push_quoted(self.out, t),
             TableSource::Function(name, args) => {
                 self.out.push_str(name);
                 self.out.push('(');
@@ -307,10 +323,14 @@ impl Renderer<'_> {
     fn expr(&mut self, e: &SqlExpr) {
         match e {
             SqlExpr::Column(alias, column) => {
-                let _ = write!(self.out, "{}.{}", quote(alias), quote(column));
+                push_quoted(self.out, alias);
+                self.out.push('.');
+                push_quoted(self.out, column);
             }
             SqlExpr::Ref(alias, name) => {
-                let _ = write!(self.out, "{}.{}", quote(alias), quote(name));
+                push_quoted(self.out, alias);
+                self.out.push('.');
+                push_quoted(self.out, name);
             }
             SqlExpr::Org => self.param(1, ParamType::Text),
             SqlExpr::Param(id, ty) => self.param(id.0 + 2, *ty),
