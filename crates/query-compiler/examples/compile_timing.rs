@@ -16,74 +16,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use query_compiler::catalog::{CustomEntity, CustomFieldType};
-use query_compiler::{CustomFieldDef, Dialect, MemoryCatalog, OrgScope, compile, library};
-
-/// The catalog of the compiler's own tests (`acme_catalog` in `src/tests.rs`), copied.
-fn catalog() -> MemoryCatalog {
-    let def = |key: &str, field_type, options: &[&str], sensitive| CustomFieldDef {
-        key: key.into(),
-        label: key.into(),
-        field_type,
-        options: options.iter().map(|s| s.to_string()).collect(),
-        sensitive,
-    };
-    MemoryCatalog::new(
-        1,
-        "America/New_York",
-        vec![
-            (
-                CustomEntity::Candidate,
-                def("years_of_experience", CustomFieldType::Number, &[], false),
-            ),
-            (
-                CustomEntity::Candidate,
-                def("visa_sponsorship", CustomFieldType::Boolean, &[], true),
-            ),
-            (
-                CustomEntity::Application,
-                def(
-                    "referral_strength",
-                    CustomFieldType::Select,
-                    &["weak", "medium", "strong"],
-                    false,
-                ),
-            ),
-            (
-                CustomEntity::Job,
-                def(
-                    "level",
-                    CustomFieldType::Select,
-                    &["L3", "L4", "L5", "L6", "L7"],
-                    false,
-                ),
-            ),
-            (
-                CustomEntity::Candidate,
-                def(
-                    "languages",
-                    CustomFieldType::MultiSelect,
-                    &["English", "Spanish", "German"],
-                    false,
-                ),
-            ),
-            (
-                CustomEntity::Application,
-                def("expected_start", CustomFieldType::Date, &[], false),
-            ),
-        ],
-        [
-            "Application Review",
-            "Phone Screen",
-            "Onsite",
-            "Offer",
-            "Hired",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
-    )
-}
+use query_compiler::{Dialect, MemoryCatalog, OrgScope, compile, library};
 
 /// The q-quantile of sorted values (nearest rank).
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -111,7 +44,7 @@ fn main() -> ExitCode {
     } else {
         "sqlite"
     };
-    let catalog = catalog();
+    let catalog = MemoryCatalog::example();
     let mut times = Vec::with_capacity(n);
     let only = args.get(3);
     for (name, text) in library::STANDARD {

@@ -272,6 +272,76 @@ fn custom_slot(entity: CustomEntity) -> usize {
     }
 }
 
+impl MemoryCatalog {
+    /// A catalog shaped like the sample org `acme` (America/New_York; custom fields of every
+    /// type, one of them sensitive; five stage names): what the compiler's tests, snapshots,
+    /// benchmark and timing example compile against.
+    pub fn example() -> MemoryCatalog {
+        let def = |key: &str, field_type, options: &[&str], sensitive| CustomFieldDef {
+            key: key.into(),
+            label: key.into(),
+            field_type,
+            options: options.iter().map(|s| s.to_string()).collect(),
+            sensitive,
+        };
+        MemoryCatalog::new(
+            1,
+            "America/New_York",
+            vec![
+                (
+                    CustomEntity::Candidate,
+                    def("years_of_experience", CustomFieldType::Number, &[], false),
+                ),
+                (
+                    CustomEntity::Candidate,
+                    def("visa_sponsorship", CustomFieldType::Boolean, &[], true),
+                ),
+                (
+                    CustomEntity::Application,
+                    def(
+                        "referral_strength",
+                        CustomFieldType::Select,
+                        &["weak", "medium", "strong"],
+                        false,
+                    ),
+                ),
+                (
+                    CustomEntity::Job,
+                    def(
+                        "level",
+                        CustomFieldType::Select,
+                        &["L3", "L4", "L5", "L6", "L7"],
+                        false,
+                    ),
+                ),
+                (
+                    CustomEntity::Candidate,
+                    def(
+                        "languages",
+                        CustomFieldType::MultiSelect,
+                        &["English", "Spanish", "German"],
+                        false,
+                    ),
+                ),
+                (
+                    CustomEntity::Application,
+                    def("expected_start", CustomFieldType::Date, &[], false),
+                ),
+            ],
+            [
+                "Application Review",
+                "Phone Screen",
+                "Onsite",
+                "Offer",
+                "Hired",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        )
+    }
+}
+
 impl Catalog for MemoryCatalog {
     fn version(&self) -> u64 {
         self.version

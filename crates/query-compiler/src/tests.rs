@@ -1,82 +1,16 @@
 //! Compiler tests that need no database: resolution errors and the SQL's shape.
 
 use super::*;
-use crate::catalog::{CustomEntity, CustomFieldType};
-
-pub(crate) fn acme_catalog() -> MemoryCatalog {
-    let def = |key: &str, field_type, options: &[&str], sensitive| CustomFieldDef {
-        key: key.into(),
-        label: key.into(),
-        field_type,
-        options: options.iter().map(|s| s.to_string()).collect(),
-        sensitive,
-    };
-    MemoryCatalog::new(
-        1,
-        "America/New_York",
-        vec![
-            (
-                CustomEntity::Candidate,
-                def("years_of_experience", CustomFieldType::Number, &[], false),
-            ),
-            (
-                CustomEntity::Candidate,
-                def("visa_sponsorship", CustomFieldType::Boolean, &[], true),
-            ),
-            (
-                CustomEntity::Application,
-                def(
-                    "referral_strength",
-                    CustomFieldType::Select,
-                    &["weak", "medium", "strong"],
-                    false,
-                ),
-            ),
-            (
-                CustomEntity::Job,
-                def(
-                    "level",
-                    CustomFieldType::Select,
-                    &["L3", "L4", "L5", "L6", "L7"],
-                    false,
-                ),
-            ),
-            (
-                CustomEntity::Candidate,
-                def(
-                    "languages",
-                    CustomFieldType::MultiSelect,
-                    &["English", "Spanish", "German"],
-                    false,
-                ),
-            ),
-            (
-                CustomEntity::Application,
-                def("expected_start", CustomFieldType::Date, &[], false),
-            ),
-        ],
-        [
-            "Application Review",
-            "Phone Screen",
-            "Onsite",
-            "Offer",
-            "Hired",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
-    )
-}
 
 fn sql(text: &str, dialect: Dialect) -> String {
-    match compile(text, &acme_catalog(), dialect, &OrgScope) {
+    match compile(text, &MemoryCatalog::example(), dialect, &OrgScope) {
         Ok(c) => c.sql,
         Err(d) => panic!("{}", d.render(text, "<test>")),
     }
 }
 
 fn error(text: &str) -> String {
-    match compile(text, &acme_catalog(), Dialect::Sqlite, &OrgScope) {
+    match compile(text, &MemoryCatalog::example(), Dialect::Sqlite, &OrgScope) {
         Ok(c) => panic!("expected an error, got {}", c.sql),
         Err(d) => d.render(text, "<test>"),
     }
@@ -106,7 +40,7 @@ fn unknown_fields_suggest_near_names() {
 fn every_standard_report_compiles_on_both_dialects() {
     for (name, text) in library::STANDARD {
         for dialect in [Dialect::Postgres, Dialect::Sqlite] {
-            if let Err(d) = compile(text, &acme_catalog(), dialect, &OrgScope) {
+            if let Err(d) = compile(text, &MemoryCatalog::example(), dialect, &OrgScope) {
                 panic!("{name}:\n{}", d.render(text, name));
             }
         }
@@ -119,19 +53,19 @@ fn the_cache_is_keyed_by_catalog_version_dialect_and_text() {
     let cache = Cache::new(8);
     let text = "report applications group by status";
     let a = cache
-        .compile(text, &acme_catalog(), Dialect::Sqlite)
+        .compile(text, &MemoryCatalog::example(), Dialect::Sqlite)
         .unwrap();
     let b = cache
-        .compile(text, &acme_catalog(), Dialect::Sqlite)
+        .compile(text, &MemoryCatalog::example(), Dialect::Sqlite)
         .unwrap();
     assert!(std::sync::Arc::ptr_eq(&a, &b));
     let pg = cache
-        .compile(text, &acme_catalog(), Dialect::Postgres)
+        .compile(text, &MemoryCatalog::example(), Dialect::Postgres)
         .unwrap();
     assert!(!std::sync::Arc::ptr_eq(&a, &pg));
     assert!(pg.sql.contains("$1::text"));
     // A new catalog version (a custom field added, say) compiles again.
-    let mut newer = acme_catalog();
+    let mut newer = MemoryCatalog::example();
     newer.version += 1;
     let c = cache.compile(text, &newer, Dialect::Sqlite).unwrap();
     assert!(!std::sync::Arc::ptr_eq(&a, &c));
@@ -139,7 +73,7 @@ fn the_cache_is_keyed_by_catalog_version_dialect_and_text() {
     // Errors are not cached as successes.
     assert!(
         cache
-            .compile("report nothing", &acme_catalog(), Dialect::Sqlite)
+            .compile("report nothing", &MemoryCatalog::example(), Dialect::Sqlite)
             .is_err()
     );
 }

@@ -9,76 +9,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use query_compiler::catalog::{CustomEntity, CustomFieldType};
 use query_compiler::{
-    Compiled, CustomFieldDef, Dialect, MemoryCatalog, OrgScope, compile, compile_report, library,
+    Compiled, Dialect, MemoryCatalog, OrgScope, compile, compile_report, library,
 };
-
-/// The acme org: New York time, six custom fields of every type, five stage names.
-fn acme_catalog() -> MemoryCatalog {
-    let def = |key: &str, field_type, options: &[&str], sensitive| CustomFieldDef {
-        key: key.into(),
-        label: key.into(),
-        field_type,
-        options: options.iter().map(|s| s.to_string()).collect(),
-        sensitive,
-    };
-    MemoryCatalog::new(
-        1,
-        "America/New_York",
-        vec![
-            (
-                CustomEntity::Candidate,
-                def("years_of_experience", CustomFieldType::Number, &[], false),
-            ),
-            (
-                CustomEntity::Candidate,
-                def("visa_sponsorship", CustomFieldType::Boolean, &[], true),
-            ),
-            (
-                CustomEntity::Application,
-                def(
-                    "referral_strength",
-                    CustomFieldType::Select,
-                    &["weak", "medium", "strong"],
-                    false,
-                ),
-            ),
-            (
-                CustomEntity::Job,
-                def(
-                    "level",
-                    CustomFieldType::Select,
-                    &["L3", "L4", "L5", "L6", "L7"],
-                    false,
-                ),
-            ),
-            (
-                CustomEntity::Candidate,
-                def(
-                    "languages",
-                    CustomFieldType::MultiSelect,
-                    &["English", "Spanish", "German"],
-                    false,
-                ),
-            ),
-            (
-                CustomEntity::Application,
-                def("expected_start", CustomFieldType::Date, &[], false),
-            ),
-        ],
-        [
-            "Application Review",
-            "Phone Screen",
-            "Onsite",
-            "Offer",
-            "Hired",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
-    )
-}
 
 /// One report per language feature: (snapshot name, report text).
 const FEATURES: &[(&str, &str)] = &[
@@ -347,7 +280,7 @@ fn describe(compiled: &Compiled) -> String {
 }
 
 fn compile_ok(text: &str, dialect: Dialect, name: &str) -> Compiled {
-    match compile(text, &acme_catalog(), dialect, &OrgScope) {
+    match compile(text, &MemoryCatalog::example(), dialect, &OrgScope) {
         Ok(compiled) => compiled,
         Err(d) => panic!("{name} does not compile:\n{}", d.render(text, name)),
     }
@@ -385,14 +318,19 @@ fn language_features() {
 #[test]
 fn error_diagnostics() {
     for (name, text) in ERRORS {
-        let rendered = match compile(text, &acme_catalog(), Dialect::Sqlite, &OrgScope) {
+        let rendered = match compile(text, &MemoryCatalog::example(), Dialect::Sqlite, &OrgScope) {
             Ok(c) => panic!("{name} should not compile, got:\n{}", c.sql),
             Err(d) => d.render(text, "<report>"),
         };
         // Errors do not depend on the dialect.
-        let postgres = compile(text, &acme_catalog(), Dialect::Postgres, &OrgScope)
-            .err()
-            .map(|d| d.render(text, "<report>"));
+        let postgres = compile(
+            text,
+            &MemoryCatalog::example(),
+            Dialect::Postgres,
+            &OrgScope,
+        )
+        .err()
+        .map(|d| d.render(text, "<report>"));
         assert_eq!(postgres.as_deref(), Some(rendered.as_str()), "{name}");
         insta::assert_snapshot!(format!("error__{name}"), rendered);
     }
@@ -414,7 +352,7 @@ fn json_form_compiles_like_text() {
         };
         for dialect in [Dialect::Postgres, Dialect::Sqlite] {
             let from_text = compile_ok(text, dialect, name);
-            let from_json = compile_report(&back, &acme_catalog(), dialect, &OrgScope)
+            let from_json = compile_report(&back, &MemoryCatalog::example(), dialect, &OrgScope)
                 .unwrap_or_else(|d| panic!("{name}: JSON form fails: {}", d.message));
             assert_eq!(from_json.sql, from_text.sql, "{name} on {}", dialect.name());
             assert_eq!(
