@@ -633,8 +633,18 @@ impl Lower<'_> {
         }
     }
 
-    /// One grain's CTE: group keys `d0..` and this grain's measures `m<j>`.
-    fn grain(&mut self, grain: &Grain) -> Select {
+    /// The start of every grouped CTE: the subject's rows (org scope and `where`), and the group
+    /// keys `d0..` as columns and as the `GROUP BY`.
+    #[allow(clippy::type_complexity)]
+    fn keyed_rows(
+        &mut self,
+    ) -> (
+        Tables,
+        String,
+        Option<SqlExpr>,
+        Vec<(SqlExpr, String)>,
+        Vec<SqlExpr>,
+    ) {
         let mut tables = Tables::new();
         let (s, filter) = self.subject_from(&mut tables);
         let subject = self.ir.subject;
@@ -645,6 +655,13 @@ impl Lower<'_> {
             group_by.push(e.clone());
             columns.push((e, format!("d{i}")));
         }
+        (tables, s, filter, columns, group_by)
+    }
+
+    /// One grain's CTE: group keys `d0..` and this grain's measures `m<j>`.
+    fn grain(&mut self, grain: &Grain) -> Select {
+        let subject = self.ir.subject;
+        let (mut tables, s, filter, mut columns, group_by) = self.keyed_rows();
         // Down the grain's to-many relations: each row below belongs to one row above.
         let mut alias = s.clone();
         let mut entity = subject;
@@ -685,14 +702,7 @@ impl Lower<'_> {
         }
         // A grain below the subject: only subject rows that have such rows; the left join from
         // g0 brings back the groups without any.
-        Select {
-            columns,
-            from: Some((table_source(Entity::get(subject).table), s)),
-            joins: tables.joins,
-            filter,
-            group_by,
-            ..Default::default()
-        }
+        keyed_select(subject, tables, s, filter, columns, group_by)
     }
 
     fn measure(
@@ -815,16 +825,8 @@ impl Lower<'_> {
         let Link::ToMany { remote } = rel.link else {
             return self.grain(grain);
         };
-        let mut tables = Tables::new();
-        let (s, filter) = self.subject_from(&mut tables);
         let subject = self.ir.subject;
-        let mut columns = Vec::new();
-        let mut group_by = Vec::new();
-        for (i, dim) in self.ir.dims.iter().enumerate() {
-            let e = self.scalar(&dim.expr, &mut tables, &s, subject);
-            group_by.push(e.clone());
-            columns.push((e, format!("d{i}")));
-        }
+        let (mut tables, s, filter, mut columns, group_by) = self.keyed_rows();
         let name = format!("p{}", ctes.len());
         let (partial, finals) = self.partial(grain, rel.target, remote);
         ctes.push((name.clone(), partial));
@@ -841,14 +843,7 @@ impl Lower<'_> {
         for (j, finish) in finals {
             columns.push((finish(&p), format!("m{j}")));
         }
-        Select {
-            columns,
-            from: Some((table_source(Entity::get(subject).table), s)),
-            joins: tables.joins,
-            filter,
-            group_by,
-            ..Default::default()
-        }
+        keyed_select(subject, tables, s, filter, columns, group_by)
     }
 
     /// For each grain of a family, a to-one path from its rows back to the subject: a declared
@@ -900,16 +895,8 @@ impl Lower<'_> {
         routes: Vec<Path>,
         ctes: &mut Vec<(String, Select)>,
     ) -> Select {
-        let mut tables = Tables::new();
-        let (s, filter) = self.subject_from(&mut tables);
         let subject = self.ir.subject;
-        let mut columns = Vec::new();
-        let mut group_by = Vec::new();
-        for (i, dim) in self.ir.dims.iter().enumerate() {
-            let e = self.scalar(&dim.expr, &mut tables, &s, subject);
-            group_by.push(e.clone());
-            columns.push((e, format!("d{i}")));
-        }
+        let (mut tables, s, filter, mut columns, group_by) = self.keyed_rows();
         for (grain, route) in family.iter().zip(routes) {
             let entity = grain.entity(subject);
             let mut inner = Tables::new();
@@ -943,30 +930,15 @@ impl Lower<'_> {
                 columns.push((finish(&p), format!("m{j}")));
             }
         }
-        Select {
-            columns,
-            from: Some((table_source(Entity::get(subject).table), s)),
-            joins: tables.joins,
-            filter,
-            group_by,
-            ..Default::default()
-        }
+        keyed_select(subject, tables, s, filter, columns, group_by)
     }
 
     /// A family's CTE: the subject's rows joined to the first list's rows (each belongs to one
     /// subject row) and to per-parent partial aggregates of the lists below them (one row per
     /// parent, so nothing multiplies), grouped by the report's group keys.
     fn family(&mut self, family: &[Grain], ctes: &mut Vec<(String, Select)>) -> Select {
-        let mut tables = Tables::new();
-        let (s, filter) = self.subject_from(&mut tables);
         let subject = self.ir.subject;
-        let mut columns = Vec::new();
-        let mut group_by = Vec::new();
-        for (i, dim) in self.ir.dims.iter().enumerate() {
-            let e = self.scalar(&dim.expr, &mut tables, &s, subject);
-            group_by.push(e.clone());
-            columns.push((e, format!("d{i}")));
-        }
+        let (mut tables, s, filter, mut columns, group_by) = self.keyed_rows();
         let first = family[0].steps[0];
         let Link::ToMany { remote } = first.link else {
             return self.grain(&family[0]);
@@ -1015,14 +987,7 @@ impl Lower<'_> {
                 _ => {}
             }
         }
-        Select {
-            columns,
-            from: Some((table_source(Entity::get(subject).table), s)),
-            joins: tables.joins,
-            filter,
-            group_by,
-            ..Default::default()
-        }
+        keyed_select(subject, tables, s, filter, columns, group_by)
     }
 
     /// Partial aggregates of a grain's measures per parent row (`up` is the column pointing to
@@ -1537,6 +1502,25 @@ impl OutputValue {
             OutputValue::Formula(f) => f,
             OutputValue::Row(_) => &Formula::Dim(usize::MAX),
         }
+    }
+}
+
+/// A grouped CTE over the subject's rows with the joins made for it.
+fn keyed_select(
+    subject: EntityId,
+    tables: Tables,
+    s: String,
+    filter: Option<SqlExpr>,
+    columns: Vec<(SqlExpr, String)>,
+    group_by: Vec<SqlExpr>,
+) -> Select {
+    Select {
+        columns,
+        from: Some((table_source(Entity::get(subject).table), s)),
+        joins: tables.joins,
+        filter,
+        group_by,
+        ..Default::default()
     }
 }
 

@@ -3,7 +3,7 @@
 //! into a parameter, and places every aggregate at its grain. Errors carry the span of what is
 //! wrong, suggest near names and list what exists.
 
-use crate::catalog::{Catalog, Entity, EntityId, Field, Link, Relation, Type};
+use crate::catalog::{Catalog, Entity, EntityId, Relation, Type};
 use crate::ir::*;
 use domain::enums::StageKind;
 use jiff::civil::Date;
@@ -2013,15 +2013,4 @@ pub(crate) fn display(expr: &Expr) -> String {
         } => format!("-{}", display(expr)),
         _ => "expression".into(),
     }
-}
-
-#[allow(dead_code)]
-fn field_names(fields: &[Field], relations: &[Relation]) -> Vec<&'static str> {
-    let _ = (fields, relations);
-    Vec::new()
-}
-
-#[allow(dead_code)]
-fn is_required(rel: &Relation) -> bool {
-    matches!(rel.link, Link::ToOne { required: true, .. })
 }

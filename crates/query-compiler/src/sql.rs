@@ -164,10 +164,6 @@ fn push_quoted(out: &mut String, ident: &str) {
     out.push('"');
 }
 
-pub fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
-
 struct Renderer<'a> {
     dialect: Dialect,
     out: &'a mut String,
