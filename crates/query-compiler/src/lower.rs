@@ -792,30 +792,7 @@ impl Lower<'_> {
             .measures
             .iter()
             .filter(|m| m.grain == *grain)
-            .all(|m| {
-                let decomposable = matches!(
-                    m.func,
-                    AggFunc::Count | AggFunc::Sum | AggFunc::Min | AggFunc::Max | AggFunc::Avg
-                );
-                let mut own = true;
-                for e in m.arg.iter().chain(&m.filter) {
-                    e.walk(&mut |s| match s {
-                        Scalar::Field { path, field } => {
-                            own &= path.is_empty()
-                                && !matches!(
-                                    field.source,
-                                    Source::LeftStageAt | Source::DaysInStage
-                                )
-                        }
-                        Scalar::Custom { path, .. } | Scalar::Key { path } => {
-                            own &= path.is_empty()
-                        }
-                        Scalar::Reached { .. } => own = false,
-                        _ => {}
-                    });
-                }
-                decomposable && own
-            })
+            .all(partial_ok)
     }
 
     /// A first list's grain from partial aggregates per subject row: the list's rows are grouped
@@ -1101,29 +1078,7 @@ impl Lower<'_> {
             .measures
             .iter()
             .filter(|m| m.grain == root)
-            .all(|m| {
-                let mut own = matches!(
-                    m.func,
-                    AggFunc::Count | AggFunc::Sum | AggFunc::Min | AggFunc::Max | AggFunc::Avg
-                );
-                for e in m.arg.iter().chain(&m.filter) {
-                    e.walk(&mut |x| match x {
-                        Scalar::Field { path, field } => {
-                            own &= path.is_empty()
-                                && !matches!(
-                                    field.source,
-                                    Source::LeftStageAt | Source::DaysInStage
-                                )
-                        }
-                        Scalar::Custom { path, .. } | Scalar::Key { path } => {
-                            own &= path.is_empty()
-                        }
-                        Scalar::Reached { .. } => own = false,
-                        _ => {}
-                    });
-                }
-                own
-            });
+            .all(partial_ok);
         if !measures_ok {
             return None;
         }
@@ -1503,6 +1458,27 @@ impl OutputValue {
             OutputValue::Row(_) => &Formula::Dim(usize::MAX),
         }
     }
+}
+
+/// Whether a measure can be computed from partial aggregates: count, sum, min, max or avg over
+/// its rows' own fields (no paths, no stage history).
+fn partial_ok(m: &Measure) -> bool {
+    let mut own = matches!(
+        m.func,
+        AggFunc::Count | AggFunc::Sum | AggFunc::Min | AggFunc::Max | AggFunc::Avg
+    );
+    for e in m.arg.iter().chain(&m.filter) {
+        e.walk(&mut |x| match x {
+            Scalar::Field { path, field } => {
+                own &= path.is_empty()
+                    && !matches!(field.source, Source::LeftStageAt | Source::DaysInStage)
+            }
+            Scalar::Custom { path, .. } | Scalar::Key { path } => own &= path.is_empty(),
+            Scalar::Reached { .. } => own = false,
+            _ => {}
+        });
+    }
+    own
 }
 
 /// A grouped CTE over the subject's rows with the joins made for it.
