@@ -1,0 +1,367 @@
+//! A viewer's row filters and column masks: Cedar's type-aware partial evaluation per (action,
+//! entity type) with the resource unknown, residuals translated to SQL ([`crate::residual`]),
+//! combined as `(any permit) AND NOT (any forbid)`. Built once per (policies, viewer) and
+//! cached by [`GuardCache`]; the report compiler asks it at every table and field reference.
+
+use crate::engine::{Action, NAMESPACE, PolicyError, PolicySource, Policies, Viewer, principal, shared};
+use crate::facts::Facts;
+use crate::model::{TYPES, TypeModel, entity_type, for_entity};
+use crate::residual::{Condition, Translator};
+use cedar_policy as cedar;
+use cedar_policy::pst;
+use query_compiler::catalog::FieldGroup;
+use query_compiler::sql::SqlExpr;
+use query_compiler::{EntityId, Visibility};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+/// What the viewer's policies say about one entity (and field group), for `explain`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuardNote {
+    pub entity: EntityId,
+    pub group: Option<FieldGroup>,
+    pub action: Action,
+    /// `all`, `none` or `rows`.
+    pub outcome: &'static str,
+    /// The policies that decided (for `all`/`none`) or whose residuals make the filter.
+    pub policies: Vec<String>,
+    /// The residual conditions, in Cedar syntax, as `id: condition`.
+    pub residuals: Vec<String>,
+}
+
+/// A viewer's guard for the report compiler.
+#[derive(Debug, Clone)]
+pub struct ViewerGuard {
+    viewer: Viewer,
+    source: PolicySource,
+    rows: HashMap<EntityId, Visibility>,
+    fields: HashMap<(EntityId, FieldGroup), Visibility>,
+    notes: Vec<GuardNote>,
+    key: String,
+    demographics: bool,
+}
+
+/// Which action guards which field group of which subject.
+const FIELD_ACTIONS: [(EntityId, FieldGroup, Action, &str); 5] = [
+    (EntityId::Offers, FieldGroup::Compensation, Action::ViewCompensation, "Offer"),
+    (EntityId::Candidates, FieldGroup::ContactDetails, Action::ViewContactDetails, "Candidate"),
+    (EntityId::Candidates, FieldGroup::SensitiveCustom, Action::ViewSensitiveCustomFields, "Candidate"),
+    (EntityId::Applications, FieldGroup::SensitiveCustom, Action::ViewSensitiveCustomFields, "Application"),
+    (EntityId::Jobs, FieldGroup::SensitiveCustom, Action::ViewSensitiveCustomFields, "Job"),
+];
+
+impl ViewerGuard {
+    pub(crate) fn new(policies: &Policies, viewer: &Viewer) -> Result<ViewerGuard, PolicyError> {
+        let mut guard = ViewerGuard {
+            viewer: viewer.clone(),
+            source: policies.source(),
+            rows: HashMap::new(),
+            fields: HashMap::new(),
+            notes: Vec::new(),
+            key: format!(
+                "{}\u{1f}{}\u{1f}{:?}\u{1f}{}\u{1f}{}",
+                viewer.org, viewer.user, policies.source(), viewer.role, viewer.active
+            ),
+            demographics: false,
+        };
+        if viewer.org != policies.org() {
+            // Another org's policies never apply; nothing is visible.
+            return Ok(guard);
+        }
+        let mut eval = Evaluator::new(policies, viewer)?;
+        for ty in TYPES.iter() {
+            let Some(entity) = ty.entity else { continue };
+            if ty.name == "Demographics" {
+                continue;
+            }
+            let (vis, note) = eval.visibility(Action::View, ty, None)?;
+            guard.notes.push(GuardNote { entity, group: None, ..note });
+            guard.rows.insert(entity, vis);
+        }
+        for (entity, group, action, ty) in FIELD_ACTIONS {
+            let Some(model) = entity_type(ty) else { continue };
+            let (vis, note) = eval.visibility(action, model, None)?;
+            guard.notes.push(GuardNote {
+                entity,
+                group: Some(group),
+                ..note
+            });
+            guard.fields.insert((entity, group), vis);
+        }
+        // Demographics: only in aggregates, only with `viewDemographicsAggregate` on the org,
+        // and only over the candidates the viewer sees (the candidate filter, through
+        // `candidate_id`).
+        let org_decision = eval.org_decision(Action::ViewDemographicsAggregate)?;
+        guard.demographics = org_decision.0;
+        let demo = for_entity(EntityId::Demographics);
+        let candidate = entity_type("Candidate");
+        let vis = match (org_decision.0, demo, candidate) {
+            (true, Some(demo), Some(candidate)) => {
+                eval.visibility(Action::View, candidate, Some(demo))?.0
+            }
+            _ => Visibility::None,
+        };
+        guard.notes.push(GuardNote {
+            entity: EntityId::Demographics,
+            group: Some(FieldGroup::Demographics),
+            action: Action::ViewDemographicsAggregate,
+            outcome: if org_decision.0 { "aggregates" } else { "none" },
+            policies: org_decision.1,
+            residuals: Vec::new(),
+        });
+        guard.rows.insert(EntityId::Demographics, vis);
+        Ok(guard)
+    }
+
+    pub fn viewer(&self) -> &Viewer {
+        &self.viewer
+    }
+
+    pub fn source(&self) -> PolicySource {
+        self.source
+    }
+
+    /// What the policies say per entity and field group, for `explain`.
+    pub fn notes(&self) -> &[GuardNote] {
+        &self.notes
+    }
+
+    /// Whether the viewer may run reports over demographics (aggregates only).
+    pub fn demographics_aggregates(&self) -> bool {
+        self.demographics
+    }
+}
+
+impl query_compiler::Guard for ViewerGuard {
+    fn rows(&self, entity: EntityId) -> Visibility {
+        // An entity the policies were not asked about is invisible, never visible.
+        self.rows.get(&entity).cloned().unwrap_or(Visibility::None)
+    }
+
+    fn fields(&self, entity: EntityId, group: FieldGroup) -> Visibility {
+        match group {
+            FieldGroup::Plain => Visibility::All,
+            FieldGroup::Demographics => {
+                if self.demographics {
+                    Visibility::All
+                } else {
+                    Visibility::None
+                }
+            }
+            _ => self
+                .fields
+                .get(&(entity, group))
+                .cloned()
+                .unwrap_or(Visibility::None),
+        }
+    }
+
+    fn cache_key(&self) -> Option<String> {
+        Some(self.key.clone())
+    }
+}
+
+/// Runs partial evaluation for one viewer.
+struct Evaluator<'a> {
+    policies: &'a Policies,
+    viewer: &'a Viewer,
+    schema: &'static cedar::Schema,
+    entities: cedar::PartialEntities,
+    principal: cedar::EntityUid,
+}
+
+impl<'a> Evaluator<'a> {
+    fn new(policies: &'a Policies, viewer: &'a Viewer) -> Result<Evaluator<'a>, PolicyError> {
+        let schema = &shared()?.schema;
+        let facts = Facts::new(&viewer.org).to_cedar(viewer, schema)?;
+        let entities = cedar::PartialEntities::from_concrete(facts, schema)
+            .map_err(|e| PolicyError::Internal(format!("partial entities: {e}")))?;
+        Ok(Evaluator {
+            policies,
+            viewer,
+            schema,
+            entities,
+            principal: principal(viewer)?,
+        })
+    }
+
+    /// A concrete decision about the org itself (`viewDemographicsAggregate`).
+    fn org_decision(&self, action: Action) -> Result<(bool, Vec<String>), PolicyError> {
+        let decision = self.policies.decide(
+            self.viewer,
+            action,
+            "Org",
+            &self.viewer.org,
+            &Facts::new(&self.viewer.org),
+        )?;
+        Ok((decision.allowed, decision.policies))
+    }
+
+    /// Which rows of `ty` the viewer may `action`, as a filter over the rows of `through`
+    /// (the demographics of candidates) or of `ty` itself.
+    fn visibility(
+        &mut self,
+        action: Action,
+        ty: &'static TypeModel,
+        through: Option<&'static TypeModel>,
+    ) -> Result<(Visibility, GuardNote), PolicyError> {
+        let type_name = cedar::EntityTypeName::from_str(&format!("{NAMESPACE}::{}", ty.name))
+            .map_err(|e| PolicyError::Internal(e.to_string()))?;
+        let request = cedar::PartialRequest::new(
+            cedar::PartialEntityUid::from_concrete(self.principal.clone()),
+            action.uid()?,
+            cedar::PartialEntityUid::new(type_name, None),
+            Some(cedar::Context::empty()),
+            self.schema,
+        )
+        .map_err(|e| PolicyError::Internal(format!("`{action}` on `{}`: {e}", ty.name)))?;
+        let response = self
+            .policies
+            .set
+            .tpe(&request, &self.entities, self.schema)
+            .map_err(|e| PolicyError::Internal(format!("`{action}` on `{}`: {e}", ty.name)))?;
+        let mut note = GuardNote {
+            entity: EntityId::Users,
+            group: None,
+            action,
+            outcome: "none",
+            policies: Vec::new(),
+            residuals: Vec::new(),
+        };
+        match response.decision() {
+            Some(cedar::Decision::Allow) => {
+                note.outcome = "all";
+                note.policies = response.reason().into_iter().flatten().map(|p| p.to_string()).collect();
+                return Ok((Visibility::All, note));
+            }
+            Some(cedar::Decision::Deny) => {
+                note.policies = response.reason().into_iter().flatten().map(|p| p.to_string()).collect();
+                return Ok((Visibility::None, note));
+            }
+            None => {}
+        }
+        let mut translator = Translator::new(&self.viewer.org, &self.viewer.user, ty);
+        if let Some(through) = through {
+            translator = translator.through(through, "candidate_id");
+        }
+        let any_true_permit = response.true_permits().next().is_some();
+        let mut permits = Vec::new();
+        let mut forbids = Vec::new();
+        let ids: Vec<(cedar::PolicyId, bool)> = response
+            .residual_permits()
+            .map(|id| (id.clone(), true))
+            .chain(response.residual_forbids().map(|id| (id.clone(), false)))
+            .collect();
+        for (id, permit) in ids {
+            let Some(policy) = response.get_policy(&id) else {
+                continue;
+            };
+            let untranslatable = |what: String| PolicyError::Untranslatable {
+                policy: id.to_string(),
+                action,
+                resource: ty.name.to_owned(),
+                what,
+            };
+            let pst = policy.to_pst().map_err(|e| untranslatable(e.to_string()))?;
+            let mut condition = Condition::Const(true);
+            for clause in pst.body().clauses() {
+                let (expr, negate) = match clause {
+                    pst::Clause::When(e) => (e, false),
+                    pst::Clause::Unless(e) => (e, true),
+                };
+                let c = translator
+                    .condition(expr)
+                    .map_err(|u| untranslatable(u.0))?;
+                condition = both(condition, if negate { negated(c) } else { c });
+            }
+            note.residuals.push(format!("{id}: {}", policy_text(&pst)));
+            note.policies.push(id.to_string());
+            if permit {
+                permits.push(condition);
+            } else {
+                forbids.push(condition);
+            }
+        }
+        let permit = if any_true_permit {
+            Condition::Const(true)
+        } else {
+            permits.into_iter().fold(Condition::Const(false), either)
+        };
+        let forbid = forbids.into_iter().fold(Condition::Const(false), either);
+        let vis = match both(permit, negated(forbid)) {
+            Condition::Const(true) => Visibility::All,
+            Condition::Const(false) => Visibility::None,
+            Condition::Rows(p) => Visibility::Rows(p),
+        };
+        note.outcome = match vis {
+            Visibility::All => "all",
+            Visibility::None => "none",
+            Visibility::Rows(_) => "rows",
+        };
+        Ok((vis, note))
+    }
+}
+
+fn policy_text(policy: &pst::Policy) -> String {
+    policy
+        .body()
+        .clauses()
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn both(a: Condition, b: Condition) -> Condition {
+    match (a, b) {
+        (Condition::Const(false), _) | (_, Condition::Const(false)) => Condition::Const(false),
+        (Condition::Const(true), x) | (x, Condition::Const(true)) => x,
+        (Condition::Rows(a), Condition::Rows(b)) => Condition::Rows(SqlExpr::and(a, b)),
+    }
+}
+
+fn either(a: Condition, b: Condition) -> Condition {
+    match (a, b) {
+        (Condition::Const(true), _) | (_, Condition::Const(true)) => Condition::Const(true),
+        (Condition::Const(false), x) | (x, Condition::Const(false)) => x,
+        (Condition::Rows(a), Condition::Rows(b)) => Condition::Rows(SqlExpr::bin("OR", a, b)),
+    }
+}
+
+fn negated(c: Condition) -> Condition {
+    match c {
+        Condition::Const(b) => Condition::Const(!b),
+        Condition::Rows(p) => Condition::Rows(SqlExpr::Not(Box::new(p))),
+    }
+}
+
+/// Guards per (org, policy source, viewer), so a viewer's filters are translated once per
+/// policy version.
+#[derive(Debug, Default)]
+pub struct GuardCache {
+    entries: Mutex<HashMap<(Viewer, PolicySource), Arc<ViewerGuard>>>,
+}
+
+impl GuardCache {
+    pub fn new() -> GuardCache {
+        GuardCache::default()
+    }
+
+    pub fn guard(&self, policies: &Policies, viewer: &Viewer) -> Result<Arc<ViewerGuard>, PolicyError> {
+        let key = (viewer.clone(), policies.source());
+        if let Ok(entries) = self.entries.lock()
+            && let Some(hit) = entries.get(&key)
+        {
+            return Ok(hit.clone());
+        }
+        let guard = Arc::new(policies.guard(viewer)?);
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= 4096 {
+                entries.clear();
+            }
+            entries.insert(key, guard.clone());
+        }
+        Ok(guard)
+    }
+}

@@ -1,0 +1,303 @@
+//! What Cedar's entity types and attributes mean in the store: the one place where policies meet
+//! tables. Each attribute of `policies/hireplane.cedarschema` is declared here once with its SQL
+//! meaning; [`crate::residual`] translates residual policies with it, and a test checks that this
+//! table and the schema declare the same attributes.
+
+use query_compiler::EntityId;
+
+/// An entity type: its table and attributes.
+#[derive(Debug)]
+pub struct TypeModel {
+    /// The Cedar type name, without the namespace (`Application`).
+    pub name: &'static str,
+    /// The report subject whose rows these are (none for `Org`).
+    pub entity: Option<EntityId>,
+    pub table: &'static str,
+    /// The key column within the org; `None` for link tables keyed by several columns, which
+    /// policies cannot name one by one.
+    pub key: Option<&'static str>,
+    pub attrs: &'static [Attr],
+}
+
+#[derive(Debug)]
+pub struct Attr {
+    pub name: &'static str,
+    pub kind: AttrKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Text,
+    Bool,
+    Long,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttrKind {
+    /// The row's org (`org_id`): within a statement always the viewer's org.
+    Org,
+    /// A NOT NULL column.
+    Column(&'static str, ColumnType),
+    /// A reference to another entity through a foreign key column.
+    Ref {
+        column: &'static str,
+        target: &'static str,
+        optional: bool,
+    },
+    /// A set of users, defined by the rows that link them (see [`Membership`]).
+    Users(Membership),
+    /// A boolean derived from other tables (see [`Derived`]).
+    Derived(Derived),
+}
+
+/// Set-of-users attributes: for a user, the keys of the rows whose set contains them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    /// `Job.hiringTeam`: `hiring_team` rows of the job, any role.
+    JobHiringTeam,
+    /// `Application.interviewers`: seats on any of the application's interviews.
+    ApplicationInterviewers,
+    /// `Interview.participants`: the interview's seats.
+    InterviewParticipants,
+    /// `Candidate.hiringTeam`: hiring teams of the jobs the candidate applied to.
+    CandidateHiringTeam,
+    /// `Candidate.interviewers`: seats on interviews of any of the candidate's applications.
+    CandidateInterviewers,
+}
+
+/// Derived booleans: the keys of the rows for which they hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Derived {
+    /// `Candidate.hasNonConfidentialJob`: an application to a job that is not confidential.
+    CandidateHasNonConfidentialJob,
+}
+
+const fn col(name: &'static str, column: &'static str, ty: ColumnType) -> Attr {
+    Attr {
+        name,
+        kind: AttrKind::Column(column, ty),
+    }
+}
+
+const fn reference(name: &'static str, column: &'static str, target: &'static str) -> Attr {
+    Attr {
+        name,
+        kind: AttrKind::Ref {
+            column,
+            target,
+            optional: false,
+        },
+    }
+}
+
+const fn optional(name: &'static str, column: &'static str, target: &'static str) -> Attr {
+    Attr {
+        name,
+        kind: AttrKind::Ref {
+            column,
+            target,
+            optional: true,
+        },
+    }
+}
+
+const fn users(name: &'static str, m: Membership) -> Attr {
+    Attr {
+        name,
+        kind: AttrKind::Users(m),
+    }
+}
+
+const ORG: Attr = Attr {
+    name: "org",
+    kind: AttrKind::Org,
+};
+
+use ColumnType::{Bool, Text};
+
+pub static TYPES: [TypeModel; 15] = [
+    TypeModel {
+        name: "Org",
+        entity: None,
+        table: "orgs",
+        key: Some("org_id"),
+        attrs: &[],
+    },
+    TypeModel {
+        name: "User",
+        entity: Some(EntityId::Users),
+        table: "users",
+        key: Some("id"),
+        attrs: &[ORG, col("role", "role", Text), col("active", "active", Bool)],
+    },
+    TypeModel {
+        name: "Department",
+        entity: Some(EntityId::Departments),
+        table: "departments",
+        key: Some("id"),
+        attrs: &[ORG],
+    },
+    TypeModel {
+        name: "Source",
+        entity: Some(EntityId::Sources),
+        table: "sources",
+        key: Some("id"),
+        attrs: &[ORG, col("kind", "kind", Text)],
+    },
+    TypeModel {
+        name: "Job",
+        entity: Some(EntityId::Jobs),
+        table: "jobs",
+        key: Some("id"),
+        attrs: &[
+            ORG,
+            col("status", "status", Text),
+            col("confidential", "confidential", Bool),
+            reference("department", "department_id", "Department"),
+            users("hiringTeam", Membership::JobHiringTeam),
+        ],
+    },
+    TypeModel {
+        name: "HiringTeamMember",
+        entity: Some(EntityId::HiringTeam),
+        table: "hiring_team",
+        key: None,
+        attrs: &[
+            ORG,
+            reference("job", "job_id", "Job"),
+            reference("user", "user_id", "User"),
+            col("role", "role", Text),
+        ],
+    },
+    TypeModel {
+        name: "Stage",
+        entity: Some(EntityId::Stages),
+        table: "stages",
+        key: Some("id"),
+        attrs: &[
+            ORG,
+            reference("job", "job_id", "Job"),
+            col("kind", "kind", Text),
+        ],
+    },
+    TypeModel {
+        name: "Candidate",
+        entity: Some(EntityId::Candidates),
+        table: "candidates",
+        key: Some("id"),
+        attrs: &[
+            ORG,
+            users("hiringTeam", Membership::CandidateHiringTeam),
+            users("interviewers", Membership::CandidateInterviewers),
+            Attr {
+                name: "hasNonConfidentialJob",
+                kind: AttrKind::Derived(Derived::CandidateHasNonConfidentialJob),
+            },
+        ],
+    },
+    TypeModel {
+        name: "Application",
+        entity: Some(EntityId::Applications),
+        table: "applications",
+        key: Some("id"),
+        attrs: &[
+            ORG,
+            reference("job", "job_id", "Job"),
+            reference("candidate", "candidate_id", "Candidate"),
+            reference("stage", "current_stage_id", "Stage"),
+            col("status", "status", Text),
+            users("interviewers", Membership::ApplicationInterviewers),
+            optional("source", "source_id", "Source"),
+            optional("creditedTo", "credited_to_user_id", "User"),
+        ],
+    },
+    TypeModel {
+        name: "StageTransition",
+        entity: Some(EntityId::StageTransitions),
+        table: "stage_transitions",
+        key: Some("id"),
+        attrs: &[
+            ORG,
+            reference("application", "application_id", "Application"),
+            optional("byUser", "by_user_id", "User"),
+        ],
+    },
+    TypeModel {
+        name: "Interview",
+        entity: Some(EntityId::Interviews),
+        table: "interviews",
+        key: Some("id"),
+        attrs: &[
+            ORG,
+            reference("application", "application_id", "Application"),
+            reference("stage", "stage_id", "Stage"),
+            col("status", "status", Text),
+            users("participants", Membership::InterviewParticipants),
+        ],
+    },
+    TypeModel {
+        name: "InterviewParticipant",
+        entity: Some(EntityId::InterviewParticipants),
+        table: "interview_participants",
+        key: None,
+        attrs: &[
+            ORG,
+            reference("interview", "interview_id", "Interview"),
+            reference("user", "user_id", "User"),
+            col("role", "role", Text),
+        ],
+    },
+    TypeModel {
+        name: "Feedback",
+        entity: Some(EntityId::Feedback),
+        table: "feedback",
+        key: Some("id"),
+        attrs: &[
+            ORG,
+            reference("application", "application_id", "Application"),
+            reference("interview", "interview_id", "Interview"),
+            reference("author", "author_id", "User"),
+        ],
+    },
+    TypeModel {
+        name: "Offer",
+        entity: Some(EntityId::Offers),
+        table: "offers",
+        key: Some("id"),
+        attrs: &[
+            ORG,
+            reference("application", "application_id", "Application"),
+            col("status", "status", Text),
+        ],
+    },
+    // Demographics are not a Cedar resource: nobody sees them at row level; aggregates are
+    // allowed per org by `viewDemographicsAggregate` and count only candidates the viewer sees.
+    TypeModel {
+        name: "Demographics",
+        entity: Some(EntityId::Demographics),
+        table: "candidate_demographics",
+        key: None,
+        attrs: &[],
+    },
+];
+
+/// The model of a Cedar type (`Job`), namespace optional.
+pub fn entity_type(name: &str) -> Option<&'static TypeModel> {
+    let name = name
+        .strip_prefix(crate::engine::NAMESPACE)
+        .and_then(|n| n.strip_prefix("::"))
+        .unwrap_or(name);
+    TYPES.iter().find(|t| t.name == name && t.name != "Demographics")
+}
+
+/// The Cedar type whose rows a report subject reads.
+pub fn for_entity(entity: EntityId) -> Option<&'static TypeModel> {
+    TYPES.iter().find(|t| t.entity == Some(entity))
+}
+
+impl TypeModel {
+    pub fn attr(&self, name: &str) -> Option<&'static Attr> {
+        // `TYPES` is static, so its attributes are too.
+        self.attrs.iter().find(|a| a.name == name)
+    }
+}

@@ -1,0 +1,612 @@
+//! Residual policies to SQL predicates.
+//!
+//! Cedar's type-aware partial evaluation, run with the viewer known and the resource unknown,
+//! leaves per policy a residual condition over `resource`. This module translates one into a
+//! predicate over the guarded row (`SqlExpr::RowColumn`), using the attribute meanings of
+//! [`crate::model`]:
+//!
+//! - a condition on an entity a path of references away (`resource.application.job.confidential`)
+//!   becomes a chain of uncorrelated `fk IN (SELECT key FROM target WHERE ...)`, which both
+//!   databases evaluate once per statement (a hashed set) rather than once per row;
+//! - `set.contains(User::"u")` becomes `key IN (SELECT ... the rows linking u)`;
+//! - `resource.org == Org::"o"` is true for the viewer's org and false for any other: every table
+//!   reference of a statement is already scoped to the viewer's org by the compiler.
+//!
+//! Every predicate is two-valued (never NULL), so `NOT` means what Cedar means. Anything else
+//! (extension functions, `like`, arithmetic, attributes of named entities, comparisons between
+//! two attributes, residual errors) is refused with [`Untranslatable`]: the caller refuses the
+//! report rather than guess, because a filter that is too wide must be impossible.
+
+use crate::model::{AttrKind, ColumnType, Derived, Membership, TypeModel, entity_type};
+use cedar_policy::pst::{self, BinaryOp, Expr, Literal, UnaryOp, Var};
+use query_compiler::sql::{Select, SqlExpr, TableSource};
+
+/// Why a residual cannot be expressed in SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Untranslatable(pub String);
+
+type Result<T> = std::result::Result<T, Untranslatable>;
+
+fn refuse<T>(what: impl Into<String>) -> Result<T> {
+    Err(Untranslatable(what.into()))
+}
+
+/// Translates residual conditions for rows of one type.
+pub struct Translator<'a> {
+    /// The viewer's org (the only org any statement reads).
+    pub org: &'a str,
+    /// The viewer's user id (what `principal` stands for, if a residual still names it).
+    pub user: &'a str,
+    /// The type of `resource`.
+    pub resource: &'static TypeModel,
+    /// When the guarded rows are not the resource's own but reference it (demographics rows
+    /// and their candidate): the referencing column.
+    via: Option<&'static str>,
+    next: usize,
+}
+
+/// The row a predicate is about: the guarded row itself or a subquery's.
+#[derive(Clone)]
+enum Row {
+    Top,
+    Alias(String),
+}
+
+impl Row {
+    fn column(&self, c: &'static str) -> SqlExpr {
+        match self {
+            Row::Top => SqlExpr::RowColumn(c),
+            Row::Alias(a) => SqlExpr::Column(a.clone(), c),
+        }
+    }
+}
+
+/// A path of references from `resource`: the references taken, and the type reached.
+#[derive(Clone)]
+struct Path {
+    hops: Vec<(&'static str, &'static str, bool)>,
+    ty: &'static TypeModel,
+}
+
+/// What a sub-expression stands for.
+enum Val {
+    Pred(SqlExpr),
+    Const(bool),
+    Long(i64),
+    Str(String),
+    Entity(String, String),
+    Path(Path),
+    Column(Path, &'static str, ColumnType),
+    Users(Path, Membership),
+    Org,
+}
+
+impl<'a> Translator<'a> {
+    pub fn new(org: &'a str, user: &'a str, resource: &'static TypeModel) -> Translator<'a> {
+        Translator {
+            org,
+            user,
+            resource,
+            via: None,
+            next: 0,
+        }
+    }
+
+    /// Filters rows that reference the resource through `column` (the rows of `_rows`), e.g.
+    /// demographics through their `candidate_id`, instead of the resource's own rows.
+    pub fn through(mut self, _rows: &'static TypeModel, column: &'static str) -> Translator<'a> {
+        self.via = Some(column);
+        self
+    }
+
+    /// A residual condition as a predicate: `Ok(None)` when it is constantly true or false is
+    /// told apart by [`Condition`].
+    pub fn condition(&mut self, expr: &Expr) -> Result<Condition> {
+        match self.expr(expr)? {
+            Val::Const(b) => Ok(Condition::Const(b)),
+            Val::Pred(p) => Ok(Condition::Rows(p)),
+            Val::Column(path, c, ColumnType::Bool) => Ok(Condition::Rows(self.bool_column(&path, c))),
+            _ => refuse("the condition is not a boolean"),
+        }
+    }
+
+    fn alias(&mut self) -> String {
+        self.next += 1;
+        format!("z{}", self.next)
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<Val> {
+        match e {
+            Expr::Literal(lit) => Ok(match lit {
+                Literal::Bool(b) => Val::Const(*b),
+                Literal::Long(n) => Val::Long(*n),
+                Literal::String(s) => Val::Str(s.to_string()),
+                Literal::EntityUID(uid) => Val::Entity(type_name(&uid.ty), uid.eid.to_string()),
+                _ => return refuse("a literal of an unsupported kind"),
+            }),
+            Expr::Var(Var::Resource) => Ok(Val::Path(Path {
+                hops: match self.via {
+                    Some(column) => vec![(column, self.resource.name, false)],
+                    None => Vec::new(),
+                },
+                ty: self.resource,
+            })),
+            Expr::Var(Var::Principal) => Ok(Val::Entity("User".into(), self.user.to_owned())),
+            Expr::Var(_) => refuse("`action` and `context` are not known per row"),
+            Expr::GetAttr { expr, attr } => {
+                let base = self.expr(expr)?;
+                self.get_attr(base, attr)
+            }
+            Expr::HasAttr { expr, attrs } => {
+                if attrs.len() != 1 {
+                    return refuse("`has` with a nested attribute path");
+                }
+                let attr = attrs.first();
+                match self.expr(expr)? {
+                    Val::Path(path) => self.has(&path, attr),
+                    _ => refuse(format!("`has {attr}` on something other than an entity of the row")),
+                }
+            }
+            Expr::UnaryOp { op: UnaryOp::Not, expr } => {
+                let inner = self.boolean(expr)?;
+                Ok(not(inner))
+            }
+            Expr::UnaryOp { op, .. } => refuse(format!("the operator `{op:?}`")),
+            Expr::BinaryOp { op, left, right } => self.binary(*op, left, right),
+            Expr::IfThenElse {
+                cond,
+                then_expr,
+                else_expr,
+            } => {
+                let c = self.boolean(cond)?;
+                let t = self.boolean(then_expr)?;
+                let f = self.boolean(else_expr)?;
+                let neg = not(clone_val(&c));
+                Ok(or(and(c, t), and(neg, f)))
+            }
+            Expr::Is {
+                expr,
+                entity_type,
+                in_expr,
+            } => {
+                if in_expr.is_some() {
+                    return refuse("`is ... in ...`");
+                }
+                let ty = strip(&entity_type.to_string()).to_owned();
+                match self.expr(expr)? {
+                    Val::Path(path) => Ok(Val::Const(path.ty.name == ty)),
+                    Val::Entity(t, _) => Ok(Val::Const(t == ty)),
+                    _ => refuse("`is` on something other than an entity"),
+                }
+            }
+            Expr::Like { .. } => refuse("`like` patterns"),
+            Expr::Set(_) => refuse("set literals"),
+            Expr::Record(_) => refuse("records"),
+            Expr::Slot(_) => refuse("template slots"),
+            Expr::Unknown { name } => refuse(format!("the unknown `{name}`")),
+            Expr::ResidualError => refuse("a part that always fails to evaluate"),
+            _ => refuse("an expression of an unsupported kind"),
+        }
+    }
+
+    /// A sub-expression that must be a boolean (a predicate or a constant).
+    fn boolean(&mut self, e: &Expr) -> Result<Val> {
+        match self.expr(e)? {
+            v @ (Val::Pred(_) | Val::Const(_)) => Ok(v),
+            Val::Column(path, c, ColumnType::Bool) => Ok(Val::Pred(self.bool_column(&path, c))),
+            _ => refuse("an operand that is not a boolean"),
+        }
+    }
+
+    fn bool_column(&mut self, path: &Path, c: &'static str) -> SqlExpr {
+        self.at(path, &|row| SqlExpr::bin("=", row.column(c), SqlExpr::Bool(true)))
+    }
+
+    fn get_attr(&mut self, base: Val, attr: &str) -> Result<Val> {
+        let Val::Path(path) = base else {
+            return refuse(format!(
+                "the attribute `{attr}` of something other than the row or an entity it references (attributes of named entities are not known here)"
+            ));
+        };
+        let Some(a) = path.ty.attr(attr) else {
+            return refuse(format!("`{}` has no attribute `{attr}`", path.ty.name));
+        };
+        Ok(match a.kind {
+            AttrKind::Org => Val::Org,
+            AttrKind::Column(c, ty) => Val::Column(path, c, ty),
+            AttrKind::Ref {
+                column,
+                target,
+                optional,
+            } => {
+                let Some(ty) = entity_type(target) else {
+                    return refuse(format!("unknown type `{target}`"));
+                };
+                let mut hops = path.hops;
+                hops.push((column, target, optional));
+                Val::Path(Path { hops, ty })
+            }
+            AttrKind::Users(m) => Val::Users(path, m),
+            AttrKind::Derived(d) => {
+                let key = key_of(path.ty)?;
+                let keys = self.derived(d);
+                Val::Pred(self.at(&path, &|row| in_select(row.column(key), keys.clone())))
+            }
+        })
+    }
+
+    fn has(&mut self, path: &Path, attr: &str) -> Result<Val> {
+        match path.ty.attr(attr).map(|a| a.kind) {
+            Some(AttrKind::Ref {
+                column,
+                optional: true,
+                ..
+            }) => Ok(Val::Pred(self.at(path, &|row| {
+                SqlExpr::IsNull(Box::new(row.column(column)), true)
+            }))),
+            Some(_) => Ok(Val::Const(true)),
+            None => Ok(Val::Const(false)),
+        }
+    }
+
+    fn binary(&mut self, op: BinaryOp, left: &Expr, right: &Expr) -> Result<Val> {
+        match op {
+            BinaryOp::And => {
+                let l = self.boolean(left)?;
+                if let Val::Const(false) = l {
+                    return Ok(l);
+                }
+                let r = self.boolean(right)?;
+                Ok(and(l, r))
+            }
+            BinaryOp::Or => {
+                let l = self.boolean(left)?;
+                if let Val::Const(true) = l {
+                    return Ok(l);
+                }
+                let r = self.boolean(right)?;
+                Ok(or(l, r))
+            }
+            BinaryOp::Eq => {
+                let (l, r) = (self.expr(left)?, self.expr(right)?);
+                self.equal(l, r)
+            }
+            BinaryOp::NotEq => {
+                let (l, r) = (self.expr(left)?, self.expr(right)?);
+                Ok(not(self.equal(l, r)?))
+            }
+            BinaryOp::Less | BinaryOp::LessEq | BinaryOp::Greater | BinaryOp::GreaterEq => {
+                let (l, r) = (self.expr(left)?, self.expr(right)?);
+                let sql = match op {
+                    BinaryOp::Less => "<",
+                    BinaryOp::LessEq => "<=",
+                    BinaryOp::Greater => ">",
+                    _ => ">=",
+                };
+                match (l, r) {
+                    (Val::Long(a), Val::Long(b)) => Ok(Val::Const(match op {
+                        BinaryOp::Less => a < b,
+                        BinaryOp::LessEq => a <= b,
+                        BinaryOp::Greater => a > b,
+                        _ => a >= b,
+                    })),
+                    (Val::Column(path, c, ColumnType::Long), Val::Long(n)) => Ok(Val::Pred(
+                        self.at(&path, &|row| SqlExpr::bin(sql, row.column(c), SqlExpr::Int(n))),
+                    )),
+                    (Val::Long(n), Val::Column(path, c, ColumnType::Long)) => Ok(Val::Pred(
+                        self.at(&path, &|row| SqlExpr::bin(sql, SqlExpr::Int(n), row.column(c))),
+                    )),
+                    _ => refuse("a comparison other than an integer attribute with a number"),
+                }
+            }
+            BinaryOp::Contains => {
+                let (l, r) = (self.expr(left)?, self.expr(right)?);
+                self.contains(l, r)
+            }
+            BinaryOp::In => {
+                let (l, r) = (self.expr(left)?, self.expr(right)?);
+                // hireplane's entities have no parents: `a in b` is `a == b`, and `a in set` is
+                // membership.
+                match r {
+                    users @ Val::Users(..) => self.contains(users, l),
+                    r => self.equal(l, r),
+                }
+            }
+            other => refuse(format!("the operator `{other:?}`")),
+        }
+    }
+
+    fn contains(&mut self, set: Val, member: Val) -> Result<Val> {
+        match (set, member) {
+            (Val::Users(path, m), Val::Entity(ty, id)) => {
+                if ty != "User" {
+                    return Ok(Val::Const(false));
+                }
+                let key = key_of(path.ty)?;
+                let keys = membership(m, &id);
+                Ok(Val::Pred(self.at(&path, &|row| in_select(row.column(key), keys.clone()))))
+            }
+            _ => refuse("`contains` other than a set of users of the row containing a named user"),
+        }
+    }
+
+    fn equal(&mut self, l: Val, r: Val) -> Result<Val> {
+        match (l, r) {
+            (Val::Const(a), Val::Const(b)) => Ok(Val::Const(a == b)),
+            (Val::Long(a), Val::Long(b)) => Ok(Val::Const(a == b)),
+            (Val::Str(a), Val::Str(b)) => Ok(Val::Const(a == b)),
+            (Val::Entity(t1, i1), Val::Entity(t2, i2)) => Ok(Val::Const(t1 == t2 && i1 == i2)),
+            (Val::Org, Val::Entity(ty, id)) | (Val::Entity(ty, id), Val::Org) => {
+                Ok(Val::Const(ty == "Org" && id == self.org))
+            }
+            (Val::Column(path, c, ty), lit) | (lit, Val::Column(path, c, ty)) => {
+                let value = match (ty, lit) {
+                    (ColumnType::Text, Val::Str(s)) => SqlExpr::Text(s),
+                    (ColumnType::Long, Val::Long(n)) => SqlExpr::Int(n),
+                    (ColumnType::Bool, Val::Const(b)) => SqlExpr::Bool(b),
+                    // Values of different types are never equal in Cedar.
+                    (_, Val::Str(_) | Val::Long(_) | Val::Const(_) | Val::Entity(..)) => {
+                        return Ok(Val::Const(false));
+                    }
+                    _ => return refuse("a comparison between two attributes"),
+                };
+                Ok(Val::Pred(self.at(&path, &|row| {
+                    SqlExpr::eq(row.column(c), value.clone())
+                })))
+            }
+            (Val::Path(path), Val::Entity(ty, id)) | (Val::Entity(ty, id), Val::Path(path)) => {
+                if path.ty.name != ty {
+                    return Ok(Val::Const(false));
+                }
+                let value = SqlExpr::Text(id);
+                match path.hops.split_last() {
+                    None => {
+                        let key = key_of(path.ty)?;
+                        Ok(Val::Pred(SqlExpr::eq(SqlExpr::RowColumn(key), value)))
+                    }
+                    Some(((column, _, optional), rest)) => {
+                        let (column, optional) = (*column, *optional);
+                        let from = Path {
+                            hops: rest.to_vec(),
+                            ty: self.type_at(rest)?,
+                        };
+                        Ok(Val::Pred(self.at(&from, &|row| {
+                            let eq = SqlExpr::eq(row.column(column), value.clone());
+                            if optional {
+                                SqlExpr::and(
+                                    SqlExpr::IsNull(Box::new(row.column(column)), true),
+                                    eq,
+                                )
+                            } else {
+                                eq
+                            }
+                        })))
+                    }
+                }
+            }
+            (Val::Path(_), Val::Path(_)) => refuse("a comparison between two entities of the row"),
+            _ => refuse("a comparison between values of different kinds"),
+        }
+    }
+
+    /// The type reached after `hops` from the resource.
+    fn type_at(&self, hops: &[(&'static str, &'static str, bool)]) -> Result<&'static TypeModel> {
+        match hops.last() {
+            None if self.via.is_some() => refuse("naming a row that is reached through another"),
+            None => Ok(self.resource),
+            Some((_, target, _)) => match entity_type(target) {
+                Some(t) => Ok(t),
+                None => refuse(format!("unknown type `{target}`")),
+            },
+        }
+    }
+
+    /// A predicate on the entity at the end of `path`, as a predicate on the guarded row.
+    fn at(&mut self, path: &Path, pred: &dyn Fn(&Row) -> SqlExpr) -> SqlExpr {
+        self.wrap(&Row::Top, &path.hops, pred)
+    }
+
+    fn wrap(
+        &mut self,
+        row: &Row,
+        hops: &[(&'static str, &'static str, bool)],
+        pred: &dyn Fn(&Row) -> SqlExpr,
+    ) -> SqlExpr {
+        let Some(((column, target, optional), rest)) = hops.split_first() else {
+            return pred(row);
+        };
+        // Every referenced type has a key (checked by a test over the model).
+        let Some(ty) = entity_type(target) else {
+            return SqlExpr::Bool(false);
+        };
+        let Some(key) = ty.key else {
+            return SqlExpr::Bool(false);
+        };
+        let alias = self.alias();
+        let inner = self.wrap(&Row::Alias(alias.clone()), rest, pred);
+        let select = Select {
+            columns: vec![(SqlExpr::Column(alias.clone(), key), "k".into())],
+            from: Some((TableSource::Table(ty.table), alias.clone())),
+            filter: Some(SqlExpr::and(
+                SqlExpr::eq(SqlExpr::Column(alias, "org_id"), SqlExpr::Org),
+                inner,
+            )),
+            ..Default::default()
+        };
+        let member = in_select(row.column(column), select);
+        if *optional {
+            SqlExpr::and(SqlExpr::IsNull(Box::new(row.column(column)), true), member)
+        } else {
+            member
+        }
+    }
+
+    fn derived(&mut self, d: Derived) -> Select {
+        match d {
+            Derived::CandidateHasNonConfidentialJob => {
+                let (a, j) = (self.alias(), self.alias());
+                Select {
+                    columns: vec![(SqlExpr::Column(a.clone(), "candidate_id"), "k".into())],
+                    from: Some((TableSource::Table("applications"), a.clone())),
+                    joins: vec![inner_join("jobs", &j, &a, "job_id")],
+                    filter: SqlExpr::all(vec![
+                        SqlExpr::eq(SqlExpr::Column(a, "org_id"), SqlExpr::Org),
+                        SqlExpr::eq(SqlExpr::Column(j, "confidential"), SqlExpr::Bool(false)),
+                    ]),
+                    ..Default::default()
+                }
+            }
+        }
+    }
+}
+
+/// What a residual condition comes to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    Const(bool),
+    Rows(SqlExpr),
+}
+
+/// The keys of the rows whose set of users contains `user`.
+fn membership(m: Membership, user: &str) -> Select {
+    let user = SqlExpr::Text(user.to_owned());
+    let org = |alias: &str| SqlExpr::eq(SqlExpr::Column(alias.into(), "org_id"), SqlExpr::Org);
+    let seat = |alias: &str| SqlExpr::eq(SqlExpr::Column(alias.into(), "user_id"), user.clone());
+    let select = |key: (&str, &'static str), from: (&'static str, &str), joins, filter| Select {
+        columns: vec![(SqlExpr::Column(key.0.into(), key.1), "k".into())],
+        from: Some((TableSource::Table(from.0), from.1.into())),
+        joins,
+        filter,
+        ..Default::default()
+    };
+    match m {
+        Membership::JobHiringTeam => select(
+            ("zh", "job_id"),
+            ("hiring_team", "zh"),
+            vec![],
+            SqlExpr::all(vec![org("zh"), seat("zh")]),
+        ),
+        Membership::InterviewParticipants => select(
+            ("zp", "interview_id"),
+            ("interview_participants", "zp"),
+            vec![],
+            SqlExpr::all(vec![org("zp"), seat("zp")]),
+        ),
+        Membership::ApplicationInterviewers => select(
+            ("zi", "application_id"),
+            ("interview_participants", "zp"),
+            vec![inner_join("interviews", "zi", "zp", "interview_id")],
+            SqlExpr::all(vec![org("zp"), seat("zp")]),
+        ),
+        Membership::CandidateHiringTeam => select(
+            ("za", "candidate_id"),
+            ("hiring_team", "zh"),
+            vec![join_on("applications", "za", "job_id", "zh", "job_id")],
+            SqlExpr::all(vec![org("zh"), seat("zh")]),
+        ),
+        Membership::CandidateInterviewers => select(
+            ("za", "candidate_id"),
+            ("interview_participants", "zp"),
+            vec![
+                inner_join("interviews", "zi", "zp", "interview_id"),
+                inner_join("applications", "za", "zi", "application_id"),
+            ],
+            SqlExpr::all(vec![org("zp"), seat("zp")]),
+        ),
+    }
+}
+
+/// `JOIN table alias ON alias.org_id = from.org_id AND alias.id = from.fk`.
+fn inner_join(
+    table: &'static str,
+    alias: &str,
+    from: &str,
+    fk: &'static str,
+) -> query_compiler::sql::Join {
+    join_on(table, alias, "id", from, fk)
+}
+
+fn join_on(
+    table: &'static str,
+    alias: &str,
+    column: &'static str,
+    from: &str,
+    fk: &'static str,
+) -> query_compiler::sql::Join {
+    query_compiler::sql::Join {
+        kind: query_compiler::sql::JoinKind::Inner,
+        source: TableSource::Table(table),
+        alias: alias.into(),
+        on: SqlExpr::and(
+            SqlExpr::eq(
+                SqlExpr::Column(alias.into(), "org_id"),
+                SqlExpr::Column(from.into(), "org_id"),
+            ),
+            SqlExpr::eq(
+                SqlExpr::Column(alias.into(), column),
+                SqlExpr::Column(from.into(), fk),
+            ),
+        ),
+    }
+}
+
+fn in_select(e: SqlExpr, select: Select) -> SqlExpr {
+    SqlExpr::InSelect(Box::new(e), Box::new(select), false)
+}
+
+fn key_of(ty: &TypeModel) -> Result<&'static str> {
+    match ty.key {
+        Some(k) => Ok(k),
+        None => refuse(format!(
+            "`{}` rows have no single key, so they cannot be named one by one",
+            ty.name
+        )),
+    }
+}
+
+fn strip(name: &str) -> &str {
+    name.strip_prefix(crate::engine::NAMESPACE)
+        .and_then(|n| n.strip_prefix("::"))
+        .unwrap_or(name)
+}
+
+fn type_name(ty: &pst::EntityType) -> String {
+    strip(&ty.to_string()).to_owned()
+}
+
+fn clone_val(v: &Val) -> Val {
+    match v {
+        Val::Pred(p) => Val::Pred(p.clone()),
+        Val::Const(b) => Val::Const(*b),
+        // `boolean` only returns predicates and constants.
+        _ => Val::Const(false),
+    }
+}
+
+fn not(v: Val) -> Val {
+    match v {
+        Val::Const(b) => Val::Const(!b),
+        Val::Pred(SqlExpr::Not(inner)) => Val::Pred(*inner),
+        Val::Pred(p) => Val::Pred(SqlExpr::Not(Box::new(p))),
+        // Only booleans reach `not` (see `boolean`); anything else is no row.
+        _ => Val::Const(false),
+    }
+}
+
+fn and(l: Val, r: Val) -> Val {
+    match (l, r) {
+        (Val::Const(false), _) | (_, Val::Const(false)) => Val::Const(false),
+        (Val::Const(true), x) | (x, Val::Const(true)) => x,
+        (Val::Pred(a), Val::Pred(b)) => Val::Pred(SqlExpr::and(a, b)),
+        _ => Val::Const(false),
+    }
+}
+
+fn or(l: Val, r: Val) -> Val {
+    match (l, r) {
+        (Val::Const(true), _) | (_, Val::Const(true)) => Val::Const(true),
+        (Val::Const(false), x) | (x, Val::Const(false)) => x,
+        (Val::Pred(a), Val::Pred(b)) => Val::Pred(SqlExpr::bin("OR", a, b)),
+        _ => Val::Const(false),
+    }
+}

@@ -1,0 +1,148 @@
+//! Row filters and masks from the shipped policy, per role: what they come to, and what the
+//! translator refuses.
+
+use policy::{PolicyError, PolicySource, Policies, Viewer};
+use query_compiler::catalog::FieldGroup;
+use query_compiler::sql::{Dialect, Select, SqlExpr, TableSource, bind_row, render};
+use query_compiler::{EntityId, Guard, Visibility};
+
+fn viewer(user: &str, role: &str) -> Viewer {
+    Viewer {
+        org: "acme".into(),
+        user: user.into(),
+        role: role.into(),
+        active: true,
+    }
+}
+
+/// The filter as the WHERE clause of `SELECT 1 FROM table t`.
+fn sql(vis: &Visibility, table: &'static str) -> String {
+    match vis {
+        Visibility::All => "all".into(),
+        Visibility::None => "none".into(),
+        Visibility::Rows(p) => {
+            let select = Select {
+                columns: vec![(SqlExpr::Int(1), "x".into())],
+                from: Some((TableSource::Table(table), "t".into())),
+                filter: Some(bind_row(p, "t")),
+                ..Default::default()
+            };
+            let text = render(&select, Dialect::Postgres);
+            let (_, filter) = text.split_once("WHERE").unwrap_or(("", &text));
+            filter.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+    }
+}
+
+#[test]
+fn admins_are_not_filtered() {
+    let p = Policies::shipped("acme").unwrap();
+    let g = p.guard(&viewer("u1", "admin")).unwrap();
+    for e in [EntityId::Applications, EntityId::Jobs, EntityId::Offers, EntityId::Candidates] {
+        assert_eq!(g.rows(e), Visibility::All, "{e:?}");
+    }
+    assert_eq!(g.fields(EntityId::Offers, FieldGroup::Compensation), Visibility::All);
+    assert_eq!(g.fields(EntityId::Candidates, FieldGroup::SensitiveCustom), Visibility::All);
+    assert!(g.demographics_aggregates());
+}
+
+#[test]
+fn recruiter_filters_read_like_the_policy() {
+    let p = Policies::shipped("acme").unwrap();
+    let g = p.guard(&viewer("r1", "recruiter")).unwrap();
+    let jobs = sql(&g.rows(EntityId::Jobs), "jobs");
+    assert_eq!(
+        jobs,
+        r#"(NOT ("t"."confidential" = TRUE)) OR ("t"."id" IN (SELECT "zh"."job_id" AS "k" FROM "hiring_team" AS "zh" WHERE ("zh"."org_id" = $1::text) AND ("zh"."user_id" = 'r1')))"#
+    );
+    let apps = sql(&g.rows(EntityId::Applications), "applications");
+    assert!(apps.contains(r#""t"."job_id" IN (SELECT "z1"."id" AS "k" FROM "jobs" AS "z1""#), "{apps}");
+    assert_eq!(g.rows(EntityId::Users), Visibility::All);
+    let pay = sql(&g.fields(EntityId::Offers, FieldGroup::Compensation), "offers");
+    assert!(pay.contains("hiring_team"), "{pay}");
+    assert!(!pay.contains("confidential"), "{pay}");
+    // Contact details on the candidates they see (the same condition as the rows).
+    assert_eq!(
+        g.fields(EntityId::Candidates, FieldGroup::ContactDetails),
+        g.rows(EntityId::Candidates)
+    );
+    assert_eq!(g.fields(EntityId::Candidates, FieldGroup::SensitiveCustom), Visibility::None);
+    assert!(g.demographics_aggregates());
+}
+
+#[test]
+fn interviewer_sees_rows_they_sit_on_and_no_restricted_field() {
+    let p = Policies::shipped("acme").unwrap();
+    let g = p.guard(&viewer("i'1", "interviewer")).unwrap();
+    let apps = sql(&g.rows(EntityId::Applications), "applications");
+    // The id is a literal, quoted and escaped.
+    assert!(apps.contains("'i''1'"), "{apps}");
+    assert!(apps.contains("interview_participants"), "{apps}");
+    assert_eq!(g.rows(EntityId::Jobs), Visibility::None);
+    assert_eq!(g.rows(EntityId::Offers), Visibility::None);
+    assert_eq!(g.rows(EntityId::HiringTeam), Visibility::None);
+    let feedback = sql(&g.rows(EntityId::Feedback), "feedback");
+    assert_eq!(feedback, r#""t"."author_id" = 'i''1'"#);
+    for (e, group) in [
+        (EntityId::Offers, FieldGroup::Compensation),
+        (EntityId::Candidates, FieldGroup::ContactDetails),
+        (EntityId::Candidates, FieldGroup::SensitiveCustom),
+        (EntityId::Applications, FieldGroup::SensitiveCustom),
+        (EntityId::Jobs, FieldGroup::SensitiveCustom),
+    ] {
+        assert_eq!(g.fields(e, group), Visibility::None, "{e:?} {group:?}");
+    }
+    assert_eq!(g.rows(EntityId::Demographics), Visibility::None);
+    assert!(!g.demographics_aggregates());
+}
+
+#[test]
+fn every_role_translates_and_explains() {
+    let p = Policies::shipped("acme").unwrap();
+    for role in ["admin", "recruiter", "hiring_manager", "interviewer", "nobody"] {
+        let g = p.guard(&viewer("u1", role)).unwrap();
+        assert!(!g.notes().is_empty());
+        for note in g.notes() {
+            if note.outcome == "rows" {
+                assert!(!note.residuals.is_empty(), "{role}: {note:?}");
+            }
+        }
+    }
+    // An unknown role sees nothing but the directory.
+    let g = p.guard(&viewer("u1", "nobody")).unwrap();
+    assert_eq!(g.rows(EntityId::Applications), Visibility::None);
+    assert_eq!(g.rows(EntityId::Users), Visibility::All);
+}
+
+#[test]
+fn forbids_subtract_rows() {
+    let text = r#"
+@id("all") permit (principal, action, resource);
+@id("no-confidential")
+forbid (principal, action == Hireplane::Action::"view", resource is Hireplane::Application)
+when { resource.job.confidential };
+"#;
+    let p = Policies::from_text("acme", text, "org.cedar", PolicySource::Org { version: 2 }).unwrap();
+    let g = p.guard(&viewer("u1", "recruiter")).unwrap();
+    let apps = sql(&g.rows(EntityId::Applications), "applications");
+    assert!(apps.starts_with("NOT ("), "{apps}");
+    assert_eq!(g.rows(EntityId::Jobs), Visibility::All);
+}
+
+#[test]
+fn what_cannot_be_translated_is_refused() {
+    let text = r#"
+@id("by-status")
+permit (principal, action, resource is Hireplane::Job)
+when { resource.status like "op*" };
+"#;
+    let p = Policies::from_text("acme", text, "org.cedar", PolicySource::Org { version: 1 }).unwrap();
+    match p.guard(&viewer("u1", "recruiter")) {
+        Err(PolicyError::Untranslatable { policy, resource, what, .. }) => {
+            assert_eq!(policy, "by-status");
+            assert_eq!(resource, "Job");
+            assert!(what.contains("like"), "{what}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
