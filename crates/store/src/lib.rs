@@ -10,10 +10,14 @@
 //!   this crate is bound to one org: there is no API that reads or writes across orgs.
 //! - [`Store::import`] streams an org folder (`hireplane-org/1`) into the store in one transaction:
 //!   all or nothing. [`Store::export`] writes it back.
+//! - Beside the org's data, and outside the interchange format: the org's own access policies,
+//!   versioned ([`Store::set_org_policy`]), and an append-only audit log ([`Store::record_audit`]);
+//!   see the `audit` module. Replacing an org keeps both.
 //!
 //! Architecture invariant: the store knows tables and rows, not policies or reports; it is handed
 //! validated values from `domain` and gives them back.
 
+mod audit;
 mod export;
 mod import;
 mod migrate;
@@ -27,8 +31,9 @@ use std::path::{Path, PathBuf};
 use domain::Id;
 use domain::format::{Problem, Progress};
 
+pub use audit::{AuditEvent, AuditOutcome, AuditQuery, OrgPolicy};
 pub use export::{Calendars, Dialect};
-pub use report::ReportRows;
+pub use report::{ReportRows, UserAccess};
 pub use rows::{FOREIGN_KEYS, ForeignKey, Table};
 
 /// Where the store lives, parsed from a database URL.
@@ -122,6 +127,8 @@ pub enum StoreError {
     NoSuchApplication(String),
     #[error("org `{0}` already exists in the store; pass `--replace` to replace it")]
     OrgExists(String),
+    #[error("`{0}` is not an audit outcome: expected `allowed` or `denied`")]
+    BadAuditOutcome(String),
     #[error("the database writer stopped")]
     WriterStopped,
     #[error("the stored data is inconsistent: {0}")]

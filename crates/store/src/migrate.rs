@@ -29,6 +29,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_stage_transitions_left_at.sql"),
         postgres: include_str!("../migrations/postgres/0003_stage_transitions_left_at.sql"),
     },
+    Migration {
+        version: 4,
+        name: "policies_audit",
+        sqlite: include_str!("../migrations/sqlite/0004_policies_audit.sql"),
+        postgres: include_str!("../migrations/postgres/0004_policies_audit.sql"),
+    },
 ];
 
 /// Fills the derived `stage_transitions.left_at` of one org (`$1`/`?1`) from its history: the

@@ -75,6 +75,11 @@ impl PgStore {
         Ok(())
     }
 
+    /// The client, for the store's own modules (see `audit`).
+    pub(crate) fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
     pub fn schema_version(&mut self) -> Result<i64, StoreError> {
         Ok(self
             .client

@@ -6,6 +6,15 @@ use crate::{Store, StoreError};
 use query_compiler::{Column, Compiled, CustomFieldDef, MemoryCatalog, Value, ValueKind};
 use std::hash::{Hash, Hasher};
 
+/// A user as the policy engine needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserAccess {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub active: bool,
+}
+
 /// A report's result: typed columns and rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportRows {
@@ -108,16 +117,76 @@ impl Store {
         }
     }
 
+    /// A user of an org as the policy engine sees them: name, role, and whether active.
+    pub fn user_access(
+        &mut self,
+        org_id: &str,
+        user_id: &str,
+    ) -> Result<Option<UserAccess>, StoreError> {
+        let rows = self.query_text_rows_with(
+            "SELECT name, role, CAST(active AS TEXT) FROM users WHERE org_id = $1 AND id = $2",
+            org_id,
+            &[Value::Text(user_id.to_owned())],
+            3,
+        )?;
+        Ok(rows.into_iter().next().map(|r| UserAccess {
+            id: user_id.to_owned(),
+            name: r[0].clone(),
+            role: r[1].clone(),
+            active: matches!(r[2].as_str(), "1" | "true"),
+        }))
+    }
+
+    /// The org's active users (id, name, role), by role and id: for hints such as "report as
+    /// whom?".
+    pub fn active_users(&mut self, org_id: &str) -> Result<Vec<UserAccess>, StoreError> {
+        let active = match self {
+            Store::Sqlite(_) => "active = 1",
+            Store::Postgres(_) => "active",
+        };
+        let rows = self.query_text_rows(
+            &format!(
+                "SELECT id, name, role FROM users WHERE org_id = $1 AND {active} ORDER BY role, id"
+            ),
+            org_id,
+            3,
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|r| UserAccess {
+                id: r[0].clone(),
+                name: r[1].clone(),
+                role: r[2].clone(),
+                active: true,
+            })
+            .collect())
+    }
+
     fn query_text_rows(
         &mut self,
         sql: &str,
         org_id: &str,
         width: usize,
     ) -> Result<Vec<Vec<String>>, StoreError> {
+        self.query_text_rows_with(sql, org_id, &[], width)
+    }
+
+    fn query_text_rows_with(
+        &mut self,
+        sql: &str,
+        org_id: &str,
+        params: &[Value],
+        width: usize,
+    ) -> Result<Vec<Vec<String>>, StoreError> {
         let kinds = vec![ValueKind::Text; width];
         let rows = match self {
-            Store::Sqlite(s) => s.run(&sql.replace("$1", "?1"), org_id, &[], &kinds)?,
-            Store::Postgres(s) => s.run(sql, org_id, &[], &kinds)?,
+            Store::Sqlite(s) => s.run(
+                &sql.replace("$1", "?1").replace("$2", "?2"),
+                org_id,
+                params,
+                &kinds,
+            )?,
+            Store::Postgres(s) => s.run(sql, org_id, params, &kinds)?,
         };
         Ok(rows
             .into_iter()

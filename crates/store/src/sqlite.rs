@@ -81,6 +81,11 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The connection, for the store's own modules (see `audit`).
+    pub(crate) fn conn(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     pub fn schema_version(&mut self) -> Result<i64, StoreError> {
         Ok(self.conn.query_row(
             "SELECT coalesce(max(version), 0) FROM schema_migrations",
