@@ -126,7 +126,7 @@ impl Store {
         let rows = self.query_text_rows_with(
             "SELECT name, role, CAST(active AS TEXT) FROM users WHERE org_id = $1 AND id = $2",
             org_id,
-            &[Value::Text(user_id.to_owned())],
+            &[query_compiler::Bound::Text(user_id.to_owned())],
             3,
         )?;
         Ok(rows.into_iter().next().map(|r| UserAccess {
@@ -175,7 +175,7 @@ impl Store {
         &mut self,
         sql: &str,
         org_id: &str,
-        params: &[Value],
+        params: &[query_compiler::Bound],
         width: usize,
     ) -> Result<Vec<Vec<String>>, StoreError> {
         let kinds = vec![ValueKind::Text; width];
