@@ -23,6 +23,7 @@ macro_rules! out {
     };
 }
 
+mod access;
 mod report;
 mod schedule;
 
@@ -120,10 +121,13 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: schedule::Format,
     },
-    /// Run a report (text, JSON form, --file or a standard --name) and print its result
+    /// Run a report (text, JSON form, --file or a standard --name) as a user and print its result
     Report {
         #[command(flatten)]
         source: report::ReportSource,
+        /// The user the report runs as: their org's policies decide what it shows
+        #[arg(long = "as", env = "HIREPLANE_AS", value_name = "USER_ID")]
+        as_user: Option<String>,
         /// The org to report on (default: the only org in the store)
         #[arg(long = "org", value_name = "ID")]
         org: Option<String>,
@@ -134,16 +138,43 @@ enum Command {
         #[arg(long, value_name = "YYYY-MM-DD")]
         today: Option<String>,
     },
-    /// Show how a report compiles: AST, IR, SQL with parameters, the database's plan, timings
+    /// Show how a report compiles for a user: AST, IR, the filters and masks their policies
+    /// add, SQL with parameters, the database's plan, timings
     Explain {
         #[command(flatten)]
         source: report::ReportSource,
+        /// The user the report runs as
+        #[arg(long = "as", env = "HIREPLANE_AS", value_name = "USER_ID")]
+        as_user: Option<String>,
         /// The org to report on (default: the only org in the store)
         #[arg(long = "org", value_name = "ID")]
         org: Option<String>,
         /// Resolve relative dates (`last 90 days`) from this date instead of today
         #[arg(long, value_name = "YYYY-MM-DD")]
         today: Option<String>,
+    },
+    /// Access policies (Cedar): validate a file, set an org's, show the one in force, decide
+    Policy {
+        #[command(subcommand)]
+        command: access::PolicyCommand,
+    },
+    /// The audit log of an org: accesses to restricted data and denied requests
+    Audit {
+        /// The org (default: the only org in the store)
+        #[arg(long = "org", value_name = "ID")]
+        org: Option<String>,
+        /// How many entries, newest first
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Only this user's entries
+        #[arg(long, value_name = "USER_ID")]
+        actor: Option<String>,
+        /// Only denied requests
+        #[arg(long)]
+        denied: bool,
+        /// Output format
+        #[arg(long, value_enum, default_value = "table")]
+        format: report::Format,
     },
     /// Create a fresh embedded store with a generated demo org and show what is in it
     Demo {
@@ -267,17 +298,37 @@ fn run(cli: Cli) -> Result<()> {
         Command::Report { source, .. } if source.list => report::list()?,
         Command::Report {
             source,
+            as_user,
             org,
             format,
             today,
         } => {
             let mut store = open(DEFAULT_DATABASE)?;
-            report::run(&mut store, org, &source, format, today.as_deref())?;
+            report::run(&mut store, org, as_user, &source, format, today.as_deref())?;
         }
         Command::Explain { source, .. } if source.list => report::list()?,
-        Command::Explain { source, org, today } => {
+        Command::Explain {
+            source,
+            as_user,
+            org,
+            today,
+        } => {
             let mut store = open(DEFAULT_DATABASE)?;
-            report::explain(&mut store, org, &source, today.as_deref())?;
+            report::explain(&mut store, org, as_user, &source, today.as_deref())?;
+        }
+        Command::Policy { command } => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            access::policy(&mut store, command)?;
+        }
+        Command::Audit {
+            org,
+            limit,
+            actor,
+            denied,
+            format,
+        } => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            access::audit(&mut store, org, limit, actor, denied, format)?;
         }
         Command::Demo { applications, seed } => demo(database.as_deref(), applications, seed)?,
     }
@@ -424,34 +475,69 @@ fn demo(database: Option<&str>, applications: u64, seed: u64) -> Result<()> {
     let zone = jiff::tz::TimeZone::get(&catalog.time_zone)
         .with_context(|| format!("the org's time zone `{}`", catalog.time_zone))?;
     let today = as_of.as_timestamp().to_zoned_datetime(zone).date();
+    // Every report runs as someone: the demo's reports as the first admin, then one report as
+    // one user of each role, to show what the default access policy lets each see.
+    let users = store.active_users(org)?;
+    let first = |role: &str| users.iter().find(|u| u.role == role);
+    let admin = first("admin").context("the demo org has no active admin")?;
+    let services = app::Services::new();
+    let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
     for name in ["funnel", "time-to-hire", "jobs-activity"] {
         let text = query_compiler::library::get(name)
             .with_context(|| format!("the standard report `{name}` is missing"))?;
-        let compiled = query_compiler::compile(
-            text,
-            &catalog,
-            report::dialect(&store),
-            &query_compiler::OrgScope,
-        )
-        .map_err(|d| report::diagnostic(&d, text, name))?;
-        let rows = store.run_report(org, &compiled, today)?;
+        let parsed = query_syntax::parse(text).map_err(|d| report::diagnostic(&d, text, name))?;
+        let run = services.run_report(&mut store, org, &admin.id, &parsed, today, now)?;
         out!();
         out!(
-            "report `{name}`: {}",
+            "report `{name}` as `{}` (admin): {}",
+            admin.id,
             query_compiler::library::summary(text)
         );
         std::io::stdout()
             .lock()
-            .write_all(report::table(&rows.columns, &rows.rows).as_bytes())?;
+            .write_all(report::table(&run.rows.columns, &run.rows.rows).as_bytes())?;
     }
+    let who_sees = "report applications show count() as applications, count(distinct job) as jobs, count(distinct candidate) as candidates, count(offers where salary is not null) as offers_with_visible_salary";
+    out!();
+    out!("what each role sees under the default access policy:");
+    out!("  {who_sees}");
+    let mut rows = Vec::new();
+    let mut columns = Vec::new();
+    for role in ["admin", "recruiter", "hiring_manager", "interviewer"] {
+        let Some(user) = first(role) else { continue };
+        let parsed =
+            query_syntax::parse(who_sees).map_err(|d| report::diagnostic(&d, who_sees, "demo"))?;
+        let run = services.run_report(&mut store, org, &user.id, &parsed, today, now)?;
+        if columns.is_empty() {
+            columns.push(query_compiler::Column {
+                name: "as".into(),
+                kind: query_compiler::ValueKind::Text,
+            });
+            columns.extend(run.rows.columns.iter().cloned());
+        }
+        for r in run.rows.rows {
+            let mut row = vec![query_compiler::Value::Text(format!("{} ({role})", user.id))];
+            row.extend(r);
+            rows.push(row);
+        }
+    }
+    std::io::stdout()
+        .lock()
+        .write_all(report::table(&columns, &rows).as_bytes())?;
+    let interviewer = first("interviewer").map_or("USER_ID", |u| u.id.as_str());
     out!();
     out!("try next:");
+    let admin = &admin.id;
     out!("  hireplane --database {url} report --list");
-    out!("  hireplane --database {url} report --name source-effectiveness --today {today}");
     out!(
-        "  hireplane --database {url} report 'report applications group by source.kind show count(), rate(status = \"hired\")'"
+        "  hireplane --database {url} report --as {admin} --name source-effectiveness --today {today}"
     );
-    out!("  hireplane --database {url} explain --name funnel");
+    out!(
+        "  hireplane --database {url} report --as {admin} 'report applications group by source.kind show count(), rate(status = \"hired\")'"
+    );
+    out!("  hireplane --database {url} explain --as {interviewer} --name funnel");
+    out!("  hireplane --database {url} policy show");
+    out!("  hireplane --database {url} audit");
     out!("  hireplane --database {url} export --org demo demo-export");
     out!("  hireplane generate --org-id big --applications 100000 --seed 1 big-org");
     out!("  hireplane --database {url} import big-org");

@@ -2,7 +2,7 @@
 //! name) against the store and print it; or show every stage of its compilation with timings.
 
 use anyhow::{Context, Result, bail};
-use query_compiler::{Column, Dialect, OrgScope, Value, library};
+use query_compiler::{Column, Dialect, Value, library};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -156,9 +156,41 @@ pub fn dialect(store: &Store) -> Dialect {
     }
 }
 
+/// The user a report runs as: `--as` (or `HIREPLANE_AS`); without it, an error that names a
+/// few users per role.
+pub fn viewer_id(store: &mut Store, org: &str, as_user: Option<String>) -> Result<String> {
+    if let Some(user) = as_user {
+        return Ok(user);
+    }
+    let users = store.active_users(org).unwrap_or_default();
+    let mut examples = Vec::new();
+    for role in ["admin", "recruiter", "hiring_manager", "interviewer"] {
+        if let Some(u) = users.iter().find(|u| u.role == role) {
+            examples.push(format!("{} ({role}, {})", u.id, u.name));
+        }
+    }
+    let hint = if examples.is_empty() {
+        String::new()
+    } else {
+        format!("; users of org `{org}`: {}", examples.join(", "))
+    };
+    bail!(
+        "a report runs as a user, whose access policy decides what it shows: give --as USER_ID (or set HIREPLANE_AS){hint}"
+    )
+}
+
+/// An app error as a CLI error: report diagnostics rendered under the report's text.
+fn app_error(e: app::AppError, loaded: &Loaded) -> anyhow::Error {
+    match e {
+        app::AppError::Report(d) => diagnostic(&d, loaded.shown(), &loaded.origin),
+        other => anyhow::Error::new(other),
+    }
+}
+
 pub fn run(
     store: &mut Store,
     org: Option<String>,
+    as_user: Option<String>,
     source: &ReportSource,
     format: Format,
     today_arg: Option<&str>,
@@ -166,16 +198,65 @@ pub fn run(
     let loaded = load(source)?;
     let report = parse(&loaded)?;
     let org = pick_org(store, org)?;
+    let user = viewer_id(store, &org, as_user)?;
     let catalog = store
         .catalog(&org)
         .with_context(|| format!("cannot read the catalog of org `{org}`"))?;
-    let compiled = query_compiler::compile_report(&report, &catalog, dialect(store), &OrgScope)
-        .map_err(|d| diagnostic(&d, loaded.shown(), &loaded.origin))?;
     let today = today(&catalog.time_zone, today_arg)?;
-    let rows = store
-        .run_report(&org, &compiled, today)
-        .with_context(|| format!("cannot run {}", loaded.origin))?;
-    print(&rows, format)
+    let services = app::Services::new();
+    let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
+    let run = services
+        .run_report(store, &org, &user, &report, today, now)
+        .map_err(|e| app_error(e, &loaded))
+        .with_context(|| format!("cannot run {} as `{user}`", loaded.origin))?;
+    print(&run.rows, format)?;
+    if !run.compiled.guarded.is_empty() {
+        eprintln!("{}", restrictions_note(&run.access, &run.compiled));
+    }
+    Ok(())
+}
+
+/// One line on what the viewer's policies hid, for stderr.
+fn restrictions_note(access: &app::Access, compiled: &query_compiler::Compiled) -> String {
+    let mut filtered = Vec::new();
+    let mut masked = Vec::new();
+    for g in &compiled.guarded {
+        let name = query_compiler::Entity::get(g.entity).name;
+        let what = match g.visibility {
+            query_compiler::GuardKind::None => "none",
+            query_compiler::GuardKind::Rows => "some",
+        };
+        match g.group {
+            None => filtered.push(format!("{name} ({what} visible)")),
+            Some(group) => masked.push(format!("{} of {name} ({what} visible)", group_name(group))),
+        }
+    }
+    let mut parts = Vec::new();
+    if !filtered.is_empty() {
+        parts.push(format!("rows of {}", filtered.join(", ")));
+    }
+    if !masked.is_empty() {
+        parts.push(format!("fields: {}", masked.join(", ")));
+    }
+    format!(
+        "note: as `{}` ({}, {}), the policy restricted {}; `explain --as {}` shows the filters",
+        access.viewer.user,
+        access.viewer.role,
+        access.policies.source(),
+        parts.join("; "),
+        access.viewer.user
+    )
+}
+
+pub fn group_name(group: query_compiler::catalog::FieldGroup) -> &'static str {
+    use query_compiler::catalog::FieldGroup;
+    match group {
+        FieldGroup::Plain => "plain",
+        FieldGroup::Compensation => "compensation",
+        FieldGroup::ContactDetails => "contact details",
+        FieldGroup::Demographics => "demographics",
+        FieldGroup::SensitiveCustom => "sensitive custom fields",
+    }
 }
 
 pub fn print(rows: &ReportRows, format: Format) -> Result<()> {
@@ -281,11 +362,69 @@ pub fn table(columns: &[Column], rows: &[Vec<Value>]) -> String {
     out
 }
 
+/// The viewer, the policies in force, and what they add to this statement: per entity and
+/// field group the statement reads, the outcome and the deciding or residual policies.
+fn explain_policy(
+    out: &mut dyn Write,
+    access: &app::Access,
+    guarded: &[query_compiler::Guarded],
+) -> Result<()> {
+    writeln!(
+        out,
+        "== policy (as `{}`, {}, {}; {} policies in force)",
+        access.viewer.user,
+        access.viewer.role,
+        access.policies.source(),
+        access.policies.ids().len()
+    )?;
+    if guarded.is_empty() {
+        writeln!(
+            out,
+            "no filter or mask: the viewer sees every row and field this report reads\n"
+        )?;
+        return Ok(());
+    }
+    for g in guarded {
+        let name = query_compiler::Entity::get(g.entity).name;
+        let what = match g.group {
+            None => format!("rows of {name}"),
+            Some(group) => format!("{} of {name}", group_name(group)),
+        };
+        let outcome = match g.visibility {
+            query_compiler::GuardKind::None => "none visible",
+            query_compiler::GuardKind::Rows => "filtered",
+        };
+        writeln!(out, "{what}: {outcome}")?;
+        if let Some(note) = access
+            .guard
+            .notes()
+            .iter()
+            .find(|n| n.entity == g.entity && n.group == g.group)
+        {
+            writeln!(out, "  action `{}`", note.action)?;
+            if note.residuals.is_empty() {
+                let by = if note.policies.is_empty() {
+                    "no policy permits it".to_owned()
+                } else {
+                    format!("decided by {}", note.policies.join(", "))
+                };
+                writeln!(out, "  {by}")?;
+            }
+            for r in &note.residuals {
+                writeln!(out, "  {r}")?;
+            }
+        }
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
 /// Prints each stage: the source, AST (JSON form), IR, SQL with parameters, the database's plan,
 /// and the time of each stage.
 pub fn explain(
     store: &mut Store,
     org: Option<String>,
+    as_user: Option<String>,
     source: &ReportSource,
     today_arg: Option<&str>,
 ) -> Result<()> {
@@ -296,6 +435,13 @@ pub fn explain(
     let report = parse(&loaded)?;
     let parse_time = t.elapsed();
     let org = pick_org(store, org)?;
+    let user = viewer_id(store, &org, as_user)?;
+    let t = Instant::now();
+    let services = app::Services::new();
+    let access = services
+        .access(store, &org, &user)
+        .with_context(|| format!("cannot load the access of `{user}`"))?;
+    let policy_time = t.elapsed();
     let t = Instant::now();
     let catalog = store
         .catalog(&org)
@@ -306,7 +452,7 @@ pub fn explain(
     let resolve_time = t.elapsed();
     let d = dialect(store);
     let t = Instant::now();
-    let (select, params) = query_compiler::lower(&ir, d, &OrgScope);
+    let (select, params, guarded) = query_compiler::lower_guarded(&ir, d, access.guard.as_ref());
     let lower_time = t.elapsed();
     let t = Instant::now();
     let sql = query_compiler::render(&select, d);
@@ -319,6 +465,9 @@ pub fn explain(
         params: params.clone(),
         dialect: d,
         time_zone: ir.time_zone.clone(),
+        guarded: guarded.clone(),
+        subject: Some(ir.subject),
+        restricted: ir.restricted_reads(),
     };
     writeln!(
         out,
@@ -337,6 +486,7 @@ pub fn explain(
         catalog.version,
         serde_json::to_string_pretty(&ir)?
     )?;
+    explain_policy(&mut out, &access, &guarded)?;
     writeln!(out, "== SQL ({})\n{sql}\n", d.name())?;
     writeln!(out, "== parameters")?;
     let mark = |i: usize| {
@@ -367,6 +517,7 @@ pub fn explain(
     writeln!(out, "\n== timings")?;
     for (stage, time) in [
         ("parse", parse_time),
+        ("policy (store+cedar)", policy_time),
         ("catalog (store)", catalog_time),
         ("resolve", resolve_time),
         ("lower", lower_time),

@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 /// The Cedar namespace of hireplane's entity types and actions.
 pub const NAMESPACE: &str = "Hireplane";
 
-const SCHEMA: &str = include_str!("../policies/hireplane.cedarschema");
+/// The Cedar schema policies are written against, as text.
+pub const SCHEMA: &str = include_str!("../policies/hireplane.cedarschema");
 const BOUNDARY: &str = include_str!("../policies/boundary.cedar");
 /// The shipped default access policy (DESIGN.md), as text: what `hireplane policy show` prints.
 pub const DEFAULT_POLICY: &str = include_str!("../policies/default.cedar");
@@ -321,7 +322,9 @@ fn parse(
             line: 1,
             column: 1,
             policy: None,
-            message: "templates (`?principal`, `?resource`) are not supported: write static policies".into(),
+            message:
+                "templates (`?principal`, `?resource`) are not supported: write static policies"
+                    .into(),
         });
     }
     let starts = policy_starts(text);
@@ -381,7 +384,8 @@ fn parse(
         set.add(p.clone())
             .map_err(|e| PolicyError::Internal(e.to_string()))?;
     }
-    let result = cedar::Validator::new(schema.clone()).validate(&set, cedar::ValidationMode::Strict);
+    let result =
+        cedar::Validator::new(schema.clone()).validate(&set, cedar::ValidationMode::Strict);
     let problems: Vec<Problem> = result
         .validation_errors()
         .map(|e| problem(text, e, Some(e.policy_id().to_string()), e.to_string()))

@@ -3,7 +3,9 @@
 //! combined as `(any permit) AND NOT (any forbid)`. Built once per (policies, viewer) and
 //! cached by [`GuardCache`]; the report compiler asks it at every table and field reference.
 
-use crate::engine::{Action, NAMESPACE, PolicyError, PolicySource, Policies, Viewer, principal, shared};
+use crate::engine::{
+    Action, NAMESPACE, Policies, PolicyError, PolicySource, Viewer, principal, shared,
+};
 use crate::facts::Facts;
 use crate::model::{TYPES, TypeModel, entity_type, for_entity};
 use crate::residual::{Condition, Translator};
@@ -44,11 +46,36 @@ pub struct ViewerGuard {
 
 /// Which action guards which field group of which subject.
 const FIELD_ACTIONS: [(EntityId, FieldGroup, Action, &str); 5] = [
-    (EntityId::Offers, FieldGroup::Compensation, Action::ViewCompensation, "Offer"),
-    (EntityId::Candidates, FieldGroup::ContactDetails, Action::ViewContactDetails, "Candidate"),
-    (EntityId::Candidates, FieldGroup::SensitiveCustom, Action::ViewSensitiveCustomFields, "Candidate"),
-    (EntityId::Applications, FieldGroup::SensitiveCustom, Action::ViewSensitiveCustomFields, "Application"),
-    (EntityId::Jobs, FieldGroup::SensitiveCustom, Action::ViewSensitiveCustomFields, "Job"),
+    (
+        EntityId::Offers,
+        FieldGroup::Compensation,
+        Action::ViewCompensation,
+        "Offer",
+    ),
+    (
+        EntityId::Candidates,
+        FieldGroup::ContactDetails,
+        Action::ViewContactDetails,
+        "Candidate",
+    ),
+    (
+        EntityId::Candidates,
+        FieldGroup::SensitiveCustom,
+        Action::ViewSensitiveCustomFields,
+        "Candidate",
+    ),
+    (
+        EntityId::Applications,
+        FieldGroup::SensitiveCustom,
+        Action::ViewSensitiveCustomFields,
+        "Application",
+    ),
+    (
+        EntityId::Jobs,
+        FieldGroup::SensitiveCustom,
+        Action::ViewSensitiveCustomFields,
+        "Job",
+    ),
 ];
 
 impl ViewerGuard {
@@ -61,7 +88,11 @@ impl ViewerGuard {
             notes: Vec::new(),
             key: format!(
                 "{}\u{1f}{}\u{1f}{:?}\u{1f}{}\u{1f}{}",
-                viewer.org, viewer.user, policies.source(), viewer.role, viewer.active
+                viewer.org,
+                viewer.user,
+                policies.source(),
+                viewer.role,
+                viewer.active
             ),
             demographics: false,
         };
@@ -76,11 +107,17 @@ impl ViewerGuard {
                 continue;
             }
             let (vis, note) = eval.visibility(Action::View, ty, None)?;
-            guard.notes.push(GuardNote { entity, group: None, ..note });
+            guard.notes.push(GuardNote {
+                entity,
+                group: None,
+                ..note
+            });
             guard.rows.insert(entity, vis);
         }
         for (entity, group, action, ty) in FIELD_ACTIONS {
-            let Some(model) = entity_type(ty) else { continue };
+            let Some(model) = entity_type(ty) else {
+                continue;
+            };
             let (vis, note) = eval.visibility(action, model, None)?;
             guard.notes.push(GuardNote {
                 entity,
@@ -232,11 +269,21 @@ impl<'a> Evaluator<'a> {
         match response.decision() {
             Some(cedar::Decision::Allow) => {
                 note.outcome = "all";
-                note.policies = response.reason().into_iter().flatten().map(|p| p.to_string()).collect();
+                note.policies = response
+                    .reason()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| p.to_string())
+                    .collect();
                 return Ok((Visibility::All, note));
             }
             Some(cedar::Decision::Deny) => {
-                note.policies = response.reason().into_iter().flatten().map(|p| p.to_string()).collect();
+                note.policies = response
+                    .reason()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| p.to_string())
+                    .collect();
                 return Ok((Visibility::None, note));
             }
             None => {}
@@ -348,7 +395,11 @@ impl GuardCache {
         GuardCache::default()
     }
 
-    pub fn guard(&self, policies: &Policies, viewer: &Viewer) -> Result<Arc<ViewerGuard>, PolicyError> {
+    pub fn guard(
+        &self,
+        policies: &Policies,
+        viewer: &Viewer,
+    ) -> Result<Arc<ViewerGuard>, PolicyError> {
         let key = (viewer.clone(), policies.source());
         if let Ok(entries) = self.entries.lock()
             && let Some(hit) = entries.get(&key)

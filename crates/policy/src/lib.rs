@@ -22,7 +22,8 @@ pub mod model;
 pub mod residual;
 
 pub use engine::{
-    Action, DEFAULT_POLICY, Decision, NAMESPACE, PolicyError, PolicySource, Policies, Problem, Viewer,
+    Action, DEFAULT_POLICY, Decision, NAMESPACE, Policies, PolicyError, PolicySource, Problem,
+    SCHEMA, Viewer,
 };
 pub use facts::{Fact, Facts};
 pub use guard::{GuardCache, GuardNote, ViewerGuard};

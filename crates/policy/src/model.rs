@@ -128,7 +128,11 @@ pub static TYPES: [TypeModel; 15] = [
         entity: Some(EntityId::Users),
         table: "users",
         key: Some("id"),
-        attrs: &[ORG, col("role", "role", Text), col("active", "active", Bool)],
+        attrs: &[
+            ORG,
+            col("role", "role", Text),
+            col("active", "active", Bool),
+        ],
     },
     TypeModel {
         name: "Department",
@@ -287,7 +291,9 @@ pub fn entity_type(name: &str) -> Option<&'static TypeModel> {
         .strip_prefix(crate::engine::NAMESPACE)
         .and_then(|n| n.strip_prefix("::"))
         .unwrap_or(name);
-    TYPES.iter().find(|t| t.name == name && t.name != "Demographics")
+    TYPES
+        .iter()
+        .find(|t| t.name == name && t.name != "Demographics")
 }
 
 /// The Cedar type whose rows a report subject reads.

@@ -105,7 +105,9 @@ impl<'a> Translator<'a> {
         match self.expr(expr)? {
             Val::Const(b) => Ok(Condition::Const(b)),
             Val::Pred(p) => Ok(Condition::Rows(p)),
-            Val::Column(path, c, ColumnType::Bool) => Ok(Condition::Rows(self.bool_column(&path, c))),
+            Val::Column(path, c, ColumnType::Bool) => {
+                Ok(Condition::Rows(self.bool_column(&path, c)))
+            }
             _ => refuse("the condition is not a boolean"),
         }
     }
@@ -144,10 +146,15 @@ impl<'a> Translator<'a> {
                 let attr = attrs.first();
                 match self.expr(expr)? {
                     Val::Path(path) => self.has(&path, attr),
-                    _ => refuse(format!("`has {attr}` on something other than an entity of the row")),
+                    _ => refuse(format!(
+                        "`has {attr}` on something other than an entity of the row"
+                    )),
                 }
             }
-            Expr::UnaryOp { op: UnaryOp::Not, expr } => {
+            Expr::UnaryOp {
+                op: UnaryOp::Not,
+                expr,
+            } => {
                 let inner = self.boolean(expr)?;
                 Ok(not(inner))
             }
@@ -199,7 +206,9 @@ impl<'a> Translator<'a> {
     }
 
     fn bool_column(&mut self, path: &Path, c: &'static str) -> SqlExpr {
-        self.at(path, &|row| SqlExpr::bin("=", row.column(c), SqlExpr::Bool(true)))
+        self.at(path, &|row| {
+            SqlExpr::bin("=", row.column(c), SqlExpr::Bool(true))
+        })
     }
 
     fn get_attr(&mut self, base: Val, attr: &str) -> Result<Val> {
@@ -290,12 +299,16 @@ impl<'a> Translator<'a> {
                         BinaryOp::Greater => a > b,
                         _ => a >= b,
                     })),
-                    (Val::Column(path, c, ColumnType::Long), Val::Long(n)) => Ok(Val::Pred(
-                        self.at(&path, &|row| SqlExpr::bin(sql, row.column(c), SqlExpr::Int(n))),
-                    )),
-                    (Val::Long(n), Val::Column(path, c, ColumnType::Long)) => Ok(Val::Pred(
-                        self.at(&path, &|row| SqlExpr::bin(sql, SqlExpr::Int(n), row.column(c))),
-                    )),
+                    (Val::Column(path, c, ColumnType::Long), Val::Long(n)) => {
+                        Ok(Val::Pred(self.at(&path, &|row| {
+                            SqlExpr::bin(sql, row.column(c), SqlExpr::Int(n))
+                        })))
+                    }
+                    (Val::Long(n), Val::Column(path, c, ColumnType::Long)) => {
+                        Ok(Val::Pred(self.at(&path, &|row| {
+                            SqlExpr::bin(sql, SqlExpr::Int(n), row.column(c))
+                        })))
+                    }
                     _ => refuse("a comparison other than an integer attribute with a number"),
                 }
             }
@@ -324,7 +337,9 @@ impl<'a> Translator<'a> {
                 }
                 let key = key_of(path.ty)?;
                 let keys = membership(m, &id);
-                Ok(Val::Pred(self.at(&path, &|row| in_select(row.column(key), keys.clone()))))
+                Ok(Val::Pred(self.at(&path, &|row| {
+                    in_select(row.column(key), keys.clone())
+                })))
             }
             _ => refuse("`contains` other than a set of users of the row containing a named user"),
         }

@@ -1,7 +1,7 @@
 //! The shipped default policy, decision by decision, per role of DESIGN.md; loading and refusing
 //! org policy files.
 
-use policy::{Action, Fact, Facts, PolicyError, PolicySource, Policies, Viewer};
+use policy::{Action, Fact, Facts, Policies, PolicyError, PolicySource, Viewer};
 
 fn viewer(user: &str, role: &str) -> Viewer {
     Viewer {
@@ -36,7 +36,10 @@ fn world(org: &str) -> Facts {
         f.add(
             "User",
             id,
-            vec![("role", Fact::Text(role.into())), ("active", Fact::Bool(true))],
+            vec![
+                ("role", Fact::Text(role.into())),
+                ("active", Fact::Bool(true)),
+            ],
         );
     }
     f.add("Department", "eng", vec![]);
@@ -57,7 +60,10 @@ fn world(org: &str) -> Facts {
         f.add(
             "Stage",
             &format!("{id}-screen"),
-            vec![("job", entity("Job", id)), ("kind", Fact::Text("screen".into()))],
+            vec![
+                ("job", entity("Job", id)),
+                ("kind", Fact::Text("screen".into())),
+            ],
         );
     }
     f.add(
@@ -147,9 +153,27 @@ fn admin_sees_everything_in_the_org() {
     ] {
         assert!(allowed(&p, &v, Action::View, ty, id), "{ty} {id}");
     }
-    assert!(allowed(&p, &v, Action::ViewCompensation, "Offer", "o-secret"));
-    assert!(allowed(&p, &v, Action::ViewSensitiveCustomFields, "Candidate", "c1"));
-    assert!(allowed(&p, &v, Action::ViewDemographicsAggregate, "Org", "acme"));
+    assert!(allowed(
+        &p,
+        &v,
+        Action::ViewCompensation,
+        "Offer",
+        "o-secret"
+    ));
+    assert!(allowed(
+        &p,
+        &v,
+        Action::ViewSensitiveCustomFields,
+        "Candidate",
+        "c1"
+    ));
+    assert!(allowed(
+        &p,
+        &v,
+        Action::ViewDemographicsAggregate,
+        "Org",
+        "acme"
+    ));
     let d = p
         .decide(&v, Action::View, "Job", "secret", &world("acme"))
         .unwrap();
@@ -165,19 +189,61 @@ fn recruiters_see_open_jobs_and_confidential_ones_they_hire_for() {
         assert!(allowed(&p, v, Action::View, "Job", "public"));
         assert!(allowed(&p, v, Action::View, "Application", "a-public"));
         assert!(allowed(&p, v, Action::View, "Candidate", "c2"));
-        assert!(allowed(&p, v, Action::ViewContactDetails, "Candidate", "c2"));
+        assert!(allowed(
+            &p,
+            v,
+            Action::ViewContactDetails,
+            "Candidate",
+            "c2"
+        ));
         assert!(allowed(&p, v, Action::View, "Feedback", "f1"));
-        assert!(allowed(&p, v, Action::ViewDemographicsAggregate, "Org", "acme"));
+        assert!(allowed(
+            &p,
+            v,
+            Action::ViewDemographicsAggregate,
+            "Org",
+            "acme"
+        ));
         // Compensation only for jobs on whose hiring team they are.
-        assert!(!allowed(&p, v, Action::ViewCompensation, "Offer", "o-public"));
-        assert!(!allowed(&p, v, Action::ViewSensitiveCustomFields, "Candidate", "c2"));
+        assert!(!allowed(
+            &p,
+            v,
+            Action::ViewCompensation,
+            "Offer",
+            "o-public"
+        ));
+        assert!(!allowed(
+            &p,
+            v,
+            Action::ViewSensitiveCustomFields,
+            "Candidate",
+            "c2"
+        ));
     }
     assert!(allowed(&p, &inside, Action::View, "Job", "secret"));
-    assert!(allowed(&p, &inside, Action::View, "Application", "a-secret"));
+    assert!(allowed(
+        &p,
+        &inside,
+        Action::View,
+        "Application",
+        "a-secret"
+    ));
     assert!(allowed(&p, &inside, Action::View, "Candidate", "c1"));
-    assert!(allowed(&p, &inside, Action::ViewCompensation, "Offer", "o-secret"));
+    assert!(allowed(
+        &p,
+        &inside,
+        Action::ViewCompensation,
+        "Offer",
+        "o-secret"
+    ));
     assert!(!allowed(&p, &outside, Action::View, "Job", "secret"));
-    assert!(!allowed(&p, &outside, Action::View, "Application", "a-secret"));
+    assert!(!allowed(
+        &p,
+        &outside,
+        Action::View,
+        "Application",
+        "a-secret"
+    ));
     assert!(!allowed(&p, &outside, Action::View, "Candidate", "c1"));
     assert!(!allowed(&p, &outside, Action::View, "Offer", "o-secret"));
 }
@@ -188,11 +254,29 @@ fn hiring_managers_see_their_jobs_and_what_they_interview_for() {
     let v = viewer("hm", "hiring_manager");
     assert!(allowed(&p, &v, Action::View, "Job", "secret"));
     assert!(allowed(&p, &v, Action::View, "Application", "a-secret"));
-    assert!(allowed(&p, &v, Action::ViewCompensation, "Offer", "o-secret"));
+    assert!(allowed(
+        &p,
+        &v,
+        Action::ViewCompensation,
+        "Offer",
+        "o-secret"
+    ));
     assert!(!allowed(&p, &v, Action::View, "Job", "public"));
     assert!(!allowed(&p, &v, Action::View, "Application", "a-public"));
-    assert!(!allowed(&p, &v, Action::ViewDemographicsAggregate, "Org", "acme"));
-    assert!(!allowed(&p, &v, Action::ViewSensitiveCustomFields, "Job", "secret"));
+    assert!(!allowed(
+        &p,
+        &v,
+        Action::ViewDemographicsAggregate,
+        "Org",
+        "acme"
+    ));
+    assert!(!allowed(
+        &p,
+        &v,
+        Action::ViewSensitiveCustomFields,
+        "Job",
+        "secret"
+    ));
 }
 
 #[test]
@@ -209,17 +293,42 @@ fn interviewers_see_only_what_they_interview_for_without_contact_or_pay() {
     assert!(!allowed(&p, &v, Action::View, "Candidate", "c1"));
     assert!(!allowed(&p, &v, Action::View, "Job", "public"));
     assert!(!allowed(&p, &v, Action::View, "Offer", "o-public"));
-    assert!(!allowed(&p, &v, Action::ViewContactDetails, "Candidate", "c2"));
-    assert!(!allowed(&p, &v, Action::ViewCompensation, "Offer", "o-public"));
-    assert!(!allowed(&p, &v, Action::ViewSensitiveCustomFields, "Application", "a-public"));
-    assert!(!allowed(&p, &v, Action::ViewDemographicsAggregate, "Org", "acme"));
+    assert!(!allowed(
+        &p,
+        &v,
+        Action::ViewContactDetails,
+        "Candidate",
+        "c2"
+    ));
+    assert!(!allowed(
+        &p,
+        &v,
+        Action::ViewCompensation,
+        "Offer",
+        "o-public"
+    ));
+    assert!(!allowed(
+        &p,
+        &v,
+        Action::ViewSensitiveCustomFields,
+        "Application",
+        "a-public"
+    ));
+    assert!(!allowed(
+        &p,
+        &v,
+        Action::ViewDemographicsAggregate,
+        "Org",
+        "acme"
+    ));
     assert!(!allowed(&p, &v, Action::Edit, "Application", "a-public"));
 }
 
 #[test]
 fn nothing_crosses_orgs_whatever_the_policy_says() {
     let open = r#"@id("everyone-everything") permit (principal, action, resource);"#;
-    let p = Policies::from_text("acme", open, "open.cedar", PolicySource::Org { version: 1 }).unwrap();
+    let p =
+        Policies::from_text("acme", open, "open.cedar", PolicySource::Org { version: 1 }).unwrap();
     let v = viewer("admin", "admin");
     // Facts of another org: the boundary forbids, whatever the org's file permits.
     let d = p
@@ -227,13 +336,19 @@ fn nothing_crosses_orgs_whatever_the_policy_says() {
         .unwrap();
     assert!(!d.allowed);
     assert_eq!(d.policies, vec!["org-boundary".to_string()]);
-    assert!(p.decide(&v, Action::View, "Job", "secret", &world("acme")).unwrap().allowed);
+    assert!(
+        p.decide(&v, Action::View, "Job", "secret", &world("acme"))
+            .unwrap()
+            .allowed
+    );
     // An inactive user sees nothing.
     let gone = Viewer {
         active: false,
         ..viewer("admin", "admin")
     };
-    let d = p.decide(&gone, Action::View, "Job", "public", &world("acme")).unwrap();
+    let d = p
+        .decide(&gone, Action::View, "Job", "public", &world("acme"))
+        .unwrap();
     assert!(!d.allowed);
     assert_eq!(d.policies, vec!["inactive-users".to_string()]);
 }
@@ -247,8 +362,12 @@ fn refused(text: &str) -> String {
 
 #[test]
 fn bad_policy_files_are_refused_with_their_place() {
-    let e = refused("@id(\"a\")\npermit (principal, action, resource)\nwhen { principal.role == };");
-    assert!(e.starts_with("`org.cedar` is not a valid policy file:"), "{e}");
+    let e =
+        refused("@id(\"a\")\npermit (principal, action, resource)\nwhen { principal.role == };");
+    assert!(
+        e.starts_with("`org.cedar` is not a valid policy file:"),
+        "{e}"
+    );
     assert!(e.contains("org.cedar:3:"), "{e}");
 
     let e = refused(
@@ -264,7 +383,9 @@ fn bad_policy_files_are_refused_with_their_place() {
     let e = refused("@id(\"org-boundary\") permit (principal, action, resource);");
     assert!(e.contains("built-in policy"), "{e}");
 
-    let e = refused("@id(\"a\") permit (principal, action, resource);\n@id(\"a\") forbid (principal, action, resource);");
+    let e = refused(
+        "@id(\"a\") permit (principal, action, resource);\n@id(\"a\") forbid (principal, action, resource);",
+    );
     assert!(e.contains("used twice"), "{e}");
 }
 
@@ -280,5 +401,7 @@ fn a_file_that_names_another_org_is_refused() {
     }
     // Naming one's own org is fine.
     let own = text.replace("globex", "acme");
-    assert!(Policies::from_text("acme", &own, "own.cedar", PolicySource::Org { version: 1 }).is_ok());
+    assert!(
+        Policies::from_text("acme", &own, "own.cedar", PolicySource::Org { version: 1 }).is_ok()
+    );
 }

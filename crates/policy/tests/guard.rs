@@ -1,7 +1,7 @@
 //! Row filters and masks from the shipped policy, per role: what they come to, and what the
 //! translator refuses.
 
-use policy::{PolicyError, PolicySource, Policies, Viewer};
+use policy::{Policies, PolicyError, PolicySource, Viewer};
 use query_compiler::catalog::FieldGroup;
 use query_compiler::sql::{Dialect, Select, SqlExpr, TableSource, bind_row, render};
 use query_compiler::{EntityId, Guard, Visibility};
@@ -38,11 +38,22 @@ fn sql(vis: &Visibility, table: &'static str) -> String {
 fn admins_are_not_filtered() {
     let p = Policies::shipped("acme").unwrap();
     let g = p.guard(&viewer("u1", "admin")).unwrap();
-    for e in [EntityId::Applications, EntityId::Jobs, EntityId::Offers, EntityId::Candidates] {
+    for e in [
+        EntityId::Applications,
+        EntityId::Jobs,
+        EntityId::Offers,
+        EntityId::Candidates,
+    ] {
         assert_eq!(g.rows(e), Visibility::All, "{e:?}");
     }
-    assert_eq!(g.fields(EntityId::Offers, FieldGroup::Compensation), Visibility::All);
-    assert_eq!(g.fields(EntityId::Candidates, FieldGroup::SensitiveCustom), Visibility::All);
+    assert_eq!(
+        g.fields(EntityId::Offers, FieldGroup::Compensation),
+        Visibility::All
+    );
+    assert_eq!(
+        g.fields(EntityId::Candidates, FieldGroup::SensitiveCustom),
+        Visibility::All
+    );
     assert!(g.demographics_aggregates());
 }
 
@@ -56,9 +67,15 @@ fn recruiter_filters_read_like_the_policy() {
         r#"(NOT ("t"."confidential" = TRUE)) OR ("t"."id" IN (SELECT "zh"."job_id" AS "k" FROM "hiring_team" AS "zh" WHERE ("zh"."org_id" = $1::text) AND ("zh"."user_id" = 'r1')))"#
     );
     let apps = sql(&g.rows(EntityId::Applications), "applications");
-    assert!(apps.contains(r#""t"."job_id" IN (SELECT "z1"."id" AS "k" FROM "jobs" AS "z1""#), "{apps}");
+    assert!(
+        apps.contains(r#""t"."job_id" IN (SELECT "z1"."id" AS "k" FROM "jobs" AS "z1""#),
+        "{apps}"
+    );
     assert_eq!(g.rows(EntityId::Users), Visibility::All);
-    let pay = sql(&g.fields(EntityId::Offers, FieldGroup::Compensation), "offers");
+    let pay = sql(
+        &g.fields(EntityId::Offers, FieldGroup::Compensation),
+        "offers",
+    );
     assert!(pay.contains("hiring_team"), "{pay}");
     assert!(!pay.contains("confidential"), "{pay}");
     // Contact details on the candidates they see (the same condition as the rows).
@@ -66,7 +83,10 @@ fn recruiter_filters_read_like_the_policy() {
         g.fields(EntityId::Candidates, FieldGroup::ContactDetails),
         g.rows(EntityId::Candidates)
     );
-    assert_eq!(g.fields(EntityId::Candidates, FieldGroup::SensitiveCustom), Visibility::None);
+    assert_eq!(
+        g.fields(EntityId::Candidates, FieldGroup::SensitiveCustom),
+        Visibility::None
+    );
     assert!(g.demographics_aggregates());
 }
 
@@ -99,7 +119,13 @@ fn interviewer_sees_rows_they_sit_on_and_no_restricted_field() {
 #[test]
 fn every_role_translates_and_explains() {
     let p = Policies::shipped("acme").unwrap();
-    for role in ["admin", "recruiter", "hiring_manager", "interviewer", "nobody"] {
+    for role in [
+        "admin",
+        "recruiter",
+        "hiring_manager",
+        "interviewer",
+        "nobody",
+    ] {
         let g = p.guard(&viewer("u1", role)).unwrap();
         assert!(!g.notes().is_empty());
         for note in g.notes() {
@@ -122,7 +148,8 @@ fn forbids_subtract_rows() {
 forbid (principal, action == Hireplane::Action::"view", resource is Hireplane::Application)
 when { resource.job.confidential };
 "#;
-    let p = Policies::from_text("acme", text, "org.cedar", PolicySource::Org { version: 2 }).unwrap();
+    let p =
+        Policies::from_text("acme", text, "org.cedar", PolicySource::Org { version: 2 }).unwrap();
     let g = p.guard(&viewer("u1", "recruiter")).unwrap();
     let apps = sql(&g.rows(EntityId::Applications), "applications");
     assert!(apps.starts_with("NOT ("), "{apps}");
@@ -136,9 +163,15 @@ fn what_cannot_be_translated_is_refused() {
 permit (principal, action, resource is Hireplane::Job)
 when { resource.status like "op*" };
 "#;
-    let p = Policies::from_text("acme", text, "org.cedar", PolicySource::Org { version: 1 }).unwrap();
+    let p =
+        Policies::from_text("acme", text, "org.cedar", PolicySource::Org { version: 1 }).unwrap();
     match p.guard(&viewer("u1", "recruiter")) {
-        Err(PolicyError::Untranslatable { policy, resource, what, .. }) => {
+        Err(PolicyError::Untranslatable {
+            policy,
+            resource,
+            what,
+            ..
+        }) => {
             assert_eq!(policy, "by-status");
             assert_eq!(resource, "Job");
             assert!(what.contains("like"), "{what}");

@@ -68,7 +68,8 @@ impl Type {
 }
 
 /// Who may see a field: the policy engine masks the restricted groups per viewer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FieldGroup {
     Plain,
     Compensation,
@@ -135,7 +136,8 @@ impl Relation {
 }
 
 /// Every entity a report can name, as an index into [`ENTITIES`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EntityId {
     Applications,
     Candidates,

@@ -169,6 +169,55 @@ impl Scalar {
 }
 
 impl Ir {
+    /// The restricted field groups the report reads, with the entity that owns each, in
+    /// first-use order: what an audit log records (whatever the viewer may see of them).
+    pub fn restricted_reads(&self) -> Vec<(EntityId, crate::catalog::FieldGroup)> {
+        use crate::catalog::FieldGroup;
+        let mut out: Vec<(EntityId, FieldGroup)> = Vec::new();
+        let mut note = |base: EntityId, s: &Scalar| {
+            let (path, group) = match s {
+                Scalar::Field { path, field } if field.group != FieldGroup::Plain => {
+                    (path, field.group)
+                }
+                Scalar::Custom {
+                    path,
+                    sensitive: true,
+                    ..
+                } => (path, FieldGroup::SensitiveCustom),
+                _ => return,
+            };
+            let owner = path.last().map_or(base, |r| r.target);
+            if !out.contains(&(owner, group)) {
+                out.push((owner, group));
+            }
+        };
+        let subject = self.subject;
+        let mut at_subject = |s: &Scalar| note(subject, s);
+        if let Some(w) = &self.filter {
+            w.walk(&mut at_subject);
+        }
+        for d in &self.dims {
+            d.expr.walk(&mut at_subject);
+        }
+        let values = self.outputs.iter().map(|o| &o.value);
+        for value in values.chain(self.order.iter().map(|o| &o.value)) {
+            if let OutputValue::Row(s) = value {
+                s.walk(&mut at_subject);
+            }
+        }
+        for m in &self.measures {
+            let base = m.grain.entity(subject);
+            let mut at_grain = |s: &Scalar| note(base, s);
+            if let Some(a) = &m.arg {
+                a.walk(&mut at_grain);
+            }
+            if let Some(w) = &m.filter {
+                w.walk(&mut at_grain);
+            }
+        }
+        out
+    }
+
     /// Calls `f` on every row-level expression of the report.
     pub fn walk_scalars(&self, f: &mut dyn FnMut(&Scalar)) {
         if let Some(w) = &self.filter {

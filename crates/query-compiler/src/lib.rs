@@ -4,11 +4,14 @@
 //! One public function per stage, each with its own types:
 //! [`parse`] (text to AST with spans, in `query-syntax`) -> [`resolve()`] (AST to typed [`Ir`]
 //! against the tenant's [`Catalog`]) -> [`lower()`] (IR to a SQL AST for a [`Dialect`], through
-//! the viewer's [`Guard`]) -> [`render`] (SQL text). [`compile`] runs them all; [`Cache`] keeps
-//! results per (catalog version, dialect, report text); [`bind`] turns parameters into values
-//! when the report runs (relative dates are resolved then, from today in the org's zone).
+//! the viewer's [`Guard`]: row filters at every table reference, masks of restricted field groups
+//! at every field read) -> [`render`] (SQL text). [`compile`] runs them all and lists what the
+//! guard restricted ([`Compiled::guarded`]); [`Cache`] keeps results per (catalog version,
+//! dialect, report text, guard); [`bind`] turns parameters into values when the report runs
+//! (relative dates are resolved then, from today in the org's zone).
 //!
-//! Pure: no IO, no clock. Every literal is a bound parameter; every identifier is quoted.
+//! Pure: no IO, no clock. Every literal of a report is a bound parameter; the only other literals
+//! are the compiler's constants and a policy's values (escaped); every identifier is quoted.
 
 pub mod catalog;
 pub mod dialect;
@@ -18,9 +21,9 @@ pub mod lower;
 pub mod resolve;
 pub mod sql;
 
-pub use catalog::{Catalog, CustomFieldDef, Entity, EntityId, MemoryCatalog, Type};
+pub use catalog::{Catalog, CustomFieldDef, Entity, EntityId, FieldGroup, MemoryCatalog, Type};
 pub use ir::{Ir, Param};
-pub use lower::{Guard, OrgScope, lower};
+pub use lower::{Guard, GuardKind, Guarded, OrgScope, Visibility, lower, lower_guarded};
 pub use query_syntax::{Diagnostic, Report, parse};
 pub use resolve::resolve;
 pub use sql::{Dialect, render};
@@ -31,7 +34,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// A compiled report: the statement, its parameters (after the org id, which is always `$1`),
-/// and the result's columns.
+/// the result's columns, and what the viewer's guard restricted in it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Compiled {
     pub sql: String,
@@ -39,6 +42,14 @@ pub struct Compiled {
     pub columns: Vec<Column>,
     pub dialect: Dialect,
     pub time_zone: String,
+    /// The row filters and field masks the guard placed (entities and field groups not entirely
+    /// visible), one per (entity, group), in first-use order; empty under [`OrgScope`].
+    pub guarded: Vec<Guarded>,
+    /// The report's subject.
+    pub subject: Option<EntityId>,
+    /// The restricted field groups the statement reads (whatever the viewer sees of them),
+    /// with their owning entity: what the audit log records.
+    pub restricted: Vec<(EntityId, catalog::FieldGroup)>,
 }
 
 /// A result column: its name and the kind of value it holds.
@@ -112,13 +123,16 @@ pub fn compile_report(
     guard: &dyn Guard,
 ) -> Result<Compiled, Diagnostic> {
     let ir = resolve(report, catalog)?;
-    let (select, params) = lower(&ir, dialect, guard);
+    let (select, params, guarded) = lower_guarded(&ir, dialect, guard);
     Ok(Compiled {
         sql: render(&select, dialect),
         columns: columns(&ir),
         params,
         dialect,
+        subject: Some(ir.subject),
+        restricted: ir.restricted_reads(),
         time_zone: ir.time_zone,
+        guarded,
     })
 }
 
@@ -132,11 +146,36 @@ pub fn compile(
     compile_report(&parse(text)?, catalog, dialect, guard)
 }
 
-/// Compiled reports per (catalog version, dialect, report text). Compiling is cheap (tens of
-/// microseconds), so the cache is bounded simply: it is emptied when it reaches its capacity.
+/// The key of a compiled report: catalog version, dialect, report text, guard.
+type CacheKey = (u64, Dialect, String, Option<String>);
+
+/// Compiled reports per (catalog version, dialect, report text, guard). Compiling is cheap (tens
+/// of microseconds), so the cache is bounded simply: it is emptied when it reaches its capacity.
+///
+/// A guard is part of the key through [`Guard::cache_key`]: the guard promises that two guards
+/// with the same key answer alike. A guard without a key is cached only when it sees everything
+/// (every entity's rows and every field group: [`OrgScope`] or a guard that answers like it),
+/// which the cache checks by asking it; any other guard without a key is compiled every time,
+/// never cached, so a viewer can never be served a statement compiled for another.
 pub struct Cache {
-    entries: Mutex<HashMap<(u64, Dialect, String), Arc<Compiled>>>,
+    entries: Mutex<HashMap<CacheKey, Arc<Compiled>>>,
     capacity: usize,
+}
+
+/// Whether a guard answers like [`OrgScope`] (everything visible) for every entity and group.
+fn sees_everything(guard: &dyn Guard) -> bool {
+    const GROUPS: [FieldGroup; 4] = [
+        FieldGroup::Compensation,
+        FieldGroup::ContactDetails,
+        FieldGroup::Demographics,
+        FieldGroup::SensitiveCustom,
+    ];
+    catalog::ENTITIES.iter().all(|e| {
+        guard.rows(e.id) == Visibility::All
+            && GROUPS
+                .iter()
+                .all(|g| guard.fields(e.id, *g) == Visibility::All)
+    })
 }
 
 impl Cache {
@@ -147,21 +186,26 @@ impl Cache {
         }
     }
 
-    /// The compiled report, from the cache when this catalog version compiled it before. The
-    /// cache is only for reports compiled without a viewer's guard (the guard is per viewer).
+    /// The compiled report, from the cache when this catalog version compiled it before for the
+    /// same guard (see [`Cache`] for guards without a key, which may bypass the cache).
     pub fn compile(
         &self,
         text: &str,
         catalog: &dyn Catalog,
         dialect: Dialect,
+        guard: &dyn Guard,
     ) -> Result<Arc<Compiled>, Diagnostic> {
-        let key = (catalog.version(), dialect, text.to_owned());
+        let guard_key = guard.cache_key();
+        if guard_key.is_none() && !sees_everything(guard) {
+            return Ok(Arc::new(compile(text, catalog, dialect, guard)?));
+        }
+        let key = (catalog.version(), dialect, text.to_owned(), guard_key);
         if let Ok(entries) = self.entries.lock()
             && let Some(hit) = entries.get(&key)
         {
             return Ok(hit.clone());
         }
-        let compiled = Arc::new(compile(text, catalog, dialect, &OrgScope)?);
+        let compiled = Arc::new(compile(text, catalog, dialect, guard)?);
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= self.capacity {
                 entries.clear();

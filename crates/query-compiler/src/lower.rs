@@ -22,19 +22,60 @@
 //! - every table reference is scoped to the org (`org_id = $1`) and to-one relations are joined
 //!   only when used (join pruning), on the org-led keys the store indexes; only the parameters
 //!   the statement uses are bound.
+//!
+//! The viewer's [`Guard`] restricts what a statement reads, on top of the org scope (which the
+//! compiler adds itself whatever the guard says). *Row filters*: every reference to an entity's
+//! table gets `guard.rows(entity)` bound to its alias (a subject's or pre-aggregation's FROM: in
+//! the WHERE; a to-one join, extension or current offer: in the ON, and the join becomes a LEFT
+//! join whose alias may be absent, since the foreign key no longer guarantees a visible row; a
+//! to-many hop: in its ON; the newer-version test of current offers: in its subquery;
+//! [`Visibility::None`] is `FALSE`). A row below a hidden row is never reached: to-many walks
+//! filter every hop, per-parent partial aggregates join visible parents only, a declared
+//! shortcut (`catalog::SHORTCUTS`) is taken only when every entity it skips or passes is entirely
+//! visible, and a to-one key (`count(distinct application.job)`) reads the filtered target's key
+//! rather than the foreign key when the target is filtered. `application_stage_kinds` and the
+//! `reach` CTE are facts of an application and are only joined to a (filtered) application row.
+//! *Masks*: a restricted field (`group != Plain`, sensitive custom fields) reads
+//! `guard.fields(owner, group)` at row level on its owner's alias, before anything filters,
+//! groups, orders or aggregates it: the value, NULL, or `CASE WHEN predicate THEN value END`.
+//! Filters can only remove rows and masks only NULL values, so a guard narrows a report and
+//! never widens it; each restriction placed is listed once in [`crate::Compiled::guarded`].
 
 use crate::catalog::{Entity, EntityId, Field, FieldGroup, Link, Relation, Source, Type};
 use crate::ir::*;
-use crate::sql::{Dialect, Join, JoinKind, ParamType, Select, SqlExpr, TableSource};
+use crate::sql::{Dialect, Join, JoinKind, ParamType, Select, SqlExpr, TableSource, bind_row};
 use query_syntax::BinaryOp;
 
+/// What the viewer sees of an entity's rows, or of a restricted field group on those rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Visibility {
+    /// Every row (of the org).
+    All,
+    /// No row.
+    None,
+    /// The rows for which this predicate holds. The predicate refers to the guarded row only
+    /// through `SqlExpr::RowColumn(column)`; it is two-valued (never NULL). It may contain
+    /// uncorrelated subqueries (`IN (SELECT ...)`, `EXISTS`) with their own aliases, which start
+    /// with `z`. It holds no parameter of the report (`SqlExpr::Param`): a predicate that does
+    /// is treated as [`Visibility::None`]; its values are literals (`Text`, `Int`, `Bool`) and
+    /// `SqlExpr::Org`.
+    Rows(SqlExpr),
+}
+
 /// What the viewer may see, asked at every table and field reference. The policy engine
-/// implements it; until then [`OrgScope`] is the org boundary alone, which the compiler
-/// enforces itself on every table reference whatever the guard says.
+/// implements it; [`OrgScope`] is the org boundary alone, which the compiler enforces itself on
+/// every table reference whatever the guard says.
 pub trait Guard {
-    /// Whether the viewer sees a field group of an entity; a hidden field reads as NULL at row
-    /// level, before anything can filter, group or aggregate on it.
-    fn masked(&self, entity: EntityId, group: FieldGroup) -> bool;
+    /// Which rows of `entity` the viewer sees.
+    fn rows(&self, entity: EntityId) -> Visibility;
+    /// On which of its visible rows the viewer sees a restricted field group (`group` is never
+    /// `Plain`).
+    fn fields(&self, entity: EntityId, group: FieldGroup) -> Visibility;
+    /// Identifies the viewer's guard for caching compiled statements (`None` for OrgScope-like
+    /// guards that never change).
+    fn cache_key(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Everything in the org is visible.
@@ -42,15 +83,48 @@ pub trait Guard {
 pub struct OrgScope;
 
 impl Guard for OrgScope {
-    fn masked(&self, _: EntityId, _: FieldGroup) -> bool {
-        false
+    fn rows(&self, _: EntityId) -> Visibility {
+        Visibility::All
     }
+    fn fields(&self, _: EntityId, _: FieldGroup) -> Visibility {
+        Visibility::All
+    }
+}
+
+/// A restriction a viewer's guard placed in a statement: a row filter (`group` is `None`) or a
+/// mask of a field group.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Guarded {
+    pub entity: EntityId,
+    pub group: Option<FieldGroup>,
+    pub visibility: GuardKind,
+}
+
+/// How a [`Guarded`] entity or field group is restricted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardKind {
+    /// Nothing is visible.
+    None,
+    /// Some rows are visible (a predicate).
+    Rows,
 }
 
 /// Lowers a resolved report to one SQL statement and the parameters it binds (after the org):
 /// those of the report that the statement uses, numbered in order.
 pub fn lower(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> (Select, Vec<Param>) {
-    let mut select = lower_all(ir, dialect, guard);
+    let (select, params, _) = lower_guarded(ir, dialect, guard);
+    (select, params)
+}
+
+/// [`lower`], and the restrictions the guard placed in the statement (entities and field groups
+/// not entirely visible, one per (entity, group), in first-use order).
+pub fn lower_guarded(
+    ir: &Ir,
+    dialect: Dialect,
+    guard: &dyn Guard,
+) -> (Select, Vec<Param>, Vec<Guarded>) {
+    let (mut select, guarded) = lower_all(ir, dialect, guard);
     // Some parameters only shape the SQL (a stage kind becomes a bit): bind only those used.
     let mut used = vec![false; ir.params.len()];
     crate::sql::visit_params(&mut select, &mut |id| {
@@ -69,10 +143,10 @@ pub fn lower(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> (Select, Vec<Param
     crate::sql::visit_params(&mut select, &mut |id| {
         *id = ParamId(renumber.get(id.0).copied().unwrap_or(id.0))
     });
-    (select, params)
+    (select, params, guarded)
 }
 
-fn lower_all(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> Select {
+fn lower_all(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> (Select, Vec<Guarded>) {
     // Which stages `reached` asks about, and whether time in stage is needed: both are computed
     // once per statement, set-based, rather than per row.
     let mut stages: Vec<StageRef> = Vec::new();
@@ -86,21 +160,22 @@ fn lower_all(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> Select {
             stages.push(stage.clone());
         }
     });
-    let mut select = Lower {
+    let mut lower = Lower {
         ir,
         d: dialect,
         guard,
         next: 0,
         stages: stages.clone(),
-    }
-    .report();
+        guarded: Vec::new(),
+    };
+    let mut select = lower.report();
     let mut ctes = Vec::new();
     if !stages.is_empty() {
         ctes.push((REACH.to_owned(), reach_cte(&stages)));
     }
     ctes.append(&mut select.ctes);
     select.ctes = ctes;
-    select
+    (select, lower.guarded)
 }
 
 /// The store's table of the stage kinds each application reached (a bitmask).
@@ -168,6 +243,8 @@ struct Lower<'a> {
     next: usize,
     /// The stages of `reached`, in the order of the `reach` CTE's columns.
     stages: Vec<StageRef>,
+    /// The restrictions placed so far (for [`crate::Compiled::guarded`]).
+    guarded: Vec<Guarded>,
 }
 
 /// The tables of one SELECT: the root and the joins made so far, each to-one join made once.
@@ -196,7 +273,75 @@ fn key(entity: EntityId) -> &'static str {
     Entity::get(entity).key[0]
 }
 
+/// A guard's answer as the compiler uses it: a predicate holding a parameter of the report (which
+/// renumbering would change) is refused as hiding everything.
+fn checked(v: Visibility) -> Visibility {
+    match v {
+        Visibility::Rows(p) if crate::sql::has_params(&p) => Visibility::None,
+        v => v,
+    }
+}
+
+/// The predicate that keeps the visible rows at `alias`; `None` when every row is visible.
+fn keep(v: &Visibility, alias: &str) -> Option<SqlExpr> {
+    match v {
+        Visibility::All => None,
+        Visibility::None => Some(SqlExpr::Bool(false)),
+        Visibility::Rows(p) => Some(bind_row(p, alias)),
+    }
+}
+
 impl Lower<'_> {
+    /// Notes a restriction for [`crate::Compiled::guarded`] (once per entity and group).
+    fn record(&mut self, entity: EntityId, group: Option<FieldGroup>, v: &Visibility) {
+        let visibility = match v {
+            Visibility::All => return,
+            Visibility::None => GuardKind::None,
+            Visibility::Rows(_) => GuardKind::Rows,
+        };
+        if !self
+            .guarded
+            .iter()
+            .any(|g| g.entity == entity && g.group == group)
+        {
+            self.guarded.push(Guarded {
+                entity,
+                group,
+                visibility,
+            });
+        }
+    }
+
+    /// The row filter of `entity` placed on its table reference `alias` (`None`: every row).
+    fn row_filter(&mut self, entity: EntityId, alias: &str) -> Option<SqlExpr> {
+        let v = checked(self.guard.rows(entity));
+        self.record(entity, None, &v);
+        keep(&v, alias)
+    }
+
+    /// Whether the viewer sees every row of `entity` (asked before choosing a plan).
+    fn sees_all(&self, entity: EntityId) -> bool {
+        matches!(self.guard.rows(entity), Visibility::All)
+    }
+
+    /// A restricted field's value on the row at `alias`: itself, NULL, or NULL on the rows where
+    /// the viewer does not see its group.
+    fn mask(&mut self, entity: EntityId, group: FieldGroup, alias: &str, e: SqlExpr) -> SqlExpr {
+        if group == FieldGroup::Plain {
+            return e;
+        }
+        let v = checked(self.guard.fields(entity, group));
+        self.record(entity, Some(group), &v);
+        match v {
+            Visibility::All => e,
+            Visibility::None => SqlExpr::Null,
+            Visibility::Rows(p) => SqlExpr::Case {
+                whens: vec![(bind_row(&p, alias), e)],
+                otherwise: None,
+            },
+        }
+    }
+
     fn alias(&mut self, prefix: &str) -> String {
         self.next += 1;
         format!("{prefix}{}", self.next)
@@ -247,14 +392,17 @@ impl Lower<'_> {
             ),
             Link::CurrentOffer => {
                 let later = self.alias("o");
+                let mut newer = vec![
+                    SqlExpr::eq(col(&later, "org_id"), col(&alias, "org_id")),
+                    SqlExpr::eq(col(&later, "application_id"), col(&alias, "application_id")),
+                    SqlExpr::bin(">", col(&later, "version"), col(&alias, "version")),
+                ];
+                // The current offer is the newest the viewer sees.
+                newer.extend(self.row_filter(EntityId::Offers, &later));
                 let newer = Select {
                     columns: vec![(SqlExpr::Int(1), "newer".into())],
                     from: Some((TableSource::Table("offers"), later.clone())),
-                    filter: SqlExpr::all(vec![
-                        SqlExpr::eq(col(&later, "org_id"), col(&alias, "org_id")),
-                        SqlExpr::eq(col(&later, "application_id"), col(&alias, "application_id")),
-                        SqlExpr::bin(">", col(&later, "version"), col(&alias, "version")),
-                    ]),
+                    filter: SqlExpr::all(newer),
                     ..Default::default()
                 };
                 SqlExpr::all(vec![
@@ -265,10 +413,19 @@ impl Lower<'_> {
                 .unwrap_or(SqlExpr::Null)
             }
         };
+        // The target's row filter: a referencing row whose target the viewer does not see stays,
+        // with the target's fields NULL.
+        let filter = self.row_filter(rel.target, &alias);
+        let filtered = filter.is_some();
+        let on = match filter {
+            Some(f) => SqlExpr::and(on, f),
+            None => on,
+        };
         // A required reference from a row that is there always finds its row (the foreign key
         // guarantees it): an inner join, which leaves the planner free to pick the join order.
+        // Not when the target is filtered: the guarantee is gone.
         let required = matches!(rel.link, Link::ToOne { required: true, .. });
-        let inner = required && !tables.nullable.iter().any(|n| n == base);
+        let inner = required && !filtered && !tables.nullable.iter().any(|n| n == base);
         if !inner {
             tables.nullable.push(alias.clone());
         }
@@ -319,14 +476,16 @@ impl Lower<'_> {
                 ..
             } => {
                 let (alias, owner) = self.walk(tables, base, entity, path);
-                if *sensitive && self.guard.masked(owner, FieldGroup::SensitiveCustom) {
-                    return SqlExpr::Null;
-                }
-                d.custom_field(
+                let value = d.custom_field(
                     col(&alias, "custom_fields"),
                     SqlExpr::Param(*param, ParamType::Text),
                     ty,
-                )
+                );
+                if *sensitive {
+                    self.mask(owner, FieldGroup::SensitiveCustom, &alias, value)
+                } else {
+                    value
+                }
             }
             Scalar::Key { path } => match path.split_last() {
                 None => col(base, key(entity)),
@@ -334,7 +493,11 @@ impl Lower<'_> {
                     let rest: Path = rest.to_vec();
                     let (alias, parent) = self.walk(tables, base, entity, &rest);
                     match last.link {
-                        Link::ToOne { local, .. } => col(&alias, local),
+                        // The foreign key names the target only when the viewer sees every
+                        // target row; otherwise the key of the joined (filtered) target.
+                        Link::ToOne { local, .. } if self.sees_all(last.target) => {
+                            col(&alias, local)
+                        }
                         _ => {
                             let target = self.join(tables, &alias, parent, last);
                             col(&target, key(last.target))
@@ -508,9 +671,12 @@ impl Lower<'_> {
         entity: EntityId,
         may_be_absent: bool,
     ) -> SqlExpr {
-        if field.group != FieldGroup::Plain && self.guard.masked(entity, field.group) {
-            return SqlExpr::Null;
-        }
+        let value = self.field_value(field, alias, may_be_absent);
+        self.mask(entity, field.group, alias, value)
+    }
+
+    /// A field's value on the row at `alias`, unmasked.
+    fn field_value(&mut self, field: &'static Field, alias: &str, may_be_absent: bool) -> SqlExpr {
         let d = self.d;
         match field.source {
             Source::Column(c) | Source::JsonList(c) => col(alias, c),
@@ -548,14 +714,17 @@ impl Lower<'_> {
             },
             Source::CurrentOffer => {
                 let later = self.alias("o");
+                let mut newer = vec![
+                    SqlExpr::eq(col(&later, "org_id"), col(alias, "org_id")),
+                    SqlExpr::eq(col(&later, "application_id"), col(alias, "application_id")),
+                    SqlExpr::bin(">", col(&later, "version"), col(alias, "version")),
+                ];
+                // Current among the versions the viewer sees.
+                newer.extend(self.row_filter(EntityId::Offers, &later));
                 let newer_absent = SqlExpr::Not(Box::new(SqlExpr::Exists(Box::new(Select {
                     columns: vec![(SqlExpr::Int(1), "newer".into())],
                     from: Some((TableSource::Table("offers"), later.clone())),
-                    filter: SqlExpr::all(vec![
-                        SqlExpr::eq(col(&later, "org_id"), col(alias, "org_id")),
-                        SqlExpr::eq(col(&later, "application_id"), col(alias, "application_id")),
-                        SqlExpr::bin(">", col(&later, "version"), col(alias, "version")),
-                    ]),
+                    filter: SqlExpr::all(newer),
                     ..Default::default()
                 }))));
                 if !may_be_absent {
@@ -587,6 +756,7 @@ impl Lower<'_> {
     fn subject_from(&mut self, tables: &mut Tables) -> (String, Option<SqlExpr>) {
         let s = "s".to_owned();
         let mut filter = vec![SqlExpr::eq(col(&s, "org_id"), SqlExpr::Org)];
+        filter.extend(self.row_filter(self.ir.subject, &s));
         if let Some(f) = &self.ir.filter {
             filter.push(self.scalar(f, tables, &s, self.ir.subject));
         }
@@ -671,14 +841,20 @@ impl Lower<'_> {
             let Link::ToMany { remote } = rel.link else {
                 continue;
             };
+            let mut on = SqlExpr::and(
+                SqlExpr::eq(col(&next, "org_id"), col(&alias, "org_id")),
+                SqlExpr::eq(col(&next, remote), col(&alias, key(entity))),
+            );
+            // Each hop keeps only the rows the viewer sees: a row below a hidden row is not
+            // reached, even when it is visible itself.
+            if let Some(f) = self.row_filter(rel.target, &next) {
+                on = SqlExpr::and(on, f);
+            }
             tables.joins.push(Join {
                 kind: JoinKind::Inner,
                 source: table_source(target.table),
                 alias: next.clone(),
-                on: SqlExpr::and(
-                    SqlExpr::eq(col(&next, "org_id"), col(&alias, "org_id")),
-                    SqlExpr::eq(col(&next, remote), col(&alias, key(entity))),
-                ),
+                on,
             });
             alias = next;
             entity = rel.target;
@@ -842,7 +1018,14 @@ impl Lower<'_> {
                         path.push(rel);
                         at = Entity::get(rel.target);
                     }
-                    return Some(path);
+                    // A shortcut skips the walk's middle rows (an interview's application) and
+                    // passes others (its stage): only when the viewer sees all of both is it the
+                    // same as the walk; otherwise the lists reversed, each hop filtered.
+                    let skipped = g.steps.iter().rev().skip(1).map(|r| r.target);
+                    let passed = path.iter().rev().skip(1).map(|r| r.target);
+                    if skipped.chain(passed).all(|e| self.sees_all(e)) {
+                        return Some(path);
+                    }
                 }
                 // Up each list: the to-one relation whose column is the list's foreign key.
                 let mut path = Vec::new();
@@ -882,13 +1065,15 @@ impl Lower<'_> {
             let mut part = vec![(parent.clone(), "parent".to_owned())];
             let finals = self.partial_columns(grain, &mut inner, &c, entity, &mut part);
             let name = format!("p{}", ctes.len());
+            let mut filter = vec![SqlExpr::eq(col(&c, "org_id"), SqlExpr::Org)];
+            filter.extend(self.row_filter(entity, &c));
             ctes.push((
                 name.clone(),
                 Select {
                     columns: part,
                     from: Some((table_source(Entity::get(entity).table), c.clone())),
                     joins: inner.joins,
-                    filter: Some(SqlExpr::eq(col(&c, "org_id"), SqlExpr::Org)),
+                    filter: SqlExpr::all(filter),
                     group_by: vec![parent],
                     ..Default::default()
                 },
@@ -921,14 +1106,20 @@ impl Lower<'_> {
             return self.grain(&family[0]);
         };
         let parent = self.alias("g");
+        let mut on = SqlExpr::and(
+            SqlExpr::eq(col(&parent, "org_id"), col(&s, "org_id")),
+            SqlExpr::eq(col(&parent, remote), col(&s, key(subject))),
+        );
+        // Only visible parents: the partial aggregates below are joined to these rows, so a
+        // row under a hidden parent is not counted.
+        if let Some(f) = self.row_filter(first.target, &parent) {
+            on = SqlExpr::and(on, f);
+        }
         tables.joins.push(Join {
             kind: JoinKind::Inner,
             source: table_source(Entity::get(first.target).table),
             alias: parent.clone(),
-            on: SqlExpr::and(
-                SqlExpr::eq(col(&parent, "org_id"), col(&s, "org_id")),
-                SqlExpr::eq(col(&parent, remote), col(&s, key(subject))),
-            ),
+            on,
         });
         for grain in family {
             match grain.steps.as_slice() {
@@ -980,11 +1171,13 @@ impl Lower<'_> {
         let c = self.alias("c");
         let mut columns = vec![(col(&c, up), "parent".to_owned())];
         let finals = self.partial_columns(grain, &mut tables, &c, entity, &mut columns);
+        let mut filter = vec![SqlExpr::eq(col(&c, "org_id"), SqlExpr::Org)];
+        filter.extend(self.row_filter(entity, &c));
         let select = Select {
             columns,
             from: Some((table_source(Entity::get(entity).table), c.clone())),
             joins: tables.joins,
-            filter: Some(SqlExpr::eq(col(&c, "org_id"), SqlExpr::Org)),
+            filter: SqlExpr::all(filter),
             group_by: vec![col(&c, up)],
             ..Default::default()
         };

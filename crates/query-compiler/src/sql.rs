@@ -1,6 +1,8 @@
 //! A small SQL AST, rendered to text per dialect. Only what the compiler emits: every identifier
-//! is quoted, every value is a parameter (`$n` for PostgreSQL, `?n` for SQLite); the only
-//! literals are the compiler's own constants (format strings, stage-kind scores, numbers).
+//! is quoted, every value of a report is a parameter (`$n` for PostgreSQL, `?n` for SQLite); the
+//! only literals are the compiler's own constants (format strings, stage-kind scores, numbers)
+//! and the values of a viewer's policy ([`SqlExpr::Text`], [`SqlExpr::Bool`], [`SqlExpr::Int`]),
+//! which the policy engine builds and which are rendered as escaped standard SQL literals.
 
 use crate::ir::ParamId;
 use std::fmt::Write;
@@ -37,6 +39,14 @@ pub enum SqlExpr {
     Float(f64),
     /// A string constant of the compiler's own (never user text).
     Const(&'static str),
+    /// A string literal from a viewer's policy (data, not the compiler's): rendered as a
+    /// standard SQL string literal with single quotes doubled, the same in both dialects.
+    Text(String),
+    /// `TRUE` or `FALSE`.
+    Bool(bool),
+    /// A column of the row a policy predicate guards; the compiler binds it to the row's alias
+    /// ([`bind_row`]) when it places the predicate, so it never reaches the rendered SQL.
+    RowColumn(&'static str),
     Null,
     Not(Box<SqlExpr>),
     Neg(Box<SqlExpr>),
@@ -62,6 +72,8 @@ pub enum SqlExpr {
     InList(Box<SqlExpr>, Vec<SqlExpr>, bool),
     Exists(Box<Select>),
     Subquery(Box<Select>),
+    /// `expr IN (SELECT ...)`, or `NOT IN` when negated.
+    InSelect(Box<SqlExpr>, Box<Select>, bool),
     /// `EXTRACT(EPOCH FROM expr)`.
     Epoch(Box<SqlExpr>),
     /// `expr AT TIME ZONE zone`.
@@ -339,6 +351,18 @@ impl Renderer<'_> {
             SqlExpr::Const(s) => {
                 let _ = write!(self.out, "'{}'", s.replace('\'', "''"));
             }
+            SqlExpr::Text(s) => {
+                self.out.push('\'');
+                self.out.push_str(&s.replace('\'', "''"));
+                self.out.push('\'');
+            }
+            SqlExpr::Bool(b) => self.out.push_str(if *b { "TRUE" } else { "FALSE" }),
+            SqlExpr::RowColumn(column) => {
+                // Always bound before rendering; an unbound one names no alias of the statement.
+                push_quoted(self.out, "row");
+                self.out.push('.');
+                push_quoted(self.out, column);
+            }
             SqlExpr::Null => self.out.push_str("NULL"),
             SqlExpr::Not(inner) => {
                 self.out.push_str("NOT (");
@@ -433,6 +457,15 @@ impl Renderer<'_> {
                 self.indent -= 2;
                 self.out.push(')');
             }
+            SqlExpr::InSelect(inner, select, negated) => {
+                self.operand(inner);
+                self.out
+                    .push_str(if *negated { " NOT IN (" } else { " IN (" });
+                self.indent += 2;
+                self.select(select);
+                self.indent -= 2;
+                self.out.push(')');
+            }
             SqlExpr::Epoch(inner) => {
                 self.out.push_str("EXTRACT(EPOCH FROM ");
                 self.expr(inner);
@@ -485,6 +518,9 @@ impl Renderer<'_> {
                 | SqlExpr::Param(..)
                 | SqlExpr::Int(_)
                 | SqlExpr::Const(_)
+                | SqlExpr::Text(_)
+                | SqlExpr::Bool(_)
+                | SqlExpr::RowColumn(_)
                 | SqlExpr::Null
                 | SqlExpr::Func(..)
                 | SqlExpr::Agg { .. }
@@ -519,20 +555,50 @@ impl Renderer<'_> {
 
 /// Calls `f` on every parameter reference of a statement (to renumber them).
 pub fn visit_params(select: &mut Select, f: &mut dyn FnMut(&mut ParamId)) {
+    walk_select_mut(select, &mut |e| {
+        if let SqlExpr::Param(id, _) = e {
+            f(id)
+        }
+    });
+}
+
+/// A policy predicate placed on the row at `alias`: a copy with every [`SqlExpr::RowColumn`]
+/// (also inside nested subqueries) replaced by that column of `alias`.
+pub fn bind_row(expr: &SqlExpr, alias: &str) -> SqlExpr {
+    let mut bound = expr.clone();
+    walk_expr_mut(&mut bound, &mut |e| {
+        if let SqlExpr::RowColumn(c) = e {
+            *e = SqlExpr::Column(alias.to_owned(), c);
+        }
+    });
+    bound
+}
+
+/// Whether an expression (or a subquery inside it) holds a parameter of the report.
+pub fn has_params(expr: &SqlExpr) -> bool {
+    let mut found = false;
+    let mut copy = expr.clone();
+    walk_expr_mut(&mut copy, &mut |e| found |= matches!(e, SqlExpr::Param(..)));
+    found
+}
+
+/// Calls `f` on every expression of a statement, its CTEs, unions and subqueries (each node
+/// before the nodes inside it).
+pub fn walk_select_mut(select: &mut Select, f: &mut dyn FnMut(&mut SqlExpr)) {
     for (_, cte) in &mut select.ctes {
-        visit_params(cte, f);
+        walk_select_mut(cte, f);
     }
     for (e, _) in &mut select.columns {
-        visit_expr(e, f);
+        walk_expr_mut(e, f);
     }
     if let Some((TableSource::Function(_, args), _)) = &mut select.from {
-        args.iter_mut().for_each(|a| visit_expr(a, f));
+        args.iter_mut().for_each(|a| walk_expr_mut(a, f));
     }
     for j in &mut select.joins {
         if let TableSource::Function(_, args) = &mut j.source {
-            args.iter_mut().for_each(|a| visit_expr(a, f));
+            args.iter_mut().for_each(|a| walk_expr_mut(a, f));
         }
-        visit_expr(&mut j.on, f);
+        walk_expr_mut(&mut j.on, f);
     }
     for e in select
         .filter
@@ -540,25 +606,30 @@ pub fn visit_params(select: &mut Select, f: &mut dyn FnMut(&mut ParamId)) {
         .chain(select.having.iter_mut())
         .chain(select.group_by.iter_mut())
     {
-        visit_expr(e, f);
+        walk_expr_mut(e, f);
     }
     for (e, _) in &mut select.order_by {
-        visit_expr(e, f);
+        walk_expr_mut(e, f);
     }
     for u in &mut select.union_all {
-        visit_params(u, f);
+        walk_select_mut(u, f);
     }
 }
 
-fn visit_expr(e: &mut SqlExpr, f: &mut dyn FnMut(&mut ParamId)) {
+/// Calls `f` on an expression and every expression inside it, subqueries included.
+pub fn walk_expr_mut(e: &mut SqlExpr, f: &mut dyn FnMut(&mut SqlExpr)) {
+    f(e);
     match e {
-        SqlExpr::Param(id, _) => f(id),
-        SqlExpr::Column(..)
+        SqlExpr::Param(..)
+        | SqlExpr::Column(..)
         | SqlExpr::Ref(..)
         | SqlExpr::Org
         | SqlExpr::Int(_)
         | SqlExpr::Float(_)
         | SqlExpr::Const(_)
+        | SqlExpr::Text(_)
+        | SqlExpr::Bool(_)
+        | SqlExpr::RowColumn(_)
         | SqlExpr::Null => {}
         SqlExpr::Not(a)
         | SqlExpr::Neg(a)
@@ -566,21 +637,21 @@ fn visit_expr(e: &mut SqlExpr, f: &mut dyn FnMut(&mut ParamId)) {
         | SqlExpr::IsNull(a, _)
         | SqlExpr::Epoch(a)
         | SqlExpr::FromMicros(a)
-        | SqlExpr::CollateC(a) => visit_expr(a, f),
+        | SqlExpr::CollateC(a) => walk_expr_mut(a, f),
         SqlExpr::Binary(_, a, b) | SqlExpr::AtTimeZone(a, b) | SqlExpr::Filtered(a, b) => {
-            visit_expr(a, f);
-            visit_expr(b, f);
+            walk_expr_mut(a, f);
+            walk_expr_mut(b, f);
         }
         SqlExpr::WithinGroup {
             fraction, order, ..
         } => {
-            visit_expr(fraction, f);
-            visit_expr(order, f);
+            walk_expr_mut(fraction, f);
+            walk_expr_mut(order, f);
         }
-        SqlExpr::Func(_, args) => args.iter_mut().for_each(|a| visit_expr(a, f)),
+        SqlExpr::Func(_, args) => args.iter_mut().for_each(|a| walk_expr_mut(a, f)),
         SqlExpr::Agg { arg, .. } => {
             if let Some(a) = arg {
-                visit_expr(a, f);
+                walk_expr_mut(a, f);
             }
         }
         SqlExpr::Window {
@@ -589,25 +660,29 @@ fn visit_expr(e: &mut SqlExpr, f: &mut dyn FnMut(&mut ParamId)) {
             order_by,
             ..
         } => {
-            visit_expr(arg, f);
+            walk_expr_mut(arg, f);
             partition_by
                 .iter_mut()
                 .chain(order_by.iter_mut())
-                .for_each(|a| visit_expr(a, f));
+                .for_each(|a| walk_expr_mut(a, f));
         }
         SqlExpr::Case { whens, otherwise } => {
             for (w, t) in whens {
-                visit_expr(w, f);
-                visit_expr(t, f);
+                walk_expr_mut(w, f);
+                walk_expr_mut(t, f);
             }
             if let Some(o) = otherwise {
-                visit_expr(o, f);
+                walk_expr_mut(o, f);
             }
         }
         SqlExpr::InList(a, list, _) => {
-            visit_expr(a, f);
-            list.iter_mut().for_each(|x| visit_expr(x, f));
+            walk_expr_mut(a, f);
+            list.iter_mut().for_each(|x| walk_expr_mut(x, f));
         }
-        SqlExpr::Exists(s) | SqlExpr::Subquery(s) => visit_params(s, f),
+        SqlExpr::Exists(s) | SqlExpr::Subquery(s) => walk_select_mut(s, f),
+        SqlExpr::InSelect(a, s, _) => {
+            walk_expr_mut(a, f);
+            walk_select_mut(s, f);
+        }
     }
 }

@@ -53,27 +53,39 @@ fn the_cache_is_keyed_by_catalog_version_dialect_and_text() {
     let cache = Cache::new(8);
     let text = "report applications group by status";
     let a = cache
-        .compile(text, &MemoryCatalog::example(), Dialect::Sqlite)
+        .compile(text, &MemoryCatalog::example(), Dialect::Sqlite, &OrgScope)
         .unwrap();
     let b = cache
-        .compile(text, &MemoryCatalog::example(), Dialect::Sqlite)
+        .compile(text, &MemoryCatalog::example(), Dialect::Sqlite, &OrgScope)
         .unwrap();
     assert!(std::sync::Arc::ptr_eq(&a, &b));
     let pg = cache
-        .compile(text, &MemoryCatalog::example(), Dialect::Postgres)
+        .compile(
+            text,
+            &MemoryCatalog::example(),
+            Dialect::Postgres,
+            &OrgScope,
+        )
         .unwrap();
     assert!(!std::sync::Arc::ptr_eq(&a, &pg));
     assert!(pg.sql.contains("$1::text"));
     // A new catalog version (a custom field added, say) compiles again.
     let mut newer = MemoryCatalog::example();
     newer.version += 1;
-    let c = cache.compile(text, &newer, Dialect::Sqlite).unwrap();
+    let c = cache
+        .compile(text, &newer, Dialect::Sqlite, &OrgScope)
+        .unwrap();
     assert!(!std::sync::Arc::ptr_eq(&a, &c));
     assert_eq!(a.sql, c.sql);
     // Errors are not cached as successes.
     assert!(
         cache
-            .compile("report nothing", &MemoryCatalog::example(), Dialect::Sqlite)
+            .compile(
+                "report nothing",
+                &MemoryCatalog::example(),
+                Dialect::Sqlite,
+                &OrgScope
+            )
             .is_err()
     );
 }

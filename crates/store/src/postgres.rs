@@ -490,7 +490,8 @@ impl Get for PgRow<'_> {
 /// compilation costs more than it saves (PostgreSQL turns it on by estimated cost, and a plan
 /// over a million rows crosses that line), and sorts and hash tables of a million groups should
 /// not spill to disk at the default 4 MB.
-const REPORT_SETTINGS: &str = "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'";
+const REPORT_SETTINGS: &str =
+    "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; SET LOCAL standard_conforming_strings = on";
 
 fn pg_params(
     org_id: &str,

@@ -1,0 +1,366 @@
+//! hireplane's use cases, combining the store, the report compiler and the policy engine: what
+//! the CLI and the server call.
+//!
+//! - [`Services::access`]: who a user is to the policy engine (role, active) and the org's
+//!   policies in force (its own file's latest version, or the shipped default).
+//! - [`Services::run_report`]: a report as a viewer: compiled with the viewer's row filters and
+//!   masks, run, and audited (each restricted field group read, each denial).
+//! - [`Services::set_policy`]: validate an org's policy file and store it as a new version.
+//! - [`Services::decide`]: one decision for the API, audited when denied.
+//!
+//! Invariant: no report runs without a viewer; nothing here talks to a database except through
+//! `store`.
+
+use policy::{Action, GuardCache, Policies, PolicyError, PolicySource, Viewer, ViewerGuard};
+use query_compiler::catalog::FieldGroup;
+use query_compiler::{Compiled, EntityId, GuardKind};
+use sha2::Digest;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use store::{AuditEvent, AuditOutcome, ReportRows, Store, StoreError, UserAccess};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("org `{org}` has no user `{user}`{hint}")]
+    NoSuchUser {
+        org: String,
+        user: String,
+        hint: String,
+    },
+    #[error("org `{org}`'s policy v{version} is no longer valid: {source}")]
+    StoredPolicy {
+        org: String,
+        version: i64,
+        source: PolicyError,
+    },
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The report does not compile (the diagnostic carries the span).
+    #[error("{0}")]
+    Report(query_syntax::Diagnostic),
+    #[error("user `{user}` may not run reports over demographics: {why}")]
+    Demographics { user: String, why: String },
+}
+
+/// A user as the policy engine sees them, with the policies in force in their org.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub user: UserAccess,
+    pub viewer: Viewer,
+    pub policies: Arc<Policies>,
+    pub guard: Arc<ViewerGuard>,
+}
+
+/// A report's run as a viewer.
+#[derive(Debug)]
+pub struct ReportRun {
+    pub rows: ReportRows,
+    pub compiled: Compiled,
+    pub access: Access,
+    /// The audit events recorded for this run.
+    pub audited: Vec<AuditEvent>,
+}
+
+/// Caches shared by every request of a process: policies per (org, version) and guards per
+/// viewer (the translated filters, so a viewer's filters are built once per policy version).
+#[derive(Default)]
+pub struct Services {
+    policies: Mutex<HashMap<(String, PolicySource), Arc<Policies>>>,
+    guards: GuardCache,
+}
+
+impl Services {
+    pub fn new() -> Services {
+        Services::default()
+    }
+
+    /// The org's policies in force: its own file's latest version, or the shipped default.
+    pub fn policies(&self, store: &mut Store, org: &str) -> Result<Arc<Policies>, AppError> {
+        let stored = store.org_policy(org)?;
+        let source = match &stored {
+            Some(p) => PolicySource::Org { version: p.version },
+            None => PolicySource::Shipped,
+        };
+        let key = (org.to_owned(), source);
+        if let Ok(cache) = self.policies.lock()
+            && let Some(hit) = cache.get(&key)
+        {
+            return Ok(hit.clone());
+        }
+        let policies = match stored {
+            Some(p) => Policies::from_text(
+                org,
+                &p.text,
+                &format!("org `{org}` policy v{}", p.version),
+                source,
+            )
+            .map_err(|e| AppError::StoredPolicy {
+                org: org.to_owned(),
+                version: p.version,
+                source: e,
+            })?,
+            None => Policies::shipped(org)?,
+        };
+        let policies = Arc::new(policies);
+        if let Ok(mut cache) = self.policies.lock() {
+            cache.insert(key, policies.clone());
+        }
+        Ok(policies)
+    }
+
+    /// Who `user` is in `org`, and the policies in force.
+    pub fn access(&self, store: &mut Store, org: &str, user: &str) -> Result<Access, AppError> {
+        let Some(found) = store.user_access(org, user)? else {
+            let users = store.active_users(org).unwrap_or_default();
+            let mut by_role: Vec<String> = Vec::new();
+            for role in ["admin", "recruiter", "hiring_manager", "interviewer"] {
+                let some: Vec<&str> = users
+                    .iter()
+                    .filter(|u| u.role == role)
+                    .take(2)
+                    .map(|u| u.id.as_str())
+                    .collect();
+                if !some.is_empty() {
+                    by_role.push(format!("{role}: {}", some.join(", ")));
+                }
+            }
+            let hint = if by_role.is_empty() {
+                String::new()
+            } else {
+                format!(" (for example {})", by_role.join("; "))
+            };
+            return Err(AppError::NoSuchUser {
+                org: org.to_owned(),
+                user: user.to_owned(),
+                hint,
+            });
+        };
+        let viewer = Viewer {
+            org: org.to_owned(),
+            user: found.id.clone(),
+            role: found.role.clone(),
+            active: found.active,
+        };
+        let policies = self.policies(store, org)?;
+        let guard = self.guards.guard(&policies, &viewer)?;
+        Ok(Access {
+            user: found,
+            viewer,
+            policies,
+            guard,
+        })
+    }
+
+    /// Compiles a report for a viewer (their filters and masks in the SQL).
+    pub fn compile(
+        &self,
+        store: &mut Store,
+        org: &str,
+        access: &Access,
+        report: &query_syntax::Report,
+    ) -> Result<Compiled, AppError> {
+        let catalog = store.catalog(org)?;
+        let dialect = match store.dialect() {
+            store::Dialect::Sqlite => query_compiler::Dialect::Sqlite,
+            store::Dialect::Postgres => query_compiler::Dialect::Postgres,
+        };
+        query_compiler::compile_report(report, &catalog, dialect, access.guard.as_ref())
+            .map_err(AppError::Report)
+    }
+
+    /// Runs a report as `user` and records the audit events it causes: one per restricted
+    /// field group it reads (allowed, or denied when masked everywhere) and one when the
+    /// subject's rows are all hidden.
+    pub fn run_report(
+        &self,
+        store: &mut Store,
+        org: &str,
+        user: &str,
+        report: &query_syntax::Report,
+        today: jiff::civil::Date,
+        at: domain::Instant,
+    ) -> Result<ReportRun, AppError> {
+        let access = self.access(store, org, user)?;
+        let compiled = self.compile(store, org, &access, report)?;
+        let hash = query_hash(org, &query_syntax::to_json(report));
+        let audited = audit_events(&access, &compiled, report, &hash, at);
+        if !audited.is_empty() {
+            store.record_audit(org, &audited)?;
+        }
+        let rows = store.run_report(org, &compiled, today)?;
+        Ok(ReportRun {
+            rows,
+            compiled,
+            access,
+            audited,
+        })
+    }
+
+    /// Validates an org's policy file (strictly, and refusing anything that names another org
+    /// or that the row-filter translator cannot express for some role) and stores it as the
+    /// org's next version.
+    pub fn set_policy(
+        &self,
+        store: &mut Store,
+        org: &str,
+        text: &str,
+        origin: &str,
+        set_by: Option<&str>,
+        at: domain::Instant,
+    ) -> Result<i64, AppError> {
+        check_policy(org, text, origin)?;
+        Ok(store.set_org_policy(org, text, set_by, at)?)
+    }
+
+    /// One decision for `user`: Cedar with the facts given; denials are audited.
+    pub fn decide(
+        &self,
+        store: &mut Store,
+        access: &Access,
+        action: Action,
+        resource_type: &str,
+        resource_id: &str,
+        facts: &policy::Facts,
+        at: domain::Instant,
+    ) -> Result<policy::Decision, AppError> {
+        let decision =
+            access
+                .policies
+                .decide(&access.viewer, action, resource_type, resource_id, facts)?;
+        if !decision.allowed || restricted_action(action) {
+            store.record_audit(
+                &access.viewer.org,
+                &[AuditEvent {
+                    at,
+                    actor: access.viewer.user.clone(),
+                    action: action.name().to_owned(),
+                    subject: format!("{resource_type}::{resource_id}"),
+                    outcome: if decision.allowed {
+                        AuditOutcome::Allowed
+                    } else {
+                        AuditOutcome::Denied
+                    },
+                    policies: decision.policies.clone(),
+                    query_hash: None,
+                    detail: None,
+                }],
+            )?;
+        }
+        Ok(decision)
+    }
+}
+
+/// Checks a policy file for an org without storing it: strict validation, the org boundary,
+/// and a dry run of the row-filter translation for every role (a file the translator cannot
+/// express would make reports fail later; it is refused now instead).
+pub fn check_policy(org: &str, text: &str, origin: &str) -> Result<Policies, AppError> {
+    let policies = Policies::from_text(org, text, origin, PolicySource::Org { version: 0 })?;
+    for role in ["admin", "recruiter", "hiring_manager", "interviewer"] {
+        policies.guard(&Viewer {
+            org: org.to_owned(),
+            user: format!("policy-check-{role}"),
+            role: role.to_owned(),
+            active: true,
+        })?;
+    }
+    Ok(policies)
+}
+
+fn restricted_action(action: Action) -> bool {
+    !matches!(action, Action::View | Action::Edit)
+}
+
+/// A hash of the report (its canonical JSON form) within the org: which query it was, never
+/// what it returned.
+pub fn query_hash(org: &str, canonical: &str) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(org.as_bytes());
+    h.update([0u8]);
+    h.update(canonical.as_bytes());
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn group_action(group: FieldGroup) -> Option<Action> {
+    match group {
+        FieldGroup::Plain => None,
+        FieldGroup::Compensation => Some(Action::ViewCompensation),
+        FieldGroup::ContactDetails => Some(Action::ViewContactDetails),
+        FieldGroup::SensitiveCustom => Some(Action::ViewSensitiveCustomFields),
+        FieldGroup::Demographics => Some(Action::ViewDemographicsAggregate),
+    }
+}
+
+fn entity_name(entity: EntityId) -> &'static str {
+    query_compiler::Entity::get(entity).name
+}
+
+/// The audit events of one report run.
+fn audit_events(
+    access: &Access,
+    compiled: &Compiled,
+    report: &query_syntax::Report,
+    hash: &str,
+    at: domain::Instant,
+) -> Vec<AuditEvent> {
+    let _ = report;
+    let notes = access.guard.notes();
+    let policies_for = |entity: EntityId, group: Option<FieldGroup>| -> Vec<String> {
+        notes
+            .iter()
+            .find(|n| n.entity == entity && n.group == group)
+            .map(|n| n.policies.clone())
+            .unwrap_or_default()
+    };
+    let mut events = Vec::new();
+    for &(entity, group) in &compiled.restricted {
+        let Some(action) = group_action(group) else {
+            continue;
+        };
+        let masked_everywhere = compiled.guarded.iter().any(|g| {
+            g.entity == entity && g.group == Some(group) && g.visibility == GuardKind::None
+        });
+        events.push(AuditEvent {
+            at,
+            actor: access.viewer.user.clone(),
+            action: action.name().to_owned(),
+            subject: entity_name(entity).to_owned(),
+            outcome: if masked_everywhere {
+                AuditOutcome::Denied
+            } else {
+                AuditOutcome::Allowed
+            },
+            policies: policies_for(entity, Some(group)),
+            query_hash: Some(hash.to_owned()),
+            detail: Some(if masked_everywhere {
+                "masked: read as null".to_owned()
+            } else {
+                "report".to_owned()
+            }),
+        });
+    }
+    // A report whose subject the viewer cannot see at all.
+    if let Some(subject) = compiled.subject
+        && compiled
+            .guarded
+            .iter()
+            .any(|g| g.entity == subject && g.group.is_none() && g.visibility == GuardKind::None)
+    {
+        events.push(AuditEvent {
+            at,
+            actor: access.viewer.user.clone(),
+            action: Action::View.name().to_owned(),
+            subject: entity_name(subject).to_owned(),
+            outcome: AuditOutcome::Denied,
+            policies: policies_for(subject, None),
+            query_hash: Some(hash.to_owned()),
+            detail: Some("no row of the subject is visible".to_owned()),
+        });
+    }
+    events
+}

@@ -1,0 +1,165 @@
+//! `hireplane policy ...` and `hireplane audit`: an org's access policy (validate, set, show)
+//! and its audit log.
+
+use crate::report::{Format, pick_org};
+use anyhow::{Context, Result, bail};
+use query_compiler::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use store::{AuditOutcome, AuditQuery, Store};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Check a Cedar policy file for an org without storing it: strict validation against the
+    /// schema, the org boundary, and that every role's row filters can be built from it
+    Validate {
+        /// The policy file
+        file: PathBuf,
+        /// The org it is for (default: the only org in the store)
+        #[arg(long = "org", value_name = "ID")]
+        org: Option<String>,
+    },
+    /// Replace an org's policies with a file (validated first; stored as a new version)
+    Set {
+        /// The policy file
+        file: PathBuf,
+        /// The org (default: the only org in the store)
+        #[arg(long = "org", value_name = "ID")]
+        org: Option<String>,
+        /// Who sets it (recorded with the version)
+        #[arg(long, value_name = "USER_ID")]
+        by: Option<String>,
+    },
+    /// Print the policies in force for an org: its own latest version, or the shipped default
+    Show {
+        /// The org (default: the only org in the store)
+        #[arg(long = "org", value_name = "ID")]
+        org: Option<String>,
+    },
+    /// Print the Cedar schema policies are written against
+    Schema,
+}
+
+pub fn policy(store: &mut Store, command: PolicyCommand) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        PolicyCommand::Validate { file, org } => {
+            let org = pick_org(store, org)?;
+            let text = read(&file)?;
+            let policies = app::check_policy(&org, &text, &file.display().to_string())?;
+            writeln!(
+                out,
+                "`{}` is valid for org `{org}`: {} policies, plus the org boundary ({})",
+                file.display(),
+                policies.ids().len() - 2,
+                policies
+                    .ids()
+                    .iter()
+                    .take(2)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+        }
+        PolicyCommand::Set { file, org, by } => {
+            let org = pick_org(store, org)?;
+            let text = read(&file)?;
+            let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
+            let version = app::Services::new()
+                .set_policy(
+                    store,
+                    &org,
+                    &text,
+                    &file.display().to_string(),
+                    by.as_deref(),
+                    now,
+                )
+                .with_context(|| format!("the policies of org `{org}` are unchanged"))?;
+            writeln!(
+                out,
+                "org `{org}` now uses `{}` (policy version {version})",
+                file.display()
+            )?;
+        }
+        PolicyCommand::Show { org } => {
+            let org = pick_org(store, org)?;
+            match store.org_policy(&org)? {
+                Some(p) => {
+                    writeln!(
+                        out,
+                        "// org `{org}` policy v{} set {}{}",
+                        p.version,
+                        p.set_at,
+                        p.set_by.map(|b| format!(" by {b}")).unwrap_or_default()
+                    )?;
+                    out.write_all(p.text.as_bytes())?;
+                }
+                None => {
+                    writeln!(out, "// org `{org}` uses the shipped default policy")?;
+                    out.write_all(policy::DEFAULT_POLICY.as_bytes())?;
+                }
+            }
+        }
+        PolicyCommand::Schema => out.write_all(policy::SCHEMA.as_bytes())?,
+    }
+    Ok(())
+}
+
+fn read(file: &PathBuf) -> Result<String> {
+    std::fs::read_to_string(file).with_context(|| format!("cannot read `{}`", file.display()))
+}
+
+pub fn audit(
+    store: &mut Store,
+    org: Option<String>,
+    limit: usize,
+    actor: Option<String>,
+    denied: bool,
+    format: Format,
+) -> Result<()> {
+    if limit == 0 {
+        bail!("--limit must be at least 1");
+    }
+    let org = pick_org(store, org)?;
+    let query = AuditQuery {
+        limit,
+        actor,
+        outcome: denied.then_some(AuditOutcome::Denied),
+        since: None,
+    };
+    let entries = store
+        .audit(&org, &query)
+        .with_context(|| format!("cannot read the audit log of org `{org}`"))?;
+    let columns: Vec<query_compiler::Column> = [
+        "seq", "at", "actor", "action", "subject", "outcome", "policies", "query", "detail",
+    ]
+    .iter()
+    .map(|n| query_compiler::Column {
+        name: (*n).to_owned(),
+        kind: if *n == "seq" {
+            query_compiler::ValueKind::Integer
+        } else {
+            query_compiler::ValueKind::Text
+        },
+    })
+    .collect();
+    let text = |s: &str| Value::Text(s.to_owned());
+    let rows: Vec<Vec<Value>> = entries
+        .iter()
+        .map(|(seq, e)| {
+            vec![
+                Value::Integer(*seq),
+                text(&e.at.to_string()),
+                text(&e.actor),
+                text(&e.action),
+                text(&e.subject),
+                text(e.outcome.as_str()),
+                text(&e.policies.join(" ")),
+                e.query_hash.as_deref().map(text).unwrap_or(Value::Null),
+                e.detail.as_deref().map(text).unwrap_or(Value::Null),
+            ]
+        })
+        .collect();
+    crate::report::print(&store::ReportRows { columns, rows }, format)?;
+    Ok(())
+}

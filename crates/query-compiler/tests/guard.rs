@@ -1,0 +1,481 @@
+//! The guard hook: row filters at every table reference and row-dependent field masks, placed by
+//! the compiler for a test policy. Snapshots (both dialects) live in `tests/snapshots/` like the
+//! others (`INSTA_UPDATE=always cargo test -p query-compiler --test guard` after an intended
+//! change); the assertions below hold the placement rules independently of the snapshots.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use query_compiler::sql::{Select, SqlExpr, TableSource};
+use query_compiler::{
+    Cache, Compiled, Dialect, EntityId, FieldGroup, Guard, GuardKind, Guarded, MemoryCatalog,
+    OrgScope, Visibility, compile,
+};
+use std::collections::HashMap;
+
+/// A policy as the policy engine would hand it to the compiler.
+#[derive(Default)]
+struct TestGuard {
+    rows: HashMap<EntityId, Visibility>,
+    fields: HashMap<(EntityId, FieldGroup), Visibility>,
+    key: Option<String>,
+}
+
+impl Guard for TestGuard {
+    fn rows(&self, entity: EntityId) -> Visibility {
+        self.rows.get(&entity).cloned().unwrap_or(Visibility::All)
+    }
+    fn fields(&self, entity: EntityId, group: FieldGroup) -> Visibility {
+        self.fields
+            .get(&(entity, group))
+            .cloned()
+            .unwrap_or(Visibility::All)
+    }
+    fn cache_key(&self) -> Option<String> {
+        self.key.clone()
+    }
+}
+
+fn row(c: &'static str) -> SqlExpr {
+    SqlExpr::RowColumn(c)
+}
+
+fn eq(a: SqlExpr, b: SqlExpr) -> SqlExpr {
+    SqlExpr::eq(a, b)
+}
+
+/// `jobs.confidential = FALSE`.
+fn open_jobs() -> Visibility {
+    Visibility::Rows(eq(row("confidential"), SqlExpr::Bool(false)))
+}
+
+/// Applications of non-confidential jobs, through an uncorrelated subquery.
+fn applications_of_open_jobs() -> Visibility {
+    let z = "z1".to_owned();
+    Visibility::Rows(SqlExpr::InSelect(
+        Box::new(row("job_id")),
+        Box::new(Select {
+            columns: vec![(SqlExpr::col(&z, "id"), "id".into())],
+            from: Some((TableSource::Table("jobs"), z.clone())),
+            filter: Some(SqlExpr::and(
+                eq(SqlExpr::col(&z, "org_id"), SqlExpr::Org),
+                eq(SqlExpr::col(&z, "confidential"), SqlExpr::Bool(false)),
+            )),
+            ..Default::default()
+        }),
+        false,
+    ))
+}
+
+/// Compensation seen on accepted offers only (a policy text value, with a quote to escape).
+fn accepted_offers() -> Visibility {
+    Visibility::Rows(SqlExpr::bin(
+        "OR",
+        eq(row("status"), SqlExpr::Text("accepted".into())),
+        eq(row("equity"), SqlExpr::Text("it's none".into())),
+    ))
+}
+
+/// The test policy: confidential jobs and their applications hidden, compensation on accepted
+/// offers only, candidates' contact details hidden, sensitive custom fields on hired
+/// candidates' ... own rows only where `id <> ''` (a row-dependent mask).
+fn policy() -> TestGuard {
+    let mut g = TestGuard {
+        key: Some("policy".into()),
+        ..Default::default()
+    };
+    g.rows.insert(EntityId::Jobs, open_jobs());
+    g.rows
+        .insert(EntityId::Applications, applications_of_open_jobs());
+    g.fields.insert(
+        (EntityId::Offers, FieldGroup::Compensation),
+        accepted_offers(),
+    );
+    g.fields.insert(
+        (EntityId::Candidates, FieldGroup::ContactDetails),
+        Visibility::None,
+    );
+    g.fields.insert(
+        (EntityId::Candidates, FieldGroup::SensitiveCustom),
+        Visibility::Rows(SqlExpr::bin("<>", row("id"), SqlExpr::Text(String::new()))),
+    );
+    g
+}
+
+/// Reports compiled under [`policy`]: (snapshot name, report text).
+const UNDER_POLICY: &[(&str, &str)] = &[
+    (
+        "subject_filter",
+        "report jobs where status = \"open\" show title order by title",
+    ),
+    (
+        "to_one_join_becomes_left",
+        "report interviews show id, application.status, application.job.title",
+    ),
+    (
+        "lookup_join_filtered",
+        "report applications group by job.title as job show count() as n",
+    ),
+    (
+        "to_many_through_filtered_intermediate",
+        "report jobs group by department.name as department \
+         show count(applications.interviews) as interviews, \
+         count(applications.feedback) as scorecards",
+    ),
+    (
+        "to_many_family_not_decomposable",
+        "report departments show count(jobs.applications where status = \"hired\") as hires, \
+         count(distinct jobs.applications.candidate) as people",
+    ),
+    (
+        "masks_where_group_aggregate",
+        "report offers where salary > 100000 group by salary_period as period \
+         show sum(salary) as total, median(bonus) as mid, count(distinct equity) as kinds \
+         order by total desc",
+    ),
+    (
+        "masks_current_offer_rows",
+        "report applications show id, current_offer.salary, current_offer.current",
+    ),
+    (
+        "masks_contact_and_sensitive_custom",
+        "report candidates where custom.visa_sponsorship = true show name, email",
+    ),
+    (
+        "count_distinct_filtered_key",
+        "report interviews group by status show count(distinct application.job) as jobs",
+    ),
+    (
+        "reached_on_filtered_applications",
+        "report jobs show count(applications where reached(\"Onsite\")) as onsite, \
+         count(applications where reached(kind(\"offer\"))) as offers",
+    ),
+];
+
+fn compile_with(text: &str, dialect: Dialect, guard: &dyn Guard, name: &str) -> Compiled {
+    match compile(text, &MemoryCatalog::example(), dialect, guard) {
+        Ok(c) => c,
+        Err(d) => panic!("{name} does not compile:\n{}", d.render(text, name)),
+    }
+}
+
+fn describe(c: &Compiled) -> String {
+    let mut out = format!("{}\n\n-- parameters\n", c.sql);
+    for (i, p) in c.params.iter().enumerate() {
+        out.push_str(&format!(
+            "{} = {}\n",
+            i + 2,
+            serde_json::to_string(p).unwrap()
+        ));
+    }
+    out.push_str(&format!(
+        "-- guarded: {}\n",
+        serde_json::to_string(&c.guarded).unwrap()
+    ));
+    out
+}
+
+fn both(text: &str, guard: &dyn Guard, name: &str) -> String {
+    let mut out = format!("{}\n", text.trim_end());
+    for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+        let c = compile_with(text, dialect, guard, name);
+        assert!(!c.sql.contains("\"row\"."), "{name}: an unbound row column");
+        out.push_str(&format!("\n== {}\n{}", dialect.name(), describe(&c)));
+    }
+    out
+}
+
+#[test]
+fn snapshots_under_a_policy() {
+    let guard = policy();
+    for (name, text) in UNDER_POLICY {
+        insta::assert_snapshot!(name.to_string(), both(text, &guard, name));
+    }
+}
+
+#[test]
+fn snapshots_with_nothing_visible() {
+    let mut joined = policy();
+    joined.rows.insert(EntityId::Sources, Visibility::None);
+    insta::assert_snapshot!(
+        "none_for_a_joined_entity",
+        both(
+            "report applications group by source.kind as source show count() as n",
+            &joined,
+            "none_joined"
+        )
+    );
+    let mut subject = TestGuard::default();
+    subject.rows.insert(EntityId::Offers, Visibility::None);
+    insta::assert_snapshot!(
+        "none_for_the_subject",
+        both(
+            "report offers group by status show count() as n",
+            &subject,
+            "none_subject"
+        )
+    );
+}
+
+/// Every standard report compiles under the policy, binds every row column, and under a guard
+/// that sees everything is byte-identical to [`OrgScope`].
+#[test]
+fn standard_reports_under_guards() {
+    let everything = TestGuard::default();
+    let guard = policy();
+    for (name, text) in query_compiler::library::STANDARD {
+        for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+            let plain = compile_with(text, dialect, &OrgScope, name);
+            assert!(plain.guarded.is_empty());
+            assert_eq!(compile_with(text, dialect, &everything, name), plain);
+            let c = compile_with(text, dialect, &guard, name);
+            assert!(!c.sql.contains("\"row\"."), "{name}");
+            // Every reference to jobs and applications carries its filter: one filter per
+            // reference, counted in the text.
+            for (table, mark) in [
+                ("jobs", "\"confidential\" = FALSE"),
+                ("applications", "\"job_id\" IN ("),
+            ] {
+                let refs = c.sql.matches(&format!("\"{table}\" AS ")).count();
+                // The applications filter's subquery reads jobs itself, with its own filter.
+                let inner = if table == "jobs" {
+                    c.sql.matches("\"job_id\" IN (").count()
+                } else {
+                    0
+                };
+                let filters = c.sql.matches(mark).count();
+                assert_eq!(
+                    filters,
+                    refs,
+                    "{name} on {}: {refs} references to {table} but {filters} filters ({inner} \
+                     from subqueries)\n{}",
+                    dialect.name(),
+                    c.sql
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_required_reference_to_a_filtered_entity_is_a_left_join() {
+    let text = "report interviews show id, application.status";
+    let plain = compile_with(text, Dialect::Sqlite, &OrgScope, "plain");
+    assert!(
+        plain.sql.contains("\nJOIN \"applications\""),
+        "{}",
+        plain.sql
+    );
+    let c = compile_with(text, Dialect::Sqlite, &policy(), "guarded");
+    assert!(c.sql.contains("LEFT JOIN \"applications\""), "{}", c.sql);
+    assert!(!c.sql.contains("\nJOIN \"applications\""), "{}", c.sql);
+}
+
+#[test]
+fn shortcuts_are_taken_only_when_the_skipped_rows_are_all_visible() {
+    let text = "report jobs show count(applications.interviews) as interviews";
+    // Under OrgScope an interview reaches its job through its stage, not its application.
+    let plain = compile_with(text, Dialect::Sqlite, &OrgScope, "plain");
+    assert!(plain.sql.contains("\"stages\""), "{}", plain.sql);
+    assert!(!plain.sql.contains("\"applications\""), "{}", plain.sql);
+    // Applications filtered: through the application, filtered.
+    let c = compile_with(text, Dialect::Sqlite, &policy(), "guarded");
+    assert!(!c.sql.contains("\"stages\""), "{}", c.sql);
+    assert!(c.sql.contains("\"applications\""), "{}", c.sql);
+    // Only jobs filtered (the subject): the shortcut stays.
+    let mut jobs_only = TestGuard::default();
+    jobs_only.rows.insert(EntityId::Jobs, open_jobs());
+    let j = compile_with(text, Dialect::Sqlite, &jobs_only, "jobs only");
+    assert!(j.sql.contains("\"stages\""), "{}", j.sql);
+    // Stages filtered: the shortcut would pass through them, so the walk is taken instead.
+    let mut stages = TestGuard::default();
+    stages.rows.insert(
+        EntityId::Stages,
+        Visibility::Rows(eq(row("position"), SqlExpr::Int(1))),
+    );
+    let s = compile_with(text, Dialect::Sqlite, &stages, "stages");
+    assert!(!s.sql.contains("\"stages\""), "{}", s.sql);
+    assert!(s.sql.contains("\"applications\""), "{}", s.sql);
+}
+
+#[test]
+fn masks_apply_at_row_level_everywhere_a_field_is_read() {
+    let text = "report offers where salary > 100000 group by salary_period \
+                show sum(salary) as total order by total desc";
+    let c = compile_with(text, Dialect::Postgres, &policy(), "masks");
+    // where, group key, aggregate: three masked reads (group keys appear as column and GROUP BY).
+    let masked = c
+        .sql
+        .matches("CASE WHEN (\"s\".\"status\" = 'accepted')")
+        .count();
+    assert!(masked >= 4, "{masked}\n{}", c.sql);
+    assert!(c.sql.contains("'it''s none'"), "{}", c.sql);
+    assert!(!c.sql.contains("\"s\".\"salary_amount\" >"), "{}", c.sql);
+    // A hidden group reads as NULL.
+    let n = compile_with(
+        "report candidates show name, email",
+        Dialect::Sqlite,
+        &policy(),
+        "contact",
+    );
+    assert!(!n.sql.contains("\"s\".\"email\""), "{}", n.sql);
+}
+
+#[test]
+fn guarded_lists_each_restriction_once_in_first_use_order() {
+    let c = compile_with(
+        "report applications where current_offer.salary > 1 show id, candidate.email",
+        Dialect::Sqlite,
+        &policy(),
+        "guarded",
+    );
+    assert_eq!(
+        c.guarded,
+        vec![
+            Guarded {
+                entity: EntityId::Applications,
+                group: None,
+                visibility: GuardKind::Rows
+            },
+            Guarded {
+                entity: EntityId::Offers,
+                group: Some(FieldGroup::Compensation),
+                visibility: GuardKind::Rows
+            },
+            Guarded {
+                entity: EntityId::Candidates,
+                group: Some(FieldGroup::ContactDetails),
+                visibility: GuardKind::None
+            },
+        ]
+    );
+    let json = serde_json::to_string(&c.guarded[2]).unwrap();
+    assert_eq!(
+        json,
+        r#"{"entity":"candidates","group":"contact_details","visibility":"none"}"#
+    );
+}
+
+#[test]
+fn a_predicate_with_a_report_parameter_hides_everything() {
+    let mut g = TestGuard::default();
+    g.rows.insert(
+        EntityId::Jobs,
+        Visibility::Rows(eq(
+            row("title"),
+            SqlExpr::Param(
+                query_compiler::ir::ParamId(0),
+                query_compiler::sql::ParamType::Text,
+            ),
+        )),
+    );
+    let c = compile_with("report jobs show title", Dialect::Sqlite, &g, "param");
+    assert!(c.sql.contains("AND FALSE"), "{}", c.sql);
+    assert_eq!(c.guarded[0].visibility, GuardKind::None);
+}
+
+#[test]
+fn the_cache_keys_on_the_guard() {
+    let cache = Cache::new(16);
+    let text = "report jobs show title";
+    let catalog = MemoryCatalog::example();
+    let plain = cache
+        .compile(text, &catalog, Dialect::Sqlite, &OrgScope)
+        .unwrap();
+    let keyed = cache
+        .compile(text, &catalog, Dialect::Sqlite, &policy())
+        .unwrap();
+    assert_ne!(plain.sql, keyed.sql);
+    let again = cache
+        .compile(text, &catalog, Dialect::Sqlite, &policy())
+        .unwrap();
+    assert!(std::sync::Arc::ptr_eq(&keyed, &again));
+    // A guard that sees everything but has no key shares OrgScope's entry.
+    let everything = TestGuard::default();
+    let same = cache
+        .compile(text, &catalog, Dialect::Sqlite, &everything)
+        .unwrap();
+    assert!(std::sync::Arc::ptr_eq(&plain, &same));
+    // A restricting guard without a key is never served a cached statement, nor cached.
+    let mut unkeyed = policy();
+    unkeyed.key = None;
+    let u = cache
+        .compile(text, &catalog, Dialect::Sqlite, &unkeyed)
+        .unwrap();
+    assert_eq!(u.sql, keyed.sql);
+    assert!(!std::sync::Arc::ptr_eq(&u, &keyed));
+    let plain_again = cache
+        .compile(text, &catalog, Dialect::Sqlite, &OrgScope)
+        .unwrap();
+    assert!(std::sync::Arc::ptr_eq(&plain, &plain_again));
+}
+
+/// With `HP_GUARD_SQL_DUMP=DIR`, writes every standard and guard report compiled under the
+/// policy (and under one whose masks hold subqueries) to `DIR/<name>.<dialect>.sql`, to run
+/// against a real database by hand (this crate has no database driver).
+#[test]
+fn dump_for_databases() {
+    let Some(dir) = std::env::var_os("HP_GUARD_SQL_DUMP") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut deep = policy();
+    let Visibility::Rows(p) = applications_of_open_jobs() else {
+        unreachable!()
+    };
+    // Compensation seen on offers of applications of open jobs (a mask with a subquery).
+    let z = "z2".to_owned();
+    deep.fields.insert(
+        (EntityId::Offers, FieldGroup::Compensation),
+        Visibility::Rows(SqlExpr::InSelect(
+            Box::new(row("application_id")),
+            Box::new(Select {
+                columns: vec![(SqlExpr::col(&z, "id"), "id".into())],
+                from: Some((TableSource::Table("applications"), z.clone())),
+                filter: Some(SqlExpr::and(
+                    eq(SqlExpr::col(&z, "org_id"), SqlExpr::Org),
+                    query_compiler::sql::bind_row(&p, &z),
+                )),
+                ..Default::default()
+            }),
+            false,
+        )),
+    );
+    let mut archived = TestGuard::default();
+    archived.rows.insert(EntityId::Jobs, open_jobs());
+    archived.rows.insert(
+        EntityId::Applications,
+        Visibility::Rows(SqlExpr::bin(
+            "<>",
+            row("status"),
+            SqlExpr::Text("archived".into()),
+        )),
+    );
+    let reports = query_compiler::library::STANDARD
+        .iter()
+        .chain(UNDER_POLICY)
+        .map(|(n, t)| (n.to_string(), *t))
+        .chain([
+            (
+                "total_interviews".to_string(),
+                "report jobs show count(applications.interviews) as n",
+            ),
+            (
+                "interview_rows".to_string(),
+                "report interviews show id, application.status, application.job.title order by id",
+            ),
+        ]);
+    for (name, text) in reports {
+        for (label, guard) in [
+            ("policy", &policy()),
+            ("deep", &deep),
+            ("archived", &archived),
+        ] {
+            for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+                let c = compile_with(text, dialect, guard, &name);
+                let file = dir.join(format!("{name}.{label}.{}.sql", dialect.name()));
+                std::fs::write(file, format!("{};\n", c.sql)).unwrap();
+            }
+        }
+    }
+}
