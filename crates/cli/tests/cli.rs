@@ -459,6 +459,9 @@ fn schedule_takes_busy_time_from_a_caldav_server() {
     );
 }
 
+/// The demo org's first admin (ids are deterministic).
+const ADMIN: &str = "demo_usr_1";
+
 /// A demo store of 300 applications in `dir`; returns its `--database` argument.
 fn demo_store(dir: &Path) -> String {
     let out = hireplane(dir, &["demo", "--applications", "300"]);
@@ -472,7 +475,19 @@ fn report_runs_text_files_and_standard_reports_in_each_format() {
     let t = tmp.path();
     let db = demo_store(t);
     let q = "report applications group by status show count() as n order by status";
-    let out = hireplane(t, &["--database", &db, "report", q, "--format", "csv"]);
+    let out = hireplane(
+        t,
+        &[
+            "--database",
+            &db,
+            "report",
+            "--as",
+            ADMIN,
+            q,
+            "--format",
+            "csv",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let csv = text(&out.stdout);
     let mut lines = csv.lines();
@@ -490,6 +505,8 @@ fn report_runs_text_files_and_standard_reports_in_each_format() {
             "--database",
             &db,
             "report",
+            "--as",
+            ADMIN,
             "--file",
             "by-status.report",
             "--format",
@@ -502,11 +519,32 @@ fn report_runs_text_files_and_standard_reports_in_each_format() {
         "order_by":[{"expr":{"kind":"path","path":["status"]}}]}"#;
     let from_json = hireplane(
         t,
-        &["--database", &db, "report", json_form, "--format", "csv"],
+        &[
+            "--database",
+            &db,
+            "report",
+            "--as",
+            ADMIN,
+            json_form,
+            "--format",
+            "csv",
+        ],
     );
     assert_eq!(text(&from_json.stdout), csv, "{}", text(&from_json.stderr));
 
-    let out = hireplane(t, &["--database", &db, "report", q, "--format", "json"]);
+    let out = hireplane(
+        t,
+        &[
+            "--database",
+            &db,
+            "report",
+            "--as",
+            ADMIN,
+            q,
+            "--format",
+            "json",
+        ],
+    );
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         rows.as_array()
@@ -526,6 +564,8 @@ fn report_runs_text_files_and_standard_reports_in_each_format() {
                 "--database",
                 &db,
                 "report",
+                "--as",
+                ADMIN,
                 "--name",
                 name,
                 "--today",
@@ -548,6 +588,8 @@ fn a_wrong_report_points_at_the_mistake() {
             "--database",
             &db,
             "report",
+            "--as",
+            ADMIN,
             "report applications\nwhere job.departmnet.name = \"x\"",
         ],
     );
@@ -562,6 +604,8 @@ fn a_wrong_report_points_at_the_mistake() {
             "--database",
             &db,
             "report",
+            "--as",
+            ADMIN,
             "report applications where status = \"hird\"",
         ],
     );
@@ -570,11 +614,29 @@ fn a_wrong_report_points_at_the_mistake() {
 
     let out = hireplane(
         t,
-        &["--database", &db, "report", "report applications where"],
+        &[
+            "--database",
+            &db,
+            "report",
+            "--as",
+            ADMIN,
+            "report applications where",
+        ],
     );
     fails_with(&out, "<report>:1:26");
 
-    let out = hireplane(t, &["--database", &db, "report", "--name", "funel"]);
+    let out = hireplane(
+        t,
+        &[
+            "--database",
+            &db,
+            "report",
+            "--as",
+            ADMIN,
+            "--name",
+            "funel",
+        ],
+    );
     fails_with(&out, "did you mean `funnel`?");
 }
 
@@ -589,6 +651,8 @@ fn explain_shows_every_stage() {
             "--database",
             &db,
             "explain",
+            "--as",
+            ADMIN,
             "--name",
             "funnel",
             "--today",
@@ -611,4 +675,201 @@ fn explain_shows_every_stage() {
     assert!(shown.contains("?1 = \"demo\" (the org)"), "{shown}");
     // Relative dates are bound for the given day: the last 365 days up to 2026-01-31.
     assert!(shown.contains("?2 = "), "{shown}");
+}
+
+/// A report's single number in CSV output.
+fn number(out: &Output) -> i64 {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    csv.lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn reports_run_as_a_user_and_show_what_their_role_allows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let db = demo_store(t);
+    let q = "report applications show count() as n";
+    // No viewer: refused, with users to choose from.
+    let err = fails_with(
+        &hireplane(t, &["--database", &db, "report", q]),
+        "a report runs as a user",
+    );
+    assert!(err.contains("--as USER_ID"), "{err}");
+    assert!(err.contains("demo_usr_1 (admin"), "{err}");
+    let err = fails_with(
+        &hireplane(t, &["--database", &db, "report", "--as", "nobody", q]),
+        "org `demo` has no user `nobody`",
+    );
+    assert!(err.contains("admin: demo_usr_1"), "{err}");
+
+    let count = |user: &str, q: &str| {
+        number(&hireplane(
+            t,
+            &[
+                "--database",
+                &db,
+                "report",
+                "--as",
+                user,
+                q,
+                "--format",
+                "csv",
+            ],
+        ))
+    };
+    let users = text(
+        &hireplane(
+            t,
+            &[
+                "--database",
+                &db,
+                "report",
+                "--as",
+                ADMIN,
+                "report users group by role, id order by role, id show count() as n",
+                "--format",
+                "csv",
+            ],
+        )
+        .stdout,
+    );
+    let first = |role: &str| {
+        users
+            .lines()
+            .find(|l| l.starts_with(&format!("{role},")))
+            .unwrap()
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    };
+    let interviewer = first("interviewer");
+    let all = count(ADMIN, q);
+    assert_eq!(all, 300);
+    let some = count(&interviewer, q);
+    assert!(some < all, "{some} of {all}");
+    // No salary for interviewers, whatever the report does with it.
+    let pay = "report offers where salary > 0 show count() as n";
+    assert!(count(ADMIN, pay) > 0);
+    assert_eq!(count(&interviewer, pay), 0);
+
+    // explain shows the viewer's filters and the policies behind them.
+    let out = hireplane(t, &["--database", &db, "explain", "--as", &interviewer, q]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("== policy (as `"), "{shown}");
+    assert!(shown.contains("rows of applications: filtered"), "{shown}");
+    assert!(
+        shown.contains("interviewer-applications: when { resource.interviewers.contains("),
+        "{shown}"
+    );
+    // The audit log has the denied salary read, without any value.
+    let out = hireplane(
+        t,
+        &["--database", &db, "audit", "--denied", "--format", "csv"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let log = text(&out.stdout);
+    assert!(
+        log.lines()
+            .any(|l| l.contains(&format!(",{interviewer},viewCompensation,offers,denied,"))),
+        "{log}"
+    );
+}
+
+#[test]
+fn org_policy_files_are_validated_set_and_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let db = demo_store(t);
+    let q = "report applications show count() as n";
+    std::fs::write(
+        t.join("bad.cedar"),
+        "@id(\"pay\")\npermit (principal, action, resource is Hireplane::Offer)\nwhen { resource.salary > 1 };\n",
+    )
+    .unwrap();
+    let err = fails_with(
+        &hireplane(t, &["--database", &db, "policy", "validate", "bad.cedar"]),
+        "bad.cedar:3:",
+    );
+    assert!(err.contains("policy `pay`"), "{err}");
+    std::fs::write(
+        t.join("peek.cedar"),
+        "@id(\"peek\") permit (principal, action, resource) when { principal.org == Hireplane::Org::\"globex\" };\n",
+    )
+    .unwrap();
+    fails_with(
+        &hireplane(t, &["--database", &db, "policy", "set", "peek.cedar"]),
+        "names org `globex`",
+    );
+    let shown = text(&hireplane(t, &["--database", &db, "policy", "show"]).stdout);
+    assert!(
+        shown.starts_with("// org `demo` uses the shipped default policy"),
+        "{shown}"
+    );
+
+    // Admins see only active applications under the org's own file.
+    std::fs::write(
+        t.join("active.cedar"),
+        "@id(\"admin-active\")\npermit (principal, action, resource)\nwhen { principal.role == \"admin\" };\n\n@id(\"no-archived\")\nforbid (principal, action == Hireplane::Action::\"view\", resource is Hireplane::Application)\nwhen { resource.status == \"archived\" };\n",
+    )
+    .unwrap();
+    let out = hireplane(
+        t,
+        &["--database", &db, "policy", "validate", "active.cedar"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = hireplane(
+        t,
+        &[
+            "--database",
+            &db,
+            "policy",
+            "set",
+            "active.cedar",
+            "--by",
+            ADMIN,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("policy version 1"));
+    let shown = text(&hireplane(t, &["--database", &db, "policy", "show"]).stdout);
+    assert!(shown.starts_with("// org `demo` policy v1 set "), "{shown}");
+    assert!(shown.contains("no-archived"), "{shown}");
+    let visible = number(&hireplane(
+        t,
+        &[
+            "--database",
+            &db,
+            "report",
+            "--as",
+            ADMIN,
+            q,
+            "--format",
+            "csv",
+        ],
+    ));
+    let not_archived = number(&hireplane(
+        t,
+        &[
+            "--database",
+            &db,
+            "report",
+            "--as",
+            ADMIN,
+            "report applications where status != \"archived\" show count() as n",
+            "--format",
+            "csv",
+        ],
+    ));
+    assert_eq!(visible, not_archived);
+    assert!(visible < 300);
 }
