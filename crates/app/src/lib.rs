@@ -40,6 +40,8 @@ pub enum AppError {
     /// The report does not compile (the diagnostic carries the span).
     #[error("{0}")]
     Report(query_syntax::Diagnostic),
+    #[error("org `{org}` has no {ty} `{id}`")]
+    NoSuchEntity { org: String, ty: String, id: String },
     #[error("user `{user}` may not run reports over demographics: {why}")]
     Demographics { user: String, why: String },
 }
@@ -252,6 +254,55 @@ impl Services {
     }
 }
 
+impl Services {
+    /// One decision about a stored entity: its facts are loaded from the store (the entity and
+    /// everything it references), then [`Services::decide`].
+    pub fn decide_entity(
+        &self,
+        store: &mut Store,
+        access: &Access,
+        action: Action,
+        resource_type: &str,
+        resource_id: &str,
+        at: domain::Instant,
+    ) -> Result<policy::Decision, AppError> {
+        let org = access.viewer.org.clone();
+        let Some(found) = store.entity_facts(&org, resource_type, resource_id)? else {
+            return Err(AppError::NoSuchEntity {
+                org,
+                ty: resource_type.to_owned(),
+                id: resource_id.to_owned(),
+            });
+        };
+        let mut facts = policy::Facts::new(&org);
+        for entity in found {
+            let attrs = entity
+                .attrs
+                .into_iter()
+                .map(|(name, value)| {
+                    let fact = match value {
+                        store::FactValue::Bool(b) => policy::Fact::Bool(b),
+                        store::FactValue::Text(t) => policy::Fact::Text(t),
+                        store::FactValue::Ref(ty, id) => policy::Fact::Entity(ty, id),
+                        store::FactValue::Refs(ty, ids) => policy::Fact::Entities(ty, ids),
+                    };
+                    (name, fact)
+                })
+                .collect();
+            facts.add(entity.ty, &entity.id, attrs);
+        }
+        self.decide(
+            store,
+            access,
+            action,
+            resource_type,
+            resource_id,
+            &facts,
+            at,
+        )
+    }
+}
+
 /// Checks a policy file for an org without storing it: strict validation, the org boundary,
 /// and a dry run of the row-filter translation for every role (a file the translator cannot
 /// express would make reports fail later; it is refused now instead).
@@ -337,11 +388,20 @@ fn audit_events(
             },
             policies: policies_for(entity, Some(group)),
             query_hash: Some(hash.to_owned()),
-            detail: Some(if masked_everywhere {
-                "masked: read as null".to_owned()
-            } else {
-                "report".to_owned()
-            }),
+            detail: Some(
+                if masked_everywhere {
+                    "report; masked on every row (read as null)"
+                } else if compiled
+                    .guarded
+                    .iter()
+                    .any(|g| g.entity == entity && g.group == Some(group))
+                {
+                    "report; visible on some rows"
+                } else {
+                    "report; visible on every row"
+                }
+                .to_owned(),
+            ),
         });
     }
     // A report whose subject the viewer cannot see at all.

@@ -38,6 +38,24 @@ pub enum PolicyCommand {
     },
     /// Print the Cedar schema policies are written against
     Schema,
+    /// One decision: may a user do ACTION on an entity? Prints the deciding policies
+    Decide {
+        /// The action: view, edit, viewCompensation, viewContactDetails,
+        /// viewSensitiveCustomFields, viewDemographicsAggregate
+        action: String,
+        /// The entity type (Application, Candidate, Job, Offer, ...)
+        #[arg(value_name = "TYPE")]
+        resource_type: String,
+        /// The entity's id
+        #[arg(value_name = "ID")]
+        resource_id: String,
+        /// The user who asks
+        #[arg(long = "as", env = "HIREPLANE_AS", value_name = "USER_ID")]
+        as_user: String,
+        /// The org (default: the only org in the store)
+        #[arg(long = "org", value_name = "ID")]
+        org: Option<String>,
+    },
 }
 
 pub fn policy(store: &mut Store, command: PolicyCommand) -> Result<()> {
@@ -101,6 +119,51 @@ pub fn policy(store: &mut Store, command: PolicyCommand) -> Result<()> {
             }
         }
         PolicyCommand::Schema => out.write_all(policy::SCHEMA.as_bytes())?,
+        PolicyCommand::Decide {
+            action,
+            resource_type,
+            resource_id,
+            as_user,
+            org,
+        } => {
+            let Some(action) = policy::Action::parse(&action) else {
+                let names: Vec<&str> = policy::Action::ALL.iter().map(|a| a.name()).collect();
+                bail!(
+                    "unknown action `{action}`; expected one of {}",
+                    names.join(", ")
+                );
+            };
+            let org = pick_org(store, org)?;
+            let services = app::Services::new();
+            let access = services.access(store, &org, &as_user)?;
+            let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
+            let decision = services.decide_entity(
+                store,
+                &access,
+                action,
+                &resource_type,
+                &resource_id,
+                now,
+            )?;
+            let by = if decision.policies.is_empty() {
+                "no policy permits it".to_owned()
+            } else {
+                format!("policies: {}", decision.policies.join(", "))
+            };
+            writeln!(
+                out,
+                "{}: `{as_user}` ({}) {action} {resource_type} `{resource_id}` ({by})",
+                if decision.allowed {
+                    "allowed"
+                } else {
+                    "denied"
+                },
+                access.viewer.role
+            )?;
+            for e in &decision.errors {
+                writeln!(out, "  not evaluated: {e}")?;
+            }
+        }
     }
     Ok(())
 }

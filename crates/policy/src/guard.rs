@@ -292,7 +292,9 @@ impl<'a> Evaluator<'a> {
         if let Some(through) = through {
             translator = translator.through(through, "candidate_id");
         }
-        let any_true_permit = response.true_permits().next().is_some();
+        let true_permits: Vec<String> = response.true_permits().map(|p| p.to_string()).collect();
+        let any_true_permit = !true_permits.is_empty();
+        note.policies = true_permits;
         let mut permits = Vec::new();
         let mut forbids = Vec::new();
         let ids: Vec<(cedar::PolicyId, bool)> = response
@@ -321,6 +323,11 @@ impl<'a> Evaluator<'a> {
                     .condition(expr)
                     .map_err(|u| untranslatable(u.0))?;
                 condition = both(condition, if negate { negated(c) } else { c });
+            }
+            // A residual that comes to false here (the org boundary within the viewer's own
+            // org) decides nothing and is not listed.
+            if condition == Condition::Const(false) {
+                continue;
             }
             note.residuals.push(format!("{id}: {}", policy_text(&pst)));
             note.policies.push(id.to_string());

@@ -19,6 +19,7 @@
 
 mod audit;
 mod export;
+mod facts;
 mod import;
 mod migrate;
 mod postgres;
@@ -33,6 +34,7 @@ use domain::format::{Problem, Progress};
 
 pub use audit::{AuditEvent, AuditOutcome, AuditQuery, OrgPolicy};
 pub use export::{Calendars, Dialect};
+pub use facts::{DECIDABLE, EntityFacts, FactValue};
 pub use report::{ReportRows, UserAccess};
 pub use rows::{FOREIGN_KEYS, ForeignKey, Table};
 
@@ -135,6 +137,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("report: {0}")]
     Report(String),
+    #[error("`{0}` is not an entity type decisions can name one by one; expected one of {1}")]
+    NotDecidable(String, String),
     #[error(transparent)]
     Write(#[from] domain::format::WriteError),
 }

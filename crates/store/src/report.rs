@@ -171,6 +171,37 @@ impl Store {
         self.query_text_rows_with(sql, org_id, &[], width)
     }
 
+    /// Rows of text values with NULL kept apart (`$1` is the org, `$2`... the parameters).
+    pub(crate) fn nullable_rows(
+        &mut self,
+        sql: &str,
+        org_id: &str,
+        params: &[query_compiler::Bound],
+        width: usize,
+    ) -> Result<Vec<Vec<Option<String>>>, StoreError> {
+        let kinds = vec![ValueKind::Text; width];
+        let rows = match self {
+            Store::Sqlite(s) => s.run(
+                &sql.replace("$1", "?1").replace("$2", "?2"),
+                org_id,
+                params,
+                &kinds,
+            )?,
+            Store::Postgres(s) => s.run(sql, org_id, params, &kinds)?,
+        };
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(|v| match v {
+                        Value::Null => None,
+                        v => Some(v.to_string()),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
     fn query_text_rows_with(
         &mut self,
         sql: &str,
