@@ -69,39 +69,20 @@ else
 fi
 
 echo "hireplane reports benchmark: $n applications, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), today $today ($zone), $runs runs" >&2
+# Reports run as a user: an admin, whom the default policy does not filter.
+admin=$(psql -X "$dburl" -Atc "SELECT id FROM users WHERE org_id = 'bench' AND role = 'admin' AND active ORDER BY id LIMIT 1")
 for name in "${names[@]}"; do
-    "$bin" --database "$dburl" explain --name "$name" --today "$today" >"$out/$name.explain.txt"
+    "$bin" --database "$dburl" explain --as "$admin" --name "$name" --today "$today" >"$out/$name.explain.txt"
 done
 
 python3 - "$out" "$dburl" "$today" "$zone" "$runs" "${names[@]}" <<'PY'
 import json, os, re, statistics, subprocess, sys
+sys.path.insert(0, "bench")
+from explainsql import literal, sections, timings
 
 out, dburl, today, zone, runs = sys.argv[1:6]
 runs = int(runs)
 names = sys.argv[6:]
-
-
-def sections(text):
-    """The `== SQL` text and the parameters ($1, $2, ...) of `hireplane explain`."""
-    sql = re.search(r"^== SQL \(postgres\)\n(.*?)\n\n== parameters\n", text, re.S | re.M)
-    params = re.search(r"^== parameters\n(.*?)\n\n", text, re.S | re.M)
-    if not sql or not params:
-        sys.exit("cannot find the SQL and parameters in hireplane explain's output")
-    values = []
-    for line in params.group(1).splitlines():
-        m = re.match(r"^\$(\d+) = (.*?)( \(the org\))?$", line)
-        if not m or int(m.group(1)) != len(values) + 1:
-            sys.exit(f"unexpected parameter line: {line}")
-        values.append(json.loads(m.group(2)))
-    return sql.group(1), values
-
-
-def literal(v):
-    if isinstance(v, str):
-        return "'" + v.replace("'", "''") + "'"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return repr(v)
 
 
 def run(name):
@@ -141,15 +122,7 @@ def run(name):
     if res.returncode != 0:
         sys.exit(f"{name}: psql failed:\n{res.stderr}")
     open(os.path.join(out, f"{name}.timings.txt"), "w").write(res.stdout)
-    times = {"generated": [], "handwritten": []}
-    which = None
-    for line in res.stdout.splitlines():
-        if line.startswith("MARK "):
-            which = line.split()[1]
-        m = re.match(r"^Time: ([0-9.]+) ms", line)
-        if m and which:
-            times[which].append(float(m.group(1)))
-            which = None
+    times = timings(res.stdout)
     g = open(gen_rows).read().splitlines()
     h = open(hand_rows).read().splitlines()
     same = "yes" if g == h else ("same rows, other order" if sorted(g) == sorted(h) else "NO")

@@ -307,3 +307,96 @@ impl TypeModel {
         self.attrs.iter().find(|a| a.name == name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cedar_policy::SchemaFragment;
+
+    /// The schema's entity types and attributes, with each attribute's Cedar type and whether
+    /// it is required, from its JSON form.
+    fn schema_attrs() -> Vec<(String, Vec<(String, String, bool)>)> {
+        let (fragment, _) = SchemaFragment::from_cedarschema_str(crate::engine::SCHEMA).unwrap();
+        let json = fragment.to_json_value().unwrap();
+        let types = json[crate::engine::NAMESPACE]["entityTypes"]
+            .as_object()
+            .unwrap();
+        types
+            .iter()
+            .map(|(name, def)| {
+                let attrs = def["shape"]["attributes"]
+                    .as_object()
+                    .map(|a| {
+                        a.iter()
+                            .map(|(attr, t)| {
+                                let ty = match t["type"].as_str().unwrap() {
+                                    "Set" => {
+                                        format!("Set<{}>", t["element"]["name"].as_str().unwrap())
+                                    }
+                                    "Entity" | "EntityOrCommon" => {
+                                        t["name"].as_str().unwrap().to_owned()
+                                    }
+                                    other => other.to_owned(),
+                                };
+                                let ty = if ty == "Bool" {
+                                    "Boolean".to_owned()
+                                } else {
+                                    ty
+                                };
+                                (attr.clone(), ty, t["required"].as_bool() != Some(false))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (name.clone(), attrs)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_model_declares_exactly_the_schemas_attributes() {
+        let schema = schema_attrs();
+        let modelled: Vec<&TypeModel> = TYPES.iter().filter(|t| t.name != "Demographics").collect();
+        assert_eq!(schema.len(), modelled.len(), "{schema:?}");
+        for (name, attrs) in &schema {
+            let model = entity_type(name).unwrap_or_else(|| panic!("`{name}` is not modelled"));
+            assert_eq!(attrs.len(), model.attrs.len(), "{name}: {attrs:?}");
+            for (attr, ty, required) in attrs {
+                let a = model
+                    .attr(attr)
+                    .unwrap_or_else(|| panic!("`{name}.{attr}` is not modelled"));
+                let expected = match a.kind {
+                    AttrKind::Org => ("Org".to_owned(), true),
+                    AttrKind::Column(_, ColumnType::Text) => ("String".to_owned(), true),
+                    AttrKind::Column(_, ColumnType::Bool) | AttrKind::Derived(_) => {
+                        ("Boolean".to_owned(), true)
+                    }
+                    AttrKind::Column(_, ColumnType::Long) => ("Long".to_owned(), true),
+                    AttrKind::Ref {
+                        target, optional, ..
+                    } => (target.to_owned(), !optional),
+                    AttrKind::Users(_) => ("Set<User>".to_owned(), true),
+                };
+                assert_eq!((ty.clone(), *required), expected, "{name}.{attr}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_referenced_type_has_a_key() {
+        for t in TYPES.iter() {
+            for a in t.attrs {
+                if let AttrKind::Ref { target, .. } = a.kind {
+                    let target = entity_type(target).unwrap();
+                    assert!(
+                        target.key.is_some(),
+                        "{}.{} -> {}",
+                        t.name,
+                        a.name,
+                        target.name
+                    );
+                }
+            }
+        }
+    }
+}
