@@ -31,19 +31,25 @@ pub enum AppError {
     StoredPolicy {
         org: String,
         version: i64,
-        source: PolicyError,
+        source: Box<PolicyError>,
     },
     #[error(transparent)]
-    Policy(#[from] PolicyError),
+    Policy(Box<PolicyError>),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The report does not compile (the diagnostic carries the span).
     #[error("{0}")]
-    Report(query_syntax::Diagnostic),
+    Report(Box<query_syntax::Diagnostic>),
     #[error("org `{org}` has no {ty} `{id}`")]
     NoSuchEntity { org: String, ty: String, id: String },
     #[error("user `{user}` may not run reports over demographics: {why}")]
     Demographics { user: String, why: String },
+}
+
+impl From<PolicyError> for AppError {
+    fn from(e: PolicyError) -> AppError {
+        AppError::Policy(Box::new(e))
+    }
 }
 
 /// A user as the policy engine sees them, with the policies in force in their org.
@@ -55,6 +61,15 @@ pub struct Access {
     pub guard: Arc<ViewerGuard>,
 }
 
+/// What a single decision is about: an action on one entity.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub action: Action,
+    /// The Cedar entity type (`Application`).
+    pub resource_type: &'a str,
+    pub resource_id: &'a str,
+}
+
 /// A report's run as a viewer.
 #[derive(Debug)]
 pub struct ReportRun {
@@ -63,6 +78,8 @@ pub struct ReportRun {
     pub access: Access,
     /// The audit events recorded for this run.
     pub audited: Vec<AuditEvent>,
+    /// For reports over demographics: how many cells were suppressed.
+    pub suppressed: Option<query_compiler::SuppressionSummary>,
 }
 
 /// Caches shared by every request of a process: policies per (org, version) and guards per
@@ -101,7 +118,7 @@ impl Services {
             .map_err(|e| AppError::StoredPolicy {
                 org: org.to_owned(),
                 version: p.version,
-                source: e,
+                source: Box::new(e),
             })?,
             None => Policies::shipped(org)?,
         };
@@ -169,7 +186,7 @@ impl Services {
             store::Dialect::Postgres => query_compiler::Dialect::Postgres,
         };
         query_compiler::compile_report(report, &catalog, dialect, access.guard.as_ref())
-            .map_err(AppError::Report)
+            .map_err(|d| AppError::Report(Box::new(d)))
     }
 
     /// Runs a report as `user` and records the audit events it causes: one per restricted
@@ -187,16 +204,46 @@ impl Services {
         let access = self.access(store, org, user)?;
         let compiled = self.compile(store, org, &access, report)?;
         let hash = query_hash(org, &query_syntax::to_json(report));
+        // Demographics: only for viewers allowed aggregates; the refusal is audited too.
+        if compiled.suppression.is_some() && !access.guard.demographics_aggregates() {
+            let denied = AuditEvent {
+                at,
+                actor: access.viewer.user.clone(),
+                action: Action::ViewDemographicsAggregate.name().to_owned(),
+                subject: "demographics".to_owned(),
+                outcome: AuditOutcome::Denied,
+                policies: Vec::new(),
+                query_hash: Some(hash),
+                detail: Some("report refused".to_owned()),
+            };
+            store.record_audit(org, &[denied])?;
+            return Err(AppError::Demographics {
+                user: user.to_owned(),
+                why: format!(
+                    "no policy of the {} permits `viewDemographicsAggregate` for role `{}`",
+                    access.policies.source(),
+                    access.viewer.role
+                ),
+            });
+        }
         let audited = audit_events(&access, &compiled, report, &hash, at);
         if !audited.is_empty() {
             store.record_audit(org, &audited)?;
         }
-        let rows = store.run_report(org, &compiled, today)?;
+        let mut rows = store.run_report(org, &compiled, today)?;
+        let mut suppressed = None;
+        if let Some(s) = &compiled.suppression {
+            // Cells under the threshold, and those that would reveal them, never leave here.
+            let (kept, summary) = query_compiler::suppress(s, std::mem::take(&mut rows.rows));
+            rows.rows = kept;
+            suppressed = Some(summary);
+        }
         Ok(ReportRun {
             rows,
             compiled,
             access,
             audited,
+            suppressed,
         })
     }
 
@@ -221,12 +268,15 @@ impl Services {
         &self,
         store: &mut Store,
         access: &Access,
-        action: Action,
-        resource_type: &str,
-        resource_id: &str,
+        request: Request<'_>,
         facts: &policy::Facts,
         at: domain::Instant,
     ) -> Result<policy::Decision, AppError> {
+        let Request {
+            action,
+            resource_type,
+            resource_id,
+        } = request;
         let decision =
             access
                 .policies
@@ -261,11 +311,14 @@ impl Services {
         &self,
         store: &mut Store,
         access: &Access,
-        action: Action,
-        resource_type: &str,
-        resource_id: &str,
+        request: Request<'_>,
         at: domain::Instant,
     ) -> Result<policy::Decision, AppError> {
+        let Request {
+            resource_type,
+            resource_id,
+            ..
+        } = request;
         let org = access.viewer.org.clone();
         let Some(found) = store.entity_facts(&org, resource_type, resource_id)? else {
             return Err(AppError::NoSuchEntity {
@@ -291,15 +344,7 @@ impl Services {
                 .collect();
             facts.add(entity.ty, &entity.id, attrs);
         }
-        self.decide(
-            store,
-            access,
-            action,
-            resource_type,
-            resource_id,
-            &facts,
-            at,
-        )
+        self.decide(store, access, request, &facts, at)
     }
 }
 

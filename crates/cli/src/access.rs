@@ -137,14 +137,12 @@ pub fn policy(store: &mut Store, command: PolicyCommand) -> Result<()> {
             let services = app::Services::new();
             let access = services.access(store, &org, &as_user)?;
             let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
-            let decision = services.decide_entity(
-                store,
-                &access,
+            let request = app::Request {
                 action,
-                &resource_type,
-                &resource_id,
-                now,
-            )?;
+                resource_type: &resource_type,
+                resource_id: &resource_id,
+            };
+            let decision = services.decide_entity(store, &access, request, now)?;
             let by = if decision.policies.is_empty() {
                 "no policy permits it".to_owned()
             } else {

@@ -210,6 +210,16 @@ pub fn run(
         .map_err(|e| app_error(e, &loaded))
         .with_context(|| format!("cannot run {} as `{user}`", loaded.origin))?;
     print(&run.rows, format)?;
+    if let Some(s) = &run.suppressed
+        && s.total() > 0
+    {
+        eprintln!(
+            "note: {} group(s) suppressed: {} with fewer than 5 candidates, {} more that would reveal them",
+            s.total(),
+            s.below_threshold,
+            s.complementary
+        );
+    }
     if !run.compiled.guarded.is_empty() {
         eprintln!("{}", restrictions_note(&run.access, &run.compiled));
     }
@@ -468,6 +478,7 @@ pub fn explain(
         guarded: guarded.clone(),
         subject: Some(ir.subject),
         restricted: ir.restricted_reads(),
+        suppression: query_compiler::suppression(&ir),
     };
     writeln!(
         out,

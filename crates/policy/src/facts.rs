@@ -18,11 +18,14 @@ pub enum Fact {
     Entities(&'static str, Vec<String>),
 }
 
+/// One entity: its type, id and attributes.
+type Entity = (&'static str, String, Vec<(&'static str, Fact)>);
+
 /// The entities a decision may look at, all of one org.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Facts {
     org: String,
-    entities: Vec<(&'static str, String, Vec<(&'static str, Fact)>)>,
+    entities: Vec<Entity>,
 }
 
 impl Facts {

@@ -315,7 +315,10 @@ mod tests {
 
     /// The schema's entity types and attributes, with each attribute's Cedar type and whether
     /// it is required, from its JSON form.
-    fn schema_attrs() -> Vec<(String, Vec<(String, String, bool)>)> {
+    /// An attribute: its name, Cedar type and whether it is required.
+    type SchemaAttr = (String, String, bool);
+
+    fn schema_attrs() -> Vec<(String, Vec<SchemaAttr>)> {
         let (fragment, _) = SchemaFragment::from_cedarschema_str(crate::engine::SCHEMA).unwrap();
         let json = fragment.to_json_value().unwrap();
         let types = json[crate::engine::NAMESPACE]["entityTypes"]

@@ -1,5 +1,6 @@
 //! The shipped default policy, decision by decision, per role of DESIGN.md; loading and refusing
 //! org policy files.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use policy::{Action, Fact, Facts, Policies, PolicyError, PolicySource, Viewer};
 

@@ -6,6 +6,9 @@
 //! table (or, for `current_offer` and `demographics`, a key on the other's), a to-many relation a
 //! foreign key on the target's table pointing here. The compiler uses that direction to decide
 //! where rows could multiply (see `plan`).
+//!
+//! Fields of the `Demographics` group are never read row by row: the resolver accepts them only
+//! as group keys, and such reports are suppressed ([`crate::suppress()`]).
 
 use domain::enums::{
     ApplicationStatus, EmploymentType, HiringTeamRole, InterviewStatus, InterviewerRole, JobStatus,

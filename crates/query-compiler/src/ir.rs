@@ -323,12 +323,37 @@ pub enum Formula {
     },
 }
 
+impl Formula {
+    /// Calls `f` on this formula and every formula inside it.
+    pub fn walk(&self, f: &mut dyn FnMut(&Formula)) {
+        f(self);
+        match self {
+            Formula::Dim(_) | Formula::Measure(_) | Formula::Param(_) => {}
+            Formula::Not(e)
+            | Formula::Neg(e)
+            | Formula::IsNull { expr: e, .. }
+            | Formula::Round { expr: e, .. } => e.walk(f),
+            Formula::Binary { left, right, .. } => {
+                left.walk(f);
+                right.walk(f);
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Dim {
     pub name: String,
     pub expr: Scalar,
     #[serde(skip)]
     pub ty: Type,
+}
+
+impl Dim {
+    /// Whether the key is a demographic field (the only way one may be read).
+    pub fn is_demographic(&self) -> bool {
+        matches!(&self.expr, Scalar::Field { field, .. } if field.group == crate::catalog::FieldGroup::Demographics)
+    }
 }
 
 /// A column of the result.
@@ -386,6 +411,11 @@ pub struct Ir {
     pub time_zone: String,
     /// The parameter holding the time zone's name, when SQL needs it.
     pub zone_param: Option<ParamId>,
+    /// In a report grouped by a demographic field: the hidden measure counting the distinct
+    /// candidates of each group, which the statement returns after the outputs so that the
+    /// result can be suppressed ([`crate::Suppression`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<usize>,
 }
 
 impl Ir {

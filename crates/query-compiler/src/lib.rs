@@ -10,6 +10,12 @@
 //! dialect, report text, guard); [`bind`] turns parameters into values when the report runs
 //! (relative dates are resolved then, from today in the org's zone).
 //!
+//! Demographic fields are read only as group keys of a grouped report (the resolver refuses
+//! them anywhere else); such a report's statement returns, after its columns, the hidden count of
+//! distinct candidates per group, and [`Compiled::suppression`] says how [`suppress()`] must
+//! remove the groups under 5 candidates and those that would reveal them before anyone sees the
+//! result (module [`suppress`](mod@suppress)).
+//!
 //! Pure: no IO, no clock. Every literal of a report is a bound parameter; the only other literals
 //! are the compiler's constants and a policy's values (escaped); every identifier is quoted.
 
@@ -20,6 +26,7 @@ pub mod library;
 pub mod lower;
 pub mod resolve;
 pub mod sql;
+pub mod suppress;
 
 pub use catalog::{Catalog, CustomFieldDef, Entity, EntityId, FieldGroup, MemoryCatalog, Type};
 pub use ir::{Ir, Param};
@@ -27,6 +34,7 @@ pub use lower::{Guard, GuardKind, Guarded, OrgScope, Visibility, lower, lower_gu
 pub use query_syntax::{Diagnostic, Report, parse};
 pub use resolve::resolve;
 pub use sql::{Dialect, render};
+pub use suppress::{Suppression, SuppressionSummary, suppress, suppression};
 
 use jiff::civil::Date;
 use query_syntax::{RangeKind, TimeUnit};
@@ -50,6 +58,10 @@ pub struct Compiled {
     /// The restricted field groups the statement reads (whatever the viewer sees of them),
     /// with their owning entity: what the audit log records.
     pub restricted: Vec<(EntityId, catalog::FieldGroup)>,
+    /// Set when the report is grouped by a demographic field: the statement then returns one
+    /// more value per row than `columns`, last, the distinct candidates of the group, and the
+    /// rows must go through [`suppress()`] (which drops that value) before anyone sees them.
+    pub suppression: Option<Suppression>,
 }
 
 /// A result column: its name and the kind of value it holds.
@@ -131,6 +143,7 @@ pub fn compile_report(
         dialect,
         subject: Some(ir.subject),
         restricted: ir.restricted_reads(),
+        suppression: suppression(&ir),
         time_zone: ir.time_zone,
         guarded,
     })

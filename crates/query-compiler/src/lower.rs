@@ -15,7 +15,9 @@
 //! - with group keys, the units are stacked (`UNION ALL`) and grouped again, which matches NULL
 //!   keys and hashes; without, they are single rows joined side by side. The final select
 //!   computes formulas and applies `having`, `order by` (ties broken by the group keys) and
-//!   `limit`;
+//!   `limit`; a report grouped by demographics gets one more column, last, not in
+//!   [`crate::Compiled::columns`]: its hidden measure (distinct candidates per group, named
+//!   [`CANDIDATES_COLUMN`]), for [`crate::suppress()`];
 //! - `reached(kind(...))` reads the store's per-application bitmask `application_stage_kinds`;
 //!   `reached("name")` one `reach` CTE over the stage history per statement; `left_at` and
 //!   `days_in_stage` read the store's derived `stage_transitions.left_at`;
@@ -177,6 +179,10 @@ fn lower_all(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> (Select, Vec<Guard
     select.ctes = ctes;
     (select, lower.guarded)
 }
+
+/// The name of the hidden last column of a report split by demographics (no output name can
+/// start with `#`).
+pub const CANDIDATES_COLUMN: &str = "#candidates";
 
 /// The store's table of the stage kinds each application reached (a bitmask).
 const KINDS: &str = "application_stage_kinds";
@@ -1611,6 +1617,14 @@ impl Lower<'_> {
                         )
                     })
                     .collect();
+                // A report split by demographics: the hidden count of distinct candidates per
+                // group, last (see `crate::Suppression`).
+                if let Some(j) = self.ir.candidates {
+                    select.columns.push((
+                        d.output(refs.measure(d, j), &Type::Integer),
+                        CANDIDATES_COLUMN.to_owned(),
+                    ));
+                }
                 select.filter = self.ir.having.as_ref().map(|h| refs.formula(d, h));
                 select.order_by = self
                     .ir

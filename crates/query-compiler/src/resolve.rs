@@ -2,8 +2,16 @@
 //! to-one relations, custom fields by key, aliases), types every expression, turns every literal
 //! into a parameter, and places every aggregate at its grain. Errors carry the span of what is
 //! wrong, suggest near names and list what exists.
+//!
+//! Demographic fields (`FieldGroup::Demographics`) are resolved only as a group key written as
+//! the bare field (`group by candidate.demographics.gender as gender`); anywhere else (`where`,
+//! row reports, aggregates' arguments and filters, `having`, `order by` a path, expressions in
+//! `group by`, formulas over the key's name) they are refused with the span of the field. A
+//! report with such a key may not have `having`, `limit` or `funnel`, and all its demographic
+//! keys must reach the candidates by one path; it gets a hidden measure, the distinct
+//! candidates of each group by that path ([`Ir::candidates`]), for [`crate::suppress()`].
 
-use crate::catalog::{Catalog, Entity, EntityId, Relation, Type};
+use crate::catalog::{Catalog, Entity, EntityId, FieldGroup, Relation, Type};
 use crate::ir::*;
 use domain::enums::StageKind;
 use jiff::civil::Date;
@@ -45,6 +53,8 @@ pub fn resolve(report: &Report, catalog: &dyn Catalog) -> Result<Ir, Diagnostic>
         aliases: Vec::new(),
         zone_param: None,
         aggregate_path: None,
+        place: Place::Where,
+        demographic_key: false,
         all_names: report
             .group_by
             .iter()
@@ -69,7 +79,44 @@ struct Resolver<'c> {
     all_names: Vec<String>,
     /// The list the aggregate being resolved reads, as written from the subject (for messages).
     aggregate_path: Option<String>,
+    /// Where the expression being resolved stands (for messages about demographic fields).
+    place: Place,
+    /// Whether a demographic field may be read here: only as a bare group key.
+    demographic_key: bool,
 }
+
+/// The clause an expression is resolved in: demographic fields are refused everywhere except as
+/// a group key on its own, and the refusal names the place.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Where,
+    GroupKey,
+    GroupExpr,
+    RowShow,
+    Show,
+    Having,
+    OrderBy,
+    Aggregate,
+}
+
+impl Place {
+    fn name(self) -> &'static str {
+        match self {
+            Place::Where => "`where`",
+            Place::GroupKey => "`group by`",
+            Place::GroupExpr => "an expression in `group by`",
+            Place::RowShow => "`show` of a row report",
+            Place::Show => "`show`",
+            Place::Having => "`having`",
+            Place::OrderBy => "`order by`",
+            Place::Aggregate => "an aggregate",
+        }
+    }
+}
+
+/// The fewest distinct candidates a group split by demographics may count; smaller groups are
+/// suppressed (see [`crate::suppress()`]).
+pub const MIN_CANDIDATES: u32 = 5;
 
 /// Where a row-level expression is evaluated.
 #[derive(Clone, Copy)]
@@ -127,6 +174,7 @@ impl Resolver<'_> {
                 return Err(err("aggregates cannot be used in `where`", agg.span)
                     .with_help("filter on aggregates with `having`, or give the aggregate its own filter: `count(where ...)`"));
             }
+            self.place = Place::Where;
             let (s, ty) = self.scalar(f, root)?;
             expect_bool(&ty, f.span, "`where`")?;
             filter = Some(match filter {
@@ -145,7 +193,17 @@ impl Resolver<'_> {
                 return Err(err("cannot group by an aggregate", agg.span)
                     .with_help("group by fields; filter groups with `having`"));
             }
-            let (s, ty) = self.scalar(&item.expr, root)?;
+            // A demographic field may be a group key on its own, never inside an expression.
+            let bare = matches!(item.expr.kind, ExprKind::Path { .. });
+            self.place = if bare {
+                Place::GroupKey
+            } else {
+                Place::GroupExpr
+            };
+            self.demographic_key = bare;
+            let resolved = self.scalar(&item.expr, root);
+            self.demographic_key = false;
+            let (s, ty) = resolved?;
             if let Type::Multi(_) = ty {
                 return Err(err(
                     format!("cannot group by `{}`: it holds a list, and a row would count once per value", display(&item.expr)),
@@ -167,6 +225,73 @@ impl Resolver<'_> {
                 ty.clone(),
             ));
             self.dims.push(Dim { name, expr: s, ty });
+        }
+
+        // Group keys that are demographic fields: the report is then an aggregate that the
+        // caller suppresses (groups under MIN_CANDIDATES distinct candidates, and the cells that
+        // would reveal them), which needs every group of the result, one candidate per person.
+        let demographic: Vec<(Path, Span)> = self
+            .dims
+            .iter()
+            .zip(&report.group_by)
+            .filter_map(|(d, item)| match &d.expr {
+                Scalar::Field { path, field } if field.group == FieldGroup::Demographics => {
+                    Some((path.clone(), item.expr.span))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut candidate_path: Option<Path> = None;
+        for (path, span) in &demographic {
+            const HELP: &str = "groups split by demographics are suppressed when they count fewer than 5 candidates, and so are groups that would give them away, which needs every group of the result; filter rows with `where`";
+            if report.funnel.is_some() {
+                return Err(
+                    err("a funnel cannot be split by a demographic field", *span).with_help(
+                        "count the groups of a grouped report instead: `group by ... show count() as applications`",
+                    ),
+                );
+            }
+            if let Some(h) = report.having.first() {
+                return Err(err(
+                    "`having` cannot be used in a report grouped by a demographic field",
+                    h.span,
+                )
+                .with_help(HELP));
+            }
+            if let Some(l) = &report.limit {
+                return Err(err(
+                    "`limit` cannot be used in a report grouped by a demographic field",
+                    l.span,
+                )
+                .with_help(HELP));
+            }
+            // The candidate whose demographics these are: the path up to `demographics`.
+            let up: Path = match path.split_last() {
+                Some((last, rest)) if last.target == EntityId::Demographics => rest.to_vec(),
+                _ => path.clone(),
+            };
+            match &candidate_path {
+                None => candidate_path = Some(up),
+                Some(first) if *first == up => {}
+                Some(first) => {
+                    let name = |p: &Path| {
+                        if p.is_empty() {
+                            Entity::get(self.subject.id).singular.to_owned()
+                        } else {
+                            p.iter().map(|r| r.name).collect::<Vec<_>>().join(".")
+                        }
+                    };
+                    return Err(err(
+                        format!(
+                            "every demographic group key must be of the same candidate: this one is of `{}`, the first of `{}`",
+                            name(&up),
+                            name(first)
+                        ),
+                        *span,
+                    )
+                    .with_help("groups are counted in distinct candidates; reach the demographics by one path"));
+                }
+            }
         }
 
         let aggregate_used = report
@@ -237,6 +362,7 @@ impl Resolver<'_> {
             }
             shape = Shape::Funnel { steps };
         } else if shape_rows {
+            self.place = Place::RowShow;
             for item in &report.show {
                 let (s, ty) = self.scalar(&item.expr, root)?;
                 let name = item
@@ -286,8 +412,10 @@ impl Resolver<'_> {
                     ty: Type::Integer,
                 });
             }
+            self.place = Place::Show;
             for item in &report.show {
                 let (f, ty) = self.formula(&item.expr)?;
+                self.demographic_formula(&f, &item.expr)?;
                 if item.alias.is_none() && matches!(f, Formula::Dim(_)) {
                     continue; // a group key, already shown
                 }
@@ -311,8 +439,10 @@ impl Resolver<'_> {
         }
 
         let mut having: Option<Formula> = None;
+        self.place = Place::Having;
         for h in &report.having {
             let (f, ty) = self.formula(h)?;
+            self.demographic_formula(&f, h)?;
             expect_bool(&ty, h.span, "`having`")?;
             having = Some(match having {
                 None => f,
@@ -324,6 +454,7 @@ impl Resolver<'_> {
             });
         }
         let mut order = Vec::new();
+        self.place = Place::OrderBy;
         for o in &report.order_by {
             let (value, ty) = match shape {
                 Shape::Rows => match self.alias(&o.expr) {
@@ -335,6 +466,7 @@ impl Resolver<'_> {
                 },
                 _ => {
                     let (f, ty) = self.formula(&o.expr)?;
+                    self.demographic_formula(&f, &o.expr)?;
                     if let (Shape::Funnel { .. }, Formula::Measure(_)) = (&shape, &f) {
                         return Err(err(
                             "a funnel is ordered by its group keys and steps",
@@ -384,6 +516,17 @@ impl Resolver<'_> {
                 }
             }
         }
+        // The hidden measure of a report split by demographics: distinct candidates per group,
+        // counted like any measure (under the guard: the candidates the viewer sees).
+        let candidates = candidate_path.map(|path| {
+            self.add_measure(Measure {
+                func: AggFunc::CountDistinct,
+                grain: Grain::root(),
+                arg: Some(Scalar::Key { path }),
+                filter: None,
+                ty: Type::Integer,
+            })
+        });
         if stages.len() > 16 {
             return Err(err(
                 "a report can ask about at most 16 stages in `reached`, `conversion` and `funnel`",
@@ -403,7 +546,56 @@ impl Resolver<'_> {
             params: std::mem::take(&mut self.params),
             time_zone: self.catalog.time_zone().to_owned(),
             zone_param: self.zone_param,
+            candidates,
         })
+    }
+
+    /// Refuses a formula that computes with a demographic group key: the key may only be shown
+    /// or ordered by on its own.
+    fn demographic_formula(&self, f: &Formula, expr: &Expr) -> Result<(), Diagnostic> {
+        if matches!(f, Formula::Dim(_)) {
+            return Ok(());
+        }
+        let mut found = None;
+        f.walk(&mut |g| {
+            if let Formula::Dim(i) = g
+                && found.is_none()
+                && self.dims.get(*i).is_some_and(Dim::is_demographic)
+            {
+                found = Some(*i);
+            }
+        });
+        let Some(i) = found else {
+            return Ok(());
+        };
+        let name = self.dims.get(i).map_or("", |d| d.name.as_str());
+        // The span of the name as written, else of the whole expression.
+        let mut span = expr.span;
+        visit_paths(expr, &mut |p| {
+            if let [one] = p
+                && self
+                    .alias(&Expr::new(
+                        ExprKind::Path {
+                            path: vec![one.clone()],
+                        },
+                        one.span,
+                    ))
+                    .is_some()
+                && span == expr.span
+            {
+                span = one.span;
+            }
+        });
+        Err(err(
+            format!(
+                "the demographic group key `{name}` cannot be used in an expression in {}",
+                self.place.name()
+            ),
+            span,
+        )
+        .with_help(format!(
+            "a demographic group key can only be shown or ordered by on its own: `show {name}`, `order by {name}`"
+        )))
     }
 
     fn check_new_name(&self, name: &str, span: Span) -> Result<(), Diagnostic> {
@@ -1178,14 +1370,9 @@ impl Resolver<'_> {
                 ));
             }
             if let Some(field) = entity.field(&seg.name) {
-                if field.group == crate::catalog::FieldGroup::Demographics {
-                    // Never at row level, for anyone; aggregates need the suppression of groups
-                    // under 5 people that the policy engine applies (not in this build yet).
-                    return Err(err(
-                        format!("`{}` is a demographic field and cannot be used in reports", seg.name),
-                        seg.span,
-                    )
-                    .with_help("demographics are never shown, filtered or grouped at row level; safe aggregates (groups of 5 or more people) come with the policy engine"));
+                if field.group == FieldGroup::Demographics && !self.demographic_key {
+                    // Never at row level, for anyone; only as a group key of its own.
+                    return Err(self.demographic_refused(path, seg));
                 }
                 if !last {
                     return Err(err(
@@ -1251,6 +1438,38 @@ impl Resolver<'_> {
             ));
         }
         Err(err("empty path", span))
+    }
+
+    /// A demographic field read where it may not be.
+    fn demographic_refused(
+        &self,
+        path: &[query_syntax::Ident],
+        seg: &query_syntax::Ident,
+    ) -> Diagnostic {
+        let written: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
+        let written = written.join(".");
+        let d = err(
+            format!(
+                "`{}` is a demographic field and cannot be used in {}",
+                seg.name,
+                self.place.name()
+            ),
+            seg.span,
+        )
+        .with_label("demographic");
+        let key = written;
+        let name = key.rsplit('.').next().unwrap_or("gender").to_owned();
+        match self.place {
+            Place::Show | Place::Having | Place::OrderBy => d.with_help(format!(
+                "a demographic field can only be a group key: `group by {key} as {name}`, then use the name `{name}` on its own in `show` and `order by`"
+            )),
+            Place::GroupExpr => d.with_help(format!(
+                "group by the field itself: `group by {key} as {name}`"
+            )),
+            _ => d.with_help(format!(
+                "demographics are never filtered, shown or counted row by row; they can only be group keys of a grouped report, `group by {key} as {name}`, where groups of fewer than {MIN_CANDIDATES} candidates are suppressed"
+            )),
+        }
     }
 
     fn unknown_name(
@@ -1497,6 +1716,20 @@ impl Resolver<'_> {
     }
 
     fn aggregate(
+        &mut self,
+        function: &query_syntax::Ident,
+        distinct: bool,
+        args: &[Expr],
+        filter: Option<&Expr>,
+        span: Span,
+    ) -> Result<(Formula, Type), Diagnostic> {
+        let place = std::mem::replace(&mut self.place, Place::Aggregate);
+        let out = self.aggregate_in(function, distinct, args, filter, span);
+        self.place = place;
+        out
+    }
+
+    fn aggregate_in(
         &mut self,
         function: &query_syntax::Ident,
         distinct: bool,

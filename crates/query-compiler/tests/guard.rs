@@ -479,3 +479,35 @@ fn dump_for_databases() {
         }
     }
 }
+
+/// A report split by demographics counts, in its hidden last column, the distinct candidates the
+/// viewer sees: the key of the filtered candidates join, not the applications' foreign key; and
+/// demographics hidden from the viewer read as NULL (one more cell, suppressed like any other).
+#[test]
+fn hidden_candidates_count_only_visible_candidates() {
+    let mut guard = TestGuard::default();
+    guard.rows.insert(
+        EntityId::Candidates,
+        Visibility::Rows(eq(row("location"), SqlExpr::Text("Berlin".into()))),
+    );
+    guard.fields.insert(
+        (EntityId::Demographics, FieldGroup::Demographics),
+        Visibility::None,
+    );
+    let text = "report applications group by candidate.demographics.gender as gender \
+                show count() as applications";
+    for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+        let c = compile_with(text, dialect, &guard, "hidden candidates");
+        let s = c.suppression.clone().unwrap();
+        assert_eq!(s.candidates_column, c.columns.len());
+        assert_eq!(s.demographic_keys, vec![0]);
+        assert!(
+            c.sql.contains("count(DISTINCT \"t1\".\"id\")"),
+            "the visible candidates' key: {}",
+            c.sql
+        );
+        assert!(!c.sql.contains("\"candidate_id\") AS \"m"), "{}", c.sql);
+        assert!(c.sql.contains("AS \"#candidates\""), "{}", c.sql);
+        assert!(c.sql.contains("NULL AS \"d0\""), "{}", c.sql);
+    }
+}

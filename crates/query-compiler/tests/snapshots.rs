@@ -190,6 +190,23 @@ const FEATURES: &[(&str, &str)] = &[
         "tags_contains",
         "report candidates where tags contains \"python\" show name, tags",
     ),
+    (
+        "demographics_group_key",
+        "report applications group by candidate.demographics.gender as gender \
+         show count() as applications",
+    ),
+    (
+        "demographics_and_department",
+        "report applications group by job.department.name as department, \
+         candidate.demographics.gender as gender \
+         show count() as applications, count(distinct candidate) as candidates order by gender",
+    ),
+    (
+        "demographics_from_candidates_two_keys_and_a_list",
+        "report candidates where created_at >= 2024-01-01 \
+         group by demographics.gender as gender, demographics.race_ethnicity \
+         show count() as candidates, count(applications) as applications order by gender desc",
+    ),
 ];
 
 /// Reports that must fail, with the diagnostic rendered against their text.
@@ -199,8 +216,64 @@ const ERRORS: &[(&str, &str)] = &[
         "report jobs show count(applications where interviews.status = \"completed\")",
     ),
     (
-        "demographics_never_at_row_level",
-        "report candidates group by demographics.gender as gender show count() as candidates",
+        "demographics_in_where",
+        "report applications where candidate.demographics.gender = \"female\" group by status",
+    ),
+    (
+        "demographics_in_a_row_report",
+        "report candidates show name, demographics.gender",
+    ),
+    (
+        "demographics_shown_without_group_by",
+        "report applications show count(), candidate.demographics.race_ethnicity",
+    ),
+    (
+        "demographics_in_a_measure_argument",
+        "report applications group by status show count(distinct candidate.demographics.gender) as genders",
+    ),
+    (
+        "demographics_in_a_measure_filter",
+        "report applications group by status show count(where candidate.demographics.gender = \"female\") as women",
+    ),
+    (
+        "demographics_in_rate",
+        "report applications group by status show rate(candidate.demographics.veteran_status = \"veteran\") as veterans",
+    ),
+    (
+        "demographics_in_having",
+        "report applications group by status show count() as n having candidate.demographics.gender = \"female\"",
+    ),
+    (
+        "demographics_split_report_with_having",
+        "report applications group by candidate.demographics.gender as gender show count() as n having n > 10",
+    ),
+    (
+        "demographics_split_report_with_limit",
+        "report applications group by candidate.demographics.gender as gender show count() as n order by n desc limit 2",
+    ),
+    (
+        "demographics_in_order_by",
+        "report applications group by candidate.demographics.gender as gender show count() as n order by candidate.demographics.gender",
+    ),
+    (
+        "demographics_key_in_an_order_by_formula",
+        "report applications group by candidate.demographics.gender as gender show count() as n order by gender = \"female\" desc",
+    ),
+    (
+        "demographics_key_in_a_show_formula",
+        "report applications group by candidate.demographics.gender as gender show count() as n, gender != \"male\" as not_male",
+    ),
+    (
+        "demographics_inside_a_group_key_expression",
+        "report applications group by coalesce(candidate.demographics.gender, \"unknown\") as gender",
+    ),
+    (
+        "demographics_funnel",
+        "report applications group by candidate.demographics.gender as gender funnel kind(\"onsite\"), kind(\"hired\")",
+    ),
+    (
+        "demographics_of_two_candidate_paths",
+        "report feedback group by application.candidate.demographics.gender as gender, interview.application.candidate.demographics.race_ethnicity as race",
     ),
     (
         "percentile_on_the_0_to_100_scale",
@@ -276,6 +349,12 @@ fn describe(compiled: &Compiled) -> String {
         .map(|c| format!("{} {}", c.name, serde_json::to_string(&c.kind).unwrap()))
         .collect();
     out.push_str(&format!("-- columns: {}\n", columns.join(", ")));
+    if let Some(s) = &compiled.suppression {
+        out.push_str(&format!(
+            "-- suppression: {}\n",
+            serde_json::to_string(s).unwrap()
+        ));
+    }
     out
 }
 

@@ -81,7 +81,9 @@ impl Store {
         Ok(MemoryCatalog::new(h.finish(), zone, custom, stages))
     }
 
-    /// Runs a compiled report for `org_id` with its parameters bound for `today`.
+    /// Runs a compiled report for `org_id` with its parameters bound for `today`. When
+    /// `compiled.suppression` is set, each row holds one value more than `columns`: the hidden
+    /// count of distinct candidates, last; pass the rows to `query_compiler::suppress`.
     pub fn run_report(
         &mut self,
         org_id: &str,
@@ -90,7 +92,12 @@ impl Store {
     ) -> Result<ReportRows, StoreError> {
         let bound = query_compiler::bind(&compiled.params, &compiled.time_zone, today)
             .map_err(|e| StoreError::Report(e.to_string()))?;
-        let kinds: Vec<ValueKind> = compiled.columns.iter().map(|c| c.kind).collect();
+        let mut kinds: Vec<ValueKind> = compiled.columns.iter().map(|c| c.kind).collect();
+        // A report split by demographics returns the distinct candidates of each group last,
+        // for `query_compiler::suppress` (which drops it); the rows keep it.
+        if compiled.suppression.is_some() {
+            kinds.push(ValueKind::Integer);
+        }
         let rows = match self {
             Store::Sqlite(s) => s.run(&compiled.sql, org_id, &bound, &kinds)?,
             Store::Postgres(s) => s.run(&compiled.sql, org_id, &bound, &kinds)?,
