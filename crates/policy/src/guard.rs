@@ -8,11 +8,10 @@ use crate::engine::{
 };
 use crate::facts::Facts;
 use crate::model::{TYPES, TypeModel, entity_type, for_entity};
-use crate::residual::{Condition, Translator};
+use crate::residual::{Condition, P, Translator, p_and, p_not, p_or};
 use cedar_policy as cedar;
 use cedar_policy::pst;
 use query_compiler::catalog::FieldGroup;
-use query_compiler::sql::SqlExpr;
 use query_compiler::{EntityId, Visibility};
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -346,7 +345,7 @@ impl<'a> Evaluator<'a> {
         let vis = match both(permit, negated(forbid)) {
             Condition::Const(true) => Visibility::All,
             Condition::Const(false) => Visibility::None,
-            Condition::Rows(p) => Visibility::Rows(p),
+            Condition::Rows(p) => Visibility::Rows(translator.sql(&p)),
         };
         note.outcome = match vis {
             Visibility::All => "all",
@@ -368,25 +367,28 @@ fn policy_text(policy: &pst::Policy) -> String {
 }
 
 fn both(a: Condition, b: Condition) -> Condition {
-    match (a, b) {
-        (Condition::Const(false), _) | (_, Condition::Const(false)) => Condition::Const(false),
-        (Condition::Const(true), x) | (x, Condition::Const(true)) => x,
-        (Condition::Rows(a), Condition::Rows(b)) => Condition::Rows(SqlExpr::and(a, b)),
-    }
+    condition(p_and(pred(a), pred(b)))
 }
 
 fn either(a: Condition, b: Condition) -> Condition {
-    match (a, b) {
-        (Condition::Const(true), _) | (_, Condition::Const(true)) => Condition::Const(true),
-        (Condition::Const(false), x) | (x, Condition::Const(false)) => x,
-        (Condition::Rows(a), Condition::Rows(b)) => Condition::Rows(SqlExpr::bin("OR", a, b)),
-    }
+    condition(p_or(pred(a), pred(b)))
 }
 
 fn negated(c: Condition) -> Condition {
+    condition(p_not(pred(c)))
+}
+
+fn pred(c: Condition) -> P {
     match c {
-        Condition::Const(b) => Condition::Const(!b),
-        Condition::Rows(p) => Condition::Rows(SqlExpr::Not(Box::new(p))),
+        Condition::Const(b) => P::Const(b),
+        Condition::Rows(p) => p,
+    }
+}
+
+fn condition(p: P) -> Condition {
+    match p {
+        P::Const(b) => Condition::Const(b),
+        p => Condition::Rows(p),
     }
 }
 

@@ -45,19 +45,13 @@ pub struct Translator<'a> {
     next: usize,
 }
 
-/// The row a predicate is about: the guarded row itself or a subquery's.
-#[derive(Clone)]
-enum Row {
-    Top,
-    Alias(String),
-}
+/// The row an atom is about: the guarded row, whose columns are `RowColumn`s until the compiler
+/// (or a subquery of [`Translator::sql`]) binds them to an alias.
+struct Row;
 
 impl Row {
     fn column(&self, c: &'static str) -> SqlExpr {
-        match self {
-            Row::Top => SqlExpr::RowColumn(c),
-            Row::Alias(a) => SqlExpr::Column(a.clone(), c),
-        }
+        SqlExpr::RowColumn(c)
     }
 }
 
@@ -70,7 +64,7 @@ struct Path {
 
 /// What a sub-expression stands for.
 enum Val {
-    Pred(SqlExpr),
+    Pred(P),
     Const(bool),
     Long(i64),
     Str(String),
@@ -205,7 +199,7 @@ impl<'a> Translator<'a> {
         }
     }
 
-    fn bool_column(&mut self, path: &Path, c: &'static str) -> SqlExpr {
+    fn bool_column(&mut self, path: &Path, c: &'static str) -> P {
         self.at(path, &|row| {
             SqlExpr::bin("=", row.column(c), SqlExpr::Bool(true))
         })
@@ -239,7 +233,7 @@ impl<'a> Translator<'a> {
             AttrKind::Derived(d) => {
                 let key = key_of(path.ty)?;
                 let keys = self.derived(d);
-                Val::Pred(self.at(&path, &|row| in_select(row.column(key), keys.clone())))
+                Val::Pred(self.at_sel(&path, 0.9, &|row| in_select(row.column(key), keys.clone())))
             }
         })
     }
@@ -250,7 +244,7 @@ impl<'a> Translator<'a> {
                 column,
                 optional: true,
                 ..
-            }) => Ok(Val::Pred(self.at(path, &|row| {
+            }) => Ok(Val::Pred(self.at_sel(path, 0.5, &|row| {
                 SqlExpr::IsNull(Box::new(row.column(column)), true)
             }))),
             Some(_) => Ok(Val::Const(true)),
@@ -377,7 +371,10 @@ impl<'a> Translator<'a> {
                 match path.hops.split_last() {
                     None => {
                         let key = key_of(path.ty)?;
-                        Ok(Val::Pred(SqlExpr::eq(SqlExpr::RowColumn(key), value)))
+                        Ok(Val::Pred(P::Atom(
+                            SqlExpr::eq(SqlExpr::RowColumn(key), value),
+                            0.01,
+                        )))
                     }
                     Some(((column, _, optional), rest)) => {
                         let (column, optional) = (*column, *optional);
@@ -416,44 +413,79 @@ impl<'a> Translator<'a> {
         }
     }
 
-    /// A predicate on the entity at the end of `path`, as a predicate on the guarded row.
-    fn at(&mut self, path: &Path, pred: &dyn Fn(&Row) -> SqlExpr) -> SqlExpr {
-        self.wrap(&Row::Top, &path.hops, pred)
+    /// A predicate on the entity at the end of `path`, as a predicate on the guarded row (an
+    /// atom of estimated selectivity 0.1 under the path's references).
+    fn at(&mut self, path: &Path, pred: &dyn Fn(&Row) -> SqlExpr) -> P {
+        self.at_sel(path, 0.1, pred)
     }
 
-    fn wrap(
-        &mut self,
-        row: &Row,
-        hops: &[(&'static str, &'static str, bool)],
-        pred: &dyn Fn(&Row) -> SqlExpr,
-    ) -> SqlExpr {
-        let Some(((column, target, optional), rest)) = hops.split_first() else {
-            return pred(row);
-        };
-        // Every referenced type has a key (checked by a test over the model).
-        let Some(ty) = entity_type(target) else {
-            return SqlExpr::Bool(false);
-        };
-        let Some(key) = ty.key else {
-            return SqlExpr::Bool(false);
-        };
-        let alias = self.alias();
-        let inner = self.wrap(&Row::Alias(alias.clone()), rest, pred);
-        let select = Select {
-            columns: vec![(SqlExpr::Column(alias.clone(), key), "k".into())],
-            from: Some((TableSource::Table(ty.table), alias.clone())),
-            filter: Some(SqlExpr::and(
-                SqlExpr::eq(SqlExpr::Column(alias, "org_id"), SqlExpr::Org),
-                inner,
-            )),
-            ..Default::default()
-        };
-        let member = in_select(row.column(column), select);
-        if *optional {
-            SqlExpr::and(SqlExpr::IsNull(Box::new(row.column(column)), true), member)
-        } else {
-            member
+    fn at_sel(&mut self, path: &Path, selectivity: f64, pred: &dyn Fn(&Row) -> SqlExpr) -> P {
+        let atom = P::Atom(pred(&Row), selectivity);
+        path.hops
+            .iter()
+            .rev()
+            .fold(atom, |inner, hop| P::At(*hop, Box::new(inner)))
+    }
+
+    /// The SQL of a predicate over the guarded row (`RowColumn`s). Each reference becomes one
+    /// uncorrelated `fk IN (SELECT key FROM target WHERE ...)`; a required reference whose
+    /// condition is estimated to hold for most rows is written as `NOT (fk IN (SELECT ... WHERE
+    /// NOT ...))` instead, so that the set the database builds is the small one (the foreign key
+    /// guarantees the target row exists, so both mean the same).
+    pub fn sql(&mut self, p: &P) -> SqlExpr {
+        match p {
+            P::Const(b) => SqlExpr::Bool(*b),
+            P::Atom(e, _) => e.clone(),
+            P::Not(inner) => SqlExpr::Not(Box::new(self.sql(inner))),
+            P::And(items) => self.join(items, "AND"),
+            P::Or(items) => self.join(items, "OR"),
+            P::At((column, target, optional), inner) => {
+                let (Some(ty), Some(key)) =
+                    (entity_type(target), entity_type(target).and_then(|t| t.key))
+                else {
+                    // Every referenced type has a key (a test over the model checks it).
+                    return SqlExpr::Bool(false);
+                };
+                let flip = !optional && inner.selectivity() > 0.5;
+                let inner = if flip {
+                    p_not(inner.as_ref().clone())
+                } else {
+                    inner.as_ref().clone()
+                };
+                let alias = self.alias();
+                let condition = query_compiler::sql::bind_row(&self.sql(&inner), &alias);
+                let select = Select {
+                    columns: vec![(SqlExpr::Column(alias.clone(), key), "k".into())],
+                    from: Some((TableSource::Table(ty.table), alias.clone())),
+                    filter: Some(SqlExpr::and(
+                        SqlExpr::eq(SqlExpr::Column(alias, "org_id"), SqlExpr::Org),
+                        condition,
+                    )),
+                    ..Default::default()
+                };
+                let member = in_select(SqlExpr::RowColumn(column), select);
+                match (flip, optional) {
+                    (true, _) => SqlExpr::Not(Box::new(member)),
+                    (false, true) => SqlExpr::and(
+                        SqlExpr::IsNull(Box::new(SqlExpr::RowColumn(column)), true),
+                        member,
+                    ),
+                    (false, false) => member,
+                }
+            }
         }
+    }
+
+    fn join(&mut self, items: &[P], op: &'static str) -> SqlExpr {
+        let mut out: Option<SqlExpr> = None;
+        for item in items {
+            let e = self.sql(item);
+            out = Some(match out {
+                None => e,
+                Some(acc) => SqlExpr::bin(op, acc, e),
+            });
+        }
+        out.unwrap_or(SqlExpr::Bool(op == "AND"))
     }
 
     fn derived(&mut self, d: Derived) -> Select {
@@ -479,7 +511,104 @@ impl<'a> Translator<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
     Const(bool),
-    Rows(SqlExpr),
+    Rows(P),
+}
+
+/// A row predicate before it becomes SQL: atoms (two-valued SQL over the row, with an estimated
+/// share of rows for which they hold) under references (`At`: the referenced row satisfies the
+/// inner predicate). Built by [`p_and`], [`p_or`], [`p_not`], which fold constants, push `NOT`
+/// down to the atoms and merge conditions on the same reference, so each reference is read once.
+#[derive(Debug, Clone, PartialEq)]
+pub enum P {
+    Const(bool),
+    Atom(SqlExpr, f64),
+    Not(Box<P>),
+    And(Vec<P>),
+    Or(Vec<P>),
+    At(Hop, Box<P>),
+}
+
+/// A reference: the foreign key column, the target type, whether it may be absent.
+pub type Hop = (&'static str, &'static str, bool);
+
+impl P {
+    /// The estimated share of rows for which the predicate holds (atoms guess; the estimate
+    /// only chooses between equivalent SQL forms, never the meaning).
+    pub fn selectivity(&self) -> f64 {
+        match self {
+            P::Const(b) => f64::from(u8::from(*b)),
+            P::Atom(_, s) => *s,
+            P::Not(p) => 1.0 - p.selectivity(),
+            P::And(items) => items.iter().map(P::selectivity).product(),
+            P::Or(items) => 1.0 - items.iter().map(|p| 1.0 - p.selectivity()).product::<f64>(),
+            P::At(_, p) => p.selectivity(),
+        }
+    }
+}
+
+pub fn p_not(p: P) -> P {
+    match p {
+        P::Const(b) => P::Const(!b),
+        P::Not(inner) => *inner,
+        P::And(items) => items.into_iter().map(p_not).fold(P::Const(false), p_or),
+        P::Or(items) => items.into_iter().map(p_not).fold(P::Const(true), p_and),
+        // A required reference always finds its row: "not (the row satisfies p)" is "the row
+        // satisfies not p".
+        P::At(hop, inner) if !hop.2 => P::At(hop, Box::new(p_not(*inner))),
+        other => P::Not(Box::new(other)),
+    }
+}
+
+pub fn p_and(a: P, b: P) -> P {
+    combine(a, b, true)
+}
+
+pub fn p_or(a: P, b: P) -> P {
+    combine(a, b, false)
+}
+
+fn combine(a: P, b: P, conjunction: bool) -> P {
+    let (absorbing, neutral) = (!conjunction, conjunction);
+    match (&a, &b) {
+        (P::Const(x), _) if *x == absorbing => return P::Const(absorbing),
+        (_, P::Const(x)) if *x == absorbing => return P::Const(absorbing),
+        (P::Const(x), _) if *x == neutral => return b,
+        (_, P::Const(x)) if *x == neutral => return a,
+        _ => {}
+    }
+    let parts = |p: P| -> Vec<P> {
+        match p {
+            P::And(items) if conjunction => items,
+            P::Or(items) if !conjunction => items,
+            other => vec![other],
+        }
+    };
+    let mut items: Vec<P> = parts(a);
+    for item in parts(b) {
+        // Conditions on the same reference share one subquery.
+        if let P::At(hop, inner) = &item
+            && let Some(P::At(_, existing)) = items
+                .iter_mut()
+                .find(|i| matches!(i, P::At(h, _) if h == hop))
+        {
+            let merged = combine(
+                existing.as_ref().clone(),
+                inner.as_ref().clone(),
+                conjunction,
+            );
+            **existing = merged;
+            continue;
+        }
+        items.push(item);
+    }
+    if items.len() == 1 {
+        return items.remove(0);
+    }
+    if conjunction {
+        P::And(items)
+    } else {
+        P::Or(items)
+    }
 }
 
 /// The keys of the rows whose set of users contains `user`.
@@ -598,30 +727,30 @@ fn clone_val(v: &Val) -> Val {
     }
 }
 
-fn not(v: Val) -> Val {
+fn as_p(v: Val) -> P {
     match v {
-        Val::Const(b) => Val::Const(!b),
-        Val::Pred(SqlExpr::Not(inner)) => Val::Pred(*inner),
-        Val::Pred(p) => Val::Pred(SqlExpr::Not(Box::new(p))),
-        // Only booleans reach `not` (see `boolean`); anything else is no row.
-        _ => Val::Const(false),
+        Val::Pred(p) => p,
+        Val::Const(b) => P::Const(b),
+        // Only booleans reach here (see `boolean`): anything else is no row.
+        _ => P::Const(false),
     }
+}
+
+fn from_p(p: P) -> Val {
+    match p {
+        P::Const(b) => Val::Const(b),
+        p => Val::Pred(p),
+    }
+}
+
+fn not(v: Val) -> Val {
+    from_p(p_not(as_p(v)))
 }
 
 fn and(l: Val, r: Val) -> Val {
-    match (l, r) {
-        (Val::Const(false), _) | (_, Val::Const(false)) => Val::Const(false),
-        (Val::Const(true), x) | (x, Val::Const(true)) => x,
-        (Val::Pred(a), Val::Pred(b)) => Val::Pred(SqlExpr::and(a, b)),
-        _ => Val::Const(false),
-    }
+    from_p(p_and(as_p(l), as_p(r)))
 }
 
 fn or(l: Val, r: Val) -> Val {
-    match (l, r) {
-        (Val::Const(true), _) | (_, Val::Const(true)) => Val::Const(true),
-        (Val::Const(false), x) | (x, Val::Const(false)) => x,
-        (Val::Pred(a), Val::Pred(b)) => Val::Pred(SqlExpr::bin("OR", a, b)),
-        _ => Val::Const(false),
-    }
+    from_p(p_or(as_p(l), as_p(r)))
 }

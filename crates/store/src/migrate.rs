@@ -35,6 +35,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_policies_audit.sql"),
         postgres: include_str!("../migrations/postgres/0004_policies_audit.sql"),
     },
+    Migration {
+        version: 5,
+        name: "policy_indexes",
+        sqlite: include_str!("../migrations/sqlite/0005_policy_indexes.sql"),
+        postgres: include_str!("../migrations/postgres/0005_policy_indexes.sql"),
+    },
 ];
 
 /// Fills the derived `stage_transitions.left_at` of one org (`$1`/`?1`) from its history: the

@@ -158,7 +158,7 @@ fn strings(store: &mut Store, sql: &str) -> Vec<String> {
 }
 
 on_both!(migration_creates_tables_and_indexes, |mut f| {
-    assert_eq!(f.store().schema_version().unwrap(), 4);
+    assert_eq!(f.store().schema_version().unwrap(), 5);
     let sql = match f.store() {
         Store::Sqlite(_) => {
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('audit_log', 'org_policies') ORDER BY name"
@@ -175,7 +175,7 @@ on_both!(migration_creates_tables_and_indexes, |mut f| {
     // Primary keys: (org_id, seq) and (org_id, version), serving the log newest first.
     assert_eq!(indexes.len(), 3, "{indexes:?}");
     // Opening again finds the schema current.
-    assert_eq!(Store::open(&f.url).unwrap().schema_version().unwrap(), 4);
+    assert_eq!(Store::open(&f.url).unwrap().schema_version().unwrap(), 5);
 });
 
 on_both!(policy_versions_increase_and_history_is_kept, |mut f| {

@@ -409,7 +409,7 @@ on_both!(missing_org_is_a_clear_error, |mut f| {
 });
 
 on_both!(migrations_are_recorded_and_idempotent, |mut f| {
-    let latest = 4;
+    let latest = 5;
     assert_eq!(f.store().schema_version().unwrap(), latest);
     // Opening the same database again finds it current and changes nothing.
     let url = f.url.clone();
