@@ -340,7 +340,12 @@ impl Lower<'_> {
         self.record(entity, Some(group), &v);
         match v {
             Visibility::All => e,
-            Visibility::None => SqlExpr::Null,
+            // A NULL of the field's type (a bare NULL is `unknown` to PostgreSQL, which refuses
+            // `sum(NULL)`, `GROUP BY NULL` and a UNION of it with numbers).
+            Visibility::None => SqlExpr::Case {
+                whens: vec![(SqlExpr::Bool(false), e)],
+                otherwise: None,
+            },
             Visibility::Rows(p) => SqlExpr::Case {
                 whens: vec![(bind_row(&p, alias), e)],
                 otherwise: None,

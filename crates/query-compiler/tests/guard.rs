@@ -310,14 +310,19 @@ fn masks_apply_at_row_level_everywhere_a_field_is_read() {
     assert!(masked >= 4, "{masked}\n{}", c.sql);
     assert!(c.sql.contains("'it''s none'"), "{}", c.sql);
     assert!(!c.sql.contains("\"s\".\"salary_amount\" >"), "{}", c.sql);
-    // A hidden group reads as NULL.
+    // A hidden group reads as a NULL of its own type (never the value).
     let n = compile_with(
         "report candidates show name, email",
         Dialect::Sqlite,
         &policy(),
         "contact",
     );
-    assert!(!n.sql.contains("\"s\".\"email\""), "{}", n.sql);
+    assert!(
+        n.sql
+            .contains("CASE WHEN FALSE THEN \"s\".\"email\" END AS \"email\""),
+        "{}",
+        n.sql
+    );
 }
 
 #[test]
@@ -508,6 +513,11 @@ fn hidden_candidates_count_only_visible_candidates() {
         );
         assert!(!c.sql.contains("\"candidate_id\") AS \"m"), "{}", c.sql);
         assert!(c.sql.contains("AS \"#candidates\""), "{}", c.sql);
-        assert!(c.sql.contains("NULL AS \"d0\""), "{}", c.sql);
+        assert!(
+            c.sql
+                .contains("CASE WHEN FALSE THEN \"t2\".\"gender\" END AS \"d0\""),
+            "{}",
+            c.sql
+        );
     }
 }
