@@ -532,6 +532,20 @@ pub enum P {
 pub type Hop = (&'static str, &'static str, bool);
 
 impl P {
+    /// Whether the predicate reads its row's own columns only (atoms under `AND`, `OR`, `NOT`),
+    /// or is one reference further.
+    fn is_one_scan(&self) -> bool {
+        fn atoms_only(p: &P) -> bool {
+            match p {
+                P::Const(_) | P::Atom(..) => true,
+                P::Not(q) => atoms_only(q),
+                P::And(items) | P::Or(items) => items.iter().all(atoms_only),
+                P::At(..) => false,
+            }
+        }
+        matches!(self, P::At(..)) || atoms_only(self)
+    }
+
     /// The estimated share of rows for which the predicate holds (atoms guess; the estimate
     /// only chooses between equivalent SQL forms, never the meaning).
     pub fn selectivity(&self) -> f64 {
@@ -585,7 +599,10 @@ fn combine(a: P, b: P, conjunction: bool) -> P {
     };
     let mut items: Vec<P> = parts(a);
     for item in parts(b) {
-        // Conditions on the same reference share one subquery.
+        // Conditions on the same reference share one subquery, when the merged condition stays
+        // one scan of the target: atoms on its own columns, or one further reference. (`a.job
+        // IN S OR a.id IN T` inside one subquery would make the database scan every
+        // application; two subqueries read two small sets.)
         if let P::At(hop, inner) = &item
             && let Some(P::At(_, existing)) = items
                 .iter_mut()
@@ -596,8 +613,10 @@ fn combine(a: P, b: P, conjunction: bool) -> P {
                 inner.as_ref().clone(),
                 conjunction,
             );
-            **existing = merged;
-            continue;
+            if merged.is_one_scan() {
+                **existing = merged;
+                continue;
+            }
         }
         items.push(item);
     }
