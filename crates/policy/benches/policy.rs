@@ -1,8 +1,9 @@
 //! The policy engine's costs (issue: "a single decision: median at most 10 us; compiling a
 //! standard report with the viewer's filters and masks: at most 100 us median (cached
 //! filters)"):
-//! - `decide/*`: one Cedar decision with the deciding policy ids, shipped policy, facts of an
-//!   application and what it references (the facts are converted per call, as the API does);
+//! - `decide/ROLE`: one Cedar decision with the deciding policy ids, shipped policy, facts of an
+//!   application and what it references, converted beforehand (`Policies::prepare`);
+//!   `decide/ROLE+facts` the same with the facts converted (and schema-checked) in each call;
 //! - `guard/*`: building a viewer's row filters and masks from scratch (partial evaluation of
 //!   every entity type and field action, residuals translated to SQL): what a cache miss costs;
 //! - `compile_as_recruiter/*`: every standard report compiled (PostgreSQL) through a recruiter's
@@ -81,7 +82,21 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("decide");
     for (user, role) in [("r1", "recruiter"), ("i9", "interviewer"), ("a1", "admin")] {
         let v = viewer(user, role);
+        let Ok(prepared) = policies.prepare(&v, &facts) else {
+            return eprintln!("the facts do not convert");
+        };
         group.bench_function(role, |b| {
+            b.iter(|| {
+                policies.decide_prepared(
+                    &v,
+                    Action::View,
+                    "Application",
+                    black_box("a1"),
+                    &prepared,
+                )
+            })
+        });
+        group.bench_function(format!("{role}+facts"), |b| {
             b.iter(|| policies.decide(&v, Action::View, "Application", black_box("a1"), &facts))
         });
     }

@@ -184,6 +184,9 @@ pub struct Policies {
     org: String,
     pub(crate) set: cedar::PolicySet,
     source: PolicySource,
+    /// Per (action, resource type), the policies whose scope can match: a decision evaluates
+    /// only those (Cedar evaluates every policy of the set it is given).
+    scoped: Vec<(Action, &'static str, cedar::PolicySet)>,
 }
 
 impl Policies {
@@ -218,10 +221,28 @@ impl Policies {
             set.add(p.clone())
                 .map_err(|e| PolicyError::Internal(e.to_string()))?;
         }
+        let mut scoped = Vec::new();
+        for action in Action::ALL {
+            let action_uid = action.uid()?;
+            for ty in crate::model::TYPES.iter().map(|t| t.name) {
+                let ty_name = type_name(ty)?;
+                let mut subset = cedar::PolicySet::new();
+                for p in set
+                    .policies()
+                    .filter(|p| in_scope(p, &action_uid, &ty_name))
+                {
+                    subset
+                        .add(p.clone())
+                        .map_err(|e| PolicyError::Internal(e.to_string()))?;
+                }
+                scoped.push((action, ty, subset));
+            }
+        }
         Ok(Policies {
             org: org.to_owned(),
             set,
             source,
+            scoped,
         })
     }
 
@@ -251,6 +272,32 @@ impl Policies {
         let shared = shared()?;
         crate::model::entity_type(resource_type)
             .ok_or_else(|| PolicyError::UnknownType(resource_type.to_owned()))?;
+        let entities = facts.to_cedar(viewer, &shared.schema)?;
+        self.decide_prepared(
+            viewer,
+            action,
+            resource_type,
+            resource_id,
+            &Prepared(entities),
+        )
+    }
+
+    /// Facts converted once for several decisions of one viewer (the conversion, with its
+    /// schema check, costs more than a decision).
+    pub fn prepare(&self, viewer: &Viewer, facts: &Facts) -> Result<Prepared, PolicyError> {
+        Ok(Prepared(facts.to_cedar(viewer, &shared()?.schema)?))
+    }
+
+    /// [`Policies::decide`] with facts converted by [`Policies::prepare`] for the same viewer.
+    pub fn decide_prepared(
+        &self,
+        viewer: &Viewer,
+        action: Action,
+        resource_type: &str,
+        resource_id: &str,
+        facts: &Prepared,
+    ) -> Result<Decision, PolicyError> {
+        let shared = shared()?;
         let request = cedar::Request::new(
             principal(viewer)?,
             action.uid()?,
@@ -259,8 +306,13 @@ impl Policies {
             Some(&shared.schema),
         )
         .map_err(|e| PolicyError::Facts(format!("`{action}` on `{resource_type}`: {e}")))?;
-        let entities = facts.to_cedar(viewer, &shared.schema)?;
-        let response = cedar::Authorizer::new().is_authorized(&request, &self.set, &entities);
+        let entities = &facts.0;
+        let set = self
+            .scoped
+            .iter()
+            .find(|(a, t, _)| *a == action && *t == resource_type)
+            .map_or(&self.set, |(_, _, s)| s);
+        let response = cedar::Authorizer::new().is_authorized(&request, set, entities);
         let diagnostics = response.diagnostics();
         Ok(Decision {
             allowed: response.decision() == cedar::Decision::Allow,
@@ -275,6 +327,26 @@ impl Policies {
     }
 }
 
+/// Whether a policy's scope can match requests for `action` on resources of type `ty` (a scope
+/// naming a parent with `in` is kept: hierarchy is not looked at here).
+fn in_scope(p: &cedar::Policy, action: &cedar::EntityUid, ty: &cedar::EntityTypeName) -> bool {
+    let action_matches = match p.action_constraint() {
+        cedar::ActionConstraint::Any => true,
+        cedar::ActionConstraint::Eq(a) => a == *action,
+        cedar::ActionConstraint::In(list) => list.contains(action),
+    };
+    let resource_matches = match p.resource_constraint() {
+        cedar::ResourceConstraint::Any | cedar::ResourceConstraint::In(_) => true,
+        cedar::ResourceConstraint::Eq(uid) => uid.type_name() == ty,
+        cedar::ResourceConstraint::Is(t) | cedar::ResourceConstraint::IsIn(t, _) => t == *ty,
+    };
+    action_matches && resource_matches
+}
+
+/// Facts in Cedar's form, for [`Policies::decide_prepared`].
+#[derive(Debug, Clone)]
+pub struct Prepared(cedar::Entities);
+
 /// The outcome of one decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
@@ -287,12 +359,33 @@ pub struct Decision {
 }
 
 pub(crate) fn uid(ty: &str, id: &str) -> Result<cedar::EntityUid, PolicyError> {
-    let name = cedar::EntityTypeName::from_str(&format!("{NAMESPACE}::{ty}"))
-        .map_err(|e| PolicyError::Internal(format!("entity type `{ty}`: {e}")))?;
     Ok(cedar::EntityUid::from_type_name_and_id(
-        name,
+        type_name(ty)?,
         cedar::EntityId::new(id),
     ))
+}
+
+/// A Cedar type name of the namespace, parsed once per process (parsing costs microseconds,
+/// and a decision names a dozen entities).
+pub(crate) fn type_name(ty: &str) -> Result<cedar::EntityTypeName, PolicyError> {
+    static NAMES: OnceLock<Vec<(&'static str, cedar::EntityTypeName)>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        crate::model::TYPES
+            .iter()
+            .map(|t| t.name)
+            .chain(["Action"])
+            .filter_map(|t| {
+                cedar::EntityTypeName::from_str(&format!("{NAMESPACE}::{t}"))
+                    .ok()
+                    .map(|n| (t, n))
+            })
+            .collect()
+    });
+    match names.iter().find(|(t, _)| *t == ty) {
+        Some((_, name)) => Ok(name.clone()),
+        None => cedar::EntityTypeName::from_str(&format!("{NAMESPACE}::{ty}"))
+            .map_err(|_| PolicyError::UnknownType(ty.to_owned())),
+    }
 }
 
 pub(crate) fn principal(viewer: &Viewer) -> Result<cedar::EntityUid, PolicyError> {
