@@ -65,11 +65,12 @@ pub fn policy(store: &mut Store, command: PolicyCommand) -> Result<()> {
             let org = pick_org(store, org)?;
             let text = read(&file)?;
             let policies = app::check_policy(&org, &text, &file.display().to_string())?;
+            let own = policies.ids().len().saturating_sub(2);
             writeln!(
                 out,
-                "`{}` is valid for org `{org}`: {} policies, plus the org boundary ({})",
+                "`{}` is valid for org `{org}`: {own} {}, plus the org boundary ({})",
                 file.display(),
-                policies.ids().len() - 2,
+                if own == 1 { "policy" } else { "policies" },
                 policies
                     .ids()
                     .iter()
