@@ -163,7 +163,7 @@ impl Services {
             active: found.active,
         };
         let policies = self.policies(store, org)?;
-        let guard = self.guards.guard(&policies, &viewer)?;
+        let guard = self.guards.guard(&policies, &viewer, dialect(store))?;
         Ok(Access {
             user: found,
             viewer,
@@ -181,11 +181,7 @@ impl Services {
         report: &query_syntax::Report,
     ) -> Result<Compiled, AppError> {
         let catalog = store.catalog(org)?;
-        let dialect = match store.dialect() {
-            store::Dialect::Sqlite => query_compiler::Dialect::Sqlite,
-            store::Dialect::Postgres => query_compiler::Dialect::Postgres,
-        };
-        query_compiler::compile_report(report, &catalog, dialect, access.guard.as_ref())
+        query_compiler::compile_report(report, &catalog, dialect(store), access.guard.as_ref())
             .map_err(|d| AppError::Report(Box::new(d)))
     }
 
@@ -362,6 +358,14 @@ pub fn check_policy(org: &str, text: &str, origin: &str) -> Result<Policies, App
         })?;
     }
     Ok(policies)
+}
+
+/// The compiler's dialect for the store's database.
+fn dialect(store: &Store) -> query_compiler::Dialect {
+    match store.dialect() {
+        store::Dialect::Sqlite => query_compiler::Dialect::Sqlite,
+        store::Dialect::Postgres => query_compiler::Dialect::Postgres,
+    }
 }
 
 fn restricted_action(action: Action) -> bool {

@@ -321,9 +321,19 @@ impl Policies {
         })
     }
 
-    /// A viewer's row filters and column masks for reports.
+    /// A viewer's row filters and column masks for reports, in SQL that suits both dialects.
     pub fn guard(&self, viewer: &Viewer) -> Result<crate::ViewerGuard, PolicyError> {
-        crate::guard::ViewerGuard::new(self, viewer)
+        self.guard_for(viewer, query_compiler::Dialect::Sqlite)
+    }
+
+    /// A viewer's row filters and column masks, written for the database that runs them
+    /// (PostgreSQL gets correlated `EXISTS` where it plans them better; the meaning is the same).
+    pub fn guard_for(
+        &self,
+        viewer: &Viewer,
+        dialect: query_compiler::Dialect,
+    ) -> Result<crate::ViewerGuard, PolicyError> {
+        crate::guard::ViewerGuard::new(self, viewer, dialect)
     }
 }
 

@@ -12,7 +12,7 @@ use crate::residual::{Condition, P, Translator, p_and, p_not, p_or};
 use cedar_policy as cedar;
 use cedar_policy::pst;
 use query_compiler::catalog::FieldGroup;
-use query_compiler::{EntityId, Visibility};
+use query_compiler::{Dialect, EntityId, Visibility};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -78,7 +78,11 @@ const FIELD_ACTIONS: [(EntityId, FieldGroup, Action, &str); 5] = [
 ];
 
 impl ViewerGuard {
-    pub(crate) fn new(policies: &Policies, viewer: &Viewer) -> Result<ViewerGuard, PolicyError> {
+    pub(crate) fn new(
+        policies: &Policies,
+        viewer: &Viewer,
+        dialect: Dialect,
+    ) -> Result<ViewerGuard, PolicyError> {
         let mut guard = ViewerGuard {
             viewer: viewer.clone(),
             source: policies.source(),
@@ -86,12 +90,13 @@ impl ViewerGuard {
             fields: HashMap::new(),
             notes: Vec::new(),
             key: format!(
-                "{}\u{1f}{}\u{1f}{:?}\u{1f}{}\u{1f}{}",
+                "{}\u{1f}{}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{:?}",
                 viewer.org,
                 viewer.user,
                 policies.source(),
                 viewer.role,
-                viewer.active
+                viewer.active,
+                dialect
             ),
             demographics: false,
         };
@@ -99,7 +104,7 @@ impl ViewerGuard {
             // Another org's policies never apply; nothing is visible.
             return Ok(guard);
         }
-        let mut eval = Evaluator::new(policies, viewer)?;
+        let mut eval = Evaluator::new(policies, viewer, dialect == Dialect::Postgres)?;
         for ty in TYPES.iter() {
             let Some(entity) = ty.entity else { continue };
             if ty.name == "Demographics" {
@@ -205,10 +210,16 @@ struct Evaluator<'a> {
     schema: &'static cedar::Schema,
     entities: cedar::PartialEntities,
     principal: cedar::EntityUid,
+    /// Write top-level references as `EXISTS` (PostgreSQL).
+    correlate: bool,
 }
 
 impl<'a> Evaluator<'a> {
-    fn new(policies: &'a Policies, viewer: &'a Viewer) -> Result<Evaluator<'a>, PolicyError> {
+    fn new(
+        policies: &'a Policies,
+        viewer: &'a Viewer,
+        correlate: bool,
+    ) -> Result<Evaluator<'a>, PolicyError> {
         let schema = &shared()?.schema;
         let facts = Facts::new(&viewer.org).to_cedar(viewer, schema)?;
         let entities = cedar::PartialEntities::from_concrete(facts, schema)
@@ -219,6 +230,7 @@ impl<'a> Evaluator<'a> {
             schema,
             entities,
             principal: principal(viewer)?,
+            correlate,
         })
     }
 
@@ -287,7 +299,8 @@ impl<'a> Evaluator<'a> {
             }
             None => {}
         }
-        let mut translator = Translator::new(&self.viewer.org, &self.viewer.user, ty);
+        let mut translator =
+            Translator::new(&self.viewer.org, &self.viewer.user, ty).correlated(self.correlate);
         if let Some(through) = through {
             translator = translator.through(through, "candidate_id");
         }
@@ -396,7 +409,7 @@ fn condition(p: P) -> Condition {
 /// policy version.
 #[derive(Debug, Default)]
 pub struct GuardCache {
-    entries: Mutex<HashMap<(Viewer, PolicySource), Arc<ViewerGuard>>>,
+    entries: Mutex<HashMap<(Viewer, PolicySource, Dialect), Arc<ViewerGuard>>>,
 }
 
 impl GuardCache {
@@ -408,14 +421,15 @@ impl GuardCache {
         &self,
         policies: &Policies,
         viewer: &Viewer,
+        dialect: Dialect,
     ) -> Result<Arc<ViewerGuard>, PolicyError> {
-        let key = (viewer.clone(), policies.source());
+        let key = (viewer.clone(), policies.source(), dialect);
         if let Ok(entries) = self.entries.lock()
             && let Some(hit) = entries.get(&key)
         {
             return Ok(hit.clone());
         }
-        let guard = Arc::new(policies.guard(viewer)?);
+        let guard = Arc::new(policies.guard_for(viewer, dialect)?);
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= 4096 {
                 entries.clear();

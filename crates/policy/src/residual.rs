@@ -42,6 +42,8 @@ pub struct Translator<'a> {
     /// When the guarded rows are not the resource's own but reference it (demographics rows
     /// and their candidate): the referencing column.
     via: Option<&'static str>,
+    /// Write top-level references as correlated `EXISTS` (see [`Translator::sql`]).
+    correlate: bool,
     next: usize,
 }
 
@@ -82,8 +84,16 @@ impl<'a> Translator<'a> {
             user,
             resource,
             via: None,
+            correlate: false,
             next: 0,
         }
+    }
+
+    /// Top-level references as correlated `EXISTS` (for PostgreSQL; SQLite does not
+    /// decorrelate them and keeps the uncorrelated `IN`).
+    pub fn correlated(mut self, correlate: bool) -> Translator<'a> {
+        self.correlate = correlate;
+        self
     }
 
     /// Filters rows that reference the resource through `column` (the rows of `_rows`), e.g.
@@ -431,14 +441,23 @@ impl<'a> Translator<'a> {
     /// uncorrelated `fk IN (SELECT key FROM target WHERE ...)`; a required reference whose
     /// condition is estimated to hold for most rows is written as `NOT (fk IN (SELECT ... WHERE
     /// NOT ...))` instead, so that the set the database builds is the small one (the foreign key
-    /// guarantees the target row exists, so both mean the same).
+    /// guarantees the target row exists, so both mean the same). With [`Translator::correlated`],
+    /// a reference at the top level of the predicate (alone or in its `AND`) is written
+    /// `[NOT] EXISTS (SELECT 1 FROM target WHERE key = fk AND ...)`: PostgreSQL turns that into a
+    /// semi or anti join applied after the report's own conditions, where a hashed `IN` is
+    /// probed for every row first.
     pub fn sql(&mut self, p: &P) -> SqlExpr {
+        let top = self.correlate;
+        self.lower(p, top)
+    }
+
+    fn lower(&mut self, p: &P, top: bool) -> SqlExpr {
         match p {
             P::Const(b) => SqlExpr::Bool(*b),
             P::Atom(e, _) => e.clone(),
-            P::Not(inner) => SqlExpr::Not(Box::new(self.sql(inner))),
-            P::And(items) => self.join(items, "AND"),
-            P::Or(items) => self.join(items, "OR"),
+            P::Not(inner) => SqlExpr::Not(Box::new(self.lower(inner, false))),
+            P::And(items) => self.join(items, "AND", top),
+            P::Or(items) => self.join(items, "OR", false),
             P::At((column, target, optional), inner) => {
                 let (Some(ty), Some(key)) =
                     (entity_type(target), entity_type(target).and_then(|t| t.key))
@@ -453,17 +472,29 @@ impl<'a> Translator<'a> {
                     inner.as_ref().clone()
                 };
                 let alias = self.alias();
-                let condition = query_compiler::sql::bind_row(&self.sql(&inner), &alias);
-                let select = Select {
-                    columns: vec![(SqlExpr::Column(alias.clone(), key), "k".into())],
-                    from: Some((TableSource::Table(ty.table), alias.clone())),
-                    filter: Some(SqlExpr::and(
-                        SqlExpr::eq(SqlExpr::Column(alias, "org_id"), SqlExpr::Org),
-                        condition,
-                    )),
-                    ..Default::default()
+                let condition = query_compiler::sql::bind_row(&self.lower(&inner, false), &alias);
+                let org = SqlExpr::eq(SqlExpr::Column(alias.clone(), "org_id"), SqlExpr::Org);
+                let member = if top {
+                    let select = Select {
+                        columns: vec![(SqlExpr::Int(1), "k".into())],
+                        from: Some((TableSource::Table(ty.table), alias.clone())),
+                        filter: SqlExpr::all(vec![
+                            org,
+                            SqlExpr::eq(SqlExpr::Column(alias, key), SqlExpr::RowColumn(column)),
+                            condition,
+                        ]),
+                        ..Default::default()
+                    };
+                    SqlExpr::Exists(Box::new(select))
+                } else {
+                    let select = Select {
+                        columns: vec![(SqlExpr::Column(alias.clone(), key), "k".into())],
+                        from: Some((TableSource::Table(ty.table), alias)),
+                        filter: Some(SqlExpr::and(org, condition)),
+                        ..Default::default()
+                    };
+                    in_select(SqlExpr::RowColumn(column), select)
                 };
-                let member = in_select(SqlExpr::RowColumn(column), select);
                 match (flip, optional) {
                     (true, _) => SqlExpr::Not(Box::new(member)),
                     (false, true) => SqlExpr::and(
@@ -476,10 +507,10 @@ impl<'a> Translator<'a> {
         }
     }
 
-    fn join(&mut self, items: &[P], op: &'static str) -> SqlExpr {
+    fn join(&mut self, items: &[P], op: &'static str, top: bool) -> SqlExpr {
         let mut out: Option<SqlExpr> = None;
         for item in items {
-            let e = self.sql(item);
+            let e = self.lower(item, top);
             out = Some(match out {
                 None => e,
                 Some(acc) => SqlExpr::bin(op, acc, e),

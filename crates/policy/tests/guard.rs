@@ -180,3 +180,31 @@ when { resource.status like "op*" };
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn postgres_gets_correlated_exists_at_the_top_level_only() {
+    let p = Policies::shipped("acme").unwrap();
+    let g = p
+        .guard_for(&viewer("r1", "recruiter"), Dialect::Postgres)
+        .unwrap();
+    // The applications of confidential jobs the recruiter does not hire for: an anti join.
+    let apps = sql(&g.rows(EntityId::Applications), "applications");
+    assert!(
+        apps.starts_with("NOT (EXISTS (SELECT 1 AS \"k\" FROM \"jobs\" AS \"z1\""),
+        "{apps}"
+    );
+    assert!(
+        apps.contains("(\"z1\".\"id\" = \"t\".\"job_id\")"),
+        "{apps}"
+    );
+    // Inside it, and under OR, references stay uncorrelated IN sets.
+    assert!(
+        apps.contains("NOT (\"z1\".\"id\" IN (SELECT \"zh\".\"job_id\""),
+        "{apps}"
+    );
+    let portable = p.guard(&viewer("r1", "recruiter")).unwrap();
+    let apps = sql(&portable.rows(EntityId::Applications), "applications");
+    assert!(!apps.contains("EXISTS"), "{apps}");
+    // The guards are told apart in compiled-statement caches.
+    assert_ne!(g.cache_key(), portable.cache_key());
+}
