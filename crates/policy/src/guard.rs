@@ -7,7 +7,7 @@ use crate::engine::{
     Action, NAMESPACE, Policies, PolicyError, PolicySource, Viewer, principal, shared,
 };
 use crate::facts::Facts;
-use crate::model::{TYPES, TypeModel, entity_type, for_entity};
+use crate::model::{TYPES, TypeModel, entity_type};
 use crate::residual::{Condition, P, Translator, p_and, p_not, p_or};
 use cedar_policy as cedar;
 use cedar_policy::pst;
@@ -135,11 +135,10 @@ impl ViewerGuard {
         // `candidate_id`).
         let org_decision = eval.org_decision(Action::ViewDemographicsAggregate)?;
         guard.demographics = org_decision.0;
-        let demo = for_entity(EntityId::Demographics);
-        let candidate = entity_type("Candidate");
-        let vis = match (org_decision.0, demo, candidate) {
-            (true, Some(demo), Some(candidate)) => {
-                eval.visibility(Action::View, candidate, Some(demo))?.0
+        let vis = match (org_decision.0, entity_type("Candidate")) {
+            (true, Some(candidate)) => {
+                eval.visibility(Action::View, candidate, Some("candidate_id"))?
+                    .0
             }
             _ => Visibility::None,
         };
@@ -246,13 +245,14 @@ impl<'a> Evaluator<'a> {
         Ok((decision.allowed, decision.policies))
     }
 
-    /// Which rows of `ty` the viewer may `action`, as a filter over the rows of `through`
+    /// Which rows of `ty` the viewer may `action`, as a filter over rows that reference them
+    /// through the column `through`
     /// (the demographics of candidates) or of `ty` itself.
     fn visibility(
         &mut self,
         action: Action,
         ty: &'static TypeModel,
-        through: Option<&'static TypeModel>,
+        through: Option<&'static str>,
     ) -> Result<(Visibility, GuardNote), PolicyError> {
         let type_name = cedar::EntityTypeName::from_str(&format!("{NAMESPACE}::{}", ty.name))
             .map_err(|e| PolicyError::Internal(e.to_string()))?;
@@ -301,8 +301,8 @@ impl<'a> Evaluator<'a> {
         }
         let mut translator =
             Translator::new(&self.viewer.org, &self.viewer.user, ty).correlated(self.correlate);
-        if let Some(through) = through {
-            translator = translator.through(through, "candidate_id");
+        if let Some(column) = through {
+            translator = translator.through(column);
         }
         let true_permits: Vec<String> = response.true_permits().map(|p| p.to_string()).collect();
         let any_true_permit = !true_permits.is_empty();

@@ -96,15 +96,14 @@ impl<'a> Translator<'a> {
         self
     }
 
-    /// Filters rows that reference the resource through `column` (the rows of `_rows`), e.g.
-    /// demographics through their `candidate_id`, instead of the resource's own rows.
-    pub fn through(mut self, _rows: &'static TypeModel, column: &'static str) -> Translator<'a> {
+    /// Filters rows that reference the resource through `column`, e.g. demographics through
+    /// their `candidate_id`, instead of the resource's own rows.
+    pub fn through(mut self, column: &'static str) -> Translator<'a> {
         self.via = Some(column);
         self
     }
 
-    /// A residual condition as a predicate: `Ok(None)` when it is constantly true or false is
-    /// told apart by [`Condition`].
+    /// A residual condition as a predicate over the row, or the constant it comes to.
     pub fn condition(&mut self, expr: &Expr) -> Result<Condition> {
         match self.expr(expr)? {
             Val::Const(b) => Ok(Condition::Const(b)),

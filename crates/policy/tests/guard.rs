@@ -208,3 +208,28 @@ fn postgres_gets_correlated_exists_at_the_top_level_only() {
     // The guards are told apart in compiled-statement caches.
     assert_ne!(g.cache_key(), portable.cache_key());
 }
+
+#[test]
+fn demographics_rows_are_those_of_visible_candidates_for_allowed_roles_only() {
+    let p = Policies::shipped("acme").unwrap();
+    let admin = p.guard(&viewer("a1", "admin")).unwrap();
+    assert_eq!(admin.rows(EntityId::Demographics), Visibility::All);
+    let recruiter = p.guard(&viewer("r1", "recruiter")).unwrap();
+    let demo = sql(
+        &recruiter.rows(EntityId::Demographics),
+        "candidate_demographics",
+    );
+    // The candidate filter, reached through the row's `candidate_id` (as the complement: the
+    // candidates a recruiter sees are most of them).
+    assert!(
+        demo.starts_with("NOT (\"t\".\"candidate_id\" IN (SELECT \"z"),
+        "{demo}"
+    );
+    assert!(demo.contains("FROM \"candidates\" AS \"z"), "{demo}");
+    assert!(demo.contains("'r1'"), "{demo}");
+    for role in ["hiring_manager", "interviewer"] {
+        let g = p.guard(&viewer("u1", role)).unwrap();
+        assert!(!g.demographics_aggregates(), "{role}");
+        assert_eq!(g.rows(EntityId::Demographics), Visibility::None, "{role}");
+    }
+}
