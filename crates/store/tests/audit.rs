@@ -5,112 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use domain::Instant;
 use store::{AuditEvent, AuditOutcome, AuditQuery, ImportOptions, Store, StoreError};
 
-/// A store on a fresh database; dropping it removes the database.
-struct Fresh {
-    store: Option<Store>,
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
-}
-
-impl Fresh {
-    fn store(&mut self) -> &mut Store {
-        self.store.as_mut().unwrap()
-    }
-}
-
-impl Drop for Fresh {
-    fn drop(&mut self) {
-        self.store = None;
-        if let Some((admin, name)) = &self.pg
-            && let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
-}
-
-fn sqlite() -> Fresh {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    Fresh {
-        store: Some(Store::open(&url).unwrap()),
-        url,
-        _dir: Some(dir),
-        pg: None,
-    }
-}
-
-/// The admin URL with its database replaced by `db`.
-fn pg_url(admin: &str, db: &str) -> String {
-    let scheme_end = admin.find("://").unwrap() + 3;
-    match admin.rfind('/') {
-        Some(i) if i > scheme_end => format!("{}/{db}", &admin[..i]),
-        _ => format!("{admin}/{db}"),
-    }
-}
-
-fn postgres() -> Fresh {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let admin = std::env::var("HIREPLANE_TEST_POSTGRES").expect("HIREPLANE_TEST_POSTGRES");
-    let name = format!(
-        "hp_test_audit_{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst),
-        jiff::Timestamp::now().as_millisecond() % 1_000_000
-    );
-    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    let url = pg_url(&admin, &name);
-    Fresh {
-        store: Some(Store::open(&url).unwrap()),
-        url,
-        _dir: None,
-        pg: Some((admin, name)),
-    }
-}
-
-/// One test per backend: `NAME::sqlite` always, `NAME::postgres` when a server is configured.
-macro_rules! on_both {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-            #[test]
-            fn sqlite() {
-                let f: fn(Fresh) = $body;
-                f(super::sqlite());
-            }
-            #[test]
-            #[cfg_attr(
-                not(hp_postgres),
-                ignore = "set HIREPLANE_TEST_POSTGRES to a PostgreSQL URL to run"
-            )]
-            fn postgres() {
-                let f: fn(Fresh) = $body;
-                f(super::postgres());
-            }
-        }
-    };
-}
-
-fn generated(org_id: &str, applications: u64, seed: u64) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    synth::generate(
-        &synth::Config {
-            org_id: org_id.into(),
-            applications,
-            seed,
-        },
-        dir.path(),
-    )
-    .unwrap();
-    dir
-}
+mod common;
+use common::{Fresh, generated, on_both, pg_url};
 
 fn import(store: &mut Store, dir: &Path, replace: bool) {
     store
@@ -157,78 +57,87 @@ fn strings(store: &mut Store, sql: &str) -> Vec<String> {
     }
 }
 
-on_both!(migration_creates_tables_and_indexes, |mut f| {
-    assert_eq!(f.store().schema_version().unwrap(), 5);
-    let sql = match f.store() {
-        Store::Sqlite(_) => {
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('audit_log', 'org_policies') ORDER BY name"
-        }
-        Store::Postgres(_) => {
-            "SELECT indexname::text FROM pg_indexes WHERE tablename IN ('audit_log', 'org_policies') ORDER BY indexname"
-        }
-    };
-    let indexes = strings(f.store(), sql);
-    assert!(
-        indexes.iter().any(|i| i == "audit_log_actor"),
-        "{indexes:?}"
-    );
-    // Primary keys: (org_id, seq) and (org_id, version), serving the log newest first.
-    assert_eq!(indexes.len(), 3, "{indexes:?}");
-    // Opening again finds the schema current.
-    assert_eq!(Store::open(&f.url).unwrap().schema_version().unwrap(), 5);
-});
-
-on_both!(policy_versions_increase_and_history_is_kept, |mut f| {
-    let s = f.store();
-    with_org(s, "acme");
-    with_org(s, "other");
-    assert_eq!(s.org_policy("acme").unwrap(), None);
-    assert!(s.org_policy_history("acme").unwrap().is_empty());
-
-    let t1 = at("2025-03-19T18:11:25.123456Z");
-    let t2 = at("2025-03-20T09:00:00Z");
-    let t3 = at("2025-03-21T09:00:00.000001Z");
-    assert_eq!(
-        s.set_org_policy(
-            "acme",
-            "permit(principal, action, resource);",
-            Some("u_admin"),
-            t1
-        )
-        .unwrap(),
-        1
-    );
-    assert_eq!(
-        s.set_org_policy("acme", "forbid(principal, action, resource);", None, t2)
-            .unwrap(),
-        2
-    );
-    // The store keeps the text as given, byte for byte: validating it is the caller's job.
-    let odd = "// ünïcödé\n\tpermit(principal, action, resource)\r\n;\\ 'quoted' \"x\"";
-    assert_eq!(s.set_org_policy("acme", odd, Some("u_2"), t3).unwrap(), 3);
-
-    let current = s.org_policy("acme").unwrap().unwrap();
-    assert_eq!(current.version, 3);
-    assert_eq!(current.text, odd);
-    assert_eq!(current.set_at, t3);
-    assert_eq!(current.set_by.as_deref(), Some("u_2"));
-
-    let history = s.org_policy_history("acme").unwrap();
-    let versions: Vec<i64> = history.iter().map(|p| p.version).collect();
-    assert_eq!(versions, [3, 2, 1]);
-    assert_eq!(history[2].text, "permit(principal, action, resource);");
-    assert_eq!(history[2].set_at, t1);
-    assert_eq!(history[2].set_by.as_deref(), Some("u_admin"));
-    assert_eq!(history[1].set_by, None);
-
-    // Another org's versions start at 1 and do not show through the first.
-    assert_eq!(s.org_policy("other").unwrap(), None);
-    assert_eq!(s.set_org_policy("other", "b", None, t1).unwrap(), 1);
-    assert_eq!(s.org_policy("acme").unwrap().unwrap().version, 3);
-    assert_eq!(s.org_policy_history("other").unwrap().len(), 1);
-});
+on_both!(
+    "hp_test_audit",
+    migration_creates_tables_and_indexes,
+    |mut f| {
+        assert_eq!(f.store().schema_version().unwrap(), 5);
+        let sql = match f.store() {
+            Store::Sqlite(_) => {
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('audit_log', 'org_policies') ORDER BY name"
+            }
+            Store::Postgres(_) => {
+                "SELECT indexname::text FROM pg_indexes WHERE tablename IN ('audit_log', 'org_policies') ORDER BY indexname"
+            }
+        };
+        let indexes = strings(f.store(), sql);
+        assert!(
+            indexes.iter().any(|i| i == "audit_log_actor"),
+            "{indexes:?}"
+        );
+        // Primary keys: (org_id, seq) and (org_id, version), serving the log newest first.
+        assert_eq!(indexes.len(), 3, "{indexes:?}");
+        // Opening again finds the schema current.
+        assert_eq!(Store::open(&f.url).unwrap().schema_version().unwrap(), 5);
+    }
+);
 
 on_both!(
+    "hp_test_audit",
+    policy_versions_increase_and_history_is_kept,
+    |mut f| {
+        let s = f.store();
+        with_org(s, "acme");
+        with_org(s, "other");
+        assert_eq!(s.org_policy("acme").unwrap(), None);
+        assert!(s.org_policy_history("acme").unwrap().is_empty());
+
+        let t1 = at("2025-03-19T18:11:25.123456Z");
+        let t2 = at("2025-03-20T09:00:00Z");
+        let t3 = at("2025-03-21T09:00:00.000001Z");
+        assert_eq!(
+            s.set_org_policy(
+                "acme",
+                "permit(principal, action, resource);",
+                Some("u_admin"),
+                t1
+            )
+            .unwrap(),
+            1
+        );
+        assert_eq!(
+            s.set_org_policy("acme", "forbid(principal, action, resource);", None, t2)
+                .unwrap(),
+            2
+        );
+        // The store keeps the text as given, byte for byte: validating it is the caller's job.
+        let odd = "// ünïcödé\n\tpermit(principal, action, resource)\r\n;\\ 'quoted' \"x\"";
+        assert_eq!(s.set_org_policy("acme", odd, Some("u_2"), t3).unwrap(), 3);
+
+        let current = s.org_policy("acme").unwrap().unwrap();
+        assert_eq!(current.version, 3);
+        assert_eq!(current.text, odd);
+        assert_eq!(current.set_at, t3);
+        assert_eq!(current.set_by.as_deref(), Some("u_2"));
+
+        let history = s.org_policy_history("acme").unwrap();
+        let versions: Vec<i64> = history.iter().map(|p| p.version).collect();
+        assert_eq!(versions, [3, 2, 1]);
+        assert_eq!(history[2].text, "permit(principal, action, resource);");
+        assert_eq!(history[2].set_at, t1);
+        assert_eq!(history[2].set_by.as_deref(), Some("u_admin"));
+        assert_eq!(history[1].set_by, None);
+
+        // Another org's versions start at 1 and do not show through the first.
+        assert_eq!(s.org_policy("other").unwrap(), None);
+        assert_eq!(s.set_org_policy("other", "b", None, t1).unwrap(), 1);
+        assert_eq!(s.org_policy("acme").unwrap().unwrap().version, 3);
+        assert_eq!(s.org_policy_history("other").unwrap().len(), 1);
+    }
+);
+
+on_both!(
+    "hp_test_audit",
     an_unknown_org_is_a_clear_error_and_nothing_is_written,
     |mut f| {
         let s = f.store();
@@ -268,126 +177,131 @@ on_both!(
     }
 );
 
-on_both!(audit_reads_newest_first_with_filters_and_limit, |mut f| {
-    let s = f.store();
-    with_org(s, "acme");
-    assert!(all(s, "acme").is_empty());
-    s.record_audit("acme", &[]).unwrap();
-    assert!(all(s, "acme").is_empty());
+on_both!(
+    "hp_test_audit",
+    audit_reads_newest_first_with_filters_and_limit,
+    |mut f| {
+        let s = f.store();
+        with_org(s, "acme");
+        assert!(all(s, "acme").is_empty());
+        s.record_audit("acme", &[]).unwrap();
+        assert!(all(s, "acme").is_empty());
 
-    let mut first = vec![
-        event("2025-03-01T10:00:00Z", "u_alice", AuditOutcome::Allowed),
-        event("2025-03-02T10:00:00.000001Z", "u_bob", AuditOutcome::Denied),
-        event("2025-03-03T10:00:00Z", "u_alice", AuditOutcome::Denied),
-    ];
-    first[1].policies = vec![];
-    first[1].query_hash = None;
-    first[1].detail = None;
-    s.record_audit("acme", &first).unwrap();
-    // A later batch may carry an earlier time: `seq` is the order of recording.
-    let second = vec![
-        event("2025-03-04T10:00:00Z", "u_bob", AuditOutcome::Allowed),
-        event(
-            "1969-12-31T23:59:59.999999Z",
-            "u_carol",
-            AuditOutcome::Allowed,
-        ),
-    ];
-    s.record_audit("acme", &second).unwrap();
+        let mut first = vec![
+            event("2025-03-01T10:00:00Z", "u_alice", AuditOutcome::Allowed),
+            event("2025-03-02T10:00:00.000001Z", "u_bob", AuditOutcome::Denied),
+            event("2025-03-03T10:00:00Z", "u_alice", AuditOutcome::Denied),
+        ];
+        first[1].policies = vec![];
+        first[1].query_hash = None;
+        first[1].detail = None;
+        s.record_audit("acme", &first).unwrap();
+        // A later batch may carry an earlier time: `seq` is the order of recording.
+        let second = vec![
+            event("2025-03-04T10:00:00Z", "u_bob", AuditOutcome::Allowed),
+            event(
+                "1969-12-31T23:59:59.999999Z",
+                "u_carol",
+                AuditOutcome::Allowed,
+            ),
+        ];
+        s.record_audit("acme", &second).unwrap();
 
-    let log = all(s, "acme");
-    assert_eq!(seqs(&log), [5, 4, 3, 2, 1]);
-    // Every field reads back exactly as written.
-    let written: Vec<AuditEvent> = first.iter().chain(&second).cloned().collect();
-    for (seq, e) in &log {
-        assert_eq!(e, &written[*seq as usize - 1], "entry {seq}");
+        let log = all(s, "acme");
+        assert_eq!(seqs(&log), [5, 4, 3, 2, 1]);
+        // Every field reads back exactly as written.
+        let written: Vec<AuditEvent> = first.iter().chain(&second).cloned().collect();
+        for (seq, e) in &log {
+            assert_eq!(e, &written[*seq as usize - 1], "entry {seq}");
+        }
+
+        let q = |limit, actor: Option<&str>, outcome, since: Option<&str>| AuditQuery {
+            limit,
+            actor: actor.map(str::to_owned),
+            outcome,
+            since: since.map(at),
+        };
+        assert_eq!(
+            seqs(&s.audit("acme", &q(2, None, None, None)).unwrap()),
+            [5, 4]
+        );
+        assert!(s.audit("acme", &q(0, None, None, None)).unwrap().is_empty());
+        assert_eq!(
+            seqs(
+                &s.audit("acme", &q(10, Some("u_alice"), None, None))
+                    .unwrap()
+            ),
+            [3, 1]
+        );
+        assert_eq!(
+            seqs(&s.audit("acme", &q(1, Some("u_alice"), None, None)).unwrap()),
+            [3]
+        );
+        assert!(
+            s.audit("acme", &q(10, Some("u_nobody"), None, None))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            seqs(
+                &s.audit("acme", &q(10, None, Some(AuditOutcome::Denied), None))
+                    .unwrap()
+            ),
+            [3, 2]
+        );
+        assert_eq!(
+            seqs(
+                &s.audit("acme", &q(10, None, Some(AuditOutcome::Allowed), None))
+                    .unwrap()
+            ),
+            [5, 4, 1]
+        );
+        // `since` is inclusive and compares the events' own times.
+        assert_eq!(
+            seqs(
+                &s.audit(
+                    "acme",
+                    &q(10, None, None, Some("2025-03-02T10:00:00.000001Z"))
+                )
+                .unwrap()
+            ),
+            [4, 3, 2]
+        );
+        assert_eq!(
+            seqs(
+                &s.audit(
+                    "acme",
+                    &q(
+                        10,
+                        Some("u_bob"),
+                        Some(AuditOutcome::Denied),
+                        Some("2025-03-01T00:00:00Z")
+                    )
+                )
+                .unwrap()
+            ),
+            [2]
+        );
+        assert_eq!(
+            seqs(
+                &s.audit(
+                    "acme",
+                    &q(
+                        10,
+                        Some("u_bob"),
+                        Some(AuditOutcome::Allowed),
+                        Some("2025-03-05T00:00:00Z")
+                    )
+                )
+                .unwrap()
+            ),
+            Vec::<i64>::new()
+        );
     }
-
-    let q = |limit, actor: Option<&str>, outcome, since: Option<&str>| AuditQuery {
-        limit,
-        actor: actor.map(str::to_owned),
-        outcome,
-        since: since.map(at),
-    };
-    assert_eq!(
-        seqs(&s.audit("acme", &q(2, None, None, None)).unwrap()),
-        [5, 4]
-    );
-    assert!(s.audit("acme", &q(0, None, None, None)).unwrap().is_empty());
-    assert_eq!(
-        seqs(
-            &s.audit("acme", &q(10, Some("u_alice"), None, None))
-                .unwrap()
-        ),
-        [3, 1]
-    );
-    assert_eq!(
-        seqs(&s.audit("acme", &q(1, Some("u_alice"), None, None)).unwrap()),
-        [3]
-    );
-    assert!(
-        s.audit("acme", &q(10, Some("u_nobody"), None, None))
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        seqs(
-            &s.audit("acme", &q(10, None, Some(AuditOutcome::Denied), None))
-                .unwrap()
-        ),
-        [3, 2]
-    );
-    assert_eq!(
-        seqs(
-            &s.audit("acme", &q(10, None, Some(AuditOutcome::Allowed), None))
-                .unwrap()
-        ),
-        [5, 4, 1]
-    );
-    // `since` is inclusive and compares the events' own times.
-    assert_eq!(
-        seqs(
-            &s.audit(
-                "acme",
-                &q(10, None, None, Some("2025-03-02T10:00:00.000001Z"))
-            )
-            .unwrap()
-        ),
-        [4, 3, 2]
-    );
-    assert_eq!(
-        seqs(
-            &s.audit(
-                "acme",
-                &q(
-                    10,
-                    Some("u_bob"),
-                    Some(AuditOutcome::Denied),
-                    Some("2025-03-01T00:00:00Z")
-                )
-            )
-            .unwrap()
-        ),
-        [2]
-    );
-    assert_eq!(
-        seqs(
-            &s.audit(
-                "acme",
-                &q(
-                    10,
-                    Some("u_bob"),
-                    Some(AuditOutcome::Allowed),
-                    Some("2025-03-05T00:00:00Z")
-                )
-            )
-            .unwrap()
-        ),
-        Vec::<i64>::new()
-    );
-});
+);
 
 on_both!(
+    "hp_test_audit",
     seq_counts_per_org_and_orgs_do_not_see_each_other,
     |mut f| {
         let s = f.store();
@@ -437,107 +351,115 @@ on_both!(
     }
 );
 
-on_both!(replacing_an_org_keeps_its_log_and_policies, |mut f| {
-    let s = f.store();
-    let dir = generated("acme", 60, 2);
-    import(s, dir.path(), false);
-    s.set_org_policy("acme", "v1", Some("u_admin"), at("2025-03-01T00:00:00Z"))
+on_both!(
+    "hp_test_audit",
+    replacing_an_org_keeps_its_log_and_policies,
+    |mut f| {
+        let s = f.store();
+        let dir = generated("acme", 60, 2);
+        import(s, dir.path(), false);
+        s.set_org_policy("acme", "v1", Some("u_admin"), at("2025-03-01T00:00:00Z"))
+            .unwrap();
+        s.set_org_policy("acme", "v2", Some("u_admin"), at("2025-03-02T00:00:00Z"))
+            .unwrap();
+        s.record_audit(
+            "acme",
+            &[
+                event("2025-03-01T10:00:00Z", "u_a", AuditOutcome::Allowed),
+                event("2025-03-01T10:00:01Z", "u_b", AuditOutcome::Denied),
+            ],
+        )
         .unwrap();
-    s.set_org_policy("acme", "v2", Some("u_admin"), at("2025-03-02T00:00:00Z"))
-        .unwrap();
-    s.record_audit(
-        "acme",
-        &[
-            event("2025-03-01T10:00:00Z", "u_a", AuditOutcome::Allowed),
-            event("2025-03-01T10:00:01Z", "u_b", AuditOutcome::Denied),
-        ],
-    )
-    .unwrap();
-    let log_before = all(s, "acme");
+        let log_before = all(s, "acme");
 
-    // Replace the org with different data under the same id.
-    let dir2 = generated("acme", 30, 3);
-    import(s, dir2.path(), true);
-    assert_eq!(all(s, "acme"), log_before);
-    assert_eq!(s.org_policy("acme").unwrap().unwrap().text, "v2");
-    assert_eq!(s.org_policy_history("acme").unwrap().len(), 2);
-    assert!(s.dangling_references("acme").unwrap().is_empty());
-    if let Store::Sqlite(db) = s {
-        assert!(
-            db.query_strings("PRAGMA foreign_key_check")
-                .unwrap()
-                .is_empty()
+        // Replace the org with different data under the same id.
+        let dir2 = generated("acme", 30, 3);
+        import(s, dir2.path(), true);
+        assert_eq!(all(s, "acme"), log_before);
+        assert_eq!(s.org_policy("acme").unwrap().unwrap().text, "v2");
+        assert_eq!(s.org_policy_history("acme").unwrap().len(), 2);
+        assert!(s.dangling_references("acme").unwrap().is_empty());
+        if let Store::Sqlite(db) = s {
+            assert!(
+                db.query_strings("PRAGMA foreign_key_check")
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+
+        // Numbering goes on after the replacement.
+        s.record_audit(
+            "acme",
+            &[event("2025-03-05T10:00:00Z", "u_c", AuditOutcome::Allowed)],
+        )
+        .unwrap();
+        assert_eq!(seqs(&all(s, "acme")), [3, 2, 1]);
+        assert_eq!(
+            s.set_org_policy("acme", "v3", None, at("2025-03-06T00:00:00Z"))
+                .unwrap(),
+            3
         );
+
+        // A refused import (the org exists, no replace) changes nothing either.
+        let refused = s.import(dir2.path(), ImportOptions { replace: false }, &mut |_| {});
+        assert!(matches!(
+            refused,
+            Err(store::ImportError::Store(StoreError::OrgExists(_)))
+        ));
+        assert_eq!(seqs(&all(s, "acme")), [3, 2, 1]);
     }
+);
 
-    // Numbering goes on after the replacement.
-    s.record_audit(
-        "acme",
-        &[event("2025-03-05T10:00:00Z", "u_c", AuditOutcome::Allowed)],
-    )
-    .unwrap();
-    assert_eq!(seqs(&all(s, "acme")), [3, 2, 1]);
-    assert_eq!(
-        s.set_org_policy("acme", "v3", None, at("2025-03-06T00:00:00Z"))
-            .unwrap(),
-        3
-    );
-
-    // A refused import (the org exists, no replace) changes nothing either.
-    let refused = s.import(dir2.path(), ImportOptions { replace: false }, &mut |_| {});
-    assert!(matches!(
-        refused,
-        Err(store::ImportError::Store(StoreError::OrgExists(_)))
-    ));
-    assert_eq!(seqs(&all(s, "acme")), [3, 2, 1]);
-});
-
-on_both!(concurrent_writers_never_share_a_seq_or_version, |mut f| {
-    with_org(f.store(), "acme");
-    let url = f.url.clone();
-    let threads: Vec<_> = (0..4)
-        .map(|t| {
-            let url = url.clone();
-            std::thread::spawn(move || {
-                let mut s = Store::open(&url).unwrap();
-                for i in 0..15 {
-                    let e = event(
-                        &format!("2025-03-01T10:{t:02}:{i:02}Z"),
-                        &format!("u_{t}"),
-                        AuditOutcome::Allowed,
-                    );
-                    s.record_audit("acme", &[e.clone(), e]).unwrap();
-                    if i % 5 == 0 {
-                        s.set_org_policy(
-                            "acme",
-                            &format!("{t}/{i}"),
-                            None,
-                            at("2025-03-01T00:00:00Z"),
-                        )
-                        .unwrap();
+on_both!(
+    "hp_test_audit",
+    concurrent_writers_never_share_a_seq_or_version,
+    |mut f| {
+        with_org(f.store(), "acme");
+        let url = f.url.clone();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    let mut s = Store::open(&url).unwrap();
+                    for i in 0..15 {
+                        let e = event(
+                            &format!("2025-03-01T10:{t:02}:{i:02}Z"),
+                            &format!("u_{t}"),
+                            AuditOutcome::Allowed,
+                        );
+                        s.record_audit("acme", &[e.clone(), e]).unwrap();
+                        if i % 5 == 0 {
+                            s.set_org_policy(
+                                "acme",
+                                &format!("{t}/{i}"),
+                                None,
+                                at("2025-03-01T00:00:00Z"),
+                            )
+                            .unwrap();
+                        }
                     }
-                }
+                })
             })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let log = all(f.store(), "acme");
+        assert_eq!(seqs(&log), (1..=120).rev().collect::<Vec<i64>>());
+        // Each batch of two got consecutive numbers.
+        for pair in log.chunks(2) {
+            assert_eq!(pair[0].1, pair[1].1);
+        }
+        let versions: Vec<i64> = f
+            .store()
+            .org_policy_history("acme")
+            .unwrap()
+            .iter()
+            .map(|p| p.version)
+            .collect();
+        assert_eq!(versions, (1..=12).rev().collect::<Vec<i64>>());
     }
-    let log = all(f.store(), "acme");
-    assert_eq!(seqs(&log), (1..=120).rev().collect::<Vec<i64>>());
-    // Each batch of two got consecutive numbers.
-    for pair in log.chunks(2) {
-        assert_eq!(pair[0].1, pair[1].1);
-    }
-    let versions: Vec<i64> = f
-        .store()
-        .org_policy_history("acme")
-        .unwrap()
-        .iter()
-        .map(|p| p.version)
-        .collect();
-    assert_eq!(versions, (1..=12).rev().collect::<Vec<i64>>());
-});
+);
 
 #[test]
 #[cfg_attr(
@@ -651,40 +573,44 @@ fn tamper(f: &Fresh) {
     }
 }
 
-on_both!(a_bad_row_is_a_typed_error_not_a_panic, |mut f| {
-    with_org(f.store(), "acme");
-    let good = event("2025-03-01T10:00:00Z", "u_a", AuditOutcome::Allowed);
-    f.store().record_audit("acme", &[good]).unwrap();
-    tamper(&f);
-    let by = |actor: &str| AuditQuery {
-        actor: Some(actor.into()),
-        ..AuditQuery::latest(10)
-    };
-    match f.store().audit("acme", &by("u_bad_outcome")) {
-        Err(e @ StoreError::Corrupt(_)) => assert_eq!(
-            e.to_string(),
-            "the stored data is inconsistent: audit entry 2 of org `acme`: \
+on_both!(
+    "hp_test_audit",
+    a_bad_row_is_a_typed_error_not_a_panic,
+    |mut f| {
+        with_org(f.store(), "acme");
+        let good = event("2025-03-01T10:00:00Z", "u_a", AuditOutcome::Allowed);
+        f.store().record_audit("acme", &[good]).unwrap();
+        tamper(&f);
+        let by = |actor: &str| AuditQuery {
+            actor: Some(actor.into()),
+            ..AuditQuery::latest(10)
+        };
+        match f.store().audit("acme", &by("u_bad_outcome")) {
+            Err(e @ StoreError::Corrupt(_)) => assert_eq!(
+                e.to_string(),
+                "the stored data is inconsistent: audit entry 2 of org `acme`: \
              `maybe` is not an audit outcome: expected `allowed` or `denied`"
-        ),
-        other => panic!("expected Corrupt, got {other:?}"),
-    }
-    match f.store().audit("acme", &by("u_bad_policies")) {
-        Err(StoreError::Corrupt(m)) => {
-            assert!(
-                m.starts_with("audit entry 3 of org `acme`: `policies` is not a JSON array"),
-                "{m}"
-            );
+            ),
+            other => panic!("expected Corrupt, got {other:?}"),
         }
-        other => panic!("expected Corrupt, got {other:?}"),
+        match f.store().audit("acme", &by("u_bad_policies")) {
+            Err(StoreError::Corrupt(m)) => {
+                assert!(
+                    m.starts_with("audit entry 3 of org `acme`: `policies` is not a JSON array"),
+                    "{m}"
+                );
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+        assert!(matches!(
+            f.store().audit("acme", &AuditQuery::latest(10)),
+            Err(StoreError::Corrupt(_))
+        ));
+        // Queries that do not reach the bad rows still work.
+        assert_eq!(seqs(&f.store().audit("acme", &by("u_a")).unwrap()), [1]);
+        // Numbering goes on after them.
+        let next = event("2025-03-02T10:00:00Z", "u_a", AuditOutcome::Denied);
+        f.store().record_audit("acme", &[next]).unwrap();
+        assert_eq!(seqs(&f.store().audit("acme", &by("u_a")).unwrap()), [4, 1]);
     }
-    assert!(matches!(
-        f.store().audit("acme", &AuditQuery::latest(10)),
-        Err(StoreError::Corrupt(_))
-    ));
-    // Queries that do not reach the bad rows still work.
-    assert_eq!(seqs(&f.store().audit("acme", &by("u_a")).unwrap()), [1]);
-    // Numbering goes on after them.
-    let next = event("2025-03-02T10:00:00Z", "u_a", AuditOutcome::Denied);
-    f.store().record_audit("acme", &[next]).unwrap();
-    assert_eq!(seqs(&f.store().audit("acme", &by("u_a")).unwrap()), [4, 1]);
-});
+);

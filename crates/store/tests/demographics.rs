@@ -8,37 +8,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use query_compiler::{Compiled, Dialect, OrgScope, Suppression, SuppressionSummary, Value};
-use store::{ImportOptions, Store};
+use store::ImportOptions;
 
-/// A store on a fresh database; dropping it removes the database.
-struct Fresh {
-    store: Option<Store>,
-    _dir: Option<tempfile::TempDir>,
-    /// SQLite: the database file.
-    file: Option<std::path::PathBuf>,
-    /// PostgreSQL: the admin URL, the database's name and its URL.
-    pg: Option<(String, String, String)>,
+mod common;
+use common::{Fresh, generated, postgres, sqlite};
+
+/// What these tests add to the shared fixture.
+trait Query {
+    fn dialect(&self) -> Dialect;
+    fn query(&self, sql: &str, org: &str, keys: usize, numbers: usize) -> Vec<Row>;
 }
 
-impl Drop for Fresh {
-    fn drop(&mut self) {
-        self.store = None;
-        if let Some((admin, name, _)) = &self.pg
-            && let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
-}
-
-impl Fresh {
-    fn store(&mut self) -> &mut Store {
-        self.store.as_mut().unwrap()
-    }
-
+impl Query for Fresh {
     fn dialect(&self) -> Dialect {
         if self.pg.is_some() {
             Dialect::Postgres
@@ -64,8 +47,8 @@ impl Fresh {
                         .collect(),
                 });
             }
-        } else if let Some((_, _, url)) = &self.pg {
-            let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        } else if self.pg.is_some() {
+            let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
             for r in c.query(sql, &[&org]).unwrap() {
                 out.push(Row {
                     keys: (0..keys).map(|i| r.get::<_, Option<String>>(i)).collect(),
@@ -85,63 +68,14 @@ struct Row {
     numbers: Vec<i64>,
 }
 
-fn sqlite() -> Fresh {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("store.db");
-    let url = format!("sqlite://{}", file.display());
-    Fresh {
-        store: Some(Store::open(&url).unwrap()),
-        _dir: Some(dir),
-        file: Some(file),
-        pg: None,
-    }
-}
-
-fn postgres() -> Fresh {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let admin = std::env::var("HIREPLANE_TEST_POSTGRES").expect("HIREPLANE_TEST_POSTGRES");
-    let name = format!(
-        "hp_demographics_{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst),
-        jiff::Timestamp::now().as_millisecond() % 1_000_000
-    );
-    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    let base = match admin.rfind('/') {
-        Some(i)
-            if admin[..i].contains("://") && admin[..i].len() > admin.find("://").unwrap() + 2 =>
-        {
-            &admin[..i]
-        }
-        _ => admin.as_str(),
-    };
-    let url = format!("{base}/{name}");
-    Fresh {
-        store: Some(Store::open(&url).unwrap()),
-        _dir: None,
-        file: None,
-        pg: Some((admin, name, url)),
-    }
-}
-
 const ORG: &str = "demo_demog";
 
 /// A generated org imported into SQLite, and into PostgreSQL when `with_pg`.
 fn stores(with_pg: bool) -> (Vec<Fresh>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    synth::generate(
-        &synth::Config {
-            org_id: ORG.into(),
-            applications: 600,
-            seed: 11,
-        },
-        dir.path(),
-    )
-    .unwrap();
+    let dir = generated(ORG, 600, 11);
     let mut out = vec![sqlite()];
     if with_pg {
-        out.push(postgres());
+        out.push(postgres("hp_demographics"));
     }
     for s in &mut out {
         s.store()

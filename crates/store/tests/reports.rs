@@ -21,77 +21,16 @@
 //! URL, each in a freshly created database that is dropped afterwards.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
 mod oracle;
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use common::{Fresh, postgres, sqlite};
 
 use oracle::Org;
 use query_compiler::catalog::{Entity, EntityId, Link, Type};
 use query_compiler::ir::{Ir, Shape};
 use query_compiler::{Catalog, Dialect, MemoryCatalog, OrgScope, Value};
-use store::{ImportOptions, Store};
-
-/// A store on a fresh database; dropping it removes the database.
-struct Fresh {
-    store: Option<Store>,
-    _dir: Option<tempfile::TempDir>,
-    /// The admin URL, the database's name and its URL.
-    pg: Option<(String, String, String)>,
-}
-
-impl Fresh {
-    fn store(&mut self) -> &mut Store {
-        self.store.as_mut().unwrap()
-    }
-}
-
-impl Drop for Fresh {
-    fn drop(&mut self) {
-        self.store = None;
-        if let Some((admin, name, _)) = &self.pg
-            && let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
-}
-
-fn sqlite() -> Fresh {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    Fresh {
-        store: Some(Store::open(&url).unwrap()),
-        _dir: Some(dir),
-        pg: None,
-    }
-}
-
-fn postgres() -> Fresh {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let admin = std::env::var("HIREPLANE_TEST_POSTGRES").expect("HIREPLANE_TEST_POSTGRES");
-    let name = format!(
-        "hp_reports_{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst),
-        jiff::Timestamp::now().as_millisecond() % 1_000_000
-    );
-    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    let base = match admin.rfind('/') {
-        Some(i)
-            if admin[..i].contains("://") && admin[..i].len() > admin.find("://").unwrap() + 2 =>
-        {
-            &admin[..i]
-        }
-        _ => admin.as_str(),
-    };
-    let url = format!("{base}/{name}");
-    Fresh {
-        store: Some(Store::open(&url).unwrap()),
-        _dir: None,
-        pg: Some((admin, name, url)),
-    }
-}
+use store::ImportOptions;
 
 /// One generated org: its folder, the oracle's copy, its catalog and the `today` it runs at.
 struct Fixture {
@@ -120,7 +59,7 @@ fn fixture(org_id: &str, applications: u64, seed: u64, with_pg: bool) -> Fixture
     let today: jiff::civil::Date = summary.reference_time[..10].parse().unwrap();
     let mut stores = vec![("sqlite", sqlite())];
     if with_pg {
-        stores.push(("postgres", postgres()));
+        stores.push(("postgres", postgres("hp_reports")));
     }
     for (_, s) in &mut stores {
         s.store()
@@ -128,8 +67,8 @@ fn fixture(org_id: &str, applications: u64, seed: u64, with_pg: bool) -> Fixture
             .unwrap();
         // The import leaves the new tables without statistics, and PostgreSQL then plans
         // nested loops that take seconds even on a few hundred rows; give it statistics.
-        if let Some((_, _, url)) = &s.pg {
-            let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        if s.pg.is_some() {
+            let mut c = postgres::Client::connect(&s.url, postgres::NoTls).unwrap();
             c.batch_execute("ANALYZE").unwrap();
         }
     }

@@ -4,118 +4,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use domain::format::{FileKind, canonical_records};
 use store::{ImportError, ImportOptions, Store, StoreError, Table};
 
-/// A store on a fresh database; dropping it removes the database.
-struct Fresh {
-    store: Option<Store>,
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
-}
-
-impl Fresh {
-    fn store(&mut self) -> &mut Store {
-        self.store.as_mut().unwrap()
-    }
-}
-
-impl Drop for Fresh {
-    fn drop(&mut self) {
-        self.store = None;
-        if let Some((admin, name)) = &self.pg
-            && let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
-}
-
-fn sqlite() -> Fresh {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    Fresh {
-        store: Some(Store::open(&url).unwrap()),
-        url,
-        _dir: Some(dir),
-        pg: None,
-    }
-}
-
-fn postgres() -> Fresh {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let admin = std::env::var("HIREPLANE_TEST_POSTGRES").expect("HIREPLANE_TEST_POSTGRES");
-    let name = format!(
-        "hp_test_{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst),
-        jiff::Timestamp::now().as_millisecond() % 1_000_000
-    );
-    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    // Point the admin URL at the new database: replace the path part.
-    let base = match admin.rfind('/') {
-        Some(i)
-            if admin[..i].contains("://") && admin[..i].len() > admin.find("://").unwrap() + 2 =>
-        {
-            &admin[..i]
-        }
-        _ => admin.as_str(),
-    };
-    let url = format!("{base}/{name}");
-    Fresh {
-        store: Some(Store::open(&url).unwrap()),
-        url,
-        _dir: None,
-        pg: Some((admin, name)),
-    }
-}
-
-/// One test per backend: `NAME::sqlite` always, `NAME::postgres` when a server is configured.
-macro_rules! on_both {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-            #[test]
-            fn sqlite() {
-                let f: fn(Fresh) = $body;
-                f(super::sqlite());
-            }
-            #[test]
-            #[cfg_attr(
-                not(hp_postgres),
-                ignore = "set HIREPLANE_TEST_POSTGRES to a PostgreSQL URL to run"
-            )]
-            fn postgres() {
-                let f: fn(Fresh) = $body;
-                f(super::postgres());
-            }
-        }
-    };
-}
+mod common;
+use common::{Fresh, generated, on_both, postgres, sqlite};
 
 fn acme() -> PathBuf {
     let base = std::env::var_os("HIREPLANE_SAMPLES")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples"));
     base.join("acme")
-}
-
-fn generated(org_id: &str, applications: u64, seed: u64) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    synth::generate(
-        &synth::Config {
-            org_id: org_id.into(),
-            applications,
-            seed,
-        },
-        dir.path(),
-    )
-    .unwrap();
-    dir
 }
 
 fn import(
@@ -181,7 +81,7 @@ fn acme_round_trips_on_sqlite() {
     ignore = "needs the sample org and HIREPLANE_TEST_POSTGRES"
 )]
 fn acme_round_trips_on_postgres() {
-    let mut f = postgres();
+    let mut f = postgres("hp_test");
     let report = import(f.store(), &acme(), false).unwrap();
     // A superuser (the usual test server user) takes the fast path.
     let Store::Postgres(s) = f.store() else {
@@ -199,7 +99,7 @@ fn acme_round_trips_on_postgres() {
     assert_eq!(counts.get(Table::BusyBlocks), 977);
 }
 
-on_both!(generated_orgs_round_trip, |mut f| {
+on_both!("hp_test", generated_orgs_round_trip, |mut f| {
     let dir = generated("gen", 1500, 42);
     import(f.store(), dir.path(), false).unwrap();
     assert_round_trip(f.store(), "gen", dir.path());
@@ -224,7 +124,7 @@ on_both!(generated_orgs_round_trip, |mut f| {
     assert!(o.funnel.iter().all(|(_, n)| *n <= 1500));
 });
 
-on_both!(reimport_is_refused_unless_replace, |mut f| {
+on_both!("hp_test", reimport_is_refused_unless_replace, |mut f| {
     let first = generated("same", 300, 1);
     let second = generated("same", 200, 2);
     import(f.store(), first.path(), false).unwrap();
@@ -243,7 +143,7 @@ on_both!(reimport_is_refused_unless_replace, |mut f| {
     assert_round_trip(f.store(), "same", second.path());
 });
 
-on_both!(two_orgs_never_see_each_others_rows, |mut f| {
+on_both!("hp_test", two_orgs_never_see_each_others_rows, |mut f| {
     let a = generated("alpha", 400, 1);
     let b = generated("beta", 250, 2);
     import(f.store(), a.path(), false).unwrap();
@@ -307,6 +207,7 @@ fn line_where(dir: &Path, file: &str, pred: impl Fn(&serde_json::Value) -> bool)
 }
 
 on_both!(
+    "hp_test",
     bad_input_is_refused_with_its_location_and_changes_nothing,
     |mut f| {
         // What is already stored: one org, and the org the broken copies would replace.
@@ -396,7 +297,7 @@ on_both!(
     }
 );
 
-on_both!(missing_org_is_a_clear_error, |mut f| {
+on_both!("hp_test", missing_org_is_a_clear_error, |mut f| {
     let out = tempfile::tempdir().unwrap();
     match f.store().export("nobody", out.path()) {
         Err(StoreError::NoSuchOrg(id)) => assert_eq!(id, "nobody"),
@@ -408,14 +309,18 @@ on_both!(missing_org_is_a_clear_error, |mut f| {
     ));
 });
 
-on_both!(migrations_are_recorded_and_idempotent, |mut f| {
-    let latest = 5;
-    assert_eq!(f.store().schema_version().unwrap(), latest);
-    // Opening the same database again finds it current and changes nothing.
-    let url = f.url.clone();
-    let mut again = Store::open(&url).unwrap();
-    assert_eq!(again.schema_version().unwrap(), latest);
-});
+on_both!(
+    "hp_test",
+    migrations_are_recorded_and_idempotent,
+    |mut f| {
+        let latest = 5;
+        assert_eq!(f.store().schema_version().unwrap(), latest);
+        // Opening the same database again finds it current and changes nothing.
+        let url = f.url.clone();
+        let mut again = Store::open(&url).unwrap();
+        assert_eq!(again.schema_version().unwrap(), latest);
+    }
+);
 
 #[test]
 fn bad_urls_are_refused_clearly() {
@@ -479,18 +384,22 @@ fn declared_foreign_keys(store: &mut Store) -> Vec<String> {
     out
 }
 
-on_both!(migrations_match_the_table_map_and_foreign_keys, |mut f| {
-    for (table, cols) in columns(f.store()) {
-        let t = Table::ALL.into_iter().find(|t| t.name() == table).unwrap();
-        assert_eq!(cols, t.columns(), "columns of `{table}`");
+on_both!(
+    "hp_test",
+    migrations_match_the_table_map_and_foreign_keys,
+    |mut f| {
+        for (table, cols) in columns(f.store()) {
+            let t = Table::ALL.into_iter().find(|t| t.name() == table).unwrap();
+            assert_eq!(cols, t.columns(), "columns of `{table}`");
+        }
+        let mut expected: Vec<String> = store::FOREIGN_KEYS
+            .iter()
+            .map(|fk| format!("{}.{} -> {}", fk.table.name(), fk.column, fk.parent.name()))
+            .collect();
+        expected.sort();
+        assert_eq!(declared_foreign_keys(f.store()), expected);
     }
-    let mut expected: Vec<String> = store::FOREIGN_KEYS
-        .iter()
-        .map(|fk| format!("{}.{} -> {}", fk.table.name(), fk.column, fk.parent.name()))
-        .collect();
-    expected.sort();
-    assert_eq!(declared_foreign_keys(f.store()), expected);
-});
+);
 
 #[test]
 #[cfg_attr(
@@ -531,7 +440,7 @@ fn postgres_imports_as_an_ordinary_role_with_per_row_foreign_keys() {
     }
 }
 
-on_both!(calendars_hold_what_scheduling_needs, |mut f| {
+on_both!("hp_test", calendars_hold_what_scheduling_needs, |mut f| {
     let dir = generated("cal", 400, 6);
     import(f.store(), dir.path(), false).unwrap();
     let wide = (
