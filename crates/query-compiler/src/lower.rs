@@ -242,6 +242,9 @@ fn table_source(table: &'static str) -> TableSource {
     TableSource::Table(table)
 }
 
+/// A measure's place and how it is finished from a per-parent CTE's alias.
+type Finished = (usize, Box<dyn Fn(&str) -> SqlExpr>);
+
 struct Lower<'a> {
     ir: &'a Ir,
     d: Dialect,
@@ -994,19 +997,7 @@ impl Lower<'_> {
         let name = format!("p{}", ctes.len());
         let (partial, finals) = self.partial(grain, rel.target, remote);
         ctes.push((name.clone(), partial));
-        let p = self.alias("p");
-        tables.joins.push(Join {
-            kind: JoinKind::Inner,
-            source: TableSource::Cte(name),
-            alias: p.clone(),
-            on: SqlExpr::eq(
-                SqlExpr::Ref(p.clone(), "parent".into()),
-                col(&s, key(subject)),
-            ),
-        });
-        for (j, finish) in finals {
-            columns.push((finish(&p), format!("m{j}")));
-        }
+        self.join_parts(&mut tables, &mut columns, &s, name, JoinKind::Inner, finals);
         keyed_select(subject, tables, s, filter, columns, group_by)
     }
 
@@ -1058,6 +1049,32 @@ impl Lower<'_> {
             .collect()
     }
 
+    /// Joins a CTE of per-parent partial aggregates (`parent`, then the parts) to the subject's
+    /// rows at `s` and adds its measures, finished, as `m{j}`.
+    fn join_parts(
+        &mut self,
+        tables: &mut Tables,
+        columns: &mut Vec<(SqlExpr, String)>,
+        s: &str,
+        cte: String,
+        kind: JoinKind,
+        finals: Vec<Finished>,
+    ) {
+        let p = self.alias("p");
+        tables.joins.push(Join {
+            kind,
+            source: TableSource::Cte(cte),
+            alias: p.clone(),
+            on: SqlExpr::eq(
+                SqlExpr::Ref(p.clone(), "parent".into()),
+                col(s, key(self.ir.subject)),
+            ),
+        });
+        for (j, finish) in finals {
+            columns.push((finish(&p), format!("m{j}")));
+        }
+    }
+
     /// A family whose measures all decompose: each list aggregated per subject row on its own
     /// (reaching the subject by its route), then joined to the subject's rows, one row each.
     fn routed(
@@ -1089,19 +1106,7 @@ impl Lower<'_> {
                     ..Default::default()
                 },
             ));
-            let p = self.alias("p");
-            tables.joins.push(Join {
-                kind: JoinKind::Left,
-                source: TableSource::Cte(name),
-                alias: p.clone(),
-                on: SqlExpr::eq(
-                    SqlExpr::Ref(p.clone(), "parent".into()),
-                    col(&s, key(subject)),
-                ),
-            });
-            for (j, finish) in finals {
-                columns.push((finish(&p), format!("m{j}")));
-            }
+            self.join_parts(&mut tables, &mut columns, &s, name, JoinKind::Left, finals);
         }
         keyed_select(subject, tables, s, filter, columns, group_by)
     }
@@ -1177,7 +1182,7 @@ impl Lower<'_> {
         grain: &Grain,
         entity: EntityId,
         up: &'static str,
-    ) -> (Select, Vec<(usize, Box<dyn Fn(&str) -> SqlExpr>)>) {
+    ) -> (Select, Vec<Finished>) {
         let mut tables = Tables::new();
         let c = self.alias("c");
         let mut columns = vec![(col(&c, up), "parent".to_owned())];
@@ -1205,8 +1210,8 @@ impl Lower<'_> {
         c: &str,
         entity: EntityId,
         columns: &mut Vec<(SqlExpr, String)>,
-    ) -> Vec<(usize, Box<dyn Fn(&str) -> SqlExpr>)> {
-        let mut finals: Vec<(usize, Box<dyn Fn(&str) -> SqlExpr>)> = Vec::new();
+    ) -> Vec<Finished> {
+        let mut finals: Vec<Finished> = Vec::new();
         let d = self.d;
         let c = c.to_owned();
         for (j, m) in self.ir.measures.iter().enumerate() {
