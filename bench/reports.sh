@@ -36,29 +36,7 @@ out=${BENCH_OUT:-$(mktemp -d /tmp/hireplane-reports.XXXXXX)}
 mkdir -p "$out"
 echo "rerun: bench/reports.sh $n   (REPORTS_TODAY=$today REPORTS_RUNS=$runs)" >&2
 
-cargo build --release -q -p cli
-bin=${CARGO_TARGET_DIR:-target}/release/hireplane
-
-org_dir=/var/tmp/hireplane-bench-org-$n
-db=hp_bench_$n
-base=${pg%/*}
-dburl=$base/$db
-
-if [ ! -f "$org_dir/applications.jsonl" ]; then
-    echo "generating $n applications into $org_dir" >&2
-    rm -rf "$org_dir.tmp"
-    "$bin" generate --org-id bench --applications "$n" --seed 1 "$org_dir.tmp" >&2
-    mv "$org_dir.tmp" "$org_dir"
-fi
-
-imported=$(psql -X "$dburl" -Atc "SELECT count(*) FROM orgs WHERE org_id = 'bench'" 2>/dev/null || echo none)
-if [ "$imported" != 1 ]; then
-    echo "importing $org_dir into $db" >&2
-    psql -X "$pg" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
-    psql -X "$pg" -qc "CREATE DATABASE $db" >/dev/null
-    "$bin" --database "$dburl" import "$org_dir" >&2
-fi
-psql -X "$dburl" -qc "VACUUM ANALYZE" >/dev/null
+source bench/bench-org.sh
 zone=$(psql -X "$dburl" -Atc "SELECT timezone FROM orgs WHERE org_id = 'bench'")
 
 if [ -n "${REPORTS_ONLY:-}" ]; then

@@ -1,0 +1,27 @@
+# Sourced by the report benchmarks (bench/reports.sh, bench/policy-reports.sh): builds the CLI and
+# makes sure the generated org of $n applications (`hireplane generate --org-id bench --seed 1`,
+# kept in /var/tmp/hireplane-bench-org-$n) is imported into the PostgreSQL database hp_bench_$n
+# of the server $pg, then VACUUM ANALYZE. Sets: bin, org_dir, db, dburl.
+cargo build --release -q -p cli
+bin=${CARGO_TARGET_DIR:-target}/release/hireplane
+org_dir=/var/tmp/hireplane-bench-org-$n
+db=hp_bench_$n
+base=${pg%/*}
+dburl=$base/$db
+
+if [ ! -f "$org_dir/applications.jsonl" ]; then
+    echo "generating $n applications into $org_dir" >&2
+    rm -rf "$org_dir.tmp"
+    "$bin" generate --org-id bench --applications "$n" --seed 1 "$org_dir.tmp" >&2
+    mv "$org_dir.tmp" "$org_dir"
+fi
+imported=$(psql -X "$dburl" -Atc "SELECT count(*) FROM orgs WHERE org_id = 'bench'" 2>/dev/null || echo none)
+if [ "$imported" != 1 ]; then
+    echo "importing $org_dir into $db" >&2
+    psql -X "$pg" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+    psql -X "$pg" -qc "CREATE DATABASE $db" >/dev/null
+    "$bin" --database "$dburl" import "$org_dir" >&2
+fi
+# Open the store once so that any newer migration (indexes) is applied, then statistics.
+"$bin" --database "$dburl" orgs >/dev/null
+psql -X "$dburl" -qc "VACUUM ANALYZE" >/dev/null
