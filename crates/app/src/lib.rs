@@ -216,7 +216,7 @@ impl Services {
             return Err(AppError::Demographics {
                 user: user.to_owned(),
                 why: format!(
-                    "no policy of the {} permits `viewDemographicsAggregate` for role `{}`",
+                    "no policy in force ({}) permits `viewDemographicsAggregate` for role `{}`",
                     access.policies.source(),
                     access.viewer.role
                 ),
