@@ -26,6 +26,7 @@ macro_rules! out {
 mod access;
 mod report;
 mod schedule;
+mod serve;
 
 const DEFAULT_DATABASE: &str = "sqlite://hireplane.db";
 const DEMO_DATABASE: &str = "sqlite://hireplane-demo.db";
@@ -175,6 +176,23 @@ enum Command {
         /// Output format
         #[arg(long, value_enum, default_value = "table")]
         format: report::Format,
+    },
+    /// Run the API server (GraphQL on /graphql, /healthz, /readyz, /metrics)
+    Serve {
+        /// A settings file (TOML); the `HIREPLANE_*` environment overrides it
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Where to listen [default: 127.0.0.1:8080]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// Start on a fresh embedded store with the demo org, and print a token per role
+        #[arg(long)]
+        demo: bool,
+    },
+    /// API tokens: create (printed once), list, revoke
+    Token {
+        #[command(subcommand)]
+        command: serve::TokenCommand,
     },
     /// Create a fresh embedded store with a generated demo org and show what is in it
     Demo {
@@ -331,6 +349,15 @@ fn run(cli: Cli) -> Result<()> {
             access::audit(&mut store, org, limit, actor, denied, format)?;
         }
         Command::Demo { applications, seed } => demo(database.as_deref(), applications, seed)?,
+        Command::Serve {
+            config,
+            listen,
+            demo,
+        } => serve::serve(database.as_deref(), config.as_deref(), listen, demo)?,
+        Command::Token { command } => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            serve::token(&mut store, command)?;
+        }
     }
     Ok(())
 }
@@ -432,9 +459,24 @@ fn print_overview(o: &store::Overview) -> Result<()> {
     Ok(())
 }
 
-fn demo(database: Option<&str>, applications: u64, seed: u64) -> Result<()> {
+/// Opens the store at `url` and imports a generated demo org into it (replacing an earlier one).
+fn create_demo(
+    url: &str,
+    applications: u64,
+    seed: u64,
+) -> Result<(Store, store::ImportReport, synth::Summary)> {
+    let mut store = Store::open(url)
+        .with_context(|| format!("cannot open the store `{}`", store::redact(url)))?;
+    let dir = std::env::temp_dir().join(format!("hireplane-demo-{}", std::process::id()));
+    let summary = generate("demo", applications, seed, &dir)?;
+    let result = import(&mut store, &dir, true);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok((store, result?, summary))
+}
+
+/// Removes the default demo store's files (a store the user named is only added to).
+fn reset_demo_store(database: Option<&str>) -> Result<()> {
     let url = database.unwrap_or(DEMO_DATABASE);
-    // The default demo store is ours to recreate; a store the user named is only added to.
     if database.is_none()
         && let Ok(store::DatabaseUrl::Sqlite(path)) = store::DatabaseUrl::parse(url)
     {
@@ -455,13 +497,14 @@ fn demo(database: Option<&str>, applications: u64, seed: u64) -> Result<()> {
             }
         }
     }
-    let mut store = Store::open(url)
-        .with_context(|| format!("cannot open the store `{}`", store::redact(url)))?;
-    let dir = std::env::temp_dir().join(format!("hireplane-demo-{}", std::process::id()));
-    let summary = generate("demo", applications, seed, &dir)?;
-    let result = import(&mut store, &dir, true);
-    let _ = std::fs::remove_dir_all(&dir);
-    let report = result?;
+    Ok(())
+}
+
+fn demo(database: Option<&str>, applications: u64, seed: u64) -> Result<()> {
+    let url = database.unwrap_or(DEMO_DATABASE);
+    // The default demo store is ours to recreate; a store the user named is only added to.
+    reset_demo_store(database)?;
+    let (mut store, report, summary) = create_demo(url, applications, seed)?;
     out!();
     out!("hireplane demo: store `{}`", store::redact(url));
     out!("data as of {}", summary.reference_time);

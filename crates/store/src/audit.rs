@@ -500,14 +500,19 @@ fn policies_json(ids: &[String]) -> String {
 }
 
 /// An instant stored in SQLite (microseconds since 1970), for row `key` of `table`.
-fn instant(org_id: &str, table: &str, key: i64, micros: i64) -> Result<Instant, StoreError> {
+pub(crate) fn instant(
+    org_id: &str,
+    table: &str,
+    key: i64,
+    micros: i64,
+) -> Result<Instant, StoreError> {
     Instant::from_micros(micros)
         .map_err(|e| StoreError::Corrupt(format!("{table} row {key} of org `{org_id}`: {e}")))
 }
 
 /// An instant as PostgreSQL's driver binds a `timestamptz`. Both are microseconds, so the value
 /// survives the round trip exactly.
-fn system_time(at: Instant) -> Result<SystemTime, StoreError> {
+pub(crate) fn system_time(at: Instant) -> Result<SystemTime, StoreError> {
     let micros = at.as_micros();
     let d = Duration::from_micros(micros.unsigned_abs());
     let t = if micros < 0 {
@@ -520,7 +525,12 @@ fn system_time(at: Instant) -> Result<SystemTime, StoreError> {
 }
 
 /// An instant read from a PostgreSQL `timestamptz`, for row `key` of `table`.
-fn pg_instant(org_id: &str, table: &str, key: i64, t: SystemTime) -> Result<Instant, StoreError> {
+pub(crate) fn pg_instant(
+    org_id: &str,
+    table: &str,
+    key: i64,
+    t: SystemTime,
+) -> Result<Instant, StoreError> {
     let micros = match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_micros()),
         Err(e) => i64::try_from(e.duration().as_micros()).map(|m| -m),

@@ -26,6 +26,8 @@ mod postgres;
 mod report;
 mod rows;
 mod sqlite;
+mod tokens;
+mod write;
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +39,12 @@ pub use export::{Calendars, Dialect};
 pub use facts::{DECIDABLE, EntityFacts, FactValue};
 pub use report::{ReportRows, UserAccess};
 pub use rows::{FOREIGN_KEYS, ForeignKey, Table};
+pub use tokens::{IdempotencyBegin, StoredToken};
+pub use write::{
+    AddStage, Archive, CustomFieldValue, Hire, MoveStage, NewApplication, NewCandidate,
+    NewCustomField, NewFeedback, NewInterview, NewJob, NewOffer, NewStage, OfferTerms, StageChange,
+    UpdateCustomField, UpdateJob, UpdateOffer, UpdateStage, WriteError,
+};
 
 /// Where the store lives, parsed from a database URL.
 #[derive(Clone, PartialEq, Eq)]
@@ -75,6 +83,11 @@ impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Display::fmt(self, f)
     }
+}
+
+/// The schema version this binary migrates to; a store at a lower version is not current.
+pub fn latest_schema_version() -> i64 {
+    migrate::latest()
 }
 
 /// A URL with any password replaced by `***`, for messages and logs.
@@ -251,6 +264,29 @@ impl Store {
         match self {
             Store::Sqlite(_) => Dialect::Sqlite,
             Store::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Whether the database answers: one round trip.
+    pub fn ping(&mut self) -> Result<(), StoreError> {
+        self.schema_version().map(|_| ())
+    }
+
+    /// Stops any statement of this connection that runs longer than `timeout` (PostgreSQL's
+    /// `statement_timeout`; zero means none). SQLite has no such setting: there the caller's own
+    /// time limit is what bounds a request.
+    pub fn set_statement_timeout(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(_) => Ok(()),
+            Store::Postgres(s) => {
+                let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+                s.client()
+                    .batch_execute(&format!("SET statement_timeout = {ms}"))?;
+                Ok(())
+            }
         }
     }
 

@@ -41,6 +41,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_policy_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0005_policy_indexes.sql"),
     },
+    Migration {
+        version: 7,
+        name: "api_tokens",
+        sqlite: include_str!("../migrations/sqlite/0007_api_tokens.sql"),
+        postgres: include_str!("../migrations/postgres/0007_api_tokens.sql"),
+    },
 ];
 
 /// Fills the derived `stage_transitions.left_at` of one org (`$1`/`?1`) from its history: the

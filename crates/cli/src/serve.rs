@@ -1,0 +1,213 @@
+//! `hireplane serve` and `hireplane token`: the server's command line.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use store::Store;
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Make a token for a user; the token is printed once and never stored
+    Create {
+        /// The org of the user
+        #[arg(long = "org", value_name = "ID")]
+        org: String,
+        /// The user the token acts as (their access policy applies to everything it does)
+        #[arg(long, value_name = "USER_ID")]
+        user: String,
+        /// A name to recognise it by
+        #[arg(long, default_value = "api")]
+        name: String,
+        /// How long it is valid: `90d`, `12h`, `30m` [default: never expires]
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
+    },
+    /// List an org's tokens (never their secrets)
+    List {
+        #[arg(long = "org", value_name = "ID")]
+        org: String,
+    },
+    /// Revoke a token by its id (the part after `hpt_`, before the second `_`)
+    Revoke {
+        #[arg(long = "org", value_name = "ID")]
+        org: String,
+        /// The token's id
+        id: String,
+    },
+}
+
+fn now() -> domain::Instant {
+    domain::Instant::from_timestamp(jiff::Timestamp::now())
+}
+
+/// `90d`, `12h`, `30m`, `45s` as seconds.
+fn parse_duration(s: &str) -> Result<i64> {
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = n
+        .parse()
+        .with_context(|| format!("--expires-in `{s}`: expected a number and a unit, e.g. `90d`"))?;
+    let per = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" => 1,
+        _ => bail!("--expires-in `{s}`: the unit must be `d`, `h`, `m` or `s`"),
+    };
+    if n <= 0 {
+        bail!("--expires-in `{s}`: must be more than zero");
+    }
+    n.checked_mul(per)
+        .with_context(|| format!("--expires-in `{s}`: too long"))
+}
+
+fn after(seconds: i64) -> Result<domain::Instant> {
+    let at = now()
+        .as_micros()
+        .saturating_add(seconds.saturating_mul(1_000_000));
+    domain::Instant::from_micros(at).context("the expiry is out of range")
+}
+
+pub fn token(store: &mut Store, command: TokenCommand) -> Result<()> {
+    let services = app::Services::new();
+    match command {
+        TokenCommand::Create {
+            org,
+            user,
+            name,
+            expires_in,
+        } => {
+            let expires = expires_in
+                .as_deref()
+                .map(parse_duration)
+                .transpose()?
+                .map(after)
+                .transpose()?;
+            let made = services
+                .create_token(store, &org, &user, &name, expires, now())
+                .with_context(|| format!("cannot create a token for `{user}` of org `{org}`"))?;
+            eprintln!(
+                "token `{}` for user `{user}` of org `{org}`{}; shown once, keep it secret:",
+                made.stored.id,
+                match made.stored.expires_at {
+                    Some(at) => format!(", expires {at}"),
+                    None => ", does not expire".to_owned(),
+                }
+            );
+            writeln!(std::io::stdout().lock(), "{}", made.token)?;
+        }
+        TokenCommand::List { org } => {
+            let tokens = store
+                .tokens(&org)
+                .with_context(|| format!("cannot list the tokens of org `{org}`"))?;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{:<32}  {:<16}  {:<12}  {:<20}  {:<20}  revoked",
+                "id", "user", "name", "created", "expires"
+            )?;
+            for t in tokens {
+                let show = |i: Option<domain::Instant>| i.map_or("-".to_owned(), |i| i.to_string());
+                writeln!(
+                    out,
+                    "{:<32}  {:<16}  {:<12}  {:<20}  {:<20}  {}",
+                    t.id,
+                    t.user_id,
+                    t.name,
+                    t.created_at,
+                    show(t.expires_at),
+                    show(t.revoked_at)
+                )?;
+            }
+        }
+        TokenCommand::Revoke { org, id } => {
+            if !store
+                .revoke_token(&org, &id, now())
+                .with_context(|| format!("cannot revoke token `{id}`"))?
+            {
+                bail!("org `{org}` has no token `{id}` (see `hireplane token list --org {org}`)");
+            }
+            eprintln!("token `{id}` revoked");
+        }
+    }
+    Ok(())
+}
+
+pub fn serve(
+    database: Option<&str>,
+    config: Option<&Path>,
+    listen: Option<SocketAddr>,
+    demo: bool,
+) -> Result<()> {
+    let mut settings = server::Settings::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(url) = database {
+        settings.database = url.to_owned();
+    }
+    if let Some(addr) = listen {
+        settings.listen = addr;
+    }
+    let mut banner = Vec::new();
+    if demo {
+        let url = database.unwrap_or(super::DEMO_DATABASE).to_owned();
+        settings.database = url.clone();
+        super::reset_demo_store(database)?;
+        let (mut store, report, _) = super::create_demo(&url, 5000, 7)?;
+        let org = report.org_id.as_str();
+        let users = store.active_users(org)?;
+        let services = app::Services::new();
+        banner.push(format!(
+            "demo org `{org}` in `{}`; one token per role (shown once, valid 30 days):",
+            store::redact(&url)
+        ));
+        let mut example = None;
+        for role in ["admin", "recruiter", "hiring_manager", "interviewer"] {
+            let Some(user) = users.iter().find(|u| u.role == role) else {
+                continue;
+            };
+            let made = services
+                .create_token(
+                    &mut store,
+                    org,
+                    &user.id,
+                    "demo",
+                    Some(after(30 * 86_400)?),
+                    now(),
+                )
+                .with_context(|| format!("cannot create a demo token for `{}`", user.id))?;
+            banner.push(format!("  {role:<15} {:<14} {}", user.id, made.token));
+            example.get_or_insert(made.token);
+        }
+        if let Some(token) = example {
+            banner.push(String::new());
+            banner.push("try (as the admin):".to_owned());
+            banner.push(format!(
+                "  curl -s http://{}/graphql -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n    -d '{{\"query\": \"{{ viewer {{ name role }} applications(first: 3) {{ nodes {{ id status candidate {{ name }} job {{ title }} currentStage {{ name }} }} }} }}\"}}'",
+                settings.listen
+            ));
+        }
+    }
+    server::init_logging(&settings);
+    let graphiql = settings.graphiql;
+    server::serve_blocking(settings, move |addr| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "hireplane API on http://{addr}/graphql{}",
+            if graphiql {
+                " (GraphiQL in a browser)"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            out,
+            "health: http://{addr}/healthz, http://{addr}/readyz; metrics: http://{addr}/metrics"
+        );
+        for line in &banner {
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = out.flush();
+    })
+}

@@ -1,0 +1,135 @@
+//! The GraphQL API: a schema built at start from the report catalog ([`model`]), whose reads
+//! are reports run as the caller ([`read`]): every list, lookup and nested object is fetched by
+//! one report compiled with the caller's row filters and field masks, so the API shows exactly
+//! what the caller's reports show. Reports themselves ([`reports`]) and the hiring workflow's
+//! mutations ([`mutations`]) complete it.
+
+pub mod model;
+pub mod mutations;
+pub mod read;
+pub mod reports;
+
+use std::sync::Arc;
+
+use async_graphql::dynamic::{Object, Scalar, Schema, SchemaError};
+use async_graphql::{ErrorExtensions, Value};
+
+use crate::auth::Caller;
+use crate::db::Db;
+use crate::settings::Limits;
+
+/// What every resolver of one request can reach.
+pub struct RequestCtx {
+    pub caller: Caller,
+    pub services: Arc<app::Services>,
+    pub db: Db,
+    pub limits: Arc<Limits>,
+}
+
+/// The error codes of the API (`extensions.code`), documented in docs/api.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// An argument is wrong: `extensions.field` names it.
+    BadUserInput,
+    /// The thing does not exist, or the caller may not know it exists.
+    NotFound,
+    /// The caller may see the thing but not do this to it.
+    Forbidden,
+    /// A mutation conflicts with the current state (e.g. an archived application).
+    Conflict,
+    /// The query ran longer than the server allows.
+    Timeout,
+    /// Something on our side failed; the log has the details under the request id.
+    Internal,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::BadUserInput => "BAD_USER_INPUT",
+            Code::NotFound => "NOT_FOUND",
+            Code::Forbidden => "FORBIDDEN",
+            Code::Conflict => "CONFLICT",
+            Code::Timeout => "TIMEOUT",
+            Code::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// An API error with its code and, for bad input, the field.
+pub fn error(code: Code, field: Option<&str>, message: impl Into<String>) -> async_graphql::Error {
+    let field = field.map(str::to_owned);
+    async_graphql::Error::new(message).extend_with(move |_, e| {
+        e.set("code", code.as_str());
+        if let Some(f) = &field {
+            e.set("field", f.as_str());
+        }
+    })
+}
+
+/// An internal failure: logged with its detail, told to the caller without it.
+pub fn internal(what: &str, detail: impl std::fmt::Display) -> async_graphql::Error {
+    tracing::error!(error = %detail, "{what}");
+    error(
+        Code::Internal,
+        None,
+        format!("{what} failed; see the server log"),
+    )
+}
+
+/// The schema, with the limits of `limits`.
+pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
+    let mut query = Object::new("Query").description(
+        "Reads: every entity of the data model as the caller sees it (the caller's access \
+         policy filters rows and masks restricted fields exactly as in reports).",
+    );
+    let mut builder_types = Vec::new();
+    let shapes = read::shapes();
+    for shape in shapes {
+        let (types, fields) = read::types_for(shape);
+        builder_types.extend(types);
+        for f in fields {
+            query = query.field(f);
+        }
+    }
+    query = query.field(read::viewer_field());
+    for f in reports::fields() {
+        query = query.field(f);
+    }
+    let mutation_fields = mutations::fields();
+    let has_mutations = !mutation_fields.is_empty();
+    let mut mutation = Object::new("Mutation").description(
+        "The hiring workflow. Every mutation is checked by the access policy and accepts an \
+         `Idempotency-Key` header: a retry with the same key is applied once.",
+    );
+    for f in mutation_fields {
+        mutation = mutation.field(f);
+    }
+    let mut builder = Schema::build("Query", has_mutations.then_some("Mutation"), None)
+        .register(query)
+        .register(Scalar::new("DateTime").description("An instant, RFC 3339 in UTC"))
+        .register(Scalar::new("Date").description("A calendar date, YYYY-MM-DD"))
+        .register(Scalar::new("JSON").description("Any JSON value"))
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(limits.max_depth.max(16) * 2)
+        .limit_directives(8)
+        .extension(async_graphql::extensions::Tracing);
+    if has_mutations {
+        builder = builder.register(mutation);
+    }
+    for t in builder_types
+        .into_iter()
+        .chain(reports::types())
+        .chain(mutations::types())
+        .chain(read::common_types())
+    {
+        builder = builder.register(t);
+    }
+    builder.finish()
+}
+
+/// A JSON value as a GraphQL value.
+pub fn json_value(v: serde_json::Value) -> Value {
+    Value::from_json(v).unwrap_or(Value::Null)
+}

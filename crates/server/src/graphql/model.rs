@@ -1,0 +1,173 @@
+//! The GraphQL shape of the data model, derived from the report catalog
+//! (`query_compiler::catalog::ENTITIES`) so that the API and the report language can never
+//! disagree: one object type per entity, one field per catalog field (camelCase), one nullable
+//! object field per to-one relation, one connection per to-many relation. Demographics are not in
+//! the API at all: they exist only inside safe aggregates.
+
+use async_graphql::dynamic::TypeRef;
+use query_compiler::catalog::{
+    ENTITIES, Entity, EntityId, Field, FieldGroup, Link, Relation, Type,
+};
+
+/// What the API shows of one entity.
+pub struct Shape {
+    pub entity: &'static Entity,
+    /// The GraphQL type name (`Application`).
+    pub type_name: String,
+    /// The root list field (`applications`) and single lookup (`application`), for entities
+    /// with an `id`.
+    pub list_field: String,
+    pub single_field: String,
+    pub fields: Vec<(String, &'static Field)>,
+    pub to_one: Vec<(String, &'static Relation)>,
+    /// To-many relations with the target's relation that points back (`job` for
+    /// `Job.applications`).
+    pub to_many: Vec<(String, &'static Relation, &'static str)>,
+}
+
+impl Shape {
+    pub fn has_id(&self) -> bool {
+        self.entity.field("id").is_some()
+    }
+
+    /// The report paths a stable order of this entity's rows follows: `id`, or the key.
+    pub fn order_paths(&self) -> Vec<String> {
+        if self.has_id() {
+            return vec!["id".to_owned()];
+        }
+        self.entity
+            .key
+            .iter()
+            .filter_map(|col| {
+                let via = self
+                    .entity
+                    .relations
+                    .iter()
+                    .find(|r| matches!(r.link, Link::ToOne { local, .. } if local == *col));
+                match via {
+                    Some(r) => Some(format!("{}.id", r.name)),
+                    None => self
+                        .entity
+                        .fields
+                        .iter()
+                        .find(|f| f.source == query_compiler::catalog::Source::Column(col))
+                        .map(|f| f.name.to_owned()),
+                }
+            })
+            .collect()
+    }
+}
+
+/// `applied_at` → `appliedAt`.
+pub fn camel(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut up = false;
+    for c in snake.chars() {
+        if c == '_' || c == ' ' {
+            up = true;
+        } else if up {
+            out.extend(c.to_uppercase());
+            up = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `employment_type` → `EmploymentType`.
+pub fn pascal(snake: &str) -> String {
+    let c = camel(snake);
+    let mut chars = c.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+pub fn type_name(id: EntityId) -> String {
+    match id {
+        EntityId::HiringTeam => "HiringTeamMember".to_owned(),
+        EntityId::Feedback => "Feedback".to_owned(),
+        other => pascal(Entity::get(other).singular),
+    }
+}
+
+/// Whether the API shows `e` (demographics never).
+fn shown(e: &Entity) -> bool {
+    e.id != EntityId::Demographics
+}
+
+/// The GraphQL type of a field, and the enum it needs (name, values), if any.
+pub fn field_type(shape_type: &str, f: &Field) -> (TypeRef, Option<(String, Vec<String>)>) {
+    let named = |n: &str| (TypeRef::named(n), None);
+    match &f.ty {
+        Type::Text | Type::Select(_) => named(TypeRef::STRING),
+        Type::Integer => named(TypeRef::INT),
+        Type::Number => named(TypeRef::FLOAT),
+        Type::Bool => named(TypeRef::BOOLEAN),
+        Type::Instant => named("DateTime"),
+        Type::Date => named("Date"),
+        Type::Enum(values) => {
+            let name = format!("{shape_type}{}", pascal(f.name));
+            (
+                TypeRef::named(&name),
+                Some((name, values.iter().map(|v| (*v).to_owned()).collect())),
+            )
+        }
+        Type::Multi(_) => (TypeRef::named_nn_list(TypeRef::STRING), None),
+    }
+}
+
+/// Every entity the API shows.
+pub fn shapes() -> Vec<Shape> {
+    ENTITIES
+        .iter()
+        .filter(|e| shown(e))
+        .map(|e| {
+            let type_name = type_name(e.id);
+            let list_field = camel(e.name);
+            let mut single_field = camel(e.singular);
+            if single_field == list_field {
+                single_field.push_str("ById");
+            }
+            let fields = e
+                .fields
+                .iter()
+                .filter(|f| f.group != FieldGroup::Demographics)
+                .map(|f| (camel(f.name), f))
+                .collect();
+            let to_one = e
+                .relations
+                .iter()
+                .filter(|r| matches!(r.link, Link::ToOne { .. } | Link::CurrentOffer))
+                .filter(|r| shown(Entity::get(r.target)))
+                .map(|r| (camel(r.name), r))
+                .collect();
+            let to_many = e
+                .relations
+                .iter()
+                .filter_map(|r| {
+                    let Link::ToMany { remote } = r.link else {
+                        return None;
+                    };
+                    let target = Entity::get(r.target);
+                    let back = target.relations.iter().find(|b| {
+                        b.target == e.id
+                            && matches!(b.link, Link::ToOne { local, .. } if local == remote)
+                    })?;
+                    Some((camel(r.name), r, back.name))
+                })
+                .collect();
+            Shape {
+                entity: e,
+                type_name,
+                list_field,
+                single_field,
+                fields,
+                to_one,
+                to_many,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,761 @@
+//! Reads as reports. A list field (`applications(first, after, filter, where)`) looks ahead at
+//! what the query selects (own fields, custom fields, and objects reached through to-one
+//! relations, to any depth) and fetches it all with one report run as the caller:
+//!
+//! ```text
+//! report applications where <the caller's `where`>
+//! where job.id = "job_1" and id > "app_9"        -- filter and cursor
+//! show id as c0, status as c1, candidate.id as c2, candidate.name as c3
+//! order by id limit 51
+//! ```
+//!
+//! The report compiler places the caller's row filters at every table reference and masks the
+//! restricted fields, so a related object the caller may not see reads as null, and a masked
+//! field as null. To-many relations (`job.applications`) run one report per parent. Cursors are
+//! the last row's id (keyset pagination, stable under inserts).
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use async_graphql::dynamic::{
+    Enum, Field, FieldFuture, FieldValue, InputObject, InputValue, Object, ResolverContext, Type,
+    TypeRef,
+};
+use async_graphql::{ErrorExtensions, Name, SelectionField, Value};
+use query_compiler::catalog::{Entity, EntityId, Type as CType};
+
+use super::model::{Shape, field_type, shapes as all_shapes};
+use super::{Code, RequestCtx, error, internal};
+
+static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(all_shapes);
+
+pub fn shapes() -> &'static [Shape] {
+    &SHAPES
+}
+
+fn shape_of(id: EntityId) -> Option<&'static Shape> {
+    SHAPES.iter().find(|s| s.entity.id == id)
+}
+
+/// One fetched row, shared by the objects read from it.
+pub struct Row {
+    index: Arc<HashMap<String, usize>>,
+    values: Vec<query_compiler::Value>,
+}
+
+/// An object of the API: the part of a row under `prefix` (`""`, `candidate.`, ...).
+#[derive(Clone)]
+pub struct Node {
+    row: Arc<Row>,
+    prefix: String,
+}
+
+impl Node {
+    fn get(&self, path: &str) -> async_graphql::Result<&query_compiler::Value> {
+        let key = format!("{}{path}", self.prefix);
+        self.row
+            .index
+            .get(&key)
+            .and_then(|i| self.row.values.get(*i))
+            .ok_or_else(|| internal("reading a field", format!("`{key}` was not fetched")))
+    }
+
+    /// The node's id, when its entity has one.
+    pub fn id(&self) -> Option<String> {
+        match self.get("id") {
+            Ok(query_compiler::Value::Text(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// A page of a connection.
+struct Page {
+    nodes: Vec<Node>,
+    has_next: bool,
+    has_previous: bool,
+    total: Option<i64>,
+    keyed: bool,
+}
+
+/// The value of a field, as GraphQL shows it (`enum_type`: an enum field's values are names).
+fn to_value(v: &query_compiler::Value, is_enum: bool) -> Value {
+    use query_compiler::Value as V;
+    match v {
+        V::Null => Value::Null,
+        V::Text(s) if is_enum => Value::Enum(Name::new(s)),
+        other => super::json_value(other.to_json()),
+    }
+}
+
+fn page_arg_types(shape: &Shape) -> Vec<InputValue> {
+    vec![
+        InputValue::new("first", TypeRef::named(TypeRef::INT))
+            .description("How many rows (default 50, at most the server's page cap)"),
+        InputValue::new("after", TypeRef::named(TypeRef::STRING))
+            .description("A cursor from `pageInfo.endCursor`: the page after it"),
+        InputValue::new("filter", TypeRef::named(format!("{}Filter", shape.type_name)))
+            .description("Equality on fields, and `<relation>Id` on related objects"),
+        InputValue::new("where", TypeRef::named(TypeRef::STRING)).description(
+            "A condition in the report language, e.g. `status = \"active\" and applied_at in last 30 days`",
+        ),
+    ]
+}
+
+/// The object, enum, filter, edge and connection types of one entity, and its root fields.
+pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
+    let mut types: Vec<Type> = Vec::new();
+    let mut object = Object::new(&shape.type_name).description(shape.entity.doc);
+    let mut filter = InputObject::new(format!("{}Filter", shape.type_name)).description(format!(
+        "Which {} to list: every field given must match",
+        shape.entity.name
+    ));
+    for (gql, field) in &shape.fields {
+        let (ty, enum_ty) = field_type(&shape.type_name, field);
+        let is_enum = enum_ty.is_some();
+        if let Some((name, values)) = enum_ty {
+            types.push(Enum::new(name).items(values).into());
+        }
+        let path = field.name;
+        object = object.field(
+            Field::new(gql, ty.clone(), move |ctx| {
+                FieldFuture::new(async move {
+                    let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                    Ok(Some(FieldValue::value(to_value(node.get(path)?, is_enum))))
+                })
+            })
+            .description(field.doc),
+        );
+        if matches!(
+            field.ty,
+            CType::Text | CType::Integer | CType::Bool | CType::Enum(_) | CType::Select(_)
+        ) {
+            filter = filter.field(InputValue::new(gql, ty));
+        }
+    }
+    if shape.entity.custom.is_some() {
+        object = object.field(
+            Field::new("custom", TypeRef::named("JSON"), |ctx| {
+                FieldFuture::new(async move {
+                    let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                    let key = ctx.args.try_get("key")?.string()?;
+                    let v = node.get(&format!("custom.{key}"))?;
+                    Ok(Some(FieldValue::value(to_value(v, false))))
+                })
+            })
+            .argument(InputValue::new("key", TypeRef::named_nn(TypeRef::STRING)))
+            .description("The value of the org's custom field `key`"),
+        );
+    }
+    for (gql, rel) in &shape.to_one {
+        let Some(target) = shape_of(rel.target) else {
+            continue;
+        };
+        let name = rel.name;
+        object = object.field(
+            Field::new(gql, TypeRef::named(&target.type_name), move |ctx| {
+                FieldFuture::new(async move {
+                    let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                    let prefix = format!("{}{name}.", node.prefix);
+                    let child = Node {
+                        row: node.row.clone(),
+                        prefix,
+                    };
+                    // Absent, or hidden from the caller: null either way.
+                    if matches!(child.get("id")?, query_compiler::Value::Null) {
+                        return Ok(None);
+                    }
+                    Ok(Some(FieldValue::owned_any(child)))
+                })
+            })
+            .description(rel.doc),
+        );
+        filter = filter.field(InputValue::new(
+            format!("{gql}Id"),
+            TypeRef::named(TypeRef::ID),
+        ));
+    }
+    for (gql, rel, back) in &shape.to_many {
+        let Some(target) = shape_of(rel.target) else {
+            continue;
+        };
+        let back: &'static str = back;
+        let mut field = Field::new(
+            gql,
+            TypeRef::named_nn(format!("{}Connection", target.type_name)),
+            move |ctx| {
+                FieldFuture::new(async move {
+                    let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                    let id = node
+                        .id()
+                        .ok_or_else(|| internal("reading a relation", "parent without id"))?;
+                    let cond = format!("{back}.id = {}", literal(&id));
+                    let page = list(&ctx, target, vec![cond]).await?;
+                    Ok(Some(FieldValue::owned_any(page)))
+                })
+            },
+        )
+        .description(rel.doc);
+        for arg in page_arg_types(target) {
+            field = field.argument(arg);
+        }
+        object = object.field(field);
+    }
+    types.push(object.into());
+    types.push(filter.into());
+    types.extend(connection_types(shape));
+
+    let mut roots = Vec::new();
+    if shape.entity.subject && shape.has_id() {
+        let mut list_field = Field::new(
+            &shape.list_field,
+            TypeRef::named_nn(format!("{}Connection", shape.type_name)),
+            move |ctx| {
+                FieldFuture::new(async move {
+                    let page = list(&ctx, shape, Vec::new()).await?;
+                    Ok(Some(FieldValue::owned_any(page)))
+                })
+            },
+        )
+        .description(format!(
+            "{} the caller may see, by id",
+            capitalise(shape.entity.name)
+        ));
+        for arg in page_arg_types(shape) {
+            list_field = list_field.argument(arg);
+        }
+        roots.push(list_field);
+        roots.push(
+            Field::new(
+                &shape.single_field,
+                TypeRef::named(&shape.type_name),
+                move |ctx| {
+                    FieldFuture::new(async move {
+                        let id = ctx.args.try_get("id")?.string()?.to_owned();
+                        let cond = format!("id = {}", literal(&id));
+                        let node = lookup(&ctx, shape, cond).await?;
+                        Ok(node.map(FieldValue::owned_any))
+                    })
+                },
+            )
+            .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
+            .description(format!(
+                "One {} by id; null when it does not exist or the caller may not see it",
+                shape.entity.singular
+            )),
+        );
+    }
+    (types, roots)
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+fn connection_types(shape: &Shape) -> Vec<Type> {
+    let t = &shape.type_name;
+    let edge = Object::new(format!("{t}Edge"))
+        .field(Field::new(
+            "cursor",
+            TypeRef::named_nn(TypeRef::STRING),
+            |ctx| {
+                FieldFuture::new(async move {
+                    let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                    Ok(Some(FieldValue::value(cursor_of(node))))
+                })
+            },
+        ))
+        .field(Field::new("node", TypeRef::named_nn(t), |ctx| {
+            FieldFuture::new(async move {
+                let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                Ok(Some(FieldValue::owned_any(node.clone())))
+            })
+        }));
+    let connection = Object::new(format!("{t}Connection"))
+        .field(Field::new(
+            "edges",
+            TypeRef::named_nn_list_nn(format!("{t}Edge")),
+            |ctx| {
+                FieldFuture::new(async move {
+                    let page = ctx.parent_value.try_downcast_ref::<Page>()?;
+                    Ok(Some(FieldValue::list(
+                        page.nodes.iter().cloned().map(FieldValue::owned_any),
+                    )))
+                })
+            },
+        ))
+        .field(Field::new("nodes", TypeRef::named_nn_list_nn(t), |ctx| {
+            FieldFuture::new(async move {
+                let page = ctx.parent_value.try_downcast_ref::<Page>()?;
+                Ok(Some(FieldValue::list(
+                    page.nodes.iter().cloned().map(FieldValue::owned_any),
+                )))
+            })
+        }))
+        .field(Field::new(
+            "pageInfo",
+            TypeRef::named_nn("PageInfo"),
+            |ctx| {
+                FieldFuture::new(async move {
+                    let page = ctx.parent_value.try_downcast_ref::<Page>()?;
+                    let end = page.nodes.last().filter(|_| page.keyed).map(cursor_of);
+                    let info = serde_json::json!({
+                        "hasNextPage": page.has_next,
+                        "hasPreviousPage": page.has_previous,
+                        "endCursor": end,
+                    });
+                    Ok(Some(FieldValue::owned_any(info)))
+                })
+            },
+        ))
+        .field(
+            Field::new("totalCount", TypeRef::named_nn(TypeRef::INT), |ctx| {
+                FieldFuture::new(async move {
+                    let page = ctx.parent_value.try_downcast_ref::<Page>()?;
+                    Ok(Some(FieldValue::value(page.total.unwrap_or(0))))
+                })
+            })
+            .description("How many rows match, over all pages (one more report)"),
+        );
+    vec![edge.into(), connection.into()]
+}
+
+/// Types every connection shares.
+pub fn common_types() -> Vec<Type> {
+    let info_field = |name: &'static str, ty: TypeRef| {
+        Field::new(name, ty, move |ctx| {
+            FieldFuture::new(async move {
+                let info = ctx.parent_value.try_downcast_ref::<serde_json::Value>()?;
+                Ok(Some(FieldValue::value(super::json_value(
+                    info.get(name).cloned().unwrap_or(serde_json::Value::Null),
+                ))))
+            })
+        })
+    };
+    let page_info = Object::new("PageInfo")
+        .field(info_field(
+            "hasNextPage",
+            TypeRef::named_nn(TypeRef::BOOLEAN),
+        ))
+        .field(info_field(
+            "hasPreviousPage",
+            TypeRef::named_nn(TypeRef::BOOLEAN),
+        ))
+        .field(info_field("endCursor", TypeRef::named(TypeRef::STRING)));
+    let viewer = Object::new("Viewer")
+        .description("The caller, as the access policy sees them")
+        .field(info_field("org", TypeRef::named_nn(TypeRef::STRING)))
+        .field(info_field("user", TypeRef::named_nn(TypeRef::STRING)))
+        .field(info_field("name", TypeRef::named_nn(TypeRef::STRING)))
+        .field(info_field("role", TypeRef::named_nn(TypeRef::STRING)))
+        .field(info_field("policies", TypeRef::named_nn(TypeRef::STRING)));
+    vec![page_info.into(), viewer.into()]
+}
+
+/// `viewer`: who the token belongs to.
+pub fn viewer_field() -> Field {
+    Field::new("viewer", TypeRef::named_nn("Viewer"), |ctx| {
+        FieldFuture::new(async move {
+            let rc = ctx.data::<RequestCtx>()?;
+            let a = &rc.caller.access;
+            Ok(Some(FieldValue::owned_any(serde_json::json!({
+                "org": a.viewer.org,
+                "user": a.viewer.user,
+                "name": a.user.name,
+                "role": a.viewer.role,
+                "policies": a.policies.source().to_string(),
+            }))))
+        })
+    })
+}
+
+/// A string literal of the report language.
+pub fn literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn cursor_of(node: &Node) -> String {
+    node.id()
+        .unwrap_or_default()
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn decode_cursor(cursor: &str) -> Option<String> {
+    if !cursor.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..cursor.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(cursor.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+/// The report paths a selection of `shape` needs, under `prefix`.
+fn collect(
+    shape: &Shape,
+    selection: &SelectionField<'_>,
+    prefix: &str,
+    paths: &mut Vec<String>,
+) -> async_graphql::Result<()> {
+    fn push(paths: &mut Vec<String>, p: String) {
+        if !paths.contains(&p) {
+            paths.push(p);
+        }
+    }
+    if shape.has_id() {
+        push(paths, format!("{prefix}id"));
+    } else {
+        for p in shape.order_paths() {
+            push(paths, format!("{prefix}{p}"));
+        }
+    }
+    for child in selection.selection_set() {
+        let name = child.name();
+        if let Some((_, f)) = shape.fields.iter().find(|(g, _)| g == name) {
+            push(paths, format!("{prefix}{}", f.name));
+        } else if name == "custom" {
+            let key = child
+                .arguments()?
+                .into_iter()
+                .find(|(n, _)| n.as_str() == "key")
+                .and_then(|(_, v)| match v {
+                    Value::String(s) => Some(s),
+                    _ => None,
+                })
+                .ok_or_else(|| error(Code::BadUserInput, Some("key"), "`custom` needs a `key`"))?;
+            if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(error(
+                    Code::BadUserInput,
+                    Some("key"),
+                    format!("`{key}` is not a custom field key (letters, digits and `_`)"),
+                ));
+            }
+            push(paths, format!("{prefix}custom.{key}"));
+        } else if let Some((_, rel)) = shape.to_one.iter().find(|(g, _)| g == name)
+            && let Some(target) = shape_of(rel.target)
+        {
+            collect(target, &child, &format!("{prefix}{}.", rel.name), paths)?;
+        }
+    }
+    Ok(())
+}
+
+/// The node selection of a connection field: `edges { node { ... } }` and `nodes { ... }`.
+fn node_selections<'a>(connection: &SelectionField<'a>) -> Vec<SelectionField<'a>> {
+    let mut out = Vec::new();
+    for child in connection.selection_set() {
+        match child.name() {
+            "nodes" => out.push(child),
+            "edges" => out.extend(child.selection_set().filter(|c| c.name() == "node")),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Runs a list of `shape` for the connection field being resolved.
+async fn list(
+    ctx: &ResolverContext<'_>,
+    shape: &'static Shape,
+    mut conds: Vec<String>,
+) -> async_graphql::Result<Page> {
+    let rc = ctx.data::<RequestCtx>()?;
+    let first = match ctx.args.get("first") {
+        Some(v) if !v.is_null() => {
+            let n = v.i64()?;
+            if n < 0 || n > rc.limits.max_page_size as i64 {
+                return Err(error(
+                    Code::BadUserInput,
+                    Some("first"),
+                    format!(
+                        "`first` must be between 0 and {}, got {n}",
+                        rc.limits.max_page_size
+                    ),
+                ));
+            }
+            n as usize
+        }
+        _ => rc.limits.default_page_size,
+    };
+    let mut has_previous = false;
+    if let Some(after) = ctx.args.get("after").filter(|v| !v.is_null()) {
+        let after = after.string()?;
+        if !shape.has_id() {
+            return Err(error(
+                Code::BadUserInput,
+                Some("after"),
+                format!("{} are not paginated by cursor", shape.entity.name),
+            ));
+        }
+        let id = decode_cursor(after).ok_or_else(|| {
+            error(
+                Code::BadUserInput,
+                Some("after"),
+                format!("`{after}` is not a cursor of this API"),
+            )
+        })?;
+        conds.push(format!("id > {}", literal(&id)));
+        has_previous = true;
+    }
+    if let Some(filter) = ctx.args.get("filter").filter(|v| !v.is_null()) {
+        let filter = filter.object()?;
+        for (name, value) in filter.iter() {
+            if value.is_null() {
+                continue;
+            }
+            conds.push(filter_cond(shape, name.as_str(), &value)?);
+        }
+    }
+    let user_where = match ctx.args.get("where").filter(|v| !v.is_null()) {
+        Some(w) => Some(w.string()?.to_owned()),
+        None => None,
+    };
+    let field = ctx.field();
+    let mut paths = Vec::new();
+    let nodes = node_selections(&field);
+    if nodes.is_empty() {
+        collect(shape, &field, "", &mut paths)?;
+    }
+    for sel in &nodes {
+        collect(shape, sel, "", &mut paths)?;
+    }
+    let wants_total = field.selection_set().any(|c| c.name() == "totalCount");
+    let order = shape.order_paths();
+    let text = ListReport {
+        subject: shape.entity.name,
+        user_where: user_where.as_deref(),
+        conds: &conds,
+        show: &paths,
+        order: &order,
+        limit: Some(first + 1),
+    }
+    .text();
+    let rows = run_rows(rc, &text, user_where.as_deref()).await?;
+    let index: Arc<HashMap<String, usize>> = Arc::new(
+        paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.clone(), i))
+            .collect(),
+    );
+    let mut nodes: Vec<Node> = rows
+        .into_iter()
+        .map(|values| Node {
+            row: Arc::new(Row {
+                index: index.clone(),
+                values,
+            }),
+            prefix: String::new(),
+        })
+        .collect();
+    let has_next = nodes.len() > first;
+    nodes.truncate(first);
+    let total = if wants_total {
+        // Without the cursor: the count is of every page.
+        let mut all = conds.clone();
+        if has_previous {
+            all.retain(|c| !c.starts_with("id > "));
+        }
+        let text = ListReport {
+            subject: shape.entity.name,
+            user_where: user_where.as_deref(),
+            conds: &all,
+            show: &["count()".to_owned()],
+            order: &[],
+            limit: None,
+        }
+        .text();
+        let rows = run_rows(rc, &text, user_where.as_deref()).await?;
+        match rows.first().and_then(|r| r.first()) {
+            Some(query_compiler::Value::Integer(n)) => Some(*n),
+            _ => Some(0),
+        }
+    } else {
+        None
+    };
+    Ok(Page {
+        nodes,
+        has_next,
+        has_previous,
+        total,
+        keyed: shape.has_id(),
+    })
+}
+
+/// One object of `shape` matching `cond`, fetched with what the current field selects.
+async fn lookup(
+    ctx: &ResolverContext<'_>,
+    shape: &'static Shape,
+    cond: String,
+) -> async_graphql::Result<Option<Node>> {
+    let rc = ctx.data::<RequestCtx>()?;
+    let mut paths = Vec::new();
+    collect(shape, &ctx.field(), "", &mut paths)?;
+    let text = ListReport {
+        subject: shape.entity.name,
+        user_where: None,
+        conds: &[cond],
+        show: &paths,
+        order: &[],
+        limit: Some(2),
+    }
+    .text();
+    let rows = run_rows(rc, &text, None).await?;
+    let index = Arc::new(
+        paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.clone(), i))
+            .collect(),
+    );
+    Ok(rows.into_iter().next().map(|values| Node {
+        row: Arc::new(Row { index, values }),
+        prefix: String::new(),
+    }))
+}
+
+/// The report condition of one `filter` entry.
+fn filter_cond(
+    shape: &Shape,
+    name: &str,
+    value: &async_graphql::dynamic::ValueAccessor<'_>,
+) -> async_graphql::Result<String> {
+    if let Some((_, f)) = shape.fields.iter().find(|(g, _)| g == name) {
+        let lit = match &f.ty {
+            CType::Integer => value.i64()?.to_string(),
+            CType::Bool => value.boolean()?.to_string(),
+            CType::Enum(_) => literal(value.enum_name()?),
+            _ => literal(value.string()?),
+        };
+        return Ok(format!("{} = {lit}", f.name));
+    }
+    if let Some(rel) = name.strip_suffix("Id")
+        && let Some((_, r)) = shape.to_one.iter().find(|(g, _)| g == rel)
+    {
+        return Ok(format!("{}.id = {}", r.name, literal(value.string()?)));
+    }
+    Err(error(
+        Code::BadUserInput,
+        Some(name),
+        format!("`{name}` is not a filter of {}", shape.entity.name),
+    ))
+}
+
+/// The text of a list report. The caller's `where` comes first, on its own line, so that error
+/// locations in it read as the caller wrote it (line 1).
+pub struct ListReport<'a> {
+    pub subject: &'a str,
+    pub user_where: Option<&'a str>,
+    pub conds: &'a [String],
+    pub show: &'a [String],
+    pub order: &'a [String],
+    pub limit: Option<usize>,
+}
+
+impl ListReport<'_> {
+    pub fn text(&self) -> String {
+        let mut t = format!("report {}", self.subject);
+        if let Some(w) = self.user_where {
+            t.push_str(" where ");
+            t.push_str(w);
+        }
+        t.push('\n');
+        for c in self.conds {
+            t.push_str("where ");
+            t.push_str(c);
+            t.push('\n');
+        }
+        t.push_str("show ");
+        let items: Vec<String> = self
+            .show
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{p} as c{i}"))
+            .collect();
+        t.push_str(&items.join(", "));
+        if !self.order.is_empty() {
+            t.push_str("\norder by ");
+            t.push_str(&self.order.join(", "));
+        }
+        if let Some(n) = self.limit {
+            t.push_str(&format!("\nlimit {n}"));
+        }
+        t
+    }
+}
+
+/// Checks the caller's `where` on its own: a condition only, no other clause.
+fn check_where(subject: &str, text: &str) -> async_graphql::Result<()> {
+    let own = format!("report {subject} where {text}\n");
+    let report = query_syntax::parse(&own).map_err(|d| where_error(&d, &own))?;
+    if !report.show.is_empty()
+        || !report.group_by.is_empty()
+        || !report.having.is_empty()
+        || !report.order_by.is_empty()
+        || report.limit.is_some()
+        || report.funnel.is_some()
+    {
+        return Err(error(
+            Code::BadUserInput,
+            Some("where"),
+            "`where` takes a condition only (no `show`, `group by`, `order by`, `limit`, ...)",
+        ));
+    }
+    Ok(())
+}
+
+fn where_error(d: &query_syntax::Diagnostic, source: &str) -> async_graphql::Error {
+    let rendered = d.render(source, "where");
+    let (line, col) = d.location(source);
+    let message = d.message.clone();
+    async_graphql::Error::new(format!("`where`: {message}")).extend_with(move |_, e| {
+        e.set("code", Code::BadUserInput.as_str());
+        e.set("field", "where");
+        e.set("line", line as u64);
+        e.set("column", col as u64);
+        e.set("detail", rendered.as_str());
+    })
+}
+
+/// Runs a list report as the caller and returns its rows.
+async fn run_rows(
+    rc: &RequestCtx,
+    text: &str,
+    user_where: Option<&str>,
+) -> async_graphql::Result<Vec<Vec<query_compiler::Value>>> {
+    if let Some(w) = user_where {
+        let subject = text
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("applications")
+            .to_owned();
+        check_where(&subject, w)?;
+    }
+    let report = query_syntax::parse(text).map_err(|d| where_error(&d, text))?;
+    let run = super::reports::run(rc, report, text).await?;
+    Ok(run.rows.rows)
+}
+
+/// The entity whose report name is `name`.
+pub fn entity(name: &str) -> Option<&'static Entity> {
+    Entity::by_name(name)
+}

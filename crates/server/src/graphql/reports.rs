@@ -1,0 +1,288 @@
+//! Reports through the API: `report(text | json)` runs one as the caller (the same compiler,
+//! filters, masks, suppression and audit as `hireplane report --as`), `explain(text)` tells what
+//! the caller's policies add. Every read of the API ends in [`run`].
+
+use async_graphql::ErrorExtensions;
+use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, Object, Type, TypeRef};
+
+use super::{Code, RequestCtx, error, internal, json_value};
+
+/// What kind of run, for the metrics: a report asked for, or a read of the API.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Report,
+    Read,
+}
+
+/// Runs `report` as the caller; `source` is its text, for error locations.
+pub async fn run(
+    rc: &RequestCtx,
+    report: query_syntax::Report,
+    source: &str,
+) -> async_graphql::Result<app::ReportRun> {
+    run_kind(rc, report, source, Kind::Read).await
+}
+
+pub async fn run_kind(
+    rc: &RequestCtx,
+    report: query_syntax::Report,
+    source: &str,
+    kind: Kind,
+) -> async_graphql::Result<app::ReportRun> {
+    let services = rc.services.clone();
+    let access = rc.caller.access.clone();
+    let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
+    let outcome = rc
+        .db
+        .run(move |store| services.run_report_as(store, access, &report, None, now))
+        .await;
+    let record = |outcome: &'static str| {
+        if kind == Kind::Report {
+            metrics::counter!("hireplane_report_runs_total", "outcome" => outcome).increment(1);
+        }
+    };
+    let run = match outcome {
+        Err(e) => {
+            record("error");
+            return Err(internal("reaching the database", e));
+        }
+        Ok(Err(e)) => {
+            let timeout = matches!(&e, app::AppError::Store(s) if is_timeout(s));
+            record(if timeout { "timeout" } else { "error" });
+            return Err(app_error(e, source));
+        }
+        Ok(Ok(run)) => run,
+    };
+    record("ok");
+    let label = if kind == Kind::Report {
+        "report"
+    } else {
+        "read"
+    };
+    metrics::histogram!("hireplane_report_compile_seconds", "kind" => label)
+        .record(run.compile_time);
+    if kind == Kind::Report {
+        metrics::histogram!("hireplane_report_execution_seconds").record(run.execute_time);
+    } else {
+        metrics::histogram!("hireplane_read_execution_seconds").record(run.execute_time);
+    }
+    Ok(run)
+}
+
+fn is_timeout(e: &store::StoreError) -> bool {
+    e.to_string().contains("statement timeout")
+}
+
+/// An app error as an API error; report diagnostics located in `source`.
+pub fn app_error(e: app::AppError, source: &str) -> async_graphql::Error {
+    match e {
+        app::AppError::Report(d) => {
+            let rendered = d.render(source, "report");
+            let (line, column) = d.location(source);
+            let message = format!("{}", d.message);
+            async_graphql::Error::new(message).extend_with(move |_, ext| {
+                ext.set("code", Code::BadUserInput.as_str());
+                ext.set("line", line as u64);
+                ext.set("column", column as u64);
+                ext.set("detail", rendered.as_str());
+            })
+        }
+        e @ app::AppError::Demographics { .. } => error(Code::Forbidden, None, e.to_string()),
+        app::AppError::Store(s) if is_timeout(&s) => error(
+            Code::Timeout,
+            None,
+            "the query ran longer than the server's statement timeout",
+        ),
+        other => internal("running a report", other),
+    }
+}
+
+pub fn types() -> Vec<Type> {
+    let from_json = |name: &'static str, ty: TypeRef| {
+        Field::new(name, ty, move |ctx| {
+            FieldFuture::new(async move {
+                let v = ctx.parent_value.try_downcast_ref::<serde_json::Value>()?;
+                Ok(Some(FieldValue::value(json_value(
+                    v.get(name).cloned().unwrap_or(serde_json::Value::Null),
+                ))))
+            })
+        })
+    };
+    let column = Object::new("ReportColumn")
+        .field(from_json("name", TypeRef::named_nn(TypeRef::STRING)))
+        .field(from_json("kind", TypeRef::named_nn(TypeRef::STRING)));
+    let result = Object::new("ReportResult")
+        .description("A report's result as the caller sees it")
+        .field(Field::new(
+            "columns",
+            TypeRef::named_nn_list_nn("ReportColumn"),
+            |ctx| {
+                FieldFuture::new(async move {
+                    let v = ctx.parent_value.try_downcast_ref::<serde_json::Value>()?;
+                    let cols = v
+                        .get("columns")
+                        .and_then(|c| c.as_array())
+                        .cloned()
+                        .unwrap_or_default();
+                    Ok(Some(FieldValue::list(
+                        cols.into_iter().map(FieldValue::owned_any),
+                    )))
+                })
+            },
+        ))
+        .field(
+            from_json("rows", TypeRef::named_nn("JSON"))
+                .description("One array of values per row, in column order"),
+        )
+        .field(
+            from_json("suppressedGroups", TypeRef::named_nn(TypeRef::INT)).description(
+                "Demographic groups left out (fewer than 5 candidates, or revealing one)",
+            ),
+        )
+        .field(
+            from_json("restrictions", TypeRef::named_nn_list_nn(TypeRef::STRING))
+                .description("What the caller's access policy filtered or masked"),
+        )
+        .field(
+            from_json("sql", TypeRef::named(TypeRef::STRING))
+                .description("The SQL (explain only, admins only)"),
+        );
+    vec![column.into(), result.into()]
+}
+
+pub fn fields() -> Vec<Field> {
+    let report = Field::new("report", TypeRef::named_nn("ReportResult"), |ctx| {
+        FieldFuture::new(async move {
+            let rc = ctx.data::<RequestCtx>()?;
+            let (report, source) = report_arg(&ctx)?;
+            let run = run_kind(rc, report, &source, Kind::Report).await?;
+            Ok(Some(FieldValue::owned_any(result_json(&run, false))))
+        })
+    })
+    .argument(
+        InputValue::new("text", TypeRef::named(TypeRef::STRING)).description(
+            "The report in the report language, e.g. `report applications group by status`",
+        ),
+    )
+    .argument(
+        InputValue::new("json", TypeRef::named("JSON"))
+            .description("The report in its JSON form (give `text` or `json`)"),
+    )
+    .description("Runs a report as the caller");
+    let explain = Field::new("explain", TypeRef::named_nn("ReportResult"), |ctx| {
+        FieldFuture::new(async move {
+            let rc = ctx.data::<RequestCtx>()?;
+            let (report, source) = report_arg(&ctx)?;
+            let services = rc.services.clone();
+            let access = rc.caller.access.clone();
+            let org = rc.caller.org().to_owned();
+            let compiled = rc
+                .db
+                .run(move |store| services.compile(store, &org, &access, &report))
+                .await
+                .map_err(|e| internal("reaching the database", e))?
+                .map_err(|e| app_error(e, &source))?;
+            let admin = rc.caller.access.viewer.role == "admin";
+            let mut v = serde_json::json!({
+                "columns": columns_json(&compiled.columns),
+                "rows": [],
+                "suppressedGroups": 0,
+                "restrictions": restrictions(&compiled),
+            });
+            if admin {
+                v["sql"] = serde_json::Value::String(compiled.sql.clone());
+            }
+            Ok(Some(FieldValue::owned_any(v)))
+        })
+    })
+    .argument(InputValue::new("text", TypeRef::named(TypeRef::STRING)))
+    .argument(InputValue::new("json", TypeRef::named("JSON")))
+    .description("Compiles a report as the caller without running it: its columns and what the caller's policy filters and masks");
+    vec![report, explain]
+}
+
+fn report_arg(
+    ctx: &async_graphql::dynamic::ResolverContext<'_>,
+) -> async_graphql::Result<(query_syntax::Report, String)> {
+    let text = ctx.args.get("text").filter(|v| !v.is_null());
+    let json = ctx.args.get("json").filter(|v| !v.is_null());
+    match (text, json) {
+        (Some(t), None) => {
+            let t = t.string()?.to_owned();
+            let report = query_syntax::parse(&t)
+                .map_err(|d| app_error(app::AppError::Report(Box::new(d)), &t))?;
+            Ok((report, t))
+        }
+        (None, Some(j)) => {
+            let value = j
+                .as_value()
+                .clone()
+                .into_json()
+                .map_err(|e| error(Code::BadUserInput, Some("json"), format!("`json`: {e}")))?;
+            let t = value.to_string();
+            let report = query_syntax::from_json(&t).map_err(|d| {
+                error(
+                    Code::BadUserInput,
+                    Some("json"),
+                    format!("`json`: {}", d.message),
+                )
+            })?;
+            Ok((report, t))
+        }
+        _ => Err(error(
+            Code::BadUserInput,
+            Some("text"),
+            "give the report as `text` or as `json`, not both and not neither",
+        )),
+    }
+}
+
+fn columns_json(columns: &[query_compiler::Column]) -> serde_json::Value {
+    columns
+        .iter()
+        .map(|c| serde_json::json!({"name": c.name, "kind": c.kind}))
+        .collect()
+}
+
+fn restrictions(compiled: &query_compiler::Compiled) -> Vec<String> {
+    compiled
+        .guarded
+        .iter()
+        .map(|g| {
+            let name = query_compiler::Entity::get(g.entity).name;
+            let what = match g.visibility {
+                query_compiler::GuardKind::None => "none visible",
+                query_compiler::GuardKind::Rows => "some visible",
+            };
+            match g.group {
+                None => format!("{name}: rows filtered ({what})"),
+                Some(group) => format!(
+                    "{name}: {} masked ({what})",
+                    serde_json::to_value(group)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
+            }
+        })
+        .collect()
+}
+
+fn result_json(run: &app::ReportRun, with_sql: bool) -> serde_json::Value {
+    let rows: Vec<serde_json::Value> = run
+        .rows
+        .rows
+        .iter()
+        .map(|r| r.iter().map(query_compiler::Value::to_json).collect())
+        .collect();
+    let mut v = serde_json::json!({
+        "columns": columns_json(&run.compiled.columns),
+        "rows": rows,
+        "suppressedGroups": run.suppressed.as_ref().map_or(0, |s| s.total()),
+        "restrictions": restrictions(&run.compiled),
+    });
+    if with_sql {
+        v["sql"] = serde_json::Value::String(run.compiled.sql.clone());
+    }
+    v
+}

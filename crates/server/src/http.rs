@@ -1,0 +1,433 @@
+//! The HTTP edge: routes, the GraphQL endpoint (auth, rate limit, idempotency, timeout,
+//! metrics), health checks and `/metrics`.
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /graphql` | the API; `Authorization: Bearer hpt_...`; `Idempotency-Key` on mutations |
+//! | `GET /graphql` | GraphiQL (when `graphiql` is on) |
+//! | `GET /healthz` | 200 while the process runs |
+//! | `GET /readyz` | 200 when the database answers and its schema is current, else 503 |
+//! | `GET /metrics` | Prometheus text format |
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_graphql::dynamic::Schema;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use sha2::Digest;
+use store::IdempotencyBegin;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{Caller, Denied, Gate};
+use crate::db::Db;
+use crate::graphql::RequestCtx;
+use crate::settings::Settings;
+
+/// Everything the handlers share.
+pub struct Shared {
+    pub settings: Settings,
+    pub limits: Arc<crate::settings::Limits>,
+    pub schema: Schema,
+    pub services: Arc<app::Services>,
+    pub db: Db,
+    pub gate: Gate,
+    pub metrics: PrometheusHandle,
+}
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    let body_limit = shared.settings.limits.max_body_bytes;
+    let graphiql = shared.settings.graphiql;
+    let mut graphql = axum::routing::post(graphql);
+    if graphiql {
+        graphql = graphql.get(graphiql_page);
+    }
+    Router::new()
+        .route("/graphql", graphql)
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_page))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<axum::body::Body>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(Counter::new()))
+        .with_state(shared)
+}
+
+/// Request ids: a per-process random prefix and a counter (unique across replicas in practice,
+/// and sortable within one).
+#[derive(Clone)]
+struct Counter {
+    prefix: Arc<str>,
+    next: Arc<AtomicU64>,
+}
+
+impl Counter {
+    fn new() -> Counter {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        Counter {
+            prefix: format!("{:08x}{:04x}", nanos, std::process::id() & 0xffff).into(),
+            next: Arc::new(AtomicU64::new(1)),
+        }
+    }
+}
+
+impl MakeRequestId for Counter {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+async fn graphiql_page() -> Html<String> {
+    Html(
+        async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("hireplane API")
+            .finish(),
+    )
+}
+
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    let check = shared.db.run(|store| store.schema_version());
+    match tokio::time::timeout(Duration::from_secs(3), check).await {
+        Ok(Ok(Ok(v))) if v == store::latest_schema_version() => {
+            (StatusCode::OK, "ready\n").into_response()
+        }
+        Ok(Ok(Ok(v))) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "not ready: database schema is at version {v}, this binary needs {}\n",
+                store::latest_schema_version()
+            ),
+        )
+            .into_response(),
+        Ok(Ok(Err(e))) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: database: {e}\n"),
+        )
+            .into_response(),
+        Ok(Err(e)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}\n")).into_response()
+        }
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the database did not answer within 3 s\n",
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics_page(State(shared): State<Arc<Shared>>) -> Response {
+    let (open, idle, max) = shared.db.state();
+    metrics::gauge!("hireplane_db_pool_connections", "state" => "open").set(f64::from(open));
+    metrics::gauge!("hireplane_db_pool_connections", "state" => "idle").set(f64::from(idle));
+    metrics::gauge!("hireplane_db_pool_connections", "state" => "max").set(f64::from(max));
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        shared.metrics.render(),
+    )
+        .into_response()
+}
+
+/// A response in GraphQL's shape (`{"errors": [...]}`) with an HTTP status, for what fails before
+/// the query runs.
+fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{"message": message, "extensions": {"code": code}}]
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+/// The operation's name for the metrics: its first root field (bounded by the schema, unlike
+/// the client's operation name), or `invalid`.
+fn operation_of(doc: &async_graphql::parser::types::ExecutableDocument) -> (String, bool) {
+    use async_graphql::parser::types::{OperationType, Selection};
+    let Some((_, op)) = doc.operations.iter().next() else {
+        return ("invalid".to_owned(), false);
+    };
+    let mutation = op.node.ty == OperationType::Mutation;
+    let first = op
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .find_map(|s| match &s.node {
+            Selection::Field(f) => Some(f.node.name.node.to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "invalid".to_owned());
+    (first, mutation)
+}
+
+fn observe(operation: &str, outcome: &'static str, started: Instant) {
+    metrics::counter!("hireplane_api_requests_total", "operation" => operation.to_owned(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("hireplane_api_request_duration_seconds", "operation" => operation.to_owned())
+        .record(started.elapsed());
+}
+
+async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let caller = match shared.gate.admit(&shared.services, &shared.db, auth).await {
+        Ok(c) => c,
+        Err(Denied::RateLimited {
+            token,
+            retry_after_s,
+        }) => {
+            observe("any", "rate_limited", started);
+            let mut r = refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                &format!("rate limit of token `{token}` exceeded; retry in {retry_after_s} s"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return r;
+        }
+        Err(Denied::Unavailable(e)) => {
+            tracing::error!(error = %e, "authenticating");
+            observe("any", "server_error", started);
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
+                "the database is not available; retry later",
+            );
+        }
+        Err(e) => {
+            observe("any", "client_error", started);
+            let mut r = refuse(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string());
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"hireplane\""),
+            );
+            return r;
+        }
+    };
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            observe("invalid", "client_error", started);
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!(
+                    "the body is not a GraphQL request (JSON with `query`, optional `variables` and `operationName`): line {}, column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
+            );
+        }
+    };
+    let (operation, is_mutation) = match async_graphql::parser::parse_query(&request.query) {
+        Ok(doc) => operation_of(&doc),
+        Err(_) => ("invalid".to_owned(), false),
+    };
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| is_mutation)
+        .map(str::to_owned);
+    if let Some(key) = &key
+        && (key.is_empty() || key.len() > 200)
+    {
+        observe(&operation, "client_error", started);
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "`Idempotency-Key` must be 1 to 200 characters",
+        );
+    }
+    let request_hash = sha256_hex(&body);
+    if let Some(key) = &key {
+        match idempotency_begin(&shared, &caller, key, &request_hash).await {
+            Ok(IdempotencyBegin::New) => {}
+            Ok(IdempotencyBegin::Replay(response)) => {
+                observe(&operation, "ok", started);
+                let mut r = (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    response,
+                )
+                    .into_response();
+                r.headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                return r;
+            }
+            Ok(IdempotencyBegin::Mismatch) => {
+                observe(&operation, "client_error", started);
+                return refuse(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "IDEMPOTENCY_KEY_REUSED",
+                    &format!("`Idempotency-Key` `{key}` was used with a different request"),
+                );
+            }
+            Ok(IdempotencyBegin::InProgress) => {
+                observe(&operation, "client_error", started);
+                return refuse(
+                    StatusCode::CONFLICT,
+                    "IDEMPOTENCY_KEY_IN_USE",
+                    &format!(
+                        "a request with `Idempotency-Key` `{key}` is still running; retry later"
+                    ),
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "idempotency key");
+                observe(&operation, "server_error", started);
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "UNAVAILABLE",
+                    "the database is not available; retry later",
+                );
+            }
+        }
+    }
+    let ctx = RequestCtx {
+        caller: caller.clone(),
+        services: shared.services.clone(),
+        db: shared.db.clone(),
+        limits: shared.limits.clone(),
+    };
+    let timeout = Duration::from_millis(shared.settings.limits.request_timeout_ms);
+    let executed = tokio::time::timeout(timeout, shared.schema.execute(request.data(ctx))).await;
+    let response = match executed {
+        Ok(r) => r,
+        Err(_) => {
+            if let Some(key) = &key {
+                // The mutation may still finish: keep the key reserved, so that a retry does
+                // not run it a second time.
+                tracing::warn!(key = %key, "mutation timed out; its idempotency key stays reserved");
+            }
+            observe(&operation, "timeout", started);
+            return refuse(
+                StatusCode::GATEWAY_TIMEOUT,
+                "TIMEOUT",
+                &format!("the request took longer than {} ms", timeout.as_millis()),
+            );
+        }
+    };
+    let outcome = outcome_of(&response);
+    observe(&operation, outcome, started);
+    let text = match serde_json::to_string(&response) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "serializing a response");
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "serializing the response failed",
+            );
+        }
+    };
+    if let Some(key) = &key {
+        let changed = response.errors.is_empty();
+        let (db, org, user, key, stored) = (
+            shared.db.clone(),
+            caller.org().to_owned(),
+            caller.user().to_owned(),
+            key.clone(),
+            text.clone(),
+        );
+        let done = db
+            .run(move |store| {
+                if changed {
+                    store.idempotency_finish(&org, &user, &key, &stored)
+                } else {
+                    // Errors leave nothing changed (each mutation is one transaction): let a
+                    // retry run again.
+                    store.idempotency_abandon(&org, &user, &key)
+                }
+            })
+            .await;
+        if !matches!(done, Ok(Ok(()))) {
+            tracing::error!("storing an idempotent response failed");
+        }
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        text,
+    )
+        .into_response()
+}
+
+fn outcome_of(response: &async_graphql::Response) -> &'static str {
+    let code = |e: &async_graphql::ServerError| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .and_then(|v| match v {
+                async_graphql::Value::String(s) => Some(s.clone()),
+                _ => None,
+            })
+    };
+    let mut outcome = "ok";
+    for e in &response.errors {
+        match code(e).as_deref() {
+            Some("INTERNAL") => return "server_error",
+            Some("TIMEOUT") => outcome = "timeout",
+            _ if outcome == "ok" => outcome = "client_error",
+            _ => {}
+        }
+    }
+    outcome
+}
+
+async fn idempotency_begin(
+    shared: &Shared,
+    caller: &Caller,
+    key: &str,
+    hash: &str,
+) -> Result<IdempotencyBegin, String> {
+    let (org, user, key, hash) = (
+        caller.org().to_owned(),
+        caller.user().to_owned(),
+        key.to_owned(),
+        hash.to_owned(),
+    );
+    let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
+    match shared
+        .db
+        .run(move |store| store.idempotency_begin(&org, &user, &key, &hash, now))
+        .await
+    {
+        Ok(Ok(b)) => Ok(b),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

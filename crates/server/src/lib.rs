@@ -1,0 +1,199 @@
+//! hireplane's HTTP server: the GraphQL API over `app`, with API tokens, per-token rate limits,
+//! idempotent mutations, request and statement timeouts, Prometheus metrics, JSON logs and
+//! health checks. Stateless: any number of replicas can serve one PostgreSQL database (tokens,
+//! idempotency keys and policies live in the database; a replica caches only for a bounded time).
+//!
+//! - [`settings`]: typed, layered settings.
+//! - [`db`]: the pool of store connections, used from async code.
+//! - [`auth`]: tokens and rate limits.
+//! - [`graphql`]: the schema, built from the report catalog; reads are reports as the caller.
+//! - [`http`]: routes, the GraphQL endpoint, health and metrics.
+//!
+//! Invariant: every read of the API is a report compiled with the caller's guard (the same row
+//! filters and masks as `hireplane report --as`); no resolver queries the store around it.
+
+pub mod auth;
+pub mod db;
+pub mod graphql;
+pub mod http;
+pub mod settings;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub use settings::Settings;
+
+/// The latency buckets of every `_seconds` histogram (the SLO thresholds are among them).
+pub const BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The process's metrics recorder (one per process, however many servers a test starts).
+fn metrics_handle() -> Result<PrometheusHandle> {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    if let Some(h) = HANDLE.get() {
+        return Ok(h.clone());
+    }
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), BUCKETS)
+        .context("metric buckets")?
+        .install_recorder()
+        .context("installing the metrics recorder")?;
+    Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+/// Sets up logging as the settings say (JSON lines or text, with the level filter); once per
+/// process.
+pub fn init_logging(settings: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match settings.log_format {
+        settings::LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        settings::LogFormat::Text => builder.with_ansi(false).try_init(),
+    };
+}
+
+/// A server that is listening.
+pub struct Running {
+    pub addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, and returns.
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.await.context("server task")?.context("serving")
+    }
+
+    /// Waits until the server stops (on `stop` from elsewhere, or on ctrl-c / SIGTERM when
+    /// started with [`start_with_signals`]).
+    pub async fn wait(self) -> Result<()> {
+        self.task.await.context("server task")?.context("serving")
+    }
+}
+
+/// Opens the store, builds the schema and starts listening on `settings.listen`.
+pub async fn start(settings: Settings) -> Result<Running> {
+    start_inner(settings, false).await
+}
+
+/// [`start`], stopping gracefully on ctrl-c or SIGTERM.
+pub async fn start_with_signals(settings: Settings) -> Result<Running> {
+    start_inner(settings, true).await
+}
+
+async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
+    let metrics = metrics_handle()?;
+    let limits = &settings.limits;
+    let url = settings.database.clone();
+    let (size, acquire, statement) = (
+        settings.pool.size,
+        Duration::from_millis(settings.pool.acquire_timeout_ms),
+        Duration::from_millis(limits.statement_timeout_ms),
+    );
+    let db = tokio::task::spawn_blocking(move || db::Db::open(&url, size, acquire, statement))
+        .await
+        .context("opening the store")?
+        .with_context(|| {
+            format!(
+                "cannot open the store `{}`",
+                store::redact(&settings.database)
+            )
+        })?;
+    let schema = graphql::schema(limits).context("building the GraphQL schema")?;
+    let gate = auth::Gate::new(
+        Duration::from_millis(settings.auth.cache_ms),
+        limits.rate_per_second,
+        limits.rate_burst,
+    );
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr().context("local address")?;
+    let shared = Arc::new(http::Shared {
+        limits: Arc::new(settings.limits.clone()),
+        settings,
+        schema,
+        services: Arc::new(app::Services::new()),
+        db,
+        gate,
+        metrics,
+    });
+    let router = http::router(shared);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                if signals {
+                    tokio::select! {
+                        _ = rx => {}
+                        _ = shutdown_signal() => {}
+                    }
+                } else {
+                    let _ = rx.await;
+                }
+                tracing::info!("shutting down: draining in-flight requests");
+            })
+            .await
+    });
+    tracing::info!(%addr, "listening");
+    Ok(Running {
+        addr,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Runs the server until ctrl-c or SIGTERM, on a runtime of its own (for the CLI, which has
+/// none); `ready` is told the address once it listens.
+pub fn serve_blocking(settings: Settings, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("hireplane-server")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let running = start_with_signals(settings).await?;
+        ready(running.addr);
+        running.wait().await
+    })
+}

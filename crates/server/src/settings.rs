@@ -1,0 +1,178 @@
+//! Typed settings, layered: the defaults below, then a TOML file (`--config FILE`), then the
+//! `HIREPLANE_*` environment (nested keys with `__`: `HIREPLANE_LIMITS__MAX_DEPTH=8`), then the
+//! command line. The database URL may carry a password: `Debug` and the log show it redacted.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Where to listen (`127.0.0.1:8080`; port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// The store: `sqlite://PATH` or `postgres://...`.
+    pub database: String,
+    /// Serve the GraphiQL page on `GET /graphql`.
+    pub graphiql: bool,
+    /// `json` (one object per line, for log collectors) or `text`.
+    pub log_format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `server=debug,info`.
+    pub log_level: String,
+    pub pool: Pool,
+    pub limits: Limits,
+    pub auth: Auth,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pool {
+    /// Database connections per replica (each request holds one while it reads or writes).
+    pub size: u32,
+    /// How long a request waits for a connection before it fails, in milliseconds.
+    pub acquire_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// The deepest selection a query may have.
+    pub max_depth: usize,
+    /// The highest complexity (fields, with list fields weighted by the page size they ask for).
+    pub max_complexity: usize,
+    /// The largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// The largest page (`first`) a connection returns.
+    pub max_page_size: usize,
+    /// The default page when `first` is not given.
+    pub default_page_size: usize,
+    /// A request's whole time budget, in milliseconds; over it the caller gets a timeout error.
+    pub request_timeout_ms: u64,
+    /// PostgreSQL's `statement_timeout` for the server's connections, in milliseconds.
+    pub statement_timeout_ms: u64,
+    /// Requests per second each token may make on average (0: no limit) ...
+    pub rate_per_second: u32,
+    /// ... and how many it may make at once above that.
+    pub rate_burst: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Auth {
+    /// How long a checked token is trusted without asking the store again, in milliseconds. A
+    /// revocation takes effect on every replica within this time. 0: check every request.
+    pub cache_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: "sqlite://hireplane.db".to_owned(),
+            graphiql: true,
+            log_format: LogFormat::Json,
+            log_level: "info".to_owned(),
+            pool: Pool::default(),
+            limits: Limits::default(),
+            auth: Auth::default(),
+        }
+    }
+}
+
+impl Default for Pool {
+    fn default() -> Pool {
+        Pool {
+            size: 16,
+            acquire_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_depth: 10,
+            max_complexity: 5_000,
+            max_body_bytes: 256 * 1024,
+            max_page_size: 200,
+            default_page_size: 50,
+            request_timeout_ms: 30_000,
+            statement_timeout_ms: 20_000,
+            rate_per_second: 100,
+            rate_burst: 200,
+        }
+    }
+}
+
+impl Default for Auth {
+    fn default() -> Auth {
+        Auth { cache_ms: 2_000 }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("database", &store::redact(&self.database))
+            .field("graphiql", &self.graphiql)
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .field("pool", &self.pool)
+            .field("limits", &self.limits)
+            .field("auth", &self.auth)
+            .finish()
+    }
+}
+
+/// The top-level keys, as the environment spells them after `HIREPLANE_` (lower-cased).
+const KEYS: &[&str] = &[
+    "listen",
+    "database",
+    "graphiql",
+    "log_format",
+    "log_level",
+    "pool",
+    "limits",
+    "auth",
+];
+
+impl Settings {
+    /// The defaults, then `file` (if given), then the `HIREPLANE_*` environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(Box::new(figment::Error::from(format!(
+                    "settings file `{}` does not exist",
+                    file.display()
+                ))));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment
+            .merge(
+                Env::prefixed("HIREPLANE_")
+                    // Other HIREPLANE_ variables (the CLI's `HIREPLANE_AS`, the tests') are not
+                    // settings: only the settings' own keys are read.
+                    .filter(|key| {
+                        let key = key.as_str().to_ascii_lowercase();
+                        KEYS.iter()
+                            .any(|k| key == *k || key.starts_with(&format!("{k}__")))
+                    })
+                    .split("__"),
+            )
+            .extract()
+            .map_err(Box::new)
+    }
+}

@@ -1,0 +1,305 @@
+//! What the server keeps in the store about its callers: API tokens and idempotency keys.
+//!
+//! - **API tokens** ([`Store::create_token`], [`Store::token`], [`Store::revoke_token`],
+//!   [`Store::tokens`]): a token belongs to one user of one org. The store keeps its id, a hash of
+//!   its secret (computed by the caller: the store never sees a secret), when it was made, when it
+//!   expires and when it was revoked. Revoking is the only change a token row ever sees.
+//! - **Idempotency keys** ([`Store::idempotency_begin`], [`Store::idempotency_finish`],
+//!   [`Store::idempotency_abandon`]): the first request with a key reserves it (the insert of the
+//!   row is the lock: a primary key conflict means someone else has it), the mutation runs, and
+//!   its response is stored so that a retry with the same key and the same request gets the same
+//!   response without running again.
+//!
+//! Neither table belongs to the interchange format (import and export do not touch them), nor has
+//! a foreign key to `orgs` (see migration 7): methods that create rows check that the org exists.
+
+use domain::Instant;
+use rusqlite::OptionalExtension;
+
+use crate::audit::{instant, pg_instant, system_time};
+use crate::{Store, StoreError};
+
+/// A token as stored: everything but its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredToken {
+    pub id: String,
+    pub org_id: String,
+    pub user_id: String,
+    pub name: String,
+    /// The SHA-256 of the secret, lower-case hex.
+    pub secret_hash: String,
+    pub created_at: Instant,
+    pub expires_at: Option<Instant>,
+    pub revoked_at: Option<Instant>,
+}
+
+/// What happened when a request reserved an idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// The key is new and now reserved for this request: run it, then finish or abandon.
+    New,
+    /// The same request already ran with this key: its response.
+    Replay(String),
+    /// The key was used with a different request.
+    Mismatch,
+    /// The first request with this key is still running.
+    InProgress,
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, org_id, user_id, name, secret_hash, created_at, expires_at, revoked_at";
+
+impl Store {
+    /// Stores a new token. Fails with [`StoreError::NoSuchOrg`] for an unknown org; whether the
+    /// user exists is the caller's check (a token of a user who is later removed stops working).
+    pub fn create_token(&mut self, token: &StoredToken) -> Result<(), StoreError> {
+        let t = token;
+        match self {
+            Store::Sqlite(s) => {
+                let tx = s.conn().transaction()?;
+                let exists: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM orgs WHERE org_id = ?1)",
+                    [&t.org_id],
+                    |r| r.get(0),
+                )?;
+                if !exists {
+                    return Err(StoreError::NoSuchOrg(t.org_id.clone()));
+                }
+                tx.execute(
+                    &format!("INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                    rusqlite::params![
+                        t.id,
+                        t.org_id,
+                        t.user_id,
+                        t.name,
+                        t.secret_hash,
+                        t.created_at.as_micros(),
+                        t.expires_at.map(Instant::as_micros),
+                        t.revoked_at.map(Instant::as_micros),
+                    ],
+                )?;
+                tx.commit()?;
+            }
+            Store::Postgres(s) => {
+                let created = system_time(t.created_at)?;
+                let expires = t.expires_at.map(system_time).transpose()?;
+                let revoked = t.revoked_at.map(system_time).transpose()?;
+                let n = s.client().execute(
+                    &format!(
+                        "INSERT INTO api_tokens ({TOKEN_COLUMNS}) \
+                         SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM orgs WHERE org_id = $2"
+                    ),
+                    &[
+                        &t.id,
+                        &t.org_id,
+                        &t.user_id,
+                        &t.name,
+                        &t.secret_hash,
+                        &created,
+                        &expires,
+                        &revoked,
+                    ],
+                )?;
+                if n == 0 {
+                    return Err(StoreError::NoSuchOrg(t.org_id.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The token with id `id`, of any org (the id is what a caller presents).
+    pub fn token(&mut self, id: &str) -> Result<Option<StoredToken>, StoreError> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1");
+        Ok(self.token_rows(&sql, id)?.pop())
+    }
+
+    /// The tokens of org `org_id`, newest first.
+    pub fn tokens(&mut self, org_id: &str) -> Result<Vec<StoredToken>, StoreError> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE org_id = $1 ORDER BY created_at DESC, id"
+        );
+        self.token_rows(&sql, org_id)
+    }
+
+    /// Revokes token `id` of org `org_id` at `at`. Returns false when the org has no such token;
+    /// revoking a revoked token keeps the first time.
+    pub fn revoke_token(
+        &mut self,
+        org_id: &str,
+        id: &str,
+        at: Instant,
+    ) -> Result<bool, StoreError> {
+        let n = match self {
+            Store::Sqlite(s) => s.conn().execute(
+                "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?3) WHERE org_id = ?1 AND id = ?2",
+                rusqlite::params![org_id, id, at.as_micros()],
+            )? as u64,
+            Store::Postgres(s) => s.client().execute(
+                "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $3) WHERE org_id = $1 AND id = $2",
+                &[&org_id, &id, &system_time(at)?],
+            )?,
+        };
+        Ok(n > 0)
+    }
+
+    fn token_rows(&mut self, sql: &str, param: &str) -> Result<Vec<StoredToken>, StoreError> {
+        let mut out = Vec::new();
+        match self {
+            Store::Sqlite(s) => {
+                let mut stmt = s.conn().prepare_cached(&sql.replace('$', "?"))?;
+                let mut rows = stmt.query([param])?;
+                while let Some(r) = rows.next()? {
+                    let org_id: String = r.get(1)?;
+                    let at = |i: usize| -> Result<Option<Instant>, StoreError> {
+                        let v: Option<i64> = r.get(i)?;
+                        v.map(|m| instant(&org_id, "api_tokens", 0, m)).transpose()
+                    };
+                    let created_at = at(5)?.ok_or_else(|| {
+                        StoreError::Corrupt("api_tokens.created_at is null".to_owned())
+                    })?;
+                    out.push(StoredToken {
+                        id: r.get(0)?,
+                        user_id: r.get(2)?,
+                        name: r.get(3)?,
+                        secret_hash: r.get(4)?,
+                        created_at,
+                        expires_at: at(6)?,
+                        revoked_at: at(7)?,
+                        org_id: org_id.clone(),
+                    });
+                }
+            }
+            Store::Postgres(s) => {
+                for r in s.client().query(sql, &[&param])? {
+                    let org_id: String = r.try_get(1)?;
+                    let at = |i: usize| -> Result<Option<Instant>, StoreError> {
+                        let v: Option<std::time::SystemTime> = r.try_get(i)?;
+                        v.map(|t| pg_instant(&org_id, "api_tokens", 0, t))
+                            .transpose()
+                    };
+                    let created_at = at(5)?.ok_or_else(|| {
+                        StoreError::Corrupt("api_tokens.created_at is null".to_owned())
+                    })?;
+                    out.push(StoredToken {
+                        id: r.try_get(0)?,
+                        user_id: r.try_get(2)?,
+                        name: r.try_get(3)?,
+                        secret_hash: r.try_get(4)?,
+                        created_at,
+                        expires_at: at(6)?,
+                        revoked_at: at(7)?,
+                        org_id: org_id.clone(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reserves idempotency key `key` of `user_id` in `org_id` for a request whose hash is
+    /// `request_hash`, or says why not.
+    pub fn idempotency_begin(
+        &mut self,
+        org_id: &str,
+        user_id: &str,
+        key: &str,
+        request_hash: &str,
+        at: Instant,
+    ) -> Result<IdempotencyBegin, StoreError> {
+        let existing: Option<(String, Option<String>)> = match self {
+            Store::Sqlite(s) => {
+                let n = s.conn().execute(
+                    "INSERT INTO idempotency_keys (org_id, user_id, key, request_hash, response, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, NULL, ?5) ON CONFLICT DO NOTHING",
+                    rusqlite::params![org_id, user_id, key, request_hash, at.as_micros()],
+                )?;
+                if n == 1 {
+                    return Ok(IdempotencyBegin::New);
+                }
+                s.conn()
+                    .query_row(
+                        "SELECT request_hash, response FROM idempotency_keys \
+                         WHERE org_id = ?1 AND user_id = ?2 AND key = ?3",
+                        [org_id, user_id, key],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?
+            }
+            Store::Postgres(s) => {
+                let n = s.client().execute(
+                    "INSERT INTO idempotency_keys (org_id, user_id, key, request_hash, response, created_at) \
+                     VALUES ($1, $2, $3, $4, NULL, $5) ON CONFLICT DO NOTHING",
+                    &[&org_id, &user_id, &key, &request_hash, &system_time(at)?],
+                )?;
+                if n == 1 {
+                    return Ok(IdempotencyBegin::New);
+                }
+                s.client()
+                    .query_opt(
+                        "SELECT request_hash, response FROM idempotency_keys \
+                         WHERE org_id = $1 AND user_id = $2 AND key = $3",
+                        &[&org_id, &user_id, &key],
+                    )?
+                    .map(|r| Ok::<_, StoreError>((r.try_get(0)?, r.try_get(1)?)))
+                    .transpose()?
+            }
+        };
+        Ok(match existing {
+            // Abandoned between our insert and our read: the caller may retry.
+            None => IdempotencyBegin::InProgress,
+            Some((hash, _)) if hash != request_hash => IdempotencyBegin::Mismatch,
+            Some((_, None)) => IdempotencyBegin::InProgress,
+            Some((_, Some(response))) => IdempotencyBegin::Replay(response),
+        })
+    }
+
+    /// Stores the response of the request that reserved `key`.
+    pub fn idempotency_finish(
+        &mut self,
+        org_id: &str,
+        user_id: &str,
+        key: &str,
+        response: &str,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                s.conn().execute(
+                    "UPDATE idempotency_keys SET response = ?4 WHERE org_id = ?1 AND user_id = ?2 AND key = ?3",
+                    [org_id, user_id, key, response],
+                )?;
+            }
+            Store::Postgres(s) => {
+                s.client().execute(
+                    "UPDATE idempotency_keys SET response = $4 WHERE org_id = $1 AND user_id = $2 AND key = $3",
+                    &[&org_id, &user_id, &key, &response],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Releases `key` after its request failed without changing anything, so that a retry runs.
+    pub fn idempotency_abandon(
+        &mut self,
+        org_id: &str,
+        user_id: &str,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                s.conn().execute(
+                    "DELETE FROM idempotency_keys WHERE org_id = ?1 AND user_id = ?2 AND key = ?3 AND response IS NULL",
+                    [org_id, user_id, key],
+                )?;
+            }
+            Store::Postgres(s) => {
+                s.client().execute(
+                    "DELETE FROM idempotency_keys WHERE org_id = $1 AND user_id = $2 AND key = $3 AND response IS NULL",
+                    &[&org_id, &user_id, &key],
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
