@@ -27,6 +27,7 @@ mod access;
 mod report;
 mod schedule;
 mod serve;
+mod slo;
 
 const DEFAULT_DATABASE: &str = "sqlite://hireplane.db";
 const DEMO_DATABASE: &str = "sqlite://hireplane-demo.db";
@@ -189,6 +190,8 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Service level objectives: Prometheus rules and burn-rate alerts from an `slo.yaml`
+    Slo(slo::SloArgs),
     /// API tokens: create (printed once), list, revoke
     Token {
         #[command(subcommand)]
@@ -354,6 +357,7 @@ fn run(cli: Cli) -> Result<()> {
             listen,
             demo,
         } => serve::serve(database.as_deref(), config.as_deref(), listen, demo)?,
+        Command::Slo(args) => slo::run(args)?,
         Command::Token { command } => {
             let mut store = open(DEFAULT_DATABASE)?;
             serve::token(&mut store, command)?;

@@ -1,113 +1,174 @@
-//! The store behind the server: a pool of [`store::Store`] connections (r2d2: the store's
-//! clients are blocking), used from async handlers through [`Db::run`], which moves the work to
-//! tokio's blocking threads so that a slow query never stalls the event loop.
+//! The store behind the server: a fixed set of worker threads, each owning one
+//! [`store::Store`] connection, fed from one queue. Async handlers hand a closure to
+//! [`Db::run`] and await its result, so a slow query never stalls the event loop.
+//!
+//! Why not tokio's blocking pool with a connection pool (r2d2, deadpool): the store's PostgreSQL
+//! client is the blocking `postgres` crate, which drives its own runtime and refuses to run on a
+//! thread of another one (tokio's blocking threads count as such). Plain threads own their
+//! connection for their whole life, which is also what a pool would give; a worker reconnects
+//! when the database closed its connection, so the server recovers when the database comes back.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use store::{Store, StoreError};
-
-/// Opens store connections for the pool; PostgreSQL connections get the statement timeout.
-#[derive(Debug)]
-pub struct StoreManager {
-    url: String,
-    statement_timeout: Duration,
-}
-
-impl r2d2::ManageConnection for StoreManager {
-    type Connection = Store;
-    type Error = StoreError;
-
-    fn connect(&self) -> Result<Store, StoreError> {
-        let mut store = Store::open(&self.url)?;
-        store.set_statement_timeout(self.statement_timeout)?;
-        Ok(store)
-    }
-
-    fn is_valid(&self, store: &mut Store) -> Result<(), StoreError> {
-        store.ping()
-    }
-
-    fn has_broken(&self, _: &mut Store) -> bool {
-        false
-    }
-}
 
 /// Why a request could not get to the store.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("the database is not available: {0}")]
     Unavailable(String),
-    #[error("the request was cancelled")]
-    Cancelled,
+    #[error("no database connection was free within {0:?}")]
+    Busy(Duration),
+    #[error("the database worker stopped")]
+    Stopped,
 }
 
-/// The pool, shared by every request.
+type Job = Box<dyn FnOnce(Result<&mut Store, DbError>) + Send>;
+
+struct Shared {
+    busy: AtomicU32,
+    connected: AtomicU32,
+    size: u32,
+}
+
+/// The workers, shared by every request.
 #[derive(Clone)]
 pub struct Db {
-    pool: Arc<r2d2::Pool<StoreManager>>,
+    tx: mpsc::Sender<(Instant, Job)>,
+    shared: Arc<Shared>,
+    acquire_timeout: Duration,
 }
 
 impl Db {
-    /// Opens the first connection now (so that a wrong URL or an old schema fails at start) and
-    /// the rest on demand.
+    /// Opens one connection now (so that a wrong URL or an old schema fails at start, with the
+    /// migrations applied once) and starts `size` workers that connect on first use.
     pub fn open(
         url: &str,
         size: u32,
         acquire_timeout: Duration,
         statement_timeout: Duration,
     ) -> Result<Db, StoreError> {
-        // Migrate once, up front, with a clear error (the pool would only say "timed out").
         let mut first = Store::open(url)?;
         first.set_statement_timeout(statement_timeout)?;
-        drop(first);
-        let manager = StoreManager {
-            url: url.to_owned(),
-            statement_timeout,
-        };
-        let pool = r2d2::Pool::builder()
-            .max_size(size.max(1))
-            .min_idle(Some(1))
-            .connection_timeout(acquire_timeout)
-            .test_on_check_out(false)
-            .error_handler(Box::new(LogErrors))
-            .build_unchecked(manager);
+        let (tx, rx) = mpsc::channel::<(Instant, Job)>();
+        let rx = Arc::new(Mutex::new(rx));
+        let size = size.max(1);
+        let shared = Arc::new(Shared {
+            busy: AtomicU32::new(0),
+            connected: AtomicU32::new(0),
+            size,
+        });
+        let mut first = Some(first);
+        for i in 0..size {
+            let rx = rx.clone();
+            let shared = shared.clone();
+            let url = url.to_owned();
+            let mut conn = first.take();
+            if conn.is_some() {
+                shared.connected.fetch_add(1, Ordering::Relaxed);
+            }
+            std::thread::Builder::new()
+                .name(format!("hireplane-db-{i}"))
+                .spawn(move || {
+                    worker(
+                        &rx,
+                        &shared,
+                        &url,
+                        statement_timeout,
+                        acquire_timeout,
+                        &mut conn,
+                    )
+                })
+                .map_err(|e| StoreError::Corrupt(format!("cannot start a database worker: {e}")))?;
+        }
         Ok(Db {
-            pool: Arc::new(pool),
+            tx,
+            shared,
+            acquire_timeout,
         })
     }
 
-    /// Runs `f` with a connection on a blocking thread.
+    /// Runs `f` with a connection on a worker thread.
     pub async fn run<T, E, F>(&self, f: F) -> Result<Result<T, E>, DbError>
     where
         F: FnOnce(&mut Store) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: Send + 'static,
     {
-        let pool = self.pool.clone();
-        let task = tokio::task::spawn_blocking(move || {
-            let started = std::time::Instant::now();
-            let mut conn = pool
-                .get()
-                .map_err(|e| DbError::Unavailable(e.to_string()))?;
-            metrics::histogram!("hireplane_db_acquire_seconds").record(started.elapsed());
-            Ok(f(&mut conn))
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let _ = done.send(conn.map(f));
         });
-        task.await.map_err(|_| DbError::Cancelled)?
+        self.tx
+            .send((Instant::now(), job))
+            .map_err(|_| DbError::Stopped)?;
+        result.await.map_err(|_| DbError::Stopped)?
     }
 
-    /// Connections open and idle, for the metrics.
+    /// Connections (open, busy, workers), for the metrics.
     pub fn state(&self) -> (u32, u32, u32) {
-        let s = self.pool.state();
-        (s.connections, s.idle_connections, self.pool.max_size())
+        (
+            self.shared.connected.load(Ordering::Relaxed),
+            self.shared.busy.load(Ordering::Relaxed),
+            self.shared.size,
+        )
+    }
+
+    pub fn acquire_timeout(&self) -> Duration {
+        self.acquire_timeout
     }
 }
 
-#[derive(Debug)]
-struct LogErrors;
-
-impl r2d2::HandleError<StoreError> for LogErrors {
-    fn handle_error(&self, error: StoreError) {
-        tracing::warn!(error = %error, "database connection failed");
+fn worker(
+    rx: &Mutex<mpsc::Receiver<(Instant, Job)>>,
+    shared: &Shared,
+    url: &str,
+    statement_timeout: Duration,
+    acquire_timeout: Duration,
+    conn: &mut Option<Store>,
+) {
+    loop {
+        let next = match rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok((queued, job)) = next else {
+            return; // every sender is gone: the server stopped
+        };
+        let waited = queued.elapsed();
+        metrics::histogram!("hireplane_db_acquire_seconds").record(waited);
+        if waited > acquire_timeout {
+            job(Err(DbError::Busy(acquire_timeout)));
+            continue;
+        }
+        if conn.is_none() {
+            match Store::open(url).and_then(|mut s| {
+                s.set_statement_timeout(statement_timeout)?;
+                Ok(s)
+            }) {
+                Ok(s) => {
+                    *conn = Some(s);
+                    shared.connected.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "database connection failed");
+                    job(Err(DbError::Unavailable(e.to_string())));
+                    continue;
+                }
+            }
+        }
+        let Some(store) = conn.as_mut() else {
+            continue;
+        };
+        shared.busy.fetch_add(1, Ordering::Relaxed);
+        job(Ok(store));
+        shared.busy.fetch_sub(1, Ordering::Relaxed);
+        if store.is_broken() {
+            *conn = None;
+            shared.connected.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }

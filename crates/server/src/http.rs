@@ -141,9 +141,9 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn metrics_page(State(shared): State<Arc<Shared>>) -> Response {
-    let (open, idle, max) = shared.db.state();
+    let (open, busy, max) = shared.db.state();
     metrics::gauge!("hireplane_db_pool_connections", "state" => "open").set(f64::from(open));
-    metrics::gauge!("hireplane_db_pool_connections", "state" => "idle").set(f64::from(idle));
+    metrics::gauge!("hireplane_db_pool_connections", "state" => "busy").set(f64::from(busy));
     metrics::gauge!("hireplane_db_pool_connections", "state" => "max").set(f64::from(max));
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -107,15 +107,17 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
         Duration::from_millis(settings.pool.acquire_timeout_ms),
         Duration::from_millis(limits.statement_timeout_ms),
     );
-    let db = tokio::task::spawn_blocking(move || db::Db::open(&url, size, acquire, statement))
-        .await
-        .context("opening the store")?
-        .with_context(|| {
-            format!(
-                "cannot open the store `{}`",
-                store::redact(&settings.database)
-            )
-        })?;
+    // On a plain thread: the PostgreSQL client may not run on one of tokio's (see `db`).
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(db::Db::open(&url, size, acquire, statement));
+    });
+    let db = rx.await.context("opening the store")?.with_context(|| {
+        format!(
+            "cannot open the store `{}`",
+            store::redact(&settings.database)
+        )
+    })?;
     let schema = graphql::schema(limits).context("building the GraphQL schema")?;
     let gate = auth::Gate::new(
         Duration::from_millis(settings.auth.cache_ms),

@@ -272,6 +272,15 @@ impl Store {
         self.schema_version().map(|_| ())
     }
 
+    /// Whether the connection is lost for good (PostgreSQL: the server closed it), so that a
+    /// pool drops it instead of handing it out again.
+    pub fn is_broken(&mut self) -> bool {
+        match self {
+            Store::Sqlite(_) => false,
+            Store::Postgres(s) => s.client().is_closed(),
+        }
+    }
+
     /// Stops any statement of this connection that runs longer than `timeout` (PostgreSQL's
     /// `statement_timeout`; zero means none). SQLite has no such setting: there the caller's own
     /// time limit is what bounds a request.

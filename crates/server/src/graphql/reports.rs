@@ -47,8 +47,13 @@ pub async fn run_kind(
             return Err(internal("reaching the database", e));
         }
         Ok(Err(e)) => {
-            let timeout = matches!(&e, app::AppError::Store(s) if is_timeout(s));
-            record(if timeout { "timeout" } else { "error" });
+            // The caller's mistakes (a report that does not compile, demographics not allowed)
+            // are `rejected`, not errors of the service.
+            record(match &e {
+                app::AppError::Store(s) if is_timeout(s) => "timeout",
+                app::AppError::Report(_) | app::AppError::Demographics { .. } => "rejected",
+                _ => "error",
+            });
             return Err(app_error(e, source));
         }
         Ok(Ok(run)) => run,

@@ -1,0 +1,625 @@
+//! End to end: the real server on port 0, on a fresh SQLite file and (when
+//! `HIREPLANE_TEST_POSTGRES` is set) a fresh PostgreSQL database, with two generated orgs, talked
+//! to over HTTP. Each role's view through the API is compared with the same user's reports (which
+//! the `app` tests prove equal to Cedar's per-row decisions) and spot-checked against single Cedar
+//! decisions; tokens, limits, bad input and readiness are checked as a client sees them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use store::Store;
+
+const ORG: &str = "ta";
+const OTHER: &str = "tb";
+
+struct Db {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.pg
+            && let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls)
+        {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+fn sqlite_db() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    Db {
+        url: format!("sqlite://{}", dir.path().join("api.db").display()),
+        _dir: Some(dir),
+        pg: None,
+    }
+}
+
+fn postgres_db() -> Db {
+    let admin = std::env::var("HIREPLANE_TEST_POSTGRES").expect("HIREPLANE_TEST_POSTGRES");
+    let name = format!(
+        "hp_apitest_{}_{}",
+        std::process::id(),
+        jiff::Timestamp::now().as_microsecond() % 1_000_000_000
+    );
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let base = &admin[..admin.rfind('/').unwrap()];
+    Db {
+        url: format!("{base}/{name}"),
+        _dir: None,
+        pg: Some((admin, name)),
+    }
+}
+
+fn now() -> domain::Instant {
+    domain::Instant::from_timestamp(jiff::Timestamp::now())
+}
+
+/// A running server with two orgs and a token per role of `ta`, and an admin token of `tb`.
+struct Api {
+    db: Db,
+    rt: tokio::runtime::Runtime,
+    running: Option<server::Running>,
+    base: String,
+    agent: ureq::Agent,
+    /// (role, user, token) of org `ta`.
+    tokens: Vec<(String, String, String)>,
+    other_admin: String,
+    store: Store,
+}
+
+impl Api {
+    fn start(db: Db, tweak: impl FnOnce(&mut server::Settings)) -> Api {
+        let mut store = Store::open(&db.url).unwrap();
+        for (org, n, seed) in [(ORG, 200, 5), (OTHER, 60, 6)] {
+            let dir = tempfile::tempdir().unwrap();
+            synth::generate(
+                &synth::Config {
+                    org_id: org.into(),
+                    applications: n,
+                    seed,
+                },
+                dir.path(),
+            )
+            .unwrap();
+            store
+                .import(dir.path(), store::ImportOptions::default(), &mut |_| {})
+                .unwrap();
+        }
+        let services = app::Services::new();
+        let users = store.active_users(ORG).unwrap();
+        let mut tokens = Vec::new();
+        for role in ["admin", "recruiter", "hiring_manager", "interviewer"] {
+            let u = users.iter().find(|u| u.role == role).unwrap();
+            let t = services
+                .create_token(&mut store, ORG, &u.id, "test", None, now())
+                .unwrap();
+            tokens.push((role.to_owned(), u.id.clone(), t.token));
+        }
+        let other = store.active_users(OTHER).unwrap();
+        let other_admin = other.iter().find(|u| u.role == "admin").unwrap();
+        let other_admin = services
+            .create_token(&mut store, OTHER, &other_admin.id, "test", None, now())
+            .unwrap()
+            .token;
+        let mut settings = server::Settings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database: db.url.clone(),
+            ..server::Settings::default()
+        };
+        settings.auth.cache_ms = 0;
+        settings.pool.size = 4;
+        tweak(&mut settings);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let running = rt.block_on(server::start(settings)).unwrap();
+        let base = format!("http://{}", running.addr);
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(60)))
+                .build(),
+        );
+        Api {
+            db,
+            rt,
+            running: Some(running),
+            base,
+            agent,
+            tokens,
+            other_admin,
+            store,
+        }
+    }
+
+    fn token(&self, role: &str) -> &str {
+        &self.tokens.iter().find(|t| t.0 == role).unwrap().2
+    }
+
+    fn user(&self, role: &str) -> &str {
+        &self.tokens.iter().find(|t| t.0 == role).unwrap().1
+    }
+
+    /// POSTs `body` as JSON with `token`; the status and the JSON answer.
+    fn post(&self, token: Option<&str>, body: &Value, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut req = self.agent.post(format!("{}/graphql", self.base));
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.send_json(body).unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    fn query(&self, role: &str, query: &str) -> Value {
+        let (status, v) = self.post(Some(self.token(role)), &json!({ "query": query }), &[]);
+        assert_eq!(status, 200, "{v}");
+        v
+    }
+
+    fn data(&self, role: &str, query: &str) -> Value {
+        let v = self.query(role, query);
+        assert!(v.get("errors").is_none(), "{query}: {v}");
+        v["data"].clone()
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut resp = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .unwrap();
+        (
+            resp.status().as_u16(),
+            resp.body_mut().read_to_string().unwrap(),
+        )
+    }
+
+    /// Every id of `list` the role sees, page by page (exercises the cursors).
+    fn all_ids(&self, role: &str, list: &str) -> BTreeSet<String> {
+        let mut ids = BTreeSet::new();
+        let mut after = String::new();
+        loop {
+            let q = format!(
+                "{{ {list}(first: 37{after}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ id }} }} }}"
+            );
+            let d = self.data(role, &q);
+            for n in d[list]["nodes"].as_array().unwrap() {
+                assert!(
+                    ids.insert(n["id"].as_str().unwrap().to_owned()),
+                    "a row twice"
+                );
+            }
+            if !d[list]["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+                return ids;
+            }
+            after = format!(", after: {}", d[list]["pageInfo"]["endCursor"]);
+        }
+    }
+
+    /// The ids a report as `role` lists (the CLI's path, through `app`).
+    fn report_ids(&mut self, role: &str, subject: &str) -> BTreeSet<String> {
+        let user = self.user(role).to_owned();
+        let report = query_syntax::parse(&format!("report {subject} show id")).unwrap();
+        let run = app::Services::new()
+            .run_report(
+                &mut self.store,
+                ORG,
+                &user,
+                &report,
+                "2026-01-01".parse().unwrap(),
+                now(),
+            )
+            .unwrap();
+        run.rows
+            .rows
+            .into_iter()
+            .map(|r| match &r[0] {
+                query_compiler::Value::Text(s) => s.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            let _ = self.rt.block_on(r.stop());
+        }
+    }
+}
+
+fn each_role_sees_what_its_reports_and_cedar_allow(db: Db) {
+    let mut api = Api::start(db, |_| {});
+    let services = app::Services::new();
+    for role in ["admin", "recruiter", "hiring_manager", "interviewer"] {
+        for (list, subject, ty) in [
+            ("applications", "applications", "Application"),
+            ("candidates", "candidates", "Candidate"),
+            ("jobs", "jobs", "Job"),
+            ("offers", "offers", "Offer"),
+        ] {
+            let via_api = api.all_ids(role, list);
+            let via_report = api.report_ids(role, subject);
+            assert_eq!(via_api, via_report, "{role} {list}");
+            // Spot checks against single Cedar decisions: seen rows allowed, others denied.
+            let user = api.user(role).to_owned();
+            let access = services.access(&mut api.store, ORG, &user).unwrap();
+            let everything = api.report_ids("admin", subject);
+            for id in everything.iter().step_by(7) {
+                let d = services
+                    .decide_entity(
+                        &mut api.store,
+                        &access,
+                        app::Request {
+                            action: policy::Action::View,
+                            resource_type: ty,
+                            resource_id: id,
+                        },
+                        now(),
+                    )
+                    .unwrap();
+                assert_eq!(d.allowed, via_api.contains(id), "{role} {ty} {id}");
+            }
+        }
+    }
+    // The admin sees more than the interviewer, who sees some.
+    let admin = api.all_ids("admin", "applications");
+    let interviewer = api.all_ids("interviewer", "applications");
+    assert!(interviewer.len() < admin.len() && !interviewer.is_empty());
+
+    // Masks: compensation as null for an interviewer, visible for an admin; nested objects the
+    // caller may not see are null.
+    let q = "{ offers(first: 200) { nodes { id salary status application { id } } } }";
+    let admin_offers = api.data("admin", q);
+    let salaries = |v: &Value| {
+        v["offers"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| !n["salary"].is_null())
+            .count()
+    };
+    assert!(salaries(&admin_offers) > 0);
+    assert_eq!(salaries(&api.data("interviewer", q)), 0);
+    // Filtering on a masked field reveals nothing either.
+    let d = api.data(
+        "interviewer",
+        r#"{ offers(where: "salary > 0") { totalCount } }"#,
+    );
+    assert_eq!(d["offers"]["totalCount"], 0);
+
+    // totalCount counts every page; a lookup of a hidden row is null, as is one of another org.
+    let d = api.data(
+        "admin",
+        "{ applications(first: 2) { totalCount nodes { id } } }",
+    );
+    assert_eq!(
+        d["applications"]["totalCount"].as_u64().unwrap() as usize,
+        admin.len()
+    );
+    let hidden = admin.difference(&interviewer).next().unwrap();
+    let q = format!(r#"{{ application(id: "{hidden}") {{ id }} }}"#);
+    assert!(api.data("interviewer", &q)["application"].is_null());
+    assert_eq!(api.data("admin", &q)["application"]["id"], hidden.as_str());
+    let (_, other) = api.post(Some(&api.other_admin.clone()), &json!({ "query": q }), &[]);
+    assert!(other["data"]["application"].is_null(), "{other}");
+    let other_ids = {
+        let (_, v) = api.post(
+            Some(&api.other_admin.clone()),
+            &json!({ "query": "{ applications(first: 200) { nodes { id } } }" }),
+            &[],
+        );
+        v["data"]["applications"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["id"].as_str().unwrap().to_owned())
+            .collect::<BTreeSet<_>>()
+    };
+    assert!(!other_ids.is_empty() && other_ids.is_disjoint(&admin));
+
+    // Nested connections and filters.
+    let d = api.data(
+        "admin",
+        r#"{ jobs(first: 3) { nodes { id title applications(first: 5, filter: {status: archived}) { nodes { status job { id } } } } } }"#,
+    );
+    for job in d["jobs"]["nodes"].as_array().unwrap() {
+        for a in job["applications"]["nodes"].as_array().unwrap() {
+            assert_eq!(a["status"], "archived");
+            assert_eq!(a["job"]["id"], job["id"]);
+        }
+    }
+
+    // Reports through the API equal the same user's report.
+    let d = api.data(
+        "recruiter",
+        r#"{ report(text: "report applications group by status show count() as n order by status") { columns { name kind } rows restrictions } }"#,
+    );
+    let rows = d["report"]["rows"].as_array().unwrap();
+    let total: i64 = rows.iter().map(|r| r[1].as_i64().unwrap()).sum();
+    assert_eq!(
+        total as usize,
+        api.report_ids("recruiter", "applications").len()
+    );
+    // Demographics: refused for an interviewer, with FORBIDDEN.
+    let v = api.query(
+        "interviewer",
+        r#"{ report(text: "report candidates group by demographics.gender show count()") { rows } }"#,
+    );
+    assert_eq!(v["errors"][0]["extensions"]["code"], "FORBIDDEN", "{v}");
+}
+
+#[test]
+fn each_role_sees_what_its_reports_and_cedar_allow_on_sqlite() {
+    each_role_sees_what_its_reports_and_cedar_allow(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn each_role_sees_what_its_reports_and_cedar_allow_on_postgres() {
+    each_role_sees_what_its_reports_and_cedar_allow(postgres_db());
+}
+
+fn tokens_expire_and_revoke(db: Db) {
+    let mut api = Api::start(db, |_| {});
+    let q = json!({ "query": "{ viewer { user role } }" });
+    let (s, v) = api.post(None, &q, &[]);
+    assert_eq!(s, 401, "{v}");
+    assert_eq!(v["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let (s, _) = api.post(Some("hpt_nonsense"), &q, &[]);
+    assert_eq!(s, 401);
+    // Right shape, wrong secret.
+    let good = api.token("admin").to_owned();
+    let forged = format!(
+        "{}{}",
+        &good[..good.len() - 1],
+        if good.ends_with('0') { '1' } else { '0' }
+    );
+    let (s, _) = api.post(Some(&forged), &q, &[]);
+    assert_eq!(s, 401);
+    let (s, v) = api.post(Some(&good), &q, &[]);
+    assert_eq!(
+        (s, v["data"]["viewer"]["role"].as_str()),
+        (200, Some("admin"))
+    );
+
+    // Expired.
+    let services = app::Services::new();
+    let user = api.user("recruiter").to_owned();
+    let past = domain::Instant::from_micros(now().as_micros() - 1_000_000).unwrap();
+    let expired = services
+        .create_token(&mut api.store, ORG, &user, "old", Some(past), now())
+        .unwrap();
+    let (s, v) = api.post(Some(&expired.token), &q, &[]);
+    assert_eq!(s, 401);
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{v}"
+    );
+
+    // Revoked: refused from the next request on.
+    let fresh = services
+        .create_token(&mut api.store, ORG, &user, "soon revoked", None, now())
+        .unwrap();
+    assert_eq!(api.post(Some(&fresh.token), &q, &[]).0, 200);
+    assert!(
+        api.store
+            .revoke_token(ORG, &fresh.stored.id, now())
+            .unwrap()
+    );
+    let (s, v) = api.post(Some(&fresh.token), &q, &[]);
+    assert_eq!(s, 401);
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("revoked"),
+        "{v}"
+    );
+    // Another org's token id cannot be revoked through this org.
+    assert!(
+        !api.store
+            .revoke_token(OTHER, &expired.stored.id, now())
+            .unwrap()
+    );
+}
+
+#[test]
+fn tokens_expire_and_revoke_on_sqlite() {
+    tokens_expire_and_revoke(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn tokens_expire_and_revoke_on_postgres() {
+    tokens_expire_and_revoke(postgres_db());
+}
+
+#[test]
+fn limits_and_bad_input_get_clear_errors() {
+    let api = Api::start(sqlite_db(), |s| {
+        s.limits.max_depth = 6;
+        s.limits.max_body_bytes = 4096;
+        s.limits.rate_per_second = 3;
+        s.limits.rate_burst = 3;
+    });
+    let admin = api.token("admin").to_owned();
+    // Too deep.
+    let v = api.query(
+        "admin",
+        "{ applications { nodes { job { department { parent { parent { parent { name } } } } } } } }",
+    );
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep"),
+        "{v}"
+    );
+    // Too big.
+    let big = json!({ "query": format!("{{ viewer {{ user }} }} #{}", "x".repeat(10_000)) });
+    let (s, _) = api.post(Some(&admin), &big, &[]);
+    assert_eq!(s, 413);
+    // Page too large, bad cursor, unknown filter, wrong type, malformed query, bad `where`.
+    for (query, expect) in [
+        (
+            "{ applications(first: 1000) { nodes { id } } }",
+            "between 0 and 200",
+        ),
+        (
+            r#"{ applications(after: "zz") { nodes { id } } }"#,
+            "not a cursor",
+        ),
+        (
+            "{ applications(filter: {nope: 1}) { nodes { id } } }",
+            "nope",
+        ),
+        (r#"{ applications(first: "x") { nodes { id } } }"#, "Int"),
+        ("{ applications { nodes { id }", "expected"),
+        (
+            r#"{ applications(where: "stauts = 1") { nodes { id } } }"#,
+            "stauts",
+        ),
+        (
+            r#"{ applications(where: "true show id") { nodes { id } } }"#,
+            "condition only",
+        ),
+    ] {
+        std::thread::sleep(Duration::from_millis(400));
+        let v = api.query("admin", query);
+        let message = v["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(message.contains(expect), "{query}: {v}");
+    }
+    // Not JSON.
+    std::thread::sleep(Duration::from_millis(400));
+    let mut resp = api
+        .agent
+        .post(format!("{}/graphql", api.base))
+        .header("Authorization", format!("Bearer {admin}"))
+        .send("{not json")
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert!(resp.body_mut().read_to_string().unwrap().contains("line 1"));
+    // Too fast: 429 with Retry-After.
+    std::thread::sleep(Duration::from_millis(1200));
+    let mut limited = None;
+    for _ in 0..20 {
+        let mut resp = api
+            .agent
+            .post(format!("{}/graphql", api.base))
+            .header("Authorization", format!("Bearer {admin}"))
+            .send_json(json!({ "query": "{ viewer { user } }" }))
+            .unwrap();
+        if resp.status().as_u16() == 429 {
+            let retry = resp
+                .headers()
+                .get("retry-after")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            limited = Some((retry, resp.body_mut().read_to_string().unwrap()));
+            break;
+        }
+    }
+    let (retry, body) = limited.expect("never rate limited");
+    assert!(retry.parse::<u64>().unwrap() >= 1);
+    assert!(body.contains("RATE_LIMITED"));
+    // The limit is per token: another token still gets in.
+    let (s, _) = api.post(
+        Some(api.token("recruiter")),
+        &json!({ "query": "{ viewer { user } }" }),
+        &[],
+    );
+    assert_eq!(s, 200);
+    // Metrics saw all of it.
+    let (s, metrics) = api.get("/metrics");
+    assert_eq!(s, 200);
+    assert!(
+        metrics.contains(r#"hireplane_api_requests_total{operation="any",outcome="rate_limited"}"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("hireplane_api_request_duration_seconds_bucket"));
+}
+
+#[test]
+fn health_and_readiness() {
+    let api = Api::start(sqlite_db(), |_| {});
+    assert_eq!(api.get("/healthz"), (200, "ok\n".to_owned()));
+    assert_eq!(api.get("/readyz").0, 200);
+    let (s, page) = api.get("/graphql");
+    assert_eq!(s, 200);
+    assert!(page.contains("graphiql"));
+}
+
+/// Readiness follows the database: not ready while PostgreSQL refuses connections, ready again
+/// when it takes them back, without a restart.
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn readiness_follows_the_database() {
+    let api = Api::start(postgres_db(), |_| {});
+    assert_eq!(api.get("/readyz").0, 200);
+    let (admin, name) = api.db.pg.clone().unwrap();
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    c.batch_execute(&format!(
+        "ALTER DATABASE {name} ALLOW_CONNECTIONS false; \
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .unwrap();
+    let mut down = None;
+    for _ in 0..20 {
+        let (s, body) = api.get("/readyz");
+        if s == 503 {
+            down = Some(body);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let body = down.expect("still ready with the database gone");
+    assert!(body.starts_with("not ready"), "{body}");
+    c.batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .unwrap();
+    let mut up = false;
+    for _ in 0..40 {
+        if api.get("/readyz").0 == 200 {
+            up = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(up, "not ready again after the database came back");
+    let d = api.data("admin", "{ viewer { user } }");
+    assert_eq!(d["viewer"]["user"], api.user("admin"));
+}

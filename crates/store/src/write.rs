@@ -1,0 +1,160 @@
+//! The write paths of the store: the commands of the hiring workflow (create a candidate, apply to
+//! a job, move an application through the pipeline, archive, hire, interviews and scorecards,
+//! offers, jobs and their pipelines, custom fields), as typed commands with typed results.
+//!
+//! Rules every command keeps:
+//! - **One transaction, all or nothing.** Each command checks everything it needs inside one
+//!   transaction and writes nothing if any check fails. SQLite writes in `BEGIN IMMEDIATE` (one
+//!   writer at a time); PostgreSQL locks the row a command changes (`SELECT ... FOR UPDATE` on the
+//!   application, the job, the offer's application, ...), so that two concurrent moves of one
+//!   application are serialised and the second sees the first.
+//! - **Scoped to one org.** Every statement is bound to the org; an id of another org is simply
+//!   not found ([`WriteError::NotFound`], naming the field and the id).
+//! - **The format's rules hold after every command**, so that an export is always a valid
+//!   `hireplane-org/1` org: stage-transition chains, application status and its timestamps, offer
+//!   versions 1, 2, ..., stage ids unique across the org, custom field values of the field's type,
+//!   and the compiler's shortcuts (an interview's stage is a stage of its application's job; a
+//!   scorecard's application is its interview's).
+//! - **Derived data stays consistent**, in the same transaction: `application_stage_kinds` (the
+//!   stage kinds an application ever entered) and `stage_transitions.left_at` (when each stay
+//!   ended).
+//! - **Rows are written through one function per table** (`tx.rs`), whose values come from the
+//!   shared record-to-row mapping of `rows.rs` (the import's), so that a new column is one change.
+//!
+//! New rows get generated ids (`PREFIX_` and 32 hex digits: 48 bits of milliseconds, then 80
+//! random bits), unless the command names one.
+
+mod applications;
+mod custom;
+mod interviews;
+mod jobs;
+mod offers;
+mod tx;
+
+use domain::Id;
+
+pub use applications::{Archive, Hire, MoveStage, NewApplication, NewCandidate, StageChange};
+pub use custom::{CustomFieldValue, NewCustomField, UpdateCustomField};
+pub use interviews::{NewFeedback, NewInterview};
+pub use jobs::{AddStage, NewJob, NewStage, UpdateJob, UpdateStage};
+pub use offers::{NewOffer, OfferTerms, UpdateOffer};
+
+use crate::StoreError;
+
+/// Why a command was refused. In every case nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// `id` (given as `field`) names no `entity` of the org: it does not exist, or belongs to
+    /// another org.
+    #[error("`{field}`: no {entity} `{id}`{}", if *.entity == "org" { " in the store" } else { " in the org" })]
+    NotFound {
+        field: String,
+        entity: &'static str,
+        id: String,
+    },
+    /// The input breaks a rule; `message` says which.
+    #[error("`{field}`: {message}")]
+    Invalid { field: String, message: String },
+    /// The input is well formed but conflicts with the stored state (an id that is taken, an
+    /// application that is no longer active, an offer that is already resolved, ...).
+    #[error("`{field}`: {message}")]
+    Conflict { field: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl WriteError {
+    /// The input field the error is about, if any (`stages[1].kind`, `custom_fields.level`).
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            WriteError::NotFound { field, .. }
+            | WriteError::Invalid { field, .. }
+            | WriteError::Conflict { field, .. } => Some(field),
+            WriteError::Store(_) => None,
+        }
+    }
+
+    pub(crate) fn not_found(field: impl Into<String>, entity: &'static str, id: &str) -> Self {
+        WriteError::NotFound {
+            field: field.into(),
+            entity,
+            id: id.to_owned(),
+        }
+    }
+
+    pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        WriteError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
+        WriteError::Conflict {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for WriteError {
+    fn from(e: rusqlite::Error) -> Self {
+        WriteError::Store(StoreError::Sqlite(e))
+    }
+}
+
+impl From<::postgres::Error> for WriteError {
+    fn from(e: ::postgres::Error) -> Self {
+        WriteError::Store(StoreError::Postgres(e))
+    }
+}
+
+/// A new id `PREFIX_` + 32 hex digits: 48 bits of milliseconds since 1970 (so ids of one table
+/// roughly sort by creation), then 80 random bits (std's randomly keyed SipHash over a
+/// process-wide counter and the clock: unique within a process, unpredictable across processes).
+pub(crate) fn new_id(prefix: &str) -> Result<Id, StoreError> {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let millis = u64::try_from(now.as_millis()).unwrap_or(0) & 0xFFFF_FFFF_FFFF;
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut random = [0u64; 2];
+    for (i, r) in random.iter_mut().enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(n);
+        h.write_u128(now.as_nanos());
+        h.write_usize(i);
+        *r = h.finish();
+    }
+    let [a, b] = random;
+    let text = format!("{prefix}_{millis:012x}{:04x}{b:016x}", a & 0xFFFF,);
+    Id::parse(text).map_err(|e| StoreError::Corrupt(format!("generated id: {e}")))
+}
+
+/// `text` trimmed, refused when empty.
+pub(crate) fn non_empty(field: &str, text: &str) -> Result<String, WriteError> {
+    if text.trim().is_empty() {
+        return Err(WriteError::invalid(field, "must not be empty"));
+    }
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_unique_valid_and_prefixed() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            let id = new_id("cand").unwrap();
+            assert!(id.as_str().starts_with("cand_"));
+            assert_eq!(id.as_str().len(), "cand_".len() + 32);
+            assert!(seen.insert(id));
+        }
+    }
+}

@@ -1,0 +1,453 @@
+//! Candidates and the life of an application: apply, move through the pipeline, archive, hire.
+//!
+//! The stage history is a chain (the format's rule): the first transition enters the job's first
+//! stage at `applied_at`, every next one starts where the previous ended, strictly later, and the
+//! last ends in the application's current stage. Each entry also sets the previous stay's
+//! `left_at` and adds the stage's kind to `application_stage_kinds`.
+
+use domain::entity::{Application, Candidate, Demographics, Stage, StageTransition};
+use domain::enums::{ApplicationStatus, CustomEntity, JobStatus, StageKind};
+use domain::{Id, Instant, TimeZone};
+
+use super::custom::check_custom;
+use super::tx::Tx;
+use super::{WriteError, non_empty};
+use crate::rows::{Table, Val};
+use crate::{Store, StoreError};
+
+/// A new candidate.
+#[derive(Clone, Debug)]
+pub struct NewCandidate {
+    /// The id to give the candidate; generated (`cand_...`) when `None`.
+    pub id: Option<Id>,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub location: Option<String>,
+    pub timezone: Option<TimeZone>,
+    pub tags: Vec<String>,
+    /// Values by key, checked against the org's candidate fields; `null` means no value.
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
+    pub demographics: Option<Demographics>,
+    /// When the candidate was created (`created_at`).
+    pub at: Instant,
+}
+
+/// A candidate applying to (or being added to) a job.
+#[derive(Clone, Debug)]
+pub struct NewApplication {
+    /// The id to give the application; generated (`app_...`) when `None`.
+    pub id: Option<Id>,
+    pub candidate_id: Id,
+    pub job_id: Id,
+    pub source_id: Option<Id>,
+    pub credited_to_user_id: Option<Id>,
+    /// Values by key, checked against the org's application fields.
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
+    /// `applied_at`, and the time of the entry into the first stage.
+    pub at: Instant,
+    /// Who added the application (the first transition's `by_user_id`); `None` for the candidate.
+    pub by_user_id: Option<Id>,
+}
+
+/// Moves an active application to another stage of its job.
+#[derive(Clone, Debug)]
+pub struct MoveStage {
+    pub application_id: Id,
+    pub to_stage_id: Id,
+    pub by_user_id: Option<Id>,
+    /// Strictly after the application's last transition.
+    pub at: Instant,
+    /// The id of the new transition; generated (`tr_...`) when `None`.
+    pub transition_id: Option<Id>,
+}
+
+/// Archives (rejects, withdraws, ...) an active application.
+#[derive(Clone, Debug)]
+pub struct Archive {
+    pub application_id: Id,
+    /// Why, free text (`position filled`, `withdrew`, ...); must not be empty.
+    pub reason: String,
+    /// Not before the application's last transition.
+    pub at: Instant,
+}
+
+/// Hires an active application: it enters its job's `hired` stage and its status becomes `hired`.
+#[derive(Clone, Debug)]
+pub struct Hire {
+    pub application_id: Id,
+    pub by_user_id: Option<Id>,
+    /// `hired_at`; not before the application's last transition (strictly after it when the
+    /// application still has to enter the hired stage).
+    pub at: Instant,
+    /// The id of the transition into the hired stage; generated when `None`.
+    pub transition_id: Option<Id>,
+}
+
+/// What a stage change did: the application as it now is, and the transition it recorded (none
+/// when a hire found the application already in the hired stage).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageChange {
+    pub application: Application,
+    pub transition: Option<StageTransition>,
+}
+
+impl Store {
+    /// Creates a candidate.
+    pub fn create_candidate(
+        &mut self,
+        org: &str,
+        cmd: NewCandidate,
+    ) -> Result<Candidate, WriteError> {
+        self.write_tx(org, |tx| {
+            let schema = tx.custom_schema(org)?;
+            let name = non_empty("name", &cmd.name)?;
+            for (field, v) in [("email", &cmd.email), ("phone", &cmd.phone)] {
+                if let Some(v) = v {
+                    non_empty(field, v)?;
+                }
+            }
+            for (i, t) in cmd.tags.iter().enumerate() {
+                non_empty(&format!("tags[{i}]"), t)?;
+                if cmd.tags.get(..i).is_some_and(|before| before.contains(t)) {
+                    return Err(WriteError::invalid(
+                        format!("tags[{i}]"),
+                        format!("`{t}` is listed twice"),
+                    ));
+                }
+            }
+            let custom_fields = check_custom(&schema, CustomEntity::Candidate, &cmd.custom_fields)?;
+            let id = tx.fresh_id(Table::Candidates, org, cmd.id.as_ref(), "cand")?;
+            let candidate = Candidate {
+                id,
+                name,
+                email: cmd.email,
+                phone: cmd.phone,
+                location: cmd.location,
+                timezone: cmd.timezone,
+                created_at: cmd.at,
+                tags: cmd.tags,
+                custom_fields,
+                demographics: cmd.demographics,
+            };
+            tx.insert_candidate(org, &candidate)?;
+            Ok(candidate)
+        })
+    }
+
+    /// Applies a candidate to a job (a `draft` or `open` one): the application is active and enters
+    /// the job's first stage at `at`.
+    pub fn apply(&mut self, org: &str, cmd: NewApplication) -> Result<Application, WriteError> {
+        self.write_tx(org, |tx| {
+            let schema = tx.custom_schema(org)?;
+            tx.must_exist(
+                Table::Candidates,
+                org,
+                "candidate_id",
+                "candidate",
+                &cmd.candidate_id,
+            )?;
+            let job = tx
+                .job(org, cmd.job_id.as_str(), &schema, false)?
+                .ok_or_else(|| WriteError::not_found("job_id", "job", cmd.job_id.as_str()))?;
+            if !matches!(job.status, JobStatus::Draft | JobStatus::Open) {
+                return Err(WriteError::conflict(
+                    "job_id",
+                    format!(
+                        "job `{}` is {}; only draft and open jobs take applications",
+                        job.id, job.status
+                    ),
+                ));
+            }
+            if let Some(s) = &cmd.source_id {
+                tx.must_exist(Table::Sources, org, "source_id", "source", s)?;
+            }
+            if let Some(u) = &cmd.credited_to_user_id {
+                tx.must_exist(Table::Users, org, "credited_to_user_id", "user", u)?;
+            }
+            if let Some(u) = &cmd.by_user_id {
+                tx.must_exist(Table::Users, org, "by_user_id", "user", u)?;
+            }
+            let active = tx.query_opt(
+                "SELECT id FROM applications WHERE org_id = $1 AND candidate_id = $2 AND job_id = $3 AND status = 'active'",
+                &[
+                    Val::Text(org),
+                    Val::Text(cmd.candidate_id.as_str()),
+                    Val::Text(job.id.as_str()),
+                ],
+                &[super::tx::Kind::Text],
+            )?;
+            if let Some(r) = active {
+                return Err(WriteError::conflict(
+                    "candidate_id",
+                    format!(
+                        "candidate `{}` already has an active application `{}` to job `{}`",
+                        cmd.candidate_id,
+                        r.text(0)?,
+                        job.id
+                    ),
+                ));
+            }
+            let custom_fields =
+                check_custom(&schema, CustomEntity::Application, &cmd.custom_fields)?;
+            let Some(first) = job.stages.first() else {
+                return Err(StoreError::Corrupt(format!("job `{}` has no stages", job.id)).into());
+            };
+            let id = tx.fresh_id(Table::Applications, org, cmd.id.as_ref(), "app")?;
+            let mut app = Application {
+                id,
+                candidate_id: cmd.candidate_id,
+                job_id: job.id.clone(),
+                source_id: cmd.source_id,
+                credited_to_user_id: cmd.credited_to_user_id,
+                applied_at: cmd.at,
+                status: ApplicationStatus::Active,
+                current_stage_id: first.id.clone(),
+                hired_at: None,
+                archived_at: None,
+                archive_reason: None,
+                custom_fields,
+            };
+            tx.insert_application(org, &app)?;
+            enter_stage(tx, org, &mut app, first, cmd.at, cmd.by_user_id, None)?;
+            Ok(app)
+        })
+    }
+
+    /// Moves an active application to another stage of its job (not the `hired` stage: see
+    /// [`Store::hire`]), recording the transition.
+    pub fn move_stage(&mut self, org: &str, cmd: MoveStage) -> Result<StageChange, WriteError> {
+        self.write_tx(org, |tx| {
+            let schema = tx.custom_schema(org)?;
+            let mut app =
+                tx.must_application(org, "application_id", &cmd.application_id, &schema, true)?;
+            must_be_active(&app)?;
+            let (job_id, stage) = tx.stage(org, cmd.to_stage_id.as_str())?.ok_or_else(|| {
+                WriteError::not_found("to_stage_id", "stage", cmd.to_stage_id.as_str())
+            })?;
+            if job_id != app.job_id {
+                return Err(WriteError::invalid(
+                    "to_stage_id",
+                    format!(
+                        "stage `{}` belongs to job `{job_id}`, not to the application's job `{}`",
+                        stage.id, app.job_id
+                    ),
+                ));
+            }
+            if stage.id == app.current_stage_id {
+                return Err(WriteError::invalid(
+                    "to_stage_id",
+                    format!("the application is already in stage `{}`", stage.id),
+                ));
+            }
+            if stage.kind == StageKind::Hired {
+                return Err(WriteError::invalid(
+                    "to_stage_id",
+                    format!(
+                        "stage `{}` is the job's hired stage: hire the application instead",
+                        stage.id
+                    ),
+                ));
+            }
+            if let Some(u) = &cmd.by_user_id {
+                tx.must_exist(Table::Users, org, "by_user_id", "user", u)?;
+            }
+            let t = enter_stage(
+                tx,
+                org,
+                &mut app,
+                &stage,
+                cmd.at,
+                cmd.by_user_id,
+                cmd.transition_id.as_ref(),
+            )?;
+            tx.update_application(org, &app)?;
+            Ok(StageChange {
+                application: app,
+                transition: Some(t),
+            })
+        })
+    }
+
+    /// Archives an active application with a reason; it stays in its stage.
+    pub fn archive(&mut self, org: &str, cmd: Archive) -> Result<Application, WriteError> {
+        self.write_tx(org, |tx| {
+            let schema = tx.custom_schema(org)?;
+            let mut app =
+                tx.must_application(org, "application_id", &cmd.application_id, &schema, true)?;
+            must_be_active(&app)?;
+            let reason = non_empty("reason", &cmd.reason)?;
+            not_before_last(tx, org, &app, cmd.at, false)?;
+            app.status = ApplicationStatus::Archived;
+            app.archived_at = Some(cmd.at);
+            app.archive_reason = Some(reason);
+            tx.update_application(org, &app)?;
+            Ok(app)
+        })
+    }
+
+    /// Hires an active application: it enters its job's `hired` stage (the first by position, if
+    /// the pipeline has several) unless it is there already, its status becomes `hired` and
+    /// `hired_at` is `at`.
+    pub fn hire(&mut self, org: &str, cmd: Hire) -> Result<StageChange, WriteError> {
+        self.write_tx(org, |tx| {
+            let schema = tx.custom_schema(org)?;
+            let mut app =
+                tx.must_application(org, "application_id", &cmd.application_id, &schema, true)?;
+            must_be_active(&app)?;
+            if let Some(u) = &cmd.by_user_id {
+                tx.must_exist(Table::Users, org, "by_user_id", "user", u)?;
+            }
+            let stages = tx.stages_of(org, app.job_id.as_str())?;
+            let Some(hired) = stages.iter().find(|s| s.kind == StageKind::Hired) else {
+                return Err(WriteError::conflict(
+                    "application_id",
+                    format!(
+                        "the application's job `{}` has no stage of kind `hired`",
+                        app.job_id
+                    ),
+                ));
+            };
+            let transition = if app.current_stage_id == hired.id {
+                not_before_last(tx, org, &app, cmd.at, false)?;
+                None
+            } else {
+                Some(enter_stage(
+                    tx,
+                    org,
+                    &mut app,
+                    hired,
+                    cmd.at,
+                    cmd.by_user_id,
+                    cmd.transition_id.as_ref(),
+                )?)
+            };
+            app.status = ApplicationStatus::Hired;
+            app.hired_at = Some(cmd.at);
+            tx.update_application(org, &app)?;
+            Ok(StageChange {
+                application: app,
+                transition,
+            })
+        })
+    }
+
+    /// Application `id` of org `org`, or `None`.
+    pub fn application(&mut self, org: &str, id: &str) -> Result<Option<Application>, StoreError> {
+        self.read_tx(org, |tx| {
+            let schema = tx.custom_schema(org)?;
+            tx.application(org, id, &schema, false)
+        })
+    }
+
+    /// The stage history of application `id` of org `org`, in order (by time, then id).
+    pub fn stage_history(
+        &mut self,
+        org: &str,
+        id: &str,
+    ) -> Result<Vec<StageTransition>, StoreError> {
+        self.read_tx(org, |tx| {
+            let rows = tx.query(
+                "SELECT id, application_id, from_stage_id, to_stage_id, at, by_user_id FROM stage_transitions \
+                 WHERE org_id = $1 AND application_id = $2 ORDER BY at, id",
+                &[Val::Text(org), Val::Text(id)],
+                &[
+                    super::tx::Kind::Text,
+                    super::tx::Kind::Text,
+                    super::tx::Kind::Text,
+                    super::tx::Kind::Text,
+                    super::tx::Kind::Instant,
+                    super::tx::Kind::Text,
+                ],
+            )?;
+            rows.iter()
+                .map(|r| {
+                    Ok(StageTransition {
+                        id: r.id(0)?,
+                        application_id: r.id(1)?,
+                        from_stage_id: r.opt_id(2)?,
+                        to_stage_id: r.id(3)?,
+                        at: r.instant(4)?,
+                        by_user_id: r.opt_id(5)?,
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+fn must_be_active(app: &Application) -> Result<(), WriteError> {
+    if app.status == ApplicationStatus::Active {
+        return Ok(());
+    }
+    Err(WriteError::conflict(
+        "application_id",
+        format!(
+            "application `{}` is {}; only active applications change stage or status",
+            app.id, app.status
+        ),
+    ))
+}
+
+/// Refuses `at` before the application's last transition (or, when `strictly`, not after it).
+fn not_before_last(
+    tx: &mut Tx<'_>,
+    org: &str,
+    app: &Application,
+    at: Instant,
+    strictly: bool,
+) -> Result<Option<Id>, WriteError> {
+    let Some((id, _, last)) = tx.last_transition(org, app.id.as_str())? else {
+        return Ok(None);
+    };
+    if at < last || (strictly && at == last) {
+        return Err(WriteError::invalid(
+            "at",
+            format!(
+                "`{at}` is {} the application's last stage transition `{id}` at `{last}`",
+                if strictly { "not after" } else { "before" }
+            ),
+        ));
+    }
+    Ok(Some(id))
+}
+
+/// Records `app` entering `stage` at `at`: ends the previous stay (`left_at`), inserts the
+/// transition (from the current stage, or from nothing for the first), adds the stage's kind to
+/// the application's reached kinds and sets its current stage (the caller writes the
+/// application). Entries are strictly after the last one, so that the chain's order (by time,
+/// then id) is the order of the commands whatever the ids.
+fn enter_stage(
+    tx: &mut Tx<'_>,
+    org: &str,
+    app: &mut Application,
+    stage: &Stage,
+    at: Instant,
+    by_user_id: Option<Id>,
+    id: Option<&Id>,
+) -> Result<StageTransition, WriteError> {
+    let previous = not_before_last(tx, org, app, at, true)?;
+    let id = tx.fresh_id(Table::StageTransitions, org, id, "tr")?;
+    let transition = StageTransition {
+        id,
+        application_id: app.id.clone(),
+        from_stage_id: previous.as_ref().map(|_| app.current_stage_id.clone()),
+        to_stage_id: stage.id.clone(),
+        at,
+        by_user_id,
+    };
+    if let Some(previous) = &previous {
+        tx.execute(
+            "UPDATE stage_transitions SET left_at = $3 WHERE org_id = $1 AND id = $2",
+            &[
+                Val::Text(org),
+                Val::Text(previous.as_str()),
+                Val::Instant(at),
+            ],
+        )?;
+    }
+    tx.insert_stage_transition(org, app, &transition)?;
+    tx.reach_stage_kind(org, app, stage.kind)?;
+    app.current_stage_id = stage.id.clone();
+    Ok(transition)
+}

@@ -1,0 +1,206 @@
+//! Interviews and scorecards.
+//!
+//! The compiler's shortcuts hold for every write: an interview's stage is a stage of its
+//! application's job, and a scorecard's application is its interview's (taken from the interview,
+//! never from the caller).
+
+use std::collections::BTreeMap;
+
+use domain::entity::{Feedback, Interview, InterviewParticipant};
+use domain::enums::{ApplicationStatus, InterviewStatus, Recommendation};
+use domain::{Id, Instant};
+
+use super::tx::Kind;
+use super::{WriteError, non_empty};
+use crate::Store;
+use crate::rows::{Table, Val};
+
+/// A new interview of an active application.
+#[derive(Clone, Debug)]
+pub struct NewInterview {
+    /// The id to give the interview; generated (`iv_...`) when `None`.
+    pub id: Option<Id>,
+    pub application_id: Id,
+    /// A stage of the application's job.
+    pub stage_id: Id,
+    pub title: String,
+    pub starts_at: Instant,
+    /// After `starts_at`.
+    pub ends_at: Instant,
+    pub status: InterviewStatus,
+    pub interviewers: Vec<InterviewParticipant>,
+}
+
+/// A scorecard for an interview, by one of the org's users.
+#[derive(Clone, Debug)]
+pub struct NewFeedback {
+    /// The id to give the scorecard; generated (`fb_...`) when `None`.
+    pub id: Option<Id>,
+    /// The interview; the scorecard's application is the interview's.
+    pub interview_id: Id,
+    pub author_id: Id,
+    /// Not before the interview starts.
+    pub submitted_at: Instant,
+    pub recommendation: Recommendation,
+    /// Attribute to score, 1 to 4.
+    pub scores: BTreeMap<String, u8>,
+    pub notes: Option<String>,
+}
+
+impl Store {
+    /// Schedules (or records) an interview of an active application.
+    pub fn create_interview(
+        &mut self,
+        org: &str,
+        cmd: NewInterview,
+    ) -> Result<Interview, WriteError> {
+        self.write_tx(org, |tx| {
+            let schema = tx.custom_schema(org)?;
+            let app =
+                tx.must_application(org, "application_id", &cmd.application_id, &schema, true)?;
+            if app.status != ApplicationStatus::Active {
+                return Err(WriteError::conflict(
+                    "application_id",
+                    format!(
+                        "application `{}` is {}; only active applications get interviews",
+                        app.id, app.status
+                    ),
+                ));
+            }
+            let (job_id, stage) = tx
+                .stage(org, cmd.stage_id.as_str())?
+                .ok_or_else(|| WriteError::not_found("stage_id", "stage", cmd.stage_id.as_str()))?;
+            if job_id != app.job_id {
+                return Err(WriteError::invalid(
+                    "stage_id",
+                    format!(
+                        "stage `{}` belongs to job `{job_id}`, not to the application's job `{}`",
+                        stage.id, app.job_id
+                    ),
+                ));
+            }
+            let title = non_empty("title", &cmd.title)?;
+            if cmd.ends_at <= cmd.starts_at {
+                return Err(WriteError::invalid(
+                    "ends_at",
+                    format!(
+                        "`{}` is not after `starts_at` `{}`",
+                        cmd.ends_at, cmd.starts_at
+                    ),
+                ));
+            }
+            for (i, p) in cmd.interviewers.iter().enumerate() {
+                let field = format!("interviewers[{i}].user_id");
+                tx.must_exist(Table::Users, org, &field, "user", &p.user_id)?;
+                if cmd
+                    .interviewers
+                    .get(..i)
+                    .is_some_and(|before| before.iter().any(|b| b.user_id == p.user_id))
+                {
+                    return Err(WriteError::invalid(
+                        field,
+                        format!("`{}` already sits on this interview", p.user_id),
+                    ));
+                }
+            }
+            let id = tx.fresh_id(Table::Interviews, org, cmd.id.as_ref(), "iv")?;
+            let interview = Interview {
+                id,
+                application_id: app.id.clone(),
+                stage_id: stage.id,
+                title,
+                starts_at: cmd.starts_at,
+                ends_at: cmd.ends_at,
+                status: cmd.status,
+                interviewers: cmd.interviewers,
+            };
+            tx.insert_interview(org, &app, &interview)?;
+            Ok(interview)
+        })
+    }
+
+    /// Submits a scorecard: one per author and interview, not for a cancelled interview.
+    pub fn submit_feedback(&mut self, org: &str, cmd: NewFeedback) -> Result<Feedback, WriteError> {
+        self.write_tx(org, |tx| {
+            let schema = tx.custom_schema(org)?;
+            let Some(iv) = tx.query_opt(
+                "SELECT application_id, starts_at, status FROM interviews WHERE org_id = $1 AND id = $2",
+                &[Val::Text(org), Val::Text(cmd.interview_id.as_str())],
+                &[Kind::Text, Kind::Instant, Kind::Text],
+            )?
+            else {
+                return Err(WriteError::not_found(
+                    "interview_id",
+                    "interview",
+                    cmd.interview_id.as_str(),
+                ));
+            };
+            let application_id = iv.id(0)?;
+            let starts_at = iv.instant(1)?;
+            let status = iv.enumeration(2, InterviewStatus::parse)?;
+            // Locks the application, as every write below an application does.
+            let app =
+                tx.must_application(org, "interview_id", &application_id, &schema, true)?;
+            if status == InterviewStatus::Cancelled {
+                return Err(WriteError::conflict(
+                    "interview_id",
+                    format!("interview `{}` was cancelled", cmd.interview_id),
+                ));
+            }
+            tx.must_exist(Table::Users, org, "author_id", "user", &cmd.author_id)?;
+            if cmd.submitted_at < starts_at {
+                return Err(WriteError::invalid(
+                    "submitted_at",
+                    format!(
+                        "`{}` is before the interview starts at `{starts_at}`",
+                        cmd.submitted_at
+                    ),
+                ));
+            }
+            for (attr, score) in &cmd.scores {
+                if attr.trim().is_empty() {
+                    return Err(WriteError::invalid("scores", "an attribute name is empty"));
+                }
+                if !(1..=4).contains(score) {
+                    return Err(WriteError::invalid(
+                        format!("scores.{attr}"),
+                        format!("expected a score 1 to 4, got `{score}`"),
+                    ));
+                }
+            }
+            let dup = tx.query_opt(
+                "SELECT id FROM feedback WHERE org_id = $1 AND interview_id = $2 AND author_id = $3",
+                &[
+                    Val::Text(org),
+                    Val::Text(cmd.interview_id.as_str()),
+                    Val::Text(cmd.author_id.as_str()),
+                ],
+                &[Kind::Text],
+            )?;
+            if let Some(dup) = dup {
+                return Err(WriteError::conflict(
+                    "author_id",
+                    format!(
+                        "`{}` already submitted scorecard `{}` for interview `{}`",
+                        cmd.author_id,
+                        dup.text(0)?,
+                        cmd.interview_id
+                    ),
+                ));
+            }
+            let id = tx.fresh_id(Table::Feedback, org, cmd.id.as_ref(), "fb")?;
+            let feedback = Feedback {
+                id,
+                interview_id: cmd.interview_id,
+                application_id: app.id.clone(),
+                author_id: cmd.author_id,
+                submitted_at: cmd.submitted_at,
+                recommendation: cmd.recommendation,
+                scores: cmd.scores,
+                notes: cmd.notes,
+            };
+            tx.insert_feedback(org, &app, &feedback)?;
+            Ok(feedback)
+        })
+    }
+}
