@@ -44,6 +44,13 @@ pub enum AppError {
     Report(Box<query_syntax::Diagnostic>),
     #[error("org `{org}` has no {ty} `{id}`")]
     NoSuchEntity { org: String, ty: String, id: String },
+    /// The caller may see the thing but not do this to it.
+    #[error("`{user}` may not `{action}` {subject}")]
+    Forbidden {
+        user: String,
+        action: String,
+        subject: String,
+    },
     #[error("user `{user}` of org `{org}` is not active")]
     InactiveUser { org: String, user: String },
     #[error("cannot draw random bytes from the operating system: {0}")]
@@ -346,6 +353,88 @@ impl Services {
 impl Services {
     /// One decision about a stored entity: its facts are loaded from the store (the entity and
     /// everything it references), then [`Services::decide`].
+    /// Whether the caller may `action` the existing `resource_type` `resource_id`: one it may
+    /// not even see is [`AppError::NoSuchEntity`] (its existence is not told), one it sees but
+    /// may not act on is [`AppError::Forbidden`]. Denials are audited.
+    pub fn authorize(
+        &self,
+        store: &mut Store,
+        access: &Access,
+        action: Action,
+        resource_type: &str,
+        resource_id: &str,
+        at: domain::Instant,
+    ) -> Result<(), AppError> {
+        let not_found = || AppError::NoSuchEntity {
+            org: access.viewer.org.clone(),
+            ty: resource_type.to_owned(),
+            id: resource_id.to_owned(),
+        };
+        let mut request = Request {
+            action: Action::View,
+            resource_type,
+            resource_id,
+        };
+        if !self.decide_entity(store, access, request, at)?.allowed {
+            return Err(not_found());
+        }
+        if action == Action::View {
+            return Ok(());
+        }
+        request.action = action;
+        if !self.decide_entity(store, access, request, at)?.allowed {
+            return Err(AppError::Forbidden {
+                user: access.viewer.user.clone(),
+                action: action.name().to_owned(),
+                subject: format!("{resource_type} `{resource_id}`"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether the caller may `action` a `resource_type` about to be created with `attrs`, whose
+    /// references (`parents`: type and id) exist and are loaded from the store.
+    #[allow(clippy::too_many_arguments)]
+    pub fn authorize_new(
+        &self,
+        store: &mut Store,
+        access: &Access,
+        action: Action,
+        resource_type: &'static str,
+        attrs: Vec<(&'static str, policy::Fact)>,
+        parents: &[(&'static str, &str)],
+        at: domain::Instant,
+    ) -> Result<(), AppError> {
+        let org = access.viewer.org.clone();
+        let mut facts = policy::Facts::new(&org);
+        for (ty, id) in parents {
+            let Some(found) = store.entity_facts(&org, ty, id)? else {
+                return Err(AppError::NoSuchEntity {
+                    org,
+                    ty: (*ty).to_owned(),
+                    id: (*id).to_owned(),
+                });
+            };
+            for entity in found {
+                facts.add(entity.ty, &entity.id, entity_attrs(entity.attrs));
+            }
+        }
+        facts.add(resource_type, "new", attrs);
+        let request = Request {
+            action,
+            resource_type,
+            resource_id: "new",
+        };
+        if !self.decide(store, access, request, &facts, at)?.allowed {
+            return Err(AppError::Forbidden {
+                user: access.viewer.user.clone(),
+                action: action.name().to_owned(),
+                subject: format!("a new {resource_type}"),
+            });
+        }
+        Ok(())
+    }
+
     pub fn decide_entity(
         &self,
         store: &mut Store,
@@ -368,20 +457,7 @@ impl Services {
         };
         let mut facts = policy::Facts::new(&org);
         for entity in found {
-            let attrs = entity
-                .attrs
-                .into_iter()
-                .map(|(name, value)| {
-                    let fact = match value {
-                        store::FactValue::Bool(b) => policy::Fact::Bool(b),
-                        store::FactValue::Text(t) => policy::Fact::Text(t),
-                        store::FactValue::Ref(ty, id) => policy::Fact::Entity(ty, id),
-                        store::FactValue::Refs(ty, ids) => policy::Fact::Entities(ty, ids),
-                    };
-                    (name, fact)
-                })
-                .collect();
-            facts.add(entity.ty, &entity.id, attrs);
+            facts.add(entity.ty, &entity.id, entity_attrs(entity.attrs));
         }
         self.decide(store, access, request, &facts, at)
     }
@@ -515,4 +591,20 @@ fn audit_events(
         });
     }
     events
+}
+
+/// The store's facts about an entity in the policy engine's terms.
+fn entity_attrs(attrs: Vec<(&'static str, store::FactValue)>) -> Vec<(&'static str, policy::Fact)> {
+    attrs
+        .into_iter()
+        .map(|(name, value)| {
+            let fact = match value {
+                store::FactValue::Bool(b) => policy::Fact::Bool(b),
+                store::FactValue::Text(t) => policy::Fact::Text(t),
+                store::FactValue::Ref(ty, id) => policy::Fact::Entity(ty, id),
+                store::FactValue::Refs(ty, ids) => policy::Fact::Entities(ty, ids),
+            };
+            (name, fact)
+        })
+        .collect()
 }

@@ -1,12 +1,1233 @@
-//! The hiring workflow's mutations, each one store command run as the caller after the policy
-//! engine allowed it.
+//! The hiring workflow's mutations. Each one: reads and checks its input (errors name the
+//! field), asks the policy engine (`app::Services::authorize`: `edit` on what it changes, or on
+//! what a new record hangs from; what the caller may not see is NOT_FOUND, what it sees but may
+//! not change is FORBIDDEN), runs one store command (one transaction: all or nothing), and
+//! answers with the changed object read back as the caller (so masks apply to the answer too).
+//!
+//! | mutation | asks |
+//! |---|---|
+//! | `createCandidate` | with `jobId`: `edit` the job; without: `edit` a new candidate tied to no job |
+//! | `applyToJob` | `edit` the job, `view` the candidate |
+//! | `moveApplication`, `archiveApplication`, `hireApplication` | `edit` the application |
+//! | `scheduleInterview` | `edit` the application |
+//! | `submitFeedback` | `view` the interview, `edit` a new feedback by the caller |
+//! | `createOffer` | `edit` the application, and `edit` + `viewCompensation` of the new offer |
+//! | `updateOffer` | `edit` the offer (+ `viewCompensation` when terms change) |
+//! | `createJob` | `edit` the department |
+//! | `updateJob` | `edit` the job |
+//! | `createCustomField` | `edit` the org |
+//! | `setCustomFieldValue` | `edit` the record |
 
-use async_graphql::dynamic::{Field, Type};
+use std::collections::BTreeMap;
+
+use async_graphql::dynamic::{
+    Field, FieldFuture, FieldValue, InputObject, InputValue, ObjectAccessor, ResolverContext, Type,
+    TypeRef,
+};
+use domain::{Id, Instant};
+use policy::{Action, Fact};
+use query_compiler::catalog::EntityId;
+use store::{Store, WriteError};
+
+use super::{Code, RequestCtx, error, internal};
+
+/// A mutation's failure before it answers.
+enum Failure {
+    App(app::AppError),
+    Write(WriteError),
+}
+
+impl From<app::AppError> for Failure {
+    fn from(e: app::AppError) -> Failure {
+        Failure::App(e)
+    }
+}
+
+impl From<WriteError> for Failure {
+    fn from(e: WriteError) -> Failure {
+        Failure::Write(e)
+    }
+}
+
+impl From<store::StoreError> for Failure {
+    fn from(e: store::StoreError) -> Failure {
+        Failure::App(app::AppError::Store(e))
+    }
+}
+
+fn failure(f: Failure) -> async_graphql::Error {
+    match f {
+        Failure::App(app::AppError::NoSuchEntity { ty, id, .. }) => error(
+            Code::NotFound,
+            None,
+            format!("no {ty} `{id}` (or the caller may not see it)"),
+        ),
+        Failure::App(e @ app::AppError::Forbidden { .. }) => {
+            error(Code::Forbidden, None, e.to_string())
+        }
+        Failure::App(e) => internal("a mutation", e),
+        Failure::Write(WriteError::Store(e)) => internal("a mutation", e),
+        Failure::Write(e) => {
+            let code = match &e {
+                WriteError::NotFound { .. } => Code::NotFound,
+                WriteError::Conflict { .. } => Code::Conflict,
+                _ => Code::BadUserInput,
+            };
+            let field = e.field().map(camel_path);
+            error(code, field.as_deref(), camel_message(&e.to_string()))
+        }
+    }
+}
+
+/// `to_stage_id` → `toStageId` (the API's names), also inside `stages[0].name`.
+fn camel_path(path: &str) -> String {
+    super::model::camel(path)
+}
+
+/// The store's messages name fields in snake case inside backticks at their start.
+fn camel_message(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix('`')
+        && let Some((field, tail)) = rest.split_once('`')
+    {
+        return format!("`{}`{tail}", camel_path(field));
+    }
+    message.to_owned()
+}
+
+fn now() -> Instant {
+    Instant::from_timestamp(jiff::Timestamp::now())
+}
+
+/// Reads of one input object, with errors that name the field.
+struct Input<'a> {
+    obj: ObjectAccessor<'a>,
+}
+
+impl Input<'_> {
+    fn opt_str(&self, name: &str) -> async_graphql::Result<Option<String>> {
+        match self.obj.get(name) {
+            Some(v) if !v.is_null() => Ok(Some(v.string()?.to_owned())),
+            _ => Ok(None),
+        }
+    }
+    fn str(&self, name: &str) -> async_graphql::Result<String> {
+        self.opt_str(name)?.ok_or_else(|| {
+            error(
+                Code::BadUserInput,
+                Some(name),
+                format!("`{name}` is required"),
+            )
+        })
+    }
+    fn opt_id(&self, name: &str) -> async_graphql::Result<Option<Id>> {
+        self.opt_str(name)?
+            .map(|s| {
+                Id::parse(s.clone()).map_err(|e| {
+                    error(
+                        Code::BadUserInput,
+                        Some(name),
+                        format!("`{name}`: `{s}`: {e}"),
+                    )
+                })
+            })
+            .transpose()
+    }
+    fn id(&self, name: &str) -> async_graphql::Result<Id> {
+        self.opt_id(name)?.ok_or_else(|| {
+            error(
+                Code::BadUserInput,
+                Some(name),
+                format!("`{name}` is required"),
+            )
+        })
+    }
+    fn opt_enum<T>(
+        &self,
+        name: &str,
+        parse: impl Fn(&str) -> Result<T, domain::enums::EnumError>,
+    ) -> async_graphql::Result<Option<T>> {
+        match self.obj.get(name) {
+            Some(v) if !v.is_null() => {
+                let s = v.enum_name().or_else(|_| v.string())?;
+                parse(s)
+                    .map(Some)
+                    .map_err(|e| error(Code::BadUserInput, Some(name), format!("`{name}`: {e}")))
+            }
+            _ => Ok(None),
+        }
+    }
+    fn opt_bool(&self, name: &str) -> async_graphql::Result<Option<bool>> {
+        match self.obj.get(name) {
+            Some(v) if !v.is_null() => Ok(Some(v.boolean()?)),
+            _ => Ok(None),
+        }
+    }
+    fn opt_f64(&self, name: &str) -> async_graphql::Result<Option<f64>> {
+        match self.obj.get(name) {
+            Some(v) if !v.is_null() => Ok(Some(v.f64()?)),
+            _ => Ok(None),
+        }
+    }
+    fn opt_u32(&self, name: &str) -> async_graphql::Result<Option<u32>> {
+        match self.obj.get(name) {
+            Some(v) if !v.is_null() => {
+                let n = v.i64()?;
+                u32::try_from(n).map(Some).map_err(|_| {
+                    error(
+                        Code::BadUserInput,
+                        Some(name),
+                        format!("`{name}` must be positive, got {n}"),
+                    )
+                })
+            }
+            _ => Ok(None),
+        }
+    }
+    fn json(&self, name: &str) -> async_graphql::Result<Option<serde_json::Value>> {
+        match self.obj.get(name) {
+            Some(v) if !v.is_null() => {
+                Ok(Some(v.as_value().clone().into_json().map_err(|e| {
+                    error(Code::BadUserInput, Some(name), format!("`{name}`: {e}"))
+                })?))
+            }
+            _ => Ok(None),
+        }
+    }
+    fn map(&self, name: &str) -> async_graphql::Result<serde_json::Map<String, serde_json::Value>> {
+        match self.json(name)? {
+            None => Ok(serde_json::Map::new()),
+            Some(serde_json::Value::Object(m)) => Ok(m),
+            Some(_) => Err(error(
+                Code::BadUserInput,
+                Some(name),
+                format!("`{name}` must be an object of custom field keys and values"),
+            )),
+        }
+    }
+    fn strings(&self, name: &str) -> async_graphql::Result<Vec<String>> {
+        match self.obj.get(name) {
+            Some(v) if !v.is_null() => v
+                .list()?
+                .iter()
+                .map(|s| s.string().map(str::to_owned))
+                .collect(),
+            _ => Ok(Vec::new()),
+        }
+    }
+    /// A list of input objects, as JSON (nested inputs are small).
+    fn objects(&self, name: &str) -> async_graphql::Result<Vec<Nested>> {
+        match self.json(name)? {
+            None => Ok(Vec::new()),
+            Some(serde_json::Value::Array(items)) => Ok(items
+                .into_iter()
+                .enumerate()
+                .map(|(n, v)| Nested {
+                    path: format!("{name}[{n}]"),
+                    map: match v {
+                        serde_json::Value::Object(m) => m,
+                        _ => serde_json::Map::new(),
+                    },
+                })
+                .collect()),
+            Some(_) => Err(error(
+                Code::BadUserInput,
+                Some(name),
+                format!("`{name}` must be a list"),
+            )),
+        }
+    }
+}
+
+/// One nested input object (`stages[2]`), read with errors that name its path.
+struct Nested {
+    path: String,
+    map: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Nested {
+    fn bad(&self, key: &str, what: &str) -> async_graphql::Error {
+        let field = format!("{}.{key}", self.path);
+        error(
+            Code::BadUserInput,
+            Some(&field),
+            format!("`{field}` {what}"),
+        )
+    }
+    fn opt_str(&self, key: &str) -> async_graphql::Result<Option<String>> {
+        match self.map.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(self.bad(key, "must be text")),
+        }
+    }
+    fn str(&self, key: &str) -> async_graphql::Result<String> {
+        self.opt_str(key)?
+            .ok_or_else(|| self.bad(key, "is required"))
+    }
+    fn id(&self, key: &str) -> async_graphql::Result<Id> {
+        let s = self.str(key)?;
+        Id::parse(s.clone()).map_err(|e| self.bad(key, &format!("`{s}`: {e}")))
+    }
+    fn enum_of<T>(
+        &self,
+        key: &str,
+        parse: impl Fn(&str) -> Result<T, domain::enums::EnumError>,
+    ) -> async_graphql::Result<Option<T>> {
+        self.opt_str(key)?
+            .map(|s| parse(&s).map_err(|e| self.bad(key, &e.to_string())))
+            .transpose()
+    }
+}
+
+fn input<'a>(ctx: &'a ResolverContext<'a>) -> async_graphql::Result<Input<'a>> {
+    Ok(Input {
+        obj: ctx.args.try_get("input")?.object()?,
+    })
+}
+
+/// Runs `f` (authorize, then write) on a database worker as the caller, then reads the
+/// changed object of `entity` with id returned by `f` back as the caller.
+async fn mutate<F>(
+    ctx: &ResolverContext<'_>,
+    entity: EntityId,
+    f: F,
+) -> async_graphql::Result<Option<FieldValue<'static>>>
+where
+    F: FnOnce(&mut Store, &app::Services, &app::Access, &str, Instant) -> Result<String, Failure>
+        + Send
+        + 'static,
+{
+    let rc = ctx.data::<RequestCtx>()?;
+    let services = rc.services.clone();
+    let access = rc.caller.access.clone();
+    let id = rc
+        .db
+        .run(move |store| {
+            let org = access.viewer.org.clone();
+            f(store, &services, &access, &org, now())
+        })
+        .await
+        .map_err(|e| internal("reaching the database", e))?
+        .map_err(failure)?;
+    metrics::counter!("hireplane_mutations_total", "entity" => format!("{entity:?}")).increment(1);
+    let node = super::read::lookup_by_id(ctx, entity, &id).await?;
+    Ok(node.map(FieldValue::owned_any))
+}
+
+fn mutation(
+    name: &str,
+    returns: EntityId,
+    input_type: &str,
+    doc: &str,
+    resolver: Resolver,
+) -> Field {
+    Field::new(
+        name,
+        TypeRef::named(super::model::type_name(returns)),
+        resolver,
+    )
+    .argument(InputValue::new("input", TypeRef::named_nn(input_type)))
+    .description(doc)
+}
+
+type Resolver = fn(ResolverContext<'_>) -> FieldFuture<'_>;
 
 pub fn fields() -> Vec<Field> {
-    Vec::new()
+    vec![
+        mutation(
+            "createCandidate",
+            EntityId::Candidates,
+            "CreateCandidateInput",
+            "Adds a candidate to the org",
+            |ctx| FieldFuture::new(create_candidate(ctx)),
+        ),
+        mutation(
+            "applyToJob",
+            EntityId::Applications,
+            "ApplyToJobInput",
+            "Applies a candidate to a job: the application enters the job's first stage",
+            |ctx| FieldFuture::new(apply_to_job(ctx)),
+        ),
+        mutation(
+            "moveApplication",
+            EntityId::Applications,
+            "MoveApplicationInput",
+            "Moves an active application to another stage of its job (recorded in its history)",
+            |ctx| FieldFuture::new(move_application(ctx)),
+        ),
+        mutation(
+            "archiveApplication",
+            EntityId::Applications,
+            "ArchiveApplicationInput",
+            "Archives an active application with a reason",
+            |ctx| FieldFuture::new(archive_application(ctx)),
+        ),
+        mutation(
+            "hireApplication",
+            EntityId::Applications,
+            "HireApplicationInput",
+            "Hires: the application enters its job's hired stage and becomes `hired`",
+            |ctx| FieldFuture::new(hire_application(ctx)),
+        ),
+        mutation(
+            "scheduleInterview",
+            EntityId::Interviews,
+            "ScheduleInterviewInput",
+            "Books an interview of an application with its interviewers",
+            |ctx| FieldFuture::new(schedule_interview(ctx)),
+        ),
+        mutation(
+            "submitFeedback",
+            EntityId::Feedback,
+            "SubmitFeedbackInput",
+            "Submits the caller's scorecard for an interview",
+            |ctx| FieldFuture::new(submit_feedback(ctx)),
+        ),
+        mutation(
+            "createOffer",
+            EntityId::Offers,
+            "CreateOfferInput",
+            "Makes a new offer version for an application",
+            |ctx| FieldFuture::new(create_offer(ctx)),
+        ),
+        mutation(
+            "updateOffer",
+            EntityId::Offers,
+            "UpdateOfferInput",
+            "Moves an offer's status forward, or changes its terms before it is sent",
+            |ctx| FieldFuture::new(update_offer(ctx)),
+        ),
+        mutation(
+            "createJob",
+            EntityId::Jobs,
+            "CreateJobInput",
+            "Creates a job with its pipeline and hiring team",
+            |ctx| FieldFuture::new(create_job(ctx)),
+        ),
+        mutation(
+            "updateJob",
+            EntityId::Jobs,
+            "UpdateJobInput",
+            "Changes a job (status changes: draft→open, open⇄closed, any→archived)",
+            |ctx| FieldFuture::new(update_job(ctx)),
+        ),
+        Field::new("createCustomField", TypeRef::named_nn("JSON"), |ctx| {
+            FieldFuture::new(create_custom_field(ctx))
+        })
+        .argument(InputValue::new("input", TypeRef::named_nn("CreateCustomFieldInput")))
+        .description("Defines a custom field of candidates, applications or jobs"),
+        Field::new("setCustomFieldValue", TypeRef::named_nn("JSON"), |ctx| {
+            FieldFuture::new(set_custom_field_value(ctx))
+        })
+        .argument(InputValue::new("input", TypeRef::named_nn("SetCustomFieldValueInput")))
+        .description("Sets (or with null, removes) one custom field value of a record; answers with the record's custom fields"),
+    ]
 }
 
 pub fn types() -> Vec<Type> {
-    Vec::new()
+    let s = |n: &str| InputValue::new(n, TypeRef::named(TypeRef::STRING));
+    let s_nn = |n: &str| InputValue::new(n, TypeRef::named_nn(TypeRef::STRING));
+    let id = |n: &str| InputValue::new(n, TypeRef::named(TypeRef::ID));
+    let id_nn = |n: &str| InputValue::new(n, TypeRef::named_nn(TypeRef::ID));
+    let t = |n: &str, ty: &str| InputValue::new(n, TypeRef::named(ty));
+    let t_nn = |n: &str, ty: &str| InputValue::new(n, TypeRef::named_nn(ty));
+    vec![
+        InputObject::new("CreateCandidateInput")
+            .field(s_nn("name"))
+            .field(s("email"))
+            .field(s("phone"))
+            .field(s("location"))
+            .field(s("timezone").description("IANA zone, e.g. Europe/Berlin"))
+            .field(InputValue::new(
+                "tags",
+                TypeRef::named_nn_list(TypeRef::STRING),
+            ))
+            .field(t("customFields", "JSON"))
+            .field(id("jobId").description(
+                "Apply the new candidate to this job at once (one transaction); without it, \
+                 only whom the policy lets add unattached candidates (admins by default) may",
+            ))
+            .field(id("sourceId").description("With `jobId`: where the application came from"))
+            .into(),
+        InputObject::new("ApplyToJobInput")
+            .field(id_nn("candidateId"))
+            .field(id_nn("jobId"))
+            .field(id("sourceId"))
+            .field(id("creditedToUserId"))
+            .field(t("customFields", "JSON"))
+            .into(),
+        InputObject::new("MoveApplicationInput")
+            .field(id_nn("applicationId"))
+            .field(id_nn("toStageId"))
+            .into(),
+        InputObject::new("ArchiveApplicationInput")
+            .field(id_nn("applicationId"))
+            .field(s_nn("reason"))
+            .into(),
+        InputObject::new("HireApplicationInput")
+            .field(id_nn("applicationId"))
+            .into(),
+        InputObject::new("InterviewerInput")
+            .field(id_nn("userId"))
+            .field(t_nn("role", "InterviewParticipantRole"))
+            .into(),
+        InputObject::new("ScheduleInterviewInput")
+            .field(id_nn("applicationId"))
+            .field(id_nn("stageId"))
+            .field(s_nn("title"))
+            .field(t_nn("startsAt", "DateTime"))
+            .field(t_nn("endsAt", "DateTime"))
+            .field(InputValue::new(
+                "interviewers",
+                TypeRef::named_nn_list_nn("InterviewerInput"),
+            ))
+            .into(),
+        InputObject::new("SubmitFeedbackInput")
+            .field(id_nn("interviewId"))
+            .field(t_nn("recommendation", "FeedbackRecommendation"))
+            .field(t("scores", "JSON").description("Attribute → score 1 to 4"))
+            .field(s("notes"))
+            .into(),
+        InputObject::new("OfferTermsInput")
+            .field(t("startDate", "Date"))
+            .field(InputValue::new("salary", TypeRef::named(TypeRef::FLOAT)))
+            .field(s("salaryCurrency"))
+            .field(t("salaryPeriod", "OfferSalaryPeriod"))
+            .field(InputValue::new("bonus", TypeRef::named(TypeRef::FLOAT)))
+            .field(s("equity"))
+            .into(),
+        InputObject::new("CreateOfferInput")
+            .field(id_nn("applicationId"))
+            .field(t("status", "OfferStatus").description("default draft"))
+            .field(t("terms", "OfferTermsInput"))
+            .into(),
+        InputObject::new("UpdateOfferInput")
+            .field(id_nn("offerId"))
+            .field(t("status", "OfferStatus"))
+            .field(t("terms", "OfferTermsInput"))
+            .into(),
+        InputObject::new("StageInput")
+            .field(s_nn("name"))
+            .field(t_nn("kind", "StageKind"))
+            .into(),
+        InputObject::new("HiringTeamInput")
+            .field(id_nn("userId"))
+            .field(t_nn("role", "HiringTeamMemberRole"))
+            .into(),
+        InputObject::new("CreateJobInput")
+            .field(s_nn("title"))
+            .field(id_nn("departmentId"))
+            .field(s_nn("location"))
+            .field(t_nn("employmentType", "JobEmploymentType"))
+            .field(t("status", "JobStatus").description("default draft"))
+            .field(InputValue::new(
+                "confidential",
+                TypeRef::named(TypeRef::BOOLEAN),
+            ))
+            .field(InputValue::new("headcount", TypeRef::named(TypeRef::INT)))
+            .field(InputValue::new(
+                "stages",
+                TypeRef::named_nn_list_nn("StageInput"),
+            ))
+            .field(InputValue::new(
+                "hiringTeam",
+                TypeRef::named_nn_list("HiringTeamInput"),
+            ))
+            .field(t("customFields", "JSON"))
+            .into(),
+        InputObject::new("UpdateJobInput")
+            .field(id_nn("jobId"))
+            .field(s("title"))
+            .field(s("location"))
+            .field(t("status", "JobStatus"))
+            .field(InputValue::new(
+                "confidential",
+                TypeRef::named(TypeRef::BOOLEAN),
+            ))
+            .field(InputValue::new("headcount", TypeRef::named(TypeRef::INT)))
+            .field(InputValue::new(
+                "hiringTeam",
+                TypeRef::named_nn_list("HiringTeamInput"),
+            ))
+            .into(),
+        InputObject::new("CreateCustomFieldInput")
+            .field(s_nn("entity").description("candidate, application or job"))
+            .field(s_nn("key"))
+            .field(s_nn("label"))
+            .field(s_nn("type").description("text, number, boolean, date, select, multi_select"))
+            .field(InputValue::new(
+                "options",
+                TypeRef::named_nn_list(TypeRef::STRING),
+            ))
+            .field(InputValue::new(
+                "sensitive",
+                TypeRef::named(TypeRef::BOOLEAN),
+            ))
+            .into(),
+        InputObject::new("SetCustomFieldValueInput")
+            .field(s_nn("entity").description("candidate, application or job"))
+            .field(id_nn("recordId"))
+            .field(s_nn("key"))
+            .field(t("value", "JSON"))
+            .into(),
+    ]
+}
+
+fn instant(input: &Input<'_>, name: &str) -> async_graphql::Result<Instant> {
+    let s = input.str(name)?;
+    Instant::parse(&s).map_err(|e| error(Code::BadUserInput, Some(name), format!("`{name}`: {e}")))
+}
+
+fn terms(input: &Input<'_>) -> async_graphql::Result<Option<store::OfferTerms>> {
+    let Some(obj) = input.obj.get("terms").filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let t = Input { obj: obj.object()? };
+    let start_date = t
+        .opt_str("startDate")?
+        .map(|d| {
+            domain::Date::parse(&d).map_err(|e| {
+                error(
+                    Code::BadUserInput,
+                    Some("terms.startDate"),
+                    format!("`terms.startDate`: {e}"),
+                )
+            })
+        })
+        .transpose()?;
+    let salary = match t.opt_f64("salary")? {
+        None => None,
+        Some(amount) => Some(domain::entity::Salary {
+            amount: domain::entity::Amount(amount),
+            currency: t.opt_str("salaryCurrency")?.ok_or_else(|| {
+                error(
+                    Code::BadUserInput,
+                    Some("terms.salaryCurrency"),
+                    "`terms.salaryCurrency` is required with a salary",
+                )
+            })?,
+            period: t
+                .opt_enum("salaryPeriod", domain::enums::SalaryPeriod::parse)?
+                .unwrap_or(domain::enums::SalaryPeriod::Year),
+        }),
+    };
+    Ok(Some(store::OfferTerms {
+        start_date,
+        salary,
+        bonus: t.opt_f64("bonus")?.map(domain::entity::Amount),
+        equity: t.opt_str("equity")?,
+    }))
+}
+
+async fn create_candidate(
+    ctx: ResolverContext<'_>,
+) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let timezone = i
+        .opt_str("timezone")?
+        .map(|z| {
+            domain::TimeZone::parse(&z).map_err(|e| {
+                error(
+                    Code::BadUserInput,
+                    Some("timezone"),
+                    format!("`timezone`: {e}"),
+                )
+            })
+        })
+        .transpose()?;
+    let cmd = store::NewCandidate {
+        id: None,
+        name: i.str("name")?,
+        email: i.opt_str("email")?,
+        phone: i.opt_str("phone")?,
+        location: i.opt_str("location")?,
+        timezone,
+        tags: i.strings("tags")?,
+        custom_fields: i.map("customFields")?,
+        demographics: None,
+        at: now(),
+    };
+    let job = i.opt_id("jobId")?;
+    let source = i.opt_id("sourceId")?;
+    let by = Id::parse(ctx.data::<RequestCtx>()?.caller.user().to_owned()).ok();
+    let at = cmd.at;
+    mutate(
+        &ctx,
+        EntityId::Candidates,
+        move |store, services, access, org, now| {
+            match job {
+                // Added to a job: the caller must be allowed to change the job; candidate and
+                // application are written in one transaction.
+                Some(job) => {
+                    services.authorize(store, access, Action::Edit, "Job", job.as_str(), now)?;
+                    let apply = store::NewApplication {
+                        id: None,
+                        candidate_id: job.clone(),
+                        job_id: job,
+                        source_id: source,
+                        credited_to_user_id: None,
+                        custom_fields: serde_json::Map::new(),
+                        at,
+                        by_user_id: by,
+                    };
+                    let (candidate, _) = store.create_candidate_and_apply(org, cmd, apply)?;
+                    Ok(candidate.id.to_string())
+                }
+                // A candidate tied to no job yet: the policy decides on it as it will be (no
+                // hiring team, no interviewers, no job): admins only, by default.
+                None => {
+                    let attrs = vec![
+                        ("hiringTeam", Fact::Entities("User", Vec::new())),
+                        ("interviewers", Fact::Entities("User", Vec::new())),
+                        ("hasNonConfidentialJob", Fact::Bool(false)),
+                    ];
+                    services.authorize_new(
+                        store,
+                        access,
+                        Action::Edit,
+                        "Candidate",
+                        attrs,
+                        &[],
+                        now,
+                    )?;
+                    Ok(store.create_candidate(org, cmd)?.id.to_string())
+                }
+            }
+        },
+    )
+    .await
+}
+
+async fn apply_to_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let candidate = i.id("candidateId")?;
+    let job = i.id("jobId")?;
+    let by = Id::parse(ctx.data::<RequestCtx>()?.caller.user().to_owned()).ok();
+    let cmd = store::NewApplication {
+        id: None,
+        candidate_id: candidate.clone(),
+        job_id: job.clone(),
+        source_id: i.opt_id("sourceId")?,
+        credited_to_user_id: i.opt_id("creditedToUserId")?,
+        custom_fields: i.map("customFields")?,
+        at: now(),
+        by_user_id: by,
+    };
+    mutate(
+        &ctx,
+        EntityId::Applications,
+        move |store, services, access, org, at| {
+            services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
+            services.authorize(
+                store,
+                access,
+                Action::View,
+                "Candidate",
+                candidate.as_str(),
+                at,
+            )?;
+            Ok(store.apply(org, cmd)?.id.to_string())
+        },
+    )
+    .await
+}
+
+async fn move_application(
+    ctx: ResolverContext<'_>,
+) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let application = i.id("applicationId")?;
+    let cmd = store::MoveStage {
+        application_id: application.clone(),
+        to_stage_id: i.id("toStageId")?,
+        by_user_id: Id::parse(ctx.data::<RequestCtx>()?.caller.user().to_owned()).ok(),
+        at: now(),
+        transition_id: None,
+    };
+    mutate(
+        &ctx,
+        EntityId::Applications,
+        move |store, services, access, org, at| {
+            services.authorize(
+                store,
+                access,
+                Action::Edit,
+                "Application",
+                application.as_str(),
+                at,
+            )?;
+            Ok(store.move_stage(org, cmd)?.application.id.to_string())
+        },
+    )
+    .await
+}
+
+async fn archive_application(
+    ctx: ResolverContext<'_>,
+) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let application = i.id("applicationId")?;
+    let cmd = store::Archive {
+        application_id: application.clone(),
+        reason: i.str("reason")?,
+        at: now(),
+    };
+    mutate(
+        &ctx,
+        EntityId::Applications,
+        move |store, services, access, org, at| {
+            services.authorize(
+                store,
+                access,
+                Action::Edit,
+                "Application",
+                application.as_str(),
+                at,
+            )?;
+            Ok(store.archive(org, cmd)?.id.to_string())
+        },
+    )
+    .await
+}
+
+async fn hire_application(
+    ctx: ResolverContext<'_>,
+) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let application = i.id("applicationId")?;
+    let cmd = store::Hire {
+        application_id: application.clone(),
+        by_user_id: Id::parse(ctx.data::<RequestCtx>()?.caller.user().to_owned()).ok(),
+        at: now(),
+        transition_id: None,
+    };
+    mutate(
+        &ctx,
+        EntityId::Applications,
+        move |store, services, access, org, at| {
+            services.authorize(
+                store,
+                access,
+                Action::Edit,
+                "Application",
+                application.as_str(),
+                at,
+            )?;
+            Ok(store.hire(org, cmd)?.application.id.to_string())
+        },
+    )
+    .await
+}
+
+async fn schedule_interview(
+    ctx: ResolverContext<'_>,
+) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let application = i.id("applicationId")?;
+    let mut interviewers = Vec::new();
+    for seat in i.objects("interviewers")? {
+        let user_id = seat.id("userId")?;
+        let role = seat
+            .enum_of("role", domain::enums::InterviewerRole::parse)?
+            .unwrap_or(domain::enums::InterviewerRole::Interviewer);
+        interviewers.push(domain::entity::InterviewParticipant { user_id, role });
+    }
+    let cmd = store::NewInterview {
+        id: None,
+        application_id: application.clone(),
+        stage_id: i.id("stageId")?,
+        title: i.str("title")?,
+        starts_at: instant(&i, "startsAt")?,
+        ends_at: instant(&i, "endsAt")?,
+        status: domain::enums::InterviewStatus::Scheduled,
+        interviewers,
+    };
+    mutate(
+        &ctx,
+        EntityId::Interviews,
+        move |store, services, access, org, at| {
+            services.authorize(
+                store,
+                access,
+                Action::Edit,
+                "Application",
+                application.as_str(),
+                at,
+            )?;
+            Ok(store.create_interview(org, cmd)?.id.to_string())
+        },
+    )
+    .await
+}
+
+async fn submit_feedback(
+    ctx: ResolverContext<'_>,
+) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let interview = i.id("interviewId")?;
+    let author = Id::parse(ctx.data::<RequestCtx>()?.caller.user().to_owned())
+        .map_err(|e| internal("the caller's id", e))?;
+    let mut scores = BTreeMap::new();
+    if let Some(v) = i.json("scores")? {
+        let serde_json::Value::Object(m) = v else {
+            return Err(error(
+                Code::BadUserInput,
+                Some("scores"),
+                "`scores` must be an object of attribute → 1..4",
+            ));
+        };
+        for (k, v) in m {
+            let n = v
+                .as_u64()
+                .and_then(|n| u8::try_from(n).ok())
+                .ok_or_else(|| {
+                    error(
+                        Code::BadUserInput,
+                        Some("scores"),
+                        format!("`scores.{k}` must be a whole number 1 to 4"),
+                    )
+                })?;
+            scores.insert(k, n);
+        }
+    }
+    let recommendation = i
+        .opt_enum("recommendation", domain::enums::Recommendation::parse)?
+        .ok_or_else(|| {
+            error(
+                Code::BadUserInput,
+                Some("recommendation"),
+                "`recommendation` is required",
+            )
+        })?;
+    let cmd = store::NewFeedback {
+        id: None,
+        interview_id: interview.clone(),
+        author_id: author.clone(),
+        submitted_at: now(),
+        recommendation,
+        scores,
+        notes: i.opt_str("notes")?,
+    };
+    mutate(
+        &ctx,
+        EntityId::Feedback,
+        move |store, services, access, org, at| {
+            services.authorize(
+                store,
+                access,
+                Action::View,
+                "Interview",
+                interview.as_str(),
+                at,
+            )?;
+            let application = store
+                .entity_facts(org, "Interview", interview.as_str())?
+                .and_then(|found| {
+                    found
+                        .into_iter()
+                        .find(|e| e.ty == "Interview")
+                        .and_then(|e| {
+                            e.attrs.into_iter().find_map(|(name, v)| match (name, v) {
+                                ("application", store::FactValue::Ref(_, id)) => Some(id),
+                                _ => None,
+                            })
+                        })
+                })
+                .unwrap_or_default();
+            let attrs = vec![
+                ("application", Fact::Entity("Application", application)),
+                (
+                    "interview",
+                    Fact::Entity("Interview", interview.to_string()),
+                ),
+                ("author", Fact::Entity("User", author.to_string())),
+            ];
+            services.authorize_new(
+                store,
+                access,
+                Action::Edit,
+                "Feedback",
+                attrs,
+                &[("Interview", interview.as_str())],
+                at,
+            )?;
+            Ok(store.submit_feedback(org, cmd)?.id.to_string())
+        },
+    )
+    .await
+}
+
+async fn create_offer(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let application = i.id("applicationId")?;
+    let terms = terms(&i)?;
+    let status = i
+        .opt_enum("status", domain::enums::OfferStatus::parse)?
+        .unwrap_or(domain::enums::OfferStatus::Draft);
+    let cmd = store::NewOffer {
+        id: None,
+        application_id: application.clone(),
+        created_at: now(),
+        status,
+        terms: terms.clone().unwrap_or_default(),
+    };
+    mutate(
+        &ctx,
+        EntityId::Offers,
+        move |store, services, access, org, at| {
+            services.authorize(
+                store,
+                access,
+                Action::Edit,
+                "Application",
+                application.as_str(),
+                at,
+            )?;
+            let attrs = vec![
+                (
+                    "application",
+                    Fact::Entity("Application", application.to_string()),
+                ),
+                ("status", Fact::Text(status.as_str().to_owned())),
+            ];
+            let parents = [("Application", application.as_str())];
+            services.authorize_new(
+                store,
+                access,
+                Action::Edit,
+                "Offer",
+                attrs.clone(),
+                &parents,
+                at,
+            )?;
+            if terms.is_some() {
+                services.authorize_new(
+                    store,
+                    access,
+                    Action::ViewCompensation,
+                    "Offer",
+                    attrs,
+                    &parents,
+                    at,
+                )?;
+            }
+            Ok(store.create_offer(org, cmd)?.id.to_string())
+        },
+    )
+    .await
+}
+
+async fn update_offer(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let offer = i.id("offerId")?;
+    let terms = terms(&i)?;
+    let cmd = store::UpdateOffer {
+        offer_id: offer.clone(),
+        at: now(),
+        status: i.opt_enum("status", domain::enums::OfferStatus::parse)?,
+        terms: terms.clone(),
+    };
+    mutate(
+        &ctx,
+        EntityId::Offers,
+        move |store, services, access, org, at| {
+            services.authorize(store, access, Action::Edit, "Offer", offer.as_str(), at)?;
+            if terms.is_some() {
+                services.authorize(
+                    store,
+                    access,
+                    Action::ViewCompensation,
+                    "Offer",
+                    offer.as_str(),
+                    at,
+                )?;
+            }
+            Ok(store.update_offer(org, cmd)?.id.to_string())
+        },
+    )
+    .await
+}
+
+fn hiring_team(
+    i: &Input<'_>,
+) -> async_graphql::Result<Option<Vec<domain::entity::HiringTeamMember>>> {
+    if i.obj.get("hiringTeam").is_none_or(|v| v.is_null()) {
+        return Ok(None);
+    }
+    let mut team = Vec::new();
+    for m in i.objects("hiringTeam")? {
+        team.push(domain::entity::HiringTeamMember {
+            user_id: m.id("userId")?,
+            role: m
+                .enum_of("role", domain::enums::HiringTeamRole::parse)?
+                .ok_or_else(|| m.bad("role", "is required"))?,
+        });
+    }
+    Ok(Some(team))
+}
+
+async fn create_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let department = i.id("departmentId")?;
+    let mut stages = Vec::new();
+    for st in i.objects("stages")? {
+        stages.push(store::NewStage {
+            id: None,
+            name: st.str("name")?,
+            kind: st
+                .enum_of("kind", domain::enums::StageKind::parse)?
+                .ok_or_else(|| st.bad("kind", "is required"))?,
+        });
+    }
+    let cmd = store::NewJob {
+        id: None,
+        title: i.str("title")?,
+        department_id: department.clone(),
+        location: i.str("location")?,
+        employment_type: i
+            .opt_enum("employmentType", domain::enums::EmploymentType::parse)?
+            .ok_or_else(|| {
+                error(
+                    Code::BadUserInput,
+                    Some("employmentType"),
+                    "`employmentType` is required",
+                )
+            })?,
+        status: i
+            .opt_enum("status", domain::enums::JobStatus::parse)?
+            .unwrap_or(domain::enums::JobStatus::Draft),
+        confidential: i.opt_bool("confidential")?.unwrap_or(false),
+        opened_at: now(),
+        headcount: i.opt_u32("headcount")?.unwrap_or(1),
+        hiring_team: hiring_team(&i)?.unwrap_or_default(),
+        stages,
+        custom_fields: i.map("customFields")?,
+    };
+    mutate(
+        &ctx,
+        EntityId::Jobs,
+        move |store, services, access, org, at| {
+            services.authorize(
+                store,
+                access,
+                Action::Edit,
+                "Department",
+                department.as_str(),
+                at,
+            )?;
+            Ok(store.create_job(org, cmd)?.id.to_string())
+        },
+    )
+    .await
+}
+
+async fn update_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let job = i.id("jobId")?;
+    let mut cmd = store::UpdateJob::new(job.clone(), now());
+    cmd.title = i.opt_str("title")?;
+    cmd.location = i.opt_str("location")?;
+    cmd.status = i.opt_enum("status", domain::enums::JobStatus::parse)?;
+    cmd.confidential = i.opt_bool("confidential")?;
+    cmd.headcount = i.opt_u32("headcount")?;
+    cmd.hiring_team = hiring_team(&i)?;
+    mutate(
+        &ctx,
+        EntityId::Jobs,
+        move |store, services, access, org, at| {
+            services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
+            Ok(store.update_job(org, cmd)?.id.to_string())
+        },
+    )
+    .await
+}
+
+fn custom_entity(i: &Input<'_>) -> async_graphql::Result<domain::enums::CustomEntity> {
+    let e = i.str("entity")?;
+    domain::enums::CustomEntity::parse(&e).map_err(|err| {
+        error(
+            Code::BadUserInput,
+            Some("entity"),
+            format!("`entity`: {err}"),
+        )
+    })
+}
+
+/// Runs a store command whose answer is JSON, after `authorize`.
+async fn run_json<F>(
+    ctx: &ResolverContext<'_>,
+    f: F,
+) -> async_graphql::Result<Option<FieldValue<'static>>>
+where
+    F: FnOnce(
+            &mut Store,
+            &app::Services,
+            &app::Access,
+            &str,
+            Instant,
+        ) -> Result<serde_json::Value, Failure>
+        + Send
+        + 'static,
+{
+    let rc = ctx.data::<RequestCtx>()?;
+    let services = rc.services.clone();
+    let access = rc.caller.access.clone();
+    let v = rc
+        .db
+        .run(move |store| {
+            let org = access.viewer.org.clone();
+            f(store, &services, &access, &org, now())
+        })
+        .await
+        .map_err(|e| internal("reaching the database", e))?
+        .map_err(failure)?;
+    Ok(Some(FieldValue::value(super::json_value(v))))
+}
+
+async fn create_custom_field(
+    ctx: ResolverContext<'_>,
+) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let ty = i.str("type")?;
+    let cmd = store::NewCustomField {
+        id: None,
+        entity: custom_entity(&i)?,
+        key: i.str("key")?,
+        label: i.str("label")?,
+        field_type: domain::enums::CustomFieldType::parse(&ty)
+            .map_err(|e| error(Code::BadUserInput, Some("type"), format!("`type`: {e}")))?,
+        options: i.strings("options")?,
+        sensitive: i.opt_bool("sensitive")?.unwrap_or(false),
+    };
+    run_json(&ctx, move |store, services, access, org, at| {
+        services.authorize(store, access, Action::Edit, "Org", org, at)?;
+        let def = store.create_custom_field(org, cmd)?;
+        Ok(serde_json::to_value(&def).unwrap_or(serde_json::Value::Null))
+    })
+    .await
+}
+
+async fn set_custom_field_value(
+    ctx: ResolverContext<'_>,
+) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let entity = custom_entity(&i)?;
+    let record = i.id("recordId")?;
+    let cmd = store::CustomFieldValue {
+        entity,
+        record_id: record.clone(),
+        key: i.str("key")?,
+        value: i.json("value")?.unwrap_or(serde_json::Value::Null),
+    };
+    let ty = match entity {
+        domain::enums::CustomEntity::Candidate => "Candidate",
+        domain::enums::CustomEntity::Application => "Application",
+        domain::enums::CustomEntity::Job => "Job",
+    };
+    run_json(&ctx, move |store, services, access, org, at| {
+        services.authorize(store, access, Action::Edit, ty, record.as_str(), at)?;
+        let values = store.set_custom_field_value(org, cmd)?;
+        Ok(serde_json::to_value(&values).unwrap_or(serde_json::Value::Null))
+    })
+    .await
 }

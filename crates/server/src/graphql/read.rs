@@ -759,3 +759,15 @@ async fn run_rows(
 pub fn entity(name: &str) -> Option<&'static Entity> {
     Entity::by_name(name)
 }
+
+/// The object of `entity` with id `id` as the caller sees it, fetched with what the current
+/// field selects (mutations answer with the object they changed).
+pub async fn lookup_by_id(
+    ctx: &ResolverContext<'_>,
+    entity: EntityId,
+    id: &str,
+) -> async_graphql::Result<Option<Node>> {
+    let shape = shape_of(entity)
+        .ok_or_else(|| internal("answering a mutation", format!("no shape for {entity:?}")))?;
+    lookup(ctx, shape, format!("id = {}", literal(id))).await
+}

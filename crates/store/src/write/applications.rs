@@ -99,118 +99,28 @@ impl Store {
         org: &str,
         cmd: NewCandidate,
     ) -> Result<Candidate, WriteError> {
-        self.write_tx(org, |tx| {
-            let schema = tx.custom_schema(org)?;
-            let name = non_empty("name", &cmd.name)?;
-            for (field, v) in [("email", &cmd.email), ("phone", &cmd.phone)] {
-                if let Some(v) = v {
-                    non_empty(field, v)?;
-                }
-            }
-            for (i, t) in cmd.tags.iter().enumerate() {
-                non_empty(&format!("tags[{i}]"), t)?;
-                if cmd.tags.get(..i).is_some_and(|before| before.contains(t)) {
-                    return Err(WriteError::invalid(
-                        format!("tags[{i}]"),
-                        format!("`{t}` is listed twice"),
-                    ));
-                }
-            }
-            let custom_fields = check_custom(&schema, CustomEntity::Candidate, &cmd.custom_fields)?;
-            let id = tx.fresh_id(Table::Candidates, org, cmd.id.as_ref(), "cand")?;
-            let candidate = Candidate {
-                id,
-                name,
-                email: cmd.email,
-                phone: cmd.phone,
-                location: cmd.location,
-                timezone: cmd.timezone,
-                created_at: cmd.at,
-                tags: cmd.tags,
-                custom_fields,
-                demographics: cmd.demographics,
-            };
-            tx.insert_candidate(org, &candidate)?;
-            Ok(candidate)
-        })
+        self.write_tx(org, |tx| create_candidate_tx(tx, org, cmd))
     }
 
     /// Applies a candidate to a job (a `draft` or `open` one): the application is active and enters
     /// the job's first stage at `at`.
     pub fn apply(&mut self, org: &str, cmd: NewApplication) -> Result<Application, WriteError> {
+        self.write_tx(org, |tx| apply_tx(tx, org, cmd))
+    }
+
+    /// Creates a candidate and applies them to a job, in one transaction (`cmd.candidate_id` is
+    /// ignored: the new candidate's id is used).
+    pub fn create_candidate_and_apply(
+        &mut self,
+        org: &str,
+        candidate: NewCandidate,
+        mut cmd: NewApplication,
+    ) -> Result<(Candidate, Application), WriteError> {
         self.write_tx(org, |tx| {
-            let schema = tx.custom_schema(org)?;
-            tx.must_exist(
-                Table::Candidates,
-                org,
-                "candidate_id",
-                "candidate",
-                &cmd.candidate_id,
-            )?;
-            let job = tx
-                .job(org, cmd.job_id.as_str(), &schema, false)?
-                .ok_or_else(|| WriteError::not_found("job_id", "job", cmd.job_id.as_str()))?;
-            if !matches!(job.status, JobStatus::Draft | JobStatus::Open) {
-                return Err(WriteError::conflict(
-                    "job_id",
-                    format!(
-                        "job `{}` is {}; only draft and open jobs take applications",
-                        job.id, job.status
-                    ),
-                ));
-            }
-            if let Some(s) = &cmd.source_id {
-                tx.must_exist(Table::Sources, org, "source_id", "source", s)?;
-            }
-            if let Some(u) = &cmd.credited_to_user_id {
-                tx.must_exist(Table::Users, org, "credited_to_user_id", "user", u)?;
-            }
-            if let Some(u) = &cmd.by_user_id {
-                tx.must_exist(Table::Users, org, "by_user_id", "user", u)?;
-            }
-            let active = tx.query_opt(
-                "SELECT id FROM applications WHERE org_id = $1 AND candidate_id = $2 AND job_id = $3 AND status = 'active'",
-                &[
-                    Val::Text(org),
-                    Val::Text(cmd.candidate_id.as_str()),
-                    Val::Text(job.id.as_str()),
-                ],
-                &[super::tx::Kind::Text],
-            )?;
-            if let Some(r) = active {
-                return Err(WriteError::conflict(
-                    "candidate_id",
-                    format!(
-                        "candidate `{}` already has an active application `{}` to job `{}`",
-                        cmd.candidate_id,
-                        r.text(0)?,
-                        job.id
-                    ),
-                ));
-            }
-            let custom_fields =
-                check_custom(&schema, CustomEntity::Application, &cmd.custom_fields)?;
-            let Some(first) = job.stages.first() else {
-                return Err(StoreError::Corrupt(format!("job `{}` has no stages", job.id)).into());
-            };
-            let id = tx.fresh_id(Table::Applications, org, cmd.id.as_ref(), "app")?;
-            let mut app = Application {
-                id,
-                candidate_id: cmd.candidate_id,
-                job_id: job.id.clone(),
-                source_id: cmd.source_id,
-                credited_to_user_id: cmd.credited_to_user_id,
-                applied_at: cmd.at,
-                status: ApplicationStatus::Active,
-                current_stage_id: first.id.clone(),
-                hired_at: None,
-                archived_at: None,
-                archive_reason: None,
-                custom_fields,
-            };
-            tx.insert_application(org, &app)?;
-            enter_stage(tx, org, &mut app, first, cmd.at, cmd.by_user_id, None)?;
-            Ok(app)
+            let candidate = create_candidate_tx(tx, org, candidate)?;
+            cmd.candidate_id = candidate.id.clone();
+            let application = apply_tx(tx, org, cmd)?;
+            Ok((candidate, application))
         })
     }
 
@@ -450,4 +360,117 @@ fn enter_stage(
     tx.reach_stage_kind(org, app, stage.kind)?;
     app.current_stage_id = stage.id.clone();
     Ok(transition)
+}
+
+fn create_candidate_tx(
+    tx: &mut Tx<'_>,
+    org: &str,
+    cmd: NewCandidate,
+) -> Result<Candidate, WriteError> {
+    let schema = tx.custom_schema(org)?;
+    let name = non_empty("name", &cmd.name)?;
+    for (field, v) in [("email", &cmd.email), ("phone", &cmd.phone)] {
+        if let Some(v) = v {
+            non_empty(field, v)?;
+        }
+    }
+    for (i, t) in cmd.tags.iter().enumerate() {
+        non_empty(&format!("tags[{i}]"), t)?;
+        if cmd.tags.get(..i).is_some_and(|before| before.contains(t)) {
+            return Err(WriteError::invalid(
+                format!("tags[{i}]"),
+                format!("`{t}` is listed twice"),
+            ));
+        }
+    }
+    let custom_fields = check_custom(&schema, CustomEntity::Candidate, &cmd.custom_fields)?;
+    let id = tx.fresh_id(Table::Candidates, org, cmd.id.as_ref(), "cand")?;
+    let candidate = Candidate {
+        id,
+        name,
+        email: cmd.email,
+        phone: cmd.phone,
+        location: cmd.location,
+        timezone: cmd.timezone,
+        created_at: cmd.at,
+        tags: cmd.tags,
+        custom_fields,
+        demographics: cmd.demographics,
+    };
+    tx.insert_candidate(org, &candidate)?;
+    Ok(candidate)
+}
+
+fn apply_tx(tx: &mut Tx<'_>, org: &str, cmd: NewApplication) -> Result<Application, WriteError> {
+    let schema = tx.custom_schema(org)?;
+    tx.must_exist(
+        Table::Candidates,
+        org,
+        "candidate_id",
+        "candidate",
+        &cmd.candidate_id,
+    )?;
+    let job = tx
+        .job(org, cmd.job_id.as_str(), &schema, false)?
+        .ok_or_else(|| WriteError::not_found("job_id", "job", cmd.job_id.as_str()))?;
+    if !matches!(job.status, JobStatus::Draft | JobStatus::Open) {
+        return Err(WriteError::conflict(
+            "job_id",
+            format!(
+                "job `{}` is {}; only draft and open jobs take applications",
+                job.id, job.status
+            ),
+        ));
+    }
+    if let Some(s) = &cmd.source_id {
+        tx.must_exist(Table::Sources, org, "source_id", "source", s)?;
+    }
+    if let Some(u) = &cmd.credited_to_user_id {
+        tx.must_exist(Table::Users, org, "credited_to_user_id", "user", u)?;
+    }
+    if let Some(u) = &cmd.by_user_id {
+        tx.must_exist(Table::Users, org, "by_user_id", "user", u)?;
+    }
+    let active = tx.query_opt(
+            "SELECT id FROM applications WHERE org_id = $1 AND candidate_id = $2 AND job_id = $3 AND status = 'active'",
+            &[
+                Val::Text(org),
+                Val::Text(cmd.candidate_id.as_str()),
+                Val::Text(job.id.as_str()),
+            ],
+            &[super::tx::Kind::Text],
+        )?;
+    if let Some(r) = active {
+        return Err(WriteError::conflict(
+            "candidate_id",
+            format!(
+                "candidate `{}` already has an active application `{}` to job `{}`",
+                cmd.candidate_id,
+                r.text(0)?,
+                job.id
+            ),
+        ));
+    }
+    let custom_fields = check_custom(&schema, CustomEntity::Application, &cmd.custom_fields)?;
+    let Some(first) = job.stages.first() else {
+        return Err(StoreError::Corrupt(format!("job `{}` has no stages", job.id)).into());
+    };
+    let id = tx.fresh_id(Table::Applications, org, cmd.id.as_ref(), "app")?;
+    let mut app = Application {
+        id,
+        candidate_id: cmd.candidate_id,
+        job_id: job.id.clone(),
+        source_id: cmd.source_id,
+        credited_to_user_id: cmd.credited_to_user_id,
+        applied_at: cmd.at,
+        status: ApplicationStatus::Active,
+        current_stage_id: first.id.clone(),
+        hired_at: None,
+        archived_at: None,
+        archive_reason: None,
+        custom_fields,
+    };
+    tx.insert_application(org, &app)?;
+    enter_stage(tx, org, &mut app, first, cmd.at, cmd.by_user_id, None)?;
+    Ok(app)
 }
