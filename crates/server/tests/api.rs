@@ -623,3 +623,266 @@ fn readiness_follows_the_database() {
     let d = api.data("admin", "{ viewer { user } }");
     assert_eq!(d["viewer"]["user"], api.user("admin"));
 }
+
+/// The id at `path` (`data.createCandidate.id`) of an answer, or a panic that shows it.
+fn at<'v>(v: &'v Value, path: &str) -> &'v Value {
+    let mut cur = v;
+    for key in path.split('.') {
+        cur = match key.parse::<usize>() {
+            Ok(i) => &cur[i],
+            Err(_) => &cur[key],
+        };
+    }
+    assert!(!cur.is_null(), "no `{path}` in {v}");
+    cur
+}
+
+fn code(v: &Value) -> &str {
+    v["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error in {v}"))
+}
+
+fn workflow_through_the_api(db: Db) {
+    let api = Api::start(db, |_| {});
+    let counts = |api: &Api| {
+        api.data(
+            "admin",
+            "{ candidates { totalCount } applications { totalCount } interviews { totalCount } feedback { totalCount } offers { totalCount } jobs { totalCount } stageTransitions { totalCount } }",
+        )
+    };
+    let before = counts(&api);
+    // A non-confidential open job the recruiter may change, and its pipeline.
+    let jobs = api.data(
+        "recruiter",
+        "{ jobs(filter: {status: open, confidential: false}, first: 1) { nodes { id stages { nodes { id kind } } } } }",
+    );
+    let job = at(&jobs, "jobs.nodes.0.id").as_str().unwrap().to_owned();
+    let stages: Vec<(String, String)> = at(&jobs, "jobs.nodes.0.stages.nodes")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_owned(),
+                s["kind"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+
+    // Create and apply, retried with the same key: applied once.
+    let create = json!({ "query": format!(
+        r#"mutation {{ createCandidate(input: {{name: "Ada Lovelace", email: "ada@example.com", jobId: "{job}"}}) {{ id name email applications {{ nodes {{ id status currentStage {{ id }} }} }} }} }}"#
+    )});
+    let recruiter = api.token("recruiter").to_owned();
+    let (s, first) = api.post(
+        Some(&recruiter),
+        &create,
+        &[("Idempotency-Key", "create-ada")],
+    );
+    assert_eq!(s, 200, "{first}");
+    let (s, again) = api.post(
+        Some(&recruiter),
+        &create,
+        &[("Idempotency-Key", "create-ada")],
+    );
+    assert_eq!(
+        (s, &again),
+        (200, &first),
+        "a retry answers as the first time"
+    );
+    let candidate = at(&first, "data.createCandidate.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let application = at(&first, "data.createCandidate.applications.nodes.0.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        at(
+            &first,
+            "data.createCandidate.applications.nodes.0.currentStage.id"
+        ),
+        &json!(stages[0].0)
+    );
+    let after = counts(&api);
+    assert_eq!(
+        at(&after, "candidates.totalCount").as_i64().unwrap(),
+        at(&before, "candidates.totalCount").as_i64().unwrap() + 1,
+        "the retry created nothing"
+    );
+    // The same key with another request is refused.
+    let other =
+        json!({ "query": "mutation { createCandidate(input: {name: \"Someone Else\"}) { id } }" });
+    let (s, v) = api.post(
+        Some(&recruiter),
+        &other,
+        &[("Idempotency-Key", "create-ada")],
+    );
+    assert_eq!((s, code(&v)), (422, "IDEMPOTENCY_KEY_REUSED"));
+    // Without a job, a recruiter may not add a candidate (default policy); an admin may.
+    assert_eq!(
+        code(&api.query(
+            "recruiter",
+            "mutation { createCandidate(input: {name: \"Loose\"}) { id } }"
+        )),
+        "FORBIDDEN"
+    );
+    at(
+        &api.data(
+            "admin",
+            "mutation { createCandidate(input: {name: \"Loose\"}) { id } }",
+        ),
+        "createCandidate.id",
+    );
+
+    // Move, schedule, feedback, offer, hire.
+    let next = &stages
+        .iter()
+        .find(|(_, k)| k != "lead" && k != "hired" && k != &stages[0].1)
+        .unwrap()
+        .0;
+    let d = api.data(
+        "recruiter",
+        &format!(r#"mutation {{ moveApplication(input: {{applicationId: "{application}", toStageId: "{next}"}}) {{ currentStage {{ id }} stageTransitions {{ totalCount }} }} }}"#),
+    );
+    assert_eq!(at(&d, "moveApplication.currentStage.id"), &json!(next));
+    assert_eq!(
+        at(&d, "moveApplication.stageTransitions.totalCount"),
+        &json!(2)
+    );
+    // Moving to a stage of another job: a clear error naming the field, nothing changed.
+    let foreign = api.data(
+        "admin",
+        &format!(r#"{{ stages(where: "job.id != \"{job}\"", first: 1) {{ nodes {{ id }} }} }}"#),
+    );
+    let foreign = at(&foreign, "stages.nodes.0.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let v = api.query("recruiter", &format!(r#"mutation {{ moveApplication(input: {{applicationId: "{application}", toStageId: "{foreign}"}}) {{ id }} }}"#));
+    assert_eq!(v["errors"][0]["extensions"]["field"], "toStageId", "{v}");
+    // The interviewer cannot see the application yet: NOT_FOUND, not FORBIDDEN.
+    let interviewer = api.user("interviewer").to_owned();
+    let move_it = format!(
+        r#"mutation {{ archiveApplication(input: {{applicationId: "{application}", reason: "x"}}) {{ id }} }}"#
+    );
+    assert_eq!(code(&api.query("interviewer", &move_it)), "NOT_FOUND");
+    // An interview that took place an hour ago (feedback comes after it).
+    let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(2);
+    let end = start + jiff::SignedDuration::from_hours(1);
+    let (start, end) = (
+        start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    );
+    let d = api.data(
+        "recruiter",
+        &format!(r#"mutation {{ scheduleInterview(input: {{applicationId: "{application}", stageId: "{next}", title: "Technical", startsAt: "{start}", endsAt: "{end}", interviewers: [{{userId: "{interviewer}", role: interviewer}}]}}) {{ id status }} }}"#),
+    );
+    let interview = at(&d, "scheduleInterview.id").as_str().unwrap().to_owned();
+    // Now the interviewer sees it, and may still not change it: FORBIDDEN.
+    assert!(
+        !api.data(
+            "interviewer",
+            &format!(r#"{{ application(id: "{application}") {{ id }} }}"#)
+        )["application"]
+            .is_null()
+    );
+    assert_eq!(code(&api.query("interviewer", &move_it)), "FORBIDDEN");
+    let d = api.data(
+        "interviewer",
+        &format!(r#"mutation {{ submitFeedback(input: {{interviewId: "{interview}", recommendation: strong_yes, scores: {{coding: 4}}}}) {{ id recommendation author {{ id }} }} }}"#),
+    );
+    assert_eq!(at(&d, "submitFeedback.author.id"), &json!(interviewer));
+    let d = api.data(
+        "admin",
+        &format!(r#"mutation {{ createOffer(input: {{applicationId: "{application}", terms: {{salary: 120000, salaryCurrency: "EUR", salaryPeriod: year}}}}) {{ id version status salary }} }}"#),
+    );
+    let offer = at(&d, "createOffer.id").as_str().unwrap().to_owned();
+    assert_eq!(at(&d, "createOffer.salary"), &json!(120000.0));
+    let d = api.data("admin", &format!(r#"mutation {{ updateOffer(input: {{offerId: "{offer}", status: pending_approval}}) {{ status }} }}"#));
+    assert_eq!(at(&d, "updateOffer.status"), "pending_approval");
+    // An offer status that may not follow: CONFLICT or BAD_USER_INPUT, with the field.
+    let v = api.query("admin", &format!(r#"mutation {{ updateOffer(input: {{offerId: "{offer}", status: accepted}}) {{ status }} }}"#));
+    assert!(matches!(code(&v), "CONFLICT" | "BAD_USER_INPUT"), "{v}");
+    let d = api.data("recruiter", &format!(r#"mutation {{ hireApplication(input: {{applicationId: "{application}"}}) {{ status currentStage {{ kind }} }} }}"#));
+    assert_eq!(at(&d, "hireApplication.status"), "hired");
+    assert_eq!(at(&d, "hireApplication.currentStage.kind"), "hired");
+    // A hired application cannot be archived: CONFLICT, nothing changed.
+    assert!(matches!(
+        code(&api.query("recruiter", &move_it)),
+        "CONFLICT" | "BAD_USER_INPUT"
+    ));
+
+    // Jobs: a recruiter may not create one (no `edit` on departments by default); an admin may.
+    let department = api.data("admin", "{ departments(first: 1) { nodes { id } } }");
+    let department = at(&department, "departments.nodes.0.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let recruiter_id = api.user("recruiter").to_owned();
+    let new_job = format!(
+        r#"mutation {{ createJob(input: {{title: "Staff Engineer", departmentId: "{department}", location: "Berlin", employmentType: full_time, stages: [{{name: "Screen", kind: screen}}, {{name: "Hired", kind: hired}}], hiringTeam: [{{userId: "{recruiter_id}", role: recruiter}}]}}) {{ id status stages {{ totalCount }} }} }}"#
+    );
+    assert_eq!(code(&api.query("recruiter", &new_job)), "FORBIDDEN");
+    let d = api.data("admin", &new_job);
+    let new_job_id = at(&d, "createJob.id").as_str().unwrap().to_owned();
+    assert_eq!(at(&d, "createJob.stages.totalCount"), &json!(2));
+    let d = api.data("recruiter", &format!(r#"mutation {{ updateJob(input: {{jobId: "{new_job_id}", status: open}}) {{ status }} }}"#));
+    assert_eq!(at(&d, "updateJob.status"), "open");
+
+    // Custom fields.
+    at(&api.data("admin", r#"mutation { createCustomField(input: {entity: "candidate", key: "github", label: "GitHub", type: "text"}) }"#), "createCustomField");
+    api.data("recruiter", &format!(r#"mutation {{ setCustomFieldValue(input: {{entity: "candidate", recordId: "{candidate}", key: "github", value: "ada"}}) }}"#));
+    let d = api.data(
+        "recruiter",
+        &format!(r#"{{ candidate(id: "{candidate}") {{ custom(key: "github") }} }}"#),
+    );
+    assert_eq!(at(&d, "candidate.custom"), "ada");
+    let v = api.query("recruiter", &format!(r#"mutation {{ setCustomFieldValue(input: {{entity: "candidate", recordId: "{candidate}", key: "nope", value: 1}}) }}"#));
+    assert_eq!(v["errors"][0]["extensions"]["field"], "key", "{v}");
+
+    // Another org's ids are simply not found, and that org is untouched.
+    let theirs = {
+        let (_, v) = api.post(Some(&api.other_admin.clone()), &json!({ "query": "{ applications(first: 1, filter: {status: active}) { nodes { id } } }" }), &[]);
+        at(&v, "data.applications.nodes.0.id")
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let v = api.query("admin", &format!(r#"mutation {{ archiveApplication(input: {{applicationId: "{theirs}", reason: "x"}}) {{ id }} }}"#));
+    assert_eq!(code(&v), "NOT_FOUND");
+    let (_, v) = api.post(
+        Some(&api.other_admin.clone()),
+        &json!({ "query": format!(r#"{{ application(id: "{theirs}") {{ status }} }}"#) }),
+        &[],
+    );
+    assert_eq!(at(&v, "data.application.status"), "active");
+    // Malformed input to a mutation: a validation error, nothing written.
+    let before = counts(&api);
+    for bad in [
+        "mutation { createCandidate(input: {}) { id } }",
+        "mutation { createCandidate(input: {name: 3}) { id } }",
+        r#"mutation { applyToJob(input: {candidateId: "", jobId: "x"}) { id } }"#,
+        r#"mutation { createCandidate(input: {name: "T", timezone: "Mars/Base"}) { id } }"#,
+    ] {
+        let v = api.query("admin", bad);
+        assert!(v.get("errors").is_some(), "{bad}: {v}");
+    }
+    assert_eq!(counts(&api), before);
+}
+
+#[test]
+fn workflow_through_the_api_on_sqlite() {
+    workflow_through_the_api(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn workflow_through_the_api_on_postgres() {
+    workflow_through_the_api(postgres_db());
+}
