@@ -171,7 +171,11 @@ pub fn fields() -> Vec<Field> {
     )
     .argument(
         InputValue::new("json", TypeRef::named("JSON"))
-            .description("The report in its JSON form (give `text` or `json`)"),
+            .description("The report in its JSON form (give `text`, `json` or `name`)"),
+    )
+    .argument(
+        InputValue::new("name", TypeRef::named(TypeRef::STRING))
+            .description("A standard report by name (`funnel`, `time-to-hire`, ...)"),
     )
     .description("Runs a report as the caller");
     let explain = Field::new("explain", TypeRef::named_nn("ReportResult"), |ctx| {
@@ -202,6 +206,7 @@ pub fn fields() -> Vec<Field> {
     })
     .argument(InputValue::new("text", TypeRef::named(TypeRef::STRING)))
     .argument(InputValue::new("json", TypeRef::named("JSON")))
+    .argument(InputValue::new("name", TypeRef::named(TypeRef::STRING)))
     .description("Compiles a report as the caller without running it: its columns and what the caller's policy filters and masks");
     vec![report, explain]
 }
@@ -211,6 +216,33 @@ fn report_arg(
 ) -> async_graphql::Result<(query_syntax::Report, String)> {
     let text = ctx.args.get("text").filter(|v| !v.is_null());
     let json = ctx.args.get("json").filter(|v| !v.is_null());
+    let name = ctx.args.get("name").filter(|v| !v.is_null());
+    let text = match (name, &text) {
+        (Some(n), None) if json.is_none() => {
+            let n = n.string()?;
+            let Some(t) = query_compiler::library::get(n) else {
+                return Err(error(
+                    Code::BadUserInput,
+                    Some("name"),
+                    format!(
+                        "`{n}` is not a standard report; they are: {}",
+                        query_compiler::library::STANDARD.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            };
+            let report = query_syntax::parse(t)
+                .map_err(|d| app_error(app::AppError::Report(Box::new(d)), t))?;
+            return Ok((report, t.to_owned()));
+        }
+        (Some(_), _) => {
+            return Err(error(
+                Code::BadUserInput,
+                Some("name"),
+                "give one of `text`, `json` or `name`",
+            ));
+        }
+        (None, _) => text,
+    };
     match (text, json) {
         (Some(t), None) => {
             let t = t.string()?.to_owned();

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The API under load, on the generated org of N applications in PostgreSQL (the database of
+# bench/reports.sh: /var/tmp/hireplane-bench-org-N imported into hp_bench_N). Run from the
+# repository root:
+#
+#   bench/api.sh [N]      (default 1000000; needs `wrk`: apt-get install wrk)
+#
+# Starts `hireplane serve` (release build) on the database, makes a token for a recruiter (the
+# policy's row filters in every query), and measures with wrk (bench/api-page.lua: a page of 50
+# applications with candidate, job and current stage after a random cursor):
+#   1. a fixed offered rate of API_RATE requests/s (default 1000) for API_SECONDS (default 30):
+#      latency percentiles (wrk's, which exclude the wait between requests);
+#   2. saturation: API_CONNECTIONS (default 64) connections as fast as they go;
+#   3. a standard report (API_REPORT, default funnel) through the API and through the CLI,
+#      API_RUNS times each, alternating: medians and the ratio API / CLI;
+#   4. the server's peak memory (VmHWM) after all of it.
+# Environment: HIREPLANE_BENCH_POSTGRES (server URL, default postgres://postgres@127.0.0.1:5432/postgres).
+set -euo pipefail
+
+n=${1:-1000000}
+pg=${HIREPLANE_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}
+rate=${API_RATE:-1000}
+seconds=${API_SECONDS:-30}
+connections=${API_CONNECTIONS:-64}
+report=${API_REPORT:-funnel}
+runs=${API_RUNS:-7}
+port=${API_PORT:-18181}
+command -v wrk >/dev/null || { echo "bench/api.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
+echo "rerun: bench/api.sh $n   (API_RATE=$rate API_SECONDS=$seconds API_CONNECTIONS=$connections API_REPORT=$report)" >&2
+
+source bench/bench-org.sh
+
+recruiter=$(psql -X "$dburl" -Atc "SELECT id FROM users WHERE org_id = 'bench' AND role = 'recruiter' AND active ORDER BY id LIMIT 1")
+token=$("$bin" --database "$dburl" token create --org bench --user "$recruiter" --name bench --expires-in 1d 2>/dev/null)
+
+export HIREPLANE_LIMITS__RATE_PER_SECOND=0 HIREPLANE_LOG_LEVEL=warn HIREPLANE_POOL__SIZE=${API_POOL:-16}
+"$bin" --database "$dburl" serve --listen "127.0.0.1:$port" >/dev/null 2>/tmp/hireplane-api-bench.log &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
+    sleep 0.2
+done
+
+export HP_TOKEN=$token HP_APPLICATIONS=$n
+echo "== warm-up" >&2
+wrk -t2 -c16 -d5s -s bench/api-page.lua "http://127.0.0.1:$port" >/dev/null
+
+conns=50
+delay=$(( conns * 1000 / rate ))
+echo "== 1. fixed rate: $rate requests/s offered ($conns connections, ${delay} ms apart), ${seconds}s"
+HP_DELAY_MS=$delay wrk -t2 -c$conns -d${seconds}s --latency -s bench/api-page.lua "http://127.0.0.1:$port" \
+    | grep -E "Latency|50%|75%|90%|99%|Requests/sec|requests in|Non-2xx|Socket"
+
+echo "== 2. saturation: $connections connections"
+wrk -t2 -c$connections -d${seconds}s --latency -s bench/api-page.lua "http://127.0.0.1:$port" \
+    | grep -E "Latency|50%|75%|90%|99%|Requests/sec|requests in|Non-2xx|Socket"
+
+echo "== 3. standard report \`$report\` through the API and the CLI, $runs runs each (seconds)"
+api_times=(); cli_times=()
+json_body="{\"query\": \"{ report(name: \\\"$report\\\") { rows } }\"}"
+for i in $(seq "$runs"); do
+    a=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$port/graphql" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$json_body")
+    s=$(date +%s.%N)
+    "$bin" --database "$dburl" report --name "$report" --as "$recruiter" >/dev/null 2>&1
+    e=$(date +%s.%N)
+    api_times+=("$a"); cli_times+=("$(echo "$e - $s" | bc)")
+done
+python3 - "${api_times[*]}" "${cli_times[*]}" <<'PY'
+import statistics, sys
+api = [float(x) for x in sys.argv[1].split()]
+cli = [float(x) for x in sys.argv[2].split()]
+ma, mc = statistics.median(api), statistics.median(cli)
+print(f"API median {ma:.3f} s, CLI median {mc:.3f} s (CLI includes process start), API/CLI {ma/mc:.2f}")
+PY
+
+echo "== 4. server memory"
+grep -E "VmHWM|VmRSS" "/proc/$server/status"
