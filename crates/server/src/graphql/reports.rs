@@ -84,7 +84,7 @@ pub fn app_error(e: app::AppError, source: &str) -> async_graphql::Error {
         app::AppError::Report(d) => {
             let rendered = d.render(source, "report");
             let (line, column) = d.location(source);
-            let message = format!("{}", d.message);
+            let message = d.message.clone();
             async_graphql::Error::new(message).extend_with(move |_, ext| {
                 ext.set("code", Code::BadUserInput.as_str());
                 ext.set("line", line as u64);
