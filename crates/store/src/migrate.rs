@@ -41,6 +41,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_policy_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0005_policy_indexes.sql"),
     },
+    Migration {
+        version: 6,
+        name: "job_id_below_applications",
+        sqlite: include_str!("../migrations/sqlite/0006_job_id_below_applications.sql"),
+        postgres: include_str!("../migrations/postgres/0006_job_id_below_applications.sql"),
+    },
 ];
 
 /// Fills the derived `stage_transitions.left_at` of one org (`$1`/`?1`) from its history: the

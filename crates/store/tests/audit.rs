@@ -61,7 +61,7 @@ on_both!(
     "hp_test_audit",
     migration_creates_tables_and_indexes,
     |mut f| {
-        assert_eq!(f.store().schema_version().unwrap(), 5);
+        assert_eq!(f.store().schema_version().unwrap(), 6);
         let sql = match f.store() {
             Store::Sqlite(_) => {
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('audit_log', 'org_policies') ORDER BY name"
@@ -78,7 +78,7 @@ on_both!(
         // Primary keys: (org_id, seq) and (org_id, version), serving the log newest first.
         assert_eq!(indexes.len(), 3, "{indexes:?}");
         // Opening again finds the schema current.
-        assert_eq!(Store::open(&f.url).unwrap().schema_version().unwrap(), 5);
+        assert_eq!(Store::open(&f.url).unwrap().schema_version().unwrap(), 6);
     }
 );
 
