@@ -529,7 +529,7 @@ impl Lower<'_> {
             Visibility::All | Visibility::None => true,
             Visibility::Rows(p) => row_columns(&p).iter().all(|c| c == column),
         });
-        readable.then(|| StoredKey {
+        readable.then_some(StoredKey {
             column,
             hops: names.len(),
             passed,
