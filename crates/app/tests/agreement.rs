@@ -265,10 +265,27 @@ when {{ resource == principal }};
     ]
 }
 
+/// Adds a candidate with no application (a prospect) to a generated folder: every attribute of
+/// a candidate that is derived from applications is empty or false for it, and the filters must
+/// say the same (the generator gives every candidate an application).
+fn add_candidate_without_applications(dir: &std::path::Path, org: &str) {
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("candidates.jsonl"))
+        .unwrap();
+    writeln!(
+        file,
+        r#"{{"id":"{org}_prospect","name":"Pat Prospect","email":null,"phone":null,"location":"Lisbon, PT","timezone":"Europe/Lisbon","created_at":"2024-01-02T03:04:05Z","tags":[],"custom_fields":{{}},"demographics":null}}"#
+    )
+    .unwrap();
+}
+
 /// Checks one generated org on the given stores; returns every disagreement found.
 fn check_org(applications: u64, seed: u64, stores: &mut [Fresh]) -> Vec<String> {
     let org = format!("agree{seed}");
     let generated = common::generate(&org, applications, seed);
+    add_candidate_without_applications(generated.dir.path(), &org);
     for s in stores.iter_mut() {
         s.import(generated.dir.path());
     }

@@ -17,7 +17,29 @@ pub struct TypeModel {
     /// policies cannot name one by one.
     pub key: Option<&'static str>,
     pub attrs: &'static [Attr],
+    /// References through other entities whose end the row stores itself (see [`Shortcut`]).
+    pub shortcuts: &'static [Shortcut],
 }
+
+/// A path of required references from a type whose last entity the row stores in a column of
+/// its own: `Interview`'s `application.job` is `interviews.job_id`. The residual translator
+/// takes the column instead of going through the references, so a condition on an
+/// interview's job is one lookup of a few jobs, not a join through every application. Declared
+/// only where the store keeps the column equal to the path's end on every write (migration 6:
+/// the job of the rows below an application; `crates/store/src/rows.rs`).
+#[derive(Debug)]
+pub struct Shortcut {
+    /// Attribute names from the type, each a required reference (`["application", "job"]`).
+    pub path: &'static [&'static str],
+    /// The column of the type's table that holds the key of the path's end.
+    pub column: &'static str,
+}
+
+/// The job of the row's application, stored as `job_id`.
+const APPLICATION_JOB: Shortcut = Shortcut {
+    path: &["application", "job"],
+    column: "job_id",
+};
 
 #[derive(Debug)]
 pub struct Attr {
@@ -122,6 +144,7 @@ pub static TYPES: [TypeModel; 15] = [
         table: "orgs",
         key: Some("org_id"),
         attrs: &[],
+        shortcuts: &[],
     },
     TypeModel {
         name: "User",
@@ -133,6 +156,7 @@ pub static TYPES: [TypeModel; 15] = [
             col("role", "role", Text),
             col("active", "active", Bool),
         ],
+        shortcuts: &[],
     },
     TypeModel {
         name: "Department",
@@ -140,6 +164,7 @@ pub static TYPES: [TypeModel; 15] = [
         table: "departments",
         key: Some("id"),
         attrs: &[ORG],
+        shortcuts: &[],
     },
     TypeModel {
         name: "Source",
@@ -147,6 +172,7 @@ pub static TYPES: [TypeModel; 15] = [
         table: "sources",
         key: Some("id"),
         attrs: &[ORG, col("kind", "kind", Text)],
+        shortcuts: &[],
     },
     TypeModel {
         name: "Job",
@@ -160,6 +186,7 @@ pub static TYPES: [TypeModel; 15] = [
             reference("department", "department_id", "Department"),
             users("hiringTeam", Membership::JobHiringTeam),
         ],
+        shortcuts: &[],
     },
     TypeModel {
         name: "HiringTeamMember",
@@ -172,6 +199,7 @@ pub static TYPES: [TypeModel; 15] = [
             reference("user", "user_id", "User"),
             col("role", "role", Text),
         ],
+        shortcuts: &[],
     },
     TypeModel {
         name: "Stage",
@@ -183,6 +211,7 @@ pub static TYPES: [TypeModel; 15] = [
             reference("job", "job_id", "Job"),
             col("kind", "kind", Text),
         ],
+        shortcuts: &[],
     },
     TypeModel {
         name: "Candidate",
@@ -198,6 +227,7 @@ pub static TYPES: [TypeModel; 15] = [
                 kind: AttrKind::Derived(Derived::CandidateHasNonConfidentialJob),
             },
         ],
+        shortcuts: &[],
     },
     TypeModel {
         name: "Application",
@@ -214,6 +244,7 @@ pub static TYPES: [TypeModel; 15] = [
             optional("source", "source_id", "Source"),
             optional("creditedTo", "credited_to_user_id", "User"),
         ],
+        shortcuts: &[],
     },
     TypeModel {
         name: "StageTransition",
@@ -225,6 +256,7 @@ pub static TYPES: [TypeModel; 15] = [
             reference("application", "application_id", "Application"),
             optional("byUser", "by_user_id", "User"),
         ],
+        shortcuts: &[APPLICATION_JOB],
     },
     TypeModel {
         name: "Interview",
@@ -238,6 +270,7 @@ pub static TYPES: [TypeModel; 15] = [
             col("status", "status", Text),
             users("participants", Membership::InterviewParticipants),
         ],
+        shortcuts: &[APPLICATION_JOB],
     },
     TypeModel {
         name: "InterviewParticipant",
@@ -250,6 +283,10 @@ pub static TYPES: [TypeModel; 15] = [
             reference("user", "user_id", "User"),
             col("role", "role", Text),
         ],
+        shortcuts: &[Shortcut {
+            path: &["interview", "application", "job"],
+            column: "job_id",
+        }],
     },
     TypeModel {
         name: "Feedback",
@@ -262,6 +299,7 @@ pub static TYPES: [TypeModel; 15] = [
             reference("interview", "interview_id", "Interview"),
             reference("author", "author_id", "User"),
         ],
+        shortcuts: &[APPLICATION_JOB],
     },
     TypeModel {
         name: "Offer",
@@ -273,6 +311,7 @@ pub static TYPES: [TypeModel; 15] = [
             reference("application", "application_id", "Application"),
             col("status", "status", Text),
         ],
+        shortcuts: &[APPLICATION_JOB],
     },
     // Demographics are not a Cedar resource: nobody sees them at row level; aggregates are
     // allowed per org by `viewDemographicsAggregate` and count only candidates the viewer sees.
@@ -282,6 +321,7 @@ pub static TYPES: [TypeModel; 15] = [
         table: "candidate_demographics",
         key: None,
         attrs: &[],
+        shortcuts: &[],
     },
 ];
 
@@ -381,6 +421,43 @@ mod tests {
                     AttrKind::Users(_) => ("Set<User>".to_owned(), true),
                 };
                 assert_eq!((ty.clone(), *required), expected, "{name}.{attr}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_shortcut_is_a_path_of_required_references_to_a_keyed_type() {
+        for t in TYPES.iter() {
+            for shortcut in t.shortcuts {
+                assert!(shortcut.path.len() >= 2, "{}: {shortcut:?}", t.name);
+                let mut ty: &TypeModel = t;
+                for name in shortcut.path {
+                    let attr = ty
+                        .attr(name)
+                        .unwrap_or_else(|| panic!("{}: `{}` has no `{name}`", t.name, ty.name));
+                    let AttrKind::Ref {
+                        target,
+                        optional: false,
+                        ..
+                    } = attr.kind
+                    else {
+                        panic!(
+                            "{}: `{}.{name}` is not a required reference",
+                            t.name, ty.name
+                        );
+                    };
+                    ty = entity_type(target).unwrap();
+                }
+                assert!(ty.key.is_some(), "{}: {shortcut:?}", t.name);
+                assert!(
+                    t.attrs.iter().all(|a| !matches!(
+                        a.kind,
+                        AttrKind::Column(c, _) | AttrKind::Ref { column: c, .. } if c == shortcut.column
+                    )),
+                    "{}: `{}` is also an attribute's column",
+                    t.name,
+                    shortcut.column
+                );
             }
         }
     }

@@ -61,6 +61,9 @@ impl Row {
 #[derive(Clone)]
 struct Path {
     hops: Vec<(&'static str, &'static str, bool)>,
+    /// Per hop, the attribute names it stands for: one, several where a declared shortcut
+    /// replaced a chain of references, none for the referencing column of [`Translator::through`].
+    names: Vec<Vec<&'static str>>,
     ty: &'static TypeModel,
 }
 
@@ -129,12 +132,17 @@ impl<'a> Translator<'a> {
                 Literal::EntityUID(uid) => Val::Entity(type_name(&uid.ty), uid.eid.to_string()),
                 _ => return refuse("a literal of an unsupported kind"),
             }),
-            Expr::Var(Var::Resource) => Ok(Val::Path(Path {
-                hops: match self.via {
-                    Some(column) => vec![(column, self.resource.name, false)],
-                    None => Vec::new(),
+            Expr::Var(Var::Resource) => Ok(Val::Path(match self.via {
+                Some(column) => Path {
+                    hops: vec![(column, self.resource.name, false)],
+                    names: vec![Vec::new()],
+                    ty: self.resource,
                 },
-                ty: self.resource,
+                None => Path {
+                    hops: Vec::new(),
+                    names: Vec::new(),
+                    ty: self.resource,
+                },
             })),
             Expr::Var(Var::Principal) => Ok(Val::Entity("User".into(), self.user.to_owned())),
             Expr::Var(_) => refuse("`action` and `context` are not known per row"),
@@ -234,15 +242,17 @@ impl<'a> Translator<'a> {
                 let Some(ty) = entity_type(target) else {
                     return refuse(format!("unknown type `{target}`"));
                 };
-                let mut hops = path.hops;
-                hops.push((column, target, optional));
-                Val::Path(Path { hops, ty })
+                let mut path = Path { ty, ..path };
+                path.hops.push((column, target, optional));
+                path.names.push(vec![a.name]);
+                self.shorten(&mut path);
+                Val::Path(path)
             }
             AttrKind::Users(m) => Val::Users(path, m),
             AttrKind::Derived(d) => {
                 let key = key_of(path.ty)?;
-                let keys = self.derived(d);
-                Val::Pred(self.at_sel(&path, 0.9, &|row| in_select(row.column(key), keys.clone())))
+                let holds = self.derived(d, key);
+                Val::Pred(under(&path, holds))
             }
         })
     }
@@ -389,6 +399,7 @@ impl<'a> Translator<'a> {
                         let (column, optional) = (*column, *optional);
                         let from = Path {
                             hops: rest.to_vec(),
+                            names: path.names.iter().take(rest.len()).cloned().collect(),
                             ty: self.type_at(rest)?,
                         };
                         Ok(Val::Pred(self.at(&from, &|row| {
@@ -407,6 +418,47 @@ impl<'a> Translator<'a> {
             }
             (Val::Path(_), Val::Path(_)) => refuse("a comparison between two entities of the row"),
             _ => refuse("a comparison between values of different kinds"),
+        }
+    }
+
+    /// Replaces the longest chain of required references at the end of `path` that the type it
+    /// starts from declares as a [`crate::model::Shortcut`] by one reference through the column
+    /// that stores the chain's end (`resource.application.job` of an interview is
+    /// `interviews.job_id`). The store keeps that column equal to the chain's end, so the
+    /// predicate means the same; the database reads a few jobs instead of every application.
+    fn shorten(&self, path: &mut Path) {
+        let n = path.hops.len();
+        for start in 0..n.saturating_sub(1) {
+            let from = match start.checked_sub(1) {
+                // The referencing column of `through` is not an attribute of the resource.
+                None if self.via.is_some() => continue,
+                None => Some(self.resource),
+                Some(before) => path.hops.get(before).and_then(|h| entity_type(h.1)),
+            };
+            let Some(from) = from else { continue };
+            let chain = path.hops.get(start..).unwrap_or_default();
+            if chain.iter().any(|(_, _, optional)| *optional) {
+                continue;
+            }
+            let names: Vec<&'static str> = path
+                .names
+                .get(start..)
+                .unwrap_or_default()
+                .iter()
+                .flatten()
+                .copied()
+                .collect();
+            let Some(shortcut) = from.shortcuts.iter().find(|s| s.path == names.as_slice()) else {
+                continue;
+            };
+            let Some(&(_, target, _)) = chain.last() else {
+                continue;
+            };
+            path.hops.truncate(start);
+            path.names.truncate(start);
+            path.hops.push((shortcut.column, target, false));
+            path.names.push(names);
+            return;
         }
     }
 
@@ -429,11 +481,7 @@ impl<'a> Translator<'a> {
     }
 
     fn at_sel(&mut self, path: &Path, selectivity: f64, pred: &dyn Fn(&Row) -> SqlExpr) -> P {
-        let atom = P::Atom(pred(&Row), selectivity);
-        path.hops
-            .iter()
-            .rev()
-            .fold(atom, |inner, hop| P::At(*hop, Box::new(inner)))
+        under(path, P::Atom(pred(&Row), selectivity))
     }
 
     /// The SQL of a predicate over the guarded row (`RowColumn`s). Each reference becomes one
@@ -518,21 +566,83 @@ impl<'a> Translator<'a> {
         out.unwrap_or(SqlExpr::Bool(op == "AND"))
     }
 
-    fn derived(&mut self, d: Derived) -> Select {
+    /// A derived boolean of the row whose key column is `key`.
+    fn derived(&mut self, d: Derived, key: &'static str) -> P {
         match d {
+            // "Has an application to a job that is not confidential" holds for most candidates,
+            // so it is written as the complement of two sets that are small in practice:
+            // candidates whose applications are all to confidential jobs, and candidates with no
+            // application at all (for whom it is false, as in Cedar's facts). Both are
+            // uncorrelated, so the database builds each once per statement; its negation (under
+            // `NOT`, or a reference written as its complement) is their union.
             Derived::CandidateHasNonConfidentialJob => {
-                let (a, j) = (self.alias(), self.alias());
-                Select {
-                    columns: vec![(SqlExpr::Column(a.clone(), "candidate_id"), "k".into())],
-                    from: Some((TableSource::Table("applications"), a.clone())),
-                    joins: vec![inner_join("jobs", &j, &a, "job_id")],
-                    filter: SqlExpr::all(vec![
-                        SqlExpr::eq(SqlExpr::Column(a, "org_id"), SqlExpr::Org),
-                        SqlExpr::eq(SqlExpr::Column(j, "confidential"), SqlExpr::Bool(false)),
-                    ]),
-                    ..Default::default()
-                }
+                let only_confidential = self.candidates_applying_only_to_confidential_jobs();
+                let without_applications = self.candidates_without_applications();
+                let not_in = |keys: Select| {
+                    P::Not(Box::new(P::Atom(
+                        in_select(SqlExpr::RowColumn(key), keys),
+                        0.05,
+                    )))
+                };
+                p_and(not_in(only_confidential), not_in(without_applications))
             }
+        }
+    }
+
+    /// The candidates with an application to a confidential job and none to a job that is not
+    /// confidential.
+    fn candidates_applying_only_to_confidential_jobs(&mut self) -> Select {
+        let (a, j, b, k) = (self.alias(), self.alias(), self.alias(), self.alias());
+        let other = Select {
+            columns: vec![(SqlExpr::Int(1), "k".into())],
+            from: Some((TableSource::Table("applications"), b.clone())),
+            joins: vec![inner_join("jobs", &k, &b, "job_id")],
+            filter: SqlExpr::all(vec![
+                SqlExpr::eq(SqlExpr::Column(b.clone(), "org_id"), SqlExpr::Org),
+                SqlExpr::eq(
+                    SqlExpr::Column(b, "candidate_id"),
+                    SqlExpr::Column(a.clone(), "candidate_id"),
+                ),
+                SqlExpr::eq(SqlExpr::Column(k, "confidential"), SqlExpr::Bool(false)),
+            ]),
+            ..Default::default()
+        };
+        Select {
+            columns: vec![(SqlExpr::Column(a.clone(), "candidate_id"), "k".into())],
+            from: Some((TableSource::Table("applications"), a.clone())),
+            joins: vec![inner_join("jobs", &j, &a, "job_id")],
+            filter: SqlExpr::all(vec![
+                SqlExpr::eq(SqlExpr::Column(a, "org_id"), SqlExpr::Org),
+                SqlExpr::eq(SqlExpr::Column(j, "confidential"), SqlExpr::Bool(true)),
+                SqlExpr::Not(Box::new(SqlExpr::Exists(Box::new(other)))),
+            ]),
+            ..Default::default()
+        }
+    }
+
+    /// The candidates with no application.
+    fn candidates_without_applications(&mut self) -> Select {
+        let (c, b) = (self.alias(), self.alias());
+        let any = Select {
+            columns: vec![(SqlExpr::Int(1), "k".into())],
+            from: Some((TableSource::Table("applications"), b.clone())),
+            filter: SqlExpr::all(vec![
+                SqlExpr::eq(SqlExpr::Column(b.clone(), "org_id"), SqlExpr::Org),
+                SqlExpr::eq(
+                    SqlExpr::Column(b, "candidate_id"),
+                    SqlExpr::Column(c.clone(), "id"),
+                ),
+            ]),
+            ..Default::default()
+        };
+        Select {
+            columns: vec![(SqlExpr::Column(c.clone(), "id"), "k".into())],
+            from: Some((TableSource::Table("candidates"), c.clone())),
+            filter: SqlExpr::all(vec![
+                SqlExpr::eq(SqlExpr::Column(c, "org_id"), SqlExpr::Org),
+                SqlExpr::Not(Box::new(SqlExpr::Exists(Box::new(any)))),
+            ]),
+            ..Default::default()
         }
     }
 }
@@ -658,6 +768,14 @@ fn combine(a: P, b: P, conjunction: bool) -> P {
     } else {
         P::Or(items)
     }
+}
+
+/// A predicate on the entity at the end of `path` as a predicate on the guarded row.
+fn under(path: &Path, p: P) -> P {
+    path.hops
+        .iter()
+        .rev()
+        .fold(p, |inner, hop| P::At(*hop, Box::new(inner)))
 }
 
 /// The keys of the rows whose set of users contains `user`.

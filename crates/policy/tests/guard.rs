@@ -210,6 +210,83 @@ fn postgres_gets_correlated_exists_at_the_top_level_only() {
 }
 
 #[test]
+fn rows_below_an_application_are_filtered_by_their_stored_job() {
+    // `resource.application.job` (and a seat's `interview.application.job`) is the row's own
+    // `job_id`: one anti join against the few hidden jobs, no application read.
+    let p = Policies::shipped("acme").unwrap();
+    let g = p
+        .guard_for(&viewer("r1", "recruiter"), Dialect::Postgres)
+        .unwrap();
+    for (entity, table) in [
+        (EntityId::StageTransitions, "stage_transitions"),
+        (EntityId::Interviews, "interviews"),
+        (EntityId::InterviewParticipants, "interview_participants"),
+        (EntityId::Feedback, "feedback"),
+        (EntityId::Offers, "offers"),
+    ] {
+        let rows = sql(&g.rows(entity), table);
+        if entity == EntityId::Feedback {
+            // Under the OR of `own-feedback`: an uncorrelated set of the hidden jobs.
+            assert!(
+                rows.contains("NOT (\"t\".\"job_id\" IN (SELECT \"z1\".\"id\""),
+                "{table}: {rows}"
+            );
+        } else {
+            assert!(
+                rows.starts_with("NOT (EXISTS (SELECT 1 AS \"k\" FROM \"jobs\" AS \"z1\""),
+                "{table}: {rows}"
+            );
+            assert!(
+                rows.contains("(\"z1\".\"id\" = \"t\".\"job_id\")"),
+                "{table}: {rows}"
+            );
+        }
+        assert!(!rows.contains("applications"), "{table}: {rows}");
+        assert!(!rows.contains("interviews"), "{table}: {rows}");
+    }
+    // A hiring manager's: the job through the stored id, the interviewers through the
+    // application.
+    let hm = p
+        .guard_for(&viewer("h1", "hiring_manager"), Dialect::Postgres)
+        .unwrap();
+    let feedback = sql(&hm.rows(EntityId::Feedback), "feedback");
+    assert!(
+        feedback.contains("\"t\".\"job_id\" IN (SELECT"),
+        "{feedback}"
+    );
+    assert!(
+        feedback.contains("\"t\".\"application_id\" IN (SELECT"),
+        "{feedback}"
+    );
+    // Compensation on offers: the recruiter's hiring teams, by the stored job.
+    let pay = sql(
+        &g.fields(EntityId::Offers, FieldGroup::Compensation),
+        "offers",
+    );
+    assert!(pay.contains("\"t\".\"job_id\""), "{pay}");
+    assert!(!pay.contains("applications"), "{pay}");
+}
+
+#[test]
+fn candidates_seen_by_a_recruiter_are_the_complement_of_small_sets() {
+    // `hasNonConfidentialJob` holds for most candidates: written as "not only confidential
+    // jobs, and not without applications", two sets that are small in practice.
+    let p = Policies::shipped("acme").unwrap();
+    let g = p.guard(&viewer("r1", "recruiter")).unwrap();
+    let candidates = sql(&g.rows(EntityId::Candidates), "candidates");
+    assert!(
+        candidates.starts_with("((NOT (\"t\".\"id\" IN (SELECT"),
+        "{candidates}"
+    );
+    assert!(
+        candidates.contains("AND (NOT (\"t\".\"id\" IN (SELECT"),
+        "{candidates}"
+    );
+    assert!(candidates.contains("= FALSE"), "{candidates}");
+    assert!(candidates.contains("'r1'"), "{candidates}");
+}
+
+#[test]
 fn demographics_rows_are_those_of_visible_candidates_for_allowed_roles_only() {
     let p = Policies::shipped("acme").unwrap();
     let admin = p.guard(&viewer("a1", "admin")).unwrap();

@@ -441,6 +441,29 @@ pub static SHORTCUTS: &[(EntityId, EntityId, &[&str])] = &[
     ),
 ];
 
+/// Keys of an ancestor that a row stores itself: `(row entity, to-one path, column)`. The row's
+/// `column` holds the key of the path's end, and so does the column of the same name of every
+/// entity the path passes (an application's `job_id`; an interview's stored `job_id`): the store
+/// writes them with the row and every write path keeps them equal (migration 6). When a viewer's
+/// filters on the entities the path passes read nothing but that column, the compiler joins the
+/// path's end by the row's own column and applies those filters to it (see `lower`): the same
+/// rows, without joining every application.
+pub static STORED_KEYS: &[(EntityId, &[&str], &str)] = &[
+    (
+        EntityId::StageTransitions,
+        &["application", "job"],
+        "job_id",
+    ),
+    (EntityId::Interviews, &["application", "job"], "job_id"),
+    (
+        EntityId::InterviewParticipants,
+        &["interview", "application", "job"],
+        "job_id",
+    ),
+    (EntityId::Feedback, &["application", "job"], "job_id"),
+    (EntityId::Offers, &["application", "job"], "job_id"),
+];
+
 /// The model, indexed by [`EntityId`].
 pub static ENTITIES: [Entity; 14] = [
     Entity {

@@ -284,6 +284,30 @@ fn key(entity: EntityId) -> &'static str {
 
 /// A guard's answer as the compiler uses it: a predicate holding a parameter of the report (which
 /// renumbering would change) is refused as hiding everything.
+/// A stretch of a to-one path taken by a column the row stores (see [`Lower::stored_key`]).
+struct StoredKey {
+    column: &'static str,
+    /// How many relations of the path it stands for.
+    hops: usize,
+    /// The entities the path passes (filtered by their filters on the row's column).
+    passed: Vec<EntityId>,
+    target: EntityId,
+}
+
+/// The columns of its row a guard predicate reads (`RowColumn`s, also inside subqueries).
+fn row_columns(p: &SqlExpr) -> Vec<&'static str> {
+    let mut p = p.clone();
+    let mut out: Vec<&'static str> = Vec::new();
+    crate::sql::walk_expr_mut(&mut p, &mut |e| {
+        if let SqlExpr::RowColumn(c) = e
+            && !out.contains(c)
+        {
+            out.push(c);
+        }
+    });
+    out
+}
+
 fn checked(v: Visibility) -> Visibility {
     match v {
         Visibility::Rows(p) if crate::sql::has_params(&p) => Visibility::None,
@@ -457,7 +481,8 @@ impl Lower<'_> {
         alias
     }
 
-    /// Walks a to-one path from `base`, joining as needed.
+    /// Walks a to-one path from `base`, joining as needed (a stored key instead of a stretch of
+    /// the path where [`Lower::stored_key`] allows).
     fn walk(
         &mut self,
         tables: &mut Tables,
@@ -467,11 +492,83 @@ impl Lower<'_> {
     ) -> (String, EntityId) {
         let mut alias = base.to_owned();
         let mut entity = entity;
-        for rel in path {
+        let mut at = 0;
+        while let Some(rel) = path.get(at) {
+            let rest = path.get(at..).unwrap_or_default();
+            if let Some(stored) = self.stored_key(entity, rest) {
+                alias = self.join_stored(tables, &alias, &stored);
+                entity = stored.target;
+                at += stored.hops;
+                continue;
+            }
             alias = self.join(tables, &alias, entity, rel);
             entity = rel.target;
+            at += 1;
         }
         (alias, entity)
+    }
+
+    /// A stored key ([`crate::catalog::STORED_KEYS`]) that `path` from a row of `entity` starts
+    /// with, when taking it is the same as the walk and saves joining filtered rows: some entity
+    /// the walk passes is filtered, and every filter of those entities reads no column of its row
+    /// but the stored one (which holds the same key there), so it can be applied to the row's
+    /// own column instead.
+    fn stored_key(&self, entity: EntityId, path: &[&'static Relation]) -> Option<StoredKey> {
+        let (_, names, column) = crate::catalog::STORED_KEYS.iter().find(|(row, names, _)| {
+            *row == entity
+                && names.len() <= path.len()
+                && names.iter().zip(path).all(|(n, rel)| *n == rel.name)
+        })?;
+        let hops = path.get(..names.len())?;
+        let target = hops.last()?.target;
+        let passed: Vec<EntityId> = hops.iter().rev().skip(1).map(|r| r.target).collect();
+        if passed.iter().all(|e| self.sees_all(*e)) {
+            return None;
+        }
+        let readable = passed.iter().all(|e| match checked(self.guard.rows(*e)) {
+            Visibility::All | Visibility::None => true,
+            Visibility::Rows(p) => row_columns(&p).iter().all(|c| c == column),
+        });
+        readable.then_some(StoredKey {
+            column,
+            hops: names.len(),
+            passed,
+            target,
+        })
+    }
+
+    /// Joins the end of a stored key by the row's own column (once per SELECT): a left join
+    /// whose condition holds the target's filter and the filters of the entities passed, applied
+    /// to the row's column.
+    fn join_stored(&mut self, tables: &mut Tables, base: &str, stored: &StoredKey) -> String {
+        if let Some((_, _, alias)) = tables
+            .made
+            .iter()
+            .find(|(b, r, _)| b == base && *r == stored.column)
+        {
+            return alias.clone();
+        }
+        let target = Entity::get(stored.target);
+        let alias = self.alias("t");
+        let mut on = vec![
+            SqlExpr::eq(col(&alias, "org_id"), col(base, "org_id")),
+            SqlExpr::eq(col(&alias, target.key[0]), col(base, stored.column)),
+        ];
+        on.extend(self.row_filter(stored.target, &alias));
+        for e in &stored.passed {
+            on.extend(self.row_filter(*e, base));
+        }
+        tables.nullable.push(alias.clone());
+        tables.joins.push(Join {
+            kind: JoinKind::Left,
+            source: table_source(target.table),
+            alias: alias.clone(),
+            on: SqlExpr::all(on).unwrap_or(SqlExpr::Bool(false)),
+        });
+        tables
+            .made
+            .push((base.to_owned(), stored.column, alias.clone()));
+        alias
     }
 
     fn scalar(&mut self, s: &Scalar, tables: &mut Tables, base: &str, entity: EntityId) -> SqlExpr {
@@ -500,6 +597,14 @@ impl Lower<'_> {
                 } else {
                     value
                 }
+            }
+            Scalar::Key { path }
+                if self
+                    .stored_key(entity, path)
+                    .is_some_and(|k| k.hops == path.len()) =>
+            {
+                let (alias, target) = self.walk(tables, base, entity, path);
+                col(&alias, key(target))
             }
             Scalar::Key { path } => match path.split_last() {
                 None => col(base, key(entity)),

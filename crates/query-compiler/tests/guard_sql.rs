@@ -81,15 +81,30 @@ fn run(text: &str, guard: &dyn Guard) -> Option<String> {
         .unwrap_or_else(|d| panic!("{}", d.render(text, "<test>")));
     let mut script = String::new();
     let migrations = concat!(env!("CARGO_MANIFEST_DIR"), "/../store/migrations/sqlite");
-    for name in [
-        "0001_init.sql",
-        "0002_application_stage_kinds.sql",
-        "0003_stage_transitions_left_at.sql",
-    ] {
-        script.push_str(&std::fs::read_to_string(format!("{migrations}/{name}")).unwrap());
-        script.push('\n');
-    }
+    let migrate = |script: &mut String, names: &[&str]| {
+        for name in names {
+            script.push_str(&std::fs::read_to_string(format!("{migrations}/{name}")).unwrap());
+            script.push('\n');
+        }
+    };
+    migrate(
+        &mut script,
+        &[
+            "0001_init.sql",
+            "0002_application_stage_kinds.sql",
+            "0003_stage_transitions_left_at.sql",
+        ],
+    );
     script.push_str(DATA);
+    // The data was written for the first migrations; 0006 derives the stored job ids from it.
+    migrate(
+        &mut script,
+        &[
+            "0004_policies_audit.sql",
+            "0005_policy_indexes.sql",
+            "0006_job_id_below_applications.sql",
+        ],
+    );
     script.push_str("\n.param set ?1 'o'\n");
     script.push_str(&compiled.sql);
     script.push_str(";\n");
@@ -135,6 +150,51 @@ fn rows_below_a_hidden_row_are_not_counted() {
     // Grouped by job: the same through the per-parent path.
     let by_job = "report jobs group by title show count(applications.interviews) as n";
     assert_eq!(run(by_job, &archived_hidden()).unwrap(), "Open job|1\n");
+}
+
+/// Applications of confidential jobs hidden (a filter that reads the application's job alone).
+fn applications_of_open_jobs() -> Hide {
+    let jobs = query_compiler::sql::Select {
+        columns: vec![(SqlExpr::col("z1", "id"), "k".into())],
+        from: Some((query_compiler::sql::TableSource::Table("jobs"), "z1".into())),
+        filter: Some(SqlExpr::and(
+            SqlExpr::eq(SqlExpr::col("z1", "org_id"), SqlExpr::Org),
+            SqlExpr::eq(SqlExpr::col("z1", "confidential"), SqlExpr::Bool(false)),
+        )),
+        ..Default::default()
+    };
+    Hide {
+        applications: Visibility::Rows(SqlExpr::InSelect(
+            Box::new(SqlExpr::RowColumn("job_id")),
+            Box::new(jobs),
+            false,
+        )),
+        compensation: Visibility::All,
+    }
+}
+
+#[test]
+fn rows_below_an_application_filtered_by_its_job_read_the_stored_job() {
+    // The compiler reads the job each interview stores instead of joining its application,
+    // applying the applications' filter to it: the same rows as through the application.
+    let hide = applications_of_open_jobs();
+    let count = "report jobs group by title show count(applications.interviews) as n";
+    let Some(rows) = run(count, &hide) else {
+        return;
+    };
+    assert_eq!(rows, "Open job|2\n");
+    let text = "report interviews show id, application.status, application.job.title order by id";
+    assert_eq!(
+        run(text, &hide).unwrap(),
+        "I1|active|Open job\nI2|archived|Open job\nI3||\n"
+    );
+    let compiled = compile(count, &MemoryCatalog::example(), Dialect::Sqlite, &hide).unwrap();
+    assert!(
+        !compiled.sql.contains("\"applications\""),
+        "{}",
+        compiled.sql
+    );
+    assert!(compiled.sql.contains("\"job_id\""), "{}", compiled.sql);
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use domain::Id;
 use domain::format::{OrgSink, Progress, Record, read_org};
 
-use crate::rows::{Table, Val, rows};
+use crate::rows::{Context, Table, Val, rows};
 use crate::{ImportError, ImportOptions, ImportReport, StoreError};
 
 /// Rows of one or more tables, encoded the way a backend writes them.
@@ -55,6 +55,50 @@ struct Producer<B> {
     stage_bits: HashMap<Id, u16>,
     /// Per application, the kinds of the stages it entered.
     reached: HashMap<Id, u16>,
+    /// The job of every application read so far.
+    jobs: ApplicationJobs,
+}
+
+/// The job of each application, for the rows below an application, which store it (`job_id`,
+/// migration 6). The reader streams jobs before applications and applications before the records
+/// below them, having resolved every reference. Per application one number, the job's place.
+#[derive(Default)]
+struct ApplicationJobs {
+    jobs: Vec<Id>,
+    places: HashMap<Id, u32>,
+    of_application: HashMap<Id, u32>,
+}
+
+impl ApplicationJobs {
+    fn add_job(&mut self, job: &Id) -> Result<(), StoreError> {
+        let place = u32::try_from(self.jobs.len())
+            .map_err(|_| StoreError::Corrupt("more than 2^32 jobs".into()))?;
+        self.places.insert(job.clone(), place);
+        self.jobs.push(job.clone());
+        Ok(())
+    }
+
+    fn add_application(&mut self, application: &Id, job: &Id) -> Result<(), StoreError> {
+        let place = self.places.get(job).copied().ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "application `{application}` came before its job `{job}`"
+            ))
+        })?;
+        self.of_application.insert(application.clone(), place);
+        Ok(())
+    }
+
+    fn job_of(&self, application: &Id) -> Result<&str, StoreError> {
+        self.of_application
+            .get(application)
+            .and_then(|place| self.jobs.get(*place as usize))
+            .map(Id::as_str)
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "a record below application `{application}` came before the application"
+                ))
+            })
+    }
 }
 
 /// A stage kind's bit in `application_stage_kinds.reached_kinds`: its place in the format's list.
@@ -122,7 +166,9 @@ impl<B: Batch> OrgSink for Producer<B> {
                     self.stage_bits
                         .insert(stage.id.clone(), kind_bit(stage.kind));
                 }
+                self.jobs.add_job(&job.id)?;
             }
+            Record::Application(a) => self.jobs.add_application(&a.id, &a.job_id)?,
             Record::StageTransition(t) => {
                 let bit = self.stage_bits.get(&t.to_stage_id).copied().unwrap_or(0);
                 match self.reached.get_mut(&t.application_id) {
@@ -134,8 +180,23 @@ impl<B: Batch> OrgSink for Producer<B> {
             }
             _ => {}
         }
+        let application = match &record {
+            Record::StageTransition(v) => Some(&v.application_id),
+            Record::Interview(v) => Some(&v.application_id),
+            Record::Feedback(v) => Some(&v.application_id),
+            Record::Offer(v) => Some(&v.application_id),
+            _ => None,
+        };
+        let job_id = match application {
+            Some(a) => Some(self.jobs.job_of(a)?),
+            None => None,
+        };
+        let context = Context {
+            seq: self.seq,
+            job_id,
+        };
         let batch = &mut self.batch;
-        rows(org.as_str(), record, self.seq, &mut |table, vals| {
+        rows(org.as_str(), record, context, &mut |table, vals| {
             batch.push(table, vals);
             Ok::<(), StoreError>(())
         })?;
@@ -215,6 +276,7 @@ pub(crate) fn run<B: Batch>(
             seq: 0,
             stage_bits: HashMap::new(),
             reached: HashMap::new(),
+            jobs: ApplicationJobs::default(),
         };
         let read = read_org(dir, &mut producer, progress).and_then(|summary| {
             producer.finish().map_err(domain::format::ReadError::Sink)?;

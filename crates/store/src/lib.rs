@@ -357,6 +357,24 @@ impl Store {
         Ok(out)
     }
 
+    /// Rows of org `org_id` whose stored `job_id` is not their application's job, per table
+    /// ([`rows::STORED_JOB_IDS`]): empty for a sound org. An integrity check for operators and
+    /// tests, like [`Store::dangling_references`].
+    pub fn stale_job_ids(&mut self, org_id: &str) -> Result<Vec<(Table, i64)>, StoreError> {
+        let mut out = Vec::new();
+        for (table, sql) in rows::STORED_JOB_IDS {
+            let n = match self {
+                Store::Sqlite(s) => s.counts(sql, org_id, 1)?,
+                Store::Postgres(s) => s.counts(sql, org_id, 1)?,
+            };
+            let n = n.first().copied().unwrap_or(0);
+            if n > 0 {
+                out.push((table, n));
+            }
+        }
+        Ok(out)
+    }
+
     /// A first look at org `org_id`: jobs and applications by status, and how many applications
     /// reached each kind of stage (the funnel), for `demo` and `orgs`.
     pub fn overview(&mut self, org_id: &str) -> Result<Overview, StoreError> {

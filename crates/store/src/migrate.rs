@@ -42,6 +42,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0005_policy_indexes.sql"),
     },
     Migration {
+        version: 6,
+        name: "job_id_below_applications",
+        sqlite: include_str!("../migrations/sqlite/0006_job_id_below_applications.sql"),
+        postgres: include_str!("../migrations/postgres/0006_job_id_below_applications.sql"),
+    },
+    Migration {
         version: 7,
         name: "api_tokens",
         sqlite: include_str!("../migrations/sqlite/0007_api_tokens.sql"),

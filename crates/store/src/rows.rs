@@ -173,6 +173,7 @@ impl Table {
                 "at",
                 "by_user_id",
                 "left_at",
+                "job_id",
             ],
             Table::ApplicationStageKinds => &["org_id", "application_id", "reached_kinds"],
             Table::Interviews => &[
@@ -184,10 +185,16 @@ impl Table {
                 "starts_at",
                 "ends_at",
                 "status",
+                "job_id",
             ],
-            Table::InterviewParticipants => {
-                &["org_id", "interview_id", "user_id", "role", "position"]
-            }
+            Table::InterviewParticipants => &[
+                "org_id",
+                "interview_id",
+                "user_id",
+                "role",
+                "position",
+                "job_id",
+            ],
             Table::Feedback => &[
                 "org_id",
                 "id",
@@ -198,6 +205,7 @@ impl Table {
                 "recommendation",
                 "scores",
                 "notes",
+                "job_id",
             ],
             Table::Offers => &[
                 "org_id",
@@ -213,6 +221,7 @@ impl Table {
                 "salary_period",
                 "bonus",
                 "equity",
+                "job_id",
             ],
             Table::InterviewerPools => &[
                 "org_id",
@@ -269,11 +278,29 @@ fn custom(v: &CustomValues) -> Val<'static> {
 /// Receives one row: its table and its values in the order of [`Table::columns`].
 pub type RowSink<'s, E> = dyn FnMut(Table, &[Val<'_>]) -> Result<(), E> + 's;
 
+/// What a record's rows hold besides the record itself: facts of earlier records, kept by the
+/// importer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Context<'a> {
+    /// Numbers busy blocks, which have no id of their own.
+    pub seq: i64,
+    /// The job of the record's application, for the records below an application (stage
+    /// transitions, interviews and their seats, feedback, offers): their rows store it as
+    /// `job_id` (migration 6), which must always equal the application's job.
+    pub job_id: Option<&'a str>,
+}
+
 /// Calls `row` for every row that `record` becomes, parents before children.
-/// `seq` numbers busy blocks, which have no id of their own.
-pub fn rows<E>(org: &str, record: Record<'_>, seq: i64, row: &mut RowSink<'_, E>) -> Result<(), E> {
+pub fn rows<E>(
+    org: &str,
+    record: Record<'_>,
+    context: Context<'_>,
+    row: &mut RowSink<'_, E>,
+) -> Result<(), E> {
     use Val::*;
     let o = Text(org);
+    let job = text_opt(context.job_id);
+    let seq = context.seq;
     match record {
         Record::Org(v) => row(
             Table::Orgs,
@@ -445,6 +472,7 @@ pub fn rows<E>(org: &str, record: Record<'_>, seq: i64, row: &mut RowSink<'_, E>
                 text_opt(v.by_user_id.as_ref().map(|s| s.as_str())),
                 // Derived before commit, once the whole history is in (see migrate.rs).
                 Null,
+                job,
             ],
         ),
         Record::Interview(v) => {
@@ -459,6 +487,7 @@ pub fn rows<E>(org: &str, record: Record<'_>, seq: i64, row: &mut RowSink<'_, E>
                     Instant(v.starts_at),
                     Instant(v.ends_at),
                     Text(v.status.as_str()),
+                    job.clone(),
                 ],
             )?;
             for (i, p) in v.interviewers.iter().enumerate() {
@@ -470,6 +499,7 @@ pub fn rows<E>(org: &str, record: Record<'_>, seq: i64, row: &mut RowSink<'_, E>
                         Text(p.user_id.as_str()),
                         Text(p.role.as_str()),
                         Int(i as i64),
+                        job.clone(),
                     ],
                 )?;
             }
@@ -487,6 +517,7 @@ pub fn rows<E>(org: &str, record: Record<'_>, seq: i64, row: &mut RowSink<'_, E>
                 Text(v.recommendation.as_str()),
                 json(&v.scores),
                 text_opt(v.notes.as_deref()),
+                job,
             ],
         ),
         Record::Offer(v) => {
@@ -507,6 +538,7 @@ pub fn rows<E>(org: &str, record: Record<'_>, seq: i64, row: &mut RowSink<'_, E>
                     text_opt(s.map(|s| s.period.as_str())),
                     v.bonus.map_or(Null, |b| Real(b.0)),
                     text_opt(v.equity.as_deref()),
+                    job,
                 ],
             )
         }
@@ -549,6 +581,45 @@ pub fn rows<E>(org: &str, record: Record<'_>, seq: i64, row: &mut RowSink<'_, E>
         ),
     }
 }
+
+/// The tables whose rows store the job of their application as `job_id` (migration 6; for an
+/// interview seat, the job of its interview's application), each with a query that counts, for
+/// org `$1`, the rows whose `job_id` is not that job. The importer writes the column with the
+/// row; every write path must keep it equal, since access policies read it instead of the
+/// application (`crates/policy/src/model.rs`, `Shortcut`).
+pub const STORED_JOB_IDS: [(Table, &str); 5] = [
+    (
+        Table::StageTransitions,
+        "SELECT count(*) FROM stage_transitions c LEFT JOIN applications a \
+         ON a.org_id = c.org_id AND a.id = c.application_id \
+         WHERE c.org_id = $1 AND (a.job_id IS NULL OR c.job_id IS NULL OR c.job_id <> a.job_id)",
+    ),
+    (
+        Table::Interviews,
+        "SELECT count(*) FROM interviews c LEFT JOIN applications a \
+         ON a.org_id = c.org_id AND a.id = c.application_id \
+         WHERE c.org_id = $1 AND (a.job_id IS NULL OR c.job_id IS NULL OR c.job_id <> a.job_id)",
+    ),
+    (
+        Table::InterviewParticipants,
+        "SELECT count(*) FROM interview_participants c LEFT JOIN interviews i \
+         ON i.org_id = c.org_id AND i.id = c.interview_id LEFT JOIN applications a \
+         ON a.org_id = i.org_id AND a.id = i.application_id \
+         WHERE c.org_id = $1 AND (a.job_id IS NULL OR c.job_id IS NULL OR c.job_id <> a.job_id)",
+    ),
+    (
+        Table::Feedback,
+        "SELECT count(*) FROM feedback c LEFT JOIN applications a \
+         ON a.org_id = c.org_id AND a.id = c.application_id \
+         WHERE c.org_id = $1 AND (a.job_id IS NULL OR c.job_id IS NULL OR c.job_id <> a.job_id)",
+    ),
+    (
+        Table::Offers,
+        "SELECT count(*) FROM offers c LEFT JOIN applications a \
+         ON a.org_id = c.org_id AND a.id = c.application_id \
+         WHERE c.org_id = $1 AND (a.job_id IS NULL OR c.job_id IS NULL OR c.job_id <> a.job_id)",
+    ),
+];
 
 /// A foreign key within one org: `table.column` references `parent.id` (both also keyed by
 /// `org_id`). Every table additionally belongs to its org.

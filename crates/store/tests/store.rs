@@ -27,6 +27,7 @@ fn import(
 }
 
 fn assert_round_trip(store: &mut Store, org: &str, input: &Path) {
+    assert_eq!(store.stale_job_ids(org).unwrap(), vec![], "stored job ids");
     let out = tempfile::tempdir().unwrap();
     store.export(org, out.path()).unwrap();
     let (a, b) = (
@@ -398,6 +399,39 @@ on_both!(
             .collect();
         expected.sort();
         assert_eq!(declared_foreign_keys(f.store()), expected);
+    }
+);
+
+on_both!(
+    "hp_test",
+    migration_6_backfills_the_job_of_rows_below_an_application,
+    |mut f| {
+        let dir = generated("back", 300, 8);
+        import(f.store(), dir.path(), false).unwrap();
+        // The store as it was before migration 6: no `job_id` on the rows below an application.
+        let undo = "ALTER TABLE stage_transitions DROP COLUMN job_id; \
+                    ALTER TABLE interviews DROP COLUMN job_id; \
+                    ALTER TABLE interview_participants DROP COLUMN job_id; \
+                    ALTER TABLE feedback DROP COLUMN job_id; \
+                    ALTER TABLE offers DROP COLUMN job_id; \
+                    DELETE FROM schema_migrations WHERE version = 6;";
+        match &f.pg {
+            None => rusqlite::Connection::open(f.file.as_ref().unwrap())
+                .unwrap()
+                .execute_batch(undo)
+                .unwrap(),
+            Some(_) => postgres::Client::connect(&f.url, postgres::NoTls)
+                .unwrap()
+                .batch_execute(undo)
+                .unwrap(),
+        }
+        let mut reopened = Store::open(&f.url).unwrap();
+        assert_eq!(reopened.schema_version().unwrap(), 6);
+        assert_round_trip(&mut reopened, "back", dir.path());
+        for (table, cols) in columns(&mut reopened) {
+            let t = Table::ALL.into_iter().find(|t| t.name() == table).unwrap();
+            assert_eq!(cols, t.columns(), "columns of `{table}`");
+        }
     }
 );
 

@@ -543,9 +543,17 @@ impl Tx<'_> {
         }
     }
 
-    /// Inserts the rows a record becomes, as the import does (`rows::rows`).
-    fn insert_record(&mut self, org: &str, record: Record<'_>) -> Result<(), StoreError> {
-        rows::rows(org, record, 0, &mut |table, vals| {
+    /// Inserts the rows a record becomes, as the import does (`rows::rows`); `job_id` is the
+    /// job of the record's application, for the rows below an application (migration 6: it
+    /// always equals the application's job).
+    fn insert_record(
+        &mut self,
+        org: &str,
+        record: Record<'_>,
+        job_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let context = rows::Context { seq: 0, job_id };
+        rows::rows(org, record, context, &mut |table, vals| {
             self.insert_row(table, vals)
         })
     }
@@ -577,11 +585,11 @@ impl Tx<'_> {
     // copied from it (its job) is one change here.
 
     pub fn insert_candidate(&mut self, org: &str, c: &Candidate) -> Result<(), StoreError> {
-        self.insert_record(org, Record::Candidate(c))
+        self.insert_record(org, Record::Candidate(c), None)
     }
 
     pub fn insert_application(&mut self, org: &str, a: &Application) -> Result<(), StoreError> {
-        self.insert_record(org, Record::Application(a))
+        self.insert_record(org, Record::Application(a), None)
     }
 
     /// A stage transition of `app` (its `left_at` NULL: the application is in the stage).
@@ -592,7 +600,7 @@ impl Tx<'_> {
         t: &StageTransition,
     ) -> Result<(), StoreError> {
         debug_assert_eq!(app.id, t.application_id);
-        self.insert_record(org, Record::StageTransition(t))
+        self.insert_record(org, Record::StageTransition(t), Some(app.job_id.as_str()))
     }
 
     /// An interview of `app` with its participants.
@@ -603,7 +611,7 @@ impl Tx<'_> {
         i: &Interview,
     ) -> Result<(), StoreError> {
         debug_assert_eq!(app.id, i.application_id);
-        self.insert_record(org, Record::Interview(i))
+        self.insert_record(org, Record::Interview(i), Some(app.job_id.as_str()))
     }
 
     pub fn insert_feedback(
@@ -613,7 +621,7 @@ impl Tx<'_> {
         f: &Feedback,
     ) -> Result<(), StoreError> {
         debug_assert_eq!(app.id, f.application_id);
-        self.insert_record(org, Record::Feedback(f))
+        self.insert_record(org, Record::Feedback(f), Some(app.job_id.as_str()))
     }
 
     pub fn insert_offer(
@@ -623,12 +631,12 @@ impl Tx<'_> {
         o: &Offer,
     ) -> Result<(), StoreError> {
         debug_assert_eq!(app.id, o.application_id);
-        self.insert_record(org, Record::Offer(o))
+        self.insert_record(org, Record::Offer(o), Some(app.job_id.as_str()))
     }
 
     /// A job with its stages and hiring team.
     pub fn insert_job(&mut self, org: &str, j: &Job) -> Result<(), StoreError> {
-        self.insert_record(org, Record::Job(j))
+        self.insert_record(org, Record::Job(j), None)
     }
 
     /// One stage of job `job_id` (a job's stages otherwise come with [`Tx::insert_job`]).
@@ -669,7 +677,7 @@ impl Tx<'_> {
     }
 
     pub fn insert_custom_field(&mut self, org: &str, d: &CustomFieldDef) -> Result<(), StoreError> {
-        self.insert_record(org, Record::CustomField(d))
+        self.insert_record(org, Record::CustomField(d), None)
     }
 
     /// Adds stage kind `kind` to those application `app` ever entered (the derived
