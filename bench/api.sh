@@ -5,8 +5,9 @@
 #
 #   bench/api.sh [N]      (default 1000000; needs `wrk`: apt-get install wrk)
 #
-# Starts `hireplane serve` (release build) on the database, makes a token for a recruiter (the
-# policy's row filters in every query), and measures with wrk (bench/api-page.lua: a page of 50
+# Starts `hireplane serve` (release build) on the database, makes a token for a user of role
+# API_ROLE (default admin; `recruiter`, `hiring_manager`, `interviewer` add the policy's row
+# filters to every query), and measures with wrk (bench/api-page.lua: a page of 50
 # applications with candidate, job and current stage after a random cursor):
 #   1. a fixed offered rate of API_RATE requests/s (default 1000) for API_SECONDS (default 30):
 #      latency percentiles (wrk's, which exclude the wait between requests);
@@ -30,7 +31,9 @@ echo "rerun: bench/api.sh $n   (API_RATE=$rate API_SECONDS=$seconds API_CONNECTI
 
 source bench/bench-org.sh
 
-recruiter=$(psql -X "$dburl" -Atc "SELECT id FROM users WHERE org_id = 'bench' AND role = 'recruiter' AND active ORDER BY id LIMIT 1")
+role=${API_ROLE:-admin}
+recruiter=$(psql -X "$dburl" -Atc "SELECT id FROM users WHERE org_id = 'bench' AND role = '$role' AND active ORDER BY id LIMIT 1")
+echo "as $role $recruiter" >&2
 token=$("$bin" --database "$dburl" token create --org bench --user "$recruiter" --name bench --expires-in 1d 2>/dev/null)
 
 export HIREPLANE_LIMITS__RATE_PER_SECOND=0 HIREPLANE_LOG_LEVEL=warn HIREPLANE_POOL__SIZE=${API_POOL:-16}

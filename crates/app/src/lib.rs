@@ -105,11 +105,54 @@ pub struct ReportRun {
 pub struct Services {
     policies: Mutex<HashMap<(String, PolicySource), Arc<Policies>>>,
     guards: GuardCache,
+    /// Each org's report catalog (zone, custom fields, stage names) and when it was read.
+    catalogs: Mutex<HashMap<String, (std::time::Instant, Arc<query_compiler::MemoryCatalog>)>>,
+    /// How long a catalog is reused; zero (the default) reads it for every report.
+    catalog_ttl: std::time::Duration,
 }
 
 impl Services {
     pub fn new() -> Services {
         Services::default()
+    }
+
+    /// Services that reuse an org's catalog for `ttl` (a server: a custom field or stage name
+    /// added on another replica is known here within `ttl`; this process's own changes call
+    /// [`Services::forget_catalog`]).
+    pub fn with_catalog_ttl(ttl: std::time::Duration) -> Services {
+        Services {
+            catalog_ttl: ttl,
+            ..Services::default()
+        }
+    }
+
+    /// The org's report catalog, from the cache while fresh.
+    pub fn catalog(
+        &self,
+        store: &mut Store,
+        org: &str,
+    ) -> Result<Arc<query_compiler::MemoryCatalog>, AppError> {
+        if !self.catalog_ttl.is_zero()
+            && let Ok(cache) = self.catalogs.lock()
+            && let Some((at, c)) = cache.get(org)
+            && at.elapsed() < self.catalog_ttl
+        {
+            return Ok(c.clone());
+        }
+        let catalog = Arc::new(store.catalog(org)?);
+        if !self.catalog_ttl.is_zero()
+            && let Ok(mut cache) = self.catalogs.lock()
+        {
+            cache.insert(org.to_owned(), (std::time::Instant::now(), catalog.clone()));
+        }
+        Ok(catalog)
+    }
+
+    /// Drops the cached catalog of `org` (after a change of its custom fields or stages).
+    pub fn forget_catalog(&self, org: &str) {
+        if let Ok(mut cache) = self.catalogs.lock() {
+            cache.remove(org);
+        }
     }
 
     /// The org's policies in force: its own file's latest version, or the shipped default.
@@ -197,9 +240,14 @@ impl Services {
         access: &Access,
         report: &query_syntax::Report,
     ) -> Result<Compiled, AppError> {
-        let catalog = store.catalog(org)?;
-        query_compiler::compile_report(report, &catalog, dialect(store), access.guard.as_ref())
-            .map_err(|d| AppError::Report(Box::new(d)))
+        let catalog = self.catalog(store, org)?;
+        query_compiler::compile_report(
+            report,
+            catalog.as_ref(),
+            dialect(store),
+            access.guard.as_ref(),
+        )
+        .map_err(|d| AppError::Report(Box::new(d)))
     }
 
     /// Runs a report as `user` and records the audit events it causes: one per restricted

@@ -100,6 +100,7 @@ pub async fn start_with_signals(settings: Settings) -> Result<Running> {
 
 async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
     let metrics = metrics_handle()?;
+    let catalog_ttl = Duration::from_millis(settings.catalog_cache_ms);
     let limits = &settings.limits;
     let url = settings.database.clone();
     let (size, acquire, statement) = (
@@ -132,7 +133,7 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
         limits: Arc::new(settings.limits.clone()),
         settings,
         schema,
-        services: Arc::new(app::Services::new()),
+        services: Arc::new(app::Services::with_catalog_ttl(catalog_ttl)),
         db,
         gate,
         metrics,

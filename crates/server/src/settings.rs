@@ -22,6 +22,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// A `tracing` filter, e.g. `info` or `server=debug,info`.
     pub log_level: String,
+    /// How long an org's report catalog (custom fields, stage names) is reused, in
+    /// milliseconds; changes made through this replica apply at once, others within this time.
+    pub catalog_cache_ms: u64,
     pub pool: Pool,
     pub limits: Limits,
     pub auth: Auth,
@@ -82,6 +85,7 @@ impl Default for Settings {
             graphiql: true,
             log_format: LogFormat::Json,
             log_level: "info".to_owned(),
+            catalog_cache_ms: 5_000,
             pool: Pool::default(),
             limits: Limits::default(),
             auth: Auth::default(),
@@ -128,6 +132,7 @@ impl std::fmt::Debug for Settings {
             .field("graphiql", &self.graphiql)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
+            .field("catalog_cache_ms", &self.catalog_cache_ms)
             .field("pool", &self.pool)
             .field("limits", &self.limits)
             .field("auth", &self.auth)
@@ -142,6 +147,7 @@ const KEYS: &[&str] = &[
     "graphiql",
     "log_format",
     "log_level",
+    "catalog_cache_ms",
     "pool",
     "limits",
     "auth",

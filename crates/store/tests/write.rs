@@ -226,7 +226,11 @@ fn derived(store: &mut Store, org: &str) -> (Vec<String>, Vec<String>) {
 fn assert_exports_validly(store: &mut Store, org: &str) {
     assert!(store.dangling_references(org).unwrap().is_empty());
     // The rows the commands wrote below applications carry their application's job.
-    assert_eq!(store.stale_job_ids(org).unwrap(), vec![], "stored job ids after writes");
+    assert_eq!(
+        store.stale_job_ids(org).unwrap(),
+        vec![],
+        "stored job ids after writes"
+    );
     let before = derived(store, org);
     let counts_before = store.org_counts(org).unwrap();
     let dir = tempfile::tempdir().unwrap();

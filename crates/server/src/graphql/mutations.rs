@@ -1115,7 +1115,9 @@ async fn create_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fi
                 department.as_str(),
                 at,
             )?;
-            Ok(store.create_job(org, cmd)?.id.to_string())
+            let job = store.create_job(org, cmd)?;
+            services.forget_catalog(org); // its stage names
+            Ok(job.id.to_string())
         },
     )
     .await
@@ -1202,6 +1204,7 @@ async fn create_custom_field(
     run_json(&ctx, move |store, services, access, org, at| {
         services.authorize(store, access, Action::Edit, "Org", org, at)?;
         let def = store.create_custom_field(org, cmd)?;
+        services.forget_catalog(org);
         Ok(serde_json::to_value(&def).unwrap_or(serde_json::Value::Null))
     })
     .await

@@ -226,7 +226,11 @@ fn report_arg(
                     Some("name"),
                     format!(
                         "`{n}` is not a standard report; they are: {}",
-                        query_compiler::library::STANDARD.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                        query_compiler::library::STANDARD
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ));
             };
