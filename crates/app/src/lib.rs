@@ -11,6 +11,7 @@
 //! Invariant: no report runs without a viewer; nothing here talks to a database except through
 //! `store`.
 
+pub mod scheduling;
 pub mod tokens;
 
 use policy::{Action, GuardCache, Policies, PolicyError, PolicySource, Viewer, ViewerGuard};

@@ -886,3 +886,86 @@ fn workflow_through_the_api_on_sqlite() {
 fn workflow_through_the_api_on_postgres() {
     workflow_through_the_api(postgres_db());
 }
+
+/// Scheduling through the API on the sample org: the plan of the CLI's test completed with the
+/// org's calendars gives ranked options, the hiring-manager session seats its named person; an
+/// interviewer who may not change the application is refused; a bad plan names the field.
+#[test]
+#[cfg_attr(not(hp_acme), ignore = "needs the sample org shared/samples/acme")]
+fn scheduling_options_through_the_api() {
+    let db = sqlite_db();
+    let acme = std::env::var_os("HIREPLANE_SAMPLES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples")
+        })
+        .join("acme");
+    {
+        let mut store = Store::open(&db.url).unwrap();
+        store
+            .import(&acme, store::ImportOptions::default(), &mut |_| {})
+            .unwrap();
+    }
+    let mut api = Api::start(db, |_| {});
+    let services = app::Services::new();
+    let mut token = |user: &str| {
+        services
+            .create_token(&mut api.store, "org_acme", user, "test", None, now())
+            .unwrap()
+            .token
+    };
+    let recruiter = token("acme_usr_3");
+    let interviewer = token("acme_usr_16");
+    let plan: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../cli/tests/data/acme-plan.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let body = |plan: &Value| {
+        json!({
+            "query": "query($plan: JSON!) { schedulingOptions(applicationId: \"acme_app_5\", plan: $plan) }",
+            "variables": { "plan": plan },
+        })
+    };
+    let (s, v) = api.post(Some(&recruiter), &body(&plan), &[]);
+    assert_eq!(s, 200);
+    let solution = at(&v, "data.schedulingOptions");
+    assert_eq!(solution["status"], "options", "{v}");
+    let hm = solution["options"][0]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["session"] == "hiring-manager")
+        .unwrap();
+    assert_eq!(hm["seats"][0][0], "acme_usr_8");
+    // The same as the CLI's path through `app`, solved directly.
+    let request = app::scheduling::request_from_store(
+        &mut api.store,
+        "org_acme",
+        "acme_app_5",
+        plan.clone(),
+        now(),
+    )
+    .unwrap();
+    let direct = serde_json::to_value(scheduling::solve(&request).unwrap()).unwrap();
+    assert_eq!(solution, &direct);
+    // Not the interviewer's to schedule.
+    let (_, v) = api.post(Some(&interviewer), &body(&plan), &[]);
+    assert!(matches!(code(&v), "NOT_FOUND" | "FORBIDDEN"), "{v}");
+    // A plan that names interviewers itself is refused, naming the field.
+    let mut bad = plan.clone();
+    bad["interviewers"] = json!([]);
+    let (_, v) = api.post(Some(&recruiter), &body(&bad), &[]);
+    assert_eq!(code(&v), "BAD_USER_INPUT");
+    assert_eq!(v["errors"][0]["extensions"]["field"], "plan");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("interviewers"),
+        "{v}"
+    );
+}

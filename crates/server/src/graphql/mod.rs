@@ -8,6 +8,7 @@ pub mod model;
 pub mod mutations;
 pub mod read;
 pub mod reports;
+pub mod scheduling;
 
 use std::sync::Arc;
 
@@ -93,7 +94,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         }
     }
     query = query.field(read::viewer_field());
-    for f in reports::fields() {
+    for f in reports::fields().into_iter().chain(scheduling::fields()) {
         query = query.field(f);
     }
     let mutation_fields = mutations::fields();

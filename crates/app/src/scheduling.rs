@@ -1,0 +1,138 @@
+//! Scheduling from the store: a plan (the loop and the candidate's windows, a scheduling
+//! request without `interviewers` and `pools`) completed with the org's calendars: the people
+//! the plan can seat (named, and the members of its pools) with their zones, working hours, load
+//! limits, busy time and booked interviews, the pools with their training, and the candidate's
+//! zone from their profile (else the org's). `now` comes from the plan, else the caller.
+
+use scheduling::Request;
+use store::{Store, StoreError};
+
+/// Why a plan does not make a request.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("the plan: {0}")]
+    Plan(String),
+    #[error("the plan with the org's calendars is not a valid request: {0}")]
+    Request(#[from] scheduling::RequestError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The scheduling request for application `application` of `org` from `plan`.
+pub fn request_from_store(
+    store: &mut Store,
+    org: &str,
+    application: &str,
+    mut plan: serde_json::Value,
+    now: domain::Instant,
+) -> Result<Request, PlanError> {
+    let Some(obj) = plan.as_object_mut() else {
+        return Err(PlanError::Plan("a plan is a JSON object".to_owned()));
+    };
+    for field in ["interviewers", "pools"] {
+        if obj.contains_key(field) {
+            return Err(PlanError::Plan(format!(
+                "`{field}` comes from the store; remove it from the plan"
+            )));
+        }
+    }
+    let now = match obj.get("now").and_then(|v| v.as_str()) {
+        Some(s) => domain::Instant::parse(s).map_err(|e| PlanError::Plan(format!("`now`: {e}")))?,
+        None => now,
+    };
+    obj.insert("now".into(), now.to_string().into());
+    let horizon_days = obj
+        .get("candidate")
+        .and_then(|c| c.get("horizon_days"))
+        .and_then(|h| h.as_i64())
+        .unwrap_or(14);
+    // A week either side, so that weekly load limits count what is already booked.
+    let span = |days: i64| jiff::SignedDuration::from_hours(24 * days);
+    let from = domain::Instant::from_timestamp(now.as_timestamp() - span(7));
+    let to = domain::Instant::from_timestamp(now.as_timestamp() + span(horizon_days + 7));
+    let cal = store.calendars(org, application, from, to)?;
+
+    // Who the plan can seat: named people and the members of the pools it draws from.
+    let mut pool_ids = std::collections::BTreeSet::new();
+    let mut people = std::collections::BTreeSet::new();
+    if let Some(sessions) = obj
+        .get("loop")
+        .and_then(|l| l.get("sessions"))
+        .and_then(|s| s.as_array())
+    {
+        for session in sessions {
+            for seat in session
+                .get("seats")
+                .and_then(|s| s.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if let Some(p) = seat.get("pool").and_then(|p| p.as_str()) {
+                    pool_ids.insert(p.to_owned());
+                }
+                if let Some(p) = seat.get("person").and_then(|p| p.as_str()) {
+                    people.insert(p.to_owned());
+                }
+            }
+            if let Some(p) = session
+                .get("trainee")
+                .and_then(|t| t.get("pool"))
+                .and_then(|p| p.as_str())
+            {
+                pool_ids.insert(p.to_owned());
+            }
+        }
+    }
+    let mut pools = Vec::new();
+    for pool in cal
+        .pools
+        .iter()
+        .filter(|p| pool_ids.contains(p.id.as_str()))
+    {
+        people.extend(pool.members.iter().map(|m| m.user_id.to_string()));
+        pools.push(serde_json::json!({
+            "id": pool.id,
+            "required_shadows": pool.required_shadows,
+            "required_reverse_shadows": pool.required_reverse_shadows,
+            "members": pool.members.iter().map(|m| serde_json::json!({
+                "user": m.user_id,
+                "status": m.status,
+                "shadows_completed": m.shadows_completed,
+                "reverse_shadows_completed": m.reverse_shadows_completed,
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    let pair =
+        |a: domain::Instant, b: domain::Instant| serde_json::json!([a.to_string(), b.to_string()]);
+    let interviewers: Vec<serde_json::Value> = cal
+        .users
+        .iter()
+        .filter(|u| people.contains(u.id.as_str()))
+        .map(|u| {
+            serde_json::json!({
+                "id": u.id,
+                "zone": u.timezone,
+                "working_hours": u.working_hours,
+                "busy": cal.busy.iter().filter(|b| b.user_id == u.id).map(|b| pair(b.starts_at, b.ends_at)).collect::<Vec<_>>(),
+                "booked": cal.booked.iter().filter(|(who, _, _)| *who == u.id).map(|(_, a, b)| pair(*a, *b)).collect::<Vec<_>>(),
+                "max_per_day": u.max_interviews_per_day,
+                "max_per_week": u.max_interviews_per_week,
+                "active": u.active,
+            })
+        })
+        .collect();
+    obj.insert("interviewers".into(), interviewers.into());
+    obj.insert("pools".into(), pools.into());
+    if let Some(candidate) = obj.get_mut("candidate").and_then(|c| c.as_object_mut())
+        && !candidate.contains_key("zone")
+    {
+        let zone = cal
+            .candidate_timezone
+            .as_ref()
+            .or(cal.org_timezone.as_ref());
+        if let Some(zone) = zone {
+            candidate.insert("zone".into(), zone.name().into());
+        }
+    }
+    Ok(scheduling::parse_request(&plan.to_string())?)
+}
