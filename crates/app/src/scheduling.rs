@@ -23,9 +23,44 @@ pub fn request_from_store(
     store: &mut Store,
     org: &str,
     application: &str,
-    mut plan: serde_json::Value,
+    plan: serde_json::Value,
     now: domain::Instant,
 ) -> Result<Request, PlanError> {
+    request_beside(store, org, application, plan, now, None)
+}
+
+/// The request for repairing `booked` (already in the store): its own interviews do not count
+/// as its interviewers' booked time, or the loop would collide with itself.
+pub fn request_for_repair(
+    store: &mut Store,
+    org: &str,
+    application: &str,
+    plan: serde_json::Value,
+    now: domain::Instant,
+    booked: &scheduling::ScheduleOption,
+) -> Result<Request, PlanError> {
+    request_beside(store, org, application, plan, now, Some(booked))
+}
+
+fn request_beside(
+    store: &mut Store,
+    org: &str,
+    application: &str,
+    mut plan: serde_json::Value,
+    now: domain::Instant,
+    own: Option<&scheduling::ScheduleOption>,
+) -> Result<Request, PlanError> {
+    // A booked interview of `own`: the person sits in a session with exactly these times.
+    let is_own = |who: &str, a: domain::Instant, b: domain::Instant| {
+        own.is_some_and(|o| {
+            o.sessions.iter().any(|s| {
+                domain::Instant::parse(&s.start).is_ok_and(|t| t == a)
+                    && domain::Instant::parse(&s.end).is_ok_and(|t| t == b)
+                    && (s.seats.iter().flatten().any(|p| p == who)
+                        || s.trainee.as_ref().is_some_and(|t| t.person == who))
+            })
+        })
+    };
     let Some(obj) = plan.as_object_mut() else {
         return Err(PlanError::Plan("a plan is a JSON object".to_owned()));
     };
@@ -114,7 +149,7 @@ pub fn request_from_store(
                 "zone": u.timezone,
                 "working_hours": u.working_hours,
                 "busy": cal.busy.iter().filter(|b| b.user_id == u.id).map(|b| pair(b.starts_at, b.ends_at)).collect::<Vec<_>>(),
-                "booked": cal.booked.iter().filter(|(who, _, _)| *who == u.id).map(|(_, a, b)| pair(*a, *b)).collect::<Vec<_>>(),
+                "booked": cal.booked.iter().filter(|(who, a, b)| *who == u.id && !is_own(who.as_str(), *a, *b)).map(|(_, a, b)| pair(*a, *b)).collect::<Vec<_>>(),
                 "max_per_day": u.max_interviews_per_day,
                 "max_per_week": u.max_interviews_per_week,
                 "active": u.active,

@@ -952,6 +952,94 @@ fn scheduling_options_through_the_api() {
     .unwrap();
     let direct = serde_json::to_value(scheduling::solve(&request).unwrap()).unwrap();
     assert_eq!(solution, &direct);
+    // Book the best option for an active application: one interview per session.
+    let (_, v) = api.post(
+        Some(&recruiter),
+        &json!({ "query": "{ applications(first: 1, filter: {status: active}) { nodes { id job { stages { nodes { id kind } } } } } }" }),
+        &[],
+    );
+    let active = at(&v, "data.applications.nodes.0.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, options) = api.post(
+        Some(&recruiter),
+        &json!({
+            "query": format!("query($plan: JSON!) {{ schedulingOptions(applicationId: \"{active}\", plan: $plan) }}"),
+            "variables": { "plan": plan },
+        }),
+        &[],
+    );
+    let best = at(&options, "data.schedulingOptions.options.0").clone();
+    let stage = at(&v, "data.applications.nodes.0.job.stages.nodes")
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "onsite" || s["kind"] == "interview")
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    let book = |option: &Value| {
+        json!({
+            "query": "mutation($plan: JSON!, $option: JSON!, $stage: ID!, $app: ID!) { bookInterviewLoop(input: {applicationId: $app, stageId: $stage, plan: $plan, option: $option}) { id title startsAt interviewParticipants { totalCount } } }",
+            "variables": { "plan": plan, "option": option, "stage": stage, "app": active },
+        })
+    };
+    let (_, v) = api.post(Some(&recruiter), &book(&best), &[]);
+    let booked = at(&v, "data.bookInterviewLoop").as_array().unwrap().clone();
+    assert_eq!(
+        booked.len(),
+        best["sessions"].as_array().unwrap().len(),
+        "{v}"
+    );
+    for (interview, session) in booked.iter().zip(best["sessions"].as_array().unwrap()) {
+        assert_eq!(interview["title"], session["session"]);
+        assert_eq!(interview["startsAt"], session["start"]);
+    }
+    // Booking it again: those people are now busy then, so it no longer fits; nothing written.
+    let (_, v) = api.post(Some(&recruiter), &book(&best), &[]);
+    assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+    assert_eq!(v["errors"][0]["extensions"]["field"], "option");
+    // Someone the plan could seat who is not in the booked loop.
+    let outsider = app::scheduling::request_from_store(
+        &mut api.store,
+        "org_acme",
+        &active,
+        plan.clone(),
+        now(),
+    )
+    .unwrap()
+    .interviewers
+    .into_iter()
+    .map(|i| i.id)
+    .find(|u| !best.to_string().contains(&format!("\"{u}\"")))
+    .unwrap();
+    // Repairs of the booked loop. The loop's own interviews (now in the store) must not count
+    // against it: with a decline by someone who is not in it, nothing has to change.
+    let repair = |who: &str| {
+        let (_, v) = api.post(
+            Some(&recruiter),
+            &json!({
+                "query": "query($plan: JSON!, $booked: JSON!, $app: ID!, $who: ID!) { repairInterviewLoop(applicationId: $app, plan: $plan, booked: $booked, declined: $who) }",
+                "variables": { "plan": plan, "booked": best, "app": active, "who": who },
+            }),
+            &[],
+        );
+        at(&v, "data.repairInterviewLoop").clone()
+    };
+    let r = repair(&outsider);
+    assert_eq!(r["step"], "unchanged", "{r}");
+    // A member of the loop declines: wherever a repair exists, the decliner no longer sits.
+    for session in best["sessions"].as_array().unwrap() {
+        let decliner = session["seats"][0][0].as_str().unwrap();
+        let r = repair(decliner);
+        assert_ne!(r["step"], "unchanged", "{r}");
+        if let Some(first) = r["solution"]["options"].get(0) {
+            assert!(
+                !first.to_string().contains(&format!("\"{decliner}\"")),
+                "{r}"
+            );
+        }
+    }
     // Not the interviewer's to schedule.
     let (_, v) = api.post(Some(&interviewer), &body(&plan), &[]);
     assert!(matches!(code(&v), "NOT_FOUND" | "FORBIDDEN"), "{v}");

@@ -64,6 +64,27 @@ pub enum WriteError {
 }
 
 impl WriteError {
+    /// The same error with its field placed under `parent` (`interviews[1]` + `stage_id` →
+    /// `interviews[1].stage_id`), for commands made of several.
+    pub fn within(self, parent: &str) -> WriteError {
+        match self {
+            WriteError::NotFound { field, entity, id } => WriteError::NotFound {
+                field: format!("{parent}.{field}"),
+                entity,
+                id,
+            },
+            WriteError::Invalid { field, message } => WriteError::Invalid {
+                field: format!("{parent}.{field}"),
+                message,
+            },
+            WriteError::Conflict { field, message } => WriteError::Conflict {
+                field: format!("{parent}.{field}"),
+                message,
+            },
+            other => other,
+        }
+    }
+
     /// The input field the error is about, if any (`stages[1].kind`, `custom_fields.level`).
     pub fn field(&self) -> Option<&str> {
         match self {

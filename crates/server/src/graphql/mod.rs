@@ -94,10 +94,15 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         }
     }
     query = query.field(read::viewer_field());
-    for f in reports::fields().into_iter().chain(scheduling::fields()) {
+    for f in reports::fields()
+        .into_iter()
+        .chain(scheduling::fields())
+        .chain([scheduling::repair_field()])
+    {
         query = query.field(f);
     }
-    let mutation_fields = mutations::fields();
+    let mut mutation_fields = mutations::fields();
+    mutation_fields.push(scheduling::book_field());
     let has_mutations = !mutation_fields.is_empty();
     let mut mutation = Object::new("Mutation").description(
         "The hiring workflow. Every mutation is checked by the access policy and accepts an \
@@ -123,6 +128,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         .into_iter()
         .chain(reports::types())
         .chain(mutations::types())
+        .chain([scheduling::book_input().into()])
         .chain(read::common_types())
     {
         builder = builder.register(t);

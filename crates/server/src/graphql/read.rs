@@ -771,3 +771,54 @@ pub async fn lookup_by_id(
         .ok_or_else(|| internal("answering a mutation", format!("no shape for {entity:?}")))?;
     lookup(ctx, shape, format!("id = {}", literal(id))).await
 }
+
+/// The objects of `entity` with ids `ids` the caller sees, in the order of `ids`, fetched with
+/// what the current field selects.
+pub async fn lookup_ids(
+    ctx: &ResolverContext<'_>,
+    entity: EntityId,
+    ids: &[String],
+) -> async_graphql::Result<Vec<Node>> {
+    let shape = shape_of(entity)
+        .ok_or_else(|| internal("answering a mutation", format!("no shape for {entity:?}")))?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rc = ctx.data::<RequestCtx>()?;
+    let mut paths = Vec::new();
+    collect(shape, &ctx.field(), "", &mut paths)?;
+    let list: Vec<String> = ids.iter().map(|i| literal(i)).collect();
+    let cond = format!("id in ({})", list.join(", "));
+    let text = ListReport {
+        subject: shape.entity.name,
+        user_where: None,
+        conds: &[cond],
+        show: &paths,
+        order: &[],
+        limit: None,
+    }
+    .text();
+    let rows = run_rows(rc, &text, None).await?;
+    let index: Arc<HashMap<String, usize>> = Arc::new(
+        paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.clone(), i))
+            .collect(),
+    );
+    let mut nodes: Vec<Node> = rows
+        .into_iter()
+        .map(|values| Node {
+            row: Arc::new(Row {
+                index: index.clone(),
+                values,
+            }),
+            prefix: String::new(),
+        })
+        .collect();
+    nodes.sort_by_key(|n| {
+        let id = n.id().unwrap_or_default();
+        ids.iter().position(|i| *i == id).unwrap_or(usize::MAX)
+    });
+    Ok(nodes)
+}

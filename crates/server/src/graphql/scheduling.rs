@@ -14,6 +14,8 @@ enum Failure {
     Plan(app::scheduling::PlanError),
     Request(scheduling::RequestError),
     Broken(String),
+    Option(String),
+    Write(store::WriteError),
 }
 
 pub fn fields() -> Vec<Field> {
@@ -86,6 +88,8 @@ pub fn fields() -> Vec<Field> {
                         Err(error(Code::BadUserInput, Some("plan"), e.to_string()))
                     }
                     Err(Failure::Broken(e)) => Err(internal("checking the options", e)),
+                    Err(Failure::Option(e)) => Err(error(Code::BadUserInput, Some("option"), e)),
+                    Err(Failure::Write(e)) => Err(internal("scheduling", e)),
                 }
             })
         })
@@ -104,4 +108,277 @@ pub fn fields() -> Vec<Field> {
              checked by an independent checker; or why none fits",
         ),
     ]
+}
+
+/// Runs `f` on a database worker as the caller and maps its failures.
+async fn run_as<T, F>(rc: &RequestCtx, f: F) -> async_graphql::Result<T>
+where
+    F: FnOnce(
+            &mut store::Store,
+            &app::Services,
+            &app::Access,
+            &str,
+            domain::Instant,
+        ) -> Result<T, Failure>
+        + Send
+        + 'static,
+    T: Send + 'static,
+{
+    let services = rc.services.clone();
+    let access = rc.caller.access.clone();
+    let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
+    let answer = rc
+        .db
+        .run(move |store| {
+            let org = access.viewer.org.clone();
+            f(store, &services, &access, &org, now)
+        })
+        .await
+        .map_err(|e| internal("reaching the database", e))?;
+    answer.map_err(|f| match f {
+        Failure::App(app::AppError::NoSuchEntity { ty, id, .. }) => error(
+            Code::NotFound,
+            Some("applicationId"),
+            format!("no {ty} `{id}` (or the caller may not see it)"),
+        ),
+        Failure::App(e @ app::AppError::Forbidden { .. }) => {
+            error(Code::Forbidden, None, e.to_string())
+        }
+        Failure::App(e) => internal("scheduling", e),
+        Failure::Plan(app::scheduling::PlanError::Store(e)) => internal("scheduling", e),
+        Failure::Plan(e) => error(Code::BadUserInput, Some("plan"), e.to_string()),
+        Failure::Request(e) => error(Code::BadUserInput, Some("plan"), e.to_string()),
+        Failure::Broken(e) => internal("checking the options", e),
+        Failure::Option(e) => error(Code::BadUserInput, Some("option"), e),
+        Failure::Write(store::WriteError::Store(e)) => internal("booking", e),
+        Failure::Write(e) => {
+            let field = e.field().map(super::model::camel);
+            let code = match &e {
+                store::WriteError::NotFound { .. } => Code::NotFound,
+                store::WriteError::Conflict { .. } => Code::Conflict,
+                _ => Code::BadUserInput,
+            };
+            error(code, field.as_deref(), e.to_string())
+        }
+    })
+}
+
+fn json_arg(
+    ctx: &async_graphql::dynamic::ResolverContext<'_>,
+    name: &str,
+) -> async_graphql::Result<serde_json::Value> {
+    ctx.args
+        .try_get(name)?
+        .as_value()
+        .clone()
+        .into_json()
+        .map_err(|e| error(Code::BadUserInput, Some(name), format!("`{name}`: {e}")))
+}
+
+/// `bookInterviewLoop`: books one option (checked again against the calendars as they are now)
+/// as one interview per session, all in one transaction.
+pub fn book_field() -> Field {
+    Field::new(
+        "bookInterviewLoop",
+        TypeRef::named_nn_list_nn("Interview"),
+        |ctx| {
+            FieldFuture::new(async move {
+                let rc = ctx.data::<RequestCtx>()?;
+                let input = ctx.args.try_get("input")?.object()?;
+                let get = |n: &str| -> async_graphql::Result<String> {
+                    Ok(input.try_get(n)?.string()?.to_owned())
+                };
+                let application = get("applicationId")?;
+                let stage = domain::Id::parse(get("stageId")?).map_err(|e| {
+                    error(
+                        Code::BadUserInput,
+                        Some("stageId"),
+                        format!("`stageId`: {e}"),
+                    )
+                })?;
+                let to_json = |n: &str| -> async_graphql::Result<serde_json::Value> {
+                    input
+                        .try_get(n)?
+                        .as_value()
+                        .clone()
+                        .into_json()
+                        .map_err(|e| error(Code::BadUserInput, Some(n), format!("`{n}`: {e}")))
+                };
+                let plan = to_json("plan")?;
+                let option: scheduling::ScheduleOption = serde_json::from_value(to_json("option")?)
+                    .map_err(|e| {
+                        error(
+                            Code::BadUserInput,
+                            Some("option"),
+                            format!("`option` is not an option of `schedulingOptions`: {e}"),
+                        )
+                    })?;
+                let ids = run_as(rc, move |store, services, access, org, now| {
+                    services
+                        .authorize(
+                            store,
+                            access,
+                            Action::Edit,
+                            "Application",
+                            &application,
+                            now,
+                        )
+                        .map_err(Failure::App)?;
+                    let request =
+                        app::scheduling::request_from_store(store, org, &application, plan, now)
+                            .map_err(Failure::Plan)?;
+                    if let Err(v) = scheduling::check(&request, &option) {
+                        let list: Vec<String> = v.iter().map(ToString::to_string).collect();
+                        return Err(Failure::Option(format!(
+                            "the option no longer fits: {}",
+                            list.join("; ")
+                        )));
+                    }
+                    let app_id = domain::Id::parse(application.clone())
+                        .map_err(|e| Failure::Option(format!("`applicationId`: {e}")))?;
+                    let mut cmds = Vec::new();
+                    for s in &option.sessions {
+                        let at = |t: &str| {
+                            domain::Instant::parse(t).map_err(|e| {
+                                Failure::Option(format!("session `{}`: {e}", s.session))
+                            })
+                        };
+                        let mut interviewers = Vec::new();
+                        for person in s.seats.iter().flatten() {
+                            let user_id = domain::Id::parse(person.clone())
+                                .map_err(|e| Failure::Option(format!("`{person}`: {e}")))?;
+                            interviewers.push(domain::entity::InterviewParticipant {
+                                user_id,
+                                role: domain::enums::InterviewerRole::Interviewer,
+                            });
+                        }
+                        if let Some(t) = &s.trainee {
+                            let role = match t.role {
+                                scheduling::TrainingStep::Shadow => {
+                                    domain::enums::InterviewerRole::Shadow
+                                }
+                                scheduling::TrainingStep::ReverseShadow => {
+                                    domain::enums::InterviewerRole::ReverseShadow
+                                }
+                                scheduling::TrainingStep::Graduated => {
+                                    domain::enums::InterviewerRole::Interviewer
+                                }
+                            };
+                            let user_id = domain::Id::parse(t.person.clone())
+                                .map_err(|e| Failure::Option(format!("`{}`: {e}", t.person)))?;
+                            interviewers
+                                .push(domain::entity::InterviewParticipant { user_id, role });
+                        }
+                        cmds.push(store::NewInterview {
+                            id: None,
+                            application_id: app_id.clone(),
+                            stage_id: stage.clone(),
+                            title: s.session.clone(),
+                            starts_at: at(&s.start)?,
+                            ends_at: at(&s.end)?,
+                            status: domain::enums::InterviewStatus::Scheduled,
+                            interviewers,
+                        });
+                    }
+                    let booked = store.create_interviews(org, cmds).map_err(Failure::Write)?;
+                    Ok(booked
+                        .into_iter()
+                        .map(|i| i.id.to_string())
+                        .collect::<Vec<_>>())
+                })
+                .await?;
+                let nodes = super::read::lookup_ids(
+                    &ctx,
+                    query_compiler::catalog::EntityId::Interviews,
+                    &ids,
+                )
+                .await?;
+                Ok(Some(FieldValue::list(
+                    nodes.into_iter().map(FieldValue::owned_any),
+                )))
+            })
+        },
+    )
+    .argument(InputValue::new(
+        "input",
+        TypeRef::named_nn("BookInterviewLoopInput"),
+    ))
+    .description(
+        "Books an option of `schedulingOptions` for the same plan: checked again against the \
+         calendars as they are now, then one interview per session, all or none",
+    )
+}
+
+/// `repairInterviewLoop`: the smallest change to a booked loop after a decline.
+pub fn repair_field() -> Field {
+    Field::new("repairInterviewLoop", TypeRef::named_nn("JSON"), |ctx| {
+        FieldFuture::new(async move {
+            let rc = ctx.data::<RequestCtx>()?;
+            let application = ctx.args.try_get("applicationId")?.string()?.to_owned();
+            let plan = json_arg(&ctx, "plan")?;
+            let booked: scheduling::ScheduleOption = serde_json::from_value(json_arg(&ctx, "booked")?)
+                .map_err(|e| error(Code::BadUserInput, Some("booked"), format!("`booked` is not an option: {e}")))?;
+            let decline = match ctx.args.get("declined").filter(|v| !v.is_null()) {
+                Some(p) => scheduling::Decline::Interviewer { person: p.string()?.to_owned() },
+                None if ctx.args.get("candidateUnavailable").is_some_and(|v| v.boolean().unwrap_or(false)) => {
+                    scheduling::Decline::Candidate
+                }
+                None => {
+                    return Err(error(
+                        Code::BadUserInput,
+                        Some("declined"),
+                        "give `declined` (the interviewer who declined) or `candidateUnavailable: true`",
+                    ));
+                }
+            };
+            let v = run_as(rc, move |store, services, access, org, now| {
+                services
+                    .authorize(store, access, Action::Edit, "Application", &application, now)
+                    .map_err(Failure::App)?;
+                let request =
+                    app::scheduling::request_for_repair(store, org, &application, plan, now, &booked)
+                        .map_err(Failure::Plan)?;
+                let repaired = scheduling::repair(&request, &booked, &decline).map_err(Failure::Request)?;
+                for option in repaired.solution.options() {
+                    if let Err(v) = scheduling::check(&request, option) {
+                        let list: Vec<String> = v.iter().map(ToString::to_string).collect();
+                        return Err(Failure::Broken(list.join("; ")));
+                    }
+                }
+                serde_json::to_value(&repaired).map_err(|e| Failure::Broken(e.to_string()))
+            })
+            .await?;
+            Ok(Some(FieldValue::value(json_value(v))))
+        })
+    })
+    .argument(InputValue::new("applicationId", TypeRef::named_nn(TypeRef::ID)))
+    .argument(InputValue::new("plan", TypeRef::named_nn("JSON")))
+    .argument(InputValue::new("booked", TypeRef::named_nn("JSON")).description("The booked option"))
+    .argument(InputValue::new("declined", TypeRef::named(TypeRef::ID)))
+    .argument(InputValue::new("candidateUnavailable", TypeRef::named(TypeRef::BOOLEAN)))
+    .description(
+        "The smallest repair of a booked loop after an interviewer declined or the candidate \
+         can no longer make it (their new windows in the plan): same times with another \
+         interviewer, one session moved, or a new plan; `{step, solution}`",
+    )
+}
+
+pub fn book_input() -> async_graphql::dynamic::InputObject {
+    async_graphql::dynamic::InputObject::new("BookInterviewLoopInput")
+        .field(InputValue::new(
+            "applicationId",
+            TypeRef::named_nn(TypeRef::ID),
+        ))
+        .field(
+            InputValue::new("stageId", TypeRef::named_nn(TypeRef::ID))
+                .description("The stage the interviews belong to"),
+        )
+        .field(
+            InputValue::new("plan", TypeRef::named_nn("JSON"))
+                .description("The plan the option came from"),
+        )
+        .field(
+            InputValue::new("option", TypeRef::named_nn("JSON"))
+                .description("One option of `schedulingOptions`"),
+        )
 }

@@ -10,7 +10,7 @@ use domain::entity::{Feedback, Interview, InterviewParticipant};
 use domain::enums::{ApplicationStatus, InterviewStatus, Recommendation};
 use domain::{Id, Instant};
 
-use super::tx::Kind;
+use super::tx::{Kind, Tx};
 use super::{WriteError, non_empty};
 use crate::Store;
 use crate::rows::{Table, Val};
@@ -54,68 +54,24 @@ impl Store {
         org: &str,
         cmd: NewInterview,
     ) -> Result<Interview, WriteError> {
+        self.write_tx(org, |tx| create_interview_tx(tx, org, cmd))
+    }
+
+    /// Books several interviews of one application (a loop) in one transaction: all or none.
+    /// A refusal names the interview: `interviews[1].stage_id`.
+    pub fn create_interviews(
+        &mut self,
+        org: &str,
+        cmds: Vec<NewInterview>,
+    ) -> Result<Vec<Interview>, WriteError> {
         self.write_tx(org, |tx| {
-            let schema = tx.custom_schema(org)?;
-            let app =
-                tx.must_application(org, "application_id", &cmd.application_id, &schema, true)?;
-            if app.status != ApplicationStatus::Active {
-                return Err(WriteError::conflict(
-                    "application_id",
-                    format!(
-                        "application `{}` is {}; only active applications get interviews",
-                        app.id, app.status
-                    ),
-                ));
+            let mut out = Vec::with_capacity(cmds.len());
+            for (i, cmd) in cmds.into_iter().enumerate() {
+                let interview = create_interview_tx(tx, org, cmd)
+                    .map_err(|e| e.within(&format!("interviews[{i}]")))?;
+                out.push(interview);
             }
-            let (job_id, stage) = tx
-                .stage(org, cmd.stage_id.as_str())?
-                .ok_or_else(|| WriteError::not_found("stage_id", "stage", cmd.stage_id.as_str()))?;
-            if job_id != app.job_id {
-                return Err(WriteError::invalid(
-                    "stage_id",
-                    format!(
-                        "stage `{}` belongs to job `{job_id}`, not to the application's job `{}`",
-                        stage.id, app.job_id
-                    ),
-                ));
-            }
-            let title = non_empty("title", &cmd.title)?;
-            if cmd.ends_at <= cmd.starts_at {
-                return Err(WriteError::invalid(
-                    "ends_at",
-                    format!(
-                        "`{}` is not after `starts_at` `{}`",
-                        cmd.ends_at, cmd.starts_at
-                    ),
-                ));
-            }
-            for (i, p) in cmd.interviewers.iter().enumerate() {
-                let field = format!("interviewers[{i}].user_id");
-                tx.must_exist(Table::Users, org, &field, "user", &p.user_id)?;
-                if cmd
-                    .interviewers
-                    .get(..i)
-                    .is_some_and(|before| before.iter().any(|b| b.user_id == p.user_id))
-                {
-                    return Err(WriteError::invalid(
-                        field,
-                        format!("`{}` already sits on this interview", p.user_id),
-                    ));
-                }
-            }
-            let id = tx.fresh_id(Table::Interviews, org, cmd.id.as_ref(), "iv")?;
-            let interview = Interview {
-                id,
-                application_id: app.id.clone(),
-                stage_id: stage.id,
-                title,
-                starts_at: cmd.starts_at,
-                ends_at: cmd.ends_at,
-                status: cmd.status,
-                interviewers: cmd.interviewers,
-            };
-            tx.insert_interview(org, &app, &interview)?;
-            Ok(interview)
+            Ok(out)
         })
     }
 
@@ -203,4 +159,71 @@ impl Store {
             Ok(feedback)
         })
     }
+}
+
+fn create_interview_tx(
+    tx: &mut Tx<'_>,
+    org: &str,
+    cmd: NewInterview,
+) -> Result<Interview, WriteError> {
+    let schema = tx.custom_schema(org)?;
+    let app = tx.must_application(org, "application_id", &cmd.application_id, &schema, true)?;
+    if app.status != ApplicationStatus::Active {
+        return Err(WriteError::conflict(
+            "application_id",
+            format!(
+                "application `{}` is {}; only active applications get interviews",
+                app.id, app.status
+            ),
+        ));
+    }
+    let (job_id, stage) = tx
+        .stage(org, cmd.stage_id.as_str())?
+        .ok_or_else(|| WriteError::not_found("stage_id", "stage", cmd.stage_id.as_str()))?;
+    if job_id != app.job_id {
+        return Err(WriteError::invalid(
+            "stage_id",
+            format!(
+                "stage `{}` belongs to job `{job_id}`, not to the application's job `{}`",
+                stage.id, app.job_id
+            ),
+        ));
+    }
+    let title = non_empty("title", &cmd.title)?;
+    if cmd.ends_at <= cmd.starts_at {
+        return Err(WriteError::invalid(
+            "ends_at",
+            format!(
+                "`{}` is not after `starts_at` `{}`",
+                cmd.ends_at, cmd.starts_at
+            ),
+        ));
+    }
+    for (i, p) in cmd.interviewers.iter().enumerate() {
+        let field = format!("interviewers[{i}].user_id");
+        tx.must_exist(Table::Users, org, &field, "user", &p.user_id)?;
+        if cmd
+            .interviewers
+            .get(..i)
+            .is_some_and(|before| before.iter().any(|b| b.user_id == p.user_id))
+        {
+            return Err(WriteError::invalid(
+                field,
+                format!("`{}` already sits on this interview", p.user_id),
+            ));
+        }
+    }
+    let id = tx.fresh_id(Table::Interviews, org, cmd.id.as_ref(), "iv")?;
+    let interview = Interview {
+        id,
+        application_id: app.id.clone(),
+        stage_id: stage.id,
+        title,
+        starts_at: cmd.starts_at,
+        ends_at: cmd.ends_at,
+        status: cmd.status,
+        interviewers: cmd.interviewers,
+    };
+    tx.insert_interview(org, &app, &interview)?;
+    Ok(interview)
 }
