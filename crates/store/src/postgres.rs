@@ -44,19 +44,21 @@ impl PgStore {
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
         )?;
-        let current: i64 = tx
-            .query_one(
-                "SELECT coalesce(max(version), 0)::int8 FROM schema_migrations",
-                &[],
-            )?
-            .get(0);
+        let applied: Vec<i64> = tx
+            .query("SELECT version::int8 FROM schema_migrations", &[])?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        let current = applied.iter().copied().max().unwrap_or(0);
         if current > latest() {
             return Err(StoreError::SchemaTooNew {
                 found: current,
                 known: latest(),
             });
         }
-        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        // Every migration not yet recorded, in order (not only those above the highest: two
+        // branches may land migrations out of order).
+        for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
             let mut apply = || -> Result<(), StoreError> {
                 tx.batch_execute(m.postgres)?;
                 tx.execute(

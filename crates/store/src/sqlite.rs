@@ -51,18 +51,21 @@ impl SqliteStore {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current: i64 = tx.query_row(
-            "SELECT coalesce(max(version), 0) FROM schema_migrations",
-            [],
-            |r| r.get(0),
-        )?;
+        let applied: Vec<i64> = {
+            let mut stmt = tx.prepare("SELECT version FROM schema_migrations")?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        let current = applied.iter().copied().max().unwrap_or(0);
         if current > latest() {
             return Err(StoreError::SchemaTooNew {
                 found: current,
                 known: latest(),
             });
         }
-        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        // Every migration not yet recorded, in order (not only those above the highest: two
+        // branches may land migrations out of order).
+        for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
             let apply = || -> Result<(), StoreError> {
                 tx.execute_batch(m.sqlite)?;
                 tx.execute(
