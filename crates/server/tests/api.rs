@@ -465,6 +465,7 @@ fn tokens_expire_and_revoke_on_postgres() {
 fn limits_and_bad_input_get_clear_errors() {
     let api = Api::start(sqlite_db(), |s| {
         s.limits.max_depth = 6;
+        s.limits.max_complexity = 40;
         s.limits.max_body_bytes = 4096;
         s.limits.rate_per_second = 3;
         s.limits.rate_burst = 3;
@@ -480,6 +481,18 @@ fn limits_and_bad_input_get_clear_errors() {
             .as_str()
             .unwrap()
             .contains("nested too deep"),
+        "{v}"
+    );
+    // Too complex: 41 fields.
+    let wide: String = (0..41)
+        .map(|i| format!("f{i}: viewer {{ user }} "))
+        .collect();
+    let v = api.query("admin", &format!("{{ {wide} }}"));
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too complex"),
         "{v}"
     );
     // Too big.
