@@ -182,3 +182,57 @@ impl Settings {
             .map_err(Box::new)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn file_then_environment_then_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "hp.toml",
+                "listen = \"0.0.0.0:9000\"\n[limits]\nmax_depth = 4\nrate_per_second = 7\n",
+            )?;
+            jail.set_env("HIREPLANE_LIMITS__MAX_DEPTH", "5");
+            jail.set_env("HIREPLANE_DATABASE", "postgres://u:secret@db/hp");
+            // Not settings: the CLI's and the tests' variables are left alone.
+            jail.set_env("HIREPLANE_AS", "someone");
+            jail.set_env("HIREPLANE_TEST_POSTGRES", "x");
+            let s = Settings::load(Some(Path::new("hp.toml"))).unwrap();
+            assert_eq!(s.listen.to_string(), "0.0.0.0:9000");
+            assert_eq!(s.limits.max_depth, 5, "the environment wins over the file");
+            assert_eq!(s.limits.rate_per_second, 7);
+            assert_eq!(s.limits.max_page_size, Limits::default().max_page_size);
+            assert_eq!(s.database, "postgres://u:secret@db/hp");
+            let shown = format!("{s:?}");
+            assert!(!shown.contains("secret"), "{shown}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("typo.toml", "[limits]\nmax_dept = 4\n")?;
+            let e = Settings::load(Some(Path::new("typo.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("max_dept") && e.contains("typo.toml"), "{e}");
+            jail.create_file("type.toml", "[limits]\nmax_depth = \"deep\"\n")?;
+            let e = Settings::load(Some(Path::new("type.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("max_depth"), "{e}");
+            let e = Settings::load(Some(Path::new("missing.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("missing.toml"), "{e}");
+            jail.set_env("HIREPLANE_LIMITS__RATE_PER_SECOND", "lots");
+            let e = Settings::load(None).unwrap_err().to_string();
+            assert!(e.to_lowercase().contains("rate_per_second"), "{e}");
+            Ok(())
+        });
+    }
+}
