@@ -185,7 +185,13 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    // `result_large_err`: the closure's error type is figment's own (`Jail::expect_with`).
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::result_large_err
+    )]
     use super::*;
 
     #[test]
