@@ -25,7 +25,14 @@ const MIGRATION_LOCK: i64 = 0x6869_7265_706c_616e; // "hireplan"
 
 pub struct PgStore {
     client: Client,
+    /// Report statements prepared on this connection, by SQL text (a server runs the same
+    /// compiled statements again and again; parsing and planning them was most of a small
+    /// read's cost). Bounded: cleared when full.
+    prepared: std::collections::HashMap<String, postgres::Statement>,
 }
+
+/// How many prepared report statements a connection keeps.
+const PREPARED_MAX: usize = 256;
 
 impl PgStore {
     pub fn connect(url: &str) -> Result<PgStore, StoreError> {
@@ -33,7 +40,10 @@ impl PgStore {
             url: redact(url),
             source,
         })?;
-        let mut store = PgStore { client };
+        let mut store = PgStore {
+            client,
+            prepared: std::collections::HashMap::new(),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -157,9 +167,20 @@ impl PgStore {
         let params = pg_params(org_id, bound);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             params.iter().map(|p| p.as_ref()).collect();
+        let statement = match self.prepared.get(sql) {
+            Some(s) => s.clone(),
+            None => {
+                if self.prepared.len() >= PREPARED_MAX {
+                    self.prepared.clear();
+                }
+                let s = self.client.prepare(sql)?;
+                self.prepared.insert(sql.to_owned(), s.clone());
+                s
+            }
+        };
         let mut tx = self.client.transaction()?;
         tx.batch_execute(REPORT_SETTINGS)?;
-        let rows = tx.query(sql, &refs)?;
+        let rows = tx.query(&statement, &refs)?;
         tx.commit()?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
