@@ -248,7 +248,8 @@ pub struct Overview {
 /// A connection to the store, on one of its backends.
 pub enum Store {
     Sqlite(sqlite::SqliteStore),
-    Postgres(postgres::PgStore),
+    /// Boxed: the PostgreSQL client and its statement cache are larger than SQLite's.
+    Postgres(Box<postgres::PgStore>),
 }
 
 impl Store {
@@ -256,7 +257,9 @@ impl Store {
     pub fn open(url: &str) -> Result<Store, StoreError> {
         match DatabaseUrl::parse(url)? {
             DatabaseUrl::Sqlite(path) => Ok(Store::Sqlite(sqlite::SqliteStore::open(&path)?)),
-            DatabaseUrl::Postgres(url) => Ok(Store::Postgres(postgres::PgStore::connect(&url)?)),
+            DatabaseUrl::Postgres(url) => {
+                Ok(Store::Postgres(Box::new(postgres::PgStore::connect(&url)?)))
+            }
         }
     }
 
