@@ -32,9 +32,9 @@ echo "rerun: bench/api.sh $n   (API_RATE=$rate API_SECONDS=$seconds API_CONNECTI
 source bench/bench-org.sh
 
 role=${API_ROLE:-admin}
-recruiter=$(psql -X "$dburl" -Atc "SELECT id FROM users WHERE org_id = 'bench' AND role = '$role' AND active ORDER BY id LIMIT 1")
-echo "as $role $recruiter" >&2
-token=$("$bin" --database "$dburl" token create --org bench --user "$recruiter" --name bench --expires-in 1d 2>/dev/null)
+user=$(psql -X "$dburl" -Atc "SELECT id FROM users WHERE org_id = 'bench' AND role = '$role' AND active ORDER BY id LIMIT 1")
+echo "as $role $user" >&2
+token=$("$bin" --database "$dburl" token create --org bench --user "$user" --name bench --expires-in 1d 2>/dev/null)
 
 export HIREPLANE_LIMITS__RATE_PER_SECOND=0 HIREPLANE_LOG_LEVEL=warn HIREPLANE_POOL__SIZE=${API_POOL:-16}
 "$bin" --database "$dburl" serve --listen "127.0.0.1:$port" >/dev/null 2>/tmp/hireplane-api-bench.log &
@@ -65,7 +65,7 @@ json_body="{\"query\": \"{ report(name: \\\"$report\\\") { rows } }\"}"
 for i in $(seq "$runs"); do
     a=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$port/graphql" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$json_body")
     s=$(date +%s.%N)
-    "$bin" --database "$dburl" report --name "$report" --as "$recruiter" >/dev/null 2>&1
+    "$bin" --database "$dburl" report --name "$report" --as "$user" >/dev/null 2>&1
     e=$(date +%s.%N)
     api_times+=("$a"); cli_times+=("$(echo "$e - $s" | bc)")
 done

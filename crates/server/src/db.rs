@@ -39,7 +39,6 @@ struct Shared {
 pub struct Db {
     tx: mpsc::Sender<(Instant, Job)>,
     shared: Arc<Shared>,
-    acquire_timeout: Duration,
 }
 
 impl Db {
@@ -84,11 +83,7 @@ impl Db {
                 })
                 .map_err(|e| StoreError::Corrupt(format!("cannot start a database worker: {e}")))?;
         }
-        Ok(Db {
-            tx,
-            shared,
-            acquire_timeout,
-        })
+        Ok(Db { tx, shared })
     }
 
     /// Runs `f` with a connection on a worker thread.
@@ -115,10 +110,6 @@ impl Db {
             self.shared.busy.load(Ordering::Relaxed),
             self.shared.size,
         )
-    }
-
-    pub fn acquire_timeout(&self) -> Duration {
-        self.acquire_timeout
     }
 }
 

@@ -31,10 +31,17 @@ use store::{Store, WriteError};
 
 use super::{Code, RequestCtx, error, internal};
 
-/// A mutation's failure before it answers.
-enum Failure {
+/// Why a command run as the caller (a mutation, a scheduling question) did not answer.
+pub(super) enum Failure {
     App(app::AppError),
     Write(WriteError),
+    /// A scheduling plan that does not make a request (field `plan`).
+    Plan(app::scheduling::PlanError),
+    Request(scheduling::RequestError),
+    /// An option to book that is not (or no longer) one (field `option`).
+    Option(String),
+    /// An answer our own checker refuses: our fault.
+    Broken(String),
 }
 
 impl From<app::AppError> for Failure {
@@ -65,8 +72,8 @@ fn failure(f: Failure) -> async_graphql::Error {
         Failure::App(e @ app::AppError::Forbidden { .. }) => {
             error(Code::Forbidden, None, e.to_string())
         }
-        Failure::App(e) => internal("a mutation", e),
-        Failure::Write(WriteError::Store(e)) => internal("a mutation", e),
+        Failure::App(e) => internal("a command", e),
+        Failure::Write(WriteError::Store(e)) => internal("a command", e),
         Failure::Write(e) => {
             let code = match &e {
                 WriteError::NotFound { .. } => Code::NotFound,
@@ -76,6 +83,11 @@ fn failure(f: Failure) -> async_graphql::Error {
             let field = e.field().map(camel_path);
             error(code, field.as_deref(), camel_message(&e.to_string()))
         }
+        Failure::Plan(app::scheduling::PlanError::Store(e)) => internal("scheduling", e),
+        Failure::Plan(e) => error(Code::BadUserInput, Some("plan"), e.to_string()),
+        Failure::Request(e) => error(Code::BadUserInput, Some("plan"), e.to_string()),
+        Failure::Option(e) => error(Code::BadUserInput, Some("option"), e),
+        Failure::Broken(e) => internal("checking the options", e),
     }
 }
 
@@ -92,6 +104,11 @@ fn camel_message(message: &str) -> String {
         return format!("`{}`{tail}", camel_path(field));
     }
     message.to_owned()
+}
+
+/// The caller's user id, as a store command records who did it.
+fn caller_id(ctx: &ResolverContext<'_>) -> async_graphql::Result<Option<Id>> {
+    Ok(Id::parse(ctx.data::<RequestCtx>()?.caller.user().to_owned()).ok())
 }
 
 fn now() -> Instant {
@@ -285,8 +302,28 @@ fn input<'a>(ctx: &'a ResolverContext<'a>) -> async_graphql::Result<Input<'a>> {
     })
 }
 
-/// Runs `f` (authorize, then write) on a database worker as the caller, then reads the
-/// changed object of `entity` with id returned by `f` back as the caller.
+/// Runs `f` (authorize, then the store command) on a database worker as the caller.
+pub(super) async fn run_as<T, F>(rc: &RequestCtx, f: F) -> async_graphql::Result<T>
+where
+    F: FnOnce(&mut Store, &app::Services, &app::Access, &str, Instant) -> Result<T, Failure>
+        + Send
+        + 'static,
+    T: Send + 'static,
+{
+    let services = rc.services.clone();
+    let access = rc.caller.access.clone();
+    rc.db
+        .run(move |store| {
+            let org = access.viewer.org.clone();
+            f(store, &services, &access, &org, now())
+        })
+        .await
+        .map_err(|e| internal("reaching the database", e))?
+        .map_err(failure)
+}
+
+/// [`run_as`] for a mutation whose `f` returns the id of the changed object of `entity`,
+/// which is then read back as the caller.
 async fn mutate<F>(
     ctx: &ResolverContext<'_>,
     entity: EntityId,
@@ -297,18 +334,7 @@ where
         + Send
         + 'static,
 {
-    let rc = ctx.data::<RequestCtx>()?;
-    let services = rc.services.clone();
-    let access = rc.caller.access.clone();
-    let id = rc
-        .db
-        .run(move |store| {
-            let org = access.viewer.org.clone();
-            f(store, &services, &access, &org, now())
-        })
-        .await
-        .map_err(|e| internal("reaching the database", e))?
-        .map_err(failure)?;
+    let id = run_as(ctx.data::<RequestCtx>()?, f).await?;
     metrics::counter!("hireplane_mutations_total", "entity" => format!("{entity:?}")).increment(1);
     let node = super::read::lookup_by_id(ctx, entity, &id).await?;
     Ok(node.map(FieldValue::owned_any))
@@ -649,7 +675,7 @@ async fn create_candidate(
     };
     let job = i.opt_id("jobId")?;
     let source = i.opt_id("sourceId")?;
-    let by = Id::parse(ctx.data::<RequestCtx>()?.caller.user().to_owned()).ok();
+    let by = caller_id(&ctx)?;
     let at = cmd.at;
     mutate(
         &ctx,
@@ -702,7 +728,7 @@ async fn apply_to_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<
     let i = input(&ctx)?;
     let candidate = i.id("candidateId")?;
     let job = i.id("jobId")?;
-    let by = Id::parse(ctx.data::<RequestCtx>()?.caller.user().to_owned()).ok();
+    let by = caller_id(&ctx)?;
     let cmd = store::NewApplication {
         id: None,
         candidate_id: candidate.clone(),
@@ -740,7 +766,7 @@ async fn move_application(
     let cmd = store::MoveStage {
         application_id: application.clone(),
         to_stage_id: i.id("toStageId")?,
-        by_user_id: Id::parse(ctx.data::<RequestCtx>()?.caller.user().to_owned()).ok(),
+        by_user_id: caller_id(&ctx)?,
         at: now(),
         transition_id: None,
     };
@@ -797,7 +823,7 @@ async fn hire_application(
     let application = i.id("applicationId")?;
     let cmd = store::Hire {
         application_id: application.clone(),
-        by_user_id: Id::parse(ctx.data::<RequestCtx>()?.caller.user().to_owned()).ok(),
+        by_user_id: caller_id(&ctx)?,
         at: now(),
         transition_id: None,
     };
@@ -1155,7 +1181,7 @@ fn custom_entity(i: &Input<'_>) -> async_graphql::Result<domain::enums::CustomEn
     })
 }
 
-/// Runs a store command whose answer is JSON, after `authorize`.
+/// [`run_as`] for a command whose answer is JSON.
 async fn run_json<F>(
     ctx: &ResolverContext<'_>,
     f: F,
@@ -1171,18 +1197,7 @@ where
         + Send
         + 'static,
 {
-    let rc = ctx.data::<RequestCtx>()?;
-    let services = rc.services.clone();
-    let access = rc.caller.access.clone();
-    let v = rc
-        .db
-        .run(move |store| {
-            let org = access.viewer.org.clone();
-            f(store, &services, &access, &org, now())
-        })
-        .await
-        .map_err(|e| internal("reaching the database", e))?
-        .map_err(failure)?;
+    let v = run_as(ctx.data::<RequestCtx>()?, f).await?;
     Ok(Some(FieldValue::value(super::json_value(v))))
 }
 

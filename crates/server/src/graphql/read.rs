@@ -22,7 +22,7 @@ use async_graphql::dynamic::{
     TypeRef,
 };
 use async_graphql::{ErrorExtensions, Name, SelectionField, Value};
-use query_compiler::catalog::{Entity, EntityId, Type as CType};
+use query_compiler::catalog::{EntityId, Type as CType};
 
 use super::model::{Shape, field_type, shapes as all_shapes};
 use super::{Code, RequestCtx, error, internal};
@@ -550,23 +550,7 @@ async fn list(
     }
     .text();
     let rows = run_rows(rc, &text, user_where.as_deref()).await?;
-    let index: Arc<HashMap<String, usize>> = Arc::new(
-        paths
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.clone(), i))
-            .collect(),
-    );
-    let mut nodes: Vec<Node> = rows
-        .into_iter()
-        .map(|values| Node {
-            row: Arc::new(Row {
-                index: index.clone(),
-                values,
-            }),
-            prefix: String::new(),
-        })
-        .collect();
+    let mut nodes = to_nodes(&paths, rows);
     let has_next = nodes.len() > first;
     nodes.truncate(first);
     let total = if wants_total {
@@ -601,6 +585,26 @@ async fn list(
     })
 }
 
+/// The objects of a list report's rows, whose columns are `paths` in order.
+fn to_nodes(paths: &[String], rows: Vec<Vec<query_compiler::Value>>) -> Vec<Node> {
+    let index: Arc<HashMap<String, usize>> = Arc::new(
+        paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.clone(), i))
+            .collect(),
+    );
+    rows.into_iter()
+        .map(|values| Node {
+            row: Arc::new(Row {
+                index: index.clone(),
+                values,
+            }),
+            prefix: String::new(),
+        })
+        .collect()
+}
+
 /// One object of `shape` matching `cond`, fetched with what the current field selects.
 async fn lookup(
     ctx: &ResolverContext<'_>,
@@ -620,17 +624,7 @@ async fn lookup(
     }
     .text();
     let rows = run_rows(rc, &text, None).await?;
-    let index = Arc::new(
-        paths
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.clone(), i))
-            .collect(),
-    );
-    Ok(rows.into_iter().next().map(|values| Node {
-        row: Arc::new(Row { index, values }),
-        prefix: String::new(),
-    }))
+    Ok(to_nodes(&paths, rows).into_iter().next())
 }
 
 /// The report condition of one `filter` entry.
@@ -755,11 +749,6 @@ async fn run_rows(
     Ok(run.rows.rows)
 }
 
-/// The entity whose report name is `name`.
-pub fn entity(name: &str) -> Option<&'static Entity> {
-    Entity::by_name(name)
-}
-
 /// The object of `entity` with id `id` as the caller sees it, fetched with what the current
 /// field selects (mutations answer with the object they changed).
 pub async fn lookup_by_id(
@@ -799,23 +788,7 @@ pub async fn lookup_ids(
     }
     .text();
     let rows = run_rows(rc, &text, None).await?;
-    let index: Arc<HashMap<String, usize>> = Arc::new(
-        paths
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.clone(), i))
-            .collect(),
-    );
-    let mut nodes: Vec<Node> = rows
-        .into_iter()
-        .map(|values| Node {
-            row: Arc::new(Row {
-                index: index.clone(),
-                values,
-            }),
-            prefix: String::new(),
-        })
-        .collect();
+    let mut nodes = to_nodes(&paths, rows);
     nodes.sort_by_key(|n| {
         let id = n.id().unwrap_or_default();
         ids.iter().position(|i| *i == id).unwrap_or(usize::MAX)

@@ -7,16 +7,8 @@
 use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, TypeRef};
 use policy::Action;
 
-use super::{Code, RequestCtx, error, internal, json_value};
-
-enum Failure {
-    App(app::AppError),
-    Plan(app::scheduling::PlanError),
-    Request(scheduling::RequestError),
-    Broken(String),
-    Option(String),
-    Write(store::WriteError),
-}
+use super::mutations::{Failure, run_as};
+use super::{Code, RequestCtx, error, json_value};
 
 pub fn fields() -> Vec<Field> {
     vec![
@@ -24,73 +16,27 @@ pub fn fields() -> Vec<Field> {
             FieldFuture::new(async move {
                 let rc = ctx.data::<RequestCtx>()?;
                 let application = ctx.args.try_get("applicationId")?.string()?.to_owned();
-                let plan = ctx
-                    .args
-                    .try_get("plan")?
-                    .as_value()
-                    .clone()
-                    .into_json()
-                    .map_err(|e| error(Code::BadUserInput, Some("plan"), format!("`plan`: {e}")))?;
-                let services = rc.services.clone();
-                let access = rc.caller.access.clone();
-                let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
-                let answer = rc
-                    .db
-                    .run(move |store| {
-                        let org = access.viewer.org.clone();
-                        services
-                            .authorize(
-                                store,
-                                &access,
-                                Action::Edit,
-                                "Application",
-                                &application,
-                                now,
-                            )
-                            .map_err(Failure::App)?;
-                        let request = app::scheduling::request_from_store(
+                let plan = json_arg(&ctx, "plan")?;
+                let v = run_as(rc, move |store, services, access, org, now| {
+                    services
+                        .authorize(
                             store,
-                            &org,
+                            access,
+                            Action::Edit,
+                            "Application",
                             &application,
-                            plan,
                             now,
                         )
-                        .map_err(Failure::Plan)?;
-                        let solution = scheduling::solve(&request).map_err(Failure::Request)?;
-                        for option in solution.options() {
-                            if let Err(v) = scheduling::check(&request, option) {
-                                let list: Vec<String> = v.iter().map(ToString::to_string).collect();
-                                return Err(Failure::Broken(list.join("; ")));
-                            }
-                        }
-                        serde_json::to_value(&solution).map_err(|e| Failure::Broken(e.to_string()))
-                    })
-                    .await
-                    .map_err(|e| internal("reaching the database", e))?;
-                match answer {
-                    Ok(v) => Ok(Some(FieldValue::value(json_value(v)))),
-                    Err(Failure::App(app::AppError::NoSuchEntity { ty, id, .. })) => Err(error(
-                        Code::NotFound,
-                        Some("applicationId"),
-                        format!("no {ty} `{id}` (or the caller may not see it)"),
-                    )),
-                    Err(Failure::App(e @ app::AppError::Forbidden { .. })) => {
-                        Err(error(Code::Forbidden, None, e.to_string()))
-                    }
-                    Err(Failure::App(e)) => Err(internal("scheduling", e)),
-                    Err(Failure::Plan(app::scheduling::PlanError::Store(e))) => {
-                        Err(internal("scheduling", e))
-                    }
-                    Err(Failure::Plan(e)) => {
-                        Err(error(Code::BadUserInput, Some("plan"), e.to_string()))
-                    }
-                    Err(Failure::Request(e)) => {
-                        Err(error(Code::BadUserInput, Some("plan"), e.to_string()))
-                    }
-                    Err(Failure::Broken(e)) => Err(internal("checking the options", e)),
-                    Err(Failure::Option(e)) => Err(error(Code::BadUserInput, Some("option"), e)),
-                    Err(Failure::Write(e)) => Err(internal("scheduling", e)),
-                }
+                        .map_err(Failure::App)?;
+                    let request =
+                        app::scheduling::request_from_store(store, org, &application, plan, now)
+                            .map_err(Failure::Plan)?;
+                    let solution = scheduling::solve(&request).map_err(Failure::Request)?;
+                    checked(&request, &solution)?;
+                    serde_json::to_value(&solution).map_err(|e| Failure::Broken(e.to_string()))
+                })
+                .await?;
+                Ok(Some(FieldValue::value(json_value(v))))
             })
         })
         .argument(InputValue::new(
@@ -110,57 +56,15 @@ pub fn fields() -> Vec<Field> {
     ]
 }
 
-/// Runs `f` on a database worker as the caller and maps its failures.
-async fn run_as<T, F>(rc: &RequestCtx, f: F) -> async_graphql::Result<T>
-where
-    F: FnOnce(
-            &mut store::Store,
-            &app::Services,
-            &app::Access,
-            &str,
-            domain::Instant,
-        ) -> Result<T, Failure>
-        + Send
-        + 'static,
-    T: Send + 'static,
-{
-    let services = rc.services.clone();
-    let access = rc.caller.access.clone();
-    let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
-    let answer = rc
-        .db
-        .run(move |store| {
-            let org = access.viewer.org.clone();
-            f(store, &services, &access, &org, now)
-        })
-        .await
-        .map_err(|e| internal("reaching the database", e))?;
-    answer.map_err(|f| match f {
-        Failure::App(app::AppError::NoSuchEntity { ty, id, .. }) => error(
-            Code::NotFound,
-            Some("applicationId"),
-            format!("no {ty} `{id}` (or the caller may not see it)"),
-        ),
-        Failure::App(e @ app::AppError::Forbidden { .. }) => {
-            error(Code::Forbidden, None, e.to_string())
+/// Every option of `solution` passes the independent checker (else it is our bug).
+fn checked(request: &scheduling::Request, solution: &scheduling::Solution) -> Result<(), Failure> {
+    for option in solution.options() {
+        if let Err(v) = scheduling::check(request, option) {
+            let list: Vec<String> = v.iter().map(ToString::to_string).collect();
+            return Err(Failure::Broken(list.join("; ")));
         }
-        Failure::App(e) => internal("scheduling", e),
-        Failure::Plan(app::scheduling::PlanError::Store(e)) => internal("scheduling", e),
-        Failure::Plan(e) => error(Code::BadUserInput, Some("plan"), e.to_string()),
-        Failure::Request(e) => error(Code::BadUserInput, Some("plan"), e.to_string()),
-        Failure::Broken(e) => internal("checking the options", e),
-        Failure::Option(e) => error(Code::BadUserInput, Some("option"), e),
-        Failure::Write(store::WriteError::Store(e)) => internal("booking", e),
-        Failure::Write(e) => {
-            let field = e.field().map(super::model::camel);
-            let code = match &e {
-                store::WriteError::NotFound { .. } => Code::NotFound,
-                store::WriteError::Conflict { .. } => Code::Conflict,
-                _ => Code::BadUserInput,
-            };
-            error(code, field.as_deref(), e.to_string())
-        }
-    })
+    }
+    Ok(())
 }
 
 fn json_arg(
@@ -339,12 +243,7 @@ pub fn repair_field() -> Field {
                     app::scheduling::request_for_repair(store, org, &application, plan, now, &booked)
                         .map_err(Failure::Plan)?;
                 let repaired = scheduling::repair(&request, &booked, &decline).map_err(Failure::Request)?;
-                for option in repaired.solution.options() {
-                    if let Err(v) = scheduling::check(&request, option) {
-                        let list: Vec<String> = v.iter().map(ToString::to_string).collect();
-                        return Err(Failure::Broken(list.join("; ")));
-                    }
-                }
+                checked(&request, &repaired.solution)?;
                 serde_json::to_value(&repaired).map_err(|e| Failure::Broken(e.to_string()))
             })
             .await?;
