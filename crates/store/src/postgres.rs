@@ -45,6 +45,7 @@ impl PgStore {
             prepared: std::collections::HashMap::new(),
         };
         store.migrate()?;
+        store.client.batch_execute(SESSION_SETTINGS)?;
         Ok(store)
     }
 
@@ -178,10 +179,8 @@ impl PgStore {
                 s
             }
         };
-        let mut tx = self.client.transaction()?;
-        tx.batch_execute(REPORT_SETTINGS)?;
-        let rows = tx.query(&statement, &refs)?;
-        tx.commit()?;
+        // One statement sees one snapshot: no transaction needed, and one round trip.
+        let rows = self.client.query(&statement, &refs)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let mut values = Vec::with_capacity(kinds.len());
@@ -212,10 +211,9 @@ impl PgStore {
         let params = pg_params(org_id, bound);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             params.iter().map(|p| p.as_ref()).collect();
-        let mut tx = self.client.transaction()?;
-        tx.batch_execute(REPORT_SETTINGS)?;
-        let rows = tx.query(&format!("EXPLAIN (ANALYZE, BUFFERS) {sql}"), &refs)?;
-        tx.commit()?;
+        let rows = self
+            .client
+            .query(&format!("EXPLAIN (ANALYZE, BUFFERS) {sql}"), &refs)?;
         let mut out = String::new();
         for row in rows {
             out.push_str(&row.try_get::<_, String>(0)?);
@@ -509,12 +507,13 @@ impl Get for PgRow<'_> {
     }
 }
 
-/// Settings for one report statement: reports are short analytic queries, for which JIT
+/// Settings of every connection, set once when it opens (per statement they cost three round
+/// trips: BEGIN, SET LOCAL, COMMIT). Reports are short analytic queries, for which JIT
 /// compilation costs more than it saves (PostgreSQL turns it on by estimated cost, and a plan
 /// over a million rows crosses that line), and sorts and hash tables of a million groups should
 /// not spill to disk at the default 4 MB.
-const REPORT_SETTINGS: &str =
-    "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; SET LOCAL standard_conforming_strings = on";
+const SESSION_SETTINGS: &str =
+    "SET jit = off; SET work_mem = '64MB'; SET standard_conforming_strings = on";
 
 fn pg_params(
     org_id: &str,
