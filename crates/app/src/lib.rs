@@ -282,7 +282,8 @@ impl Services {
         let user = access.viewer.user.clone();
         let user = user.as_str();
         let compiled = self.compile(store, org, &access, report)?;
-        let hash = query_hash(org, &query_syntax::to_json(report));
+        // The query's hash goes into audit events only: computed when there is one.
+        let hash = || query_hash(org, &query_syntax::to_json(report));
         // Demographics: only for viewers allowed aggregates; the refusal is audited too.
         if compiled.suppression.is_some() && !access.guard.demographics_aggregates() {
             let denied = AuditEvent {
@@ -292,7 +293,7 @@ impl Services {
                 subject: "demographics".to_owned(),
                 outcome: AuditOutcome::Denied,
                 policies: Vec::new(),
-                query_hash: Some(hash),
+                query_hash: Some(hash()),
                 detail: Some("report refused".to_owned()),
             };
             store.record_audit(org, &[denied])?;
@@ -305,8 +306,12 @@ impl Services {
                 ),
             });
         }
-        let audited = audit_events(&access, &compiled, report, &hash, at);
+        let mut audited = audit_events(&access, &compiled, at);
         if !audited.is_empty() {
+            let hash = hash();
+            for e in &mut audited {
+                e.query_hash = Some(hash.clone());
+            }
             store.record_audit(org, &audited)?;
         }
         let compile_time = started.elapsed();
@@ -568,15 +573,8 @@ fn entity_name(entity: EntityId) -> &'static str {
     query_compiler::Entity::get(entity).name
 }
 
-/// The audit events of one report run.
-fn audit_events(
-    access: &Access,
-    compiled: &Compiled,
-    report: &query_syntax::Report,
-    hash: &str,
-    at: domain::Instant,
-) -> Vec<AuditEvent> {
-    let _ = report;
+/// The audit events of one report run (their `query_hash` left for the caller to set).
+fn audit_events(access: &Access, compiled: &Compiled, at: domain::Instant) -> Vec<AuditEvent> {
     let notes = access.guard.notes();
     let policies_for = |entity: EntityId, group: Option<FieldGroup>| -> Vec<String> {
         notes
@@ -604,7 +602,7 @@ fn audit_events(
                 AuditOutcome::Allowed
             },
             policies: policies_for(entity, Some(group)),
-            query_hash: Some(hash.to_owned()),
+            query_hash: None,
             detail: Some(
                 if masked_everywhere {
                     "report; masked on every row (read as null)"
@@ -635,7 +633,7 @@ fn audit_events(
             subject: entity_name(subject).to_owned(),
             outcome: AuditOutcome::Denied,
             policies: policies_for(subject, None),
-            query_hash: Some(hash.to_owned()),
+            query_hash: None,
             detail: Some("no row of the subject is visible".to_owned()),
         });
     }

@@ -9,6 +9,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+
+/// mimalloc instead of the system allocator: an API request allocates thousands of small
+/// objects (GraphQL values, rows, strings) across threads, where glibc's malloc was a quarter of
+/// the server's time (`bench/api.sh`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use store::{ImportError, ImportOptions, Store, Table};

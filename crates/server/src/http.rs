@@ -231,7 +231,7 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
             return r;
         }
     };
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             observe("invalid", "client_error", started);
@@ -246,8 +246,9 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
             );
         }
     };
-    let (operation, is_mutation) = match async_graphql::parser::parse_query(&request.query) {
-        Ok(doc) => operation_of(&doc),
+    // Parsed once: the schema executes the document kept in the request.
+    let (operation, is_mutation) = match request.parsed_query() {
+        Ok(doc) => operation_of(doc),
         Err(_) => ("invalid".to_owned(), false),
     };
     let key = headers
@@ -265,8 +266,8 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
             "`Idempotency-Key` must be 1 to 200 characters",
         );
     }
-    let request_hash = sha256_hex(&body);
     if let Some(key) = &key {
+        let request_hash = sha256_hex(&body);
         match idempotency_begin(&shared, &caller, key, &request_hash).await {
             Ok(IdempotencyBegin::New) => {}
             Ok(IdempotencyBegin::Replay(response)) => {

@@ -9,6 +9,7 @@ pub mod mutations;
 pub mod read;
 pub mod reports;
 pub mod scheduling;
+pub mod spans;
 
 use std::sync::Arc;
 
@@ -120,7 +121,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(limits.max_depth.max(16) * 2)
         .limit_directives(8)
-        .extension(async_graphql::extensions::Tracing);
+        .extension(spans::Spans);
     if has_mutations {
         builder = builder.register(mutation);
     }
