@@ -347,6 +347,49 @@ fn check_org(applications: u64, seed: u64, stores: &mut [Fresh]) -> Vec<String> 
                     }
                 }
             }
+            // Pages (the API's lists): keyset pages of applications with their candidate and
+            // job, whose statements carry the filters in their page form; a candidate or job
+            // the viewer may not see reads as null.
+            let expected_pages: Vec<common::PageRow> = seen["Application"]
+                .iter()
+                .map(|id| {
+                    let shown = |ty: &'static str, attr: &str| {
+                        let target = facts.ref_attr("Application", id, attr);
+                        seen[ty].contains(&target).then_some(target)
+                    };
+                    (
+                        id.clone(),
+                        shown("Candidate", "candidate"),
+                        shown("Job", "job"),
+                    )
+                })
+                .collect();
+            for s in stores.iter_mut() {
+                let actual =
+                    common::page_rows(&services, s.store(), &org, &user.id, 7, generated.today);
+                if actual != expected_pages {
+                    let wrong: Vec<String> = expected_pages
+                        .iter()
+                        .filter(|r| !actual.contains(r))
+                        .map(|r| format!("expected {r:?}"))
+                        .chain(
+                            actual
+                                .iter()
+                                .filter(|r| !expected_pages.contains(r))
+                                .map(|r| format!("got {r:?}")),
+                        )
+                        .take(6)
+                        .collect();
+                    problems.push(format!(
+                        "{}: org {org} ({applications} applications, seed {seed}), policy {name}, viewer {} ({}, {why}): pages of applications: {} rows expected, {} read; {wrong:?}",
+                        s.name(),
+                        user.id,
+                        user.role,
+                        expected_pages.len(),
+                        actual.len()
+                    ));
+                }
+            }
             // Link rows (no key of their own): the allowed rows, with what they reference
             // read as null where the viewer may not see it (a to-one join to a hidden row).
             for (subject, ty, parent, parent_ty) in [

@@ -38,6 +38,9 @@ pub struct ViewerGuard {
     source: PolicySource,
     rows: HashMap<EntityId, Visibility>,
     fields: HashMap<(EntityId, FieldGroup), Visibility>,
+    /// The same filters and masks in their page form ([`page_form`]).
+    rows_page: HashMap<EntityId, Visibility>,
+    fields_page: HashMap<(EntityId, FieldGroup), Visibility>,
     notes: Vec<GuardNote>,
     key: String,
     demographics: bool,
@@ -88,6 +91,8 @@ impl ViewerGuard {
             source: policies.source(),
             rows: HashMap::new(),
             fields: HashMap::new(),
+            rows_page: HashMap::new(),
+            fields_page: HashMap::new(),
             notes: Vec::new(),
             key: format!(
                 "{}\u{1f}{}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{:?}",
@@ -151,6 +156,12 @@ impl ViewerGuard {
             residuals: Vec::new(),
         });
         guard.rows.insert(EntityId::Demographics, vis);
+        guard.rows_page = guard.rows.iter().map(|(k, v)| (*k, page_form(v))).collect();
+        guard.fields_page = guard
+            .fields
+            .iter()
+            .map(|(k, v)| (*k, page_form(v)))
+            .collect();
         Ok(guard)
     }
 
@@ -173,13 +184,13 @@ impl ViewerGuard {
     }
 }
 
-impl query_compiler::Guard for ViewerGuard {
-    fn rows(&self, entity: EntityId) -> Visibility {
-        // An entity the policies were not asked about is invisible, never visible.
-        self.rows.get(&entity).cloned().unwrap_or(Visibility::None)
-    }
-
-    fn fields(&self, entity: EntityId, group: FieldGroup) -> Visibility {
+impl ViewerGuard {
+    fn fields_in(
+        &self,
+        masks: &HashMap<(EntityId, FieldGroup), Visibility>,
+        entity: EntityId,
+        group: FieldGroup,
+    ) -> Visibility {
         match group {
             FieldGroup::Plain => Visibility::All,
             FieldGroup::Demographics => {
@@ -189,12 +200,33 @@ impl query_compiler::Guard for ViewerGuard {
                     Visibility::None
                 }
             }
-            _ => self
-                .fields
+            _ => masks
                 .get(&(entity, group))
                 .cloned()
                 .unwrap_or(Visibility::None),
         }
+    }
+}
+
+impl query_compiler::Guard for ViewerGuard {
+    fn rows(&self, entity: EntityId) -> Visibility {
+        // An entity the policies were not asked about is invisible, never visible.
+        self.rows.get(&entity).cloned().unwrap_or(Visibility::None)
+    }
+
+    fn fields(&self, entity: EntityId, group: FieldGroup) -> Visibility {
+        self.fields_in(&self.fields, entity, group)
+    }
+
+    fn rows_in_page(&self, entity: EntityId) -> Visibility {
+        self.rows_page
+            .get(&entity)
+            .cloned()
+            .unwrap_or(Visibility::None)
+    }
+
+    fn fields_in_page(&self, entity: EntityId, group: FieldGroup) -> Visibility {
+        self.fields_in(&self.fields_page, entity, group)
     }
 
     fn cache_key(&self) -> Option<String> {
@@ -438,4 +470,51 @@ impl GuardCache {
         }
         Ok(guard)
     }
+}
+
+/// The page form of a row filter or mask ([`query_compiler::Guard::rows_in_page`]): every
+/// `x IN (SELECT k FROM t ... WHERE c)` becomes `EXISTS (SELECT 1 FROM t ... WHERE c AND k = x)`,
+/// at every depth, so that the database probes the few rows a page reads (by index) instead of
+/// building each set in full first. The rows are the same: the translator's predicates are
+/// two-valued, `x` is a key or a foreign key tested for NULL before it is compared, and `k`
+/// (a key or a NOT NULL foreign key) is never NULL.
+fn page_form(v: &Visibility) -> Visibility {
+    use query_compiler::sql::{SqlExpr, walk_expr_mut};
+    let Visibility::Rows(e) = v else {
+        return v.clone();
+    };
+    let mut e = e.clone();
+    walk_expr_mut(&mut e, &mut |node| {
+        let SqlExpr::InSelect(x, select, negated) = node else {
+            return;
+        };
+        if select.columns.len() != 1
+            || !select.group_by.is_empty()
+            || !select.union_all.is_empty()
+            || !select.ctes.is_empty()
+            || select.limit.is_some()
+        {
+            return;
+        }
+        let mut correlated = std::mem::take(select.as_mut());
+        let Some((key, _)) = correlated.columns.pop() else {
+            return;
+        };
+        correlated.columns = vec![(SqlExpr::Int(1), "k".into())];
+        correlated.filter = SqlExpr::all(
+            correlated
+                .filter
+                .take()
+                .into_iter()
+                .chain([SqlExpr::eq(key, x.as_ref().clone())])
+                .collect(),
+        );
+        let exists = SqlExpr::Exists(Box::new(correlated));
+        *node = if *negated {
+            SqlExpr::Not(Box::new(exists))
+        } else {
+            exists
+        };
+    });
+    Visibility::Rows(e)
 }

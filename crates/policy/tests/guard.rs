@@ -210,6 +210,39 @@ fn postgres_gets_correlated_exists_at_the_top_level_only() {
 }
 
 #[test]
+fn pages_get_every_set_correlated_to_the_row() {
+    let p = Policies::shipped("acme").unwrap();
+    for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+        let g = p.guard_for(&viewer("r1", "recruiter"), dialect).unwrap();
+        for e in [EntityId::Applications, EntityId::Candidates, EntityId::Jobs] {
+            let whole = sql(&g.rows(e), "t");
+            let page = sql(&g.rows_in_page(e), "t");
+            assert!(whole.contains(" IN (SELECT"), "{dialect:?} {e:?}: {whole}");
+            assert!(!page.contains(" IN (SELECT"), "{dialect:?} {e:?}: {page}");
+            assert!(
+                page.contains("EXISTS (SELECT 1"),
+                "{dialect:?} {e:?}: {page}"
+            );
+        }
+        // The hiring team of a job, probed for this job: `zh.job_id = t.id` inside the EXISTS.
+        let jobs = sql(&g.rows_in_page(EntityId::Jobs), "jobs");
+        assert!(
+            jobs.contains("(\"zh\".\"job_id\" = \"t\".\"id\")"),
+            "{dialect:?}: {jobs}"
+        );
+        // Masks too: compensation only for jobs on whose hiring team the recruiter is.
+        let pay = sql(
+            &g.fields_in_page(EntityId::Offers, FieldGroup::Compensation),
+            "offers",
+        );
+        assert!(!pay.contains(" IN (SELECT"), "{dialect:?}: {pay}");
+        // Admins: nothing to correlate.
+        let admin = p.guard_for(&viewer("u1", "admin"), dialect).unwrap();
+        assert_eq!(admin.rows_in_page(EntityId::Candidates), Visibility::All);
+    }
+}
+
+#[test]
 fn rows_below_an_application_are_filtered_by_their_stored_job() {
     // `resource.application.job` (and a seat's `interview.application.job`) is the row's own
     // `job_id`: one anti join against the few hidden jobs, no application read.

@@ -540,3 +540,53 @@ fn hidden_candidates_count_only_visible_candidates() {
         );
     }
 }
+
+/// A guard whose page form is told apart from its whole-report form.
+struct PageMarked;
+
+impl Guard for PageMarked {
+    fn rows(&self, entity: EntityId) -> Visibility {
+        match entity {
+            EntityId::Candidates => {
+                Visibility::Rows(eq(row("name"), SqlExpr::Text("whole".into())))
+            }
+            _ => Visibility::All,
+        }
+    }
+    fn fields(&self, _: EntityId, _: FieldGroup) -> Visibility {
+        Visibility::All
+    }
+    fn rows_in_page(&self, entity: EntityId) -> Visibility {
+        match entity {
+            EntityId::Candidates => Visibility::Rows(eq(row("name"), SqlExpr::Text("page".into()))),
+            _ => Visibility::All,
+        }
+    }
+}
+
+#[test]
+fn pages_in_key_order_get_the_guards_page_form() {
+    let form = |text: &str| {
+        let sql = compile_with(text, Dialect::Postgres, &PageMarked, "page form").sql;
+        match (sql.contains("'page'"), sql.contains("'whole'")) {
+            (true, false) => "page",
+            (false, true) => "whole",
+            other => panic!("{text}: {other:?}\n{sql}"),
+        }
+    };
+    // The API's list: rows in key order after a cursor, a limit.
+    assert_eq!(
+        form("report applications where id > \"a\" show id, candidate.name order by id limit 51"),
+        "page"
+    );
+    assert_eq!(form("report candidates show id, name limit 10"), "page");
+    // Anything that reads every row first: no limit, a large one, another order, aggregates.
+    for text in [
+        "report applications show id, candidate.name order by id",
+        "report applications show id, candidate.name order by id limit 5000",
+        "report applications show id, candidate.name order by applied_at limit 10",
+        "report applications group by candidate.name show count() limit 10",
+    ] {
+        assert_eq!(form(text), "whole", "{text}");
+    }
+}

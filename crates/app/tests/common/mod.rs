@@ -448,6 +448,15 @@ impl OrgFacts {
         }
     }
 
+    /// The id a reference attribute of an entity points to.
+    pub fn ref_attr(&self, ty: &'static str, id: &str, attr: &str) -> String {
+        let attrs = &self.entities[&(ty, id.to_owned())];
+        match attrs.iter().find(|(n, _)| *n == attr) {
+            Some((_, Fact::Entity(_, target))) => target.clone(),
+            other => panic!("{ty}::{id}.{attr}: {other:?}"),
+        }
+    }
+
     /// The facts a decision about `(ty, id)` needs: the entity and every entity its references
     /// reach (sets of users are references to users that decisions only test membership of).
     pub fn facts_for(&self, ty: &'static str, id: &str) -> Facts {
@@ -639,6 +648,48 @@ pub fn report_ids(
         assert!(ids.insert(id.clone()), "{text} as {user}: {id} twice");
     }
     ids
+}
+
+/// An application as a page of the API reads it: its id, and its candidate's and job's ids
+/// (null where the viewer may not see them).
+pub type PageRow = (String, Option<String>, Option<String>);
+
+/// Every application `user` sees, read in keyset pages of `size` (`where id > last ... order by
+/// id limit size`): the statements the compiler writes in their page form
+/// (`query_compiler::Guard::rows_in_page`).
+pub fn page_rows(
+    services: &app::Services,
+    store: &mut Store,
+    org: &str,
+    user: &str,
+    size: usize,
+    today: jiff::civil::Date,
+) -> Vec<PageRow> {
+    let text_of = |v: &Value| match v {
+        Value::Text(s) => Some(s.clone()),
+        Value::Null => None,
+        other => panic!("a page read {other:?} for an id"),
+    };
+    let mut out: Vec<PageRow> = Vec::new();
+    loop {
+        let after = match out.last() {
+            Some((id, _, _)) => format!("where id > \"{id}\"\n"),
+            None => String::new(),
+        };
+        let text = format!(
+            "report applications\n{after}show id, candidate.id as c, job.id as j\norder by id\nlimit {size}"
+        );
+        let rows = run(services, store, org, user, &text, today);
+        let n = rows.len();
+        for row in rows {
+            let id =
+                text_of(&row[0]).unwrap_or_else(|| panic!("{text}: an application without id"));
+            out.push((id, text_of(&row[1]), text_of(&row[2])));
+        }
+        if n < size {
+            return out;
+        }
+    }
 }
 
 /// Runs a report as `user`, returning its rows.
