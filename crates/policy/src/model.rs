@@ -68,7 +68,8 @@ pub enum AttrKind {
     },
     /// A set of users, defined by the rows that link them (see [`Membership`]).
     Users(Membership),
-    /// A boolean derived from other tables (see [`Derived`]).
+    /// A boolean derived from other tables, which the store keeps in a column of the row (see
+    /// [`Derived`]).
     Derived(Derived),
 }
 
@@ -87,11 +88,35 @@ pub enum Membership {
     CandidateInterviewers,
 }
 
-/// Derived booleans: the keys of the rows for which they hold.
+/// Booleans defined by other tables, which the store keeps in a column of the row so that a
+/// policy on one reads the row instead of computing the definition on every statement. Declared
+/// only where the store keeps the column equal to the definition on every write (the import at
+/// commit, each write path in its transaction; `crates/store/src/rows.rs`,
+/// `Table::derived_columns`). Single Cedar decisions (`crates/store/src/facts.rs`) compute the
+/// definition itself, so that the agreement tests between row filters and decisions check the
+/// column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Derived {
-    /// `Candidate.hasNonConfidentialJob`: an application to a job that is not confidential.
+    /// `Candidate.hasNonConfidentialJob`: an application to a job that is not confidential
+    /// (migration 8: `candidates.has_non_confidential_job`).
     CandidateHasNonConfidentialJob,
+}
+
+impl Derived {
+    /// The NOT NULL boolean column of the type's table that holds it.
+    pub const fn column(self) -> &'static str {
+        match self {
+            Derived::CandidateHasNonConfidentialJob => "has_non_confidential_job",
+        }
+    }
+
+    /// The estimated share of rows for which it holds.
+    pub const fn selectivity(self) -> f64 {
+        match self {
+            // Most candidates have applied to a job that is not confidential.
+            Derived::CandidateHasNonConfidentialJob => 0.9,
+        }
+    }
 }
 
 const fn col(name: &'static str, column: &'static str, ty: ColumnType) -> Attr {

@@ -249,11 +249,7 @@ impl<'a> Translator<'a> {
                 Val::Path(path)
             }
             AttrKind::Users(m) => Val::Users(path, m),
-            AttrKind::Derived(d) => {
-                let key = key_of(path.ty)?;
-                let holds = self.derived(d, key);
-                Val::Pred(under(&path, holds))
-            }
+            AttrKind::Derived(d) => Val::Pred(under(&path, derived(d))),
         })
     }
 
@@ -565,86 +561,17 @@ impl<'a> Translator<'a> {
         }
         out.unwrap_or(SqlExpr::Bool(op == "AND"))
     }
+}
 
-    /// A derived boolean of the row whose key column is `key`.
-    fn derived(&mut self, d: Derived, key: &'static str) -> P {
-        match d {
-            // "Has an application to a job that is not confidential" holds for most candidates,
-            // so it is written as the complement of two sets that are small in practice:
-            // candidates whose applications are all to confidential jobs, and candidates with no
-            // application at all (for whom it is false, as in Cedar's facts). Both are
-            // uncorrelated, so the database builds each once per statement; its negation (under
-            // `NOT`, or a reference written as its complement) is their union.
-            Derived::CandidateHasNonConfidentialJob => {
-                let only_confidential = self.candidates_applying_only_to_confidential_jobs();
-                let without_applications = self.candidates_without_applications();
-                let not_in = |keys: Select| {
-                    P::Not(Box::new(P::Atom(
-                        in_select(SqlExpr::RowColumn(key), keys),
-                        0.05,
-                    )))
-                };
-                p_and(not_in(only_confidential), not_in(without_applications))
-            }
-        }
-    }
-
-    /// The candidates with an application to a confidential job and none to a job that is not
-    /// confidential.
-    fn candidates_applying_only_to_confidential_jobs(&mut self) -> Select {
-        let (a, j, b, k) = (self.alias(), self.alias(), self.alias(), self.alias());
-        let other = Select {
-            columns: vec![(SqlExpr::Int(1), "k".into())],
-            from: Some((TableSource::Table("applications"), b.clone())),
-            joins: vec![inner_join("jobs", &k, &b, "job_id")],
-            filter: SqlExpr::all(vec![
-                SqlExpr::eq(SqlExpr::Column(b.clone(), "org_id"), SqlExpr::Org),
-                SqlExpr::eq(
-                    SqlExpr::Column(b, "candidate_id"),
-                    SqlExpr::Column(a.clone(), "candidate_id"),
-                ),
-                SqlExpr::eq(SqlExpr::Column(k, "confidential"), SqlExpr::Bool(false)),
-            ]),
-            ..Default::default()
-        };
-        Select {
-            columns: vec![(SqlExpr::Column(a.clone(), "candidate_id"), "k".into())],
-            from: Some((TableSource::Table("applications"), a.clone())),
-            joins: vec![inner_join("jobs", &j, &a, "job_id")],
-            filter: SqlExpr::all(vec![
-                SqlExpr::eq(SqlExpr::Column(a, "org_id"), SqlExpr::Org),
-                SqlExpr::eq(SqlExpr::Column(j, "confidential"), SqlExpr::Bool(true)),
-                SqlExpr::Not(Box::new(SqlExpr::Exists(Box::new(other)))),
-            ]),
-            ..Default::default()
-        }
-    }
-
-    /// The candidates with no application.
-    fn candidates_without_applications(&mut self) -> Select {
-        let (c, b) = (self.alias(), self.alias());
-        let any = Select {
-            columns: vec![(SqlExpr::Int(1), "k".into())],
-            from: Some((TableSource::Table("applications"), b.clone())),
-            filter: SqlExpr::all(vec![
-                SqlExpr::eq(SqlExpr::Column(b.clone(), "org_id"), SqlExpr::Org),
-                SqlExpr::eq(
-                    SqlExpr::Column(b, "candidate_id"),
-                    SqlExpr::Column(c.clone(), "id"),
-                ),
-            ]),
-            ..Default::default()
-        };
-        Select {
-            columns: vec![(SqlExpr::Column(c.clone(), "id"), "k".into())],
-            from: Some((TableSource::Table("candidates"), c.clone())),
-            filter: SqlExpr::all(vec![
-                SqlExpr::eq(SqlExpr::Column(c, "org_id"), SqlExpr::Org),
-                SqlExpr::Not(Box::new(SqlExpr::Exists(Box::new(any)))),
-            ]),
-            ..Default::default()
-        }
-    }
+/// A derived boolean of the row: the column the store keeps it in (NOT NULL, so two-valued),
+/// with its estimated share of rows, which steers a reference to it to the smaller set (most
+/// candidates have a job that is not confidential: `resource.candidate.hasNonConfidentialJob`
+/// of an application is `NOT (candidate_id IN (<candidates without one>))`).
+fn derived(d: Derived) -> P {
+    P::Atom(
+        SqlExpr::eq(SqlExpr::RowColumn(d.column()), SqlExpr::Bool(true)),
+        d.selectivity(),
+    )
 }
 
 /// What a residual condition comes to.

@@ -378,6 +378,17 @@ impl Store {
         Ok(out)
     }
 
+    /// The candidates of org `org_id` whose stored `has_non_confidential_job` (migration 8) is not
+    /// whether they have an application to a job that is not confidential
+    /// ([`rows::STALE_CANDIDATE_FLAGS`]), by id: empty for a sound org. An integrity check for
+    /// operators and tests, like [`Store::stale_job_ids`].
+    pub fn stale_candidate_flags(&mut self, org_id: &str) -> Result<Vec<String>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.org_strings(rows::STALE_CANDIDATE_FLAGS, org_id),
+            Store::Postgres(s) => s.org_strings(rows::STALE_CANDIDATE_FLAGS, org_id),
+        }
+    }
+
     /// A first look at org `org_id`: jobs and applications by status, and how many applications
     /// reached each kind of stage (the funnel), for `demo` and `orgs`.
     pub fn overview(&mut self, org_id: &str) -> Result<Overview, StoreError> {

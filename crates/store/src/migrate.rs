@@ -53,6 +53,14 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_api_tokens.sql"),
         postgres: include_str!("../migrations/postgres/0007_api_tokens.sql"),
     },
+    Migration {
+        version: 8,
+        name: "candidates_has_non_confidential_job",
+        sqlite: include_str!("../migrations/sqlite/0008_candidates_has_non_confidential_job.sql"),
+        postgres: include_str!(
+            "../migrations/postgres/0008_candidates_has_non_confidential_job.sql"
+        ),
+    },
 ];
 
 /// Fills the derived `stage_transitions.left_at` of one org (`$1`/`?1`) from its history: the
@@ -65,6 +73,20 @@ pub const DERIVE_LEFT_AT_POSTGRES: &str = "UPDATE stage_transitions AS t SET lef
     FROM (SELECT id, lead(at) OVER (PARTITION BY application_id ORDER BY at, id) AS next_at \
           FROM stage_transitions WHERE org_id = $1) AS n \
     WHERE t.org_id = $1 AND t.id = n.id AND n.next_at IS NOT NULL";
+
+/// Sets the derived `candidates.has_non_confidential_job` (migration 8) of one org (`$1`/`?1`)
+/// to FALSE where the candidate has no application to a job that is not confidential. Run by
+/// every import before commit: the import writes candidates without the column, so each of them
+/// holds the default TRUE (replacing an org deletes its rows first), and only these exceptions
+/// change, in one anti join, never an update of every candidate.
+pub const DERIVE_CANDIDATE_FLAGS_SQLITE: &str = "UPDATE candidates SET has_non_confidential_job = 0 \
+    WHERE org_id = ?1 AND has_non_confidential_job = 1 \
+    AND NOT EXISTS (SELECT 1 FROM applications a JOIN jobs j ON j.org_id = a.org_id AND j.id = a.job_id \
+        WHERE a.org_id = ?1 AND a.candidate_id = candidates.id AND j.confidential = 0)";
+pub const DERIVE_CANDIDATE_FLAGS_POSTGRES: &str = "UPDATE candidates AS c SET has_non_confidential_job = FALSE \
+    WHERE c.org_id = $1 AND c.has_non_confidential_job \
+    AND NOT EXISTS (SELECT 1 FROM applications a JOIN jobs j ON j.org_id = a.org_id AND j.id = a.job_id \
+        WHERE a.org_id = $1 AND a.candidate_id = c.id AND NOT j.confidential)";
 
 pub fn latest() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.version)

@@ -235,6 +235,12 @@ impl PgStore {
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
+    /// The first column (text) of every row of `sql` for `org_id`.
+    pub fn org_strings(&mut self, sql: &str, org_id: &str) -> Result<Vec<String>, StoreError> {
+        let rows = self.client.query(sql, &[&org_id])?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
     /// Runs `sql` (rows of a label and a count) for `org_id`.
     pub fn labelled_counts(
         &mut self,
@@ -373,6 +379,10 @@ impl ImportTx<CopyText> for PgImport<'_> {
         if let Some(org) = org {
             self.tx
                 .execute(crate::migrate::DERIVE_LEFT_AT_POSTGRES, &[&org.as_str()])?;
+            self.tx.execute(
+                crate::migrate::DERIVE_CANDIDATE_FLAGS_POSTGRES,
+                &[&org.as_str()],
+            )?;
         }
         if let (true, Some(org)) = (self.bulk, org) {
             // The tables have no statistics yet for these rows: steer the planner to hash the

@@ -84,7 +84,21 @@ impl Table {
         }
     }
 
-    /// Columns in insert order; the first is always `org_id`.
+    /// Derived columns that no record of the interchange format carries and no insert writes:
+    /// each row gets the column's default, which the store then sets where it differs from the
+    /// truth (the import at commit, the write paths in their transaction). The migrations add
+    /// them after [`Table::columns`]; export never reads them.
+    pub fn derived_columns(self) -> &'static [&'static str] {
+        match self {
+            // Migration 8: whether the candidate has an application to a job that is not
+            // confidential (see [`STALE_CANDIDATE_FLAGS`]).
+            Table::Candidates => &["has_non_confidential_job"],
+            _ => &[],
+        }
+    }
+
+    /// Columns in insert order; the first is always `org_id`. Import and inserts write exactly
+    /// these; see also [`Table::derived_columns`].
     pub fn columns(self) -> &'static [&'static str] {
         match self {
             Table::Orgs => &["org_id", "name", "timezone", "created_at"],
@@ -620,6 +634,16 @@ pub const STORED_JOB_IDS: [(Table, &str); 5] = [
          WHERE c.org_id = $1 AND (a.job_id IS NULL OR c.job_id IS NULL OR c.job_id <> a.job_id)",
     ),
 ];
+
+/// A query that lists, for org `$1`, the candidates whose stored `has_non_confidential_job`
+/// (migration 8) is not the truth: whether the candidate has an application to a job that is not
+/// confidential. The importer sets it at commit and every write path keeps it equal, since access
+/// policies read it (`crates/policy/src/model.rs`, `Derived`).
+pub const STALE_CANDIDATE_FLAGS: &str = "SELECT c.id FROM candidates c \
+    WHERE c.org_id = $1 AND (c.has_non_confidential_job = TRUE) <> EXISTS (SELECT 1 FROM applications a \
+        JOIN jobs j ON j.org_id = a.org_id AND j.id = a.job_id \
+        WHERE a.org_id = c.org_id AND a.candidate_id = c.id AND j.confidential = FALSE) \
+    ORDER BY c.id";
 
 /// A foreign key within one org: `table.column` references `parent.id` (both also keyed by
 /// `org_id`). Every table additionally belongs to its org.

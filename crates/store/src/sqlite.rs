@@ -223,6 +223,13 @@ impl SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The first column (text) of every row of `sql` for `org_id`.
+    pub fn org_strings(&mut self, sql: &str, org_id: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map([org_id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Runs `sql` (rows of a label and a count) for `org_id`.
     pub fn labelled_counts(
         &mut self,
@@ -396,6 +403,10 @@ impl ImportTx<Rows> for SqliteImport<'_> {
         if let Some(org) = org {
             self.tx
                 .execute(crate::migrate::DERIVE_LEFT_AT_SQLITE, [org.as_str()])?;
+            self.tx.execute(
+                crate::migrate::DERIVE_CANDIDATE_FLAGS_SQLITE,
+                [org.as_str()],
+            )?;
         }
         Ok(self.tx.commit()?)
     }

@@ -16,8 +16,10 @@
 //!   and the compiler's shortcuts (an interview's stage is a stage of its application's job; a
 //!   scorecard's application is its interview's).
 //! - **Derived data stays consistent**, in the same transaction: `application_stage_kinds` (the
-//!   stage kinds an application ever entered) and `stage_transitions.left_at` (when each stay
-//!   ended).
+//!   stage kinds an application ever entered), `stage_transitions.left_at` (when each stay
+//!   ended) and `candidates.has_non_confidential_job` (an application to a job that is not
+//!   confidential: recomputed when a candidate or an application is inserted, and for the job's
+//!   candidates when a job's `confidential` changes).
 //! - **Rows are written through one function per table** (`tx.rs`), whose values come from the
 //!   shared record-to-row mapping of `rows.rs` (the import's), so that a new column is one change.
 //!

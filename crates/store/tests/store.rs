@@ -28,6 +28,11 @@ fn import(
 
 fn assert_round_trip(store: &mut Store, org: &str, input: &Path) {
     assert_eq!(store.stale_job_ids(org).unwrap(), vec![], "stored job ids");
+    assert_eq!(
+        store.stale_candidate_flags(org).unwrap(),
+        Vec::<String>::new(),
+        "candidates' has_non_confidential_job"
+    );
     let out = tempfile::tempdir().unwrap();
     store.export(org, out.path()).unwrap();
     let (a, b) = (
@@ -314,7 +319,7 @@ on_both!(
     "hp_test",
     migrations_are_recorded_and_idempotent,
     |mut f| {
-        let latest = 7;
+        let latest = 8;
         assert_eq!(f.store().schema_version().unwrap(), latest);
         // Opening the same database again finds it current and changes nothing.
         let url = f.url.clone();
@@ -354,6 +359,13 @@ fn columns(store: &mut Store) -> Vec<(String, Vec<String>)> {
     out
 }
 
+/// The columns of `table`: those the import writes, then the derived ones the store sets.
+fn stored_columns(table: Table) -> Vec<&'static str> {
+    let mut cols = table.columns().to_vec();
+    cols.extend_from_slice(table.derived_columns());
+    cols
+}
+
 /// The foreign keys each backend's migrations declare, as `table.column -> parent`, org_id aside.
 fn declared_foreign_keys(store: &mut Store) -> Vec<String> {
     let mut out = match store {
@@ -391,7 +403,7 @@ on_both!(
     |mut f| {
         for (table, cols) in columns(f.store()) {
             let t = Table::ALL.into_iter().find(|t| t.name() == table).unwrap();
-            assert_eq!(cols, t.columns(), "columns of `{table}`");
+            assert_eq!(cols, stored_columns(t), "columns of `{table}`");
         }
         let mut expected: Vec<String> = store::FOREIGN_KEYS
             .iter()
@@ -434,7 +446,127 @@ on_both!(
         assert_round_trip(&mut reopened, "back", dir.path());
         for (table, cols) in columns(&mut reopened) {
             let t = Table::ALL.into_iter().find(|t| t.name() == table).unwrap();
-            assert_eq!(cols, t.columns(), "columns of `{table}`");
+            assert_eq!(cols, stored_columns(t), "columns of `{table}`");
+        }
+    }
+);
+
+on_both!(
+    "hp_test",
+    migration_8_backfills_the_candidates_flag,
+    |mut f| {
+        let dir = generated("flag", 300, 9);
+        import(f.store(), dir.path(), false).unwrap();
+        // Candidates without an application to a job that is not confidential: one with no
+        // application at all, and one applying to a confidential job only.
+        let mut strings = |sql: &str| match f.store() {
+            Store::Sqlite(s) => s.query_strings(sql).unwrap(),
+            Store::Postgres(s) => s.query_strings(sql).unwrap(),
+        };
+        let confidential = strings(
+            "SELECT id FROM jobs WHERE org_id = 'flag' AND confidential = TRUE AND status IN ('draft', 'open') ORDER BY id",
+        );
+        let department = strings("SELECT id FROM departments WHERE org_id = 'flag' ORDER BY id");
+        let job_id = match confidential.first() {
+            Some(j) => domain::Id::parse(j).unwrap(),
+            None => {
+                let job = f
+                    .store()
+                    .create_job(
+                        "flag",
+                        store::NewJob {
+                            id: None,
+                            title: "Secret".into(),
+                            department_id: domain::Id::parse(&department[0]).unwrap(),
+                            location: "Remote".into(),
+                            employment_type: domain::enums::EmploymentType::FullTime,
+                            status: domain::enums::JobStatus::Open,
+                            confidential: true,
+                            opened_at: domain::Instant::parse("2025-01-01T00:00:00Z").unwrap(),
+                            headcount: 1,
+                            hiring_team: vec![],
+                            stages: vec![store::NewStage {
+                                id: None,
+                                name: "Review".into(),
+                                kind: domain::enums::StageKind::ApplicationReview,
+                            }],
+                            custom_fields: serde_json::Map::new(),
+                        },
+                    )
+                    .unwrap();
+                job.id
+            }
+        };
+        let candidate = |name: &str| store::NewCandidate {
+            id: None,
+            name: name.into(),
+            email: None,
+            phone: None,
+            location: None,
+            timezone: None,
+            tags: vec![],
+            custom_fields: serde_json::Map::new(),
+            demographics: None,
+            at: domain::Instant::parse("2025-02-01T00:00:00Z").unwrap(),
+        };
+        f.store()
+            .create_candidate("flag", candidate("Pat Prospect"))
+            .unwrap();
+        f.store()
+            .create_candidate_and_apply(
+                "flag",
+                candidate("Sam Secret"),
+                store::NewApplication {
+                    id: None,
+                    candidate_id: domain::Id::parse("cand_x").unwrap(),
+                    job_id,
+                    source_id: None,
+                    credited_to_user_id: None,
+                    custom_fields: serde_json::Map::new(),
+                    at: domain::Instant::parse("2025-03-01T00:00:00Z").unwrap(),
+                    by_user_id: None,
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            f.store().stale_candidate_flags("flag").unwrap(),
+            Vec::<String>::new()
+        );
+        // The store as it was before migration 8: no flag on candidates.
+        let undo = "ALTER TABLE candidates DROP COLUMN has_non_confidential_job; \
+                    DELETE FROM schema_migrations WHERE version = 8;";
+        match &f.pg {
+            None => rusqlite::Connection::open(f.file.as_ref().unwrap())
+                .unwrap()
+                .execute_batch(undo)
+                .unwrap(),
+            Some(_) => postgres::Client::connect(&f.url, postgres::NoTls)
+                .unwrap()
+                .batch_execute(undo)
+                .unwrap(),
+        }
+        let mut reopened = Store::open(&f.url).unwrap();
+        assert_eq!(
+            reopened.schema_version().unwrap(),
+            store::latest_schema_version()
+        );
+        assert_eq!(
+            reopened.stale_candidate_flags("flag").unwrap(),
+            Vec::<String>::new()
+        );
+        let without = match &mut reopened {
+            Store::Sqlite(s) => s.query_strings(
+                "SELECT count(*) FROM candidates WHERE org_id = 'flag' AND NOT has_non_confidential_job",
+            ),
+            Store::Postgres(s) => s.query_strings(
+                "SELECT CAST(count(*) AS text) FROM candidates WHERE org_id = 'flag' AND NOT has_non_confidential_job",
+            ),
+        }
+        .unwrap();
+        assert!(without[0].parse::<u32>().unwrap() >= 2, "{without:?}");
+        for (table, cols) in columns(&mut reopened) {
+            let t = Table::ALL.into_iter().find(|t| t.name() == table).unwrap();
+            assert_eq!(cols, stored_columns(t), "columns of `{table}`");
         }
     }
 );

@@ -220,6 +220,35 @@ fn derived(store: &mut Store, org: &str) -> (Vec<String>, Vec<String>) {
     (kinds, left)
 }
 
+/// The stored `has_non_confidential_job` of every candidate of `org`, as `id:yes` or `id:no`.
+fn flags(store: &mut Store, org: &str) -> Vec<String> {
+    strings(
+        store,
+        &format!(
+            "SELECT id || ':' || CASE WHEN has_non_confidential_job THEN 'yes' ELSE 'no' END \
+             FROM candidates WHERE org_id = '{org}' ORDER BY id"
+        ),
+    )
+}
+
+/// The stored `has_non_confidential_job` of candidate `candidate` of org A, checked against the
+/// truth for every candidate of the org.
+#[track_caller]
+fn flag(store: &mut Store, candidate: &Id) -> bool {
+    assert_eq!(
+        store.stale_candidate_flags(A).unwrap(),
+        Vec::<String>::new(),
+        "stale candidate flags"
+    );
+    let all = flags(store, A);
+    let mine = format!("{candidate}:");
+    let found = all
+        .iter()
+        .find_map(|f| f.strip_prefix(&mine))
+        .unwrap_or_else(|| panic!("no candidate `{candidate}` in {all:?}"));
+    found == "yes"
+}
+
 /// The strong check: org `org` exports to a valid org folder, which imports again (replacing
 /// the org) into the same derived data, with every reference resolving.
 #[track_caller]
@@ -231,12 +260,28 @@ fn assert_exports_validly(store: &mut Store, org: &str) {
         vec![],
         "stored job ids after writes"
     );
+    assert_eq!(
+        store.stale_candidate_flags(org).unwrap(),
+        Vec::<String>::new(),
+        "candidates' has_non_confidential_job after writes"
+    );
     let before = derived(store, org);
+    let flags_before = flags(store, org);
     let counts_before = store.org_counts(org).unwrap();
     let dir = tempfile::tempdir().unwrap();
     store.export(org, dir.path()).unwrap();
     import(store, dir.path(), true);
     assert_eq!(derived(store, org), before, "derived data after re-import");
+    assert_eq!(
+        flags(store, org),
+        flags_before,
+        "candidate flags after re-import"
+    );
+    assert_eq!(
+        store.stale_candidate_flags(org).unwrap(),
+        Vec::<String>::new(),
+        "candidates' has_non_confidential_job after re-import"
+    );
     assert_eq!(store.org_counts(org).unwrap(), counts_before);
     // And into a store of its own.
     let mut other = common::sqlite();
@@ -1489,6 +1534,91 @@ on_both!("hp_test_write", custom_fields_and_values, |mut f| {
     assert_exports_validly(s, A);
     assert_exports_validly(s, B);
 });
+
+on_both!(
+    "hp_test_write",
+    candidate_flag_follows_applications_and_confidential_jobs,
+    |mut f| {
+        let s = f.store();
+        let w = world(s);
+        // A new candidate has no application: no job that is not confidential.
+        assert!(!flag(s, &w.candidate));
+        // A confidential job of its own.
+        let secret = s
+            .create_job(
+                A,
+                NewJob {
+                    id: Some(id("job_secret")),
+                    title: "Secret Project Lead".into(),
+                    department_id: w.dept.clone(),
+                    location: "Remote".into(),
+                    employment_type: EmploymentType::FullTime,
+                    status: JobStatus::Open,
+                    confidential: true,
+                    opened_at: at("2025-01-01T00:00:00Z"),
+                    headcount: 1,
+                    hiring_team: vec![],
+                    stages: vec![stage(
+                        "stg_s_review",
+                        "Review",
+                        StageKind::ApplicationReview,
+                    )],
+                    custom_fields: serde_json::Map::new(),
+                },
+            )
+            .unwrap();
+        // Applying to the confidential job leaves it false; to the other job makes it true.
+        let mut cmd = apply_cmd(&w, "2025-03-01T10:00:00Z");
+        cmd.job_id = secret.id.clone();
+        s.apply(A, cmd).unwrap();
+        assert!(!flag(s, &w.candidate));
+        s.apply(A, apply_cmd(&w, "2025-03-02T10:00:00Z")).unwrap();
+        assert!(flag(s, &w.candidate));
+        // Created and applied in one command.
+        let (other, _) = s
+            .create_candidate_and_apply(
+                A,
+                candidate_cmd("Ada Other"),
+                apply_cmd(&w, "2025-03-03T10:00:00Z"),
+            )
+            .unwrap();
+        assert!(flag(s, &other.id));
+        // The job becomes confidential: both lose it; and back.
+        let mut u = UpdateJob::new(w.job.clone(), at("2025-04-01T00:00:00Z"));
+        u.confidential = Some(true);
+        s.update_job(A, u).unwrap();
+        assert!(!flag(s, &w.candidate));
+        assert!(!flag(s, &other.id));
+        let mut u = UpdateJob::new(w.job.clone(), at("2025-04-02T00:00:00Z"));
+        u.confidential = Some(false);
+        s.update_job(A, u).unwrap();
+        assert!(flag(s, &w.candidate));
+        assert!(flag(s, &other.id));
+        // Both jobs confidential, then only the other one: the candidate applying to both
+        // keeps it through the secret job, the other candidate does not.
+        let mut u = UpdateJob::new(w.job.clone(), at("2025-04-03T00:00:00Z"));
+        u.confidential = Some(true);
+        s.update_job(A, u).unwrap();
+        let mut u = UpdateJob::new(secret.id.clone(), at("2025-04-03T00:00:00Z"));
+        u.confidential = Some(false);
+        s.update_job(A, u).unwrap();
+        assert!(flag(s, &w.candidate));
+        assert!(!flag(s, &other.id));
+        // A change that leaves `confidential` as it was changes no flag.
+        let mut u = UpdateJob::new(secret.id.clone(), at("2025-04-04T00:00:00Z"));
+        u.title = Some("Project Lead".into());
+        s.update_job(A, u).unwrap();
+        assert!(flag(s, &w.candidate));
+        assert!(!flag(s, &other.id));
+        // The other org is untouched.
+        assert_eq!(
+            s.stale_candidate_flags(B).unwrap(),
+            Vec::<String>::new(),
+            "org B"
+        );
+        assert_exports_validly(s, A);
+    }
+);
 
 on_both!(
     "hp_test_write",

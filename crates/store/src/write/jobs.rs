@@ -214,6 +214,7 @@ impl Store {
         self.write_tx(org, |tx| {
             let schema = tx.custom_schema(org)?;
             let mut job = must_job(tx, org, &cmd.job_id, true)?;
+            let was_confidential = job.confidential;
             if let Some(t) = &cmd.title {
                 job.title = non_empty("title", t)?;
             }
@@ -302,6 +303,11 @@ impl Store {
                     Val::Json(custom),
                 ],
             )?;
+            if job.confidential != was_confidential {
+                // The candidates applying to the job may gain or lose their only application
+                // to a job that is not confidential.
+                tx.derive_candidate_flags_of_job(org, &job.id)?;
+            }
             Ok(job)
         })
     }

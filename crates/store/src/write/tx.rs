@@ -15,6 +15,12 @@ use super::WriteError;
 use crate::rows::{self, Table, Val};
 use crate::{Store, StoreError};
 
+/// The truth of `candidates.has_non_confidential_job` (migration 8) for the row of an
+/// `UPDATE candidates`: an application of the candidate to a job that is not confidential.
+const HAS_NON_CONFIDENTIAL_JOB: &str = "EXISTS (SELECT 1 FROM applications a \
+    JOIN jobs j ON j.org_id = a.org_id AND j.id = a.job_id \
+    WHERE a.org_id = candidates.org_id AND a.candidate_id = candidates.id AND j.confidential = FALSE)";
+
 /// A write transaction.
 pub(crate) enum Tx<'c> {
     Sqlite(rusqlite::Transaction<'c>),
@@ -584,12 +590,55 @@ impl Tx<'_> {
     // parent's). Rows that belong to an application take the application, so that a column
     // copied from it (its job) is one change here.
 
+    /// A candidate, with its derived `has_non_confidential_job` (migration 8; FALSE: no
+    /// application yet).
     pub fn insert_candidate(&mut self, org: &str, c: &Candidate) -> Result<(), StoreError> {
-        self.insert_record(org, Record::Candidate(c), None)
+        self.insert_record(org, Record::Candidate(c), None)?;
+        self.derive_candidate_flag(org, &c.id)
     }
 
+    /// An application, with its candidate's derived `has_non_confidential_job` (TRUE once the
+    /// candidate applies to a job that is not confidential).
     pub fn insert_application(&mut self, org: &str, a: &Application) -> Result<(), StoreError> {
-        self.insert_record(org, Record::Application(a), None)
+        self.insert_record(org, Record::Application(a), None)?;
+        self.derive_candidate_flag(org, &a.candidate_id)
+    }
+
+    /// Sets the derived `has_non_confidential_job` of candidate `candidate_id` (migration 8) to
+    /// the truth: whether it has an application to a job that is not confidential.
+    pub fn derive_candidate_flag(
+        &mut self,
+        org: &str,
+        candidate_id: &Id,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            &format!(
+                "UPDATE candidates SET has_non_confidential_job = {HAS_NON_CONFIDENTIAL_JOB} \
+                 WHERE org_id = $1 AND id = $2"
+            ),
+            &[Val::Text(org), Val::Text(candidate_id.as_str())],
+        )?;
+        Ok(())
+    }
+
+    /// Sets the derived `has_non_confidential_job` (migration 8) of every candidate with an
+    /// application to job `job_id` to the truth, after the job's `confidential` changed; only the
+    /// candidates whose flag changes are written.
+    pub fn derive_candidate_flags_of_job(
+        &mut self,
+        org: &str,
+        job_id: &Id,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            &format!(
+                "UPDATE candidates SET has_non_confidential_job = {HAS_NON_CONFIDENTIAL_JOB} \
+                 WHERE org_id = $1 \
+                 AND id IN (SELECT candidate_id FROM applications WHERE org_id = $1 AND job_id = $2) \
+                 AND has_non_confidential_job <> {HAS_NON_CONFIDENTIAL_JOB}"
+            ),
+            &[Val::Text(org), Val::Text(job_id.as_str())],
+        )?;
+        Ok(())
     }
 
     /// A stage transition of `app` (its `left_at` NULL: the application is in the stage).
