@@ -12,7 +12,7 @@
 # recruiter policy count); the hiring manager on the most hiring teams; the interviewer with
 # the most interview seats. For each report, `hireplane explain --as USER` gives each viewer's
 # SQL and parameters; psql PREPAREs them (plan_cache_mode = force_custom_plan, the store's
-# REPORT_SETTINGS) and runs RUNS rounds alternating admin / viewer, timed by \timing; the table
+# SESSION_SETTINGS) and runs RUNS rounds alternating admin / viewer, timed by \timing; the table
 # shows the medians and the ratio viewer / admin (the target is <= 1.3x).
 #
 # Environment: HIREPLANE_BENCH_POSTGRES, REPORTS_TODAY, REPORTS_RUNS, REPORTS_ONLY, BENCH_OUT as

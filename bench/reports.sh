@@ -74,7 +74,7 @@ def run(name):
     hand_rows = os.path.join(out, f"{name}.handwritten.rows")
     lines = [
         "\\set ON_ERROR_STOP 1",
-        # What the store sets for every report statement (store/src/postgres.rs, REPORT_SETTINGS),
+        # What the store sets for every report statement (store/src/postgres.rs, SESSION_SETTINGS),
         # for the generated and the hand-written SQL alike.
         "SET jit = off;",
         "SET work_mem = '64MB';",

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Instructions the server executes per API page, counted by valgrind's callgrind: a figure that
+# does not depend on what else the machine is doing (wrk's requests/s on a shared 2-core
+# machine moves by 20% from run to run). Run from the repository root:
+#
+#   bench/api-instructions.sh [N]      (default 1000000; needs valgrind)
+#
+# Starts the release server under callgrind on the org of bench/api.sh (hp_bench_N in
+# PostgreSQL), sends N1 (default 20) then, in a second server, N2 (default 120) page requests one
+# after the other with curl (the page of bench/api-page.lua: 50 applications with candidate, job
+# and current stage after a cursor), and prints (I2 - I1) / (N2 - N1): the instructions of one
+# page, start-up and shut-down cancelled out. PostgreSQL's own work is not counted. API_ROLE as
+# for bench/api.sh. To compare two commits, build each and run this script after each build.
+set -euo pipefail
+
+n=${1:-1000000}
+pg=${HIREPLANE_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}
+n1=${N1:-20}
+n2=${N2:-120}
+port=${API_PORT:-18184}
+command -v valgrind >/dev/null || { echo "bench/api-instructions.sh needs valgrind" >&2; exit 1; }
+
+source bench/bench-org.sh
+
+role=${API_ROLE:-admin}
+user=$(psql -X "$dburl" -Atc "SELECT id FROM users WHERE org_id = 'bench' AND role = '$role' AND active ORDER BY id LIMIT 1")
+token=$("$bin" --database "$dburl" token create --org bench --user "$user" --name bench --expires-in 1d 2>/dev/null)
+echo "as $role $user; $n1 then $n2 pages" >&2
+# Caches kept warm for the whole run, so that every page costs the same.
+export HIREPLANE_LIMITS__RATE_PER_SECOND=0 HIREPLANE_LOG_LEVEL=warn HIREPLANE_POOL__SIZE=2 \
+    HIREPLANE_AUTH__CACHE_MS=600000 HIREPLANE_CATALOG_CACHE_MS=600000
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+count() {
+    local pages=$1
+    valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" --database "$dburl" serve \
+        --listen "127.0.0.1:$port" >/dev/null 2>"$out/server.log" &
+    local vg=$!
+    for _ in $(seq 300); do
+        curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
+        sleep 0.5
+    done
+    for i in $(seq "$pages"); do
+        local after
+        after=$(printf 'bench_app_%d' $(( (i * 7919) % n + 1 )) | od -An -tx1 | tr -d ' \n')
+        curl -sf -o /dev/null "http://127.0.0.1:$port/graphql" -H "Authorization: Bearer $token" \
+            -H 'Content-Type: application/json' \
+            -d "{\"query\":\"{ applications(first: 50, after: \\\"$after\\\") { pageInfo { hasNextPage endCursor } nodes { id status appliedAt candidate { id name } job { id title } currentStage { id name kind } } } }\"}"
+    done
+    kill -INT "$vg"
+    wait "$vg" || true
+    grep '^summary' "$out/cg" | awk '{print $2}'
+}
+
+i1=$(count "$n1")
+i2=$(count "$n2")
+echo "instructions per page: $(( (i2 - i1) / (n2 - n1) ))   ($n1 pages: $i1, $n2 pages: $i2)"
