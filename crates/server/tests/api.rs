@@ -845,6 +845,77 @@ fn workflow_through_the_api(db: Db) {
     let d = api.data("recruiter", &format!(r#"mutation {{ updateJob(input: {{jobId: "{new_job_id}", status: open}}) {{ status }} }}"#));
     assert_eq!(at(&d, "updateJob.status"), "open");
 
+    // The job's pipeline: a stage added before `Hired`, renamed, removed; one in use stays.
+    let stage_names = |d: &Value, path: &str| -> Vec<String> {
+        let mut stages: Vec<(i64, String)> = at(d, path)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                (
+                    n["position"].as_i64().unwrap(),
+                    n["name"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        stages.sort();
+        stages.into_iter().map(|(_, n)| n).collect()
+    };
+    let d = api.data("admin", &format!(r#"{{ job(id: "{new_job_id}") {{ stages(first: 10, filter: {{kind: hired}}) {{ nodes {{ id }} }} }} }}"#));
+    let hired_stage = at(&d, "job.stages.nodes.0.id").as_str().unwrap().to_owned();
+    let d = api.data("recruiter", &format!(r#"mutation {{ addStage(input: {{jobId: "{new_job_id}", name: "Onsite", kind: onsite, beforeStageId: "{hired_stage}"}}) {{ id stages(first: 10) {{ nodes {{ id name kind position }} }} }} }}"#));
+    assert_eq!(
+        stage_names(&d, "addStage.stages.nodes"),
+        ["Screen", "Onsite", "Hired"]
+    );
+    let onsite = at(&d, "addStage.stages.nodes")
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "onsite")
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    let d = api.data("recruiter", &format!(r#"mutation {{ renameStage(input: {{stageId: "{onsite}", name: "Final interviews"}}) {{ id name job {{ id }} }} }}"#));
+    assert_eq!(at(&d, "renameStage.name"), "Final interviews");
+    assert_eq!(at(&d, "renameStage.job.id"), new_job_id.as_str());
+    // The interviewer cannot see the new job (no application of it): not found, nothing changed.
+    let v = api.query(
+        "interviewer",
+        &format!(
+            r#"mutation {{ renameStage(input: {{stageId: "{onsite}", name: "x"}}) {{ id }} }}"#
+        ),
+    );
+    assert_eq!(code(&v), "NOT_FOUND", "{v}");
+    let v = api.query(
+        "admin",
+        r#"mutation { removeStage(input: {stageId: "no_such_stage"}) { id } }"#,
+    );
+    assert_eq!(code(&v), "NOT_FOUND", "{v}");
+    assert_eq!(v["errors"][0]["extensions"]["field"], "stageId", "{v}");
+    let d = api.data("recruiter", &format!(r#"mutation {{ removeStage(input: {{stageId: "{onsite}"}}) {{ stages(first: 10) {{ nodes {{ name position }} }} }} }}"#));
+    assert_eq!(
+        stage_names(&d, "removeStage.stages.nodes"),
+        ["Screen", "Hired"]
+    );
+    let d = api.data(
+        "admin",
+        &format!(r#"{{ application(id: "{application}") {{ currentStage {{ id }} }} }}"#),
+    );
+    let in_use = at(&d, "application.currentStage.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let v = api.query(
+        "admin",
+        &format!(r#"mutation {{ removeStage(input: {{stageId: "{in_use}"}}) {{ id }} }}"#),
+    );
+    assert_eq!(code(&v), "CONFLICT", "{v}");
+    let d = api.data(
+        "admin",
+        &format!(r#"{{ application(id: "{application}") {{ currentStage {{ id }} }} }}"#),
+    );
+    assert_eq!(at(&d, "application.currentStage.id"), in_use.as_str());
+
     // Custom fields.
     at(&api.data("admin", r#"mutation { createCustomField(input: {entity: "candidate", key: "github", label: "GitHub", type: "text"}) }"#), "createCustomField");
     api.data("recruiter", &format!(r#"mutation {{ setCustomFieldValue(input: {{entity: "candidate", recordId: "{candidate}", key: "github", value: "ada"}}) }}"#));

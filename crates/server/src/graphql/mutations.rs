@@ -15,6 +15,7 @@
 //! | `updateOffer` | `edit` the offer (+ `viewCompensation` when terms change) |
 //! | `createJob` | `edit` the department |
 //! | `updateJob` | `edit` the job |
+//! | `addStage`, `renameStage`, `removeStage` | `edit` the stage's job |
 //! | `createCustomField` | `edit` the org |
 //! | `setCustomFieldValue` | `edit` the record |
 
@@ -437,6 +438,27 @@ pub fn fields() -> Vec<Field> {
             "Changes a job (status changes: draft→open, open⇄closed, any→archived)",
             |ctx| FieldFuture::new(update_job(ctx)),
         ),
+        mutation(
+            "addStage",
+            EntityId::Jobs,
+            "AddStageInput",
+            "Adds a stage to a job's pipeline, at the end or before one of its stages; answers with the job",
+            |ctx| FieldFuture::new(add_stage(ctx)),
+        ),
+        mutation(
+            "renameStage",
+            EntityId::Stages,
+            "RenameStageInput",
+            "Renames a stage of a job's pipeline",
+            |ctx| FieldFuture::new(rename_stage(ctx)),
+        ),
+        mutation(
+            "removeStage",
+            EntityId::Jobs,
+            "RemoveStageInput",
+            "Removes a stage no application, history entry or interview refers to (a job keeps at least one); answers with the job",
+            |ctx| FieldFuture::new(remove_stage(ctx)),
+        ),
         Field::new("createCustomField", TypeRef::named_nn("JSON"), |ctx| {
             FieldFuture::new(create_custom_field(ctx))
         })
@@ -575,6 +597,22 @@ pub fn types() -> Vec<Type> {
                 "hiringTeam",
                 TypeRef::named_nn_list("HiringTeamInput"),
             ))
+            .into(),
+        InputObject::new("AddStageInput")
+            .field(id_nn("jobId"))
+            .field(s_nn("name"))
+            .field(t_nn("kind", "StageKind"))
+            .field(
+                id("beforeStageId")
+                    .description("Insert before this stage of the job; at the end when absent"),
+            )
+            .into(),
+        InputObject::new("RenameStageInput")
+            .field(id_nn("stageId"))
+            .field(s_nn("name"))
+            .into(),
+        InputObject::new("RemoveStageInput")
+            .field(id_nn("stageId"))
             .into(),
         InputObject::new("CreateCustomFieldInput")
             .field(s_nn("entity").description("candidate, application or job"))
@@ -1165,6 +1203,91 @@ async fn update_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fi
         move |store, services, access, org, at| {
             services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
             Ok(store.update_job(org, cmd)?.id.to_string())
+        },
+    )
+    .await
+}
+
+/// Authorizes `edit` on the job whose pipeline holds `stage`: NOT_FOUND (field `stageId`) when
+/// the org has no such stage.
+fn authorize_stage_edit(
+    store: &mut Store,
+    services: &app::Services,
+    access: &app::Access,
+    org: &str,
+    stage: &Id,
+    at: Instant,
+) -> Result<Id, Failure> {
+    let Some(job) = store.stage_job(org, stage.as_str())? else {
+        return Err(WriteError::NotFound {
+            field: "stageId".to_owned(),
+            entity: "stage",
+            id: stage.to_string(),
+        }
+        .into());
+    };
+    services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
+    Ok(job)
+}
+
+async fn add_stage(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let job = i.id("jobId")?;
+    let cmd = store::AddStage {
+        job_id: job.clone(),
+        stage: store::NewStage {
+            id: None,
+            name: i.str("name")?,
+            kind: i
+                .opt_enum("kind", domain::enums::StageKind::parse)?
+                .ok_or_else(|| error(Code::BadUserInput, Some("kind"), "`kind` is required"))?,
+        },
+        before_stage_id: i.opt_id("beforeStageId")?,
+    };
+    mutate(
+        &ctx,
+        EntityId::Jobs,
+        move |store, services, access, org, at| {
+            services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
+            let job = store.add_stage(org, cmd)?;
+            services.forget_catalog(org); // its stage names
+            Ok(job.id.to_string())
+        },
+    )
+    .await
+}
+
+async fn rename_stage(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let stage = i.id("stageId")?;
+    let cmd = store::UpdateStage {
+        stage_id: stage.clone(),
+        name: i.str("name")?,
+    };
+    mutate(
+        &ctx,
+        EntityId::Stages,
+        move |store, services, access, org, at| {
+            authorize_stage_edit(store, services, access, org, &stage, at)?;
+            let stage = store.update_stage(org, cmd)?;
+            services.forget_catalog(org);
+            Ok(stage.id.to_string())
+        },
+    )
+    .await
+}
+
+async fn remove_stage(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let stage = i.id("stageId")?;
+    mutate(
+        &ctx,
+        EntityId::Jobs,
+        move |store, services, access, org, at| {
+            authorize_stage_edit(store, services, access, org, &stage, at)?;
+            let job = store.remove_stage(org, &stage)?;
+            services.forget_catalog(org);
+            Ok(job.id.to_string())
         },
     )
     .await

@@ -426,6 +426,11 @@ impl Store {
         })
     }
 
+    /// The job whose pipeline holds stage `stage_id`, or `None` when the org has no such stage.
+    pub fn stage_job(&mut self, org: &str, stage_id: &str) -> Result<Option<Id>, StoreError> {
+        self.read_tx(org, |tx| Ok(tx.stage(org, stage_id)?.map(|(job, _)| job)))
+    }
+
     /// Job `id` of org `org` with its pipeline and hiring team, or `None`.
     pub fn job(&mut self, org: &str, id: &str) -> Result<Option<Job>, StoreError> {
         self.read_tx(org, |tx| {
