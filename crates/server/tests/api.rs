@@ -927,6 +927,36 @@ fn workflow_through_the_api(db: Db) {
     let v = api.query("recruiter", &format!(r#"mutation {{ setCustomFieldValue(input: {{entity: "candidate", recordId: "{candidate}", key: "nope", value: 1}}) }}"#));
     assert_eq!(v["errors"][0]["extensions"]["field"], "key", "{v}");
 
+    // A candidate's own fields: given ones set, null clears, absent ones stay.
+    let update = |fields: &str| {
+        api.data("recruiter", &format!(r#"mutation {{ updateCandidate(input: {{candidateId: "{candidate}", {fields}}}) {{ name phone location email }} }}"#))
+    };
+    let d = update(r#"name: "Ada L.", phone: "+49 30 1234", location: "Paris""#);
+    assert_eq!(at(&d, "updateCandidate.name"), "Ada L.");
+    assert_eq!(at(&d, "updateCandidate.phone"), "+49 30 1234");
+    let d = update("phone: null");
+    assert_eq!(d["updateCandidate"]["phone"], Value::Null, "{d}");
+    assert_eq!(at(&d, "updateCandidate.location"), "Paris");
+    assert_eq!(at(&d, "updateCandidate.name"), "Ada L.");
+    assert!(at(&d, "updateCandidate.email").is_string(), "{d}");
+    for (bad, field) in [
+        (r#"name: """#, "name"),
+        (r#"tags: ["a", "a"]"#, "tags[1]"),
+        (r#"timezone: "Mars/Base""#, "timezone"),
+    ] {
+        let v = api.query("recruiter", &format!(r#"mutation {{ updateCandidate(input: {{candidateId: "{candidate}", {bad}}}) {{ id }} }}"#));
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{bad}: {v}");
+        assert_eq!(v["errors"][0]["extensions"]["field"], field, "{bad}: {v}");
+    }
+    // The interviewer sees the candidate (they interview them) but may not change them.
+    let v = api.query("interviewer", &format!(r#"mutation {{ updateCandidate(input: {{candidateId: "{candidate}", name: "x"}}) {{ id }} }}"#));
+    assert_eq!(code(&v), "FORBIDDEN", "{v}");
+    let d = api.data(
+        "admin",
+        &format!(r#"{{ candidate(id: "{candidate}") {{ name }} }}"#),
+    );
+    assert_eq!(at(&d, "candidate.name"), "Ada L.");
+
     // Another org's ids are simply not found, and that org is untouched.
     let theirs = {
         let (_, v) = api.post(Some(&api.other_admin.clone()), &json!({ "query": "{ applications(first: 1, filter: {status: active}) { nodes { id } } }" }), &[]);

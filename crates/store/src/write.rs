@@ -35,7 +35,9 @@ mod tx;
 
 use domain::Id;
 
-pub use applications::{Archive, Hire, MoveStage, NewApplication, NewCandidate, StageChange};
+pub use applications::{
+    Archive, Hire, MoveStage, NewApplication, NewCandidate, StageChange, UpdateCandidate,
+};
 pub use custom::{CustomFieldValue, NewCustomField, UpdateCustomField};
 pub use interviews::{NewFeedback, NewInterview};
 pub use jobs::{AddStage, NewJob, NewStage, UpdateJob, UpdateStage};

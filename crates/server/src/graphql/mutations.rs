@@ -7,6 +7,7 @@
 //! | mutation | asks |
 //! |---|---|
 //! | `createCandidate` | with `jobId`: `edit` the job; without: `edit` a new candidate tied to no job |
+//! | `updateCandidate` | `edit` the candidate (+ `viewContactDetails` when email or phone change) |
 //! | `applyToJob` | `edit` the job, `view` the candidate |
 //! | `moveApplication`, `archiveApplication`, `hireApplication` | `edit` the application |
 //! | `scheduleInterview` | `edit` the application |
@@ -126,6 +127,14 @@ impl Input<'_> {
         match self.obj.get(name) {
             Some(v) if !v.is_null() => Ok(Some(v.string()?.to_owned())),
             _ => Ok(None),
+        }
+    }
+    /// A text field that may be absent (`None`), null (`Some(None)`: clear it) or given.
+    fn nullable_str(&self, name: &str) -> async_graphql::Result<Option<Option<String>>> {
+        match self.obj.get(name) {
+            None => Ok(None),
+            Some(v) if v.is_null() => Ok(Some(None)),
+            Some(v) => Ok(Some(Some(v.string()?.to_owned()))),
         }
     }
     fn str(&self, name: &str) -> async_graphql::Result<String> {
@@ -369,6 +378,13 @@ pub fn fields() -> Vec<Field> {
             |ctx| FieldFuture::new(create_candidate(ctx)),
         ),
         mutation(
+            "updateCandidate",
+            EntityId::Candidates,
+            "UpdateCandidateInput",
+            "Changes a candidate's own fields: those given are set (null clears an optional one), the others stay",
+            |ctx| FieldFuture::new(update_candidate(ctx)),
+        ),
+        mutation(
             "applyToJob",
             EntityId::Applications,
             "ApplyToJobInput",
@@ -597,6 +613,18 @@ pub fn types() -> Vec<Type> {
                 "hiringTeam",
                 TypeRef::named_nn_list("HiringTeamInput"),
             ))
+            .into(),
+        InputObject::new("UpdateCandidateInput")
+            .field(id_nn("candidateId"))
+            .field(s("name"))
+            .field(s("email"))
+            .field(s("phone"))
+            .field(s("location"))
+            .field(s("timezone").description("IANA zone, e.g. Europe/Berlin"))
+            .field(
+                InputValue::new("tags", TypeRef::named_nn_list(TypeRef::STRING))
+                    .description("The whole list, replacing the old one"),
+            )
             .into(),
         InputObject::new("AddStageInput")
             .field(id_nn("jobId"))
@@ -1203,6 +1231,64 @@ async fn update_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fi
         move |store, services, access, org, at| {
             services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
             Ok(store.update_job(org, cmd)?.id.to_string())
+        },
+    )
+    .await
+}
+
+async fn update_candidate(
+    ctx: ResolverContext<'_>,
+) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let candidate = i.id("candidateId")?;
+    let timezone = match i.nullable_str("timezone")? {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(z)) => Some(Some(domain::TimeZone::parse(&z).map_err(|e| {
+            error(
+                Code::BadUserInput,
+                Some("timezone"),
+                format!("`timezone`: {e}"),
+            )
+        })?)),
+    };
+    let cmd = store::UpdateCandidate {
+        candidate_id: candidate.clone(),
+        name: i.opt_str("name")?,
+        email: i.nullable_str("email")?,
+        phone: i.nullable_str("phone")?,
+        location: i.nullable_str("location")?,
+        timezone,
+        tags: match i.obj.get("tags") {
+            Some(v) if !v.is_null() => Some(i.strings("tags")?),
+            _ => None,
+        },
+    };
+    let contact = cmd.email.is_some() || cmd.phone.is_some();
+    mutate(
+        &ctx,
+        EntityId::Candidates,
+        move |store, services, access, org, at| {
+            services.authorize(
+                store,
+                access,
+                Action::Edit,
+                "Candidate",
+                candidate.as_str(),
+                at,
+            )?;
+            if contact {
+                services.authorize(
+                    store,
+                    access,
+                    Action::ViewContactDetails,
+                    "Candidate",
+                    candidate.as_str(),
+                    at,
+                )?;
+            }
+            store.update_candidate(org, cmd)?;
+            Ok(candidate.to_string())
         },
     )
     .await

@@ -33,6 +33,20 @@ pub struct NewCandidate {
     pub at: Instant,
 }
 
+/// Changes a candidate's own fields (custom fields: [`crate::CustomFieldValue`]). `None` leaves
+/// a field as it is; for the optional ones, `Some(None)` clears it.
+#[derive(Clone, Debug)]
+pub struct UpdateCandidate {
+    pub candidate_id: Id,
+    pub name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub location: Option<Option<String>>,
+    pub timezone: Option<Option<TimeZone>>,
+    /// The whole list of tags, replacing the old one.
+    pub tags: Option<Vec<String>>,
+}
+
 /// A candidate applying to (or being added to) a job.
 #[derive(Clone, Debug)]
 pub struct NewApplication {
@@ -100,6 +114,54 @@ impl Store {
         cmd: NewCandidate,
     ) -> Result<Candidate, WriteError> {
         self.write_tx(org, |tx| create_candidate_tx(tx, org, cmd))
+    }
+
+    /// Changes a candidate's own fields, each checked as on creation.
+    pub fn update_candidate(&mut self, org: &str, cmd: UpdateCandidate) -> Result<(), WriteError> {
+        self.write_tx(org, |tx| {
+            tx.must_exist(
+                Table::Candidates,
+                org,
+                "candidate_id",
+                "candidate",
+                &cmd.candidate_id,
+            )?;
+            let id = cmd.candidate_id.as_str();
+            let mut set = |column: &str, value: Val<'_>| {
+                tx.execute(
+                    &format!("UPDATE candidates SET {column} = $3 WHERE org_id = $1 AND id = $2"),
+                    &[Val::Text(org), Val::Text(id), value],
+                )
+            };
+            if let Some(name) = &cmd.name {
+                let name = non_empty("name", name)?;
+                set("name", Val::Text(&name))?;
+            }
+            for (column, value) in [
+                ("email", &cmd.email),
+                ("phone", &cmd.phone),
+                ("location", &cmd.location),
+            ] {
+                let Some(value) = value else { continue };
+                if let Some(v) = value {
+                    non_empty(column, v)?;
+                }
+                set(column, value.as_deref().map_or(Val::Null, Val::Text))?;
+            }
+            if let Some(zone) = &cmd.timezone {
+                set(
+                    "timezone",
+                    zone.as_ref().map_or(Val::Null, |z| Val::Text(z.name())),
+                )?;
+            }
+            if let Some(tags) = &cmd.tags {
+                check_tags(tags)?;
+                let json =
+                    serde_json::to_string(tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                set("tags", Val::Json(json))?;
+            }
+            Ok(())
+        })
     }
 
     /// Applies a candidate to a job (a `draft` or `open` one): the application is active and enters
@@ -362,6 +424,20 @@ fn enter_stage(
     Ok(transition)
 }
 
+/// Tags are non-empty and listed once.
+fn check_tags(tags: &[String]) -> Result<(), WriteError> {
+    for (i, t) in tags.iter().enumerate() {
+        non_empty(&format!("tags[{i}]"), t)?;
+        if tags.get(..i).is_some_and(|before| before.contains(t)) {
+            return Err(WriteError::invalid(
+                format!("tags[{i}]"),
+                format!("`{t}` is listed twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn create_candidate_tx(
     tx: &mut Tx<'_>,
     org: &str,
@@ -374,15 +450,7 @@ fn create_candidate_tx(
             non_empty(field, v)?;
         }
     }
-    for (i, t) in cmd.tags.iter().enumerate() {
-        non_empty(&format!("tags[{i}]"), t)?;
-        if cmd.tags.get(..i).is_some_and(|before| before.contains(t)) {
-            return Err(WriteError::invalid(
-                format!("tags[{i}]"),
-                format!("`{t}` is listed twice"),
-            ));
-        }
-    }
+    check_tags(&cmd.tags)?;
     let custom_fields = check_custom(&schema, CustomEntity::Candidate, &cmd.custom_fields)?;
     let id = tx.fresh_id(Table::Candidates, org, cmd.id.as_ref(), "cand")?;
     let candidate = Candidate {
