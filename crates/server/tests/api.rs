@@ -808,6 +808,32 @@ fn workflow_through_the_api(db: Db) {
         &format!(r#"mutation {{ submitFeedback(input: {{interviewId: "{interview}", recommendation: strong_yes, scores: {{coding: 4}}}}) {{ id recommendation author {{ id }} }} }}"#),
     );
     assert_eq!(at(&d, "submitFeedback.author.id"), &json!(interviewer));
+    // A second interview, cancelled: the interviewer sees it but may not cancel it; once
+    // cancelled it takes no feedback and cannot be cancelled again.
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48);
+    let (later_start, later_end) = (
+        later.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        (later + jiff::SignedDuration::from_hours(1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    );
+    let d = api.data(
+        "recruiter",
+        &format!(r#"mutation {{ scheduleInterview(input: {{applicationId: "{application}", stageId: "{next}", title: "Follow-up", startsAt: "{later_start}", endsAt: "{later_end}", interviewers: [{{userId: "{interviewer}", role: interviewer}}]}}) {{ id }} }}"#),
+    );
+    let second = at(&d, "scheduleInterview.id").as_str().unwrap().to_owned();
+    let cancel = format!(
+        r#"mutation {{ cancelInterview(input: {{interviewId: "{second}"}}) {{ id status }} }}"#
+    );
+    assert_eq!(code(&api.query("interviewer", &cancel)), "FORBIDDEN");
+    let d = api.data("recruiter", &cancel);
+    assert_eq!(at(&d, "cancelInterview.status"), "cancelled");
+    let v = api.query("recruiter", &cancel);
+    assert_eq!(code(&v), "CONFLICT", "{v}");
+    assert_eq!(v["errors"][0]["extensions"]["field"], "interviewId", "{v}");
+    let v = api.query(
+        "recruiter",
+        r#"mutation { cancelInterview(input: {interviewId: "no_such_interview"}) { id } }"#,
+    );
+    assert_eq!(code(&v), "NOT_FOUND", "{v}");
     let d = api.data(
         "admin",
         &format!(r#"mutation {{ createOffer(input: {{applicationId: "{application}", terms: {{salary: 120000, salaryCurrency: "EUR", salaryPeriod: year}}}}) {{ id version status salary }} }}"#),

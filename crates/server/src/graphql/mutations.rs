@@ -11,6 +11,7 @@
 //! | `applyToJob` | `edit` the job, `view` the candidate |
 //! | `moveApplication`, `archiveApplication`, `hireApplication` | `edit` the application |
 //! | `scheduleInterview` | `edit` the application |
+//! | `cancelInterview` | `edit` the interview |
 //! | `submitFeedback` | `view` the interview, `edit` a new feedback by the caller |
 //! | `createOffer` | `edit` the application, and `edit` + `viewCompensation` of the new offer |
 //! | `updateOffer` | `edit` the offer (+ `viewCompensation` when terms change) |
@@ -420,6 +421,13 @@ pub fn fields() -> Vec<Field> {
             |ctx| FieldFuture::new(schedule_interview(ctx)),
         ),
         mutation(
+            "cancelInterview",
+            EntityId::Interviews,
+            "CancelInterviewInput",
+            "Cancels a scheduled interview (its seats and feedback are kept; no feedback after)",
+            |ctx| FieldFuture::new(cancel_interview(ctx)),
+        ),
+        mutation(
             "submitFeedback",
             EntityId::Feedback,
             "SubmitFeedbackInput",
@@ -625,6 +633,9 @@ pub fn types() -> Vec<Type> {
                 InputValue::new("tags", TypeRef::named_nn_list(TypeRef::STRING))
                     .description("The whole list, replacing the old one"),
             )
+            .into(),
+        InputObject::new("CancelInterviewInput")
+            .field(id_nn("interviewId"))
             .into(),
         InputObject::new("AddStageInput")
             .field(id_nn("jobId"))
@@ -1289,6 +1300,30 @@ async fn update_candidate(
             }
             store.update_candidate(org, cmd)?;
             Ok(candidate.to_string())
+        },
+    )
+    .await
+}
+
+async fn cancel_interview(
+    ctx: ResolverContext<'_>,
+) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let interview = i.id("interviewId")?;
+    mutate(
+        &ctx,
+        EntityId::Interviews,
+        move |store, services, access, org, at| {
+            services.authorize(
+                store,
+                access,
+                Action::Edit,
+                "Interview",
+                interview.as_str(),
+                at,
+            )?;
+            store.cancel_interview(org, &interview)?;
+            Ok(interview.to_string())
         },
     )
     .await

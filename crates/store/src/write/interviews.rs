@@ -75,6 +75,45 @@ impl Store {
         })
     }
 
+    /// Cancels a scheduled interview (a completed, missed or already cancelled one stays as it
+    /// is: CONFLICT). Its seats and any feedback are kept; no feedback can be added after.
+    pub fn cancel_interview(&mut self, org: &str, interview_id: &Id) -> Result<(), WriteError> {
+        self.write_tx(org, |tx| {
+            let schema = tx.custom_schema(org)?;
+            let Some(iv) = tx.query_opt(
+                "SELECT application_id, status FROM interviews WHERE org_id = $1 AND id = $2",
+                &[Val::Text(org), Val::Text(interview_id.as_str())],
+                &[Kind::Text, Kind::Text],
+            )?
+            else {
+                return Err(WriteError::not_found(
+                    "interview_id",
+                    "interview",
+                    interview_id.as_str(),
+                ));
+            };
+            let application_id = iv.id(0)?;
+            let status = iv.enumeration(1, InterviewStatus::parse)?;
+            // Locks the application, as every write below an application does.
+            tx.must_application(org, "interview_id", &application_id, &schema, true)?;
+            if status != InterviewStatus::Scheduled {
+                return Err(WriteError::conflict(
+                    "interview_id",
+                    format!("interview `{interview_id}` is {status}; only a scheduled one can be cancelled"),
+                ));
+            }
+            tx.execute(
+                "UPDATE interviews SET status = $3 WHERE org_id = $1 AND id = $2",
+                &[
+                    Val::Text(org),
+                    Val::Text(interview_id.as_str()),
+                    Val::Text(InterviewStatus::Cancelled.as_str()),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Submits a scorecard: one per author and interview, not for a cancelled interview.
     pub fn submit_feedback(&mut self, org: &str, cmd: NewFeedback) -> Result<Feedback, WriteError> {
         self.write_tx(org, |tx| {
