@@ -427,16 +427,7 @@ on_both!(
                     ALTER TABLE feedback DROP COLUMN job_id; \
                     ALTER TABLE offers DROP COLUMN job_id; \
                     DELETE FROM schema_migrations WHERE version = 6;";
-        match &f.pg {
-            None => rusqlite::Connection::open(f.file.as_ref().unwrap())
-                .unwrap()
-                .execute_batch(undo)
-                .unwrap(),
-            Some(_) => postgres::Client::connect(&f.url, postgres::NoTls)
-                .unwrap()
-                .batch_execute(undo)
-                .unwrap(),
-        }
+        f.execute_raw(undo);
         // Reopening applies migration 6 again, although 7 (later) is recorded.
         let mut reopened = Store::open(&f.url).unwrap();
         assert_eq!(
@@ -535,16 +526,7 @@ on_both!(
         // The store as it was before migration 8: no flag on candidates.
         let undo = "ALTER TABLE candidates DROP COLUMN has_non_confidential_job; \
                     DELETE FROM schema_migrations WHERE version = 8;";
-        match &f.pg {
-            None => rusqlite::Connection::open(f.file.as_ref().unwrap())
-                .unwrap()
-                .execute_batch(undo)
-                .unwrap(),
-            Some(_) => postgres::Client::connect(&f.url, postgres::NoTls)
-                .unwrap()
-                .batch_execute(undo)
-                .unwrap(),
-        }
+        f.execute_raw(undo);
         let mut reopened = Store::open(&f.url).unwrap();
         assert_eq!(
             reopened.schema_version().unwrap(),

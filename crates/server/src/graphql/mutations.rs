@@ -351,6 +351,25 @@ where
     Ok(node.map(FieldValue::owned_any))
 }
 
+/// [`mutate`] for a command that changes one thing the caller must be allowed to `edit` (the
+/// entity of Cedar type `ty` with id `id`): the policy engine first, then `f`.
+async fn mutate_editing<F>(
+    ctx: &ResolverContext<'_>,
+    returns: EntityId,
+    ty: &'static str,
+    id: Id,
+    f: F,
+) -> async_graphql::Result<Option<FieldValue<'static>>>
+where
+    F: FnOnce(&mut Store, &app::Services, &str) -> Result<String, Failure> + Send + 'static,
+{
+    mutate(ctx, returns, move |store, services, access, org, at| {
+        services.authorize(store, access, Action::Edit, ty, id.as_str(), at)?;
+        f(store, services, org)
+    })
+    .await
+}
+
 fn mutation(
     name: &str,
     returns: EntityId,
@@ -847,20 +866,12 @@ async fn move_application(
         at: now(),
         transition_id: None,
     };
-    mutate(
+    mutate_editing(
         &ctx,
         EntityId::Applications,
-        move |store, services, access, org, at| {
-            services.authorize(
-                store,
-                access,
-                Action::Edit,
-                "Application",
-                application.as_str(),
-                at,
-            )?;
-            Ok(store.move_stage(org, cmd)?.application.id.to_string())
-        },
+        "Application",
+        application,
+        move |store, _, org| Ok(store.move_stage(org, cmd)?.application.id.to_string()),
     )
     .await
 }
@@ -875,20 +886,12 @@ async fn archive_application(
         reason: i.str("reason")?,
         at: now(),
     };
-    mutate(
+    mutate_editing(
         &ctx,
         EntityId::Applications,
-        move |store, services, access, org, at| {
-            services.authorize(
-                store,
-                access,
-                Action::Edit,
-                "Application",
-                application.as_str(),
-                at,
-            )?;
-            Ok(store.archive(org, cmd)?.id.to_string())
-        },
+        "Application",
+        application,
+        move |store, _, org| Ok(store.archive(org, cmd)?.id.to_string()),
     )
     .await
 }
@@ -904,20 +907,12 @@ async fn hire_application(
         at: now(),
         transition_id: None,
     };
-    mutate(
+    mutate_editing(
         &ctx,
         EntityId::Applications,
-        move |store, services, access, org, at| {
-            services.authorize(
-                store,
-                access,
-                Action::Edit,
-                "Application",
-                application.as_str(),
-                at,
-            )?;
-            Ok(store.hire(org, cmd)?.application.id.to_string())
-        },
+        "Application",
+        application,
+        move |store, _, org| Ok(store.hire(org, cmd)?.application.id.to_string()),
     )
     .await
 }
@@ -945,20 +940,12 @@ async fn schedule_interview(
         status: domain::enums::InterviewStatus::Scheduled,
         interviewers,
     };
-    mutate(
+    mutate_editing(
         &ctx,
         EntityId::Interviews,
-        move |store, services, access, org, at| {
-            services.authorize(
-                store,
-                access,
-                Action::Edit,
-                "Application",
-                application.as_str(),
-                at,
-            )?;
-            Ok(store.create_interview(org, cmd)?.id.to_string())
-        },
+        "Application",
+        application,
+        move |store, _, org| Ok(store.create_interview(org, cmd)?.id.to_string()),
     )
     .await
 }
@@ -1206,18 +1193,12 @@ async fn create_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fi
         stages,
         custom_fields: i.map("customFields")?,
     };
-    mutate(
+    mutate_editing(
         &ctx,
         EntityId::Jobs,
-        move |store, services, access, org, at| {
-            services.authorize(
-                store,
-                access,
-                Action::Edit,
-                "Department",
-                department.as_str(),
-                at,
-            )?;
+        "Department",
+        department,
+        move |store, services, org| {
             let job = store.create_job(org, cmd)?;
             services.forget_catalog(org); // its stage names
             Ok(job.id.to_string())
@@ -1236,14 +1217,9 @@ async fn update_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fi
     cmd.confidential = i.opt_bool("confidential")?;
     cmd.headcount = i.opt_u32("headcount")?;
     cmd.hiring_team = hiring_team(&i)?;
-    mutate(
-        &ctx,
-        EntityId::Jobs,
-        move |store, services, access, org, at| {
-            services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
-            Ok(store.update_job(org, cmd)?.id.to_string())
-        },
-    )
+    mutate_editing(&ctx, EntityId::Jobs, "Job", job, move |store, _, org| {
+        Ok(store.update_job(org, cmd)?.id.to_string())
+    })
     .await
 }
 
@@ -1310,18 +1286,12 @@ async fn cancel_interview(
 ) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
     let interview = i.id("interviewId")?;
-    mutate(
+    mutate_editing(
         &ctx,
         EntityId::Interviews,
-        move |store, services, access, org, at| {
-            services.authorize(
-                store,
-                access,
-                Action::Edit,
-                "Interview",
-                interview.as_str(),
-                at,
-            )?;
+        "Interview",
+        interview.clone(),
+        move |store, _, org| {
             store.cancel_interview(org, &interview)?;
             Ok(interview.to_string())
         },
@@ -1365,11 +1335,12 @@ async fn add_stage(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fie
         },
         before_stage_id: i.opt_id("beforeStageId")?,
     };
-    mutate(
+    mutate_editing(
         &ctx,
         EntityId::Jobs,
-        move |store, services, access, org, at| {
-            services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
+        "Job",
+        job,
+        move |store, services, org| {
             let job = store.add_stage(org, cmd)?;
             services.forget_catalog(org); // its stage names
             Ok(job.id.to_string())

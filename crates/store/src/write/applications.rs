@@ -137,16 +137,20 @@ impl Store {
                 let name = non_empty("name", name)?;
                 set("name", Val::Text(&name))?;
             }
+            // As on creation: email and phone, when given, are not empty.
+            for (field, value) in [("email", &cmd.email), ("phone", &cmd.phone)] {
+                if let Some(Some(v)) = value {
+                    non_empty(field, v)?;
+                }
+            }
             for (column, value) in [
                 ("email", &cmd.email),
                 ("phone", &cmd.phone),
                 ("location", &cmd.location),
             ] {
-                let Some(value) = value else { continue };
-                if let Some(v) = value {
-                    non_empty(column, v)?;
+                if let Some(value) = value {
+                    set(column, value.as_deref().map_or(Val::Null, Val::Text))?;
                 }
-                set(column, value.as_deref().map_or(Val::Null, Val::Text))?;
             }
             if let Some(zone) = &cmd.timezone {
                 set(

@@ -24,6 +24,22 @@ impl Fresh {
     pub fn store(&mut self) -> &mut Store {
         self.store.as_mut().unwrap()
     }
+
+    /// Runs `sql` on the database behind the store's back, on a connection of its own (to undo
+    /// a migration, say).
+    #[allow(dead_code)] // not every test binary that includes this module uses it
+    pub fn execute_raw(&self, sql: &str) {
+        match &self.pg {
+            None => rusqlite::Connection::open(self.file.as_ref().unwrap())
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+            Some(_) => postgres::Client::connect(&self.url, postgres::NoTls)
+                .unwrap()
+                .batch_execute(sql)
+                .unwrap(),
+        }
+    }
 }
 
 impl Drop for Fresh {
