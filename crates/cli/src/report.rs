@@ -234,7 +234,7 @@ fn restrictions_note(access: &app::Access, compiled: &query_compiler::Compiled) 
         let name = query_compiler::Entity::get(g.entity).name;
         let what = match g.visibility {
             query_compiler::GuardKind::None => "none",
-            query_compiler::GuardKind::Rows => "some",
+            query_compiler::GuardKind::Rows | query_compiler::GuardKind::Implied => "some",
         };
         match g.group {
             None => filtered.push(format!("{name} ({what} visible)")),
@@ -403,6 +403,9 @@ fn explain_policy(
         let outcome = match g.visibility {
             query_compiler::GuardKind::None => "none visible",
             query_compiler::GuardKind::Rows => "filtered",
+            query_compiler::GuardKind::Implied => {
+                "filtered by the rows that reach them (each reaches only visible ones)"
+            }
         };
         writeln!(out, "{what}: {outcome}")?;
         if let Some(note) = access

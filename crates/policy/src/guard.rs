@@ -7,13 +7,14 @@ use crate::engine::{
     Action, NAMESPACE, Policies, PolicyError, PolicySource, Viewer, principal, shared,
 };
 use crate::facts::Facts;
-use crate::model::{TYPES, TypeModel, entity_type};
+use crate::implied::{Clause, Residuals, implies};
+use crate::model::{AttrKind, TYPES, TypeModel, entity_type};
 use crate::residual::{Condition, P, Translator, p_and, p_not, p_or};
 use cedar_policy as cedar;
-use cedar_policy::pst;
+use cedar_policy::pst::{self, Expr};
 use query_compiler::catalog::FieldGroup;
 use query_compiler::{Dialect, EntityId, Visibility};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
@@ -44,6 +45,9 @@ pub struct ViewerGuard {
     notes: Vec<GuardNote>,
     key: String,
     demographics: bool,
+    /// References (row's entity, foreign key column) that lead from every row the viewer sees
+    /// only to entities the viewer sees ([`crate::implied`]).
+    implied: HashSet<(EntityId, &'static str)>,
 }
 
 /// Which action guards which field group of which subject.
@@ -104,18 +108,21 @@ impl ViewerGuard {
                 dialect
             ),
             demographics: false,
+            implied: HashSet::new(),
         };
         if viewer.org != policies.org() {
             // Another org's policies never apply; nothing is visible.
             return Ok(guard);
         }
         let mut eval = Evaluator::new(policies, viewer, dialect == Dialect::Postgres)?;
+        let mut residuals: HashMap<&'static str, Residuals> = HashMap::new();
         for ty in TYPES.iter() {
             let Some(entity) = ty.entity else { continue };
             if ty.name == "Demographics" {
                 continue;
             }
-            let (vis, note) = eval.visibility(Action::View, ty, None)?;
+            let (vis, note, res) = eval.visibility(Action::View, ty, None)?;
+            residuals.insert(ty.name, res);
             guard.notes.push(GuardNote {
                 entity,
                 group: None,
@@ -127,7 +134,7 @@ impl ViewerGuard {
             let Some(model) = entity_type(ty) else {
                 continue;
             };
-            let (vis, note) = eval.visibility(action, model, None)?;
+            let (vis, note, _) = eval.visibility(action, model, None)?;
             guard.notes.push(GuardNote {
                 entity,
                 group: Some(group),
@@ -156,6 +163,7 @@ impl ViewerGuard {
             residuals: Vec::new(),
         });
         guard.rows.insert(EntityId::Demographics, vis);
+        guard.implied = implied_references(&residuals);
         guard.rows_page = guard.rows.iter().map(|(k, v)| (*k, page_form(v))).collect();
         guard.fields_page = guard
             .fields
@@ -232,6 +240,36 @@ impl query_compiler::Guard for ViewerGuard {
     fn cache_key(&self) -> Option<String> {
         Some(self.key.clone())
     }
+
+    fn implied(&self, from: EntityId, column: &str) -> bool {
+        self.implied.contains(&(from, column))
+    }
+}
+
+/// Every reference (entity, foreign key column) along which the viewer's `view` residuals prove
+/// that a visible row reaches only visible entities.
+fn implied_references(
+    residuals: &HashMap<&'static str, Residuals>,
+) -> HashSet<(EntityId, &'static str)> {
+    let mut out = HashSet::new();
+    for ty in TYPES.iter() {
+        let (Some(entity), Some(row)) = (ty.entity, residuals.get(ty.name)) else {
+            continue;
+        };
+        for attr in ty.attrs {
+            let AttrKind::Ref { column, target, .. } = attr.kind else {
+                continue;
+            };
+            let (Some(target_ty), Some(target_res)) = (entity_type(target), residuals.get(target))
+            else {
+                continue;
+            };
+            if implies(ty, attr.name, row, target_ty, target_res) {
+                out.insert((entity, column));
+            }
+        }
+    }
+    out
 }
 
 /// Runs partial evaluation for one viewer.
@@ -285,7 +323,7 @@ impl<'a> Evaluator<'a> {
         action: Action,
         ty: &'static TypeModel,
         through: Option<&'static str>,
-    ) -> Result<(Visibility, GuardNote), PolicyError> {
+    ) -> Result<(Visibility, GuardNote, Residuals), PolicyError> {
         let type_name = cedar::EntityTypeName::from_str(&format!("{NAMESPACE}::{}", ty.name))
             .map_err(|e| PolicyError::Internal(e.to_string()))?;
         let request = cedar::PartialRequest::new(
@@ -318,7 +356,11 @@ impl<'a> Evaluator<'a> {
                     .flatten()
                     .map(|p| p.to_string())
                     .collect();
-                return Ok((Visibility::All, note));
+                let all = Residuals {
+                    permits: vec![Vec::new()],
+                    forbids: false,
+                };
+                return Ok((Visibility::All, note, all));
             }
             Some(cedar::Decision::Deny) => {
                 note.policies = response
@@ -327,7 +369,7 @@ impl<'a> Evaluator<'a> {
                     .flatten()
                     .map(|p| p.to_string())
                     .collect();
-                return Ok((Visibility::None, note));
+                return Ok((Visibility::None, note, Residuals::default()));
             }
             None => {}
         }
@@ -341,6 +383,10 @@ impl<'a> Evaluator<'a> {
         note.policies = true_permits;
         let mut permits = Vec::new();
         let mut forbids = Vec::new();
+        let mut residuals = Residuals::default();
+        if any_true_permit {
+            residuals.permits.push(Vec::new());
+        }
         let ids: Vec<(cedar::PolicyId, bool)> = response
             .residual_permits()
             .map(|id| (id.clone(), true))
@@ -358,6 +404,7 @@ impl<'a> Evaluator<'a> {
             };
             let pst = policy.to_pst().map_err(|e| untranslatable(e.to_string()))?;
             let mut condition = Condition::Const(true);
+            let mut clauses = Vec::new();
             for clause in pst.body().clauses() {
                 let (expr, negate) = match clause {
                     pst::Clause::When(e) => (e, false),
@@ -366,12 +413,26 @@ impl<'a> Evaluator<'a> {
                 let c = translator
                     .condition(expr)
                     .map_err(|u| untranslatable(u.0))?;
-                condition = both(condition, if negate { negated(c) } else { c });
+                let c = if negate { negated(c) } else { c };
+                // A clause that comes to true here (the org within the viewer's own org)
+                // constrains nothing.
+                if c != Condition::Const(true) {
+                    clauses.push(Clause {
+                        expr: Expr::clone(expr),
+                        holds: !negate,
+                    });
+                }
+                condition = both(condition, c);
             }
             // A residual that comes to false here (the org boundary within the viewer's own
             // org) decides nothing and is not listed.
             if condition == Condition::Const(false) {
                 continue;
+            }
+            if permit {
+                residuals.permits.push(clauses);
+            } else {
+                residuals.forbids = true;
             }
             note.residuals.push(format!("{id}: {}", policy_text(&pst)));
             note.policies.push(id.to_string());
@@ -397,7 +458,7 @@ impl<'a> Evaluator<'a> {
             Visibility::None => "none",
             Visibility::Rows(_) => "rows",
         };
-        Ok((vis, note))
+        Ok((vis, note, residuals))
     }
 }
 

@@ -8,7 +8,9 @@
 //! - [`Policies::decide`]: one decision, with the ids of the policies that decided.
 //! - [`Policies::guard`]: a viewer's row filters and column masks for reports, from Cedar's
 //!   type-aware partial evaluation with the resource unknown ([`residual`] translates what is
-//!   left into SQL predicates, or refuses). The result implements [`query_compiler::Guard`].
+//!   left into SQL predicates, or refuses). The result implements [`query_compiler::Guard`],
+//!   including which references need no second filter ([`implied`] proves it from the
+//!   residuals and the model's [`model::LIFTS`]).
 //! - [`model`]: what each Cedar entity type and attribute means in the store's tables: the one
 //!   place where policies meet SQL.
 //!
@@ -18,6 +20,7 @@
 mod engine;
 mod facts;
 mod guard;
+mod implied;
 pub mod model;
 pub mod residual;
 

@@ -350,6 +350,65 @@ pub static TYPES: [TypeModel; 15] = [
     },
 ];
 
+/// A condition on a row that implies a condition on the entity it references, by the
+/// definition of the referenced entity's attribute (the [`Membership`] or [`Derived`] it reads):
+/// an application's `job.hiringTeam.contains(u)` implies `hiringTeam.contains(u)` of its
+/// candidate, whose hiring team is the hiring teams of the jobs the candidate applied to. With
+/// these, [`crate::implied`] proves from a viewer's residual policies that every visible row
+/// reaches a visible entity, so that a report need not filter it again. Declared only where the
+/// definition makes it true of every row; a test checks each path against the model.
+#[derive(Debug)]
+pub struct Lift {
+    /// The row's type (`Application`) and its reference attribute (`candidate`).
+    pub from: &'static str,
+    pub via: &'static str,
+    /// The condition on the row, and the one it implies on the referenced entity.
+    pub row: Atom,
+    pub target: Atom,
+}
+
+/// A condition on `resource` that [`Lift`]s are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Atom {
+    /// A boolean attribute at the end of a path of references holds (`true`) or not.
+    Is(&'static [&'static str], bool),
+    /// A set of users at the end of a path of references contains the principal (the same user
+    /// on both sides of a lift).
+    Contains(&'static [&'static str]),
+}
+
+pub static LIFTS: [Lift; 4] = [
+    // `Derived::CandidateHasNonConfidentialJob`: an application to a job that is not confidential.
+    Lift {
+        from: "Application",
+        via: "candidate",
+        row: Atom::Is(&["job", "confidential"], false),
+        target: Atom::Is(&["hasNonConfidentialJob"], true),
+    },
+    // `Membership::CandidateHiringTeam`: the hiring teams of the jobs the candidate applied to.
+    Lift {
+        from: "Application",
+        via: "candidate",
+        row: Atom::Contains(&["job", "hiringTeam"]),
+        target: Atom::Contains(&["hiringTeam"]),
+    },
+    // `Membership::CandidateInterviewers`: seats on interviews of any of the candidate's
+    // applications (`Membership::ApplicationInterviewers` of each).
+    Lift {
+        from: "Application",
+        via: "candidate",
+        row: Atom::Contains(&["interviewers"]),
+        target: Atom::Contains(&["interviewers"]),
+    },
+    // `Membership::ApplicationInterviewers`: seats on any of the application's interviews.
+    Lift {
+        from: "Interview",
+        via: "application",
+        row: Atom::Contains(&["participants"]),
+        target: Atom::Contains(&["interviewers"]),
+    },
+];
+
 /// The model of a Cedar type (`Job`), namespace optional.
 pub fn entity_type(name: &str) -> Option<&'static TypeModel> {
     let name = name
@@ -483,6 +542,46 @@ mod tests {
                     t.name,
                     shortcut.column
                 );
+            }
+        }
+    }
+
+    /// The type reached by a path of references from `ty`, and the last attribute's kind.
+    fn walk(ty: &'static TypeModel, path: &[&str]) -> AttrKind {
+        let (last, refs) = path.split_last().unwrap();
+        let mut ty = ty;
+        for name in refs {
+            let Some(AttrKind::Ref { target, .. }) = ty.attr(name).map(|a| a.kind) else {
+                panic!("`{}.{name}` is not a reference", ty.name);
+            };
+            ty = entity_type(target).unwrap();
+        }
+        ty.attr(last)
+            .unwrap_or_else(|| panic!("`{}` has no `{last}`", ty.name))
+            .kind
+    }
+
+    #[test]
+    fn every_lift_reads_attributes_of_the_right_kind_through_a_reference() {
+        for lift in LIFTS.iter() {
+            let from = entity_type(lift.from).unwrap();
+            let Some(AttrKind::Ref { target, .. }) = from.attr(lift.via).map(|a| a.kind) else {
+                panic!("{lift:?}: `via` is not a reference");
+            };
+            let target = entity_type(target).unwrap();
+            for (ty, atom) in [(from, lift.row), (target, lift.target)] {
+                match atom {
+                    Atom::Is(path, _) => assert!(
+                        matches!(
+                            walk(ty, path),
+                            AttrKind::Column(_, ColumnType::Bool) | AttrKind::Derived(_)
+                        ),
+                        "{lift:?}"
+                    ),
+                    Atom::Contains(path) => {
+                        assert!(matches!(walk(ty, path), AttrKind::Users(_)), "{lift:?}")
+                    }
+                }
             }
         }
     }

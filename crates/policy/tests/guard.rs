@@ -339,3 +339,114 @@ fn demographics_rows_are_those_of_visible_candidates_for_allowed_roles_only() {
         assert_eq!(g.rows(EntityId::Demographics), Visibility::None, "{role}");
     }
 }
+
+/// The references along which a guard proved that visible rows reach only visible entities.
+fn implied(g: &policy::ViewerGuard) -> Vec<(EntityId, &'static str)> {
+    let refs = [
+        (EntityId::Applications, "candidate_id"),
+        (EntityId::Applications, "job_id"),
+        (EntityId::Applications, "current_stage_id"),
+        (EntityId::Interviews, "application_id"),
+        (EntityId::InterviewParticipants, "interview_id"),
+        (EntityId::Feedback, "application_id"),
+        (EntityId::Feedback, "interview_id"),
+        (EntityId::Offers, "application_id"),
+        (EntityId::StageTransitions, "application_id"),
+        (EntityId::HiringTeam, "job_id"),
+    ];
+    refs.into_iter().filter(|(e, c)| g.implied(*e, c)).collect()
+}
+
+#[test]
+fn visible_rows_prove_their_references_visible_per_role() {
+    use EntityId::*;
+    let p = Policies::shipped("acme").unwrap();
+    // A recruiter sees an application when they see its job, and its candidate whenever they
+    // see one of the candidate's applications; everything below an application follows it.
+    // Not feedback: everyone sees their own, on any application. Stages are everyone's.
+    let recruiter = p.guard(&viewer("r1", "recruiter")).unwrap();
+    assert_eq!(
+        implied(&recruiter),
+        vec![
+            (Applications, "candidate_id"),
+            (Applications, "job_id"),
+            (Applications, "current_stage_id"),
+            (Interviews, "application_id"),
+            (InterviewParticipants, "interview_id"),
+            (Offers, "application_id"),
+            (StageTransitions, "application_id"),
+            (HiringTeam, "job_id"),
+        ]
+    );
+    // A hiring manager also sees applications they interview for, whose job they may not see.
+    let manager = p.guard(&viewer("m1", "hiring_manager")).unwrap();
+    let m = implied(&manager);
+    assert!(m.contains(&(Applications, "candidate_id")), "{m:?}");
+    assert!(m.contains(&(Offers, "application_id")), "{m:?}");
+    assert!(!m.contains(&(Applications, "job_id")), "{m:?}");
+    // An interviewer sees interviews they sit on, hence their applications (a seat makes an
+    // interviewer of the application) and those applications' candidates; not the feedback's
+    // application: their own feedback is visible by authorship alone.
+    let interviewer = p.guard(&viewer("i1", "interviewer")).unwrap();
+    let i = implied(&interviewer);
+    assert!(i.contains(&(Interviews, "application_id")), "{i:?}");
+    assert!(i.contains(&(Applications, "candidate_id")), "{i:?}");
+    assert!(!i.contains(&(Feedback, "application_id")), "{i:?}");
+    // An admin sees every target.
+    let admin = p.guard(&viewer("a1", "admin")).unwrap();
+    assert_eq!(implied(&admin).len(), 10);
+}
+
+#[test]
+fn what_the_policy_does_not_imply_keeps_its_filter() {
+    use EntityId::*;
+    let org = |text: &str| {
+        Policies::from_text("acme", text, "org.cedar", PolicySource::Org { version: 3 }).unwrap()
+    };
+    // Candidates only through non-confidential jobs: an application on a confidential job of
+    // the recruiter's team is visible, its candidate maybe not.
+    let narrower = org(r#"
+@id("apps") permit (principal, action == Hireplane::Action::"view", resource is Hireplane::Application)
+when { !resource.job.confidential || resource.job.hiringTeam.contains(principal) };
+@id("candidates") permit (principal, action == Hireplane::Action::"view", resource is Hireplane::Candidate)
+when { resource.hasNonConfidentialJob };
+"#);
+    let g = narrower.guard(&viewer("r1", "recruiter")).unwrap();
+    assert!(!g.implied(Applications, "candidate_id"));
+    // The same permits with a forbid on candidates: nothing is implied about them.
+    let forbidden = org(r#"
+@id("apps") permit (principal, action == Hireplane::Action::"view", resource is Hireplane::Application)
+when { !resource.job.confidential };
+@id("candidates") permit (principal, action == Hireplane::Action::"view", resource is Hireplane::Candidate)
+when { resource.hasNonConfidentialJob };
+@id("no-talent-pool") forbid (principal, action == Hireplane::Action::"view", resource is Hireplane::Candidate)
+when { resource.interviewers.contains(principal) };
+"#);
+    let g = forbidden.guard(&viewer("r1", "recruiter")).unwrap();
+    assert!(!g.implied(Applications, "candidate_id"));
+    // Without the forbid it is: `!job.confidential` makes the candidate one with a
+    // non-confidential job; both clauses of a conjunction must be implied.
+    let lifted = org(r#"
+@id("apps") permit (principal, action == Hireplane::Action::"view", resource is Hireplane::Application)
+when { !resource.job.confidential && resource.status == "active" };
+@id("candidates") permit (principal, action == Hireplane::Action::"view", resource is Hireplane::Candidate)
+when { resource.hasNonConfidentialJob };
+@id("jobs") permit (principal, action == Hireplane::Action::"view", resource is Hireplane::Job)
+when { !resource.confidential && resource.status == "open" };
+"#);
+    let g = lifted.guard(&viewer("r1", "recruiter")).unwrap();
+    assert!(g.implied(Applications, "candidate_id"));
+    assert!(
+        !g.implied(Applications, "job_id"),
+        "the job's status is not implied"
+    );
+    // A permit on the row that says nothing about the target implies nothing.
+    let unrelated = org(r#"
+@id("apps") permit (principal, action == Hireplane::Action::"view", resource is Hireplane::Application)
+when { resource.status == "active" };
+@id("jobs") permit (principal, action == Hireplane::Action::"view", resource is Hireplane::Job)
+when { !resource.confidential };
+"#);
+    let g = unrelated.guard(&viewer("r1", "recruiter")).unwrap();
+    assert!(!g.implied(Applications, "job_id"));
+}

@@ -89,6 +89,13 @@ pub trait Guard {
     fn fields_in_page(&self, entity: EntityId, group: FieldGroup) -> Visibility {
         self.fields(entity, group)
     }
+    /// Whether every row of `from` the viewer sees references, through its foreign key
+    /// `column`, only rows the viewer sees (the guard proved it from its policies): the compiler
+    /// then joins the target from a visible row without the target's row filter.
+    fn implied(&self, from: EntityId, column: &str) -> bool {
+        let _ = (from, column);
+        false
+    }
 }
 
 /// The most rows a statement may read to be a page ([`Guard::rows_in_page`]).
@@ -137,6 +144,9 @@ pub enum GuardKind {
     None,
     /// Some rows are visible (a predicate).
     Rows,
+    /// Some rows are visible, and the statement reaches them only from rows whose own filter
+    /// proves them visible ([`Guard::implied`]): no filter of their own is placed.
+    Implied,
 }
 
 /// Lowers a resolved report to one SQL statement and the parameters it binds (after the org):
@@ -362,11 +372,20 @@ impl Lower<'_> {
             Visibility::None => GuardKind::None,
             Visibility::Rows(_) => GuardKind::Rows,
         };
-        if !self
+        self.record_kind(entity, group, visibility);
+    }
+
+    fn record_kind(&mut self, entity: EntityId, group: Option<FieldGroup>, visibility: GuardKind) {
+        if let Some(g) = self
             .guarded
-            .iter()
-            .any(|g| g.entity == entity && g.group == group)
+            .iter_mut()
+            .find(|g| g.entity == entity && g.group == group)
         {
+            // A filter placed anywhere outranks one implied elsewhere.
+            if g.visibility == GuardKind::Implied {
+                g.visibility = visibility;
+            }
+        } else {
             self.guarded.push(Guarded {
                 entity,
                 group,
@@ -389,6 +408,19 @@ impl Lower<'_> {
     /// Whether the viewer sees every row of `entity` (asked before choosing a plan).
     fn sees_all(&self, entity: EntityId) -> bool {
         matches!(self.guard.rows(entity), Visibility::All)
+    }
+
+    /// Whether the target of `rel` from a visible row of `from` is visible without a filter of
+    /// its own: the guard proved it ([`Guard::implied`]) and the target is filtered (not hidden
+    /// altogether, which stays `FALSE`).
+    fn implied(&self, from: EntityId, rel: &Relation) -> bool {
+        match rel.link {
+            Link::ToOne { local, .. } => {
+                matches!(checked(self.guard.rows(rel.target)), Visibility::Rows(_))
+                    && self.guard.implied(from, local)
+            }
+            _ => false,
+        }
     }
 
     /// A restricted field's value on the row at `alias`: itself, NULL, or NULL on the rows where
@@ -490,8 +522,14 @@ impl Lower<'_> {
             }
         };
         // The target's row filter: a referencing row whose target the viewer does not see stays,
-        // with the target's fields NULL.
-        let filter = self.row_filter(rel.target, &alias);
+        // with the target's fields NULL. None when the base row (visible: every table reference
+        // has its filter) proves its target visible.
+        let filter = if self.implied(base_entity, rel) {
+            self.record_kind(rel.target, None, GuardKind::Implied);
+            None
+        } else {
+            self.row_filter(rel.target, &alias)
+        };
         let filtered = filter.is_some();
         let on = match filter {
             Some(f) => SqlExpr::and(on, f),
@@ -559,8 +597,19 @@ impl Lower<'_> {
         })?;
         let hops = path.get(..names.len())?;
         let target = hops.last()?.target;
-        let passed: Vec<EntityId> = hops.iter().rev().skip(1).map(|r| r.target).collect();
-        if passed.iter().all(|e| self.sees_all(*e)) {
+        // The entities passed that need a filter: not those the viewer sees entirely, nor those
+        // a visible row before them proves visible (every row passed is visible: its filter is
+        // applied, to the stored column, or implied).
+        let mut passed: Vec<EntityId> = Vec::new();
+        let mut from = entity;
+        for rel in hops.iter().take(hops.len() - 1) {
+            if !self.sees_all(rel.target) && !self.implied(from, rel) {
+                passed.push(rel.target);
+            }
+            from = rel.target;
+        }
+        passed.reverse();
+        if passed.is_empty() {
             return None;
         }
         let readable = passed.iter().all(|e| match checked(self.guard.rows(*e)) {
@@ -652,7 +701,9 @@ impl Lower<'_> {
                     match last.link {
                         // The foreign key names the target only when the viewer sees every
                         // target row; otherwise the key of the joined (filtered) target.
-                        Link::ToOne { local, .. } if self.sees_all(last.target) => {
+                        Link::ToOne { local, .. }
+                            if self.sees_all(last.target) || self.implied(parent, last) =>
+                        {
                             col(&alias, local)
                         }
                         _ => {

@@ -18,6 +18,8 @@ struct TestGuard {
     rows: HashMap<EntityId, Visibility>,
     fields: HashMap<(EntityId, FieldGroup), Visibility>,
     key: Option<String>,
+    /// References along which the test policy says visible rows reach visible entities.
+    implied: Vec<(EntityId, &'static str)>,
 }
 
 impl Guard for TestGuard {
@@ -32,6 +34,9 @@ impl Guard for TestGuard {
     }
     fn cache_key(&self) -> Option<String> {
         self.key.clone()
+    }
+    fn implied(&self, from: EntityId, column: &str) -> bool {
+        self.implied.iter().any(|(e, c)| *e == from && *c == column)
     }
 }
 
@@ -314,6 +319,95 @@ fn shortcuts_are_taken_only_when_the_skipped_rows_are_all_visible() {
     let s = compile_with(text, Dialect::Sqlite, &stages, "stages");
     assert!(!s.sql.contains("\"stages\""), "{}", s.sql);
     assert!(s.sql.contains("\"applications\""), "{}", s.sql);
+}
+
+#[test]
+fn a_reference_the_guard_proves_visible_is_joined_without_a_second_filter() {
+    let text = "report interviews show id, application.status, application.candidate.email";
+    let mut guard = policy();
+    let filtered = compile_with(text, Dialect::Sqlite, &guard, "filtered");
+    assert!(
+        filtered.sql.contains("LEFT JOIN \"applications\""),
+        "{}",
+        filtered.sql
+    );
+    // Interviews the viewer sees belong to applications they see, and those to candidates they
+    // see: inner joins with no filter, still listed as restricted; the mask stays.
+    guard.implied = vec![
+        (EntityId::Interviews, "application_id"),
+        (EntityId::Applications, "candidate_id"),
+    ];
+    guard.rows.insert(
+        EntityId::Interviews,
+        Visibility::Rows(eq(row("status"), SqlExpr::Text("scheduled".into()))),
+    );
+    guard.rows.insert(
+        EntityId::Candidates,
+        Visibility::Rows(eq(row("name"), SqlExpr::Text("x".into()))),
+    );
+    let c = compile_with(text, Dialect::Sqlite, &guard, "implied");
+    assert!(c.sql.contains("\nJOIN \"applications\""), "{}", c.sql);
+    assert!(c.sql.contains("\nJOIN \"candidates\""), "{}", c.sql);
+    assert!(!c.sql.contains("\"name\" = 'x'"), "{}", c.sql);
+    assert!(
+        c.sql.contains("CASE WHEN"),
+        "the contact mask stays: {}",
+        c.sql
+    );
+    for entity in [EntityId::Applications, EntityId::Candidates] {
+        assert!(
+            c.guarded.iter().any(|g| g.entity == entity
+                && g.group.is_none()
+                && g.visibility == GuardKind::Implied),
+            "{entity:?}: {:?}",
+            c.guarded
+        );
+    }
+    // The interviews' own filter is placed as before.
+    assert!(c.guarded.iter().any(|g| g.entity == EntityId::Interviews
+        && g.group.is_none()
+        && g.visibility == GuardKind::Rows));
+    // Reached from a row that the guard proves nothing about, the filter is placed.
+    let from_offers = compile_with(
+        "report offers show id, application.candidate.name",
+        Dialect::Sqlite,
+        &guard,
+        "offers",
+    );
+    assert!(
+        from_offers.sql.contains("LEFT JOIN \"applications\""),
+        "{}",
+        from_offers.sql
+    );
+    // An entity hidden altogether stays hidden, whatever the guard proves.
+    guard.rows.insert(EntityId::Candidates, Visibility::None);
+    let none = compile_with(text, Dialect::Sqlite, &guard, "none");
+    assert!(
+        none.sql.contains("LEFT JOIN \"candidates\""),
+        "{}",
+        none.sql
+    );
+    assert!(
+        none.sql.contains("FALSE") || none.sql.contains("0"),
+        "{}",
+        none.sql
+    );
+}
+
+#[test]
+fn a_proved_reference_names_its_target_by_the_foreign_key() {
+    let text = "report interviews show count(distinct application) as n";
+    let mut guard = policy();
+    let filtered = compile_with(text, Dialect::Sqlite, &guard, "filtered");
+    assert!(
+        filtered.sql.contains("\"applications\""),
+        "{}",
+        filtered.sql
+    );
+    guard.implied = vec![(EntityId::Interviews, "application_id")];
+    let c = compile_with(text, Dialect::Sqlite, &guard, "implied");
+    assert!(!c.sql.contains("\"applications\""), "{}", c.sql);
+    assert!(c.sql.contains("\"s\".\"application_id\""), "{}", c.sql);
 }
 
 #[test]

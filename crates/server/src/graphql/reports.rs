@@ -293,7 +293,9 @@ fn restrictions(compiled: &query_compiler::Compiled) -> Vec<String> {
             let name = query_compiler::Entity::get(g.entity).name;
             let what = match g.visibility {
                 query_compiler::GuardKind::None => "none visible",
-                query_compiler::GuardKind::Rows => "some visible",
+                query_compiler::GuardKind::Rows | query_compiler::GuardKind::Implied => {
+                    "some visible"
+                }
             };
             match g.group {
                 None => format!("{name}: rows filtered ({what})"),
