@@ -329,9 +329,19 @@ struct StoredKey {
     column: &'static str,
     /// How many relations of the path it stands for.
     hops: usize,
-    /// The entities the path passes (filtered by their filters on the row's column).
+    /// The entities the path passes that need a filter (applied to the row's column).
     passed: Vec<EntityId>,
     target: EntityId,
+    /// Whether the target needs its own filter (not when the viewer sees every target row, or
+    /// the rows before it prove it visible).
+    target_filtered: bool,
+}
+
+impl StoredKey {
+    /// Whether the row's column names a visible target by itself: nothing to filter.
+    fn unfiltered(&self) -> bool {
+        self.passed.is_empty() && !self.target_filtered
+    }
 }
 
 /// The columns of its row a guard predicate reads (`RowColumn`s, also inside subqueries).
@@ -586,9 +596,9 @@ impl Lower<'_> {
 
     /// A stored key ([`crate::catalog::STORED_KEYS`]) that `path` from a row of `entity` starts
     /// with, when taking it is the same as the walk and saves joining filtered rows: some entity
-    /// the walk passes is filtered, and every filter of those entities reads no column of its row
-    /// but the stored one (which holds the same key there), so it can be applied to the row's
-    /// own column instead.
+    /// the walk passes is filtered, and every filter of those entities that a row before it does
+    /// not prove ([`Guard::implied`]) reads no column of its row but the stored one (which holds
+    /// the same key there), so it can be applied to the row's own column instead.
     fn stored_key(&self, entity: EntityId, path: &[&'static Relation]) -> Option<StoredKey> {
         let (_, names, column) = crate::catalog::STORED_KEYS.iter().find(|(row, names, _)| {
             *row == entity
@@ -596,22 +606,24 @@ impl Lower<'_> {
                 && names.iter().zip(path).all(|(n, rel)| *n == rel.name)
         })?;
         let hops = path.get(..names.len())?;
-        let target = hops.last()?.target;
+        let (last, middle) = hops.split_last()?;
+        let target = last.target;
+        if middle.iter().all(|r| self.sees_all(r.target)) {
+            return None;
+        }
         // The entities passed that need a filter: not those the viewer sees entirely, nor those
         // a visible row before them proves visible (every row passed is visible: its filter is
         // applied, to the stored column, or implied).
         let mut passed: Vec<EntityId> = Vec::new();
         let mut from = entity;
-        for rel in hops.iter().take(hops.len() - 1) {
+        for rel in middle {
             if !self.sees_all(rel.target) && !self.implied(from, rel) {
                 passed.push(rel.target);
             }
             from = rel.target;
         }
         passed.reverse();
-        if passed.is_empty() {
-            return None;
-        }
+        let target_filtered = !self.sees_all(target) && !self.implied(from, last);
         let readable = passed.iter().all(|e| match checked(self.guard.rows(*e)) {
             Visibility::All | Visibility::None => true,
             Visibility::Rows(p) => row_columns(&p).iter().all(|c| c == column),
@@ -621,6 +633,7 @@ impl Lower<'_> {
             hops: names.len(),
             passed,
             target,
+            target_filtered,
         })
     }
 
@@ -641,7 +654,11 @@ impl Lower<'_> {
             SqlExpr::eq(col(&alias, "org_id"), col(base, "org_id")),
             SqlExpr::eq(col(&alias, target.key[0]), col(base, stored.column)),
         ];
-        on.extend(self.row_filter(stored.target, &alias));
+        if stored.target_filtered {
+            on.extend(self.row_filter(stored.target, &alias));
+        } else if !self.sees_all(stored.target) {
+            self.record_kind(stored.target, None, GuardKind::Implied);
+        }
         for e in &stored.passed {
             on.extend(self.row_filter(*e, base));
         }
@@ -690,8 +707,21 @@ impl Lower<'_> {
                     .stored_key(entity, path)
                     .is_some_and(|k| k.hops == path.len()) =>
             {
-                let (alias, target) = self.walk(tables, base, entity, path);
-                col(&alias, key(target))
+                match self.stored_key(entity, path) {
+                    // The row's own column names a visible target: no join.
+                    Some(k) if k.unfiltered() => {
+                        for e in path.iter().map(|r| r.target) {
+                            if !self.sees_all(e) {
+                                self.record_kind(e, None, GuardKind::Implied);
+                            }
+                        }
+                        col(base, k.column)
+                    }
+                    _ => {
+                        let (alias, target) = self.walk(tables, base, entity, path);
+                        col(&alias, key(target))
+                    }
+                }
             }
             Scalar::Key { path } => match path.split_last() {
                 None => col(base, key(entity)),

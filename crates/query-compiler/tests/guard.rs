@@ -408,6 +408,24 @@ fn a_proved_reference_names_its_target_by_the_foreign_key() {
     let c = compile_with(text, Dialect::Sqlite, &guard, "implied");
     assert!(!c.sql.contains("\"applications\""), "{}", c.sql);
     assert!(c.sql.contains("\"s\".\"application_id\""), "{}", c.sql);
+    // Through two references the stored key (`interviews.job_id`) names the job: filtered,
+    // the job is joined by it with the job's filter; proved visible, it is read as it is.
+    let text = "report interviews show count(distinct application.job) as n";
+    let stored = compile_with(text, Dialect::Sqlite, &guard, "stored");
+    assert!(stored.sql.contains("LEFT JOIN \"jobs\""), "{}", stored.sql);
+    assert!(stored.sql.contains("= \"s\".\"job_id\""), "{}", stored.sql);
+    guard.implied.push((EntityId::Applications, "job_id"));
+    let c = compile_with(text, Dialect::Sqlite, &guard, "stored, implied");
+    assert!(!c.sql.contains("\"jobs\""), "{}", c.sql);
+    assert!(!c.sql.contains("\"applications\""), "{}", c.sql);
+    assert!(c.sql.contains("count(DISTINCT \"s\".\"job_id\")"), "{}", c.sql);
+    assert!(
+        c.guarded
+            .iter()
+            .any(|g| g.entity == EntityId::Jobs && g.visibility == GuardKind::Implied),
+        "{:?}",
+        c.guarded
+    );
 }
 
 #[test]
