@@ -482,6 +482,7 @@ pub fn explain(
         subject: Some(ir.subject),
         restricted: ir.restricted_reads(),
         suppression: query_compiler::suppression(&ir),
+        reads_a_page: query_compiler::reads_a_page(&ir),
     };
     writeln!(
         out,

@@ -30,7 +30,9 @@ pub mod suppress;
 
 pub use catalog::{Catalog, CustomFieldDef, Entity, EntityId, FieldGroup, MemoryCatalog, Type};
 pub use ir::{Ir, Param};
-pub use lower::{Guard, GuardKind, Guarded, OrgScope, Visibility, lower, lower_guarded};
+pub use lower::{
+    Guard, GuardKind, Guarded, OrgScope, Visibility, lower, lower_guarded, reads_a_page,
+};
 pub use query_syntax::{Diagnostic, Report, parse};
 pub use resolve::resolve;
 pub use sql::{Dialect, render};
@@ -62,6 +64,10 @@ pub struct Compiled {
     /// more value per row than `columns`, last, the distinct candidates of the group, and the
     /// rows must go through [`suppress()`] (which drops that value) before anyone sees them.
     pub suppression: Option<Suppression>,
+    /// The statement reads a page ([`lower::reads_a_page`]): its best plan (walk the subject's
+    /// key index, probe the rest per row, stop at the limit) does not depend on the parameters'
+    /// values, so a database that caches plans may plan it once and reuse the plan.
+    pub reads_a_page: bool,
 }
 
 /// A result column: its name and the kind of value it holds.
@@ -144,6 +150,7 @@ pub fn compile_report(
         subject: Some(ir.subject),
         restricted: ir.restricted_reads(),
         suppression: suppression(&ir),
+        reads_a_page: reads_a_page(&ir),
         time_zone: ir.time_zone,
         guarded,
     })

@@ -103,7 +103,7 @@ pub const PAGE_ROWS: u64 = 1000;
 
 /// Whether a report reads a page: rows (no aggregation), a limit of at most [`PAGE_ROWS`], in
 /// the order of the subject's key (the database walks its index and stops at the limit).
-fn reads_a_page(ir: &Ir) -> bool {
+pub fn reads_a_page(ir: &Ir) -> bool {
     matches!(ir.shape, Shape::Rows)
         && ir.measures.is_empty()
         && ir.limit.is_some_and(|n| n <= PAGE_ROWS) && ir.order.iter().all(|o| {

@@ -2,6 +2,7 @@
 //! SQLite lacks (time zones, ISO weeks, percentiles, Unicode lower case), running a compiled
 //! report with its parameters bound, and the database's plan for `explain`.
 
+use crate::postgres::Plan;
 use crate::{Store, StoreError};
 use query_compiler::{Column, Compiled, CustomFieldDef, MemoryCatalog, Value, ValueKind};
 use std::hash::{Hash, Hasher};
@@ -100,7 +101,14 @@ impl Store {
         }
         let rows = match self {
             Store::Sqlite(s) => s.run(&compiled.sql, org_id, &bound, &kinds)?,
-            Store::Postgres(s) => s.run(&compiled.sql, org_id, &bound, &kinds)?,
+            Store::Postgres(s) => {
+                let plan = if compiled.reads_a_page {
+                    Plan::Page
+                } else {
+                    Plan::Report
+                };
+                s.run_planned(&compiled.sql, org_id, &bound, &kinds, plan)?
+            }
         };
         Ok(ReportRows {
             columns: compiled.columns.clone(),
