@@ -418,7 +418,11 @@ fn a_proved_reference_names_its_target_by_the_foreign_key() {
     let c = compile_with(text, Dialect::Sqlite, &guard, "stored, implied");
     assert!(!c.sql.contains("\"jobs\""), "{}", c.sql);
     assert!(!c.sql.contains("\"applications\""), "{}", c.sql);
-    assert!(c.sql.contains("count(DISTINCT \"s\".\"job_id\")"), "{}", c.sql);
+    assert!(
+        c.sql.contains("count(DISTINCT \"s\".\"job_id\")"),
+        "{}",
+        c.sql
+    );
     assert!(
         c.guarded
             .iter()

@@ -274,7 +274,8 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
             gql,
             TypeRef::named_nn(format!("{}Connection", target.type_name)),
             move |ctx| {
-                FieldFuture::new(async move {
+                let span = super::spans::resolver(&ctx);
+                super::spans::traced(span, async move {
                     let node = ctx.parent_value.try_downcast_ref::<Node>()?;
                     let id = node
                         .id()
@@ -301,7 +302,8 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
             &shape.list_field,
             TypeRef::named_nn(format!("{}Connection", shape.type_name)),
             move |ctx| {
-                FieldFuture::new(async move {
+                let span = super::spans::resolver(&ctx);
+                super::spans::traced(span, async move {
                     let page = list(&ctx, shape, Vec::new()).await?;
                     Ok(Some(FieldValue::owned_any(page)))
                 })
@@ -320,7 +322,8 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
                 &shape.single_field,
                 TypeRef::named(&shape.type_name),
                 move |ctx| {
-                    FieldFuture::new(async move {
+                    let span = super::spans::resolver(&ctx);
+                    super::spans::traced(span, async move {
                         let id = ctx.args.try_get("id")?.string()?.to_owned();
                         let cond = format!("id = {}", literal(&id));
                         let node = lookup(&ctx, shape, cond).await?;
@@ -449,7 +452,8 @@ pub fn common_types() -> Vec<Type> {
 /// `viewer`: who the token belongs to.
 pub fn viewer_field() -> Field {
     Field::new("viewer", TypeRef::named_nn("Viewer"), |ctx| {
-        FieldFuture::new(async move {
+        let span = super::spans::resolver(&ctx);
+        super::spans::traced(span, async move {
             let rc = ctx.data::<RequestCtx>()?;
             let a = &rc.caller.access;
             Ok(Some(FieldValue::owned_any(serde_json::json!({

@@ -157,7 +157,8 @@ pub fn types() -> Vec<Type> {
 
 pub fn fields() -> Vec<Field> {
     let report = Field::new("report", TypeRef::named_nn("ReportResult"), |ctx| {
-        FieldFuture::new(async move {
+        let span = super::spans::resolver(&ctx);
+        super::spans::traced(span, async move {
             let rc = ctx.data::<RequestCtx>()?;
             let (report, source) = report_arg(&ctx)?;
             let run = run_kind(rc, report, &source, Kind::Report).await?;
@@ -179,7 +180,8 @@ pub fn fields() -> Vec<Field> {
     )
     .description("Runs a report as the caller");
     let explain = Field::new("explain", TypeRef::named_nn("ReportResult"), |ctx| {
-        FieldFuture::new(async move {
+        let span = super::spans::resolver(&ctx);
+        super::spans::traced(span, async move {
             let rc = ctx.data::<RequestCtx>()?;
             let (report, source) = report_arg(&ctx)?;
             let services = rc.services.clone();

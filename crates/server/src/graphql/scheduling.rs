@@ -4,7 +4,7 @@
 //! checker, and answers with the ranked options (or why none fits) as JSON, the form
 //! `hireplane schedule --format json` prints. Asks `edit` on the application.
 
-use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, TypeRef};
+use async_graphql::dynamic::{Field, FieldValue, InputValue, TypeRef};
 use policy::Action;
 
 use super::mutations::{Failure, run_as};
@@ -13,7 +13,8 @@ use super::{Code, RequestCtx, error, json_value};
 pub fn fields() -> Vec<Field> {
     vec![
         Field::new("schedulingOptions", TypeRef::named_nn("JSON"), |ctx| {
-            FieldFuture::new(async move {
+            let span = super::spans::resolver(&ctx);
+            super::spans::traced(span, async move {
                 let rc = ctx.data::<RequestCtx>()?;
                 let application = ctx.args.try_get("applicationId")?.string()?.to_owned();
                 let plan = json_arg(&ctx, "plan")?;
@@ -86,7 +87,8 @@ pub fn book_field() -> Field {
         "bookInterviewLoop",
         TypeRef::named_nn_list_nn("Interview"),
         |ctx| {
-            FieldFuture::new(async move {
+            let span = super::spans::resolver(&ctx);
+            super::spans::traced(span, async move {
                 let rc = ctx.data::<RequestCtx>()?;
                 let input = ctx.args.try_get("input")?.object()?;
                 let get = |n: &str| -> async_graphql::Result<String> {
@@ -216,7 +218,8 @@ pub fn book_field() -> Field {
 /// `repairInterviewLoop`: the smallest change to a booked loop after a decline.
 pub fn repair_field() -> Field {
     Field::new("repairInterviewLoop", TypeRef::named_nn("JSON"), |ctx| {
-        FieldFuture::new(async move {
+        let span = super::spans::resolver(&ctx);
+        super::spans::traced(span, async move {
             let rc = ctx.data::<RequestCtx>()?;
             let application = ctx.args.try_get("applicationId")?.string()?.to_owned();
             let plan = json_arg(&ctx, "plan")?;
