@@ -9,8 +9,9 @@
 # API_ROLE (default admin; `recruiter`, `hiring_manager`, `interviewer` add the policy's row
 # filters to every query), and measures with wrk (bench/api-page.lua: a page of 50
 # applications with candidate, job and current stage after a random cursor):
-#   0. the database alone: the page's SQL (bench/api-page.sql, as an admin) with pgbench, the
-#      ceiling of any server on this machine;
+#   0. the database alone: the page's SQL (bench/api-page.sql, as an admin) with pgbench and the
+#      settings the store uses for pages (store::Plan::Page), the ceiling of any server on this
+#      machine;
 #   1. a fixed offered rate of API_RATE requests/s (default 1000) for API_SECONDS (default 30):
 #      latency percentiles (wrk's, which exclude the wait between requests);
 #   2. saturation: API_CONNECTIONS (default 64) connections as fast as they go;
@@ -47,8 +48,9 @@ for _ in $(seq 100); do
     sleep 0.2
 done
 
-echo "== 0. the database alone: the page's statement with pgbench (16 clients, prepared), ${seconds}s"
-pgbench -n -M prepared -f bench/api-page.sql -D org=bench -c 16 -j 2 -T "$seconds" "$dburl" 2>&1 \
+echo "== 0. the database alone: the page's statement with pgbench (16 clients, prepared, the store's page settings), ${seconds}s"
+PGOPTIONS="-c plan_cache_mode=force_generic_plan -c enable_memoize=off -c jit=off" \
+    pgbench -n -M prepared -f bench/api-page.sql -D org=bench -c 16 -j 2 -T "$seconds" "$dburl" 2>&1 \
     | grep -E "^(tps|latency average)"
 
 export HP_TOKEN=$token HP_APPLICATIONS=$n
