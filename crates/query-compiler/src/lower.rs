@@ -702,14 +702,13 @@ impl Lower<'_> {
                     value
                 }
             }
-            Scalar::Key { path }
-                if self
+            Scalar::Key { path } => {
+                let stored = self
                     .stored_key(entity, path)
-                    .is_some_and(|k| k.hops == path.len()) =>
-            {
-                match self.stored_key(entity, path) {
+                    .filter(|k| k.hops == path.len());
+                match (stored, path.split_last()) {
                     // The row's own column names a visible target: no join.
-                    Some(k) if k.unfiltered() => {
+                    (Some(k), _) if k.unfiltered() => {
                         for e in path.iter().map(|r| r.target) {
                             if !self.sees_all(e) {
                                 self.record_kind(e, None, GuardKind::Implied);
@@ -717,32 +716,31 @@ impl Lower<'_> {
                         }
                         col(base, k.column)
                     }
-                    _ => {
+                    (Some(_), _) => {
                         let (alias, target) = self.walk(tables, base, entity, path);
                         col(&alias, key(target))
                     }
-                }
-            }
-            Scalar::Key { path } => match path.split_last() {
-                None => col(base, key(entity)),
-                Some((last, rest)) => {
-                    let rest: Path = rest.to_vec();
-                    let (alias, parent) = self.walk(tables, base, entity, &rest);
-                    match last.link {
-                        // The foreign key names the target only when the viewer sees every
-                        // target row; otherwise the key of the joined (filtered) target.
-                        Link::ToOne { local, .. }
-                            if self.sees_all(last.target) || self.implied(parent, last) =>
-                        {
-                            col(&alias, local)
-                        }
-                        _ => {
-                            let target = self.join(tables, &alias, parent, last);
-                            col(&target, key(last.target))
+                    (None, None) => col(base, key(entity)),
+                    (None, Some((last, rest))) => {
+                        let rest: Path = rest.to_vec();
+                        let (alias, parent) = self.walk(tables, base, entity, &rest);
+                        match last.link {
+                            // The foreign key names the target only when the viewer sees every
+                            // target row (or the parent row proves it visible); otherwise the
+                            // key of the joined (filtered) target.
+                            Link::ToOne { local, .. }
+                                if self.sees_all(last.target) || self.implied(parent, last) =>
+                            {
+                                col(&alias, local)
+                            }
+                            _ => {
+                                let target = self.join(tables, &alias, parent, last);
+                                col(&target, key(last.target))
+                            }
                         }
                     }
                 }
-            },
+            }
             Scalar::Param(id) => self.param(*id),
             Scalar::Not(inner) => SqlExpr::Not(Box::new(self.scalar(inner, tables, base, entity))),
             Scalar::Neg(inner) => SqlExpr::Neg(Box::new(self.scalar(inner, tables, base, entity))),

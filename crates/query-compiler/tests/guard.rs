@@ -321,6 +321,14 @@ fn shortcuts_are_taken_only_when_the_skipped_rows_are_all_visible() {
     assert!(s.sql.contains("\"applications\""), "{}", s.sql);
 }
 
+/// How a statement restricts the rows of `entity` (`None`: not at all).
+fn row_guard(c: &Compiled, entity: EntityId) -> Option<GuardKind> {
+    c.guarded
+        .iter()
+        .find(|g| g.entity == entity && g.group.is_none())
+        .map(|g| g.visibility)
+}
+
 #[test]
 fn a_reference_the_guard_proves_visible_is_joined_without_a_second_filter() {
     let text = "report interviews show id, application.status, application.candidate.email";
@@ -355,18 +363,14 @@ fn a_reference_the_guard_proves_visible_is_joined_without_a_second_filter() {
         c.sql
     );
     for entity in [EntityId::Applications, EntityId::Candidates] {
-        assert!(
-            c.guarded.iter().any(|g| g.entity == entity
-                && g.group.is_none()
-                && g.visibility == GuardKind::Implied),
-            "{entity:?}: {:?}",
-            c.guarded
+        assert_eq!(
+            row_guard(&c, entity),
+            Some(GuardKind::Implied),
+            "{entity:?}"
         );
     }
     // The interviews' own filter is placed as before.
-    assert!(c.guarded.iter().any(|g| g.entity == EntityId::Interviews
-        && g.group.is_none()
-        && g.visibility == GuardKind::Rows));
+    assert_eq!(row_guard(&c, EntityId::Interviews), Some(GuardKind::Rows));
     // Reached from a row that the guard proves nothing about, the filter is placed.
     let from_offers = compile_with(
         "report offers show id, application.candidate.name",
@@ -423,13 +427,7 @@ fn a_proved_reference_names_its_target_by_the_foreign_key() {
         "{}",
         c.sql
     );
-    assert!(
-        c.guarded
-            .iter()
-            .any(|g| g.entity == EntityId::Jobs && g.visibility == GuardKind::Implied),
-        "{:?}",
-        c.guarded
-    );
+    assert_eq!(row_guard(&c, EntityId::Jobs), Some(GuardKind::Implied));
 }
 
 #[test]
