@@ -65,9 +65,12 @@ struct Parser<'a> {
 impl<'a> Parser<'a> {
     fn new(source: &'a str) -> Parsed<Parser<'a>> {
         let tokens = lex(source)?;
+        // The end of input is shown right after the last token, not past trailing blank lines
+        // or comments (where an editor would show a line that holds nothing).
+        let end = tokens.last().map_or(0, |t| t.span.end as usize);
         let eof = Token {
             kind: TokenKind::Eof,
-            span: Span::new(source.len(), source.len()),
+            span: Span::new(end, end),
         };
         Ok(Parser {
             source,
@@ -1369,7 +1372,7 @@ limit 12
             error("report r where status = "),
             (
                 "expected an expression after `=`, found end of input".into(),
-                24..24
+                23..23
             )
         );
         assert_eq!(
@@ -1401,6 +1404,14 @@ limit 12
         assert_eq!(
             error(""),
             ("expected `report`, found end of input".into(), 0..0)
+        );
+        // Trailing blank lines and comments: the end is shown after the last token.
+        assert_eq!(
+            error("report applications\nwhere\n\n# nothing here\n"),
+            (
+                "expected an expression after `where`, found end of input".into(),
+                25..25
+            )
         );
         assert_eq!(
             error("  select x"),

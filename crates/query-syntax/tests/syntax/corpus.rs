@@ -77,7 +77,15 @@ fn errors_render_with_a_caret() {
     let error = parse(text).unwrap_err();
     assert_eq!(
         error.render(text, "<report>"),
-        "error: expected an expression after `=`, found end of input\n --> <report>:2:16\n  |\n2 | where status = \n  |                ^\n"
+        "error: expected an expression after `=`, found end of input\n --> <report>:2:15\n  |\n2 | where status = \n  |               ^\n"
+    );
+    // A file ending in a newline: the caret stays on the line of the last token, not on an
+    // empty line past the end.
+    let text = "report applications\nwhere\n";
+    let error = parse(text).unwrap_err();
+    assert_eq!(
+        error.render(text, "q.hpr"),
+        "error: expected an expression after `where`, found end of input\n --> q.hpr:2:6\n  |\n2 | where\n  |      ^\n"
     );
     let text = "report applications\ngroup by x\nshow y\ngroup by z";
     assert_eq!(
