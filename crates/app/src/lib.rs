@@ -363,7 +363,8 @@ impl Services {
         Ok(store.set_org_policy(org, text, set_by, at)?)
     }
 
-    /// One decision for `user`: Cedar with the facts given; denials are audited.
+    /// One decision for `user`: Cedar with the facts given, from the viewer's residual policies
+    /// (the viewer's cached guard); denials are audited.
     pub fn decide(
         &self,
         store: &mut Store,
@@ -379,8 +380,8 @@ impl Services {
         } = request;
         let decision =
             access
-                .policies
-                .decide(&access.viewer, action, resource_type, resource_id, facts)?;
+                .guard
+                .decide(&access.policies, action, resource_type, resource_id, facts)?;
         if !decision.allowed || restricted_action(action) {
             store.record_audit(
                 &access.viewer.org,

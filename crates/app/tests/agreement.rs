@@ -525,6 +525,7 @@ fn report_rows_are_exactly_the_rows_cedar_allows_on_postgres_and_sqlite() {
 
 /// The facts a decision is given (the entity and what its references reach) decide exactly as
 /// the whole org's facts do: the per-row facts of the agreement test are not missing anything.
+/// And the viewer's residual policies (the app's decisions) decide as every policy does.
 #[test]
 fn per_row_facts_decide_like_the_whole_org() {
     let generated = common::generate("wholeorg", 60, 3);
@@ -536,6 +537,7 @@ fn per_row_facts_decide_like_the_whole_org() {
     let mut compared = 0;
     for (_, user) in facts.viewers().iter().take(6) {
         let viewer = facts.viewer(user);
+        let guard = policies.guard(&viewer).unwrap();
         for (_, ty) in SUBJECTS {
             for id in facts.ids(ty).into_iter().take(4) {
                 for action in [Action::View, Action::ViewCompensation] {
@@ -546,6 +548,12 @@ fn per_row_facts_decide_like_the_whole_org() {
                     assert!(whole.errors.is_empty(), "{:?}", whole.errors);
                     let row = facts.decide(&policies, &viewer, action, ty, id);
                     assert_eq!(row, whole.allowed, "{action} {ty}::{id} for {}", user.id);
+                    // The viewer's residual policies decide the same, for the same reasons.
+                    let mut fast = guard.decide(&policies, action, ty, id, &all).unwrap();
+                    let mut whole = whole;
+                    fast.policies.sort();
+                    whole.policies.sort();
+                    assert_eq!(fast, whole, "{action} {ty}::{id} for {}", user.id);
                     compared += 1;
                 }
             }

@@ -2,8 +2,11 @@
 //! standard report with the viewer's filters and masks: at most 100 us median (cached
 //! filters)"):
 //! - `decide/ROLE`: one Cedar decision with the deciding policy ids, shipped policy, facts of an
-//!   application and what it references, converted beforehand (`Policies::prepare`);
-//!   `decide/ROLE+facts` the same with the facts converted (and schema-checked) in each call;
+//!   application and what it references, converted beforehand (`Policies::prepare`), answered
+//!   from the viewer's residual policies (`ViewerGuard::decide_prepared`, guard cached);
+//!   `decide/ROLE/every-policy` the same decision evaluating every policy in scope
+//!   (`Policies::decide_prepared`); `decide/ROLE+facts` the first with the facts converted (and
+//!   schema-checked) in each call;
 //! - `guard/*`: building a viewer's row filters and masks from scratch (partial evaluation of
 //!   every entity type and field action, residuals translated to SQL): what a cache miss costs;
 //! - `compile_as_recruiter/*`: every standard report compiled (PostgreSQL) through a recruiter's
@@ -85,7 +88,22 @@ fn bench(c: &mut Criterion) {
         let Ok(prepared) = policies.prepare(&v, &facts) else {
             return eprintln!("the facts do not convert");
         };
+        let guard = match policies.guard(&v) {
+            Ok(g) => g,
+            Err(e) => return eprintln!("no guard for {role}: {e}"),
+        };
         group.bench_function(role, |b| {
+            b.iter(|| {
+                guard.decide_prepared(
+                    &policies,
+                    Action::View,
+                    "Application",
+                    black_box("a1"),
+                    &prepared,
+                )
+            })
+        });
+        group.bench_function(format!("{role}/every-policy"), |b| {
             b.iter(|| {
                 policies.decide_prepared(
                     &v,
@@ -97,7 +115,15 @@ fn bench(c: &mut Criterion) {
             })
         });
         group.bench_function(format!("{role}+facts"), |b| {
-            b.iter(|| policies.decide(&v, Action::View, "Application", black_box("a1"), &facts))
+            b.iter(|| {
+                guard.decide(
+                    &policies,
+                    Action::View,
+                    "Application",
+                    black_box("a1"),
+                    &facts,
+                )
+            })
         });
     }
     group.finish();

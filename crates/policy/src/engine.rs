@@ -289,6 +289,8 @@ impl Policies {
     }
 
     /// [`Policies::decide`] with facts converted by [`Policies::prepare`] for the same viewer.
+    /// Every policy in scope is evaluated; [`crate::ViewerGuard::decide_prepared`] answers the
+    /// same from the viewer's residual policies, faster.
     pub fn decide_prepared(
         &self,
         viewer: &Viewer,
@@ -297,28 +299,17 @@ impl Policies {
         resource_id: &str,
         facts: &Prepared,
     ) -> Result<Decision, PolicyError> {
-        let shared = shared()?;
-        let request = cedar::Request::new(
-            principal(viewer)?,
-            action.uid()?,
-            uid(resource_type, resource_id)?,
-            cedar::Context::empty(),
-            Some(&shared.schema),
-        )
-        .map_err(|e| PolicyError::Facts(format!("`{action}` on `{resource_type}`: {e}")))?;
-        let entities = &facts.0;
-        let set = self
-            .scoped
+        let set = self.scoped(action, resource_type);
+        authorize(set, viewer, action, resource_type, resource_id, facts)
+    }
+
+    /// The policies whose scope can match `action` on `resource_type` (all of them for a type
+    /// the model does not know).
+    pub(crate) fn scoped(&self, action: Action, resource_type: &str) -> &cedar::PolicySet {
+        self.scoped
             .iter()
             .find(|(a, t, _)| *a == action && *t == resource_type)
-            .map_or(&self.set, |(_, _, s)| s);
-        let response = cedar::Authorizer::new().is_authorized(&request, set, entities);
-        let diagnostics = response.diagnostics();
-        Ok(Decision {
-            allowed: response.decision() == cedar::Decision::Allow,
-            policies: diagnostics.reason().map(|id| id.to_string()).collect(),
-            errors: diagnostics.errors().map(|e| e.to_string()).collect(),
-        })
+            .map_or(&self.set, |(_, _, s)| s)
     }
 
     /// A viewer's row filters and column masks for reports, in SQL that suits both dialects.
@@ -335,6 +326,33 @@ impl Policies {
     ) -> Result<crate::ViewerGuard, PolicyError> {
         crate::guard::ViewerGuard::new(self, viewer, dialect)
     }
+}
+
+/// One decision by Cedar's authorizer over `set`, with the deciding policy ids.
+pub(crate) fn authorize(
+    set: &cedar::PolicySet,
+    viewer: &Viewer,
+    action: Action,
+    resource_type: &str,
+    resource_id: &str,
+    facts: &Prepared,
+) -> Result<Decision, PolicyError> {
+    let shared = shared()?;
+    let request = cedar::Request::new(
+        principal(viewer)?,
+        action.uid()?,
+        uid(resource_type, resource_id)?,
+        cedar::Context::empty(),
+        Some(&shared.schema),
+    )
+    .map_err(|e| PolicyError::Facts(format!("`{action}` on `{resource_type}`: {e}")))?;
+    let response = cedar::Authorizer::new().is_authorized(&request, set, &facts.0);
+    let diagnostics = response.diagnostics();
+    Ok(Decision {
+        allowed: response.decision() == cedar::Decision::Allow,
+        policies: diagnostics.reason().map(|id| id.to_string()).collect(),
+        errors: diagnostics.errors().map(|e| e.to_string()).collect(),
+    })
 }
 
 /// Whether a policy's scope can match requests for `action` on resources of type `ty` (a scope
@@ -355,7 +373,7 @@ fn in_scope(p: &cedar::Policy, action: &cedar::EntityUid, ty: &cedar::EntityType
 
 /// Facts in Cedar's form, for [`Policies::decide_prepared`].
 #[derive(Debug, Clone)]
-pub struct Prepared(cedar::Entities);
+pub struct Prepared(pub(crate) cedar::Entities);
 
 /// The outcome of one decision.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,8 @@
 //! cached by [`GuardCache`]; the report compiler asks it at every table and field reference.
 
 use crate::engine::{
-    Action, NAMESPACE, Policies, PolicyError, PolicySource, Viewer, principal, shared,
+    Action, Decision, NAMESPACE, Policies, PolicyError, PolicySource, Prepared, Viewer, authorize,
+    principal, shared, type_name,
 };
 use crate::facts::Facts;
 use crate::implied::{Clause, Residuals, implies};
@@ -16,7 +17,7 @@ use query_compiler::catalog::FieldGroup;
 use query_compiler::{Dialect, EntityId, Visibility};
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// What the viewer's policies say about one entity (and field group), for `explain`.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +49,10 @@ pub struct ViewerGuard {
     /// References (row's entity, foreign key column) that lead from every row the viewer sees
     /// only to entities the viewer sees ([`crate::implied`]).
     implied: HashSet<(EntityId, &'static str)>,
+    /// Per (action, entity type), the viewer's residual policies for single decisions
+    /// ([`ViewerGuard::decide_prepared`]), made on first use. Indexed by
+    /// `action * TYPES.len() + type`.
+    decisions: Vec<OnceLock<Result<cedar::PolicySet, String>>>,
 }
 
 /// Which action guards which field group of which subject.
@@ -109,6 +114,9 @@ impl ViewerGuard {
             ),
             demographics: false,
             implied: HashSet::new(),
+            decisions: (0..Action::ALL.len() * TYPES.len())
+                .map(|_| OnceLock::new())
+                .collect(),
         };
         if viewer.org != policies.org() {
             // Another org's policies never apply; nothing is visible.
@@ -190,6 +198,108 @@ impl ViewerGuard {
     pub fn demographics_aggregates(&self) -> bool {
         self.demographics
     }
+
+    /// [`Policies::decide`] for the guard's viewer.
+    pub fn decide(
+        &self,
+        policies: &Policies,
+        action: Action,
+        resource_type: &str,
+        resource_id: &str,
+        facts: &Facts,
+    ) -> Result<Decision, PolicyError> {
+        entity_type(resource_type)
+            .ok_or_else(|| PolicyError::UnknownType(resource_type.to_owned()))?;
+        let prepared = policies.prepare(&self.viewer, facts)?;
+        self.decide_prepared(policies, action, resource_type, resource_id, &prepared)
+    }
+
+    /// [`Policies::decide_prepared`] for the guard's viewer, answered from the viewer's residual
+    /// policies: what Cedar's partial evaluation of the policies in scope leaves with the viewer
+    /// known and the resource unknown (a role test already decided, the viewer's id already in
+    /// place), less the policies it proved false for every resource. This is Cedar's own
+    /// reauthorization (`TpeResponse::reauthorize`: the same decision and deciding policies as
+    /// evaluating every policy), without its consistency checks, which hold by construction:
+    /// the only entity the partial evaluation knew, the viewer, is made from the same
+    /// [`Viewer`] for the concrete facts ([`Policies::prepare`] must be given this viewer).
+    /// `policies` must be the ones the guard was made from; for others, and for a request the
+    /// schema does not allow, every policy is evaluated as [`Policies::decide_prepared`] does.
+    pub fn decide_prepared(
+        &self,
+        policies: &Policies,
+        action: Action,
+        resource_type: &str,
+        resource_id: &str,
+        facts: &Prepared,
+    ) -> Result<Decision, PolicyError> {
+        let slot = Action::ALL
+            .iter()
+            .position(|a| *a == action)
+            .zip(TYPES.iter().position(|t| t.name == resource_type))
+            .and_then(|(a, t)| self.decisions.get(a * TYPES.len() + t));
+        let own = policies.org() == self.viewer.org && policies.source() == self.source;
+        match slot {
+            Some(slot) if own => {
+                let set = slot.get_or_init(|| {
+                    residual_policies(policies, &self.viewer, action, resource_type)
+                        .map_err(|e| e.to_string())
+                });
+                match set {
+                    Ok(set) => {
+                        authorize(set, &self.viewer, action, resource_type, resource_id, facts)
+                    }
+                    Err(_) => policies.decide_prepared(
+                        &self.viewer,
+                        action,
+                        resource_type,
+                        resource_id,
+                        facts,
+                    ),
+                }
+            }
+            _ => policies.decide_prepared(&self.viewer, action, resource_type, resource_id, facts),
+        }
+    }
+}
+
+/// The viewer's residual policies for `action` on `resource_type` (see
+/// [`ViewerGuard::decide_prepared`]): every residual of the policies in scope (true ones, those
+/// that stay conditions on the resource and those that fail to evaluate) but the false ones,
+/// which can neither decide nor report an error.
+fn residual_policies(
+    policies: &Policies,
+    viewer: &Viewer,
+    action: Action,
+    resource_type: &str,
+) -> Result<cedar::PolicySet, PolicyError> {
+    let schema = &shared()?.schema;
+    let facts = Facts::new(&viewer.org).to_cedar(viewer, schema)?;
+    let entities = cedar::PartialEntities::from_concrete(facts, schema)
+        .map_err(|e| PolicyError::Internal(format!("partial entities: {e}")))?;
+    let request = cedar::PartialRequest::new(
+        cedar::PartialEntityUid::from_concrete(principal(viewer)?),
+        action.uid()?,
+        cedar::PartialEntityUid::new(type_name(resource_type)?, None),
+        Some(cedar::Context::empty()),
+        schema,
+    )
+    .map_err(|e| PolicyError::Facts(format!("`{action}` on `{resource_type}`: {e}")))?;
+    let response = policies
+        .scoped(action, resource_type)
+        .tpe(&request, &entities, schema)
+        .map_err(|e| PolicyError::Internal(format!("`{action}` on `{resource_type}`: {e}")))?;
+    let never: HashSet<&cedar::PolicyId> = response
+        .false_permits()
+        .chain(response.false_forbids())
+        .collect();
+    let mut set = cedar::PolicySet::new();
+    for policy in response.policies() {
+        if !never.contains(policy.id()) {
+            set.add(policy)
+                .map_err(|e| PolicyError::Internal(e.to_string()))?;
+        }
+    }
+    Ok(set)
 }
 
 impl ViewerGuard {
