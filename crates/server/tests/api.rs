@@ -657,7 +657,7 @@ fn code(v: &Value) -> &str {
 }
 
 fn workflow_through_the_api(db: Db) {
-    let api = Api::start(db, |_| {});
+    let mut api = Api::start(db, |_| {});
     let counts = |api: &Api| {
         api.data(
             "admin",
@@ -782,6 +782,19 @@ fn workflow_through_the_api(db: Db) {
         r#"mutation {{ archiveApplication(input: {{applicationId: "{application}", reason: "x"}}) {{ id }} }}"#
     );
     assert_eq!(code(&api.query("interviewer", &move_it)), "NOT_FOUND");
+    // A second interviewer of the org, on the same panel.
+    let co_interviewer = api
+        .store
+        .active_users(ORG)
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == "interviewer" && u.id != interviewer)
+        .unwrap()
+        .id;
+    let co_token = app::Services::new()
+        .create_token(&mut api.store, ORG, &co_interviewer, "test", None, now())
+        .unwrap()
+        .token;
     // An interview that took place an hour ago (feedback comes after it).
     let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(2);
     let end = start + jiff::SignedDuration::from_hours(1);
@@ -791,7 +804,7 @@ fn workflow_through_the_api(db: Db) {
     );
     let d = api.data(
         "recruiter",
-        &format!(r#"mutation {{ scheduleInterview(input: {{applicationId: "{application}", stageId: "{next}", title: "Technical", startsAt: "{start}", endsAt: "{end}", interviewers: [{{userId: "{interviewer}", role: interviewer}}]}}) {{ id status }} }}"#),
+        &format!(r#"mutation {{ scheduleInterview(input: {{applicationId: "{application}", stageId: "{next}", title: "Technical", startsAt: "{start}", endsAt: "{end}", interviewers: [{{userId: "{interviewer}", role: interviewer}}, {{userId: "{co_interviewer}", role: interviewer}}]}}) {{ id status }} }}"#),
     );
     let interview = at(&d, "scheduleInterview.id").as_str().unwrap().to_owned();
     // Now the interviewer sees it, and may still not change it: FORBIDDEN.
@@ -808,6 +821,63 @@ fn workflow_through_the_api(db: Db) {
         &format!(r#"mutation {{ submitFeedback(input: {{interviewId: "{interview}", recommendation: strong_yes, scores: {{coding: 4}}}}) {{ id recommendation author {{ id }} }} }}"#),
     );
     assert_eq!(at(&d, "submitFeedback.author.id"), &json!(interviewer));
+    let feedback = at(&d, "submitFeedback.id").as_str().unwrap().to_owned();
+    // The author edits their scorecard and sees the change; what is not given stays.
+    let edit = |fields: &str| {
+        format!(
+            r#"mutation {{ updateFeedback(input: {{feedbackId: "{feedback}"{fields}}}) {{ id recommendation score author {{ id }} }} }}"#
+        )
+    };
+    let d = api.data(
+        "interviewer",
+        &edit(r#", recommendation: no, scores: {coding: 2, system_design: 3}, notes: "Weaker than I first thought""#),
+    );
+    assert_eq!(at(&d, "updateFeedback.id"), &json!(feedback));
+    assert_eq!(at(&d, "updateFeedback.recommendation"), "no");
+    assert_eq!(at(&d, "updateFeedback.score"), &json!(2));
+    assert_eq!(at(&d, "updateFeedback.author.id"), &json!(interviewer));
+    let d = api.data("interviewer", &edit(", notes: null"));
+    assert_eq!(at(&d, "updateFeedback.recommendation"), "no");
+    let stored = api.store.feedback(ORG, &feedback).unwrap().unwrap();
+    assert_eq!(
+        (stored.recommendation, stored.notes.as_deref()),
+        (domain::enums::Recommendation::No, None)
+    );
+    assert_eq!(
+        stored.scores,
+        [("coding".to_owned(), 2), ("system_design".to_owned(), 3)].into()
+    );
+    // Another interviewer on the panel may not see the scorecard (NOT_FOUND); a recruiter sees
+    // it but may not change it (FORBIDDEN). Nothing changes.
+    let steal = edit(", recommendation: strong_yes, notes: \"not mine\"");
+    let (status, v) = api.post(Some(&co_token), &json!({ "query": steal }), &[]);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(code(&v), "NOT_FOUND", "{v}");
+    assert_eq!(code(&api.query("recruiter", &steal)), "FORBIDDEN");
+    assert_eq!(api.store.feedback(ORG, &feedback).unwrap().unwrap(), stored);
+    // Bad input names the field (map keys as the caller wrote them); nothing changes.
+    for (bad, field) in [
+        (", scores: {coding: 5}", "scores.coding"),
+        (
+            ", recommendation: yes, scores: {system_design: 0}",
+            "scores.system_design",
+        ),
+        (", scores: {coding: 2.5}", "scores.coding"),
+        (", scores: [4]", "scores"),
+        ("", "input"),
+    ] {
+        let v = api.query("interviewer", &edit(bad));
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{bad}: {v}");
+        assert_eq!(v["errors"][0]["extensions"]["field"], field, "{bad}: {v}");
+        let message = v["errors"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("`{field}`")), "{bad}: {v}");
+    }
+    assert_eq!(api.store.feedback(ORG, &feedback).unwrap().unwrap(), stored);
+    let v = api.query(
+        "interviewer",
+        r#"mutation { updateFeedback(input: {feedbackId: "fb_nope", recommendation: yes}) { id } }"#,
+    );
+    assert_eq!(code(&v), "NOT_FOUND", "{v}");
     // A second interview, cancelled: the interviewer sees it but may not cancel it; once
     // cancelled it takes no feedback and cannot be cancelled again.
     let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48);

@@ -43,7 +43,8 @@ pub use tokens::{IdempotencyBegin, StoredToken};
 pub use write::{
     AddStage, Archive, CustomFieldValue, Hire, MoveStage, NewApplication, NewCandidate,
     NewCustomField, NewFeedback, NewInterview, NewJob, NewOffer, NewStage, OfferTerms, StageChange,
-    UpdateCandidate, UpdateCustomField, UpdateJob, UpdateOffer, UpdateStage, WriteError,
+    UpdateCandidate, UpdateCustomField, UpdateFeedback, UpdateJob, UpdateOffer, UpdateStage,
+    WriteError,
 };
 
 /// Where the store lives, parsed from a database URL.

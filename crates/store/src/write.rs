@@ -39,7 +39,7 @@ pub use applications::{
     Archive, Hire, MoveStage, NewApplication, NewCandidate, StageChange, UpdateCandidate,
 };
 pub use custom::{CustomFieldValue, NewCustomField, UpdateCustomField};
-pub use interviews::{NewFeedback, NewInterview};
+pub use interviews::{NewFeedback, NewInterview, UpdateFeedback};
 pub use jobs::{AddStage, NewJob, NewStage, UpdateJob, UpdateStage};
 pub use offers::{NewOffer, OfferTerms, UpdateOffer};
 

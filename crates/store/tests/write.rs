@@ -17,7 +17,8 @@ use serde_json::json;
 use store::{
     AddStage, Archive, CustomFieldValue, Hire, ImportOptions, MoveStage, NewApplication,
     NewCandidate, NewCustomField, NewFeedback, NewInterview, NewJob, NewOffer, NewStage,
-    OfferTerms, Store, UpdateCustomField, UpdateJob, UpdateOffer, UpdateStage, WriteError,
+    OfferTerms, Store, UpdateCustomField, UpdateFeedback, UpdateJob, UpdateOffer, UpdateStage,
+    WriteError,
 };
 
 mod common;
@@ -1136,6 +1137,212 @@ on_both!("hp_test_write", interviews_and_feedback, |mut f| {
         ),
         "2"
     );
+    assert_exports_validly(s, A);
+});
+
+on_both!("hp_test_write", feedback_is_edited, |mut f| {
+    let s = f.store();
+    let w = world(s);
+    let app = s.apply(A, apply_cmd(&w, "2025-03-01T10:00:00Z")).unwrap();
+    let interview = s
+        .create_interview(
+            A,
+            NewInterview {
+                id: None,
+                application_id: app.id.clone(),
+                stage_id: w.onsite.clone(),
+                title: "Onsite loop".into(),
+                starts_at: at("2025-03-03T10:00:00Z"),
+                ends_at: at("2025-03-03T11:00:00Z"),
+                status: InterviewStatus::Scheduled,
+                interviewers: vec![InterviewParticipant {
+                    user_id: w.users[0].clone(),
+                    role: InterviewerRole::Interviewer,
+                }],
+            },
+        )
+        .unwrap();
+    let card = s
+        .submit_feedback(
+            A,
+            NewFeedback {
+                id: None,
+                interview_id: interview.id.clone(),
+                author_id: w.users[0].clone(),
+                submitted_at: at("2025-03-03T12:00:00Z"),
+                recommendation: Recommendation::Yes,
+                scores: BTreeMap::from([("coding".to_owned(), 3), ("design".to_owned(), 2)]),
+                notes: Some("Solid — “clear” thinker".into()),
+            },
+        )
+        .unwrap();
+    let change = || UpdateFeedback {
+        feedback_id: card.id.clone(),
+        recommendation: None,
+        scores: None,
+        notes: None,
+    };
+    let stored = |s: &mut Store| s.feedback(A, card.id.as_str()).unwrap().unwrap();
+    assert_eq!(stored(s), card);
+
+    // The recommendation alone: scores and notes stay.
+    let edited = s
+        .update_feedback(
+            A,
+            UpdateFeedback {
+                recommendation: Some(Recommendation::StrongNo),
+                ..change()
+            },
+        )
+        .unwrap();
+    let mut expected = card.clone();
+    expected.recommendation = Recommendation::StrongNo;
+    assert_eq!(edited, expected);
+    assert_eq!(stored(s), expected);
+
+    // Scores replace the whole map.
+    let scores = BTreeMap::from([("coding".to_owned(), 4), ("system_design".to_owned(), 1)]);
+    let edited = s
+        .update_feedback(
+            A,
+            UpdateFeedback {
+                scores: Some(scores.clone()),
+                ..change()
+            },
+        )
+        .unwrap();
+    expected.scores = scores;
+    assert_eq!(edited, expected);
+    assert_eq!(stored(s), expected);
+
+    // Notes cleared (and set again).
+    let edited = s
+        .update_feedback(
+            A,
+            UpdateFeedback {
+                notes: Some(None),
+                ..change()
+            },
+        )
+        .unwrap();
+    expected.notes = None;
+    assert_eq!(edited, expected);
+    assert_eq!(stored(s), expected);
+    let edited = s
+        .update_feedback(
+            A,
+            UpdateFeedback {
+                recommendation: Some(Recommendation::Yes),
+                notes: Some(Some("On reflection: yes".into())),
+                ..change()
+            },
+        )
+        .unwrap();
+    expected.recommendation = Recommendation::Yes;
+    expected.notes = Some("On reflection: yes".into());
+    assert_eq!(edited, expected);
+    assert_eq!(stored(s), expected);
+    // What an edit never changes.
+    assert_eq!(
+        (
+            &edited.interview_id,
+            &edited.application_id,
+            &edited.author_id,
+            edited.submitted_at
+        ),
+        (
+            &card.interview_id,
+            &card.application_id,
+            &card.author_id,
+            card.submitted_at
+        )
+    );
+
+    // Refusals name the field and change nothing, even with a valid part beside the bad one.
+    let before = counts(s);
+    refused(
+        s.update_feedback(
+            A,
+            UpdateFeedback {
+                recommendation: Some(Recommendation::StrongYes),
+                scores: Some(BTreeMap::from([
+                    ("coding".to_owned(), 4),
+                    ("communication".to_owned(), 5),
+                ])),
+                notes: Some(None),
+                ..change()
+            },
+        ),
+        "invalid",
+        "scores.communication",
+        "expected a score 1 to 4, got `5`",
+    );
+    refused(
+        s.update_feedback(
+            A,
+            UpdateFeedback {
+                scores: Some(BTreeMap::from([("coding".to_owned(), 0)])),
+                ..change()
+            },
+        ),
+        "invalid",
+        "scores.coding",
+        "got `0`",
+    );
+    refused(
+        s.update_feedback(
+            A,
+            UpdateFeedback {
+                scores: Some(BTreeMap::from([(" ".to_owned(), 2)])),
+                ..change()
+            },
+        ),
+        "invalid",
+        "scores",
+        "an attribute name is empty",
+    );
+    refused(
+        s.update_feedback(A, change()),
+        "invalid",
+        "input",
+        "nothing to change",
+    );
+    refused(
+        s.update_feedback(
+            A,
+            UpdateFeedback {
+                feedback_id: id("fb_nope"),
+                recommendation: Some(Recommendation::No),
+                ..change()
+            },
+        ),
+        "not_found",
+        "feedback_id",
+        "no feedback `fb_nope` in the org",
+    );
+    // A scorecard of another org is not found through this one.
+    let b_card = id(&first(
+        s,
+        "SELECT id FROM feedback WHERE org_id = 'org_b' ORDER BY id",
+    ));
+    let b_before = s.feedback(B, b_card.as_str()).unwrap().unwrap();
+    assert!(s.feedback(A, b_card.as_str()).unwrap().is_none());
+    refused(
+        s.update_feedback(
+            A,
+            UpdateFeedback {
+                feedback_id: b_card.clone(),
+                recommendation: Some(Recommendation::No),
+                ..change()
+            },
+        ),
+        "not_found",
+        "feedback_id",
+        b_card.as_str(),
+    );
+    assert_eq!(s.feedback(B, b_card.as_str()).unwrap().unwrap(), b_before);
+    assert_eq!(stored(s), expected);
+    assert_eq!(counts(s), before);
     assert_exports_validly(s, A);
 });
 

@@ -13,6 +13,7 @@
 //! | `scheduleInterview` | `edit` the application |
 //! | `cancelInterview` | `edit` the interview |
 //! | `submitFeedback` | `view` the interview, `edit` a new feedback by the caller |
+//! | `updateFeedback` | `edit` the feedback (its author, by default) |
 //! | `createOffer` | `edit` the application, and `edit` + `viewCompensation` of the new offer |
 //! | `updateOffer` | `edit` the offer (+ `viewCompensation` when terms change) |
 //! | `createJob` | `edit` the department |
@@ -94,8 +95,18 @@ fn failure(f: Failure) -> async_graphql::Error {
     }
 }
 
-/// `to_stage_id` → `toStageId` (the API's names), also inside `stages[0].name`.
+/// `to_stage_id` → `toStageId` (the API's names), also inside `stages[0].name`. The keys of a
+/// map the caller gave (`scores.system_design`, `custom_fields.years_at_company`) are the
+/// caller's own and stay as they are.
 fn camel_path(path: &str) -> String {
+    for map in ["scores", "custom_fields"] {
+        if let Some(key) = path
+            .strip_prefix(map)
+            .and_then(|rest| rest.strip_prefix('.'))
+        {
+            return format!("{}.{key}", super::model::camel(map));
+        }
+    }
     super::model::camel(path)
 }
 
@@ -454,6 +465,13 @@ pub fn fields() -> Vec<Field> {
             |ctx| super::spans::traced(super::spans::resolver(&ctx), submit_feedback(ctx)),
         ),
         mutation(
+            "updateFeedback",
+            EntityId::Feedback,
+            "UpdateFeedbackInput",
+            "Changes a submitted scorecard: those given of recommendation, scores (the whole map) and notes (null clears them) are set, the others stay",
+            |ctx| super::spans::traced(super::spans::resolver(&ctx), update_feedback(ctx)),
+        ),
+        mutation(
             "createOffer",
             EntityId::Offers,
             "CreateOfferInput",
@@ -578,6 +596,15 @@ pub fn types() -> Vec<Type> {
             .field(t_nn("recommendation", "FeedbackRecommendation"))
             .field(t("scores", "JSON").description("Attribute → score 1 to 4"))
             .field(s("notes"))
+            .into(),
+        InputObject::new("UpdateFeedbackInput")
+            .field(id_nn("feedbackId"))
+            .field(t("recommendation", "FeedbackRecommendation"))
+            .field(
+                t("scores", "JSON")
+                    .description("Attribute → score 1 to 4: the whole map, replacing the old one"),
+            )
+            .field(s("notes").description("null clears them"))
             .into(),
         InputObject::new("OfferTermsInput")
             .field(t("startDate", "Date"))
@@ -957,29 +984,7 @@ async fn submit_feedback(
     let interview = i.id("interviewId")?;
     let author = Id::parse(ctx.data::<RequestCtx>()?.caller.user().to_owned())
         .map_err(|e| internal("the caller's id", e))?;
-    let mut scores = BTreeMap::new();
-    if let Some(v) = i.json("scores")? {
-        let serde_json::Value::Object(m) = v else {
-            return Err(error(
-                Code::BadUserInput,
-                Some("scores"),
-                "`scores` must be an object of attribute → 1..4",
-            ));
-        };
-        for (k, v) in m {
-            let n = v
-                .as_u64()
-                .and_then(|n| u8::try_from(n).ok())
-                .ok_or_else(|| {
-                    error(
-                        Code::BadUserInput,
-                        Some("scores"),
-                        format!("`scores.{k}` must be a whole number 1 to 4"),
-                    )
-                })?;
-            scores.insert(k, n);
-        }
-    }
+    let scores = scores(&i)?.unwrap_or_default();
     let recommendation = i
         .opt_enum("recommendation", domain::enums::Recommendation::parse)?
         .ok_or_else(|| {
@@ -1043,6 +1048,58 @@ async fn submit_feedback(
             )?;
             Ok(store.submit_feedback(org, cmd)?.id.to_string())
         },
+    )
+    .await
+}
+
+/// A scorecard's `scores` when given: an object of attribute → whole number (the store checks
+/// 1 to 4); a value that is no whole number is refused naming it (`scores.coding`).
+fn scores(i: &Input<'_>) -> async_graphql::Result<Option<BTreeMap<String, u8>>> {
+    let Some(v) = i.json("scores")? else {
+        return Ok(None);
+    };
+    let serde_json::Value::Object(m) = v else {
+        return Err(error(
+            Code::BadUserInput,
+            Some("scores"),
+            "`scores` must be an object of attribute → 1..4",
+        ));
+    };
+    let mut scores = BTreeMap::new();
+    for (k, v) in m {
+        let field = format!("scores.{k}");
+        let n = v
+            .as_u64()
+            .and_then(|n| u8::try_from(n).ok())
+            .ok_or_else(|| {
+                error(
+                    Code::BadUserInput,
+                    Some(&field),
+                    format!("`{field}` must be a whole number 1 to 4"),
+                )
+            })?;
+        scores.insert(k, n);
+    }
+    Ok(Some(scores))
+}
+
+async fn update_feedback(
+    ctx: ResolverContext<'_>,
+) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let feedback = i.id("feedbackId")?;
+    let cmd = store::UpdateFeedback {
+        feedback_id: feedback.clone(),
+        recommendation: i.opt_enum("recommendation", domain::enums::Recommendation::parse)?,
+        scores: scores(&i)?,
+        notes: i.nullable_str("notes")?,
+    };
+    mutate_editing(
+        &ctx,
+        EntityId::Feedback,
+        "Feedback",
+        feedback,
+        move |store, _, org| Ok(store.update_feedback(org, cmd)?.id.to_string()),
     )
     .await
 }

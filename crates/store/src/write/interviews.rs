@@ -3,6 +3,10 @@
 //! The compiler's shortcuts hold for every write: an interview's stage is a stage of its
 //! application's job, and a scorecard's application is its interview's (taken from the interview,
 //! never from the caller).
+//!
+//! A scorecard's author may change its recommendation, scores and notes after submitting it
+//! ([`Store::update_feedback`]); its interview, application, author and `submitted_at` stay (the
+//! format keeps no history of edits).
 
 use std::collections::BTreeMap;
 
@@ -10,10 +14,10 @@ use domain::entity::{Feedback, Interview, InterviewParticipant};
 use domain::enums::{ApplicationStatus, InterviewStatus, Recommendation};
 use domain::{Id, Instant};
 
-use super::tx::{Kind, Tx};
+use super::tx::{Kind, Row, Tx};
 use super::{WriteError, non_empty};
-use crate::Store;
 use crate::rows::{Table, Val};
+use crate::{Store, StoreError};
 
 /// A new interview of an active application.
 #[derive(Clone, Debug)]
@@ -45,6 +49,61 @@ pub struct NewFeedback {
     /// Attribute to score, 1 to 4.
     pub scores: BTreeMap<String, u8>,
     pub notes: Option<String>,
+}
+
+/// A change to a submitted scorecard: what is given replaces what was stored, the rest stays.
+#[derive(Clone, Debug)]
+pub struct UpdateFeedback {
+    pub feedback_id: Id,
+    pub recommendation: Option<Recommendation>,
+    /// The whole map of attribute to score (1 to 4), replacing the old one.
+    pub scores: Option<BTreeMap<String, u8>>,
+    /// `Some(None)` clears the notes.
+    pub notes: Option<Option<String>>,
+}
+
+/// Refuses an empty attribute name or a score outside 1 to 4, naming the attribute
+/// (`scores.coding`).
+fn check_scores(scores: &BTreeMap<String, u8>) -> Result<(), WriteError> {
+    for (attr, score) in scores {
+        if attr.trim().is_empty() {
+            return Err(WriteError::invalid("scores", "an attribute name is empty"));
+        }
+        if !(1..=4).contains(score) {
+            return Err(WriteError::invalid(
+                format!("scores.{attr}"),
+                format!("expected a score 1 to 4, got `{score}`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+const FEEDBACK_COLUMNS: &str =
+    "id, interview_id, application_id, author_id, submitted_at, recommendation, scores, notes";
+const FEEDBACK_KINDS: [Kind; 8] = [
+    Kind::Text,
+    Kind::Text,
+    Kind::Text,
+    Kind::Text,
+    Kind::Instant,
+    Kind::Text,
+    Kind::Json,
+    Kind::Text,
+];
+
+fn feedback_of(r: &Row) -> Result<Feedback, StoreError> {
+    Ok(Feedback {
+        id: r.id(0)?,
+        interview_id: r.id(1)?,
+        application_id: r.id(2)?,
+        author_id: r.id(3)?,
+        submitted_at: r.instant(4)?,
+        recommendation: r.enumeration(5, Recommendation::parse)?,
+        scores: serde_json::from_value(r.json(6)?)
+            .map_err(|e| StoreError::Corrupt(format!("feedback scores: {e}")))?,
+        notes: r.opt_text(7)?,
+    })
 }
 
 impl Store {
@@ -152,17 +211,7 @@ impl Store {
                     ),
                 ));
             }
-            for (attr, score) in &cmd.scores {
-                if attr.trim().is_empty() {
-                    return Err(WriteError::invalid("scores", "an attribute name is empty"));
-                }
-                if !(1..=4).contains(score) {
-                    return Err(WriteError::invalid(
-                        format!("scores.{attr}"),
-                        format!("expected a score 1 to 4, got `{score}`"),
-                    ));
-                }
-            }
+            check_scores(&cmd.scores)?;
             let dup = tx.query_opt(
                 "SELECT id FROM feedback WHERE org_id = $1 AND interview_id = $2 AND author_id = $3",
                 &[
@@ -196,6 +245,89 @@ impl Store {
             };
             tx.insert_feedback(org, &app, &feedback)?;
             Ok(feedback)
+        })
+    }
+
+    /// Changes a submitted scorecard's recommendation, scores (the whole map) or notes; at least
+    /// one of them must be given. Whether the caller may (its author, by default) is the policy's
+    /// business, not the store's.
+    pub fn update_feedback(
+        &mut self,
+        org: &str,
+        cmd: UpdateFeedback,
+    ) -> Result<Feedback, WriteError> {
+        if cmd.recommendation.is_none() && cmd.scores.is_none() && cmd.notes.is_none() {
+            return Err(WriteError::invalid(
+                "input",
+                "nothing to change: give `recommendation`, `scores` or `notes`",
+            ));
+        }
+        self.write_tx(org, |tx| {
+            let schema = tx.custom_schema(org)?;
+            let sql =
+                format!("SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE org_id = $1 AND id = $2");
+            let params = [Val::Text(org), Val::Text(cmd.feedback_id.as_str())];
+            let Some(r) = tx.query_opt(&sql, &params, &FEEDBACK_KINDS)? else {
+                return Err(WriteError::not_found(
+                    "feedback_id",
+                    "feedback",
+                    cmd.feedback_id.as_str(),
+                ));
+            };
+            let application_id = r.id(2)?;
+            // Locks the application, as every write below an application does; then reads the
+            // scorecard again: it is now current.
+            tx.must_application(org, "feedback_id", &application_id, &schema, true)?;
+            let mut feedback = tx
+                .query_opt(&sql, &params, &FEEDBACK_KINDS)?
+                .map(|r| feedback_of(&r))
+                .transpose()?
+                .ok_or_else(|| {
+                    WriteError::not_found("feedback_id", "feedback", cmd.feedback_id.as_str())
+                })?;
+            if let Some(scores) = cmd.scores {
+                check_scores(&scores)?;
+                feedback.scores = scores;
+            }
+            if let Some(recommendation) = cmd.recommendation {
+                feedback.recommendation = recommendation;
+            }
+            if let Some(notes) = cmd.notes {
+                feedback.notes = notes;
+            }
+            let scores = serde_json::to_string(&feedback.scores)
+                .map_err(|e| StoreError::Corrupt(format!("feedback scores: {e}")))?;
+            tx.execute(
+                "UPDATE feedback SET recommendation = $3, scores = $4, notes = $5 \
+                 WHERE org_id = $1 AND id = $2",
+                &[
+                    Val::Text(org),
+                    Val::Text(feedback.id.as_str()),
+                    Val::Text(feedback.recommendation.as_str()),
+                    Val::Json(scores),
+                    feedback.notes.as_deref().map_or(Val::Null, Val::Text),
+                ],
+            )?;
+            Ok(feedback)
+        })
+    }
+
+    /// Scorecard `feedback_id` of org `org`, if there is one.
+    pub fn feedback(
+        &mut self,
+        org: &str,
+        feedback_id: &str,
+    ) -> Result<Option<Feedback>, StoreError> {
+        self.read_tx(org, |tx| {
+            let sql =
+                format!("SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE org_id = $1 AND id = $2");
+            tx.query_opt(
+                &sql,
+                &[Val::Text(org), Val::Text(feedback_id)],
+                &FEEDBACK_KINDS,
+            )?
+            .map(|r| feedback_of(&r))
+            .transpose()
         })
     }
 }
