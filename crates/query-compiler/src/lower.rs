@@ -43,6 +43,9 @@
 //! Filters can only remove rows and masks only NULL values, so a guard narrows a report and
 //! never widens it; each restriction placed is listed once in [`crate::Compiled::guarded`].
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use crate::catalog::{Entity, EntityId, Field, FieldGroup, Link, Relation, Source, Type};
 use crate::ir::*;
 use crate::sql::{Dialect, Join, JoinKind, ParamType, Select, SqlExpr, TableSource, bind_row};
@@ -207,6 +210,7 @@ fn lower_all(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> (Select, Vec<Guard
         stages: stages.clone(),
         guarded: Vec::new(),
         page: reads_a_page(ir),
+        asked: RefCell::new(Vec::new()),
     };
     let mut select = lower.report();
     let mut ctes = Vec::new();
@@ -294,6 +298,11 @@ struct Lower<'a> {
     guarded: Vec<Guarded>,
     /// The statement reads a page: filters and masks in their page form.
     page: bool,
+    /// The guard's row filters asked so far, per (entity, page form), already `checked`: a
+    /// filter is a tree, and copying it at every question the compiler asks (is every row
+    /// visible, is this reference implied, which columns does it read) cost more than the rest
+    /// of compiling a report of many references.
+    asked: RefCell<Vec<(EntityId, bool, Rc<Visibility>)>>,
 }
 
 /// The tables of one SELECT: the root and the joins made so far, each to-one join made once.
@@ -404,20 +413,36 @@ impl Lower<'_> {
         }
     }
 
-    /// The row filter of `entity` placed on its table reference `alias` (`None`: every row).
-    fn row_filter(&mut self, entity: EntityId, alias: &str) -> Option<SqlExpr> {
-        let v = checked(if self.page {
+    /// The guard's row filter of `entity` (in its page form when `page`), `checked`; asked of
+    /// the guard once per compile.
+    fn visible(&self, entity: EntityId, page: bool) -> Rc<Visibility> {
+        if let Some((_, _, v)) = self
+            .asked
+            .borrow()
+            .iter()
+            .find(|(e, p, _)| *e == entity && *p == page)
+        {
+            return v.clone();
+        }
+        let v = Rc::new(checked(if page {
             self.guard.rows_in_page(entity)
         } else {
             self.guard.rows(entity)
-        });
+        }));
+        self.asked.borrow_mut().push((entity, page, v.clone()));
+        v
+    }
+
+    /// The row filter of `entity` placed on its table reference `alias` (`None`: every row).
+    fn row_filter(&mut self, entity: EntityId, alias: &str) -> Option<SqlExpr> {
+        let v = self.visible(entity, self.page);
         self.record(entity, None, &v);
         keep(&v, alias)
     }
 
     /// Whether the viewer sees every row of `entity` (asked before choosing a plan).
     fn sees_all(&self, entity: EntityId) -> bool {
-        matches!(self.guard.rows(entity), Visibility::All)
+        matches!(*self.visible(entity, false), Visibility::All)
     }
 
     /// Whether the target of `rel` from a visible row of `from` is visible without a filter of
@@ -426,7 +451,7 @@ impl Lower<'_> {
     fn implied(&self, from: EntityId, rel: &Relation) -> bool {
         match rel.link {
             Link::ToOne { local, .. } => {
-                matches!(checked(self.guard.rows(rel.target)), Visibility::Rows(_))
+                matches!(*self.visible(rel.target, false), Visibility::Rows(_))
                     && self.guard.implied(from, local)
             }
             _ => false,
@@ -624,9 +649,9 @@ impl Lower<'_> {
         }
         passed.reverse();
         let target_filtered = !self.sees_all(target) && !self.implied(from, last);
-        let readable = passed.iter().all(|e| match checked(self.guard.rows(*e)) {
+        let readable = passed.iter().all(|e| match &*self.visible(*e, false) {
             Visibility::All | Visibility::None => true,
-            Visibility::Rows(p) => row_columns(&p).iter().all(|c| c == column),
+            Visibility::Rows(p) => row_columns(p).iter().all(|c| c == column),
         });
         readable.then_some(StoredKey {
             column,
