@@ -1,11 +1,27 @@
 -- wrk script for bench/api.sh: POST one GraphQL page of 50 applications with candidate, job and
 -- current stage, after a random cursor (so pages spread over the whole org), as the token in
--- $HP_TOKEN. With $HP_DELAY_MS set, each connection waits that long between requests (a fixed
--- offered rate: connections x 1000 / delay requests per second).
+-- $HP_TOKEN. With $HP_RATE set (requests/s in all, over $HP_THREADS wrk threads), an open loop:
+-- each thread sends one request per 1000 * threads / rate ms on a fixed schedule, whatever the
+-- latency (a connection that finishes early waits for the next free slot; a slot already past,
+-- because every connection was busy, is sent at once), so the rate offered does not drop when
+-- responses slow down, as a fixed pause after each response would.
 local token = os.getenv("HP_TOKEN")
 local n = tonumber(os.getenv("HP_APPLICATIONS") or "1000000")
-local delay_ms = tonumber(os.getenv("HP_DELAY_MS") or "0")
+local rate = tonumber(os.getenv("HP_RATE") or "0")
+local threads = tonumber(os.getenv("HP_THREADS") or "1")
 local seeded = false
+
+-- wrk runs LuaJIT: a monotonic clock in milliseconds through its FFI (os.clock is CPU time).
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } hp_timespec;
+int clock_gettime(int clock, hp_timespec *tp);
+]]
+local ts = ffi.new("hp_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
 
 local function hex(s)
   return (s:gsub(".", function(c) return string.format("%02x", string.byte(c)) end))
@@ -25,8 +41,18 @@ request = function()
   }, body)
 end
 
-if delay_ms > 0 then
-  delay = function() return delay_ms end
+if rate > 0 then
+  local interval = 1000 * threads / rate
+  local slot = nil
+  delay = function()
+    local now = now_ms()
+    slot = (slot or now) + interval
+    local wait = slot - now
+    if wait < 0 then
+      return 0
+    end
+    return wait
+  end
 end
 
 response = function(status, headers, body)
