@@ -10,7 +10,8 @@
 # after the other with curl (the page of bench/api-page.lua: 50 applications with candidate, job
 # and current stage after a cursor), and prints (I2 - I1) / (N2 - N1): the instructions of one
 # page, start-up and shut-down cancelled out. PostgreSQL's own work is not counted. API_ROLE as
-# for bench/api.sh. To compare two commits, build each and run this script after each build.
+# for bench/api.sh. To compare two builds, copy one binary aside and run this script once with
+# API_BIN set to it and once without (the build of the checkout).
 set -euo pipefail
 
 n=${1:-1000000}
@@ -21,6 +22,7 @@ port=${API_PORT:-18184}
 command -v valgrind >/dev/null || { echo "bench/api-instructions.sh needs valgrind" >&2; exit 1; }
 
 source bench/bench-org.sh
+bin=${API_BIN:-$bin}
 
 role=${API_ROLE:-admin}
 user=$(psql -X "$dburl" -Atc "SELECT id FROM users WHERE org_id = 'bench' AND role = '$role' AND active ORDER BY id LIMIT 1")

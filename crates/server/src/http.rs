@@ -32,6 +32,7 @@ use crate::auth::{Caller, Denied, Gate};
 use crate::db::Db;
 use crate::graphql::RequestCtx;
 use crate::settings::Settings;
+use tracing::Instrument;
 
 /// Everything the handlers share.
 pub struct Shared {
@@ -318,7 +319,12 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         limits: shared.limits.clone(),
     };
     let timeout = Duration::from_millis(shared.settings.limits.request_timeout_ms);
-    let executed = tokio::time::timeout(timeout, shared.schema.execute(request.data(ctx))).await;
+    let span = tracing::info_span!("graphql", operation = %operation);
+    let executed = tokio::time::timeout(
+        timeout,
+        shared.schema.execute(request.data(ctx)).instrument(span),
+    )
+    .await;
     let response = match executed {
         Ok(r) => r,
         Err(_) => {

@@ -120,8 +120,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(limits.max_depth.max(16) * 2)
-        .limit_directives(8)
-        .extension(spans::Spans);
+        .limit_directives(8);
     if has_mutations {
         builder = builder.register(mutation);
     }

@@ -1,44 +1,19 @@
-//! Tracing spans for the API: one per operation (the [`Spans`] extension) and one per resolver
-//! that does work: the root fields, which run reports and mutations, and to-many connections,
-//! which run one report per parent ([`resolver`] and [`traced`], called by those resolvers).
-//! Fields read from an already fetched row get none: a page of 50 rows reads hundreds of them.
-//! The extension does not hook field resolution at all: async-graphql then calls every field's
-//! resolver directly, where a `resolve` hook costs a boxed future and a chain call per field
-//! (async-graphql's own `Tracing` extension spans every object field; a span each was the
-//! largest cost of a page, and the hook alone, deciding per field, was 6% of the server's
-//! instructions per page).
+//! Tracing spans for the API: one per operation (made by the HTTP handler around the
+//! execution, `graphql` with the operation's name) and one per resolver that does work: the root
+//! fields, which run reports and mutations, and to-many connections, which run one report per
+//! parent ([`resolver`] and [`traced`], called by those resolvers). Fields read from an already
+//! fetched row get none: a page of 50 rows reads hundreds of them.
+//!
+//! No async-graphql extension is registered: with any extension, async-graphql hands every
+//! field's resolution through the extensions' `resolve` chain (a boxed future and a chain call
+//! per field, even for an extension that only hooks `execute`): 3% of the server's CPU per
+//! page. async-graphql's own `Tracing` extension spans every object field; a span each was the
+//! largest cost of a page.
 
 use std::future::Future;
-use std::sync::Arc;
 
-use async_graphql::Response;
 use async_graphql::dynamic::{FieldFuture, FieldValue, ResolverContext};
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use tracing::Instrument;
-
-/// The extension (registered once on the schema): the operation's span.
-pub struct Spans;
-
-impl ExtensionFactory for Spans {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(SpansExtension)
-    }
-}
-
-struct SpansExtension;
-
-#[async_trait::async_trait]
-impl Extension for SpansExtension {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let span = tracing::info_span!("graphql", operation = operation_name.unwrap_or(""));
-        next.run(ctx, operation_name).instrument(span).await
-    }
-}
 
 /// The span of the field `ctx` resolves (its path in the response, e.g. `applications` or
 /// `jobs.0.applications`).
