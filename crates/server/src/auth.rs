@@ -1,17 +1,15 @@
 //! Who is calling: the `Authorization: Bearer hpt_...` token, checked against the store (through
 //! `app::Services::authenticate`) and then trusted for `auth.cache_ms`, and each token's rate
-//! limit (GCRA, `governor`, keyed by token id).
+//! limit ([`crate::rate`]).
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::db::Db;
+use crate::rate::RateLimit;
 use app::Access;
 use app::tokens::AuthError;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-
-use crate::db::Db;
 
 /// An authenticated caller.
 #[derive(Clone, Debug)]
@@ -50,19 +48,15 @@ type Cached = (Instant, Caller);
 pub struct Gate {
     cache_for: Duration,
     cache: Mutex<HashMap<String, Cached>>,
-    limiter: Option<DefaultKeyedRateLimiter<String>>,
+    rate: Arc<RateLimit>,
 }
 
 impl Gate {
-    pub fn new(cache_for: Duration, per_second: u32, burst: u32) -> Gate {
-        let limiter = NonZeroU32::new(per_second).map(|rate| {
-            let burst = NonZeroU32::new(burst.max(per_second)).unwrap_or(rate);
-            RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
-        });
+    pub fn new(cache_for: Duration, rate: Arc<RateLimit>) -> Gate {
         Gate {
             cache_for,
             cache: Mutex::new(HashMap::new()),
-            limiter,
+            rate,
         }
     }
 
@@ -117,12 +111,7 @@ impl Gate {
                 caller
             }
         };
-        if let Some(limiter) = &self.limiter
-            && let Err(not_until) = limiter.check_key(&caller.token_id)
-        {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ));
+        if let Err(wait) = self.rate.check(&caller.token_id) {
             return Err(Denied::RateLimited {
                 token: caller.token_id.clone(),
                 retry_after_s: wait.as_secs() + 1,

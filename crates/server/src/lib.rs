@@ -5,7 +5,9 @@
 //!
 //! - [`settings`]: typed, layered settings.
 //! - [`db`]: the pool of store connections, used from async code.
-//! - [`auth`]: tokens and rate limits.
+//! - [`auth`]: tokens, and the gate that applies the rate limit.
+//! - [`rate`]: the per-token rate limit, split between the live replicas through a heartbeat in
+//!   the database (`limits.rate_scope = "cluster"`) or per replica.
 //! - [`graphql`]: the schema, built from the report catalog; reads are reports as the caller.
 //! - [`http`]: routes, the GraphQL endpoint, health and metrics.
 //!
@@ -16,6 +18,7 @@ pub mod auth;
 pub mod db;
 pub mod graphql;
 pub mod http;
+pub mod rate;
 pub mod settings;
 
 use std::net::SocketAddr;
@@ -70,9 +73,22 @@ pub struct Running {
     pub addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    rate: Arc<rate::RateLimit>,
+    replica_id: Option<String>,
 }
 
 impl Running {
+    /// The number of live replicas the per-token rate limit is divided by (1 with
+    /// `limits.rate_scope = "replica"`, or before another replica is seen).
+    pub fn rate_replicas(&self) -> u32 {
+        self.rate.replicas()
+    }
+
+    /// This replica's id in the database's `replicas` table (scope `cluster` with a rate limit).
+    pub fn replica_id(&self) -> Option<&str> {
+        self.replica_id.as_deref()
+    }
+
     /// Stops accepting, lets in-flight requests finish, and returns.
     pub async fn stop(mut self) -> Result<()> {
         if let Some(tx) = self.shutdown.take() {
@@ -120,15 +136,30 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
         )
     })?;
     let schema = graphql::schema(limits).context("building the GraphQL schema")?;
-    let gate = auth::Gate::new(
-        Duration::from_millis(settings.auth.cache_ms),
+    let rate = Arc::new(rate::RateLimit::new(
         limits.rate_per_second,
         limits.rate_burst,
-    );
+    ));
+    let gate = auth::Gate::new(Duration::from_millis(settings.auth.cache_ms), rate.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr().context("local address")?;
+    // Registered once listening: a replica that cannot listen never takes a share.
+    let heartbeat =
+        if limits.rate_scope == settings::RateScope::Cluster && limits.rate_per_second > 0 {
+            Some(
+                rate::Heartbeat::start(
+                    db.clone(),
+                    rate.clone(),
+                    Duration::from_millis(limits.replica_heartbeat_ms),
+                )
+                .await,
+            )
+        } else {
+            None
+        };
+    let replica_id = heartbeat.as_ref().map(|h| h.replica_id().to_owned());
     let shared = Arc::new(http::Shared {
         limits: Arc::new(settings.limits.clone()),
         settings,
@@ -140,8 +171,9 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
     });
     let router = http::router(shared);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let leaving = heartbeat.as_ref().map(rate::Heartbeat::stopper);
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
+        let served = axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 if signals {
                     tokio::select! {
@@ -152,14 +184,25 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
                     let _ = rx.await;
                 }
                 tracing::info!("shutting down: draining in-flight requests");
+                // Leave the cluster now, so that the other replicas take this one's share of the
+                // rate limit at their next heartbeat, while this one drains.
+                if let Some(stop) = &leaving {
+                    stop.notify_one();
+                }
             })
-            .await
+            .await;
+        if let Some(h) = heartbeat {
+            h.stop().await;
+        }
+        served
     });
     tracing::info!(%addr, "listening");
     Ok(Running {
         addr,
         shutdown: Some(tx),
         task,
+        rate,
+        replica_id,
     })
 }
 

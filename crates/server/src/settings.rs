@@ -67,6 +67,24 @@ pub struct Limits {
     pub rate_per_second: u32,
     /// ... and how many it may make at once above that.
     pub rate_burst: u32,
+    /// Whom the rate and burst are for: the whole cluster (split between the live replicas) or
+    /// each replica.
+    pub rate_scope: RateScope,
+    /// How often a replica renews its heartbeat in the database (scope `cluster`), in
+    /// milliseconds; a replica is live while its heartbeat is younger than three of these.
+    pub replica_heartbeat_ms: u64,
+}
+
+/// Whom `limits.rate_per_second` and `limits.rate_burst` are for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateScope {
+    /// The whole cluster: each of the n live replicas (counted through heartbeats in the
+    /// database) enforces rate / n and burst / n, rounded up. Exact when the load balancer
+    /// spreads a token's requests evenly; with sticky routing a token gets rate / n.
+    Cluster,
+    /// Each replica enforces the full rate: n replicas let a token make n times the rate.
+    Replica,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -114,6 +132,8 @@ impl Default for Limits {
             statement_timeout_ms: 20_000,
             rate_per_second: 100,
             rate_burst: 200,
+            rate_scope: RateScope::Cluster,
+            replica_heartbeat_ms: 2_000,
         }
     }
 }
@@ -202,6 +222,7 @@ mod tests {
                 "listen = \"0.0.0.0:9000\"\n[limits]\nmax_depth = 4\nrate_per_second = 7\n",
             )?;
             jail.set_env("HIREPLANE_LIMITS__MAX_DEPTH", "5");
+            jail.set_env("HIREPLANE_LIMITS__RATE_SCOPE", "replica");
             jail.set_env("HIREPLANE_DATABASE", "postgres://u:secret@db/hp");
             // Not settings: the CLI's and the tests' variables are left alone.
             jail.set_env("HIREPLANE_AS", "someone");
@@ -210,6 +231,8 @@ mod tests {
             assert_eq!(s.listen.to_string(), "0.0.0.0:9000");
             assert_eq!(s.limits.max_depth, 5, "the environment wins over the file");
             assert_eq!(s.limits.rate_per_second, 7);
+            assert_eq!(s.limits.rate_scope, RateScope::Replica);
+            assert_eq!(Limits::default().rate_scope, RateScope::Cluster);
             assert_eq!(s.limits.max_page_size, Limits::default().max_page_size);
             assert_eq!(s.database, "postgres://u:secret@db/hp");
             let shown = format!("{s:?}");
@@ -235,6 +258,11 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("missing.toml"), "{e}");
+            jail.create_file("scope.toml", "[limits]\nrate_scope = \"global\"\n")?;
+            let e = Settings::load(Some(Path::new("scope.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("global") && e.contains("cluster"), "{e}");
             jail.set_env("HIREPLANE_LIMITS__RATE_PER_SECOND", "lots");
             let e = Settings::load(None).unwrap_err().to_string();
             assert!(e.to_lowercase().contains("rate_per_second"), "{e}");

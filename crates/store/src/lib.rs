@@ -5,14 +5,18 @@
 //! `postgres://...` (see [`Store::open`]).
 //!
 //! - Versioned migrations for each backend live in `migrations/` and run on open.
-//! - Every table carries `org_id`, and every primary key, foreign key and index starts with it, so
-//!   the schema distributes by org on a sharded PostgreSQL (Citus) unchanged. Every statement of
-//!   this crate is bound to one org: there is no API that reads or writes across orgs.
+//! - Every table of org data carries `org_id`, and every primary key, foreign key and index starts
+//!   with it, so the schema distributes by org on a sharded PostgreSQL (Citus) unchanged. Every
+//!   statement of this crate that touches org data is bound to one org: there is no API that reads
+//!   or writes across orgs. (`replicas`, which describes the deployment, holds no org data.)
 //! - [`Store::import`] streams an org folder (`hireplane-org/1`) into the store in one transaction:
 //!   all or nothing. [`Store::export`] writes it back.
 //! - Beside the org's data, and outside the interchange format: the org's own access policies,
 //!   versioned ([`Store::set_org_policy`]), and an append-only audit log ([`Store::record_audit`]);
 //!   see the `audit` module. Replacing an org keeps both.
+//! - Outside every org: the server replicas serving the database and their heartbeats
+//!   ([`Store::replica_heartbeat`], [`Store::replica_leave`]; the `replicas` module), so that the
+//!   server's per-token rate limit can be split between the live replicas.
 //!
 //! Architecture invariant: the store knows tables and rows, not policies or reports; it is handed
 //! validated values from `domain` and gives them back.
@@ -23,6 +27,7 @@ mod facts;
 mod import;
 mod migrate;
 mod postgres;
+mod replicas;
 mod report;
 mod rows;
 mod sqlite;
@@ -155,6 +160,8 @@ pub enum StoreError {
     NotDecidable(String, String),
     #[error(transparent)]
     Write(#[from] domain::format::WriteError),
+    #[error("replica heartbeat: {0}")]
+    Replica(String),
 }
 
 /// Why an import did not happen. In every case nothing was written.

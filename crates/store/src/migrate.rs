@@ -61,6 +61,12 @@ pub const MIGRATIONS: &[Migration] = &[
             "../migrations/postgres/0008_candidates_has_non_confidential_job.sql"
         ),
     },
+    Migration {
+        version: 9,
+        name: "replicas",
+        sqlite: include_str!("../migrations/sqlite/0009_replicas.sql"),
+        postgres: include_str!("../migrations/postgres/0009_replicas.sql"),
+    },
 ];
 
 /// Fills the derived `stage_transitions.left_at` of one org (`$1`/`?1`) from its history: the

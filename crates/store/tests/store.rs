@@ -1,5 +1,5 @@
 //! The store on both backends: import, export, round trips, refusals that leave nothing behind,
-//! and isolation between orgs. SQLite tests always run; PostgreSQL tests run when
+//! isolation between orgs, and the server replicas' heartbeats. SQLite tests always run; PostgreSQL tests run when
 //! `HIREPLANE_TEST_POSTGRES` holds a server URL, each in a freshly created database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -630,4 +630,50 @@ on_both!("hp_test", calendars_hold_what_scheduling_needs, |mut f| {
         f.store().calendars("nobody", "x", wide.0, wide.1),
         Err(StoreError::NoSuchOrg(_))
     ));
+});
+
+on_both!("hp_test", replicas_heartbeat_leave_and_expire, |mut f| {
+    let live = std::time::Duration::from_secs(6);
+    let t = |ms: i64| domain::Instant::from_micros(1_780_000_000_000_000 + ms * 1000).unwrap();
+    let s = f.store();
+    // Alone: the caller counts itself.
+    assert_eq!(s.replica_heartbeat("a", t(0), live).unwrap(), 1);
+    assert_eq!(
+        s.replica_heartbeat("a", t(100), live).unwrap(),
+        1,
+        "a renewal is no new replica"
+    );
+    assert_eq!(s.replica_heartbeat("b", t(1_000), live).unwrap(), 2);
+    assert_eq!(s.replica_heartbeat("a", t(2_000), live).unwrap(), 2);
+    // A graceful leave: the others stop counting it at once.
+    assert!(s.replica_leave("b").unwrap());
+    assert!(!s.replica_leave("b").unwrap(), "left already");
+    assert_eq!(s.replica_heartbeat("a", t(2_100), live).unwrap(), 1);
+    // A replica that stops beating: live up to `live` after its last beat (inclusive) ...
+    assert_eq!(s.replica_heartbeat("c", t(3_000), live).unwrap(), 2);
+    assert_eq!(s.replica_heartbeat("a", t(9_000), live).unwrap(), 2);
+    // ... then no longer counted, but remembered until twice `live` ...
+    assert_eq!(s.replica_heartbeat("a", t(9_001), live).unwrap(), 1);
+    assert_eq!(s.replica_heartbeat("a", t(15_000), live).unwrap(), 1);
+    assert!(
+        s.replica_leave("c").unwrap(),
+        "not forgotten before twice `live`"
+    );
+    // ... and forgotten after it.
+    assert_eq!(s.replica_heartbeat("c", t(16_000), live).unwrap(), 2);
+    assert_eq!(s.replica_heartbeat("a", t(28_001), live).unwrap(), 1);
+    assert!(
+        !s.replica_leave("c").unwrap(),
+        "forgotten after twice `live`"
+    );
+    // A replica that comes back after being forgotten counts again.
+    assert_eq!(s.replica_heartbeat("c", t(28_500), live).unwrap(), 2);
+    // Refusals name the input.
+    let e = s.replica_heartbeat("", t(0), live).unwrap_err().to_string();
+    assert_eq!(e, "replica heartbeat: replica id must not be empty");
+    let e = s
+        .replica_heartbeat("a", t(0), std::time::Duration::from_secs(u64::MAX))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("live_within"), "{e}");
 });
