@@ -42,6 +42,7 @@ impl RateLimit {
     /// `per_second` requests per second on average per token (0: no limit), `burst` at once; as
     /// if this were the only replica until told otherwise.
     pub fn new(per_second: u32, burst: u32) -> RateLimit {
+        metrics::gauge!("hireplane_rate_limit_replicas").set(1.0);
         RateLimit {
             per_second,
             burst,

@@ -564,6 +564,8 @@ fn limits_and_bad_input_get_clear_errors() {
             break;
         }
     }
+    // SQLite, one process: the cluster scope (the default) counts this replica alone.
+    assert_eq!(api.running.as_ref().unwrap().rate_replicas(), 1);
     let (retry, body) = limited.expect("never rate limited");
     assert!(retry.parse::<u64>().unwrap() >= 1);
     assert!(body.contains("RATE_LIMITED"));
@@ -582,6 +584,181 @@ fn limits_and_bad_input_get_clear_errors() {
         "{metrics}"
     );
     assert!(metrics.contains("hireplane_api_request_duration_seconds_bucket"));
+}
+
+/// Polls `cond` every 20 ms until it holds or `within` has passed; whether it held.
+fn wait_until(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
+
+/// Sends `{ viewer { user } }` to `base` with `token`: the status and the `Retry-After` header.
+fn viewer_at(agent: &ureq::Agent, base: &str, token: &str) -> (u16, Option<String>) {
+    let resp = agent
+        .post(format!("{base}/graphql"))
+        .header("Authorization", format!("Bearer {token}"))
+        .send_json(json!({ "query": "{ viewer { user } }" }))
+        .unwrap();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (resp.status().as_u16(), retry)
+}
+
+/// `n` requests sent one after the other, alternating over `bases`: how many each base admitted,
+/// the `Retry-After` of every 429, and how long it took.
+fn burst(
+    agent: &ureq::Agent,
+    bases: &[&str],
+    token: &str,
+    n: usize,
+) -> (Vec<u32>, Vec<u64>, Duration) {
+    let started = std::time::Instant::now();
+    let mut admitted = vec![0; bases.len()];
+    let mut retries = Vec::new();
+    for i in 0..n {
+        match viewer_at(agent, bases[i % bases.len()], token) {
+            (200, _) => admitted[i % bases.len()] += 1,
+            (429, retry) => retries.push(
+                retry
+                    .expect("a 429 without Retry-After")
+                    .parse::<u64>()
+                    .unwrap(),
+            ),
+            (status, _) => panic!("status {status}"),
+        }
+    }
+    (admitted, retries, started.elapsed())
+}
+
+/// Two replicas on one PostgreSQL database share each token's rate limit: each counts the other
+/// through its heartbeat and enforces half of it, so a token that alternates between them gets
+/// about the cluster's burst, not twice it. When one stops gracefully it leaves the table, and
+/// the other takes the full limit back at its next heartbeat.
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn two_replicas_share_one_rate_limit() {
+    // Bursts of 10 in the cluster; refilled at 2 per second (1 per replica while there are two),
+    // slow enough for the sequential requests of a debug build to stay within a few refills.
+    const RATE: u32 = 2;
+    const BURST: u32 = 10;
+    let tweak = |s: &mut server::Settings| {
+        s.limits.rate_per_second = RATE;
+        s.limits.rate_burst = BURST;
+        s.limits.replica_heartbeat_ms = 100;
+    };
+    let api = Api::start(postgres_db(), tweak);
+    let mut settings = server::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: api.db.url.clone(),
+        ..server::Settings::default()
+    };
+    settings.auth.cache_ms = 0;
+    settings.pool.size = 4;
+    tweak(&mut settings);
+    assert_eq!(
+        settings.limits.rate_scope,
+        server::settings::RateScope::Cluster,
+        "the default"
+    );
+    let second = api.rt.block_on(server::start(settings)).unwrap();
+    let second_base = format!("http://{}", second.addr);
+    let first = api.running.as_ref().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || first.rate_replicas() == 2
+            && second.rate_replicas() == 2),
+        "the replicas did not see each other: {} and {}",
+        first.rate_replicas(),
+        second.rate_replicas()
+    );
+    let token = api.token("admin").to_owned();
+
+    // One token, alternating: each replica lets through its half of the burst (5) at once, then
+    // 1 per second.
+    let (admitted, retries, took) = burst(&api.agent, &[&api.base, &second_base], &token, 40);
+    let total: u32 = admitted.iter().sum();
+    eprintln!("two replicas: {admitted:?} of 40 admitted in {took:?}, Retry-After {retries:?}");
+    let refills = (f64::from(RATE) * took.as_secs_f64()).ceil() as u32;
+    assert!(
+        admitted.iter().all(|&a| a >= BURST / 2),
+        "each replica admits its share of the burst: {admitted:?}"
+    );
+    assert!(
+        total <= BURST + refills + 1,
+        "{total} admitted in {took:?} ({admitted:?}): more than the cluster's burst of {BURST}"
+    );
+    assert!(total < 2 * BURST, "{total}: the burst is per replica");
+    assert_eq!(retries.len(), 40 - total as usize);
+    assert!(
+        retries.iter().all(|&r| (1..=2).contains(&r)),
+        "Retry-After for 1 request per second: {retries:?}"
+    );
+
+    // A graceful stop removes the replica's row at once ...
+    let second_id = second.replica_id().unwrap().to_owned();
+    api.rt.block_on(second.stop()).unwrap();
+    let mut c = postgres::Client::connect(&api.db.url, postgres::NoTls).unwrap();
+    let ids: Vec<String> = c
+        .query("SELECT replica_id FROM replicas ORDER BY replica_id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        ids,
+        [first.replica_id().unwrap()],
+        "{second_id} did not leave"
+    );
+    // ... and the other takes the full limit back at its next heartbeat (100 ms; 2 s allowed).
+    let left = std::time::Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(2), || first.rate_replicas() == 1),
+        "still split after {:?}",
+        left.elapsed()
+    );
+    let back = left.elapsed();
+    let (admitted, retries, took) = burst(&api.agent, &[&api.base], &token, 30);
+    eprintln!(
+        "one replica left (full limit after {back:?}): {admitted:?} of 30 admitted in {took:?}"
+    );
+    let refills = (f64::from(RATE) * took.as_secs_f64()).ceil() as u32;
+    assert!(
+        admitted[0] >= BURST && admitted[0] <= BURST + refills + 1,
+        "{admitted:?} admitted in {took:?} by the last replica: expected the whole burst of {BURST}"
+    );
+    assert!(retries.iter().all(|&r| r >= 1), "{retries:?}");
+}
+
+/// With `limits.rate_scope = "replica"` there is no heartbeat: the replica never registers and
+/// enforces the full rate.
+#[test]
+fn replica_scope_has_no_heartbeat() {
+    let mut api = Api::start(sqlite_db(), |s| {
+        s.limits.rate_scope = server::settings::RateScope::Replica;
+        s.limits.rate_per_second = 1;
+        s.limits.rate_burst = 4;
+    });
+    assert_eq!(api.running.as_ref().unwrap().replica_id(), None);
+    assert_eq!(api.running.as_ref().unwrap().rate_replicas(), 1);
+    let (admitted, _, _) = burst(&api.agent, &[&api.base], api.token("admin"), 8);
+    assert!((4..=5).contains(&admitted[0]), "{admitted:?}");
+    // A probe of our own counts only itself: the server never registered.
+    let live = Duration::from_secs(60);
+    assert_eq!(
+        api.store.replica_heartbeat("probe", now(), live).unwrap(),
+        1
+    );
+    assert!(api.store.replica_leave("probe").unwrap());
 }
 
 #[test]
