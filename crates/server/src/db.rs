@@ -7,8 +7,15 @@
 //! thread of another one (tokio's blocking threads count as such). Plain threads own their
 //! connection for their whole life, which is also what a pool would give; a worker reconnects
 //! when the database closed its connection, so the server recovers when the database comes back.
+//!
+//! An idle connection is not told that the database closed it (a restart, an administrator's
+//! `pg_terminate_backend`): the first request on it would fail. So when any worker finds its
+//! connection lost or cannot connect, it counts a new *generation*; every other worker then
+//! checks its connection with a round trip ([`store::Store::is_valid`]) before its next request
+//! and opens a new one if it is gone. One request can still fail (the one that found the loss),
+//! not one per idle connection.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,7 +39,12 @@ struct Shared {
     busy: AtomicU32,
     connected: AtomicU32,
     size: u32,
+    /// Counts the losses of a connection seen by any worker (see the module's doc).
+    generation: AtomicU64,
 }
+
+/// How long a worker waits for an idle connection it doubts to answer.
+const VALIDATE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The workers, shared by every request.
 #[derive(Clone)]
@@ -59,6 +71,7 @@ impl Db {
             busy: AtomicU32::new(0),
             connected: AtomicU32::new(0),
             size,
+            generation: AtomicU64::new(0),
         });
         let mut first = Some(first);
         for i in 0..size {
@@ -121,6 +134,8 @@ fn worker(
     acquire_timeout: Duration,
     conn: &mut Option<Store>,
 ) {
+    // The generation this worker's connection was last known good in.
+    let mut checked = shared.generation.load(Ordering::Acquire);
     loop {
         let next = match rx.lock() {
             Ok(rx) => rx.recv(),
@@ -135,6 +150,17 @@ fn worker(
             job(Err(DbError::Busy(acquire_timeout)));
             continue;
         }
+        let generation = shared.generation.load(Ordering::Acquire);
+        if generation != checked {
+            if let Some(store) = conn.as_mut()
+                && !store.is_valid(VALIDATE_TIMEOUT)
+            {
+                tracing::info!("database connection lost while idle; reconnecting");
+                *conn = None;
+                shared.connected.fetch_sub(1, Ordering::Relaxed);
+            }
+            checked = generation;
+        }
         if conn.is_none() {
             match Store::open(url).and_then(|mut s| {
                 s.set_statement_timeout(statement_timeout)?;
@@ -146,6 +172,7 @@ fn worker(
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "database connection failed");
+                    checked = shared.generation.fetch_add(1, Ordering::AcqRel) + 1;
                     job(Err(DbError::Unavailable(e.to_string())));
                     continue;
                 }
@@ -160,6 +187,7 @@ fn worker(
         if store.is_broken() {
             *conn = None;
             shared.connected.fetch_sub(1, Ordering::Relaxed);
+            checked = shared.generation.fetch_add(1, Ordering::AcqRel) + 1;
         }
     }
 }

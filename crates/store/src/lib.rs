@@ -292,6 +292,16 @@ impl Store {
         }
     }
 
+    /// Whether the connection still answers, asked with an empty statement (one round trip) and
+    /// waiting at most `timeout`: what a pool asks of an idle connection once it has reason to
+    /// doubt it (a connection is not told that the server closed it while nobody uses it).
+    pub fn is_valid(&mut self, timeout: std::time::Duration) -> bool {
+        match self {
+            Store::Sqlite(_) => true,
+            Store::Postgres(s) => s.client().is_valid(timeout).is_ok(),
+        }
+    }
+
     /// Stops any statement of this connection that runs longer than `timeout` (PostgreSQL's
     /// `statement_timeout`; zero means none). SQLite has no such setting: there the caller's own
     /// time limit is what bounds a request.
