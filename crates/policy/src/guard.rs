@@ -4,8 +4,8 @@
 //! cached by [`GuardCache`]; the report compiler asks it at every table and field reference.
 
 use crate::engine::{
-    Action, Decision, NAMESPACE, Policies, PolicyError, PolicySource, Prepared, Viewer, authorize,
-    principal, shared, type_name,
+    Action, Decision, Policies, PolicyError, PolicySource, Prepared, Viewer, authorize, principal,
+    shared, type_name,
 };
 use crate::facts::Facts;
 use crate::implied::{Clause, Residuals, implies};
@@ -16,7 +16,6 @@ use cedar_policy::pst::{self, Expr};
 use query_compiler::catalog::FieldGroup;
 use query_compiler::{Dialect, EntityId, Visibility};
 use std::collections::{HashMap, HashSet};
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// What the viewer's policies say about one entity (and field group), for `explain`.
@@ -273,17 +272,8 @@ fn residual_policies(
     resource_type: &str,
 ) -> Result<cedar::PolicySet, PolicyError> {
     let schema = &shared()?.schema;
-    let facts = Facts::new(&viewer.org).to_cedar(viewer, schema)?;
-    let entities = cedar::PartialEntities::from_concrete(facts, schema)
-        .map_err(|e| PolicyError::Internal(format!("partial entities: {e}")))?;
-    let request = cedar::PartialRequest::new(
-        cedar::PartialEntityUid::from_concrete(principal(viewer)?),
-        action.uid()?,
-        cedar::PartialEntityUid::new(type_name(resource_type)?, None),
-        Some(cedar::Context::empty()),
-        schema,
-    )
-    .map_err(|e| PolicyError::Facts(format!("`{action}` on `{resource_type}`: {e}")))?;
+    let entities = viewer_entities(viewer, schema)?;
+    let request = unknown_resource(principal(viewer)?, action, resource_type, schema)?;
     let response = policies
         .scoped(action, resource_type)
         .tpe(&request, &entities, schema)
@@ -300,6 +290,35 @@ fn residual_policies(
         }
     }
     Ok(set)
+}
+
+/// What partial evaluation knows of the entities: the viewer (as [`Facts::to_cedar`] makes it
+/// for concrete decisions too), nothing else.
+fn viewer_entities(
+    viewer: &Viewer,
+    schema: &cedar::Schema,
+) -> Result<cedar::PartialEntities, PolicyError> {
+    let facts = Facts::new(&viewer.org).to_cedar(viewer, schema)?;
+    cedar::PartialEntities::from_concrete(facts, schema)
+        .map_err(|e| PolicyError::Internal(format!("partial entities: {e}")))
+}
+
+/// The request of `principal` for `action` on a resource of type `resource_type` whose id is
+/// unknown; refused when the schema does not let `action` apply to that type.
+fn unknown_resource(
+    principal: cedar::EntityUid,
+    action: Action,
+    resource_type: &str,
+    schema: &cedar::Schema,
+) -> Result<cedar::PartialRequest, PolicyError> {
+    cedar::PartialRequest::new(
+        cedar::PartialEntityUid::from_concrete(principal),
+        action.uid()?,
+        cedar::PartialEntityUid::new(type_name(resource_type)?, None),
+        Some(cedar::Context::empty()),
+        schema,
+    )
+    .map_err(|e| PolicyError::Facts(format!("`{action}` on `{resource_type}`: {e}")))
 }
 
 impl ViewerGuard {
@@ -400,9 +419,7 @@ impl<'a> Evaluator<'a> {
         correlate: bool,
     ) -> Result<Evaluator<'a>, PolicyError> {
         let schema = &shared()?.schema;
-        let facts = Facts::new(&viewer.org).to_cedar(viewer, schema)?;
-        let entities = cedar::PartialEntities::from_concrete(facts, schema)
-            .map_err(|e| PolicyError::Internal(format!("partial entities: {e}")))?;
+        let entities = viewer_entities(viewer, schema)?;
         Ok(Evaluator {
             policies,
             viewer,
@@ -434,16 +451,7 @@ impl<'a> Evaluator<'a> {
         ty: &'static TypeModel,
         through: Option<&'static str>,
     ) -> Result<(Visibility, GuardNote, Residuals), PolicyError> {
-        let type_name = cedar::EntityTypeName::from_str(&format!("{NAMESPACE}::{}", ty.name))
-            .map_err(|e| PolicyError::Internal(e.to_string()))?;
-        let request = cedar::PartialRequest::new(
-            cedar::PartialEntityUid::from_concrete(self.principal.clone()),
-            action.uid()?,
-            cedar::PartialEntityUid::new(type_name, None),
-            Some(cedar::Context::empty()),
-            self.schema,
-        )
-        .map_err(|e| PolicyError::Internal(format!("`{action}` on `{}`: {e}", ty.name)))?;
+        let request = unknown_resource(self.principal.clone(), action, ty.name, self.schema)?;
         let response = self
             .policies
             .set
