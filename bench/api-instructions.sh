@@ -9,7 +9,9 @@
 # PostgreSQL), sends N1 (default 20) then, in a second server, N2 (default 120) page requests one
 # after the other with curl (the page of bench/api-page.lua: 50 applications with candidate, job
 # and current stage after a cursor), and prints (I2 - I1) / (N2 - N1): the instructions of one
-# page, start-up and shut-down cancelled out. PostgreSQL's own work is not counted. API_ROLE as
+# page, start-up and shut-down cancelled out. PostgreSQL's own work is not counted. The page is
+# sent as Relay and Apollo clients send it, one text with the cursor in its variables
+# (API_QUERY_FORM=inline: the cursor written into the text, a new text per page). API_ROLE as
 # for bench/api.sh. To compare two builds, copy one binary aside and run this script once with
 # API_BIN set to it and once without (the build of the checkout).
 set -euo pipefail
@@ -18,6 +20,7 @@ n=${1:-1000000}
 pg=${HIREPLANE_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}
 n1=${N1:-20}
 n2=${N2:-120}
+form=${API_QUERY_FORM:-variables}
 port=${API_PORT:-18184}
 command -v valgrind >/dev/null || { echo "bench/api-instructions.sh needs valgrind" >&2; exit 1; }
 
@@ -34,6 +37,7 @@ export HIREPLANE_LIMITS__RATE_PER_SECOND=0 HIREPLANE_LOG_LEVEL=warn HIREPLANE_PO
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
+selection='pageInfo { hasNextPage endCursor } nodes { id status appliedAt candidate { id name } job { id title } currentStage { id name kind } }'
 count() {
     local pages=$1
     valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" --database "$dburl" serve \
@@ -46,9 +50,14 @@ count() {
     for i in $(seq "$pages"); do
         local after
         after=$(printf 'bench_app_%d' $(( (i * 7919) % n + 1 )) | od -An -tx1 | tr -d ' \n')
+        local body
+        if [ "$form" = inline ]; then
+            body="{\"query\":\"{ applications(first: 50, after: \\\"$after\\\") { $selection } }\"}"
+        else
+            body="{\"query\":\"query Page(\$after: String) { applications(first: 50, after: \$after) { $selection } }\",\"variables\":{\"after\":\"$after\"}}"
+        fi
         curl -sf -o /dev/null "http://127.0.0.1:$port/graphql" -H "Authorization: Bearer $token" \
-            -H 'Content-Type: application/json' \
-            -d "{\"query\":\"{ applications(first: 50, after: \\\"$after\\\") { pageInfo { hasNextPage endCursor } nodes { id status appliedAt candidate { id name } job { id title } currentStage { id name kind } } } }\"}"
+            -H 'Content-Type: application/json' -d "$body"
     done
     kill -INT "$vg"
     wait "$vg" || true

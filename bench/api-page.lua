@@ -10,6 +10,11 @@ local n = tonumber(os.getenv("HP_APPLICATIONS") or "1000000")
 local rate = tonumber(os.getenv("HP_RATE") or "0")
 local threads = tonumber(os.getenv("HP_THREADS") or "1")
 local seeded = false
+-- As Relay and Apollo clients send a page: one query text, the cursor in its variables; with
+-- $HP_QUERY_FORM=inline, the cursor written into the text (a new text for every page).
+local inline = os.getenv("HP_QUERY_FORM") == "inline"
+local selection = "pageInfo { hasNextPage endCursor } nodes { id status appliedAt " ..
+  "candidate { id name } job { id title } currentStage { id name kind } }"
 
 -- wrk runs LuaJIT: a monotonic clock in milliseconds through its FFI (os.clock is CPU time).
 local ffi = require("ffi")
@@ -33,8 +38,13 @@ request = function()
     seeded = true
   end
   local after = hex("bench_app_" .. math.random(1, n))
-  local body = '{"query":"{ applications(first: 50, after: \\"' .. after ..
-    '\\") { pageInfo { hasNextPage endCursor } nodes { id status appliedAt candidate { id name } job { id title } currentStage { id name kind } } } }"}'
+  local body
+  if inline then
+    body = '{"query":"{ applications(first: 50, after: \\"' .. after .. '\\") { ' .. selection .. ' } }"}'
+  else
+    body = '{"query":"query Page($after: String) { applications(first: 50, after: $after) { ' ..
+      selection .. ' } }","variables":{"after":"' .. after .. '"}}'
+  end
   return wrk.format("POST", "/graphql", {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. token,

@@ -8,7 +8,9 @@
 # Starts `hireplane serve` (release build) on the database, makes a token for a user of role
 # API_ROLE (default admin; `recruiter`, `hiring_manager`, `interviewer` add the policy's row
 # filters to every query), and measures with wrk (bench/api-page.lua: a page of 50
-# applications with candidate, job and current stage after a random cursor):
+# applications with candidate, job and current stage after a random cursor, the cursor in the
+# query's variables as Relay and Apollo clients send it; HP_QUERY_FORM=inline writes it into the
+# query text instead):
 #   0. the database alone: the page's SQL (bench/api-page.sql, as an admin) with pgbench and the
 #      settings the store uses for pages (store::Plan::Page), the ceiling of any server on this
 #      machine;

@@ -43,6 +43,8 @@ pub struct Shared {
     pub db: Db,
     pub gate: Gate,
     pub metrics: PrometheusHandle,
+    /// Parsed query documents by text.
+    pub documents: crate::documents::Documents,
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -247,9 +249,14 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
             );
         }
     };
-    // Parsed once: the schema executes the document kept in the request.
-    let (operation, is_mutation) = match request.parsed_query() {
-        Ok(doc) => operation_of(doc),
+    // Parsed once, or copied from the cache: the schema executes the document kept in the
+    // request. A text that does not parse is left to the schema, which reports where.
+    let (operation, is_mutation) = match shared.documents.parse(&request.query) {
+        Ok(doc) => {
+            let seen = operation_of(&doc);
+            request.set_parsed_query(doc);
+            seen
+        }
         Err(_) => ("invalid".to_owned(), false),
     };
     let key = headers

@@ -8,6 +8,7 @@
 //! - [`auth`]: tokens, and the gate that applies the rate limit.
 //! - [`rate`]: the per-token rate limit, split between the live replicas through a heartbeat in
 //!   the database (`limits.rate_scope = "cluster"`) or per replica.
+//! - [`documents`]: the cache of parsed query documents.
 //! - [`graphql`]: the schema, built from the report catalog; reads are reports as the caller.
 //! - [`http`]: routes, the GraphQL endpoint, health and metrics.
 //!
@@ -16,6 +17,7 @@
 
 pub mod auth;
 pub mod db;
+pub mod documents;
 pub mod graphql;
 pub mod http;
 pub mod rate;
@@ -168,6 +170,7 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
         db,
         gate,
         metrics,
+        documents: crate::documents::Documents::default(),
     });
     let router = http::router(shared);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
