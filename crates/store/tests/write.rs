@@ -1020,6 +1020,41 @@ on_both!("hp_test_write", jobs_and_pipelines, |mut f| {
     );
     let job = s.remove_stage(A, &last.id).unwrap();
     assert_eq!(job.stages.len(), 6);
+    // A stage from the middle: the ones after it move up, positions stay 1..n.
+    let job = s
+        .add_stage(
+            A,
+            AddStage {
+                job_id: w.job.clone(),
+                stage: stage("stg_w_mid", "Mid", StageKind::Screen),
+                before_stage_id: Some(w.onsite.clone()),
+            },
+        )
+        .unwrap();
+    let mid = job
+        .stages
+        .iter()
+        .find(|s| s.id.as_str() == "stg_w_mid")
+        .unwrap()
+        .position;
+    let job = s.remove_stage(A, &id("stg_w_mid")).unwrap();
+    let positions: Vec<(&str, u32)> = job
+        .stages
+        .iter()
+        .map(|s| (s.id.as_str(), s.position))
+        .collect();
+    assert_eq!(
+        positions,
+        [
+            ("stg_w_review", 1),
+            ("stg_w_screen", 2),
+            ("stg_w_tech", 3),
+            ("stg_w_onsite", 4),
+            ("stg_w_offer", 5),
+            ("stg_w_hired", 6)
+        ]
+    );
+    assert_eq!(mid, 4);
     assert_exports_validly(s, A);
 });
 

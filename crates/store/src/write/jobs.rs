@@ -422,6 +422,21 @@ impl Store {
                 "DELETE FROM stages WHERE org_id = $1 AND id = $2",
                 &[Val::Text(org), Val::Text(stage.id.as_str())],
             )?;
+            // Close the gap: the stages after it move up by one, through negative positions
+            // as in `add_stage`.
+            let params = [
+                Val::Text(org),
+                Val::Text(job.id.as_str()),
+                Val::Int(stage.position.into()),
+            ];
+            tx.execute(
+                "UPDATE stages SET position = 1 - position WHERE org_id = $1 AND job_id = $2 AND position > $3",
+                &params,
+            )?;
+            tx.execute(
+                "UPDATE stages SET position = -position WHERE org_id = $1 AND job_id = $2 AND position < 0",
+                &params[..2],
+            )?;
             must_job(tx, org, &job.id, false)
         })
     }
