@@ -1032,14 +1032,15 @@ fn workflow_through_the_api(db: Db) {
     assert_eq!(code(&v), "NOT_FOUND", "{v}");
     assert_eq!(code(&api.query("recruiter", &steal)), "FORBIDDEN");
     assert_eq!(api.store.feedback(ORG, &feedback).unwrap().unwrap(), stored);
-    // Bad input names the field (map keys as the caller wrote them); nothing changes.
+    // Bad input names the field (map keys quoted in brackets, as the caller wrote them);
+    // nothing changes.
     for (bad, field) in [
-        (", scores: {coding: 5}", "scores.coding"),
+        (", scores: {coding: 5}", r#"scores["coding"]"#),
         (
             ", recommendation: yes, scores: {system_design: 0}",
-            "scores.system_design",
+            r#"scores["system_design"]"#,
         ),
-        (", scores: {coding: 2.5}", "scores.coding"),
+        (", scores: {coding: 2.5}", r#"scores["coding"]"#),
         (", scores: [4]", "scores"),
         ("", "input"),
     ] {
@@ -1199,6 +1200,26 @@ fn workflow_through_the_api(db: Db) {
     assert_eq!(at(&d, "candidate.custom"), "ada");
     let v = api.query("recruiter", &format!(r#"mutation {{ setCustomFieldValue(input: {{entity: "candidate", recordId: "{candidate}", key: "nope", value: 1}}) }}"#));
     assert_eq!(v["errors"][0]["extensions"]["field"], "key", "{v}");
+    // A map of custom fields: the field path camel-cases the API's names, never the keys.
+    for (values, field) in [
+        (r#"{github: 1}"#, r#"customFields["github"]"#),
+        (r#"{no_such_key: "x"}"#, r#"customFields["no_such_key"]"#),
+    ] {
+        let v = api.query(
+            "admin",
+            &format!(r#"mutation {{ createCandidate(input: {{name: "Mapped", customFields: {values}}}) {{ id }} }}"#),
+        );
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{values}: {v}");
+        assert_eq!(
+            v["errors"][0]["extensions"]["field"], field,
+            "{values}: {v}"
+        );
+        let message = v["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("`{field}`: ")),
+            "{values}: {v}"
+        );
+    }
 
     // A candidate's own fields: given ones set, null clears, absent ones stay.
     let update = |fields: &str| {

@@ -847,7 +847,7 @@ on_both!("hp_test_write", refused_commands_write_nothing, |mut f| {
     refused(
         s.create_job(A, job.clone()),
         "invalid",
-        "custom_fields.no_such_field",
+        r#"custom_fields["no_such_field"]"#,
         "is not a custom field of jobs",
     );
     // Candidates and applications.
@@ -874,7 +874,7 @@ on_both!("hp_test_write", refused_commands_write_nothing, |mut f| {
     refused(
         s.apply(A, a),
         "invalid",
-        "custom_fields.nope",
+        r#"custom_fields["nope"]"#,
         "not a custom field of applications",
     );
     let mut a = apply_cmd(&w, "2025-03-01T00:00:00Z");
@@ -1100,7 +1100,7 @@ on_both!("hp_test_write", interviews_and_feedback, |mut f| {
     refused(
         s.submit_feedback(A, fb(&w.users[0], "2025-03-03T12:00:00Z", 5)),
         "invalid",
-        "scores.technical",
+        r#"scores["technical"]"#,
         "expected a score 1 to 4, got `5`",
     );
     refused(
@@ -1274,7 +1274,7 @@ on_both!("hp_test_write", feedback_is_edited, |mut f| {
             },
         ),
         "invalid",
-        "scores.communication",
+        r#"scores["communication"]"#,
         "expected a score 1 to 4, got `5`",
     );
     refused(
@@ -1286,7 +1286,7 @@ on_both!("hp_test_write", feedback_is_edited, |mut f| {
             },
         ),
         "invalid",
-        "scores.coding",
+        r#"scores["coding"]"#,
         "got `0`",
     );
     refused(
@@ -1834,7 +1834,7 @@ on_both!("hp_test_write", custom_fields_and_values, |mut f| {
     refused(
         s.update_job(A, u),
         "invalid",
-        "custom_fields.seniority",
+        r#"custom_fields["seniority"]"#,
         "not one of its options",
     );
     assert_exports_validly(s, A);

@@ -64,7 +64,7 @@ pub struct UpdateFeedback {
 }
 
 /// Refuses an empty attribute name or a score outside 1 to 4, naming the attribute
-/// (`scores.coding`).
+/// (`scores["coding"]`).
 fn check_scores(scores: &BTreeMap<String, u8>) -> Result<(), WriteError> {
     for (attr, score) in scores {
         if attr.trim().is_empty() {
@@ -72,7 +72,7 @@ fn check_scores(scores: &BTreeMap<String, u8>) -> Result<(), WriteError> {
         }
         if !(1..=4).contains(score) {
             return Err(WriteError::invalid(
-                format!("scores.{attr}"),
+                super::map_entry_path("scores", attr),
                 format!("expected a score 1 to 4, got `{score}`"),
             ));
         }
