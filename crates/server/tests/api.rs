@@ -1295,6 +1295,136 @@ fn workflow_through_the_api_on_postgres() {
     workflow_through_the_api(postgres_db());
 }
 
+/// A scorecard's notes and scores through the API: submitted and edited by its author, who
+/// reads them back in the mutations' answers, by id, through the interview and with a `where` in
+/// the report language; an admin and the job's recruiter see the same (the default policy shows a
+/// scorecard whole to whoever may see it: no field group masks notes or scores), another
+/// interviewer on the panel sees no scorecard at all.
+fn feedback_notes_and_scores_through_the_api(db: Db) {
+    let mut api = Api::start(db, |_| {});
+    let jobs = api.data(
+        "recruiter",
+        "{ jobs(filter: {status: open, confidential: false}, first: 1) { nodes { id stages { nodes { id } } } } }",
+    );
+    let job = at(&jobs, "jobs.nodes.0.id").as_str().unwrap().to_owned();
+    let stage = at(&jobs, "jobs.nodes.0.stages.nodes.0.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let d = api.data(
+        "recruiter",
+        &format!(r#"mutation {{ createCandidate(input: {{name: "Grace Hopper", jobId: "{job}"}}) {{ applications {{ nodes {{ id }} }} }} }}"#),
+    );
+    let application = at(&d, "createCandidate.applications.nodes.0.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let interviewer = api.user("interviewer").to_owned();
+    let co_interviewer = api
+        .store
+        .active_users(ORG)
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == "interviewer" && u.id != interviewer)
+        .unwrap()
+        .id;
+    let co_token = app::Services::new()
+        .create_token(&mut api.store, ORG, &co_interviewer, "test", None, now())
+        .unwrap()
+        .token;
+    let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(2);
+    let (start, end) = (
+        start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        (start + jiff::SignedDuration::from_hours(1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    );
+    let d = api.data(
+        "recruiter",
+        &format!(r#"mutation {{ scheduleInterview(input: {{applicationId: "{application}", stageId: "{stage}", title: "Design", startsAt: "{start}", endsAt: "{end}", interviewers: [{{userId: "{interviewer}", role: interviewer}}, {{userId: "{co_interviewer}", role: interviewer}}]}}) {{ id }} }}"#),
+    );
+    let interview = at(&d, "scheduleInterview.id").as_str().unwrap().to_owned();
+
+    // Submitted, then edited: each answer shows what was stored.
+    let d = api.data(
+        "interviewer",
+        &format!(r#"mutation {{ submitFeedback(input: {{interviewId: "{interview}", recommendation: yes, scores: {{coding: 4, system_design: 3}}, notes: "Clear on trade-offs"}}) {{ id notes scores }} }}"#),
+    );
+    let feedback = at(&d, "submitFeedback.id").as_str().unwrap().to_owned();
+    assert_eq!(at(&d, "submitFeedback.notes"), "Clear on trade-offs");
+    assert_eq!(
+        at(&d, "submitFeedback.scores"),
+        &json!({"coding": 4, "system_design": 3})
+    );
+    let d = api.data(
+        "interviewer",
+        &format!(r#"mutation {{ updateFeedback(input: {{feedbackId: "{feedback}", scores: {{coding: 2}}, notes: "Second look: weaker on code"}}) {{ notes scores recommendation }} }}"#),
+    );
+    assert_eq!(
+        at(&d, "updateFeedback.notes"),
+        "Second look: weaker on code"
+    );
+    assert_eq!(at(&d, "updateFeedback.scores"), &json!({"coding": 2}));
+    assert_eq!(at(&d, "updateFeedback.recommendation"), "yes");
+
+    // Read back by whoever may see the scorecard: the same notes and scores.
+    let by_id = format!(r#"{{ feedbackById(id: "{feedback}") {{ notes scores }} }}"#);
+    for role in ["interviewer", "admin", "recruiter"] {
+        let d = api.data(role, &by_id);
+        assert_eq!(
+            d["feedbackById"],
+            json!({"notes": "Second look: weaker on code", "scores": {"coding": 2}}),
+            "{role}"
+        );
+    }
+    let d = api.data(
+        "interviewer",
+        &format!(
+            r#"{{ interview(id: "{interview}") {{ feedback {{ nodes {{ id notes scores }} }} }} }}"#
+        ),
+    );
+    assert_eq!(
+        at(&d, "interview.feedback.nodes"),
+        &json!([{"id": feedback, "notes": "Second look: weaker on code", "scores": {"coding": 2}}])
+    );
+    // Notes are text in the report language; scores may only be shown (or tested for null).
+    let d = api.data(
+        "interviewer",
+        r#"{ feedback(where: "notes contains \"weaker\" and scores is not null") { nodes { id } } }"#,
+    );
+    assert_eq!(at(&d, "feedback.nodes"), &json!([{ "id": feedback }]));
+    let v = api.query(
+        "interviewer",
+        r#"{ feedback(where: "scores = \"x\"") { nodes { id } } }"#,
+    );
+    assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+    // Another interviewer on the panel sees no scorecard, so neither notes nor scores.
+    let (status, v) = api.post(Some(&co_token), &json!({ "query": by_id }), &[]);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["feedbackById"], Value::Null, "{v}");
+    // Clearing the notes keeps the scores.
+    let d = api.data(
+        "interviewer",
+        &format!(r#"mutation {{ updateFeedback(input: {{feedbackId: "{feedback}", notes: null}}) {{ notes scores }} }}"#),
+    );
+    assert_eq!(
+        d["updateFeedback"],
+        json!({"notes": null, "scores": {"coding": 2}})
+    );
+}
+
+#[test]
+fn feedback_notes_and_scores_through_the_api_on_sqlite() {
+    feedback_notes_and_scores_through_the_api(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn feedback_notes_and_scores_through_the_api_on_postgres() {
+    feedback_notes_and_scores_through_the_api(postgres_db());
+}
+
 /// Scheduling through the API on the sample org: the plan of the CLI's test completed with the
 /// org's calendars gives ranked options, the hiring-manager session seats its named person; an
 /// interviewer who may not change the application is refused; a bad plan names the field.
