@@ -35,7 +35,7 @@ fn v(value: &Value) -> V {
         Value::Integer(i) | Value::Instant(i) => V::Num(*i as f64),
         Value::Number(f) => V::Num(*f),
         Value::Bool(b) => V::Num(if *b { 1.0 } else { 0.0 }),
-        Value::Text(s) | Value::Date(s) | Value::List(s) => V::Text(s.clone()),
+        Value::Text(s) | Value::Date(s) | Value::List(s) | Value::Map(s) => V::Text(s.clone()),
     }
 }
 

@@ -34,6 +34,10 @@ pub enum Type {
     Select(Vec<String>),
     /// A list of values (tags, multi-select custom fields): only `contains` applies.
     Multi(Vec<String>),
+    /// An object of names to whole numbers (a scorecard's `scores`: attribute to 1..4), stored as
+    /// a JSON object. A report shows it whole and may test it for null; nothing else applies (no
+    /// comparison, grouping, ordering or aggregate but `count`), so both dialects agree on it.
+    Map,
 }
 
 impl Type {
@@ -47,6 +51,7 @@ impl Type {
             Type::Date => "date",
             Type::Enum(_) | Type::Select(_) => "choice",
             Type::Multi(_) => "list",
+            Type::Map => "map",
         }
     }
 
@@ -1084,6 +1089,15 @@ pub static ENTITIES: [Entity; 14] = [
                 Type::Integer,
                 "the recommendation as 1 (strong_no) to 4",
             ),
+            // Visible with the scorecard: the default policy restricts scorecards by row (their
+            // author, the job's recruiters and hiring team), and no field group masks these.
+            field(
+                "scores",
+                "scores",
+                Type::Map,
+                "each attribute's score, 1 to 4 (`{\"coding\": 3}`)",
+            ),
+            field("notes", "notes", Type::Text, "what the author wrote"),
         ],
         relations: &[
             one(

@@ -281,7 +281,7 @@ impl Dialect {
             }
             (Dialect::Postgres, Type::Integer) => SqlExpr::Cast(b(e), "bigint"),
             (Dialect::Postgres, Type::Number) => SqlExpr::Cast(b(e), "double precision"),
-            (Dialect::Postgres, Type::Multi(_)) => SqlExpr::Cast(b(e), "text"),
+            (Dialect::Postgres, Type::Multi(_) | Type::Map) => SqlExpr::Cast(b(e), "text"),
             (Dialect::Sqlite, Type::Number) => SqlExpr::Cast(b(e), "REAL"),
             _ => e,
         }

@@ -90,6 +90,8 @@ pub enum ValueKind {
     Date,
     /// A JSON list (tags, multi-select values).
     List,
+    /// A JSON object (a scorecard's scores).
+    Map,
 }
 
 impl ValueKind {
@@ -102,6 +104,7 @@ impl ValueKind {
             Type::Instant => ValueKind::Instant,
             Type::Date => ValueKind::Date,
             Type::Multi(_) => ValueKind::List,
+            Type::Map => ValueKind::Map,
         }
     }
 }
@@ -370,10 +373,12 @@ pub enum Value {
     Date(String),
     /// A JSON list as text.
     List(String),
+    /// A JSON object as text (its spacing and key order are the database's).
+    Map(String),
 }
 
 impl Value {
-    /// The value in JSON: instants as RFC 3339 UTC text, lists as arrays.
+    /// The value in JSON: instants as RFC 3339 UTC text, lists as arrays, maps as objects.
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             Value::Null => serde_json::Value::Null,
@@ -383,7 +388,7 @@ impl Value {
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Instant(_) => serde_json::Value::String(self.to_string()),
-            Value::List(s) => {
+            Value::List(s) | Value::Map(s) => {
                 serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.clone()))
             }
         }
@@ -394,7 +399,7 @@ impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Value::Null => Ok(()),
-            Value::Text(s) | Value::Date(s) | Value::List(s) => f.write_str(s),
+            Value::Text(s) | Value::Date(s) | Value::List(s) | Value::Map(s) => f.write_str(s),
             Value::Integer(i) => write!(f, "{i}"),
             Value::Number(n) => {
                 if n.fract() == 0.0 && n.abs() < 1e15 {

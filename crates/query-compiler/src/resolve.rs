@@ -211,6 +211,15 @@ impl Resolver<'_> {
                 )
                 .with_help("filter on one value instead: `where FIELD contains \"value\"`"));
             }
+            if ty == Type::Map {
+                return Err(err(
+                    format!("cannot group by `{}`: it holds a map", display(&item.expr)),
+                    item.expr.span,
+                )
+                .with_help(
+                    "maps (a scorecard's scores) can only be shown, or tested with `is null`",
+                ));
+            }
             let name = item
                 .alias
                 .as_ref()
@@ -479,6 +488,11 @@ impl Resolver<'_> {
             if let Type::Multi(_) = ty {
                 return Err(err("cannot order by a list", o.expr.span).with_help(
                     "lists (tags, multi-select fields) have no order; order by another field",
+                ));
+            }
+            if ty == Type::Map {
+                return Err(err("cannot order by a map", o.expr.span).with_help(
+                    "maps (a scorecard's scores) have no order; order by another field",
                 ));
             }
             order.push(Order {
@@ -1021,6 +1035,13 @@ impl Resolver<'_> {
                         format!("`{}` holds a list; use `contains`", display(typed)),
                         typed.span,
                     ));
+                }
+                if ty == Type::Map {
+                    return Err(err(
+                        format!("`{}` holds a map and cannot be compared", display(typed)),
+                        typed.span,
+                    )
+                    .with_help("a map can only be shown, or tested with `is null`"));
                 }
                 let op = if lit_left { flip(op) } else { op };
                 // An instant compared with a date means the date's whole day in the org's zone.
@@ -2159,7 +2180,11 @@ fn flip(op: BinaryOp) -> BinaryOp {
     }
 }
 
+/// Whether values of `a` and `b` compare (never a map, not even with a map).
 fn comparable(a: &Type, b: &Type) -> bool {
+    if *a == Type::Map || *b == Type::Map {
+        return false;
+    }
     (a.is_numeric() && b.is_numeric())
         || (a.is_textual() && b.is_textual())
         || std::mem::discriminant(a) == std::mem::discriminant(b)

@@ -222,6 +222,7 @@ fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
             Some(Value::Date(_)) => 5,
             Some(Value::Text(_)) => 6,
             Some(Value::List(_)) => 7,
+            Some(Value::Map(_)) => 8,
         }
     }
     match (a, b) {
@@ -233,7 +234,8 @@ fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
         (Some(Value::Number(x)), Some(Value::Integer(y))) => x.total_cmp(&(*y as f64)),
         (Some(Value::Date(x)), Some(Value::Date(y)))
         | (Some(Value::Text(x)), Some(Value::Text(y)))
-        | (Some(Value::List(x)), Some(Value::List(y))) => x.cmp(y),
+        | (Some(Value::List(x)), Some(Value::List(y)))
+        | (Some(Value::Map(x)), Some(Value::Map(y))) => x.cmp(y),
         _ => rank(a).cmp(&rank(b)),
     }
 }

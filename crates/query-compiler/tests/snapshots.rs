@@ -191,6 +191,11 @@ const FEATURES: &[(&str, &str)] = &[
         "report candidates where tags contains \"python\" show name, tags",
     ),
     (
+        "feedback_scores_and_notes",
+        "report feedback where notes contains \"clear\" and scores is not null \
+         show id, scores, notes order by id",
+    ),
+    (
         "demographics_group_key",
         "report applications group by candidate.demographics.gender as gender \
          show count() as applications",
@@ -313,6 +318,16 @@ const ERRORS: &[(&str, &str)] = &[
         "report applications group by status show job.title",
     ),
     ("list_used_as_value", "report jobs show title, applications"),
+    ("map_compared", "report feedback where scores = \"x\""),
+    ("map_group_key", "report feedback group by scores"),
+    (
+        "map_order",
+        "report feedback show id, scores order by scores",
+    ),
+    (
+        "map_aggregated",
+        "report interviews show max(feedback.scores)",
+    ),
     (
         "unknown_stage",
         "report applications where reached(\"Onsight\")",

@@ -162,6 +162,9 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
             None
         };
     let replica_id = heartbeat.as_ref().map(|h| h.replica_id().to_owned());
+    // Forgets idle tokens' states, in either scope, while there is a limit.
+    let pruner =
+        (limits.rate_per_second > 0).then(|| rate::Pruner::start(rate.clone(), rate::PRUNE_EVERY));
     let shared = Arc::new(http::Shared {
         limits: Arc::new(settings.limits.clone()),
         settings,
@@ -196,6 +199,9 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
             .await;
         if let Some(h) = heartbeat {
             h.stop().await;
+        }
+        if let Some(p) = pruner {
+            p.stop().await;
         }
         served
     });

@@ -17,55 +17,96 @@
 //!
 //! With `limits.rate_scope = "replica"` there is no heartbeat and each replica enforces the full
 //! rate: n replicas let a token make n times the rate.
+//!
+//! The limiter keeps one state per token that called. A state whose token has been idle for
+//! longer than it takes to replenish is the same as none, so [`Pruner`] (a task started beside
+//! the server whenever there is a limit, and stopped on shutdown) forgets such states every
+//! [`PRUNE_EVERY`] ([`RateLimit::prune`]): memory follows the tokens in use, not every token
+//! that ever called.
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DashMapStateStore;
+use governor::{Quota, RateLimiter};
 
 use crate::db::Db;
 
-type Limiter = DefaultKeyedRateLimiter<String>;
+/// The keyed limiter on clock `C` (governor's default keyed limiter when `C` is the default
+/// clock).
+type Limiter<C> =
+    RateLimiter<String, DashMapStateStore<String>, C, NoOpMiddleware<<C as Clock>::Instant>>;
+
+/// How often [`Pruner`] forgets the states of idle tokens.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// The rate limit of every token on this replica: the configured rate and burst, divided by the
-/// number of live replicas.
-pub struct RateLimit {
+/// number of live replicas. `C` is the clock (a fake one in tests).
+pub struct RateLimit<C: Clock = DefaultClock> {
     per_second: u32,
     burst: u32,
     replicas: AtomicU32,
-    limiter: RwLock<Option<Arc<Limiter>>>,
+    clock: C,
+    limiter: RwLock<Option<Arc<Limiter<C>>>>,
 }
 
 impl RateLimit {
     /// `per_second` requests per second on average per token (0: no limit), `burst` at once; as
     /// if this were the only replica until told otherwise.
     pub fn new(per_second: u32, burst: u32) -> RateLimit {
+        RateLimit::with_clock(per_second, burst, DefaultClock::default())
+    }
+}
+
+impl<C: Clock + Clone> RateLimit<C> {
+    /// [`RateLimit::new`] on `clock`.
+    pub fn with_clock(per_second: u32, burst: u32, clock: C) -> RateLimit<C> {
         metrics::gauge!("hireplane_rate_limit_replicas").set(1.0);
         RateLimit {
             per_second,
             burst,
             replicas: AtomicU32::new(1),
-            limiter: RwLock::new(limiter(per_second, burst, 1)),
+            limiter: RwLock::new(limiter(per_second, burst, 1, &clock)),
+            clock,
+        }
+    }
+
+    /// The current limiter (None: no limit).
+    fn limiter(&self) -> Option<Arc<Limiter<C>>> {
+        match self.limiter.read() {
+            Ok(l) => l.clone(),
+            // A thread panicked while rebuilding: the last limiter is still whole.
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
     /// Whether token `token_id` may make a request now; if not, how long until it may.
     pub fn check(&self, token_id: &String) -> Result<(), Duration> {
-        let limiter = match self.limiter.read() {
-            Ok(l) => l.clone(),
-            // A thread panicked while rebuilding: the last limiter is still whole.
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
-        let Some(limiter) = limiter else {
+        let Some(limiter) = self.limiter() else {
             return Ok(());
         };
-        limiter.check_key(token_id).map_err(|not_until| {
-            not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ))
-        })
+        limiter
+            .check_key(token_id)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Forgets the state of every token whose state is as good as none: idle for longer than
+    /// its requests take to replenish (governor's `retain_recent`), and gives the memory back.
+    /// Such a token starts afresh at its next request, exactly as if it had been kept.
+    pub fn prune(&self) {
+        if let Some(limiter) = self.limiter() {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+
+    /// The number of tokens the limiter holds a state for (0 with no limit).
+    pub fn tracked(&self) -> usize {
+        self.limiter().map_or(0, |l| l.len())
     }
 
     /// The number of live replicas the limit is divided by.
@@ -85,7 +126,7 @@ impl RateLimit {
         if self.replicas.swap(n, Ordering::Relaxed) == n {
             return;
         }
-        let fresh = limiter(self.per_second, self.burst, n);
+        let fresh = limiter(self.per_second, self.burst, n, &self.clock);
         match self.limiter.write() {
             Ok(mut l) => *l = fresh,
             Err(poisoned) => *poisoned.into_inner() = fresh,
@@ -114,13 +155,60 @@ fn split(per_second: u32, burst: u32, n: u32) -> Option<(u32, u32)> {
     Some((rate, burst))
 }
 
-fn limiter(per_second: u32, burst: u32, n: u32) -> Option<Arc<Limiter>> {
+fn limiter<C: Clock + Clone>(
+    per_second: u32,
+    burst: u32,
+    n: u32,
+    clock: &C,
+) -> Option<Arc<Limiter<C>>> {
     let (rate, burst) = split(per_second, burst, n)?;
     let rate = NonZeroU32::new(rate)?;
     let burst = NonZeroU32::new(burst).unwrap_or(rate);
-    Some(Arc::new(RateLimiter::keyed(
+    Some(Arc::new(RateLimiter::dashmap_with_clock(
         Quota::per_second(rate).allow_burst(burst),
+        clock.clone(),
     )))
+}
+
+/// A task that prunes the rate limiter every interval ([`RateLimit::prune`]).
+pub struct Pruner {
+    stop: Arc<tokio::sync::Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Pruner {
+    /// Starts pruning `rate` every `every` (the first time one interval from now).
+    pub fn start(rate: Arc<RateLimit>, every: Duration) -> Pruner {
+        let every = every.max(Duration::from_millis(10));
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                let mut ticks =
+                    tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = stop.notified() => break,
+                        _ = ticks.tick() => {
+                            let before = rate.tracked();
+                            rate.prune();
+                            tracing::debug!(before, after = rate.tracked(), "rate limiter pruned");
+                        }
+                    }
+                }
+            }
+        });
+        Pruner { stop, task }
+    }
+
+    /// Stops pruning.
+    pub async fn stop(self) {
+        self.stop.notify_one();
+        if let Err(e) = self.task.await {
+            tracing::warn!(error = %e, "rate limiter pruning task failed");
+        }
+    }
 }
 
 /// How long a stopping replica waits for the database to remove its row.
@@ -265,7 +353,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
-    fn admitted(rate: &RateLimit, token: &str, tries: u32) -> u32 {
+    fn admitted<C: Clock + Clone>(rate: &RateLimit<C>, token: &str, tries: u32) -> u32 {
         let token = token.to_owned();
         (0..tries).filter(|_| rate.check(&token).is_ok()).count() as u32
     }
@@ -311,5 +399,49 @@ mod tests {
         let unlimited = RateLimit::new(0, 10);
         unlimited.set_replicas(3);
         assert_eq!(admitted(&unlimited, "t", 100), 100);
+    }
+
+    #[test]
+    fn idle_tokens_are_forgotten() {
+        let clock = governor::clock::FakeRelativeClock::default();
+        // One request a second, two at once: a token's state is as good as none one second
+        // after its last request.
+        let rate = RateLimit::with_clock(1, 2, clock.clone());
+        for t in ["a", "b", "c"] {
+            assert_eq!(admitted(&rate, t, 1), 1);
+        }
+        assert_eq!(rate.tracked(), 3);
+        rate.prune();
+        assert_eq!(rate.tracked(), 3, "all three called just now");
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(admitted(&rate, "a", 1), 1, "a keeps calling");
+        clock.advance(Duration::from_secs(1));
+        rate.prune();
+        assert_eq!(rate.tracked(), 1, "b and c were idle for 3 s");
+        // A forgotten token starts afresh, with its whole burst, as if it had been kept.
+        assert_eq!(admitted(&rate, "b", 5), 2);
+        assert_eq!(rate.tracked(), 2);
+        clock.advance(Duration::from_secs(10));
+        rate.prune();
+        assert_eq!(rate.tracked(), 0);
+        let unlimited = RateLimit::with_clock(0, 10, clock);
+        assert_eq!(admitted(&unlimited, "a", 3), 3);
+        unlimited.prune();
+        assert_eq!(unlimited.tracked(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_pruner_prunes_in_the_background() {
+        // A thousand a second, one at once: a state is as good as none 1 ms after its request.
+        let rate = Arc::new(RateLimit::new(1000, 1));
+        assert_eq!(admitted(&rate, "a", 1), 1);
+        let pruner = Pruner::start(rate.clone(), Duration::from_millis(10));
+        let mut waited = Duration::ZERO;
+        while rate.tracked() > 0 && waited < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += Duration::from_millis(10);
+        }
+        assert_eq!(rate.tracked(), 0, "pruned within {waited:?}");
+        pruner.stop().await;
     }
 }

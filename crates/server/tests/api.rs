@@ -1032,14 +1032,15 @@ fn workflow_through_the_api(db: Db) {
     assert_eq!(code(&v), "NOT_FOUND", "{v}");
     assert_eq!(code(&api.query("recruiter", &steal)), "FORBIDDEN");
     assert_eq!(api.store.feedback(ORG, &feedback).unwrap().unwrap(), stored);
-    // Bad input names the field (map keys as the caller wrote them); nothing changes.
+    // Bad input names the field (map keys quoted in brackets, as the caller wrote them);
+    // nothing changes.
     for (bad, field) in [
-        (", scores: {coding: 5}", "scores.coding"),
+        (", scores: {coding: 5}", r#"scores["coding"]"#),
         (
             ", recommendation: yes, scores: {system_design: 0}",
-            "scores.system_design",
+            r#"scores["system_design"]"#,
         ),
-        (", scores: {coding: 2.5}", "scores.coding"),
+        (", scores: {coding: 2.5}", r#"scores["coding"]"#),
         (", scores: [4]", "scores"),
         ("", "input"),
     ] {
@@ -1199,6 +1200,26 @@ fn workflow_through_the_api(db: Db) {
     assert_eq!(at(&d, "candidate.custom"), "ada");
     let v = api.query("recruiter", &format!(r#"mutation {{ setCustomFieldValue(input: {{entity: "candidate", recordId: "{candidate}", key: "nope", value: 1}}) }}"#));
     assert_eq!(v["errors"][0]["extensions"]["field"], "key", "{v}");
+    // A map of custom fields: the field path camel-cases the API's names, never the keys.
+    for (values, field) in [
+        (r#"{github: 1}"#, r#"customFields["github"]"#),
+        (r#"{no_such_key: "x"}"#, r#"customFields["no_such_key"]"#),
+    ] {
+        let v = api.query(
+            "admin",
+            &format!(r#"mutation {{ createCandidate(input: {{name: "Mapped", customFields: {values}}}) {{ id }} }}"#),
+        );
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{values}: {v}");
+        assert_eq!(
+            v["errors"][0]["extensions"]["field"], field,
+            "{values}: {v}"
+        );
+        let message = v["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("`{field}`: ")),
+            "{values}: {v}"
+        );
+    }
 
     // A candidate's own fields: given ones set, null clears, absent ones stay.
     let update = |fields: &str| {
@@ -1272,6 +1293,136 @@ fn workflow_through_the_api_on_sqlite() {
 )]
 fn workflow_through_the_api_on_postgres() {
     workflow_through_the_api(postgres_db());
+}
+
+/// A scorecard's notes and scores through the API: submitted and edited by its author, who
+/// reads them back in the mutations' answers, by id, through the interview and with a `where` in
+/// the report language; an admin and the job's recruiter see the same (the default policy shows a
+/// scorecard whole to whoever may see it: no field group masks notes or scores), another
+/// interviewer on the panel sees no scorecard at all.
+fn feedback_notes_and_scores_through_the_api(db: Db) {
+    let mut api = Api::start(db, |_| {});
+    let jobs = api.data(
+        "recruiter",
+        "{ jobs(filter: {status: open, confidential: false}, first: 1) { nodes { id stages { nodes { id } } } } }",
+    );
+    let job = at(&jobs, "jobs.nodes.0.id").as_str().unwrap().to_owned();
+    let stage = at(&jobs, "jobs.nodes.0.stages.nodes.0.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let d = api.data(
+        "recruiter",
+        &format!(r#"mutation {{ createCandidate(input: {{name: "Grace Hopper", jobId: "{job}"}}) {{ applications {{ nodes {{ id }} }} }} }}"#),
+    );
+    let application = at(&d, "createCandidate.applications.nodes.0.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let interviewer = api.user("interviewer").to_owned();
+    let co_interviewer = api
+        .store
+        .active_users(ORG)
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == "interviewer" && u.id != interviewer)
+        .unwrap()
+        .id;
+    let co_token = app::Services::new()
+        .create_token(&mut api.store, ORG, &co_interviewer, "test", None, now())
+        .unwrap()
+        .token;
+    let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(2);
+    let (start, end) = (
+        start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        (start + jiff::SignedDuration::from_hours(1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    );
+    let d = api.data(
+        "recruiter",
+        &format!(r#"mutation {{ scheduleInterview(input: {{applicationId: "{application}", stageId: "{stage}", title: "Design", startsAt: "{start}", endsAt: "{end}", interviewers: [{{userId: "{interviewer}", role: interviewer}}, {{userId: "{co_interviewer}", role: interviewer}}]}}) {{ id }} }}"#),
+    );
+    let interview = at(&d, "scheduleInterview.id").as_str().unwrap().to_owned();
+
+    // Submitted, then edited: each answer shows what was stored.
+    let d = api.data(
+        "interviewer",
+        &format!(r#"mutation {{ submitFeedback(input: {{interviewId: "{interview}", recommendation: yes, scores: {{coding: 4, system_design: 3}}, notes: "Clear on trade-offs"}}) {{ id notes scores }} }}"#),
+    );
+    let feedback = at(&d, "submitFeedback.id").as_str().unwrap().to_owned();
+    assert_eq!(at(&d, "submitFeedback.notes"), "Clear on trade-offs");
+    assert_eq!(
+        at(&d, "submitFeedback.scores"),
+        &json!({"coding": 4, "system_design": 3})
+    );
+    let d = api.data(
+        "interviewer",
+        &format!(r#"mutation {{ updateFeedback(input: {{feedbackId: "{feedback}", scores: {{coding: 2}}, notes: "Second look: weaker on code"}}) {{ notes scores recommendation }} }}"#),
+    );
+    assert_eq!(
+        at(&d, "updateFeedback.notes"),
+        "Second look: weaker on code"
+    );
+    assert_eq!(at(&d, "updateFeedback.scores"), &json!({"coding": 2}));
+    assert_eq!(at(&d, "updateFeedback.recommendation"), "yes");
+
+    // Read back by whoever may see the scorecard: the same notes and scores.
+    let by_id = format!(r#"{{ feedbackById(id: "{feedback}") {{ notes scores }} }}"#);
+    for role in ["interviewer", "admin", "recruiter"] {
+        let d = api.data(role, &by_id);
+        assert_eq!(
+            d["feedbackById"],
+            json!({"notes": "Second look: weaker on code", "scores": {"coding": 2}}),
+            "{role}"
+        );
+    }
+    let d = api.data(
+        "interviewer",
+        &format!(
+            r#"{{ interview(id: "{interview}") {{ feedback {{ nodes {{ id notes scores }} }} }} }}"#
+        ),
+    );
+    assert_eq!(
+        at(&d, "interview.feedback.nodes"),
+        &json!([{"id": feedback, "notes": "Second look: weaker on code", "scores": {"coding": 2}}])
+    );
+    // Notes are text in the report language; scores may only be shown (or tested for null).
+    let d = api.data(
+        "interviewer",
+        r#"{ feedback(where: "notes contains \"weaker\" and scores is not null") { nodes { id } } }"#,
+    );
+    assert_eq!(at(&d, "feedback.nodes"), &json!([{ "id": feedback }]));
+    let v = api.query(
+        "interviewer",
+        r#"{ feedback(where: "scores = \"x\"") { nodes { id } } }"#,
+    );
+    assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+    // Another interviewer on the panel sees no scorecard, so neither notes nor scores.
+    let (status, v) = api.post(Some(&co_token), &json!({ "query": by_id }), &[]);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["feedbackById"], Value::Null, "{v}");
+    // Clearing the notes keeps the scores.
+    let d = api.data(
+        "interviewer",
+        &format!(r#"mutation {{ updateFeedback(input: {{feedbackId: "{feedback}", notes: null}}) {{ notes scores }} }}"#),
+    );
+    assert_eq!(
+        d["updateFeedback"],
+        json!({"notes": null, "scores": {"coding": 2}})
+    );
+}
+
+#[test]
+fn feedback_notes_and_scores_through_the_api_on_sqlite() {
+    feedback_notes_and_scores_through_the_api(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn feedback_notes_and_scores_through_the_api_on_postgres() {
+    feedback_notes_and_scores_through_the_api(postgres_db());
 }
 
 /// Scheduling through the API on the sample org: the plan of the CLI's test completed with the

@@ -49,7 +49,7 @@ pub use write::{
     AddStage, Archive, CustomFieldValue, Hire, MoveStage, NewApplication, NewCandidate,
     NewCustomField, NewFeedback, NewInterview, NewJob, NewOffer, NewStage, OfferTerms, StageChange,
     UpdateCandidate, UpdateCustomField, UpdateFeedback, UpdateJob, UpdateOffer, UpdateStage,
-    WriteError,
+    WriteError, map_entry_path,
 };
 
 /// Where the store lives, parsed from a database URL.

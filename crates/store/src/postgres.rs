@@ -245,6 +245,7 @@ impl PgStore {
                     ValueKind::Bool => row.try_get::<_, Option<bool>>(i)?.map(Value::Bool),
                     ValueKind::Date => row.try_get::<_, Option<String>>(i)?.map(Value::Date),
                     ValueKind::List => row.try_get::<_, Option<String>>(i)?.map(Value::List),
+                    ValueKind::Map => row.try_get::<_, Option<String>>(i)?.map(Value::Map),
                     ValueKind::Text => row.try_get::<_, Option<String>>(i)?.map(Value::Text),
                 };
                 values.push(v.unwrap_or(Value::Null));

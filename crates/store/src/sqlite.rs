@@ -164,6 +164,7 @@ impl SqliteStore {
                         match kind {
                             ValueKind::Date => Value::Date(s),
                             ValueKind::List => Value::List(s),
+                            ValueKind::Map => Value::Map(s),
                             _ => Value::Text(s),
                         }
                     }

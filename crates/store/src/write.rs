@@ -25,6 +25,12 @@
 //!
 //! New rows get generated ids (`PREFIX_` and 32 hex digits: 48 bits of milliseconds, then 80
 //! random bits), unless the command names one.
+//!
+//! A refusal names the input field as a path: fields by name (`stage_id`), list items by index
+//! (`interviews[1].stage_id`), and the entries of a map the caller keys (scores, custom field
+//! values) by the key as a JSON string in brackets (`scores["system_design"]`,
+//! `custom_fields["years_at_company"]`, [`map_entry_path`]), so that whoever shows the path can
+//! tell the caller's keys from our names (the API renames the names, never the keys).
 
 mod applications;
 mod custom;
@@ -89,7 +95,7 @@ impl WriteError {
         }
     }
 
-    /// The input field the error is about, if any (`stages[1].kind`, `custom_fields.level`).
+    /// The input field the error is about, if any (`stages[1].kind`, `custom_fields["level"]`).
     pub fn field(&self) -> Option<&str> {
         match self {
             WriteError::NotFound { field, .. }
@@ -166,6 +172,13 @@ pub(crate) fn new_id(prefix: &str) -> Result<Id, StoreError> {
     Id::parse(text).map_err(|e| StoreError::Corrupt(format!("generated id: {e}")))
 }
 
+/// The path of the entry `key` of the map input `map` in a refusal: `scores["coding"]`. The key
+/// is written as a JSON string (quoted, `"` and `\` escaped) whatever it holds, so a reader can
+/// find where it ends.
+pub fn map_entry_path(map: &str, key: &str) -> String {
+    format!("{map}[{}]", serde_json::Value::from(key))
+}
+
 /// `text` trimmed, refused when empty.
 pub(crate) fn non_empty(field: &str, text: &str) -> Result<String, WriteError> {
     if text.trim().is_empty() {
@@ -207,5 +220,14 @@ mod tests {
         for t in threads {
             assert!(t.join().unwrap());
         }
+    }
+
+    #[test]
+    fn map_entries_are_quoted_keys_in_brackets() {
+        assert_eq!(map_entry_path("scores", "coding"), r#"scores["coding"]"#);
+        assert_eq!(
+            map_entry_path("scores", r#"say "hi" [x].y"#),
+            r#"scores["say \"hi\" [x].y"]"#
+        );
     }
 }

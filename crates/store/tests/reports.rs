@@ -100,7 +100,9 @@ fn cell(v: &Value) -> Cell {
         Value::Number(f) => Cell::Num(*f),
         Value::Bool(b) => Cell::Bool(*b),
         Value::Text(s) | Value::Date(s) => Cell::Text(s.clone()),
-        Value::List(s) => Cell::Json(serde_json::from_str(s).unwrap_or(serde_json::Value::Null)),
+        Value::List(s) | Value::Map(s) => {
+            Cell::Json(serde_json::from_str(s).unwrap_or(serde_json::Value::Null))
+        }
     }
 }
 
@@ -339,6 +341,10 @@ const CORPUS: &[(&str, &str)] = &[
     (
         "rows-default-order",
         "report candidates show id, name, tags, created_at limit 30",
+    ),
+    (
+        "rows-scorecard-scores-and-notes",
+        "report feedback where scores is not null and notes contains \"e\" show id, scores, notes, recommendation order by id limit 40",
     ),
     (
         "candidates-custom",
@@ -876,6 +882,8 @@ impl ReportGen<'_> {
             }
         }
         match &t.ty {
+            // A map (a scorecard's scores) is only tested for null.
+            Type::Map => format!("{p} is {neg}null"),
             Type::Text => match self.rng.below(5) {
                 0 => format!("{p} {neg}contains \"{}\"", self.text()),
                 1 => format!("{p} {neg}starts with \"{}\"", self.text()),
@@ -954,7 +962,7 @@ impl ReportGen<'_> {
     fn group_key(&mut self, subject: EntityId) -> Option<String> {
         let mut ts = Vec::new();
         terms(self.cat, subject, "", 2, &mut ts);
-        ts.retain(|t| !matches!(t.ty, Type::Multi(_) | Type::Number));
+        ts.retain(|t| !matches!(t.ty, Type::Multi(_) | Type::Map | Type::Number));
         let t = &ts[self.rng.below(ts.len())];
         Some(match t.ty {
             Type::Instant | Type::Date => {

@@ -847,7 +847,7 @@ on_both!("hp_test_write", refused_commands_write_nothing, |mut f| {
     refused(
         s.create_job(A, job.clone()),
         "invalid",
-        "custom_fields.no_such_field",
+        r#"custom_fields["no_such_field"]"#,
         "is not a custom field of jobs",
     );
     // Candidates and applications.
@@ -874,7 +874,7 @@ on_both!("hp_test_write", refused_commands_write_nothing, |mut f| {
     refused(
         s.apply(A, a),
         "invalid",
-        "custom_fields.nope",
+        r#"custom_fields["nope"]"#,
         "not a custom field of applications",
     );
     let mut a = apply_cmd(&w, "2025-03-01T00:00:00Z");
@@ -1135,7 +1135,7 @@ on_both!("hp_test_write", interviews_and_feedback, |mut f| {
     refused(
         s.submit_feedback(A, fb(&w.users[0], "2025-03-03T12:00:00Z", 5)),
         "invalid",
-        "scores.technical",
+        r#"scores["technical"]"#,
         "expected a score 1 to 4, got `5`",
     );
     refused(
@@ -1309,7 +1309,7 @@ on_both!("hp_test_write", feedback_is_edited, |mut f| {
             },
         ),
         "invalid",
-        "scores.communication",
+        r#"scores["communication"]"#,
         "expected a score 1 to 4, got `5`",
     );
     refused(
@@ -1321,7 +1321,7 @@ on_both!("hp_test_write", feedback_is_edited, |mut f| {
             },
         ),
         "invalid",
-        "scores.coding",
+        r#"scores["coding"]"#,
         "got `0`",
     );
     refused(
@@ -1380,6 +1380,105 @@ on_both!("hp_test_write", feedback_is_edited, |mut f| {
     assert_eq!(counts(s), before);
     assert_exports_validly(s, A);
 });
+
+on_both!(
+    "hp_test_write",
+    feedback_of_a_cancelled_interview_stays,
+    |mut f| {
+        let s = f.store();
+        let w = world(s);
+        let app = s.apply(A, apply_cmd(&w, "2025-03-01T10:00:00Z")).unwrap();
+        let interview = |title: &str| NewInterview {
+            id: None,
+            application_id: app.id.clone(),
+            stage_id: w.onsite.clone(),
+            title: title.into(),
+            starts_at: at("2025-03-03T10:00:00Z"),
+            ends_at: at("2025-03-03T11:00:00Z"),
+            status: InterviewStatus::Scheduled,
+            interviewers: vec![
+                InterviewParticipant {
+                    user_id: w.users[0].clone(),
+                    role: InterviewerRole::Interviewer,
+                },
+                InterviewParticipant {
+                    user_id: w.users[2].clone(),
+                    role: InterviewerRole::Interviewer,
+                },
+            ],
+        };
+        let card = |interview: &Id, author: &Id| NewFeedback {
+            id: None,
+            interview_id: interview.clone(),
+            author_id: author.clone(),
+            submitted_at: at("2025-03-03T12:00:00Z"),
+            recommendation: Recommendation::Yes,
+            scores: BTreeMap::from([("coding".to_owned(), 3)]),
+            notes: Some("Good".into()),
+        };
+        let cancelled = s.create_interview(A, interview("Onsite")).unwrap();
+        let kept = s.create_interview(A, interview("Second look")).unwrap();
+        let on_cancelled = s
+            .submit_feedback(A, card(&cancelled.id, &w.users[0]))
+            .unwrap();
+        let on_kept = s.submit_feedback(A, card(&kept.id, &w.users[0])).unwrap();
+        s.cancel_interview(A, &cancelled.id).unwrap();
+
+        // The scorecard of the cancelled interview stays as it was, whatever the change.
+        let before = counts(s);
+        for change in [
+            UpdateFeedback {
+                feedback_id: on_cancelled.id.clone(),
+                recommendation: Some(Recommendation::StrongNo),
+                scores: None,
+                notes: None,
+            },
+            UpdateFeedback {
+                feedback_id: on_cancelled.id.clone(),
+                recommendation: None,
+                scores: Some(BTreeMap::from([("coding".to_owned(), 1)])),
+                notes: Some(None),
+            },
+        ] {
+            refused(
+                s.update_feedback(A, change),
+                "conflict",
+                "feedback_id",
+                &format!(
+                    "interview `{}` of scorecard `{}` was cancelled",
+                    cancelled.id, on_cancelled.id
+                ),
+            );
+        }
+        assert_eq!(
+            s.feedback(A, on_cancelled.id.as_str()).unwrap().unwrap(),
+            on_cancelled
+        );
+        // Nor does it take a new one.
+        refused(
+            s.submit_feedback(A, card(&cancelled.id, &w.users[2])),
+            "conflict",
+            "interview_id",
+            "was cancelled",
+        );
+        assert_eq!(counts(s), before);
+
+        // A scorecard of an interview that was not cancelled is still edited.
+        let edited = s
+            .update_feedback(
+                A,
+                UpdateFeedback {
+                    feedback_id: on_kept.id.clone(),
+                    recommendation: Some(Recommendation::StrongYes),
+                    scores: None,
+                    notes: None,
+                },
+            )
+            .unwrap();
+        assert_eq!(edited.recommendation, Recommendation::StrongYes);
+        assert_exports_validly(s, A);
+    }
+);
 
 on_both!("hp_test_write", offers_have_versions, |mut f| {
     let s = f.store();
@@ -1770,7 +1869,7 @@ on_both!("hp_test_write", custom_fields_and_values, |mut f| {
     refused(
         s.update_job(A, u),
         "invalid",
-        "custom_fields.seniority",
+        r#"custom_fields["seniority"]"#,
         "not one of its options",
     );
     assert_exports_validly(s, A);

@@ -116,6 +116,8 @@ pub fn field_type(shape_type: &str, f: &Field) -> (TypeRef, Option<(String, Vec<
             )
         }
         Type::Multi(_) => (TypeRef::named_nn_list(TypeRef::STRING), None),
+        // An object of names to numbers (a scorecard's scores), as the JSON scalar.
+        Type::Map => named("JSON"),
     }
 }
 

@@ -85,7 +85,7 @@ fn failure(f: Failure) -> async_graphql::Error {
                 _ => Code::BadUserInput,
             };
             let field = e.field().map(camel_path);
-            error(code, field.as_deref(), camel_message(&e.to_string()))
+            error(code, field.as_deref(), camel_message(&e))
         }
         Failure::Plan(app::scheduling::PlanError::Store(e)) => internal("scheduling", e),
         Failure::Plan(e) => error(Code::BadUserInput, Some("plan"), e.to_string()),
@@ -95,29 +95,48 @@ fn failure(f: Failure) -> async_graphql::Error {
     }
 }
 
-/// `to_stage_id` → `toStageId` (the API's names), also inside `stages[0].name`. The keys of a
-/// map the caller gave (`scores.system_design`, `custom_fields.years_at_company`) are the
-/// caller's own and stay as they are.
+/// A store path in the API's names: `to_stage_id` → `toStageId`, also inside
+/// `interviews[1].stage_id`. The keys of a map the caller gave are the caller's own and stay as
+/// they are: the store writes them as JSON strings in brackets (`scores["system_design"]`,
+/// `custom_fields["years_at_company"]` → `customFields["years_at_company"]`,
+/// [`store::map_entry_path`]), so only what lies outside quotes is renamed.
 fn camel_path(path: &str) -> String {
-    for map in ["scores", "custom_fields"] {
-        if let Some(key) = path
-            .strip_prefix(map)
-            .and_then(|rest| rest.strip_prefix('.'))
-        {
-            return format!("{}.{key}", super::model::camel(map));
+    let mut out = String::with_capacity(path.len());
+    let mut name = String::new();
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            name.push(c);
+            continue;
+        }
+        // A quoted key: copied as it is, up to its closing quote (`\"` does not close it).
+        out.push_str(&super::model::camel(&name));
+        name.clear();
+        out.push(c);
+        let mut escaped = false;
+        for k in chars.by_ref() {
+            out.push(k);
+            match k {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => break,
+                _ => escaped = false,
+            }
         }
     }
-    super::model::camel(path)
+    out.push_str(&super::model::camel(&name));
+    out
 }
 
-/// The store's messages name fields in snake case inside backticks at their start.
-fn camel_message(message: &str) -> String {
-    if let Some(rest) = message.strip_prefix('`')
-        && let Some((field, tail)) = rest.split_once('`')
+/// A refusal's message with its field in the API's names: the store's messages start with the
+/// field in backticks (`` `custom_fields["level"]`: ... ``).
+fn camel_message(e: &WriteError) -> String {
+    let message = e.to_string();
+    if let Some(field) = e.field()
+        && let Some(tail) = message.strip_prefix(&format!("`{field}`"))
     {
         return format!("`{}`{tail}", camel_path(field));
     }
-    message.to_owned()
+    message
 }
 
 /// The caller's user id, as a store command records who did it.
@@ -1053,7 +1072,8 @@ async fn submit_feedback(
 }
 
 /// A scorecard's `scores` when given: an object of attribute → whole number (the store checks
-/// 1 to 4); a value that is no whole number is refused naming it (`scores.coding`).
+/// 1 to 4); a value that is no whole number is refused naming it as the store would
+/// (`scores["coding"]`).
 fn scores(i: &Input<'_>) -> async_graphql::Result<Option<BTreeMap<String, u8>>> {
     let Some(v) = i.json("scores")? else {
         return Ok(None);
@@ -1067,7 +1087,7 @@ fn scores(i: &Input<'_>) -> async_graphql::Result<Option<BTreeMap<String, u8>>> 
     };
     let mut scores = BTreeMap::new();
     for (k, v) in m {
-        let field = format!("scores.{k}");
+        let field = camel_path(&store::map_entry_path("scores", &k));
         let n = v
             .as_u64()
             .and_then(|n| u8::try_from(n).ok())
@@ -1520,4 +1540,54 @@ async fn set_custom_field_value(
         Ok(serde_json::to_value(&values).unwrap_or(serde_json::Value::Null))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_camel_case_names_and_keep_map_keys() {
+        for (store, api) in [
+            ("to_stage_id", "toStageId"),
+            ("stages[0].name", "stages[0].name"),
+            ("interviews[1].stage_id", "interviews[1].stageId"),
+            (r#"scores["system_design"]"#, r#"scores["system_design"]"#),
+            (
+                r#"custom_fields["years_at_company"]"#,
+                r#"customFields["years_at_company"]"#,
+            ),
+            (
+                r#"interviews[1].custom_fields["a_b"].x_y"#,
+                r#"interviews[1].customFields["a_b"].xY"#,
+            ),
+            // A key may hold anything, quotes and brackets too (JSON escapes).
+            (
+                r#"scores["say \"a_b\"]"].to_x"#,
+                r#"scores["say \"a_b\"]"].toX"#,
+            ),
+        ] {
+            assert_eq!(camel_path(store), api, "{store}");
+        }
+    }
+
+    #[test]
+    fn messages_name_the_field_as_the_api_spells_it() {
+        let e = WriteError::Invalid {
+            field: r#"custom_fields["years_at_company"]"#.to_owned(),
+            message: "expected a number, got `x`".to_owned(),
+        };
+        assert_eq!(
+            camel_message(&e),
+            r#"`customFields["years_at_company"]`: expected a number, got `x`"#
+        );
+        let e = WriteError::Conflict {
+            field: "feedback_id".to_owned(),
+            message: "interview `iv_1` was cancelled".to_owned(),
+        };
+        assert_eq!(
+            camel_message(&e),
+            "`feedbackId`: interview `iv_1` was cancelled"
+        );
+    }
 }

@@ -49,7 +49,7 @@ pub struct CustomFieldValue {
 }
 
 /// Checks a `custom_fields` object of a record of `entity` against the org's definitions; the
-/// error names the first bad key as `custom_fields.KEY` and lists every problem.
+/// error names the first bad key as `custom_fields["KEY"]` and lists every problem.
 pub(crate) fn check_custom(
     schema: &CustomSchema,
     entity: CustomEntity,
@@ -66,7 +66,7 @@ pub(crate) fn check_custom(
             })
             .unwrap_or_default();
         WriteError::invalid(
-            format!("custom_fields.{key}"),
+            super::map_entry_path("custom_fields", &key),
             errors
                 .iter()
                 .map(ToString::to_string)

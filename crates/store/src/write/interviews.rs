@@ -6,7 +6,8 @@
 //!
 //! A scorecard's author may change its recommendation, scores and notes after submitting it
 //! ([`Store::update_feedback`]); its interview, application, author and `submitted_at` stay (the
-//! format keeps no history of edits).
+//! format keeps no history of edits). A cancelled interview takes no scorecard, and the ones it
+//! has can no longer be changed (CONFLICT on `feedback_id`).
 
 use std::collections::BTreeMap;
 
@@ -63,7 +64,7 @@ pub struct UpdateFeedback {
 }
 
 /// Refuses an empty attribute name or a score outside 1 to 4, naming the attribute
-/// (`scores.coding`).
+/// (`scores["coding"]`).
 fn check_scores(scores: &BTreeMap<String, u8>) -> Result<(), WriteError> {
     for (attr, score) in scores {
         if attr.trim().is_empty() {
@@ -71,7 +72,7 @@ fn check_scores(scores: &BTreeMap<String, u8>) -> Result<(), WriteError> {
         }
         if !(1..=4).contains(score) {
             return Err(WriteError::invalid(
-                format!("scores.{attr}"),
+                super::map_entry_path("scores", attr),
                 format!("expected a score 1 to 4, got `{score}`"),
             ));
         }
@@ -249,8 +250,9 @@ impl Store {
     }
 
     /// Changes a submitted scorecard's recommendation, scores (the whole map) or notes; at least
-    /// one of them must be given. Whether the caller may (its author, by default) is the policy's
-    /// business, not the store's.
+    /// one of them must be given. A scorecard of a cancelled interview is refused (CONFLICT on
+    /// `feedback_id`). Whether the caller may (its author, by default) is the policy's business,
+    /// not the store's.
     pub fn update_feedback(
         &mut self,
         org: &str,
@@ -285,6 +287,26 @@ impl Store {
                 .ok_or_else(|| {
                     WriteError::not_found("feedback_id", "feedback", cmd.feedback_id.as_str())
                 })?;
+            // A cancelled interview takes no feedback (`submit_feedback`), and what it has
+            // stays as it was when it was cancelled. Read under the application's lock, which
+            // `cancel_interview` takes too.
+            let status = tx
+                .query_opt(
+                    "SELECT status FROM interviews WHERE org_id = $1 AND id = $2",
+                    &[Val::Text(org), Val::Text(feedback.interview_id.as_str())],
+                    &[Kind::Text],
+                )?
+                .map(|r| r.enumeration(0, InterviewStatus::parse))
+                .transpose()?;
+            if status == Some(InterviewStatus::Cancelled) {
+                return Err(WriteError::conflict(
+                    "feedback_id",
+                    format!(
+                        "interview `{}` of scorecard `{}` was cancelled; its scorecards can no longer be changed",
+                        feedback.interview_id, feedback.id
+                    ),
+                ));
+            }
             if let Some(scores) = cmd.scores {
                 check_scores(&scores)?;
                 feedback.scores = scores;

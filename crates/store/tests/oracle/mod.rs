@@ -38,6 +38,8 @@ pub enum V {
     Instant(i64),
     Date(jiff::civil::Date),
     List(Vec<String>),
+    /// A JSON object (a scorecard's scores).
+    Map(serde_json::Map<String, serde_json::Value>),
 }
 
 impl V {
@@ -66,6 +68,7 @@ impl V {
             V::Date(_) => 4,
             V::Text(_) => 5,
             V::List(_) => 6,
+            V::Map(_) => 7,
         }
     }
 }
@@ -82,6 +85,9 @@ pub fn total_cmp(a: &V, b: &V) -> Ordering {
         (V::Date(x), V::Date(y)) => x.cmp(y),
         (V::Text(x), V::Text(y)) => x.cmp(y),
         (V::List(x), V::List(y)) => x.cmp(y),
+        (V::Map(x), V::Map(y)) => serde_json::to_string(x)
+            .unwrap_or_default()
+            .cmp(&serde_json::to_string(y).unwrap_or_default()),
         _ => a.rank().cmp(&b.rank()),
     }
 }
@@ -146,6 +152,7 @@ enum K {
     Ts,
     D,
     L,
+    M,
 }
 
 /// One org, in memory.
@@ -181,6 +188,7 @@ fn convert(v: Option<&serde_json::Value>, k: K) -> V {
                 .filter_map(|i| i.as_str().map(str::to_owned))
                 .collect(),
         ),
+        (K::M, J::Object(m)) => V::Map(m.clone()),
         _ => V::Null,
     }
 }
@@ -412,6 +420,8 @@ impl Org {
                         ("author_id", "author_id", T),
                         ("submitted_at", "submitted_at", Ts),
                         ("recommendation", "recommendation", T),
+                        ("scores", "scores", M),
+                        ("notes", "notes", T),
                     ],
                 ),
             );
@@ -622,6 +632,7 @@ impl Org {
             Type::Bool => K::B,
             Type::Date => K::D,
             Type::Multi(_) => K::L,
+            Type::Map => K::M,
             _ => K::T,
         };
         convert(v, k)
@@ -1160,5 +1171,6 @@ fn to_value(v: V, ty: &Type) -> Value {
         (V::Instant(i), _) => Value::Instant(i),
         (V::Date(d), _) => Value::Date(d.to_string()),
         (V::List(items), _) => Value::List(serde_json::to_string(&items).unwrap()),
+        (V::Map(m), _) => Value::Map(serde_json::to_string(&m).unwrap()),
     }
 }
