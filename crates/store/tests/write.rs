@@ -1105,6 +1105,31 @@ on_both!("hp_test_write", interviews_and_feedback, |mut f| {
         "ends_at",
         "is not after `starts_at`",
     );
+    refused(
+        s.create_interview(
+            A,
+            iv(&w.onsite, "2025-03-03T10:00:00Z", "2025-03-04T10:00:01Z"),
+        ),
+        "invalid",
+        "ends_at",
+        "an interview lasts at most a day",
+    );
+    let mut shadows_only = iv(&w.onsite, "2025-03-03T10:00:00Z", "2025-03-03T11:00:00Z");
+    shadows_only.interviewers[0].role = InterviewerRole::ReverseShadow;
+    refused(
+        s.create_interview(A, shadows_only),
+        "invalid",
+        "interviewers",
+        "at least one participant with role `interviewer`",
+    );
+    let mut nobody = iv(&w.onsite, "2025-03-03T10:00:00Z", "2025-03-03T11:00:00Z");
+    nobody.interviewers.clear();
+    refused(
+        s.create_interview(A, nobody),
+        "invalid",
+        "interviewers",
+        "at least one participant",
+    );
     let mut twice = iv(&w.onsite, "2025-03-03T10:00:00Z", "2025-03-03T11:00:00Z");
     twice.interviewers[1].user_id = w.users[0].clone();
     refused(
@@ -1515,7 +1540,13 @@ on_both!("hp_test_write", offers_have_versions, |mut f| {
         s.create_offer(A, bad),
         "invalid",
         "bonus",
-        "must not be negative",
+        "expected a non-negative number below 10^12",
+    );
+    refused(
+        s.create_offer(A, new(OfferStatus::Draft, 1e308)),
+        "invalid",
+        "salary.amount",
+        "below 10^12, got `1e308`",
     );
     refused(
         s.create_offer(A, new(OfferStatus::Accepted, 90000.0)),
@@ -2051,6 +2082,47 @@ fn acme_beside_a_generated_org() {
     );
     s.move_stage("org_acme", move_cmd(&app, &to, "2030-01-01T00:00:00Z"))
         .unwrap();
+    // acme has inactive users (the generated orgs of `world` are too small to): none of them
+    // may sit on a new interview.
+    let inactive = id(&first(
+        s,
+        "SELECT id FROM users WHERE org_id = 'org_acme' AND NOT active ORDER BY id",
+    ));
+    let active = id(&first(
+        s,
+        "SELECT id FROM users WHERE org_id = 'org_acme' AND active ORDER BY id",
+    ));
+    let interview = |second: &Id| NewInterview {
+        id: None,
+        application_id: app.clone(),
+        stage_id: to.clone(),
+        title: "Panel".into(),
+        starts_at: at("2030-01-02T10:00:00Z"),
+        ends_at: at("2030-01-02T11:00:00Z"),
+        status: InterviewStatus::Scheduled,
+        interviewers: vec![
+            InterviewParticipant {
+                user_id: active.clone(),
+                role: InterviewerRole::Interviewer,
+            },
+            InterviewParticipant {
+                user_id: second.clone(),
+                role: InterviewerRole::Interviewer,
+            },
+        ],
+    };
+    refused(
+        s.create_interview("org_acme", interview(&inactive)),
+        "invalid",
+        "interviewers[1].user_id",
+        "is inactive and cannot interview",
+    );
+    refused(
+        s.create_interview("org_acme", interview(&id("acme_usr_nobody"))),
+        "not_found",
+        "interviewers[1].user_id",
+        "acme_usr_nobody",
+    );
     assert_exports_validly(s, "org_acme");
 }
 

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use domain::entity::{Feedback, Interview, InterviewParticipant};
-use domain::enums::{ApplicationStatus, InterviewStatus, Recommendation};
+use domain::enums::{ApplicationStatus, InterviewStatus, InterviewerRole, Recommendation};
 use domain::{Id, Instant};
 
 use super::tx::{Kind, Row, Tx};
@@ -79,6 +79,9 @@ fn check_scores(scores: &BTreeMap<String, u8>) -> Result<(), WriteError> {
     }
     Ok(())
 }
+
+/// The longest an interview may last: a day, in microseconds.
+const LONGEST_INTERVIEW_US: i64 = 24 * 60 * 60 * 1_000_000;
 
 const FEEDBACK_COLUMNS: &str =
     "id, interview_id, application_id, author_id, submitted_at, recommendation, scores, notes";
@@ -392,9 +395,42 @@ fn create_interview_tx(
             ),
         ));
     }
+    if cmd.ends_at.as_micros() - cmd.starts_at.as_micros() > LONGEST_INTERVIEW_US {
+        return Err(WriteError::invalid(
+            "ends_at",
+            format!(
+                "`{}` is more than 24 hours after `starts_at` `{}`; an interview lasts at most a day",
+                cmd.ends_at, cmd.starts_at
+            ),
+        ));
+    }
+    if !cmd
+        .interviewers
+        .iter()
+        .any(|p| p.role == InterviewerRole::Interviewer)
+    {
+        return Err(WriteError::invalid(
+            "interviewers",
+            "an interview needs at least one participant with role `interviewer` (shadows learn from one)",
+        ));
+    }
     for (i, p) in cmd.interviewers.iter().enumerate() {
         let field = format!("interviewers[{i}].user_id");
-        tx.must_exist(Table::Users, org, &field, "user", &p.user_id)?;
+        let active = tx.query_opt(
+            "SELECT active FROM users WHERE org_id = $1 AND id = $2",
+            &[Val::Text(org), Val::Text(p.user_id.as_str())],
+            &[Kind::Bool],
+        )?;
+        match active.map(|r| r.boolean(0)).transpose()? {
+            None => return Err(WriteError::not_found(field, "user", p.user_id.as_str())),
+            Some(false) => {
+                return Err(WriteError::invalid(
+                    field,
+                    format!("user `{}` is inactive and cannot interview", p.user_id),
+                ));
+            }
+            Some(true) => {}
+        }
         if cmd
             .interviewers
             .get(..i)

@@ -67,12 +67,19 @@ fn step(s: OfferStatus) -> u8 {
     }
 }
 
+/// Amounts (salary, bonus) are below this, in any currency: a number beyond it is a mistake,
+/// and stays exact in a double and in reports' sums.
+const LARGEST_AMOUNT: f64 = 1e12;
+
 fn check_terms(t: &OfferTerms) -> Result<(), WriteError> {
     if let Some(s) = &t.salary {
-        if !s.amount.0.is_finite() || s.amount.0 < 0.0 {
+        if !s.amount.0.is_finite() || s.amount.0 < 0.0 || s.amount.0 >= LARGEST_AMOUNT {
             return Err(WriteError::invalid(
                 "salary.amount",
-                format!("expected a non-negative number, got `{}`", s.amount.0),
+                format!(
+                    "expected a non-negative number below 10^12, got `{:?}`",
+                    s.amount.0
+                ),
             ));
         }
         if !(s.currency.len() == 3 && s.currency.bytes().all(|b| b.is_ascii_uppercase())) {
@@ -86,11 +93,14 @@ fn check_terms(t: &OfferTerms) -> Result<(), WriteError> {
         }
     }
     if let Some(b) = t.bonus
-        && (!b.0.is_finite() || b.0 < 0.0)
+        && (!b.0.is_finite() || b.0 < 0.0 || b.0 >= LARGEST_AMOUNT)
     {
         return Err(WriteError::invalid(
             "bonus",
-            format!("`{}` must not be negative", b.0),
+            format!(
+                "expected a non-negative number below 10^12, got `{:?}`",
+                b.0
+            ),
         ));
     }
     if let Some(e) = &t.equity {
