@@ -24,7 +24,7 @@ pub mod rate;
 pub mod settings;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -37,10 +37,14 @@ pub const BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// The process's metrics recorder (one per process, however many servers a test starts).
+/// The process's metrics recorder (one per process, however many servers a test starts, also
+/// when they start at the same time: the lock makes the first one install it).
 fn metrics_handle() -> Result<PrometheusHandle> {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    if let Some(h) = HANDLE.get() {
+    static HANDLE: Mutex<Option<PrometheusHandle>> = Mutex::new(None);
+    let mut installed = HANDLE
+        .lock()
+        .map_err(|_| anyhow::anyhow!("installing the metrics recorder panicked before"))?;
+    if let Some(h) = installed.as_ref() {
         return Ok(h.clone());
     }
     let handle = PrometheusBuilder::new()
@@ -48,7 +52,8 @@ fn metrics_handle() -> Result<PrometheusHandle> {
         .context("metric buckets")?
         .install_recorder()
         .context("installing the metrics recorder")?;
-    Ok(HANDLE.get_or_init(|| handle).clone())
+    *installed = Some(handle.clone());
+    Ok(handle)
 }
 
 /// Sets up logging as the settings say (JSON lines or text, with the level filter); once per
