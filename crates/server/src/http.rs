@@ -10,7 +10,7 @@
 //! | `GET /metrics` | Prometheus text format |
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_graphql::dynamic::Schema;
@@ -319,11 +319,13 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
             }
         }
     }
+    let committed = Arc::new(AtomicBool::new(false));
     let ctx = RequestCtx {
         caller: caller.clone(),
         services: shared.services.clone(),
         db: shared.db.clone(),
         limits: shared.limits.clone(),
+        committed: committed.clone(),
     };
     let timeout = Duration::from_millis(shared.settings.limits.request_timeout_ms);
     let span = tracing::info_span!("graphql", operation = %operation);
@@ -362,7 +364,10 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         }
     };
     if let Some(key) = &key {
-        let changed = response.errors.is_empty();
+        // Kept when anything committed, even beside errors (a later mutation of the request
+        // failed, or reading the changed object back did): a retry must not write again.
+        // Released only when nothing changed, so that a corrected retry may run.
+        let changed = committed.load(Ordering::Acquire) || response.errors.is_empty();
         let (db, org, user, key, stored) = (
             shared.db.clone(),
             caller.org().to_owned(),
@@ -375,8 +380,8 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
                 if changed {
                     store.idempotency_finish(&org, &user, &key, &stored)
                 } else {
-                    // Errors leave nothing changed (each mutation is one transaction): let a
-                    // retry run again.
+                    // No command committed (each mutation is one transaction, and a failed one
+                    // changes nothing): let a retry run again.
                     store.idempotency_abandon(&org, &user, &key)
                 }
             })

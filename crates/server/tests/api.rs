@@ -1444,3 +1444,88 @@ fn scheduling_options_through_the_api() {
         "{v}"
     );
 }
+
+/// How many candidates named `name` the admin sees.
+fn candidates_named(api: &Api, name: &str) -> i64 {
+    let d = api.data(
+        "admin",
+        &format!(r#"{{ candidates(where: "name = \"{name}\"") {{ totalCount }} }}"#),
+    );
+    d["candidates"]["totalCount"].as_i64().unwrap()
+}
+
+/// An `Idempotency-Key` is released only when nothing was committed: a request whose first
+/// mutation wrote and whose second failed, or whose write committed but whose read-back failed,
+/// keeps its answer, and a retry replays it instead of writing again. A request that changed
+/// nothing releases its key.
+fn idempotency_keeps_what_committed(db: Db) {
+    let api = Api::start(db, |_| {});
+    let admin = api.token("admin").to_owned();
+    let jobs = api.data(
+        "admin",
+        "{ jobs(filter: {status: open}, first: 1) { nodes { id } } }",
+    );
+    let job = at(&jobs, "jobs.nodes.0.id").as_str().unwrap().to_owned();
+    // One mutation commits, the next fails.
+    let multi = json!({ "query": format!(
+        r#"mutation {{ a: createCandidate(input: {{name: "Multi1", jobId: "{job}"}}) {{ id }} b: createCandidate(input: {{name: ""}}) {{ id }} }}"#
+    )});
+    let answers: Vec<Value> = (0..3)
+        .map(|_| {
+            let (s, v) = api.post(Some(&admin), &multi, &[("Idempotency-Key", "multi-1")]);
+            assert_eq!(s, 200, "{v}");
+            v
+        })
+        .collect();
+    at(&answers[0], "data.a.id");
+    assert!(answers[0]["errors"][0].is_object(), "{}", answers[0]);
+    assert_eq!(candidates_named(&api, "Multi1"), 1, "retries wrote again");
+    assert_eq!(answers[1], answers[0], "a retry replays the first answer");
+    assert_eq!(answers[2], answers[0], "a retry replays the first answer");
+    // The write commits, the read-back selection fails.
+    let readback = json!({ "query":
+        r#"mutation { createCandidate(input: {name: "Readback1"}) { id applications(where: "stauts = 1") { nodes { id } } } }"#
+    });
+    let answers: Vec<Value> = (0..2)
+        .map(|_| {
+            let (s, v) = api.post(
+                Some(&admin),
+                &readback,
+                &[("Idempotency-Key", "readback-1")],
+            );
+            assert_eq!(s, 200, "{v}");
+            v
+        })
+        .collect();
+    assert!(answers[0]["errors"][0].is_object(), "{}", answers[0]);
+    assert_eq!(
+        candidates_named(&api, "Readback1"),
+        1,
+        "the retry wrote again"
+    );
+    assert_eq!(answers[1], answers[0]);
+    // Nothing committed: the key is released, so another request may use it.
+    let empty = json!({ "query": r#"mutation { createCandidate(input: {name: ""}) { id } }"# });
+    let (s, v) = api.post(Some(&admin), &empty, &[("Idempotency-Key", "empty-1")]);
+    assert_eq!((s, code(&v)), (200, "BAD_USER_INPUT"));
+    let other =
+        json!({ "query": r#"mutation { createCandidate(input: {name: "Released1"}) { id } }"# });
+    let (s, v) = api.post(Some(&admin), &other, &[("Idempotency-Key", "empty-1")]);
+    assert_eq!(s, 200, "{v}");
+    at(&v, "data.createCandidate.id");
+    assert_eq!(candidates_named(&api, "Released1"), 1);
+}
+
+#[test]
+fn idempotency_keeps_what_committed_on_sqlite() {
+    idempotency_keeps_what_committed(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn idempotency_keeps_what_committed_on_postgres() {
+    idempotency_keeps_what_committed(postgres_db());
+}
