@@ -164,14 +164,27 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// The operation's name for the metrics: its first root field (bounded by the schema, unlike
-/// the client's operation name), or `invalid`.
-fn operation_of(doc: &async_graphql::parser::types::ExecutableDocument) -> (String, bool) {
+/// The operation's name for the metrics: its first root field, or `invalid`. Only names of the
+/// schema's own root fields (of `Query` for a query, of `Mutation` for a mutation) are labels,
+/// whatever the client sends: a client that makes up names cannot add series.
+fn operation_of(
+    registry: &async_graphql::registry::Registry,
+    doc: &async_graphql::parser::types::ExecutableDocument,
+) -> (String, bool) {
     use async_graphql::parser::types::{OperationType, Selection};
+    let invalid = || ("invalid".to_owned(), false);
     let Some((_, op)) = doc.operations.iter().next() else {
-        return ("invalid".to_owned(), false);
+        return invalid();
     };
     let mutation = op.node.ty == OperationType::Mutation;
+    let root = match op.node.ty {
+        OperationType::Query => Some(registry.query_type.as_str()),
+        OperationType::Mutation => registry.mutation_type.as_deref(),
+        OperationType::Subscription => None,
+    };
+    let Some(root) = root.and_then(|name| registry.types.get(name)) else {
+        return invalid();
+    };
     let first = op
         .node
         .selection_set
@@ -179,11 +192,14 @@ fn operation_of(doc: &async_graphql::parser::types::ExecutableDocument) -> (Stri
         .items
         .iter()
         .find_map(|s| match &s.node {
-            Selection::Field(f) => Some(f.node.name.node.to_string()),
+            Selection::Field(f) => Some(f.node.name.node.as_str()),
             _ => None,
         })
-        .unwrap_or_else(|| "invalid".to_owned());
-    (first, mutation)
+        .filter(|name| root.field_by_name(name).is_some());
+    match first {
+        Some(name) => (name.to_owned(), mutation),
+        None => ("invalid".to_owned(), mutation),
+    }
 }
 
 fn observe(operation: &str, outcome: &'static str, started: Instant) {
@@ -253,7 +269,7 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     // request. A text that does not parse is left to the schema, which reports where.
     let (operation, is_mutation) = match shared.documents.parse(&request.query) {
         Ok(doc) => {
-            let seen = operation_of(&doc);
+            let seen = operation_of(shared.schema.registry(), &doc);
             request.set_parsed_query(doc);
             seen
         }

@@ -1529,3 +1529,38 @@ fn idempotency_keeps_what_committed_on_sqlite() {
 fn idempotency_keeps_what_committed_on_postgres() {
     idempotency_keeps_what_committed(postgres_db());
 }
+
+/// The `operation` label of the request metrics is a root field of the schema or `invalid`,
+/// whatever root field names a client makes up.
+#[test]
+fn metric_labels_are_bounded_by_the_schema() {
+    let api = Api::start(sqlite_db(), |s| s.limits.rate_per_second = 0);
+    for i in 0..5 {
+        let v = api.query("admin", &format!("{{ zzmadeup{i} }}"));
+        assert!(v["errors"][0].is_object(), "{v}");
+    }
+    let long = format!("zzlong{}", "x".repeat(5000));
+    api.query("admin", &format!("{{ {long} }}"));
+    api.query("admin", "mutation { zzmadeupmutation(input: {}) { id } }");
+    api.data("admin", "{ viewer { user } }");
+    let (s, metrics) = api.get("/metrics");
+    assert_eq!(s, 200);
+    assert!(
+        !metrics.contains("zzmadeup"),
+        "a made-up field became a label"
+    );
+    assert!(
+        !metrics.contains("zzlong"),
+        "a made-up field became a label"
+    );
+    assert!(
+        metrics.contains(
+            r#"hireplane_api_requests_total{operation="invalid",outcome="client_error"}"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"hireplane_api_requests_total{operation="viewer",outcome="ok"}"#),
+        "{metrics}"
+    );
+}
