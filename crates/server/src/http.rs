@@ -250,18 +250,14 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
             return r;
         }
     };
-    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match parse_request(&body) {
         Ok(r) => r,
-        Err(e) => {
+        Err(detail) => {
             observe("invalid", "client_error", started);
             return refuse(
                 StatusCode::BAD_REQUEST,
                 "BAD_REQUEST",
-                &format!(
-                    "the body is not a GraphQL request (JSON with `query`, optional `variables` and `operationName`): line {}, column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
+                &format!("{NOT_A_REQUEST}: {detail}"),
             );
         }
     };
@@ -412,6 +408,24 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         text,
     )
         .into_response()
+}
+
+/// The start of the message for a body that is not a GraphQL request.
+const NOT_A_REQUEST: &str = "the body is not a GraphQL request (JSON with `query`, optional `variables` and `operationName`)";
+
+/// The GraphQL request in `body`: a JSON object with a `query` that is not blank. Serde alone
+/// would take `{}` (no query) and even an array (a struct's fields in order); both are refused
+/// here, with what is wrong.
+fn parse_request(body: &[u8]) -> Result<async_graphql::Request, String> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err("expected a JSON object".to_owned());
+    }
+    let request: async_graphql::Request = serde_json::from_slice(body)
+        .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column()))?;
+    if request.query.trim().is_empty() {
+        return Err("`query` is missing or empty".to_owned());
+    }
+    Ok(request)
 }
 
 fn outcome_of(response: &async_graphql::Response) -> &'static str {

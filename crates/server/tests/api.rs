@@ -1564,3 +1564,31 @@ fn metric_labels_are_bounded_by_the_schema() {
         "{metrics}"
     );
 }
+
+/// A body that is JSON but no GraphQL request (no `query`, an empty one, an array) is a 400.
+#[test]
+fn bodies_without_a_query_are_bad_requests() {
+    let api = Api::start(sqlite_db(), |s| s.limits.rate_per_second = 0);
+    let admin = api.token("admin").to_owned();
+    for body in [
+        "{}",
+        "[]",
+        r#"{"query":""}"#,
+        r#"{"query":"  "}"#,
+        r#"["{ viewer { user } }"]"#,
+    ] {
+        let mut resp = api
+            .agent
+            .post(format!("{}/graphql", api.base))
+            .header("Authorization", format!("Bearer {admin}"))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap();
+        assert_eq!(status, 400, "{body}: {text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(code(&v), "BAD_REQUEST", "{body}: {v}");
+        assert!(text.contains("JSON with `query`"), "{body}: {text}");
+    }
+}
