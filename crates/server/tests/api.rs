@@ -1592,3 +1592,49 @@ fn bodies_without_a_query_are_bad_requests() {
         assert!(text.contains("JSON with `query`"), "{body}: {text}");
     }
 }
+
+/// On PostgreSQL a statement stopped by the statement timeout is `TIMEOUT` (reports and list
+/// reads) and counts as `outcome="timeout"`: another session holds a lock on `applications`,
+/// so every statement that reads them waits until the timeout stops it.
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn statement_timeouts_are_timeouts() {
+    let api = Api::start(postgres_db(), |s| {
+        s.limits.statement_timeout_ms = 300;
+        s.limits.rate_per_second = 0;
+    });
+    // Before the lock, all is well.
+    api.data("admin", r#"{ report(name: "funnel") { rows } }"#);
+    let mut locker = postgres::Client::connect(&api.db.url, postgres::NoTls).unwrap();
+    let mut tx = locker.transaction().unwrap();
+    tx.batch_execute("LOCK TABLE applications IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    for query in [
+        r#"{ report(name: "funnel") { rows } }"#,
+        r#"{ report(text: "report applications show id, status") { rows } }"#,
+        "{ applications(first: 5) { nodes { id } } }",
+        r#"{ applications(where: "status = \"active\"") { nodes { id } } }"#,
+    ] {
+        let started = std::time::Instant::now();
+        let v = api.query("admin", query);
+        assert_eq!(code(&v), "TIMEOUT", "{query}: {v}");
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("statement timeout"),
+            "{v}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10), "{query}");
+    }
+    tx.rollback().unwrap();
+    api.data("admin", r#"{ report(name: "funnel") { rows } }"#);
+    let (_, metrics) = api.get("/metrics");
+    assert!(
+        metrics.contains(r#"hireplane_report_runs_total{outcome="timeout"}"#),
+        "{metrics}"
+    );
+}
