@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use async_graphql::dynamic::Schema;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, State};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -209,8 +209,38 @@ fn observe(operation: &str, outcome: &'static str, started: Instant) {
         .record(started.elapsed());
 }
 
-async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    request: Request<axum::body::Body>,
+) -> Response {
     let started = Instant::now();
+    // The request's whole budget runs from here (its headers are in): reading the body, then
+    // running the query, get what is left of it.
+    let timeout = Duration::from_millis(shared.settings.limits.request_timeout_ms);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let body = match tokio::time::timeout_at(deadline, Bytes::from_request(request, &())).await {
+        Ok(Ok(body)) => body,
+        // Over `limits.max_body_bytes` (413), or the connection failed.
+        Ok(Err(rejection)) => {
+            observe("invalid", "client_error", started);
+            return rejection.into_response();
+        }
+        Err(_) => {
+            observe("invalid", "client_error", started);
+            let mut r = refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "TIMEOUT",
+                &format!(
+                    "the request body did not arrive within {} ms",
+                    timeout.as_millis()
+                ),
+            );
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
+        }
+    };
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -339,10 +369,9 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         limits: shared.limits.clone(),
         committed: committed.clone(),
     };
-    let timeout = Duration::from_millis(shared.settings.limits.request_timeout_ms);
     let span = tracing::info_span!("graphql", operation = %operation);
-    let executed = tokio::time::timeout(
-        timeout,
+    let executed = tokio::time::timeout_at(
+        deadline,
         shared.schema.execute(request.data(ctx)).instrument(span),
     )
     .await;

@@ -177,28 +177,28 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
         metrics,
         documents: crate::documents::Documents::default(),
     });
+    let header_read_timeout = Duration::from_millis(shared.settings.limits.header_read_timeout_ms);
     let router = http::router(shared);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let leaving = heartbeat.as_ref().map(rate::Heartbeat::stopper);
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                if signals {
-                    tokio::select! {
-                        _ = rx => {}
-                        _ = shutdown_signal() => {}
-                    }
-                } else {
-                    let _ = rx.await;
+        let served = serve(listener, router, header_read_timeout, async move {
+            if signals {
+                tokio::select! {
+                    _ = rx => {}
+                    _ = shutdown_signal() => {}
                 }
-                tracing::info!("shutting down: draining in-flight requests");
-                // Leave the cluster now, so that the other replicas take this one's share of the
-                // rate limit at their next heartbeat, while this one drains.
-                if let Some(stop) = &leaving {
-                    stop.notify_one();
-                }
-            })
-            .await;
+            } else {
+                let _ = rx.await;
+            }
+            tracing::info!("shutting down: draining in-flight requests");
+            // Leave the cluster now, so that the other replicas take this one's share of the
+            // rate limit at their next heartbeat, while this one drains.
+            if let Some(stop) = &leaving {
+                stop.notify_one();
+            }
+        })
+        .await;
         if let Some(h) = heartbeat {
             h.stop().await;
         }
@@ -212,6 +212,56 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
         rate,
         replica_id,
     })
+}
+
+/// Serves HTTP/1.1 on `listener` until `stop` resolves, then stops accepting and lets every
+/// connection finish the request it is answering (idle ones are closed). axum's `serve` is this
+/// loop without a header read timeout: hyper needs a timer for one, and axum gives it none, so a
+/// client that never finishes its headers would hold its connection forever.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    header_read_timeout: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    tokio::pin!(stop);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // A connection that went away before it was accepted is nothing; anything
+                    // else (out of file descriptors) gets a pause before the next try.
+                    if !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionRefused
+                            | std::io::ErrorKind::ConnectionAborted
+                            | std::io::ErrorKind::ConnectionReset
+                    ) {
+                        tracing::error!(error = %e, "accepting a connection");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let conn =
+            graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 async fn shutdown_signal() {

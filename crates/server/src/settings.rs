@@ -59,8 +59,13 @@ pub struct Limits {
     pub max_page_size: usize,
     /// The default page when `first` is not given.
     pub default_page_size: usize,
-    /// A request's whole time budget, in milliseconds; over it the caller gets a timeout error.
+    /// A request's whole time budget once its headers are in, reading its body included, in
+    /// milliseconds; over it the caller gets a timeout error (408 while the body is still
+    /// arriving, 504 once the query runs).
     pub request_timeout_ms: u64,
+    /// How long a connection may take to send a request's headers (and an idle keep-alive
+    /// connection to start its next request), in milliseconds; then it is closed.
+    pub header_read_timeout_ms: u64,
     /// PostgreSQL's `statement_timeout` for the server's connections, in milliseconds.
     pub statement_timeout_ms: u64,
     /// Requests per second each token may make on average (0: no limit) ...
@@ -129,6 +134,7 @@ impl Default for Limits {
             max_page_size: 200,
             default_page_size: 50,
             request_timeout_ms: 30_000,
+            header_read_timeout_ms: 10_000,
             statement_timeout_ms: 20_000,
             rate_per_second: 100,
             rate_burst: 200,

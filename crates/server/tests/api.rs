@@ -1638,3 +1638,90 @@ fn statement_timeouts_are_timeouts() {
         "{metrics}"
     );
 }
+
+/// Reads `stream` until the peer closes it or `within` passes: what arrived, and when the first
+/// byte did (or the end, when nothing did).
+fn read_answer(stream: &mut std::net::TcpStream, within: Duration) -> (String, Duration) {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut first = None;
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < within {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                first.get_or_insert(started.elapsed());
+                got.extend_from_slice(&buf[..n]);
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
+        }
+    }
+    (
+        String::from_utf8_lossy(&got).into_owned(),
+        first.unwrap_or_else(|| started.elapsed()),
+    )
+}
+
+/// A client that never finishes its headers is disconnected after `limits.header_read_timeout_ms`;
+/// one that sends its body a byte at a time gets a 408 once `limits.request_timeout_ms` has
+/// passed, not when the body is complete.
+#[test]
+fn slow_clients_are_cut_off() {
+    use std::io::Write;
+    let api = Api::start(sqlite_db(), |s| {
+        s.limits.header_read_timeout_ms = 500;
+        s.limits.request_timeout_ms = 1_500;
+        s.limits.rate_per_second = 0;
+    });
+    let addr = api.running.as_ref().unwrap().addr;
+    // Headers never finished.
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.write_all(b"POST /graphql HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (_, _) = read_answer(&mut c, Duration::from_secs(10));
+    let closed_after = started.elapsed();
+    assert!(
+        closed_after < Duration::from_secs(4),
+        "the connection stayed open {closed_after:?}"
+    );
+    // A body of 31 bytes, one every 300 ms (9.3 s in all).
+    let body = br#"{"query":"{ viewer { user } }"}"#;
+    assert_eq!(body.len(), 31);
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.write_all(
+        format!(
+            "POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            api.token("admin"),
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut writer = c.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        for b in body {
+            if writer.write_all(&[*b]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    });
+    let (answer, after) = read_answer(&mut c, Duration::from_secs(15));
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("TIMEOUT"), "{answer}");
+    assert!(after < Duration::from_secs(5), "answered after {after:?}");
+    drop(c);
+    let _ = trickle.join();
+    // The server still answers others.
+    api.data("admin", "{ viewer { user } }");
+}
