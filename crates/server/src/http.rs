@@ -293,13 +293,29 @@ async fn graphql(
     };
     // Parsed once, or copied from the cache: the schema executes the document kept in the
     // request. A text that does not parse is left to the schema, which reports where.
-    let (operation, is_mutation) = match shared.documents.parse(&request.query) {
+    let parsed = match shared.documents.parse(&request.query) {
         Ok(doc) => {
-            let seen = operation_of(shared.schema.registry(), &doc);
+            let registry = shared.schema.registry();
+            let seen = operation_of(registry, &doc);
+            let cost = crate::cost::measure(
+                registry,
+                &doc,
+                request.operation_name.as_deref(),
+                &request.variables,
+                &shared.limits,
+            );
             request.set_parsed_query(doc);
-            seen
+            Ok((seen, cost.refusal(&shared.limits)))
         }
-        Err(_) => ("invalid".to_owned(), false),
+        Err(_) => Err(()),
+    };
+    let (operation, is_mutation) = match parsed {
+        Ok((seen, None)) => seen,
+        Ok(((operation, _), Some(refusal))) => {
+            observe(&operation, "client_error", started);
+            return too_costly(&refusal);
+        }
+        Err(()) => ("invalid".to_owned(), false),
     };
     let key = headers
         .get("idempotency-key")
@@ -435,6 +451,23 @@ async fn graphql(
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
         text,
+    )
+        .into_response()
+}
+
+/// A request refused before it runs for what it asks ([`crate::cost`]): a GraphQL error with
+/// code `TOO_COSTLY` and the place in the query, HTTP 200 as for async-graphql's own limits.
+fn too_costly(refusal: &crate::cost::Refusal) -> Response {
+    let mut error = serde_json::json!({
+        "message": refusal.message,
+        "extensions": {"code": "TOO_COSTLY"},
+    });
+    if let Some(pos) = refusal.pos {
+        error["locations"] = serde_json::json!([{"line": pos.line, "column": pos.column}]);
+    }
+    (
+        StatusCode::OK,
+        axum::Json(serde_json::json!({ "errors": [error] })),
     )
         .into_response()
 }

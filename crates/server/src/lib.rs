@@ -9,6 +9,7 @@
 //! - [`rate`]: the per-token rate limit, split between the live replicas through a heartbeat in
 //!   the database (`limits.rate_scope = "cluster"`) or per replica.
 //! - [`documents`]: the cache of parsed query documents.
+//! - [`cost`]: the rows a query asks for and its mutations, counted before it runs.
 //! - [`graphql`]: the schema, built from the report catalog; reads are reports as the caller.
 //! - [`http`]: routes, the GraphQL endpoint, health and metrics.
 //!
@@ -16,6 +17,7 @@
 //! filters and masks as `hireplane report --as`); no resolver queries the store around it.
 
 pub mod auth;
+pub mod cost;
 pub mod db;
 pub mod documents;
 pub mod graphql;

@@ -51,8 +51,14 @@ pub struct Pool {
 pub struct Limits {
     /// The deepest selection a query may have.
     pub max_depth: usize,
-    /// The highest complexity (fields, with list fields weighted by the page size they ask for).
+    /// The highest complexity: the fields a query selects, each counted once (async-graphql's
+    /// count; page sizes are `max_cost`'s).
     pub max_complexity: usize,
+    /// The most rows a request may ask for: each list counts its page size (`first`) times the
+    /// page sizes of the lists above it ([`crate::cost`]).
+    pub max_cost: u64,
+    /// The most mutations (root fields) one request may have.
+    pub max_mutations: usize,
     /// The largest request body, in bytes.
     pub max_body_bytes: usize,
     /// The largest page (`first`) a connection returns.
@@ -130,6 +136,8 @@ impl Default for Limits {
         Limits {
             max_depth: 10,
             max_complexity: 5_000,
+            max_cost: 50_000,
+            max_mutations: 10,
             max_body_bytes: 256 * 1024,
             max_page_size: 200,
             default_page_size: 50,

@@ -1725,3 +1725,56 @@ fn slow_clients_are_cut_off() {
     // The server still answers others.
     api.data("admin", "{ viewer { user } }");
 }
+
+/// Lists cost their page size times the pages above them: a query that nests large pages is
+/// refused before it runs, naming the field and the cost; so is a request with more mutations
+/// than `limits.max_mutations`.
+#[test]
+fn costly_queries_and_many_mutations_are_refused() {
+    let api = Api::start(sqlite_db(), |s| s.limits.rate_per_second = 0);
+    let nested = "{ a: applications(first: 200) { nodes { id job { applications(first: 200) { nodes { id job { applications(first: 200) { nodes { id } } } } } } } } }";
+    let v = api.query("admin", nested);
+    let message = v["errors"][0]["message"].as_str().unwrap_or_default();
+    assert_eq!(code(&v), "TOO_COSTLY", "{v}");
+    assert!(
+        message.contains("`a.nodes.job.applications.nodes.job.applications`")
+            && message.contains("8040200"),
+        "{v}"
+    );
+    assert!(v.get("data").is_none_or(Value::is_null), "{v}");
+    // Page sizes given as variables count as well.
+    let (s, v) = api.post(
+        Some(api.token("admin")),
+        &json!({
+            "query": "query($n: Int) { applications(first: $n) { nodes { job { applications(first: $n) { nodes { job { applications(first: $n) { nodes { id } } } } } } } } }",
+            "variables": {"n": 200},
+        }),
+        &[],
+    );
+    assert_eq!((s, code(&v)), (200, "TOO_COSTLY"), "{v}");
+    // Default pages (50) nest within the limit.
+    api.data(
+        "admin",
+        "{ jobs { nodes { id applications { nodes { id } } } } }",
+    );
+    // Eleven mutations in one request: refused, nothing written.
+    let many: String = (0..11)
+        .map(|i| format!(r#"m{i}: createCandidate(input: {{name: "Many{i}"}}) {{ id }} "#))
+        .collect();
+    let v = api.query("admin", &format!("mutation {{ {many} }}"));
+    assert_eq!(code(&v), "TOO_COSTLY", "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("11 mutations"),
+        "{v}"
+    );
+    assert_eq!(candidates_named(&api, "Many0"), 0);
+    // Ten are fine.
+    let ten: String = (0..10)
+        .map(|i| format!(r#"m{i}: createCandidate(input: {{name: "Ten{i}"}}) {{ id }} "#))
+        .collect();
+    api.data("admin", &format!("mutation {{ {ten} }}"));
+    assert_eq!(candidates_named(&api, "Ten9"), 1);
+}
