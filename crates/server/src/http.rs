@@ -10,13 +10,13 @@
 //! | `GET /metrics` | Prometheus text format |
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_graphql::dynamic::Schema;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, State};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -164,14 +164,27 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// The operation's name for the metrics: its first root field (bounded by the schema, unlike
-/// the client's operation name), or `invalid`.
-fn operation_of(doc: &async_graphql::parser::types::ExecutableDocument) -> (String, bool) {
+/// The operation's name for the metrics: its first root field, or `invalid`. Only names of the
+/// schema's own root fields (of `Query` for a query, of `Mutation` for a mutation) are labels,
+/// whatever the client sends: a client that makes up names cannot add series.
+fn operation_of(
+    registry: &async_graphql::registry::Registry,
+    doc: &async_graphql::parser::types::ExecutableDocument,
+) -> (String, bool) {
     use async_graphql::parser::types::{OperationType, Selection};
+    let invalid = || ("invalid".to_owned(), false);
     let Some((_, op)) = doc.operations.iter().next() else {
-        return ("invalid".to_owned(), false);
+        return invalid();
     };
     let mutation = op.node.ty == OperationType::Mutation;
+    let root = match op.node.ty {
+        OperationType::Query => Some(registry.query_type.as_str()),
+        OperationType::Mutation => registry.mutation_type.as_deref(),
+        OperationType::Subscription => None,
+    };
+    let Some(root) = root.and_then(|name| registry.types.get(name)) else {
+        return invalid();
+    };
     let first = op
         .node
         .selection_set
@@ -179,11 +192,14 @@ fn operation_of(doc: &async_graphql::parser::types::ExecutableDocument) -> (Stri
         .items
         .iter()
         .find_map(|s| match &s.node {
-            Selection::Field(f) => Some(f.node.name.node.to_string()),
+            Selection::Field(f) => Some(f.node.name.node.as_str()),
             _ => None,
         })
-        .unwrap_or_else(|| "invalid".to_owned());
-    (first, mutation)
+        .filter(|name| root.field_by_name(name).is_some());
+    match first {
+        Some(name) => (name.to_owned(), mutation),
+        None => ("invalid".to_owned(), mutation),
+    }
 }
 
 fn observe(operation: &str, outcome: &'static str, started: Instant) {
@@ -193,8 +209,38 @@ fn observe(operation: &str, outcome: &'static str, started: Instant) {
         .record(started.elapsed());
 }
 
-async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    request: Request<axum::body::Body>,
+) -> Response {
     let started = Instant::now();
+    // The request's whole budget runs from here (its headers are in): reading the body, then
+    // running the query, get what is left of it.
+    let timeout = Duration::from_millis(shared.settings.limits.request_timeout_ms);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let body = match tokio::time::timeout_at(deadline, Bytes::from_request(request, &())).await {
+        Ok(Ok(body)) => body,
+        // Over `limits.max_body_bytes` (413), or the connection failed.
+        Ok(Err(rejection)) => {
+            observe("invalid", "client_error", started);
+            return rejection.into_response();
+        }
+        Err(_) => {
+            observe("invalid", "client_error", started);
+            let mut r = refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "TIMEOUT",
+                &format!(
+                    "the request body did not arrive within {} ms",
+                    timeout.as_millis()
+                ),
+            );
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
+        }
+    };
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -234,30 +280,42 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
             return r;
         }
     };
-    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match parse_request(&body) {
         Ok(r) => r,
-        Err(e) => {
+        Err(detail) => {
             observe("invalid", "client_error", started);
             return refuse(
                 StatusCode::BAD_REQUEST,
                 "BAD_REQUEST",
-                &format!(
-                    "the body is not a GraphQL request (JSON with `query`, optional `variables` and `operationName`): line {}, column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
+                &format!("{NOT_A_REQUEST}: {detail}"),
             );
         }
     };
     // Parsed once, or copied from the cache: the schema executes the document kept in the
     // request. A text that does not parse is left to the schema, which reports where.
-    let (operation, is_mutation) = match shared.documents.parse(&request.query) {
+    let parsed = match shared.documents.parse(&request.query) {
         Ok(doc) => {
-            let seen = operation_of(&doc);
+            let registry = shared.schema.registry();
+            let seen = operation_of(registry, &doc);
+            let cost = crate::cost::measure(
+                registry,
+                &doc,
+                request.operation_name.as_deref(),
+                &request.variables,
+                &shared.limits,
+            );
             request.set_parsed_query(doc);
-            seen
+            Ok((seen, cost.refusal(&shared.limits)))
         }
-        Err(_) => ("invalid".to_owned(), false),
+        Err(_) => Err(()),
+    };
+    let (operation, is_mutation) = match parsed {
+        Ok((seen, None)) => seen,
+        Ok(((operation, _), Some(refusal))) => {
+            observe(&operation, "client_error", started);
+            return too_costly(&refusal);
+        }
+        Err(()) => ("invalid".to_owned(), false),
     };
     let key = headers
         .get("idempotency-key")
@@ -319,16 +377,17 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
             }
         }
     }
+    let committed = Arc::new(AtomicBool::new(false));
     let ctx = RequestCtx {
         caller: caller.clone(),
         services: shared.services.clone(),
         db: shared.db.clone(),
         limits: shared.limits.clone(),
+        committed: committed.clone(),
     };
-    let timeout = Duration::from_millis(shared.settings.limits.request_timeout_ms);
     let span = tracing::info_span!("graphql", operation = %operation);
-    let executed = tokio::time::timeout(
-        timeout,
+    let executed = tokio::time::timeout_at(
+        deadline,
         shared.schema.execute(request.data(ctx)).instrument(span),
     )
     .await;
@@ -362,7 +421,10 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         }
     };
     if let Some(key) = &key {
-        let changed = response.errors.is_empty();
+        // Kept when anything committed, even beside errors (a later mutation of the request
+        // failed, or reading the changed object back did): a retry must not write again.
+        // Released only when nothing changed, so that a corrected retry may run.
+        let changed = committed.load(Ordering::Acquire) || response.errors.is_empty();
         let (db, org, user, key, stored) = (
             shared.db.clone(),
             caller.org().to_owned(),
@@ -375,8 +437,8 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
                 if changed {
                     store.idempotency_finish(&org, &user, &key, &stored)
                 } else {
-                    // Errors leave nothing changed (each mutation is one transaction): let a
-                    // retry run again.
+                    // No command committed (each mutation is one transaction, and a failed one
+                    // changes nothing): let a retry run again.
                     store.idempotency_abandon(&org, &user, &key)
                 }
             })
@@ -391,6 +453,41 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         text,
     )
         .into_response()
+}
+
+/// A request refused before it runs for what it asks ([`crate::cost`]): a GraphQL error with
+/// code `TOO_COSTLY` and the place in the query, HTTP 200 as for async-graphql's own limits.
+fn too_costly(refusal: &crate::cost::Refusal) -> Response {
+    let mut error = serde_json::json!({
+        "message": refusal.message,
+        "extensions": {"code": "TOO_COSTLY"},
+    });
+    if let Some(pos) = refusal.pos {
+        error["locations"] = serde_json::json!([{"line": pos.line, "column": pos.column}]);
+    }
+    (
+        StatusCode::OK,
+        axum::Json(serde_json::json!({ "errors": [error] })),
+    )
+        .into_response()
+}
+
+/// The start of the message for a body that is not a GraphQL request.
+const NOT_A_REQUEST: &str = "the body is not a GraphQL request (JSON with `query`, optional `variables` and `operationName`)";
+
+/// The GraphQL request in `body`: a JSON object with a `query` that is not blank. Serde alone
+/// would take `{}` (no query) and even an array (a struct's fields in order); both are refused
+/// here, with what is wrong.
+fn parse_request(body: &[u8]) -> Result<async_graphql::Request, String> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err("expected a JSON object".to_owned());
+    }
+    let request: async_graphql::Request = serde_json::from_slice(body)
+        .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column()))?;
+    if request.query.trim().is_empty() {
+        return Err("`query` is missing or empty".to_owned());
+    }
+    Ok(request)
 }
 
 fn outcome_of(response: &async_graphql::Response) -> &'static str {

@@ -9,6 +9,7 @@
 //! - [`rate`]: the per-token rate limit, split between the live replicas through a heartbeat in
 //!   the database (`limits.rate_scope = "cluster"`) or per replica.
 //! - [`documents`]: the cache of parsed query documents.
+//! - [`cost`]: the rows a query asks for and its mutations, counted before it runs.
 //! - [`graphql`]: the schema, built from the report catalog; reads are reports as the caller.
 //! - [`http`]: routes, the GraphQL endpoint, health and metrics.
 //!
@@ -16,6 +17,7 @@
 //! filters and masks as `hireplane report --as`); no resolver queries the store around it.
 
 pub mod auth;
+pub mod cost;
 pub mod db;
 pub mod documents;
 pub mod graphql;
@@ -24,7 +26,7 @@ pub mod rate;
 pub mod settings;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -37,10 +39,14 @@ pub const BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// The process's metrics recorder (one per process, however many servers a test starts).
+/// The process's metrics recorder (one per process, however many servers a test starts, also
+/// when they start at the same time: the lock makes the first one install it).
 fn metrics_handle() -> Result<PrometheusHandle> {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    if let Some(h) = HANDLE.get() {
+    static HANDLE: Mutex<Option<PrometheusHandle>> = Mutex::new(None);
+    let mut installed = HANDLE
+        .lock()
+        .map_err(|_| anyhow::anyhow!("installing the metrics recorder panicked before"))?;
+    if let Some(h) = installed.as_ref() {
         return Ok(h.clone());
     }
     let handle = PrometheusBuilder::new()
@@ -48,7 +54,8 @@ fn metrics_handle() -> Result<PrometheusHandle> {
         .context("metric buckets")?
         .install_recorder()
         .context("installing the metrics recorder")?;
-    Ok(HANDLE.get_or_init(|| handle).clone())
+    *installed = Some(handle.clone());
+    Ok(handle)
 }
 
 /// Sets up logging as the settings say (JSON lines or text, with the level filter); once per
@@ -175,28 +182,28 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
         metrics,
         documents: crate::documents::Documents::default(),
     });
+    let header_read_timeout = Duration::from_millis(shared.settings.limits.header_read_timeout_ms);
     let router = http::router(shared);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let leaving = heartbeat.as_ref().map(rate::Heartbeat::stopper);
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                if signals {
-                    tokio::select! {
-                        _ = rx => {}
-                        _ = shutdown_signal() => {}
-                    }
-                } else {
-                    let _ = rx.await;
+        let served = serve(listener, router, header_read_timeout, async move {
+            if signals {
+                tokio::select! {
+                    _ = rx => {}
+                    _ = shutdown_signal() => {}
                 }
-                tracing::info!("shutting down: draining in-flight requests");
-                // Leave the cluster now, so that the other replicas take this one's share of the
-                // rate limit at their next heartbeat, while this one drains.
-                if let Some(stop) = &leaving {
-                    stop.notify_one();
-                }
-            })
-            .await;
+            } else {
+                let _ = rx.await;
+            }
+            tracing::info!("shutting down: draining in-flight requests");
+            // Leave the cluster now, so that the other replicas take this one's share of the
+            // rate limit at their next heartbeat, while this one drains.
+            if let Some(stop) = &leaving {
+                stop.notify_one();
+            }
+        })
+        .await;
         if let Some(h) = heartbeat {
             h.stop().await;
         }
@@ -213,6 +220,56 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
         rate,
         replica_id,
     })
+}
+
+/// Serves HTTP/1.1 on `listener` until `stop` resolves, then stops accepting and lets every
+/// connection finish the request it is answering (idle ones are closed). axum's `serve` is this
+/// loop without a header read timeout: hyper needs a timer for one, and axum gives it none, so a
+/// client that never finishes its headers would hold its connection forever.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    header_read_timeout: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    tokio::pin!(stop);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // A connection that went away before it was accepted is nothing; anything
+                    // else (out of file descriptors) gets a pause before the next try.
+                    if !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionRefused
+                            | std::io::ErrorKind::ConnectionAborted
+                            | std::io::ErrorKind::ConnectionReset
+                    ) {
+                        tracing::error!(error = %e, "accepting a connection");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let conn =
+            graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 async fn shutdown_signal() {

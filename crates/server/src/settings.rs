@@ -51,16 +51,27 @@ pub struct Pool {
 pub struct Limits {
     /// The deepest selection a query may have.
     pub max_depth: usize,
-    /// The highest complexity (fields, with list fields weighted by the page size they ask for).
+    /// The highest complexity: the fields a query selects, each counted once (async-graphql's
+    /// count; page sizes are `max_cost`'s).
     pub max_complexity: usize,
+    /// The most rows a request may ask for: each list counts its page size (`first`) times the
+    /// page sizes of the lists above it ([`crate::cost`]).
+    pub max_cost: u64,
+    /// The most mutations (root fields) one request may have.
+    pub max_mutations: usize,
     /// The largest request body, in bytes.
     pub max_body_bytes: usize,
     /// The largest page (`first`) a connection returns.
     pub max_page_size: usize,
     /// The default page when `first` is not given.
     pub default_page_size: usize,
-    /// A request's whole time budget, in milliseconds; over it the caller gets a timeout error.
+    /// A request's whole time budget once its headers are in, reading its body included, in
+    /// milliseconds; over it the caller gets a timeout error (408 while the body is still
+    /// arriving, 504 once the query runs).
     pub request_timeout_ms: u64,
+    /// How long a connection may take to send a request's headers (and an idle keep-alive
+    /// connection to start its next request), in milliseconds; then it is closed.
+    pub header_read_timeout_ms: u64,
     /// PostgreSQL's `statement_timeout` for the server's connections, in milliseconds.
     pub statement_timeout_ms: u64,
     /// Requests per second each token may make on average (0: no limit) ...
@@ -125,10 +136,13 @@ impl Default for Limits {
         Limits {
             max_depth: 10,
             max_complexity: 5_000,
+            max_cost: 50_000,
+            max_mutations: 10,
             max_body_bytes: 256 * 1024,
             max_page_size: 200,
             default_page_size: 50,
             request_timeout_ms: 30_000,
+            header_read_timeout_ms: 10_000,
             statement_timeout_ms: 20_000,
             rate_per_second: 100,
             rate_burst: 200,

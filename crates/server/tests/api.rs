@@ -1595,3 +1595,337 @@ fn scheduling_options_through_the_api() {
         "{v}"
     );
 }
+
+/// How many candidates named `name` the admin sees.
+fn candidates_named(api: &Api, name: &str) -> i64 {
+    let d = api.data(
+        "admin",
+        &format!(r#"{{ candidates(where: "name = \"{name}\"") {{ totalCount }} }}"#),
+    );
+    d["candidates"]["totalCount"].as_i64().unwrap()
+}
+
+/// An `Idempotency-Key` is released only when nothing was committed: a request whose first
+/// mutation wrote and whose second failed, or whose write committed but whose read-back failed,
+/// keeps its answer, and a retry replays it instead of writing again. A request that changed
+/// nothing releases its key.
+fn idempotency_keeps_what_committed(db: Db) {
+    let api = Api::start(db, |_| {});
+    let admin = api.token("admin").to_owned();
+    let jobs = api.data(
+        "admin",
+        "{ jobs(filter: {status: open}, first: 1) { nodes { id } } }",
+    );
+    let job = at(&jobs, "jobs.nodes.0.id").as_str().unwrap().to_owned();
+    // One mutation commits, the next fails.
+    let multi = json!({ "query": format!(
+        r#"mutation {{ a: createCandidate(input: {{name: "Multi1", jobId: "{job}"}}) {{ id }} b: createCandidate(input: {{name: ""}}) {{ id }} }}"#
+    )});
+    let answers: Vec<Value> = (0..3)
+        .map(|_| {
+            let (s, v) = api.post(Some(&admin), &multi, &[("Idempotency-Key", "multi-1")]);
+            assert_eq!(s, 200, "{v}");
+            v
+        })
+        .collect();
+    at(&answers[0], "data.a.id");
+    assert!(answers[0]["errors"][0].is_object(), "{}", answers[0]);
+    assert_eq!(candidates_named(&api, "Multi1"), 1, "retries wrote again");
+    assert_eq!(answers[1], answers[0], "a retry replays the first answer");
+    assert_eq!(answers[2], answers[0], "a retry replays the first answer");
+    // The write commits, the read-back selection fails.
+    let readback = json!({ "query":
+        r#"mutation { createCandidate(input: {name: "Readback1"}) { id applications(where: "stauts = 1") { nodes { id } } } }"#
+    });
+    let answers: Vec<Value> = (0..2)
+        .map(|_| {
+            let (s, v) = api.post(
+                Some(&admin),
+                &readback,
+                &[("Idempotency-Key", "readback-1")],
+            );
+            assert_eq!(s, 200, "{v}");
+            v
+        })
+        .collect();
+    assert!(answers[0]["errors"][0].is_object(), "{}", answers[0]);
+    assert_eq!(
+        candidates_named(&api, "Readback1"),
+        1,
+        "the retry wrote again"
+    );
+    assert_eq!(answers[1], answers[0]);
+    // Nothing committed: the key is released, so another request may use it.
+    let empty = json!({ "query": r#"mutation { createCandidate(input: {name: ""}) { id } }"# });
+    let (s, v) = api.post(Some(&admin), &empty, &[("Idempotency-Key", "empty-1")]);
+    assert_eq!((s, code(&v)), (200, "BAD_USER_INPUT"));
+    let other =
+        json!({ "query": r#"mutation { createCandidate(input: {name: "Released1"}) { id } }"# });
+    let (s, v) = api.post(Some(&admin), &other, &[("Idempotency-Key", "empty-1")]);
+    assert_eq!(s, 200, "{v}");
+    at(&v, "data.createCandidate.id");
+    assert_eq!(candidates_named(&api, "Released1"), 1);
+}
+
+#[test]
+fn idempotency_keeps_what_committed_on_sqlite() {
+    idempotency_keeps_what_committed(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn idempotency_keeps_what_committed_on_postgres() {
+    idempotency_keeps_what_committed(postgres_db());
+}
+
+/// The `operation` label of the request metrics is a root field of the schema or `invalid`,
+/// whatever root field names a client makes up.
+#[test]
+fn metric_labels_are_bounded_by_the_schema() {
+    let api = Api::start(sqlite_db(), |s| s.limits.rate_per_second = 0);
+    for i in 0..5 {
+        let v = api.query("admin", &format!("{{ zzmadeup{i} }}"));
+        assert!(v["errors"][0].is_object(), "{v}");
+    }
+    let long = format!("zzlong{}", "x".repeat(5000));
+    api.query("admin", &format!("{{ {long} }}"));
+    api.query("admin", "mutation { zzmadeupmutation(input: {}) { id } }");
+    api.data("admin", "{ viewer { user } }");
+    let (s, metrics) = api.get("/metrics");
+    assert_eq!(s, 200);
+    assert!(
+        !metrics.contains("zzmadeup"),
+        "a made-up field became a label"
+    );
+    assert!(
+        !metrics.contains("zzlong"),
+        "a made-up field became a label"
+    );
+    assert!(
+        metrics.contains(
+            r#"hireplane_api_requests_total{operation="invalid",outcome="client_error"}"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"hireplane_api_requests_total{operation="viewer",outcome="ok"}"#),
+        "{metrics}"
+    );
+}
+
+/// A body that is JSON but no GraphQL request (no `query`, an empty one, an array) is a 400.
+#[test]
+fn bodies_without_a_query_are_bad_requests() {
+    let api = Api::start(sqlite_db(), |s| s.limits.rate_per_second = 0);
+    let admin = api.token("admin").to_owned();
+    for body in [
+        "{}",
+        "[]",
+        r#"{"query":""}"#,
+        r#"{"query":"  "}"#,
+        r#"["{ viewer { user } }"]"#,
+    ] {
+        let mut resp = api
+            .agent
+            .post(format!("{}/graphql", api.base))
+            .header("Authorization", format!("Bearer {admin}"))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap();
+        assert_eq!(status, 400, "{body}: {text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(code(&v), "BAD_REQUEST", "{body}: {v}");
+        assert!(text.contains("JSON with `query`"), "{body}: {text}");
+    }
+}
+
+/// On PostgreSQL a statement stopped by the statement timeout is `TIMEOUT` (reports and list
+/// reads) and counts as `outcome="timeout"`: another session holds a lock on `applications`,
+/// so every statement that reads them waits until the timeout stops it.
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn statement_timeouts_are_timeouts() {
+    let api = Api::start(postgres_db(), |s| {
+        s.limits.statement_timeout_ms = 300;
+        s.limits.rate_per_second = 0;
+    });
+    // Before the lock, all is well.
+    api.data("admin", r#"{ report(name: "funnel") { rows } }"#);
+    let mut locker = postgres::Client::connect(&api.db.url, postgres::NoTls).unwrap();
+    let mut tx = locker.transaction().unwrap();
+    tx.batch_execute("LOCK TABLE applications IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    for query in [
+        r#"{ report(name: "funnel") { rows } }"#,
+        r#"{ report(text: "report applications show id, status") { rows } }"#,
+        "{ applications(first: 5) { nodes { id } } }",
+        r#"{ applications(where: "status = \"active\"") { nodes { id } } }"#,
+    ] {
+        let started = std::time::Instant::now();
+        let v = api.query("admin", query);
+        assert_eq!(code(&v), "TIMEOUT", "{query}: {v}");
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("statement timeout"),
+            "{v}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10), "{query}");
+    }
+    tx.rollback().unwrap();
+    api.data("admin", r#"{ report(name: "funnel") { rows } }"#);
+    let (_, metrics) = api.get("/metrics");
+    assert!(
+        metrics.contains(r#"hireplane_report_runs_total{outcome="timeout"}"#),
+        "{metrics}"
+    );
+}
+
+/// Reads `stream` until the peer closes it or `within` passes: what arrived, and when the first
+/// byte did (or the end, when nothing did).
+fn read_answer(stream: &mut std::net::TcpStream, within: Duration) -> (String, Duration) {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut first = None;
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < within {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                first.get_or_insert(started.elapsed());
+                got.extend_from_slice(&buf[..n]);
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
+        }
+    }
+    (
+        String::from_utf8_lossy(&got).into_owned(),
+        first.unwrap_or_else(|| started.elapsed()),
+    )
+}
+
+/// A client that never finishes its headers is disconnected after `limits.header_read_timeout_ms`;
+/// one that sends its body a byte at a time gets a 408 once `limits.request_timeout_ms` has
+/// passed, not when the body is complete.
+#[test]
+fn slow_clients_are_cut_off() {
+    use std::io::Write;
+    let api = Api::start(sqlite_db(), |s| {
+        s.limits.header_read_timeout_ms = 500;
+        s.limits.request_timeout_ms = 1_500;
+        s.limits.rate_per_second = 0;
+    });
+    let addr = api.running.as_ref().unwrap().addr;
+    // Headers never finished.
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.write_all(b"POST /graphql HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (_, _) = read_answer(&mut c, Duration::from_secs(10));
+    let closed_after = started.elapsed();
+    assert!(
+        closed_after < Duration::from_secs(4),
+        "the connection stayed open {closed_after:?}"
+    );
+    // A body of 31 bytes, one every 300 ms (9.3 s in all).
+    let body = br#"{"query":"{ viewer { user } }"}"#;
+    assert_eq!(body.len(), 31);
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.write_all(
+        format!(
+            "POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            api.token("admin"),
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut writer = c.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        for b in body {
+            if writer.write_all(&[*b]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    });
+    let (answer, after) = read_answer(&mut c, Duration::from_secs(15));
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("TIMEOUT"), "{answer}");
+    assert!(after < Duration::from_secs(5), "answered after {after:?}");
+    drop(c);
+    let _ = trickle.join();
+    // The server still answers others.
+    api.data("admin", "{ viewer { user } }");
+}
+
+/// Lists cost their page size times the pages above them: a query that nests large pages is
+/// refused before it runs, naming the field and the cost; so is a request with more mutations
+/// than `limits.max_mutations`.
+#[test]
+fn costly_queries_and_many_mutations_are_refused() {
+    let api = Api::start(sqlite_db(), |s| s.limits.rate_per_second = 0);
+    let nested = "{ a: applications(first: 200) { nodes { id job { applications(first: 200) { nodes { id job { applications(first: 200) { nodes { id } } } } } } } } }";
+    let v = api.query("admin", nested);
+    let message = v["errors"][0]["message"].as_str().unwrap_or_default();
+    assert_eq!(code(&v), "TOO_COSTLY", "{v}");
+    assert!(
+        message.contains("`a.nodes.job.applications.nodes.job.applications`")
+            && message.contains("8040200"),
+        "{v}"
+    );
+    assert!(v.get("data").is_none_or(Value::is_null), "{v}");
+    // Page sizes given as variables count as well.
+    let (s, v) = api.post(
+        Some(api.token("admin")),
+        &json!({
+            "query": "query($n: Int) { applications(first: $n) { nodes { job { applications(first: $n) { nodes { job { applications(first: $n) { nodes { id } } } } } } } } }",
+            "variables": {"n": 200},
+        }),
+        &[],
+    );
+    assert_eq!((s, code(&v)), (200, "TOO_COSTLY"), "{v}");
+    // Default pages (50) nest within the limit.
+    api.data(
+        "admin",
+        "{ jobs { nodes { id applications { nodes { id } } } } }",
+    );
+    // Eleven mutations in one request: refused, nothing written.
+    let many: String = (0..11)
+        .map(|i| format!(r#"m{i}: createCandidate(input: {{name: "Many{i}"}}) {{ id }} "#))
+        .collect();
+    let v = api.query("admin", &format!("mutation {{ {many} }}"));
+    assert_eq!(code(&v), "TOO_COSTLY", "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("11 mutations"),
+        "{v}"
+    );
+    assert_eq!(candidates_named(&api, "Many0"), 0);
+    // Ten are fine.
+    let ten: String = (0..10)
+        .map(|i| format!(r#"m{i}: createCandidate(input: {{name: "Ten{i}"}}) {{ id }} "#))
+        .collect();
+    api.data("admin", &format!("mutation {{ {ten} }}"));
+    assert_eq!(candidates_named(&api, "Ten9"), 1);
+}

@@ -129,8 +129,14 @@ pub enum StoreError {
     },
     #[error("SQLite")]
     Sqlite(#[from] rusqlite::Error),
+    /// Any other error of PostgreSQL (a statement cancelled by the statement timeout is
+    /// [`StoreError::Timeout`]).
     #[error("PostgreSQL")]
-    Postgres(#[from] ::postgres::Error),
+    Postgres(#[source] ::postgres::Error),
+    /// The statement timeout ([`Store::set_statement_timeout`]) stopped a statement: the
+    /// connection is still good, the statement asked for too much.
+    #[error("the statement timeout stopped a statement")]
+    Timeout,
     #[error("migration {version} (`{name}`) failed")]
     Migration {
         version: i64,
@@ -162,6 +168,19 @@ pub enum StoreError {
     Write(#[from] domain::format::WriteError),
     #[error("replica heartbeat: {0}")]
     Replica(String),
+}
+
+impl From<::postgres::Error> for StoreError {
+    /// Classifies by SQLSTATE: `57014` (`query_canceled`, what the statement timeout raises; the
+    /// store cancels nothing else) is [`StoreError::Timeout`], anything else
+    /// [`StoreError::Postgres`].
+    fn from(e: ::postgres::Error) -> StoreError {
+        if e.code() == Some(&::postgres::error::SqlState::QUERY_CANCELED) {
+            StoreError::Timeout
+        } else {
+            StoreError::Postgres(e)
+        }
+    }
 }
 
 /// Why an import did not happen. In every case nothing was written.

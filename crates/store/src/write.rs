@@ -136,7 +136,7 @@ impl From<rusqlite::Error> for WriteError {
 
 impl From<::postgres::Error> for WriteError {
     fn from(e: ::postgres::Error) -> Self {
-        WriteError::Store(StoreError::Postgres(e))
+        WriteError::Store(StoreError::from(e))
     }
 }
 

@@ -677,3 +677,29 @@ on_both!("hp_test", replicas_heartbeat_leave_and_expire, |mut f| {
         .to_string();
     assert!(e.contains("live_within"), "{e}");
 });
+
+/// A statement stopped by PostgreSQL's statement timeout is [`store::StoreError::Timeout`], and
+/// the connection stays usable: another session holds a lock the statement waits for.
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn statement_timeouts_are_typed() {
+    let mut f = postgres("hp_timeout");
+    f.store()
+        .set_statement_timeout(std::time::Duration::from_millis(200))
+        .unwrap();
+    let mut locker = postgres::Client::connect(&f.url, postgres::NoTls).unwrap();
+    let mut tx = locker.transaction().unwrap();
+    tx.batch_execute("LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let e = f.store().schema_version().unwrap_err();
+    assert!(matches!(e, store::StoreError::Timeout), "{e:?}");
+    tx.rollback().unwrap();
+    assert_eq!(
+        f.store().schema_version().unwrap(),
+        store::latest_schema_version(),
+        "the connection is still good"
+    );
+}

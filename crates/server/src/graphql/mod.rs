@@ -12,6 +12,7 @@ pub mod scheduling;
 pub mod spans;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use async_graphql::dynamic::{Object, Scalar, Schema, SchemaError};
 use async_graphql::{ErrorExtensions, Value};
@@ -26,6 +27,10 @@ pub struct RequestCtx {
     pub services: Arc<app::Services>,
     pub db: Db,
     pub limits: Arc<Limits>,
+    /// Set once a store command run as the caller has finished without an error (a mutation's
+    /// transaction committed): the HTTP edge then keeps the request's idempotency key and its
+    /// answer, errors included, instead of releasing the key.
+    pub committed: Arc<AtomicBool>,
 }
 
 /// The error codes of the API (`extensions.code`), documented in docs/api.md.

@@ -343,7 +343,8 @@ fn input<'a>(ctx: &'a ResolverContext<'a>) -> async_graphql::Result<Input<'a>> {
     })
 }
 
-/// Runs `f` (authorize, then the store command) on a database worker as the caller.
+/// Runs `f` (authorize, then the store command) on a database worker as the caller; when `f`
+/// succeeds, its transaction committed and the request is marked so ([`RequestCtx::committed`]).
 pub(super) async fn run_as<T, F>(rc: &RequestCtx, f: F) -> async_graphql::Result<T>
 where
     F: FnOnce(&mut Store, &app::Services, &app::Access, &str, Instant) -> Result<T, Failure>
@@ -353,10 +354,17 @@ where
 {
     let services = rc.services.clone();
     let access = rc.caller.access.clone();
+    // Set on the worker as soon as the command succeeds, so that it counts even if this
+    // request stops waiting for it.
+    let committed = rc.committed.clone();
     rc.db
         .run(move |store| {
             let org = access.viewer.org.clone();
-            f(store, &services, &access, &org, now())
+            let done = f(store, &services, &access, &org, now());
+            if done.is_ok() {
+                committed.store(true, std::sync::atomic::Ordering::Release);
+            }
+            done
         })
         .await
         .map_err(|e| internal("reaching the database", e))?

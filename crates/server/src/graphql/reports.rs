@@ -74,8 +74,9 @@ pub async fn run_kind(
     Ok(run)
 }
 
+/// Whether the statement timeout stopped the run (the store classifies its errors).
 fn is_timeout(e: &store::StoreError) -> bool {
-    e.to_string().contains("statement timeout")
+    matches!(e, store::StoreError::Timeout)
 }
 
 /// An app error as an API error; report diagnostics located in `source`.
