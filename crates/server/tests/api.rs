@@ -1444,3 +1444,110 @@ fn scheduling_options_through_the_api() {
         "{v}"
     );
 }
+
+/// The ids of the nodes of the list at `path` of an answer.
+fn node_ids(v: &Value, path: &str) -> Vec<String> {
+    at(v, path)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `setCustomFieldValue` answers with the record's custom fields as the caller reads them: a
+/// sensitive field (admins only, by default) is not in a recruiter's or a hiring manager's
+/// answer, even when they write a field of a record that has one; an admin's answer has it.
+fn custom_field_answers_show_what_the_caller_reads(db: Db) {
+    let api = Api::start(db, |_| {});
+    let custom = |role: &str, entity: &str, id: &str, key: &str| {
+        let q = format!(r#"{{ {entity}(id: "{id}") {{ custom(key: "{key}") }} }}"#);
+        api.data(role, &q)[entity]["custom"].clone()
+    };
+    let set = |role: &str, entity: &str, id: &str, key: &str, value: &Value| {
+        let q = format!(
+            r#"mutation {{ setCustomFieldValue(input: {{entity: "{entity}", recordId: "{id}", key: "{key}", value: {value}}}) }}"#
+        );
+        at(&api.data(role, &q), "setCustomFieldValue").clone()
+    };
+    for (role, entity, list, sensitive, plain) in [
+        (
+            "recruiter",
+            "candidate",
+            "candidates",
+            "visa_sponsorship",
+            "years_of_experience",
+        ),
+        (
+            "hiring_manager",
+            "application",
+            "applications",
+            "current_salary",
+            "",
+        ),
+    ] {
+        // A record the role may change that has a value of the sensitive field.
+        let with_sensitive: BTreeSet<String> = node_ids(
+            &api.data(
+                "admin",
+                &format!(
+                    r#"{{ {list}(first: 200, where: "custom.{sensitive} is not null") {{ nodes {{ id }} }} }}"#
+                ),
+            ),
+            &format!("{list}.nodes"),
+        )
+        .into_iter()
+        .collect();
+        let id = api
+            .all_ids(role, list)
+            .into_iter()
+            .find(|id| with_sensitive.contains(id))
+            .unwrap_or_else(|| panic!("no {entity} of the {role} with `{sensitive}`"));
+        assert!(!custom("admin", entity, &id, sensitive).is_null());
+        assert!(
+            custom(role, entity, &id, sensitive).is_null(),
+            "masked for the {role}"
+        );
+        // Writes a plain field (its current value back, or a new one).
+        let (key, value) = if plain.is_empty() {
+            let q = format!(
+                r#"mutation {{ createCustomField(input: {{entity: "{entity}", key: "note_{role}", label: "Note", type: "text"}}) }}"#
+            );
+            at(&api.data("admin", &q), "createCustomField");
+            (format!("note_{role}"), json!("hello"))
+        } else {
+            let current = custom(role, entity, &id, plain);
+            let value = if current.is_null() { json!(7) } else { current };
+            (plain.to_owned(), value)
+        };
+        let answer = set(role, entity, &id, &key, &value);
+        let fields = answer.as_object().unwrap_or_else(|| panic!("{answer}"));
+        assert!(!fields.contains_key(sensitive), "{role}: {answer}");
+        assert_eq!(fields.get(&key), Some(&value), "{role}: {answer}");
+        // Every field the answer shows reads the same through the read types.
+        for (k, v) in fields {
+            assert_eq!(&custom(role, entity, &id, k), v, "{role} {k}");
+        }
+        // The admin's answer for the same record shows the sensitive field.
+        let answer = set("admin", entity, &id, &key, &value);
+        assert_eq!(
+            answer.get(sensitive),
+            Some(&custom("admin", entity, &id, sensitive)),
+            "{answer}"
+        );
+    }
+}
+
+#[test]
+fn custom_field_answers_show_what_the_caller_reads_on_sqlite() {
+    custom_field_answers_show_what_the_caller_reads(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn custom_field_answers_show_what_the_caller_reads_on_postgres() {
+    custom_field_answers_show_what_the_caller_reads(postgres_db());
+}

@@ -529,7 +529,7 @@ pub fn fields() -> Vec<Field> {
             super::spans::traced(super::spans::resolver(&ctx), set_custom_field_value(ctx))
         })
         .argument(InputValue::new("input", TypeRef::named_nn("SetCustomFieldValueInput")))
-        .description("Sets (or with null, removes) one custom field value of a record; answers with the record's custom fields"),
+        .description("Sets (or with null, removes) one custom field value of a record; answers with the record's custom fields the caller may read (as `custom(key:)` reads them)"),
     ]
 }
 
@@ -1509,15 +1509,23 @@ async fn set_custom_field_value(
         key: i.str("key")?,
         value: i.json("value")?.unwrap_or(serde_json::Value::Null),
     };
-    let ty = match entity {
-        domain::enums::CustomEntity::Candidate => "Candidate",
-        domain::enums::CustomEntity::Application => "Application",
-        domain::enums::CustomEntity::Job => "Job",
+    let (ty, subject) = match entity {
+        domain::enums::CustomEntity::Candidate => ("Candidate", EntityId::Candidates),
+        domain::enums::CustomEntity::Application => ("Application", EntityId::Applications),
+        domain::enums::CustomEntity::Job => ("Job", EntityId::Jobs),
     };
-    run_json(&ctx, move |store, services, access, org, at| {
+    let rc = ctx.data::<RequestCtx>()?;
+    let id = record.to_string();
+    let keys = run_as(rc, move |store, services, access, org, at| {
         services.authorize(store, access, Action::Edit, ty, record.as_str(), at)?;
         let values = store.set_custom_field_value(org, cmd)?;
-        Ok(serde_json::to_value(&values).unwrap_or(serde_json::Value::Null))
+        Ok(values.0.into_keys().collect::<Vec<String>>())
     })
-    .await
+    .await?;
+    // Answered as the caller reads the record: `edit` does not let them read every field
+    // (sensitive custom fields are masked for all but admins by default).
+    let values = super::read::custom_values_as_caller(rc, subject, &id, &keys).await?;
+    Ok(Some(FieldValue::value(super::json_value(
+        serde_json::Value::Object(values),
+    ))))
 }

@@ -849,6 +849,48 @@ pub async fn lookup_by_id(
     lookup(ctx, shape, format!("id = {}", literal(id))).await
 }
 
+/// The custom fields `keys` of the record of `entity` with id `id`, as the caller reads them
+/// (`candidate(id) { custom(key) }`): one report run as the caller, so a record the caller may
+/// not see has none, and a field the caller may not read (a sensitive one, masked) is left out,
+/// as are fields without a value. Keys that the read path cannot name (not letters, digits and
+/// `_`) are left out too: the caller could not read them either.
+pub async fn custom_values_as_caller(
+    rc: &RequestCtx,
+    entity: EntityId,
+    id: &str,
+    keys: &[String],
+) -> async_graphql::Result<serde_json::Map<String, serde_json::Value>> {
+    let shape = shape_of(entity)
+        .ok_or_else(|| internal("answering a mutation", format!("no shape for {entity:?}")))?;
+    let keys: Vec<&String> = keys
+        .iter()
+        .filter(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .collect();
+    let mut out = serde_json::Map::new();
+    if keys.is_empty() {
+        return Ok(out);
+    }
+    let show: Vec<String> = keys.iter().map(|k| format!("custom.{k}")).collect();
+    let text = ListReport {
+        subject: shape.entity.name,
+        user_where: None,
+        conds: &[format!("id = {}", literal(id))],
+        show: &show,
+        order: &[],
+        limit: Some(2),
+    }
+    .text();
+    let rows = run_rows(rc, &text, None).await?;
+    if let Some(row) = rows.first() {
+        for (key, value) in keys.into_iter().zip(row) {
+            if !matches!(value, query_compiler::Value::Null) {
+                out.insert(key.clone(), value.to_json());
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The objects of `entity` with ids `ids` the caller sees, in the order of `ids`, fetched with
 /// what the current field selects.
 pub async fn lookup_ids(
