@@ -1551,3 +1551,123 @@ fn custom_field_answers_show_what_the_caller_reads_on_sqlite() {
 fn custom_field_answers_show_what_the_caller_reads_on_postgres() {
     custom_field_answers_show_what_the_caller_reads(postgres_db());
 }
+
+/// Masked fields of every type read as null, for every role, without errors: compensation
+/// (money, text, the salary period enum), contact details, and sensitive custom fields of
+/// every custom type (text, number, boolean, date, select, multi-select); an admin reads them.
+fn masked_fields_read_as_null(db: Db) {
+    let api = Api::start(db, |_| {});
+    let kinds = [
+        ("text", "", json!("secret")),
+        ("number", "", json!(12.5)),
+        ("boolean", "", json!(true)),
+        ("date", "", json!("2026-03-01")),
+        ("select", r#", options: ["a", "b"]"#, json!("b")),
+        (
+            "multi_select",
+            r#", options: ["a", "b"]"#,
+            json!(["a", "b"]),
+        ),
+    ];
+    for (ty, options, _) in &kinds {
+        let q = format!(
+            r#"mutation {{ createCustomField(input: {{entity: "candidate", key: "secret_{ty}", label: "Secret {ty}", type: "{ty}", sensitive: true{options}}}) }}"#
+        );
+        at(&api.data("admin", &q), "createCustomField");
+    }
+    let roles = ["admin", "recruiter", "hiring_manager", "interviewer"];
+    // A candidate each role sees, with a value of every sensitive field.
+    let mut seen = Vec::new();
+    for role in roles {
+        let id = api
+            .all_ids(role, "candidates")
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("the {role} sees no candidate"));
+        for (ty, _, value) in &kinds {
+            let q = format!(
+                r#"mutation {{ setCustomFieldValue(input: {{entity: "candidate", recordId: "{id}", key: "secret_{ty}", value: {value}}}) }}"#
+            );
+            at(&api.data("admin", &q), "setCustomFieldValue");
+        }
+        seen.push((role, id));
+    }
+    let secrets: String = kinds
+        .iter()
+        .map(|(ty, _, _)| format!(r#" {ty}: custom(key: "secret_{ty}")"#))
+        .collect();
+    for (role, id) in &seen {
+        let d = api.data(
+            role,
+            &format!(r#"{{ candidate(id: "{id}") {{ id email phone{secrets} }} }}"#),
+        );
+        for (ty, _, value) in &kinds {
+            let expected = if *role == "admin" {
+                value
+            } else {
+                &Value::Null
+            };
+            assert_eq!(&d["candidate"][ty], expected, "{role} {ty}: {d}");
+        }
+        if *role == "interviewer" {
+            assert!(d["candidate"]["email"].is_null(), "{d}");
+        }
+        // Lists of every masked field, as every role.
+        for q in [
+            "{ offers(first: 200) { nodes { id status startDate salary salaryCurrency salaryPeriod bonus equity application { id } } } }",
+            r#"{ applications(first: 200) { nodes { id status custom(key: "current_salary") } } }"#,
+            r#"{ jobs(first: 200) { nodes { id status custom(key: "budget_max") } } }"#,
+            &format!("{{ candidates(first: 200) {{ nodes {{ id email phone{secrets} }} }} }}"),
+        ] {
+            let d = api.data(role, q);
+            if *role == "admin" {
+                continue;
+            }
+            // Nothing restricted shows for the others, except what the policy grants.
+            let list = d.as_object().unwrap().values().next().unwrap();
+            for n in list["nodes"].as_array().unwrap() {
+                for key in ["current_salary", "budget_max"]
+                    .into_iter()
+                    .chain(kinds.iter().map(|k| k.0))
+                {
+                    assert!(n.get("custom").is_none_or(Value::is_null), "{role}: {n}");
+                    assert!(n.get(key).is_none_or(Value::is_null), "{role}: {n}");
+                }
+            }
+        }
+    }
+    // The recruiter sees some offers whose compensation is masked (not on the hiring team),
+    // and reads their salary period as null.
+    let d = api.data(
+        "recruiter",
+        "{ offers(first: 200) { nodes { id salary salaryPeriod } } }",
+    );
+    let masked = d["offers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["salary"].is_null())
+        .collect::<Vec<_>>();
+    assert!(!masked.is_empty(), "{d}");
+    assert!(masked.iter().all(|n| n["salaryPeriod"].is_null()), "{d}");
+    let id = masked[0]["id"].as_str().unwrap();
+    let d = api.data(
+        "recruiter",
+        &format!(r#"{{ offer(id: "{id}") {{ id salaryPeriod }} }}"#),
+    );
+    assert_eq!(d["offer"], json!({"id": id, "salaryPeriod": null}));
+}
+
+#[test]
+fn masked_fields_read_as_null_on_sqlite() {
+    masked_fields_read_as_null(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn masked_fields_read_as_null_on_postgres() {
+    masked_fields_read_as_null(postgres_db());
+}

@@ -207,6 +207,9 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
                     .try_downcast_ref::<Node>()
                     .and_then(|node| node.get(path));
                 match value {
+                    // Absent, or masked for the caller: null. (A null is no value of an enum
+                    // type, so it must not reach async-graphql as one.)
+                    Ok(query_compiler::Value::Null) => FieldFuture::Value(None),
                     Ok(v) => FieldFuture::Value(Some(FieldValue::value(to_value(v, is_enum)))),
                     Err(e) => FieldFuture::new(async move { Err::<Option<FieldValue>, _>(e) }),
                 }
@@ -226,8 +229,10 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
                 FieldFuture::new(async move {
                     let node = ctx.parent_value.try_downcast_ref::<Node>()?;
                     let key = ctx.args.try_get("key")?.string()?;
-                    let v = node.get(&format!("custom.{key}"))?;
-                    Ok(Some(FieldValue::value(to_value(v, false))))
+                    match node.get(&format!("custom.{key}"))? {
+                        query_compiler::Value::Null => Ok(None),
+                        v => Ok(Some(FieldValue::value(to_value(v, false)))),
+                    }
                 })
             })
             .argument(InputValue::new("key", TypeRef::named_nn(TypeRef::STRING)))
