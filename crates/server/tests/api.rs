@@ -1671,3 +1671,180 @@ fn masked_fields_read_as_null_on_sqlite() {
 fn masked_fields_read_as_null_on_postgres() {
     masked_fields_read_as_null(postgres_db());
 }
+
+/// The named type under non-null and list wrappers of an introspected type reference, and its kind.
+fn named_type(t: &Value) -> (String, String) {
+    let mut t = t;
+    while t["name"].is_null() {
+        t = &t["ofType"];
+    }
+    (
+        t["name"].as_str().unwrap().to_owned(),
+        t["kind"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// The introspected type `name` of `types`.
+fn type_named<'v>(types: &'v [Value], name: &str) -> &'v Value {
+    types.iter().find(|t| t["name"] == name).unwrap()
+}
+
+/// Every field and every filter of every entity reads without error as an admin, found by
+/// introspecting the schema (so a field added later is covered): a list of each entity with all
+/// of its fields (to-one objects, to-many connections with their back condition, custom fields),
+/// and each filter on its own with a value of its type. A field whose name is a keyword of the
+/// report language (`StageTransition.by`) used to fail: the report text spelled it unquoted.
+fn every_field_and_filter_reads(db: Db) {
+    let api = Api::start(db, |_| {});
+    let wrapped =
+        "type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }";
+    let schema = api.data(
+        "admin",
+        &format!(
+            "{{ __schema {{ queryType {{ fields {{ name args {{ name }} {wrapped} }} }} types {{ name kind fields {{ name args {{ name }} {wrapped} }} inputFields {{ name {wrapped} }} enumValues {{ name }} }} }} }}"
+        ),
+    );
+    let types = at(&schema, "__schema.types").as_array().unwrap();
+    let ty = |name: &str| type_named(types, name);
+    // Every field of an entity: leaves, custom fields, to-one objects, and (when `nested`)
+    // to-many connections with every field of theirs.
+    fn selection(types: &[Value], entity: &str, nested: bool) -> String {
+        let mut out = Vec::new();
+        for f in type_named(types, entity)["fields"].as_array().unwrap() {
+            let name = f["name"].as_str().unwrap();
+            let (target, kind) = named_type(&f["type"]);
+            match kind.as_str() {
+                "OBJECT" => match target.strip_suffix("Connection") {
+                    Some(node) if nested => out.push(format!(
+                        "{name}(first: 2) {{ totalCount nodes {{ {} }} }}",
+                        selection(types, node, false)
+                    )),
+                    Some(_) => {}
+                    None => out.push(format!("{name} {{ __typename }}")),
+                },
+                _ if name == "custom" => {
+                    let key = match entity {
+                        "Candidate" => "visa_sponsorship",
+                        "Application" => "current_salary",
+                        "Job" => "budget_max",
+                        other => panic!("a custom field of {other} for this test"),
+                    };
+                    out.push(format!(r#"custom(key: "{key}")"#));
+                }
+                _ => out.push(name.to_owned()),
+            }
+        }
+        out.join(" ")
+    }
+    // Each filter of `entity` on its own, with a value of its type, as `filter: {...}`.
+    let each_filter = |entity: &str| -> Vec<String> {
+        ty(&format!("{entity}Filter"))["inputFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|input| {
+                let name = input["name"].as_str().unwrap();
+                let (target, kind) = named_type(&input["type"]);
+                let value = match (kind.as_str(), target.as_str()) {
+                    ("ENUM", _) => ty(&target)["enumValues"][0]["name"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                    (_, "Int") => "1".to_owned(),
+                    (_, "Float") => "1.5".to_owned(),
+                    (_, "Boolean") => "true".to_owned(),
+                    _ => r#""x""#.to_owned(),
+                };
+                format!("filter: {{{name}: {value}}}")
+            })
+            .collect()
+    };
+    let mut lists = 0;
+    let mut filters = 0;
+    let mut entities = BTreeSet::new();
+    for root in at(&schema, "__schema.queryType.fields").as_array().unwrap() {
+        let list = root["name"].as_str().unwrap();
+        let (connection, _) = named_type(&root["type"]);
+        let Some(entity) = connection.strip_suffix("Connection") else {
+            continue;
+        };
+        lists += 1;
+        entities.insert(entity.to_owned());
+        let q = format!(
+            "{{ {list}(first: 3) {{ totalCount nodes {{ {} }} }} }}",
+            selection(types, entity, true)
+        );
+        let d = api.data("admin", &q);
+        assert!(
+            !at(&d, &format!("{list}.nodes"))
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "{q}: {d}"
+        );
+        for filter in each_filter(entity) {
+            api.data(
+                "admin",
+                &format!("{{ {list}(first: 1, {filter}) {{ totalCount }} }}"),
+            );
+            filters += 1;
+        }
+        // The filters of each to-many connection (entities without a list of their own too).
+        for f in ty(entity)["fields"].as_array().unwrap() {
+            let (target, _) = named_type(&f["type"]);
+            let Some(node) = target.strip_suffix("Connection") else {
+                continue;
+            };
+            entities.insert(node.to_owned());
+            let name = f["name"].as_str().unwrap();
+            for filter in each_filter(node) {
+                api.data(
+                    "admin",
+                    &format!(
+                        "{{ {list}(first: 2) {{ nodes {{ {name}(first: 1, {filter}) {{ totalCount }} }} }} }}"
+                    ),
+                );
+                filters += 1;
+            }
+        }
+    }
+    assert!(
+        lists >= 11 && entities.len() >= 13 && filters > 100,
+        "{lists} lists, {entities:?}, {filters} filters"
+    );
+    // `by` itself, through the API: who moved each application.
+    let d = api.data(
+        "admin",
+        "{ stageTransitions(first: 50) { nodes { id by { id } } } }",
+    );
+    let by = d["stageTransitions"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|n| n["by"]["id"].as_str())
+        .expect("a transition with `by`")
+        .to_owned();
+    let d = api.data(
+        "admin",
+        &format!(r#"{{ stageTransitions(first: 200, filter: {{byId: "{by}"}}) {{ nodes {{ by {{ id }} }} }} }}"#),
+    );
+    let nodes = d["stageTransitions"]["nodes"].as_array().unwrap();
+    assert!(
+        !nodes.is_empty() && nodes.iter().all(|n| n["by"]["id"] == by.as_str()),
+        "{d}"
+    );
+}
+
+#[test]
+fn every_field_and_filter_reads_on_sqlite() {
+    every_field_and_filter_reads(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn every_field_and_filter_reads_on_postgres() {
+    every_field_and_filter_reads(postgres_db());
+}

@@ -285,7 +285,7 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
                     let id = node
                         .id()
                         .ok_or_else(|| internal("reading a relation", "parent without id"))?;
-                    let cond = format!("{back}.id = {}", literal(&id));
+                    let cond = format!("{}.id = {}", path_text(back), literal(&id));
                     let page = list(&ctx, target, vec![cond]).await?;
                     Ok(Some(FieldValue::owned_any(page)))
                 })
@@ -470,6 +470,17 @@ pub fn viewer_field() -> Field {
             }))))
         })
     })
+}
+
+/// A catalog path (`by.id`, `candidate.name`) as report text: a first segment spelled like a
+/// keyword of the language is written in backticks (`` `by`.id ``), since only there a keyword
+/// could stand; anything else (`count()`) is left as it is.
+pub fn path_text(path: &str) -> String {
+    match path.split_once('.') {
+        Some((first, rest)) if query_syntax::is_keyword(first) => format!("`{first}`.{rest}"),
+        None if query_syntax::is_keyword(path) => format!("`{path}`"),
+        _ => path.to_owned(),
+    }
 }
 
 /// A string literal of the report language.
@@ -733,12 +744,16 @@ fn filter_cond(
             CType::Enum(_) => literal(value.enum_name()?),
             _ => literal(value.string()?),
         };
-        return Ok(format!("{} = {lit}", f.name));
+        return Ok(format!("{} = {lit}", path_text(f.name)));
     }
     if let Some(rel) = name.strip_suffix("Id")
         && let Some((_, r)) = shape.to_one.iter().find(|(g, _)| g == rel)
     {
-        return Ok(format!("{}.id = {}", r.name, literal(value.string()?)));
+        return Ok(format!(
+            "{}.id = {}",
+            path_text(r.name),
+            literal(value.string()?)
+        ));
     }
     Err(error(
         Code::BadUserInput,
@@ -776,12 +791,13 @@ impl ListReport<'_> {
             .show
             .iter()
             .enumerate()
-            .map(|(i, p)| format!("{p} as c{i}"))
+            .map(|(i, p)| format!("{} as c{i}", path_text(p)))
             .collect();
         t.push_str(&items.join(", "));
         if !self.order.is_empty() {
             t.push_str("\norder by ");
-            t.push_str(&self.order.join(", "));
+            let order: Vec<String> = self.order.iter().map(|p| path_text(p)).collect();
+            t.push_str(&order.join(", "));
         }
         if let Some(n) = self.limit {
             t.push_str(&format!("\nlimit {n}"));
