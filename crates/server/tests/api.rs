@@ -1848,3 +1848,180 @@ fn every_field_and_filter_reads_on_sqlite() {
 fn every_field_and_filter_reads_on_postgres() {
     every_field_and_filter_reads(postgres_db());
 }
+
+/// A job's hiring team and `confidential` decide who sees it and its offers' pay: `updateJob`
+/// changing them asks `manageHiringTeam` (admins, and the recruiters and hiring managers on
+/// the team), so a recruiter who may edit a job cannot add themselves to its team nor hide it;
+/// nothing changes when refused. A confidential job created by a recruiter must have them on
+/// its team.
+fn hiring_teams_are_managed_by_the_team(db: Db) {
+    let mut api = Api::start(db, |_| {});
+    let me = api.user("recruiter").to_owned();
+    let hm = api.user("hiring_manager").to_owned();
+    let team_of = |api: &Api, job: &str| -> BTreeSet<(String, String)> {
+        let d = api.data(
+            "admin",
+            &format!(r#"{{ job(id: "{job}") {{ confidential hiringTeam(first: 50) {{ nodes {{ user {{ id }} role }} }} }} }}"#),
+        );
+        at(&d, "job.hiringTeam.nodes")
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["user"]["id"].as_str().unwrap().to_owned(),
+                    m["role"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let team_input = |team: &BTreeSet<(String, String)>| -> String {
+        let members: Vec<String> = team
+            .iter()
+            .map(|(u, r)| format!(r#"{{userId: "{u}", role: {r}}}"#))
+            .collect();
+        format!("[{}]", members.join(", "))
+    };
+    // A job the recruiter may edit (not confidential) but whose team they are not on, and one
+    // of the hiring manager's.
+    let jobs = node_ids(
+        &api.data(
+            "recruiter",
+            "{ jobs(first: 200, filter: {confidential: false}) { nodes { id } } }",
+        ),
+        "jobs.nodes",
+    );
+    let off_team = jobs
+        .iter()
+        .find(|j| {
+            let team = team_of(&api, j);
+            !team.is_empty() && !team.iter().any(|(u, _)| *u == me)
+        })
+        .unwrap()
+        .clone();
+    let before = team_of(&api, &off_team);
+    let mut with_me = before.clone();
+    with_me.insert((me.clone(), "recruiter".to_owned()));
+    for change in [
+        format!("hiringTeam: {}", team_input(&with_me)),
+        "confidential: true".to_owned(),
+        format!("title: \"Renamed\", hiringTeam: {}", team_input(&with_me)),
+    ] {
+        let v = api.query(
+            "recruiter",
+            &format!(
+                r#"mutation {{ updateJob(input: {{jobId: "{off_team}", {change}}}) {{ id }} }}"#
+            ),
+        );
+        assert_eq!(code(&v), "FORBIDDEN", "{change}: {v}");
+        assert_eq!(team_of(&api, &off_team), before, "{change}");
+    }
+    let d = api.data(
+        "admin",
+        &format!(r#"{{ job(id: "{off_team}") {{ title confidential }} }}"#),
+    );
+    assert_eq!(at(&d, "job.confidential"), false);
+    assert_ne!(at(&d, "job.title"), "Renamed");
+    // Editing the rest stays allowed, and so does giving the team and flag as they are.
+    let d = api.data(
+        "recruiter",
+        &format!(
+            r#"mutation {{ updateJob(input: {{jobId: "{off_team}", headcount: 3, confidential: false, hiringTeam: {}}}) {{ headcount }} }}"#,
+            team_input(&before)
+        ),
+    );
+    assert_eq!(at(&d, "updateJob.headcount"), 3);
+    // The hiring manager manages the team of their own job; the admin any team.
+    let hm_job = node_ids(
+        &api.data("hiring_manager", "{ jobs(first: 1) { nodes { id } } }"),
+        "jobs.nodes",
+    )
+    .remove(0);
+    let mut grown = team_of(&api, &hm_job);
+    assert!(grown.iter().any(|(u, _)| *u == hm));
+    grown.insert((me.clone(), "recruiter".to_owned()));
+    api.data(
+        "hiring_manager",
+        &format!(
+            r#"mutation {{ updateJob(input: {{jobId: "{hm_job}", hiringTeam: {}}}) {{ id }} }}"#,
+            team_input(&grown)
+        ),
+    );
+    assert_eq!(team_of(&api, &hm_job), grown);
+    // Now on that team, the recruiter may change it (remove themselves again).
+    grown.remove(&(me.clone(), "recruiter".to_owned()));
+    api.data(
+        "recruiter",
+        &format!(
+            r#"mutation {{ updateJob(input: {{jobId: "{hm_job}", hiringTeam: {}}}) {{ id }} }}"#,
+            team_input(&grown)
+        ),
+    );
+    assert_eq!(team_of(&api, &hm_job), grown);
+    api.data(
+        "admin",
+        &format!(
+            r#"mutation {{ updateJob(input: {{jobId: "{off_team}", hiringTeam: {}}}) {{ id }} }}"#,
+            team_input(&with_me)
+        ),
+    );
+    assert_eq!(team_of(&api, &off_team), with_me);
+
+    // createJob: a policy that lets recruiters create jobs (`edit` on departments). A
+    // confidential job must have them on its team; a job that is not confidential need not.
+    let policy = format!(
+        "{}\n@id(\"recruiters-create-jobs\")\npermit (principal, action == Hireplane::Action::\"edit\", resource is Hireplane::Department)\nwhen {{ principal.role == \"recruiter\" }};\n",
+        policy::DEFAULT_POLICY
+    );
+    app::Services::new()
+        .set_policy(&mut api.store, ORG, &policy, "test.cedar", None, now())
+        .unwrap();
+    let department = api.data("admin", "{ departments(first: 1) { nodes { id } } }");
+    let department = at(&department, "departments.nodes.0.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let create = |confidential: bool, team: &str| {
+        format!(
+            r#"mutation {{ createJob(input: {{title: "Secret project", departmentId: "{department}", location: "Remote", employmentType: full_time, confidential: {confidential}, stages: [{{name: "Screen", kind: screen}}], hiringTeam: {team}}}) {{ id confidential }} }}"#
+        )
+    };
+    let count = |api: &Api| {
+        at(
+            &api.data("admin", "{ jobs { totalCount } }"),
+            "jobs.totalCount",
+        )
+        .clone()
+    };
+    let jobs_before = count(&api);
+    let others = format!(r#"[{{userId: "{hm}", role: hiring_manager}}]"#);
+    let v = api.query("recruiter", &create(true, &others));
+    assert_eq!(code(&v), "FORBIDDEN", "{v}");
+    assert_eq!(count(&api), jobs_before, "nothing created");
+    let mine = format!(
+        r#"[{{userId: "{me}", role: recruiter}}, {{userId: "{hm}", role: hiring_manager}}]"#
+    );
+    let d = api.data("recruiter", &create(true, &mine));
+    let secret = at(&d, "createJob.id").as_str().unwrap().to_owned();
+    assert_eq!(at(&d, "createJob.confidential"), true);
+    assert!(api.all_ids("recruiter", "jobs").contains(&secret));
+    let d = api.data("recruiter", &create(false, &others));
+    assert_eq!(at(&d, "createJob.confidential"), false);
+    // An admin may create a confidential job whatever its team.
+    let d = api.data("admin", &create(true, &others));
+    assert_eq!(at(&d, "createJob.confidential"), true);
+}
+
+#[test]
+fn hiring_teams_are_managed_by_the_team_on_sqlite() {
+    hiring_teams_are_managed_by_the_team(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn hiring_teams_are_managed_by_the_team_on_postgres() {
+    hiring_teams_are_managed_by_the_team(postgres_db());
+}

@@ -16,8 +16,8 @@
 //! | `updateFeedback` | `edit` the feedback (its author, by default) |
 //! | `createOffer` | `edit` the application, and `edit` + `viewCompensation` of the new offer |
 //! | `updateOffer` | `edit` the offer (+ `viewCompensation` when terms change) |
-//! | `createJob` | `edit` the department |
-//! | `updateJob` | `edit` the job |
+//! | `createJob` | `edit` the department (+ `manageHiringTeam` of the new job when confidential) |
+//! | `updateJob` | `edit` the job (+ `manageHiringTeam` when the team or `confidential` change) |
 //! | `addStage`, `renameStage`, `removeStage` | `edit` the stage's job |
 //! | `createCustomField` | `edit` the org |
 //! | `setCustomFieldValue` | `edit` the record |
@@ -1250,12 +1250,47 @@ async fn create_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fi
         stages,
         custom_fields: i.map("customFields")?,
     };
-    mutate_editing(
+    mutate(
         &ctx,
         EntityId::Jobs,
-        "Department",
-        department,
-        move |store, services, org| {
+        move |store, services, access, org, at| {
+            services.authorize(
+                store,
+                access,
+                Action::Edit,
+                "Department",
+                department.as_str(),
+                at,
+            )?;
+            // A confidential job is seen by admins and its hiring team only: the caller must be
+            // allowed to manage the team of the job as it will be (by default: an admin, or a
+            // recruiter or hiring manager who is on the team given), so that a recruiter who
+            // may create jobs cannot create one they lose sight of at once.
+            if cmd.confidential {
+                let team = cmd
+                    .hiring_team
+                    .iter()
+                    .map(|m| m.user_id.to_string())
+                    .collect();
+                let attrs = vec![
+                    ("status", Fact::Text(cmd.status.as_str().to_owned())),
+                    ("confidential", Fact::Bool(true)),
+                    (
+                        "department",
+                        Fact::Entity("Department", department.to_string()),
+                    ),
+                    ("hiringTeam", Fact::Entities("User", team)),
+                ];
+                services.authorize_new(
+                    store,
+                    access,
+                    Action::ManageHiringTeam,
+                    "Job",
+                    attrs,
+                    &[("Department", department.as_str())],
+                    at,
+                )?;
+            }
             let job = store.create_job(org, cmd)?;
             services.forget_catalog(org); // its stage names
             Ok(job.id.to_string())
@@ -1274,10 +1309,54 @@ async fn update_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fi
     cmd.confidential = i.opt_bool("confidential")?;
     cmd.headcount = i.opt_u32("headcount")?;
     cmd.hiring_team = hiring_team(&i)?;
-    mutate_editing(&ctx, EntityId::Jobs, "Job", job, move |store, _, org| {
-        Ok(store.update_job(org, cmd)?.id.to_string())
-    })
+    mutate(
+        &ctx,
+        EntityId::Jobs,
+        move |store, services, access, org, at| {
+            services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
+            // Who is on the team and whether the job is confidential decide who sees it and
+            // its offers' pay: changing them takes `manageHiringTeam` too.
+            if changes_team_or_confidentiality(store, org, &cmd)? {
+                services.authorize(
+                    store,
+                    access,
+                    Action::ManageHiringTeam,
+                    "Job",
+                    job.as_str(),
+                    at,
+                )?;
+            }
+            Ok(store.update_job(org, cmd)?.id.to_string())
+        },
+    )
     .await
+}
+
+/// Whether `cmd` changes its job's hiring team (as a set of members with their roles) or its
+/// `confidential`; giving them as they are changes nothing.
+fn changes_team_or_confidentiality(
+    store: &mut Store,
+    org: &str,
+    cmd: &store::UpdateJob,
+) -> Result<bool, Failure> {
+    if cmd.hiring_team.is_none() && cmd.confidential.is_none() {
+        return Ok(false);
+    }
+    let Some(job) = store.job(org, cmd.job_id.as_str())? else {
+        // Gone since it was authorized: the store command says so.
+        return Ok(false);
+    };
+    let members = |team: &[domain::entity::HiringTeamMember]| {
+        team.iter()
+            .map(|m| (m.user_id.to_string(), m.role.as_str()))
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let team_changes = cmd
+        .hiring_team
+        .as_ref()
+        .is_some_and(|team| members(team) != members(&job.hiring_team));
+    let confidential_changes = cmd.confidential.is_some_and(|c| c != job.confidential);
+    Ok(team_changes || confidential_changes)
 }
 
 async fn update_candidate(
