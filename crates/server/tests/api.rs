@@ -2025,3 +2025,111 @@ fn hiring_teams_are_managed_by_the_team_on_sqlite() {
 fn hiring_teams_are_managed_by_the_team_on_postgres() {
     hiring_teams_are_managed_by_the_team(postgres_db());
 }
+
+/// A thing the caller may not see answers as one that does not exist: a stage of a confidential
+/// job hidden from the recruiter, given to `moveApplication`, `scheduleInterview`, `addStage`,
+/// `renameStage` or `removeStage`, gets the same error as a stage id that exists nowhere (the
+/// id aside), never the hidden job's id; nothing changes.
+fn hidden_and_absent_look_the_same(db: Db) {
+    let api = Api::start(db, |_| {});
+    let seen = api.all_ids("recruiter", "jobs");
+    let confidential = node_ids(
+        &api.data(
+            "admin",
+            "{ jobs(first: 200, filter: {confidential: true}) { nodes { id } } }",
+        ),
+        "jobs.nodes",
+    );
+    let hidden_job = confidential
+        .iter()
+        .find(|j| !seen.contains(*j))
+        .expect("a confidential job the recruiter does not see")
+        .clone();
+    let d = api.data(
+        "admin",
+        &format!(r#"{{ job(id: "{hidden_job}") {{ stages(first: 1) {{ nodes {{ id }} }} }} }}"#),
+    );
+    let hidden_stage = at(&d, "job.stages.nodes.0.id").as_str().unwrap().to_owned();
+    let d = api.data(
+        "recruiter",
+        &format!(r#"{{ stage(id: "{hidden_stage}") {{ job {{ id }} }} }}"#),
+    );
+    assert!(d["stage"]["job"].is_null(), "{d}");
+    // An application and a job the recruiter may change.
+    let d = api.data(
+        "recruiter",
+        "{ applications(first: 1, filter: {status: active}) { nodes { id job { id } } } }",
+    );
+    let application = at(&d, "applications.nodes.0.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = at(&d, "applications.nodes.0.job.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let absent = "stage_that_never_was";
+    let start = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
+    let end = start + jiff::SignedDuration::from_hours(1);
+    let (start, end) = (
+        start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    );
+    let interviewer = api.user("interviewer").to_owned();
+    let mutations = [
+        format!(
+            r#"mutation {{ moveApplication(input: {{applicationId: "{application}", toStageId: "STAGE"}}) {{ id }} }}"#
+        ),
+        format!(
+            r#"mutation {{ scheduleInterview(input: {{applicationId: "{application}", stageId: "STAGE", title: "x", startsAt: "{start}", endsAt: "{end}", interviewers: [{{userId: "{interviewer}", role: interviewer}}]}}) {{ id }} }}"#
+        ),
+        format!(
+            r#"mutation {{ addStage(input: {{jobId: "{job}", name: "x", kind: onsite, beforeStageId: "STAGE"}}) {{ id }} }}"#
+        ),
+        r#"mutation { renameStage(input: {stageId: "STAGE", name: "x"}) { id } }"#.to_owned(),
+        r#"mutation { removeStage(input: {stageId: "STAGE"}) { id } }"#.to_owned(),
+    ];
+    let before = api.data(
+        "admin",
+        &format!(r#"{{ job(id: "{hidden_job}") {{ stages(first: 50) {{ nodes {{ id name }} }} }} application(id: "{application}") {{ currentStage {{ id }} interviews {{ totalCount }} }} other: job(id: "{job}") {{ stages {{ totalCount }} }} }}"#),
+    );
+    for m in &mutations {
+        let answer = |stage: &str| {
+            let v = api.query("recruiter", &m.replace("STAGE", stage));
+            let error = v["errors"][0].clone();
+            assert!(!error.is_null(), "{m}: {v}");
+            // (Synthetic stage ids embed their job's id: the caller gave that part.)
+            let text = error.to_string().replace(stage, "ID");
+            assert!(
+                !text.contains(&hidden_job),
+                "{m}: names the hidden job: {text}"
+            );
+            (
+                error["message"].as_str().unwrap().replace(stage, "ID"),
+                error["extensions"].clone(),
+            )
+        };
+        let hidden = answer(&hidden_stage);
+        assert_eq!(hidden, answer(absent), "{m}");
+        assert_eq!(hidden.1["code"], "NOT_FOUND", "{m}");
+    }
+    let after = api.data(
+        "admin",
+        &format!(r#"{{ job(id: "{hidden_job}") {{ stages(first: 50) {{ nodes {{ id name }} }} }} application(id: "{application}") {{ currentStage {{ id }} interviews {{ totalCount }} }} other: job(id: "{job}") {{ stages {{ totalCount }} }} }}"#),
+    );
+    assert_eq!(before, after, "nothing changed");
+}
+
+#[test]
+fn hidden_and_absent_look_the_same_on_sqlite() {
+    hidden_and_absent_look_the_same(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn hidden_and_absent_look_the_same_on_postgres() {
+    hidden_and_absent_look_the_same(postgres_db());
+}

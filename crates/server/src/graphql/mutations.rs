@@ -893,12 +893,29 @@ async fn move_application(
         at: now(),
         transition_id: None,
     };
-    mutate_editing(
+    mutate(
         &ctx,
         EntityId::Applications,
-        "Application",
-        application,
-        move |store, _, org| Ok(store.move_stage(org, cmd)?.application.id.to_string()),
+        move |store, services, access, org, at| {
+            services.authorize(
+                store,
+                access,
+                Action::Edit,
+                "Application",
+                application.as_str(),
+                at,
+            )?;
+            stage_of_visible_job(
+                store,
+                services,
+                access,
+                org,
+                &cmd.to_stage_id,
+                "to_stage_id",
+                at,
+            )?;
+            Ok(store.move_stage(org, cmd)?.application.id.to_string())
+        },
     )
     .await
 }
@@ -967,12 +984,21 @@ async fn schedule_interview(
         status: domain::enums::InterviewStatus::Scheduled,
         interviewers,
     };
-    mutate_editing(
+    mutate(
         &ctx,
         EntityId::Interviews,
-        "Application",
-        application,
-        move |store, _, org| Ok(store.create_interview(org, cmd)?.id.to_string()),
+        move |store, services, access, org, at| {
+            services.authorize(
+                store,
+                access,
+                Action::Edit,
+                "Application",
+                application.as_str(),
+                at,
+            )?;
+            stage_of_visible_job(store, services, access, org, &cmd.stage_id, "stage_id", at)?;
+            Ok(store.create_interview(org, cmd)?.id.to_string())
+        },
     )
     .await
 }
@@ -1435,8 +1461,39 @@ async fn cancel_interview(
     .await
 }
 
+/// The job of `stage` when the org has the stage and the caller may see its job; otherwise
+/// the store's own answer for a stage that does not exist (NOT_FOUND, naming `field` as the
+/// store does, `to_stage_id`), so that a stage of a job hidden from the caller (a confidential
+/// one) tells nothing about that job, not even that it exists.
+fn stage_of_visible_job(
+    store: &mut Store,
+    services: &app::Services,
+    access: &app::Access,
+    org: &str,
+    stage: &Id,
+    field: &str,
+    at: Instant,
+) -> Result<Id, Failure> {
+    let absent = || -> Failure {
+        WriteError::NotFound {
+            field: field.to_owned(),
+            entity: "stage",
+            id: stage.to_string(),
+        }
+        .into()
+    };
+    let Some(job) = store.stage_job(org, stage.as_str())? else {
+        return Err(absent());
+    };
+    match services.authorize(store, access, Action::View, "Job", job.as_str(), at) {
+        Ok(()) => Ok(job),
+        Err(app::AppError::NoSuchEntity { .. }) => Err(absent()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Authorizes `edit` on the job whose pipeline holds `stage`: NOT_FOUND (field `stageId`) when
-/// the org has no such stage.
+/// the org has no such stage or the caller may not see its job (told apart by nothing).
 fn authorize_stage_edit(
     store: &mut Store,
     services: &app::Services,
@@ -1445,14 +1502,7 @@ fn authorize_stage_edit(
     stage: &Id,
     at: Instant,
 ) -> Result<Id, Failure> {
-    let Some(job) = store.stage_job(org, stage.as_str())? else {
-        return Err(WriteError::NotFound {
-            field: "stageId".to_owned(),
-            entity: "stage",
-            id: stage.to_string(),
-        }
-        .into());
-    };
+    let job = stage_of_visible_job(store, services, access, org, stage, "stage_id", at)?;
     services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
     Ok(job)
 }
@@ -1471,12 +1521,14 @@ async fn add_stage(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fie
         },
         before_stage_id: i.opt_id("beforeStageId")?,
     };
-    mutate_editing(
+    mutate(
         &ctx,
         EntityId::Jobs,
-        "Job",
-        job,
-        move |store, services, org| {
+        move |store, services, access, org, at| {
+            services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
+            if let Some(before) = &cmd.before_stage_id {
+                stage_of_visible_job(store, services, access, org, before, "before_stage_id", at)?;
+            }
             let job = store.add_stage(org, cmd)?;
             services.forget_catalog(org); // its stage names
             Ok(job.id.to_string())
