@@ -2133,3 +2133,68 @@ fn hidden_and_absent_look_the_same_on_sqlite() {
 fn hidden_and_absent_look_the_same_on_postgres() {
     hidden_and_absent_look_the_same(postgres_db());
 }
+
+/// `createCandidate` with a `sourceId` but no `jobId` is refused naming `sourceId` (a source is
+/// where an application came from; it used to be dropped silently), nothing written; with a
+/// `jobId` an unknown source is NOT_FOUND.
+#[test]
+fn a_source_without_a_job_is_refused() {
+    let api = Api::start(sqlite_db(), |_| {});
+    let count = || {
+        at(
+            &api.data("admin", "{ candidates { totalCount } }"),
+            "candidates.totalCount",
+        )
+        .clone()
+    };
+    let before = count();
+    let source = at(
+        &api.data("admin", "{ sources(first: 1) { nodes { id } } }"),
+        "sources.nodes.0.id",
+    )
+    .as_str()
+    .unwrap()
+    .to_owned();
+    for id in ["nope", source.as_str()] {
+        let v = api.query(
+            "admin",
+            &format!(
+                r#"mutation {{ createCandidate(input: {{name: "X", sourceId: "{id}"}}) {{ id }} }}"#
+            ),
+        );
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+        assert_eq!(v["errors"][0]["extensions"]["field"], "sourceId", "{v}");
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("`sourceId`"),
+            "{v}"
+        );
+    }
+    assert_eq!(count(), before);
+    let job = at(
+        &api.data(
+            "admin",
+            "{ jobs(first: 1, filter: {status: open}) { nodes { id } } }",
+        ),
+        "jobs.nodes.0.id",
+    )
+    .as_str()
+    .unwrap()
+    .to_owned();
+    let v = api.query(
+        "admin",
+        &format!(r#"mutation {{ createCandidate(input: {{name: "X", jobId: "{job}", sourceId: "nope"}}) {{ id }} }}"#),
+    );
+    assert_eq!(code(&v), "NOT_FOUND", "{v}");
+    assert_eq!(count(), before);
+    let d = api.data(
+        "admin",
+        &format!(r#"mutation {{ createCandidate(input: {{name: "X", jobId: "{job}", sourceId: "{source}"}}) {{ applications {{ nodes {{ source {{ id }} }} }} }} }}"#),
+    );
+    assert_eq!(
+        at(&d, "createCandidate.applications.nodes.0.source.id"),
+        source.as_str()
+    );
+}

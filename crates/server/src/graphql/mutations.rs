@@ -556,7 +556,9 @@ pub fn types() -> Vec<Type> {
                 "Apply the new candidate to this job at once (one transaction); without it, \
                  only whom the policy lets add unattached candidates (admins by default) may",
             ))
-            .field(id("sourceId").description("With `jobId`: where the application came from"))
+            .field(id("sourceId").description(
+                "With `jobId` only (refused without it): where the application came from",
+            ))
             .into(),
         InputObject::new("ApplyToJobInput")
             .field(id_nn("candidateId"))
@@ -798,6 +800,14 @@ async fn create_candidate(
     };
     let job = i.opt_id("jobId")?;
     let source = i.opt_id("sourceId")?;
+    if source.is_some() && job.is_none() {
+        // A source is where an application came from: without one, it would be dropped.
+        return Err(error(
+            Code::BadUserInput,
+            Some("sourceId"),
+            "`sourceId` needs `jobId`: a source is where an application came from",
+        ));
+    }
     let by = caller_id(&ctx)?;
     let at = cmd.at;
     mutate(
