@@ -2198,3 +2198,21 @@ fn a_source_without_a_job_is_refused() {
         source.as_str()
     );
 }
+
+/// `createCustomField` by someone who may not change the org's fields is FORBIDDEN (they know
+/// their own org exists), not NOT_FOUND; nothing is defined. An admin may.
+#[test]
+fn custom_fields_by_non_admins_are_forbidden() {
+    let api = Api::start(sqlite_db(), |_| {});
+    let create = r#"mutation { createCustomField(input: {entity: "candidate", key: "github", label: "GitHub", type: "text"}) }"#;
+    for role in ["recruiter", "hiring_manager", "interviewer"] {
+        let v = api.query(role, create);
+        assert_eq!(code(&v), "FORBIDDEN", "{role}: {v}");
+        let v = api.query(
+            "admin",
+            r#"{ candidates(first: 1) { nodes { custom(key: "github") } } }"#,
+        );
+        assert_eq!(code(&v), "BAD_USER_INPUT", "not defined: {v}");
+    }
+    at(&api.data("admin", create), "createCustomField");
+}
