@@ -542,8 +542,13 @@ fn dialect(store: &Store) -> query_compiler::Dialect {
     }
 }
 
+/// Whether allowed decisions about `action` are audited too: reads of restricted data are,
+/// permissions to change things (`edit`, `manageHiringTeam`) are not (their denials are).
 fn restricted_action(action: Action) -> bool {
-    !matches!(action, Action::View | Action::Edit)
+    !matches!(
+        action,
+        Action::View | Action::Edit | Action::ManageHiringTeam
+    )
 }
 
 /// A hash of the report (its canonical JSON form) within the org: which query it was, never

@@ -41,7 +41,7 @@ pub enum PolicyCommand {
     /// One decision: may a user do ACTION on an entity? Prints the deciding policies
     Decide {
         /// The action: view, edit, viewCompensation, viewContactDetails,
-        /// viewSensitiveCustomFields, viewDemographicsAggregate
+        /// viewSensitiveCustomFields, viewDemographicsAggregate, manageHiringTeam
         action: String,
         /// The entity type (Application, Candidate, Job, Offer, ...)
         #[arg(value_name = "TYPE")]

@@ -25,16 +25,19 @@ pub enum Action {
     ViewContactDetails,
     ViewSensitiveCustomFields,
     ViewDemographicsAggregate,
+    /// Changing a job's hiring team or whether it is confidential (on top of `edit`).
+    ManageHiringTeam,
 }
 
 impl Action {
-    pub const ALL: [Action; 6] = [
+    pub const ALL: [Action; 7] = [
         Action::View,
         Action::Edit,
         Action::ViewCompensation,
         Action::ViewContactDetails,
         Action::ViewSensitiveCustomFields,
         Action::ViewDemographicsAggregate,
+        Action::ManageHiringTeam,
     ];
 
     /// The action's Cedar id.
@@ -46,6 +49,7 @@ impl Action {
             Action::ViewContactDetails => "viewContactDetails",
             Action::ViewSensitiveCustomFields => "viewSensitiveCustomFields",
             Action::ViewDemographicsAggregate => "viewDemographicsAggregate",
+            Action::ManageHiringTeam => "manageHiringTeam",
         }
     }
 

@@ -326,6 +326,58 @@ fn interviewers_see_only_what_they_interview_for_without_contact_or_pay() {
 }
 
 #[test]
+fn only_admins_and_the_hiring_team_manage_a_jobs_team_and_confidentiality() {
+    let p = Policies::shipped("acme").unwrap();
+    let may = |user: &str, role: &str, job: &str| {
+        allowed(
+            &p,
+            &viewer(user, role),
+            Action::ManageHiringTeam,
+            "Job",
+            job,
+        )
+    };
+    // Admins on any job; the recruiter and the hiring manager on the team of `secret`.
+    assert!(may("admin", "admin", "secret") && may("admin", "admin", "public"));
+    assert!(may("rec-in", "recruiter", "secret"));
+    assert!(may("hm", "hiring_manager", "secret"));
+    // A recruiter may edit `public` (not confidential) but, off its team, not manage its team:
+    // else they could add themselves (and see its offers' pay) or make it confidential.
+    let outside = viewer("rec-out", "recruiter");
+    assert!(allowed(&p, &outside, Action::Edit, "Job", "public"));
+    assert!(!may("rec-out", "recruiter", "public"));
+    assert!(!may("rec-out", "recruiter", "secret"));
+    assert!(!may("rec-in", "recruiter", "public"));
+    assert!(!may("hm", "hiring_manager", "public"));
+    assert!(!may("int", "interviewer", "secret"));
+    let d = p
+        .decide(
+            &viewer("rec-in", "recruiter"),
+            Action::ManageHiringTeam,
+            "Job",
+            "secret",
+            &world("acme"),
+        )
+        .unwrap();
+    assert_eq!(d.policies, vec!["hiring-team-managers".to_string()]);
+    // Other entity types are outside the action's scope: refused by the schema, never allowed.
+    assert!(
+        p.decide(
+            &viewer("admin", "admin"),
+            Action::ManageHiringTeam,
+            "Application",
+            "a-secret",
+            &world("acme")
+        )
+        .map_or(true, |d| !d.allowed)
+    );
+    assert_eq!(
+        Action::parse("manageHiringTeam"),
+        Some(Action::ManageHiringTeam)
+    );
+}
+
+#[test]
 fn nothing_crosses_orgs_whatever_the_policy_says() {
     let open = r#"@id("everyone-everything") permit (principal, action, resource);"#;
     let p =

@@ -32,6 +32,8 @@ const ORG_POLICY: &str = r#"
   when { Hireplane::User::"u1".role == "admin" && resource.hiringTeam.contains(principal) };
 @id("credited") permit (principal, action == Hireplane::Action::"view", resource is Hireplane::Application)
   when { resource has creditedTo && resource.creditedTo == principal };
+@id("team-managers") permit (principal, action == Hireplane::Action::"manageHiringTeam", resource is Hireplane::Job)
+  when { resource.hiringTeam.contains(principal) } unless { resource.status == "closed" };
 @id("offers") permit (principal, action == Hireplane::Action::"viewCompensation", resource is Hireplane::Offer)
   when { principal.role == "recruiter" && resource.application.job.hiringTeam.contains(principal) }
   unless { resource.status == "draft" };

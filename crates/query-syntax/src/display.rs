@@ -2,7 +2,8 @@
 //! tree (spans aside).
 //!
 //! Keywords are printed lower case, one clause per line in a fixed order, strings in double
-//! quotes, and parentheses only where precedence needs them. A tree read from JSON prints the
+//! quotes, names spelled like keywords in backticks where a keyword could stand (`` `by`.id ``),
+//! and parentheses only where precedence needs them. A tree read from JSON prints the
 //! same way; the one thing that does not come back identical is a negative number literal
 //! (`{"integer": -5}`), which prints as `-5` and so parses as the negation of `5`.
 
@@ -10,9 +11,23 @@ use std::fmt::{self, Display, Formatter, Write};
 
 use crate::ast::*;
 
+/// A name where a keyword cannot stand (a subject, an alias, the start of a path): in
+/// backticks when it is spelled like a keyword (`` `by` ``), as it is otherwise.
+struct Name<'a>(&'a str);
+
+impl Display for Name<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if crate::is_keyword(self.0) {
+            write!(f, "`{}`", self.0)
+        } else {
+            f.write_str(self.0)
+        }
+    }
+}
+
 impl Display for Report {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "report {}", self.subject.name)?;
+        write!(f, "report {}", Name(&self.subject.name))?;
         for filter in &self.filters {
             write!(f, "\nwhere {filter}")?;
         }
@@ -57,7 +72,7 @@ fn items(f: &mut Formatter<'_>, items: &[Item]) -> fmt::Result {
         }
         write!(f, "{}", item.expr)?;
         if let Some(alias) = &item.alias {
-            write!(f, " as {}", alias.name)?;
+            write!(f, " as {}", Name(&alias.name))?;
         }
     }
     Ok(())
@@ -187,7 +202,11 @@ fn write_expr(f: &mut Formatter<'_>, expr: &Expr, min: Prec) -> fmt::Result {
                 if n > 0 {
                     f.write_char('.')?;
                 }
-                f.write_str(&segment.name)?;
+                if n == 0 {
+                    write!(f, "{}", Name(&segment.name))?;
+                } else {
+                    f.write_str(&segment.name)?;
+                }
             }
             Ok(())
         }

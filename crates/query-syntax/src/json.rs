@@ -70,12 +70,25 @@ fn check_report(report: &Report) -> Result<(), String> {
     Ok(())
 }
 
+/// A subject, an output name or the start of a path: any word (one spelled like a keyword is
+/// written in backticks in text).
 fn check_name(ident: &Ident, what: &str) -> Result<(), String> {
+    if is_word(&ident.name) {
+        return Ok(());
+    }
+    Err(format!(
+        "{what} `{}` is not a name (not letters, digits and `_`)",
+        ident.name
+    ))
+}
+
+/// A function's name: a word that is not a keyword (text cannot quote a function).
+fn check_function(ident: &Ident) -> Result<(), String> {
     if is_identifier(&ident.name) {
         return Ok(());
     }
     Err(format!(
-        "{what} `{}` is not a name (a keyword, or not letters, digits and `_`)",
+        "function `{}` is not a name (a keyword, or not letters, digits and `_`)",
         ident.name
     ))
 }
@@ -108,7 +121,7 @@ fn check_expr(expr: &Expr) -> Result<(), String> {
             filter,
             ..
         } => {
-            check_name(function, "function")?;
+            check_function(function)?;
             args.iter().try_for_each(check_expr)?;
             filter.as_deref().map_or(Ok(()), check_expr)
         }
@@ -206,13 +219,22 @@ mod tests {
         let with_where = |expr: &str| format!(r#"{{"subject": "a", "where": [{expr}]}}"#);
         let path = |name: &str| format!(r#"{{"kind": "path", "path": ["{name}"]}}"#);
         assert_eq!(
-            message(r#"{"subject": "order"}"#),
-            "invalid report JSON: subject `order` is not a name (a keyword, or not letters, digits and `_`)"
+            message(r#"{"subject": "two words"}"#),
+            "invalid report JSON: subject `two words` is not a name (not letters, digits and `_`)"
         );
         assert_eq!(
             message(&with_where(&path("two words"))),
-            "invalid report JSON: field `two words` is not a name (a keyword, or not letters, digits and `_`)"
+            "invalid report JSON: field `two words` is not a name (not letters, digits and `_`)"
         );
+        let call = r#"{"kind": "call", "function": "order", "args": []}"#;
+        assert_eq!(
+            message(&with_where(call)),
+            "invalid report JSON: function `order` is not a name (a keyword, or not letters, digits and `_`)"
+        );
+        // Names spelled like keywords are names: text writes them in backticks.
+        let by = from_json(&with_where(&path("by"))).unwrap();
+        assert_eq!(by.to_string(), "report a\nwhere `by`");
+        assert_eq!(parse(&by.to_string()).unwrap().without_spans(), by);
         let ok = r#"{"kind": "path", "path": ["application", "order"]}"#;
         assert!(from_json(&with_where(ok)).is_ok());
         let date = r#"{"kind": "literal", "value": {"date": "2025-02-30"}}"#;

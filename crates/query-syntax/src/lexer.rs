@@ -11,6 +11,9 @@ use crate::diagnostic::Diagnostic;
 pub(crate) enum TokenKind {
     /// An identifier or a keyword, `[A-Za-z_][A-Za-z0-9_]*`; its text is in the source.
     Word,
+    /// A name in backticks, `` `by` ``: always a name, even when it is spelled like a keyword.
+    /// Its text is the source inside the backticks, a word as above.
+    QuotedWord,
     String(String),
     Integer(i64),
     Float(f64),
@@ -63,6 +66,10 @@ pub(crate) fn lex(text: &str) -> Result<Vec<Token>, Diagnostic> {
             b'A'..=b'Z' | b'a'..=b'z' | b'_' => {
                 i = scan_while(bytes, i, is_word_byte);
                 TokenKind::Word
+            }
+            b'`' => {
+                i = quoted_name(text, start)?;
+                TokenKind::QuotedWord
             }
             b'0'..=b'9' => {
                 let (kind, end) = number(text, start)?;
@@ -134,6 +141,38 @@ fn scan_while(bytes: &[u8], mut i: usize, keep: impl Fn(u8) -> bool) -> usize {
         i += 1;
     }
     i
+}
+
+/// Where the quoted name starting at `start` (a backtick) ends: after its closing backtick. The
+/// name inside is a word (`[A-Za-z_][A-Za-z0-9_]*`), so no escapes are needed.
+fn quoted_name(text: &str, start: usize) -> Result<usize, Diagnostic> {
+    let bytes = text.as_bytes();
+    let end = scan_while(bytes, start + 1, is_word_byte);
+    let name = &text[start + 1..end];
+    let starts_well = name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
+    if bytes.get(end) != Some(&b'`') {
+        return Err(Diagnostic::new(
+            "unterminated quoted name",
+            Span::new(start, end.max(start + 1)),
+        )
+        .with_help("a quoted name is letters, digits and `_` between backticks, e.g. `by`"));
+    }
+    if name.is_empty() {
+        return Err(Diagnostic::new(
+            "a quoted name cannot be empty",
+            Span::new(start, end + 1),
+        ));
+    }
+    if !starts_well {
+        return Err(
+            Diagnostic::new(format!("`{name}` is not a name"), Span::new(start, end + 1))
+                .with_help("a name starts with a letter or `_`"),
+        );
+    }
+    Ok(end + 1)
 }
 
 /// An integer, a float or a date starting at `start` (a digit), and where it ends.

@@ -2,7 +2,8 @@
 //!
 //! Precedence, loosest first: `or`, `and`, `not`, predicates (comparisons, `in`, `between`,
 //! `is null`, `contains`, `starts with`, `ends with`; not chainable), `+ -`, `* /`, unary `-`.
-//! Keywords are case-insensitive and are never names, except after a `.` in a path. The time
+//! Keywords are case-insensitive and are never names, except after a `.` in a path or quoted in
+//! backticks (`` `by`.name ``: a quoted name is always a name). The time
 //! units (`day`, `months`, ...) are keywords only right after `last N`, `this` and `previous`.
 //!
 //! Nesting is capped at [`MAX_DEPTH`] levels, counted the way the JSON form nests, so that any
@@ -103,6 +104,16 @@ impl<'a> Parser<'a> {
         self.source.get(token.span.range()).unwrap_or("")
     }
 
+    /// The name a token spells when it can be a name at the start of a path or as an alias: a
+    /// word that is not a keyword, or any quoted name (without its backticks).
+    fn name_of(&self, token: &Token) -> Option<&'a str> {
+        match token.kind {
+            TokenKind::Word if !is_keyword(self.text(token)) => Some(self.text(token)),
+            TokenKind::QuotedWord => quoted(self.text(token)),
+            _ => None,
+        }
+    }
+
     fn is_keyword_at(&self, n: usize, keyword: &str) -> bool {
         let token = self.peek_at(n);
         token.kind == TokenKind::Word && self.text(token).eq_ignore_ascii_case(keyword)
@@ -161,17 +172,17 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// A name: a word that is not a keyword.
+    /// A name: a word that is not a keyword, or a quoted name (`` `by` ``).
     fn identifier(&mut self, what: &str) -> Parsed<Ident> {
         let token = self.peek();
-        if token.kind == TokenKind::Word && !is_keyword(self.text(token)) {
+        if let Some(name) = self.name_of(token) {
             let token = self.advance();
-            return Ok(Ident::new(self.text(&token), token.span));
+            return Ok(Ident::new(name, token.span));
         }
         let mut error = self.expected(what);
         if token.kind == TokenKind::Word {
             error = error.with_help(format!(
-                "{} is a keyword and cannot be a name",
+                "{} is a keyword; write it in backticks to use it as a name",
                 self.describe(token)
             ));
         }
@@ -648,6 +659,11 @@ impl<'a> Parser<'a> {
                     self.path()
                 }
             }
+            TokenKind::QuotedWord => self.path(),
+            TokenKind::Word => Err(self.expected("an expression").with_help(format!(
+                "{} is a keyword; write it in backticks to use it as a field name",
+                self.describe(&token)
+            ))),
             _ => Err(self.expected("an expression")),
         }
     }
@@ -687,20 +703,29 @@ impl<'a> Parser<'a> {
         )
     }
 
+    /// A path; its first token is a name ([`Parser::name_of`]). After a `.` any word is a name,
+    /// keywords included, and so is a quoted name.
     fn path(&mut self) -> Parsed<Expr> {
         let first = self.advance();
-        let mut path = vec![Ident::new(self.text(&first), first.span)];
+        let mut path = vec![Ident::new(self.name_of(&first).unwrap_or(""), first.span)];
         while self.eat(&TokenKind::Dot).is_some() {
             let token = self.peek().clone();
-            if token.kind != TokenKind::Word {
-                return Err(self.expected("a field name"));
-            }
+            let name = match token.kind {
+                TokenKind::Word => self.text(&token),
+                TokenKind::QuotedWord => quoted(self.text(&token)).unwrap_or(""),
+                _ => return Err(self.expected("a field name")),
+            };
             self.advance();
-            path.push(Ident::new(self.text(&token), token.span));
+            path.push(Ident::new(name, token.span));
         }
         let span = first.span.to(path.last().map_or(first.span, |i| i.span));
         self.node(ExprKind::Path { path }, span)
     }
+}
+
+/// The name inside a quoted name's text (`` `by` `` → `by`).
+fn quoted(text: &str) -> Option<&str> {
+    text.strip_prefix('`')?.strip_suffix('`')
 }
 
 fn comparison(kind: &TokenKind) -> Option<BinaryOp> {
@@ -1084,6 +1109,61 @@ mod tests {
         assert_eq!(
             error("report r where f(where a").0,
             "expected `)` after `a`, found end of input"
+        );
+    }
+
+    #[test]
+    fn quoted_names_may_be_spelled_like_keywords() {
+        // A stage transition's `by` (who moved it) and the like.
+        assert_eq!(expr("`by`.id = \"u1\""), "(= by.id \"u1\")");
+        assert_eq!(expr("`by`"), "by");
+        assert_eq!(expr("`status` = 1"), "(= status 1)");
+        assert_eq!(expr("job.`order`.`x`"), "job.order.x");
+        assert_eq!(expr("`Order` in (1)"), "(in Order 1)");
+        let report =
+            parse("report `by` show `by`.name as `limit`, x as `y` order by `limit`").unwrap();
+        assert_eq!(report.subject.name, "by");
+        assert_eq!(sexp(&report.show[0].expr), "by.name");
+        assert_eq!(report.show[0].alias.as_ref().unwrap().name, "limit");
+        assert_eq!(report.show[1].alias.as_ref().unwrap().name, "y");
+        assert_eq!(sexp(&report.order_by[0].expr), "limit");
+        // The span of a quoted name covers its backticks.
+        let report = parse("report r where `by`.id").unwrap();
+        assert_eq!(report.filters[0].span.range(), 15..22);
+        // Printed back with the backticks where a keyword could stand.
+        assert_eq!(
+            report.to_string(),
+            "report r\nwhere `by`.id",
+            "printed: {report}"
+        );
+        // A quoted name is never a function, nor anything but a word.
+        assert_eq!(error("report r where `count`()").0, "unexpected `(`");
+        assert_eq!(
+            error("report r where `by.id` = 1"),
+            ("unterminated quoted name".into(), 15..18)
+        );
+        assert_eq!(
+            error("report r where `by"),
+            ("unterminated quoted name".into(), 15..18)
+        );
+        assert_eq!(
+            error("report r where ``"),
+            ("a quoted name cannot be empty".into(), 15..17)
+        );
+        assert_eq!(
+            error("report r where `1by`"),
+            ("`1by` is not a name".into(), 15..20)
+        );
+        // Unquoted, a keyword is no name, and the help says how to write it.
+        let d = parse("report r where by.id = 1").unwrap_err();
+        assert_eq!(
+            d.message,
+            "expected an expression after `where`, found `by`"
+        );
+        assert!(
+            d.help.iter().any(|h| h.contains("backticks")),
+            "{:?}",
+            d.help
         );
     }
 

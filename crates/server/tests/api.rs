@@ -1929,3 +1929,775 @@ fn costly_queries_and_many_mutations_are_refused() {
     api.data("admin", &format!("mutation {{ {ten} }}"));
     assert_eq!(candidates_named(&api, "Ten9"), 1);
 }
+
+/// The ids of the nodes of the list at `path` of an answer.
+fn node_ids(v: &Value, path: &str) -> Vec<String> {
+    at(v, path)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `setCustomFieldValue` answers with the record's custom fields as the caller reads them: a
+/// sensitive field (admins only, by default) is not in a recruiter's or a hiring manager's
+/// answer, even when they write a field of a record that has one; an admin's answer has it.
+fn custom_field_answers_show_what_the_caller_reads(db: Db) {
+    let api = Api::start(db, |_| {});
+    let custom = |role: &str, entity: &str, id: &str, key: &str| {
+        let q = format!(r#"{{ {entity}(id: "{id}") {{ custom(key: "{key}") }} }}"#);
+        api.data(role, &q)[entity]["custom"].clone()
+    };
+    let set = |role: &str, entity: &str, id: &str, key: &str, value: &Value| {
+        let q = format!(
+            r#"mutation {{ setCustomFieldValue(input: {{entity: "{entity}", recordId: "{id}", key: "{key}", value: {value}}}) }}"#
+        );
+        at(&api.data(role, &q), "setCustomFieldValue").clone()
+    };
+    for (role, entity, list, sensitive, plain) in [
+        (
+            "recruiter",
+            "candidate",
+            "candidates",
+            "visa_sponsorship",
+            "years_of_experience",
+        ),
+        (
+            "hiring_manager",
+            "application",
+            "applications",
+            "current_salary",
+            "",
+        ),
+    ] {
+        // A record the role may change that has a value of the sensitive field.
+        let with_sensitive: BTreeSet<String> = node_ids(
+            &api.data(
+                "admin",
+                &format!(
+                    r#"{{ {list}(first: 200, where: "custom.{sensitive} is not null") {{ nodes {{ id }} }} }}"#
+                ),
+            ),
+            &format!("{list}.nodes"),
+        )
+        .into_iter()
+        .collect();
+        let id = api
+            .all_ids(role, list)
+            .into_iter()
+            .find(|id| with_sensitive.contains(id))
+            .unwrap_or_else(|| panic!("no {entity} of the {role} with `{sensitive}`"));
+        assert!(!custom("admin", entity, &id, sensitive).is_null());
+        assert!(
+            custom(role, entity, &id, sensitive).is_null(),
+            "masked for the {role}"
+        );
+        // Writes a plain field (its current value back, or a new one).
+        let (key, value) = if plain.is_empty() {
+            let q = format!(
+                r#"mutation {{ createCustomField(input: {{entity: "{entity}", key: "note_{role}", label: "Note", type: "text"}}) }}"#
+            );
+            at(&api.data("admin", &q), "createCustomField");
+            (format!("note_{role}"), json!("hello"))
+        } else {
+            let current = custom(role, entity, &id, plain);
+            let value = if current.is_null() { json!(7) } else { current };
+            (plain.to_owned(), value)
+        };
+        let answer = set(role, entity, &id, &key, &value);
+        let fields = answer.as_object().unwrap_or_else(|| panic!("{answer}"));
+        assert!(!fields.contains_key(sensitive), "{role}: {answer}");
+        assert_eq!(fields.get(&key), Some(&value), "{role}: {answer}");
+        // Every field the answer shows reads the same through the read types.
+        for (k, v) in fields {
+            assert_eq!(&custom(role, entity, &id, k), v, "{role} {k}");
+        }
+        // The admin's answer for the same record shows the sensitive field.
+        let answer = set("admin", entity, &id, &key, &value);
+        assert_eq!(
+            answer.get(sensitive),
+            Some(&custom("admin", entity, &id, sensitive)),
+            "{answer}"
+        );
+    }
+}
+
+#[test]
+fn custom_field_answers_show_what_the_caller_reads_on_sqlite() {
+    custom_field_answers_show_what_the_caller_reads(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn custom_field_answers_show_what_the_caller_reads_on_postgres() {
+    custom_field_answers_show_what_the_caller_reads(postgres_db());
+}
+
+/// Masked fields of every type read as null, for every role, without errors: compensation
+/// (money, text, the salary period enum), contact details, and sensitive custom fields of
+/// every custom type (text, number, boolean, date, select, multi-select); an admin reads them.
+fn masked_fields_read_as_null(db: Db) {
+    let api = Api::start(db, |_| {});
+    let kinds = [
+        ("text", "", json!("secret")),
+        ("number", "", json!(12.5)),
+        ("boolean", "", json!(true)),
+        ("date", "", json!("2026-03-01")),
+        ("select", r#", options: ["a", "b"]"#, json!("b")),
+        (
+            "multi_select",
+            r#", options: ["a", "b"]"#,
+            json!(["a", "b"]),
+        ),
+    ];
+    for (ty, options, _) in &kinds {
+        let q = format!(
+            r#"mutation {{ createCustomField(input: {{entity: "candidate", key: "secret_{ty}", label: "Secret {ty}", type: "{ty}", sensitive: true{options}}}) }}"#
+        );
+        at(&api.data("admin", &q), "createCustomField");
+    }
+    let roles = ["admin", "recruiter", "hiring_manager", "interviewer"];
+    // A candidate each role sees, with a value of every sensitive field.
+    let mut seen = Vec::new();
+    for role in roles {
+        let id = api
+            .all_ids(role, "candidates")
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("the {role} sees no candidate"));
+        for (ty, _, value) in &kinds {
+            let q = format!(
+                r#"mutation {{ setCustomFieldValue(input: {{entity: "candidate", recordId: "{id}", key: "secret_{ty}", value: {value}}}) }}"#
+            );
+            at(&api.data("admin", &q), "setCustomFieldValue");
+        }
+        seen.push((role, id));
+    }
+    let secrets: String = kinds
+        .iter()
+        .map(|(ty, _, _)| format!(r#" {ty}: custom(key: "secret_{ty}")"#))
+        .collect();
+    for (role, id) in &seen {
+        let d = api.data(
+            role,
+            &format!(r#"{{ candidate(id: "{id}") {{ id email phone{secrets} }} }}"#),
+        );
+        for (ty, _, value) in &kinds {
+            let expected = if *role == "admin" {
+                value
+            } else {
+                &Value::Null
+            };
+            assert_eq!(&d["candidate"][ty], expected, "{role} {ty}: {d}");
+        }
+        if *role == "interviewer" {
+            assert!(d["candidate"]["email"].is_null(), "{d}");
+        }
+        // Lists of every masked field, as every role.
+        for q in [
+            "{ offers(first: 200) { nodes { id status startDate salary salaryCurrency salaryPeriod bonus equity application { id } } } }",
+            r#"{ applications(first: 200) { nodes { id status custom(key: "current_salary") } } }"#,
+            r#"{ jobs(first: 200) { nodes { id status custom(key: "budget_max") } } }"#,
+            &format!("{{ candidates(first: 200) {{ nodes {{ id email phone{secrets} }} }} }}"),
+        ] {
+            let d = api.data(role, q);
+            if *role == "admin" {
+                continue;
+            }
+            // Nothing restricted shows for the others, except what the policy grants.
+            let list = d.as_object().unwrap().values().next().unwrap();
+            for n in list["nodes"].as_array().unwrap() {
+                for key in ["current_salary", "budget_max"]
+                    .into_iter()
+                    .chain(kinds.iter().map(|k| k.0))
+                {
+                    assert!(n.get("custom").is_none_or(Value::is_null), "{role}: {n}");
+                    assert!(n.get(key).is_none_or(Value::is_null), "{role}: {n}");
+                }
+            }
+        }
+    }
+    // The recruiter sees some offers whose compensation is masked (not on the hiring team),
+    // and reads their salary period as null.
+    let d = api.data(
+        "recruiter",
+        "{ offers(first: 200) { nodes { id salary salaryPeriod } } }",
+    );
+    let masked = d["offers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["salary"].is_null())
+        .collect::<Vec<_>>();
+    assert!(!masked.is_empty(), "{d}");
+    assert!(masked.iter().all(|n| n["salaryPeriod"].is_null()), "{d}");
+    let id = masked[0]["id"].as_str().unwrap();
+    let d = api.data(
+        "recruiter",
+        &format!(r#"{{ offer(id: "{id}") {{ id salaryPeriod }} }}"#),
+    );
+    assert_eq!(d["offer"], json!({"id": id, "salaryPeriod": null}));
+}
+
+#[test]
+fn masked_fields_read_as_null_on_sqlite() {
+    masked_fields_read_as_null(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn masked_fields_read_as_null_on_postgres() {
+    masked_fields_read_as_null(postgres_db());
+}
+
+/// The named type under non-null and list wrappers of an introspected type reference, and its kind.
+fn named_type(t: &Value) -> (String, String) {
+    let mut t = t;
+    while t["name"].is_null() {
+        t = &t["ofType"];
+    }
+    (
+        t["name"].as_str().unwrap().to_owned(),
+        t["kind"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// The introspected type `name` of `types`.
+fn type_named<'v>(types: &'v [Value], name: &str) -> &'v Value {
+    types.iter().find(|t| t["name"] == name).unwrap()
+}
+
+/// Every field and every filter of every entity reads without error as an admin, found by
+/// introspecting the schema (so a field added later is covered): a list of each entity with all
+/// of its fields (to-one objects, to-many connections with their back condition, custom fields),
+/// and each filter on its own with a value of its type. A field whose name is a keyword of the
+/// report language (`StageTransition.by`) used to fail: the report text spelled it unquoted.
+fn every_field_and_filter_reads(db: Db) {
+    let api = Api::start(db, |_| {});
+    let wrapped =
+        "type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }";
+    let schema = api.data(
+        "admin",
+        &format!(
+            "{{ __schema {{ queryType {{ fields {{ name args {{ name }} {wrapped} }} }} types {{ name kind fields {{ name args {{ name }} {wrapped} }} inputFields {{ name {wrapped} }} enumValues {{ name }} }} }} }}"
+        ),
+    );
+    let types = at(&schema, "__schema.types").as_array().unwrap();
+    let ty = |name: &str| type_named(types, name);
+    // Every field of an entity: leaves, custom fields, to-one objects, and (when `nested`)
+    // to-many connections with every field of theirs.
+    fn selection(types: &[Value], entity: &str, nested: bool) -> String {
+        let mut out = Vec::new();
+        for f in type_named(types, entity)["fields"].as_array().unwrap() {
+            let name = f["name"].as_str().unwrap();
+            let (target, kind) = named_type(&f["type"]);
+            match kind.as_str() {
+                "OBJECT" => match target.strip_suffix("Connection") {
+                    Some(node) if nested => out.push(format!(
+                        "{name}(first: 2) {{ totalCount nodes {{ {} }} }}",
+                        selection(types, node, false)
+                    )),
+                    Some(_) => {}
+                    None => out.push(format!("{name} {{ __typename }}")),
+                },
+                _ if name == "custom" => {
+                    let key = match entity {
+                        "Candidate" => "visa_sponsorship",
+                        "Application" => "current_salary",
+                        "Job" => "budget_max",
+                        other => panic!("a custom field of {other} for this test"),
+                    };
+                    out.push(format!(r#"custom(key: "{key}")"#));
+                }
+                _ => out.push(name.to_owned()),
+            }
+        }
+        out.join(" ")
+    }
+    // Each filter of `entity` on its own, with a value of its type, as `filter: {...}`.
+    let each_filter = |entity: &str| -> Vec<String> {
+        ty(&format!("{entity}Filter"))["inputFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|input| {
+                let name = input["name"].as_str().unwrap();
+                let (target, kind) = named_type(&input["type"]);
+                let value = match (kind.as_str(), target.as_str()) {
+                    ("ENUM", _) => ty(&target)["enumValues"][0]["name"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                    (_, "Int") => "1".to_owned(),
+                    (_, "Float") => "1.5".to_owned(),
+                    (_, "Boolean") => "true".to_owned(),
+                    _ => r#""x""#.to_owned(),
+                };
+                format!("filter: {{{name}: {value}}}")
+            })
+            .collect()
+    };
+    let mut lists = 0;
+    let mut filters = 0;
+    let mut entities = BTreeSet::new();
+    for root in at(&schema, "__schema.queryType.fields").as_array().unwrap() {
+        let list = root["name"].as_str().unwrap();
+        let (connection, _) = named_type(&root["type"]);
+        let Some(entity) = connection.strip_suffix("Connection") else {
+            continue;
+        };
+        lists += 1;
+        entities.insert(entity.to_owned());
+        let q = format!(
+            "{{ {list}(first: 3) {{ totalCount nodes {{ {} }} }} }}",
+            selection(types, entity, true)
+        );
+        let d = api.data("admin", &q);
+        assert!(
+            !at(&d, &format!("{list}.nodes"))
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "{q}: {d}"
+        );
+        for filter in each_filter(entity) {
+            api.data(
+                "admin",
+                &format!("{{ {list}(first: 1, {filter}) {{ totalCount }} }}"),
+            );
+            filters += 1;
+        }
+        // The filters of each to-many connection (entities without a list of their own too).
+        for f in ty(entity)["fields"].as_array().unwrap() {
+            let (target, _) = named_type(&f["type"]);
+            let Some(node) = target.strip_suffix("Connection") else {
+                continue;
+            };
+            entities.insert(node.to_owned());
+            let name = f["name"].as_str().unwrap();
+            for filter in each_filter(node) {
+                api.data(
+                    "admin",
+                    &format!(
+                        "{{ {list}(first: 2) {{ nodes {{ {name}(first: 1, {filter}) {{ totalCount }} }} }} }}"
+                    ),
+                );
+                filters += 1;
+            }
+        }
+    }
+    assert!(
+        lists >= 11 && entities.len() >= 13 && filters > 100,
+        "{lists} lists, {entities:?}, {filters} filters"
+    );
+    // `by` itself, through the API: who moved each application.
+    let d = api.data(
+        "admin",
+        "{ stageTransitions(first: 50) { nodes { id by { id } } } }",
+    );
+    let by = d["stageTransitions"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|n| n["by"]["id"].as_str())
+        .expect("a transition with `by`")
+        .to_owned();
+    let d = api.data(
+        "admin",
+        &format!(r#"{{ stageTransitions(first: 200, filter: {{byId: "{by}"}}) {{ nodes {{ by {{ id }} }} }} }}"#),
+    );
+    let nodes = d["stageTransitions"]["nodes"].as_array().unwrap();
+    assert!(
+        !nodes.is_empty() && nodes.iter().all(|n| n["by"]["id"] == by.as_str()),
+        "{d}"
+    );
+}
+
+#[test]
+fn every_field_and_filter_reads_on_sqlite() {
+    every_field_and_filter_reads(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn every_field_and_filter_reads_on_postgres() {
+    every_field_and_filter_reads(postgres_db());
+}
+
+/// A job's hiring team and `confidential` decide who sees it and its offers' pay: `updateJob`
+/// changing them asks `manageHiringTeam` (admins, and the recruiters and hiring managers on
+/// the team), so a recruiter who may edit a job cannot add themselves to its team nor hide it;
+/// nothing changes when refused. A confidential job created by a recruiter must have them on
+/// its team.
+fn hiring_teams_are_managed_by_the_team(db: Db) {
+    let mut api = Api::start(db, |_| {});
+    let me = api.user("recruiter").to_owned();
+    let hm = api.user("hiring_manager").to_owned();
+    let team_of = |api: &Api, job: &str| -> BTreeSet<(String, String)> {
+        let d = api.data(
+            "admin",
+            &format!(r#"{{ job(id: "{job}") {{ confidential hiringTeam(first: 50) {{ nodes {{ user {{ id }} role }} }} }} }}"#),
+        );
+        at(&d, "job.hiringTeam.nodes")
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["user"]["id"].as_str().unwrap().to_owned(),
+                    m["role"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let team_input = |team: &BTreeSet<(String, String)>| -> String {
+        let members: Vec<String> = team
+            .iter()
+            .map(|(u, r)| format!(r#"{{userId: "{u}", role: {r}}}"#))
+            .collect();
+        format!("[{}]", members.join(", "))
+    };
+    // A job the recruiter may edit (not confidential) but whose team they are not on, and one
+    // of the hiring manager's.
+    let jobs = node_ids(
+        &api.data(
+            "recruiter",
+            "{ jobs(first: 200, filter: {confidential: false}) { nodes { id } } }",
+        ),
+        "jobs.nodes",
+    );
+    let off_team = jobs
+        .iter()
+        .find(|j| {
+            let team = team_of(&api, j);
+            !team.is_empty() && !team.iter().any(|(u, _)| *u == me)
+        })
+        .unwrap()
+        .clone();
+    let before = team_of(&api, &off_team);
+    let mut with_me = before.clone();
+    with_me.insert((me.clone(), "recruiter".to_owned()));
+    for change in [
+        format!("hiringTeam: {}", team_input(&with_me)),
+        "confidential: true".to_owned(),
+        format!("title: \"Renamed\", hiringTeam: {}", team_input(&with_me)),
+    ] {
+        let v = api.query(
+            "recruiter",
+            &format!(
+                r#"mutation {{ updateJob(input: {{jobId: "{off_team}", {change}}}) {{ id }} }}"#
+            ),
+        );
+        assert_eq!(code(&v), "FORBIDDEN", "{change}: {v}");
+        assert_eq!(team_of(&api, &off_team), before, "{change}");
+    }
+    let d = api.data(
+        "admin",
+        &format!(r#"{{ job(id: "{off_team}") {{ title confidential }} }}"#),
+    );
+    assert_eq!(at(&d, "job.confidential"), false);
+    assert_ne!(at(&d, "job.title"), "Renamed");
+    // Editing the rest stays allowed, and so does giving the team and flag as they are.
+    let d = api.data(
+        "recruiter",
+        &format!(
+            r#"mutation {{ updateJob(input: {{jobId: "{off_team}", headcount: 3, confidential: false, hiringTeam: {}}}) {{ headcount }} }}"#,
+            team_input(&before)
+        ),
+    );
+    assert_eq!(at(&d, "updateJob.headcount"), 3);
+    // The hiring manager manages the team of their own job; the admin any team.
+    let hm_job = node_ids(
+        &api.data("hiring_manager", "{ jobs(first: 1) { nodes { id } } }"),
+        "jobs.nodes",
+    )
+    .remove(0);
+    let mut grown = team_of(&api, &hm_job);
+    assert!(grown.iter().any(|(u, _)| *u == hm));
+    grown.insert((me.clone(), "recruiter".to_owned()));
+    api.data(
+        "hiring_manager",
+        &format!(
+            r#"mutation {{ updateJob(input: {{jobId: "{hm_job}", hiringTeam: {}}}) {{ id }} }}"#,
+            team_input(&grown)
+        ),
+    );
+    assert_eq!(team_of(&api, &hm_job), grown);
+    // Now on that team, the recruiter may change it (remove themselves again).
+    grown.remove(&(me.clone(), "recruiter".to_owned()));
+    api.data(
+        "recruiter",
+        &format!(
+            r#"mutation {{ updateJob(input: {{jobId: "{hm_job}", hiringTeam: {}}}) {{ id }} }}"#,
+            team_input(&grown)
+        ),
+    );
+    assert_eq!(team_of(&api, &hm_job), grown);
+    api.data(
+        "admin",
+        &format!(
+            r#"mutation {{ updateJob(input: {{jobId: "{off_team}", hiringTeam: {}}}) {{ id }} }}"#,
+            team_input(&with_me)
+        ),
+    );
+    assert_eq!(team_of(&api, &off_team), with_me);
+
+    // createJob: a policy that lets recruiters create jobs (`edit` on departments). A
+    // confidential job must have them on its team; a job that is not confidential need not.
+    let policy = format!(
+        "{}\n@id(\"recruiters-create-jobs\")\npermit (principal, action == Hireplane::Action::\"edit\", resource is Hireplane::Department)\nwhen {{ principal.role == \"recruiter\" }};\n",
+        policy::DEFAULT_POLICY
+    );
+    app::Services::new()
+        .set_policy(&mut api.store, ORG, &policy, "test.cedar", None, now())
+        .unwrap();
+    let department = api.data("admin", "{ departments(first: 1) { nodes { id } } }");
+    let department = at(&department, "departments.nodes.0.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let create = |confidential: bool, team: &str| {
+        format!(
+            r#"mutation {{ createJob(input: {{title: "Secret project", departmentId: "{department}", location: "Remote", employmentType: full_time, confidential: {confidential}, stages: [{{name: "Screen", kind: screen}}], hiringTeam: {team}}}) {{ id confidential }} }}"#
+        )
+    };
+    let count = |api: &Api| {
+        at(
+            &api.data("admin", "{ jobs { totalCount } }"),
+            "jobs.totalCount",
+        )
+        .clone()
+    };
+    let jobs_before = count(&api);
+    let others = format!(r#"[{{userId: "{hm}", role: hiring_manager}}]"#);
+    let v = api.query("recruiter", &create(true, &others));
+    assert_eq!(code(&v), "FORBIDDEN", "{v}");
+    assert_eq!(count(&api), jobs_before, "nothing created");
+    let mine = format!(
+        r#"[{{userId: "{me}", role: recruiter}}, {{userId: "{hm}", role: hiring_manager}}]"#
+    );
+    let d = api.data("recruiter", &create(true, &mine));
+    let secret = at(&d, "createJob.id").as_str().unwrap().to_owned();
+    assert_eq!(at(&d, "createJob.confidential"), true);
+    assert!(api.all_ids("recruiter", "jobs").contains(&secret));
+    let d = api.data("recruiter", &create(false, &others));
+    assert_eq!(at(&d, "createJob.confidential"), false);
+    // An admin may create a confidential job whatever its team.
+    let d = api.data("admin", &create(true, &others));
+    assert_eq!(at(&d, "createJob.confidential"), true);
+}
+
+#[test]
+fn hiring_teams_are_managed_by_the_team_on_sqlite() {
+    hiring_teams_are_managed_by_the_team(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn hiring_teams_are_managed_by_the_team_on_postgres() {
+    hiring_teams_are_managed_by_the_team(postgres_db());
+}
+
+/// A thing the caller may not see answers as one that does not exist: a stage of a confidential
+/// job hidden from the recruiter, given to `moveApplication`, `scheduleInterview`, `addStage`,
+/// `renameStage` or `removeStage`, gets the same error as a stage id that exists nowhere (the
+/// id aside), never the hidden job's id; nothing changes.
+fn hidden_and_absent_look_the_same(db: Db) {
+    let api = Api::start(db, |_| {});
+    let seen = api.all_ids("recruiter", "jobs");
+    let confidential = node_ids(
+        &api.data(
+            "admin",
+            "{ jobs(first: 200, filter: {confidential: true}) { nodes { id } } }",
+        ),
+        "jobs.nodes",
+    );
+    let hidden_job = confidential
+        .iter()
+        .find(|j| !seen.contains(*j))
+        .expect("a confidential job the recruiter does not see")
+        .clone();
+    let d = api.data(
+        "admin",
+        &format!(r#"{{ job(id: "{hidden_job}") {{ stages(first: 1) {{ nodes {{ id }} }} }} }}"#),
+    );
+    let hidden_stage = at(&d, "job.stages.nodes.0.id").as_str().unwrap().to_owned();
+    let d = api.data(
+        "recruiter",
+        &format!(r#"{{ stage(id: "{hidden_stage}") {{ job {{ id }} }} }}"#),
+    );
+    assert!(d["stage"]["job"].is_null(), "{d}");
+    // An application and a job the recruiter may change.
+    let d = api.data(
+        "recruiter",
+        "{ applications(first: 1, filter: {status: active}) { nodes { id job { id } } } }",
+    );
+    let application = at(&d, "applications.nodes.0.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = at(&d, "applications.nodes.0.job.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let absent = "stage_that_never_was";
+    let start = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
+    let end = start + jiff::SignedDuration::from_hours(1);
+    let (start, end) = (
+        start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    );
+    let interviewer = api.user("interviewer").to_owned();
+    let mutations = [
+        format!(
+            r#"mutation {{ moveApplication(input: {{applicationId: "{application}", toStageId: "STAGE"}}) {{ id }} }}"#
+        ),
+        format!(
+            r#"mutation {{ scheduleInterview(input: {{applicationId: "{application}", stageId: "STAGE", title: "x", startsAt: "{start}", endsAt: "{end}", interviewers: [{{userId: "{interviewer}", role: interviewer}}]}}) {{ id }} }}"#
+        ),
+        format!(
+            r#"mutation {{ addStage(input: {{jobId: "{job}", name: "x", kind: onsite, beforeStageId: "STAGE"}}) {{ id }} }}"#
+        ),
+        r#"mutation { renameStage(input: {stageId: "STAGE", name: "x"}) { id } }"#.to_owned(),
+        r#"mutation { removeStage(input: {stageId: "STAGE"}) { id } }"#.to_owned(),
+    ];
+    let before = api.data(
+        "admin",
+        &format!(r#"{{ job(id: "{hidden_job}") {{ stages(first: 50) {{ nodes {{ id name }} }} }} application(id: "{application}") {{ currentStage {{ id }} interviews {{ totalCount }} }} other: job(id: "{job}") {{ stages {{ totalCount }} }} }}"#),
+    );
+    for m in &mutations {
+        let answer = |stage: &str| {
+            let v = api.query("recruiter", &m.replace("STAGE", stage));
+            let error = v["errors"][0].clone();
+            assert!(!error.is_null(), "{m}: {v}");
+            // (Synthetic stage ids embed their job's id: the caller gave that part.)
+            let text = error.to_string().replace(stage, "ID");
+            assert!(
+                !text.contains(&hidden_job),
+                "{m}: names the hidden job: {text}"
+            );
+            (
+                error["message"].as_str().unwrap().replace(stage, "ID"),
+                error["extensions"].clone(),
+            )
+        };
+        let hidden = answer(&hidden_stage);
+        assert_eq!(hidden, answer(absent), "{m}");
+        assert_eq!(hidden.1["code"], "NOT_FOUND", "{m}");
+    }
+    let after = api.data(
+        "admin",
+        &format!(r#"{{ job(id: "{hidden_job}") {{ stages(first: 50) {{ nodes {{ id name }} }} }} application(id: "{application}") {{ currentStage {{ id }} interviews {{ totalCount }} }} other: job(id: "{job}") {{ stages {{ totalCount }} }} }}"#),
+    );
+    assert_eq!(before, after, "nothing changed");
+}
+
+#[test]
+fn hidden_and_absent_look_the_same_on_sqlite() {
+    hidden_and_absent_look_the_same(sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn hidden_and_absent_look_the_same_on_postgres() {
+    hidden_and_absent_look_the_same(postgres_db());
+}
+
+/// `createCandidate` with a `sourceId` but no `jobId` is refused naming `sourceId` (a source is
+/// where an application came from; it used to be dropped silently), nothing written; with a
+/// `jobId` an unknown source is NOT_FOUND.
+#[test]
+fn a_source_without_a_job_is_refused() {
+    let api = Api::start(sqlite_db(), |_| {});
+    let count = || {
+        at(
+            &api.data("admin", "{ candidates { totalCount } }"),
+            "candidates.totalCount",
+        )
+        .clone()
+    };
+    let before = count();
+    let source = at(
+        &api.data("admin", "{ sources(first: 1) { nodes { id } } }"),
+        "sources.nodes.0.id",
+    )
+    .as_str()
+    .unwrap()
+    .to_owned();
+    for id in ["nope", source.as_str()] {
+        let v = api.query(
+            "admin",
+            &format!(
+                r#"mutation {{ createCandidate(input: {{name: "X", sourceId: "{id}"}}) {{ id }} }}"#
+            ),
+        );
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+        assert_eq!(v["errors"][0]["extensions"]["field"], "sourceId", "{v}");
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("`sourceId`"),
+            "{v}"
+        );
+    }
+    assert_eq!(count(), before);
+    let job = at(
+        &api.data(
+            "admin",
+            "{ jobs(first: 1, filter: {status: open}) { nodes { id } } }",
+        ),
+        "jobs.nodes.0.id",
+    )
+    .as_str()
+    .unwrap()
+    .to_owned();
+    let v = api.query(
+        "admin",
+        &format!(r#"mutation {{ createCandidate(input: {{name: "X", jobId: "{job}", sourceId: "nope"}}) {{ id }} }}"#),
+    );
+    assert_eq!(code(&v), "NOT_FOUND", "{v}");
+    assert_eq!(count(), before);
+    let d = api.data(
+        "admin",
+        &format!(r#"mutation {{ createCandidate(input: {{name: "X", jobId: "{job}", sourceId: "{source}"}}) {{ applications {{ nodes {{ source {{ id }} }} }} }} }}"#),
+    );
+    assert_eq!(
+        at(&d, "createCandidate.applications.nodes.0.source.id"),
+        source.as_str()
+    );
+}
+
+/// `createCustomField` by someone who may not change the org's fields is FORBIDDEN (they know
+/// their own org exists), not NOT_FOUND; nothing is defined. An admin may.
+#[test]
+fn custom_fields_by_non_admins_are_forbidden() {
+    let api = Api::start(sqlite_db(), |_| {});
+    let create = r#"mutation { createCustomField(input: {entity: "candidate", key: "github", label: "GitHub", type: "text"}) }"#;
+    for role in ["recruiter", "hiring_manager", "interviewer"] {
+        let v = api.query(role, create);
+        assert_eq!(code(&v), "FORBIDDEN", "{role}: {v}");
+        let v = api.query(
+            "admin",
+            r#"{ candidates(first: 1) { nodes { custom(key: "github") } } }"#,
+        );
+        assert_eq!(code(&v), "BAD_USER_INPUT", "not defined: {v}");
+    }
+    at(&api.data("admin", create), "createCustomField");
+}

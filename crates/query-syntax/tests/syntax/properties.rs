@@ -141,6 +141,9 @@ const FRAGMENTS: &[&str] = &[
     "!",
     "@",
     "é",
+    "`by`",
+    "`",
+    "`1x`",
     "\n",
     "\\",
 ];
@@ -174,7 +177,8 @@ fn ident() -> impl Strategy<Value = Ident> {
     name().prop_map(|n| Ident::new(n, Span::default()))
 }
 
-/// A path segment after a `.`: any word, keywords included.
+/// A path segment after a `.`, the start of a path, an alias or a subject: any word, keywords
+/// included (text writes those in backticks where a keyword could stand).
 fn segment() -> impl Strategy<Value = Ident> {
     prop_oneof![
         name(),
@@ -223,7 +227,7 @@ fn boxed(expr: Expr) -> Box<Expr> {
 fn expr() -> impl Strategy<Value = Expr> {
     let leaf = prop_oneof![
         literal().prop_map(|value| expr_of(ExprKind::Literal { value })),
-        (ident(), prop::collection::vec(segment(), 0..3)).prop_map(|(first, rest)| {
+        (segment(), prop::collection::vec(segment(), 0..3)).prop_map(|(first, rest)| {
             let mut path = vec![first];
             path.extend(rest);
             expr_of(ExprKind::Path { path })
@@ -340,7 +344,7 @@ fn expr() -> impl Strategy<Value = Expr> {
 }
 
 fn item() -> impl Strategy<Value = Item> {
-    (expr(), prop::option::of(ident())).prop_map(|(expr, alias)| Item { expr, alias })
+    (expr(), prop::option::of(segment())).prop_map(|(expr, alias)| Item { expr, alias })
 }
 
 fn report() -> impl Strategy<Value = Report> {
@@ -362,7 +366,7 @@ fn report() -> impl Strategy<Value = Report> {
         }),
     );
     (
-        ident(),
+        segment(),
         exprs(),
         items(),
         items(),

@@ -16,8 +16,8 @@
 //! | `updateFeedback` | `edit` the feedback (its author, by default) |
 //! | `createOffer` | `edit` the application, and `edit` + `viewCompensation` of the new offer |
 //! | `updateOffer` | `edit` the offer (+ `viewCompensation` when terms change) |
-//! | `createJob` | `edit` the department |
-//! | `updateJob` | `edit` the job |
+//! | `createJob` | `edit` the department (+ `manageHiringTeam` of the new job when confidential) |
+//! | `updateJob` | `edit` the job (+ `manageHiringTeam` when the team or `confidential` change) |
 //! | `addStage`, `renameStage`, `removeStage` | `edit` the stage's job |
 //! | `createCustomField` | `edit` the org |
 //! | `setCustomFieldValue` | `edit` the record |
@@ -556,7 +556,7 @@ pub fn fields() -> Vec<Field> {
             super::spans::traced(super::spans::resolver(&ctx), set_custom_field_value(ctx))
         })
         .argument(InputValue::new("input", TypeRef::named_nn("SetCustomFieldValueInput")))
-        .description("Sets (or with null, removes) one custom field value of a record; answers with the record's custom fields"),
+        .description("Sets (or with null, removes) one custom field value of a record; answers with the record's custom fields the caller may read (as `custom(key:)` reads them)"),
     ]
 }
 
@@ -583,7 +583,9 @@ pub fn types() -> Vec<Type> {
                 "Apply the new candidate to this job at once (one transaction); without it, \
                  only whom the policy lets add unattached candidates (admins by default) may",
             ))
-            .field(id("sourceId").description("With `jobId`: where the application came from"))
+            .field(id("sourceId").description(
+                "With `jobId` only (refused without it): where the application came from",
+            ))
             .into(),
         InputObject::new("ApplyToJobInput")
             .field(id_nn("candidateId"))
@@ -825,6 +827,14 @@ async fn create_candidate(
     };
     let job = i.opt_id("jobId")?;
     let source = i.opt_id("sourceId")?;
+    if source.is_some() && job.is_none() {
+        // A source is where an application came from: without one, it would be dropped.
+        return Err(error(
+            Code::BadUserInput,
+            Some("sourceId"),
+            "`sourceId` needs `jobId`: a source is where an application came from",
+        ));
+    }
     let by = caller_id(&ctx)?;
     let at = cmd.at;
     mutate(
@@ -920,12 +930,29 @@ async fn move_application(
         at: now(),
         transition_id: None,
     };
-    mutate_editing(
+    mutate(
         &ctx,
         EntityId::Applications,
-        "Application",
-        application,
-        move |store, _, org| Ok(store.move_stage(org, cmd)?.application.id.to_string()),
+        move |store, services, access, org, at| {
+            services.authorize(
+                store,
+                access,
+                Action::Edit,
+                "Application",
+                application.as_str(),
+                at,
+            )?;
+            stage_of_visible_job(
+                store,
+                services,
+                access,
+                org,
+                &cmd.to_stage_id,
+                "to_stage_id",
+                at,
+            )?;
+            Ok(store.move_stage(org, cmd)?.application.id.to_string())
+        },
     )
     .await
 }
@@ -994,12 +1021,21 @@ async fn schedule_interview(
         status: domain::enums::InterviewStatus::Scheduled,
         interviewers,
     };
-    mutate_editing(
+    mutate(
         &ctx,
         EntityId::Interviews,
-        "Application",
-        application,
-        move |store, _, org| Ok(store.create_interview(org, cmd)?.id.to_string()),
+        move |store, services, access, org, at| {
+            services.authorize(
+                store,
+                access,
+                Action::Edit,
+                "Application",
+                application.as_str(),
+                at,
+            )?;
+            stage_of_visible_job(store, services, access, org, &cmd.stage_id, "stage_id", at)?;
+            Ok(store.create_interview(org, cmd)?.id.to_string())
+        },
     )
     .await
 }
@@ -1278,12 +1314,47 @@ async fn create_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fi
         stages,
         custom_fields: i.map("customFields")?,
     };
-    mutate_editing(
+    mutate(
         &ctx,
         EntityId::Jobs,
-        "Department",
-        department,
-        move |store, services, org| {
+        move |store, services, access, org, at| {
+            services.authorize(
+                store,
+                access,
+                Action::Edit,
+                "Department",
+                department.as_str(),
+                at,
+            )?;
+            // A confidential job is seen by admins and its hiring team only: the caller must be
+            // allowed to manage the team of the job as it will be (by default: an admin, or a
+            // recruiter or hiring manager who is on the team given), so that a recruiter who
+            // may create jobs cannot create one they lose sight of at once.
+            if cmd.confidential {
+                let team = cmd
+                    .hiring_team
+                    .iter()
+                    .map(|m| m.user_id.to_string())
+                    .collect();
+                let attrs = vec![
+                    ("status", Fact::Text(cmd.status.as_str().to_owned())),
+                    ("confidential", Fact::Bool(true)),
+                    (
+                        "department",
+                        Fact::Entity("Department", department.to_string()),
+                    ),
+                    ("hiringTeam", Fact::Entities("User", team)),
+                ];
+                services.authorize_new(
+                    store,
+                    access,
+                    Action::ManageHiringTeam,
+                    "Job",
+                    attrs,
+                    &[("Department", department.as_str())],
+                    at,
+                )?;
+            }
             let job = store.create_job(org, cmd)?;
             services.forget_catalog(org); // its stage names
             Ok(job.id.to_string())
@@ -1302,10 +1373,54 @@ async fn update_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fi
     cmd.confidential = i.opt_bool("confidential")?;
     cmd.headcount = i.opt_u32("headcount")?;
     cmd.hiring_team = hiring_team(&i)?;
-    mutate_editing(&ctx, EntityId::Jobs, "Job", job, move |store, _, org| {
-        Ok(store.update_job(org, cmd)?.id.to_string())
-    })
+    mutate(
+        &ctx,
+        EntityId::Jobs,
+        move |store, services, access, org, at| {
+            services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
+            // Who is on the team and whether the job is confidential decide who sees it and
+            // its offers' pay: changing them takes `manageHiringTeam` too.
+            if changes_team_or_confidentiality(store, org, &cmd)? {
+                services.authorize(
+                    store,
+                    access,
+                    Action::ManageHiringTeam,
+                    "Job",
+                    job.as_str(),
+                    at,
+                )?;
+            }
+            Ok(store.update_job(org, cmd)?.id.to_string())
+        },
+    )
     .await
+}
+
+/// Whether `cmd` changes its job's hiring team (as a set of members with their roles) or its
+/// `confidential`; giving them as they are changes nothing.
+fn changes_team_or_confidentiality(
+    store: &mut Store,
+    org: &str,
+    cmd: &store::UpdateJob,
+) -> Result<bool, Failure> {
+    if cmd.hiring_team.is_none() && cmd.confidential.is_none() {
+        return Ok(false);
+    }
+    let Some(job) = store.job(org, cmd.job_id.as_str())? else {
+        // Gone since it was authorized: the store command says so.
+        return Ok(false);
+    };
+    let members = |team: &[domain::entity::HiringTeamMember]| {
+        team.iter()
+            .map(|m| (m.user_id.to_string(), m.role.as_str()))
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let team_changes = cmd
+        .hiring_team
+        .as_ref()
+        .is_some_and(|team| members(team) != members(&job.hiring_team));
+    let confidential_changes = cmd.confidential.is_some_and(|c| c != job.confidential);
+    Ok(team_changes || confidential_changes)
 }
 
 async fn update_candidate(
@@ -1384,8 +1499,39 @@ async fn cancel_interview(
     .await
 }
 
+/// The job of `stage` when the org has the stage and the caller may see its job; otherwise
+/// the store's own answer for a stage that does not exist (NOT_FOUND, naming `field` as the
+/// store does, `to_stage_id`), so that a stage of a job hidden from the caller (a confidential
+/// one) tells nothing about that job, not even that it exists.
+fn stage_of_visible_job(
+    store: &mut Store,
+    services: &app::Services,
+    access: &app::Access,
+    org: &str,
+    stage: &Id,
+    field: &str,
+    at: Instant,
+) -> Result<Id, Failure> {
+    let absent = || -> Failure {
+        WriteError::NotFound {
+            field: field.to_owned(),
+            entity: "stage",
+            id: stage.to_string(),
+        }
+        .into()
+    };
+    let Some(job) = store.stage_job(org, stage.as_str())? else {
+        return Err(absent());
+    };
+    match services.authorize(store, access, Action::View, "Job", job.as_str(), at) {
+        Ok(()) => Ok(job),
+        Err(app::AppError::NoSuchEntity { .. }) => Err(absent()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Authorizes `edit` on the job whose pipeline holds `stage`: NOT_FOUND (field `stageId`) when
-/// the org has no such stage.
+/// the org has no such stage or the caller may not see its job (told apart by nothing).
 fn authorize_stage_edit(
     store: &mut Store,
     services: &app::Services,
@@ -1394,14 +1540,7 @@ fn authorize_stage_edit(
     stage: &Id,
     at: Instant,
 ) -> Result<Id, Failure> {
-    let Some(job) = store.stage_job(org, stage.as_str())? else {
-        return Err(WriteError::NotFound {
-            field: "stageId".to_owned(),
-            entity: "stage",
-            id: stage.to_string(),
-        }
-        .into());
-    };
+    let job = stage_of_visible_job(store, services, access, org, stage, "stage_id", at)?;
     services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
     Ok(job)
 }
@@ -1420,12 +1559,14 @@ async fn add_stage(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fie
         },
         before_stage_id: i.opt_id("beforeStageId")?,
     };
-    mutate_editing(
+    mutate(
         &ctx,
         EntityId::Jobs,
-        "Job",
-        job,
-        move |store, services, org| {
+        move |store, services, access, org, at| {
+            services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
+            if let Some(before) = &cmd.before_stage_id {
+                stage_of_visible_job(store, services, access, org, before, "before_stage_id", at)?;
+            }
             let job = store.add_stage(org, cmd)?;
             services.forget_catalog(org); // its stage names
             Ok(job.id.to_string())
@@ -1481,6 +1622,33 @@ fn custom_entity(i: &Input<'_>) -> async_graphql::Result<domain::enums::CustomEn
     })
 }
 
+/// Authorizes `action` on the caller's own org: FORBIDDEN when denied. Not
+/// `Services::authorize`, which first asks `view` and answers NOT_FOUND to whom may not view
+/// the org entity (everyone but admins, by default): the caller knows their org exists.
+fn authorize_own_org(
+    store: &mut Store,
+    services: &app::Services,
+    access: &app::Access,
+    action: Action,
+    at: Instant,
+) -> Result<(), Failure> {
+    let org = access.viewer.org.clone();
+    let request = app::Request {
+        action,
+        resource_type: "Org",
+        resource_id: &org,
+    };
+    if services.decide_entity(store, access, request, at)?.allowed {
+        return Ok(());
+    }
+    Err(app::AppError::Forbidden {
+        user: access.viewer.user.clone(),
+        action: action.name().to_owned(),
+        subject: format!("Org `{org}`"),
+    }
+    .into())
+}
+
 /// [`run_as`] for a command whose answer is JSON.
 async fn run_json<F>(
     ctx: &ResolverContext<'_>,
@@ -1517,7 +1685,7 @@ async fn create_custom_field(
         sensitive: i.opt_bool("sensitive")?.unwrap_or(false),
     };
     run_json(&ctx, move |store, services, access, org, at| {
-        services.authorize(store, access, Action::Edit, "Org", org, at)?;
+        authorize_own_org(store, services, access, Action::Edit, at)?;
         let def = store.create_custom_field(org, cmd)?;
         services.forget_catalog(org);
         Ok(serde_json::to_value(&def).unwrap_or(serde_json::Value::Null))
@@ -1537,17 +1705,25 @@ async fn set_custom_field_value(
         key: i.str("key")?,
         value: i.json("value")?.unwrap_or(serde_json::Value::Null),
     };
-    let ty = match entity {
-        domain::enums::CustomEntity::Candidate => "Candidate",
-        domain::enums::CustomEntity::Application => "Application",
-        domain::enums::CustomEntity::Job => "Job",
+    let (ty, subject) = match entity {
+        domain::enums::CustomEntity::Candidate => ("Candidate", EntityId::Candidates),
+        domain::enums::CustomEntity::Application => ("Application", EntityId::Applications),
+        domain::enums::CustomEntity::Job => ("Job", EntityId::Jobs),
     };
-    run_json(&ctx, move |store, services, access, org, at| {
+    let rc = ctx.data::<RequestCtx>()?;
+    let id = record.to_string();
+    let keys = run_as(rc, move |store, services, access, org, at| {
         services.authorize(store, access, Action::Edit, ty, record.as_str(), at)?;
         let values = store.set_custom_field_value(org, cmd)?;
-        Ok(serde_json::to_value(&values).unwrap_or(serde_json::Value::Null))
+        Ok(values.0.into_keys().collect::<Vec<String>>())
     })
-    .await
+    .await?;
+    // Answered as the caller reads the record: `edit` does not let them read every field
+    // (sensitive custom fields are masked for all but admins by default).
+    let values = super::read::custom_values_as_caller(rc, subject, &id, &keys).await?;
+    Ok(Some(FieldValue::value(super::json_value(
+        serde_json::Value::Object(values),
+    ))))
 }
 
 #[cfg(test)]

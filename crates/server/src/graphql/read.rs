@@ -207,6 +207,9 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
                     .try_downcast_ref::<Node>()
                     .and_then(|node| node.get(path));
                 match value {
+                    // Absent, or masked for the caller: null. (A null is no value of an enum
+                    // type, so it must not reach async-graphql as one.)
+                    Ok(query_compiler::Value::Null) => FieldFuture::Value(None),
                     Ok(v) => FieldFuture::Value(Some(FieldValue::value(to_value(v, is_enum)))),
                     Err(e) => FieldFuture::new(async move { Err::<Option<FieldValue>, _>(e) }),
                 }
@@ -226,8 +229,10 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
                 FieldFuture::new(async move {
                     let node = ctx.parent_value.try_downcast_ref::<Node>()?;
                     let key = ctx.args.try_get("key")?.string()?;
-                    let v = node.get(&format!("custom.{key}"))?;
-                    Ok(Some(FieldValue::value(to_value(v, false))))
+                    match node.get(&format!("custom.{key}"))? {
+                        query_compiler::Value::Null => Ok(None),
+                        v => Ok(Some(FieldValue::value(to_value(v, false)))),
+                    }
                 })
             })
             .argument(InputValue::new("key", TypeRef::named_nn(TypeRef::STRING)))
@@ -280,7 +285,7 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
                     let id = node
                         .id()
                         .ok_or_else(|| internal("reading a relation", "parent without id"))?;
-                    let cond = format!("{back}.id = {}", literal(&id));
+                    let cond = format!("{}.id = {}", path_text(back), literal(&id));
                     let page = list(&ctx, target, vec![cond]).await?;
                     Ok(Some(FieldValue::owned_any(page)))
                 })
@@ -465,6 +470,17 @@ pub fn viewer_field() -> Field {
             }))))
         })
     })
+}
+
+/// A catalog path (`by.id`, `candidate.name`) as report text: a first segment spelled like a
+/// keyword of the language is written in backticks (`` `by`.id ``), since only there a keyword
+/// could stand; anything else (`count()`) is left as it is.
+pub fn path_text(path: &str) -> String {
+    match path.split_once('.') {
+        Some((first, rest)) if query_syntax::is_keyword(first) => format!("`{first}`.{rest}"),
+        None if query_syntax::is_keyword(path) => format!("`{path}`"),
+        _ => path.to_owned(),
+    }
 }
 
 /// A string literal of the report language.
@@ -728,12 +744,16 @@ fn filter_cond(
             CType::Enum(_) => literal(value.enum_name()?),
             _ => literal(value.string()?),
         };
-        return Ok(format!("{} = {lit}", f.name));
+        return Ok(format!("{} = {lit}", path_text(f.name)));
     }
     if let Some(rel) = name.strip_suffix("Id")
         && let Some((_, r)) = shape.to_one.iter().find(|(g, _)| g == rel)
     {
-        return Ok(format!("{}.id = {}", r.name, literal(value.string()?)));
+        return Ok(format!(
+            "{}.id = {}",
+            path_text(r.name),
+            literal(value.string()?)
+        ));
     }
     Err(error(
         Code::BadUserInput,
@@ -771,12 +791,13 @@ impl ListReport<'_> {
             .show
             .iter()
             .enumerate()
-            .map(|(i, p)| format!("{p} as c{i}"))
+            .map(|(i, p)| format!("{} as c{i}", path_text(p)))
             .collect();
         t.push_str(&items.join(", "));
         if !self.order.is_empty() {
             t.push_str("\norder by ");
-            t.push_str(&self.order.join(", "));
+            let order: Vec<String> = self.order.iter().map(|p| path_text(p)).collect();
+            t.push_str(&order.join(", "));
         }
         if let Some(n) = self.limit {
             t.push_str(&format!("\nlimit {n}"));
@@ -847,6 +868,48 @@ pub async fn lookup_by_id(
     let shape = shape_of(entity)
         .ok_or_else(|| internal("answering a mutation", format!("no shape for {entity:?}")))?;
     lookup(ctx, shape, format!("id = {}", literal(id))).await
+}
+
+/// The custom fields `keys` of the record of `entity` with id `id`, as the caller reads them
+/// (`candidate(id) { custom(key) }`): one report run as the caller, so a record the caller may
+/// not see has none, and a field the caller may not read (a sensitive one, masked) is left out,
+/// as are fields without a value. Keys that the read path cannot name (not letters, digits and
+/// `_`) are left out too: the caller could not read them either.
+pub async fn custom_values_as_caller(
+    rc: &RequestCtx,
+    entity: EntityId,
+    id: &str,
+    keys: &[String],
+) -> async_graphql::Result<serde_json::Map<String, serde_json::Value>> {
+    let shape = shape_of(entity)
+        .ok_or_else(|| internal("answering a mutation", format!("no shape for {entity:?}")))?;
+    let keys: Vec<&String> = keys
+        .iter()
+        .filter(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .collect();
+    let mut out = serde_json::Map::new();
+    if keys.is_empty() {
+        return Ok(out);
+    }
+    let show: Vec<String> = keys.iter().map(|k| format!("custom.{k}")).collect();
+    let text = ListReport {
+        subject: shape.entity.name,
+        user_where: None,
+        conds: &[format!("id = {}", literal(id))],
+        show: &show,
+        order: &[],
+        limit: Some(2),
+    }
+    .text();
+    let rows = run_rows(rc, &text, None).await?;
+    if let Some(row) = rows.first() {
+        for (key, value) in keys.into_iter().zip(row) {
+            if !matches!(value, query_compiler::Value::Null) {
+                out.insert(key.clone(), value.to_json());
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The objects of `entity` with ids `ids` the caller sees, in the order of `ids`, fetched with
