@@ -1759,6 +1759,11 @@ fn statement_timeouts_are_timeouts() {
     });
     // Before the lock, all is well.
     api.data("admin", r#"{ report(name: "funnel") { rows } }"#);
+    let first = api.data(
+        "admin",
+        r#"{ applications(first: 1, where: "status = \"active\"") { nodes { id } } }"#,
+    );
+    let application = node_ids(&first, "applications.nodes")[0].clone();
     let mut locker = postgres::Client::connect(&api.db.url, postgres::NoTls).unwrap();
     let mut tx = locker.transaction().unwrap();
     tx.batch_execute("LOCK TABLE applications IN ACCESS EXCLUSIVE MODE")
@@ -1781,7 +1786,20 @@ fn statement_timeouts_are_timeouts() {
         );
         assert!(started.elapsed() < Duration::from_secs(10), "{query}");
     }
+    // A command waits for the same lock: a timeout too, and nothing changed.
+    let v = api.query(
+        "admin",
+        &format!(
+            r#"mutation {{ archiveApplication(input: {{applicationId: "{application}", reason: "x"}}) {{ id }} }}"#
+        ),
+    );
+    assert_eq!(code(&v), "TIMEOUT", "{v}");
     tx.rollback().unwrap();
+    let still = api.data(
+        "admin",
+        &format!(r#"{{ application(id: "{application}") {{ status }} }}"#),
+    );
+    assert_eq!(at(&still, "application.status"), "active", "{still}");
     api.data("admin", r#"{ report(name: "funnel") { rows } }"#);
     let (_, metrics) = api.get("/metrics");
     assert!(

@@ -76,6 +76,12 @@ fn failure(f: Failure) -> async_graphql::Error {
         Failure::App(e @ app::AppError::Forbidden { .. }) => {
             error(Code::Forbidden, None, e.to_string())
         }
+        Failure::App(app::AppError::Store(store::StoreError::Timeout))
+        | Failure::Write(WriteError::Store(store::StoreError::Timeout)) => error(
+            Code::Timeout,
+            None,
+            "the command ran longer than the server's statement timeout; nothing was changed",
+        ),
         Failure::App(e) => internal("a command", e),
         Failure::Write(WriteError::Store(e)) => internal("a command", e),
         Failure::Write(e) => {
