@@ -22,7 +22,8 @@
 #   3. a standard report (API_REPORT, default funnel) through the API and through the CLI,
 #      API_RUNS times each, alternating: medians and the ratio API / CLI;
 #   4. the server's peak memory (VmHWM) after all of it.
-# Environment: HIREPLANE_BENCH_POSTGRES (server URL, default postgres://postgres@127.0.0.1:5432/postgres).
+# Environment: HIREPLANE_BENCH_POSTGRES (server URL, default postgres://postgres@127.0.0.1:5432/postgres),
+# API_BIN (a binary to run instead of the checkout's release build).
 set -euo pipefail
 
 n=${1:-1000000}
@@ -37,6 +38,8 @@ command -v wrk >/dev/null || { echo "bench/api.sh needs wrk (apt-get install wrk
 echo "rerun: bench/api.sh $n   (API_RATE=$rate API_SECONDS=$seconds API_CONNECTIONS=$connections API_REPORT=$report)" >&2
 
 source bench/bench-org.sh
+# API_BIN: another build's binary, to compare two builds side by side in one session.
+bin=${API_BIN:-$bin}
 
 role=${API_ROLE:-admin}
 user=$(psql -X "$dburl" -Atc "SELECT id FROM users WHERE org_id = 'bench' AND role = '$role' AND active ORDER BY id LIMIT 1")
