@@ -1088,6 +1088,23 @@ fn workflow_through_the_api(db: Db) {
     );
     let offer = at(&d, "createOffer.id").as_str().unwrap().to_owned();
     assert_eq!(at(&d, "createOffer.salary"), &json!(120000.0));
+    // A refusal names the input as the API spells it (the store's `salary.currency`).
+    let v = api.query(
+        "admin",
+        &format!(r#"mutation {{ createOffer(input: {{applicationId: "{application}", terms: {{salary: 1, salaryCurrency: "eur"}}}}) {{ id }} }}"#),
+    );
+    assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+    assert_eq!(
+        v["errors"][0]["extensions"]["field"], "terms.salaryCurrency",
+        "{v}"
+    );
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("`terms.salaryCurrency`"),
+        "{v}"
+    );
     let d = api.data("admin", &format!(r#"mutation {{ updateOffer(input: {{offerId: "{offer}", status: pending_approval}}) {{ status }} }}"#));
     assert_eq!(at(&d, "updateOffer.status"), "pending_approval");
     // An offer status that may not follow: CONFLICT or BAD_USER_INPUT, with the field.

@@ -90,7 +90,7 @@ fn failure(f: Failure) -> async_graphql::Error {
                 WriteError::Conflict { .. } => Code::Conflict,
                 _ => Code::BadUserInput,
             };
-            let field = e.field().map(camel_path);
+            let field = e.field().map(api_path);
             error(code, field.as_deref(), camel_message(&e))
         }
         Failure::Plan(app::scheduling::PlanError::Store(e)) => internal("scheduling", e),
@@ -99,6 +99,44 @@ fn failure(f: Failure) -> async_graphql::Error {
         Failure::Option(e) => error(Code::BadUserInput, Some("option"), e),
         Failure::Broken(e) => internal("checking the options", e),
     }
+}
+
+/// The fields store commands name that the API takes in another shape, and the input that
+/// holds them there (in the store's spelling; [`camel_path`] follows): an offer's terms are
+/// one `terms` object; `addStage` takes the stage's fields flat; a scorecard's author and time
+/// are the caller and now, so what is wrong with them is about the interview; a booked loop's
+/// interviews come from its `option`, except the application and stage it names itself. Each
+/// store name here is used by those commands only.
+const API_SHAPES: &[(&str, &str)] = &[
+    ("salary.amount", "terms.salary"),
+    ("salary.currency", "terms.salary_currency"),
+    ("salary.period", "terms.salary_period"),
+    ("bonus", "terms.bonus"),
+    ("equity", "terms.equity"),
+    ("start_date", "terms.start_date"),
+    ("stage.name", "name"),
+    ("author_id", "interview_id"),
+    ("submitted_at", "interview_id"),
+];
+
+/// A store path as the API spells its input: moved per [`API_SHAPES`], then camel-cased.
+fn api_path(path: &str) -> String {
+    if let Some((_, api)) = API_SHAPES.iter().find(|(store, _)| *store == path) {
+        return camel_path(api);
+    }
+    // `interviews[N].…` of a booked loop.
+    if let Some(rest) = path
+        .strip_prefix("interviews[")
+        .and_then(|r| r.split_once("]."))
+        .map(|(_, rest)| rest)
+    {
+        return match rest {
+            "application_id" => "applicationId".to_owned(),
+            "stage_id" => "stageId".to_owned(),
+            _ => "option".to_owned(),
+        };
+    }
+    camel_path(path)
 }
 
 /// A store path in the API's names: `to_stage_id` → `toStageId`, also inside
@@ -140,7 +178,7 @@ fn camel_message(e: &WriteError) -> String {
     if let Some(field) = e.field()
         && let Some(tail) = message.strip_prefix(&format!("`{field}`"))
     {
-        return format!("`{}`{tail}", camel_path(field));
+        return format!("`{}`{tail}", api_path(field));
     }
     message
 }
@@ -1735,6 +1773,27 @@ async fn set_custom_field_value(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn store_fields_of_another_shape_name_the_apis_input() {
+        for (store, api) in [
+            ("salary.amount", "terms.salary"),
+            ("salary.currency", "terms.salaryCurrency"),
+            ("bonus", "terms.bonus"),
+            ("start_date", "terms.startDate"),
+            ("stage.name", "name"),
+            ("author_id", "interviewId"),
+            ("interviews[0].application_id", "applicationId"),
+            ("interviews[2].stage_id", "stageId"),
+            ("interviews[1].interviewers[0].user_id", "option"),
+            ("interviews[1].ends_at", "option"),
+            // Everything else: camel-cased as it is.
+            ("to_stage_id", "toStageId"),
+            (r#"scores["system_design"]"#, r#"scores["system_design"]"#),
+        ] {
+            assert_eq!(api_path(store), api, "{store}");
+        }
+    }
 
     #[test]
     fn paths_camel_case_names_and_keep_map_keys() {
