@@ -407,6 +407,8 @@ async fn graphql(
             );
         }
     };
+    let mut response = response;
+    give_codes(&mut response);
     let outcome = outcome_of(&response);
     observe(&operation, outcome, started);
     let text = match serde_json::to_string(&response) {
@@ -488,6 +490,31 @@ fn parse_request(body: &[u8]) -> Result<async_graphql::Request, String> {
         return Err("`query` is missing or empty".to_owned());
     }
     Ok(request)
+}
+
+/// Every error gets a code. Ours carry one; async-graphql's own do not: those of the document
+/// (it does not parse, names what the schema lacks, has wrong argument types, is too deep or
+/// too complex) are `GRAPHQL_VALIDATION_FAILED`, a client's mistake; one raised while resolving
+/// a field (it has a path) without a code is a fault of ours that escaped the resolvers' error
+/// mapping: `INTERNAL`, and logged.
+fn give_codes(response: &mut async_graphql::Response) {
+    for e in &mut response.errors {
+        if e.extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some())
+        {
+            continue;
+        }
+        let code = if e.path.is_empty() {
+            "GRAPHQL_VALIDATION_FAILED"
+        } else {
+            tracing::error!(error = %e.message, path = ?e.path, "a resolver failed without a code");
+            "INTERNAL"
+        };
+        e.extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+    }
 }
 
 fn outcome_of(response: &async_graphql::Response) -> &'static str {

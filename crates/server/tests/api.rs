@@ -483,6 +483,7 @@ fn limits_and_bad_input_get_clear_errors() {
             .contains("nested too deep"),
         "{v}"
     );
+    assert_eq!(code(&v), "GRAPHQL_VALIDATION_FAILED", "{v}");
     // Too complex: 41 fields.
     let wide: String = (0..41)
         .map(|i| format!("f{i}: viewer {{ user }} "))
@@ -495,6 +496,7 @@ fn limits_and_bad_input_get_clear_errors() {
             .contains("too complex"),
         "{v}"
     );
+    assert_eq!(code(&v), "GRAPHQL_VALIDATION_FAILED", "{v}");
     // Too big.
     let big = json!({ "query": format!("{{ viewer {{ user }} }} #{}", "x".repeat(10_000)) });
     let (s, _) = api.post(Some(&admin), &big, &[]);
@@ -531,6 +533,11 @@ fn limits_and_bad_input_get_clear_errors() {
             .unwrap_or_default()
             .to_owned();
         assert!(message.contains(expect), "{query}: {v}");
+        // Every error has a code: ours, or the document's.
+        assert!(
+            v["errors"][0]["extensions"]["code"].is_string(),
+            "{query}: {v}"
+        );
     }
     // Not JSON.
     std::thread::sleep(Duration::from_millis(400));
