@@ -72,7 +72,25 @@ pub fn router(shared: Arc<Shared>) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::x_request_id(Counter::new()))
+        .layer(axum::middleware::map_request(drop_odd_request_id))
         .with_state(shared)
+}
+
+/// A client's `x-request-id` is kept (to follow a request through several services) when it
+/// looks like an id: 1 to 128 characters of letters, digits and `-_.:`. Anything else (8,000
+/// characters, spaces, JSON) is dropped and the server makes one: what lands in every log line
+/// stays short and cannot forge the shape of the log.
+async fn drop_odd_request_id<B>(mut req: Request<B>) -> Request<B> {
+    let fine = |v: &HeaderValue| {
+        let b = v.as_bytes();
+        (1..=128).contains(&b.len())
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(c))
+    };
+    if req.headers().get("x-request-id").is_some_and(|v| !fine(v)) {
+        req.headers_mut().remove("x-request-id");
+    }
+    req
 }
 
 /// Request ids: a per-process random prefix and a counter (unique across replicas in practice,

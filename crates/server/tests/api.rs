@@ -776,6 +776,28 @@ fn health_and_readiness() {
     let (s, page) = api.get("/graphql");
     assert_eq!(s, 200);
     assert!(page.contains("graphiql"));
+    // Request ids: a client's is kept when it looks like an id, replaced otherwise.
+    let id_of = |sent: Option<&str>| -> String {
+        let mut req = api.agent.get(format!("{}/healthz", api.base));
+        if let Some(id) = sent {
+            req = req.header("x-request-id", id);
+        }
+        let resp = req.call().unwrap();
+        resp.headers()
+            .get("x-request-id")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(id_of(Some("trace-7f3a:12")), "trace-7f3a:12");
+    let made = id_of(None);
+    assert!(!made.is_empty());
+    for odd in ["a b", "{\"x\":1}", &"x".repeat(200)] {
+        let got = id_of(Some(odd));
+        assert_ne!(got, odd);
+        assert!(got.len() <= 40 && !got.contains(' '), "{got}");
+    }
 }
 
 /// Readiness follows the database: not ready while PostgreSQL refuses connections, ready again
