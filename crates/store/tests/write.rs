@@ -1579,6 +1579,12 @@ on_both!("hp_test_write", offers_have_versions, |mut f| {
     assert_eq!(v1u.status, OfferStatus::Sent);
     assert_eq!(v1u.salary.as_ref().unwrap().amount, Amount(95000.5));
     refused(
+        s.update_offer(A, upd(&v1.id, "2025-04-03T00:00:00Z", None, None)),
+        "invalid",
+        "input",
+        "nothing to change",
+    );
+    refused(
         s.update_offer(
             A,
             upd(&v1.id, "2025-04-03T00:00:00Z", None, Some(terms(1.0))),

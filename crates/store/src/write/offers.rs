@@ -212,6 +212,12 @@ impl Store {
 
     /// Changes the status or the terms of the current version of an offer.
     pub fn update_offer(&mut self, org: &str, cmd: UpdateOffer) -> Result<Offer, WriteError> {
+        if cmd.status.is_none() && cmd.terms.is_none() {
+            return Err(WriteError::invalid(
+                "input",
+                "nothing to change: give `status` or `terms`",
+            ));
+        }
         self.write_tx(org, |tx| {
             let schema = tx.custom_schema(org)?;
             let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE org_id = $1 AND id = $2");
