@@ -72,7 +72,9 @@ pub struct Limits {
     /// How long a connection may take to send a request's headers (and an idle keep-alive
     /// connection to start its next request), in milliseconds; then it is closed.
     pub header_read_timeout_ms: u64,
-    /// PostgreSQL's `statement_timeout` for the server's connections, in milliseconds.
+    /// How long one statement may run, in milliseconds (0: no limit): PostgreSQL's
+    /// `statement_timeout` for the server's connections; on SQLite, reports are interrupted
+    /// after it (`store::Store::set_statement_timeout`).
     pub statement_timeout_ms: u64,
     /// Requests per second each token may make on average (0: no limit) ...
     pub rate_per_second: u32,

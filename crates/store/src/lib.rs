@@ -322,14 +322,18 @@ impl Store {
     }
 
     /// Stops any statement of this connection that runs longer than `timeout` (PostgreSQL's
-    /// `statement_timeout`; zero means none). SQLite has no such setting: there the caller's own
-    /// time limit is what bounds a request.
+    /// `statement_timeout`; zero means none) with [`StoreError::Timeout`]. SQLite has no such
+    /// setting: there reports are interrupted by a progress handler that watches the clock
+    /// (every 1,000 of its instructions); its other statements are short.
     pub fn set_statement_timeout(
         &mut self,
         timeout: std::time::Duration,
     ) -> Result<(), StoreError> {
         match self {
-            Store::Sqlite(_) => Ok(()),
+            Store::Sqlite(s) => {
+                s.set_statement_timeout(timeout);
+                Ok(())
+            }
             Store::Postgres(s) => {
                 let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
                 s.client()

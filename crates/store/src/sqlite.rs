@@ -20,7 +20,13 @@ use crate::{ImportError, ImportOptions, ImportReport, StoreError};
 
 pub struct SqliteStore {
     conn: Connection,
+    /// Reports that run longer are interrupted ([`StoreError::Timeout`]); `None`: no limit.
+    statement_timeout: Option<std::time::Duration>,
 }
+
+/// SQLite's virtual machine instructions between two looks at the clock while a report runs
+/// (a few microseconds of work).
+const PROGRESS_OPS: std::ffi::c_int = 1000;
 
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
@@ -39,7 +45,10 @@ impl SqliteStore {
             path: path.to_owned(),
             source,
         })?;
-        let mut store = SqliteStore { conn };
+        let mut store = SqliteStore {
+            conn,
+            statement_timeout: None,
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -135,7 +144,44 @@ impl SqliteStore {
     }
 
     /// Runs a report statement: `?1` is the org, then the bound parameters.
+    /// Interrupts a report that runs longer than `timeout` (zero: none). SQLite has no
+    /// statement timeout of its own; a progress handler looks at the clock every
+    /// [`PROGRESS_OPS`] instructions while a report runs, and is removed after it. Other
+    /// statements (writes, lookups by key) are short by construction.
+    pub fn set_statement_timeout(&mut self, timeout: std::time::Duration) {
+        self.statement_timeout = (!timeout.is_zero()).then_some(timeout);
+    }
+
+    /// Runs a report's statement within the statement timeout, if one is set.
     pub fn run(
+        &mut self,
+        sql: &str,
+        org_id: &str,
+        bound: &[query_compiler::Bound],
+        kinds: &[query_compiler::ValueKind],
+    ) -> Result<Vec<Vec<query_compiler::Value>>, StoreError> {
+        let Some(timeout) = self.statement_timeout else {
+            return self.run_rows(sql, org_id, bound, kinds);
+        };
+        let deadline = std::time::Instant::now() + timeout;
+        self.conn.progress_handler(
+            PROGRESS_OPS,
+            Some(move || std::time::Instant::now() >= deadline),
+        )?;
+        let out = self.run_rows(sql, org_id, bound, kinds);
+        // Removed whatever happened, before anything else runs on this connection.
+        self.conn.progress_handler(0, None::<fn() -> bool>)?;
+        out.map_err(|e| match e {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+            {
+                StoreError::Timeout
+            }
+            e => e,
+        })
+    }
+
+    fn run_rows(
         &mut self,
         sql: &str,
         org_id: &str,

@@ -703,3 +703,41 @@ fn statement_timeouts_are_typed() {
         "the connection is still good"
     );
 }
+
+/// SQLite has no statement timeout of its own: the store interrupts a report that runs past its
+/// timeout (a progress handler watching the clock) as `Timeout`, and the connection stays good.
+#[test]
+fn sqlite_reports_stop_at_the_statement_timeout() {
+    let mut f = sqlite();
+    let dir = generated("org_t", 300, 5);
+    import(f.store(), dir.path(), false).unwrap();
+    let catalog = f.store().catalog("org_t").unwrap();
+    let compiled = query_compiler::compile(
+        "report applications group by job.title show count() as n",
+        &catalog,
+        query_compiler::Dialect::Sqlite,
+        &query_compiler::OrgScope,
+    )
+    .unwrap();
+    let today: jiff::civil::Date = "2025-06-30".parse().unwrap();
+    // A deadline already past by the first look at the clock (1,000 instructions in).
+    f.store()
+        .set_statement_timeout(std::time::Duration::from_nanos(1))
+        .unwrap();
+    let e = f.store().run_report("org_t", &compiled, today).unwrap_err();
+    assert!(matches!(e, StoreError::Timeout), "{e:?}");
+    // The handler is gone with the report: lookups and writes are not interrupted.
+    assert_eq!(
+        f.store().schema_version().unwrap(),
+        store::latest_schema_version()
+    );
+    // Time enough, or none: the same report runs.
+    for timeout in [
+        std::time::Duration::from_secs(60),
+        std::time::Duration::ZERO,
+    ] {
+        f.store().set_statement_timeout(timeout).unwrap();
+        let rows = f.store().run_report("org_t", &compiled, today).unwrap();
+        assert!(!rows.rows.is_empty());
+    }
+}
