@@ -1283,6 +1283,7 @@ fn workflow_through_the_api(db: Db) {
         (r#"name: """#, "name"),
         (r#"tags: ["a", "a"]"#, "tags[1]"),
         (r#"timezone: "Mars/Base""#, "timezone"),
+        ("name: null", "name"),
     ] {
         let v = api.query("recruiter", &format!(r#"mutation {{ updateCandidate(input: {{candidateId: "{candidate}", {bad}}}) {{ id }} }}"#));
         assert_eq!(code(&v), "BAD_USER_INPUT", "{bad}: {v}");

@@ -204,6 +204,22 @@ impl Input<'_> {
             _ => Ok(None),
         }
     }
+    /// Refuses an explicit null for fields of an update that cannot be cleared: left out, a
+    /// field keeps its value; null would silently do the same, which reads as a clear that did
+    /// not happen.
+    fn not_null(&self, fields: &[&str]) -> async_graphql::Result<()> {
+        match fields
+            .iter()
+            .find(|f| self.obj.get(**f).is_some_and(|v| v.is_null()))
+        {
+            Some(f) => Err(error(
+                Code::BadUserInput,
+                Some(f),
+                format!("`{f}` cannot be cleared: leave it out to keep its value"),
+            )),
+            None => Ok(()),
+        }
+    }
     /// A text field that may be absent (`None`), null (`Some(None)`: clear it) or given.
     fn nullable_str(&self, name: &str) -> async_graphql::Result<Option<Option<String>>> {
         match self.obj.get(name) {
@@ -1195,6 +1211,7 @@ async fn update_feedback(
     ctx: ResolverContext<'_>,
 ) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
+    i.not_null(&["recommendation", "scores"])?;
     let feedback = i.id("feedbackId")?;
     let cmd = store::UpdateFeedback {
         feedback_id: feedback.clone(),
@@ -1274,6 +1291,7 @@ async fn create_offer(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<
 
 async fn update_offer(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
+    i.not_null(&["status", "terms"])?;
     let offer = i.id("offerId")?;
     let terms = terms(&i)?;
     let cmd = store::UpdateOffer {
@@ -1409,6 +1427,14 @@ async fn create_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fi
 
 async fn update_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
+    i.not_null(&[
+        "title",
+        "location",
+        "status",
+        "confidential",
+        "headcount",
+        "hiringTeam",
+    ])?;
     let job = i.id("jobId")?;
     let mut cmd = store::UpdateJob::new(job.clone(), now());
     cmd.title = i.opt_str("title")?;
@@ -1471,6 +1497,7 @@ async fn update_candidate(
     ctx: ResolverContext<'_>,
 ) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
+    i.not_null(&["name", "tags"])?;
     let candidate = i.id("candidateId")?;
     let timezone = match i.nullable_str("timezone")? {
         None => None,
