@@ -210,7 +210,7 @@ impl Input<'_> {
     fn not_null(&self, fields: &[&str]) -> async_graphql::Result<()> {
         match fields
             .iter()
-            .find(|f| self.obj.get(**f).is_some_and(|v| v.is_null()))
+            .find(|f| self.obj.get(f).is_some_and(|v| v.is_null()))
         {
             Some(f) => Err(error(
                 Code::BadUserInput,
