@@ -258,6 +258,11 @@ async fn serve(
             },
             () = &mut stop => break,
         };
+        // Answers go out as soon as they are written, not held back for the peer's ACK of the
+        // previous segment (Nagle's algorithm) on a real network.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY");
+        }
         let service = hyper_util::service::TowerToHyperService::new(router.clone());
         let conn =
             graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
