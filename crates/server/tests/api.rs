@@ -1763,6 +1763,34 @@ fn metric_labels_are_bounded_by_the_schema() {
     );
 }
 
+/// One query text with the cursor in its variables, as Relay clients page: from its second
+/// parse on the text's document is reused (the documents cache), and every page is still the
+/// page its variables ask for.
+#[test]
+fn one_text_pages_through_its_variables() {
+    let api = Api::start(sqlite_db(), |s| s.limits.rate_per_second = 0);
+    let admin = api.token("admin").to_owned();
+    let text = "query Page($after: String) { applications(first: 7, after: $after) { pageInfo { hasNextPage endCursor } nodes { id } } }";
+    let all = api.data("admin", "{ applications(first: 28) { nodes { id } } }");
+    let all = node_ids(&all, "applications.nodes");
+    assert_eq!(all.len(), 28, "the test org has more than four pages");
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    for _ in 0..4 {
+        let body = json!({ "query": text, "variables": { "after": after } });
+        let (status, v) = api.post(Some(&admin), &body, &[]);
+        assert_eq!(status, 200, "{v}");
+        seen.extend(node_ids(&v["data"], "applications.nodes"));
+        after = v["data"]["applications"]["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen, all);
+    let (_, metrics) = api.get("/metrics");
+    assert!(
+        metrics.contains(r#"hireplane_api_documents_total{outcome="cached"}"#),
+        "{metrics}"
+    );
+}
+
 /// A body that is JSON but no GraphQL request (no `query`, an empty one, an array) is a 400.
 #[test]
 fn bodies_without_a_query_are_bad_requests() {
