@@ -140,6 +140,33 @@ fn must_job(tx: &mut Tx<'_>, org: &str, id: &Id, lock: bool) -> Result<Job, Writ
         .ok_or_else(|| WriteError::not_found("job_id", "job", id.as_str()))
 }
 
+/// Moves the stages of job `job_id` at `from` and after by `by` positions, through negative
+/// positions so that no two stages ever share one on the way (PostgreSQL checks the unique key
+/// row by row).
+fn shift_stages(
+    tx: &mut Tx<'_>,
+    org: &str,
+    job_id: &Id,
+    from: u32,
+    by: i64,
+) -> Result<(), WriteError> {
+    let params = [
+        Val::Text(org),
+        Val::Text(job_id.as_str()),
+        Val::Int(from.into()),
+        Val::Int(by),
+    ];
+    tx.execute(
+        "UPDATE stages SET position = -(position + $4) WHERE org_id = $1 AND job_id = $2 AND position >= $3",
+        &params,
+    )?;
+    tx.execute(
+        "UPDATE stages SET position = -position WHERE org_id = $1 AND job_id = $2 AND position < 0",
+        &params[..2],
+    )?;
+    Ok(())
+}
+
 impl Store {
     /// Creates a job with its pipeline and hiring team.
     pub fn create_job(&mut self, org: &str, cmd: NewJob) -> Result<Job, WriteError> {
@@ -336,19 +363,8 @@ impl Store {
                             )),
                         };
                     };
-                    // Make room: shift the stages from `before` on by one, through negative
-                    // positions so that no two stages ever share one (PostgreSQL checks the
-                    // unique key row by row).
-                    let p = Val::Int(s.position.into());
-                    let params = [Val::Text(org), Val::Text(job.id.as_str()), p];
-                    tx.execute(
-                        "UPDATE stages SET position = -position - 1 WHERE org_id = $1 AND job_id = $2 AND position >= $3",
-                        &params,
-                    )?;
-                    tx.execute(
-                        "UPDATE stages SET position = -position WHERE org_id = $1 AND job_id = $2 AND position < 0",
-                        &params[..2],
-                    )?;
+                    // Make room: the stages from `before` on move down by one.
+                    shift_stages(tx, org, &job.id, s.position, 1)?;
                     s.position
                 }
             };
@@ -422,21 +438,8 @@ impl Store {
                 "DELETE FROM stages WHERE org_id = $1 AND id = $2",
                 &[Val::Text(org), Val::Text(stage.id.as_str())],
             )?;
-            // Close the gap: the stages after it move up by one, through negative positions
-            // as in `add_stage`.
-            let params = [
-                Val::Text(org),
-                Val::Text(job.id.as_str()),
-                Val::Int(stage.position.into()),
-            ];
-            tx.execute(
-                "UPDATE stages SET position = 1 - position WHERE org_id = $1 AND job_id = $2 AND position > $3",
-                &params,
-            )?;
-            tx.execute(
-                "UPDATE stages SET position = -position WHERE org_id = $1 AND job_id = $2 AND position < 0",
-                &params[..2],
-            )?;
+            // Close the gap: the stages after it move up by one.
+            shift_stages(tx, org, &job.id, stage.position + 1, -1)?;
             must_job(tx, org, &job.id, false)
         })
     }
