@@ -39,6 +39,28 @@ fn sqlite_db() -> Db {
     }
 }
 
+/// Two tests of the end-to-end test `$name(db: Db)`: `$name::on_sqlite`, and
+/// `$name::on_postgres` when `HIREPLANE_TEST_POSTGRES` names a server.
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[test]
+            fn on_sqlite() {
+                super::$name(super::sqlite_db());
+            }
+
+            #[test]
+            #[cfg_attr(
+                not(hp_postgres),
+                ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+            )]
+            fn on_postgres() {
+                super::$name(super::postgres_db());
+            }
+        }
+    };
+}
+
 fn postgres_db() -> Db {
     let admin = std::env::var("HIREPLANE_TEST_POSTGRES").expect("HIREPLANE_TEST_POSTGRES");
     let name = format!(
@@ -366,19 +388,7 @@ fn each_role_sees_what_its_reports_and_cedar_allow(db: Db) {
     assert_eq!(v["errors"][0]["extensions"]["code"], "FORBIDDEN", "{v}");
 }
 
-#[test]
-fn each_role_sees_what_its_reports_and_cedar_allow_on_sqlite() {
-    each_role_sees_what_its_reports_and_cedar_allow(sqlite_db());
-}
-
-#[test]
-#[cfg_attr(
-    not(hp_postgres),
-    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
-)]
-fn each_role_sees_what_its_reports_and_cedar_allow_on_postgres() {
-    each_role_sees_what_its_reports_and_cedar_allow(postgres_db());
-}
+on_both!(each_role_sees_what_its_reports_and_cedar_allow);
 
 fn tokens_expire_and_revoke(db: Db) {
     let mut api = Api::start(db, |_| {});
@@ -447,19 +457,7 @@ fn tokens_expire_and_revoke(db: Db) {
     );
 }
 
-#[test]
-fn tokens_expire_and_revoke_on_sqlite() {
-    tokens_expire_and_revoke(sqlite_db());
-}
-
-#[test]
-#[cfg_attr(
-    not(hp_postgres),
-    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
-)]
-fn tokens_expire_and_revoke_on_postgres() {
-    tokens_expire_and_revoke(postgres_db());
-}
+on_both!(tokens_expire_and_revoke);
 
 #[test]
 fn limits_and_bad_input_get_clear_errors() {
@@ -1328,19 +1326,7 @@ fn workflow_through_the_api(db: Db) {
     assert_eq!(counts(&api), before);
 }
 
-#[test]
-fn workflow_through_the_api_on_sqlite() {
-    workflow_through_the_api(sqlite_db());
-}
-
-#[test]
-#[cfg_attr(
-    not(hp_postgres),
-    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
-)]
-fn workflow_through_the_api_on_postgres() {
-    workflow_through_the_api(postgres_db());
-}
+on_both!(workflow_through_the_api);
 
 /// A scorecard's notes and scores through the API: submitted and edited by its author, who
 /// reads them back in the mutations' answers, by id, through the interview and with a `where` in
@@ -1458,19 +1444,7 @@ fn feedback_notes_and_scores_through_the_api(db: Db) {
     );
 }
 
-#[test]
-fn feedback_notes_and_scores_through_the_api_on_sqlite() {
-    feedback_notes_and_scores_through_the_api(sqlite_db());
-}
-
-#[test]
-#[cfg_attr(
-    not(hp_postgres),
-    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
-)]
-fn feedback_notes_and_scores_through_the_api_on_postgres() {
-    feedback_notes_and_scores_through_the_api(postgres_db());
-}
+on_both!(feedback_notes_and_scores_through_the_api);
 
 /// Scheduling through the API on the sample org: the plan of the CLI's test completed with the
 /// org's calendars gives ranked options, the hiring-manager session seats its named person; an
@@ -1714,19 +1688,7 @@ fn idempotency_keeps_what_committed(db: Db) {
     assert_eq!(candidates_named(&api, "Released1"), 1);
 }
 
-#[test]
-fn idempotency_keeps_what_committed_on_sqlite() {
-    idempotency_keeps_what_committed(sqlite_db());
-}
-
-#[test]
-#[cfg_attr(
-    not(hp_postgres),
-    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
-)]
-fn idempotency_keeps_what_committed_on_postgres() {
-    idempotency_keeps_what_committed(postgres_db());
-}
+on_both!(idempotency_keeps_what_committed);
 
 /// The `operation` label of the request metrics is a root field of the schema or `invalid`,
 /// whatever root field names a client makes up.
@@ -2116,19 +2078,7 @@ fn custom_field_answers_show_what_the_caller_reads(db: Db) {
     }
 }
 
-#[test]
-fn custom_field_answers_show_what_the_caller_reads_on_sqlite() {
-    custom_field_answers_show_what_the_caller_reads(sqlite_db());
-}
-
-#[test]
-#[cfg_attr(
-    not(hp_postgres),
-    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
-)]
-fn custom_field_answers_show_what_the_caller_reads_on_postgres() {
-    custom_field_answers_show_what_the_caller_reads(postgres_db());
-}
+on_both!(custom_field_answers_show_what_the_caller_reads);
 
 /// Masked fields of every type read as null, for every role, without errors: compensation
 /// (money, text, the salary period enum), contact details, and sensitive custom fields of
@@ -2236,19 +2186,7 @@ fn masked_fields_read_as_null(db: Db) {
     assert_eq!(d["offer"], json!({"id": id, "salaryPeriod": null}));
 }
 
-#[test]
-fn masked_fields_read_as_null_on_sqlite() {
-    masked_fields_read_as_null(sqlite_db());
-}
-
-#[test]
-#[cfg_attr(
-    not(hp_postgres),
-    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
-)]
-fn masked_fields_read_as_null_on_postgres() {
-    masked_fields_read_as_null(postgres_db());
-}
+on_both!(masked_fields_read_as_null);
 
 /// The named type under non-null and list wrappers of an introspected type reference, and its kind.
 fn named_type(t: &Value) -> (String, String) {
@@ -2413,19 +2351,7 @@ fn every_field_and_filter_reads(db: Db) {
     );
 }
 
-#[test]
-fn every_field_and_filter_reads_on_sqlite() {
-    every_field_and_filter_reads(sqlite_db());
-}
-
-#[test]
-#[cfg_attr(
-    not(hp_postgres),
-    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
-)]
-fn every_field_and_filter_reads_on_postgres() {
-    every_field_and_filter_reads(postgres_db());
-}
+on_both!(every_field_and_filter_reads);
 
 /// A job's hiring team and `confidential` decide who sees it and its offers' pay: `updateJob`
 /// changing them asks `manageHiringTeam` (admins, and the recruiters and hiring managers on
@@ -2590,19 +2516,7 @@ fn hiring_teams_are_managed_by_the_team(db: Db) {
     assert_eq!(at(&d, "createJob.confidential"), true);
 }
 
-#[test]
-fn hiring_teams_are_managed_by_the_team_on_sqlite() {
-    hiring_teams_are_managed_by_the_team(sqlite_db());
-}
-
-#[test]
-#[cfg_attr(
-    not(hp_postgres),
-    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
-)]
-fn hiring_teams_are_managed_by_the_team_on_postgres() {
-    hiring_teams_are_managed_by_the_team(postgres_db());
-}
+on_both!(hiring_teams_are_managed_by_the_team);
 
 /// A thing the caller may not see answers as one that does not exist: a stage of a confidential
 /// job hidden from the recruiter, given to `moveApplication`, `scheduleInterview`, `addStage`,
@@ -2698,19 +2612,7 @@ fn hidden_and_absent_look_the_same(db: Db) {
     assert_eq!(before, after, "nothing changed");
 }
 
-#[test]
-fn hidden_and_absent_look_the_same_on_sqlite() {
-    hidden_and_absent_look_the_same(sqlite_db());
-}
-
-#[test]
-#[cfg_attr(
-    not(hp_postgres),
-    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
-)]
-fn hidden_and_absent_look_the_same_on_postgres() {
-    hidden_and_absent_look_the_same(postgres_db());
-}
+on_both!(hidden_and_absent_look_the_same);
 
 /// `createCandidate` with a `sourceId` but no `jobId` is refused naming `sourceId` (a source is
 /// where an application came from; it used to be dropped silently), nothing written; with a
