@@ -402,6 +402,7 @@ async fn graphql(
         db: shared.db.clone(),
         limits: shared.limits.clone(),
         committed: committed.clone(),
+        deadline: deadline.into_std(),
     };
     let span = tracing::info_span!("graphql", operation = %operation);
     let executed = tokio::time::timeout_at(

@@ -31,6 +31,9 @@ pub struct RequestCtx {
     /// transaction committed): the HTTP edge then keeps the request's idempotency key and its
     /// answer, errors included, instead of releasing the key.
     pub committed: Arc<AtomicBool>,
+    /// When the request's time is up (`limits.request_timeout_ms` after it arrived): work that can
+    /// stop early (the scheduler, long loops) stops by then instead of running on unseen.
+    pub deadline: std::time::Instant,
 }
 
 /// The error codes of the API (`extensions.code`), documented in docs/api.md.
