@@ -69,6 +69,23 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// How PostgreSQL plans what an import runs on the org's rows before commit (the derived
+/// updates below, the set-based foreign key checks), set for the rest of its transaction.
+///
+/// The planner has no statistics for the rows being imported: `ANALYZE` runs after commit, and
+/// running it inside the transaction would sample the whole table, whatever else the store
+/// holds, and hold its lock until commit. In an empty store the planner sees the tables' real
+/// sizes; in a store that already holds an org it uses that org's statistics, estimates one row
+/// for the new org and picks nested loops, which are quadratic in the org's rows (a 6,000-
+/// application org took 235 s after an 800-application one instead of 1.5 s; `EXPLAIN`: a
+/// nested loop re-running the `left_at` window per transition, and an anti join scanning the
+/// org's applications per candidate). Without nested and merge joins, every join of these
+/// statements is a hash join on the org's rows, read through the `org_id` prefix of an index:
+/// linear in the org, whatever the estimates, so an import costs the same whatever the store
+/// holds (`bench/import.sh` checks the ratio).
+pub const IMPORT_PLAN_POSTGRES: &str = "SET LOCAL enable_nestloop = off; \
+    SET LOCAL enable_mergejoin = off; SET LOCAL work_mem = '256MB'";
+
 /// Fills the derived `stage_transitions.left_at` of one org (`$1`/`?1`) from its history: the
 /// next transition of the same application by time, then id. Run by every import before commit.
 pub const DERIVE_LEFT_AT_SQLITE: &str = "UPDATE stage_transitions AS t SET left_at = n.next_at \

@@ -255,6 +255,37 @@ impl PgStore {
         Ok(out)
     }
 
+    /// The plans (`EXPLAIN`, nothing run) of what an import of org `org_id` runs on the org's rows
+    /// before commit (the derived updates, the set-based foreign key checks), planned as the
+    /// import plans them (`migrate::IMPORT_PLAN_POSTGRES`) with the statistics the store holds
+    /// now; in a transaction that is rolled back. For tests and diagnostics.
+    pub fn explain_import(&mut self, org_id: &str) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.client.transaction()?;
+        tx.batch_execute(crate::migrate::IMPORT_PLAN_POSTGRES)?;
+        let statements = [
+            crate::migrate::DERIVE_LEFT_AT_POSTGRES.to_owned(),
+            crate::migrate::DERIVE_CANDIDATE_FLAGS_POSTGRES.to_owned(),
+        ]
+        .into_iter()
+        .chain(
+            Table::ALL
+                .into_iter()
+                .filter_map(dangling_sql)
+                .map(|(_, sql)| sql),
+        );
+        let mut plans = Vec::new();
+        for sql in statements {
+            let rows = tx.query(&format!("EXPLAIN {sql}"), &[&org_id])?;
+            let lines: Vec<String> = rows
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            plans.push(format!("{sql}\n{}", lines.join("\n")));
+        }
+        tx.rollback()?;
+        Ok(plans)
+    }
+
     /// `EXPLAIN (ANALYZE, BUFFERS)`: runs the statement and returns the plan with timings.
     pub fn explain(
         &mut self,
@@ -431,6 +462,10 @@ impl ImportTx<CopyText> for PgImport<'_> {
 
     fn commit(mut self, org: Option<&Id>) -> Result<(), StoreError> {
         if let Some(org) = org {
+            // What runs before commit reads only the org's rows, planned without statistics for
+            // them (`ANALYZE` runs after commit).
+            self.tx
+                .batch_execute(crate::migrate::IMPORT_PLAN_POSTGRES)?;
             self.tx
                 .execute(crate::migrate::DERIVE_LEFT_AT_POSTGRES, &[&org.as_str()])?;
             self.tx.execute(
@@ -439,11 +474,6 @@ impl ImportTx<CopyText> for PgImport<'_> {
             )?;
         }
         if let (true, Some(org)) = (self.bulk, org) {
-            // The tables have no statistics yet for these rows: steer the planner to hash the
-            // org's parent ids (in memory) instead of probing them row by row.
-            self.tx.batch_execute(
-                "SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off; SET LOCAL work_mem = '256MB'",
-            )?;
             for (fks, sql) in Table::ALL.into_iter().filter_map(dangling_sql) {
                 let row = self.tx.query_one(&sql, &[&org.as_str()])?;
                 for (i, fk) in fks.into_iter().enumerate() {
