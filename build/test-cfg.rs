@@ -1,32 +1,49 @@
 // Shared by the build scripts of crates whose tests need outside things. Included with
-// `include!`; it sets two cfgs so that such tests are *reported as ignored, with the reason*,
+// `include!`; it sets cfgs so that such tests are *reported as ignored, with the reason*,
 // rather than passing silently when what they need is missing:
 // - `hp_postgres`: `HIREPLANE_TEST_POSTGRES` holds a PostgreSQL server URL;
 // - `hp_acme`: the sample org `shared/samples/acme` (beside the repository, or under
 //   `HIREPLANE_SAMPLES`) is on this machine;
 // - `hp_radicale`: `HIREPLANE_TEST_RADICALE` holds the path of a Python interpreter that has the
 //   CalDAV server Radicale installed (`python -m radicale`).
+//
+// A build script reruns when something it watches changes, and cargo counts a watched path that
+// does not exist as changed on every build: so only paths that exist are watched (a missing
+// sample org is looked for again when `HIREPLANE_SAMPLES` or this file changes). Checked by
+// `crates/domain/tests/build_scripts.rs`.
 
+#[allow(dead_code)]
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(hp_postgres)");
-    println!("cargo::rustc-check-cfg=cfg(hp_acme)");
-    println!("cargo::rustc-check-cfg=cfg(hp_radicale)");
-    println!("cargo::rerun-if-env-changed=HIREPLANE_TEST_POSTGRES");
-    println!("cargo::rerun-if-env-changed=HIREPLANE_SAMPLES");
-    println!("cargo::rerun-if-env-changed=HIREPLANE_TEST_RADICALE");
-    if std::env::var("HIREPLANE_TEST_POSTGRES").is_ok_and(|v| !v.is_empty()) {
-        println!("cargo::rustc-cfg=hp_postgres");
-    }
-    if std::env::var("HIREPLANE_TEST_RADICALE").is_ok_and(|v| !v.is_empty()) {
-        println!("cargo::rustc-cfg=hp_radicale");
-    }
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
-    let samples = std::env::var("HIREPLANE_SAMPLES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(&manifest).join("../../../shared/samples"));
-    let acme = samples.join("acme").join("org.json");
-    println!("cargo::rerun-if-changed={}", acme.display());
-    if acme.exists() {
-        println!("cargo::rustc-cfg=hp_acme");
+    for line in test_cfg(&|name| std::env::var(name).ok(), std::path::Path::new(&manifest)) {
+        println!("{line}");
     }
+}
+
+/// The build script's directives, for the crate in `manifest`, with `env` the environment.
+fn test_cfg(env: &dyn Fn(&str) -> Option<String>, manifest: &std::path::Path) -> Vec<String> {
+    let mut out = vec![
+        "cargo::rustc-check-cfg=cfg(hp_postgres)".to_string(),
+        "cargo::rustc-check-cfg=cfg(hp_acme)".to_string(),
+        "cargo::rustc-check-cfg=cfg(hp_radicale)".to_string(),
+        "cargo::rerun-if-env-changed=HIREPLANE_TEST_POSTGRES".to_string(),
+        "cargo::rerun-if-env-changed=HIREPLANE_SAMPLES".to_string(),
+        "cargo::rerun-if-env-changed=HIREPLANE_TEST_RADICALE".to_string(),
+    ];
+    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
+    if set("HIREPLANE_TEST_POSTGRES") {
+        out.push("cargo::rustc-cfg=hp_postgres".into());
+    }
+    if set("HIREPLANE_TEST_RADICALE") {
+        out.push("cargo::rustc-cfg=hp_radicale".into());
+    }
+    let samples = env("HIREPLANE_SAMPLES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| manifest.join("../../../shared/samples"));
+    let acme = samples.join("acme").join("org.json");
+    if acme.exists() {
+        out.push(format!("cargo::rerun-if-changed={}", acme.display()));
+        out.push("cargo::rustc-cfg=hp_acme".into());
+    }
+    out
 }

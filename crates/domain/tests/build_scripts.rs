@@ -1,0 +1,103 @@
+//! The workspace's build scripts (`build/test-cfg.rs`, included by every `crates/*/build.rs`)
+//! never watch a path that does not exist: cargo counts a missing watched path as changed, so the
+//! crate and everything above it would be rebuilt on every `cargo run` (a fresh clone without
+//! `../shared` beside it waited a minute per command).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+mod cfg {
+    include!("../../../build/test-cfg.rs");
+
+    pub fn directives(
+        env: &dyn Fn(&str) -> Option<String>,
+        manifest: &std::path::Path,
+    ) -> Vec<String> {
+        test_cfg(env, manifest)
+    }
+}
+
+fn watched(lines: &[String]) -> Vec<PathBuf> {
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("cargo::rerun-if-changed="))
+        .map(PathBuf::from)
+        .collect()
+}
+
+/// A clone on its own: no `shared/` beside it, no environment. Nothing missing is watched and the
+/// sample org's tests are off.
+#[test]
+fn a_lone_clone_watches_no_missing_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("clone/crates/domain");
+    std::fs::create_dir_all(&manifest).unwrap();
+    let lines = cfg::directives(&|_| None, &manifest);
+    assert_eq!(watched(&lines), Vec::<PathBuf>::new(), "{lines:#?}");
+    assert!(!lines.iter().any(|l| l == "cargo::rustc-cfg=hp_acme"));
+    // Still reruns when the samples are pointed at.
+    assert!(lines.contains(&"cargo::rerun-if-env-changed=HIREPLANE_SAMPLES".to_string()));
+
+    // HIREPLANE_SAMPLES naming a folder without the sample org: nothing watched either.
+    let empty = dir.path().join("samples");
+    std::fs::create_dir_all(&empty).unwrap();
+    let env = |name: &str| (name == "HIREPLANE_SAMPLES").then(|| empty.display().to_string());
+    assert_eq!(
+        watched(&cfg::directives(&env, &manifest)),
+        Vec::<PathBuf>::new()
+    );
+}
+
+/// With the sample org present, its `org.json` is watched (it exists) and its tests are on.
+#[test]
+fn present_samples_are_watched() {
+    let dir = tempfile::tempdir().unwrap();
+    let acme = dir.path().join("samples/acme");
+    std::fs::create_dir_all(&acme).unwrap();
+    std::fs::write(acme.join("org.json"), "{}").unwrap();
+    let samples = dir.path().join("samples").display().to_string();
+    let env = |name: &str| (name == "HIREPLANE_SAMPLES").then(|| samples.clone());
+    let lines = cfg::directives(&env, Path::new("/nonexistent/crates/domain"));
+    assert_eq!(watched(&lines), vec![acme.join("org.json")]);
+    assert!(lines.iter().any(|l| l == "cargo::rustc-cfg=hp_acme"));
+}
+
+/// On this machine, as the build scripts ran: every watched path exists.
+#[test]
+fn this_build_watches_only_existing_paths() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lines = cfg::directives(&|name| std::env::var(name).ok(), manifest);
+    for path in watched(&lines) {
+        assert!(
+            path.exists(),
+            "the build scripts watch `{}`, which does not exist",
+            path.display()
+        );
+    }
+}
+
+/// Every build script of the workspace is the shared one, so the tests above cover them all.
+#[test]
+fn every_build_script_is_the_shared_one() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&crates).unwrap() {
+        let build = entry.unwrap().path().join("build.rs");
+        let Ok(text) = std::fs::read_to_string(&build) else {
+            continue;
+        };
+        seen += 1;
+        assert!(
+            text.contains("include!(\"../../build/test-cfg.rs\")")
+                && !text.contains("rerun-if-changed"),
+            "`{}` must use build/test-cfg.rs and watch nothing of its own",
+            build.display()
+        );
+    }
+    assert!(
+        seen > 0,
+        "no build script found under `{}`",
+        crates.display()
+    );
+}
