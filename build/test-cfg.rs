@@ -5,7 +5,9 @@
 // - `hp_acme`: the sample org `shared/samples/acme` (beside the repository, or under
 //   `HIREPLANE_SAMPLES`) is on this machine;
 // - `hp_radicale`: `HIREPLANE_TEST_RADICALE` holds the path of a Python interpreter that has the
-//   CalDAV server Radicale installed (`python -m radicale`).
+//   CalDAV server Radicale installed (`python -m radicale`);
+// - `hp_promtool` (crate `slo` only): Prometheus' `promtool` runs, as `HIREPLANE_TEST_PROMTOOL`
+//   names it or else as `promtool` on `PATH` (Debian: `apt-get install prometheus`).
 //
 // A build script reruns when something it watches changes, and cargo counts a watched path that
 // does not exist as changed on every build: so only paths that exist are watched (a missing
@@ -26,6 +28,7 @@ fn test_cfg(env: &dyn Fn(&str) -> Option<String>, manifest: &std::path::Path) ->
         "cargo::rustc-check-cfg=cfg(hp_postgres)".to_string(),
         "cargo::rustc-check-cfg=cfg(hp_acme)".to_string(),
         "cargo::rustc-check-cfg=cfg(hp_radicale)".to_string(),
+        "cargo::rustc-check-cfg=cfg(hp_promtool)".to_string(),
         "cargo::rerun-if-env-changed=HIREPLANE_TEST_POSTGRES".to_string(),
         "cargo::rerun-if-env-changed=HIREPLANE_SAMPLES".to_string(),
         "cargo::rerun-if-env-changed=HIREPLANE_TEST_RADICALE".to_string(),
@@ -44,6 +47,32 @@ fn test_cfg(env: &dyn Fn(&str) -> Option<String>, manifest: &std::path::Path) ->
     if acme.exists() {
         out.push(format!("cargo::rerun-if-changed={}", acme.display()));
         out.push("cargo::rustc-cfg=hp_acme".into());
+    }
+    if env("CARGO_PKG_NAME").as_deref() == Some("slo") {
+        out.push("cargo::rerun-if-env-changed=HIREPLANE_TEST_PROMTOOL".into());
+        let program = env("HIREPLANE_TEST_PROMTOOL")
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "promtool".into());
+        let found = if program.contains('/') {
+            Some(std::path::PathBuf::from(&program))
+        } else {
+            env("PATH").and_then(|path| {
+                std::env::split_paths(&path)
+                    .map(|dir| dir.join(&program))
+                    .find(|p| p.is_file())
+            })
+        };
+        let runs = |p: &std::path::Path| {
+            std::process::Command::new(p)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if let Some(found) = found.filter(|p| p.exists() && runs(p)) {
+            out.push(format!("cargo::rerun-if-changed={}", found.display()));
+            out.push(format!("cargo::rustc-env=HIREPLANE_PROMTOOL={}", found.display()));
+            out.push("cargo::rustc-cfg=hp_promtool".into());
+        }
     }
     out
 }

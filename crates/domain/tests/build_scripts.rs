@@ -101,3 +101,48 @@ fn every_build_script_is_the_shared_one() {
         crates.display()
     );
 }
+
+/// Crate `slo`'s promtool: a missing one is not watched and its tests are off (reported ignored);
+/// one that runs is watched and passed to the tests.
+#[test]
+fn promtool_is_found_or_its_tests_are_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("bin/promtool").display().to_string();
+    let env = |name: &str| match name {
+        "CARGO_PKG_NAME" => Some("slo".to_string()),
+        "HIREPLANE_TEST_PROMTOOL" => Some(missing.clone()),
+        _ => None,
+    };
+    let lines = cfg::directives(&env, dir.path());
+    assert_eq!(watched(&lines), Vec::<PathBuf>::new(), "{lines:#?}");
+    assert!(!lines.iter().any(|l| l == "cargo::rustc-cfg=hp_promtool"));
+    assert!(lines.contains(&"cargo::rerun-if-env-changed=HIREPLANE_TEST_PROMTOOL".to_string()));
+
+    // A program that answers `--version`: `true` stands in for promtool.
+    let Some(fake) = ["/bin/true", "/usr/bin/true"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        return;
+    };
+    let env = |name: &str| match name {
+        "CARGO_PKG_NAME" => Some("slo".to_string()),
+        "HIREPLANE_TEST_PROMTOOL" => Some(fake.to_string()),
+        _ => None,
+    };
+    let lines = cfg::directives(&env, dir.path());
+    assert_eq!(watched(&lines), vec![PathBuf::from(fake)]);
+    assert!(
+        lines.iter().any(|l| l == "cargo::rustc-cfg=hp_promtool"),
+        "{lines:#?}"
+    );
+    assert!(lines.contains(&format!("cargo::rustc-env=HIREPLANE_PROMTOOL={fake}")));
+
+    // Other crates never look for it.
+    let env = |name: &str| (name == "HIREPLANE_TEST_PROMTOOL").then(|| fake.to_string());
+    assert!(
+        !cfg::directives(&env, dir.path())
+            .iter()
+            .any(|l| l.contains("PROMTOOL=") || l.ends_with("hp_promtool"))
+    );
+}

@@ -2,9 +2,10 @@
 //! `promtool check rules`, and `promtool test rules` on synthetic series (a burst of errors
 //! pages, a slow burn opens a ticket, a healthy error rate and zero traffic raise nothing).
 //!
-//! promtool is `promtool` on PATH or the program HIREPLANE_TEST_PROMTOOL names (Debian:
-//! `apt-get install prometheus`). Without it each test prints `skipped: ...` and passes, unless
-//! HIREPLANE_REQUIRE_PROMTOOL=1 (as CI sets it), when it fails.
+//! promtool is the program HIREPLANE_TEST_PROMTOOL names, or else `promtool` on PATH (Debian:
+//! `apt-get install prometheus`), as the build script found it (`build/test-cfg.rs`, cfg
+//! `hp_promtool`). Without it the tests are reported as ignored, with the reason, and CI (which
+//! fails on any ignored test) installs it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -13,23 +14,16 @@ use std::process::Command;
 
 use slo::{Spec, render_rules};
 
-/// The promtool to run, or `None` (after saying so) when there is none and none is required.
-fn promtool() -> Option<String> {
-    let program = std::env::var("HIREPLANE_TEST_PROMTOOL").unwrap_or_else(|_| "promtool".into());
-    match Command::new(&program).arg("--version").output() {
-        Ok(out) if out.status.success() => Some(program),
-        result => {
-            let why = match result {
-                Ok(out) => format!("`{program} --version` failed: {}", out.status),
-                Err(e) => format!("`{program}`: {e}"),
-            };
-            if std::env::var("HIREPLANE_REQUIRE_PROMTOOL").is_ok_and(|v| v == "1") {
-                panic!("HIREPLANE_REQUIRE_PROMTOOL=1 but promtool cannot run: {why}");
-            }
-            println!("skipped: promtool not found (apt-get install prometheus): {why}");
-            None
-        }
-    }
+/// The promtool the build script found (see `build/test-cfg.rs`).
+#[cfg(hp_promtool)]
+fn promtool() -> String {
+    env!("HIREPLANE_PROMTOOL").to_string()
+}
+
+/// None was found: the tests that call this are ignored, with the reason, unless asked for.
+#[cfg(not(hp_promtool))]
+fn promtool() -> String {
+    panic!("promtool was not found when crate `slo` was built: set HIREPLANE_TEST_PROMTOOL")
 }
 
 /// Writes the rules generated from the repository's `slo.yaml` into `dir`.
@@ -58,8 +52,12 @@ fn run(promtool: &str, args: &[&str]) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(hp_promtool),
+    ignore = "needs promtool (apt-get install prometheus, or HIREPLANE_TEST_PROMTOOL)"
+)]
 fn promtool_checks_the_generated_rules() {
-    let Some(promtool) = promtool() else { return };
+    let promtool = promtool();
     let dir = tempfile::tempdir().unwrap();
     let rules = write_rules(dir.path());
     let out = run(&promtool, &["check", "rules", rules.to_str().unwrap()]);
@@ -112,8 +110,12 @@ const LATENCY_TICKET: (&str, &str) = (
 );
 
 #[test]
+#[cfg_attr(
+    not(hp_promtool),
+    ignore = "needs promtool (apt-get install prometheus, or HIREPLANE_TEST_PROMTOOL)"
+)]
 fn promtool_unit_tests_pass_on_the_generated_rules() {
-    let Some(promtool) = promtool() else { return };
+    let promtool = promtool();
     let dir = tempfile::tempdir().unwrap();
     let rules = write_rules(dir.path());
     let availability = "HireplaneApiAvailabilityBurnRate";
