@@ -177,3 +177,35 @@ fn every_kind_of_bad_input_is_reported_at_its_file_and_line() {
         "{p:?}"
     );
 }
+
+/// A folder that is not there, or a file given as the folder: one plain I/O error naming it, not
+/// a problem per file the folder should hold ("org.json:0: missing").
+#[test]
+fn a_missing_folder_is_one_plain_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-org");
+    match read_org(&missing, &mut Nothing, &mut |_| {}) {
+        Err(ReadError::Io { path, source }) => {
+            assert_eq!(path, missing);
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("expected an I/O error, got {other:?}"),
+    }
+    let file = dir.path().join("org.json");
+    std::fs::write(&file, "{}").unwrap();
+    match read_org(&file, &mut Nothing, &mut |_| {}) {
+        Err(ReadError::Io { path, source }) => {
+            assert_eq!(path, file);
+            assert_eq!(source.kind(), std::io::ErrorKind::NotADirectory);
+        }
+        other => panic!("expected an I/O error, got {other:?}"),
+    }
+    // An existing empty folder is still read, and says what it lacks.
+    std::fs::remove_file(&file).unwrap();
+    match read_org(dir.path(), &mut Nothing, &mut |_| {}) {
+        Err(ReadError::Invalid { problems, .. }) => {
+            assert!(problems[0].to_string().contains("missing"), "{problems:?}");
+        }
+        other => panic!("expected problems, got {other:?}"),
+    }
+}

@@ -173,6 +173,25 @@ pub fn read_org<S: OrgSink>(
     sink: &mut S,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ReadSummary, ReadError<S::Error>> {
+    // A folder that is not there is one plain error, not a problem per file it should hold.
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(ReadError::Io {
+                path: dir.to_owned(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    "not a directory: an org is a folder of files",
+                ),
+            });
+        }
+        Err(source) => {
+            return Err(ReadError::Io {
+                path: dir.to_owned(),
+                source,
+            });
+        }
+    }
     let mut r = Reader {
         dir,
         sink,
