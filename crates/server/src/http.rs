@@ -298,6 +298,13 @@ async fn graphql(
             return r;
         }
     };
+    // Bounded before anything recursive (serde, async-graphql's parser and validation, the
+    // resolvers) sees it: deep nesting would overflow the stack ([`crate::nesting`]).
+    let max_nesting = shared.limits.max_nesting;
+    if let Some(at) = crate::nesting::json(&body, max_nesting) {
+        observe("invalid", "client_error", started);
+        return too_deep("the request body's JSON", at, max_nesting);
+    }
     let mut request: async_graphql::Request = match parse_request(&body) {
         Ok(r) => r,
         Err(detail) => {
@@ -309,6 +316,10 @@ async fn graphql(
             );
         }
     };
+    if let Some(at) = crate::nesting::graphql(&request.query, max_nesting) {
+        observe("invalid", "client_error", started);
+        return too_deep("the query", at, max_nesting);
+    }
     // Parsed once, or copied from the cache: the schema executes the document kept in the
     // request. A text that does not parse is left to the schema, which reports where.
     let parsed = match shared.documents.parse(&request.query) {
@@ -491,6 +502,22 @@ fn too_costly(refusal: &crate::cost::Refusal) -> Response {
         axum::Json(serde_json::json!({ "errors": [error] })),
     )
         .into_response()
+}
+
+/// A request nested deeper than `limits.max_nesting`: 400, `BAD_USER_INPUT`, where.
+fn too_deep(what: &str, at: crate::nesting::TooDeep, max: usize) -> Response {
+    let body = serde_json::json!({
+        "errors": [{
+            "message": format!(
+                "{what} nests lists, objects or selections more than {max} levels deep at line {}, \
+                 column {} (`limits.max_nesting`)",
+                at.line, at.column
+            ),
+            "locations": [{"line": at.line, "column": at.column}],
+            "extensions": {"code": "BAD_USER_INPUT"},
+        }]
+    });
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
 }
 
 /// The start of the message for a body that is not a GraphQL request.
