@@ -375,3 +375,66 @@ fn nesting_bombs_are_refused(db: Db) {
     assert_eq!(api.get("/healthz").0, 200);
 }
 on_both!(nesting_bombs_are_refused);
+
+/// A job that panics on a database worker: its caller gets `Panicked`, the worker goes on with
+/// a fresh connection, and the panic is counted. More panics than workers, then 32 requests that
+/// must all succeed.
+fn panics_do_not_stop_the_workers(db: Db) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = db.url.clone();
+    let pool = std::thread::spawn(move || {
+        server::db::Db::open(&url, 2, Duration::from_secs(5), Duration::from_secs(20)).unwrap()
+    })
+    .join()
+    .unwrap();
+    rt.block_on(async {
+        assert_eq!(pool.live_workers(), 2);
+        for i in 0..5 {
+            let r = pool
+                .run(move |_| -> Result<(), ()> { panic!("job {i} panics") })
+                .await;
+            match r {
+                Err(server::db::DbError::Panicked(m)) => assert_eq!(m, format!("job {i} panics")),
+                other => panic!("{other:?}"),
+            }
+            // Also with a payload that panics when dropped.
+            struct Bomb;
+            impl Drop for Bomb {
+                fn drop(&mut self) {
+                    panic!("dropping the payload");
+                }
+            }
+            let r = pool
+                .run(|_| -> Result<(), ()> { std::panic::panic_any(Bomb) })
+                .await;
+            assert!(matches!(r, Err(server::db::DbError::Panicked(_))), "{r:?}");
+        }
+        assert_eq!(pool.live_workers(), 2);
+        let mut answered = 0;
+        let runs: Vec<_> = (0..32)
+            .map(|_| pool.run(|store| store.schema_version()))
+            .collect();
+        for r in runs {
+            assert_eq!(r.await.unwrap().unwrap(), store::latest_schema_version());
+            answered += 1;
+        }
+        assert_eq!(answered, 32);
+        let (open, _, size) = pool.state();
+        assert!(open >= 1 && size == 2, "{open} {size}");
+    });
+    drop(pool);
+    drop(rt);
+    drop(db);
+}
+on_both!(panics_do_not_stop_the_workers);
+
+fn health_follows_the_workers(db: Db) {
+    let api = Api::start(db, |_| {});
+    assert_eq!(api.get("/healthz"), (200, "ok\n".to_owned()));
+    api.bystander_is_served();
+}
+on_both!(health_follows_the_workers);
