@@ -438,3 +438,48 @@ fn health_follows_the_workers(db: Db) {
     api.bystander_is_served();
 }
 on_both!(health_follows_the_workers);
+
+/// Every root field costs something: 2,000 aliased reports (or lookups, or scheduling calls)
+/// are refused before anything runs, naming the cost and the limit.
+fn aliased_root_fields_are_refused(db: Db) {
+    let api = Api::start(db, |s| s.limits.max_body_bytes = 1024 * 1024);
+    let token = api.attacker.clone();
+    let many = |field: &str, n: usize| -> String {
+        let fields: String = (0..n).map(|i| format!("a{i}: {field} ")).collect();
+        format!("{{ {fields} }}")
+    };
+    for (q, cost) in [
+        (
+            many(r#"report(name: "funnel") { rows }"#, 2000),
+            "costs 2000000",
+        ),
+        (
+            many(r#"explain(name: "funnel") { rows }"#, 60),
+            "costs 60000",
+        ),
+        (
+            many(r#"schedulingOptions(applicationId: "x", plan: {})"#, 11),
+            "costs 55000",
+        ),
+        (many(r#"application(id: "x") { id }"#, 5001), "costs 50010"),
+    ] {
+        let (status, v) = api.post(&token, &json!({ "query": q }));
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(code(&v), "TOO_COSTLY", "{v}");
+        let m = message(&v);
+        assert!(
+            m.contains(cost) && m.contains("over the limit of 50000 (`limits.max_cost`"),
+            "{m}"
+        );
+        assert!(v.get("data").is_none_or(Value::is_null), "{v}");
+    }
+    // Within the limit they run.
+    let (status, v) = api.post(
+        &token,
+        &json!({ "query": many(r#"report(name: "funnel") { rows }"#, 3) }),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert!(v.get("errors").is_none(), "{v}");
+    api.bystander_is_served();
+}
+on_both!(aliased_root_fields_are_refused);
