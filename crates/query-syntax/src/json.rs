@@ -7,7 +7,7 @@
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
 use crate::lexer::check_date;
-use crate::parser::{is_identifier, is_word};
+use crate::parser::{MAX_DEPTH, is_identifier, is_word};
 
 /// The report as pretty-printed JSON.
 pub fn to_json(report: &Report) -> String {
@@ -15,8 +15,22 @@ pub fn to_json(report: &Report) -> String {
     serde_json::to_string_pretty(report).unwrap_or_default()
 }
 
-/// A report from its JSON form. Its spans are all empty.
+/// The deepest a report's JSON form may nest (objects and arrays): the deepest expression
+/// text can say ([`MAX_DEPTH`] JSON levels) plus the report's own levels around it.
+pub const MAX_JSON_DEPTH: usize = MAX_DEPTH + 4;
+
+/// A report from its JSON form. Its spans are all empty. Nesting deeper than
+/// [`MAX_JSON_DEPTH`] is refused before anything recursive reads the text.
 pub fn from_json(text: &str) -> Result<Report, Diagnostic> {
+    if let Some((line, column)) = too_deep(text, MAX_JSON_DEPTH) {
+        return Err(Diagnostic::new(
+            format!(
+                "invalid report JSON at line {line}, column {column}: nested more than \
+                 {MAX_JSON_DEPTH} levels deep"
+            ),
+            Span::default(),
+        ));
+    }
     let report: Report = serde_json::from_str(text).map_err(|error| {
         let message = error.to_string();
         let suffix = format!(" at line {} column {}", error.line(), error.column());
@@ -34,6 +48,38 @@ pub fn from_json(text: &str) -> Result<Report, Diagnostic> {
         Diagnostic::new(format!("invalid report JSON: {message}"), Span::default())
     })?;
     Ok(report)
+}
+
+/// Where (line and column, from 1) `text` opens its `max + 1`th nested JSON object or array, if
+/// it does: one pass over the bytes, counting brackets outside strings, with no recursion.
+pub(crate) fn too_deep(text: &str, max: usize) -> Option<(usize, usize)> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (at, b) in text.bytes().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    let before = &text[..at];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                    return Some((line, column));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn check_report(report: &Report) -> Result<(), String> {
@@ -184,6 +230,46 @@ mod tests {
         let text = "report applications where status = \"hired\" show count() as n order by n desc limit 5 funnel \"Onsite\"";
         assert_eq!(report, parse(text).unwrap().without_spans());
         assert_eq!(from_json(&to_json(&report)).unwrap(), report);
+    }
+
+    #[test]
+    fn nesting_is_bounded_before_serde() {
+        // Run on a thread with the usual 2 MB stack: serde's own recursion would overflow it
+        // long before 100,000 levels.
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(|| {
+                let n = 100_000;
+                let expr = |open: &str, close: &str| {
+                    format!(
+                        r#"{{"subject": "a", "where": [{}{{"kind": "path", "path": ["x"]}}{}]}}"#,
+                        open.repeat(n),
+                        close.repeat(n)
+                    )
+                };
+                for json in [
+                    "[".repeat(n),
+                    "{\"a\":".repeat(n),
+                    expr(r#"{"kind": "unary", "op": "not", "expr": "#, "}"),
+                    expr("[", "]"),
+                    format!(
+                        r#"{{"subject": "a", "x": {}1{}}}"#,
+                        "[".repeat(n),
+                        "]".repeat(n)
+                    ),
+                ] {
+                    let m = message(&json);
+                    assert!(m.contains("nested more than 68 levels deep"), "{m}");
+                }
+                // Brackets inside strings do not count.
+                let quoted = format!(r#"{{"subject": "{}"}}"#, "[".repeat(n));
+                assert!(message(&quoted).contains("is not a name"));
+                assert_eq!(too_deep("{\n [\"[\\\"\", [[]]]}", 3), Some((2, 11)));
+                assert_eq!(too_deep("{\n [\"[\\\"\", [[]]]}", 4), None);
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]

@@ -1,14 +1,20 @@
-//! What a request asks of the database, counted from its parsed document before it runs.
+//! What a request asks of the server, counted from its parsed document before it runs.
 //!
 //! async-graphql's own limits (`limits.max_depth`, `limits.max_complexity`) count fields: ten
 //! fields that nest three pages of 200 ask for 8 million rows, and its dynamic schema has no
-//! per-field complexity to weigh a list by its page. So the server counts rows itself:
-//! every list (a field with a `first` argument: root lists and to-many connections) asks for
-//! its page size (`first`, resolved from the variables, else `limits.default_page_size`, at most
-//! `limits.max_page_size`) times the rows of the lists above it, and the request's cost is the
-//! sum over its lists. A request over `limits.max_cost` is refused before it runs, naming the
-//! list that asks for the most; so is a mutation request with more root fields than
-//! `limits.max_mutations` (each is a command, and the rate limit counts the request once).
+//! per-field complexity to weigh a list by its page. So the server counts a cost itself:
+//! - every list (a field with a `first` argument: root lists and to-many connections) costs
+//!   its page size (`first`, resolved from the variables, else `limits.default_page_size`, at
+//!   most `limits.max_page_size`) times the rows of the lists above it;
+//! - every root field costs its own weight besides ([`root_weight`]): a report or an explain
+//!   [`REPORT_COST`] (it may aggregate the whole org), a scheduling call [`SCHEDULING_COST`]
+//!   (a search), any other root field (a lookup, the viewer, a mutation, a policy decision)
+//!   [`ROOT_COST`], so that no root field is free and aliases cannot multiply work unseen.
+//!
+//! The request's cost is the sum. A request over `limits.max_cost` is refused before it runs,
+//! naming its cost, the limit and the field that costs the most; so is a mutation request with
+//! more root fields than `limits.max_mutations` (each is a command, and the rate limit counts
+//! the request once).
 //!
 //! The walk follows the schema's types (the registry), fragments and aliases; what the schema
 //! does not know is skipped (validation then refuses it with its position).
@@ -22,16 +28,38 @@ use async_graphql::registry::{MetaType, MetaTypeName, Registry};
 
 use crate::settings::Limits;
 
+/// What a report or an explain costs (a statement that may read the whole org).
+pub const REPORT_COST: u64 = 1_000;
+/// What a scheduling call costs (`schedulingOptions`, `repairInterviewLoop`: a search on the CPU
+/// besides its reads).
+pub const SCHEDULING_COST: u64 = 5_000;
+/// What any other root field costs (a lookup, `viewer`, a mutation, a decision): at least one
+/// statement.
+pub const ROOT_COST: u64 = 10;
+
+/// The weight of root field `name` of the query or mutation type, on top of its lists' rows.
+pub fn root_weight(name: &str) -> (u64, &'static str) {
+    match name {
+        "report" | "explain" => (REPORT_COST, "a report"),
+        "schedulingOptions" | "repairInterviewLoop" | "bookInterviewLoop" => {
+            (SCHEDULING_COST, "a scheduling call")
+        }
+        _ => (ROOT_COST, "a root field"),
+    }
+}
+
 /// Deeper than this the walk stops (a cycle of fragments, which validation refuses anyway).
 const MAX_WALK_DEPTH: usize = 64;
 
-/// The list that asks for the most rows.
+/// The field that costs the most: a list (its rows) or a root field (its weight).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Costliest {
     /// Its path by response keys (aliases where given), e.g. `a.nodes.job.applications`.
     pub path: String,
-    /// The rows it asks for: its page times the pages above it.
+    /// What it costs: a list's page times the pages above it, or a root field's weight.
     pub rows: u64,
+    /// What it is: `rows` for a list, else what the weight is for (`a report`, ...).
+    pub what: &'static str,
     /// Where it is in the query.
     pub pos: Pos,
 }
@@ -41,10 +69,14 @@ pub struct Costliest {
 pub struct Cost {
     /// The rows every list of the operation may return, in all.
     pub rows: u64,
-    /// The list that asks for the most rows, if there is one.
+    /// The weights of its root fields, in all ([`root_weight`]).
+    pub roots: u64,
+    /// The field that costs the most, if there is one.
     pub costliest: Option<Costliest>,
     /// Where each root field of a mutation is (none for a query).
     pub mutations: Vec<Pos>,
+    /// How many root fields the operation has (through fragments).
+    pub root_fields: u64,
 }
 
 /// Why a request is refused before it runs: the message (lower case, naming the setting) and
@@ -93,11 +125,16 @@ pub fn measure(
         walk.root_fields(&op.node.selection_set.node, 0, &mut roots);
         walk.cost.mutations = roots;
     }
-    walk.selection_set(root, &op.node.selection_set.node, 1, "", 0);
+    walk.selection_set(root, &op.node.selection_set.node, 1, "", 0, true);
     walk.cost
 }
 
 impl Cost {
+    /// The request's cost: its lists' rows and its root fields' weights.
+    pub fn total(&self) -> u64 {
+        self.rows.saturating_add(self.roots)
+    }
+
     /// Why the request may not run under `limits`, if it may not.
     pub fn refusal(&self, limits: &Limits) -> Option<Refusal> {
         if self.mutations.len() > limits.max_mutations {
@@ -112,20 +149,28 @@ impl Cost {
                 pos: self.mutations.get(limits.max_mutations).copied(),
             });
         }
-        if self.rows > limits.max_cost {
+        let total = self.total();
+        if total > limits.max_cost {
             let (most, pos) = match &self.costliest {
-                Some(c) => (
+                Some(c) if c.what == "rows" => (
                     format!("; the most, {} rows, at `{}`", c.rows, c.path),
+                    Some(c.pos),
+                ),
+                Some(c) => (
+                    format!("; the most, {}, at `{}` ({})", c.rows, c.path, c.what),
                     Some(c.pos),
                 ),
                 None => (String::new(), None),
             };
             return Some(Refusal {
                 message: format!(
-                    "the query asks for up to {} rows, over the limit of {} (`limits.max_cost`: \
-                     each list counts its page size (`first`) times the pages above it){most}: \
-                     ask for smaller pages or fewer nested lists",
-                    self.rows, limits.max_cost
+                    "the query costs {total} (up to {} rows and {} for its {} root fields), \
+                     over the limit of {} (`limits.max_cost`: each list counts its page size \
+                     (`first`) times the pages above it, each report or explain {REPORT_COST}, \
+                     each scheduling call {SCHEDULING_COST}, any other root field \
+                     {ROOT_COST}){most}: ask for smaller pages, fewer nested lists or fewer \
+                     fields per request",
+                    self.rows, self.roots, self.root_fields, limits.max_cost
                 ),
                 pos,
             });
@@ -165,7 +210,20 @@ impl Walk<'_> {
         }
     }
 
-    /// Adds the lists of `set`, selected on `ty`, each resolved `above` times.
+    /// Keeps the field at `path` as the costliest when it costs more than the one kept.
+    fn note(&mut self, path: &str, rows: u64, what: &'static str, pos: Pos) {
+        if self.cost.costliest.as_ref().is_none_or(|c| rows > c.rows) {
+            self.cost.costliest = Some(Costliest {
+                path: path.to_owned(),
+                rows,
+                what,
+                pos,
+            });
+        }
+    }
+
+    /// Adds the lists of `set`, selected on `ty`, each resolved `above` times (and the weights
+    /// of the root fields when `set` is the operation's, `root`).
     fn selection_set(
         &mut self,
         ty: &MetaType,
@@ -173,6 +231,7 @@ impl Walk<'_> {
         above: u64,
         path: &str,
         depth: usize,
+        root: bool,
     ) {
         if depth > MAX_WALK_DEPTH {
             return;
@@ -190,17 +249,17 @@ impl Walk<'_> {
                     } else {
                         format!("{path}.{key}")
                     };
+                    if root {
+                        let (weight, what) = root_weight(field.name.node.as_str());
+                        self.cost.roots = self.cost.roots.saturating_add(weight);
+                        self.cost.root_fields += 1;
+                        self.note(&path, weight, what, f.pos);
+                    }
                     let mut rows = above;
                     if meta.args.contains_key("first") {
                         rows = above.saturating_mul(self.page(field));
                         self.cost.rows = self.cost.rows.saturating_add(rows);
-                        if self.cost.costliest.as_ref().is_none_or(|c| rows > c.rows) {
-                            self.cost.costliest = Some(Costliest {
-                                path: path.clone(),
-                                rows,
-                                pos: f.pos,
-                            });
-                        }
+                        self.note(&path, rows, "rows", f.pos);
                     }
                     let inner = MetaTypeName::concrete_typename(&meta.ty);
                     if let Some(inner) = self.registry.types.get(inner) {
@@ -210,6 +269,7 @@ impl Walk<'_> {
                             rows,
                             &path,
                             depth + 1,
+                            false,
                         );
                     }
                 }
@@ -223,6 +283,7 @@ impl Walk<'_> {
                             above,
                             path,
                             depth + 1,
+                            root,
                         );
                     }
                 }
@@ -233,7 +294,14 @@ impl Walk<'_> {
                         .as_ref()
                         .and_then(|c| self.registry.types.get(c.node.on.node.as_str()))
                         .unwrap_or(ty);
-                    self.selection_set(ty, &i.node.selection_set.node, above, path, depth + 1);
+                    self.selection_set(
+                        ty,
+                        &i.node.selection_set.node,
+                        above,
+                        path,
+                        depth + 1,
+                        root,
+                    );
                 }
             }
         }
@@ -314,6 +382,47 @@ mod tests {
             cost("{ nope(first: 200) { x } }", serde_json::json!({})).rows,
             0
         );
+    }
+
+    #[test]
+    fn every_root_field_costs_something() {
+        // 2,000 aliased reports: refused, naming the cost, the limit and the costliest field.
+        let many: String = (0..2000)
+            .map(|i| format!(r#"r{i}: report(name: "funnel") {{ rows }} "#))
+            .collect();
+        let c = cost(&format!("{{ {many} }}"), serde_json::json!({}));
+        assert_eq!(c.total(), 2000 * REPORT_COST);
+        assert_eq!(c.root_fields, 2000);
+        let refusal = c.refusal(&Limits::default()).unwrap();
+        assert!(
+            refusal.message.contains("costs 2000000")
+                && refusal.message.contains("limit of 50000")
+                && refusal.message.contains("`r0` (a report)"),
+            "{}",
+            refusal.message
+        );
+        // Explain, scheduling, lookups and the viewer, through fragments; lists add their rows.
+        let c = cost(
+            r#"{ e: explain(name: "funnel") { rows } ...F viewer { org } application(id: "x") { id job { applications(first: 7) { nodes { id } } } } }
+               fragment F on Query { s: schedulingOptions(applicationId: "x", plan: {}) }"#,
+            serde_json::json!({}),
+        );
+        assert_eq!(c.roots, REPORT_COST + SCHEDULING_COST + 2 * ROOT_COST);
+        assert_eq!(c.rows, 7);
+        assert_eq!(c.costliest.unwrap().path, "s");
+        // A hundred aliased viewers cost something too, and ten scheduling calls are too many.
+        let viewers: String = (0..100)
+            .map(|i| format!("v{i}: viewer {{ org }} "))
+            .collect();
+        assert_eq!(
+            cost(&format!("{{ {viewers} }}"), serde_json::json!({})).total(),
+            1000
+        );
+        let s: String = (0..11)
+            .map(|i| format!(r#"s{i}: schedulingOptions(applicationId: "x", plan: {{}}) "#))
+            .collect();
+        let c = cost(&format!("{{ {s} }}"), serde_json::json!({}));
+        assert!(c.refusal(&Limits::default()).is_some());
     }
 
     #[test]

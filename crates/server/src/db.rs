@@ -14,7 +14,14 @@
 //! checks its connection with a round trip ([`store::Store::is_valid`]) before its next request
 //! and opens a new one if it is gone. One request can still fail (the one that found the loss),
 //! not one per idle connection.
+//!
+//! A job that panics (a bug in any engine it calls) does not take its worker with it: the panic
+//! is caught around the job, its caller gets [`DbError::Panicked`] (answered `INTERNAL` with the
+//! request id), the connection it was using is dropped (it may be inside a transaction; the next
+//! job opens a fresh one), and `hireplane_worker_panics_total` counts it. The thread goes on
+//! serving. [`Db::live_workers`] counts the threads still running; `/healthz` fails when none is.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -31,12 +38,23 @@ pub enum DbError {
     Busy(Duration),
     #[error("the database worker stopped")]
     Stopped,
+    #[error("the request's work on the database panicked: {0}")]
+    Panicked(String),
 }
 
-type Job = Box<dyn FnOnce(Result<&mut Store, DbError>) + Send>;
+/// Whether a job ran to its end or panicked (then its connection is not trusted again).
+#[derive(PartialEq, Eq)]
+enum Ran {
+    Done,
+    Panicked,
+}
+
+type Job = Box<dyn FnOnce(Result<&mut Store, DbError>) -> Ran + Send>;
 
 struct Shared {
     busy: AtomicU32,
+    /// Worker threads running.
+    live: AtomicU32,
     connected: AtomicU32,
     size: u32,
     /// Counts the losses of a connection seen by any worker (see the module's doc).
@@ -69,6 +87,7 @@ impl Db {
         let size = size.max(1);
         let shared = Arc::new(Shared {
             busy: AtomicU32::new(0),
+            live: AtomicU32::new(0),
             connected: AtomicU32::new(0),
             size,
             generation: AtomicU64::new(0),
@@ -82,9 +101,11 @@ impl Db {
             if conn.is_some() {
                 shared.connected.fetch_add(1, Ordering::Relaxed);
             }
+            shared.live.fetch_add(1, Ordering::AcqRel);
             std::thread::Builder::new()
                 .name(format!("hireplane-db-{i}"))
                 .spawn(move || {
+                    let _live = Live(&shared);
                     worker(
                         &rx,
                         &shared,
@@ -108,12 +129,25 @@ impl Db {
     {
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            let _ = done.send(conn.map(f));
+            let (answer, ran) = match conn {
+                Err(e) => (Err(e), Ran::Done),
+                Ok(store) => match catch_unwind(AssertUnwindSafe(|| f(store))) {
+                    Ok(r) => (Ok(r), Ran::Done),
+                    Err(payload) => (Err(DbError::Panicked(describe(payload))), Ran::Panicked),
+                },
+            };
+            let _ = done.send(answer);
+            ran
         });
         self.tx
             .send((Instant::now(), job))
             .map_err(|_| DbError::Stopped)?;
         result.await.map_err(|_| DbError::Stopped)?
+    }
+
+    /// The worker threads still running (all of them, unless the process is going down).
+    pub fn live_workers(&self) -> u32 {
+        self.shared.live.load(Ordering::Acquire)
     }
 
     /// Connections (open, busy, workers), for the metrics.
@@ -123,6 +157,42 @@ impl Db {
             self.shared.busy.load(Ordering::Relaxed),
             self.shared.size,
         )
+    }
+}
+
+/// Counts a worker thread as live while it exists, however it ends.
+struct Live<'a>(&'a Shared);
+
+impl Drop for Live<'_> {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::AcqRel);
+        if std::thread::panicking() {
+            tracing::error!("a database worker stopped");
+        }
+    }
+}
+
+/// A panic's message, for the log and the error; the payload is dropped here, where a payload
+/// that panics in its own `drop` cannot unwind further.
+fn describe(payload: Box<dyn std::any::Any + Send>) -> String {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+    message
+}
+
+/// Counts a caught panic and drops the connection its job was using.
+fn panicked(shared: &Shared, conn: &mut Option<Store>) {
+    metrics::counter!("hireplane_worker_panics_total").increment(1);
+    tracing::error!(
+        "a job panicked on a database worker; the worker goes on with a new connection"
+    );
+    if let Some(store) = conn.take() {
+        shared.connected.fetch_sub(1, Ordering::Relaxed);
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(store)));
     }
 }
 
@@ -147,7 +217,9 @@ fn worker(
         let waited = queued.elapsed();
         metrics::histogram!("hireplane_db_acquire_seconds").record(waited);
         if waited > acquire_timeout {
-            job(Err(DbError::Busy(acquire_timeout)));
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                job(Err(DbError::Busy(acquire_timeout)))
+            }));
             continue;
         }
         let generation = shared.generation.load(Ordering::Acquire);
@@ -173,7 +245,8 @@ fn worker(
                 Err(e) => {
                     tracing::warn!(error = %e, "database connection failed");
                     checked = shared.generation.fetch_add(1, Ordering::AcqRel) + 1;
-                    job(Err(DbError::Unavailable(e.to_string())));
+                    let failed = DbError::Unavailable(e.to_string());
+                    let _ = catch_unwind(AssertUnwindSafe(|| job(Err(failed))));
                     continue;
                 }
             }
@@ -182,8 +255,17 @@ fn worker(
             continue;
         };
         shared.busy.fetch_add(1, Ordering::Relaxed);
-        job(Ok(store));
+        // `run`'s jobs catch their own panics; this catches anything else, so that no job ends
+        // the thread.
+        let ran = catch_unwind(AssertUnwindSafe(|| job(Ok(store)))).unwrap_or_else(|payload| {
+            describe(payload);
+            Ran::Panicked
+        });
         shared.busy.fetch_sub(1, Ordering::Relaxed);
+        if ran == Ran::Panicked {
+            panicked(shared, conn);
+            continue;
+        }
         if store.is_broken() {
             *conn = None;
             shared.connected.fetch_sub(1, Ordering::Relaxed);

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `POST /graphql` | the API; `Authorization: Bearer hpt_...`; `Idempotency-Key` on mutations |
 //! | `GET /graphql` | GraphiQL (when `graphiql` is on) |
-//! | `GET /healthz` | 200 while the process runs |
+//! | `GET /healthz` | 200 while the process can serve (a database worker is running), else 503 |
 //! | `GET /readyz` | 200 when the database answers and its schema is current, else 503 |
 //! | `GET /metrics` | Prometheus text format |
 
@@ -56,7 +56,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     }
     Router::new()
         .route("/graphql", graphql)
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -129,6 +129,19 @@ async fn graphiql_page() -> Html<String> {
             .title("hireplane API")
             .finish(),
     )
+}
+
+/// Liveness: the process can serve as long as one database worker runs (a job's panic does not
+/// stop one; see [`crate::db`]). Without any, every request would fail until a restart.
+async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
+    if shared.db.live_workers() == 0 {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not live: every database worker has stopped; restart the process\n",
+        )
+            .into_response();
+    }
+    (StatusCode::OK, "ok\n").into_response()
 }
 
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
@@ -298,6 +311,13 @@ async fn graphql(
             return r;
         }
     };
+    // Bounded before anything recursive (serde, async-graphql's parser and validation, the
+    // resolvers) sees it: deep nesting would overflow the stack ([`crate::nesting`]).
+    let max_nesting = shared.limits.max_nesting;
+    if let Some(at) = crate::nesting::json(&body, max_nesting) {
+        observe("invalid", "client_error", started);
+        return too_deep("the request body's JSON", at, max_nesting);
+    }
     let mut request: async_graphql::Request = match parse_request(&body) {
         Ok(r) => r,
         Err(detail) => {
@@ -309,6 +329,10 @@ async fn graphql(
             );
         }
     };
+    if let Some(at) = crate::nesting::graphql(&request.query, max_nesting) {
+        observe("invalid", "client_error", started);
+        return too_deep("the query", at, max_nesting);
+    }
     // Parsed once, or copied from the cache: the schema executes the document kept in the
     // request. A text that does not parse is left to the schema, which reports where.
     let parsed = match shared.documents.parse(&request.query) {
@@ -427,7 +451,8 @@ async fn graphql(
         }
     };
     let mut response = response;
-    give_codes(&mut response);
+    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok());
+    give_codes(&mut response, request_id);
     let outcome = outcome_of(&response);
     observe(&operation, outcome, started);
     let text = match serde_json::to_string(&response) {
@@ -493,6 +518,22 @@ fn too_costly(refusal: &crate::cost::Refusal) -> Response {
         .into_response()
 }
 
+/// A request nested deeper than `limits.max_nesting`: 400, `BAD_USER_INPUT`, where.
+fn too_deep(what: &str, at: crate::nesting::TooDeep, max: usize) -> Response {
+    let body = serde_json::json!({
+        "errors": [{
+            "message": format!(
+                "{what} nests lists, objects or selections more than {max} levels deep at line {}, \
+                 column {} (`limits.max_nesting`)",
+                at.line, at.column
+            ),
+            "locations": [{"line": at.line, "column": at.column}],
+            "extensions": {"code": "BAD_USER_INPUT"},
+        }]
+    });
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+}
+
 /// The start of the message for a body that is not a GraphQL request.
 const NOT_A_REQUEST: &str = "the body is not a GraphQL request (JSON with `query`, optional `variables` and `operationName`)";
 
@@ -516,12 +557,20 @@ fn parse_request(body: &[u8]) -> Result<async_graphql::Request, String> {
 /// too complex) are `GRAPHQL_VALIDATION_FAILED`, a client's mistake; one raised while resolving
 /// a field (it has a path) without a code is a fault of ours that escaped the resolvers' error
 /// mapping: `INTERNAL`, and logged.
-fn give_codes(response: &mut async_graphql::Response) {
+///
+/// An `INTERNAL` error also carries the request's id (`extensions.requestId`, as in the
+/// `x-request-id` header), under which the log has what failed.
+fn give_codes(response: &mut async_graphql::Response, request_id: Option<&str>) {
     for e in &mut response.errors {
-        if e.extensions
-            .as_ref()
-            .is_some_and(|x| x.get("code").is_some())
-        {
+        let code = e.extensions.as_ref().and_then(|x| x.get("code").cloned());
+        if let Some(code) = code {
+            if let (async_graphql::Value::String(c), Some(id)) = (&code, request_id)
+                && c == "INTERNAL"
+            {
+                e.extensions
+                    .get_or_insert_with(Default::default)
+                    .set("requestId", id);
+            }
             continue;
         }
         let code = if e.path.is_empty() {
@@ -530,9 +579,11 @@ fn give_codes(response: &mut async_graphql::Response) {
             tracing::error!(error = %e.message, path = ?e.path, "a resolver failed without a code");
             "INTERNAL"
         };
-        e.extensions
-            .get_or_insert_with(Default::default)
-            .set("code", code);
+        let extensions = e.extensions.get_or_insert_with(Default::default);
+        extensions.set("code", code);
+        if let (Some(id), "INTERNAL") = (request_id, code) {
+            extensions.set("requestId", id);
+        }
     }
 }
 
@@ -587,4 +638,31 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn internal_errors_carry_the_request_id() {
+        let mut response = async_graphql::Response::from_errors(vec![
+            crate::graphql::internal(
+                "reaching the database",
+                crate::db::DbError::Panicked("boom".into()),
+            )
+            .into_server_error(async_graphql::Pos::default()),
+            crate::graphql::error(crate::graphql::Code::NotFound, None, "no such thing")
+                .into_server_error(async_graphql::Pos::default()),
+        ]);
+        give_codes(&mut response, Some("abc-1"));
+        let v = serde_json::to_value(&response).unwrap();
+        assert_eq!(v["errors"][0]["extensions"]["code"], "INTERNAL", "{v}");
+        assert_eq!(v["errors"][0]["extensions"]["requestId"], "abc-1", "{v}");
+        assert!(
+            v["errors"][1]["extensions"].get("requestId").is_none(),
+            "{v}"
+        );
+    }
 }

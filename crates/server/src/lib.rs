@@ -9,6 +9,7 @@
 //! - [`rate`]: the per-token rate limit, split between the live replicas through a heartbeat in
 //!   the database (`limits.rate_scope = "cluster"`) or per replica.
 //! - [`documents`]: the cache of parsed query documents.
+//! - [`nesting`]: how deeply a request nests, bounded before it is parsed.
 //! - [`cost`]: the rows a query asks for and its mutations, counted before it runs.
 //! - [`graphql`]: the schema, built from the report catalog; reads are reports as the caller.
 //! - [`http`]: routes, the GraphQL endpoint, health and metrics.
@@ -22,6 +23,7 @@ pub mod db;
 pub mod documents;
 pub mod graphql;
 pub mod http;
+pub mod nesting;
 pub mod rate;
 pub mod settings;
 

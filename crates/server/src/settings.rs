@@ -61,6 +61,10 @@ pub struct Limits {
     pub max_mutations: usize,
     /// The largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// The deepest a request may nest: brackets of the body's JSON (variables included) and of
+    /// the query text (selection sets, argument lists, lists and input objects counted together),
+    /// checked before either is parsed ([`crate::nesting`]).
+    pub max_nesting: usize,
     /// The largest page (`first`) a connection returns.
     pub max_page_size: usize,
     /// The default page when `first` is not given.
@@ -141,6 +145,7 @@ impl Default for Limits {
             max_cost: 50_000,
             max_mutations: 10,
             max_body_bytes: 256 * 1024,
+            max_nesting: 100,
             max_page_size: 200,
             default_page_size: 50,
             request_timeout_ms: 30_000,
