@@ -76,15 +76,29 @@ fn request_beside(
         None => now,
     };
     obj.insert("now".into(), now.to_string().into());
-    let horizon_days = obj
-        .get("candidate")
-        .and_then(|c| c.get("horizon_days"))
-        .and_then(|h| h.as_i64())
-        .unwrap_or(14);
+    // `now` and the horizon are validated (bounded) before any date is computed from them.
+    let horizon_days = match obj.get("candidate").and_then(|c| c.get("horizon_days")) {
+        None => scheduling::request::DEFAULT_HORIZON_DAYS,
+        Some(h) => h
+            .as_u64()
+            .and_then(|h| u32::try_from(h).ok())
+            .ok_or_else(|| scheduling::RequestError::Invalid {
+                path: "candidate.horizon_days".to_owned(),
+                problem: format!("`{h}` is not a whole number of days"),
+            })?,
+    };
+    let (start, end) = scheduling::request::horizon(&now.to_string(), horizon_days)?;
     // A week either side, so that weekly load limits count what is already booked.
-    let span = |days: i64| jiff::SignedDuration::from_hours(24 * days);
-    let from = domain::Instant::from_timestamp(now.as_timestamp() - span(7));
-    let to = domain::Instant::from_timestamp(now.as_timestamp() + span(horizon_days + 7));
+    let week = jiff::SignedDuration::from_hours(24 * 7);
+    let (Ok(from), Ok(to)) = (start.checked_sub(week), end.checked_add(week)) else {
+        return Err(PlanError::Plan(format!(
+            "`now`: `{now}` is too close to the end of time"
+        )));
+    };
+    let (from, to) = (
+        domain::Instant::from_timestamp(from),
+        domain::Instant::from_timestamp(to),
+    );
     let cal = store.calendars(org, application, from, to)?;
 
     // Who the plan can seat: named people and the members of the pools it draws from.

@@ -31,14 +31,9 @@ pub fn solve(request_path: &Path, ics: &[String], caldav: &[String], format: For
     solve_and_print(&request, request_path, format)
 }
 
-/// The request's horizon: `[now, now + horizon_days)`.
+/// The request's horizon: `[now, now + horizon_days)` (validated, checked arithmetic).
 fn horizon(request: &Request) -> Result<(jiff::Timestamp, jiff::Timestamp)> {
-    let now: jiff::Timestamp = request
-        .now
-        .parse()
-        .with_context(|| format!("`now`: `{}` is not an RFC 3339 timestamp", request.now))?;
-    let horizon = jiff::SignedDuration::from_hours(24 * i64::from(request.candidate.horizon_days));
-    Ok((now, now + horizon))
+    Ok(request.horizon()?)
 }
 
 /// Adds the busy time of iCalendar files (`PERSON=FILE`) to the request's interviewers, for the

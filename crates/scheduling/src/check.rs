@@ -125,8 +125,18 @@ fn check_into(r: &Request, o: &ScheduleOption, v: &mut Vec<String>) {
         .map(|(i, p)| (p.id.as_str(), i))
         .collect();
     let grid = i64::from(r.grid_minutes.max(1));
-    let earliest = now + SignedDuration::from_mins(i64::from(r.candidate.min_notice_minutes));
-    let horizon = now + SignedDuration::from_hours(24 * i64::from(r.candidate.horizon_days));
+    // Checked: the checker also sees requests nobody validated, and options from outside.
+    let (Ok(earliest), Ok(horizon)) = (
+        now.checked_add(SignedDuration::from_mins(i64::from(
+            r.candidate.min_notice_minutes,
+        ))),
+        now.checked_add(SignedDuration::from_hours(
+            24 * i64::from(r.candidate.horizon_days),
+        )),
+    ) else {
+        v.push("request: `now` plus the minimum notice or the horizon is out of range".into());
+        return;
+    };
     let mut times: Vec<(Timestamp, Timestamp)> = Vec::new();
     for (i, (s, placed)) in sessions.iter().zip(&o.sessions).enumerate() {
         let name = &s.id;
@@ -191,7 +201,7 @@ fn check_into(r: &Request, o: &ScheduleOption, v: &mut Vec<String>) {
                 }
             }
         }
-        let last_minute = b - SignedDuration::from_mins(1);
+        let last_minute = b.checked_sub(SignedDuration::from_mins(1)).unwrap_or(b);
         if date_of(&ctz, a) != date_of(&ctz, last_minute) {
             v.push(format!(
                 "session `{name}`: crosses the candidate's midnight"
@@ -443,18 +453,18 @@ fn check_into(r: &Request, o: &ScheduleOption, v: &mut Vec<String>) {
                     (w.year(), w.week()) == (wk.year(), wk.week())
                 })
                 .count() as u32;
-            if person.max_per_day.is_some_and(|m| on_day + 1 > m) {
+            if person.max_per_day.is_some_and(|m| on_day >= m) {
                 v.push(format!(
                     "session `{name}`: `{p}` is over their daily limit on {d}"
                 ));
             }
-            if person.max_per_week.is_some_and(|m| in_week + 1 > m) {
+            if person.max_per_week.is_some_and(|m| in_week >= m) {
                 v.push(format!(
                     "session `{name}`: `{p}` is over their weekly limit in the week of {d}"
                 ));
             }
             if !is_trainee {
-                load += in_week;
+                load = load.saturating_add(in_week);
             }
         }
     }

@@ -118,8 +118,11 @@ fn default_options() -> u32 {
     5
 }
 fn default_horizon() -> u32 {
-    14
+    DEFAULT_HORIZON_DAYS
 }
+
+/// The horizon of a request that does not say (`candidate.horizon_days`).
+pub const DEFAULT_HORIZON_DAYS: u32 = 14;
 fn default_true() -> bool {
     true
 }
@@ -385,10 +388,71 @@ fn err(path: impl Into<String>, problem: impl Into<String>) -> RequestError {
     }
 }
 
-/// Parses an RFC 3339 instant into a timestamp.
+/// The first second every instant of a request may name: 1970-01-01T00:00:00Z.
+const FIRST_SECOND: i64 = 0;
+/// The end (excluded) of the instants a request may name: 9000-01-01T00:00:00Z. Far from the
+/// ends of what jiff represents (years -9999 to 9999), so that an instant plus any horizon,
+/// notice, week or day the request may name is always an instant, in any zone.
+const END_SECOND: i64 = 221_845_392_000;
+
+/// Parses an RFC 3339 instant into a timestamp within the years 1970 to 8999.
 pub(crate) fn parse_instant(s: &str, path: &str) -> Result<Timestamp, RequestError> {
-    s.parse::<Timestamp>()
-        .map_err(|_| err(path, format!("invalid instant `{s}` (expected RFC 3339)")))
+    let ts = s
+        .parse::<Timestamp>()
+        .map_err(|_| err(path, format!("invalid instant `{s}` (expected RFC 3339)")))?;
+    in_range(ts, s, || path.to_owned())
+}
+
+/// `ts` (read from `text`) when it lies within the years 1970 to 8999.
+fn in_range(
+    ts: Timestamp,
+    text: &str,
+    path: impl Fn() -> String,
+) -> Result<Timestamp, RequestError> {
+    if (FIRST_SECOND..END_SECOND).contains(&ts.as_second()) {
+        Ok(ts)
+    } else {
+        Err(err(
+            path(),
+            format!("`{text}` is outside the years 1970 to 8999 that a request may name"),
+        ))
+    }
+}
+
+/// The loop's horizon `[now, now + horizon_days days)` from `now` and `horizon_days` alone
+/// (what a plan must say before anything else is looked up): both validated as [`prepare`]
+/// does, the end computed with checked arithmetic.
+pub fn horizon(now: &str, horizon_days: u32) -> Result<(Timestamp, Timestamp), RequestError> {
+    let now = parse_instant(now, "now")?;
+    check_horizon_days(horizon_days)?;
+    let end = now
+        .checked_add(jiff::SignedDuration::from_hours(
+            24 * i64::from(horizon_days),
+        ))
+        .map_err(|_| {
+            err(
+                "candidate.horizon_days",
+                "the horizon ends beyond the year 9999",
+            )
+        })?;
+    Ok((now, end))
+}
+
+fn check_horizon_days(horizon_days: u32) -> Result<(), RequestError> {
+    if horizon_days == 0 || horizon_days > MAX_HORIZON_DAYS {
+        return Err(err(
+            "candidate.horizon_days",
+            format!("must be between 1 and {MAX_HORIZON_DAYS}"),
+        ));
+    }
+    Ok(())
+}
+
+impl Request {
+    /// The loop's horizon `[now, now + horizon_days days)`, validated (see [`horizon`]).
+    pub fn horizon(&self) -> Result<(Timestamp, Timestamp), RequestError> {
+        horizon(&self.now, self.candidate.horizon_days)
+    }
 }
 
 fn minute_floor(ts: Timestamp) -> i64 {
@@ -470,11 +534,11 @@ fn parse_pair(
     widen: bool,
 ) -> Result<(i64, i64), RequestError> {
     let a = match fast_instant(&pair[0]) {
-        Some(a) => a,
+        Some(a) => in_range(a, &pair[0], || format!("{}[0]", path()))?,
         None => parse_instant(&pair[0], &format!("{}[0]", path()))?,
     };
     let b = match fast_instant(&pair[1]) {
-        Some(b) => b,
+        Some(b) => in_range(b, &pair[1], || format!("{}[1]", path()))?,
         None => parse_instant(&pair[1], &format!("{}[1]", path()))?,
     };
     if b < a {
@@ -492,6 +556,44 @@ fn parse_pair(
 
 const MAX_MINUTES: u32 = 7 * 24 * 60;
 
+// The limits of a request, so that no request can make the engine's work or memory unbounded
+// (each is refused naming its path, before anything is computed).
+/// Longest horizon, in days.
+pub const MAX_HORIZON_DAYS: u32 = 366;
+/// Most ranked options a request may ask for.
+pub const MAX_OPTIONS: u32 = 1000;
+/// Most sessions of a loop.
+pub const MAX_SESSIONS: usize = 12;
+/// Most seats of a session.
+pub const MAX_SEATS: usize = 12;
+/// Most order rules.
+pub const MAX_ORDER_RULES: usize = 100;
+/// Most candidate windows.
+pub const MAX_WINDOWS: usize = 1000;
+/// Most breaks, and most working spans of one weekday.
+pub const MAX_DAY_SPANS: usize = 48;
+/// Most interviewers.
+pub const MAX_INTERVIEWERS: usize = 5000;
+/// Most busy blocks plus booked interviews of one interviewer.
+pub const MAX_PERSON_BLOCKS: usize = 20_000;
+/// Most busy blocks plus booked interviews of all interviewers together.
+pub const MAX_BLOCKS: usize = 500_000;
+/// Most pools.
+pub const MAX_POOLS: usize = 500;
+/// Most grid slots times people who could sit (the solver's tables).
+pub const MAX_GRID_CELLS: usize = 10_000_000;
+/// Highest `max_per_day` (one interview a minute).
+pub const MAX_PER_DAY: u32 = 1440;
+/// Highest `max_per_week`.
+pub const MAX_PER_WEEK: u32 = 7 * 1440;
+
+fn at_most<T>(items: &[T], max: usize, path: &str, what: &str) -> Result<(), RequestError> {
+    if items.len() > max {
+        return Err(err(path, format!("at most {max} {what}")));
+    }
+    Ok(())
+}
+
 /// Validates a request into its prepared form.
 pub(crate) fn prepare(r: &Request) -> Result<Prepared, RequestError> {
     if r.grid_minutes == 0 || 1440 % r.grid_minutes != 0 {
@@ -501,14 +603,52 @@ pub(crate) fn prepare(r: &Request) -> Result<Prepared, RequestError> {
         ));
     }
     let grid = i64::from(r.grid_minutes);
-    if r.options == 0 || r.options > 1000 {
-        return Err(err("options", "must be between 1 and 1000"));
+    if r.options == 0 || r.options > MAX_OPTIONS {
+        return Err(err(
+            "options",
+            format!("must be between 1 and {MAX_OPTIONS}"),
+        ));
     }
     let now = parse_instant(&r.now, "now")?;
     let c = &r.candidate;
     let cand_tz = parse_zone(&c.zone, "candidate.zone")?;
-    if c.horizon_days == 0 || c.horizon_days > 366 {
-        return Err(err("candidate.horizon_days", "must be between 1 and 366"));
+    check_horizon_days(c.horizon_days)?;
+    at_most(&c.windows, MAX_WINDOWS, "candidate.windows", "windows")?;
+    at_most(
+        &r.interview_loop.breaks,
+        MAX_DAY_SPANS,
+        "loop.breaks",
+        "breaks",
+    )?;
+    at_most(
+        &r.interviewers,
+        MAX_INTERVIEWERS,
+        "interviewers",
+        "interviewers",
+    )?;
+    at_most(&r.pools, MAX_POOLS, "pools", "pools")?;
+    at_most(
+        &r.interview_loop.order,
+        MAX_ORDER_RULES,
+        "loop.order",
+        "order rules",
+    )?;
+    let mut blocks = 0usize;
+    for (i, p) in r.interviewers.iter().enumerate() {
+        let n = p.busy.len() + p.booked.len();
+        if n > MAX_PERSON_BLOCKS {
+            return Err(err(
+                format!("interviewers[{i}]"),
+                format!("at most {MAX_PERSON_BLOCKS} busy blocks and booked interviews together"),
+            ));
+        }
+        blocks += n;
+    }
+    if blocks > MAX_BLOCKS {
+        return Err(err(
+            "interviewers",
+            format!("at most {MAX_BLOCKS} busy blocks and booked interviews in all"),
+        ));
     }
     if c.min_notice_minutes > 366 * 1440 {
         return Err(err(
@@ -579,8 +719,25 @@ pub(crate) fn prepare(r: &Request) -> Result<Prepared, RequestError> {
                 tz
             }
         };
+        for (name, limit, max) in [
+            ("max_per_day", p.max_per_day, MAX_PER_DAY),
+            ("max_per_week", p.max_per_week, MAX_PER_WEEK),
+        ] {
+            if limit.is_some_and(|m| m > max) {
+                return Err(err(
+                    format!("{path}.{name}"),
+                    format!("must be at most {max}"),
+                ));
+            }
+        }
         let mut working: [Vec<(i64, i64)>; 7] = Default::default();
         for (d, (name, spans)) in p.working_hours.days().iter().enumerate() {
+            at_most(
+                spans,
+                MAX_DAY_SPANS,
+                &format!("{path}.working_hours.{name}"),
+                "working spans a day",
+            )?;
             for (j, span) in spans.iter().enumerate() {
                 let sp = format!("{path}.working_hours.{name}[{j}]");
                 let a = parse_clock(&span[0], &format!("{sp}[0]"))?;
@@ -663,8 +820,11 @@ pub(crate) fn prepare(r: &Request) -> Result<Prepared, RequestError> {
     if l.sessions.is_empty() {
         return Err(err("loop.sessions", "a loop needs at least one session"));
     }
-    if l.sessions.len() > 12 {
-        return Err(err("loop.sessions", "at most 12 sessions per loop"));
+    if l.sessions.len() > MAX_SESSIONS {
+        return Err(err(
+            "loop.sessions",
+            format!("at most {MAX_SESSIONS} sessions per loop"),
+        ));
     }
     let mut session_ids: HashMap<&str, usize> = HashMap::new();
     let mut sessions = Vec::new();
@@ -701,6 +861,12 @@ pub(crate) fn prepare(r: &Request) -> Result<Prepared, RequestError> {
                 "a session needs at least one seat",
             ));
         }
+        at_most(
+            &s.seats,
+            MAX_SEATS,
+            &format!("{path}.seats"),
+            "seats a session",
+        )?;
         let mut seats = Vec::new();
         for (j, seat) in s.seats.iter().enumerate() {
             let sp = format!("{path}.seats[{j}]");
@@ -812,6 +978,7 @@ pub(crate) fn prepare(r: &Request) -> Result<Prepared, RequestError> {
         let path = format!("loop.order[{i}]");
         match rule {
             OrderRule::Fixed(ids) => {
+                at_most(ids, MAX_SESSIONS, &format!("{path}.fixed"), "sessions")?;
                 let mut prev: Option<usize> = None;
                 for (j, id) in ids.iter().enumerate() {
                     let s = lookup(id, format!("{path}.fixed[{j}]"))?;
@@ -873,6 +1040,29 @@ pub(crate) fn prepare(r: &Request) -> Result<Prepared, RequestError> {
         return Err(err(
             "loop.max_gap_minutes",
             "is less than `loop.min_gap_minutes`",
+        ));
+    }
+
+    // The solver keeps, per person who could sit, a few numbers per grid slot: bounded.
+    let mut involved = vec![false; people.len()];
+    for sess in &sessions {
+        for x in sess.seats.iter().flat_map(|seat| &seat.eligible) {
+            involved[*x] = true;
+        }
+        if let Some(tp) = sess.trainee_pool {
+            for &(x, _) in &pools[tp].trainees {
+                involved[x] = true;
+            }
+        }
+    }
+    let involved = involved.iter().filter(|x| **x).count();
+    let slots = usize::try_from((horizon_end - earliest).max(0) / grid).unwrap_or(usize::MAX);
+    if slots.saturating_mul(involved) > MAX_GRID_CELLS {
+        return Err(err(
+            "candidate.horizon_days",
+            format!(
+                "the horizon's {slots} grid slots for each of the {involved} people who could sit are more than {MAX_GRID_CELLS}: shorten the horizon, widen `grid_minutes` or draw on fewer people"
+            ),
         ));
     }
 

@@ -4,6 +4,7 @@
 mod brute;
 mod calendars;
 mod explain;
+mod extremes;
 mod large;
 mod repair;
 mod requests;

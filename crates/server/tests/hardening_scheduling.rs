@@ -1,0 +1,320 @@
+//! Issue 16, scheduling: attacks on `schedulingOptions` (and the calls beside it) as an ordinary
+//! user of one org would make them, against the real server on port 0, on SQLite and (when
+//! `HIREPLANE_TEST_POSTGRES` is set) PostgreSQL, with two generated orgs. Plans that made the
+//! date arithmetic panic are refused naming the field and the server keeps serving every org.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use store::Store;
+
+const ORG: &str = "ta";
+const OTHER: &str = "tb";
+
+struct Db {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.pg
+            && let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls)
+        {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+fn sqlite_db() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    Db {
+        url: format!("sqlite://{}", dir.path().join("api.db").display()),
+        _dir: Some(dir),
+        pg: None,
+    }
+}
+
+fn postgres_db() -> Db {
+    let admin = std::env::var("HIREPLANE_TEST_POSTGRES").expect("HIREPLANE_TEST_POSTGRES");
+    let name = format!(
+        "hp_schedtest_{}_{}",
+        std::process::id(),
+        jiff::Timestamp::now().as_microsecond() % 1_000_000_000
+    );
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let base = &admin[..admin.rfind('/').unwrap()];
+    Db {
+        url: format!("{base}/{name}"),
+        _dir: None,
+        pg: Some((admin, name)),
+    }
+}
+
+/// Two tests of the end-to-end test `$name(db: Db)`: `$name::on_sqlite`, and
+/// `$name::on_postgres` when `HIREPLANE_TEST_POSTGRES` names a server.
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[test]
+            fn on_sqlite() {
+                super::$name(super::sqlite_db());
+            }
+
+            #[test]
+            #[cfg_attr(
+                not(hp_postgres),
+                ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+            )]
+            fn on_postgres() {
+                super::$name(super::postgres_db());
+            }
+        }
+    };
+}
+
+fn now() -> domain::Instant {
+    domain::Instant::from_timestamp(jiff::Timestamp::now())
+}
+
+/// A running server with two generated orgs: an admin token of each, and an application of
+/// `ta` with the pools of its org.
+struct Api {
+    _db: Db,
+    rt: tokio::runtime::Runtime,
+    running: Option<server::Running>,
+    base: String,
+    agent: ureq::Agent,
+    admin: String,
+    other_admin: String,
+    store: Store,
+    application: String,
+    pools: Vec<String>,
+}
+
+impl Api {
+    fn start(db: Db, tweak: impl FnOnce(&mut server::Settings)) -> Api {
+        let mut store = Store::open(&db.url).unwrap();
+        for (org, n, seed) in [(ORG, 200, 5), (OTHER, 60, 6)] {
+            let dir = tempfile::tempdir().unwrap();
+            synth::generate(
+                &synth::Config {
+                    org_id: org.into(),
+                    applications: n,
+                    seed,
+                },
+                dir.path(),
+            )
+            .unwrap();
+            store
+                .import(dir.path(), store::ImportOptions::default(), &mut |_| {})
+                .unwrap();
+        }
+        let services = app::Services::new();
+        let mut admin_of = |org: &str| {
+            let users = store.active_users(org).unwrap();
+            let admin = users.iter().find(|u| u.role == "admin").unwrap();
+            services
+                .create_token(&mut store, org, &admin.id, "test", None, now())
+                .unwrap()
+                .token
+        };
+        let admin = admin_of(ORG);
+        let other_admin = admin_of(OTHER);
+        let mut settings = server::Settings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database: db.url.clone(),
+            ..server::Settings::default()
+        };
+        settings.auth.cache_ms = 0;
+        settings.pool.size = 4;
+        tweak(&mut settings);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let running = rt.block_on(server::start(settings)).unwrap();
+        let base = format!("http://{}", running.addr);
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(120)))
+                .build(),
+        );
+        let mut api = Api {
+            _db: db,
+            rt,
+            running: Some(running),
+            base,
+            agent,
+            admin,
+            other_admin,
+            store,
+            application: String::new(),
+            pools: Vec::new(),
+        };
+        let d = api.data(
+            &api.admin.clone(),
+            "{ applications(first: 1, filter: {status: active}) { nodes { id } } }",
+        );
+        api.application = d["applications"]["nodes"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let cal = api
+            .store
+            .calendars(ORG, &api.application, now(), now())
+            .unwrap();
+        api.pools = cal.pools.iter().map(|p| p.id.to_string()).collect();
+        api
+    }
+
+    /// POSTs `body` with `token`: the status and the JSON answer.
+    fn post(&self, token: &str, body: &Value) -> (u16, Value) {
+        let mut resp = self
+            .agent
+            .post(format!("{}/graphql", self.base))
+            .header("Authorization", format!("Bearer {token}"))
+            .send_json(body)
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    fn data(&self, token: &str, query: &str) -> Value {
+        let (status, v) = self.post(token, &json!({ "query": query }));
+        assert_eq!(status, 200, "{v}");
+        assert!(v.get("errors").is_none(), "{query}: {v}");
+        v["data"].clone()
+    }
+
+    fn get(&self, path: &str) -> u16 {
+        self.agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// `schedulingOptions` for the application of `ta` as its admin: status and answer.
+    fn options(&self, plan: &Value) -> (u16, Value) {
+        self.post(
+            &self.admin,
+            &json!({
+                "query": "query($app: ID!, $plan: JSON!) { schedulingOptions(applicationId: $app, plan: $plan) }",
+                "variables": { "app": self.application, "plan": plan },
+            }),
+        )
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            let _ = self.rt.block_on(r.stop());
+        }
+    }
+}
+
+/// An instant `days` whole days after today's UTC midnight.
+fn day(days: i64) -> String {
+    let midnight = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .start_of_day()
+        .unwrap()
+        .timestamp();
+    (midnight + jiff::SignedDuration::from_hours(24 * days)).to_string()
+}
+
+/// A plan of one 30-minute session from `pool`, the candidate free for the next ten days.
+fn plan(pool: &str) -> Value {
+    json!({
+        "loop": { "sessions": [ { "id": "chat", "duration_minutes": 30, "seats": [ { "pool": pool } ] } ] },
+        "candidate": { "windows": [[day(1), day(11)]], "horizon_days": 14 }
+    })
+}
+
+fn code(v: &Value) -> &str {
+    v["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
+}
+
+fn message(v: &Value) -> &str {
+    v["errors"][0]["message"].as_str().unwrap_or("")
+}
+
+/// Plans at the ends of time (which made the date arithmetic panic inside a database worker,
+/// until every worker was gone) are refused as bad input naming the field, as often as they are
+/// sent; the server stays ready and keeps answering both orgs.
+fn plans_at_the_ends_of_time_are_refused_and_the_server_stays_up(db: Db) {
+    let api = Api::start(db, |_| {});
+    let pool = api.pools[0].clone();
+    let good = plan(&pool);
+    let (s, v) = api.options(&good);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"]["schedulingOptions"]["status"], "options", "{v}");
+    let with = |pointer: &str, value: Value| {
+        let mut p = good.clone();
+        let (parent, field) = pointer.rsplit_once('/').unwrap();
+        p.pointer_mut(parent).unwrap()[field] = value;
+        p
+    };
+    let attacks = [
+        (with("/now", json!("9999-12-30T00:00:00Z")), "now"),
+        (with("/now", json!("9999-12-31T23:59:59Z")), "now"),
+        (with("/now", json!("0001-01-01T00:00:00Z")), "now"),
+        (
+            with("/candidate/horizon_days", json!(10_000_000)),
+            "candidate.horizon_days",
+        ),
+        (
+            with("/candidate/horizon_days", json!(u64::MAX)),
+            "candidate.horizon_days",
+        ),
+        (
+            with("/candidate/horizon_days", json!(-3)),
+            "candidate.horizon_days",
+        ),
+        (
+            with(
+                "/candidate/windows",
+                json!([["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"]]),
+            ),
+            "candidate.windows[0][0]",
+        ),
+        (
+            with("/candidate/min_notice_minutes", json!(u32::MAX)),
+            "candidate.min_notice_minutes",
+        ),
+    ];
+    // More rounds than there are database workers.
+    for _ in 0..3 {
+        for (attack, path) in &attacks {
+            let (s, v) = api.options(attack);
+            assert_eq!(s, 200, "{attack}: {v}");
+            assert_eq!(code(&v), "BAD_USER_INPUT", "{attack}: {v}");
+            assert_eq!(v["errors"][0]["extensions"]["field"], "plan", "{v}");
+            assert!(
+                message(&v).contains(path),
+                "{attack}: the message does not name `{path}`: {v}"
+            );
+        }
+    }
+    assert_eq!(api.get("/readyz"), 200);
+    assert_eq!(api.get("/healthz"), 200);
+    let (s, v) = api.options(&good);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"]["schedulingOptions"]["status"], "options", "{v}");
+    let d = api.data(&api.other_admin, "{ jobs(first: 1) { totalCount } }");
+    assert!(d["jobs"]["totalCount"].as_i64().unwrap() > 0);
+}
+
+on_both!(plans_at_the_ends_of_time_are_refused_and_the_server_stays_up);
