@@ -7,13 +7,18 @@
 //!   masks, run, and audited (each restricted field group read, each denial).
 //! - [`Services::set_policy`]: validate an org's policy file and store it as a new version.
 //! - [`Services::decide`]: one decision for the API, audited when denied.
+//! - [`Services::authorize_command`]: the one authorization path of every command (mutation,
+//!   scheduling call): every entity it touches, with the facts of what they reference
+//!   ([`commands`]).
 //!
 //! Invariant: no report runs without a viewer; nothing here talks to a database except through
 //! `store`.
 
+pub mod commands;
 pub mod scheduling;
 pub mod tokens;
 
+pub use commands::Command;
 use policy::{Action, GuardCache, Policies, PolicyError, PolicySource, Viewer, ViewerGuard};
 use query_compiler::catalog::FieldGroup;
 use query_compiler::{Compiled, EntityId, GuardKind};
@@ -45,6 +50,15 @@ pub enum AppError {
     Report(Box<query_syntax::Diagnostic>),
     #[error("org `{org}` has no {ty} `{id}`")]
     NoSuchEntity { org: String, ty: String, id: String },
+    /// An id given in the input `field` names nothing the caller may see: nothing of the org,
+    /// or something hidden from the caller (told apart by nothing).
+    #[error("`{field}`: org `{org}` has no {ty} `{id}`")]
+    NoSuchInput {
+        org: String,
+        field: String,
+        ty: String,
+        id: String,
+    },
     /// The caller may see the thing but not do this to it.
     #[error("`{user}` may not `{action}` {subject}")]
     Forbidden {

@@ -1,35 +1,19 @@
 //! The hiring workflow's mutations. Each one: reads and checks its input (errors name the
-//! field), asks the policy engine (`app::Services::authorize`: `edit` on what it changes, or on
-//! what a new record hangs from; what the caller may not see is NOT_FOUND, what it sees but may
-//! not change is FORBIDDEN), runs one store command (one transaction: all or nothing), and
-//! answers with the changed object read back as the caller (so masks apply to the answer too).
-//!
-//! | mutation | asks |
-//! |---|---|
-//! | `createCandidate` | with `jobId`: `edit` the job; without: `edit` a new candidate tied to no job |
-//! | `updateCandidate` | `edit` the candidate (+ `viewContactDetails` when email or phone change) |
-//! | `applyToJob` | `edit` the job, `view` the candidate |
-//! | `moveApplication`, `archiveApplication`, `hireApplication` | `edit` the application |
-//! | `scheduleInterview` | `edit` the application |
-//! | `cancelInterview` | `edit` the interview |
-//! | `submitFeedback` | `view` the interview, `edit` a new feedback by the caller |
-//! | `updateFeedback` | `edit` the feedback (its author, by default) |
-//! | `createOffer` | `edit` the application, and `edit` + `viewCompensation` of the new offer |
-//! | `updateOffer` | `edit` the offer (+ `viewCompensation` when terms change) |
-//! | `createJob` | `edit` the department (+ `manageHiringTeam` of the new job when confidential) |
-//! | `updateJob` | `edit` the job (+ `manageHiringTeam` when the team or `confidential` change) |
-//! | `addStage`, `renameStage`, `removeStage` | `edit` the stage's job |
-//! | `createCustomField` | `edit` the org |
-//! | `setCustomFieldValue` | `edit` the record |
+//! field), asks the policy engine through the one authorization path of commands
+//! (`app::Services::authorize_command`, whose doc lists what each command asks; what the caller
+//! may not see is NOT_FOUND, what it sees but may not change is FORBIDDEN), runs one store
+//! command (one transaction: all or nothing), and answers with the changed object read back as
+//! the caller (so masks apply to the answer too). No mutation asks the policy engine anything
+//! else.
 
 use std::collections::BTreeMap;
 
+use app::Command;
 use async_graphql::dynamic::{
     Field, FieldFuture, FieldValue, InputObject, InputValue, ObjectAccessor, ResolverContext, Type,
     TypeRef,
 };
 use domain::{Id, Instant};
-use policy::{Action, Fact};
 use query_compiler::catalog::EntityId;
 use store::{Store, WriteError};
 
@@ -73,6 +57,14 @@ fn failure(f: Failure) -> async_graphql::Error {
             None,
             format!("no {ty} `{id}` (or the caller may not see it)"),
         ),
+        Failure::App(app::AppError::NoSuchInput { field, ty, id, .. }) => {
+            let field = api_path(&field);
+            error(
+                Code::NotFound,
+                Some(&field),
+                format!("`{field}`: no {ty} `{id}` (or the caller may not see it)"),
+            )
+        }
         Failure::App(e @ app::AppError::Forbidden { .. }) => {
             error(Code::Forbidden, None, e.to_string())
         }
@@ -447,25 +439,6 @@ where
     metrics::counter!("hireplane_mutations_total", "entity" => format!("{entity:?}")).increment(1);
     let node = super::read::lookup_by_id(ctx, entity, &id).await?;
     Ok(node.map(FieldValue::owned_any))
-}
-
-/// [`mutate`] for a command that changes one thing the caller must be allowed to `edit` (the
-/// entity of Cedar type `ty` with id `id`): the policy engine first, then `f`.
-async fn mutate_editing<F>(
-    ctx: &ResolverContext<'_>,
-    returns: EntityId,
-    ty: &'static str,
-    id: Id,
-    f: F,
-) -> async_graphql::Result<Option<FieldValue<'static>>>
-where
-    F: FnOnce(&mut Store, &app::Services, &str) -> Result<String, Failure> + Send + 'static,
-{
-    mutate(ctx, returns, move |store, services, access, org, at| {
-        services.authorize(store, access, Action::Edit, ty, id.as_str(), at)?;
-        f(store, services, org)
-    })
-    .await
 }
 
 fn mutation(
@@ -901,11 +874,13 @@ async fn create_candidate(
         &ctx,
         EntityId::Candidates,
         move |store, services, access, org, now| {
+            let command = Command::CreateCandidate {
+                job: job.as_ref().map(Id::as_str),
+            };
+            services.authorize_command(store, access, &command, now)?;
             match job {
-                // Added to a job: the caller must be allowed to change the job; candidate and
-                // application are written in one transaction.
+                // Added to a job: candidate and application are written in one transaction.
                 Some(job) => {
-                    services.authorize(store, access, Action::Edit, "Job", job.as_str(), now)?;
                     let apply = store::NewApplication {
                         id: None,
                         candidate_id: job.clone(),
@@ -919,25 +894,7 @@ async fn create_candidate(
                     let (candidate, _) = store.create_candidate_and_apply(org, cmd, apply)?;
                     Ok(candidate.id.to_string())
                 }
-                // A candidate tied to no job yet: the policy decides on it as it will be (no
-                // hiring team, no interviewers, no job): admins only, by default.
-                None => {
-                    let attrs = vec![
-                        ("hiringTeam", Fact::Entities("User", Vec::new())),
-                        ("interviewers", Fact::Entities("User", Vec::new())),
-                        ("hasNonConfidentialJob", Fact::Bool(false)),
-                    ];
-                    services.authorize_new(
-                        store,
-                        access,
-                        Action::Edit,
-                        "Candidate",
-                        attrs,
-                        &[],
-                        now,
-                    )?;
-                    Ok(store.create_candidate(org, cmd)?.id.to_string())
-                }
+                None => Ok(store.create_candidate(org, cmd)?.id.to_string()),
             }
         },
     )
@@ -963,15 +920,11 @@ async fn apply_to_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<
         &ctx,
         EntityId::Applications,
         move |store, services, access, org, at| {
-            services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
-            services.authorize(
-                store,
-                access,
-                Action::View,
-                "Candidate",
-                candidate.as_str(),
-                at,
-            )?;
+            let command = Command::ApplyToJob {
+                candidate: candidate.as_str(),
+                job: job.as_str(),
+            };
+            services.authorize_command(store, access, &command, at)?;
             Ok(store.apply(org, cmd)?.id.to_string())
         },
     )
@@ -994,23 +947,11 @@ async fn move_application(
         &ctx,
         EntityId::Applications,
         move |store, services, access, org, at| {
-            services.authorize(
-                store,
-                access,
-                Action::Edit,
-                "Application",
-                application.as_str(),
-                at,
-            )?;
-            stage_of_visible_job(
-                store,
-                services,
-                access,
-                org,
-                &cmd.to_stage_id,
-                "to_stage_id",
-                at,
-            )?;
+            let command = Command::MoveApplication {
+                application: application.as_str(),
+                to_stage: cmd.to_stage_id.as_str(),
+            };
+            services.authorize_command(store, access, &command, at)?;
             Ok(store.move_stage(org, cmd)?.application.id.to_string())
         },
     )
@@ -1027,12 +968,16 @@ async fn archive_application(
         reason: i.str("reason")?,
         at: now(),
     };
-    mutate_editing(
+    mutate(
         &ctx,
         EntityId::Applications,
-        "Application",
-        application,
-        move |store, _, org| Ok(store.archive(org, cmd)?.id.to_string()),
+        move |store, services, access, org, at| {
+            let command = Command::ArchiveApplication {
+                application: application.as_str(),
+            };
+            services.authorize_command(store, access, &command, at)?;
+            Ok(store.archive(org, cmd)?.id.to_string())
+        },
     )
     .await
 }
@@ -1048,12 +993,16 @@ async fn hire_application(
         at: now(),
         transition_id: None,
     };
-    mutate_editing(
+    mutate(
         &ctx,
         EntityId::Applications,
-        "Application",
-        application,
-        move |store, _, org| Ok(store.hire(org, cmd)?.application.id.to_string()),
+        move |store, services, access, org, at| {
+            let command = Command::HireApplication {
+                application: application.as_str(),
+            };
+            services.authorize_command(store, access, &command, at)?;
+            Ok(store.hire(org, cmd)?.application.id.to_string())
+        },
     )
     .await
 }
@@ -1085,15 +1034,11 @@ async fn schedule_interview(
         &ctx,
         EntityId::Interviews,
         move |store, services, access, org, at| {
-            services.authorize(
-                store,
-                access,
-                Action::Edit,
-                "Application",
-                application.as_str(),
-                at,
-            )?;
-            stage_of_visible_job(store, services, access, org, &cmd.stage_id, "stage_id", at)?;
+            let command = Command::ScheduleInterview {
+                application: application.as_str(),
+                stage: cmd.stage_id.as_str(),
+            };
+            services.authorize_command(store, access, &command, at)?;
             Ok(store.create_interview(org, cmd)?.id.to_string())
         },
     )
@@ -1130,45 +1075,10 @@ async fn submit_feedback(
         &ctx,
         EntityId::Feedback,
         move |store, services, access, org, at| {
-            services.authorize(
-                store,
-                access,
-                Action::View,
-                "Interview",
-                interview.as_str(),
-                at,
-            )?;
-            let application = store
-                .entity_facts(org, "Interview", interview.as_str())?
-                .and_then(|found| {
-                    found
-                        .into_iter()
-                        .find(|e| e.ty == "Interview")
-                        .and_then(|e| {
-                            e.attrs.into_iter().find_map(|(name, v)| match (name, v) {
-                                ("application", store::FactValue::Ref(_, id)) => Some(id),
-                                _ => None,
-                            })
-                        })
-                })
-                .unwrap_or_default();
-            let attrs = vec![
-                ("application", Fact::Entity("Application", application)),
-                (
-                    "interview",
-                    Fact::Entity("Interview", interview.to_string()),
-                ),
-                ("author", Fact::Entity("User", author.to_string())),
-            ];
-            services.authorize_new(
-                store,
-                access,
-                Action::Edit,
-                "Feedback",
-                attrs,
-                &[("Interview", interview.as_str())],
-                at,
-            )?;
+            let command = Command::SubmitFeedback {
+                interview: interview.as_str(),
+            };
+            services.authorize_command(store, access, &command, at)?;
             Ok(store.submit_feedback(org, cmd)?.id.to_string())
         },
     )
@@ -1219,12 +1129,16 @@ async fn update_feedback(
         scores: scores(&i)?,
         notes: i.nullable_str("notes")?,
     };
-    mutate_editing(
+    mutate(
         &ctx,
         EntityId::Feedback,
-        "Feedback",
-        feedback,
-        move |store, _, org| Ok(store.update_feedback(org, cmd)?.id.to_string()),
+        move |store, services, access, org, at| {
+            let command = Command::UpdateFeedback {
+                feedback: feedback.as_str(),
+            };
+            services.authorize_command(store, access, &command, at)?;
+            Ok(store.update_feedback(org, cmd)?.id.to_string())
+        },
     )
     .await
 }
@@ -1247,42 +1161,12 @@ async fn create_offer(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<
         &ctx,
         EntityId::Offers,
         move |store, services, access, org, at| {
-            services.authorize(
-                store,
-                access,
-                Action::Edit,
-                "Application",
-                application.as_str(),
-                at,
-            )?;
-            let attrs = vec![
-                (
-                    "application",
-                    Fact::Entity("Application", application.to_string()),
-                ),
-                ("status", Fact::Text(status.as_str().to_owned())),
-            ];
-            let parents = [("Application", application.as_str())];
-            services.authorize_new(
-                store,
-                access,
-                Action::Edit,
-                "Offer",
-                attrs.clone(),
-                &parents,
-                at,
-            )?;
-            if terms.is_some() {
-                services.authorize_new(
-                    store,
-                    access,
-                    Action::ViewCompensation,
-                    "Offer",
-                    attrs,
-                    &parents,
-                    at,
-                )?;
-            }
+            let command = Command::CreateOffer {
+                application: application.as_str(),
+                status: status.as_str(),
+                terms: terms.is_some(),
+            };
+            services.authorize_command(store, access, &command, at)?;
             Ok(store.create_offer(org, cmd)?.id.to_string())
         },
     )
@@ -1304,17 +1188,11 @@ async fn update_offer(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<
         &ctx,
         EntityId::Offers,
         move |store, services, access, org, at| {
-            services.authorize(store, access, Action::Edit, "Offer", offer.as_str(), at)?;
-            if terms.is_some() {
-                services.authorize(
-                    store,
-                    access,
-                    Action::ViewCompensation,
-                    "Offer",
-                    offer.as_str(),
-                    at,
-                )?;
-            }
+            let command = Command::UpdateOffer {
+                offer: offer.as_str(),
+                terms: terms.is_some(),
+            };
+            services.authorize_command(store, access, &command, at)?;
             Ok(store.update_offer(org, cmd)?.id.to_string())
         },
     )
@@ -1380,43 +1258,13 @@ async fn create_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fi
         &ctx,
         EntityId::Jobs,
         move |store, services, access, org, at| {
-            services.authorize(
-                store,
-                access,
-                Action::Edit,
-                "Department",
-                department.as_str(),
-                at,
-            )?;
-            // A confidential job is seen by admins and its hiring team only: the caller must be
-            // allowed to manage the team of the job as it will be (by default: an admin, or a
-            // recruiter or hiring manager who is on the team given), so that a recruiter who
-            // may create jobs cannot create one they lose sight of at once.
-            if cmd.confidential {
-                let team = cmd
-                    .hiring_team
-                    .iter()
-                    .map(|m| m.user_id.to_string())
-                    .collect();
-                let attrs = vec![
-                    ("status", Fact::Text(cmd.status.as_str().to_owned())),
-                    ("confidential", Fact::Bool(true)),
-                    (
-                        "department",
-                        Fact::Entity("Department", department.to_string()),
-                    ),
-                    ("hiringTeam", Fact::Entities("User", team)),
-                ];
-                services.authorize_new(
-                    store,
-                    access,
-                    Action::ManageHiringTeam,
-                    "Job",
-                    attrs,
-                    &[("Department", department.as_str())],
-                    at,
-                )?;
-            }
+            let command = Command::CreateJob {
+                department: department.as_str(),
+                status: cmd.status.as_str(),
+                confidential: cmd.confidential,
+                team: &cmd.hiring_team,
+            };
+            services.authorize_command(store, access, &command, at)?;
             let job = store.create_job(org, cmd)?;
             services.forget_catalog(org); // its stage names
             Ok(job.id.to_string())
@@ -1447,50 +1295,16 @@ async fn update_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fi
         &ctx,
         EntityId::Jobs,
         move |store, services, access, org, at| {
-            services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
-            // Who is on the team and whether the job is confidential decide who sees it and
-            // its offers' pay: changing them takes `manageHiringTeam` too.
-            if changes_team_or_confidentiality(store, org, &cmd)? {
-                services.authorize(
-                    store,
-                    access,
-                    Action::ManageHiringTeam,
-                    "Job",
-                    job.as_str(),
-                    at,
-                )?;
-            }
+            let command = Command::UpdateJob {
+                job: job.as_str(),
+                confidential: cmd.confidential,
+                team: cmd.hiring_team.as_deref(),
+            };
+            services.authorize_command(store, access, &command, at)?;
             Ok(store.update_job(org, cmd)?.id.to_string())
         },
     )
     .await
-}
-
-/// Whether `cmd` changes its job's hiring team (as a set of members with their roles) or its
-/// `confidential`; giving them as they are changes nothing.
-fn changes_team_or_confidentiality(
-    store: &mut Store,
-    org: &str,
-    cmd: &store::UpdateJob,
-) -> Result<bool, Failure> {
-    if cmd.hiring_team.is_none() && cmd.confidential.is_none() {
-        return Ok(false);
-    }
-    let Some(job) = store.job(org, cmd.job_id.as_str())? else {
-        // Gone since it was authorized: the store command says so.
-        return Ok(false);
-    };
-    let members = |team: &[domain::entity::HiringTeamMember]| {
-        team.iter()
-            .map(|m| (m.user_id.to_string(), m.role.as_str()))
-            .collect::<std::collections::BTreeSet<_>>()
-    };
-    let team_changes = cmd
-        .hiring_team
-        .as_ref()
-        .is_some_and(|team| members(team) != members(&job.hiring_team));
-    let confidential_changes = cmd.confidential.is_some_and(|c| c != job.confidential);
-    Ok(team_changes || confidential_changes)
 }
 
 async fn update_candidate(
@@ -1527,24 +1341,11 @@ async fn update_candidate(
         &ctx,
         EntityId::Candidates,
         move |store, services, access, org, at| {
-            services.authorize(
-                store,
-                access,
-                Action::Edit,
-                "Candidate",
-                candidate.as_str(),
-                at,
-            )?;
-            if contact {
-                services.authorize(
-                    store,
-                    access,
-                    Action::ViewContactDetails,
-                    "Candidate",
-                    candidate.as_str(),
-                    at,
-                )?;
-            }
+            let command = Command::UpdateCandidate {
+                candidate: candidate.as_str(),
+                contact_details: contact,
+            };
+            services.authorize_command(store, access, &command, at)?;
             store.update_candidate(org, cmd)?;
             Ok(candidate.to_string())
         },
@@ -1557,63 +1358,19 @@ async fn cancel_interview(
 ) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
     let interview = i.id("interviewId")?;
-    mutate_editing(
+    mutate(
         &ctx,
         EntityId::Interviews,
-        "Interview",
-        interview.clone(),
-        move |store, _, org| {
+        move |store, services, access, org, at| {
+            let command = Command::CancelInterview {
+                interview: interview.as_str(),
+            };
+            services.authorize_command(store, access, &command, at)?;
             store.cancel_interview(org, &interview)?;
             Ok(interview.to_string())
         },
     )
     .await
-}
-
-/// The job of `stage` when the org has the stage and the caller may see its job; otherwise
-/// the store's own answer for a stage that does not exist (NOT_FOUND, naming `field` as the
-/// store does, `to_stage_id`), so that a stage of a job hidden from the caller (a confidential
-/// one) tells nothing about that job, not even that it exists.
-fn stage_of_visible_job(
-    store: &mut Store,
-    services: &app::Services,
-    access: &app::Access,
-    org: &str,
-    stage: &Id,
-    field: &str,
-    at: Instant,
-) -> Result<Id, Failure> {
-    let absent = || -> Failure {
-        WriteError::NotFound {
-            field: field.to_owned(),
-            entity: "stage",
-            id: stage.to_string(),
-        }
-        .into()
-    };
-    let Some(job) = store.stage_job(org, stage.as_str())? else {
-        return Err(absent());
-    };
-    match services.authorize(store, access, Action::View, "Job", job.as_str(), at) {
-        Ok(()) => Ok(job),
-        Err(app::AppError::NoSuchEntity { .. }) => Err(absent()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Authorizes `edit` on the job whose pipeline holds `stage`: NOT_FOUND (field `stageId`) when
-/// the org has no such stage or the caller may not see its job (told apart by nothing).
-fn authorize_stage_edit(
-    store: &mut Store,
-    services: &app::Services,
-    access: &app::Access,
-    org: &str,
-    stage: &Id,
-    at: Instant,
-) -> Result<Id, Failure> {
-    let job = stage_of_visible_job(store, services, access, org, stage, "stage_id", at)?;
-    services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
-    Ok(job)
 }
 
 async fn add_stage(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
@@ -1634,10 +1391,11 @@ async fn add_stage(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fie
         &ctx,
         EntityId::Jobs,
         move |store, services, access, org, at| {
-            services.authorize(store, access, Action::Edit, "Job", job.as_str(), at)?;
-            if let Some(before) = &cmd.before_stage_id {
-                stage_of_visible_job(store, services, access, org, before, "before_stage_id", at)?;
-            }
+            let command = Command::AddStage {
+                job: job.as_str(),
+                before_stage: cmd.before_stage_id.as_ref().map(Id::as_str),
+            };
+            services.authorize_command(store, access, &command, at)?;
             let job = store.add_stage(org, cmd)?;
             services.forget_catalog(org); // its stage names
             Ok(job.id.to_string())
@@ -1657,7 +1415,10 @@ async fn rename_stage(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<
         &ctx,
         EntityId::Stages,
         move |store, services, access, org, at| {
-            authorize_stage_edit(store, services, access, org, &stage, at)?;
+            let command = Command::RenameStage {
+                stage: stage.as_str(),
+            };
+            services.authorize_command(store, access, &command, at)?;
             let stage = store.update_stage(org, cmd)?;
             services.forget_catalog(org);
             Ok(stage.id.to_string())
@@ -1673,7 +1434,10 @@ async fn remove_stage(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<
         &ctx,
         EntityId::Jobs,
         move |store, services, access, org, at| {
-            authorize_stage_edit(store, services, access, org, &stage, at)?;
+            let command = Command::RemoveStage {
+                stage: stage.as_str(),
+            };
+            services.authorize_command(store, access, &command, at)?;
             let job = store.remove_stage(org, &stage)?;
             services.forget_catalog(org);
             Ok(job.id.to_string())
@@ -1691,33 +1455,6 @@ fn custom_entity(i: &Input<'_>) -> async_graphql::Result<domain::enums::CustomEn
             format!("`entity`: {err}"),
         )
     })
-}
-
-/// Authorizes `action` on the caller's own org: FORBIDDEN when denied. Not
-/// `Services::authorize`, which first asks `view` and answers NOT_FOUND to whom may not view
-/// the org entity (everyone but admins, by default): the caller knows their org exists.
-fn authorize_own_org(
-    store: &mut Store,
-    services: &app::Services,
-    access: &app::Access,
-    action: Action,
-    at: Instant,
-) -> Result<(), Failure> {
-    let org = access.viewer.org.clone();
-    let request = app::Request {
-        action,
-        resource_type: "Org",
-        resource_id: &org,
-    };
-    if services.decide_entity(store, access, request, at)?.allowed {
-        return Ok(());
-    }
-    Err(app::AppError::Forbidden {
-        user: access.viewer.user.clone(),
-        action: action.name().to_owned(),
-        subject: format!("Org `{org}`"),
-    }
-    .into())
 }
 
 /// [`run_as`] for a command whose answer is JSON.
@@ -1756,7 +1493,7 @@ async fn create_custom_field(
         sensitive: i.opt_bool("sensitive")?.unwrap_or(false),
     };
     run_json(&ctx, move |store, services, access, org, at| {
-        authorize_own_org(store, services, access, Action::Edit, at)?;
+        services.authorize_command(store, access, &Command::CreateCustomField, at)?;
         let def = store.create_custom_field(org, cmd)?;
         services.forget_catalog(org);
         Ok(serde_json::to_value(&def).unwrap_or(serde_json::Value::Null))
@@ -1776,15 +1513,19 @@ async fn set_custom_field_value(
         key: i.str("key")?,
         value: i.json("value")?.unwrap_or(serde_json::Value::Null),
     };
-    let (ty, subject) = match entity {
-        domain::enums::CustomEntity::Candidate => ("Candidate", EntityId::Candidates),
-        domain::enums::CustomEntity::Application => ("Application", EntityId::Applications),
-        domain::enums::CustomEntity::Job => ("Job", EntityId::Jobs),
+    let subject = match entity {
+        domain::enums::CustomEntity::Candidate => EntityId::Candidates,
+        domain::enums::CustomEntity::Application => EntityId::Applications,
+        domain::enums::CustomEntity::Job => EntityId::Jobs,
     };
     let rc = ctx.data::<RequestCtx>()?;
     let id = record.to_string();
     let keys = run_as(rc, move |store, services, access, org, at| {
-        services.authorize(store, access, Action::Edit, ty, record.as_str(), at)?;
+        let command = Command::SetCustomFieldValue {
+            entity,
+            record: record.as_str(),
+        };
+        services.authorize_command(store, access, &command, at)?;
         let values = store.set_custom_field_value(org, cmd)?;
         Ok(values.0.into_keys().collect::<Vec<String>>())
     })

@@ -2,10 +2,9 @@
 //! plan (the loop and the candidate's windows) with the org's calendars
 //! (`app::scheduling::request_from_store`), solves it, checks every option with the independent
 //! checker, and answers with the ranked options (or why none fits) as JSON, the form
-//! `hireplane schedule --format json` prints. Asks `edit` on the application.
+//! `hireplane schedule --format json` prints. Authorized by `app::Services::authorize_command`.
 
 use async_graphql::dynamic::{Field, FieldValue, InputValue, TypeRef};
-use policy::Action;
 
 use super::mutations::{Failure, run_as};
 use super::{Code, RequestCtx, error, json_value};
@@ -19,15 +18,11 @@ pub fn fields() -> Vec<Field> {
                 let application = ctx.args.try_get("applicationId")?.string()?.to_owned();
                 let plan = json_arg(&ctx, "plan")?;
                 let v = run_as(rc, move |store, services, access, org, now| {
+                    let command = app::Command::SchedulingOptions {
+                        application: &application,
+                    };
                     services
-                        .authorize(
-                            store,
-                            access,
-                            Action::Edit,
-                            "Application",
-                            &application,
-                            now,
-                        )
+                        .authorize_command(store, access, &command, now)
                         .map_err(Failure::App)?;
                     let request =
                         app::scheduling::request_from_store(store, org, &application, plan, now)
@@ -120,15 +115,12 @@ pub fn book_field() -> Field {
                         )
                     })?;
                 let ids = run_as(rc, move |store, services, access, org, now| {
+                    let command = app::Command::BookInterviewLoop {
+                        application: &application,
+                        stage: stage.as_str(),
+                    };
                     services
-                        .authorize(
-                            store,
-                            access,
-                            Action::Edit,
-                            "Application",
-                            &application,
-                            now,
-                        )
+                        .authorize_command(store, access, &command, now)
                         .map_err(Failure::App)?;
                     let request =
                         app::scheduling::request_from_store(store, org, &application, plan, now)
@@ -239,9 +231,8 @@ pub fn repair_field() -> Field {
                 }
             };
             let v = run_as(rc, move |store, services, access, org, now| {
-                services
-                    .authorize(store, access, Action::Edit, "Application", &application, now)
-                    .map_err(Failure::App)?;
+                let command = app::Command::RepairInterviewLoop { application: &application };
+                services.authorize_command(store, access, &command, now).map_err(Failure::App)?;
                 let request =
                     app::scheduling::request_for_repair(store, org, &application, plan, now, &booked)
                         .map_err(Failure::Plan)?;
