@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::db::Db;
+use crate::db::{Db, DbError};
 use crate::rate::RateLimit;
 use app::Access;
 use app::tokens::AuthError;
@@ -40,6 +40,9 @@ pub enum Denied {
     RateLimited { token: String, retry_after_s: u64 },
     #[error("{0}")]
     Unavailable(String),
+    /// The client's share of the database workers is used up ([`crate::db::DbError::Throttled`]).
+    #[error("{0}")]
+    Busy(String),
 }
 
 type Cached = (Instant, Caller);
@@ -84,7 +87,10 @@ impl Gate {
                 let checked = db
                     .run(move |store| services.authenticate(store, &presented, now))
                     .await
-                    .map_err(|e| Denied::Unavailable(e.to_string()))?;
+                    .map_err(|e| match e {
+                        DbError::Throttled { .. } | DbError::Busy(_) => Denied::Busy(e.to_string()),
+                        e => Denied::Unavailable(e.to_string()),
+                    })?;
                 let (stored, access) = checked.map_err(|e| match e {
                     AuthError::App(app::AppError::Store(e)) => Denied::Unavailable(e.to_string()),
                     e => Denied::Token(e),

@@ -20,11 +20,21 @@
 //! request id), the connection it was using is dropped (it may be inside a transaction; the next
 //! job opens a fresh one), and `hireplane_worker_panics_total` counts it. The thread goes on
 //! serving. [`Db::live_workers`] counts the threads still running; `/healthz` fails when none is.
+//!
+//! Fair sharing: a request's handle ([`Db::for_caller`], [`Db::for_address`] before
+//! authentication) counts its jobs against its org's and its token's (or its address's) share
+//! of the workers: at most `limits.max_workers_per_org` (default half the pool, rounded up) and
+//! `limits.max_workers_per_token` (default a quarter) of its jobs are queued or running at
+//! once. A job waits for its share *before* it enters the queue, so one org's backlog never
+//! stands in the queue in front of another org's requests; it waits at most the pool's acquire
+//! timeout and never past the request's deadline, then fails with [`DbError::Throttled`]
+//! (`BUSY`, naming whose share is used up), which only the org or token over its share sees.
 
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use store::{Store, StoreError};
@@ -40,6 +50,34 @@ pub enum DbError {
     Stopped,
     #[error("the request's work on the database panicked: {0}")]
     Panicked(String),
+    #[error(
+        "{who} already has {limit} requests on the server's {size} database workers (its \
+         share), and none finished within {} ms; retry later or send fewer requests at once",
+        within.as_millis()
+    )]
+    Throttled {
+        /// Whose share: ``org `ta` ``, ``token `tok_1` ``, ``address `10.0.0.1` ``.
+        who: String,
+        limit: u32,
+        size: u32,
+        within: Duration,
+    },
+}
+
+/// A share of the workers (an org's, a token's, an address's): how many of its jobs may be
+/// queued or running at once.
+struct Share {
+    who: String,
+    /// For the metric: `org`, `token` or `address`.
+    kind: &'static str,
+    limit: u32,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+/// The shares a handle's jobs count against, and the request's deadline.
+struct Claim {
+    shares: Vec<Share>,
+    deadline: Instant,
 }
 
 /// Whether a job ran to its end or panicked (then its connection is not trusted again).
@@ -59,6 +97,13 @@ struct Shared {
     size: u32,
     /// Counts the losses of a connection seen by any worker (see the module's doc).
     generation: AtomicU64,
+    acquire_timeout: Duration,
+    /// The most jobs of one org, and of one token or address, queued or running at once.
+    per_org: AtomicU32,
+    per_token: AtomicU32,
+    /// The shares in use, by key (`org:ID`, `token:ID`, `address:IP`); a share no handle holds
+    /// any more is dropped.
+    shares: Mutex<HashMap<String, Weak<tokio::sync::Semaphore>>>,
 }
 
 /// How long a worker waits for an idle connection it doubts to answer.
@@ -69,6 +114,8 @@ const VALIDATE_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Db {
     tx: mpsc::Sender<(Instant, Job)>,
     shared: Arc<Shared>,
+    /// The shares this handle's jobs count against (none: the server's own work).
+    claim: Option<Arc<Claim>>,
 }
 
 impl Db {
@@ -91,6 +138,10 @@ impl Db {
             connected: AtomicU32::new(0),
             size,
             generation: AtomicU64::new(0),
+            acquire_timeout,
+            per_org: AtomicU32::new(size.div_ceil(2)),
+            per_token: AtomicU32::new(size.div_ceil(4)),
+            shares: Mutex::new(HashMap::new()),
         });
         let mut first = Some(first);
         for i in 0..size {
@@ -117,7 +168,11 @@ impl Db {
                 })
                 .map_err(|e| StoreError::Corrupt(format!("cannot start a database worker: {e}")))?;
         }
-        Ok(Db { tx, shared })
+        Ok(Db {
+            tx,
+            shared,
+            claim: None,
+        })
     }
 
     /// Runs `f` with a connection on a worker thread.
@@ -127,8 +182,14 @@ impl Db {
         T: Send + 'static,
         E: Send + 'static,
     {
+        // Wait for the caller's shares before queueing: see the module's doc.
+        let held = match &self.claim {
+            Some(claim) => self.acquire(claim).await?,
+            None => Vec::new(),
+        };
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
+            let _held = held;
             let (answer, ran) = match conn {
                 Err(e) => (Err(e), Ran::Done),
                 Ok(store) => match catch_unwind(AssertUnwindSafe(|| f(store))) {
@@ -143,6 +204,120 @@ impl Db {
             .send((Instant::now(), job))
             .map_err(|_| DbError::Stopped)?;
         result.await.map_err(|_| DbError::Stopped)?
+    }
+
+    /// Sets the most jobs of one org and of one token (or address) that may be queued or
+    /// running at once; 0: half the workers for an org, a quarter for a token, rounded up.
+    /// Each is at most the number of workers.
+    pub fn set_shares(&self, per_org: u32, per_token: u32) {
+        let size = self.shared.size;
+        let pick = |given: u32, auto: u32| if given == 0 { auto } else { given.min(size) };
+        let org = pick(per_org, size.div_ceil(2));
+        self.shared.per_org.store(org, Ordering::Relaxed);
+        self.shared.per_token.store(
+            pick(per_token, size.div_ceil(4)).min(org),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// A handle whose jobs count against `org`'s and `token`'s shares, waiting for them at
+    /// most until `deadline`.
+    pub fn for_caller(&self, org: &str, token: &str, deadline: Instant) -> Db {
+        let shares = vec![
+            self.share(
+                format!("token `{token}`"),
+                "token",
+                format!("token:{token}"),
+            ),
+            self.share(format!("org `{org}`"), "org", format!("org:{org}")),
+        ];
+        self.claimed(shares, deadline)
+    }
+
+    /// A handle whose jobs count against the share of client address `address` (work done
+    /// before the caller is known: checking its token).
+    pub fn for_address(&self, address: std::net::IpAddr, deadline: Instant) -> Db {
+        let share = self.share(
+            format!("address `{address}`"),
+            "address",
+            format!("address:{address}"),
+        );
+        self.claimed(vec![share], deadline)
+    }
+
+    fn claimed(&self, shares: Vec<Share>, deadline: Instant) -> Db {
+        Db {
+            tx: self.tx.clone(),
+            shared: self.shared.clone(),
+            claim: Some(Arc::new(Claim { shares, deadline })),
+        }
+    }
+
+    /// The share under `key` (made on first use; forgotten when no handle holds it).
+    fn share(&self, who: String, kind: &'static str, key: String) -> Share {
+        let limit = if kind == "org" {
+            self.shared.per_org.load(Ordering::Relaxed)
+        } else {
+            self.shared.per_token.load(Ordering::Relaxed)
+        }
+        .max(1);
+        let mut shares = match self.shared.shares.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let permits = match shares.get(&key).and_then(Weak::upgrade) {
+            Some(p) => p,
+            None => {
+                if shares.len() >= 4096 {
+                    shares.retain(|_, w| w.strong_count() > 0);
+                }
+                let p = Arc::new(tokio::sync::Semaphore::new(limit as usize));
+                shares.insert(key, Arc::downgrade(&p));
+                p
+            }
+        };
+        Share {
+            who,
+            kind,
+            limit,
+            permits,
+        }
+    }
+
+    /// One place in each of `claim`'s shares, waiting at most the acquire timeout and never
+    /// past the request's deadline.
+    async fn acquire(
+        &self,
+        claim: &Claim,
+    ) -> Result<Vec<tokio::sync::OwnedSemaphorePermit>, DbError> {
+        let started = Instant::now();
+        let until = claim
+            .deadline
+            .min(started + self.shared.acquire_timeout)
+            .max(started);
+        let mut held = Vec::with_capacity(claim.shares.len());
+        for share in &claim.shares {
+            let acquired = tokio::time::timeout_at(
+                tokio::time::Instant::from_std(until),
+                share.permits.clone().acquire_owned(),
+            )
+            .await;
+            match acquired {
+                Ok(Ok(permit)) => held.push(permit),
+                Ok(Err(_)) => return Err(DbError::Stopped),
+                Err(_) => {
+                    metrics::counter!("hireplane_db_throttled_total", "share" => share.kind)
+                        .increment(1);
+                    return Err(DbError::Throttled {
+                        who: share.who.clone(),
+                        limit: share.limit,
+                        size: self.shared.size,
+                        within: until - started,
+                    });
+                }
+            }
+        }
+        Ok(held)
     }
 
     /// The worker threads still running (all of them, unless the process is going down).

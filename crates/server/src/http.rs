@@ -34,6 +34,10 @@ use crate::graphql::RequestCtx;
 use crate::settings::Settings;
 use tracing::Instrument;
 
+/// The client's address (the TCP peer), put on every request by the server's accept loop.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 /// Everything the handlers share.
 pub struct Shared {
     pub settings: Settings,
@@ -246,6 +250,7 @@ async fn graphql(
     request: Request<axum::body::Body>,
 ) -> Response {
     let started = Instant::now();
+    let client = request.extensions().get::<ClientAddr>().map(|c| c.0);
     // The request's whole budget runs from here (its headers are in): reading the body, then
     // running the query, get what is left of it.
     let timeout = Duration::from_millis(shared.settings.limits.request_timeout_ms);
@@ -275,7 +280,12 @@ async fn graphql(
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let caller = match shared.gate.admit(&shared.services, &shared.db, auth).await {
+    // Checking the token counts against the client address's share of the database workers.
+    let auth_db = match client {
+        Some(addr) => shared.db.for_address(addr, deadline.into_std()),
+        None => shared.db.clone(),
+    };
+    let caller = match shared.gate.admit(&shared.services, &auth_db, auth).await {
         Ok(c) => c,
         Err(Denied::RateLimited {
             token,
@@ -290,6 +300,13 @@ async fn graphql(
             if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
             }
+            return r;
+        }
+        Err(Denied::Busy(e)) => {
+            observe("any", "rate_limited", started);
+            let mut r = refuse(StatusCode::TOO_MANY_REQUESTS, "BUSY", &e);
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             return r;
         }
         Err(Denied::Unavailable(e)) => {
@@ -318,6 +335,11 @@ async fn graphql(
         observe("invalid", "client_error", started);
         return too_deep("the request body's JSON", at, max_nesting);
     }
+    // Everything the request does on the database from here counts against its org's and its
+    // token's shares of the workers ([`crate::db`]).
+    let db = shared
+        .db
+        .for_caller(caller.org(), &caller.token_id, deadline.into_std());
     let mut request: async_graphql::Request = match parse_request(&body) {
         Ok(r) => r,
         Err(detail) => {
@@ -376,7 +398,7 @@ async fn graphql(
     }
     if let Some(key) = &key {
         let request_hash = sha256_hex(&body);
-        match idempotency_begin(&shared, &caller, key, &request_hash).await {
+        match idempotency_begin(&db, &caller, key, &request_hash).await {
             Ok(IdempotencyBegin::New) => {}
             Ok(IdempotencyBegin::Replay(response)) => {
                 observe(&operation, "ok", started);
@@ -423,7 +445,7 @@ async fn graphql(
     let ctx = RequestCtx {
         caller: caller.clone(),
         services: shared.services.clone(),
-        db: shared.db.clone(),
+        db: db.clone(),
         limits: shared.limits.clone(),
         committed: committed.clone(),
         deadline: deadline.into_std(),
@@ -472,7 +494,7 @@ async fn graphql(
         // Released only when nothing changed, so that a corrected retry may run.
         let changed = committed.load(Ordering::Acquire) || response.errors.is_empty();
         let (db, org, user, key, stored) = (
-            shared.db.clone(),
+            db.clone(),
             caller.org().to_owned(),
             caller.user().to_owned(),
             key.clone(),
@@ -602,6 +624,7 @@ fn outcome_of(response: &async_graphql::Response) -> &'static str {
         match code(e).as_deref() {
             Some("INTERNAL") => return "server_error",
             Some("TIMEOUT") => outcome = "timeout",
+            Some("BUSY") if outcome != "timeout" => outcome = "rate_limited",
             _ if outcome == "ok" => outcome = "client_error",
             _ => {}
         }
@@ -610,7 +633,7 @@ fn outcome_of(response: &async_graphql::Response) -> &'static str {
 }
 
 async fn idempotency_begin(
-    shared: &Shared,
+    db: &Db,
     caller: &Caller,
     key: &str,
     hash: &str,
@@ -622,8 +645,7 @@ async fn idempotency_begin(
         hash.to_owned(),
     );
     let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
-    match shared
-        .db
+    match db
         .run(move |store| store.idempotency_begin(&org, &user, &key, &hash, now))
         .await
     {

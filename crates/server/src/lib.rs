@@ -146,6 +146,7 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
             store::redact(&settings.database)
         )
     })?;
+    db.set_shares(limits.max_workers_per_org, limits.max_workers_per_token);
     let schema = graphql::schema(limits).context("building the GraphQL schema")?;
     let rate = Arc::new(rate::RateLimit::new(
         limits.rate_per_second,
@@ -240,9 +241,9 @@ async fn serve(
         .header_read_timeout(header_read_timeout);
     tokio::pin!(stop);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // A connection that went away before it was accepted is nothing; anything
                     // else (out of file descriptors) gets a pause before the next try.
@@ -265,7 +266,16 @@ async fn serve(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "TCP_NODELAY");
         }
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        // Every request knows its client's address (per-address limits).
+        let client = http::ClientAddr(peer.ip());
+        let service =
+            hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
+                router.clone(),
+                move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(client);
+                    req
+                },
+            ));
         let conn =
             graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
         tokio::spawn(async move {

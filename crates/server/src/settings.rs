@@ -80,6 +80,13 @@ pub struct Limits {
     /// `statement_timeout` for the server's connections; on SQLite, reports are interrupted
     /// after it (`store::Store::set_statement_timeout`).
     pub statement_timeout_ms: u64,
+    /// The most database jobs of one org queued or running at once (0: half of
+    /// `pool.size`, rounded up); more wait for their turn before they are queued, at most
+    /// `pool.acquire_timeout_ms` and never past the request's deadline, then fail with `BUSY`.
+    pub max_workers_per_org: u32,
+    /// The same for one token, and for one client address while its token is checked (0: a
+    /// quarter of `pool.size`, rounded up; at most the org's).
+    pub max_workers_per_token: u32,
     /// Requests per second each token may make on average (0: no limit) ...
     pub rate_per_second: u32,
     /// ... and how many it may make at once above that.
@@ -151,6 +158,8 @@ impl Default for Limits {
             request_timeout_ms: 30_000,
             header_read_timeout_ms: 10_000,
             statement_timeout_ms: 20_000,
+            max_workers_per_org: 0,
+            max_workers_per_token: 0,
             rate_per_second: 100,
             rate_burst: 200,
             rate_scope: RateScope::Cluster,

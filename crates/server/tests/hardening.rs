@@ -483,3 +483,102 @@ fn aliased_root_fields_are_refused(db: Db) {
     api.bystander_is_served();
 }
 on_both!(aliased_root_fields_are_refused);
+
+/// Fair sharing of the database workers: an org holds at most half of them, a token at most a
+/// quarter, so another org's job runs at once however many jobs the first one sends; what is
+/// over a share waits (before it is queued) and then fails with `Throttled`, naming whose share.
+fn one_org_cannot_hog_the_workers(db: Db) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Instant;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = db.url.clone();
+    let pool = std::thread::spawn(move || {
+        server::db::Db::open(&url, 4, Duration::from_secs(5), Duration::from_secs(20)).unwrap()
+    })
+    .join()
+    .unwrap();
+    pool.set_shares(0, 0); // 4 workers: 2 per org, 1 per token
+    rt.block_on(async {
+        let far = Instant::now() + Duration::from_secs(60);
+        // Org A: three tokens, 24 jobs of 150 ms at once; count how many run at a time.
+        let (running, most) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+        let mut attack = Vec::new();
+        for i in 0..24 {
+            let a = pool.for_caller("ta", &format!("tok{}", i % 3), far);
+            let (running, most) = (running.clone(), most.clone());
+            attack.push(tokio::spawn(async move {
+                a.run(move |_| -> Result<(), ()> {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(150));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    Ok(())
+                })
+                .await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Org B's jobs run at once, beside A's backlog (about 1.8 s of it).
+        let b = pool.for_caller("tb", "tokb", far);
+        for _ in 0..5 {
+            let t = Instant::now();
+            b.run(|store| store.schema_version())
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                t.elapsed() < Duration::from_millis(500),
+                "org B waited {:?}",
+                t.elapsed()
+            );
+        }
+        for a in attack {
+            a.await.unwrap().unwrap().unwrap();
+        }
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            2,
+            "org A held at most half the workers"
+        );
+
+        // One token: one job at a time; over its share it waits, then is told whose share.
+        let (running, most) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+        let mut jobs = Vec::new();
+        for _ in 0..3 {
+            let a = pool.for_caller("ta", "tok0", far);
+            let (running, most) = (running.clone(), most.clone());
+            jobs.push(tokio::spawn(async move {
+                a.run(move |_| -> Result<(), ()> {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(100));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    Ok(())
+                })
+                .await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let soon = pool.for_caller("ta", "tok0", Instant::now() + Duration::from_millis(50));
+        match soon.run(|store| store.schema_version()).await {
+            Err(e @ server::db::DbError::Throttled { .. }) => {
+                let m = e.to_string();
+                assert!(m.contains("token `tok0` already has 1 requests"), "{m}");
+            }
+            other => panic!("{other:?}"),
+        }
+        for j in jobs {
+            j.await.unwrap().unwrap().unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 1, "one token, one worker");
+    });
+    drop(pool);
+    drop(rt);
+    drop(db);
+}
+on_both!(one_org_cannot_hog_the_workers);

@@ -49,6 +49,10 @@ pub enum Code {
     Conflict,
     /// The query ran longer than the server allows.
     Timeout,
+    /// The caller's org or token already uses its share of the database workers; retry later.
+    Busy,
+    /// The database cannot be reached; retry later.
+    Unavailable,
     /// Something on our side failed; the log has the details under the request id.
     Internal,
 }
@@ -61,6 +65,8 @@ impl Code {
             Code::Forbidden => "FORBIDDEN",
             Code::Conflict => "CONFLICT",
             Code::Timeout => "TIMEOUT",
+            Code::Busy => "BUSY",
+            Code::Unavailable => "UNAVAILABLE",
             Code::Internal => "INTERNAL",
         }
     }
@@ -77,8 +83,25 @@ pub fn error(code: Code, field: Option<&str>, message: impl Into<String>) -> asy
     })
 }
 
-/// An internal failure: logged with its detail, told to the caller without it.
-pub fn internal(what: &str, detail: impl std::fmt::Display) -> async_graphql::Error {
+/// An internal failure: logged with its detail, told to the caller without it. When the detail
+/// is a [`crate::db::DbError`] that is not our fault (the caller's share of the workers is used
+/// up, the database is down), it gets its own code and message instead: `BUSY`, `UNAVAILABLE`.
+pub fn internal(what: &str, detail: impl std::fmt::Display + 'static) -> async_graphql::Error {
+    use crate::db::DbError;
+    match (&detail as &dyn std::any::Any).downcast_ref::<DbError>() {
+        Some(e @ (DbError::Throttled { .. } | DbError::Busy(_))) => {
+            return error(Code::Busy, None, e.to_string());
+        }
+        Some(e @ DbError::Unavailable(_)) => {
+            tracing::warn!(error = %e, "{what}");
+            return error(
+                Code::Unavailable,
+                None,
+                "the database is not available; retry later",
+            );
+        }
+        _ => {}
+    }
     tracing::error!(error = %detail, "{what}");
     error(
         Code::Internal,
