@@ -195,7 +195,8 @@ impl Client {
                 field,
                 message,
             })?;
-        periods.retain(|(start, end)| *start < to && *end > from);
+        // An empty period (end = start) is no busy time (the scheduler's one rule).
+        periods.retain(|(start, end)| start < end && *start < to && *end > from);
         periods.sort();
         Ok(periods)
     }

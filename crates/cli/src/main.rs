@@ -128,6 +128,10 @@ enum Command {
         /// Output format
         #[arg(long, value_enum, default_value = "table")]
         format: schedule::Format,
+        /// How long the solver may search, in seconds: then the best options found so far
+        /// (marked as not proven best), or an error when none was found yet
+        #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = time_limit)]
+        time_limit: f64,
     },
     /// Run a report (text, JSON form, --file or a standard --name) as a user and print its result
     Report {
@@ -299,29 +303,45 @@ fn run(cli: Cli) -> Result<()> {
             ics,
             caldav,
             format,
-        } => match (request, plan, repair) {
-            (_, Some(plan), _) => {
-                let (Some(org), Some(application)) = (org, application) else {
-                    anyhow::bail!("--plan needs --org ID and --application ID");
-                };
-                let mut store = open(DEFAULT_DATABASE)?;
-                schedule::from_store(&mut store, &org, &application, &plan, &ics, &caldav, format)?;
+            time_limit,
+        } => {
+            let limit = schedule::TimeLimit(std::time::Duration::from_secs_f64(time_limit));
+            let calendars = schedule::Calendars {
+                ics: &ics,
+                caldav: &caldav,
+            };
+            match (request, plan, repair) {
+                (_, Some(plan), _) => {
+                    let (Some(org), Some(application)) = (org, application) else {
+                        anyhow::bail!("--plan needs --org ID and --application ID");
+                    };
+                    let mut store = open(DEFAULT_DATABASE)?;
+                    schedule::from_store(
+                        &mut store,
+                        &org,
+                        &application,
+                        &plan,
+                        calendars,
+                        format,
+                        limit,
+                    )?;
+                }
+                (None, None, _) => {
+                    anyhow::bail!("give a REQUEST.json, or --org, --application and --plan")
+                }
+                (Some(request), None, None) => schedule::solve(&request, calendars, format, limit)?,
+                (Some(request), None, Some(booked)) => {
+                    let decline = match (declined, candidate_unavailable) {
+                        (Some(person), _) => scheduling::Decline::Interviewer { person },
+                        (None, true) => scheduling::Decline::Candidate,
+                        (None, false) => anyhow::bail!(
+                            "--repair needs --declined USER_ID or --candidate-unavailable"
+                        ),
+                    };
+                    schedule::repair(&request, &booked, decline, format, limit)?;
+                }
             }
-            (None, None, _) => {
-                anyhow::bail!("give a REQUEST.json, or --org, --application and --plan")
-            }
-            (Some(request), None, None) => schedule::solve(&request, &ics, &caldav, format)?,
-            (Some(request), None, Some(booked)) => {
-                let decline = match (declined, candidate_unavailable) {
-                    (Some(person), _) => scheduling::Decline::Interviewer { person },
-                    (None, true) => scheduling::Decline::Candidate,
-                    (None, false) => anyhow::bail!(
-                        "--repair needs --declined USER_ID or --candidate-unavailable"
-                    ),
-                };
-                schedule::repair(&request, &booked, decline, format)?;
-            }
-        },
+        }
         Command::Report { source, .. } if source.list => report::list()?,
         Command::Report {
             source,
@@ -595,4 +615,14 @@ fn demo(database: Option<&str>, applications: u64, seed: u64) -> Result<()> {
     out!("  hireplane generate --org-id big --applications 100000 --seed 1 big-org");
     out!("  hireplane --database {url} import big-org");
     Ok(())
+}
+
+/// `--time-limit`: a positive number of seconds, at most a day.
+fn time_limit(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0 and 86400"
+        )),
+    }
 }

@@ -23,12 +23,47 @@ fn request(path: &Path) -> Result<Request> {
         .with_context(|| format!("invalid scheduling request `{}`", path.display()))
 }
 
+/// How long the solver may search (`--time-limit`), counted from when it starts.
+#[derive(Clone, Copy, Debug)]
+pub struct TimeLimit(pub std::time::Duration);
+
+impl TimeLimit {
+    /// The solver's budget: the clock against the limit (the engine reads no clock).
+    fn budget(self) -> impl FnMut() -> bool {
+        let stop_at = std::time::Instant::now().checked_add(self.0);
+        move || stop_at.is_none_or(|at| std::time::Instant::now() < at)
+    }
+}
+
+/// What a solve that stopped before finding anything says.
+fn stopped(stop: scheduling::Stop, limit: TimeLimit) -> anyhow::Error {
+    match stop {
+        scheduling::Stop::TimeLimit => {
+            anyhow::anyhow!("{stop} (--time-limit {} s)", limit.0.as_secs_f64())
+        }
+        scheduling::Stop::StepLimit => anyhow::anyhow!("{stop}"),
+    }
+}
+
+/// Where interviewers' busy time comes from besides the request: `--ics PERSON=FILE` and
+/// `--caldav PERSON=URL`.
+#[derive(Clone, Copy, Debug)]
+pub struct Calendars<'a> {
+    pub ics: &'a [String],
+    pub caldav: &'a [String],
+}
+
 /// `hireplane schedule REQUEST.json`
-pub fn solve(request_path: &Path, ics: &[String], caldav: &[String], format: Format) -> Result<()> {
+pub fn solve(
+    request_path: &Path,
+    calendars: Calendars<'_>,
+    format: Format,
+    limit: TimeLimit,
+) -> Result<()> {
     let mut request = request(request_path)?;
-    add_ics(&mut request, ics)?;
-    add_caldav(&mut request, caldav)?;
-    solve_and_print(&request, request_path, format)
+    add_ics(&mut request, calendars.ics)?;
+    add_caldav(&mut request, calendars.caldav)?;
+    solve_and_print(&request, request_path, format, limit)
 }
 
 /// The request's horizon: `[now, now + horizon_days)` (validated, checked arithmetic).
@@ -103,10 +138,22 @@ pub fn add_caldav(request: &mut Request, caldav: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Solves, checks every option independently, prints.
-fn solve_and_print(request: &Request, source: &Path, format: Format) -> Result<()> {
-    let solution = scheduling::solve(request)
-        .with_context(|| format!("invalid scheduling request from `{}`", source.display()))?;
+/// Solves within the time limit, checks every option independently, prints.
+fn solve_and_print(
+    request: &Request,
+    source: &Path,
+    format: Format,
+    limit: TimeLimit,
+) -> Result<()> {
+    let solution = match scheduling::solve_within(request, &mut limit.budget()) {
+        Ok(solution) => solution,
+        Err(scheduling::SolveError::Stopped(stop)) => return Err(stopped(stop, limit)),
+        Err(scheduling::SolveError::Request(e)) => {
+            return Err(e).with_context(|| {
+                format!("invalid scheduling request from `{}`", source.display())
+            });
+        }
+    };
     self::check_all(request, &solution)?;
     match format {
         Format::Json => out!("{}", serde_json::to_string_pretty(&solution)?),
@@ -125,9 +172,9 @@ pub fn from_store(
     org: &str,
     application: &str,
     plan_path: &Path,
-    ics: &[String],
-    caldav: &[String],
+    calendars: Calendars<'_>,
     format: Format,
+    limit: TimeLimit,
 ) -> Result<()> {
     let text = read(plan_path)?;
     let plan: serde_json::Value = serde_json::from_str(&text)
@@ -135,9 +182,9 @@ pub fn from_store(
     let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
     let mut request = app::scheduling::request_from_store(store, org, application, plan, now)
         .with_context(|| format!("`{}`", plan_path.display()))?;
-    add_ics(&mut request, ics)?;
-    add_caldav(&mut request, caldav)?;
-    solve_and_print(&request, plan_path, format)
+    add_ics(&mut request, calendars.ics)?;
+    add_caldav(&mut request, calendars.caldav)?;
+    solve_and_print(&request, plan_path, format, limit)
 }
 
 /// `hireplane schedule REQUEST.json --repair BOOKED.json (--declined USER | --candidate-unavailable)`
@@ -146,11 +193,19 @@ pub fn repair(
     booked_path: &Path,
     decline: Decline,
     format: Format,
+    limit: TimeLimit,
 ) -> Result<()> {
     let request = request(request_path)?;
     let booked = booked(booked_path)?;
-    let Repair { step, solution } = scheduling::repair(&request, &booked, &decline)
-        .with_context(|| format!("cannot repair `{}`", booked_path.display()))?;
+    let Repair { step, solution } =
+        match scheduling::repair_within(&request, &booked, &decline, &mut limit.budget()) {
+            Ok(repair) => repair,
+            Err(scheduling::SolveError::Stopped(stop)) => return Err(stopped(stop, limit)),
+            Err(scheduling::SolveError::Request(e)) => {
+                return Err(e)
+                    .with_context(|| format!("cannot repair `{}`", booked_path.display()));
+            }
+        };
     self::check_all(&request, &solution)?;
     match format {
         Format::Json => out!(
@@ -217,9 +272,17 @@ fn print_solution(request: &Request, solution: &Solution) -> Result<()> {
                 out!("  - {r}");
             }
         }
-        Solution::Options { options, unproven } => {
+        Solution::Options {
+            options,
+            unproven,
+            stopped,
+        } => {
             if *unproven {
-                out!("(the search stopped at its step limit: the best found, not proven optimal)");
+                let limit = match stopped {
+                    Some(scheduling::Stop::TimeLimit) => "time limit (--time-limit)",
+                    _ => "step limit",
+                };
+                out!("(the search stopped at its {limit}: the best found, not proven optimal)");
             }
             let zone = jiff::tz::TimeZone::get(&request.candidate.zone).ok();
             for o in options {

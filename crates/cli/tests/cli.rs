@@ -246,6 +246,51 @@ fn schedule_prints_ranked_options_and_repairs_a_decline() {
     }
 }
 
+/// `--time-limit`: a request whose search would run for a long time (infeasible only once
+/// people are assigned, over a year) stops soon after the limit with a clear error.
+#[test]
+fn schedule_stops_at_its_time_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let day = serde_json::json!([["00:00", "24:00"]]);
+    let hours = serde_json::json!({ "mon": day, "tue": day, "wed": day, "thu": day, "fri": day, "sat": day, "sun": day });
+    let people: Vec<_> = (0..11)
+        .map(
+            |i| serde_json::json!({ "id": format!("u{i}"), "zone": "UTC", "working_hours": hours }),
+        )
+        .collect();
+    let members: Vec<_> = (0..11)
+        .map(|i| serde_json::json!({ "user": format!("u{i}"), "status": "qualified" }))
+        .collect();
+    let sessions: Vec<_> = (0..12)
+        .map(|s| {
+            serde_json::json!({ "id": format!("s{s}"), "duration_minutes": 15,
+            "seats": [ { "pool": if s % 2 == 0 { "a" } else { "b" } } ] })
+        })
+        .collect();
+    let heavy = serde_json::json!({
+        "now": "2026-03-01T00:00:00Z",
+        "loop": { "sessions": sessions, "split_days": true },
+        "candidate": { "zone": "UTC", "windows": [["2026-03-01T00:00:00Z", "2027-03-01T00:00:00Z"]], "horizon_days": 366 },
+        "interviewers": people,
+        "pools": [ { "id": "a", "members": members }, { "id": "b", "members": members } ]
+    });
+    std::fs::write(t.join("heavy.json"), heavy.to_string()).unwrap();
+    let started = std::time::Instant::now();
+    let out = hireplane(t, &["schedule", "heavy.json", "--time-limit", "0.5"]);
+    let took = started.elapsed();
+    fails_with(
+        &out,
+        "the search ran out of time before it found any schedule",
+    );
+    assert!(
+        took < std::time::Duration::from_secs(3),
+        "took {took:?} with a limit of 0.5 s"
+    );
+    let out = hireplane(t, &["schedule", "heavy.json", "--time-limit=0"]);
+    fails_with(&out, "`0` is not a number of seconds");
+}
+
 #[test]
 fn a_bad_scheduling_request_names_the_field() {
     let tmp = tempfile::tempdir().unwrap();

@@ -426,8 +426,10 @@ fn check_into(r: &Request, o: &ScheduleOption, v: &mut Vec<String>) {
                     "session `{name}`: outside the working hours of `{p}`"
                 ));
             }
+            // An empty block (end = start) is no time at all: it blocks nothing, counts nothing.
             for blk in person.busy.iter().chain(person.booked.iter()) {
                 if let (Some(x), Some(y)) = (ts(&blk[0]), ts(&blk[1]))
+                    && x < y
                     && x < b
                     && a < y
                 {
@@ -442,7 +444,10 @@ fn check_into(r: &Request, o: &ScheduleOption, v: &mut Vec<String>) {
             let booked: Vec<Date> = person
                 .booked
                 .iter()
-                .filter_map(|blk| ts(&blk[0]))
+                .filter_map(|blk| match (ts(&blk[0]), ts(&blk[1])) {
+                    (Some(x), Some(y)) if x < y => Some(x),
+                    _ => None,
+                })
                 .map(|x| date_of(&tz, x))
                 .collect();
             let on_day = booked.iter().filter(|x| **x == d).count() as u32;

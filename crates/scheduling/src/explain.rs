@@ -1,13 +1,20 @@
 //! Explanations when nothing fits: for each session and seat, on which candidate-local days it
 //! cannot be filled and by which rule (no candidate window, nobody free inside working hours,
 //! everyone free already at their load limit, inactive person); when every seat can be filled on
-//! its own, the rules that tie the loop together are named.
+//! its own, the rules that tie the loop together are named. The caller's budget is asked before
+//! each day of each session; out of budget, the reasons so far are given and say so.
 
+use crate::Budget;
 use crate::interval::{local_date, timestamp};
 use crate::request::{Prepared, Request};
 use crate::solver::{Grid, involved};
 
-pub(crate) fn explain(r: &Request, p: &Prepared, grid: Option<&Grid>) -> Vec<String> {
+pub(crate) fn explain(
+    r: &Request,
+    p: &Prepared,
+    grid: Option<&Grid>,
+    budget: &mut dyn Budget,
+) -> Vec<String> {
     let Some(grid) = grid else {
         return vec![format!(
             "candidate.windows: no availability window of at least one grid slot between {} (now plus minimum notice) and {} (horizon)",
@@ -46,6 +53,13 @@ pub(crate) fn explain(r: &Request, p: &Prepared, grid: Option<&Grid>) -> Vec<Str
             }
         }
         for &(day, first) in &days {
+            if !budget.keep_going() {
+                reasons.push(
+                    "the explanation ran out of time: the reasons above are not all of them"
+                        .to_owned(),
+                );
+                return reasons;
+            }
             let date = local_date(&p.cand_tz, grid.origin + first as i64 * g);
             let starts: Vec<usize> = (first..n)
                 .take_while(|&t| grid.day_of[t] == day)

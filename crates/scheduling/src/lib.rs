@@ -13,7 +13,13 @@
 //!
 //! A [`Solution`] serializes as `{"status": "options", "options": [...]}` (each option with its
 //! `rank`, `objective` and `sessions`: `session`, `start`, `end`, `seats` aligned with the request's
-//! seats, optional `trainee` with its `role`) or `{"status": "infeasible", "reasons": [...]}`.
+//! seats, optional `trainee` with its `role`; `"unproven": true` and `"stopped": "time_limit"` or
+//! `"step_limit"` when the search was cut short) or `{"status": "infeasible", "reasons": [...]}`.
+//!
+//! Time: the engine reads no clock. [`solve_within`] takes a [`Budget`] ("may I go on?") that
+//! it asks every [`BUDGET_STEPS`] steps; the edges answer it with their clock. Out of budget, the
+//! best options found so far are the answer (marked not proven best), or, when there are none
+//! yet, [`SolveError::Stopped`].
 
 pub mod check;
 mod explain;
@@ -23,9 +29,9 @@ pub mod request;
 mod solver;
 
 pub use check::{Violation, check};
-pub use repair::{Decline, Repair, RepairStep, repair};
+pub use repair::{Decline, Repair, RepairStep, repair, repair_within};
 pub use request::{Request, TrainingStep, parse_request};
-pub use solver::{Objective, ScheduleOption, ScheduledSession, Solution, TraineeAssignment};
+pub use solver::{Objective, ScheduleOption, ScheduledSession, Solution, Stop, TraineeAssignment};
 
 /// Why a request is refused. Messages are lower case and name the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,42 +44,88 @@ pub enum RequestError {
     Invalid { path: String, problem: String },
 }
 
+/// Why solving gave no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SolveError {
+    /// The request is refused.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// The search stopped (its budget or its step limit) before it found any schedule: one may
+    /// still exist, so this is not an answer of "infeasible".
+    #[error("{0}")]
+    Stopped(Stop),
+}
+
+/// Whether the search may go on: asked every [`BUDGET_STEPS`] search steps (and between the
+/// stages of an explanation). The engine reads no clock; the edges implement this with one
+/// (the server with the request's deadline, the CLI with `--time-limit`). Any
+/// `FnMut() -> bool` is a budget.
+pub trait Budget {
+    /// `false` stops the search: what was found so far is the answer, marked as not proven best.
+    fn keep_going(&mut self) -> bool;
+}
+
+impl<F: FnMut() -> bool> Budget for F {
+    fn keep_going(&mut self) -> bool {
+        self()
+    }
+}
+
+/// A budget that never runs out (the step limit still holds).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unlimited;
+
+impl Budget for Unlimited {
+    fn keep_going(&mut self) -> bool {
+        true
+    }
+}
+
+/// How many search steps pass between two questions to the [`Budget`] (a step is well under a
+/// microsecond, so a clock behind it is read about every millisecond or less).
+pub const BUDGET_STEPS: u64 = 1024;
+
 /// Solves a request: the best options (ranked, at most `options`), or why none exists.
 ///
 /// Options are ranked by, in order: the end of the loop (earliest first); the load on the chosen
 /// interviewers (for every non-trainee seat, the interviews that person already has booked in the
 /// local ISO week of the session); the candidate's idle minutes between sessions of a day; the
 /// number of empty trainee seats. The first option is an optimum, unless the search hit its step
-/// limit, which the solution then says (`unproven`).
-pub fn solve(request: &Request) -> Result<Solution, RequestError> {
+/// limit, which the solution then says (`unproven`, `stopped`).
+pub fn solve(request: &Request) -> Result<Solution, SolveError> {
+    solve_within(request, &mut Unlimited)
+}
+
+/// [`solve`] under a [`Budget`]. When the budget runs out, the answer is the best options found
+/// so far, marked `unproven` with `stopped: time_limit`; when none was found by then, it is
+/// [`SolveError::Stopped`] (a schedule may still exist). An explanation of infeasibility that
+/// runs out of budget is cut short and says so.
+pub fn solve_within(request: &Request, budget: &mut dyn Budget) -> Result<Solution, SolveError> {
     let p = request::prepare(request)?;
-    Ok(solve_prepared(request, &p, &solver::Pins::default()))
+    solve_prepared(request, &p, &solver::Pins::default(), budget)
 }
 
 pub(crate) fn solve_prepared(
     request: &Request,
     p: &request::Prepared,
     pins: &solver::Pins,
-) -> Solution {
+    budget: &mut dyn Budget,
+) -> Result<Solution, SolveError> {
     let involved = solver::involved(p);
     let grid = solver::Grid::build(p, &involved);
-    let (found, cut_short) = match &grid {
-        Some(grid) => solver::search(p, grid, pins),
-        None => (Vec::new(), false),
+    let (found, stopped) = match &grid {
+        Some(grid) => solver::search(p, grid, pins, budget),
+        None => (Vec::new(), None),
     };
-    match (&grid, found.is_empty()) {
-        (Some(grid), false) => Solution::Options {
+    match (&grid, found.is_empty(), stopped) {
+        (Some(grid), false, _) => Ok(Solution::Options {
             options: solver::to_options(request, p, grid, &found),
-            unproven: cut_short,
-        },
-        _ => {
-            let mut reasons = explain::explain(request, p, grid.as_ref());
-            if cut_short {
-                reasons.push(
-                    "the search stopped at its step limit before trying everything: a schedule may still exist".to_owned(),
-                );
-            }
-            Solution::Infeasible { reasons }
-        }
+            unproven: stopped.is_some(),
+            stopped,
+        }),
+        (_, true, Some(stop)) => Err(SolveError::Stopped(stop)),
+        _ => Ok(Solution::Infeasible {
+            reasons: explain::explain(request, p, grid.as_ref(), budget),
+        }),
     }
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::request::{Request, Seat, prepare};
 use crate::solver::{Pins, ScheduleOption, ScheduledSession, Solution};
-use crate::{RequestError, solve_prepared};
+use crate::{Budget, RequestError, SolveError, Unlimited, solve_prepared};
 
 /// What went wrong with a booked loop.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,7 +56,17 @@ pub fn repair(
     request: &Request,
     booked: &ScheduleOption,
     decline: &Decline,
-) -> Result<Repair, RequestError> {
+) -> Result<Repair, SolveError> {
+    repair_within(request, booked, decline, &mut Unlimited)
+}
+
+/// [`repair`] under a [`Budget`] shared by its steps (see [`crate::solve_within`]).
+pub fn repair_within(
+    request: &Request,
+    booked: &ScheduleOption,
+    decline: &Decline,
+    budget: &mut dyn Budget,
+) -> Result<Repair, SolveError> {
     let sessions = &request.interview_loop.sessions;
     if booked.sessions.len() != sessions.len()
         || booked
@@ -68,7 +78,8 @@ pub fn repair(
         return Err(RequestError::Invalid {
             path: "booked.sessions".into(),
             problem: "do not match the loop's sessions and seats".into(),
-        });
+        }
+        .into());
     }
     // The request as it is now: own interviews out of the calendars, the decliner inactive.
     let mut base = request.clone();
@@ -77,7 +88,8 @@ pub fn repair(
             return Err(RequestError::Invalid {
                 path: format!("booked.sessions[`{}`]", b.session),
                 problem: "start or end is not an instant".into(),
-            });
+            }
+            .into());
         };
         let people: Vec<&String> = b
             .seats
@@ -102,7 +114,8 @@ pub fn repair(
                 return Err(RequestError::Invalid {
                     path: "declined".into(),
                     problem: format!("unknown interviewer `{person}`"),
-                });
+                }
+                .into());
             };
             p.active = false;
             Some(person.clone())
@@ -140,12 +153,13 @@ pub fn repair(
             solution: Solution::Options {
                 options: vec![booked.clone()],
                 unproven: false,
+                stopped: None,
             },
         });
     }
     // 1. Swap the seat at the same time.
     if let Some(d) = &declined
-        && let Some(solution) = pinned(&base, booked, &affected, Some(d), false)
+        && let Some(solution) = pinned(&base, booked, &affected, Some(d), false, budget)?
     {
         return Ok(Repair {
             step: RepairStep::SwapSeat,
@@ -153,7 +167,7 @@ pub fn repair(
         });
     }
     // 2. Move the affected sessions, everything else pinned.
-    if let Some(solution) = pinned(&base, booked, &affected, declined.as_ref(), true) {
+    if let Some(solution) = pinned(&base, booked, &affected, declined.as_ref(), true, budget)? {
         return Ok(Repair {
             step: RepairStep::MoveSession,
             solution,
@@ -162,7 +176,7 @@ pub fn repair(
     // 3. Re-plan.
     Ok(Repair {
         step: RepairStep::Replan,
-        solution: solve_prepared(&base, &full, &Pins::default()),
+        solution: solve_prepared(&base, &full, &Pins::default(), budget)?,
     })
 }
 
@@ -175,7 +189,8 @@ fn pinned(
     affected: &[usize],
     declined: Option<&String>,
     move_affected: bool,
-) -> Option<Solution> {
+    budget: &mut dyn Budget,
+) -> Result<Option<Solution>, SolveError> {
     let mut r = base.clone();
     // seat_map[s][j]: the modified seats that make up original seat j.
     let mut seat_map: Vec<Vec<Vec<usize>>> = Vec::new();
@@ -215,7 +230,9 @@ fn pinned(
                 }
             }
             if open > 0 {
-                seat.pool.as_ref()?;
+                if seat.pool.is_none() {
+                    return Ok(None);
+                }
                 idx.push(seats.len());
                 seats.push(Seat {
                     person: None,
@@ -228,10 +245,17 @@ fn pinned(
         sess.seats = seats;
         seat_map.push(map);
     }
-    let p = prepare(&r).ok()?;
-    let solution = solve_prepared(&r, &p, &pins);
-    let Solution::Options { options, unproven } = solution else {
-        return None;
+    let Ok(p) = prepare(&r) else {
+        return Ok(None);
+    };
+    let solution = solve_prepared(&r, &p, &pins, budget)?;
+    let Solution::Options {
+        options,
+        unproven,
+        stopped,
+    } = solution
+    else {
+        return Ok(None);
     };
     let options = options
         .into_iter()
@@ -252,5 +276,9 @@ fn pinned(
                 .collect(),
         })
         .collect();
-    Some(Solution::Options { options, unproven })
+    Ok(Some(Solution::Options {
+        options,
+        unproven,
+        stopped,
+    }))
 }

@@ -50,7 +50,10 @@
 //! ```
 //!
 //! - Instants are RFC 3339 (`Z` or an offset). Intervals are `[start, end)` pairs. Busy blocks and
-//!   booked interviews are widened to whole minutes; candidate windows are narrowed.
+//!   booked interviews are widened to whole minutes; candidate windows are narrowed. An interval
+//!   that ends before it starts is refused; an empty one (end = start) is no time at all: it
+//!   blocks nothing, a booked one counts towards no load limit, a window offers nothing (the
+//!   solver, the checker and the calendar readers all follow this one rule).
 //! - `grid_minutes` (default 15) divides 1440; every session starts on the UTC grid (which is also
 //!   the local grid in zones such as +05:30 and +05:45 for grids of 15 minutes or less) and every
 //!   duration is a multiple of it. `options` (default 5) is how many ranked options to return.
@@ -526,13 +529,15 @@ fn fast_instant(s: &str) -> Option<Timestamp> {
     Timestamp::from_second(days * 86_400 + h * 3600 + mi * 60 + se).ok()
 }
 
-/// A pair of instants, rounded outward (`widen`) or inward, in minutes. The path is built only
-/// on error (requests carry thousands of busy blocks).
+/// A pair of instants, rounded outward (`widen`) or inward, in minutes; `None` when it is empty
+/// (the end is the start): an empty interval is no time at all, so it blocks nothing, books
+/// nothing and offers nothing. The path is built only on error (requests carry thousands of busy
+/// blocks).
 fn parse_pair(
     pair: &[String; 2],
     path: impl Fn() -> String,
     widen: bool,
-) -> Result<(i64, i64), RequestError> {
+) -> Result<Option<(i64, i64)>, RequestError> {
     let a = match fast_instant(&pair[0]) {
         Some(a) => in_range(a, &pair[0], || format!("{}[0]", path()))?,
         None => parse_instant(&pair[0], &format!("{}[0]", path()))?,
@@ -547,11 +552,14 @@ fn parse_pair(
             format!("ends (`{}`) before it starts (`{}`)", pair[1], pair[0]),
         ));
     }
-    Ok(if widen {
+    if a == b {
+        return Ok(None);
+    }
+    Ok(Some(if widen {
         (minute_floor(a), minute_ceil(b))
     } else {
         (minute_ceil(a), minute_floor(b))
-    })
+    }))
 }
 
 const MAX_MINUTES: u32 = 7 * 24 * 60;
@@ -676,7 +684,7 @@ pub(crate) fn prepare(r: &Request) -> Result<Prepared, RequestError> {
     }
     let mut cand_windows = Vec::with_capacity(c.windows.len());
     for (i, w) in c.windows.iter().enumerate() {
-        cand_windows.push(parse_pair(w, || format!("candidate.windows[{i}]"), false)?);
+        cand_windows.extend(parse_pair(w, || format!("candidate.windows[{i}]"), false)?);
     }
     let mut breaks = Vec::new();
     for (i, b) in r.interview_loop.breaks.iter().enumerate() {
@@ -759,11 +767,11 @@ pub(crate) fn prepare(r: &Request) -> Result<Prepared, RequestError> {
         }
         let mut busy = Vec::new();
         for (j, b) in p.busy.iter().enumerate() {
-            busy.push(parse_pair(b, || format!("{path}.busy[{j}]"), true)?);
+            busy.extend(parse_pair(b, || format!("{path}.busy[{j}]"), true)?);
         }
         let mut booked = Vec::new();
         for (j, b) in p.booked.iter().enumerate() {
-            booked.push(parse_pair(b, || format!("{path}.booked[{j}]"), true)?);
+            booked.extend(parse_pair(b, || format!("{path}.booked[{j}]"), true)?);
         }
         people.push(PPerson {
             tz,

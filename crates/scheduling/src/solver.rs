@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::interval::{Interval, IntervalSet, local_date, timestamp, working_intervals};
 use crate::request::{Prepared, Request, TrainingStep};
+use crate::{BUDGET_STEPS, Budget};
 
 /// The result of solving: ranked options, or why there is none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,9 +43,12 @@ pub enum Solution {
     /// Ranked options, best first (at most `options`).
     Options {
         options: Vec<ScheduleOption>,
-        /// The search stopped at its step limit: these are the best found, not proven optimal.
+        /// The search was cut short: these are the best found, not proven optimal.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         unproven: bool,
+        /// What cut the search short, when something did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stopped: Option<Stop>,
     },
     /// Nothing fits.
     Infeasible { reasons: Vec<String> },
@@ -57,6 +61,29 @@ impl Solution {
             Solution::Options { options, .. } => options,
             Solution::Infeasible { .. } => &[],
         }
+    }
+}
+
+/// What stopped a search before it had tried everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stop {
+    /// The caller's [`Budget`](crate::Budget) ran out (the request's deadline, `--time-limit`).
+    TimeLimit,
+    /// The search's own step limit (a valve against pathological inputs).
+    StepLimit,
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stop::TimeLimit => {
+                "the search ran out of time before it found any schedule (one may still exist): allow more time, or ask for fewer sessions, people or days"
+            }
+            Stop::StepLimit => {
+                "the search stopped at its step limit before it found any schedule (one may still exist): ask for fewer sessions, people or days"
+            }
+        })
     }
 }
 
@@ -288,6 +315,9 @@ pub(crate) struct Found {
 }
 
 struct Search<'a> {
+    budget: &'a mut dyn Budget,
+    /// Set once the search must stop.
+    stopped: Option<Stop>,
     p: &'a Prepared,
     grid: &'a Grid,
     pins: &'a Pins,
@@ -307,6 +337,8 @@ struct Search<'a> {
     trainee: Vec<Option<(usize, TrainingStep)>>,
     lists: Vec<Rc<Vec<Vec<usize>>>>,
     nodes: u64,
+    /// Units of work, for the budget.
+    ticks: u64,
 }
 
 const UNPLACED: usize = usize::MAX;
@@ -314,6 +346,31 @@ const UNPLACED: usize = usize::MAX;
 const NODE_LIMIT: u64 = 50_000_000;
 
 impl<'a> Search<'a> {
+    /// Counts a search node; whether the search must stop (step limit, or the budget).
+    fn out(&mut self) -> bool {
+        if self.stopped.is_some() {
+            return true;
+        }
+        self.nodes += 1;
+        if self.nodes > NODE_LIMIT {
+            self.stopped = Some(Stop::StepLimit);
+        }
+        self.tick()
+    }
+
+    /// Counts a unit of work (a node, or a time slot tried); every [`BUDGET_STEPS`] of them the
+    /// budget is asked. Whether the search must stop.
+    fn tick(&mut self) -> bool {
+        if self.stopped.is_some() {
+            return true;
+        }
+        self.ticks += 1;
+        if self.ticks.is_multiple_of(BUDGET_STEPS) && !self.budget.keep_going() {
+            self.stopped = Some(Stop::TimeLimit);
+        }
+        self.stopped.is_some()
+    }
+
     fn worst(&self) -> Option<Key> {
         if self.best.len() >= self.k {
             self.best.last().map(|f| f.key)
@@ -397,10 +454,9 @@ impl<'a> Search<'a> {
     /// Places the next session. `prev`: (end slot of the previous session, first slot of its day,
     /// idle slots so far).
     fn place(&mut self, placed: usize, prev: Option<(usize, usize, usize)>) {
-        if self.nodes > NODE_LIMIT {
+        if self.out() {
             return;
         }
-        self.nodes += 1;
         let n_s = self.p.sessions.len();
         if placed == n_s {
             if let Some((end, _, idle)) = prev {
@@ -414,6 +470,9 @@ impl<'a> Search<'a> {
             Some((end, first, _)) => (end, Some((self.grid.day_of[first], first))),
         };
         for t in from..self.grid.n {
+            if self.tick() {
+                return;
+            }
             // Bound: every completion from here ends at t + rest at the earliest.
             if let Some(w) = self.worst() {
                 let lb = t + rest - self.min_gap_lb();
@@ -508,8 +567,7 @@ impl<'a> Search<'a> {
 
     /// Fills item `i` from candidate position `from` onwards, the loop's load so far being `cost`.
     fn fill(&mut self, i: usize, from: usize, cost: u32, end: usize, idle: i64, suffix: &[u32]) {
-        self.nodes += 1;
-        if self.nodes > NODE_LIMIT {
+        if self.out() {
             return;
         }
         if i == self.items.len() {
@@ -550,6 +608,9 @@ impl<'a> Search<'a> {
     }
 
     fn fill_trainees(&mut self, s: usize, cost: u32, end: usize, idle: i64, missing: u32) {
+        if self.out() {
+            return;
+        }
         if let Some(w) = self.worst()
             && (end, cost, idle, missing) >= w
         {
@@ -645,12 +706,19 @@ fn canonical(
     canon
 }
 
-/// Runs the search: the best options, at most `options` of them, and whether the search was cut
-/// short by the node limit (then they are the best found, not proven best).
-pub(crate) fn search(p: &Prepared, grid: &Grid, pins: &Pins) -> (Vec<Found>, bool) {
+/// Runs the search: the best options, at most `options` of them, and what cut the search short
+/// if anything did (then they are the best found, not proven best).
+pub(crate) fn search(
+    p: &Prepared,
+    grid: &Grid,
+    pins: &Pins,
+    budget: &mut dyn Budget,
+) -> (Vec<Found>, Option<Stop>) {
     let g = p.grid;
     let slots = |m: i64| -> usize { usize::try_from(m / g).unwrap_or(0) };
     let mut s = Search {
+        budget,
+        stopped: None,
         p,
         grid,
         pins,
@@ -669,9 +737,10 @@ pub(crate) fn search(p: &Prepared, grid: &Grid, pins: &Pins) -> (Vec<Found>, boo
         trainee: Vec::new(),
         lists: Vec::new(),
         nodes: 0,
+        ticks: 0,
     };
     s.place(0, None);
-    (s.best, s.nodes > NODE_LIMIT)
+    (s.best, s.stopped)
 }
 
 /// Turns search results into options.

@@ -318,3 +318,79 @@ fn plans_at_the_ends_of_time_are_refused_and_the_server_stays_up(db: Db) {
 }
 
 on_both!(plans_at_the_ends_of_time_are_refused_and_the_server_stays_up);
+
+/// A plan that is infeasible only once people are assigned: one member of a pool sits in a
+/// person seat, and the pool's seats ask for every one of its qualified members; with
+/// `split_days` over two months the search would try a great many placements.
+fn heavy_plan(api: &mut Api) -> Value {
+    let probe = plan(&api.pools[0]);
+    let request =
+        app::scheduling::request_from_store(&mut api.store, ORG, &api.application, probe, now())
+            .unwrap();
+    let pool = &request.pools[0];
+    let qualified: Vec<&str> = pool
+        .members
+        .iter()
+        .filter(|m| {
+            let active = request
+                .interviewers
+                .iter()
+                .any(|i| i.id == m.user && i.active);
+            active
+                && (m.status == scheduling::request::MemberStatus::Qualified
+                    || scheduling::request::training_step(pool, m)
+                        == scheduling::TrainingStep::Graduated)
+        })
+        .map(|m| m.user.as_str())
+        .collect();
+    let n = qualified.len();
+    assert!(n >= 2, "pool {} has {n} qualified members", pool.id);
+    let sessions_of_pool = n.min(11);
+    let mut sessions = vec![
+        json!({ "id": "lead", "duration_minutes": 15, "seats": [ { "person": qualified[0] } ] }),
+    ];
+    let mut left = n;
+    for s in 0..sessions_of_pool {
+        let count = left / (sessions_of_pool - s);
+        left -= count;
+        sessions.push(json!({ "id": format!("s{s}"), "duration_minutes": 15,
+            "seats": [ { "pool": pool.id, "count": count } ] }));
+    }
+    json!({
+        "options": 1000,
+        "loop": { "sessions": sessions, "split_days": true },
+        "candidate": { "windows": [[day(1), day(60)]], "horizon_days": 62, "zone": "UTC" }
+    })
+}
+
+/// A heavy plan runs under the request's deadline: the answer (the options found so far,
+/// marked `stopped: time_limit`, or `TIMEOUT` when none was found) comes from the scheduler
+/// before the deadline, not from the HTTP layer's 504 after it, and the next request is served.
+fn a_heavy_plan_stops_by_the_deadline(db: Db) {
+    let limit = Duration::from_millis(2500);
+    let mut api = Api::start(db, |s| {
+        s.limits.request_timeout_ms = limit.as_millis() as u64
+    });
+    let heavy = heavy_plan(&mut api);
+    let started = std::time::Instant::now();
+    let (s, v) = api.options(&heavy);
+    let took = started.elapsed();
+    assert_eq!(s, 200, "{v}");
+    assert!(
+        took < limit + Duration::from_millis(1500),
+        "took {took:?} with a deadline of {limit:?}"
+    );
+    let answer = &v["data"]["schedulingOptions"];
+    if answer.is_null() {
+        assert_eq!(code(&v), "TIMEOUT", "{v}");
+        assert!(message(&v).contains("ran out of time"), "{v}");
+    } else {
+        assert_eq!(answer["stopped"], "time_limit", "{v}");
+        assert_eq!(answer["unproven"], true, "{v}");
+    }
+    let (s, v) = api.options(&plan(&api.pools[0]));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"]["schedulingOptions"]["status"], "options", "{v}");
+}
+
+on_both!(a_heavy_plan_stops_by_the_deadline);

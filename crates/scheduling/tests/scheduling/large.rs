@@ -94,3 +94,97 @@ fn larger_instances_pass_the_checker() {
         assert_eq!(s.options().len(), 5, "seed {seed}");
     }
 }
+
+/// A request that is infeasible only once people are assigned (two pools of the same eleven
+/// people, twelve sessions that each need one of them): the search would try every placement of
+/// the loop on every day of a year. Under a budget of `limit` it stops soon after.
+fn heavy(sessions: usize) -> Value {
+    let day = json!([["00:00", "24:00"]]);
+    let people: Vec<Value> = (0..11)
+        .map(|i| {
+            json!({ "id": format!("u{i}"), "zone": "UTC",
+                "working_hours": { "mon": day, "tue": day, "wed": day, "thu": day, "fri": day, "sat": day, "sun": day } })
+        })
+        .collect();
+    let members: Vec<Value> = (0..11)
+        .map(|i| json!({ "user": format!("u{i}"), "status": "qualified" }))
+        .collect();
+    let sessions: Vec<Value> = (0..sessions)
+        .map(|s| {
+            json!({ "id": format!("s{s}"), "duration_minutes": 15,
+                "seats": [ { "pool": if s % 2 == 0 { "a" } else { "b" } } ] })
+        })
+        .collect();
+    json!({
+        "now": "2026-03-01T00:00:00Z",
+        "options": 1000,
+        "loop": { "sessions": sessions, "split_days": true },
+        "candidate": { "zone": "UTC", "windows": [["2026-03-01T00:00:00Z", "2027-03-01T00:00:00Z"]], "horizon_days": 366 },
+        "interviewers": people,
+        "pools": [ { "id": "a", "members": members }, { "id": "b", "members": members } ]
+    })
+}
+
+#[test]
+fn a_heavy_request_stops_within_its_time_budget() {
+    let r = super::request(heavy(12));
+    let limit = std::time::Duration::from_millis(700);
+    let started = std::time::Instant::now();
+    let deadline = started + limit;
+    let mut asked = 0u64;
+    let mut budget = || {
+        asked += 1;
+        std::time::Instant::now() < deadline
+    };
+    let answer = scheduling::solve_within(&r, &mut budget);
+    let took = started.elapsed();
+    assert!(
+        took < limit + std::time::Duration::from_millis(500),
+        "took {took:?} for a budget of {limit:?}"
+    );
+    assert!(asked > 0);
+    match answer {
+        Err(scheduling::SolveError::Stopped(stop)) => {
+            assert_eq!(stop, scheduling::Stop::TimeLimit)
+        }
+        Ok(scheduling::Solution::Options {
+            options, stopped, ..
+        }) => {
+            assert_eq!(stopped, Some(scheduling::Stop::TimeLimit));
+            super::assert_options_sound(&r, &options);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Out of budget after some options were found: those options, marked as not proven best.
+#[test]
+fn out_of_budget_the_options_found_so_far_are_marked_unproven() {
+    let r = super::request(instance(1, 30, 10));
+    // A budget that lets the search run a while, then says stop.
+    let mut left = 40u32;
+    let mut budget = || {
+        left = left.saturating_sub(1);
+        left > 0
+    };
+    let s = scheduling::solve_within(&r, &mut budget).unwrap();
+    let full = super::solve(&r);
+    match &s {
+        scheduling::Solution::Options {
+            options,
+            unproven,
+            stopped,
+        } => {
+            super::assert_options_sound(&r, options);
+            if *unproven {
+                assert_eq!(*stopped, Some(scheduling::Stop::TimeLimit));
+                let v = serde_json::to_value(&s).unwrap();
+                assert_eq!(v["stopped"], "time_limit");
+                assert_eq!(v["unproven"], true);
+            } else {
+                assert_eq!(&s, &full);
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+}

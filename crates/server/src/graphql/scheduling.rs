@@ -3,6 +3,9 @@
 //! (`app::scheduling::request_from_store`), solves it, checks every option with the independent
 //! checker, and answers with the ranked options (or why none fits) as JSON, the form
 //! `hireplane schedule --format json` prints. Authorized by `app::Services::authorize_command`.
+//! The solver runs under the request's deadline ([`RequestCtx::deadline`]): out of time, the
+//! options found so far (marked `unproven`, `stopped: time_limit`), or `TIMEOUT` when none was
+//! found yet.
 
 use async_graphql::dynamic::{Field, FieldValue, InputValue, TypeRef};
 
@@ -17,6 +20,7 @@ pub fn fields() -> Vec<Field> {
                 let rc = ctx.data::<RequestCtx>()?;
                 let application = ctx.args.try_get("applicationId")?.string()?.to_owned();
                 let plan = json_arg(&ctx, "plan")?;
+                let deadline = rc.deadline;
                 let v = run_as(rc, move |store, services, access, org, now| {
                     let command = app::Command::SchedulingOptions {
                         application: &application,
@@ -27,11 +31,20 @@ pub fn fields() -> Vec<Field> {
                     let request =
                         app::scheduling::request_from_store(store, org, &application, plan, now)
                             .map_err(Failure::Plan)?;
-                    let solution = scheduling::solve(&request).map_err(Failure::Request)?;
+                    let solution = match scheduling::solve_within(&request, &mut budget(deadline)) {
+                        Ok(solution) => solution,
+                        Err(scheduling::SolveError::Request(e)) => {
+                            return Err(Failure::Request(e));
+                        }
+                        Err(scheduling::SolveError::Stopped(stop)) => return Ok(Err(stop)),
+                    };
                     checked(&request, &solution)?;
-                    serde_json::to_value(&solution).map_err(|e| Failure::Broken(e.to_string()))
+                    serde_json::to_value(&solution)
+                        .map(Ok)
+                        .map_err(|e| Failure::Broken(e.to_string()))
                 })
-                .await?;
+                .await?
+                .map_err(stopped)?;
                 Ok(Some(FieldValue::value(json_value(v))))
             })
         })
@@ -50,6 +63,20 @@ pub fn fields() -> Vec<Field> {
              checked by an independent checker; or why none fits",
         ),
     ]
+}
+
+/// The scheduler's budget: the request's deadline, less a margin to answer in (a fifth of the
+/// time left, at most 200 ms). The engine reads no clock; this is where the clock is.
+fn budget(deadline: std::time::Instant) -> impl FnMut() -> bool {
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    let margin = (left / 5).min(std::time::Duration::from_millis(200));
+    let stop_at = deadline.checked_sub(margin).unwrap_or(deadline);
+    move || std::time::Instant::now() < stop_at
+}
+
+/// A search stopped before it found any schedule: `TIMEOUT` (a schedule may still exist).
+fn stopped(stop: scheduling::Stop) -> async_graphql::Error {
+    error(Code::Timeout, None, stop.to_string())
 }
 
 /// Every option of `solution` passes the independent checker (else it is our bug).
@@ -230,17 +257,23 @@ pub fn repair_field() -> Field {
                     ));
                 }
             };
+            let deadline = rc.deadline;
             let v = run_as(rc, move |store, services, access, org, now| {
                 let command = app::Command::RepairInterviewLoop { application: &application };
                 services.authorize_command(store, access, &command, now).map_err(Failure::App)?;
                 let request =
                     app::scheduling::request_for_repair(store, org, &application, plan, now, &booked)
                         .map_err(Failure::Plan)?;
-                let repaired = scheduling::repair(&request, &booked, &decline).map_err(Failure::Request)?;
+                let repaired = match scheduling::repair_within(&request, &booked, &decline, &mut budget(deadline)) {
+                    Ok(repaired) => repaired,
+                    Err(scheduling::SolveError::Request(e)) => return Err(Failure::Request(e)),
+                    Err(scheduling::SolveError::Stopped(stop)) => return Ok(Err(stop)),
+                };
                 checked(&request, &repaired.solution)?;
-                serde_json::to_value(&repaired).map_err(|e| Failure::Broken(e.to_string()))
+                serde_json::to_value(&repaired).map(Ok).map_err(|e| Failure::Broken(e.to_string()))
             })
-            .await?;
+            .await?
+            .map_err(stopped)?;
             Ok(Some(FieldValue::value(json_value(v))))
         })
     })
