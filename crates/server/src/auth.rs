@@ -1,8 +1,17 @@
 //! Who is calling: the `Authorization: Bearer hpt_...` token, checked against the store (through
 //! `app::Services::authenticate`) and then trusted for `auth.cache_ms`, and each token's rate
 //! limit ([`crate::rate`]).
+//!
+//! Failed authentication slows down per client address: each failure (no token, a wrong,
+//! expired or revoked one) takes a cell of a GCRA limit (`limits.auth_failures_per_minute`,
+//! `limits.auth_failure_burst`, `governor`, keyed by address); once an address is over it, its
+//! tokens are not checked at all until the limit allows again (429 with `Retry-After`), so
+//! guessing runs at the configured rate at most and costs the database nothing meanwhile. A
+//! token checked and cached before passes.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,6 +49,13 @@ pub enum Denied {
     RateLimited { token: String, retry_after_s: u64 },
     #[error("{0}")]
     Unavailable(String),
+    #[error(
+        "too many failed authentication attempts from address `{address}`; retry in {retry_after_s} s"
+    )]
+    SlowDown {
+        address: std::net::IpAddr,
+        retry_after_s: u64,
+    },
     /// The client's share of the database workers is used up ([`crate::db::DbError::Throttled`]).
     #[error("{0}")]
     Busy(String),
@@ -47,40 +63,105 @@ pub enum Denied {
 
 type Cached = (Instant, Caller);
 
-/// Tokens checked recently, and the rate limiter.
+/// Tokens checked recently, the rate limiter, and the addresses slowed down.
 pub struct Gate {
     cache_for: Duration,
     cache: Mutex<HashMap<String, Cached>>,
     rate: Arc<RateLimit>,
+    /// Failed authentications per address (None: no limit).
+    failures: Option<governor::DefaultKeyedRateLimiter<IpAddr>>,
+    /// Addresses over their limit of failures, and until when.
+    blocked: Mutex<HashMap<IpAddr, Instant>>,
 }
 
 impl Gate {
-    pub fn new(cache_for: Duration, rate: Arc<RateLimit>) -> Gate {
+    /// `failures_per_minute` failed authentications per client address on average (0: no
+    /// limit), `failure_burst` at once.
+    pub fn new(
+        cache_for: Duration,
+        rate: Arc<RateLimit>,
+        failures_per_minute: u32,
+        failure_burst: u32,
+    ) -> Gate {
+        let failures = NonZeroU32::new(failures_per_minute).map(|per_minute| {
+            let burst = NonZeroU32::new(failure_burst).unwrap_or(NonZeroU32::MIN);
+            governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute).allow_burst(burst))
+        });
         Gate {
             cache_for,
             cache: Mutex::new(HashMap::new()),
             rate,
+            failures,
+            blocked: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The caller presenting `header` (the `Authorization` value), rate limit applied.
+    /// How long `client` must wait before its tokens are checked again, if it must.
+    fn blocked_for(&self, client: Option<IpAddr>) -> Option<Duration> {
+        let client = client?;
+        let blocked = self.blocked.lock().ok()?;
+        let until = *blocked.get(&client)?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    /// Counts a failed authentication of `client`; over its limit, blocks it for as long as the
+    /// limit says.
+    fn failed(&self, client: Option<IpAddr>) {
+        metrics::counter!("hireplane_auth_failures_total").increment(1);
+        let (Some(limiter), Some(client)) = (&self.failures, client) else {
+            return;
+        };
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        if let Err(not_until) = limiter.check_key(&client) {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            if let Ok(mut blocked) = self.blocked.lock() {
+                if blocked.len() > 100_000 {
+                    let now = Instant::now();
+                    blocked.retain(|_, until| *until > now);
+                }
+                blocked.insert(client, Instant::now() + wait);
+            }
+            metrics::counter!("hireplane_auth_slowed_down_total").increment(1);
+        }
+    }
+
+    /// The caller presenting `header` (the `Authorization` value) from `client`, rate limit and
+    /// failed-authentication slow-down applied.
     pub async fn admit(
         &self,
         services: &Arc<app::Services>,
         db: &Db,
         header: Option<&str>,
+        client: Option<IpAddr>,
     ) -> Result<Caller, Denied> {
-        let token = header
+        let slow_down = |wait: Duration| Denied::SlowDown {
+            address: client.unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            retry_after_s: wait.as_secs() + 1,
+        };
+        let Some(token) = header
             .and_then(|h| {
                 h.strip_prefix("Bearer ")
                     .or_else(|| h.strip_prefix("bearer "))
             })
             .map(str::trim)
-            .ok_or(Denied::Missing)?
-            .to_owned();
+            .map(str::to_owned)
+        else {
+            if let Some(wait) = self.blocked_for(client) {
+                return Err(slow_down(wait));
+            }
+            self.failed(client);
+            return Err(Denied::Missing);
+        };
         let caller = match self.cached(&token) {
             Some(c) => c,
             None => {
+                if let Some(wait) = self.blocked_for(client) {
+                    return Err(slow_down(wait));
+                }
                 let services = services.clone();
                 let presented = token.clone();
                 let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
@@ -93,7 +174,10 @@ impl Gate {
                     })?;
                 let (stored, access) = checked.map_err(|e| match e {
                     AuthError::App(app::AppError::Store(e)) => Denied::Unavailable(e.to_string()),
-                    e => Denied::Token(e),
+                    e => {
+                        self.failed(client);
+                        Denied::Token(e)
+                    }
                 })?;
                 let caller = Caller {
                     token_id: stored.id,

@@ -285,7 +285,11 @@ async fn graphql(
         Some(addr) => shared.db.for_address(addr, deadline.into_std()),
         None => shared.db.clone(),
     };
-    let caller = match shared.gate.admit(&shared.services, &auth_db, auth).await {
+    let caller = match shared
+        .gate
+        .admit(&shared.services, &auth_db, auth, client)
+        .await
+    {
         Ok(c) => c,
         Err(Denied::RateLimited {
             token,
@@ -296,6 +300,18 @@ async fn graphql(
                 StatusCode::TOO_MANY_REQUESTS,
                 "RATE_LIMITED",
                 &format!("rate limit of token `{token}` exceeded; retry in {retry_after_s} s"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return r;
+        }
+        Err(e @ Denied::SlowDown { retry_after_s, .. }) => {
+            observe("any", "rate_limited", started);
+            let mut r = refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                &e.to_string(),
             );
             if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);

@@ -27,6 +27,7 @@ pub mod nesting;
 pub mod rate;
 pub mod settings;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -152,7 +153,12 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
         limits.rate_per_second,
         limits.rate_burst,
     ));
-    let gate = auth::Gate::new(Duration::from_millis(settings.auth.cache_ms), rate.clone());
+    let gate = auth::Gate::new(
+        Duration::from_millis(settings.auth.cache_ms),
+        rate.clone(),
+        limits.auth_failures_per_minute,
+        limits.auth_failure_burst,
+    );
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -186,26 +192,33 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
         documents: crate::documents::Documents::default(),
     });
     let header_read_timeout = Duration::from_millis(shared.settings.limits.header_read_timeout_ms);
+    let per_address = shared.settings.limits.max_connections_per_ip;
     let router = http::router(shared);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let leaving = heartbeat.as_ref().map(rate::Heartbeat::stopper);
     let task = tokio::spawn(async move {
-        let served = serve(listener, router, header_read_timeout, async move {
-            if signals {
-                tokio::select! {
-                    _ = rx => {}
-                    _ = shutdown_signal() => {}
+        let served = serve(
+            listener,
+            router,
+            header_read_timeout,
+            per_address,
+            async move {
+                if signals {
+                    tokio::select! {
+                        _ = rx => {}
+                        _ = shutdown_signal() => {}
+                    }
+                } else {
+                    let _ = rx.await;
                 }
-            } else {
-                let _ = rx.await;
-            }
-            tracing::info!("shutting down: draining in-flight requests");
-            // Leave the cluster now, so that the other replicas take this one's share of the
-            // rate limit at their next heartbeat, while this one drains.
-            if let Some(stop) = &leaving {
-                stop.notify_one();
-            }
-        })
+                tracing::info!("shutting down: draining in-flight requests");
+                // Leave the cluster now, so that the other replicas take this one's share of the
+                // rate limit at their next heartbeat, while this one drains.
+                if let Some(stop) = &leaving {
+                    stop.notify_one();
+                }
+            },
+        )
         .await;
         if let Some(h) = heartbeat {
             h.stop().await;
@@ -226,15 +239,19 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
 }
 
 /// Serves HTTP/1.1 on `listener` until `stop` resolves, then stops accepting and lets every
-/// connection finish the request it is answering (idle ones are closed). axum's `serve` is this
+/// connection finish the request it is answering (idle ones are closed). A client address with
+/// `per_address` connections open already (0: no limit) gets a 429 and its new connection
+/// closed. axum's `serve` is this
 /// loop without a header read timeout: hyper needs a timer for one, and axum gives it none, so a
 /// client that never finishes its headers would hold its connection forever.
 async fn serve(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     header_read_timeout: Duration,
+    per_address: usize,
     stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let open = Arc::new(Mutex::new(HashMap::<std::net::IpAddr, usize>::new()));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
@@ -261,6 +278,11 @@ async fn serve(
             },
             () = &mut stop => break,
         };
+        let Some(counted) = Connection::open(&open, peer.ip(), per_address) else {
+            metrics::counter!("hireplane_connections_refused_total").increment(1);
+            refuse_connection(stream, peer.ip(), per_address);
+            continue;
+        };
         // Answers go out as soon as they are written, not held back for the peer's ACK of the
         // previous segment (Nagle's algorithm) on a real network.
         if let Err(e) = stream.set_nodelay(true) {
@@ -279,6 +301,7 @@ async fn serve(
         let conn =
             graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
         tokio::spawn(async move {
+            let _counted = counted;
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "connection ended");
             }
@@ -287,6 +310,77 @@ async fn serve(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// One open connection of a client address, counted while it lives.
+struct Connection {
+    open: Arc<Mutex<HashMap<std::net::IpAddr, usize>>>,
+    address: std::net::IpAddr,
+}
+
+impl Connection {
+    /// Counts a new connection of `address`, unless it has `limit` open already (0: no limit).
+    fn open(
+        open: &Arc<Mutex<HashMap<std::net::IpAddr, usize>>>,
+        address: std::net::IpAddr,
+        limit: usize,
+    ) -> Option<Connection> {
+        let mut map = match open.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let n = map.entry(address).or_insert(0);
+        if limit > 0 && *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(Connection {
+            open: open.clone(),
+            address,
+        })
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let mut map = match self.open.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(n) = map.get_mut(&self.address) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// Tells a client over its connection limit why (best effort, without reading its request),
+/// and closes the connection.
+fn refuse_connection(stream: tokio::net::TcpStream, address: std::net::IpAddr, limit: usize) {
+    let body = serde_json::json!({"errors": [{
+        "message": format!(
+            "address `{address}` has {limit} connections open already, the most one address \
+             may (`limits.max_connections_per_ip`); reuse them"
+        ),
+        "extensions": {"code": "RATE_LIMITED"},
+    }]})
+    .to_string();
+    let answer = format!(
+        "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\nconnection: close\r\n\
+         retry-after: 1\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            // A few hundred bytes: one write on a fresh connection.
+            if stream.writable().await.is_ok() {
+                let _ = stream.try_write(answer.as_bytes());
+            }
+        })
+        .await;
+    });
 }
 
 async fn shutdown_signal() {

@@ -87,6 +87,16 @@ pub struct Limits {
     /// The same for one token, and for one client address while its token is checked (0: a
     /// quarter of `pool.size`, rounded up; at most the org's).
     pub max_workers_per_token: u32,
+    /// The most connections one client address may hold open at once (0: no limit); a further
+    /// one is answered 429 and closed. Behind a proxy every client shares its address: raise it.
+    pub max_connections_per_ip: usize,
+    /// Failed authentications (no token, a wrong, expired or revoked one) each client address may
+    /// make per minute on average (0: no limit) ...
+    pub auth_failures_per_minute: u32,
+    /// ... and at once above that. Over it, the address's tokens are not checked until the
+    /// limit allows again: 429 `RATE_LIMITED` with `Retry-After` (a token already checked and
+    /// cached passes).
+    pub auth_failure_burst: u32,
     /// Requests per second each token may make on average (0: no limit) ...
     pub rate_per_second: u32,
     /// ... and how many it may make at once above that.
@@ -160,6 +170,9 @@ impl Default for Limits {
             statement_timeout_ms: 20_000,
             max_workers_per_org: 0,
             max_workers_per_token: 0,
+            max_connections_per_ip: 64,
+            auth_failures_per_minute: 60,
+            auth_failure_burst: 20,
             rate_per_second: 100,
             rate_burst: 200,
             rate_scope: RateScope::Cluster,

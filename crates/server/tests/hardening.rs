@@ -582,3 +582,92 @@ fn one_org_cannot_hog_the_workers(db: Db) {
     drop(db);
 }
 on_both!(one_org_cannot_hog_the_workers);
+
+/// Failed authentication slows down per address: after the burst, the address's tokens are not
+/// checked until the limit allows again (429 with `Retry-After`); then they are.
+fn failed_authentication_slows_down(db: Db) {
+    let api = Api::start(db, |s| {
+        // One a second, three at once: blocked for up to a second after three failures.
+        s.limits.auth_failures_per_minute = 60;
+        s.limits.auth_failure_burst = 3;
+    });
+    let viewer = json!({"query": "{ viewer { org } }"});
+    // The burst, and the failure that finds it used up, are checked (401) ...
+    for i in 0..4 {
+        let (status, v) = api.post(&format!("hpt_nosuch{i}_secret"), &viewer);
+        assert_eq!((status, code(&v)), (401, "UNAUTHENTICATED"), "{v}");
+    }
+    // ... then the address is blocked until the limit allows again.
+    let (status, v) = api.post("hpt_nosuch9_secret", &viewer);
+    assert_eq!((status, code(&v)), (429, "RATE_LIMITED"), "{v}");
+    assert!(
+        message(&v).contains("too many failed authentication attempts from address `127.0.0.1`"),
+        "{v}"
+    );
+    // A good token from the same address is not checked either while it is blocked ...
+    let (status, _) = api.post(&api.attacker, &viewer);
+    assert_eq!(status, 429);
+    // ... and is once the limit allows again.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (status, v) = api.post(&api.attacker, &viewer);
+    assert_eq!(status, 200, "{v}");
+    // A flood gets the failures' rate at most: 50 wrong tokens in a row, few checked.
+    let unauthenticated = (0..50)
+        .filter(|i| api.post(&format!("hpt_flood{i}_secret"), &viewer).0 == 401)
+        .count();
+    assert!(unauthenticated < 20, "{unauthenticated} of 50 checked");
+    std::thread::sleep(Duration::from_millis(1500));
+    api.bystander_is_served();
+}
+on_both!(failed_authentication_slows_down);
+
+/// A client address may hold `limits.max_connections_per_ip` connections; a further one is
+/// answered 429 and closed, and a closed one frees its place.
+fn connections_per_address_are_capped(db: Db) {
+    use std::io::{Read, Write};
+    let api = Api::start(db, |s| s.limits.max_connections_per_ip = 3);
+    let addr = api.base.trim_start_matches("http://").to_owned();
+    let held: Vec<_> = (0..3)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut fourth = std::net::TcpStream::connect(&addr).unwrap();
+    fourth
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = fourth.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n");
+    let mut answer = String::new();
+    let _ = fourth.read_to_string(&mut answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 429"),
+        "{answer}"
+    );
+    assert!(
+        answer.is_empty() || answer.contains("`limits.max_connections_per_ip`"),
+        "{answer}"
+    );
+    // The held connections still work; closing one lets a new one in.
+    let mut first = held.into_iter().next().unwrap();
+    first
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    first.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(first);
+    let mut ok = false;
+    for _ in 0..50 {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        if answer.starts_with("HTTP/1.1 200") {
+            ok = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(ok, "a place came free");
+}
+on_both!(connections_per_address_are_capped);
