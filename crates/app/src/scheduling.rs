@@ -2,10 +2,20 @@
 //! request without `interviewers` and `pools`) completed with the org's calendars: the people
 //! the plan can seat (named, and the members of its pools) with their zones, working hours, load
 //! limits, busy time and booked interviews, the pools with their training, and the candidate's
-//! zone from their profile (else the org's). `now` comes from the plan, else the caller.
+//! zone from their profile (else the org's). `now` comes from the plan, else the caller's clock.
+//!
+//! What a plan may see: only the people the plan can seat (named in a seat, or members of a
+//! pool a seat or trainee seat draws from), and only forward from the clock: a plan's `now`
+//! more than a few minutes before the caller's clock is refused, and busy time is read for the
+//! loop's window `[now, now + horizon)` only (booked interviews a week either side, which count
+//! towards weekly limits but are never shown). So scheduling cannot be used to read anyone's
+//! past, or anyone outside the loop.
 
 use scheduling::Request;
 use store::{Store, StoreError};
+
+/// How far before the clock a plan's `now` may be (clock skew between client and server).
+pub const MAX_CLOCK_SKEW_MINUTES: i64 = 5;
 
 /// Why a plan does not make a request.
 #[derive(Debug, thiserror::Error)]
@@ -71,9 +81,29 @@ fn request_beside(
             )));
         }
     }
-    let now = match obj.get("now").and_then(|v| v.as_str()) {
-        Some(s) => domain::Instant::parse(s).map_err(|e| PlanError::Plan(format!("`now`: {e}")))?,
-        None => now,
+    // The window looks forward from the clock: a plan may start later, never earlier (else it
+    // would show anyone's past free/busy). A few minutes of clock skew are forgiven.
+    let clock = now;
+    let now = match obj.get("now") {
+        None => clock,
+        Some(v) => {
+            let Some(s) = v.as_str() else {
+                return Err(PlanError::Plan(format!("`now`: `{v}` is not an instant")));
+            };
+            let at =
+                domain::Instant::parse(s).map_err(|e| PlanError::Plan(format!("`now`: {e}")))?;
+            let skew = jiff::SignedDuration::from_mins(MAX_CLOCK_SKEW_MINUTES);
+            if at
+                .as_timestamp()
+                .checked_add(skew)
+                .is_ok_and(|t| t < clock.as_timestamp())
+            {
+                return Err(PlanError::Plan(format!(
+                    "`now`: `{at}` is in the past (the clock says `{clock}`): scheduling looks forward only; leave `now` out to start from the current time"
+                )));
+            }
+            at.max(clock)
+        }
     };
     obj.insert("now".into(), now.to_string().into());
     // `now` and the horizon are validated (bounded) before any date is computed from them.
@@ -98,6 +128,10 @@ fn request_beside(
     let (from, to) = (
         domain::Instant::from_timestamp(from),
         domain::Instant::from_timestamp(to),
+    );
+    let window = (
+        domain::Instant::from_timestamp(start),
+        domain::Instant::from_timestamp(end),
     );
     let cal = store.calendars(org, application, from, to)?;
 
@@ -162,7 +196,9 @@ fn request_beside(
                 "id": u.id,
                 "zone": u.timezone,
                 "working_hours": u.working_hours,
-                "busy": cal.busy.iter().filter(|b| b.user_id == u.id).map(|b| pair(b.starts_at, b.ends_at)).collect::<Vec<_>>(),
+                // Busy time only inside the loop's window (booked interviews a week either side
+                // count towards weekly limits; the solver places nothing outside the window).
+                "busy": cal.busy.iter().filter(|b| b.user_id == u.id && b.ends_at > window.0 && b.starts_at < window.1).map(|b| pair(b.starts_at, b.ends_at)).collect::<Vec<_>>(),
                 "booked": cal.booked.iter().filter(|(who, a, b)| *who == u.id && !is_own(who.as_str(), *a, *b)).map(|(_, a, b)| pair(*a, *b)).collect::<Vec<_>>(),
                 "max_per_day": u.max_interviews_per_day,
                 "max_per_week": u.max_interviews_per_week,

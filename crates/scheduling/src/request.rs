@@ -97,10 +97,10 @@ pub struct Request {
     /// The moment the request is made (RFC 3339); minimum notice and horizon count from it.
     pub now: String,
     /// Grid step in minutes (default 15).
-    #[serde(default = "default_grid")]
+    #[serde(default = "default_grid", deserialize_with = "whole::minutes")]
     pub grid_minutes: u32,
     /// How many ranked options to return (default 5).
-    #[serde(default = "default_options")]
+    #[serde(default = "default_options", deserialize_with = "whole::number")]
     pub options: u32,
     /// The interview loop.
     #[serde(rename = "loop")]
@@ -137,11 +137,11 @@ pub struct Loop {
     pub sessions: Vec<Session>,
     #[serde(default)]
     pub order: Vec<OrderRule>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::minutes")]
     pub min_gap_minutes: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt_minutes")]
     pub max_gap_minutes: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt_minutes")]
     pub max_span_minutes: Option<u32>,
     #[serde(default)]
     pub split_days: bool,
@@ -155,6 +155,7 @@ pub struct Loop {
 #[serde(deny_unknown_fields)]
 pub struct Session {
     pub id: String,
+    #[serde(deserialize_with = "whole::minutes")]
     pub duration_minutes: u32,
     pub seats: Vec<Seat>,
     #[serde(default)]
@@ -169,7 +170,11 @@ pub struct Seat {
     pub person: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::opt_number"
+    )]
     pub count: Option<u32>,
 }
 
@@ -198,9 +203,9 @@ pub enum OrderRule {
 pub struct Candidate {
     pub zone: String,
     pub windows: Vec<[String; 2]>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::minutes")]
     pub min_notice_minutes: u32,
-    #[serde(default = "default_horizon")]
+    #[serde(default = "default_horizon", deserialize_with = "whole::days")]
     pub horizon_days: u32,
 }
 
@@ -216,9 +221,9 @@ pub struct Interviewer {
     pub busy: Vec<[String; 2]>,
     #[serde(default)]
     pub booked: Vec<[String; 2]>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt_number")]
     pub max_per_day: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::opt_number")]
     pub max_per_week: Option<u32>,
     #[serde(default = "default_true")]
     pub active: bool,
@@ -265,9 +270,9 @@ impl WorkingHours {
 pub struct Pool {
     pub id: String,
     pub members: Vec<PoolMember>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::number")]
     pub required_shadows: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::number")]
     pub required_reverse_shadows: u32,
 }
 
@@ -277,9 +282,9 @@ pub struct Pool {
 pub struct PoolMember {
     pub user: String,
     pub status: MemberStatus,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::number")]
     pub shadows_completed: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::number")]
     pub reverse_shadows_completed: u32,
 }
 
@@ -314,12 +319,111 @@ pub fn training_step(pool: &Pool, member: &PoolMember) -> TrainingStep {
     }
 }
 
-/// Reads a request from JSON and validates it.
+/// Reads a request from JSON and validates it. A value of the wrong shape is refused naming
+/// its JSON path (`loop.sessions[1].duration_minutes: invalid value: integer `-45`, expected a
+/// non-negative whole number of minutes`; a missing field as `candidate.zone: missing`); text
+/// that is not JSON at all with its line and column.
 pub fn parse_request(json: &str) -> Result<Request, RequestError> {
-    let request: Request =
-        serde_json::from_str(json).map_err(|e| RequestError::Json(e.to_string()))?;
+    let mut de = serde_json::Deserializer::from_str(json);
+    let request: Request = serde_path_to_error::deserialize(&mut de).map_err(shape_error)?;
+    de.end().map_err(|e| RequestError::Json(e.to_string()))?;
     prepare(&request)?;
     Ok(request)
+}
+
+/// A deserialization error as a refusal naming the JSON path.
+fn shape_error(e: serde_path_to_error::Error<serde_json::Error>) -> RequestError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+        return RequestError::Json(inner.to_string());
+    }
+    let mut message = inner.to_string();
+    // serde_json appends where it was; the path says it better.
+    if let Some(at) = message.rfind(" at line ") {
+        message.truncate(at);
+    }
+    let parent = if path == "." { String::new() } else { path };
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        let path = if parent.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{parent}.{field}")
+        };
+        return err(path, "missing");
+    }
+    let path = if parent.is_empty() {
+        "request".to_owned()
+    } else {
+        parent
+    };
+    err(path, message)
+}
+
+/// Deserializers of whole numbers that say what they expect in words (never a Rust type),
+/// refusing negative and fractional numbers.
+mod whole {
+    use serde::Deserializer;
+    use serde::de::{Error, Unexpected, Visitor};
+
+    struct Whole(&'static str);
+
+    impl<'de> Visitor<'de> for Whole {
+        type Value = u32;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<u32, E> {
+            u32::try_from(v).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<u32, E> {
+            u32::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<u32, E> {
+            Err(E::invalid_value(Unexpected::Float(v), &self))
+        }
+    }
+
+    struct Optional(&'static str);
+
+    impl<'de> Visitor<'de> for Optional {
+        type Value = Option<u32>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{} or null", self.0)
+        }
+        fn visit_none<E: Error>(self) -> Result<Option<u32>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: Error>(self) -> Result<Option<u32>, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<u32>, D::Error> {
+            d.deserialize_any(Whole(self.0)).map(Some)
+        }
+    }
+
+    const MINUTES: &str = "a non-negative whole number of minutes";
+    const DAYS: &str = "a non-negative whole number of days";
+    const NUMBER: &str = "a non-negative whole number";
+
+    pub fn minutes<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        d.deserialize_any(Whole(MINUTES))
+    }
+    pub fn opt_minutes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        d.deserialize_option(Optional(MINUTES))
+    }
+    pub fn days<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        d.deserialize_any(Whole(DAYS))
+    }
+    pub fn number<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        d.deserialize_any(Whole(NUMBER))
+    }
+    pub fn opt_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        d.deserialize_option(Optional(NUMBER))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1475,7 +1475,7 @@ fn scheduling_options_through_the_api() {
     };
     let recruiter = token("acme_usr_3");
     let interviewer = token("acme_usr_16");
-    let plan: Value = serde_json::from_str(
+    let mut plan: Value = serde_json::from_str(
         &std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../cli/tests/data/acme-plan.json"),
@@ -1483,6 +1483,16 @@ fn scheduling_options_through_the_api() {
         .unwrap(),
     )
     .unwrap();
+    // Scheduling looks forward from the clock only: the plan's days from today on.
+    plan.as_object_mut().unwrap().remove("now");
+    let midnight = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .start_of_day()
+        .unwrap()
+        .timestamp();
+    let day = |d: i64| (midnight + jiff::SignedDuration::from_hours(24 * d)).to_string();
+    plan["candidate"]["windows"] = json!([[day(2), day(10)]]);
+    plan["candidate"]["horizon_days"] = json!(12);
     let body = |plan: &Value| {
         json!({
             "query": "query($plan: JSON!) { schedulingOptions(applicationId: \"acme_app_5\", plan: $plan) }",

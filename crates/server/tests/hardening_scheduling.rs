@@ -394,3 +394,84 @@ fn a_heavy_plan_stops_by_the_deadline(db: Db) {
 }
 
 on_both!(a_heavy_plan_stops_by_the_deadline);
+
+/// Scheduling shows free/busy only of the loop's people and only forward from the clock: a
+/// plan's `now` in the past is refused naming `now`; the request built from the store holds
+/// only the people the plan can seat, with busy time inside the loop's window only; a decline by
+/// someone outside the loop is an unknown interviewer.
+fn free_busy_only_of_the_loop_and_only_forward(db: Db) {
+    let mut api = Api::start(db, |_| {});
+    let pool = api.pools[0].clone();
+    let mut past = plan(&pool);
+    past["now"] = json!("2025-01-06T00:00:00Z");
+    past["candidate"]["windows"] = json!([["2025-01-06T00:00:00Z", "2025-01-17T00:00:00Z"]]);
+    let (s, v) = api.options(&past);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+    assert!(
+        message(&v).contains("`now`") && message(&v).contains("in the past"),
+        "{v}"
+    );
+    let err =
+        app::scheduling::request_from_store(&mut api.store, ORG, &api.application, past, now())
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("in the past"), "{err}");
+
+    // Who and when the request built from the store shows.
+    let good = plan(&pool);
+    let request = app::scheduling::request_from_store(
+        &mut api.store,
+        ORG,
+        &api.application,
+        good.clone(),
+        now(),
+    )
+    .unwrap();
+    let cal = api
+        .store
+        .calendars(ORG, &api.application, now(), now())
+        .unwrap();
+    let members: Vec<String> = cal
+        .pools
+        .iter()
+        .find(|p| p.id.as_str() == pool)
+        .unwrap()
+        .members
+        .iter()
+        .map(|m| m.user_id.to_string())
+        .collect();
+    assert!(!request.interviewers.is_empty());
+    for i in &request.interviewers {
+        assert!(members.contains(&i.id), "`{}` is not in the loop", i.id);
+        for b in &i.busy {
+            let end: jiff::Timestamp = b[1].parse().unwrap();
+            assert!(
+                end > jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1),
+                "{b:?} is in the past"
+            );
+        }
+    }
+    assert_eq!(request.pools.len(), 1);
+    let outsider = cal
+        .users
+        .iter()
+        .map(|u| u.id.to_string())
+        .find(|u| !members.contains(u))
+        .unwrap();
+    assert!(!request.interviewers.iter().any(|i| i.id == outsider));
+    // A repair naming the outsider as the decliner learns nothing about them.
+    let (_, options) = api.options(&good);
+    let best = options["data"]["schedulingOptions"]["options"][0].clone();
+    let (_, v) = api.post(
+        &api.admin,
+        &json!({
+            "query": "query($plan: JSON!, $booked: JSON!, $app: ID!, $who: ID!) { repairInterviewLoop(applicationId: $app, plan: $plan, booked: $booked, declined: $who) }",
+            "variables": { "plan": good, "booked": best, "app": api.application, "who": outsider },
+        }),
+    );
+    assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+    assert!(message(&v).contains("unknown interviewer"), "{v}");
+}
+
+on_both!(free_busy_only_of_the_loop_and_only_forward);

@@ -160,31 +160,36 @@ fn a_heavy_request_stops_within_its_time_budget() {
 /// Out of budget after some options were found: those options, marked as not proven best.
 #[test]
 fn out_of_budget_the_options_found_so_far_are_marked_unproven() {
-    let r = super::request(instance(1, 30, 10));
-    // A budget that lets the search run a while, then says stop.
-    let mut left = 40u32;
-    let mut budget = || {
-        left = left.saturating_sub(1);
-        left > 0
-    };
-    let s = scheduling::solve_within(&r, &mut budget).unwrap();
+    let r = super::request(instance(3, 200, 40));
     let full = super::solve(&r);
-    match &s {
-        scheduling::Solution::Options {
-            options,
-            unproven,
-            stopped,
-        } => {
-            super::assert_options_sound(&r, options);
-            if *unproven {
-                assert_eq!(*stopped, Some(scheduling::Stop::TimeLimit));
-                let v = serde_json::to_value(&s).unwrap();
-                assert_eq!(v["stopped"], "time_limit");
-                assert_eq!(v["unproven"], true);
-            } else {
-                assert_eq!(&s, &full);
+    let mut unproven_seen = 0;
+    // Budgets that say stop after 1, 2, 4, ... questions: some stop before anything is found,
+    // some after options were found but before the search is done, some never.
+    for calls in (0..16).map(|k| 1u32 << k) {
+        let mut left = calls;
+        let mut budget = || {
+            left = left.saturating_sub(1);
+            left > 0
+        };
+        match scheduling::solve_within(&r, &mut budget) {
+            Err(scheduling::SolveError::Stopped(stop)) => {
+                assert_eq!(stop, scheduling::Stop::TimeLimit)
             }
+            Ok(s @ scheduling::Solution::Options { .. }) => {
+                super::assert_options_sound(&r, s.options());
+                let v = serde_json::to_value(&s).unwrap();
+                if v["unproven"] == true {
+                    unproven_seen += 1;
+                    assert_eq!(v["stopped"], "time_limit");
+                } else {
+                    assert_eq!(s, full);
+                }
+            }
+            other => panic!("{other:?}"),
         }
-        other => panic!("{other:?}"),
     }
+    assert!(
+        unproven_seen > 0,
+        "no budget stopped the search after it found options"
+    );
 }

@@ -137,7 +137,32 @@ fn bad_requests_name_the_field() {
         (
             "/loop/max_gap_minutes",
             json!(-5),
-            "invalid request: invalid value: integer `-5`, expected u32",
+            "loop.max_gap_minutes: invalid value: integer `-5`, expected a non-negative whole number of minutes",
+        ),
+        (
+            "/loop/sessions/1/duration_minutes",
+            json!(-45),
+            "loop.sessions[1].duration_minutes: invalid value: integer `-45`, expected a non-negative whole number of minutes",
+        ),
+        (
+            "/loop/max_span_minutes",
+            json!(90.5),
+            "loop.max_span_minutes: invalid value: floating point `90.5`, expected a non-negative whole number of minutes",
+        ),
+        (
+            "/interviewers/2/max_per_day",
+            json!(-1),
+            "interviewers[2].max_per_day: invalid value: integer `-1`, expected a non-negative whole number",
+        ),
+        (
+            "/candidate/horizon_days",
+            json!("ten"),
+            "candidate.horizon_days: invalid type: string \"ten\", expected a non-negative whole number of days",
+        ),
+        (
+            "/loop/sessions/0/seats/0/count",
+            json!(1e10),
+            "loop.sessions[0].seats[0].count: invalid value: floating point `10000000000.0`, expected a non-negative whole number",
         ),
     ];
     for (pointer, value, want) in cases {
@@ -147,12 +172,43 @@ fn bad_requests_name_the_field() {
             "{pointer}:\n got: {got}\nwant: {want}"
         );
     }
+    // Missing fields are named by their path.
+    let mut v = base();
+    v["candidate"].as_object_mut().unwrap().remove("zone");
+    let e = scheduling::parse_request(&v.to_string())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "candidate.zone: missing");
+    let mut v = base();
+    v["loop"]["sessions"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("duration_minutes");
+    let e = scheduling::parse_request(&v.to_string())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "loop.sessions[1].duration_minutes: missing");
+    let mut v = base();
+    v.as_object_mut().unwrap().remove("now");
+    let e = scheduling::parse_request(&v.to_string())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "now: missing");
+    // Text that is not JSON says where.
+    let e = scheduling::parse_request("{\"now\": ")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("invalid request: EOF while parsing a value at line 1"),
+        "{e}"
+    );
     // Unknown fields are refused.
     let mut v = base();
     v["loop"]["lunch"] = json!(true);
     let e = scheduling::parse_request(&v.to_string())
         .unwrap_err()
         .to_string();
+    assert!(e.starts_with("loop"), "{e}");
     assert!(e.contains("unknown field `lunch`"), "{e}");
     // A person seat in two sessions.
     let mut v = base();
