@@ -162,10 +162,26 @@ pub fn policy(store: &mut Store, command: PolicyCommand) -> Result<()> {
             for e in &decision.errors {
                 writeln!(out, "  not evaluated: {e}")?;
             }
+            if !decision.allowed {
+                return Err(Denied.into());
+            }
         }
     }
     Ok(())
 }
+
+/// `policy decide` said "denied": the command exits with status 1 (as `grep` does when nothing
+/// matches), having printed the decision; not an error to report.
+#[derive(Debug)]
+pub struct Denied;
+
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("denied")
+    }
+}
+
+impl std::error::Error for Denied {}
 
 fn read(file: &PathBuf) -> Result<String> {
     std::fs::read_to_string(file).with_context(|| format!("cannot read `{}`", file.display()))

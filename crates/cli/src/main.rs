@@ -231,6 +231,8 @@ fn main() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
+        // `policy decide` printed "denied"; the status says it to scripts.
+        Err(e) if e.downcast_ref::<access::Denied>().is_some() => ExitCode::FAILURE,
         Err(e) => {
             if let Some(ImportError::Invalid {
                 problems, total, ..

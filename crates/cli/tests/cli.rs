@@ -848,6 +848,84 @@ fn reports_run_as_a_user_and_show_what_their_role_allows() {
     );
 }
 
+/// `policy decide` answers scripts through its exit status: 0 allowed, 1 denied (the decision
+/// printed either way, no error line), and an error is not a decision.
+#[test]
+fn policy_decide_exits_non_zero_when_denied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let db = demo_store(t);
+    // Only admins may do anything: a recruiter is denied.
+    std::fs::write(
+        t.join("admins.cedar"),
+        "@id(\"admins\")\npermit (principal, action, resource)\nwhen { principal.role == \"admin\" };\n",
+    )
+    .unwrap();
+    let out = hireplane(t, &["--database", &db, "policy", "set", "admins.cedar"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let users = text(
+        &hireplane(
+            t,
+            &[
+                "--database",
+                &db,
+                "report",
+                "--as",
+                ADMIN,
+                "report users where role = \"recruiter\" group by id order by id show count() as n",
+                "--format",
+                "csv",
+            ],
+        )
+        .stdout,
+    );
+    let recruiter = users
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned();
+    let decide = |user: &str| {
+        hireplane(
+            t,
+            &[
+                "--database",
+                &db,
+                "policy",
+                "decide",
+                "view",
+                "Application",
+                "demo_app_1",
+                "--as",
+                user,
+            ],
+        )
+    };
+    let allowed = decide(ADMIN);
+    assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stderr));
+    assert!(
+        text(&allowed.stdout).starts_with("allowed: "),
+        "{}",
+        text(&allowed.stdout)
+    );
+    let denied = decide(&recruiter);
+    assert_eq!(denied.status.code(), Some(1), "{}", text(&denied.stderr));
+    assert!(
+        text(&denied.stdout).starts_with("denied: "),
+        "{}",
+        text(&denied.stdout)
+    );
+    assert_eq!(
+        text(&denied.stderr),
+        "",
+        "a denial is an answer, not an error"
+    );
+    // An unknown user is an error, with its message.
+    fails_with(&decide("nobody"), "error:");
+}
+
 #[test]
 fn org_policy_files_are_validated_set_and_shown() {
     let tmp = tempfile::tempdir().unwrap();
