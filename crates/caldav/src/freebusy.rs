@@ -79,9 +79,9 @@ fn utc(text: &str) -> Result<Timestamp, String> {
         .ok_or_else(|| format!("`{text}` is not a UTC date-time (`YYYYMMDDTHHMMSSZ`)"))
 }
 
-/// A positive duration (`P1W`, `P1D`, `PT1H30M`, `P1DT2H`); days are 24 hours in UTC.
+/// A duration, zero or more (`P1W`, `P1D`, `PT1H30M`, `P1DT2H`, `PT0S`); days are 24 hours in UTC.
 fn duration(text: &str) -> Result<SignedDuration, String> {
-    let bad = || format!("`{text}` is not a positive duration");
+    let bad = || format!("`{text}` is not a duration");
     let rest = text.strip_prefix('+').unwrap_or(text);
     let rest = rest.strip_prefix('P').ok_or_else(bad)?;
     let mut seconds: i64 = 0;
@@ -111,7 +111,8 @@ fn duration(text: &str) -> Result<SignedDuration, String> {
             }
         }
     }
-    if !number.is_empty() || !any || seconds <= 0 {
+    // Zero (`PT0S`) is a duration: the period it ends is empty, no busy time.
+    if !number.is_empty() || !any {
         return Err(bad());
     }
     Ok(SignedDuration::from_secs(seconds))
@@ -131,8 +132,8 @@ fn period(text: &str) -> Result<(Timestamp, Timestamp), String> {
     } else {
         utc(rest)?
     };
-    if end <= start {
-        return Err(format!("`{text}` does not end after it starts"));
+    if end < start {
+        return Err(format!("`{text}` ends before it starts"));
     }
     Ok((start, end))
 }
@@ -162,7 +163,11 @@ pub(crate) fn busy_periods(text: &str) -> Result<Vec<(Timestamp, Timestamp)>, Pr
                     continue;
                 }
                 for p in value.split(',') {
-                    out.push(period(p.trim()).map_err(|m| problem("FREEBUSY", m))?);
+                    let (start, end) = period(p.trim()).map_err(|m| problem("FREEBUSY", m))?;
+                    // An empty period (end = start) is no busy time: the scheduler's one rule.
+                    if start < end {
+                        out.push((start, end));
+                    }
                 }
             }
             _ => {}
@@ -222,17 +227,11 @@ mod tests {
                 "FREEBUSY:20260302T150000Z",
                 "`20260302T150000Z` is not a period (`start/end` or `start/duration`)",
             ),
-            (
-                "FREEBUSY:20260302T150000Z/PT",
-                "`PT` is not a positive duration",
-            ),
-            (
-                "FREEBUSY:20260302T150000Z/P1H",
-                "`P1H` is not a positive duration",
-            ),
+            ("FREEBUSY:20260302T150000Z/PT", "`PT` is not a duration"),
+            ("FREEBUSY:20260302T150000Z/P1H", "`P1H` is not a duration"),
             (
                 "FREEBUSY:20260302T150000Z/20260302T140000Z",
-                "`20260302T150000Z/20260302T140000Z` does not end after it starts",
+                "`20260302T150000Z/20260302T140000Z` ends before it starts",
             ),
         ] {
             assert_eq!(
@@ -241,6 +240,16 @@ mod tests {
                 "{line}"
             );
         }
+        // An empty period is no busy time, not an error.
+        assert_eq!(
+            busy_periods(&wrap(
+                "FREEBUSY:20260302T150000Z/20260302T150000Z,20260302T160000Z/PT1H,20260302T180000Z/PT0S"
+            )),
+            Ok(vec![(
+                ts("2026-03-02T16:00:00Z"),
+                ts("2026-03-02T17:00:00Z")
+            )])
+        );
         assert_eq!(
             busy_periods("BEGIN:VCALENDAR\nEND:VCALENDAR\n")
                 .unwrap_err()

@@ -191,6 +191,7 @@ fn check_into(r: &Request, o: &ScheduleOption, v: &mut Vec<String>) {
                 let x = clock(&brk[0]).and_then(|m| local(&ctz, day, m));
                 let y = clock(&brk[1]).and_then(|m| local(&ctz, day, m));
                 if let (Some(x), Some(y)) = (x, y)
+                    && x < y
                     && x < b
                     && a < y
                 {

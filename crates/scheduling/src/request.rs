@@ -53,7 +53,8 @@
 //!   booked interviews are widened to whole minutes; candidate windows are narrowed. An interval
 //!   that ends before it starts is refused; an empty one (end = start) is no time at all: it
 //!   blocks nothing, a booked one counts towards no load limit, a window offers nothing (the
-//!   solver, the checker and the calendar readers all follow this one rule).
+//!   solver, the checker and the calendar readers all follow this one rule); so is an empty
+//!   working span or break (`["12:00", "12:00"]`).
 //! - `grid_minutes` (default 15) divides 1440; every session starts on the UTC grid (which is also
 //!   the local grid in zones such as +05:30 and +05:45 for grids of 15 minutes or less) and every
 //!   duration is a multiple of it. `options` (default 5) is how many ranked options to return.
@@ -795,13 +796,15 @@ pub(crate) fn prepare(r: &Request) -> Result<Prepared, RequestError> {
         let path = format!("loop.breaks[{i}]");
         let x = parse_clock(&b[0], &format!("{path}[0]"))?;
         let y = parse_clock(&b[1], &format!("{path}[1]"))?;
-        if y <= x {
+        if y < x {
             return Err(err(
                 path,
                 format!("ends (`{}`) before it starts (`{}`)", b[1], b[0]),
             ));
         }
-        breaks.push((x, y));
+        if x < y {
+            breaks.push((x, y));
+        }
     }
     if !breaks.is_empty() {
         cand_windows = without_breaks(&cand_tz, &cand_windows, &breaks, earliest, horizon_end);
@@ -854,11 +857,14 @@ pub(crate) fn prepare(r: &Request) -> Result<Prepared, RequestError> {
                 let sp = format!("{path}.working_hours.{name}[{j}]");
                 let a = parse_clock(&span[0], &format!("{sp}[0]"))?;
                 let b = parse_clock(&span[1], &format!("{sp}[1]"))?;
-                if b <= a {
+                if b < a {
                     return Err(err(
                         sp,
                         format!("ends (`{}`) before it starts (`{}`)", span[1], span[0]),
                     ));
+                }
+                if a == b {
+                    continue; // empty: no working time
                 }
                 if a == 1440 {
                     return Err(err(

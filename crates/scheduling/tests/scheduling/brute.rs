@@ -390,6 +390,16 @@ fn an_empty_block_blocks_nothing() {
         blocked["interviewers"][i]["booked"] = busy[..1].into();
         blocked["interviewers"][i]["max_per_day"] = json!(1);
     }
+    let after = super::solve(&super::request(blocked.clone())).options()[0].clone();
+    assert_eq!(after.sessions, before.sessions);
+    // Empty breaks and working spans are no time either: not refused, blocking nothing.
+    let start: jiff::Timestamp = before.sessions[0].start.parse().unwrap();
+    let t = (start + jiff::SignedDuration::from_mins(15))
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Paris").unwrap())
+        .strftime("%H:%M")
+        .to_string();
+    blocked["loop"]["breaks"] = json!([[t, t]]);
+    blocked["interviewers"][0]["working_hours"]["tue"] = json!([["10:00", "10:00"]]);
     let after = super::solve(&super::request(blocked)).options()[0].clone();
     assert_eq!(after.sessions, before.sessions);
 }
