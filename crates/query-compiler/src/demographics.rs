@@ -474,7 +474,7 @@ impl PerturbationTable {
                 format!("`{text}` is not a list of whole weights such as `1,6,24,38,24,6,1`")
             })?;
         let n = weights.len();
-        if n % 2 == 0 || n > 21 {
+        if n.is_multiple_of(2) || n > 21 {
             return Err(format!(
                 "`{text}` needs an odd number of weights (offsets -d..d, d at most 10)"
             ));

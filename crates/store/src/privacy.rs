@@ -106,10 +106,8 @@ impl Store {
                     &[&org_id, &fresh_secret, &system_time(at)?],
                 )?;
                 let row = client.query_opt(
-                    &format!(
-                        "SELECT secret, secret_set_at, threshold::int8, noise, daily_budget::int8 \
-                         FROM org_privacy WHERE org_id = $1"
-                    ),
+                    "SELECT secret, secret_set_at, threshold::int8, noise, daily_budget::int8 \
+                     FROM org_privacy WHERE org_id = $1",
                     &[&org_id],
                 )?;
                 match row {
