@@ -15,6 +15,7 @@
 //! `store`.
 
 pub mod commands;
+pub mod demographics;
 pub mod scheduling;
 pub mod tokens;
 
@@ -72,6 +73,13 @@ pub enum AppError {
     Random(String),
     #[error("user `{user}` may not run reports over demographics: {why}")]
     Demographics { user: String, why: String },
+    #[error(
+        "user `{user}` has run {budget} reports over demographics in the last 24 hours, the org's daily budget; try again later or ask an admin to raise `daily_budget`"
+    )]
+    DemographicsBudget { user: String, budget: i64 },
+    /// A privacy setting that cannot be stored.
+    #[error("{0}")]
+    PrivacySetting(String),
 }
 
 impl From<PolicyError> for AppError {
@@ -106,12 +114,21 @@ pub struct ReportRun {
     pub access: Access,
     /// The audit events recorded for this run.
     pub audited: Vec<AuditEvent>,
-    /// For reports over demographics: how many cells were suppressed.
-    pub suppressed: Option<query_compiler::SuppressionSummary>,
     /// Reading the catalog and compiling (with the viewer's cached guard).
     pub compile_time: std::time::Duration,
     /// Running the statement and reading its rows.
     pub execute_time: std::time::Duration,
+}
+
+/// A change of an org's privacy settings ([`Services::set_privacy_settings`]).
+#[derive(Debug, Clone, Default)]
+pub struct PrivacyChange {
+    pub threshold: Option<i64>,
+    /// Perturbation weights, `1,6,24,38,24,6,1`.
+    pub noise: Option<String>,
+    pub daily_budget: Option<i64>,
+    /// Draw a new secret.
+    pub rotate: bool,
 }
 
 /// Caches shared by every request of a process: policies per (org, version) and guards per
@@ -321,7 +338,39 @@ impl Services {
             });
         }
         let mut audited = audit_events(&access, &compiled, at);
-        if !audited.is_empty() {
+        // A report over demographics: its settings, and the user's budget before it runs.
+        let privacy = match &compiled.suppression {
+            Some(_) => {
+                let stored = store.privacy_settings(org, &random_secret()?, at)?;
+                let settings = demographics::Settings::of(&stored);
+                let day_ago =
+                    domain::Instant::from_micros(at.as_micros() - 86_400_000_000).unwrap_or(at);
+                let runs = store.demographic_runs(org, user, day_ago)?;
+                if runs.len() as i64 >= settings.daily_budget {
+                    let denied = AuditEvent {
+                        at,
+                        actor: access.viewer.user.clone(),
+                        action: Action::ViewDemographicsAggregate.name().to_owned(),
+                        subject: "demographics".to_owned(),
+                        outcome: AuditOutcome::Denied,
+                        policies: Vec::new(),
+                        query_hash: Some(hash()),
+                        detail: Some(format!(
+                            "report refused: daily budget of {} spent",
+                            settings.daily_budget
+                        )),
+                    };
+                    store.record_audit(org, &[denied])?;
+                    return Err(AppError::DemographicsBudget {
+                        user: user.to_owned(),
+                        budget: settings.daily_budget,
+                    });
+                }
+                Some((stored.secret, settings, runs))
+            }
+            None => None,
+        };
+        if privacy.is_none() && !audited.is_empty() {
             let hash = hash();
             for e in &mut audited {
                 e.query_hash = Some(hash.clone());
@@ -343,22 +392,145 @@ impl Services {
         };
         let mut rows = store.run_report(org, &compiled, today)?;
         let execute_time = started.elapsed() - compile_time;
-        let mut suppressed = None;
-        if let Some(s) = &compiled.suppression {
-            // Cells under the threshold, and those that would reveal them, never leave here.
-            let (kept, summary) = query_compiler::suppress(s, std::mem::take(&mut rows.rows));
-            rows.rows = kept;
-            suppressed = Some(summary);
+        if let (Some(s), Some((secret, settings, runs))) = (&compiled.suppression, privacy) {
+            // Every count perturbed; cells under the threshold, and those that would reveal
+            // them, never leave here, and neither does how many there were.
+            let population: i64 = rows
+                .rows
+                .iter()
+                .map(|r| match r.get(s.candidates_column) {
+                    Some(query_compiler::Value::Integer(n)) => *n,
+                    _ => 0,
+                })
+                .sum();
+            let mut spec = s.clone();
+            spec.min_candidates = settings.threshold;
+            rows.rows = query_compiler::demographics::publish(
+                &spec,
+                std::mem::take(&mut rows.rows),
+                &settings.table,
+                &|cell| demographics::cell_bits(&secret, cell),
+            );
+            let report_hash = hash();
+            let shape_hash = query_hash(org, &query_syntax::to_json(&demographics::shape(report)));
+            store.record_demographic_run(
+                org,
+                &store::DemographicRun {
+                    user: user.to_owned(),
+                    at,
+                    report_hash: report_hash.clone(),
+                    shape_hash: shape_hash.clone(),
+                    population,
+                },
+            )?;
+            for e in &mut audited {
+                e.query_hash = Some(report_hash.clone());
+                if e.action == Action::ViewDemographicsAggregate.name() {
+                    e.detail = Some(format!(
+                        "report over demographics; population {population}; threshold {}; noise {}",
+                        settings.threshold,
+                        settings.table.text()
+                    ));
+                }
+            }
+            // Bursts of near-identical runs (same shape, other values) are an alert.
+            let window = at.as_micros() - demographics::BURST_WINDOW_MINUTES * 60_000_000;
+            let similar = 1 + runs
+                .iter()
+                .filter(|r| r.shape_hash == shape_hash && r.at.as_micros() >= window)
+                .count();
+            if similar >= demographics::BURST_RUNS {
+                audited.push(AuditEvent {
+                    at,
+                    actor: access.viewer.user.clone(),
+                    action: Action::ViewDemographicsAggregate.name().to_owned(),
+                    subject: "demographics".to_owned(),
+                    outcome: AuditOutcome::Allowed,
+                    policies: Vec::new(),
+                    query_hash: Some(report_hash),
+                    detail: Some(format!(
+                        "alert: {similar} runs of reports of the same shape within {} minutes",
+                        demographics::BURST_WINDOW_MINUTES
+                    )),
+                });
+            }
+            store.record_audit(org, &audited)?;
         }
         Ok(ReportRun {
             rows,
             compiled,
             access,
             audited,
-            suppressed,
             compile_time,
             execute_time,
         })
+    }
+
+    /// Changes the org's privacy settings for reports over demographics (each `None` kept)
+    /// and, with `rotate`, draws a new perturbation secret (every cell's noise changes: only
+    /// when the secret may have leaked). Only for users allowed `viewDemographicsAggregate`;
+    /// audited. Returns the settings in force (the secret left out).
+    pub fn set_privacy_settings(
+        &self,
+        store: &mut Store,
+        access: &Access,
+        change: PrivacyChange,
+        at: domain::Instant,
+    ) -> Result<demographics::Settings, AppError> {
+        let org = access.viewer.org.as_str();
+        let user = access.viewer.user.as_str();
+        if !access.guard.demographics_aggregates() {
+            return Err(AppError::Demographics {
+                user: user.to_owned(),
+                why: format!(
+                    "no policy in force ({}) permits `viewDemographicsAggregate` for role `{}`, which changing its settings needs",
+                    access.policies.source(),
+                    access.viewer.role
+                ),
+            });
+        }
+        demographics::validate(
+            change.threshold,
+            change.noise.as_deref(),
+            change.daily_budget,
+        )
+        .map_err(AppError::PrivacySetting)?;
+        let stored = store.set_privacy_settings(
+            org,
+            &random_secret()?,
+            at,
+            change.threshold,
+            change.noise.as_deref(),
+            change.daily_budget,
+        )?;
+        if change.rotate {
+            store.rotate_privacy_secret(org, &random_secret()?, at)?;
+        }
+        let settings = demographics::Settings::of(&stored);
+        store.record_audit(
+            org,
+            &[AuditEvent {
+                at,
+                actor: user.to_owned(),
+                action: Action::ViewDemographicsAggregate.name().to_owned(),
+                subject: "privacy settings".to_owned(),
+                outcome: AuditOutcome::Allowed,
+                policies: Vec::new(),
+                query_hash: None,
+                detail: Some(format!(
+                    "settings: threshold {}, noise {}, daily budget {}{}",
+                    settings.threshold,
+                    settings.table.text(),
+                    settings.daily_budget,
+                    if change.rotate {
+                        "; secret rotated"
+                    } else {
+                        ""
+                    }
+                )),
+            }],
+        )?;
+        Ok(settings)
     }
 
     /// Validates an org's policy file (strictly, and refusing anything that names another org
@@ -554,6 +726,13 @@ fn dialect(store: &Store) -> query_compiler::Dialect {
         store::Dialect::Sqlite => query_compiler::Dialect::Sqlite,
         store::Dialect::Postgres => query_compiler::Dialect::Postgres,
     }
+}
+
+/// A fresh perturbation secret (used only if the org has none yet).
+fn random_secret() -> Result<[u8; 32], AppError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| AppError::Random(e.to_string()))?;
+    Ok(secret)
 }
 
 /// Whether allowed decisions about `action` are audited too: reads of restricted data are,

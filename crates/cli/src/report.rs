@@ -53,7 +53,11 @@ impl Loaded {
 fn load(source: &ReportSource) -> Result<Loaded> {
     if let Some(name) = &source.name {
         let Some(text) = library::get(name) else {
-            let names: Vec<&str> = library::STANDARD.iter().map(|(n, _)| *n).collect();
+            let names: Vec<&str> = library::STANDARD
+                .iter()
+                .chain(library::DEMOGRAPHIC)
+                .map(|(n, _)| *n)
+                .collect();
             let hint = query_syntax::closest(name, names.iter().copied())
                 .map(|n| format!("did you mean `{n}`? "))
                 .unwrap_or_default();
@@ -103,10 +107,11 @@ fn parse(loaded: &Loaded) -> Result<query_syntax::Report> {
 pub fn list() -> Result<()> {
     let width = library::STANDARD
         .iter()
+        .chain(library::DEMOGRAPHIC)
         .map(|(n, _)| n.len())
         .max()
         .unwrap_or(0);
-    for (name, text) in library::STANDARD {
+    for (name, text) in library::STANDARD.iter().chain(library::DEMOGRAPHIC) {
         writeln!(
             std::io::stdout().lock(),
             "{name:width$}  {}",
@@ -210,16 +215,6 @@ pub fn run(
         .map_err(|e| app_error(e, &loaded))
         .with_context(|| format!("cannot run {} as `{user}`", loaded.origin))?;
     print(&run.rows, format)?;
-    if let Some(s) = &run.suppressed
-        && s.total() > 0
-    {
-        eprintln!(
-            "note: {} group(s) suppressed: {} with fewer than 5 candidates, {} more that would reveal them",
-            s.total(),
-            s.below_threshold,
-            s.complementary
-        );
-    }
     if !run.compiled.guarded.is_empty() {
         eprintln!("{}", restrictions_note(&run.access, &run.compiled));
     }

@@ -8,7 +8,8 @@
 //! where rows could multiply (see `plan`).
 //!
 //! Fields of the `Demographics` group are never read row by row: the resolver accepts them only
-//! as group keys, and such reports are suppressed ([`crate::suppress()`]).
+//! as group keys of a report in the safe form ([`crate::demographics`]), whose other dimensions
+//! and filters come from [`COARSE_FIELDS`] and [`COARSE_TIMESTAMPS`].
 
 use domain::enums::{
     ApplicationStatus, EmploymentType, HiringTeamRole, InterviewStatus, InterviewerRole, JobStatus,
@@ -444,6 +445,36 @@ pub static SHORTCUTS: &[(EntityId, EntityId, &[&str])] = &[
         EntityId::Jobs,
         &["interview", "stage", "job"],
     ),
+];
+
+/// The coarse fields: what a report over demographics may filter and group on besides its
+/// demographic keys (see [`crate::demographics`]). Each names many people at once in any org
+/// (a department, a job's title, a stage kind, a source kind, a location), never one record.
+/// `(entity, field)`; anything not listed (ids, names, emails, free text, numbers, custom
+/// fields) is refused there.
+pub static COARSE_FIELDS: &[(EntityId, &str)] = &[
+    (EntityId::Applications, "status"),
+    (EntityId::Candidates, "location"),
+    (EntityId::Jobs, "title"),
+    (EntityId::Jobs, "location"),
+    (EntityId::Jobs, "employment_type"),
+    (EntityId::Jobs, "status"),
+    (EntityId::Departments, "name"),
+    (EntityId::Sources, "name"),
+    (EntityId::Sources, "kind"),
+    (EntityId::Stages, "name"),
+    (EntityId::Stages, "kind"),
+];
+
+/// Timestamps a report over demographics may read only coarsened: as `month(..)`, `quarter(..)`
+/// or `year(..)`, or in a relative range of months, quarters or years. Never exact.
+pub static COARSE_TIMESTAMPS: &[(EntityId, &str)] = &[
+    (EntityId::Applications, "applied_at"),
+    (EntityId::Applications, "hired_at"),
+    (EntityId::Applications, "archived_at"),
+    (EntityId::Candidates, "created_at"),
+    (EntityId::Jobs, "opened_at"),
+    (EntityId::Jobs, "closed_at"),
 ];
 
 /// Keys of an ancestor that a row stores itself: `(row entity, to-one path, column)`. The row's

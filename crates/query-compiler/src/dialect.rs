@@ -215,6 +215,22 @@ impl Dialect {
     }
 
     /// Rounded to `digits` decimals, half away from zero in both dialects.
+    /// A candidate's record key for the perturbation of reports over demographics: the `n`th
+    /// of two independent hashes of its id, a whole number in `[0, 2^31)` (so that the sum
+    /// over a million candidates fits a 64-bit integer). PostgreSQL's `hashtextextended`
+    /// seeded by `n`; SQLite's `hp_record_key` (the store's). Not secret: the org's secret is
+    /// applied to the cell key's sums after (`crate::demographics`).
+    pub fn record_key(self, id: SqlExpr, n: u8) -> SqlExpr {
+        match self {
+            Dialect::Postgres => SqlExpr::bin(
+                "&",
+                SqlExpr::Func("hashtextextended", vec![id, SqlExpr::Int(i64::from(n))]),
+                SqlExpr::Int(0x7fff_ffff),
+            ),
+            Dialect::Sqlite => SqlExpr::Func("hp_record_key", vec![id, SqlExpr::Int(i64::from(n))]),
+        }
+    }
+
     pub fn round(self, e: SqlExpr, digits: i64) -> SqlExpr {
         match self {
             Dialect::Postgres => SqlExpr::Cast(

@@ -260,6 +260,10 @@ pub enum StageRef {
 pub enum AggFunc {
     Count,
     CountDistinct,
+    /// The sum of the distinct record keys of the candidates its argument (a candidate's
+    /// [`Scalar::Key`]) reaches, the `n`th of two independent keys: one half of a cell key for
+    /// the perturbation of a report over demographics ([`crate::demographics`]).
+    KeySum(u8),
     Sum,
     Avg,
     Min,
@@ -416,6 +420,22 @@ pub struct Ir {
     /// result can be suppressed ([`crate::Suppression`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub candidates: Option<usize>,
+    /// In a report over demographics: every published count as a cell (first the group's
+    /// distinct candidates, `candidates`, then each count measure in order), with the measures
+    /// of its cell key. The statement returns each cell's count and key halves after the
+    /// outputs, for [`crate::demographics::publish`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cells: Vec<Cell>,
+}
+
+/// A published count of a report over demographics and the hidden measures of its cell key:
+/// the sums of its candidates' two record keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    /// The measure counting the cell's distinct candidates.
+    pub count: usize,
+    /// The measures summing their record keys ([`AggFunc::KeySum`] 1 and 2).
+    pub keys: [usize; 2],
 }
 
 impl Ir {

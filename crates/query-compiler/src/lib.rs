@@ -20,6 +20,7 @@
 //! are the compiler's constants and a policy's values (escaped); every identifier is quoted.
 
 pub mod catalog;
+pub mod demographics;
 pub mod dialect;
 pub mod ir;
 pub mod library;

@@ -70,9 +70,27 @@ pub const STANDARD: &[(&str, &str)] = &[
     ),
 ];
 
-/// A standard report's text by name.
+/// The standard reports over demographics (`reports/eeo-*.report`): EEO-1 style tables in the
+/// safe form (`crate::demographics`), for users allowed `viewDemographicsAggregate`. Kept apart
+/// from [`STANDARD`], which every role can run.
+pub const DEMOGRAPHIC: &[(&str, &str)] = &[
+    (
+        "eeo-applicants",
+        include_str!("../../../reports/eeo-applicants.report"),
+    ),
+    (
+        "eeo-hires",
+        include_str!("../../../reports/eeo-hires.report"),
+    ),
+];
+
+/// A standard report's text by name (one of [`STANDARD`] or [`DEMOGRAPHIC`]).
 pub fn get(name: &str) -> Option<&'static str> {
-    STANDARD.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+    STANDARD
+        .iter()
+        .chain(DEMOGRAPHIC)
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
 }
 
 /// The leading `#` comment of a report, joined into one line: what it answers.

@@ -1161,6 +1161,9 @@ impl Lower<'_> {
         match m.func {
             AggFunc::Count => aggregate(d, "count", false, arg, filter),
             AggFunc::CountDistinct => aggregate(d, "count", true, arg, filter),
+            AggFunc::KeySum(n) => {
+                aggregate(d, "sum", true, arg.map(|a| d.record_key(a, n)), filter)
+            }
             AggFunc::Sum => aggregate(d, "sum", false, arg, filter),
             AggFunc::Avg => aggregate(d, "avg", false, arg, filter),
             AggFunc::Min => aggregate(d, "min", false, arg, filter),
@@ -1515,7 +1518,7 @@ impl Lower<'_> {
                         }),
                     ));
                 }
-                AggFunc::CountDistinct | AggFunc::Percentile(_) => {}
+                AggFunc::CountDistinct | AggFunc::KeySum(_) | AggFunc::Percentile(_) => {}
             }
         }
         finals
@@ -1876,11 +1879,30 @@ impl Lower<'_> {
                     .collect();
                 // A report split by demographics: the hidden count of distinct candidates per
                 // group, last (see `crate::Suppression`).
-                if let Some(j) = self.ir.candidates {
+                // A report over demographics (`crate::demographics`): each cell's count and the
+                // two halves of its key instead, three hidden columns per cell.
+                if self.ir.cells.is_empty()
+                    && let Some(j) = self.ir.candidates
+                {
                     select.columns.push((
                         d.output(refs.measure(d, j), &Type::Integer),
                         CANDIDATES_COLUMN.to_owned(),
                     ));
+                }
+                for (i, cell) in self.ir.cells.iter().enumerate() {
+                    let names = [
+                        format!("{CANDIDATES_COLUMN}{i}"),
+                        format!("{CANDIDATES_COLUMN}{i}_k1"),
+                        format!("{CANDIDATES_COLUMN}{i}_k2"),
+                    ];
+                    for (j, name) in [cell.count, cell.keys[0], cell.keys[1]]
+                        .into_iter()
+                        .zip(names)
+                    {
+                        select
+                            .columns
+                            .push((d.output(refs.measure(d, j), &Type::Integer), name));
+                    }
                 }
                 select.filter = self.ir.having.as_ref().map(|h| refs.formula(d, h));
                 select.order_by = self
@@ -2022,7 +2044,12 @@ impl Refs<'_> {
         };
         let r = SqlExpr::Ref(alias, format!("m{j}"));
         // A group with no rows in a lower grain has no row in its CTE: counts are zero there.
-        if k > 0 && matches!(m.func, AggFunc::Count | AggFunc::CountDistinct) {
+        if k > 0
+            && matches!(
+                m.func,
+                AggFunc::Count | AggFunc::CountDistinct | AggFunc::KeySum(_)
+            )
+        {
             SqlExpr::Func("COALESCE", vec![r, SqlExpr::Int(0)])
         } else {
             r

@@ -252,7 +252,7 @@ impl Resolver<'_> {
             .collect();
         let mut candidate_path: Option<Path> = None;
         for (path, span) in &demographic {
-            const HELP: &str = "groups split by demographics are suppressed when they count fewer than 5 candidates, and so are groups that would give them away, which needs every group of the result; filter rows with `where`";
+            const HELP: &str = "groups split by demographics are published perturbed, and withheld when too small or when they would give others away, which needs every group of the result";
             if report.funnel.is_some() {
                 return Err(
                     err("a funnel cannot be split by a demographic field", *span).with_help(
@@ -301,6 +301,11 @@ impl Resolver<'_> {
                     .with_help("groups are counted in distinct candidates; reach the demographics by one path"));
                 }
             }
+        }
+
+        // A report over demographics: only in the safe form (`crate::demographics`).
+        if let Some(path) = &candidate_path {
+            crate::demographics::check(report, path, self)?;
         }
 
         let aggregate_used = report
@@ -495,6 +500,13 @@ impl Resolver<'_> {
                     "maps (a scorecard's scores) have no order; order by another field",
                 ));
             }
+            if candidate_path.is_some() && !matches!(value, OutputValue::Formula(Formula::Dim(_))) {
+                return Err(err(
+                    "a report over demographics can only be ordered by its group keys",
+                    o.expr.span,
+                )
+                .with_help("counts are published perturbed; ordering by the true counts would tell them apart"));
+            }
             order.push(Order {
                 value,
                 descending: o.descending,
@@ -532,22 +544,45 @@ impl Resolver<'_> {
         }
         // The hidden measure of a report split by demographics: distinct candidates per group,
         // counted like any measure (under the guard: the candidates the viewer sees).
-        let candidates = candidate_path.map(|path| {
+        let published = self.measures.len();
+        let candidates = candidate_path.as_ref().map(|path| {
             self.add_measure(Measure {
                 func: AggFunc::CountDistinct,
                 grain: Grain::root(),
-                arg: Some(Scalar::Key { path }),
+                arg: Some(Scalar::Key { path: path.clone() }),
                 filter: None,
                 ty: Type::Integer,
             })
         });
+        // Every count of it is a cell, perturbed with the sums of its candidates' record keys:
+        // the group's own count first, then each count the report shows.
+        let mut cells = Vec::new();
+        if let (Some(path), Some(own)) = (&candidate_path, candidates) {
+            let counts: Vec<usize> = std::iter::once(own)
+                .chain((0..published).filter(|j| *j != own))
+                .collect();
+            for count in counts {
+                let filter = self.measures[count].filter.clone();
+                let key = |n: u8, r: &mut Self| {
+                    r.add_measure(Measure {
+                        func: AggFunc::KeySum(n),
+                        grain: Grain::root(),
+                        arg: Some(Scalar::Key { path: path.clone() }),
+                        filter: filter.clone(),
+                        ty: Type::Integer,
+                    })
+                };
+                let keys = [key(1, self), key(2, self)];
+                cells.push(Cell { count, keys });
+            }
+        }
         if stages.len() > 16 {
             return Err(err(
                 "a report can ask about at most 16 stages in `reached`, `conversion` and `funnel`",
                 report.span,
             ));
         }
-        Ok(Ir {
+        let ir = Ir {
             subject: self.subject.id,
             shape,
             filter,
@@ -561,7 +596,16 @@ impl Resolver<'_> {
             time_zone: self.catalog.time_zone().to_owned(),
             zone_param: self.zone_param,
             candidates,
-        })
+            cells,
+        };
+        if ir.candidates.is_some() && crate::demographics::published_outputs(&ir).is_none() {
+            return Err(err(
+                "this report over demographics has a column that is not a count of distinct candidates, a ratio of such counts or a group key",
+                report.span,
+            )
+            .with_help(crate::demographics::allowed()));
+        }
+        Ok(ir)
     }
 
     /// Refuses a formula that computes with a demographic group key: the key may only be shown
@@ -1438,6 +1482,21 @@ impl Resolver<'_> {
                 }
                 walked.push(rel);
                 entity = Entity::get(rel.target);
+                if last && rel.target == EntityId::Demographics {
+                    return Err(err(
+                        format!(
+                            "`{}` is a candidate's demographics record and cannot be used in {}: whether someone answered is demographic too",
+                            seg.name,
+                            self.place.name()
+                        ),
+                        seg.span,
+                    )
+                    .with_label("demographic")
+                    .with_help(format!(
+                        "group by one of its fields: `group by {}.gender as gender`",
+                        path.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(".")
+                    )));
+                }
                 if last {
                     if relation_ok {
                         return Ok((Scalar::Key { path: walked }, Type::Text));
@@ -2270,5 +2329,28 @@ pub(crate) fn display(expr: &Expr) -> String {
             expr,
         } => format!("-{}", display(expr)),
         _ => "expression".into(),
+    }
+}
+
+impl crate::demographics::Resolve for Resolver<'_> {
+    fn subject(&self) -> EntityId {
+        self.subject.id
+    }
+
+    fn resolve_path(
+        &mut self,
+        path: &[query_syntax::Ident],
+        span: Span,
+    ) -> Result<Scalar, Diagnostic> {
+        let root = Row {
+            root: self.subject.id,
+            prefix: &[],
+            in_aggregate: false,
+        };
+        let was = self.demographic_key;
+        self.demographic_key = true;
+        let out = self.path(path, root, span, true);
+        self.demographic_key = was;
+        out.map(|(s, _)| s)
     }
 }

@@ -24,7 +24,7 @@
 //! Pure: rows in, rows out, in their order.
 
 use crate::Value;
-use crate::ir::{Formula, Ir, OutputValue, Shape};
+use crate::ir::{Formula, Ir, OutputValue};
 use std::cmp::Ordering;
 
 /// How to post-process the result of a report split by demographics.
@@ -33,7 +33,7 @@ use std::cmp::Ordering;
 /// and then, last, the hidden count of distinct candidates per group (an integer, at index
 /// `candidates_column`, which equals `columns.len()`). Pass the rows, hidden column included, to
 /// [`suppress`] before showing, exporting or storing anything of them.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Suppression {
     /// Groups with fewer distinct candidates are suppressed ([`crate::resolve::MIN_CANDIDATES`]).
     pub min_candidates: u32,
@@ -43,6 +43,11 @@ pub struct Suppression {
     pub demographic_keys: Vec<usize>,
     /// The indexes of the other group keys.
     pub other_keys: Vec<usize>,
+    /// In a report over demographics: the cells whose counts and keys follow the visible
+    /// columns (three values each, from `candidates_column`), the first the group's own.
+    pub cells: usize,
+    /// How each visible column is published ([`crate::demographics::publish`]).
+    pub outputs: Vec<crate::demographics::Published>,
 }
 
 /// What [`suppress`] removed.
@@ -65,9 +70,6 @@ impl SuppressionSummary {
 /// field (and its statement then returns the hidden column).
 pub fn suppression(ir: &Ir) -> Option<Suppression> {
     ir.candidates?;
-    if !matches!(ir.shape, Shape::Groups) {
-        return None;
-    }
     let column_of = |i: usize| {
         ir.outputs
             .iter()
@@ -88,6 +90,9 @@ pub fn suppression(ir: &Ir) -> Option<Suppression> {
         candidates_column: ir.outputs.len(),
         demographic_keys,
         other_keys,
+        cells: ir.cells.len(),
+        // Never missing: the resolver refuses a report whose columns cannot be published.
+        outputs: crate::demographics::published_outputs(ir).unwrap_or_default(),
     })
 }
 

@@ -633,7 +633,7 @@ fn hidden_candidates_count_only_visible_candidates() {
         Visibility::None,
     );
     let text = "report applications group by candidate.demographics.gender as gender \
-                show count() as applications";
+                show count(distinct candidate) as candidates";
     for dialect in [Dialect::Postgres, Dialect::Sqlite] {
         let c = compile_with(text, dialect, &guard, "hidden candidates");
         let s = c.suppression.clone().unwrap();
@@ -645,7 +645,7 @@ fn hidden_candidates_count_only_visible_candidates() {
             c.sql
         );
         assert!(!c.sql.contains("\"candidate_id\") AS \"m"), "{}", c.sql);
-        assert!(c.sql.contains("AS \"#candidates\""), "{}", c.sql);
+        assert!(c.sql.contains("AS \"#candidates0\""), "{}", c.sql);
         assert!(
             c.sql
                 .contains("CASE WHEN FALSE THEN \"t2\".\"gender\" END AS \"d0\""),

@@ -198,19 +198,20 @@ const FEATURES: &[(&str, &str)] = &[
     (
         "demographics_group_key",
         "report applications group by candidate.demographics.gender as gender \
-         show count() as applications",
+         show count(distinct candidate) as candidates",
     ),
     (
         "demographics_and_department",
         "report applications group by job.department.name as department, \
-         candidate.demographics.gender as gender \
-         show count() as applications, count(distinct candidate) as candidates order by gender",
+         candidate.demographics.gender as gender, \
+         status show count(distinct candidate) as candidates, \
+         round(candidates / 10, 1) as tens order by gender",
     ),
     (
         "demographics_from_candidates_two_keys_and_a_list",
-        "report candidates where created_at >= 2024-01-01 \
-         group by demographics.gender as gender, demographics.race_ethnicity \
-         show count() as candidates, count(applications) as applications order by gender desc",
+        "report candidates \
+         group by demographics.gender as gender, demographics.race_ethnicity, quarter(created_at) as q, location \
+         show count() as candidates order by gender desc",
     ),
 ];
 
@@ -250,23 +251,23 @@ const ERRORS: &[(&str, &str)] = &[
     ),
     (
         "demographics_split_report_with_having",
-        "report applications group by candidate.demographics.gender as gender show count() as n having n > 10",
+        "report applications group by candidate.demographics.gender as gender show count(distinct candidate) as n having n > 10",
     ),
     (
         "demographics_split_report_with_limit",
-        "report applications group by candidate.demographics.gender as gender show count() as n order by n desc limit 2",
+        "report applications group by candidate.demographics.gender as gender show count(distinct candidate) as n order by n desc limit 2",
     ),
     (
         "demographics_in_order_by",
-        "report applications group by candidate.demographics.gender as gender show count() as n order by candidate.demographics.gender",
+        "report applications group by candidate.demographics.gender as gender show count(distinct candidate) as n order by candidate.demographics.gender",
     ),
     (
         "demographics_key_in_an_order_by_formula",
-        "report applications group by candidate.demographics.gender as gender show count() as n order by gender = \"female\" desc",
+        "report applications group by candidate.demographics.gender as gender show count(distinct candidate) as n order by gender = \"female\" desc",
     ),
     (
         "demographics_key_in_a_show_formula",
-        "report applications group by candidate.demographics.gender as gender show count() as n, gender != \"male\" as not_male",
+        "report applications group by candidate.demographics.gender as gender show count(distinct candidate) as n, gender != \"male\" as not_male",
     ),
     (
         "demographics_inside_a_group_key_expression",
@@ -279,6 +280,46 @@ const ERRORS: &[(&str, &str)] = &[
     (
         "demographics_of_two_candidate_paths",
         "report feedback group by application.candidate.demographics.gender as gender, interview.application.candidate.demographics.race_ethnicity as race",
+    ),
+    (
+        "demographics_report_counting_one_person",
+        "report candidates group by demographics.gender as g show count() as n, count(where id = \"cand_1\") as target",
+    ),
+    (
+        "demographics_report_with_min_of_a_name",
+        "report candidates group by demographics.gender as g show count() as n, min(name) as first",
+    ),
+    (
+        "demographics_report_filtering_on_an_id",
+        "report candidates where id != \"cand_1\" group by demographics.gender as g show count() as n",
+    ),
+    (
+        "demographics_record_listed",
+        "report candidates where demographics is not null show name",
+    ),
+    (
+        "demographics_report_counting_applications",
+        "report applications group by candidate.demographics.gender as g show count() as n",
+    ),
+    (
+        "demographics_report_on_an_exact_timestamp",
+        "report applications group by applied_at, candidate.demographics.gender as g show count(distinct candidate) as n",
+    ),
+    (
+        "demographics_report_averaging_a_number",
+        "report applications group by candidate.demographics.gender as g show count(distinct candidate) as n, avg(time_to_hire) as t",
+    ),
+    (
+        "demographics_report_grouped_by_a_name",
+        "report candidates group by name, demographics.gender as g show count() as n",
+    ),
+    (
+        "demographics_report_ordered_by_a_count",
+        "report candidates group by demographics.gender as g show count() as n order by n desc",
+    ),
+    (
+        "demographics_report_in_days",
+        "report candidates group by week(created_at) as w, demographics.gender as g show count() as n",
     ),
     (
         "percentile_on_the_0_to_100_scale",

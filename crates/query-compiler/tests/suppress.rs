@@ -32,6 +32,8 @@ fn spec(demographic: Vec<usize>, other: Vec<usize>, width: usize) -> Suppression
         candidates_column: width,
         demographic_keys: demographic,
         other_keys: other,
+        cells: 0,
+        outputs: Vec::new(),
     }
 }
 
@@ -229,6 +231,8 @@ fn tables() -> impl Strategy<Value = (Suppression, Vec<Vec<Value>>)> {
                 candidates_column: keys + 1 + extra,
                 demographic_keys: (0..d).collect(),
                 other_keys: (d..keys).collect(),
+                cells: 0,
+                outputs: Vec::new(),
             };
             (s, rows)
         })

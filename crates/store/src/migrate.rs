@@ -67,6 +67,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_replicas.sql"),
         postgres: include_str!("../migrations/postgres/0009_replicas.sql"),
     },
+    Migration {
+        version: 10,
+        name: "demographics_privacy",
+        sqlite: include_str!("../migrations/sqlite/0010_demographics_privacy.sql"),
+        postgres: include_str!("../migrations/postgres/0010_demographics_privacy.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

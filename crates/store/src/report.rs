@@ -83,8 +83,8 @@ impl Store {
     }
 
     /// Runs a compiled report for `org_id` with its parameters bound for `today`. When
-    /// `compiled.suppression` is set, each row holds one value more than `columns`: the hidden
-    /// count of distinct candidates, last; pass the rows to `query_compiler::suppress`.
+    /// `compiled.suppression` is set, each row holds more values than `columns`: three per cell
+    /// (count, two record-key sums), last; pass the rows to `query_compiler::demographics::publish`.
     pub fn run_report(
         &mut self,
         org_id: &str,
@@ -94,10 +94,12 @@ impl Store {
         let bound = query_compiler::bind(&compiled.params, &compiled.time_zone, today)
             .map_err(|e| StoreError::Report(e.to_string()))?;
         let mut kinds: Vec<ValueKind> = compiled.columns.iter().map(|c| c.kind).collect();
-        // A report split by demographics returns the distinct candidates of each group last,
-        // for `query_compiler::suppress` (which drops it); the rows keep it.
-        if compiled.suppression.is_some() {
-            kinds.push(ValueKind::Integer);
+        // A report over demographics returns each cell's count of distinct candidates and its
+        // two record-key sums last, for `query_compiler::demographics::publish` (which drops
+        // them); the rows keep them.
+        if let Some(s) = &compiled.suppression {
+            let hidden = if s.cells == 0 { 1 } else { 3 * s.cells };
+            kinds.extend(std::iter::repeat_n(ValueKind::Integer, hidden));
         }
         let rows = match self {
             Store::Sqlite(s) => s.run(&compiled.sql, org_id, &bound, &kinds)?,
@@ -391,6 +393,22 @@ pub(crate) mod sqlite_functions {
         format!("{sign}{kept}e{}", -digits).parse().unwrap_or(x)
     }
 
+    /// A candidate's record key for reports over demographics (the compiler's
+    /// `Dialect::record_key` on SQLite): FNV-1a of the id, mixed with the seed by SplitMix64's
+    /// finalizer, in `[0, 2^31)`. Not secret (the org's secret is applied to the sums later).
+    pub(crate) fn record_key(id: &[u8], seed: i64) -> i64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in id {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        let mut z = h ^ (seed as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        (z & 0x7fff_ffff) as i64
+    }
+
     pub fn register(conn: &Connection) -> Result<()> {
         conn.create_scalar_function(
             "hp_round",
@@ -414,6 +432,13 @@ pub(crate) mod sqlite_functions {
                 ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).to_lowercase()),
                 ValueRef::Null => SqlValue::Null,
                 other => SqlValue::Text(format!("{other:?}")),
+            })
+        })?;
+        conn.create_scalar_function("hp_record_key", 2, flags, |ctx| {
+            let seed: i64 = ctx.get(1)?;
+            Ok(match ctx.get_raw(0) {
+                ValueRef::Text(t) => SqlValue::Integer(record_key(t, seed)),
+                _ => SqlValue::Null,
             })
         })?;
         conn.create_aggregate_function("hp_percentile", 2, flags, Percentile)?;

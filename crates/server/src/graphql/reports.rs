@@ -141,11 +141,6 @@ pub fn types() -> Vec<Type> {
                 .description("One array of values per row, in column order"),
         )
         .field(
-            from_json("suppressedGroups", TypeRef::named_nn(TypeRef::INT)).description(
-                "Demographic groups left out (fewer than 5 candidates, or revealing one)",
-            ),
-        )
-        .field(
             from_json("restrictions", TypeRef::named_nn_list_nn(TypeRef::STRING))
                 .description("What the caller's access policy filtered or masked"),
         )
@@ -198,7 +193,6 @@ pub fn fields() -> Vec<Field> {
             let mut v = serde_json::json!({
                 "columns": columns_json(&compiled.columns),
                 "rows": [],
-                "suppressedGroups": 0,
                 "restrictions": restrictions(&compiled),
             });
             if admin {
@@ -324,7 +318,6 @@ fn result_json(run: &app::ReportRun, with_sql: bool) -> serde_json::Value {
     let mut v = serde_json::json!({
         "columns": columns_json(&run.compiled.columns),
         "rows": rows,
-        "suppressedGroups": run.suppressed.as_ref().map_or(0, |s| s.total()),
         "restrictions": restrictions(&run.compiled),
     });
     if with_sql {

@@ -1,0 +1,220 @@
+//! Reports over demographics as a use case (`docs/privacy.md`): the org's secret and settings,
+//! the noise of a cell through the secret, the per-user daily budget, bursts of near-identical
+//! runs, and the shape of a report (its text with the literals blanked).
+//!
+//! The compiler decides what such a report may say and publishes its cells
+//! (`query_compiler::demographics`); this module supplies what needs the store or the secret.
+
+use query_compiler::demographics::{CellKey, PerturbationTable};
+use query_syntax::{Expr, ExprKind, Literal, Report};
+use sha2::{Digest, Sha256};
+
+/// Runs of one report shape by one user within [`BURST_WINDOW_MINUTES`] that raise an alert.
+pub const BURST_RUNS: usize = 5;
+/// The window of [`BURST_RUNS`].
+pub const BURST_WINDOW_MINUTES: i64 = 10;
+/// The smallest threshold an org may set: a count under it is never published.
+pub const MIN_THRESHOLD: i64 = 5;
+
+/// HMAC-SHA256 (RFC 2104) of `message` under `key`.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(block.map(|b| b ^ 0x36));
+    inner.update(message);
+    let inner = inner.finalize();
+    let mut outer = Sha256::new();
+    outer.update(block.map(|b| b ^ 0x5c));
+    outer.update(inner);
+    outer.finalize().into()
+}
+
+/// The 64 uniform bits of a cell: HMAC-SHA256 of its count and key sums under the org's secret.
+/// The same set of candidates always gives the same bits; without the secret nobody can tell
+/// them from random.
+pub fn cell_bits(secret: &[u8], cell: &CellKey) -> u64 {
+    let mut message = Vec::with_capacity(40);
+    message.extend_from_slice(b"hireplane cell key 1");
+    message.extend_from_slice(&cell.count.to_be_bytes());
+    message.extend_from_slice(&cell.keys[0].to_be_bytes());
+    message.extend_from_slice(&cell.keys[1].to_be_bytes());
+    let mac = hmac_sha256(secret, &message);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&mac[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// Validated settings, from the store's row.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub threshold: u32,
+    pub table: PerturbationTable,
+    pub daily_budget: i64,
+}
+
+impl Settings {
+    /// The settings of a stored row; a stored value that no longer validates falls back to the
+    /// safe default (never to less protection).
+    pub fn of(stored: &store::PrivacySettings) -> Settings {
+        Settings {
+            threshold: u32::try_from(stored.threshold.max(MIN_THRESHOLD)).unwrap_or(u32::MAX),
+            table: PerturbationTable::parse(&stored.noise).unwrap_or_default(),
+            daily_budget: stored.daily_budget.max(0),
+        }
+    }
+}
+
+/// Checks settings before they are stored: the threshold at least [`MIN_THRESHOLD`], a
+/// perturbation table [`PerturbationTable::parse`] accepts, a budget of at least zero.
+pub fn validate(
+    threshold: Option<i64>,
+    noise: Option<&str>,
+    daily_budget: Option<i64>,
+) -> Result<(), String> {
+    if let Some(t) = threshold
+        && !(MIN_THRESHOLD..=1000).contains(&t)
+    {
+        return Err(format!(
+            "threshold `{t}` must be between {MIN_THRESHOLD} and 1000"
+        ));
+    }
+    if let Some(n) = noise {
+        PerturbationTable::parse(n)?;
+    }
+    if let Some(b) = daily_budget
+        && !(0..=100_000).contains(&b)
+    {
+        return Err(format!("daily budget `{b}` must be between 0 and 100000"));
+    }
+    Ok(())
+}
+
+/// The report with every literal blanked (values, relative range lengths): two reports that
+/// differ only in the values they compare with have the same shape.
+pub fn shape(report: &Report) -> Report {
+    fn blank(e: &mut Expr) {
+        match &mut e.kind {
+            ExprKind::Literal { value } => *value = Literal::Null,
+            ExprKind::Path { .. } => {}
+            ExprKind::Call { args, filter, .. } => {
+                args.iter_mut().for_each(blank);
+                if let Some(f) = filter {
+                    blank(f);
+                }
+            }
+            ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } => blank(expr),
+            ExprKind::Binary { left, right, .. } => {
+                blank(left);
+                blank(right);
+            }
+            ExprKind::In { expr, list, .. } => {
+                blank(expr);
+                list.clear();
+            }
+            ExprKind::Between {
+                expr, low, high, ..
+            } => {
+                blank(expr);
+                blank(low);
+                blank(high);
+            }
+            ExprKind::Text { expr, pattern, .. } => {
+                blank(expr);
+                blank(pattern);
+            }
+            ExprKind::Within { expr, range, .. } => {
+                blank(expr);
+                range.count = 0;
+            }
+        }
+    }
+    let mut r = report.clone();
+    r.filters.iter_mut().for_each(blank);
+    for item in r.group_by.iter_mut().chain(r.show.iter_mut()) {
+        blank(&mut item.expr);
+        if let Some(a) = &mut item.alias {
+            a.name = "_".to_owned();
+        }
+    }
+    r.having.iter_mut().for_each(blank);
+    for o in &mut r.order_by {
+        blank(&mut o.expr);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_2() {
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn the_same_cell_gets_the_same_bits_and_a_neighbour_other_bits() {
+        let secret = [7u8; 32];
+        let a = CellKey {
+            count: 12,
+            keys: [100, 200],
+        };
+        let b = CellKey {
+            count: 13,
+            keys: [100 + 55, 200 + 77],
+        };
+        assert_eq!(cell_bits(&secret, &a), cell_bits(&secret, &a));
+        assert_ne!(cell_bits(&secret, &a), cell_bits(&secret, &b));
+        assert_ne!(cell_bits(&secret, &a), cell_bits(&[8u8; 32], &a));
+    }
+
+    #[test]
+    fn reports_differing_in_values_have_one_shape() {
+        let a = query_syntax::parse(
+            r#"report candidates where location = "Berlin" group by demographics.gender as g show count() as n"#,
+        )
+        .unwrap();
+        let b = query_syntax::parse(
+            r#"report candidates where location = "Paris" group by demographics.gender as g show count() as n"#,
+        )
+        .unwrap();
+        let c = query_syntax::parse(
+            r#"report candidates where location = "Paris" group by demographics.race_ethnicity as g show count() as n"#,
+        )
+        .unwrap();
+        let json = |r: &Report| query_syntax::to_json(&shape(r));
+        assert_eq!(json(&a), json(&b));
+        assert_ne!(json(&a), json(&c));
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        assert!(validate(Some(5), Some("1,6,24,38,24,6,1"), Some(50)).is_ok());
+        assert!(
+            validate(Some(2), None, None)
+                .unwrap_err()
+                .contains("threshold `2`")
+        );
+        assert!(
+            validate(None, Some("1,2"), None)
+                .unwrap_err()
+                .contains("odd")
+        );
+        assert!(
+            validate(None, Some("1,2,3"), None)
+                .unwrap_err()
+                .contains("symmetric")
+        );
+        assert!(validate(None, None, Some(-1)).is_err());
+    }
+}
