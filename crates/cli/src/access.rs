@@ -187,6 +187,32 @@ fn read(file: &PathBuf) -> Result<String> {
     std::fs::read_to_string(file).with_context(|| format!("cannot read `{}`", file.display()))
 }
 
+/// Shows (and changes) an org's settings of reports over demographics as `user`.
+pub fn privacy(
+    store: &mut Store,
+    org: Option<String>,
+    user: &str,
+    change: app::PrivacyChange,
+) -> Result<()> {
+    let org = pick_org(store, org)?;
+    let services = app::Services::new();
+    let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
+    let access = services
+        .access(store, &org, user)
+        .with_context(|| format!("cannot act as `{user}` in org `{org}`"))?;
+    let settings = services
+        .set_privacy_settings(store, &access, change, now)
+        .with_context(|| format!("cannot change the privacy settings of org `{org}`"))?;
+    println!(
+        "threshold {}\nnoise {} (variance {:.2})\ndaily budget {}",
+        settings.threshold,
+        settings.table.text(),
+        settings.table.variance(),
+        settings.daily_budget
+    );
+    Ok(())
+}
+
 pub fn audit(
     store: &mut Store,
     org: Option<String>,

@@ -170,6 +170,28 @@ enum Command {
         #[command(subcommand)]
         command: access::PolicyCommand,
     },
+    /// Settings of reports over demographics (docs/privacy.md): show or change the threshold,
+    /// the noise table and the daily budget, or rotate the perturbation secret
+    Privacy {
+        /// Who changes them (must be allowed `viewDemographicsAggregate`)
+        #[arg(long = "as", env = "HIREPLANE_AS", value_name = "USER_ID")]
+        as_user: String,
+        /// The org (default: the only org in the store)
+        #[arg(long = "org", value_name = "ID")]
+        org: Option<String>,
+        /// Counts under it after perturbation are suppressed (at least 5)
+        #[arg(long)]
+        threshold: Option<i64>,
+        /// The perturbation table's weights for the offsets -d..d, e.g. `1,6,24,38,24,6,1`
+        #[arg(long, value_name = "WEIGHTS")]
+        noise: Option<String>,
+        /// Reports over demographics per user per 24 hours
+        #[arg(long, value_name = "N")]
+        daily_budget: Option<i64>,
+        /// Draw a new perturbation secret (every cell's noise changes; only if it leaked)
+        #[arg(long)]
+        rotate_secret: bool,
+    },
     /// The audit log of an org: accesses to restricted data and denied requests
     Audit {
         /// The org (default: the only org in the store)
@@ -368,6 +390,27 @@ fn run(cli: Cli) -> Result<()> {
         Command::Policy { command } => {
             let mut store = open(DEFAULT_DATABASE)?;
             access::policy(&mut store, command)?;
+        }
+        Command::Privacy {
+            as_user,
+            org,
+            threshold,
+            noise,
+            daily_budget,
+            rotate_secret,
+        } => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            access::privacy(
+                &mut store,
+                org,
+                &as_user,
+                app::PrivacyChange {
+                    threshold,
+                    noise,
+                    daily_budget,
+                    rotate: rotate_secret,
+                },
+            )?;
         }
         Command::Audit {
             org,

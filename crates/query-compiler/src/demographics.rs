@@ -448,7 +448,7 @@ pub struct CellKey {
 }
 
 /// The noise added to a count: a symmetric distribution over `-d..=d`, given as integer weights
-/// (the default `1,6,24,38,24,6,1` per hundred: variance 1.28, at most 3 either way).
+/// (the default `1,6,24,38,24,6,1` per hundred: variance 1.14, at most 3 either way).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PerturbationTable {
     weights: Vec<u32>,
