@@ -133,6 +133,13 @@ fn request_beside(
         domain::Instant::from_timestamp(start),
         domain::Instant::from_timestamp(end),
     );
+    // A plan without the candidate's windows: the candidate is free for the whole horizon
+    // (interviewers' working hours and calendars, the notice and the loop's rules still decide).
+    if let Some(candidate) = obj.get_mut("candidate").and_then(|c| c.as_object_mut()) {
+        candidate
+            .entry("windows")
+            .or_insert_with(|| serde_json::json!([[window.0.to_string(), window.1.to_string()]]));
+    }
     let cal = store.calendars(org, application, from, to)?;
 
     // Who the plan can seat: named people and the members of the pools it draws from.

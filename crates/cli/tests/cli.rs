@@ -321,25 +321,8 @@ fn schedule_builds_the_request_from_the_store() {
             .status
             .success()
     );
-    // Scheduling looks forward from the clock only: the sample plan's days from today on.
-    let mut plan: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/acme-plan.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    plan.as_object_mut().unwrap().remove("now");
-    let midnight = jiff::Timestamp::now()
-        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .start_of_day()
-        .unwrap()
-        .timestamp();
-    let day = |d: i64| (midnight + jiff::SignedDuration::from_hours(24 * d)).to_string();
-    plan["candidate"]["windows"] = serde_json::json!([[day(2), day(10)]]);
-    plan["candidate"]["horizon_days"] = serde_json::json!(12);
-    std::fs::write(t.join("plan.json"), plan.to_string()).unwrap();
-    let plan = t.join("plan.json");
+    // The README's plan as is: no `now` (the clock) and no candidate windows (the whole horizon).
+    let plan = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/acme-plan.json");
     let args = [
         "schedule",
         "--org",
