@@ -7,6 +7,8 @@
 //!   masks, run, and audited (each restricted field group read, each denial).
 //! - [`Services::set_policy`]: validate an org's policy file and store it as a new version.
 //! - [`Services::decide`]: one decision for the API, audited when denied.
+//! - [`Services::query_plan`]: the database's plan of a report, for whom the policy grants
+//!   `viewQueryPlan` (admins by default).
 //! - [`Services::authorize_command`]: the one authorization path of every command (mutation,
 //!   scheduling call): every entity it touches, with the facts of what they reference
 //!   ([`commands`]).
@@ -531,6 +533,38 @@ impl Services {
             }],
         )?;
         Ok(settings)
+    }
+
+    /// The database's plan of `compiled` as run for `access`'s viewer (PostgreSQL: `EXPLAIN
+    /// (ANALYZE, BUFFERS)`; SQLite: `EXPLAIN QUERY PLAN`). An operator's tool: a plan's row
+    /// counts and estimates are those of every row a step read, before the policy's filters
+    /// drop the rows the viewer may not see, so it is shown only to viewers the policy grants
+    /// `viewQueryPlan` on their org (admins by default); others get [`AppError::Forbidden`]
+    /// (audited). The one path for the CLI's `explain` and any API.
+    pub fn query_plan(
+        &self,
+        store: &mut Store,
+        access: &Access,
+        compiled: &Compiled,
+        today: jiff::civil::Date,
+        at: domain::Instant,
+    ) -> Result<String, AppError> {
+        let org = access.viewer.org.clone();
+        let request = Request {
+            action: Action::ViewQueryPlan,
+            resource_type: "Org",
+            resource_id: &org,
+        };
+        if !self.decide_entity(store, access, request, at)?.allowed {
+            return Err(AppError::Forbidden {
+                user: access.viewer.user.clone(),
+                action: Action::ViewQueryPlan.name().to_owned(),
+                subject: format!(
+                    "the database's plan of a report in org `{org}`: an operator's tool (its row counts include rows the viewer may not see), for admins by default"
+                ),
+            });
+        }
+        Ok(store.explain_report(&org, compiled, today)?)
     }
 
     /// Validates an org's policy file (strictly, and refusing anything that names another org

@@ -510,19 +510,28 @@ pub fn explain(
     for (i, b) in bound.iter().enumerate() {
         writeln!(out, "{} = {}", mark(i + 2), serde_json::to_string(b)?)?;
     }
+    let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
     let t = Instant::now();
-    let plan = store
-        .explain_report(&org, &compiled, today)
-        .context("cannot explain the statement")?;
-    let plan_time = t.elapsed();
     let title = if d == Dialect::Postgres {
         "EXPLAIN (ANALYZE, BUFFERS)"
     } else {
         "EXPLAIN QUERY PLAN"
     };
-    writeln!(out, "\n== plan ({title})\n{}", plan.trim_end())?;
+    match services.query_plan(store, &access, &compiled, today, now) {
+        Ok(plan) => writeln!(out, "\n== plan ({title})\n{}", plan.trim_end())?,
+        Err(app::AppError::Forbidden { .. }) => writeln!(
+            out,
+            "\n== plan\nnot shown: the database's plan is an operator's tool (its row counts include \
+             rows `{user}` may not see); the policy grants `viewQueryPlan` to admins by default"
+        )?,
+        Err(e) => return Err(anyhow::Error::new(e).context("cannot explain the statement")),
+    }
+    let plan_time = t.elapsed();
+    // Run as the viewer, through the same path as `report` (demographics rules, audit).
     let t = Instant::now();
-    let rows = store.run_report(&org, &compiled, today)?;
+    let rows = services
+        .run_report_as(store, access, &report, Some(today), now)?
+        .rows;
     let run_time = t.elapsed();
     writeln!(out, "\n== timings")?;
     for (stage, time) in [

@@ -817,6 +817,13 @@ fn reports_run_as_a_user_and_show_what_their_role_allows() {
         shown.contains("interviewer-applications: when { resource.interviewers.contains("),
         "{shown}"
     );
+    // The database's plan is an operator's tool: not for an interviewer (its row counts
+    // include rows they may not see), said in its place.
+    assert!(!shown.contains("== plan (EXPLAIN"), "{shown}");
+    assert!(
+        shown.contains("not shown: the database's plan is an operator's tool"),
+        "{shown}"
+    );
     // The audit log has the denied salary read, without any value.
     let out = hireplane(
         t,

@@ -27,10 +27,12 @@ pub enum Action {
     ViewDemographicsAggregate,
     /// Changing a job's hiring team or whether it is confidential (on top of `edit`).
     ManageHiringTeam,
+    /// The database's plan of a report (`explain`), asked of the org: an operator's tool.
+    ViewQueryPlan,
 }
 
 impl Action {
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 8] = [
         Action::View,
         Action::Edit,
         Action::ViewCompensation,
@@ -38,6 +40,7 @@ impl Action {
         Action::ViewSensitiveCustomFields,
         Action::ViewDemographicsAggregate,
         Action::ManageHiringTeam,
+        Action::ViewQueryPlan,
     ];
 
     /// The action's Cedar id.
@@ -50,6 +53,7 @@ impl Action {
             Action::ViewSensitiveCustomFields => "viewSensitiveCustomFields",
             Action::ViewDemographicsAggregate => "viewDemographicsAggregate",
             Action::ManageHiringTeam => "manageHiringTeam",
+            Action::ViewQueryPlan => "viewQueryPlan",
         }
     }
 
