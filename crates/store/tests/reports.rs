@@ -460,7 +460,7 @@ const CORPUS: &[(&str, &str)] = &[
     ),
     (
         "demographics",
-        "report candidates group by demographics is null as missing show count() as n, count(distinct demographics) as with_demographics",
+        "report candidates group by demographics.gender as gender, location as place show count() as n",
     ),
     (
         "text-match",

@@ -849,7 +849,9 @@ impl Org {
                 let set: BTreeSet<Key> = values.into_iter().map(|v| Key(vec![v])).collect();
                 V::Int(set.len() as i64)
             }
-            AggFunc::KeySum(_) => panic!("the oracle does not compute record keys"),
+            // The hidden sums of record keys behind a demographic cell's noise: the store's
+            // rows are compared without them (tests/demographics.rs checks them), so any value.
+            AggFunc::KeySum(_) => V::Int(0),
             _ if values.is_empty() => V::Null,
             AggFunc::Sum => {
                 if values.iter().all(|v| matches!(v, V::Int(_))) && m.ty == Type::Integer {
