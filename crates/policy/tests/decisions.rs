@@ -198,7 +198,8 @@ fn recruiters_see_open_jobs_and_confidential_ones_they_hire_for() {
             "c2"
         ));
         assert!(allowed(&p, v, Action::View, "Feedback", "f1"));
-        assert!(allowed(
+        // Reports over demographics: admins only by default (issue 17).
+        assert!(!allowed(
             &p,
             v,
             Action::ViewDemographicsAggregate,
