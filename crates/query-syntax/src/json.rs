@@ -51,10 +51,21 @@ pub fn from_json(text: &str) -> Result<Report, Diagnostic> {
 }
 
 /// Where (line and column, from 1) `text` opens its `max + 1`th nested JSON object or array, if
-/// it does: one pass over the bytes, counting brackets outside strings, with no recursion.
+/// it does.
 pub(crate) fn too_deep(text: &str, max: usize) -> Option<(usize, usize)> {
+    let at = json_too_deep_at(text.as_bytes(), max)?;
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    Some((line, column))
+}
+
+/// The byte offset at which JSON `text` opens its `max + 1`th nested object or array, if it
+/// does: one pass over the bytes, counting brackets outside strings, with no recursion (so it
+/// is safe on input of any depth; the server uses it on request bodies too).
+pub fn json_too_deep_at(text: &[u8], max: usize) -> Option<usize> {
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for (at, b) in text.bytes().enumerate() {
+    for (at, &b) in text.iter().enumerate() {
         if in_string {
             match b {
                 _ if escaped => escaped = false,
@@ -69,10 +80,7 @@ pub(crate) fn too_deep(text: &str, max: usize) -> Option<(usize, usize)> {
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max {
-                    let before = &text[..at];
-                    let line = before.matches('\n').count() + 1;
-                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-                    return Some((line, column));
+                    return Some(at);
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),

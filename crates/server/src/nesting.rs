@@ -29,30 +29,7 @@ impl TooDeep {
 
 /// Where JSON `text` opens its `max + 1`th nested array or object, if it does.
 pub fn json(text: &[u8], max: usize) -> Option<TooDeep> {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for (at, &b) in text.iter().enumerate() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > max {
-                    return Some(TooDeep::at(text, at));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
+    query_syntax::json_too_deep_at(text, max).map(|at| TooDeep::at(text, at))
 }
 
 /// Where GraphQL document `text` opens its `max + 1`th nested selection set, argument list, list
