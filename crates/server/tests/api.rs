@@ -11,72 +11,12 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use store::Store;
 
+#[macro_use]
+mod common;
+use common::{Db, postgres_db, sqlite_db};
+
 const ORG: &str = "ta";
 const OTHER: &str = "tb";
-
-struct Db {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.pg
-            && let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
-}
-
-fn sqlite_db() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    Db {
-        url: format!("sqlite://{}", dir.path().join("api.db").display()),
-        _dir: Some(dir),
-        pg: None,
-    }
-}
-
-/// Two tests of the end-to-end test `$name(db: Db)`: `$name::on_sqlite`, and
-/// `$name::on_postgres` when `HIREPLANE_TEST_POSTGRES` names a server.
-macro_rules! on_both {
-    ($name:ident) => {
-        mod $name {
-            #[test]
-            fn on_sqlite() {
-                super::$name(super::sqlite_db());
-            }
-
-            #[test]
-            #[cfg_attr(
-                not(hp_postgres),
-                ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
-            )]
-            fn on_postgres() {
-                super::$name(super::postgres_db());
-            }
-        }
-    };
-}
-
-fn postgres_db() -> Db {
-    let admin = std::env::var("HIREPLANE_TEST_POSTGRES").expect("HIREPLANE_TEST_POSTGRES");
-    let name = format!(
-        "hp_apitest_{}_{}",
-        std::process::id(),
-        jiff::Timestamp::now().as_microsecond() % 1_000_000_000
-    );
-    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    let base = &admin[..admin.rfind('/').unwrap()];
-    Db {
-        url: format!("{base}/{name}"),
-        _dir: None,
-        pg: Some((admin, name)),
-    }
-}
 
 fn now() -> domain::Instant {
     domain::Instant::from_timestamp(jiff::Timestamp::now())

@@ -1,0 +1,73 @@
+//! What every end-to-end test of the server shares: a fresh database per test (a SQLite file in
+//! a temporary folder, or a PostgreSQL database created on `HIREPLANE_TEST_POSTGRES` and dropped
+//! afterwards) and `on_both!`, which runs one test on each store.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+
+/// A test's database; dropping it removes it.
+pub struct Db {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pub pg: Option<(String, String)>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.pg
+            && let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls)
+        {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+/// A SQLite store in a fresh temporary folder.
+pub fn sqlite_db() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    Db {
+        url: format!("sqlite://{}", dir.path().join("api.db").display()),
+        _dir: Some(dir),
+        pg: None,
+    }
+}
+
+/// A fresh PostgreSQL database on the server `HIREPLANE_TEST_POSTGRES` names.
+pub fn postgres_db() -> Db {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let admin = std::env::var("HIREPLANE_TEST_POSTGRES").expect("HIREPLANE_TEST_POSTGRES");
+    let name = format!(
+        "hp_apitest_{}_{}_{}",
+        std::process::id(),
+        jiff::Timestamp::now().as_microsecond() % 1_000_000_000,
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let base = &admin[..admin.rfind('/').unwrap()];
+    Db {
+        url: format!("{base}/{name}"),
+        _dir: None,
+        pg: Some((admin, name)),
+    }
+}
+
+/// Two tests of the end-to-end test `$name(db: Db)`: `$name::on_sqlite`, and
+/// `$name::on_postgres` when `HIREPLANE_TEST_POSTGRES` names a server.
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[test]
+            fn on_sqlite() {
+                super::$name($crate::common::sqlite_db());
+            }
+
+            #[test]
+            #[cfg_attr(
+                not(hp_postgres),
+                ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+            )]
+            fn on_postgres() {
+                super::$name($crate::common::postgres_db());
+            }
+        }
+    };
+}
