@@ -29,8 +29,17 @@
 //! stands in the queue in front of another org's requests; it waits at most the pool's acquire
 //! timeout and never past the request's deadline, then fails with [`DbError::Throttled`]
 //! (`BUSY`, naming whose share is used up), which only the org or token over its share sees.
+//!
+//! Shares bound how many jobs an org has in the pool, not how much of the machine's CPU they
+//! take: eight heavy reports of one org running beside another org's one small query leave that
+//! query a ninth of the CPU. So the orgs active in the last second also share a fixed number of
+//! *slots* (`limits.fair_share_slots`, default the machine's cores; see [`Fair`]): while n orgs
+//! are active, each may have at most max(1, slots / n) jobs in flight. An org alone keeps its
+//! whole share (the gate costs nothing then); a busy org that meets another waits for its turn
+//! at the gate, under the same deadline, so the other org's requests keep their latency.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -74,10 +83,117 @@ struct Share {
     permits: Arc<tokio::sync::Semaphore>,
 }
 
-/// The shares a handle's jobs count against, and the request's deadline.
+/// The shares a handle's jobs count against, the org whose turn at the fair gate they take
+/// (none before the caller is known), and the request's deadline.
 struct Claim {
     shares: Vec<Share>,
+    org: Option<Arc<str>>,
     deadline: Instant,
+}
+
+/// What a job holds while it is queued or running: its places in its shares and its turn at
+/// the fair gate, given back when it ends.
+struct Held {
+    _permits: Vec<tokio::sync::OwnedSemaphorePermit>,
+    _turn: Option<Turn>,
+}
+
+/// How long an org counts as active after its last job ended.
+const ACTIVE_WINDOW: Duration = Duration::from_secs(1);
+
+/// The gate that shares the machine between the orgs active at once (see the module's doc).
+///
+/// Written here rather than taken from a library: what it shares (jobs in flight per org,
+/// with the fair number depending on how many orgs were active in the last second) is specific
+/// to this pool; a weighted semaphore or a rate limiter (governor) bounds one key at a time and
+/// cannot rebalance when a second org arrives.
+struct Fair {
+    /// Jobs in flight the active orgs share; 0: no gate.
+    slots: AtomicU32,
+    orgs: Mutex<HashMap<Arc<str>, OrgLoad>>,
+    /// Woken when a job ends, so that waiting jobs look again.
+    ended: tokio::sync::Notify,
+}
+
+#[derive(Clone, Copy)]
+struct OrgLoad {
+    in_flight: u32,
+    /// When its last job started or ended.
+    seen: Instant,
+}
+
+/// One org's job in flight at the fair gate.
+struct Turn {
+    fair: Arc<Shared>,
+    org: Arc<str>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let fair = &self.fair.fair;
+        {
+            let mut orgs = lock(&fair.orgs);
+            if let Some(load) = orgs.get_mut(&self.org) {
+                load.in_flight = load.in_flight.saturating_sub(1);
+                load.seen = Instant::now();
+            }
+        }
+        fair.ended.notify_waiters();
+    }
+}
+
+impl Fair {
+    /// The most jobs `org` may have in flight now: the slots divided between the orgs with a
+    /// job in flight or one that ended within [`ACTIVE_WINDOW`] (`org` counted), at least one;
+    /// no bound while no other org is active.
+    fn limit(&self, orgs: &HashMap<Arc<str>, OrgLoad>, org: &str, now: Instant) -> u32 {
+        let slots = self.slots.load(Ordering::Relaxed);
+        let others = orgs
+            .iter()
+            .filter(|(k, load)| {
+                &***k != org
+                    && (load.in_flight > 0 || now.duration_since(load.seen) < ACTIVE_WINDOW)
+            })
+            .count() as u32;
+        if others == 0 {
+            return u32::MAX; // alone: only its shares hold it
+        }
+        (slots / (others + 1)).max(1)
+    }
+
+    /// Takes a turn for `org` if it is under its fair number of jobs.
+    fn try_take(&self, org: &Arc<str>) -> bool {
+        let now = Instant::now();
+        let mut orgs = lock(&self.orgs);
+        let limit = self.limit(&orgs, org, now);
+        if orgs.len() >= 4096 {
+            orgs.retain(|_, load| {
+                load.in_flight > 0 || now.duration_since(load.seen) < ACTIVE_WINDOW
+            });
+        }
+        let load = match orgs.entry(org.clone()) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(OrgLoad {
+                in_flight: 0,
+                seen: now,
+            }),
+        };
+        if load.in_flight >= limit {
+            return false;
+        }
+        load.in_flight += 1;
+        load.seen = now;
+        true
+    }
+}
+
+/// A mutex's guard, also after a panic elsewhere poisoned it (the data are counters that stay
+/// consistent: every change is one statement).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
 }
 
 /// Whether a job ran to its end or panicked (then its connection is not trusted again).
@@ -104,6 +220,7 @@ struct Shared {
     /// The shares in use, by key (`org:ID`, `token:ID`, `address:IP`); a share no handle holds
     /// any more is dropped.
     shares: Mutex<HashMap<String, Weak<tokio::sync::Semaphore>>>,
+    fair: Fair,
 }
 
 /// How long a worker waits for an idle connection it doubts to answer.
@@ -142,6 +259,11 @@ impl Db {
             per_org: AtomicU32::new(size.div_ceil(2)),
             per_token: AtomicU32::new(size.div_ceil(4)),
             shares: Mutex::new(HashMap::new()),
+            fair: Fair {
+                slots: AtomicU32::new(default_slots()),
+                orgs: Mutex::new(HashMap::new()),
+                ended: tokio::sync::Notify::new(),
+            },
         });
         let mut first = Some(first);
         for i in 0..size {
@@ -184,8 +306,8 @@ impl Db {
     {
         // Wait for the caller's shares before queueing: see the module's doc.
         let held = match &self.claim {
-            Some(claim) => self.acquire(claim).await?,
-            None => Vec::new(),
+            Some(claim) => Some(self.acquire(claim).await?),
+            None => None,
         };
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
@@ -220,8 +342,15 @@ impl Db {
         );
     }
 
-    /// A handle whose jobs count against `org`'s and `token`'s shares, waiting for them at
-    /// most until `deadline`.
+    /// Sets the jobs in flight that the active orgs share (see [`Fair`]); 0: the machine's
+    /// cores.
+    pub fn set_fair_share_slots(&self, slots: u32) {
+        let slots = if slots == 0 { default_slots() } else { slots };
+        self.shared.fair.slots.store(slots, Ordering::Relaxed);
+    }
+
+    /// A handle whose jobs count against `org`'s and `token`'s shares, and take `org`'s turns
+    /// at the fair gate, waiting for them at most until `deadline`.
     pub fn for_caller(&self, org: &str, token: &str, deadline: Instant) -> Db {
         let shares = vec![
             self.share(
@@ -231,7 +360,7 @@ impl Db {
             ),
             self.share(format!("org `{org}`"), "org", format!("org:{org}")),
         ];
-        self.claimed(shares, deadline)
+        self.claimed(shares, Some(Arc::from(org)), deadline)
     }
 
     /// A handle whose jobs count against the share of client address `address` (work done
@@ -242,14 +371,18 @@ impl Db {
             "address",
             format!("address:{address}"),
         );
-        self.claimed(vec![share], deadline)
+        self.claimed(vec![share], None, deadline)
     }
 
-    fn claimed(&self, shares: Vec<Share>, deadline: Instant) -> Db {
+    fn claimed(&self, shares: Vec<Share>, org: Option<Arc<str>>, deadline: Instant) -> Db {
         Db {
             tx: self.tx.clone(),
             shared: self.shared.clone(),
-            claim: Some(Arc::new(Claim { shares, deadline })),
+            claim: Some(Arc::new(Claim {
+                shares,
+                org,
+                deadline,
+            })),
         }
     }
 
@@ -261,10 +394,7 @@ impl Db {
             self.shared.per_token.load(Ordering::Relaxed)
         }
         .max(1);
-        let mut shares = match self.shared.shares.lock() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut shares = lock(&self.shared.shares);
         let permits = match shares.get(&key).and_then(Weak::upgrade) {
             Some(p) => p,
             None => {
@@ -284,12 +414,9 @@ impl Db {
         }
     }
 
-    /// One place in each of `claim`'s shares, waiting at most the acquire timeout and never
-    /// past the request's deadline.
-    async fn acquire(
-        &self,
-        claim: &Claim,
-    ) -> Result<Vec<tokio::sync::OwnedSemaphorePermit>, DbError> {
+    /// One place in each of `claim`'s shares and a turn at the fair gate, waiting at most the
+    /// acquire timeout and never past the request's deadline.
+    async fn acquire(&self, claim: &Claim) -> Result<Held, DbError> {
         let started = Instant::now();
         let until = claim
             .deadline
@@ -317,7 +444,59 @@ impl Db {
                 }
             }
         }
-        Ok(held)
+        let turn = match &claim.org {
+            Some(org) => Some(self.take_turn(org, until, started).await?),
+            None => None,
+        };
+        Ok(Held {
+            _permits: held,
+            _turn: turn,
+        })
+    }
+
+    /// `org`'s turn at the fair gate, waiting for one of its jobs to end (or another org to go
+    /// quiet) until `until`.
+    async fn take_turn(
+        &self,
+        org: &Arc<str>,
+        until: Instant,
+        started: Instant,
+    ) -> Result<Turn, DbError> {
+        let fair = &self.shared.fair;
+        let deadline = tokio::time::Instant::from_std(until);
+        loop {
+            // Listen before looking, so that a job ending in between is not missed.
+            let ended = fair.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if fair.slots.load(Ordering::Relaxed) == 0 || fair.try_take(org) {
+                return Ok(Turn {
+                    fair: self.shared.clone(),
+                    org: org.clone(),
+                });
+            }
+            // An org stays active for a window after its last job: look again then too.
+            let relook = tokio::time::Instant::now() + ACTIVE_WINDOW / 4;
+            tokio::select! {
+                () = &mut ended => {}
+                () = tokio::time::sleep_until(relook.min(deadline)) => {
+                    if tokio::time::Instant::now() >= deadline {
+                        metrics::counter!("hireplane_db_throttled_total", "share" => "fair")
+                            .increment(1);
+                        let limit = {
+                            let orgs = lock(&fair.orgs);
+                            fair.limit(&orgs, org, Instant::now())
+                        };
+                        return Err(DbError::Throttled {
+                            who: format!("org `{org}` (other orgs are active: its fair share)"),
+                            limit,
+                            size: self.shared.size,
+                            within: until - started,
+                        });
+                    }
+                }
+            }
+        }
     }
 
     /// The worker threads still running (all of them, unless the process is going down).
@@ -333,6 +512,11 @@ impl Db {
             self.shared.size,
         )
     }
+}
+
+/// The machine's cores (threads the OS runs at once), at least one.
+fn default_slots() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX))
 }
 
 /// Counts a worker thread as live while it exists, however it ends.
@@ -446,5 +630,112 @@ fn worker(
             shared.connected.fetch_sub(1, Ordering::Relaxed);
             checked = shared.generation.fetch_add(1, Ordering::AcqRel) + 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job of `db` that blocks its worker until `release` is closed, and counts its start.
+    fn blocking(
+        db: &Db,
+        release: &Arc<Mutex<mpsc::Receiver<()>>>,
+        started: &Arc<AtomicU32>,
+    ) -> tokio::task::JoinHandle<Result<Result<(), ()>, DbError>> {
+        let (db, release, started) = (db.clone(), release.clone(), started.clone());
+        tokio::spawn(async move {
+            db.run(move |_| {
+                started.fetch_add(1, Ordering::SeqCst);
+                let _ = lock(&release).recv(); // returns once the sender is dropped
+                Ok::<(), ()>(())
+            })
+            .await
+        })
+    }
+
+    async fn until(what: impl Fn() -> bool) {
+        for _ in 0..500 {
+            if what() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_busy_org_waits_for_its_fair_turn_once_another_org_is_active() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("fair.db").display());
+        let db = Db::open(&url, 8, Duration::from_secs(5), Duration::ZERO).unwrap();
+        db.set_shares(8, 8);
+        db.set_fair_share_slots(2);
+        let far = Instant::now() + Duration::from_secs(30);
+        let (tx, rx) = mpsc::channel::<()>();
+        let release = Arc::new(Mutex::new(rx));
+        let started = Arc::new(AtomicU32::new(0));
+
+        // Org A alone: three jobs at once, more than the slots, all run (only its share holds it).
+        let a = db.for_caller("a", "ta", far);
+        let first: Vec<_> = (0..3).map(|_| blocking(&a, &release, &started)).collect();
+        until(|| started.load(Ordering::SeqCst) == 3).await;
+
+        // Org B arrives: its job runs at once, beside A's three.
+        let b = db.for_caller("b", "tb", far);
+        let answer = b.run(|_| Ok::<u32, ()>(7)).await.unwrap().unwrap();
+        assert_eq!(answer, 7);
+
+        // A's next job waits: with B active, A's fair number is 2 / 2 = 1 and it has 3.
+        let fourth = blocking(&a, &release, &started);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            3,
+            "A's fourth job ran beside B"
+        );
+
+        // ... and fails with BUSY naming the fair share when its deadline comes first.
+        let hurried = db.for_caller("a", "ta2", Instant::now() + Duration::from_millis(100));
+        match hurried.run(|_| Ok::<(), ()>(())).await {
+            Err(DbError::Throttled { who, limit, .. }) => {
+                assert!(who.contains("fair share"), "{who}");
+                assert_eq!(limit, 1);
+            }
+            other => panic!("expected BUSY, got {:?}", other.map(|_| ())),
+        }
+
+        // Once A's jobs end, its waiting job runs.
+        drop(tx);
+        for job in first {
+            job.await.unwrap().unwrap().unwrap();
+        }
+        fourth.await.unwrap().unwrap().unwrap();
+        assert_eq!(started.load(Ordering::SeqCst), 4);
+
+        // B goes quiet: after the window A is alone again and runs three at once.
+        tokio::time::sleep(ACTIVE_WINDOW + Duration::from_millis(100)).await;
+        let (tx, rx) = mpsc::channel::<()>();
+        let release = Arc::new(Mutex::new(rx));
+        let again: Vec<_> = (0..3).map(|_| blocking(&a, &release, &started)).collect();
+        until(|| started.load(Ordering::SeqCst) == 7).await;
+        drop(tx);
+        for job in again {
+            job.await.unwrap().unwrap().unwrap();
+        }
+    }
+
+    /// `/healthz` answers 503 when [`Db::live_workers`] is 0: the count must follow the threads
+    /// down whichever way they end (here: the queue's last sender dropped, as at shutdown).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn live_workers_count_the_threads_down_to_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("live.db").display());
+        let db = Db::open(&url, 3, Duration::from_secs(5), Duration::ZERO).unwrap();
+        assert_eq!(db.live_workers(), 3);
+        db.run(|_| Ok::<(), ()>(())).await.unwrap().unwrap();
+        let shared = db.shared.clone();
+        drop(db);
+        until(|| shared.live.load(Ordering::Acquire) == 0).await;
     }
 }

@@ -87,6 +87,12 @@ pub struct Limits {
     /// The same for one token, and for one client address while its token is checked (0: a
     /// quarter of `pool.size`, rounded up; at most the org's).
     pub max_workers_per_token: u32,
+    /// The jobs in flight that the orgs active at once share (0: the machine's cores): while n
+    /// orgs have had work in the last second, each may have at most max(1, slots / n) jobs
+    /// queued or running (within its share above); more wait for a turn like for a share. An
+    /// org alone is not held back. So one org's heavy reports cannot take the CPU from another
+    /// org's requests; raise it (to `pool.size`: no gate) where the database has CPU to spare.
+    pub fair_share_slots: u32,
     /// The most connections one client address may hold open at once (0: no limit); a further
     /// one is answered 429 and closed. Behind a proxy every client shares its address: raise it.
     pub max_connections_per_ip: usize,
@@ -170,6 +176,7 @@ impl Default for Limits {
             statement_timeout_ms: 20_000,
             max_workers_per_org: 0,
             max_workers_per_token: 0,
+            fair_share_slots: 0,
             max_connections_per_ip: 64,
             auth_failures_per_minute: 60,
             auth_failure_burst: 20,
