@@ -2,6 +2,7 @@
 # Org B's latency while org A attacks the server (issue 16). Run from the repository root:
 #
 #   bench/attack.sh            (ATTACK_SECONDS=20 per phase; needs python3)
+#   ATTACK_FAIR="16 0 16 0" bench/attack.sh   (the fair gate off and on, alternating)
 #
 # Builds the release CLI, generates two orgs (A: ATTACK_A applications, default 3000; B:
 # ATTACK_B, default 500) into a fresh store (ATTACK_DB: a PostgreSQL server URL, default
@@ -19,9 +20,9 @@ b=${ATTACK_B:-500}
 seconds=${ATTACK_SECONDS:-20}
 pg=${ATTACK_DB:-postgres://postgres@127.0.0.1:5432/postgres}
 port=${ATTACK_PORT:-18190}
-echo "rerun: bench/attack.sh   (ATTACK_A=$a ATTACK_B=$b ATTACK_SECONDS=$seconds ATTACK_DB=$pg)" >&2
+echo "rerun: bench/attack.sh   (ATTACK_A=$a ATTACK_B=$b ATTACK_SECONDS=$seconds ATTACK_DB=$pg ATTACK_FAIR=\"${ATTACK_FAIR:-0}\")" >&2
 
-cargo build --release -q -p cli
+[ -n "${ATTACK_NO_BUILD:-}" ] || cargo build --release -q -p cli
 bin=${CARGO_TARGET_DIR:-target}/release/hireplane
 work=$(mktemp -d)
 server=
@@ -50,15 +51,24 @@ print(next(u["id"] for u in map(json.loads, open(sys.argv[1])) if u["role"] == "
 token_a=$("$bin" --database "$dburl" token create --org attacker --user "$(admin_of "$work/a")" --name bench 2>/dev/null)
 token_b=$("$bin" --database "$dburl" token create --org bystander --user "$(admin_of "$work/b")" --name bench 2>/dev/null)
 
-HIREPLANE_LIMITS__RATE_PER_SECOND=0 HIREPLANE_LOG_LEVEL=error \
-    "$bin" --database "$dburl" serve --listen "127.0.0.1:$port" >/dev/null 2>"$work/server.log" &
-server=$!
-for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
-    sleep 0.2
-done
-echo "server on $dburl, $(nproc) cores; $seconds s per phase" >&2
+# One server per entry of ATTACK_FAIR (limits.fair_share_slots; 0: the default, the cores;
+# the pool's size, 16: no fair gate), one after the other in this run, so that the gate's effect
+# is measured side by side; the exit status is the last run's.
 status=0
-python3 bench/attack.py "http://127.0.0.1:$port" "$token_a" "$token_b" "$seconds" || status=$?
-echo "healthz after the attack: $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")"
+for slots in ${ATTACK_FAIR:-0}; do
+    HIREPLANE_LIMITS__RATE_PER_SECOND=0 HIREPLANE_LIMITS__FAIR_SHARE_SLOTS=$slots HIREPLANE_LOG_LEVEL=error \
+        "$bin" --database "$dburl" serve --listen "127.0.0.1:$port" >/dev/null 2>"$work/server.log" &
+    server=$!
+    for _ in $(seq 100); do
+        curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
+        sleep 0.2
+    done
+    echo "== limits.fair_share_slots=$slots: server on $dburl, $(nproc) cores; $seconds s per phase" >&2
+    status=0
+    python3 bench/attack.py "http://127.0.0.1:$port" "$token_a" "$token_b" "$seconds" || status=$?
+    echo "healthz after the attack: $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")"
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    server=
+done
 exit $status
