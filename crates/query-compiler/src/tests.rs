@@ -241,6 +241,14 @@ fn timestamp_literals_are_refused_where_a_timestamp_is_not_expected() {
         message.starts_with("a report over demographics cannot filter rows"),
         "{message}"
     );
+    // Nor as a group key: a comparison with a moment is not a coarse value.
+    let text = "report candidates group by created_at < 2025-01-01T00:00Z as before, demographics.gender as g";
+    let (message, under, _) = refusal(text);
+    assert_eq!(
+        message,
+        "`created_at < 2025-01-01T00:00Z` cannot be used in a report over demographics: only coarse fields and `month`, `quarter` or `year` of a coarse timestamp are allowed here"
+    );
+    assert_eq!(under, "created_at < 2025-01-01T00:00Z");
 }
 
 #[test]
