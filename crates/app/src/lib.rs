@@ -380,14 +380,14 @@ impl Services {
             store.record_audit(org, &audited)?;
         }
         let compile_time = started.elapsed();
-        // Today in the org's zone, unless the caller fixed it.
+        // Today in the report's zone (`in zone`, else the org's), unless the caller fixed it.
         let today = match today {
             Some(d) => d,
             None => jiff::tz::TimeZone::get(&compiled.time_zone)
                 .map(|tz| at.as_timestamp().to_zoned_datetime(tz).date())
                 .map_err(|e| {
                     AppError::Store(StoreError::Corrupt(format!(
-                        "org `{org}`'s time zone `{}`: {e}",
+                        "org `{org}`: the report's time zone `{}`: {e}",
                         compiled.time_zone
                     )))
                 })?,

@@ -143,14 +143,23 @@ pub fn pick_org(store: &mut Store, org: Option<String>) -> Result<String> {
     }
 }
 
+/// The zone a report's `today` is in: its own (`in zone`) when the zone exists, else the org's
+/// (an unknown zone is then refused by the compiler, with its span).
+fn report_zone<'a>(report: &'a query_syntax::Report, org_zone: &'a str) -> &'a str {
+    match &report.zone {
+        Some(z) if jiff::tz::TimeZone::get(&z.name).is_ok() => &z.name,
+        _ => org_zone,
+    }
+}
+
+/// `--today`, else today's date in `zone` (the report's).
 fn today(zone: &str, given: Option<&str>) -> Result<jiff::civil::Date> {
     if let Some(d) = given {
         return d
             .parse()
             .with_context(|| format!("--today `{d}`: expected a date such as 2025-06-30"));
     }
-    let tz =
-        jiff::tz::TimeZone::get(zone).with_context(|| format!("the org's time zone `{zone}`"))?;
+    let tz = jiff::tz::TimeZone::get(zone).with_context(|| format!("the time zone `{zone}`"))?;
     Ok(jiff::Timestamp::now().to_zoned_datetime(tz).date())
 }
 
@@ -207,7 +216,7 @@ pub fn run(
     let catalog = store
         .catalog(&org)
         .with_context(|| format!("cannot read the catalog of org `{org}`"))?;
-    let today = today(&catalog.time_zone, today_arg)?;
+    let today = today(report_zone(&report, &catalog.time_zone), today_arg)?;
     let services = app::Services::new();
     let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
     let run = services
@@ -465,7 +474,7 @@ pub fn explain(
     let t = Instant::now();
     let sql = query_compiler::render(&select, d);
     let render_time = t.elapsed();
-    let today = today(&catalog.time_zone, today_arg)?;
+    let today = today(&ir.time_zone, today_arg)?;
     let bound = query_compiler::bind(&params, &ir.time_zone, today)?;
     let compiled = query_compiler::Compiled {
         sql: sql.clone(),

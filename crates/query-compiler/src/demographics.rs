@@ -11,7 +11,9 @@
 //!
 //! It has no `where` and no aggregate filter: every population it counts is a group of its
 //! coarse keys, so two reports can only differ by whole groups, and the groups too close to
-//! their margin are withheld (below).
+//! their margin are withheld (below). Its calendar is the org's: `in zone` naming another zone
+//! is refused ([`zone_refused`]), since the same months seen from two zones differ by the few
+//! people at their edges.
 //! Everything else is refused with the span of what is wrong, why, and what is allowed: filters,
 //! ids and other per-record fields (names, emails, free text, numbers), custom fields, exact
 //! timestamps, every other aggregate (`min(name)` shows one person's value), `having`, `limit`,
@@ -108,6 +110,22 @@ pub(crate) fn check(
         c.published(&item.expr)?;
     }
     Ok(())
+}
+
+/// `in zone` with another zone than the org's is refused in a report over demographics: its
+/// months, quarters and years would start a few hours earlier or later than the org's, and the
+/// same report in two zones would count sets that differ by the few people at the edges (with
+/// the hundreds of zones, down to the quarter hour).
+pub(crate) fn zone_refused(zone: &query_syntax::Zone, org_zone: &str) -> Diagnostic {
+    Diagnostic::new(
+        format!(
+            "a report over demographics is counted in the org's time zone (`{org_zone}`), not in `{}`",
+            zone.name
+        ),
+        zone.span,
+    )
+    .with_label("not in the safe form")
+    .with_help("the same months seen from two zones differ by the few people at their edges; remove `in zone`")
 }
 
 /// Filters are refused: a filter makes a population that another report's differs from by a

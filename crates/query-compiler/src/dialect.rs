@@ -1,5 +1,5 @@
 //! What differs between PostgreSQL and SQLite, as capability methods that build SQL: time
-//! buckets in the org's zone, day differences, percentiles, JSON access to custom fields, list
+//! buckets in the report's zone, day differences, percentiles, JSON access to custom fields, list
 //! membership, case-insensitive matching, null-safe equality and output normalisation.
 //!
 //! Both dialects give the same answers on the same data: SQLite lacks time zones, ISO weeks and

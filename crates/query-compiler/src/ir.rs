@@ -24,7 +24,7 @@ pub enum Param {
         end: bool,
         date: bool,
     },
-    /// The start of today in the org's zone (or today's date); resolved when the report runs.
+    /// The start of today in the report's zone (`in zone`, else the org's) (or today's date); resolved when the report runs.
     Today {
         date: bool,
     },
@@ -103,7 +103,7 @@ pub enum Scalar {
         value: Box<Scalar>,
         negated: bool,
     },
-    /// The local day, ISO week, month, quarter or year of an instant (in the org's zone) or a
+    /// The local day, ISO week, month, quarter or year of an instant (in the report's zone) or a
     /// date, as a sortable label: `2025-01-31`, `2025-W05`, `2025-01`, `2025-Q1`, `2025`.
     Bucket {
         unit: TimeUnit,
@@ -276,15 +276,27 @@ pub enum AggFunc {
 /// from each subject row through to-many relations (`applications`, `applications.interviews`).
 /// Each such row belongs to exactly one subject row, so aggregating a grain never counts a row
 /// twice; grains are aggregated separately and joined on the group keys.
+///
+/// With `per` (a to-one walk from those rows, `candidate`), the rows aggregated are the distinct
+/// records it reaches in each group instead, each once however many of the grain's rows reach
+/// it (`avg(distinct candidate.custom.years_of_experience)`: each candidate of the group's
+/// applications once). A measure of such a grain reads only that record's values, so they are
+/// the same from every row that reaches it; a record is aggregated when one of those rows passes
+/// the measure's filter.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Grain {
     #[serde(serialize_with = "ser_path")]
     pub steps: Path,
+    #[serde(serialize_with = "ser_path", skip_serializing_if = "Vec::is_empty")]
+    pub per: Path,
 }
 
 impl Grain {
     pub fn root() -> Grain {
-        Grain { steps: Vec::new() }
+        Grain {
+            steps: Vec::new(),
+            per: Vec::new(),
+        }
     }
     pub fn entity(&self, subject: EntityId) -> EntityId {
         self.steps.last().map_or(subject, |r| r.target)
@@ -411,7 +423,7 @@ pub struct Ir {
     pub order: Vec<Order>,
     pub limit: Option<u64>,
     pub params: Vec<Param>,
-    /// The org's time zone, for buckets and relative dates.
+    /// The report's time zone (`in zone`, else the org's), for buckets and relative dates.
     pub time_zone: String,
     /// The parameter holding the time zone's name, when SQL needs it.
     pub zone_param: Option<ParamId>,

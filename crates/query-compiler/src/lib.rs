@@ -8,7 +8,7 @@
 //! at every field read) -> [`render`] (SQL text). [`compile`] runs them all and lists what the
 //! guard restricted ([`Compiled::guarded`]); [`Cache`] keeps results per (catalog version,
 //! dialect, report text, guard); [`bind`] turns parameters into values when the report runs
-//! (relative dates are resolved then, from today in the org's zone).
+//! (relative dates are resolved then, from today in the report's zone).
 //!
 //! Demographic fields are read only as group keys of a grouped report (the resolver refuses
 //! them anywhere else); such a report's statement returns, after its columns, the hidden count of
@@ -263,7 +263,7 @@ pub enum BindError {
     Range(String),
 }
 
-/// The parameters' values when the report runs `today` (a date in the org's zone).
+/// The parameters' values when the report runs `today` (a date in the report's zone, `time_zone`).
 pub fn bind(params: &[Param], time_zone: &str, today: Date) -> Result<Vec<Bound>, BindError> {
     let zone =
         jiff::tz::TimeZone::get(time_zone).map_err(|_| BindError::Zone(time_zone.to_owned()))?;

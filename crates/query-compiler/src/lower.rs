@@ -11,7 +11,9 @@
 //!   joined to the parent rows, so the parent table is read once and nothing multiplies; when
 //!   every measure of a family decomposes, each list is instead aggregated per subject row on
 //!   its own, reaching the subject by a declared shortcut (`catalog::SHORTCUTS`) or by its own
-//!   lists reversed, and joined to the subject (one row each); any other grain alone;
+//!   lists reversed, and joined to the subject (one row each); a grain of distinct records
+//!   (`avg(distinct candidate.x)`, [`Grain::per`]) alone, in two steps: one row per group and
+//!   record (`p<n>`), then the aggregates over those rows; any other grain alone;
 //! - with group keys, the units are stacked (`UNION ALL`) and grouped again, which matches NULL
 //!   keys and hashes; without, they are single rows joined side by side. The final select
 //!   computes formulas and applies `having`, `order by` (ties broken by the group keys) and
@@ -1093,9 +1095,113 @@ impl Lower<'_> {
     fn grain(&mut self, grain: &Grain) -> Select {
         let subject = self.ir.subject;
         let (mut tables, s, filter, mut columns, group_by) = self.keyed_rows();
-        // Down the grain's to-many relations: each row below belongs to one row above.
-        let mut alias = s.clone();
-        let mut entity = subject;
+        let (alias, entity) = self.down(&mut tables, &s, grain);
+        for (j, m) in self.ir.measures.iter().enumerate() {
+            if m.grain != *grain {
+                continue;
+            }
+            let e = self.measure(m, &mut tables, &alias, entity);
+            columns.push((e, format!("m{j}")));
+        }
+        if columns.is_empty() {
+            columns.push((
+                SqlExpr::Agg {
+                    func: "count",
+                    distinct: false,
+                    arg: None,
+                },
+                "rows".into(),
+            ));
+        }
+        // A grain below the subject: only subject rows that have such rows; the left join from
+        // g0 brings back the groups without any.
+        keyed_select(subject, tables, s, filter, columns, group_by)
+    }
+
+    /// A grain of distinct records (`per`, [`Grain`]): first one row per group and record, its
+    /// key `k` and each measure's value `v<j>` (the record's value when one of its rows passes
+    /// the measure's filter: the same from every row, so `max` picks it), in a CTE `p<n>`; then
+    /// the measures over those rows per group. Rows that reach no record (a missing or hidden
+    /// one) are left out.
+    fn distinct_grain(&mut self, grain: &Grain, ctes: &mut Vec<(String, Select)>) -> Select {
+        let subject = self.ir.subject;
+        let (mut tables, s, filter, mut columns, mut group_by) = self.keyed_rows();
+        let (alias, entity) = self.down(&mut tables, &s, grain);
+        let record = Scalar::Key {
+            path: grain.per.clone(),
+        };
+        let k = self.scalar(&record, &mut tables, &alias, entity);
+        columns.push((k.clone(), "k".to_owned()));
+        group_by.push(k.clone());
+        let d = self.d;
+        let mut finals = Vec::new();
+        for (j, m) in self.ir.measures.iter().enumerate() {
+            if m.grain != *grain {
+                continue;
+            }
+            let arg = m
+                .arg
+                .as_ref()
+                .map(|a| self.scalar(a, &mut tables, &alias, entity));
+            let f = m
+                .filter
+                .as_ref()
+                .map(|f| self.scalar(f, &mut tables, &alias, entity));
+            columns.push((aggregate(d, "max", false, arg, f), format!("v{j}")));
+            finals.push((j, m.func));
+        }
+        let filter = SqlExpr::all(
+            filter
+                .into_iter()
+                .chain([SqlExpr::IsNull(Box::new(k), true)])
+                .collect(),
+        );
+        let name = format!("p{}", ctes.len());
+        ctes.push((
+            name.clone(),
+            keyed_select(subject, tables, s, filter, columns, group_by),
+        ));
+        let q = self.alias("q");
+        let dims: Vec<SqlExpr> = (0..self.ir.dims.len())
+            .map(|i| SqlExpr::Ref(q.clone(), format!("d{i}")))
+            .collect();
+        let mut columns: Vec<(SqlExpr, String)> = dims
+            .iter()
+            .cloned()
+            .zip((0..).map(|i| format!("d{i}")))
+            .collect();
+        for (j, func) in finals {
+            let v = SqlExpr::Ref(q.clone(), format!("v{j}"));
+            let e = match func {
+                AggFunc::Sum => aggregate(d, "sum", false, Some(v), None),
+                AggFunc::Avg => aggregate(d, "avg", false, Some(v), None),
+                AggFunc::Min => aggregate(d, "min", false, Some(v), None),
+                AggFunc::Max => aggregate(d, "max", false, Some(v), None),
+                AggFunc::Percentile(p) => d.percentile(v, SqlExpr::Param(p, ParamType::Number)),
+                // The resolver makes no other measure of distinct records.
+                AggFunc::Count | AggFunc::CountDistinct | AggFunc::KeySum(_) => aggregate(
+                    d,
+                    "count",
+                    true,
+                    Some(SqlExpr::Ref(q.clone(), "k".into())),
+                    None,
+                ),
+            };
+            columns.push((e, format!("m{j}")));
+        }
+        Select {
+            columns,
+            from: Some((TableSource::Cte(name), q)),
+            group_by: dims,
+            ..Default::default()
+        }
+    }
+
+    /// Joins the grain's to-many relations down from the subject's rows at `s`: the alias and
+    /// entity of the grain's rows. Each row below belongs to one row above.
+    fn down(&mut self, tables: &mut Tables, s: &str, grain: &Grain) -> (String, EntityId) {
+        let mut alias = s.to_owned();
+        let mut entity = self.ir.subject;
         for rel in &grain.steps {
             let target = Entity::get(rel.target);
             let next = self.alias("g");
@@ -1120,26 +1226,7 @@ impl Lower<'_> {
             alias = next;
             entity = rel.target;
         }
-        for (j, m) in self.ir.measures.iter().enumerate() {
-            if m.grain != *grain {
-                continue;
-            }
-            let e = self.measure(m, &mut tables, &alias, entity);
-            columns.push((e, format!("m{j}")));
-        }
-        if columns.is_empty() {
-            columns.push((
-                SqlExpr::Agg {
-                    func: "count",
-                    distinct: false,
-                    arg: None,
-                },
-                "rows".into(),
-            ));
-        }
-        // A grain below the subject: only subject rows that have such rows; the left join from
-        // g0 brings back the groups without any.
-        keyed_select(subject, tables, s, filter, columns, group_by)
+        (alias, entity)
     }
 
     fn measure(
@@ -1190,15 +1277,18 @@ impl Lower<'_> {
     fn units(&self) -> Vec<Vec<Grain>> {
         let mut units: Vec<Vec<Grain>> = vec![vec![Grain::root()]];
         for g in self.ir.grains().into_iter().skip(1) {
-            let family = match g.steps.as_slice() {
-                [_] => true,
-                [_, _] => self.eager(&g),
-                _ => false,
-            };
+            // A grain of distinct records is a unit of its own.
+            let family = g.per.is_empty()
+                && match g.steps.as_slice() {
+                    [_] => true,
+                    [_, _] => self.eager(&g),
+                    _ => false,
+                };
             let home = units.iter().position(|u| {
                 family
                     && u.iter().all(|h| {
-                        h.steps.first().map(|r| r.name) == g.steps.first().map(|r| r.name)
+                        h.per.is_empty()
+                            && h.steps.first().map(|r| r.name) == g.steps.first().map(|r| r.name)
                             && (h.steps.len() == 1 || self.eager(h))
                     })
                     && !u[0].steps.is_empty()
@@ -1222,6 +1312,9 @@ impl Lower<'_> {
     /// Whether every measure of a grain is count, sum, min, max or avg over the rows' own fields
     /// (so it can be computed from partial aggregates per parent row).
     fn decomposable(&self, grain: &Grain) -> bool {
+        if !grain.per.is_empty() {
+            return false;
+        }
         if !matches!(
             grain.steps.last().map(|r| r.link),
             Some(Link::ToMany { .. })
@@ -1629,6 +1722,7 @@ impl Lower<'_> {
         for (k, unit) in units.iter().enumerate() {
             let lookup = if k == 0 { self.lookup_keys() } else { None };
             let select = match unit.as_slice() {
+                [one] if !one.per.is_empty() => self.distinct_grain(one, &mut ctes),
                 [_] if lookup.is_some() => {
                     self.by_lookup(lookup.as_deref().unwrap_or(&[]), &mut ctes)
                 }

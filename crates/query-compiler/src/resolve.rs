@@ -3,6 +3,13 @@
 //! into a parameter, and places every aggregate at its grain. Errors carry the span of what is
 //! wrong, suggest near names and list what exists.
 //!
+//! Time is read in the report's zone: `in zone "..."` (looked up in the bundled time zone
+//! database, refused with a suggestion when unknown), else the org's. Date literals against
+//! timestamps become that zone's local day, timestamp literals their instant (a local one in
+//! that zone), and buckets and relative ranges carry the zone to SQL and to `bind`.
+//! `sum`/`avg`/`min`/`max`/`median`/`percentile` with `distinct` aggregate the distinct records
+//! their argument reads ([`Grain::per`]: the longest to-one walk every value goes through).
+//!
 //! Demographic fields (`FieldGroup::Demographics`) are resolved only as a group key written as
 //! the bare field (`group by candidate.demographics.gender as gender`); anywhere else (`where`,
 //! row reports, aggregates' arguments and filters, `having`, `order by` a path, expressions in
@@ -34,18 +41,25 @@ pub fn resolve(report: &Report, catalog: &dyn Catalog) -> Result<Ir, Diagnostic>
             .suggest(&report.subject.name, names.iter().copied())
             .with_help(format!("subjects: {}", names.join(", ")))
         })?;
-    let zone = jiff::tz::TimeZone::get(catalog.time_zone()).map_err(|_| {
-        Diagnostic::new(
-            format!(
-                "the org's time zone `{}` is not a known IANA zone",
-                catalog.time_zone()
-            ),
-            report.subject.span,
-        )
-    })?;
+    let (zone, zone_name) = match &report.zone {
+        Some(z) => report_zone(z)?,
+        None => {
+            let zone = jiff::tz::TimeZone::get(catalog.time_zone()).map_err(|_| {
+                Diagnostic::new(
+                    format!(
+                        "the org's time zone `{}` is not a known IANA zone",
+                        catalog.time_zone()
+                    ),
+                    report.subject.span,
+                )
+            })?;
+            (zone, catalog.time_zone().to_owned())
+        }
+    };
     let mut r = Resolver {
         catalog,
         zone,
+        zone_name,
         subject,
         params: Vec::new(),
         dims: Vec::new(),
@@ -65,9 +79,42 @@ pub fn resolve(report: &Report, catalog: &dyn Catalog) -> Result<Ir, Diagnostic>
     r.report(report)
 }
 
+/// The zone of `in zone "..."`, looked up in the bundled time zone database, and its name as
+/// the database spells it (`"utc"` is `UTC`).
+fn report_zone(z: &query_syntax::Zone) -> Result<(jiff::tz::TimeZone, String), Diagnostic> {
+    let found = jiff::tz::TimeZone::get(&z.name)
+        .ok()
+        .and_then(|tz| tz.iana_name().map(|n| (n.to_owned(), tz.clone())));
+    if let Some((name, tz)) = found {
+        return Ok((tz, name));
+    }
+    let names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|n| n.as_str().to_owned())
+        .collect();
+    // `Berlin` for `Europe/Berlin`, else the nearest spelling.
+    let wanted = z.name.to_ascii_lowercase();
+    let by_city = names.iter().find(|n| {
+        n.rsplit('/')
+            .next()
+            .is_some_and(|city| city.to_ascii_lowercase() == wanted)
+    });
+    let mut d = err(format!("unknown time zone `{}`", z.name), z.span)
+        .with_label("not in the time zone database");
+    d = match by_city {
+        Some(n) => d.with_help(format!("did you mean `{n}`?")),
+        None => d.suggest(&z.name, names.iter().map(String::as_str)),
+    };
+    Err(d.with_help(
+        "zones are IANA names such as \"UTC\", \"Europe/Berlin\" or \"America/New_York\"",
+    ))
+}
+
 struct Resolver<'c> {
     catalog: &'c dyn Catalog,
+    /// The report's time zone (`in zone`, else the org's) and its name.
     zone: jiff::tz::TimeZone,
+    zone_name: String,
     subject: &'static Entity,
     params: Vec<Param>,
     dims: Vec<Dim>,
@@ -305,6 +352,14 @@ impl Resolver<'_> {
 
         // A report over demographics: only in the safe form (`crate::demographics`).
         if let Some(path) = &candidate_path {
+            if let Some(zone) = &report.zone
+                && self.zone_name != self.catalog.time_zone()
+            {
+                return Err(crate::demographics::zone_refused(
+                    zone,
+                    self.catalog.time_zone(),
+                ));
+            }
             crate::demographics::check(report, path, self)?;
         }
 
@@ -593,7 +648,7 @@ impl Resolver<'_> {
             order,
             limit: report.limit.as_ref().map(|l| l.rows),
             params: std::mem::take(&mut self.params),
-            time_zone: self.catalog.time_zone().to_owned(),
+            time_zone: self.zone_name.clone(),
             zone_param: self.zone_param,
             candidates,
             cells,
@@ -947,7 +1002,36 @@ impl Resolver<'_> {
             Literal::Float(f) => (self.param(Param::Number(*f)), Type::Number),
             Literal::String(s) => (self.param(Param::Text(s.clone())), Type::Text),
             Literal::Date(d) => (self.param(Param::Date(d.clone())), Type::Date),
+            Literal::Timestamp(t) => {
+                let at = self.instant_literal(t, span)?;
+                (self.param(Param::Instant(at)), Type::Instant)
+            }
         })
+    }
+
+    /// A timestamp literal in UTC microseconds: with an offset, that moment; without, the local
+    /// time in the report's zone (in a gap of a daylight-saving change, moved forward by the
+    /// gap; in a fold, the earlier of the two moments).
+    fn instant_literal(&self, text: &str, span: Span) -> Result<i64, Diagnostic> {
+        let outside = || {
+            err(
+                format!("timestamp `{text}` is outside the supported range"),
+                span,
+            )
+            .with_help("timestamps go from the year 0001 to 9999 in every time zone")
+        };
+        let time = text.get(10..).unwrap_or_default();
+        let local = !(time.ends_with('Z') || time.contains(['+', '-']));
+        let at = if local {
+            let civil: jiff::civil::DateTime = text.parse().map_err(|_| outside())?;
+            civil
+                .to_zoned_datetime(self.zone.clone())
+                .map_err(|_| outside())?
+                .timestamp()
+        } else {
+            text.parse::<jiff::Timestamp>().map_err(|_| outside())?
+        };
+        Ok(at.as_microsecond())
     }
 
     /// `expr` as an operand compared with something of type `want`.
@@ -989,6 +1073,15 @@ impl Resolver<'_> {
                 let (start, _) = self.day_bounds(d, span)?;
                 self.param(Param::Instant(start))
             }
+            (Type::Instant, Literal::Timestamp(t)) => {
+                let at = self.instant_literal(t, span)?;
+                self.param(Param::Instant(at))
+            }
+            (Type::Date, Literal::Timestamp(t)) => {
+                let day = t.get(..10).unwrap_or(t);
+                return Err(mismatch("a timestamp")
+                    .with_help(format!("a date is written without a time: `{day}`")));
+            }
             (Type::Instant | Type::Date, Literal::String(_)) => {
                 return Err(mismatch("text").with_help("write dates without quotes: `2025-01-31`"));
             }
@@ -996,10 +1089,11 @@ impl Resolver<'_> {
             (_, Literal::Integer(_) | Literal::Float(_)) => return Err(mismatch("a number")),
             (_, Literal::Bool(_)) => return Err(mismatch("a boolean")),
             (_, Literal::Date(_)) => return Err(mismatch("a date")),
+            (_, Literal::Timestamp(_)) => return Err(mismatch("a timestamp")),
         })
     }
 
-    /// The first instant of a local date in the org's zone, and of the next date.
+    /// The first instant of a local date in the report's zone, and of the next date.
     fn day_bounds(&self, date: &str, span: Span) -> Result<(i64, i64), Diagnostic> {
         let bad = || err(format!("`{date}` is not a date"), span);
         let d: Date = date.parse().map_err(|_| bad())?;
@@ -1088,7 +1182,7 @@ impl Resolver<'_> {
                     .with_help("a map can only be shown, or tested with `is null`"));
                 }
                 let op = if lit_left { flip(op) } else { op };
-                // An instant compared with a date means the date's whole day in the org's zone.
+                // An instant compared with a date means the date's whole day in the report's zone.
                 if ty == Type::Instant
                     && let ExprKind::Literal {
                         value: Literal::Date(d),
@@ -1189,7 +1283,7 @@ impl Resolver<'_> {
                     }
                 };
                 if instant && self.zone_param.is_none() {
-                    let zone = self.catalog.time_zone().to_owned();
+                    let zone = self.zone_name.clone();
                     self.zone_param = Some(self.param_id(Param::Text(zone)));
                 }
                 Ok((
@@ -1823,9 +1917,11 @@ impl Resolver<'_> {
                 return Err(err("aggregates cannot be nested", inner.span));
             }
         }
-        if distinct && name != "count" {
+        if distinct && matches!(name, "rate" | "conversion") {
             return Err(err(
-                format!("`distinct` applies to `count`, not `{name}`"),
+                format!(
+                    "`distinct` applies to `count`, `sum`, `avg`, `min`, `max`, `median` and `percentile`, not `{name}`"
+                ),
                 span,
             ));
         }
@@ -2073,6 +2169,14 @@ impl Resolver<'_> {
             }
             _ => return Err(err(format!("unknown aggregate `{name}`"), function.span)),
         };
+        // `sum(distinct candidate.x)` and the like: each record reached once per group.
+        let mut grain = grain;
+        if distinct
+            && name != "count"
+            && let (Some(a), Some(written)) = (&arg, args.first())
+        {
+            grain.per = self.distinct_record(a, written, name, grain_entity)?;
+        }
         let m = self.add_measure(Measure {
             func,
             grain,
@@ -2081,6 +2185,66 @@ impl Resolver<'_> {
             ty: ty.clone(),
         });
         Ok((Formula::Measure(m), ty))
+    }
+
+    /// The record a `distinct` aggregate takes once per group: the longest to-one walk that every
+    /// value its argument reads goes through (`candidate` for `candidate.custom.years`,
+    /// `job.department` for `job.department.name`). Refused when the argument reads the rows
+    /// themselves (each is aggregated once already) or two records.
+    fn distinct_record(
+        &self,
+        arg: &Scalar,
+        written: &Expr,
+        name: &str,
+        rows: EntityId,
+    ) -> Result<Path, Diagnostic> {
+        let mut paths: Vec<Path> = Vec::new();
+        arg.walk(&mut |s| match s {
+            Scalar::Field { path, .. }
+            | Scalar::Custom { path, .. }
+            | Scalar::Key { path }
+            | Scalar::Reached { path, .. } => paths.push(path.clone()),
+            _ => {}
+        });
+        let mut common: Path = paths.first().cloned().unwrap_or_default();
+        for p in &paths {
+            let same = common
+                .iter()
+                .zip(p.iter())
+                .take_while(|(a, b)| a == b)
+                .count();
+            common.truncate(same);
+        }
+        if !common.is_empty() {
+            return Ok(common);
+        }
+        let shown = display(written);
+        let rows = Entity::get(rows).name;
+        let mut records: Vec<&str> = paths
+            .iter()
+            .filter_map(|p| p.first())
+            .map(|r| r.name)
+            .collect();
+        records.dedup();
+        if records.len() > 1 && paths.iter().all(|p| !p.is_empty()) {
+            return Err(err(
+                format!(
+                    "`{name}(distinct ...)` takes each related record once, and `{shown}` reads several: {}",
+                    records.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")
+                ),
+                written.span,
+            )
+            .with_help("the values of a `distinct` aggregate must all belong to one related record"));
+        }
+        Err(err(
+            format!(
+                "`{name}(distinct ...)` takes each related record once, and `{shown}` belongs to the {rows} themselves, each aggregated once already"
+            ),
+            written.span,
+        )
+        .with_help(format!(
+            "write `{name}({shown})`, or aggregate a related record's field, each record once: `avg(distinct candidate.custom.years_of_experience)`"
+        )))
     }
 
     /// Splits a path into the grain (its leading to-many relations from the subject) and says
@@ -2117,7 +2281,13 @@ impl Resolver<'_> {
             .count();
         steps.truncate(lead);
         let all = lead == path.len() && lead > 0;
-        Ok((Grain { steps }, all))
+        Ok((
+            Grain {
+                steps,
+                per: Vec::new(),
+            },
+            all,
+        ))
     }
 
     /// The grain of an argument that is not a bare path: that of the first path inside it.
@@ -2315,7 +2485,7 @@ pub(crate) fn display(expr: &Expr) -> String {
             Literal::Integer(i) => i.to_string(),
             Literal::Float(f) => f.to_string(),
             Literal::String(s) => format!("{s:?}"),
-            Literal::Date(d) => d.clone(),
+            Literal::Date(d) | Literal::Timestamp(d) => d.clone(),
         },
         ExprKind::Binary { op, left, right } => {
             format!("{} {} {}", display(left), op.symbol(), display(right))

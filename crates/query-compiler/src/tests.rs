@@ -89,3 +89,266 @@ fn the_cache_is_keyed_by_catalog_version_dialect_and_text() {
             .is_err()
     );
 }
+
+fn resolved(text: &str) -> Ir {
+    match parse(text).and_then(|r| resolve(&r, &MemoryCatalog::example())) {
+        Ok(ir) => ir,
+        Err(d) => panic!("{}", d.render(text, "<test>")),
+    }
+}
+
+/// The diagnostic of a report that does not compile: its message and the text under its span.
+fn refusal(text: &str) -> (String, String, crate::Diagnostic) {
+    match compile(text, &MemoryCatalog::example(), Dialect::Sqlite, &OrgScope) {
+        Ok(c) => panic!("expected an error, got {}", c.sql),
+        Err(d) => (d.message.clone(), text[d.span.range()].to_owned(), d),
+    }
+}
+
+fn instants(ir: &Ir) -> Vec<i64> {
+    ir.params
+        .iter()
+        .filter_map(|p| match p {
+            Param::Instant(i) => Some(*i),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_report_zone_replaces_the_orgs() {
+    // The example org is in New York; `in zone` governs buckets, ranges and date literals.
+    let ir = resolved("report applications group by month(applied_at) as m");
+    assert_eq!(ir.time_zone, "America/New_York");
+    let ir = resolved(
+        "report applications in zone \"utc\" where applied_at = 2025-03-03 group by month(applied_at) as m",
+    );
+    assert_eq!(ir.time_zone, "UTC", "the database's spelling");
+    assert!(ir.params.contains(&Param::Text("UTC".into())));
+    assert!(!ir.params.contains(&Param::Text("America/New_York".into())));
+    // The whole UTC day, not New York's.
+    assert_eq!(
+        instants(&ir),
+        [1_740_960_000_000_000, 1_741_046_400_000_000]
+    );
+    for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+        let c = compile(
+            "report applications in zone \"Asia/Tokyo\" where applied_at in last 7 days group by week(applied_at)",
+            &MemoryCatalog::example(),
+            dialect,
+            &OrgScope,
+        )
+        .unwrap();
+        assert_eq!(c.time_zone, "Asia/Tokyo");
+        assert!(c.params.contains(&Param::Text("Asia/Tokyo".into())));
+        // Relative ranges are bound in the report's zone.
+        let today: jiff::civil::Date = "2025-06-30".parse().unwrap();
+        let bound = bind(&c.params, &c.time_zone, today).unwrap();
+        let midnight = |d: &str| {
+            d.parse::<jiff::civil::Date>()
+                .unwrap()
+                .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Tokyo").unwrap())
+                .unwrap()
+                .timestamp()
+                .as_microsecond()
+        };
+        assert!(bound.contains(&Bound::Instant(midnight("2025-06-24"))));
+        assert!(bound.contains(&Bound::Instant(midnight("2025-07-01"))));
+    }
+}
+
+#[test]
+fn an_unknown_zone_is_refused_at_its_name_with_a_suggestion() {
+    let (message, under, d) =
+        refusal("report applications in zone \"Europe/Berln\" group by status");
+    assert_eq!(message, "unknown time zone `Europe/Berln`");
+    assert_eq!(under, "\"Europe/Berln\"");
+    assert!(
+        d.help.iter().any(|h| h == "did you mean `Europe/Berlin`?"),
+        "{d:?}"
+    );
+    let (message, _, d) = refusal("report applications in zone \"new_york\"");
+    assert_eq!(message, "unknown time zone `new_york`");
+    assert!(
+        d.help
+            .iter()
+            .any(|h| h == "did you mean `America/New_York`?"),
+        "{d:?}"
+    );
+    // The JSON form is checked the same way (without a span).
+    let report =
+        query_syntax::from_json(r#"{"subject": "applications", "zone": "Mars/Olympus"}"#).unwrap();
+    let d = resolve(&report, &MemoryCatalog::example()).unwrap_err();
+    assert_eq!(d.message, "unknown time zone `Mars/Olympus`");
+}
+
+#[test]
+fn timestamp_literals_are_moments() {
+    let ir = resolved(
+        "report applications where applied_at >= 2025-01-01T00:00Z and applied_at < 2025-01-01T09:30:00.250+02:00",
+    );
+    assert_eq!(
+        instants(&ir),
+        [1_735_689_600_000_000, 1_735_716_600_250_000]
+    );
+    // A local time is in the report's zone: New York's, or the one named.
+    let ir = resolved("report applications where applied_at < 2025-01-01T02:30");
+    assert_eq!(instants(&ir), [1_735_716_600_000_000]);
+    let ir = resolved("report applications in zone \"UTC\" where applied_at < 2025-01-01T07:30");
+    assert_eq!(instants(&ir), [1_735_716_600_000_000]);
+    // In the gap of the spring change, moved forward; in the autumn fold, the earlier moment.
+    let ir = resolved("report applications where applied_at < 2025-03-09T02:30");
+    assert_eq!(instants(&ir), [1_741_505_400_000_000]);
+    let ir = resolved("report applications where applied_at < 2025-11-02T01:30");
+    assert_eq!(instants(&ir), [1_762_061_400_000_000]);
+    // Wherever a date literal goes: between, days_between, coalesce; the JSON form too.
+    resolved(
+        "report applications where hired_at between 2025-01-01T00:00Z and 2025-02-01 show days_between(applied_at, 2025-06-30T12:00Z) as d, coalesce(hired_at, 2025-01-01T00:00Z) as h",
+    );
+    let json = r#"{"subject": "applications", "where": [{"kind": "binary", "op": ">=",
+        "left": {"kind": "path", "path": ["applied_at"]},
+        "right": {"kind": "literal", "value": {"timestamp": "2025-01-01T00:00Z"}}}]}"#;
+    let ir = resolve(
+        &query_syntax::from_json(json).unwrap(),
+        &MemoryCatalog::example(),
+    )
+    .unwrap();
+    assert_eq!(instants(&ir), [1_735_689_600_000_000]);
+}
+
+#[test]
+fn timestamp_literals_are_refused_where_a_timestamp_is_not_expected() {
+    let (message, under, d) =
+        refusal("report offers where start_date >= 2025-07-01T00:00Z show id");
+    assert_eq!(message, "expected a date, found a timestamp");
+    assert_eq!(under, "2025-07-01T00:00Z");
+    assert!(d.help.iter().any(|h| h.contains("`2025-07-01`")), "{d:?}");
+    let (message, under, _) = refusal("report jobs where headcount > 2025-07-01T00:00Z");
+    assert_eq!(message, "expected an integer, found a timestamp");
+    assert_eq!(under, "2025-07-01T00:00Z");
+    let (message, under, _) =
+        refusal("report applications where applied_at < 9999-12-31T23:00-23:00");
+    assert_eq!(
+        message,
+        "timestamp `9999-12-31T23:00-23:00` is outside the supported range"
+    );
+    assert_eq!(under, "9999-12-31T23:00-23:00");
+    // Not in a report over demographics: it has no filter, and its keys are coarse fields.
+    let (message, _, _) = refusal(
+        "report candidates where created_at < 2025-01-01T00:00Z group by demographics.gender as g",
+    );
+    assert!(
+        message.starts_with("a report over demographics cannot filter rows"),
+        "{message}"
+    );
+    // Nor as a group key: a comparison with a moment is not a coarse value.
+    let text = "report candidates group by created_at < 2025-01-01T00:00Z as before, demographics.gender as g";
+    let (message, under, _) = refusal(text);
+    assert_eq!(
+        message,
+        "`created_at < 2025-01-01T00:00Z` cannot be used in a report over demographics: only coarse fields and `month`, `quarter` or `year` of a coarse timestamp are allowed here"
+    );
+    assert_eq!(under, "created_at < 2025-01-01T00:00Z");
+}
+
+#[test]
+fn a_report_over_demographics_keeps_the_orgs_zone() {
+    let text = "report candidates in zone \"UTC\" group by demographics.gender as g, month(created_at) as m";
+    let (message, under, _) = refusal(text);
+    assert_eq!(
+        message,
+        "a report over demographics is counted in the org's time zone (`America/New_York`), not in `UTC`"
+    );
+    assert_eq!(under, "\"UTC\"");
+    let ir = resolved(
+        "report candidates in zone \"America/New_York\" group by demographics.gender as g, month(created_at) as m",
+    );
+    assert!(ir.candidates.is_some());
+}
+
+#[test]
+fn distinct_aggregates_take_each_related_record_once() {
+    let ir = resolved(
+        "report applications group by job.title show avg(distinct candidate.custom.years_of_experience) as years, sum(distinct job.headcount) as heads, min(distinct job.department.name) as dept, max(distinct candidate.created_at) as newest, median(distinct candidate.custom.years_of_experience) as mid, percentile(distinct candidate.custom.years_of_experience, 90) as p90, count(distinct candidate) as people",
+    );
+    let per: Vec<Vec<&str>> = ir
+        .measures
+        .iter()
+        .map(|m| m.grain.per.iter().map(|r| r.name).collect())
+        .collect();
+    assert_eq!(
+        per,
+        [
+            vec!["candidate"],
+            vec!["job"],
+            vec!["job", "department"],
+            vec!["candidate"],
+            vec!["candidate"],
+            vec!["candidate"],
+            vec![],
+        ]
+    );
+    // From a list: the distinct candidates of a job's applications.
+    let ir = resolved(
+        "report jobs group by department.name show avg(distinct applications.candidate.custom.years_of_experience where status = \"hired\") as years",
+    );
+    let m = &ir.measures[0];
+    assert_eq!(
+        m.grain.steps.iter().map(|r| r.name).collect::<Vec<_>>(),
+        ["applications"]
+    );
+    assert_eq!(
+        m.grain.per.iter().map(|r| r.name).collect::<Vec<_>>(),
+        ["candidate"]
+    );
+    assert!(m.filter.is_some());
+    for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+        let sql = sql(
+            "report jobs group by department.name show avg(distinct applications.candidate.custom.years_of_experience) as years, count(applications) as n",
+            dialect,
+        );
+        assert!(sql.contains("\"k\""), "{sql}");
+        assert!(sql.contains("IS NOT NULL"), "{sql}");
+    }
+}
+
+#[test]
+fn distinct_aggregates_are_refused_on_the_rows_own_values_and_across_records() {
+    let (message, under, d) =
+        refusal("report applications group by status show avg(distinct time_to_hire) as t");
+    assert_eq!(
+        message,
+        "`avg(distinct ...)` takes each related record once, and `time_to_hire` belongs to the applications themselves, each aggregated once already"
+    );
+    assert_eq!(under, "time_to_hire");
+    assert!(
+        d.help.iter().any(|h| h.contains("`avg(time_to_hire)`")),
+        "{d:?}"
+    );
+    let (message, under, _) = refusal(
+        "report jobs show sum(distinct applications.candidate.custom.years_of_experience + applications.job.headcount) as x",
+    );
+    assert_eq!(
+        message,
+        "`sum(distinct ...)` takes each related record once, and `applications.candidate.custom.years_of_experience + applications.job.headcount` reads several: `candidate`, `job`"
+    );
+    assert_eq!(
+        under,
+        "applications.candidate.custom.years_of_experience + applications.job.headcount"
+    );
+    let (message, under, _) =
+        refusal("report applications show rate(distinct status = \"hired\") as r");
+    assert_eq!(
+        message,
+        "`distinct` applies to `count`, `sum`, `avg`, `min`, `max`, `median` and `percentile`, not `rate`"
+    );
+    assert_eq!(under, "rate(distinct status = \"hired\")");
+    // Not in a report over demographics (only counts of distinct candidates are).
+    let (message, _, _) = refusal(
+        "report applications group by candidate.demographics.gender as g show avg(distinct candidate.custom.years_of_experience) as y",
+    );
+    assert!(
+        message.contains("cannot be used in a report over demographics"),
+        "{message}"
+    );
+}

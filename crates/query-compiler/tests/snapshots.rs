@@ -213,6 +213,30 @@ const FEATURES: &[(&str, &str)] = &[
          group by demographics.gender as gender, demographics.race_ethnicity, quarter(created_at) as q, location \
          show count() as candidates order by gender desc",
     ),
+    (
+        "zone_clause",
+        "report applications in zone \"UTC\" where applied_at >= 2025-01-01 \
+         and hired_at in last 4 quarters group by month(applied_at) as month \
+         show count() as n, round(avg(days_since(applied_at)), 1) as age",
+    ),
+    (
+        "timestamp_literals",
+        "report applications where applied_at >= 2025-01-01T00:00Z \
+         and applied_at < 2025-01-01T09:30 and hired_at between 2025-01-01T09:30:00.25+02:00 and 2025-06-30 \
+         show id, days_between(applied_at, 2025-06-30T12:00Z) as days",
+    ),
+    (
+        "distinct_records_from_a_list",
+        "report jobs group by department.name as department \
+         show avg(distinct applications.candidate.custom.years_of_experience) as years, \
+         percentile(distinct applications.candidate.custom.years_of_experience, 90 where status = \"hired\") as p90, \
+         count(applications) as applications",
+    ),
+    (
+        "distinct_records_without_group_keys",
+        "report applications show sum(distinct job.headcount) as headcount, \
+         min(distinct job.department.name) as first_department, count() as n",
+    ),
 ];
 
 /// Reports that must fail, with the diagnostic rendered against their text.
@@ -385,6 +409,30 @@ const ERRORS: &[(&str, &str)] = &[
     (
         "quoted_date",
         "report applications where applied_at >= \"2025-01-01\"",
+    ),
+    (
+        "unknown_zone",
+        "report applications in zone \"Europe/Berln\" group by month(applied_at)",
+    ),
+    (
+        "malformed_timestamp",
+        "report applications where applied_at >= 2025-01-01T24:00Z",
+    ),
+    (
+        "timestamp_against_a_date",
+        "report offers where start_date < 2025-07-01T00:00Z show id",
+    ),
+    (
+        "distinct_over_the_rows_own_field",
+        "report applications group by status show avg(distinct time_to_hire) as t",
+    ),
+    (
+        "distinct_over_two_records",
+        "report applications show avg(distinct candidate.custom.years_of_experience + job.headcount) as x",
+    ),
+    (
+        "demographics_in_another_zone",
+        "report candidates in zone \"UTC\" group by demographics.gender as gender, month(created_at) as m",
     ),
 ];
 

@@ -90,6 +90,11 @@ impl<'de> Deserialize<'de> for Ident {
 pub struct Report {
     /// What one row of the input is: `applications`, `candidates`, `interviews`, ...
     pub subject: Ident,
+    /// `in zone "UTC"`: the IANA time zone the report's calendar is in (time buckets, relative
+    /// ranges, date literals, local timestamp literals, `days_since`); the org's zone without it.
+    /// In JSON, the zone's name: `"zone": "UTC"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<Zone>,
     #[serde(default, rename = "where", skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<Expr>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -108,6 +113,49 @@ pub struct Report {
     /// The span of the whole report text.
     #[serde(skip)]
     pub span: Span,
+}
+
+/// The time zone of a report (`in zone "Europe/Berlin"`), as written, with the span of its name.
+/// The parser checks only its spelling (letters, digits, `/`, `_`, `+`, `-`); the compiler
+/// looks it up in the time zone database. In JSON, just the string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Zone {
+    pub name: String,
+    pub span: Span,
+}
+
+impl Zone {
+    pub fn new(name: impl Into<String>, span: Span) -> Zone {
+        Zone {
+            name: name.into(),
+            span,
+        }
+    }
+}
+
+impl Serialize for Zone {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.name)
+    }
+}
+
+impl<'de> Deserialize<'de> for Zone {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Zone, D::Error> {
+        Ok(Zone {
+            name: String::deserialize(deserializer)?,
+            span: Span::default(),
+        })
+    }
+}
+
+/// Whether `name` is spelled like an IANA time zone name: not empty, at most 64 bytes of
+/// letters, digits, `/`, `_`, `+` and `-`.
+pub fn is_zone_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'+' | b'-'))
 }
 
 /// An expression with an optional output name: `count() as applicants`.
@@ -242,6 +290,10 @@ pub enum Literal {
     String(String),
     /// `2025-01-31`, validated as a calendar date by the parser.
     Date(String),
+    /// `2025-01-31T09:30`, `2025-01-31T09:30:00Z`, `2025-01-31T09:30:00.250+02:00`, as
+    /// written, validated by the parser: a moment when it has an offset (`Z` is UTC), else a
+    /// local time in the report's time zone.
+    Timestamp(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -28,6 +28,10 @@ impl Display for Name<'_> {
 impl Display for Report {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "report {}", Name(&self.subject.name))?;
+        if let Some(zone) = &self.zone {
+            let name = Literal::String(zone.name.clone());
+            write!(f, "\nin zone {name}")?;
+        }
         for filter in &self.filters {
             write!(f, "\nwhere {filter}")?;
         }
@@ -123,7 +127,7 @@ impl Display for Literal {
                 }
                 f.write_char('"')
             }
-            Literal::Date(d) => f.write_str(d),
+            Literal::Date(d) | Literal::Timestamp(d) => f.write_str(d),
         }
     }
 }
@@ -399,6 +403,24 @@ mod tests {
             "f(distinct where y) = 100.0"
         );
         assert_eq!(canonical("a.order.by = 1"), "a.order.by = 1");
+        assert_eq!(
+            canonical(
+                "x >= 2025-01-01T00:00Z and x < 2025-01-01T09:30:00.5-05:00 or x = 2025-01-01T09:30"
+            ),
+            "x >= 2025-01-01T00:00Z and x < 2025-01-01T09:30:00.5-05:00 or x = 2025-01-01T09:30"
+        );
+    }
+
+    #[test]
+    fn the_zone_is_printed_after_the_subject() {
+        let text = "report r where a IN ZONE 'Etc/GMT+5' show x";
+        let report = parse(text).unwrap();
+        let printed = report.to_string();
+        assert_eq!(printed, "report r\nin zone \"Etc/GMT+5\"\nwhere a\nshow x");
+        assert_eq!(
+            parse(&printed).unwrap().without_spans(),
+            report.without_spans()
+        );
     }
 
     #[test]

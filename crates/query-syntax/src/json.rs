@@ -6,7 +6,7 @@
 
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
-use crate::lexer::check_date;
+use crate::lexer::{check_date, check_timestamp};
 use crate::parser::{MAX_DEPTH, is_identifier, is_word};
 
 /// The report as pretty-printed JSON.
@@ -92,6 +92,14 @@ pub fn json_too_deep_at(text: &[u8], max: usize) -> Option<usize> {
 
 fn check_report(report: &Report) -> Result<(), String> {
     check_name(&report.subject, "subject")?;
+    if let Some(zone) = &report.zone
+        && !is_zone_name(&zone.name)
+    {
+        return Err(format!(
+            "zone `{}` is not a time zone name (such as \"Europe/Berlin\" or \"UTC\")",
+            zone.name
+        ));
+    }
     for item in report.group_by.iter().chain(&report.show) {
         check_expr(&item.expr)?;
         if let Some(alias) = &item.alias {
@@ -152,6 +160,9 @@ fn check_expr(expr: &Expr) -> Result<(), String> {
         ExprKind::Literal {
             value: Literal::Date(date),
         } => check_date(date).map_err(|why| format!("invalid date `{date}`: {why}")),
+        ExprKind::Literal {
+            value: Literal::Timestamp(t),
+        } => check_timestamp(t).map_err(|why| format!("invalid timestamp `{t}`: {why}")),
         ExprKind::Literal {
             value: Literal::Float(x),
         } if !x.is_finite() => Err(format!("number `{x}` is not finite")),
@@ -281,6 +292,46 @@ mod tests {
     }
 
     #[test]
+    fn zones_and_timestamps() {
+        let json = r#"{"subject": "applications", "zone": "America/New_York",
+            "where": [{"kind": "binary", "op": ">=", "left": {"kind": "path", "path": ["applied_at"]},
+                       "right": {"kind": "literal", "value": {"timestamp": "2025-01-01T09:30"}}}]}"#;
+        let report = from_json(json).unwrap();
+        let text =
+            "report applications in zone \"America/New_York\" where applied_at >= 2025-01-01T09:30";
+        assert_eq!(report, parse(text).unwrap().without_spans());
+        assert_eq!(from_json(&to_json(&report)).unwrap(), report);
+        assert!(to_json(&report).contains(r#""zone": "America/New_York""#));
+        assert!(to_json(&report).contains(r#""timestamp": "2025-01-01T09:30""#));
+        assert_eq!(
+            message(r#"{"subject": "a", "zone": "Europe Berlin"}"#),
+            "invalid report JSON: zone `Europe Berlin` is not a time zone name (such as \"Europe/Berlin\" or \"UTC\")"
+        );
+        assert_eq!(
+            message(r#"{"subject": "a", "zone": ""}"#),
+            "invalid report JSON: zone `` is not a time zone name (such as \"Europe/Berlin\" or \"UTC\")"
+        );
+        let ts = |t: &str| {
+            format!(
+                r#"{{"subject": "a", "where": [{{"kind": "literal", "value": {{"timestamp": "{t}"}}}}]}}"#
+            )
+        };
+        assert_eq!(
+            message(&ts("2025-01-01T24:00Z")),
+            "invalid report JSON: invalid timestamp `2025-01-01T24:00Z`: hour 24 is not between 00 and 23"
+        );
+        assert!(
+            message(&ts("2025-01-01")).starts_with(
+                "invalid report JSON: invalid timestamp `2025-01-01`: expected the form YYYY-MM-DDTHH:MM"
+            )
+        );
+        assert_eq!(
+            message(&ts("2025-01-01T00:00+2")),
+            "invalid report JSON: invalid timestamp `2025-01-01T00:00+2`: offset `+2`: expected `+HH:MM`"
+        );
+    }
+
+    #[test]
     fn range_count_defaults_to_one() {
         let json = r#"{"subject": "a", "where": [{"kind": "within", "expr": {"kind": "path", "path": ["x"]},
             "range": {"which": "this", "unit": "month"}, "negated": true}]}"#;
@@ -300,7 +351,7 @@ mod tests {
         );
         assert_eq!(
             message(r#"{"subject": "a", "colour": 1}"#),
-            "invalid report JSON at line 1, column 25: unknown field `colour`, expected one of `subject`, `where`, `group_by`, `show`, `having`, `order_by`, `limit`, `funnel`"
+            "invalid report JSON at line 1, column 25: unknown field `colour`, expected one of `subject`, `zone`, `where`, `group_by`, `show`, `having`, `order_by`, `limit`, `funnel`"
         );
         assert_eq!(
             message("{"),

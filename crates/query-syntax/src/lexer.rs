@@ -2,7 +2,9 @@
 //!
 //! Words are not classified here: whether `month` is a field, a function or a time unit, and
 //! whether `order` after a `.` is a field name, depends on where it stands, so the parser decides.
-//! Literals are decoded and checked here: string escapes, integer overflow, calendar dates.
+//! Literals are decoded and checked here: string escapes, integer overflow, calendar dates, and
+//! timestamps (`2025-01-01T09:30`, `2025-01-01T09:30:00Z`, `2025-01-01T09:30:00.5+02:00`): their
+//! form, calendar date, time of day and offset.
 
 use crate::ast::Span;
 use crate::diagnostic::Diagnostic;
@@ -19,6 +21,8 @@ pub(crate) enum TokenKind {
     Float(f64),
     /// `YYYY-MM-DD`, already checked to be a calendar date.
     Date(String),
+    /// `YYYY-MM-DDTHH:MM[:SS[.ffffff]][Z|+HH:MM|-HH:MM]`, already checked ([`check_timestamp`]).
+    Timestamp(String),
     LParen,
     RParen,
     Comma,
@@ -179,6 +183,9 @@ fn quoted_name(text: &str, start: usize) -> Result<usize, Diagnostic> {
 fn number(text: &str, start: usize) -> Result<(TokenKind, usize), Diagnostic> {
     let bytes = text.as_bytes();
     if let Some(end) = date_end(bytes, start) {
+        if bytes.get(end) == Some(&b'T') {
+            return timestamp(text, start);
+        }
         let literal = &text[start..end];
         check_date(literal).map_err(|why| {
             Diagnostic::new(
@@ -270,6 +277,130 @@ pub(crate) fn check_date(literal: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The form of a timestamp literal, for messages.
+pub(crate) const TIMESTAMP_FORM: &str = "YYYY-MM-DDTHH:MM[:SS[.ffffff]] with `Z`, `+HH:MM` or `-HH:MM` after it, or nothing for the report's time zone";
+
+/// A timestamp literal starting at `start` (a date followed by `T`) and where it ends.
+fn timestamp(text: &str, start: usize) -> Result<(TokenKind, usize), Diagnostic> {
+    let bytes = text.as_bytes();
+    let end = timestamp_end(bytes, start);
+    // Anything glued to the literal belongs to it, for the message.
+    let glued = scan_while(bytes, end, |b| {
+        b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'_')
+    });
+    let literal = &text[start..glued];
+    check_timestamp(literal).map_err(|why| {
+        Diagnostic::new(
+            format!("invalid timestamp `{literal}`: {why}"),
+            Span::new(start, glued),
+        )
+        .with_label("not a timestamp")
+        .with_help(format!("a timestamp is written {TIMESTAMP_FORM}"))
+    })?;
+    Ok((TokenKind::Timestamp(literal.to_string()), glued))
+}
+
+/// Where the timestamp at `start` ends: the longest prefix of the form that stands there (the
+/// check then says what is wrong with the rest).
+fn timestamp_end(bytes: &[u8], start: usize) -> usize {
+    let digits =
+        |at: usize, n: usize| (0..n).all(|k| bytes.get(at + k).is_some_and(u8::is_ascii_digit));
+    // `YYYY-MM-DDT`
+    let mut at = start + 11;
+    if !(digits(at, 2) && bytes.get(at + 2) == Some(&b':') && digits(at + 3, 2)) {
+        return at;
+    }
+    at += 5;
+    if bytes.get(at) == Some(&b':') && digits(at + 1, 2) {
+        at += 3;
+        if bytes.get(at) == Some(&b'.') && digits(at + 1, 1) {
+            at = scan_while(bytes, at + 1, |b| b.is_ascii_digit());
+        }
+    }
+    match bytes.get(at) {
+        Some(b'Z') => at + 1,
+        Some(b'+' | b'-')
+            if digits(at + 1, 2) && bytes.get(at + 3) == Some(&b':') && digits(at + 4, 2) =>
+        {
+            at + 6
+        }
+        Some(b'+' | b'-') if digits(at + 1, 1) => {
+            scan_while(bytes, at + 1, |b| b.is_ascii_digit() || b == b':')
+        }
+        _ => at,
+    }
+}
+
+/// Whether `literal` is a timestamp of the form [`TIMESTAMP_FORM`]: a calendar date, a time of
+/// day (seconds and up to six digits of fraction optional), and an offset (`Z`, `+HH:MM`,
+/// `-HH:MM`) or none (a local time, read in the report's time zone).
+pub(crate) fn check_timestamp(literal: &str) -> Result<(), String> {
+    let form = || format!("expected the form {TIMESTAMP_FORM}");
+    let (date, rest) = match (literal.get(..10), literal.get(10..)) {
+        (Some(date), Some(rest)) if rest.starts_with('T') => (date, &rest[1..]),
+        _ => return Err(form()),
+    };
+    check_date(date)?;
+    let bytes = rest.as_bytes();
+    let two = |at: usize| -> Option<u32> {
+        let s = rest.get(at..at + 2)?;
+        s.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let (Some(hour), Some(b':'), Some(minute)) = (two(0), bytes.get(2), two(3)) else {
+        return Err(form());
+    };
+    let mut at = 5;
+    let mut second = 0;
+    if bytes.get(at) == Some(&b':') {
+        second = two(at + 1).ok_or_else(form)?;
+        at += 3;
+        if bytes.get(at) == Some(&b'.') {
+            let digits = rest[at + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            if digits == 0 {
+                return Err(form());
+            }
+            if digits > 6 {
+                return Err(format!(
+                    "{digits} digits of a second; timestamps keep at most 6 (microseconds)"
+                ));
+            }
+            at += 1 + digits;
+        }
+    }
+    if hour > 23 {
+        return Err(format!("hour {hour:02} is not between 00 and 23"));
+    }
+    if minute > 59 {
+        return Err(format!("minute {minute:02} is not between 00 and 59"));
+    }
+    if second > 59 {
+        return Err(format!("second {second:02} is not between 00 and 59"));
+    }
+    match &rest[at..] {
+        "" | "Z" => Ok(()),
+        offset if offset.starts_with('+') || offset.starts_with('-') => {
+            let sign = &offset[..1];
+            let (Some(h), Some(b':'), Some(m), 6) =
+                (two(at + 1), bytes.get(at + 3), two(at + 4), offset.len())
+            else {
+                return Err(format!("offset `{offset}`: expected `{sign}HH:MM`"));
+            };
+            if h > 23 || m > 59 {
+                return Err(format!(
+                    "offset `{offset}` is not between -23:59 and +23:59"
+                ));
+            }
+            Ok(())
+        }
+        _ => Err(form()),
+    }
 }
 
 const MONTH_NAMES: [&str; 12] = [
@@ -426,6 +557,97 @@ mod tests {
             error("0000-01-01").0,
             "invalid date `0000-01-01`: there is no year 0000"
         );
+    }
+
+    #[test]
+    fn timestamps() {
+        use TokenKind::*;
+        for t in [
+            "2025-01-01T00:00Z",
+            "2025-01-01T09:30:00+02:00",
+            "2025-01-01T09:30",
+            "2025-01-01T09:30:15",
+            "2025-01-01T09:30:15.123456-05:30",
+            "2024-02-29T23:59:59.5Z",
+        ] {
+            assert_eq!(kinds(t), vec![Timestamp(t.into())], "{t}");
+        }
+        assert_eq!(
+            kinds("x>=2025-01-01T00:00Z)"),
+            vec![Word, GtEq, Timestamp("2025-01-01T00:00Z".into()), RParen]
+        );
+        // A minus after a local time that is not an offset is subtraction.
+        assert_eq!(
+            kinds("2025-01-01T09:30 - x"),
+            vec![Timestamp("2025-01-01T09:30".into()), Minus, Word]
+        );
+        assert_eq!(
+            kinds("2025-01-01T09:30-x"),
+            vec![Timestamp("2025-01-01T09:30".into()), Minus, Word]
+        );
+    }
+
+    #[test]
+    fn malformed_timestamps_are_errors_at_the_literal() {
+        let form = format!("expected the form {TIMESTAMP_FORM}");
+        for (text, why, span) in [
+            (
+                "x = 2025-01-01T25:00Z",
+                "hour 25 is not between 00 and 23".to_string(),
+                (4, 21),
+            ),
+            (
+                "2025-01-01T09:60",
+                "minute 60 is not between 00 and 59".to_string(),
+                (0, 16),
+            ),
+            (
+                "2025-01-01T09:30:61Z",
+                "second 61 is not between 00 and 59".to_string(),
+                (0, 20),
+            ),
+            (
+                "2025-02-30T00:00Z",
+                "february 2025 has 28 days".to_string(),
+                (0, 17),
+            ),
+            ("2025-01-01T9:30", form.clone(), (0, 15)),
+            ("2025-01-01T and", form.clone(), (0, 11)),
+            ("2025-01-01T09", form.clone(), (0, 13)),
+            ("2025-01-01T09:30:00.Z", form.clone(), (0, 21)),
+            ("2025-01-01T09:30Zulu", form.clone(), (0, 20)),
+            (
+                "2025-01-01T09:30:00.1234567Z",
+                "7 digits of a second; timestamps keep at most 6 (microseconds)".to_string(),
+                (0, 28),
+            ),
+            (
+                "2025-01-01T09:30+2",
+                "offset `+2`: expected `+HH:MM`".to_string(),
+                (0, 18),
+            ),
+            (
+                "2025-01-01T09:30-0500",
+                "offset `-0500`: expected `-HH:MM`".to_string(),
+                (0, 21),
+            ),
+            (
+                "2025-01-01T09:30+24:00",
+                "offset `+24:00` is not between -23:59 and +23:59".to_string(),
+                (0, 22),
+            ),
+        ] {
+            let d = lex(text).unwrap_err();
+            let literal = &text[span.0..span.1];
+            assert_eq!(
+                (d.message, d.span),
+                (
+                    format!("invalid timestamp `{literal}`: {why}"),
+                    Span::new(span.0, span.1)
+                ),
+                "{text}"
+            );
+        }
     }
 
     #[test]

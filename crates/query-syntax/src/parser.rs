@@ -223,6 +223,7 @@ impl<'a> Parser<'a> {
         let subject = self.identifier("the report's subject")?;
         let mut report = Report {
             subject,
+            zone: None,
             filters: Vec::new(),
             group_by: Vec::new(),
             show: Vec::new(),
@@ -272,6 +273,11 @@ impl<'a> Parser<'a> {
                     rows,
                     span: start.to(end),
                 });
+            } else if self.at_keyword("in") && self.is_keyword_at(1, "zone") {
+                let start = self.advance().span;
+                let mut seen = report.zone.is_some();
+                once(&mut seen, "in zone", start.to(self.advance().span))?;
+                report.zone = Some(self.zone()?);
             } else if self.at_keyword("funnel") {
                 let start = self.advance().span;
                 let mut seen = report.funnel.is_some();
@@ -290,10 +296,31 @@ impl<'a> Parser<'a> {
                     error = error.suggest(self.text(&token), CLAUSES.iter().copied());
                 }
                 return Err(error.with_help(
-                    "the clauses are `where`, `group by`, `show`, `having`, `order by`, `limit` and `funnel`",
+                    "the clauses are `where`, `group by`, `show`, `having`, `order by`, `limit`, `funnel` and `in zone`",
                 ));
             }
         }
+    }
+
+    /// The zone's name after `in zone`: a string spelled like an IANA name.
+    fn zone(&mut self) -> Parsed<Zone> {
+        const HELP: &str = "write the IANA name of a time zone in quotes: `in zone \"UTC\"`, `in zone \"America/New_York\"`";
+        let token = self.peek().clone();
+        let TokenKind::String(name) = &token.kind else {
+            return Err(self.expected("a time zone name in quotes").with_help(HELP));
+        };
+        if !is_zone_name(name) {
+            let message = if name.is_empty() {
+                "a time zone name cannot be empty".to_string()
+            } else {
+                format!("`{name}` is not a time zone name")
+            };
+            return Err(Diagnostic::new(message, token.span)
+                .with_label("not a time zone")
+                .with_help(HELP));
+        }
+        self.advance();
+        Ok(Zone::new(name.clone(), token.span))
     }
 
     /// `group by` or `order by`: the span of both words.
@@ -425,9 +452,12 @@ impl<'a> Parser<'a> {
         }
         let negated = self.at_keyword("not");
         let at = usize::from(negated);
-        let starts_predicate = ["in", "between", "contains", "starts", "ends"]
-            .iter()
-            .any(|k| self.is_keyword_at(at, k));
+        // `in zone "..."` after an expression is the next clause, never a predicate.
+        let zone_clause = !negated && self.is_keyword_at(0, "in") && self.is_keyword_at(1, "zone");
+        let starts_predicate = !zone_clause
+            && ["in", "between", "contains", "starts", "ends"]
+                .iter()
+                .any(|k| self.is_keyword_at(at, k));
         if !starts_predicate {
             if negated {
                 self.advance();
@@ -635,6 +665,7 @@ impl<'a> Parser<'a> {
             TokenKind::Integer(n) => Some(Literal::Integer(*n)),
             TokenKind::Float(x) => Some(Literal::Float(*x)),
             TokenKind::Date(d) => Some(Literal::Date(d.clone())),
+            TokenKind::Timestamp(t) => Some(Literal::Timestamp(t.clone())),
             TokenKind::Word if self.at_keyword("true") => Some(Literal::Bool(true)),
             TokenKind::Word if self.at_keyword("false") => Some(Literal::Bool(false)),
             TokenKind::Word if self.at_keyword("null") => Some(Literal::Null),
@@ -1352,6 +1383,76 @@ limit 12
         assert_eq!(
             report.to_string(),
             "report applications\nwhere job.department.name = \"Engineering\" and applied_at in last 90 days\ngroup by month(applied_at) as month\nshow count() as applicants, count(where status = \"hired\") as hires, hires / applicants as rate\nhaving applicants >= 10\norder by month desc\nlimit 12"
+        );
+    }
+
+    #[test]
+    fn timestamp_literals() {
+        assert_eq!(
+            expr("applied_at >= 2025-01-01T00:00Z and applied_at < 2025-01-01T09:30:00+02:00"),
+            "(and (>= applied_at 2025-01-01T00:00Z) (< applied_at 2025-01-01T09:30:00+02:00))"
+        );
+        assert_eq!(
+            expr("x between 2025-01-01T09:30 and 2025-01-02"),
+            "(between x 2025-01-01T09:30 2025-01-02)"
+        );
+        // Until this literal existed, the `:` was "unexpected character".
+        assert_eq!(
+            error("report r where applied_at >= 2025-01-01T00:60Z"),
+            (
+                "invalid timestamp `2025-01-01T00:60Z`: minute 60 is not between 00 and 59".into(),
+                29..46
+            )
+        );
+    }
+
+    #[test]
+    fn the_zone_clause() {
+        let text =
+            "report applications in zone \"America/New_York\" where x group by month(applied_at)";
+        let report = parse(text).unwrap();
+        let zone = report.zone.as_ref().unwrap();
+        assert_eq!(zone.name, "America/New_York");
+        assert_eq!(&text[zone.span.range()], "\"America/New_York\"");
+        assert_eq!(report.filters.iter().map(sexp).collect::<Vec<_>>(), ["x"]);
+        // Anywhere among the clauses, also right after an expression that `in` could continue.
+        for text in [
+            "report r where x in zone 'UTC'",
+            "report r where a = 1 IN ZONE \"UTC\" show b",
+            "report r show b order by b desc in zone \"UTC\"",
+            "report r funnel \"A\" in zone \"UTC\"",
+        ] {
+            let report = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(
+                report.zone.map(|z| z.name).as_deref(),
+                Some("UTC"),
+                "{text}"
+            );
+        }
+        // `zone` is a name everywhere else.
+        assert_eq!(expr("zone = 1"), "(= zone 1)");
+        assert_eq!(
+            error("report r in zone \"UTC\" in zone \"UTC\""),
+            ("duplicate `in zone` clause".into(), 23..30)
+        );
+        assert_eq!(
+            error("report r in zone UTC"),
+            (
+                "expected a time zone name in quotes after `zone`, found `UTC`".into(),
+                17..20
+            )
+        );
+        assert_eq!(
+            error("report r in zone \"Europe Berlin\""),
+            ("`Europe Berlin` is not a time zone name".into(), 17..32)
+        );
+        assert_eq!(
+            error("report r in zone \"\""),
+            ("a time zone name cannot be empty".into(), 17..19)
+        );
+        assert_eq!(
+            error("report r where x in zonee \"UTC\"").0,
+            "expected `(` or a range after `in`, found `zonee`"
         );
     }
 

@@ -9,6 +9,9 @@ impl Report {
     pub fn strip_spans(&mut self) {
         self.span = Span::default();
         self.subject.span = Span::default();
+        if let Some(zone) = &mut self.zone {
+            zone.span = Span::default();
+        }
         let items = self.group_by.iter_mut().chain(self.show.iter_mut());
         for item in items {
             item.expr.strip_spans();

@@ -5,15 +5,19 @@
 //! - a hand-written corpus of feature queries (every subject, dot paths, custom fields of each
 //!   type, dates against timestamps, relative ranges, buckets, every aggregate, rates,
 //!   conversion, funnels, multi-grain measures, having, order and limit, null tests, text
-//!   matching, `in` and `between`);
+//!   matching, `in` and `between`, a report's own time zone, timestamp literals, aggregates
+//!   over distinct related records);
 //! - random reports drawn from a small grammar over the catalog (random subject, filters, group
-//!   keys, measures at the subject's and lower grains) over a few small generated orgs, with
+//!   keys, measures at the subject's and lower grains and over distinct related records, a
+//!   zone now and then, timestamp literals) over a few small generated orgs, with
 //!   proptest's deterministic RNG (`HP_REPORTS_CASES=N` for more cases, `HP_REPORTS_COLLECT=1`
 //!   to print every disagreement instead of stopping at the first, `HP_REPORTS_VERBOSE=1` to
 //!   print each report with its row count and timings);
 //! - pairs of reports that must mean the same (a date literal against a timestamp is the whole
-//!   local day; `in last/this/previous ...` are the calendar periods seen from `today`), the
-//!   right-hand side written with bucket labels computed in the test.
+//!   local day; `in last/this/previous ...` are the calendar periods seen from `today`; in a
+//!   report's own zone (`in zone`) too; timestamp literals, UTC, with offsets and local, across
+//!   Berlin's daylight-saving gap and fold), the right-hand side written with bucket labels or
+//!   timestamps computed in the test.
 //!
 //! Numbers are compared with a relative tolerance of 1e-9; rows in order when the report fixes
 //! one (`order by`, row reports, funnels), otherwise as multisets. `today` is always explicit.
@@ -559,6 +563,54 @@ const CORPUS: &[(&str, &str)] = &[
         "report feedback where application.current_offer.current show count() as n",
     ),
     (
+        "zone-buckets-utc",
+        "report applications in zone \"UTC\" group by day(applied_at) as day, week(applied_at) as week, month(applied_at) as month, quarter(applied_at) as q, year(applied_at) as y show count() as n order by day desc limit 40",
+    ),
+    (
+        "zone-buckets-far-east",
+        "report interviews in zone \"Pacific/Kiritimati\" group by day(starts_at) as d, month(starts_at) as m show count() as n order by d limit 40",
+    ),
+    (
+        "zone-relative-ranges",
+        "report applications in zone \"America/Los_Angeles\" group by applied_at in last 30 days as last30, applied_at in this month as this_month, applied_at in previous quarter as prev_q, hired_at in last 2 years as two_years show count() as n",
+    ),
+    (
+        "zone-days-since-and-date-literal",
+        "report jobs in zone \"Asia/Kolkata\" where opened_at >= {d3} show title, round(days_since(opened_at), 3) as open_days order by opened_at, title",
+    ),
+    (
+        "zone-date-literal-day",
+        "report applications in zone \"UTC\" where applied_at = {d1} show id, applied_at",
+    ),
+    (
+        "timestamp-literals",
+        "report applications where applied_at >= {d3}T00:00Z and applied_at < {d1}T12:30:00+05:30 group by month(applied_at) as m show count() as n, min(applied_at) as first, max(applied_at) as latest",
+    ),
+    (
+        "timestamp-literals-local",
+        "report interviews in zone \"America/New_York\" where starts_at between {d3}T09:00 and {d2}T17:30:00.5 show count() as n, min(starts_at) as first, max(starts_at) as latest, round(avg(days_between(starts_at, {d1}T00:00Z)), 6) as days",
+    ),
+    (
+        "distinct-records-per-group",
+        "report applications group by job.department.name as department show avg(distinct candidate.custom.years_of_experience) as years, sum(distinct job.headcount) as headcount, count(distinct candidate) as people, count() as n, avg(candidate.custom.years_of_experience) as per_application",
+    ),
+    (
+        "distinct-records-from-a-list",
+        "report jobs group by department.name as department show avg(distinct applications.candidate.custom.years_of_experience where status != \"archived\") as years, median(distinct applications.candidate.custom.years_of_experience) as mid, max(distinct applications.candidate.created_at) as newest, min(distinct applications.source.name) as first_source, count(applications) as apps",
+    ),
+    (
+        "distinct-records-without-keys",
+        "report applications where status = \"hired\" show sum(distinct job.headcount) as headcount, min(distinct job.department.name) as dept, percentile(distinct candidate.custom.years_of_experience, 75) as p75, count() as n",
+    ),
+    (
+        "distinct-records-two-lists-down",
+        "report departments group by name show sum(distinct jobs.applications.candidate.custom.years_of_experience) as years, count(jobs.applications) as apps, avg(distinct jobs.applications.job.headcount) as heads",
+    ),
+    (
+        "distinct-records-two-steps-up",
+        "report interviews group by status show avg(distinct application.candidate.custom.years_of_experience) as years, sum(distinct application.job.headcount) as heads, count() as n",
+    ),
+    (
         "stage-kind-order",
         "report stages group by kind, kind_order show count() as n, count(stage_transitions) as entries order by kind_order",
     ),
@@ -590,7 +642,7 @@ fn corpus(with_pg: bool) {
 
 /// Pairs of reports that mean the same: a date literal against a timestamp is the whole local
 /// day, and a relative range is the calendar days, weeks, months, quarters or years it names,
-/// seen from `today` in the org's zone. The right-hand side is written with day, week, month,
+/// seen from `today` in the report's zone. The right-hand side is written with day, week, month,
 /// quarter and year labels computed here with jiff, so this checks the resolver's day bounds and
 /// `bind`'s ranges independently of both.
 fn equivalences(with_pg: bool) {
@@ -687,6 +739,57 @@ fn equivalences(with_pg: bool) {
             "year",
             format!("= \"{}\"", t.year() - 1),
         );
+    }
+    // A report's own zone (`in zone`, written after the condition: the clause may come
+    // anywhere) and timestamp literals: UTC, with an offset, and local in the report's zone.
+    for d in days {
+        let next = minus(d, -1);
+        pairs.push((
+            format!("applied_at = {d} in zone \"UTC\""),
+            format!("applied_at >= {d}T00:00Z and applied_at < {next}T00:00Z"),
+        ));
+        pairs.push((
+            format!("applied_at = {d}"),
+            format!("applied_at >= {d}T00:00 and applied_at < {next}T00:00"),
+        ));
+        pairs.push((
+            format!("day(applied_at) = \"{d}\" in zone \"Asia/Kolkata\""),
+            format!("applied_at >= {d}T00:00+05:30 and applied_at < {next}T00:00:00.000+05:30"),
+        ));
+        pairs.push((
+            format!("month(hired_at) = \"{}\" in zone \"UTC\"", month(d)),
+            format!(
+                "hired_at >= {}T00:00Z and hired_at < {}T00:00Z",
+                d.first_of_month(),
+                d.last_of_month().tomorrow().unwrap()
+            ),
+        ));
+    }
+    // Berlin's spring gap (02:30 does not exist: moved forward to 03:30 CEST) and autumn fold
+    // (02:30 happens twice: the earlier, CEST).
+    pairs.push((
+        "applied_at >= 2025-03-30T02:30".into(),
+        "applied_at >= 2025-03-30T01:30Z".into(),
+    ));
+    pairs.push((
+        "applied_at >= 2025-10-26T02:30".into(),
+        "applied_at >= 2025-10-26T00:30Z".into(),
+    ));
+    // Ranges and buckets in the report's zone agree with each other.
+    for zone in ["UTC", "Pacific/Kiritimati", "America/Los_Angeles"] {
+        let z = format!("in zone \"{zone}\"");
+        pairs.push((
+            format!("applied_at in last 30 days {z}"),
+            format!("day(applied_at) {} {z}", between(minus(t, 29), t)),
+        ));
+        pairs.push((
+            format!("applied_at in this month {z}"),
+            format!("month(applied_at) = \"{}\" {z}", month(t)),
+        ));
+        pairs.push((
+            format!("applied_at in previous quarter {z}"),
+            format!("quarter(applied_at) = \"{}\" {z}", quarter(months(t, 3))),
+        ));
     }
     let mut failures = Vec::new();
     for (a, b) in &pairs {
@@ -829,6 +932,14 @@ impl ReportGen<'_> {
             .to_string()
     }
 
+    /// A timestamp literal: UTC, with an offset, or local (in the report's zone).
+    fn timestamp(&mut self) -> String {
+        let date = self.date();
+        let (h, m) = (self.rng.below(24), *self.rng.pick(&[0, 15, 30, 59]));
+        let offset = *self.rng.pick(&["Z", "", "+05:30", "-08:00", ":59.999999Z"]);
+        format!("{date}T{h:02}:{m:02}{offset}")
+    }
+
     fn number(&mut self) -> &'static str {
         const NUMBERS: &[&str] = &[
             "0", "1", "2", "3", "4", "5", "10", "30", "2.5", "100", "1000", "100000",
@@ -935,7 +1046,9 @@ impl ReportGen<'_> {
                 1 => format!("not {p}"),
                 _ => format!("{p} = false"),
             },
-            Type::Instant => match self.rng.below(6) {
+            Type::Instant => match self.rng.below(8) {
+                6 => format!("{p} >= {}", self.timestamp()),
+                7 => format!("{p} {neg}between {} and {}", self.timestamp(), self.date()),
                 0 => format!("{p} > {}", self.date()),
                 1 => format!("{p} = {}", self.date()),
                 2 => format!("{p} <= {}", self.date()),
@@ -1065,6 +1178,14 @@ impl ReportGen<'_> {
                 let f = self.rng.pick(&["min", "max"]);
                 format!("{f}({}{filter})", join(&t.path))
             }
+            // Each related record once: a field behind a to-one relation.
+            5 if numeric.iter().any(|t| t.path.contains('.')) => {
+                let related: Vec<&&Term> =
+                    numeric.iter().filter(|t| t.path.contains('.')).collect();
+                let t = self.rng.pick(&related);
+                let f = self.rng.pick(&["sum", "avg", "min", "max", "median"]);
+                format!("{f}(distinct {}{filter})", join(&t.path))
+            }
             _ => {
                 if prefix.is_empty() {
                     format!("count({})", filter.trim_start())
@@ -1079,6 +1200,16 @@ impl ReportGen<'_> {
         let subjects: Vec<&Entity> = Entity::subjects().collect();
         let s = self.rng.pick(&subjects).id;
         let mut text = format!("report {}", Entity::get(s).name);
+        if self.rng.chance(15) {
+            let zone = self.rng.pick(&[
+                "UTC",
+                "Pacific/Kiritimati",
+                "America/Los_Angeles",
+                "Asia/Kolkata",
+                "Europe/Berlin",
+            ]);
+            text += &format!("\nin zone \"{zone}\"");
+        }
         if self.rng.chance(70) {
             text += &format!("\nwhere {}", self.conditions(s));
         }

@@ -4,6 +4,11 @@
 use query_syntax::{from_json, parse, to_json};
 
 const CORPUS: &[&str] = &[
+    r#"report applications in zone "UTC"
+where applied_at >= 2025-01-01T00:00Z and applied_at < 2025-01-01T09:30:00+02:00
+group by month(applied_at) as month, job.title
+show count() as n, avg(distinct candidate.custom.years_of_experience) as years, sum(distinct job.headcount) as heads"#,
+    "report interviews where starts_at between 2025-03-30T01:30 and 2025-03-30T03:30:59.999999 in zone 'Europe/Berlin'",
     r#"report applications
 where job.department.name = "Engineering" and applied_at in last 90 days
 group by month(applied_at) as month

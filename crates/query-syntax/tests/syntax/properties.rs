@@ -202,6 +202,25 @@ fn literal() -> impl Strategy<Value = Literal> {
     .prop_map(|chars| chars.into_iter().collect::<String>());
     let date =
         (1..=9999u32, 1..=12u32, 1..=28u32).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}"));
+    let timestamp = (
+        (1..=9999u32, 1..=12u32, 1..=28u32),
+        (0..24u32, 0..60u32),
+        prop::option::of((0..60u32, prop::option::of(1..=999_999u32))),
+        prop_oneof![
+            Just(String::new()),
+            Just("Z".to_string()),
+            (any::<bool>(), 0..24u32, 0..60u32)
+                .prop_map(|(plus, h, m)| format!("{}{h:02}:{m:02}", if plus { '+' } else { '-' })),
+        ],
+    )
+        .prop_map(|((y, mo, d), (h, mi), seconds, offset)| {
+            let seconds = match seconds {
+                None => String::new(),
+                Some((s, None)) => format!(":{s:02}"),
+                Some((s, Some(f))) => format!(":{s:02}.{f}"),
+            };
+            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}{seconds}{offset}")
+        });
     prop_oneof![
         Just(Literal::Null),
         any::<bool>().prop_map(Literal::Bool),
@@ -213,6 +232,7 @@ fn literal() -> impl Strategy<Value = Literal> {
             .prop_map(|(a, b)| Literal::Float(f64::from(a) + f64::from(b) / 100.0)),
         text.prop_map(Literal::String),
         date.prop_map(Literal::Date),
+        timestamp.prop_map(Literal::Timestamp),
     ]
 }
 
@@ -365,8 +385,17 @@ fn report() -> impl Strategy<Value = Report> {
             span: Span::default(),
         }),
     );
+    let zone = prop::option::of(
+        prop::sample::select(vec![
+            "UTC",
+            "Europe/Berlin",
+            "Etc/GMT+5",
+            "America/Port-au-Prince",
+        ])
+        .prop_map(|z| Zone::new(z, Span::default())),
+    );
     (
-        segment(),
+        (segment(), zone),
         exprs(),
         items(),
         items(),
@@ -376,8 +405,9 @@ fn report() -> impl Strategy<Value = Report> {
         funnel,
     )
         .prop_map(
-            |(subject, filters, group_by, show, having, order_by, limit, funnel)| Report {
+            |((subject, zone), filters, group_by, show, having, order_by, limit, funnel)| Report {
                 subject,
+                zone,
                 filters,
                 group_by,
                 show,

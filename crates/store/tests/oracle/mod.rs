@@ -6,7 +6,9 @@
 //! followed by id lookups, group keys are collected in a `BTreeMap`, each measure walks the
 //! to-many relations of its grain row by row, then formulas, `having`, `order by` and `limit`
 //! apply; funnels count per step. It is written from the meaning documented in the IR and the
-//! catalog (three-valued logic for nulls, time buckets in the org's zone with jiff, fractional
+//! catalog (three-valued logic for nulls, time buckets in the report's zone (`in zone`, else the
+//! org's) with jiff, aggregates of distinct records (`avg(distinct candidate.x)`: each record
+//! reached once per group, its value from any of its rows), fractional
 //! days between instants, `percentile_cont` interpolation, case-insensitive text matching,
 //! `reached` as any transition into a stage of that name or kind, the current offer as the
 //! highest version, the time in a stage up to the application's next transition with ties
@@ -157,7 +159,9 @@ enum K {
 
 /// One org, in memory.
 pub struct Org {
-    zone: jiff::tz::TimeZone,
+    /// The zone of the report being evaluated (`in zone`, else the org's), set by [`Org::run`];
+    /// the org's until then.
+    report_zone: std::cell::RefCell<jiff::tz::TimeZone>,
     tables: HashMap<EntityId, Vec<Row>>,
     by_key: HashMap<EntityId, HashMap<String, usize>>,
     /// (entity, column) -> column value -> rows.
@@ -484,7 +488,7 @@ impl Org {
             }
         }
         Org {
-            zone,
+            report_zone: std::cell::RefCell::new(zone),
             tables: t,
             by_key,
             by_col,
@@ -757,7 +761,7 @@ impl Org {
                 let date = match self.scalar(expr, e, i, p) {
                     V::Instant(us) => jiff::Timestamp::from_microsecond(us)
                         .unwrap()
-                        .to_zoned_datetime(self.zone.clone())
+                        .to_zoned_datetime(self.report_zone.borrow().clone())
                         .date(),
                     V::Date(d) => d,
                     _ => return V::Null,
@@ -828,6 +832,12 @@ impl Org {
         for r in rows {
             self.grain_rows(&m.grain, subject, *r, &mut grain);
         }
+        // A grain of distinct records (`per`): each record reached from a row that passes the
+        // filter, once, with its value.
+        let per = Scalar::Key {
+            path: m.grain.per.clone(),
+        };
+        let mut records: BTreeMap<Key, V> = BTreeMap::new();
         let mut values = Vec::new();
         for r in grain {
             if let Some(f) = &m.filter
@@ -839,10 +849,18 @@ impl Org {
                 Some(a) => self.scalar(a, e, r, p),
                 None => V::Int(1),
             };
+            if !m.grain.per.is_empty() {
+                let record = self.scalar(&per, e, r, p);
+                if !record.is_null() {
+                    records.entry(Key(vec![record])).or_insert(v);
+                }
+                continue;
+            }
             if !v.is_null() {
                 values.push(v);
             }
         }
+        values.extend(records.into_values().filter(|v| !v.is_null()));
         match m.func {
             AggFunc::Count => V::Int(values.len() as i64),
             AggFunc::CountDistinct => {
@@ -911,8 +929,9 @@ impl Org {
         }
     }
 
-    /// Evaluates a resolved report as of `today` (a date in the org's zone).
+    /// Evaluates a resolved report as of `today` (a date in the report's zone).
     pub fn run(&self, ir: &Ir, today: jiff::civil::Date) -> Vec<Vec<Value>> {
+        *self.report_zone.borrow_mut() = jiff::tz::TimeZone::get(&ir.time_zone).unwrap();
         let bound = query_compiler::bind(&ir.params, &ir.time_zone, today).unwrap();
         let p: Vec<V> = bound.into_iter().map(from_bound).collect();
         let s = ir.subject;
