@@ -304,9 +304,10 @@ impl Resolver<'_> {
         }
 
         // A report over demographics: only in the safe form (`crate::demographics`).
-        if let Some(path) = &candidate_path {
-            crate::demographics::check(report, path, self)?;
-        }
+        let atoms = match &candidate_path {
+            Some(path) => crate::demographics::check(report, path, self)?,
+            None => None,
+        };
 
         let aggregate_used = report
             .show
@@ -597,6 +598,7 @@ impl Resolver<'_> {
             zone_param: self.zone_param,
             candidates,
             cells,
+            atoms,
         };
         if ir.candidates.is_some() && crate::demographics::published_outputs(&ir).is_none() {
             return Err(err(
