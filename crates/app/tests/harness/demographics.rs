@@ -359,6 +359,8 @@ pub fn attack(r: &mut dyn Runner, truth: &BTreeMap<String, String>) -> Outcome {
     for text in [
         "report candidates where location != \"Berlin\" and not (location in (\"Paris\", \"Lyon\") or location is null) group by demographics.gender as g show count() as n",
         "report candidates where quarter(created_at) >= \"2025-Q1\" and year(created_at) between \"2024\" and \"2026\" group by demographics.gender as g show count() as n",
+        // docs/report-language.md's example.
+        "report applications where job.department.name != \"Sales\" and quarter(applied_at) >= \"2025-Q1\" group by status, candidate.demographics.gender as gender show count(distinct candidate) as n, count(distinct candidate where source.kind = \"referral\") as referred",
         "report applications where applied_at in previous year or job.status = \"open\" group by job.department.name as d, candidate.demographics.gender as g show count(distinct candidate) as n, count(distinct candidate where status = \"hired\") as hired",
     ] {
         run(r, text).unwrap_or_else(|e| panic!("{text}: {e}"));
