@@ -407,9 +407,19 @@ impl Services {
                 .sum();
             let mut spec = s.clone();
             spec.min_candidates = settings.threshold;
+            // A filtered report: its atoms, counted as the same viewer without filters and
+            // without demographics (`query_compiler::demographics::tiny_atoms`).
+            let atoms = match &s.atoms {
+                Some(a) => {
+                    let compiled = self.compile(store, org, &access, &a.report)?;
+                    Some(store.run_report(org, &compiled, today)?.rows)
+                }
+                None => None,
+            };
             rows.rows = query_compiler::demographics::publish(
                 &spec,
                 std::mem::take(&mut rows.rows),
+                atoms.as_deref(),
                 &settings.table,
                 &|cell| demographics::cell_bits(&secret, cell),
             );

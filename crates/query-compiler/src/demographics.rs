@@ -7,18 +7,30 @@
 //!   candidates), and show arithmetic of such counts and numbers;
 //! - group by demographic fields, by coarse fields ([`crate::catalog::COARSE_FIELDS`]) and by
 //!   `month`, `quarter` or `year` of a coarse timestamp ([`crate::catalog::COARSE_TIMESTAMPS`]);
-//! - order by its group keys.
+//! - order by its group keys;
+//! - filter (`where`, and a count's own `where`) by comparing coarse values with literals:
+//!   a coarse field with `=`, `!=`, `in`, `is null`; `month`, `quarter` or `year` of a coarse
+//!   timestamp also with `<`, `<=`, `>`, `>=`, `between`; a coarse timestamp with
+//!   `in this|previous month|quarter|year`; combined with `and`, `or`, `not`.
 //!
-//! It has no `where` and no aggregate filter: every population it counts is a group of its
-//! coarse keys, so two reports can only differ by whole groups, and the groups too close to
-//! their margin are withheld (below). Its calendar is the org's: `in zone` naming another zone
-//! is refused ([`zone_refused`]), since the same months seen from two zones differ by the few
-//! people at their edges.
-//! Everything else is refused with the span of what is wrong, why, and what is allowed: filters,
+//! Its calendar is the org's: `in zone` naming another zone is refused ([`zone_refused`]),
+//! since the same months seen from two zones differ by the few people at their edges.
+//! Everything else is refused with the span of what is wrong, why, and what is allowed:
 //! ids and other per-record fields (names, emails, free text, numbers), custom fields, exact
 //! timestamps, every other aggregate (`min(name)` shows one person's value), `having`, `limit`,
-//! funnels, and the `demographics` record itself (whether someone answered is demographic too).
-//! So no cell can be narrowed to one named person by the report's text.
+//! funnels, the `demographics` record itself (whether someone answered is demographic too), and
+//! in filters demographic fields, text matching, relative ranges of days, and comparisons of two
+//! fields. So no cell can be narrowed to one named person by the report's text, and every
+//! population a report counts is a union of *atoms*: the groups of its coarse keys and of the
+//! coarse values its filters read.
+//!
+//! **Atoms of a filtered report** ([`Atoms`], [`tiny_atoms`]): a filter selects whole atoms, so
+//! two reports' populations differ by whole atoms. Before publication the caller counts the
+//! atoms (the same report without filters and demographics, grouped by the group keys and the
+//! filtered values, as the same viewer); a group holding an atom of `1..threshold` distinct
+//! candidates, selected by the filter or not, is withheld with all its demographic splits. So
+//! `where location != "Paris"` against the same report without it, or `department in (a, b)`
+//! against `department = a`, can only differ by at least the threshold's people.
 //!
 //! **Publication** ([`publish`]): the statement returns, after the visible columns, each cell's
 //! count of distinct candidates and the two sums of their record keys
@@ -58,12 +70,15 @@ pub(crate) trait Resolve {
     ) -> Result<Scalar, Diagnostic>;
 }
 
+/// The label of every refusal of the safe form.
+const NOT_SAFE: &str = "not in the safe form";
+
 fn refused(what: &str, why: &str, span: Span) -> Diagnostic {
     Diagnostic::new(
         format!("`{what}` cannot be used in a report over demographics: {why}"),
         span,
     )
-    .with_label("not in the safe form")
+    .with_label(NOT_SAFE)
     .with_help(allowed())
 }
 
@@ -78,7 +93,7 @@ pub fn allowed() -> String {
         .map(|(e, f)| format!("{}.{f}", Entity::get(*e).singular))
         .collect();
     format!(
-        "a report over demographics counts distinct candidates (`count(distinct candidate)`), grouped by demographic fields and coarse fields, without filters; coarse fields: {}; and timestamps as `month(..)`, `quarter(..)` or `year(..)`: {}",
+        "a report over demographics counts distinct candidates (`count(distinct candidate)`), grouped by demographic fields and coarse fields, filtered only by comparing coarse values with values; coarse fields: {}; and timestamps as `month(..)`, `quarter(..)` or `year(..)`: {}",
         fields.join(", "),
         times.join(", ")
     )
@@ -91,25 +106,49 @@ fn written(path: &[query_syntax::Ident]) -> String {
         .join(".")
 }
 
+/// The partition a filtered report over demographics is checked against: the report's coarse
+/// group keys and every coarse value its filters read, without filters and without
+/// demographics (see [`tiny_atoms`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Atoms {
+    /// `report SUBJECT group by [CANDIDATE.id,] KEYS..., FILTERED... show count()`: run as the
+    /// same viewer, its rows give the atoms.
+    pub report: Report,
+    /// How many columns of an atom row (after the candidate's id, with `per_candidate`) are the
+    /// report's coarse group keys, in the order of [`crate::Suppression::other_keys`].
+    pub keys: usize,
+    /// The subject has several rows per candidate (applications): the atom report's rows are
+    /// per candidate and values (its first column the candidate's id), and an atom is the set of
+    /// candidates with the same group and the same set of filtered values over their rows.
+    pub per_candidate: bool,
+}
+
 /// Refuses anything of a report over demographics outside the safe form (see the module
 /// documentation). `candidate` is the path from the subject to the candidates whose
-/// demographics the report is grouped by.
+/// demographics the report is grouped by. A report with filters gets its [`Atoms`].
 pub(crate) fn check(
     report: &Report,
     candidate: &Path,
     r: &mut dyn Resolve,
-) -> Result<(), Diagnostic> {
-    let mut c = Checker { r, candidate };
-    if let Some(f) = report.filters.first() {
-        return Err(filter_refused(f));
+) -> Result<Option<Atoms>, Diagnostic> {
+    let mut c = Checker {
+        r,
+        candidate,
+        filtered: Vec::new(),
+    };
+    for f in &report.filters {
+        c.filter(f)?;
     }
+    let mut coarse_keys = Vec::new();
     for item in &report.group_by {
-        c.group_key(&item.expr)?;
+        if !c.group_key(&item.expr)? {
+            coarse_keys.push(item.expr.clone());
+        }
     }
     for item in &report.show {
         c.published(&item.expr)?;
     }
-    Ok(())
+    Ok(c.atoms(report, coarse_keys))
 }
 
 /// `in zone` with another zone than the org's is refused in a report over demographics: its
@@ -128,33 +167,294 @@ pub(crate) fn zone_refused(zone: &query_syntax::Zone, org_zone: &str) -> Diagnos
     .with_help("the same months seen from two zones differ by the few people at their edges; remove `in zone`")
 }
 
-/// Filters are refused: a filter makes a population that another report's differs from by a
-/// few people (and, applied before the margins are checked, hides the rows that would show it).
-fn filter_refused(f: &Expr) -> Diagnostic {
+const FILTERS: &str = "a filter of a report over demographics compares a coarse field with values (`=`, `!=`, `in`, `not in`, `is null`), or `month(..)`, `quarter(..)` or `year(..)` of a coarse timestamp with buckets such as `\"2025-03\"`, `\"2025-Q1\"`, `\"2025\"` (also `<`, `<=`, `>`, `>=`, `between`), or a coarse timestamp with `in this|previous month|quarter|year`; combined with `and`, `or`, `not`";
+
+fn filter_refused(what: &str, why: &str, span: Span) -> Diagnostic {
     Diagnostic::new(
-        "a report over demographics cannot filter rows: two reports whose filters differ by a few people would reveal those people's answers",
-        f.span,
+        format!("`{what}` cannot filter a report over demographics: {why}"),
+        span,
     )
-    .with_label("not in the safe form")
-    .with_help("group by the field instead (`group by status, ...`) and read the rows you need; every group is published, perturbed, unless it is too small or would single someone out")
+    .with_label(NOT_SAFE)
+    .with_help(format!("{FILTERS}; {}", allowed()))
+}
+
+fn is_literal(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Literal { .. } => true,
+        ExprKind::Unary {
+            op: query_syntax::UnaryOp::Neg,
+            expr,
+        } => is_literal(expr),
+        _ => false,
+    }
 }
 
 struct Checker<'a> {
     r: &'a mut dyn Resolve,
     candidate: &'a Path,
+    /// The coarse values the filters read (paths, buckets), as group keys of the atoms.
+    filtered: Vec<Expr>,
 }
 
 impl Checker<'_> {
-    fn group_key(&mut self, e: &Expr) -> Result<(), Diagnostic> {
+    /// The atoms of a filtered report: its coarse group keys, then each coarse value a filter
+    /// reads (once), counted in distinct candidates. `None` without filters.
+    fn atoms(&self, report: &Report, coarse_keys: Vec<Expr>) -> Option<Atoms> {
+        if self.filtered.is_empty() {
+            return None;
+        }
+        let ident = |name: &str| query_syntax::Ident::new(name, Span::default());
+        let keys = coarse_keys.len();
+        let mut seen: Vec<String> = coarse_keys.iter().map(|e| e.to_string()).collect();
+        let mut group_by: Vec<query_syntax::Item> = Vec::new();
+        // Candidates with several rows (applications): one atom row per candidate and values.
+        let per_candidate = !self.candidate.is_empty();
+        if per_candidate {
+            let mut path: Vec<query_syntax::Ident> =
+                self.candidate.iter().map(|r| ident(r.name)).collect();
+            path.push(ident("id"));
+            group_by.push(query_syntax::Item {
+                expr: Expr::new(ExprKind::Path { path }, Span::default()),
+                alias: None,
+            });
+        }
+        group_by.extend(
+            coarse_keys
+                .into_iter()
+                .map(|expr| query_syntax::Item { expr, alias: None }),
+        );
+        for e in &self.filtered {
+            let text = e.to_string();
+            if !seen.contains(&text) {
+                seen.push(text);
+                group_by.push(query_syntax::Item {
+                    expr: e.clone(),
+                    alias: None,
+                });
+            }
+        }
+        for (i, item) in group_by.iter_mut().enumerate() {
+            item.alias = Some(ident(&format!("atom_key_{i}")));
+        }
+        let count = Expr::new(
+            ExprKind::Call {
+                function: ident("count"),
+                distinct: false,
+                args: Vec::new(),
+                filter: None,
+            },
+            Span::default(),
+        );
+        Some(Atoms {
+            report: Report {
+                subject: report.subject.clone(),
+                filters: Vec::new(),
+                group_by,
+                show: vec![query_syntax::Item {
+                    expr: count,
+                    alias: Some(ident("atom_rows")),
+                }],
+                having: Vec::new(),
+                order_by: Vec::new(),
+                limit: None,
+                funnel: None,
+                span: Span::default(),
+            },
+            keys,
+            per_candidate,
+        })
+    }
+
+    /// A filter: coarse values compared with literals, combined with `and`, `or`, `not`.
+    fn filter(&mut self, e: &Expr) -> Result<(), Diagnostic> {
+        match &e.kind {
+            ExprKind::Literal {
+                value: Literal::Bool(_),
+            } => Ok(()),
+            ExprKind::Binary {
+                op: BinaryOp::And | BinaryOp::Or,
+                left,
+                right,
+            } => {
+                self.filter(left)?;
+                self.filter(right)
+            }
+            ExprKind::Unary {
+                op: query_syntax::UnaryOp::Not,
+                expr,
+            } => self.filter(expr),
+            ExprKind::Binary {
+                op:
+                    op @ (BinaryOp::Eq
+                    | BinaryOp::NotEq
+                    | BinaryOp::Lt
+                    | BinaryOp::LtEq
+                    | BinaryOp::Gt
+                    | BinaryOp::GtEq),
+                left,
+                right,
+            } => {
+                let operand = match (is_literal(left), is_literal(right)) {
+                    (false, true) => left,
+                    (true, false) => right,
+                    _ => {
+                        return Err(filter_refused(
+                            &e.to_string(),
+                            "a filter compares one coarse field with values, never two fields or two values",
+                            e.span,
+                        ));
+                    }
+                };
+                let bucket = self.filter_operand(operand)?;
+                if !bucket && !matches!(op, BinaryOp::Eq | BinaryOp::NotEq) {
+                    return Err(filter_refused(
+                        &e.to_string(),
+                        &format!(
+                            "`{}` applies to `month(..)`, `quarter(..)` or `year(..)` of a coarse timestamp; compare a coarse field with `=`, `!=` or `in`",
+                            op.symbol()
+                        ),
+                        e.span,
+                    ));
+                }
+                Ok(())
+            }
+            ExprKind::In { expr, list, .. } => {
+                self.filter_operand(expr)?;
+                match list.iter().find(|x| !is_literal(x)) {
+                    Some(x) => Err(filter_refused(
+                        &x.to_string(),
+                        "`in` takes a list of values",
+                        x.span,
+                    )),
+                    None => Ok(()),
+                }
+            }
+            ExprKind::Between {
+                expr, low, high, ..
+            } => {
+                if !self.filter_operand(expr)? {
+                    return Err(filter_refused(
+                        &e.to_string(),
+                        "`between` applies to `month(..)`, `quarter(..)` or `year(..)` of a coarse timestamp",
+                        e.span,
+                    ));
+                }
+                match [low, high].into_iter().find(|x| !is_literal(x)) {
+                    Some(x) => Err(filter_refused(
+                        &x.to_string(),
+                        "`between` takes two values",
+                        x.span,
+                    )),
+                    None => Ok(()),
+                }
+            }
+            ExprKind::IsNull { expr, .. } => self.filter_operand(expr).map(|_| ()),
+            ExprKind::Within { expr, range, .. } => {
+                use query_syntax::{RangeKind, TimeUnit};
+                let unit = match range.unit {
+                    TimeUnit::Month => "month",
+                    TimeUnit::Quarter => "quarter",
+                    TimeUnit::Year => "year",
+                    TimeUnit::Day | TimeUnit::Week => {
+                        return Err(filter_refused(
+                            &e.to_string(),
+                            "days and weeks are too fine; use `in this|previous month|quarter|year`",
+                            e.span,
+                        ));
+                    }
+                };
+                if range.which == RangeKind::Last {
+                    return Err(filter_refused(
+                        &e.to_string(),
+                        "`in last N ...` ends today and starts on a day of its own, not on a whole month; use `in this|previous month|quarter|year`, or compare `month(..)` with months such as `\"2025-03\"`",
+                        e.span,
+                    ));
+                }
+                // A whole calendar period: a union of buckets of its unit.
+                let bucket = Expr::new(
+                    ExprKind::Call {
+                        function: query_syntax::Ident::new(unit, expr.span),
+                        distinct: false,
+                        args: vec![(**expr).clone()],
+                        filter: None,
+                    },
+                    expr.span,
+                );
+                if !matches!(expr.kind, ExprKind::Path { .. }) {
+                    return Err(filter_refused(
+                        &expr.to_string(),
+                        "`in this|previous ...` applies to a coarse timestamp",
+                        expr.span,
+                    ));
+                }
+                if !self.filter_operand(&bucket)? {
+                    return Err(filter_refused(
+                        &expr.to_string(),
+                        "`in this|previous ...` applies to a coarse timestamp",
+                        expr.span,
+                    ));
+                }
+                Ok(())
+            }
+            ExprKind::Text { expr, .. } => Err(filter_refused(
+                &e.to_string(),
+                &format!(
+                    "text matching is not a comparison with values; write `{} in (...)` with the values you mean",
+                    expr
+                ),
+                e.span,
+            )),
+            _ => Err(filter_refused(
+                &e.to_string(),
+                "it is not a comparison of a coarse field with values",
+                e.span,
+            )),
+        }
+    }
+
+    /// The value a filter compares: a coarse field or a bucket of a coarse timestamp (then
+    /// `true`), never a demographic field (see `docs/privacy.md`). Recorded for the atoms.
+    fn filter_operand(&mut self, e: &Expr) -> Result<bool, Diagnostic> {
         if let ExprKind::Path { path } = &e.kind {
             let s = self.r.resolve_path(path, e.span)?;
             if let Scalar::Field { field, .. } = &s
                 && field.group == FieldGroup::Demographics
             {
-                return Ok(());
+                return Err(filter_refused(
+                    &written(path),
+                    "it is a demographic field: which groups are withheld would then depend on demographic counts, and grouping by it gives the same numbers",
+                    e.span,
+                ));
             }
         }
-        self.operand(e)
+        let bucket = matches!(e.kind, ExprKind::Call { .. });
+        self.operand(e).map_err(|d| {
+            if d.label.as_deref() != Some(NOT_SAFE) {
+                return d;
+            }
+            // The operand's reason, said of a filter.
+            let why = d
+                .message
+                .split_once(": ")
+                .map_or(d.message.as_str(), |(_, why)| why)
+                .to_owned();
+            filter_refused(&e.to_string(), &why, d.span)
+        })?;
+        self.filtered.push(e.clone());
+        Ok(bucket)
+    }
+
+    /// A group key: a demographic field (then `true`) or a coarse value.
+    fn group_key(&mut self, e: &Expr) -> Result<bool, Diagnostic> {
+        if let ExprKind::Path { path } = &e.kind {
+            let s = self.r.resolve_path(path, e.span)?;
+            if let Scalar::Field { field, .. } = &s
+                && field.group == FieldGroup::Demographics
+            {
+                return Ok(true);
+            }
+        }
+        self.operand(e).map(|()| false)
     }
 
     /// A value that names many people at once: a coarse field, a coarsened timestamp.
@@ -279,7 +579,7 @@ impl Checker<'_> {
                 },
                 "count" => {
                     if let Some(f) = filter {
-                        return Err(filter_refused(f));
+                        self.filter(f)?;
                     }
                     let whose = if self.candidate.is_empty() {
                         "candidates".to_owned()
@@ -581,19 +881,114 @@ fn cell_key(row: &[Value], at: usize) -> CellKey {
     }
 }
 
+/// The values of a result row's coarse group keys.
+fn group_of(s: &Suppression, row: &[Value]) -> Vec<String> {
+    s.other_keys
+        .iter()
+        .map(|k| format!("{:?}", row.get(*k)))
+        .collect()
+}
+
+/// The groups (values of the coarse group keys) of a filtered report that hold an atom of
+/// `1..min` distinct candidates, from the rows of [`Atoms::report`]; `None` when every group
+/// must be withheld (the atoms do not line up with the group keys).
+///
+/// An atom: the candidates of a group with the same filtered values. A filter keeps or drops
+/// whole atoms, so two filters' populations differ by whole atoms. With several rows per
+/// candidate ([`Atoms::per_candidate`]), a candidate is kept when one of their rows is, so the
+/// atom is the set of filtered values over the candidate's rows in the group: the candidates
+/// whose applications are all `active` are an atom of their own, apart from those who also
+/// have an `archived` one.
+pub fn tiny_atoms(
+    s: &Suppression,
+    spec: &Atoms,
+    atoms: &[Vec<Value>],
+    min: i64,
+) -> Option<std::collections::HashSet<Vec<String>>> {
+    use std::collections::{BTreeSet, HashMap, HashSet};
+    if spec.keys != s.other_keys.len() {
+        return if atoms.is_empty() {
+            Some(HashSet::new())
+        } else {
+            None
+        };
+    }
+    let text = |v: &Value| format!("{:?}", Some(v));
+    // (group, atom) -> distinct candidates.
+    let mut sizes: HashMap<(Vec<String>, Vec<String>), i64> = HashMap::new();
+    if spec.per_candidate {
+        // (group, candidate) -> the filtered values of their rows.
+        let mut sets: HashMap<(Vec<String>, String), BTreeSet<Vec<String>>> = HashMap::new();
+        for a in atoms {
+            let width = a.len().saturating_sub(1);
+            let (Some(candidate), Some(rest)) = (a.first(), a.get(1..width)) else {
+                continue;
+            };
+            let (group, values) = rest.split_at(spec.keys.min(rest.len()));
+            sets.entry((group.iter().map(text).collect(), text(candidate)))
+                .or_default()
+                .insert(values.iter().map(text).collect());
+        }
+        for ((group, _), values) in sets {
+            let atom: Vec<String> = values
+                .into_iter()
+                .flatten()
+                .chain([";".to_owned()])
+                .collect();
+            *sizes.entry((group, atom)).or_default() += 1;
+        }
+    } else {
+        for a in atoms {
+            let width = a.len().saturating_sub(1);
+            let n = match a.last() {
+                Some(Value::Integer(n)) => *n,
+                _ => 0,
+            };
+            let Some(rest) = a.get(..width) else { continue };
+            let (group, values) = rest.split_at(spec.keys.min(rest.len()));
+            *sizes
+                .entry((
+                    group.iter().map(text).collect(),
+                    values.iter().map(text).collect(),
+                ))
+                .or_default() += n;
+        }
+    }
+    Some(
+        sizes
+            .into_iter()
+            .filter(|(_, n)| *n > 0 && *n < min)
+            .map(|((group, _), _)| group)
+            .collect(),
+    )
+}
+
 /// Publishes the rows of a report over demographics: every count perturbed (`bits` gives the
-/// uniform bits of a cell key, with the org's secret), counts under `s.min_candidates` shown
-/// as null, rows whose own count is under it removed along with the cells that would reveal
+/// uniform bits of a cell key, with the org's secret), groups withheld by the margins of the
+/// coarse keys and, in a filtered report, by its `atoms` ([`tiny_atoms`]; a filtered report
+/// without them publishes nothing), counts under `s.min_candidates` shown as null, rows whose own count is under it removed along with the cells that would reveal
 /// them ([`suppress`]), ratios from the perturbed counts, the hidden columns dropped.
 pub fn publish(
     s: &Suppression,
     rows: Vec<Vec<Value>>,
+    atoms: Option<&[Vec<Value>]>,
     table: &PerturbationTable,
     bits: &dyn Fn(&CellKey) -> u64,
 ) -> Vec<Vec<Value>> {
     let visible = s.candidates_column;
     let min = i64::from(s.min_candidates);
-    let withheld = coarse_margins(s, &rows, min);
+    let mut withheld = coarse_margins(s, &rows, min);
+    if let (Some(spec), Some(atoms)) = (&s.atoms, atoms) {
+        let tiny = tiny_atoms(s, spec, atoms, min);
+        for (w, row) in withheld.iter_mut().zip(&rows) {
+            *w |= tiny
+                .as_ref()
+                .is_none_or(|groups| groups.contains(&group_of(s, row)));
+        }
+    } else if s.atoms.is_some() {
+        // A filtered report whose atoms were not counted publishes nothing.
+        withheld.iter_mut().for_each(|w| *w = true);
+    }
     let mut out = Vec::with_capacity(rows.len());
     for (row, withheld) in rows.into_iter().zip(withheld) {
         let cells: Vec<i64> = (0..s.cells)

@@ -438,6 +438,10 @@ pub struct Ir {
     /// outputs, for [`crate::demographics::publish`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cells: Vec<Cell>,
+    /// In a filtered report over demographics: the atoms its groups are checked against
+    /// ([`crate::demographics::Atoms`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub atoms: Option<crate::demographics::Atoms>,
 }
 
 /// A published count of a report over demographics and the hidden measures of its cell key:

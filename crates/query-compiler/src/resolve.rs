@@ -351,17 +351,19 @@ impl Resolver<'_> {
         }
 
         // A report over demographics: only in the safe form (`crate::demographics`).
-        if let Some(path) = &candidate_path {
-            if let Some(zone) = &report.zone
-                && self.zone_name != self.catalog.time_zone()
-            {
-                return Err(crate::demographics::zone_refused(
-                    zone,
-                    self.catalog.time_zone(),
-                ));
-            }
-            crate::demographics::check(report, path, self)?;
+        if let Some(zone) = &report.zone
+            && candidate_path.is_some()
+            && self.zone_name != self.catalog.time_zone()
+        {
+            return Err(crate::demographics::zone_refused(
+                zone,
+                self.catalog.time_zone(),
+            ));
         }
+        let atoms = match &candidate_path {
+            Some(path) => crate::demographics::check(report, path, self)?,
+            None => None,
+        };
 
         let aggregate_used = report
             .show
@@ -652,6 +654,7 @@ impl Resolver<'_> {
             zone_param: self.zone_param,
             candidates,
             cells,
+            atoms,
         };
         if ir.candidates.is_some() && crate::demographics::published_outputs(&ir).is_none() {
             return Err(err(

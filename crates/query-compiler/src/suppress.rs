@@ -48,6 +48,10 @@ pub struct Suppression {
     pub cells: usize,
     /// How each visible column is published ([`crate::demographics::publish`]).
     pub outputs: Vec<crate::demographics::Published>,
+    /// A filtered report's atoms, which the caller counts and passes to
+    /// [`crate::demographics::publish`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub atoms: Option<crate::demographics::Atoms>,
 }
 
 /// What [`suppress`] removed.
@@ -93,6 +97,7 @@ pub fn suppression(ir: &Ir) -> Option<Suppression> {
         cells: ir.cells.len(),
         // Never missing: the resolver refuses a report whose columns cannot be published.
         outputs: crate::demographics::published_outputs(ir).unwrap_or_default(),
+        atoms: ir.atoms.clone(),
     })
 }
 

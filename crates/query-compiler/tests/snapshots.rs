@@ -16,6 +16,10 @@ use query_compiler::{
 /// One report per language feature: (snapshot name, report text).
 const FEATURES: &[(&str, &str)] = &[
     (
+        "demographics_filtered_on_coarse_values",
+        "report applications where job.department.name != \"Sales\" and (status in (\"active\", \"hired\") or applied_at in previous quarter) group by quarter(applied_at) as q, candidate.demographics.gender as g show count(distinct candidate) as n, count(distinct candidate where status = \"hired\") as hired",
+    ),
+    (
         "rows_show_order_limit",
         "report candidates show name, location order by name limit 10",
     ),
@@ -336,6 +340,30 @@ const ERRORS: &[(&str, &str)] = &[
     (
         "demographics_report_grouped_by_a_name",
         "report candidates group by name, demographics.gender as g show count() as n",
+    ),
+    (
+        "demographics_report_filtering_on_a_demographic_field",
+        "report applications group by candidate.demographics.gender as g show count(distinct candidate where candidate.demographics.veteran_status = \"veteran\") as n",
+    ),
+    (
+        "demographics_report_filtering_by_text_matching",
+        "report candidates where location contains \"Ber\" group by demographics.gender as g show count() as n",
+    ),
+    (
+        "demographics_report_filtering_on_an_exact_timestamp",
+        "report candidates where created_at >= 2025-01-01 group by demographics.gender as g show count() as n",
+    ),
+    (
+        "demographics_report_filtering_on_the_last_days",
+        "report applications where applied_at in last 90 days group by candidate.demographics.gender as g show count(distinct candidate) as n",
+    ),
+    (
+        "demographics_report_filtering_on_two_fields",
+        "report applications where job.location = candidate.location group by candidate.demographics.gender as g show count(distinct candidate) as n",
+    ),
+    (
+        "demographics_report_ordering_a_coarse_field",
+        "report candidates where location >= \"M\" group by demographics.gender as g show count() as n",
     ),
     (
         "demographics_report_ordered_by_a_count",

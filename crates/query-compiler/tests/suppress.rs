@@ -34,6 +34,7 @@ fn spec(demographic: Vec<usize>, other: Vec<usize>, width: usize) -> Suppression
         other_keys: other,
         cells: 0,
         outputs: Vec::new(),
+        atoms: None,
     }
 }
 
@@ -233,6 +234,7 @@ fn tables() -> impl Strategy<Value = (Suppression, Vec<Vec<Value>>)> {
                 other_keys: (d..keys).collect(),
                 cells: 0,
                 outputs: Vec::new(),
+                atoms: None,
             };
             (s, rows)
         })
@@ -335,4 +337,113 @@ proptest! {
         prop_assert_eq!(as_set(&out_shuffled), as_set(&out));
         prop_assert_eq!(summary_shuffled, summary);
     }
+}
+
+/// A filtered report over demographics carries its atoms (the group keys and the filtered
+/// values, without filters and demographics), and a group holding an atom of 1..threshold
+/// candidates, selected by the filter or not, is withheld; without the atoms' counts nothing is
+/// published.
+#[test]
+fn filtered_reports_are_checked_against_their_atoms() {
+    use query_compiler::demographics::{PerturbationTable, publish};
+    let text = "report applications where job.department.name != \"Sales\" and month(applied_at) >= \"2025-01\" group by status as s, candidate.demographics.gender as g show count(distinct candidate) as n";
+    let compiled = query_compiler::compile(
+        text,
+        &query_compiler::MemoryCatalog::example(),
+        query_compiler::Dialect::Sqlite,
+        &query_compiler::OrgScope,
+    )
+    .unwrap();
+    let s = compiled.suppression.clone().unwrap();
+    let atoms = s.atoms.clone().unwrap();
+    assert_eq!(
+        atoms.report.to_string().replace('\n', " "),
+        "report applications group by candidate.id as atom_key_0, status as atom_key_1, job.department.name as atom_key_2, month(applied_at) as atom_key_3 show count() as atom_rows"
+    );
+    assert_eq!(atoms.keys, 1);
+    assert!(atoms.per_candidate);
+    assert_eq!(s.other_keys, vec![0]);
+    // The statement's rows: status, gender, n, then three values per cell.
+    let row = |status: &str, gender: &str, n: i64| {
+        let mut r = vec![text_value(status), text_value(gender), Value::Integer(n)];
+        for i in 0..s.cells {
+            r.extend([
+                Value::Integer(n),
+                Value::Integer(1000 + i as i64),
+                Value::Integer(2000),
+            ]);
+        }
+        r
+    };
+    let rows = vec![
+        row("active", "female", 30),
+        row("active", "male", 31),
+        row("hired", "female", 20),
+        row("hired", "male", 22),
+        row("archived", "female", 40),
+        row("archived", "male", 44),
+    ];
+    // The atom report's rows: candidate, status, department, month, rows. `n` candidates
+    // from `first` with applications of these values.
+    let atom = |first: usize, n: usize, status: &str, department: &str, month: &str| {
+        (first..first + n)
+            .map(|c| {
+                vec![
+                    text_value(&format!("cand_{c}")),
+                    text_value(status),
+                    text_value(department),
+                    text_value(month),
+                    Value::Integer(1),
+                ]
+            })
+            .collect::<Vec<_>>()
+    };
+    let counted: Vec<Vec<Value>> = [
+        atom(0, 40, "active", "Engineering", "2025-01"),
+        atom(40, 7, "active", "Sales", "2025-01"),
+        atom(100, 30, "hired", "Engineering", "2025-02"),
+        atom(130, 12, "hired", "Sales", "2025-02"),
+        atom(200, 50, "archived", "Engineering", "2025-01"),
+        atom(250, 50, "archived", "Engineering", "2025-02"),
+    ]
+    .concat();
+    let exact = PerturbationTable::parse("1").unwrap();
+    let statuses = |published: Vec<Vec<Value>>| -> Vec<String> {
+        published
+            .iter()
+            .map(|r| match &r[0] {
+                Value::Text(t) => t.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let all = statuses(publish(&s, rows.clone(), Some(&counted), &exact, &|_| 0));
+    assert_eq!(all.len(), 6, "{all:?}");
+    // `active` holds an atom of 2 candidates (a department the filter drops): withheld, and so
+    // is the smallest other group of each gender's margin (complementary suppression).
+    let withheld =
+        |counted: &[Vec<Value>]| statuses(publish(&s, rows.clone(), Some(counted), &exact, &|_| 0));
+    let small = [
+        atom(0, 40, "active", "Engineering", "2025-01"),
+        atom(40, 2, "active", "Sales", "2025-01"),
+    ]
+    .concat();
+    let mut with_small = small.clone();
+    with_small.extend(counted[47..].iter().cloned());
+    assert_eq!(withheld(&with_small), vec!["archived", "archived"]);
+    // Several rows per candidate: 3 of the 40 `active` candidates in Engineering also have an
+    // application in Sales. Every atom (department) counts at least 5 candidates, but the 3 are
+    // an atom of their own (Engineering and Sales), which `department != "Sales"` against no
+    // filter would tell apart: withheld.
+    let mut mixed = counted.clone();
+    mixed.extend(atom(0, 3, "active", "Sales", "2025-01"));
+    assert_eq!(withheld(&mixed), vec!["archived", "archived"]);
+    let published = publish(&s, rows.clone(), Some(&with_small), &exact, &|_| 0);
+    assert_eq!(published[0][2], Value::Integer(40));
+    // Without the atoms' counts, a filtered report publishes nothing.
+    assert!(publish(&s, rows, None, &exact, &|_| 0).is_empty());
+}
+
+fn text_value(s: &str) -> Value {
+    Value::Text(s.into())
 }
