@@ -809,6 +809,8 @@ fn group_action(group: FieldGroup) -> Option<Action> {
         FieldGroup::ContactDetails => Some(Action::ViewContactDetails),
         FieldGroup::SensitiveCustom => Some(Action::ViewSensitiveCustomFields),
         FieldGroup::Demographics => Some(Action::ViewDemographicsAggregate),
+        // Masked like the others, but not restricted data: reads are not audited.
+        FieldGroup::Details | FieldGroup::StageHistory => None,
     }
 }
 

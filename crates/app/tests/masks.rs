@@ -72,6 +72,8 @@ struct Data {
     jobs: Vec<Row>,
     /// Sensitive custom fields: (entity, key, type).
     sensitive: Vec<(String, String, String)>,
+    /// Every source's name (sources are directory data: everyone sees them all).
+    sources: Vec<String>,
 }
 
 fn load(path: &std::path::Path, org: &str) -> Data {
@@ -95,6 +97,15 @@ fn load(path: &std::path::Path, org: &str) -> Data {
             .prepare("SELECT entity, key, type FROM custom_fields WHERE org_id = ?1 AND sensitive = 1 ORDER BY entity, key")
             .unwrap();
         stmt.query_map([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let sources: Vec<String> = {
+        let mut stmt = c
+            .prepare("SELECT name FROM sources WHERE org_id = ?1")
+            .unwrap();
+        stmt.query_map([org], |r| r.get(0))
             .unwrap()
             .map(Result::unwrap)
             .collect()
@@ -132,8 +143,18 @@ fn load(path: &std::path::Path, org: &str) -> Data {
     let (cand_sql, cand_fields) = custom("candidate");
     let (app_sql, app_fields) = custom("application");
     let (job_sql, job_fields) = custom("job");
-    let mut candidate_fields = vec!["email".to_owned(), "phone".to_owned()];
+    let mut candidate_fields = vec![
+        "email".to_owned(),
+        "phone".to_owned(),
+        "location".to_owned(),
+    ];
     candidate_fields.extend(cand_fields);
+    let mut application_fields = vec![
+        "archive_reason".to_owned(),
+        "source.name".to_owned(),
+        "reached_screen".to_owned(),
+    ];
+    application_fields.extend(app_fields);
     Data {
         offers: rows(
             "SELECT id, application_id, NULL, salary_amount, salary_currency, version FROM offers WHERE org_id = ?1",
@@ -141,21 +162,26 @@ fn load(path: &std::path::Path, org: &str) -> Data {
         ),
         candidates: rows(
             &format!(
-                "SELECT id, NULL, NULL, email, phone{cand_sql} FROM candidates WHERE org_id = ?1"
+                "SELECT id, NULL, NULL, email, phone, location{cand_sql} FROM candidates WHERE org_id = ?1"
             ),
             &candidate_fields,
         ),
         applications: rows(
             &format!(
-                "SELECT id, candidate_id, job_id{app_sql} FROM applications WHERE org_id = ?1"
+                "SELECT a.id, a.candidate_id, a.job_id, a.archive_reason, \
+                 (SELECT s.name FROM sources s WHERE s.org_id = a.org_id AND s.id = a.source_id), \
+                 (SELECT 1 FROM stage_transitions t JOIN stages st ON st.org_id = t.org_id AND st.id = t.to_stage_id \
+                  WHERE t.org_id = a.org_id AND t.application_id = a.id AND st.kind = 'screen' LIMIT 1){app_sql} \
+                 FROM applications a WHERE a.org_id = ?1"
             ),
-            &app_fields,
+            &application_fields,
         ),
         jobs: rows(
             &format!("SELECT id, NULL, NULL{job_sql} FROM jobs WHERE org_id = ?1"),
             &job_fields,
         ),
         sensitive,
+        sources,
     }
 }
 
@@ -467,6 +493,7 @@ fn masks(with_pg: bool) {
                     .collect()
             };
             contact.extend(sensitive_of("candidate"));
+            contact.push(("location", Action::ViewDetails));
             let candidates = seen(
                 &facts,
                 &policies,
@@ -475,13 +502,19 @@ fn masks(with_pg: bool) {
                 &data.candidates,
                 &contact,
             );
+            let mut app_masks = sensitive_of("application");
+            app_masks.extend([
+                ("archive_reason", Action::ViewDetails),
+                ("source.name", Action::ViewDetails),
+                ("reached_screen", Action::ViewStageHistory),
+            ]);
             let applications = seen(
                 &facts,
                 &policies,
                 &viewer,
                 "Application",
                 &data.applications,
-                &sensitive_of("application"),
+                &app_masks,
             );
             let jobs = seen(
                 &facts,
@@ -504,6 +537,7 @@ fn masks(with_pg: bool) {
                 };
                 check_compensation(&mut c, &offers, &applications, &jobs, &data);
                 check_contact(&mut c, &candidates, &applications);
+                check_details(&mut c, &candidates, &applications, &data);
                 for ((entity, k, ty), field) in data.sensitive.iter().zip(&custom_keys) {
                     let (subject, seen) = match entity.as_str() {
                         "candidate" => ("candidates", &candidates),
@@ -540,6 +574,86 @@ fn masks(with_pg: bool) {
         "some recruiter sees compensation for some offers only"
     );
     assert!(reports > 100, "{reports} reports");
+}
+
+/// Details (a candidate's location, an application's archive reason and source) and stage
+/// history (`reached(...)`): read, grouped by and filtered on, only where Cedar allows
+/// `viewDetails` / `viewStageHistory` on the row.
+fn check_details(c: &mut Checker<'_>, candidates: &Seen, apps: &Seen, data: &Data) {
+    let text = |r: &Row, f: &str| r.fields[f].clone();
+    c.pairs(
+        "report candidates group by id show max(location) as v",
+        by_id(&candidates.rows, |r| text(r, "location")),
+    );
+    c.pairs(
+        "report candidates group by location show count() as n",
+        count_by(&candidates.rows, "location"),
+    );
+    c.pairs(
+        "report applications group by id show max(archive_reason) as v",
+        by_id(&apps.rows, |r| text(r, "archive_reason")),
+    );
+    c.pairs(
+        "report applications group by id show max(source.name) as v",
+        by_id(&apps.rows, |r| text(r, "source.name")),
+    );
+    c.pairs(
+        "report applications group by source.name show count() as n",
+        count_by(&apps.rows, "source.name"),
+    );
+    c.pairs(
+        "report applications group by candidate.location show count() as n",
+        count_by(
+            &apps
+                .rows
+                .iter()
+                .map(|a| {
+                    let mut a = a.clone();
+                    let loc = candidates.value(a.parent.as_deref().unwrap_or_default(), "location");
+                    a.fields.insert("candidate.location".into(), loc);
+                    a
+                })
+                .collect::<Vec<_>>(),
+            "candidate.location",
+        ),
+    );
+    // From the other end of the masked relation: a source's applications are those whose
+    // source the viewer sees.
+    let mut per_source: BTreeMap<String, V> = data
+        .sources
+        .iter()
+        .map(|n| (key(&V::Text(n.clone())), V::Num(0.0)))
+        .collect();
+    let sourced: Vec<Row> = apps
+        .rows
+        .iter()
+        .filter(|r| r.fields["source.name"] != V::Null)
+        .cloned()
+        .collect();
+    per_source.extend(count_by(&sourced, "source.name"));
+    c.pairs(
+        "report sources group by name show count(applications) as n",
+        per_source,
+    );
+    let screened: Vec<Row> = apps
+        .rows
+        .iter()
+        .filter(|r| r.fields["reached_screen"] != V::Null)
+        .cloned()
+        .collect();
+    c.pairs(
+        "report applications where reached(kind(screen)) group by id show count() as n",
+        by_id(&screened, |_| V::Num(1.0)),
+    );
+    c.single(
+        "report applications show count(where archive_reason is not null) as n",
+        vec![V::Num(
+            apps.rows
+                .iter()
+                .filter(|r| r.fields["archive_reason"] != V::Null)
+                .count() as f64,
+        )],
+    );
 }
 
 fn check_compensation(c: &mut Checker<'_>, offers: &Seen, apps: &Seen, jobs: &Seen, data: &Data) {

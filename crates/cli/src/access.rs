@@ -1,5 +1,5 @@
-//! `hireplane policy ...` and `hireplane audit`: an org's access policy (validate, set, show)
-//! and its audit log.
+//! `hireplane policy ...` and `hireplane audit`: an org's access policy (validate, set, show,
+//! decide, matrix) and its audit log.
 
 use crate::report::{Format, pick_org};
 use anyhow::{Context, Result, bail};
@@ -38,10 +38,19 @@ pub enum PolicyCommand {
     },
     /// Print the Cedar schema policies are written against
     Schema,
+    /// Print the access matrix of the policies in force for an org: per role and situation
+    /// (on a job's hiring team, interviewing on its application, neither), each entity and
+    /// action, whether the policies allow it (rendered from their decisions)
+    Matrix {
+        /// The org (default: the only org in the store)
+        #[arg(long = "org", value_name = "ID")]
+        org: Option<String>,
+    },
     /// One decision: may a user do ACTION on an entity? Prints the deciding policies
     Decide {
         /// The action: view, edit, viewCompensation, viewContactDetails,
-        /// viewSensitiveCustomFields, viewDemographicsAggregate, manageHiringTeam
+        /// viewSensitiveCustomFields, viewDetails, viewStageHistory, viewDemographicsAggregate,
+        /// viewQueryPlan, manageHiringTeam
         action: String,
         /// The entity type (Application, Candidate, Job, Offer, ...)
         #[arg(value_name = "TYPE")]
@@ -120,6 +129,16 @@ pub fn policy(store: &mut Store, command: PolicyCommand) -> Result<()> {
             }
         }
         PolicyCommand::Schema => out.write_all(policy::SCHEMA.as_bytes())?,
+        PolicyCommand::Matrix { org } => {
+            let org = pick_org(store, org)?;
+            let policies = app::Services::new().policies(store, &org)?;
+            writeln!(
+                out,
+                "Access matrix of org `{org}` ({})\n",
+                policies.source()
+            )?;
+            out.write_all(policy::matrix::render(&policies)?.as_bytes())?;
+        }
         PolicyCommand::Decide {
             action,
             resource_type,

@@ -270,6 +270,8 @@ pub fn group_name(group: query_compiler::catalog::FieldGroup) -> &'static str {
         FieldGroup::ContactDetails => "contact details",
         FieldGroup::Demographics => "demographics",
         FieldGroup::SensitiveCustom => "sensitive custom fields",
+        FieldGroup::Details => "details",
+        FieldGroup::StageHistory => "stage history",
     }
 }
 

@@ -27,12 +27,17 @@ pub enum Action {
     ViewDemographicsAggregate,
     /// Changing a job's hiring team or whether it is confidential (on top of `edit`).
     ManageHiringTeam,
+    /// Details beyond an interviewer's need (archive reason, source, custom fields, a
+    /// candidate's location, ...), per row on top of `view`.
+    ViewDetails,
+    /// An application's stage history as reports read it (`reached(...)`), on top of `view`.
+    ViewStageHistory,
     /// The database's plan of a report (`explain`), asked of the org: an operator's tool.
     ViewQueryPlan,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 10] = [
         Action::View,
         Action::Edit,
         Action::ViewCompensation,
@@ -40,6 +45,8 @@ impl Action {
         Action::ViewSensitiveCustomFields,
         Action::ViewDemographicsAggregate,
         Action::ManageHiringTeam,
+        Action::ViewDetails,
+        Action::ViewStageHistory,
         Action::ViewQueryPlan,
     ];
 
@@ -53,6 +60,8 @@ impl Action {
             Action::ViewSensitiveCustomFields => "viewSensitiveCustomFields",
             Action::ViewDemographicsAggregate => "viewDemographicsAggregate",
             Action::ManageHiringTeam => "manageHiringTeam",
+            Action::ViewDetails => "viewDetails",
+            Action::ViewStageHistory => "viewStageHistory",
             Action::ViewQueryPlan => "viewQueryPlan",
         }
     }

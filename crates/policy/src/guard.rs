@@ -55,7 +55,7 @@ pub struct ViewerGuard {
 }
 
 /// Which action guards which field group of which subject.
-const FIELD_ACTIONS: [(EntityId, FieldGroup, Action, &str); 5] = [
+const FIELD_ACTIONS: [(EntityId, FieldGroup, Action, &str); 9] = [
     (
         EntityId::Offers,
         FieldGroup::Compensation,
@@ -85,6 +85,30 @@ const FIELD_ACTIONS: [(EntityId, FieldGroup, Action, &str); 5] = [
         FieldGroup::SensitiveCustom,
         Action::ViewSensitiveCustomFields,
         "Job",
+    ),
+    (
+        EntityId::Candidates,
+        FieldGroup::Details,
+        Action::ViewDetails,
+        "Candidate",
+    ),
+    (
+        EntityId::Applications,
+        FieldGroup::Details,
+        Action::ViewDetails,
+        "Application",
+    ),
+    (
+        EntityId::Jobs,
+        FieldGroup::Details,
+        Action::ViewDetails,
+        "Job",
+    ),
+    (
+        EntityId::Applications,
+        FieldGroup::StageHistory,
+        Action::ViewStageHistory,
+        "Application",
     ),
 ];
 

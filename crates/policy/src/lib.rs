@@ -13,6 +13,8 @@
 //!   residuals and the model's [`model::LIFTS`]).
 //! - [`model`]: what each Cedar entity type and attribute means in the store's tables: the one
 //!   place where policies meet SQL.
+//! - [`matrix`]: the access matrix (role and situation x entity x action) of a policy set,
+//!   rendered from single decisions (docs/policy.md holds the shipped policy's).
 //!
 //! Architecture invariant: pure. No IO, no clock, no database: facts come in as values
 //! ([`Facts`]), filters go out as SQL AST for the compiler to place.
@@ -21,6 +23,7 @@ mod engine;
 mod facts;
 mod guard;
 mod implied;
+pub mod matrix;
 pub mod model;
 pub mod residual;
 

@@ -86,6 +86,11 @@ pub enum Membership {
     CandidateHiringTeam,
     /// `Candidate.interviewers`: seats on interviews of any of the candidate's applications.
     CandidateInterviewers,
+    /// `Job.interviewers`: seats on interviews of any of the job's applications (the seat's
+    /// stored `job_id`).
+    JobInterviewers,
+    /// `Application.feedbackAuthors`: authors of feedback on the application.
+    ApplicationFeedbackAuthors,
 }
 
 /// Booleans defined by other tables, which the store keeps in a column of the row so that a
@@ -210,6 +215,7 @@ pub static TYPES: [TypeModel; 15] = [
             col("confidential", "confidential", Bool),
             reference("department", "department_id", "Department"),
             users("hiringTeam", Membership::JobHiringTeam),
+            users("interviewers", Membership::JobInterviewers),
         ],
         shortcuts: &[],
     },
@@ -266,6 +272,7 @@ pub static TYPES: [TypeModel; 15] = [
             reference("stage", "current_stage_id", "Stage"),
             col("status", "status", Text),
             users("interviewers", Membership::ApplicationInterviewers),
+            users("feedbackAuthors", Membership::ApplicationFeedbackAuthors),
             optional("source", "source_id", "Source"),
             optional("creditedTo", "credited_to_user_id", "User"),
         ],

@@ -742,6 +742,21 @@ fn membership(m: Membership, user: &str) -> Select {
             vec![join_on("applications", "za", "job_id", "zh", "job_id")],
             SqlExpr::all(vec![org("zh"), seat("zh")]),
         ),
+        Membership::JobInterviewers => select(
+            ("zp", "job_id"),
+            ("interview_participants", "zp"),
+            vec![],
+            SqlExpr::all(vec![org("zp"), seat("zp")]),
+        ),
+        Membership::ApplicationFeedbackAuthors => select(
+            ("zf", "application_id"),
+            ("feedback", "zf"),
+            vec![],
+            SqlExpr::all(vec![
+                org("zf"),
+                SqlExpr::eq(SqlExpr::Column("zf".into(), "author_id"), user.clone()),
+            ]),
+        ),
         Membership::CandidateInterviewers => select(
             ("za", "candidate_id"),
             ("interview_participants", "zp"),

@@ -44,9 +44,9 @@ fn world(org: &str) -> Facts {
         );
     }
     f.add("Department", "eng", vec![]);
-    for (id, confidential, team) in [
-        ("secret", true, users(&["rec-in", "hm"])),
-        ("public", false, users(&[])),
+    for (id, confidential, team, interviewers) in [
+        ("secret", true, users(&["rec-in", "hm"]), users(&[])),
+        ("public", false, users(&[]), users(&["int"])),
     ] {
         f.add(
             "Job",
@@ -56,6 +56,7 @@ fn world(org: &str) -> Facts {
                 ("confidential", Fact::Bool(confidential)),
                 ("department", entity("Department", "eng")),
                 ("hiringTeam", team),
+                ("interviewers", interviewers),
             ],
         );
         f.add(
@@ -85,9 +86,9 @@ fn world(org: &str) -> Facts {
             ("hasNonConfidentialJob", Fact::Bool(true)),
         ],
     );
-    for (id, job, candidate, interviewers) in [
-        ("a-secret", "secret", "c1", users(&[])),
-        ("a-public", "public", "c2", users(&["int"])),
+    for (id, job, candidate, interviewers, authors) in [
+        ("a-secret", "secret", "c1", users(&[]), users(&[])),
+        ("a-public", "public", "c2", users(&["int"]), users(&["int"])),
     ] {
         f.add(
             "Application",
@@ -98,6 +99,7 @@ fn world(org: &str) -> Facts {
                 ("stage", entity("Stage", &format!("{job}-screen"))),
                 ("status", Fact::Text("active".into())),
                 ("interviewers", interviewers),
+                ("feedbackAuthors", authors),
             ],
         );
         f.add(
@@ -293,8 +295,19 @@ fn interviewers_see_only_what_they_interview_for_without_contact_or_pay() {
     assert!(allowed(&p, &v, Action::View, "Stage", "public-screen"));
     assert!(!allowed(&p, &v, Action::View, "Application", "a-secret"));
     assert!(!allowed(&p, &v, Action::View, "Candidate", "c1"));
-    assert!(!allowed(&p, &v, Action::View, "Job", "public"));
+    // The job they interview for (its title and department), not the others.
+    assert!(allowed(&p, &v, Action::View, "Job", "public"));
+    assert!(!allowed(&p, &v, Action::View, "Job", "secret"));
     assert!(!allowed(&p, &v, Action::View, "Offer", "o-public"));
+    // No details, no stage history (DESIGN: no archive reason, source, custom fields, ...).
+    for (action, ty, id) in [
+        (Action::ViewDetails, "Application", "a-public"),
+        (Action::ViewDetails, "Candidate", "c2"),
+        (Action::ViewDetails, "Job", "public"),
+        (Action::ViewStageHistory, "Application", "a-public"),
+    ] {
+        assert!(!allowed(&p, &v, action, ty, id), "{action} {ty} {id}");
+    }
     assert!(!allowed(
         &p,
         &v,

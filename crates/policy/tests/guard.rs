@@ -100,12 +100,31 @@ fn interviewer_sees_rows_they_sit_on_and_no_restricted_field() {
     // The id is a literal, quoted and escaped.
     assert!(apps.contains("'i''1'"), "{apps}");
     assert!(apps.contains("interview_participants"), "{apps}");
-    assert_eq!(g.rows(EntityId::Jobs), Visibility::None);
+    // The jobs they interview for: a seat's stored job.
+    let jobs = sql(&g.rows(EntityId::Jobs), "jobs");
+    assert_eq!(
+        jobs,
+        r#""t"."id" IN (SELECT "zp"."job_id" AS "k" FROM "interview_participants" AS "zp" WHERE ("zp"."org_id" = $1::text) AND ("zp"."user_id" = 'i''1'))"#
+    );
     assert_eq!(g.rows(EntityId::Offers), Visibility::None);
     assert_eq!(g.rows(EntityId::HiringTeam), Visibility::None);
+    assert_eq!(g.rows(EntityId::StageTransitions), Visibility::None);
+    // Their own feedback, and others' on an application they sit on once they wrote theirs.
     let feedback = sql(&g.rows(EntityId::Feedback), "feedback");
-    assert_eq!(feedback, r#""t"."author_id" = 'i''1'"#);
+    assert!(
+        feedback.contains(r#""t"."author_id" = 'i''1'"#),
+        "{feedback}"
+    );
+    assert!(
+        feedback.contains(r#"FROM "feedback" AS "zf""#)
+            && feedback.contains(r#""zf"."author_id" = 'i''1'"#),
+        "{feedback}"
+    );
     for (e, group) in [
+        (EntityId::Candidates, FieldGroup::Details),
+        (EntityId::Applications, FieldGroup::Details),
+        (EntityId::Jobs, FieldGroup::Details),
+        (EntityId::Applications, FieldGroup::StageHistory),
         (EntityId::Offers, FieldGroup::Compensation),
         (EntityId::Candidates, FieldGroup::ContactDetails),
         (EntityId::Candidates, FieldGroup::SensitiveCustom),

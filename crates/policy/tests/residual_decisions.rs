@@ -107,6 +107,13 @@ fn facts(w: &World) -> (Facts, Vec<(&'static str, String)>) {
     ids.push(("Department", "eng".into()));
     for (j, (confidential, closed, team)) in w.jobs.iter().enumerate() {
         let job = format!("j{j}");
+        // Everyone seated on an interview of any of the job's applications.
+        let seated: Vec<usize> = w
+            .applications
+            .iter()
+            .filter(|a| a.0 % w.jobs.len() == j)
+            .flat_map(|a| a.2.iter().copied())
+            .collect();
         f.add(
             "Job",
             &job,
@@ -118,6 +125,7 @@ fn facts(w: &World) -> (Facts, Vec<(&'static str, String)>) {
                 ("confidential", Fact::Bool(*confidential)),
                 ("department", Fact::Entity("Department", "eng".into())),
                 ("hiringTeam", users(team)),
+                ("interviewers", users(&seated)),
             ],
         );
         f.add(
@@ -175,6 +183,16 @@ fn facts(w: &World) -> (Facts, Vec<(&'static str, String)>) {
             ("stage", Fact::Entity("Stage", format!("{job}-s"))),
             ("status", Fact::Text("active".into())),
             ("interviewers", users(interviewers)),
+            (
+                "feedbackAuthors",
+                users(
+                    &w.feedback
+                        .iter()
+                        .filter(|(fa, _)| fa % w.applications.len() == a)
+                        .map(|(_, author)| *author)
+                        .collect::<Vec<_>>(),
+                ),
+            ),
         ];
         if let Some(u) = credited {
             attrs.push(("creditedTo", Fact::Entity("User", user(*u))));

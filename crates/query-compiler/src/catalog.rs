@@ -85,6 +85,28 @@ pub enum FieldGroup {
     ContactDetails,
     Demographics,
     SensitiveCustom,
+    /// Details beyond what an interviewer needs: an application's archive reason, source and
+    /// credited user, a candidate's location, time zone and tags, a job's fields but its title
+    /// (its department is a relation, not a detail), and every custom field that is not
+    /// sensitive (of candidates, applications and jobs).
+    Details,
+    /// An application's stage history as read through `reached(...)`.
+    StageHistory,
+}
+
+/// To-one relations that belong to a restricted field group of their row (the foreign key is
+/// masked with the group: where the viewer does not see it, the relation leads nowhere).
+pub static RESTRICTED_RELATIONS: &[(EntityId, &str, FieldGroup)] = &[
+    (EntityId::Applications, "source", FieldGroup::Details),
+    (EntityId::Applications, "credited_to", FieldGroup::Details),
+];
+
+/// The field group of the to-one relation `relation` of `entity` ([`RESTRICTED_RELATIONS`]).
+pub fn relation_group(entity: EntityId, relation: &str) -> FieldGroup {
+    RESTRICTED_RELATIONS
+        .iter()
+        .find(|(e, r, _)| *e == entity && *r == relation)
+        .map_or(FieldGroup::Plain, |(_, _, g)| *g)
 }
 
 /// How a field is computed from its table.
@@ -534,10 +556,11 @@ pub static ENTITIES: [Entity; 14] = [
                 Type::Instant,
                 "when archived (null unless archived)",
             ),
-            field(
+            restricted(
                 "archive_reason",
                 "archive_reason",
                 Type::Text,
+                FieldGroup::Details,
                 "why it was archived",
             ),
             derived(
@@ -635,8 +658,20 @@ pub static ENTITIES: [Entity; 14] = [
                 FieldGroup::ContactDetails,
                 "phone number",
             ),
-            field("location", "location", Type::Text, "where they live"),
-            field("timezone", "timezone", Type::Text, "their IANA time zone"),
+            restricted(
+                "location",
+                "location",
+                Type::Text,
+                FieldGroup::Details,
+                "where they live",
+            ),
+            restricted(
+                "timezone",
+                "timezone",
+                Type::Text,
+                FieldGroup::Details,
+                "their IANA time zone",
+            ),
             field(
                 "created_at",
                 "created_at",
@@ -647,7 +682,7 @@ pub static ENTITIES: [Entity; 14] = [
                 name: "tags",
                 source: Source::JsonList("tags"),
                 ty: Type::Multi(Vec::new()),
-                group: FieldGroup::Plain,
+                group: FieldGroup::Details,
                 doc: "free tags (use `tags contains \"x\"`)",
             },
         ],
@@ -721,36 +756,54 @@ pub static ENTITIES: [Entity; 14] = [
         fields: &[
             ID,
             field("title", "title", Type::Text, "the job's title"),
-            field("location", "location", Type::Text, "where the job is"),
-            field(
+            // The rest is details: an interviewer sees a job's title and department only.
+            restricted(
+                "location",
+                "location",
+                Type::Text,
+                FieldGroup::Details,
+                "where the job is",
+            ),
+            restricted(
                 "employment_type",
                 "employment_type",
                 Type::Enum(EmploymentType::NAMES),
+                FieldGroup::Details,
                 "full_time, ...",
             ),
-            field(
+            restricted(
                 "status",
                 "status",
                 Type::Enum(JobStatus::NAMES),
+                FieldGroup::Details,
                 "draft, open, closed or archived",
             ),
-            field(
+            restricted(
                 "confidential",
                 "confidential",
                 Type::Bool,
+                FieldGroup::Details,
                 "whether only its hiring team sees it",
             ),
-            field("opened_at", "opened_at", Type::Instant, "when it opened"),
-            field(
+            restricted(
+                "opened_at",
+                "opened_at",
+                Type::Instant,
+                FieldGroup::Details,
+                "when it opened",
+            ),
+            restricted(
                 "closed_at",
                 "closed_at",
                 Type::Instant,
+                FieldGroup::Details,
                 "when it closed (null while open)",
             ),
-            field(
+            restricted(
                 "headcount",
                 "headcount",
                 Type::Integer,
+                FieldGroup::Details,
                 "how many people it hires",
             ),
         ],

@@ -460,18 +460,50 @@ impl Lower<'_> {
         }
     }
 
-    /// A restricted field's value on the row at `alias`: itself, NULL, or NULL on the rows where
-    /// the viewer does not see its group.
-    fn mask(&mut self, entity: EntityId, group: FieldGroup, alias: &str, e: SqlExpr) -> SqlExpr {
-        if group == FieldGroup::Plain {
-            return e;
-        }
+    /// What the viewer sees of a restricted field group of `entity` (recorded as placed).
+    fn group_visibility(&mut self, entity: EntityId, group: FieldGroup) -> Visibility {
         let v = checked(if self.page {
             self.guard.fields_in_page(entity, group)
         } else {
             self.guard.fields(entity, group)
         });
         self.record(entity, Some(group), &v);
+        v
+    }
+
+    /// Whether the viewer sees every row's values of a field group of `entity` (asked before
+    /// choosing a plan; nothing recorded).
+    fn sees_group(&self, entity: EntityId, group: FieldGroup) -> bool {
+        group == FieldGroup::Plain
+            || matches!(checked(self.guard.fields(entity, group)), Visibility::All)
+    }
+
+    /// For a list that is the other end of a to-one relation of a restricted field group (a
+    /// source's `applications`, through their `source_id`): the predicate that keeps the list's
+    /// rows at `alias` whose group the viewer sees, so that a masked relation is not followed
+    /// from its other end either. `None` for any other list, or when the viewer sees the group
+    /// on every row.
+    fn list_mask(&mut self, child: EntityId, remote: &str, alias: &str) -> Option<SqlExpr> {
+        let up = Entity::get(child)
+            .relations
+            .iter()
+            .find(|r| matches!(r.link, Link::ToOne { local, .. } if local == remote))?;
+        match crate::catalog::relation_group(child, up.name) {
+            FieldGroup::Plain => None,
+            group => {
+                let v = self.group_visibility(child, group);
+                keep(&v, alias)
+            }
+        }
+    }
+
+    /// A restricted field's value on the row at `alias`: itself, NULL, or NULL on the rows where
+    /// the viewer does not see its group.
+    fn mask(&mut self, entity: EntityId, group: FieldGroup, alias: &str, e: SqlExpr) -> SqlExpr {
+        if group == FieldGroup::Plain {
+            return e;
+        }
+        let v = self.group_visibility(entity, group);
         match v {
             Visibility::All => e,
             // A NULL of the field's type (a bare NULL is `unknown` to PostgreSQL, which refuses
@@ -531,10 +563,16 @@ impl Lower<'_> {
                 same_org,
                 SqlExpr::eq(col(&alias, target.key[0]), col(base, local)),
             ),
-            Link::Extension { remote } | Link::ToMany { remote } => SqlExpr::and(
-                same_org,
-                SqlExpr::eq(col(&alias, remote), col(base, key(base_entity))),
-            ),
+            Link::Extension { remote } | Link::ToMany { remote } => {
+                let on = SqlExpr::and(
+                    same_org,
+                    SqlExpr::eq(col(&alias, remote), col(base, key(base_entity))),
+                );
+                match self.list_mask(rel.target, remote, &alias) {
+                    Some(m) => SqlExpr::and(on, m),
+                    None => on,
+                }
+            }
             Link::CurrentOffer => {
                 let later = self.alias("o");
                 let mut newer = vec![
@@ -567,9 +605,20 @@ impl Lower<'_> {
         } else {
             self.row_filter(rel.target, &alias)
         };
-        let filtered = filter.is_some();
+        // A relation of a restricted field group (an application's source): the base rows
+        // where the viewer does not see the group reach nothing.
+        let group = crate::catalog::relation_group(base_entity, rel.name);
+        let masked = match group {
+            FieldGroup::Plain => None,
+            group => keep(&self.group_visibility(base_entity, group), base),
+        };
+        let filtered = filter.is_some() || masked.is_some();
         let on = match filter {
             Some(f) => SqlExpr::and(on, f),
+            None => on,
+        };
+        let on = match masked {
+            Some(m) => SqlExpr::and(on, m),
             None => on,
         };
         // A required reference from a row that is there always finds its row (the foreign key
@@ -723,11 +772,12 @@ impl Lower<'_> {
                     SqlExpr::Param(*param, ParamType::Text),
                     ty,
                 );
-                if *sensitive {
-                    self.mask(owner, FieldGroup::SensitiveCustom, &alias, value)
+                let group = if *sensitive {
+                    FieldGroup::SensitiveCustom
                 } else {
-                    value
-                }
+                    FieldGroup::Details
+                };
+                self.mask(owner, group, &alias, value)
             }
             Scalar::Key { path } => {
                 let stored = self
@@ -756,7 +806,11 @@ impl Lower<'_> {
                             // target row (or the parent row proves it visible); otherwise the
                             // key of the joined (filtered) target.
                             Link::ToOne { local, .. }
-                                if self.sees_all(last.target) || self.implied(parent, last) =>
+                                if (self.sees_all(last.target) || self.implied(parent, last))
+                                    && self.sees_group(
+                                        parent,
+                                        crate::catalog::relation_group(parent, last.name),
+                                    ) =>
                             {
                                 col(&alias, local)
                             }
@@ -855,7 +909,7 @@ impl Lower<'_> {
                 stage: StageRef::Kind(id),
             } => {
                 // Stage kinds reached are kept by the store per application, as a bitmask.
-                let (app, _) = self.walk(tables, base, entity, path);
+                let (app, owner) = self.walk(tables, base, entity, path);
                 let kinds = self.kinds_join(tables, &app);
                 let bit = match &self.ir.params[id.0] {
                     Param::Text(kind) => domain::enums::StageKind::NAMES
@@ -868,17 +922,18 @@ impl Lower<'_> {
                     "COALESCE",
                     vec![col(&kinds, "reached_kinds"), SqlExpr::Int(0)],
                 );
-                SqlExpr::bin(
+                let reached = SqlExpr::bin(
                     "<>",
                     SqlExpr::bin("&", reached, SqlExpr::Int(bit)),
                     SqlExpr::Int(0),
-                )
+                );
+                self.mask(owner, FieldGroup::StageHistory, &app, reached)
             }
             Scalar::Reached { path, stage } => {
-                let (app, _) = self.walk(tables, base, entity, path);
+                let (app, owner) = self.walk(tables, base, entity, path);
                 let k = self.stages.iter().position(|x| x == stage).unwrap_or(0);
                 let reach = self.reach_join(tables, &app);
-                SqlExpr::eq(
+                let reached = SqlExpr::eq(
                     SqlExpr::Func(
                         "COALESCE",
                         vec![
@@ -887,7 +942,8 @@ impl Lower<'_> {
                         ],
                     ),
                     SqlExpr::Int(1),
-                )
+                );
+                self.mask(owner, FieldGroup::StageHistory, &app, reached)
             }
         }
     }
@@ -1217,6 +1273,9 @@ impl Lower<'_> {
             if let Some(f) = self.row_filter(rel.target, &next) {
                 on = SqlExpr::and(on, f);
             }
+            if let Some(m) = self.list_mask(rel.target, remote, &next) {
+                on = SqlExpr::and(on, m);
+            }
             tables.joins.push(Join {
                 kind: JoinKind::Inner,
                 source: table_source(target.table),
@@ -1474,6 +1533,9 @@ impl Lower<'_> {
         if let Some(f) = self.row_filter(first.target, &parent) {
             on = SqlExpr::and(on, f);
         }
+        if let Some(m) = self.list_mask(first.target, remote, &parent) {
+            on = SqlExpr::and(on, m);
+        }
         tables.joins.push(Join {
             kind: JoinKind::Inner,
             source: table_source(Entity::get(first.target).table),
@@ -1532,6 +1594,7 @@ impl Lower<'_> {
         let finals = self.partial_columns(grain, &mut tables, &c, entity, &mut columns);
         let mut filter = vec![SqlExpr::eq(col(&c, "org_id"), SqlExpr::Org)];
         filter.extend(self.row_filter(entity, &c));
+        filter.extend(self.list_mask(entity, up, &c));
         let select = Select {
             columns,
             from: Some((table_source(Entity::get(entity).table), c.clone())),
@@ -1651,7 +1714,13 @@ impl Lower<'_> {
                 Scalar::Field { path, .. } | Scalar::Custom { path, .. } | Scalar::Key { path } => {
                     match path.first() {
                         Some(rel) => match rel.link {
-                            Link::ToOne { local, .. } if small(rel.target) => {
+                            Link::ToOne { local, .. }
+                                if small(rel.target)
+                                    && self.sees_group(
+                                        self.ir.subject,
+                                        crate::catalog::relation_group(self.ir.subject, rel.name),
+                                    ) =>
+                            {
                                 if !keys.contains(&local) {
                                     keys.push(local);
                                 }

@@ -5,7 +5,7 @@
 //! decisions; tokens, limits, bad input and readiness are checked as a client sees them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -329,6 +329,113 @@ fn each_role_sees_what_its_reports_and_cedar_allow(db: Db) {
 }
 
 on_both!(each_role_sees_what_its_reports_and_cedar_allow);
+
+/// What an interviewer sees of the applications they interview for (DESIGN, "The default
+/// access policy"): the candidate's name, the job's title and department, the current stage;
+/// not the archive reason, source, credited user, custom fields, the job's other fields, the
+/// candidate's location, time zone and tags, nor the stage history (rows or `reached(...)`). The admin sees them on the
+/// same applications, so each null is a mask, not missing data.
+fn interviewers_see_name_job_and_stage_only(db: Db) {
+    let api = Api::start(db, |_| {});
+    let fields = "id archiveReason source { id } creditedTo { id } currentStage { id } \
+        job { title location headcount department { name } } candidate { name location timezone tags } \
+        stageTransitions { totalCount }";
+    let mine: BTreeMap<String, Value> = api.data(
+        "interviewer",
+        &format!("{{ applications(first: 200) {{ nodes {{ {fields} }} }} }}"),
+    )["applications"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["id"].as_str().unwrap().to_owned(), n.clone()))
+        .collect();
+    assert!(!mine.is_empty());
+    // The same applications as the admin reads them, by id.
+    let lookups: String = mine
+        .keys()
+        .enumerate()
+        .map(|(i, id)| format!(r#"a{i}: application(id: "{id}") {{ {fields} }} "#))
+        .collect();
+    let d = api.data("admin", &format!("{{ {lookups} }}"));
+    let admin: BTreeMap<String, Value> = (0..mine.len())
+        .map(|i| {
+            let n = d[format!("a{i}")].clone();
+            (n["id"].as_str().unwrap().to_owned(), n)
+        })
+        .collect();
+    let mut unmasked = BTreeMap::<&str, usize>::new();
+    for (id, n) in &mine {
+        assert!(n["candidate"]["name"].is_string(), "{n}");
+        assert!(n["job"]["title"].is_string(), "{n}");
+        assert!(n["job"]["department"]["name"].is_string(), "{n}");
+        assert!(n["currentStage"]["id"].is_string(), "{n}");
+        let a = &admin[id];
+        for (what, theirs, full) in [
+            ("archiveReason", &n["archiveReason"], &a["archiveReason"]),
+            ("source", &n["source"], &a["source"]),
+            ("creditedTo", &n["creditedTo"], &a["creditedTo"]),
+            ("job.location", &n["job"]["location"], &a["job"]["location"]),
+            (
+                "job.headcount",
+                &n["job"]["headcount"],
+                &a["job"]["headcount"],
+            ),
+            (
+                "candidate.location",
+                &n["candidate"]["location"],
+                &a["candidate"]["location"],
+            ),
+            (
+                "candidate.timezone",
+                &n["candidate"]["timezone"],
+                &a["candidate"]["timezone"],
+            ),
+        ] {
+            assert!(theirs.is_null(), "{what} of {id}: {n}");
+            if !full.is_null() {
+                *unmasked.entry(what).or_default() += 1;
+            }
+        }
+        assert!(
+            n["candidate"]["tags"].is_null() || n["candidate"]["tags"] == json!([]),
+            "{n}"
+        );
+        assert_eq!(n["stageTransitions"]["totalCount"], 0, "{n}");
+        assert!(
+            a["stageTransitions"]["totalCount"].as_u64().unwrap() > 0,
+            "{a}"
+        );
+    }
+    for what in [
+        "source",
+        "job.location",
+        "job.headcount",
+        "candidate.location",
+        "candidate.timezone",
+    ] {
+        assert!(
+            unmasked.get(what).copied().unwrap_or(0) > 0,
+            "{what}: {unmasked:?}"
+        );
+    }
+    // Stage history through `reached(...)`: none, though the admin finds some of theirs.
+    let reached = r#"reached(kind(\"application_review\"))"#;
+    let ids = |role: &str| {
+        node_ids(
+            &api.data(
+                role,
+                &format!(
+                    r#"{{ applications(first: 200, where: "{reached}") {{ nodes {{ id }} }} }}"#
+                ),
+            ),
+            "applications.nodes",
+        )
+    };
+    assert!(ids("interviewer").is_empty());
+    assert!(ids("admin").iter().any(|id| mine.contains_key(id)));
+}
+
+on_both!(interviewers_see_name_job_and_stage_only);
 
 fn tokens_expire_and_revoke(db: Db) {
     let mut api = Api::start(db, |_| {});
@@ -1272,7 +1379,7 @@ on_both!(workflow_through_the_api);
 /// reads them back in the mutations' answers, by id, through the interview and with a `where` in
 /// the report language; an admin and the job's recruiter see the same (the default policy shows a
 /// scorecard whole to whoever may see it: no field group masks notes or scores), another
-/// interviewer on the panel sees no scorecard at all.
+/// interviewer on the panel sees no scorecard until they have submitted their own.
 fn feedback_notes_and_scores_through_the_api(db: Db) {
     let mut api = Api::start(db, |_| {});
     let jobs = api.data(
@@ -1373,6 +1480,20 @@ fn feedback_notes_and_scores_through_the_api(db: Db) {
     let (status, v) = api.post(Some(&co_token), &json!({ "query": by_id }), &[]);
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["data"]["feedbackById"], Value::Null, "{v}");
+    // Once they have submitted their own, they see the others' (DESIGN: others' feedback only
+    // after submitting one's own).
+    let own = format!(
+        r#"mutation {{ submitFeedback(input: {{interviewId: "{interview}", recommendation: no, scores: {{coding: 3}}}}) {{ id }} }}"#
+    );
+    let (status, v) = api.post(Some(&co_token), &json!({ "query": own }), &[]);
+    assert_eq!(status, 200, "{v}");
+    assert!(v.get("errors").is_none(), "{v}");
+    let (_, v) = api.post(Some(&co_token), &json!({ "query": by_id }), &[]);
+    assert_eq!(
+        v["data"]["feedbackById"],
+        json!({"notes": "Second look: weaker on code", "scores": {"coding": 2}}),
+        "{v}"
+    );
     // Clearing the notes keeps the scores.
     let d = api.data(
         "interviewer",

@@ -72,6 +72,12 @@ fn reads(ty: &str) -> Option<(&'static str, Vec<Read>)> {
                     "hiringTeam",
                     "SELECT DISTINCT user_id FROM hiring_team WHERE org_id = $1 AND job_id = $2",
                 ),
+                // By definition (through the applications), not the seats' stored `job_id`
+                // the row filters read: decisions check the stored column.
+                Users(
+                    "interviewers",
+                    "SELECT DISTINCT p.user_id FROM applications a JOIN interviews i ON i.org_id = a.org_id AND i.application_id = a.id JOIN interview_participants p ON p.org_id = i.org_id AND p.interview_id = i.id WHERE a.org_id = $1 AND a.job_id = $2",
+                ),
             ],
         ),
         "Stage" => (
@@ -105,6 +111,10 @@ fn reads(ty: &str) -> Option<(&'static str, Vec<Read>)> {
                 Users(
                     "interviewers",
                     "SELECT DISTINCT p.user_id FROM interviews i JOIN interview_participants p ON p.org_id = i.org_id AND p.interview_id = i.id WHERE i.org_id = $1 AND i.application_id = $2",
+                ),
+                Users(
+                    "feedbackAuthors",
+                    "SELECT DISTINCT author_id FROM feedback WHERE org_id = $1 AND application_id = $2",
                 ),
                 OptionalRef("source", "source_id", "Source"),
                 OptionalRef("creditedTo", "credited_to_user_id", "User"),

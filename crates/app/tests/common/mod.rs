@@ -334,6 +334,16 @@ impl OrgFacts {
                 ],
             );
         }
+        // Scorecard authors per application.
+        let mut authors: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for r in rows(
+            "SELECT application_id, author_id FROM feedback WHERE org_id = ?1",
+            2,
+        ) {
+            authors.entry(s(&r[0])).or_default().insert(s(&r[1]));
+        }
+        // Jobs' interviewers: unions over their applications.
+        let mut job_interviewers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         // Candidates: unions over their applications.
         let mut cand: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>, bool)> =
             rows("SELECT id FROM candidates WHERE org_id = ?1", 1)
@@ -351,6 +361,11 @@ impl OrgFacts {
             c.0.extend(members);
             c.1.extend(interviewers.iter().cloned());
             c.2 |= !confidential;
+            job_interviewers
+                .entry(job.clone())
+                .or_default()
+                .extend(interviewers.iter().cloned());
+            let wrote = authors.get(&id).cloned().unwrap_or_default();
             let mut attrs = vec![
                 ("job", Fact::Entity("Job", job)),
                 ("candidate", Fact::Entity("Candidate", candidate)),
@@ -360,6 +375,10 @@ impl OrgFacts {
                     "interviewers",
                     Fact::Entities("User", interviewers.into_iter().collect()),
                 ),
+                (
+                    "feedbackAuthors",
+                    Fact::Entities("User", wrote.into_iter().collect()),
+                ),
             ];
             if let Some(source) = &r[5] {
                 attrs.push(("source", Fact::Entity("Source", source.clone())));
@@ -368,6 +387,15 @@ impl OrgFacts {
                 attrs.push(("creditedTo", Fact::Entity("User", user.clone())));
             }
             e.insert(("Application", id), attrs);
+        }
+        for job in jobs.keys() {
+            let seated = job_interviewers.remove(job).unwrap_or_default();
+            if let Some(attrs) = e.get_mut(&("Job", job.clone())) {
+                attrs.push((
+                    "interviewers",
+                    Fact::Entities("User", seated.into_iter().collect()),
+                ));
+            }
         }
         for (id, (team, interviewers, non_confidential)) in cand {
             e.insert(
