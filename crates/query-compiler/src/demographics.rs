@@ -248,6 +248,7 @@ impl Checker<'_> {
         Some(Atoms {
             report: Report {
                 subject: report.subject.clone(),
+                zone: report.zone.clone(),
                 filters: Vec::new(),
                 group_by,
                 show: vec![query_syntax::Item {
