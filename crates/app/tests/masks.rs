@@ -642,7 +642,7 @@ fn check_details(c: &mut Checker<'_>, candidates: &Seen, apps: &Seen, data: &Dat
         .cloned()
         .collect();
     c.pairs(
-        "report applications where reached(kind(screen)) group by id show count() as n",
+        "report applications where reached(kind(\"screen\")) group by id show count() as n",
         by_id(&screened, |_| V::Num(1.0)),
     );
     c.single(
