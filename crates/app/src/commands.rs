@@ -320,6 +320,8 @@ impl Services {
                             Fact::Entity("Department", department.to_owned()),
                         ),
                         ("hiringTeam", Fact::Entities("User", team)),
+                        // A new job has no interviews yet.
+                        ("interviewers", Fact::Entities("User", Vec::new())),
                     ];
                     self.authorize_new(
                         store,

@@ -72,8 +72,8 @@ struct Data {
     jobs: Vec<Row>,
     /// Sensitive custom fields: (entity, key, type).
     sensitive: Vec<(String, String, String)>,
-    /// Every source's name (sources are directory data: everyone sees them all).
-    sources: Vec<String>,
+    /// Every source: id and name.
+    sources: Vec<(String, String)>,
 }
 
 fn load(path: &std::path::Path, org: &str) -> Data {
@@ -101,11 +101,11 @@ fn load(path: &std::path::Path, org: &str) -> Data {
             .map(Result::unwrap)
             .collect()
     };
-    let sources: Vec<String> = {
+    let sources: Vec<(String, String)> = {
         let mut stmt = c
-            .prepare("SELECT name FROM sources WHERE org_id = ?1")
+            .prepare("SELECT id, name FROM sources WHERE org_id = ?1")
             .unwrap();
-        stmt.query_map([org], |r| r.get(0))
+        stmt.query_map([org], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
             .map(Result::unwrap)
             .collect()
@@ -524,6 +524,14 @@ fn masks(with_pg: bool) {
                 &data.jobs,
                 &sensitive_of("job"),
             );
+            // Sources are directory data: every active user of the org sees them all.
+            let visible_sources = facts.allowed(&policies, &viewer, Action::View, "Source");
+            let sources: Vec<String> = data
+                .sources
+                .iter()
+                .filter(|(id, _)| visible_sources.contains(id))
+                .map(|(_, name)| name.clone())
+                .collect();
             for store in &mut stores {
                 let mut c = Checker {
                     services: &services,
@@ -537,7 +545,7 @@ fn masks(with_pg: bool) {
                 };
                 check_compensation(&mut c, &offers, &applications, &jobs, &data);
                 check_contact(&mut c, &candidates, &applications);
-                check_details(&mut c, &candidates, &applications, &data);
+                check_details(&mut c, &candidates, &applications, &sources);
                 for ((entity, k, ty), field) in data.sensitive.iter().zip(&custom_keys) {
                     let (subject, seen) = match entity.as_str() {
                         "candidate" => ("candidates", &candidates),
@@ -579,7 +587,7 @@ fn masks(with_pg: bool) {
 /// Details (a candidate's location, an application's archive reason and source) and stage
 /// history (`reached(...)`): read, grouped by and filtered on, only where Cedar allows
 /// `viewDetails` / `viewStageHistory` on the row.
-fn check_details(c: &mut Checker<'_>, candidates: &Seen, apps: &Seen, data: &Data) {
+fn check_details(c: &mut Checker<'_>, candidates: &Seen, apps: &Seen, sources: &[String]) {
     let text = |r: &Row, f: &str| r.fields[f].clone();
     c.pairs(
         "report candidates group by id show max(location) as v",
@@ -619,8 +627,7 @@ fn check_details(c: &mut Checker<'_>, candidates: &Seen, apps: &Seen, data: &Dat
     );
     // From the other end of the masked relation: a source's applications are those whose
     // source the viewer sees.
-    let mut per_source: BTreeMap<String, V> = data
-        .sources
+    let mut per_source: BTreeMap<String, V> = sources
         .iter()
         .map(|n| (key(&V::Text(n.clone())), V::Num(0.0)))
         .collect();

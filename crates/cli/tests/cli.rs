@@ -946,6 +946,20 @@ fn org_policy_files_are_validated_set_and_shown() {
         shown.starts_with("// org `demo` uses the shipped default policy"),
         "{shown}"
     );
+    // The access matrix of the policies in force: the shipped one's, as docs/policy.md has it.
+    let out = hireplane(t, &["--database", &db, "policy", "matrix"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let matrix = text(&out.stdout);
+    assert!(
+        matrix.starts_with("Access matrix of org `demo` ("),
+        "{matrix}"
+    );
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/policy.md"),
+    )
+    .unwrap();
+    let table = &matrix[matrix.find("| entity |").unwrap()..];
+    assert!(doc.contains(table), "{matrix}");
 
     // Admins see only active applications under the org's own file.
     std::fs::write(

@@ -682,6 +682,7 @@ fn every_command_as_every_caller_answers_as_policy_decide(db: Db) {
     let mut n = 0;
     let mut mismatches = Vec::new();
     let mut passed = std::collections::BTreeMap::<&str, usize>::new();
+    let mut outcomes = std::collections::BTreeMap::<(&str, &str), Outcome>::new();
     for caller in CALLERS {
         let user = api.user(caller).to_owned();
         let names: Vec<&'static str> = {
@@ -707,6 +708,7 @@ fn every_command_as_every_caller_answers_as_policy_decide(db: Db) {
             if got == Outcome::Passed {
                 *passed.entry(caller).or_default() += 1;
             }
+            outcomes.insert((caller, name), got);
             if got != want {
                 mismatches.push(format!("{caller} {name}: policy says {want:?}, got {v}"));
             }
@@ -745,6 +747,30 @@ fn every_command_as_every_caller_answers_as_policy_decide(db: Db) {
                 .copied()
                 .unwrap_or(0)
     );
+    // DESIGN: a hiring manager who only interviews on an application gets visibility only
+    // (issue 16 item 6: they could archive, hire, set custom fields and book before). The one
+    // on the team acts on it.
+    for name in [
+        "moveApplication",
+        "archiveApplication",
+        "hireApplication",
+        "scheduleInterview",
+        "setCustomFieldValue",
+        "schedulingOptions",
+        "bookInterviewLoop",
+        "repairInterviewLoop",
+    ] {
+        assert_ne!(
+            outcomes[&("hiring manager who interviews", name)],
+            Outcome::Passed,
+            "{name}"
+        );
+        assert_eq!(
+            outcomes[&("hiring manager on the team", name)],
+            Outcome::Passed,
+            "{name}"
+        );
+    }
 }
 
 on_both!(every_command_as_every_caller_answers_as_policy_decide);
