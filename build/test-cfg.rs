@@ -2,35 +2,33 @@
 // `include!`; it sets cfgs so that such tests are *reported as ignored, with the reason*,
 // rather than passing silently when what they need is missing:
 // - `hp_postgres`: `HIREPLANE_TEST_POSTGRES` holds a PostgreSQL server URL;
-// - `hp_acme`: the sample org `shared/samples/acme` (beside the repository, or under
-//   `HIREPLANE_SAMPLES`) is on this machine;
 // - `hp_radicale`: `HIREPLANE_TEST_RADICALE` holds the path of a Python interpreter that has the
 //   CalDAV server Radicale installed (`python -m radicale`);
 // - `hp_promtool` (crate `slo` only): Prometheus' `promtool` runs, as `HIREPLANE_TEST_PROMTOOL`
 //   names it or else as `promtool` on `PATH` (Debian: `apt-get install prometheus`).
 //
+// The tests make their own fixtures (generated orgs, files under the repository): nothing here
+// looks outside the repository but the tools named above.
+//
 // A build script reruns when something it watches changes, and cargo counts a watched path that
 // does not exist as changed on every build: so only paths that exist are watched (a missing
-// sample org is looked for again when `HIREPLANE_SAMPLES` or this file changes). Checked by
+// promtool is looked for again when `HIREPLANE_TEST_PROMTOOL` or this file changes). Checked by
 // `crates/domain/tests/build_scripts.rs`.
 
 #[allow(dead_code)]
 fn main() {
-    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
-    for line in test_cfg(&|name| std::env::var(name).ok(), std::path::Path::new(&manifest)) {
+    for line in test_cfg(&|name| std::env::var(name).ok()) {
         println!("{line}");
     }
 }
 
-/// The build script's directives, for the crate in `manifest`, with `env` the environment.
-fn test_cfg(env: &dyn Fn(&str) -> Option<String>, manifest: &std::path::Path) -> Vec<String> {
+/// The build script's directives, with `env` the environment.
+fn test_cfg(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
     let mut out = vec![
         "cargo::rustc-check-cfg=cfg(hp_postgres)".to_string(),
-        "cargo::rustc-check-cfg=cfg(hp_acme)".to_string(),
         "cargo::rustc-check-cfg=cfg(hp_radicale)".to_string(),
         "cargo::rustc-check-cfg=cfg(hp_promtool)".to_string(),
         "cargo::rerun-if-env-changed=HIREPLANE_TEST_POSTGRES".to_string(),
-        "cargo::rerun-if-env-changed=HIREPLANE_SAMPLES".to_string(),
         "cargo::rerun-if-env-changed=HIREPLANE_TEST_RADICALE".to_string(),
     ];
     let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
@@ -39,14 +37,6 @@ fn test_cfg(env: &dyn Fn(&str) -> Option<String>, manifest: &std::path::Path) ->
     }
     if set("HIREPLANE_TEST_RADICALE") {
         out.push("cargo::rustc-cfg=hp_radicale".into());
-    }
-    let samples = env("HIREPLANE_SAMPLES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| manifest.join("../../../shared/samples"));
-    let acme = samples.join("acme").join("org.json");
-    if acme.exists() {
-        out.push(format!("cargo::rerun-if-changed={}", acme.display()));
-        out.push("cargo::rustc-cfg=hp_acme".into());
     }
     if env("CARGO_PKG_NAME").as_deref() == Some("slo") {
         out.push("cargo::rerun-if-env-changed=HIREPLANE_TEST_PROMTOOL".into());

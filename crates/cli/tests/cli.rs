@@ -307,26 +307,57 @@ fn a_bad_scheduling_request_names_the_field() {
     );
 }
 
+/// The README's scheduling example on an org generated here, with id `acme` so that its ids are
+/// the plan's (`acme_pool_1`, `acme_usr_8`, `acme_app_5`): a generated org's eighth user is always
+/// an active hiring manager, and its first pools are its coding and system design interviewers.
 #[test]
-#[cfg_attr(not(hp_acme), ignore = "needs the sample org shared/samples/acme")]
 fn schedule_builds_the_request_from_the_store() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let acme = std::env::var_os("HIREPLANE_SAMPLES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples"))
-        .join("acme");
-    assert!(
-        hireplane(t, &["import", acme.to_str().unwrap()])
-            .status
-            .success()
+    let out = hireplane(
+        t,
+        &[
+            "generate",
+            "--org-id",
+            "acme",
+            "--applications",
+            "300",
+            "--seed",
+            "7",
+            "acme",
+        ],
     );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let acme = t.join("acme");
+    let records = |file: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(acme.join(file))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let users = records("users.jsonl");
+    let hm = users.iter().find(|u| u["id"] == "acme_usr_8").unwrap();
+    assert_eq!(
+        (&hm["role"], &hm["active"]),
+        (&"hiring_manager".into(), &true.into()),
+        "{hm}"
+    );
+    let pools = records("interviewer_pools.jsonl");
+    assert_eq!(pools[0]["id"], "acme_pool_1");
+    assert_eq!(pools[1]["id"], "acme_pool_2");
+    assert!(
+        records("applications.jsonl")
+            .iter()
+            .any(|a| a["id"] == "acme_app_5")
+    );
+    assert!(hireplane(t, &["import", "acme"]).status.success());
     // The README's plan as is: no `now` (the clock) and no candidate windows (the whole horizon).
     let plan = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/acme-plan.json");
     let args = [
         "schedule",
         "--org",
-        "org_acme",
+        "acme",
         "--application",
         "acme_app_5",
         "--plan",
@@ -345,22 +376,22 @@ fn schedule_builds_the_request_from_the_store() {
         .unwrap();
     assert_eq!(hm["seats"][0][0], "acme_usr_8");
     // Pool seats are filled by members of the org's pools, as the store has them.
-    let pools = std::fs::read_to_string(acme.join("interviewer_pools.jsonl")).unwrap();
+    let members: Vec<&serde_json::Value> = pools[0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["user_id"])
+        .collect();
     let coding = best["sessions"]
         .as_array()
         .unwrap()
         .iter()
         .find(|s| s["session"] == "coding")
         .unwrap();
-    for person in coding["seats"][0].as_array().unwrap() {
-        assert!(
-            pools
-                .lines()
-                .next()
-                .unwrap()
-                .contains(person.as_str().unwrap()),
-            "{person} is not in acme_pool_1"
-        );
+    let seated = coding["seats"][0].as_array().unwrap();
+    assert_eq!(seated.len(), 2, "{coding}");
+    for person in seated {
+        assert!(members.contains(&person), "{person} is not in acme_pool_1");
     }
 
     // An application the org does not have is a clear error.

@@ -10,11 +10,8 @@ use std::path::{Path, PathBuf};
 mod cfg {
     include!("../../../build/test-cfg.rs");
 
-    pub fn directives(
-        env: &dyn Fn(&str) -> Option<String>,
-        manifest: &std::path::Path,
-    ) -> Vec<String> {
-        test_cfg(env, manifest)
+    pub fn directives(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+        test_cfg(env)
     }
 }
 
@@ -26,48 +23,43 @@ fn watched(lines: &[String]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// A clone on its own: no `shared/` beside it, no environment. Nothing missing is watched and the
-/// sample org's tests are off.
+/// A clone on its own, with no environment: nothing is watched, and no test is switched on or
+/// off by anything outside the repository.
 #[test]
 fn a_lone_clone_watches_no_missing_path() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("clone/crates/domain");
-    std::fs::create_dir_all(&manifest).unwrap();
-    let lines = cfg::directives(&|_| None, &manifest);
+    let lines = cfg::directives(&|_| None);
     assert_eq!(watched(&lines), Vec::<PathBuf>::new(), "{lines:#?}");
-    assert!(!lines.iter().any(|l| l == "cargo::rustc-cfg=hp_acme"));
-    // Still reruns when the samples are pointed at.
-    assert!(lines.contains(&"cargo::rerun-if-env-changed=HIREPLANE_SAMPLES".to_string()));
-
-    // HIREPLANE_SAMPLES naming a folder without the sample org: nothing watched either.
-    let empty = dir.path().join("samples");
-    std::fs::create_dir_all(&empty).unwrap();
-    let env = |name: &str| (name == "HIREPLANE_SAMPLES").then(|| empty.display().to_string());
-    assert_eq!(
-        watched(&cfg::directives(&env, &manifest)),
-        Vec::<PathBuf>::new()
+    assert!(
+        lines
+            .iter()
+            .all(|l| !l.starts_with("cargo::rustc-cfg=") && !l.starts_with("cargo::rustc-env=")),
+        "{lines:#?}"
     );
 }
 
-/// With the sample org present, its `org.json` is watched (it exists) and its tests are on.
+/// The tests make their own orgs: a sample org beside the repository (the layout the tests once
+/// read `../shared/samples/acme` from) is neither watched nor a cfg, whatever the environment.
 #[test]
-fn present_samples_are_watched() {
+fn sample_orgs_outside_the_repository_are_not_looked_at() {
     let dir = tempfile::tempdir().unwrap();
     let acme = dir.path().join("samples/acme");
     std::fs::create_dir_all(&acme).unwrap();
     std::fs::write(acme.join("org.json"), "{}").unwrap();
     let samples = dir.path().join("samples").display().to_string();
     let env = |name: &str| (name == "HIREPLANE_SAMPLES").then(|| samples.clone());
-    let lines = cfg::directives(&env, Path::new("/nonexistent/crates/domain"));
-    assert_eq!(watched(&lines), vec![acme.join("org.json")]);
-    assert!(lines.iter().any(|l| l == "cargo::rustc-cfg=hp_acme"));
+    let lines = cfg::directives(&env);
+    assert_eq!(lines, cfg::directives(&|_| None));
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("acme") || l.contains("SAMPLES"))
+    );
 }
 
 /// On this machine, as the build scripts ran: every watched path exists.
 #[test]
 fn this_build_watches_only_existing_paths() {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lines = cfg::directives(&|name| std::env::var(name).ok(), manifest);
+    let lines = cfg::directives(&|name| std::env::var(name).ok());
     for path in watched(&lines) {
         assert!(
             path.exists(),
@@ -113,24 +105,21 @@ fn promtool_is_found_or_its_tests_are_ignored() {
         "HIREPLANE_TEST_PROMTOOL" => Some(missing.clone()),
         _ => None,
     };
-    let lines = cfg::directives(&env, dir.path());
+    let lines = cfg::directives(&env);
     assert_eq!(watched(&lines), Vec::<PathBuf>::new(), "{lines:#?}");
     assert!(!lines.iter().any(|l| l == "cargo::rustc-cfg=hp_promtool"));
     assert!(lines.contains(&"cargo::rerun-if-env-changed=HIREPLANE_TEST_PROMTOOL".to_string()));
 
-    // A program that answers `--version`: `true` stands in for promtool.
-    let Some(fake) = ["/bin/true", "/usr/bin/true"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-    else {
-        return;
-    };
+    // A program that answers `--version` stands in for promtool: the cargo that builds this test
+    // (there on every machine that runs it).
+    let fake = env!("CARGO");
+    assert!(Path::new(fake).is_file(), "`{fake}`");
     let env = |name: &str| match name {
         "CARGO_PKG_NAME" => Some("slo".to_string()),
         "HIREPLANE_TEST_PROMTOOL" => Some(fake.to_string()),
         _ => None,
     };
-    let lines = cfg::directives(&env, dir.path());
+    let lines = cfg::directives(&env);
     assert_eq!(watched(&lines), vec![PathBuf::from(fake)]);
     assert!(
         lines.iter().any(|l| l == "cargo::rustc-cfg=hp_promtool"),
@@ -141,7 +130,7 @@ fn promtool_is_found_or_its_tests_are_ignored() {
     // Other crates never look for it.
     let env = |name: &str| (name == "HIREPLANE_TEST_PROMTOOL").then(|| fake.to_string());
     assert!(
-        !cfg::directives(&env, dir.path())
+        !cfg::directives(&env)
             .iter()
             .any(|l| l.contains("PROMTOOL=") || l.ends_with("hp_promtool"))
     );

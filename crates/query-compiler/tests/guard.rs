@@ -547,16 +547,22 @@ fn the_cache_keys_on_the_guard() {
     assert!(std::sync::Arc::ptr_eq(&plain, &plain_again));
 }
 
-/// With `HP_GUARD_SQL_DUMP=DIR`, writes every standard and guard report compiled under the
-/// policy (and under one whose masks hold subqueries) to `DIR/<name>.<dialect>.sql`, to run
-/// against a real database by hand (this crate has no database driver).
+/// Every standard and guard report compiled under the policy (and under one whose masks hold
+/// subqueries, and one that hides archived applications) is valid SQL for SQLite: each statement
+/// runs on an empty in-memory database migrated by the store's migrations (through `rusqlite`, a
+/// dev-dependency; `crates/store/tests` run reports on both databases, with data and the store's
+/// own SQL functions). The statements
+/// of both dialects are written to `DIR/<name>.<guard>.<dialect>.sql`, with
+/// `HP_GUARD_SQL_DUMP=DIR`, to run against a database by hand (else to a temporary folder).
 #[test]
 fn dump_for_databases() {
-    let Some(dir) = std::env::var_os("HP_GUARD_SQL_DUMP") else {
-        return;
-    };
-    let dir = std::path::PathBuf::from(dir);
+    let temporary = tempfile::tempdir().unwrap();
+    let dir = std::env::var_os("HP_GUARD_SQL_DUMP")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| temporary.path().to_path_buf());
     std::fs::create_dir_all(&dir).unwrap();
+    let db = migrated_sqlite();
+    let mut ran = 0;
     let mut deep = policy();
     let Visibility::Rows(p) = applications_of_open_jobs() else {
         unreachable!()
@@ -613,9 +619,75 @@ fn dump_for_databases() {
                 let c = compile_with(text, dialect, guard, &name);
                 let file = dir.join(format!("{name}.{label}.{}.sql", dialect.name()));
                 std::fs::write(file, format!("{};\n", c.sql)).unwrap();
+                if dialect == Dialect::Sqlite {
+                    run_on_sqlite(&db, &c, &format!("{name} under {label}"));
+                    ran += 1;
+                }
             }
         }
     }
+    assert!(ran >= 3 * query_compiler::library::STANDARD.len(), "{ran}");
+}
+
+/// An empty in-memory SQLite database with the store's schema (every migration, in order) and
+/// stand-ins for the SQL functions the store registers on its connections (`store::report`):
+/// same names and arities, never called on an empty database.
+fn migrated_sqlite() -> rusqlite::Connection {
+    use rusqlite::functions::{Aggregate, Context, FunctionFlags};
+    struct Percentile;
+    impl Aggregate<(), Option<f64>> for Percentile {
+        fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<()> {
+            Ok(())
+        }
+        fn step(&self, _: &mut Context<'_>, _: &mut ()) -> rusqlite::Result<()> {
+            Ok(())
+        }
+        fn finalize(&self, _: &mut Context<'_>, _: Option<()>) -> rusqlite::Result<Option<f64>> {
+            Ok(None)
+        }
+    }
+    let db = rusqlite::Connection::open_in_memory().unwrap();
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    let null = |_: &mut Context<'_>| Ok(rusqlite::types::Value::Null);
+    for (name, arity) in [
+        ("hp_round", 2),
+        ("hp_bucket", 2),
+        ("hp_bucket", 3),
+        ("hp_lower", 1),
+        ("hp_record_key", 2),
+    ] {
+        db.create_scalar_function(name, arity, flags, null).unwrap();
+    }
+    db.create_aggregate_function("hp_percentile", 2, flags, Percentile)
+        .unwrap();
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/../store/migrations/sqlite");
+    let mut files: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no migrations in `{folder}`");
+    for file in files {
+        db.execute_batch(&std::fs::read_to_string(&file).unwrap())
+            .unwrap_or_else(|e| panic!("migration `{}`: {e}", file.display()));
+    }
+    db
+}
+
+/// Prepares and runs `c` on `db` for org `o` (the report's own parameters left NULL): SQLite
+/// accepts it, with every table and column it names.
+fn run_on_sqlite(db: &rusqlite::Connection, c: &Compiled, what: &str) {
+    let mut statement = db
+        .prepare(&c.sql)
+        .unwrap_or_else(|e| panic!("{what}: SQLite refuses the statement: {e}\n{}", c.sql));
+    statement.raw_bind_parameter(1, "o").unwrap();
+    let mut rows = statement.raw_query();
+    while rows
+        .next()
+        .unwrap_or_else(|e| panic!("{what}: {e}\n{}", c.sql))
+        .is_some()
+    {}
 }
 
 /// A report split by demographics counts, in its hidden last column, the distinct candidates the

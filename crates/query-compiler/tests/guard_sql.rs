@@ -1,6 +1,5 @@
-//! Guarded statements run on a real SQLite database (the store's migrations and a tiny org),
-//! through the `sqlite3` command-line shell since this crate has no database driver. Skipped,
-//! with a note, when `sqlite3` is not installed; `crates/store/tests` run reports for real.
+//! Guarded statements run on a real SQLite database (the store's migrations and a tiny org), in
+//! memory through `rusqlite` (a dev-dependency: the compiler itself has no database driver).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -8,8 +7,7 @@ use query_compiler::sql::SqlExpr;
 use query_compiler::{
     Dialect, EntityId, FieldGroup, Guard, MemoryCatalog, OrgScope, Visibility, compile,
 };
-use std::io::Write;
-use std::process::{Command, Stdio};
+use rusqlite::types::ValueRef;
 
 /// Confidential jobs hidden, and applications as given.
 struct Hide {
@@ -74,82 +72,68 @@ UNION ALL SELECT 'o', 'F2', 'A1', 2, 0, 'declined', 200, 'USD', 'year'
 UNION ALL SELECT 'o', 'F3', 'A2', 1, 0, 'accepted', 300, 'USD', 'year';
 ";
 
-/// The rows of `text` compiled under `guard`, as `sqlite3` prints them (`|`-separated lines);
-/// `None` when `sqlite3` is not there.
-fn run(text: &str, guard: &dyn Guard) -> Option<String> {
+/// The rows of `text` compiled under `guard`, run on a fresh in-memory SQLite database (the
+/// store's first migrations and [`DATA`]), each row as the `sqlite3` shell prints it: values
+/// separated by `|`, NULL as nothing, one line per row.
+fn run(text: &str, guard: &dyn Guard) -> String {
     let compiled = compile(text, &MemoryCatalog::example(), Dialect::Sqlite, guard)
         .unwrap_or_else(|d| panic!("{}", d.render(text, "<test>")));
-    let mut script = String::new();
+    let db = rusqlite::Connection::open_in_memory().unwrap();
     let migrations = concat!(env!("CARGO_MANIFEST_DIR"), "/../store/migrations/sqlite");
-    let migrate = |script: &mut String, names: &[&str]| {
+    let migrate = |names: &[&str]| {
         for name in names {
-            script.push_str(&std::fs::read_to_string(format!("{migrations}/{name}")).unwrap());
-            script.push('\n');
+            let path = format!("{migrations}/{name}");
+            let sql = std::fs::read_to_string(&path).unwrap();
+            db.execute_batch(&sql)
+                .unwrap_or_else(|e| panic!("migration `{path}`: {e}"));
         }
     };
-    migrate(
-        &mut script,
-        &[
-            "0001_init.sql",
-            "0002_application_stage_kinds.sql",
-            "0003_stage_transitions_left_at.sql",
-        ],
-    );
-    script.push_str(DATA);
+    migrate(&[
+        "0001_init.sql",
+        "0002_application_stage_kinds.sql",
+        "0003_stage_transitions_left_at.sql",
+    ]);
+    db.execute_batch(DATA).unwrap();
     // The data was written for the first migrations; 0006 derives the stored job ids from it.
-    migrate(
-        &mut script,
-        &[
-            "0004_policies_audit.sql",
-            "0005_policy_indexes.sql",
-            "0006_job_id_below_applications.sql",
-        ],
-    );
-    script.push_str("\n.param set ?1 'o'\n");
-    script.push_str(&compiled.sql);
-    script.push_str(";\n");
-    let mut child = match Command::new("sqlite3")
-        .arg("-bail")
-        .arg(":memory:")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(_) => {
-            eprintln!("sqlite3 is not installed: skipped");
-            return None;
-        }
-    };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stderr.is_empty(),
-        "{stderr}\n{}",
-        compiled.sql
-    );
-    Some(String::from_utf8(out.stdout).unwrap())
+    migrate(&[
+        "0004_policies_audit.sql",
+        "0005_policy_indexes.sql",
+        "0006_job_id_below_applications.sql",
+    ]);
+    let mut statement = db
+        .prepare(&compiled.sql)
+        .unwrap_or_else(|e| panic!("{e}\n{}", compiled.sql));
+    // The org is always the first parameter.
+    statement.raw_bind_parameter(1, "o").unwrap();
+    let width = statement.column_count();
+    let mut out = String::new();
+    let mut rows = statement.raw_query();
+    while let Some(row) = rows.next().unwrap() {
+        let cells: Vec<String> = (0..width)
+            .map(|i| match row.get_ref(i).unwrap() {
+                ValueRef::Null => String::new(),
+                ValueRef::Integer(n) => n.to_string(),
+                ValueRef::Real(x) => format!("{x:?}"),
+                ValueRef::Text(t) => String::from_utf8(t.to_vec()).unwrap(),
+                ValueRef::Blob(b) => panic!("a blob in the result: {b:?}"),
+            })
+            .collect();
+        out.push_str(&cells.join("|"));
+        out.push('\n');
+    }
+    out
 }
 
 #[test]
 fn rows_below_a_hidden_row_are_not_counted() {
     let text = "report jobs show count(applications.interviews) as n";
-    let Some(plain) = run(text, &OrgScope) else {
-        return;
-    };
+    let plain = run(text, &OrgScope);
     assert_eq!(plain, "3\n");
     // J2 hidden: I3 goes. A2 hidden: I2 goes, though the interview itself is visible.
-    assert_eq!(run(text, &archived_hidden()).unwrap(), "1\n");
+    assert_eq!(run(text, &archived_hidden()), "1\n");
     // Grouped by job: the same through the per-parent path.
     let by_job = "report jobs group by title show count(applications.interviews) as n";
-    assert_eq!(run(by_job, &archived_hidden()).unwrap(), "Open job|1\n");
+    assert_eq!(run(by_job, &archived_hidden()), "Open job|1\n");
 }
 
 /// Applications of confidential jobs hidden (a filter that reads the application's job alone).
@@ -179,13 +163,11 @@ fn rows_below_an_application_filtered_by_its_job_read_the_stored_job() {
     // applying the applications' filter to it: the same rows as through the application.
     let hide = applications_of_open_jobs();
     let count = "report jobs group by title show count(applications.interviews) as n";
-    let Some(rows) = run(count, &hide) else {
-        return;
-    };
+    let rows = run(count, &hide);
     assert_eq!(rows, "Open job|2\n");
     let text = "report interviews show id, application.status, application.job.title order by id";
     assert_eq!(
-        run(text, &hide).unwrap(),
+        run(text, &hide),
         "I1|active|Open job\nI2|archived|Open job\nI3||\n"
     );
     let compiled = compile(count, &MemoryCatalog::example(), Dialect::Sqlite, &hide).unwrap();
@@ -200,15 +182,13 @@ fn rows_below_an_application_filtered_by_its_job_read_the_stored_job() {
 #[test]
 fn a_hidden_target_of_a_required_reference_keeps_the_row() {
     let text = "report interviews show id, application.status, application.job.title order by id";
-    let Some(plain) = run(text, &OrgScope) else {
-        return;
-    };
+    let plain = run(text, &OrgScope);
     assert_eq!(
         plain,
         "I1|active|Open job\nI2|archived|Open job\nI3|active|Secret job\n"
     );
     assert_eq!(
-        run(text, &archived_hidden()).unwrap(),
+        run(text, &archived_hidden()),
         "I1|active|Open job\nI2||\nI3|active|\n"
     );
 }
@@ -216,21 +196,16 @@ fn a_hidden_target_of_a_required_reference_keeps_the_row() {
 #[test]
 fn masks_and_current_offers_follow_the_visible_rows() {
     let text = "report offers group by status show sum(salary) as total order by status";
-    let Some(plain) = run(text, &OrgScope) else {
-        return;
-    };
+    let plain = run(text, &OrgScope);
     assert_eq!(plain, "accepted|400.0\ndeclined|200.0\n");
     // Declined offers' salaries masked; the offers of hidden applications are still offers
     // (offers themselves are not filtered here), so F3 counts.
-    assert_eq!(
-        run(text, &archived_hidden()).unwrap(),
-        "accepted|400.0\ndeclined|\n"
-    );
+    assert_eq!(run(text, &archived_hidden()), "accepted|400.0\ndeclined|\n");
     // The current offer is the newest the viewer sees.
     let current = "report applications show id, current_offer.version order by id";
     let mut hide_declined = archived_hidden();
     hide_declined.applications = Visibility::All;
-    let rows = run(current, &OrgScope).unwrap();
+    let rows = run(current, &OrgScope);
     assert_eq!(rows, "A1|2\nA2|1\nA3|\n");
     struct NoDeclined(Hide);
     impl Guard for NoDeclined {
@@ -249,7 +224,7 @@ fn masks_and_current_offers_follow_the_visible_rows() {
         }
     }
     assert_eq!(
-        run(current, &NoDeclined(hide_declined)).unwrap(),
+        run(current, &NoDeclined(hide_declined)),
         "A1|1\nA2|1\nA3|\n"
     );
 }

@@ -1507,35 +1507,77 @@ fn feedback_notes_and_scores_through_the_api(db: Db) {
 
 on_both!(feedback_notes_and_scores_through_the_api);
 
-/// Scheduling through the API on the sample org: the plan of the CLI's test completed with the
-/// org's calendars gives ranked options, the hiring-manager session seats its named person; an
-/// interviewer who may not change the application is refused; a bad plan names the field.
-#[test]
-#[cfg_attr(not(hp_acme), ignore = "needs the sample org shared/samples/acme")]
-fn scheduling_options_through_the_api() {
-    let db = sqlite_db();
-    let acme = std::env::var_os("HIREPLANE_SAMPLES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples")
-        })
-        .join("acme");
+/// Scheduling through the API on an org generated with id `acme` (so that its ids are those of
+/// the CLI's plan: `acme_pool_1`, `acme_usr_8`, `acme_app_5`; a generated org's eighth user is an
+/// active hiring manager): the plan completed with the org's calendars gives ranked options, the
+/// hiring-manager session seats its named person; an interviewer, who may not change the
+/// application, is refused; a bad plan names the field.
+fn scheduling_options_through_the_api(db: Db) {
+    let acme = tempfile::tempdir().unwrap();
+    synth::generate(
+        &synth::Config {
+            org_id: "acme".into(),
+            applications: 300,
+            seed: 7,
+        },
+        acme.path(),
+    )
+    .unwrap();
     {
         let mut store = Store::open(&db.url).unwrap();
         store
-            .import(&acme, store::ImportOptions::default(), &mut |_| {})
+            .import(acme.path(), store::ImportOptions::default(), &mut |_| {})
             .unwrap();
     }
+    let users: Vec<Value> = std::fs::read_to_string(acme.path().join("users.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let hm = users.iter().find(|u| u["id"] == "acme_usr_8").unwrap();
+    assert_eq!(
+        (&hm["role"], &hm["active"]),
+        (&json!("hiring_manager"), &json!(true))
+    );
+    // The recruiter on the hiring team of acme_app_5's job, and an interviewer.
+    let job_of_app_5 = std::fs::read_to_string(acme.path().join("applications.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|a| a["id"] == "acme_app_5")
+        .unwrap()["job_id"]
+        .clone();
+    let recruiter = std::fs::read_to_string(acme.path().join("jobs.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|j| j["id"] == job_of_app_5)
+        .unwrap()["hiring_team"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "recruiter")
+        .unwrap()["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let interviewer = users
+        .iter()
+        .find(|u| u["role"] == "interviewer" && u["active"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut api = Api::start(db, |_| {});
     let services = app::Services::new();
     let mut token = |user: &str| {
         services
-            .create_token(&mut api.store, "org_acme", user, "test", None, now())
+            .create_token(&mut api.store, "acme", user, "test", None, now())
             .unwrap()
             .token
     };
-    let recruiter = token("acme_usr_3");
-    let interviewer = token("acme_usr_16");
+    let recruiter = token(&recruiter);
+    let interviewer = token(&interviewer);
     let mut plan: Value = serde_json::from_str(
         &std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -1574,7 +1616,7 @@ fn scheduling_options_through_the_api() {
     // The same as the CLI's path through `app`, solved directly.
     let request = app::scheduling::request_from_store(
         &mut api.store,
-        "org_acme",
+        "acme",
         "acme_app_5",
         plan.clone(),
         now(),
@@ -1630,19 +1672,14 @@ fn scheduling_options_through_the_api() {
     assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
     assert_eq!(v["errors"][0]["extensions"]["field"], "option");
     // Someone the plan could seat who is not in the booked loop.
-    let outsider = app::scheduling::request_from_store(
-        &mut api.store,
-        "org_acme",
-        &active,
-        plan.clone(),
-        now(),
-    )
-    .unwrap()
-    .interviewers
-    .into_iter()
-    .map(|i| i.id)
-    .find(|u| !best.to_string().contains(&format!("\"{u}\"")))
-    .unwrap();
+    let outsider =
+        app::scheduling::request_from_store(&mut api.store, "acme", &active, plan.clone(), now())
+            .unwrap()
+            .interviewers
+            .into_iter()
+            .map(|i| i.id)
+            .find(|u| !best.to_string().contains(&format!("\"{u}\"")))
+            .unwrap();
     // Repairs of the booked loop. The loop's own interviews (now in the store) must not count
     // against it: with a decline by someone who is not in it, nothing has to change.
     let repair = |who: &str| {
@@ -1687,6 +1724,8 @@ fn scheduling_options_through_the_api() {
         "{v}"
     );
 }
+
+on_both!(scheduling_options_through_the_api);
 
 /// How many candidates named `name` the admin sees.
 fn candidates_named(api: &Api, name: &str) -> i64 {

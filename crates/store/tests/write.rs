@@ -2048,16 +2048,18 @@ on_both!(
     }
 );
 
-#[test]
-#[cfg_attr(not(hp_acme), ignore = "needs the sample org shared/samples/acme")]
-fn acme_beside_a_generated_org() {
-    let mut f: Fresh = common::sqlite();
+/// A bigger org beside the two of `world`, shaped like the sample org `acme`: its id `org_acme`
+/// is not the prefix of its records' ids (`acme_app_1`, ...), and some of its users are inactive
+/// (generated with seed 7: 3 of its 30 users).
+fn acme_beside_a_generated_org(mut f: Fresh) {
     let s = f.store();
-    let acme = std::env::var_os("HIREPLANE_SAMPLES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples"))
-        .join("acme");
-    import(s, &acme, false);
+    let acme = generated("acme", 300, 7);
+    let org = acme.path().join("org.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&org).unwrap()).unwrap();
+    v["id"] = "org_acme".into();
+    std::fs::write(&org, v.to_string()).unwrap();
+    import(s, acme.path(), false);
     let w = world(s);
     // An acme application, moved through acme; not visible through org_a.
     let app = id(&first(
@@ -2090,10 +2092,16 @@ fn acme_beside_a_generated_org() {
         .unwrap();
     // acme has inactive users (the generated orgs of `world` are too small to): none of them
     // may sit on a new interview.
-    let inactive = id(&first(
+    let inactive = strings(
         s,
         "SELECT id FROM users WHERE org_id = 'org_acme' AND NOT active ORDER BY id",
-    ));
+    );
+    assert_eq!(
+        inactive.len(),
+        3,
+        "seed 7 makes 3 users inactive: {inactive:?}"
+    );
+    let inactive = id(&inactive[0]);
     let active = id(&first(
         s,
         "SELECT id FROM users WHERE org_id = 'org_acme' AND active ORDER BY id",
@@ -2131,6 +2139,12 @@ fn acme_beside_a_generated_org() {
     );
     assert_exports_validly(s, "org_acme");
 }
+
+on_both!(
+    "hp_test_write",
+    acme_beside_a_generated_org,
+    acme_beside_a_generated_org
+);
 
 on_both!(
     "hp_test_write",
