@@ -126,7 +126,7 @@ pub struct ReportRun {
 #[derive(Debug, Clone, Default)]
 pub struct PrivacyChange {
     pub threshold: Option<i64>,
-    /// Perturbation weights, `1,6,24,38,24,6,1`.
+    /// Perturbation weights, `10,20,40,20,10`.
     pub noise: Option<String>,
     pub daily_budget: Option<i64>,
     /// Draw a new secret.
