@@ -574,6 +574,15 @@ impl Services {
                 ),
             });
         }
+        // Its row counts are true counts of candidates, which are only ever published
+        // perturbed (docs/privacy.md): not for a report over demographics, whoever asks.
+        if compiled.suppression.is_some() {
+            return Err(AppError::Forbidden {
+                user: access.viewer.user.clone(),
+                action: Action::ViewQueryPlan.name().to_owned(),
+                subject: "the database's plan of a report over demographics: its row counts are true counts of candidates, which are only published perturbed".to_owned(),
+            });
+        }
         Ok(store.explain_report(&org, compiled, today)?)
     }
 
