@@ -126,7 +126,7 @@ pub struct ReportRun {
 #[derive(Debug, Clone, Default)]
 pub struct PrivacyChange {
     pub threshold: Option<i64>,
-    /// Perturbation weights, `1,6,24,38,24,6,1`.
+    /// Perturbation weights, `10,20,40,20,10`.
     pub noise: Option<String>,
     pub daily_budget: Option<i64>,
     /// Draw a new secret.
@@ -572,6 +572,15 @@ impl Services {
                 subject: format!(
                     "the database's plan of a report in org `{org}`: an operator's tool (its row counts include rows the viewer may not see), for admins by default"
                 ),
+            });
+        }
+        // Its row counts are true counts of candidates, which are only ever published
+        // perturbed (docs/privacy.md): not for a report over demographics, whoever asks.
+        if compiled.suppression.is_some() {
+            return Err(AppError::Forbidden {
+                user: access.viewer.user.clone(),
+                action: Action::ViewQueryPlan.name().to_owned(),
+                subject: "the database's plan of a report over demographics: its row counts are true counts of candidates, which are only published perturbed".to_owned(),
             });
         }
         Ok(store.explain_report(&org, compiled, today)?)

@@ -1,7 +1,8 @@
 //! The database's plan of a report (`explain`) is an operator's tool: its row counts are those
 //! of every row a step read, hidden ones included, so `Services::query_plan` gives it only to
 //! viewers the policy grants `viewQueryPlan` on the org (admins by default) and refuses, with
-//! an audited denial, everyone else. SQLite always; PostgreSQL (whose plan is `EXPLAIN
+//! an audited denial, everyone else; nobody gets the plan of a report over demographics (its
+//! row counts are true counts, docs/privacy.md). SQLite always; PostgreSQL (whose plan is `EXPLAIN
 //! (ANALYZE, BUFFERS)` with actual row counts) when `HIREPLANE_TEST_POSTGRES` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -32,6 +33,26 @@ fn plans_for_admins_only(mut store: common::Fresh) {
         if role == "admin" {
             let plan = plan.unwrap();
             assert!(!plan.trim().is_empty(), "{}: empty plan", store.name());
+            // Not for a report over demographics: its row counts are true counts.
+            let report = query_syntax::parse(
+                "report candidates where location != \"Paris\" group by demographics.gender as g show count() as n",
+            )
+            .unwrap();
+            let compiled = services
+                .compile(store.store(), org, &access, &report)
+                .unwrap();
+            match services.query_plan(
+                store.store(),
+                &access,
+                &compiled,
+                generated.today,
+                common::at(),
+            ) {
+                Err(e @ app::AppError::Forbidden { .. }) => {
+                    assert!(e.to_string().contains("over demographics"), "{e}")
+                }
+                other => panic!("{}: a plan of demographics: {other:?}", store.name()),
+            }
         } else {
             match plan {
                 Err(app::AppError::Forbidden { action, .. }) => {

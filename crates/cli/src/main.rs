@@ -182,7 +182,7 @@ enum Command {
         /// Counts under it after perturbation are suppressed (at least 5)
         #[arg(long)]
         threshold: Option<i64>,
-        /// The perturbation table's weights for the offsets -d..d, e.g. `1,6,24,38,24,6,1`
+        /// The perturbation table's weights for the offsets -d..d, e.g. `10,20,40,20,10` (the default)
         #[arg(long, value_name = "WEIGHTS")]
         noise: Option<String>,
         /// Reports over demographics per user per 24 hours

@@ -767,7 +767,8 @@ pub struct CellKey {
 }
 
 /// The noise added to a count: a symmetric distribution over `-d..=d`, given as integer weights
-/// (the default `1,6,24,38,24,6,1` per hundred: variance 1.14, at most 3 either way).
+/// (the default `10,20,40,20,10` per hundred: variance 1.2, at most 2 either way, so that a
+/// published count of 20 or more is within 10% of the truth).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PerturbationTable {
     weights: Vec<u32>,
@@ -776,7 +777,7 @@ pub struct PerturbationTable {
 impl Default for PerturbationTable {
     fn default() -> Self {
         PerturbationTable {
-            weights: vec![1, 6, 24, 38, 24, 6, 1],
+            weights: vec![10, 20, 40, 20, 10],
         }
     }
 }

@@ -21,7 +21,7 @@ pub struct PrivacySettings {
     pub secret_set_at: Instant,
     /// Counts under it after perturbation are suppressed.
     pub threshold: i64,
-    /// The perturbation table's weights, `1,6,24,38,24,6,1`.
+    /// The perturbation table's weights, `10,20,40,20,10`.
     pub noise: String,
     /// Reports over demographics per user per day.
     pub daily_budget: i64,
@@ -54,9 +54,15 @@ pub struct DemographicRun {
 
 const COLUMNS: &str = "secret, secret_set_at, threshold, noise, daily_budget";
 
+/// The perturbation table a new org starts with.
+fn default_noise() -> String {
+    query_compiler::demographics::PerturbationTable::default().text()
+}
+
 impl Store {
     /// Org `org_id`'s privacy settings, created with `fresh_secret` and the defaults (threshold
-    /// 5, noise `1,6,24,38,24,6,1`, 50 reports a day) on first use.
+    /// 5, the compiler's default noise `10,20,40,20,10`, 50 reports a day) on first use. (The
+    /// column's default in migration 10, the earlier table, is not used.)
     pub fn privacy_settings(
         &mut self,
         org_id: &str,
@@ -67,10 +73,10 @@ impl Store {
             Store::Sqlite(s) => {
                 let conn = s.conn();
                 conn.execute(
-                    "INSERT INTO org_privacy (org_id, secret, secret_set_at) \
-                     SELECT ?1, ?2, ?3 FROM orgs WHERE org_id = ?1 \
+                    "INSERT INTO org_privacy (org_id, secret, secret_set_at, noise) \
+                     SELECT ?1, ?2, ?3, ?4 FROM orgs WHERE org_id = ?1 \
                      ON CONFLICT (org_id) DO NOTHING",
-                    rusqlite::params![org_id, fresh_secret, at.as_micros()],
+                    rusqlite::params![org_id, fresh_secret, at.as_micros(), default_noise()],
                 )?;
                 conn.query_row(
                     &format!("SELECT {COLUMNS} FROM org_privacy WHERE org_id = ?1"),
@@ -100,10 +106,10 @@ impl Store {
             Store::Postgres(s) => {
                 let client = s.client();
                 client.execute(
-                    "INSERT INTO org_privacy (org_id, secret, secret_set_at) \
-                     SELECT $1, $2, $3 FROM orgs WHERE org_id = $1 \
+                    "INSERT INTO org_privacy (org_id, secret, secret_set_at, noise) \
+                     SELECT $1, $2, $3, $4 FROM orgs WHERE org_id = $1 \
                      ON CONFLICT (org_id) DO NOTHING",
-                    &[&org_id, &fresh_secret, &system_time(at)?],
+                    &[&org_id, &fresh_secret, &system_time(at)?, &default_noise()],
                 )?;
                 let row = client.query_opt(
                     "SELECT secret, secret_set_at, threshold::int8, noise, daily_budget::int8 \
