@@ -1,8 +1,9 @@
 # Sourced by the report benchmarks (bench/reports.sh, bench/policy-reports.sh): builds the CLI and
 # makes sure the generated org of $n applications (`hireplane generate --org-id bench --seed 1`,
 # kept in /var/tmp/hireplane-bench-org-$n) is imported into the PostgreSQL database hp_bench_$n
-# of the server $pg, then VACUUM ANALYZE. Sets: bin, org_dir, db, dburl.
-cargo build --release -q -p cli
+# of the server $pg, then VACUUM ANALYZE (BENCH_FEATURES: the CLI's cargo features to build).
+# Sets: bin, org_dir, db, dburl.
+cargo build --release -q -p cli ${BENCH_FEATURES:+--features "$BENCH_FEATURES"}
 bin=${CARGO_TARGET_DIR:-target}/release/hireplane
 org_dir=/var/tmp/hireplane-bench-org-$n
 db=hp_bench_$n

@@ -29,26 +29,8 @@ pg=${HIREPLANE_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}
 runs=${RUNS:-7}
 echo "rerun: bench/demographics.sh $n   (RUNS=$runs)" >&2
 
-# bench/bench-org.sh's steps, with the one release build this needs (the `bench` feature).
-cargo build --release -q -p cli --features bench
-bin=${CARGO_TARGET_DIR:-target}/release/hireplane
-org_dir=/var/tmp/hireplane-bench-org-$n
-db=hp_bench_$n
-dburl=${pg%/*}/$db
-if [ ! -f "$org_dir/applications.jsonl" ]; then
-    echo "generating $n applications into $org_dir" >&2
-    rm -rf "$org_dir.tmp"
-    "$bin" generate --org-id bench --applications "$n" --seed 1 "$org_dir.tmp" >&2
-    mv "$org_dir.tmp" "$org_dir"
-fi
-imported=$(psql -X "$dburl" -Atc "SELECT count(*) FROM orgs WHERE org_id = 'bench'" 2>/dev/null || echo none)
-if [ "$imported" != 1 ]; then
-    echo "importing $org_dir into $db" >&2
-    psql -X "$pg" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
-    psql -X "$pg" -qc "CREATE DATABASE $db" >/dev/null
-    "$bin" --database "$dburl" import "$org_dir" >&2
-fi
-"$bin" --database "$dburl" orgs >/dev/null
-psql -X "$dburl" -qc "VACUUM ANALYZE" >/dev/null
+# The benchmark org, built with the `bench` feature (its unperturbed path).
+BENCH_FEATURES=bench
+. "$(dirname "$0")/bench-org.sh"
 echo "hireplane demographics benchmark: $n applications, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), $runs runs" >&2
 "${CARGO_TARGET_DIR:-target}/release/hireplane-privacy-bench" --database "$dburl" --org bench --runs "$runs"

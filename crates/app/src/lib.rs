@@ -318,18 +318,19 @@ impl Services {
         // The query's hash goes into audit events only: computed when there is one.
         let hash = || query_hash(org, &query_syntax::to_json(report));
         // Demographics: only for viewers allowed aggregates; the refusal is audited too.
+        // A refused report over demographics, as audited.
+        let denied = |detail: String| AuditEvent {
+            at,
+            actor: access.viewer.user.clone(),
+            action: Action::ViewDemographicsAggregate.name().to_owned(),
+            subject: "demographics".to_owned(),
+            outcome: AuditOutcome::Denied,
+            policies: Vec::new(),
+            query_hash: Some(hash()),
+            detail: Some(detail),
+        };
         if compiled.suppression.is_some() && !access.guard.demographics_aggregates() {
-            let denied = AuditEvent {
-                at,
-                actor: access.viewer.user.clone(),
-                action: Action::ViewDemographicsAggregate.name().to_owned(),
-                subject: "demographics".to_owned(),
-                outcome: AuditOutcome::Denied,
-                policies: Vec::new(),
-                query_hash: Some(hash()),
-                detail: Some("report refused".to_owned()),
-            };
-            store.record_audit(org, &[denied])?;
+            store.record_audit(org, &[denied("report refused".to_owned())])?;
             return Err(AppError::Demographics {
                 user: user.to_owned(),
                 why: format!(
@@ -349,20 +350,11 @@ impl Services {
                     domain::Instant::from_micros(at.as_micros() - 86_400_000_000).unwrap_or(at);
                 let runs = store.demographic_runs(org, user, day_ago)?;
                 if runs.len() as i64 >= settings.daily_budget {
-                    let denied = AuditEvent {
-                        at,
-                        actor: access.viewer.user.clone(),
-                        action: Action::ViewDemographicsAggregate.name().to_owned(),
-                        subject: "demographics".to_owned(),
-                        outcome: AuditOutcome::Denied,
-                        policies: Vec::new(),
-                        query_hash: Some(hash()),
-                        detail: Some(format!(
-                            "report refused: daily budget of {} spent",
-                            settings.daily_budget
-                        )),
-                    };
-                    store.record_audit(org, &[denied])?;
+                    let detail = format!(
+                        "report refused: daily budget of {} spent",
+                        settings.daily_budget
+                    );
+                    store.record_audit(org, &[denied(detail)])?;
                     return Err(AppError::DemographicsBudget {
                         user: user.to_owned(),
                         budget: settings.daily_budget,

@@ -24,11 +24,9 @@ fn now() -> domain::Instant {
 
 /// A running server with two orgs and a token per role of `ta`, and an admin token of `tb`.
 struct Api {
+    /// First, so that it stops before the database goes.
+    server: common::Server,
     db: Db,
-    rt: tokio::runtime::Runtime,
-    running: Option<server::Running>,
-    base: String,
-    agent: ureq::Agent,
     /// (role, user, token) of org `ta`.
     tokens: Vec<(String, String, String)>,
     other_admin: String,
@@ -77,25 +75,10 @@ impl Api {
         settings.auth.cache_ms = 0;
         settings.pool.size = 4;
         tweak(&mut settings);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let running = rt.block_on(server::start(settings)).unwrap();
-        let base = format!("http://{}", running.addr);
-        let agent = ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(60)))
-                .build(),
-        );
+        let server = common::Server::start(settings);
         Api {
+            server,
             db,
-            rt,
-            running: Some(running),
-            base,
-            agent,
             tokens,
             other_admin,
             store,
@@ -112,7 +95,10 @@ impl Api {
 
     /// POSTs `body` as JSON with `token`; the status and the JSON answer.
     fn post(&self, token: Option<&str>, body: &Value, headers: &[(&str, &str)]) -> (u16, Value) {
-        let mut req = self.agent.post(format!("{}/graphql", self.base));
+        let mut req = self
+            .server
+            .agent
+            .post(format!("{}/graphql", self.server.base));
         if let Some(t) = token {
             req = req.header("Authorization", format!("Bearer {t}"));
         }
@@ -142,8 +128,9 @@ impl Api {
 
     fn get(&self, path: &str) -> (u16, String) {
         let mut resp = self
+            .server
             .agent
-            .get(format!("{}{path}", self.base))
+            .get(format!("{}{path}", self.server.base))
             .call()
             .unwrap();
         (
@@ -196,14 +183,6 @@ impl Api {
                 other => panic!("{other:?}"),
             })
             .collect()
-    }
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        if let Some(r) = self.running.take() {
-            let _ = self.rt.block_on(r.stop());
-        }
     }
 }
 
@@ -587,8 +566,9 @@ fn limits_and_bad_input_get_clear_errors() {
     // Not JSON.
     std::thread::sleep(Duration::from_millis(400));
     let mut resp = api
+        .server
         .agent
-        .post(format!("{}/graphql", api.base))
+        .post(format!("{}/graphql", api.server.base))
         .header("Authorization", format!("Bearer {admin}"))
         .send("{not json")
         .unwrap();
@@ -599,8 +579,9 @@ fn limits_and_bad_input_get_clear_errors() {
     let mut limited = None;
     for _ in 0..20 {
         let mut resp = api
+            .server
             .agent
-            .post(format!("{}/graphql", api.base))
+            .post(format!("{}/graphql", api.server.base))
             .header("Authorization", format!("Bearer {admin}"))
             .send_json(json!({ "query": "{ viewer { user } }" }))
             .unwrap();
@@ -617,7 +598,7 @@ fn limits_and_bad_input_get_clear_errors() {
         }
     }
     // SQLite, one process: the cluster scope (the default) counts this replica alone.
-    assert_eq!(api.running.as_ref().unwrap().rate_replicas(), 1);
+    assert_eq!(api.server.running.as_ref().unwrap().rate_replicas(), 1);
     let (retry, body) = limited.expect("never rate limited");
     assert!(retry.parse::<u64>().unwrap() >= 1);
     assert!(body.contains("RATE_LIMITED"));
@@ -723,9 +704,9 @@ fn two_replicas_share_one_rate_limit() {
         server::settings::RateScope::Cluster,
         "the default"
     );
-    let second = api.rt.block_on(server::start(settings)).unwrap();
+    let second = api.server.rt.block_on(server::start(settings)).unwrap();
     let second_base = format!("http://{}", second.addr);
-    let first = api.running.as_ref().unwrap();
+    let first = api.server.running.as_ref().unwrap();
     assert!(
         wait_until(Duration::from_secs(10), || first.rate_replicas() == 2
             && second.rate_replicas() == 2),
@@ -737,7 +718,12 @@ fn two_replicas_share_one_rate_limit() {
 
     // One token, alternating: each replica lets through its half of the burst (5) at once, then
     // 1 per second.
-    let (admitted, retries, took) = burst(&api.agent, &[&api.base, &second_base], &token, 40);
+    let (admitted, retries, took) = burst(
+        &api.server.agent,
+        &[&api.server.base, &second_base],
+        &token,
+        40,
+    );
     let total: u32 = admitted.iter().sum();
     eprintln!("two replicas: {admitted:?} of 40 admitted in {took:?}, Retry-After {retries:?}");
     let refills = (f64::from(RATE) * took.as_secs_f64()).ceil() as u32;
@@ -758,7 +744,7 @@ fn two_replicas_share_one_rate_limit() {
 
     // A graceful stop removes the replica's row at once ...
     let second_id = second.replica_id().unwrap().to_owned();
-    api.rt.block_on(second.stop()).unwrap();
+    api.server.rt.block_on(second.stop()).unwrap();
     let mut c = postgres::Client::connect(&api.db.url, postgres::NoTls).unwrap();
     let ids: Vec<String> = c
         .query("SELECT replica_id FROM replicas ORDER BY replica_id", &[])
@@ -779,7 +765,7 @@ fn two_replicas_share_one_rate_limit() {
         left.elapsed()
     );
     let back = left.elapsed();
-    let (admitted, retries, took) = burst(&api.agent, &[&api.base], &token, 30);
+    let (admitted, retries, took) = burst(&api.server.agent, &[&api.server.base], &token, 30);
     eprintln!(
         "one replica left (full limit after {back:?}): {admitted:?} of 30 admitted in {took:?}"
     );
@@ -800,9 +786,14 @@ fn replica_scope_has_no_heartbeat() {
         s.limits.rate_per_second = 1;
         s.limits.rate_burst = 4;
     });
-    assert_eq!(api.running.as_ref().unwrap().replica_id(), None);
-    assert_eq!(api.running.as_ref().unwrap().rate_replicas(), 1);
-    let (admitted, _, _) = burst(&api.agent, &[&api.base], api.token("admin"), 8);
+    assert_eq!(api.server.running.as_ref().unwrap().replica_id(), None);
+    assert_eq!(api.server.running.as_ref().unwrap().rate_replicas(), 1);
+    let (admitted, _, _) = burst(
+        &api.server.agent,
+        &[&api.server.base],
+        api.token("admin"),
+        8,
+    );
     assert!((4..=5).contains(&admitted[0]), "{admitted:?}");
     // A probe of our own counts only itself: the server never registered.
     let live = Duration::from_secs(60);
@@ -823,7 +814,7 @@ fn health_and_readiness() {
     assert!(page.contains("graphiql"));
     // Request ids: a client's is kept when it looks like an id, replaced otherwise.
     let id_of = |sent: Option<&str>| -> String {
-        let mut req = api.agent.get(format!("{}/healthz", api.base));
+        let mut req = api.server.agent.get(format!("{}/healthz", api.server.base));
         if let Some(id) = sent {
             req = req.header("x-request-id", id);
         }
@@ -1876,8 +1867,9 @@ fn bodies_without_a_query_are_bad_requests() {
         r#"["{ viewer { user } }"]"#,
     ] {
         let mut resp = api
+            .server
             .agent
-            .post(format!("{}/graphql", api.base))
+            .post(format!("{}/graphql", api.server.base))
             .header("Authorization", format!("Bearer {admin}"))
             .header("Content-Type", "application/json")
             .send(body)
@@ -1998,7 +1990,7 @@ fn slow_clients_are_cut_off() {
         s.limits.request_timeout_ms = 1_500;
         s.limits.rate_per_second = 0;
     });
-    let addr = api.running.as_ref().unwrap().addr;
+    let addr = api.server.running.as_ref().unwrap().addr;
     // Headers never finished.
     let mut c = std::net::TcpStream::connect(addr).unwrap();
     c.write_all(b"POST /graphql HTTP/1.1\r\nHost: x\r\n")

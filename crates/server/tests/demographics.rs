@@ -15,7 +15,6 @@ mod harness;
 use common::Db;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 const ORG: &str = "attacked";
 
@@ -24,19 +23,9 @@ fn now() -> domain::Instant {
 }
 
 struct Api {
+    /// First, so that it stops before the database goes.
+    server: common::Server,
     _db: Db,
-    rt: tokio::runtime::Runtime,
-    running: Option<server::Running>,
-    base: String,
-    agent: ureq::Agent,
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        if let Some(r) = self.running.take() {
-            let _ = self.rt.block_on(r.stop());
-        }
-    }
 }
 
 /// The attacker: an admin's token.
@@ -97,8 +86,9 @@ impl harness::Runner for Attacker<'_> {
 
 fn post(api: &Api, token: &str, body: &Value) -> (u16, Value) {
     let mut resp = api
+        .server
         .agent
-        .post(format!("{}/graphql", api.base))
+        .post(format!("{}/graphql", api.server.base))
         .header("Authorization", format!("Bearer {token}"))
         .send_json(body)
         .unwrap();
@@ -177,24 +167,8 @@ fn demographic_attacks_fail_through_the_api(db: Db) {
     settings.pool.size = 2;
     settings.limits.rate_per_second = 100_000;
     settings.limits.rate_burst = 100_000;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let running = rt.block_on(server::start(settings)).unwrap();
-    let api = Api {
-        base: format!("http://{}", running.addr),
-        _db: db,
-        rt,
-        running: Some(running),
-        agent: ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(60)))
-                .build(),
-        ),
-    };
+    let server = common::Server::start(settings);
+    let api = Api { server, _db: db };
 
     // Only admins may run reports over demographics: a recruiter is FORBIDDEN.
     let (status, v) = post(

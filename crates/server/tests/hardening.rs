@@ -29,11 +29,9 @@ fn now() -> domain::Instant {
 /// A running server with two orgs: an admin token of `ta` (the attacker) and an
 /// admin token of `tb` (the bystander).
 struct Api {
+    /// First, so that it stops before the database goes.
+    server: common::Server,
     _db: Db,
-    rt: tokio::runtime::Runtime,
-    running: Option<server::Running>,
-    base: String,
-    agent: ureq::Agent,
     attacker: String,
     bystander: String,
 }
@@ -76,26 +74,10 @@ impl Api {
         settings.pool.size = 4;
         settings.limits.rate_per_second = 0;
         tweak(&mut settings);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_stack_size(2 * 1024 * 1024)
-            .enable_all()
-            .build()
-            .unwrap();
-        let running = rt.block_on(server::start(settings)).unwrap();
-        let base = format!("http://{}", running.addr);
-        let agent = ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(120)))
-                .build(),
-        );
+        let server = common::Server::start(settings);
         Api {
+            server,
             _db: db,
-            rt,
-            running: Some(running),
-            base,
-            agent,
             attacker,
             bystander,
         }
@@ -104,8 +86,9 @@ impl Api {
     /// POSTs `body` as it is with `token`: the status and the answer (JSON when it is).
     fn send(&self, token: &str, body: &str) -> (u16, Value) {
         let mut resp = self
+            .server
             .agent
-            .post(format!("{}/graphql", self.base))
+            .post(format!("{}/graphql", self.server.base))
             .header("Authorization", format!("Bearer {token}"))
             .header("Content-Type", "application/json")
             .send(body)
@@ -124,8 +107,9 @@ impl Api {
 
     fn get(&self, path: &str) -> (u16, String) {
         let mut resp = self
+            .server
             .agent
-            .get(format!("{}{path}", self.base))
+            .get(format!("{}{path}", self.server.base))
             .call()
             .unwrap();
         (
@@ -143,14 +127,6 @@ impl Api {
         assert_eq!(status, 200, "{v}");
         assert_eq!(v["data"]["viewer"]["org"], OTHER, "{v}");
         assert!(v["data"]["applications"]["totalCount"].as_i64().unwrap() > 0);
-    }
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        if let Some(r) = self.running.take() {
-            let _ = self.rt.block_on(r.stop());
-        }
     }
 }
 
@@ -566,7 +542,7 @@ on_both!(failed_authentication_slows_down);
 fn connections_per_address_are_capped(db: Db) {
     use std::io::{Read, Write};
     let api = Api::start(db, |s| s.limits.max_connections_per_ip = 3);
-    let addr = api.base.trim_start_matches("http://").to_owned();
+    let addr = api.server.base.trim_start_matches("http://").to_owned();
     let held: Vec<_> = (0..3)
         .map(|_| std::net::TcpStream::connect(&addr).unwrap())
         .collect();

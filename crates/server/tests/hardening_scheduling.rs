@@ -23,11 +23,9 @@ fn now() -> domain::Instant {
 /// A running server with two generated orgs: an admin token of each, and an application of
 /// `ta` with the pools of its org.
 struct Api {
+    /// First, so that it stops before the database goes.
+    server: common::Server,
     _db: Db,
-    rt: tokio::runtime::Runtime,
-    running: Option<server::Running>,
-    base: String,
-    agent: ureq::Agent,
     admin: String,
     other_admin: String,
     store: Store,
@@ -72,25 +70,10 @@ impl Api {
         settings.auth.cache_ms = 0;
         settings.pool.size = 4;
         tweak(&mut settings);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let running = rt.block_on(server::start(settings)).unwrap();
-        let base = format!("http://{}", running.addr);
-        let agent = ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(120)))
-                .build(),
-        );
+        let server = common::Server::start(settings);
         let mut api = Api {
+            server,
             _db: db,
-            rt,
-            running: Some(running),
-            base,
-            agent,
             admin,
             other_admin,
             store,
@@ -116,8 +99,9 @@ impl Api {
     /// POSTs `body` with `token`: the status and the JSON answer.
     fn post(&self, token: &str, body: &Value) -> (u16, Value) {
         let mut resp = self
+            .server
             .agent
-            .post(format!("{}/graphql", self.base))
+            .post(format!("{}/graphql", self.server.base))
             .header("Authorization", format!("Bearer {token}"))
             .send_json(body)
             .unwrap();
@@ -137,8 +121,9 @@ impl Api {
     }
 
     fn get(&self, path: &str) -> u16 {
-        self.agent
-            .get(format!("{}{path}", self.base))
+        self.server
+            .agent
+            .get(format!("{}{path}", self.server.base))
             .call()
             .unwrap()
             .status()
@@ -154,14 +139,6 @@ impl Api {
                 "variables": { "app": self.application, "plan": plan },
             }),
         )
-    }
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        if let Some(r) = self.running.take() {
-            let _ = self.rt.block_on(r.stop());
-        }
     }
 }
 

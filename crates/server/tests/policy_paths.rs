@@ -9,7 +9,6 @@
 //! PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use store::Store;
@@ -37,23 +36,13 @@ const CALLERS: [&str; 7] = [
 ];
 
 struct Api {
+    /// First, so that it stops before the database goes.
+    server: common::Server,
     _db: Db,
-    rt: tokio::runtime::Runtime,
-    running: Option<server::Running>,
-    base: String,
-    agent: ureq::Agent,
     store: Store,
     services: app::Services,
     /// (caller, user id, token), in the order of [`CALLERS`].
     callers: Vec<(&'static str, String, String)>,
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        if let Some(r) = self.running.take() {
-            let _ = self.rt.block_on(r.stop());
-        }
-    }
 }
 
 impl Api {
@@ -64,8 +53,9 @@ impl Api {
     fn post(&self, caller: &str, query: &str, variables: Value) -> Value {
         let token = &self.callers.iter().find(|c| c.0 == caller).unwrap().2;
         let mut resp = self
+            .server
             .agent
-            .post(format!("{}/graphql", self.base))
+            .post(format!("{}/graphql", self.server.base))
             .header("Authorization", format!("Bearer {token}"))
             .send_json(json!({ "query": query, "variables": variables }))
             .unwrap();
@@ -135,25 +125,10 @@ fn start(db: Db) -> Api {
     };
     settings.auth.cache_ms = 0;
     settings.pool.size = 2;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let running = rt.block_on(server::start(settings)).unwrap();
-    let base = format!("http://{}", running.addr);
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build(),
-    );
+    let server = common::Server::start(settings);
     Api {
+        server,
         _db: db,
-        rt,
-        running: Some(running),
-        base,
-        agent,
         store,
         services,
         callers,

@@ -71,3 +71,48 @@ macro_rules! on_both {
         }
     };
 }
+
+/// A server started on port 0 for a test, with its runtime and an HTTP client that returns
+/// every status as an answer; dropping it stops the server.
+pub struct Server {
+    pub rt: tokio::runtime::Runtime,
+    pub running: Option<server::Running>,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    pub agent: ureq::Agent,
+}
+
+impl Server {
+    /// Starts a server with `settings` on a runtime of two workers with 2 MB stacks (the size
+    /// the nesting attacks are checked against).
+    pub fn start(settings: server::Settings) -> Server {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_stack_size(2 * 1024 * 1024)
+            .enable_all()
+            .build()
+            .unwrap();
+        let running = rt.block_on(server::start(settings)).unwrap();
+        let base = format!("http://{}", running.addr);
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(std::time::Duration::from_secs(120)))
+                .build(),
+        );
+        Server {
+            rt,
+            running: Some(running),
+            base,
+            agent,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            let _ = self.rt.block_on(r.stop());
+        }
+    }
+}
