@@ -9,7 +9,6 @@
 //! PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
 use serde_json::{Value, json};
 use store::Store;
 
