@@ -114,6 +114,11 @@ pub struct ReportRun {
     pub rows: ReportRows,
     pub compiled: Compiled,
     pub access: Access,
+    /// A report over demographics: the groups withheld so that no one can be singled out
+    /// (each by its coarse group keys' names and values; no keys: the whole report), decided
+    /// only on what the viewer can count without demographics
+    /// (`query_compiler::demographics::Publication`). Empty otherwise.
+    pub withheld: Vec<Vec<(String, query_compiler::Value)>>,
     /// The audit events recorded for this run.
     pub audited: Vec<AuditEvent>,
     /// Reading the catalog and compiling (with the viewer's cached guard).
@@ -384,14 +389,34 @@ impl Services {
                     )))
                 })?,
         };
-        let mut rows = store.run_report(org, &compiled, today)?;
+        // A report over demographics filtered by equalities runs as the report grouped by
+        // them, whose rows with those values it publishes (`demographics::Grouped`).
+        let grouped = match compiled
+            .suppression
+            .as_ref()
+            .and_then(|s| s.grouped.as_ref())
+        {
+            // A grouped form the compiler refuses (a key it cannot group by): the report
+            // runs filtered, under the atom rule.
+            Some(g) if privacy.is_some() => match self.compile(store, org, &access, &g.report) {
+                Ok(statement) if statement.suppression.is_some() => {
+                    Some((g.as_ref().clone(), statement))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let statement = grouped.as_ref().map_or(&compiled, |(_, c)| c);
+        let mut rows = store.run_report(org, statement, today)?;
         let execute_time = started.elapsed() - compile_time;
-        if let (Some(s), Some((secret, settings, runs))) = (&compiled.suppression, privacy) {
+        let mut withheld = Vec::new();
+        if let (Some(s), Some((secret, settings, runs))) = (&statement.suppression, privacy) {
             // Every count perturbed; cells under the threshold, and those that would reveal
             // them, never leave here, and neither does how many there were.
             let population: i64 = rows
                 .rows
                 .iter()
+                .filter(|r| grouped.as_ref().is_none_or(|(g, _)| g.selects(r)))
                 .map(|r| match r.get(s.candidates_column) {
                     Some(query_compiler::Value::Integer(n)) => *n,
                     _ => 0,
@@ -399,22 +424,50 @@ impl Services {
                 .sum();
             let mut spec = s.clone();
             spec.min_candidates = settings.threshold;
-            // A filtered report: its atoms, counted as the same viewer without filters and
-            // without demographics (`query_compiler::demographics::tiny_atoms`).
-            let atoms = match &s.atoms {
-                Some(a) => {
-                    let compiled = self.compile(store, org, &access, &a.report)?;
-                    Some(store.run_report(org, &compiled, today)?.rows)
-                }
-                None => None,
+            // Counted as the same viewer without demographics: a filtered report's atoms
+            // (without its filters: `query_compiler::demographics::tiny_atoms`), and with
+            // several rows per candidate the margins of its coarse keys.
+            let mut count = |report: &query_syntax::Report| -> Result<_, AppError> {
+                let compiled = self.compile(store, org, &access, report)?;
+                Ok(store.run_report(org, &compiled, today)?.rows)
             };
-            rows.rows = query_compiler::demographics::publish(
+            let atoms = s.atoms.as_ref().map(|a| count(&a.report)).transpose()?;
+            let margins = s
+                .margins
+                .iter()
+                .map(&mut count)
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut published = query_compiler::demographics::publish(
                 &spec,
                 std::mem::take(&mut rows.rows),
                 atoms.as_deref(),
+                &margins,
                 &settings.table,
                 &|cell| demographics::cell_bits(&secret, cell),
             );
+            if let Some((g, _)) = &grouped {
+                published = g.select(published);
+                rows.columns = compiled.columns.clone();
+            }
+            rows.rows = published.rows;
+            // The withheld groups by their coarse keys' names and values.
+            if let Some(own) = &compiled.suppression {
+                withheld = published
+                    .withheld
+                    .iter()
+                    .map(|group| {
+                        own.other_keys
+                            .iter()
+                            .filter_map(|k| {
+                                Some((
+                                    compiled.columns.get(*k)?.name.clone(),
+                                    group.get(*k)?.clone(),
+                                ))
+                            })
+                            .collect()
+                    })
+                    .collect();
+            }
             let report_hash = hash();
             let shape_hash = query_hash(org, &query_syntax::to_json(&demographics::shape(report)));
             store.record_demographic_run(
@@ -464,6 +517,7 @@ impl Services {
             rows,
             compiled,
             access,
+            withheld,
             audited,
             compile_time,
             execute_time,

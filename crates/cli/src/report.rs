@@ -224,10 +224,40 @@ pub fn run(
         .map_err(|e| app_error(e, &loaded))
         .with_context(|| format!("cannot run {} as `{user}`", loaded.origin))?;
     print(&run.rows, format)?;
+    if !run.withheld.is_empty() {
+        eprintln!("{}", withheld_note(&run.withheld));
+    }
     if !run.compiled.guarded.is_empty() {
         eprintln!("{}", restrictions_note(&run.access, &run.compiled));
     }
     Ok(())
+}
+
+/// One line on the groups of a report over demographics withheld so that no one can be
+/// singled out (docs/privacy.md), for stderr.
+fn withheld_note(withheld: &[Vec<(String, query_compiler::Value)>]) -> String {
+    let groups: Vec<String> = withheld
+        .iter()
+        .map(|group| {
+            if group.is_empty() {
+                return "the whole report".to_owned();
+            }
+            group
+                .iter()
+                .map(|(name, value)| format!("{name} = {}", value.to_json()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect();
+    const SHOWN: usize = 10;
+    let more = match groups.len().saturating_sub(SHOWN) {
+        0 => String::new(),
+        n => format!("; and {n} more"),
+    };
+    format!(
+        "note: withheld so that no one can be singled out (docs/privacy.md): {}{more}",
+        groups[..groups.len().min(SHOWN)].join("; ")
+    )
 }
 
 /// One line on what the viewer's policies hid, for stderr.

@@ -123,14 +123,191 @@ pub struct Atoms {
     pub per_candidate: bool,
 }
 
+/// A report over demographics whose `where` holds equalities (`status = "hired"`,
+/// `department in ("Sales")`, `location is null`): the same report grouped by those values
+/// instead of filtered by them, whose rows with these values are the report's.
+///
+/// Such a filter selects a cell of the grouped report: the same candidates, hence the same
+/// published counts, withheld by the same margins. Running the grouped report and keeping its
+/// rows with the filtered values publishes exactly what the grouped report publishes for them,
+/// so the filtered report tells nothing the grouped one does not; the grouped report's margin
+/// rule (not the stricter atom rule) decides what is withheld.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Grouped {
+    /// The report with the equalities moved from `where` to `group by` (the other filters
+    /// stay); its group keys are the report's, then the filtered values not already keys.
+    pub report: Report,
+    /// Per equality: the index of its group key in `report.group_by` (which is the key's
+    /// column in a result row) and the value a row must hold there.
+    #[serde(skip)]
+    pub keys: Vec<(usize, Value)>,
+    /// The group keys added after the report's own: their columns are dropped.
+    pub added: std::ops::Range<usize>,
+}
+
+impl Grouped {
+    /// Whether a row of the grouped report (as returned or as published: the group keys'
+    /// columns are the same) is one of the filtered report's.
+    pub fn selects(&self, row: &[Value]) -> bool {
+        self.keys.iter().all(|(at, v)| row.get(*at) == Some(v))
+    }
+
+    /// The rows of the grouped report's publication that are the filtered report's, with the
+    /// added group keys' columns dropped.
+    pub fn select(&self, p: Publication) -> Publication {
+        let project = |rows: Vec<Vec<Value>>| -> Vec<Vec<Value>> {
+            rows.into_iter()
+                .filter(|r| self.selects(r))
+                .map(|mut r| {
+                    if self.added.end <= r.len() {
+                        r.drain(self.added.clone());
+                    }
+                    r
+                })
+                .collect()
+        };
+        Publication {
+            rows: project(p.rows),
+            withheld: project(p.withheld),
+        }
+    }
+}
+
+/// The equalities of a report's `where` (a top-level conjunction): a coarse value compared with
+/// `=` to a literal, `in` with one literal, `is null`. `None` without any.
+fn as_grouped(report: &Report) -> Option<Grouped> {
+    fn conjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+        match &e.kind {
+            ExprKind::Binary {
+                op: BinaryOp::And,
+                left,
+                right,
+            } => {
+                conjuncts(left, out);
+                conjuncts(right, out);
+            }
+            _ => out.push(e),
+        }
+    }
+    fn value(l: &Literal) -> Option<Value> {
+        match l {
+            Literal::String(s) => Some(Value::Text(s.clone())),
+            Literal::Integer(i) => Some(Value::Integer(*i)),
+            Literal::Bool(b) => Some(Value::Bool(*b)),
+            _ => None,
+        }
+    }
+    fn equality(e: &Expr) -> Option<(&Expr, Value)> {
+        let literal = |e: &Expr| match &e.kind {
+            ExprKind::Literal { value: l } => value(l),
+            _ => None,
+        };
+        match &e.kind {
+            ExprKind::Binary {
+                op: BinaryOp::Eq,
+                left,
+                right,
+            } => match (literal(left), literal(right)) {
+                (None, Some(v)) if !is_literal(left) => Some((left, v)),
+                (Some(v), None) if !is_literal(right) => Some((right, v)),
+                _ => None,
+            },
+            ExprKind::In {
+                expr,
+                list,
+                negated: false,
+            } => match list.as_slice() {
+                [one] => literal(one).map(|v| (&**expr, v)),
+                _ => None,
+            },
+            ExprKind::IsNull {
+                expr,
+                negated: false,
+            } => Some((&**expr, Value::Null)),
+            _ => None,
+        }
+    }
+    let mut all = Vec::new();
+    for f in &report.filters {
+        conjuncts(f, &mut all);
+    }
+    let mut rest = Vec::new();
+    let mut equal = Vec::new();
+    for c in all {
+        match equality(c) {
+            Some(eq) => equal.push(eq),
+            None => rest.push(c.clone()),
+        }
+    }
+    if equal.is_empty() {
+        return None;
+    }
+    let mut group_by = report.group_by.clone();
+    let original = group_by.len();
+    let mut keys = Vec::new();
+    for (e, v) in equal {
+        let text = e.to_string();
+        let at = match group_by.iter().position(|g| g.expr.to_string() == text) {
+            Some(at) => at,
+            None => {
+                group_by.push(query_syntax::Item {
+                    expr: e.clone(),
+                    alias: Some(query_syntax::Ident::new(
+                        format!("filtered value {}", group_by.len() - original),
+                        Span::default(),
+                    )),
+                });
+                group_by.len() - 1
+            }
+        };
+        keys.push((at, v));
+    }
+    let added = original..group_by.len();
+    Some(Grouped {
+        report: Report {
+            filters: rest,
+            group_by,
+            ..report.clone()
+        },
+        keys,
+        added,
+    })
+}
+
+/// What a report over demographics needs besides its own statement, from [`check`].
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Safe {
+    /// A filtered report's atoms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub atoms: Option<Atoms>,
+    /// A report whose `where` holds equalities: the grouped report that runs instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grouped: Option<Box<Grouped>>,
+    /// With several rows per candidate (applications): per coarse group key, in the order of
+    /// [`crate::Suppression::other_keys`], the report counting the distinct candidates of the
+    /// margins along it (grouped by the other coarse keys, with the same filters), so that the
+    /// margin rule counts each candidate once ([`coarse_margins`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub margins: Vec<Report>,
+}
+
+impl Safe {
+    /// Nothing needed (not a report over demographics, or one without filters and margins).
+    pub fn is_empty(&self) -> bool {
+        self.atoms.is_none() && self.grouped.is_none() && self.margins.is_empty()
+    }
+}
+
 /// Refuses anything of a report over demographics outside the safe form (see the module
 /// documentation). `candidate` is the path from the subject to the candidates whose
-/// demographics the report is grouped by. A report with filters gets its [`Atoms`].
+/// demographics the report is grouped by. What the report needs besides its statement: its
+/// [`Atoms`] when filtered, its [`Grouped`] form when its `where` holds equalities, the
+/// statements of its margins with several rows per candidate.
 pub(crate) fn check(
     report: &Report,
     candidate: &Path,
     r: &mut dyn Resolve,
-) -> Result<Option<Atoms>, Diagnostic> {
+) -> Result<Safe, Diagnostic> {
     let mut c = Checker {
         r,
         candidate,
@@ -148,7 +325,12 @@ pub(crate) fn check(
     for item in &report.show {
         c.published(&item.expr)?;
     }
-    Ok(c.atoms(report, coarse_keys))
+    let margins = c.margins(report, &coarse_keys);
+    Ok(Safe {
+        atoms: c.atoms(report, coarse_keys),
+        grouped: as_grouped(report).map(Box::new),
+        margins,
+    })
 }
 
 /// `in zone` with another zone than the org's is refused in a report over demographics: its
@@ -197,6 +379,56 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// With several rows per candidate: per coarse group key, `report SUBJECT where FILTERS
+    /// group by OTHER KEYS... show count(distinct CANDIDATE)`. Empty otherwise: a candidate has
+    /// one value of each key, and the sum of a margin's groups is its count.
+    fn margins(&self, report: &Report, coarse_keys: &[Expr]) -> Vec<Report> {
+        if self.candidate.is_empty() {
+            return Vec::new();
+        }
+        let ident = |name: &str| query_syntax::Ident::new(name, Span::default());
+        let candidate = Expr::new(
+            ExprKind::Path {
+                path: self.candidate.iter().map(|r| ident(r.name)).collect(),
+            },
+            Span::default(),
+        );
+        let count = Expr::new(
+            ExprKind::Call {
+                function: ident("count"),
+                distinct: true,
+                args: vec![candidate],
+                filter: None,
+            },
+            Span::default(),
+        );
+        (0..coarse_keys.len())
+            .map(|along| Report {
+                subject: report.subject.clone(),
+                zone: report.zone.clone(),
+                filters: report.filters.clone(),
+                group_by: coarse_keys
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != along)
+                    .map(|(i, e)| query_syntax::Item {
+                        expr: e.clone(),
+                        alias: Some(ident(&format!("margin_key_{i}"))),
+                    })
+                    .collect(),
+                show: vec![query_syntax::Item {
+                    expr: count.clone(),
+                    alias: Some(ident("margin_candidates")),
+                }],
+                having: Vec::new(),
+                order_by: Vec::new(),
+                limit: None,
+                funnel: None,
+                span: Span::default(),
+            })
+            .collect()
+    }
+
     /// The atoms of a filtered report: its coarse group keys, then each coarse value a filter
     /// reads (once), counted in distinct candidates. `None` without filters.
     fn atoms(&self, report: &Report, coarse_keys: Vec<Expr>) -> Option<Atoms> {
@@ -965,21 +1197,41 @@ pub fn tiny_atoms(
     )
 }
 
+/// A report over demographics as published: its rows, and the groups withheld by the rules
+/// that read only what the viewer can count without demographics (the margins of the coarse
+/// keys, the atoms of a filtered report), each as a row holding its coarse group keys' values
+/// and nulls elsewhere. Saying which groups were withheld tells the viewer nothing new; the
+/// cells suppressed because their perturbed counts are small are not among them, and how many
+/// there were is said nowhere.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Publication {
+    pub rows: Vec<Vec<Value>>,
+    pub withheld: Vec<Vec<Value>>,
+}
+
 /// Publishes the rows of a report over demographics: every count perturbed (`bits` gives the
 /// uniform bits of a cell key, with the org's secret), groups withheld by the margins of the
-/// coarse keys and, in a filtered report, by its `atoms` ([`tiny_atoms`]; a filtered report
-/// without them publishes nothing), counts under `s.min_candidates` shown as null, rows whose own count is under it removed along with the cells that would reveal
-/// them ([`suppress`]), ratios from the perturbed counts, the hidden columns dropped.
+/// coarse keys (counted exactly with the rows of `s.margins`' reports, `margins`; a report
+/// that needs them and does not get them publishes nothing) and, in a filtered report, by its
+/// `atoms` ([`tiny_atoms`]; likewise), counts under `s.min_candidates` shown as null, rows
+/// whose own count is under it removed along with the cells that would reveal them
+/// ([`suppress`]), ratios from the perturbed counts, the hidden columns dropped.
 pub fn publish(
     s: &Suppression,
     rows: Vec<Vec<Value>>,
     atoms: Option<&[Vec<Value>]>,
+    margins: &[Vec<Vec<Value>>],
     table: &PerturbationTable,
     bits: &dyn Fn(&CellKey) -> u64,
-) -> Vec<Vec<Value>> {
+) -> Publication {
     let visible = s.candidates_column;
     let min = i64::from(s.min_candidates);
-    let mut withheld = coarse_margins(s, &rows, min);
+    let mut withheld = if margins.len() == s.margins.len() {
+        coarse_margins(s, &rows, margins, min)
+    } else {
+        // Margins that were not counted: nothing is published.
+        vec![true; rows.len()]
+    };
     if let (Some(spec), Some(atoms)) = (&s.atoms, atoms) {
         let tiny = tiny_atoms(s, spec, atoms, min);
         for (w, row) in withheld.iter_mut().zip(&rows) {
@@ -990,6 +1242,22 @@ pub fn publish(
     } else if s.atoms.is_some() {
         // A filtered report whose atoms were not counted publishes nothing.
         withheld.iter_mut().for_each(|w| *w = true);
+    }
+    // The withheld groups, once each, as rows of their coarse keys.
+    let mut groups: Vec<Vec<Value>> = Vec::new();
+    for (row, _) in rows.iter().zip(&withheld).filter(|(_, w)| **w) {
+        let group: Vec<Value> = (0..visible)
+            .map(|i| {
+                if s.other_keys.contains(&i) {
+                    row.get(i).cloned().unwrap_or(Value::Null)
+                } else {
+                    Value::Null
+                }
+            })
+            .collect();
+        if !groups.contains(&group) {
+            groups.push(group);
+        }
     }
     let mut out = Vec::with_capacity(rows.len());
     for (row, withheld) in rows.into_iter().zip(withheld) {
@@ -1028,14 +1296,24 @@ pub fn publish(
         values.push(Value::Integer(own));
         out.push(values);
     }
-    suppress(s, out).0
+    Publication {
+        rows: suppress(s, out).0,
+        withheld: groups,
+    }
 }
 
 /// The rows withheld by the rule on margins of the coarse keys (see the module documentation):
 /// along each coarse key, a group counting `1..min` true distinct candidates over all
-/// demographic values, or whose margin counts `1..min` outside it. Sums over a margin's groups
-/// stand for the margin's candidates (exact when each candidate has one value of the key).
-pub fn coarse_margins(s: &Suppression, rows: &[Vec<Value>], min: i64) -> Vec<bool> {
+/// demographic values, or whose margin counts `1..min` outside it. A margin's candidates are
+/// the rows of `margins` (per key, in the order of `s.other_keys`: the other keys' values and
+/// the distinct candidates, from the reports of [`Safe::margins`]) where given, else the sum
+/// of its groups (exact when each candidate has one value of each key).
+pub fn coarse_margins(
+    s: &Suppression,
+    rows: &[Vec<Value>],
+    margins: &[Vec<Vec<Value>>],
+    min: i64,
+) -> Vec<bool> {
     use std::collections::HashMap;
     let mut withheld = vec![false; rows.len()];
     let keys = &s.other_keys;
@@ -1044,6 +1322,7 @@ pub fn coarse_margins(s: &Suppression, rows: &[Vec<Value>], min: i64) -> Vec<boo
         _ => 0,
     };
     let value = |r: &Vec<Value>, k: usize| format!("{:?}", r.get(k));
+    let counted = margins;
     for (n, along) in keys.iter().enumerate() {
         let margin_of = |r: &Vec<Value>| -> Vec<String> {
             keys.iter()
@@ -1061,11 +1340,34 @@ pub fn coarse_margins(s: &Suppression, rows: &[Vec<Value>], min: i64) -> Vec<boo
                 .entry(value(r, *along))
                 .or_default() += count(r);
         }
+        // Margin -> its distinct candidates, where counted.
+        let exact: Option<HashMap<Vec<String>, i64>> = counted.get(n).map(|rows| {
+            rows.iter()
+                .map(|r| {
+                    let (count, key) = r.split_last().unwrap_or((&Value::Null, &[]));
+                    let n = match count {
+                        Value::Integer(n) => *n,
+                        _ => 0,
+                    };
+                    (key.iter().map(|v| format!("{:?}", Some(v))).collect(), n)
+                })
+                .collect()
+        });
         for (i, r) in rows.iter().enumerate() {
             let Some(groups) = margins.get(&margin_of(r)) else {
                 continue;
             };
-            let total: i64 = groups.values().sum();
+            let total: i64 = match &exact {
+                Some(exact) => match exact.get(&margin_of(r)) {
+                    Some(n) => *n,
+                    None => {
+                        // A margin the count does not have: withheld rather than guessed.
+                        withheld[i] = true;
+                        continue;
+                    }
+                },
+                None => groups.values().sum(),
+            };
             let group = groups.get(&value(r, *along)).copied().unwrap_or(0);
             let outside = total - group;
             if (group > 0 && group < min) || (outside > 0 && outside < min) {

@@ -438,10 +438,10 @@ pub struct Ir {
     /// outputs, for [`crate::demographics::publish`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cells: Vec<Cell>,
-    /// In a filtered report over demographics: the atoms its groups are checked against
-    /// ([`crate::demographics::Atoms`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub atoms: Option<crate::demographics::Atoms>,
+    /// In a report over demographics: what it needs besides its statement (atoms, grouped
+    /// form, margins: [`crate::demographics::Safe`]).
+    #[serde(skip_serializing_if = "crate::demographics::Safe::is_empty")]
+    pub safe: crate::demographics::Safe,
 }
 
 /// A published count of a report over demographics and the hidden measures of its cell key:

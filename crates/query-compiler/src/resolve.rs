@@ -360,9 +360,9 @@ impl Resolver<'_> {
                 self.catalog.time_zone(),
             ));
         }
-        let atoms = match &candidate_path {
+        let safe = match &candidate_path {
             Some(path) => crate::demographics::check(report, path, self)?,
-            None => None,
+            None => crate::demographics::Safe::default(),
         };
 
         let aggregate_used = report
@@ -654,7 +654,7 @@ impl Resolver<'_> {
             zone_param: self.zone_param,
             candidates,
             cells,
-            atoms,
+            safe,
         };
         if ir.candidates.is_some() && crate::demographics::published_outputs(&ir).is_none() {
             return Err(err(

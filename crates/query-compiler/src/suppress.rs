@@ -52,6 +52,14 @@ pub struct Suppression {
     /// [`crate::demographics::publish`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub atoms: Option<crate::demographics::Atoms>,
+    /// A report whose `where` holds equalities runs as this grouped report instead
+    /// ([`crate::demographics::Grouped`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grouped: Option<Box<crate::demographics::Grouped>>,
+    /// With several rows per candidate: the reports counting the margins of each coarse key,
+    /// which the caller runs and passes to [`crate::demographics::publish`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub margins: Vec<query_syntax::Report>,
 }
 
 /// What [`suppress`] removed.
@@ -97,7 +105,9 @@ pub fn suppression(ir: &Ir) -> Option<Suppression> {
         cells: ir.cells.len(),
         // Never missing: the resolver refuses a report whose columns cannot be published.
         outputs: crate::demographics::published_outputs(ir).unwrap_or_default(),
-        atoms: ir.atoms.clone(),
+        atoms: ir.safe.atoms.clone(),
+        grouped: ir.safe.grouped.clone(),
+        margins: ir.safe.margins.clone(),
     })
 }
 

@@ -354,3 +354,130 @@ fn distinct_aggregates_are_refused_on_the_rows_own_values_and_across_records() {
         "{message}"
     );
 }
+
+#[test]
+fn equalities_of_a_report_over_demographics_become_group_keys() {
+    use crate::Value;
+    let ir = resolved(
+        r#"report applications where status = "hired" and job.department.name in ("Sales") and candidate.location != "Paris" and source.kind is null group by job.title as t, candidate.demographics.gender as g show count(distinct candidate) as n order by t"#,
+    );
+    let g = ir.safe.grouped.expect("a grouped form");
+    // The other filter stays; the three equalities are group keys after the report's own.
+    assert_eq!(g.report.filters.len(), 1);
+    assert_eq!(
+        g.report.filters[0].to_string(),
+        r#"candidate.location != "Paris""#
+    );
+    let keys: Vec<String> = g
+        .report
+        .group_by
+        .iter()
+        .map(|i| i.expr.to_string())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "job.title",
+            "candidate.demographics.gender",
+            "status",
+            "job.department.name",
+            "source.kind"
+        ]
+    );
+    assert_eq!(g.added, 2..5);
+    assert_eq!(
+        g.keys,
+        [
+            (2, Value::Text("hired".into())),
+            (3, Value::Text("Sales".into())),
+            (4, Value::Null)
+        ]
+    );
+    // The grouped form compiles and is itself a report over demographics, without equalities.
+    let grouped = resolve(&g.report, &MemoryCatalog::example()).unwrap();
+    assert!(grouped.candidates.is_some());
+    assert!(grouped.safe.grouped.is_none());
+    assert!(
+        grouped.safe.atoms.is_some(),
+        "`location != ...` still has atoms"
+    );
+    // A row of it is the report's when it holds the values; the added columns go.
+    let row = |status: &str| {
+        vec![
+            Value::Text("Engineer".into()),
+            Value::Text("female".into()),
+            Value::Text(status.into()),
+            Value::Text("Sales".into()),
+            Value::Null,
+            Value::Integer(7),
+        ]
+    };
+    let p = g.select(crate::demographics::Publication {
+        rows: vec![row("hired"), row("active")],
+        withheld: vec![],
+    });
+    assert_eq!(
+        p.rows,
+        [vec![
+            Value::Text("Engineer".into()),
+            Value::Text("female".into()),
+            Value::Integer(7)
+        ]]
+    );
+
+    // A key already grouped by is reused, not added twice.
+    let ir = resolved(
+        r#"report applications where status = "hired" group by status, candidate.demographics.gender as g show count(distinct candidate) as n"#,
+    );
+    let g = ir.safe.grouped.unwrap();
+    assert_eq!(g.report.group_by.len(), 2);
+    assert!(g.report.filters.is_empty());
+    assert_eq!(g.keys, [(0, Value::Text("hired".into()))]);
+    assert!(g.added.is_empty());
+
+    // Not equalities: `!=`, `in` of several values, `or`, `is not null`: no grouped form.
+    for filter in [
+        r#"status != "hired""#,
+        r#"status in ("hired", "active")"#,
+        r#"status = "hired" or status = "active""#,
+        "source.kind is not null",
+    ] {
+        let ir = resolved(&format!(
+            "report applications where {filter} group by candidate.demographics.gender as g show count(distinct candidate) as n"
+        ));
+        assert!(ir.safe.grouped.is_none(), "{filter}");
+        assert!(ir.safe.atoms.is_some(), "{filter}");
+    }
+}
+
+#[test]
+fn margins_of_application_keys_are_counted_in_distinct_candidates() {
+    // Several rows per candidate: one margin report per coarse key, with the report's filters.
+    let ir = resolved(
+        r#"report applications where candidate.location != "Paris" group by job.department.name as d, status, candidate.demographics.gender as g show count(distinct candidate) as n"#,
+    );
+    let margins: Vec<String> = ir.safe.margins.iter().map(|r| r.to_string()).collect();
+    assert_eq!(margins.len(), 2);
+    assert!(margins[0].contains("group by status"), "{}", margins[0]);
+    assert!(
+        margins[1].contains("group by job.department.name"),
+        "{}",
+        margins[1]
+    );
+    for m in &ir.safe.margins {
+        assert_eq!(m.filters.len(), 1);
+        let text = m.to_string();
+        assert!(text.contains("count(distinct candidate)"), "{text}");
+        // Each compiles as an ordinary report (no demographics).
+        assert!(
+            resolve(m, &MemoryCatalog::example())
+                .unwrap()
+                .candidates
+                .is_none()
+        );
+    }
+    // One row per candidate: the sums are exact, nothing more to count.
+    let ir =
+        resolved("report candidates group by location, demographics.gender as g show count() as n");
+    assert!(ir.safe.margins.is_empty());
+}

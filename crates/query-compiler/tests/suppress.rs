@@ -35,6 +35,8 @@ fn spec(demographic: Vec<usize>, other: Vec<usize>, width: usize) -> Suppression
         cells: 0,
         outputs: Vec::new(),
         atoms: None,
+        grouped: None,
+        margins: Vec::new(),
     }
 }
 
@@ -235,6 +237,8 @@ fn tables() -> impl Strategy<Value = (Suppression, Vec<Vec<Value>>)> {
                 cells: 0,
                 outputs: Vec::new(),
                 atoms: None,
+                grouped: None,
+                margins: Vec::new(),
             };
             (s, rows)
         })
@@ -417,12 +421,13 @@ fn filtered_reports_are_checked_against_their_atoms() {
             })
             .collect()
     };
-    let all = statuses(publish(&s, rows.clone(), Some(&counted), &exact, &|_| 0));
+    let all = statuses(publish(&s, rows.clone(), Some(&counted), &[], &exact, &|_| 0).rows);
     assert_eq!(all.len(), 6, "{all:?}");
     // `active` holds an atom of 2 candidates (a department the filter drops): withheld, and so
     // is the smallest other group of each gender's margin (complementary suppression).
-    let withheld =
-        |counted: &[Vec<Value>]| statuses(publish(&s, rows.clone(), Some(counted), &exact, &|_| 0));
+    let withheld = |counted: &[Vec<Value>]| {
+        statuses(publish(&s, rows.clone(), Some(counted), &[], &exact, &|_| 0).rows)
+    };
     let small = [
         atom(0, 40, "active", "Engineering", "2025-01"),
         atom(40, 2, "active", "Sales", "2025-01"),
@@ -438,12 +443,42 @@ fn filtered_reports_are_checked_against_their_atoms() {
     let mut mixed = counted.clone();
     mixed.extend(atom(0, 3, "active", "Sales", "2025-01"));
     assert_eq!(withheld(&mixed), vec!["archived", "archived"]);
-    let published = publish(&s, rows.clone(), Some(&with_small), &exact, &|_| 0);
+    let published = publish(&s, rows.clone(), Some(&with_small), &[], &exact, &|_| 0).rows;
     assert_eq!(published[0][2], Value::Integer(40));
     // Without the atoms' counts, a filtered report publishes nothing.
-    assert!(publish(&s, rows, None, &exact, &|_| 0).is_empty());
+    assert!(publish(&s, rows, None, &[], &exact, &|_| 0).rows.is_empty());
 }
 
 fn text_value(s: &str) -> Value {
     Value::Text(s.into())
+}
+
+/// On applications a candidate can be in several groups of a key: the margins are then counted
+/// in distinct candidates (the rows of `Safe::margins`' reports), not as sums of their groups.
+#[test]
+fn margins_of_application_keys_use_their_distinct_candidates() {
+    use query_compiler::demographics::coarse_margins;
+    // Rows `[status, gender, candidates]`: 38 candidates have a `hired` application, 30 an
+    // `active` one, 40 in all (28 have both).
+    let rows = vec![
+        vec![text("hired"), text("female"), Value::Integer(20)],
+        vec![text("hired"), text("male"), Value::Integer(18)],
+        vec![text("active"), text("female"), Value::Integer(15)],
+        vec![text("active"), text("male"), Value::Integer(15)],
+    ];
+    let mut s = spec(vec![1], vec![0], 2);
+    // As sums: `hired` has 30 outside it, nothing is withheld.
+    assert_eq!(coarse_margins(&s, &rows, &[], 5), vec![false; 4]);
+    // Counted: 40 candidates, 2 outside `hired`: `group by status` against no key would tell
+    // those 2 apart, so `hired` is withheld; `active` (10 outside) is not.
+    s.margins =
+        vec![query_syntax::parse("report applications show count(distinct candidate)").unwrap()];
+    let margins = vec![vec![vec![Value::Integer(40)]]];
+    assert_eq!(
+        coarse_margins(&s, &rows, &margins, 5),
+        vec![true, true, false, false]
+    );
+    // A margin the count lacks is withheld, not guessed.
+    let other = vec![vec![vec![text("elsewhere"), Value::Integer(40)]]];
+    assert_eq!(coarse_margins(&s, &rows, &other, 5), vec![true; 4]);
 }

@@ -185,6 +185,39 @@ fn demographic_attacks_fail_through_the_api(db: Db) {
     };
     let outcome = harness::attack(&mut attacker, &truth);
     eprintln!("{outcome:?}");
+
+    // The caller is told which groups were withheld, by their coarse keys, never how many cells
+    // were suppressed: a report withheld whole by its atoms says `[{}]`; a grouped report names
+    // its withheld sources (the generated org has sources of 1 to 4 candidates), none of them
+    // among its rows.
+    let query = "query($t: String) { report(text: $t) { rows withheld } }";
+    let (_, v) = post(
+        &api,
+        &attacker.token,
+        &json!({ "query": query, "variables": { "t": "report applications where status != \"hired\" group by candidate.demographics.gender as g show count(distinct candidate) as n" } }),
+    );
+    assert_eq!(v["data"]["report"]["withheld"], json!([{}]), "{v}");
+    assert_eq!(v["data"]["report"]["rows"], json!([]), "{v}");
+    let (_, v) = post(
+        &api,
+        &attacker.token,
+        &json!({ "query": query, "variables": { "t": "report applications group by source.name as source, candidate.demographics.gender as g show count(distinct candidate) as n" } }),
+    );
+    let withheld = v["data"]["report"]["withheld"].as_array().unwrap();
+    assert!(!withheld.is_empty(), "{v}");
+    for group in withheld {
+        let source = &group["source"];
+        assert!(source.is_string(), "{group}");
+        assert_eq!(group.as_object().unwrap().len(), 1, "{group}");
+        assert!(
+            v["data"]["report"]["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| &r[0] != source),
+            "{source} withheld and published"
+        );
+    }
 }
 
 on_both!(demographic_attacks_fail_through_the_api);

@@ -145,6 +145,11 @@ pub fn types() -> Vec<Type> {
                 .description("What the caller's access policy filtered or masked"),
         )
         .field(
+            from_json("withheld", TypeRef::named_nn("JSON")).description(
+                "A report over demographics: the groups withheld so that no one can be singled out, each an object of its coarse group keys and values (`{}`: the whole report). Decided only on what the caller can count without demographics; cells hidden because their perturbed counts are small are not listed, and how many there were is said nowhere (docs/privacy.md)",
+            ),
+        )
+        .field(
             from_json("sql", TypeRef::named(TypeRef::STRING))
                 .description("The SQL (explain only, admins only)"),
         );
@@ -194,6 +199,7 @@ pub fn fields() -> Vec<Field> {
                 "columns": columns_json(&compiled.columns),
                 "rows": [],
                 "restrictions": restrictions(&compiled),
+                "withheld": [],
             });
             if admin {
                 v["sql"] = serde_json::Value::String(compiled.sql.clone());
@@ -315,10 +321,22 @@ fn result_json(run: &app::ReportRun, with_sql: bool) -> serde_json::Value {
         .iter()
         .map(|r| r.iter().map(query_compiler::Value::to_json).collect())
         .collect();
+    let withheld: Vec<serde_json::Value> = run
+        .withheld
+        .iter()
+        .map(|group| {
+            group
+                .iter()
+                .map(|(name, value)| (name.clone(), value.to_json()))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        })
+        .collect();
     let mut v = serde_json::json!({
         "columns": columns_json(&run.compiled.columns),
         "rows": rows,
         "restrictions": restrictions(&run.compiled),
+        "withheld": withheld,
     });
     if with_sql {
         v["sql"] = serde_json::Value::String(run.compiled.sql.clone());
