@@ -4,7 +4,8 @@
 //! | route | what |
 //! |---|---|
 //! | `POST /graphql` | the API; `Authorization: Bearer hpt_...`; `Idempotency-Key` on mutations |
-//! | `GET /graphql` | GraphiQL (when `graphiql` is on) |
+//! | `GET /graphql` | GraphiQL (when `graphiql` is on; [`crate::pages`]) |
+//! | `GET /assets/...` | the files GraphiQL loads, from the binary (when `graphiql` is on) |
 //! | `GET /healthz` | 200 while the process can serve (a database worker is running), else 503 |
 //! | `GET /readyz` | 200 when the database answers and its schema is current, else 503 |
 //! | `GET /metrics` | Prometheus text format |
@@ -18,7 +19,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, State};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sha2::Digest;
@@ -55,10 +56,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
     let body_limit = shared.settings.limits.max_body_bytes;
     let graphiql = shared.settings.graphiql;
     let mut graphql = axum::routing::post(graphql);
+    let mut router = Router::new();
     if graphiql {
-        graphql = graphql.get(graphiql_page);
+        graphql = graphql.get(crate::pages::graphiql);
+        router = router.route("/assets/{*path}", get(crate::pages::asset));
     }
-    Router::new()
+    router
         .route("/graphql", graphql)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -124,15 +127,6 @@ impl MakeRequestId for Counter {
             .ok()
             .map(RequestId::new)
     }
-}
-
-async fn graphiql_page() -> Html<String> {
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("hireplane API")
-            .finish(),
-    )
 }
 
 /// Liveness: the process can serve as long as one database worker runs (a job's panic does not

@@ -13,6 +13,7 @@
 //! - [`cost`]: the rows a query asks for and its mutations, counted before it runs.
 //! - [`graphql`]: the schema, built from the report catalog; reads are reports as the caller.
 //! - [`http`]: routes, the GraphQL endpoint, health and metrics.
+//! - [`pages`]: what a browser gets: GraphiQL and its files, served from the binary.
 //!
 //! Invariant: every read of the API is a report compiled with the caller's guard (the same row
 //! filters and masks as `hireplane report --as`); no resolver queries the store around it.
@@ -24,6 +25,7 @@ pub mod documents;
 pub mod graphql;
 pub mod http;
 pub mod nesting;
+pub mod pages;
 pub mod rate;
 pub mod settings;
 
