@@ -3,6 +3,7 @@
 //!
 //! | route | what |
 //! |---|---|
+//! | `GET /` | a start page: links, and the demo users' tokens under `serve --demo` ([`crate::pages`]) |
 //! | `POST /graphql` | the API; `Authorization: Bearer hpt_...`; `Idempotency-Key` on mutations |
 //! | `GET /graphql` | GraphiQL (when `graphiql` is on; [`crate::pages`]) |
 //! | `GET /assets/...` | the files GraphiQL loads, from the binary (when `graphiql` is on) |
@@ -56,7 +57,14 @@ pub fn router(shared: Arc<Shared>) -> Router {
     let body_limit = shared.settings.limits.max_body_bytes;
     let graphiql = shared.settings.graphiql;
     let mut graphql = axum::routing::post(graphql);
-    let mut router = Router::new();
+    let start = crate::pages::StartPage::new(&shared.settings);
+    let mut router = Router::new().route(
+        "/",
+        get(move || {
+            let start = start.clone();
+            async move { start.respond() }
+        }),
+    );
     if graphiql {
         graphql = graphql.get(crate::pages::graphiql);
         router = router.route("/assets/{*path}", get(crate::pages::asset));

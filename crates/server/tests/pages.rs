@@ -183,3 +183,160 @@ fn without_graphiql_there_is_no_page_and_no_assets() {
     );
     assert_eq!(file.status, 200);
 }
+
+/// A small generated org in `db` with one user per role, and a token for each, as
+/// `hireplane serve --demo` makes them.
+fn demo_users(db: &common::Db) -> Vec<server::settings::DemoUser> {
+    let dir = tempfile::tempdir().unwrap();
+    synth::generate(
+        &synth::Config {
+            org_id: "demo".into(),
+            applications: 30,
+            seed: 7,
+        },
+        dir.path(),
+    )
+    .unwrap();
+    let mut store = store::Store::open(&db.url).unwrap();
+    store
+        .import(dir.path(), store::ImportOptions::default(), &mut |_| {})
+        .unwrap();
+    let users = store.active_users("demo").unwrap();
+    let services = app::Services::new();
+    let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
+    ["admin", "recruiter", "hiring_manager", "interviewer"]
+        .into_iter()
+        .map(|role| {
+            let user = users.iter().find(|u| u.role == role).unwrap();
+            let made = services
+                .create_token(&mut store, "demo", &user.id, "demo", None, now)
+                .unwrap();
+            server::settings::DemoUser {
+                role: role.to_owned(),
+                user_id: user.id.clone(),
+                name: user.name.clone(),
+                token: made.token,
+            }
+        })
+        .collect()
+}
+
+/// Whether `text` holds something shaped like an API token (`hpt_` and hex digits).
+fn has_token(text: &str) -> bool {
+    text.match_indices("hpt_").any(|(at, _)| {
+        text[at + 4..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_hexdigit())
+    })
+}
+
+/// The start page's own links (relative to `/`) answer.
+fn links_answer(server: &common::Server, html: &str) -> Vec<String> {
+    let links = attributes(html, "href");
+    for link in &links {
+        assert!(!link.contains("//") && !link.contains(':'), "{link}");
+        let path = link.split('#').next().unwrap();
+        assert_eq!(get(server, &format!("/{path}")).status, 200, "{link}");
+    }
+    assert!(
+        !html.contains("src=") && !html.contains("<link") && !html.contains("<script"),
+        "{html}"
+    );
+    links
+}
+
+#[test]
+fn the_start_page_links_what_the_server_serves_and_no_token() {
+    let db = common::sqlite_db();
+    // Tokens exist in the store, but a normal server shows none.
+    let made = demo_users(&db);
+    let mut settings = server::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: db.url.clone(),
+        ..server::Settings::default()
+    };
+    settings.pool.size = 2;
+    let server = common::Server::start(settings.clone());
+    let page = get(&server, "/");
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").starts_with("text/html"));
+    assert_eq!(page.header("cache-control"), "no-cache");
+    let html = page.text();
+    assert!(
+        html.contains(&format!(
+            "hireplane <small>{}</small>",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{html}"
+    );
+    let links = links_answer(&server, &html);
+    for want in ["graphql", "metrics", "healthz", "readyz"] {
+        assert!(links.iter().any(|l| l == want), "{want}: {links:?}");
+    }
+    assert!(html.contains("docs/api.md"), "{html}");
+    assert!(!has_token(&html), "{html}");
+    assert!(!html.contains("Demo users"), "{html}");
+    for user in &made {
+        assert!(!html.contains(&user.token));
+    }
+    drop(server);
+
+    // Without GraphiQL the page does not link it.
+    settings.graphiql = false;
+    let server = common::Server::start(settings);
+    let html = get(&server, "/").text();
+    let links = links_answer(&server, &html);
+    assert!(!links.iter().any(|l| l.starts_with("graphql")), "{links:?}");
+    assert!(html.contains("POST /graphql"), "{html}");
+}
+
+#[test]
+fn under_serve_demo_the_start_page_opens_graphiql_as_each_role() {
+    let db = common::sqlite_db();
+    let users = demo_users(&db);
+    let mut settings = server::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: db.url.clone(),
+        ..server::Settings::default()
+    };
+    settings.pool.size = 2;
+    settings.demo_users = users.clone();
+    let server = common::Server::start(settings);
+    let page = get(&server, "/");
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("cache-control"), "no-store");
+    let html = page.text();
+    assert!(html.contains("Demo users"), "{html}");
+    let links = links_answer(&server, &html);
+    let as_role: Vec<&String> = links
+        .iter()
+        .filter(|l| l.starts_with("graphql#token="))
+        .collect();
+    assert_eq!(as_role.len(), users.len(), "{links:?}");
+    for (link, user) in as_role.into_iter().zip(&users) {
+        assert!(html.contains(&format!(">{}</td>", user.role)), "{html}");
+        assert!(
+            html.contains(&format!("GraphiQL as {}<", user.role)),
+            "{html}"
+        );
+        // The link's token is the user's, and it works as that user.
+        let token = link.strip_prefix("graphql#token=").unwrap();
+        assert_eq!(token, user.token);
+        let mut resp = server
+            .agent
+            .post(format!("{}/graphql", server.base))
+            .header("Authorization", &format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .send(r#"{"query": "{ viewer { user role } }"}"#)
+            .unwrap();
+        let body: serde_json::Value =
+            serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+        assert_eq!(
+            body["data"]["viewer"]["user"],
+            user.user_id.as_str(),
+            "{body}"
+        );
+        assert_eq!(body["data"]["viewer"]["role"], user.role.as_str(), "{body}");
+    }
+}
