@@ -19,7 +19,7 @@
 //! replaces GraphiQL's introspection query by one that fits `limits.max_depth`.
 
 use std::fmt::Write as _;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -166,7 +166,7 @@ pub async fn asset(Path(path): Path<String>) -> Response {
 /// The start page, `GET /`: made once from the settings.
 #[derive(Clone)]
 pub struct StartPage {
-    html: Arc<str>,
+    html: Bytes,
     /// It shows tokens: not to be kept by a browser's cache or a proxy.
     secret: bool,
 }
@@ -191,13 +191,13 @@ const DOCS: &[(&str, &str)] = &[
 impl StartPage {
     pub fn new(settings: &Settings) -> StartPage {
         StartPage {
-            html: start_page(settings).into(),
+            html: Bytes::from(start_page(settings)),
             secret: !settings.demo_users.is_empty(),
         }
     }
 
     pub fn respond(&self) -> Response {
-        let mut r = Html(self.html.to_string()).into_response();
+        let mut r = Html(self.html.clone()).into_response();
         let headers = r.headers_mut();
         let cache = if self.secret { "no-store" } else { "no-cache" };
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
