@@ -177,6 +177,13 @@ pub fn serve(
                 )
                 .with_context(|| format!("cannot create a demo token for `{}`", user.id))?;
             banner.push(format!("  {role:<15} {:<14} {}", user.id, made.token));
+            // For the start page (`GET /`), which links GraphiQL as each of them.
+            settings.demo_users.push(server::settings::DemoUser {
+                role: role.to_owned(),
+                user_id: user.id.clone(),
+                name: user.name.clone(),
+                token: made.token.clone(),
+            });
             example.get_or_insert(made.token);
         }
         if let Some(token) = example {
@@ -205,6 +212,12 @@ pub fn serve(
             out,
             "health: http://{addr}/healthz, http://{addr}/readyz; metrics: http://{addr}/metrics"
         );
+        if demo {
+            let _ = writeln!(
+                out,
+                "start page: http://{addr}/ (links, and GraphiQL as each demo role)"
+            );
+        }
         for line in &banner {
             let _ = writeln!(out, "{line}");
         }

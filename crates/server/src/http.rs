@@ -3,8 +3,10 @@
 //!
 //! | route | what |
 //! |---|---|
+//! | `GET /` | a start page: links, and the demo users' tokens under `serve --demo` ([`crate::pages`]) |
 //! | `POST /graphql` | the API; `Authorization: Bearer hpt_...`; `Idempotency-Key` on mutations |
-//! | `GET /graphql` | GraphiQL (when `graphiql` is on) |
+//! | `GET /graphql` | GraphiQL (when `graphiql` is on; [`crate::pages`]) |
+//! | `GET /assets/...` | the files GraphiQL loads, from the binary (when `graphiql` is on) |
 //! | `GET /healthz` | 200 while the process can serve (a database worker is running), else 503 |
 //! | `GET /readyz` | 200 when the database answers and its schema is current, else 503 |
 //! | `GET /metrics` | Prometheus text format |
@@ -18,7 +20,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, State};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sha2::Digest;
@@ -55,10 +57,19 @@ pub fn router(shared: Arc<Shared>) -> Router {
     let body_limit = shared.settings.limits.max_body_bytes;
     let graphiql = shared.settings.graphiql;
     let mut graphql = axum::routing::post(graphql);
+    let start = crate::pages::StartPage::new(&shared.settings);
+    let mut router = Router::new().route(
+        "/",
+        get(move || {
+            let start = start.clone();
+            async move { start.respond() }
+        }),
+    );
     if graphiql {
-        graphql = graphql.get(graphiql_page);
+        graphql = graphql.get(crate::pages::graphiql);
+        router = router.route("/assets/{*path}", get(crate::pages::asset));
     }
-    Router::new()
+    router
         .route("/graphql", graphql)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -66,18 +77,70 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<axum::body::Body>| {
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(log_request)
+                .on_body_chunk(())
+                .on_eos(())
+                .on_failure(()),
         )
         .layer(SetRequestIdLayer::x_request_id(Counter::new()))
         .layer(axum::middleware::map_request(drop_odd_request_id))
         .with_state(shared)
+}
+
+/// The longest path the log keeps of a request (a client chooses it).
+const LOGGED_PATH: usize = 256;
+
+/// The span every request is served in: its id, method and path (without the query, which may
+/// hold a token: `/graphql?token=`), and, once the GraphQL handler knows them, the request's
+/// `operation` (its `operationName`) and `root_field` (the metrics' `operation` label). Every
+/// log line of the request carries these ([`crate::logs`]).
+fn request_span(req: &Request<axum::body::Body>) -> tracing::Span {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let path = req.uri().path();
+    let path = match path.char_indices().nth(LOGGED_PATH) {
+        Some((cut, _)) => format!("{}...", &path[..cut]),
+        None => path.to_owned(),
+    };
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %path,
+        operation = tracing::field::Empty,
+        root_field = tracing::field::Empty,
+    )
+}
+
+/// The request's one line at `info`, in its span, once the response's head is ready.
+fn log_request(response: &Response, latency: Duration, _: &tracing::Span) {
+    let ms = (latency.as_secs_f64() * 1_000_000.0).round() / 1000.0;
+    tracing::info!(
+        status = response.status().as_u16(),
+        duration_ms = ms,
+        "request"
+    );
+}
+
+/// Records the request's GraphQL `operationName` on its span, when it is a GraphQL name of at
+/// most 128 characters (anything else a client sends is not logged).
+fn record_operation(name: Option<&str>) {
+    let is_name = |n: &str| {
+        (1..=128).contains(&n.len())
+            && n.bytes()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+            && n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+    };
+    if let Some(name) = name.filter(|n| is_name(n)) {
+        tracing::Span::current().record("operation", name);
+    }
 }
 
 /// A client's `x-request-id` is kept (to follow a request through several services) when it
@@ -124,15 +187,6 @@ impl MakeRequestId for Counter {
             .ok()
             .map(RequestId::new)
     }
-}
-
-async fn graphiql_page() -> Html<String> {
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("hireplane API")
-            .finish(),
-    )
 }
 
 /// Liveness: the process can serve as long as one database worker runs (a job's panic does not
@@ -367,6 +421,7 @@ async fn graphql(
             );
         }
     };
+    record_operation(request.operation_name.as_deref());
     if let Some(at) = crate::nesting::graphql(&request.query, max_nesting) {
         observe("invalid", "client_error", started);
         return too_deep("the query", at, max_nesting);
@@ -392,11 +447,13 @@ async fn graphql(
     let (operation, is_mutation) = match parsed {
         Ok((seen, None)) => seen,
         Ok(((operation, _), Some(refusal))) => {
+            tracing::Span::current().record("root_field", operation.as_str());
             observe(&operation, "client_error", started);
             return too_costly(&refusal);
         }
         Err(()) => ("invalid".to_owned(), false),
     };
+    tracing::Span::current().record("root_field", operation.as_str());
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -466,7 +523,7 @@ async fn graphql(
         committed: committed.clone(),
         deadline: deadline.into_std(),
     };
-    let span = tracing::info_span!("graphql", operation = %operation);
+    let span = tracing::info_span!("graphql");
     let executed = tokio::time::timeout_at(
         deadline,
         shared.schema.execute(request.data(ctx)).instrument(span),
@@ -614,7 +671,16 @@ fn give_codes(response: &mut async_graphql::Response, request_id: Option<&str>) 
         let code = if e.path.is_empty() {
             "GRAPHQL_VALIDATION_FAILED"
         } else {
-            tracing::error!(error = %e.message, path = ?e.path, "a resolver failed without a code");
+            let field = e
+                .path
+                .iter()
+                .map(|segment| match segment {
+                    async_graphql::PathSegment::Field(name) => name.clone(),
+                    async_graphql::PathSegment::Index(i) => i.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(".");
+            tracing::error!(error = %e.message, %field, "a resolver failed without a code");
             "INTERNAL"
         };
         let extensions = e.extensions.get_or_insert_with(Default::default);

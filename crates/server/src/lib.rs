@@ -13,6 +13,8 @@
 //! - [`cost`]: the rows a query asks for and its mutations, counted before it runs.
 //! - [`graphql`]: the schema, built from the report catalog; reads are reports as the caller.
 //! - [`http`]: routes, the GraphQL endpoint, health and metrics.
+//! - [`logs`]: JSON log lines that carry their request's fields (one line per request).
+//! - [`pages`]: what a browser gets: GraphiQL and its files, served from the binary.
 //!
 //! Invariant: every read of the API is a report compiled with the caller's guard (the same row
 //! filters and masks as `hireplane report --as`); no resolver queries the store around it.
@@ -23,7 +25,9 @@ pub mod db;
 pub mod documents;
 pub mod graphql;
 pub mod http;
+pub mod logs;
 pub mod nesting;
+pub mod pages;
 pub mod rate;
 pub mod settings;
 
@@ -35,6 +39,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+pub use logs::{init_logging, init_logging_with};
 pub use settings::Settings;
 
 /// The latency buckets of every `_seconds` histogram (the SLO thresholds are among them).
@@ -59,25 +64,6 @@ fn metrics_handle() -> Result<PrometheusHandle> {
         .context("installing the metrics recorder")?;
     *installed = Some(handle.clone());
     Ok(handle)
-}
-
-/// Sets up logging as the settings say (JSON lines or text, with the level filter); once per
-/// process.
-pub fn init_logging(settings: &Settings) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match settings.log_format {
-        settings::LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
-        settings::LogFormat::Text => builder.with_ansi(false).try_init(),
-    };
 }
 
 /// A server that is listening.

@@ -28,6 +28,20 @@ pub struct Settings {
     pub pool: Pool,
     pub limits: Limits,
     pub auth: Auth,
+    /// The users of `hireplane serve --demo`'s org with their tokens, which the start page
+    /// (`GET /`) shows. Set by the CLI's demo mode only: never read from a file or the
+    /// environment, so a normal server shows no token.
+    #[serde(skip)]
+    pub demo_users: Vec<DemoUser>,
+}
+
+/// A user of the demo org and the API token made for them (`hireplane serve --demo`).
+#[derive(Clone)]
+pub struct DemoUser {
+    pub role: String,
+    pub user_id: String,
+    pub name: String,
+    pub token: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +161,7 @@ impl Default for Settings {
             pool: Pool::default(),
             limits: Limits::default(),
             auth: Auth::default(),
+            demo_users: Vec::new(),
         }
     }
 }
@@ -206,6 +221,8 @@ impl std::fmt::Debug for Settings {
             .field("pool", &self.pool)
             .field("limits", &self.limits)
             .field("auth", &self.auth)
+            // Their tokens are secrets.
+            .field("demo_users", &self.demo_users.len())
             .finish()
     }
 }
@@ -313,6 +330,17 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("global") && e.contains("cluster"), "{e}");
+            // The demo users' tokens come from `serve --demo` alone.
+            jail.create_file(
+                "demo.toml",
+                "[[demo_users]]\nrole = \"admin\"\nuser_id = \"u\"\nname = \"n\"\ntoken = \"t\"\n",
+            )?;
+            let e = Settings::load(Some(Path::new("demo.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("demo_users"), "{e}");
+            jail.set_env("HIREPLANE_DEMO_USERS", "[]");
+            assert!(Settings::load(None).unwrap().demo_users.is_empty());
             jail.set_env("HIREPLANE_LIMITS__RATE_PER_SECOND", "lots");
             let e = Settings::load(None).unwrap_err().to_string();
             assert!(e.to_lowercase().contains("rate_per_second"), "{e}");

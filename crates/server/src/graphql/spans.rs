@@ -1,5 +1,5 @@
 //! Tracing spans for the API: one per operation (made by the HTTP handler around the
-//! execution, `graphql` with the operation's name) and one per resolver that does work: the root
+//! execution, `graphql`, inside the request's span, which has the operation's name) and one per resolver that does work: the root
 //! fields, which run reports and mutations, and to-many connections, which run one report per
 //! parent ([`resolver`] and [`traced`], called by those resolvers). Fields read from an already
 //! fetched row get none: a page of 50 rows reads hundreds of them.
@@ -15,12 +15,12 @@ use std::future::Future;
 use async_graphql::dynamic::{FieldFuture, FieldValue, ResolverContext};
 use tracing::Instrument;
 
-/// The span of the field `ctx` resolves (its path in the response, e.g. `applications` or
-/// `jobs.0.applications`).
+/// The span of the field `ctx` resolves, with its path in the response as `field` (e.g.
+/// `applications` or `jobs.0.applications`; `path` is the request's URL path).
 pub fn resolver(ctx: &ResolverContext<'_>) -> tracing::Span {
     match &ctx.path_node {
-        Some(path) => tracing::info_span!("resolver", path = %path),
-        None => tracing::info_span!("resolver", path = ctx.field().name()),
+        Some(path) => tracing::info_span!("resolver", field = %path),
+        None => tracing::info_span!("resolver", field = ctx.field().name()),
     }
 }
 
