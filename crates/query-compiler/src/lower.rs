@@ -826,10 +826,20 @@ impl Lower<'_> {
             Scalar::Not(inner) => SqlExpr::Not(Box::new(self.scalar(inner, tables, base, entity))),
             Scalar::Neg(inner) => SqlExpr::Neg(Box::new(self.scalar(inner, tables, base, entity))),
             Scalar::Binary {
-                op, left, right, ..
+                op,
+                left,
+                right,
+                operand,
             } => {
                 let l = self.scalar(left, tables, base, entity);
                 let r = self.scalar(right, tables, base, entity);
+                // Text compares by code point in both dialects, as it sorts (`sort_key`), so
+                // that `name > "M"` agrees with `order by name` (keyset pages rely on it).
+                let ordered = matches!(
+                    op,
+                    BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq
+                ) && matches!(operand, Type::Text | Type::Enum(_) | Type::Select(_));
+                let l = if ordered { d.sort_key(l, true) } else { l };
                 binary(d, *op, l, r)
             }
             Scalar::In {

@@ -421,12 +421,15 @@ fn filtered_reports_are_checked_against_their_atoms() {
             })
             .collect()
     };
-    let all = statuses(publish(&s, rows.clone(), Some(&counted), &[], &exact, &|_| 0).rows);
+    // The margin of `status` (the report's only coarse key): every candidate, counted once.
+    assert_eq!(s.margins.len(), 1);
+    let margins = vec![vec![vec![Value::Integer(61 + 42 + 84)]]];
+    let all = statuses(publish(&s, rows.clone(), Some(&counted), &margins, &exact, &|_| 0).rows);
     assert_eq!(all.len(), 6, "{all:?}");
     // `active` holds an atom of 2 candidates (a department the filter drops): withheld, and so
     // is the smallest other group of each gender's margin (complementary suppression).
     let withheld = |counted: &[Vec<Value>]| {
-        statuses(publish(&s, rows.clone(), Some(counted), &[], &exact, &|_| 0).rows)
+        statuses(publish(&s, rows.clone(), Some(counted), &margins, &exact, &|_| 0).rows)
     };
     let small = [
         atom(0, 40, "active", "Engineering", "2025-01"),
@@ -443,10 +446,22 @@ fn filtered_reports_are_checked_against_their_atoms() {
     let mut mixed = counted.clone();
     mixed.extend(atom(0, 3, "active", "Sales", "2025-01"));
     assert_eq!(withheld(&mixed), vec!["archived", "archived"]);
-    let published = publish(&s, rows.clone(), Some(&with_small), &[], &exact, &|_| 0).rows;
+    let published = publish(
+        &s,
+        rows.clone(),
+        Some(&with_small),
+        &margins,
+        &exact,
+        &|_| 0,
+    )
+    .rows;
     assert_eq!(published[0][2], Value::Integer(40));
     // Without the atoms' counts, a filtered report publishes nothing.
-    assert!(publish(&s, rows, None, &[], &exact, &|_| 0).rows.is_empty());
+    assert!(
+        publish(&s, rows, None, &margins, &exact, &|_| 0)
+            .rows
+            .is_empty()
+    );
 }
 
 fn text_value(s: &str) -> Value {

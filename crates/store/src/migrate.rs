@@ -73,6 +73,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_demographics_privacy.sql"),
         postgres: include_str!("../migrations/postgres/0010_demographics_privacy.sql"),
     },
+    Migration {
+        version: 11,
+        name: "list_orders",
+        sqlite: include_str!("../migrations/sqlite/0011_list_orders.sql"),
+        postgres: include_str!("../migrations/postgres/0011_list_orders.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

@@ -6,6 +6,7 @@
 
 pub mod model;
 pub mod mutations;
+pub mod order;
 pub mod read;
 pub mod reports;
 pub mod scheduling;

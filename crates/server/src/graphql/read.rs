@@ -25,6 +25,7 @@ use async_graphql::{ErrorExtensions, Name, SelectionField, Value};
 use query_compiler::catalog::{EntityId, Type as CType};
 
 use super::model::{Shape, field_type, shapes as all_shapes};
+use super::order::{self, Order};
 use super::{Code, RequestCtx, error, internal};
 
 static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(all_shapes);
@@ -111,6 +112,8 @@ pub struct Row {
 pub struct Node {
     row: Arc<Row>,
     scope: usize,
+    /// The order of the list the node was read in, for its cursor (`None`: not a list's).
+    order: Option<Arc<Order>>,
 }
 
 impl Node {
@@ -136,6 +139,7 @@ impl Node {
         Ok(Node {
             row: self.row.clone(),
             scope: *scope,
+            order: None,
         })
     }
 
@@ -171,7 +175,8 @@ fn to_value(v: &query_compiler::Value, is_enum: bool) -> Value {
 }
 
 fn page_arg_types(shape: &Shape) -> Vec<InputValue> {
-    vec![
+    let order = order::argument(shape);
+    let mut args = vec![
         InputValue::new("first", TypeRef::named(TypeRef::INT))
             .description("How many rows (default 50, at most the server's page cap)"),
         InputValue::new("after", TypeRef::named(TypeRef::STRING))
@@ -181,7 +186,9 @@ fn page_arg_types(shape: &Shape) -> Vec<InputValue> {
         InputValue::new("where", TypeRef::named(TypeRef::STRING)).description(
             "A condition in the report language, e.g. `status = \"active\" and applied_at in last 30 days`",
         ),
-    ]
+    ];
+    args.extend(order);
+    args
 }
 
 /// The object, enum, filter, edge and connection types of one entity, and its root fields.
@@ -300,6 +307,10 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
     types.push(object.into());
     types.push(filter.into());
     types.extend(connection_types(shape));
+    if let Some((fields, input)) = order::types(shape) {
+        types.push(fields.into());
+        types.push(input.into());
+    }
 
     let mut roots = Vec::new();
     if shape.entity.subject && shape.has_id() {
@@ -315,7 +326,7 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
             },
         )
         .description(format!(
-            "{} the caller may see, by id",
+            "{} the caller may see, newest first unless `orderBy` says otherwise",
             capitalise(shape.entity.name)
         ));
         for arg in page_arg_types(shape) {
@@ -451,7 +462,11 @@ pub fn common_types() -> Vec<Type> {
         .field(info_field("name", TypeRef::named_nn(TypeRef::STRING)))
         .field(info_field("role", TypeRef::named_nn(TypeRef::STRING)))
         .field(info_field("policies", TypeRef::named_nn(TypeRef::STRING)));
-    vec![page_info.into(), viewer.into()]
+    vec![
+        page_info.into(),
+        viewer.into(),
+        order::direction_type().into(),
+    ]
 }
 
 /// `viewer`: who the token belongs to.
@@ -500,23 +515,13 @@ pub fn literal(s: &str) -> String {
     out
 }
 
+/// A node's cursor in the order of its list (`order::Order::cursor`).
 fn cursor_of(node: &Node) -> String {
-    node.id()
-        .unwrap_or_default()
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn decode_cursor(cursor: &str) -> Option<String> {
-    if !cursor.len().is_multiple_of(2) {
-        return None;
+    let id = node.id().unwrap_or_default();
+    match &node.order {
+        Some(order) => order.cursor(node.get(order.field).ok(), &id),
+        None => Order::by_id().cursor(None, &id),
     }
-    let bytes: Option<Vec<u8>> = (0..cursor.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(cursor.get(i..i + 2)?, 16).ok())
-        .collect();
-    String::from_utf8(bytes?).ok()
 }
 
 /// The report paths a selection of `shape` needs, under `prefix`.
@@ -606,24 +611,27 @@ async fn list(
         }
         _ => rc.limits.default_page_size,
     };
+    let order = if shape.has_id() {
+        Some(Arc::new(order::parse(shape, ctx.args.get("orderBy"))?))
+    } else {
+        None
+    };
     let mut has_previous = false;
+    // The page's start: kept apart from the other conditions, which `totalCount` reuses.
+    let mut start = None;
     if let Some(after) = ctx.args.get("after").filter(|v| !v.is_null()) {
         let after = after.string()?;
-        if !shape.has_id() {
+        let Some(order) = &order else {
             return Err(error(
                 Code::BadUserInput,
                 Some("after"),
                 format!("{} are not paginated by cursor", shape.entity.name),
             ));
-        }
-        let id = decode_cursor(after).ok_or_else(|| {
-            error(
-                Code::BadUserInput,
-                Some("after"),
-                format!("`{after}` is not a cursor of this API"),
-            )
-        })?;
-        conds.push(format!("id > {}", literal(&id)));
+        };
+        let cond = order
+            .after(after)
+            .map_err(|why| error(Code::BadUserInput, Some("after"), why))?;
+        start = Some(cond);
         has_previous = true;
     }
     if let Some(filter) = ctx.args.get("filter").filter(|v| !v.is_null()) {
@@ -649,30 +657,39 @@ async fn list(
         collect(shape, sel, "", &mut paths)?;
     }
     let wants_total = field.selection_set().any(|c| c.name() == "totalCount");
-    let order = shape.order_paths();
+    let clause = match &order {
+        Some(order) => {
+            // The cursor needs the order field's value: fetched even when not selected.
+            if !paths.iter().any(|p| p == order.field) {
+                paths.push(order.field.to_owned());
+            }
+            if !paths.iter().any(|p| p == "id") {
+                paths.push("id".to_owned());
+            }
+            order.clause()
+        }
+        None => shape.order_paths(),
+    };
+    let page_conds: Vec<String> = conds.iter().cloned().chain(start).collect();
     let text = ListReport {
         subject: shape.entity.name,
         user_where: user_where.as_deref(),
-        conds: &conds,
+        conds: &page_conds,
         show: &paths,
-        order: &order,
+        order: &clause,
         limit: Some(first + 1),
     }
     .text();
     let rows = run_rows(rc, &text, user_where.as_deref()).await?;
-    let mut nodes = to_nodes(&paths, rows);
+    let mut nodes = to_nodes(&paths, rows, order);
     let has_next = nodes.len() > first;
     nodes.truncate(first);
     let total = if wants_total {
         // Without the cursor: the count is of every page.
-        let mut all = conds.clone();
-        if has_previous {
-            all.retain(|c| !c.starts_with("id > "));
-        }
         let text = ListReport {
             subject: shape.entity.name,
             user_where: user_where.as_deref(),
-            conds: &all,
+            conds: &conds,
             show: &["count()".to_owned()],
             order: &[],
             limit: None,
@@ -696,7 +713,11 @@ async fn list(
 }
 
 /// The objects of a list report's rows, whose columns are `paths` in order.
-fn to_nodes(paths: &[String], rows: Vec<Vec<query_compiler::Value>>) -> Vec<Node> {
+fn to_nodes(
+    paths: &[String],
+    rows: Vec<Vec<query_compiler::Value>>,
+    order: Option<Arc<Order>>,
+) -> Vec<Node> {
     let layout = Arc::new(Layout::new(paths));
     rows.into_iter()
         .map(|values| Node {
@@ -705,6 +726,7 @@ fn to_nodes(paths: &[String], rows: Vec<Vec<query_compiler::Value>>) -> Vec<Node
                 values,
             }),
             scope: 0,
+            order: order.clone(),
         })
         .collect()
 }
@@ -728,7 +750,7 @@ async fn lookup(
     }
     .text();
     let rows = run_rows(rc, &text, None).await?;
-    Ok(to_nodes(&paths, rows).into_iter().next())
+    Ok(to_nodes(&paths, rows, None).into_iter().next())
 }
 
 /// The report condition of one `filter` entry.
@@ -939,7 +961,7 @@ pub async fn lookup_ids(
     }
     .text();
     let rows = run_rows(rc, &text, None).await?;
-    let mut nodes = to_nodes(&paths, rows);
+    let mut nodes = to_nodes(&paths, rows, None);
     nodes.sort_by_key(|n| {
         let id = n.id().unwrap_or_default();
         ids.iter().position(|i| *i == id).unwrap_or(usize::MAX)
