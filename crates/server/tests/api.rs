@@ -1046,7 +1046,7 @@ fn workflow_through_the_api(db: Db) {
     );
     let d = api.data(
         "recruiter",
-        &format!(r#"mutation {{ scheduleInterview(input: {{applicationId: "{application}", stageId: "{next}", title: "Technical", startsAt: "{start}", endsAt: "{end}", interviewers: [{{userId: "{interviewer}", role: interviewer}}, {{userId: "{co_interviewer}", role: interviewer}}]}}) {{ id status }} }}"#),
+        &format!(r#"mutation {{ scheduleInterview(input: {{applicationId: "{application}", stageId: "{next}", title: "Technical", startsAt: "{start}", endsAt: "{end}", interviewers: [{{userId: "{interviewer}", role: interviewer}}, {{userId: "{co_interviewer}", role: interviewer}}], status: completed}}) {{ id status }} }}"#),
     );
     let interview = at(&d, "scheduleInterview.id").as_str().unwrap().to_owned();
     // Now the interviewer sees it, and may still not change it: FORBIDDEN.
@@ -1410,7 +1410,7 @@ fn feedback_notes_and_scores_through_the_api(db: Db) {
     );
     let d = api.data(
         "recruiter",
-        &format!(r#"mutation {{ scheduleInterview(input: {{applicationId: "{application}", stageId: "{stage}", title: "Design", startsAt: "{start}", endsAt: "{end}", interviewers: [{{userId: "{interviewer}", role: interviewer}}, {{userId: "{co_interviewer}", role: interviewer}}]}}) {{ id }} }}"#),
+        &format!(r#"mutation {{ scheduleInterview(input: {{applicationId: "{application}", stageId: "{stage}", title: "Design", startsAt: "{start}", endsAt: "{end}", interviewers: [{{userId: "{interviewer}", role: interviewer}}, {{userId: "{co_interviewer}", role: interviewer}}], status: completed}}) {{ id }} }}"#),
     );
     let interview = at(&d, "scheduleInterview.id").as_str().unwrap().to_owned();
 
@@ -2922,3 +2922,119 @@ fn lists_follow_their_order_across_pages(db: Db) {
 }
 
 on_both!(lists_follow_their_order_across_pages);
+
+/// The workflow's rules for interviews and scorecards, through the API on both stores: a new
+/// interview lies ahead (or is recorded as completed, once it has ended); nobody, the
+/// candidate included, sits two scheduled interviews at once; only an interview's
+/// participants submit its scorecards.
+fn interview_rules_hold(db: Db) {
+    let mut api = Api::start(db, |_| {});
+    let jobs = api.data(
+        "recruiter",
+        "{ jobs(filter: {status: open, confidential: false}, first: 1) { nodes { id stages { nodes { id } } } } }",
+    );
+    let job = at(&jobs, "jobs.nodes.0.id").as_str().unwrap().to_owned();
+    let stage = at(&jobs, "jobs.nodes.0.stages.nodes.0.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let apply = |name: &str| {
+        let d = api.data(
+            "recruiter",
+            &format!(r#"mutation {{ createCandidate(input: {{name: "{name}", jobId: "{job}"}}) {{ applications {{ nodes {{ id }} }} }} }}"#),
+        );
+        at(&d, "createCandidate.applications.nodes.0.id")
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (first, second) = (apply("Ada Lovelace"), apply("Alan Turing"));
+    let interviewer = api.user("interviewer").to_owned();
+    let users = api.store.active_users(ORG).unwrap();
+    let other = users
+        .into_iter()
+        .find(|u| u.role == "interviewer" && u.id != interviewer)
+        .unwrap()
+        .id;
+    let time = |hours: i64| {
+        (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(hours))
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let schedule = |application: &str, from: i64, to: i64, who: &str, status: &str| {
+        api.query(
+            "recruiter",
+            &format!(
+                r#"mutation {{ scheduleInterview(input: {{applicationId: "{application}", stageId: "{stage}", title: "Onsite", startsAt: "{}", endsAt: "{}", interviewers: [{{userId: "{who}", role: interviewer}}]{status}}}) {{ id status }} }}"#,
+                time(from),
+                time(to)
+            ),
+        )
+    };
+    let refused = |v: &Value, want_code: &str, field: &str, says: &str| {
+        assert_eq!(code(v), want_code, "{v}");
+        assert_eq!(v["errors"][0]["extensions"]["field"], field, "{v}");
+        let message = v["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+    };
+    // In the past, unless recorded as completed; completed, only once it has ended.
+    refused(
+        &schedule(&first, -3, -2, &interviewer, ""),
+        "BAD_USER_INPUT",
+        "startsAt",
+        "is in the past",
+    );
+    refused(
+        &schedule(&first, -1, 1, &interviewer, ", status: completed"),
+        "BAD_USER_INPUT",
+        "endsAt",
+        "has not come yet",
+    );
+    let past = schedule(&first, -3, -2, &interviewer, ", status: completed");
+    assert_eq!(
+        at(&past, "data.scheduleInterview.status"),
+        "completed",
+        "{past}"
+    );
+    let past = at(&past, "data.scheduleInterview.id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Ahead: booked; the same interviewer, or the same candidate, at an overlapping time: no.
+    let ahead = schedule(&first, 48, 49, &interviewer, "");
+    assert_eq!(
+        at(&ahead, "data.scheduleInterview.status"),
+        "scheduled",
+        "{ahead}"
+    );
+    refused(
+        &schedule(&second, 48, 50, &interviewer, ""),
+        "CONFLICT",
+        "interviewers[0].userId",
+        "nobody sits two interviews at once",
+    );
+    refused(
+        &schedule(&first, 47, 49, &other, ""),
+        "CONFLICT",
+        "startsAt",
+        "the candidate is already in interview",
+    );
+    // Right after it ends: fine, for both.
+    let next = schedule(&second, 49, 50, &interviewer, "");
+    assert!(next.get("errors").is_none(), "{next}");
+    // A scorecard comes from the interview's participants only: the recruiter was not on it.
+    let submit = format!(
+        r#"mutation {{ submitFeedback(input: {{interviewId: "{past}", recommendation: yes}}) {{ id }} }}"#
+    );
+    let v = api.query("recruiter", &submit);
+    refused(
+        &v,
+        "BAD_USER_INPUT",
+        "interviewId",
+        "is not a participant of interview",
+    );
+    let d = api.data("interviewer", &submit);
+    assert!(at(&d, "submitFeedback.id").is_string());
+}
+
+on_both!(interview_rules_hold);

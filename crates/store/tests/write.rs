@@ -1086,6 +1086,7 @@ on_both!("hp_test_write", interviews_and_feedback, |mut f| {
                 role: InterviewerRole::Shadow,
             },
         ],
+        booked_at: None,
     };
     refused(
         s.create_interview(
@@ -1219,6 +1220,7 @@ on_both!("hp_test_write", feedback_is_edited, |mut f| {
                     user_id: w.users[0].clone(),
                     role: InterviewerRole::Interviewer,
                 }],
+                booked_at: None,
             },
         )
         .unwrap();
@@ -1431,6 +1433,7 @@ on_both!(
                     role: InterviewerRole::Interviewer,
                 },
             ],
+            booked_at: None,
         };
         let card = |interview: &Id, author: &Id| NewFeedback {
             id: None,
@@ -2124,6 +2127,7 @@ fn acme_beside_a_generated_org(mut f: Fresh) {
                 role: InterviewerRole::Interviewer,
             },
         ],
+        booked_at: None,
     };
     refused(
         s.create_interview("org_acme", interview(&inactive)),

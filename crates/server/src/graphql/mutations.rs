@@ -652,6 +652,9 @@ pub fn types() -> Vec<Type> {
                 "interviewers",
                 TypeRef::named_nn_list_nn("InterviewerInput"),
             ))
+            .field(t("status", "InterviewStatus").description(
+                "`scheduled` (the default): it lies ahead, and nobody on it, the candidate included, is in another scheduled interview at that time; `completed`: records an interview that took place (it has ended)",
+            ))
             .into(),
         InputObject::new("SubmitFeedbackInput")
             .field(id_nn("interviewId"))
@@ -1027,8 +1030,11 @@ async fn schedule_interview(
         title: i.str("title")?,
         starts_at: instant(&i, "startsAt")?,
         ends_at: instant(&i, "endsAt")?,
-        status: domain::enums::InterviewStatus::Scheduled,
+        status: i
+            .opt_enum("status", domain::enums::InterviewStatus::parse)?
+            .unwrap_or(domain::enums::InterviewStatus::Scheduled),
         interviewers,
+        booked_at: Some(now()),
     };
     mutate(
         &ctx,

@@ -203,6 +203,7 @@ pub fn book_field() -> Field {
                             ends_at: at(&s.end)?,
                             status: domain::enums::InterviewStatus::Scheduled,
                             interviewers,
+                            booked_at: Some(now),
                         });
                     }
                     let booked = store.create_interviews(org, cmds).map_err(Failure::Write)?;

@@ -34,6 +34,9 @@ pub struct NewInterview {
     pub ends_at: Instant,
     pub status: InterviewStatus,
     pub interviewers: Vec<InterviewParticipant>,
+    /// When the command runs, for a scheduled interview booked now: it must not start before
+    /// then. `None` records an interview as it was (imports, history).
+    pub booked_at: Option<Instant>,
 }
 
 /// A scorecard for an interview, by one of the org's users.
@@ -206,6 +209,26 @@ impl Store {
                 ));
             }
             tx.must_exist(Table::Users, org, "author_id", "user", &cmd.author_id)?;
+            // A scorecard is its interviewer's: who did not sit the interview has nothing to
+            // score (a coordinator records one on an interviewer's behalf as that interviewer).
+            let seat = tx.query_opt(
+                "SELECT role FROM interview_participants WHERE org_id = $1 AND interview_id = $2 AND user_id = $3",
+                &[
+                    Val::Text(org),
+                    Val::Text(cmd.interview_id.as_str()),
+                    Val::Text(cmd.author_id.as_str()),
+                ],
+                &[Kind::Text],
+            )?;
+            if seat.is_none() {
+                return Err(WriteError::invalid(
+                    "author_id",
+                    format!(
+                        "`{}` is not a participant of interview `{}`; only its interviewers and shadows submit its scorecards",
+                        cmd.author_id, cmd.interview_id
+                    ),
+                ));
+            }
             if cmd.submitted_at < starts_at {
                 return Err(WriteError::invalid(
                     "submitted_at",
@@ -403,6 +426,83 @@ fn create_interview_tx(
                 cmd.ends_at, cmd.starts_at
             ),
         ));
+    }
+    // Booked now: a scheduled interview lies ahead; one recorded as completed took place.
+    if let Some(now) = cmd.booked_at {
+        match cmd.status {
+            InterviewStatus::Scheduled if cmd.starts_at < now => {
+                return Err(WriteError::invalid(
+                    "starts_at",
+                    format!(
+                        "`{}` is in the past (now `{now}`); schedule an interview ahead, or record one that took place with status `completed`",
+                        cmd.starts_at
+                    ),
+                ));
+            }
+            InterviewStatus::Completed if cmd.ends_at > now => {
+                return Err(WriteError::invalid(
+                    "ends_at",
+                    format!(
+                        "`{}` has not come yet (now `{now}`); a completed interview took place",
+                        cmd.ends_at
+                    ),
+                ));
+            }
+            InterviewStatus::Scheduled | InterviewStatus::Completed => {}
+            other => {
+                return Err(WriteError::invalid(
+                    "status",
+                    format!("a new interview is `scheduled` or `completed`, not `{other}`"),
+                ));
+            }
+        }
+    }
+    // Booked now, nobody sits two scheduled interviews at once: the candidate, nor any
+    // participant (recorded history is taken as it was).
+    let overlapping = |tx: &mut Tx<'_>, join: &str, cond: &str, who: &str| {
+        tx.query_opt(
+            &format!(
+                "SELECT i.id, i.starts_at, i.ends_at FROM interviews i {join} \
+                 WHERE i.org_id = $1 AND {cond} = $2 AND i.status = 'scheduled' \
+                 AND i.starts_at < $4 AND i.ends_at > $3 ORDER BY i.starts_at, i.id LIMIT 1"
+            ),
+            &[
+                Val::Text(org),
+                Val::Text(who),
+                Val::Instant(cmd.starts_at),
+                Val::Instant(cmd.ends_at),
+            ],
+            &[Kind::Text, Kind::Instant, Kind::Instant],
+        )
+    };
+    if cmd.status == InterviewStatus::Scheduled && cmd.booked_at.is_some() {
+        if let Some(other) = overlapping(tx, "", "i.application_id", app.id.as_str())? {
+            return Err(WriteError::conflict(
+                "starts_at",
+                format!(
+                    "the candidate is already in interview `{}` from `{}` to `{}`",
+                    other.text(0)?,
+                    other.instant(1)?,
+                    other.instant(2)?
+                ),
+            ));
+        }
+        for (i, p) in cmd.interviewers.iter().enumerate() {
+            let join =
+                "JOIN interview_participants p ON p.org_id = i.org_id AND p.interview_id = i.id";
+            if let Some(other) = overlapping(tx, join, "p.user_id", p.user_id.as_str())? {
+                return Err(WriteError::conflict(
+                    format!("interviewers[{i}].user_id"),
+                    format!(
+                        "`{}` is already in interview `{}` from `{}` to `{}`; nobody sits two interviews at once",
+                        p.user_id,
+                        other.text(0)?,
+                        other.instant(1)?,
+                        other.instant(2)?
+                    ),
+                ));
+            }
+        }
     }
     if !cmd
         .interviewers
