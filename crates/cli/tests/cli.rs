@@ -150,10 +150,14 @@ fn demo_builds_a_fresh_store_and_shows_it() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     for _ in 0..2 {
-        let out = hireplane(t, &["demo", "--applications", "300"]);
+        let out = hireplane(
+            t,
+            &["demo", "--applications", "300", "--today", "2031-05-14"],
+        );
         assert!(out.status.success(), "{}", text(&out.stderr));
         let shown = text(&out.stdout);
         assert!(shown.contains("org `demo`"), "{shown}");
+        assert!(shown.contains("data as of 2031-05-14T00:00:00Z"), "{shown}");
         assert!(
             shown
                 .lines()
@@ -162,6 +166,157 @@ fn demo_builds_a_fresh_store_and_shows_it() {
         );
     }
     assert!(t.join("hireplane-demo.db").exists());
+}
+
+/// `generate` and `demo` place the data around a date (today unless `--today` names one): the
+/// README's headline report over the last 90 days, and upcoming interviews, are never empty.
+#[test]
+fn generated_data_is_placed_around_its_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let out = hireplane(
+        t,
+        &[
+            "generate",
+            "--org-id",
+            "dated",
+            "--applications",
+            "400",
+            "--seed",
+            "5",
+            "--today",
+            "2030-10-02",
+            "org",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(hireplane(t, &["import", "org"]).status.success());
+    let count = |today: &str, report: &str| {
+        number(&hireplane(
+            t,
+            &[
+                "report",
+                "--as",
+                "dated_usr_1",
+                "--today",
+                today,
+                report,
+                "--format",
+                "csv",
+            ],
+        ))
+    };
+    let recent = "report applications where applied_at in last 90 days show count() as n";
+    let upcoming = "report interviews where starts_at >= today show count() as n";
+    assert!(count("2030-10-02", recent) > 0);
+    assert!(count("2030-10-02", upcoming) > 0);
+    assert_eq!(
+        count(
+            "2030-10-02",
+            "report applications where applied_at > today show count() as n"
+        ),
+        0
+    );
+    // Seen from a year later, the same data is old.
+    assert_eq!(count("2031-10-02", recent), 0);
+    assert_eq!(count("2031-10-02", upcoming), 0);
+    // Without --today, the data is around today's date.
+    let out = hireplane(
+        t,
+        &[
+            "generate",
+            "--org-id",
+            "now",
+            "--applications",
+            "200",
+            "now",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let org: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(t.join("now/org.json")).unwrap()).unwrap();
+    let created: jiff::Timestamp = org["created_at"].as_str().unwrap().parse().unwrap();
+    let age = jiff::Timestamp::now().duration_since(created).as_hours() / 24;
+    // The org was created three years (3 x 365 days) before its data's date, today.
+    assert!((3 * 365 - 1..=3 * 365 + 1).contains(&age), "{age} days");
+    fails_with(
+        &hireplane(
+            t,
+            &[
+                "generate",
+                "--org-id",
+                "x",
+                "--applications",
+                "10",
+                "--today",
+                "2030-02-30",
+                "x",
+            ],
+        ),
+        "`2030-02-30` is not a date such as `2026-03-02`",
+    );
+}
+
+/// `serve --demo` takes `demo`'s options; without `--demo` they are refused.
+#[test]
+fn serve_demo_takes_the_demo_options() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hireplane"))
+        .args([
+            "serve",
+            "--demo",
+            "--applications",
+            "120",
+            "--seed",
+            "3",
+            "--today",
+            "2029-04-18",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(t)
+        .env_remove("HIREPLANE_DATABASE")
+        .env("HIREPLANE_LOG_LEVEL", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut banner = String::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.contains("demo org") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        banner.contains("demo org `demo` (120 applications, seed 3, data as of 2029-04-18)"),
+        "{banner}"
+    );
+    let out = hireplane(t, &["--database", "sqlite://hireplane-demo.db", "orgs"]);
+    let listing = text(&out.stdout);
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["applications", "120"]),
+        "{listing}"
+    );
+    fails_with(&hireplane(t, &["serve", "--applications", "10"]), "--demo");
+}
+
+#[test]
+fn importing_a_missing_folder_says_no_such_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = hireplane(tmp.path(), &["import", "nowhere/"]);
+    let err = fails_with(&out, "no such directory");
+    assert!(err.contains("`nowhere/`"), "{err}");
+    assert!(!err.contains("org.json:0"), "{err}");
 }
 
 #[test]
@@ -324,6 +479,8 @@ fn schedule_builds_the_request_from_the_store() {
             "300",
             "--seed",
             "7",
+            "--today",
+            DEMO_DAY,
             "acme",
         ],
     );
@@ -538,10 +695,13 @@ fn schedule_takes_busy_time_from_a_caldav_server() {
 
 /// The demo org's first admin (ids are deterministic).
 const ADMIN: &str = "demo_usr_1";
+/// The demo's data date in tests: seed 7's own reference date (the data of `generate` without a
+/// date), so that tests do not depend on the day they run.
+const DEMO_DAY: &str = "2026-02-23";
 
 /// A demo store of 300 applications in `dir`; returns its `--database` argument.
 fn demo_store(dir: &Path) -> String {
-    let out = hireplane(dir, &["demo", "--applications", "300"]);
+    let out = hireplane(dir, &["demo", "--applications", "300", "--today", DEMO_DAY]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     "sqlite://hireplane-demo.db".to_owned()
 }
