@@ -1209,3 +1209,91 @@ fn org_policy_files_are_validated_set_and_shown() {
     assert_eq!(visible, not_archived);
     assert!(visible < 300);
 }
+
+/// Every change of an org's policy is in the audit log (who, the version, the text's hash), and
+/// `policy reset` returns the org to the shipped default, also audited.
+#[test]
+fn policy_changes_are_audited_and_reset_returns_to_the_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let db = demo_store(t);
+    let all = "report applications show count() as n";
+    let count = || {
+        number(&hireplane(
+            t,
+            &[
+                "--database",
+                &db,
+                "report",
+                "--as",
+                ADMIN,
+                all,
+                "--format",
+                "csv",
+            ],
+        ))
+    };
+    assert_eq!(count(), 300);
+    let policy = "@id(\"admin-active\")\npermit (principal, action, resource)\nwhen { principal.role == \"admin\" };\n\n@id(\"no-archived\")\nforbid (principal, action == Hireplane::Action::\"view\", resource is Hireplane::Application)\nwhen { resource.status == \"archived\" };\n";
+    std::fs::write(t.join("mine.cedar"), policy).unwrap();
+    let out = hireplane(
+        t,
+        &[
+            "--database",
+            &db,
+            "policy",
+            "set",
+            "mine.cedar",
+            "--by",
+            ADMIN,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains("(policy version 1, sha256 "), "{said}");
+    assert!(count() < 300);
+    // An empty file is not a way back to the default.
+    std::fs::write(t.join("empty.cedar"), "").unwrap();
+    fails_with(
+        &hireplane(t, &["--database", &db, "policy", "set", "empty.cedar"]),
+        "the policy file `empty.cedar` is empty; `hireplane policy reset` returns an org to the shipped default",
+    );
+    let out = hireplane(t, &["--database", &db, "policy", "reset", "--by", ADMIN]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "org `demo` now uses the shipped default policy (policy version 2)\n"
+    );
+    assert_eq!(count(), 300);
+    let shown = text(&hireplane(t, &["--database", &db, "policy", "show"]).stdout);
+    assert!(
+        shown.starts_with("// org `demo` uses the shipped default policy (reset at v2 "),
+        "{shown}"
+    );
+    assert!(shown.contains(&format!(" by {ADMIN})")), "{shown}");
+    // The log, newest first: the reset, then the change (the empty file changed nothing).
+    let out = hireplane(t, &["--database", &db, "audit", "--format", "csv"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let log = text(&out.stdout);
+    let changes: Vec<&str> = log.lines().filter(|l| l.contains("Policy,")).collect();
+    assert_eq!(changes.len(), 2, "{log}");
+    assert!(
+        changes[0].contains(&format!(
+            ",{ADMIN},resetPolicy,policy v2,allowed,,,the shipped default, sha256 "
+        )) || changes[0].contains(&format!(
+            ",{ADMIN},resetPolicy,policy v2,allowed,,,\"the shipped default, sha256 "
+        )),
+        "{log}"
+    );
+    assert!(
+        changes[1].contains(&format!(",{ADMIN},setPolicy,policy v1,allowed,,,sha256 ")),
+        "{log}"
+    );
+    // The hash in the log is the one `policy set` printed.
+    let hash = said
+        .split("sha256 ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(")\n");
+    assert!(changes[1].ends_with(hash), "{log}");
+}
