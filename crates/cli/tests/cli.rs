@@ -463,7 +463,7 @@ fn a_bad_scheduling_request_names_the_field() {
 }
 
 /// The README's scheduling example on an org generated here, with id `acme` so that its ids are
-/// the plan's (`acme_pool_1`, `acme_usr_8`, `acme_app_5`): a generated org's eighth user is always
+/// the plan's (`acme_pool_1`, `acme_usr_8`, `acme_app_115`): a generated org's eighth user is always
 /// an active hiring manager, and its first pools are its coding and system design interviewers.
 #[test]
 fn schedule_builds_the_request_from_the_store() {
@@ -506,7 +506,7 @@ fn schedule_builds_the_request_from_the_store() {
     assert!(
         records("applications.jsonl")
             .iter()
-            .any(|a| a["id"] == "acme_app_5")
+            .any(|a| a["id"] == "acme_app_115")
     );
     assert!(hireplane(t, &["import", "acme"]).status.success());
     // The README's plan as is: no `now` (the clock) and no candidate windows (the whole horizon).
@@ -516,7 +516,7 @@ fn schedule_builds_the_request_from_the_store() {
         "--org",
         "acme",
         "--application",
-        "acme_app_5",
+        "acme_app_115",
         "--plan",
         plan.to_str().unwrap(),
     ];
@@ -550,6 +550,79 @@ fn schedule_builds_the_request_from_the_store() {
     for person in seated {
         assert!(members.contains(&person), "{person} is not in acme_pool_1");
     }
+
+    // The plan names no windows: every session falls in the candidate's working hours, weekdays
+    // 09:00 to 17:00 in their zone (the README's example once offered 4 a.m.).
+    let app = records("applications.jsonl")
+        .into_iter()
+        .find(|a| a["id"] == "acme_app_115")
+        .unwrap();
+    let candidate = records("candidates.jsonl")
+        .into_iter()
+        .find(|c| c["id"] == app["candidate_id"])
+        .unwrap();
+    let zone = jiff::tz::TimeZone::get(candidate["timezone"].as_str().unwrap()).unwrap();
+    for option in solution["options"].as_array().unwrap() {
+        for s in option["sessions"].as_array().unwrap() {
+            let local = |key: &str| {
+                s[key]
+                    .as_str()
+                    .unwrap()
+                    .parse::<jiff::Timestamp>()
+                    .unwrap()
+                    .to_zoned_datetime(zone.clone())
+            };
+            let (start, end) = (local("start"), local("end"));
+            assert_eq!(start.date(), end.date(), "{s}");
+            assert!(start.weekday().to_monday_one_offset() <= 5, "{s}: {start}");
+            assert!(start.hour() >= 9, "{s}: starts {start} for the candidate");
+            assert!(
+                end.hour() < 17 || (end.hour() == 17 && end.minute() == 0),
+                "{s}: ends {end} for the candidate"
+            );
+        }
+    }
+    // `acme_app_5`'s candidate is in Chicago, whose working hours never meet the hiring
+    // manager's in Kolkata: no schedule, rather than one at 4 a.m. for the candidate.
+    let mut chicago = args.to_vec();
+    chicago[4] = "acme_app_5";
+    let out = hireplane(t, &[&chicago[..], &["--format", "json"]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let solution: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(solution["status"], "infeasible", "{solution}");
+    assert!(
+        solution["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().contains("`acme_usr_8` is not free for 30 min inside working hours and the candidate's windows")),
+        "{solution}"
+    );
+    // The table lists each option's sessions in time order, under one header whose columns
+    // line up whatever the names' lengths.
+    let out = hireplane(t, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let option1: Vec<&str> = table
+        .lines()
+        .skip_while(|l| !l.starts_with("option 1:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert!(option1[0].trim_start().starts_with("session"), "{table}");
+    assert_eq!(option1.len(), 4, "{table}");
+    let column = option1[0].find("start (UTC)").unwrap();
+    let starts: Vec<&str> = option1[1..]
+        .iter()
+        .map(|l| l[column..].split_whitespace().next().unwrap())
+        .collect();
+    let mut sorted = starts.clone();
+    sorted.sort();
+    assert_eq!(starts, sorted, "{table}");
+    assert!(
+        option1[3].trim_start().starts_with("hiring-manager"),
+        "{table}"
+    );
 
     // An application the org does not have is a clear error.
     let mut bad = args.to_vec();
