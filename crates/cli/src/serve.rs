@@ -193,6 +193,8 @@ pub fn serve(
     }
     server::init_logging(&settings);
     let graphiql = settings.graphiql;
+    // The banner's example names the address asked for; with port 0, the one bound is shown.
+    let asked = settings.listen.to_string();
     server::serve_blocking(settings, move |addr| {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
@@ -209,7 +211,7 @@ pub fn serve(
             "health: http://{addr}/healthz, http://{addr}/readyz; metrics: http://{addr}/metrics"
         );
         for line in &banner {
-            let _ = writeln!(out, "{line}");
+            let _ = writeln!(out, "{}", line.replace(&asked, &addr.to_string()));
         }
         let _ = out.flush();
     })

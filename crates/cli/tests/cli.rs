@@ -289,7 +289,7 @@ fn serve_demo_takes_the_demo_options() {
         let line = line.unwrap();
         banner.push_str(&line);
         banner.push('\n');
-        if line.contains("demo org") {
+        if line.contains("-d '{") {
             break;
         }
     }
@@ -297,6 +297,19 @@ fn serve_demo_takes_the_demo_options() {
     child.wait().unwrap();
     assert!(
         banner.contains("demo org `demo` (120 applications, seed 3, data as of 2029-04-18)"),
+        "{banner}"
+    );
+    // The example names the port bound, not port 0.
+    assert!(!banner.contains("127.0.0.1:0"), "{banner}");
+    let bound = banner
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    assert!(
+        banner.contains(&format!("curl -s http://{bound}/graphql")),
         "{banner}"
     );
     let out = hireplane(t, &["--database", "sqlite://hireplane-demo.db", "orgs"]);
