@@ -278,3 +278,57 @@ pub fn working_windows(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn at(text: &str) -> jiff::Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn working_windows_are_weekdays_nine_to_five_on_the_local_clock() {
+        // Friday 27 March 2026, 10:00 in Berlin, to Tuesday 31 March, 12:00: the clocks go
+        // forward on Sunday 29 March (CET, UTC+1, to CEST, UTC+2).
+        let zone = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+        let windows = working_windows(
+            &zone,
+            at("2026-03-27T09:00:00Z"),
+            at("2026-03-31T10:00:00Z"),
+        );
+        let expected: Vec<[String; 2]> = [
+            ["2026-03-27T09:00:00Z", "2026-03-27T16:00:00Z"],
+            ["2026-03-30T07:00:00Z", "2026-03-30T15:00:00Z"],
+            ["2026-03-31T07:00:00Z", "2026-03-31T10:00:00Z"],
+        ]
+        .iter()
+        .map(|[a, b]| [a.to_string(), b.to_string()])
+        .collect();
+        assert_eq!(windows, expected);
+        // West of UTC, a local day spans two UTC dates.
+        let zone = jiff::tz::TimeZone::get("America/Los_Angeles").unwrap();
+        let windows = working_windows(
+            &zone,
+            at("2026-12-07T00:00:00Z"),
+            at("2026-12-08T00:00:00Z"),
+        );
+        assert_eq!(
+            windows,
+            vec![[
+                "2026-12-07T17:00:00Z".to_string(),
+                "2026-12-08T00:00:00Z".to_string()
+            ]]
+        );
+        // Nothing on a weekend.
+        assert!(
+            working_windows(
+                &zone,
+                at("2026-12-05T12:00:00Z"),
+                at("2026-12-07T08:00:00Z")
+            )
+            .is_empty()
+        );
+    }
+}
