@@ -1,5 +1,6 @@
 # Sourced by the report benchmarks (bench/reports.sh, bench/policy-reports.sh): builds the CLI and
-# makes sure the generated org of $n applications (`hireplane generate --org-id bench --seed 1`,
+# makes sure the generated org of $n applications (`hireplane generate --org-id bench --seed 1
+# --today 2026-01-12`: seed 1's own date, the data every measurement in the README was taken on,
 # kept in /var/tmp/hireplane-bench-org-$n) is imported into the PostgreSQL database hp_bench_$n
 # of the server $pg, then VACUUM ANALYZE (BENCH_FEATURES: the CLI's cargo features to build).
 # Sets: bin, org_dir, db, dburl.
@@ -13,7 +14,7 @@ dburl=$base/$db
 if [ ! -f "$org_dir/applications.jsonl" ]; then
     echo "generating $n applications into $org_dir" >&2
     rm -rf "$org_dir.tmp"
-    "$bin" generate --org-id bench --applications "$n" --seed 1 "$org_dir.tmp" >&2
+    "$bin" generate --org-id bench --applications "$n" --seed 1 --today 2026-01-12 "$org_dir.tmp" >&2
     mv "$org_dir.tmp" "$org_dir"
 fi
 imported=$(psql -X "$dburl" -Atc "SELECT count(*) FROM orgs WHERE org_id = 'bench'" 2>/dev/null || echo none)

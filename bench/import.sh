@@ -35,7 +35,7 @@ measure() {
 }
 
 echo "hireplane import benchmark: $n applications, $(nproc) cores, $(date -u +%Y-%m-%d)"
-read -r gen_s gen_mb < <(measure "$bin" generate --org-id bench --applications "$n" --seed 1 "$work/org")
+read -r gen_s gen_mb < <(measure "$bin" generate --org-id bench --applications "$n" --seed 1 --today 2026-01-12 "$work/org")
 size=$(du -sh "$work/org" | cut -f1)
 records=$(cat "$work/org"/*.jsonl | wc -l)
 printf '%-28s %8s s %8s MB   (%s records, %s on disk)\n' "generate" "$gen_s" "$gen_mb" "$records" "$size"

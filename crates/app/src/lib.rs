@@ -18,6 +18,7 @@
 
 pub mod commands;
 pub mod demographics;
+pub mod policy_changes;
 pub mod scheduling;
 pub mod tokens;
 
@@ -82,6 +83,10 @@ pub enum AppError {
     /// A privacy setting that cannot be stored.
     #[error("{0}")]
     PrivacySetting(String),
+    #[error(
+        "the policy file `{origin}` is empty; `hireplane policy reset` returns an org to the shipped default"
+    )]
+    EmptyPolicy { origin: String },
 }
 
 impl From<PolicyError> for AppError {
@@ -194,9 +199,10 @@ impl Services {
         }
     }
 
-    /// The org's policies in force: its own file's latest version, or the shipped default.
+    /// The org's policies in force: its own file's latest version, or the shipped default
+    /// (never set, or reset).
     pub fn policies(&self, store: &mut Store, org: &str) -> Result<Arc<Policies>, AppError> {
-        let stored = store.org_policy(org)?;
+        let stored = store.org_policy(org)?.filter(|p| !p.is_shipped_default());
         let source = match &stored {
             Some(p) => PolicySource::Org { version: p.version },
             None => PolicySource::Shipped,
@@ -630,22 +636,6 @@ impl Services {
             });
         }
         Ok(store.explain_report(&org, compiled, today)?)
-    }
-
-    /// Validates an org's policy file (strictly, and refusing anything that names another org
-    /// or that the row-filter translator cannot express for some role) and stores it as the
-    /// org's next version.
-    pub fn set_policy(
-        &self,
-        store: &mut Store,
-        org: &str,
-        text: &str,
-        origin: &str,
-        set_by: Option<&str>,
-        at: domain::Instant,
-    ) -> Result<i64, AppError> {
-        check_policy(org, text, origin)?;
-        Ok(store.set_org_policy(org, text, set_by, at)?)
     }
 
     /// One decision for `user`: Cedar with the facts given, from the viewer's residual policies

@@ -3,6 +3,8 @@
 //! the plan can seat (named, and the members of its pools) with their zones, working hours, load
 //! limits, busy time and booked interviews, the pools with their training, and the candidate's
 //! zone from their profile (else the org's). `now` comes from the plan, else the caller's clock.
+//! A plan without the candidate's windows offers the candidate's working hours
+//! ([`CANDIDATE_HOURS`], weekdays in their zone) over the horizon, never the middle of their night.
 //!
 //! What a plan may see: only the people the plan can seat (named in a seat, or members of a
 //! pool a seat or trainee seat draws from), and only forward from the clock: a plan's `now`
@@ -13,6 +15,10 @@
 
 use scheduling::Request;
 use store::{Store, StoreError};
+
+/// The candidate's working hours when a plan names no windows: Monday to Friday, from 09:00 to
+/// 17:00 on the candidate's local clock (local hours, whole).
+pub const CANDIDATE_HOURS: (i8, i8) = (9, 17);
 
 /// How far before the clock a plan's `now` may be (clock skew between client and server).
 pub const MAX_CLOCK_SKEW_MINUTES: i64 = 5;
@@ -133,14 +139,30 @@ fn request_beside(
         domain::Instant::from_timestamp(start),
         domain::Instant::from_timestamp(end),
     );
-    // A plan without the candidate's windows: the candidate is free for the whole horizon
-    // (interviewers' working hours and calendars, the notice and the loop's rules still decide).
-    if let Some(candidate) = obj.get_mut("candidate").and_then(|c| c.as_object_mut()) {
-        candidate
-            .entry("windows")
-            .or_insert_with(|| serde_json::json!([[window.0.to_string(), window.1.to_string()]]));
-    }
     let cal = store.calendars(org, application, from, to)?;
+    if let Some(candidate) = obj.get_mut("candidate").and_then(|c| c.as_object_mut()) {
+        if !candidate.contains_key("zone") {
+            let zone = cal
+                .candidate_timezone
+                .as_ref()
+                .or(cal.org_timezone.as_ref());
+            if let Some(zone) = zone {
+                candidate.insert("zone".into(), zone.name().into());
+            }
+        }
+        // A plan without the candidate's windows: the candidate's working hours over the
+        // horizon (interviewers' working hours and calendars, the notice and the loop's rules
+        // still decide).
+        if !candidate.contains_key("windows") {
+            let zone = candidate
+                .get("zone")
+                .and_then(|z| z.as_str())
+                .and_then(|z| jiff::tz::TimeZone::get(z).ok())
+                .unwrap_or(jiff::tz::TimeZone::UTC);
+            let windows = working_windows(&zone, window.0.as_timestamp(), window.1.as_timestamp());
+            candidate.insert("windows".into(), windows.into());
+        }
+    }
 
     // Who the plan can seat: named people and the members of the pools it draws from.
     let mut pool_ids = std::collections::BTreeSet::new();
@@ -215,16 +237,98 @@ fn request_beside(
         .collect();
     obj.insert("interviewers".into(), interviewers.into());
     obj.insert("pools".into(), pools.into());
-    if let Some(candidate) = obj.get_mut("candidate").and_then(|c| c.as_object_mut())
-        && !candidate.contains_key("zone")
-    {
-        let zone = cal
-            .candidate_timezone
-            .as_ref()
-            .or(cal.org_timezone.as_ref());
-        if let Some(zone) = zone {
-            candidate.insert("zone".into(), zone.name().into());
+    Ok(scheduling::parse_request(&plan.to_string())?)
+}
+
+/// The candidate's working hours ([`CANDIDATE_HOURS`], weekdays) in `zone` between `from` and
+/// `to`, as the request's windows (RFC 3339 UTC pairs); on a day the clocks change, the local
+/// hours as they fall.
+pub fn working_windows(
+    zone: &jiff::tz::TimeZone,
+    from: jiff::Timestamp,
+    to: jiff::Timestamp,
+) -> Vec<[String; 2]> {
+    let (open, close) = CANDIDATE_HOURS;
+    let mut out = Vec::new();
+    let mut day = from.to_zoned_datetime(zone.clone()).date();
+    let last = to.to_zoned_datetime(zone.clone()).date();
+    while day <= last {
+        let weekday = day.weekday().to_monday_one_offset();
+        if weekday <= 5 {
+            let at = |hour: i8| {
+                day.at(hour, 0, 0, 0)
+                    .to_zoned_datetime(zone.clone())
+                    .ok()
+                    .map(|z| z.timestamp())
+            };
+            if let (Some(start), Some(end)) = (at(open), at(close)) {
+                let (start, end) = (start.max(from), end.min(to));
+                if start < end {
+                    out.push([
+                        domain::Instant::from_timestamp(start).to_string(),
+                        domain::Instant::from_timestamp(end).to_string(),
+                    ]);
+                }
+            }
+        }
+        match day.tomorrow() {
+            Ok(next) => day = next,
+            Err(_) => break,
         }
     }
-    Ok(scheduling::parse_request(&plan.to_string())?)
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn at(text: &str) -> jiff::Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn working_windows_are_weekdays_nine_to_five_on_the_local_clock() {
+        // Friday 27 March 2026, 10:00 in Berlin, to Tuesday 31 March, 12:00: the clocks go
+        // forward on Sunday 29 March (CET, UTC+1, to CEST, UTC+2).
+        let zone = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+        let windows = working_windows(
+            &zone,
+            at("2026-03-27T09:00:00Z"),
+            at("2026-03-31T10:00:00Z"),
+        );
+        let expected: Vec<[String; 2]> = [
+            ["2026-03-27T09:00:00Z", "2026-03-27T16:00:00Z"],
+            ["2026-03-30T07:00:00Z", "2026-03-30T15:00:00Z"],
+            ["2026-03-31T07:00:00Z", "2026-03-31T10:00:00Z"],
+        ]
+        .iter()
+        .map(|[a, b]| [a.to_string(), b.to_string()])
+        .collect();
+        assert_eq!(windows, expected);
+        // West of UTC, a local day spans two UTC dates.
+        let zone = jiff::tz::TimeZone::get("America/Los_Angeles").unwrap();
+        let windows = working_windows(
+            &zone,
+            at("2026-12-07T00:00:00Z"),
+            at("2026-12-08T00:00:00Z"),
+        );
+        assert_eq!(
+            windows,
+            vec![[
+                "2026-12-07T17:00:00Z".to_string(),
+                "2026-12-08T00:00:00Z".to_string()
+            ]]
+        );
+        // Nothing on a weekend.
+        assert!(
+            working_windows(
+                &zone,
+                at("2026-12-05T12:00:00Z"),
+                at("2026-12-07T08:00:00Z")
+            )
+            .is_empty()
+        );
+    }
 }

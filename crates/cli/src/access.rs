@@ -19,7 +19,8 @@ pub enum PolicyCommand {
         #[arg(long = "org", value_name = "ID")]
         org: Option<String>,
     },
-    /// Replace an org's policies with a file (validated first; stored as a new version)
+    /// Replace an org's policies with a file (validated first; stored as a new version;
+    /// recorded in the audit log)
     Set {
         /// The policy file
         file: PathBuf,
@@ -27,6 +28,16 @@ pub enum PolicyCommand {
         #[arg(long = "org", value_name = "ID")]
         org: Option<String>,
         /// Who sets it (recorded with the version)
+        #[arg(long, value_name = "USER_ID")]
+        by: Option<String>,
+    },
+    /// Return an org to the shipped default policy (a new version; the history keeps its own
+    /// files; recorded in the audit log)
+    Reset {
+        /// The org (default: the only org in the store)
+        #[arg(long = "org", value_name = "ID")]
+        org: Option<String>,
+        /// Who resets it (recorded with the version)
         #[arg(long, value_name = "USER_ID")]
         by: Option<String>,
     },
@@ -105,13 +116,35 @@ pub fn policy(store: &mut Store, command: PolicyCommand) -> Result<()> {
                 .with_context(|| format!("the policies of org `{org}` are unchanged"))?;
             writeln!(
                 out,
-                "org `{org}` now uses `{}` (policy version {version})",
-                file.display()
+                "org `{org}` now uses `{}` (policy version {version}, sha256 {})",
+                file.display(),
+                app::policy_changes::policy_hash(&text)
+            )?;
+        }
+        PolicyCommand::Reset { org, by } => {
+            let org = pick_org(store, org)?;
+            let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
+            let version = app::Services::new()
+                .reset_policy(store, &org, by.as_deref(), now)
+                .with_context(|| format!("the policies of org `{org}` are unchanged"))?;
+            writeln!(
+                out,
+                "org `{org}` now uses the shipped default policy (policy version {version})"
             )?;
         }
         PolicyCommand::Show { org } => {
             let org = pick_org(store, org)?;
             match store.org_policy(&org)? {
+                Some(p) if p.is_shipped_default() => {
+                    writeln!(
+                        out,
+                        "// org `{org}` uses the shipped default policy (reset at v{} {}{})",
+                        p.version,
+                        p.set_at,
+                        p.set_by.map(|b| format!(" by {b}")).unwrap_or_default()
+                    )?;
+                    out.write_all(policy::DEFAULT_POLICY.as_bytes())?;
+                }
                 Some(p) => {
                     writeln!(
                         out,

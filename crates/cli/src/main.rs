@@ -80,9 +80,13 @@ enum Command {
         /// How many applications; everything else scales from it
         #[arg(long, value_name = "N")]
         applications: u64,
-        /// Random seed: the same seed gives the same files
+        /// Random seed: the same seed and --today give the same files
         #[arg(long, value_name = "S", default_value_t = 1)]
         seed: u64,
+        /// The data's "now": applications up to this day, interviews booked after it
+        /// [default: today, in UTC]
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = reference_date)]
+        today: Option<jiff::civil::Date>,
         /// The folder to write (created if missing)
         dir: PathBuf,
     },
@@ -221,6 +225,15 @@ enum Command {
         /// Start on a fresh embedded store with the demo org, and print a token per role
         #[arg(long)]
         demo: bool,
+        /// With --demo: size of the demo org [default: 5000]
+        #[arg(long, value_name = "N", requires = "demo")]
+        applications: Option<u64>,
+        /// With --demo: random seed of the demo org [default: 7]
+        #[arg(long, value_name = "S", requires = "demo")]
+        seed: Option<u64>,
+        /// With --demo: the demo data's "now" [default: today]
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = reference_date, requires = "demo")]
+        today: Option<jiff::civil::Date>,
     },
     /// Service level objectives: Prometheus rules and burn-rate alerts from an `slo.yaml`
     Slo(slo::SloArgs),
@@ -237,7 +250,26 @@ enum Command {
         /// Random seed of the demo org
         #[arg(long, value_name = "S", default_value_t = 7)]
         seed: u64,
+        /// The demo data's "now": applications up to this day, interviews booked after it
+        /// [default: today, in UTC]
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = reference_date)]
+        today: Option<jiff::civil::Date>,
     },
+}
+
+/// `--today` of `generate` and `demo`: a calendar date.
+fn reference_date(text: &str) -> Result<jiff::civil::Date, String> {
+    text.parse::<jiff::civil::Date>()
+        .map_err(|_| format!("`{text}` is not a date such as `2026-03-02`"))
+}
+
+/// Generated data's "now": the date given, else today's date in UTC.
+fn data_date(today: Option<jiff::civil::Date>) -> jiff::civil::Date {
+    today.unwrap_or_else(|| {
+        jiff::tz::TimeZone::UTC
+            .to_datetime(jiff::Timestamp::now())
+            .date()
+    })
 }
 
 fn main() -> ExitCode {
@@ -300,9 +332,10 @@ fn run(cli: Cli) -> Result<()> {
             org_id,
             applications,
             seed,
+            today,
             dir,
         } => {
-            generate(&org_id, applications, seed, &dir)?;
+            generate(&org_id, applications, seed, data_date(today), &dir)?;
         }
         Command::Orgs => {
             let mut store = open(DEFAULT_DATABASE)?;
@@ -422,12 +455,33 @@ fn run(cli: Cli) -> Result<()> {
             let mut store = open(DEFAULT_DATABASE)?;
             access::audit(&mut store, org, limit, actor, denied, format)?;
         }
-        Command::Demo { applications, seed } => demo(database.as_deref(), applications, seed)?,
+        Command::Demo {
+            applications,
+            seed,
+            today,
+        } => demo(
+            database.as_deref(),
+            DemoOrg {
+                applications,
+                seed,
+                today: data_date(today),
+            },
+        )?,
         Command::Serve {
             config,
             listen,
             demo,
-        } => serve::serve(database.as_deref(), config.as_deref(), listen, demo)?,
+            applications,
+            seed,
+            today,
+        } => {
+            let demo = demo.then(|| DemoOrg {
+                applications: applications.unwrap_or(5000),
+                seed: seed.unwrap_or(7),
+                today: data_date(today),
+            });
+            serve::serve(database.as_deref(), config.as_deref(), listen, demo)?
+        }
         Command::Slo(args) => slo::run(args)?,
         Command::Token { command } => {
             let mut store = open(DEFAULT_DATABASE)?;
@@ -448,7 +502,13 @@ fn bar(len: u64, template: &str) -> ProgressBar {
     bar
 }
 
-fn generate(org_id: &str, applications: u64, seed: u64, dir: &Path) -> Result<synth::Summary> {
+fn generate(
+    org_id: &str,
+    applications: u64,
+    seed: u64,
+    today: jiff::civil::Date,
+    dir: &Path,
+) -> Result<synth::Summary> {
     let started = Instant::now();
     let bar = bar(
         applications,
@@ -459,7 +519,7 @@ fn generate(org_id: &str, applications: u64, seed: u64, dir: &Path) -> Result<sy
         applications,
         seed,
     };
-    let summary = synth::generate_with_progress(&config, dir, &mut |p| {
+    let summary = synth::generate_as_of(&config, today, dir, &mut |p| {
         bar.set_position(p.applications_written)
     })
     .with_context(|| format!("cannot generate org `{org_id}` into `{}`", dir.display()))?;
@@ -535,15 +595,11 @@ fn print_overview(o: &store::Overview) -> Result<()> {
 }
 
 /// Opens the store at `url` and imports a generated demo org into it (replacing an earlier one).
-fn create_demo(
-    url: &str,
-    applications: u64,
-    seed: u64,
-) -> Result<(Store, store::ImportReport, synth::Summary)> {
+fn create_demo(url: &str, org: DemoOrg) -> Result<(Store, store::ImportReport, synth::Summary)> {
     let mut store = Store::open(url)
         .with_context(|| format!("cannot open the store `{}`", store::redact(url)))?;
     let dir = std::env::temp_dir().join(format!("hireplane-demo-{}", std::process::id()));
-    let summary = generate("demo", applications, seed, &dir)?;
+    let summary = generate("demo", org.applications, org.seed, org.today, &dir)?;
     let result = import(&mut store, &dir, true);
     let _ = std::fs::remove_dir_all(&dir);
     Ok((store, result?, summary))
@@ -575,11 +631,20 @@ fn reset_demo_store(database: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-fn demo(database: Option<&str>, applications: u64, seed: u64) -> Result<()> {
+/// The demo org to generate: `demo`'s and `serve --demo`'s options.
+#[derive(Clone, Copy, Debug)]
+pub struct DemoOrg {
+    pub applications: u64,
+    pub seed: u64,
+    /// The data's "now".
+    pub today: jiff::civil::Date,
+}
+
+fn demo(database: Option<&str>, org: DemoOrg) -> Result<()> {
     let url = database.unwrap_or(DEMO_DATABASE);
     // The default demo store is ours to recreate; a store the user named is only added to.
     reset_demo_store(database)?;
-    let (mut store, report, summary) = create_demo(url, applications, seed)?;
+    let (mut store, report, summary) = create_demo(url, org)?;
     out!();
     out!("hireplane demo: store `{}`", store::redact(url));
     out!("data as of {}", summary.reference_time);

@@ -294,37 +294,74 @@ fn print_solution(request: &Request, solution: &Solution) -> Result<()> {
                     o.objective.idle_minutes,
                     o.objective.trainees_missing
                 );
-                for s in &o.sessions {
-                    let local = zone
-                        .as_ref()
-                        .and_then(|z| {
-                            let start: jiff::Timestamp = s.start.parse().ok()?;
-                            Some(format!(
-                                " ({} for the candidate)",
-                                start.to_zoned_datetime(z.clone()).strftime("%a %H:%M %Z")
-                            ))
-                        })
-                        .unwrap_or_default();
-                    let people: Vec<String> = s.seats.iter().map(|seat| seat.join(" + ")).collect();
-                    let trainee = s
-                        .trainee
-                        .as_ref()
-                        .map(|t| {
-                            let role = serde_json::to_value(t.role).ok();
-                            let role = role.as_ref().and_then(|r| r.as_str()).unwrap_or("trainee");
-                            format!("; trainee {} ({role})", t.person)
-                        })
-                        .unwrap_or_default();
-                    out!(
-                        "  {:<12} {} – {}{local}  {}{trainee}",
-                        s.session,
-                        s.start,
-                        s.end,
-                        people.join(", ")
-                    );
-                }
+                out!("{}", session_table(&o.sessions, zone.as_ref()).trim_end());
             }
         }
     }
     Ok(())
+}
+
+/// An option's sessions as a table in time order (ties by session id), each column as wide as
+/// its longest cell, the candidate's local time beside the UTC times, the seats last.
+fn session_table(
+    sessions: &[scheduling::ScheduledSession],
+    zone: Option<&jiff::tz::TimeZone>,
+) -> String {
+    let mut sorted: Vec<&scheduling::ScheduledSession> = sessions.iter().collect();
+    sorted.sort_by_key(|s| (s.start.parse::<jiff::Timestamp>().ok(), s.session.clone()));
+    let mut rows: Vec<[String; 5]> = vec![[
+        "session".to_owned(),
+        "start (UTC)".to_owned(),
+        "end (UTC)".to_owned(),
+        "for the candidate".to_owned(),
+        "interviewers".to_owned(),
+    ]];
+    for s in sorted {
+        let local = zone
+            .and_then(|z| {
+                let start: jiff::Timestamp = s.start.parse().ok()?;
+                let end: jiff::Timestamp = s.end.parse().ok()?;
+                Some(format!(
+                    "{}–{} {}",
+                    start
+                        .to_zoned_datetime(z.clone())
+                        .strftime("%a %d %b %H:%M"),
+                    end.to_zoned_datetime(z.clone()).strftime("%H:%M"),
+                    end.to_zoned_datetime(z.clone()).strftime("%Z")
+                ))
+            })
+            .unwrap_or_default();
+        let mut people: Vec<String> = s.seats.iter().map(|seat| seat.join(" + ")).collect();
+        if let Some(t) = &s.trainee {
+            let role = serde_json::to_value(t.role).ok();
+            let role = role.as_ref().and_then(|r| r.as_str()).unwrap_or("trainee");
+            people.push(format!("trainee {} ({role})", t.person));
+        }
+        rows.push([
+            s.session.clone(),
+            s.start.clone(),
+            s.end.clone(),
+            local,
+            people.join(", "),
+        ]);
+    }
+    let mut widths = [0usize; 5];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        out.push_str("  ");
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            out.push_str(cell);
+            if i + 1 < row.len() {
+                let pad = w.saturating_sub(cell.chars().count()) + 2;
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push('\n');
+    }
+    out
 }

@@ -139,7 +139,7 @@ pub fn serve(
     database: Option<&str>,
     config: Option<&Path>,
     listen: Option<SocketAddr>,
-    demo: bool,
+    demo: Option<super::DemoOrg>,
 ) -> Result<()> {
     let mut settings = server::Settings::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(url) = database {
@@ -149,16 +149,19 @@ pub fn serve(
         settings.listen = addr;
     }
     let mut banner = Vec::new();
-    if demo {
+    if let Some(demo) = demo {
         let url = database.unwrap_or(super::DEMO_DATABASE).to_owned();
         settings.database = url.clone();
         super::reset_demo_store(database)?;
-        let (mut store, report, _) = super::create_demo(&url, 5000, 7)?;
+        let (mut store, report, summary) = super::create_demo(&url, demo)?;
         let org = report.org_id.as_str();
         let users = store.active_users(org)?;
         let services = app::Services::new();
         banner.push(format!(
-            "demo org `{org}` in `{}`; one token per role (shown once, valid 30 days):",
+            "demo org `{org}` ({} applications, seed {}, data as of {}) in `{}`; one token per role (shown once, valid 30 days):",
+            demo.applications,
+            demo.seed,
+            summary.reference_time.get(..10).unwrap_or(&summary.reference_time),
             store::redact(&url)
         ));
         let mut example = None;
@@ -197,6 +200,8 @@ pub fn serve(
     }
     server::init_logging(&settings);
     let graphiql = settings.graphiql;
+    // The banner's example names the address asked for; with port 0, the one bound is shown.
+    let asked = settings.listen.to_string();
     server::serve_blocking(settings, move |addr| {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
@@ -219,7 +224,7 @@ pub fn serve(
             );
         }
         for line in &banner {
-            let _ = writeln!(out, "{line}");
+            let _ = writeln!(out, "{}", line.replace(&asked, &addr.to_string()));
         }
         let _ = out.flush();
     })

@@ -150,10 +150,14 @@ fn demo_builds_a_fresh_store_and_shows_it() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     for _ in 0..2 {
-        let out = hireplane(t, &["demo", "--applications", "300"]);
+        let out = hireplane(
+            t,
+            &["demo", "--applications", "300", "--today", "2031-05-14"],
+        );
         assert!(out.status.success(), "{}", text(&out.stderr));
         let shown = text(&out.stdout);
         assert!(shown.contains("org `demo`"), "{shown}");
+        assert!(shown.contains("data as of 2031-05-14T00:00:00Z"), "{shown}");
         assert!(
             shown
                 .lines()
@@ -162,6 +166,170 @@ fn demo_builds_a_fresh_store_and_shows_it() {
         );
     }
     assert!(t.join("hireplane-demo.db").exists());
+}
+
+/// `generate` and `demo` place the data around a date (today unless `--today` names one): the
+/// README's headline report over the last 90 days, and upcoming interviews, are never empty.
+#[test]
+fn generated_data_is_placed_around_its_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let out = hireplane(
+        t,
+        &[
+            "generate",
+            "--org-id",
+            "dated",
+            "--applications",
+            "400",
+            "--seed",
+            "5",
+            "--today",
+            "2030-10-02",
+            "org",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(hireplane(t, &["import", "org"]).status.success());
+    let count = |today: &str, report: &str| {
+        number(&hireplane(
+            t,
+            &[
+                "report",
+                "--as",
+                "dated_usr_1",
+                "--today",
+                today,
+                report,
+                "--format",
+                "csv",
+            ],
+        ))
+    };
+    let recent = "report applications where applied_at in last 90 days show count() as n";
+    let upcoming = "report interviews where starts_at >= today show count() as n";
+    assert!(count("2030-10-02", recent) > 0);
+    assert!(count("2030-10-02", upcoming) > 0);
+    assert_eq!(
+        count(
+            "2030-10-02",
+            "report applications where applied_at > today show count() as n"
+        ),
+        0
+    );
+    // Seen from a year later, the same data is old.
+    assert_eq!(count("2031-10-02", recent), 0);
+    assert_eq!(count("2031-10-02", upcoming), 0);
+    // Without --today, the data is around today's date.
+    let out = hireplane(
+        t,
+        &[
+            "generate",
+            "--org-id",
+            "now",
+            "--applications",
+            "200",
+            "now",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let org: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(t.join("now/org.json")).unwrap()).unwrap();
+    let created: jiff::Timestamp = org["created_at"].as_str().unwrap().parse().unwrap();
+    let age = jiff::Timestamp::now().duration_since(created).as_hours() / 24;
+    // The org was created three years (3 x 365 days) before its data's date, today.
+    assert!((3 * 365 - 1..=3 * 365 + 1).contains(&age), "{age} days");
+    fails_with(
+        &hireplane(
+            t,
+            &[
+                "generate",
+                "--org-id",
+                "x",
+                "--applications",
+                "10",
+                "--today",
+                "2030-02-30",
+                "x",
+            ],
+        ),
+        "`2030-02-30` is not a date such as `2026-03-02`",
+    );
+}
+
+/// `serve --demo` takes `demo`'s options; without `--demo` they are refused.
+#[test]
+fn serve_demo_takes_the_demo_options() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hireplane"))
+        .args([
+            "serve",
+            "--demo",
+            "--applications",
+            "120",
+            "--seed",
+            "3",
+            "--today",
+            "2029-04-18",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(t)
+        .env_remove("HIREPLANE_DATABASE")
+        .env("HIREPLANE_LOG_LEVEL", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut banner = String::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.contains("-d '{") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        banner.contains("demo org `demo` (120 applications, seed 3, data as of 2029-04-18)"),
+        "{banner}"
+    );
+    // The example names the port bound, not port 0.
+    assert!(!banner.contains("127.0.0.1:0"), "{banner}");
+    let bound = banner
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    assert!(
+        banner.contains(&format!("curl -s http://{bound}/graphql")),
+        "{banner}"
+    );
+    let out = hireplane(t, &["--database", "sqlite://hireplane-demo.db", "orgs"]);
+    let listing = text(&out.stdout);
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["applications", "120"]),
+        "{listing}"
+    );
+    fails_with(&hireplane(t, &["serve", "--applications", "10"]), "--demo");
+}
+
+#[test]
+fn importing_a_missing_folder_says_no_such_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = hireplane(tmp.path(), &["import", "nowhere/"]);
+    let err = fails_with(&out, "no such directory");
+    assert!(err.contains("`nowhere/`"), "{err}");
+    assert!(!err.contains("org.json:0"), "{err}");
 }
 
 #[test]
@@ -308,7 +476,7 @@ fn a_bad_scheduling_request_names_the_field() {
 }
 
 /// The README's scheduling example on an org generated here, with id `acme` so that its ids are
-/// the plan's (`acme_pool_1`, `acme_usr_8`, `acme_app_5`): a generated org's eighth user is always
+/// the plan's (`acme_pool_1`, `acme_usr_8`, `acme_app_115`): a generated org's eighth user is always
 /// an active hiring manager, and its first pools are its coding and system design interviewers.
 #[test]
 fn schedule_builds_the_request_from_the_store() {
@@ -324,6 +492,8 @@ fn schedule_builds_the_request_from_the_store() {
             "300",
             "--seed",
             "7",
+            "--today",
+            DEMO_DAY,
             "acme",
         ],
     );
@@ -349,7 +519,7 @@ fn schedule_builds_the_request_from_the_store() {
     assert!(
         records("applications.jsonl")
             .iter()
-            .any(|a| a["id"] == "acme_app_5")
+            .any(|a| a["id"] == "acme_app_115")
     );
     assert!(hireplane(t, &["import", "acme"]).status.success());
     // The README's plan as is: no `now` (the clock) and no candidate windows (the whole horizon).
@@ -359,7 +529,7 @@ fn schedule_builds_the_request_from_the_store() {
         "--org",
         "acme",
         "--application",
-        "acme_app_5",
+        "acme_app_115",
         "--plan",
         plan.to_str().unwrap(),
     ];
@@ -393,6 +563,79 @@ fn schedule_builds_the_request_from_the_store() {
     for person in seated {
         assert!(members.contains(&person), "{person} is not in acme_pool_1");
     }
+
+    // The plan names no windows: every session falls in the candidate's working hours, weekdays
+    // 09:00 to 17:00 in their zone (the README's example once offered 4 a.m.).
+    let app = records("applications.jsonl")
+        .into_iter()
+        .find(|a| a["id"] == "acme_app_115")
+        .unwrap();
+    let candidate = records("candidates.jsonl")
+        .into_iter()
+        .find(|c| c["id"] == app["candidate_id"])
+        .unwrap();
+    let zone = jiff::tz::TimeZone::get(candidate["timezone"].as_str().unwrap()).unwrap();
+    for option in solution["options"].as_array().unwrap() {
+        for s in option["sessions"].as_array().unwrap() {
+            let local = |key: &str| {
+                s[key]
+                    .as_str()
+                    .unwrap()
+                    .parse::<jiff::Timestamp>()
+                    .unwrap()
+                    .to_zoned_datetime(zone.clone())
+            };
+            let (start, end) = (local("start"), local("end"));
+            assert_eq!(start.date(), end.date(), "{s}");
+            assert!(start.weekday().to_monday_one_offset() <= 5, "{s}: {start}");
+            assert!(start.hour() >= 9, "{s}: starts {start} for the candidate");
+            assert!(
+                end.hour() < 17 || (end.hour() == 17 && end.minute() == 0),
+                "{s}: ends {end} for the candidate"
+            );
+        }
+    }
+    // `acme_app_5`'s candidate is in Chicago, whose working hours never meet the hiring
+    // manager's in Kolkata: no schedule, rather than one at 4 a.m. for the candidate.
+    let mut chicago = args.to_vec();
+    chicago[4] = "acme_app_5";
+    let out = hireplane(t, &[&chicago[..], &["--format", "json"]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let solution: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(solution["status"], "infeasible", "{solution}");
+    assert!(
+        solution["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().contains("`acme_usr_8` is not free for 30 min inside working hours and the candidate's windows")),
+        "{solution}"
+    );
+    // The table lists each option's sessions in time order, under one header whose columns
+    // line up whatever the names' lengths.
+    let out = hireplane(t, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let option1: Vec<&str> = table
+        .lines()
+        .skip_while(|l| !l.starts_with("option 1:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert!(option1[0].trim_start().starts_with("session"), "{table}");
+    assert_eq!(option1.len(), 4, "{table}");
+    let column = option1[0].find("start (UTC)").unwrap();
+    let starts: Vec<&str> = option1[1..]
+        .iter()
+        .map(|l| l[column..].split_whitespace().next().unwrap())
+        .collect();
+    let mut sorted = starts.clone();
+    sorted.sort();
+    assert_eq!(starts, sorted, "{table}");
+    assert!(
+        option1[3].trim_start().starts_with("hiring-manager"),
+        "{table}"
+    );
 
     // An application the org does not have is a clear error.
     let mut bad = args.to_vec();
@@ -538,10 +781,13 @@ fn schedule_takes_busy_time_from_a_caldav_server() {
 
 /// The demo org's first admin (ids are deterministic).
 const ADMIN: &str = "demo_usr_1";
+/// The demo's data date in tests: seed 7's own reference date (the data of `generate` without a
+/// date), so that tests do not depend on the day they run.
+const DEMO_DAY: &str = "2026-02-23";
 
 /// A demo store of 300 applications in `dir`; returns its `--database` argument.
 fn demo_store(dir: &Path) -> String {
-    let out = hireplane(dir, &["demo", "--applications", "300"]);
+    let out = hireplane(dir, &["demo", "--applications", "300", "--today", DEMO_DAY]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     "sqlite://hireplane-demo.db".to_owned()
 }
@@ -1048,4 +1294,92 @@ fn org_policy_files_are_validated_set_and_shown() {
     ));
     assert_eq!(visible, not_archived);
     assert!(visible < 300);
+}
+
+/// Every change of an org's policy is in the audit log (who, the version, the text's hash), and
+/// `policy reset` returns the org to the shipped default, also audited.
+#[test]
+fn policy_changes_are_audited_and_reset_returns_to_the_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let db = demo_store(t);
+    let all = "report applications show count() as n";
+    let count = || {
+        number(&hireplane(
+            t,
+            &[
+                "--database",
+                &db,
+                "report",
+                "--as",
+                ADMIN,
+                all,
+                "--format",
+                "csv",
+            ],
+        ))
+    };
+    assert_eq!(count(), 300);
+    let policy = "@id(\"admin-active\")\npermit (principal, action, resource)\nwhen { principal.role == \"admin\" };\n\n@id(\"no-archived\")\nforbid (principal, action == Hireplane::Action::\"view\", resource is Hireplane::Application)\nwhen { resource.status == \"archived\" };\n";
+    std::fs::write(t.join("mine.cedar"), policy).unwrap();
+    let out = hireplane(
+        t,
+        &[
+            "--database",
+            &db,
+            "policy",
+            "set",
+            "mine.cedar",
+            "--by",
+            ADMIN,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains("(policy version 1, sha256 "), "{said}");
+    assert!(count() < 300);
+    // An empty file is not a way back to the default.
+    std::fs::write(t.join("empty.cedar"), "").unwrap();
+    fails_with(
+        &hireplane(t, &["--database", &db, "policy", "set", "empty.cedar"]),
+        "the policy file `empty.cedar` is empty; `hireplane policy reset` returns an org to the shipped default",
+    );
+    let out = hireplane(t, &["--database", &db, "policy", "reset", "--by", ADMIN]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "org `demo` now uses the shipped default policy (policy version 2)\n"
+    );
+    assert_eq!(count(), 300);
+    let shown = text(&hireplane(t, &["--database", &db, "policy", "show"]).stdout);
+    assert!(
+        shown.starts_with("// org `demo` uses the shipped default policy (reset at v2 "),
+        "{shown}"
+    );
+    assert!(shown.contains(&format!(" by {ADMIN})")), "{shown}");
+    // The log, newest first: the reset, then the change (the empty file changed nothing).
+    let out = hireplane(t, &["--database", &db, "audit", "--format", "csv"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let log = text(&out.stdout);
+    let changes: Vec<&str> = log.lines().filter(|l| l.contains("Policy,")).collect();
+    assert_eq!(changes.len(), 2, "{log}");
+    assert!(
+        changes[0].contains(&format!(
+            ",{ADMIN},resetPolicy,policy v2,allowed,,,the shipped default, sha256 "
+        )) || changes[0].contains(&format!(
+            ",{ADMIN},resetPolicy,policy v2,allowed,,,\"the shipped default, sha256 "
+        )),
+        "{log}"
+    );
+    assert!(
+        changes[1].contains(&format!(",{ADMIN},setPolicy,policy v1,allowed,,,sha256 ")),
+        "{log}"
+    );
+    // The hash in the log is the one `policy set` printed.
+    let hash = said
+        .split("sha256 ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(")\n");
+    assert!(changes[1].ends_with(hash), "{log}");
 }

@@ -19,7 +19,8 @@
 //! ids and other per-record fields (names, emails, free text, numbers), custom fields, exact
 //! timestamps, every other aggregate (`min(name)` shows one person's value), `having`, `limit`,
 //! funnels, the `demographics` record itself (whether someone answered is demographic too), and
-//! in filters demographic fields, text matching, relative ranges of days, and comparisons of two
+//! in filters demographic fields, text matching, relative ranges of days, `in last N ...` and
+//! `in next N ...` (they start or end on a day of their own), and comparisons of two
 //! fields. So no cell can be narrowed to one named person by the report's text, and every
 //! population a report counts is a union of *atoms*: the groups of its coarse keys and of the
 //! coarse values its filters read.
@@ -600,6 +601,13 @@ impl Checker<'_> {
                     return Err(filter_refused(
                         &e.to_string(),
                         "`in last N ...` ends today and starts on a day of its own, not on a whole month; use `in this|previous month|quarter|year`, or compare `month(..)` with months such as `\"2025-03\"`",
+                        e.span,
+                    ));
+                }
+                if range.which == RangeKind::Next {
+                    return Err(filter_refused(
+                        &e.to_string(),
+                        "`in next N ...` starts today and ends on a day of its own, not on a whole month; use `in this|previous month|quarter|year`, or compare `month(..)` with months such as `\"2025-03\"`",
                         e.span,
                     ));
                 }

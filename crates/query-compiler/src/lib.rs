@@ -329,6 +329,17 @@ pub fn relative_dates(
         };
         return Some((start, end));
     }
+    if which == RangeKind::Next {
+        // From the start of today to the end of the day `count` units ahead.
+        let last = match unit {
+            TimeUnit::Day => days(today, n)?,
+            TimeUnit::Week => days(today, 7 * n)?,
+            TimeUnit::Month => months(today, n)?,
+            TimeUnit::Quarter => months(today, 3 * n)?,
+            TimeUnit::Year => months(today, 12 * n)?,
+        };
+        return Some((today, days(last, 1)?));
+    }
     // The calendar period containing today, then shifted back one for `previous`.
     let (start, len_days, len_months) = match unit {
         TimeUnit::Day => (today, 1, 0),

@@ -934,7 +934,7 @@ impl Resolver<'_> {
                     _ => {
                         return Err(err(
                             format!(
-                                "`{}` is {}; `in last/this/previous ...` needs a timestamp or a date",
+                                "`{}` is {}; `in last/next/this/previous ...` needs a timestamp or a date",
                                 display(inner),
                                 article(&ty)
                             ),
@@ -942,12 +942,13 @@ impl Resolver<'_> {
                         ));
                     }
                 };
-                if range.which == RangeKind::Last && range.count == 0 {
-                    return Err(err("`last 0 ...` is an empty range", span));
+                if matches!(range.which, RangeKind::Last | RangeKind::Next) && range.count == 0 {
+                    return Err(err(format!("`{range}` is an empty range"), span));
                 }
                 let spec = RangeSpec {
                     which: match range.which {
                         RangeKind::Last => "last",
+                        RangeKind::Next => "next",
                         RangeKind::This => "this",
                         RangeKind::Previous => "previous",
                     },
@@ -1005,6 +1006,7 @@ impl Resolver<'_> {
             Literal::Float(f) => (self.param(Param::Number(*f)), Type::Number),
             Literal::String(s) => (self.param(Param::Text(s.clone())), Type::Text),
             Literal::Date(d) => (self.param(Param::Date(d.clone())), Type::Date),
+            Literal::Today => (self.param(Param::Today { date: true }), Type::Date),
             Literal::Timestamp(t) => {
                 let at = self.instant_literal(t, span)?;
                 (self.param(Param::Instant(at)), Type::Instant)
@@ -1072,6 +1074,8 @@ impl Resolver<'_> {
             (Type::Integer | Type::Number, Literal::Float(f)) => self.param(Param::Number(*f)),
             (Type::Bool, Literal::Bool(b)) => self.param(Param::Bool(*b)),
             (Type::Date, Literal::Date(d)) => self.param(Param::Date(d.clone())),
+            (Type::Date, Literal::Today) => self.param(Param::Today { date: true }),
+            (Type::Instant, Literal::Today) => self.param(Param::Today { date: false }),
             (Type::Instant, Literal::Date(d)) => {
                 let (start, _) = self.day_bounds(d, span)?;
                 self.param(Param::Instant(start))
@@ -1092,6 +1096,10 @@ impl Resolver<'_> {
             (_, Literal::Integer(_) | Literal::Float(_)) => return Err(mismatch("a number")),
             (_, Literal::Bool(_)) => return Err(mismatch("a boolean")),
             (_, Literal::Date(_)) => return Err(mismatch("a date")),
+            (_, Literal::Today) => {
+                return Err(mismatch("`today` (a date)")
+                    .with_help("`today` compares with timestamps and dates"));
+            }
             (_, Literal::Timestamp(_)) => return Err(mismatch("a timestamp")),
         })
     }
@@ -1185,17 +1193,44 @@ impl Resolver<'_> {
                     .with_help("a map can only be shown, or tested with `is null`"));
                 }
                 let op = if lit_left { flip(op) } else { op };
-                // An instant compared with a date means the date's whole day in the report's zone.
-                if ty == Type::Instant
-                    && let ExprKind::Literal {
+                // An instant compared with a date (or `today`) means the date's whole day in the
+                // report's zone.
+                let day = match &other.kind {
+                    ExprKind::Literal {
                         value: Literal::Date(d),
-                    } = &other.kind
-                {
-                    let (start, end) = self.day_bounds(d, other.span)?;
-                    let cmp = |r: &mut Self, op, v| Scalar::Binary {
+                    } if ty == Type::Instant => {
+                        let (start, end) = self.day_bounds(d, other.span)?;
+                        Some((Param::Instant(start), Param::Instant(end)))
+                    }
+                    ExprKind::Literal {
+                        value: Literal::Today,
+                    } if ty == Type::Instant => {
+                        let spec = RangeSpec {
+                            which: "this",
+                            count: 1,
+                            unit: "day",
+                            range: query_syntax::RelativeRange {
+                                which: RangeKind::This,
+                                count: 1,
+                                unit: query_syntax::TimeUnit::Day,
+                            },
+                        };
+                        Some((
+                            Param::Today { date: false },
+                            Param::Relative {
+                                range: spec,
+                                end: true,
+                                date: false,
+                            },
+                        ))
+                    }
+                    _ => None,
+                };
+                if let Some((start, end)) = day {
+                    let cmp = |r: &mut Self, op, v: Param| Scalar::Binary {
                         op,
                         left: Box::new(s.clone()),
-                        right: Box::new(r.param(Param::Instant(v))),
+                        right: Box::new(r.param(v)),
                         operand: Type::Instant,
                     };
                     let out = match op {
@@ -2489,6 +2524,7 @@ pub(crate) fn display(expr: &Expr) -> String {
             Literal::Float(f) => f.to_string(),
             Literal::String(s) => format!("{s:?}"),
             Literal::Date(d) | Literal::Timestamp(d) => d.clone(),
+            Literal::Today => "today".into(),
         },
         ExprKind::Binary { op, left, right } => {
             format!("{} {} {}", display(left), op.symbol(), display(right))

@@ -480,4 +480,88 @@ fn margins_of_application_keys_are_counted_in_distinct_candidates() {
     let ir =
         resolved("report candidates group by location, demographics.gender as g show count() as n");
     assert!(ir.safe.margins.is_empty());
+
+fn today_and_next_are_bound_when_the_report_runs() {
+    let zone = "America/New_York";
+    let midnight = |d: &str| {
+        d.parse::<jiff::civil::Date>()
+            .unwrap()
+            .to_zoned_datetime(jiff::tz::TimeZone::get(zone).unwrap())
+            .unwrap()
+            .timestamp()
+            .as_microsecond()
+    };
+    let today: jiff::civil::Date = "2025-06-30".parse().unwrap();
+    let bound = |text: &str| {
+        let c = compile(text, &MemoryCatalog::example(), Dialect::Sqlite, &OrgScope)
+            .unwrap_or_else(|d| panic!("{}", d.render(text, "<test>")));
+        assert_eq!(c.time_zone, zone);
+        bind(&c.params, &c.time_zone, today).unwrap()
+    };
+    // `today` against a timestamp: its whole local day.
+    assert!(
+        bound("report interviews where starts_at >= today")
+            .contains(&Bound::Instant(midnight("2025-06-30")))
+    );
+    assert!(
+        bound("report interviews where starts_at > today")
+            .contains(&Bound::Instant(midnight("2025-07-01")))
+    );
+    assert!(
+        bound("report offers where start_date >= today")
+            .contains(&Bound::Date("2025-06-30".into()))
+    );
+    // `next 7 days`: today's midnight up to the end of the 7th day ahead.
+    let next = bound("report interviews where starts_at in next 7 days");
+    assert!(
+        next.contains(&Bound::Instant(midnight("2025-06-30"))),
+        "{next:?}"
+    );
+    assert!(
+        next.contains(&Bound::Instant(midnight("2025-07-08"))),
+        "{next:?}"
+    );
+    let next = bound("report offers where start_date in next 2 months");
+    assert_eq!(
+        next,
+        [
+            Bound::Date("2025-06-30".into()),
+            Bound::Date("2025-08-31".into())
+        ]
+    );
+}
+
+#[test]
+fn misused_today_and_next_are_refused_at_their_span() {
+    let (message, under, _) = refusal("report applications where status = today");
+    assert_eq!(under, "today");
+    assert!(message.starts_with("expected "), "{message}");
+    assert!(message.ends_with("found `today` (a date)"), "{message}");
+    let (message, under, _) = refusal("report applications where today = 2025-01-01");
+    assert_eq!(message, "a comparison needs a field on at least one side");
+    assert_eq!(under, "today = 2025-01-01");
+    let (message, under, _) = refusal("report applications where status in next 3 days");
+    assert_eq!(under, "status");
+    assert!(
+        message.ends_with("`in last/next/this/previous ...` needs a timestamp or a date"),
+        "{message}"
+    );
+    let (message, under, _) = refusal("report applications where applied_at in next 0 days");
+    assert_eq!(
+        message,
+        "`next 0` is not a range: the count must be between 1 and 4294967295"
+    );
+    assert_eq!(under, "0");
+    // Read from JSON, `next 0` is refused too.
+    let json = r#"{"subject": "applications", "where": [{"kind": "within", "expr": {"kind": "path", "path": ["applied_at"]}, "range": {"which": "next", "count": 0, "unit": "day"}}]}"#;
+    let d = query_syntax::from_json(json).unwrap_err();
+    assert_eq!(d.message, "invalid report JSON: `next 0` is not a range");
+    // And `today` in JSON is the same literal as in text.
+    let json = r#"{"subject": "interviews", "where": [{"kind": "binary", "op": ">=", "left": {"kind": "path", "path": ["starts_at"]}, "right": {"kind": "literal", "value": "today"}}]}"#;
+    assert_eq!(
+        query_syntax::from_json(json).unwrap(),
+        parse("report interviews where starts_at >= today")
+            .unwrap()
+            .without_spans()
+    );
 }

@@ -270,8 +270,8 @@ pub enum ExprKind {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         negated: bool,
     },
-    /// `applied_at in last 90 days`, `hired_at in this quarter`, `x not in previous month`:
-    /// relative to today in the org's time zone.
+    /// `applied_at in last 90 days`, `hired_at in this quarter`, `x not in previous month`,
+    /// `starts_at in next 7 days`: relative to today in the report's time zone.
     Within {
         expr: Box<Expr>,
         range: RelativeRange,
@@ -294,6 +294,9 @@ pub enum Literal {
     /// written, validated by the parser: a moment when it has an offset (`Z` is UTC), else a
     /// local time in the report's time zone.
     Timestamp(String),
+    /// `today`: the date the report runs on, in the report's time zone (a date, compared with a
+    /// timestamp as its whole day, like a date literal).
+    Today,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -359,13 +362,14 @@ pub enum TextOp {
     EndsWith,
 }
 
-/// `last 90 days` (the 90 days up to and including today), `this month` (the calendar month
+/// `last 90 days` (the 90 days up to and including today), `next 7 days` (from the start of
+/// today to the end of the 7th day after it: 8 calendar days), `this month` (the calendar month
 /// containing today), `previous quarter` (the one before the current).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelativeRange {
     pub which: RangeKind,
-    /// For `last N units`; 1 for `this` and `previous`.
+    /// For `last N units` and `next N units`; 1 for `this` and `previous`.
     #[serde(default = "one")]
     pub count: u32,
     pub unit: TimeUnit,
@@ -379,6 +383,7 @@ fn one() -> u32 {
 #[serde(rename_all = "snake_case")]
 pub enum RangeKind {
     Last,
+    Next,
     This,
     Previous,
 }

@@ -128,6 +128,7 @@ impl Display for Literal {
                 f.write_char('"')
             }
             Literal::Date(d) | Literal::Timestamp(d) => f.write_str(d),
+            Literal::Today => f.write_str("today"),
         }
     }
 }
@@ -138,6 +139,10 @@ impl Display for RelativeRange {
             RangeKind::Last => {
                 let plural = if self.count == 1 { "" } else { "s" };
                 write!(f, "last {} {}{plural}", self.count, self.unit.name())
+            }
+            RangeKind::Next => {
+                let plural = if self.count == 1 { "" } else { "s" };
+                write!(f, "next {} {}{plural}", self.count, self.unit.name())
             }
             RangeKind::This => write!(f, "this {}", self.unit.name()),
             RangeKind::Previous => write!(f, "previous {}", self.unit.name()),

@@ -212,6 +212,9 @@ fn check_expr(expr: &Expr) -> Result<(), String> {
                 RangeKind::Last if range.count == 0 => {
                     return Err("`last 0` is not a range".to_string());
                 }
+                RangeKind::Next if range.count == 0 => {
+                    return Err("`next 0` is not a range".to_string());
+                }
                 RangeKind::This | RangeKind::Previous if range.count != 1 => {
                     return Err(format!(
                         "a `this` or `previous` range has count 1, not {}",

@@ -4,7 +4,8 @@
 //! `is null`, `contains`, `starts with`, `ends with`; not chainable), `+ -`, `* /`, unary `-`.
 //! Keywords are case-insensitive and are never names, except after a `.` in a path or quoted in
 //! backticks (`` `by`.name ``: a quoted name is always a name). The time
-//! units (`day`, `months`, ...) are keywords only right after `last N`, `this` and `previous`.
+//! units (`day`, `months`, ...) are keywords only right after `last N`, `next N`, `this` and
+//! `previous`. `today` is a literal: the report's date when it runs.
 //!
 //! Nesting is capped at [`MAX_DEPTH`] levels, counted the way the JSON form nests, so that any
 //! parsed report also reads back from its JSON and nothing recurses without bound.
@@ -21,7 +22,7 @@ pub const MAX_DEPTH: usize = 64;
 pub const KEYWORDS: &[&str] = &[
     "report", "where", "group", "by", "show", "having", "order", "limit", "funnel", "as", "asc",
     "desc", "and", "or", "not", "in", "between", "is", "null", "true", "false", "contains",
-    "starts", "ends", "with", "last", "this", "previous", "distinct",
+    "starts", "ends", "with", "last", "next", "this", "previous", "distinct", "today",
 ];
 
 const CLAUSES: &[&str] = &[
@@ -529,6 +530,8 @@ impl<'a> Parser<'a> {
         }
         let which = if self.eat_keyword("last").is_some() {
             RangeKind::Last
+        } else if self.eat_keyword("next").is_some() {
+            RangeKind::Next
         } else if self.eat_keyword("this").is_some() {
             RangeKind::This
         } else if self.eat_keyword("previous").is_some() {
@@ -536,9 +539,14 @@ impl<'a> Parser<'a> {
         } else {
             return Err(self
                 .expected("`(` or a range")
-                .with_help("write a list such as `in (\"a\", \"b\")` or a range such as `in last 90 days`, `in this month` or `in previous quarter`"));
+                .with_help("write a list such as `in (\"a\", \"b\")` or a range such as `in last 90 days`, `in next 7 days`, `in this month` or `in previous quarter`"));
         };
-        let count = if which == RangeKind::Last {
+        let count = if matches!(which, RangeKind::Last | RangeKind::Next) {
+            let word = if which == RangeKind::Last {
+                "last"
+            } else {
+                "next"
+            };
             let token = self.peek().clone();
             let count = match token.kind {
                 TokenKind::Integer(n) => n,
@@ -552,7 +560,7 @@ impl<'a> Parser<'a> {
                 _ => {
                     return Err(Diagnostic::new(
                         format!(
-                            "`last {count}` is not a range: the count must be between 1 and {}",
+                            "`{word} {count}` is not a range: the count must be between 1 and {}",
                             u32::MAX
                         ),
                         token.span,
@@ -669,10 +677,18 @@ impl<'a> Parser<'a> {
             TokenKind::Word if self.at_keyword("true") => Some(Literal::Bool(true)),
             TokenKind::Word if self.at_keyword("false") => Some(Literal::Bool(false)),
             TokenKind::Word if self.at_keyword("null") => Some(Literal::Null),
+            TokenKind::Word if self.at_keyword("today") => Some(Literal::Today),
             _ => None,
         };
         if let Some(value) = literal {
             self.advance();
+            if value == Literal::Today && self.peek().kind == TokenKind::Dot {
+                return Err(Diagnostic::new(
+                    "`today` is a date, not a record with fields",
+                    token.span,
+                )
+                .with_help("a field named `today` is written in backticks: `` `today` ``"));
+            }
             return self.node(ExprKind::Literal { value }, token.span);
         }
         match token.kind {
@@ -916,6 +932,7 @@ mod tests {
             } => {
                 let which = match range.which {
                     RangeKind::Last => "last",
+                    RangeKind::Next => "next",
                     RangeKind::This => "this",
                     RangeKind::Previous => "previous",
                 };
@@ -1005,6 +1022,22 @@ mod tests {
     }
 
     #[test]
+    fn today_is_a_literal() {
+        assert_eq!(expr("starts_at >= today"), "(>= starts_at today)");
+        assert_eq!(expr("TODAY > applied_at"), "(> today applied_at)");
+        assert_eq!(
+            expr("x between today and 2030-01-01"),
+            "(between x today 2030-01-01)"
+        );
+        // A keyword: a field called `today` is written in backticks.
+        assert_eq!(expr("`today` = 1"), "(= today 1)");
+        assert_eq!(
+            error("report r where today.x = 1"),
+            ("`today` is a date, not a record with fields".into(), 15..20)
+        );
+    }
+
+    #[test]
     fn relative_ranges() {
         assert_eq!(
             expr("applied_at in last 90 days"),
@@ -1031,6 +1064,28 @@ mod tests {
             "(not-within x previous 1 year)"
         );
         assert_eq!(expr("x in previous weeks"), "(within x previous 1 week)");
+        assert_eq!(
+            expr("starts_at in next 7 days"),
+            "(within starts_at next 7 day)"
+        );
+        assert_eq!(
+            expr("starts_at not in NEXT 1 month"),
+            "(not-within starts_at next 1 month)"
+        );
+        assert_eq!(
+            error("report r where x in next 0 weeks"),
+            (
+                "`next 0` is not a range: the count must be between 1 and 4294967295".into(),
+                25..26
+            )
+        );
+        assert_eq!(
+            error("report r where x in next week"),
+            (
+                "expected a number of units after `next`, found `week`".into(),
+                25..29
+            )
+        );
         assert_eq!(
             error("report r where x in last 0 days").0,
             "`last 0` is not a range: the count must be between 1 and 4294967295"

@@ -3,7 +3,9 @@
 //! - **Org policies.** An org may replace the shipped access policies with its own Cedar policy
 //!   text. [`Store::set_org_policy`] stores a new version (1, 2, ... per org) and keeps every
 //!   earlier one; [`Store::org_policy`] is the current (highest) version. The store keeps the text
-//!   as given: validating it is the caller's job, before it calls.
+//!   as given: validating it is the caller's job, before it calls. [`Store::reset_org_policy`]
+//!   stores a version with an empty text, which stands for the shipped default
+//!   ([`OrgPolicy::is_shipped_default`]): the org is back on it, and its history stays.
 //! - **Audit log.** [`Store::record_audit`] appends events (who, when, which action on which
 //!   subject, allowed or denied, the ids of the policies that decided, a hash of the query, and a
 //!   short note of what was accessed, never values), numbering them per org with `seq` in the order
@@ -31,9 +33,18 @@ use crate::{Store, StoreError};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrgPolicy {
     pub version: i64,
+    /// The Cedar text; empty for a return to the shipped default.
     pub text: String,
     pub set_at: Instant,
     pub set_by: Option<String>,
+}
+
+impl OrgPolicy {
+    /// Whether this version returned the org to the shipped default policy
+    /// ([`Store::reset_org_policy`]).
+    pub fn is_shipped_default(&self) -> bool {
+        self.text.is_empty()
+    }
 }
 
 /// Whether a request was allowed or denied.
@@ -183,6 +194,17 @@ impl Store {
                 Ok(version)
             }
         }
+    }
+
+    /// Returns org `org_id` to the shipped default policy: a new version with an empty text
+    /// (earlier versions are kept). Returns the version.
+    pub fn reset_org_policy(
+        &mut self,
+        org_id: &str,
+        set_by: Option<&str>,
+        at: Instant,
+    ) -> Result<i64, StoreError> {
+        self.set_org_policy(org_id, "", set_by, at)
     }
 
     /// The current (highest) version of org `org_id`'s policies; `None` if the org never set any.

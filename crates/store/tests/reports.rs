@@ -611,6 +611,14 @@ const CORPUS: &[(&str, &str)] = &[
         "report interviews group by status show avg(distinct application.candidate.custom.years_of_experience) as years, sum(distinct application.job.headcount) as heads, count() as n",
     ),
     (
+        "upcoming-interviews",
+        "report interviews where starts_at >= today and status != \"cancelled\" group by day(starts_at) as day show count() as n, min(starts_at) as first order by day",
+    ),
+    (
+        "today-and-next",
+        "report applications group by applied_at < today as before, applied_at in next 30 days as next30 show count() as n, count(interviews where starts_at in next 2 weeks) as soon, count(where hired_at = today) as hired_today, min(current_offer.start_date) as start",
+    ),
+    (
         "stage-kind-order",
         "report stages group by kind, kind_order show count() as n, count(stage_transitions) as entries order by kind_order",
     ),
@@ -678,9 +686,37 @@ fn equivalences(with_pg: bool) {
             format!("day(hired_at) between \"{d}\" and \"{t}\""),
         ));
     }
+    // `today` is the date the report runs on, in its zone: against a timestamp, its whole day.
+    for field in ["applied_at", "starts_at"] {
+        for op in ["=", "!=", "<", "<=", ">", ">="] {
+            pairs.push((
+                format!("{field} {op} today"),
+                format!("day({field}) {op} \"{t}\""),
+            ));
+        }
+        pairs.push((
+            format!("today <= {field}"),
+            format!("day({field}) >= \"{t}\""),
+        ));
+        pairs.push((
+            format!("{field} between {} and today", minus(t, 30)),
+            format!("day({field}) between \"{}\" and \"{t}\"", minus(t, 30)),
+        ));
+        pairs.push((
+            format!("{field} >= today in zone \"Pacific/Kiritimati\""),
+            format!("day({field}) >= \"{t}\" in zone \"Pacific/Kiritimati\""),
+        ));
+    }
+    // A date field against `today`: the date.
+    for op in ["=", "<", ">="] {
+        pairs.push((
+            format!("current_offer.start_date {op} today"),
+            format!("current_offer.start_date {op} {t}"),
+        ));
+    }
     let between = |from: Date, to: Date| format!("between \"{from}\" and \"{to}\"");
     // Applications' `applied_at`, and (from feedback) an interview's `starts_at`.
-    for field in ["applied_at", "interview.starts_at"] {
+    for field in ["applied_at", "interview.starts_at", "starts_at"] {
         let mut add = |range: String, unit: &str, rhs: String| {
             pairs.push((
                 format!("{field} in {range}"),
@@ -705,6 +741,13 @@ fn equivalences(with_pg: bool) {
             "day",
             between(minus(months(t, 24), -1), t),
         );
+        // `next N units`: from the start of today to the end of the day N units ahead.
+        add("next 1 day".into(), "day", between(t, minus(t, -1)));
+        add("next 7 days".into(), "day", between(t, minus(t, -7)));
+        add("next 2 weeks".into(), "day", between(t, minus(t, -14)));
+        add("next 3 months".into(), "day", between(t, months(t, -3)));
+        add("next 1 quarter".into(), "day", between(t, months(t, -3)));
+        add("next 1 year".into(), "day", between(t, months(t, -12)));
         add("this day".into(), "day", format!("= \"{t}\""));
         add(
             "previous day".into(),
@@ -795,6 +838,8 @@ fn equivalences(with_pg: bool) {
     for (a, b) in &pairs {
         let subject = if a.starts_with("interview.") {
             "feedback"
+        } else if a.starts_with("starts_at") || a.contains(" starts_at") {
+            "interviews"
         } else {
             "applications"
         };
@@ -824,6 +869,21 @@ fn equivalences(with_pg: bool) {
         pairs.len(),
         failures.join("\n\n")
     );
+    // The fixture has interviews after `today` and applications on it, so the `today` and
+    // `next` pairs compare rows, not two empty answers.
+    for text in [
+        "report interviews where starts_at > today show count() as n",
+        "report interviews where starts_at in next 7 days show count() as n",
+        "report applications where applied_at in last 2 days and applied_at <= today show count() as n",
+    ] {
+        let ir =
+            query_compiler::resolve(&query_compiler::parse(text).unwrap(), &f.catalog).unwrap();
+        let rows = f.oracle.run(&ir, f.today);
+        assert!(
+            matches!(rows[0][0], Value::Integer(n) if n > 0),
+            "{text}: {rows:?}"
+        );
+    }
 }
 
 #[test]
@@ -925,7 +985,9 @@ struct ReportGen<'a> {
 
 impl ReportGen<'_> {
     fn date(&mut self) -> String {
-        let back = *self.rng.pick(&[0i64, 1, 7, 30, 45, 90, 200, 365, 500, 800]);
+        let back = *self
+            .rng
+            .pick(&[-30i64, -7, -1, 0, 1, 7, 30, 45, 90, 200, 365, 500, 800]);
         self.today
             .checked_sub(jiff::Span::new().days(back))
             .unwrap()
@@ -940,6 +1002,15 @@ impl ReportGen<'_> {
         format!("{date}T{h:02}:{m:02}{offset}")
     }
 
+    /// A date literal, or `today`.
+    fn day(&mut self) -> String {
+        if self.rng.chance(20) {
+            "today".into()
+        } else {
+            self.date()
+        }
+    }
+
     fn number(&mut self) -> &'static str {
         const NUMBERS: &[&str] = &[
             "0", "1", "2", "3", "4", "5", "10", "30", "2.5", "100", "1000", "100000",
@@ -948,10 +1019,11 @@ impl ReportGen<'_> {
     }
 
     fn range(&mut self) -> String {
-        let which = self.rng.below(3);
+        let which = self.rng.below(4);
         let unit = *self.rng.pick(&["day", "week", "month", "quarter", "year"]);
         match which {
             0 => format!("last {} {unit}s", self.rng.pick(&[1, 2, 3, 6, 12, 30, 90])),
+            3 => format!("next {} {unit}s", self.rng.pick(&[1, 2, 3, 6, 12, 30, 90])),
             1 => format!("this {unit}"),
             _ => format!("previous {unit}"),
         }
@@ -1048,18 +1120,18 @@ impl ReportGen<'_> {
             },
             Type::Instant => match self.rng.below(8) {
                 6 => format!("{p} >= {}", self.timestamp()),
-                7 => format!("{p} {neg}between {} and {}", self.timestamp(), self.date()),
-                0 => format!("{p} > {}", self.date()),
-                1 => format!("{p} = {}", self.date()),
-                2 => format!("{p} <= {}", self.date()),
-                3 => format!("{p} {neg}between {} and {}", self.date(), self.date()),
+                7 => format!("{p} {neg}between {} and {}", self.timestamp(), self.day()),
+                0 => format!("{p} > {}", self.day()),
+                1 => format!("{p} = {}", self.day()),
+                2 => format!("{p} <= {}", self.day()),
+                3 => format!("{p} {neg}between {} and {}", self.day(), self.day()),
                 4 => format!("days_since({p}) > {}", self.number()),
                 _ => format!("{p} {neg}in {}", self.range()),
             },
             Type::Date => match self.rng.below(3) {
-                0 => format!("{p} >= {}", self.date()),
+                0 => format!("{p} >= {}", self.day()),
                 1 => format!("{p} {neg}in {}", self.range()),
-                _ => format!("{p} < {}", self.date()),
+                _ => format!("{p} < {}", self.day()),
             },
         }
     }

@@ -12,7 +12,9 @@
 //!
 //! How it is shaped:
 //! - **Deterministic.** The same [`Config`] gives byte-identical files. There is no wall
-//!   clock: "now" is a reference date derived from the seed. Every entity draws from its own
+//!   clock: "now" is a reference date derived from the seed, or the day the caller names
+//!   ([`generate_as_of`]: the CLI passes today, so a demo has recent applications and
+//!   upcoming interviews), at 00:00 UTC. Every entity draws from its own
 //!   ChaCha8 stream derived from (seed, kind, index) (`rng`), so changing how one entity is
 //!   generated does not shift every other one. Output never comes from iterating a hash map.
 //! - **Streaming.** The org-level entities (`model`) are small and built in memory; the
@@ -114,6 +116,8 @@ pub enum SynthError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("reference date `{0}` is outside the years 2000 to 2999")]
+    ReferenceDate(jiff::civil::Date),
     #[error("time zone computation failed: {0}")]
     Time(#[from] jiff::Error),
     #[error("internal error: {0}")]
@@ -131,6 +135,47 @@ pub fn generate_with_progress(
     dir: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Summary, SynthError> {
+    generate_at(config, model::reference_time(config.seed), dir, progress)
+}
+
+/// Like [`generate_with_progress`], with the data's "now" at the start (00:00 UTC) of `today`
+/// instead of the seed's own reference date: applications up to it, interviews booked after
+/// it. The same config and `today` give the same files; a `today` equal to the seed's
+/// reference date gives the files of [`generate`].
+pub fn generate_as_of(
+    config: &Config,
+    today: jiff::civil::Date,
+    dir: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Summary, SynthError> {
+    if !(2000..=2999).contains(&today.year()) {
+        return Err(SynthError::ReferenceDate(today));
+    }
+    let days = time::days_from_civil(
+        i64::from(today.year()),
+        u32::try_from(today.month()).unwrap_or(1),
+        u32::try_from(today.day()).unwrap_or(1),
+    );
+    generate_at(config, days * DAY, dir, progress)
+}
+
+/// The reference date ("now") [`generate`] uses for a seed: a Monday in the first half of 2026.
+pub fn seed_reference_date(seed: u64) -> jiff::civil::Date {
+    let (y, m, d) = time::civil_from_days(model::reference_time(seed).div_euclid(DAY));
+    jiff::civil::Date::new(
+        i16::try_from(y).unwrap_or(2026),
+        i8::try_from(m).unwrap_or(1),
+        i8::try_from(d).unwrap_or(1),
+    )
+    .unwrap_or(jiff::civil::date(2026, 1, 5))
+}
+
+fn generate_at(
+    config: &Config,
+    reference: i64,
+    dir: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Summary, SynthError> {
     let valid = !config.org_id.is_empty()
         && config
             .org_id
@@ -144,7 +189,7 @@ pub fn generate_with_progress(
         source,
     })?;
 
-    let model = model::Model::build(config)?;
+    let model = model::Model::build(config, reference)?;
     out::write_document(
         dir,
         "org.json",

@@ -551,7 +551,8 @@ pub fn reference_time(seed: u64) -> i64 {
 }
 
 impl Model {
-    pub fn build(config: &Config) -> Result<Model, SynthError> {
+    /// The org-level entities of `config`, with "now" at `reference` (Unix seconds).
+    pub fn build(config: &Config, reference: i64) -> Result<Model, SynthError> {
         let n = config.applications;
         let departments = usize::try_from((n / 20_000).max(6)).unwrap_or(6);
         let user_count = usize::try_from((n / 250).max(30)).unwrap_or(30);
@@ -559,7 +560,6 @@ impl Model {
         let pool_count = usize::try_from(3 + n / 100_000)
             .unwrap_or(3)
             .min(POOLS.len());
-        let reference = reference_time(config.seed);
 
         let mut rng = stream(config.seed, Stream::Org, 0);
         let org_timezone = *pick(&mut rng, crate::vocab::ORG_ZONES);

@@ -720,6 +720,63 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
 }
 
 #[test]
+fn a_given_reference_date_places_the_data_around_it() {
+    // A Thursday, far from the seed's own dates: the org still follows the spec, with
+    // applications up to that day and interviews booked after it.
+    let today = jiff::civil::date(2031, 7, 17);
+    let a = tempfile::tempdir().unwrap();
+    let summary = synth::generate_as_of(&config(2_000, 7), today, a.path(), &mut |_| {}).unwrap();
+    assert_eq!(summary.reference_time, "2031-07-17T00:00:00Z");
+    check_org(a.path(), &summary);
+    let reference = ts(&summary.reference_time);
+    let applied: Vec<i64> = rows(a.path(), "applications.jsonl")
+        .iter()
+        .map(|r| ts(s(r, "applied_at")))
+        .collect();
+    assert!(applied.iter().all(|&t| t <= reference));
+    let recent = applied
+        .iter()
+        .filter(|&&t| t > reference - 90 * 86_400)
+        .count();
+    assert!(recent >= 100, "{recent} applications in the last 90 days");
+    let upcoming = rows(a.path(), "interviews.jsonl")
+        .iter()
+        .filter(|r| ts(s(r, "starts_at")) > reference)
+        .count();
+    assert!(upcoming >= 5, "{upcoming} interviews after the reference");
+
+    // Deterministic for a seed and a date; the seed's own date gives `generate`'s files.
+    let b = tempfile::tempdir().unwrap();
+    synth::generate_as_of(&config(2_000, 7), today, b.path(), &mut |_| {}).unwrap();
+    let c = tempfile::tempdir().unwrap();
+    let own = synth::seed_reference_date(7);
+    synth::generate_as_of(&config(2_000, 7), own, c.path(), &mut |_| {}).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let seeded = generate_into(d.path(), &config(2_000, 7));
+    assert_eq!(&seeded.reference_time[..10], own.to_string());
+    for file in FILES.iter().chain(&["org.json"]) {
+        let read = |dir: &tempfile::TempDir| std::fs::read(dir.path().join(file)).unwrap();
+        assert!(read(&a) == read(&b), "{file} differs for the same date");
+        assert!(
+            read(&c) == read(&d),
+            "{file}: the seed's date is not `generate`"
+        );
+    }
+
+    let err = synth::generate_as_of(
+        &config(10, 1),
+        jiff::civil::date(1999, 12, 31),
+        a.path(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "reference date `1999-12-31` is outside the years 2000 to 2999"
+    );
+}
+
+#[test]
 fn creates_the_directory_and_reports_progress() {
     let dir = tempfile::tempdir().unwrap();
     let nested = dir.path().join("a").join("b");

@@ -329,6 +329,18 @@ pub fn attack(r: &mut dyn Runner, truth: &BTreeMap<String, String>) -> Outcome {
             "too fine",
         ),
         (
+            "report candidates where created_at in next 2 months group by demographics.gender as g show count() as n",
+            "`in next N ...` starts today and ends on a day of its own",
+        ),
+        (
+            "report candidates where created_at in next 10 days group by demographics.gender as g show count() as n",
+            "too fine",
+        ),
+        (
+            "report candidates where created_at >= today group by demographics.gender as g show count() as n",
+            "exact timestamp",
+        ),
+        (
             "report candidates where week(created_at) = \"2025-W10\" group by demographics.gender as g show count() as n",
             "too fine",
         ),

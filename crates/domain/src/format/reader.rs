@@ -185,6 +185,12 @@ pub fn read_org<S: OrgSink>(
                 ),
             });
         }
+        Err(source) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ReadError::Io {
+                path: dir.to_owned(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+            });
+        }
         Err(source) => {
             return Err(ReadError::Io {
                 path: dir.to_owned(),

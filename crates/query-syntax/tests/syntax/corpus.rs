@@ -42,6 +42,7 @@ where stage.name = "Onsite""#,
     "REPORT Applications WHERE Job.Title = 'Staff \\'Engineer\\'\\n' SHOW COUNT(DISTINCT Candidate.Id) AS People",
     "report interviews where feedback.score in (1.5, 2.25) and started_at in last 1 year and ended_at in this day show sum(score * weight) / sum(weight) as weighted",
     "report applications where application.order.limit = 1 show day(applied_at) as day, year(applied_at) as year, quarter(x) as quarter",
+    "report interviews where starts_at >= today and starts_at in next 7 days and today > `today` and x not in next 2 months show count()",
     r#"report stage_transitions where `by`.name = "Ada" and `by`.`order` is null group by `by`.id as `by` show count() as `limit` order by `limit` desc"#,
 ];
 

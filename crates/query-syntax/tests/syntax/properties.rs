@@ -233,6 +233,7 @@ fn literal() -> impl Strategy<Value = Literal> {
         text.prop_map(Literal::String),
         date.prop_map(Literal::Date),
         timestamp.prop_map(Literal::Timestamp),
+        Just(Literal::Today),
     ]
 }
 
@@ -280,6 +281,11 @@ fn expr() -> impl Strategy<Value = Expr> {
         let range = prop_oneof![
             (1..=u32::MAX, unit.clone()).prop_map(|(count, unit)| RelativeRange {
                 which: RangeKind::Last,
+                count,
+                unit
+            }),
+            (1..=u32::MAX, unit.clone()).prop_map(|(count, unit)| RelativeRange {
+                which: RangeKind::Next,
                 count,
                 unit
             }),
