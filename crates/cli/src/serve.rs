@@ -200,6 +200,7 @@ pub fn serve(
     }
     server::init_logging(&settings);
     let graphiql = settings.graphiql;
+    let is_demo = demo.is_some();
     // The banner's example names the address asked for; with port 0, the one bound is shown.
     let asked = settings.listen.to_string();
     server::serve_blocking(settings, move |addr| {
@@ -217,7 +218,7 @@ pub fn serve(
             out,
             "health: http://{addr}/healthz, http://{addr}/readyz; metrics: http://{addr}/metrics"
         );
-        if demo {
+        if is_demo {
             let _ = writeln!(
                 out,
                 "start page: http://{addr}/ (links, and GraphiQL as each demo role)"

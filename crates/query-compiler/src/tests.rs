@@ -480,7 +480,9 @@ fn margins_of_application_keys_are_counted_in_distinct_candidates() {
     let ir =
         resolved("report candidates group by location, demographics.gender as g show count() as n");
     assert!(ir.safe.margins.is_empty());
+}
 
+#[test]
 fn today_and_next_are_bound_when_the_report_runs() {
     let zone = "America/New_York";
     let midnight = |d: &str| {
