@@ -139,6 +139,32 @@ impl Api {
         )
     }
 
+    /// An open job every role's recruiter sees (not confidential) and its first stage.
+    fn open_job(&self) -> (String, String) {
+        let jobs = self.data(
+            "recruiter",
+            "{ jobs(filter: {status: open, confidential: false}, first: 1) { nodes { id stages { nodes { id } } } } }",
+        );
+        let job = at(&jobs, "jobs.nodes.0.id").as_str().unwrap().to_owned();
+        let stage = at(&jobs, "jobs.nodes.0.stages.nodes.0.id")
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (job, stage)
+    }
+
+    /// A new candidate `name` applied to `job` by the recruiter: the application's id.
+    fn new_applicant(&self, job: &str, name: &str) -> String {
+        let d = self.data(
+            "recruiter",
+            &format!(r#"mutation {{ createCandidate(input: {{name: "{name}", jobId: "{job}"}}) {{ applications {{ nodes {{ id }} }} }} }}"#),
+        );
+        at(&d, "createCandidate.applications.nodes.0.id")
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// Every id of `list` the role sees, page by page (exercises the cursors).
     fn all_ids(&self, role: &str, list: &str) -> BTreeSet<String> {
         let mut ids = BTreeSet::new();
@@ -1373,23 +1399,8 @@ on_both!(workflow_through_the_api);
 /// interviewer on the panel sees no scorecard until they have submitted their own.
 fn feedback_notes_and_scores_through_the_api(db: Db) {
     let mut api = Api::start(db, |_| {});
-    let jobs = api.data(
-        "recruiter",
-        "{ jobs(filter: {status: open, confidential: false}, first: 1) { nodes { id stages { nodes { id } } } } }",
-    );
-    let job = at(&jobs, "jobs.nodes.0.id").as_str().unwrap().to_owned();
-    let stage = at(&jobs, "jobs.nodes.0.stages.nodes.0.id")
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let d = api.data(
-        "recruiter",
-        &format!(r#"mutation {{ createCandidate(input: {{name: "Grace Hopper", jobId: "{job}"}}) {{ applications {{ nodes {{ id }} }} }} }}"#),
-    );
-    let application = at(&d, "createCandidate.applications.nodes.0.id")
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (job, stage) = api.open_job();
+    let application = api.new_applicant(&job, "Grace Hopper");
     let interviewer = api.user("interviewer").to_owned();
     let co_interviewer = api
         .store
@@ -2929,26 +2940,9 @@ on_both!(lists_follow_their_order_across_pages);
 /// participants submit its scorecards.
 fn interview_rules_hold(db: Db) {
     let mut api = Api::start(db, |_| {});
-    let jobs = api.data(
-        "recruiter",
-        "{ jobs(filter: {status: open, confidential: false}, first: 1) { nodes { id stages { nodes { id } } } } }",
-    );
-    let job = at(&jobs, "jobs.nodes.0.id").as_str().unwrap().to_owned();
-    let stage = at(&jobs, "jobs.nodes.0.stages.nodes.0.id")
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let apply = |name: &str| {
-        let d = api.data(
-            "recruiter",
-            &format!(r#"mutation {{ createCandidate(input: {{name: "{name}", jobId: "{job}"}}) {{ applications {{ nodes {{ id }} }} }} }}"#),
-        );
-        at(&d, "createCandidate.applications.nodes.0.id")
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let (first, second) = (apply("Ada Lovelace"), apply("Alan Turing"));
+    let (job, stage) = api.open_job();
+    let first = api.new_applicant(&job, "Ada Lovelace");
+    let second = api.new_applicant(&job, "Alan Turing");
     let interviewer = api.user("interviewer").to_owned();
     let users = api.store.active_users(ORG).unwrap();
     let other = users
