@@ -1201,8 +1201,41 @@ fn workflow_through_the_api(db: Db) {
     // An offer status that may not follow: CONFLICT or BAD_USER_INPUT, with the field.
     let v = api.query("admin", &format!(r#"mutation {{ updateOffer(input: {{offerId: "{offer}", status: accepted}}) {{ status }} }}"#));
     assert!(matches!(code(&v), "CONFLICT" | "BAD_USER_INPUT"), "{v}");
-    let d = api.data("recruiter", &format!(r#"mutation {{ hireApplication(input: {{applicationId: "{application}"}}) {{ status currentStage {{ kind }} }} }}"#));
+    // Not hired on an offer that is not accepted: CONFLICT naming it.
+    let hire = format!(
+        r#"mutation {{ hireApplication(input: {{applicationId: "{application}"}}) {{ status currentStage {{ kind }} interviews {{ nodes {{ id status }} }} }} }}"#
+    );
+    let v = api.query("recruiter", &hire);
+    assert_eq!(code(&v), "CONFLICT", "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is `pending_approval`; an application is hired on an accepted offer"),
+        "{v}"
+    );
+    for status in ["approved", "sent", "accepted"] {
+        let d = api.data("admin", &format!(r#"mutation {{ updateOffer(input: {{offerId: "{offer}", status: {status}}}) {{ status }} }}"#));
+        assert_eq!(at(&d, "updateOffer.status"), status);
+    }
+    // An interview still ahead is cancelled by the hire.
+    let ahead = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(72);
+    let d = api.data(
+        "recruiter",
+        &format!(
+            r#"mutation {{ scheduleInterview(input: {{applicationId: "{application}", stageId: "{next}", title: "Late", startsAt: "{}", endsAt: "{}", interviewers: [{{userId: "{interviewer}", role: interviewer}}]}}) {{ id }} }}"#,
+            ahead.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            (ahead + jiff::SignedDuration::from_hours(1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        ),
+    );
+    let late = at(&d, "scheduleInterview.id").clone();
+    let d = api.data("recruiter", &hire);
     assert_eq!(at(&d, "hireApplication.status"), "hired");
+    let nodes = at(&d, "hireApplication.interviews.nodes")
+        .as_array()
+        .unwrap();
+    let late = nodes.iter().find(|n| n["id"] == late).unwrap();
+    assert_eq!(late["status"], "cancelled", "{late}");
     assert_eq!(at(&d, "hireApplication.currentStage.kind"), "hired");
     // A hired application cannot be archived: CONFLICT, nothing changed.
     assert!(matches!(

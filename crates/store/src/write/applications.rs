@@ -10,7 +10,7 @@ use domain::enums::{ApplicationStatus, CustomEntity, JobStatus, StageKind};
 use domain::{Id, Instant, TimeZone};
 
 use super::custom::check_custom;
-use super::tx::Tx;
+use super::tx::{Kind, Tx};
 use super::{WriteError, non_empty};
 use crate::rows::{Table, Val};
 use crate::{Store, StoreError};
@@ -264,7 +264,9 @@ impl Store {
 
     /// Hires an active application: it enters its job's `hired` stage (the first by position, if
     /// the pipeline has several) unless it is there already, its status becomes `hired` and
-    /// `hired_at` is `at`.
+    /// `hired_at` is `at`. With an offer, its latest version must be accepted (a draft, a sent
+    /// or a declined offer is not a hire: CONFLICT naming it). Its interviews still scheduled
+    /// after `at` are cancelled.
     pub fn hire(&mut self, org: &str, cmd: Hire) -> Result<StageChange, WriteError> {
         self.write_tx(org, |tx| {
             let schema = tx.custom_schema(org)?;
@@ -274,6 +276,34 @@ impl Store {
             if let Some(u) = &cmd.by_user_id {
                 tx.must_exist(Table::Users, org, "by_user_id", "user", u)?;
             }
+            let offer = tx.query_opt(
+                "SELECT id, status FROM offers WHERE org_id = $1 AND application_id = $2 \
+                 ORDER BY version DESC LIMIT 1",
+                &[Val::Text(org), Val::Text(app.id.as_str())],
+                &[Kind::Text, Kind::Text],
+            )?;
+            if let Some(offer) = offer {
+                let status = offer.text(1)?;
+                if status != "accepted" {
+                    return Err(WriteError::conflict(
+                        "application_id",
+                        format!(
+                            "offer `{}` of application `{}` is `{status}`; an application is hired on an accepted offer",
+                            offer.text(0)?,
+                            app.id
+                        ),
+                    ));
+                }
+            }
+            tx.execute(
+                "UPDATE interviews SET status = 'cancelled' WHERE org_id = $1 \
+                 AND application_id = $2 AND status = 'scheduled' AND starts_at > $3",
+                &[
+                    Val::Text(org),
+                    Val::Text(app.id.as_str()),
+                    Val::Instant(cmd.at),
+                ],
+            )?;
             let stages = tx.stages_of(org, app.job_id.as_str())?;
             let Some(hired) = stages.iter().find(|s| s.kind == StageKind::Hired) else {
                 return Err(WriteError::conflict(
