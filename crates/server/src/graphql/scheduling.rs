@@ -48,10 +48,10 @@ pub fn fields() -> Vec<Field> {
                 Ok(Some(FieldValue::value(json_value(v))))
             })
         })
-        .argument(InputValue::new(
-            "applicationId",
-            TypeRef::named_nn(TypeRef::ID),
-        ))
+        .argument(
+            InputValue::new("applicationId", TypeRef::named_nn(TypeRef::ID))
+                .description("The application whose candidate the loop is for"),
+        )
         .argument(
             InputValue::new("plan", TypeRef::named_nn("JSON")).description(
                 "The loop and the candidate's windows: a scheduling request without `interviewers` \
@@ -224,13 +224,18 @@ pub fn book_field() -> Field {
             })
         },
     )
-    .argument(InputValue::new(
-        "input",
-        TypeRef::named_nn("BookInterviewLoopInput"),
-    ))
+    .argument(
+        InputValue::new("input", TypeRef::named_nn("BookInterviewLoopInput"))
+            .description("The application, stage, plan and the chosen option"),
+    )
     .description(
-        "Books an option of `schedulingOptions` for the same plan: checked again against the \
-         calendars as they are now, then one interview per session, all or none",
+        "Books an option of `schedulingOptions` for the same plan. Who may: whoever may schedule \
+         the application's interviews (admins, the job's recruiters and coordinators by \
+         default). Checks: the option is checked again against the calendars as they are now \
+         (`BAD_USER_INPUT` on `option` when it no longer fits). Books one `scheduled` interview \
+         per session, titled with the session's name, its seats as `interviewer` participants \
+         and its trainee as `shadow` or `reverse_shadow`, all or none in one transaction. \
+         Answers with the booked interviews, in the option's session order",
     )
 }
 
@@ -277,11 +282,26 @@ pub fn repair_field() -> Field {
             Ok(Some(FieldValue::value(json_value(v))))
         })
     })
-    .argument(InputValue::new("applicationId", TypeRef::named_nn(TypeRef::ID)))
-    .argument(InputValue::new("plan", TypeRef::named_nn("JSON")))
-    .argument(InputValue::new("booked", TypeRef::named_nn("JSON")).description("The booked option"))
-    .argument(InputValue::new("declined", TypeRef::named(TypeRef::ID)))
-    .argument(InputValue::new("candidateUnavailable", TypeRef::named(TypeRef::BOOLEAN)))
+    .argument(
+        InputValue::new("applicationId", TypeRef::named_nn(TypeRef::ID))
+            .description("The application whose loop was booked"),
+    )
+    .argument(
+        InputValue::new("plan", TypeRef::named_nn("JSON"))
+            .description("The plan the booked option came from (with the candidate's new windows when they cannot make it)"),
+    )
+    .argument(
+        InputValue::new("booked", TypeRef::named_nn("JSON"))
+            .description("The booked option, as `schedulingOptions` answered it"),
+    )
+    .argument(
+        InputValue::new("declined", TypeRef::named(TypeRef::ID))
+            .description("The user id of the interviewer who declined"),
+    )
+    .argument(
+        InputValue::new("candidateUnavailable", TypeRef::named(TypeRef::BOOLEAN))
+            .description("True when the candidate cannot make the booked times (instead of `declined`)"),
+    )
     .description(
         "The smallest repair of a booked loop after an interviewer declined or the candidate \
          can no longer make it (their new windows in the plan): same times with another \
@@ -291,10 +311,11 @@ pub fn repair_field() -> Field {
 
 pub fn book_input() -> async_graphql::dynamic::InputObject {
     async_graphql::dynamic::InputObject::new("BookInterviewLoopInput")
-        .field(InputValue::new(
-            "applicationId",
-            TypeRef::named_nn(TypeRef::ID),
-        ))
+        .description("What `bookInterviewLoop` books: one option of `schedulingOptions`")
+        .field(
+            InputValue::new("applicationId", TypeRef::named_nn(TypeRef::ID))
+                .description("The application the loop is for (the same as `schedulingOptions`')"),
+        )
         .field(
             InputValue::new("stageId", TypeRef::named_nn(TypeRef::ID))
                 .description("The stage the interviews belong to"),
