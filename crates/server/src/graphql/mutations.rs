@@ -109,12 +109,17 @@ const API_SHAPES: &[(&str, &str)] = &[
     ("stage.name", "name"),
     ("author_id", "interview_id"),
     ("submitted_at", "interview_id"),
+    ("credited_to_user_id", "credited_to_id"),
 ];
 
 /// A store path as the API spells its input: moved per [`API_SHAPES`], then camel-cased.
 fn api_path(path: &str) -> String {
     if let Some((_, api)) = API_SHAPES.iter().find(|(store, _)| *store == path) {
         return camel_path(api);
+    }
+    // A new interview's participants, which the store calls `interviewers`.
+    if let Some(rest) = path.strip_prefix("interviewers") {
+        return camel_path(&format!("interview_participants{rest}"));
     }
     // `interviews[N].…` of a booked loop.
     if let Some(rest) = path
@@ -218,6 +223,20 @@ impl Input<'_> {
             None => Ok(None),
             Some(v) if v.is_null() => Ok(Some(None)),
             Some(v) => Ok(Some(Some(v.string()?.to_owned()))),
+        }
+    }
+    /// Which of an input field and its deprecated alias the caller gave (`name` when neither);
+    /// both at once are refused.
+    fn alias<'n>(&self, name: &'n str, old: &'n str) -> async_graphql::Result<&'n str> {
+        let given = |n: &str| self.obj.get(n).is_some_and(|v| !v.is_null());
+        match (given(name), given(old)) {
+            (true, true) => Err(error(
+                Code::BadUserInput,
+                Some(old),
+                format!("`{old}` is the old name of `{name}`: give one of the two"),
+            )),
+            (false, true) => Ok(old),
+            _ => Ok(name),
         }
     }
     fn str(&self, name: &str) -> async_graphql::Result<String> {
@@ -657,8 +676,13 @@ pub fn types() -> Vec<Type> {
             ))
             .field(id("sourceId", "Where the application came from (a `Source`)"))
             .field(id(
+                "creditedToId",
+                "The user credited with the application (a referrer or sourcer): reads back \
+                 as `Application.creditedTo`",
+            ))
+            .field(id(
                 "creditedToUserId",
-                "The user credited with the application (a referrer or sourcer)",
+                "Deprecated alias of `creditedToId` (the same value; give one of the two)",
             ))
             .field(custom("application"))
             .into(),
@@ -705,8 +729,21 @@ pub fn types() -> Vec<Type> {
             .field(t_nn("startsAt", "DateTime", "When it starts"))
             .field(t_nn("endsAt", "DateTime", "When it ends; after `startsAt`"))
             .field(
-                InputValue::new("interviewers", TypeRef::named_nn_list_nn("InterviewerInput"))
-                    .description("Who sits on it, each an active user at most once"),
+                InputValue::new(
+                    "interviewParticipants",
+                    TypeRef::named_nn_list("InterviewerInput"),
+                )
+                .description(
+                    "Who sits on it, each an active user at most once: reads back as \
+                     `interviewParticipants` (give this or `interviewers`)",
+                ),
+            )
+            .field(
+                InputValue::new("interviewers", TypeRef::named_nn_list("InterviewerInput"))
+                    .description(
+                        "Deprecated alias of `interviewParticipants` (the same list; give one \
+                         of the two)",
+                    ),
             )
             .into(),
         InputObject::new("SubmitFeedbackInput")
@@ -1066,7 +1103,7 @@ async fn apply_to_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<
         candidate_id: candidate.clone(),
         job_id: job.clone(),
         source_id: i.opt_id("sourceId")?,
-        credited_to_user_id: i.opt_id("creditedToUserId")?,
+        credited_to_user_id: i.opt_id(i.alias("creditedToId", "creditedToUserId")?)?,
         custom_fields: i.map("customFields")?,
         at: now(),
         by_user_id: by,
@@ -1168,7 +1205,15 @@ async fn schedule_interview(
     let i = input(&ctx)?;
     let application = i.id("applicationId")?;
     let mut interviewers = Vec::new();
-    for seat in i.objects("interviewers")? {
+    let seats = i.alias("interviewParticipants", "interviewers")?;
+    if i.obj.get(seats).is_none_or(|v| v.is_null()) {
+        return Err(error(
+            Code::BadUserInput,
+            Some("interviewParticipants"),
+            "`interviewParticipants` is required",
+        ));
+    }
+    for seat in i.objects(seats)? {
         let user_id = seat.id("userId")?;
         let role = seat
             .enum_of("role", domain::enums::InterviewerRole::parse)?
