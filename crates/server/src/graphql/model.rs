@@ -196,7 +196,7 @@ pub fn enum_value_doc(field: &str, value: &str) -> String {
         ("status", "sent") => "Sent to the candidate; its terms no longer change",
         ("status", "accepted") => "The candidate accepted it",
         ("status", "declined") => "The candidate declined it",
-        ("status", "rescinded") => "Withdrawn by the org after it was sent",
+        ("status", "rescinded") => "Withdrawn by the org before the candidate answered",
         ("employment_type", "full_time") => "Full-time employment",
         ("employment_type", "part_time") => "Part-time employment",
         ("employment_type", "contract") => "A fixed-term or freelance contract",

@@ -543,7 +543,7 @@ pub fn fields() -> Vec<Field> {
             "submitFeedback",
             EntityId::Feedback,
             "SubmitFeedbackInput",
-            "Submits the caller's scorecard for an interview. Who may: whoever may view the interview and is its participant (the policy's `edit` on a new feedback by the caller). Checks: only after the interview starts (`BAD_USER_INPUT` on `interviewId` before), not for a cancelled one (`CONFLICT`), one scorecard per author and interview, scores 1 to 4. Answers with the feedback",
+            "Submits the caller's scorecard for an interview. Who may: whoever may view the interview and edit a new feedback whose author is the caller. Checks: only after the interview starts (`BAD_USER_INPUT` on `interviewId` before), not for a cancelled one (`CONFLICT`), one scorecard per author and interview, scores 1 to 4. Answers with the feedback",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), submit_feedback(ctx)),
         ),
         mutation(
@@ -564,14 +564,14 @@ pub fn fields() -> Vec<Field> {
             "updateOffer",
             EntityId::Offers,
             "UpdateOfferInput",
-            "Moves an offer's status forward, or changes its terms before it is sent. Who may: whoever may edit the offer; `viewCompensation` when terms change. Checks: the status transition (`CONFLICT` otherwise), terms only before `sent`. Answers with the offer",
+            "Moves an offer's status forward, or changes its terms before it is sent. Who may: whoever may edit the offer; `viewCompensation` when terms change. Checks: only the current version, not yet accepted, declined or rescinded (`CONFLICT`); a status only forward (`BAD_USER_INPUT` on `status`); terms only before `sent` (`CONFLICT` on `terms`). Answers with the offer",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), update_offer(ctx)),
         ),
         mutation(
             "createJob",
             EntityId::Jobs,
             "CreateJobInput",
-            "Creates a job with its pipeline and hiring team. Who may: whoever may edit the department (admins by default); `manageHiringTeam` on the new job when it is confidential. Checks: at least one stage, ending in one `hired` stage; team members active users. Answers with the job",
+            "Creates a job with its pipeline and hiring team. Who may: whoever may edit the department (admins by default); `manageHiringTeam` on the new job when it is confidential. Checks: a `draft` or `open` status, at least one stage, a headcount of at least 1, each team member once. Answers with the job",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), create_job(ctx)),
         ),
         mutation(
@@ -585,14 +585,14 @@ pub fn fields() -> Vec<Field> {
             "addStage",
             EntityId::Jobs,
             "AddStageInput",
-            "Adds a stage to a job's pipeline, at the end or before one of its stages. Who may: whoever may edit the job. Checks: a name unique in the job. Answers with the job",
+            "Adds a stage to a job's pipeline, at the end or before one of its stages. Who may: whoever may edit the job. Checks: `beforeStageId` is a stage of the same job. Answers with the job",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), add_stage(ctx)),
         ),
         mutation(
             "renameStage",
             EntityId::Stages,
             "RenameStageInput",
-            "Renames a stage of a job's pipeline. Who may: whoever may edit the stage's job. Checks: a name unique in the job. Answers with the stage",
+            "Renames a stage of a job's pipeline. Who may: whoever may edit the stage's job. Answers with the stage",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), rename_stage(ctx)),
         ),
         mutation(
@@ -817,8 +817,8 @@ pub fn types() -> Vec<Type> {
             .field(t(
                 "status",
                 "OfferStatus",
-                "The new status: only forward (draft → pending approval → approved → sent → \
-                 accepted or declined; rescinded from any status before that)",
+                "The new status, only forward (draft → pending_approval → approved → sent; steps may \
+                 be skipped); accepted or declined only from sent; rescinded from any status not final",
             ))
             .field(t(
                 "terms",
@@ -828,11 +828,11 @@ pub fn types() -> Vec<Type> {
             .into(),
         InputObject::new("StageInput")
             .description("One stage of a new job's pipeline, in pipeline order")
-            .field(s_nn("name", "The stage's name as the org calls it; unique in the job"))
+            .field(s_nn("name", "The stage's name as the org calls it"))
             .field(t_nn(
                 "kind",
                 "StageKind",
-                "What the stage is, for reports that compare pipelines; a pipeline ends in one `hired` stage",
+                "What the stage is, for reports that compare pipelines (hiring needs a `hired` stage)",
             ))
             .into(),
         InputObject::new("HiringTeamInput")
@@ -854,7 +854,7 @@ pub fn types() -> Vec<Type> {
                 "JobEmploymentType",
                 "Full-time, part-time, contract or internship",
             ))
-            .field(t("status", "JobStatus", "The new job's status; default draft"))
+            .field(t("status", "JobStatus", "The new job's status: draft (the default) or open"))
             .field(
                 InputValue::new("confidential", TypeRef::named(TypeRef::BOOLEAN)).description(
                     "Whether only the hiring team (and admins) may see the job; default false",
@@ -862,7 +862,7 @@ pub fn types() -> Vec<Type> {
             )
             .field(
                 InputValue::new("headcount", TypeRef::named(TypeRef::INT))
-                    .description("How many people the job hires; default 1"),
+                    .description("How many people the job hires, at least 1; default 1"),
             )
             .field(
                 InputValue::new("stages", TypeRef::named_nn_list_nn("StageInput"))
@@ -920,7 +920,7 @@ pub fn types() -> Vec<Type> {
         InputObject::new("AddStageInput")
             .description("A new stage of a job's pipeline: `addStage`")
             .field(id_nn("jobId", "The job whose pipeline gets the stage"))
-            .field(s_nn("name", "The stage's name; unique in the job"))
+            .field(s_nn("name", "The new stage's name"))
             .field(t_nn("kind", "StageKind", "What the stage is, for reports"))
             .field(id(
                 "beforeStageId",
@@ -930,7 +930,7 @@ pub fn types() -> Vec<Type> {
         InputObject::new("RenameStageInput")
             .description("A stage's new name: `renameStage`")
             .field(id_nn("stageId", "The stage to rename"))
-            .field(s_nn("name", "The new name; unique in the job"))
+            .field(s_nn("name", "The stage's new name"))
             .into(),
         InputObject::new("RemoveStageInput")
             .description("Which stage to remove: `removeStage`")
