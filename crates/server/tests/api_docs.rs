@@ -391,3 +391,43 @@ fn inputs_take_the_read_names_and_the_old_ones_as_aliases() {
     let v = api.run("admin", &text, &json!({}));
     assert_eq!(v["errors"][0]["extensions"]["field"], "creditedToId", "{v}");
 }
+
+/// `interviewerPools` shows the org's pools, as the store holds them, to whoever may schedule
+/// the application, and to no one else.
+#[test]
+fn interviewer_pools_are_read_for_whoever_may_schedule() {
+    let api = Api::start();
+    let mut ids = Ids {
+        api: &api,
+        used: BTreeSet::new(),
+    };
+    let (app, _, _) = ids.application();
+    let query = format!(
+        "{{ interviewerPools(applicationId: \"{app}\") {{ id name requiredShadows members {{ userId status shadowsCompleted }} }} }}"
+    );
+    let v = api.run("admin", &query, &json!({}));
+    let pools = v["data"]["interviewerPools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"));
+    let mut store = Store::open(&api._db.url).unwrap();
+    let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
+    let held = store.calendars(ORG, &app, now, now).unwrap().pools;
+    assert!(!held.is_empty(), "the generated org has pools");
+    assert_eq!(pools.len(), held.len(), "{v}");
+    for (got, want) in pools.iter().zip(&held) {
+        assert_eq!(got["id"], want.id.as_str());
+        assert_eq!(got["name"], want.name.as_str());
+        assert_eq!(got["requiredShadows"], want.required_shadows);
+        let members = got["members"].as_array().unwrap();
+        assert_eq!(members.len(), want.members.len());
+        for (m, w) in members.iter().zip(&want.members) {
+            assert_eq!(m["userId"], w.user_id.as_str());
+            assert_eq!(m["status"], w.status.as_str());
+            assert_eq!(m["shadowsCompleted"], w.shadows_completed);
+        }
+    }
+    // An interviewer may not schedule the application: no pools, an error instead.
+    let v = api.run("interviewer", &query, &json!({}));
+    assert!(v["errors"][0]["extensions"]["code"].is_string(), "{v}");
+    assert!(v["data"].is_null(), "{v}");
+}

@@ -7,7 +7,7 @@
 //! options found so far (marked `unproven`, `stopped: time_limit`), or `TIMEOUT` when none was
 //! found yet.
 
-use async_graphql::dynamic::{Field, FieldValue, InputValue, TypeRef};
+use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, Object, TypeRef};
 
 use super::mutations::{Failure, run_as};
 use super::{Code, RequestCtx, error, json_value};
@@ -328,4 +328,136 @@ pub fn book_input() -> async_graphql::dynamic::InputObject {
             InputValue::new("option", TypeRef::named_nn("JSON"))
                 .description("One option of `schedulingOptions`"),
         )
+}
+
+/// `interviewerPools(applicationId)`: the pools a plan for the application can draw seats from,
+/// read-only, for whoever may ask `schedulingOptions` for it.
+pub fn pools_field() -> Field {
+    Field::new(
+        "interviewerPools",
+        TypeRef::named_nn_list_nn("InterviewerPool"),
+        |ctx| {
+            let span = super::spans::resolver(&ctx);
+            super::spans::traced(span, async move {
+                let rc = ctx.data::<RequestCtx>()?;
+                let application = ctx.args.try_get("applicationId")?.string()?.to_owned();
+                let pools = run_as(rc, move |store, services, access, org, now| {
+                    let command = app::Command::SchedulingOptions {
+                        application: &application,
+                    };
+                    services
+                        .authorize_command(store, access, &command, now)
+                        .map_err(Failure::App)?;
+                    let pools = app::scheduling::pools(store, org, &application, now)
+                        .map_err(Failure::Plan)?;
+                    serde_json::to_value(&pools).map_err(|e| Failure::Broken(e.to_string()))
+                })
+                .await?;
+                let list = match pools {
+                    serde_json::Value::Array(items) => items,
+                    _ => Vec::new(),
+                };
+                Ok(Some(FieldValue::list(
+                    list.into_iter().map(FieldValue::owned_any),
+                )))
+            })
+        },
+    )
+    .argument(
+        InputValue::new("applicationId", TypeRef::named_nn(TypeRef::ID))
+            .description("The application a loop is planned for"),
+    )
+    .description(
+        "The org's interviewer pools, which a plan's seats draw from (`{\"pool\": id}` in \
+         `schedulingOptions`' plan), with their training rules and members. Who may: whoever \
+         may ask `schedulingOptions` for the application (`edit` on it). Read-only",
+    )
+}
+
+/// The object types of `interviewerPools`, read from the pools' JSON.
+pub fn pool_types() -> Vec<async_graphql::dynamic::Type> {
+    let from_json = |name: &'static str, key: &'static str, ty: TypeRef, doc: &'static str| {
+        Field::new(name, ty, move |ctx| {
+            FieldFuture::new(async move {
+                let v = ctx.parent_value.try_downcast_ref::<serde_json::Value>()?;
+                Ok(Some(FieldValue::value(json_value(
+                    v.get(key).cloned().unwrap_or(serde_json::Value::Null),
+                ))))
+            })
+        })
+        .description(doc)
+    };
+    let pool = Object::new("InterviewerPool")
+        .description("Who may run one kind of interview, and who is training for it")
+        .field(from_json(
+            "id",
+            "id",
+            TypeRef::named_nn(TypeRef::ID),
+            "The pool's id, as a plan's seat names it (`{\"pool\": id}`)",
+        ))
+        .field(from_json(
+            "name",
+            "name",
+            TypeRef::named_nn(TypeRef::STRING),
+            "What the pool interviews for, as people call it",
+        ))
+        .field(from_json(
+            "requiredShadows",
+            "required_shadows",
+            TypeRef::named_nn(TypeRef::INT),
+            "How many interviews a trainee shadows before reverse shadowing",
+        ))
+        .field(from_json(
+            "requiredReverseShadows",
+            "required_reverse_shadows",
+            TypeRef::named_nn(TypeRef::INT),
+            "How many interviews a trainee leads, watched, before qualifying",
+        ))
+        .field(
+            Field::new(
+                "members",
+                TypeRef::named_nn_list_nn("InterviewerPoolMember"),
+                |ctx| {
+                    FieldFuture::new(async move {
+                        let v = ctx.parent_value.try_downcast_ref::<serde_json::Value>()?;
+                        let members = v
+                            .get("members")
+                            .and_then(|m| m.as_array())
+                            .cloned()
+                            .unwrap_or_default();
+                        Ok(Some(FieldValue::list(
+                            members.into_iter().map(FieldValue::owned_any),
+                        )))
+                    })
+                },
+            )
+            .description("The pool's qualified interviewers and trainees"),
+        );
+    let member = Object::new("InterviewerPoolMember")
+        .description("One person of an interviewer pool, with their training progress")
+        .field(from_json(
+            "userId",
+            "user_id",
+            TypeRef::named_nn(TypeRef::ID),
+            "The member's user id (`user(id:)` reads them)",
+        ))
+        .field(from_json(
+            "status",
+            "status",
+            TypeRef::named_nn(TypeRef::STRING),
+            "`qualified` (may take a seat) or `trainee` (shadows, then reverse shadows)",
+        ))
+        .field(from_json(
+            "shadowsCompleted",
+            "shadows_completed",
+            TypeRef::named_nn(TypeRef::INT),
+            "How many interviews the member has shadowed",
+        ))
+        .field(from_json(
+            "reverseShadowsCompleted",
+            "reverse_shadows_completed",
+            TypeRef::named_nn(TypeRef::INT),
+            "How many interviews the member has led while watched",
+        ));
+    vec![pool.into(), member.into()]
 }
