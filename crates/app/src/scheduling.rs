@@ -45,6 +45,20 @@ pub fn request_from_store(
     request_beside(store, org, application, plan, now, None)
 }
 
+/// The org's interviewer pools, which a plan's seats and trainee seats draw from
+/// (`{"pool": "<id>"}`), each with its training rules and members: what a plan for application
+/// `application` can use, read as `request_from_store` reads them (the caller is one who may
+/// schedule that application).
+pub fn pools(
+    store: &mut Store,
+    org: &str,
+    application: &str,
+    now: domain::Instant,
+) -> Result<Vec<domain::entity::InterviewerPool>, PlanError> {
+    // An empty window: no one's busy time is read, only the pools.
+    Ok(store.calendars(org, application, now, now)?.pools)
+}
+
 /// The request for repairing `booked` (already in the store): its own interviews do not count
 /// as its interviewers' booked time, or the loop would collide with itself.
 pub fn request_for_repair(

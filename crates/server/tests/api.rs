@@ -3037,7 +3037,7 @@ fn interview_rules_hold(db: Db) {
     refused(
         &schedule(&second, 48, 50, &interviewer, ""),
         "CONFLICT",
-        "interviewers[0].userId",
+        "interviewParticipants[0].userId",
         "nobody sits two interviews at once",
     );
     refused(

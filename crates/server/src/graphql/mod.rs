@@ -130,7 +130,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     for f in reports::fields()
         .into_iter()
         .chain(scheduling::fields())
-        .chain([scheduling::repair_field()])
+        .chain([scheduling::repair_field(), scheduling::pools_field()])
     {
         query = query.field(f);
     }
@@ -161,6 +161,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         .chain(reports::types())
         .chain(mutations::types())
         .chain([scheduling::book_input().into()])
+        .chain(scheduling::pool_types())
         .chain(read::common_types())
     {
         builder = builder.register(t);

@@ -173,3 +173,66 @@ pub fn shapes() -> Vec<Shape> {
         })
         .collect()
 }
+
+/// What value `value` of the enum of field `field` (catalog name) means, for the API's docs.
+pub fn enum_value_doc(field: &str, value: &str) -> String {
+    let doc = match (field, value) {
+        // Application status.
+        ("status", "active") => "In the pipeline: neither hired nor archived",
+        ("status", "hired") => "Hired: reached the job's hired stage",
+        ("status", "archived") => "Archived with a reason (rejected, withdrawn, ...); read-only",
+        // Job status.
+        ("status", "draft") => "Not yet published (a job) or not yet sent (an offer)",
+        ("status", "open") => "Published and taking applications",
+        ("status", "closed") => "No longer taking applications; may open again",
+        // Interview status.
+        ("status", "scheduled") => "Booked and not yet held",
+        ("status", "completed") => "Held",
+        ("status", "cancelled") => "Called off; its seats and feedback are kept",
+        ("status", "no_show") => "The candidate did not come",
+        // Offer status.
+        ("status", "pending_approval") => "Waiting for approval before it can be sent",
+        ("status", "approved") => "Approved and ready to send",
+        ("status", "sent") => "Sent to the candidate; its terms no longer change",
+        ("status", "accepted") => "The candidate accepted it",
+        ("status", "declined") => "The candidate declined it",
+        ("status", "rescinded") => "Withdrawn by the org before the candidate answered",
+        ("employment_type", "full_time") => "Full-time employment",
+        ("employment_type", "part_time") => "Part-time employment",
+        ("employment_type", "contract") => "A fixed-term or freelance contract",
+        ("employment_type", "intern") => "An internship",
+        ("salary_period", "year") => "The salary is per year",
+        ("salary_period", "hour") => "The salary is per hour",
+        ("recommendation", "strong_no") => "Strongly against hiring",
+        ("recommendation", "no") => "Against hiring",
+        ("recommendation", "yes") => "For hiring",
+        ("recommendation", "strong_yes") => "Strongly for hiring",
+        ("kind", "lead") => "A sourced lead, before they applied",
+        ("kind", "application_review") => "Reviewing the application",
+        ("kind", "screen") => "A first call or screen",
+        ("kind", "assessment") => "A take-home or test",
+        ("kind", "interview") => "Interviews",
+        ("kind", "onsite") => "The final loop of interviews",
+        ("kind", "offer") => "Making an offer",
+        ("kind", "hired") => "Hired: applications here are `hired`",
+        ("kind", "referral") => "Referred by an employee",
+        ("kind", "agency") => "Brought by a recruiting agency",
+        ("kind", "job_board") => "Applied through a job board",
+        ("kind", "sourced") => "Found and approached by a recruiter",
+        ("kind", "career_site") => "Applied on the org's career site",
+        ("kind", "event") => "Met at an event",
+        ("kind", "other") => "Any other source",
+        // Org roles and hiring team roles.
+        ("role", "admin") => "Manages the org: users, policy, every job",
+        ("role", "recruiter") => "Runs pipelines: candidates, applications, offers",
+        ("role", "hiring_manager") => "Owns jobs and decides on their candidates",
+        ("role", "coordinator") => "Schedules the job's interviews",
+        ("role", "interviewer") => "Interviews candidates and submits feedback",
+        ("role", "shadow") => "A trainee who watches the interview",
+        ("role", "reverse_shadow") => {
+            "A trainee who leads the interview, watched by a qualified one"
+        }
+        _ => return format!("The value `{value}` of `{field}`"),
+    };
+    doc.to_owned()
+}

@@ -109,12 +109,17 @@ const API_SHAPES: &[(&str, &str)] = &[
     ("stage.name", "name"),
     ("author_id", "interview_id"),
     ("submitted_at", "interview_id"),
+    ("credited_to_user_id", "credited_to_id"),
 ];
 
 /// A store path as the API spells its input: moved per [`API_SHAPES`], then camel-cased.
 fn api_path(path: &str) -> String {
     if let Some((_, api)) = API_SHAPES.iter().find(|(store, _)| *store == path) {
         return camel_path(api);
+    }
+    // A new interview's participants, which the store calls `interviewers`.
+    if let Some(rest) = path.strip_prefix("interviewers") {
+        return camel_path(&format!("interview_participants{rest}"));
     }
     // `interviews[N].…` of a booked loop.
     if let Some(rest) = path
@@ -218,6 +223,20 @@ impl Input<'_> {
             None => Ok(None),
             Some(v) if v.is_null() => Ok(Some(None)),
             Some(v) => Ok(Some(Some(v.string()?.to_owned()))),
+        }
+    }
+    /// Which of an input field and its deprecated alias the caller gave (`name` when neither);
+    /// both at once are refused.
+    fn alias<'n>(&self, name: &'n str, old: &'n str) -> async_graphql::Result<&'n str> {
+        let given = |n: &str| self.obj.get(n).is_some_and(|v| !v.is_null());
+        match (given(name), given(old)) {
+            (true, true) => Err(error(
+                Code::BadUserInput,
+                Some(old),
+                format!("`{old}` is the old name of `{name}`: give one of the two"),
+            )),
+            (false, true) => Ok(old),
+            _ => Ok(name),
         }
     }
     fn str(&self, name: &str) -> async_graphql::Result<String> {
@@ -453,7 +472,10 @@ fn mutation(
         TypeRef::named(super::model::type_name(returns)),
         resolver,
     )
-    .argument(InputValue::new("input", TypeRef::named_nn(input_type)))
+    .argument(
+        InputValue::new("input", TypeRef::named_nn(input_type))
+            .description(format!("What to change: see `{input_type}`")),
+    )
     .description(doc)
 }
 
@@ -465,324 +487,496 @@ pub fn fields() -> Vec<Field> {
             "createCandidate",
             EntityId::Candidates,
             "CreateCandidateInput",
-            "Adds a candidate to the org",
+            "Adds a candidate, with `jobId` also applied to that job in the same transaction. Who may: with `jobId`, whoever may edit the job; without, whoever may edit a candidate tied to no job (admins by default). Checks: a name; `sourceId` only with `jobId`; custom fields of their types. Answers with the candidate as the caller reads it",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), create_candidate(ctx)),
         ),
         mutation(
             "updateCandidate",
             EntityId::Candidates,
             "UpdateCandidateInput",
-            "Changes a candidate's own fields: those given are set (null clears an optional one), the others stay",
+            "Changes a candidate's own fields: those given are set (null clears an optional one), the others stay. Who may: whoever may edit the candidate; `viewContactDetails` too when `email` or `phone` change. Answers with the candidate",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), update_candidate(ctx)),
         ),
         mutation(
             "applyToJob",
             EntityId::Applications,
             "ApplyToJobInput",
-            "Applies a candidate to a job: the application enters the job's first stage",
+            "Applies a candidate to a job: the application enters the job's first stage as `active`. Who may: whoever may edit the job and view the candidate. Checks: one active application per candidate and job; a draft or open job. Answers with the application",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), apply_to_job(ctx)),
         ),
         mutation(
             "moveApplication",
             EntityId::Applications,
             "MoveApplicationInput",
-            "Moves an active application to another stage of its job (recorded in its history)",
+            "Moves an active application to another stage of its own job, recorded in its stage history. Who may: whoever may edit the application (admins, the job's recruiters and hiring managers by default). Checks: active, and the stage is of its job (`BAD_USER_INPUT` on `toStageId`). Answers with the application",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), move_application(ctx)),
         ),
         mutation(
             "archiveApplication",
             EntityId::Applications,
             "ArchiveApplicationInput",
-            "Archives an active application with a reason",
+            "Archives an active application with a reason; it becomes read-only. Who may: whoever may edit the application. Checks: active (`CONFLICT` otherwise); a reason. Answers with the application",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), archive_application(ctx)),
         ),
         mutation(
             "hireApplication",
             EntityId::Applications,
             "HireApplicationInput",
-            "Hires: the application enters its job's hired stage and becomes `hired`",
+            "Hires: the application enters its job's hired stage and becomes `hired`. Who may: whoever may edit the application. Checks: active. Answers with the application",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), hire_application(ctx)),
         ),
         mutation(
             "scheduleInterview",
             EntityId::Interviews,
             "ScheduleInterviewInput",
-            "Books an interview of an application with its interviewers",
+            "Books one interview of an application with its participants. Who may: whoever may edit the application. Checks: an active application, a stage of its job, `endsAt` after `startsAt`, participants active users each at most once, at least one with role `interviewer`. Answers with the interview (`scheduled`); feedback on it is taken only once it has started",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), schedule_interview(ctx)),
         ),
         mutation(
             "cancelInterview",
             EntityId::Interviews,
             "CancelInterviewInput",
-            "Cancels a scheduled interview (its seats and feedback are kept; no feedback after)",
+            "Cancels a scheduled interview; its participants and feedback are kept, and no feedback is taken after. Who may: whoever may edit the interview. Checks: `scheduled` (`CONFLICT` otherwise). Answers with the interview",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), cancel_interview(ctx)),
         ),
         mutation(
             "submitFeedback",
             EntityId::Feedback,
             "SubmitFeedbackInput",
-            "Submits the caller's scorecard for an interview",
+            "Submits the caller's scorecard for an interview. Who may: whoever may view the interview and edit a new feedback whose author is the caller. Checks: only after the interview starts (`BAD_USER_INPUT` on `interviewId` before), not for a cancelled one (`CONFLICT`), one scorecard per author and interview, scores 1 to 4. Answers with the feedback",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), submit_feedback(ctx)),
         ),
         mutation(
             "updateFeedback",
             EntityId::Feedback,
             "UpdateFeedbackInput",
-            "Changes a submitted scorecard: those given of recommendation, scores (the whole map) and notes (null clears them) are set, the others stay",
+            "Changes a submitted scorecard: those given of recommendation, scores (the whole map) and notes (null clears them) are set, the others stay; at least one. Who may: whoever may edit the feedback (its author by default). Checks: not for a cancelled interview (`CONFLICT` on `feedbackId`). Answers with the feedback",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), update_feedback(ctx)),
         ),
         mutation(
             "createOffer",
             EntityId::Offers,
             "CreateOfferInput",
-            "Makes a new offer version for an application",
+            "Makes a new offer version for an application; it becomes the application's current offer. Who may: whoever may edit the application and the new offer; `viewCompensation` when terms are given. Checks: an active application, terms of their types. Answers with the offer",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), create_offer(ctx)),
         ),
         mutation(
             "updateOffer",
             EntityId::Offers,
             "UpdateOfferInput",
-            "Moves an offer's status forward, or changes its terms before it is sent",
+            "Moves an offer's status forward, or changes its terms before it is sent. Who may: whoever may edit the offer; `viewCompensation` when terms change. Checks: only the current version, not yet accepted, declined or rescinded (`CONFLICT`); a status only forward (`BAD_USER_INPUT` on `status`); terms only before `sent` (`CONFLICT` on `terms`). Answers with the offer",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), update_offer(ctx)),
         ),
         mutation(
             "createJob",
             EntityId::Jobs,
             "CreateJobInput",
-            "Creates a job with its pipeline and hiring team",
+            "Creates a job with its pipeline and hiring team. Who may: whoever may edit the department (admins by default); `manageHiringTeam` on the new job when it is confidential. Checks: a `draft` or `open` status, at least one stage, a headcount of at least 1, each team member once. Answers with the job",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), create_job(ctx)),
         ),
         mutation(
             "updateJob",
             EntityId::Jobs,
             "UpdateJobInput",
-            "Changes a job (status changes: draft→open, open⇄closed, any→archived)",
+            "Changes a job (status changes: draft→open, open⇄closed, any→archived); fields left out keep their value. Who may: whoever may edit the job; `manageHiringTeam` too when `hiringTeam` or `confidential` change. Answers with the job",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), update_job(ctx)),
         ),
         mutation(
             "addStage",
             EntityId::Jobs,
             "AddStageInput",
-            "Adds a stage to a job's pipeline, at the end or before one of its stages; answers with the job",
+            "Adds a stage to a job's pipeline, at the end or before one of its stages. Who may: whoever may edit the job. Checks: `beforeStageId` is a stage of the same job. Answers with the job",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), add_stage(ctx)),
         ),
         mutation(
             "renameStage",
             EntityId::Stages,
             "RenameStageInput",
-            "Renames a stage of a job's pipeline",
+            "Renames a stage of a job's pipeline. Who may: whoever may edit the stage's job. Answers with the stage",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), rename_stage(ctx)),
         ),
         mutation(
             "removeStage",
             EntityId::Jobs,
             "RemoveStageInput",
-            "Removes a stage no application, history entry or interview refers to (a job keeps at least one); answers with the job",
+            "Removes a stage no application, history entry or interview refers to (a job keeps at least one). Who may: whoever may edit the stage's job. Answers with the job",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), remove_stage(ctx)),
         ),
         Field::new("createCustomField", TypeRef::named_nn("JSON"), |ctx| {
             super::spans::traced(super::spans::resolver(&ctx), create_custom_field(ctx))
         })
-        .argument(InputValue::new("input", TypeRef::named_nn("CreateCustomFieldInput")))
-        .description("Defines a custom field of candidates, applications or jobs"),
+        .argument(
+            InputValue::new("input", TypeRef::named_nn("CreateCustomFieldInput"))
+                .description("The field's entity, key, label, type and options"),
+        )
+        .description("Defines a custom field of candidates, applications or jobs. Who may: whoever may edit the org (admins by default; others get `FORBIDDEN`). Checks: a key unique per entity, options for select types. Answers with the field's definition as JSON"),
         Field::new("setCustomFieldValue", TypeRef::named_nn("JSON"), |ctx| {
             super::spans::traced(super::spans::resolver(&ctx), set_custom_field_value(ctx))
         })
-        .argument(InputValue::new("input", TypeRef::named_nn("SetCustomFieldValueInput")))
-        .description("Sets (or with null, removes) one custom field value of a record; answers with the record's custom fields the caller may read (as `custom(key:)` reads them)"),
+        .argument(
+            InputValue::new("input", TypeRef::named_nn("SetCustomFieldValueInput"))
+                .description("The record, the field's key and the value"),
+        )
+        .description("Sets (or with null, removes) one custom field value of a record. Who may: whoever may edit the record. Checks: the value is of the field's type; answers with the record's custom fields the caller may read (as `custom(key:)` reads them)"),
     ]
 }
 
 pub fn types() -> Vec<Type> {
-    let s = |n: &str| InputValue::new(n, TypeRef::named(TypeRef::STRING));
-    let s_nn = |n: &str| InputValue::new(n, TypeRef::named_nn(TypeRef::STRING));
-    let id = |n: &str| InputValue::new(n, TypeRef::named(TypeRef::ID));
-    let id_nn = |n: &str| InputValue::new(n, TypeRef::named_nn(TypeRef::ID));
-    let t = |n: &str, ty: &str| InputValue::new(n, TypeRef::named(ty));
-    let t_nn = |n: &str, ty: &str| InputValue::new(n, TypeRef::named_nn(ty));
+    let s = |n: &str, d: &str| InputValue::new(n, TypeRef::named(TypeRef::STRING)).description(d);
+    let s_nn =
+        |n: &str, d: &str| InputValue::new(n, TypeRef::named_nn(TypeRef::STRING)).description(d);
+    let id = |n: &str, d: &str| InputValue::new(n, TypeRef::named(TypeRef::ID)).description(d);
+    let id_nn =
+        |n: &str, d: &str| InputValue::new(n, TypeRef::named_nn(TypeRef::ID)).description(d);
+    let t = |n: &str, ty: &str, d: &str| InputValue::new(n, TypeRef::named(ty)).description(d);
+    let t_nn =
+        |n: &str, ty: &str, d: &str| InputValue::new(n, TypeRef::named_nn(ty)).description(d);
+    let custom = |what: &str| {
+        t(
+            "customFields",
+            "JSON",
+            &format!(
+                "The {what}'s custom field values, an object of key → value (keys defined by \
+                 `createCustomField`; each value of its field's type); they read back as `custom(key:)`"
+            ),
+        )
+    };
+    let zone = "The candidate's IANA time zone, e.g. Europe/Berlin (scheduling reads the \
+                candidate's windows in it)";
+    let tags = "Free-form labels; the whole list, replacing the old one";
     vec![
         InputObject::new("CreateCandidateInput")
-            .field(s_nn("name"))
-            .field(s("email"))
-            .field(s("phone"))
-            .field(s("location"))
-            .field(s("timezone").description("IANA zone, e.g. Europe/Berlin"))
-            .field(InputValue::new(
-                "tags",
-                TypeRef::named_nn_list(TypeRef::STRING),
-            ))
-            .field(t("customFields", "JSON"))
-            .field(id("jobId").description(
+            .description("A new candidate: `createCandidate`")
+            .field(s_nn("name", "The candidate's full name; not empty"))
+            .field(s("email", "Contact email (masked for callers without `viewContactDetails`)"))
+            .field(s("phone", "Contact phone number (masked like `email`)"))
+            .field(s("location", "Where the candidate lives or wants to work, free text"))
+            .field(s("timezone", zone))
+            .field(
+                InputValue::new("tags", TypeRef::named_nn_list(TypeRef::STRING))
+                    .description("Free-form labels"),
+            )
+            .field(custom("candidate"))
+            .field(id(
+                "jobId",
                 "Apply the new candidate to this job at once (one transaction); without it, \
                  only whom the policy lets add unattached candidates (admins by default) may",
             ))
-            .field(id("sourceId").description(
+            .field(id(
+                "sourceId",
                 "With `jobId` only (refused without it): where the application came from",
             ))
             .into(),
         InputObject::new("ApplyToJobInput")
-            .field(id_nn("candidateId"))
-            .field(id_nn("jobId"))
-            .field(id("sourceId"))
-            .field(id("creditedToUserId"))
-            .field(t("customFields", "JSON"))
+            .description("A new application of an existing candidate to a job: `applyToJob`")
+            .field(id_nn("candidateId", "The candidate who applies"))
+            .field(id_nn(
+                "jobId",
+                "The job applied to; the candidate may hold one active application per job",
+            ))
+            .field(id("sourceId", "Where the application came from (a `Source`)"))
+            .field(id(
+                "creditedToId",
+                "The user credited with the application (a referrer or sourcer): reads back \
+                 as `Application.creditedTo`",
+            ))
+            .field(id(
+                "creditedToUserId",
+                "Deprecated alias of `creditedToId` (the same value; give one of the two)",
+            ))
+            .field(custom("application"))
             .into(),
         InputObject::new("MoveApplicationInput")
-            .field(id_nn("applicationId"))
-            .field(id_nn("toStageId"))
+            .description("Where to move an application: `moveApplication`")
+            .field(id_nn("applicationId", "The active application to move"))
+            .field(id_nn(
+                "toStageId",
+                "The stage of the application's own job it moves to; becomes its `currentStage`",
+            ))
             .into(),
         InputObject::new("ArchiveApplicationInput")
-            .field(id_nn("applicationId"))
-            .field(s_nn("reason"))
+            .description("Which application to archive and why: `archiveApplication`")
+            .field(id_nn("applicationId", "The active application to archive"))
+            .field(s_nn(
+                "reason",
+                "Why (rejected, withdrew, ...): reads back as `archiveReason`; not empty",
+            ))
             .into(),
         InputObject::new("HireApplicationInput")
-            .field(id_nn("applicationId"))
+            .description("Which application to hire: `hireApplication`")
+            .field(id_nn(
+                "applicationId",
+                "The active application whose candidate is hired",
+            ))
             .into(),
         InputObject::new("InterviewerInput")
-            .field(id_nn("userId"))
-            .field(t_nn("role", "InterviewParticipantRole"))
+            .description(
+                "One participant of an interview: reads back as an `InterviewParticipant` of \
+                 `Interview.interviewParticipants`",
+            )
+            .field(id_nn("userId", "The participant, an active user: reads back as `user`"))
+            .field(t_nn(
+                "role",
+                "InterviewParticipantRole",
+                "How they sit on the interview: `interviewer` scores it, trainees shadow",
+            ))
             .into(),
         InputObject::new("ScheduleInterviewInput")
-            .field(id_nn("applicationId"))
-            .field(id_nn("stageId"))
-            .field(s_nn("title"))
-            .field(t_nn("startsAt", "DateTime"))
-            .field(t_nn("endsAt", "DateTime"))
-            .field(InputValue::new(
-                "interviewers",
-                TypeRef::named_nn_list_nn("InterviewerInput"),
-            ))
-            .field(t("status", "InterviewStatus").description(
+            .description("A new interview: `scheduleInterview`")
+            .field(id_nn("applicationId", "The active application the interview is for"))
+            .field(id_nn("stageId", "The stage of the application's job the interview belongs to"))
+            .field(s_nn("title", "What the interview is called (`Technical`, `Onsite: design`)"))
+            .field(t_nn("startsAt", "DateTime", "When it starts"))
+            .field(t_nn("endsAt", "DateTime", "When it ends; after `startsAt`"))
+            .field(
+                InputValue::new(
+                    "interviewParticipants",
+                    TypeRef::named_nn_list("InterviewerInput"),
+                )
+                .description(
+                    "Who sits on it, each an active user at most once: reads back as \
+                     `interviewParticipants` (give this or `interviewers`)",
+                ),
+            )
+            .field(
+                InputValue::new("interviewers", TypeRef::named_nn_list("InterviewerInput"))
+                    .description(
+                        "Deprecated alias of `interviewParticipants` (the same list; give one \
+                         of the two)",
+                    ),
+            )
+            .field(t(
+                "status",
+                "InterviewStatus",
                 "`scheduled` (the default): it lies ahead, and nobody on it, the candidate included, is in another scheduled interview at that time; `completed`: records an interview that took place (it has ended)",
             ))
             .into(),
         InputObject::new("SubmitFeedbackInput")
-            .field(id_nn("interviewId"))
-            .field(t_nn("recommendation", "FeedbackRecommendation"))
-            .field(t("scores", "JSON").description("Attribute → score 1 to 4"))
-            .field(s("notes"))
+            .description("The caller's scorecard for an interview: `submitFeedback`")
+            .field(id_nn(
+                "interviewId",
+                "The interview; it must have started and not been cancelled, and the caller \
+                 submits one scorecard per interview",
+            ))
+            .field(t_nn(
+                "recommendation",
+                "FeedbackRecommendation",
+                "The caller's hiring recommendation",
+            ))
+            .field(t(
+                "scores",
+                "JSON",
+                "Attribute → score 1 to 4, e.g. `{\"coding\": 3}`",
+            ))
+            .field(s("notes", "Free-text notes"))
             .into(),
         InputObject::new("UpdateFeedbackInput")
-            .field(id_nn("feedbackId"))
-            .field(t("recommendation", "FeedbackRecommendation"))
-            .field(
-                t("scores", "JSON")
-                    .description("Attribute → score 1 to 4: the whole map, replacing the old one"),
-            )
-            .field(s("notes").description("null clears them"))
+            .description("Changes to a submitted scorecard: `updateFeedback` (at least one)")
+            .field(id_nn("feedbackId", "The scorecard to change"))
+            .field(t(
+                "recommendation",
+                "FeedbackRecommendation",
+                "The new recommendation",
+            ))
+            .field(t(
+                "scores",
+                "JSON",
+                "Attribute → score 1 to 4: the whole map, replacing the old one",
+            ))
+            .field(s("notes", "The new notes; null clears them"))
             .into(),
         InputObject::new("OfferTermsInput")
-            .field(t("startDate", "Date"))
-            .field(InputValue::new("salary", TypeRef::named(TypeRef::FLOAT)))
-            .field(s("salaryCurrency"))
-            .field(t("salaryPeriod", "OfferSalaryPeriod"))
-            .field(InputValue::new("bonus", TypeRef::named(TypeRef::FLOAT)))
-            .field(s("equity"))
+            .description(
+                "An offer's terms (masked for callers without `viewCompensation`, who may not \
+                 give them either)",
+            )
+            .field(t("startDate", "Date", "The proposed first day"))
+            .field(
+                InputValue::new("salary", TypeRef::named(TypeRef::FLOAT))
+                    .description("The base salary, per `salaryPeriod`, in `salaryCurrency`"),
+            )
+            .field(s("salaryCurrency", "ISO 4217 code of the salary, e.g. EUR"))
+            .field(t(
+                "salaryPeriod",
+                "OfferSalaryPeriod",
+                "Whether `salary` is per year or per hour",
+            ))
+            .field(
+                InputValue::new("bonus", TypeRef::named(TypeRef::FLOAT))
+                    .description("A one-off or yearly bonus, in `salaryCurrency`"),
+            )
+            .field(s("equity", "Equity offered, free text (e.g. `0.1%` or `1000 options`)"))
             .into(),
         InputObject::new("CreateOfferInput")
-            .field(id_nn("applicationId"))
-            .field(t("status", "OfferStatus").description("default draft"))
-            .field(t("terms", "OfferTermsInput"))
+            .description("A new offer version for an application: `createOffer`")
+            .field(id_nn(
+                "applicationId",
+                "The active application the offer is for; the new version becomes its current offer",
+            ))
+            .field(t("status", "OfferStatus", "The new offer's status; default draft"))
+            .field(t("terms", "OfferTermsInput", "The offer's terms"))
             .into(),
         InputObject::new("UpdateOfferInput")
-            .field(id_nn("offerId"))
-            .field(t("status", "OfferStatus"))
-            .field(t("terms", "OfferTermsInput"))
+            .description("Changes to an offer: `updateOffer`")
+            .field(id_nn("offerId", "The offer to change"))
+            .field(t(
+                "status",
+                "OfferStatus",
+                "The new status, only forward (draft → pending_approval → approved → sent; steps may \
+                 be skipped); accepted or declined only from sent; rescinded from any status not final",
+            ))
+            .field(t(
+                "terms",
+                "OfferTermsInput",
+                "New terms, only before the offer is sent; fields left out keep their value",
+            ))
             .into(),
         InputObject::new("StageInput")
-            .field(s_nn("name"))
-            .field(t_nn("kind", "StageKind"))
+            .description("One stage of a new job's pipeline, in pipeline order")
+            .field(s_nn("name", "The stage's name as the org calls it"))
+            .field(t_nn(
+                "kind",
+                "StageKind",
+                "What the stage is, for reports that compare pipelines (hiring needs a `hired` stage)",
+            ))
             .into(),
         InputObject::new("HiringTeamInput")
-            .field(id_nn("userId"))
-            .field(t_nn("role", "HiringTeamMemberRole"))
+            .description("One member of a job's hiring team: reads back as a `HiringTeamMember`")
+            .field(id_nn("userId", "The member, an active user: reads back as `user`"))
+            .field(t_nn(
+                "role",
+                "HiringTeamMemberRole",
+                "Their role on the job; the policy grants access per role",
+            ))
             .into(),
         InputObject::new("CreateJobInput")
-            .field(s_nn("title"))
-            .field(id_nn("departmentId"))
-            .field(s_nn("location"))
-            .field(t_nn("employmentType", "JobEmploymentType"))
-            .field(t("status", "JobStatus").description("default draft"))
-            .field(InputValue::new(
-                "confidential",
-                TypeRef::named(TypeRef::BOOLEAN),
+            .description("A new job with its pipeline and hiring team: `createJob`")
+            .field(s_nn("title", "The job's title; not empty"))
+            .field(id_nn("departmentId", "The department the job belongs to"))
+            .field(s_nn("location", "Where the job is, free text"))
+            .field(t_nn(
+                "employmentType",
+                "JobEmploymentType",
+                "Full-time, part-time, contract or internship",
             ))
-            .field(InputValue::new("headcount", TypeRef::named(TypeRef::INT)))
-            .field(InputValue::new(
-                "stages",
-                TypeRef::named_nn_list_nn("StageInput"),
-            ))
-            .field(InputValue::new(
-                "hiringTeam",
-                TypeRef::named_nn_list("HiringTeamInput"),
-            ))
-            .field(t("customFields", "JSON"))
+            .field(t("status", "JobStatus", "The new job's status: draft (the default) or open"))
+            .field(
+                InputValue::new("confidential", TypeRef::named(TypeRef::BOOLEAN)).description(
+                    "Whether only the hiring team (and admins) may see the job; default false",
+                ),
+            )
+            .field(
+                InputValue::new("headcount", TypeRef::named(TypeRef::INT))
+                    .description("How many people the job hires, at least 1; default 1"),
+            )
+            .field(
+                InputValue::new("stages", TypeRef::named_nn_list_nn("StageInput"))
+                    .description("The pipeline, in order: reads back as the job's stages"),
+            )
+            .field(
+                InputValue::new("hiringTeam", TypeRef::named_nn_list("HiringTeamInput"))
+                    .description("The hiring team: reads back as `hiringTeam`"),
+            )
+            .field(custom("job"))
             .into(),
         InputObject::new("UpdateJobInput")
-            .field(id_nn("jobId"))
-            .field(s("title"))
-            .field(s("location"))
-            .field(t("status", "JobStatus"))
-            .field(InputValue::new(
-                "confidential",
-                TypeRef::named(TypeRef::BOOLEAN),
+            .description("Changes to a job: `updateJob` (fields left out keep their value)")
+            .field(id_nn("jobId", "The job to change"))
+            .field(s("title", "The new title; cannot be cleared"))
+            .field(s("location", "The new location"))
+            .field(t(
+                "status",
+                "JobStatus",
+                "The new status: draft → open, open ⇄ closed, any → archived",
             ))
-            .field(InputValue::new("headcount", TypeRef::named(TypeRef::INT)))
-            .field(InputValue::new(
-                "hiringTeam",
-                TypeRef::named_nn_list("HiringTeamInput"),
-            ))
+            .field(
+                InputValue::new("confidential", TypeRef::named(TypeRef::BOOLEAN))
+                    .description("Whether only the hiring team (and admins) may see the job"),
+            )
+            .field(
+                InputValue::new("headcount", TypeRef::named(TypeRef::INT))
+                    .description("How many people the job hires"),
+            )
+            .field(
+                InputValue::new("hiringTeam", TypeRef::named_nn_list("HiringTeamInput"))
+                    .description("The whole hiring team, replacing the old one"),
+            )
             .into(),
         InputObject::new("UpdateCandidateInput")
-            .field(id_nn("candidateId"))
-            .field(s("name"))
-            .field(s("email"))
-            .field(s("phone"))
-            .field(s("location"))
-            .field(s("timezone").description("IANA zone, e.g. Europe/Berlin"))
+            .description(
+                "Changes to a candidate: `updateCandidate` (fields left out keep their value, \
+                 null clears an optional one)",
+            )
+            .field(id_nn("candidateId", "The candidate to change"))
+            .field(s("name", "The new full name; cannot be cleared"))
+            .field(s("email", "The new email; needs `viewContactDetails`"))
+            .field(s("phone", "The new phone number; needs `viewContactDetails`"))
+            .field(s("location", "Where the candidate lives or wants to work"))
+            .field(s("timezone", zone))
             .field(
                 InputValue::new("tags", TypeRef::named_nn_list(TypeRef::STRING))
-                    .description("The whole list, replacing the old one"),
+                    .description(tags),
             )
             .into(),
         InputObject::new("CancelInterviewInput")
-            .field(id_nn("interviewId"))
+            .description("Which interview to cancel: `cancelInterview`")
+            .field(id_nn("interviewId", "The scheduled interview to cancel"))
             .into(),
         InputObject::new("AddStageInput")
-            .field(id_nn("jobId"))
-            .field(s_nn("name"))
-            .field(t_nn("kind", "StageKind"))
-            .field(
-                id("beforeStageId")
-                    .description("Insert before this stage of the job; at the end when absent"),
-            )
+            .description("A new stage of a job's pipeline: `addStage`")
+            .field(id_nn("jobId", "The job whose pipeline gets the stage"))
+            .field(s_nn("name", "The new stage's name"))
+            .field(t_nn("kind", "StageKind", "What the stage is, for reports"))
+            .field(id(
+                "beforeStageId",
+                "Insert before this stage of the job; at the end when absent",
+            ))
             .into(),
         InputObject::new("RenameStageInput")
-            .field(id_nn("stageId"))
-            .field(s_nn("name"))
+            .description("A stage's new name: `renameStage`")
+            .field(id_nn("stageId", "The stage to rename"))
+            .field(s_nn("name", "The stage's new name"))
             .into(),
         InputObject::new("RemoveStageInput")
-            .field(id_nn("stageId"))
+            .description("Which stage to remove: `removeStage`")
+            .field(id_nn(
+                "stageId",
+                "The stage to remove: no application, history entry or interview may refer to it",
+            ))
             .into(),
         InputObject::new("CreateCustomFieldInput")
-            .field(s_nn("entity").description("candidate, application or job"))
-            .field(s_nn("key"))
-            .field(s_nn("label"))
-            .field(s_nn("type").description("text, number, boolean, date, select, multi_select"))
-            .field(InputValue::new(
-                "options",
-                TypeRef::named_nn_list(TypeRef::STRING),
+            .description("A new custom field of the org: `createCustomField`")
+            .field(s_nn("entity", "What the field belongs to: candidate, application or job"))
+            .field(s_nn(
+                "key",
+                "The field's key (letters, digits and `_`), unique per entity: read it as `custom(key:)`",
             ))
-            .field(InputValue::new(
-                "sensitive",
-                TypeRef::named(TypeRef::BOOLEAN),
+            .field(s_nn("label", "The field's name as people see it"))
+            .field(s_nn(
+                "type",
+                "The type of its values: text, number, boolean, date, select, multi_select",
             ))
+            .field(
+                InputValue::new("options", TypeRef::named_nn_list(TypeRef::STRING)).description(
+                    "The allowed values of a select or multi_select field (required for those)",
+                ),
+            )
+            .field(
+                InputValue::new("sensitive", TypeRef::named(TypeRef::BOOLEAN)).description(
+                    "Whether only callers with `viewSensitiveCustomFields` may read it; default false",
+                ),
+            )
             .into(),
         InputObject::new("SetCustomFieldValueInput")
-            .field(s_nn("entity").description("candidate, application or job"))
-            .field(id_nn("recordId"))
-            .field(s_nn("key"))
-            .field(t("value", "JSON"))
+            .description("One custom field value of one record: `setCustomFieldValue`")
+            .field(s_nn("entity", "What the record is: candidate, application or job"))
+            .field(id_nn("recordId", "The record's id"))
+            .field(s_nn("key", "The custom field's key"))
+            .field(t(
+                "value",
+                "JSON",
+                "The value, of the field's type (a select's one of its options); null removes it",
+            ))
             .into(),
     ]
 }
@@ -914,7 +1108,7 @@ async fn apply_to_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<
         candidate_id: candidate.clone(),
         job_id: job.clone(),
         source_id: i.opt_id("sourceId")?,
-        credited_to_user_id: i.opt_id("creditedToUserId")?,
+        credited_to_user_id: i.opt_id(i.alias("creditedToId", "creditedToUserId")?)?,
         custom_fields: i.map("customFields")?,
         at: now(),
         by_user_id: by,
@@ -1016,7 +1210,15 @@ async fn schedule_interview(
     let i = input(&ctx)?;
     let application = i.id("applicationId")?;
     let mut interviewers = Vec::new();
-    for seat in i.objects("interviewers")? {
+    let seats = i.alias("interviewParticipants", "interviewers")?;
+    if i.obj.get(seats).is_none_or(|v| v.is_null()) {
+        return Err(error(
+            Code::BadUserInput,
+            Some("interviewParticipants"),
+            "`interviewParticipants` is required",
+        ));
+    }
+    for seat in i.objects(seats)? {
         let user_id = seat.id("userId")?;
         let role = seat
             .enum_of("role", domain::enums::InterviewerRole::parse)?

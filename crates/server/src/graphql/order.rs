@@ -111,10 +111,10 @@ pub fn types(shape: &Shape) -> Option<(Enum, InputObject)> {
             "How to order {}: by a field, then by id, both in `direction`",
             shape.entity.name
         ))
-        .field(InputValue::new(
-            "field",
-            TypeRef::named_nn(format!("{t}OrderField")),
-        ))
+        .field(
+            InputValue::new("field", TypeRef::named_nn(format!("{t}OrderField")))
+                .description("The field to order by; rows equal on it follow by id"),
+        )
         .field(
             InputValue::new("direction", TypeRef::named("OrderDirection"))
                 .description("`ASC` unless given"),

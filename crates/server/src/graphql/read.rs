@@ -18,8 +18,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use async_graphql::dynamic::{
-    Enum, Field, FieldFuture, FieldValue, InputObject, InputValue, Object, ResolverContext, Type,
-    TypeRef,
+    Enum, EnumItem, Field, FieldFuture, FieldValue, InputObject, InputValue, Object,
+    ResolverContext, Type, TypeRef,
 };
 use async_graphql::{ErrorExtensions, Name, SelectionField, Value};
 use query_compiler::catalog::{EntityId, Type as CType};
@@ -203,7 +203,15 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
         let (ty, enum_ty) = field_type(&shape.type_name, field);
         let is_enum = enum_ty.is_some();
         if let Some((name, values)) = enum_ty {
-            types.push(Enum::new(name).items(values).into());
+            let mut e = Enum::new(name).description(format!(
+                "The values of `{}.{gql}`: {}",
+                shape.type_name, field.doc
+            ));
+            for v in values {
+                let doc = super::model::enum_value_doc(field.name, &v);
+                e = e.item(EnumItem::new(v).description(doc));
+            }
+            types.push(e.into());
         }
         let path = field.name;
         object = object.field(
@@ -227,7 +235,10 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
             field.ty,
             CType::Text | CType::Integer | CType::Bool | CType::Enum(_) | CType::Select(_)
         ) {
-            filter = filter.field(InputValue::new(gql, ty));
+            filter = filter.field(InputValue::new(gql, ty).description(format!(
+                "Only rows whose `{gql}` equals this: {}",
+                field.doc
+            )));
         }
     }
     if shape.entity.custom.is_some() {
@@ -242,8 +253,14 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
                     }
                 })
             })
-            .argument(InputValue::new("key", TypeRef::named_nn(TypeRef::STRING)))
-            .description("The value of the org's custom field `key`"),
+            .argument(
+                InputValue::new("key", TypeRef::named_nn(TypeRef::STRING)).description(
+                    "The custom field's key (letters, digits and `_`), as `createCustomField` defined it",
+                ),
+            )
+            .description(
+                "The value of the org's custom field `key` (null when unset, unknown, or sensitive and the caller may not read it)",
+            ),
         );
     }
     for (gql, rel) in &shape.to_one {
@@ -272,10 +289,10 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
             })
             .description(rel.doc),
         );
-        filter = filter.field(InputValue::new(
-            format!("{gql}Id"),
-            TypeRef::named(TypeRef::ID),
-        ));
+        filter = filter.field(
+            InputValue::new(format!("{gql}Id"), TypeRef::named(TypeRef::ID))
+                .description(format!("Only rows whose `{gql}` has this id: {}", rel.doc)),
+        );
     }
     for (gql, rel, back) in &shape.to_many {
         let Some(target) = shape_of(rel.target) else {
@@ -347,7 +364,10 @@ pub fn types_for(shape: &'static Shape) -> (Vec<Type>, Vec<Field>) {
                     })
                 },
             )
-            .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
+            .argument(
+                InputValue::new("id", TypeRef::named_nn(TypeRef::ID))
+                    .description(format!("The {}'s id", shape.entity.singular)),
+            )
             .description(format!(
                 "One {} by id; null when it does not exist or the caller may not see it",
                 shape.entity.singular
@@ -368,47 +388,63 @@ fn capitalise(s: &str) -> String {
 fn connection_types(shape: &Shape) -> Vec<Type> {
     let t = &shape.type_name;
     let edge = Object::new(format!("{t}Edge"))
-        .field(Field::new(
-            "cursor",
-            TypeRef::named_nn(TypeRef::STRING),
-            |ctx| {
+        .description(format!(
+            "One {} of a page, with its cursor",
+            shape.entity.singular
+        ))
+        .field(
+            Field::new("cursor", TypeRef::named_nn(TypeRef::STRING), |ctx| {
                 FieldFuture::new(async move {
                     let node = ctx.parent_value.try_downcast_ref::<Node>()?;
                     Ok(Some(FieldValue::value(cursor_of(node))))
                 })
-            },
-        ))
-        .field(Field::new("node", TypeRef::named_nn(t), |ctx| {
-            FieldFuture::new(async move {
-                let node = ctx.parent_value.try_downcast_ref::<Node>()?;
-                Ok(Some(FieldValue::owned_any(node.clone())))
             })
-        }));
+            .description(
+                "Where this row is in the list's order: pass it as `after` for the rows after it",
+            ),
+        )
+        .field(
+            Field::new("node", TypeRef::named_nn(t), |ctx| {
+                FieldFuture::new(async move {
+                    let node = ctx.parent_value.try_downcast_ref::<Node>()?;
+                    Ok(Some(FieldValue::owned_any(node.clone())))
+                })
+            })
+            .description(format!("The {} itself", shape.entity.singular)),
+        );
     let connection = Object::new(format!("{t}Connection"))
-        .field(Field::new(
-            "edges",
-            TypeRef::named_nn_list_nn(format!("{t}Edge")),
-            |ctx| {
+        .description(format!(
+            "A page of {}, in the list's order, with what is needed to fetch the next page",
+            shape.entity.name
+        ))
+        .field(
+            Field::new(
+                "edges",
+                TypeRef::named_nn_list_nn(format!("{t}Edge")),
+                |ctx| {
+                    FieldFuture::new(async move {
+                        let page = ctx.parent_value.try_downcast_ref::<Page>()?;
+                        Ok(Some(FieldValue::list(
+                            page.nodes.iter().cloned().map(FieldValue::owned_any),
+                        )))
+                    })
+                },
+            )
+            .description("The page's rows with their cursors"),
+        )
+        .field(
+            Field::new("nodes", TypeRef::named_nn_list_nn(t), |ctx| {
                 FieldFuture::new(async move {
                     let page = ctx.parent_value.try_downcast_ref::<Page>()?;
                     Ok(Some(FieldValue::list(
                         page.nodes.iter().cloned().map(FieldValue::owned_any),
                     )))
                 })
-            },
-        ))
-        .field(Field::new("nodes", TypeRef::named_nn_list_nn(t), |ctx| {
-            FieldFuture::new(async move {
-                let page = ctx.parent_value.try_downcast_ref::<Page>()?;
-                Ok(Some(FieldValue::list(
-                    page.nodes.iter().cloned().map(FieldValue::owned_any),
-                )))
             })
-        }))
-        .field(Field::new(
-            "pageInfo",
-            TypeRef::named_nn("PageInfo"),
-            |ctx| {
+            .description("The page's rows, without cursors (`edges` has them)"),
+        )
+        .field(
+            Field::new("pageInfo", TypeRef::named_nn("PageInfo"), |ctx| {
                 FieldFuture::new(async move {
                     let page = ctx.parent_value.try_downcast_ref::<Page>()?;
                     let end = page.nodes.last().filter(|_| page.keyed).map(cursor_of);
@@ -419,8 +455,9 @@ fn connection_types(shape: &Shape) -> Vec<Type> {
                     });
                     Ok(Some(FieldValue::owned_any(info)))
                 })
-            },
-        ))
+            })
+            .description("Whether there are more pages, and the cursor to ask for the next one"),
+        )
         .field(
             Field::new("totalCount", TypeRef::named_nn(TypeRef::INT), |ctx| {
                 FieldFuture::new(async move {
@@ -435,7 +472,7 @@ fn connection_types(shape: &Shape) -> Vec<Type> {
 
 /// Types every connection shares.
 pub fn common_types() -> Vec<Type> {
-    let info_field = |name: &'static str, ty: TypeRef| {
+    let info_field = |name: &'static str, ty: TypeRef, doc: &'static str| {
         Field::new(name, ty, move |ctx| {
             FieldFuture::new(async move {
                 let info = ctx.parent_value.try_downcast_ref::<serde_json::Value>()?;
@@ -444,24 +481,52 @@ pub fn common_types() -> Vec<Type> {
                 ))))
             })
         })
+        .description(doc)
     };
     let page_info = Object::new("PageInfo")
+        .description("Where a page sits in its list")
         .field(info_field(
             "hasNextPage",
             TypeRef::named_nn(TypeRef::BOOLEAN),
+            "Whether rows follow this page: ask again with `after: endCursor`",
         ))
         .field(info_field(
             "hasPreviousPage",
             TypeRef::named_nn(TypeRef::BOOLEAN),
+            "Whether rows come before this page (true when the page was asked for with `after`)",
         ))
-        .field(info_field("endCursor", TypeRef::named(TypeRef::STRING)));
+        .field(info_field(
+            "endCursor",
+            TypeRef::named(TypeRef::STRING),
+            "The last row's cursor (null on an empty page): the `after` of the next page",
+        ));
     let viewer = Object::new("Viewer")
         .description("The caller, as the access policy sees them")
-        .field(info_field("org", TypeRef::named_nn(TypeRef::STRING)))
-        .field(info_field("user", TypeRef::named_nn(TypeRef::STRING)))
-        .field(info_field("name", TypeRef::named_nn(TypeRef::STRING)))
-        .field(info_field("role", TypeRef::named_nn(TypeRef::STRING)))
-        .field(info_field("policies", TypeRef::named_nn(TypeRef::STRING)));
+        .field(info_field(
+            "org",
+            TypeRef::named_nn(TypeRef::STRING),
+            "The id of the org the token belongs to; every read and write stays inside it",
+        ))
+        .field(info_field(
+            "user",
+            TypeRef::named_nn(TypeRef::STRING),
+            "The caller's user id (the `id` of a `User`)",
+        ))
+        .field(info_field(
+            "name",
+            TypeRef::named_nn(TypeRef::STRING),
+            "The caller's full name",
+        ))
+        .field(info_field(
+            "role",
+            TypeRef::named_nn(TypeRef::STRING),
+            "The caller's org role: admin, recruiter, hiring_manager or interviewer",
+        ))
+        .field(info_field(
+            "policies",
+            TypeRef::named_nn(TypeRef::STRING),
+            "The Cedar policy text that decides what the caller may see and do (docs/policy.md)",
+        ));
     vec![
         page_info.into(),
         viewer.into(),
@@ -485,6 +550,7 @@ pub fn viewer_field() -> Field {
             }))))
         })
     })
+    .description("Who the token belongs to: org, user, role and the access policy in force")
 }
 
 /// A catalog path (`by.id`, `candidate.name`) as report text: a first segment spelled like a

@@ -115,8 +115,16 @@ pub fn types() -> Vec<Type> {
         })
     };
     let column = Object::new("ReportColumn")
-        .field(from_json("name", TypeRef::named_nn(TypeRef::STRING)))
-        .field(from_json("kind", TypeRef::named_nn(TypeRef::STRING)));
+        .description("One column of a report's result")
+        .field(
+            from_json("name", TypeRef::named_nn(TypeRef::STRING))
+                .description("The column's name: its `as` alias, or the expression as written"),
+        )
+        .field(
+            from_json("kind", TypeRef::named_nn(TypeRef::STRING)).description(
+                "The type of the column's values (text, integer, number, boolean, instant, date, ...)",
+            ),
+        );
     let result = Object::new("ReportResult")
         .description("A report's result as the caller sees it")
         .field(Field::new(
@@ -135,7 +143,8 @@ pub fn types() -> Vec<Type> {
                     )))
                 })
             },
-        ))
+        )
+        .description("The result's columns, in the order of `show`"))
         .field(
             from_json("rows", TypeRef::named_nn("JSON"))
                 .description("One array of values per row, in column order"),
@@ -207,9 +216,18 @@ pub fn fields() -> Vec<Field> {
             Ok(Some(FieldValue::owned_any(v)))
         })
     })
-    .argument(InputValue::new("text", TypeRef::named(TypeRef::STRING)))
-    .argument(InputValue::new("json", TypeRef::named("JSON")))
-    .argument(InputValue::new("name", TypeRef::named(TypeRef::STRING)))
+    .argument(
+        InputValue::new("text", TypeRef::named(TypeRef::STRING))
+            .description("The report in the report language (give `text`, `json` or `name`)"),
+    )
+    .argument(
+        InputValue::new("json", TypeRef::named("JSON"))
+            .description("The report in its JSON form (give `text`, `json` or `name`)"),
+    )
+    .argument(
+        InputValue::new("name", TypeRef::named(TypeRef::STRING))
+            .description("A standard report by name (`funnel`, `time-to-hire`, ...)"),
+    )
     .description("Compiles a report as the caller without running it: its columns and what the caller's policy filters and masks");
     vec![report, explain]
 }

@@ -7,7 +7,7 @@
 //! options found so far (marked `unproven`, `stopped: time_limit`), or `TIMEOUT` when none was
 //! found yet.
 
-use async_graphql::dynamic::{Field, FieldValue, InputValue, TypeRef};
+use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, Object, TypeRef};
 
 use super::mutations::{Failure, run_as};
 use super::{Code, RequestCtx, error, json_value};
@@ -48,10 +48,10 @@ pub fn fields() -> Vec<Field> {
                 Ok(Some(FieldValue::value(json_value(v))))
             })
         })
-        .argument(InputValue::new(
-            "applicationId",
-            TypeRef::named_nn(TypeRef::ID),
-        ))
+        .argument(
+            InputValue::new("applicationId", TypeRef::named_nn(TypeRef::ID))
+                .description("The application whose candidate the loop is for"),
+        )
         .argument(
             InputValue::new("plan", TypeRef::named_nn("JSON")).description(
                 "The loop and the candidate's windows: a scheduling request without `interviewers` \
@@ -225,13 +225,18 @@ pub fn book_field() -> Field {
             })
         },
     )
-    .argument(InputValue::new(
-        "input",
-        TypeRef::named_nn("BookInterviewLoopInput"),
-    ))
+    .argument(
+        InputValue::new("input", TypeRef::named_nn("BookInterviewLoopInput"))
+            .description("The application, stage, plan and the chosen option"),
+    )
     .description(
-        "Books an option of `schedulingOptions` for the same plan: checked again against the \
-         calendars as they are now, then one interview per session, all or none",
+        "Books an option of `schedulingOptions` for the same plan. Who may: whoever may schedule \
+         the application's interviews (admins, the job's recruiters and coordinators by \
+         default). Checks: the option is checked again against the calendars as they are now \
+         (`BAD_USER_INPUT` on `option` when it no longer fits). Books one `scheduled` interview \
+         per session, titled with the session's name, its seats as `interviewer` participants \
+         and its trainee as `shadow` or `reverse_shadow`, all or none in one transaction. \
+         Answers with the booked interviews, in the option's session order",
     )
 }
 
@@ -278,11 +283,26 @@ pub fn repair_field() -> Field {
             Ok(Some(FieldValue::value(json_value(v))))
         })
     })
-    .argument(InputValue::new("applicationId", TypeRef::named_nn(TypeRef::ID)))
-    .argument(InputValue::new("plan", TypeRef::named_nn("JSON")))
-    .argument(InputValue::new("booked", TypeRef::named_nn("JSON")).description("The booked option"))
-    .argument(InputValue::new("declined", TypeRef::named(TypeRef::ID)))
-    .argument(InputValue::new("candidateUnavailable", TypeRef::named(TypeRef::BOOLEAN)))
+    .argument(
+        InputValue::new("applicationId", TypeRef::named_nn(TypeRef::ID))
+            .description("The application whose loop was booked"),
+    )
+    .argument(
+        InputValue::new("plan", TypeRef::named_nn("JSON"))
+            .description("The plan the booked option came from (with the candidate's new windows when they cannot make it)"),
+    )
+    .argument(
+        InputValue::new("booked", TypeRef::named_nn("JSON"))
+            .description("The booked option, as `schedulingOptions` answered it"),
+    )
+    .argument(
+        InputValue::new("declined", TypeRef::named(TypeRef::ID))
+            .description("The user id of the interviewer who declined"),
+    )
+    .argument(
+        InputValue::new("candidateUnavailable", TypeRef::named(TypeRef::BOOLEAN))
+            .description("True when the candidate cannot make the booked times (instead of `declined`)"),
+    )
     .description(
         "The smallest repair of a booked loop after an interviewer declined or the candidate \
          can no longer make it (their new windows in the plan): same times with another \
@@ -292,10 +312,11 @@ pub fn repair_field() -> Field {
 
 pub fn book_input() -> async_graphql::dynamic::InputObject {
     async_graphql::dynamic::InputObject::new("BookInterviewLoopInput")
-        .field(InputValue::new(
-            "applicationId",
-            TypeRef::named_nn(TypeRef::ID),
-        ))
+        .description("What `bookInterviewLoop` books: one option of `schedulingOptions`")
+        .field(
+            InputValue::new("applicationId", TypeRef::named_nn(TypeRef::ID))
+                .description("The application the loop is for (the same as `schedulingOptions`')"),
+        )
         .field(
             InputValue::new("stageId", TypeRef::named_nn(TypeRef::ID))
                 .description("The stage the interviews belong to"),
@@ -308,4 +329,136 @@ pub fn book_input() -> async_graphql::dynamic::InputObject {
             InputValue::new("option", TypeRef::named_nn("JSON"))
                 .description("One option of `schedulingOptions`"),
         )
+}
+
+/// `interviewerPools(applicationId)`: the pools a plan for the application can draw seats from,
+/// read-only, for whoever may ask `schedulingOptions` for it.
+pub fn pools_field() -> Field {
+    Field::new(
+        "interviewerPools",
+        TypeRef::named_nn_list_nn("InterviewerPool"),
+        |ctx| {
+            let span = super::spans::resolver(&ctx);
+            super::spans::traced(span, async move {
+                let rc = ctx.data::<RequestCtx>()?;
+                let application = ctx.args.try_get("applicationId")?.string()?.to_owned();
+                let pools = run_as(rc, move |store, services, access, org, now| {
+                    let command = app::Command::SchedulingOptions {
+                        application: &application,
+                    };
+                    services
+                        .authorize_command(store, access, &command, now)
+                        .map_err(Failure::App)?;
+                    let pools = app::scheduling::pools(store, org, &application, now)
+                        .map_err(Failure::Plan)?;
+                    serde_json::to_value(&pools).map_err(|e| Failure::Broken(e.to_string()))
+                })
+                .await?;
+                let list = match pools {
+                    serde_json::Value::Array(items) => items,
+                    _ => Vec::new(),
+                };
+                Ok(Some(FieldValue::list(
+                    list.into_iter().map(FieldValue::owned_any),
+                )))
+            })
+        },
+    )
+    .argument(
+        InputValue::new("applicationId", TypeRef::named_nn(TypeRef::ID))
+            .description("The application a loop is planned for"),
+    )
+    .description(
+        "The org's interviewer pools, which a plan's seats draw from (`{\"pool\": id}` in \
+         `schedulingOptions`' plan), with their training rules and members. Who may: whoever \
+         may ask `schedulingOptions` for the application (`edit` on it). Read-only",
+    )
+}
+
+/// The object types of `interviewerPools`, read from the pools' JSON.
+pub fn pool_types() -> Vec<async_graphql::dynamic::Type> {
+    let from_json = |name: &'static str, key: &'static str, ty: TypeRef, doc: &'static str| {
+        Field::new(name, ty, move |ctx| {
+            FieldFuture::new(async move {
+                let v = ctx.parent_value.try_downcast_ref::<serde_json::Value>()?;
+                Ok(Some(FieldValue::value(json_value(
+                    v.get(key).cloned().unwrap_or(serde_json::Value::Null),
+                ))))
+            })
+        })
+        .description(doc)
+    };
+    let pool = Object::new("InterviewerPool")
+        .description("Who may run one kind of interview, and who is training for it")
+        .field(from_json(
+            "id",
+            "id",
+            TypeRef::named_nn(TypeRef::ID),
+            "The pool's id, as a plan's seat names it (`{\"pool\": id}`)",
+        ))
+        .field(from_json(
+            "name",
+            "name",
+            TypeRef::named_nn(TypeRef::STRING),
+            "What the pool interviews for, as people call it",
+        ))
+        .field(from_json(
+            "requiredShadows",
+            "required_shadows",
+            TypeRef::named_nn(TypeRef::INT),
+            "How many interviews a trainee shadows before reverse shadowing",
+        ))
+        .field(from_json(
+            "requiredReverseShadows",
+            "required_reverse_shadows",
+            TypeRef::named_nn(TypeRef::INT),
+            "How many interviews a trainee leads, watched, before qualifying",
+        ))
+        .field(
+            Field::new(
+                "members",
+                TypeRef::named_nn_list_nn("InterviewerPoolMember"),
+                |ctx| {
+                    FieldFuture::new(async move {
+                        let v = ctx.parent_value.try_downcast_ref::<serde_json::Value>()?;
+                        let members = v
+                            .get("members")
+                            .and_then(|m| m.as_array())
+                            .cloned()
+                            .unwrap_or_default();
+                        Ok(Some(FieldValue::list(
+                            members.into_iter().map(FieldValue::owned_any),
+                        )))
+                    })
+                },
+            )
+            .description("The pool's qualified interviewers and trainees"),
+        );
+    let member = Object::new("InterviewerPoolMember")
+        .description("One person of an interviewer pool, with their training progress")
+        .field(from_json(
+            "userId",
+            "user_id",
+            TypeRef::named_nn(TypeRef::ID),
+            "The member's user id (`user(id:)` reads them)",
+        ))
+        .field(from_json(
+            "status",
+            "status",
+            TypeRef::named_nn(TypeRef::STRING),
+            "`qualified` (may take a seat) or `trainee` (shadows, then reverse shadows)",
+        ))
+        .field(from_json(
+            "shadowsCompleted",
+            "shadows_completed",
+            TypeRef::named_nn(TypeRef::INT),
+            "How many interviews the member has shadowed",
+        ))
+        .field(from_json(
+            "reverseShadowsCompleted",
+            "reverse_shadows_completed",
+            TypeRef::named_nn(TypeRef::INT),
+            "How many interviews the member has led while watched",
+        ));
+    vec![pool.into(), member.into()]
 }
