@@ -491,12 +491,13 @@ fn create_interview_tx(
             let join =
                 "JOIN interview_participants p ON p.org_id = i.org_id AND p.interview_id = i.id";
             if let Some(other) = overlapping(tx, join, "p.user_id", p.user_id.as_str())? {
+                // The other interview may be of a job the caller may not see: its time only
+                // (what the participant's calendar shows anyway), never its id.
                 return Err(WriteError::conflict(
                     format!("interviewers[{i}].user_id"),
                     format!(
-                        "`{}` is already in interview `{}` from `{}` to `{}`; nobody sits two interviews at once",
+                        "`{}` is already in another interview from `{}` to `{}`; nobody sits two interviews at once",
                         p.user_id,
-                        other.text(0)?,
                         other.instant(1)?,
                         other.instant(2)?
                     ),
