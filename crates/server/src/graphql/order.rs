@@ -225,13 +225,14 @@ impl Order {
         let parsed: Option<serde_json::Value> = serde_json::from_str(&text)
             .ok()
             .filter(|v: &serde_json::Value| v.is_object());
+        let not_a_cursor = || format!("`{cursor}` is not a cursor of this API");
         let (by, desc, after, id) = match &parsed {
             None => ("id", false, serde_json::Value::Null, text.clone()),
             Some(v) => (
-                v["by"].as_str().unwrap_or_default(),
-                v["desc"].as_bool().unwrap_or_default(),
+                v["by"].as_str().ok_or_else(not_a_cursor)?,
+                v["desc"].as_bool().ok_or_else(not_a_cursor)?,
                 v["after"].clone(),
-                v["id"].as_str().unwrap_or_default().to_owned(),
+                v["id"].as_str().ok_or_else(not_a_cursor)?.to_owned(),
             ),
         };
         // An id cursor of the first form fits an ascending order by id only.
@@ -358,6 +359,8 @@ mod tests {
         };
         assert!(asc.after(&c).unwrap_err().contains("another order"));
         assert!(d.after("zz").unwrap_err().contains("not a cursor"));
+        // An object without the order's fields (`{}`) is no cursor either.
+        assert!(d.after("7b7d").unwrap_err().contains("not a cursor"));
         // By id: the cursor of the first form.
         let by_id = Order::by_id();
         let c = by_id.cursor(None, "a_9");
