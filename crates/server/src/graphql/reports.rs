@@ -175,19 +175,6 @@ pub fn fields() -> Vec<Field> {
             Ok(Some(FieldValue::owned_any(result_json(&run, false))))
         })
     })
-    .argument(
-        InputValue::new("text", TypeRef::named(TypeRef::STRING)).description(
-            "The report in the report language, e.g. `report applications group by status`",
-        ),
-    )
-    .argument(
-        InputValue::new("json", TypeRef::named("JSON"))
-            .description("The report in its JSON form (give `text`, `json` or `name`)"),
-    )
-    .argument(
-        InputValue::new("name", TypeRef::named(TypeRef::STRING))
-            .description("A standard report by name (`funnel`, `time-to-hire`, ...)"),
-    )
     .description("Runs a report as the caller");
     let explain = Field::new("explain", TypeRef::named_nn("ReportResult"), |ctx| {
         let span = super::spans::resolver(&ctx);
@@ -216,20 +203,24 @@ pub fn fields() -> Vec<Field> {
             Ok(Some(FieldValue::owned_any(v)))
         })
     })
-    .argument(
-        InputValue::new("text", TypeRef::named(TypeRef::STRING))
-            .description("The report in the report language (give `text`, `json` or `name`)"),
-    )
-    .argument(
-        InputValue::new("json", TypeRef::named("JSON"))
-            .description("The report in its JSON form (give `text`, `json` or `name`)"),
-    )
-    .argument(
-        InputValue::new("name", TypeRef::named(TypeRef::STRING))
-            .description("A standard report by name (`funnel`, `time-to-hire`, ...)"),
-    )
     .description("Compiles a report as the caller without running it: its columns and what the caller's policy filters and masks");
-    vec![report, explain]
+    vec![report_arguments(report), report_arguments(explain)]
+}
+
+/// The report a field takes: `text`, `json` or `name`, one of the three ([`report_arg`]).
+fn report_arguments(field: Field) -> Field {
+    field
+        .argument(InputValue::new("text", TypeRef::named(TypeRef::STRING)).description(
+            "The report in the report language, e.g. `report applications group by status` (give `text`, `json` or `name`)",
+        ))
+        .argument(
+            InputValue::new("json", TypeRef::named("JSON"))
+                .description("The report in its JSON form (give `text`, `json` or `name`)"),
+        )
+        .argument(
+            InputValue::new("name", TypeRef::named(TypeRef::STRING))
+                .description("A standard report by name (`funnel`, `time-to-hire`, ...)"),
+        )
 }
 
 fn report_arg(
