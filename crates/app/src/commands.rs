@@ -13,10 +13,10 @@
 //! | `updateCandidate` | `edit` the candidate (+ `viewContactDetails` when email or phone change) |
 //! | `applyToJob` | `edit` the job, `view` the candidate |
 //! | `moveApplication` | `edit` the application, `view` the target stage's job |
-//! | `archiveApplication`, `hireApplication` | `edit` the application |
+//! | `archiveApplication`, `unarchiveApplication`, `hireApplication` | `edit` the application |
 //! | `scheduleInterview`, `bookInterviewLoop` | `edit` the application, `view` the stage's job |
 //! | `schedulingOptions`, `repairInterviewLoop` | `edit` the application |
-//! | `cancelInterview` | `edit` the interview |
+//! | `cancelInterview`, `markInterview` | `edit` the interview |
 //! | `submitFeedback` | `view` the interview, `edit` a new feedback by the caller |
 //! | `updateFeedback` | `edit` the feedback (its author, by default) |
 //! | `createOffer` | `edit` the application, and `edit` (+ `viewCompensation` with terms) of the new offer |
@@ -25,7 +25,7 @@
 //! | `updateJob` | `edit` the job (+ `manageHiringTeam` when the team or `confidential` change) |
 //! | `addStage` | `edit` the job (+ `view` the job of `beforeStageId`) |
 //! | `renameStage`, `removeStage` | `view` then `edit` the stage's job |
-//! | `createCustomField` | `edit` the org |
+//! | `createCustomField`, `setArchiveReasons` | `edit` the org |
 //! | `setCustomFieldValue` | `edit` the record |
 
 use policy::{Action, Fact};
@@ -57,6 +57,9 @@ pub enum Command<'a> {
     ArchiveApplication {
         application: &'a str,
     },
+    UnarchiveApplication {
+        application: &'a str,
+    },
     HireApplication {
         application: &'a str,
     },
@@ -65,6 +68,10 @@ pub enum Command<'a> {
         stage: &'a str,
     },
     CancelInterview {
+        interview: &'a str,
+    },
+    /// Completed or no-show.
+    MarkInterview {
         interview: &'a str,
     },
     /// A scorecard by the caller.
@@ -106,6 +113,8 @@ pub enum Command<'a> {
         stage: &'a str,
     },
     CreateCustomField,
+    /// The org's list of archive reasons.
+    SetArchiveReasons,
     SetCustomFieldValue {
         entity: domain::enums::CustomEntity,
         record: &'a str,
@@ -131,9 +140,11 @@ impl Command<'_> {
             Command::ApplyToJob { .. } => "applyToJob",
             Command::MoveApplication { .. } => "moveApplication",
             Command::ArchiveApplication { .. } => "archiveApplication",
+            Command::UnarchiveApplication { .. } => "unarchiveApplication",
             Command::HireApplication { .. } => "hireApplication",
             Command::ScheduleInterview { .. } => "scheduleInterview",
             Command::CancelInterview { .. } => "cancelInterview",
+            Command::MarkInterview { .. } => "markInterview",
             Command::SubmitFeedback { .. } => "submitFeedback",
             Command::UpdateFeedback { .. } => "updateFeedback",
             Command::CreateOffer { .. } => "createOffer",
@@ -144,6 +155,7 @@ impl Command<'_> {
             Command::RenameStage { .. } => "renameStage",
             Command::RemoveStage { .. } => "removeStage",
             Command::CreateCustomField => "createCustomField",
+            Command::SetArchiveReasons => "setArchiveReasons",
             Command::SetCustomFieldValue { .. } => "setCustomFieldValue",
             Command::SchedulingOptions { .. } => "schedulingOptions",
             Command::BookInterviewLoop { .. } => "bookInterviewLoop",
@@ -207,6 +219,7 @@ impl Services {
                     .map(drop)
             }
             Command::ArchiveApplication { application }
+            | Command::UnarchiveApplication { application }
             | Command::HireApplication { application }
             | Command::SchedulingOptions { application }
             | Command::RepairInterviewLoop { application } => {
@@ -218,7 +231,7 @@ impl Services {
                 self.stage_of_visible_job(store, access, stage, "stage_id", at)
                     .map(drop)
             }
-            Command::CancelInterview { interview } => {
+            Command::CancelInterview { interview } | Command::MarkInterview { interview } => {
                 self.authorize(store, access, Action::Edit, "Interview", interview, at)
             }
             Command::SubmitFeedback { interview } => {
@@ -365,7 +378,9 @@ impl Services {
                 let job = self.stage_of_visible_job(store, access, stage, "stage_id", at)?;
                 self.authorize(store, access, Action::Edit, "Job", &job, at)
             }
-            Command::CreateCustomField => self.authorize_own_org(store, access, Action::Edit, at),
+            Command::CreateCustomField | Command::SetArchiveReasons => {
+                self.authorize_own_org(store, access, Action::Edit, at)
+            }
             Command::SetCustomFieldValue { entity, record } => {
                 let ty = match entity {
                     domain::enums::CustomEntity::Candidate => "Candidate",

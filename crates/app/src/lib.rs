@@ -12,12 +12,17 @@
 //! - [`Services::authorize_command`]: the one authorization path of every command (mutation,
 //!   scheduling call): every entity it touches, with the facts of what they reference
 //!   ([`commands`]).
+//! - [`hiring`]: the hiring workflow's commands (`createCandidate` ... `bookInterviewLoop`):
+//!   input checks, that authorization, one store transaction, the id to read back; the API's
+//!   mutations and the CLI's commands call them, and [`AppError::refusal`] is what both show.
 //!
 //! Invariant: no report runs without a viewer; nothing here talks to a database except through
 //! `store`.
 
+pub mod api_names;
 pub mod commands;
 pub mod demographics;
+pub mod hiring;
 pub mod policy_changes;
 pub mod scheduling;
 pub mod tokens;
@@ -87,6 +92,53 @@ pub enum AppError {
         "the policy file `{origin}` is empty; `hireplane policy reset` returns an org to the shipped default"
     )]
     EmptyPolicy { origin: String },
+    /// A command's input breaks a rule: `field` is its path in the input's names
+    /// (`terms.salaryCurrency`, `scores["coding"]`), and the message names it too. Nothing was
+    /// written.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    /// A command's input is well formed but conflicts with the stored state (an application no
+    /// longer active, an offer already resolved). Nothing was written.
+    #[error("{message}")]
+    Conflict { field: String, message: String },
+    /// An id in the input `field` names nothing of the org (the store's word; what exists but
+    /// is hidden from the caller is [`AppError::NoSuchInput`] or [`AppError::NoSuchEntity`],
+    /// told apart from this by nothing the caller sees). Nothing was written.
+    #[error("{message}")]
+    NotFound { field: String, message: String },
+}
+
+impl AppError {
+    /// A refusal of the input `field` (in the input's names) with `message`, which names it.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> AppError {
+        AppError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A store command's refusal as the command's: its field in the input's names
+/// ([`api_names::api_path`]), so that every edge says the same.
+impl From<store::WriteError> for AppError {
+    fn from(e: store::WriteError) -> AppError {
+        let message = api_names::api_message(&e);
+        match e {
+            store::WriteError::Store(e) => AppError::Store(e),
+            store::WriteError::NotFound { field, .. } => AppError::NotFound {
+                field: api_names::api_path(&field),
+                message,
+            },
+            store::WriteError::Invalid { field, .. } => AppError::Invalid {
+                field: api_names::api_path(&field),
+                message,
+            },
+            store::WriteError::Conflict { field, .. } => AppError::Conflict {
+                field: api_names::api_path(&field),
+                message,
+            },
+        }
+    }
 }
 
 impl From<PolicyError> for AppError {

@@ -30,6 +30,7 @@ macro_rules! out {
 }
 
 mod access;
+mod hiring;
 mod report;
 mod schedule;
 mod serve;
@@ -168,6 +169,31 @@ enum Command {
         /// Resolve relative dates (`last 90 days`) from this date instead of today
         #[arg(long, value_name = "YYYY-MM-DD")]
         today: Option<String>,
+    },
+    /// Candidates: `create` (as `createCandidate`), as a user
+    Candidate {
+        #[command(subcommand)]
+        command: hiring::CandidateCommand,
+    },
+    /// Applications: `move`, `archive`, `unarchive`, `hire` (as the API's mutations), as a user
+    Application {
+        #[command(subcommand)]
+        command: hiring::ApplicationCommand,
+    },
+    /// Interviews: `schedule`, `cancel`, `mark` (as the API's mutations), as a user
+    Interview {
+        #[command(subcommand)]
+        command: hiring::InterviewCommand,
+    },
+    /// Scorecards: `submit` (as `submitFeedback`), as a user
+    Feedback {
+        #[command(subcommand)]
+        command: hiring::FeedbackCommand,
+    },
+    /// Offers: `create` (as `createOffer`), as a user
+    Offer {
+        #[command(subcommand)]
+        command: hiring::OfferCommand,
     },
     /// Access policies (Cedar): validate a file, set an org's, show the one in force, decide
     Policy {
@@ -420,6 +446,13 @@ fn run(cli: Cli) -> Result<()> {
             let mut store = open(DEFAULT_DATABASE)?;
             report::explain(&mut store, org, as_user, &source, today.as_deref())?;
         }
+        Command::Candidate { command } => hiring::candidate(&mut open(DEFAULT_DATABASE)?, command)?,
+        Command::Application { command } => {
+            hiring::application(&mut open(DEFAULT_DATABASE)?, command)?
+        }
+        Command::Interview { command } => hiring::interview(&mut open(DEFAULT_DATABASE)?, command)?,
+        Command::Feedback { command } => hiring::feedback(&mut open(DEFAULT_DATABASE)?, command)?,
+        Command::Offer { command } => hiring::offer(&mut open(DEFAULT_DATABASE)?, command)?,
         Command::Policy { command } => {
             let mut store = open(DEFAULT_DATABASE)?;
             access::policy(&mut store, command)?;

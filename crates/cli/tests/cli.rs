@@ -1383,3 +1383,443 @@ fn policy_changes_are_audited_and_reset_returns_to_the_default() {
         .trim_end_matches(")\n");
     assert!(changes[1].ends_with(hash), "{log}");
 }
+
+/// The hiring workflow's commands by hand (`candidate create`, `application move|archive|hire`,
+/// `interview schedule|cancel`, `feedback submit`, `offer create`), on the store at `db` (an
+/// empty database): each changes the store as the API's mutation does, prints the record as
+/// the caller reads it, and refuses with the API's own messages.
+fn workflow_commands_by_hand(db: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let run = |args: &[&str]| hireplane(t, &[&["--database", db][..], args].concat());
+    let ok = |args: &[&str]| -> serde_json::Value {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let out = hireplane(
+        t,
+        &[
+            "generate",
+            "--org-id",
+            "wf",
+            "--applications",
+            "60",
+            "--seed",
+            "7",
+            "--today",
+            DEMO_DAY,
+            "org",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["import", "org"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows = |user: &str, report: &str| -> Vec<serde_json::Value> {
+        let v = ok(&["report", "--as", user, "--format", "json", report]);
+        v.as_array().unwrap().clone()
+    };
+    let admin = "wf_usr_1";
+    let users = rows(admin, "report users show id, role order by id");
+    let of_role = |role: &str| -> String {
+        users.iter().find(|u| u["role"] == role).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(of_role("admin"), admin);
+    let interviewer = of_role("interviewer");
+    // An active application and the stages of its job.
+    let app = &rows(
+        admin,
+        r#"report applications where status = "active" and job.status = "open" show id, job.id as job, current_stage.id as stage order by id limit 1"#,
+    )[0];
+    let application = app["id"].as_str().unwrap().to_owned();
+    let job = app["job"].as_str().unwrap().to_owned();
+    let stages = rows(
+        admin,
+        &format!(r#"report stages where job.id = "{job}" show id, name, kind order by position"#),
+    );
+    let other = stages
+        .iter()
+        .find(|s| s["id"] != app["stage"] && s["kind"] != "hired")
+        .unwrap();
+    let to_stage = other["id"].as_str().unwrap();
+
+    // application move: the record as the caller reads it.
+    let moved = ok(&[
+        "application",
+        "move",
+        "--as",
+        admin,
+        "--application-id",
+        &application,
+        "--to-stage-id",
+        to_stage,
+    ]);
+    assert_eq!(moved["id"], application.as_str());
+    assert_eq!(moved["stage"], other["name"]);
+    assert_eq!(moved["status"], "active");
+    let stored = rows(
+        admin,
+        &format!(r#"report applications where id = "{application}" show current_stage.id as s"#),
+    );
+    assert_eq!(stored[0]["s"], to_stage);
+    // The API's refusals, word for word (crates/server/tests/api.rs).
+    let out = run(&[
+        "application",
+        "move",
+        "--as",
+        admin,
+        "--application-id",
+        &application,
+        "--to-stage-id",
+        "no_such_stage",
+    ]);
+    let err = fails_with(
+        &out,
+        "error: `toStageId`: no stage `no_such_stage` (or the caller may not see it)",
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let out = run(&[
+        "application",
+        "move",
+        "--as",
+        admin,
+        "--application-id",
+        "wf_app_nope",
+        "--to-stage-id",
+        to_stage,
+    ]);
+    fails_with(
+        &out,
+        "error: no Application `wf_app_nope` (or the caller may not see it)",
+    );
+    // An interviewer may not move applications: they see no application they are not on.
+    let out = run(&[
+        "application",
+        "move",
+        "--as",
+        &interviewer,
+        "--application-id",
+        &application,
+        "--to-stage-id",
+        to_stage,
+    ]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("(or the caller may not see it)") || err.contains("may not `edit`"),
+        "{err}"
+    );
+    // `--as` someone who is not a user of the org.
+    let out = run(&[
+        "application",
+        "hire",
+        "--as",
+        "nobody",
+        "--application-id",
+        &application,
+    ]);
+    fails_with(&out, "org `wf` has no user `nobody`");
+
+    // candidate create, applied to the job at once; a source without a job is refused.
+    let created = ok(&[
+        "candidate",
+        "create",
+        "--as",
+        admin,
+        "--name",
+        "Ada Lovelace",
+        "--email",
+        "ada@example.com",
+        "--tag",
+        "referral",
+        "--job-id",
+        &job,
+    ]);
+    assert_eq!(created["name"], "Ada Lovelace");
+    assert_eq!(created["email"], "ada@example.com");
+    let candidate = created["id"].as_str().unwrap().to_owned();
+    let theirs = rows(
+        admin,
+        &format!(r#"report applications where candidate.id = "{candidate}" show id, status"#),
+    );
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0]["status"], "active");
+    let new_application = theirs[0]["id"].as_str().unwrap().to_owned();
+    let out = run(&[
+        "candidate",
+        "create",
+        "--as",
+        admin,
+        "--name",
+        "Grace",
+        "--source-id",
+        "wf_src_1",
+    ]);
+    fails_with(
+        &out,
+        "error: `sourceId` needs `jobId`: a source is where an application came from",
+    );
+
+    // interview schedule: one ahead, then cancelled; one that took place, recorded completed.
+    let interview_stage = stages[0]["id"].as_str().unwrap();
+    let ahead = ok(&[
+        "interview",
+        "schedule",
+        "--as",
+        admin,
+        "--application-id",
+        &new_application,
+        "--stage-id",
+        interview_stage,
+        "--title",
+        "Phone screen",
+        "--starts-at",
+        "2099-03-02T09:00:00Z",
+        "--ends-at",
+        "2099-03-02T09:45:00Z",
+        "--participant",
+        &interviewer,
+    ]);
+    assert_eq!(ahead["status"], "scheduled");
+    assert_eq!(ahead["application"], new_application.as_str());
+    let cancelled = ok(&[
+        "interview",
+        "cancel",
+        "--as",
+        admin,
+        "--interview-id",
+        ahead["id"].as_str().unwrap(),
+    ]);
+    assert_eq!(cancelled["status"], "cancelled");
+    let out = run(&[
+        "interview",
+        "cancel",
+        "--as",
+        admin,
+        "--interview-id",
+        ahead["id"].as_str().unwrap(),
+    ]);
+    fails_with(&out, "only a scheduled one can be cancelled");
+    let out = run(&[
+        "interview",
+        "schedule",
+        "--as",
+        admin,
+        "--application-id",
+        &new_application,
+        "--stage-id",
+        interview_stage,
+        "--title",
+        "Backwards",
+        "--starts-at",
+        "2099-03-02T09:00:00Z",
+        "--ends-at",
+        "nonsense",
+        "--participant",
+        &interviewer,
+    ]);
+    fails_with(&out, "error: `endsAt`: ");
+    let done = ok(&[
+        "interview",
+        "schedule",
+        "--as",
+        admin,
+        "--application-id",
+        &new_application,
+        "--stage-id",
+        interview_stage,
+        "--title",
+        "Coding",
+        "--starts-at",
+        "2026-01-05T09:00:00Z",
+        "--ends-at",
+        "2026-01-05T10:00:00Z",
+        "--status",
+        "completed",
+        "--participant",
+        &format!("{interviewer}:interviewer"),
+    ]);
+    assert_eq!(done["status"], "completed");
+    let done = done["id"].as_str().unwrap().to_owned();
+
+    // feedback submit: only a participant; scores as the API checks them.
+    let out = run(&[
+        "feedback",
+        "submit",
+        "--as",
+        admin,
+        "--interview-id",
+        &done,
+        "--recommendation",
+        "yes",
+    ]);
+    fails_with(&out, "error: `interviewId`: ");
+    let out = run(&[
+        "feedback",
+        "submit",
+        "--as",
+        &interviewer,
+        "--interview-id",
+        &done,
+        "--recommendation",
+        "yes",
+        "--score",
+        "coding=x",
+    ]);
+    fails_with(
+        &out,
+        r#"error: `scores["coding"]` must be a whole number 1 to 4"#,
+    );
+    let scorecard = ok(&[
+        "feedback",
+        "submit",
+        "--as",
+        &interviewer,
+        "--interview-id",
+        &done,
+        "--recommendation",
+        "strong_yes",
+        "--score",
+        "coding=4",
+        "--notes",
+        "clear and careful",
+    ]);
+    assert_eq!(scorecard["recommendation"], "strong_yes");
+    assert_eq!(scorecard["interview"], done.as_str());
+
+    // offer create, then hire: a draft offer is no hire; an accepted one is.
+    let out = run(&[
+        "offer",
+        "create",
+        "--as",
+        admin,
+        "--application-id",
+        &new_application,
+        "--salary",
+        "90000",
+    ]);
+    fails_with(
+        &out,
+        "error: `terms.salaryCurrency` is required with a salary",
+    );
+    let draft = ok(&[
+        "offer",
+        "create",
+        "--as",
+        admin,
+        "--application-id",
+        &new_application,
+        "--salary",
+        "90000",
+        "--salary-currency",
+        "EUR",
+        "--start-date",
+        "2099-04-01",
+    ]);
+    assert_eq!(draft["status"], "draft");
+    assert_eq!(draft["version"], 1);
+    let out = run(&[
+        "application",
+        "hire",
+        "--as",
+        admin,
+        "--application-id",
+        &new_application,
+    ]);
+    fails_with(&out, "an application is hired on an accepted offer");
+    // Without an offer, a hire needs none: another candidate applied to the job is hired.
+    let second = ok(&[
+        "candidate",
+        "create",
+        "--as",
+        admin,
+        "--name",
+        "Alan Turing",
+        "--job-id",
+        &job,
+    ]);
+    let second = rows(
+        admin,
+        &format!(
+            r#"report applications where candidate.id = "{}" show id"#,
+            second["id"].as_str().unwrap()
+        ),
+    )[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hired = ok(&[
+        "application",
+        "hire",
+        "--as",
+        admin,
+        "--application-id",
+        &second,
+    ]);
+    assert_eq!(hired["status"], "hired");
+
+    // application archive: with a reason; a second time is a conflict.
+    let archived = ok(&[
+        "application",
+        "archive",
+        "--as",
+        admin,
+        "--application-id",
+        &application,
+        "--reason",
+        "withdrew",
+    ]);
+    assert_eq!(archived["status"], "archived");
+    assert_eq!(archived["archiveReason"], "withdrew");
+    let out = run(&[
+        "application",
+        "archive",
+        "--as",
+        admin,
+        "--application-id",
+        &application,
+        "--reason",
+        "withdrew",
+    ]);
+    fails_with(&out, "error: `applicationId`: ");
+}
+
+#[test]
+fn workflow_commands_by_hand_on_sqlite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("wf.db").display());
+    workflow_commands_by_hand(&db);
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "needs PostgreSQL: set HIREPLANE_TEST_POSTGRES to a server URL"
+)]
+fn workflow_commands_by_hand_on_postgres() {
+    let admin = std::env::var("HIREPLANE_TEST_POSTGRES").unwrap();
+    let name = format!(
+        "cli_wf_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            % 1_000_000
+    );
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let scheme_end = admin.find("://").unwrap() + 3;
+    let url = match admin.rfind('/') {
+        Some(i) if i > scheme_end => format!("{}/{name}", &admin[..i]),
+        _ => format!("{admin}/{name}"),
+    };
+    let result = std::panic::catch_unwind(|| workflow_commands_by_hand(&url));
+    let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}

@@ -79,6 +79,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_list_orders.sql"),
         postgres: include_str!("../migrations/postgres/0011_list_orders.sql"),
     },
+    // 12 is another branch's; a store applies every version it has not applied, in order.
+    Migration {
+        version: 13,
+        name: "archive_reasons",
+        sqlite: include_str!("../migrations/sqlite/0013_archive_reasons.sql"),
+        postgres: include_str!("../migrations/postgres/0013_archive_reasons.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

@@ -33,6 +33,7 @@
 //! tell the caller's keys from our names (the API renames the names, never the keys).
 
 mod applications;
+mod archive_reasons;
 mod custom;
 mod interviews;
 mod jobs;
@@ -42,10 +43,11 @@ mod tx;
 use domain::Id;
 
 pub use applications::{
-    Archive, Hire, MoveStage, NewApplication, NewCandidate, StageChange, UpdateCandidate,
+    Archive, Hire, MoveStage, NewApplication, NewCandidate, StageChange, Unarchive, UpdateCandidate,
 };
+pub use archive_reasons::{DEFAULT_ARCHIVE_REASONS, MAX_ARCHIVE_REASON_CHARS, MAX_ARCHIVE_REASONS};
 pub use custom::{CustomFieldValue, NewCustomField, UpdateCustomField};
-pub use interviews::{NewFeedback, NewInterview, UpdateFeedback};
+pub use interviews::{MarkInterview, NewFeedback, NewInterview, UpdateFeedback};
 pub use jobs::{AddStage, NewJob, NewStage, UpdateJob, UpdateStage};
 pub use offers::{NewOffer, OfferTerms, UpdateOffer};
 

@@ -127,6 +127,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         }
     }
     query = query.field(read::viewer_field());
+    query = query.field(mutations::archive_reasons_field());
     for f in reports::fields()
         .into_iter()
         .chain(scheduling::fields())

@@ -1,33 +1,29 @@
-//! The hiring workflow's mutations. Each one: reads and checks its input (errors name the
-//! field), asks the policy engine through the one authorization path of commands
-//! (`app::Services::authorize_command`, whose doc lists what each command asks; what the caller
-//! may not see is NOT_FOUND, what it sees but may not change is FORBIDDEN), runs one store
-//! command (one transaction: all or nothing), and answers with the changed object read back as
-//! the caller (so masks apply to the answer too). No mutation asks the policy engine anything
-//! else.
+//! The hiring workflow's mutations, as thin translators: each one reads its input object
+//! (types, required fields, ids, enums and instants, with errors that name the field), calls its
+//! command in `app` (`app::hiring`: the checks beyond types, the one authorization path of
+//! commands `app::Services::authorize_command`, one store transaction), and answers with the
+//! changed object read back as the caller (so masks apply to the answer too). What the caller
+//! may not see is NOT_FOUND, what it sees but may not change is FORBIDDEN; the command's
+//! refusals keep their field and message ([`failure`]). No mutation asks the policy engine or
+//! writes to the store itself.
 
-use std::collections::BTreeMap;
-
-use app::Command;
+use app::hiring;
 use async_graphql::dynamic::{
     Field, FieldFuture, FieldValue, InputObject, InputValue, ObjectAccessor, ResolverContext, Type,
     TypeRef,
 };
 use domain::{Id, Instant};
 use query_compiler::catalog::EntityId;
-use store::{Store, WriteError};
+use store::Store;
 
 use super::{Code, RequestCtx, error, internal};
 
 /// Why a command run as the caller (a mutation, a scheduling question) did not answer.
 pub(super) enum Failure {
     App(app::AppError),
-    Write(WriteError),
     /// A scheduling plan that does not make a request (field `plan`).
     Plan(app::scheduling::PlanError),
     Request(scheduling::RequestError),
-    /// An option to book that is not (or no longer) one (field `option`).
-    Option(String),
     /// An answer our own checker refuses: our fault.
     Broken(String),
 }
@@ -35,12 +31,6 @@ pub(super) enum Failure {
 impl From<app::AppError> for Failure {
     fn from(e: app::AppError) -> Failure {
         Failure::App(e)
-    }
-}
-
-impl From<WriteError> for Failure {
-    fn from(e: WriteError) -> Failure {
-        Failure::Write(e)
     }
 }
 
@@ -52,137 +42,24 @@ impl From<store::StoreError> for Failure {
 
 fn failure(f: Failure) -> async_graphql::Error {
     match f {
-        Failure::App(app::AppError::NoSuchEntity { ty, id, .. }) => error(
-            Code::NotFound,
-            None,
-            format!("no {ty} `{id}` (or the caller may not see it)"),
-        ),
-        Failure::App(app::AppError::NoSuchInput { field, ty, id, .. }) => {
-            let field = api_path(&field);
-            error(
-                Code::NotFound,
-                Some(&field),
-                format!("`{field}`: no {ty} `{id}` (or the caller may not see it)"),
-            )
-        }
-        Failure::App(e @ app::AppError::Forbidden { .. }) => {
-            error(Code::Forbidden, None, e.to_string())
-        }
-        Failure::App(app::AppError::Store(store::StoreError::Timeout))
-        | Failure::Write(WriteError::Store(store::StoreError::Timeout)) => error(
-            Code::Timeout,
-            None,
-            "the command ran longer than the server's statement timeout; nothing was changed",
-        ),
-        Failure::App(e) => internal("a command", e),
-        Failure::Write(WriteError::Store(e)) => internal("a command", e),
-        Failure::Write(e) => {
-            let code = match &e {
-                WriteError::NotFound { .. } => Code::NotFound,
-                WriteError::Conflict { .. } => Code::Conflict,
-                _ => Code::BadUserInput,
-            };
-            let field = e.field().map(api_path);
-            error(code, field.as_deref(), camel_message(&e))
-        }
+        Failure::App(e) => match e.refusal() {
+            Some(r) => {
+                let code = match r.kind {
+                    app::hiring::RefusalKind::Invalid => Code::BadUserInput,
+                    app::hiring::RefusalKind::NotFound => Code::NotFound,
+                    app::hiring::RefusalKind::Forbidden => Code::Forbidden,
+                    app::hiring::RefusalKind::Conflict => Code::Conflict,
+                    app::hiring::RefusalKind::Timeout => Code::Timeout,
+                };
+                error(code, r.field.as_deref(), r.message)
+            }
+            None => internal("a command", e),
+        },
         Failure::Plan(app::scheduling::PlanError::Store(e)) => internal("scheduling", e),
         Failure::Plan(e) => error(Code::BadUserInput, Some("plan"), e.to_string()),
         Failure::Request(e) => error(Code::BadUserInput, Some("plan"), e.to_string()),
-        Failure::Option(e) => error(Code::BadUserInput, Some("option"), e),
         Failure::Broken(e) => internal("checking the options", e),
     }
-}
-
-/// The fields store commands name that the API takes in another shape, and the input that
-/// holds them there (in the store's spelling; [`camel_path`] follows): an offer's terms are
-/// one `terms` object; `addStage` takes the stage's fields flat; a scorecard's author and time
-/// are the caller and now, so what is wrong with them is about the interview; a booked loop's
-/// interviews come from its `option`, except the application and stage it names itself. Each
-/// store name here is used by those commands only.
-const API_SHAPES: &[(&str, &str)] = &[
-    ("salary.amount", "terms.salary"),
-    ("salary.currency", "terms.salary_currency"),
-    ("salary.period", "terms.salary_period"),
-    ("bonus", "terms.bonus"),
-    ("equity", "terms.equity"),
-    ("start_date", "terms.start_date"),
-    ("stage.name", "name"),
-    ("author_id", "interview_id"),
-    ("submitted_at", "interview_id"),
-    ("credited_to_user_id", "credited_to_id"),
-];
-
-/// A store path as the API spells its input: moved per [`API_SHAPES`], then camel-cased.
-fn api_path(path: &str) -> String {
-    if let Some((_, api)) = API_SHAPES.iter().find(|(store, _)| *store == path) {
-        return camel_path(api);
-    }
-    // A new interview's participants, which the store calls `interviewers`.
-    if let Some(rest) = path.strip_prefix("interviewers") {
-        return camel_path(&format!("interview_participants{rest}"));
-    }
-    // `interviews[N].…` of a booked loop.
-    if let Some(rest) = path
-        .strip_prefix("interviews[")
-        .and_then(|r| r.split_once("]."))
-        .map(|(_, rest)| rest)
-    {
-        return match rest {
-            "application_id" => "applicationId".to_owned(),
-            "stage_id" => "stageId".to_owned(),
-            _ => "option".to_owned(),
-        };
-    }
-    camel_path(path)
-}
-
-/// A store path in the API's names: `to_stage_id` → `toStageId`, also inside
-/// `interviews[1].stage_id`. The keys of a map the caller gave are the caller's own and stay as
-/// they are: the store writes them as JSON strings in brackets (`scores["system_design"]`,
-/// `custom_fields["years_at_company"]` → `customFields["years_at_company"]`,
-/// [`store::map_entry_path`]), so only what lies outside quotes is renamed.
-fn camel_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut name = String::new();
-    let mut chars = path.chars();
-    while let Some(c) = chars.next() {
-        if c != '"' {
-            name.push(c);
-            continue;
-        }
-        // A quoted key: copied as it is, up to its closing quote (`\"` does not close it).
-        out.push_str(&super::model::camel(&name));
-        name.clear();
-        out.push(c);
-        let mut escaped = false;
-        for k in chars.by_ref() {
-            out.push(k);
-            match k {
-                '\\' if !escaped => escaped = true,
-                '"' if !escaped => break,
-                _ => escaped = false,
-            }
-        }
-    }
-    out.push_str(&super::model::camel(&name));
-    out
-}
-
-/// A refusal's message with its field in the API's names: the store's messages start with the
-/// field in backticks (`` `custom_fields["level"]`: ... ``).
-fn camel_message(e: &WriteError) -> String {
-    let message = e.to_string();
-    if let Some(field) = e.field()
-        && let Some(tail) = message.strip_prefix(&format!("`{field}`"))
-    {
-        return format!("`{}`{tail}", api_path(field));
-    }
-    message
-}
-
-/// The caller's user id, as a store command records who did it.
-fn caller_id(ctx: &ResolverContext<'_>) -> async_graphql::Result<Option<Id>> {
-    Ok(Id::parse(ctx.data::<RequestCtx>()?.caller.user().to_owned()).ok())
 }
 
 fn now() -> Instant {
@@ -442,19 +319,23 @@ where
         .map_err(failure)
 }
 
-/// [`run_as`] for a mutation whose `f` returns the id of the changed object of `entity`,
-/// which is then read back as the caller.
+/// [`run_as`] for a mutation whose command `f` (an `app::hiring` command) returns the id of the
+/// changed object of `entity`, which is then read back as the caller.
 async fn mutate<F>(
     ctx: &ResolverContext<'_>,
     entity: EntityId,
     f: F,
 ) -> async_graphql::Result<Option<FieldValue<'static>>>
 where
-    F: FnOnce(&mut Store, &app::Services, &app::Access, &str, Instant) -> Result<String, Failure>
+    F: FnOnce(&mut Store, &app::Services, &app::Access, Instant) -> Result<Id, app::AppError>
         + Send
         + 'static,
 {
-    let id = run_as(ctx.data::<RequestCtx>()?, f).await?;
+    let id = run_as(
+        ctx.data::<RequestCtx>()?,
+        move |store, services, access, _, at| Ok(f(store, services, access, at)?.to_string()),
+    )
+    .await?;
     metrics::counter!("hireplane_mutations_total", "entity" => format!("{entity:?}")).increment(1);
     let node = super::read::lookup_by_id(ctx, entity, &id).await?;
     Ok(node.map(FieldValue::owned_any))
@@ -519,6 +400,13 @@ pub fn fields() -> Vec<Field> {
             |ctx| super::spans::traced(super::spans::resolver(&ctx), archive_application(ctx)),
         ),
         mutation(
+            "unarchiveApplication",
+            EntityId::Applications,
+            "UnarchiveApplicationInput",
+            "Brings an archived application back: `active` again in the stage it was archived in, its archive time and reason cleared (its history, interviews, scorecards and offers are kept). Who may: whoever may edit the application. Checks: archived, its job draft or open, and no other active application of the candidate to the job (`CONFLICT` otherwise). Answers with the application",
+            |ctx| super::spans::traced(super::spans::resolver(&ctx), unarchive_application(ctx)),
+        ),
+        mutation(
             "hireApplication",
             EntityId::Applications,
             "HireApplicationInput",
@@ -538,6 +426,13 @@ pub fn fields() -> Vec<Field> {
             "CancelInterviewInput",
             "Cancels a scheduled interview; its participants and feedback are kept, and no feedback is taken after. Who may: whoever may edit the interview. Checks: `scheduled` (`CONFLICT` otherwise). Answers with the interview",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), cancel_interview(ctx)),
+        ),
+        mutation(
+            "markInterview",
+            EntityId::Interviews,
+            "MarkInterviewInput",
+            "Records what became of a scheduled interview: `completed` once it has ended, `no_show` (the candidate did not come) once it has started (`BAD_USER_INPUT` on `status` before); a mark recorded wrongly is corrected to the other. Who may: whoever may edit the interview. Checks: not cancelled, not the same mark again (`CONFLICT`). Answers with the interview",
+            |ctx| super::spans::traced(super::spans::resolver(&ctx), mark_interview(ctx)),
         ),
         mutation(
             "submitFeedback",
@@ -610,6 +505,16 @@ pub fn fields() -> Vec<Field> {
                 .description("The field's entity, key, label, type and options"),
         )
         .description("Defines a custom field of candidates, applications or jobs. Who may: whoever may edit the org (admins by default; others get `FORBIDDEN`). Checks: a key unique per entity, options for select types. Answers with the field's definition as JSON"),
+        Field::new(
+            "setArchiveReasons",
+            TypeRef::named_nn_list_nn(TypeRef::STRING),
+            |ctx| super::spans::traced(super::spans::resolver(&ctx), set_archive_reasons(ctx)),
+        )
+        .argument(
+            InputValue::new("input", TypeRef::named_nn("SetArchiveReasonsInput"))
+                .description("The org's whole list of archive reasons, in order"),
+        )
+        .description("Replaces the org's archive reasons, the list `archiveApplication` takes its reason from (every org starts with a default list). Who may: whoever may edit the org (admins by default; others get `FORBIDDEN`). Checks: 1 to 100 reasons, each not empty, at most 200 characters, unique regardless of case. Archived applications keep the reasons they have. Answers with the list as stored"),
         Field::new("setCustomFieldValue", TypeRef::named_nn("JSON"), |ctx| {
             super::spans::traced(super::spans::resolver(&ctx), set_custom_field_value(ctx))
         })
@@ -918,6 +823,27 @@ pub fn types() -> Vec<Type> {
                     .description(tags),
             )
             .into(),
+        InputObject::new("UnarchiveApplicationInput")
+            .description("Which application to bring back: `unarchiveApplication`")
+            .field(id_nn("applicationId", "The archived application"))
+            .into(),
+        InputObject::new("MarkInterviewInput")
+            .description("What became of an interview: `markInterview`")
+            .field(id_nn("interviewId", "The scheduled (or already marked) interview"))
+            .field(t_nn(
+                "status",
+                "InterviewStatus",
+                "`completed` (it took place; once it has ended) or `no_show` (the candidate did \
+                 not come; once it has started)",
+            ))
+            .into(),
+        InputObject::new("SetArchiveReasonsInput")
+            .description("The org's archive reasons: `setArchiveReasons`")
+            .field(
+                InputValue::new("reasons", TypeRef::named_nn_list_nn(TypeRef::STRING))
+                    .description("The whole list, in the order people pick from"),
+            )
+            .into(),
         InputObject::new("CancelInterviewInput")
             .description("Which interview to cancel: `cancelInterview`")
             .field(id_nn("interviewId", "The scheduled interview to cancel"))
@@ -986,7 +912,20 @@ fn instant(input: &Input<'_>, name: &str) -> async_graphql::Result<Instant> {
     Instant::parse(&s).map_err(|e| error(Code::BadUserInput, Some(name), format!("`{name}`: {e}")))
 }
 
-fn terms(input: &Input<'_>) -> async_graphql::Result<Option<store::OfferTerms>> {
+fn timezone(text: Option<String>) -> async_graphql::Result<Option<domain::TimeZone>> {
+    text.map(|z| {
+        domain::TimeZone::parse(&z).map_err(|e| {
+            error(
+                Code::BadUserInput,
+                Some("timezone"),
+                format!("`timezone`: {e}"),
+            )
+        })
+    })
+    .transpose()
+}
+
+fn terms(input: &Input<'_>) -> async_graphql::Result<Option<hiring::OfferTerms>> {
     let Some(obj) = input.obj.get("terms").filter(|v| !v.is_null()) else {
         return Ok(None);
     };
@@ -1003,26 +942,12 @@ fn terms(input: &Input<'_>) -> async_graphql::Result<Option<store::OfferTerms>> 
             })
         })
         .transpose()?;
-    let salary = match t.opt_f64("salary")? {
-        None => None,
-        Some(amount) => Some(domain::entity::Salary {
-            amount: domain::entity::Amount(amount),
-            currency: t.opt_str("salaryCurrency")?.ok_or_else(|| {
-                error(
-                    Code::BadUserInput,
-                    Some("terms.salaryCurrency"),
-                    "`terms.salaryCurrency` is required with a salary",
-                )
-            })?,
-            period: t
-                .opt_enum("salaryPeriod", domain::enums::SalaryPeriod::parse)?
-                .unwrap_or(domain::enums::SalaryPeriod::Year),
-        }),
-    };
-    Ok(Some(store::OfferTerms {
+    Ok(Some(hiring::OfferTerms {
         start_date,
-        salary,
-        bonus: t.opt_f64("bonus")?.map(domain::entity::Amount),
+        salary: t.opt_f64("salary")?,
+        salary_currency: t.opt_str("salaryCurrency")?,
+        salary_period: t.opt_enum("salaryPeriod", domain::enums::SalaryPeriod::parse)?,
+        bonus: t.opt_f64("bonus")?,
         equity: t.opt_str("equity")?,
     }))
 }
@@ -1031,99 +956,38 @@ async fn create_candidate(
     ctx: ResolverContext<'_>,
 ) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
-    let timezone = i
-        .opt_str("timezone")?
-        .map(|z| {
-            domain::TimeZone::parse(&z).map_err(|e| {
-                error(
-                    Code::BadUserInput,
-                    Some("timezone"),
-                    format!("`timezone`: {e}"),
-                )
-            })
-        })
-        .transpose()?;
-    let cmd = store::NewCandidate {
-        id: None,
+    let cmd = hiring::CreateCandidate {
+        timezone: timezone(i.opt_str("timezone")?)?,
         name: i.str("name")?,
         email: i.opt_str("email")?,
         phone: i.opt_str("phone")?,
         location: i.opt_str("location")?,
-        timezone,
         tags: i.strings("tags")?,
         custom_fields: i.map("customFields")?,
-        demographics: None,
-        at: now(),
+        job_id: i.opt_id("jobId")?,
+        source_id: i.opt_id("sourceId")?,
     };
-    let job = i.opt_id("jobId")?;
-    let source = i.opt_id("sourceId")?;
-    if source.is_some() && job.is_none() {
-        // A source is where an application came from: without one, it would be dropped.
-        return Err(error(
-            Code::BadUserInput,
-            Some("sourceId"),
-            "`sourceId` needs `jobId`: a source is where an application came from",
-        ));
-    }
-    let by = caller_id(&ctx)?;
-    let at = cmd.at;
     mutate(
         &ctx,
         EntityId::Candidates,
-        move |store, services, access, org, now| {
-            let command = Command::CreateCandidate {
-                job: job.as_ref().map(Id::as_str),
-            };
-            services.authorize_command(store, access, &command, now)?;
-            match job {
-                // Added to a job: candidate and application are written in one transaction.
-                Some(job) => {
-                    let apply = store::NewApplication {
-                        id: None,
-                        candidate_id: job.clone(),
-                        job_id: job,
-                        source_id: source,
-                        credited_to_user_id: None,
-                        custom_fields: serde_json::Map::new(),
-                        at,
-                        by_user_id: by,
-                    };
-                    let (candidate, _) = store.create_candidate_and_apply(org, cmd, apply)?;
-                    Ok(candidate.id.to_string())
-                }
-                None => Ok(store.create_candidate(org, cmd)?.id.to_string()),
-            }
-        },
+        move |store, services, access, at| services.create_candidate(store, access, cmd, at),
     )
     .await
 }
 
 async fn apply_to_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
-    let candidate = i.id("candidateId")?;
-    let job = i.id("jobId")?;
-    let by = caller_id(&ctx)?;
-    let cmd = store::NewApplication {
-        id: None,
-        candidate_id: candidate.clone(),
-        job_id: job.clone(),
+    let cmd = hiring::ApplyToJob {
+        candidate_id: i.id("candidateId")?,
+        job_id: i.id("jobId")?,
         source_id: i.opt_id("sourceId")?,
-        credited_to_user_id: i.opt_id(i.alias("creditedToId", "creditedToUserId")?)?,
+        credited_to_id: i.opt_id(i.alias("creditedToId", "creditedToUserId")?)?,
         custom_fields: i.map("customFields")?,
-        at: now(),
-        by_user_id: by,
     };
     mutate(
         &ctx,
         EntityId::Applications,
-        move |store, services, access, org, at| {
-            let command = Command::ApplyToJob {
-                candidate: candidate.as_str(),
-                job: job.as_str(),
-            };
-            services.authorize_command(store, access, &command, at)?;
-            Ok(store.apply(org, cmd)?.id.to_string())
-        },
+        move |store, services, access, at| services.apply_to_job(store, access, cmd, at),
     )
     .await
 }
@@ -1132,25 +996,14 @@ async fn move_application(
     ctx: ResolverContext<'_>,
 ) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
-    let application = i.id("applicationId")?;
-    let cmd = store::MoveStage {
-        application_id: application.clone(),
+    let cmd = hiring::MoveApplication {
+        application_id: i.id("applicationId")?,
         to_stage_id: i.id("toStageId")?,
-        by_user_id: caller_id(&ctx)?,
-        at: now(),
-        transition_id: None,
     };
     mutate(
         &ctx,
         EntityId::Applications,
-        move |store, services, access, org, at| {
-            let command = Command::MoveApplication {
-                application: application.as_str(),
-                to_stage: cmd.to_stage_id.as_str(),
-            };
-            services.authorize_command(store, access, &command, at)?;
-            Ok(store.move_stage(org, cmd)?.application.id.to_string())
-        },
+        move |store, services, access, at| services.move_application(store, access, cmd, at),
     )
     .await
 }
@@ -1159,47 +1012,109 @@ async fn archive_application(
     ctx: ResolverContext<'_>,
 ) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
-    let application = i.id("applicationId")?;
-    let cmd = store::Archive {
-        application_id: application.clone(),
+    let cmd = hiring::ArchiveApplication {
+        application_id: i.id("applicationId")?,
         reason: i.str("reason")?,
-        at: now(),
     };
     mutate(
         &ctx,
         EntityId::Applications,
-        move |store, services, access, org, at| {
-            let command = Command::ArchiveApplication {
-                application: application.as_str(),
-            };
-            services.authorize_command(store, access, &command, at)?;
-            Ok(store.archive(org, cmd)?.id.to_string())
-        },
+        move |store, services, access, at| services.archive_application(store, access, cmd, at),
     )
     .await
+}
+
+async fn unarchive_application(
+    ctx: ResolverContext<'_>,
+) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let cmd = hiring::UnarchiveApplication {
+        application_id: i.id("applicationId")?,
+    };
+    mutate(
+        &ctx,
+        EntityId::Applications,
+        move |store, services, access, at| services.unarchive_application(store, access, cmd, at),
+    )
+    .await
+}
+
+async fn mark_interview(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let cmd = hiring::MarkInterview {
+        interview_id: i.id("interviewId")?,
+        status: i
+            .opt_enum("status", domain::enums::InterviewStatus::parse)?
+            .ok_or_else(|| error(Code::BadUserInput, Some("status"), "`status` is required"))?,
+    };
+    mutate(
+        &ctx,
+        EntityId::Interviews,
+        move |store, services, access, at| services.mark_interview(store, access, cmd, at),
+    )
+    .await
+}
+
+async fn set_archive_reasons(
+    ctx: ResolverContext<'_>,
+) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let cmd = hiring::SetArchiveReasons {
+        reasons: i.strings("reasons")?,
+    };
+    let list = run_as(
+        ctx.data::<RequestCtx>()?,
+        move |store, services, access, _, at| {
+            Ok(services.set_archive_reasons(store, access, cmd, at)?)
+        },
+    )
+    .await?;
+    Ok(Some(FieldValue::list(list.into_iter().map(|r| {
+        FieldValue::value(async_graphql::Value::String(r))
+    }))))
+}
+
+/// `archiveReasons`: the org's list, which every user of the org may read.
+pub fn archive_reasons_field() -> Field {
+    Field::new(
+        "archiveReasons",
+        TypeRef::named_nn_list_nn(TypeRef::STRING),
+        |ctx| {
+            super::spans::traced(super::spans::resolver(&ctx), async move {
+                // A read: run on a worker without marking the request as having committed.
+                let rc = ctx.data::<RequestCtx>()?;
+                let services = rc.services.clone();
+                let access = rc.caller.access.clone();
+                let list = rc
+                    .db
+                    .run(move |store| services.archive_reasons(store, &access))
+                    .await
+                    .map_err(|e| internal("reaching the database", e))?
+                    .map_err(|e| failure(Failure::App(e)))?;
+                Ok(Some(FieldValue::list(list.into_iter().map(|r| {
+                    FieldValue::value(async_graphql::Value::String(r))
+                }))))
+            })
+        },
+    )
+    .description(
+        "The org's archive reasons, in order: what `archiveApplication` takes as its `reason` \
+         (a default list until an admin sets one with `setArchiveReasons`). Every user of the \
+         org may read them",
+    )
 }
 
 async fn hire_application(
     ctx: ResolverContext<'_>,
 ) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
-    let application = i.id("applicationId")?;
-    let cmd = store::Hire {
-        application_id: application.clone(),
-        by_user_id: caller_id(&ctx)?,
-        at: now(),
-        transition_id: None,
+    let cmd = hiring::HireApplication {
+        application_id: i.id("applicationId")?,
     };
     mutate(
         &ctx,
         EntityId::Applications,
-        move |store, services, access, org, at| {
-            let command = Command::HireApplication {
-                application: application.as_str(),
-            };
-            services.authorize_command(store, access, &command, at)?;
-            Ok(store.hire(org, cmd)?.application.id.to_string())
-        },
+        move |store, services, access, at| services.hire_application(store, access, cmd, at),
     )
     .await
 }
@@ -1208,8 +1123,8 @@ async fn schedule_interview(
     ctx: ResolverContext<'_>,
 ) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
-    let application = i.id("applicationId")?;
-    let mut interviewers = Vec::new();
+    let application_id = i.id("applicationId")?;
+    let mut participants = Vec::new();
     let seats = i.alias("interviewParticipants", "interviewers")?;
     if i.obj.get(seats).is_none_or(|v| v.is_null()) {
         return Err(error(
@@ -1223,11 +1138,10 @@ async fn schedule_interview(
         let role = seat
             .enum_of("role", domain::enums::InterviewerRole::parse)?
             .unwrap_or(domain::enums::InterviewerRole::Interviewer);
-        interviewers.push(domain::entity::InterviewParticipant { user_id, role });
+        participants.push(domain::entity::InterviewParticipant { user_id, role });
     }
-    let cmd = store::NewInterview {
-        id: None,
-        application_id: application.clone(),
+    let cmd = hiring::ScheduleInterview {
+        application_id,
         stage_id: i.id("stageId")?,
         title: i.str("title")?,
         starts_at: instant(&i, "startsAt")?,
@@ -1235,20 +1149,12 @@ async fn schedule_interview(
         status: i
             .opt_enum("status", domain::enums::InterviewStatus::parse)?
             .unwrap_or(domain::enums::InterviewStatus::Scheduled),
-        interviewers,
-        booked_at: Some(now()),
+        interview_participants: participants,
     };
     mutate(
         &ctx,
         EntityId::Interviews,
-        move |store, services, access, org, at| {
-            let command = Command::ScheduleInterview {
-                application: application.as_str(),
-                stage: cmd.stage_id.as_str(),
-            };
-            services.authorize_command(store, access, &command, at)?;
-            Ok(store.create_interview(org, cmd)?.id.to_string())
-        },
+        move |store, services, access, at| services.schedule_interview(store, access, cmd, at),
     )
     .await
 }
@@ -1257,10 +1163,8 @@ async fn submit_feedback(
     ctx: ResolverContext<'_>,
 ) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
-    let interview = i.id("interviewId")?;
-    let author = Id::parse(ctx.data::<RequestCtx>()?.caller.user().to_owned())
-        .map_err(|e| internal("the caller's id", e))?;
-    let scores = scores(&i)?.unwrap_or_default();
+    let interview_id = i.id("interviewId")?;
+    let scores = i.json("scores")?;
     let recommendation = i
         .opt_enum("recommendation", domain::enums::Recommendation::parse)?
         .ok_or_else(|| {
@@ -1270,11 +1174,8 @@ async fn submit_feedback(
                 "`recommendation` is required",
             )
         })?;
-    let cmd = store::NewFeedback {
-        id: None,
-        interview_id: interview.clone(),
-        author_id: author.clone(),
-        submitted_at: now(),
+    let cmd = hiring::SubmitFeedback {
+        interview_id,
         recommendation,
         scores,
         notes: i.opt_str("notes")?,
@@ -1282,47 +1183,9 @@ async fn submit_feedback(
     mutate(
         &ctx,
         EntityId::Feedback,
-        move |store, services, access, org, at| {
-            let command = Command::SubmitFeedback {
-                interview: interview.as_str(),
-            };
-            services.authorize_command(store, access, &command, at)?;
-            Ok(store.submit_feedback(org, cmd)?.id.to_string())
-        },
+        move |store, services, access, at| services.submit_feedback(store, access, cmd, at),
     )
     .await
-}
-
-/// A scorecard's `scores` when given: an object of attribute → whole number (the store checks
-/// 1 to 4); a value that is no whole number is refused naming it as the store would
-/// (`scores["coding"]`).
-fn scores(i: &Input<'_>) -> async_graphql::Result<Option<BTreeMap<String, u8>>> {
-    let Some(v) = i.json("scores")? else {
-        return Ok(None);
-    };
-    let serde_json::Value::Object(m) = v else {
-        return Err(error(
-            Code::BadUserInput,
-            Some("scores"),
-            "`scores` must be an object of attribute → 1..4",
-        ));
-    };
-    let mut scores = BTreeMap::new();
-    for (k, v) in m {
-        let field = camel_path(&store::map_entry_path("scores", &k));
-        let n = v
-            .as_u64()
-            .and_then(|n| u8::try_from(n).ok())
-            .ok_or_else(|| {
-                error(
-                    Code::BadUserInput,
-                    Some(&field),
-                    format!("`{field}` must be a whole number 1 to 4"),
-                )
-            })?;
-        scores.insert(k, n);
-    }
-    Ok(Some(scores))
 }
 
 async fn update_feedback(
@@ -1330,53 +1193,38 @@ async fn update_feedback(
 ) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
     i.not_null(&["recommendation", "scores"])?;
-    let feedback = i.id("feedbackId")?;
-    let cmd = store::UpdateFeedback {
-        feedback_id: feedback.clone(),
-        recommendation: i.opt_enum("recommendation", domain::enums::Recommendation::parse)?,
-        scores: scores(&i)?,
+    let feedback_id = i.id("feedbackId")?;
+    let recommendation = i.opt_enum("recommendation", domain::enums::Recommendation::parse)?;
+    let scores = i.json("scores")?;
+    let cmd = hiring::UpdateFeedback {
+        feedback_id,
+        recommendation,
+        scores,
         notes: i.nullable_str("notes")?,
     };
     mutate(
         &ctx,
         EntityId::Feedback,
-        move |store, services, access, org, at| {
-            let command = Command::UpdateFeedback {
-                feedback: feedback.as_str(),
-            };
-            services.authorize_command(store, access, &command, at)?;
-            Ok(store.update_feedback(org, cmd)?.id.to_string())
-        },
+        move |store, services, access, at| services.update_feedback(store, access, cmd, at),
     )
     .await
 }
 
 async fn create_offer(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
-    let application = i.id("applicationId")?;
+    let application_id = i.id("applicationId")?;
     let terms = terms(&i)?;
-    let status = i
-        .opt_enum("status", domain::enums::OfferStatus::parse)?
-        .unwrap_or(domain::enums::OfferStatus::Draft);
-    let cmd = store::NewOffer {
-        id: None,
-        application_id: application.clone(),
-        created_at: now(),
-        status,
-        terms: terms.clone().unwrap_or_default(),
+    let cmd = hiring::CreateOffer {
+        application_id,
+        terms,
+        status: i
+            .opt_enum("status", domain::enums::OfferStatus::parse)?
+            .unwrap_or(domain::enums::OfferStatus::Draft),
     };
     mutate(
         &ctx,
         EntityId::Offers,
-        move |store, services, access, org, at| {
-            let command = Command::CreateOffer {
-                application: application.as_str(),
-                status: status.as_str(),
-                terms: terms.is_some(),
-            };
-            services.authorize_command(store, access, &command, at)?;
-            Ok(store.create_offer(org, cmd)?.id.to_string())
-        },
+        move |store, services, access, at| services.create_offer(store, access, cmd, at),
     )
     .await
 }
@@ -1384,25 +1232,17 @@ async fn create_offer(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<
 async fn update_offer(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
     i.not_null(&["status", "terms"])?;
-    let offer = i.id("offerId")?;
+    let offer_id = i.id("offerId")?;
     let terms = terms(&i)?;
-    let cmd = store::UpdateOffer {
-        offer_id: offer.clone(),
-        at: now(),
+    let cmd = hiring::UpdateOffer {
+        offer_id,
+        terms,
         status: i.opt_enum("status", domain::enums::OfferStatus::parse)?,
-        terms: terms.clone(),
     };
     mutate(
         &ctx,
         EntityId::Offers,
-        move |store, services, access, org, at| {
-            let command = Command::UpdateOffer {
-                offer: offer.as_str(),
-                terms: terms.is_some(),
-            };
-            services.authorize_command(store, access, &command, at)?;
-            Ok(store.update_offer(org, cmd)?.id.to_string())
-        },
+        move |store, services, access, at| services.update_offer(store, access, cmd, at),
     )
     .await
 }
@@ -1427,21 +1267,19 @@ fn hiring_team(
 
 async fn create_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
-    let department = i.id("departmentId")?;
+    let department_id = i.id("departmentId")?;
     let mut stages = Vec::new();
     for st in i.objects("stages")? {
-        stages.push(store::NewStage {
-            id: None,
+        stages.push(hiring::StageInput {
             name: st.str("name")?,
             kind: st
                 .enum_of("kind", domain::enums::StageKind::parse)?
                 .ok_or_else(|| st.bad("kind", "is required"))?,
         });
     }
-    let cmd = store::NewJob {
-        id: None,
+    let cmd = hiring::CreateJob {
         title: i.str("title")?,
-        department_id: department.clone(),
+        department_id,
         location: i.str("location")?,
         employment_type: i
             .opt_enum("employmentType", domain::enums::EmploymentType::parse)?
@@ -1456,28 +1294,14 @@ async fn create_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fi
             .opt_enum("status", domain::enums::JobStatus::parse)?
             .unwrap_or(domain::enums::JobStatus::Draft),
         confidential: i.opt_bool("confidential")?.unwrap_or(false),
-        opened_at: now(),
         headcount: i.opt_u32("headcount")?.unwrap_or(1),
         hiring_team: hiring_team(&i)?.unwrap_or_default(),
         stages,
         custom_fields: i.map("customFields")?,
     };
-    mutate(
-        &ctx,
-        EntityId::Jobs,
-        move |store, services, access, org, at| {
-            let command = Command::CreateJob {
-                department: department.as_str(),
-                status: cmd.status.as_str(),
-                confidential: cmd.confidential,
-                team: &cmd.hiring_team,
-            };
-            services.authorize_command(store, access, &command, at)?;
-            let job = store.create_job(org, cmd)?;
-            services.forget_catalog(org); // its stage names
-            Ok(job.id.to_string())
-        },
-    )
+    mutate(&ctx, EntityId::Jobs, move |store, services, access, at| {
+        services.create_job(store, access, cmd, at)
+    })
     .await
 }
 
@@ -1491,27 +1315,18 @@ async fn update_job(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fi
         "headcount",
         "hiringTeam",
     ])?;
-    let job = i.id("jobId")?;
-    let mut cmd = store::UpdateJob::new(job.clone(), now());
-    cmd.title = i.opt_str("title")?;
-    cmd.location = i.opt_str("location")?;
-    cmd.status = i.opt_enum("status", domain::enums::JobStatus::parse)?;
-    cmd.confidential = i.opt_bool("confidential")?;
-    cmd.headcount = i.opt_u32("headcount")?;
-    cmd.hiring_team = hiring_team(&i)?;
-    mutate(
-        &ctx,
-        EntityId::Jobs,
-        move |store, services, access, org, at| {
-            let command = Command::UpdateJob {
-                job: job.as_str(),
-                confidential: cmd.confidential,
-                team: cmd.hiring_team.as_deref(),
-            };
-            services.authorize_command(store, access, &command, at)?;
-            Ok(store.update_job(org, cmd)?.id.to_string())
-        },
-    )
+    let cmd = hiring::UpdateJob {
+        job_id: i.id("jobId")?,
+        title: i.opt_str("title")?,
+        location: i.opt_str("location")?,
+        status: i.opt_enum("status", domain::enums::JobStatus::parse)?,
+        confidential: i.opt_bool("confidential")?,
+        headcount: i.opt_u32("headcount")?,
+        hiring_team: hiring_team(&i)?,
+    };
+    mutate(&ctx, EntityId::Jobs, move |store, services, access, at| {
+        services.update_job(store, access, cmd, at)
+    })
     .await
 }
 
@@ -1520,20 +1335,13 @@ async fn update_candidate(
 ) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
     i.not_null(&["name", "tags"])?;
-    let candidate = i.id("candidateId")?;
+    let candidate_id = i.id("candidateId")?;
     let timezone = match i.nullable_str("timezone")? {
         None => None,
-        Some(None) => Some(None),
-        Some(Some(z)) => Some(Some(domain::TimeZone::parse(&z).map_err(|e| {
-            error(
-                Code::BadUserInput,
-                Some("timezone"),
-                format!("`timezone`: {e}"),
-            )
-        })?)),
+        Some(z) => Some(timezone(z)?),
     };
-    let cmd = store::UpdateCandidate {
-        candidate_id: candidate.clone(),
+    let cmd = hiring::UpdateCandidate {
+        candidate_id,
         name: i.opt_str("name")?,
         email: i.nullable_str("email")?,
         phone: i.nullable_str("phone")?,
@@ -1544,19 +1352,10 @@ async fn update_candidate(
             _ => None,
         },
     };
-    let contact = cmd.email.is_some() || cmd.phone.is_some();
     mutate(
         &ctx,
         EntityId::Candidates,
-        move |store, services, access, org, at| {
-            let command = Command::UpdateCandidate {
-                candidate: candidate.as_str(),
-                contact_details: contact,
-            };
-            services.authorize_command(store, access, &command, at)?;
-            store.update_candidate(org, cmd)?;
-            Ok(candidate.to_string())
-        },
+        move |store, services, access, at| services.update_candidate(store, access, cmd, at),
     )
     .await
 }
@@ -1565,92 +1364,55 @@ async fn cancel_interview(
     ctx: ResolverContext<'_>,
 ) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
-    let interview = i.id("interviewId")?;
+    let cmd = hiring::CancelInterview {
+        interview_id: i.id("interviewId")?,
+    };
     mutate(
         &ctx,
         EntityId::Interviews,
-        move |store, services, access, org, at| {
-            let command = Command::CancelInterview {
-                interview: interview.as_str(),
-            };
-            services.authorize_command(store, access, &command, at)?;
-            store.cancel_interview(org, &interview)?;
-            Ok(interview.to_string())
-        },
+        move |store, services, access, at| services.cancel_interview(store, access, cmd, at),
     )
     .await
 }
 
 async fn add_stage(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
-    let job = i.id("jobId")?;
-    let cmd = store::AddStage {
-        job_id: job.clone(),
-        stage: store::NewStage {
-            id: None,
-            name: i.str("name")?,
-            kind: i
-                .opt_enum("kind", domain::enums::StageKind::parse)?
-                .ok_or_else(|| error(Code::BadUserInput, Some("kind"), "`kind` is required"))?,
-        },
+    let cmd = hiring::AddStage {
+        job_id: i.id("jobId")?,
+        name: i.str("name")?,
+        kind: i
+            .opt_enum("kind", domain::enums::StageKind::parse)?
+            .ok_or_else(|| error(Code::BadUserInput, Some("kind"), "`kind` is required"))?,
         before_stage_id: i.opt_id("beforeStageId")?,
     };
-    mutate(
-        &ctx,
-        EntityId::Jobs,
-        move |store, services, access, org, at| {
-            let command = Command::AddStage {
-                job: job.as_str(),
-                before_stage: cmd.before_stage_id.as_ref().map(Id::as_str),
-            };
-            services.authorize_command(store, access, &command, at)?;
-            let job = store.add_stage(org, cmd)?;
-            services.forget_catalog(org); // its stage names
-            Ok(job.id.to_string())
-        },
-    )
+    mutate(&ctx, EntityId::Jobs, move |store, services, access, at| {
+        services.add_stage(store, access, cmd, at)
+    })
     .await
 }
 
 async fn rename_stage(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
-    let stage = i.id("stageId")?;
-    let cmd = store::UpdateStage {
-        stage_id: stage.clone(),
+    let cmd = hiring::RenameStage {
+        stage_id: i.id("stageId")?,
         name: i.str("name")?,
     };
     mutate(
         &ctx,
         EntityId::Stages,
-        move |store, services, access, org, at| {
-            let command = Command::RenameStage {
-                stage: stage.as_str(),
-            };
-            services.authorize_command(store, access, &command, at)?;
-            let stage = store.update_stage(org, cmd)?;
-            services.forget_catalog(org);
-            Ok(stage.id.to_string())
-        },
+        move |store, services, access, at| services.rename_stage(store, access, cmd, at),
     )
     .await
 }
 
 async fn remove_stage(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
-    let stage = i.id("stageId")?;
-    mutate(
-        &ctx,
-        EntityId::Jobs,
-        move |store, services, access, org, at| {
-            let command = Command::RemoveStage {
-                stage: stage.as_str(),
-            };
-            services.authorize_command(store, access, &command, at)?;
-            let job = store.remove_stage(org, &stage)?;
-            services.forget_catalog(org);
-            Ok(job.id.to_string())
-        },
-    )
+    let cmd = hiring::RemoveStage {
+        stage_id: i.id("stageId")?,
+    };
+    mutate(&ctx, EntityId::Jobs, move |store, services, access, at| {
+        services.remove_stage(store, access, cmd, at)
+    })
     .await
 }
 
@@ -1665,33 +1427,12 @@ fn custom_entity(i: &Input<'_>) -> async_graphql::Result<domain::enums::CustomEn
     })
 }
 
-/// [`run_as`] for a command whose answer is JSON.
-async fn run_json<F>(
-    ctx: &ResolverContext<'_>,
-    f: F,
-) -> async_graphql::Result<Option<FieldValue<'static>>>
-where
-    F: FnOnce(
-            &mut Store,
-            &app::Services,
-            &app::Access,
-            &str,
-            Instant,
-        ) -> Result<serde_json::Value, Failure>
-        + Send
-        + 'static,
-{
-    let v = run_as(ctx.data::<RequestCtx>()?, f).await?;
-    Ok(Some(FieldValue::value(super::json_value(v))))
-}
-
 async fn create_custom_field(
     ctx: ResolverContext<'_>,
 ) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
     let ty = i.str("type")?;
-    let cmd = store::NewCustomField {
-        id: None,
+    let cmd = hiring::CreateCustomField {
         entity: custom_entity(&i)?,
         key: i.str("key")?,
         label: i.str("label")?,
@@ -1700,13 +1441,15 @@ async fn create_custom_field(
         options: i.strings("options")?,
         sensitive: i.opt_bool("sensitive")?.unwrap_or(false),
     };
-    run_json(&ctx, move |store, services, access, org, at| {
-        services.authorize_command(store, access, &Command::CreateCustomField, at)?;
-        let def = store.create_custom_field(org, cmd)?;
-        services.forget_catalog(org);
-        Ok(serde_json::to_value(&def).unwrap_or(serde_json::Value::Null))
-    })
-    .await
+    let def = run_as(
+        ctx.data::<RequestCtx>()?,
+        move |store, services, access, _, at| {
+            Ok(services.create_custom_field(store, access, cmd, at)?)
+        },
+    )
+    .await?;
+    let def = serde_json::to_value(&def).unwrap_or(serde_json::Value::Null);
+    Ok(Some(FieldValue::value(super::json_value(def))))
 }
 
 async fn set_custom_field_value(
@@ -1714,10 +1457,9 @@ async fn set_custom_field_value(
 ) -> async_graphql::Result<Option<FieldValue<'_>>> {
     let i = input(&ctx)?;
     let entity = custom_entity(&i)?;
-    let record = i.id("recordId")?;
-    let cmd = store::CustomFieldValue {
+    let cmd = hiring::SetCustomFieldValue {
         entity,
-        record_id: record.clone(),
+        record_id: i.id("recordId")?,
         key: i.str("key")?,
         value: i.json("value")?.unwrap_or(serde_json::Value::Null),
     };
@@ -1727,15 +1469,9 @@ async fn set_custom_field_value(
         domain::enums::CustomEntity::Job => EntityId::Jobs,
     };
     let rc = ctx.data::<RequestCtx>()?;
-    let id = record.to_string();
-    let keys = run_as(rc, move |store, services, access, org, at| {
-        let command = Command::SetCustomFieldValue {
-            entity,
-            record: record.as_str(),
-        };
-        services.authorize_command(store, access, &command, at)?;
-        let values = store.set_custom_field_value(org, cmd)?;
-        Ok(values.0.into_keys().collect::<Vec<String>>())
+    let id = cmd.record_id.to_string();
+    let keys = run_as(rc, move |store, services, access, _, at| {
+        Ok(services.set_custom_field_value(store, access, cmd, at)?)
     })
     .await?;
     // Answered as the caller reads the record: `edit` does not let them read every field
@@ -1744,75 +1480,4 @@ async fn set_custom_field_value(
     Ok(Some(FieldValue::value(super::json_value(
         serde_json::Value::Object(values),
     ))))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn store_fields_of_another_shape_name_the_apis_input() {
-        for (store, api) in [
-            ("salary.amount", "terms.salary"),
-            ("salary.currency", "terms.salaryCurrency"),
-            ("bonus", "terms.bonus"),
-            ("start_date", "terms.startDate"),
-            ("stage.name", "name"),
-            ("author_id", "interviewId"),
-            ("interviews[0].application_id", "applicationId"),
-            ("interviews[2].stage_id", "stageId"),
-            ("interviews[1].interviewers[0].user_id", "option"),
-            ("interviews[1].ends_at", "option"),
-            // Everything else: camel-cased as it is.
-            ("to_stage_id", "toStageId"),
-            (r#"scores["system_design"]"#, r#"scores["system_design"]"#),
-        ] {
-            assert_eq!(api_path(store), api, "{store}");
-        }
-    }
-
-    #[test]
-    fn paths_camel_case_names_and_keep_map_keys() {
-        for (store, api) in [
-            ("to_stage_id", "toStageId"),
-            ("stages[0].name", "stages[0].name"),
-            ("interviews[1].stage_id", "interviews[1].stageId"),
-            (r#"scores["system_design"]"#, r#"scores["system_design"]"#),
-            (
-                r#"custom_fields["years_at_company"]"#,
-                r#"customFields["years_at_company"]"#,
-            ),
-            (
-                r#"interviews[1].custom_fields["a_b"].x_y"#,
-                r#"interviews[1].customFields["a_b"].xY"#,
-            ),
-            // A key may hold anything, quotes and brackets too (JSON escapes).
-            (
-                r#"scores["say \"a_b\"]"].to_x"#,
-                r#"scores["say \"a_b\"]"].toX"#,
-            ),
-        ] {
-            assert_eq!(camel_path(store), api, "{store}");
-        }
-    }
-
-    #[test]
-    fn messages_name_the_field_as_the_api_spells_it() {
-        let e = WriteError::Invalid {
-            field: r#"custom_fields["years_at_company"]"#.to_owned(),
-            message: "expected a number, got `x`".to_owned(),
-        };
-        assert_eq!(
-            camel_message(&e),
-            r#"`customFields["years_at_company"]`: expected a number, got `x`"#
-        );
-        let e = WriteError::Conflict {
-            field: "feedback_id".to_owned(),
-            message: "interview `iv_1` was cancelled".to_owned(),
-        };
-        assert_eq!(
-            camel_message(&e),
-            "`feedbackId`: interview `iv_1` was cancelled"
-        );
-    }
 }

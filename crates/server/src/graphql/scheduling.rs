@@ -141,76 +141,15 @@ pub fn book_field() -> Field {
                             format!("`option` is not an option of `schedulingOptions`: {e}"),
                         )
                     })?;
-                let ids = run_as(rc, move |store, services, access, org, now| {
-                    let command = app::Command::BookInterviewLoop {
-                        application: &application,
-                        stage: stage.as_str(),
-                    };
-                    services
-                        .authorize_command(store, access, &command, now)
-                        .map_err(Failure::App)?;
-                    let request =
-                        app::scheduling::request_from_store(store, org, &application, plan, now)
-                            .map_err(Failure::Plan)?;
-                    if let Err(v) = scheduling::check(&request, &option) {
-                        let list: Vec<String> = v.iter().map(ToString::to_string).collect();
-                        return Err(Failure::Option(format!(
-                            "the option no longer fits: {}",
-                            list.join("; ")
-                        )));
-                    }
-                    let app_id = domain::Id::parse(application.clone())
-                        .map_err(|e| Failure::Option(format!("`applicationId`: {e}")))?;
-                    let mut cmds = Vec::new();
-                    for s in &option.sessions {
-                        let at = |t: &str| {
-                            domain::Instant::parse(t).map_err(|e| {
-                                Failure::Option(format!("session `{}`: {e}", s.session))
-                            })
-                        };
-                        let mut interviewers = Vec::new();
-                        for person in s.seats.iter().flatten() {
-                            let user_id = domain::Id::parse(person.clone())
-                                .map_err(|e| Failure::Option(format!("`{person}`: {e}")))?;
-                            interviewers.push(domain::entity::InterviewParticipant {
-                                user_id,
-                                role: domain::enums::InterviewerRole::Interviewer,
-                            });
-                        }
-                        if let Some(t) = &s.trainee {
-                            let role = match t.role {
-                                scheduling::TrainingStep::Shadow => {
-                                    domain::enums::InterviewerRole::Shadow
-                                }
-                                scheduling::TrainingStep::ReverseShadow => {
-                                    domain::enums::InterviewerRole::ReverseShadow
-                                }
-                                scheduling::TrainingStep::Graduated => {
-                                    domain::enums::InterviewerRole::Interviewer
-                                }
-                            };
-                            let user_id = domain::Id::parse(t.person.clone())
-                                .map_err(|e| Failure::Option(format!("`{}`: {e}", t.person)))?;
-                            interviewers
-                                .push(domain::entity::InterviewParticipant { user_id, role });
-                        }
-                        cmds.push(store::NewInterview {
-                            id: None,
-                            application_id: app_id.clone(),
-                            stage_id: stage.clone(),
-                            title: s.session.clone(),
-                            starts_at: at(&s.start)?,
-                            ends_at: at(&s.end)?,
-                            status: domain::enums::InterviewStatus::Scheduled,
-                            interviewers,
-                            booked_at: Some(now),
-                        });
-                    }
-                    let booked = store.create_interviews(org, cmds).map_err(Failure::Write)?;
-                    Ok(booked
-                        .into_iter()
-                        .map(|i| i.id.to_string())
-                        .collect::<Vec<_>>())
+                let cmd = app::hiring::BookInterviewLoop {
+                    application_id: application,
+                    stage_id: stage,
+                    plan,
+                    option,
+                };
+                let ids = run_as(rc, move |store, services, access, _, now| {
+                    let booked = services.book_interview_loop(store, access, cmd, now)?;
+                    Ok(booked.iter().map(ToString::to_string).collect::<Vec<_>>())
                 })
                 .await?;
                 let nodes = super::read::lookup_ids(

@@ -86,6 +86,12 @@ pub struct Archive {
     pub at: Instant,
 }
 
+/// Brings an archived application back ([`Store::unarchive`]).
+#[derive(Clone, Debug)]
+pub struct Unarchive {
+    pub application_id: Id,
+}
+
 /// Hires an active application: it enters its job's `hired` stage and its status becomes `hired`.
 #[derive(Clone, Debug)]
 pub struct Hire {
@@ -245,18 +251,83 @@ impl Store {
         })
     }
 
-    /// Archives an active application with a reason; it stays in its stage.
+    /// Archives an active application with a reason (any text that is not empty: history as it
+    /// was, e.g. of an import's callers); it stays in its stage. The workflow's command takes
+    /// its reason from the org's list: [`Store::archive_with_listed_reason`].
     pub fn archive(&mut self, org: &str, cmd: Archive) -> Result<Application, WriteError> {
+        self.write_tx(org, |tx| archive_tx(tx, org, cmd, false))
+    }
+
+    /// [`Store::archive`] with a reason from the org's archive reasons (compared without regard
+    /// to case, stored as the list spells it; checked after the application is locked, in the
+    /// same transaction). Anything else is refused on `reason`, listing the reasons.
+    pub fn archive_with_listed_reason(
+        &mut self,
+        org: &str,
+        cmd: Archive,
+    ) -> Result<Application, WriteError> {
+        self.write_tx(org, |tx| archive_tx(tx, org, cmd, true))
+    }
+
+    /// Brings an archived application back (Greenhouse's "unreject", Ashby's "unarchive"):
+    /// active again, in the stage it was archived in, its archive time and reason cleared; its
+    /// stage history, interviews, scorecards and offers are as they were. Refused (CONFLICT)
+    /// unless it is archived (a hired one stays hired), when its job no longer takes
+    /// applications (closed or archived: reopen the job first), or when the candidate has
+    /// another active application to the job.
+    pub fn unarchive(&mut self, org: &str, cmd: Unarchive) -> Result<Application, WriteError> {
         self.write_tx(org, |tx| {
             let schema = tx.custom_schema(org)?;
             let mut app =
                 tx.must_application(org, "application_id", &cmd.application_id, &schema, true)?;
-            must_be_active(&app)?;
-            let reason = non_empty("reason", &cmd.reason)?;
-            not_before_last(tx, org, &app, cmd.at, false)?;
-            app.status = ApplicationStatus::Archived;
-            app.archived_at = Some(cmd.at);
-            app.archive_reason = Some(reason);
+            if app.status != ApplicationStatus::Archived {
+                return Err(WriteError::conflict(
+                    "application_id",
+                    format!(
+                        "application `{}` is {}; only an archived application is unarchived",
+                        app.id, app.status
+                    ),
+                ));
+            }
+            let job = tx
+                .job(org, app.job_id.as_str(), &schema, false)?
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("application `{}` has no job", app.id))
+                })?;
+            if !matches!(job.status, JobStatus::Draft | JobStatus::Open) {
+                return Err(WriteError::conflict(
+                    "application_id",
+                    format!(
+                        "job `{}` is {}; reopen it before unarchiving its applications",
+                        job.id, job.status
+                    ),
+                ));
+            }
+            let active = tx.query_opt(
+                "SELECT id FROM applications WHERE org_id = $1 AND candidate_id = $2 \
+                 AND job_id = $3 AND status = 'active' AND id <> $4",
+                &[
+                    Val::Text(org),
+                    Val::Text(app.candidate_id.as_str()),
+                    Val::Text(app.job_id.as_str()),
+                    Val::Text(app.id.as_str()),
+                ],
+                &[Kind::Text],
+            )?;
+            if let Some(r) = active {
+                return Err(WriteError::conflict(
+                    "application_id",
+                    format!(
+                        "candidate `{}` already has an active application `{}` to job `{}`",
+                        app.candidate_id,
+                        r.text(0)?,
+                        app.job_id
+                    ),
+                ));
+            }
+            app.status = ApplicationStatus::Active;
+            app.archived_at = None;
+            app.archive_reason = None;
             tx.update_application(org, &app)?;
             Ok(app)
         })
@@ -338,6 +409,31 @@ impl Store {
         })
     }
 
+    /// The candidates of org `org` whose email equals `email` regardless of case (ASCII letters
+    /// folded, the same in both databases; other characters compared exactly), at most 20, by
+    /// id. What duplicate detection asks; the caller decides what it may tell.
+    pub fn candidates_with_email(&mut self, org: &str, email: &str) -> Result<Vec<Id>, StoreError> {
+        self.read_tx(org, |tx| {
+            let sql = match tx {
+                Tx::Sqlite(_) => {
+                    "SELECT id FROM candidates WHERE org_id = $1 AND lower(email) = lower($2) \
+                     ORDER BY id LIMIT 20"
+                }
+                // Under the "C" collation `lower` folds ASCII letters only, as SQLite's does.
+                Tx::Postgres(_) => {
+                    "SELECT id FROM candidates WHERE org_id = $1 \
+                     AND lower(email COLLATE \"C\") = lower($2 COLLATE \"C\") ORDER BY id LIMIT 20"
+                }
+            };
+            let rows = tx.query(
+                sql,
+                &[Val::Text(org), Val::Text(email.trim())],
+                &[Kind::Text],
+            )?;
+            rows.iter().map(|r| r.id(0)).collect()
+        })
+    }
+
     /// Application `id` of org `org`, or `None`.
     pub fn application(&mut self, org: &str, id: &str) -> Result<Option<Application>, StoreError> {
         self.read_tx(org, |tx| {
@@ -380,6 +476,29 @@ impl Store {
                 .collect()
         })
     }
+}
+
+fn archive_tx(
+    tx: &mut Tx<'_>,
+    org: &str,
+    cmd: Archive,
+    listed: bool,
+) -> Result<Application, WriteError> {
+    let schema = tx.custom_schema(org)?;
+    let mut app = tx.must_application(org, "application_id", &cmd.application_id, &schema, true)?;
+    must_be_active(&app)?;
+    let reason = non_empty("reason", &cmd.reason)?;
+    let reason = if listed {
+        super::archive_reasons::listed_reason(tx, org, &reason)?
+    } else {
+        reason
+    };
+    not_before_last(tx, org, &app, cmd.at, false)?;
+    app.status = ApplicationStatus::Archived;
+    app.archived_at = Some(cmd.at);
+    app.archive_reason = Some(reason);
+    tx.update_application(org, &app)?;
+    Ok(app)
 }
 
 fn must_be_active(app: &Application) -> Result<(), WriteError> {

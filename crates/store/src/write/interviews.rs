@@ -55,6 +55,17 @@ pub struct NewFeedback {
     pub notes: Option<String>,
 }
 
+/// What became of a scheduled interview ([`Store::mark_interview`]).
+#[derive(Clone, Debug)]
+pub struct MarkInterview {
+    pub interview_id: Id,
+    /// `completed` (it took place: once it has ended) or `no_show` (the candidate did not come:
+    /// once it has started).
+    pub status: InterviewStatus,
+    /// Now: the rule above is checked against it.
+    pub at: Instant,
+}
+
 /// A change to a submitted scorecard: what is given replaces what was stored, the rest stays.
 #[derive(Clone, Debug)]
 pub struct UpdateFeedback {
@@ -174,6 +185,90 @@ impl Store {
                     Val::Text(org),
                     Val::Text(interview_id.as_str()),
                     Val::Text(InterviewStatus::Cancelled.as_str()),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Records what became of a scheduled interview: `completed` once it has ended, `no_show`
+    /// (the candidate did not come) once it has started; refused on `status` before then, or
+    /// for another status. A mark recorded wrongly is corrected the same way (completed ⇄
+    /// no_show); a cancelled interview stays as it is (CONFLICT), and so does a mark given
+    /// again. Its seats and scorecards are kept; scorecards are still taken for it (a
+    /// no-show's panel may say so).
+    pub fn mark_interview(&mut self, org: &str, cmd: MarkInterview) -> Result<(), WriteError> {
+        self.write_tx(org, |tx| {
+            let schema = tx.custom_schema(org)?;
+            let Some(iv) = tx.query_opt(
+                "SELECT application_id, status, starts_at, ends_at FROM interviews \
+                 WHERE org_id = $1 AND id = $2",
+                &[Val::Text(org), Val::Text(cmd.interview_id.as_str())],
+                &[Kind::Text, Kind::Text, Kind::Instant, Kind::Instant],
+            )?
+            else {
+                return Err(WriteError::not_found(
+                    "interview_id",
+                    "interview",
+                    cmd.interview_id.as_str(),
+                ));
+            };
+            let application_id = iv.id(0)?;
+            let status = iv.enumeration(1, InterviewStatus::parse)?;
+            let (starts_at, ends_at) = (iv.instant(2)?, iv.instant(3)?);
+            // Locks the application, as every write below an application does.
+            tx.must_application(org, "interview_id", &application_id, &schema, true)?;
+            // A scheduled interview is marked; a mark is corrected (completed ⇄ no_show); a
+            // cancelled one stays as it is.
+            let correction = matches!(
+                (status, cmd.status),
+                (InterviewStatus::Completed, InterviewStatus::NoShow)
+                    | (InterviewStatus::NoShow, InterviewStatus::Completed)
+            );
+            if status != InterviewStatus::Scheduled && !correction {
+                return Err(WriteError::conflict(
+                    "interview_id",
+                    format!(
+                        "interview `{}` is {status}; a scheduled interview is marked `completed` or `no_show`, and a mark corrected to the other",
+                        cmd.interview_id
+                    ),
+                ));
+            }
+            match cmd.status {
+                InterviewStatus::Completed if ends_at > cmd.at => {
+                    return Err(WriteError::invalid(
+                        "status",
+                        format!(
+                            "the interview ends at `{ends_at}` (now `{}`); it is completed once it has ended",
+                            cmd.at
+                        ),
+                    ));
+                }
+                InterviewStatus::NoShow if starts_at > cmd.at => {
+                    return Err(WriteError::invalid(
+                        "status",
+                        format!(
+                            "the interview starts at `{starts_at}` (now `{}`); a no-show is marked once it has started",
+                            cmd.at
+                        ),
+                    ));
+                }
+                InterviewStatus::Completed | InterviewStatus::NoShow => {}
+                other => {
+                    return Err(WriteError::invalid(
+                        "status",
+                        format!(
+                            "an interview is marked `completed` or `no_show`, not `{other}` (`cancelInterview` cancels)"
+                        ),
+                    ));
+                }
+            }
+            tx.execute(
+                "UPDATE interviews SET status = $3 WHERE org_id = $1 AND id = $2",
+                &[
+                    Val::Text(org),
+                    Val::Text(cmd.interview_id.as_str()),
+                    Val::Text(cmd.status.as_str()),
                 ],
             )?;
             Ok(())
