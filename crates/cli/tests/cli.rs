@@ -1785,6 +1785,45 @@ fn workflow_commands_by_hand(db: &str) {
         "withdrew",
     ]);
     fails_with(&out, "error: `applicationId`: ");
+    // application unarchive: active again, in its stage, the reason cleared.
+    let back = ok(&[
+        "application",
+        "unarchive",
+        "--as",
+        admin,
+        "--application-id",
+        &application,
+    ]);
+    assert_eq!(back["status"], "active");
+    assert_eq!(back["stage"], other["name"]);
+    assert_eq!(back["archiveReason"], serde_json::Value::Null);
+    // A reason not on the org's list, in the API's words.
+    let out = run(&[
+        "application",
+        "archive",
+        "--as",
+        admin,
+        "--application-id",
+        &application,
+        "--reason",
+        "x",
+    ]);
+    fails_with(
+        &out,
+        "error: `reason`: `x` is not one of the org's archive reasons: not a fit,",
+    );
+    // interview mark: the completed interview was a no-show after all.
+    let marked = ok(&[
+        "interview",
+        "mark",
+        "--as",
+        admin,
+        "--interview-id",
+        &done,
+        "--status",
+        "no_show",
+    ]);
+    assert_eq!(marked["status"], "no_show");
 }
 
 #[test]

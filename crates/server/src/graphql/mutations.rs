@@ -368,7 +368,7 @@ pub fn fields() -> Vec<Field> {
             "createCandidate",
             EntityId::Candidates,
             "CreateCandidateInput",
-            "Adds a candidate, with `jobId` also applied to that job in the same transaction. Who may: with `jobId`, whoever may edit the job; without, whoever may edit a candidate tied to no job (admins by default). Checks: a name; `sourceId` only with `jobId`; custom fields of their types. Answers with the candidate as the caller reads it",
+            "Adds a candidate, with `jobId` also applied to that job in the same transaction. Who may: with `jobId`, whoever may edit the job; without, whoever may edit a candidate tied to no job (admins by default). Checks: a name; `sourceId` only with `jobId`; custom fields of their types; an `email` another candidate has (regardless of case) is `CONFLICT` on `email` when the caller may see that candidate and their email, and is otherwise created as any new email (docs/api.md, duplicate candidates). Answers with the candidate as the caller reads it",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), create_candidate(ctx)),
         ),
         mutation(
@@ -396,7 +396,7 @@ pub fn fields() -> Vec<Field> {
             "archiveApplication",
             EntityId::Applications,
             "ArchiveApplicationInput",
-            "Archives an active application with a reason; it becomes read-only. Who may: whoever may edit the application. Checks: active (`CONFLICT` otherwise); a reason. Answers with the application",
+            "Archives an active application with a reason from the org's list (`archiveReasons`); `unarchiveApplication` brings it back. Who may: whoever may edit the application. Checks: active (`CONFLICT` otherwise); a listed reason (`BAD_USER_INPUT` on `reason`, listing them). Answers with the application",
             |ctx| super::spans::traced(super::spans::resolver(&ctx), archive_application(ctx)),
         ),
         mutation(
@@ -604,7 +604,8 @@ pub fn types() -> Vec<Type> {
             .field(id_nn("applicationId", "The active application to archive"))
             .field(s_nn(
                 "reason",
-                "Why (rejected, withdrew, ...): reads back as `archiveReason`; not empty",
+                "Why: one of the org's `archiveReasons` (any case; stored as the list spells \
+                 it), reads back as `archiveReason`",
             ))
             .into(),
         InputObject::new("HireApplicationInput")
