@@ -161,12 +161,22 @@ impl Dialect {
         }
     }
 
-    /// Case-insensitive text matching.
-    pub fn text_match(self, op: TextOp, text: SqlExpr, pattern: SqlExpr) -> SqlExpr {
-        let lower = |e: SqlExpr| match self {
+    /// A text lower-cased, the same in both dialects (SQLite's `hp_lower` is the store's).
+    fn fold_case(self, e: SqlExpr) -> SqlExpr {
+        match self {
             Dialect::Postgres => SqlExpr::Func("lower", vec![e]),
             Dialect::Sqlite => SqlExpr::Func("hp_lower", vec![e]),
-        };
+        }
+    }
+
+    /// Two texts equal regardless of case (an email compared with `=`).
+    pub fn text_equal_folded(self, left: SqlExpr, right: SqlExpr) -> SqlExpr {
+        SqlExpr::eq(self.fold_case(left), self.fold_case(right))
+    }
+
+    /// Case-insensitive text matching.
+    pub fn text_match(self, op: TextOp, text: SqlExpr, pattern: SqlExpr) -> SqlExpr {
+        let lower = |e: SqlExpr| self.fold_case(e);
         let (t, p) = (lower(text), lower(pattern));
         let len = |e: SqlExpr| match self {
             Dialect::Postgres => SqlExpr::Func("char_length", vec![e]),

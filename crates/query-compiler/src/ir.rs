@@ -97,6 +97,13 @@ pub enum Scalar {
         pattern: Box<Scalar>,
         negated: bool,
     },
+    /// `email = "x"` (or `!=`): the two texts equal regardless of case. Emails are compared so
+    /// (`candidates.email`, `users.email`): `Ada@Example.com` is `ada@example.com`.
+    FoldedEq {
+        left: Box<Scalar>,
+        right: Box<Scalar>,
+        negated: bool,
+    },
     /// A list (tags, multi-select) holds the value.
     ListContains {
         list: Box<Scalar>,
@@ -158,6 +165,10 @@ impl Scalar {
             Scalar::ListContains { list, value, .. } => {
                 list.walk(f);
                 value.walk(f);
+            }
+            Scalar::FoldedEq { left, right, .. } => {
+                left.walk(f);
+                right.walk(f);
             }
             Scalar::DaysBetween { from, to, .. } => {
                 from.walk(f);

@@ -872,6 +872,20 @@ impl Lower<'_> {
                     m
                 }
             }
+            Scalar::FoldedEq {
+                left,
+                right,
+                negated,
+            } => {
+                let l = self.scalar(left, tables, base, entity);
+                let r = self.scalar(right, tables, base, entity);
+                let m = d.text_equal_folded(l, r);
+                if *negated {
+                    SqlExpr::Not(Box::new(m))
+                } else {
+                    m
+                }
+            }
             Scalar::ListContains {
                 list,
                 value,

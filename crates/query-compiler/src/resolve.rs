@@ -1256,6 +1256,19 @@ impl Resolver<'_> {
                 }
                 let o = self.operand(other, &ty, row)?;
                 let (l, r) = (Box::new(s), Box::new(o));
+                if matches!(op, BinaryOp::Eq | BinaryOp::NotEq)
+                    && ty == Type::Text
+                    && is_email(typed)
+                {
+                    return Ok((
+                        Scalar::FoldedEq {
+                            left: l,
+                            right: r,
+                            negated: op == BinaryOp::NotEq,
+                        },
+                        Type::Bool,
+                    ));
+                }
                 Ok((
                     Scalar::Binary {
                         op,
@@ -2562,4 +2575,16 @@ impl crate::demographics::Resolve for Resolver<'_> {
         self.demographic_key = was;
         out.map(|(s, _)| s)
     }
+}
+
+/// Whether `expr` reads an email field (`email`, `candidate.email`, `author.email`): `=` and
+/// `!=` compare emails regardless of case. A custom field named `email` is not one.
+fn is_email(expr: &Expr) -> bool {
+    if !matches!(expr.kind, ExprKind::Path { .. }) {
+        return false;
+    }
+    let text = display(expr);
+    (text == "email" || text.ends_with(".email"))
+        && !text.starts_with("custom.")
+        && !text.contains(".custom.")
 }

@@ -900,6 +900,66 @@ fn date_literals_and_relative_ranges_mean_local_calendar_days_on_postgres() {
     equivalences(true);
 }
 
+/// `email = "..."` and `!=` compare regardless of case (docs/report-language.md): an email of
+/// the generated org, upper-cased, finds its candidate, on every store and in the oracle.
+fn emails_compare_regardless_of_case(with_pg: bool) {
+    let (org, apps, seed) = STANDARD_ORG;
+    let mut f = fixture(org, apps, seed, with_pg);
+    let candidates = std::fs::read_to_string(f._dir.path().join("candidates.jsonl")).unwrap();
+    let email = candidates
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|c| c["email"].as_str().map(str::to_owned))
+        .unwrap();
+    let upper = email.to_uppercase();
+    assert_ne!(upper, email, "the email has letters");
+    let count = format!("report candidates where email = \"{upper}\" show count() as n");
+    check_all(
+        &mut f,
+        [
+            ("email-folded", count.clone()),
+            (
+                "email-folded-not",
+                format!(
+                    "report applications where candidate.email != \"{upper}\" show count() as n, count(where candidate.email = \"{email}\") as same"
+                ),
+            ),
+        ],
+    );
+    // Not only equal to the oracle: the upper-cased email finds its one candidate.
+    let report = query_compiler::parse(&count).unwrap();
+    for (_, store) in &mut f.stores {
+        let compiled =
+            query_compiler::compile_report(&report, &f.catalog, Dialect::Sqlite, &OrgScope);
+        let compiled = match store.pg {
+            Some(_) => {
+                query_compiler::compile_report(&report, &f.catalog, Dialect::Postgres, &OrgScope)
+            }
+            None => compiled,
+        }
+        .unwrap();
+        let rows = store
+            .store()
+            .run_report(&f.org_id, &compiled, f.today)
+            .unwrap();
+        assert_eq!(rows.rows, vec![vec![Value::Integer(1)]], "{upper}");
+    }
+}
+
+#[test]
+fn emails_compare_regardless_of_case_on_sqlite_and_in_the_oracle() {
+    emails_compare_regardless_of_case(false);
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to a PostgreSQL URL to run"
+)]
+fn emails_compare_regardless_of_case_on_postgres_sqlite_and_in_the_oracle() {
+    emails_compare_regardless_of_case(true);
+}
+
 #[test]
 fn feature_corpus_agrees_on_sqlite_and_in_the_oracle() {
     corpus(false);

@@ -742,6 +742,18 @@ impl Org {
                 };
                 V::Bool(hit != *negated)
             }
+            Scalar::FoldedEq {
+                left,
+                right,
+                negated,
+            } => {
+                let (V::Text(l), V::Text(r)) =
+                    (self.scalar(left, e, i, p), self.scalar(right, e, i, p))
+                else {
+                    return V::Null;
+                };
+                V::Bool((l.to_lowercase() == r.to_lowercase()) != *negated)
+            }
             Scalar::ListContains {
                 list,
                 value,
