@@ -409,24 +409,21 @@ impl Store {
         })
     }
 
-    /// The candidates of org `org` whose email equals `email` regardless of case (ASCII letters
-    /// folded, the same in both databases; other characters compared exactly), at most 20, by
-    /// id. What duplicate detection asks; the caller decides what it may tell.
+    /// The candidates of org `org` whose email equals `email` regardless of case (lower-cased
+    /// as the report language's `email =` does: PostgreSQL's `lower`, SQLite's `hp_lower`), at
+    /// most 20, by id. What duplicate detection asks; the caller decides what it may tell.
     pub fn candidates_with_email(&mut self, org: &str, email: &str) -> Result<Vec<Id>, StoreError> {
         self.read_tx(org, |tx| {
-            let sql = match tx {
-                Tx::Sqlite(_) => {
-                    "SELECT id FROM candidates WHERE org_id = $1 AND lower(email) = lower($2) \
-                     ORDER BY id LIMIT 20"
-                }
-                // Under the "C" collation `lower` folds ASCII letters only, as SQLite's does.
-                Tx::Postgres(_) => {
-                    "SELECT id FROM candidates WHERE org_id = $1 \
-                     AND lower(email COLLATE \"C\") = lower($2 COLLATE \"C\") ORDER BY id LIMIT 20"
-                }
+            let lower = match tx {
+                Tx::Sqlite(_) => "hp_lower",
+                Tx::Postgres(_) => "lower",
             };
+            let sql = format!(
+                "SELECT id FROM candidates WHERE org_id = $1 AND {lower}(email) = {lower}($2) \
+                 ORDER BY id LIMIT 20"
+            );
             let rows = tx.query(
-                sql,
+                &sql,
                 &[Val::Text(org), Val::Text(email.trim())],
                 &[Kind::Text],
             )?;
