@@ -79,6 +79,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_list_orders.sql"),
         postgres: include_str!("../migrations/postgres/0011_list_orders.sql"),
     },
+    Migration {
+        version: 14,
+        name: "published_populations",
+        sqlite: include_str!("../migrations/sqlite/0014_published_populations.sql"),
+        postgres: include_str!("../migrations/postgres/0014_published_populations.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived
