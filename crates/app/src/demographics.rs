@@ -157,18 +157,13 @@ pub fn shape(report: &Report) -> Report {
 /// (a statement that does not return them) has `None`.
 pub type Groups = Vec<(Vec<String>, Option<Population>)>;
 
-/// The groups of `rows` (those `shown`), once each.
-pub fn groups(
-    s: &Suppression,
-    rows: &[Vec<Value>],
-    populations: &[Option<Population>],
-    shown: &dyn Fn(&[Value]) -> bool,
-) -> Groups {
+/// The groups of `rows`, once each.
+pub fn groups(s: &Suppression, rows: &[Vec<Value>], populations: &[Option<Population>]) -> Groups {
     let mut out: Groups = Vec::new();
     let mut seen = HashSet::new();
     for (row, population) in rows.iter().zip(populations) {
         let group = group_of(s, row);
-        if shown(row) && seen.insert(group.clone()) {
+        if seen.insert(group.clone()) {
             out.push((group, population.clone()));
         }
     }

@@ -437,7 +437,13 @@ impl Services {
                 let compiled = self.compile(store, org, &access, report)?;
                 Ok(store.run_report(org, &compiled, today)?.rows)
             };
-            let atoms = s.atoms.as_ref().map(|a| count(&a.report)).transpose()?;
+            // A filtered report's atoms are counted only where its statement gives no
+            // population sketches: the check against populations published before withholds
+            // whatever a filter's pair could tell (docs/privacy.md).
+            if s.population {
+                spec.atoms = None;
+            }
+            let atoms = spec.atoms.as_ref().map(|a| count(&a.report)).transpose()?;
             // Counted by the statement itself where it could (`Suppression::inline_margins`).
             let hidden = query_compiler::demographics::take_hidden(s, &mut rows.rows);
             let margins = if s.inline_margins == 0 {
@@ -452,7 +458,9 @@ impl Services {
             // group of this report, are withheld (`demographics::near_groups`).
             let shown =
                 |r: &[query_compiler::Value]| grouped.as_ref().is_none_or(|(g, _)| g.selects(r));
-            let groups = demographics::groups(s, &rows.rows, &hidden.populations, &shown);
+            // All the statement's groups, shown or not: a report filtered by equalities
+            // withholds exactly what its grouped report does.
+            let groups = demographics::groups(s, &rows.rows, &hidden.populations);
             let min = i64::from(settings.threshold);
             let before: Vec<query_compiler::demographics::Population> = store
                 .published_populations(org, &demographics::totals_near(&groups, min))?
