@@ -2268,29 +2268,44 @@ impl Lower<'_> {
                     let others: Vec<usize> =
                         coarse.iter().copied().filter(|i| i != along).collect();
                     let name = format!("margin{n}");
-                    let mut columns: Vec<(SqlExpr, String)> = others
-                        .iter()
-                        .map(|i| (SqlExpr::Ref("p".into(), format!("d{i}")), format!("d{i}")))
-                        .collect();
-                    columns.push((
-                        aggregate(
-                            d,
-                            "count",
-                            true,
-                            Some(SqlExpr::Ref("p".into(), "k".into())),
-                            None,
-                        ),
-                        "c".into(),
+                    // Each candidate once per margin (a hash aggregate), then counted: cheaper
+                    // than `count(DISTINCT k)`, which sorts every row.
+                    let refs = |alias: &str| -> Vec<SqlExpr> {
+                        others
+                            .iter()
+                            .map(|i| SqlExpr::Ref(alias.into(), format!("d{i}")))
+                            .collect()
+                    };
+                    let named = |alias: &str| -> Vec<(SqlExpr, String)> {
+                        refs(alias)
+                            .into_iter()
+                            .zip(others.iter().map(|i| format!("d{i}")))
+                            .collect()
+                    };
+                    let mut once = named("p");
+                    once.push((SqlExpr::Ref("p".into(), "k".into()), "k".into()));
+                    let mut once_by = refs("p");
+                    once_by.push(SqlExpr::Ref("p".into(), "k".into()));
+                    select.ctes.push((
+                        format!("{name}_candidates"),
+                        Select {
+                            columns: once,
+                            from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), "p".into())),
+                            group_by: once_by,
+                            ..Default::default()
+                        },
                     ));
+                    let mut columns = named("m");
+                    columns.push((aggregate(d, "count", false, None, None), "c".into()));
                     select.ctes.push((
                         name.clone(),
                         Select {
-                            group_by: others
-                                .iter()
-                                .map(|i| SqlExpr::Ref("p".into(), format!("d{i}")))
-                                .collect(),
                             columns,
-                            from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), "p".into())),
+                            from: Some((
+                                TableSource::Cte(format!("{name}_candidates")),
+                                "m".into(),
+                            )),
+                            group_by: refs("m"),
                             ..Default::default()
                         },
                     ));
