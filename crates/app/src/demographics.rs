@@ -1,13 +1,17 @@
 //! Reports over demographics as a use case (`docs/privacy.md`): the org's secret and settings,
 //! the noise of a cell through the secret, the per-user daily budget, bursts of near-identical
-//! runs, and the shape of a report (its text with the literals blanked).
+//! runs, the shape of a report (its text with the literals blanked), and which groups to
+//! withhold because their populations are a few people apart from others published.
 //!
 //! The compiler decides what such a report may say and publishes its cells
 //! (`query_compiler::demographics`); this module supplies what needs the store or the secret.
 
-use query_compiler::demographics::{CellKey, PerturbationTable};
+use query_compiler::Suppression;
+use query_compiler::Value;
+use query_compiler::demographics::{CellKey, PerturbationTable, Population, group_of};
 use query_syntax::{Expr, ExprKind, Literal, Report};
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 
 /// Runs of one report shape by one user within [`BURST_WINDOW_MINUTES`] that raise an alert.
 pub const BURST_RUNS: usize = 5;
@@ -148,6 +152,71 @@ pub fn shape(report: &Report) -> Report {
     r
 }
 
+/// The groups of a report over demographics (by `query_compiler::demographics::group_of`) and
+/// the sketch of each one's population, in the order of their rows. A row without a sketch
+/// (a statement that does not return them) has `None`.
+pub type Groups = Vec<(Vec<String>, Option<Population>)>;
+
+/// The groups of `rows`, once each.
+pub fn groups(s: &Suppression, rows: &[Vec<Value>], populations: &[Option<Population>]) -> Groups {
+    let mut out: Groups = Vec::new();
+    let mut seen = HashSet::new();
+    for (row, population) in rows.iter().zip(populations) {
+        let group = group_of(s, row);
+        if seen.insert(group.clone()) {
+            out.push((group, population.clone()));
+        }
+    }
+    out
+}
+
+/// The populations within `min - 1` people of each group's (the totals the store looks up).
+pub fn totals_near(groups: &[(Vec<String>, Option<Population>)], min: i64) -> Vec<i64> {
+    let mut totals: Vec<i64> = groups
+        .iter()
+        .filter_map(|(_, p)| p.as_ref().map(Population::total))
+        .flat_map(|t| (t - min + 1).max(0)..=t + min - 1)
+        .collect();
+    totals.sort_unstable();
+    totals.dedup();
+    totals
+}
+
+/// The groups to withhold because their population is 1 to `min - 1` people apart from a
+/// population published before (`published`, the org's, by anyone) or from another group of
+/// this report that is published: two such populations give those people's answers away
+/// (docs/privacy.md, "Populations published before"). Within the report, the larger group is
+/// kept and the smaller withheld. A group without a sketch is withheld.
+pub fn near_groups(
+    groups: &[(Vec<String>, Option<Population>)],
+    published: &[Population],
+    min: i64,
+) -> HashSet<Vec<String>> {
+    let near = |a: &Population, b: &Population| (1..min).contains(&a.apart(b));
+    let mut withheld = HashSet::new();
+    let mut order: Vec<&(Vec<String>, Option<Population>)> = groups.iter().collect();
+    order.sort_by_key(|(group, p)| {
+        (
+            std::cmp::Reverse(p.as_ref().map_or(0, Population::total)),
+            group.clone(),
+        )
+    });
+    let mut kept: Vec<&Population> = Vec::new();
+    for (group, population) in order {
+        let Some(p) = population else {
+            withheld.insert(group.clone());
+            continue;
+        };
+        let close = |q: &&Population| (q.total() - p.total()).abs() < min && near(p, q);
+        if published.iter().any(|q| close(&q)) || kept.iter().any(close) {
+            withheld.insert(group.clone());
+        } else {
+            kept.push(p);
+        }
+    }
+    withheld
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +285,39 @@ mod tests {
                 .contains("symmetric")
         );
         assert!(validate(None, None, Some(-1)).is_err());
+    }
+
+    #[test]
+    fn groups_near_a_published_population_or_a_larger_group_are_withheld() {
+        use query_compiler::demographics::{POPULATION_BUCKETS, Population};
+        // People 0..n, one per bucket in turn, keys 1000 + id.
+        let sketch = |people: std::ops::Range<i64>| {
+            let mut b = vec![(0i64, 0i64); POPULATION_BUCKETS as usize];
+            for p in people {
+                let at = (p % POPULATION_BUCKETS) as usize;
+                b[at].0 += 1;
+                b[at].1 += 1000 + p;
+            }
+            let text: Vec<String> = b.iter().map(|(c, s)| format!("{c}:{s}")).collect();
+            Population::parse(&text.join(",")).unwrap()
+        };
+        let g = |name: &str, p: Option<Population>| (vec![name.to_owned()], p);
+        let groups: Groups = vec![
+            g("same", Some(sketch(0..100))),
+            g("one more", Some(sketch(0..41))),
+            g("five more", Some(sketch(500..545))),
+            g("big", Some(sketch(1000..1300))),
+            g("big minus two", Some(sketch(1000..1298))),
+            g("no sketch", None),
+        ];
+        let published = vec![sketch(0..100), sketch(0..40), sketch(500..540)];
+        let near = near_groups(&groups, &published, 5);
+        let mut near: Vec<&str> = near.iter().map(|g| g[0].as_str()).collect();
+        near.sort_unstable();
+        // The same population again is fine; 1 apart is not; 5 apart is; of two groups of one
+        // report 2 apart, the smaller goes; a group without its sketch goes.
+        assert_eq!(near, vec!["big minus two", "no sketch", "one more"]);
+        let totals = totals_near(&groups[..1], 5);
+        assert_eq!(totals, (96..=104).collect::<Vec<_>>());
     }
 }

@@ -489,20 +489,59 @@ impl Services {
                 let compiled = self.compile(store, org, &access, report)?;
                 Ok(store.run_report(org, &compiled, today)?.rows)
             };
-            let atoms = s.atoms.as_ref().map(|a| count(&a.report)).transpose()?;
-            let margins = s
-                .margins
+            // A filtered report's atoms are counted only where its statement gives no
+            // population sketches: the check against populations published before withholds
+            // whatever a filter's pair could tell (docs/privacy.md).
+            if s.population {
+                spec.atoms = None;
+            }
+            let atoms = spec.atoms.as_ref().map(|a| count(&a.report)).transpose()?;
+            // Counted by the statement itself where it could (`Suppression::inline_margins`).
+            let hidden = query_compiler::demographics::take_hidden(s, &mut rows.rows);
+            let margins = if s.inline_margins == 0 {
+                s.margins
+                    .iter()
+                    .map(&mut count)
+                    .collect::<Result<Vec<_>, _>>()?
+            } else {
+                hidden.margins
+            };
+            // Populations a few people apart from one published before, or from another
+            // group of this report, are withheld (`demographics::near_groups`).
+            let shown =
+                |r: &[query_compiler::Value]| grouped.as_ref().is_none_or(|(g, _)| g.selects(r));
+            // All the statement's groups, shown or not: a report filtered by equalities
+            // withholds exactly what its grouped report does.
+            let groups = demographics::groups(s, &rows.rows, &hidden.populations);
+            let min = i64::from(settings.threshold);
+            let before: Vec<query_compiler::demographics::Population> = store
+                .published_populations(org, &demographics::totals_near(&groups, min))?
                 .iter()
-                .map(&mut count)
-                .collect::<Result<Vec<_>, _>>()?;
+                .filter_map(|t| query_compiler::demographics::Population::parse(t))
+                .collect();
+            let near = demographics::near_groups(&groups, &before, min);
             let mut published = query_compiler::demographics::publish(
                 &spec,
                 std::mem::take(&mut rows.rows),
                 atoms.as_deref(),
                 &margins,
+                &near,
                 &settings.table,
                 &|cell| demographics::cell_bits(&secret, cell),
             );
+            // What this report published is known from now on.
+            let out: std::collections::HashSet<Vec<String>> = published
+                .rows
+                .iter()
+                .filter(|r| shown(r))
+                .map(|r| query_compiler::demographics::group_of(s, r))
+                .collect();
+            let populations: Vec<(i64, String)> = groups
+                .iter()
+                .filter(|(g, _)| out.contains(g))
+                .filter_map(|(_, p)| p.as_ref().map(|p| (p.total(), p.text())))
+                .collect();
+            store.record_published_populations(org, at, &hash(), &populations)?;
             if let Some((g, _)) = &grouped {
                 published = g.select(published);
                 rows.columns = compiled.columns.clone();

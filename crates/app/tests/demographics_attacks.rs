@@ -173,8 +173,26 @@ fn harness(store: &mut Fresh) {
 
     let outcome = harness::attack(&mut a, &truth);
     eprintln!("{}: {outcome:?}", a.store.name());
-    equalities_publish_the_grouped_cells(&mut a);
-    margins_are_counted_in_distinct_candidates(&mut a);
+    // What follows checks what publishes, which depends on the populations published before:
+    // each on an org of its own, as the first reports over demographics there.
+    in_fresh_org(&mut a, "equalities", equalities_publish_the_grouped_cells);
+    for (n, key) in ["status", "job.department.name", "job.title", "source.name"]
+        .into_iter()
+        .enumerate()
+    {
+        in_fresh_org(&mut a, &format!("margins{n}"), |a| margins_along(a, key));
+    }
+    in_fresh_org(&mut a, "margins9", margins_of_two_keys);
+    in_fresh_org(
+        &mut a,
+        "complement",
+        complements_near_the_whole_are_withheld,
+    );
+    in_fresh_org(
+        &mut a,
+        "approached",
+        populations_published_before_are_not_approached,
+    );
     let text = "report applications group by job.department.name as d, candidate.demographics.gender as g show count(distinct candidate) as n";
 
     // Who and how often: the audit holds each run with its population and hash; a burst of the
@@ -308,9 +326,9 @@ fn equalities_publish_the_grouped_cells(a: &mut Attack) {
 /// The margin rule on application keys counts each margin's distinct candidates (a candidate
 /// with several applications counts once), and the caller is told exactly which groups the
 /// rule withheld.
-fn margins_are_counted_in_distinct_candidates(a: &mut Attack) {
+fn margins_along(a: &mut Attack, key: &str) {
     let min = 5;
-    for key in ["status", "job.department.name", "job.title", "source.name"] {
+    {
         let text = format!(
             "report applications group by {key} as k, candidate.demographics.gender as g show count(distinct candidate) as n"
         );
@@ -368,17 +386,130 @@ fn margins_are_counted_in_distinct_candidates(a: &mut Attack) {
             assert!(!told.contains(&cell(&row[0])), "{text}: {row:?} published");
         }
     }
-    // A filtered report withheld by its atoms says so: the whole report, `{}`. Candidates whose
-    // applications' statuses are a rare combination (one hired, one archived and one active)
-    // are an atom of their own, which `status != "hired"` against no filter would tell apart.
-    let text = "report applications where status != \"hired\" group by candidate.demographics.gender as g show count(distinct candidate) as n";
-    let report = query_syntax::parse(text).unwrap();
+}
+
+/// Two coarse keys: each margin along one key is counted in distinct candidates over the
+/// other key's value, and the groups withheld are exactly those of the margin rule.
+fn margins_of_two_keys(a: &mut Attack) {
+    let min = 5;
+    // Two coarse keys: each margin along one key is counted in distinct candidates over the
+    // other key's value (by the report's own statement where it can), and the groups withheld
+    // are exactly those the rule gives from counts the viewer makes without demographics.
+    let (k1, k2) = ("job.department.name", "status");
+    let text = format!(
+        "report applications group by {k1} as a, {k2} as b, candidate.demographics.gender as g show count(distinct candidate) as n"
+    );
+    let report = query_syntax::parse(&text).unwrap();
     let run = a
         .services
         .run_report(a.store.store(), &a.org, &a.admin, &report, a.today, at())
         .unwrap();
-    assert_eq!(run.withheld, vec![Vec::new()], "{text}");
-    assert!(run.rows.rows.is_empty(), "{text}");
+    let counts = |a: &mut Attack, keys: &str, width: usize| -> BTreeMap<Vec<String>, i64> {
+        a.run(&format!(
+            "report applications group by {keys} show count(distinct candidate) as c"
+        ))
+        .unwrap()
+        .into_iter()
+        .map(|r| match &r[width] {
+            Value::Integer(c) => (r[..width].iter().map(cell).collect(), *c),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+    };
+    let groups = counts(a, &format!("{k1} as a, {k2} as b"), 2);
+    let by_a = counts(a, &format!("{k1} as a"), 1);
+    let by_b = counts(a, &format!("{k2} as b"), 1);
+    let small = |n: i64| (1..min).contains(&n);
+    let expected: std::collections::BTreeSet<Vec<String>> = groups
+        .iter()
+        .filter(|(g, c)| {
+            // Along `a` the margin is the other key's value (`b`), and the other way round.
+            let along_a = by_b[&vec![g[1].clone()]] - **c;
+            let along_b = by_a[&vec![g[0].clone()]] - **c;
+            small(**c) || small(along_a) || small(along_b)
+        })
+        .map(|(g, _)| g.clone())
+        .collect();
+    let told: std::collections::BTreeSet<Vec<String>> = run
+        .withheld
+        .iter()
+        .map(|group| group.iter().map(|(_, v)| cell(v)).collect())
+        .collect();
+    assert_eq!(told, expected, "{text}");
+    assert!(!told.is_empty() && told.len() < groups.len(), "{told:?}");
+    for row in &run.rows.rows {
+        assert!(
+            !told.contains(&vec![cell(&row[0]), cell(&row[1])]),
+            "{text}: {row:?} published"
+        );
+    }
+}
+
+/// A complement after the unfiltered report: `KEY != v` leaves out the candidates whose every
+/// application has `v`. When they are 1 to 4, the second report is withheld whole (`{}`), as
+/// publishing it would tell their answers; when they are 5 or more (`status != "hired"` on this
+/// org), it publishes.
+fn complements_near_the_whole_are_withheld(a: &mut Attack) {
+    let g = "group by candidate.demographics.gender as g show count(distinct candidate) as n";
+    let all = format!("report applications {g}");
+    let report = query_syntax::parse(&all).unwrap();
+    let run = a
+        .services
+        .run_report(a.store.store(), &a.org, &a.admin, &report, a.today, at())
+        .unwrap();
+    assert!(run.withheld.is_empty(), "{all}: {:?}", run.withheld);
+    assert!(!run.rows.rows.is_empty(), "{all}");
+    let mut near = 0;
+    for key in ["status", "job.department.name", "source.name"] {
+        // Per candidate, the values of their applications.
+        let mut values: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+        for r in a
+            .run(&format!(
+                "report applications show candidate.id as c, {key} as v"
+            ))
+            .unwrap()
+        {
+            values.entry(cell(&r[0])).or_default().insert(cell(&r[1]));
+        }
+        // `KEY != v` keeps a candidate when one of their applications has a value other
+        // than `v` (a null compares to nothing).
+        let all_values: std::collections::BTreeSet<&String> =
+            values.values().flatten().filter(|v| *v != "null").collect();
+        let left_out = |v: &str| {
+            values
+                .values()
+                .filter(|s| s.iter().all(|x| x == v || x == "null"))
+                .count()
+        };
+        let mut pairs: Vec<(String, usize)> = all_values
+            .iter()
+            .map(|v| ((*v).clone(), left_out(v)))
+            .collect();
+        pairs.sort_by_key(|(v, n)| (!(1..5).contains(n), v.clone()));
+        for (v, left_out) in pairs.into_iter().take(4) {
+            let text = format!("report applications where {key} != \"{v}\" {g}");
+            let report = query_syntax::parse(&text).unwrap();
+            let run = a
+                .services
+                .run_report(a.store.store(), &a.org, &a.admin, &report, a.today, at())
+                .unwrap();
+            if left_out < 5 {
+                near += 1;
+                assert_eq!(
+                    run.withheld,
+                    vec![Vec::new()],
+                    "{text}: {left_out} left out"
+                );
+                assert!(run.rows.rows.is_empty(), "{text}");
+            } else if run.withheld.is_empty() {
+                assert!(!run.rows.rows.is_empty(), "{text}");
+            }
+        }
+    }
+    assert!(
+        near > 0,
+        "no complement 1 to 4 people from the whole on this org"
+    );
 }
 
 #[test]
@@ -393,4 +524,130 @@ fn demographic_attacks_fail_on_sqlite() {
 )]
 fn demographic_attacks_fail_on_postgres() {
     harness(&mut common::postgres());
+}
+
+/// A group whose population comes 1 to 4 people apart from one published before is withheld
+/// (docs/privacy.md, "Populations published before"): the same report after one person more
+/// applied to a department. Publishing both would give that person's answer away (every other
+/// cell keeps its people, hence its noise and its value). Once 5 more applied, it publishes.
+fn populations_published_before_are_not_approached(a: &mut Attack) {
+    let text = "report applications group by job.department.name as d, candidate.demographics.gender as g show count(distinct candidate) as n";
+    let report = query_syntax::parse(text).unwrap();
+    let run = |a: &mut Attack| {
+        let run = a
+            .services
+            .run_report(a.store.store(), &a.org, &a.admin, &report, a.today, at())
+            .unwrap();
+        let rows: BTreeMap<(String, String), Vec<String>> = run
+            .rows
+            .rows
+            .iter()
+            .map(|r| ((cell(&r[0]), cell(&r[1])), r.iter().map(cell).collect()))
+            .collect();
+        let withheld: std::collections::BTreeSet<String> =
+            run.withheld.iter().map(|g| cell(&g[0].1)).collect();
+        (rows, withheld)
+    };
+    let (first, _) = run(a);
+    // The same report again: the same populations, published alike.
+    let (again, _) = run(a);
+    assert_eq!(first, again);
+    // Applications of candidates who had none in the department, one at a time.
+    let jobs = a
+        .run("report jobs show id as j, department.name as d")
+        .unwrap();
+    let applied = a
+        .run("report applications show candidate.id as c, job.department.name as d")
+        .unwrap();
+    let published: std::collections::BTreeSet<String> =
+        first.keys().map(|(d, _)| d.clone()).collect();
+    let (department, job) = jobs
+        .iter()
+        .map(|r| (cell(&r[1]), cell(&r[0])))
+        .find(|(d, _)| published.contains(d))
+        .expect("a published department with a job");
+    let inside: std::collections::BTreeSet<String> = applied
+        .iter()
+        .filter(|r| cell(&r[1]) == department)
+        .map(|r| cell(&r[0]))
+        .collect();
+    let outside: Vec<String> = applied
+        .iter()
+        .map(|r| cell(&r[0]))
+        .filter(|c| !inside.contains(c))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .take(5)
+        .collect();
+    assert_eq!(outside.len(), 5);
+    for (i, candidate) in outside.iter().enumerate() {
+        a.store
+            .store()
+            .apply(
+                &a.org,
+                store::NewApplication {
+                    id: None,
+                    candidate_id: domain::Id::parse(candidate).unwrap(),
+                    job_id: domain::Id::parse(&job).unwrap(),
+                    source_id: None,
+                    credited_to_user_id: None,
+                    custom_fields: Default::default(),
+                    at: at(),
+                    by_user_id: None,
+                },
+            )
+            .unwrap();
+        let (rows, withheld) = run(a);
+        let shown = rows.keys().any(|(d, _)| *d == department);
+        if i < 4 {
+            // 1 to 4 people apart from the published population: withheld, and said so.
+            assert!(!shown, "{department} published {} apart", i + 1);
+            assert!(withheld.contains(&department), "{withheld:?}");
+        } else {
+            assert!(shown, "{department} withheld 5 apart: {withheld:?}");
+        }
+        // The other departments keep their people, hence their values (which cells the
+        // complementary suppression hides may change with the department withheld).
+        for (key, row) in &rows {
+            if key.0 != department
+                && let Some(before) = first.get(key)
+            {
+                assert_eq!(row, before, "{key:?}");
+            }
+        }
+    }
+}
+
+/// Runs `f` as the admin of a new generated org in the same store (its own history of
+/// published populations), with the budget raised as the attacker does, then goes back.
+fn in_fresh_org(a: &mut Attack, name: &str, f: impl FnOnce(&mut Attack)) {
+    let generated = common::generate(name, 500, 17);
+    a.store.import(generated.dir.path());
+    let path = common::sqlite_copy(a.store, &generated);
+    let admin = OrgFacts::load(&path, name)
+        .users
+        .iter()
+        .find(|u| u.role == "admin" && u.active)
+        .unwrap()
+        .id
+        .clone();
+    let access = a.services.access(a.store.store(), name, &admin).unwrap();
+    a.services
+        .set_privacy_settings(
+            a.store.store(),
+            &access,
+            app::PrivacyChange {
+                daily_budget: Some(100_000),
+                ..Default::default()
+            },
+            at(),
+        )
+        .unwrap();
+    let org = std::mem::replace(&mut a.org, name.to_owned());
+    let before = std::mem::replace(&mut a.admin, admin);
+    let today = std::mem::replace(&mut a.today, generated.today);
+    f(a);
+    a.org = org;
+    a.admin = before;
+    a.today = today;
 }

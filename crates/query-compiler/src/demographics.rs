@@ -1123,8 +1123,8 @@ fn cell_key(row: &[Value], at: usize) -> CellKey {
     }
 }
 
-/// The values of a result row's coarse group keys.
-fn group_of(s: &Suppression, row: &[Value]) -> Vec<String> {
+/// The values of a result row's coarse group keys, as [`publish`] and [`Publication`] name a group.
+pub fn group_of(s: &Suppression, row: &[Value]) -> Vec<String> {
     s.other_keys
         .iter()
         .map(|k| format!("{:?}", row.get(*k)))
@@ -1223,12 +1223,15 @@ pub struct Publication {
 /// that needs them and does not get them publishes nothing) and, in a filtered report, by its
 /// `atoms` ([`tiny_atoms`]; likewise), counts under `s.min_candidates` shown as null, rows
 /// whose own count is under it removed along with the cells that would reveal them
-/// ([`suppress`]), ratios from the perturbed counts, the hidden columns dropped.
+/// ([`suppress`]), ratios from the perturbed counts, the hidden columns dropped. The groups
+/// in `near` ([`group_of`]: populations a few people apart from one published before, see
+/// [`Population`]) are withheld too.
 pub fn publish(
     s: &Suppression,
     rows: Vec<Vec<Value>>,
     atoms: Option<&[Vec<Value>]>,
     margins: &[Vec<Vec<Value>>],
+    near: &std::collections::HashSet<Vec<String>>,
     table: &PerturbationTable,
     bits: &dyn Fn(&CellKey) -> u64,
 ) -> Publication {
@@ -1240,6 +1243,11 @@ pub fn publish(
         // Margins that were not counted: nothing is published.
         vec![true; rows.len()]
     };
+    if !near.is_empty() {
+        for (w, row) in withheld.iter_mut().zip(&rows) {
+            *w |= near.contains(&group_of(s, row));
+        }
+    }
     if let (Some(spec), Some(atoms)) = (&s.atoms, atoms) {
         let tiny = tiny_atoms(s, spec, atoms, min);
         for (w, row) in withheld.iter_mut().zip(&rows) {
@@ -1307,6 +1315,125 @@ pub fn publish(
     Publication {
         rows: suppress(s, out).0,
         withheld: groups,
+    }
+}
+
+/// The buckets of a [`Population`] sketch.
+pub const POPULATION_BUCKETS: i64 = 32;
+
+/// A sketch of a set of candidates (a published group's population, without demographics):
+/// per bucket (by a third record key of the candidate's id), how many of them and the sum of
+/// their first record keys. Two sketches tell a lower bound of how many people are in one set
+/// and not the other ([`Population::apart`]), and that bound is exact when the difference is
+/// a few people on one side: what the check against earlier publications needs (two groups
+/// whose populations differ by 1 to 4 people give those people's answers away, since the
+/// cell-key method gives the cells of the other answers the same noise). The sketch holds
+/// counts and sums of public hashes of ids, nothing of anyone's demographics.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Population {
+    buckets: Vec<(i64, i64)>,
+}
+
+impl Population {
+    /// From the values of a row's hidden columns (count, sum per bucket).
+    fn of(values: &[Value]) -> Option<Population> {
+        let int = |v: &Value| match v {
+            Value::Integer(n) => Some(*n),
+            Value::Number(x) if x.is_finite() => Some(*x as i64),
+            _ => None,
+        };
+        let buckets = values
+            .chunks(2)
+            .map(|pair| Some((int(pair.first()?)?, int(pair.get(1)?)?)))
+            .collect::<Option<Vec<_>>>()?;
+        (buckets.len() == POPULATION_BUCKETS as usize).then_some(Population { buckets })
+    }
+
+    /// How many candidates.
+    pub fn total(&self) -> i64 {
+        self.buckets.iter().map(|(c, _)| c).sum()
+    }
+
+    /// A lower bound of the people in one population and not in the other: per bucket, the
+    /// difference of the counts, or 2 when the counts are equal and the sums are not (at least
+    /// one person left and another came). Zero for the same set (short of two sums of 31-bit
+    /// hashes colliding); exact when one set holds the other and a few more.
+    pub fn apart(&self, other: &Population) -> i64 {
+        self.buckets
+            .iter()
+            .zip(&other.buckets)
+            .map(|((c1, s1), (c2, s2))| match (c1 - c2).abs() {
+                0 if s1 != s2 => 2,
+                d => d,
+            })
+            .sum()
+    }
+
+    /// As stored: `count:sum` per bucket, comma-separated.
+    pub fn text(&self) -> String {
+        self.buckets
+            .iter()
+            .map(|(c, s)| format!("{c}:{s}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// From [`Population::text`]; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Population> {
+        let buckets = text
+            .split(',')
+            .map(|b| {
+                let (c, s) = b.split_once(':')?;
+                Some((c.parse().ok()?, s.parse().ok()?))
+            })
+            .collect::<Option<Vec<(i64, i64)>>>()?;
+        (buckets.len() == POPULATION_BUCKETS as usize).then_some(Population { buckets })
+    }
+}
+
+/// What a statement returns besides its cells, taken out of its rows: the margins it counted
+/// itself ([`Suppression::inline_margins`]: per coarse key, in the order of `s.other_keys`,
+/// one row per margin with the other coarse keys' values and the margin's distinct candidates,
+/// as the reports of [`Safe::margins`] give them, for [`publish`]; empty when it does not count
+/// them) and each row's [`Population`] (when [`Suppression::population`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Hidden {
+    pub margins: Vec<Vec<Vec<Value>>>,
+    pub populations: Vec<Option<Population>>,
+}
+
+/// Takes the inline margins and populations out of a report's rows ([`Hidden`]).
+pub fn take_hidden(s: &Suppression, rows: &mut [Vec<Value>]) -> Hidden {
+    use std::collections::HashSet;
+    let base = s.candidates_column + 3 * s.cells;
+    let mut margins: Vec<Vec<Vec<Value>>> = vec![Vec::new(); s.inline_margins];
+    let mut seen: Vec<HashSet<Vec<String>>> = vec![HashSet::new(); s.inline_margins];
+    let mut populations = Vec::with_capacity(rows.len());
+    for row in rows.iter_mut() {
+        let hidden = if row.len() > base && s.cells > 0 {
+            row.split_off(base)
+        } else {
+            Vec::new()
+        };
+        let (counts, sketch) = hidden.split_at(s.inline_margins.min(hidden.len()));
+        populations.push(s.population.then(|| Population::of(sketch)).flatten());
+        for (n, (margin, seen)) in margins.iter_mut().zip(&mut seen).enumerate() {
+            let mut key: Vec<Value> = s
+                .other_keys
+                .iter()
+                .enumerate()
+                .filter(|(m, _)| *m != n)
+                .map(|(_, k)| row.get(*k).cloned().unwrap_or(Value::Null))
+                .collect();
+            if seen.insert(key.iter().map(|v| format!("{v:?}")).collect()) {
+                key.push(counts.get(n).cloned().unwrap_or(Value::Null));
+                margin.push(key);
+            }
+        }
+    }
+    Hidden {
+        margins,
+        populations,
     }
 }
 

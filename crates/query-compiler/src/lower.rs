@@ -228,6 +228,9 @@ fn lower_all(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> (Select, Vec<Guard
 /// start with `#`).
 pub const CANDIDATES_COLUMN: &str = "#candidates";
 
+/// The CTE of one row per group and candidate of a report over demographics (`Lower::candidate_rows`).
+const CANDIDATE_ROWS: &str = "candidate_rows";
+
 /// The store's table of the stage kinds each application reached (a bitmask).
 const KINDS: &str = "application_stage_kinds";
 /// The CTE with, per application, one 0/1 column per stage name that `reached` asks about.
@@ -1198,6 +1201,185 @@ impl Lower<'_> {
         keyed_select(subject, tables, s, filter, columns, group_by)
     }
 
+    /// A report over demographics whose measures all count distinct candidates
+    /// ([`Ir::candidate_cells`]): first one row per group and candidate (CTE [`CANDIDATE_ROWS`]: the group
+    /// keys, the candidate's key `k`, and per measure filter whether one of the candidate's
+    /// rows passes it, `f<j>`), then each count as `count(*)` and each record-key sum as a plain
+    /// `sum` over those rows. One deduplication instead of a sort per `DISTINCT` aggregate, key
+    /// sums exact even when two keys collide, and the margins can be counted from the same
+    /// rows.
+    fn candidate_rows(&mut self, ctes: &mut Vec<(String, Select)>) -> Select {
+        let ir = self.ir;
+        let subject = ir.subject;
+        let (mut tables, s, filter, mut columns, mut group_by) = self.keyed_rows();
+        let k = match ir.candidate_cells() {
+            Some(candidate) => self.scalar(candidate, &mut tables, &s, subject),
+            None => SqlExpr::Null,
+        };
+        columns.push((k.clone(), "k".to_owned()));
+        group_by.push(k.clone());
+        let d = self.d;
+        let q = "q".to_owned();
+        // Each distinct measure filter once, as a flag of the candidate's rows.
+        let mut flags: Vec<&Scalar> = Vec::new();
+        let mut flag_of = Vec::with_capacity(ir.measures.len());
+        for m in &ir.measures {
+            flag_of.push(m.filter.as_ref().map(|f| {
+                let at = flags.iter().position(|g| *g == f).unwrap_or(flags.len());
+                if at == flags.len() {
+                    flags.push(f);
+                }
+                at
+            }));
+        }
+        for (n, f) in flags.iter().enumerate() {
+            let e = self.scalar(f, &mut tables, &s, subject);
+            columns.push((
+                aggregate(d, "max", false, Some(SqlExpr::Int(1)), Some(e)),
+                format!("f{n}"),
+            ));
+        }
+        let filter = SqlExpr::all(
+            filter
+                .into_iter()
+                .chain([SqlExpr::IsNull(Box::new(k), true)])
+                .collect(),
+        );
+        ctes.push((
+            CANDIDATE_ROWS.to_owned(),
+            keyed_select(subject, tables, s, filter, columns, group_by),
+        ));
+        let dims: Vec<SqlExpr> = (0..self.ir.dims.len())
+            .map(|i| SqlExpr::Ref(q.clone(), format!("d{i}")))
+            .collect();
+        let mut columns: Vec<(SqlExpr, String)> = dims
+            .iter()
+            .cloned()
+            .zip((0..).map(|i| format!("d{i}")))
+            .collect();
+        for (j, m) in self.ir.measures.iter().enumerate() {
+            let passes = flag_of[j]
+                .map(|n| SqlExpr::IsNull(Box::new(SqlExpr::Ref(q.clone(), format!("f{n}"))), true));
+            let e = match m.func {
+                AggFunc::KeySum(n) => aggregate(
+                    d,
+                    "sum",
+                    false,
+                    Some(d.record_key(SqlExpr::Ref(q.clone(), "k".into()), n)),
+                    passes,
+                ),
+                // `Ir::candidate_cells`: every other measure counts the distinct candidates.
+                _ => aggregate(d, "count", false, None, passes),
+            };
+            columns.push((e, format!("m{j}")));
+        }
+        Select {
+            columns,
+            from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), q)),
+            group_by: dims,
+            ..Default::default()
+        }
+    }
+
+    /// The sketch of each row's population (its candidates, whatever their demographics: the
+    /// rows of [`CANDIDATE_ROWS`] with the same other group keys), as hidden columns after the
+    /// cells and margins: per bucket of [`crate::demographics::Population`] (by the third
+    /// record key), the candidates and the sum of their first record keys. Counted over one
+    /// row per candidate already, so no `DISTINCT`.
+    fn population(&mut self, select: &mut Select) {
+        use crate::demographics::POPULATION_BUCKETS as BUCKETS;
+        let d = self.d;
+        let others: Vec<usize> = (0..self.ir.dims.len())
+            .filter(|i| !self.ir.dims[*i].is_demographic())
+            .collect();
+        let p = || SqlExpr::Ref("p".into(), "k".into());
+        let bucket = SqlExpr::bin("%", d.record_key(p(), 3), SqlExpr::Int(BUCKETS));
+        let mut columns: Vec<(SqlExpr, String)> = others
+            .iter()
+            .map(|i| (SqlExpr::Ref("p".into(), format!("d{i}")), format!("d{i}")))
+            .collect();
+        let mut group_by: Vec<SqlExpr> = others
+            .iter()
+            .map(|i| SqlExpr::Ref("p".into(), format!("d{i}")))
+            .collect();
+        columns.push((bucket.clone(), "b".into()));
+        group_by.push(bucket);
+        columns.push((aggregate(d, "count", false, None, None), "c".into()));
+        columns.push((
+            aggregate(d, "sum", false, Some(d.record_key(p(), 1)), None),
+            "s".into(),
+        ));
+        select.ctes.push((
+            "population_buckets".into(),
+            Select {
+                columns,
+                from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), "p".into())),
+                group_by,
+                ..Default::default()
+            },
+        ));
+        let q = |c: &str| SqlExpr::Ref("q".into(), c.into());
+        let mut columns: Vec<(SqlExpr, String)> = others
+            .iter()
+            .map(|i| (q(&format!("d{i}")), format!("d{i}")))
+            .collect();
+        for b in 0..BUCKETS {
+            let here = SqlExpr::eq(q("b"), SqlExpr::Int(b));
+            columns.push((
+                aggregate(d, "sum", false, Some(q("c")), Some(here.clone())),
+                format!("c{b}"),
+            ));
+            columns.push((
+                aggregate(d, "sum", false, Some(q("s")), Some(here)),
+                format!("s{b}"),
+            ));
+        }
+        select.ctes.push((
+            "population".into(),
+            Select {
+                columns,
+                from: Some((TableSource::Cte("population_buckets".into()), "q".into())),
+                group_by: others.iter().map(|i| q(&format!("d{i}"))).collect(),
+                ..Default::default()
+            },
+        ));
+        let on = SqlExpr::all(
+            others
+                .iter()
+                .map(|i| {
+                    d.null_safe_eq(
+                        SqlExpr::Ref("population".into(), format!("d{i}")),
+                        SqlExpr::Ref("g0".into(), format!("d{i}")),
+                    )
+                })
+                .collect(),
+        )
+        .unwrap_or(SqlExpr::eq(SqlExpr::Int(1), SqlExpr::Int(1)));
+        select.joins.push(Join {
+            kind: JoinKind::Left,
+            source: TableSource::Cte("population".into()),
+            alias: "population".into(),
+            on,
+        });
+        for b in 0..BUCKETS {
+            for c in ["c", "s"] {
+                select.columns.push((
+                    d.output(
+                        SqlExpr::Func(
+                            "COALESCE",
+                            vec![
+                                SqlExpr::Ref("population".into(), format!("{c}{b}")),
+                                SqlExpr::Int(0),
+                            ],
+                        ),
+                        &Type::Integer,
+                    ),
+                    format!("#population_{c}{b}"),
+                ));
+            }
+        }
+    }
+
     /// A grain of distinct records (`per`, [`Grain`]): first one row per group and record, its
     /// key `k` and each measure's value `v<j>` (the record's value when one of its rows passes
     /// the measure's filter: the same from every row, so `max` picks it), in a CTE `p<n>`; then
@@ -1812,9 +1994,11 @@ impl Lower<'_> {
     fn groups(&mut self) -> Select {
         let units = self.units();
         let mut ctes = Vec::new();
+        let candidate_cells = self.ir.candidate_cells().is_some();
         for (k, unit) in units.iter().enumerate() {
             let lookup = if k == 0 { self.lookup_keys() } else { None };
             let select = match unit.as_slice() {
+                [_] if candidate_cells => self.candidate_rows(&mut ctes),
                 [one] if !one.per.is_empty() => self.distinct_grain(one, &mut ctes),
                 [_] if lookup.is_some() => {
                     self.by_lookup(lookup.as_deref().unwrap_or(&[]), &mut ctes)
@@ -2090,6 +2274,88 @@ impl Lower<'_> {
                             .columns
                             .push((d.output(refs.measure(d, j), &Type::Integer), name));
                     }
+                }
+                // With several rows per candidate: each row's margins along its coarse keys,
+                // counted over the same rows (`Ir::inline_margins`), one hidden column each.
+                let coarse = self.ir.inline_margins();
+                for (n, along) in coarse.iter().enumerate() {
+                    let others: Vec<usize> =
+                        coarse.iter().copied().filter(|i| i != along).collect();
+                    let name = format!("margin{n}");
+                    // Each candidate once per margin (a hash aggregate), then counted: cheaper
+                    // than `count(DISTINCT k)`, which sorts every row.
+                    let refs = |alias: &str| -> Vec<SqlExpr> {
+                        others
+                            .iter()
+                            .map(|i| SqlExpr::Ref(alias.into(), format!("d{i}")))
+                            .collect()
+                    };
+                    let named = |alias: &str| -> Vec<(SqlExpr, String)> {
+                        refs(alias)
+                            .into_iter()
+                            .zip(others.iter().map(|i| format!("d{i}")))
+                            .collect()
+                    };
+                    let mut once = named("p");
+                    once.push((SqlExpr::Ref("p".into(), "k".into()), "k".into()));
+                    let mut once_by = refs("p");
+                    once_by.push(SqlExpr::Ref("p".into(), "k".into()));
+                    select.ctes.push((
+                        format!("{name}_candidates"),
+                        Select {
+                            columns: once,
+                            from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), "p".into())),
+                            group_by: once_by,
+                            ..Default::default()
+                        },
+                    ));
+                    let mut columns = named("m");
+                    columns.push((aggregate(d, "count", false, None, None), "c".into()));
+                    select.ctes.push((
+                        name.clone(),
+                        Select {
+                            columns,
+                            from: Some((
+                                TableSource::Cte(format!("{name}_candidates")),
+                                "m".into(),
+                            )),
+                            group_by: refs("m"),
+                            ..Default::default()
+                        },
+                    ));
+                    let on = SqlExpr::all(
+                        others
+                            .iter()
+                            .map(|i| {
+                                d.null_safe_eq(
+                                    SqlExpr::Ref(name.clone(), format!("d{i}")),
+                                    SqlExpr::Ref("g0".into(), format!("d{i}")),
+                                )
+                            })
+                            .collect(),
+                    )
+                    .unwrap_or(SqlExpr::eq(SqlExpr::Int(1), SqlExpr::Int(1)));
+                    select.joins.push(Join {
+                        kind: JoinKind::Left,
+                        source: TableSource::Cte(name.clone()),
+                        alias: name.clone(),
+                        on,
+                    });
+                    select.columns.push((
+                        d.output(
+                            SqlExpr::Func(
+                                "COALESCE",
+                                vec![SqlExpr::Ref(name, "c".into()), SqlExpr::Int(0)],
+                            ),
+                            &Type::Integer,
+                        ),
+                        format!("#margin{n}"),
+                    ));
+                }
+                // The sketch of each row's population without demographics, for the check
+                // against populations published before (`crate::demographics::Population`).
+                if self.ir.candidate_cells().is_some() {
+                    self.population(&mut select);
                 }
                 select.filter = self.ir.having.as_ref().map(|h| refs.formula(d, h));
                 select.order_by = self

@@ -37,6 +37,8 @@ fn spec(demographic: Vec<usize>, other: Vec<usize>, width: usize) -> Suppression
         atoms: None,
         grouped: None,
         margins: Vec::new(),
+        inline_margins: 0,
+        population: false,
     }
 }
 
@@ -239,6 +241,8 @@ fn tables() -> impl Strategy<Value = (Suppression, Vec<Vec<Value>>)> {
                 atoms: None,
                 grouped: None,
                 margins: Vec::new(),
+                inline_margins: 0,
+                population: false,
             };
             (s, rows)
         })
@@ -424,12 +428,34 @@ fn filtered_reports_are_checked_against_their_atoms() {
     // The margin of `status` (the report's only coarse key): every candidate, counted once.
     assert_eq!(s.margins.len(), 1);
     let margins = vec![vec![vec![Value::Integer(61 + 42 + 84)]]];
-    let all = statuses(publish(&s, rows.clone(), Some(&counted), &margins, &exact, &|_| 0).rows);
+    let all = statuses(
+        publish(
+            &s,
+            rows.clone(),
+            Some(&counted),
+            &margins,
+            &Default::default(),
+            &exact,
+            &|_| 0,
+        )
+        .rows,
+    );
     assert_eq!(all.len(), 6, "{all:?}");
     // `active` holds an atom of 2 candidates (a department the filter drops): withheld, and so
     // is the smallest other group of each gender's margin (complementary suppression).
     let withheld = |counted: &[Vec<Value>]| {
-        statuses(publish(&s, rows.clone(), Some(counted), &margins, &exact, &|_| 0).rows)
+        statuses(
+            publish(
+                &s,
+                rows.clone(),
+                Some(counted),
+                &margins,
+                &Default::default(),
+                &exact,
+                &|_| 0,
+            )
+            .rows,
+        )
     };
     let small = [
         atom(0, 40, "active", "Engineering", "2025-01"),
@@ -451,6 +477,7 @@ fn filtered_reports_are_checked_against_their_atoms() {
         rows.clone(),
         Some(&with_small),
         &margins,
+        &Default::default(),
         &exact,
         &|_| 0,
     )
@@ -458,9 +485,17 @@ fn filtered_reports_are_checked_against_their_atoms() {
     assert_eq!(published[0][2], Value::Integer(40));
     // Without the atoms' counts, a filtered report publishes nothing.
     assert!(
-        publish(&s, rows, None, &margins, &exact, &|_| 0)
-            .rows
-            .is_empty()
+        publish(
+            &s,
+            rows,
+            None,
+            &margins,
+            &Default::default(),
+            &exact,
+            &|_| 0
+        )
+        .rows
+        .is_empty()
     );
 }
 
@@ -496,4 +531,62 @@ fn margins_of_application_keys_use_their_distinct_candidates() {
     // A margin the count lacks is withheld, not guessed.
     let other = vec![vec![vec![text("elsewhere"), Value::Integer(40)]]];
     assert_eq!(coarse_margins(&s, &rows, &other, 5), vec![true; 4]);
+}
+
+/// A population sketch of `people` (ids hashed as the statement's record keys are not: any
+/// stable hash serves the test).
+fn sketch(people: &[u64]) -> query_compiler::demographics::Population {
+    use query_compiler::demographics::{POPULATION_BUCKETS, Population};
+    let key = |x: u64, n: u64| {
+        (x.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(n.wrapping_mul(0xD1B5_4A32_D192_ED03))
+            >> 33) as i64
+    };
+    let mut buckets = vec![(0i64, 0i64); POPULATION_BUCKETS as usize];
+    for p in people {
+        let b = (key(*p, 3) % POPULATION_BUCKETS) as usize;
+        buckets[b].0 += 1;
+        buckets[b].1 += key(*p, 1);
+    }
+    let text = buckets
+        .iter()
+        .map(|(c, s)| format!("{c}:{s}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    Population::parse(&text).unwrap()
+}
+
+#[test]
+fn population_sketches_bound_the_people_apart() {
+    let base: Vec<u64> = (0..200).collect();
+    let a = sketch(&base);
+    assert_eq!(a.total(), 200);
+    assert_eq!(a.apart(&a), 0);
+    assert_eq!(
+        query_compiler::demographics::Population::parse(&a.text()),
+        Some(a.clone())
+    );
+    // One set holding the other and k more: exactly k, either way round.
+    for k in 1..=6u64 {
+        let more: Vec<u64> = (0..200 + k).collect();
+        assert_eq!(a.apart(&sketch(&more)), k as i64);
+        assert_eq!(sketch(&more).apart(&a), k as i64);
+    }
+    // One left and another came: never under 2 (same size, other people).
+    let swapped: Vec<u64> = (1..201).collect();
+    assert!(a.apart(&sketch(&swapped)) >= 2);
+    // Unrelated sets of the same size are far apart.
+    let other: Vec<u64> = (1000..1200).collect();
+    assert!(
+        a.apart(&sketch(&other)) >= 50,
+        "{}",
+        a.apart(&sketch(&other))
+    );
+    // Never more than the true difference: 30 swapped out of 200.
+    let mixed: Vec<u64> = (30..230).collect();
+    let apart = a.apart(&sketch(&mixed));
+    assert!((5..=60).contains(&apart), "{apart}");
+    // Malformed text is no sketch.
+    assert!(query_compiler::demographics::Population::parse("1:2,3").is_none());
+    assert!(query_compiler::demographics::Population::parse("").is_none());
 }

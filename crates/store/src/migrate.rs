@@ -86,6 +86,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_archive_reasons.sql"),
         postgres: include_str!("../migrations/postgres/0013_archive_reasons.sql"),
     },
+    Migration {
+        version: 14,
+        name: "published_populations",
+        sqlite: include_str!("../migrations/sqlite/0014_published_populations.sql"),
+        postgres: include_str!("../migrations/postgres/0014_published_populations.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

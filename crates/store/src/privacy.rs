@@ -2,7 +2,9 @@
 //! org's perturbation secret and settings ([`Store::privacy_settings`], created on first use
 //! with the caller's fresh secret; [`Store::rotate_privacy_secret`],
 //! [`Store::set_privacy_settings`]) and the log of runs that budgets and burst alerts count
-//! ([`Store::record_demographic_run`], [`Store::demographic_runs`]).
+//! ([`Store::record_demographic_run`], [`Store::demographic_runs`]), and the populations
+//! published so far (migration 14: [`Store::published_populations`],
+//! [`Store::record_published_populations`]).
 //!
 //! Like the audit log, these live outside the interchange format and survive an org's
 //! replacement; every write checks that the org exists in its own statement.
@@ -277,5 +279,96 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The sketches of populations published before in org `org_id` (by anyone) that count
+    /// one of `totals` candidates.
+    pub fn published_populations(
+        &mut self,
+        org_id: &str,
+        totals: &[i64],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        if totals.is_empty() {
+            return Ok(out);
+        }
+        match self {
+            Store::Sqlite(s) => {
+                let list = format!(
+                    "[{}]",
+                    totals
+                        .iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
+                let mut stmt = s.conn().prepare_cached(
+                    "SELECT sketch FROM published_populations \
+                     WHERE org_id = ?1 AND total IN (SELECT value FROM json_each(?2))",
+                )?;
+                let mut rows = stmt.query(rusqlite::params![org_id, list])?;
+                while let Some(r) = rows.next()? {
+                    out.push(r.get(0)?);
+                }
+            }
+            Store::Postgres(s) => {
+                let totals = totals.to_vec();
+                for r in s.client().query(
+                    "SELECT sketch FROM published_populations \
+                     WHERE org_id = $1 AND total = ANY($2)",
+                    &[&org_id, &totals],
+                )? {
+                    out.push(r.try_get(0)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records the populations (candidates, sketch) a report over demographics published, in
+    /// one transaction, each once: those already recorded are left as they are.
+    pub fn record_published_populations(
+        &mut self,
+        org_id: &str,
+        at: Instant,
+        report_hash: &str,
+        populations: &[(i64, String)],
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                let tx = s.conn().transaction()?;
+                {
+                    let mut stmt = tx.prepare_cached(
+                        "INSERT INTO published_populations (org_id, total, sketch, first_at, report_hash) \
+                         SELECT ?1, ?2, ?3, ?4, ?5 FROM orgs WHERE org_id = ?1 AND NOT EXISTS \
+                         (SELECT 1 FROM published_populations WHERE org_id = ?1 AND total = ?2 AND sketch = ?3)",
+                    )?;
+                    for (total, sketch) in populations {
+                        stmt.execute(rusqlite::params![
+                            org_id,
+                            total,
+                            sketch,
+                            at.as_micros(),
+                            report_hash
+                        ])?;
+                    }
+                }
+                tx.commit()?;
+            }
+            Store::Postgres(s) => {
+                let at = system_time(at)?;
+                let mut tx = s.client().transaction()?;
+                let stmt = tx.prepare(
+                    "INSERT INTO published_populations (org_id, total, sketch, first_at, report_hash) \
+                     SELECT $1, $2, $3, $4, $5 FROM orgs WHERE org_id = $1 AND NOT EXISTS \
+                     (SELECT 1 FROM published_populations WHERE org_id = $1 AND total = $2 AND sketch = $3)",
+                )?;
+                for (total, sketch) in populations {
+                    tx.execute(&stmt, &[&org_id, total, sketch, &at, &report_hash])?;
+                }
+                tx.commit()?;
+            }
+        }
+        Ok(())
     }
 }

@@ -84,7 +84,8 @@ impl Store {
 
     /// Runs a compiled report for `org_id` with its parameters bound for `today`. When
     /// `compiled.suppression` is set, each row holds more values than `columns`: three per cell
-    /// (count, two record-key sums), last; pass the rows to `query_compiler::demographics::publish`.
+    /// (count, two record-key sums), then its inline margins, last
+    /// (`Suppression::hidden_columns`); pass the rows to `query_compiler::demographics::publish`.
     pub fn run_report(
         &mut self,
         org_id: &str,
@@ -98,8 +99,7 @@ impl Store {
         // two record-key sums last, for `query_compiler::demographics::publish` (which drops
         // them); the rows keep them.
         if let Some(s) = &compiled.suppression {
-            let hidden = if s.cells == 0 { 1 } else { 3 * s.cells };
-            kinds.extend(std::iter::repeat_n(ValueKind::Integer, hidden));
+            kinds.extend(std::iter::repeat_n(ValueKind::Integer, s.hidden_columns()));
         }
         let rows = match self {
             Store::Sqlite(s) => s.run(&compiled.sql, org_id, &bound, &kinds)?,

@@ -253,11 +253,29 @@ fn run(s: &mut Fresh) -> Vec<(Vec<Vec<Value>>, Vec<Vec<Value>>, SuppressionSumma
             .rows
             .into_iter()
             .map(|mut r| {
-                assert_eq!(r.len(), compiled.columns.len() + 3, "{name}");
+                // Then the sketch of the row's population (two values per bucket), and the
+                // inline margins before it where the report has them.
+                let sketch = 2 * query_compiler::demographics::POPULATION_BUCKETS as usize;
+                let margins = spec.inline_margins;
+                assert_eq!(spec.hidden_columns(), 3 + margins + sketch, "{name}");
+                assert_eq!(
+                    r.len(),
+                    compiled.columns.len() + spec.hidden_columns(),
+                    "{name}"
+                );
                 assert!(
                     r[keys + 2..].iter().all(|k| matches!(k, Value::Integer(_))),
                     "{name}: key sums {r:?}"
                 );
+                let population: i64 = r[keys + 4 + margins..]
+                    .iter()
+                    .step_by(2)
+                    .map(|c| match c {
+                        Value::Integer(n) => *n,
+                        _ => 0,
+                    })
+                    .sum();
+                assert!(population >= 1, "{name}: population sketch {r:?}");
                 r.truncate(keys + 2);
                 r
             })
