@@ -27,6 +27,7 @@
 //! | `renameStage`, `removeStage` | `view` then `edit` the stage's job |
 //! | `createCustomField` | `edit` the org |
 //! | `setCustomFieldValue` | `edit` the record |
+//! | `manageFlags` (set, import, read the installation's flags) | `edit` the caller's org (and, outside the policy, the admin role: `crate::flags`) |
 
 use policy::{Action, Fact};
 use store::Store;
@@ -120,6 +121,8 @@ pub enum Command<'a> {
     RepairInterviewLoop {
         application: &'a str,
     },
+    /// Reading or changing the installation's feature flags (`crate::flags`).
+    ManageFlags,
 }
 
 impl Command<'_> {
@@ -148,6 +151,7 @@ impl Command<'_> {
             Command::SchedulingOptions { .. } => "schedulingOptions",
             Command::BookInterviewLoop { .. } => "bookInterviewLoop",
             Command::RepairInterviewLoop { .. } => "repairInterviewLoop",
+            Command::ManageFlags => "manageFlags",
         }
     }
 }
@@ -365,7 +369,9 @@ impl Services {
                 let job = self.stage_of_visible_job(store, access, stage, "stage_id", at)?;
                 self.authorize(store, access, Action::Edit, "Job", &job, at)
             }
-            Command::CreateCustomField => self.authorize_own_org(store, access, Action::Edit, at),
+            Command::CreateCustomField | Command::ManageFlags => {
+                self.authorize_own_org(store, access, Action::Edit, at)
+            }
             Command::SetCustomFieldValue { entity, record } => {
                 let ty = match entity {
                     domain::enums::CustomEntity::Candidate => "Candidate",

@@ -18,6 +18,7 @@
 
 pub mod commands;
 pub mod demographics;
+pub mod flags;
 pub mod policy_changes;
 pub mod scheduling;
 pub mod tokens;
@@ -87,6 +88,8 @@ pub enum AppError {
         "the policy file `{origin}` is empty; `hireplane policy reset` returns an org to the shipped default"
     )]
     EmptyPolicy { origin: String },
+    #[error(transparent)]
+    Flags(Box<crate::flags::FlagError>),
 }
 
 impl From<PolicyError> for AppError {

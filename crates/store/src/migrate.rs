@@ -79,6 +79,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_list_orders.sql"),
         postgres: include_str!("../migrations/postgres/0011_list_orders.sql"),
     },
+    Migration {
+        version: 12,
+        name: "flags",
+        sqlite: include_str!("../migrations/sqlite/0012_flags.sql"),
+        postgres: include_str!("../migrations/postgres/0012_flags.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

@@ -74,6 +74,7 @@ fn failure(f: Failure) -> async_graphql::Error {
             None,
             "the command ran longer than the server's statement timeout; nothing was changed",
         ),
+        Failure::App(app::AppError::Flags(e)) => super::flags::flag_error(&e),
         Failure::App(e) => internal("a command", e),
         Failure::Write(WriteError::Store(e)) => internal("a command", e),
         Failure::Write(e) => {
