@@ -5,10 +5,14 @@
 // - `hp_radicale`: `HIREPLANE_TEST_RADICALE` holds the path of a Python interpreter that has the
 //   CalDAV server Radicale installed (`python -m radicale`);
 // - `hp_promtool` (crate `slo` only): Prometheus' `promtool` runs, as `HIREPLANE_TEST_PROMTOOL`
-//   names it or else as `promtool` on `PATH` (Debian: `apt-get install prometheus`).
+//   names it or else as `promtool` on `PATH` (Debian: `apt-get install prometheus`);
+// - `hp_unleash_spec` (crate `flags` only): Unleash's client specification cases are beside the
+//   repository (`../shared/conformance/unleash-client-specification/index.json`), or in the
+//   folder `HIREPLANE_TEST_UNLEASH_SPEC` names (a worktree elsewhere); the folder is passed to the
+//   tests as `HIREPLANE_UNLEASH_SPEC_DIR` and watched only when it exists.
 //
 // The tests make their own fixtures (generated orgs, files under the repository): nothing here
-// looks outside the repository but the tools named above.
+// looks outside the repository but the tools named above and the specification's cases.
 //
 // A build script reruns when something it watches changes, and cargo counts a watched path that
 // does not exist as changed on every build: so only paths that exist are watched (a missing
@@ -28,6 +32,7 @@ fn test_cfg(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
         "cargo::rustc-check-cfg=cfg(hp_postgres)".to_string(),
         "cargo::rustc-check-cfg=cfg(hp_radicale)".to_string(),
         "cargo::rustc-check-cfg=cfg(hp_promtool)".to_string(),
+        "cargo::rustc-check-cfg=cfg(hp_unleash_spec)".to_string(),
         "cargo::rerun-if-env-changed=HIREPLANE_TEST_POSTGRES".to_string(),
         "cargo::rerun-if-env-changed=HIREPLANE_TEST_RADICALE".to_string(),
     ];
@@ -37,6 +42,27 @@ fn test_cfg(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
     }
     if set("HIREPLANE_TEST_RADICALE") {
         out.push("cargo::rustc-cfg=hp_radicale".into());
+    }
+    if env("CARGO_PKG_NAME").as_deref() == Some("flags") {
+        out.push("cargo::rerun-if-env-changed=HIREPLANE_TEST_UNLEASH_SPEC".into());
+        let folder = match env("HIREPLANE_TEST_UNLEASH_SPEC").filter(|v| !v.is_empty()) {
+            Some(dir) => Some(std::path::PathBuf::from(dir)),
+            // crates/flags -> crates -> the repository -> the folder it lies in.
+            None => env("CARGO_MANIFEST_DIR").and_then(|m| {
+                std::path::Path::new(&m)
+                    .ancestors()
+                    .nth(3)
+                    .map(|outside| outside.join("shared/conformance/unleash-client-specification"))
+            }),
+        };
+        if let Some(folder) = folder.filter(|f| f.join("index.json").is_file()) {
+            out.push(format!("cargo::rerun-if-changed={}", folder.display()));
+            out.push(format!(
+                "cargo::rustc-env=HIREPLANE_UNLEASH_SPEC_DIR={}",
+                folder.display()
+            ));
+            out.push("cargo::rustc-cfg=hp_unleash_spec".into());
+        }
     }
     if env("CARGO_PKG_NAME").as_deref() == Some("slo") {
         out.push("cargo::rerun-if-env-changed=HIREPLANE_TEST_PROMTOOL".into());

@@ -27,6 +27,7 @@
 //! | `renameStage`, `removeStage` | `view` then `edit` the stage's job |
 //! | `createCustomField`, `setArchiveReasons` | `edit` the org |
 //! | `setCustomFieldValue` | `edit` the record |
+//! | `manageFlags` (set, import, read the installation's flags) | `edit` the caller's org (and, outside the policy, the admin role: `crate::flags`) |
 
 use policy::{Action, Fact};
 use store::Store;
@@ -129,6 +130,8 @@ pub enum Command<'a> {
     RepairInterviewLoop {
         application: &'a str,
     },
+    /// Reading or changing the installation's feature flags (`crate::flags`).
+    ManageFlags,
 }
 
 impl Command<'_> {
@@ -160,6 +163,7 @@ impl Command<'_> {
             Command::SchedulingOptions { .. } => "schedulingOptions",
             Command::BookInterviewLoop { .. } => "bookInterviewLoop",
             Command::RepairInterviewLoop { .. } => "repairInterviewLoop",
+            Command::ManageFlags => "manageFlags",
         }
     }
 }
@@ -378,7 +382,7 @@ impl Services {
                 let job = self.stage_of_visible_job(store, access, stage, "stage_id", at)?;
                 self.authorize(store, access, Action::Edit, "Job", &job, at)
             }
-            Command::CreateCustomField | Command::SetArchiveReasons => {
+            Command::CreateCustomField | Command::SetArchiveReasons | Command::ManageFlags => {
                 self.authorize_own_org(store, access, Action::Edit, at)
             }
             Command::SetCustomFieldValue { entity, record } => {

@@ -22,6 +22,7 @@
 pub mod api_names;
 pub mod commands;
 pub mod demographics;
+pub mod flags;
 pub mod hiring;
 pub mod policy_changes;
 pub mod scheduling;
@@ -106,6 +107,8 @@ pub enum AppError {
     /// told apart from this by nothing the caller sees). Nothing was written.
     #[error("{message}")]
     NotFound { field: String, message: String },
+    #[error(transparent)]
+    Flags(Box<crate::flags::FlagError>),
 }
 
 impl AppError {

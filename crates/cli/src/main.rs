@@ -30,6 +30,7 @@ macro_rules! out {
 }
 
 mod access;
+mod flags;
 mod hiring;
 mod report;
 mod schedule;
@@ -263,6 +264,12 @@ enum Command {
     },
     /// Service level objectives: Prometheus rules and burn-rate alerts from an `slo.yaml`
     Slo(slo::SloArgs),
+    /// Feature flags of the installation (Unleash definitions): list, show, set, remove,
+    /// history, evaluate for a user, import and export Unleash's features document
+    Flags {
+        #[command(subcommand)]
+        command: flags::FlagsCommand,
+    },
     /// API tokens: create (printed once), list, revoke
     Token {
         #[command(subcommand)]
@@ -519,6 +526,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Token { command } => {
             let mut store = open(DEFAULT_DATABASE)?;
             serve::token(&mut store, command)?;
+        }
+        Command::Flags { command } => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            flags::run(&mut store, command)?;
         }
     }
     Ok(())

@@ -1862,3 +1862,128 @@ fn workflow_commands_by_hand_on_postgres() {
         std::panic::resume_unwind(e);
     }
 }
+
+#[test]
+fn flags_set_list_history_evaluate_import_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let out = hireplane(
+        t,
+        &[
+            "generate",
+            "--org-id",
+            "fl",
+            "--applications",
+            "40",
+            "--seed",
+            "3",
+            "org",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(hireplane(t, &["import", "org"]).status.success());
+    let users = std::fs::read_to_string(t.join("org/users.jsonl")).unwrap();
+    let user = |role: &str| -> String {
+        users
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|u| u["role"] == role && u["active"] == true)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (admin, recruiter) = (user("admin"), user("recruiter"));
+    std::fs::write(
+        t.join("board.json"),
+        r#"{"name": "board", "enabled": true, "strategies": [{"name": "default",
+            "constraints": [{"contextName": "role", "operator": "IN", "values": ["admin"]}]}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        t.join("bad.json"),
+        r#"{"name": "board", "enabled": true, "strategies": [{"name": "default",
+            "constraints": [{"contextName": "role", "operator": "FOO", "values": ["admin"]}]}]}"#,
+    )
+    .unwrap();
+    // A bad definition names the file and the JSON path; nothing is stored.
+    let out = hireplane(t, &["flags", "set", "board", "bad.json", "--reason", "try"]);
+    fails_with(
+        &out,
+        "`bad.json`: `strategies[0].constraints[0].operator`: unknown operator `FOO`",
+    );
+    // A recruiter may not set flags; the operator and an admin may.
+    let out = hireplane(
+        t,
+        &[
+            "flags",
+            "set",
+            "board",
+            "board.json",
+            "--reason",
+            "try",
+            "--as",
+            &recruiter,
+        ],
+    );
+    fails_with(&out, "may not `edit` Org `fl`");
+    let out = hireplane(
+        t,
+        &[
+            "flags",
+            "set",
+            "board",
+            "board.json",
+            "--reason",
+            "new board",
+            "--as",
+            &admin,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "flag `board` set (version 1)\n");
+    let out = hireplane(t, &["flags", "list"]);
+    assert!(text(&out.stdout).contains("board"), "{}", text(&out.stdout));
+    let out = hireplane(t, &["flags", "history", "board"]);
+    let h = text(&out.stdout);
+    assert!(
+        h.starts_with("v1 ") && h.contains(&format!("created by fl/{admin}: new board")),
+        "{h}"
+    );
+    // Evaluated per user.
+    let out = hireplane(t, &["flags", "evaluate", "--as", &admin]);
+    assert!(
+        text(&out.stdout).starts_with("board") && text(&out.stdout).contains(" on "),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = hireplane(t, &["flags", "evaluate", "board", "--as", &recruiter]);
+    assert!(text(&out.stdout).contains(" off "), "{}", text(&out.stdout));
+    // Export, then import into a fresh store: the same flags.
+    let out = hireplane(t, &["flags", "export"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(t.join("export.json"), &out.stdout).unwrap();
+    let out = hireplane(
+        t,
+        &[
+            "--database",
+            "sqlite://other.db",
+            "flags",
+            "import",
+            "export.json",
+            "--reason",
+            "copy",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "imported `export.json`: 1 change\n");
+    let out = hireplane(
+        t,
+        &["--database", "sqlite://other.db", "flags", "show", "board"],
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        shown["strategies"][0]["constraints"][0]["values"][0],
+        "admin"
+    );
+}

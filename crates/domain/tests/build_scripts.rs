@@ -135,3 +135,30 @@ fn promtool_is_found_or_its_tests_are_ignored() {
             .any(|l| l.contains("PROMTOOL=") || l.ends_with("hp_promtool"))
     );
 }
+
+/// Crate `flags`' conformance cases: a folder without `index.json` is neither watched nor a cfg
+/// (the test is reported ignored); one with it is watched and passed to the tests.
+#[test]
+fn unleash_cases_are_found_or_the_conformance_test_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().display().to_string();
+    let env = |name: &str| match name {
+        "CARGO_PKG_NAME" => Some("flags".to_owned()),
+        "HIREPLANE_TEST_UNLEASH_SPEC" => Some(folder.clone()),
+        _ => None,
+    };
+    let lines = cfg::directives(&env);
+    assert_eq!(watched(&lines), Vec::<PathBuf>::new(), "{lines:#?}");
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("hp_unleash_spec") && l.starts_with("cargo::rustc-cfg"))
+    );
+    std::fs::write(dir.path().join("index.json"), "[]").unwrap();
+    let lines = cfg::directives(&env);
+    assert_eq!(watched(&lines), vec![dir.path().to_path_buf()]);
+    assert!(lines.contains(&"cargo::rustc-cfg=hp_unleash_spec".to_owned()));
+    assert!(lines.contains(&format!(
+        "cargo::rustc-env=HIREPLANE_UNLEASH_SPEC_DIR={folder}"
+    )));
+}

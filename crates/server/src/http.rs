@@ -51,6 +51,8 @@ pub struct Shared {
     pub metrics: PrometheusHandle,
     /// Parsed query documents by text.
     pub documents: crate::documents::Documents,
+    /// The replica's copy of the feature flags.
+    pub flags: Arc<crate::flags::FlagsCache>,
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -522,6 +524,7 @@ async fn graphql(
         limits: shared.limits.clone(),
         committed: committed.clone(),
         deadline: deadline.into_std(),
+        flags: shared.flags.clone(),
     };
     let span = tracing::info_span!("graphql");
     let executed = tokio::time::timeout_at(

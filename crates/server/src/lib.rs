@@ -9,6 +9,7 @@
 //! - [`rate`]: the per-token rate limit, split between the live replicas through a heartbeat in
 //!   the database (`limits.rate_scope = "cluster"`) or per replica.
 //! - [`documents`]: the cache of parsed query documents.
+//! - [`flags`]: the replica's copy of the feature flags, kept current by polling the store.
 //! - [`nesting`]: how deeply a request nests, bounded before it is parsed.
 //! - [`cost`]: the rows a query asks for and its mutations, counted before it runs.
 //! - [`graphql`]: the schema, built from the report catalog; reads are reports as the caller.
@@ -16,13 +17,16 @@
 //! - [`logs`]: JSON log lines that carry their request's fields (one line per request).
 //! - [`pages`]: what a browser gets: GraphiQL and its files, served from the binary.
 //!
-//! Invariant: every read of the API is a report compiled with the caller's guard (the same row
-//! filters and masks as `hireplane report --as`); no resolver queries the store around it.
+//! Invariant: every read of the API's data model is a report compiled with the caller's guard
+//! (the same row filters and masks as `hireplane report --as`); no resolver queries the store
+//! around it. (The installation's feature flags are no org data: `viewer { flags }` evaluates
+//! the replica's copy; `flags` and `flagHistory` go through `app`'s admin-only functions.)
 
 pub mod auth;
 pub mod cost;
 pub mod db;
 pub mod documents;
+pub mod flags;
 pub mod graphql;
 pub mod http;
 pub mod logs;
@@ -73,6 +77,7 @@ pub struct Running {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     rate: Arc<rate::RateLimit>,
     replica_id: Option<String>,
+    flags: Arc<crate::flags::FlagsCache>,
 }
 
 impl Running {
@@ -85,6 +90,11 @@ impl Running {
     /// This replica's id in the database's `replicas` table (scope `cluster` with a rate limit).
     pub fn replica_id(&self) -> Option<&str> {
         self.replica_id.as_deref()
+    }
+
+    /// The replica's copy of the feature flags (kept current by polling the store).
+    pub fn flags(&self) -> Arc<app::flags::LoadedFlags> {
+        self.flags.get()
     }
 
     /// Stops accepting, lets in-flight requests finish, and returns.
@@ -168,11 +178,24 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
     // Forgets idle tokens' states, in either scope, while there is a limit.
     let pruner =
         (limits.rate_per_second > 0).then(|| rate::Pruner::start(rate.clone(), rate::PRUNE_EVERY));
+    let services = Arc::new(app::Services::with_catalog_ttl(catalog_ttl));
+    let flags_cache = Arc::new(crate::flags::FlagsCache::new(app::flags::Deployment {
+        replica_version: env!("CARGO_PKG_VERSION").to_owned(),
+        environment: Some(settings.flags.environment.clone()).filter(|e| !e.is_empty()),
+    }));
+    let poller = crate::flags::FlagsPoller::start(
+        db.clone(),
+        services.clone(),
+        flags_cache.clone(),
+        Duration::from_millis(settings.flags.poll_ms),
+    )
+    .await;
     let shared = Arc::new(http::Shared {
+        flags: flags_cache.clone(),
         limits: Arc::new(settings.limits.clone()),
         settings,
         schema,
-        services: Arc::new(app::Services::with_catalog_ttl(catalog_ttl)),
+        services,
         db,
         gate,
         metrics,
@@ -213,6 +236,7 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
         if let Some(p) = pruner {
             p.stop().await;
         }
+        poller.stop().await;
         served
     });
     tracing::info!(%addr, "listening");
@@ -222,6 +246,7 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
         task,
         rate,
         replica_id,
+        flags: flags_cache,
     })
 }
 

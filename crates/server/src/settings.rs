@@ -28,6 +28,7 @@ pub struct Settings {
     pub pool: Pool,
     pub limits: Limits,
     pub auth: Auth,
+    pub flags: FlagSettings,
     /// The users of `hireplane serve --demo`'s org with their tokens, which the start page
     /// (`GET /`) shows. Set by the CLI's demo mode only: never read from a file or the
     /// environment, so a normal server shows no token.
@@ -141,6 +142,19 @@ pub enum RateScope {
     Replica,
 }
 
+/// Feature flags (docs/flags.md): how often a replica looks for changes, and the environment
+/// its flag contexts carry.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlagSettings {
+    /// How often the replica asks the store for the flags' version, in milliseconds; a change
+    /// reaches it within this time (and one load). When the store is unreachable it keeps
+    /// evaluating its last copy.
+    pub poll_ms: u64,
+    /// The `environment` of every flag context this replica evaluates (none when empty).
+    pub environment: String,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Auth {
@@ -161,6 +175,7 @@ impl Default for Settings {
             pool: Pool::default(),
             limits: Limits::default(),
             auth: Auth::default(),
+            flags: FlagSettings::default(),
             demo_users: Vec::new(),
         }
     }
@@ -203,6 +218,15 @@ impl Default for Limits {
     }
 }
 
+impl Default for FlagSettings {
+    fn default() -> FlagSettings {
+        FlagSettings {
+            poll_ms: 500,
+            environment: String::new(),
+        }
+    }
+}
+
 impl Default for Auth {
     fn default() -> Auth {
         Auth { cache_ms: 2_000 }
@@ -221,6 +245,7 @@ impl std::fmt::Debug for Settings {
             .field("pool", &self.pool)
             .field("limits", &self.limits)
             .field("auth", &self.auth)
+            .field("flags", &self.flags)
             // Their tokens are secrets.
             .field("demo_users", &self.demo_users.len())
             .finish()
@@ -238,6 +263,7 @@ const KEYS: &[&str] = &[
     "pool",
     "limits",
     "auth",
+    "flags",
 ];
 
 impl Settings {

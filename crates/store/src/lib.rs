@@ -24,6 +24,7 @@
 mod audit;
 mod export;
 mod facts;
+mod flags;
 mod import;
 mod migrate;
 mod postgres;
@@ -43,6 +44,7 @@ use domain::format::{Problem, Progress};
 pub use audit::{AuditEvent, AuditOutcome, AuditQuery, OrgPolicy};
 pub use export::{Calendars, Dialect};
 pub use facts::{DECIDABLE, EntityFacts, FactValue};
+pub use flags::{FlagAuthor, FlagChange, FlagKind, NewFlagChange, StoredFlag};
 pub use privacy::{DemographicRun, PrivacySettings};
 pub use report::{ReportRows, UserAccess};
 pub use rows::{FOREIGN_KEYS, ForeignKey, Table};

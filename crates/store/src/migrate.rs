@@ -79,7 +79,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_list_orders.sql"),
         postgres: include_str!("../migrations/postgres/0011_list_orders.sql"),
     },
-    // 12 is another branch's; a store applies every version it has not applied, in order.
+    Migration {
+        version: 12,
+        name: "flags",
+        sqlite: include_str!("../migrations/sqlite/0012_flags.sql"),
+        postgres: include_str!("../migrations/postgres/0012_flags.sql"),
+    },
     Migration {
         version: 13,
         name: "archive_reasons",

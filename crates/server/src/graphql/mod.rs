@@ -4,6 +4,7 @@
 //! what the caller's reports show. Reports themselves ([`reports`]) and the hiring workflow's
 //! mutations ([`mutations`]) complete it.
 
+pub mod flags;
 pub mod model;
 pub mod mutations;
 pub mod order;
@@ -35,6 +36,8 @@ pub struct RequestCtx {
     /// When the request's time is up (`limits.request_timeout_ms` after it arrived): work that can
     /// stop early (the scheduler, long loops) stops by then instead of running on unseen.
     pub deadline: std::time::Instant,
+    /// The replica's copy of the feature flags (`viewer { flags }`, `setFlag`).
+    pub flags: Arc<crate::flags::FlagsCache>,
 }
 
 /// The error codes of the API (`extensions.code`), documented in docs/api.md.
@@ -128,6 +131,9 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     }
     query = query.field(read::viewer_field());
     query = query.field(mutations::archive_reasons_field());
+    for f in self::flags::query_fields() {
+        query = query.field(f);
+    }
     for f in reports::fields()
         .into_iter()
         .chain(scheduling::fields())
@@ -137,6 +143,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     }
     let mut mutation_fields = mutations::fields();
     mutation_fields.push(scheduling::book_field());
+    mutation_fields.push(self::flags::set_flag_field());
     let has_mutations = !mutation_fields.is_empty();
     let mut mutation = Object::new("Mutation").description(
         "The hiring workflow. Every mutation is checked by the access policy and accepts an \
@@ -163,6 +170,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         .chain(mutations::types())
         .chain([scheduling::book_input().into()])
         .chain(scheduling::pool_types())
+        .chain(self::flags::types())
         .chain(read::common_types())
     {
         builder = builder.register(t);

@@ -42,6 +42,7 @@ impl From<store::StoreError> for Failure {
 
 fn failure(f: Failure) -> async_graphql::Error {
     match f {
+        Failure::App(app::AppError::Flags(e)) => super::flags::flag_error(&e),
         Failure::App(e) => match e.refusal() {
             Some(r) => {
                 let code = match r.kind {

@@ -526,7 +526,8 @@ pub fn common_types() -> Vec<Type> {
             "policies",
             TypeRef::named_nn(TypeRef::STRING),
             "The Cedar policy text that decides what the caller may see and do (docs/policy.md)",
-        ));
+        ))
+        .field(super::flags::viewer_flags_field());
     vec![
         page_info.into(),
         viewer.into(),

@@ -1,0 +1,390 @@
+//! Feature flags of the installation: list, show, set (from Unleash's feature JSON, with a
+//! reason), remove, history, import and export of Unleash's features document, and evaluation
+//! for a user. Definitions are checked strictly by crate `flags` ([`flags::check_feature`]:
+//! errors name the JSON path) before the store keeps them; every change is a version of the
+//! history (who, when, why, before and after).
+//!
+//! Who manages flags: an operator with the database (the CLI without `--as`), or a user through
+//! the one authorization path ([`Services::authorize_command`] with [`Command::ManageFlags`]:
+//! `edit` on the user's org) who is also an admin. Flags are the installation's, not an org's,
+//! so the role check is not left to an org's policy file, which could grant `edit` on the org
+//! to another role. Reading the definitions is for the same people; any user gets the flags
+//! evaluated for themselves ([`Services::evaluate_flags`]).
+
+use ::flags::{Context, Flags, Variant};
+use serde_json::Value;
+use store::{FlagAuthor, FlagChange, FlagKind, NewFlagChange, Store, StoredFlag};
+
+use crate::{Access, AppError, Command, Services};
+
+/// Who acts on flags.
+#[derive(Debug, Clone, Copy)]
+pub enum FlagsActor<'a> {
+    /// Whoever runs the CLI against the database (recorded as `cli`).
+    Operator,
+    /// A user of an org, authorized as the module says.
+    User(&'a Access),
+}
+
+impl FlagsActor<'_> {
+    /// How the history names the actor: `cli`, or `ORG/USER`.
+    pub fn name(&self) -> String {
+        match self {
+            FlagsActor::Operator => "cli".to_owned(),
+            FlagsActor::User(a) => format!("{}/{}", a.viewer.org, a.viewer.user),
+        }
+    }
+}
+
+/// The most changes a history answer holds.
+pub const MAX_HISTORY: u32 = 1000;
+/// The longest reason.
+pub const MAX_REASON: usize = 2000;
+
+/// Why a flag operation was refused (besides authorization and the store).
+#[derive(Debug, thiserror::Error)]
+pub enum FlagError {
+    #[error("`{input}`: {source}")]
+    Definition {
+        input: String,
+        source: ::flags::FlagsError,
+    },
+    #[error("`{input}`: the definition names flag `{found}`, not `{name}`")]
+    NameMismatch {
+        input: String,
+        name: String,
+        found: String,
+    },
+    #[error("`reason`: a change needs a reason (at most {MAX_REASON} bytes)")]
+    Reason,
+    #[error("no flag `{0}`")]
+    NoSuchFlag(String),
+    #[error("stored flag `{name}` (version {version}) is no longer valid: {message}")]
+    Stored {
+        name: String,
+        version: i64,
+        message: String,
+    },
+}
+
+impl From<FlagError> for AppError {
+    fn from(e: FlagError) -> AppError {
+        AppError::Flags(Box::new(e))
+    }
+}
+
+/// One flag as a user gets it: evaluated for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvaluatedFlag {
+    pub name: String,
+    pub enabled: bool,
+    pub variant: Variant,
+}
+
+/// What the caller's deployment adds to every context: the replica's version and the
+/// environment.
+#[derive(Debug, Clone, Default)]
+pub struct Deployment {
+    pub replica_version: String,
+    pub environment: Option<String>,
+}
+
+/// The stored definitions compiled, with the history version they stand for.
+#[derive(Debug)]
+pub struct LoadedFlags {
+    pub version: i64,
+    pub flags: Flags,
+}
+
+/// The context hireplane evaluates flags in for `access`'s user at `at`.
+pub fn context_for(access: &Access, deployment: &Deployment, at: domain::Instant) -> Context {
+    let mut cx = Context::new()
+        .org(&access.viewer.org)
+        .user(&access.viewer.user)
+        .role(&access.user.role)
+        .replica_version(&deployment.replica_version);
+    if let Some(env) = &deployment.environment {
+        cx = cx.environment(env);
+    }
+    match jiff::Timestamp::from_microsecond(at.as_micros()) {
+        Ok(t) => cx.current_time(t),
+        Err(_) => cx,
+    }
+}
+
+fn check_reason(reason: &str) -> Result<(), FlagError> {
+    if reason.trim().is_empty() || reason.len() > MAX_REASON {
+        return Err(FlagError::Reason);
+    }
+    Ok(())
+}
+
+/// The features document of the stored definitions (`{"version": 1, "features": [...],
+/// "segments": [...]}`), each definition as it was set.
+fn document(rows: &[StoredFlag]) -> Result<Value, FlagError> {
+    let mut features = Vec::new();
+    let mut segments = Vec::new();
+    for r in rows {
+        let v: Value = serde_json::from_str(&r.definition).map_err(|e| FlagError::Stored {
+            name: r.name.clone(),
+            version: r.version,
+            message: e.to_string(),
+        })?;
+        match r.kind {
+            FlagKind::Flag => features.push(v),
+            FlagKind::Segment => segments.push(v),
+        }
+    }
+    Ok(serde_json::json!({"version": 1, "features": features, "segments": segments}))
+}
+
+impl Services {
+    fn authorize_flags(
+        &self,
+        store: &mut Store,
+        actor: FlagsActor<'_>,
+        at: domain::Instant,
+    ) -> Result<(), AppError> {
+        match actor {
+            FlagsActor::Operator => Ok(()),
+            FlagsActor::User(access) => {
+                self.authorize_command(store, access, &Command::ManageFlags, at)?;
+                if access.user.role != "admin" {
+                    return Err(AppError::Forbidden {
+                        user: access.viewer.user.clone(),
+                        action: "manageFlags".to_owned(),
+                        subject: "the installation's flags".to_owned(),
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Every flag's stored definition (segments too), by name.
+    pub fn list_flags(
+        &self,
+        store: &mut Store,
+        actor: FlagsActor<'_>,
+        at: domain::Instant,
+    ) -> Result<Vec<StoredFlag>, AppError> {
+        self.authorize_flags(store, actor, at)?;
+        Ok(store.flags()?)
+    }
+
+    /// Flag `name`'s stored definition.
+    pub fn show_flag(
+        &self,
+        store: &mut Store,
+        actor: FlagsActor<'_>,
+        name: &str,
+        at: domain::Instant,
+    ) -> Result<StoredFlag, AppError> {
+        self.authorize_flags(store, actor, at)?;
+        store
+            .flag(FlagKind::Flag, name)?
+            .ok_or_else(|| FlagError::NoSuchFlag(name.to_owned()).into())
+    }
+
+    /// Sets flag `name` from its definition (Unleash's feature JSON; its `name` must be
+    /// `name`), checked strictly, with a reason. Returns the change's version, or None when the
+    /// definition is the one in force. Segments the definition names must be stored already.
+    #[allow(clippy::too_many_arguments)]
+    pub fn set_flag(
+        &self,
+        store: &mut Store,
+        actor: FlagsActor<'_>,
+        name: &str,
+        definition: &str,
+        origin: &str,
+        reason: &str,
+        at: domain::Instant,
+    ) -> Result<Option<i64>, AppError> {
+        self.authorize_flags(store, actor, at)?;
+        check_reason(reason)?;
+        let bad = |e: ::flags::DefinitionError| FlagError::Definition {
+            input: origin.to_owned(),
+            source: e.into(),
+        };
+        let value: Value = serde_json::from_str(definition).map_err(|e| FlagError::Definition {
+            input: origin.to_owned(),
+            source: ::flags::FlagsError::Json(e.to_string()),
+        })?;
+        let feature = ::flags::check_feature(&value).map_err(bad)?;
+        if feature.name != name {
+            return Err(FlagError::NameMismatch {
+                input: origin.to_owned(),
+                name: name.to_owned(),
+                found: feature.name,
+            }
+            .into());
+        }
+        let segments: std::collections::HashSet<String> = store
+            .flags()?
+            .into_iter()
+            .filter(|f| f.kind == FlagKind::Segment)
+            .map(|f| f.name)
+            .collect();
+        for (i, s) in feature.strategies.iter().flatten().enumerate() {
+            for (j, id) in s.segments.iter().flatten().enumerate() {
+                if !segments.contains(&id.to_string()) {
+                    return Err(bad(::flags::DefinitionError {
+                        path: format!("strategies[{i}].segments[{j}]"),
+                        message: format!("no segment with id {id} is stored (import it first)"),
+                    })
+                    .into());
+                }
+            }
+        }
+        // Stored compact, one form whatever the spacing given.
+        let text = value.to_string();
+        let versions = store.set_flags(
+            &[NewFlagChange {
+                kind: FlagKind::Flag,
+                name,
+                definition: Some(&text),
+            }],
+            FlagAuthor {
+                by: &actor.name(),
+                reason,
+                at,
+            },
+        )?;
+        Ok(versions.first().copied())
+    }
+
+    /// Removes flag `name`, with a reason. Returns the change's version.
+    pub fn remove_flag(
+        &self,
+        store: &mut Store,
+        actor: FlagsActor<'_>,
+        name: &str,
+        reason: &str,
+        at: domain::Instant,
+    ) -> Result<i64, AppError> {
+        self.authorize_flags(store, actor, at)?;
+        check_reason(reason)?;
+        let versions = store.set_flags(
+            &[NewFlagChange {
+                kind: FlagKind::Flag,
+                name,
+                definition: None,
+            }],
+            FlagAuthor {
+                by: &actor.name(),
+                reason,
+                at,
+            },
+        )?;
+        versions
+            .first()
+            .copied()
+            .ok_or_else(|| FlagError::NoSuchFlag(name.to_owned()).into())
+    }
+
+    /// The history of flag `name` (or of every flag and segment), newest first.
+    pub fn flag_history(
+        &self,
+        store: &mut Store,
+        actor: FlagsActor<'_>,
+        name: Option<&str>,
+        limit: u32,
+        at: domain::Instant,
+    ) -> Result<Vec<FlagChange>, AppError> {
+        self.authorize_flags(store, actor, at)?;
+        Ok(store.flag_history(name.map(|n| (FlagKind::Flag, n)), limit.min(MAX_HISTORY))?)
+    }
+
+    /// Imports Unleash's features document (`{"features": [...], "segments": [...]}`): every
+    /// feature and segment checked strictly, then set in one transaction with `reason` (an
+    /// import is all or nothing; a definition already in force is no change). Flags and
+    /// segments the document does not name stay. Returns the versions of the changes.
+    pub fn import_flags(
+        &self,
+        store: &mut Store,
+        actor: FlagsActor<'_>,
+        text: &str,
+        origin: &str,
+        reason: &str,
+        at: domain::Instant,
+    ) -> Result<Vec<i64>, AppError> {
+        self.authorize_flags(store, actor, at)?;
+        check_reason(reason)?;
+        let doc = ::flags::check_document(text).map_err(|e| FlagError::Definition {
+            input: origin.to_owned(),
+            source: e,
+        })?;
+        let texts: Vec<(FlagKind, String, String)> = doc
+            .segments
+            .iter()
+            .map(|(s, v)| (FlagKind::Segment, s.id.to_string(), v.to_string()))
+            .chain(
+                doc.features
+                    .iter()
+                    .map(|(f, v)| (FlagKind::Flag, f.name.clone(), v.to_string())),
+            )
+            .collect();
+        let changes: Vec<NewFlagChange<'_>> = texts
+            .iter()
+            .map(|(kind, name, text)| NewFlagChange {
+                kind: *kind,
+                name,
+                definition: Some(text),
+            })
+            .collect();
+        Ok(store.set_flags(
+            &changes,
+            FlagAuthor {
+                by: &actor.name(),
+                reason,
+                at,
+            },
+        )?)
+    }
+
+    /// The stored definitions as Unleash's features document (what `import_flags` reads).
+    pub fn export_flags(
+        &self,
+        store: &mut Store,
+        actor: FlagsActor<'_>,
+        at: domain::Instant,
+    ) -> Result<Value, AppError> {
+        self.authorize_flags(store, actor, at)?;
+        Ok(document(&store.flags()?)?)
+    }
+
+    /// The stored definitions compiled, with the version they stand for. No authorization:
+    /// what every replica loads to evaluate flags.
+    pub fn load_flags(&self, store: &mut Store) -> Result<LoadedFlags, AppError> {
+        let version = store.flags_version()?;
+        let rows = store.flags()?;
+        let doc = document(&rows)?;
+        let flags = Flags::from_unleash_json(&doc.to_string()).map_err(|e| FlagError::Stored {
+            name: "*".to_owned(),
+            version,
+            message: e.to_string(),
+        })?;
+        Ok(LoadedFlags { version, flags })
+    }
+
+    /// Every flag evaluated for `access`'s user (their org, id and role, the deployment's
+    /// version and environment, the time `at`), by name.
+    pub fn evaluate_flags(
+        &self,
+        flags: &Flags,
+        access: &Access,
+        deployment: &Deployment,
+        at: domain::Instant,
+    ) -> Vec<EvaluatedFlag> {
+        let cx = context_for(access, deployment, at);
+        flags
+            .names()
+            .iter()
+            .map(|name| EvaluatedFlag {
+                name: name.clone(),
+                enabled: flags.evaluate(name, &cx),
+                variant: flags.variant(name, &cx),
+            })
+            .collect()
+    }
+}
