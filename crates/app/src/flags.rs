@@ -6,9 +6,11 @@
 //!
 //! Who manages flags: an operator with the database (the CLI without `--as`), or a user through
 //! the one authorization path ([`Services::authorize_command`] with [`Command::ManageFlags`]:
-//! `edit` on the user's org) who is also an admin. Flags are the installation's, not an org's,
-//! so the role check is not left to an org's policy file, which could grant `edit` on the org
-//! to another role. Reading the definitions is for the same people; any user gets the flags
+//! `edit` on the user's org) who is also an admin **of the installation's operator org**
+//! (`flags.operator_org` in the server's settings; none by default, so that through the API
+//! nobody does). Flags are the installation's, not an org's: an admin of one tenant must not
+//! switch features for every other tenant, and the role check is not left to an org's policy
+//! file, which could grant `edit` on the org to another role. Reading the definitions is for the same people; any user gets the flags
 //! evaluated for themselves ([`Services::evaluate_flags`]).
 
 use ::flags::{Context, Flags, Variant};
@@ -22,8 +24,9 @@ use crate::{Access, AppError, Command, Services};
 pub enum FlagsActor<'a> {
     /// Whoever runs the CLI against the database (recorded as `cli`).
     Operator,
-    /// A user of an org, authorized as the module says.
-    User(&'a Access),
+    /// A user of an org, authorized as the module says, and the installation's operator org
+    /// (whose admins may manage flags; `None`: no org's).
+    User(&'a Access, Option<&'a str>),
 }
 
 impl FlagsActor<'_> {
@@ -31,7 +34,7 @@ impl FlagsActor<'_> {
     pub fn name(&self) -> String {
         match self {
             FlagsActor::Operator => "cli".to_owned(),
-            FlagsActor::User(a) => format!("{}/{}", a.viewer.org, a.viewer.user),
+            FlagsActor::User(a, _) => format!("{}/{}", a.viewer.org, a.viewer.user),
         }
     }
 }
@@ -87,6 +90,9 @@ pub struct EvaluatedFlag {
 pub struct Deployment {
     pub replica_version: String,
     pub environment: Option<String>,
+    /// The org whose admins manage the installation's flags through the API
+    /// (`flags.operator_org`); `None`: only the CLI's operator does.
+    pub operator_org: Option<String>,
 }
 
 /// The stored definitions compiled, with the history version they stand for.
@@ -147,13 +153,13 @@ impl Services {
     ) -> Result<(), AppError> {
         match actor {
             FlagsActor::Operator => Ok(()),
-            FlagsActor::User(access) => {
+            FlagsActor::User(access, operator_org) => {
                 self.authorize_command(store, access, &Command::ManageFlags, at)?;
-                if access.user.role != "admin" {
+                if access.user.role != "admin" || operator_org != Some(access.viewer.org.as_str()) {
                     return Err(AppError::Forbidden {
                         user: access.viewer.user.clone(),
                         action: "manageFlags".to_owned(),
-                        subject: "the installation's flags".to_owned(),
+                        subject: "the installation's flags (admins of the operator org, `flags.operator_org`)".to_owned(),
                     });
                 }
                 Ok(())

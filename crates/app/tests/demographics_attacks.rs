@@ -33,6 +33,27 @@ struct Attack<'a> {
 }
 
 impl Attack<'_> {
+    /// Raises the daily budget of the org's reports over demographics as its admin (an admin
+    /// may); the admin's access.
+    fn raise_budget(&mut self) -> app::Access {
+        let access = self
+            .services
+            .access(self.store.store(), &self.org, &self.admin)
+            .unwrap();
+        self.services
+            .set_privacy_settings(
+                self.store.store(),
+                &access,
+                app::PrivacyChange {
+                    daily_budget: Some(100_000),
+                    ..Default::default()
+                },
+                at(),
+            )
+            .unwrap();
+        access
+    }
+
     fn report(&mut self, report: &query_syntax::Report) -> Result<Vec<Vec<String>>, String> {
         self.services
             .run_report(
@@ -142,18 +163,7 @@ fn harness(store: &mut Fresh) {
         today: generated.today,
     };
     // The attacker raises the budget (an admin may), so that only the design stands in its way.
-    let access = a.services.access(a.store.store(), org, &admin).unwrap();
-    a.services
-        .set_privacy_settings(
-            a.store.store(),
-            &access,
-            app::PrivacyChange {
-                daily_budget: Some(100_000),
-                ..Default::default()
-            },
-            at(),
-        )
-        .unwrap();
+    let access = a.raise_budget();
 
     // A recruiter may not run any report over demographics.
     let report = query_syntax::parse(
@@ -631,21 +641,10 @@ fn in_fresh_org(a: &mut Attack, name: &str, f: impl FnOnce(&mut Attack)) {
         .unwrap()
         .id
         .clone();
-    let access = a.services.access(a.store.store(), name, &admin).unwrap();
-    a.services
-        .set_privacy_settings(
-            a.store.store(),
-            &access,
-            app::PrivacyChange {
-                daily_budget: Some(100_000),
-                ..Default::default()
-            },
-            at(),
-        )
-        .unwrap();
     let org = std::mem::replace(&mut a.org, name.to_owned());
     let before = std::mem::replace(&mut a.admin, admin);
     let today = std::mem::replace(&mut a.today, generated.today);
+    a.raise_budget();
     f(a);
     a.org = org;
     a.admin = before;

@@ -35,8 +35,32 @@ fn flags(mut f: Fresh) {
     let services = Services::new();
     let admin_access = services.access(s, ORG, &admin).unwrap();
     let recruiter_access = services.access(s, ORG, &recruiter).unwrap();
-    let as_admin = FlagsActor::User(&admin_access);
-    let as_recruiter = FlagsActor::User(&recruiter_access);
+    let as_admin = FlagsActor::User(&admin_access, Some(ORG));
+    let as_recruiter = FlagsActor::User(&recruiter_access, Some(ORG));
+
+    // An admin of an org that is not the installation's operator org may not: flags switch
+    // features for every tenant.
+    for operator in [None, Some("another-org")] {
+        let e = services
+            .set_flag(
+                s,
+                FlagsActor::User(&admin_access, operator),
+                "board",
+                BY_ROLE,
+                "board.json",
+                "try",
+                at(),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&e, AppError::Forbidden { action, .. } if action == "manageFlags"),
+            "{operator:?}: {e}"
+        );
+        assert!(matches!(
+            services.list_flags(s, FlagsActor::User(&admin_access, operator), at()),
+            Err(AppError::Forbidden { .. })
+        ));
+    }
 
     // A recruiter may neither set nor read definitions.
     let e = services
@@ -62,7 +86,7 @@ fn flags(mut f: Fresh) {
     let e = services
         .set_flag(
             s,
-            FlagsActor::User(&recruiter_access),
+            FlagsActor::User(&recruiter_access, Some(ORG)),
             "board",
             BY_ROLE,
             "board.json",
@@ -154,6 +178,7 @@ fn flags(mut f: Fresh) {
     let d = Deployment {
         replica_version: "0.1.0".into(),
         environment: Some("test".into()),
+        operator_org: None,
     };
     let for_admin = services.evaluate_flags(&loaded.flags, &admin_access, &d, at());
     assert_eq!(for_admin.len(), 1);

@@ -98,7 +98,10 @@ pub struct Who {
 
 fn actor(a: &Option<app::Access>) -> FlagsActor<'_> {
     match a {
-        Some(a) => FlagsActor::User(a),
+        // The CLI runs with the database's own credentials, as the installation's operator:
+        // `--as` names the user (an admin, allowed `edit` on their org) who acts, whatever
+        // org it is in.
+        Some(a) => FlagsActor::User(a, Some(a.viewer.org.as_str())),
         None => FlagsActor::Operator,
     }
 }
@@ -238,6 +241,7 @@ pub fn run(store: &mut Store, command: FlagsCommand) -> Result<()> {
             let deployment = Deployment {
                 replica_version: env!("CARGO_PKG_VERSION").to_owned(),
                 environment,
+                operator_org: None,
             };
             let mut found = false;
             for f in services.evaluate_flags(&loaded.flags, &a, &deployment, now()) {

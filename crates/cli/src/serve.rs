@@ -155,6 +155,11 @@ pub fn serve(
         super::reset_demo_store(database)?;
         let (mut store, report, summary) = super::create_demo(&url, demo)?;
         let org = report.org_id.as_str();
+        // The demo is an installation of one org: its admins operate the flags, unless the
+        // settings name another org.
+        if settings.flags.operator_org.is_empty() {
+            settings.flags.operator_org = org.to_owned();
+        }
         let users = store.active_users(org)?;
         let services = app::Services::new();
         banner.push(format!(

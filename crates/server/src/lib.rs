@@ -182,6 +182,7 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
     let flags_cache = Arc::new(crate::flags::FlagsCache::new(app::flags::Deployment {
         replica_version: env!("CARGO_PKG_VERSION").to_owned(),
         environment: Some(settings.flags.environment.clone()).filter(|e| !e.is_empty()),
+        operator_org: Some(settings.flags.operator_org.clone()).filter(|o| !o.is_empty()),
     }));
     let poller = crate::flags::FlagsPoller::start(
         db.clone(),

@@ -153,6 +153,10 @@ pub struct FlagSettings {
     pub poll_ms: u64,
     /// The `environment` of every flag context this replica evaluates (none when empty).
     pub environment: String,
+    /// The org whose admins may manage the installation's flags through the API (`setFlag`,
+    /// `flags`, `flagHistory`). Empty (the default): no org's, only the CLI's operator; flags
+    /// switch features for every tenant, so no tenant's admin should by default.
+    pub operator_org: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -223,6 +227,7 @@ impl Default for FlagSettings {
         FlagSettings {
             poll_ms: 500,
             environment: String::new(),
+            operator_org: String::new(),
         }
     }
 }

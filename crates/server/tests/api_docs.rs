@@ -58,6 +58,8 @@ impl Api {
             ..server::Settings::default()
         };
         settings.auth.cache_ms = 0;
+        // The docs' flag examples run as this org's admin, the installation's operator org.
+        settings.flags.operator_org = ORG.into();
         let server = common::Server::start(settings);
         Api {
             server,

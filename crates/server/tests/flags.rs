@@ -57,6 +57,8 @@ fn settings(db: &Db) -> server::Settings {
     };
     s.pool.size = 4;
     s.limits.rate_per_second = 0;
+    // This org's admins operate the installation's flags.
+    s.flags.operator_org = ORG.into();
     s
 }
 
@@ -90,6 +92,29 @@ fn admins_only(definition: Value) -> Value {
 fn flags_through_the_api(db: Db) {
     let tokens = prepare(&db);
     let (admin, recruiter) = (&tokens[0].1, &tokens[1].1);
+    // By default no org operates the flags: an org's admin may not switch features for every
+    // tenant through the API.
+    {
+        let mut s = settings(&db);
+        s.flags.operator_org = String::new();
+        let server = common::Server::start(s);
+        let r = post(
+            &server,
+            &server.base,
+            admin,
+            SET,
+            json!({"name": "board", "definition": admins_only(json!({})), "reason": "try"}),
+        );
+        assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
+        let r = post(
+            &server,
+            &server.base,
+            admin,
+            "{ flags { name } }",
+            json!({}),
+        );
+        assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
+    }
     let server = common::Server::start(settings(&db));
     let base = server.base.clone();
     let set = |token: &str, definition: Value| {

@@ -202,8 +202,13 @@ pub fn query_fields() -> Vec<Field> {
         Field::new("flags", TypeRef::named_nn_list_nn("Flag"), |ctx| {
             super::spans::traced(super::spans::resolver(&ctx), async move {
                 let rc = ctx.data::<RequestCtx>()?;
-                let rows = run_as(rc, |store, services, access, _org, at| {
-                    Ok(services.list_flags(store, FlagsActor::User(access), at)?)
+                let operator = rc.flags.deployment().operator_org.clone();
+                let rows = run_as(rc, move |store, services, access, _org, at| {
+                    Ok(services.list_flags(
+                        store,
+                        FlagsActor::User(access, operator.as_deref()),
+                        at,
+                    )?)
                 })
                 .await?;
                 Ok(list(rows.iter().map(stored_json).collect()))
@@ -211,7 +216,8 @@ pub fn query_fields() -> Vec<Field> {
         })
         .description(
             "The installation's feature flag definitions and segments, by kind and name. Who \
-             may: admins allowed `edit` on their org (others get `FORBIDDEN`)",
+             may: admins of the operator org (`flags.operator_org`; none by default) allowed \
+             `edit` on it (others get `FORBIDDEN`)",
         ),
         Field::new(
             "flagHistory",
@@ -234,10 +240,11 @@ pub fn query_fields() -> Vec<Field> {
                             format!("`limit`: between 0 and {}", app::flags::MAX_HISTORY),
                         )
                     })?;
+                    let operator = rc.flags.deployment().operator_org.clone();
                     let changes = run_as(rc, move |store, services, access, _org, at| {
                         Ok(services.flag_history(
                             store,
-                            FlagsActor::User(access),
+                            FlagsActor::User(access, operator.as_deref()),
                             name.as_deref(),
                             limit,
                             at,
@@ -258,7 +265,7 @@ pub fn query_fields() -> Vec<Field> {
         )
         .description(
             "The history of the flags, newest first: who, when, why, before and after. Who \
-             may: admins allowed `edit` on their org",
+             may: admins of the operator org (`flags.operator_org`; none by default)",
         ),
     ]
 }
@@ -282,7 +289,7 @@ pub fn set_flag_field() -> Field {
     )
     .description(
         "Creates or replaces a feature flag of the installation, recorded in the history with \
-         the caller and the reason. Who may: admins allowed `edit` on their org (others get \
+         the caller and the reason. Who may: admins of the operator org (`flags.operator_org`; none by default; others get \
          `FORBIDDEN`). Checks: the definition as Unleash reads it, strictly (`BAD_USER_INPUT` \
          naming the JSON path, e.g. `strategies[0].constraints[1].operator`). Every replica \
          evaluates the new definition within `flags.poll_ms`, this one at once. Answers with \
@@ -308,8 +315,9 @@ async fn set_flag(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fiel
             )
         })?
         .to_string();
+    let operator = rc.flags.deployment().operator_org.clone();
     let stored = run_as(rc, move |store, services, access, _org, at| {
-        let actor = FlagsActor::User(access);
+        let actor = FlagsActor::User(access, operator.as_deref());
         services.set_flag(store, actor, &name, &definition, "definition", &reason, at)?;
         Ok(services.show_flag(store, actor, &name, at)?)
     })
