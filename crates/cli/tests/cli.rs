@@ -1987,3 +1987,22 @@ fn flags_set_list_history_evaluate_import_export() {
         "admin"
     );
 }
+
+/// The README's first command, `cargo run --release -- serve --demo`, needs cargo to know which
+/// of the crate's binaries to run once there are several (`hireplane-privacy-bench` beside
+/// `hireplane`): `default-run`. Without it that command fails before building anything.
+#[test]
+fn cargo_run_runs_hireplane() {
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let bins = manifest.matches("[[bin]]").count();
+    assert!(bins >= 1);
+    if bins > 1 {
+        assert!(
+            manifest
+                .lines()
+                .any(|l| l.trim() == "default-run = \"hireplane\""),
+            "crates/cli/Cargo.toml has {bins} binaries and no `default-run = \"hireplane\"`"
+        );
+    }
+}
