@@ -517,34 +517,45 @@ impl Services {
             // withholds exactly what its grouped report does.
             let groups = demographics::groups(s, &rows.rows, &hidden.populations);
             let min = i64::from(settings.threshold);
-            let before: Vec<query_compiler::demographics::Population> = store
-                .published_populations(org, &demographics::totals_near(&groups, min))?
-                .iter()
-                .filter_map(|t| query_compiler::demographics::Population::parse(t))
-                .collect();
-            let near = demographics::near_groups(&groups, &before, min);
-            let mut published = query_compiler::demographics::publish(
-                &spec,
-                std::mem::take(&mut rows.rows),
-                atoms.as_deref(),
-                &margins,
-                &near,
-                &settings.table,
-                &|cell| demographics::cell_bits(&secret, cell),
-            );
-            // What this report published is known from now on.
-            let out: std::collections::HashSet<Vec<String>> = published
-                .rows
-                .iter()
-                .filter(|r| shown(r))
-                .map(|r| query_compiler::demographics::group_of(s, r))
-                .collect();
-            let populations: Vec<(i64, String)> = groups
-                .iter()
-                .filter(|(g, _)| out.contains(g))
-                .filter_map(|(_, p)| p.as_ref().map(|p| (p.total(), p.text())))
-                .collect();
-            store.record_published_populations(org, at, &hash(), &populations)?;
+            // Under the org's publication lock: what was published before, this report's
+            // publication, and its populations recorded, so that two runs at once cannot
+            // both publish populations a few people apart.
+            let unpublished = std::mem::take(&mut rows.rows);
+            let mut published = store.publish_populations(
+                org,
+                at,
+                &hash(),
+                &demographics::totals_near(&groups, min),
+                |before| {
+                    let before: Vec<query_compiler::demographics::Population> = before
+                        .iter()
+                        .filter_map(|t| query_compiler::demographics::Population::parse(t))
+                        .collect();
+                    let near = demographics::near_groups(&groups, &before, min);
+                    let published = query_compiler::demographics::publish(
+                        &spec,
+                        unpublished,
+                        atoms.as_deref(),
+                        &margins,
+                        &near,
+                        &settings.table,
+                        &|cell| demographics::cell_bits(&secret, cell),
+                    );
+                    // What this report published is known from now on.
+                    let out: std::collections::HashSet<Vec<String>> = published
+                        .rows
+                        .iter()
+                        .filter(|r| shown(r))
+                        .map(|r| query_compiler::demographics::group_of(s, r))
+                        .collect();
+                    let populations: Vec<(i64, String)> = groups
+                        .iter()
+                        .filter(|(g, _)| out.contains(g))
+                        .filter_map(|(_, p)| p.as_ref().map(|p| (p.total(), p.text())))
+                        .collect();
+                    (published, populations)
+                },
+            )?;
             if let Some((g, _)) = &grouped {
                 published = g.select(published);
                 rows.columns = compiled.columns.clone();

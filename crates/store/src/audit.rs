@@ -135,6 +135,8 @@ impl AuditQuery {
 const PG_POLICY_LOCK: i32 = 0x6870_0001;
 /// The same, for one org's audit log.
 const PG_AUDIT_LOCK: i32 = 0x6870_0002;
+/// The same, for one org's publications over demographics (`Store::publish_populations`).
+pub(crate) const PG_POPULATIONS_LOCK: i32 = 0x6870_0003;
 
 const AUDIT_COLUMNS: &str =
     "org_id, seq, at, actor, action, subject, outcome, policies, query_hash, detail";

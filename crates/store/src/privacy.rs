@@ -3,8 +3,8 @@
 //! with the caller's fresh secret; [`Store::rotate_privacy_secret`],
 //! [`Store::set_privacy_settings`]) and the log of runs that budgets and burst alerts count
 //! ([`Store::record_demographic_run`], [`Store::demographic_runs`]), and the populations
-//! published so far (migration 14: [`Store::published_populations`],
-//! [`Store::record_published_populations`]).
+//! published so far (migration 14: [`Store::publish_populations`], which reads and records
+//! them under one lock per org).
 //!
 //! Like the audit log, these live outside the interchange format and survive an org's
 //! replacement; every write checks that the org exists in its own statement.
@@ -281,19 +281,32 @@ impl Store {
         Ok(out)
     }
 
-    /// The sketches of populations published before in org `org_id` (by anyone) that count
-    /// one of `totals` candidates.
-    pub fn published_populations(
+    /// Publication under one lock per org: the sketches of the populations published before in
+    /// org `org_id` (by anyone) that count one of `totals` candidates go to `decide`, which
+    /// answers with what it publishes and the populations (candidates, sketch) published; those
+    /// are recorded, each once, in the same transaction. Two reports run at once therefore
+    /// cannot both publish populations a few people apart: the second sees the first's.
+    pub fn publish_populations<R>(
         &mut self,
         org_id: &str,
+        at: Instant,
+        report_hash: &str,
         totals: &[i64],
-    ) -> Result<Vec<String>, StoreError> {
-        let mut out = Vec::new();
-        if totals.is_empty() {
-            return Ok(out);
-        }
+        decide: impl FnOnce(Vec<String>) -> (R, Vec<(i64, String)>),
+    ) -> Result<R, StoreError> {
+        const INSERT_SQLITE: &str = "INSERT INTO published_populations (org_id, total, sketch, first_at, report_hash) \
+             SELECT ?1, ?2, ?3, ?4, ?5 FROM orgs WHERE org_id = ?1 AND NOT EXISTS \
+             (SELECT 1 FROM published_populations WHERE org_id = ?1 AND total = ?2 AND sketch = ?3)";
+        const INSERT_PG: &str = "INSERT INTO published_populations (org_id, total, sketch, first_at, report_hash) \
+             SELECT $1, $2, $3, $4, $5 FROM orgs WHERE org_id = $1 AND NOT EXISTS \
+             (SELECT 1 FROM published_populations WHERE org_id = $1 AND total = $2 AND sketch = $3)";
         match self {
             Store::Sqlite(s) => {
+                // `IMMEDIATE`: the write lock first, so publications of the store's processes
+                // and threads take turns.
+                let tx = s
+                    .conn()
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let list = format!(
                     "[{}]",
                     totals
@@ -302,48 +315,21 @@ impl Store {
                         .collect::<Vec<_>>()
                         .join(",")
                 );
-                let mut stmt = s.conn().prepare_cached(
-                    "SELECT sketch FROM published_populations \
-                     WHERE org_id = ?1 AND total IN (SELECT value FROM json_each(?2))",
-                )?;
-                let mut rows = stmt.query(rusqlite::params![org_id, list])?;
-                while let Some(r) = rows.next()? {
-                    out.push(r.get(0)?);
-                }
-            }
-            Store::Postgres(s) => {
-                let totals = totals.to_vec();
-                for r in s.client().query(
-                    "SELECT sketch FROM published_populations \
-                     WHERE org_id = $1 AND total = ANY($2)",
-                    &[&org_id, &totals],
-                )? {
-                    out.push(r.try_get(0)?);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Records the populations (candidates, sketch) a report over demographics published, in
-    /// one transaction, each once: those already recorded are left as they are.
-    pub fn record_published_populations(
-        &mut self,
-        org_id: &str,
-        at: Instant,
-        report_hash: &str,
-        populations: &[(i64, String)],
-    ) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(s) => {
-                let tx = s.conn().transaction()?;
+                let mut before = Vec::new();
                 {
                     let mut stmt = tx.prepare_cached(
-                        "INSERT INTO published_populations (org_id, total, sketch, first_at, report_hash) \
-                         SELECT ?1, ?2, ?3, ?4, ?5 FROM orgs WHERE org_id = ?1 AND NOT EXISTS \
-                         (SELECT 1 FROM published_populations WHERE org_id = ?1 AND total = ?2 AND sketch = ?3)",
+                        "SELECT sketch FROM published_populations \
+                         WHERE org_id = ?1 AND total IN (SELECT value FROM json_each(?2))",
                     )?;
-                    for (total, sketch) in populations {
+                    let mut rows = stmt.query(rusqlite::params![org_id, list])?;
+                    while let Some(r) = rows.next()? {
+                        before.push(r.get(0)?);
+                    }
+                }
+                let (answer, published) = decide(before);
+                {
+                    let mut stmt = tx.prepare_cached(INSERT_SQLITE)?;
+                    for (total, sketch) in &published {
                         stmt.execute(rusqlite::params![
                             org_id,
                             total,
@@ -354,21 +340,33 @@ impl Store {
                     }
                 }
                 tx.commit()?;
+                Ok(answer)
             }
             Store::Postgres(s) => {
                 let at = system_time(at)?;
                 let mut tx = s.client().transaction()?;
-                let stmt = tx.prepare(
-                    "INSERT INTO published_populations (org_id, total, sketch, first_at, report_hash) \
-                     SELECT $1, $2, $3, $4, $5 FROM orgs WHERE org_id = $1 AND NOT EXISTS \
-                     (SELECT 1 FROM published_populations WHERE org_id = $1 AND total = $2 AND sketch = $3)",
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                    &[&crate::audit::PG_POPULATIONS_LOCK, &org_id],
                 )?;
-                for (total, sketch) in populations {
+                let totals = totals.to_vec();
+                let before = tx
+                    .query(
+                        "SELECT sketch FROM published_populations \
+                         WHERE org_id = $1 AND total = ANY($2)",
+                        &[&org_id, &totals],
+                    )?
+                    .iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<Result<Vec<String>, _>>()?;
+                let (answer, published) = decide(before);
+                let stmt = tx.prepare(INSERT_PG)?;
+                for (total, sketch) in &published {
                     tx.execute(&stmt, &[&org_id, total, sketch, &at, &report_hash])?;
                 }
                 tx.commit()?;
+                Ok(answer)
             }
         }
-        Ok(())
     }
 }

@@ -49,6 +49,15 @@ impl Fresh {
     }
 
     /// The SQLite file (for reading the tables with plain SQL); `None` for PostgreSQL.
+    /// The store's URL, to open another connection to it.
+    pub fn url(&self) -> String {
+        match (&self.pg, self.sqlite_path()) {
+            (Some((admin, name)), _) => db_url(admin, name),
+            (None, Some(path)) => format!("sqlite://{}", path.display()),
+            (None, None) => unreachable!("a fresh store is SQLite or PostgreSQL"),
+        }
+    }
+
     pub fn sqlite_path(&self) -> Option<PathBuf> {
         self.dir.as_ref().map(|d| d.path().join("store.db"))
     }
