@@ -27,31 +27,16 @@ struct Api {
 impl Api {
     fn start() -> Api {
         let db = common::sqlite_db();
-        let mut store = Store::open(&db.url).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        synth::generate(
-            &synth::Config {
-                org_id: ORG.into(),
-                applications: 400,
-                seed: 7,
-            },
-            dir.path(),
+        let tokens = common::generated_org(
+            &db,
+            ORG,
+            400,
+            7,
+            &["admin", "recruiter", "hiring_manager", "interviewer"],
         )
-        .unwrap();
-        store
-            .import(dir.path(), store::ImportOptions::default(), &mut |_| {})
-            .unwrap();
-        let services = app::Services::new();
-        let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
-        let users = store.active_users(ORG).unwrap();
-        let mut tokens = Vec::new();
-        for role in ["admin", "recruiter", "hiring_manager", "interviewer"] {
-            let u = users.iter().find(|u| u.role == role).unwrap();
-            let t = services
-                .create_token(&mut store, ORG, &u.id, "docs", None, now)
-                .unwrap();
-            tokens.push((role.to_owned(), u.id.clone(), t.token));
-        }
+        .into_iter()
+        .map(|t| (t.role, t.user_id, t.token))
+        .collect();
         let mut settings = server::Settings {
             listen: "127.0.0.1:0".parse().unwrap(),
             database: db.url.clone(),

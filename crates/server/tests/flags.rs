@@ -21,31 +21,9 @@ fn now() -> domain::Instant {
 
 /// A store with one generated org and a token per role (admin, recruiter).
 fn prepare(db: &Db) -> Vec<(String, String)> {
-    let mut store = Store::open(&db.url).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    synth::generate(
-        &synth::Config {
-            org_id: ORG.into(),
-            applications: 40,
-            seed: 3,
-        },
-        dir.path(),
-    )
-    .unwrap();
-    store
-        .import(dir.path(), store::ImportOptions::default(), &mut |_| {})
-        .unwrap();
-    let services = app::Services::new();
-    let users = store.active_users(ORG).unwrap();
-    ["admin", "recruiter"]
-        .iter()
-        .map(|role| {
-            let u = users.iter().find(|u| u.role == *role).unwrap();
-            let t = services
-                .create_token(&mut store, ORG, &u.id, "test", None, now())
-                .unwrap();
-            (role.to_string(), t.token)
-        })
+    common::generated_org(db, ORG, 40, 3, &["admin", "recruiter"])
+        .into_iter()
+        .map(|t| (t.role, t.token))
         .collect()
 }
 

@@ -79,36 +79,8 @@ impl Api {
     fn start() -> Api {
         log_to_buffer();
         let db = common::sqlite_db();
-        let dir = tempfile::tempdir().unwrap();
-        synth::generate(
-            &synth::Config {
-                org_id: "logs".into(),
-                applications: 20,
-                seed: 3,
-            },
-            dir.path(),
-        )
-        .unwrap();
-        let mut store = store::Store::open(&db.url).unwrap();
-        store
-            .import(dir.path(), store::ImportOptions::default(), &mut |_| {})
-            .unwrap();
-        let admin = store
-            .active_users("logs")
-            .unwrap()
-            .into_iter()
-            .find(|u| u.role == "admin")
-            .unwrap();
-        let token = app::Services::new()
-            .create_token(
-                &mut store,
-                "logs",
-                &admin.id,
-                "test",
-                None,
-                domain::Instant::from_timestamp(jiff::Timestamp::now()),
-            )
-            .unwrap()
+        let token = common::generated_org(&db, "logs", 20, 3, &["admin"])
+            .remove(0)
             .token;
         let mut settings = server::Settings {
             listen: "127.0.0.1:0".parse().unwrap(),

@@ -187,38 +187,21 @@ fn without_graphiql_there_is_no_page_and_no_assets() {
 /// A small generated org in `db` with one user per role, and a token for each, as
 /// `hireplane serve --demo` makes them.
 fn demo_users(db: &common::Db) -> Vec<server::settings::DemoUser> {
-    let dir = tempfile::tempdir().unwrap();
-    synth::generate(
-        &synth::Config {
-            org_id: "demo".into(),
-            applications: 30,
-            seed: 7,
-        },
-        dir.path(),
+    common::generated_org(
+        db,
+        "demo",
+        30,
+        7,
+        &["admin", "recruiter", "hiring_manager", "interviewer"],
     )
-    .unwrap();
-    let mut store = store::Store::open(&db.url).unwrap();
-    store
-        .import(dir.path(), store::ImportOptions::default(), &mut |_| {})
-        .unwrap();
-    let users = store.active_users("demo").unwrap();
-    let services = app::Services::new();
-    let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
-    ["admin", "recruiter", "hiring_manager", "interviewer"]
-        .into_iter()
-        .map(|role| {
-            let user = users.iter().find(|u| u.role == role).unwrap();
-            let made = services
-                .create_token(&mut store, "demo", &user.id, "demo", None, now)
-                .unwrap();
-            server::settings::DemoUser {
-                role: role.to_owned(),
-                user_id: user.id.clone(),
-                name: user.name.clone(),
-                token: made.token,
-            }
-        })
-        .collect()
+    .into_iter()
+    .map(|t| server::settings::DemoUser {
+        role: t.role,
+        user_id: t.user_id,
+        name: t.name,
+        token: t.token,
+    })
+    .collect()
 }
 
 /// Whether `text` holds something shaped like an API token (`hpt_` and hex digits).

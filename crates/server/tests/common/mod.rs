@@ -116,3 +116,54 @@ impl Drop for Server {
         }
     }
 }
+
+/// A user of a generated org and a fresh API token of theirs.
+pub struct RoleToken {
+    pub role: String,
+    pub user_id: String,
+    pub name: String,
+    pub token: String,
+}
+
+/// Generates org `org` (`applications`, `seed`) into `db` and makes a token for the first active
+/// user of each of `roles`, in that order.
+pub fn generated_org(
+    db: &Db,
+    org: &str,
+    applications: u64,
+    seed: u64,
+    roles: &[&str],
+) -> Vec<RoleToken> {
+    let dir = tempfile::tempdir().unwrap();
+    synth::generate(
+        &synth::Config {
+            org_id: org.into(),
+            applications,
+            seed,
+        },
+        dir.path(),
+    )
+    .unwrap();
+    let mut store = store::Store::open(&db.url).unwrap();
+    store
+        .import(dir.path(), store::ImportOptions::default(), &mut |_| {})
+        .unwrap();
+    let users = store.active_users(org).unwrap();
+    let services = app::Services::new();
+    let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
+    roles
+        .iter()
+        .map(|role| {
+            let user = users.iter().find(|u| u.role == *role).unwrap();
+            let made = services
+                .create_token(&mut store, org, &user.id, "test", None, now)
+                .unwrap();
+            RoleToken {
+                role: (*role).to_owned(),
+                user_id: user.id.clone(),
+                name: user.name.clone(),
+                token: made.token,
+            }
+        })
+        .collect()
+}
