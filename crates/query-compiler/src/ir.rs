@@ -498,14 +498,15 @@ impl Ir {
     /// along which [`crate::demographics::Safe::margins`] are counted.
     pub fn coarse_dims(&self) -> Vec<usize> {
         (0..self.dims.len())
-            .filter(|i| {
-                !self.dims[*i].is_demographic()
-                    && self
-                        .outputs
-                        .iter()
-                        .any(|o| o.value == OutputValue::Formula(Formula::Dim(*i)))
-            })
+            .filter(|i| !self.dims[*i].is_demographic() && self.dim_column(*i).is_some())
             .collect()
+    }
+
+    /// The result column that shows group key `i`, if one does.
+    pub fn dim_column(&self, i: usize) -> Option<usize> {
+        self.outputs
+            .iter()
+            .position(|o| o.value == OutputValue::Formula(Formula::Dim(i)))
     }
 
     /// With several rows per candidate, when the margins of the coarse keys can be counted in

@@ -1343,24 +1343,7 @@ impl Lower<'_> {
                 ..Default::default()
             },
         ));
-        let on = SqlExpr::all(
-            others
-                .iter()
-                .map(|i| {
-                    d.null_safe_eq(
-                        SqlExpr::Ref("population".into(), format!("d{i}")),
-                        SqlExpr::Ref("g0".into(), format!("d{i}")),
-                    )
-                })
-                .collect(),
-        )
-        .unwrap_or(SqlExpr::eq(SqlExpr::Int(1), SqlExpr::Int(1)));
-        select.joins.push(Join {
-            kind: JoinKind::Left,
-            source: TableSource::Cte("population".into()),
-            alias: "population".into(),
-            on,
-        });
+        select.joins.push(join_on_keys(d, "population", &others));
         for b in 0..BUCKETS {
             for c in ["c", "s"] {
                 select.columns.push((
@@ -2085,24 +2068,8 @@ impl Lower<'_> {
         }
         let mut joins = Vec::new();
         for k in (1..units.len()).filter(|_| !merged) {
-            let name = format!("g{k}");
-            let on = SqlExpr::all(
-                (0..self.ir.dims.len())
-                    .map(|i| {
-                        self.d.null_safe_eq(
-                            SqlExpr::Ref(name.clone(), format!("d{i}")),
-                            SqlExpr::Ref("g0".into(), format!("d{i}")),
-                        )
-                    })
-                    .collect(),
-            )
-            .unwrap_or(SqlExpr::eq(SqlExpr::Int(1), SqlExpr::Int(1)));
-            joins.push(Join {
-                kind: JoinKind::Left,
-                source: TableSource::Cte(name.clone()),
-                alias: name,
-                on,
-            });
+            let dims: Vec<usize> = (0..self.ir.dims.len()).collect();
+            joins.push(join_on_keys(self.d, &format!("g{k}"), &dims));
         }
         let refs = Refs {
             unit_of: &unit_of,
@@ -2323,24 +2290,7 @@ impl Lower<'_> {
                             ..Default::default()
                         },
                     ));
-                    let on = SqlExpr::all(
-                        others
-                            .iter()
-                            .map(|i| {
-                                d.null_safe_eq(
-                                    SqlExpr::Ref(name.clone(), format!("d{i}")),
-                                    SqlExpr::Ref("g0".into(), format!("d{i}")),
-                                )
-                            })
-                            .collect(),
-                    )
-                    .unwrap_or(SqlExpr::eq(SqlExpr::Int(1), SqlExpr::Int(1)));
-                    select.joins.push(Join {
-                        kind: JoinKind::Left,
-                        source: TableSource::Cte(name.clone()),
-                        alias: name.clone(),
-                        on,
-                    });
+                    select.joins.push(join_on_keys(d, &name, &others));
                     select.columns.push((
                         d.output(
                             SqlExpr::Func(
@@ -2418,6 +2368,28 @@ fn partial_ok(m: &Measure) -> bool {
         });
     }
     own
+}
+
+/// `LEFT JOIN cte AS cte` on the group keys `d<i>` (`dims`) of `g0`, nulls equal to nulls (on
+/// nothing but `1 = 1` without keys): a CTE of the same groups, or of coarser ones.
+fn join_on_keys(d: Dialect, cte: &str, dims: &[usize]) -> Join {
+    let on = SqlExpr::all(
+        dims.iter()
+            .map(|i| {
+                d.null_safe_eq(
+                    SqlExpr::Ref(cte.to_owned(), format!("d{i}")),
+                    SqlExpr::Ref("g0".into(), format!("d{i}")),
+                )
+            })
+            .collect(),
+    )
+    .unwrap_or(SqlExpr::eq(SqlExpr::Int(1), SqlExpr::Int(1)));
+    Join {
+        kind: JoinKind::Left,
+        source: TableSource::Cte(cte.to_owned()),
+        alias: cte.to_owned(),
+        on,
+    }
 }
 
 /// A grouped CTE over the subject's rows with the joins made for it.

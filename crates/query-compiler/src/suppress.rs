@@ -24,7 +24,7 @@
 //! Pure: rows in, rows out, in their order.
 
 use crate::Value;
-use crate::ir::{Formula, Ir, OutputValue};
+use crate::ir::Ir;
 use std::cmp::Ordering;
 
 /// How to post-process the result of a report split by demographics.
@@ -114,15 +114,10 @@ impl SuppressionSummary {
 /// field (and its statement then returns the hidden column).
 pub fn suppression(ir: &Ir) -> Option<Suppression> {
     ir.candidates?;
-    let column_of = |i: usize| {
-        ir.outputs
-            .iter()
-            .position(|o| o.value == OutputValue::Formula(Formula::Dim(i)))
-    };
     let mut demographic_keys = Vec::new();
     let mut other_keys = Vec::new();
     for (i, dim) in ir.dims.iter().enumerate() {
-        let Some(c) = column_of(i) else { continue };
+        let Some(c) = ir.dim_column(i) else { continue };
         if dim.is_demographic() {
             demographic_keys.push(c);
         } else {

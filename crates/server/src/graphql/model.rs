@@ -58,22 +58,8 @@ impl Shape {
     }
 }
 
-/// `applied_at` → `appliedAt`.
-pub fn camel(snake: &str) -> String {
-    let mut out = String::with_capacity(snake.len());
-    let mut up = false;
-    for c in snake.chars() {
-        if c == '_' || c == ' ' {
-            up = true;
-        } else if up {
-            out.extend(c.to_uppercase());
-            up = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+/// `applied_at` → `appliedAt`: the names the API gives (one rule for every edge).
+pub use app::api_names::camel;
 
 /// `employment_type` → `EmploymentType`.
 pub fn pascal(snake: &str) -> String {
