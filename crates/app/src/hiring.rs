@@ -368,10 +368,15 @@ impl Services {
                     at,
                     by_user_id: caller(access),
                 };
-                let (candidate, _) = store.create_candidate_and_apply(&org, cmd, apply)?;
+                let (candidate, _) = store
+                    .acting_as(Some(&access.viewer.user), at)
+                    .create_candidate_and_apply(&org, cmd, apply)?;
                 Ok(candidate.id)
             }
-            None => Ok(store.create_candidate(&org, cmd)?.id),
+            None => Ok(store
+                .acting_as(Some(&access.viewer.user), at)
+                .create_candidate(&org, cmd)?
+                .id),
         }
     }
 
@@ -431,18 +436,20 @@ impl Services {
         };
         self.authorize_command(store, access, &command, at)?;
         let id = input.candidate_id.clone();
-        store.update_candidate(
-            &access.viewer.org,
-            store::UpdateCandidate {
-                candidate_id: input.candidate_id,
-                name: input.name,
-                email: input.email,
-                phone: input.phone,
-                location: input.location,
-                timezone: input.timezone,
-                tags: input.tags,
-            },
-        )?;
+        store
+            .acting_as(Some(&access.viewer.user), at)
+            .update_candidate(
+                &access.viewer.org,
+                store::UpdateCandidate {
+                    candidate_id: input.candidate_id,
+                    name: input.name,
+                    email: input.email,
+                    phone: input.phone,
+                    location: input.location,
+                    timezone: input.timezone,
+                    tags: input.tags,
+                },
+            )?;
         Ok(id)
     }
 
@@ -469,7 +476,10 @@ impl Services {
             at,
             by_user_id: caller(access),
         };
-        Ok(store.apply(&access.viewer.org, cmd)?.id)
+        Ok(store
+            .acting_as(Some(&access.viewer.user), at)
+            .apply(&access.viewer.org, cmd)?
+            .id)
     }
 
     /// `moveApplication`. Answers with the application's id.
@@ -492,7 +502,11 @@ impl Services {
             at,
             transition_id: None,
         };
-        Ok(store.move_stage(&access.viewer.org, cmd)?.application.id)
+        Ok(store
+            .acting_as(Some(&access.viewer.user), at)
+            .move_stage(&access.viewer.org, cmd)?
+            .application
+            .id)
     }
 
     /// `archiveApplication`. Answers with the application's id.
@@ -513,6 +527,7 @@ impl Services {
             at,
         };
         Ok(store
+            .acting_as(Some(&access.viewer.user), at)
             .archive_with_listed_reason(&access.viewer.org, cmd)?
             .id)
     }
@@ -533,7 +548,10 @@ impl Services {
         let cmd = store::Unarchive {
             application_id: input.application_id,
         };
-        Ok(store.unarchive(&access.viewer.org, cmd)?.id)
+        Ok(store
+            .acting_as(Some(&access.viewer.user), at)
+            .unarchive(&access.viewer.org, cmd)?
+            .id)
     }
 
     /// `markInterview`: a scheduled interview completed (once ended) or missed by the candidate
@@ -554,7 +572,9 @@ impl Services {
             status: input.status,
             at,
         };
-        store.mark_interview(&access.viewer.org, cmd)?;
+        store
+            .acting_as(Some(&access.viewer.user), at)
+            .mark_interview(&access.viewer.org, cmd)?;
         Ok(input.interview_id)
     }
 
@@ -568,7 +588,9 @@ impl Services {
         at: Instant,
     ) -> Result<Vec<String>, AppError> {
         self.authorize_command(store, access, &Command::SetArchiveReasons, at)?;
-        Ok(store.set_archive_reasons(&access.viewer.org, &input.reasons)?)
+        Ok(store
+            .acting_as(Some(&access.viewer.user), at)
+            .set_archive_reasons(&access.viewer.org, &input.reasons)?)
     }
 
     /// The org's archive reasons, in order (the default list until an admin sets one): what
@@ -599,7 +621,11 @@ impl Services {
             at,
             transition_id: None,
         };
-        Ok(store.hire(&access.viewer.org, cmd)?.application.id)
+        Ok(store
+            .acting_as(Some(&access.viewer.user), at)
+            .hire(&access.viewer.org, cmd)?
+            .application
+            .id)
     }
 
     /// `scheduleInterview`. Answers with the interview's id.
@@ -626,7 +652,10 @@ impl Services {
             interviewers: input.interview_participants,
             booked_at: Some(at),
         };
-        Ok(store.create_interview(&access.viewer.org, cmd)?.id)
+        Ok(store
+            .acting_as(Some(&access.viewer.user), at)
+            .create_interview(&access.viewer.org, cmd)?
+            .id)
     }
 
     /// `cancelInterview`. Answers with the interview's id.
@@ -641,7 +670,9 @@ impl Services {
             interview: input.interview_id.as_str(),
         };
         self.authorize_command(store, access, &command, at)?;
-        store.cancel_interview(&access.viewer.org, &input.interview_id)?;
+        store
+            .acting_as(Some(&access.viewer.user), at)
+            .cancel_interview(&access.viewer.org, &input.interview_id)?;
         Ok(input.interview_id)
     }
 
@@ -673,7 +704,10 @@ impl Services {
             scores,
             notes: input.notes,
         };
-        Ok(store.submit_feedback(&access.viewer.org, cmd)?.id)
+        Ok(store
+            .acting_as(Some(&access.viewer.user), at)
+            .submit_feedback(&access.viewer.org, cmd)?
+            .id)
     }
 
     /// `updateFeedback`. Answers with the feedback's id.
@@ -695,7 +729,10 @@ impl Services {
             scores,
             notes: input.notes,
         };
-        Ok(store.update_feedback(&access.viewer.org, cmd)?.id)
+        Ok(store
+            .acting_as(Some(&access.viewer.user), at)
+            .update_feedback(&access.viewer.org, cmd)?
+            .id)
     }
 
     /// `createOffer`: a new version, the application's current offer. Answers with its id.
@@ -720,7 +757,10 @@ impl Services {
             status: input.status,
             terms: terms.unwrap_or_default(),
         };
-        Ok(store.create_offer(&access.viewer.org, cmd)?.id)
+        Ok(store
+            .acting_as(Some(&access.viewer.user), at)
+            .create_offer(&access.viewer.org, cmd)?
+            .id)
     }
 
     /// `updateOffer`. Answers with the offer's id.
@@ -743,7 +783,10 @@ impl Services {
             status: input.status,
             terms,
         };
-        Ok(store.update_offer(&access.viewer.org, cmd)?.id)
+        Ok(store
+            .acting_as(Some(&access.viewer.user), at)
+            .update_offer(&access.viewer.org, cmd)?
+            .id)
     }
 
     /// `createJob`: the job with its pipeline and hiring team. Answers with its id.
@@ -784,7 +827,9 @@ impl Services {
                 .collect(),
             custom_fields: input.custom_fields,
         };
-        let job = store.create_job(&org, cmd)?;
+        let job = store
+            .acting_as(Some(&access.viewer.user), at)
+            .create_job(&org, cmd)?;
         self.forget_catalog(&org); // its stage names
         Ok(job.id)
     }
@@ -810,7 +855,10 @@ impl Services {
         cmd.confidential = input.confidential;
         cmd.headcount = input.headcount;
         cmd.hiring_team = input.hiring_team;
-        Ok(store.update_job(&access.viewer.org, cmd)?.id)
+        Ok(store
+            .acting_as(Some(&access.viewer.user), at)
+            .update_job(&access.viewer.org, cmd)?
+            .id)
     }
 
     /// `addStage`. Answers with the job's id.
@@ -836,7 +884,9 @@ impl Services {
             },
             before_stage_id: input.before_stage_id,
         };
-        let job = store.add_stage(&org, cmd)?;
+        let job = store
+            .acting_as(Some(&access.viewer.user), at)
+            .add_stage(&org, cmd)?;
         self.forget_catalog(&org); // its stage names
         Ok(job.id)
     }
@@ -858,7 +908,9 @@ impl Services {
             stage_id: input.stage_id,
             name: input.name,
         };
-        let stage = store.update_stage(&org, cmd)?;
+        let stage = store
+            .acting_as(Some(&access.viewer.user), at)
+            .update_stage(&org, cmd)?;
         self.forget_catalog(&org);
         Ok(stage.id)
     }
@@ -876,7 +928,9 @@ impl Services {
             stage: input.stage_id.as_str(),
         };
         self.authorize_command(store, access, &command, at)?;
-        let job = store.remove_stage(&org, &input.stage_id)?;
+        let job = store
+            .acting_as(Some(&access.viewer.user), at)
+            .remove_stage(&org, &input.stage_id)?;
         self.forget_catalog(&org);
         Ok(job.id)
     }
@@ -900,7 +954,9 @@ impl Services {
             options: input.options,
             sensitive: input.sensitive,
         };
-        let def = store.create_custom_field(&org, cmd)?;
+        let def = store
+            .acting_as(Some(&access.viewer.user), at)
+            .create_custom_field(&org, cmd)?;
         self.forget_catalog(&org);
         Ok(def)
     }
@@ -925,7 +981,9 @@ impl Services {
             key: input.key,
             value: input.value,
         };
-        let values = store.set_custom_field_value(&access.viewer.org, cmd)?;
+        let values = store
+            .acting_as(Some(&access.viewer.user), at)
+            .set_custom_field_value(&access.viewer.org, cmd)?;
         Ok(values.0.into_keys().collect())
     }
 
@@ -1003,7 +1061,9 @@ impl Services {
                 booked_at: Some(at),
             });
         }
-        let booked = store.create_interviews(&org, cmds)?;
+        let booked = store
+            .acting_as(Some(&access.viewer.user), at)
+            .create_interviews(&org, cmds)?;
         Ok(booked.into_iter().map(|i| i.id).collect())
     }
 

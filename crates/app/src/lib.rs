@@ -22,6 +22,7 @@
 pub mod api_names;
 pub mod commands;
 pub mod demographics;
+pub mod events;
 pub mod flags;
 pub mod hiring;
 pub mod policy_changes;

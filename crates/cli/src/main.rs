@@ -30,6 +30,7 @@ macro_rules! out {
 }
 
 mod access;
+mod events;
 mod flags;
 mod hiring;
 mod report;
@@ -269,6 +270,12 @@ enum Command {
     Flags {
         #[command(subcommand)]
         command: flags::FlagsCommand,
+    },
+    /// Domain events: tail an org's outbox as CloudEvents JSON lines (as a user, or all as the
+    /// operator), and print the event catalogue
+    Events {
+        #[command(subcommand)]
+        command: events::EventsCommand,
     },
     /// API tokens: create (printed once), list, revoke
     Token {
@@ -530,6 +537,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Flags { command } => {
             let mut store = open(DEFAULT_DATABASE)?;
             flags::run(&mut store, command)?;
+        }
+        Command::Events {
+            command: events::EventsCommand::Catalogue,
+        } => events::run_catalogue()?,
+        Command::Events { command } => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            events::run(&mut store, command)?;
         }
     }
     Ok(())

@@ -1824,6 +1824,64 @@ fn workflow_commands_by_hand(db: &str) {
         "no_show",
     ]);
     assert_eq!(marked["status"], "no_show");
+
+    // events tail: every command above wrote its events; one CloudEvents JSON per line.
+    let lines = |args: &[&str]| -> Vec<serde_json::Value> {
+        let out = run(&[&["events", "tail"][..], args].concat());
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let all = lines(&[]);
+    assert!(
+        all.iter()
+            .all(|e| e["specversion"] == "1.0" && e["orgid"] == "wf")
+    );
+    let seqs: Vec<i64> = all.iter().map(|e| e["orgseq"].as_i64().unwrap()).collect();
+    assert_eq!(
+        seqs,
+        (1..=i64::try_from(seqs.len()).unwrap()).collect::<Vec<_>>()
+    );
+    let moves = lines(&["--as", admin, "--type", "application.moved"]);
+    assert!(!moves.is_empty());
+    assert!(
+        moves
+            .iter()
+            .all(|e| e["type"] == "hireplane.application.moved.v1")
+    );
+    assert!(
+        moves
+            .iter()
+            .any(|e| e["subject"] == format!("application/{application}")
+                && e["data"]["to_stage_id"] == to_stage
+                && e["data"]["actor_id"] == admin)
+    );
+    // The interviewer sees fewer, and no offer's; the operator sees the offers.
+    let theirs = lines(&["--as", &interviewer]);
+    assert!(theirs.len() < all.len());
+    let offers = |events: &[serde_json::Value]| {
+        events
+            .iter()
+            .filter(|e| e["type"].as_str().unwrap().starts_with("hireplane.offer."))
+            .count()
+    };
+    assert!(offers(&all) > 0);
+    assert_eq!(offers(&theirs), 0);
+    // --since: only what came after.
+    let last = seqs.last().unwrap().to_string();
+    assert!(lines(&["--since", &last]).is_empty());
+    assert_eq!(
+        lines(&["--since", &seqs[seqs.len() - 2].to_string()]).len(),
+        1
+    );
+    // An unknown type, in the API's words.
+    let out = run(&["events", "tail", "--as", admin, "--type", "nope"]);
+    fails_with(
+        &out,
+        "error: `nope` is no event type; the catalogue (docs/events.md) has",
+    );
 }
 
 #[test]

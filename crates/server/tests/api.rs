@@ -1702,10 +1702,87 @@ fn scheduling_options_through_the_api(db: Db) {
         assert_eq!(interview["title"], session["session"]);
         assert_eq!(interview["startsAt"], session["start"]);
     }
+    // Its events: one `interview.scheduled` per session, then `interview_loop.booked`.
+    let events = |token: &str, args: &str| {
+        let (_, v) = api.post(
+            Some(token),
+            &json!({ "query": format!("{{ events({args}) {{ pageInfo {{ hasNextPage endCursor }} edges {{ cursor node {{ sequence type subject data cloudEvent }} }} }} }}") }),
+            &[],
+        );
+        v
+    };
+    let v = events(&recruiter, "first: 100");
+    let nodes: Vec<Value> = at(&v, "data.events.edges")
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    let types: Vec<&str> = nodes.iter().map(|n| n["type"].as_str().unwrap()).collect();
+    let mut expected = vec!["hireplane.interview.scheduled.v1"; booked.len()];
+    expected.push("hireplane.interview_loop.booked.v1");
+    assert_eq!(types, expected, "{v}");
+    let ids: Vec<&Value> = booked.iter().map(|b| &b["id"]).collect();
+    assert_eq!(nodes.last().unwrap()["data"]["interview_ids"], json!(ids));
+    assert_eq!(
+        nodes.last().unwrap()["subject"],
+        format!("application/{active}")
+    );
+    assert_eq!(nodes[0]["cloudEvent"]["orgid"], "acme");
+    assert_eq!(at(&v, "data.events.pageInfo.hasNextPage"), false);
+    // Page by page with the cursors: the same events.
+    let mut paged = Vec::new();
+    let mut after = String::new();
+    loop {
+        let args = if after.is_empty() {
+            "first: 1".to_owned()
+        } else {
+            format!("first: 1, after: \"{after}\"")
+        };
+        let v = events(&recruiter, &args);
+        for e in at(&v, "data.events.edges").as_array().unwrap() {
+            paged.push(e["node"]["sequence"].clone());
+        }
+        after = at(&v, "data.events.pageInfo.endCursor")
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if at(&v, "data.events.pageInfo.hasNextPage") == false {
+            break;
+        }
+    }
+    let all: Vec<&Value> = nodes.iter().map(|n| &n["sequence"]).collect();
+    assert_eq!(paged.iter().collect::<Vec<_>>(), all);
+    // Polling after the end: nothing new, the cursor stays.
+    let v = events(&recruiter, &format!("after: \"{after}\""));
+    assert!(at(&v, "data.events.edges").as_array().unwrap().is_empty());
+    assert_eq!(
+        at(&v, "data.events.pageInfo.endCursor").as_str(),
+        Some(after.as_str())
+    );
+    // Filtered by type; bad arguments name themselves.
+    let v = events(&recruiter, "type: \"interview_loop.booked\"");
+    assert_eq!(at(&v, "data.events.edges").as_array().unwrap().len(), 1);
+    for (args, field) in [
+        ("type: \"interview.teleported\"", "type"),
+        ("after: \"zz\"", "after"),
+        ("first: 0", "first"),
+        ("first: 501", "first"),
+    ] {
+        let v = events(&recruiter, args);
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{args}: {v}");
+        assert_eq!(v["errors"][0]["extensions"]["field"], field, "{args}: {v}");
+    }
     // Booking it again: those people are now busy then, so it no longer fits; nothing written.
     let (_, v) = api.post(Some(&recruiter), &book(&best), &[]);
     assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
     assert_eq!(v["errors"][0]["extensions"]["field"], "option");
+    let v = events(&recruiter, "first: 100");
+    assert_eq!(
+        at(&v, "data.events.edges").as_array().unwrap().len(),
+        nodes.len(),
+        "a refused booking wrote events"
+    );
     // Someone the plan could seat who is not in the booked loop.
     let outsider =
         app::scheduling::request_from_store(&mut api.store, "acme", &active, plan.clone(), now())

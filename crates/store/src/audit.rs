@@ -27,6 +27,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use domain::Instant;
 use rusqlite::{OptionalExtension, TransactionBehavior};
 
+use crate::rows::Val;
+use crate::write::tx::Kind;
 use crate::{Store, StoreError};
 
 /// One version of an org's policy text.
@@ -151,51 +153,48 @@ impl Store {
         set_by: Option<&str>,
         at: Instant,
     ) -> Result<i64, StoreError> {
-        match self {
-            Store::Sqlite(s) => {
-                let tx = s
-                    .conn()
-                    .transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let version: Option<i64> = tx
-                    .query_row(
-                        "SELECT (SELECT coalesce(max(version), 0) + 1 FROM org_policies WHERE org_id = ?1) \
-                         FROM orgs WHERE org_id = ?1",
-                        [org_id],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                let version = version.ok_or_else(|| StoreError::NoSuchOrg(org_id.to_owned()))?;
-                tx.execute(
-                    "INSERT INTO org_policies (org_id, version, text, set_at, set_by) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    rusqlite::params![org_id, version, text, at.as_micros(), set_by],
+        // One transaction with its event, attributed to `set_by` at `at`.
+        let mut acting = self.acting_as(set_by, at);
+        let out = acting.write_tx(org_id, |tx| {
+            if tx.is_postgres() {
+                // Versions are numbered one writer at a time.
+                tx.query(
+                    "SELECT CAST(pg_advisory_xact_lock(CAST($1 AS integer), hashtext($2)) AS text)",
+                    &[Val::Int(i64::from(PG_POLICY_LOCK)), Val::Text(org_id)],
+                    &[Kind::Text],
                 )?;
-                tx.commit()?;
-                Ok(version)
             }
-            Store::Postgres(s) => {
-                let mut tx = s.client().transaction()?;
-                tx.execute(
-                    "SELECT pg_advisory_xact_lock($1, hashtext($2))",
-                    &[&PG_POLICY_LOCK, &org_id],
-                )?;
-                let row = tx.query_opt(
-                    "SELECT (SELECT coalesce(max(version), 0) + 1 FROM org_policies WHERE org_id = $1)::int8 \
-                     FROM orgs WHERE org_id = $1",
-                    &[&org_id],
-                )?;
-                let version: i64 = row
-                    .ok_or_else(|| StoreError::NoSuchOrg(org_id.to_owned()))?
-                    .try_get(0)?;
-                tx.execute(
-                    "INSERT INTO org_policies (org_id, version, text, set_at, set_by) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                    &[&org_id, &version, &text, &system_time(at)?, &set_by],
-                )?;
-                tx.commit()?;
-                Ok(version)
-            }
-        }
+            let version = tx
+                .query_opt(
+                    "SELECT CAST(coalesce(max(version), 0) + 1 AS bigint) FROM org_policies WHERE org_id = $1",
+                    &[Val::Text(org_id)],
+                    &[Kind::Int],
+                )?
+                .map(|r| r.int(0))
+                .transpose()?
+                .unwrap_or(1);
+            tx.execute(
+                "INSERT INTO org_policies (org_id, version, text, set_at, set_by) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    Val::Text(org_id),
+                    Val::Int(version),
+                    Val::Text(text),
+                    Val::Instant(at),
+                    set_by.map_or(Val::Null, Val::Text),
+                ],
+            )?;
+            tx.emit(
+                &crate::events::POLICY_VERSION_SET,
+                format!("org/{org_id}"),
+                serde_json::json!({"version": version, "default": text.is_empty()}),
+            );
+            Ok(version)
+        });
+        out.map_err(|e| match e {
+            crate::WriteError::Store(e) => e,
+            _ => StoreError::NoSuchOrg(org_id.to_owned()),
+        })
     }
 
     /// Returns org `org_id` to the shipped default policy: a new version with an empty text

@@ -22,6 +22,7 @@
 //! validated values from `domain` and gives them back.
 
 mod audit;
+pub mod events;
 mod export;
 mod facts;
 mod flags;
@@ -42,6 +43,7 @@ use domain::Id;
 use domain::format::{Problem, Progress};
 
 pub use audit::{AuditEvent, AuditOutcome, AuditQuery, OrgPolicy};
+pub use events::{Acting, EventQuery, OutboxEvent};
 pub use export::{Calendars, Dialect};
 pub use facts::{DECIDABLE, EntityFacts, FactValue};
 pub use flags::{FlagAuthor, FlagChange, FlagKind, NewFlagChange, StoredFlag};

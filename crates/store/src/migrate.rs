@@ -97,6 +97,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_published_populations.sql"),
         postgres: include_str!("../migrations/postgres/0014_published_populations.sql"),
     },
+    Migration {
+        version: 15,
+        name: "outbox",
+        sqlite: include_str!("../migrations/sqlite/0015_outbox.sql"),
+        postgres: include_str!("../migrations/postgres/0015_outbox.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

@@ -31,6 +31,10 @@ pub struct PgStore {
     prepared: std::collections::HashMap<String, postgres::Statement>,
     /// The kind of statement the connection's settings are for now.
     plan: Plan,
+    /// The outbox's insert, prepared on this connection on first use.
+    outbox_insert: Option<postgres::Statement>,
+    /// Who and when the write paths' events are attributed to ([`crate::Store::acting_as`]).
+    pub(crate) event_context: crate::events::EventContext,
 }
 
 /// The kind of report statement a connection is set up for: the settings that make one fast
@@ -78,6 +82,8 @@ impl PgStore {
             client,
             prepared: std::collections::HashMap::new(),
             plan: Plan::Report,
+            outbox_insert: None,
+            event_context: crate::events::EventContext::default(),
         };
         store.migrate()?;
         store.client.batch_execute(SESSION_SETTINGS)?;
@@ -127,6 +133,13 @@ impl PgStore {
     /// The client, for the store's own modules (see `audit`).
     pub(crate) fn client(&mut self) -> &mut Client {
         &mut self.client
+    }
+
+    /// The client and the slot of its prepared outbox insert.
+    pub(crate) fn client_and_outbox_statement(
+        &mut self,
+    ) -> (&mut Client, &mut Option<postgres::Statement>) {
+        (&mut self.client, &mut self.outbox_insert)
     }
 
     pub fn schema_version(&mut self) -> Result<i64, StoreError> {

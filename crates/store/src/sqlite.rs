@@ -22,6 +22,8 @@ pub struct SqliteStore {
     conn: Connection,
     /// Reports that run longer are interrupted ([`StoreError::Timeout`]); `None`: no limit.
     statement_timeout: Option<std::time::Duration>,
+    /// Who and when the write paths' events are attributed to ([`crate::Store::acting_as`]).
+    pub(crate) event_context: crate::events::EventContext,
 }
 
 /// SQLite's virtual machine instructions between two looks at the clock while a report runs
@@ -48,6 +50,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             statement_timeout: None,
+            event_context: crate::events::EventContext::default(),
         };
         store.migrate()?;
         Ok(store)

@@ -38,7 +38,7 @@ mod custom;
 mod interviews;
 mod jobs;
 mod offers;
-mod tx;
+pub(crate) mod tx;
 
 use domain::Id;
 
@@ -150,6 +150,31 @@ impl From<::postgres::Error> for WriteError {
 /// unique within a process, unpredictable across processes). The same idea as ULID's monotonic
 /// mode.
 pub(crate) fn new_id(prefix: &str) -> Result<Id, StoreError> {
+    let (stamp, random) = stamp_and_random();
+    let text = format!("{prefix}_{stamp:016x}{random:016x}");
+    Id::parse(text).map_err(|e| StoreError::Corrupt(format!("generated id: {e}")))
+}
+
+/// A new UUID version 7 (RFC 9562) from the same clock and sequence as [`new_id`]: 48 bits of
+/// milliseconds, 12 bits of the sequence, 62 random bits. An event's id.
+pub(crate) fn new_uuid() -> String {
+    let (stamp, random) = stamp_and_random();
+    let millis = stamp >> 16;
+    let seq = stamp & 0x0FFF;
+    let hi = (millis << 16) | 0x7000 | seq;
+    let lo = (random & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xFFFF,
+        hi & 0xFFFF,
+        lo >> 48,
+        lo & 0xFFFF_FFFF_FFFF
+    )
+}
+
+/// Milliseconds << 16 | a sequence (strictly increasing within the process), and 64 random bits.
+fn stamp_and_random() -> (u64, u64) {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
     // Milliseconds << 16 | sequence, of the last id made.
@@ -169,9 +194,7 @@ pub(crate) fn new_id(prefix: &str) -> Result<Id, StoreError> {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(stamp);
     h.write_u128(now.as_nanos());
-    let random = h.finish();
-    let text = format!("{prefix}_{stamp:016x}{random:016x}");
-    Id::parse(text).map_err(|e| StoreError::Corrupt(format!("generated id: {e}")))
+    (stamp, h.finish())
 }
 
 /// The path of the entry `key` of the map input `map` in a refusal: `scores["coding"]`. The key
@@ -222,6 +245,16 @@ mod tests {
         for t in threads {
             assert!(t.join().unwrap());
         }
+    }
+
+    #[test]
+    fn uuids_are_version_7_and_unique() {
+        let a = new_uuid();
+        let b = new_uuid();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(a.as_bytes()[14], b'7');
+        assert!(matches!(a.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
     }
 
     #[test]

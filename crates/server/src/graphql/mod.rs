@@ -4,6 +4,7 @@
 //! what the caller's reports show. Reports themselves ([`reports`]) and the hiring workflow's
 //! mutations ([`mutations`]) complete it.
 
+pub mod events;
 pub mod flags;
 pub mod model;
 pub mod mutations;
@@ -131,6 +132,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     }
     query = query.field(read::viewer_field());
     query = query.field(mutations::archive_reasons_field());
+    query = query.field(events::field());
     for f in self::flags::query_fields() {
         query = query.field(f);
     }
@@ -171,6 +173,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         .chain([scheduling::book_input().into()])
         .chain(scheduling::pool_types())
         .chain(self::flags::types())
+        .chain(events::types())
         .chain(read::common_types())
     {
         builder = builder.register(t);

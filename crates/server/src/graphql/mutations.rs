@@ -40,7 +40,7 @@ impl From<store::StoreError> for Failure {
     }
 }
 
-fn failure(f: Failure) -> async_graphql::Error {
+pub(super) fn failure(f: Failure) -> async_graphql::Error {
     match f {
         Failure::App(app::AppError::Flags(e)) => super::flags::flag_error(&e),
         Failure::App(e) => match e.refusal() {

@@ -280,7 +280,7 @@ fn valid_date(s: &str) -> bool {
     s.parse::<jiff::civil::Date>().is_ok()
 }
 
-fn unhex(cursor: &str) -> Option<String> {
+pub(super) fn unhex(cursor: &str) -> Option<String> {
     if !cursor.len().is_multiple_of(2) {
         return None;
     }

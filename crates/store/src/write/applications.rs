@@ -9,9 +9,12 @@ use domain::entity::{Application, Candidate, Demographics, Stage, StageTransitio
 use domain::enums::{ApplicationStatus, CustomEntity, JobStatus, StageKind};
 use domain::{Id, Instant, TimeZone};
 
+use serde_json::json;
+
 use super::custom::check_custom;
 use super::tx::{Kind, Tx};
 use super::{WriteError, non_empty};
+use crate::events;
 use crate::rows::{Table, Val};
 use crate::{Store, StoreError};
 
@@ -170,6 +173,22 @@ impl Store {
                     serde_json::to_string(tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 set("tags", Val::Json(json))?;
             }
+            let changed: Vec<&str> = [
+                ("name", cmd.name.is_some()),
+                ("email", cmd.email.is_some()),
+                ("phone", cmd.phone.is_some()),
+                ("location", cmd.location.is_some()),
+                ("timezone", cmd.timezone.is_some()),
+                ("tags", cmd.tags.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, given)| given.then_some(name))
+            .collect();
+            tx.emit(
+                &events::CANDIDATE_UPDATED,
+                format!("candidate/{id}"),
+                json!({"candidate_id": id, "changed": changed}),
+            );
             Ok(())
         })
     }
@@ -234,6 +253,7 @@ impl Store {
             if let Some(u) = &cmd.by_user_id {
                 tx.must_exist(Table::Users, org, "by_user_id", "user", u)?;
             }
+            let from_stage_id = app.current_stage_id.clone();
             let t = enter_stage(
                 tx,
                 org,
@@ -244,6 +264,18 @@ impl Store {
                 cmd.transition_id.as_ref(),
             )?;
             tx.update_application(org, &app)?;
+            tx.emit(
+                &events::APPLICATION_MOVED,
+                format!("application/{}", app.id),
+                json!({
+                    "application_id": app.id,
+                    "candidate_id": app.candidate_id,
+                    "job_id": app.job_id,
+                    "from_stage_id": from_stage_id,
+                    "to_stage_id": t.to_stage_id,
+                    "transition_id": t.id,
+                }),
+            );
             Ok(StageChange {
                 application: app,
                 transition: Some(t),
@@ -329,6 +361,16 @@ impl Store {
             app.archived_at = None;
             app.archive_reason = None;
             tx.update_application(org, &app)?;
+            tx.emit(
+                &events::APPLICATION_UNARCHIVED,
+                format!("application/{}", app.id),
+                json!({
+                    "application_id": app.id,
+                    "candidate_id": app.candidate_id,
+                    "job_id": app.job_id,
+                    "stage_id": app.current_stage_id,
+                }),
+            );
             Ok(app)
         })
     }
@@ -366,15 +408,21 @@ impl Store {
                     ));
                 }
             }
-            tx.execute(
+            let cancelled = tx.query(
                 "UPDATE interviews SET status = 'cancelled' WHERE org_id = $1 \
-                 AND application_id = $2 AND status = 'scheduled' AND starts_at > $3",
+                 AND application_id = $2 AND status = 'scheduled' AND starts_at > $3 RETURNING id",
                 &[
                     Val::Text(org),
                     Val::Text(app.id.as_str()),
                     Val::Instant(cmd.at),
                 ],
+                &[Kind::Text],
             )?;
+            let mut cancelled = cancelled
+                .iter()
+                .map(|r| r.id(0))
+                .collect::<Result<Vec<_>, _>>()?;
+            cancelled.sort();
             let stages = tx.stages_of(org, app.job_id.as_str())?;
             let Some(hired) = stages.iter().find(|s| s.kind == StageKind::Hired) else {
                 return Err(WriteError::conflict(
@@ -385,6 +433,7 @@ impl Store {
                     ),
                 ));
             };
+            let from_stage_id = app.current_stage_id.clone();
             let transition = if app.current_stage_id == hired.id {
                 not_before_last(tx, org, &app, cmd.at, false)?;
                 None
@@ -402,6 +451,31 @@ impl Store {
             app.status = ApplicationStatus::Hired;
             app.hired_at = Some(cmd.at);
             tx.update_application(org, &app)?;
+            for interview in &cancelled {
+                tx.emit(
+                    &events::INTERVIEW_CANCELLED,
+                    format!("interview/{interview}"),
+                    json!({
+                        "interview_id": interview,
+                        "application_id": app.id,
+                        "job_id": app.job_id,
+                        "by_hire": true,
+                    }),
+                );
+            }
+            tx.emit(
+                &events::APPLICATION_HIRED,
+                format!("application/{}", app.id),
+                json!({
+                    "application_id": app.id,
+                    "candidate_id": app.candidate_id,
+                    "job_id": app.job_id,
+                    "from_stage_id": from_stage_id,
+                    "to_stage_id": app.current_stage_id,
+                    "transition_id": transition.as_ref().map(|t| &t.id),
+                    "cancelled_interview_ids": cancelled,
+                }),
+            );
             Ok(StageChange {
                 application: app,
                 transition,
@@ -414,9 +488,10 @@ impl Store {
     /// most 20, by id. What duplicate detection asks; the caller decides what it may tell.
     pub fn candidates_with_email(&mut self, org: &str, email: &str) -> Result<Vec<Id>, StoreError> {
         self.read_tx(org, |tx| {
-            let lower = match tx {
-                Tx::Sqlite(_) => "hp_lower",
-                Tx::Postgres(_) => "lower",
+            let lower = if tx.is_postgres() {
+                "lower"
+            } else {
+                "hp_lower"
             };
             let sql = format!(
                 "SELECT id FROM candidates WHERE org_id = $1 AND {lower}(email) = {lower}($2) \
@@ -495,6 +570,16 @@ fn archive_tx(
     app.archived_at = Some(cmd.at);
     app.archive_reason = Some(reason);
     tx.update_application(org, &app)?;
+    tx.emit(
+        &events::APPLICATION_ARCHIVED,
+        format!("application/{}", app.id),
+        json!({
+            "application_id": app.id,
+            "candidate_id": app.candidate_id,
+            "job_id": app.job_id,
+            "stage_id": app.current_stage_id,
+        }),
+    );
     Ok(app)
 }
 
@@ -616,6 +701,11 @@ fn create_candidate_tx(
         demographics: cmd.demographics,
     };
     tx.insert_candidate(org, &candidate)?;
+    tx.emit(
+        &events::CANDIDATE_CREATED,
+        format!("candidate/{}", candidate.id),
+        json!({"candidate_id": candidate.id}),
+    );
     Ok(candidate)
 }
 
@@ -690,5 +780,16 @@ fn apply_tx(tx: &mut Tx<'_>, org: &str, cmd: NewApplication) -> Result<Applicati
     };
     tx.insert_application(org, &app)?;
     enter_stage(tx, org, &mut app, first, cmd.at, cmd.by_user_id, None)?;
+    tx.emit(
+        &events::APPLICATION_CREATED,
+        format!("application/{}", app.id),
+        json!({
+            "application_id": app.id,
+            "candidate_id": app.candidate_id,
+            "job_id": app.job_id,
+            "stage_id": app.current_stage_id,
+            "source_id": app.source_id,
+        }),
+    );
     Ok(app)
 }

@@ -128,6 +128,11 @@ impl Store {
                     &[Val::Text(org), Val::Int(position), Val::Text(r)],
                 )?;
             }
+            tx.emit(
+                &crate::events::ARCHIVE_REASONS_SET,
+                format!("org/{org}"),
+                serde_json::json!({"reasons": list}),
+            );
             Ok(list.clone())
         })
     }

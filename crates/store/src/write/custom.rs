@@ -151,6 +151,17 @@ impl Store {
                 sensitive: cmd.sensitive,
             };
             tx.insert_custom_field(org, &def)?;
+            tx.emit(
+                &crate::events::CUSTOM_FIELD_CREATED,
+                format!("org/{org}"),
+                serde_json::json!({
+                    "custom_field_id": def.id,
+                    "entity": def.entity.as_str(),
+                    "key": def.key,
+                    "type": def.field_type.as_str(),
+                    "sensitive": def.sensitive,
+                }),
+            );
             Ok(def)
         })
     }
@@ -241,12 +252,12 @@ impl Store {
                 ))
                 .into());
             };
-            if schema.get(cmd.entity, &cmd.key).is_none() {
+            let Some(field_id) = schema.get(cmd.entity, &cmd.key).map(|d| d.id.clone()) else {
                 return Err(WriteError::invalid(
                     "key",
                     format!("`{}` is not a custom field of {}s", cmd.key, cmd.entity),
                 ));
-            }
+            };
             if cmd.value.is_null() {
                 values.remove(&cmd.key);
             } else {
@@ -272,6 +283,16 @@ impl Store {
                     Val::Json(json),
                 ],
             )?;
+            tx.emit(
+                &crate::events::CUSTOM_FIELD_VALUE_SET,
+                format!("{}/{}", cmd.entity.as_str(), cmd.record_id),
+                serde_json::json!({
+                    "entity": cmd.entity.as_str(),
+                    "record_id": cmd.record_id,
+                    "key": cmd.key,
+                    "custom_field_id": field_id,
+                }),
+            );
             Ok(checked)
         })
     }

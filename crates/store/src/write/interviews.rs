@@ -15,8 +15,11 @@ use domain::entity::{Feedback, Interview, InterviewParticipant};
 use domain::enums::{ApplicationStatus, InterviewStatus, InterviewerRole, Recommendation};
 use domain::{Id, Instant};
 
+use serde_json::json;
+
 use super::tx::{Kind, Row, Tx};
 use super::{WriteError, non_empty};
+use crate::events;
 use crate::rows::{Table, Val};
 use crate::{Store, StoreError};
 
@@ -131,22 +134,48 @@ impl Store {
         org: &str,
         cmd: NewInterview,
     ) -> Result<Interview, WriteError> {
-        self.write_tx(org, |tx| create_interview_tx(tx, org, cmd))
+        self.write_tx(org, |tx| Ok(create_interview_tx(tx, org, cmd)?.0))
     }
 
-    /// Books several interviews of one application (a loop) in one transaction: all or none.
-    /// A refusal names the interview: `interviews[1].stage_id`.
+    /// Books several interviews of one application and stage (a loop) in one transaction: all
+    /// or none. A refusal names the interview: `interviews[1].stage_id`. Emits each
+    /// interview's `interview.scheduled`, then `interview_loop.booked`.
     pub fn create_interviews(
         &mut self,
         org: &str,
         cmds: Vec<NewInterview>,
     ) -> Result<Vec<Interview>, WriteError> {
         self.write_tx(org, |tx| {
-            let mut out = Vec::with_capacity(cmds.len());
+            let mut out: Vec<Interview> = Vec::with_capacity(cmds.len());
+            let mut job = None;
             for (i, cmd) in cmds.into_iter().enumerate() {
-                let interview = create_interview_tx(tx, org, cmd)
-                    .map_err(|e| e.within(&format!("interviews[{i}]")))?;
+                let field = format!("interviews[{i}]");
+                if let Some(first) = out.first()
+                    && (first.application_id != cmd.application_id
+                        || first.stage_id != cmd.stage_id)
+                {
+                    return Err(WriteError::invalid(
+                        format!("{field}.stage_id"),
+                        "the interviews of a loop share one application and one stage",
+                    ));
+                }
+                let (interview, job_id) =
+                    create_interview_tx(tx, org, cmd).map_err(|e| e.within(&field))?;
+                job = Some(job_id);
                 out.push(interview);
+            }
+            if let (Some(first), Some(job)) = (out.first(), job) {
+                let ids: Vec<&Id> = out.iter().map(|i| &i.id).collect();
+                tx.emit(
+                    &events::INTERVIEW_LOOP_BOOKED,
+                    format!("application/{}", first.application_id),
+                    json!({
+                        "application_id": first.application_id,
+                        "job_id": job,
+                        "stage_id": first.stage_id,
+                        "interview_ids": ids,
+                    }),
+                );
             }
             Ok(out)
         })
@@ -172,7 +201,7 @@ impl Store {
             let application_id = iv.id(0)?;
             let status = iv.enumeration(1, InterviewStatus::parse)?;
             // Locks the application, as every write below an application does.
-            tx.must_application(org, "interview_id", &application_id, &schema, true)?;
+            let app = tx.must_application(org, "interview_id", &application_id, &schema, true)?;
             if status != InterviewStatus::Scheduled {
                 return Err(WriteError::conflict(
                     "interview_id",
@@ -187,6 +216,16 @@ impl Store {
                     Val::Text(InterviewStatus::Cancelled.as_str()),
                 ],
             )?;
+            tx.emit(
+                &events::INTERVIEW_CANCELLED,
+                format!("interview/{interview_id}"),
+                json!({
+                    "interview_id": interview_id,
+                    "application_id": app.id,
+                    "job_id": app.job_id,
+                    "by_hire": false,
+                }),
+            );
             Ok(())
         })
     }
@@ -217,7 +256,7 @@ impl Store {
             let status = iv.enumeration(1, InterviewStatus::parse)?;
             let (starts_at, ends_at) = (iv.instant(2)?, iv.instant(3)?);
             // Locks the application, as every write below an application does.
-            tx.must_application(org, "interview_id", &application_id, &schema, true)?;
+            let app = tx.must_application(org, "interview_id", &application_id, &schema, true)?;
             // A scheduled interview is marked; a mark is corrected (completed ⇄ no_show); a
             // cancelled one stays as it is.
             let correction = matches!(
@@ -271,6 +310,21 @@ impl Store {
                     Val::Text(cmd.status.as_str()),
                 ],
             )?;
+            let ty = if cmd.status == InterviewStatus::Completed {
+                &events::INTERVIEW_COMPLETED
+            } else {
+                &events::INTERVIEW_NO_SHOW
+            };
+            tx.emit(
+                ty,
+                format!("interview/{}", cmd.interview_id),
+                json!({
+                    "interview_id": cmd.interview_id,
+                    "application_id": app.id,
+                    "job_id": app.job_id,
+                    "from_status": status.as_str(),
+                }),
+            );
             Ok(())
         })
     }
@@ -366,6 +420,18 @@ impl Store {
                 notes: cmd.notes,
             };
             tx.insert_feedback(org, &app, &feedback)?;
+            tx.emit(
+                &events::FEEDBACK_SUBMITTED,
+                format!("feedback/{}", feedback.id),
+                json!({
+                    "feedback_id": feedback.id,
+                    "interview_id": feedback.interview_id,
+                    "application_id": app.id,
+                    "job_id": app.job_id,
+                    "author_id": feedback.author_id,
+                    "recommendation": feedback.recommendation.as_str(),
+                }),
+            );
             Ok(feedback)
         })
     }
@@ -400,7 +466,15 @@ impl Store {
             let application_id = r.id(2)?;
             // Locks the application, as every write below an application does; then reads the
             // scorecard again: it is now current.
-            tx.must_application(org, "feedback_id", &application_id, &schema, true)?;
+            let app = tx.must_application(org, "feedback_id", &application_id, &schema, true)?;
+            let changed: Vec<&str> = [
+                ("recommendation", cmd.recommendation.is_some()),
+                ("scores", cmd.scores.is_some()),
+                ("notes", cmd.notes.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, given)| given.then_some(name))
+            .collect();
             let mut feedback = tx
                 .query_opt(&sql, &params, &FEEDBACK_KINDS)?
                 .map(|r| feedback_of(&r))
@@ -451,6 +525,18 @@ impl Store {
                     feedback.notes.as_deref().map_or(Val::Null, Val::Text),
                 ],
             )?;
+            tx.emit(
+                &events::FEEDBACK_EDITED,
+                format!("feedback/{}", feedback.id),
+                json!({
+                    "feedback_id": feedback.id,
+                    "interview_id": feedback.interview_id,
+                    "application_id": app.id,
+                    "job_id": app.job_id,
+                    "recommendation": feedback.recommendation.as_str(),
+                    "changed": changed,
+                }),
+            );
             Ok(feedback)
         })
     }
@@ -479,7 +565,7 @@ fn create_interview_tx(
     tx: &mut Tx<'_>,
     org: &str,
     cmd: NewInterview,
-) -> Result<Interview, WriteError> {
+) -> Result<(Interview, Id), WriteError> {
     let schema = tx.custom_schema(org)?;
     let app = tx.must_application(org, "application_id", &cmd.application_id, &schema, true)?;
     if app.status != ApplicationStatus::Active {
@@ -650,5 +736,20 @@ fn create_interview_tx(
         interviewers: cmd.interviewers,
     };
     tx.insert_interview(org, &app, &interview)?;
-    Ok(interview)
+    let participants: Vec<&Id> = interview.interviewers.iter().map(|p| &p.user_id).collect();
+    tx.emit(
+        &events::INTERVIEW_SCHEDULED,
+        format!("interview/{}", interview.id),
+        json!({
+            "interview_id": interview.id,
+            "application_id": app.id,
+            "job_id": app.job_id,
+            "stage_id": interview.stage_id,
+            "starts_at": interview.starts_at.to_string(),
+            "ends_at": interview.ends_at.to_string(),
+            "status": interview.status.as_str(),
+            "participant_ids": participants,
+        }),
+    );
+    Ok((interview, app.job_id))
 }

@@ -232,6 +232,12 @@ impl Store {
                 custom_fields,
             };
             tx.insert_job(org, &job)?;
+            let stage_ids: Vec<&Id> = job.stages.iter().map(|s| &s.id).collect();
+            tx.emit(
+                &crate::events::JOB_CREATED,
+                format!("job/{}", job.id),
+                serde_json::json!({"job_id": job.id, "stage_ids": stage_ids}),
+            );
             Ok(job)
         })
     }
@@ -242,6 +248,20 @@ impl Store {
             let schema = tx.custom_schema(org)?;
             let mut job = must_job(tx, org, &cmd.job_id, true)?;
             let was_confidential = job.confidential;
+            let changed: Vec<&str> = [
+                ("title", cmd.title.is_some()),
+                ("department_id", cmd.department_id.is_some()),
+                ("location", cmd.location.is_some()),
+                ("employment_type", cmd.employment_type.is_some()),
+                ("status", cmd.status.is_some()),
+                ("confidential", cmd.confidential.is_some()),
+                ("headcount", cmd.headcount.is_some()),
+                ("hiring_team", cmd.hiring_team.is_some()),
+                ("custom_fields", cmd.custom_fields.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, given)| given.then_some(name))
+            .collect();
             if let Some(t) = &cmd.title {
                 job.title = non_empty("title", t)?;
             }
@@ -335,6 +355,11 @@ impl Store {
                 // to a job that is not confidential.
                 tx.derive_candidate_flags_of_job(org, &job.id)?;
             }
+            tx.emit(
+                &crate::events::JOB_UPDATED,
+                format!("job/{}", job.id),
+                serde_json::json!({"job_id": job.id, "changed": changed}),
+            );
             Ok(job)
         })
     }
@@ -376,7 +401,19 @@ impl Store {
                 position,
             };
             tx.insert_stage(org, &job.id, &stage)?;
-            must_job(tx, org, &job.id, false)
+            let job = must_job(tx, org, &job.id, false)?;
+            let stage_ids: Vec<&Id> = job.stages.iter().map(|s| &s.id).collect();
+            tx.emit(
+                &crate::events::STAGE_ADDED,
+                format!("job/{}", job.id),
+                serde_json::json!({
+                    "job_id": job.id,
+                    "stage_id": stage.id,
+                    "kind": stage.kind.as_str(),
+                    "stage_ids": stage_ids,
+                }),
+            );
+            Ok(job)
         })
     }
 
@@ -384,7 +421,7 @@ impl Store {
     pub fn update_stage(&mut self, org: &str, cmd: UpdateStage) -> Result<Stage, WriteError> {
         self.write_tx(org, |tx| {
             let name = non_empty("name", &cmd.name)?;
-            let Some((_, mut stage)) = tx.stage(org, cmd.stage_id.as_str())? else {
+            let Some((job_id, mut stage)) = tx.stage(org, cmd.stage_id.as_str())? else {
                 return Err(WriteError::not_found(
                     "stage_id",
                     "stage",
@@ -400,6 +437,11 @@ impl Store {
                 ],
             )?;
             stage.name = name;
+            tx.emit(
+                &crate::events::STAGE_RENAMED,
+                format!("job/{job_id}"),
+                serde_json::json!({"job_id": job_id, "stage_id": stage.id}),
+            );
             Ok(stage)
         })
     }
@@ -440,7 +482,18 @@ impl Store {
             )?;
             // Close the gap: the stages after it move up by one.
             shift_stages(tx, org, &job.id, stage.position + 1, -1)?;
-            must_job(tx, org, &job.id, false)
+            let job = must_job(tx, org, &job.id, false)?;
+            let stage_ids: Vec<&Id> = job.stages.iter().map(|s| &s.id).collect();
+            tx.emit(
+                &crate::events::STAGE_REMOVED,
+                format!("job/{}", job.id),
+                serde_json::json!({
+                    "job_id": job.id,
+                    "stage_id": stage.id,
+                    "stage_ids": stage_ids,
+                }),
+            );
+            Ok(job)
         })
     }
 

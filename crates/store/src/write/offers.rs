@@ -206,6 +206,17 @@ impl Store {
                 equity: cmd.terms.equity,
             };
             tx.insert_offer(org, &app, &offer)?;
+            tx.emit(
+                &crate::events::OFFER_CREATED,
+                format!("offer/{}", offer.id),
+                serde_json::json!({
+                    "offer_id": offer.id,
+                    "application_id": app.id,
+                    "job_id": app.job_id,
+                    "version": offer.version,
+                    "status": offer.status.as_str(),
+                }),
+            );
             Ok(offer)
         })
     }
@@ -246,6 +257,11 @@ impl Store {
                     WriteError::not_found("offer_id", "offer", cmd.offer_id.as_str())
                 })?;
             let mut offer = offer_of(&r)?;
+            let from_status = offer.status;
+            let changed: Vec<&str> = [("status", cmd.status.is_some()), ("terms", cmd.terms.is_some())]
+                .into_iter()
+                .filter_map(|(name, given)| given.then_some(name))
+                .collect();
             let latest = tx.query_opt(
                 "SELECT CAST(max(version) AS bigint) FROM offers WHERE org_id = $1 AND application_id = $2",
                 &[Val::Text(org), Val::Text(app.id.as_str())],
@@ -327,6 +343,33 @@ impl Store {
                     offer.equity.as_deref().map_or(Val::Null, Val::Text),
                 ],
             )?;
+            let subject = format!("offer/{}", offer.id);
+            if is_final(offer.status) {
+                tx.emit(
+                    &crate::events::OFFER_RESOLVED,
+                    subject,
+                    serde_json::json!({
+                        "offer_id": offer.id,
+                        "application_id": app.id,
+                        "job_id": app.job_id,
+                        "from_status": from_status.as_str(),
+                        "status": offer.status.as_str(),
+                    }),
+                );
+            } else {
+                tx.emit(
+                    &crate::events::OFFER_UPDATED,
+                    subject,
+                    serde_json::json!({
+                        "offer_id": offer.id,
+                        "application_id": app.id,
+                        "job_id": app.job_id,
+                        "from_status": from_status.as_str(),
+                        "status": offer.status.as_str(),
+                        "changed": changed,
+                    }),
+                );
+            }
             Ok(offer)
         })
     }

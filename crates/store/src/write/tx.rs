@@ -12,6 +12,7 @@ use postgres::types::{FromSql, Type};
 use rusqlite::TransactionBehavior;
 
 use super::WriteError;
+use crate::events::{EventContext, EventType};
 use crate::rows::{self, Table, Val};
 use crate::{Store, StoreError};
 
@@ -21,11 +22,41 @@ const HAS_NON_CONFIDENTIAL_JOB: &str = "EXISTS (SELECT 1 FROM applications a \
     JOIN jobs j ON j.org_id = a.org_id AND j.id = a.job_id \
     WHERE a.org_id = candidates.org_id AND a.candidate_id = candidates.id AND j.confidential = FALSE)";
 
-/// A write transaction.
-pub(crate) enum Tx<'c> {
+/// A transaction on either backend.
+pub(crate) enum Conn<'c> {
     Sqlite(rusqlite::Transaction<'c>),
     Postgres(postgres::Transaction<'c>),
 }
+
+/// A transaction, with the events its write path emitted ([`Tx::emit`]), written to the outbox
+/// just before commit ([`Store::write_tx`]).
+pub(crate) struct Tx<'c> {
+    conn: Conn<'c>,
+    events: Vec<Pending>,
+    context: EventContext,
+}
+
+/// An event emitted, not yet in the outbox.
+struct Pending {
+    ty: &'static EventType,
+    subject: String,
+    data: serde_json::Value,
+}
+
+/// The outbox insert on PostgreSQL: the org's next sequence number from its `outbox_heads` row
+/// (locked until commit: see `crate::events`), and the event, in one statement.
+const OUTBOX_INSERT_POSTGRES: &str = "WITH head AS ( \
+    INSERT INTO outbox_heads (org_id, last_seq) VALUES ($1::text, 1) \
+    ON CONFLICT (org_id) DO UPDATE SET last_seq = outbox_heads.last_seq + 1 \
+    RETURNING last_seq) \
+    INSERT INTO outbox (org_id, seq, id, type, subject, time, data) \
+    SELECT $1::text, last_seq, $2::text, $3::text, $4::text, $5::timestamptz, $6::jsonb FROM head";
+
+/// The same on SQLite (one writer at a time): the head, then the event.
+const OUTBOX_HEAD_SQLITE: &str = "INSERT INTO outbox_heads (org_id, last_seq) VALUES (?1, 1) \
+    ON CONFLICT (org_id) DO UPDATE SET last_seq = outbox_heads.last_seq + 1 RETURNING last_seq";
+const OUTBOX_INSERT_SQLITE: &str = "INSERT INTO outbox (org_id, seq, id, type, subject, time, data) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 /// What a result column holds.
 #[derive(Clone, Copy, Debug)]
@@ -191,20 +222,24 @@ impl Store {
             }
             f(tx)
         };
+        let context = self.event_context().clone();
         match self {
             Store::Sqlite(s) => {
                 let tx = s
                     .conn()
                     .transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let mut tx = Tx::Sqlite(tx);
+                let mut tx = Tx::new(Conn::Sqlite(tx), context);
                 let out = run(&mut tx)?;
+                tx.flush_events(org_id, None)?;
                 tx.commit()?;
                 Ok(out)
             }
             Store::Postgres(s) => {
-                let tx = s.client().transaction()?;
-                let mut tx = Tx::Postgres(tx);
+                let (client, statement) = s.client_and_outbox_statement();
+                let tx = client.transaction()?;
+                let mut tx = Tx::new(Conn::Postgres(tx), context);
                 let out = run(&mut tx)?;
+                tx.flush_events(org_id, Some(statement))?;
                 tx.commit()?;
                 Ok(out)
             }
@@ -231,8 +266,14 @@ impl Store {
             f(tx)
         };
         let mut tx = match self {
-            Store::Sqlite(s) => Tx::Sqlite(s.conn().transaction()?),
-            Store::Postgres(s) => Tx::Postgres(s.client().transaction()?),
+            Store::Sqlite(s) => Tx::new(
+                Conn::Sqlite(s.conn().transaction()?),
+                EventContext::default(),
+            ),
+            Store::Postgres(s) => Tx::new(
+                Conn::Postgres(s.client().transaction()?),
+                EventContext::default(),
+            ),
         };
         let out = run(&mut tx)?;
         tx.commit()?;
@@ -404,41 +445,140 @@ fn sqlite_cell(row: &rusqlite::Row<'_>, i: usize, kind: Kind) -> Result<Cell, St
     })
 }
 
-impl Tx<'_> {
-    pub fn commit(self) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(tx) => Ok(tx.commit()?),
-            Tx::Postgres(tx) => Ok(tx.commit()?),
+impl<'c> Tx<'c> {
+    pub fn new(conn: Conn<'c>, context: EventContext) -> Tx<'c> {
+        Tx {
+            conn,
+            events: Vec::new(),
+            context,
         }
+    }
+
+    pub fn commit(self) -> Result<(), StoreError> {
+        match self.conn {
+            Conn::Sqlite(tx) => Ok(tx.commit()?),
+            Conn::Postgres(tx) => Ok(tx.commit()?),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.conn, Conn::Postgres(_))
+    }
+
+    /// Emits an event of type `ty` about `subject` (`application/<id>`) with `data` (an object
+    /// of the type's fields; `actor_id` is added from the store's [`EventContext`]). It is
+    /// written to the outbox when the transaction commits, in the order emitted, and not at all
+    /// when it rolls back.
+    pub fn emit(&mut self, ty: &'static EventType, subject: String, mut data: serde_json::Value) {
+        if let Some(obj) = data.as_object_mut() {
+            obj.insert(
+                "actor_id".to_owned(),
+                self.context
+                    .actor
+                    .as_deref()
+                    .map_or(serde_json::Value::Null, serde_json::Value::from),
+            );
+        }
+        debug_assert!(
+            ty.check(&data).is_empty(),
+            "{}: {:?}",
+            ty.name,
+            ty.check(&data)
+        );
+        self.events.push(Pending { ty, subject, data });
+    }
+
+    /// Writes the emitted events to the outbox, each with the org's next sequence number: the
+    /// last statements of the transaction (see `crate::events` for why last). `statement` is
+    /// the connection's prepared PostgreSQL insert, prepared on first use.
+    fn flush_events(
+        &mut self,
+        org: &str,
+        mut statement: Option<&mut Option<postgres::Statement>>,
+    ) -> Result<(), StoreError> {
+        if self.events.is_empty() {
+            return Ok(());
+        }
+        let time = self
+            .context
+            .at
+            .unwrap_or_else(|| Instant::from_timestamp(jiff::Timestamp::now()));
+        for e in std::mem::take(&mut self.events) {
+            let id = super::new_uuid();
+            let data = serde_json::to_string(&e.data).map_err(corrupt)?;
+            let type_name = e.ty.type_name();
+            match &mut self.conn {
+                Conn::Sqlite(tx) => {
+                    let seq: i64 = tx
+                        .prepare_cached(OUTBOX_HEAD_SQLITE)?
+                        .query_row([org], |r| r.get(0))?;
+                    tx.prepare_cached(OUTBOX_INSERT_SQLITE)?
+                        .execute(rusqlite::params![
+                            org,
+                            seq,
+                            id,
+                            type_name,
+                            e.subject,
+                            time.as_micros(),
+                            data
+                        ])?;
+                }
+                Conn::Postgres(tx) => {
+                    let mut fresh = None;
+                    let slot = statement.as_deref_mut().unwrap_or(&mut fresh);
+                    let prepared = match slot {
+                        Some(s) => s.clone(),
+                        None => {
+                            let s = tx.prepare(OUTBOX_INSERT_POSTGRES)?;
+                            *slot = Some(s.clone());
+                            s
+                        }
+                    };
+                    let time = time.to_string();
+                    tx.execute(
+                        &prepared,
+                        &[
+                            &org,
+                            &id,
+                            &type_name,
+                            &e.subject,
+                            &PgText(Some(time)),
+                            &PgText(Some(data)),
+                        ],
+                    )?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Appended to a `SELECT` of the row a command is about to change: PostgreSQL locks it until
     /// commit (SQLite's `BEGIN IMMEDIATE` already excludes other writers).
     pub fn lock(&self) -> &'static str {
-        match self {
-            Tx::Sqlite(_) => "",
-            Tx::Postgres(_) => " FOR UPDATE",
+        match self.conn {
+            Conn::Sqlite(_) => "",
+            Conn::Postgres(_) => " FOR UPDATE",
         }
     }
 
     /// Like [`Tx::lock`], shared: the row must not change or go away, others may read it.
     pub fn lock_shared(&self) -> &'static str {
-        match self {
-            Tx::Sqlite(_) => "",
-            Tx::Postgres(_) => " FOR KEY SHARE",
+        match self.conn {
+            Conn::Sqlite(_) => "",
+            Conn::Postgres(_) => " FOR KEY SHARE",
         }
     }
 
     /// Runs a statement; returns the number of rows it changed.
     pub fn execute(&mut self, sql: &str, params: &[Val<'_>]) -> Result<u64, StoreError> {
-        match self {
-            Tx::Sqlite(tx) => {
+        match &mut self.conn {
+            Conn::Sqlite(tx) => {
                 let mut stmt = tx.prepare_cached(&sqlite_sql(sql))?;
                 let n =
                     stmt.execute(rusqlite::params_from_iter(params.iter().map(sqlite_value)))?;
                 Ok(u64::try_from(n).unwrap_or(0))
             }
-            Tx::Postgres(tx) => {
+            Conn::Postgres(tx) => {
                 let params: Vec<PgText> = params.iter().map(pg_text).collect();
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
                     .iter()
@@ -457,8 +597,8 @@ impl Tx<'_> {
         kinds: &[Kind],
     ) -> Result<Vec<Row>, StoreError> {
         let mut out = Vec::new();
-        match self {
-            Tx::Sqlite(tx) => {
+        match &mut self.conn {
+            Conn::Sqlite(tx) => {
                 let mut stmt = tx.prepare_cached(&sqlite_sql(sql))?;
                 let mut rows =
                     stmt.query(rusqlite::params_from_iter(params.iter().map(sqlite_value)))?;
@@ -471,7 +611,7 @@ impl Tx<'_> {
                     out.push(Row { cells });
                 }
             }
-            Tx::Postgres(tx) => {
+            Conn::Postgres(tx) => {
                 let params: Vec<PgText> = params.iter().map(pg_text).collect();
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
                     .iter()

@@ -1,0 +1,256 @@
+//! The org's domain events in the API: `events(first, after, type)`, a connection in commit
+//! order (docs/api.md, docs/events.md). A thin translator: the arguments parsed, then
+//! `app::Services::events`, which reads the caller's org's outbox and keeps the events whose
+//! subject the caller may see (the same function as `hireplane events tail --as`).
+
+use async_graphql::dynamic::{
+    Field, FieldFuture, FieldValue, InputValue, Object, ResolverContext, Type, TypeRef,
+};
+use serde_json::Value;
+
+use super::mutations::{Failure, failure};
+use super::{Code, RequestCtx, error, internal};
+
+/// The cursor of sequence number `seq`: opaque to clients (hex of `events:<seq>`).
+fn cursor(seq: i64) -> String {
+    format!("events:{seq}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The sequence number of an `after` cursor.
+fn after_seq(text: &str) -> async_graphql::Result<i64> {
+    super::order::unhex(text)
+        .and_then(|t| t.strip_prefix("events:").and_then(|n| n.parse().ok()))
+        .filter(|n: &i64| *n >= 0)
+        .ok_or_else(|| {
+            error(
+                Code::BadUserInput,
+                Some("after"),
+                format!("`after`: `{text}` is not a cursor of `events`"),
+            )
+        })
+}
+
+/// One event as the API shows it: its CloudEvents fields, by the API's names.
+fn event_json(e: &store::OutboxEvent) -> Value {
+    serde_json::json!({
+        "id": e.id,
+        "sequence": e.seq,
+        "cursor": cursor(e.seq),
+        "type": e.event_type,
+        "source": store::events::source(&e.org_id),
+        "subject": e.subject,
+        "time": e.time.to_string(),
+        "data": e.data,
+        "cloudEvent": e.cloudevent(),
+    })
+}
+
+/// A field read from its parent's JSON object.
+fn json_field(name: &'static str, ty: TypeRef, doc: &'static str) -> Field {
+    Field::new(name, ty, move |ctx| {
+        FieldFuture::new(async move {
+            let parent = ctx.parent_value.try_downcast_ref::<Value>()?;
+            Ok(Some(FieldValue::value(super::json_value(
+                parent.get(name).cloned().unwrap_or(Value::Null),
+            ))))
+        })
+    })
+    .description(doc)
+}
+
+/// The page handed to the connection's fields.
+struct Page {
+    events: Vec<Value>,
+    page_info: Value,
+}
+
+pub fn types() -> Vec<Type> {
+    let event = Object::new("Event")
+        .description(
+            "A domain event of the org (CloudEvents 1.0; the types and their `data` are in \
+             docs/events.md)",
+        )
+        .field(json_field(
+            "id",
+            TypeRef::named_nn(TypeRef::STRING),
+            "The event's id (a UUID): consumers de-duplicate by it",
+        ))
+        .field(json_field(
+            "sequence",
+            TypeRef::named_nn(TypeRef::INT),
+            "Its place in the org's commit order (`orgseq`)",
+        ))
+        .field(json_field(
+            "type",
+            TypeRef::named_nn(TypeRef::STRING),
+            "The CloudEvents type, e.g. `hireplane.application.moved.v1`",
+        ))
+        .field(json_field(
+            "source",
+            TypeRef::named_nn(TypeRef::STRING),
+            "`/hireplane/orgs/<org>`",
+        ))
+        .field(json_field(
+            "subject",
+            TypeRef::named_nn(TypeRef::STRING),
+            "What it is about: `application/<id>`, `org/<org>`, ...",
+        ))
+        .field(json_field(
+            "time",
+            TypeRef::named_nn("DateTime"),
+            "When the change was made",
+        ))
+        .field(json_field(
+            "data",
+            TypeRef::named_nn("JSON"),
+            "The type's payload",
+        ))
+        .field(json_field(
+            "cloudEvent",
+            TypeRef::named_nn("JSON"),
+            "The whole event as CloudEvents JSON (what `hireplane events tail` prints)",
+        ));
+    let edge = Object::new("EventEdge")
+        .description("An event with its cursor")
+        .field(json_field(
+            "cursor",
+            TypeRef::named_nn(TypeRef::STRING),
+            "The `after` of the page after this event",
+        ))
+        .field(
+            Field::new("node", TypeRef::named_nn("Event"), |ctx| {
+                FieldFuture::new(async move {
+                    let e = ctx.parent_value.try_downcast_ref::<Value>()?;
+                    Ok(Some(FieldValue::owned_any(e.clone())))
+                })
+            })
+            .description("The event"),
+        );
+    let connection = Object::new("EventConnection")
+        .description("A page of the org's events the caller may see, in commit order")
+        .field(
+            Field::new("edges", TypeRef::named_nn_list_nn("EventEdge"), |ctx| {
+                FieldFuture::new(async move {
+                    let page = ctx.parent_value.try_downcast_ref::<Page>()?;
+                    Ok(Some(FieldValue::list(
+                        page.events.iter().cloned().map(FieldValue::owned_any),
+                    )))
+                })
+            })
+            .description("The page's events with their cursors"),
+        )
+        .field(
+            Field::new("nodes", TypeRef::named_nn_list_nn("Event"), |ctx| {
+                FieldFuture::new(async move {
+                    let page = ctx.parent_value.try_downcast_ref::<Page>()?;
+                    Ok(Some(FieldValue::list(
+                        page.events.iter().cloned().map(FieldValue::owned_any),
+                    )))
+                })
+            })
+            .description("The page's events"),
+        )
+        .field(
+            Field::new("pageInfo", TypeRef::named_nn("PageInfo"), |ctx| {
+                FieldFuture::new(async move {
+                    let page = ctx.parent_value.try_downcast_ref::<Page>()?;
+                    Ok(Some(FieldValue::owned_any(page.page_info.clone())))
+                })
+            })
+            .description(
+                "`endCursor` is where the next page starts: past the last event, and past \
+                 events read after it that the caller may not see; it is set even on an empty \
+                 page once anything was read, so a client polling for new events asks with it",
+            ),
+        );
+    vec![event.into(), edge.into(), connection.into()]
+}
+
+/// `events(first, after, type)`.
+pub fn field() -> Field {
+    Field::new("events", TypeRef::named_nn("EventConnection"), |ctx| {
+        super::spans::traced(super::spans::resolver(&ctx), events(ctx))
+    })
+    .argument(
+        InputValue::new("first", TypeRef::named(TypeRef::INT))
+            .description("At most this many events (default 50, at most 500)"),
+    )
+    .argument(
+        InputValue::new("after", TypeRef::named(TypeRef::STRING))
+            .description("A cursor from `pageInfo.endCursor` or an edge: the events after it"),
+    )
+    .argument(
+        InputValue::new("type", TypeRef::named_list(TypeRef::STRING)).description(
+            "Only events of these types: `application.moved` or `hireplane.application.moved.v1` \
+             (default: every type)",
+        ),
+    )
+    .description(
+        "The org's domain events (docs/events.md) in commit order, oldest first: only those \
+         whose subject the caller may see (its row visible to them, as in reports; `org/...` \
+         events to whoever may view the org). Poll with `after: pageInfo.endCursor` for new \
+         ones",
+    )
+}
+
+async fn events(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let rc = ctx.data::<RequestCtx>()?;
+    let first = match ctx.args.get("first") {
+        Some(v) if !v.is_null() => v.i64()?,
+        _ => 50,
+    };
+    let first = u32::try_from(first)
+        .ok()
+        .filter(|n| (1..=app::events::MAX_EVENTS_PAGE).contains(n))
+        .ok_or_else(|| {
+            error(
+                Code::BadUserInput,
+                Some("first"),
+                format!(
+                    "`first` is {first}; give 1 to {}",
+                    app::events::MAX_EVENTS_PAGE
+                ),
+            )
+        })?;
+    let after = match ctx.args.get("after") {
+        Some(v) if !v.is_null() => Some(after_seq(v.string()?)?),
+        _ => None,
+    };
+    let types = match ctx.args.get("type") {
+        Some(v) if !v.is_null() => v
+            .list()?
+            .iter()
+            .map(|t| Ok(t.string()?.to_owned()))
+            .collect::<async_graphql::Result<Vec<_>>>()?,
+        _ => Vec::new(),
+    };
+    let request = app::events::EventsRequest {
+        after_seq: after.unwrap_or(0),
+        types,
+        first,
+    };
+    let services = rc.services.clone();
+    let access = rc.caller.access.clone();
+    // A read: run on a worker without marking the request as having committed.
+    let page = rc
+        .db
+        .run(move |store| {
+            let at = domain::Instant::from_timestamp(jiff::Timestamp::now());
+            services.events(store, &access, &request, at)
+        })
+        .await
+        .map_err(|e| internal("reaching the database", e))?
+        .map_err(|e| failure(Failure::App(e)))?;
+    let end = (page.end_seq > 0).then(|| cursor(page.end_seq));
+    Ok(Some(FieldValue::owned_any(Page {
+        events: page.events.iter().map(event_json).collect(),
+        page_info: serde_json::json!({
+            "hasNextPage": page.has_next_page,
+            "hasPreviousPage": after.is_some(),
+            "endCursor": end,
+        }),
+    })))
+}
