@@ -2507,6 +2507,11 @@ fn every_field_and_filter_reads(db: Db) {
         let Some(entity) = connection.strip_suffix("Connection") else {
             continue;
         };
+        if list == "events" {
+            // Not a list of an entity of the catalog (no filters, no totalCount): the org's
+            // domain events, read in `scheduling_options_through_the_api`.
+            continue;
+        }
         lists += 1;
         entities.insert(entity.to_owned());
         let q = format!(

@@ -219,12 +219,20 @@ async fn events(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldV
         Some(v) if !v.is_null() => Some(after_seq(v.string()?)?),
         _ => None,
     };
-    let types = match ctx.args.get("type") {
-        Some(v) if !v.is_null() => v
-            .list()?
-            .iter()
-            .map(|t| Ok(t.string()?.to_owned()))
+    // A list, or one type alone (GraphQL's input coercion of a single value to a list).
+    let types = match ctx.args.get("type").map(|v| v.as_value().clone()) {
+        Some(async_graphql::Value::List(items)) => items
+            .into_iter()
+            .map(|t| match t {
+                async_graphql::Value::String(s) => Ok(s),
+                other => Err(error(
+                    Code::BadUserInput,
+                    Some("type"),
+                    format!("`type`: expected type names, got {other}"),
+                )),
+            })
             .collect::<async_graphql::Result<Vec<_>>>()?,
+        Some(async_graphql::Value::String(s)) => vec![s],
         _ => Vec::new(),
     };
     let request = app::events::EventsRequest {
