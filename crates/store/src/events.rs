@@ -868,6 +868,25 @@ pub fn catalogue_markdown() -> Result<String, StoreError> {
         w(&mut out, line);
     }
     w(&mut out, "");
+    w(&mut out, "## The outbox");
+    w(&mut out, "");
+    for line in [
+        "Events are rows of the table `outbox` (store migration 15), written by the store's write paths as the last statements of the change's own transaction: a change that rolls back leaves no event. Imports write none (they load history, not changes).",
+        "",
+        "| Column | What |",
+        "|---|---|",
+        "| `org_id` | the org; every key starts with it |",
+        "| `seq` | 1, 2, ... per org, in commit order, never reused (primary key `(org_id, seq)`) |",
+        "| `id` | the event's UUID (unique per org) |",
+        "| `type`, `subject`, `time` | the CloudEvents attributes |",
+        "| `data` | the payload (JSON; `jsonb` on PostgreSQL) |",
+        "| `published_at` | NULL until a relay publishes the event (index `outbox_unpublished` on `(org_id, seq)` of those) |",
+        "",
+        "`seq` comes from the org's row of `outbox_heads` (`last_seq`), taken by an upsert whose row lock PostgreSQL holds until commit: a second transaction of the org waits there and takes the next number only once the first has committed, so a reader that pages by `seq` (`after_seq`) never sees `n + 1` while `n` is still to commit. SQLite has one writer at a time.",
+    ] {
+        w(&mut out, line);
+    }
+    w(&mut out, "");
     w(&mut out, "## What each command emits");
     w(&mut out, "");
     w(&mut out, "| Command | When | Events, in order |");
@@ -880,6 +899,7 @@ pub fn catalogue_markdown() -> Result<String, StoreError> {
                 Times::EachOf(what) => format!("`{}` per {what}", t.type_name()),
             })
             .collect();
+        let when = if when.is_empty() { "always" } else { when };
         let _ = writeln!(out, "| `{command}` | {when} | {} |", list.join(", "));
     }
     w(&mut out, "");
