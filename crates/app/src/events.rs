@@ -8,7 +8,7 @@
 //! need `view` on the org, one single decision. Events of another org are never read: the
 //! store reads one org's outbox, the caller's.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use store::{EventQuery, OutboxEvent, Store};
 
@@ -169,13 +169,10 @@ impl Services {
         events: &[OutboxEvent],
         at: domain::Instant,
     ) -> Result<HashSet<String>, AppError> {
-        let mut by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut by_kind: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for e in events {
             if let Some((kind, id)) = e.subject_parts() {
-                let ids = by_kind.entry(kind).or_default();
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
+                by_kind.entry(kind).or_default().insert(id);
             }
         }
         let mut visible = HashSet::new();
@@ -202,6 +199,7 @@ impl Services {
             let Some(subject) = report_subject(kind) else {
                 continue; // a kind no report shows: nobody's
             };
+            let ids: Vec<&str> = ids.into_iter().collect();
             for chunk in ids.chunks(200) {
                 let list: Vec<String> = chunk
                     .iter()
