@@ -1876,6 +1876,53 @@ fn workflow_commands_by_hand(db: &str) {
         lines(&["--since", &seqs[seqs.len() - 2].to_string()]).len(),
         1
     );
+    // --follow: a change made while it polls comes out as it commits.
+    let mut follower = Command::new(env!("CARGO_BIN_EXE_hireplane"))
+        .args([
+            "--database",
+            db,
+            "events",
+            "tail",
+            "--as",
+            admin,
+            "--follow",
+            "--poll-ms",
+            "50",
+            "--since",
+            &last,
+        ])
+        .current_dir(t)
+        .env_remove("HIREPLANE_DATABASE")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = follower.stdout.take().unwrap();
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    ok(&[
+        "candidate",
+        "create",
+        "--as",
+        admin,
+        "--name",
+        "Followed Person",
+    ]);
+    let line = receive.recv_timeout(std::time::Duration::from_secs(20));
+    let _ = follower.kill();
+    let _ = follower.wait();
+    let followed: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+    assert_eq!(followed["type"], "hireplane.candidate.created.v1");
+    assert_eq!(followed["orgseq"], seqs.last().unwrap() + 1);
     // An unknown type, in the API's words.
     let out = run(&["events", "tail", "--as", admin, "--type", "nope"]);
     fails_with(
