@@ -11,7 +11,9 @@
 //!    [`AppError::Forbidden`]);
 //! 3. runs one store command, one transaction, all or nothing, which keeps the workflow's rules
 //!    (refusals become [`AppError::Invalid`], [`AppError::Conflict`] or [`AppError::NotFound`]
-//!    with their field renamed to the input's names by [`crate::api_names`]);
+//!    with their field renamed to the input's names by [`crate::api_names`]), its domain
+//!    events written in that transaction and attributed to the caller at `at`
+//!    (`store.acting_as(...)`, docs/events.md);
 //! 4. answers with the id of what it changed, for the edge to read back as the caller
 //!    ([`Services::read_as_caller`] for the CLI; the server reads what the query selects), so
 //!    masks apply to the answer too.

@@ -3,7 +3,7 @@
 //! envelope they are read in.
 //!
 //! **The outbox invariant.** Events are written only by the store's write paths, inside the
-//! transaction of the change they describe ([`crate::write`]'s `Tx::emit`, flushed just before
+//! transaction of the change they describe (`crate::write`'s `Tx::emit`, flushed just before
 //! commit): a change that rolls back leaves no event, a committed one exactly the events the
 //! catalogue says. No other code inserts into `outbox`.
 //!

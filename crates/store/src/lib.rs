@@ -14,6 +14,9 @@
 //! - Beside the org's data, and outside the interchange format: the org's own access policies,
 //!   versioned ([`Store::set_org_policy`]), and an append-only audit log ([`Store::record_audit`]);
 //!   see the `audit` module. Replacing an org keeps both.
+//! - Each org's domain events, in a transactional outbox written by the write paths in the
+//!   change's own transaction, in commit order per org (`events`: the catalogue, docs/events.md,
+//!   [`Store::outbox_events`]). Replacing an org keeps them.
 //! - Outside every org: the server replicas serving the database and their heartbeats
 //!   ([`Store::replica_heartbeat`], [`Store::replica_leave`]; the `replicas` module), so that the
 //!   server's per-token rate limit can be split between the live replicas.

@@ -20,6 +20,11 @@
 //!   ended) and `candidates.has_non_confidential_job` (an application to a job that is not
 //!   confidential: recomputed when a candidate or an application is inserted, and for the job's
 //!   candidates when a job's `confidential` changes).
+//! - **Its events, in the same transaction.** A command emits the domain events the catalogue
+//!   says (`crate::events::COMMANDS`) with `Tx::emit`; `Store::write_tx` writes them to the
+//!   outbox as the last statements before commit, so a refusal or a rollback leaves none.
+//!   `actor_id` and `time` come from [`Store::acting_as`]. (`update_custom_field`, which no
+//!   command of the API uses, emits none yet.)
 //! - **Rows are written through one function per table** (`tx.rs`), whose values come from the
 //!   shared record-to-row mapping of `rows.rs` (the import's), so that a new column is one change.
 //!
