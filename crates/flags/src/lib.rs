@@ -13,12 +13,15 @@
 //!   the org, role and replica version are the properties `orgId`, `role` and
 //!   `replicaVersion` (so a rollout can stick to `orgId`), the environment is `environment`,
 //!   the caller's clock is `currentTime`, and any other property is passed as is.
+//! - [`rollout`]: gradual rollouts guarded by the SLOs, the engine that decides whether a
+//!   rollout plan holds, advances, completes or halts, from the time and the cohorts' figures.
 //!
 //! **Pure:** no IO, no clock (the caller passes the time `DATE_*` constraints compare with; a
 //! context without one makes them false), no async. The only impurity is Unleash's `random`
 //! stickiness (and `gradualRolloutRandom`), which asks the OS for randomness by definition.
 
 mod definition;
+pub mod rollout;
 
 use std::collections::{BTreeMap, HashMap};
 
