@@ -97,6 +97,14 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_published_populations.sql"),
         postgres: include_str!("../migrations/postgres/0014_published_populations.sql"),
     },
+    // 15 is another branch's; the runner applies every migration not yet recorded, so a gap
+    // (or 15 landing after 16) is fine.
+    Migration {
+        version: 16,
+        name: "rollouts",
+        sqlite: include_str!("../migrations/sqlite/0016_rollouts.sql"),
+        postgres: include_str!("../migrations/postgres/0016_rollouts.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived
