@@ -25,6 +25,7 @@ pub mod demographics;
 pub mod flags;
 pub mod hiring;
 pub mod policy_changes;
+pub mod rollouts;
 pub mod scheduling;
 pub mod tokens;
 
