@@ -33,6 +33,7 @@ mod access;
 mod flags;
 mod hiring;
 mod report;
+mod rollout;
 mod schedule;
 mod serve;
 mod slo;
@@ -252,6 +253,10 @@ enum Command {
         /// Start on a fresh embedded store with the demo org, and print a token per role
         #[arg(long)]
         demo: bool,
+        /// This replica is a canary: flag contexts carry `canary` = `true`, so flags can
+        /// target it (docs/flags.md, "Canaries")
+        #[arg(long)]
+        canary: bool,
         /// With --demo: size of the demo org [default: 5000]
         #[arg(long, value_name = "N", requires = "demo")]
         applications: Option<u64>,
@@ -269,6 +274,12 @@ enum Command {
     Flags {
         #[command(subcommand)]
         command: flags::FlagsCommand,
+    },
+    /// Gradual rollouts of flags guarded by the SLOs: plan, status, pause, resume, abort,
+    /// history
+    Rollout {
+        #[command(subcommand)]
+        command: rollout::RolloutCommand,
     },
     /// API tokens: create (printed once), list, revoke
     Token {
@@ -511,6 +522,7 @@ fn run(cli: Cli) -> Result<()> {
             config,
             listen,
             demo,
+            canary,
             applications,
             seed,
             today,
@@ -520,7 +532,7 @@ fn run(cli: Cli) -> Result<()> {
                 seed: seed.unwrap_or(7),
                 today: data_date(today),
             });
-            serve::serve(database.as_deref(), config.as_deref(), listen, demo)?
+            serve::serve(database.as_deref(), config.as_deref(), listen, demo, canary)?
         }
         Command::Slo(args) => slo::run(args)?,
         Command::Token { command } => {
@@ -530,6 +542,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Flags { command } => {
             let mut store = open(DEFAULT_DATABASE)?;
             flags::run(&mut store, command)?;
+        }
+        Command::Rollout { command } => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            rollout::run(&mut store, command)?;
         }
     }
     Ok(())
