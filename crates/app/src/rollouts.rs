@@ -201,11 +201,7 @@ impl Services {
             percent: i64::from(percent),
             figures,
             definition: Some(&definition),
-            author: FlagAuthor {
-                by,
-                reason: &format!("rollout {action}: {reason}"),
-                at,
-            },
+            author: FlagAuthor { by, reason, at },
         })?;
         written.ok_or_else(|| FlagError::RolloutChanged(flag.to_owned()).into())
     }

@@ -283,3 +283,174 @@ fn guarded_rollouts(db: Db) {
 }
 
 on_both!(guarded_rollouts);
+
+fn post(
+    server: &common::Server,
+    token: &str,
+    query: &str,
+    variables: serde_json::Value,
+) -> serde_json::Value {
+    let mut resp = server
+        .agent
+        .post(format!("{}/graphql", server.base))
+        .header("Authorization", format!("Bearer {token}"))
+        .send_json(json!({"query": query, "variables": variables}))
+        .unwrap();
+    serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+const STATUS: &str = "{ rollouts { flag phase step percent updatedBy on off comparisons } }";
+const SET_PLAN: &str = "mutation($flag: String!, $plan: JSON!, $reason: String!) { \
+    setRolloutPlan(flag: $flag, plan: $plan, reason: $reason) { flag phase step percent updatedBy } }";
+const PAUSE: &str =
+    "mutation($flag: String!) { pauseRollout(flag: $flag, reason: \"look\") { phase percent } }";
+
+/// Rollouts through the API: only admins of the operator org (as for flags) read and change
+/// plans; a tenant's admin (no operator org, or another) and a recruiter get `FORBIDDEN`.
+fn rollouts_through_the_api(db: Db) {
+    const ORG: &str = "rapi";
+    let tokens = common::generated_org(&db, ORG, 20, 3, &["admin", "recruiter"]);
+    let (admin, recruiter) = (tokens[0].token.clone(), tokens[1].token.clone());
+    let plan_json = serde_json::to_value(plan(60_000, 100)).unwrap();
+    {
+        let store = &mut store::Store::open(&db.url).unwrap();
+        app::Services::new()
+            .set_flag(
+                store,
+                app::flags::FlagsActor::Operator,
+                "f",
+                r#"{"name":"f","enabled":false}"#,
+                "test",
+                "new",
+                now(),
+            )
+            .unwrap();
+    }
+    // No operator org: the org's admin may not.
+    {
+        let server = common::Server::start(settings(&db));
+        let r = post(&server, &admin, STATUS, json!({}));
+        assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
+        let r = post(
+            &server,
+            &admin,
+            SET_PLAN,
+            json!({"flag": "f", "plan": plan_json, "reason": "go"}),
+        );
+        assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
+    }
+    let mut s = settings(&db);
+    s.flags.operator_org = ORG.into();
+    let server = common::Server::start(s);
+    for q in [STATUS, PAUSE] {
+        let r = post(&server, &recruiter, q, json!({"flag": "f"}));
+        assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
+    }
+    let r = post(
+        &server,
+        &admin,
+        SET_PLAN,
+        json!({"flag": "f", "plan": {"steps": [5, 1]}, "reason": "go"}),
+    );
+    assert_eq!(
+        r["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{r}"
+    );
+    assert_eq!(r["errors"][0]["extensions"]["field"], "plan", "{r}");
+    let r = post(
+        &server,
+        &admin,
+        SET_PLAN,
+        json!({"flag": "f", "plan": plan_json, "reason": "go"}),
+    );
+    assert_eq!(
+        r["data"]["setRolloutPlan"],
+        json!({"flag": "f", "phase": "running", "step": 1, "percent": 1,
+               "updatedBy": format!("{ORG}/{}", tokens[0].user_id)}),
+        "{r}"
+    );
+    // A second plan while it runs is a conflict.
+    let r = post(
+        &server,
+        &admin,
+        SET_PLAN,
+        json!({"flag": "f", "plan": plan_json, "reason": "again"}),
+    );
+    assert_eq!(r["errors"][0]["extensions"]["code"], "CONFLICT", "{r}");
+    let r = post(&server, &admin, STATUS, json!({}));
+    let status = &r["data"]["rollouts"][0];
+    assert_eq!(status["phase"], "running", "{r}");
+    assert!(status["on"]["requests"].is_u64(), "{r}");
+    assert_eq!(status["comparisons"][0]["sli"], "errors", "{r}");
+    let r = post(&server, &admin, PAUSE, json!({"flag": "f"}));
+    assert_eq!(
+        r["data"]["pauseRollout"],
+        json!({"phase": "paused", "percent": 1}),
+        "{r}"
+    );
+}
+
+on_both!(rollouts_through_the_api);
+
+/// Two replicas of one PostgreSQL database: the flagged cohort's requests go to one, the
+/// control's to the other, so a plan can only advance on the sums over both; one replica holds
+/// the driver's lease.
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn two_replicas_sum_their_cohorts_and_one_drives() {
+    const FLAG: &str = "split-feature";
+    let db = common::postgres_db();
+    let (inside, outside) = cohort_orgs(FLAG);
+    let on_token = common::generated_org(&db, &inside, 20, 3, &["admin"])[0]
+        .token
+        .clone();
+    let off_token = common::generated_org(&db, &outside, 20, 4, &["admin"])[0]
+        .token
+        .clone();
+    let first = common::Server::start(settings(&db));
+    let second = common::Server::start(settings(&db));
+    start_plan(&db, FLAG, &plan(200, 30));
+    let started = Instant::now();
+    let mut done = false;
+    while !done && started.elapsed() < Duration::from_secs(60) {
+        for _ in 0..10 {
+            post(
+                &first,
+                &on_token,
+                "{ viewer { flags { name } } }",
+                json!({}),
+            );
+            post(
+                &second,
+                &off_token,
+                "{ viewer { flags { name } } }",
+                json!({}),
+            );
+        }
+        done = rollout(&db, FLAG).state.phase == flags::rollout::Phase::Completed;
+    }
+    assert!(done, "{:?}", rollout(&db, FLAG));
+    let mut store = store::Store::open(&db.url).unwrap();
+    for e in store
+        .rollout_history(Some(FLAG), 10)
+        .unwrap()
+        .iter()
+        .filter(|e| e.by == "rollout")
+    {
+        let f: serde_json::Value = serde_json::from_str(e.figures.as_ref().unwrap()).unwrap();
+        assert!(f["on"]["requests"].as_u64().unwrap() >= 30, "{f}");
+        assert!(f["off"]["requests"].as_u64().unwrap() >= 30, "{f}");
+    }
+    // One lease, held by one of the two.
+    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let holders: Vec<String> = c
+        .query("SELECT holder FROM leases WHERE name = 'rollouts'", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(holders.len(), 1, "{holders:?}");
+}

@@ -68,7 +68,8 @@ pub struct RolloutWrite<'a> {
     pub action: &'a str,
     pub percent: i64,
     pub figures: Option<&'a str>,
-    /// The flag's new definition (None: unchanged).
+    /// The flag's new definition (None: unchanged); its history's reason is `rollout ACTION:
+    /// REASON`.
     pub definition: Option<&'a str>,
     pub author: FlagAuthor<'a>,
 }
@@ -122,6 +123,12 @@ impl Store {
     /// Returns the new revision, or None when the plan's revision is not `expected_revision`
     /// (someone else wrote it first: nothing is written).
     pub fn write_rollout(&mut self, w: RolloutWrite<'_>) -> Result<Option<i64>, StoreError> {
+        // The flag's history says which change of the plan set it.
+        let flag_reason = format!("rollout {}: {}", w.action, w.author.reason);
+        let flag_author = FlagAuthor {
+            reason: &flag_reason,
+            ..w.author
+        };
         let change = w.definition.map(|d| NewFlagChange {
             kind: FlagKind::Flag,
             name: w.flag,
@@ -183,7 +190,7 @@ impl Store {
                     rusqlite::params![w.flag, revision],
                 )?;
                 if let Some(c) = change {
-                    set_flags_sqlite(&tx, &[c], w.author)?;
+                    set_flags_sqlite(&tx, &[c], flag_author)?;
                 }
                 tx.commit()?;
                 Ok(Some(revision))
@@ -250,7 +257,7 @@ impl Store {
                     &[&w.flag, &revision],
                 )?;
                 if let Some(c) = change {
-                    set_flags_postgres(&mut tx, &[c], w.author)?;
+                    set_flags_postgres(&mut tx, &[c], flag_author)?;
                 }
                 tx.commit()?;
                 Ok(Some(revision))

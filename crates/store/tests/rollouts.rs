@@ -35,7 +35,7 @@ fn write<'a>(
         definition,
         author: FlagAuthor {
             by: "rollout",
-            reason: "rollout advance: why",
+            reason: "why",
             at: at(t),
         },
     }
