@@ -59,7 +59,9 @@ pub struct MeasuredRollout {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Driven {
     pub flag: String,
-    pub decision: Decision,
+    /// The decision written, or why the plan could not be driven (a plan that is no longer
+    /// valid, a flag removed under it): the other plans are driven all the same.
+    pub decision: Result<Decision, String>,
 }
 
 fn instant_to_ts(at: domain::Instant) -> jiff::Timestamp {
@@ -393,7 +395,8 @@ impl Services {
     /// Drives every running plan once at `at`: the engine decides from the cohorts' figures
     /// summed over the replicas, and an advance, completion or halt is written with the figures
     /// behind it. No authorization: run by the replica holding the lease [`LEASE`]. A plan
-    /// another writer changed meanwhile is left for the next drive.
+    /// another writer changed meanwhile is left for the next drive; one that cannot be driven
+    /// (no longer valid, its flag removed) is reported and the others are driven.
     pub fn drive_rollouts(
         &self,
         store: &mut Store,
@@ -402,10 +405,19 @@ impl Services {
         let now = instant_to_ts(at);
         let mut out = Vec::new();
         for row in store.rollouts()? {
-            let r = read(&row)?;
-            if r.state.phase != Phase::Running {
+            if row.phase != Phase::Running.as_str() {
                 continue;
             }
+            let r = match read(&row) {
+                Ok(r) => r,
+                Err(e) => {
+                    out.push(Driven {
+                        flag: row.flag.clone(),
+                        decision: Err(e.to_string()),
+                    });
+                    continue;
+                }
+            };
             let figures = self.figures_of(store, &r)?;
             let verdict = rollout::decide(&r.plan, &r.state, now, &figures);
             let (action, reason) = match &verdict.decision {
@@ -441,10 +453,14 @@ impl Services {
             ) {
                 Ok(_) => out.push(Driven {
                     flag: r.flag,
-                    decision: verdict.decision,
+                    decision: Ok(verdict.decision),
                 }),
                 Err(AppError::Flags(e)) if matches!(*e, FlagError::RolloutChanged(_)) => {}
-                Err(e) => return Err(e),
+                Err(e @ AppError::Store(_)) => return Err(e),
+                Err(e) => out.push(Driven {
+                    flag: r.flag,
+                    decision: Err(e.to_string()),
+                }),
             }
         }
         Ok(out)

@@ -193,7 +193,10 @@ fn rollouts(mut f: Fresh) {
     report(s, "f", r.revision, (100, 5), (1000, 1));
     let driven = services.drive_rollouts(s, t(301)).unwrap();
     assert!(
-        matches!(&driven[0].decision, flags::rollout::Decision::Halt { .. }),
+        matches!(
+            &driven[0].decision,
+            Ok(flags::rollout::Decision::Halt { .. })
+        ),
         "{driven:?}"
     );
     assert_eq!(percent_of(s, "f"), "0");
@@ -230,6 +233,42 @@ fn rollouts(mut f: Fresh) {
             "plan", "advance", "pause", "resume", "halt", "abort", "plan"
         ]
     );
+
+    // A flag removed under its running plan: that plan cannot be driven, the others are.
+    for flag in ["g", "h"] {
+        services
+            .set_flag(
+                s,
+                op,
+                flag,
+                &format!(r#"{{"name":"{flag}","enabled":false}}"#),
+                "x.json",
+                "new",
+                t(500),
+            )
+            .unwrap();
+        services
+            .set_rollout_plan(s, op, flag, &plan(), "go", t(500))
+            .unwrap();
+    }
+    services.remove_flag(s, op, "g", "gone", t(501)).unwrap();
+    for flag in ["g", "h"] {
+        let rev = s.rollout(flag).unwrap().unwrap().revision;
+        report(s, flag, rev, (200, 0), (200, 0));
+    }
+    let mut driven = services.drive_rollouts(s, t(560)).unwrap();
+    driven.retain(|d| d.flag != "f");
+    assert_eq!(driven.len(), 2, "{driven:?}");
+    assert_eq!(driven[0].flag, "g");
+    assert_eq!(driven[0].decision, Err("no flag `g`".to_owned()));
+    assert_eq!(
+        driven[1].decision,
+        Ok(flags::rollout::Decision::Advance {
+            step: 1,
+            percent: 50
+        })
+    );
+    assert_eq!(percent_of(s, "h"), "50");
 
     // Canaries: a flag for canary replicas is on only in a canary's contexts.
     services

@@ -224,15 +224,21 @@ async fn tick(
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
+    let mut changed = false;
     for d in &driven {
         match &d.decision {
-            flags::rollout::Decision::Halt { reason } => {
+            Ok(flags::rollout::Decision::Halt { reason }) => {
                 tracing::warn!(flag = %d.flag, %reason, "rollout halted and rolled back");
+                changed = true;
             }
-            other => tracing::info!(flag = %d.flag, decision = ?other, "rollout moved"),
+            Ok(other) => {
+                tracing::info!(flag = %d.flag, decision = ?other, "rollout moved");
+                changed = true;
+            }
+            Err(e) => tracing::error!(flag = %d.flag, error = %e, "cannot drive a rollout plan"),
         }
     }
-    Ok(!driven.is_empty())
+    Ok(changed)
 }
 
 impl RolloutTask {
