@@ -454,3 +454,63 @@ fn two_replicas_sum_their_cohorts_and_one_drives() {
         .collect();
     assert_eq!(holders.len(), 1, "{holders:?}");
 }
+
+/// A canary replica (`flags.canary`, `serve --canary`) evaluates flags with `canary` = `true`,
+/// another replica of the same database with `false`; each reports itself in the metrics.
+#[test]
+fn a_canary_replica_gets_the_canary_flags() {
+    const ORG: &str = "rcan";
+    let db = common::sqlite_db();
+    let token = common::generated_org(&db, ORG, 20, 3, &["recruiter"])[0]
+        .token
+        .clone();
+    {
+        let store = &mut store::Store::open(&db.url).unwrap();
+        app::Services::new()
+            .set_flag(
+                store,
+                app::flags::FlagsActor::Operator,
+                "canary-only",
+                &json!({"name": "canary-only", "enabled": true, "strategies": [
+                    {"name": "default", "constraints": [
+                        {"contextName": "canary", "operator": "IN", "values": ["true"]}]}]})
+                .to_string(),
+                "test",
+                "canaries first",
+                now(),
+            )
+            .unwrap();
+    }
+    let mut canary = settings(&db);
+    canary.flags.canary = true;
+    let canary = common::Server::start(canary);
+    let stable = common::Server::start(settings(&db));
+    let flags = "{ viewer { flags { name enabled } } }";
+    let r = post(&canary, &token, flags, json!({}));
+    assert_eq!(
+        r["data"]["viewer"]["flags"],
+        json!([{"name": "canary-only", "enabled": true}]),
+        "{r}"
+    );
+    let r = post(&stable, &token, flags, json!({}));
+    assert_eq!(
+        r["data"]["viewer"]["flags"],
+        json!([{"name": "canary-only", "enabled": false}]),
+        "{r}"
+    );
+    let metrics = canary
+        .agent
+        .get(format!("{}/metrics", canary.base))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "hireplane_replica_info{{version=\"{}\",canary=\"true\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{metrics}"
+    );
+}
