@@ -406,7 +406,9 @@ async fn graphql(
     };
     // The request's rollout cohorts: each flag under a plan evaluated for the caller
     // ([`crate::rollouts`]); every outcome from here is counted in them too.
-    let labels = {
+    let labels = if shared.cohorts.is_idle() {
+        crate::rollouts::Labels::default()
+    } else {
         let loaded = shared.flags.get();
         let cx = app::flags::context_for(
             &caller.access,

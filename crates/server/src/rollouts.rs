@@ -100,6 +100,11 @@ impl Cohorts {
         counts.retain(|(flag, revision, _), _| keep.contains(&(flag.clone(), *revision)));
     }
 
+    /// Whether no plan is measured (a request then needs no context and no label).
+    pub fn is_idle(&self) -> bool {
+        self.plans().is_empty()
+    }
+
     /// Labels a request: the cohort of each flag under a plan, evaluated for its context.
     pub fn label(&self, flags: &flags::Flags, context: &flags::Context) -> Labels {
         let plans = self.plans();

@@ -457,7 +457,9 @@ on_both!(
     "hp_test",
     migrations_are_recorded_and_idempotent,
     |mut f| {
-        let latest = 14;
+        // 15 is another branch's: the runner applies every migration not yet recorded, so a
+        // gap (or 15 landing after 16) is fine.
+        let latest = 16;
         assert_eq!(f.store().schema_version().unwrap(), latest);
         // Opening the same database again finds it current and changes nothing.
         let url = f.url.clone();
