@@ -74,7 +74,10 @@ fn plan(hold_ms: u64, min_requests: u64) -> Plan {
                 slo: "api-latency".into(),
                 threshold_ms: 250,
                 selector: flags::rollout::parse_selector(r#"operation!="report""#).unwrap(),
-                margin_ppm: 10_000,
+                // 20 points: on a busy test machine one request in a step of 40 may take over
+                // 250 ms in either cohort; the guard under test here is the error rate (the
+                // engine's unit tests hold the latency comparison).
+                margin_ppm: 200_000,
             }),
         },
     }
