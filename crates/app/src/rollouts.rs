@@ -187,10 +187,12 @@ impl Services {
         at: domain::Instant,
     ) -> Result<i64, AppError> {
         let percent = rollout::percent(plan, state);
-        let current = store
-            .flag(FlagKind::Flag, flag)?
-            .ok_or_else(|| FlagError::NoSuchFlag(flag.to_owned()))?;
-        let definition = with_rollout(flag, &current.definition, percent)?;
+        // A plan whose flag was removed can still be aborted (nothing to set then).
+        let definition = match store.flag(FlagKind::Flag, flag)? {
+            Some(current) => Some(with_rollout(flag, &current.definition, percent)?),
+            None if action == "abort" => None,
+            None => return Err(FlagError::NoSuchFlag(flag.to_owned()).into()),
+        };
         let text = plan.to_json();
         let written = store.write_rollout(RolloutWrite {
             flag,
@@ -202,7 +204,7 @@ impl Services {
             action,
             percent: i64::from(percent),
             figures,
-            definition: Some(&definition),
+            definition: definition.as_deref(),
             author: FlagAuthor { by, reason, at },
         })?;
         written.ok_or_else(|| FlagError::RolloutChanged(flag.to_owned()).into())

@@ -269,6 +269,12 @@ fn rollouts(mut f: Fresh) {
         })
     );
     assert_eq!(percent_of(s, "h"), "50");
+    // The plan of the removed flag can still be aborted.
+    let r = services
+        .abort_rollout(s, op, "g", "flag gone", t(570))
+        .unwrap();
+    assert_eq!(r.state.phase, Phase::Aborted);
+    assert!(s.flag(FlagKind::Flag, "g").unwrap().is_none());
 
     // Canaries: a flag for canary replicas is on only in a canary's contexts.
     services
