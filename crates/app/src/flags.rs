@@ -68,6 +68,25 @@ pub enum FlagError {
         version: i64,
         message: String,
     },
+    /// A rollout plan that does not hold ([`::flags::rollout::PlanError`] names the field).
+    #[error(transparent)]
+    Plan(::flags::rollout::PlanError),
+    #[error("no rollout plan for flag `{0}`")]
+    NoRollout(String),
+    #[error("flag `{0}` has a running or paused rollout plan; abort it first")]
+    RolloutActive(String),
+    #[error("the rollout plan of flag `{0}` changed meanwhile; read it again")]
+    RolloutChanged(String),
+    #[error("cannot {action} the rollout plan of flag `{flag}`: it is {phase}")]
+    RolloutPhase {
+        flag: String,
+        action: &'static str,
+        phase: &'static str,
+    },
+    #[error(
+        "flag `{0}` has strategies other than a `flexibleRollout` with stickiness `orgId`; a rollout plan drives only such strategies (remove the others, or give the flag none)"
+    )]
+    NotRolloutShaped(String),
 }
 
 impl From<FlagError> for AppError {
@@ -93,7 +112,13 @@ pub struct Deployment {
     /// The org whose admins manage the installation's flags through the API
     /// (`flags.operator_org`); `None`: only the CLI's operator does.
     pub operator_org: Option<String>,
+    /// The replica is a canary (`serve --canary`): contexts get the property `canary` =
+    /// `true` (else `false`).
+    pub canary: bool,
 }
+
+/// The context property that tells a canary replica (`true`) from the others (`false`).
+pub const CANARY_PROPERTY: &str = "canary";
 
 /// The stored definitions compiled, with the history version they stand for.
 #[derive(Debug)]
@@ -108,7 +133,11 @@ pub fn context_for(access: &Access, deployment: &Deployment, at: domain::Instant
         .org(&access.viewer.org)
         .user(&access.viewer.user)
         .role(&access.user.role)
-        .replica_version(&deployment.replica_version);
+        .replica_version(&deployment.replica_version)
+        .property(
+            CANARY_PROPERTY,
+            if deployment.canary { "true" } else { "false" },
+        );
     if let Some(env) = &deployment.environment {
         cx = cx.environment(env);
     }
@@ -118,7 +147,7 @@ pub fn context_for(access: &Access, deployment: &Deployment, at: domain::Instant
     }
 }
 
-fn check_reason(reason: &str) -> Result<(), FlagError> {
+pub(crate) fn check_reason(reason: &str) -> Result<(), FlagError> {
     if reason.trim().is_empty() || reason.len() > MAX_REASON {
         return Err(FlagError::Reason);
     }
@@ -145,7 +174,7 @@ fn document(rows: &[StoredFlag]) -> Result<Value, FlagError> {
 }
 
 impl Services {
-    fn authorize_flags(
+    pub(crate) fn authorize_flags(
         &self,
         store: &mut Store,
         actor: FlagsActor<'_>,

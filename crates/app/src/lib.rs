@@ -26,6 +26,7 @@ pub mod events;
 pub mod flags;
 pub mod hiring;
 pub mod policy_changes;
+pub mod rollouts;
 pub mod scheduling;
 pub mod tokens;
 

@@ -179,6 +179,7 @@ fn flags(mut f: Fresh) {
         replica_version: "0.1.0".into(),
         environment: Some("test".into()),
         operator_org: None,
+        canary: false,
     };
     let for_admin = services.evaluate_flags(&loaded.flags, &admin_access, &d, at());
     assert_eq!(for_admin.len(), 1);

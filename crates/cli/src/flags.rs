@@ -87,7 +87,7 @@ pub enum FlagsCommand {
 
 /// Who acts: the operator, or a user (an admin) of an org.
 #[derive(clap::Args)]
-pub struct Who {
+pub(crate) struct Who {
     /// Act as this user (an admin); without it, as the operator
     #[arg(long = "as", value_name = "USER_ID")]
     as_user: Option<String>,
@@ -96,7 +96,24 @@ pub struct Who {
     org: Option<String>,
 }
 
-fn actor(a: &Option<app::Access>) -> FlagsActor<'_> {
+impl Who {
+    /// The user who acts, or None for the operator.
+    pub(crate) fn access(
+        &self,
+        services: &app::Services,
+        store: &mut Store,
+    ) -> Result<Option<app::Access>> {
+        match &self.as_user {
+            None => Ok(None),
+            Some(user) => {
+                let org = pick_org(store, self.org.clone())?;
+                Ok(Some(services.access(store, &org, user)?))
+            }
+        }
+    }
+}
+
+pub(crate) fn actor(a: &Option<app::Access>) -> FlagsActor<'_> {
     match a {
         // The CLI runs with the database's own credentials, as the installation's operator:
         // `--as` names the user (an admin, allowed `edit` on their org) who acts, whatever
@@ -106,7 +123,7 @@ fn actor(a: &Option<app::Access>) -> FlagsActor<'_> {
     }
 }
 
-fn now() -> domain::Instant {
+pub(crate) fn now() -> domain::Instant {
     domain::Instant::from_timestamp(jiff::Timestamp::now())
 }
 
@@ -242,6 +259,7 @@ pub fn run(store: &mut Store, command: FlagsCommand) -> Result<()> {
                 replica_version: env!("CARGO_PKG_VERSION").to_owned(),
                 environment,
                 operator_org: None,
+                canary: false,
             };
             let mut found = false;
             for f in services.evaluate_flags(&loaded.flags, &a, &deployment, now()) {

@@ -34,6 +34,7 @@ mod events;
 mod flags;
 mod hiring;
 mod report;
+mod rollout;
 mod schedule;
 mod serve;
 mod slo;
@@ -253,6 +254,10 @@ enum Command {
         /// Start on a fresh embedded store with the demo org, and print a token per role
         #[arg(long)]
         demo: bool,
+        /// This replica is a canary: flag contexts carry `canary` = `true`, so flags can
+        /// target it (docs/flags.md, "Canaries")
+        #[arg(long)]
+        canary: bool,
         /// With --demo: size of the demo org [default: 5000]
         #[arg(long, value_name = "N", requires = "demo")]
         applications: Option<u64>,
@@ -276,6 +281,12 @@ enum Command {
     Events {
         #[command(subcommand)]
         command: events::EventsCommand,
+    },
+    /// Gradual rollouts of flags guarded by the SLOs: plan, status, pause, resume, abort,
+    /// history
+    Rollout {
+        #[command(subcommand)]
+        command: rollout::RolloutCommand,
     },
     /// API tokens: create (printed once), list, revoke
     Token {
@@ -518,6 +529,7 @@ fn run(cli: Cli) -> Result<()> {
             config,
             listen,
             demo,
+            canary,
             applications,
             seed,
             today,
@@ -527,7 +539,7 @@ fn run(cli: Cli) -> Result<()> {
                 seed: seed.unwrap_or(7),
                 today: data_date(today),
             });
-            serve::serve(database.as_deref(), config.as_deref(), listen, demo)?
+            serve::serve(database.as_deref(), config.as_deref(), listen, demo, canary)?
         }
         Command::Slo(args) => slo::run(args)?,
         Command::Token { command } => {
@@ -544,6 +556,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Events { command } => {
             let mut store = open(DEFAULT_DATABASE)?;
             events::run(&mut store, command)?;
+        }
+        Command::Rollout { command } => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            rollout::run(&mut store, command)?;
         }
     }
     Ok(())

@@ -140,8 +140,12 @@ pub fn serve(
     config: Option<&Path>,
     listen: Option<SocketAddr>,
     demo: Option<super::DemoOrg>,
+    canary: bool,
 ) -> Result<()> {
     let mut settings = server::Settings::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if canary {
+        settings.flags.canary = true;
+    }
     if let Some(url) = database {
         settings.database = url.to_owned();
     }

@@ -2093,6 +2093,105 @@ fn flags_set_list_history_evaluate_import_export() {
     );
 }
 
+/// `hireplane rollout`: a plan whose guard comes from the repository's `slo.yaml`, its status
+/// with both cohorts side by side, pause, resume, abort and the history; refusals name what is
+/// wrong and change nothing.
+#[test]
+fn rollout_plan_status_pause_resume_abort_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let slo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../slo.yaml");
+    let slo = slo.to_str().unwrap();
+    std::fs::write(t.join("f.json"), r#"{"name": "board", "enabled": false}"#).unwrap();
+    let out = hireplane(t, &["flags", "set", "board", "f.json", "--reason", "new"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan = |extra: &[&str]| {
+        let mut args = vec![
+            "rollout",
+            "plan",
+            "board",
+            "--steps",
+            "1,5,25,100",
+            "--hold",
+            "10m",
+            "--slo",
+            slo,
+            "--reason",
+            "org by org",
+        ];
+        args.extend_from_slice(extra);
+        hireplane(t, &args)
+    };
+    fails_with(&plan(&["--error-slo", "nope"]), "has no SLO named `nope`");
+    fails_with(
+        &plan(&["--error-slo", "api-latency"]),
+        "`--error-slo`: SLO `api-latency` is not an events SLO",
+    );
+    fails_with(
+        &hireplane(
+            t,
+            &[
+                "rollout", "plan", "board", "--steps", "5,1", "--slo", slo, "--reason", "x",
+            ],
+        ),
+        "`steps[1]`: 1 is not above the step before it",
+    );
+    let out = hireplane(t, &["rollout", "status"]);
+    assert_eq!(text(&out.stdout), "no rollout plans\n");
+    let out = plan(&["--error-margin", "0.5", "--min-requests", "200"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "rollout of `board` started at 1% (revision 1)\n"
+    );
+    let out = hireplane(t, &["rollout", "status"]);
+    let status = text(&out.stdout);
+    assert!(
+        status.starts_with(
+            "board  running  step 1/4 (1%)  steps 1% -> 5% -> 25% -> 100%  hold 600000 ms"
+        ),
+        "{status}"
+    );
+    assert!(status.contains("  on  "), "{status}");
+    assert!(status.contains("  off "), "{status}");
+    assert!(
+        status.contains(
+            "errors: on 0/0 (0.000%), off 0/0 (0.000%), margin 0.5 points: not judged yet"
+        ),
+        "{status}"
+    );
+    assert!(status.contains("latency: on 0/0"), "{status}");
+    // The flag's definition is at 1%, by the operator, in the flag's history.
+    let out = hireplane(t, &["flags", "show", "board"]);
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["strategies"][0]["parameters"]["rollout"], "1");
+    assert_eq!(shown["enabled"], true);
+    let out = hireplane(t, &["rollout", "pause", "board", "--reason", "look"]);
+    assert_eq!(text(&out.stdout), "rollout of `board` paused at 1%\n");
+    fails_with(
+        &hireplane(t, &["rollout", "pause", "board", "--reason", "again"]),
+        "cannot pause the rollout plan of flag `board`: it is paused",
+    );
+    let out = hireplane(t, &["rollout", "resume", "board", "--reason", "fine"]);
+    assert_eq!(text(&out.stdout), "rollout of `board` resumed at 1%\n");
+    let out = hireplane(t, &["rollout", "abort", "board", "--reason", "not now"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = hireplane(t, &["flags", "show", "board"]);
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["strategies"][0]["parameters"]["rollout"], "0");
+    let out = hireplane(t, &["rollout", "history", "board"]);
+    let h = text(&out.stdout);
+    let actions: Vec<&str> = h
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    assert_eq!(actions, ["abort", "resume", "pause", "plan"], "{h}");
+    assert!(
+        h.contains("plan by cli -> running step 1 (1%): org by org"),
+        "{h}"
+    );
+}
+
 /// The README's first command, `cargo run --release -- serve --demo`, needs cargo to know which
 /// of the crate's binaries to run once there are several (`hireplane-privacy-bench` beside
 /// `hireplane`): `default-run`. Without it that command fails before building anything.

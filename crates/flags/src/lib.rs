@@ -13,12 +13,15 @@
 //!   the org, role and replica version are the properties `orgId`, `role` and
 //!   `replicaVersion` (so a rollout can stick to `orgId`), the environment is `environment`,
 //!   the caller's clock is `currentTime`, and any other property is passed as is.
+//! - [`rollout`]: gradual rollouts guarded by the SLOs, the engine that decides whether a
+//!   rollout plan holds, advances, completes or halts, from the time and the cohorts' figures.
 //!
 //! **Pure:** no IO, no clock (the caller passes the time `DATE_*` constraints compare with; a
 //! context without one makes them false), no async. The only impurity is Unleash's `random`
 //! stickiness (and `gradualRolloutRandom`), which asks the OS for randomness by definition.
 
 mod definition;
+pub mod rollout;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -504,6 +507,7 @@ mod tests {
     fn an_org_rollout_buckets_orgs_within_one_percent_and_keeps_them_as_it_grows() {
         let orgs: Vec<String> = (0..100_000).map(|i| format!("org_{i}")).collect();
         let mut on_at = Vec::new();
+        let mut variant_of: HashMap<&str, String> = HashMap::new();
         for percent in [1u32, 5, 25, 50, 100] {
             let flags = rollout(percent, ORG_PROPERTY);
             let mut on = Vec::new();
@@ -512,9 +516,13 @@ mod tests {
                 let cx = Context::new().org(org).user("same user for every org");
                 if flags.evaluate("f", &cx) {
                     on.push(org.as_str());
-                    if flags.variant("f", &cx).name == "a" {
+                    let variant = flags.variant("f", &cx).name;
+                    if variant == "a" {
                         a += 1;
                     }
+                    // An org keeps its variant as the percentage grows.
+                    let first = variant_of.entry(org).or_insert_with(|| variant.clone());
+                    assert_eq!(*first, variant, "{org} at {percent}%");
                 }
             }
             let share = on.len() as f64 / orgs.len() as f64 * 100.0;

@@ -53,6 +53,10 @@ pub struct Shared {
     pub documents: crate::documents::Documents,
     /// The replica's copy of the feature flags.
     pub flags: Arc<crate::flags::FlagsCache>,
+    /// The rollout cohorts' counters.
+    pub cohorts: Arc<crate::rollouts::Cohorts>,
+    /// Requests failed on purpose (tests of the rollouts' guard).
+    pub faults: Option<Arc<dyn crate::rollouts::Faults>>,
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -400,11 +404,40 @@ async fn graphql(
             return r;
         }
     };
+    // The request's rollout cohorts: each flag under a plan evaluated for the caller
+    // ([`crate::rollouts`]); every outcome from here is counted in them too.
+    let labels = if shared.cohorts.is_idle() {
+        crate::rollouts::Labels::default()
+    } else {
+        let loaded = shared.flags.get();
+        let cx = app::flags::context_for(
+            &caller.access,
+            shared.flags.deployment(),
+            domain::Instant::from_timestamp(jiff::Timestamp::now()),
+        );
+        shared.cohorts.label(&loaded.flags, &cx)
+    };
+    let record = |operation: &str, outcome: &'static str, started: Instant| {
+        observe(operation, outcome, started);
+        shared
+            .cohorts
+            .record(&labels, operation, outcome, started.elapsed());
+    };
+    if let Some(faults) = &shared.faults
+        && faults.fail(&labels.flags_on())
+    {
+        record("invalid", "server_error", started);
+        return refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "a failure injected for a test of the rollouts' guard",
+        );
+    }
     // Bounded before anything recursive (serde, async-graphql's parser and validation, the
     // resolvers) sees it: deep nesting would overflow the stack ([`crate::nesting`]).
     let max_nesting = shared.limits.max_nesting;
     if let Some(at) = crate::nesting::json(&body, max_nesting) {
-        observe("invalid", "client_error", started);
+        record("invalid", "client_error", started);
         return too_deep("the request body's JSON", at, max_nesting);
     }
     // Everything the request does on the database from here counts against its org's and its
@@ -415,7 +448,7 @@ async fn graphql(
     let mut request: async_graphql::Request = match parse_request(&body) {
         Ok(r) => r,
         Err(detail) => {
-            observe("invalid", "client_error", started);
+            record("invalid", "client_error", started);
             return refuse(
                 StatusCode::BAD_REQUEST,
                 "BAD_REQUEST",
@@ -425,7 +458,7 @@ async fn graphql(
     };
     record_operation(request.operation_name.as_deref());
     if let Some(at) = crate::nesting::graphql(&request.query, max_nesting) {
-        observe("invalid", "client_error", started);
+        record("invalid", "client_error", started);
         return too_deep("the query", at, max_nesting);
     }
     // Parsed once, or copied from the cache: the schema executes the document kept in the
@@ -450,7 +483,7 @@ async fn graphql(
         Ok((seen, None)) => seen,
         Ok(((operation, _), Some(refusal))) => {
             tracing::Span::current().record("root_field", operation.as_str());
-            observe(&operation, "client_error", started);
+            record(&operation, "client_error", started);
             return too_costly(&refusal);
         }
         Err(()) => ("invalid".to_owned(), false),
@@ -464,7 +497,7 @@ async fn graphql(
     if let Some(key) = &key
         && (key.is_empty() || key.len() > 200)
     {
-        observe(&operation, "client_error", started);
+        record(&operation, "client_error", started);
         return refuse(
             StatusCode::BAD_REQUEST,
             "BAD_REQUEST",
@@ -476,7 +509,7 @@ async fn graphql(
         match idempotency_begin(&db, &caller, key, &request_hash).await {
             Ok(IdempotencyBegin::New) => {}
             Ok(IdempotencyBegin::Replay(response)) => {
-                observe(&operation, "ok", started);
+                record(&operation, "ok", started);
                 let mut r = (
                     StatusCode::OK,
                     [(header::CONTENT_TYPE, "application/json")],
@@ -488,7 +521,7 @@ async fn graphql(
                 return r;
             }
             Ok(IdempotencyBegin::Mismatch) => {
-                observe(&operation, "client_error", started);
+                record(&operation, "client_error", started);
                 return refuse(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "IDEMPOTENCY_KEY_REUSED",
@@ -496,7 +529,7 @@ async fn graphql(
                 );
             }
             Ok(IdempotencyBegin::InProgress) => {
-                observe(&operation, "client_error", started);
+                record(&operation, "client_error", started);
                 return refuse(
                     StatusCode::CONFLICT,
                     "IDEMPOTENCY_KEY_IN_USE",
@@ -507,7 +540,7 @@ async fn graphql(
             }
             Err(e) => {
                 tracing::error!(error = %e, "idempotency key");
-                observe(&operation, "server_error", started);
+                record(&operation, "server_error", started);
                 return refuse(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "UNAVAILABLE",
@@ -540,7 +573,7 @@ async fn graphql(
                 // not run it a second time.
                 tracing::warn!(key = %key, "mutation timed out; its idempotency key stays reserved");
             }
-            observe(&operation, "timeout", started);
+            record(&operation, "timeout", started);
             return refuse(
                 StatusCode::GATEWAY_TIMEOUT,
                 "TIMEOUT",
@@ -552,7 +585,7 @@ async fn graphql(
     let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok());
     give_codes(&mut response, request_id);
     let outcome = outcome_of(&response);
-    observe(&operation, outcome, started);
+    record(&operation, outcome, started);
     let text = match serde_json::to_string(&response) {
         Ok(t) => t,
         Err(e) => {

@@ -10,6 +10,8 @@
 //!   the database (`limits.rate_scope = "cluster"`) or per replica.
 //! - [`documents`]: the cache of parsed query documents.
 //! - [`flags`]: the replica's copy of the feature flags, kept current by polling the store.
+//! - [`rollouts`]: requests labelled with their rollout cohorts, counted per (flag, cohort),
+//!   reported to the store; the replica holding the lease drives the rollout plans.
 //! - [`nesting`]: how deeply a request nests, bounded before it is parsed.
 //! - [`cost`]: the rows a query asks for and its mutations, counted before it runs.
 //! - [`graphql`]: the schema, built from the report catalog; reads are reports as the caller.
@@ -33,6 +35,7 @@ pub mod logs;
 pub mod nesting;
 pub mod pages;
 pub mod rate;
+pub mod rollouts;
 pub mod settings;
 
 use std::collections::HashMap;
@@ -114,15 +117,27 @@ impl Running {
 
 /// Opens the store, builds the schema and starts listening on `settings.listen`.
 pub async fn start(settings: Settings) -> Result<Running> {
-    start_inner(settings, false).await
+    start_inner(settings, false, None).await
 }
 
 /// [`start`], stopping gracefully on ctrl-c or SIGTERM.
 pub async fn start_with_signals(settings: Settings) -> Result<Running> {
-    start_inner(settings, true).await
+    start_inner(settings, true, None).await
 }
 
-async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
+/// [`start`] with requests failed on purpose by `faults` (tests of the rollouts' guard).
+pub async fn start_with_faults(
+    settings: Settings,
+    faults: Arc<dyn rollouts::Faults>,
+) -> Result<Running> {
+    start_inner(settings, false, Some(faults)).await
+}
+
+async fn start_inner(
+    settings: Settings,
+    signals: bool,
+    faults: Option<Arc<dyn rollouts::Faults>>,
+) -> Result<Running> {
     let metrics = metrics_handle()?;
     let catalog_ttl = Duration::from_millis(settings.catalog_cache_ms);
     let limits = &settings.limits;
@@ -183,7 +198,20 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
         replica_version: env!("CARGO_PKG_VERSION").to_owned(),
         environment: Some(settings.flags.environment.clone()).filter(|e| !e.is_empty()),
         operator_org: Some(settings.flags.operator_org.clone()).filter(|o| !o.is_empty()),
+        canary: settings.flags.canary,
     }));
+    // The replica reports its version, and whether it is a canary.
+    metrics::gauge!(
+        "hireplane_replica_info",
+        "version" => env!("CARGO_PKG_VERSION"),
+        "canary" => if settings.flags.canary { "true" } else { "false" }
+    )
+    .set(1.0);
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        canary = settings.flags.canary,
+        "replica version"
+    );
     let poller = crate::flags::FlagsPoller::start(
         db.clone(),
         services.clone(),
@@ -191,8 +219,18 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
         Duration::from_millis(settings.flags.poll_ms),
     )
     .await;
+    let cohorts = Arc::new(rollouts::Cohorts::new(rate::replica_id()));
+    let rollout_task = rollouts::RolloutTask::start(
+        db.clone(),
+        services.clone(),
+        cohorts.clone(),
+        flags_cache.clone(),
+        Duration::from_millis(settings.flags.rollout_tick_ms),
+    );
     let shared = Arc::new(http::Shared {
         flags: flags_cache.clone(),
+        cohorts,
+        faults,
         limits: Arc::new(settings.limits.clone()),
         settings,
         schema,
@@ -238,6 +276,7 @@ async fn start_inner(settings: Settings, signals: bool) -> Result<Running> {
             p.stop().await;
         }
         poller.stop().await;
+        rollout_task.stop().await;
         served
     });
     tracing::info!(%addr, "listening");

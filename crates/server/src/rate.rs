@@ -331,7 +331,7 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 /// A fresh id for this replica: the host name when the environment tells it (`HOSTNAME`, as in
 /// a container), the process id, and 64 random bits (two replicas never share an id).
-fn replica_id() -> String {
+pub(crate) fn replica_id() -> String {
     let mut random = [0u8; 8];
     if getrandom::fill(&mut random).is_err() {
         // No randomness: the clock's nanoseconds still tell two processes apart.

@@ -157,6 +157,12 @@ pub struct FlagSettings {
     /// `flags`, `flagHistory`). Empty (the default): no org's, only the CLI's operator; flags
     /// switch features for every tenant, so no tenant's admin should by default.
     pub operator_org: String,
+    /// This replica is a canary (`serve --canary`): every flag context it evaluates has the
+    /// property `canary` = `true` (`false` on other replicas), so a flag can target canaries.
+    pub canary: bool,
+    /// How often the replica reports its rollout cohorts' counts and, holding the lease,
+    /// drives the rollout plans, in milliseconds.
+    pub rollout_tick_ms: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -228,6 +234,8 @@ impl Default for FlagSettings {
             poll_ms: 500,
             environment: String::new(),
             operator_org: String::new(),
+            canary: false,
+            rollout_tick_ms: 5_000,
         }
     }
 }

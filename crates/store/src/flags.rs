@@ -92,13 +92,17 @@ const FLAG_COLUMNS: &str = "kind, name, definition, version, updated_at, updated
 const HISTORY_COLUMNS: &str = "version, kind, name, changed_at, changed_by, reason, before, after";
 
 /// A stored time (microseconds) of row `version` of `table`.
-fn micros(table: &str, version: i64, m: i64) -> Result<Instant, StoreError> {
+pub(crate) fn micros(table: &str, version: i64, m: i64) -> Result<Instant, StoreError> {
     Instant::from_micros(m)
         .map_err(|e| StoreError::Corrupt(format!("{table} version {version}: {e}")))
 }
 
 /// A stored time (PostgreSQL) of row `version` of `table`.
-fn pg_time(table: &str, version: i64, t: std::time::SystemTime) -> Result<Instant, StoreError> {
+pub(crate) fn pg_time(
+    table: &str,
+    version: i64,
+    t: std::time::SystemTime,
+) -> Result<Instant, StoreError> {
     let m = match t.duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_micros()),
         Err(e) => i64::try_from(e.duration().as_micros()).map(|m| -m),
@@ -149,127 +153,22 @@ impl Store {
         changes: &[NewFlagChange<'_>],
         author: FlagAuthor<'_>,
     ) -> Result<Vec<i64>, StoreError> {
-        let mut versions = Vec::new();
-        match self {
+        let versions = match self {
             Store::Sqlite(s) => {
                 let tx = s
                     .conn()
                     .transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let mut next: i64 = tx.query_row(
-                    "SELECT coalesce(max(version), 0) FROM flag_history",
-                    [],
-                    |r| r.get(0),
-                )?;
-                for c in changes {
-                    let before: Option<String> = tx
-                        .query_row(
-                            "SELECT definition FROM flags WHERE kind = ?1 AND name = ?2",
-                            rusqlite::params![c.kind.as_str(), c.name],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
-                    if before.as_deref() == c.definition {
-                        continue;
-                    }
-                    next += 1;
-                    tx.execute(
-                        &format!(
-                            "INSERT INTO flag_history ({HISTORY_COLUMNS}) \
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-                        ),
-                        rusqlite::params![
-                            next,
-                            c.kind.as_str(),
-                            c.name,
-                            author.at.as_micros(),
-                            author.by,
-                            author.reason,
-                            before,
-                            c.definition
-                        ],
-                    )?;
-                    match c.definition {
-                        Some(d) => tx.execute(
-                            &format!(
-                                "INSERT INTO flags ({FLAG_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-                                 ON CONFLICT (kind, name) DO UPDATE SET definition = excluded.definition, \
-                                 version = excluded.version, updated_at = excluded.updated_at, \
-                                 updated_by = excluded.updated_by"
-                            ),
-                            rusqlite::params![
-                                c.kind.as_str(),
-                                c.name,
-                                d,
-                                next,
-                                author.at.as_micros(),
-                                author.by
-                            ],
-                        )?,
-                        None => tx.execute(
-                            "DELETE FROM flags WHERE kind = ?1 AND name = ?2",
-                            rusqlite::params![c.kind.as_str(), c.name],
-                        )?,
-                    };
-                    versions.push(next);
-                }
+                let versions = set_flags_sqlite(&tx, changes, author)?;
                 tx.commit()?;
+                versions
             }
             Store::Postgres(s) => {
-                let at = system_time(author.at)?;
                 let mut tx = s.client().transaction()?;
-                tx.batch_execute("LOCK TABLE flag_history IN EXCLUSIVE MODE")?;
-                let mut next: i64 = tx
-                    .query_one("SELECT coalesce(max(version), 0) FROM flag_history", &[])?
-                    .try_get(0)?;
-                for c in changes {
-                    let kind = c.kind.as_str();
-                    let before: Option<String> = match tx.query_opt(
-                        "SELECT definition FROM flags WHERE kind = $1 AND name = $2",
-                        &[&kind, &c.name],
-                    )? {
-                        Some(r) => Some(r.try_get(0)?),
-                        None => None,
-                    };
-                    if before.as_deref() == c.definition {
-                        continue;
-                    }
-                    next += 1;
-                    tx.execute(
-                        &format!(
-                            "INSERT INTO flag_history ({HISTORY_COLUMNS}) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                        ),
-                        &[
-                            &next,
-                            &kind,
-                            &c.name,
-                            &at,
-                            &author.by,
-                            &author.reason,
-                            &before,
-                            &c.definition,
-                        ],
-                    )?;
-                    match c.definition {
-                        Some(d) => tx.execute(
-                            &format!(
-                                "INSERT INTO flags ({FLAG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) \
-                                 ON CONFLICT (kind, name) DO UPDATE SET definition = excluded.definition, \
-                                 version = excluded.version, updated_at = excluded.updated_at, \
-                                 updated_by = excluded.updated_by"
-                            ),
-                            &[&kind, &c.name, &d, &next, &at, &author.by],
-                        )?,
-                        None => tx.execute(
-                            "DELETE FROM flags WHERE kind = $1 AND name = $2",
-                            &[&kind, &c.name],
-                        )?,
-                    };
-                    versions.push(next);
-                }
+                let versions = set_flags_postgres(&mut tx, changes, author)?;
                 tx.commit()?;
+                versions
             }
-        }
+        };
         Ok(versions)
     }
 
@@ -385,4 +284,134 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// [`Store::set_flags`] inside a SQLite transaction begun `IMMEDIATE` (also what a rollout's
+/// step writes, so the flag's history and the replicas' polling see it as any other change).
+pub(crate) fn set_flags_sqlite(
+    tx: &rusqlite::Transaction<'_>,
+    changes: &[NewFlagChange<'_>],
+    author: FlagAuthor<'_>,
+) -> Result<Vec<i64>, StoreError> {
+    let mut versions = Vec::new();
+    let mut next: i64 = tx.query_row(
+        "SELECT coalesce(max(version), 0) FROM flag_history",
+        [],
+        |r| r.get(0),
+    )?;
+    for c in changes {
+        let before: Option<String> = tx
+            .query_row(
+                "SELECT definition FROM flags WHERE kind = ?1 AND name = ?2",
+                rusqlite::params![c.kind.as_str(), c.name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if before.as_deref() == c.definition {
+            continue;
+        }
+        next += 1;
+        tx.execute(
+            &format!(
+                "INSERT INTO flag_history ({HISTORY_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ),
+            rusqlite::params![
+                next,
+                c.kind.as_str(),
+                c.name,
+                author.at.as_micros(),
+                author.by,
+                author.reason,
+                before,
+                c.definition
+            ],
+        )?;
+        match c.definition {
+            Some(d) => tx.execute(
+                &format!(
+                    "INSERT INTO flags ({FLAG_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                     ON CONFLICT (kind, name) DO UPDATE SET definition = excluded.definition, \
+                     version = excluded.version, updated_at = excluded.updated_at, \
+                     updated_by = excluded.updated_by"
+                ),
+                rusqlite::params![
+                    c.kind.as_str(),
+                    c.name,
+                    d,
+                    next,
+                    author.at.as_micros(),
+                    author.by
+                ],
+            )?,
+            None => tx.execute(
+                "DELETE FROM flags WHERE kind = ?1 AND name = ?2",
+                rusqlite::params![c.kind.as_str(), c.name],
+            )?,
+        };
+        versions.push(next);
+    }
+    Ok(versions)
+}
+
+/// [`Store::set_flags`] inside a PostgreSQL transaction: locks the history table for the rest
+/// of it, so concurrent batches are serialised.
+pub(crate) fn set_flags_postgres(
+    tx: &mut postgres::Transaction<'_>,
+    changes: &[NewFlagChange<'_>],
+    author: FlagAuthor<'_>,
+) -> Result<Vec<i64>, StoreError> {
+    let mut versions = Vec::new();
+    let at = system_time(author.at)?;
+    tx.batch_execute("LOCK TABLE flag_history IN EXCLUSIVE MODE")?;
+    let mut next: i64 = tx
+        .query_one("SELECT coalesce(max(version), 0) FROM flag_history", &[])?
+        .try_get(0)?;
+    for c in changes {
+        let kind = c.kind.as_str();
+        let before: Option<String> = match tx.query_opt(
+            "SELECT definition FROM flags WHERE kind = $1 AND name = $2",
+            &[&kind, &c.name],
+        )? {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        };
+        if before.as_deref() == c.definition {
+            continue;
+        }
+        next += 1;
+        tx.execute(
+            &format!(
+                "INSERT INTO flag_history ({HISTORY_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            ),
+            &[
+                &next,
+                &kind,
+                &c.name,
+                &at,
+                &author.by,
+                &author.reason,
+                &before,
+                &c.definition,
+            ],
+        )?;
+        match c.definition {
+            Some(d) => tx.execute(
+                &format!(
+                    "INSERT INTO flags ({FLAG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (kind, name) DO UPDATE SET definition = excluded.definition, \
+                     version = excluded.version, updated_at = excluded.updated_at, \
+                     updated_by = excluded.updated_by"
+                ),
+                &[&kind, &c.name, &d, &next, &at, &author.by],
+            )?,
+            None => tx.execute(
+                "DELETE FROM flags WHERE kind = $1 AND name = $2",
+                &[&kind, &c.name],
+            )?,
+        };
+        versions.push(next);
+    }
+    Ok(versions)
 }

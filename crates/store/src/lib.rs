@@ -35,6 +35,7 @@ mod postgres;
 mod privacy;
 mod replicas;
 mod report;
+mod rollouts;
 mod rows;
 mod sqlite;
 mod tokens;
@@ -52,6 +53,7 @@ pub use facts::{DECIDABLE, EntityFacts, FactValue};
 pub use flags::{FlagAuthor, FlagChange, FlagKind, NewFlagChange, StoredFlag};
 pub use privacy::{DemographicRun, PrivacySettings};
 pub use report::{ReportRows, UserAccess};
+pub use rollouts::{CohortCounts, CohortSums, RolloutEvent, RolloutWrite, StoredRollout};
 pub use rows::{FOREIGN_KEYS, ForeignKey, Table};
 pub use tokens::{IdempotencyBegin, StoredToken};
 pub use write::{

@@ -103,6 +103,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_outbox.sql"),
         postgres: include_str!("../migrations/postgres/0015_outbox.sql"),
     },
+    Migration {
+        version: 16,
+        name: "rollouts",
+        sqlite: include_str!("../migrations/sqlite/0016_rollouts.sql"),
+        postgres: include_str!("../migrations/postgres/0016_rollouts.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

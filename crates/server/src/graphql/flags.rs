@@ -345,5 +345,11 @@ pub(super) fn flag_error(e: &app::flags::FlagError) -> async_graphql::Error {
         FlagError::Reason => error(Code::BadUserInput, Some("reason"), e.to_string()),
         FlagError::NoSuchFlag(_) => error(Code::NotFound, None, e.to_string()),
         FlagError::Stored { .. } => super::internal("reading the flags", e.to_string()),
+        FlagError::Plan(p) => error(Code::BadUserInput, Some("plan"), p.to_string()),
+        FlagError::NoRollout(_) => error(Code::NotFound, None, e.to_string()),
+        FlagError::RolloutActive(_)
+        | FlagError::RolloutChanged(_)
+        | FlagError::RolloutPhase { .. }
+        | FlagError::NotRolloutShaped(_) => error(Code::Conflict, Some("flag"), e.to_string()),
     }
 }

@@ -11,6 +11,7 @@ pub mod mutations;
 pub mod order;
 pub mod read;
 pub mod reports;
+pub mod rollouts;
 pub mod scheduling;
 pub mod spans;
 
@@ -136,6 +137,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     for f in self::flags::query_fields() {
         query = query.field(f);
     }
+    query = query.field(rollouts::query_field());
     for f in reports::fields()
         .into_iter()
         .chain(scheduling::fields())
@@ -146,6 +148,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     let mut mutation_fields = mutations::fields();
     mutation_fields.push(scheduling::book_field());
     mutation_fields.push(self::flags::set_flag_field());
+    mutation_fields.extend(rollouts::mutation_fields());
     let has_mutations = !mutation_fields.is_empty();
     let mut mutation = Object::new("Mutation").description(
         "The hiring workflow. Every mutation is checked by the access policy and accepts an \
@@ -174,6 +177,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         .chain(scheduling::pool_types())
         .chain(self::flags::types())
         .chain(events::types())
+        .chain(rollouts::types())
         .chain(read::common_types())
     {
         builder = builder.register(t);

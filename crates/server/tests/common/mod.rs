@@ -86,13 +86,32 @@ impl Server {
     /// Starts a server with `settings` on a runtime of two workers with 2 MB stacks (the size
     /// the nesting attacks are checked against).
     pub fn start(settings: server::Settings) -> Server {
+        Server::start_inner(settings, None)
+    }
+
+    /// [`Server::start`] with requests failed on purpose by `faults`.
+    pub fn start_with_faults(
+        settings: server::Settings,
+        faults: std::sync::Arc<dyn server::rollouts::Faults>,
+    ) -> Server {
+        Server::start_inner(settings, Some(faults))
+    }
+
+    fn start_inner(
+        settings: server::Settings,
+        faults: Option<std::sync::Arc<dyn server::rollouts::Faults>>,
+    ) -> Server {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_stack_size(2 * 1024 * 1024)
             .enable_all()
             .build()
             .unwrap();
-        let running = rt.block_on(server::start(settings)).unwrap();
+        let running = match faults {
+            Some(f) => rt.block_on(server::start_with_faults(settings, f)),
+            None => rt.block_on(server::start(settings)),
+        }
+        .unwrap();
         let base = format!("http://{}", running.addr);
         let agent = ureq::Agent::new_with_config(
             ureq::Agent::config_builder()
