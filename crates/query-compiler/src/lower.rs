@@ -230,6 +230,8 @@ pub const CANDIDATES_COLUMN: &str = "#candidates";
 
 /// The CTE of one row per group and candidate of a report over demographics (`Lower::candidate_rows`).
 const CANDIDATE_ROWS: &str = "candidate_rows";
+/// The candidate's key in [`CANDIDATE_ROWS`]: `id`, so that its rows join as candidates' rows.
+const CANDIDATE_KEY: &str = "id";
 
 /// The store's table of the stage kinds each application reached (a bitmask).
 const KINDS: &str = "application_stage_kinds";
@@ -1211,13 +1213,29 @@ impl Lower<'_> {
     fn candidate_rows(&mut self, ctes: &mut Vec<(String, Select)>) -> Select {
         let ir = self.ir;
         let subject = ir.subject;
-        let (mut tables, s, filter, mut columns, mut group_by) = self.keyed_rows();
+        let late = self.late_demographics();
+        let mut tables = Tables::new();
+        let (s, filter) = self.subject_from(&mut tables);
+        let mut columns = Vec::new();
+        let mut group_by = Vec::new();
+        for (i, dim) in ir.dims.iter().enumerate() {
+            if late.iter().any(|(j, _)| *j == i) {
+                continue;
+            }
+            let e = self.scalar(&dim.expr, &mut tables, &s, subject);
+            group_by.push(e.clone());
+            columns.push((e, format!("d{i}")));
+        }
         let k = match ir.candidate_cells() {
             Some(candidate) => self.scalar(candidate, &mut tables, &s, subject),
             None => SqlExpr::Null,
         };
-        columns.push((k.clone(), "k".to_owned()));
+        columns.push((k.clone(), CANDIDATE_KEY.to_owned()));
         group_by.push(k.clone());
+        if !late.is_empty() {
+            // The org of every row, for the join of the demographics in the next step.
+            columns.push((SqlExpr::Org, "org_id".to_owned()));
+        }
         let d = self.d;
         let q = "q".to_owned();
         // Each distinct measure filter once, as a flag of the candidate's rows.
@@ -1249,9 +1267,17 @@ impl Lower<'_> {
             CANDIDATE_ROWS.to_owned(),
             keyed_select(subject, tables, s, filter, columns, group_by),
         ));
-        let dims: Vec<SqlExpr> = (0..self.ir.dims.len())
-            .map(|i| SqlExpr::Ref(q.clone(), format!("d{i}")))
-            .collect();
+        // The demographic keys, joined to the candidates' rows (one per group and candidate)
+        // rather than to every subject row before they are made distinct.
+        let mut late_tables = Tables::new();
+        let mut dims: Vec<SqlExpr> = Vec::with_capacity(self.ir.dims.len());
+        for i in 0..self.ir.dims.len() {
+            let e = match late.iter().find(|(j, _)| *j == i) {
+                Some((_, field)) => self.scalar(field, &mut late_tables, &q, EntityId::Candidates),
+                None => SqlExpr::Ref(q.clone(), format!("d{i}")),
+            };
+            dims.push(e);
+        }
         let mut columns: Vec<(SqlExpr, String)> = dims
             .iter()
             .cloned()
@@ -1265,7 +1291,7 @@ impl Lower<'_> {
                     d,
                     "sum",
                     false,
-                    Some(d.record_key(SqlExpr::Ref(q.clone(), "k".into()), n)),
+                    Some(d.record_key(SqlExpr::Ref(q.clone(), CANDIDATE_KEY.into()), n)),
                     passes,
                 ),
                 // `Ir::candidate_cells`: every other measure counts the distinct candidates.
@@ -1276,9 +1302,51 @@ impl Lower<'_> {
         Select {
             columns,
             from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), q)),
+            joins: late_tables.joins,
             group_by: dims,
             ..Default::default()
         }
+    }
+
+    /// The demographic keys of a report lowered by [`Lower::candidate_rows`] that can be read
+    /// after its rows are made distinct: each a field of the demographics of the very
+    /// candidate the cells count (`candidate.demographics.gender` with `count(distinct
+    /// candidate)`), so one candidate has one value and the key adds nothing to the rows'
+    /// distinctness. With the dim's index, the field as read from the candidate. Empty when any
+    /// demographic key is not of that form (then all are read with the other keys).
+    fn late_demographics(&self) -> Vec<(usize, Scalar)> {
+        let Some(Scalar::Key { path: key }) = self.ir.candidate_cells() else {
+            return Vec::new();
+        };
+        let candidate = key.last().map_or(self.ir.subject, |r| r.target);
+        if candidate != EntityId::Candidates {
+            return Vec::new();
+        }
+        let mut late = Vec::new();
+        for (i, dim) in self.ir.dims.iter().enumerate() {
+            if !dim.is_demographic() {
+                continue;
+            }
+            let Scalar::Field { path, field } = &dim.expr else {
+                return Vec::new();
+            };
+            let from_candidate = path.len() == key.len() + 1
+                && path.iter().zip(key).all(|(a, b)| std::ptr::eq(*a, *b))
+                && path
+                    .last()
+                    .is_some_and(|r| r.target == EntityId::Demographics);
+            if !from_candidate {
+                return Vec::new();
+            }
+            late.push((
+                i,
+                Scalar::Field {
+                    path: path[key.len()..].to_vec(),
+                    field,
+                },
+            ));
+        }
+        late
     }
 
     /// The sketch of each row's population (its candidates, whatever their demographics: the
@@ -1292,7 +1360,7 @@ impl Lower<'_> {
         let others: Vec<usize> = (0..self.ir.dims.len())
             .filter(|i| !self.ir.dims[*i].is_demographic())
             .collect();
-        let p = || SqlExpr::Ref("p".into(), "k".into());
+        let p = || SqlExpr::Ref("p".into(), CANDIDATE_KEY.into());
         let bucket = SqlExpr::bin("%", d.record_key(p(), 3), SqlExpr::Int(BUCKETS));
         let mut columns: Vec<(SqlExpr, String)> = others
             .iter()
@@ -2264,9 +2332,12 @@ impl Lower<'_> {
                             .collect()
                     };
                     let mut once = named("p");
-                    once.push((SqlExpr::Ref("p".into(), "k".into()), "k".into()));
+                    once.push((
+                        SqlExpr::Ref("p".into(), CANDIDATE_KEY.into()),
+                        CANDIDATE_KEY.into(),
+                    ));
                     let mut once_by = refs("p");
-                    once_by.push(SqlExpr::Ref("p".into(), "k".into()));
+                    once_by.push(SqlExpr::Ref("p".into(), CANDIDATE_KEY.into()));
                     select.ctes.push((
                         format!("{name}_candidates"),
                         Select {
