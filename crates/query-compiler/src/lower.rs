@@ -2310,69 +2310,6 @@ impl Lower<'_> {
                             .push((d.output(refs.measure(d, j), &Type::Integer), name));
                     }
                 }
-                // With several rows per candidate: each row's margins along its coarse keys,
-                // counted over the same rows (`Ir::inline_margins`), one hidden column each.
-                let coarse = self.ir.inline_margins();
-                for (n, along) in coarse.iter().enumerate() {
-                    let others: Vec<usize> =
-                        coarse.iter().copied().filter(|i| i != along).collect();
-                    let name = format!("margin{n}");
-                    // Each candidate once per margin (a hash aggregate), then counted: cheaper
-                    // than `count(DISTINCT k)`, which sorts every row.
-                    let refs = |alias: &str| -> Vec<SqlExpr> {
-                        others
-                            .iter()
-                            .map(|i| SqlExpr::Ref(alias.into(), format!("d{i}")))
-                            .collect()
-                    };
-                    let named = |alias: &str| -> Vec<(SqlExpr, String)> {
-                        refs(alias)
-                            .into_iter()
-                            .zip(others.iter().map(|i| format!("d{i}")))
-                            .collect()
-                    };
-                    let mut once = named("p");
-                    once.push((
-                        SqlExpr::Ref("p".into(), CANDIDATE_KEY.into()),
-                        CANDIDATE_KEY.into(),
-                    ));
-                    let mut once_by = refs("p");
-                    once_by.push(SqlExpr::Ref("p".into(), CANDIDATE_KEY.into()));
-                    select.ctes.push((
-                        format!("{name}_candidates"),
-                        Select {
-                            columns: once,
-                            from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), "p".into())),
-                            group_by: once_by,
-                            ..Default::default()
-                        },
-                    ));
-                    let mut columns = named("m");
-                    columns.push((aggregate(d, "count", false, None, None), "c".into()));
-                    select.ctes.push((
-                        name.clone(),
-                        Select {
-                            columns,
-                            from: Some((
-                                TableSource::Cte(format!("{name}_candidates")),
-                                "m".into(),
-                            )),
-                            group_by: refs("m"),
-                            ..Default::default()
-                        },
-                    ));
-                    select.joins.push(join_on_keys(d, &name, &others));
-                    select.columns.push((
-                        d.output(
-                            SqlExpr::Func(
-                                "COALESCE",
-                                vec![SqlExpr::Ref(name, "c".into()), SqlExpr::Int(0)],
-                            ),
-                            &Type::Integer,
-                        ),
-                        format!("#margin{n}"),
-                    ));
-                }
                 // The sketch of each row's population without demographics, for the check
                 // against populations published before (`crate::demographics::Population`).
                 if self.ir.candidate_cells().is_some() {
