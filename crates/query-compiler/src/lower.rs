@@ -230,6 +230,9 @@ pub const CANDIDATES_COLUMN: &str = "#candidates";
 
 /// The CTE of one row per group and candidate of a report over demographics (`Lower::candidate_rows`).
 const CANDIDATE_ROWS: &str = "candidate_rows";
+/// The CTE of a report over demographics' partial cells per group and bucket of the population
+/// sketch (`Lower::candidate_rows`).
+const CANDIDATE_CELLS: &str = "candidate_cells";
 /// The candidate's key in [`CANDIDATE_ROWS`]: `id`, so that its rows join as candidates' rows.
 const CANDIDATE_KEY: &str = "id";
 
@@ -1232,10 +1235,6 @@ impl Lower<'_> {
         };
         columns.push((k.clone(), CANDIDATE_KEY.to_owned()));
         group_by.push(k.clone());
-        if !late.is_empty() {
-            // The org of every row, for the join of the demographics in the next step.
-            columns.push((SqlExpr::Org, "org_id".to_owned()));
-        }
         let d = self.d;
         let q = "q".to_owned();
         // Each distinct measure filter once, as a flag of the candidate's rows.
@@ -1278,6 +1277,15 @@ impl Lower<'_> {
             };
             dims.push(e);
         }
+        // The rows are the org's: the joins compare the org with the parameter, one hash key
+        // fewer, and the demographics read through the org's index.
+        for join in &mut late_tables.joins {
+            crate::sql::walk_expr_mut(&mut join.on, &mut |e| {
+                if matches!(e, SqlExpr::Column(alias, "org_id") if *alias == q) {
+                    *e = SqlExpr::Org;
+                }
+            });
+        }
         let mut columns: Vec<(SqlExpr, String)> = dims
             .iter()
             .cloned()
@@ -1299,10 +1307,52 @@ impl Lower<'_> {
             };
             columns.push((e, format!("m{j}")));
         }
+        // Per group and bucket of the population sketch: the cells' partial counts and sums,
+        // and the bucket's candidates and first record keys whatever the measures' filters. The
+        // cells sum them over the buckets, the sketches over the demographic keys
+        // ([`Lower::population`]): one pass over the rows for both.
+        let key = || SqlExpr::Ref(q.clone(), CANDIDATE_KEY.into());
+        let bucket = SqlExpr::bin(
+            "%",
+            d.record_key(key(), 3),
+            SqlExpr::Int(crate::demographics::POPULATION_BUCKETS),
+        );
+        columns.push((bucket.clone(), "b".into()));
+        columns.push((aggregate(d, "count", false, None, None), "pc".into()));
+        columns.push((
+            aggregate(d, "sum", false, Some(d.record_key(key(), 1)), None),
+            "ps".into(),
+        ));
+        let mut group_by = dims;
+        group_by.push(bucket);
+        ctes.push((
+            CANDIDATE_CELLS.to_owned(),
+            Select {
+                columns,
+                from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), q)),
+                joins: late_tables.joins,
+                group_by,
+                ..Default::default()
+            },
+        ));
+        let c = |name: String| SqlExpr::Ref("c".into(), name);
+        let dims: Vec<SqlExpr> = (0..self.ir.dims.len())
+            .map(|i| c(format!("d{i}")))
+            .collect();
+        let mut columns: Vec<(SqlExpr, String)> = dims
+            .iter()
+            .cloned()
+            .zip((0..).map(|i| format!("d{i}")))
+            .collect();
+        for j in 0..self.ir.measures.len() {
+            columns.push((
+                aggregate(d, "sum", false, Some(c(format!("m{j}"))), None),
+                format!("m{j}"),
+            ));
+        }
         Select {
             columns,
-            from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), q)),
-            joins: late_tables.joins,
+            from: Some((TableSource::Cte(CANDIDATE_CELLS.into()), "c".into())),
             group_by: dims,
             ..Default::default()
         }
@@ -1351,17 +1401,16 @@ impl Lower<'_> {
 
     /// The sketch of each row's population (its candidates, whatever their demographics: the
     /// rows of [`CANDIDATE_ROWS`] with the same other group keys), as hidden columns after the
-    /// cells and margins: per bucket of [`crate::demographics::Population`] (by the third
-    /// record key), the candidates and the sum of their first record keys. Counted over one
-    /// row per candidate already, so no `DISTINCT`.
+    /// cells: per bucket of [`crate::demographics::Population`] (by the third record key), the
+    /// candidates and the sum of their first record keys, summed from [`CANDIDATE_CELLS`] over
+    /// the demographic keys. Counted over one row per candidate, so no `DISTINCT`.
     fn population(&mut self, select: &mut Select) {
         use crate::demographics::POPULATION_BUCKETS as BUCKETS;
         let d = self.d;
         let others: Vec<usize> = (0..self.ir.dims.len())
             .filter(|i| !self.ir.dims[*i].is_demographic())
             .collect();
-        let p = || SqlExpr::Ref("p".into(), CANDIDATE_KEY.into());
-        let bucket = SqlExpr::bin("%", d.record_key(p(), 3), SqlExpr::Int(BUCKETS));
+        let p = |c: &str| SqlExpr::Ref("p".into(), c.into());
         let mut columns: Vec<(SqlExpr, String)> = others
             .iter()
             .map(|i| (SqlExpr::Ref("p".into(), format!("d{i}")), format!("d{i}")))
@@ -1370,18 +1419,15 @@ impl Lower<'_> {
             .iter()
             .map(|i| SqlExpr::Ref("p".into(), format!("d{i}")))
             .collect();
-        columns.push((bucket.clone(), "b".into()));
-        group_by.push(bucket);
-        columns.push((aggregate(d, "count", false, None, None), "c".into()));
-        columns.push((
-            aggregate(d, "sum", false, Some(d.record_key(p(), 1)), None),
-            "s".into(),
-        ));
+        columns.push((p("b"), "b".into()));
+        group_by.push(p("b"));
+        columns.push((aggregate(d, "sum", false, Some(p("pc")), None), "c".into()));
+        columns.push((aggregate(d, "sum", false, Some(p("ps")), None), "s".into()));
         select.ctes.push((
             "population_buckets".into(),
             Select {
                 columns,
-                from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), "p".into())),
+                from: Some((TableSource::Cte(CANDIDATE_CELLS.into()), "p".into())),
                 group_by,
                 ..Default::default()
             },
