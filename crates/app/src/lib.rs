@@ -501,16 +501,14 @@ impl Services {
                 spec.atoms = None;
             }
             let atoms = spec.atoms.as_ref().map(|a| count(&a.report)).transpose()?;
-            // Counted by the statement itself where it could (`Suppression::inline_margins`).
+            // The margins of the coarse keys, where the statement gives no population sketches
+            // (`Suppression::margins`).
             let hidden = query_compiler::demographics::take_hidden(s, &mut rows.rows);
-            let margins = if s.inline_margins == 0 {
-                s.margins
-                    .iter()
-                    .map(&mut count)
-                    .collect::<Result<Vec<_>, _>>()?
-            } else {
-                hidden.margins
-            };
+            let margins = s
+                .margins
+                .iter()
+                .map(&mut count)
+                .collect::<Result<Vec<_>, _>>()?;
             // Populations a few people apart from one published before, or from another
             // group of this report, are withheld (`demographics::near_groups`).
             let shown =

@@ -190,7 +190,11 @@ fn harness(store: &mut Fresh) {
         .into_iter()
         .enumerate()
     {
-        in_fresh_org(&mut a, &format!("margins{n}"), |a| margins_along(a, key));
+        for whole_first in [false, true] {
+            in_fresh_org(&mut a, &format!("margins{n}{whole_first}"), |a| {
+                margins_along(a, key, whole_first)
+            });
+        }
     }
     in_fresh_org(&mut a, "margins9", margins_of_two_keys);
     in_fresh_org(
@@ -334,126 +338,156 @@ fn equalities_publish_the_grouped_cells(a: &mut Attack) {
     assert!(run.withheld.is_empty(), "{text}: {:?}", run.withheld);
 }
 
-/// The margin rule on application keys counts each margin's distinct candidates (a candidate
-/// with several applications counts once), and the caller is told exactly which groups the
-/// rule withheld.
-fn margins_along(a: &mut Attack, key: &str) {
-    let min = 5;
-    {
-        let text = format!(
-            "report applications group by {key} as k, candidate.demographics.gender as g show count(distinct candidate) as n"
-        );
-        let report = query_syntax::parse(&text).unwrap();
-        let run = a
-            .services
-            .run_report(a.store.store(), &a.org, &a.admin, &report, a.today, at())
-            .unwrap();
-        // What the viewer counts without demographics: each group's and everyone's candidates.
-        let groups: BTreeMap<String, i64> = a
-            .run(&format!(
-                "report applications group by {key} as k show count(distinct candidate) as c"
-            ))
-            .unwrap()
-            .into_iter()
-            .map(|r| match (&r[0], &r[1]) {
-                (v, Value::Integer(c)) => (cell(v), *c),
-                other => panic!("{other:?}"),
-            })
-            .collect();
-        let everyone = match a
-            .run("report applications show count(distinct candidate) as c")
-            .unwrap()[0][0]
-        {
-            Value::Integer(c) => c,
-            ref other => panic!("{other:?}"),
-        };
-        let expected: std::collections::BTreeSet<String> = groups
-            .iter()
-            .filter(|(_, c)| (1..min).contains(*c) || (1..min).contains(&(everyone - **c)))
-            .map(|(v, _)| v.clone())
-            .collect();
-        let told: std::collections::BTreeSet<String> = run
-            .withheld
-            .iter()
-            .map(|group| {
-                assert_eq!(group.len(), 1, "{group:?}");
-                assert_eq!(group[0].0, "k");
-                cell(&group[0].1)
-            })
-            .collect();
-        assert_eq!(told, expected, "{text}");
-        if key == "source.name" {
-            assert!(
-                !told.is_empty(),
-                "the generated org has sources of 1 to 4 candidates"
-            );
-        }
-        // The sums of the groups would overstate the margins: candidates apply more than once.
-        let sum: i64 = groups.values().sum();
-        if key == "job.title" {
-            assert!(sum > everyone, "{sum} <= {everyone}");
-        }
-        for row in &run.rows.rows {
-            assert!(!told.contains(&cell(&row[0])), "{text}: {row:?} published");
-        }
-    }
+/// Runs a report over demographics as the attacker (an admin).
+fn publish(a: &mut Attack, text: &str) -> app::ReportRun {
+    let report = query_syntax::parse(text).unwrap();
+    a.services
+        .run_report(a.store.store(), &a.org, &a.admin, &report, a.today, at())
+        .unwrap()
 }
 
-/// Two coarse keys: each margin along one key is counted in distinct candidates over the
-/// other key's value, and the groups withheld are exactly those of the margin rule.
-fn margins_of_two_keys(a: &mut Attack) {
-    let min = 5;
-    // Two coarse keys: each margin along one key is counted in distinct candidates over the
-    // other key's value (by the report's own statement where it can), and the groups withheld
-    // are exactly those the rule gives from counts the viewer makes without demographics.
-    let (k1, k2) = ("job.department.name", "status");
-    let text = format!(
-        "report applications group by {k1} as a, {k2} as b, candidate.demographics.gender as g show count(distinct candidate) as n"
-    );
-    let report = query_syntax::parse(&text).unwrap();
-    let run = a
-        .services
-        .run_report(a.store.store(), &a.org, &a.admin, &report, a.today, at())
-        .unwrap();
-    let counts = |a: &mut Attack, keys: &str, width: usize| -> BTreeMap<Vec<String>, i64> {
-        a.run(&format!(
-            "report applications group by {keys} show count(distinct candidate) as c"
-        ))
+/// The groups a run withheld, by their coarse keys' values.
+fn told(run: &app::ReportRun) -> std::collections::BTreeSet<Vec<String>> {
+    run.withheld
+        .iter()
+        .map(|group| group.iter().map(|(_, v)| cell(v)).collect())
+        .collect()
+}
+
+/// The distinct candidates per group of `keys`, as the viewer counts them without
+/// demographics (a candidate with several applications counts once per group).
+fn counts(a: &mut Attack, keys: &[&str]) -> BTreeMap<Vec<String>, i64> {
+    let by = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("{k} as k{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = if keys.is_empty() {
+        "report applications show count(distinct candidate) as c".to_owned()
+    } else {
+        format!("report applications group by {by} show count(distinct candidate) as c")
+    };
+    a.run(&text)
         .unwrap()
         .into_iter()
-        .map(|r| match &r[width] {
-            Value::Integer(c) => (r[..width].iter().map(cell).collect(), *c),
+        .map(|r| match &r[keys.len()] {
+            Value::Integer(c) => (r[..keys.len()].iter().map(cell).collect(), *c),
             other => panic!("{other:?}"),
         })
         .collect()
+}
+
+/// The margin attack along an application key: `group by KEY, gender` and `group by gender`
+/// count, for a group 1 to 4 candidates short of everyone, two populations a few people apart
+/// (every gender but theirs publishes the same value). Groups of 1 to 4 candidates are
+/// withheld and named; of the two reports, whichever runs second withholds the near group (the
+/// check against populations published before, in distinct candidates: the sums of the
+/// groups would overstate the margin, as candidates apply more than once). Run both ways.
+fn margins_along(a: &mut Attack, key: &str, whole_first: bool) {
+    let small = |n: i64| (1..5).contains(&n);
+    let keyed_text = format!("report applications group by {key} as k, {GENDER_CELLS}");
+    let whole_text = format!("report applications {BY_GENDER}");
+    let groups = counts(a, &[key]);
+    let everyone = counts(a, &[])[&Vec::new()];
+    let (keyed, whole) = if whole_first {
+        let whole = publish(a, &whole_text);
+        (publish(a, &keyed_text), whole)
+    } else {
+        let keyed = publish(a, &keyed_text);
+        (keyed, publish(a, &whole_text))
     };
-    let groups = counts(a, &format!("{k1} as a, {k2} as b"), 2);
-    let by_a = counts(a, &format!("{k1} as a"), 1);
-    let by_b = counts(a, &format!("{k2} as b"), 1);
-    let small = |n: i64| (1..min).contains(&n);
-    let expected: std::collections::BTreeSet<Vec<String>> = groups
-        .iter()
-        .filter(|(g, c)| {
-            // Along `a` the margin is the other key's value (`b`), and the other way round.
-            let along_a = by_b[&vec![g[1].clone()]] - **c;
-            let along_b = by_a[&vec![g[0].clone()]] - **c;
-            small(**c) || small(along_a) || small(along_b)
-        })
-        .map(|(g, _)| g.clone())
-        .collect();
-    let told: std::collections::BTreeSet<Vec<String>> = run
-        .withheld
-        .iter()
-        .map(|group| group.iter().map(|(_, v)| cell(v)).collect())
-        .collect();
-    assert_eq!(told, expected, "{text}");
-    assert!(!told.is_empty() && told.len() < groups.len(), "{told:?}");
+    let told = told(&keyed);
+    for (g, c) in &groups {
+        if small(*c) {
+            assert!(told.contains(g), "{keyed_text}: {g:?} of {c} published");
+        }
+    }
+    if key == "source.name" {
+        assert!(!told.is_empty(), "the generated org has sources of 1 to 4 candidates");
+    }
+    if key == "job.title" {
+        let sum: i64 = groups.values().sum();
+        assert!(sum > everyone, "{sum} <= {everyone}");
+    }
+    let whole_published = whole.withheld.is_empty();
+    assert_eq!(whole_published, !whole.rows.rows.is_empty(), "{whole_text}");
+    if whole_first {
+        assert!(whole_published, "{whole_text}: the first report over demographics");
+    }
+    let published: std::collections::BTreeSet<String> =
+        keyed.rows.rows.iter().map(|r| cell(&r[0])).collect();
+    for (g, c) in &groups {
+        if small(everyone - c) && published.contains(&g[0]) {
+            assert!(
+                !whole_published,
+                "{keyed_text} and {whole_text} both publish {g:?}, {} apart",
+                everyone - c
+            );
+        }
+    }
+    for row in &keyed.rows.rows {
+        assert!(!told.contains(&vec![cell(&row[0])]), "{keyed_text}: {row:?} published");
+    }
+}
+
+/// The margin attack with two coarse keys: `group by A, B, gender` against `group by A,
+/// gender` (the margin along B) and `group by B, gender` (along A), each margin counted in
+/// distinct candidates. For every group of the first that both publish 1 to 4 candidates short
+/// of its margin, the margin's report must have withheld the margin. The generated org has such
+/// pairs, so the check is not empty.
+fn margins_of_two_keys(a: &mut Attack) {
+    let small = |n: i64| (1..5).contains(&n);
+    let (ka, kb) = ("job.department.name", "status");
+    let text = format!("report applications group by {ka} as a, {kb} as b, {GENDER_CELLS}");
+    let groups = counts(a, &[ka, kb]);
+    let by_a = counts(a, &[ka]);
+    let by_b = counts(a, &[kb]);
+    let run = publish(a, &text);
+    let told_ab = told(&run);
+    for (g, c) in &groups {
+        if small(*c) {
+            assert!(told_ab.contains(g), "{text}: {g:?} of {c} published");
+        }
+    }
+    assert!(
+        !told_ab.is_empty() && told_ab.len() < groups.len(),
+        "{told_ab:?}"
+    );
     for row in &run.rows.rows {
         assert!(
-            !told.contains(&vec![cell(&row[0]), cell(&row[1])]),
+            !told_ab.contains(&vec![cell(&row[0]), cell(&row[1])]),
             "{text}: {row:?} published"
         );
     }
+    // A group is published when a row of it is (all its cells suppressed: nothing is).
+    let published = |run: &app::ReportRun, width: usize| -> std::collections::BTreeSet<Vec<String>> {
+        run.rows
+            .rows
+            .iter()
+            .map(|r| r[..width].iter().map(cell).collect())
+            .collect()
+    };
+    let published_ab = published(&run, 2);
+    let mut pairs = 0;
+    for (at, (key, margins)) in [(ka, &by_a), (kb, &by_b)].into_iter().enumerate() {
+        let margin_text = format!("report applications group by {key} as m, {GENDER_CELLS}");
+        let margin_run = publish(a, &margin_text);
+        let published_m = published(&margin_run, 1);
+        for (g, c) in &groups {
+            let margin = vec![g[at].clone()];
+            let apart = margins[&margin] - c;
+            if small(apart) && published_ab.contains(g) {
+                pairs += 1;
+                assert!(
+                    !published_m.contains(&margin),
+                    "{text} publishes {g:?} and {margin_text} its margin, {apart} apart"
+                );
+                assert!(told(&margin_run).contains(&margin), "{margin_text}: {margin:?}");
+            }
+        }
+    }
+    assert!(pairs > 0, "no group 1 to 4 candidates short of its margin");
 }
 
 /// A complement after the unfiltered report: `KEY != v` leaves out the candidates whose every
@@ -496,6 +530,8 @@ fn complements_near_the_whole_are_withheld(a: &mut Attack) {
 
 const BY_GENDER: &str =
     "group by candidate.demographics.gender as g show count(distinct candidate) as n";
+/// [`BY_GENDER`] after other group keys.
+const GENDER_CELLS: &str = "candidate.demographics.gender as g show count(distinct candidate) as n";
 
 /// Complements `KEY != v` of the org's applications by gender (four per key, those leaving out
 /// 1 to 4 candidates first), with how many candidates each leaves out.

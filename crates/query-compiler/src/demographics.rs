@@ -50,7 +50,11 @@
 //! with all its demographic splits: otherwise this report's group and the report without that
 //! key would count sets that differ by a few known people, and comparing them (same set, same
 //! noise; one more person, other noise) would tell those people's answers. The rule reads only
-//! what the viewer knows already, so what it withholds tells nothing new. Pure.
+//! what the viewer knows already, so what it withholds tells nothing new. Where the statement
+//! gives population sketches ([`Population`]: every report whose cells count distinct
+//! candidates), the second half of the rule is left to the check against populations published
+//! before, which withholds whichever of a group and its margin is published second when they
+//! are a few people apart; the margins are then not counted at all. Pure.
 
 use crate::Value;
 use crate::catalog::{COARSE_FIELDS, COARSE_TIMESTAMPS, Entity, EntityId, FieldGroup};
@@ -1391,55 +1395,34 @@ impl Population {
     }
 }
 
-/// What a statement returns besides its cells, taken out of its rows: the margins it counted
-/// itself ([`Suppression::inline_margins`]: per coarse key, in the order of `s.other_keys`,
-/// one row per margin with the other coarse keys' values and the margin's distinct candidates,
-/// as the reports of [`Safe::margins`] give them, for [`publish`]; empty when it does not count
-/// them) and each row's [`Population`] (when [`Suppression::population`]).
+/// What a statement returns besides its cells, taken out of its rows: each row's
+/// [`Population`] (when [`Suppression::population`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Hidden {
-    pub margins: Vec<Vec<Vec<Value>>>,
     pub populations: Vec<Option<Population>>,
 }
 
-/// Takes the inline margins and populations out of a report's rows ([`Hidden`]).
+/// Takes the population sketches out of a report's rows ([`Hidden`]).
 pub fn take_hidden(s: &Suppression, rows: &mut [Vec<Value>]) -> Hidden {
-    use std::collections::HashSet;
     let base = s.candidates_column + 3 * s.cells;
-    let mut margins: Vec<Vec<Vec<Value>>> = vec![Vec::new(); s.inline_margins];
-    let mut seen: Vec<HashSet<Vec<String>>> = vec![HashSet::new(); s.inline_margins];
-    let mut populations = Vec::with_capacity(rows.len());
-    for row in rows.iter_mut() {
-        let hidden = if row.len() > base && s.cells > 0 {
-            row.split_off(base)
-        } else {
-            Vec::new()
-        };
-        let (counts, sketch) = hidden.split_at(s.inline_margins.min(hidden.len()));
-        populations.push(s.population.then(|| Population::of(sketch)).flatten());
-        for (n, (margin, seen)) in margins.iter_mut().zip(&mut seen).enumerate() {
-            let mut key: Vec<Value> = s
-                .other_keys
-                .iter()
-                .enumerate()
-                .filter(|(m, _)| *m != n)
-                .map(|(_, k)| row.get(*k).cloned().unwrap_or(Value::Null))
-                .collect();
-            if seen.insert(key.iter().map(|v| format!("{v:?}")).collect()) {
-                key.push(counts.get(n).cloned().unwrap_or(Value::Null));
-                margin.push(key);
-            }
-        }
-    }
-    Hidden {
-        margins,
-        populations,
-    }
+    let populations = rows
+        .iter_mut()
+        .map(|row| {
+            let sketch = if row.len() > base && s.cells > 0 {
+                row.split_off(base)
+            } else {
+                Vec::new()
+            };
+            s.population.then(|| Population::of(&sketch)).flatten()
+        })
+        .collect();
+    Hidden { populations }
 }
 
 /// The rows withheld by the rule on margins of the coarse keys (see the module documentation):
 /// along each coarse key, a group counting `1..min` true distinct candidates over all
-/// demographic values, or whose margin counts `1..min` outside it. A margin's candidates are
+/// demographic values, or (when the statement gives no population sketches,
+/// [`Suppression::population`]) whose margin counts `1..min` outside it. A margin's candidates are
 /// the rows of `margins` (per key, in the order of `s.other_keys`: the other keys' values and
 /// the distinct candidates, from the reports of [`Safe::margins`]) where given, else the sum
 /// of its groups (exact when each candidate has one value of each key).
@@ -1505,7 +1488,11 @@ pub fn coarse_margins(
             };
             let group = groups.get(&value(r, *along)).copied().unwrap_or(0);
             let outside = total - group;
-            if (group > 0 && group < min) || (outside > 0 && outside < min) {
+            // With population sketches the check against populations published before
+            // withholds whichever of a group and its margin is published second when they are
+            // a few people apart, so the margin itself need not be counted here.
+            let near_margin = !s.population && outside > 0 && outside < min;
+            if (group > 0 && group < min) || near_margin {
                 withheld[i] = true;
             }
         }

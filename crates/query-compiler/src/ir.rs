@@ -469,8 +469,8 @@ impl Ir {
     /// In a report over demographics whose every measure counts the group's distinct
     /// candidates or sums their record keys (its cells, with their own filters), on the
     /// subject's rows: the candidate's key, which all of them read. Such a report is lowered
-    /// over one row per group and candidate (`crate::lower`), and counts its margins in the
-    /// same statement ([`Ir::inline_margins`]).
+    /// over one row per group and candidate (`crate::lower`), which also give each group's
+    /// population sketch.
     pub fn candidate_cells(&self) -> Option<&Scalar> {
         if self.cells.is_empty() {
             return None;
@@ -494,34 +494,11 @@ impl Ir {
         self.measures.iter().all(counts).then_some(key)
     }
 
-    /// The coarse group keys (dims that are shown and are not demographic), in order: those
-    /// along which [`crate::demographics::Safe::margins`] are counted.
-    pub fn coarse_dims(&self) -> Vec<usize> {
-        (0..self.dims.len())
-            .filter(|i| !self.dims[*i].is_demographic() && self.dim_column(*i).is_some())
-            .collect()
-    }
-
     /// The result column that shows group key `i`, if one does.
     pub fn dim_column(&self, i: usize) -> Option<usize> {
         self.outputs
             .iter()
             .position(|o| o.value == OutputValue::Formula(Formula::Dim(i)))
-    }
-
-    /// With several rows per candidate, when the margins of the coarse keys can be counted in
-    /// the report's own statement ([`Ir::candidate_cells`]): the coarse dims, one hidden
-    /// column each after the cells, holding the distinct candidates of the row's margin along
-    /// that key. Empty otherwise (the margins, if any, are separate statements).
-    pub fn inline_margins(&self) -> Vec<usize> {
-        let coarse = self.coarse_dims();
-        if self.safe.margins.is_empty()
-            || self.candidate_cells().is_none()
-            || coarse.len() != self.safe.margins.len()
-        {
-            return Vec::new();
-        }
-        coarse
     }
 
     /// The grains the report aggregates, the subject's first.

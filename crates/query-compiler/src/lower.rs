@@ -230,6 +230,11 @@ pub const CANDIDATES_COLUMN: &str = "#candidates";
 
 /// The CTE of one row per group and candidate of a report over demographics (`Lower::candidate_rows`).
 const CANDIDATE_ROWS: &str = "candidate_rows";
+/// The CTE of a report over demographics' partial cells per group and bucket of the population
+/// sketch (`Lower::candidate_rows`).
+const CANDIDATE_CELLS: &str = "candidate_cells";
+/// The candidate's key in [`CANDIDATE_ROWS`]: `id`, so that its rows join as candidates' rows.
+const CANDIDATE_KEY: &str = "id";
 
 /// The store's table of the stage kinds each application reached (a bitmask).
 const KINDS: &str = "application_stage_kinds";
@@ -1211,12 +1216,24 @@ impl Lower<'_> {
     fn candidate_rows(&mut self, ctes: &mut Vec<(String, Select)>) -> Select {
         let ir = self.ir;
         let subject = ir.subject;
-        let (mut tables, s, filter, mut columns, mut group_by) = self.keyed_rows();
+        let late = self.late_demographics();
+        let mut tables = Tables::new();
+        let (s, filter) = self.subject_from(&mut tables);
+        let mut columns = Vec::new();
+        let mut group_by = Vec::new();
+        for (i, dim) in ir.dims.iter().enumerate() {
+            if late.iter().any(|(j, _)| *j == i) {
+                continue;
+            }
+            let e = self.scalar(&dim.expr, &mut tables, &s, subject);
+            group_by.push(e.clone());
+            columns.push((e, format!("d{i}")));
+        }
         let k = match ir.candidate_cells() {
             Some(candidate) => self.scalar(candidate, &mut tables, &s, subject),
             None => SqlExpr::Null,
         };
-        columns.push((k.clone(), "k".to_owned()));
+        columns.push((k.clone(), CANDIDATE_KEY.to_owned()));
         group_by.push(k.clone());
         let d = self.d;
         let q = "q".to_owned();
@@ -1249,9 +1266,26 @@ impl Lower<'_> {
             CANDIDATE_ROWS.to_owned(),
             keyed_select(subject, tables, s, filter, columns, group_by),
         ));
-        let dims: Vec<SqlExpr> = (0..self.ir.dims.len())
-            .map(|i| SqlExpr::Ref(q.clone(), format!("d{i}")))
-            .collect();
+        // The demographic keys, joined to the candidates' rows (one per group and candidate)
+        // rather than to every subject row before they are made distinct.
+        let mut late_tables = Tables::new();
+        let mut dims: Vec<SqlExpr> = Vec::with_capacity(self.ir.dims.len());
+        for i in 0..self.ir.dims.len() {
+            let e = match late.iter().find(|(j, _)| *j == i) {
+                Some((_, field)) => self.scalar(field, &mut late_tables, &q, EntityId::Candidates),
+                None => SqlExpr::Ref(q.clone(), format!("d{i}")),
+            };
+            dims.push(e);
+        }
+        // The rows are the org's: the joins compare the org with the parameter, one hash key
+        // fewer, and the demographics read through the org's index.
+        for join in &mut late_tables.joins {
+            crate::sql::walk_expr_mut(&mut join.on, &mut |e| {
+                if matches!(e, SqlExpr::Column(alias, "org_id") if *alias == q) {
+                    *e = SqlExpr::Org;
+                }
+            });
+        }
         let mut columns: Vec<(SqlExpr, String)> = dims
             .iter()
             .cloned()
@@ -1265,7 +1299,7 @@ impl Lower<'_> {
                     d,
                     "sum",
                     false,
-                    Some(d.record_key(SqlExpr::Ref(q.clone(), "k".into()), n)),
+                    Some(d.record_key(SqlExpr::Ref(q.clone(), CANDIDATE_KEY.into()), n)),
                     passes,
                 ),
                 // `Ir::candidate_cells`: every other measure counts the distinct candidates.
@@ -1273,27 +1307,110 @@ impl Lower<'_> {
             };
             columns.push((e, format!("m{j}")));
         }
+        // Per group and bucket of the population sketch: the cells' partial counts and sums,
+        // and the bucket's candidates and first record keys whatever the measures' filters. The
+        // cells sum them over the buckets, the sketches over the demographic keys
+        // ([`Lower::population`]): one pass over the rows for both.
+        let key = || SqlExpr::Ref(q.clone(), CANDIDATE_KEY.into());
+        let bucket = SqlExpr::bin(
+            "%",
+            d.record_key(key(), 3),
+            SqlExpr::Int(crate::demographics::POPULATION_BUCKETS),
+        );
+        columns.push((bucket.clone(), "b".into()));
+        columns.push((aggregate(d, "count", false, None, None), "pc".into()));
+        columns.push((
+            aggregate(d, "sum", false, Some(d.record_key(key(), 1)), None),
+            "ps".into(),
+        ));
+        let mut group_by = dims;
+        group_by.push(bucket);
+        ctes.push((
+            CANDIDATE_CELLS.to_owned(),
+            Select {
+                columns,
+                from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), q)),
+                joins: late_tables.joins,
+                group_by,
+                ..Default::default()
+            },
+        ));
+        let c = |name: String| SqlExpr::Ref("c".into(), name);
+        let dims: Vec<SqlExpr> = (0..self.ir.dims.len())
+            .map(|i| c(format!("d{i}")))
+            .collect();
+        let mut columns: Vec<(SqlExpr, String)> = dims
+            .iter()
+            .cloned()
+            .zip((0..).map(|i| format!("d{i}")))
+            .collect();
+        for j in 0..self.ir.measures.len() {
+            columns.push((
+                aggregate(d, "sum", false, Some(c(format!("m{j}"))), None),
+                format!("m{j}"),
+            ));
+        }
         Select {
             columns,
-            from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), q)),
+            from: Some((TableSource::Cte(CANDIDATE_CELLS.into()), "c".into())),
             group_by: dims,
             ..Default::default()
         }
     }
 
+    /// The demographic keys of a report lowered by [`Lower::candidate_rows`] that can be read
+    /// after its rows are made distinct: each a field of the demographics of the very
+    /// candidate the cells count (`candidate.demographics.gender` with `count(distinct
+    /// candidate)`), so one candidate has one value and the key adds nothing to the rows'
+    /// distinctness. With the dim's index, the field as read from the candidate. Empty when any
+    /// demographic key is not of that form (then all are read with the other keys).
+    fn late_demographics(&self) -> Vec<(usize, Scalar)> {
+        let Some(Scalar::Key { path: key }) = self.ir.candidate_cells() else {
+            return Vec::new();
+        };
+        let candidate = key.last().map_or(self.ir.subject, |r| r.target);
+        if candidate != EntityId::Candidates {
+            return Vec::new();
+        }
+        let mut late = Vec::new();
+        for (i, dim) in self.ir.dims.iter().enumerate() {
+            if !dim.is_demographic() {
+                continue;
+            }
+            let Scalar::Field { path, field } = &dim.expr else {
+                return Vec::new();
+            };
+            let from_candidate = path.len() == key.len() + 1
+                && path.iter().zip(key).all(|(a, b)| std::ptr::eq(*a, *b))
+                && path
+                    .last()
+                    .is_some_and(|r| r.target == EntityId::Demographics);
+            if !from_candidate {
+                return Vec::new();
+            }
+            late.push((
+                i,
+                Scalar::Field {
+                    path: path[key.len()..].to_vec(),
+                    field,
+                },
+            ));
+        }
+        late
+    }
+
     /// The sketch of each row's population (its candidates, whatever their demographics: the
     /// rows of [`CANDIDATE_ROWS`] with the same other group keys), as hidden columns after the
-    /// cells and margins: per bucket of [`crate::demographics::Population`] (by the third
-    /// record key), the candidates and the sum of their first record keys. Counted over one
-    /// row per candidate already, so no `DISTINCT`.
+    /// cells: per bucket of [`crate::demographics::Population`] (by the third record key), the
+    /// candidates and the sum of their first record keys, summed from [`CANDIDATE_CELLS`] over
+    /// the demographic keys. Counted over one row per candidate, so no `DISTINCT`.
     fn population(&mut self, select: &mut Select) {
         use crate::demographics::POPULATION_BUCKETS as BUCKETS;
         let d = self.d;
         let others: Vec<usize> = (0..self.ir.dims.len())
             .filter(|i| !self.ir.dims[*i].is_demographic())
             .collect();
-        let p = || SqlExpr::Ref("p".into(), "k".into());
-        let bucket = SqlExpr::bin("%", d.record_key(p(), 3), SqlExpr::Int(BUCKETS));
+        let p = |c: &str| SqlExpr::Ref("p".into(), c.into());
         let mut columns: Vec<(SqlExpr, String)> = others
             .iter()
             .map(|i| (SqlExpr::Ref("p".into(), format!("d{i}")), format!("d{i}")))
@@ -1302,18 +1419,15 @@ impl Lower<'_> {
             .iter()
             .map(|i| SqlExpr::Ref("p".into(), format!("d{i}")))
             .collect();
-        columns.push((bucket.clone(), "b".into()));
-        group_by.push(bucket);
-        columns.push((aggregate(d, "count", false, None, None), "c".into()));
-        columns.push((
-            aggregate(d, "sum", false, Some(d.record_key(p(), 1)), None),
-            "s".into(),
-        ));
+        columns.push((p("b"), "b".into()));
+        group_by.push(p("b"));
+        columns.push((aggregate(d, "sum", false, Some(p("pc")), None), "c".into()));
+        columns.push((aggregate(d, "sum", false, Some(p("ps")), None), "s".into()));
         select.ctes.push((
             "population_buckets".into(),
             Select {
                 columns,
-                from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), "p".into())),
+                from: Some((TableSource::Cte(CANDIDATE_CELLS.into()), "p".into())),
                 group_by,
                 ..Default::default()
             },
@@ -2241,66 +2355,6 @@ impl Lower<'_> {
                             .columns
                             .push((d.output(refs.measure(d, j), &Type::Integer), name));
                     }
-                }
-                // With several rows per candidate: each row's margins along its coarse keys,
-                // counted over the same rows (`Ir::inline_margins`), one hidden column each.
-                let coarse = self.ir.inline_margins();
-                for (n, along) in coarse.iter().enumerate() {
-                    let others: Vec<usize> =
-                        coarse.iter().copied().filter(|i| i != along).collect();
-                    let name = format!("margin{n}");
-                    // Each candidate once per margin (a hash aggregate), then counted: cheaper
-                    // than `count(DISTINCT k)`, which sorts every row.
-                    let refs = |alias: &str| -> Vec<SqlExpr> {
-                        others
-                            .iter()
-                            .map(|i| SqlExpr::Ref(alias.into(), format!("d{i}")))
-                            .collect()
-                    };
-                    let named = |alias: &str| -> Vec<(SqlExpr, String)> {
-                        refs(alias)
-                            .into_iter()
-                            .zip(others.iter().map(|i| format!("d{i}")))
-                            .collect()
-                    };
-                    let mut once = named("p");
-                    once.push((SqlExpr::Ref("p".into(), "k".into()), "k".into()));
-                    let mut once_by = refs("p");
-                    once_by.push(SqlExpr::Ref("p".into(), "k".into()));
-                    select.ctes.push((
-                        format!("{name}_candidates"),
-                        Select {
-                            columns: once,
-                            from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), "p".into())),
-                            group_by: once_by,
-                            ..Default::default()
-                        },
-                    ));
-                    let mut columns = named("m");
-                    columns.push((aggregate(d, "count", false, None, None), "c".into()));
-                    select.ctes.push((
-                        name.clone(),
-                        Select {
-                            columns,
-                            from: Some((
-                                TableSource::Cte(format!("{name}_candidates")),
-                                "m".into(),
-                            )),
-                            group_by: refs("m"),
-                            ..Default::default()
-                        },
-                    ));
-                    select.joins.push(join_on_keys(d, &name, &others));
-                    select.columns.push((
-                        d.output(
-                            SqlExpr::Func(
-                                "COALESCE",
-                                vec![SqlExpr::Ref(name, "c".into()), SqlExpr::Int(0)],
-                            ),
-                            &Type::Integer,
-                        ),
-                        format!("#margin{n}"),
-                    ));
                 }
                 // The sketch of each row's population without demographics, for the check
                 // against populations published before (`crate::demographics::Population`).

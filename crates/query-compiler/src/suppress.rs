@@ -57,34 +57,25 @@ pub struct Suppression {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grouped: Option<Box<crate::demographics::Grouped>>,
     /// With several rows per candidate: the reports counting the margins of each coarse key,
-    /// which the caller runs and passes to [`crate::demographics::publish`].
+    /// which the caller runs and passes to [`crate::demographics::publish`]. Empty when the
+    /// statement gives population sketches ([`Suppression::population`]): the check against
+    /// populations published before then stands in for the margins (docs/privacy.md).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub margins: Vec<query_syntax::Report>,
-    /// When the statement counts those margins itself ([`crate::ir::Ir::inline_margins`]):
-    /// how many hidden columns follow the cells (one per coarse key, in the order of
-    /// `other_keys`: the distinct candidates of the row's margin along it), which
-    /// [`crate::demographics::inline_margins`] takes out of the rows; then `margins` are not run.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub inline_margins: usize,
     /// Whether each row then holds the sketch of its population without demographics
     /// ([`crate::demographics::Population`], two values per bucket), last.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub population: bool,
 }
 
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
 impl Suppression {
     /// How many values a result row holds after the visible columns: the hidden count of
-    /// distinct candidates, or three per cell, then the inline margins.
+    /// distinct candidates, or three per cell, then the population sketch.
     pub fn hidden_columns(&self) -> usize {
         if self.cells == 0 {
             1
         } else {
             3 * self.cells
-                + self.inline_margins
                 + if self.population {
                     2 * crate::demographics::POPULATION_BUCKETS as usize
                 } else {
@@ -124,6 +115,7 @@ pub fn suppression(ir: &Ir) -> Option<Suppression> {
             other_keys.push(c);
         }
     }
+    let population = ir.candidate_cells().is_some();
     Some(Suppression {
         min_candidates: crate::resolve::MIN_CANDIDATES,
         candidates_column: ir.outputs.len(),
@@ -134,9 +126,12 @@ pub fn suppression(ir: &Ir) -> Option<Suppression> {
         outputs: crate::demographics::published_outputs(ir).unwrap_or_default(),
         atoms: ir.safe.atoms.clone(),
         grouped: ir.safe.grouped.clone(),
-        margins: ir.safe.margins.clone(),
-        inline_margins: ir.inline_margins().len(),
-        population: ir.candidate_cells().is_some(),
+        margins: if population {
+            Vec::new()
+        } else {
+            ir.safe.margins.clone()
+        },
+        population,
     })
 }
 

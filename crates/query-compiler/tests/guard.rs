@@ -712,7 +712,7 @@ fn hidden_candidates_count_only_visible_candidates() {
         assert_eq!(s.candidates_column, c.columns.len());
         assert_eq!(s.demographic_keys, vec![0]);
         assert!(
-            c.sql.contains("\"t1\".\"id\" AS \"k\""),
+            c.sql.contains("\"t1\".\"id\" AS \"id\""),
             "the visible candidates' key: {}",
             c.sql
         );

@@ -106,6 +106,8 @@ impl Store {
             Store::Postgres(s) => {
                 let plan = if compiled.reads_a_page {
                     Plan::Page
+                } else if compiled.suppression.as_ref().is_some_and(|s| s.cells > 0) {
+                    Plan::Demographics
                 } else {
                     Plan::Report
                 };
