@@ -404,7 +404,10 @@ fn margins_along(a: &mut Attack, key: &str, whole_first: bool) {
         }
     }
     if key == "source.name" {
-        assert!(!told.is_empty(), "the generated org has sources of 1 to 4 candidates");
+        assert!(
+            !told.is_empty(),
+            "the generated org has sources of 1 to 4 candidates"
+        );
     }
     if key == "job.title" {
         let sum: i64 = groups.values().sum();
@@ -413,7 +416,10 @@ fn margins_along(a: &mut Attack, key: &str, whole_first: bool) {
     let whole_published = whole.withheld.is_empty();
     assert_eq!(whole_published, !whole.rows.rows.is_empty(), "{whole_text}");
     if whole_first {
-        assert!(whole_published, "{whole_text}: the first report over demographics");
+        assert!(
+            whole_published,
+            "{whole_text}: the first report over demographics"
+        );
     }
     let published: std::collections::BTreeSet<String> =
         keyed.rows.rows.iter().map(|r| cell(&r[0])).collect();
@@ -427,7 +433,10 @@ fn margins_along(a: &mut Attack, key: &str, whole_first: bool) {
         }
     }
     for row in &keyed.rows.rows {
-        assert!(!told.contains(&vec![cell(&row[0])]), "{keyed_text}: {row:?} published");
+        assert!(
+            !told.contains(&vec![cell(&row[0])]),
+            "{keyed_text}: {row:?} published"
+        );
     }
 }
 
@@ -461,13 +470,14 @@ fn margins_of_two_keys(a: &mut Attack) {
         );
     }
     // A group is published when a row of it is (all its cells suppressed: nothing is).
-    let published = |run: &app::ReportRun, width: usize| -> std::collections::BTreeSet<Vec<String>> {
-        run.rows
-            .rows
-            .iter()
-            .map(|r| r[..width].iter().map(cell).collect())
-            .collect()
-    };
+    let published =
+        |run: &app::ReportRun, width: usize| -> std::collections::BTreeSet<Vec<String>> {
+            run.rows
+                .rows
+                .iter()
+                .map(|r| r[..width].iter().map(cell).collect())
+                .collect()
+        };
     let published_ab = published(&run, 2);
     let mut pairs = 0;
     for (at, (key, margins)) in [(ka, &by_a), (kb, &by_b)].into_iter().enumerate() {
@@ -483,7 +493,10 @@ fn margins_of_two_keys(a: &mut Attack) {
                     !published_m.contains(&margin),
                     "{text} publishes {g:?} and {margin_text} its margin, {apart} apart"
                 );
-                assert!(told(&margin_run).contains(&margin), "{margin_text}: {margin:?}");
+                assert!(
+                    told(&margin_run).contains(&margin),
+                    "{margin_text}: {margin:?}"
+                );
             }
         }
     }
