@@ -4,6 +4,8 @@
 // - `hp_postgres`: `HIREPLANE_TEST_POSTGRES` holds a PostgreSQL server URL;
 // - `hp_radicale`: `HIREPLANE_TEST_RADICALE` holds the path of a Python interpreter that has the
 //   CalDAV server Radicale installed (`python -m radicale`);
+// - `hp_nats`: `HIREPLANE_TEST_NATS_SERVER` holds the path of the `nats-server` binary (the tests
+//   start their own servers with JetStream, on free ports, to stop and restart them);
 // - `hp_promtool` (crate `slo` only): Prometheus' `promtool` runs, as `HIREPLANE_TEST_PROMTOOL`
 //   names it or else as `promtool` on `PATH` (Debian: `apt-get install prometheus`);
 // - `hp_unleash_spec` (crate `flags` only): Unleash's client specification cases are beside the
@@ -31,10 +33,12 @@ fn test_cfg(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
     let mut out = vec![
         "cargo::rustc-check-cfg=cfg(hp_postgres)".to_string(),
         "cargo::rustc-check-cfg=cfg(hp_radicale)".to_string(),
+        "cargo::rustc-check-cfg=cfg(hp_nats)".to_string(),
         "cargo::rustc-check-cfg=cfg(hp_promtool)".to_string(),
         "cargo::rustc-check-cfg=cfg(hp_unleash_spec)".to_string(),
         "cargo::rerun-if-env-changed=HIREPLANE_TEST_POSTGRES".to_string(),
         "cargo::rerun-if-env-changed=HIREPLANE_TEST_RADICALE".to_string(),
+        "cargo::rerun-if-env-changed=HIREPLANE_TEST_NATS_SERVER".to_string(),
     ];
     let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
     if set("HIREPLANE_TEST_POSTGRES") {
@@ -42,6 +46,9 @@ fn test_cfg(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
     }
     if set("HIREPLANE_TEST_RADICALE") {
         out.push("cargo::rustc-cfg=hp_radicale".into());
+    }
+    if set("HIREPLANE_TEST_NATS_SERVER") {
+        out.push("cargo::rustc-cfg=hp_nats".into());
     }
     if env("CARGO_PKG_NAME").as_deref() == Some("flags") {
         out.push("cargo::rerun-if-env-changed=HIREPLANE_TEST_UNLEASH_SPEC".into());

@@ -57,6 +57,8 @@ pub struct Shared {
     pub cohorts: Arc<crate::rollouts::Cohorts>,
     /// Requests failed on purpose (tests of the rollouts' guard).
     pub faults: Option<Arc<dyn crate::rollouts::Faults>>,
+    /// The outbox relay, when `events.nats.url` is set.
+    pub relay: Option<Arc<crate::relay::Relay>>,
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -212,7 +214,13 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     let check = shared.db.run(|store| store.schema_version());
     match tokio::time::timeout(Duration::from_secs(3), check).await {
         Ok(Ok(Ok(v))) if v == store::latest_schema_version() => {
-            (StatusCode::OK, "ready\n").into_response()
+            // The relay's state is detail, not readiness: the API works while NATS is down.
+            let detail = shared
+                .relay
+                .as_ref()
+                .map(|r| format!("{}\n", r.status().detail()))
+                .unwrap_or_default();
+            (StatusCode::OK, format!("ready\n{detail}")).into_response()
         }
         Ok(Ok(Ok(v))) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -581,6 +589,11 @@ async fn graphql(
             );
         }
     };
+    if committed.load(Ordering::Acquire)
+        && let Some(relay) = &shared.relay
+    {
+        relay.wake();
+    }
     let mut response = response;
     let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok());
     give_codes(&mut response, request_id);

@@ -10,6 +10,8 @@
 //!   the database (`limits.rate_scope = "cluster"`) or per replica.
 //! - [`documents`]: the cache of parsed query documents.
 //! - [`flags`]: the replica's copy of the feature flags, kept current by polling the store.
+//! - [`relay`]: the outbox relay, which publishes the domain events to NATS JetStream when
+//!   `events.nats.url` is set.
 //! - [`rollouts`]: requests labelled with their rollout cohorts, counted per (flag, cohort),
 //!   reported to the store; the replica holding the lease drives the rollout plans.
 //! - [`nesting`]: how deeply a request nests, bounded before it is parsed.
@@ -35,6 +37,7 @@ pub mod logs;
 pub mod nesting;
 pub mod pages;
 pub mod rate;
+pub mod relay;
 pub mod rollouts;
 pub mod settings;
 
@@ -227,7 +230,17 @@ async fn start_inner(
         flags_cache.clone(),
         Duration::from_millis(settings.flags.rollout_tick_ms),
     );
+    relay::check_settings(&settings.events)?;
+    let relay = match relay::RelayConfig::from_settings(
+        &settings.database,
+        &settings.events,
+        &rate::replica_id(),
+    ) {
+        Some(config) => Some(Arc::new(relay::Relay::start(config)?)),
+        None => None,
+    };
     let shared = Arc::new(http::Shared {
+        relay: relay.clone(),
         flags: flags_cache.clone(),
         cohorts,
         faults,
@@ -277,6 +290,9 @@ async fn start_inner(
         }
         poller.stop().await;
         rollout_task.stop().await;
+        if let Some(relay) = relay {
+            let _ = tokio::task::spawn_blocking(move || relay.stop()).await;
+        }
         served
     });
     tracing::info!(%addr, "listening");

@@ -29,6 +29,7 @@ pub struct Settings {
     pub limits: Limits,
     pub auth: Auth,
     pub flags: FlagSettings,
+    pub events: EventSettings,
     /// The users of `hireplane serve --demo`'s org with their tokens, which the start page
     /// (`GET /`) shows. Set by the CLI's demo mode only: never read from a file or the
     /// environment, so a normal server shows no token.
@@ -165,6 +166,68 @@ pub struct FlagSettings {
     pub rollout_tick_ms: u64,
 }
 
+/// Domain events (docs/events.md): how long the outbox keeps published events, and the relay
+/// that publishes them to NATS JetStream.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventSettings {
+    /// How long an event stays in the outbox once a relay published it, in hours. Events no
+    /// relay published (no `events.nats.url`) stay.
+    pub retention_hours: u64,
+    pub nats: NatsSettings,
+}
+
+/// The relay to NATS JetStream ([`crate::relay`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NatsSettings {
+    /// The NATS server (`nats://127.0.0.1:4222`); empty (the default): no relay, events stay
+    /// readable from the outbox (`hireplane events tail`, the API's `events`).
+    pub url: String,
+    /// The JetStream stream the relay creates if missing (an existing one is used as it is).
+    pub stream: String,
+    /// The first token(s) of every subject: `<prefix>.<org>.<type>`; the stream takes
+    /// `<prefix>.>`.
+    pub subject_prefix: String,
+    /// Org partitions: each is published by one relay at a time (of any replica).
+    pub partitions: u32,
+    /// Events published per org before the relay looks at the next org (at most 10,000).
+    pub batch: u32,
+    /// How often the relay looks for events committed by other replicas, in milliseconds (this
+    /// replica's commits wake it at once).
+    pub poll_ms: u64,
+    /// How long the relay waits for JetStream's ack of a publish (and for a connection), in
+    /// milliseconds.
+    pub ack_timeout_ms: u64,
+    /// The duplicate window of a stream the relay creates, in seconds: a batch published again
+    /// after a crash within it is dropped by JetStream as duplicates (by `Nats-Msg-Id`).
+    pub duplicate_window_s: u64,
+}
+
+impl Default for EventSettings {
+    fn default() -> EventSettings {
+        EventSettings {
+            retention_hours: 168,
+            nats: NatsSettings::default(),
+        }
+    }
+}
+
+impl Default for NatsSettings {
+    fn default() -> NatsSettings {
+        NatsSettings {
+            url: String::new(),
+            stream: "HIREPLANE_EVENTS".to_owned(),
+            subject_prefix: "hireplane".to_owned(),
+            partitions: 16,
+            batch: 1_000,
+            poll_ms: 25,
+            ack_timeout_ms: 5_000,
+            duplicate_window_s: 120,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Auth {
@@ -186,6 +249,7 @@ impl Default for Settings {
             limits: Limits::default(),
             auth: Auth::default(),
             flags: FlagSettings::default(),
+            events: EventSettings::default(),
             demo_users: Vec::new(),
         }
     }
@@ -259,6 +323,7 @@ impl std::fmt::Debug for Settings {
             .field("limits", &self.limits)
             .field("auth", &self.auth)
             .field("flags", &self.flags)
+            .field("events", &self.events)
             // Their tokens are secrets.
             .field("demo_users", &self.demo_users.len())
             .finish()
@@ -277,6 +342,7 @@ const KEYS: &[&str] = &[
     "limits",
     "auth",
     "flags",
+    "events",
 ];
 
 impl Settings {

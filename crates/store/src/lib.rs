@@ -16,7 +16,9 @@
 //!   see the `audit` module. Replacing an org keeps both.
 //! - Each org's domain events, in a transactional outbox written by the write paths in the
 //!   change's own transaction, in commit order per org (`events`: the catalogue, docs/events.md,
-//!   [`Store::outbox_events`]). Replacing an org keeps them.
+//!   [`Store::outbox_events`]). Replacing an org keeps them. A relay (`relay`) publishes
+//!   them: it lists the orgs with events to publish (ids and counters, like [`Store::orgs`]),
+//!   then reads and marks each org's events on their own.
 //! - Outside every org: the server replicas serving the database and their heartbeats
 //!   ([`Store::replica_heartbeat`], [`Store::replica_leave`]; the `replicas` module), so that the
 //!   server's per-token rate limit can be split between the live replicas.
@@ -33,6 +35,7 @@ mod import;
 mod migrate;
 mod postgres;
 mod privacy;
+pub mod relay;
 mod replicas;
 mod report;
 mod rollouts;

@@ -109,6 +109,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_rollouts.sql"),
         postgres: include_str!("../migrations/postgres/0016_rollouts.sql"),
     },
+    Migration {
+        version: 17,
+        name: "outbox_relay",
+        sqlite: include_str!("../migrations/sqlite/0017_outbox_relay.sql"),
+        postgres: include_str!("../migrations/postgres/0017_outbox_relay.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

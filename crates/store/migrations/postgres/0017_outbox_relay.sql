@@ -1,0 +1,9 @@
+-- The relay's cursor per org (crates/store/src/relay.rs): the last `seq` of the org's events that
+-- a relay has published (to NATS JetStream). A relay finds the orgs with events to publish by
+-- comparing it with `outbox_heads.last_seq`, without scanning the outbox, and publishes the
+-- events between them in `seq` order. Kept apart from `outbox_heads`, whose row a writer holds
+-- locked until it commits: the relay never waits for a writer, nor a writer for the relay.
+CREATE TABLE outbox_relay (
+    org_id         text COLLATE "C" NOT NULL PRIMARY KEY,
+    published_seq  bigint NOT NULL CHECK (published_seq >= 0)
+);
