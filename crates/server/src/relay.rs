@@ -36,7 +36,8 @@ use crate::settings::EventSettings;
 /// What `/readyz` and the metrics say of the relay.
 #[derive(Debug, Default)]
 pub struct RelayStatus {
-    /// Whether the last publish (or the stream's creation) succeeded.
+    /// Whether the last pass succeeded: connected to NATS, the stream there, every publish
+    /// acknowledged.
     pub publishing: AtomicBool,
     /// Events committed and not yet published, in the orgs of every partition.
     pub lag_events: AtomicI64,
@@ -393,6 +394,19 @@ impl Worker<'_> {
         if !self.stream_ready {
             self.ensure_stream()?;
         }
+        // NATS down shows at once, also when there is nothing to publish; and while the client
+        // reconnects its buffer fills and a send would wait for NATS: back off instead (the
+        // API is not concerned; the backlog grows).
+        let connected = self.nats.as_ref().is_some_and(|js| {
+            js.client().connection_state() == async_nats::connection::State::Connected
+        });
+        if !connected {
+            self.shared
+                .status
+                .failed("nats", &"not connected to the NATS server");
+            let _ = self.backlog();
+            return Err(());
+        }
         let backlog = self.backlog().map_err(|e| self.store_failed(&e))?;
         let mut full = false;
         for org in &backlog {
@@ -409,6 +423,7 @@ impl Worker<'_> {
             self.last_prune = std::time::Instant::now();
             self.prune().map_err(|e| self.store_failed(&e))?;
         }
+        self.shared.status.ok();
         Ok(full)
     }
 
@@ -531,14 +546,6 @@ impl Worker<'_> {
             return Ok(false);
         };
         let js = self.nats.clone().ok_or(())?;
-        // While the client reconnects its buffer fills and a send would wait for NATS: fail
-        // at once instead and back off (the API is not concerned; the backlog grows).
-        if js.client().connection_state() != async_nats::connection::State::Connected {
-            self.shared
-                .status
-                .failed("nats", &"not connected to the NATS server");
-            return Err(());
-        }
         let prefix = self.config.subject_prefix.clone();
         // Bounded as a whole too: sends wait for the client's buffer.
         let limit = self.config.ack_timeout * 2 + Duration::from_secs(1);
@@ -573,10 +580,7 @@ impl Worker<'_> {
                 self.shared.status.failed("publish", &e);
                 Err(())
             }
-            None => {
-                self.shared.status.ok();
-                Ok(events.len() >= batch as usize)
-            }
+            None => Ok(events.len() >= batch as usize),
         }
     }
 
