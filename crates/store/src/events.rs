@@ -887,6 +887,22 @@ pub fn catalogue_markdown() -> Result<String, StoreError> {
         w(&mut out, line);
     }
     w(&mut out, "");
+    w(&mut out, "## Publishing to NATS JetStream");
+    w(&mut out, "");
+    for line in [
+        "With `events.nats.url` set (`HIREPLANE_EVENTS__NATS__URL=nats://127.0.0.1:4222`), every `hireplane serve` replica runs a relay that publishes the outbox to a JetStream stream. Without it (the embedded default) events stay readable from the outbox only.",
+        "",
+        "- **Stream and subjects.** The stream `events.nats.stream` (default `HIREPLANE_EVENTS`, created with file storage if missing, subjects `<prefix>.>`); each event on `<prefix>.<org>.<type without hireplane.>`, e.g. `hireplane.acme.application.moved.v1` (prefix `events.nats.subject_prefix`, default `hireplane`). An org id is one subject token: characters other than ASCII letters, digits, `-` and `_` are written `~XX` (UTF-8 bytes in hex). The payload is the CloudEvent above; the header `Nats-Msg-Id` is the event's `id`.",
+        "- **Exactly once into the stream.** The relay publishes a batch, waits for JetStream's acks, then marks the acknowledged events published (`published_at`) and moves the org's cursor (`outbox_relay.published_seq`, migration 17) in one transaction. A relay killed between the ack and the mark publishes the batch again after its restart (or another replica does), and JetStream drops the copies by `Nats-Msg-Id` within the stream's duplicate window (`events.nats.duplicate_window_s`, default 120 s, for a stream the relay creates).",
+        "- **Order.** Orgs are split into `events.nats.partitions` (default 16) by a hash of their id; a relay publishes a partition only while it holds it (PostgreSQL: a session advisory lock of its own connection, freed at once when its process dies; SQLite: a lease renewed every second), so each org has one publisher at a time, which sends its events in `seq` order on one connection. The stream holds each org's events in commit order (`orgseq` increasing).",
+        "- **Latency.** A replica's relay wakes when that replica commits a change, and looks every `events.nats.poll_ms` (default 25 ms) for changes committed by other replicas.",
+        "- **NATS down.** The API keeps working and the backlog grows in the outbox; the relay backs off (100 ms doubling to 5 s, with jitter) and catches up when NATS is back. `/readyz` stays 200 and adds a line such as `events relay: not publishing, 16 partition(s) held, 1355 event(s) behind, oldest 5120 ms, last error: nats: not connected to the NATS server`.",
+        "- **Metrics.** `hireplane_outbox_lag_events` and `hireplane_outbox_lag_seconds` (committed, not yet published), `hireplane_relay_published_total`, `hireplane_relay_errors_total{what}`, `hireplane_relay_partitions_held`, `hireplane_relay_commit_to_ack_seconds` (from the command's start to JetStream's ack), `hireplane_outbox_pruned_total`.",
+        "- **Retention.** Published events are deleted from the outbox `events.retention_hours` (default 168) after publication, oldest first; unpublished ones never are.",
+    ] {
+        w(&mut out, line);
+    }
+    w(&mut out, "");
     w(&mut out, "## What each command emits");
     w(&mut out, "");
     w(&mut out, "| Command | When | Events, in order |");
