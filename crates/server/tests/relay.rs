@@ -330,11 +330,16 @@ fn nats_down_then_back(db: Db) {
     );
 
     nats.restart();
+    let back = Instant::now();
     wait_until("the relay caught up", Duration::from_secs(30), || {
         get("/readyz")
             .1
             .contains("relay: publishing, 16 partition(s) held, 0 event(s) behind")
     });
+    eprintln!(
+        "{during} mutations during a {outage:?} outage (slowest {slowest:?}); caught up {:?} after NATS came back",
+        back.elapsed()
+    );
     assert_eq!(check_stream(&nats, &db, &[(org, org)]), 10 + during);
 }
 
