@@ -12,6 +12,8 @@
 //! - [`flags`]: the replica's copy of the feature flags, kept current by polling the store.
 //! - [`relay`]: the outbox relay, which publishes the domain events to NATS JetStream when
 //!   `events.nats.url` is set.
+//! - [`openfeature`]: an OpenFeature provider over the replica's flags
+//!   ([`Running::feature_client`]).
 //! - [`rollouts`]: requests labelled with their rollout cohorts, counted per (flag, cohort),
 //!   reported to the store; the replica holding the lease drives the rollout plans.
 //! - [`nesting`]: how deeply a request nests, bounded before it is parsed.
@@ -35,6 +37,7 @@ pub mod graphql;
 pub mod http;
 pub mod logs;
 pub mod nesting;
+pub mod openfeature;
 pub mod pages;
 pub mod rate;
 pub mod relay;
@@ -84,6 +87,8 @@ pub struct Running {
     rate: Arc<rate::RateLimit>,
     replica_id: Option<String>,
     flags: Arc<crate::flags::FlagsCache>,
+    /// The name of this server's OpenFeature provider.
+    features: String,
 }
 
 impl Running {
@@ -96,6 +101,12 @@ impl Running {
     /// This replica's id in the database's `replicas` table (scope `cluster` with a rate limit).
     pub fn replica_id(&self) -> Option<&str> {
         self.replica_id.as_deref()
+    }
+
+    /// An OpenFeature client that evaluates this replica's flags ([`openfeature`]):
+    /// `client.get_bool_value("flag", Some(&openfeature::user_context(org, user, role)), None)`.
+    pub async fn feature_client(&self) -> open_feature::Client {
+        openfeature::client(&self.features).await
     }
 
     /// The replica's copy of the feature flags (kept current by polling the store).
@@ -222,6 +233,8 @@ async fn start_inner(
         Duration::from_millis(settings.flags.poll_ms),
     )
     .await;
+    let features = format!("hireplane-{}", rate::replica_id());
+    openfeature::install(&features, flags_cache.clone()).await;
     let cohorts = Arc::new(rollouts::Cohorts::new(rate::replica_id()));
     let rollout_task = rollouts::RolloutTask::start(
         db.clone(),
@@ -303,6 +316,7 @@ async fn start_inner(
         rate,
         replica_id,
         flags: flags_cache,
+        features,
     })
 }
 

@@ -270,3 +270,118 @@ fn two_replicas_see_a_change_within_a_second_and_keep_their_copy_without_the_dat
     }
     first.rt.block_on(second_running.stop()).unwrap();
 }
+
+/// The OpenFeature provider (`server::openfeature`): a client of a running server evaluates the
+/// replica's flags as `viewer { flags }` does for the same user, maps variants and their payloads
+/// to OpenFeature's types, and answers an unknown flag or a wrong type with OpenFeature's error
+/// codes. (The provider reads the replica's copy only: one store suffices.)
+#[test]
+fn openfeature_clients_evaluate_the_replicas_flags() {
+    use open_feature::{EvaluationErrorCode, StructValue, Value as OfValue};
+    let db = common::sqlite_db();
+    let tokens = prepare(&db);
+    let mut store = Store::open(&db.url).unwrap();
+    let services = app::Services::new();
+    let users = store.active_users(ORG).unwrap();
+    let user_of = |role: &str| users.iter().find(|u| u.role == role).unwrap().id.clone();
+    let definitions = [
+        admins_only(json!({})),
+        json!({"name": "limit", "enabled": true, "strategies": [{"name": "default"}],
+            "variants": [{"name": "ten", "weight": 1000, "payload": {"type": "number", "value": "10"}}]}),
+        json!({"name": "layout", "enabled": true, "strategies": [{"name": "default"}],
+            "variants": [{"name": "grid", "weight": 1000,
+                "payload": {"type": "json", "value": "{\"columns\": 3, \"dense\": true, \"tags\": [\"a\"]}"}}]}),
+    ];
+    for d in &definitions {
+        let name = d["name"].as_str().unwrap();
+        services
+            .set_flag(
+                &mut store,
+                app::flags::FlagsActor::Operator,
+                name,
+                &d.to_string(),
+                "test.json",
+                "test",
+                now(),
+            )
+            .unwrap();
+    }
+    let server = common::Server::start(settings(&db));
+    let running = server.running.as_ref().unwrap();
+    assert!(seen_within(running, 3, Duration::from_secs(5)).is_some());
+    let client = server.rt.block_on(running.feature_client());
+    let cx = |role: &str| server::openfeature::user_context(ORG, &user_of(role), role);
+    let (admin, recruiter) = (cx("admin"), cx("recruiter"));
+
+    server.rt.block_on(async {
+        // As `viewer { flags }` answers each user.
+        for ((role, token), of_cx) in tokens.iter().zip([&admin, &recruiter]) {
+            let r = post(&server, &server.base, token, VIEWER, json!({}));
+            for f in r["data"]["viewer"]["flags"].as_array().unwrap() {
+                let name = f["name"].as_str().unwrap();
+                let on = client
+                    .get_bool_value(name, Some(of_cx), None)
+                    .await
+                    .unwrap();
+                assert_eq!(json!(on), f["enabled"], "{role}: {name}");
+                let variant = client.get_string_value(name, Some(of_cx), None).await;
+                match f["variant"].as_str().unwrap() {
+                    "disabled" => assert!(variant.is_err(), "{role}: {name}: {variant:?}"),
+                    v => assert_eq!(variant.unwrap(), v, "{role}: {name}"),
+                }
+            }
+        }
+        assert!(
+            client
+                .get_bool_value("board", Some(&admin), None)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !client
+                .get_bool_value("board", Some(&recruiter), None)
+                .await
+                .unwrap()
+        );
+        let details = client
+            .get_bool_details("board", Some(&admin), None)
+            .await
+            .unwrap();
+        assert_eq!(details.variant.as_deref(), Some("on"));
+        // Payloads as numbers and objects.
+        assert_eq!(
+            client
+                .get_int_value("limit", Some(&admin), None)
+                .await
+                .unwrap(),
+            10
+        );
+        assert_eq!(
+            client.get_float_value("limit", None, None).await.unwrap(),
+            10.0
+        );
+        let layout: StructValue = client.get_struct_value("layout", None, None).await.unwrap();
+        assert_eq!(layout.fields["columns"], OfValue::Int(3));
+        assert_eq!(layout.fields["dense"], OfValue::Bool(true));
+        assert_eq!(
+            layout.fields["tags"],
+            OfValue::Array(vec![OfValue::String("a".into())])
+        );
+        // Errors: an unknown flag, a payload of another type.
+        let e = client
+            .get_bool_value("nope", Some(&admin), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, EvaluationErrorCode::FlagNotFound);
+        let e = client
+            .get_int_value("board", Some(&admin), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, EvaluationErrorCode::TypeMismatch, "{e:?}");
+        let e = client
+            .get_int_value("layout", None, None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, EvaluationErrorCode::TypeMismatch, "{e:?}");
+    });
+}
