@@ -73,7 +73,9 @@ pub enum FlagError {
     Plan(::flags::rollout::PlanError),
     #[error("no rollout plan for flag `{0}`")]
     NoRollout(String),
-    #[error("flag `{0}` has a running or paused rollout plan; abort it first")]
+    #[error(
+        "flag `{0}` has a running or paused rollout plan, which alone changes its definition; abort the plan first (`hireplane rollout abort`)"
+    )]
     RolloutActive(String),
     #[error("the rollout plan of flag `{0}` changed meanwhile; read it again")]
     RolloutChanged(String),
@@ -145,6 +147,34 @@ pub fn context_for(access: &Access, deployment: &Deployment, at: domain::Instant
         Ok(t) => cx.current_time(t),
         Err(_) => cx,
     }
+}
+
+/// A flag under a running or paused rollout plan changes only through the plan (each step
+/// writes its definition): a hand-made change (`definition`; `None`: removal) that differs from
+/// the stored definition would be overwritten by the next step, or would change the cohorts the
+/// plan compares, so it is refused until the plan is aborted. The same definition again is no
+/// change and passes (an export imported back).
+fn refuse_under_rollout(
+    store: &mut Store,
+    name: &str,
+    definition: Option<&Value>,
+) -> Result<(), AppError> {
+    let Some(plan) = store.rollout(name)? else {
+        return Ok(());
+    };
+    if !::flags::rollout::Phase::parse(&plan.phase).is_some_and(::flags::rollout::Phase::is_active)
+    {
+        return Ok(());
+    }
+    let stored = store
+        .flags()?
+        .into_iter()
+        .find(|f| f.kind == FlagKind::Flag && f.name == name)
+        .and_then(|f| serde_json::from_str::<Value>(&f.definition).ok());
+    if definition.is_some() && stored.as_ref() == definition {
+        return Ok(());
+    }
+    Err(FlagError::RolloutActive(name.to_owned()).into())
 }
 
 pub(crate) fn check_reason(reason: &str) -> Result<(), FlagError> {
@@ -273,6 +303,7 @@ impl Services {
         }
         // Stored compact, one form whatever the spacing given.
         let text = value.to_string();
+        refuse_under_rollout(store, name, Some(&value))?;
         let versions = store.set_flags(
             &[NewFlagChange {
                 kind: FlagKind::Flag,
@@ -299,6 +330,7 @@ impl Services {
     ) -> Result<i64, AppError> {
         self.authorize_flags(store, actor, at)?;
         check_reason(reason)?;
+        refuse_under_rollout(store, name, None)?;
         let versions = store.set_flags(
             &[NewFlagChange {
                 kind: FlagKind::Flag,
@@ -359,6 +391,9 @@ impl Services {
                     .map(|(f, v)| (FlagKind::Flag, f.name.clone(), v.to_string())),
             )
             .collect();
+        for (f, v) in &doc.features {
+            refuse_under_rollout(store, &f.name, Some(v))?;
+        }
         let changes: Vec<NewFlagChange<'_>> = texts
             .iter()
             .map(|(kind, name, text)| NewFlagChange {

@@ -153,6 +153,44 @@ fn rollouts(mut f: Fresh) {
         rev,
         "measured at its revision"
     );
+    // While the plan runs, only the plan changes the flag: a hand-made change, a removal or an
+    // import of another definition is refused, and the flag stays where the plan put it; the
+    // same definition imported back (an export) changes nothing and passes.
+    let active = |e: &AppError| matches!(e, AppError::Flags(b) if matches!(**b, FlagError::RolloutActive(_)));
+    let e = services
+        .set_flag(
+            s,
+            op,
+            "f",
+            r#"{"name":"f","enabled":true}"#,
+            "f.json",
+            "by hand",
+            t(2),
+        )
+        .unwrap_err();
+    assert!(active(&e), "{e}");
+    assert!(e.to_string().contains("abort the plan first"), "{e}");
+    let e = services.remove_flag(s, op, "f", "gone", t(2)).unwrap_err();
+    assert!(active(&e), "{e}");
+    let exported = services.export_flags(s, op, t(2)).unwrap();
+    let mut changed = exported.clone();
+    changed["features"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|f| f["name"] == "f")
+        .unwrap()["enabled"] = serde_json::json!(false);
+    let e = services
+        .import_flags(s, op, &changed.to_string(), "all.json", "sync", t(2))
+        .unwrap_err();
+    assert!(active(&e), "{e}");
+    assert_eq!(
+        services
+            .import_flags(s, op, &exported.to_string(), "all.json", "sync", t(2))
+            .unwrap(),
+        Vec::<i64>::new()
+    );
+    assert_eq!(percent_of(s, "f"), "10");
 
     // Healthy figures, but the hold has not passed: nothing moves.
     report(s, "f", rev, (200, 0), (2000, 2));
@@ -234,7 +272,8 @@ fn rollouts(mut f: Fresh) {
         ]
     );
 
-    // A flag removed under its running plan: that plan cannot be driven, the others are.
+    // A flag removed under its running plan (not through `app`, which refuses it, but as a
+    // database edit or an older binary could): that plan cannot be driven, the others are.
     for flag in ["g", "h"] {
         services
             .set_flag(
@@ -251,7 +290,20 @@ fn rollouts(mut f: Fresh) {
             .set_rollout_plan(s, op, flag, &plan(), "go", t(500))
             .unwrap();
     }
-    services.remove_flag(s, op, "g", "gone", t(501)).unwrap();
+    assert!(services.remove_flag(s, op, "g", "gone", t(501)).is_err());
+    s.set_flags(
+        &[store::NewFlagChange {
+            kind: FlagKind::Flag,
+            name: "g",
+            definition: None,
+        }],
+        store::FlagAuthor {
+            by: "dba",
+            reason: "gone",
+            at: t(501),
+        },
+    )
+    .unwrap();
     for flag in ["g", "h"] {
         let rev = s.rollout(flag).unwrap().unwrap().revision;
         report(s, flag, rev, (200, 0), (200, 0));
