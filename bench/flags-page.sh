@@ -63,12 +63,16 @@ done
 export HP_TOKEN=$token HP_APPLICATIONS=$n
 wrk -t2 -c16 -d5s -s bench/api-page.lua "http://127.0.0.1:$port" >/dev/null # warm-up
 
+labelled() { # requests counted in flag bench-f1's cohorts so far
+    curl -sf "http://127.0.0.1:$port/metrics" |
+        awk '/^hireplane_rollout_requests_total\{/ && /flag="bench-f1"/ { s += $2 } END { printf "%d\n", s }'
+}
 run() { # label
-    local rps
+    local rps before
+    before=$(labelled)
     rps=$(wrk -t2 -c"$connections" -d"${seconds}s" -s bench/api-page.lua "http://127.0.0.1:$port" |
         awk '/Requests\/sec/ { print $2 }')
-    curl -sf "http://127.0.0.1:$port/metrics" | grep -q 'hireplane_rollout_requests_total{.*flag="bench-f1"' && labelled=yes || labelled=no
-    echo "$1 $rps (cohort counters present: $labelled)" >&2
+    echo "$1 $rps pages/s ($(( $(labelled) - before )) requests labelled for bench-f1)" >&2
     echo "$1 $rps"
 }
 results=$(mktemp)
