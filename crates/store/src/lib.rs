@@ -17,6 +17,9 @@
 //! - Each org's domain events, in a transactional outbox written by the write paths in the
 //!   change's own transaction, in commit order per org (`events`: the catalogue, docs/events.md,
 //!   [`Store::outbox_events`]). Replacing an org keeps them.
+//! - [`Store::warehouse_read`]: every table reports read and the org's events, typed, in one
+//!   snapshot, streamed to a sink (the `warehouse` crate writes Parquet); or a delta since an
+//!   export's event `seq` (the `warehouse` module).
 //! - Outside every org: the server replicas serving the database and their heartbeats
 //!   ([`Store::replica_heartbeat`], [`Store::replica_leave`]; the `replicas` module), so that the
 //!   server's per-token rate limit can be split between the live replicas.
@@ -39,6 +42,7 @@ mod rollouts;
 mod rows;
 mod sqlite;
 mod tokens;
+pub mod warehouse;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -48,7 +52,7 @@ use domain::format::{Problem, Progress};
 
 pub use audit::{AuditEvent, AuditOutcome, AuditQuery, OrgPolicy};
 pub use events::{Acting, EventQuery, OutboxEvent};
-pub use export::{Calendars, Dialect};
+pub use export::{Calendars, Dialect, Get};
 pub use facts::{DECIDABLE, EntityFacts, FactValue};
 pub use flags::{FlagAuthor, FlagChange, FlagKind, NewFlagChange, StoredFlag};
 pub use privacy::{DemographicRun, PrivacySettings};
@@ -180,6 +184,12 @@ pub enum StoreError {
     Write(#[from] domain::format::WriteError),
     #[error("replica heartbeat: {0}")]
     Replica(String),
+    /// A warehouse delta that cannot be read (`warehouse`).
+    #[error(transparent)]
+    Delta(#[from] warehouse::DeltaError),
+    /// What a [`warehouse::WarehouseSink`] failed with while it was handed rows.
+    #[error("writing the rows read")]
+    Sink(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<::postgres::Error> for StoreError {
