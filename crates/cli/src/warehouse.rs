@@ -21,7 +21,8 @@ pub enum WarehouseCommand {
         /// since its event sequence number
         #[arg(long, value_name = "PREV_DIR")]
         since: Option<PathBuf>,
-        /// The folder to write: must not exist or be empty (written whole or not at all)
+        /// The folder to write (created if missing); an existing one must be empty. Written whole
+        /// or not at all
         dir: PathBuf,
     },
 }

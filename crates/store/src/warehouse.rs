@@ -455,6 +455,12 @@ impl Scope {
     }
 }
 
+/// Counts an import of org `$1` in its generation (migration 19): run by every import, in its
+/// transaction. Replacing an org writes no events, so a delta after one would miss it; the
+/// generation lets a delta see it and refuse ([`DeltaError::Replaced`]).
+pub(crate) const NEXT_GENERATION: &str = "INSERT INTO org_generations (org_id, generation) \
+    VALUES ($1, 1) ON CONFLICT (org_id) DO UPDATE SET generation = org_generations.generation + 1";
+
 /// What a delta's table replaces: the rows of the previous data whose `column` holds one of
 /// `values`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -481,6 +487,9 @@ pub struct WarehouseRead {
     /// The org's last event `seq` in the snapshot (0 when it has none): the rows are the state
     /// after that event and before the next.
     pub seq: i64,
+    /// How many times the org was imported (migration 19; 0 when it was imported before the
+    /// store counted): a delta is refused across an import.
+    pub generation: i64,
     /// For a delta: what each table replaces, in [`TABLES`] order.
     pub scopes: Option<Vec<ScopeList>>,
 }
@@ -496,17 +505,32 @@ pub enum DeltaError {
         "the events of org `{org}` after {since} are no longer in the outbox (the first kept is {first}): export the org in full"
     )]
     Gone { org: String, since: i64, first: i64 },
+    #[error(
+        "org `{org}` was imported again since the previous export (import generation {previous}, now {now}): an import writes no events, so export the org in full"
+    )]
+    Replaced {
+        org: String,
+        previous: i64,
+        now: i64,
+    },
+}
+
+/// The previous export a delta follows: its event `seq` and the org's import generation then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Since {
+    pub seq: i64,
+    pub generation: i64,
 }
 
 impl Store {
     /// Reads org `org_id` for the warehouse in one snapshot: every table of [`TABLES`] and the
-    /// events, or, with `since` (the event `seq` of a previous export), only the events after it
-    /// and the rows of the entities they name (see [`Scope`]). The events come first, then the
-    /// tables in [`TABLES`] order.
+    /// events, or, with `since` (a previous export's event `seq` and import generation), only
+    /// the events after it and the rows of the entities they name (see [`Scope`]). The events
+    /// come first, then the tables in [`TABLES`] order.
     pub fn warehouse_read(
         &mut self,
         org_id: &str,
-        since: Option<i64>,
+        since: Option<Since>,
         sink: &mut dyn WarehouseSink,
     ) -> Result<WarehouseRead, StoreError> {
         let dialect = self.dialect();
@@ -528,7 +552,7 @@ fn read_snapshot(
     d: Dialect,
     run: &mut RunQuery<'_>,
     org: &str,
-    since: Option<i64>,
+    since: Option<Since>,
     sink: &mut dyn WarehouseSink,
 ) -> Result<WarehouseRead, StoreError> {
     let mut found = false;
@@ -551,6 +575,25 @@ fn read_snapshot(
             Ok(())
         },
     )?;
+    let mut generation = 0;
+    run(
+        "SELECT generation FROM org_generations WHERE org_id = $1",
+        &[],
+        &mut |r| {
+            generation = r.int(0).map_err(StoreError::Corrupt)?.unwrap_or(0);
+            Ok(())
+        },
+    )?;
+    if let Some(previous) = since
+        && previous.generation != generation
+    {
+        return Err(StoreError::Delta(DeltaError::Replaced {
+            org: org.to_owned(),
+            previous: previous.generation,
+            now: generation,
+        }));
+    }
+    let since = since.map(|s| s.seq);
     let after = since.unwrap_or(0);
     if let Some(since) = since
         && since > head
@@ -650,7 +693,11 @@ fn read_snapshot(
         }
         sink.end()?;
     }
-    Ok(WarehouseRead { seq: head, scopes })
+    Ok(WarehouseRead {
+        seq: head,
+        generation,
+        scopes,
+    })
 }
 
 fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<String, StoreError> {

@@ -152,6 +152,9 @@ pub struct Manifest {
     /// The org's last event `seq` the export is consistent with: its rows are the org after
     /// that event and before the next (0: no event yet).
     pub seq: i64,
+    /// How many times the org had been imported (0: before the store counted): a delta is
+    /// refused across an import (`--replace` writes no events).
+    pub generation: i64,
     /// For a delta: the export it applies to.
     pub follows: Option<Follows>,
     /// When the export was taken (RFC 3339, UTC).
@@ -170,7 +173,7 @@ impl Manifest {
 #[derive(Clone, Debug)]
 pub struct Options {
     pub org: String,
-    /// The folder to write: created, or an existing empty one.
+    /// The folder to write: created (with missing parents), or an existing empty one.
     pub dir: PathBuf,
     /// The folder of a previous export of the org: write a delta since its `seq`.
     pub since: Option<PathBuf>,
@@ -375,15 +378,25 @@ pub fn export(store: &mut Store, options: &Options) -> Result<Manifest, Warehous
                     org: options.org.clone(),
                 });
             }
-            Some(Follows {
-                seq: manifest.seq,
-                manifest_sha256: sha,
-            })
+            Some((
+                Follows {
+                    seq: manifest.seq,
+                    manifest_sha256: sha,
+                },
+                manifest.generation,
+            ))
         }
         None => None,
     };
     let dir = options.dir.as_path();
     check_target(dir)?;
+    // Missing parents are created, as `hireplane export` does.
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| WarehouseError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
     let tmp = temporary(dir);
     // A leftover of this process id (it cannot be running) is ours to remove.
     let _ = std::fs::remove_dir_all(&tmp);
@@ -410,7 +423,7 @@ pub fn export(store: &mut Store, options: &Options) -> Result<Manifest, Warehous
 fn write_all(
     store: &mut Store,
     options: &Options,
-    previous: Option<Follows>,
+    previous: Option<(Follows, i64)>,
     tmp: &Path,
 ) -> Result<Manifest, WarehouseError> {
     let mut writer = Writer {
@@ -420,7 +433,12 @@ fn write_all(
         files: Vec::new(),
         error: None,
     };
-    let since = previous.as_ref().map(|p| p.seq);
+    let since = previous
+        .as_ref()
+        .map(|(follows, generation)| store::warehouse::Since {
+            seq: follows.seq,
+            generation: *generation,
+        });
     let read = match store.warehouse_read(&options.org, since, &mut writer) {
         Ok(read) => read,
         Err(e) => return Err(writer.error.take().unwrap_or(WarehouseError::Store(e))),
@@ -438,7 +456,8 @@ fn write_all(
             Kind::Full
         },
         seq: read.seq,
-        follows: previous,
+        generation: read.generation,
+        follows: previous.map(|(follows, _)| follows),
         exported_at: options.at.to_string(),
         files,
     };

@@ -691,6 +691,27 @@ fn bad_input_is_refused_and_nothing_is_left_behind() {
         warehouse::export(f.store(), &options(&tmp.path().join("d"), Some(&empty))).unwrap_err(),
     );
     assert!(e.contains("is at event 1000"), "{e}");
+    // An org imported again since the previous export (`--replace` writes no events).
+    let dir = tempfile::tempdir().unwrap();
+    synth::generate(
+        &synth::Config {
+            org_id: ORG.into(),
+            applications: 50,
+            seed: 8,
+        },
+        dir.path(),
+    )
+    .unwrap();
+    f.store()
+        .import(dir.path(), ImportOptions { replace: true }, &mut |_| {})
+        .unwrap();
+    let e = message(
+        warehouse::export(f.store(), &options(&tmp.path().join("d"), Some(&ok))).unwrap_err(),
+    );
+    assert!(
+        e.contains("was imported again since the previous export (import generation 1, now 2)"),
+        "{e}"
+    );
     // Nothing half-written: only what the test made, and the good export.
     assert_eq!(entries(tmp.path()), vec![empty.clone(), ok.clone()]);
 
