@@ -9,6 +9,8 @@
 //!   archive, a job's hiring team cut, a stage removed), applied to the first export as
 //!   docs/warehouse.md says, equals a full export taken at the same point, table by table.
 //! - Types, row groups of bounded size, the manifest's rows and SHA-256.
+//! - One snapshot: a change committed by another connection while the export reads is in neither
+//!   its rows nor its `seq`.
 //! - Bad input (a missing org, a folder that is not empty or cannot be written, `--since`
 //!   without a manifest or of another org) is refused with a clear error and leaves nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -21,7 +23,8 @@ use app::hiring::{ArchiveApplication, CreateCandidate, MoveApplication, RemoveSt
 use app::{Access, Services};
 use domain::Id;
 use serde_json::{Value, json};
-use store::{ImportOptions, Store};
+use store::warehouse::{WarehouseSink, WarehouseTable};
+use store::{Get, ImportOptions, Store, StoreError};
 use warehouse::{Kind, Manifest, Options, WarehouseError};
 
 const ORG: &str = "whs";
@@ -29,6 +32,8 @@ const ORG: &str = "whs";
 /// A store on a fresh database; dropping it removes the database.
 struct Fresh {
     store: Option<Store>,
+    /// The store's URL, for a second connection.
+    url: String,
     pg: Option<(String, String)>,
     _dir: tempfile::TempDir,
 }
@@ -55,6 +60,7 @@ fn sqlite() -> Fresh {
     let url = format!("sqlite://{}", dir.path().join("store.db").display());
     Fresh {
         store: Some(Store::open(&url).unwrap()),
+        url,
         pg: None,
         _dir: dir,
     }
@@ -75,6 +81,7 @@ fn postgres() -> Fresh {
     let url = format!("{base}/{name}");
     Fresh {
         store: Some(Store::open(&url).unwrap()),
+        url,
         pg: Some((admin, name)),
         _dir: tempfile::tempdir().unwrap(),
     }
@@ -720,4 +727,177 @@ fn bad_input_is_refused_and_nothing_is_left_behind() {
     std::fs::create_dir(&empty_target).unwrap();
     warehouse::export(f.store(), &options(&empty_target, None)).unwrap();
     assert!(empty_target.join("applications.parquet").is_file());
+}
+
+/// Keeps the rows of some tables (their text and integer columns as text) and counts every
+/// table's rows; before reading `act_before` it runs `act` (a change committed by another
+/// connection while the export reads).
+struct Collect<'a> {
+    keep: &'a [&'a str],
+    rows: BTreeMap<&'static str, Vec<Vec<Option<String>>>>,
+    counts: BTreeMap<&'static str, u64>,
+    table: Option<&'static WarehouseTable>,
+    act_before: &'a str,
+    act: Option<Box<dyn FnOnce() + 'a>>,
+}
+
+impl<'a> Collect<'a> {
+    fn new(keep: &'a [&'a str]) -> Collect<'a> {
+        Collect {
+            keep,
+            rows: BTreeMap::new(),
+            counts: BTreeMap::new(),
+            table: None,
+            act_before: "",
+            act: None,
+        }
+    }
+}
+
+impl WarehouseSink for Collect<'_> {
+    fn begin(&mut self, table: &'static WarehouseTable) -> Result<(), StoreError> {
+        if table.name == self.act_before
+            && let Some(act) = self.act.take()
+        {
+            act();
+        }
+        self.table = Some(table);
+        self.counts.insert(table.name, 0);
+        Ok(())
+    }
+    fn row(&mut self, row: &dyn Get) -> Result<(), StoreError> {
+        let table = self.table.unwrap();
+        *self.counts.get_mut(table.name).unwrap() += 1;
+        if self.keep.contains(&table.name) {
+            let cells = table
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| match c.ty {
+                    store::warehouse::ColumnType::Integer => {
+                        row.int(i).unwrap().map(|n| n.to_string())
+                    }
+                    store::warehouse::ColumnType::Text => row.text(i).unwrap(),
+                    _ => None,
+                })
+                .collect();
+            self.rows.entry(table.name).or_default().push(cells);
+        }
+        Ok(())
+    }
+    fn end(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// The export reads one snapshot: a move committed by another connection while it reads (after
+/// the applications, before the stage history) is in neither its rows nor its `seq`, and is in
+/// the next export's.
+fn one_snapshot(mut f: Fresh) {
+    with_org(&mut f, 200);
+    let keep = ["applications", "stages"];
+    let mut first = Collect::new(&keep);
+    let before = f.store().warehouse_read(ORG, None, &mut first).unwrap();
+    let col = |table: &str, name: &str| {
+        table_named(table)
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .unwrap()
+    };
+    let (app_id, app_job, app_stage, app_status) = (
+        col("applications", "id"),
+        col("applications", "job_id"),
+        col("applications", "current_stage_id"),
+        col("applications", "status"),
+    );
+    let (stage_id, stage_job, stage_position, stage_kind) = (
+        col("stages", "id"),
+        col("stages", "job_id"),
+        col("stages", "position"),
+        col("stages", "kind"),
+    );
+    let stages = &first.rows["stages"];
+    let position = |id: &str| -> i64 {
+        let s = stages
+            .iter()
+            .find(|s| s[stage_id].as_deref() == Some(id))
+            .unwrap();
+        s[stage_position].as_ref().unwrap().parse().unwrap()
+    };
+    let (application, to_stage) = first.rows["applications"]
+        .iter()
+        .filter(|a| a[app_status].as_deref() == Some("active"))
+        .find_map(|a| {
+            let at = position(a[app_stage].as_deref().unwrap());
+            let next = stages
+                .iter()
+                .filter(|s| {
+                    s[stage_job] == a[app_job]
+                        && s[stage_kind].as_deref() != Some("hired")
+                        && position(s[stage_id].as_deref().unwrap()) > at
+                })
+                .min_by_key(|s| position(s[stage_id].as_deref().unwrap()))?;
+            Some((a[app_id].clone()?, next[stage_id].clone()?))
+        })
+        .unwrap();
+
+    let services = Services::new();
+    let mut other = Store::open(&f.url).unwrap();
+    let access = admin(&mut other, &services);
+    let mut during = Collect::new(&[]);
+    during.act_before = "stage_transitions";
+    let other_store = &mut other;
+    let services_ref = &services;
+    during.act = Some(Box::new(move || {
+        services_ref
+            .move_application(
+                other_store,
+                &access,
+                MoveApplication {
+                    application_id: Id::parse(application).unwrap(),
+                    to_stage_id: Id::parse(to_stage).unwrap(),
+                },
+                now(),
+            )
+            .unwrap();
+    }));
+    let read = f.store().warehouse_read(ORG, None, &mut during).unwrap();
+    assert!(during.act.is_none(), "the move ran during the export");
+    assert_eq!(
+        read.seq, before.seq,
+        "the snapshot's seq is before the move"
+    );
+    assert_eq!(
+        during.counts["stage_transitions"], first.counts["stage_transitions"],
+        "the transition the move committed is not in the snapshot"
+    );
+    let mut after = Collect::new(&[]);
+    let read = f.store().warehouse_read(ORG, None, &mut after).unwrap();
+    assert_eq!(read.seq, before.seq + 1);
+    assert_eq!(
+        after.counts["stage_transitions"],
+        first.counts["stage_transitions"] + 1
+    );
+}
+
+fn table_named(name: &str) -> &'static WarehouseTable {
+    store::warehouse::TABLES
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap()
+}
+
+#[test]
+fn the_export_reads_one_snapshot_on_sqlite() {
+    one_snapshot(sqlite());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to a PostgreSQL URL to run"
+)]
+fn the_export_reads_one_snapshot_on_postgres() {
+    one_snapshot(postgres());
 }
