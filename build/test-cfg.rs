@@ -11,7 +11,9 @@
 // - `hp_unleash_spec` (crate `flags` only): Unleash's client specification cases are beside the
 //   repository (`../shared/conformance/unleash-client-specification/index.json`), or in the
 //   folder `HIREPLANE_TEST_UNLEASH_SPEC` names (a worktree elsewhere); the folder is passed to the
-//   tests as `HIREPLANE_UNLEASH_SPEC_DIR` and watched only when it exists.
+//   tests as `HIREPLANE_UNLEASH_SPEC_DIR` and watched only when it exists;
+// - `hp_duckdb` (crate `warehouse` only): `HIREPLANE_TEST_DUCKDB` holds the path of a Python
+//   interpreter that has the `duckdb` package installed (the tests load the Parquet files with it).
 //
 // The tests make their own fixtures (generated orgs, files under the repository): nothing here
 // looks outside the repository but the tools named above and the specification's cases.
@@ -49,6 +51,13 @@ fn test_cfg(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
     }
     if set("HIREPLANE_TEST_NATS_SERVER") {
         out.push("cargo::rustc-cfg=hp_nats".into());
+    }
+    if env("CARGO_PKG_NAME").as_deref() == Some("warehouse") {
+        out.push("cargo::rustc-check-cfg=cfg(hp_duckdb)".into());
+        out.push("cargo::rerun-if-env-changed=HIREPLANE_TEST_DUCKDB".into());
+        if set("HIREPLANE_TEST_DUCKDB") {
+            out.push("cargo::rustc-cfg=hp_duckdb".into());
+        }
     }
     if env("CARGO_PKG_NAME").as_deref() == Some("flags") {
         out.push("cargo::rerun-if-env-changed=HIREPLANE_TEST_UNLEASH_SPEC".into());

@@ -38,6 +38,7 @@ mod rollout;
 mod schedule;
 mod serve;
 mod slo;
+mod warehouse;
 
 const DEFAULT_DATABASE: &str = "sqlite://hireplane.db";
 const DEMO_DATABASE: &str = "sqlite://hireplane-demo.db";
@@ -281,6 +282,12 @@ enum Command {
     Events {
         #[command(subcommand)]
         command: events::EventsCommand,
+    },
+    /// The warehouse export: an org's tables and events as Parquet files with a manifest, in
+    /// full or as a delta since a previous export (docs/warehouse.md)
+    Warehouse {
+        #[command(subcommand)]
+        command: warehouse::WarehouseCommand,
     },
     /// Gradual rollouts of flags guarded by the SLOs: plan, status, pause, resume, abort,
     /// history
@@ -560,6 +567,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Rollout { command } => {
             let mut store = open(DEFAULT_DATABASE)?;
             rollout::run(&mut store, command)?;
+        }
+        Command::Warehouse { command } => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            warehouse::run(&mut store, command)?;
         }
     }
     Ok(())

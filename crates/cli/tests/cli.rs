@@ -349,6 +349,88 @@ fn export_of_an_unknown_org_is_a_clear_error() {
     fails_with(&out, "no org `ghost` in the store");
 }
 
+/// `hireplane warehouse export`: a full export, a delta after a change made by hand, and the
+/// refusals, as a user runs them (the exports' contents: crates/warehouse/tests).
+#[test]
+fn warehouse_export_writes_full_exports_and_deltas() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let out = hireplane(
+        t,
+        &["generate", "--org-id", "wh", "--applications", "60", "org"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(hireplane(t, &["import", "org"]).status.success());
+    let out = hireplane(t, &["warehouse", "export", "--org", "wh", "full"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("full export of org `wh` at event 0 to full: 18 files"),
+        "{}",
+        text(&out.stdout)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.join("full/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["format"], "hireplane-warehouse/1");
+    assert_eq!(manifest["kind"], "full");
+
+    let out = hireplane(
+        t,
+        &[
+            "candidate",
+            "create",
+            "--as",
+            "wh_usr_1",
+            "--name",
+            "Ware House",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = hireplane(
+        t,
+        &[
+            "warehouse",
+            "export",
+            "--org",
+            "wh",
+            "--since",
+            "full",
+            "delta",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("delta export of org `wh` at event 1 to delta: 19 files"),
+        "{}",
+        text(&out.stdout)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.join("delta/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["follows"]["seq"], 0);
+    let rows = |table: &str| {
+        manifest["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["table"] == table)
+            .unwrap()["rows"]
+            .clone()
+    };
+    assert_eq!(rows("candidates"), 1);
+    assert_eq!(rows("events"), 1);
+    assert_eq!(rows("applications"), 0);
+
+    let out = hireplane(t, &["warehouse", "export", "--org", "wh", "full"]);
+    fails_with(&out, "`full` exists and is not an empty folder");
+    let out = hireplane(
+        t,
+        &["warehouse", "export", "--org", "wh", "--since", "org", "d2"],
+    );
+    fails_with(&out, "`--since`: no manifest at `org`");
+    let out = hireplane(t, &["warehouse", "export", "--org", "ghost", "g"]);
+    fails_with(&out, "no org `ghost` in the store");
+    assert!(!t.join("d2").exists() && !t.join("g").exists());
+}
+
 fn example_request() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scheduling/examples/request.json")
 }

@@ -162,3 +162,22 @@ fn unleash_cases_are_found_or_the_conformance_test_is_ignored() {
         "cargo::rustc-env=HIREPLANE_UNLEASH_SPEC_DIR={folder}"
     )));
 }
+
+/// Crate `warehouse`'s DuckDB: its tests run when `HIREPLANE_TEST_DUCKDB` is set (else they are
+/// reported ignored); no path is watched, and other crates never look at the variable.
+#[test]
+fn duckdb_is_a_cfg_of_the_warehouse_only() {
+    let python = "/opt/venv/bin/python".to_owned();
+    let env = |name: &str| match name {
+        "CARGO_PKG_NAME" => Some("warehouse".to_owned()),
+        "HIREPLANE_TEST_DUCKDB" => Some(python.clone()),
+        _ => None,
+    };
+    let lines = cfg::directives(&env);
+    assert_eq!(watched(&lines), Vec::<PathBuf>::new(), "{lines:#?}");
+    assert!(lines.contains(&"cargo::rustc-cfg=hp_duckdb".to_owned()));
+    let unset = |name: &str| (name == "CARGO_PKG_NAME").then(|| "warehouse".to_owned());
+    assert!(!cfg::directives(&unset).contains(&"cargo::rustc-cfg=hp_duckdb".to_owned()));
+    let other = |name: &str| (name == "HIREPLANE_TEST_DUCKDB").then(|| python.clone());
+    assert!(!cfg::directives(&other).iter().any(|l| l.contains("duckdb")));
+}

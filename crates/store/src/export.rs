@@ -23,7 +23,7 @@ pub enum Dialect {
 
 impl Dialect {
     /// A JSON column as text.
-    fn json(self, col: &str) -> String {
+    pub(crate) fn json(self, col: &str) -> String {
         match self {
             Dialect::Sqlite => col.to_owned(),
             Dialect::Postgres => format!("{col}::text"),
@@ -46,6 +46,25 @@ impl Dialect {
 }
 
 impl Dialect {
+    /// A query parameter `$n` that holds an integer, passed as text.
+    pub(crate) fn int_param(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("CAST(${n} AS INTEGER)"),
+            Dialect::Postgres => format!("CAST(${n} AS text)::bigint"),
+        }
+    }
+
+    /// The set of strings in the JSON array that query parameter `$n` holds (text), for
+    /// `x IN <set>`.
+    pub(crate) fn json_text_set(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("(SELECT value FROM json_each(${n}))"),
+            Dialect::Postgres => {
+                format!("(SELECT jsonb_array_elements_text(CAST(${n} AS text)::jsonb))")
+            }
+        }
+    }
+
     /// A query parameter `$n` that holds an instant, as passed by [`Dialect::instant_arg`].
     fn instant_param(self, n: usize) -> String {
         match self {

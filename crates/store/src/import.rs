@@ -212,6 +212,8 @@ pub(crate) trait ImportTx<B> {
     fn org_exists(&mut self, org: &Id) -> Result<bool, StoreError>;
     /// Deletes every row of `org`, children first.
     fn delete_org(&mut self, org: &Id) -> Result<(), StoreError>;
+    /// Counts the import in the org's generation (migration 19, `warehouse`).
+    fn next_generation(&mut self, org: &Id) -> Result<(), StoreError>;
     fn write(&mut self, batch: B) -> Result<(), StoreError>;
     /// Last checks, then commit.
     fn commit(self, org: Option<&Id>) -> Result<(), StoreError>;
@@ -247,6 +249,7 @@ pub(crate) fn write_all<B, T: ImportTx<B>>(
                     tx.delete_org(&id)?;
                     written.replaced = true;
                 }
+                tx.next_generation(&id)?;
                 org = Some(id);
             }
             Msg::Batch(batch) => tx.write(batch)?,

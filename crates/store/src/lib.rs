@@ -19,6 +19,9 @@
 //!   [`Store::outbox_events`]). Replacing an org keeps them. A relay (`relay`) publishes
 //!   them: it lists the orgs with events to publish (ids and counters, like [`Store::orgs`]),
 //!   then reads and marks each org's events on their own.
+//! - [`Store::warehouse_read`]: every table reports read and the org's events, typed, in one
+//!   snapshot, streamed to a sink (the `warehouse` crate writes Parquet); or a delta since an
+//!   export's event `seq` (the `warehouse` module).
 //! - Outside every org: the server replicas serving the database and their heartbeats
 //!   ([`Store::replica_heartbeat`], [`Store::replica_leave`]; the `replicas` module), so that the
 //!   server's per-token rate limit can be split between the live replicas.
@@ -42,6 +45,7 @@ mod rollouts;
 mod rows;
 mod sqlite;
 mod tokens;
+pub mod warehouse;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -51,7 +55,7 @@ use domain::format::{Problem, Progress};
 
 pub use audit::{AuditEvent, AuditOutcome, AuditQuery, OrgPolicy};
 pub use events::{Acting, EventQuery, OutboxEvent};
-pub use export::{Calendars, Dialect};
+pub use export::{Calendars, Dialect, Get};
 pub use facts::{DECIDABLE, EntityFacts, FactValue};
 pub use flags::{FlagAuthor, FlagChange, FlagKind, NewFlagChange, StoredFlag};
 pub use privacy::{DemographicRun, PrivacySettings};
@@ -183,6 +187,12 @@ pub enum StoreError {
     Write(#[from] domain::format::WriteError),
     #[error("replica heartbeat: {0}")]
     Replica(String),
+    /// A warehouse delta that cannot be read (`warehouse`).
+    #[error(transparent)]
+    Delta(#[from] warehouse::DeltaError),
+    /// What a [`warehouse::WarehouseSink`] failed with while it was handed rows.
+    #[error("writing the rows read")]
+    Sink(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<::postgres::Error> for StoreError {

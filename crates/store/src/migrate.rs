@@ -115,6 +115,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_outbox_relay.sql"),
         postgres: include_str!("../migrations/postgres/0017_outbox_relay.sql"),
     },
+    Migration {
+        version: 19,
+        name: "org_generations",
+        sqlite: include_str!("../migrations/sqlite/0019_org_generations.sql"),
+        postgres: include_str!("../migrations/postgres/0019_org_generations.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

@@ -464,6 +464,12 @@ impl ImportTx<CopyText> for PgImport<'_> {
         Ok(())
     }
 
+    fn next_generation(&mut self, org: &Id) -> Result<(), StoreError> {
+        self.tx
+            .execute(crate::warehouse::NEXT_GENERATION, &[&org.as_str()])?;
+        Ok(())
+    }
+
     /// One `COPY` per table, parents first: a batch holds whole records, so every foreign key
     /// points to a row already sent.
     fn write(&mut self, batch: CopyText) -> Result<(), StoreError> {

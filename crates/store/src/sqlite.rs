@@ -428,6 +428,12 @@ impl ImportTx<Rows> for SqliteImport<'_> {
         Ok(())
     }
 
+    fn next_generation(&mut self, org: &Id) -> Result<(), StoreError> {
+        self.tx
+            .execute(crate::warehouse::NEXT_GENERATION, [org.as_str()])?;
+        Ok(())
+    }
+
     fn write(&mut self, batch: Rows) -> Result<(), StoreError> {
         for &(table, first, len) in &batch.rows {
             let sql = self.insert.get(table as usize).map_or("", String::as_str);
