@@ -9,8 +9,8 @@
 #      applications (bench/bench-org.sh's hp_bench_10000) while wrk sends moveApplication at
 #      RELAY_RATE mutations/s (default 500) for RELAY_SECONDS (default 30), an open loop
 #      (bench/relay-moves.lua); percentiles of `hireplane_relay_commit_to_ack_seconds` (from
-#      the command's start, so they include the mutation's own time) from the server's
-#      histogram (fine buckets, interpolated);
+#      the event's commit, `outbox.committed_at`, to JetStream's ack) from the server's
+#      histogram (fine buckets, interpolated), and the mutations' own latency (wrk's);
 #   2. relay throughput: RELAY_EVENTS events (default 200,000, over 8 orgs) put straight into
 #      the outbox of a fresh database, then `hireplane serve` with its relay drains them: events
 #      per second from the first to the last publish (`hireplane_relay_published_total`).
@@ -86,8 +86,8 @@ for _ in $(seq 600); do
 done
 before=$(metric hireplane_relay_published_total)
 HP_TOKEN=$token HP_RATE=$rate HP_THREADS=2 HP_MOVES=$moves \
-    wrk -t 2 -c 16 -d "${seconds}s" -s bench/relay-moves.lua "http://127.0.0.1:$port" 2>&1 |
-    grep -E "Requests/sec|requests in|Non-2xx|bad response" | head -5
+    wrk -t 2 -c 16 -d "${seconds}s" --latency -s bench/relay-moves.lua "http://127.0.0.1:$port" 2>&1 |
+    grep -E "Requests/sec|requests in|Non-2xx|bad response|50%|99%" | head -8
 sleep 1
 after=$(metric hireplane_relay_published_total)
 echo "events published during the load: $((after - before))"

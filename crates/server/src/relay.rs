@@ -532,11 +532,11 @@ impl Worker<'_> {
     /// when the batch was full.
     fn publish_org(&mut self, org: &Backlog) -> Result<bool, ()> {
         let batch = self.config.batch;
-        let events = match self
+        let read = self
             .store()
-            .and_then(|s| s.relay_events(&org.org_id, org.published_seq, org.last_seq, batch))
-        {
-            Ok(e) => e,
+            .and_then(|s| s.relay_events(&org.org_id, org.published_seq, org.last_seq, batch));
+        let (events, committed): (Vec<OutboxEvent>, Vec<Option<Instant>>) = match read {
+            Ok(e) => e.into_iter().unzip(),
             Err(e) => {
                 self.store_failed(&e);
                 return Err(());
@@ -556,8 +556,9 @@ impl Worker<'_> {
         });
         if let Some(last) = acked.checked_sub(1).and_then(|i| events.get(i)) {
             let at = now();
-            for e in &events[..acked] {
-                let seconds = (at.as_micros() - e.time.as_micros()).max(0) as f64 / 1e6;
+            for (e, committed) in events[..acked].iter().zip(&committed) {
+                let since = committed.unwrap_or(e.time);
+                let seconds = (at.as_micros() - since.as_micros()).max(0) as f64 / 1e6;
                 metrics::histogram!("hireplane_relay_commit_to_ack_seconds").record(seconds);
             }
             metrics::counter!("hireplane_relay_published_total").increment(acked as u64);

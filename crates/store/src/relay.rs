@@ -135,7 +135,8 @@ impl Store {
         })
     }
 
-    /// Org `org`'s events with `seq` in `after + 1 ..= up_to`, by `seq`, at most `limit`.
+    /// Org `org`'s events with `seq` in `after + 1 ..= up_to`, by `seq`, at most `limit`,
+    /// each with when its transaction committed (`None` for events older than migration 17).
     /// Unlike [`Store::outbox_events`], the org need not exist any more (events outlive it).
     pub fn relay_events(
         &mut self,
@@ -143,10 +144,10 @@ impl Store {
         after: i64,
         up_to: i64,
         limit: u32,
-    ) -> Result<Vec<OutboxEvent>, StoreError> {
+    ) -> Result<Vec<(OutboxEvent, Option<Instant>)>, StoreError> {
         self.plain_tx(|tx| {
             let rows = tx.query(
-                "SELECT seq, id, type, subject, time, data FROM outbox \
+                "SELECT seq, id, type, subject, time, data, committed_at FROM outbox \
                  WHERE org_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
                 &[
                     Val::Text(org),
@@ -161,11 +162,12 @@ impl Store {
                     Kind::Text,
                     Kind::Instant,
                     Kind::Json,
+                    Kind::Instant,
                 ],
             )?;
             rows.iter()
                 .map(|r| {
-                    Ok(OutboxEvent {
+                    let event = OutboxEvent {
                         org_id: org.to_owned(),
                         seq: r.int(0)?,
                         id: r.text(1)?,
@@ -174,7 +176,8 @@ impl Store {
                         time: r.instant(4)?,
                         data: r.json(5)?,
                         published_at: None,
-                    })
+                    };
+                    Ok((event, r.opt_instant(6)?))
                 })
                 .collect()
         })

@@ -7,3 +7,8 @@ CREATE TABLE outbox_relay (
     org_id         text COLLATE "C" NOT NULL PRIMARY KEY,
     published_seq  bigint NOT NULL CHECK (published_seq >= 0)
 );
+
+-- When the event's transaction was about to commit (the wall clock at its insert, the last
+-- statement before COMMIT), unlike `time`, when the command started: the relay measures the
+-- time from commit to JetStream's ack from it. NULL for events written before this migration.
+ALTER TABLE outbox ADD COLUMN committed_at timestamptz;

@@ -49,14 +49,15 @@ const OUTBOX_INSERT_POSTGRES: &str = "WITH head AS ( \
     INSERT INTO outbox_heads (org_id, last_seq) VALUES ($1::text, 1) \
     ON CONFLICT (org_id) DO UPDATE SET last_seq = outbox_heads.last_seq + 1 \
     RETURNING last_seq) \
-    INSERT INTO outbox (org_id, seq, id, type, subject, time, data) \
-    SELECT $1::text, last_seq, $2::text, $3::text, $4::text, $5::timestamptz, $6::jsonb FROM head";
+    INSERT INTO outbox (org_id, seq, id, type, subject, time, data, committed_at) \
+    SELECT $1::text, last_seq, $2::text, $3::text, $4::text, $5::timestamptz, $6::jsonb, \
+    clock_timestamp() FROM head";
 
 /// The same on SQLite (one writer at a time): the head, then the event.
 const OUTBOX_HEAD_SQLITE: &str = "INSERT INTO outbox_heads (org_id, last_seq) VALUES (?1, 1) \
     ON CONFLICT (org_id) DO UPDATE SET last_seq = outbox_heads.last_seq + 1 RETURNING last_seq";
-const OUTBOX_INSERT_SQLITE: &str = "INSERT INTO outbox (org_id, seq, id, type, subject, time, data) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const OUTBOX_INSERT_SQLITE: &str = "INSERT INTO outbox (org_id, seq, id, type, subject, time, data, committed_at) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER))";
 
 /// What a result column holds.
 #[derive(Clone, Copy, Debug)]
