@@ -1103,6 +1103,21 @@ impl crate::Store {
         }
     }
 
+    /// The last `seq` org `org` has given out (0 before its first event): what a replica polls
+    /// to learn that an org has new events without reading them (the API's subscriptions).
+    pub fn outbox_head(&mut self, org: &str) -> Result<i64, StoreError> {
+        use crate::rows::Val;
+        use crate::write::tx::Kind;
+        self.read_tx(org, |tx| {
+            tx.query_opt(
+                "SELECT last_seq FROM outbox_heads WHERE org_id = $1",
+                &[Val::Text(org)],
+                &[Kind::Int],
+            )?
+            .map_or(Ok(0), |r| r.int(0))
+        })
+    }
+
     /// Org `org`'s events after `query.after_seq`, by `seq`, at most `query.limit`, of the
     /// given types (all when none). Reading needs no lock: a committed event's predecessors in
     /// the org's sequence are all committed (see the module's doc).
