@@ -133,6 +133,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     }
     query = query.field(read::viewer_field());
     query = query.field(mutations::archive_reasons_field());
+    query = query.field(mutations::duplicates_field());
     query = query.field(events::field());
     for f in self::flags::query_fields() {
         query = query.field(f);
@@ -185,6 +186,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         .into_iter()
         .chain(reports::types())
         .chain(mutations::types())
+        .chain([mutations::duplicates_type()])
         .chain([scheduling::book_input().into()])
         .chain(scheduling::pool_types())
         .chain(self::flags::types())
