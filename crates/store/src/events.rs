@@ -1138,6 +1138,25 @@ impl crate::Store {
         Acting { store: self }
     }
 
+    /// **For the mutation benchmark only** (`crates/app/benches/mutations.rs`,
+    /// `bench/mutations.sh`): with `false`, this connection's write paths commit their changes
+    /// without writing their events to the outbox, breaking the outbox invariant, so that a
+    /// mutation can be timed with and without its event side by side. Nothing else calls it;
+    /// every store starts with `true`.
+    pub fn set_emit_events(&mut self, emit: bool) {
+        match self {
+            crate::Store::Sqlite(s) => s.emit_events = emit,
+            crate::Store::Postgres(s) => s.emit_events = emit,
+        }
+    }
+
+    pub(crate) fn emits_events(&self) -> bool {
+        match self {
+            crate::Store::Sqlite(s) => s.emit_events,
+            crate::Store::Postgres(s) => s.emit_events,
+        }
+    }
+
     pub(crate) fn event_context(&mut self) -> &EventContext {
         self.event_context_mut()
     }

@@ -2371,3 +2371,44 @@ on_both!("hp_test_write", duplicates_are_found_and_merged, |mut f| {
     );
     assert_exports_validly(s, A);
 });
+
+on_both!(
+    "hp_test_write",
+    the_benchmarks_knob_turns_the_outbox_write_off,
+    |mut f| {
+        // `Store::set_emit_events` is for `bench/mutations.sh` only: with it off the change
+        // commits without its event; back on, events are written again, in sequence.
+        let s = f.store();
+        world(s);
+        let events = |s: &mut Store| {
+            s.outbox_events(
+                A,
+                &store::EventQuery {
+                    after_seq: 0,
+                    types: vec![store::events::CANDIDATE_CREATED.type_name()],
+                    limit: 100,
+                },
+            )
+            .unwrap()
+        };
+        let before = events(s);
+        s.set_emit_events(false);
+        let quiet = s.create_candidate(A, candidate_cmd("Quiet")).unwrap();
+        assert_eq!(events(s), before, "no event with the knob off");
+        assert!(
+            !strings(
+                s,
+                &format!("SELECT id FROM candidates WHERE id = '{}'", quiet.id)
+            )
+            .is_empty()
+        );
+        s.set_emit_events(true);
+        let loud = s.create_candidate(A, candidate_cmd("Loud")).unwrap();
+        let after = events(s);
+        assert_eq!(after.len(), before.len() + 1);
+        assert_eq!(
+            after.last().unwrap().subject,
+            format!("candidate/{}", loud.id)
+        );
+    }
+);
