@@ -386,14 +386,23 @@ impl Connection {
                     }
                 }
             };
+            let mut written = true;
             for m in outgoing {
-                match tokio::time::timeout(send_timeout, sink.send(m)).await {
-                    Ok(Ok(())) => {}
-                    _ => break,
+                if !matches!(
+                    tokio::time::timeout(send_timeout, sink.send(m)).await,
+                    Ok(Ok(()))
+                ) {
+                    written = false;
+                    break;
                 }
             }
             if let Err(end) = step {
                 break end;
+            }
+            // A client that does not read within `send_timeout_ms`, or a socket that broke:
+            // the connection ends, and with it its subscriptions.
+            if !written {
+                break End::Gone;
             }
         };
         for (_, task) in self.subscriptions.drain() {
