@@ -266,16 +266,9 @@ enum ClientMessage {
     Complete {
         id: String,
     },
-    Ping {
-        #[serde(default)]
-        #[allow(dead_code)]
-        payload: Option<Value>,
-    },
-    Pong {
-        #[serde(default)]
-        #[allow(dead_code)]
-        payload: Option<Value>,
-    },
+    /// Its payload, if any, is not read (nor answered: the pong has none).
+    Ping {},
+    Pong {},
     ConnectionTerminate,
 }
 
@@ -754,6 +747,32 @@ mod tests {
             assert_eq!(token_of_payload(&payload).as_deref(), Some("Bearer a"));
         }
         assert_eq!(token_of_payload(&json!({"token": 1})), None);
+    }
+
+    #[test]
+    fn both_protocols_messages_are_read() {
+        let read = |t: &str| serde_json::from_str::<ClientMessage>(t);
+        assert!(matches!(
+            read(r#"{"type":"ping","payload":{"at":1}}"#),
+            Ok(ClientMessage::Ping {})
+        ));
+        assert!(matches!(
+            read(r#"{"type":"pong"}"#),
+            Ok(ClientMessage::Pong {})
+        ));
+        for t in ["subscribe", "start"] {
+            let m = read(&format!(
+                r#"{{"type":"{t}","id":"1","payload":{{"query":"x"}}}}"#
+            ));
+            assert!(matches!(m, Ok(ClientMessage::Subscribe { .. })), "{t}");
+        }
+        for t in ["complete", "stop"] {
+            let m = read(&format!(r#"{{"type":"{t}","id":"1"}}"#));
+            assert!(matches!(m, Ok(ClientMessage::Complete { .. })), "{t}");
+        }
+        assert!(read(r#"{"type":"connection_init"}"#).is_ok());
+        assert!(read(r#"{"type":"hello"}"#).is_err());
+        assert!(read(r#"{"type":"subscribe","id":"1"}"#).is_err());
     }
 
     #[test]
