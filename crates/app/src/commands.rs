@@ -11,6 +11,7 @@
 //! |---|---|
 //! | `createCandidate` | with `jobId`: `edit` the job; without: `edit` a new candidate tied to no job |
 //! | `updateCandidate` | `edit` the candidate (+ `viewContactDetails` when email or phone change) |
+//! | `mergeCandidates` | `edit` and `viewContactDetails` of both candidates, and `edit` the org (admins by default) |
 //! | `applyToJob` | `edit` the job, `view` the candidate |
 //! | `moveApplication` | `edit` the application, `view` the target stage's job |
 //! | `archiveApplication`, `unarchiveApplication`, `hireApplication` | `edit` the application |
@@ -25,7 +26,7 @@
 //! | `updateJob` | `edit` the job (+ `manageHiringTeam` when the team or `confidential` change) |
 //! | `addStage` | `edit` the job (+ `view` the job of `beforeStageId`) |
 //! | `renameStage`, `removeStage` | `view` then `edit` the stage's job |
-//! | `createCustomField`, `setArchiveReasons` | `edit` the org |
+//! | `createCustomField`, `updateCustomField`, `setArchiveReasons` | `edit` the org |
 //! | `setCustomFieldValue` | `edit` the record |
 //! | `manageFlags` (set, import, read the installation's flags) | `edit` the caller's org (and, outside the policy, the admin role: `crate::flags`) |
 
@@ -50,6 +51,11 @@ pub enum Command<'a> {
     ApplyToJob {
         candidate: &'a str,
         job: &'a str,
+    },
+    /// A duplicate `merge` merged into `keep`.
+    MergeCandidates {
+        keep: &'a str,
+        merge: &'a str,
     },
     MoveApplication {
         application: &'a str,
@@ -114,6 +120,7 @@ pub enum Command<'a> {
         stage: &'a str,
     },
     CreateCustomField,
+    UpdateCustomField,
     /// The org's list of archive reasons.
     SetArchiveReasons,
     SetCustomFieldValue {
@@ -141,6 +148,7 @@ impl Command<'_> {
             Command::CreateCandidate { .. } => "createCandidate",
             Command::UpdateCandidate { .. } => "updateCandidate",
             Command::ApplyToJob { .. } => "applyToJob",
+            Command::MergeCandidates { .. } => "mergeCandidates",
             Command::MoveApplication { .. } => "moveApplication",
             Command::ArchiveApplication { .. } => "archiveApplication",
             Command::UnarchiveApplication { .. } => "unarchiveApplication",
@@ -158,6 +166,7 @@ impl Command<'_> {
             Command::RenameStage { .. } => "renameStage",
             Command::RemoveStage { .. } => "removeStage",
             Command::CreateCustomField => "createCustomField",
+            Command::UpdateCustomField => "updateCustomField",
             Command::SetArchiveReasons => "setArchiveReasons",
             Command::SetCustomFieldValue { .. } => "setCustomFieldValue",
             Command::SchedulingOptions { .. } => "schedulingOptions",
@@ -213,6 +222,23 @@ impl Services {
             Command::ApplyToJob { candidate, job } => {
                 self.authorize(store, access, Action::Edit, "Job", job, at)?;
                 self.authorize(store, access, Action::View, "Candidate", candidate, at)
+            }
+            // Merging moves applications, contact details and demographics between two
+            // people's records and removes one: both must be the caller's to change and to
+            // read in full, and it is an org-wide act (admins by default).
+            Command::MergeCandidates { keep, merge } => {
+                for candidate in [keep, merge] {
+                    self.authorize(store, access, Action::Edit, "Candidate", candidate, at)?;
+                    self.authorize(
+                        store,
+                        access,
+                        Action::ViewContactDetails,
+                        "Candidate",
+                        candidate,
+                        at,
+                    )?;
+                }
+                self.authorize_own_org(store, access, Action::Edit, at)
             }
             Command::MoveApplication {
                 application,
@@ -382,9 +408,10 @@ impl Services {
                 let job = self.stage_of_visible_job(store, access, stage, "stage_id", at)?;
                 self.authorize(store, access, Action::Edit, "Job", &job, at)
             }
-            Command::CreateCustomField | Command::SetArchiveReasons | Command::ManageFlags => {
-                self.authorize_own_org(store, access, Action::Edit, at)
-            }
+            Command::CreateCustomField
+            | Command::UpdateCustomField
+            | Command::SetArchiveReasons
+            | Command::ManageFlags => self.authorize_own_org(store, access, Action::Edit, at),
             Command::SetCustomFieldValue { entity, record } => {
                 let ty = match entity {
                     domain::enums::CustomEntity::Candidate => "Candidate",

@@ -242,6 +242,31 @@ pub struct CreateCustomField {
     pub sensitive: bool,
 }
 
+/// `updateCustomField`: `None` keeps a part as it is.
+#[derive(Debug, Clone)]
+pub struct UpdateCustomField {
+    pub id: Id,
+    pub label: Option<String>,
+    pub sensitive: Option<bool>,
+    /// The whole new list of options: every current option must stay.
+    pub options: Option<Vec<String>>,
+}
+
+/// `mergeCandidates`: the duplicate `merge` into `keep`.
+#[derive(Debug, Clone)]
+pub struct MergeCandidates {
+    pub keep: Id,
+    pub merge: Id,
+}
+
+/// Candidates that share an email (regardless of case), as the caller sees them: the email as
+/// the first of them has it, and their ids (at least two).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateCandidates {
+    pub email: String,
+    pub candidate_ids: Vec<Id>,
+}
+
 /// `setCustomFieldValue`: `value` null removes it.
 #[derive(Debug, Clone)]
 pub struct SetCustomFieldValue {
@@ -961,6 +986,116 @@ impl Services {
             .create_custom_field(&org, cmd)?;
         self.forget_catalog(&org);
         Ok(def)
+    }
+
+    /// `updateCustomField`: a field's label, sensitivity or options (options are only added).
+    /// Answers with the field's definition.
+    pub fn update_custom_field(
+        &self,
+        store: &mut Store,
+        access: &Access,
+        input: UpdateCustomField,
+        at: Instant,
+    ) -> Result<domain::custom::CustomFieldDef, AppError> {
+        let org = access.viewer.org.clone();
+        self.authorize_command(store, access, &Command::UpdateCustomField, at)?;
+        if input.label.is_none() && input.sensitive.is_none() && input.options.is_none() {
+            return Err(AppError::invalid(
+                "id",
+                "nothing to change: give `label`, `sensitive` or `options`",
+            ));
+        }
+        let cmd = store::UpdateCustomField {
+            id: input.id,
+            label: input.label,
+            sensitive: input.sensitive,
+            options: input.options,
+        };
+        let def = store
+            .acting_as(Some(&access.viewer.user), at)
+            .update_custom_field(&org, cmd)?;
+        self.forget_catalog(&org);
+        Ok(def)
+    }
+
+    /// `mergeCandidates`: the duplicate `merge` merged into `keep` (its applications with
+    /// everything below them become `keep`'s, its details fill what `keep` lacks, it is removed;
+    /// `store::Store::merge_candidates`). Answers with the kept candidate's id.
+    pub fn merge_candidates(
+        &self,
+        store: &mut Store,
+        access: &Access,
+        input: MergeCandidates,
+        at: Instant,
+    ) -> Result<Id, AppError> {
+        let command = Command::MergeCandidates {
+            keep: input.keep.as_str(),
+            merge: input.merge.as_str(),
+        };
+        self.authorize_command(store, access, &command, at)?;
+        store
+            .acting_as(Some(&access.viewer.user), at)
+            .merge_candidates(
+                &access.viewer.org,
+                store::MergeCandidates {
+                    keep: input.keep.clone(),
+                    merge: input.merge,
+                },
+            )?;
+        Ok(input.keep)
+    }
+
+    /// Candidates of the caller's org that share an email (regardless of case), for merging:
+    /// only groups of at least two candidates the caller may see with their email (one report
+    /// as the caller, `show id, email`: row filter and contact-details mask), so the list tells
+    /// nothing the caller's policy hides. At most `store::MAX_DUPLICATE_CANDIDATES` candidates
+    /// are looked at.
+    pub fn duplicate_candidates(
+        &self,
+        store: &mut Store,
+        access: &Access,
+        at: Instant,
+    ) -> Result<Vec<DuplicateCandidates>, AppError> {
+        let groups = store.duplicate_candidates_by_email(&access.viewer.org)?;
+        let ids: Vec<&Id> = groups.iter().flatten().collect();
+        let mut emails: BTreeMap<String, String> = BTreeMap::new();
+        for chunk in ids.chunks(200) {
+            let list: Vec<String> = chunk
+                .iter()
+                .map(|id| serde_json::Value::from(id.as_str()).to_string())
+                .collect();
+            let text = format!(
+                "report candidates\nwhere id in ({})\nshow id, email\nlimit {}",
+                list.join(", "),
+                chunk.len()
+            );
+            let report = query_syntax::parse(&text).map_err(|d| AppError::Report(Box::new(d)))?;
+            let run = self.run_report_as(store, access.clone(), &report, None, at)?;
+            for row in run.rows.rows {
+                let mut cells = row.into_iter().map(|v| v.to_json());
+                if let (
+                    Some(serde_json::Value::String(id)),
+                    Some(serde_json::Value::String(email)),
+                ) = (cells.next(), cells.next())
+                {
+                    emails.insert(id, email);
+                }
+            }
+        }
+        Ok(groups
+            .into_iter()
+            .filter_map(|group| {
+                let seen: Vec<Id> = group
+                    .into_iter()
+                    .filter(|id| emails.contains_key(id.as_str()))
+                    .collect();
+                let email = emails.get(seen.first()?.as_str())?.clone();
+                (seen.len() > 1).then_some(DuplicateCandidates {
+                    email,
+                    candidate_ids: seen,
+                })
+            })
+            .collect())
     }
 
     /// `setCustomFieldValue`. Answers with the keys of the record's values after it (the edge

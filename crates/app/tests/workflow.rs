@@ -8,14 +8,15 @@
 //! - an interview is marked completed once it ended, no-show once it started, and a mark is
 //!   corrected; a cancelled one is not marked;
 //! - a duplicate email is refused only to a caller who may see the existing candidate and their
-//!   email; to anyone else the creation answers as for a new email.
+//!   email; to anyone else the creation answers as for a new email; duplicates are listed only
+//!   to who may see both, and merged by admins only (by default).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use app::hiring::{
-    ApplyToJob, ArchiveApplication, CreateCandidate, MarkInterview, ScheduleInterview,
-    SetArchiveReasons, UnarchiveApplication, UpdateJob,
+    ApplyToJob, ArchiveApplication, CreateCandidate, MarkInterview, MergeCandidates,
+    ScheduleInterview, SetArchiveReasons, UnarchiveApplication, UpdateJob,
 };
 use app::{AppError, Command, Services};
 use common::Fresh;
@@ -527,6 +528,67 @@ fn duplicates_are_told_only_to_who_may_see_them(mut f: Fresh) {
         r#"report candidates where email = "ÉLODIE@EXAMPLE.COM" show id"#,
     );
     assert_eq!(found, vec![vec![serde_json::Value::from(elodie.as_str())]]);
+
+    // Finding them: the admin sees the pair; the recruiter, who may not see the admin's
+    // candidate, sees no group with either (a group of one tells nothing).
+    let groups = s.duplicate_candidates(store, &o.admin, now()).unwrap();
+    let pair = groups
+        .iter()
+        .find(|g| g.candidate_ids.contains(&first))
+        .expect("the admin finds the pair");
+    assert_eq!(
+        pair.candidate_ids
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>(),
+        [&first, &theirs].into_iter().collect(),
+        "{groups:?}"
+    );
+    assert_eq!(pair.email.to_lowercase(), "ada.lovelace@example.com");
+    let seen = s.duplicate_candidates(store, &o.recruiter, now()).unwrap();
+    assert!(
+        seen.iter()
+            .all(|g| !g.candidate_ids.contains(&first) && !g.candidate_ids.contains(&theirs)),
+        "{seen:?}"
+    );
+    // Merging: admins only by default. The recruiter is told the hidden candidate does not
+    // exist, and may not merge two they see.
+    let mut merge = |who: &app::Access, keep: &Id, merge: &Id| {
+        s.merge_candidates(
+            store,
+            who,
+            MergeCandidates {
+                keep: keep.clone(),
+                merge: merge.clone(),
+            },
+            now(),
+        )
+    };
+    let (kind, _) = refused(merge(&o.recruiter, &theirs, &first));
+    assert_eq!(kind, app::hiring::RefusalKind::NotFound);
+    let other = fresh.unwrap();
+    let (kind, said) = refused(merge(&o.recruiter, &theirs, &other));
+    assert_eq!(kind, app::hiring::RefusalKind::Forbidden, "{said}");
+    // Both active on the recruiter's job: refused to the admin too, naming the job.
+    let (kind, said) = refused(merge(&o.admin, &theirs, &other));
+    assert_eq!(kind, app::hiring::RefusalKind::Conflict);
+    assert!(
+        said.starts_with("Some(\"merge\")") && said.contains(job.as_str()),
+        "{said}"
+    );
+    // The admin merges their loose duplicate into the recruiter's candidate.
+    assert_eq!(merge(&o.admin, &theirs, &first).unwrap(), theirs);
+    assert!(
+        s.duplicate_candidates(store, &o.admin, now())
+            .unwrap()
+            .iter()
+            .all(|g| !g.candidate_ids.contains(&theirs))
+    );
+    assert!(
+        store
+            .candidates_with_email(ORG, "ada.lovelace@example.com")
+            .unwrap()
+            == vec![theirs]
+    );
 }
 
 fn status_of(store: &mut store::Store, application: &Id) -> ApplicationStatus {

@@ -56,6 +56,23 @@ pub enum CandidateCommand {
         #[arg(long, value_name = "ID")]
         source_id: Option<String>,
     },
+    /// Merge a duplicate candidate into the one kept (`mergeCandidates`; admins by default)
+    Merge {
+        #[command(flatten)]
+        caller: Caller,
+        /// The candidate kept (`keep`): its id, applications and details stay
+        #[arg(value_name = "KEEP")]
+        keep: String,
+        /// The duplicate (`merge`): its applications move to KEEP, then it is removed
+        #[arg(value_name = "MERGE")]
+        merge: String,
+    },
+    /// List candidates that share an email, regardless of case (`duplicateCandidates`), one
+    /// JSON line per group: only those the caller may see with their email
+    Duplicates {
+        #[command(flatten)]
+        caller: Caller,
+    },
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -309,6 +326,28 @@ fn enum_of<T>(
 }
 
 pub fn candidate(store: &mut Store, command: CandidateCommand) -> Result<()> {
+    match command {
+        CandidateCommand::Merge {
+            caller,
+            keep,
+            merge,
+        } => run_as(store, &caller, |services, store, access, at| {
+            let input = hiring::MergeCandidates {
+                keep: id("keep", &keep)?,
+                merge: id("merge", &merge)?,
+            };
+            Ok(Ran {
+                subject: "candidates",
+                id: services.merge_candidates(store, access, input, at)?,
+                show: CANDIDATE,
+            })
+        }),
+        CandidateCommand::Duplicates { caller } => duplicates(store, &caller),
+        create @ CandidateCommand::Create { .. } => create_candidate(store, create),
+    }
+}
+
+fn create_candidate(store: &mut Store, command: CandidateCommand) -> Result<()> {
     let CandidateCommand::Create {
         caller,
         name,
@@ -320,7 +359,10 @@ pub fn candidate(store: &mut Store, command: CandidateCommand) -> Result<()> {
         custom_fields,
         job_id,
         source_id,
-    } = command;
+    } = command
+    else {
+        return Ok(());
+    };
     run_as(store, &caller, |services, store, access, at| {
         let timezone = timezone
             .map(|z| {
@@ -357,6 +399,25 @@ pub fn candidate(store: &mut Store, command: CandidateCommand) -> Result<()> {
             show: CANDIDATE,
         })
     })
+}
+
+/// `candidate duplicates`: one JSON line per group of candidates sharing an email.
+fn duplicates(store: &mut Store, caller: &Caller) -> Result<()> {
+    let org = crate::report::pick_org(store, caller.org.clone())?;
+    let services = app::Services::new();
+    let access = services
+        .access(store, &org, &caller.as_user)
+        .with_context(|| format!("cannot run the command as `{}`", caller.as_user))?;
+    let at = Instant::from_timestamp(jiff::Timestamp::now());
+    let groups = services
+        .duplicate_candidates(store, &access, at)
+        .map_err(refused)?;
+    let mut out = std::io::stdout().lock();
+    for g in groups {
+        let line = serde_json::json!({"email": g.email, "candidateIds": g.candidate_ids});
+        std::io::Write::write_all(&mut out, format!("{line}\n").as_bytes())?;
+    }
+    Ok(())
 }
 
 pub fn application(store: &mut Store, command: ApplicationCommand) -> Result<()> {

@@ -1645,6 +1645,46 @@ fn workflow_commands_by_hand(db: &str) {
         "error: `sourceId` needs `jobId`: a source is where an application came from",
     );
 
+    // candidate merge: a second record of the same person, tied to no job, merged into the
+    // first (admins only by default); the interviewer is refused with the API's message.
+    let loose = ok(&[
+        "candidate",
+        "create",
+        "--as",
+        admin,
+        "--name",
+        "Ada L.",
+        "--phone",
+        "+44 20 7946 0000",
+    ]);
+    let loose = loose["id"].as_str().unwrap().to_owned();
+    let out = run(&[
+        "candidate",
+        "merge",
+        "--as",
+        &interviewer,
+        &candidate,
+        &loose,
+    ]);
+    assert!(!out.status.success());
+    let merged = ok(&["candidate", "merge", "--as", admin, &candidate, &loose]);
+    assert_eq!(merged["id"], candidate.as_str());
+    assert_eq!(
+        merged["phone"], "+44 20 7946 0000",
+        "filled from the duplicate"
+    );
+    let out = run(&["candidate", "merge", "--as", admin, &candidate, &candidate]);
+    fails_with(&out, "error: `merge`: `");
+    let out = run(&["candidate", "duplicates", "--as", admin]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for line in text(&out.stdout).lines() {
+        let group: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(
+            group["candidateIds"].as_array().unwrap().len() >= 2,
+            "{line}"
+        );
+    }
+
     // interview schedule: one ahead, then cancelled; one that took place, recorded completed.
     let interview_stage = stages[0]["id"].as_str().unwrap();
     let ahead = ok(&[

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `GET /` | a start page: links, and the demo users' tokens under `serve --demo` ([`crate::pages`]) |
 //! | `POST /graphql` | the API; `Authorization: Bearer hpt_...`; `Idempotency-Key` on mutations |
-//! | `GET /graphql` | GraphiQL (when `graphiql` is on; [`crate::pages`]) |
+//! | `GET /graphql` | GraphiQL (when `graphiql` is on; [`crate::pages`]); with `Upgrade: websocket`, subscriptions ([`crate::subscriptions`]) |
 //! | `GET /assets/...` | the files GraphiQL loads, from the binary (when `graphiql` is on) |
 //! | `GET /healthz` | 200 while the process can serve (a database worker is running), else 503 |
 //! | `GET /readyz` | 200 when the database answers and its schema is current, else 503 |
@@ -40,6 +40,11 @@ use tracing::Instrument;
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub std::net::IpAddr);
 
+/// The TCP connection a request came on, counted against its address while it lives: an
+/// upgraded WebSocket keeps it ([`crate::subscriptions`]) after hyper lets the connection go.
+#[derive(Clone)]
+pub struct ConnectionSlot(pub Arc<dyn std::any::Any + Send + Sync>);
+
 /// Everything the handlers share.
 pub struct Shared {
     pub settings: Settings,
@@ -59,12 +64,22 @@ pub struct Shared {
     pub faults: Option<Arc<dyn crate::rollouts::Faults>>,
     /// The outbox relay, when `events.nats.url` is set.
     pub relay: Option<Arc<crate::relay::Relay>>,
+    /// Turns true when the server shuts down: open WebSockets close.
+    pub stop: tokio::sync::watch::Receiver<bool>,
+    /// The subscribed orgs' event heads, polled once per replica.
+    pub heads: Arc<crate::subscriptions::Heads>,
+    /// WebSocket connections per token.
+    pub sockets: Arc<crate::subscriptions::Sockets>,
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
     let body_limit = shared.settings.limits.max_body_bytes;
     let graphiql = shared.settings.graphiql;
-    let mut graphql = axum::routing::post(graphql);
+    let graphql = axum::routing::post(graphql).get(
+        move |state: State<Arc<Shared>>, request: Request<axum::body::Body>| {
+            get_graphql(state, request, graphiql)
+        },
+    );
     let start = crate::pages::StartPage::new(&shared.settings);
     let mut router = Router::new().route(
         "/",
@@ -74,7 +89,6 @@ pub fn router(shared: Arc<Shared>) -> Router {
         }),
     );
     if graphiql {
-        graphql = graphql.get(crate::pages::graphiql);
         router = router.route("/assets/{*path}", get(crate::pages::asset));
     }
     router
@@ -96,6 +110,35 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .layer(SetRequestIdLayer::x_request_id(Counter::new()))
         .layer(axum::middleware::map_request(drop_odd_request_id))
         .with_state(shared)
+}
+
+/// `GET /graphql`: a WebSocket upgrade for subscriptions, else GraphiQL (when it is on).
+async fn get_graphql(
+    State(shared): State<Arc<Shared>>,
+    request: Request<axum::body::Body>,
+    graphiql: bool,
+) -> Response {
+    use axum::extract::FromRequestParts;
+    let upgrading = request
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !upgrading {
+        if graphiql {
+            return crate::pages::graphiql().await;
+        }
+        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    }
+    let (mut parts, _) = request.into_parts();
+    let client = parts.extensions.get::<ClientAddr>().map(|c| c.0);
+    let slot = parts.extensions.get::<ConnectionSlot>().cloned();
+    let ws =
+        match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &shared).await {
+            Ok(ws) => ws,
+            Err(rejection) => return rejection.into_response(),
+        };
+    crate::subscriptions::upgrade(shared, ws, &parts.headers, client, slot)
 }
 
 /// The longest path the log keeps of a request (a client chooses it).
@@ -704,7 +747,7 @@ fn parse_request(body: &[u8]) -> Result<async_graphql::Request, String> {
 ///
 /// An `INTERNAL` error also carries the request's id (`extensions.requestId`, as in the
 /// `x-request-id` header), under which the log has what failed.
-fn give_codes(response: &mut async_graphql::Response, request_id: Option<&str>) {
+pub(crate) fn give_codes(response: &mut async_graphql::Response, request_id: Option<&str>) {
     for e in &mut response.errors {
         let code = e.extensions.as_ref().and_then(|x| x.get("code").cloned());
         if let Some(code) = code {

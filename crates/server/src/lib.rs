@@ -20,6 +20,7 @@
 //! - [`cost`]: the rows a query asks for and its mutations, counted before it runs.
 //! - [`graphql`]: the schema, built from the report catalog; reads are reports as the caller.
 //! - [`http`]: routes, the GraphQL endpoint, health and metrics.
+//! - [`subscriptions`]: GraphQL subscriptions over WebSocket (`graphql-transport-ws`), bounded.
 //! - [`logs`]: JSON log lines that carry their request's fields (one line per request).
 //! - [`pages`]: what a browser gets: GraphiQL and its files, served from the binary.
 //!
@@ -43,6 +44,7 @@ pub mod rate;
 pub mod relay;
 pub mod rollouts;
 pub mod settings;
+pub mod subscriptions;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -264,8 +266,19 @@ async fn start_inner(
         Some(config) => Some(Arc::new(relay::Relay::start(config)?)),
         None => None,
     };
+    // Told to the open WebSockets and the subscriptions' poller when the server stops.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let heads = Arc::new(subscriptions::Heads::default());
+    let heads_task = heads.start(
+        db.clone(),
+        Duration::from_millis(settings.subscriptions.poll_ms),
+        stop_rx.clone(),
+    );
     let shared = Arc::new(http::Shared {
         relay: relay.clone(),
+        stop: stop_rx,
+        heads,
+        sockets: Arc::new(subscriptions::Sockets::default()),
         flags: flags_cache.clone(),
         cohorts,
         faults,
@@ -289,6 +302,7 @@ async fn start_inner(
             router,
             header_read_timeout,
             per_address,
+            stop_tx,
             async move {
                 if signals {
                     tokio::select! {
@@ -318,6 +332,7 @@ async fn start_inner(
         if let Some(relay) = relay {
             let _ = tokio::task::spawn_blocking(move || relay.stop()).await;
         }
+        let _ = heads_task.await;
         served
     });
     tracing::info!(%addr, "listening");
@@ -332,8 +347,9 @@ async fn start_inner(
     })
 }
 
-/// Serves HTTP/1.1 on `listener` until `stop` resolves, then stops accepting and lets every
-/// connection finish the request it is answering (idle ones are closed). A client address with
+/// Serves HTTP/1.1 on `listener` until `stop` resolves, then stops accepting, tells `stopping`
+/// (open WebSockets close), lets every connection finish the request it is answering (idle ones
+/// are closed) and waits for every receiver of `stopping` to go. A client address with
 /// `per_address` connections open already (0: no limit) gets a 429 and its new connection
 /// closed. axum's `serve` is this
 /// loop without a header read timeout: hyper needs a timer for one, and axum gives it none, so a
@@ -343,10 +359,10 @@ async fn serve(
     router: axum::Router,
     header_read_timeout: Duration,
     per_address: usize,
+    stopping: tokio::sync::watch::Sender<bool>,
     stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     let open = Arc::new(Mutex::new(HashMap::<std::net::IpAddr, usize>::new()));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(header_read_timeout);
@@ -372,7 +388,7 @@ async fn serve(
             },
             () = &mut stop => break,
         };
-        let Some(counted) = Connection::open(&open, peer.ip(), per_address) else {
+        let Some(counted) = Connection::open(&open, peer.ip(), per_address).map(Arc::new) else {
             metrics::counter!("hireplane_connections_refused_total").increment(1);
             refuse_connection(stream, peer.ip(), per_address);
             continue;
@@ -382,27 +398,44 @@ async fn serve(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "TCP_NODELAY");
         }
-        // Every request knows its client's address (per-address limits).
+        // Every request knows its client's address (per-address limits) and holds its
+        // connection's count (an upgraded WebSocket keeps it).
         let client = http::ClientAddr(peer.ip());
+        let slot = http::ConnectionSlot(counted.clone());
         let service =
             hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
                 router.clone(),
                 move |mut req: axum::http::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(client);
+                    req.extensions_mut().insert(slot.clone());
                     req
                 },
             ));
-        let conn =
-            graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+        let conn = http
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+            .with_upgrades();
+        let mut stopped = stopping.subscribe();
         tokio::spawn(async move {
             let _counted = counted;
-            if let Err(e) = conn.await {
+            tokio::pin!(conn);
+            let ended = tokio::select! {
+                ended = conn.as_mut() => ended,
+                () = subscriptions::stopped(&mut stopped) => {
+                    // Finish the request being answered, then close.
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, "connection ended");
             }
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    drop(router);
+    let _ = stopping.send(true);
+    // Every connection, WebSocket and the subscriptions' poller holds a receiver until it ends.
+    stopping.closed().await;
     Ok(())
 }
 

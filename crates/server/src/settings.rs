@@ -30,6 +30,7 @@ pub struct Settings {
     pub auth: Auth,
     pub flags: FlagSettings,
     pub events: EventSettings,
+    pub subscriptions: Subscriptions,
     /// The users of `hireplane serve --demo`'s org with their tokens, which the start page
     /// (`GET /`) shows. Set by the CLI's demo mode only: never read from a file or the
     /// environment, so a normal server shows no token.
@@ -228,6 +229,34 @@ impl Default for NatsSettings {
     }
 }
 
+/// GraphQL subscriptions over WebSocket (`GET /graphql` upgraded; [`crate::subscriptions`]):
+/// how often new events are looked for, and the bounds of what a client holds open.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Subscriptions {
+    /// How often the replica looks at the head of each org that has subscribers (one read of a
+    /// row per org, however many subscribe), in milliseconds; an event reaches its subscribers
+    /// within this time and one read of the outbox.
+    pub poll_ms: u64,
+    /// The most subscriptions one connection may run at once; a further one gets an error.
+    pub max_per_connection: usize,
+    /// The most WebSocket connections one token may hold open at once (on this replica); a
+    /// further one is closed at `connection_init` with 4429.
+    pub max_connections_per_token: usize,
+    /// The largest message (and frame) a client may send, in bytes; a larger one closes the
+    /// connection (1009).
+    pub max_message_bytes: usize,
+    /// How long a client has from the upgrade to its `connection_init`, in milliseconds; then
+    /// the connection is closed (4408).
+    pub init_timeout_ms: u64,
+    /// How often the server pings an idle client, in milliseconds; a client that has sent
+    /// nothing (not even a pong) for two of these is closed (3008).
+    pub ping_ms: u64,
+    /// How long a message to a client may take to be written, in milliseconds; a client that
+    /// reads slower is closed, so its subscriptions hold no buffers.
+    pub send_timeout_ms: u64,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Auth {
@@ -250,6 +279,7 @@ impl Default for Settings {
             auth: Auth::default(),
             flags: FlagSettings::default(),
             events: EventSettings::default(),
+            subscriptions: Subscriptions::default(),
             demo_users: Vec::new(),
         }
     }
@@ -304,6 +334,20 @@ impl Default for FlagSettings {
     }
 }
 
+impl Default for Subscriptions {
+    fn default() -> Subscriptions {
+        Subscriptions {
+            poll_ms: 200,
+            max_per_connection: 10,
+            max_connections_per_token: 4,
+            max_message_bytes: 64 * 1024,
+            init_timeout_ms: 10_000,
+            ping_ms: 30_000,
+            send_timeout_ms: 10_000,
+        }
+    }
+}
+
 impl Default for Auth {
     fn default() -> Auth {
         Auth { cache_ms: 2_000 }
@@ -324,6 +368,7 @@ impl std::fmt::Debug for Settings {
             .field("auth", &self.auth)
             .field("flags", &self.flags)
             .field("events", &self.events)
+            .field("subscriptions", &self.subscriptions)
             // Their tokens are secrets.
             .field("demo_users", &self.demo_users.len())
             .finish()
@@ -343,6 +388,7 @@ const KEYS: &[&str] = &[
     "auth",
     "flags",
     "events",
+    "subscriptions",
 ];
 
 impl Settings {

@@ -130,6 +130,8 @@ fn examples(doc: &str) -> Vec<Example> {
 struct Ids<'a> {
     api: &'a Api,
     used: BTreeSet<String>,
+    /// The second "Ada Lovelace" written to the store directly, once made.
+    duplicate: Option<String>,
 }
 
 impl Ids<'_> {
@@ -219,6 +221,59 @@ impl Ids<'_> {
             self.used.insert(candidate.clone());
             text = text.replace("$JOB", &job).replace("$CANDIDATE", &candidate);
         }
+        if text.contains("$DUPLICATE") || text.contains("$KEEP") {
+            // A duplicate of the first example's Ada Lovelace, as an import or another channel
+            // would write it (the API refuses it to whoever may see the first): the same email
+            // in other letters' case.
+            let duplicate = match &self.duplicate {
+                Some(d) => d.clone(),
+                None => {
+                    let mut store = Store::open(&api._db.url).unwrap();
+                    let made = store
+                        .create_candidate(
+                            ORG,
+                            store::NewCandidate {
+                                id: None,
+                                name: "Ada Lovelace".into(),
+                                email: Some("ADA@example.com".into()),
+                                phone: Some("+44 20 7946 0000".into()),
+                                location: None,
+                                timezone: None,
+                                tags: vec!["conference".into()],
+                                custom_fields: serde_json::Map::new(),
+                                demographics: None,
+                                at: domain::Instant::from_timestamp(jiff::Timestamp::now()),
+                            },
+                        )
+                        .unwrap();
+                    self.duplicate = Some(made.id.to_string());
+                    made.id.to_string()
+                }
+            };
+            let data = api.read(
+                "{ candidates(first: 10, where: \"email = \\\"ada@example.com\\\"\") { nodes { id } } }",
+            );
+            let keep = nodes(&data["candidates"])
+                .iter()
+                .map(id)
+                .find(|c| *c != duplicate)
+                .expect("the first example's Ada Lovelace");
+            text = text
+                .replace("$DUPLICATE", &duplicate)
+                .replace("$KEEP", &keep);
+        }
+        if text.contains("$CUSTOM_FIELD") {
+            // The field the `createCustomField` example defined, as its event names it.
+            let data = api
+                .read("{ events(first: 500, type: \"custom_field.created\") { nodes { data } } }");
+            let field = nodes(&data["events"])
+                .iter()
+                .find(|e| e["data"]["key"] == "notice_period")
+                .and_then(|e| e["data"]["custom_field_id"].as_str())
+                .expect("the field the `createCustomField` example defined")
+                .to_owned();
+            text = text.replace("$CUSTOM_FIELD", &field);
+        }
         if text.contains("$DEPARTMENT") {
             let data = api.read("{ departments(first: 1) { nodes { id } } }");
             text = text.replace("$DEPARTMENT", &id(&nodes(&data["departments"])[0]));
@@ -305,6 +360,7 @@ fn every_runnable_example_of_the_api_docs_runs() {
     let mut ids = Ids {
         api: &api,
         used: BTreeSet::new(),
+        duplicate: None,
     };
     // Every mutation of the schema has a runnable example.
     let mutations = api.read("{ __type(name: \"Mutation\") { fields { name } } }");
@@ -342,6 +398,7 @@ fn inputs_take_the_read_names_and_the_old_ones_as_aliases() {
     let mut ids = Ids {
         api: &api,
         used: BTreeSet::new(),
+        duplicate: None,
     };
     let schedule = |ids: &mut Ids<'_>, seats: &str| {
         let (text, _) = ids.substitute(&format!(
@@ -401,6 +458,7 @@ fn interviewer_pools_are_read_for_whoever_may_schedule() {
     let mut ids = Ids {
         api: &api,
         used: BTreeSet::new(),
+        duplicate: None,
     };
     let (app, _, _) = ids.application();
     let query = format!(

@@ -231,6 +231,22 @@ pub const CANDIDATE_UPDATED: EventType = EventType {
     ],
 };
 
+pub const CANDIDATE_MERGED: EventType = EventType {
+    name: "candidate.merged",
+    version: 1,
+    subject: "candidate/<kept candidate id>",
+    description: "A duplicate candidate was merged into the one kept (`mergeCandidates`): the duplicate's applications (with their stage history, interviews, scorecards and offers) now belong to the kept candidate, its contact details, tags and custom field values fill what the kept one lacks, and the duplicate is removed. Ids only.",
+    fields: &[
+        f("candidate_id", Id, "the candidate kept"),
+        f("merged_candidate_id", Id, "the duplicate, removed"),
+        f(
+            "application_ids",
+            IdList,
+            "the applications that moved to the kept candidate",
+        ),
+    ],
+};
+
 pub const APPLICATION_CREATED: EventType = EventType {
     name: "application.created",
     version: 1,
@@ -564,6 +580,28 @@ pub const CUSTOM_FIELD_CREATED: EventType = EventType {
     ],
 };
 
+pub const CUSTOM_FIELD_UPDATED: EventType = EventType {
+    name: "custom_field.updated",
+    version: 1,
+    subject: "org/<org id>",
+    description: "A custom field's definition changed (`updateCustomField`): its label, sensitivity or options (options are only ever added).",
+    fields: &[
+        f("custom_field_id", Id, "the field"),
+        f("entity", Enum(CUSTOM_ENTITY), "what it is a field of"),
+        f("key", Text, "its key"),
+        f(
+            "changed",
+            TextList,
+            "what the command set: `label`, `sensitive`, `options`",
+        ),
+        f(
+            "sensitive",
+            Boolean,
+            "whether its values are sensitive after the change",
+        ),
+    ],
+};
+
 pub const CUSTOM_FIELD_VALUE_SET: EventType = EventType {
     name: "custom_field_value.set",
     version: 1,
@@ -604,6 +642,7 @@ pub const POLICY_VERSION_SET: EventType = EventType {
 pub const CATALOGUE: &[&EventType] = &[
     &CANDIDATE_CREATED,
     &CANDIDATE_UPDATED,
+    &CANDIDATE_MERGED,
     &APPLICATION_CREATED,
     &APPLICATION_MOVED,
     &APPLICATION_ARCHIVED,
@@ -625,6 +664,7 @@ pub const CATALOGUE: &[&EventType] = &[
     &STAGE_RENAMED,
     &STAGE_REMOVED,
     &CUSTOM_FIELD_CREATED,
+    &CUSTOM_FIELD_UPDATED,
     &CUSTOM_FIELD_VALUE_SET,
     &ARCHIVE_REASONS_SET,
     &POLICY_VERSION_SET,
@@ -653,6 +693,7 @@ pub const COMMANDS: &[(&str, &str, Emits)] = &[
         ],
     ),
     ("updateCandidate", "", &[(&CANDIDATE_UPDATED, Times::One)]),
+    ("mergeCandidates", "", &[(&CANDIDATE_MERGED, Times::One)]),
     ("applyToJob", "", &[(&APPLICATION_CREATED, Times::One)]),
     ("moveApplication", "", &[(&APPLICATION_MOVED, Times::One)]),
     (
@@ -718,6 +759,11 @@ pub const COMMANDS: &[(&str, &str, Emits)] = &[
         "createCustomField",
         "",
         &[(&CUSTOM_FIELD_CREATED, Times::One)],
+    ),
+    (
+        "updateCustomField",
+        "",
+        &[(&CUSTOM_FIELD_UPDATED, Times::One)],
     ),
     (
         "setCustomFieldValue",
@@ -1108,6 +1154,25 @@ impl crate::Store {
         Acting { store: self }
     }
 
+    /// **For the mutation benchmark only** (`crates/app/benches/mutations.rs`,
+    /// `bench/mutations.sh`): with `false`, this connection's write paths commit their changes
+    /// without writing their events to the outbox, breaking the outbox invariant, so that a
+    /// mutation can be timed with and without its event side by side. Nothing else calls it;
+    /// every store starts with `true`.
+    pub fn set_emit_events(&mut self, emit: bool) {
+        match self {
+            crate::Store::Sqlite(s) => s.emit_events = emit,
+            crate::Store::Postgres(s) => s.emit_events = emit,
+        }
+    }
+
+    pub(crate) fn emits_events(&self) -> bool {
+        match self {
+            crate::Store::Sqlite(s) => s.emit_events,
+            crate::Store::Postgres(s) => s.emit_events,
+        }
+    }
+
     pub(crate) fn event_context(&mut self) -> &EventContext {
         self.event_context_mut()
     }
@@ -1117,6 +1182,21 @@ impl crate::Store {
             crate::Store::Sqlite(s) => &mut s.event_context,
             crate::Store::Postgres(s) => &mut s.event_context,
         }
+    }
+
+    /// The last `seq` org `org` has given out (0 before its first event): what a replica polls
+    /// to learn that an org has new events without reading them (the API's subscriptions).
+    pub fn outbox_head(&mut self, org: &str) -> Result<i64, StoreError> {
+        use crate::rows::Val;
+        use crate::write::tx::Kind;
+        self.read_tx(org, |tx| {
+            tx.query_opt(
+                "SELECT last_seq FROM outbox_heads WHERE org_id = $1",
+                &[Val::Text(org)],
+                &[Kind::Int],
+            )?
+            .map_or(Ok(0), |r| r.int(0))
+        })
     }
 
     /// Org `org`'s events after `query.after_seq`, by `seq`, at most `query.limit`, of the

@@ -35,6 +35,9 @@ pub struct PgStore {
     outbox_insert: Option<postgres::Statement>,
     /// Who and when the write paths' events are attributed to ([`crate::Store::acting_as`]).
     pub(crate) event_context: crate::events::EventContext,
+    /// Whether write paths write their events ([`crate::Store::set_emit_events`]: the
+    /// mutation benchmark only).
+    pub(crate) emit_events: bool,
 }
 
 /// The kind of report statement a connection is set up for: the settings that make one fast
@@ -95,6 +98,7 @@ impl PgStore {
             plan: Plan::Report,
             outbox_insert: None,
             event_context: crate::events::EventContext::default(),
+            emit_events: true,
         };
         store.migrate()?;
         store.client.batch_execute(SESSION_SETTINGS)?;

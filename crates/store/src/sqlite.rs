@@ -24,6 +24,9 @@ pub struct SqliteStore {
     statement_timeout: Option<std::time::Duration>,
     /// Who and when the write paths' events are attributed to ([`crate::Store::acting_as`]).
     pub(crate) event_context: crate::events::EventContext,
+    /// Whether write paths write their events ([`crate::Store::set_emit_events`]: the
+    /// mutation benchmark only).
+    pub(crate) emit_events: bool,
 }
 
 /// SQLite's virtual machine instructions between two looks at the clock while a report runs
@@ -51,6 +54,7 @@ impl SqliteStore {
             conn,
             statement_timeout: None,
             event_context: crate::events::EventContext::default(),
+            emit_events: true,
         };
         store.migrate()?;
         Ok(store)

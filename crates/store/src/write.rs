@@ -23,8 +23,7 @@
 //! - **Its events, in the same transaction.** A command emits the domain events the catalogue
 //!   says (`crate::events::COMMANDS`) with `Tx::emit`; `Store::write_tx` writes them to the
 //!   outbox as the last statements before commit, so a refusal or a rollback leaves none.
-//!   `actor_id` and `time` come from [`Store::acting_as`]. (`update_custom_field`, which no
-//!   command of the API uses, emits none yet.)
+//!   `actor_id` and `time` come from [`Store::acting_as`].
 //! - **Rows are written through one function per table** (`tx.rs`), whose values come from the
 //!   shared record-to-row mapping of `rows.rs` (the import's), so that a new column is one change.
 //!
@@ -42,6 +41,7 @@ mod archive_reasons;
 mod custom;
 mod interviews;
 mod jobs;
+mod merge;
 mod offers;
 pub(crate) mod tx;
 
@@ -54,6 +54,7 @@ pub use archive_reasons::{DEFAULT_ARCHIVE_REASONS, MAX_ARCHIVE_REASON_CHARS, MAX
 pub use custom::{CustomFieldValue, NewCustomField, UpdateCustomField};
 pub use interviews::{MarkInterview, NewFeedback, NewInterview, UpdateFeedback};
 pub use jobs::{AddStage, NewJob, NewStage, UpdateJob, UpdateStage};
+pub use merge::{MAX_DUPLICATE_CANDIDATES, MergeCandidates, Merged};
 pub use offers::{NewOffer, OfferTerms, UpdateOffer};
 
 use crate::StoreError;

@@ -2197,3 +2197,218 @@ on_both!(
         assert_eq!(s.stage_history(A, app.id.as_str()).unwrap().len(), 2);
     }
 );
+
+on_both!("hp_test_write", duplicates_are_found_and_merged, |mut f| {
+    let s = f.store();
+    let w = world(s);
+    let keep = w.candidate.clone();
+    // The same email in other letters' case, a phone the first lacks, demographics.
+    let duplicate = s
+        .create_candidate(
+            A,
+            NewCandidate {
+                email: Some("ZOE@Example.ORG".into()),
+                phone: Some("+81 3 1234 5678".into()),
+                location: None,
+                tags: vec!["event".into(), "referral".into()],
+                demographics: Some(domain::entity::Demographics {
+                    gender: Some("female".into()),
+                    race_ethnicity: None,
+                    veteran_status: None,
+                    disability_status: None,
+                }),
+                ..candidate_cmd("Zoe O'Brien")
+            },
+        )
+        .unwrap()
+        .id;
+    let groups = s.duplicate_candidates_by_email(A).unwrap();
+    let ours: Vec<&Vec<Id>> = groups.iter().filter(|g| g.contains(&keep)).collect();
+    assert_eq!(
+        ours,
+        vec![&vec![keep.clone(), duplicate.clone()]],
+        "{groups:?}"
+    );
+    assert!(
+        s.duplicate_candidates_by_email(B)
+            .unwrap()
+            .iter()
+            .all(|g| !g.contains(&keep))
+    );
+
+    let kept_app = s.apply(A, apply_cmd(&w, "2025-03-01T10:00:00Z")).unwrap();
+    let dup_app = s
+        .apply(
+            A,
+            NewApplication {
+                candidate_id: duplicate.clone(),
+                ..apply_cmd(&w, "2025-03-02T10:00:00Z")
+            },
+        )
+        .unwrap();
+    let merge = |keep: &Id, merge: &Id| store::MergeCandidates {
+        keep: keep.clone(),
+        merge: merge.clone(),
+    };
+    // Refusals write nothing.
+    let before = counts(s);
+    refused(
+        s.merge_candidates(A, merge(&keep, &duplicate)),
+        "conflict",
+        "merge",
+        &format!(
+            "both have an active application to job `{}` (`{}` and `{}`)",
+            w.job, kept_app.id, dup_app.id
+        ),
+    );
+    refused(
+        s.merge_candidates(A, merge(&keep, &keep)),
+        "invalid",
+        "merge",
+        "is the candidate to keep",
+    );
+    refused(
+        s.merge_candidates(A, merge(&keep, &id("cand_nobody"))),
+        "not_found",
+        "merge",
+        "cand_nobody",
+    );
+    refused(
+        s.merge_candidates(A, merge(&id("cand_nobody"), &duplicate)),
+        "not_found",
+        "keep",
+        "cand_nobody",
+    );
+    // Another org's candidate is not found either.
+    let foreign = id(&first(
+        s,
+        "SELECT id FROM candidates WHERE org_id = 'org_b' ORDER BY id",
+    ));
+    refused(
+        s.merge_candidates(A, merge(&keep, &foreign)),
+        "not_found",
+        "merge",
+        foreign.as_str(),
+    );
+    assert_eq!(counts(s), before);
+
+    // Archived, the duplicate's application moves with its history.
+    s.archive(
+        A,
+        store::Archive {
+            application_id: dup_app.id.clone(),
+            reason: "duplicate".into(),
+            at: at("2025-03-03T10:00:00Z"),
+        },
+    )
+    .unwrap();
+    let history = s.stage_history(A, dup_app.id.as_str()).unwrap();
+    let merged = s.merge_candidates(A, merge(&keep, &duplicate)).unwrap();
+    assert_eq!(merged.application_ids, vec![dup_app.id.clone()]);
+    assert_eq!(merged.filled, vec!["phone".to_owned(), "tags".to_owned()]);
+    let moved = s.application(A, dup_app.id.as_str()).unwrap().unwrap();
+    assert_eq!(moved.candidate_id, keep);
+    assert_eq!(s.stage_history(A, dup_app.id.as_str()).unwrap(), history);
+    let column = |s: &mut Store, c: &str| {
+        strings(
+            s,
+            &format!("SELECT {c} FROM candidates WHERE org_id = 'org_a' AND id = '{keep}'"),
+        )
+    };
+    assert_eq!(
+        column(s, "email"),
+        ["zoe@example.org"],
+        "the kept one's stays"
+    );
+    assert_eq!(column(s, "phone"), ["+81 3 1234 5678"], "filled");
+    assert_eq!(column(s, "location"), ["東京"]);
+    let tags: Vec<String> = serde_json::from_str(&column(s, "CAST(tags AS text)")[0]).unwrap();
+    assert_eq!(tags, ["referral", "event"]);
+    assert_eq!(
+        strings(
+            s,
+            &format!(
+                "SELECT gender FROM candidate_demographics WHERE org_id = 'org_a' \
+                     AND candidate_id IN ('{keep}', '{duplicate}')"
+            )
+        ),
+        ["female"],
+        "the duplicate's demographics, the kept one having none"
+    );
+    assert!(
+        strings(
+            s,
+            &format!("SELECT id FROM candidates WHERE id = '{duplicate}'")
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        s.candidates_with_email(A, "zoe@example.org").unwrap(),
+        vec![keep.clone()]
+    );
+    assert!(flag(s, &keep));
+    // One event, ids only.
+    let events = s
+        .outbox_events(
+            A,
+            &store::EventQuery {
+                after_seq: 0,
+                types: vec![store::events::CANDIDATE_MERGED.type_name()],
+                limit: 10,
+            },
+        )
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].subject, format!("candidate/{keep}"));
+    assert_eq!(
+        events[0].data,
+        serde_json::json!({
+            "candidate_id": keep.as_str(),
+            "merged_candidate_id": duplicate.as_str(),
+            "application_ids": [dup_app.id.as_str()],
+            "actor_id": null,
+        })
+    );
+    assert_exports_validly(s, A);
+});
+
+on_both!(
+    "hp_test_write",
+    the_benchmarks_knob_turns_the_outbox_write_off,
+    |mut f| {
+        // `Store::set_emit_events` is for `bench/mutations.sh` only: with it off the change
+        // commits without its event; back on, events are written again, in sequence.
+        let s = f.store();
+        world(s);
+        let events = |s: &mut Store| {
+            s.outbox_events(
+                A,
+                &store::EventQuery {
+                    after_seq: 0,
+                    types: vec![store::events::CANDIDATE_CREATED.type_name()],
+                    limit: 100,
+                },
+            )
+            .unwrap()
+        };
+        let before = events(s);
+        s.set_emit_events(false);
+        let quiet = s.create_candidate(A, candidate_cmd("Quiet")).unwrap();
+        assert_eq!(events(s), before, "no event with the knob off");
+        assert!(
+            !strings(
+                s,
+                &format!("SELECT id FROM candidates WHERE id = '{}'", quiet.id)
+            )
+            .is_empty()
+        );
+        s.set_emit_events(true);
+        let loud = s.create_candidate(A, candidate_cmd("Loud")).unwrap();
+        let after = events(s);
+        assert_eq!(after.len(), before.len() + 1);
+        assert_eq!(
+            after.last().unwrap().subject,
+            format!("candidate/{}", loud.id)
+        );
+    }
+);

@@ -2,9 +2,16 @@
 //! order (docs/api.md, docs/events.md). A thin translator: the arguments parsed, then
 //! `app::Services::events`, which reads the caller's org's outbox and keeps the events whose
 //! subject the caller may see (the same function as `hireplane events tail --as`).
+//!
+//! The subscription `events(type, after)` streams the same events as they commit, over
+//! WebSocket ([`crate::subscriptions`]): woken when the org's head moves, it reads the events
+//! after its cursor through the same `app::Services::events`, as its caller.
+
+use std::collections::VecDeque;
 
 use async_graphql::dynamic::{
-    Field, FieldFuture, FieldValue, InputValue, Object, ResolverContext, Type, TypeRef,
+    Field, FieldFuture, FieldValue, InputValue, Object, ResolverContext, SubscriptionField,
+    SubscriptionFieldFuture, Type, TypeRef,
 };
 use serde_json::Value;
 
@@ -82,6 +89,11 @@ pub fn types() -> Vec<Type> {
             "sequence",
             TypeRef::named_nn(TypeRef::INT),
             "Its place in the org's commit order (`orgseq`)",
+        ))
+        .field(json_field(
+            "cursor",
+            TypeRef::named_nn(TypeRef::STRING),
+            "The `after` of the events after this one (the connection's and the subscription's)",
         ))
         .field(json_field(
             "type",
@@ -219,22 +231,7 @@ async fn events(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldV
         Some(v) if !v.is_null() => Some(after_seq(v.string()?)?),
         _ => None,
     };
-    // A list, or one type alone (GraphQL's input coercion of a single value to a list).
-    let types = match ctx.args.get("type").map(|v| v.as_value().clone()) {
-        Some(async_graphql::Value::List(items)) => items
-            .into_iter()
-            .map(|t| match t {
-                async_graphql::Value::String(s) => Ok(s),
-                other => Err(error(
-                    Code::BadUserInput,
-                    Some("type"),
-                    format!("`type`: expected type names, got {other}"),
-                )),
-            })
-            .collect::<async_graphql::Result<Vec<_>>>()?,
-        Some(async_graphql::Value::String(s)) => vec![s],
-        _ => Vec::new(),
-    };
+    let types = type_argument(&ctx)?;
     let request = app::events::EventsRequest {
         after_seq: after.unwrap_or(0),
         types,
@@ -261,4 +258,172 @@ async fn events(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldV
             "endCursor": end,
         }),
     })))
+}
+
+/// The `type` argument: a list, or one type alone (GraphQL's input coercion of a single value
+/// to a list); each checked against the catalogue.
+fn type_argument(ctx: &ResolverContext<'_>) -> async_graphql::Result<Vec<String>> {
+    let types = match ctx.args.get("type").map(|v| v.as_value().clone()) {
+        Some(async_graphql::Value::List(items)) => items
+            .into_iter()
+            .map(|t| match t {
+                async_graphql::Value::String(s) => Ok(s),
+                other => Err(error(
+                    Code::BadUserInput,
+                    Some("type"),
+                    format!("`type`: expected type names, got {other}"),
+                )),
+            })
+            .collect::<async_graphql::Result<Vec<_>>>()?,
+        Some(async_graphql::Value::String(s)) => vec![s],
+        _ => Vec::new(),
+    };
+    for t in &types {
+        app::events::event_type_name(t).map_err(|e| failure(Failure::App(e)))?;
+    }
+    Ok(types)
+}
+
+/// `subscription { events(type, after) }`: the caller's events as they commit (docs/api.md).
+pub fn subscription_field() -> SubscriptionField {
+    SubscriptionField::new("events", TypeRef::named_nn("Event"), |ctx| {
+        SubscriptionFieldFuture::new(subscribe(ctx))
+    })
+    .argument(
+        InputValue::new("after", TypeRef::named(TypeRef::STRING)).description(
+            "A cursor (an event's `cursor`, or `pageInfo.endCursor` of the `events` \
+             connection): the events after it first, then the new ones. Default: only events \
+             committed after the subscription started",
+        ),
+    )
+    .argument(
+        InputValue::new("type", TypeRef::named_list(TypeRef::STRING)).description(
+            "Only events of these types: `application.moved` or `hireplane.application.moved.v1` \
+             (default: every type)",
+        ),
+    )
+    .description(
+        "The org's domain events as they commit, in commit order: exactly those the `events` \
+         connection shows the caller (whose subject the caller may see). Over WebSocket \
+         (`graphql-transport-ws`, or the legacy `graphql-ws`) at `/graphql`; an event reaches \
+         subscribers within `subscriptions.poll_ms`",
+    )
+}
+
+/// Where a subscription is: its cursor, what it has read and not yet sent, whether the outbox
+/// may hold more for it right now.
+struct Follow {
+    ctx: std::sync::Arc<crate::subscriptions::SubscriptionCtx>,
+    heads: tokio::sync::watch::Receiver<i64>,
+    types: Vec<String>,
+    cursor: i64,
+    ready: VecDeque<Value>,
+    more: bool,
+}
+
+impl Follow {
+    /// Reads the caller's events after the cursor (one page, as the caller).
+    async fn read(&mut self) -> async_graphql::Result<()> {
+        let ctx = &self.ctx;
+        let deadline = std::time::Instant::now() + ctx.request_timeout;
+        let db = ctx
+            .db
+            .for_caller(ctx.caller.org(), &ctx.caller.token_id, deadline);
+        let (services, access) = (ctx.services.clone(), ctx.caller.access.clone());
+        let request = app::events::EventsRequest {
+            after_seq: self.cursor,
+            types: self.types.clone(),
+            first: app::events::MAX_EVENTS_PAGE,
+        };
+        let page = db
+            .run(move |store| {
+                let at = domain::Instant::from_timestamp(jiff::Timestamp::now());
+                services.events(store, &access, &request, at)
+            })
+            .await
+            .map_err(|e| internal("reaching the database", e))?
+            .map_err(|e| failure(Failure::App(e)))?;
+        self.ready.extend(page.events.iter().map(event_json));
+        self.cursor = self.cursor.max(page.end_seq);
+        self.more = page.has_next_page;
+        Ok(())
+    }
+
+    /// The next event the caller may see, waiting for one as long as it takes; `None` when the
+    /// replica stops watching (it is shutting down).
+    async fn next(&mut self) -> Option<async_graphql::Result<Value>> {
+        loop {
+            if let Some(e) = self.ready.pop_front() {
+                return Some(Ok(e));
+            }
+            if !self.more {
+                // Woken when the org's head moves; a read that failed is retried after a while.
+                self.heads.changed().await.ok()?;
+            }
+            self.more = false;
+            if let Err(e) = self.read().await {
+                let busy = e.extensions.as_ref().and_then(|x| x.get("code")).is_some_and(|c| {
+                    matches!(c, async_graphql::Value::String(s) if s == "BUSY" || s == "UNAVAILABLE")
+                });
+                if busy {
+                    // Not the caller's fault: try again after a pause, then go on.
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    self.more = true;
+                    continue;
+                }
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
+async fn subscribe<'a>(
+    ctx: ResolverContext<'a>,
+) -> async_graphql::Result<
+    impl futures_util::Stream<Item = async_graphql::Result<FieldValue<'a>>> + Send + 'a,
+> {
+    let sub = ctx
+        .data::<std::sync::Arc<crate::subscriptions::SubscriptionCtx>>()?
+        .clone();
+    let after = match ctx.args.get("after") {
+        Some(v) if !v.is_null() => Some(after_seq(v.string()?)?),
+        _ => None,
+    };
+    let types = type_argument(&ctx)?;
+    let heads = sub.heads.watch(sub.caller.org());
+    let cursor = match after {
+        Some(seq) => seq,
+        None => {
+            // From now on: the org's head when the subscription starts.
+            let org = sub.caller.org().to_owned();
+            let deadline = std::time::Instant::now() + sub.request_timeout;
+            sub.db
+                .for_caller(&org, &sub.caller.token_id, deadline)
+                .run(move |store| store.outbox_head(&org))
+                .await
+                .map_err(|e| internal("reaching the database", e))?
+                .map_err(|e| internal("reading the events' head", e))?
+        }
+    };
+    let follow = Follow {
+        ctx: sub,
+        heads,
+        types,
+        cursor,
+        ready: VecDeque::new(),
+        more: after.is_some(),
+    };
+    Ok(futures_util::stream::unfold(
+        (follow, false),
+        |(mut follow, failed)| async move {
+            if failed {
+                return None;
+            }
+            match follow.next().await? {
+                Ok(e) => Some((Ok(FieldValue::owned_any(e)), (follow, false))),
+                // An error ends the subscription after it is sent.
+                Err(e) => Some((Err(e), (follow, true))),
+            }
+        },
+    ))
 }

@@ -133,6 +133,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     }
     query = query.field(read::viewer_field());
     query = query.field(mutations::archive_reasons_field());
+    query = query.field(mutations::duplicates_field());
     query = query.field(events::field());
     for f in self::flags::query_fields() {
         query = query.field(f);
@@ -157,15 +158,27 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     for f in mutation_fields {
         mutation = mutation.field(f);
     }
-    let mut builder = Schema::build("Query", has_mutations.then_some("Mutation"), None)
-        .register(query)
-        .register(Scalar::new("DateTime").description("An instant, RFC 3339 in UTC"))
-        .register(Scalar::new("Date").description("A calendar date, YYYY-MM-DD"))
-        .register(Scalar::new("JSON").description("Any JSON value"))
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(limits.max_depth.max(16) * 2)
-        .limit_directives(8);
+    let subscription = async_graphql::dynamic::Subscription::new("Subscription")
+        .description(
+            "Live data over WebSocket (`GET /graphql` upgraded, protocol `graphql-transport-ws` \
+             or the legacy `graphql-ws`; docs/api.md): the token in `connection_init`'s payload \
+             or the upgrade's `Authorization` header.",
+        )
+        .field(events::subscription_field());
+    let mut builder = Schema::build(
+        "Query",
+        has_mutations.then_some("Mutation"),
+        Some("Subscription"),
+    )
+    .register(query)
+    .register(subscription)
+    .register(Scalar::new("DateTime").description("An instant, RFC 3339 in UTC"))
+    .register(Scalar::new("Date").description("A calendar date, YYYY-MM-DD"))
+    .register(Scalar::new("JSON").description("Any JSON value"))
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(limits.max_depth.max(16) * 2)
+    .limit_directives(8);
     if has_mutations {
         builder = builder.register(mutation);
     }
@@ -173,6 +186,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         .into_iter()
         .chain(reports::types())
         .chain(mutations::types())
+        .chain([mutations::duplicates_type()])
         .chain([scheduling::book_input().into()])
         .chain(scheduling::pool_types())
         .chain(self::flags::types())

@@ -9,8 +9,8 @@
 
 use app::hiring;
 use async_graphql::dynamic::{
-    Field, FieldFuture, FieldValue, InputObject, InputValue, ObjectAccessor, ResolverContext, Type,
-    TypeRef,
+    Field, FieldFuture, FieldValue, InputObject, InputValue, Object, ObjectAccessor,
+    ResolverContext, Type, TypeRef,
 };
 use domain::{Id, Instant};
 use query_compiler::catalog::EntityId;
@@ -380,6 +380,13 @@ pub fn fields() -> Vec<Field> {
             |ctx| super::spans::traced(super::spans::resolver(&ctx), update_candidate(ctx)),
         ),
         mutation(
+            "mergeCandidates",
+            EntityId::Candidates,
+            "MergeCandidatesInput",
+            "Merges a duplicate candidate into the one kept, as Greenhouse does: the duplicate's applications (with their stage history, interviews, scorecards and offers) become the kept candidate's; its email, phone, location, time zone, tags, custom field values and demographics fill only what the kept one lacks; the duplicate is removed (`duplicateCandidates` finds them). One transaction; emits `candidate.merged`. Who may: whoever may edit the org and edit and see the contact details of both (admins by default; others get `FORBIDDEN`, a candidate they may not see is `NOT_FOUND`). Checks: two different candidates; `CONFLICT` on `merge` when both have an active application to the same job (named, with both applications: archive one first). Answers with the kept candidate",
+            |ctx| super::spans::traced(super::spans::resolver(&ctx), merge_candidates(ctx)),
+        ),
+        mutation(
             "applyToJob",
             EntityId::Applications,
             "ApplyToJobInput",
@@ -506,6 +513,14 @@ pub fn fields() -> Vec<Field> {
                 .description("The field's entity, key, label, type and options"),
         )
         .description("Defines a custom field of candidates, applications or jobs. Who may: whoever may edit the org (admins by default; others get `FORBIDDEN`). Checks: a key unique per entity, options for select types. Answers with the field's definition as JSON"),
+        Field::new("updateCustomField", TypeRef::named_nn("JSON"), |ctx| {
+            super::spans::traced(super::spans::resolver(&ctx), update_custom_field(ctx))
+        })
+        .argument(
+            InputValue::new("input", TypeRef::named_nn("UpdateCustomFieldInput"))
+                .description("The field and what to change"),
+        )
+        .description("Changes a custom field's label, sensitivity or options (options may be added, never removed: stored values keep their option). Who may: whoever may edit the org (admins by default; others get `FORBIDDEN`). Emits `custom_field.updated`. Answers with the field's definition as JSON"),
         Field::new(
             "setArchiveReasons",
             TypeRef::named_nn_list_nn(TypeRef::STRING),
@@ -823,6 +838,31 @@ pub fn types() -> Vec<Type> {
             .field(
                 InputValue::new("tags", TypeRef::named_nn_list(TypeRef::STRING))
                     .description(tags),
+            )
+            .into(),
+        InputObject::new("MergeCandidatesInput")
+            .description("Which duplicate to merge into which candidate: `mergeCandidates`")
+            .field(id_nn(
+                "keep",
+                "The candidate kept: its id, its applications and its details stay",
+            ))
+            .field(id_nn(
+                "merge",
+                "The duplicate: its applications move to `keep`, its details fill what `keep` lacks, it is removed",
+            ))
+            .into(),
+        InputObject::new("UpdateCustomFieldInput")
+            .description("Changes to a custom field: `updateCustomField` (parts left out stay)")
+            .field(id_nn("id", "The field (`cf_...`)"))
+            .field(s("label", "The field's new name as people see it"))
+            .field(
+                InputValue::new("sensitive", TypeRef::named(TypeRef::BOOLEAN))
+                    .description("Whether its values are sensitive (masked for all but admins by default)"),
+            )
+            .field(
+                InputValue::new("options", TypeRef::named_nn_list(TypeRef::STRING)).description(
+                    "The whole new list of options of a select or multi_select field: every current option must stay",
+                ),
             )
             .into(),
         InputObject::new("UnarchiveApplicationInput")
@@ -1360,6 +1400,108 @@ async fn update_candidate(
         move |store, services, access, at| services.update_candidate(store, access, cmd, at),
     )
     .await
+}
+
+async fn merge_candidates(
+    ctx: ResolverContext<'_>,
+) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    let cmd = hiring::MergeCandidates {
+        keep: i.id("keep")?,
+        merge: i.id("merge")?,
+    };
+    mutate(
+        &ctx,
+        EntityId::Candidates,
+        move |store, services, access, at| services.merge_candidates(store, access, cmd, at),
+    )
+    .await
+}
+
+async fn update_custom_field(
+    ctx: ResolverContext<'_>,
+) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    i.not_null(&["label", "sensitive", "options"])?;
+    let cmd = hiring::UpdateCustomField {
+        id: i.id("id")?,
+        label: i.opt_str("label")?,
+        sensitive: i.opt_bool("sensitive")?,
+        options: match i.obj.get("options") {
+            Some(v) if !v.is_null() => Some(i.strings("options")?),
+            _ => None,
+        },
+    };
+    let def = run_as(
+        ctx.data::<RequestCtx>()?,
+        move |store, services, access, _, at| {
+            Ok(services.update_custom_field(store, access, cmd, at)?)
+        },
+    )
+    .await?;
+    let def = serde_json::to_value(&def).unwrap_or(serde_json::Value::Null);
+    Ok(Some(FieldValue::value(super::json_value(def))))
+}
+
+/// `duplicateCandidates`: groups of candidates that share an email, as the caller sees them.
+pub fn duplicates_field() -> Field {
+    Field::new(
+        "duplicateCandidates",
+        TypeRef::named_nn_list_nn("DuplicateCandidates"),
+        |ctx| {
+            super::spans::traced(super::spans::resolver(&ctx), async move {
+                let rc = ctx.data::<RequestCtx>()?;
+                let services = rc.services.clone();
+                let access = rc.caller.access.clone();
+                let groups = rc
+                    .db
+                    .run(move |store| services.duplicate_candidates(store, &access, now()))
+                    .await
+                    .map_err(|e| internal("reaching the database", e))?
+                    .map_err(|e| failure(Failure::App(e)))?;
+                Ok(Some(FieldValue::list(groups.into_iter().map(|g| {
+                    FieldValue::owned_any(serde_json::json!({
+                        "email": g.email,
+                        "candidateIds": g.candidate_ids,
+                    }))
+                }))))
+            })
+        },
+    )
+    .description(
+        "Candidates that share an email (compared regardless of case), for `mergeCandidates`: \
+         only groups of two or more candidates the caller may see, email included (the same \
+         row filter and contact-details mask as reports), so an admin by default sees every \
+         group and others only what their policy shows. At most 1,000 candidates are looked at",
+    )
+}
+
+/// The type `duplicateCandidates` lists.
+pub fn duplicates_type() -> Type {
+    let field = |name: &'static str, ty: TypeRef, doc: &'static str| {
+        Field::new(name, ty, move |ctx| {
+            FieldFuture::new(async move {
+                let parent = ctx.parent_value.try_downcast_ref::<serde_json::Value>()?;
+                Ok(Some(FieldValue::value(super::json_value(
+                    parent.get(name).cloned().unwrap_or(serde_json::Value::Null),
+                ))))
+            })
+        })
+        .description(doc)
+    };
+    Object::new("DuplicateCandidates")
+        .description("Candidates that share an email")
+        .field(field(
+            "email",
+            TypeRef::named_nn(TypeRef::STRING),
+            "The email, as the first of them has it",
+        ))
+        .field(field(
+            "candidateIds",
+            TypeRef::named_nn_list_nn(TypeRef::ID),
+            "The candidates, by id (look them up with `candidate(id:)`)",
+        ))
+        .into()
 }
 
 async fn cancel_interview(

@@ -185,6 +185,14 @@ impl Store {
             .cloned() else {
                 return Err(WriteError::not_found("id", "custom field", cmd.id.as_str()));
             };
+            let changed: Vec<&str> = [
+                ("label", cmd.label.is_some()),
+                ("sensitive", cmd.sensitive.is_some()),
+                ("options", cmd.options.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, given)| given.then_some(name))
+            .collect();
             if let Some(label) = &cmd.label {
                 def.label = non_empty("label", label)?;
             }
@@ -213,6 +221,17 @@ impl Store {
                     Val::Json(options),
                 ],
             )?;
+            tx.emit(
+                &crate::events::CUSTOM_FIELD_UPDATED,
+                format!("org/{org}"),
+                serde_json::json!({
+                    "custom_field_id": def.id,
+                    "entity": def.entity.as_str(),
+                    "key": def.key,
+                    "changed": changed,
+                    "sensitive": def.sensitive,
+                }),
+            );
             Ok(def)
         })
     }

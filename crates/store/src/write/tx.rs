@@ -224,6 +224,7 @@ impl Store {
             f(tx)
         };
         let context = self.event_context().clone();
+        let emit = self.emits_events();
         match self {
             Store::Sqlite(s) => {
                 let tx = s
@@ -231,7 +232,9 @@ impl Store {
                     .transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let mut tx = Tx::new(Conn::Sqlite(tx), context);
                 let out = run(&mut tx)?;
-                tx.flush_events(org_id, None)?;
+                if emit {
+                    tx.flush_events(org_id, None)?;
+                }
                 tx.commit()?;
                 Ok(out)
             }
@@ -240,7 +243,9 @@ impl Store {
                 let tx = client.transaction()?;
                 let mut tx = Tx::new(Conn::Postgres(tx), context);
                 let out = run(&mut tx)?;
-                tx.flush_events(org_id, Some(statement))?;
+                if emit {
+                    tx.flush_events(org_id, Some(statement))?;
+                }
                 tx.commit()?;
                 Ok(out)
             }

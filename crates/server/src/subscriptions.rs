@@ -1,0 +1,786 @@
+//! GraphQL subscriptions over WebSocket: `GET /graphql` upgraded, speaking the
+//! `graphql-transport-ws` protocol (what Apollo Client's and urql's `graphql-ws` link use) or the
+//! legacy `graphql-ws` one (`subscriptions-transport-ws`), chosen by `Sec-WebSocket-Protocol`.
+//!
+//! The protocol loop is ours (not `async_graphql::http::WebSocket`) so that everything a client
+//! controls is bounded and every refusal has the protocol's close code:
+//! - **Auth**: the token in `connection_init`'s payload (`{"Authorization": "Bearer hpt_..."}`)
+//!   or else the upgrade request's `Authorization` header, checked by the HTTP gate
+//!   ([`crate::auth::Gate::admit`]: failed-authentication slow-down and the token's rate limit
+//!   included). A bad token closes with 4403, a subscribe before the acknowledgement with 4401,
+//!   a second `connection_init` with 4429, no `connection_init` within
+//!   `subscriptions.init_timeout_ms` with 4408, a duplicate subscription id with 4409, an
+//!   unreadable message with 4400. Every `subscribe` passes the gate again (one request of the
+//!   token's rate), and every ping interval the token is checked again: revoked or expired,
+//!   the connection closes with 4403.
+//! - **Bounds**: `subscriptions.max_per_connection` subscriptions per connection (a further one
+//!   gets an `error`), `max_connections_per_token` connections per token (4429),
+//!   `max_message_bytes` per message (1009), a ping every `ping_ms` and a close (3008) after two
+//!   of them without a frame from the client, `send_timeout_ms` per message written. Only
+//!   subscriptions run over the socket (queries and mutations go by POST, with idempotency and
+//!   cost limits). The connection counts against its address's connections
+//!   (`limits.max_connections_per_ip`) while it lives.
+//! - **Shutdown**: the server's graceful shutdown closes every socket (1001) and waits for them.
+//!
+//! **Delivery**: one [`Heads`] task per replica reads, every `subscriptions.poll_ms`, the head
+//! of each org that has subscribers (`Store::outbox_head`: one row by key, however many
+//! subscribe) and wakes that org's subscriptions when it moved; each subscription then reads
+//! the events after its cursor through `app::Services::events` as its caller (the same
+//! function, so the same filter, as the `events` connection). Idle, a replica costs one
+//! primary-key read per subscribed org per interval instead of one outbox scan per subscription;
+//! on a change, the reads are the ones a per-subscriber filter needs anyway (each caller sees a
+//! different subset). A replica polls for itself: events committed through another replica
+//! reach its subscribers within the same interval.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+
+use crate::auth::{Caller, Denied};
+use crate::db::Db;
+use crate::http::Shared;
+
+/// The protocols, in the server's order of preference.
+pub const PROTOCOLS: [&str; 2] = ["graphql-transport-ws", "graphql-ws"];
+
+/// The two protocols.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    /// `graphql-transport-ws` (the `graphql-ws` library; Apollo Client, urql).
+    TransportWs,
+    /// `graphql-ws`: the legacy `subscriptions-transport-ws`.
+    Legacy,
+}
+
+/// What a subscription's resolver needs: handed to the schema as the request's data.
+pub struct SubscriptionCtx {
+    pub caller: Caller,
+    pub services: Arc<app::Services>,
+    pub db: Db,
+    pub heads: Arc<Heads>,
+    /// A read's deadline after it starts (`limits.request_timeout_ms`).
+    pub request_timeout: Duration,
+}
+
+/// Each subscribed org's last event sequence, polled by one task per replica.
+#[derive(Default)]
+pub struct Heads {
+    orgs: Mutex<HashMap<String, watch::Sender<i64>>>,
+}
+
+impl Heads {
+    /// A receiver that changes when org `org`'s head moves (while it is held, the org is
+    /// polled).
+    pub fn watch(&self, org: &str) -> watch::Receiver<i64> {
+        let mut orgs = match self.orgs.lock() {
+            Ok(o) => o,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        orgs.entry(org.to_owned())
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
+    }
+
+    /// The orgs someone is watching (the others are forgotten).
+    fn watched(&self) -> Vec<(String, watch::Sender<i64>)> {
+        let mut orgs = match self.orgs.lock() {
+            Ok(o) => o,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        orgs.retain(|_, tx| tx.receiver_count() > 0);
+        orgs.iter()
+            .map(|(org, tx)| (org.clone(), tx.clone()))
+            .collect()
+    }
+
+    /// Polls every `every` until `stop` says so.
+    pub fn start(
+        self: &Arc<Self>,
+        db: Db,
+        every: Duration,
+        mut stop: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let heads = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = stopped(&mut stop) => return,
+                }
+                for (org, tx) in heads.watched() {
+                    let read = org.clone();
+                    match db.run(move |store| store.outbox_head(&read)).await {
+                        Ok(Ok(head)) => {
+                            tx.send_if_modified(|seen| {
+                                let moved = *seen != head;
+                                *seen = head;
+                                moved
+                            });
+                        }
+                        Ok(Err(e)) => tracing::warn!(error = %e, %org, "reading the events' head"),
+                        Err(e) => tracing::warn!(error = %e, %org, "reading the events' head"),
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// Connections open per token on this replica.
+#[derive(Default)]
+pub struct Sockets {
+    per_token: Mutex<HashMap<String, usize>>,
+}
+
+/// One counted connection of a token; uncounted when dropped.
+struct TokenSlot {
+    sockets: Arc<Sockets>,
+    token: String,
+}
+
+impl Sockets {
+    fn take(self: &Arc<Self>, token: &str, max: usize) -> Option<TokenSlot> {
+        let mut map = match self.per_token.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        let n = map.entry(token.to_owned()).or_insert(0);
+        if max > 0 && *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(TokenSlot {
+            sockets: self.clone(),
+            token: token.to_owned(),
+        })
+    }
+}
+
+impl Drop for TokenSlot {
+    fn drop(&mut self) {
+        let mut map = match self.sockets.per_token.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(n) = map.get_mut(&self.token) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.token);
+            }
+        }
+    }
+}
+
+/// `GET /graphql` with `Upgrade: websocket`: the protocol chosen, the upgrade's bounds set.
+pub fn upgrade(
+    shared: Arc<Shared>,
+    ws: WebSocketUpgrade,
+    headers: &HeaderMap,
+    client: Option<std::net::IpAddr>,
+    slot: Option<crate::http::ConnectionSlot>,
+) -> Response {
+    let offered: Vec<String> = headers
+        .get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_ascii_lowercase())
+        .filter(|p| !p.is_empty())
+        .collect();
+    // A client that names no protocol gets the current one; one that names only others is
+    // told so once connected (4406), as the protocol asks.
+    let protocol = if offered.is_empty() || offered.iter().any(|p| p == PROTOCOLS[0]) {
+        Some(Protocol::TransportWs)
+    } else if offered.iter().any(|p| p == PROTOCOLS[1]) {
+        Some(Protocol::Legacy)
+    } else {
+        None
+    };
+    let header_token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let max = shared.settings.subscriptions.max_message_bytes;
+    let ws = ws
+        .protocols(match protocol {
+            Some(Protocol::Legacy) => [PROTOCOLS[1]],
+            _ => [PROTOCOLS[0]],
+        })
+        .max_message_size(max)
+        .max_frame_size(max);
+    ws.on_upgrade(move |socket| async move {
+        let _slot = slot;
+        metrics::gauge!("hireplane_subscription_connections").increment(1.0);
+        match protocol {
+            Some(protocol) => {
+                Connection::new(shared, protocol, header_token, client)
+                    .run(socket)
+                    .await;
+            }
+            None => {
+                let mut socket = socket;
+                let _ = socket.send(close(4406, "Subprotocol not acceptable")).await;
+            }
+        }
+        metrics::gauge!("hireplane_subscription_connections").decrement(1.0);
+    })
+    .into_response()
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    // A close frame's reason is at most 123 bytes.
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from(reason[..end].to_owned()),
+    }))
+}
+
+/// A client's message of either protocol.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    ConnectionInit {
+        #[serde(default)]
+        payload: Option<Value>,
+    },
+    #[serde(alias = "start")]
+    Subscribe {
+        id: String,
+        payload: Value,
+    },
+    #[serde(alias = "stop")]
+    Complete {
+        id: String,
+    },
+    /// Its payload, if any, is not read (nor answered: the pong has none).
+    Ping {},
+    Pong {},
+    ConnectionTerminate,
+}
+
+/// What a subscription's task sends to the connection.
+enum Out {
+    Text(String),
+    /// The subscription ended (its `complete` or `error` is sent already).
+    Ended(String),
+}
+
+/// How a connection ends.
+enum End {
+    Close(u16, String),
+    /// The client went away, or closed itself.
+    Gone,
+}
+
+struct Connection {
+    shared: Arc<Shared>,
+    protocol: Protocol,
+    header_token: Option<String>,
+    client: Option<std::net::IpAddr>,
+    /// The authenticated caller and their token's slot, once `connection_init` passed.
+    caller: Option<(Caller, String, TokenSlot)>,
+    subscriptions: HashMap<String, tokio::task::JoinHandle<()>>,
+}
+
+impl Connection {
+    fn new(
+        shared: Arc<Shared>,
+        protocol: Protocol,
+        header_token: Option<String>,
+        client: Option<std::net::IpAddr>,
+    ) -> Connection {
+        Connection {
+            shared,
+            protocol,
+            header_token,
+            client,
+            caller: None,
+            subscriptions: HashMap::new(),
+        }
+    }
+
+    async fn run(mut self, socket: WebSocket) {
+        let settings = self.shared.settings.subscriptions.clone();
+        let send_timeout = Duration::from_millis(settings.send_timeout_ms.max(1));
+        let ping_every = Duration::from_millis(settings.ping_ms.max(10));
+        let (mut sink, mut stream) = socket.split();
+        let (out_tx, mut out_rx) = mpsc::channel::<Out>(64);
+        let mut stop = self.shared.stop.clone();
+        let init_deadline =
+            tokio::time::Instant::now() + Duration::from_millis(settings.init_timeout_ms.max(1));
+        let mut ping =
+            tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+        let mut heard = tokio::time::Instant::now();
+        let end = loop {
+            let mut outgoing: Vec<Message> = Vec::new();
+            let step = tokio::select! {
+                () = stopped(&mut stop) => Err(End::Close(1001, "the server is shutting down".into())),
+                _ = tokio::time::sleep_until(init_deadline), if self.caller.is_none() => {
+                    Err(End::Close(4408, "Connection initialisation timeout".into()))
+                }
+                _ = ping.tick() => {
+                    if heard.elapsed() > 2 * ping_every {
+                        Err(End::Close(3008, "no message from the client within two pings".into()))
+                    } else {
+                        outgoing.push(Message::Ping(Default::default()));
+                        if self.protocol == Protocol::Legacy && self.caller.is_some() {
+                            outgoing.push(text(json!({"type": "ka"})));
+                        }
+                        self.recheck().await
+                    }
+                }
+                Some(out) = out_rx.recv() => {
+                    match out {
+                        Out::Text(t) => outgoing.push(Message::Text(Utf8Bytes::from(t))),
+                        Out::Ended(id) => { self.subscriptions.remove(&id); }
+                    }
+                    Ok(())
+                }
+                received = stream.next() => {
+                    heard = tokio::time::Instant::now();
+                    match received {
+                        None => Err(End::Gone),
+                        Some(Err(e)) => {
+                            // Over `max_message_bytes`, or a broken frame.
+                            let too_big = e.to_string().to_ascii_lowercase().contains("too long")
+                                || e.to_string().to_ascii_lowercase().contains("size");
+                            if too_big {
+                                Err(End::Close(1009, format!(
+                                    "a message is larger than {} bytes (`subscriptions.max_message_bytes`)",
+                                    settings.max_message_bytes
+                                )))
+                            } else {
+                                tracing::debug!(error = %e, "websocket");
+                                Err(End::Gone)
+                            }
+                        }
+                        Some(Ok(Message::Close(_))) => Err(End::Gone),
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+                        Some(Ok(Message::Binary(_))) => {
+                            Err(End::Close(4400, "messages are JSON text".into()))
+                        }
+                        Some(Ok(Message::Text(t))) => {
+                            self.on_message(t.as_str(), &out_tx, &mut outgoing).await
+                        }
+                    }
+                }
+            };
+            let mut written = true;
+            for m in outgoing {
+                if !matches!(
+                    tokio::time::timeout(send_timeout, sink.send(m)).await,
+                    Ok(Ok(()))
+                ) {
+                    written = false;
+                    break;
+                }
+            }
+            if let Err(end) = step {
+                break end;
+            }
+            // A client that does not read within `send_timeout_ms`, or a socket that broke:
+            // the connection ends, and with it its subscriptions.
+            if !written {
+                break End::Gone;
+            }
+        };
+        for (_, task) in self.subscriptions.drain() {
+            task.abort();
+        }
+        if let End::Close(code, reason) = end {
+            if code == 4403 && self.protocol == Protocol::Legacy {
+                let _ = tokio::time::timeout(
+                    send_timeout,
+                    sink.send(text(
+                        json!({"type": "connection_error", "payload": {"message": reason}}),
+                    )),
+                )
+                .await;
+            }
+            let _ = tokio::time::timeout(send_timeout, sink.send(close(code, &reason))).await;
+        }
+        let _ = tokio::time::timeout(send_timeout, sink.close()).await;
+    }
+
+    /// The token checked again (every ping): revoked, expired, the user deactivated: 4403.
+    async fn recheck(&mut self) -> Result<(), End> {
+        let Some((_, header, _)) = &self.caller else {
+            return Ok(());
+        };
+        let header = header.clone();
+        match self.admit(Some(&header)).await {
+            Ok(fresh) => {
+                if let Some((caller, _, _)) = &mut self.caller {
+                    *caller = fresh;
+                }
+                Ok(())
+            }
+            Err(e @ (Denied::Token(_) | Denied::Missing)) => {
+                Err(End::Close(4403, format!("Forbidden: {e}")))
+            }
+            // Busy, rate limited, the database away: the connection goes on as it was.
+            Err(_) => Ok(()),
+        }
+    }
+
+    async fn admit(&self, header: Option<&str>) -> Result<Caller, Denied> {
+        let deadline = std::time::Instant::now()
+            + Duration::from_millis(self.shared.settings.limits.request_timeout_ms);
+        let db = match self.client {
+            Some(addr) => self.shared.db.for_address(addr, deadline),
+            None => self.shared.db.clone(),
+        };
+        self.shared
+            .gate
+            .admit(&self.shared.services, &db, header, self.client)
+            .await
+    }
+
+    async fn on_message(
+        &mut self,
+        message: &str,
+        out: &mpsc::Sender<Out>,
+        outgoing: &mut Vec<Message>,
+    ) -> Result<(), End> {
+        let message: ClientMessage = serde_json::from_str(message).map_err(|e| {
+            End::Close(
+                4400,
+                format!("not a message of {}: {e}", self.protocol_name()),
+            )
+        })?;
+        match message {
+            ClientMessage::ConnectionInit { payload } => {
+                if self.caller.is_some() {
+                    return Err(End::Close(4429, "Too many initialisation requests".into()));
+                }
+                let header = payload
+                    .as_ref()
+                    .and_then(token_of_payload)
+                    .or_else(|| self.header_token.clone());
+                let caller = match self.admit(header.as_deref()).await {
+                    Ok(c) => c,
+                    Err(e @ (Denied::Token(_) | Denied::Missing)) => {
+                        return Err(End::Close(4403, format!("Forbidden: {e}")));
+                    }
+                    Err(
+                        e
+                        @ (Denied::RateLimited { .. } | Denied::SlowDown { .. } | Denied::Busy(_)),
+                    ) => {
+                        return Err(End::Close(1013, e.to_string()));
+                    }
+                    Err(Denied::Unavailable(e)) => {
+                        tracing::error!(error = %e, "authenticating a subscription");
+                        return Err(End::Close(
+                            1011,
+                            "the database is not available; retry later".into(),
+                        ));
+                    }
+                };
+                let max = self.shared.settings.subscriptions.max_connections_per_token;
+                let Some(slot) = self.shared.sockets.take(&caller.token_id, max) else {
+                    return Err(End::Close(
+                        4429,
+                        format!(
+                            "token `{}` has {max} connections open, the most one token may",
+                            caller.token_id
+                        ),
+                    ));
+                };
+                self.caller = Some((caller, header.unwrap_or_default(), slot));
+                outgoing.push(text(json!({"type": "connection_ack"})));
+                Ok(())
+            }
+            ClientMessage::Subscribe { id, payload } => {
+                self.subscribe(id, payload, out, outgoing).await
+            }
+            ClientMessage::Complete { id } => {
+                if let Some(task) = self.subscriptions.remove(&id) {
+                    task.abort();
+                    if self.protocol == Protocol::Legacy {
+                        outgoing.push(text(json!({"type": "complete", "id": id})));
+                    }
+                }
+                Ok(())
+            }
+            ClientMessage::Ping { .. } => {
+                if self.protocol == Protocol::TransportWs {
+                    outgoing.push(text(json!({"type": "pong"})));
+                }
+                Ok(())
+            }
+            ClientMessage::Pong { .. } => Ok(()),
+            ClientMessage::ConnectionTerminate => Err(End::Gone),
+        }
+    }
+
+    fn protocol_name(&self) -> &'static str {
+        match self.protocol {
+            Protocol::TransportWs => PROTOCOLS[0],
+            Protocol::Legacy => PROTOCOLS[1],
+        }
+    }
+
+    /// An `error` for subscription `id` (the connection goes on).
+    fn refusal(&self, id: &str, code: &str, message: &str) -> Message {
+        let error = json!({"message": message, "extensions": {"code": code}});
+        match self.protocol {
+            Protocol::TransportWs => text(json!({"type": "error", "id": id, "payload": [error]})),
+            Protocol::Legacy => text(json!({"type": "error", "id": id, "payload": error})),
+        }
+    }
+
+    async fn subscribe(
+        &mut self,
+        id: String,
+        payload: Value,
+        out: &mpsc::Sender<Out>,
+        outgoing: &mut Vec<Message>,
+    ) -> Result<(), End> {
+        let Some((_, header, _)) = &self.caller else {
+            return Err(End::Close(4401, "Unauthorized".into()));
+        };
+        if self.subscriptions.contains_key(&id) {
+            return Err(End::Close(
+                4409,
+                format!("Subscriber for {id} already exists"),
+            ));
+        }
+        let settings = &self.shared.settings.subscriptions;
+        if self.subscriptions.len() >= settings.max_per_connection {
+            outgoing.push(self.refusal(
+                &id,
+                "RATE_LIMITED",
+                &format!(
+                    "this connection runs {} subscriptions, the most one may \
+                     (`subscriptions.max_per_connection`); complete one first",
+                    settings.max_per_connection
+                ),
+            ));
+            return Ok(());
+        }
+        // One request of the token's rate, as a POST would be; a token revoked since is refused.
+        let header = header.clone();
+        let caller = match self.admit(Some(&header)).await {
+            Ok(c) => c,
+            Err(e @ (Denied::Token(_) | Denied::Missing)) => {
+                return Err(End::Close(4403, format!("Forbidden: {e}")));
+            }
+            Err(e @ (Denied::RateLimited { .. } | Denied::SlowDown { .. } | Denied::Busy(_))) => {
+                outgoing.push(self.refusal(&id, "RATE_LIMITED", &e.to_string()));
+                return Ok(());
+            }
+            Err(Denied::Unavailable(_)) => {
+                outgoing.push(self.refusal(
+                    &id,
+                    "UNAVAILABLE",
+                    "the database is not available; retry later",
+                ));
+                return Ok(());
+            }
+        };
+        if let Some((c, _, _)) = &mut self.caller {
+            *c = caller.clone();
+        }
+        let request = match self.request(payload) {
+            Ok(r) => r,
+            Err((code, message)) => {
+                outgoing.push(self.refusal(&id, code, &message));
+                return Ok(());
+            }
+        };
+        let ctx = SubscriptionCtx {
+            caller,
+            services: self.shared.services.clone(),
+            db: self.shared.db.clone(),
+            heads: self.shared.heads.clone(),
+            request_timeout: Duration::from_millis(self.shared.settings.limits.request_timeout_ms),
+        };
+        let mut responses = self
+            .shared
+            .schema
+            .execute_stream(request.data(Arc::new(ctx)));
+        let (out, protocol, sub) = (out.clone(), self.protocol, id.clone());
+        let task = tokio::spawn(async move {
+            let mut first = true;
+            while let Some(mut response) = responses.next().await {
+                crate::http::give_codes(&mut response, None);
+                // A subscription refused before it streams (validation, arguments): `error`.
+                let refused = first
+                    && response.data == async_graphql::Value::Null
+                    && !response.errors.is_empty();
+                first = false;
+                let message = if refused {
+                    let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
+                    match protocol {
+                        Protocol::TransportWs => {
+                            json!({"type": "error", "id": sub, "payload": errors})
+                        }
+                        Protocol::Legacy => {
+                            json!({"type": "error", "id": sub, "payload": errors.get(0).cloned().unwrap_or(Value::Null)})
+                        }
+                    }
+                } else {
+                    let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
+                    match protocol {
+                        Protocol::TransportWs => {
+                            json!({"type": "next", "id": sub, "payload": payload})
+                        }
+                        Protocol::Legacy => json!({"type": "data", "id": sub, "payload": payload}),
+                    }
+                };
+                if refused {
+                    // Uncounted before the client reads why, so that its next subscribe has
+                    // the place.
+                    let _ = out.send(Out::Ended(sub)).await;
+                    let _ = out.send(Out::Text(message.to_string())).await;
+                    return;
+                }
+                if out.send(Out::Text(message.to_string())).await.is_err() {
+                    return;
+                }
+                metrics::counter!("hireplane_subscription_messages_total").increment(1);
+            }
+            let _ = out.send(Out::Ended(sub.clone())).await;
+            let _ = out
+                .send(Out::Text(
+                    json!({"type": "complete", "id": sub}).to_string(),
+                ))
+                .await;
+        });
+        self.subscriptions.insert(id, task);
+        Ok(())
+    }
+
+    /// The subscribe message's GraphQL request: nesting bounded before it is parsed, a
+    /// subscription operation only.
+    fn request(&self, payload: Value) -> Result<async_graphql::Request, (&'static str, String)> {
+        let request: async_graphql::Request = serde_json::from_value(payload).map_err(|e| {
+            (
+                "BAD_REQUEST",
+                format!("the payload is not a GraphQL request: {e}"),
+            )
+        })?;
+        let max = self.shared.limits.max_nesting;
+        if let Some(at) = crate::nesting::graphql(&request.query, max) {
+            return Err((
+                "BAD_USER_INPUT",
+                format!(
+                    "the query nests more than {max} levels deep at line {}, column {} \
+                     (`limits.max_nesting`)",
+                    at.line, at.column
+                ),
+            ));
+        }
+        if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
+            use async_graphql::parser::types::{DocumentOperations, OperationType};
+            let kinds: Vec<OperationType> = match &doc.operations {
+                DocumentOperations::Single(op) => vec![op.node.ty],
+                DocumentOperations::Multiple(ops) => match &request.operation_name {
+                    Some(name) => ops
+                        .get(name.as_str())
+                        .map(|op| vec![op.node.ty])
+                        .unwrap_or_default(),
+                    None => ops.values().map(|op| op.node.ty).collect(),
+                },
+            };
+            if kinds.iter().any(|k| *k != OperationType::Subscription) {
+                return Err((
+                    "BAD_REQUEST",
+                    "only subscriptions run over the WebSocket; send queries and mutations by \
+                     POST /graphql"
+                        .to_owned(),
+                ));
+            }
+        }
+        Ok(request)
+    }
+}
+
+/// The `Authorization` of a `connection_init` payload: `{"Authorization": "Bearer ..."}` (any
+/// case), also under `headers`, as some clients nest it.
+fn token_of_payload(payload: &Value) -> Option<String> {
+    let find = |v: &Value| {
+        v.as_object()?.iter().find_map(|(k, v)| {
+            k.eq_ignore_ascii_case("authorization")
+                .then(|| v.as_str().map(str::to_owned))
+                .flatten()
+        })
+    };
+    find(payload).or_else(|| payload.get("headers").and_then(find))
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+fn text(v: Value) -> Message {
+    Message::Text(Utf8Bytes::from(v.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn tokens_are_found_in_the_init_payload() {
+        for payload in [
+            json!({"Authorization": "Bearer a"}),
+            json!({"authorization": "Bearer a"}),
+            json!({"headers": {"Authorization": "Bearer a"}}),
+        ] {
+            assert_eq!(token_of_payload(&payload).as_deref(), Some("Bearer a"));
+        }
+        assert_eq!(token_of_payload(&json!({"token": 1})), None);
+    }
+
+    #[test]
+    fn both_protocols_messages_are_read() {
+        let read = |t: &str| serde_json::from_str::<ClientMessage>(t);
+        assert!(matches!(
+            read(r#"{"type":"ping","payload":{"at":1}}"#),
+            Ok(ClientMessage::Ping {})
+        ));
+        assert!(matches!(
+            read(r#"{"type":"pong"}"#),
+            Ok(ClientMessage::Pong {})
+        ));
+        for t in ["subscribe", "start"] {
+            let m = read(&format!(
+                r#"{{"type":"{t}","id":"1","payload":{{"query":"x"}}}}"#
+            ));
+            assert!(matches!(m, Ok(ClientMessage::Subscribe { .. })), "{t}");
+        }
+        for t in ["complete", "stop"] {
+            let m = read(&format!(r#"{{"type":"{t}","id":"1"}}"#));
+            assert!(matches!(m, Ok(ClientMessage::Complete { .. })), "{t}");
+        }
+        assert!(read(r#"{"type":"connection_init"}"#).is_ok());
+        assert!(read(r#"{"type":"hello"}"#).is_err());
+        assert!(read(r#"{"type":"subscribe","id":"1"}"#).is_err());
+    }
+
+    #[test]
+    fn close_reasons_fit_a_frame() {
+        let long = "é".repeat(100);
+        let Message::Close(Some(frame)) = close(4403, &long) else {
+            unreachable!()
+        };
+        assert!(frame.reason.len() <= 123);
+    }
+}
