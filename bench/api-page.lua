@@ -1,5 +1,6 @@
 -- wrk script for bench/api.sh: POST one GraphQL page of 50 applications with candidate, job and
--- current stage, after a random cursor (so pages spread over the whole org), as the token in
+-- current stage, in id order (`orderBy: {field: ID}`, the order the README's figures were taken
+-- in; the default is newest first), after a random cursor (so pages spread over the whole org), as the token in
 -- $HP_TOKEN. With $HP_RATE set (requests/s in all, over $HP_THREADS wrk threads), an open loop:
 -- each thread sends one request per 1000 * threads / rate ms on a fixed schedule, whatever the
 -- latency (a connection that finishes early waits for the next free slot; a slot already past,
@@ -40,9 +41,9 @@ request = function()
   local after = hex("bench_app_" .. math.random(1, n))
   local body
   if inline then
-    body = '{"query":"{ applications(first: 50, after: \\"' .. after .. '\\") { ' .. selection .. ' } }"}'
+    body = '{"query":"{ applications(first: 50, after: \\"' .. after .. '\\", orderBy: {field: ID}) { ' .. selection .. ' } }"}'
   else
-    body = '{"query":"query Page($after: String) { applications(first: 50, after: $after) { ' ..
+    body = '{"query":"query Page($after: String) { applications(first: 50, after: $after, orderBy: {field: ID}) { ' ..
       selection .. ' } }","variables":{"after":"' .. after .. '"}}'
   end
   return wrk.format("POST", "/graphql", {

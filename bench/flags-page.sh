@@ -41,7 +41,7 @@ JSON
     hp flags set "bench-f$i" "$flags_dir/f$i.json" --reason bench
 done
 rm -rf "$flags_dir"
-plans() { # on|off
+plans() { # on|off: ten running plans, or none
     for i in $(seq 10); do
         if [ "$1" = on ]; then
             hp rollout plan "bench-f$i" --steps 50,100 --hold 1d --min-requests 1000000000 --reason bench
@@ -76,11 +76,17 @@ run() { # label
     echo "$1 $rps"
 }
 results=$(mktemp)
+# Rounds alternate which goes first; plans run only for the "on" measurement.
 for r in $(seq "$rounds"); do
     if [ $((r % 2)) = 1 ]; then order="on off"; else order="off on"; fi
     for state in $order; do
-        plans "$state"
-        run "$state" >>"$results"
+        if [ "$state" = on ]; then
+            plans on
+            run on >>"$results"
+            plans off
+        else
+            run off >>"$results"
+        fi
     done
 done
 python3 - "$results" <<'PY'
