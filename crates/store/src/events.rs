@@ -926,7 +926,8 @@ pub fn catalogue_markdown() -> Result<String, StoreError> {
         "| `id` | the event's UUID (unique per org) |",
         "| `type`, `subject`, `time` | the CloudEvents attributes |",
         "| `data` | the payload (JSON; `jsonb` on PostgreSQL) |",
-        "| `published_at` | NULL until a relay publishes the event (index `outbox_unpublished` on `(org_id, seq)` of those) |",
+        "| `published_at` | NULL until a relay publishes the event |",
+        "| `committed_at` | the clock at the event's insert, the last statement before commit (migration 17; the relay's commit-to-ack latency starts there) |",
         "",
         "`seq` comes from the org's row of `outbox_heads` (`last_seq`), taken by an upsert whose row lock PostgreSQL holds until commit: a second transaction of the org waits there and takes the next number only once the first has committed, so a reader that pages by `seq` (`after_seq`) never sees `n + 1` while `n` is still to commit. SQLite has one writer at a time.",
     ] {
