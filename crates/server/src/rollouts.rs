@@ -15,8 +15,8 @@
 //! replica. A step the driver writes changes the flag's definition, which every replica's flag
 //! poll picks up; the driver's own replica reloads at once.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use app::rollouts::MeasuredRollout;
@@ -35,7 +35,7 @@ pub trait Faults: Send + Sync {
 /// The cohorts one request fell in.
 #[derive(Clone, Default)]
 pub struct Labels {
-    plans: Arc<Vec<MeasuredRollout>>,
+    plans: Arc<Vec<Measured>>,
     on: Vec<bool>,
 }
 
@@ -46,17 +46,62 @@ impl Labels {
             .iter()
             .zip(&self.on)
             .filter(|(_, on)| **on)
-            .map(|(p, _)| p.flag.as_str())
+            .map(|(m, _)| m.plan.flag.as_str())
             .collect()
     }
+}
+
+/// One cohort's running totals and its Prometheus counters (handles taken once per plan
+/// revision, so counting a request is a few atomic additions: no lock, no label lookup).
+struct CohortCells {
+    requests: AtomicU64,
+    errors: AtomicU64,
+    latency_requests: AtomicU64,
+    slow: AtomicU64,
+    /// requests, errors, latency requests, slow requests.
+    counters: [metrics::Counter; 4],
+}
+
+impl CohortCells {
+    fn new(flag: &str, on: bool) -> CohortCells {
+        let labels = [
+            ("flag", flag.to_owned()),
+            ("cohort", cohort_name(on).to_owned()),
+        ];
+        CohortCells {
+            requests: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            latency_requests: AtomicU64::new(0),
+            slow: AtomicU64::new(0),
+            counters: [
+                metrics::counter!("hireplane_rollout_requests_total", &labels),
+                metrics::counter!("hireplane_rollout_errors_total", &labels),
+                metrics::counter!("hireplane_rollout_latency_requests_total", &labels),
+                metrics::counter!("hireplane_rollout_slow_requests_total", &labels),
+            ],
+        }
+    }
+
+    fn totals(&self) -> Cohort {
+        Cohort {
+            requests: self.requests.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            latency_requests: self.latency_requests.load(Ordering::Relaxed),
+            slow: self.slow.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A plan measured on this replica, with its cohorts' cells (`[off, on]`).
+struct Measured {
+    plan: MeasuredRollout,
+    cells: Arc<[CohortCells; 2]>,
 }
 
 /// The replica's cohort counters and the plans it measures.
 pub struct Cohorts {
     replica: String,
-    plans: RwLock<Arc<Vec<MeasuredRollout>>>,
-    /// Running totals per (flag, revision, on).
-    counts: Mutex<HashMap<(String, i64, bool), Cohort>>,
+    plans: RwLock<Arc<Vec<Measured>>>,
 }
 
 fn cohort_name(on: bool) -> &'static str {
@@ -69,7 +114,6 @@ impl Cohorts {
         Cohorts {
             replica,
             plans: RwLock::new(Arc::new(Vec::new())),
-            counts: Mutex::new(HashMap::new()),
         }
     }
 
@@ -78,26 +122,37 @@ impl Cohorts {
         &self.replica
     }
 
-    fn plans(&self) -> Arc<Vec<MeasuredRollout>> {
+    fn plans(&self) -> Arc<Vec<Measured>> {
         match self.plans.read() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
         }
     }
 
-    /// Replaces the plans measured; counts of revisions no longer measured are dropped.
+    /// Replaces the plans measured: a plan at the revision measured already keeps its running
+    /// totals; counts of revisions no longer measured are dropped.
     pub fn set_plans(&self, plans: Vec<MeasuredRollout>) {
-        let keep: std::collections::HashSet<(String, i64)> =
-            plans.iter().map(|p| (p.flag.clone(), p.revision)).collect();
+        let old = self.plans();
+        let measured: Vec<Measured> = plans
+            .into_iter()
+            .map(|plan| {
+                let cells = old
+                    .iter()
+                    .find(|m| m.plan.flag == plan.flag && m.plan.revision == plan.revision)
+                    .map(|m| m.cells.clone())
+                    .unwrap_or_else(|| {
+                        Arc::new([
+                            CohortCells::new(&plan.flag, false),
+                            CohortCells::new(&plan.flag, true),
+                        ])
+                    });
+                Measured { plan, cells }
+            })
+            .collect();
         match self.plans.write() {
-            Ok(mut g) => *g = Arc::new(plans),
-            Err(p) => *p.into_inner() = Arc::new(plans),
+            Ok(mut g) => *g = Arc::new(measured),
+            Err(p) => *p.into_inner() = Arc::new(measured),
         }
-        let mut counts = match self.counts.lock() {
-            Ok(c) => c,
-            Err(p) => p.into_inner(),
-        };
-        counts.retain(|(flag, revision, _), _| keep.contains(&(flag.clone(), *revision)));
     }
 
     /// Whether no plan is measured (a request then needs no context and no label).
@@ -110,59 +165,52 @@ impl Cohorts {
         let plans = self.plans();
         let on = plans
             .iter()
-            .map(|p| flags.evaluate(&p.flag, context))
+            .map(|m| flags.evaluate(&m.plan.flag, context))
             .collect();
         Labels { plans, on }
     }
 
     /// Counts a finished request of `operation` with `outcome` that took `elapsed`.
     pub fn record(&self, labels: &Labels, operation: &str, outcome: &str, elapsed: Duration) {
-        if labels.plans.is_empty() {
-            return;
-        }
         let failed = matches!(outcome, "server_error" | "timeout");
-        let mut counts = match self.counts.lock() {
-            Ok(c) => c,
-            Err(p) => p.into_inner(),
-        };
-        for (plan, &on) in labels.plans.iter().zip(&labels.on) {
-            let (counted, slow) = match &plan.guard.latency {
+        for (m, &on) in labels.plans.iter().zip(&labels.on) {
+            let (counted, slow) = match &m.plan.guard.latency {
                 Some(l) if l.counts(operation) => {
                     (true, elapsed > Duration::from_millis(l.threshold_ms))
                 }
                 _ => (false, false),
             };
-            let c = counts
-                .entry((plan.flag.clone(), plan.revision, on))
-                .or_default();
-            c.requests += 1;
-            c.errors += u64::from(failed);
-            c.latency_requests += u64::from(counted);
-            c.slow += u64::from(slow);
-            let labels = [
-                ("flag", plan.flag.clone()),
-                ("cohort", cohort_name(on).to_owned()),
-            ];
-            metrics::counter!("hireplane_rollout_requests_total", &labels).increment(1);
+            let c = &m.cells[usize::from(on)];
+            c.requests.fetch_add(1, Ordering::Relaxed);
+            c.counters[0].increment(1);
             if failed {
-                metrics::counter!("hireplane_rollout_errors_total", &labels).increment(1);
+                c.errors.fetch_add(1, Ordering::Relaxed);
+                c.counters[1].increment(1);
             }
             if counted {
-                metrics::counter!("hireplane_rollout_latency_requests_total", &labels).increment(1);
+                c.latency_requests.fetch_add(1, Ordering::Relaxed);
+                c.counters[2].increment(1);
             }
             if slow {
-                metrics::counter!("hireplane_rollout_slow_requests_total", &labels).increment(1);
+                c.slow.fetch_add(1, Ordering::Relaxed);
+                c.counters[3].increment(1);
             }
         }
     }
 
     /// This replica's running totals, per (flag, revision, on).
     pub fn snapshot(&self) -> Vec<((String, i64, bool), Cohort)> {
-        let counts = match self.counts.lock() {
-            Ok(c) => c,
-            Err(p) => p.into_inner(),
-        };
-        counts.iter().map(|(k, v)| (k.clone(), *v)).collect()
+        self.plans()
+            .iter()
+            .flat_map(|m| {
+                [false, true].map(|on| {
+                    (
+                        (m.plan.flag.clone(), m.plan.revision, on),
+                        m.cells[usize::from(on)].totals(),
+                    )
+                })
+            })
+            .collect()
     }
 }
 
