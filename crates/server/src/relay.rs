@@ -520,11 +520,12 @@ impl Worker<'_> {
             };
         }
         let lag_ms = oldest.map_or(0, |t| (now().as_micros() - t.as_micros()).max(0) / 1000);
+        // The gauges first: what `/readyz` shows is then on `/metrics` already.
+        metrics::gauge!("hireplane_outbox_lag_events").set(behind as f64);
+        metrics::gauge!("hireplane_outbox_lag_seconds").set(lag_ms as f64 / 1000.0);
         let status = &self.shared.status;
         status.lag_events.store(behind, Ordering::Relaxed);
         status.lag_ms.store(lag_ms, Ordering::Relaxed);
-        metrics::gauge!("hireplane_outbox_lag_events").set(behind as f64);
-        metrics::gauge!("hireplane_outbox_lag_seconds").set(lag_ms as f64 / 1000.0);
         Ok(backlog)
     }
 

@@ -44,6 +44,14 @@ use server::relay::{Relay, RelayConfig};
 
 const STREAM: &str = "HIREPLANE_EVENTS";
 
+/// The relay's gauges are the process's (one relay per process in production): the tests of
+/// this file, which run relays in one process, take turns so that each reads its own.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn now() -> domain::Instant {
     domain::Instant::from_timestamp(jiff::Timestamp::now())
 }
@@ -139,6 +147,7 @@ fn check_stream(nats: &Nats, db: &Db, orgs: &[(&str, &str)]) -> usize {
 }
 
 fn relay_publishes_each_event_once_in_order(db: Db) {
+    let _turn = one_at_a_time();
     let (a, b) = ("relay_a", "relay-b");
     common::generated_org(&db, a, 5, 1, &[]);
     common::generated_org(&db, b, 5, 2, &[]);
@@ -185,6 +194,7 @@ on_both_with_nats!(relay_publishes_each_event_once_in_order);
     ignore = "set HIREPLANE_TEST_POSTGRES and HIREPLANE_TEST_NATS_SERVER (nats-server) to run"
 )]
 fn two_relays_publish_each_event_once() {
+    let _turn = one_at_a_time();
     let db = common::postgres_db();
     let orgs = ["two_a", "two_b", "two_c", "two_d"];
     for (i, org) in orgs.iter().enumerate() {
@@ -238,6 +248,7 @@ fn two_relays_publish_each_event_once() {
 /// shows in `/readyz` and the metrics, and when NATS is back the relay catches up with no event
 /// lost or published twice. `HIREPLANE_TEST_NATS_OUTAGE_S` sets the outage (default 3 s).
 fn nats_down_then_back(db: Db) {
+    let _turn = one_at_a_time();
     let org = "outage";
     let admin = common::generated_org(&db, org, 5, 3, &["admin"]).remove(0);
     let mut nats = Nats::start();

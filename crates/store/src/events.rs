@@ -1209,7 +1209,6 @@ impl crate::Store {
         query: &EventQuery,
     ) -> Result<Vec<OutboxEvent>, StoreError> {
         use crate::rows::Val;
-        use crate::write::tx::Kind;
         let types =
             serde_json::to_string(&query.types).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.read_tx(org, |tx| {
@@ -1219,7 +1218,7 @@ impl crate::Store {
                 (false, false) => " AND type IN (SELECT value FROM json_each($4))",
             };
             let sql = format!(
-                "SELECT seq, id, type, subject, time, data, published_at FROM outbox \
+                "SELECT {EVENT_COLUMNS} FROM outbox \
                  WHERE org_id = $1 AND seq > $2{filter} ORDER BY seq LIMIT $3"
             );
             let mut params = vec![
@@ -1230,33 +1229,41 @@ impl crate::Store {
             if !query.types.is_empty() {
                 params.push(Val::Json(types.clone()));
             }
-            let rows = tx.query(
-                &sql,
-                &params,
-                &[
-                    Kind::Int,
-                    Kind::Text,
-                    Kind::Text,
-                    Kind::Text,
-                    Kind::Instant,
-                    Kind::Json,
-                    Kind::Instant,
-                ],
-            )?;
-            rows.iter()
-                .map(|r| {
-                    Ok(OutboxEvent {
-                        org_id: org.to_owned(),
-                        seq: r.int(0)?,
-                        id: r.text(1)?,
-                        event_type: r.text(2)?,
-                        subject: r.text(3)?,
-                        time: r.instant(4)?,
-                        data: r.json(5)?,
-                        published_at: r.opt_instant(6)?,
-                    })
-                })
-                .collect()
+            let rows = tx.query(&sql, &params, &EVENT_KINDS)?;
+            rows.iter().map(|r| OutboxEvent::from_row(org, r)).collect()
+        })
+    }
+}
+
+/// The columns an [`OutboxEvent`] is read from, in order ([`OutboxEvent::from_row`]).
+pub(crate) const EVENT_COLUMNS: &str = "seq, id, type, subject, time, data, published_at";
+
+/// What each of [`EVENT_COLUMNS`] holds.
+pub(crate) const EVENT_KINDS: [crate::write::tx::Kind; 7] = {
+    use crate::write::tx::Kind;
+    [
+        Kind::Int,
+        Kind::Text,
+        Kind::Text,
+        Kind::Text,
+        Kind::Instant,
+        Kind::Json,
+        Kind::Instant,
+    ]
+};
+
+impl OutboxEvent {
+    /// The event of org `org` in a row that starts with [`EVENT_COLUMNS`].
+    pub(crate) fn from_row(org: &str, r: &crate::write::tx::Row) -> Result<Self, StoreError> {
+        Ok(OutboxEvent {
+            org_id: org.to_owned(),
+            seq: r.int(0)?,
+            id: r.text(1)?,
+            event_type: r.text(2)?,
+            subject: r.text(3)?,
+            time: r.instant(4)?,
+            data: r.json(5)?,
+            published_at: r.opt_instant(6)?,
         })
     }
 }

@@ -19,7 +19,7 @@
 
 use domain::Instant;
 
-use crate::events::OutboxEvent;
+use crate::events::{EVENT_COLUMNS, EVENT_KINDS, OutboxEvent};
 use crate::rows::Val;
 use crate::write::tx::{Conn, Kind, Tx};
 use crate::{Store, StoreError};
@@ -146,38 +146,28 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<(OutboxEvent, Option<Instant>)>, StoreError> {
         self.plain_tx(|tx| {
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS}, committed_at FROM outbox \
+                 WHERE org_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4"
+            );
+            let mut kinds = EVENT_KINDS.to_vec();
+            kinds.push(Kind::Instant);
             let rows = tx.query(
-                "SELECT seq, id, type, subject, time, data, committed_at FROM outbox \
-                 WHERE org_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
+                &sql,
                 &[
                     Val::Text(org),
                     Val::Int(after),
                     Val::Int(up_to),
                     Val::Int(i64::from(limit)),
                 ],
-                &[
-                    Kind::Int,
-                    Kind::Text,
-                    Kind::Text,
-                    Kind::Text,
-                    Kind::Instant,
-                    Kind::Json,
-                    Kind::Instant,
-                ],
+                &kinds,
             )?;
             rows.iter()
                 .map(|r| {
-                    let event = OutboxEvent {
-                        org_id: org.to_owned(),
-                        seq: r.int(0)?,
-                        id: r.text(1)?,
-                        event_type: r.text(2)?,
-                        subject: r.text(3)?,
-                        time: r.instant(4)?,
-                        data: r.json(5)?,
-                        published_at: None,
-                    };
-                    Ok((event, r.opt_instant(6)?))
+                    Ok((
+                        OutboxEvent::from_row(org, r)?,
+                        r.opt_instant(EVENT_KINDS.len())?,
+                    ))
                 })
                 .collect()
         })
