@@ -1,0 +1,1 @@
+//! The circuit breaker of one destination (to be written).

@@ -1,0 +1,1 @@
+//! Automation rules (to be written).
