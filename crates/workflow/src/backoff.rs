@@ -46,7 +46,11 @@ impl Backoff {
     /// The wait before retry `retry`, with `unit` a random number in `[0, 1)` (full jitter),
     /// and at least `retry_after` (bounded by `max_retry_after`) when the destination said so.
     pub fn delay(&self, retry: u32, unit: f64, retry_after: Option<Duration>) -> Duration {
-        let unit = if unit.is_finite() { unit.clamp(0.0, 1.0) } else { 0.0 };
+        let unit = if unit.is_finite() {
+            unit.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let jittered = self.ceiling(retry).mul_f64(unit);
         match retry_after {
             Some(after) => jittered.max(after.min(self.max_retry_after)),
@@ -64,7 +68,9 @@ pub fn parse_retry_after(value: &str, now_unix: i64) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let at = parse_imf_fixdate(value)?;
-    Some(Duration::from_secs(u64::try_from(at - now_unix).unwrap_or(0)))
+    Some(Duration::from_secs(
+        u64::try_from(at - now_unix).unwrap_or(0),
+    ))
 }
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` as Unix seconds. Written here rather than taken from a
@@ -97,8 +103,7 @@ fn parse_imf_fixdate(s: &str) -> Option<i64> {
     if parts.next()? != "GMT" || parts.next().is_some() {
         return None;
     }
-    if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 || !(1970..=9999).contains(&year)
-    {
+    if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 || !(1970..=9999).contains(&year) {
         return None;
     }
     Some(days_from_civil(year, month, i64::from(day)) * 86_400 + h * 3600 + m * 60 + sec)
