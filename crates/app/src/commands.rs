@@ -29,6 +29,7 @@
 //! | `createCustomField`, `updateCustomField`, `setArchiveReasons` | `edit` the org |
 //! | `setCustomFieldValue` | `edit` the record |
 //! | `manageFlags` (set, import, read the installation's flags) | `edit` the caller's org (and, outside the policy, the admin role: `crate::flags`) |
+//! | `manageAutomation` (save, delete, list, dry-run automation rules) | `edit` the caller's org |
 
 use policy::{Action, Fact};
 use store::Store;
@@ -139,6 +140,8 @@ pub enum Command<'a> {
     },
     /// Reading or changing the installation's feature flags (`crate::flags`).
     ManageFlags,
+    /// Automation rules of the caller's org: save, delete, list, dry-run.
+    ManageAutomation,
 }
 
 impl Command<'_> {
@@ -173,6 +176,7 @@ impl Command<'_> {
             Command::BookInterviewLoop { .. } => "bookInterviewLoop",
             Command::RepairInterviewLoop { .. } => "repairInterviewLoop",
             Command::ManageFlags => "manageFlags",
+            Command::ManageAutomation => "manageAutomation",
         }
     }
 }
@@ -411,7 +415,8 @@ impl Services {
             Command::CreateCustomField
             | Command::UpdateCustomField
             | Command::SetArchiveReasons
-            | Command::ManageFlags => self.authorize_own_org(store, access, Action::Edit, at),
+            | Command::ManageFlags
+            | Command::ManageAutomation => self.authorize_own_org(store, access, Action::Edit, at),
             Command::SetCustomFieldValue { entity, record } => {
                 let ty = match entity {
                     domain::enums::CustomEntity::Candidate => "Candidate",

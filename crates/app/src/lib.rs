@@ -20,6 +20,7 @@
 //! `store`.
 
 pub mod api_names;
+pub mod automation;
 pub mod commands;
 pub mod demographics;
 pub mod events;

@@ -16,10 +16,10 @@ use store::Store;
 pub struct Caller {
     /// The user the command runs as: their org's policies decide what they may do
     #[arg(long = "as", env = "HIREPLANE_AS", value_name = "USER_ID")]
-    as_user: String,
+    pub as_user: String,
     /// The org (default: the only org in the store)
     #[arg(long = "org", value_name = "ID")]
-    org: Option<String>,
+    pub org: Option<String>,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -295,7 +295,7 @@ fn run_as(
 
 /// A command's error as the API says it: the refusal's message alone (`error: ` comes before
 /// it); a failure that is not a refusal keeps its detail (this is the operator's own tool).
-fn refused(e: app::AppError) -> anyhow::Error {
+pub fn refused(e: app::AppError) -> anyhow::Error {
     match e.refusal() {
         Some(r) => anyhow!(r.message),
         None => anyhow::Error::new(e),

@@ -30,6 +30,7 @@ macro_rules! out {
 }
 
 mod access;
+mod automation;
 mod events;
 mod flags;
 mod hiring;
@@ -198,6 +199,11 @@ enum Command {
     Offer {
         #[command(subcommand)]
         command: hiring::OfferCommand,
+    },
+    /// Automation rules: `save`, `list`, `show`, `delete`, `runs`, `dry-run`, as an admin
+    Rule {
+        #[command(subcommand)]
+        command: automation::RuleCommand,
     },
     /// Access policies (Cedar): validate a file, set an org's, show the one in force, decide
     Policy {
@@ -485,6 +491,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Interview { command } => hiring::interview(&mut open(DEFAULT_DATABASE)?, command)?,
         Command::Feedback { command } => hiring::feedback(&mut open(DEFAULT_DATABASE)?, command)?,
         Command::Offer { command } => hiring::offer(&mut open(DEFAULT_DATABASE)?, command)?,
+        Command::Rule { command } => automation::run(&mut open(DEFAULT_DATABASE)?, command)?,
         Command::Policy { command } => {
             let mut store = open(DEFAULT_DATABASE)?;
             access::policy(&mut store, command)?;

@@ -30,11 +30,13 @@
 //! validated values from `domain` and gives them back.
 
 mod audit;
+pub mod automation;
 pub mod events;
 mod export;
 mod facts;
 mod flags;
 mod import;
+pub mod jobs;
 mod migrate;
 mod postgres;
 mod privacy;

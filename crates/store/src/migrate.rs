@@ -121,6 +121,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0019_org_generations.sql"),
         postgres: include_str!("../migrations/postgres/0019_org_generations.sql"),
     },
+    Migration {
+        version: 22,
+        name: "automation",
+        sqlite: include_str!("../migrations/sqlite/0022_automation.sql"),
+        postgres: include_str!("../migrations/postgres/0022_automation.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

@@ -61,7 +61,7 @@ pub fn partition_of(org: &str, partitions: u32) -> u32 {
 
 impl Store {
     /// Runs `f` in one transaction that is about no org in particular.
-    fn plain_tx<T>(
+    pub(crate) fn plain_tx<T>(
         &mut self,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -206,7 +206,9 @@ impl Store {
 
     /// Forgets org `org`'s events published before `before`, oldest first, at most `limit`
     /// (their order of publication is their `seq` order, so the oldest are found by the
-    /// primary key). Returns how many were deleted. Events not published are never deleted.
+    /// primary key). Returns how many were deleted. Events not published are never deleted, nor
+    /// events the org's automation rules have not looked at yet (past its dispatch cursor,
+    /// while it has an enabled rule: migration 22).
     pub fn relay_prune(
         &mut self,
         org: &str,
@@ -225,7 +227,10 @@ impl Store {
             let oldest = oldest.int(0)?;
             tx.execute(
                 "DELETE FROM outbox WHERE org_id = $1 AND seq >= $2 AND seq < $3 \
-                 AND published_at IS NOT NULL AND published_at < $4",
+                 AND published_at IS NOT NULL AND published_at < $4 \
+                 AND (seq <= (SELECT c.seq FROM automation_cursors c WHERE c.org_id = $1) \
+                   OR NOT EXISTS (SELECT 1 FROM automation_rules r \
+                     WHERE r.org_id = $1 AND r.enabled AND NOT r.deleted))",
                 &[
                     Val::Text(org),
                     Val::Int(oldest),

@@ -143,7 +143,7 @@ impl Action {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Recipient {
     /// The application's job's hiring team members with this role (`recruiter`,
-    /// `coordinator`, `hiring_manager`, `sourcer`).
+    /// `coordinator`, `hiring_manager`, `interviewer`).
     Team(String),
     /// The rule's owner.
     Owner,
@@ -154,7 +154,7 @@ pub enum Recipient {
 }
 
 /// The hiring team roles an email may go to.
-pub const TEAM_ROLES: &[&str] = &["recruiter", "coordinator", "hiring_manager", "sourcer"];
+pub const TEAM_ROLES: &[&str] = &["recruiter", "coordinator", "hiring_manager", "interviewer"];
 
 impl TryFrom<String> for Recipient {
     type Error = String;

@@ -4,6 +4,7 @@
 //! what the caller's reports show. Reports themselves ([`reports`]) and the hiring workflow's
 //! mutations ([`mutations`]) complete it.
 
+pub mod automation;
 pub mod events;
 pub mod flags;
 pub mod model;
@@ -139,6 +140,9 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         query = query.field(f);
     }
     query = query.field(rollouts::query_field());
+    for f in automation::query_fields() {
+        query = query.field(f);
+    }
     for f in reports::fields()
         .into_iter()
         .chain(scheduling::fields())
@@ -150,6 +154,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     mutation_fields.push(scheduling::book_field());
     mutation_fields.push(self::flags::set_flag_field());
     mutation_fields.extend(rollouts::mutation_fields());
+    mutation_fields.extend(automation::mutation_fields());
     let has_mutations = !mutation_fields.is_empty();
     let mut mutation = Object::new("Mutation").description(
         "The hiring workflow. Every mutation is checked by the access policy and accepts an \
@@ -192,6 +197,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         .chain(self::flags::types())
         .chain(events::types())
         .chain(rollouts::types())
+        .chain(automation::types())
         .chain(read::common_types())
     {
         builder = builder.register(t);
