@@ -176,6 +176,13 @@ pub struct DestinationStatus {
     pub last_error_at: Option<SystemTime>,
 }
 
+/// When the status was last handed out by [`Effects::status_due`] (start with the default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatusWritten {
+    at: Option<Instant>,
+    transitions: u64,
+}
+
 /// What [`Effects`] calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -228,6 +235,8 @@ pub struct Effects {
     started: Instant,
     http: ureq::Agent,
     jitter: (std::collections::hash_map::RandomState, AtomicU64),
+    /// Every destination's transitions, for [`Effects::status_due`].
+    transitions: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -267,6 +276,7 @@ impl Effects {
             started: Instant::now(),
             http,
             jitter: (Default::default(), AtomicU64::new(0)),
+            transitions: AtomicU64::new(0),
         }
     }
 
@@ -370,6 +380,29 @@ impl Effects {
             .collect();
         out.sort_by(|a, b| a.destination.cmp(&b.destination));
         out
+    }
+
+    /// The status when it is due for the store: at once when a breaker changed state since
+    /// `last`, else once `every` has passed since `last` (the first call always); `None` when
+    /// not due. Updates `last` when it hands the status out.
+    pub fn status_due(
+        &self,
+        last: &mut StatusWritten,
+        every: Duration,
+    ) -> Option<Vec<DestinationStatus>> {
+        let transitions = self.transitions.load(Ordering::SeqCst);
+        let due = match last.at {
+            None => true,
+            Some(at) => transitions != last.transitions || at.elapsed() >= every,
+        };
+        if !due {
+            return None;
+        }
+        *last = StatusWritten {
+            at: Some(Instant::now()),
+            transitions,
+        };
+        Some(self.status())
     }
 
     fn now_ms(&self) -> u64 {
@@ -530,6 +563,7 @@ impl Effects {
     fn transitioned(&self, d: &mut Destination, destination: &str, t: Option<Transition>) {
         let Some(t) = t else { return };
         d.transitions += 1;
+        self.transitions.fetch_add(1, Ordering::SeqCst);
         metrics::counter!(
             "hireplane_breaker_transitions_total",
             "destination" => destination.to_owned(),
