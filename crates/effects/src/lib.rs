@@ -19,7 +19,8 @@
 //!   {destination, kind}`, `hireplane_breaker_state{destination}` (0 closed, 1 half-open,
 //!   2 open) and `hireplane_breaker_transitions_total{destination, from, to}`;
 //! - a **status** ([`Effects::status`]) that the server writes to the store for
-//!   `hireplane workflow status`.
+//!   `hireplane workflow status` ([`Effects::status_due`] says when: at once after a breaker
+//!   transition, else every few seconds).
 //!
 //! **Idempotency:** the caller gives each effect a key, the same on every retry of the durable
 //! job: the `webhook-id` header of a webhook, the `Message-ID` of an email, the resource name
@@ -29,6 +30,10 @@
 //! What counts against a destination's breaker: transient failures (timeouts, connection errors,
 //! HTTP 408, 429 and 5xx, SMTP 4xx). A permanent refusal (another 4xx, SMTP 5xx) is the
 //! request's fault, not the destination's: it counts as a success of the destination.
+//!
+//! Not here: refusing URLs that point inside the network (the caller vets webhook URLs when they
+//! are configured); the SMTP relay's name is resolved without the attempt's deadline (the
+//! system resolver's own timeout applies); HTTPS is the cargo feature `tls`, off by default.
 //!
 //! **Invariant:** no lock is held across IO or a sleep; destinations' states are independent.
 
