@@ -762,3 +762,62 @@ fn a_relay_that_babbles_is_cut_short() {
         }
     }
 }
+
+#[test]
+fn caldav_puts_are_classified_and_timed_out_like_the_rest() {
+    let r = Receiver::start(Mode::Answer(
+        503,
+        vec![("Retry-After".into(), "120".into())],
+    ));
+    let e = Effects::new(EffectsSettings {
+        retries: 0,
+        ..settings()
+    });
+    let put = CalendarPut {
+        collection_url: r.url("/dav/alice/cal"),
+        uid: "interview 9@hireplane.test".into(),
+        ics: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".into(),
+        credentials: Some(("alice".into(), "s3cret".into())),
+    };
+    match e.caldav_put(&put).unwrap_err() {
+        CallError::Transient {
+            retry_after, error, ..
+        } => {
+            assert_eq!(retry_after, Some(Duration::from_secs(120)));
+            assert!(error.contains("answered 503"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let got = r.requests();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].method, "PUT");
+    assert_eq!(
+        got[0].path,
+        "/dav/alice/cal/interview%209%40hireplane.test.ics"
+    );
+    assert_eq!(
+        got[0].header("content-type"),
+        Some("text/calendar; charset=utf-8")
+    );
+    // alice:s3cret
+    assert_eq!(
+        got[0].header("authorization"),
+        Some("Basic YWxpY2U6czNjcmV0")
+    );
+    assert_eq!(got[0].body, put.ics.as_bytes());
+
+    r.set(Mode::Hang);
+    let started = Instant::now();
+    let err = e.caldav_put(&put).unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(err, CallError::Transient { .. }), "{err:?}");
+    assert!(
+        took >= Duration::from_millis(390) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+    r.set(answer(403));
+    assert!(matches!(
+        e.caldav_put(&put).unwrap_err(),
+        CallError::Permanent { .. }
+    ));
+}
