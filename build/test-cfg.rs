@@ -13,7 +13,10 @@
 //   folder `HIREPLANE_TEST_UNLEASH_SPEC` names (a worktree elsewhere); the folder is passed to the
 //   tests as `HIREPLANE_UNLEASH_SPEC_DIR` and watched only when it exists;
 // - `hp_duckdb` (crate `warehouse` only): `HIREPLANE_TEST_DUCKDB` holds the path of a Python
-//   interpreter that has the `duckdb` package installed (the tests load the Parquet files with it).
+//   interpreter that has the `duckdb` package installed (the tests load the Parquet files with it);
+// - `hp_smtp` (crate `effects` only): `HIREPLANE_TEST_SMTP` holds the path of a Python interpreter
+//   that has the SMTP server `aiosmtpd` installed (the tests start it as a sink that counts
+//   messages by `Message-ID`).
 //
 // The tests make their own fixtures (generated orgs, files under the repository): nothing here
 // looks outside the repository but the tools named above and the specification's cases.
@@ -57,6 +60,13 @@ fn test_cfg(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
         out.push("cargo::rerun-if-env-changed=HIREPLANE_TEST_DUCKDB".into());
         if set("HIREPLANE_TEST_DUCKDB") {
             out.push("cargo::rustc-cfg=hp_duckdb".into());
+        }
+    }
+    if env("CARGO_PKG_NAME").as_deref() == Some("effects") {
+        out.push("cargo::rustc-check-cfg=cfg(hp_smtp)".into());
+        out.push("cargo::rerun-if-env-changed=HIREPLANE_TEST_SMTP".into());
+        if set("HIREPLANE_TEST_SMTP") {
+            out.push("cargo::rustc-cfg=hp_smtp".into());
         }
     }
     if env("CARGO_PKG_NAME").as_deref() == Some("flags") {

@@ -24,6 +24,11 @@
 //! keeps, since a server places all-day and floating events in *its* calendar zone (Radicale:
 //! UTC), not in the owner's, and returns no `UID` or `SUMMARY`.
 //!
+//! And one write, for the workflow engine's effects: [`Client::put_event`] creates or replaces
+//! one calendar object resource by `PUT` (RFC 4791 §5.3.2) at `{collection}{uid}.ics`, the UID
+//! percent-encoded: the same event always goes to the same href, so a retry replaces what an
+//! earlier attempt wrote instead of adding a copy. It sends no `If-Match`/`If-None-Match`.
+//!
 //! Not used: discovery (`current-user-principal`, `calendar-home-set`; the caller gives the
 //! collection URL), `VTODO`/`VJOURNAL`, scheduling inbox/outbox (RFC 6638), sync-collection,
 //! `CALDAV:limit-recurrence-set`. Request bodies are fixed templates; the only values put into
@@ -77,6 +82,15 @@ pub enum CaldavError {
         field: String,
         message: String,
     },
+    #[error("`{url}`: the server refused the event: it answered {status}{}", reason(*.status))]
+    PutStatus {
+        url: String,
+        status: u16,
+        /// The answer's `Retry-After`, as sent.
+        retry_after: Option<String>,
+    },
+    #[error("`{uid}`: an event UID is 1 to 255 characters, none of them a control character")]
+    Uid { uid: String },
     #[error("`{url}`: `{href}`: cannot read its iCalendar")]
     Calendar {
         url: String,
@@ -92,6 +106,15 @@ fn reason(status: u16) -> String {
         .and_then(|s| s.canonical_reason())
         .map(|r| format!(" {}", r.to_lowercase()))
         .unwrap_or_default()
+}
+
+/// An event stored by [`Client::put_event`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventPut {
+    /// The event's absolute URL.
+    pub url: String,
+    /// The server's status: 201 when it created the resource, 200 or 204 when it replaced it.
+    pub status: u16,
 }
 
 /// A blocking CalDAV client for one server.
@@ -115,10 +138,31 @@ impl Client {
     /// A client for the server at `base` (collection URLs may be absolute, or paths relative to
     /// `base`), with HTTP Basic auth when `credentials` (user, password) are given.
     pub fn new(base: &str, credentials: Option<(String, String)>) -> Client {
+        Client::build(base, credentials, None, Duration::from_secs(60))
+    }
+
+    /// [`Client::new`] with a connect timeout and a timeout for each whole request (instead of
+    /// none and 60 s).
+    pub fn with_timeouts(
+        base: &str,
+        credentials: Option<(String, String)>,
+        connect: Duration,
+        request: Duration,
+    ) -> Client {
+        Client::build(base, credentials, Some(connect), request)
+    }
+
+    fn build(
+        base: &str,
+        credentials: Option<(String, String)>,
+        connect: Option<Duration>,
+        request: Duration,
+    ) -> Client {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .allow_non_standard_methods(true)
-            .timeout_global(Some(Duration::from_secs(60)))
+            .timeout_connect(connect)
+            .timeout_global(Some(request))
             .user_agent(concat!("hireplane-caldav/", env!("CARGO_PKG_VERSION")))
             .build();
         Client {
@@ -247,6 +291,63 @@ impl Client {
         Ok(out)
     }
 
+    /// Creates or replaces the event `uid` of the collection: `PUT` of `ics` (a `VCALENDAR`) at
+    /// `{collection_url}/{uid}.ics`, the UID percent-encoded (all but `A-Z a-z 0-9 - . _ ~`).
+    pub fn put_event(
+        &self,
+        collection_url: &str,
+        uid: &str,
+        ics: &str,
+    ) -> Result<EventPut, CaldavError> {
+        if uid.is_empty() || uid.len() > 255 || uid.chars().any(char::is_control) {
+            return Err(CaldavError::Uid {
+                uid: uid.escape_debug().to_string(),
+            });
+        }
+        let collection = self.url(collection_url)?;
+        let url = format!(
+            "{}/{}.ics",
+            collection.trim_end_matches('/'),
+            percent_encode(uid)
+        );
+        let transport = |source: ureq::Error| CaldavError::Transport {
+            url: url.clone(),
+            source: Box::new(source),
+        };
+        let mut request = ureq::http::Request::builder()
+            .method(ureq::http::Method::PUT)
+            .uri(&url)
+            .header("Content-Type", "text/calendar; charset=utf-8");
+        if let Some(auth) = &self.authorization {
+            request = request.header("Authorization", auth);
+        }
+        let request = request
+            .body(ics.to_owned())
+            .map_err(|e| transport(ureq::Error::Http(e)))?;
+        let mut response = self.agent.run(request).map_err(transport)?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        // Read the (small) answer so the connection can be reused; its text says nothing more.
+        let _ = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_vec();
+        if (200..300).contains(&status) {
+            Ok(EventPut { url, status })
+        } else {
+            Err(CaldavError::PutStatus {
+                url,
+                status,
+                retry_after,
+            })
+        }
+    }
+
     /// The absolute URL of `collection_url`: itself when absolute, else joined to the base.
     fn url(&self, collection_url: &str) -> Result<String, CaldavError> {
         let url = if has_scheme(collection_url) {
@@ -314,6 +415,19 @@ fn has_scheme(url: &str) -> bool {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
     })
+}
+
+/// Percent-encodes every byte but the unreserved characters of RFC 3986 §2.3.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Standard base64 with padding (RFC 4648 §4), for the Basic `Authorization` header.
@@ -390,6 +504,24 @@ mod tests {
         assert!(
             err.to_string()
                 .starts_with("`https://cal.example/alice/`: https needs")
+        );
+    }
+
+    #[test]
+    fn uids_are_percent_encoded_into_one_path_segment() {
+        assert_eq!(percent_encode("abc-1.2_3~"), "abc-1.2_3~");
+        assert_eq!(percent_encode("a/../b@x y"), "a%2F..%2Fb%40x%20y");
+        assert_eq!(percent_encode("é"), "%C3%A9");
+        let err = Client::new("http://x/", None)
+            .put_event("c/", "a\r\nb", "")
+            .unwrap_err();
+        assert!(matches!(err, CaldavError::Uid { .. }), "{err}");
+        let err = Client::new("http://x/", None)
+            .put_event("c/", "a\nb", "")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`a\\nb`: an event UID is 1 to 255 characters, none of them a control character"
         );
     }
 

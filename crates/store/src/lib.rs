@@ -24,13 +24,16 @@
 //!   export's event `seq` (the `warehouse` module).
 //! - Outside every org: the server replicas serving the database and their heartbeats
 //!   ([`Store::replica_heartbeat`], [`Store::replica_leave`]; the `replicas` module), so that the
-//!   server's per-token rate limit can be split between the live replicas.
+//!   server's per-token rate limit can be split between the live replicas; and each replica's
+//!   view of the external destinations its effects call ([`Store::record_destinations`],
+//!   [`Store::destination_statuses`]; the `destinations` module).
 //!
 //! Architecture invariant: the store knows tables and rows, not policies or reports; it is handed
 //! validated values from `domain` and gives them back.
 
 mod audit;
 pub mod automation;
+pub mod destinations;
 pub mod events;
 mod export;
 mod facts;
@@ -189,6 +192,9 @@ pub enum StoreError {
     Write(#[from] domain::format::WriteError),
     #[error("replica heartbeat: {0}")]
     Replica(String),
+    /// A destination status that cannot be stored (`destinations`).
+    #[error("destination status: {0}")]
+    Destination(String),
     /// A warehouse delta that cannot be read (`warehouse`).
     #[error(transparent)]
     Delta(#[from] warehouse::DeltaError),

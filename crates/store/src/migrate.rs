@@ -122,6 +122,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0019_org_generations.sql"),
     },
     Migration {
+        version: 21,
+        name: "destinations",
+        sqlite: include_str!("../migrations/sqlite/0021_destinations.sql"),
+        postgres: include_str!("../migrations/postgres/0021_destinations.sql"),
+    },
+    Migration {
         version: 22,
         name: "automation",
         sqlite: include_str!("../migrations/sqlite/0022_automation.sql"),
