@@ -121,6 +121,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0019_org_generations.sql"),
         postgres: include_str!("../migrations/postgres/0019_org_generations.sql"),
     },
+    Migration {
+        version: 20,
+        name: "jobs",
+        sqlite: include_str!("../migrations/sqlite/0020_jobs.sql"),
+        postgres: include_str!("../migrations/postgres/0020_jobs.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived
