@@ -139,6 +139,8 @@ pub enum Command<'a> {
     },
     /// Reading or changing the installation's feature flags (`crate::flags`).
     ManageFlags,
+    /// Reading or changing the org's durable jobs (`crate::jobs`).
+    ManageJobs,
 }
 
 impl Command<'_> {
@@ -173,6 +175,7 @@ impl Command<'_> {
             Command::BookInterviewLoop { .. } => "bookInterviewLoop",
             Command::RepairInterviewLoop { .. } => "repairInterviewLoop",
             Command::ManageFlags => "manageFlags",
+            Command::ManageJobs => "manageJobs",
         }
     }
 }
@@ -411,7 +414,8 @@ impl Services {
             Command::CreateCustomField
             | Command::UpdateCustomField
             | Command::SetArchiveReasons
-            | Command::ManageFlags => self.authorize_own_org(store, access, Action::Edit, at),
+            | Command::ManageFlags
+            | Command::ManageJobs => self.authorize_own_org(store, access, Action::Edit, at),
             Command::SetCustomFieldValue { entity, record } => {
                 let ty = match entity {
                     domain::enums::CustomEntity::Candidate => "Candidate",
