@@ -142,6 +142,8 @@ pub enum Command<'a> {
     ManageFlags,
     /// Automation rules of the caller's org: save, delete, list, dry-run.
     ManageAutomation,
+    /// Reading or changing the org's durable jobs (`crate::jobs`).
+    ManageJobs,
 }
 
 impl Command<'_> {
@@ -177,6 +179,7 @@ impl Command<'_> {
             Command::RepairInterviewLoop { .. } => "repairInterviewLoop",
             Command::ManageFlags => "manageFlags",
             Command::ManageAutomation => "manageAutomation",
+            Command::ManageJobs => "manageJobs",
         }
     }
 }
@@ -416,7 +419,8 @@ impl Services {
             | Command::UpdateCustomField
             | Command::SetArchiveReasons
             | Command::ManageFlags
-            | Command::ManageAutomation => self.authorize_own_org(store, access, Action::Edit, at),
+            | Command::ManageAutomation
+            | Command::ManageJobs => self.authorize_own_org(store, access, Action::Edit, at),
             Command::SetCustomFieldValue { entity, record } => {
                 let ty = match entity {
                     domain::enums::CustomEntity::Candidate => "Candidate",

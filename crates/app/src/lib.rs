@@ -16,6 +16,9 @@
 //!   input checks, that authorization, one store transaction, the id to read back; the API's
 //!   mutations and the CLI's commands call them, and [`AppError::refusal`] is what both show.
 //!
+//! - [`jobs`]: what runs a durable job (handlers by kind, the outcome's retry or dead letter) and
+//!   the operators' use cases on the queue.
+//!
 //! Invariant: no report runs without a viewer; nothing here talks to a database except through
 //! `store`.
 
@@ -26,6 +29,7 @@ pub mod demographics;
 pub mod events;
 pub mod flags;
 pub mod hiring;
+pub mod jobs;
 pub mod policy_changes;
 pub mod rollouts;
 pub mod scheduling;

@@ -34,6 +34,7 @@ mod automation;
 mod events;
 mod flags;
 mod hiring;
+mod jobs;
 mod report;
 mod rollout;
 mod schedule;
@@ -301,6 +302,13 @@ enum Command {
         #[command(subcommand)]
         command: rollout::RolloutCommand,
     },
+    /// Durable jobs: list an org's jobs by state, counts, retry a dead job, cancel one
+    Jobs {
+        #[command(subcommand)]
+        command: jobs::JobsCommand,
+    },
+    /// Run a pool of job workers without HTTP (beside or instead of those inside `serve`)
+    Worker(jobs::WorkerArgs),
     /// API tokens: create (printed once), list, revoke
     Token {
         #[command(subcommand)]
@@ -571,6 +579,11 @@ fn run(cli: Cli) -> Result<()> {
             let mut store = open(DEFAULT_DATABASE)?;
             events::run(&mut store, command)?;
         }
+        Command::Jobs { command } => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            jobs::run(&mut store, command)?;
+        }
+        Command::Worker(args) => jobs::worker(database.as_deref(), args)?,
         Command::Rollout { command } => {
             let mut store = open(DEFAULT_DATABASE)?;
             rollout::run(&mut store, command)?;

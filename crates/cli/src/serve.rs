@@ -212,7 +212,7 @@ pub fn serve(
     let is_demo = demo.is_some();
     // The banner's example names the address asked for; with port 0, the one bound is shown.
     let asked = settings.listen.to_string();
-    server::serve_blocking(settings, move |addr| {
+    server::serve_blocking_with_jobs(settings, crate::jobs::handlers(false), move |addr| {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
             out,

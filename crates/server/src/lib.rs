@@ -12,6 +12,8 @@
 //! - [`flags`]: the replica's copy of the feature flags, kept current by polling the store.
 //! - [`relay`]: the outbox relay, which publishes the domain events to NATS JetStream when
 //!   `events.nats.url` is set.
+//! - [`worker`]: the durable jobs' worker pool (`workflow.workers` threads), started with the
+//!   handlers passed in ([`start_with_jobs`]).
 //! - [`openfeature`]: an OpenFeature provider over the replica's flags
 //!   ([`Running::feature_client`]).
 //! - [`rollouts`]: requests labelled with their rollout cohorts, counted per (flag, cohort),
@@ -45,6 +47,7 @@ pub mod relay;
 pub mod rollouts;
 pub mod settings;
 pub mod subscriptions;
+pub mod worker;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -143,14 +146,26 @@ impl Running {
     }
 }
 
-/// Opens the store, builds the schema and starts listening on `settings.listen`.
+/// Opens the store, builds the schema and starts listening on `settings.listen`. Runs no
+/// job workers (see [`start_with_jobs`]).
 pub async fn start(settings: Settings) -> Result<Running> {
-    start_inner(settings, false, None).await
+    start_inner(settings, false, None, None).await
 }
 
 /// [`start`], stopping gracefully on ctrl-c or SIGTERM.
 pub async fn start_with_signals(settings: Settings) -> Result<Running> {
-    start_inner(settings, true, None).await
+    start_inner(settings, true, None, None).await
+}
+
+/// [`start`] with a pool of `workflow.workers` job workers ([`worker`]) running `handlers`,
+/// stopped gracefully after the HTTP server has drained; with `signals`, stopping on ctrl-c
+/// or SIGTERM.
+pub async fn start_with_jobs(
+    settings: Settings,
+    handlers: app::jobs::JobHandlers,
+    signals: bool,
+) -> Result<Running> {
+    start_inner(settings, signals, None, Some(handlers)).await
 }
 
 /// [`start`] with requests failed on purpose by `faults` (tests of the rollouts' guard).
@@ -158,13 +173,14 @@ pub async fn start_with_faults(
     settings: Settings,
     faults: Arc<dyn rollouts::Faults>,
 ) -> Result<Running> {
-    start_inner(settings, false, Some(faults)).await
+    start_inner(settings, false, Some(faults), None).await
 }
 
 async fn start_inner(
     settings: Settings,
     signals: bool,
     faults: Option<Arc<dyn rollouts::Faults>>,
+    jobs: Option<app::jobs::JobHandlers>,
 ) -> Result<Running> {
     let metrics = metrics_handle()?;
     let catalog_ttl = Duration::from_millis(settings.catalog_cache_ms);
@@ -266,6 +282,17 @@ async fn start_inner(
         Some(config) => Some(Arc::new(relay::Relay::start(config)?)),
         None => None,
     };
+    let workers = match (
+        jobs,
+        worker::WorkerConfig::from_settings(&settings.database, &settings.workflow),
+    ) {
+        (Some(handlers), Some(config)) => Some(worker::WorkerPool::start(
+            config,
+            handlers,
+            services.clone(),
+        )?),
+        _ => None,
+    };
     // Told to the open WebSockets and the subscriptions' poller when the server stops.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let heads = Arc::new(subscriptions::Heads::default());
@@ -331,6 +358,9 @@ async fn start_inner(
         rollout_task.stop().await;
         if let Some(relay) = relay {
             let _ = tokio::task::spawn_blocking(move || relay.stop()).await;
+        }
+        if let Some(pool) = workers {
+            let _ = tokio::task::spawn_blocking(move || pool.stop()).await;
         }
         let _ = heads_task.await;
         served
@@ -546,4 +576,49 @@ pub fn serve_blocking(settings: Settings, ready: impl FnOnce(SocketAddr)) -> Res
         ready(running.addr);
         running.wait().await
     })
+}
+
+/// [`serve_blocking`] with a pool of job workers running `handlers` ([`start_with_jobs`]).
+pub fn serve_blocking_with_jobs(
+    settings: Settings,
+    handlers: app::jobs::JobHandlers,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("hireplane-server")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let running = start_with_jobs(settings, handlers, true).await?;
+        ready(running.addr);
+        running.wait().await
+    })
+}
+
+/// Runs a pool of job workers without HTTP (`hireplane worker`) until ctrl-c or SIGTERM, then
+/// stops it gracefully; `ready` is told the pool's holder id once it runs. `workflow.workers`
+/// 0 is taken as 1.
+pub fn work_blocking(
+    settings: &Settings,
+    handlers: app::jobs::JobHandlers,
+    ready: impl FnOnce(&str),
+) -> Result<worker::Stopped> {
+    let mut workflow = settings.workflow.clone();
+    workflow.workers = workflow.workers.max(1);
+    let config =
+        worker::WorkerConfig::from_settings(&settings.database, &workflow).context("no workers")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the signal runtime")?;
+    let _ = metrics_handle()?;
+    let services = Arc::new(app::Services::with_catalog_ttl(Duration::from_millis(
+        settings.catalog_cache_ms,
+    )));
+    let pool = worker::WorkerPool::start(config, handlers, services)?;
+    ready(pool.holder());
+    runtime.block_on(shutdown_signal());
+    tracing::info!("shutting down: finishing or releasing the running jobs");
+    Ok(pool.stop())
 }

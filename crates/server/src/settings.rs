@@ -31,6 +31,7 @@ pub struct Settings {
     pub flags: FlagSettings,
     pub events: EventSettings,
     pub subscriptions: Subscriptions,
+    pub workflow: WorkflowSettings,
     /// The users of `hireplane serve --demo`'s org with their tokens, which the start page
     /// (`GET /`) shows. Set by the CLI's demo mode only: never read from a file or the
     /// environment, so a normal server shows no token.
@@ -229,6 +230,41 @@ impl Default for NatsSettings {
     }
 }
 
+/// The durable jobs' worker pool of this replica ([`crate::worker`]; `hireplane worker` runs
+/// one without HTTP).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkflowSettings {
+    /// Worker threads, each with its own database connection, each running one job at a time;
+    /// 0: this replica runs no jobs (another pool does).
+    pub workers: u32,
+    /// How often an idle worker looks for due jobs, in milliseconds, besides the wake-ups of
+    /// enqueues (PostgreSQL `NOTIFY`; in-process on SQLite): what finds scheduled jobs and
+    /// retries coming due.
+    pub poll_ms: u64,
+    /// How long a claimed job's lease lasts, in seconds; the pool's heartbeat extends it every
+    /// third of it while the job runs. A pool that dies loses its jobs to others after this.
+    pub lease_s: u64,
+    /// How long a graceful stop waits for running jobs to finish, in seconds; those still
+    /// running then are released, to run again at once elsewhere.
+    pub grace_s: u64,
+    /// How long done and cancelled jobs are kept, in hours (dead ones stay until retried or
+    /// cancelled).
+    pub retention_hours: u64,
+}
+
+impl Default for WorkflowSettings {
+    fn default() -> WorkflowSettings {
+        WorkflowSettings {
+            workers: 2,
+            poll_ms: 1_000,
+            lease_s: 30,
+            grace_s: 10,
+            retention_hours: 168,
+        }
+    }
+}
+
 /// GraphQL subscriptions over WebSocket (`GET /graphql` upgraded; [`crate::subscriptions`]):
 /// how often new events are looked for, and the bounds of what a client holds open.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -280,6 +316,7 @@ impl Default for Settings {
             flags: FlagSettings::default(),
             events: EventSettings::default(),
             subscriptions: Subscriptions::default(),
+            workflow: WorkflowSettings::default(),
             demo_users: Vec::new(),
         }
     }
@@ -369,6 +406,7 @@ impl std::fmt::Debug for Settings {
             .field("flags", &self.flags)
             .field("events", &self.events)
             .field("subscriptions", &self.subscriptions)
+            .field("workflow", &self.workflow)
             // Their tokens are secrets.
             .field("demo_users", &self.demo_users.len())
             .finish()
@@ -389,6 +427,7 @@ const KEYS: &[&str] = &[
     "flags",
     "events",
     "subscriptions",
+    "workflow",
 ];
 
 impl Settings {

@@ -22,6 +22,9 @@
 //! - [`Store::warehouse_read`]: every table reports read and the org's events, typed, in one
 //!   snapshot, streamed to a sink (the `warehouse` crate writes Parquet); or a delta since an
 //!   export's event `seq` (the `warehouse` module).
+//! - A durable job queue (`jobs`): deployment-wide, each job of an org; claimed with leases
+//!   (`FOR UPDATE SKIP LOCKED` on PostgreSQL), retried, dead-lettered, enqueued alone or in a
+//!   write path's transaction.
 //! - Outside every org: the server replicas serving the database and their heartbeats
 //!   ([`Store::replica_heartbeat`], [`Store::replica_leave`]; the `replicas` module), so that the
 //!   server's per-token rate limit can be split between the live replicas; and each replica's
@@ -190,6 +193,9 @@ pub enum StoreError {
     NotDecidable(String, String),
     #[error(transparent)]
     Write(#[from] domain::format::WriteError),
+    /// A job that cannot be enqueued (`jobs`).
+    #[error("job: {0}")]
+    InvalidJob(String),
     #[error("replica heartbeat: {0}")]
     Replica(String),
     /// A destination status that cannot be stored (`destinations`).

@@ -122,6 +122,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0019_org_generations.sql"),
     },
     Migration {
+        version: 20,
+        name: "jobs",
+        sqlite: include_str!("../migrations/sqlite/0020_jobs.sql"),
+        postgres: include_str!("../migrations/postgres/0020_jobs.sql"),
+    },
+    Migration {
         version: 21,
         name: "destinations",
         sqlite: include_str!("../migrations/sqlite/0021_destinations.sql"),

@@ -1,0 +1,249 @@
+//! The job worker pool end to end, on SQLite and (with `HIREPLANE_TEST_POSTGRES`) PostgreSQL:
+//! enqueues wake idle workers (long before the poll interval); two pools on one database run
+//! every job exactly once; a pool that died (its lease expired) loses its job to another pool;
+//! a graceful stop lets short jobs finish and releases the ones still running, which then run
+//! again elsewhere while the left-behind handler's outcome is not recorded.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[macro_use]
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use app::Services;
+use app::jobs::{Backoff, JobHandlers, JobOutcome};
+use common::Db;
+use server::worker::{WorkerConfig, WorkerPool};
+use store::Store;
+use store::jobs::{Job, JobState, NewJob, later};
+
+fn now() -> domain::Instant {
+    domain::Instant::from_timestamp(jiff::Timestamp::now())
+}
+
+fn config(db: &Db, workers: u32, poll: Duration, lease: Duration, grace: Duration) -> WorkerConfig {
+    WorkerConfig {
+        database: db.url.clone(),
+        workers,
+        poll,
+        lease,
+        grace,
+        retention: Duration::from_secs(3600),
+        backoff: Backoff::default(),
+        batch: 1,
+    }
+}
+
+/// Waits (bounded) until `done` holds.
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn state(s: &mut Store, id: i64) -> JobState {
+    s.job_record("acme", id).unwrap().unwrap().state
+}
+
+/// A handler counting runs per job id, never two runs of one job at a time.
+fn counting(runs: Arc<Mutex<HashMap<i64, u32>>>) -> JobHandlers {
+    let running: Arc<Mutex<std::collections::HashSet<i64>>> = Arc::default();
+    let mut h = JobHandlers::new();
+    h.register(
+        "count",
+        Arc::new(move |_: &Services, _: &mut Store, job: &Job, _| {
+            assert!(
+                running.lock().unwrap().insert(job.id),
+                "job {} twice at once",
+                job.id
+            );
+            *runs.lock().unwrap().entry(job.id).or_default() += 1;
+            running.lock().unwrap().remove(&job.id);
+            JobOutcome::Done
+        }),
+    );
+    h
+}
+
+fn wakeups_and_two_pools(db: Db) {
+    let mut s = Store::open(&db.url).unwrap();
+    let runs: Arc<Mutex<HashMap<i64, u32>>> = Arc::default();
+    // A poll far longer than the test: only wake-ups get the jobs run in time.
+    let poll = Duration::from_secs(60);
+    let lease = Duration::from_secs(30);
+    let a = WorkerPool::start(
+        config(&db, 2, poll, lease, Duration::from_secs(5)),
+        counting(runs.clone()),
+        Arc::new(Services::new()),
+    )
+    .unwrap();
+    let b = WorkerPool::start(
+        config(&db, 2, poll, lease, Duration::from_secs(5)),
+        counting(runs.clone()),
+        Arc::new(Services::new()),
+    )
+    .unwrap();
+    // Let the workers reach their wait.
+    std::thread::sleep(Duration::from_millis(500));
+    let n = if db.pg.is_some() { 2_000 } else { 300 };
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let j = NewJob::new("acme", "count", serde_json::json!({ "i": i }), now());
+        ids.push(s.enqueue_job(&j, now()).unwrap().id);
+    }
+    wait_until("every job done", Duration::from_secs(50), || {
+        runs.lock().unwrap().len() == ids.len()
+    });
+    let sa = a.stop();
+    let sb = b.stop();
+    assert!(sa.drained && sb.drained);
+    let runs = runs.lock().unwrap();
+    assert!(runs.values().all(|n| *n == 1), "a job ran twice");
+    let counts: HashMap<JobState, u64> = s.job_counts(Some("acme")).unwrap().into_iter().collect();
+    assert_eq!(counts[&JobState::Done], u64::try_from(ids.len()).unwrap());
+}
+
+on_both!(wakeups_and_two_pools);
+
+fn dead_pool_loses_its_job(db: Db) {
+    let mut s = Store::open(&db.url).unwrap();
+    let id = s
+        .enqueue_job(
+            &NewJob::new("acme", "count", serde_json::json!({}), now()),
+            now(),
+        )
+        .unwrap()
+        .id;
+    // A pool claims it and dies: nobody heartbeats its one-second lease.
+    let ghost = s
+        .claim_jobs("ghost", 1, now(), later(now(), Duration::from_secs(1)))
+        .unwrap();
+    assert_eq!(ghost[0].attempt, 1);
+    let runs: Arc<Mutex<HashMap<i64, u32>>> = Arc::default();
+    let pool = WorkerPool::start(
+        config(
+            &db,
+            1,
+            Duration::from_millis(100),
+            Duration::from_secs(1),
+            Duration::from_secs(5),
+        ),
+        counting(runs.clone()),
+        Arc::new(Services::new()),
+    )
+    .unwrap();
+    wait_until(
+        "the job runs in the live pool",
+        Duration::from_secs(20),
+        || runs.lock().unwrap().get(&id) == Some(&1),
+    );
+    pool.stop();
+    let r = s.job_record("acme", id).unwrap().unwrap();
+    assert_eq!((r.state, r.job.attempt), (JobState::Done, 2));
+    // The ghost comes back: nothing it says counts.
+    assert!(!s.complete_job(id, "ghost", now()).unwrap());
+}
+
+on_both!(dead_pool_loses_its_job);
+
+fn graceful_stop(db: Db) {
+    let mut s = Store::open(&db.url).unwrap();
+    let gate = Arc::new(AtomicBool::new(false));
+    let mut handlers = JobHandlers::new();
+    handlers.register(
+        "short",
+        Arc::new(|_: &Services, _: &mut Store, _: &Job, _| {
+            std::thread::sleep(Duration::from_millis(300));
+            JobOutcome::Done
+        }),
+    );
+    let held = gate.clone();
+    handlers.register(
+        "stuck",
+        Arc::new(move |_: &Services, _: &mut Store, _: &Job, _| {
+            // Bounded: until the test opens the gate, at most 30 s.
+            for _ in 0..3_000 {
+                if held.load(Ordering::SeqCst) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            JobOutcome::Done
+        }),
+    );
+    let poll = Duration::from_millis(100);
+    let lease = Duration::from_secs(30);
+
+    // Short jobs finish within the grace period.
+    let pool = WorkerPool::start(
+        config(&db, 1, poll, lease, Duration::from_secs(5)),
+        handlers.clone(),
+        Arc::new(Services::new()),
+    )
+    .unwrap();
+    let short = s
+        .enqueue_job(
+            &NewJob::new("acme", "short", serde_json::json!({}), now()),
+            now(),
+        )
+        .unwrap()
+        .id;
+    wait_until("the short job runs", Duration::from_secs(10), || {
+        pool.running() == 1
+    });
+    let stopped = pool.stop();
+    assert!(stopped.drained);
+    assert_eq!(stopped.released, 0);
+    assert_eq!(state(&mut s, short), JobState::Done);
+
+    // A job still running when the grace period ends is released: available at once, its
+    // attempt not counted.
+    let pool = WorkerPool::start(
+        config(&db, 1, poll, lease, Duration::from_millis(200)),
+        handlers.clone(),
+        Arc::new(Services::new()),
+    )
+    .unwrap();
+    let stuck = s
+        .enqueue_job(
+            &NewJob::new("acme", "stuck", serde_json::json!({}), now()),
+            now(),
+        )
+        .unwrap()
+        .id;
+    wait_until("the stuck job runs", Duration::from_secs(10), || {
+        pool.running() == 1
+    });
+    let stopped = pool.stop();
+    assert!(!stopped.drained);
+    assert_eq!(stopped.released, 1);
+    let r = s.job_record("acme", stuck).unwrap().unwrap();
+    assert_eq!(
+        (r.state, r.job.attempt, r.locked_by),
+        (JobState::Available, 0, None)
+    );
+    // The handler left behind finishes: its outcome is not recorded (the pool let go).
+    gate.store(true, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(state(&mut s, stuck), JobState::Available);
+    // Another pool runs it.
+    let pool = WorkerPool::start(
+        config(&db, 1, poll, lease, Duration::from_secs(5)),
+        handlers,
+        Arc::new(Services::new()),
+    )
+    .unwrap();
+    wait_until(
+        "the released job runs again",
+        Duration::from_secs(10),
+        || state(&mut s, stuck) == JobState::Done,
+    );
+    pool.stop();
+}
+
+on_both!(graceful_stop);
