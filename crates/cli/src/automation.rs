@@ -219,3 +219,64 @@ pub fn run(store: &mut Store, command: RuleCommand) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(clap::Subcommand, Debug)]
+pub enum WorkflowCommand {
+    /// The workflow engine now: jobs by state, automation dispatch behind, and each external
+    /// destination's circuit breaker as each replica last reported it (the operator's view,
+    /// with the database's credentials)
+    Status,
+}
+
+/// `hireplane workflow status`.
+pub fn workflow(store: &mut Store, command: WorkflowCommand) -> Result<()> {
+    let WorkflowCommand::Status = command;
+    let mut out = String::new();
+    let counts = store.job_counts(None).context("reading the job counts")?;
+    out.push_str("jobs:");
+    for (state, n) in &counts {
+        out.push_str(&format!(" {} {n}", state.as_str()));
+    }
+    out.push('\n');
+    let behind = store
+        .automation_backlog()
+        .context("reading the automation backlog")?;
+    let events: i64 = behind.iter().map(|b| b.head - b.cursor).sum();
+    out.push_str(&format!(
+        "automation: {events} event(s) not yet dispatched, in {} org(s)\n",
+        behind.len()
+    ));
+    let destinations = store
+        .destination_statuses()
+        .context("reading the destinations' status")?;
+    if destinations.is_empty() {
+        out.push_str("destinations: none called yet\n");
+    } else {
+        out.push_str("destinations (breaker state as each replica last wrote it):\n");
+        for d in destinations {
+            let r = &d.report;
+            let rate = r
+                .failure_rate
+                .map(|f| format!("{:.0}%", f * 100.0))
+                .unwrap_or_else(|| "-".to_owned());
+            out.push_str(&format!(
+                "  {}  {}  failures {rate} of {} in window, {} attempts, {} failed, {} refused, {} in flight{}  (replica {}, {})\n",
+                r.destination,
+                r.state.as_str(),
+                r.window_calls,
+                r.attempts,
+                r.failures,
+                r.rejected,
+                r.in_flight,
+                r.last_error
+                    .as_deref()
+                    .map(|e| format!(", last error: {e}"))
+                    .unwrap_or_default(),
+                d.replica_id,
+                d.updated_at,
+            ));
+        }
+    }
+    std::io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(())
+}

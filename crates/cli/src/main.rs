@@ -302,6 +302,11 @@ enum Command {
         #[command(subcommand)]
         command: rollout::RolloutCommand,
     },
+    /// The workflow engine: `status` (jobs by state, dispatch backlog, circuit breakers)
+    Workflow {
+        #[command(subcommand)]
+        command: automation::WorkflowCommand,
+    },
     /// Durable jobs: list an org's jobs by state, counts, retry a dead job, cancel one
     Jobs {
         #[command(subcommand)]
@@ -578,6 +583,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Events { command } => {
             let mut store = open(DEFAULT_DATABASE)?;
             events::run(&mut store, command)?;
+        }
+        Command::Workflow { command } => {
+            automation::workflow(&mut open(DEFAULT_DATABASE)?, command)?
         }
         Command::Jobs { command } => {
             let mut store = open(DEFAULT_DATABASE)?;

@@ -64,6 +64,8 @@ pub struct Shared {
     pub faults: Option<Arc<dyn crate::rollouts::Faults>>,
     /// The outbox relay, when `events.nats.url` is set.
     pub relay: Option<Arc<crate::relay::Relay>>,
+    /// The automation dispatcher, when this replica runs job workers.
+    pub automation: Option<Arc<crate::automation::Automation>>,
     /// Turns true when the server shuts down: open WebSockets close.
     pub stop: tokio::sync::watch::Receiver<bool>,
     /// The subscribed orgs' event heads, polled once per replica.
@@ -632,10 +634,13 @@ async fn graphql(
             );
         }
     };
-    if committed.load(Ordering::Acquire)
-        && let Some(relay) = &shared.relay
-    {
-        relay.wake();
+    if committed.load(Ordering::Acquire) {
+        if let Some(relay) = &shared.relay {
+            relay.wake();
+        }
+        if let Some(automation) = &shared.automation {
+            automation.wake();
+        }
     }
     let mut response = response;
     let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok());

@@ -32,6 +32,7 @@
 //! the replica's copy; `flags` and `flagHistory` go through `app`'s admin-only functions.)
 
 pub mod auth;
+pub mod automation;
 pub mod cost;
 pub mod db;
 pub mod documents;
@@ -282,16 +283,22 @@ async fn start_inner(
         Some(config) => Some(Arc::new(relay::Relay::start(config)?)),
         None => None,
     };
-    let workers = match (
+    let (workers, automation) = match (
         jobs,
         worker::WorkerConfig::from_settings(&settings.database, &settings.workflow),
     ) {
-        (Some(handlers), Some(config)) => Some(worker::WorkerPool::start(
-            config,
-            handlers,
-            services.clone(),
-        )?),
-        _ => None,
+        (Some(mut handlers), Some(config)) => {
+            let automation = Arc::new(automation::Automation::start(
+                &settings.database,
+                &settings.workflow,
+                services.clone(),
+                &mut handlers,
+                &rate::replica_id(),
+            )?);
+            let pool = worker::WorkerPool::start(config, handlers, services.clone())?;
+            (Some(pool), Some(automation))
+        }
+        _ => (None, None),
     };
     // Told to the open WebSockets and the subscriptions' poller when the server stops.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -303,6 +310,7 @@ async fn start_inner(
     );
     let shared = Arc::new(http::Shared {
         relay: relay.clone(),
+        automation: automation.clone(),
         stop: stop_rx,
         heads,
         sockets: Arc::new(subscriptions::Sockets::default()),
@@ -358,6 +366,9 @@ async fn start_inner(
         rollout_task.stop().await;
         if let Some(relay) = relay {
             let _ = tokio::task::spawn_blocking(move || relay.stop()).await;
+        }
+        if let Some(automation) = automation {
+            let _ = tokio::task::spawn_blocking(move || automation.stop()).await;
         }
         if let Some(pool) = workers {
             let _ = tokio::task::spawn_blocking(move || pool.stop()).await;
@@ -616,9 +627,18 @@ pub fn work_blocking(
     let services = Arc::new(app::Services::with_catalog_ttl(Duration::from_millis(
         settings.catalog_cache_ms,
     )));
+    let mut handlers = handlers;
+    let automation = automation::Automation::start(
+        &settings.database,
+        &settings.workflow,
+        services.clone(),
+        &mut handlers,
+        &rate::replica_id(),
+    )?;
     let pool = worker::WorkerPool::start(config, handlers, services)?;
     ready(pool.holder());
     runtime.block_on(shutdown_signal());
     tracing::info!("shutting down: finishing or releasing the running jobs");
+    automation.stop();
     Ok(pool.stop())
 }

@@ -251,6 +251,93 @@ pub struct WorkflowSettings {
     /// How long done and cancelled jobs are kept, in hours (dead ones stay until retried or
     /// cancelled).
     pub retention_hours: u64,
+    /// How often the automation dispatcher looks for new events, in milliseconds (and at once
+    /// when this replica commits a change): the delay from a change to its rules' jobs.
+    pub dispatch_poll_ms: u64,
+    /// The dispatchers' lease, in seconds: a replica that dies hands dispatching to another
+    /// after this.
+    pub dispatch_lease_s: u64,
+    /// Calls outside (webhooks, SMTP, CalDAV): timeouts, retries within a call, bulkhead.
+    pub calls: CallSettings,
+    /// Each external destination's circuit breaker.
+    pub breaker: BreakerConfig,
+    /// The SMTP server rules' emails go through.
+    pub smtp: SmtpSettings,
+}
+
+/// Calls outside ([`effects`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallSettings {
+    /// One attempt's whole time (connect, send, answer), in milliseconds.
+    pub timeout_ms: u64,
+    /// Connecting, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Attempts after the first within one call (short waits with jitter; longer ones are the
+    /// job's retries).
+    pub retries: u32,
+    /// Calls in flight per destination (the bulkhead); more are refused at once and retried.
+    pub max_concurrent: u32,
+}
+
+impl Default for CallSettings {
+    fn default() -> CallSettings {
+        CallSettings {
+            timeout_ms: 10_000,
+            connect_timeout_ms: 3_000,
+            retries: 2,
+            max_concurrent: 4,
+        }
+    }
+}
+
+/// A destination's circuit breaker (resilience4j's semantics, `workflow::breaker`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerConfig {
+    /// The last calls looked at.
+    pub window: u32,
+    /// Calls the window needs before its failure rate counts.
+    pub minimum_calls: u32,
+    /// The failure rate that opens the breaker, in percent.
+    pub failure_rate_percent: u8,
+    /// How long it stays open before probes, in milliseconds.
+    pub open_ms: u64,
+    /// Probe calls in the half-open state.
+    pub half_open_probes: u32,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> BreakerConfig {
+        BreakerConfig {
+            window: 20,
+            minimum_calls: 10,
+            failure_rate_percent: 50,
+            open_ms: 30_000,
+            half_open_probes: 3,
+        }
+    }
+}
+
+/// The SMTP server of rules' emails.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSettings {
+    /// Its host; empty (the default): emails fail permanently, naming this setting.
+    pub host: String,
+    pub port: u16,
+    /// The sender (`From` and envelope).
+    pub from: String,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> SmtpSettings {
+        SmtpSettings {
+            host: String::new(),
+            port: 25,
+            from: "hireplane@localhost".to_owned(),
+        }
+    }
 }
 
 impl Default for WorkflowSettings {
@@ -261,6 +348,11 @@ impl Default for WorkflowSettings {
             lease_s: 30,
             grace_s: 10,
             retention_hours: 168,
+            dispatch_poll_ms: 20,
+            dispatch_lease_s: 10,
+            calls: CallSettings::default(),
+            breaker: BreakerConfig::default(),
+            smtp: SmtpSettings::default(),
         }
     }
 }
