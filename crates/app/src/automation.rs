@@ -1016,6 +1016,22 @@ impl Services {
                         "`{subject}` has no application its owner may see"
                     )));
                 };
+                // Already there: this job ran before and its move committed (or someone
+                // moved it): nothing to do, so a job run again moves nothing twice.
+                let now_in = format!(
+                    "report applications where id = {} show current_stage.id",
+                    quote(&application)
+                );
+                let now_in = self
+                    .rows_as(store, &owner, &now_in, now)?
+                    .first()
+                    .and_then(|r| r.first())
+                    .and_then(text_of);
+                if now_in.as_deref() == Some(to_stage.as_str()) {
+                    return Ok(Step::Done(format!(
+                        "not moved: `{application}` is already in `{to_stage}`"
+                    )));
+                }
                 let input = MoveApplication {
                     application_id: id(&application)?,
                     to_stage_id: id(to_stage)?,

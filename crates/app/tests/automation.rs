@@ -425,3 +425,242 @@ fn rules_run_as_their_owner_on_sqlite() {
 fn rules_run_as_their_owner_on_postgres() {
     rules_run_as_their_owner(common::postgres());
 }
+
+/// What the rules asked of the outside, recorded (the real transports are tested in crate
+/// `effects` against real receivers; here what `app` asks for is the point).
+#[derive(Default)]
+struct Recorded {
+    emails: std::sync::Mutex<Vec<app::automation::OutgoingEmail>>,
+    calendar: std::sync::Mutex<Vec<app::automation::OutgoingCalendarEvent>>,
+}
+
+impl app::automation::Outside for Recorded {
+    fn email(
+        &self,
+        email: &app::automation::OutgoingEmail,
+    ) -> Result<(), app::automation::EffectError> {
+        self.emails.lock().unwrap().push(email.clone());
+        Ok(())
+    }
+    fn webhook(
+        &self,
+        _: &app::automation::OutgoingWebhook,
+    ) -> Result<(), app::automation::EffectError> {
+        Ok(())
+    }
+    fn calendar_put(
+        &self,
+        event: &app::automation::OutgoingCalendarEvent,
+    ) -> Result<(), app::automation::EffectError> {
+        self.calendar.lock().unwrap().push(event.clone());
+        Ok(())
+    }
+}
+
+/// Dispatches and runs every due job (as the worker pool would), bounded; returns the action
+/// jobs run.
+fn run_jobs(o: &Org, store: &mut Store, outside: &Recorded) -> Vec<store::jobs::Job> {
+    let mut actions = Vec::new();
+    o.services.dispatch_automation(store, now()).unwrap();
+    for _ in 0..20 {
+        let at = now();
+        let lease = Instant::from_micros(at.as_micros() + 60_000_000).unwrap();
+        let jobs = store.claim_jobs("test", 50, at, lease).unwrap();
+        if jobs.is_empty() {
+            break;
+        }
+        for job in jobs {
+            let step = match job.kind.as_str() {
+                app::automation::RULE_JOB => o.services.run_rule_job(store, &job, now()),
+                app::automation::ACTION_JOB => {
+                    actions.push(job.clone());
+                    o.services.run_action_job(store, outside, &job, now())
+                }
+                other => panic!("a job of kind {other}"),
+            };
+            assert!(matches!(step, Step::Done(_)), "{step:?} for {job:?}");
+            assert!(store.complete_job(job.id, "test", now()).unwrap());
+        }
+    }
+    actions
+}
+
+fn actions_run_as_their_owner(mut f: Fresh) {
+    let o = org(&mut f);
+    let store = f.store();
+    let open = ids(
+        &o,
+        store,
+        &o.admin,
+        "report jobs where status = \"open\" show id",
+    );
+    let candidate = o
+        .services
+        .create_candidate(
+            store,
+            &o.admin,
+            app::hiring::CreateCandidate {
+                name: "Ada Automation".to_owned(),
+                email: Some("hidden-7731@example.com".to_owned()),
+                phone: None,
+                location: None,
+                timezone: None,
+                tags: Vec::new(),
+                custom_fields: serde_json::Map::new(),
+                job_id: Some(Id::parse(open[0].clone()).unwrap()),
+                source_id: None,
+            },
+            now(),
+        )
+        .unwrap();
+    let application = ids(
+        &o,
+        store,
+        &o.admin,
+        &format!("report applications where candidate.id = \"{candidate}\" show id"),
+    )[0]
+    .clone();
+    let current = ids(
+        &o,
+        store,
+        &o.admin,
+        &format!("report applications where id = \"{application}\" show current_stage.id"),
+    )[0]
+    .clone();
+    let other = ids(
+        &o,
+        store,
+        &o.admin,
+        &format!(
+            "report stages where job.id = \"{}\" where kind != \"hired\" show id",
+            open[0]
+        ),
+    )
+    .into_iter()
+    .find(|s| *s != current)
+    .unwrap();
+    let interviewer = o.interviewer.viewer.user.clone();
+    save(
+        &o,
+        store,
+        &o.admin,
+        &format!(
+            r#"{{"name": "tell the interviewer", "when": "interview.scheduled", "owner": "{interviewer}",
+                "then": [
+                  {{"do": "email", "to": ["owner"], "subject": "{{{{ application.candidate.name }}}} <{{{{ application.candidate.email }}}}>", "body": "{{{{ title }}}}"}},
+                  {{"do": "request_feedback"}},
+                  {{"do": "calendar_event", "calendar": "http://127.0.0.1:9/cal/"}}
+                ]}}"#
+        ),
+    )
+    .unwrap();
+    save(
+        &o,
+        store,
+        &o.admin,
+        &format!(
+            r#"{{"name": "move on", "when": "interview.scheduled", "then": [{{"do": "move", "to_stage": "{other}"}}]}}"#
+        ),
+    )
+    .unwrap();
+    // A completed interview with the interviewer, as recorded after the fact.
+    let ended = Instant::from_micros(now().as_micros() - 3_600_000_000).unwrap();
+    let started = Instant::from_micros(ended.as_micros() - 3_600_000_000).unwrap();
+    o.services
+        .schedule_interview(
+            store,
+            &o.admin,
+            app::hiring::ScheduleInterview {
+                application_id: Id::parse(application.clone()).unwrap(),
+                stage_id: Id::parse(current.clone()).unwrap(),
+                title: "Systems design".to_owned(),
+                starts_at: started,
+                ends_at: ended,
+                status: domain::enums::InterviewStatus::Completed,
+                interview_participants: vec![domain::entity::InterviewParticipant {
+                    user_id: Id::parse(interviewer.clone()).unwrap(),
+                    role: domain::enums::InterviewerRole::Interviewer,
+                }],
+            },
+            now(),
+        )
+        .unwrap();
+    let outside = Recorded::default();
+    let actions = run_jobs(&o, store, &outside);
+    assert_eq!(actions.len(), 4, "{actions:?}");
+    let interviewer_email = ids(
+        &o,
+        store,
+        &o.admin,
+        &format!("report users where id = \"{interviewer}\" show email"),
+    )[0]
+    .clone();
+    let emails = outside.emails.lock().unwrap().clone();
+    // The template read as the interviewer: the name, never the contact details.
+    let notice = emails.iter().find(|e| e.body == "Systems design").unwrap();
+    assert_eq!(notice.to, vec![interviewer_email.clone()]);
+    assert_eq!(notice.subject, "Ada Automation <[hidden]>");
+    assert!(
+        emails
+            .iter()
+            .all(|e| !e.subject.contains("hidden-7731") && !e.body.contains("hidden-7731"))
+    );
+    // Feedback asked of the interviewer, who has written none.
+    let ask = emails
+        .iter()
+        .find(|e| e.subject.starts_with("Feedback requested"))
+        .unwrap();
+    assert_eq!(ask.to, vec![interviewer_email]);
+    assert!(ask.subject.contains("Ada Automation"), "{ask:?}");
+    // The calendar event: the interview's UID, its time, the interviewer attending.
+    let put = outside.calendar.lock().unwrap()[0].clone();
+    assert!(
+        put.uid.ends_with("@hireplane")
+            && put.ics.contains("SUMMARY:Systems design: Ada Automation"),
+        "{put:?}"
+    );
+    assert!(put.ics.contains("DTSTART:") && put.ics.contains("STATUS:CONFIRMED"));
+    // The move happened once; its job run again (a worker that died after the commit) moves
+    // nothing more.
+    let transitions = |store: &mut Store| {
+        ids(
+            &o,
+            store,
+            &o.admin,
+            &format!("report stage_transitions where application.id = \"{application}\" show id"),
+        )
+        .len()
+    };
+    let stage_now = ids(
+        &o,
+        store,
+        &o.admin,
+        &format!("report applications where id = \"{application}\" show current_stage.id"),
+    );
+    assert_eq!(stage_now, vec![other.clone()]);
+    let before = transitions(store);
+    let mover = actions
+        .iter()
+        .find(|j| j.payload["action"]["do"] == "move")
+        .unwrap();
+    let again = o.services.run_action_job(store, &outside, mover, now());
+    assert!(
+        matches!(&again, Step::Done(what) if what.starts_with("not moved")),
+        "{again:?}"
+    );
+    assert_eq!(transitions(store), before);
+}
+
+#[test]
+fn actions_run_as_their_owner_on_sqlite() {
+    actions_run_as_their_owner(common::sqlite());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn actions_run_as_their_owner_on_postgres() {
+    actions_run_as_their_owner(common::postgres());
+}
