@@ -343,6 +343,14 @@ impl Ids<'_> {
                 .expect("the stage the `addStage` example added");
             text = text.replace("$NEW_STAGE", &stage);
         }
+        if text.contains("$RULE") {
+            let data = api.read("{ automationRules { id } }");
+            let rule = data["automationRules"][0]["id"]
+                .as_str()
+                .expect("the rule the `saveAutomationRule` example saved")
+                .to_owned();
+            text = text.replace("$RULE", &rule);
+        }
         // Last: `$START` is a prefix of `$STARTED_INTERVIEW`.
         text = text.replace("$START", &start).replace("$END", &end);
         (text, variables)
