@@ -210,7 +210,7 @@ impl Automation {
             database: database.to_owned(),
             holder: holder.to_owned(),
             poll: Duration::from_millis(settings.dispatch_poll_ms.max(1)),
-            lease: Duration::from_secs(settings.dispatch_lease_s.max(3)),
+            lease: Duration::from_secs(settings.dispatch_lease_s.max(1)),
         };
         let thread = std::thread::Builder::new()
             .name("automation".to_owned())
