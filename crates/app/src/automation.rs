@@ -47,6 +47,12 @@ pub const MAX_RULES: usize = 200;
 pub const DISPATCH_BATCH: u32 = 500;
 /// The longest reason of a change.
 pub const MAX_REASON: usize = 2_000;
+/// The loop guard: a rule fires at most this many times for one subject in
+/// [`LOOP_WINDOW_MICROS`] (rules whose actions trigger each other, such as two moves back and
+/// forth, stop there; the run records why).
+pub const LOOP_LIMIT: i64 = 10;
+/// The loop guard's window: one hour.
+pub const LOOP_WINDOW_MICROS: i64 = 3_600_000_000;
 
 /// The audit log's action for a saved rule.
 pub const SAVE_RULE: &str = "saveAutomationRule";
@@ -403,6 +409,17 @@ impl Services {
                             format!("{at}.to_stage"),
                             format!(
                                 "`{at}.to_stage`: org `{org}` has no stage `{to_stage}` (or the owner may not see it)"
+                            ),
+                        ));
+                    }
+                }
+                Action::ScheduleLoop { stage, .. } => {
+                    let seen = format!("report stages where id = {} show id", quote(stage));
+                    if self.rows_as(store, owner, &seen, now)?.is_empty() {
+                        return Err(AppError::invalid(
+                            format!("{at}.stage"),
+                            format!(
+                                "`{at}.stage`: org `{org}` has no stage `{stage}` (or the owner may not see it)"
                             ),
                         ));
                     }
@@ -883,6 +900,14 @@ impl Services {
             }
             Err(e) => return Err(e),
         };
+        let since = Instant::from_micros(now.as_micros() - LOOP_WINDOW_MICROS).unwrap_or(now);
+        if store.rule_fired_since(org, &rule_id, &subject, since)? >= LOOP_LIMIT {
+            run.detail = format!(
+                "loop guard: the rule fired {LOOP_LIMIT} times for `{subject}` in the last hour"
+            );
+            store.record_rule_run(org, &run)?;
+            return Ok(Step::Done(run.detail));
+        }
         match self.check_subject(store, &owner, &rule, &subject, now)? {
             Check::Hidden => {
                 run.detail = format!(
@@ -1157,6 +1182,14 @@ impl Services {
                     sent.len()
                 )))
             }
+            Action::ScheduleLoop { stage, plan } => {
+                let Some(application) = application else {
+                    return Ok(Step::Fail(format!(
+                        "`{subject}` has no application its owner may see"
+                    )));
+                };
+                self.schedule_loop(store, &owner, &application, stage, plan.clone(), now)
+            }
             Action::CalendarEvent { calendar } => {
                 let Some(interview) = field("interview") else {
                     return Ok(Step::Fail("the rule's subject is no interview".to_owned()));
@@ -1193,6 +1226,76 @@ impl Services {
                 ))
             }
         }
+    }
+
+    /// The `schedule_loop` action: the earliest loop that fits, booked as the owner (the
+    /// same authorization, request, solver, checker and booking as the API's
+    /// `schedulingOptions` and `bookInterviewLoop`), unless the application already has
+    /// interviews scheduled in the stage (a job run again books nothing twice).
+    fn schedule_loop(
+        &self,
+        store: &mut Store,
+        owner: &Access,
+        application: &str,
+        stage: &str,
+        plan: Json,
+        now: Instant,
+    ) -> Result<Step, AppError> {
+        let booked = format!(
+            "report interviews where application.id = {} where stage.id = {} where status = \"scheduled\" show id",
+            quote(application),
+            quote(stage)
+        );
+        if !self.rows_as(store, owner, &booked, now)?.is_empty() {
+            return Ok(Step::Done(format!(
+                "`{application}` already has interviews scheduled in `{stage}`"
+            )));
+        }
+        let org = owner.viewer.org.clone();
+        self.authorize_command(
+            store,
+            owner,
+            &Command::SchedulingOptions { application },
+            now,
+        )?;
+        let request =
+            crate::scheduling::request_from_store(store, &org, application, plan.clone(), now)
+                .map_err(|e| AppError::invalid("plan", format!("`plan`: {e}")))?;
+        // The scheduler reads no clock: its budget is here (10 s of search at most).
+        let stop_at = std::time::Instant::now() + Duration::from_secs(10);
+        let mut budget = move || std::time::Instant::now() < stop_at;
+        let solution = match scheduling::solve_within(&request, &mut budget) {
+            Ok(solution) => solution,
+            Err(scheduling::SolveError::Stopped(stop)) => {
+                return Ok(Step::Retry {
+                    error: format!("the scheduler found no loop in time: {stop}"),
+                    after: None,
+                });
+            }
+            Err(e) => return Ok(Step::Fail(format!("`plan`: {e}"))),
+        };
+        let Some(best) = solution.options().first().cloned() else {
+            let why = match &solution {
+                scheduling::Solution::Infeasible { reasons } => reasons.join("; "),
+                scheduling::Solution::Options { .. } => "no option".to_owned(),
+            };
+            return Ok(Step::Fail(format!("no loop fits: {why}")));
+        };
+        let ids = self.book_interview_loop(
+            store,
+            owner,
+            crate::hiring::BookInterviewLoop {
+                application_id: application.to_owned(),
+                stage_id: id(stage)?,
+                plan,
+                option: best,
+            },
+            now,
+        )?;
+        Ok(Step::Done(format!(
+            "booked {} interview(s) for `{application}`",
+            ids.len()
+        )))
     }
 
     /// The addresses of an email action's recipients, as the owner may read them.

@@ -461,8 +461,9 @@ impl app::automation::Outside for Recorded {
 /// jobs run.
 fn run_jobs(o: &Org, store: &mut Store, outside: &Recorded) -> Vec<store::jobs::Job> {
     let mut actions = Vec::new();
-    o.services.dispatch_automation(store, now()).unwrap();
     for _ in 0..20 {
+        // Actions make events too (a move): their rules are dispatched in the next round.
+        o.services.dispatch_automation(store, now()).unwrap();
         let at = now();
         let lease = Instant::from_micros(at.as_micros() + 60_000_000).unwrap();
         let jobs = store.claim_jobs("test", 50, at, lease).unwrap();
@@ -563,6 +564,22 @@ fn actions_run_as_their_owner(mut f: Fresh) {
         ),
     )
     .unwrap();
+    let tomorrow = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
+    let plan = serde_json::json!({
+        "loop": {"sessions": [{"id": "technical", "duration_minutes": 60,
+            "seats": [{"person": interviewer}]}]},
+        "candidate": {"min_notice_minutes": 1440, "horizon_days": 10,
+            "windows": [[tomorrow.to_string(), (tomorrow + jiff::SignedDuration::from_hours(240)).to_string()]]}
+    });
+    let looped = save(
+        &o,
+        store,
+        &o.admin,
+        &serde_json::json!({"name": "book the loop", "when": "application.moved",
+            "then": [{"do": "schedule_loop", "stage": other, "plan": plan}]})
+        .to_string(),
+    )
+    .unwrap();
     // A completed interview with the interviewer, as recorded after the fact.
     let ended = Instant::from_micros(now().as_micros() - 3_600_000_000).unwrap();
     let started = Instant::from_micros(ended.as_micros() - 3_600_000_000).unwrap();
@@ -587,7 +604,32 @@ fn actions_run_as_their_owner(mut f: Fresh) {
         .unwrap();
     let outside = Recorded::default();
     let actions = run_jobs(&o, store, &outside);
-    assert_eq!(actions.len(), 4, "{actions:?}");
+    // 3 + 1 actions for the completed interview, 1 for the move, and the loop booked is an
+    // interview scheduled too: its rules run again (3 + 1, the move already made).
+    assert_eq!(actions.len(), 9, "{actions:?}");
+    // The loop booked in the stage the application moved to, once.
+    let booked = |store: &mut Store| {
+        ids(
+            &o,
+            store,
+            &o.admin,
+            &format!(
+                "report interviews where application.id = \"{application}\" where stage.id = \"{other}\" where status = \"scheduled\" show id"
+            ),
+        )
+    };
+    assert_eq!(booked(store).len(), 1);
+    let scheduler = actions
+        .iter()
+        .find(|j| j.payload["action"]["do"] == "schedule_loop")
+        .unwrap();
+    assert_eq!(scheduler.payload["rule"], looped.id.as_str());
+    let again = o.services.run_action_job(store, &outside, scheduler, now());
+    assert!(
+        matches!(&again, Step::Done(what) if what.contains("already has interviews")),
+        "{again:?}"
+    );
+    assert_eq!(booked(store).len(), 1);
     let interviewer_email = ids(
         &o,
         store,
@@ -663,4 +705,95 @@ fn actions_run_as_their_owner_on_sqlite() {
 )]
 fn actions_run_as_their_owner_on_postgres() {
     actions_run_as_their_owner(common::postgres());
+}
+
+fn rules_that_trigger_each_other_stop(mut f: Fresh) {
+    let o = org(&mut f);
+    let store = f.store();
+    let active = ids(
+        &o,
+        store,
+        &o.admin,
+        "report applications where status = \"active\" show id",
+    );
+    let application = active[0].clone();
+    let job = ids(
+        &o,
+        store,
+        &o.admin,
+        &format!("report applications where id = \"{application}\" show job.id"),
+    )[0]
+    .clone();
+    let stages = ids(
+        &o,
+        store,
+        &o.admin,
+        &format!("report stages where job.id = \"{job}\" where kind != \"hired\" show id"),
+    );
+    let (a, b) = (stages[0].clone(), stages[1].clone());
+    // Back and forth between two stages, forever, were it not for the guard.
+    for (from, to) in [(&a, &b), (&b, &a)] {
+        save(&o, store, &o.admin, &format!(
+            r#"{{"name": "ping {to}", "when": "application.moved", "if": "current_stage.id = \"{from}\"", "then": [{{"do": "move", "to_stage": "{to}"}}]}}"#
+        )).unwrap();
+    }
+    o.services
+        .move_application(
+            store,
+            &o.admin,
+            MoveApplication {
+                application_id: Id::parse(application.clone()).unwrap(),
+                to_stage_id: Id::parse(a.clone()).unwrap(),
+            },
+            now(),
+        )
+        .or_else(|_| {
+            o.services.move_application(
+                store,
+                &o.admin,
+                MoveApplication {
+                    application_id: Id::parse(application.clone()).unwrap(),
+                    to_stage_id: Id::parse(b.clone()).unwrap(),
+                },
+                now(),
+            )
+        })
+        .unwrap();
+    let outside = Recorded::default();
+    for _ in 0..10 {
+        run_jobs(&o, store, &outside);
+    }
+    let runs = store.rule_runs(ORG, None, 1000).unwrap();
+    let fired = runs.iter().filter(|r| r.outcome == "fired").count();
+    assert!(
+        fired <= 2 * app::automation::LOOP_LIMIT as usize,
+        "{fired} fired"
+    );
+    assert!(
+        runs.iter().any(|r| r.detail.starts_with("loop guard")),
+        "{runs:?}"
+    );
+    // Nothing is left to run: the loop stopped.
+    o.services.dispatch_automation(store, now()).unwrap();
+    let at = now();
+    let lease = Instant::from_micros(at.as_micros() + 60_000_000).unwrap();
+    let left = store.claim_jobs("test", 50, at, lease).unwrap();
+    assert!(
+        left.iter().all(|j| j.kind == app::automation::RULE_JOB),
+        "{left:?}"
+    );
+}
+
+#[test]
+fn rules_that_trigger_each_other_stop_on_sqlite() {
+    rules_that_trigger_each_other_stop(common::sqlite());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn rules_that_trigger_each_other_stop_on_postgres() {
+    rules_that_trigger_each_other_stop(common::postgres());
 }

@@ -450,6 +450,30 @@ impl Store {
         })
     }
 
+    /// How many times rule `rule` fired for `subject` at or after `since` (the loop guard).
+    pub fn rule_fired_since(
+        &mut self,
+        org: &str,
+        rule: &str,
+        subject: &str,
+        since: Instant,
+    ) -> Result<i64, StoreError> {
+        self.plain_tx(|tx| {
+            tx.query_opt(
+                "SELECT count(*) FROM automation_runs WHERE org_id = $1 AND rule_id = $2 \
+                 AND subject = $3 AND at >= $4 AND outcome = 'fired'",
+                &[
+                    Val::Text(org),
+                    Val::Text(rule),
+                    Val::Text(subject),
+                    Val::Instant(since),
+                ],
+                &[Kind::Int],
+            )?
+            .map_or(Ok(0), |r| r.int(0))
+        })
+    }
+
     /// The org's latest rule runs (of one rule, when given), newest first, at most `limit`.
     pub fn rule_runs(
         &mut self,

@@ -101,7 +101,18 @@ pub enum Action {
     /// Puts the interview on a CalDAV calendar (`calendar`: the collection's URL), as one
     /// event per interview (created, or replaced when it runs again).
     CalendarEvent { calendar: String },
+    /// Finds the earliest interview loop that fits everyone (the scheduler, with `plan`: the
+    /// loop and the candidate's windows, as `schedulingOptions` takes it) and books it in
+    /// stage `stage`, holding the interviewers' time; nothing when the application already
+    /// has interviews scheduled in that stage.
+    ScheduleLoop {
+        stage: String,
+        plan: serde_json::Value,
+    },
 }
+
+/// The largest plan of a `schedule_loop` action, in bytes of JSON.
+pub const MAX_PLAN: usize = 20_000;
 
 impl Action {
     /// The action's name as written in `do`.
@@ -113,13 +124,17 @@ impl Action {
             Action::Archive { .. } => "archive",
             Action::RequestFeedback => "request_feedback",
             Action::CalendarEvent { .. } => "calendar_event",
+            Action::ScheduleLoop { .. } => "schedule_loop",
         }
     }
 
     /// Whether it acts on an application (the event's subject, or the application of its
     /// interview, feedback or offer).
     pub fn needs_application(&self) -> bool {
-        matches!(self, Action::Move { .. } | Action::Archive { .. })
+        matches!(
+            self,
+            Action::Move { .. } | Action::Archive { .. } | Action::ScheduleLoop { .. }
+        )
     }
 
     /// Whether it acts on an interview (the event's subject).
@@ -297,6 +312,17 @@ pub fn check(rule: &Rule) -> Result<(), RuleError> {
             }
             Action::CalendarEvent { calendar } => {
                 check_url(calendar).map_err(|m| RuleError::new(format!("{at}.calendar"), m))?;
+            }
+            Action::ScheduleLoop { stage, plan } => {
+                if stage.is_empty() {
+                    return Err(RuleError::new(format!("{at}.stage"), "a stage id"));
+                }
+                if !plan.is_object() || plan.to_string().len() > MAX_PLAN {
+                    return Err(RuleError::new(
+                        format!("{at}.plan"),
+                        format!("a scheduling plan: a JSON object of at most {MAX_PLAN} bytes"),
+                    ));
+                }
             }
             Action::Move { to_stage } if to_stage.is_empty() => {
                 return Err(RuleError::new(format!("{at}.to_stage"), "a stage id"));

@@ -63,3 +63,5 @@ CREATE TABLE automation_runs (
 );
 
 CREATE INDEX automation_runs_by_time ON automation_runs (org_id, at);
+-- The loop guard: how often a rule fired for one subject lately.
+CREATE INDEX automation_runs_by_subject ON automation_runs (org_id, rule_id, subject, at);
