@@ -135,8 +135,15 @@ fn outcome(step: Step, kind: &str) -> JobOutcome {
 
 /// The resilience layer's settings from the server's.
 pub fn effects_settings(settings: &WorkflowSettings) -> effects::EffectsSettings {
+    // The bulkhead leaves one worker free for other destinations: a destination that hangs
+    // holds at most `workers - 1` of them (the rest get `Busy` and retry later).
+    let max_concurrent = settings
+        .calls
+        .max_concurrent
+        .min(settings.workers.saturating_sub(1))
+        .max(1);
     let mut out = effects::EffectsSettings {
-        max_concurrent: settings.calls.max_concurrent.max(1),
+        max_concurrent,
         connect_timeout: Duration::from_millis(settings.calls.connect_timeout_ms.max(1)),
         attempt_timeout: Duration::from_millis(settings.calls.timeout_ms.max(1)),
         retries: settings.calls.retries.min(10),

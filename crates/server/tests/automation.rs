@@ -123,6 +123,10 @@ struct Api {
 
 impl Api {
     fn start(db: &Db) -> Api {
+        Api::start_with(db, |_| {})
+    }
+
+    fn start_with(db: &Db, tune: impl FnOnce(&mut server::Settings)) -> Api {
         let mut settings = server::Settings {
             listen: "127.0.0.1:0".parse().unwrap(),
             database: db.url.clone(),
@@ -133,6 +137,7 @@ impl Api {
         settings.workflow.poll_ms = 100;
         settings.workflow.dispatch_poll_ms = 20;
         settings.workflow.calls.timeout_ms = 2_000;
+        tune(&mut settings);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -443,3 +448,75 @@ fn a_failing_receiver_gets_the_same_id_again(db: Db) {
 }
 
 on_both!(a_failing_receiver_gets_the_same_id_again);
+
+/// A destination that hangs (accepts, never answers) holds up neither another destination's
+/// jobs nor the API: the bulkhead keeps a worker free for the others.
+fn a_hanging_destination_holds_up_no_other(db: Db) {
+    let org = "hang";
+    let tokens = common::generated_org(&db, org, 10, 3, &["admin"]);
+    let admin = &tokens[0];
+    let hanging = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hanging_url = format!("http://{}/hook", hanging.local_addr().unwrap());
+    let held: Arc<Mutex<Vec<std::net::TcpStream>>> = Arc::default();
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for s in hanging.incoming().flatten() {
+            keep.lock().unwrap().push(s);
+        }
+    });
+    let good = Receiver::start(0);
+    let api = Api::start_with(&db, |s| {
+        s.workflow.calls.timeout_ms = 5_000;
+    });
+    for (name, url) in [
+        ("to the hanging one", hanging_url.clone()),
+        ("to the good one", format!("{}/ok", good.url)),
+    ] {
+        let v = api.query(
+            &admin.token,
+            SAVE,
+            json!({"d": {"name": name, "when": "candidate.created",
+            "then": [{"do": "webhook", "url": url, "secret": SECRET}]}}),
+        );
+        assert!(v["errors"].is_null(), "{v}");
+    }
+    let started = Instant::now();
+    for i in 0..6 {
+        let v = api.query(
+            &admin.token,
+            &format!(r#"mutation {{ createCandidate(input: {{name: "Hang {i}"}}) {{ id }} }}"#),
+            json!({}),
+        );
+        assert!(v["errors"].is_null(), "{v}");
+    }
+    wait_until(
+        "the good destination's webhooks",
+        Duration::from_secs(20),
+        || good.at("/ok").len() >= 6,
+    );
+    let took = started.elapsed();
+    // Each call to the hanging destination takes 5 s per attempt, 3 attempts: the good one's
+    // six were delivered well before even one of those ended.
+    assert!(
+        took < Duration::from_secs(5),
+        "the good destination waited {took:?}"
+    );
+    // The API answers as usual meanwhile.
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let t = Instant::now();
+        let v = api.query(&admin.token, "{ jobs(first: 5) { nodes { id title } } }", json!({}));
+        assert!(v["errors"].is_null(), "{v}");
+        slowest = slowest.max(t.elapsed());
+    }
+    assert!(
+        slowest < Duration::from_secs(1),
+        "an API request took {slowest:?}"
+    );
+    assert!(
+        !held.lock().unwrap().is_empty(),
+        "the hanging destination was called"
+    );
+}
+
+on_both!(a_hanging_destination_holds_up_no_other);
