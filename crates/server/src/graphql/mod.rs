@@ -6,6 +6,7 @@
 
 pub mod events;
 pub mod flags;
+pub mod jobs;
 pub mod model;
 pub mod mutations;
 pub mod order;
@@ -139,6 +140,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         query = query.field(f);
     }
     query = query.field(rollouts::query_field());
+    query = query.field(jobs::query_field());
     for f in reports::fields()
         .into_iter()
         .chain(scheduling::fields())
@@ -150,6 +152,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     mutation_fields.push(scheduling::book_field());
     mutation_fields.push(self::flags::set_flag_field());
     mutation_fields.extend(rollouts::mutation_fields());
+    mutation_fields.extend(jobs::mutation_fields());
     let has_mutations = !mutation_fields.is_empty();
     let mut mutation = Object::new("Mutation").description(
         "The hiring workflow. Every mutation is checked by the access policy and accepts an \
@@ -192,6 +195,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         .chain(self::flags::types())
         .chain(events::types())
         .chain(rollouts::types())
+        .chain(jobs::types())
         .chain(read::common_types())
     {
         builder = builder.register(t);
