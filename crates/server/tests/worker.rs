@@ -309,3 +309,51 @@ fn the_api_is_for_admins_of_the_org() {
 fn state_of(s: &mut Store, org: &str, id: i64) -> JobState {
     s.job_record(org, id).unwrap().unwrap().state
 }
+
+/// `serve` with handlers runs a pool (`workflow.workers`), and its stop stops the pool.
+#[test]
+fn serve_runs_a_pool() {
+    let db = common::sqlite_db();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut settings = server::Settings {
+        database: db.url.clone(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..server::Settings::default()
+    };
+    settings.workflow.workers = 1;
+    let runs: Arc<Mutex<HashMap<i64, u32>>> = Arc::default();
+    let running = rt
+        .block_on(server::start_with_jobs(
+            settings,
+            counting(runs.clone()),
+            false,
+        ))
+        .unwrap();
+    let mut s = Store::open(&db.url).unwrap();
+    let id = s
+        .enqueue_job(
+            &NewJob::new("acme", "count", serde_json::json!({}), now()),
+            now(),
+        )
+        .unwrap()
+        .id;
+    wait_until("the job runs inside serve", Duration::from_secs(20), || {
+        runs.lock().unwrap().get(&id) == Some(&1)
+    });
+    rt.block_on(running.stop()).unwrap();
+    assert_eq!(state(&mut s, id), JobState::Done);
+    // Stopped: a job enqueued now stays.
+    let later_one = s
+        .enqueue_job(
+            &NewJob::new("acme", "count", serde_json::json!({}), now()),
+            now(),
+        )
+        .unwrap()
+        .id;
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(state(&mut s, later_one), JobState::Available);
+}
