@@ -287,6 +287,27 @@ fn operators(mut f: Fresh) {
         // The policy refuses `edit` on the org (the role check would refuse `manageJobs`).
         assert!(matches!(&e, AppError::Forbidden { .. }), "{e}");
     }
+    // Not even when the org's policy lets everyone edit the org: a job's payload and errors
+    // hold any of the org's data, so the admin role is required besides.
+    services
+        .set_policy(
+            s,
+            ORG,
+            r#"@id("all") permit (principal, action, resource);"#,
+            "all.cedar",
+            None,
+            t0,
+        )
+        .unwrap();
+    let recruiter = services.access(s, ORG, &recruiter.viewer.user).unwrap();
+    let e = services
+        .list_jobs(s, JobsActor::User(&recruiter), None, None, 10, t0)
+        .unwrap_err();
+    assert!(
+        matches!(&e, AppError::Forbidden { action, .. } if action == "manageJobs"),
+        "{e}"
+    );
+    services.reset_policy(s, ORG, None, t0).unwrap();
     // Another org's admin sees their own org only: this org's jobs do not exist for them.
     let e = services
         .retry_job(s, JobsActor::User(&other_admin), dead, t0)

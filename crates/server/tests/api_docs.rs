@@ -173,6 +173,42 @@ impl Ids<'_> {
         let start = tomorrow.to_string();
         let end = (tomorrow + jiff::SignedDuration::from_hours(1)).to_string();
         text = text.replace("$INTERVIEWER", api.user("interviewer"));
+        // Background jobs, written to the store as a producer and a worker would: a dead one
+        // (its one attempt failed), and one waiting for its time.
+        if text.contains("$DEAD_BACKGROUND_JOB") || text.contains("$BACKGROUND_JOB") {
+            let mut store = Store::open(&api._db.url).unwrap();
+            let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
+            let hour = std::time::Duration::from_secs(3600);
+            if text.contains("$DEAD_BACKGROUND_JOB") {
+                let mut dead = store::jobs::NewJob::new(
+                    ORG,
+                    "example.webhook",
+                    json!({"url": "https://example.com/hook"}),
+                    now,
+                );
+                dead.max_attempts = 1;
+                dead.priority = i16::MAX;
+                let id = store.enqueue_job(&dead, now).unwrap().id;
+                let claimed = store
+                    .claim_jobs("docs", 1, now, store::jobs::later(now, hour))
+                    .unwrap();
+                assert_eq!(claimed[0].id, id);
+                store
+                    .fail_job(id, "docs", "503 Service Unavailable", Some(now), now)
+                    .unwrap();
+                text = text.replace("$DEAD_BACKGROUND_JOB", &id.to_string());
+            }
+            if text.contains("$BACKGROUND_JOB") {
+                let waiting = store::jobs::NewJob::new(
+                    ORG,
+                    "example.email",
+                    json!({"template": "reminder"}),
+                    store::jobs::later(now, hour),
+                );
+                let id = store.enqueue_job(&waiting, now).unwrap().id;
+                text = text.replace("$BACKGROUND_JOB", &id.to_string());
+            }
+        }
         if text.contains("$APPLICATION") || text.contains("$NEXT_STAGE") {
             let (app, next, job) = self.application();
             text = text

@@ -247,3 +247,113 @@ fn graceful_stop(db: Db) {
 }
 
 on_both!(graceful_stop);
+
+/// The API's `backgroundJobs`, `retryJob` and `cancelJob`: admins of the org only; another
+/// org's job does not exist for them.
+#[test]
+fn the_api_is_for_admins_of_the_org() {
+    let db = common::sqlite_db();
+    let tokens = common::generated_org(&db, "wa", 40, 3, &["admin", "recruiter"]);
+    common::generated_org(&db, "wb", 20, 4, &["admin"]);
+    let mut s = Store::open(&db.url).unwrap();
+    let t = now();
+    let mut dead = NewJob::new("wa", "mail", serde_json::json!({"to": "x"}), t);
+    dead.max_attempts = 1;
+    let dead = s.enqueue_job(&dead, t).unwrap().id;
+    s.claim_jobs("p", 1, t, later(t, Duration::from_secs(60)))
+        .unwrap();
+    s.fail_job(dead, "p", "550 mailbox unavailable", Some(t), t)
+        .unwrap();
+    let theirs = s
+        .enqueue_job(&NewJob::new("wb", "mail", serde_json::json!({}), t), t)
+        .unwrap()
+        .id;
+    let settings = server::Settings {
+        database: db.url.clone(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..server::Settings::default()
+    };
+    let server = common::Server::start(settings);
+    let ask = |role: &str, query: &str| -> serde_json::Value {
+        let token = &tokens.iter().find(|r| r.role == role).unwrap().token;
+        let mut resp = server
+            .agent
+            .post(format!("{}/graphql", server.base))
+            .header("Authorization", format!("Bearer {token}"))
+            .send_json(serde_json::json!({ "query": query }))
+            .unwrap();
+        serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap()
+    };
+    let code = |v: &serde_json::Value| v["errors"][0]["extensions"]["code"].clone();
+    let list = "{ backgroundJobs(state: \"dead\") { nodes { id kind state lastError } pageInfo { endCursor } } }";
+    let v = ask("admin", list);
+    let nodes = &v["data"]["backgroundJobs"]["nodes"];
+    assert_eq!(nodes[0]["id"], dead.to_string(), "{v}");
+    assert_eq!(nodes[0]["lastError"], "550 mailbox unavailable");
+    assert_eq!(code(&ask("recruiter", list)), "FORBIDDEN");
+    let retry = format!("mutation {{ retryJob(id: \"{dead}\") {{ state attempt }} }}");
+    assert_eq!(code(&ask("recruiter", &retry)), "FORBIDDEN");
+    let v = ask("admin", &retry);
+    assert_eq!(v["data"]["retryJob"]["state"], "available", "{v}");
+    assert_eq!(code(&ask("admin", &retry)), "CONFLICT");
+    let cancel = format!("mutation {{ cancelJob(id: \"{theirs}\") {{ state }} }}");
+    assert_eq!(code(&ask("admin", &cancel)), "NOT_FOUND");
+    assert_eq!(state_of(&mut s, "wb", theirs), JobState::Available);
+    let v = ask(
+        "admin",
+        "{ backgroundJobs(state: \"nope\") { nodes { id } } }",
+    );
+    assert_eq!(code(&v), "BAD_USER_INPUT");
+}
+
+fn state_of(s: &mut Store, org: &str, id: i64) -> JobState {
+    s.job_record(org, id).unwrap().unwrap().state
+}
+
+/// `serve` with handlers runs a pool (`workflow.workers`), and its stop stops the pool.
+#[test]
+fn serve_runs_a_pool() {
+    let db = common::sqlite_db();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut settings = server::Settings {
+        database: db.url.clone(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..server::Settings::default()
+    };
+    settings.workflow.workers = 1;
+    let runs: Arc<Mutex<HashMap<i64, u32>>> = Arc::default();
+    let running = rt
+        .block_on(server::start_with_jobs(
+            settings,
+            counting(runs.clone()),
+            false,
+        ))
+        .unwrap();
+    let mut s = Store::open(&db.url).unwrap();
+    let id = s
+        .enqueue_job(
+            &NewJob::new("acme", "count", serde_json::json!({}), now()),
+            now(),
+        )
+        .unwrap()
+        .id;
+    wait_until("the job runs inside serve", Duration::from_secs(20), || {
+        runs.lock().unwrap().get(&id) == Some(&1)
+    });
+    rt.block_on(running.stop()).unwrap();
+    assert_eq!(state(&mut s, id), JobState::Done);
+    // Stopped: a job enqueued now stays.
+    let later_one = s
+        .enqueue_job(
+            &NewJob::new("acme", "count", serde_json::json!({}), now()),
+            now(),
+        )
+        .unwrap()
+        .id;
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(state(&mut s, later_one), JobState::Available);
+}

@@ -56,6 +56,7 @@ use domain::Instant;
 use postgres::fallible_iterator::FallibleIterator;
 use rusqlite::TransactionBehavior;
 
+use crate::audit::{pg_instant, system_time};
 use crate::events::EventContext;
 use crate::rows::Val;
 use crate::write::tx::{Conn, Kind, Row, Tx};
@@ -450,6 +451,9 @@ impl Store {
         now: Instant,
         lease_until: Instant,
     ) -> Result<Vec<Job>, StoreError> {
+        if let Store::Postgres(s) = self {
+            return claim_postgres(s, holder, limit, now, lease_until);
+        }
         self.jobs_tx(|tx| {
             let pg = tx.is_postgres();
             let sql = format!(
@@ -507,6 +511,12 @@ impl Store {
         holder: &str,
         now: Instant,
     ) -> Result<bool, StoreError> {
+        if let Store::Postgres(s) = self {
+            // One statement, no transaction around it: one round trip.
+            let (client, statement) = s.prepared(COMPLETE_POSTGRES)?;
+            let n = client.execute(&statement, &[&id, &holder, &system_time(now)?])?;
+            return Ok(n == 1);
+        }
         self.jobs_tx(|tx| {
             let sql = format!(
                 "UPDATE job_queue SET state = 'done', finished_at = {}, locked_by = NULL, locked_until = NULL \
@@ -836,6 +846,63 @@ impl Store {
             }
         }
     }
+}
+
+/// The claim on PostgreSQL: one statement (atomic on its own, `SKIP LOCKED` leaves the rows
+/// other claims hold), prepared once per connection, no transaction around it: one round trip.
+const CLAIM_POSTGRES: &str = "UPDATE job_queue SET state = 'running', attempt = attempt + 1, \
+    locked_by = $1, locked_until = $2::timestamptz \
+    WHERE id IN (SELECT id FROM job_queue WHERE state = 'available' AND run_at <= $3::timestamptz \
+      ORDER BY priority DESC, run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+    RETURNING id, org_id, kind, payload, attempt, max_attempts, unique_key, enqueued_at, run_at, priority";
+
+/// A completion on PostgreSQL, likewise.
+const COMPLETE_POSTGRES: &str = "UPDATE job_queue SET state = 'done', finished_at = $3::timestamptz, \
+    locked_by = NULL, locked_until = NULL WHERE id = $1 AND state = 'running' AND locked_by = $2";
+
+fn claim_postgres(
+    s: &mut crate::postgres::PgStore,
+    holder: &str,
+    limit: u32,
+    now: Instant,
+    lease_until: Instant,
+) -> Result<Vec<Job>, StoreError> {
+    let (client, statement) = s.prepared(CLAIM_POSTGRES)?;
+    let rows = client.query(
+        &statement,
+        &[
+            &holder,
+            &system_time(lease_until)?,
+            &system_time(now)?,
+            &i64::from(limit),
+        ],
+    )?;
+    let mut jobs = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id: i64 = r.try_get(0)?;
+        let org_id: String = r.try_get(1)?;
+        let enqueued_at = pg_instant(&org_id, "job_queue", id, r.try_get(7)?)?;
+        let run_at = pg_instant(&org_id, "job_queue", id, r.try_get(8)?)?;
+        let priority: i16 = r.try_get(9)?;
+        let job = Job {
+            id,
+            org_id,
+            kind: r.try_get(2)?,
+            payload: r.try_get(3)?,
+            attempt: r.try_get(4)?,
+            max_attempts: r.try_get(5)?,
+            unique_key: r.try_get(6)?,
+            enqueued_at,
+            run_at,
+        };
+        jobs.push((job, priority));
+    }
+    jobs.sort_by(|(a, pa), (b, pb)| {
+        pb.cmp(pa)
+            .then(a.run_at.cmp(&b.run_at))
+            .then(a.id.cmp(&b.id))
+    });
+    Ok(jobs.into_iter().map(|(j, _)| j).collect())
 }
 
 fn job_state(tx: &mut Tx<'_>, org: &str, id: i64) -> Result<Option<JobState>, StoreError> {

@@ -145,6 +145,27 @@ impl PgStore {
         Ok(())
     }
 
+    /// Statement `sql` prepared on this connection (once; kept with the report statements),
+    /// and the client to run it: one round trip per execution for the store's hot paths (the
+    /// job queue's claim and completion).
+    pub(crate) fn prepared(
+        &mut self,
+        sql: &str,
+    ) -> Result<(&mut Client, postgres::Statement), StoreError> {
+        let statement = match self.prepared.get(sql) {
+            Some(s) => s.clone(),
+            None => {
+                if self.prepared.len() >= PREPARED_MAX {
+                    self.prepared.clear();
+                }
+                let s = self.client.prepare(sql)?;
+                self.prepared.insert(sql.to_owned(), s.clone());
+                s
+            }
+        };
+        Ok((&mut self.client, statement))
+    }
+
     /// The client, for the store's own modules (see `audit`).
     pub(crate) fn client(&mut self) -> &mut Client {
         &mut self.client

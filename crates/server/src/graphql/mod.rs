@@ -7,6 +7,7 @@
 pub mod automation;
 pub mod events;
 pub mod flags;
+pub mod jobs;
 pub mod model;
 pub mod mutations;
 pub mod order;
@@ -143,6 +144,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     for f in automation::query_fields() {
         query = query.field(f);
     }
+    query = query.field(jobs::query_field());
     for f in reports::fields()
         .into_iter()
         .chain(scheduling::fields())
@@ -155,6 +157,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     mutation_fields.push(self::flags::set_flag_field());
     mutation_fields.extend(rollouts::mutation_fields());
     mutation_fields.extend(automation::mutation_fields());
+    mutation_fields.extend(jobs::mutation_fields());
     let has_mutations = !mutation_fields.is_empty();
     let mut mutation = Object::new("Mutation").description(
         "The hiring workflow. Every mutation is checked by the access policy and accepts an \
@@ -198,6 +201,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         .chain(events::types())
         .chain(rollouts::types())
         .chain(automation::types())
+        .chain(jobs::types())
         .chain(read::common_types())
     {
         builder = builder.register(t);
