@@ -1,0 +1,2 @@
+// graphile-worker's no-op task for bench/jobs.sh.
+module.exports = async () => {};
