@@ -797,3 +797,106 @@ fn rules_that_trigger_each_other_stop_on_sqlite() {
 fn rules_that_trigger_each_other_stop_on_postgres() {
     rules_that_trigger_each_other_stop(common::postgres());
 }
+
+/// "2 hours after a move, if still active": the rule job waits for its time, and the
+/// condition is checked then (the application archived meanwhile: nothing fires).
+fn delayed_rules_check_when_due(mut f: Fresh) {
+    let o = org(&mut f);
+    let store = f.store();
+    let active = ids(
+        &o,
+        store,
+        &o.admin,
+        "report applications where status = \"active\" show id",
+    );
+    let application = active[0].clone();
+    let job = ids(
+        &o,
+        store,
+        &o.admin,
+        &format!("report applications where id = \"{application}\" show job.id"),
+    )[0]
+    .clone();
+    let current = ids(
+        &o,
+        store,
+        &o.admin,
+        &format!("report applications where id = \"{application}\" show current_stage.id"),
+    )[0]
+    .clone();
+    let to = ids(
+        &o,
+        store,
+        &o.admin,
+        &format!("report stages where job.id = \"{job}\" where kind != \"hired\" show id"),
+    )
+    .into_iter()
+    .find(|s| *s != current)
+    .unwrap();
+    let rule = save(
+        &o,
+        store,
+        &o.admin,
+        r#"{"name": "still active 2 hours later", "when": "application.moved",
+        "if": "status = \"active\"", "after": "2h", "then": [{"do": "request_feedback"}]}"#,
+    )
+    .unwrap();
+    o.services
+        .move_application(
+            store,
+            &o.admin,
+            MoveApplication {
+                application_id: Id::parse(application.clone()).unwrap(),
+                to_stage_id: Id::parse(to).unwrap(),
+            },
+            now(),
+        )
+        .unwrap();
+    o.services.dispatch_automation(store, now()).unwrap();
+    let lease = |at: Instant| Instant::from_micros(at.as_micros() + 60_000_000).unwrap();
+    let at = now();
+    assert!(
+        store
+            .claim_jobs("test", 10, at, lease(at))
+            .unwrap()
+            .is_empty(),
+        "due only in 2 hours"
+    );
+    // Archived meanwhile.
+    let reason = store.archive_reasons(ORG).unwrap()[0].clone();
+    o.services
+        .archive_application(
+            store,
+            &o.admin,
+            app::hiring::ArchiveApplication {
+                application_id: Id::parse(application.clone()).unwrap(),
+                reason,
+            },
+            now(),
+        )
+        .unwrap();
+    let later = Instant::from_micros(now().as_micros() + 2 * 3_600_000_000 + 1_000_000).unwrap();
+    let jobs = store.claim_jobs("test", 10, later, lease(later)).unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0].payload["rule"], rule.id.as_str());
+    let step = o.services.run_rule_job(store, &jobs[0], later);
+    assert!(matches!(step, Step::Done(_)), "{step:?}");
+    let runs = store.rule_runs(ORG, Some(&rule.id), 10).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].outcome, "skipped");
+    assert!(runs[0].detail.contains("condition is false"), "{runs:?}");
+}
+
+#[test]
+fn delayed_rules_check_when_due_on_sqlite() {
+    delayed_rules_check_when_due(common::sqlite());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn delayed_rules_check_when_due_on_postgres() {
+    delayed_rules_check_when_due(common::postgres());
+}

@@ -53,6 +53,8 @@ pub struct EffectsOutside {
     pub effects: Arc<Effects>,
     /// The sender of rules' emails.
     pub from: String,
+    /// The CalDAV account (user, password), if any.
+    pub caldav: Option<(String, String)>,
 }
 
 fn effect_error(e: CallError) -> EffectError {
@@ -112,7 +114,7 @@ impl Outside for EffectsOutside {
                 collection_url: event.calendar.clone(),
                 uid: event.uid.clone(),
                 ics: event.ics.clone(),
-                credentials: None,
+                credentials: self.caldav.clone(),
             })
             .map(|_| ())
             .map_err(effect_error)
@@ -189,6 +191,12 @@ impl Automation {
         let outside = Arc::new(EffectsOutside {
             effects: effects.clone(),
             from: settings.smtp.from.clone(),
+            caldav: (!settings.caldav.username.is_empty()).then(|| {
+                (
+                    settings.caldav.username.clone(),
+                    settings.caldav.password.clone(),
+                )
+            }),
         });
         handlers.register(
             RULE_JOB,

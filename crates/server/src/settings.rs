@@ -263,6 +263,29 @@ pub struct WorkflowSettings {
     pub breaker: BreakerConfig,
     /// The SMTP server rules' emails go through.
     pub smtp: SmtpSettings,
+    /// The account rules' `calendar_event` actions put interviews on CalDAV calendars with.
+    pub caldav: CaldavSettings,
+}
+
+/// The CalDAV account of rules' calendar events (HTTP Basic; empty: no credentials sent).
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaldavSettings {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for CaldavSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password is a secret: never in a log line.
+        f.debug_struct("CaldavSettings")
+            .field("username", &self.username)
+            .field(
+                "password",
+                &if self.password.is_empty() { "" } else { "***" },
+            )
+            .finish()
+    }
 }
 
 /// Calls outside ([`effects`]).
@@ -353,6 +376,7 @@ impl Default for WorkflowSettings {
             calls: CallSettings::default(),
             breaker: BreakerConfig::default(),
             smtp: SmtpSettings::default(),
+            caldav: CaldavSettings::default(),
         }
     }
 }

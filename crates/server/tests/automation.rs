@@ -505,7 +505,11 @@ fn a_hanging_destination_holds_up_no_other(db: Db) {
     let mut slowest = Duration::ZERO;
     for _ in 0..20 {
         let t = Instant::now();
-        let v = api.query(&admin.token, "{ jobs(first: 5) { nodes { id title } } }", json!({}));
+        let v = api.query(
+            &admin.token,
+            "{ jobs(first: 5) { nodes { id title } } }",
+            json!({}),
+        );
         assert!(v["errors"].is_null(), "{v}");
         slowest = slowest.max(t.elapsed());
     }
