@@ -18,7 +18,8 @@
 //!   commands as the API (authorized as the owner), or an effect outside through [`Outside`]
 //!   (email, webhook, calendar), with an idempotency key that is the same on every retry.
 //!
-//! What each rule did with each event is recorded (`automation_runs`), and
+//! Rules that trigger each other stop after [`MAX_CHAIN`] steps: the events an action makes
+//! carry their depth. What each rule did with each event is recorded (`automation_runs`), and
 //! [`Services::dry_run`] tells which rules an event would trigger and why, without doing
 //! anything.
 
@@ -47,12 +48,11 @@ pub const MAX_RULES: usize = 200;
 pub const DISPATCH_BATCH: u32 = 500;
 /// The longest reason of a change.
 pub const MAX_REASON: usize = 2_000;
-/// The loop guard: a rule fires at most this many times for one subject in
-/// [`LOOP_WINDOW_MICROS`] (rules whose actions trigger each other, such as two moves back and
-/// forth, stop there; the run records why).
-pub const LOOP_LIMIT: i64 = 10;
-/// The loop guard's window: one hour.
-pub const LOOP_WINDOW_MICROS: i64 = 3_600_000_000;
+/// The loop guard: the longest chain of rules, each triggered by the previous one's action
+/// (an event a person's change made is at depth 0; one an action made, at its rule's event's
+/// depth + 1, `outbox.automation_depth`). Rules that trigger each other forever, such as two
+/// moves back and forth, stop here; the run records why.
+pub const MAX_CHAIN: i64 = 5;
 
 /// The audit log's action for a saved rule.
 pub const SAVE_RULE: &str = "saveAutomationRule";
@@ -812,9 +812,9 @@ impl Services {
                 .collect();
             let events =
                 store.automation_events(org, backlog.cursor, backlog.head, DISPATCH_BATCH)?;
-            let last = events.last().map_or(backlog.head, |e| e.seq);
+            let last = events.last().map_or(backlog.head, |(e, _)| e.seq);
             let mut jobs = Vec::new();
-            for event in &events {
+            for (event, depth) in &events {
                 for (stored, rule) in &rules {
                     if event.seq <= stored.since_seq || !rule.triggered_by(&event.event_type) {
                         continue;
@@ -830,6 +830,7 @@ impl Services {
                             "type": event.event_type,
                             "subject": event.subject,
                             "time": event.time.as_micros(),
+                            "depth": depth.unwrap_or(0),
                         }),
                         priority: 0,
                         run_at: due_at(event, rule, now),
@@ -900,10 +901,10 @@ impl Services {
             }
             Err(e) => return Err(e),
         };
-        let since = Instant::from_micros(now.as_micros() - LOOP_WINDOW_MICROS).unwrap_or(now);
-        if store.rule_fired_since(org, &rule_id, &subject, since)? >= LOOP_LIMIT {
+        let depth = p.get("depth").and_then(Json::as_i64).unwrap_or(0);
+        if depth >= MAX_CHAIN {
             run.detail = format!(
-                "loop guard: the rule fired {LOOP_LIMIT} times for `{subject}` in the last hour"
+                "loop guard: the event comes from a chain of {depth} rules' actions (at most {MAX_CHAIN})"
             );
             store.record_rule_run(org, &run)?;
             return Ok(Step::Done(run.detail));
@@ -931,6 +932,7 @@ impl Services {
                         "action": action,
                         "application": application,
                         "interview": interview,
+                        "depth": depth + 1,
                     });
                     store.enqueue_job(
                         &NewJob {
@@ -995,10 +997,15 @@ impl Services {
         job: &Job,
         now: Instant,
     ) -> Step {
-        match self.action_job(store, outside, job, now) {
+        // What the action changes carries its depth, so rules on its events know the chain.
+        let depth = job.payload.get("depth").and_then(Json::as_i64).unwrap_or(1);
+        store.set_automation_depth(Some(depth));
+        let step = match self.action_job(store, outside, job, now) {
             Ok(step) => step,
             Err(e) => e.into(),
-        }
+        };
+        store.set_automation_depth(None);
+        step
     }
 
     fn action_job(
@@ -1111,7 +1118,8 @@ impl Services {
                 ))
             }
             Action::Webhook { url, secret } => {
-                let Some(ev) = store.outbox_event(org, &event)? else {
+                let seq = p.get("seq").and_then(Json::as_i64).unwrap_or(0);
+                let Some(ev) = store.outbox_event_at(org, seq)?.filter(|e| e.id == event) else {
                     return Ok(Step::Done(format!("event `{event}` is no longer kept")));
                 };
                 let body = json!({

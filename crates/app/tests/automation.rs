@@ -766,7 +766,7 @@ fn rules_that_trigger_each_other_stop(mut f: Fresh) {
     let runs = store.rule_runs(ORG, None, 1000).unwrap();
     let fired = runs.iter().filter(|r| r.outcome == "fired").count();
     assert!(
-        fired <= 2 * app::automation::LOOP_LIMIT as usize,
+        fired <= app::automation::MAX_CHAIN as usize,
         "{fired} fired"
     );
     assert!(

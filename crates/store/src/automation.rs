@@ -348,12 +348,14 @@ impl Store {
         after: i64,
         up_to: i64,
         limit: u32,
-    ) -> Result<Vec<OutboxEvent>, StoreError> {
+    ) -> Result<Vec<(OutboxEvent, Option<i64>)>, StoreError> {
         self.plain_tx(|tx| {
             let sql = format!(
-                "SELECT {EVENT_COLUMNS} FROM outbox \
+                "SELECT {EVENT_COLUMNS}, automation_depth FROM outbox \
                  WHERE org_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4"
             );
+            let mut kinds = EVENT_KINDS.to_vec();
+            kinds.push(Kind::Int);
             let rows = tx.query(
                 &sql,
                 &[
@@ -362,9 +364,31 @@ impl Store {
                     Val::Int(up_to),
                     Val::Int(i64::from(limit)),
                 ],
-                &EVENT_KINDS,
+                &kinds,
             )?;
-            rows.iter().map(|r| OutboxEvent::from_row(org, r)).collect()
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        OutboxEvent::from_row(org, r)?,
+                        r.opt_int(EVENT_KINDS.len())?,
+                    ))
+                })
+                .collect()
+        })
+    }
+
+    /// One event of the org by its `seq`.
+    pub fn outbox_event_at(
+        &mut self,
+        org: &str,
+        seq: i64,
+    ) -> Result<Option<OutboxEvent>, StoreError> {
+        self.plain_tx(|tx| {
+            let sql = format!("SELECT {EVENT_COLUMNS} FROM outbox WHERE org_id = $1 AND seq = $2");
+            tx.query_opt(&sql, &[Val::Text(org), Val::Int(seq)], &EVENT_KINDS)?
+                .as_ref()
+                .map(|r| OutboxEvent::from_row(org, r))
+                .transpose()
         })
     }
 
@@ -447,30 +471,6 @@ impl Store {
                 ],
             )?;
             Ok(())
-        })
-    }
-
-    /// How many times rule `rule` fired for `subject` at or after `since` (the loop guard).
-    pub fn rule_fired_since(
-        &mut self,
-        org: &str,
-        rule: &str,
-        subject: &str,
-        since: Instant,
-    ) -> Result<i64, StoreError> {
-        self.plain_tx(|tx| {
-            tx.query_opt(
-                "SELECT count(*) FROM automation_runs WHERE org_id = $1 AND rule_id = $2 \
-                 AND subject = $3 AND at >= $4 AND outcome = 'fired'",
-                &[
-                    Val::Text(org),
-                    Val::Text(rule),
-                    Val::Text(subject),
-                    Val::Instant(since),
-                ],
-                &[Kind::Int],
-            )?
-            .map_or(Ok(0), |r| r.int(0))
         })
     }
 

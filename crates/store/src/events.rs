@@ -1116,6 +1116,9 @@ mod tests {
 pub struct EventContext {
     pub actor: Option<String>,
     pub at: Option<Instant>,
+    /// Set while an automation rule's action runs: the depth its events get
+    /// (`outbox.automation_depth`, migration 22).
+    pub automation_depth: Option<i64>,
 }
 
 /// A store whose writes' events are attributed to an actor and a time until it is dropped
@@ -1148,11 +1151,19 @@ impl crate::Store {
     /// named, e.g. the operator's CLI) at `at`, until the returned guard is dropped:
     /// `store.acting_as(Some(user), at).move_stage(org, cmd)`.
     pub fn acting_as(&mut self, actor: Option<&str>, at: Instant) -> Acting<'_> {
+        let automation_depth = self.event_context().automation_depth;
         *self.event_context_mut() = EventContext {
             actor: actor.map(str::to_owned),
             at: Some(at),
+            automation_depth,
         };
         Acting { store: self }
+    }
+
+    /// Marks the writes of this connection as an automation rule's, `depth` steps from a
+    /// person's change (`None`: a person's again). Kept across [`crate::Store::acting_as`].
+    pub fn set_automation_depth(&mut self, depth: Option<i64>) {
+        self.event_context_mut().automation_depth = depth;
     }
 
     /// **For the mutation benchmark only** (`crates/app/benches/mutations.rs`,

@@ -50,5 +50,8 @@ CREATE TABLE automation_runs (
 ) STRICT;
 
 CREATE INDEX automation_runs_by_time ON automation_runs (org_id, at);
--- The loop guard: how often a rule fired for one subject lately.
-CREATE INDEX automation_runs_by_subject ON automation_runs (org_id, rule_id, subject, at);
+
+-- How many automated steps led to an event: NULL for a change a person (or a client) made, N
+-- for a change an automation rule's action made because of an event of depth N - 1. Rules stop
+-- a chain at `app::automation::MAX_CHAIN` (rules that trigger each other end there).
+ALTER TABLE outbox ADD COLUMN automation_depth INTEGER;

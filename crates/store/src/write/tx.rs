@@ -49,15 +49,15 @@ const OUTBOX_INSERT_POSTGRES: &str = "WITH head AS ( \
     INSERT INTO outbox_heads (org_id, last_seq) VALUES ($1::text, 1) \
     ON CONFLICT (org_id) DO UPDATE SET last_seq = outbox_heads.last_seq + 1 \
     RETURNING last_seq) \
-    INSERT INTO outbox (org_id, seq, id, type, subject, time, data, committed_at) \
+    INSERT INTO outbox (org_id, seq, id, type, subject, time, data, committed_at, automation_depth) \
     SELECT $1::text, last_seq, $2::text, $3::text, $4::text, $5::timestamptz, $6::jsonb, \
-    clock_timestamp() FROM head";
+    clock_timestamp(), $7::bigint FROM head";
 
 /// The same on SQLite (one writer at a time): the head, then the event.
 const OUTBOX_HEAD_SQLITE: &str = "INSERT INTO outbox_heads (org_id, last_seq) VALUES (?1, 1) \
     ON CONFLICT (org_id) DO UPDATE SET last_seq = outbox_heads.last_seq + 1 RETURNING last_seq";
-const OUTBOX_INSERT_SQLITE: &str = "INSERT INTO outbox (org_id, seq, id, type, subject, time, data, committed_at) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER))";
+const OUTBOX_INSERT_SQLITE: &str = "INSERT INTO outbox (org_id, seq, id, type, subject, time, data, committed_at, automation_depth) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER), ?8)";
 
 /// What a result column holds.
 #[derive(Clone, Copy, Debug)]
@@ -509,6 +509,7 @@ impl<'c> Tx<'c> {
             .context
             .at
             .unwrap_or_else(|| Instant::from_timestamp(jiff::Timestamp::now()));
+        let depth = self.context.automation_depth;
         for e in std::mem::take(&mut self.events) {
             let id = super::new_uuid();
             let data = serde_json::to_string(&e.data).map_err(corrupt)?;
@@ -526,7 +527,8 @@ impl<'c> Tx<'c> {
                             type_name,
                             e.subject,
                             time.as_micros(),
-                            data
+                            data,
+                            depth
                         ])?;
                 }
                 Conn::Postgres(tx) => {
@@ -550,6 +552,7 @@ impl<'c> Tx<'c> {
                             &e.subject,
                             &PgText(Some(time)),
                             &PgText(Some(data)),
+                            &depth,
                         ],
                     )?;
                 }
