@@ -77,6 +77,24 @@ fn effect_error(e: CallError) -> EffectError {
     }
 }
 
+/// How long an action waits for a free place in its destination's bulkhead before it gives up
+/// and retries later: a call finishing soon frees one, while a destination that hangs keeps
+/// the wait short.
+const SLOT_WAIT: Duration = Duration::from_millis(250);
+
+/// `call`, tried again while the destination's bulkhead is full, for up to [`SLOT_WAIT`].
+fn with_slot<T>(mut call: impl FnMut() -> Result<T, CallError>) -> Result<T, CallError> {
+    let started = std::time::Instant::now();
+    loop {
+        match call() {
+            Err(CallError::Busy { .. }) if started.elapsed() < SLOT_WAIT => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Outside for EffectsOutside {
     fn email(&self, email: &OutgoingEmail) -> Result<(), EffectError> {
         let key = email
@@ -84,38 +102,38 @@ impl Outside for EffectsOutside {
             .trim_start_matches('<')
             .trim_end_matches('>')
             .to_owned();
-        self.effects
-            .email(&effects::Email {
-                idempotency_key: key,
-                from: self.from.clone(),
-                to: email.to.clone(),
-                subject: email.subject.clone(),
-                text: email.body.clone(),
-            })
+        let email = effects::Email {
+            idempotency_key: key,
+            from: self.from.clone(),
+            to: email.to.clone(),
+            subject: email.subject.clone(),
+            text: email.body.clone(),
+        };
+        with_slot(|| self.effects.email(&email))
             .map(|_| ())
             .map_err(effect_error)
     }
 
     fn webhook(&self, hook: &OutgoingWebhook) -> Result<(), EffectError> {
-        self.effects
-            .webhook(&effects::WebhookRequest {
-                url: hook.url.clone(),
-                secret: hook.secret.clone(),
-                idempotency_key: hook.id.clone(),
-                body: hook.body.clone(),
-            })
+        let request = effects::WebhookRequest {
+            url: hook.url.clone(),
+            secret: hook.secret.clone(),
+            idempotency_key: hook.id.clone(),
+            body: hook.body.clone(),
+        };
+        with_slot(|| self.effects.webhook(&request))
             .map(|_| ())
             .map_err(effect_error)
     }
 
     fn calendar_put(&self, event: &OutgoingCalendarEvent) -> Result<(), EffectError> {
-        self.effects
-            .caldav_put(&effects::CalendarPut {
-                collection_url: event.calendar.clone(),
-                uid: event.uid.clone(),
-                ics: event.ics.clone(),
-                credentials: self.caldav.clone(),
-            })
+        let put = effects::CalendarPut {
+            collection_url: event.calendar.clone(),
+            uid: event.uid.clone(),
+            ics: event.ics.clone(),
+            credentials: self.caldav.clone(),
+        };
+        with_slot(|| self.effects.caldav_put(&put))
             .map(|_| ())
             .map_err(effect_error)
     }

@@ -366,7 +366,7 @@ impl Default for SmtpSettings {
 impl Default for WorkflowSettings {
     fn default() -> WorkflowSettings {
         WorkflowSettings {
-            workers: 2,
+            workers: 4,
             poll_ms: 1_000,
             lease_s: 30,
             grace_s: 10,
