@@ -85,6 +85,7 @@ SQL
 
 export HIREPLANE_LIMITS__RATE_PER_SECOND=0 HIREPLANE_LOG_LEVEL=warn
 export HIREPLANE_WORKFLOW__WORKERS=$workers HIREPLANE_WORKFLOW__DISPATCH_POLL_MS=10
+export HIREPLANE_WORKFLOW__CALLS__ALLOW_PRIVATE_NETWORKS=true   # the receiver is on this machine
 "$bin" --database "$dburl" serve --listen "127.0.0.1:$port" >/dev/null 2>"$work/server.log" &
 server=$!
 for _ in $(seq 100); do

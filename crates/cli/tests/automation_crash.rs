@@ -139,6 +139,7 @@ fn worker(database: &str) -> Child {
         .env("HIREPLANE_WORKFLOW__DISPATCH_POLL_MS", "10")
         .env("HIREPLANE_WORKFLOW__DISPATCH_LEASE_S", "1")
         .env("HIREPLANE_WORKFLOW__CALLS__TIMEOUT_MS", "2000")
+        .env("HIREPLANE_WORKFLOW__CALLS__ALLOW_PRIVATE_NETWORKS", "true")
         .env("HIREPLANE_LOG_LEVEL", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

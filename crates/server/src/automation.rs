@@ -55,6 +55,78 @@ pub struct EffectsOutside {
     pub from: String,
     /// The CalDAV account (user, password), if any.
     pub caldav: Option<(String, String)>,
+    /// `workflow.calls.allow_private_networks`.
+    pub allow_private: bool,
+}
+
+/// Whether `ip` is of a network no rule should reach unless the operator allows it: loopback,
+/// unspecified, private (RFC 1918), shared (RFC 6598), link-local, broadcast, documentation,
+/// multicast, unique local (fc00::/7), and IPv4 addresses mapped into IPv6.
+fn private(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_unspecified()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || (a == 100 && (64..128).contains(&b))
+                || a == 0
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return private(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Refuses a URL whose host resolves to a private address (see [`private`]), unless allowed.
+/// The name is resolved here, just before the call (a name that resolves differently a moment
+/// later is not caught: the deployment's egress rules are the last line).
+fn check_public(url: &str, allow: bool) -> Result<(), EffectError> {
+    if allow {
+        return Ok(());
+    }
+    let destination =
+        effects::http_destination(url).map_err(|error| EffectError::Permanent { error })?;
+    let host_port = destination
+        .split_once("://")
+        .map_or(destination.as_str(), |(_, rest)| rest);
+    let host_port = host_port.trim_start_matches('[').replacen("]:", ":", 1);
+    let (host, port) = host_port
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
+        .ok_or_else(|| EffectError::Permanent {
+            error: format!("`{url}`: no host and port"),
+        })?;
+    let addrs = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port)).map_err(|e| {
+        EffectError::Retry {
+            error: format!("`{destination}`: cannot resolve `{host}`: {e}"),
+            after: None,
+        }
+    })?;
+    for a in addrs {
+        if private(a.ip()) {
+            return Err(EffectError::Permanent {
+                error: format!(
+                    "`{destination}`: `{host}` is the private address {}; rules may call only public addresses unless `workflow.calls.allow_private_networks` is set",
+                    a.ip()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn effect_error(e: CallError) -> EffectError {
@@ -115,6 +187,7 @@ impl Outside for EffectsOutside {
     }
 
     fn webhook(&self, hook: &OutgoingWebhook) -> Result<(), EffectError> {
+        check_public(&hook.url, self.allow_private)?;
         let request = effects::WebhookRequest {
             url: hook.url.clone(),
             secret: hook.secret.clone(),
@@ -127,6 +200,7 @@ impl Outside for EffectsOutside {
     }
 
     fn calendar_put(&self, event: &OutgoingCalendarEvent) -> Result<(), EffectError> {
+        check_public(&event.calendar, self.allow_private)?;
         let put = effects::CalendarPut {
             collection_url: event.calendar.clone(),
             uid: event.uid.clone(),
@@ -209,6 +283,7 @@ impl Automation {
         let outside = Arc::new(EffectsOutside {
             effects: effects.clone(),
             from: settings.smtp.from.clone(),
+            allow_private: settings.calls.allow_private_networks,
             caldav: (!settings.caldav.username.is_empty()).then(|| {
                 (
                     settings.caldav.username.clone(),
@@ -376,5 +451,45 @@ fn dispatch_loop(config: &Dispatch, shared: &Shared, services: &app::Services, e
     }
     if let Some(s) = store.as_mut() {
         let _ = s.release_lease(DISPATCH_LEASE, &config.holder);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_networks_are_told_apart_from_public_ones() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(private(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["1.1.1.1", "8.8.8.8", "2606:4700::1111", "::ffff:1.1.1.1"] {
+            assert!(!private(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn calls_to_private_addresses_are_refused_unless_allowed() {
+        let refused = check_public("http://127.0.0.1:8080/hook", false).unwrap_err();
+        assert!(
+            matches!(&refused, EffectError::Permanent { error } if error.contains("allow_private_networks")),
+            "{refused:?}"
+        );
+        assert!(check_public("http://[::1]:8080/hook", false).is_err());
+        assert!(check_public("http://localhost:5432/", false).is_err());
+        assert!(check_public("http://127.0.0.1:8080/hook", true).is_ok());
     }
 }

@@ -301,6 +301,10 @@ pub struct CallSettings {
     pub retries: u32,
     /// Calls in flight per destination (the bulkhead); more are refused at once and retried.
     pub max_concurrent: u32,
+    /// Whether rules may call addresses of private networks (loopback, RFC 1918, link-local,
+    /// unique local, ...). Off by default: an org's admin must not reach the deployment's
+    /// internal services (a database, a metadata endpoint) through a webhook or calendar URL.
+    pub allow_private_networks: bool,
 }
 
 impl Default for CallSettings {
@@ -310,6 +314,7 @@ impl Default for CallSettings {
             connect_timeout_ms: 3_000,
             retries: 2,
             max_concurrent: 4,
+            allow_private_networks: false,
         }
     }
 }

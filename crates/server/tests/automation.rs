@@ -137,6 +137,8 @@ impl Api {
         settings.workflow.poll_ms = 100;
         settings.workflow.dispatch_poll_ms = 20;
         settings.workflow.calls.timeout_ms = 2_000;
+        // The receivers are on this machine.
+        settings.workflow.calls.allow_private_networks = true;
         tune(&mut settings);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -524,3 +526,45 @@ fn a_hanging_destination_holds_up_no_other(db: Db) {
 }
 
 on_both!(a_hanging_destination_holds_up_no_other);
+
+/// By default a rule cannot reach a private address (the deployment's own services): the
+/// webhook is never sent, and its job is dead with the reason.
+fn private_addresses_are_refused_by_default(db: Db) {
+    let org = "ssrf";
+    let tokens = common::generated_org(&db, org, 10, 3, &["admin"]);
+    let admin = &tokens[0];
+    let receiver = Receiver::start(0);
+    let api = Api::start_with(&db, |s| s.workflow.calls.allow_private_networks = false);
+    let v = api.query(&admin.token, SAVE, json!({"d": {"name": "inside", "when": "candidate.created",
+        "then": [{"do": "webhook", "url": format!("{}/internal", receiver.url), "secret": SECRET}]}}));
+    assert!(v["errors"].is_null(), "{v}");
+    let v = api.query(
+        &admin.token,
+        r#"mutation { createCandidate(input: {name: "Probe"}) { id } }"#,
+        json!({}),
+    );
+    assert!(v["errors"].is_null(), "{v}");
+    let mut dead = Value::Null;
+    wait_until("the job dead", Duration::from_secs(30), || {
+        dead = api.query(
+            &admin.token,
+            r#"{ backgroundJobs(first: 5, state: "dead") { nodes { kind lastError } } }"#,
+            json!({}),
+        );
+        dead["data"]["backgroundJobs"]["nodes"]
+            .as_array()
+            .is_some_and(|n| !n.is_empty())
+    });
+    let node = &dead["data"]["backgroundJobs"]["nodes"][0];
+    assert_eq!(node["kind"], "automation.action");
+    assert!(
+        node["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("allow_private_networks"),
+        "{node}"
+    );
+    assert!(receiver.at("/internal").is_empty());
+}
+
+on_both!(private_addresses_are_refused_by_default);
