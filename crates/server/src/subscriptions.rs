@@ -412,6 +412,19 @@ impl Connection {
                 .await;
             }
             let _ = tokio::time::timeout(send_timeout, sink.send(close(code, &reason))).await;
+            // RFC 6455, 7.1.1: the server that closes waits (bounded) for the client's close
+            // before dropping the connection, reading what the client still sends. Dropped at
+            // once, a client that was reading pings would find its automatic pong refused and
+            // lose the close frame behind them (seen as 1006 instead of the code).
+            let linger = send_timeout.min(Duration::from_secs(5));
+            let _ = tokio::time::timeout(linger, async {
+                while let Some(Ok(m)) = stream.next().await {
+                    if matches!(m, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
         }
         let _ = tokio::time::timeout(send_timeout, sink.close()).await;
     }
