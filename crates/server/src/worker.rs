@@ -56,6 +56,16 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
+    /// What one claim of a worker takes: `batch` jobs, and never so many of one org that the
+    /// pool runs more than `workers - 1` of its jobs at once (at least 1): one org's slow jobs
+    /// leave a worker to the others (the store's claim is fair across orgs besides).
+    pub fn claim_limits(&self) -> store::jobs::ClaimLimits {
+        store::jobs::ClaimLimits {
+            jobs: self.batch.max(1),
+            per_org: self.workers.saturating_sub(1).max(1),
+        }
+    }
+
     /// The pool of `settings` for store `database`, or `None` when `workflow.workers` is 0.
     pub fn from_settings(database: &str, settings: &WorkflowSettings) -> Option<WorkerConfig> {
         (settings.workers > 0).then(|| WorkerConfig {
@@ -283,9 +293,9 @@ fn work(shared: &Shared) {
             }
         };
         let at = now();
-        let claimed = match s.claim_jobs(
+        let claimed = match s.claim_jobs_within(
             &shared.holder,
-            shared.config.batch.max(1),
+            shared.config.claim_limits(),
             at,
             later(at, shared.config.lease),
         ) {

@@ -2,7 +2,8 @@
 //! enqueues wake idle workers (long before the poll interval); two pools on one database run
 //! every job exactly once; a pool that died (its lease expired) loses its job to another pool;
 //! a graceful stop lets short jobs finish and releases the ones still running, which then run
-//! again elsewhere while the left-behind handler's outcome is not recorded.
+//! again elsewhere while the left-behind handler's outcome is not recorded; one org's backlog
+//! of slow jobs neither delays another org's job nor holds every worker.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[macro_use]
@@ -109,6 +110,82 @@ fn wakeups_and_two_pools(db: Db) {
 }
 
 on_both!(wakeups_and_two_pools);
+
+/// Org `busy` queues 400 slow jobs on a pool of 3 workers; a job of org `quiet` queued
+/// afterwards starts at once (a worker is kept from `busy`, and the claim puts `quiet` first),
+/// not after the backlog (400 x 25 ms / 3 workers, about 3.3 s); `busy` never runs more than 2
+/// at a time while another org exists, and runs its backlog meanwhile.
+fn one_org_cannot_starve_another(db: Db) {
+    common::generated_org(&db, "busy", 20, 1, &[]);
+    common::generated_org(&db, "quiet", 20, 2, &[]);
+    let mut s = Store::open(&db.url).unwrap();
+    let running: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+    let most: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+    let started: Arc<Mutex<HashMap<i64, std::time::Instant>>> = Arc::default();
+    let mut h = JobHandlers::new();
+    let (r, m, st) = (running.clone(), most.clone(), started.clone());
+    h.register(
+        "slow",
+        Arc::new(move |_: &Services, _: &mut Store, job: &Job, _| {
+            st.lock().unwrap().insert(job.id, std::time::Instant::now());
+            {
+                let mut r = r.lock().unwrap();
+                let n = r.entry(job.org_id.clone()).or_default();
+                *n += 1;
+                let mut m = m.lock().unwrap();
+                let most = m.entry(job.org_id.clone()).or_default();
+                *most = (*most).max(*n);
+            }
+            std::thread::sleep(Duration::from_millis(25));
+            *r.lock().unwrap().get_mut(&job.org_id).unwrap() -= 1;
+            JobOutcome::Done
+        }),
+    );
+    let pool = WorkerPool::start(
+        config(
+            &db,
+            3,
+            Duration::from_secs(60),
+            Duration::from_secs(30),
+            Duration::from_secs(5),
+        ),
+        h,
+        Arc::new(Services::new()),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = now();
+    for i in 0..400 {
+        let j = NewJob::new("busy", "slow", serde_json::json!({ "i": i }), t0);
+        s.enqueue_job(&j, t0).unwrap();
+    }
+    wait_until("busy's jobs running", Duration::from_secs(10), || {
+        started.lock().unwrap().len() >= 10
+    });
+    let queued = std::time::Instant::now();
+    let at = now();
+    let quiet = s
+        .enqueue_job(&NewJob::new("quiet", "slow", serde_json::json!({}), at), at)
+        .unwrap()
+        .id;
+    wait_until("quiet's job started", Duration::from_secs(10), || {
+        started.lock().unwrap().contains_key(&quiet)
+    });
+    let waited = started.lock().unwrap()[&quiet] - queued;
+    let busy_done = started.lock().unwrap().len() - 1;
+    pool.stop();
+    assert!(
+        waited < Duration::from_millis(500),
+        "quiet's job waited {waited:?} behind busy's backlog"
+    );
+    assert!(
+        busy_done < 300,
+        "busy's backlog ran first ({busy_done} jobs)"
+    );
+    assert_eq!(most.lock().unwrap()["busy"], 2, "busy held every worker");
+}
+
+on_both!(one_org_cannot_starve_another);
 
 fn dead_pool_loses_its_job(db: Db) {
     let mut s = Store::open(&db.url).unwrap();

@@ -11,8 +11,9 @@
 //! that asked for it committed.
 //!
 //! Semantics, alike on both backends:
-//! - A job is `available` from its `run_at` on; claims take the due ones by `priority` (higher
-//!   first), then `run_at`, then id. A claim sets `running`, counts the attempt (`attempt` is 1
+//! - A job is `available` from its `run_at` on; claims take the due ones fairly across orgs
+//!   (below) and, within an org, by `priority` (higher first), then `run_at`, then id. A claim
+//!   sets `running`, counts the attempt (`attempt` is 1
 //!   on the first run) and leases the job to the claiming pool (`locked_by`) until
 //!   `locked_until`. The pool's heartbeat extends the lease of all its running jobs
 //!   ([`Store::heartbeat_jobs`]); a lease that expired (the pool died or stalled) puts the job
@@ -40,9 +41,24 @@
 //! (one writer: every write here is a `BEGIN IMMEDIATE` transaction); wake-ups are an in-process
 //! signal that every enqueue bumps.
 //!
+//! Fairness: the queue is shared by every org of the deployment, and one org can queue
+//! thousands of jobs at once (a rule over a bulk change). A claim therefore does not take the
+//! oldest due jobs overall, which would put every other org behind that backlog; it orders the
+//! due jobs by their org's *load*: the org's running jobs (across all pools) plus the job's rank
+//! in its org's own order (1 for its next job, 2 for the one after...), then by priority, due
+//! time and id. An org with nothing running gets its next job before a busy org's next one,
+//! and two equally busy orgs alternate, so a job of a quiet org waits for at most about one
+//! free worker whatever the other orgs queued. It is work-conserving: an org alone gets every
+//! worker. Where the store holds more than one org, a pool also caps the running jobs of one
+//! org it holds ([`ClaimLimits::per_org`]; `server::worker` uses `workers - 1`), so an org whose
+//! jobs are slow cannot hold every worker of the pool either, and a job of another org finds a
+//! free worker at once. The claim costs one index probe per org with available jobs
+//! (`job_queue_available` leads with `org_id`; at most [`MAX_CLAIM_ORGS`]) plus each org's few
+//! next jobs, not a scan of the backlog.
+//!
 //! The table and the org invariant ("every index starts with `org_id`"): the queue is
 //! deployment-wide. A job belongs to an org (`org_id`, whose operators see it), but workers
-//! claim across orgs by priority and due time, so the claim and lease indexes cannot lead with
+//! claim across orgs and lease by time, so the lease and pruning indexes cannot lead with
 //! `org_id`; like `replicas`, the table describes the deployment's work in flight rather than an
 //! org's data, and stays a local table on a sharded PostgreSQL. Every read an org's operator
 //! makes ([`Store::list_jobs`], [`Store::job_counts`] of an org, unique keys, retry, cancel) is
@@ -87,6 +103,23 @@ pub struct NewJob {
     /// While a job of the org with this key is available or running, no other is enqueued.
     pub unique_key: Option<String>,
 }
+
+/// How much one claim may take ([`Store::claim_jobs_within`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClaimLimits {
+    /// Jobs this claim takes at most.
+    pub jobs: u32,
+    /// Running jobs of one org the claiming pool may hold at most, counting the ones it holds
+    /// already: a pool of `n` workers caps each org at `n - 1`, so one org's slow jobs never
+    /// hold all of them. Only where the store holds more than one org: an org alone uses every
+    /// worker.
+    pub per_org: u32,
+}
+
+/// Orgs with available jobs one claim looks at, in org id order; orgs past them wait until
+/// the earlier ones' due jobs are claimed. A bound on the claim's work, not a limit anyone
+/// meets: it takes a thousand orgs with due jobs at one moment.
+pub const MAX_CLAIM_ORGS: usize = 1_000;
 
 impl NewJob {
     /// A job of `kind` for org `org_id`, due at `now`, normal priority, [`DEFAULT_MAX_ATTEMPTS`],
@@ -442,8 +475,9 @@ impl Store {
         self.jobs_tx(|tx| tx.enqueue_job(job, now))
     }
 
-    /// Claims up to `limit` due jobs for pool `holder`, leased until `lease_until`: highest
-    /// priority first, then earliest due, then oldest. Each one's `attempt` counts this run.
+    /// Claims up to `limit` due jobs for pool `holder`, leased until `lease_until`, fairly
+    /// across orgs (see the module's "Fairness"), with no cap per org beyond `limit`. Each
+    /// one's `attempt` counts this run.
     pub fn claim_jobs(
         &mut self,
         holder: &str,
@@ -451,41 +485,34 @@ impl Store {
         now: Instant,
         lease_until: Instant,
     ) -> Result<Vec<Job>, StoreError> {
-        if let Store::Postgres(s) = self {
-            return claim_postgres(s, holder, limit, now, lease_until);
+        let limits = ClaimLimits {
+            jobs: limit,
+            per_org: u32::MAX,
+        };
+        self.claim_jobs_within(holder, limits, now, lease_until)
+    }
+
+    /// Claims up to `limits.jobs` due jobs for pool `holder`, leased until `lease_until`, in
+    /// the fair order of the module's "Fairness", never leaving the pool with more than
+    /// `limits.per_org` running jobs of one org. Each one's `attempt` counts this run.
+    pub fn claim_jobs_within(
+        &mut self,
+        holder: &str,
+        limits: ClaimLimits,
+        now: Instant,
+        lease_until: Instant,
+    ) -> Result<Vec<Job>, StoreError> {
+        if limits.jobs == 0 {
+            return Ok(Vec::new());
         }
-        self.jobs_tx(|tx| {
-            let pg = tx.is_postgres();
-            let sql = format!(
-                "UPDATE job_queue SET state = 'running', attempt = attempt + 1, locked_by = $1, locked_until = {} \
-                 WHERE id IN (SELECT id FROM job_queue WHERE state = 'available' AND run_at <= {} \
-                   ORDER BY priority DESC, run_at, id LIMIT $4{}) \
-                 RETURNING {JOB_COLUMNS}",
-                ts(pg, 2),
-                ts(pg, 3),
-                if pg { " FOR UPDATE SKIP LOCKED" } else { "" },
-            );
-            let rows = tx.query(
-                &sql,
-                &[
-                    Val::Text(holder),
-                    Val::Instant(lease_until),
-                    Val::Instant(now),
-                    Val::Int(limit.into()),
-                ],
-                &JOB_KINDS,
-            )?;
-            let mut jobs = rows
-                .iter()
-                .map(job_from_row)
-                .collect::<Result<Vec<_>, _>>()?;
-            jobs.sort_by(|(a, pa), (b, pb)| {
-                pb.cmp(pa)
-                    .then(a.run_at.cmp(&b.run_at))
-                    .then(a.id.cmp(&b.id))
-            });
-            Ok(jobs.into_iter().map(|(j, _)| j).collect())
-        })
+        let limits = ClaimLimits {
+            per_org: limits.per_org.max(1),
+            ..limits
+        };
+        if let Store::Postgres(s) = self {
+            return claim_postgres(s, holder, limits, now, lease_until);
+        }
+        self.jobs_tx(|tx| claim_in_tx(tx, holder, limits, now, lease_until))
     }
 
     /// Extends to `until` the lease of every job pool `holder` is running; returns their ids.
@@ -850,11 +877,129 @@ impl Store {
 
 /// The claim on PostgreSQL: one statement (atomic on its own, `SKIP LOCKED` leaves the rows
 /// other claims hold), prepared once per connection, no transaction around it: one round trip.
-const CLAIM_POSTGRES: &str = "UPDATE job_queue SET state = 'running', attempt = attempt + 1, \
+/// A claim in `tx` (SQLite; PostgreSQL runs [`CLAIM_POSTGRES`], the same steps in one
+/// statement): the orgs with available jobs (one index probe each), the running jobs per org,
+/// each org's next due jobs in its own order, then the fair order across orgs.
+fn claim_in_tx(
+    tx: &mut Tx<'_>,
+    holder: &str,
+    limits: ClaimLimits,
+    now: Instant,
+    lease_until: Instant,
+) -> Result<Vec<Job>, StoreError> {
+    let pg = tx.is_postgres();
+    let mut orgs: Vec<String> = Vec::new();
+    // Bounded by MAX_CLAIM_ORGS.
+    while orgs.len() < MAX_CLAIM_ORGS {
+        let after = orgs.last().map_or("", String::as_str);
+        let next = tx.query_opt(
+            "SELECT min(org_id) FROM job_queue WHERE state = 'available' AND org_id > $1",
+            &[Val::Text(after)],
+            &[Kind::Text],
+        )?;
+        match next.map(|r| r.opt_text(0)).transpose()?.flatten() {
+            Some(org) => orgs.push(org),
+            None => break,
+        }
+    }
+    let mut load: std::collections::HashMap<String, (i64, i64)> = tx
+        .query(
+            "SELECT org_id, count(*), sum(CASE WHEN locked_by = $1 THEN 1 ELSE 0 END) \
+             FROM job_queue WHERE state = 'running' GROUP BY org_id",
+            &[Val::Text(holder)],
+            &[Kind::Text, Kind::Int, Kind::Int],
+        )?
+        .iter()
+        .map(|r| Ok((r.text(0)?, (r.int(1)?, r.int(2)?))))
+        .collect::<Result<_, StoreError>>()?;
+    // The cap per org only matters beside another org: one org alone uses every worker.
+    let tenants = tx
+        .query_opt(
+            "SELECT count(*) FROM (SELECT 1 FROM orgs LIMIT 2) t",
+            &[],
+            &[Kind::Int],
+        )?
+        .map_or(Ok(0), |r| r.int(0))?;
+    let per_org = if tenants < 2 {
+        i64::MAX
+    } else {
+        i64::from(limits.per_org)
+    };
+    let next_of_org = format!(
+        "SELECT id, priority, run_at FROM job_queue \
+         WHERE org_id = $1 AND state = 'available' AND run_at <= {} \
+         ORDER BY priority DESC, run_at, id LIMIT $3",
+        ts(pg, 2)
+    );
+    // (load, priority, run_at, id): the fair order sorts by load, then the org's own order.
+    let mut candidates: Vec<(i64, i64, Instant, i64)> = Vec::new();
+    for org in &orgs {
+        let (running, mine) = load.remove(org).unwrap_or((0, 0));
+        let room = per_org.saturating_sub(mine).min(i64::from(limits.jobs));
+        if room <= 0 {
+            continue;
+        }
+        let rows = tx.query(
+            &next_of_org,
+            &[Val::Text(org), Val::Instant(now), Val::Int(room)],
+            &[Kind::Int, Kind::Int, Kind::Instant],
+        )?;
+        for (rank, r) in (1_i64..).zip(&rows) {
+            candidates.push((running + rank, r.int(1)?, r.instant(2)?, r.int(0)?));
+        }
+    }
+    candidates.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(b.1.cmp(&a.1))
+            .then(a.2.cmp(&b.2))
+            .then(a.3.cmp(&b.3))
+    });
+    let claim = format!(
+        "UPDATE job_queue SET state = 'running', attempt = attempt + 1, locked_by = $1, \
+         locked_until = {} WHERE id = $2 AND state = 'available' RETURNING {JOB_COLUMNS}",
+        ts(pg, 3)
+    );
+    let mut jobs = Vec::new();
+    for (_, _, _, id) in candidates.into_iter().take(limits.jobs as usize) {
+        if let Some(r) = tx.query_opt(
+            &claim,
+            &[Val::Text(holder), Val::Int(id), Val::Instant(lease_until)],
+            &JOB_KINDS,
+        )? {
+            jobs.push(job_from_row(&r)?.0);
+        }
+    }
+    Ok(jobs)
+}
+
+const CLAIM_POSTGRES: &str = "WITH RECURSIVE queued(org_id, n) AS ( \
+      (SELECT org_id, 1::bigint FROM job_queue WHERE state = 'available' ORDER BY org_id LIMIT 1) \
+      UNION ALL \
+      SELECT (SELECT q.org_id FROM job_queue q WHERE q.state = 'available' AND q.org_id > o.org_id \
+              ORDER BY q.org_id LIMIT 1), o.n + 1 \
+      FROM queued o WHERE o.org_id IS NOT NULL AND o.n < $6), \
+    load AS (SELECT org_id, count(*) AS running, count(*) FILTER (WHERE locked_by = $1) AS mine \
+      FROM job_queue WHERE state = 'running' GROUP BY org_id), \
+    cand AS (SELECT j.id, j.priority, j.run_at, coalesce(l.running, 0) + j.rk AS load \
+      FROM queued o LEFT JOIN load l ON l.org_id = o.org_id \
+      CROSS JOIN LATERAL (SELECT q.id, q.priority, q.run_at, \
+          row_number() OVER (ORDER BY q.priority DESC, q.run_at, q.id) AS rk \
+        FROM job_queue q WHERE q.org_id = o.org_id AND q.state = 'available' \
+          AND q.run_at <= $3::timestamptz \
+        ORDER BY q.priority DESC, q.run_at, q.id LIMIT $4) j \
+      WHERE o.org_id IS NOT NULL AND (j.rk + coalesce(l.mine, 0) <= $5 \
+        OR (SELECT count(*) FROM (SELECT 1 FROM orgs LIMIT 2) t) < 2)), \
+    picked AS (SELECT q.id, c.load FROM job_queue q \
+      JOIN (SELECT id, load, priority, run_at FROM cand \
+            ORDER BY load, priority DESC, run_at, id LIMIT $4 * 4) c ON c.id = q.id \
+      WHERE q.state = 'available' \
+      ORDER BY c.load, c.priority DESC, c.run_at, c.id LIMIT $4 \
+      FOR UPDATE OF q SKIP LOCKED) \
+    UPDATE job_queue j SET state = 'running', attempt = j.attempt + 1, \
     locked_by = $1, locked_until = $2::timestamptz \
-    WHERE id IN (SELECT id FROM job_queue WHERE state = 'available' AND run_at <= $3::timestamptz \
-      ORDER BY priority DESC, run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
-    RETURNING id, org_id, kind, payload, attempt, max_attempts, unique_key, enqueued_at, run_at, priority";
+    FROM picked WHERE j.id = picked.id \
+    RETURNING j.id, j.org_id, j.kind, j.payload, j.attempt, j.max_attempts, j.unique_key, \
+      j.enqueued_at, j.run_at, j.priority, picked.load";
 
 /// A completion on PostgreSQL, likewise.
 const COMPLETE_POSTGRES: &str = "UPDATE job_queue SET state = 'done', finished_at = $3::timestamptz, \
@@ -863,7 +1008,7 @@ const COMPLETE_POSTGRES: &str = "UPDATE job_queue SET state = 'done', finished_a
 fn claim_postgres(
     s: &mut crate::postgres::PgStore,
     holder: &str,
-    limit: u32,
+    limits: ClaimLimits,
     now: Instant,
     lease_until: Instant,
 ) -> Result<Vec<Job>, StoreError> {
@@ -874,7 +1019,9 @@ fn claim_postgres(
             &holder,
             &system_time(lease_until)?,
             &system_time(now)?,
-            &i64::from(limit),
+            &i64::from(limits.jobs),
+            &i64::from(limits.per_org),
+            &i64::try_from(MAX_CLAIM_ORGS).unwrap_or(i64::MAX),
         ],
     )?;
     let mut jobs = Vec::with_capacity(rows.len());
@@ -895,14 +1042,17 @@ fn claim_postgres(
             enqueued_at,
             run_at,
         };
-        jobs.push((job, priority));
+        let load: i64 = r.try_get(10)?;
+        jobs.push((load, job, priority));
     }
-    jobs.sort_by(|(a, pa), (b, pb)| {
-        pb.cmp(pa)
+    // `RETURNING` does not keep the claim's order: the load it was claimed at gives it back.
+    jobs.sort_by(|(la, a, pa), (lb, b, pb)| {
+        la.cmp(lb)
+            .then(pb.cmp(pa))
             .then(a.run_at.cmp(&b.run_at))
             .then(a.id.cmp(&b.id))
     });
-    Ok(jobs.into_iter().map(|(j, _)| j).collect())
+    Ok(jobs.into_iter().map(|(_, j, _)| j).collect())
 }
 
 fn job_state(tx: &mut Tx<'_>, org: &str, id: i64) -> Result<Option<JobState>, StoreError> {

@@ -1,4 +1,6 @@
-//! The durable job queue on both backends (migration 20): claims by priority then due time,
+//! The durable job queue on both backends (migrations 20 and 23): claims fair across orgs and,
+//! within an org, by priority then due time (one org's backlog never delays another's job; a
+//! pool's cap per org where the store holds several),
 //! scheduled runs, unique keys, cancellation, failures retried at the caller's time or dead
 //! after `max_attempts`, dead jobs retried, leases (expired ones put back, heartbeats extend
 //! them, a pool that lost its lease cannot settle the job), graceful release, lists, counts,
@@ -11,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use store::jobs::{Enqueued, Failed, JobChange, JobState, NewJob, Requeued};
+use store::jobs::{Enqueued, Failed, Job, JobChange, JobState, NewJob, Requeued, later};
 use store::{Store, StoreError};
 
 mod common;
@@ -51,11 +53,12 @@ on_both!("hp_jobs", priority_then_due_time_then_age, |mut f| {
 
     let claimed = s.claim_jobs("pool-a", 10, at(1), at(31)).unwrap();
     let ids: Vec<i64> = claimed.iter().map(|j| j.id).collect();
-    // Priority first; then the earliest due; then the oldest. The future job is not due.
-    assert_eq!(ids, vec![high, earlier_due, low, low2]);
+    // Within an org: priority first, then the earliest due, then the oldest; across orgs, each
+    // org's first job before any org's second (fair_claims below). The future job is not due.
+    assert_eq!(ids, vec![high, low2, earlier_due, low]);
     assert!(claimed.iter().all(|j| j.attempt == 1));
-    assert_eq!(claimed[2].payload, serde_json::json!({"n": 1}));
-    assert_eq!(claimed[3].org_id, "other");
+    assert_eq!(claimed[3].payload, serde_json::json!({"n": 1}));
+    assert_eq!(claimed[1].org_id, "other");
     assert!(
         s.claim_jobs("pool-a", 10, at(59), at(89))
             .unwrap()
@@ -329,10 +332,10 @@ on_both!("hp_jobs", graceful_release_runs_again_at_once, |mut f| {
 on_both!("hp_jobs", lists_counts_and_pruning, |mut f| {
     let s = f.store();
     let ids: Vec<i64> = (0..5).map(|n| enqueue(s, &job("acme", "k", n))).collect();
-    enqueue(s, &job("other", "k", 9));
     for j in s.claim_jobs("p", 3, at(1), at(31)).unwrap() {
         assert!(s.complete_job(j.id, "p", at(2)).unwrap());
     }
+    enqueue(s, &job("other", "k", 9));
     s.cancel_job("acme", ids[3], at(3)).unwrap();
     let c = counts(s, Some("acme"));
     assert_eq!(
@@ -466,4 +469,105 @@ fn concurrent_claimers_sqlite() {
 )]
 fn concurrent_claimers_postgres() {
     concurrent_claimers(&mut common::postgres("hp_jobs"), 2_000, 4);
+}
+
+fn enqueue_many(s: &mut Store, org: &str, n: usize, due: domain::Instant) -> Vec<i64> {
+    (0..n)
+        .map(|i| {
+            let job = NewJob::new(org, "x", serde_json::json!({ "i": i }), due);
+            s.enqueue_job(&job, due).unwrap().id
+        })
+        .collect()
+}
+
+fn claim(s: &mut Store, pool: &str, jobs: u32, per_org: u32, now: domain::Instant) -> Vec<Job> {
+    let limits = store::jobs::ClaimLimits { jobs, per_org };
+    s.claim_jobs_within(pool, limits, now, later(now, Duration::from_secs(60)))
+        .unwrap()
+}
+
+fn orgs_of(jobs: &[Job]) -> Vec<&str> {
+    jobs.iter().map(|j| j.org_id.as_str()).collect()
+}
+
+// One org's backlog never puts another org's job behind it: claims order due jobs by the
+// org's running jobs plus the job's rank in its org, so a quiet org's job is next whatever
+// the busy org queued; a pool holds at most `per_org` running jobs of one org where the store
+// holds several orgs, and any number where it holds one; within an org, priority and due time
+// still order.
+on_both!("hp_jobs", fair_claims, |mut f| {
+    let t0 = at(0);
+    let s = f.store();
+    // One org alone: the cap does not apply, it may take every worker.
+    let lone = enqueue_many(s, "busy", 1_000, t0);
+    let got = claim(s, "p1", 2, 1, t0);
+    assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), lone[..2]);
+    let got = claim(s, "p1", 1, 1, t0);
+    assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), lone[2..3]);
+    f.execute_raw(&add_orgs(f.pg.is_some(), &["busy", "quiet", "late"]));
+    let s = f.store();
+    // Queued after the backlog of 997 due jobs.
+    let quiet = enqueue_many(s, "quiet", 2, at_plus(t0, 1));
+    let late = enqueue_many(s, "late", 1, at_plus(t0, 2));
+    let now = at_plus(t0, 10);
+    // "busy" runs 3 (load 4 for its next job), "quiet" and "late" nothing (load 1): theirs first.
+    let got = claim(s, "p1", 1, 100, now);
+    assert_eq!(got[0].id, quiet[0]);
+    let got = claim(s, "p1", 1, 100, now);
+    assert_eq!(got[0].id, late[0], "`late` runs nothing; `quiet` runs one");
+    // Now "quiet" has load 2 for its second job, "busy" 4: quiet again, then busy.
+    let got = claim(s, "p2", 2, 100, now);
+    assert_eq!(orgs_of(&got), ["quiet", "busy"]);
+    assert_eq!(got[0].id, quiet[1]);
+    assert_eq!(got[1].id, lone[3]);
+
+    // The cap per org and pool: "p1" holds 3 of busy's jobs, so with a cap of 4 it gets one
+    // more; "p3" holds none, so with a cap of 2 it gets two, though it asked for five.
+    let got = claim(s, "p1", 5, 4, now);
+    assert_eq!(orgs_of(&got), ["busy"]);
+    let got = claim(s, "p3", 5, 2, now);
+    assert_eq!(orgs_of(&got), ["busy", "busy"]);
+
+    // Within an org, a higher priority goes first even when due later.
+    let mut urgent = NewJob::new("quiet", "x", serde_json::json!({}), at_plus(t0, 5));
+    urgent.priority = 5;
+    let urgent = s.enqueue_job(&urgent, now).unwrap().id;
+    let mut normal = NewJob::new("quiet", "x", serde_json::json!({}), t0);
+    normal.priority = 0;
+    let normal = s.enqueue_job(&normal, now).unwrap().id;
+    let got = claim(s, "p4", 2, 100, now);
+    assert_eq!(
+        got.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [urgent, normal],
+        "quiet's two jobs (load 3 and 4) before busy's (load 8)"
+    );
+
+    // Two busy orgs alternate within one batch; the batch comes back in that order.
+    let a = enqueue_many(s, "late", 3, t0);
+    let got = claim(s, "p5", 4, 100, now);
+    assert_eq!(
+        orgs_of(&got),
+        ["late", "late", "late", "busy"],
+        "late: loads 2, 3, 4; busy: 8"
+    );
+    assert_eq!(got.iter().map(|j| j.id).take(3).collect::<Vec<_>>(), a);
+    // Nothing claimed twice.
+    let running = counts(s, None)[&JobState::Running];
+    assert_eq!(running, 3 + 2 + 2 + 1 + 2 + 2 + 4);
+});
+
+/// Bare org rows, as an import would add them (the claim caps per org only beside another org).
+fn add_orgs(pg: bool, orgs: &[&str]) -> String {
+    orgs.iter()
+        .map(|o| {
+            format!(
+                "INSERT INTO orgs (org_id, name, timezone, created_at) VALUES ('{o}', '{o}', 'UTC', {});",
+                if pg { "now()" } else { "0" }
+            )
+        })
+        .collect()
+}
+
+fn at_plus(t: domain::Instant, secs: i64) -> domain::Instant {
+    domain::Instant::from_micros(t.as_micros() + secs * 1_000_000).unwrap()
 }
