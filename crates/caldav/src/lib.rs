@@ -34,9 +34,8 @@
 //! `CALDAV:limit-recurrence-set`. Request bodies are fixed templates; the only values put into
 //! them are timestamps formatted as `YYYYMMDDTHHMMSSZ`.
 //!
-//! HTTPS needs the cargo feature `tls` (ureq with rustls and the webpki roots), off by default
-//! because it roughly triples the crate's cold build (ring is C and assembly); without it an
-//! `https://` URL is refused with [`CaldavError::TlsDisabled`].
+//! HTTPS is rustls (with ring) trusting Mozilla's roots (the `webpki-roots` crate), or the
+//! roots given to [`Client::with_options`] (an internal CA, or the system's bundle).
 
 mod freebusy;
 mod xml;
@@ -49,15 +48,42 @@ use jiff::tz::TimeZone;
 /// The largest answer read from a server, in bytes.
 const MAX_BODY: u64 = 64 * 1024 * 1024;
 
+/// Certificates to trust for HTTPS instead of Mozilla's roots (an internal CA, or the
+/// system's bundle such as `/etc/ssl/certs/ca-certificates.crt`).
+pub type TlsRoots = std::sync::Arc<Vec<ureq::tls::Certificate<'static>>>;
+
+/// The certificates of PEM text (other sections, such as keys, are skipped); an error names
+/// what is wrong: no certificate at all, or a section that does not parse.
+pub fn tls_roots_from_pem(pem: &str) -> Result<TlsRoots, String> {
+    let mut roots = Vec::new();
+    for item in ureq::tls::parse_pem(pem.as_bytes()) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => roots.push(c),
+            Ok(_) => {}
+            Err(e) => return Err(format!("PEM text: {e}")),
+        }
+    }
+    if roots.is_empty() {
+        return Err("no certificate in the PEM text".to_owned());
+    }
+    Ok(std::sync::Arc::new(roots))
+}
+
+/// rustls trusting `roots`, or Mozilla's roots.
+pub fn tls_config(roots: Option<TlsRoots>) -> ureq::tls::TlsConfig {
+    let builder = ureq::tls::TlsConfig::builder();
+    match roots {
+        Some(roots) => builder.root_certs(ureq::tls::RootCerts::Specific(roots)),
+        None => builder.root_certs(ureq::tls::RootCerts::WebPki),
+    }
+    .build()
+}
+
 /// A problem talking to a CalDAV server or reading its answer.
 #[derive(Debug, thiserror::Error)]
 pub enum CaldavError {
     #[error("`{url}`: not an http:// or https:// URL")]
     Url { url: String },
-    #[error(
-        "`{url}`: https needs the cargo feature `tls` of the `caldav` crate (rebuild with `--features tls`)"
-    )]
-    TlsDisabled { url: String },
     #[error("`{url}`: cannot talk to the server")]
     Transport {
         url: String,
@@ -138,7 +164,7 @@ impl Client {
     /// A client for the server at `base` (collection URLs may be absolute, or paths relative to
     /// `base`), with HTTP Basic auth when `credentials` (user, password) are given.
     pub fn new(base: &str, credentials: Option<(String, String)>) -> Client {
-        Client::build(base, credentials, None, Duration::from_secs(60))
+        Client::build(base, credentials, None, Duration::from_secs(60), None)
     }
 
     /// [`Client::new`] with a connect timeout and a timeout for each whole request (instead of
@@ -149,7 +175,19 @@ impl Client {
         connect: Duration,
         request: Duration,
     ) -> Client {
-        Client::build(base, credentials, Some(connect), request)
+        Client::build(base, credentials, Some(connect), request, None)
+    }
+
+    /// [`Client::with_timeouts`] trusting, for HTTPS, the certificates `roots` instead of
+    /// Mozilla's roots when given.
+    pub fn with_options(
+        base: &str,
+        credentials: Option<(String, String)>,
+        connect: Duration,
+        request: Duration,
+        roots: Option<TlsRoots>,
+    ) -> Client {
+        Client::build(base, credentials, Some(connect), request, roots)
     }
 
     fn build(
@@ -157,8 +195,10 @@ impl Client {
         credentials: Option<(String, String)>,
         connect: Option<Duration>,
         request: Duration,
+        roots: Option<TlsRoots>,
     ) -> Client {
         let config = ureq::Agent::config_builder()
+            .tls_config(tls_config(roots))
             .http_status_as_error(false)
             .allow_non_standard_methods(true)
             .timeout_connect(connect)
@@ -364,13 +404,9 @@ impl Client {
             format!("{}/{collection_url}", self.base.trim_end_matches('/'))
         };
         let lower = url.to_ascii_lowercase();
-        if lower.starts_with("https://") {
-            if cfg!(feature = "tls") {
-                Ok(url)
-            } else {
-                Err(CaldavError::TlsDisabled { url })
-            }
-        } else if lower.starts_with("http://") && url.len() > "http://".len() {
+        if (lower.starts_with("https://") && url.len() > "https://".len())
+            || (lower.starts_with("http://") && url.len() > "http://".len())
+        {
             Ok(url)
         } else {
             Err(CaldavError::Url { url })
@@ -495,16 +531,21 @@ mod tests {
     }
 
     #[test]
-    #[cfg(not(feature = "tls"))]
-    fn https_without_the_tls_feature_is_a_clear_error() {
-        let err = Client::new("https://cal.example/", None)
+    fn https_urls_are_taken() {
+        let url = Client::new("https://cal.example/", None)
             .url("alice/")
-            .unwrap_err();
-        assert!(matches!(err, CaldavError::TlsDisabled { .. }), "{err}");
-        assert!(
-            err.to_string()
-                .starts_with("`https://cal.example/alice/`: https needs")
-        );
+            .unwrap();
+        assert_eq!(url, "https://cal.example/alice/");
+        let err = Client::new("", None).url("https://").unwrap_err();
+        assert!(matches!(err, CaldavError::Url { .. }), "{err}");
+    }
+
+    #[test]
+    fn roots_come_from_pem_and_bad_pem_is_an_error() {
+        let err = tls_roots_from_pem("not a certificate").unwrap_err();
+        assert_eq!(err, "no certificate in the PEM text");
+        let err = tls_roots_from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n").unwrap_err();
+        assert!(err.starts_with("PEM text: "), "{err}");
     }
 
     #[test]

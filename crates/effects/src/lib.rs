@@ -33,7 +33,9 @@
 //!
 //! Not here: refusing URLs that point inside the network (the caller vets webhook URLs when they
 //! are configured); the SMTP relay's name is resolved without the attempt's deadline (the
-//! system resolver's own timeout applies); HTTPS is the cargo feature `tls`, off by default.
+//! system resolver's own timeout applies). HTTPS (webhooks, CalDAV) is rustls trusting Mozilla's
+//! roots, or the certificates of [`EffectsSettings::tls_roots`]; SMTP is plain (a relay on the
+//! local network).
 //!
 //! **Invariant:** no lock is held across IO or a sleep; destinations' states are independent.
 
@@ -49,6 +51,7 @@ use std::time::{Duration, Instant, SystemTime};
 use workflow::backoff::Backoff;
 use workflow::breaker::{Breaker, BreakerSettings, Permit, Rejected, State, Transition};
 
+pub use caldav::{TlsRoots, tls_roots_from_pem};
 pub use email::{Email, SmtpRelay};
 pub use webhook::{WebhookRequest, sign};
 
@@ -73,6 +76,8 @@ pub struct EffectsSettings {
     pub backoff: Backoff,
     /// The SMTP relay of [`Effects::email`]; `None`: email is refused as permanent.
     pub smtp: Option<SmtpRelay>,
+    /// The certificates HTTPS trusts instead of Mozilla's roots ([`tls_roots_from_pem`]).
+    pub tls_roots: Option<TlsRoots>,
 }
 
 impl Default for EffectsSettings {
@@ -91,6 +96,7 @@ impl Default for EffectsSettings {
                 max_retry_after: Duration::from_secs(2),
             },
             smtp: None,
+            tls_roots: None,
         }
     }
 }
@@ -98,7 +104,7 @@ impl Default for EffectsSettings {
 /// A CalDAV event to create or replace: `PUT {collection_url}{uid}.ics` with the iCalendar text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CalendarPut {
-    /// The calendar collection, an absolute `http://` (or, with `tls`, `https://`) URL.
+    /// The calendar collection, an absolute `http://` or `https://` URL.
     pub collection_url: String,
     /// The event's UID: the resource name, so a retry replaces what an earlier attempt wrote.
     pub uid: String,
@@ -267,6 +273,7 @@ impl Effects {
         let breaker = Breaker::new(settings.breaker).unwrap_or_default();
         settings.breaker = *breaker.settings();
         let http = ureq::Agent::config_builder()
+            .tls_config(caldav::tls_config(settings.tls_roots.clone()))
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_connect(Some(settings.connect_timeout))
@@ -338,11 +345,12 @@ impl Effects {
             Ok(d) => d,
             Err(error) => return Err(permanent_unrouted(error)),
         };
-        let client = caldav::Client::with_timeouts(
+        let client = caldav::Client::with_options(
             &req.collection_url,
             req.credentials.clone(),
             self.settings.connect_timeout,
             self.settings.attempt_timeout,
+            self.settings.tls_roots.clone(),
         );
         self.call(Kind::Caldav, destination, &mut || match client.put_event(
             &req.collection_url,

@@ -21,7 +21,7 @@ const MAX_ANSWER: u64 = 64 * 1024;
 /// A webhook to deliver.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WebhookRequest {
-    /// The receiver's URL, `http://` (or, with the `tls` feature, `https://`).
+    /// The receiver's URL, `http://` or `https://`.
     pub url: String,
     /// The endpoint's signing secret, `whsec_` and base64.
     pub secret: String,

@@ -1,7 +1,8 @@
 //! The resilience layer against real components: fault-injecting HTTP receivers on local ports
 //! (failing, hanging, throttling, redirecting), webhook signatures checked by Python's `hmac`,
 //! an `aiosmtpd` sink (when `HIREPLANE_TEST_SMTP` names a python that has it) and a real
-//! Radicale (when `HIREPLANE_TEST_RADICALE` names a python that has it).
+//! Radicale (when `HIREPLANE_TEST_RADICALE` names a python that has it), and an HTTPS receiver
+//! (rustls, with a CA made at run time).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../../caldav/tests/support/radicale.rs"]
@@ -10,6 +11,8 @@ mod radicale;
 mod receiver;
 #[path = "support/smtp_sink.rs"]
 mod smtp_sink;
+#[path = "support/tls_receiver.rs"]
+mod tls_receiver;
 
 use std::time::{Duration, Instant};
 
@@ -47,6 +50,7 @@ fn settings() -> EffectsSettings {
             max_retry_after: Duration::from_secs(2),
         },
         smtp: None,
+        tls_roots: None,
     }
 }
 
@@ -820,4 +824,55 @@ fn caldav_puts_are_classified_and_timed_out_like_the_rest() {
         e.caldav_put(&put).unwrap_err(),
         CallError::Permanent { .. }
     ));
+}
+
+/// HTTPS webhooks: delivered to a receiver whose CA the layer is told to trust; refused, with
+/// the certificate problem named, when the layer trusts only Mozilla's roots; and a roots file
+/// without a certificate is an error.
+#[test]
+fn https_webhooks_trust_the_given_roots_only() {
+    let rx = tls_receiver::TlsReceiver::start();
+    let url = format!("{}/hook", rx.url);
+    let trusting = Effects::new(EffectsSettings {
+        tls_roots: Some(effects::tls_roots_from_pem(&rx.ca_pem).unwrap()),
+        ..settings()
+    });
+    let done = trusting.webhook(&hook(url.clone(), "msg_tls_1")).unwrap();
+    assert_eq!((done.status, done.attempts), (200, 1));
+    {
+        let seen = rx.seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert!(seen[0].starts_with("post /hook http/1.1"), "{}", seen[0]);
+        assert!(seen[0].contains("webhook-id: msg_tls_1"), "{}", seen[0]);
+        assert!(seen[0].contains("webhook-signature: v1,"), "{}", seen[0]);
+    }
+
+    let mozilla = Effects::new(settings());
+    // Transient, like any failed connection: a receiver fixes its certificate, and the job's
+    // retries deliver then.
+    match mozilla.webhook(&hook(url, "msg_tls_2")) {
+        Err(CallError::Transient {
+            destination, error, ..
+        }) => {
+            assert_eq!(destination, rx.url);
+            assert!(
+                error.contains("invalid peer certificate: UnknownIssuer"),
+                "{error}"
+            );
+        }
+        other => panic!("an unknown issuer must be refused: {other:?}"),
+    }
+    assert_eq!(
+        rx.seen.lock().unwrap().len(),
+        1,
+        "nothing sent without trust"
+    );
+
+    assert_eq!(
+        effects::tls_roots_from_pem(
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+        )
+        .unwrap_err(),
+        "no certificate in the PEM text"
+    );
 }

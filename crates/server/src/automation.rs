@@ -279,7 +279,17 @@ impl Automation {
         handlers: &mut JobHandlers,
         holder: &str,
     ) -> Result<Automation> {
-        let effects = Arc::new(Effects::new(effects_settings(settings)));
+        let mut calls = effects_settings(settings);
+        let ca_file = settings.calls.ca_file.trim();
+        if !ca_file.is_empty() {
+            let pem = std::fs::read_to_string(ca_file)
+                .with_context(|| format!("workflow.calls.ca_file: cannot read `{ca_file}`"))?;
+            calls.tls_roots = Some(
+                effects::tls_roots_from_pem(&pem)
+                    .map_err(|e| anyhow::anyhow!("workflow.calls.ca_file: `{ca_file}`: {e}"))?,
+            );
+        }
+        let effects = Arc::new(Effects::new(calls));
         let outside = Arc::new(EffectsOutside {
             effects: effects.clone(),
             from: settings.smtp.from.clone(),

@@ -305,6 +305,10 @@ pub struct CallSettings {
     /// unique local, ...). Off by default: an org's admin must not reach the deployment's
     /// internal services (a database, a metadata endpoint) through a webhook or calendar URL.
     pub allow_private_networks: bool,
+    /// A PEM file of the certificates HTTPS calls (webhooks, CalDAV) trust instead of Mozilla's
+    /// roots: an internal CA, or the system's bundle (`/etc/ssl/certs/ca-certificates.crt`).
+    /// Empty: Mozilla's roots, built in.
+    pub ca_file: String,
 }
 
 impl Default for CallSettings {
@@ -315,6 +319,7 @@ impl Default for CallSettings {
             retries: 2,
             max_concurrent: 4,
             allow_private_networks: false,
+            ca_file: String::new(),
         }
     }
 }
