@@ -1,4 +1,6 @@
-//! Email: one plain-text message handed to an SMTP relay (RFC 5321), without TLS or AUTH.
+//! Email: one plain-text message handed to an SMTP relay (RFC 5321), in the clear, after
+//! `STARTTLS` (RFC 3207), or over implicit TLS (RFC 8314, port 465), with `AUTH PLAIN` or
+//! `AUTH LOGIN` (RFC 4954) when the relay wants credentials.
 //!
 //! A small client written here rather than `lettre`: lettre 0.11 with only `smtp-transport` and
 //! `builder` is 60 crates (`url`, `idna` with ICU's tables, `nom`, `email_address`, ...), and
@@ -11,9 +13,16 @@
 //! text and the relay), its `Subject` an RFC 2047 encoded word when it is not plain ASCII.
 //! Addresses are plain ASCII `local@domain` (no SMTPUTF8); no header value may hold a line
 //! break, so nothing a caller writes can add a header or a recipient.
+//!
+//! TLS is never downgraded: a relay configured for `STARTTLS` that does not offer it fails the
+//! attempt (permanent: it is the configuration's problem), and credentials are only ever sent
+//! over TLS. The relay's certificate is checked against Mozilla's roots or the layer's
+//! `tls_roots`, for the relay's host name. Replies buffered before the TLS handshake (a
+//! man in the middle injecting commands, CVE-2011-0411's pattern) end the session.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs as _};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -26,12 +35,39 @@ const MAX_LINE: u64 = 2048;
 const MAX_LINES: usize = 100;
 
 /// The relay email goes through.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SmtpRelay {
     pub host: String,
     pub port: u16,
     /// The name this client gives in `EHLO`.
     pub hello: String,
+    /// How the session is protected.
+    pub tls: SmtpTls,
+    /// `AUTH` user name and password (only ever sent over TLS).
+    pub credentials: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for SmtpRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpRelay")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("hello", &self.hello)
+            .field("tls", &self.tls)
+            .field("user", &self.credentials.as_ref().map(|(user, _)| user))
+            .finish()
+    }
+}
+
+/// How an SMTP session is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// In the clear (a relay on the local network); credentials are refused.
+    None,
+    /// `STARTTLS` after `EHLO`, required (usually port 587).
+    StartTls,
+    /// TLS from the first byte (usually port 465).
+    Implicit,
 }
 
 /// A plain-text email.
@@ -169,6 +205,8 @@ fn dot_stuff(data: &[u8]) -> Vec<u8> {
 /// Why a session failed.
 enum Failure {
     Io(std::io::Error),
+    /// The relay or the configuration cannot give the protection asked for.
+    Setup(String),
     Reply {
         command: &'static str,
         code: u16,
@@ -189,9 +227,10 @@ pub(crate) fn send(
     message: &Message,
     connect_timeout: Duration,
     attempt_timeout: Duration,
+    roots: Option<&crate::TlsRoots>,
 ) -> Attempt {
     let deadline = Instant::now() + attempt_timeout;
-    match session(relay, message, connect_timeout, deadline) {
+    match session(relay, message, connect_timeout, deadline, roots) {
         Ok(code) => Attempt::Ok(code),
         Err(Failure::Io(e)) => Attempt::Transient {
             error: format!("cannot talk to the relay: {e}"),
@@ -201,6 +240,7 @@ pub(crate) fn send(
             error: format!("the relay does not speak SMTP: {e}"),
             retry_after: None,
         },
+        Err(Failure::Setup(e)) => Attempt::Permanent(e),
         Err(Failure::Reply {
             command,
             code,
@@ -219,8 +259,77 @@ pub(crate) fn send(
     }
 }
 
+/// The connection: plain TCP, or TLS over it.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Conn {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(s) => &s.sock,
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// The TLS client of a session with `host`: Mozilla's roots or `roots`.
+fn tls_client(
+    host: &str,
+    roots: Option<&crate::TlsRoots>,
+) -> Result<rustls::ClientConnection, Failure> {
+    let mut store = rustls::RootCertStore::empty();
+    match roots {
+        Some(roots) => {
+            for cert in roots.iter() {
+                let der = rustls::pki_types::CertificateDer::from(cert.der().to_vec());
+                store
+                    .add(der)
+                    .map_err(|e| Failure::Setup(format!("a certificate of the TLS roots: {e}")))?;
+            }
+        }
+        None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Failure::Setup(format!("TLS: {e}")))?
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|e| Failure::Setup(format!("`{host}`: not a TLS server name: {e}")))?;
+    rustls::ClientConnection::new(Arc::new(config), name)
+        .map_err(|e| Failure::Setup(format!("TLS: {e}")))
+}
+
 struct Session {
-    reader: BufReader<TcpStream>,
+    reader: BufReader<Conn>,
     deadline: Instant,
 }
 
@@ -236,17 +345,101 @@ impl Session {
     fn write(&mut self, bytes: &[u8]) -> Result<(), Failure> {
         let left = self.left()?;
         let stream = self.reader.get_mut();
-        stream.set_write_timeout(Some(left))?;
+        stream.tcp().set_write_timeout(Some(left))?;
         stream.write_all(bytes)?;
+        stream.flush()?;
+        Ok(())
+    }
+
+    /// Puts TLS under the session (the handshake happens on the first read or write, within
+    /// the deadline). Anything the relay sent ahead is refused: it would be read as if it came
+    /// over TLS.
+    fn start_tls(self, host: &str, roots: Option<&crate::TlsRoots>) -> Result<Session, Failure> {
+        if !self.reader.buffer().is_empty() {
+            return Err(Failure::Protocol(
+                "the relay sent data ahead of the TLS handshake".into(),
+            ));
+        }
+        let Conn::Plain(tcp) = self.reader.into_inner() else {
+            return Err(Failure::Protocol("TLS started twice".into()));
+        };
+        let tls = rustls::StreamOwned::new(tls_client(host, roots)?, tcp);
+        Ok(Session {
+            reader: BufReader::new(Conn::Tls(Box::new(tls))),
+            deadline: self.deadline,
+        })
+    }
+
+    /// `EHLO`, falling back to `HELO` for a relay that knows only RFC 821; the `EHLO` reply's
+    /// lines (its extensions), empty after `HELO`.
+    fn hello(&mut self, hello: &str) -> Result<Vec<String>, Failure> {
+        self.write(format!("EHLO {hello}\r\n").as_bytes())?;
+        let (code, lines) = self.reply_lines()?;
+        if code == 250 {
+            return Ok(lines);
+        }
+        let refused = Failure::Reply {
+            command: "EHLO",
+            code,
+            text: lines.join(" ").chars().take(200).collect(),
+        };
+        if self
+            .command("HELO", &format!("HELO {hello}"), &[250])
+            .is_err()
+        {
+            return Err(refused);
+        }
+        Ok(Vec::new())
+    }
+
+    /// `AUTH` with the first of PLAIN and LOGIN the relay offers.
+    fn auth(&mut self, extensions: &[String], user: &str, password: &str) -> Result<(), Failure> {
+        let offered: Vec<String> = extensions
+            .iter()
+            .filter_map(|l| {
+                let upper = l.to_ascii_uppercase();
+                upper
+                    .strip_prefix("AUTH")
+                    .map(|rest| rest.trim_start_matches(['=', ' ']).to_owned())
+            })
+            .flat_map(|rest| {
+                rest.split_whitespace()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if offered.iter().any(|m| m == "PLAIN") {
+            let token = STANDARD.encode(format!("\0{user}\0{password}"));
+            self.command("AUTH", &format!("AUTH PLAIN {token}"), &[235])?;
+        } else if offered.iter().any(|m| m == "LOGIN") {
+            self.command("AUTH", "AUTH LOGIN", &[334])?;
+            self.command("AUTH", &STANDARD.encode(user), &[334])?;
+            self.command("AUTH", &STANDARD.encode(password), &[235])?;
+        } else {
+            return Err(Failure::Setup(format!(
+                "the relay offers no AUTH mechanism this client knows (PLAIN, LOGIN){}",
+                if offered.is_empty() {
+                    format!(" (its `EHLO` answered `{}`)", extensions.join("`, `"))
+                } else {
+                    format!(": it offers {}", offered.join(", "))
+                }
+            )));
+        }
         Ok(())
     }
 
     /// Reads one reply: its code and text (lines joined by a space).
     fn reply(&mut self) -> Result<(u16, String), Failure> {
+        let (code, lines) = self.reply_lines()?;
+        Ok((code, lines.join(" ")))
+    }
+
+    /// Reads one reply: its code and the text of each line.
+    fn reply_lines(&mut self) -> Result<(u16, Vec<String>), Failure> {
         let mut text = Vec::new();
         for _ in 0..MAX_LINES {
             let left = self.left()?;
-            self.reader.get_ref().set_read_timeout(Some(left))?;
+            self.reader.get_ref().tcp().set_read_timeout(Some(left))?;
             let mut line = Vec::new();
             (&mut self.reader)
                 .take(MAX_LINE)
@@ -270,7 +463,7 @@ impl Session {
             let more = line.as_bytes().get(3) == Some(&b'-');
             text.push(line.get(4..).unwrap_or("").to_owned());
             if !more {
-                return Ok((code, text.join(" ")));
+                return Ok((code, text));
             }
         }
         Err(Failure::Protocol(format!(
@@ -303,7 +496,14 @@ fn session(
     message: &Message,
     connect_timeout: Duration,
     deadline: Instant,
+    roots: Option<&crate::TlsRoots>,
 ) -> Result<u16, Failure> {
+    if relay.credentials.is_some() && relay.tls == SmtpTls::None {
+        return Err(Failure::Setup(
+            "SMTP credentials are only sent over TLS: set the relay's TLS to STARTTLS or implicit"
+                .into(),
+        ));
+    }
     let mut last = None;
     let mut stream = None;
     for addr in (relay.host.as_str(), relay.port).to_socket_addrs()? {
@@ -325,19 +525,31 @@ fn session(
         })));
     };
     let mut s = Session {
-        reader: BufReader::new(stream),
+        reader: BufReader::new(Conn::Plain(stream)),
         deadline,
     };
+    if relay.tls == SmtpTls::Implicit {
+        s = s.start_tls(&relay.host, roots)?;
+    }
     s.expect("connect", &[220])?;
-    if let Err(refused @ Failure::Reply { .. }) =
-        s.command("EHLO", &format!("EHLO {}", relay.hello), &[250])
-    {
-        // A relay that knows only RFC 821.
-        if s.command("HELO", &format!("HELO {}", relay.hello), &[250])
-            .is_err()
-        {
-            return Err(refused);
+    let mut extensions = s.hello(&relay.hello)?;
+    if relay.tls == SmtpTls::StartTls {
+        let offered = extensions
+            .iter()
+            .any(|l| l.trim().eq_ignore_ascii_case("STARTTLS"));
+        if !offered {
+            return Err(Failure::Setup(format!(
+                "the relay `{}:{}` does not offer STARTTLS, and the configuration requires it",
+                relay.host, relay.port
+            )));
         }
+        s.command("STARTTLS", "STARTTLS", &[220])?;
+        s = s.start_tls(&relay.host, roots)?;
+        // RFC 3207 4.2: what the relay said before TLS is forgotten; ask again.
+        extensions = s.hello(&relay.hello)?;
+    }
+    if let Some((user, password)) = &relay.credentials {
+        s.auth(&extensions, user, password)?;
     }
     s.command(
         "MAIL FROM",

@@ -52,7 +52,7 @@ use workflow::backoff::Backoff;
 use workflow::breaker::{Breaker, BreakerSettings, Permit, Rejected, State, Transition};
 
 pub use caldav::{TlsRoots, tls_roots_from_pem};
-pub use email::{Email, SmtpRelay};
+pub use email::{Email, SmtpRelay, SmtpTls};
 pub use webhook::{WebhookRequest, sign};
 
 /// The longest error text kept in a destination's status.
@@ -335,6 +335,7 @@ impl Effects {
                 &message,
                 self.settings.connect_timeout,
                 self.settings.attempt_timeout,
+                self.settings.tls_roots.as_ref(),
             )
         })
     }

@@ -16,7 +16,9 @@ mod tls_receiver;
 
 use std::time::{Duration, Instant};
 
-use effects::{CalendarPut, CallError, Effects, EffectsSettings, Email, SmtpRelay, WebhookRequest};
+use effects::{
+    CalendarPut, CallError, Effects, EffectsSettings, Email, SmtpRelay, SmtpTls, WebhookRequest,
+};
 use receiver::{Mode, Receiver};
 use workflow::backoff::Backoff;
 use workflow::breaker::{BreakerSettings, State};
@@ -517,6 +519,8 @@ fn email_reaches_a_real_smtp_server_once_per_message_id() {
             host: "127.0.0.1".into(),
             port: sink.port,
             hello: "hireplane.test".into(),
+            tls: SmtpTls::None,
+            credentials: None,
         }),
         attempt_timeout: Duration::from_secs(5),
         ..settings()
@@ -602,6 +606,8 @@ fn email_to_a_relay_that_is_down_is_transient_and_quick() {
             host: "127.0.0.1".into(),
             port,
             hello: "hireplane.test".into(),
+            tls: SmtpTls::None,
+            credentials: None,
         }),
         ..settings()
     });
@@ -623,6 +629,8 @@ fn email_to_a_relay_that_is_down_is_transient_and_quick() {
             host: "127.0.0.1".into(),
             port: silent.port,
             hello: "hireplane.test".into(),
+            tls: SmtpTls::None,
+            credentials: None,
         }),
         retries: 0,
         ..settings()
@@ -749,6 +757,8 @@ fn a_relay_that_babbles_is_cut_short() {
                 host: "127.0.0.1".into(),
                 port: babbling_relay(chunk),
                 hello: "hireplane.test".into(),
+                tls: SmtpTls::None,
+                credentials: None,
             }),
             retries: 0,
             ..settings()
@@ -874,5 +884,139 @@ fn https_webhooks_trust_the_given_roots_only() {
         )
         .unwrap_err(),
         "no certificate in the PEM text"
+    );
+}
+
+/// A CA and a `localhost` certificate signed by it, written as PEM files into `dir`: the CA's
+/// certificate (to trust), the certificate and its key (to serve).
+fn localhost_certificate(
+    dir: &std::path::Path,
+) -> (String, std::path::PathBuf, std::path::PathBuf) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, leaf.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (ca.pem(), cert_path, key_path)
+}
+
+fn secure_relay(port: u16, tls: SmtpTls, credentials: Option<(&str, &str)>) -> SmtpRelay {
+    SmtpRelay {
+        host: "localhost".into(),
+        port,
+        hello: "hireplane.test".into(),
+        tls,
+        credentials: credentials.map(|(u, p)| (u.to_owned(), p.to_owned())),
+    }
+}
+
+fn secure_email(key: &str) -> Email {
+    Email {
+        idempotency_key: key.into(),
+        from: "noreply@hireplane.test".into(),
+        to: vec!["ada@example.test".into()],
+        subject: "Your interview".into(),
+        text: "Tuesday, 10:00.\n".into(),
+    }
+}
+
+/// Email to relays that want TLS and credentials, as providers' submission ports do: STARTTLS
+/// (required by the relay) then `AUTH`, and implicit TLS then `AUTH`, each delivered once with
+/// the relay seeing TLS and an authenticated session; a wrong password is a permanent refusal
+/// naming `AUTH`; a relay whose certificate is not trusted gets nothing; a relay that does not
+/// offer STARTTLS is never spoken to in the clear when the configuration asks for it; and
+/// credentials are refused outright for a relay configured without TLS.
+#[test]
+#[cfg_attr(
+    not(hp_smtp),
+    ignore = "needs HIREPLANE_TEST_SMTP: a python with aiosmtpd installed (see .ci/run)"
+)]
+fn email_over_starttls_and_implicit_tls_with_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = localhost_certificate(dir.path());
+    let roots = effects::tls_roots_from_pem(&ca).unwrap();
+    let layer = |relay: SmtpRelay, roots: Option<effects::TlsRoots>| {
+        Effects::new(EffectsSettings {
+            smtp: Some(relay),
+            tls_roots: roots,
+            attempt_timeout: Duration::from_secs(5),
+            retries: 0,
+            ..settings()
+        })
+    };
+    let user = Some(("hireplane", "s3cret pass"));
+
+    for mode in ["starttls", "implicit"] {
+        let sink = smtp_sink::SmtpSink::start_secure(mode, &cert, &key, user);
+        let tls = if mode == "starttls" {
+            SmtpTls::StartTls
+        } else {
+            SmtpTls::Implicit
+        };
+        let e = layer(secure_relay(sink.port, tls, user), Some(roots.clone()));
+        let done = e
+            .email(&secure_email(&format!("{mode}-1@hireplane.test")))
+            .unwrap();
+        assert_eq!(done.status, 250, "{mode}");
+        let seen: serde_json::Value = serde_json::from_str(&sink.next()).unwrap();
+        assert_eq!(seen["message_id"], format!("<{mode}-1@hireplane.test>"));
+        assert_eq!(
+            (seen["tls"].as_bool(), seen["authenticated"].as_bool()),
+            (Some(true), Some(true)),
+            "{mode}: {seen}"
+        );
+
+        let wrong = layer(
+            secure_relay(sink.port, tls, Some(("hireplane", "guess"))),
+            Some(roots.clone()),
+        );
+        match wrong.email(&secure_email(&format!("{mode}-2@hireplane.test"))) {
+            Err(CallError::Permanent { error, .. }) => {
+                assert!(error.contains("`AUTH` with 535"), "{mode}: {error}");
+            }
+            other => panic!("{mode}: a wrong password must be refused: {other:?}"),
+        }
+        let untrusted = layer(secure_relay(sink.port, tls, user), None);
+        match untrusted.email(&secure_email(&format!("{mode}-3@hireplane.test"))) {
+            Err(CallError::Transient { error, .. }) => {
+                assert!(error.contains("UnknownIssuer"), "{mode}: {error}");
+            }
+            other => panic!("{mode}: an untrusted relay must be refused: {other:?}"),
+        }
+        assert!(
+            sink.more(Duration::from_millis(300)).is_none(),
+            "{mode}: only one message"
+        );
+    }
+
+    // A relay in the clear, while the configuration asks for STARTTLS: nothing is sent.
+    let plain = smtp_sink::SmtpSink::start();
+    let e = layer(
+        secure_relay(plain.port, SmtpTls::StartTls, None),
+        Some(roots.clone()),
+    );
+    match e.email(&secure_email("plain-1@hireplane.test")) {
+        Err(CallError::Permanent { error, .. }) => {
+            assert!(error.contains("does not offer STARTTLS"), "{error}");
+        }
+        other => panic!("no downgrade: {other:?}"),
+    }
+    let e = layer(secure_relay(plain.port, SmtpTls::None, user), None);
+    match e.email(&secure_email("plain-2@hireplane.test")) {
+        Err(CallError::Permanent { error, .. }) => {
+            assert!(error.contains("only sent over TLS"), "{error}");
+        }
+        other => panic!("credentials in the clear: {other:?}"),
+    }
+    assert!(
+        plain.more(Duration::from_millis(300)).is_none(),
+        "nothing reached the plain relay"
     );
 }

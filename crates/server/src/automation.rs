@@ -253,6 +253,17 @@ pub fn effects_settings(settings: &WorkflowSettings) -> effects::EffectsSettings
             host: settings.smtp.host.trim().to_owned(),
             port: settings.smtp.port,
             hello: "hireplane".to_owned(),
+            tls: match settings.smtp.tls {
+                crate::settings::SmtpTlsSetting::None => effects::SmtpTls::None,
+                crate::settings::SmtpTlsSetting::Starttls => effects::SmtpTls::StartTls,
+                crate::settings::SmtpTlsSetting::Tls => effects::SmtpTls::Implicit,
+            },
+            credentials: (!settings.smtp.username.is_empty()).then(|| {
+                (
+                    settings.smtp.username.clone(),
+                    settings.smtp.password.clone(),
+                )
+            }),
         });
     }
     out

@@ -353,7 +353,7 @@ impl Default for BreakerConfig {
 }
 
 /// The SMTP server of rules' emails.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmtpSettings {
     /// Its host; empty (the default): emails fail permanently, naming this setting.
@@ -361,6 +361,40 @@ pub struct SmtpSettings {
     pub port: u16,
     /// The sender (`From` and envelope).
     pub from: String,
+    /// `none` (in the clear, a relay on the local network), `starttls` (required, usually
+    /// port 587) or `tls` (implicit TLS, usually port 465); the certificate is checked against
+    /// Mozilla's roots or `workflow.calls.ca_file`.
+    pub tls: SmtpTlsSetting,
+    /// `AUTH` credentials (PLAIN or LOGIN), sent only over TLS; empty: none.
+    pub username: String,
+    pub password: String,
+}
+
+/// `workflow.smtp.tls`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTlsSetting {
+    #[default]
+    None,
+    Starttls,
+    Tls,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password is a secret: never in a log line.
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("from", &self.from)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field(
+                "password",
+                &if self.password.is_empty() { "" } else { "***" },
+            )
+            .finish()
+    }
 }
 
 impl Default for SmtpSettings {
@@ -369,6 +403,9 @@ impl Default for SmtpSettings {
             host: String::new(),
             port: 25,
             from: "hireplane@localhost".to_owned(),
+            tls: SmtpTlsSetting::None,
+            username: String::new(),
+            password: String::new(),
         }
     }
 }

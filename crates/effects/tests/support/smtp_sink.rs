@@ -3,7 +3,8 @@
 //! it) on 127.0.0.1 and a free port, as a sink that counts the messages it accepts by
 //! `Message-ID` and prints one JSON line per `DATA` it sees. Messages whose `Message-ID` contains
 //! `flaky` are refused with `451` the first time; recipients starting with `nobody@` are refused
-//! with `550`. Killed on drop.
+//! with `550`. [`SmtpSink::start_secure`] adds TLS (STARTTLS required, or implicit) with a given
+//! certificate and, optionally, required `AUTH` with one user. Killed on drop.
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -35,6 +36,8 @@ class Sink:
             verdict = "250 OK"
         print(json.dumps({
             "message_id": mid,
+            "tls": session.ssl is not None or mode == "implicit",
+            "authenticated": bool(session.authenticated),
             "verdict": verdict[:3],
             "accepted": accepted.get(mid, 0),
             "tries": tries[mid],
@@ -45,11 +48,31 @@ class Sink:
         }), flush=True)
         return verdict
 
+mode, cert, key, user, password = (sys.argv[1:] + [""] * 5)[:5]
+kwargs = {}
+if mode:
+    import ssl
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    if mode == "starttls":
+        kwargs.update(tls_context=context, require_starttls=True)
+    else:
+        kwargs.update(ssl_context=context, server_hostname="localhost")
+if user:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = (isinstance(auth_data, LoginPassword) and auth_data.login == user.encode()
+              and auth_data.password == password.encode())
+        return AuthResult(success=ok, handled=False)
+    # With implicit TLS every session is TLS, but aiosmtpd only counts STARTTLS as such.
+    kwargs.update(authenticator=authenticator, auth_required=True,
+                  auth_require_tls=(mode == "starttls"))
+
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 port = s.getsockname()[1]
 s.close()
-controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+controller = Controller(Sink(), hostname="127.0.0.1", port=port, **kwargs)
 controller.start()
 print(json.dumps({"port": port}), flush=True)
 sys.stdin.read()
@@ -64,10 +87,34 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub fn start() -> SmtpSink {
+        SmtpSink::start_with(&[])
+    }
+
+    /// A sink with TLS (`mode`: `starttls`, required before `MAIL`, or `implicit`) with the
+    /// certificate and key in PEM files, and, when `auth` is given, `AUTH` required for that
+    /// user and password.
+    pub fn start_secure(
+        mode: &str,
+        cert: &std::path::Path,
+        key: &std::path::Path,
+        auth: Option<(&str, &str)>,
+    ) -> SmtpSink {
+        let (user, password) = auth.unwrap_or(("", ""));
+        SmtpSink::start_with(&[
+            mode,
+            cert.to_str().unwrap(),
+            key.to_str().unwrap(),
+            user,
+            password,
+        ])
+    }
+
+    fn start_with(args: &[&str]) -> SmtpSink {
         let python = std::env::var("HIREPLANE_TEST_SMTP")
             .expect("HIREPLANE_TEST_SMTP: a python interpreter with aiosmtpd installed");
         let mut child = Command::new(&python)
             .args(["-c", SINK])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
