@@ -1547,7 +1547,7 @@ fn workflow_commands_by_hand(db: &str) {
         &format!(r#"report applications where id = "{application}" show current_stage.id as s"#),
     );
     assert_eq!(stored[0]["s"], to_stage);
-    // The API's refusals, word for word (crates/server/tests/api.rs).
+    // The API's refusals, word for word (crates/server/tests/it/api.rs).
     let out = run(&[
         "application",
         "move",

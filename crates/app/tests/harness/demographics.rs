@@ -1,6 +1,6 @@
 //! The attack harness on reports over demographics (docs/privacy.md), shared by the app's test
-//! (`crates/app/tests/demographics_attacks.rs`, through `app::Services`) and the server's
-//! (`crates/server/tests/demographics.rs`, through GraphQL's `report(text:)` and
+//! (`crates/app/tests/it/demographics_attacks.rs`, through `app::Services`) and the server's
+//! (`crates/server/tests/it/demographics.rs`, through GraphQL's `report(text:)` and
 //! `report(json:)`): the same attacks and the same criterion whatever carries the reports.
 //!
 //! The attacker is an admin (sees every candidate, may run reports over demographics) and knows

@@ -1,0 +1,588 @@
+//! Issue 16, "no request may crash the server or starve other orgs": the attacks an ordinary
+//! user of one org could make, run against the real server on a fresh SQLite file and (when
+//! `HIREPLANE_TEST_POSTGRES` is set) a fresh PostgreSQL database, with two generated orgs. After
+//! each attack the other org must still be served.
+//!
+//! The server runs on a tokio runtime whose threads have the usual 2 MB stack, so an attack that
+//! recursed on its input would overflow one and abort the test process.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use store::Store;
+
+use crate::common;
+use common::Db;
+
+const ORG: &str = "ta";
+const OTHER: &str = "tb";
+
+/// How deep the attacks nest.
+const DEEP: usize = 100_000;
+
+fn now() -> domain::Instant {
+    domain::Instant::from_timestamp(jiff::Timestamp::now())
+}
+
+/// A running server with two orgs: an admin token of `ta` (the attacker) and an
+/// admin token of `tb` (the bystander).
+struct Api {
+    /// First, so that it stops before the database goes.
+    server: common::Server,
+    _db: Db,
+    attacker: String,
+    bystander: String,
+}
+
+impl Api {
+    fn start(db: Db, tweak: impl FnOnce(&mut server::Settings)) -> Api {
+        let mut store = Store::open(&db.url).unwrap();
+        for (org, n, seed) in [(ORG, 120, 5), (OTHER, 40, 6)] {
+            let dir = tempfile::tempdir().unwrap();
+            synth::generate(
+                &synth::Config {
+                    org_id: org.into(),
+                    applications: n,
+                    seed,
+                },
+                dir.path(),
+            )
+            .unwrap();
+            store
+                .import(dir.path(), store::ImportOptions::default(), &mut |_| {})
+                .unwrap();
+        }
+        let services = app::Services::new();
+        let mut token = |org: &str, role: &str| {
+            let users = store.active_users(org).unwrap();
+            let u = users.iter().find(|u| u.role == role).unwrap();
+            services
+                .create_token(&mut store, org, &u.id, "test", None, now())
+                .unwrap()
+                .token
+        };
+        let attacker = token(ORG, "admin");
+        let bystander = token(OTHER, "admin");
+        let mut settings = server::Settings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database: db.url.clone(),
+            ..server::Settings::default()
+        };
+        settings.auth.cache_ms = 0;
+        settings.pool.size = 4;
+        settings.limits.rate_per_second = 0;
+        tweak(&mut settings);
+        let server = common::Server::start(settings);
+        Api {
+            server,
+            _db: db,
+            attacker,
+            bystander,
+        }
+    }
+
+    /// POSTs `body` as it is with `token`: the status and the answer (JSON when it is).
+    fn send(&self, token: &str, body: &str) -> (u16, Value) {
+        let mut resp = self
+            .server
+            .agent
+            .post(format!("{}/graphql", self.server.base))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    fn post(&self, token: &str, body: &Value) -> (u16, Value) {
+        self.send(token, &body.to_string())
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut resp = self
+            .server
+            .agent
+            .get(format!("{}{path}", self.server.base))
+            .call()
+            .unwrap();
+        (
+            resp.status().as_u16(),
+            resp.body_mut().read_to_string().unwrap(),
+        )
+    }
+
+    /// The other org is still served, with its own data.
+    fn bystander_is_served(&self) {
+        let (status, v) = self.post(
+            &self.bystander,
+            &json!({"query": "{ viewer { org } applications(first: 5) { totalCount } }"}),
+        );
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["data"]["viewer"]["org"], OTHER, "{v}");
+        assert!(v["data"]["applications"]["totalCount"].as_i64().unwrap() > 0);
+    }
+}
+
+fn code(v: &Value) -> &str {
+    v["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
+}
+
+fn message(v: &Value) -> &str {
+    v["errors"][0]["message"].as_str().unwrap_or("")
+}
+
+/// `open` `n` times, `middle`, `close` `n` times.
+fn nest(open: &str, middle: &str, close: &str, n: usize) -> String {
+    format!("{}{middle}{}", open.repeat(n), close.repeat(n))
+}
+
+/// A unary `not` around a path, `n` times, in the report language's JSON form.
+fn deep_report_expr(n: usize) -> String {
+    nest(
+        r#"{"kind": "unary", "op": "not", "expr": "#,
+        r#"{"kind": "path", "path": ["x"]}"#,
+        "}",
+        n,
+    )
+}
+
+fn nesting_bombs_are_refused(db: Db) {
+    let api = Api::start(db, |s| s.limits.max_body_bytes = 8 * 1024 * 1024);
+    let token = api.attacker.clone();
+    // Refused before anything parses them: 400, BAD_USER_INPUT, with where.
+    let refused_early = |what: &str, body: String| {
+        let (status, v) = api.send(&token, &body);
+        assert_eq!(status, 400, "{what}: {v}");
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{what}: {v}");
+        assert!(
+            message(&v).contains("more than 100 levels deep")
+                && message(&v).contains("`limits.max_nesting`"),
+            "{what}: {v}"
+        );
+        assert!(v["errors"][0]["locations"][0]["line"].as_u64().is_some());
+    };
+    let query = |q: String| json!({ "query": q }).to_string();
+    // In the query text: lists and objects in an unknown argument, in a known one, selection
+    // sets, argument lists, a mutation's input, a scheduling plan, `report(json:)`.
+    let shapes = [
+        format!("{{ viewer(x: {}) {{ org }} }}", nest("[", "1", "]", DEEP)),
+        format!(
+            "{{ viewer(x: {}) {{ org }} }}",
+            nest("{a: ", "1", "}", DEEP)
+        ),
+        format!(
+            "{{ applications(first: {}) {{ totalCount }} }}",
+            nest("[", "1", "]", DEEP)
+        ),
+        nest("{ a ", "", "}", DEEP),
+        format!("{{ viewer{} }}", nest("(x: ", "1", ")", DEEP)),
+        format!(
+            "mutation {{ createCandidate(input: {{name: \"a\", x: {}}}) {{ id }} }}",
+            nest("[", "1", "]", DEEP)
+        ),
+        format!(
+            "{{ schedulingOptions(applicationId: \"x\", plan: {}) }}",
+            nest("{a: ", "1", "}", DEEP)
+        ),
+        format!(
+            "{{ report(json: {{subject: \"applications\", where: {}}}) {{ rows }} }}",
+            nest("[", "1", "]", DEEP)
+        ),
+        format!(
+            "{{ explain(json: {}) {{ rows }} }}",
+            nest("{kind: \"unary\", op: \"not\", expr: ", "1", "}", DEEP)
+        ),
+    ];
+    for q in shapes {
+        let what = q[..40].to_owned();
+        refused_early(&what, query(q));
+    }
+    // In the body's JSON: variables of every use (a JSON argument, `report(json:)`, an unused
+    // one), and the body itself.
+    let variables = [
+        (
+            "query($x: JSON) { viewer { org } }",
+            nest("[", "1", "]", DEEP),
+        ),
+        (
+            "query($j: JSON) { report(json: $j) { rows } }",
+            format!(
+                r#"{{"subject": "applications", "where": [{}]}}"#,
+                deep_report_expr(DEEP)
+            ),
+        ),
+        (
+            "query($p: JSON!) { schedulingOptions(applicationId: \"x\", plan: $p) }",
+            nest(r#"{"a": "#, "1", "}", DEEP),
+        ),
+    ];
+    for (q, x) in variables {
+        let body = format!(r#"{{"query": {}, "variables": {{"x": {x}}}}}"#, json!(q));
+        refused_early(q, body);
+    }
+    refused_early("a bare array", nest("[", "", "]", DEEP));
+    refused_early(
+        "a deep field of the body",
+        format!(
+            r#"{{"query": "{{ viewer {{ org }} }}", "extensions": {}}}"#,
+            nest(r#"{"a": "#, "1", "}", DEEP)
+        ),
+    );
+
+    // Inside strings brackets do not count: the report language bounds its own nesting, in its
+    // text form and in its JSON form, with a GraphQL error on the argument.
+    let bad_report = |q: &str, variables: Value| {
+        let (status, v) = api.post(&token, &json!({"query": q, "variables": variables}));
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{v}");
+        message(&v).to_owned()
+    };
+    let text = format!(
+        "report applications where {}",
+        nest("(", "status = \"active\"", ")", DEEP)
+    );
+    for q in [
+        "query($t: String) { report(text: $t) { rows } }",
+        "query($t: String) { explain(text: $t) { rows } }",
+    ] {
+        let m = bad_report(q, json!({ "t": text }));
+        assert!(m.contains("nested too deeply"), "{m}");
+    }
+    // A GraphQL string literal, not a variable.
+    let q = format!(
+        "{{ report(text: \"report applications where {}x\") {{ rows }} }}",
+        "not ".repeat(DEEP)
+    );
+    let m = bad_report(&q, json!({}));
+    assert!(m.contains("nested too deeply"), "{m}");
+    // The report's JSON form deeper than the report language allows, within `max_nesting`:
+    // refused by the report language, before serde reads it.
+    let j: Value = serde_json::from_str(&format!(
+        r#"{{"subject": "applications", "where": [{}]}}"#,
+        deep_report_expr(80)
+    ))
+    .unwrap();
+    let m = bad_report(
+        "query($j: JSON) { report(json: $j) { rows } }",
+        json!({ "j": j }),
+    );
+    assert!(m.contains("nested more than 68 levels deep"), "{m}");
+
+    // Just under the limit everything is parsed, validated and answered (no overflow there
+    // either): an unknown argument is named.
+    let q = format!("{{ viewer(x: {}) {{ org }} }}", nest("[", "1", "]", 97));
+    let (status, v) = api.post(&token, &json!({ "query": q }));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(code(&v), "GRAPHQL_VALIDATION_FAILED", "{v}");
+    // Brackets in strings and comments are not nesting.
+    let q = format!("{{ viewer {{ org }} }} # {}\n", nest("[", "", "", 10_000));
+    let (status, v) = api.post(&token, &json!({ "query": q }));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["viewer"]["org"], ORG, "{v}");
+
+    api.bystander_is_served();
+    assert_eq!(api.get("/healthz").0, 200);
+}
+on_both!(nesting_bombs_are_refused);
+
+/// A job that panics on a database worker: its caller gets `Panicked`, the worker goes on with
+/// a fresh connection, and the panic is counted. More panics than workers, then 32 requests that
+/// must all succeed.
+fn panics_do_not_stop_the_workers(db: Db) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = db.url.clone();
+    let pool = std::thread::spawn(move || {
+        server::db::Db::open(&url, 2, Duration::from_secs(5), Duration::from_secs(20)).unwrap()
+    })
+    .join()
+    .unwrap();
+    rt.block_on(async {
+        assert_eq!(pool.live_workers(), 2);
+        for i in 0..5 {
+            let r = pool
+                .run(move |_| -> Result<(), ()> { panic!("job {i} panics") })
+                .await;
+            match r {
+                Err(server::db::DbError::Panicked(m)) => assert_eq!(m, format!("job {i} panics")),
+                other => panic!("{other:?}"),
+            }
+            // Also with a payload that panics when dropped.
+            struct Bomb;
+            impl Drop for Bomb {
+                fn drop(&mut self) {
+                    panic!("dropping the payload");
+                }
+            }
+            let r = pool
+                .run(|_| -> Result<(), ()> { std::panic::panic_any(Bomb) })
+                .await;
+            assert!(matches!(r, Err(server::db::DbError::Panicked(_))), "{r:?}");
+        }
+        assert_eq!(pool.live_workers(), 2);
+        let mut answered = 0;
+        let runs: Vec<_> = (0..32)
+            .map(|_| pool.run(|store| store.schema_version()))
+            .collect();
+        for r in runs {
+            assert_eq!(r.await.unwrap().unwrap(), store::latest_schema_version());
+            answered += 1;
+        }
+        assert_eq!(answered, 32);
+        let (open, _, size) = pool.state();
+        assert!(open >= 1 && size == 2, "{open} {size}");
+    });
+    drop(pool);
+    drop(rt);
+    drop(db);
+}
+on_both!(panics_do_not_stop_the_workers);
+
+fn health_follows_the_workers(db: Db) {
+    let api = Api::start(db, |_| {});
+    assert_eq!(api.get("/healthz"), (200, "ok\n".to_owned()));
+    api.bystander_is_served();
+}
+on_both!(health_follows_the_workers);
+
+/// Every root field costs something: 2,000 aliased reports (or lookups, or scheduling calls)
+/// are refused before anything runs, naming the cost and the limit.
+fn aliased_root_fields_are_refused(db: Db) {
+    let api = Api::start(db, |s| s.limits.max_body_bytes = 1024 * 1024);
+    let token = api.attacker.clone();
+    let many = |field: &str, n: usize| -> String {
+        let fields: String = (0..n).map(|i| format!("a{i}: {field} ")).collect();
+        format!("{{ {fields} }}")
+    };
+    for (q, cost) in [
+        (
+            many(r#"report(name: "funnel") { rows }"#, 2000),
+            "costs 2000000",
+        ),
+        (
+            many(r#"explain(name: "funnel") { rows }"#, 60),
+            "costs 60000",
+        ),
+        (
+            many(r#"schedulingOptions(applicationId: "x", plan: {})"#, 11),
+            "costs 55000",
+        ),
+        (many(r#"application(id: "x") { id }"#, 5001), "costs 50010"),
+    ] {
+        let (status, v) = api.post(&token, &json!({ "query": q }));
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(code(&v), "TOO_COSTLY", "{v}");
+        let m = message(&v);
+        assert!(
+            m.contains(cost) && m.contains("over the limit of 50000 (`limits.max_cost`"),
+            "{m}"
+        );
+        assert!(v.get("data").is_none_or(Value::is_null), "{v}");
+    }
+    // Within the limit they run.
+    let (status, v) = api.post(
+        &token,
+        &json!({ "query": many(r#"report(name: "funnel") { rows }"#, 3) }),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert!(v.get("errors").is_none(), "{v}");
+    api.bystander_is_served();
+}
+on_both!(aliased_root_fields_are_refused);
+
+/// Fair sharing of the database workers: an org holds at most half of them, a token at most a
+/// quarter, so another org's job runs at once however many jobs the first one sends; what is
+/// over a share waits (before it is queued) and then fails with `Throttled`, naming whose share.
+fn one_org_cannot_hog_the_workers(db: Db) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Instant;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = db.url.clone();
+    let pool = std::thread::spawn(move || {
+        server::db::Db::open(&url, 4, Duration::from_secs(5), Duration::from_secs(20)).unwrap()
+    })
+    .join()
+    .unwrap();
+    pool.set_shares(0, 0); // 4 workers: 2 per org, 1 per token
+    rt.block_on(async {
+        let far = Instant::now() + Duration::from_secs(60);
+        // Org A: three tokens, 24 jobs of 150 ms at once; count how many run at a time.
+        let (running, most) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+        let mut attack = Vec::new();
+        for i in 0..24 {
+            let a = pool.for_caller("ta", &format!("tok{}", i % 3), far);
+            let (running, most) = (running.clone(), most.clone());
+            attack.push(tokio::spawn(async move {
+                a.run(move |_| -> Result<(), ()> {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(150));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    Ok(())
+                })
+                .await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Org B's jobs run at once, beside A's backlog (about 1.8 s of it).
+        let b = pool.for_caller("tb", "tokb", far);
+        for _ in 0..5 {
+            let t = Instant::now();
+            b.run(|store| store.schema_version())
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                t.elapsed() < Duration::from_millis(500),
+                "org B waited {:?}",
+                t.elapsed()
+            );
+        }
+        for a in attack {
+            a.await.unwrap().unwrap().unwrap();
+        }
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            2,
+            "org A held at most half the workers"
+        );
+
+        // One token: one job at a time; over its share it waits, then is told whose share.
+        let (running, most) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+        let mut jobs = Vec::new();
+        for _ in 0..3 {
+            let a = pool.for_caller("ta", "tok0", far);
+            let (running, most) = (running.clone(), most.clone());
+            jobs.push(tokio::spawn(async move {
+                a.run(move |_| -> Result<(), ()> {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(100));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    Ok(())
+                })
+                .await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let soon = pool.for_caller("ta", "tok0", Instant::now() + Duration::from_millis(50));
+        match soon.run(|store| store.schema_version()).await {
+            Err(e @ server::db::DbError::Throttled { .. }) => {
+                let m = e.to_string();
+                assert!(m.contains("token `tok0` already has 1 requests"), "{m}");
+            }
+            other => panic!("{other:?}"),
+        }
+        for j in jobs {
+            j.await.unwrap().unwrap().unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 1, "one token, one worker");
+    });
+    drop(pool);
+    drop(rt);
+    drop(db);
+}
+on_both!(one_org_cannot_hog_the_workers);
+
+/// Failed authentication slows down per address: after the burst, the address's tokens are not
+/// checked until the limit allows again (429 with `Retry-After`); then they are.
+fn failed_authentication_slows_down(db: Db) {
+    let api = Api::start(db, |s| {
+        // One a second, three at once: blocked for up to a second after three failures.
+        s.limits.auth_failures_per_minute = 60;
+        s.limits.auth_failure_burst = 3;
+    });
+    let viewer = json!({"query": "{ viewer { org } }"});
+    // The burst, and the failure that finds it used up, are checked (401) ...
+    for i in 0..4 {
+        let (status, v) = api.post(&format!("hpt_nosuch{i}_secret"), &viewer);
+        assert_eq!((status, code(&v)), (401, "UNAUTHENTICATED"), "{v}");
+    }
+    // ... then the address is blocked until the limit allows again.
+    let (status, v) = api.post("hpt_nosuch9_secret", &viewer);
+    assert_eq!((status, code(&v)), (429, "RATE_LIMITED"), "{v}");
+    assert!(
+        message(&v).contains("too many failed authentication attempts from address `127.0.0.1`"),
+        "{v}"
+    );
+    // A good token from the same address is not checked either while it is blocked ...
+    let (status, _) = api.post(&api.attacker, &viewer);
+    assert_eq!(status, 429);
+    // ... and is once the limit allows again.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (status, v) = api.post(&api.attacker, &viewer);
+    assert_eq!(status, 200, "{v}");
+    // A flood gets the failures' rate at most: 50 wrong tokens in a row, few checked.
+    let unauthenticated = (0..50)
+        .filter(|i| api.post(&format!("hpt_flood{i}_secret"), &viewer).0 == 401)
+        .count();
+    assert!(unauthenticated < 20, "{unauthenticated} of 50 checked");
+    std::thread::sleep(Duration::from_millis(1500));
+    api.bystander_is_served();
+}
+on_both!(failed_authentication_slows_down);
+
+/// A client address may hold `limits.max_connections_per_ip` connections; a further one is
+/// answered 429 and closed, and a closed one frees its place.
+fn connections_per_address_are_capped(db: Db) {
+    use std::io::{Read, Write};
+    let api = Api::start(db, |s| s.limits.max_connections_per_ip = 3);
+    let addr = api.server.base.trim_start_matches("http://").to_owned();
+    let held: Vec<_> = (0..3)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut fourth = std::net::TcpStream::connect(&addr).unwrap();
+    fourth
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = fourth.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n");
+    let mut answer = String::new();
+    let _ = fourth.read_to_string(&mut answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 429"),
+        "{answer}"
+    );
+    assert!(
+        answer.is_empty() || answer.contains("`limits.max_connections_per_ip`"),
+        "{answer}"
+    );
+    // The held connections still work; closing one lets a new one in.
+    let mut first = held.into_iter().next().unwrap();
+    first
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    first.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(first);
+    let mut ok = false;
+    for _ in 0..50 {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        if answer.starts_with("HTTP/1.1 200") {
+            ok = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(ok, "a place came free");
+}
+on_both!(connections_per_address_are_capped);

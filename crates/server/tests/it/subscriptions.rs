@@ -1,0 +1,470 @@
+//! GraphQL subscriptions over WebSocket, end to end: the real server on port 0 (SQLite and,
+//! when `HIREPLANE_TEST_POSTGRES` is set, PostgreSQL), a real WebSocket client
+//! (tokio-tungstenite) speaking `graphql-transport-ws` and the legacy `graphql-ws`, mutations
+//! over HTTP. A recruiter subscribed sees the move of an application they may see and never
+//! that of one on a confidential job hidden from them; bad tokens, protocol mistakes and every
+//! bound close or refuse as the protocol says; shutting down closes open sockets.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::common;
+use common::Db;
+
+const ORG: &str = "ta";
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How long a test waits for a message it expects.
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn connect(addr: std::net::SocketAddr, protocol: &str, header: Option<&str>) -> Socket {
+    let mut request = format!("ws://{addr}/graphql")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
+    if let Some(h) = header {
+        request
+            .headers_mut()
+            .insert("Authorization", h.parse().unwrap());
+    }
+    let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(
+        response
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some(protocol)
+    );
+    socket
+}
+
+async fn send(socket: &mut Socket, v: Value) {
+    socket.send(Message::text(v.to_string())).await.unwrap();
+}
+
+/// The next JSON message (pings skipped); panics on a close.
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let m = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("a message in time")
+            .expect("the socket open")
+            .unwrap();
+        match m {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+}
+
+/// The close code the server ends with (messages before it skipped).
+async fn closed_with(socket: &mut Socket) -> u16 {
+    loop {
+        let m = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("a close in time");
+        match m {
+            Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
+            Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return 1006,
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+/// Connected and acknowledged as `token` (in the init payload).
+async fn ready(addr: std::net::SocketAddr, token: &str) -> Socket {
+    let mut s = connect(addr, "graphql-transport-ws", None).await;
+    send(
+        &mut s,
+        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}}),
+    )
+    .await;
+    assert_eq!(next(&mut s).await["type"], "connection_ack");
+    s
+}
+
+fn subscribe(id: &str, args: &str) -> Value {
+    let args = if args.is_empty() {
+        String::new()
+    } else {
+        format!("({args})")
+    };
+    json!({"type": "subscribe", "id": id, "payload": {
+        "query": format!("subscription {{ events{args} {{ type subject cursor sequence data }} }}")
+    }})
+}
+
+/// The subject of the next event of subscription `id`.
+async fn next_subject(socket: &mut Socket, id: &str) -> String {
+    let m = next(socket).await;
+    assert_eq!(m["type"], "next", "{m}");
+    assert_eq!(m["id"], id, "{m}");
+    m["payload"]["data"]["events"]["subject"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{m}"))
+        .to_owned()
+}
+
+fn post(server: &common::Server, token: &str, query: &str) -> Value {
+    let mut resp = server
+        .agent
+        .post(format!("{}/graphql", server.base))
+        .header("Authorization", format!("Bearer {token}"))
+        .send_json(json!({ "query": query }))
+        .unwrap();
+    let v: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert!(v.get("errors").is_none(), "{query}: {v}");
+    v["data"].clone()
+}
+
+/// An active application's id and a stage of its job to move it to (not its own, not a hire).
+fn movable(node: &Value) -> (String, String) {
+    let current = node["currentStage"]["id"].as_str().unwrap();
+    let to = node["job"]["stages"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] != current && s["kind"] != "hired")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (node["id"].as_str().unwrap().to_owned(), to)
+}
+
+fn move_application(server: &common::Server, token: &str, (app, to): &(String, String)) {
+    post(
+        server,
+        token,
+        &format!(
+            r#"mutation {{ moveApplication(input: {{applicationId: "{app}", toStageId: "{to}"}}) {{ id }} }}"#
+        ),
+    );
+}
+
+fn subscriptions_stream_what_the_caller_may_see(db: Db) {
+    let tokens = common::generated_org(&db, ORG, 200, 5, &["admin", "recruiter"]);
+    let (admin, recruiter) = (tokens[0].token.clone(), tokens[1].token.clone());
+    let mut settings = server::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: db.url.clone(),
+        ..server::Settings::default()
+    };
+    settings.auth.cache_ms = 0;
+    settings.pool.size = 4;
+    settings.subscriptions.poll_ms = 50;
+    settings.subscriptions.max_per_connection = 2;
+    settings.subscriptions.max_connections_per_token = 3;
+    settings.subscriptions.max_message_bytes = 4096;
+    settings.subscriptions.init_timeout_ms = 500;
+    let mut server = common::Server::start(settings);
+    let addr = server.running.as_ref().unwrap().addr;
+
+    // An application the recruiter sees, and one of a confidential job hidden from them, each
+    // made by the admin.
+    let jobs = "{ jobs(first: 200, filter: {status: open}) { nodes { id confidential } } }";
+    let seen: Vec<Value> = post(&server, &recruiter, jobs)["jobs"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].clone())
+        .collect();
+    let all = post(&server, &admin, jobs)["jobs"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let open_job = all
+        .iter()
+        .find(|j| j["confidential"] == false && seen.contains(&j["id"]))
+        .expect("an open job the recruiter sees")["id"]
+        .clone();
+    // A confidential job with nobody on its team: the recruiter does not see it.
+    let department = post(
+        &server,
+        &admin,
+        "{ departments(first: 1) { nodes { id } } }",
+    )["departments"]["nodes"][0]["id"]
+        .clone();
+    let hidden_job = post(
+        &server,
+        &admin,
+        &format!(
+            r#"mutation {{ createJob(input: {{title: "Secret project", departmentId: {department}, location: "Remote", employmentType: full_time, status: open, confidential: true, stages: [{{name: "Screen", kind: screen}}, {{name: "Onsite", kind: onsite}}], hiringTeam: []}}) {{ id }} }}"#
+        ),
+    )["createJob"]["id"]
+        .clone();
+    assert!(!seen.contains(&hidden_job));
+    let apply = |job: &Value, name: &str| {
+        let d = post(
+            &server,
+            &admin,
+            &format!(
+                r#"mutation {{ createCandidate(input: {{name: "{name}", jobId: {job}}}) {{ applications {{ nodes {{ id currentStage {{ id }} job {{ stages {{ nodes {{ id kind }} }} }} }} }} }} }}"#
+            ),
+        );
+        movable(&d["createCandidate"]["applications"]["nodes"][0])
+    };
+    let visible = apply(&open_job, "Seen Person");
+    let hidden = apply(&hidden_job, "Hidden Person");
+    let start_of_visible = post(
+        &server,
+        &admin,
+        &format!(
+            r#"{{ application(id: "{}") {{ currentStage {{ id }} }} }}"#,
+            visible.0
+        ),
+    )["application"]["currentStage"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Where the org's events stand now.
+    let cursor = post(
+        &server,
+        &admin,
+        "{ events(first: 500) { pageInfo { endCursor } } }",
+    )["events"]["pageInfo"]["endCursor"]
+        .clone();
+    let after = if cursor.is_null() {
+        String::new()
+    } else {
+        format!(", after: {cursor}")
+    };
+
+    let rt = &server.rt;
+    let (mut rec, mut adm, mut rec_now, mut legacy) = rt.block_on(async {
+        let mut rec = ready(addr, &recruiter).await;
+        send(
+            &mut rec,
+            subscribe("moves", &format!("type: \"application.moved\"{after}")),
+        )
+        .await;
+        let mut adm = ready(addr, &admin).await;
+        send(
+            &mut adm,
+            subscribe("all", &format!("type: [\"application.moved\"]{after}")),
+        )
+        .await;
+        // Without `after`: from the subscription's start on.
+        let mut rec_now = ready(addr, &recruiter).await;
+        send(&mut rec_now, subscribe("now", "")).await;
+        // The legacy protocol, the token in the upgrade's header.
+        let mut legacy = connect(addr, "graphql-ws", Some(&format!("Bearer {recruiter}"))).await;
+        send(&mut legacy, json!({"type": "connection_init", "payload": {}})).await;
+        assert_eq!(next(&mut legacy).await["type"], "connection_ack");
+        send(
+            &mut legacy,
+            json!({"type": "start", "id": "old", "payload": {
+                "query": format!("subscription {{ events(type: \"application.moved\"{after}) {{ subject }} }}")
+            }}),
+        )
+        .await;
+        // Let the subscription without `after` read where the org stands.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        (rec, adm, rec_now, legacy)
+    });
+
+    move_application(&server, &admin, &visible);
+    move_application(&server, &admin, &hidden);
+    // Moved back: a second event of the visible one, after the hidden one's.
+    let back = (visible.0.clone(), start_of_visible);
+    move_application(&server, &admin, &back);
+
+    let subject = |app: &str| format!("application/{app}");
+    rt.block_on(async {
+        // The recruiter: the visible application's two moves, nothing of the hidden one's in
+        // between (it committed between them).
+        assert_eq!(next_subject(&mut rec, "moves").await, subject(&visible.0));
+        assert_eq!(next_subject(&mut rec, "moves").await, subject(&visible.0));
+        // The admin sees all three, in commit order, with cursors that follow.
+        let mut cursors = Vec::new();
+        for expected in [&visible.0, &hidden.0, &visible.0] {
+            let m = next(&mut adm).await;
+            assert_eq!(m["type"], "next", "{m}");
+            let e = &m["payload"]["data"]["events"];
+            assert_eq!(e["subject"], subject(expected), "{m}");
+            assert_eq!(e["type"], "hireplane.application.moved.v1");
+            cursors.push(e["cursor"].as_str().unwrap().to_owned());
+        }
+        // Every type, from the start on: the same two moves, nothing from before.
+        assert_eq!(
+            next_subject(&mut rec_now, "now").await,
+            subject(&visible.0)
+        );
+        assert_eq!(
+            next_subject(&mut rec_now, "now").await,
+            subject(&visible.0)
+        );
+        // The legacy protocol: `data` messages.
+        for _ in 0..2 {
+            let m = next(&mut legacy).await;
+            assert_eq!(m["type"], "data", "{m}");
+            assert_eq!(m["payload"]["data"]["events"]["subject"], subject(&visible.0));
+        }
+        // Resuming from the admin's first cursor replays the rest.
+        send(
+            &mut adm,
+            subscribe("resume", &format!("after: \"{}\", type: \"application.moved\"", cursors[0])),
+        )
+        .await;
+        assert_eq!(next_subject(&mut adm, "resume").await, subject(&hidden.0));
+        assert_eq!(next_subject(&mut adm, "resume").await, subject(&visible.0));
+
+        // At most two subscriptions per connection: a third gets an error, the connection
+        // stays.
+        send(&mut adm, subscribe("third", "")).await;
+        let m = next(&mut adm).await;
+        assert_eq!((m["type"].as_str(), m["id"].as_str()), (Some("error"), Some("third")), "{m}");
+        assert_eq!(m["payload"][0]["extensions"]["code"], "RATE_LIMITED", "{m}");
+        // Completing one frees its place.
+        send(&mut adm, json!({"type": "complete", "id": "resume"})).await;
+        // A bad argument: an error for that subscription.
+        send(&mut adm, subscribe("bad", "type: \"interview.teleported\"")).await;
+        let m = next(&mut adm).await;
+        assert_eq!((m["type"].as_str(), m["id"].as_str()), (Some("error"), Some("bad")), "{m}");
+        assert_eq!(m["payload"][0]["extensions"]["code"], "BAD_USER_INPUT", "{m}");
+        // Queries go by POST.
+        send(
+            &mut adm,
+            json!({"type": "subscribe", "id": "q", "payload": {"query": "{ viewer { id } }"}}),
+        )
+        .await;
+        let m = next(&mut adm).await;
+        assert_eq!((m["type"].as_str(), m["id"].as_str()), (Some("error"), Some("q")), "{m}");
+        assert!(m["payload"][0]["message"].as_str().unwrap().contains("POST"), "{m}");
+        // The same id twice: 4409.
+        send(&mut adm, subscribe("all", "")).await;
+        assert_eq!(closed_with(&mut adm).await, 4409);
+
+        // Three connections of the recruiter's token are open: a fourth is closed at init.
+        let mut fourth = connect(addr, "graphql-transport-ws", None).await;
+        send(
+            &mut fourth,
+            json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {recruiter}")}}),
+        )
+        .await;
+        assert_eq!(closed_with(&mut fourth).await, 4429);
+        // Once one closes, a new one is let in.
+        legacy.close(None).await.unwrap();
+        drop(legacy);
+        let mut again = None;
+        for _ in 0..50 {
+            let mut s = connect(addr, "graphql-transport-ws", None).await;
+            send(
+                &mut s,
+                json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {recruiter}")}}),
+            )
+            .await;
+            let m = tokio::time::timeout(WAIT, s.next()).await.unwrap();
+            if let Some(Ok(Message::Text(t))) = m {
+                assert!(t.as_str().contains("connection_ack"), "{t}");
+                again = Some(s);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(again.is_some(), "a closed connection's place is given back");
+
+        // A bad token: 4403; the header's token when the payload has none.
+        let mut bad = connect(addr, "graphql-transport-ws", None).await;
+        send(
+            &mut bad,
+            json!({"type": "connection_init", "payload": {"Authorization": "Bearer hpt_nope_nope"}}),
+        )
+        .await;
+        assert_eq!(closed_with(&mut bad).await, 4403);
+        let mut none = connect(addr, "graphql-transport-ws", Some("Bearer hpt_nope_nope")).await;
+        send(&mut none, json!({"type": "connection_init"})).await;
+        assert_eq!(closed_with(&mut none).await, 4403);
+        // Subscribing before the acknowledgement: 4401.
+        let mut early = connect(addr, "graphql-transport-ws", None).await;
+        send(&mut early, subscribe("1", "")).await;
+        assert_eq!(closed_with(&mut early).await, 4401);
+        // No init in time: 4408.
+        let mut silent = connect(addr, "graphql-transport-ws", None).await;
+        assert_eq!(closed_with(&mut silent).await, 4408);
+        // Not a message of the protocol: 4400. Too large: 1009.
+        let mut odd = connect(addr, "graphql-transport-ws", None).await;
+        send(&mut odd, json!({"type": "hello"})).await;
+        assert_eq!(closed_with(&mut odd).await, 4400);
+        let mut big = ready(addr, &admin).await;
+        big.send(Message::text("x".repeat(5000))).await.unwrap();
+        assert_eq!(closed_with(&mut big).await, 1009);
+        // A second init: 4429.
+        let mut twice = ready(addr, &admin).await;
+        send(&mut twice, json!({"type": "connection_init"})).await;
+        assert_eq!(closed_with(&mut twice).await, 4429);
+    });
+
+    // Stopping the server closes what is open (1001), and the stop waits for it.
+    let running = server.running.take().unwrap();
+    let closed = server.rt.block_on(async move {
+        let stopping = tokio::spawn(running.stop());
+        let code = closed_with(&mut rec).await;
+        stopping.await.unwrap().unwrap();
+        drop(rec_now);
+        code
+    });
+    assert_eq!(closed, 1001);
+}
+
+on_both!(subscriptions_stream_what_the_caller_may_see);
+
+/// A client that answers no ping is closed (3008); a token revoked while its connection is
+/// open closes it (4403) at the next check, one ping interval later.
+fn idle_and_revoked_connections_close(db: Db) {
+    let tokens = common::generated_org(&db, ORG, 40, 7, &["admin", "recruiter"]);
+    let mut settings = server::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: db.url.clone(),
+        ..server::Settings::default()
+    };
+    settings.auth.cache_ms = 0;
+    settings.pool.size = 4;
+    settings.subscriptions.ping_ms = 200;
+    let server = common::Server::start(settings);
+    let addr = server.running.as_ref().unwrap().addr;
+    let mut store = store::Store::open(&db.url).unwrap();
+    server.rt.block_on(async {
+        // Not read for a while: its pongs are never sent.
+        let mut idle = ready(addr, &tokens[0].token).await;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(closed_with(&mut idle).await, 3008);
+        // Read all along (tungstenite answers pings while it reads): open until revoked.
+        let mut live = ready(addr, &tokens[1].token).await;
+        send(&mut live, subscribe("s", "")).await;
+        let until = tokio::time::Instant::now() + Duration::from_millis(1000);
+        while let Ok(m) = tokio::time::timeout_at(until, live.next()).await {
+            assert!(
+                matches!(m, Some(Ok(Message::Ping(_) | Message::Pong(_)))),
+                "a live connection stays open: {m:?}"
+            );
+        }
+        let id = tokens[1].token.split('_').nth(1).unwrap().to_owned();
+        // On a thread of its own (PostgreSQL's client runs a runtime of its own), while this
+        // one goes on reading, so the connection keeps answering pings however long the
+        // revocation takes on a busy machine (else it may close as idle first).
+        let revoking = std::thread::spawn(move || {
+            store
+                .revoke_token(
+                    ORG,
+                    &id,
+                    domain::Instant::from_timestamp(jiff::Timestamp::now()),
+                )
+                .unwrap()
+        });
+        assert_eq!(closed_with(&mut live).await, 4403);
+        assert!(revoking.join().unwrap());
+    });
+}
+
+on_both!(idle_and_revoked_connections_close);
