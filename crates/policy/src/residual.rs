@@ -19,7 +19,7 @@
 
 use crate::model::{AttrKind, ColumnType, Derived, Membership, TypeModel, entity_type};
 use cedar_policy::pst::{self, BinaryOp, Expr, Literal, UnaryOp, Var};
-use query_compiler::sql::{Select, SqlExpr, TableSource};
+use query_compiler::sql::{Name, Select, SqlExpr, TableSource};
 
 /// Why a residual cannot be expressed in SQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,9 +118,9 @@ impl<'a> Translator<'a> {
         }
     }
 
-    fn alias(&mut self) -> String {
+    fn alias(&mut self) -> Name {
         self.next += 1;
-        format!("z{}", self.next)
+        query_compiler::sql::indexed("z", self.next)
     }
 
     fn expr(&mut self, e: &Expr) -> Result<Val> {
