@@ -2310,7 +2310,12 @@ impl Lower<'_> {
                     .ir
                     .outputs
                     .iter()
-                    .map(|o| (SqlExpr::Ref("f".into(), Name::new(&o.name)), Name::new(&o.name)))
+                    .map(|o| {
+                        (
+                            SqlExpr::Ref("f".into(), Name::new(&o.name)),
+                            Name::new(&o.name),
+                        )
+                    })
                     .collect();
                 for c in ["stage", "step", "reached", "pass_through", "overall"] {
                     columns.push((SqlExpr::Ref("f".into(), c.into()), c.into()));

@@ -764,7 +764,10 @@ mod tests {
                 columns: vec![(SqlExpr::Int(i), "v".into())],
                 ..Default::default()
             };
-            assert_eq!(render(&select, Dialect::Sqlite), format!("SELECT {i} AS \"v\""));
+            assert_eq!(
+                render(&select, Dialect::Sqlite),
+                format!("SELECT {i} AS \"v\"")
+            );
         }
         let select = Select {
             columns: vec![
