@@ -19,7 +19,7 @@
 
 use crate::model::{AttrKind, ColumnType, Derived, Membership, TypeModel, entity_type};
 use cedar_policy::pst::{self, BinaryOp, Expr, Literal, UnaryOp, Var};
-use query_compiler::sql::{Select, SqlExpr, TableSource};
+use query_compiler::sql::{Name, Select, SqlExpr, TableSource};
 
 /// Why a residual cannot be expressed in SQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,9 +118,9 @@ impl<'a> Translator<'a> {
         }
     }
 
-    fn alias(&mut self) -> String {
+    fn alias(&mut self) -> Name {
         self.next += 1;
-        format!("z{}", self.next)
+        query_compiler::sql::indexed("z", self.next)
     }
 
     fn expr(&mut self, e: &Expr) -> Result<Val> {
@@ -705,53 +705,67 @@ fn under(path: &Path, p: P) -> P {
         .fold(p, |inner, hop| P::At(*hop, Box::new(inner)))
 }
 
-/// The keys of the rows whose set of users contains `user`.
-fn membership(m: Membership, user: &str) -> Select {
-    let user = SqlExpr::Text(user.to_owned());
+/// The keys of the rows whose set of users contains `user`. A set reached through another
+/// table is a nested `IN` (the interviews whose id is among the user's seats), not a join: the
+/// page form on PostgreSQL turns each level into `= ANY(ARRAY(...))`, evaluated once and used
+/// as an index condition of the next (`interviews_pkey`), where a join may be planned as a
+/// hash join over every interview of the org.
+fn membership(m: Membership, user_id: &str) -> Select {
+    let user = SqlExpr::Text(user_id.to_owned());
     let org = |alias: &str| SqlExpr::eq(SqlExpr::Column(alias.into(), "org_id"), SqlExpr::Org);
     let seat = |alias: &str| SqlExpr::eq(SqlExpr::Column(alias.into(), "user_id"), user.clone());
-    let select = |key: (&str, &'static str), from: (&'static str, &str), joins, filter| Select {
+    let select = |key: (&str, &'static str), from: (&'static str, &str), filter| Select {
         columns: vec![(SqlExpr::Column(key.0.into(), key.1), "k".into())],
         from: Some((TableSource::Table(from.0), from.1.into())),
-        joins,
         filter,
         ..Default::default()
+    };
+    // `alias.column IN (inner)`, on the org's rows of `alias`.
+    let among = |alias: &str, column: &'static str, inner: Select| {
+        SqlExpr::all(vec![
+            org(alias),
+            in_select(SqlExpr::Column(alias.into(), column), inner),
+        ])
+    };
+    let seats = || {
+        select(
+            ("zp", "interview_id"),
+            ("interview_participants", "zp"),
+            SqlExpr::all(vec![org("zp"), seat("zp")]),
+        )
+    };
+    let interviewed = || {
+        select(
+            ("zi", "application_id"),
+            ("interviews", "zi"),
+            among("zi", "id", seats()),
+        )
     };
     match m {
         Membership::JobHiringTeam => select(
             ("zh", "job_id"),
             ("hiring_team", "zh"),
-            vec![],
             SqlExpr::all(vec![org("zh"), seat("zh")]),
         ),
-        Membership::InterviewParticipants => select(
-            ("zp", "interview_id"),
-            ("interview_participants", "zp"),
-            vec![],
-            SqlExpr::all(vec![org("zp"), seat("zp")]),
-        ),
-        Membership::ApplicationInterviewers => select(
-            ("zi", "application_id"),
-            ("interview_participants", "zp"),
-            vec![inner_join("interviews", "zi", "zp", "interview_id")],
-            SqlExpr::all(vec![org("zp"), seat("zp")]),
-        ),
+        Membership::InterviewParticipants => seats(),
+        Membership::ApplicationInterviewers => interviewed(),
         Membership::CandidateHiringTeam => select(
             ("za", "candidate_id"),
-            ("hiring_team", "zh"),
-            vec![join_on("applications", "za", "job_id", "zh", "job_id")],
-            SqlExpr::all(vec![org("zh"), seat("zh")]),
+            ("applications", "za"),
+            among(
+                "za",
+                "job_id",
+                membership(Membership::JobHiringTeam, user_id),
+            ),
         ),
         Membership::JobInterviewers => select(
             ("zp", "job_id"),
             ("interview_participants", "zp"),
-            vec![],
             SqlExpr::all(vec![org("zp"), seat("zp")]),
         ),
         Membership::ApplicationFeedbackAuthors => select(
             ("zf", "application_id"),
             ("feedback", "zf"),
-            vec![],
             SqlExpr::all(vec![
                 org("zf"),
                 SqlExpr::eq(SqlExpr::Column("zf".into(), "author_id"), user.clone()),
@@ -759,46 +773,8 @@ fn membership(m: Membership, user: &str) -> Select {
         ),
         Membership::CandidateInterviewers => select(
             ("za", "candidate_id"),
-            ("interview_participants", "zp"),
-            vec![
-                inner_join("interviews", "zi", "zp", "interview_id"),
-                inner_join("applications", "za", "zi", "application_id"),
-            ],
-            SqlExpr::all(vec![org("zp"), seat("zp")]),
-        ),
-    }
-}
-
-/// `JOIN table alias ON alias.org_id = from.org_id AND alias.id = from.fk`.
-fn inner_join(
-    table: &'static str,
-    alias: &str,
-    from: &str,
-    fk: &'static str,
-) -> query_compiler::sql::Join {
-    join_on(table, alias, "id", from, fk)
-}
-
-fn join_on(
-    table: &'static str,
-    alias: &str,
-    column: &'static str,
-    from: &str,
-    fk: &'static str,
-) -> query_compiler::sql::Join {
-    query_compiler::sql::Join {
-        kind: query_compiler::sql::JoinKind::Inner,
-        source: TableSource::Table(table),
-        alias: alias.into(),
-        on: SqlExpr::and(
-            SqlExpr::eq(
-                SqlExpr::Column(alias.into(), "org_id"),
-                SqlExpr::Column(from.into(), "org_id"),
-            ),
-            SqlExpr::eq(
-                SqlExpr::Column(alias.into(), column),
-                SqlExpr::Column(from.into(), fk),
-            ),
+            ("applications", "za"),
+            among("za", "id", interviewed()),
         ),
     }
 }

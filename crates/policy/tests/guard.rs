@@ -236,30 +236,91 @@ fn pages_get_every_set_correlated_to_the_row() {
         let g = p.guard_for(&viewer("r1", "recruiter"), dialect).unwrap();
         for e in [EntityId::Applications, EntityId::Candidates, EntityId::Jobs] {
             let whole = sql(&g.rows(e), "t");
-            let page = sql(&g.rows_in_page(e), "t");
             assert!(whole.contains(" IN (SELECT"), "{dialect:?} {e:?}: {whole}");
-            assert!(!page.contains(" IN (SELECT"), "{dialect:?} {e:?}: {page}");
-            assert!(
-                page.contains("EXISTS (SELECT 1"),
-                "{dialect:?} {e:?}: {page}"
-            );
         }
-        // The hiring team of a job, probed for this job: `zh.job_id = t.id` inside the EXISTS.
-        let jobs = sql(&g.rows_in_page(EntityId::Jobs), "jobs");
-        assert!(
-            jobs.contains("(\"zh\".\"job_id\" = \"t\".\"id\")"),
-            "{dialect:?}: {jobs}"
-        );
         // Masks too: compensation only for jobs on whose hiring team the recruiter is.
         let pay = sql(
             &g.fields_in_page(EntityId::Offers, FieldGroup::Compensation),
             "offers",
         );
         assert!(!pay.contains(" IN (SELECT"), "{dialect:?}: {pay}");
+        // PostgreSQL: the recruiter's hiring teams once (an array), SQLite: probed per row.
+        let per_row = if dialect == Dialect::Postgres {
+            "= ANY(ARRAY((SELECT"
+        } else {
+            "EXISTS (SELECT 1"
+        };
+        assert!(pay.contains(per_row), "{dialect:?}: {pay}");
         // Admins: nothing to correlate.
         let admin = p.guard_for(&viewer("u1", "admin"), dialect).unwrap();
         assert_eq!(admin.rows_in_page(EntityId::Candidates), Visibility::All);
     }
+    // SQLite: every set of a page probed for the row it reads.
+    let g = p
+        .guard_for(&viewer("r1", "recruiter"), Dialect::Sqlite)
+        .unwrap();
+    for e in [EntityId::Applications, EntityId::Candidates, EntityId::Jobs] {
+        let page = sql(&g.rows_in_page(e), "t");
+        assert!(!page.contains(" IN (SELECT"), "{e:?}: {page}");
+        assert!(page.contains("EXISTS (SELECT 1"), "{e:?}: {page}");
+    }
+    // The hiring team of a job, probed for this job: `zh.job_id = t.id` inside the EXISTS.
+    let jobs = sql(&g.rows_in_page(EntityId::Jobs), "jobs");
+    assert!(
+        jobs.contains("(\"zh\".\"job_id\" = \"t\".\"id\")"),
+        "{jobs}"
+    );
+}
+
+#[test]
+fn postgres_pages_build_a_set_under_or_or_not_once() {
+    let p = Policies::shipped("acme").unwrap();
+    let g = p
+        .guard_for(&viewer("r1", "recruiter"), Dialect::Postgres)
+        .unwrap();
+    // Under NOT: the hidden jobs, one hashed set per statement; the hiring team inside it an
+    // array.
+    let apps = sql(&g.rows_in_page(EntityId::Applications), "t");
+    assert!(
+        apps.starts_with(
+            "NOT (\"t\".\"job_id\" IN (SELECT \"z1\".\"id\" AS \"k\" FROM \"jobs\" AS \"z1\""
+        ),
+        "{apps}"
+    );
+    assert!(
+        apps.contains("NOT (\"z1\".\"id\" = ANY(ARRAY((SELECT \"zh\".\"job_id\""),
+        "{apps}"
+    );
+    assert!(!apps.contains("EXISTS"), "{apps}");
+    // Under OR: one uncorrelated set (a hashed subplan, built once per statement), whose own
+    // set is an array (once, an index condition on applications), nothing per row.
+    let candidates = sql(&g.rows_in_page(EntityId::Candidates), "t");
+    assert!(
+        candidates.contains("(\"t\".\"id\" IN (SELECT \"za\".\"candidate_id\""),
+        "{candidates}"
+    );
+    assert!(
+        candidates.contains("(\"za\".\"job_id\" = ANY(ARRAY((SELECT \"zh\".\"job_id\""),
+        "{candidates}"
+    );
+    assert!(!candidates.contains("EXISTS"), "{candidates}");
+    let jobs = sql(&g.rows_in_page(EntityId::Jobs), "t");
+    assert!(
+        jobs.contains("(\"t\".\"id\" IN (SELECT \"zh\".\"job_id\""),
+        "{jobs}"
+    );
+    assert!(!jobs.contains("EXISTS"), "{jobs}");
+    // A hiring manager's applications: their jobs OR the applications they interview for, both
+    // sets once; the interviews by the seats' ids.
+    let hm = p
+        .guard_for(&viewer("h1", "hiring_manager"), Dialect::Postgres)
+        .unwrap();
+    let apps = sql(&hm.rows_in_page(EntityId::Applications), "t");
+    assert!(!apps.contains("EXISTS"), "{apps}");
+    assert!(
+        apps.contains("(\"zi\".\"id\" = ANY(ARRAY((SELECT \"zp\".\"interview_id\""),
+        "{apps}"
+    );
 }
 
 #[test]

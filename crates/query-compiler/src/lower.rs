@@ -50,7 +50,9 @@ use std::rc::Rc;
 
 use crate::catalog::{Entity, EntityId, Field, FieldGroup, Link, Relation, Source, Type};
 use crate::ir::*;
-use crate::sql::{Dialect, Join, JoinKind, ParamType, Select, SqlExpr, TableSource, bind_row};
+use crate::sql::{
+    Dialect, Join, JoinKind, Name, ParamType, Select, SqlExpr, TableSource, bind_row, indexed, name,
+};
 use query_syntax::BinaryOp;
 
 /// What the viewer sees of an entity's rows, or of a restricted field group on those rows.
@@ -176,6 +178,10 @@ pub fn lower_guarded(
             *u = true;
         }
     });
+    if used.iter().all(|u| *u) {
+        // The common case: nothing to renumber, no second walk over the statement.
+        return (select, ir.params.clone(), guarded);
+    }
     let mut renumber = Vec::with_capacity(ir.params.len());
     let mut params = Vec::new();
     for (p, is_used) in ir.params.iter().zip(&used) {
@@ -217,7 +223,7 @@ fn lower_all(ir: &Ir, dialect: Dialect, guard: &dyn Guard) -> (Select, Vec<Guard
     let mut select = lower.report();
     let mut ctes = Vec::new();
     if !stages.is_empty() {
-        ctes.push((REACH.to_owned(), reach_cte(&stages)));
+        ctes.push((Name::new(REACH), reach_cte(&stages)));
     }
     ctes.append(&mut select.ctes);
     select.ctes = ctes;
@@ -243,7 +249,7 @@ const REACH: &str = "reach";
 
 fn reach_cte(stages: &[StageRef]) -> Select {
     let (t, st) = ("t", "st");
-    let mut columns = vec![(col(t, "application_id"), "application_id".to_owned())];
+    let mut columns = vec![(col(t, "application_id"), Name::new("application_id"))];
     for (k, stage) in stages.iter().enumerate() {
         let (column, id) = match stage {
             StageRef::Name(id) => ("name", *id),
@@ -262,7 +268,7 @@ fn reach_cte(stages: &[StageRef]) -> Select {
                 distinct: false,
                 arg: Some(Box::new(hit)),
             },
-            REACH_COLUMNS[k.min(REACH_COLUMNS.len() - 1)].to_owned(),
+            REACH_COLUMNS[k.min(REACH_COLUMNS.len() - 1)].into(),
         ));
     }
     Select {
@@ -318,9 +324,9 @@ struct Lower<'a> {
 /// The tables of one SELECT: the root and the joins made so far, each to-one join made once.
 struct Tables {
     joins: Vec<Join>,
-    made: Vec<(String, &'static str, String)>,
+    made: Vec<(Name, &'static str, Name)>,
     /// Aliases whose row may be absent (left-joined).
-    nullable: Vec<String>,
+    nullable: Vec<Name>,
 }
 
 impl Tables {
@@ -527,9 +533,9 @@ impl Lower<'_> {
         }
     }
 
-    fn alias(&mut self, prefix: &str) -> String {
+    fn alias(&mut self, prefix: &str) -> Name {
         self.next += 1;
-        format!("{prefix}{}", self.next)
+        indexed(prefix, self.next)
     }
 
     fn param(&self, id: ParamId) -> SqlExpr {
@@ -555,7 +561,7 @@ impl Lower<'_> {
         base: &str,
         base_entity: EntityId,
         rel: &'static Relation,
-    ) -> String {
+    ) -> Name {
         if let Some((_, _, alias)) = tables
             .made
             .iter()
@@ -647,7 +653,7 @@ impl Lower<'_> {
             alias: alias.clone(),
             on,
         });
-        tables.made.push((base.to_owned(), rel.name, alias.clone()));
+        tables.made.push((base.into(), rel.name, alias.clone()));
         alias
     }
 
@@ -659,8 +665,8 @@ impl Lower<'_> {
         base: &str,
         entity: EntityId,
         path: &Path,
-    ) -> (String, EntityId) {
-        let mut alias = base.to_owned();
+    ) -> (Name, EntityId) {
+        let mut alias = Name::new(base);
         let mut entity = entity;
         let mut at = 0;
         while let Some(rel) = path.get(at) {
@@ -724,7 +730,7 @@ impl Lower<'_> {
     /// Joins the end of a stored key by the row's own column (once per SELECT): a left join
     /// whose condition holds the target's filter and the filters of the entities passed, applied
     /// to the row's column.
-    fn join_stored(&mut self, tables: &mut Tables, base: &str, stored: &StoredKey) -> String {
+    fn join_stored(&mut self, tables: &mut Tables, base: &str, stored: &StoredKey) -> Name {
         if let Some((_, _, alias)) = tables
             .made
             .iter()
@@ -755,7 +761,7 @@ impl Lower<'_> {
         });
         tables
             .made
-            .push((base.to_owned(), stored.column, alias.clone()));
+            .push((base.into(), stored.column, alias.clone()));
         alias
     }
 
@@ -981,7 +987,7 @@ impl Lower<'_> {
     }
 
     /// Joins `application_stage_kinds` to an application (once per SELECT); returns its alias.
-    fn kinds_join(&mut self, tables: &mut Tables, app: &str) -> String {
+    fn kinds_join(&mut self, tables: &mut Tables, app: &str) -> Name {
         if let Some((_, _, alias)) = tables.made.iter().find(|(b, r, _)| b == app && *r == KINDS) {
             return alias.clone();
         }
@@ -995,23 +1001,23 @@ impl Lower<'_> {
                 SqlExpr::eq(col(&alias, "application_id"), col(app, "id")),
             ),
         });
-        tables.made.push((app.to_owned(), KINDS, alias.clone()));
+        tables.made.push((app.into(), KINDS, alias.clone()));
         alias
     }
 
     /// Joins the `reach` CTE to an application (once per SELECT) and returns its alias.
-    fn reach_join(&mut self, tables: &mut Tables, app: &str) -> String {
+    fn reach_join(&mut self, tables: &mut Tables, app: &str) -> Name {
         if let Some((_, _, alias)) = tables.made.iter().find(|(b, r, _)| b == app && *r == REACH) {
             return alias.clone();
         }
         let alias = self.alias("r");
         tables.joins.push(Join {
             kind: JoinKind::Left,
-            source: TableSource::Cte(REACH.to_owned()),
+            source: TableSource::Cte(REACH.into()),
             alias: alias.clone(),
             on: SqlExpr::eq(col(&alias, "application_id"), col(app, "id")),
         });
-        tables.made.push((app.to_owned(), REACH, alias.clone()));
+        tables.made.push((app.into(), REACH, alias.clone()));
         alias
     }
 
@@ -1104,8 +1110,8 @@ impl Lower<'_> {
     }
 
     /// The subject's table, scoped to the org and filtered by the report's `where`.
-    fn subject_from(&mut self, tables: &mut Tables) -> (String, Option<SqlExpr>) {
-        let s = "s".to_owned();
+    fn subject_from(&mut self, tables: &mut Tables) -> (Name, Option<SqlExpr>) {
+        let s = Name::new("s");
         let mut filter = vec![SqlExpr::eq(col(&s, "org_id"), SqlExpr::Org)];
         filter.extend(self.row_filter(self.ir.subject, &s));
         if let Some(f) = &self.ir.filter {
@@ -1129,7 +1135,7 @@ impl Lower<'_> {
         for o in &self.ir.outputs {
             if let OutputValue::Row(v) = &o.value {
                 let e = self.scalar(v, &mut tables, &s, subject);
-                columns.push((self.d.output(e, &o.ty), o.name.clone()));
+                columns.push((self.d.output(e, &o.ty), Name::new(&o.name)));
             }
         }
         let mut order_by = Vec::new();
@@ -1161,9 +1167,9 @@ impl Lower<'_> {
         &mut self,
     ) -> (
         Tables,
-        String,
+        Name,
         Option<SqlExpr>,
-        Vec<(SqlExpr, String)>,
+        Vec<(SqlExpr, Name)>,
         Vec<SqlExpr>,
     ) {
         let mut tables = Tables::new();
@@ -1174,7 +1180,7 @@ impl Lower<'_> {
         for (i, dim) in self.ir.dims.iter().enumerate() {
             let e = self.scalar(&dim.expr, &mut tables, &s, subject);
             group_by.push(e.clone());
-            columns.push((e, format!("d{i}")));
+            columns.push((e, indexed("d", i)));
         }
         (tables, s, filter, columns, group_by)
     }
@@ -1189,7 +1195,7 @@ impl Lower<'_> {
                 continue;
             }
             let e = self.measure(m, &mut tables, &alias, entity);
-            columns.push((e, format!("m{j}")));
+            columns.push((e, indexed("m", j)));
         }
         if columns.is_empty() {
             columns.push((
@@ -1213,7 +1219,7 @@ impl Lower<'_> {
     /// `sum` over those rows. One deduplication instead of a sort per `DISTINCT` aggregate, key
     /// sums exact even when two keys collide, and the margins can be counted from the same
     /// rows.
-    fn candidate_rows(&mut self, ctes: &mut Vec<(String, Select)>) -> Select {
+    fn candidate_rows(&mut self, ctes: &mut Vec<(Name, Select)>) -> Select {
         let ir = self.ir;
         let subject = ir.subject;
         let late = self.late_demographics();
@@ -1227,16 +1233,16 @@ impl Lower<'_> {
             }
             let e = self.scalar(&dim.expr, &mut tables, &s, subject);
             group_by.push(e.clone());
-            columns.push((e, format!("d{i}")));
+            columns.push((e, indexed("d", i)));
         }
         let k = match ir.candidate_cells() {
             Some(candidate) => self.scalar(candidate, &mut tables, &s, subject),
             None => SqlExpr::Null,
         };
-        columns.push((k.clone(), CANDIDATE_KEY.to_owned()));
+        columns.push((k.clone(), CANDIDATE_KEY.into()));
         group_by.push(k.clone());
         let d = self.d;
-        let q = "q".to_owned();
+        let q = Name::new("q");
         // Each distinct measure filter once, as a flag of the candidate's rows.
         let mut flags: Vec<&Scalar> = Vec::new();
         let mut flag_of = Vec::with_capacity(ir.measures.len());
@@ -1253,7 +1259,7 @@ impl Lower<'_> {
             let e = self.scalar(f, &mut tables, &s, subject);
             columns.push((
                 aggregate(d, "max", false, Some(SqlExpr::Int(1)), Some(e)),
-                format!("f{n}"),
+                indexed("f", n),
             ));
         }
         let filter = SqlExpr::all(
@@ -1263,7 +1269,7 @@ impl Lower<'_> {
                 .collect(),
         );
         ctes.push((
-            CANDIDATE_ROWS.to_owned(),
+            CANDIDATE_ROWS.into(),
             keyed_select(subject, tables, s, filter, columns, group_by),
         ));
         // The demographic keys, joined to the candidates' rows (one per group and candidate)
@@ -1273,7 +1279,7 @@ impl Lower<'_> {
         for i in 0..self.ir.dims.len() {
             let e = match late.iter().find(|(j, _)| *j == i) {
                 Some((_, field)) => self.scalar(field, &mut late_tables, &q, EntityId::Candidates),
-                None => SqlExpr::Ref(q.clone(), format!("d{i}")),
+                None => SqlExpr::Ref(q.clone(), indexed("d", i)),
             };
             dims.push(e);
         }
@@ -1286,14 +1292,14 @@ impl Lower<'_> {
                 }
             });
         }
-        let mut columns: Vec<(SqlExpr, String)> = dims
+        let mut columns: Vec<(SqlExpr, Name)> = dims
             .iter()
             .cloned()
-            .zip((0..).map(|i| format!("d{i}")))
+            .zip((0..).map(|i| indexed("d", i)))
             .collect();
         for (j, m) in self.ir.measures.iter().enumerate() {
             let passes = flag_of[j]
-                .map(|n| SqlExpr::IsNull(Box::new(SqlExpr::Ref(q.clone(), format!("f{n}"))), true));
+                .map(|n| SqlExpr::IsNull(Box::new(SqlExpr::Ref(q.clone(), indexed("f", n))), true));
             let e = match m.func {
                 AggFunc::KeySum(n) => aggregate(
                     d,
@@ -1305,7 +1311,7 @@ impl Lower<'_> {
                 // `Ir::candidate_cells`: every other measure counts the distinct candidates.
                 _ => aggregate(d, "count", false, None, passes),
             };
-            columns.push((e, format!("m{j}")));
+            columns.push((e, indexed("m", j)));
         }
         // Per group and bucket of the population sketch: the cells' partial counts and sums,
         // and the bucket's candidates and first record keys whatever the measures' filters. The
@@ -1326,7 +1332,7 @@ impl Lower<'_> {
         let mut group_by = dims;
         group_by.push(bucket);
         ctes.push((
-            CANDIDATE_CELLS.to_owned(),
+            CANDIDATE_CELLS.into(),
             Select {
                 columns,
                 from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), q)),
@@ -1335,19 +1341,19 @@ impl Lower<'_> {
                 ..Default::default()
             },
         ));
-        let c = |name: String| SqlExpr::Ref("c".into(), name);
+        let c = |name: Name| SqlExpr::Ref("c".into(), name);
         let dims: Vec<SqlExpr> = (0..self.ir.dims.len())
-            .map(|i| c(format!("d{i}")))
+            .map(|i| c(indexed("d", i)))
             .collect();
-        let mut columns: Vec<(SqlExpr, String)> = dims
+        let mut columns: Vec<(SqlExpr, Name)> = dims
             .iter()
             .cloned()
-            .zip((0..).map(|i| format!("d{i}")))
+            .zip((0..).map(|i| indexed("d", i)))
             .collect();
         for j in 0..self.ir.measures.len() {
             columns.push((
-                aggregate(d, "sum", false, Some(c(format!("m{j}"))), None),
-                format!("m{j}"),
+                aggregate(d, "sum", false, Some(c(indexed("m", j))), None),
+                indexed("m", j),
             ));
         }
         Select {
@@ -1411,13 +1417,13 @@ impl Lower<'_> {
             .filter(|i| !self.ir.dims[*i].is_demographic())
             .collect();
         let p = |c: &str| SqlExpr::Ref("p".into(), c.into());
-        let mut columns: Vec<(SqlExpr, String)> = others
+        let mut columns: Vec<(SqlExpr, Name)> = others
             .iter()
-            .map(|i| (SqlExpr::Ref("p".into(), format!("d{i}")), format!("d{i}")))
+            .map(|i| (SqlExpr::Ref("p".into(), indexed("d", *i)), indexed("d", *i)))
             .collect();
         let mut group_by: Vec<SqlExpr> = others
             .iter()
-            .map(|i| SqlExpr::Ref("p".into(), format!("d{i}")))
+            .map(|i| SqlExpr::Ref("p".into(), indexed("d", *i)))
             .collect();
         columns.push((p("b"), "b".into()));
         group_by.push(p("b"));
@@ -1433,19 +1439,19 @@ impl Lower<'_> {
             },
         ));
         let q = |c: &str| SqlExpr::Ref("q".into(), c.into());
-        let mut columns: Vec<(SqlExpr, String)> = others
+        let mut columns: Vec<(SqlExpr, Name)> = others
             .iter()
-            .map(|i| (q(&format!("d{i}")), format!("d{i}")))
+            .map(|i| (q(&indexed("d", *i)), indexed("d", *i)))
             .collect();
         for b in 0..BUCKETS {
             let here = SqlExpr::eq(q("b"), SqlExpr::Int(b));
             columns.push((
                 aggregate(d, "sum", false, Some(q("c")), Some(here.clone())),
-                format!("c{b}"),
+                name!("c{b}"),
             ));
             columns.push((
                 aggregate(d, "sum", false, Some(q("s")), Some(here)),
-                format!("s{b}"),
+                name!("s{b}"),
             ));
         }
         select.ctes.push((
@@ -1453,7 +1459,7 @@ impl Lower<'_> {
             Select {
                 columns,
                 from: Some((TableSource::Cte("population_buckets".into()), "q".into())),
-                group_by: others.iter().map(|i| q(&format!("d{i}"))).collect(),
+                group_by: others.iter().map(|i| q(&indexed("d", *i))).collect(),
                 ..Default::default()
             },
         ));
@@ -1465,13 +1471,13 @@ impl Lower<'_> {
                         SqlExpr::Func(
                             "COALESCE",
                             vec![
-                                SqlExpr::Ref("population".into(), format!("{c}{b}")),
+                                SqlExpr::Ref("population".into(), name!("{c}{b}")),
                                 SqlExpr::Int(0),
                             ],
                         ),
                         &Type::Integer,
                     ),
-                    format!("#population_{c}{b}"),
+                    name!("#population_{c}{b}"),
                 ));
             }
         }
@@ -1482,7 +1488,7 @@ impl Lower<'_> {
     /// the measure's filter: the same from every row, so `max` picks it), in a CTE `p<n>`; then
     /// the measures over those rows per group. Rows that reach no record (a missing or hidden
     /// one) are left out.
-    fn distinct_grain(&mut self, grain: &Grain, ctes: &mut Vec<(String, Select)>) -> Select {
+    fn distinct_grain(&mut self, grain: &Grain, ctes: &mut Vec<(Name, Select)>) -> Select {
         let subject = self.ir.subject;
         let (mut tables, s, filter, mut columns, mut group_by) = self.keyed_rows();
         let (alias, entity) = self.down(&mut tables, &s, grain);
@@ -1490,7 +1496,7 @@ impl Lower<'_> {
             path: grain.per.clone(),
         };
         let k = self.scalar(&record, &mut tables, &alias, entity);
-        columns.push((k.clone(), "k".to_owned()));
+        columns.push((k.clone(), "k".into()));
         group_by.push(k.clone());
         let d = self.d;
         let mut finals = Vec::new();
@@ -1506,7 +1512,7 @@ impl Lower<'_> {
                 .filter
                 .as_ref()
                 .map(|f| self.scalar(f, &mut tables, &alias, entity));
-            columns.push((aggregate(d, "max", false, arg, f), format!("v{j}")));
+            columns.push((aggregate(d, "max", false, arg, f), indexed("v", j)));
             finals.push((j, m.func));
         }
         let filter = SqlExpr::all(
@@ -1515,22 +1521,22 @@ impl Lower<'_> {
                 .chain([SqlExpr::IsNull(Box::new(k), true)])
                 .collect(),
         );
-        let name = format!("p{}", ctes.len());
+        let name = indexed("p", ctes.len());
         ctes.push((
             name.clone(),
             keyed_select(subject, tables, s, filter, columns, group_by),
         ));
         let q = self.alias("q");
         let dims: Vec<SqlExpr> = (0..self.ir.dims.len())
-            .map(|i| SqlExpr::Ref(q.clone(), format!("d{i}")))
+            .map(|i| SqlExpr::Ref(q.clone(), indexed("d", i)))
             .collect();
-        let mut columns: Vec<(SqlExpr, String)> = dims
+        let mut columns: Vec<(SqlExpr, Name)> = dims
             .iter()
             .cloned()
-            .zip((0..).map(|i| format!("d{i}")))
+            .zip((0..).map(|i| indexed("d", i)))
             .collect();
         for (j, func) in finals {
-            let v = SqlExpr::Ref(q.clone(), format!("v{j}"));
+            let v = SqlExpr::Ref(q.clone(), indexed("v", j));
             let e = match func {
                 AggFunc::Sum => aggregate(d, "sum", false, Some(v), None),
                 AggFunc::Avg => aggregate(d, "avg", false, Some(v), None),
@@ -1546,7 +1552,7 @@ impl Lower<'_> {
                     None,
                 ),
             };
-            columns.push((e, format!("m{j}")));
+            columns.push((e, indexed("m", j)));
         }
         Select {
             columns,
@@ -1558,8 +1564,8 @@ impl Lower<'_> {
 
     /// Joins the grain's to-many relations down from the subject's rows at `s`: the alias and
     /// entity of the grain's rows. Each row below belongs to one row above.
-    fn down(&mut self, tables: &mut Tables, s: &str, grain: &Grain) -> (String, EntityId) {
-        let mut alias = s.to_owned();
+    fn down(&mut self, tables: &mut Tables, s: &str, grain: &Grain) -> (Name, EntityId) {
+        let mut alias = Name::new(s);
         let mut entity = self.ir.subject;
         for rel in &grain.steps {
             let target = Entity::get(rel.target);
@@ -1692,14 +1698,14 @@ impl Lower<'_> {
 
     /// A first list's grain from partial aggregates per subject row: the list's rows are grouped
     /// by their key to the subject first, so the subject and its group keys meet a few rows each.
-    fn child(&mut self, grain: &Grain, ctes: &mut Vec<(String, Select)>) -> Select {
+    fn child(&mut self, grain: &Grain, ctes: &mut Vec<(Name, Select)>) -> Select {
         let rel = grain.steps[0];
         let Link::ToMany { remote } = rel.link else {
             return self.grain(grain);
         };
         let subject = self.ir.subject;
         let (mut tables, s, filter, mut columns, group_by) = self.keyed_rows();
-        let name = format!("p{}", ctes.len());
+        let name = indexed("p", ctes.len());
         let (partial, finals) = self.partial(grain, rel.target, remote);
         ctes.push((name.clone(), partial));
         self.join_parts(&mut tables, &mut columns, &s, name, JoinKind::Inner, finals);
@@ -1759,9 +1765,9 @@ impl Lower<'_> {
     fn join_parts(
         &mut self,
         tables: &mut Tables,
-        columns: &mut Vec<(SqlExpr, String)>,
+        columns: &mut Vec<(SqlExpr, Name)>,
         s: &str,
-        cte: String,
+        cte: Name,
         kind: JoinKind,
         finals: Vec<Finished>,
     ) {
@@ -1776,7 +1782,7 @@ impl Lower<'_> {
             ),
         });
         for (j, finish) in finals {
-            columns.push((finish(&p), format!("m{j}")));
+            columns.push((finish(&p), indexed("m", j)));
         }
     }
 
@@ -1786,7 +1792,7 @@ impl Lower<'_> {
         &mut self,
         family: &[Grain],
         routes: Vec<Path>,
-        ctes: &mut Vec<(String, Select)>,
+        ctes: &mut Vec<(Name, Select)>,
     ) -> Select {
         let subject = self.ir.subject;
         let (mut tables, s, filter, mut columns, group_by) = self.keyed_rows();
@@ -1795,9 +1801,9 @@ impl Lower<'_> {
             let mut inner = Tables::new();
             let c = self.alias("c");
             let parent = self.scalar(&Scalar::Key { path: route }, &mut inner, &c, entity);
-            let mut part = vec![(parent.clone(), "parent".to_owned())];
+            let mut part = vec![(parent.clone(), "parent".into())];
             let finals = self.partial_columns(grain, &mut inner, &c, entity, &mut part);
-            let name = format!("p{}", ctes.len());
+            let name = indexed("p", ctes.len());
             let mut filter = vec![SqlExpr::eq(col(&c, "org_id"), SqlExpr::Org)];
             filter.extend(self.row_filter(entity, &c));
             ctes.push((
@@ -1819,7 +1825,7 @@ impl Lower<'_> {
     /// A family's CTE: the subject's rows joined to the first list's rows (each belongs to one
     /// subject row) and to per-parent partial aggregates of the lists below them (one row per
     /// parent, so nothing multiplies), grouped by the report's group keys.
-    fn family(&mut self, family: &[Grain], ctes: &mut Vec<(String, Select)>) -> Select {
+    fn family(&mut self, family: &[Grain], ctes: &mut Vec<(Name, Select)>) -> Select {
         let subject = self.ir.subject;
         let (mut tables, s, filter, mut columns, group_by) = self.keyed_rows();
         let first = family[0].steps[0];
@@ -1851,7 +1857,7 @@ impl Lower<'_> {
                     for (j, m) in self.ir.measures.iter().enumerate() {
                         if m.grain == *grain {
                             let e = self.measure(m, &mut tables, &parent, first.target);
-                            columns.push((e, format!("m{j}")));
+                            columns.push((e, indexed("m", j)));
                         }
                     }
                 }
@@ -1859,7 +1865,7 @@ impl Lower<'_> {
                     let Link::ToMany { remote: up } = below.link else {
                         continue;
                     };
-                    let name = format!("p{}", ctes.len());
+                    let name = indexed("p", ctes.len());
                     let (partial, finals) = self.partial(grain, below.target, up);
                     ctes.push((name.clone(), partial));
                     let p = self.alias("p");
@@ -1873,7 +1879,7 @@ impl Lower<'_> {
                         ),
                     });
                     for (j, finish) in finals {
-                        columns.push((finish(&p), format!("m{j}")));
+                        columns.push((finish(&p), indexed("m", j)));
                     }
                 }
                 _ => {}
@@ -1893,7 +1899,7 @@ impl Lower<'_> {
     ) -> (Select, Vec<Finished>) {
         let mut tables = Tables::new();
         let c = self.alias("c");
-        let mut columns = vec![(col(&c, up), "parent".to_owned())];
+        let mut columns = vec![(col(&c, up), "parent".into())];
         let finals = self.partial_columns(grain, &mut tables, &c, entity, &mut columns);
         let mut filter = vec![SqlExpr::eq(col(&c, "org_id"), SqlExpr::Org)];
         filter.extend(self.row_filter(entity, &c));
@@ -1918,7 +1924,7 @@ impl Lower<'_> {
         tables: &mut Tables,
         c: &str,
         entity: EntityId,
-        columns: &mut Vec<(SqlExpr, String)>,
+        columns: &mut Vec<(SqlExpr, Name)>,
     ) -> Vec<Finished> {
         let mut finals: Vec<Finished> = Vec::new();
         let d = self.d;
@@ -1933,12 +1939,12 @@ impl Lower<'_> {
                 .as_ref()
                 .map(|f| self.scalar(f, tables, &c, entity));
             let agg = |func: &'static str| aggregate(d, func, false, arg.clone(), filter.clone());
-            let (a, b) = (format!("a{j}"), format!("b{j}"));
-            let finish_sum = |name: String| -> Box<dyn Fn(&str) -> SqlExpr> {
+            let (a, b) = (indexed("a", j), indexed("b", j));
+            let finish_sum = |name: Name| -> Box<dyn Fn(&str) -> SqlExpr> {
                 Box::new(move |p: &str| SqlExpr::Agg {
                     func: "sum",
                     distinct: false,
-                    arg: Some(Box::new(SqlExpr::Ref(p.to_owned(), name.clone()))),
+                    arg: Some(Box::new(SqlExpr::Ref(p.into(), name.clone()))),
                 })
             };
             match m.func {
@@ -1958,7 +1964,7 @@ impl Lower<'_> {
                         Box::new(move |p: &str| SqlExpr::Agg {
                             func,
                             distinct: false,
-                            arg: Some(Box::new(SqlExpr::Ref(p.to_owned(), a.clone()))),
+                            arg: Some(Box::new(SqlExpr::Ref(p.into(), a.clone()))),
                         }),
                     ));
                 }
@@ -1971,7 +1977,7 @@ impl Lower<'_> {
                             let sum = |n: &str| SqlExpr::Agg {
                                 func: "sum",
                                 distinct: false,
-                                arg: Some(Box::new(SqlExpr::Ref(p.to_owned(), n.to_owned()))),
+                                arg: Some(Box::new(SqlExpr::Ref(p.into(), n.into()))),
                             };
                             d.divide(sum(&a), sum(&b))
                         }),
@@ -2041,19 +2047,19 @@ impl Lower<'_> {
     }
 
     /// The subject's grain aggregated per lookup key first (see [`Self::lookup_keys`]).
-    fn by_lookup(&mut self, keys: &[&'static str], ctes: &mut Vec<(String, Select)>) -> Select {
+    fn by_lookup(&mut self, keys: &[&'static str], ctes: &mut Vec<(Name, Select)>) -> Select {
         let mut inner = Tables::new();
         let (s, filter) = self.subject_from(&mut inner);
         let subject = self.ir.subject;
         // The org is one value here: carried as a column for the joins, not grouped by.
-        let mut columns = vec![(SqlExpr::Org, "org_id".to_owned())];
+        let mut columns = vec![(SqlExpr::Org, "org_id".into())];
         let mut group_by = Vec::new();
         for k in keys {
-            columns.push((col(&s, k), (*k).to_owned()));
+            columns.push((col(&s, k), (*k).into()));
             group_by.push(col(&s, k));
         }
         let finals = self.partial_columns(&Grain::root(), &mut inner, &s, subject, &mut columns);
-        let name = format!("p{}", ctes.len());
+        let name = indexed("p", ctes.len());
         ctes.push((
             name.clone(),
             Select {
@@ -2074,10 +2080,10 @@ impl Lower<'_> {
         for (i, dim) in self.ir.dims.iter().enumerate() {
             let e = self.scalar(&dim.expr, &mut tables, &q, subject);
             group_by.push(e.clone());
-            columns.push((e, format!("d{i}")));
+            columns.push((e, indexed("d", i)));
         }
         for (j, finish) in finals {
-            columns.push((finish(&q), format!("m{j}")));
+            columns.push((finish(&q), indexed("m", j)));
         }
         Select {
             columns,
@@ -2116,7 +2122,7 @@ impl Lower<'_> {
                     }
                 }
             };
-            ctes.push((format!("g{k}"), select));
+            ctes.push((indexed("g", k), select));
         }
         let grains: Vec<Grain> = self.ir.measures.iter().map(|m| m.grain.clone()).collect();
         let unit_of: Vec<usize> = grains
@@ -2129,17 +2135,17 @@ impl Lower<'_> {
         if merged {
             let mut parts: Vec<Select> = (0..units.len())
                 .map(|k| {
-                    let name = format!("g{k}");
-                    let mut columns: Vec<(SqlExpr, String)> = (0..self.ir.dims.len())
-                        .map(|i| (SqlExpr::Ref(name.clone(), format!("d{i}")), format!("d{i}")))
+                    let name = indexed("g", k);
+                    let mut columns: Vec<(SqlExpr, Name)> = (0..self.ir.dims.len())
+                        .map(|i| (SqlExpr::Ref(name.clone(), indexed("d", i)), indexed("d", i)))
                         .collect();
                     for (j, unit) in unit_of.iter().enumerate() {
                         let value = if *unit == k {
-                            SqlExpr::Ref(name.clone(), format!("m{j}"))
+                            SqlExpr::Ref(name.clone(), indexed("m", j))
                         } else {
                             self.d.typed_null(&self.ir.measures[j].ty)
                         };
-                        columns.push((value, format!("m{j}")));
+                        columns.push((value, indexed("m", j)));
                     }
                     Select {
                         columns,
@@ -2152,22 +2158,22 @@ impl Lower<'_> {
             stacked.union_all = parts;
             ctes.push(("stacked".into(), stacked));
             let group_by: Vec<SqlExpr> = (0..self.ir.dims.len())
-                .map(|i| SqlExpr::Ref("u".into(), format!("d{i}")))
+                .map(|i| SqlExpr::Ref("u".into(), indexed("d", i)))
                 .collect();
-            let mut columns: Vec<(SqlExpr, String)> = group_by
+            let mut columns: Vec<(SqlExpr, Name)> = group_by
                 .iter()
                 .cloned()
-                .zip((0..).map(|i| format!("d{i}")))
+                .zip((0..).map(|i| indexed("d", i)))
                 .collect();
             for j in 0..unit_of.len() {
-                let value = SqlExpr::Ref("u".into(), format!("m{j}"));
+                let value = SqlExpr::Ref("u".into(), indexed("m", j));
                 columns.push((
                     SqlExpr::Agg {
                         func: "max",
                         distinct: false,
                         arg: Some(Box::new(value)),
                     },
-                    format!("m{j}"),
+                    indexed("m", j),
                 ));
             }
             ctes.push((
@@ -2183,7 +2189,7 @@ impl Lower<'_> {
         let mut joins = Vec::new();
         for k in (1..units.len()).filter(|_| !merged) {
             let dims: Vec<usize> = (0..self.ir.dims.len()).collect();
-            joins.push(join_on_keys(self.d, &format!("g{k}"), &dims));
+            joins.push(join_on_keys(self.d, &indexed("g", k), &dims));
         }
         let refs = Refs {
             unit_of: &unit_of,
@@ -2202,12 +2208,12 @@ impl Lower<'_> {
             Shape::Funnel { steps } => {
                 // `limit` counts groups, not step rows: keep the first groups of g0.
                 if let Some(n) = self.ir.limit {
-                    let mut columns: Vec<(SqlExpr, String)> = (0..self.ir.dims.len())
-                        .map(|i| (SqlExpr::Ref("g0".into(), format!("d{i}")), format!("d{i}")))
+                    let mut columns: Vec<(SqlExpr, Name)> = (0..self.ir.dims.len())
+                        .map(|i| (SqlExpr::Ref("g0".into(), indexed("d", i)), indexed("d", i)))
                         .collect();
                     columns
                         .extend((0..self.ir.measures.len()).map(|j| {
-                            (SqlExpr::Ref("g0".into(), format!("m{j}")), format!("m{j}"))
+                            (SqlExpr::Ref("g0".into(), indexed("m", j)), indexed("m", j))
                         }));
                     let mut order_by: Vec<(SqlExpr, bool)> = self
                         .ir
@@ -2223,7 +2229,7 @@ impl Lower<'_> {
                     for (i, dim) in self.ir.dims.iter().enumerate() {
                         order_by.push((
                             d.sort_key(
-                                SqlExpr::Ref("g0".into(), format!("d{i}")),
+                                SqlExpr::Ref("g0".into(), indexed("d", i)),
                                 dim.ty.is_textual(),
                             ),
                             false,
@@ -2249,14 +2255,14 @@ impl Lower<'_> {
                     let p = match stage {
                         StageRef::Name(p) | StageRef::Kind(p) => *p,
                     };
-                    let mut columns: Vec<(SqlExpr, String)> = self
+                    let mut columns: Vec<(SqlExpr, Name)> = self
                         .ir
                         .outputs
                         .iter()
                         .map(|o| {
                             (
                                 d.output(refs.formula(d, o.value.formula()), &o.ty),
-                                o.name.clone(),
+                                Name::new(&o.name),
                             )
                         })
                         .collect();
@@ -2294,17 +2300,22 @@ impl Lower<'_> {
                     order_by.push((d.sort_key(e, o.text), o.descending));
                 }
                 for o in &self.ir.outputs {
-                    let e = SqlExpr::Ref("f".into(), o.name.clone());
+                    let e = SqlExpr::Ref("f".into(), Name::new(&o.name));
                     order_by.push((d.sort_key(e, o.ty.is_textual()), false));
                 }
                 order_by.push((SqlExpr::Ref("f".into(), "step".into()), false));
                 let mut ctes = std::mem::take(&mut select.ctes);
                 ctes.push(("funnel".into(), first_part));
-                let mut columns: Vec<(SqlExpr, String)> = self
+                let mut columns: Vec<(SqlExpr, Name)> = self
                     .ir
                     .outputs
                     .iter()
-                    .map(|o| (SqlExpr::Ref("f".into(), o.name.clone()), o.name.clone()))
+                    .map(|o| {
+                        (
+                            SqlExpr::Ref("f".into(), Name::new(&o.name)),
+                            Name::new(&o.name),
+                        )
+                    })
                     .collect();
                 for c in ["stage", "step", "reached", "pass_through", "overall"] {
                     columns.push((SqlExpr::Ref("f".into(), c.into()), c.into()));
@@ -2325,7 +2336,7 @@ impl Lower<'_> {
                     .map(|o| {
                         (
                             d.output(refs.formula(d, o.value.formula()), &o.ty),
-                            o.name.clone(),
+                            Name::new(&o.name),
                         )
                     })
                     .collect();
@@ -2338,14 +2349,14 @@ impl Lower<'_> {
                 {
                     select.columns.push((
                         d.output(refs.measure(d, j), &Type::Integer),
-                        CANDIDATES_COLUMN.to_owned(),
+                        CANDIDATES_COLUMN.into(),
                     ));
                 }
                 for (i, cell) in self.ir.cells.iter().enumerate() {
                     let names = [
-                        format!("{CANDIDATES_COLUMN}{i}"),
-                        format!("{CANDIDATES_COLUMN}{i}_k1"),
-                        format!("{CANDIDATES_COLUMN}{i}_k2"),
+                        name!("{CANDIDATES_COLUMN}{i}"),
+                        name!("{CANDIDATES_COLUMN}{i}_k1"),
+                        name!("{CANDIDATES_COLUMN}{i}_k2"),
                     ];
                     for (j, name) in [cell.count, cell.keys[0], cell.keys[1]]
                         .into_iter()
@@ -2381,7 +2392,7 @@ impl Lower<'_> {
                         .iter()
                         .any(|o| o.value == OutputValue::Formula(Formula::Dim(i)));
                     if !ordered {
-                        let e = SqlExpr::Ref("g0".into(), format!("d{i}"));
+                        let e = SqlExpr::Ref("g0".into(), indexed("d", i));
                         select
                             .order_by
                             .push((d.sort_key(e, dim.ty.is_textual()), false));
@@ -2431,8 +2442,8 @@ fn join_on_keys(d: Dialect, cte: &str, dims: &[usize]) -> Join {
         dims.iter()
             .map(|i| {
                 d.null_safe_eq(
-                    SqlExpr::Ref(cte.to_owned(), format!("d{i}")),
-                    SqlExpr::Ref("g0".into(), format!("d{i}")),
+                    SqlExpr::Ref(cte.into(), indexed("d", *i)),
+                    SqlExpr::Ref("g0".into(), indexed("d", *i)),
                 )
             })
             .collect(),
@@ -2440,8 +2451,8 @@ fn join_on_keys(d: Dialect, cte: &str, dims: &[usize]) -> Join {
     .unwrap_or(SqlExpr::eq(SqlExpr::Int(1), SqlExpr::Int(1)));
     Join {
         kind: JoinKind::Left,
-        source: TableSource::Cte(cte.to_owned()),
-        alias: cte.to_owned(),
+        source: TableSource::Cte(cte.into()),
+        alias: cte.into(),
         on,
     }
 }
@@ -2450,9 +2461,9 @@ fn join_on_keys(d: Dialect, cte: &str, dims: &[usize]) -> Join {
 fn keyed_select(
     subject: EntityId,
     tables: Tables,
-    s: String,
+    s: Name,
     filter: Option<SqlExpr>,
-    columns: Vec<(SqlExpr, String)>,
+    columns: Vec<(SqlExpr, Name)>,
     group_by: Vec<SqlExpr>,
 ) -> Select {
     Select {
@@ -2517,11 +2528,11 @@ impl Refs<'_> {
         let m = &self.ir.measures[j];
         let k = self.unit_of.get(j).copied().unwrap_or(0);
         let alias = if self.merged {
-            "g0".to_owned()
+            Name::new("g0")
         } else {
-            format!("g{k}")
+            indexed("g", k)
         };
-        let r = SqlExpr::Ref(alias, format!("m{j}"));
+        let r = SqlExpr::Ref(alias, indexed("m", j));
         // A group with no rows in a lower grain has no row in its CTE: counts are zero there.
         if k > 0
             && matches!(
@@ -2538,7 +2549,7 @@ impl Refs<'_> {
     fn formula(&self, d: Dialect, f: &Formula) -> SqlExpr {
         match f {
             Formula::Dim(i) if *i == usize::MAX => SqlExpr::Null,
-            Formula::Dim(i) => SqlExpr::Ref("g0".into(), format!("d{i}")),
+            Formula::Dim(i) => SqlExpr::Ref("g0".into(), indexed("d", *i)),
             Formula::Measure(j) => self.measure(d, *j),
             Formula::Param(p) => {
                 let ty = match &self.ir.params[p.0] {
@@ -2570,7 +2581,7 @@ impl Refs<'_> {
     fn formula_named(&self, d: Dialect, f: &Formula, ir: &Ir) -> SqlExpr {
         match f {
             Formula::Dim(i) => ir.dims.get(*i).map_or(SqlExpr::Null, |dim| {
-                SqlExpr::Ref("f".into(), dim.name.clone())
+                SqlExpr::Ref("f".into(), Name::new(&dim.name))
             }),
             other => self.formula(d, other),
         }

@@ -7,6 +7,24 @@
 use crate::ir::ParamId;
 use std::fmt::Write;
 
+/// A name in a statement: a table alias, a CTE, a result column. Short names (every name the
+/// compiler makes: `s`, `t3`, `g0`, `m12`, and a report's output names up to 23 bytes) are
+/// kept inline, so making and copying one allocates nothing; a statement holds hundreds.
+pub type Name = smol_str::SmolStr;
+
+/// `format!` for a [`Name`] (inline when short: no allocation).
+pub use smol_str::format_smolstr as name;
+
+/// The name `prefix` followed by the decimal digits of `n` (`d0`, `m12`, `t3`): the compiler's
+/// own names, made without the formatting machinery.
+pub fn indexed(prefix: &str, n: usize) -> Name {
+    let mut buffer = [0u8; 20];
+    let mut name = smol_str::SmolStrBuilder::new();
+    name.push_str(prefix);
+    name.push_str(digits(n as u64, &mut buffer));
+    name.finish()
+}
+
 /// The SQL dialects hireplane targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,9 +47,9 @@ pub enum ParamType {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlExpr {
     /// `"alias"."column"`.
-    Column(String, &'static str),
+    Column(Name, &'static str),
     /// A column of a CTE or subquery: `"alias"."name"`.
-    Ref(String, String),
+    Ref(Name, Name),
     /// The org id: always the first parameter.
     Org,
     Param(ParamId, ParamType),
@@ -50,7 +68,8 @@ pub enum SqlExpr {
     Null,
     Not(Box<SqlExpr>),
     Neg(Box<SqlExpr>),
-    Binary(&'static str, Box<SqlExpr>, Box<SqlExpr>),
+    /// `left op right`; both operands in one box (one allocation per operator).
+    Binary(&'static str, Box<(SqlExpr, SqlExpr)>),
     Func(&'static str, Vec<SqlExpr>),
     Agg {
         func: &'static str,
@@ -95,10 +114,10 @@ pub enum SqlExpr {
 
 impl SqlExpr {
     pub fn col(alias: &str, column: &'static str) -> SqlExpr {
-        SqlExpr::Column(alias.to_owned(), column)
+        SqlExpr::Column(alias.into(), column)
     }
     pub fn bin(op: &'static str, l: SqlExpr, r: SqlExpr) -> SqlExpr {
-        SqlExpr::Binary(op, Box::new(l), Box::new(r))
+        SqlExpr::Binary(op, Box::new((l, r)))
     }
     pub fn and(l: SqlExpr, r: SqlExpr) -> SqlExpr {
         SqlExpr::bin("AND", l, r)
@@ -125,7 +144,7 @@ pub enum JoinKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TableSource {
     Table(&'static str),
-    Cte(String),
+    Cte(Name),
     /// A table-valued function such as SQLite's `json_each(list)`.
     Function(&'static str, Vec<SqlExpr>),
 }
@@ -134,15 +153,15 @@ pub enum TableSource {
 pub struct Join {
     pub kind: JoinKind,
     pub source: TableSource,
-    pub alias: String,
+    pub alias: Name,
     pub on: SqlExpr,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Select {
-    pub ctes: Vec<(String, Select)>,
-    pub columns: Vec<(SqlExpr, String)>,
-    pub from: Option<(TableSource, String)>,
+    pub ctes: Vec<(Name, Select)>,
+    pub columns: Vec<(SqlExpr, Name)>,
+    pub from: Option<(TableSource, Name)>,
     pub joins: Vec<Join>,
     pub filter: Option<SqlExpr>,
     pub group_by: Vec<SqlExpr>,
@@ -155,7 +174,8 @@ pub struct Select {
 
 /// Renders a statement.
 pub fn render(select: &Select, dialect: Dialect) -> String {
-    let mut out = String::new();
+    // Most statements are 0.5-5 KB: one allocation up front rather than a dozen doublings.
+    let mut out = String::with_capacity(2048);
     Renderer {
         dialect,
         out: &mut out,
@@ -174,6 +194,39 @@ fn push_quoted(out: &mut String, ident: &str) {
         out.push_str(ident);
     }
     out.push('"');
+}
+
+/// Appends the decimal digits of `n` (what `write!` does, without the formatting machinery:
+/// a statement holds dozens of numbers).
+fn push_uint(out: &mut String, n: u64) {
+    let mut buffer = [0u8; 20];
+    out.push_str(digits(n, &mut buffer));
+}
+
+/// The decimal digits of `n`, written at the end of `buffer` (20 digits hold any `u64`).
+fn digits(mut n: u64, buffer: &mut [u8; 20]) -> &str {
+    let mut start = buffer.len();
+    for slot in buffer.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        start -= 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(buffer.get(start..).unwrap_or_default()).unwrap_or_default()
+}
+
+/// Appends `text` as a standard SQL string literal, single quotes doubled (no allocation
+/// unless it holds a quote).
+fn push_literal(out: &mut String, text: &str) {
+    out.push('\'');
+    if text.contains('\'') {
+        out.push_str(&text.replace('\'', "''"));
+    } else {
+        out.push_str(text);
+    }
+    out.push('\'');
 }
 
 struct Renderer<'a> {
@@ -308,22 +361,25 @@ impl Renderer<'_> {
     fn param(&mut self, index: usize, ty: ParamType) {
         match self.dialect {
             Dialect::Sqlite => {
-                let _ = write!(self.out, "?{index}");
+                self.out.push('?');
+                push_uint(self.out, index as u64);
             }
             Dialect::Postgres => {
-                let _ = match ty {
-                    ParamType::Text => write!(self.out, "${index}::text"),
-                    ParamType::Integer => write!(self.out, "${index}::bigint"),
-                    ParamType::Number => write!(self.out, "${index}::float8"),
-                    ParamType::Bool => write!(self.out, "${index}::boolean"),
-                    ParamType::Instant => {
-                        write!(
-                            self.out,
-                            "(TIMESTAMPTZ 'epoch' + ${index}::bigint * INTERVAL '1 microsecond')"
-                        )
-                    }
-                    ParamType::Date => write!(self.out, "${index}::text::date"),
+                let (before, after) = match ty {
+                    ParamType::Text => ("", "::text"),
+                    ParamType::Integer => ("", "::bigint"),
+                    ParamType::Number => ("", "::float8"),
+                    ParamType::Bool => ("", "::boolean"),
+                    ParamType::Instant => (
+                        "(TIMESTAMPTZ 'epoch' + ",
+                        "::bigint * INTERVAL '1 microsecond')",
+                    ),
+                    ParamType::Date => ("", "::text::date"),
                 };
+                self.out.push_str(before);
+                self.out.push('$');
+                push_uint(self.out, index as u64);
+                self.out.push_str(after);
             }
         }
     }
@@ -343,19 +399,16 @@ impl Renderer<'_> {
             SqlExpr::Org => self.param(1, ParamType::Text),
             SqlExpr::Param(id, ty) => self.param(id.0 + 2, *ty),
             SqlExpr::Int(i) => {
-                let _ = write!(self.out, "{i}");
+                if *i < 0 {
+                    self.out.push('-');
+                }
+                push_uint(self.out, i.unsigned_abs());
             }
             SqlExpr::Float(f) => {
                 let _ = write!(self.out, "{f:?}");
             }
-            SqlExpr::Const(s) => {
-                let _ = write!(self.out, "'{}'", s.replace('\'', "''"));
-            }
-            SqlExpr::Text(s) => {
-                self.out.push('\'');
-                self.out.push_str(&s.replace('\'', "''"));
-                self.out.push('\'');
-            }
+            SqlExpr::Const(s) => push_literal(self.out, s),
+            SqlExpr::Text(s) => push_literal(self.out, s),
             SqlExpr::Bool(b) => self.out.push_str(if *b { "TRUE" } else { "FALSE" }),
             SqlExpr::RowColumn(column) => {
                 // Always bound before rendering; an unbound one names no alias of the statement.
@@ -374,9 +427,12 @@ impl Renderer<'_> {
                 self.expr(inner);
                 self.out.push(')');
             }
-            SqlExpr::Binary(op, l, r) => {
+            SqlExpr::Binary(op, operands) => {
+                let (l, r) = operands.as_ref();
                 self.operand(l);
-                let _ = write!(self.out, " {op} ");
+                self.out.push(' ');
+                self.out.push_str(op);
+                self.out.push(' ');
                 self.operand(r);
             }
             SqlExpr::Func(name, args) => {
@@ -568,7 +624,7 @@ pub fn bind_row(expr: &SqlExpr, alias: &str) -> SqlExpr {
     let mut bound = expr.clone();
     walk_expr_mut(&mut bound, &mut |e| {
         if let SqlExpr::RowColumn(c) = e {
-            *e = SqlExpr::Column(alias.to_owned(), c);
+            *e = SqlExpr::Column(alias.into(), c);
         }
     });
     bound
@@ -638,7 +694,11 @@ pub fn walk_expr_mut(e: &mut SqlExpr, f: &mut dyn FnMut(&mut SqlExpr)) {
         | SqlExpr::Epoch(a)
         | SqlExpr::FromMicros(a)
         | SqlExpr::CollateC(a) => walk_expr_mut(a, f),
-        SqlExpr::Binary(_, a, b) | SqlExpr::AtTimeZone(a, b) | SqlExpr::Filtered(a, b) => {
+        SqlExpr::Binary(_, operands) => {
+            walk_expr_mut(&mut operands.0, f);
+            walk_expr_mut(&mut operands.1, f);
+        }
+        SqlExpr::AtTimeZone(a, b) | SqlExpr::Filtered(a, b) => {
             walk_expr_mut(a, f);
             walk_expr_mut(b, f);
         }
@@ -684,5 +744,45 @@ pub fn walk_expr_mut(e: &mut SqlExpr, f: &mut dyn FnMut(&mut SqlExpr)) {
             walk_expr_mut(a, f);
             walk_select_mut(s, f);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_names_render_as_write_would() {
+        for n in [0u64, 7, 9, 10, 99, 100, 12_345, u64::MAX] {
+            let mut out = String::new();
+            push_uint(&mut out, n);
+            assert_eq!(out, n.to_string());
+            assert_eq!(indexed("m", n as usize).as_str(), format!("m{n}"));
+        }
+        for i in [0i64, -1, 42, -42, i64::MAX, i64::MIN] {
+            let select = Select {
+                columns: vec![(SqlExpr::Int(i), "v".into())],
+                ..Default::default()
+            };
+            assert_eq!(
+                render(&select, Dialect::Sqlite),
+                format!("SELECT {i} AS \"v\"")
+            );
+        }
+        let select = Select {
+            columns: vec![
+                (SqlExpr::Param(ParamId(10), ParamType::Instant), "a".into()),
+                (SqlExpr::Const("it's"), "b".into()),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            render(&select, Dialect::Postgres),
+            "SELECT (TIMESTAMPTZ 'epoch' + $12::bigint * INTERVAL '1 microsecond') AS \"a\",\n       'it''s' AS \"b\""
+        );
+        assert_eq!(
+            render(&select, Dialect::Sqlite),
+            "SELECT ?12 AS \"a\",\n       'it''s' AS \"b\""
+        );
     }
 }

@@ -60,7 +60,7 @@ fn applications_of_open_jobs() -> Visibility {
         Box::new(row("job_id")),
         Box::new(Select {
             columns: vec![(SqlExpr::col(&z, "id"), "id".into())],
-            from: Some((TableSource::Table("jobs"), z.clone())),
+            from: Some((TableSource::Table("jobs"), z.clone().into())),
             filter: Some(SqlExpr::and(
                 eq(SqlExpr::col(&z, "org_id"), SqlExpr::Org),
                 eq(SqlExpr::col(&z, "confidential"), SqlExpr::Bool(false)),
@@ -575,7 +575,7 @@ fn dump_for_databases() {
             Box::new(row("application_id")),
             Box::new(Select {
                 columns: vec![(SqlExpr::col(&z, "id"), "id".into())],
-                from: Some((TableSource::Table("applications"), z.clone())),
+                from: Some((TableSource::Table("applications"), z.clone().into())),
                 filter: Some(SqlExpr::and(
                     eq(SqlExpr::col(&z, "org_id"), SqlExpr::Org),
                     query_compiler::sql::bind_row(&p, &z),

@@ -139,6 +139,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0022_automation.sql"),
         postgres: include_str!("../migrations/postgres/0022_automation.sql"),
     },
+    Migration {
+        version: 24,
+        name: "jobs_confidential",
+        sqlite: include_str!("../migrations/sqlite/0024_jobs_confidential.sql"),
+        postgres: include_str!("../migrations/postgres/0024_jobs_confidential.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived
