@@ -140,6 +140,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0022_automation.sql"),
     },
     Migration {
+        version: 23,
+        name: "fair_claims",
+        sqlite: include_str!("../migrations/sqlite/0023_fair_claims.sql"),
+        postgres: include_str!("../migrations/postgres/0023_fair_claims.sql"),
+    },
+    Migration {
         version: 24,
         name: "jobs_confidential",
         sqlite: include_str!("../migrations/sqlite/0024_jobs_confidential.sql"),

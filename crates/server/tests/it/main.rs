@@ -20,6 +20,7 @@ mod logs;
 mod pages;
 mod policy_paths;
 mod relay;
+mod role_pages;
 mod rollouts;
 mod subscriptions;
 mod worker;

@@ -11,8 +11,7 @@
 
 use serde_json::{Value, json};
 
-#[macro_use]
-mod common;
+use crate::common;
 use common::Db;
 
 const ORG: &str = "rp";
