@@ -20,7 +20,7 @@ echo "rerun: CONSOLE_BIN=$bin CONSOLE_APPLICATIONS=$apps bench/console.sh $n" >&
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 (cd "$work" && HIREPLANE_LOG_LEVEL=warn HIREPLANE_LIMITS__RATE_PER_SECOND=0 \
-    "$OLDPWD/$bin" serve --demo --applications "$apps" --listen "127.0.0.1:$port" >"$work/banner" 2>"$work/log") &
+    exec "$OLDPWD/$bin" serve --demo --applications "$apps" --listen "127.0.0.1:$port" >"$work/banner" 2>"$work/log") &
 server=$!
 for _ in $(seq 600); do
     grep -q 'hpt_' "$work/banner" 2>/dev/null && curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
@@ -29,7 +29,7 @@ done
 base="http://127.0.0.1:$port"
 stats() { # times in seconds on stdin -> "p50 p95 max" in ms
     sort -n | awk '{t[NR]=$1} END {p50=t[int(NR*0.5)+0]; p95=t[int(NR*0.95)+0]; if (p50=="") p50=t[1]; if (p95=="") p95=t[NR];
-        printf "%.1f %.1f %.1f", p50*1000, p95*1000, t[NR]*1000}'
+        printf "%.1f %.1f %.1f\n", p50*1000, p95*1000, t[NR]*1000}'
 }
 printf '%-15s %-12s %8s %8s %8s\n' role page p50_ms p95_ms max_ms
 for role in admin recruiter hiring_manager interviewer; do
@@ -37,9 +37,9 @@ for role in admin recruiter hiring_manager interviewer; do
     jar="$work/$role.cookies"
     curl -s -o /dev/null -c "$jar" -X POST "$link"
     jobs=$(curl -s -b "$jar" "$base/console/jobs")
-    job=$(grep -o 'href="/console/jobs/[^"]*"' <<<"$jobs" | head -1 | sed 's/href="//; s/"$//')
-    board=$(curl -s -b "$jar" "$base$job")
-    app=$(grep -o 'href="/console/applications/[^"]*"' <<<"$board" | head -1 | sed 's/href="//; s/"$//')
+    job=$(grep -o 'href="/console/jobs/[^"]*"' <<<"$jobs" | head -1 | sed 's/href="//; s/"$//' || true)
+    board=$( [ -n "$job" ] && curl -s -b "$jar" "$base$job" || true)
+    app=$(grep -o 'href="/console/applications/[^"]*"' <<<"$board" | head -1 | sed 's/href="//; s/"$//' || true)
     for page in /console/jobs "$job" "$app"; do
         [ -n "$page" ] || continue
         name=$(case "$page" in /console/jobs) echo jobs ;; /console/jobs/*) echo board ;; *) echo application ;; esac)

@@ -560,6 +560,24 @@ fn csrf_and_origin_are_checked(db: Db) {
     let column = board.body.find(&format!("data-stage=\"{to}\"")).unwrap();
     let card = board.body.find(&format!("data-card=\"{app_id}\"")).unwrap();
     assert!(card > column, "the card is not in the column it moved to");
+    // The column's count is the API's.
+    let n = c.api(
+        &recruiter.token,
+        &format!(
+            "{{ applications(filter: {{jobId: {job:?}, currentStageId: {to:?}, status: active}}) {{ totalCount }} }}"
+        ),
+    )["applications"]["totalCount"]
+        .as_u64()
+        .unwrap();
+    let shown = &board.body[column..];
+    let count = shown[shown.find("class=\"count\"").unwrap()..]
+        .split('>')
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
+    assert_eq!(count, n.to_string(), "the column's count");
     // Archiving with a reason not on the org's list: the API's refusal, shown on the board.
     let a = c.post(
         &format!("/console/applications/{app_id}/archive"),
@@ -651,12 +669,16 @@ fn pages_render_for_every_role(db: Db) {
             );
         }
     }
-    // Bounded input: a name filter with a quote is refused with the field named, not passed on.
+    // The name filter is text, whatever it holds: quotes find nothing and break nothing.
     let cookie = c.sign_in_token(&admin.token);
     let a = c.get(
-        &format!("/console/jobs/{job}?q=%22%29%20or%20true"),
+        &format!("/console/jobs/{job}?q=%22%20or%20true%20or%20%22"),
         Some(&cookie),
     );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(!a.body.contains("data-card="), "{}", a.body);
+    // Bounded input: a control character, or too long, is refused with the field named.
+    let a = c.get(&format!("/console/jobs/{job}?q=a%01b"), Some(&cookie));
     assert_eq!(a.status, 422, "{}", a.body);
     assert!(a.body.contains("`q`"), "{}", a.body);
     let long = "a".repeat(500);

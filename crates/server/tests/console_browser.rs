@@ -267,7 +267,18 @@ fn sign_in(b: &Browser, base: &str, token: &str) {
     b.go(&format!("{base}/console/sign-in"));
     b.keys("#token", token);
     b.click("form:nth-of-type(2) button[type=submit]");
-    assert!(b.url().ends_with("/console/jobs"), "{}", b.url());
+    // A click may return before the navigation it starts has finished.
+    for _ in 0..50 {
+        if b.url().ends_with("/console/jobs") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if !b.url().ends_with("/console/jobs") {
+        let source = b.source();
+        let at = source.find("<main").unwrap_or(0);
+        panic!("signing in ended at {}: {}", b.url(), &source[at..]);
+    }
 }
 
 #[test]
@@ -435,19 +446,28 @@ fn roles_journeys_in_chromium() {
             "Clear thinking; asked good questions.",
         );
         b.click(&format!("{form} button[type=submit]"));
-        let fb = api(
-            &server,
-            &interviewer.token,
-            &format!(
-                "{{ interview(id: {iv_id:?}) {{ feedback(first: 20) {{ nodes {{ recommendation notes author {{ id }} }} }} }} }}"
-            ),
-        );
-        let mine = fb["interview"]["feedback"]["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["author"]["id"] == me)
-            .expect("the scorecard was submitted");
+        // The form posts, the server redirects back to the page: wait for the scorecard.
+        let mut mine = None;
+        for _ in 0..50 {
+            let fb = api(
+                &server,
+                &interviewer.token,
+                &format!(
+                    "{{ interview(id: {iv_id:?}) {{ feedback(first: 20) {{ nodes {{ recommendation notes author {{ id }} }} }} }} }}"
+                ),
+            );
+            mine = fb["interview"]["feedback"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["author"]["id"] == me)
+                .cloned();
+            if mine.is_some() && b.source().contains("Clear thinking") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let mine = mine.expect("the scorecard was submitted");
         assert_eq!(mine["recommendation"], "yes");
         assert!(b.source().contains("Clear thinking"));
     } else {

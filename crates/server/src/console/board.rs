@@ -1,9 +1,9 @@
 //! The jobs list and each job's pipeline board.
 //!
 //! The board reads through the API in two documents: the job, its stages (by position) and
-//! the org's archive reasons; then, with one alias per stage, that stage's applications
-//! (`totalCount` and the first [`CARDS_PER_STAGE`] cards), filtered by status and by the
-//! candidate's name. A card shows the candidate as the viewer's policy lets them see
+//! the org's archive reasons; then one grouped report for every column's count and one list of
+//! the job's newest [`MAX_CARDS`] applications, split into columns of at most
+//! [`CARDS_PER_STAGE`] cards; both filtered by status and by the candidate's name. A card shows the candidate as the viewer's policy lets them see
 //! them (a name they may not see is "hidden").
 //!
 //! Moving is a form on each card (a stage `select` and a button: keyboard and no script alike);
@@ -30,6 +30,8 @@ use crate::http::{ClientAddr, Shared};
 
 /// Cards shown per column (the count says how many there are).
 pub const CARDS_PER_STAGE: usize = 30;
+/// Cards read for a whole board (the newest), split into its columns.
+pub const MAX_CARDS: usize = 200;
 /// The longest name filter, in characters.
 pub const MAX_FILTER_CHARS: usize = 100;
 /// Stages shown on one board.
@@ -109,19 +111,22 @@ struct Board {
     q: String,
 }
 
-/// The name filter as a condition of the report language, refused when it could not be one
-/// safely (quotes, backslashes, control characters) or is too long.
+/// The name filter as a condition of the report language (the text quoted as a string of the
+/// language, so it is only ever text), refused when too long or holding control characters.
 fn name_filter(q: &str) -> Result<Option<String>, PageError> {
     let q = bounded("q", q.trim(), MAX_FILTER_CHARS)?;
     if q.is_empty() {
         return Ok(None);
     }
-    if q.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
+    if q.chars().any(char::is_control) {
         return Err(PageError::BadInput(
-            "`q`: a name filter may not hold quotes, backslashes or control characters".to_owned(),
+            "`q`: a name filter may not hold control characters".to_owned(),
         ));
     }
-    Ok(Some(format!("candidate.name contains \"{q}\"")))
+    Ok(Some(format!(
+        "candidate.name contains {}",
+        crate::graphql::read::literal(q)
+    )))
 }
 
 async fn load_board(
@@ -168,25 +173,57 @@ async fn load_board(
                 .collect()
         })
         .unwrap_or_default();
-    let mut doc = String::from("{ ");
-    for (i, stage) in stages.iter().enumerate() {
-        doc.push_str(&format!(
-            "s{i}: applications(first: {CARDS_PER_STAGE}, filter: {{jobId: {job}, currentStageId: {stage}, status: {status}}}{where_}) \
-             {{ totalCount nodes {{ id appliedAt candidate {{ id name }} source {{ name }} }} }} ",
-            job = lit(job_id),
-            stage = lit(&text(stage, "id")),
-            where_ = filter
-                .as_ref()
-                .map(|f| format!(", where: {}", lit(f)))
-                .unwrap_or_default(),
-        ));
-    }
-    doc.push('}');
-    let columns = if stages.is_empty() {
+    // The counts of every column in one grouped report, then each column's first cards.
+    let counts = format!(
+        "report applications where job.id = {} and status = {}{} group by current_stage.id show count()",
+        crate::graphql::read::literal(job_id),
+        crate::graphql::read::literal(status),
+        filter
+            .as_ref()
+            .map(|f| format!(" and {f}"))
+            .unwrap_or_default()
+    );
+    // Two reads for the whole board: every column's count (one grouped report) and the
+    // newest cards of the job (one list), split into columns here.
+    let doc = format!(
+        "{{ counts: report(text: {counts}) {{ rows }} \
+         cards: applications(first: {MAX_CARDS}, filter: {{jobId: {job}, status: {status}}}{where_}) \
+         {{ nodes {{ id appliedAt currentStage {{ id }} candidate {{ id name }} }} }} }}",
+        counts = lit(&counts),
+        job = lit(job_id),
+        where_ = filter
+            .as_ref()
+            .map(|f| format!(", where: {}", lit(f)))
+            .unwrap_or_default(),
+    );
+    let read = if stages.is_empty() {
         json!({})
     } else {
         graphql(shared, signed, &doc, json!({})).await?
     };
+    let counts: Vec<(String, u64)> = at(&read, "counts.rows")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|row| Some((row.get(0)?.as_str()?.to_owned(), row.get(1)?.as_u64()?)))
+        .collect();
+    let cards = at(&read, "cards.nodes")
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut columns = serde_json::Map::new();
+    for (i, stage) in stages.iter().enumerate() {
+        let id = text(stage, "id");
+        let n = counts.iter().find(|(s, _)| *s == id).map_or(0, |(_, n)| *n);
+        let nodes: Vec<Value> = cards
+            .iter()
+            .filter(|c| text(c, "currentStage.id") == id)
+            .take(CARDS_PER_STAGE)
+            .cloned()
+            .collect();
+        columns.insert(format!("s{i}"), json!({"totalCount": n, "nodes": nodes}));
+    }
+    let columns = Value::Object(columns);
     Ok(Board {
         job: at(&first, "job").clone(),
         stages,
@@ -275,8 +312,9 @@ fn render_board(
                             }
                         }
                         @let total: u64 = at(column, "totalCount").as_u64().unwrap_or(0);
-                        @if total > CARDS_PER_STAGE as u64 {
-                            p.more { "Showing " (CARDS_PER_STAGE) " of " (total) "; filter by name to find others." }
+                        @let shown = at(column, "nodes").as_array().map_or(0, Vec::len);
+                        @if total > shown as u64 {
+                            p.more { "Showing the newest " (shown) " of " (total) "; filter by name to find others." }
                         }
                     }
                 }
