@@ -702,3 +702,58 @@ fn pages_render_for_every_role(db: Db) {
     );
 }
 on_both!(pages_render_for_every_role);
+
+fn reports_run_explain_csv_and_errors(db: Db) {
+    let c = Console::new(db);
+    let admin = c.sign_in_token(&c.role("admin").token);
+    let interviewer = c.sign_in_token(&c.role("interviewer").token);
+    // A standard report: a table, and a chart for its shape (a key and a count).
+    let a = c.get(
+        "/console/reports?name=applications-by-source&action=run",
+        Some(&admin),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("<table>"), "{}", a.body);
+    assert!(a.body.contains("role=\"img\""), "no chart: {}", a.body);
+    // A mistake: the span marked in the text, the diagnostic with its suggestion.
+    let a = c.get(
+        "/console/reports?text=report%20applications%20group%20by%20statsu&action=run",
+        Some(&admin),
+    );
+    assert_eq!(a.status, 422, "{}", a.body);
+    assert!(a.body.contains("<mark>statsu</mark>"), "{}", a.body);
+    assert!(a.body.contains("status"), "{}", a.body);
+    assert!(a.body.contains("role=\"alert\""), "{}", a.body);
+    // Explain: the SQL for admins only.
+    let text = "report%20applications%20group%20by%20status";
+    let a = c.get(
+        &format!("/console/reports?text={text}&action=explain"),
+        Some(&admin),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("SELECT"), "{}", a.body);
+    let a = c.get(
+        &format!("/console/reports?text={text}&action=explain"),
+        Some(&interviewer),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(!a.body.contains("SELECT"), "{}", a.body);
+    assert!(a.body.contains("rows filtered"), "{}", a.body);
+    // CSV: the same rows as the API gives the same viewer.
+    let a = c.get(&format!("/console/reports.csv?text={text}"), Some(&admin));
+    assert_eq!(a.status, 200, "{}", a.body);
+    let api = c.api(
+        &c.role("admin").token,
+        "{ report(text: \"report applications group by status\") { rows } }",
+    );
+    let lines: Vec<&str> = a.body.lines().collect();
+    assert_eq!(lines[0], "status,count", "{}", a.body);
+    assert_eq!(
+        lines.len() - 1,
+        api["report"]["rows"].as_array().unwrap().len()
+    );
+    // Signed out: no report.
+    let a = c.get(&format!("/console/reports.csv?text={text}"), None);
+    assert_eq!(a.status, 303);
+}
+on_both!(reports_run_explain_csv_and_errors);

@@ -396,6 +396,16 @@ fn roles_journeys_in_chromium() {
         b.go(&format!("{base}/console/applications/{app_id}"));
         b.screenshot("application-recruiter");
         b.axe("application");
+        b.go(&format!(
+            "{base}/console/reports?name=applications-by-source&action=run"
+        ));
+        b.screenshot("reports");
+        b.axe("reports");
+        b.go(&format!(
+            "{base}/console/reports?text=report%20applications%20group%20by%20statsu"
+        ));
+        b.screenshot("reports-error");
+        b.axe("reports (error)");
         b.go(&format!("{base}/console/no-such-page"));
         b.screenshot("not-found");
         b.axe("not-found");

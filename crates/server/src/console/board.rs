@@ -263,7 +263,7 @@ fn render_board(
                 }
                 button type="submit" { "Filter" }
             }
-            div.board {
+            div.board role="region" aria-label="Pipeline, one column per stage" tabindex="0" {
                 @for (i, stage) in board.stages.iter().enumerate() {
                     @let column = at(&board.columns, &format!("s{i}"));
                     @let stage_id = text(stage, "id");

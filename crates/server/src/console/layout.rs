@@ -11,7 +11,7 @@ use super::assets::ASSETS;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Jobs,
-    None,
+    Reports,
 }
 
 fn head(title: &str) -> Markup {
@@ -43,6 +43,9 @@ pub fn page(signed: &Signed, title: &str, nav: Nav, body: Markup) -> Markup {
                         ul {
                             li {
                                 a href="/console/jobs" aria-current=[(nav == Nav::Jobs).then_some("page")] { "Jobs" }
+                            }
+                            li {
+                                a href="/console/reports" aria-current=[(nav == Nav::Reports).then_some("page")] { "Reports" }
                             }
                             li { a href="/graphql" { "API" } }
                         }

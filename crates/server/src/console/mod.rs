@@ -13,6 +13,8 @@
 //!   see them, move and archive by form, keyboard or drag and drop, filters).
 //! - [`application`]: an application's page (stage history, interviews, scorecards and the
 //!   scorecard form, offers with their versions, custom fields).
+//! - [`reports`]: the report editor (errors marked at their span, with the suggestion), the
+//!   standard reports, a table and a chart chosen from the result's shape, CSV, `explain`.
 //! - [`layout`]: the page frame (navigation, skip link, messages), 404 and error pages.
 //! - [`assets`]: the console's CSS and scripts and the vendored htmx, served from the binary.
 //!
@@ -25,6 +27,7 @@ pub mod application;
 pub mod assets;
 pub mod board;
 pub mod layout;
+pub mod reports;
 pub mod signin;
 
 use std::sync::Arc;
@@ -80,6 +83,8 @@ pub fn router() -> Router<Arc<Shared>> {
             "/console/interviews/{id}/feedback",
             post(application::submit_feedback),
         )
+        .route("/console/reports", get(reports::page))
+        .route("/console/reports.csv", get(reports::csv))
         .route("/console/assets/{*path}", get(assets::asset))
         .route("/console/{*rest}", get(not_found_page).post(not_found_page))
 }
@@ -109,6 +114,14 @@ pub enum PageError {
     Forbidden(String),
     /// Refused by the API: its code and message (shown on the page).
     Refused { code: String, message: String },
+    /// A report that does not compile: the API's message, where, and its rendered diagnostic
+    /// (the source line, carets under the span, the help).
+    Report {
+        message: String,
+        line: u64,
+        column: u64,
+        detail: String,
+    },
     /// Bad input before the API saw it (a field too long, a filter with quotes).
     BadInput(String),
     /// Slow down (rate limits, worker shares).
@@ -132,7 +145,7 @@ impl PageError {
                 "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             },
-            PageError::BadInput(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            PageError::BadInput(_) | PageError::Report { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             PageError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -146,7 +159,8 @@ impl PageError {
             PageError::Forbidden(m)
             | PageError::BadInput(m)
             | PageError::TooMany(m)
-            | PageError::Refused { message: m, .. } => m.clone(),
+            | PageError::Refused { message: m, .. }
+            | PageError::Report { message: m, .. } => m.clone(),
             PageError::Internal(_) => {
                 "Something failed on our side; the server log has the details.".to_owned()
             }
@@ -390,6 +404,21 @@ pub async fn graphql(
                 _ => None,
             })
             .unwrap_or_else(|| "INTERNAL".to_owned());
+        let ext = |key: &str| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get(key))
+                .cloned()
+                .and_then(|v| v.into_json().ok())
+        };
+        if let Some(serde_json::Value::String(detail)) = ext("detail") {
+            return Err(PageError::Report {
+                message: e.message.clone(),
+                line: ext("line").and_then(|v| v.as_u64()).unwrap_or(1),
+                column: ext("column").and_then(|v| v.as_u64()).unwrap_or(1),
+                detail,
+            });
+        }
         return Err(match code.as_str() {
             "NOT_FOUND" => PageError::NotFound,
             "INTERNAL" => PageError::Internal(e.message.clone()),
