@@ -306,6 +306,37 @@ impl Services {
         Ok(code)
     }
 
+    /// An admin of `access`'s org invites `user` of the same org to choose a password: the
+    /// one-time code of the link, valid `ttl_s` seconds. Needs `edit` on the org
+    /// ([`crate::Command::InviteUser`]) and the admin role, which an org's policy cannot widen
+    /// (an invitation lets its holder act as the user).
+    pub fn invite_user(
+        &self,
+        store: &mut Store,
+        access: &Access,
+        user: &str,
+        now: domain::Instant,
+        ttl_s: i64,
+    ) -> Result<String, SignInError> {
+        let command = crate::Command::InviteUser;
+        self.authorize_command(store, access, &command, now)?;
+        if access.user.role != "admin" {
+            return Err(SignInError::App(AppError::Forbidden {
+                user: access.viewer.user.clone(),
+                action: command.name().to_owned(),
+                subject: format!("users of org `{}` (admins only)", access.viewer.org),
+            }));
+        }
+        self.create_code(
+            store,
+            &access.viewer.org,
+            user,
+            CodePurpose::Invitation,
+            now,
+            ttl_s,
+        )
+    }
+
     /// Accepts an invitation: sets the password of the code's user under their email (every
     /// other session of theirs is closed) and opens a session. The password is checked before
     /// the code is used, so a refused password leaves the link working.

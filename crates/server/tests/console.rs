@@ -757,3 +757,44 @@ fn reports_run_explain_csv_and_errors(db: Db) {
     assert_eq!(a.status, 303);
 }
 on_both!(reports_run_explain_csv_and_errors);
+
+fn admins_invite_users_others_may_not(db: Db) {
+    let c = Console::new(db);
+    let admin = c.sign_in_token(&c.role("admin").token);
+    let recruiter = c.sign_in_token(&c.role("recruiter").token);
+    let target = c.role("interviewer");
+    let page = c.get("/console/admin/users", Some(&admin));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(&target.name), "{}", page.body);
+    let path = format!("/console/admin/users/{}/invite", target.user_id);
+    // A recruiter (not an admin) is refused, with a valid session and CSRF token.
+    let csrf = c.csrf(&recruiter);
+    let a = c.post(&path, Some(&recruiter), &[("csrf", &csrf)], None);
+    assert_eq!(a.status, 403, "{}", a.body);
+    // An admin gets a one-time link, which lets the user choose a password.
+    let csrf = c.csrf(&admin);
+    let a = c.post(&path, Some(&admin), &[("csrf", &csrf)], None);
+    assert_eq!(a.status, 200, "{}", a.body);
+    let at = a.body.find("/console/invitation/").unwrap();
+    let link = &a.body[at..at + "/console/invitation/".len() + 32];
+    let password = "a long enough password";
+    let b = c.post(
+        link,
+        None,
+        &[("password", password), ("again", password)],
+        None,
+    );
+    assert_eq!(b.status, 303, "{}", b.body);
+    let jobs = c.get("/console/jobs", Some(&cookie_of(&b.set_cookie)));
+    assert!(jobs.body.contains(&target.name), "{}", jobs.body);
+    // Another org's user cannot be invited by this org's admin.
+    let stranger = &c.other[0];
+    let a = c.post(
+        &format!("/console/admin/users/{}/invite", stranger.user_id),
+        Some(&admin),
+        &[("csrf", &csrf)],
+        None,
+    );
+    assert_eq!(a.status, 404, "{}", a.body);
+}
+on_both!(admins_invite_users_others_may_not);

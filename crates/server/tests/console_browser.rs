@@ -406,6 +406,9 @@ fn roles_journeys_in_chromium() {
         ));
         b.screenshot("reports-error");
         b.axe("reports (error)");
+        b.go(&format!("{base}/console/admin/users"));
+        b.screenshot("users");
+        b.axe("users");
         b.go(&format!("{base}/console/no-such-page"));
         b.screenshot("not-found");
         b.axe("not-found");

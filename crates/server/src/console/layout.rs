@@ -12,6 +12,7 @@ use super::assets::ASSETS;
 pub enum Nav {
     Jobs,
     Reports,
+    Admin,
 }
 
 fn head(title: &str) -> Markup {
@@ -46,6 +47,9 @@ pub fn page(signed: &Signed, title: &str, nav: Nav, body: Markup) -> Markup {
                             }
                             li {
                                 a href="/console/reports" aria-current=[(nav == Nav::Reports).then_some("page")] { "Reports" }
+                            }
+                            li {
+                                a href="/console/admin/users" aria-current=[(nav == Nav::Admin).then_some("page")] { "Users" }
                             }
                             li { a href="/graphql" { "API" } }
                         }

@@ -15,6 +15,7 @@
 //!   scorecard form, offers with their versions, custom fields).
 //! - [`reports`]: the report editor (errors marked at their span, with the suggestion), the
 //!   standard reports, a table and a chart chosen from the result's shape, CSV, `explain`.
+//! - [`admin`]: the org's users and roles, and invitations to the console (admins).
 //! - [`layout`]: the page frame (navigation, skip link, messages), 404 and error pages.
 //! - [`assets`]: the console's CSS and scripts and the vendored htmx, served from the binary.
 //!
@@ -23,6 +24,7 @@
 //! `no-store` and carry a strict Content-Security-Policy (scripts and styles from `/console/
 //! assets/` only). Every input is bounded (form fields, filters) before it reaches the API.
 
+pub mod admin;
 pub mod application;
 pub mod assets;
 pub mod board;
@@ -83,6 +85,8 @@ pub fn router() -> Router<Arc<Shared>> {
             "/console/interviews/{id}/feedback",
             post(application::submit_feedback),
         )
+        .route("/console/admin/users", get(admin::users_page))
+        .route("/console/admin/users/{id}/invite", post(admin::invite))
         .route("/console/reports", get(reports::page))
         .route("/console/reports.csv", get(reports::csv))
         .route("/console/assets/{*path}", get(assets::asset))
