@@ -396,6 +396,31 @@ impl Services {
         Ok((session, access))
     }
 
+    /// An API token for the user of `session`, for GraphiQL ("API" in the console): valid an
+    /// hour at most, never past the session's end, named `console`.
+    pub fn session_api_token(
+        &self,
+        store: &mut Store,
+        session: &StoredSession,
+        now: domain::Instant,
+    ) -> Result<String, SignInError> {
+        let hour = later(now, 3_600)?;
+        let expires = if session.expires_at < hour {
+            session.expires_at
+        } else {
+            hour
+        };
+        let made = self.create_token(
+            store,
+            &session.org_id,
+            &session.user_id,
+            "console",
+            Some(expires),
+            now,
+        )?;
+        Ok(made.token)
+    }
+
     /// Signs out: deletes the session whose cookie holds `id`. Returns whether there was one.
     pub fn sign_out(&self, store: &mut Store, id: &str) -> Result<bool, SignInError> {
         if !is_session_id(id) {

@@ -798,3 +798,25 @@ fn admins_invite_users_others_may_not(db: Db) {
     assert_eq!(a.status, 404, "{}", a.body);
 }
 on_both!(admins_invite_users_others_may_not);
+
+fn the_api_link_opens_graphiql_as_the_user(db: Db) {
+    let c = Console::new(db);
+    let hm = c.role("hiring_manager");
+    let cookie = c.sign_in_token(&hm.token);
+    let a = c.post("/console/api", Some(&cookie), &[("csrf", "wrong")], None);
+    assert_eq!(a.status, 403, "{}", a.body);
+    let csrf = c.csrf(&cookie);
+    let a = c.post("/console/api", Some(&cookie), &[("csrf", &csrf)], None);
+    assert_eq!(a.status, 303, "{}", a.body);
+    let token = a.location.strip_prefix("/graphql#token=").unwrap();
+    assert_ne!(token, hm.token);
+    let me = c.api(token, "{ viewer { name role } }");
+    assert_eq!(me["viewer"]["name"], hm.name.as_str());
+    assert_eq!(me["viewer"]["role"], "hiring_manager");
+    // Valid an hour at most.
+    let id = app::tokens::parse(token).unwrap().0.to_owned();
+    let stored = c.store().token(&id).unwrap().unwrap();
+    let left = stored.expires_at.unwrap().as_micros() - now().as_micros();
+    assert!(left <= 3_600_000_000 && left > 3_500_000_000, "{left}");
+}
+on_both!(the_api_link_opens_graphiql_as_the_user);

@@ -51,7 +51,12 @@ pub fn page(signed: &Signed, title: &str, nav: Nav, body: Markup) -> Markup {
                             li {
                                 a href="/console/admin/users" aria-current=[(nav == Nav::Admin).then_some("page")] { "Users" }
                             }
-                            li { a href="/graphql" { "API" } }
+                            li {
+                                form.nav-form method="post" action="/console/api" {
+                                    input type="hidden" name="csrf" value=(signed.session.csrf_token);
+                                    button.link type="submit" title="GraphiQL as you, with a token valid an hour" { "API" }
+                                }
+                            }
                         }
                     }
                     div.who {

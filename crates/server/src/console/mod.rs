@@ -62,6 +62,7 @@ pub fn router() -> Router<Arc<Shared>> {
             get(signin::sign_in_page).post(signin::sign_in),
         )
         .route("/console/sign-out", post(signin::sign_out))
+        .route("/console/api", post(signin::api))
         .route(
             "/console/code/{code}",
             get(signin::code_page).post(signin::code_sign_in),

@@ -519,3 +519,25 @@ pub async fn accept_invitation(
         }
     }
 }
+
+/// `POST /console/api`: GraphiQL as the signed-in user, with a token of theirs made for it
+/// (an hour at most, never past the session) in the address's fragment, which the browser does
+/// not send to the server.
+pub async fn api(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    client: Option<axum::Extension<ClientAddr>>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let signed = signed_in(&shared, &headers, client.map(|c| c.0.0)).await?;
+    super::check_post(&signed, &headers, &form.csrf)?;
+    let services = shared.services.clone();
+    let session = signed.session.clone();
+    let token = shared
+        .db
+        .run(move |store| services.session_api_token(store, &session, now()))
+        .await
+        .map_err(|e| super::db_error(&e))?
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok(redirect(&format!("/graphql#token={token}")))
+}
