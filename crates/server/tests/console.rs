@@ -820,3 +820,71 @@ fn the_api_link_opens_graphiql_as_the_user(db: Db) {
     assert!(left <= 3_600_000_000 && left > 3_500_000_000, "{left}");
 }
 on_both!(the_api_link_opens_graphiql_as_the_user);
+
+fn the_recruiter_finds_and_books_a_loop(db: Db) {
+    let c = Console::new(db);
+    let recruiter = c.role("recruiter");
+    let interviewer = c.role("interviewer");
+    let cookie = c.sign_in_token(&recruiter.token);
+    let (app_id, _, _, stage) = movable(&c, &recruiter.token);
+    let path = format!("/console/applications/{app_id}/schedule");
+    let a = c.get(&path, Some(&cookie));
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("duration_minutes"), "{}", a.body);
+    // One hour seated by the interviewer, in the next ten days.
+    let plan = serde_json::json!({
+        "options": 3,
+        "loop": {"sessions": [{"id": "technical", "duration_minutes": 60,
+            "seats": [{"person": interviewer.user_id}]}]},
+        "candidate": {"min_notice_minutes": 1440, "horizon_days": 10},
+    })
+    .to_string();
+    let mut resp = c
+        .agent
+        .get(format!("{}{path}", c.server.base))
+        .header("Cookie", &cookie)
+        .query("plan", &plan)
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let body = resp.body_mut().read_to_string().unwrap();
+    assert!(body.contains("Book option 1"), "{body}");
+    // Book the first option: the option's JSON is in the form, as the API gave it.
+    let at = body.find("name=\"option\" value=\"").unwrap() + "name=\"option\" value=\"".len();
+    let option = body[at..at + body[at..].find('"').unwrap()].replace("&quot;", "\"");
+    let csrf = c.csrf(&cookie);
+    let before = c.api(
+        &recruiter.token,
+        &format!("{{ application(id: {app_id:?}) {{ interviews(first: 100) {{ totalCount }} }} }}"),
+    )["application"]["interviews"]["totalCount"]
+        .as_u64()
+        .unwrap();
+    let a = c.post(
+        &path,
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("plan", &plan),
+            ("option", &option),
+            ("stage", &stage),
+        ],
+        None,
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let after = c.api(
+        &recruiter.token,
+        &format!("{{ application(id: {app_id:?}) {{ interviews(first: 100) {{ totalCount }} }} }}"),
+    )["application"]["interviews"]["totalCount"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(after, before + 1);
+    // Without the CSRF token: refused.
+    let a = c.post(
+        &path,
+        Some(&cookie),
+        &[("plan", &plan), ("option", &option), ("stage", &stage)],
+        None,
+    );
+    assert_eq!(a.status, 403, "{}", a.body);
+}
+on_both!(the_recruiter_finds_and_books_a_loop);

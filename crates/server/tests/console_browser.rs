@@ -406,6 +406,16 @@ fn roles_journeys_in_chromium() {
         ));
         b.screenshot("reports-error");
         b.axe("reports (error)");
+        b.go(&format!("{base}/console/applications/{app_id}/schedule"));
+        b.click("#main form button[type=submit]");
+        for _ in 0..50 {
+            if b.url().contains("plan=") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        b.screenshot("schedule");
+        b.axe("schedule");
         b.go(&format!("{base}/console/admin/users"));
         b.screenshot("users");
         b.axe("users");

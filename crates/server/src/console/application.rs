@@ -92,6 +92,7 @@ fn render(signed: &Signed, data: &Value, error: Option<&str>, notice: Option<&st
             " · " (or_hidden(app, "currentStage.name")) " · " (text(app, "status"))
         }
         (layout::message(error, notice))
+        p { a href={ "/console/applications/" (seg(&text(app, "id"))) "/schedule" } { "Schedule interviews" } }
         section aria-labelledby="h-candidate" {
             h2 #h-candidate { "Candidate" }
             dl.facts {

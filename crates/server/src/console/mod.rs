@@ -16,6 +16,8 @@
 //! - [`reports`]: the report editor (errors marked at their span, with the suggestion), the
 //!   standard reports, a table and a chart chosen from the result's shape, CSV, `explain`.
 //! - [`admin`]: the org's users and roles, and invitations to the console (admins).
+//! - [`schedule`]: an application's interview loop: the ranked options of a plan, or why
+//!   nothing fits, and booking one.
 //! - [`layout`]: the page frame (navigation, skip link, messages), 404 and error pages.
 //! - [`assets`]: the console's CSS and scripts and the vendored htmx, served from the binary.
 //!
@@ -30,6 +32,7 @@ pub mod assets;
 pub mod board;
 pub mod layout;
 pub mod reports;
+pub mod schedule;
 pub mod signin;
 
 use std::sync::Arc;
@@ -74,6 +77,10 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/console/jobs", get(board::jobs_page))
         .route("/console/jobs/{id}", get(board::board_page))
         .route("/console/applications/{id}", get(application::page))
+        .route(
+            "/console/applications/{id}/schedule",
+            get(schedule::page).post(schedule::book),
+        )
         .route(
             "/console/applications/{id}/move",
             post(board::move_application),
