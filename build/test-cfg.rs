@@ -17,6 +17,9 @@
 // - `hp_smtp` (crate `effects` only): `HIREPLANE_TEST_SMTP` holds the path of a Python interpreter
 //   that has the SMTP server `aiosmtpd` installed (the tests start it as a sink that counts
 //   messages by `Message-ID`).
+// - `hp_chromium` (crate `server` only): `HIREPLANE_TEST_CHROMIUM` holds the path of a Chromium
+//   binary and `HIREPLANE_TEST_CHROMEDRIVER` that of its `chromedriver` (Debian: `apt-get install
+//   chromium chromium-driver`); the console's browser tests drive it over WebDriver.
 //
 // The tests make their own fixtures (generated orgs, files under the repository): nothing here
 // looks outside the repository but the tools named above and the specification's cases.
@@ -67,6 +70,14 @@ fn test_cfg(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
         out.push("cargo::rerun-if-env-changed=HIREPLANE_TEST_SMTP".into());
         if set("HIREPLANE_TEST_SMTP") {
             out.push("cargo::rustc-cfg=hp_smtp".into());
+        }
+    }
+    if env("CARGO_PKG_NAME").as_deref() == Some("server") {
+        out.push("cargo::rustc-check-cfg=cfg(hp_chromium)".into());
+        out.push("cargo::rerun-if-env-changed=HIREPLANE_TEST_CHROMIUM".into());
+        out.push("cargo::rerun-if-env-changed=HIREPLANE_TEST_CHROMEDRIVER".into());
+        if set("HIREPLANE_TEST_CHROMIUM") && set("HIREPLANE_TEST_CHROMEDRIVER") {
+            out.push("cargo::rustc-cfg=hp_chromium".into());
         }
     }
     if env("CARGO_PKG_NAME").as_deref() == Some("flags") {

@@ -144,6 +144,8 @@ pub enum Command<'a> {
     ManageAutomation,
     /// Reading or changing the org's durable jobs (`crate::jobs`).
     ManageJobs,
+    /// Inviting a user of the caller's org to the console (`crate::sessions`).
+    InviteUser,
 }
 
 impl Command<'_> {
@@ -180,6 +182,7 @@ impl Command<'_> {
             Command::ManageFlags => "manageFlags",
             Command::ManageAutomation => "manageAutomation",
             Command::ManageJobs => "manageJobs",
+            Command::InviteUser => "inviteUser",
         }
     }
 }
@@ -420,7 +423,8 @@ impl Services {
             | Command::SetArchiveReasons
             | Command::ManageFlags
             | Command::ManageAutomation
-            | Command::ManageJobs => self.authorize_own_org(store, access, Action::Edit, at),
+            | Command::ManageJobs
+            | Command::InviteUser => self.authorize_own_org(store, access, Action::Edit, at),
             Command::SetCustomFieldValue { entity, record } => {
                 let ty = match entity {
                     domain::enums::CustomEntity::Candidate => "Candidate",

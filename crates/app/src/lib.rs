@@ -16,6 +16,8 @@
 //!   input checks, that authorization, one store transaction, the id to read back; the API's
 //!   mutations and the CLI's commands call them, and [`AppError::refusal`] is what both show.
 //!
+//! - [`sessions`]: the web console's sign-in (sessions by API token, password or one-time
+//!   code; invitations to choose a password; Argon2id hashes).
 //! - [`jobs`]: what runs a durable job (handlers by kind, the outcome's retry or dead letter) and
 //!   the operators' use cases on the queue.
 //!
@@ -33,6 +35,7 @@ pub mod jobs;
 pub mod policy_changes;
 pub mod rollouts;
 pub mod scheduling;
+pub mod sessions;
 pub mod tokens;
 
 pub use commands::Command;

@@ -319,6 +319,12 @@ enum Command {
         #[command(subcommand)]
         command: serve::TokenCommand,
     },
+    /// The web console's sign-in: invite a user to choose a password, or make a one-time
+    /// sign-in link
+    Console {
+        #[command(subcommand)]
+        command: serve::ConsoleCommand,
+    },
     /// Create a fresh embedded store with a generated demo org and show what is in it
     Demo {
         /// Size of the demo org
@@ -572,6 +578,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Token { command } => {
             let mut store = open(DEFAULT_DATABASE)?;
             serve::token(&mut store, command)?;
+        }
+        Command::Console { command } => {
+            let mut store = open(DEFAULT_DATABASE)?;
+            serve::console(&mut store, command)?;
         }
         Command::Flags { command } => {
             let mut store = open(DEFAULT_DATABASE)?;

@@ -39,6 +39,64 @@ pub enum TokenCommand {
     },
 }
 
+#[derive(Subcommand)]
+pub enum ConsoleCommand {
+    /// Invite a user to the console: prints a one-time link to choose a password (the user
+    /// then signs in with their email and that password)
+    Invite {
+        #[arg(long = "org", value_name = "ID")]
+        org: String,
+        #[arg(long, value_name = "USER_ID")]
+        user: String,
+        /// How long the link works: `7d`, `12h`
+        #[arg(long, value_name = "DURATION", default_value = "7d")]
+        expires_in: String,
+    },
+    /// A one-time sign-in link for a user (used once, expires)
+    SignInLink {
+        #[arg(long = "org", value_name = "ID")]
+        org: String,
+        #[arg(long, value_name = "USER_ID")]
+        user: String,
+        /// How long the link works: `1h`, `15m`
+        #[arg(long, value_name = "DURATION", default_value = "1h")]
+        expires_in: String,
+    },
+}
+
+/// `hireplane console`: invitations and sign-in links, printed as paths under the server's
+/// address (`/console/invitation/CODE`, `/console/code/CODE`).
+pub fn console(store: &mut Store, command: ConsoleCommand) -> Result<()> {
+    let services = app::Services::new();
+    let (org, user, expires_in, purpose, path) = match command {
+        ConsoleCommand::Invite {
+            org,
+            user,
+            expires_in,
+        } => (
+            org,
+            user,
+            expires_in,
+            store::CodePurpose::Invitation,
+            "invitation",
+        ),
+        ConsoleCommand::SignInLink {
+            org,
+            user,
+            expires_in,
+        } => (org, user, expires_in, store::CodePurpose::SignIn, "code"),
+    };
+    let ttl = parse_duration(&expires_in)?;
+    let code = services
+        .create_code(store, &org, &user, purpose, now(), ttl)
+        .with_context(|| format!("cannot make a console link for `{user}` of org `{org}`"))?;
+    eprintln!(
+        "a one-time link for user `{user}` of org `{org}`, valid {expires_in}, under the server's address:"
+    );
+    writeln!(std::io::stdout().lock(), "/console/{path}/{code}")?;
+    Ok(())
+}
+
 fn now() -> domain::Instant {
     domain::Instant::from_timestamp(jiff::Timestamp::now())
 }
@@ -135,6 +193,9 @@ pub fn token(store: &mut Store, command: TokenCommand) -> Result<()> {
     Ok(())
 }
 
+/// How long `serve --demo`'s console sign-in links work.
+const DEMO_LINK_S: i64 = 60 * 60;
+
 pub fn serve(
     database: Option<&str>,
     config: Option<&Path>,
@@ -174,6 +235,7 @@ pub fn serve(
             store::redact(&url)
         ));
         let mut example = None;
+        let mut console_links = Vec::new();
         for role in ["admin", "recruiter", "hiring_manager", "interviewer"] {
             let Some(user) = users.iter().find(|u| u.role == role) else {
                 continue;
@@ -189,6 +251,21 @@ pub fn serve(
                 )
                 .with_context(|| format!("cannot create a demo token for `{}`", user.id))?;
             banner.push(format!("  {role:<15} {:<14} {}", user.id, made.token));
+            // A one-time sign-in link to the console (no long-lived secret in a URL).
+            let code = services
+                .create_code(
+                    &mut store,
+                    org,
+                    &user.id,
+                    store::CodePurpose::SignIn,
+                    now(),
+                    DEMO_LINK_S,
+                )
+                .with_context(|| format!("cannot make a console link for `{}`", user.id))?;
+            console_links.push(format!(
+                "  {role:<15} http://{}/console/code/{code}",
+                settings.listen
+            ));
             // For the start page (`GET /`), which links GraphiQL as each of them.
             settings.demo_users.push(server::settings::DemoUser {
                 role: role.to_owned(),
@@ -197,6 +274,14 @@ pub fn serve(
                 token: made.token.clone(),
             });
             example.get_or_insert(made.token);
+        }
+        if !console_links.is_empty() {
+            banner.push(String::new());
+            banner.push(format!(
+                "the console, one sign-in link per role (each works once, for {} minutes; `hireplane console sign-in-link` makes more):",
+                DEMO_LINK_S / 60
+            ));
+            banner.extend(console_links);
         }
         if let Some(token) = example {
             banner.push(String::new());
@@ -227,6 +312,7 @@ pub fn serve(
             out,
             "health: http://{addr}/healthz, http://{addr}/readyz; metrics: http://{addr}/metrics"
         );
+        let _ = writeln!(out, "console: http://{addr}/console");
         if is_demo {
             let _ = writeln!(
                 out,

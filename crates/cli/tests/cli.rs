@@ -312,6 +312,13 @@ fn serve_demo_takes_the_demo_options() {
         banner.contains(&format!("curl -s http://{bound}/graphql")),
         "{banner}"
     );
+    // One one-time console sign-in link per role, on the port bound; no token in a URL.
+    let links: Vec<&str> = banner
+        .lines()
+        .filter(|l| l.contains(&format!("http://{bound}/console/code/")))
+        .collect();
+    assert_eq!(links.len(), 4, "{banner}");
+    assert!(links.iter().all(|l| !l.contains("hpt_")), "{banner}");
     let out = hireplane(t, &["--database", "sqlite://hireplane-demo.db", "orgs"]);
     let listing = text(&out.stdout);
     assert!(

@@ -210,6 +210,12 @@ impl Gate {
         Ok(caller)
     }
 
+    /// The rate limit of `key` (a token's id, or a console session's): Err with the wait when
+    /// it is over.
+    pub fn check_rate(&self, key: &String) -> Result<(), Duration> {
+        self.rate.check(key)
+    }
+
     fn cached(&self, token: &str) -> Option<Caller> {
         let cache = self.cache.lock().ok()?;
         let (at, caller) = cache.get(token)?;

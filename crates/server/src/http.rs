@@ -7,6 +7,7 @@
 //! | `POST /graphql` | the API; `Authorization: Bearer hpt_...`; `Idempotency-Key` on mutations |
 //! | `GET /graphql` | GraphiQL (when `graphiql` is on; [`crate::pages`]); with `Upgrade: websocket`, subscriptions ([`crate::subscriptions`]) |
 //! | `GET /assets/...` | the files GraphiQL loads, from the binary (when `graphiql` is on) |
+//! | `GET, POST /console/...` | the web console ([`crate::console`]): sign-in, boards, applications |
 //! | `GET /healthz` | 200 while the process can serve (a database worker is running), else 503 |
 //! | `GET /readyz` | 200 when the database answers and its schema is current, else 503 |
 //! | `GET /metrics` | Prometheus text format |
@@ -72,6 +73,8 @@ pub struct Shared {
     pub heads: Arc<crate::subscriptions::Heads>,
     /// WebSocket connections per token.
     pub sockets: Arc<crate::subscriptions::Sockets>,
+    /// The console's bounds on failed sign-ins.
+    pub console: crate::console::signin::Attempts,
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -94,6 +97,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         router = router.route("/assets/{*path}", get(crate::pages::asset));
     }
     router
+        .merge(crate::console::router())
         .route("/graphql", graphql)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

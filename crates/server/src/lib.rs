@@ -25,6 +25,8 @@
 //! - [`subscriptions`]: GraphQL subscriptions over WebSocket (`graphql-transport-ws`), bounded.
 //! - [`logs`]: JSON log lines that carry their request's fields (one line per request).
 //! - [`pages`]: what a browser gets: GraphiQL and its files, served from the binary.
+//! - [`console`]: the web console (server-rendered pages over the same GraphQL schema, run in
+//!   process as the signed-in user), its sessions and sign-in.
 //!
 //! Invariant: every read of the API's data model is a report compiled with the caller's guard
 //! (the same row filters and masks as `hireplane report --as`); no resolver queries the store
@@ -33,6 +35,7 @@
 
 pub mod auth;
 pub mod automation;
+pub mod console;
 pub mod cost;
 pub mod db;
 pub mod documents;
@@ -308,6 +311,7 @@ async fn start_inner(
         Duration::from_millis(settings.subscriptions.poll_ms),
         stop_rx.clone(),
     );
+    let settings_console = settings.console.clone();
     let shared = Arc::new(http::Shared {
         relay: relay.clone(),
         automation: automation.clone(),
@@ -325,6 +329,7 @@ async fn start_inner(
         gate,
         metrics,
         documents: crate::documents::Documents::default(),
+        console: crate::console::signin::Attempts::new(&settings_console),
     });
     let header_read_timeout = Duration::from_millis(shared.settings.limits.header_read_timeout_ms);
     let per_address = shared.settings.limits.max_connections_per_ip;

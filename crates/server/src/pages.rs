@@ -1,4 +1,4 @@
-//! What a browser gets: a start page on `GET /` (until there is a console), GraphiQL on
+//! What a browser gets: a start page on `GET /` (linking the console, [`crate::console`]), GraphiQL on
 //! `GET /graphql` (when `graphiql` is on) and the files it loads, served from the binary under
 //! `/assets/`, so that the pages work offline and load nothing from another host.
 //!
@@ -118,7 +118,7 @@ impl Assets {
 }
 
 /// The first 12 hex digits of `bytes`' SHA-256: a version for a file of ours.
-fn short_hash(bytes: &[u8]) -> String {
+pub(crate) fn short_hash(bytes: &[u8]) -> String {
     sha2::Sha256::digest(bytes)
         .iter()
         .take(6)
@@ -230,8 +230,9 @@ fn start_page(settings: &Settings) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>hireplane {version}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
          <h1>hireplane <small>{version}</small></h1>\n\
-         <p>The API server of hireplane, a recruiting platform core. It has no console yet; \
-         what it serves:</p>\n<ul>\n"
+         <p>The server of hireplane, a recruiting platform core. What it serves:</p>\n<ul>\n\
+         <li><a href=\"console\">The console</a>: boards, applications and scorecards in the \
+         browser (sign in with your email and password, or an API token)</li>\n"
     );
     if settings.graphiql {
         page.push_str(

@@ -32,6 +32,7 @@ pub struct Settings {
     pub events: EventSettings,
     pub subscriptions: Subscriptions,
     pub workflow: WorkflowSettings,
+    pub console: ConsoleSettings,
     /// The users of `hireplane serve --demo`'s org with their tokens, which the start page
     /// (`GET /`) shows. Set by the CLI's demo mode only: never read from a file or the
     /// environment, so a normal server shows no token.
@@ -458,6 +459,30 @@ pub struct Subscriptions {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct ConsoleSettings {
+    /// How long a console session lasts from sign-in, in minutes.
+    pub session_minutes: u32,
+    /// Mark the session cookie `Secure` (the browser sends it over HTTPS only): set it when a
+    /// proxy serves the console over TLS. Off by default, since `serve` itself speaks plain HTTP.
+    pub secure_cookie: bool,
+    /// Failed sign-ins per account (email or token) per minute on average, and at once.
+    pub sign_in_failures_per_minute: u32,
+    pub sign_in_failure_burst: u32,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> ConsoleSettings {
+        ConsoleSettings {
+            session_minutes: 8 * 60,
+            secure_cookie: false,
+            sign_in_failures_per_minute: 5,
+            sign_in_failure_burst: 10,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Auth {
     /// How long a checked token is trusted without asking the store again, in milliseconds. A
     /// revocation takes effect on every replica within this time. 0: check every request.
@@ -480,6 +505,7 @@ impl Default for Settings {
             events: EventSettings::default(),
             subscriptions: Subscriptions::default(),
             workflow: WorkflowSettings::default(),
+            console: ConsoleSettings::default(),
             demo_users: Vec::new(),
         }
     }

@@ -30,6 +30,9 @@
 //!   server's per-token rate limit can be split between the live replicas; and each replica's
 //!   view of the external destinations its effects call ([`Store::record_destinations`],
 //!   [`Store::destination_statuses`]; the `destinations` module).
+//! - The web console's sessions, passwords and one-time codes, as hashes
+//!   ([`Store::create_session`], [`Store::set_password`], [`Store::take_code`]; the `sessions`
+//!   module).
 //!
 //! Architecture invariant: the store knows tables and rows, not policies or reports; it is handed
 //! validated values from `domain` and gives them back.
@@ -51,6 +54,7 @@ mod replicas;
 mod report;
 mod rollouts;
 mod rows;
+mod sessions;
 mod sqlite;
 mod tokens;
 pub mod warehouse;
@@ -70,6 +74,7 @@ pub use privacy::{DemographicRun, PrivacySettings};
 pub use report::{ReportRows, UserAccess};
 pub use rollouts::{CohortCounts, CohortSums, RolloutEvent, RolloutWrite, StoredRollout};
 pub use rows::{FOREIGN_KEYS, ForeignKey, Table};
+pub use sessions::{CodePurpose, SessionVia, StoredCode, StoredPassword, StoredSession};
 pub use tokens::{IdempotencyBegin, StoredToken};
 pub use write::{
     AddStage, Archive, CustomFieldValue, DEFAULT_ARCHIVE_REASONS, Hire, MAX_ARCHIVE_REASON_CHARS,

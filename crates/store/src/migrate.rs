@@ -151,6 +151,18 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0024_jobs_confidential.sql"),
         postgres: include_str!("../migrations/postgres/0024_jobs_confidential.sql"),
     },
+    Migration {
+        version: 25,
+        name: "console_sessions",
+        sqlite: include_str!("../migrations/sqlite/0025_console_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/0025_console_sessions.sql"),
+    },
+    Migration {
+        version: 26,
+        name: "console_credentials",
+        sqlite: include_str!("../migrations/sqlite/0026_console_credentials.sql"),
+        postgres: include_str!("../migrations/postgres/0026_console_credentials.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

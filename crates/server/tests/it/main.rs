@@ -11,6 +11,8 @@ mod common;
 mod api;
 mod api_docs;
 mod automation;
+mod console;
+mod console_browser;
 mod demographics;
 mod descriptions;
 mod flags;

@@ -1,0 +1,543 @@
+//! Signing in and out of the console, through `app::sessions`.
+//!
+//! - `GET /console/sign-in`: two forms, email and password (users an admin invited) or an API
+//!   token (`hpt_...`). `POST` opens a session: the cookie `hp_session` (`Path=/console;
+//!   HttpOnly; SameSite=Lax`, `Secure` with `console.secure_cookie`, `Max-Age` the session's
+//!   life) holds its id; the store keeps its hash.
+//! - `GET /console/code/{code}`: a one-time sign-in link (`serve --demo` prints one per role);
+//!   the page has a button that `POST`s it, so a link preview does not use the code up.
+//! - `GET /console/invitation/{code}`: choose a password (at least
+//!   [`app::sessions::MIN_PASSWORD_CHARS`] characters), which signs in.
+//! - `POST /console/sign-out`: with the session's CSRF token; deletes the session.
+//!
+//! Failed sign-ins are bounded ([`Attempts`]): per account (the email, or the token's id) and
+//! per client address, each a GCRA limit (`console.sign_in_failures_per_minute`,
+//! `console.sign_in_failure_burst`; an address gets four times as many, for offices behind one
+//! address). Once over, that account or address is refused at once (429) until the limit allows
+//! again, without a password or a token being checked.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::layout;
+use super::{PageError, check_origin, page_response, redirect, signed_in};
+use crate::http::{ClientAddr, Shared};
+use crate::settings::ConsoleSettings;
+use app::sessions::{NewSession, SignInError};
+
+/// Failed attempts of one kind of key, and the keys over their limit until when.
+struct Limit<K: Hash + Eq + Clone> {
+    limiter: Option<governor::DefaultKeyedRateLimiter<K>>,
+    blocked: Mutex<HashMap<K, Instant>>,
+}
+
+impl<K: Hash + Eq + Clone> Limit<K> {
+    fn new(per_minute: u32, burst: u32) -> Limit<K> {
+        let limiter = NonZeroU32::new(per_minute).map(|per_minute| {
+            let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+            governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute).allow_burst(burst))
+        });
+        Limit {
+            limiter,
+            blocked: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn blocked_for(&self, key: &K) -> Option<Duration> {
+        let blocked = self.blocked.lock().ok()?;
+        blocked.get(key)?.checked_duration_since(Instant::now())
+    }
+
+    fn failed(&self, key: &K) {
+        let Some(limiter) = &self.limiter else {
+            return;
+        };
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        if let Err(not_until) = limiter.check_key(key) {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            if let Ok(mut blocked) = self.blocked.lock() {
+                if blocked.len() > 100_000 {
+                    let now = Instant::now();
+                    blocked.retain(|_, until| *until > now);
+                }
+                blocked.insert(key.clone(), Instant::now() + wait);
+            }
+        }
+    }
+}
+
+/// The bounds on failed sign-ins, per account and per address.
+pub struct Attempts {
+    accounts: Limit<String>,
+    addresses: Limit<IpAddr>,
+    session_s: i64,
+    secure: bool,
+}
+
+impl Attempts {
+    pub fn new(settings: &ConsoleSettings) -> Attempts {
+        let (n, burst) = (
+            settings.sign_in_failures_per_minute,
+            settings.sign_in_failure_burst,
+        );
+        Attempts {
+            accounts: Limit::new(n, burst),
+            addresses: Limit::new(n.saturating_mul(4), burst.saturating_mul(4)),
+            session_s: i64::from(settings.session_minutes.max(1)) * 60,
+            secure: settings.secure_cookie,
+        }
+    }
+
+    /// Refused at once when the account or the address is over its limit.
+    fn check(&self, account: &str, client: Option<IpAddr>) -> Result<(), PageError> {
+        let wait = self
+            .accounts
+            .blocked_for(&account.to_owned())
+            .or_else(|| client.and_then(|c| self.addresses.blocked_for(&c)));
+        match wait {
+            Some(wait) => Err(PageError::TooMany(format!(
+                "too many failed sign-ins for this account or from this address; try again in \
+                 {} s",
+                wait.as_secs() + 1
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn failed(&self, account: &str, client: Option<IpAddr>) {
+        metrics::counter!("hireplane_console_sign_in_failures_total").increment(1);
+        self.accounts.failed(&account.to_owned());
+        if let Some(c) = client {
+            self.addresses.failed(&c);
+        }
+    }
+}
+
+/// The cookie that holds `session`'s id.
+fn session_cookie(attempts: &Attempts, session: &NewSession) -> String {
+    let max_age =
+        (session.stored.expires_at.as_micros() - session.stored.created_at.as_micros()) / 1_000_000;
+    format!(
+        "{}={}; Path=/console; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        super::COOKIE,
+        session.id,
+        if attempts.secure { "; Secure" } else { "" }
+    )
+}
+
+/// Signed in: the cookie, and on to the jobs.
+fn signed_in_response(attempts: &Attempts, session: &NewSession) -> Response {
+    let mut r = redirect("/console/jobs");
+    if let Ok(v) = HeaderValue::from_str(&session_cookie(attempts, session)) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+fn now() -> domain::Instant {
+    domain::Instant::from_timestamp(jiff::Timestamp::now())
+}
+
+/// `GET /console`: the jobs when signed in, else the sign-in page.
+pub async fn home(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+) -> Response {
+    let client = super::client_of(request.extensions());
+    match signed_in(&shared, &headers, client).await {
+        Ok(_) => redirect("/console/jobs"),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn sign_in_form(error: Option<&str>, email: &str) -> Markup {
+    layout::bare_with(
+        "Sign in",
+        html! {
+            div.signin {
+                h1 { "Sign in to hireplane" }
+                (layout::message(error, None))
+                form.stack method="post" action="/console/sign-in" {
+                    input type="hidden" name="method" value="password";
+                    label for="email" { "Email" }
+                    input #email type="email" name="email" autocomplete="username" required maxlength="320" value=(email);
+                    label for="password" { "Password" }
+                    input #password type="password" name="password" autocomplete="current-password" required maxlength="256";
+                    button type="submit" { "Sign in" }
+                }
+                h2 { "Or with an API token" }
+                form.stack method="post" action="/console/sign-in" {
+                    input type="hidden" name="method" value="token";
+                    label for="token" { "API token" }
+                    input #token type="password" name="token" autocomplete="off" required maxlength="200" placeholder="hpt_...";
+                    button type="submit" { "Sign in with the token" }
+                }
+                p.muted { "An admin invites you with a link to choose a password; "
+                    code { "hireplane token create" } " makes an API token." }
+            }
+        },
+    )
+}
+
+/// `GET /console/sign-in`.
+pub async fn sign_in_page() -> Response {
+    page_response(StatusCode::OK, sign_in_form(None, ""))
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    method: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    token: String,
+}
+
+/// `POST /console/sign-in`.
+pub async fn sign_in(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    client: Option<axum::Extension<ClientAddr>>,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let client = client.map(|c| c.0.0);
+    match sign_in_inner(&shared, &headers, client, form).await {
+        Ok(r) => r,
+        Err((PageError::BadInput(m), email)) => {
+            page_response(StatusCode::UNAUTHORIZED, sign_in_form(Some(&m), &email))
+        }
+        Err((PageError::TooMany(m), email)) => page_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            sign_in_form(Some(&m), &email),
+        ),
+        Err((e, _)) => e.into_response(),
+    }
+}
+
+async fn sign_in_inner(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+    form: SignInForm,
+) -> Result<Response, (PageError, String)> {
+    check_origin(headers).map_err(|e| (e, String::new()))?;
+    let attempts = &shared.console;
+    let ttl = attempts.session_s;
+    let services = shared.services.clone();
+    let db = match client {
+        Some(addr) => shared
+            .db
+            .for_address(addr, std::time::Instant::now() + Duration::from_secs(10)),
+        None => shared.db.clone(),
+    };
+    let run_err = |e: crate::db::DbError| (super::db_error(&e), String::new());
+    match form.method.as_str() {
+        "password" => {
+            let email = form.email.chars().take(320).collect::<String>();
+            let login = app::sessions::login_of(&email);
+            let keep = email.clone();
+            attempts
+                .check(&format!("login:{login}"), client)
+                .map_err(|e| (e, keep.clone()))?;
+            let record = {
+                let services = services.clone();
+                let email = email.clone();
+                db.run(move |store| services.password(store, &email))
+                    .await
+                    .map_err(run_err)?
+                    .map_err(|e| (PageError::Internal(e.to_string()), keep.clone()))?
+            };
+            let password = form.password;
+            let checked = record.clone();
+            let ok = tokio::task::spawn_blocking(move || {
+                app::sessions::verify_password(checked.as_ref(), &password)
+            })
+            .await
+            .unwrap_or(false);
+            let Some(record) = record.filter(|_| ok) else {
+                attempts.failed(&format!("login:{login}"), client);
+                return Err((
+                    PageError::BadInput(SignInError::WrongPassword.to_string()),
+                    keep,
+                ));
+            };
+            let opened = db
+                .run(move |store| {
+                    services.open_session(
+                        store,
+                        &record.org_id,
+                        &record.user_id,
+                        store::SessionVia::Password,
+                        now(),
+                        ttl,
+                    )
+                })
+                .await
+                .map_err(run_err)?;
+            match opened {
+                Ok((session, _)) => Ok(signed_in_response(attempts, &session)),
+                Err(SignInError::App(e)) => Err((PageError::Internal(e.to_string()), keep)),
+                Err(e) => Err((PageError::BadInput(e.to_string()), keep)),
+            }
+        }
+        "token" => {
+            let token = form.token.trim().to_owned();
+            // The account of a token is its id (`hpt_<id>_...`); a malformed one counts
+            // against the address only.
+            let account = match app::tokens::parse(&token) {
+                Ok((id, _)) => format!("token:{id}"),
+                Err(_) => "token:malformed".to_owned(),
+            };
+            attempts
+                .check(&account, client)
+                .map_err(|e| (e, String::new()))?;
+            let opened = db
+                .run(move |store| services.sign_in_with_token(store, &token, now(), ttl))
+                .await
+                .map_err(run_err)?;
+            match opened {
+                Ok((session, _)) => Ok(signed_in_response(attempts, &session)),
+                Err(SignInError::App(e)) => {
+                    Err((PageError::Internal(e.to_string()), String::new()))
+                }
+                Err(e) => {
+                    attempts.failed(&account, client);
+                    Err((PageError::BadInput(e.to_string()), String::new()))
+                }
+            }
+        }
+        other => Err((
+            PageError::BadInput(format!(
+                "`method` must be `password` or `token`, not `{}`",
+                other.chars().take(40).collect::<String>()
+            )),
+            String::new(),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /console/sign-out`.
+pub async fn sign_out(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    client: Option<axum::Extension<ClientAddr>>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let signed = signed_in(&shared, &headers, client.map(|c| c.0.0)).await?;
+    super::check_post(&signed, &headers, &form.csrf)?;
+    let Some(id) = super::session_cookie(&headers) else {
+        return Err(PageError::SignedOut);
+    };
+    let services = shared.services.clone();
+    shared
+        .db
+        .run(move |store| services.sign_out(store, &id))
+        .await
+        .map_err(|e| super::db_error(&e))?
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let mut r = redirect("/console/sign-in");
+    let clear = format!(
+        "{}=; Path=/console; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        super::COOKIE,
+        if shared.console.secure {
+            "; Secure"
+        } else {
+            ""
+        }
+    );
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+/// `GET /console/code/{code}`: a button that uses the one-time code.
+pub async fn code_page(Path(code): Path<String>) -> Response {
+    if !app::sessions::is_code(&code) {
+        return page_response(
+            StatusCode::NOT_FOUND,
+            layout::bare("Not a sign-in link", &SignInError::BadCode.to_string()),
+        );
+    }
+    page_response(
+        StatusCode::OK,
+        layout::bare_with(
+            "Sign in",
+            html! {
+                div.signin {
+                    h1 { "Sign in with this link" }
+                    p { "The link works once and expires soon." }
+                    form method="post" action={ "/console/code/" (code) } {
+                        button type="submit" { "Sign in" }
+                    }
+                }
+            },
+        ),
+    )
+}
+
+/// `POST /console/code/{code}`: signs in with the one-time code.
+pub async fn code_sign_in(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    client: Option<axum::Extension<ClientAddr>>,
+    Path(code): Path<String>,
+) -> Result<Response, PageError> {
+    check_origin(&headers)?;
+    let client = client.map(|c| c.0.0);
+    let attempts = &shared.console;
+    attempts.check("code", client)?;
+    let services = shared.services.clone();
+    let ttl = attempts.session_s;
+    let opened = shared
+        .db
+        .run(move |store| services.sign_in_with_code(store, &code, now(), ttl))
+        .await
+        .map_err(|e| super::db_error(&e))?;
+    match opened {
+        Ok((session, _)) => Ok(signed_in_response(attempts, &session)),
+        Err(SignInError::App(e)) => Err(PageError::Internal(e.to_string())),
+        Err(e) => {
+            // Codes are guessed per address: the account key of every code is one.
+            if let Some(c) = client {
+                attempts.addresses.failed(&c);
+            }
+            Ok(page_response(
+                StatusCode::UNAUTHORIZED,
+                layout::bare("Not a sign-in link", &e.to_string()),
+            ))
+        }
+    }
+}
+
+fn invitation_form(code: &str, error: Option<&str>) -> Markup {
+    layout::bare_with(
+        "Choose a password",
+        html! {
+            div.signin {
+                h1 { "Choose your password" }
+                (layout::message(error, None))
+                form.stack method="post" action={ "/console/invitation/" (code) } {
+                    label for="password" { "Password (at least " (app::sessions::MIN_PASSWORD_CHARS) " characters)" }
+                    input #password type="password" name="password" autocomplete="new-password" required
+                        minlength=(app::sessions::MIN_PASSWORD_CHARS) maxlength="256";
+                    label for="again" { "The same password again" }
+                    input #again type="password" name="again" autocomplete="new-password" required maxlength="256";
+                    button type="submit" { "Set the password and sign in" }
+                }
+            }
+        },
+    )
+}
+
+/// `GET /console/invitation/{code}`.
+pub async fn invitation_page(Path(code): Path<String>) -> Response {
+    if !app::sessions::is_code(&code) {
+        return page_response(
+            StatusCode::NOT_FOUND,
+            layout::bare("Not an invitation", &SignInError::BadCode.to_string()),
+        );
+    }
+    page_response(StatusCode::OK, invitation_form(&code, None))
+}
+
+#[derive(Deserialize)]
+pub struct InvitationForm {
+    password: String,
+    again: String,
+}
+
+/// `POST /console/invitation/{code}`: sets the password and signs in.
+pub async fn accept_invitation(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    client: Option<axum::Extension<ClientAddr>>,
+    Path(code): Path<String>,
+    Form(form): Form<InvitationForm>,
+) -> Result<Response, PageError> {
+    check_origin(&headers)?;
+    let client = client.map(|c| c.0.0);
+    if !app::sessions::is_code(&code) {
+        return Err(PageError::NotFound);
+    }
+    if form.password != form.again {
+        return Ok(page_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            invitation_form(&code, Some("the two passwords differ")),
+        ));
+    }
+    let attempts = &shared.console;
+    attempts.check("code", client)?;
+    let services = shared.services.clone();
+    let ttl = attempts.session_s;
+    let code_for_form = code.clone();
+    // Argon2 runs on a database worker here: an invitation is accepted once per user.
+    let opened = shared
+        .db
+        .run(move |store| services.accept_invitation(store, &code, &form.password, now(), ttl))
+        .await
+        .map_err(|e| super::db_error(&e))?;
+    match opened {
+        Ok((session, _)) => Ok(signed_in_response(attempts, &session)),
+        Err(SignInError::App(e)) => Err(PageError::Internal(e.to_string())),
+        Err(e @ SignInError::BadPassword) => Ok(page_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            invitation_form(&code_for_form, Some(&e.to_string())),
+        )),
+        Err(e) => {
+            if let Some(c) = client {
+                attempts.addresses.failed(&c);
+            }
+            Ok(page_response(
+                StatusCode::UNAUTHORIZED,
+                layout::bare("Not an invitation", &e.to_string()),
+            ))
+        }
+    }
+}
+
+/// `POST /console/api`: GraphiQL as the signed-in user, with a token of theirs made for it
+/// (an hour at most, never past the session) in the address's fragment, which the browser does
+/// not send to the server.
+pub async fn api(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    client: Option<axum::Extension<ClientAddr>>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let signed = signed_in(&shared, &headers, client.map(|c| c.0.0)).await?;
+    super::check_post(&signed, &headers, &form.csrf)?;
+    let services = shared.services.clone();
+    let session = signed.session.clone();
+    let token = shared
+        .db
+        .run(move |store| services.session_api_token(store, &session, now()))
+        .await
+        .map_err(|e| super::db_error(&e))?
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok(redirect(&format!("/graphql#token={token}")))
+}

@@ -1,0 +1,889 @@
+//! The web console over HTTP, against a real server on a generated org (SQLite, and PostgreSQL
+//! when `HIREPLANE_TEST_POSTGRES` is set): sessions (sign-in by token, password and one-time
+//! code; the cookie's attributes; sign-out; expiry), CSRF and origin refusals, bounded sign-in
+//! attempts, an attacker of another org, and the board's moves as the API sees them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::common;
+
+use common::{Db, RoleToken};
+use serde_json::{Value, json};
+
+const ORG: &str = "acme";
+const OTHER: &str = "other";
+
+fn now() -> domain::Instant {
+    domain::Instant::from_timestamp(jiff::Timestamp::now())
+}
+
+struct Console {
+    server: common::Server,
+    db: Db,
+    roles: Vec<RoleToken>,
+    other: Vec<RoleToken>,
+    /// An agent that follows no redirect (the test reads them).
+    agent: ureq::Agent,
+}
+
+/// An answer: status, headers we look at, body.
+struct Answer {
+    status: u16,
+    location: String,
+    set_cookie: String,
+    csp: String,
+    cache: String,
+    body: String,
+}
+
+impl Console {
+    fn new(db: Db) -> Console {
+        let roles = common::generated_org(
+            &db,
+            ORG,
+            300,
+            7,
+            &["admin", "recruiter", "hiring_manager", "interviewer"],
+        );
+        let other = common::generated_org(&db, OTHER, 100, 8, &["admin", "recruiter"]);
+        let mut settings = server::Settings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database: db.url.clone(),
+            ..server::Settings::default()
+        };
+        settings.auth.cache_ms = 0;
+        settings.pool.size = 4;
+        settings.console.sign_in_failures_per_minute = 2;
+        settings.console.sign_in_failure_burst = 3;
+        let server = common::Server::start(settings);
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .timeout_global(Some(std::time::Duration::from_secs(120)))
+                .build(),
+        );
+        Console {
+            server,
+            db,
+            roles,
+            other,
+            agent,
+        }
+    }
+
+    fn role(&self, role: &str) -> &RoleToken {
+        self.roles.iter().find(|r| r.role == role).unwrap()
+    }
+
+    fn answer(mut resp: ureq::http::Response<ureq::Body>) -> Answer {
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let (location, set_cookie) = (header("location"), header("set-cookie"));
+        let (csp, cache) = (header("content-security-policy"), header("cache-control"));
+        Answer {
+            status: resp.status().as_u16(),
+            location,
+            set_cookie,
+            csp,
+            cache,
+            body: resp.body_mut().read_to_string().unwrap_or_default(),
+        }
+    }
+
+    fn get(&self, path: &str, cookie: Option<&str>) -> Answer {
+        let mut req = self.agent.get(format!("{}{path}", self.server.base));
+        if let Some(c) = cookie {
+            req = req.header("Cookie", c);
+        }
+        Console::answer(req.call().unwrap())
+    }
+
+    fn post(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> Answer {
+        let mut req = self.agent.post(format!("{}{path}", self.server.base));
+        if let Some(c) = cookie {
+            req = req.header("Cookie", c);
+        }
+        if let Some(o) = origin {
+            req = req.header("Origin", o);
+        }
+        Console::answer(req.send_form(form.iter().copied()).unwrap())
+    }
+
+    /// Signs in with `token`: the cookie (`hp_session=...`) to send back.
+    fn sign_in_token(&self, token: &str) -> String {
+        let a = self.post(
+            "/console/sign-in",
+            None,
+            &[("method", "token"), ("token", token)],
+            None,
+        );
+        assert_eq!(a.status, 303, "{}", a.body);
+        assert_eq!(a.location, "/console/jobs");
+        cookie_of(&a.set_cookie)
+    }
+
+    /// The session's CSRF token, read from a page.
+    fn csrf(&self, cookie: &str) -> String {
+        let page = self.get("/console/jobs", Some(cookie));
+        assert_eq!(page.status, 200, "{}", page.body);
+        let at = page.body.find("name=\"csrf\" value=\"").unwrap() + 19;
+        page.body[at..at + 64].to_owned()
+    }
+
+    /// A GraphQL query with an API token.
+    fn api(&self, token: &str, query: &str) -> Value {
+        let mut resp = self
+            .server
+            .agent
+            .post(format!("{}/graphql", self.server.base))
+            .header("Authorization", format!("Bearer {token}"))
+            .send_json(json!({ "query": query }))
+            .unwrap();
+        let v: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+        assert!(v.get("errors").is_none(), "{query}: {v}");
+        v["data"].clone()
+    }
+
+    fn store(&self) -> store::Store {
+        store::Store::open(&self.db.url).unwrap()
+    }
+}
+
+/// `hp_session=...` out of a `Set-Cookie` header.
+fn cookie_of(set_cookie: &str) -> String {
+    let pair = set_cookie.split(';').next().unwrap().trim().to_owned();
+    assert!(pair.starts_with("hp_session="), "{set_cookie}");
+    pair
+}
+
+/// An active application of the org with its job, its stage and another stage of the job, as
+/// the recruiter sees them through the API.
+fn movable(c: &Console, token: &str) -> (String, String, String, String) {
+    let data = c.api(
+        token,
+        "{ applications(first: 20, filter: {status: active}) { nodes { id job { id } currentStage { id } } } }",
+    );
+    for app in data["applications"]["nodes"].as_array().unwrap() {
+        let job = app["job"]["id"].as_str().unwrap().to_owned();
+        let stage = app["currentStage"]["id"].as_str().unwrap().to_owned();
+        let stages = c.api(
+            token,
+            &format!(
+                "{{ stages(first: 30, filter: {{jobId: {job:?}}}) {{ nodes {{ id kind }} }} }}"
+            ),
+        );
+        if let Some(other) = stages["stages"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] != stage.as_str() && s["kind"] != "hired")
+        {
+            return (
+                app["id"].as_str().unwrap().to_owned(),
+                job,
+                stage,
+                other["id"].as_str().unwrap().to_owned(),
+            );
+        }
+    }
+    panic!("no movable application");
+}
+
+fn stage_of(c: &Console, token: &str, app: &str) -> String {
+    let data = c.api(
+        token,
+        &format!("{{ application(id: {app:?}) {{ currentStage {{ id }} }} }}"),
+    );
+    data["application"]["currentStage"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn sessions_sign_in_and_out(db: Db) {
+    let c = Console::new(db);
+    // Signed out: every page leads to the sign-in page.
+    let a = c.get("/console/jobs", None);
+    assert_eq!((a.status, a.location.as_str()), (303, "/console/sign-in"));
+    let a = c.get("/console/sign-in", None);
+    assert_eq!(a.status, 200);
+    assert!(a.body.contains("<label for=\"email\">"), "{}", a.body);
+
+    // By token: a session cookie, HttpOnly, SameSite=Lax, not Secure over plain HTTP.
+    let recruiter = c.role("recruiter");
+    let a = c.post(
+        "/console/sign-in",
+        None,
+        &[("method", "token"), ("token", &recruiter.token)],
+        None,
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/console", "Max-Age=28800"] {
+        assert!(a.set_cookie.contains(attribute), "{}", a.set_cookie);
+    }
+    assert!(!a.set_cookie.contains("Secure"), "{}", a.set_cookie);
+    let cookie = cookie_of(&a.set_cookie);
+    // The store keeps the hash of the id, never the id.
+    let id = cookie.trim_start_matches("hp_session=");
+    let mut store = c.store();
+    assert!(store.session(id).unwrap().is_none());
+    let stored = store
+        .session(&app::tokens::secret_hash(id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.user_id, recruiter.user_id);
+    assert_eq!(stored.via, store::SessionVia::Token);
+
+    let page = c.get("/console/jobs", Some(&cookie));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(&recruiter.name), "{}", page.body);
+    assert!(page.body.contains("(recruiter)"));
+    // No inline script or style, nothing from another host, no framing, never cached.
+    assert!(page.csp.contains("script-src 'self'"), "{}", page.csp);
+    assert!(page.csp.contains("frame-ancestors 'none'"), "{}", page.csp);
+    assert!(!page.csp.contains("unsafe"), "{}", page.csp);
+    assert_eq!(page.cache, "no-store");
+
+    // A wrong token: refused, no cookie.
+    let a = c.post(
+        "/console/sign-in",
+        None,
+        &[("method", "token"), ("token", "hpt_00000000000000000000000000000000_0000000000000000000000000000000000000000000000000000000000000000")],
+        None,
+    );
+    assert_eq!(a.status, 401, "{}", a.body);
+    assert!(a.set_cookie.is_empty());
+
+    // Sign-out needs the CSRF token; with it the session is gone from the store.
+    let a = c.post(
+        "/console/sign-out",
+        Some(&cookie),
+        &[("csrf", "nope")],
+        None,
+    );
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert_eq!(c.get("/console/jobs", Some(&cookie)).status, 200);
+    let csrf = c.csrf(&cookie);
+    let a = c.post("/console/sign-out", Some(&cookie), &[("csrf", &csrf)], None);
+    assert_eq!((a.status, a.location.as_str()), (303, "/console/sign-in"));
+    assert!(a.set_cookie.contains("Max-Age=0"), "{}", a.set_cookie);
+    assert!(
+        store
+            .session(&app::tokens::secret_hash(id))
+            .unwrap()
+            .is_none()
+    );
+    let a = c.get("/console/jobs", Some(&cookie));
+    assert_eq!((a.status, a.location.as_str()), (303, "/console/sign-in"));
+}
+on_both!(sessions_sign_in_and_out);
+
+fn sessions_expire(db: Db) {
+    let c = Console::new(db);
+    let services = app::Services::new();
+    let mut store = c.store();
+    let user = c.role("interviewer");
+    let (session, _) = services
+        .open_session(
+            &mut store,
+            ORG,
+            &user.user_id,
+            store::SessionVia::Code,
+            now(),
+            1,
+        )
+        .unwrap();
+    let cookie = format!("hp_session={}", session.id);
+    assert_eq!(c.get("/console/jobs", Some(&cookie)).status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(1_200));
+    let a = c.get("/console/jobs", Some(&cookie));
+    assert_eq!((a.status, a.location.as_str()), (303, "/console/sign-in"));
+    // The expired session was deleted when it was presented.
+    assert!(store.session(&session.stored.id_hash).unwrap().is_none());
+    // An expired session found by the cleanup is deleted too.
+    let (old, _) = services
+        .open_session(
+            &mut store,
+            ORG,
+            &user.user_id,
+            store::SessionVia::Code,
+            now(),
+            1,
+        )
+        .unwrap();
+    let later = domain::Instant::from_micros(now().as_micros() + 5_000_000).unwrap();
+    assert!(store.delete_expired_sessions(later, 100).unwrap() >= 1);
+    assert!(store.session(&old.stored.id_hash).unwrap().is_none());
+}
+on_both!(sessions_expire);
+
+fn passwords_codes_and_bounded_attempts(db: Db) {
+    let c = Console::new(db);
+    let services = app::Services::new();
+    let mut store = c.store();
+    let hm = c.role("hiring_manager");
+    let email = store.user_email(ORG, &hm.user_id).unwrap().unwrap();
+
+    // An invitation: a password too short is refused and the link still works.
+    let code = services
+        .create_code(
+            &mut store,
+            ORG,
+            &hm.user_id,
+            store::CodePurpose::Invitation,
+            now(),
+            3_600,
+        )
+        .unwrap();
+    let path = format!("/console/invitation/{code}");
+    assert_eq!(c.get(&path, None).status, 200);
+    let a = c.post(
+        &path,
+        None,
+        &[("password", "short"), ("again", "short")],
+        None,
+    );
+    assert_eq!(a.status, 422, "{}", a.body);
+    let password = "correct horse battery";
+    let a = c.post(
+        &path,
+        None,
+        &[("password", password), ("again", password)],
+        None,
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert!(a.set_cookie.starts_with("hp_session="));
+    // Once only.
+    let a = c.post(
+        &path,
+        None,
+        &[("password", password), ("again", password)],
+        None,
+    );
+    assert_eq!(a.status, 401, "{}", a.body);
+    // The store holds an Argon2id hash, not the password.
+    let record = store.password(&email.to_lowercase()).unwrap().unwrap();
+    assert!(record.phc.starts_with("$argon2id$"), "{}", record.phc);
+    assert!(!record.phc.contains(password));
+
+    // Email (any case) and password sign in; a wrong password does not, with a message that
+    // does not tell whether the email exists.
+    let a = c.post(
+        "/console/sign-in",
+        None,
+        &[
+            ("method", "password"),
+            ("email", &email.to_uppercase()),
+            ("password", password),
+        ],
+        None,
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let cookie = cookie_of(&a.set_cookie);
+    assert!(
+        c.get("/console/jobs", Some(&cookie))
+            .body
+            .contains(&hm.name)
+    );
+    let wrong = c.post(
+        "/console/sign-in",
+        None,
+        &[
+            ("method", "password"),
+            ("email", &email),
+            ("password", "not the password"),
+        ],
+        None,
+    );
+    let nobody = c.post(
+        "/console/sign-in",
+        None,
+        &[
+            ("method", "password"),
+            ("email", "nobody@example.com"),
+            ("password", "whatever it is"),
+        ],
+        None,
+    );
+    assert_eq!((wrong.status, nobody.status), (401, 401));
+    assert!(wrong.body.contains("the email or the password is wrong"));
+    assert!(nobody.body.contains("the email or the password is wrong"));
+    // Bounded: after the burst (3) of failures for the account, even the right password is
+    // refused at once (429) until the limit allows again.
+    for _ in 0..3 {
+        c.post(
+            "/console/sign-in",
+            None,
+            &[
+                ("method", "password"),
+                ("email", &email),
+                ("password", "still wrong!"),
+            ],
+            None,
+        );
+    }
+    let a = c.post(
+        "/console/sign-in",
+        None,
+        &[
+            ("method", "password"),
+            ("email", &email),
+            ("password", password),
+        ],
+        None,
+    );
+    assert_eq!(a.status, 429, "{}", a.body);
+    assert!(a.body.contains("too many failed sign-ins"), "{}", a.body);
+
+    // A one-time sign-in link: a page with a button (GET uses nothing), then once only.
+    let admin = c.role("admin");
+    let code = services
+        .create_code(
+            &mut store,
+            ORG,
+            &admin.user_id,
+            store::CodePurpose::SignIn,
+            now(),
+            600,
+        )
+        .unwrap();
+    let path = format!("/console/code/{code}");
+    assert_eq!(c.get(&path, None).status, 200);
+    assert_eq!(c.get(&path, None).status, 200);
+    let a = c.post(&path, None, &[], None);
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert!(
+        c.get("/console/jobs", Some(&cookie_of(&a.set_cookie)))
+            .body
+            .contains(&admin.name)
+    );
+    assert_eq!(c.post(&path, None, &[], None).status, 401);
+    // An invitation code is no sign-in code.
+    let invite = services
+        .create_code(
+            &mut store,
+            ORG,
+            &admin.user_id,
+            store::CodePurpose::Invitation,
+            now(),
+            600,
+        )
+        .unwrap();
+    assert_eq!(
+        c.post(&format!("/console/code/{invite}"), None, &[], None)
+            .status,
+        401
+    );
+    // An expired code is refused.
+    let expired = services
+        .create_code(
+            &mut store,
+            ORG,
+            &admin.user_id,
+            store::CodePurpose::SignIn,
+            now(),
+            0,
+        )
+        .unwrap();
+    assert_eq!(
+        c.post(&format!("/console/code/{expired}"), None, &[], None)
+            .status,
+        401
+    );
+}
+on_both!(passwords_codes_and_bounded_attempts);
+
+fn csrf_and_origin_are_checked(db: Db) {
+    let c = Console::new(db);
+    let recruiter = c.role("recruiter");
+    let cookie = c.sign_in_token(&recruiter.token);
+    let csrf = c.csrf(&cookie);
+    let (app_id, job, stage, to) = movable(&c, &recruiter.token);
+    let path = format!("/console/applications/{app_id}/move");
+    // No token, a wrong one, another session's: refused, nothing moved.
+    let other_cookie = c.sign_in_token(&recruiter.token);
+    let other_csrf = c.csrf(&other_cookie);
+    assert_ne!(csrf, other_csrf);
+    for token in ["", "0000", other_csrf.as_str()] {
+        let a = c.post(
+            &path,
+            Some(&cookie),
+            &[("csrf", token), ("job", &job), ("to_stage", &to)],
+            None,
+        );
+        assert_eq!(a.status, 403, "{}", a.body);
+    }
+    // From another site's page: refused even with the right token.
+    let a = c.post(
+        &path,
+        Some(&cookie),
+        &[("csrf", &csrf), ("job", &job), ("to_stage", &to)],
+        Some("http://evil.example"),
+    );
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert_eq!(stage_of(&c, &recruiter.token, &app_id), stage);
+    // Signed out (no cookie): to the sign-in page, nothing moved.
+    let a = c.post(
+        &path,
+        None,
+        &[("csrf", &csrf), ("job", &job), ("to_stage", &to)],
+        None,
+    );
+    assert_eq!((a.status, a.location.as_str()), (303, "/console/sign-in"));
+    assert_eq!(stage_of(&c, &recruiter.token, &app_id), stage);
+
+    // The real thing: moved, as the API says, and back to the board.
+    let a = c.post(
+        &path,
+        Some(&cookie),
+        &[("csrf", &csrf), ("job", &job), ("to_stage", &to)],
+        None,
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.location, format!("/console/jobs/{job}"));
+    assert_eq!(stage_of(&c, &recruiter.token, &app_id), to);
+    // The board shows it in its new column.
+    let board = c.get(&format!("/console/jobs/{job}"), Some(&cookie));
+    assert_eq!(board.status, 200, "{}", board.body);
+    let column = board.body.find(&format!("data-stage=\"{to}\"")).unwrap();
+    let card = board.body.find(&format!("data-card=\"{app_id}\"")).unwrap();
+    assert!(card > column, "the card is not in the column it moved to");
+    // The column's count is the API's.
+    let n = c.api(
+        &recruiter.token,
+        &format!(
+            "{{ applications(filter: {{jobId: {job:?}, currentStageId: {to:?}, status: active}}) {{ totalCount }} }}"
+        ),
+    )["applications"]["totalCount"]
+        .as_u64()
+        .unwrap();
+    let shown = &board.body[column..];
+    let count = shown[shown.find("class=\"count\"").unwrap()..]
+        .split('>')
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
+    assert_eq!(count, n.to_string(), "the column's count");
+    // Archiving with a reason not on the org's list: the API's refusal, shown on the board.
+    let a = c.post(
+        &format!("/console/applications/{app_id}/archive"),
+        Some(&cookie),
+        &[("csrf", &csrf), ("job", &job), ("reason", "because")],
+        None,
+    );
+    assert_eq!(a.status, 422, "{}", a.body);
+    assert!(a.body.contains("role=\"alert\""), "{}", a.body);
+    let a = c.post(
+        &format!("/console/applications/{app_id}/archive"),
+        Some(&cookie),
+        &[("csrf", &csrf), ("job", &job), ("reason", "withdrew")],
+        None,
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let data = c.api(
+        &recruiter.token,
+        &format!("{{ application(id: {app_id:?}) {{ status archiveReason }} }}"),
+    );
+    assert_eq!(data["application"]["status"], "archived");
+    assert_eq!(data["application"]["archiveReason"], "withdrew");
+}
+on_both!(csrf_and_origin_are_checked);
+
+fn another_orgs_user_sees_and_moves_nothing(db: Db) {
+    let c = Console::new(db);
+    let victim = c.role("recruiter");
+    let (app_id, job, stage, to) = movable(&c, &victim.token);
+    let attacker = c.other.iter().find(|r| r.role == "admin").unwrap();
+    let cookie = c.sign_in_token(&attacker.token);
+    let csrf = c.csrf(&cookie);
+    // Their pages: 404, the same as for an id that does not exist.
+    for path in [
+        format!("/console/applications/{app_id}"),
+        format!("/console/jobs/{job}"),
+        "/console/applications/no-such-application".to_owned(),
+        "/console/no/such/page".to_owned(),
+    ] {
+        let a = c.get(&path, Some(&cookie));
+        assert_eq!(a.status, 404, "{path}: {}", a.body);
+        assert!(
+            !a.body.contains(&app_id) || path.contains("no-such"),
+            "{path}"
+        );
+    }
+    // The jobs list holds none of theirs.
+    let list = c.get("/console/jobs", Some(&cookie));
+    assert!(
+        !list.body.contains(&format!("/console/jobs/{job}\"")),
+        "{}",
+        list.body
+    );
+    // A move of theirs with the attacker's own valid session and CSRF token: NOT_FOUND from the
+    // API, nothing moved.
+    let a = c.post(
+        &format!("/console/applications/{app_id}/move"),
+        Some(&cookie),
+        &[("csrf", &csrf), ("job", &job), ("to_stage", &to)],
+        None,
+    );
+    assert_eq!(a.status, 404, "{}", a.body);
+    assert_eq!(stage_of(&c, &victim.token, &app_id), stage);
+    // A session id of the right shape that is no one's: signed out.
+    let forged = format!("hp_session={}", "ab".repeat(32));
+    assert_eq!(c.get("/console/jobs", Some(&forged)).status, 303);
+}
+on_both!(another_orgs_user_sees_and_moves_nothing);
+
+fn pages_render_for_every_role(db: Db) {
+    let c = Console::new(db);
+    let admin = c.role("admin");
+    let (app_id, job, _, _) = movable(&c, &admin.token);
+    for role in ["admin", "recruiter", "hiring_manager", "interviewer"] {
+        let r = c.role(role);
+        let cookie = c.sign_in_token(&r.token);
+        let a = c.get("/console/jobs", Some(&cookie));
+        assert_eq!(a.status, 200, "{role}: {}", a.body);
+        for path in [
+            format!("/console/jobs/{job}"),
+            format!("/console/applications/{app_id}"),
+        ] {
+            let a = c.get(&path, Some(&cookie));
+            assert!(
+                matches!(a.status, 200 | 404),
+                "{role} {path}: {} {}",
+                a.status,
+                a.body
+            );
+        }
+    }
+    // The name filter is text, whatever it holds: quotes find nothing and break nothing.
+    let cookie = c.sign_in_token(&admin.token);
+    let a = c.get(
+        &format!("/console/jobs/{job}?q=%22%20or%20true%20or%20%22"),
+        Some(&cookie),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(!a.body.contains("data-card="), "{}", a.body);
+    // Bounded input: a control character, or too long, is refused with the field named.
+    let a = c.get(&format!("/console/jobs/{job}?q=a%01b"), Some(&cookie));
+    assert_eq!(a.status, 422, "{}", a.body);
+    assert!(a.body.contains("`q`"), "{}", a.body);
+    let long = "a".repeat(500);
+    let a = c.get(&format!("/console/jobs/{job}?q={long}"), Some(&cookie));
+    assert_eq!(a.status, 422, "{}", a.body);
+    // Assets: versioned paths, cached for a year.
+    let page = c.get("/console/jobs", Some(&cookie)).body;
+    let at = page.find("/console/assets/htmx.org-").unwrap();
+    let path = &page[at..at + page[at..].find('"').unwrap()];
+    let resp = c
+        .agent
+        .get(format!("{}{path}", c.server.base))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(
+        resp.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+}
+on_both!(pages_render_for_every_role);
+
+fn reports_run_explain_csv_and_errors(db: Db) {
+    let c = Console::new(db);
+    let admin = c.sign_in_token(&c.role("admin").token);
+    let interviewer = c.sign_in_token(&c.role("interviewer").token);
+    // A standard report: a table, and a chart for its shape (a key and a count).
+    let a = c.get(
+        "/console/reports?name=applications-by-source&action=run",
+        Some(&admin),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("<table>"), "{}", a.body);
+    assert!(a.body.contains("role=\"img\""), "no chart: {}", a.body);
+    // A mistake: the span marked in the text, the diagnostic with its suggestion.
+    let a = c.get(
+        "/console/reports?text=report%20applications%20group%20by%20statsu&action=run",
+        Some(&admin),
+    );
+    assert_eq!(a.status, 422, "{}", a.body);
+    assert!(a.body.contains("<mark>statsu</mark>"), "{}", a.body);
+    assert!(a.body.contains("status"), "{}", a.body);
+    assert!(a.body.contains("role=\"alert\""), "{}", a.body);
+    // Explain: the SQL for admins only.
+    let text = "report%20applications%20group%20by%20status";
+    let a = c.get(
+        &format!("/console/reports?text={text}&action=explain"),
+        Some(&admin),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("SELECT"), "{}", a.body);
+    let a = c.get(
+        &format!("/console/reports?text={text}&action=explain"),
+        Some(&interviewer),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(!a.body.contains("SELECT"), "{}", a.body);
+    assert!(a.body.contains("rows filtered"), "{}", a.body);
+    // CSV: the same rows as the API gives the same viewer.
+    let a = c.get(&format!("/console/reports.csv?text={text}"), Some(&admin));
+    assert_eq!(a.status, 200, "{}", a.body);
+    let api = c.api(
+        &c.role("admin").token,
+        "{ report(text: \"report applications group by status\") { rows } }",
+    );
+    let lines: Vec<&str> = a.body.lines().collect();
+    assert_eq!(lines[0], "status,count", "{}", a.body);
+    assert_eq!(
+        lines.len() - 1,
+        api["report"]["rows"].as_array().unwrap().len()
+    );
+    // Signed out: no report.
+    let a = c.get(&format!("/console/reports.csv?text={text}"), None);
+    assert_eq!(a.status, 303);
+}
+on_both!(reports_run_explain_csv_and_errors);
+
+fn admins_invite_users_others_may_not(db: Db) {
+    let c = Console::new(db);
+    let admin = c.sign_in_token(&c.role("admin").token);
+    let recruiter = c.sign_in_token(&c.role("recruiter").token);
+    let target = c.role("interviewer");
+    let page = c.get("/console/admin/users", Some(&admin));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(&target.name), "{}", page.body);
+    let path = format!("/console/admin/users/{}/invite", target.user_id);
+    // A recruiter (not an admin) is refused, with a valid session and CSRF token.
+    let csrf = c.csrf(&recruiter);
+    let a = c.post(&path, Some(&recruiter), &[("csrf", &csrf)], None);
+    assert_eq!(a.status, 403, "{}", a.body);
+    // An admin gets a one-time link, which lets the user choose a password.
+    let csrf = c.csrf(&admin);
+    let a = c.post(&path, Some(&admin), &[("csrf", &csrf)], None);
+    assert_eq!(a.status, 200, "{}", a.body);
+    let at = a.body.find("/console/invitation/").unwrap();
+    let link = &a.body[at..at + "/console/invitation/".len() + 32];
+    let password = "a long enough password";
+    let b = c.post(
+        link,
+        None,
+        &[("password", password), ("again", password)],
+        None,
+    );
+    assert_eq!(b.status, 303, "{}", b.body);
+    let jobs = c.get("/console/jobs", Some(&cookie_of(&b.set_cookie)));
+    assert!(jobs.body.contains(&target.name), "{}", jobs.body);
+    // Another org's user cannot be invited by this org's admin.
+    let stranger = &c.other[0];
+    let a = c.post(
+        &format!("/console/admin/users/{}/invite", stranger.user_id),
+        Some(&admin),
+        &[("csrf", &csrf)],
+        None,
+    );
+    assert_eq!(a.status, 404, "{}", a.body);
+}
+on_both!(admins_invite_users_others_may_not);
+
+fn the_api_link_opens_graphiql_as_the_user(db: Db) {
+    let c = Console::new(db);
+    let hm = c.role("hiring_manager");
+    let cookie = c.sign_in_token(&hm.token);
+    let a = c.post("/console/api", Some(&cookie), &[("csrf", "wrong")], None);
+    assert_eq!(a.status, 403, "{}", a.body);
+    let csrf = c.csrf(&cookie);
+    let a = c.post("/console/api", Some(&cookie), &[("csrf", &csrf)], None);
+    assert_eq!(a.status, 303, "{}", a.body);
+    let token = a.location.strip_prefix("/graphql#token=").unwrap();
+    assert_ne!(token, hm.token);
+    let me = c.api(token, "{ viewer { name role } }");
+    assert_eq!(me["viewer"]["name"], hm.name.as_str());
+    assert_eq!(me["viewer"]["role"], "hiring_manager");
+    // Valid an hour at most.
+    let id = app::tokens::parse(token).unwrap().0.to_owned();
+    let stored = c.store().token(&id).unwrap().unwrap();
+    let left = stored.expires_at.unwrap().as_micros() - now().as_micros();
+    assert!(left <= 3_600_000_000 && left > 3_500_000_000, "{left}");
+}
+on_both!(the_api_link_opens_graphiql_as_the_user);
+
+fn the_recruiter_finds_and_books_a_loop(db: Db) {
+    let c = Console::new(db);
+    let recruiter = c.role("recruiter");
+    let interviewer = c.role("interviewer");
+    let cookie = c.sign_in_token(&recruiter.token);
+    let (app_id, _, _, stage) = movable(&c, &recruiter.token);
+    let path = format!("/console/applications/{app_id}/schedule");
+    let a = c.get(&path, Some(&cookie));
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("duration_minutes"), "{}", a.body);
+    // One hour seated by the interviewer, in the next ten days.
+    let plan = serde_json::json!({
+        "options": 3,
+        "loop": {"sessions": [{"id": "technical", "duration_minutes": 60,
+            "seats": [{"person": interviewer.user_id}]}]},
+        "candidate": {"min_notice_minutes": 1440, "horizon_days": 10},
+    })
+    .to_string();
+    let mut resp = c
+        .agent
+        .get(format!("{}{path}", c.server.base))
+        .header("Cookie", &cookie)
+        .query("plan", &plan)
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let body = resp.body_mut().read_to_string().unwrap();
+    assert!(body.contains("Book option 1"), "{body}");
+    // Book the first option: the option's JSON is in the form, as the API gave it.
+    let at = body.find("name=\"option\" value=\"").unwrap() + "name=\"option\" value=\"".len();
+    let option = body[at..at + body[at..].find('"').unwrap()].replace("&quot;", "\"");
+    let csrf = c.csrf(&cookie);
+    let before = c.api(
+        &recruiter.token,
+        &format!("{{ application(id: {app_id:?}) {{ interviews(first: 100) {{ totalCount }} }} }}"),
+    )["application"]["interviews"]["totalCount"]
+        .as_u64()
+        .unwrap();
+    let a = c.post(
+        &path,
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("plan", &plan),
+            ("option", &option),
+            ("stage", &stage),
+        ],
+        None,
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let after = c.api(
+        &recruiter.token,
+        &format!("{{ application(id: {app_id:?}) {{ interviews(first: 100) {{ totalCount }} }} }}"),
+    )["application"]["interviews"]["totalCount"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(after, before + 1);
+    // Without the CSRF token: refused.
+    let a = c.post(
+        &path,
+        Some(&cookie),
+        &[("plan", &plan), ("option", &option), ("stage", &stage)],
+        None,
+    );
+    assert_eq!(a.status, 403, "{}", a.body);
+}
+on_both!(the_recruiter_finds_and_books_a_loop);
