@@ -10,7 +10,6 @@
 //! `build/test-cfg.rs`); without them the test reports as ignored with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[allow(unused_macros)]
 use crate::common;
 
 use serde_json::{Value, json};
