@@ -887,24 +887,17 @@ fn https_webhooks_trust_the_given_roots_only() {
     );
 }
 
-/// A CA and a `localhost` certificate signed by it, written as PEM files into `dir`: the CA's
-/// certificate (to trust), the certificate and its key (to serve).
+/// A CA and a `localhost` certificate signed by it ([`tls_receiver::localhost_certificate`]),
+/// written as PEM files into `dir`: the CA's certificate (to trust), the certificate and its key
+/// (to serve).
 fn localhost_certificate(
     dir: &std::path::Path,
 ) -> (String, std::path::PathBuf, std::path::PathBuf) {
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
-        .unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .signed_by(&key, &ca)
-        .unwrap();
+    let (ca_pem, leaf, key) = tls_receiver::localhost_certificate();
     let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_path, leaf.pem()).unwrap();
     std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    (ca.pem(), cert_path, key_path)
+    (ca_pem, cert_path, key_path)
 }
 
 fn secure_relay(port: u16, tls: SmtpTls, credentials: Option<(&str, &str)>) -> SmtpRelay {

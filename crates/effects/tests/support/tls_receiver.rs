@@ -19,19 +19,7 @@ pub struct TlsReceiver {
 
 impl TlsReceiver {
     pub fn start() -> TlsReceiver {
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "hireplane test CA");
-        let ca =
-            rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
-                .unwrap();
-        let key = rcgen::KeyPair::generate().unwrap();
-        let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
+        let (ca_pem, leaf, key) = localhost_certificate();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -58,10 +46,28 @@ impl TlsReceiver {
         });
         TlsReceiver {
             url: format!("https://localhost:{port}"),
-            ca_pem: ca.pem(),
+            ca_pem,
             seen,
         }
     }
+}
+
+/// A CA made here (its certificate, PEM) and a certificate for `localhost` it signed, with
+/// that certificate's key.
+pub fn localhost_certificate() -> (String, rcgen::Certificate, rcgen::KeyPair) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "hireplane test CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    (ca.pem(), leaf, key)
 }
 
 /// Reads one request (head and `content-length` body) and answers it; `None` when the
