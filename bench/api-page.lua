@@ -33,6 +33,14 @@ local function hex(s)
   return (s:gsub(".", function(c) return string.format("%02x", string.byte(c)) end))
 end
 
+-- $HP_TARGET=postgraphile: the same page from PostGraphile's schema over the same database
+-- (bench/postgraphile.sh): the org as a `condition`, the cursor as a `filter`
+-- (postgraphile-plugin-connection-filter) on the primary key's order, no token.
+local postgraphile = os.getenv("HP_TARGET") == "postgraphile"
+local pg_selection = "pageInfo { hasNextPage endCursor } nodes { id status appliedAt " ..
+  "candidateByOrgIdAndCandidateId { id name } jobByOrgIdAndJobId { id title } " ..
+  "stageByOrgIdAndCurrentStageId { id name kind } }"
+
 request = function()
   if not seeded then
     math.randomseed(os.time() + math.floor(os.clock() * 1e6))
@@ -40,7 +48,12 @@ request = function()
   end
   local after = hex("bench_app_" .. math.random(1, n))
   local body
-  if inline then
+  if postgraphile then
+    body = '{"query":"query Page($after: String!) { allApplications(first: 50, orderBy: PRIMARY_KEY_ASC, ' ..
+      'condition: {orgId: \\"bench\\"}, filter: {id: {greaterThan: $after}}) { ' .. pg_selection ..
+      ' } }","variables":{"after":"bench_app_' .. math.random(1, n) .. '"}}'
+    return wrk.format("POST", "/graphql", { ["Content-Type"] = "application/json" }, body)
+  elseif inline then
     body = '{"query":"{ applications(first: 50, after: \\"' .. after .. '\\", orderBy: {field: ID}) { ' .. selection .. ' } }"}'
   else
     body = '{"query":"query Page($after: String) { applications(first: 50, after: $after, orderBy: {field: ID}) { ' ..
