@@ -848,6 +848,17 @@ fn the_recruiter_finds_and_books_a_loop(db: Db) {
     assert_eq!(resp.status().as_u16(), 200);
     let body = resp.body_mut().read_to_string().unwrap();
     assert!(body.contains("Book option 1"), "{body}");
+    // The options on a week calendar: a table per week, each session in its day's column.
+    let calendar = &body[body
+        .find("<table class=\"calendar\"")
+        .expect("a week calendar")..];
+    let calendar = &calendar[..calendar.find("</table>").unwrap()];
+    assert!(
+        calendar.contains("<caption>Options in the week of "),
+        "{calendar}"
+    );
+    assert!(calendar.contains("Option 1: technical "), "{calendar}");
+    assert!(calendar.contains("<td class=\"slot\">"), "{calendar}");
     // Book the first option: the option's JSON is in the form, as the API gave it.
     let at = body.find("name=\"option\" value=\"").unwrap() + "name=\"option\" value=\"".len();
     let option = body[at..at + body[at..].find('"').unwrap()].replace("&quot;", "\"");
