@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The console's server time per page (issue 21: under 50 ms p95 on the demo org): `serve --demo`
 # on a fresh demo store, signed in as each role through its one-time link, then each page
-# (jobs, a job's board, an application) requested N times one after the other; prints p50,
+# (jobs, a job's board, an application; for the admin also the policy, audit log and custom
+# fields pages) requested N times one after the other; prints p50,
 # p95 and max of the time to the first byte (curl's `time_starttransfer`, loopback), per role
 # and page. Run from the repository root:
 #
@@ -40,9 +41,12 @@ for role in admin recruiter hiring_manager interviewer; do
     job=$(grep -o 'href="/console/jobs/[^"]*"' <<<"$jobs" | head -1 | sed 's/href="//; s/"$//' || true)
     board=$( [ -n "$job" ] && curl -s -b "$jar" "$base$job" || true)
     app=$(grep -o 'href="/console/applications/[^"]*"' <<<"$board" | head -1 | sed 's/href="//; s/"$//' || true)
-    for page in /console/jobs "$job" "$app"; do
+    # The admin pages, for the admin (others get the API's refusal).
+    admin_pages=()
+    [ "$role" = admin ] && admin_pages=(/console/admin/policy /console/admin/audit /console/admin/custom-fields)
+    for page in /console/jobs "$job" "$app" "${admin_pages[@]}"; do
         [ -n "$page" ] || continue
-        name=$(case "$page" in /console/jobs) echo jobs ;; /console/jobs/*) echo board ;; *) echo application ;; esac)
+        name=$(case "$page" in /console/jobs) echo jobs ;; /console/jobs/*) echo board ;; /console/admin/*) echo "${page#/console/admin/}" ;; *) echo application ;; esac)
         for _ in $(seq "$n"); do
             curl -s -o /dev/null -b "$jar" -w '%{time_starttransfer}\n' "$base$page"
         done | stats | { read -r p50 p95 max; printf '%-15s %-12s %8s %8s %8s\n' "$role" "$name" "$p50" "$p95" "$max"; }

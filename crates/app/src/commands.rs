@@ -30,6 +30,8 @@
 //! | `setCustomFieldValue` | `edit` the record |
 //! | `manageFlags` (set, import, read the installation's flags) | `edit` the caller's org (and, outside the policy, the admin role: `crate::flags`) |
 //! | `manageAutomation` (save, delete, list, dry-run automation rules) | `edit` the caller's org |
+//! | `managePolicy` (read, validate, set, reset the org's access policy) | `edit` the caller's org |
+//! | `readAuditLog` (the org's audit log) | `edit` the caller's org |
 
 use policy::{Action, Fact};
 use store::Store;
@@ -146,6 +148,11 @@ pub enum Command<'a> {
     ManageJobs,
     /// Inviting a user of the caller's org to the console (`crate::sessions`).
     InviteUser,
+    /// Reading, validating, setting or resetting the org's access policy
+    /// (`crate::policy_changes`).
+    ManagePolicy,
+    /// Reading the org's audit log (`crate::audit_log`).
+    ReadAuditLog,
 }
 
 impl Command<'_> {
@@ -183,6 +190,8 @@ impl Command<'_> {
             Command::ManageAutomation => "manageAutomation",
             Command::ManageJobs => "manageJobs",
             Command::InviteUser => "inviteUser",
+            Command::ManagePolicy => "managePolicy",
+            Command::ReadAuditLog => "readAuditLog",
         }
     }
 }
@@ -424,7 +433,9 @@ impl Services {
             | Command::ManageFlags
             | Command::ManageAutomation
             | Command::ManageJobs
-            | Command::InviteUser => self.authorize_own_org(store, access, Action::Edit, at),
+            | Command::InviteUser
+            | Command::ManagePolicy
+            | Command::ReadAuditLog => self.authorize_own_org(store, access, Action::Edit, at),
             Command::SetCustomFieldValue { entity, record } => {
                 let ty = match entity {
                     domain::enums::CustomEntity::Candidate => "Candidate",

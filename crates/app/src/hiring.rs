@@ -344,6 +344,28 @@ impl OfferTerms {
     }
 }
 
+/// Where a caller may read a custom field's values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CustomFieldAccess {
+    /// On every record of its entity they see.
+    All,
+    /// On some of them (the policy's condition on the record).
+    Some,
+    /// On none.
+    None,
+}
+
+impl CustomFieldAccess {
+    /// The API's name: `ALL`, `SOME`, `NONE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomFieldAccess::All => "ALL",
+            CustomFieldAccess::Some => "SOME",
+            CustomFieldAccess::None => "NONE",
+        }
+    }
+}
+
 impl Services {
     /// `createCandidate`: the candidate, applied to `job_id` in the same transaction when
     /// given. Answers with the candidate's id.
@@ -1016,6 +1038,45 @@ impl Services {
             .update_custom_field(&org, cmd)?;
         self.forget_catalog(&org);
         Ok(def)
+    }
+
+    /// The org's custom field definitions (by entity and key), each with where the caller's
+    /// policy lets them read its values ([`CustomFieldAccess`]). The definitions are the org's
+    /// schema, which every user's reports compile against, so every user of the org gets them;
+    /// the values follow the policy (a sensitive field's `viewSensitiveCustomFields`, another's
+    /// `viewDetails`, as reports mask them).
+    pub fn custom_field_definitions(
+        &self,
+        store: &mut Store,
+        access: &Access,
+    ) -> Result<Vec<(domain::custom::CustomFieldDef, CustomFieldAccess)>, AppError> {
+        use query_compiler::lower::{Guard, Visibility};
+        use query_compiler::{EntityId, FieldGroup};
+        let defs = store.custom_fields(&access.viewer.org)?;
+        Ok(defs
+            .into_iter()
+            .map(|d| {
+                let entity = match d.entity {
+                    domain::enums::CustomEntity::Candidate => EntityId::Candidates,
+                    domain::enums::CustomEntity::Application => EntityId::Applications,
+                    domain::enums::CustomEntity::Job => EntityId::Jobs,
+                };
+                let group = if d.sensitive {
+                    FieldGroup::SensitiveCustom
+                } else {
+                    FieldGroup::Details
+                };
+                let values = match access.guard.rows(entity) {
+                    Visibility::None => CustomFieldAccess::None,
+                    _ => match access.guard.fields(entity, group) {
+                        Visibility::All => CustomFieldAccess::All,
+                        Visibility::None => CustomFieldAccess::None,
+                        Visibility::Rows(_) => CustomFieldAccess::Some,
+                    },
+                };
+                (d, values)
+            })
+            .collect())
     }
 
     /// `mergeCandidates`: the duplicate `merge` merged into `keep` (its applications with

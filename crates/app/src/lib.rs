@@ -25,6 +25,7 @@
 //! `store`.
 
 pub mod api_names;
+pub mod audit_log;
 pub mod automation;
 pub mod commands;
 pub mod demographics;

@@ -386,6 +386,18 @@ impl Store {
         org_id: &str,
         query: &AuditQuery,
     ) -> Result<Vec<(i64, AuditEvent)>, StoreError> {
+        self.audit_before(org_id, query, None)
+    }
+
+    /// [`Store::audit`] from the entry before `seq` on (`None`: from the newest): a page after
+    /// a page, by the last `seq` the previous one held (the key, so pages neither skip nor
+    /// repeat entries recorded in between).
+    pub fn audit_before(
+        &mut self,
+        org_id: &str,
+        query: &AuditQuery,
+        before_seq: Option<i64>,
+    ) -> Result<Vec<(i64, AuditEvent)>, StoreError> {
         // `$1` the org, then the filters given, then the limit; both backends read `$n`.
         let mut filter = String::from("FROM audit_log WHERE org_id = $1");
         let mut n = 1;
@@ -393,6 +405,7 @@ impl Store {
             (query.actor.is_some(), "actor ="),
             (query.outcome.is_some(), "outcome ="),
             (query.since.is_some(), "at >="),
+            (before_seq.is_some(), "seq <"),
         ] {
             if given {
                 n += 1;
@@ -425,6 +438,7 @@ impl Store {
                 params.extend(query.actor.clone().map(Into::into));
                 params.extend(outcome.map(|o| o.to_owned().into()));
                 params.extend(query.since.map(|t| t.as_micros().into()));
+                params.extend(before_seq.map(Into::into));
                 params.push(limit.into());
                 {
                     let mut stmt = tx.prepare(&select("policies"))?;
@@ -463,6 +477,9 @@ impl Store {
                 }
                 if let Some(since) = &since {
                     params.push(since);
+                }
+                if let Some(before) = &before_seq {
+                    params.push(before);
                 }
                 params.push(&limit);
                 for r in client.query(&select("policies::text"), &params)? {

@@ -627,7 +627,7 @@ pub const POLICY_VERSION_SET: EventType = EventType {
     name: "policy.version_set",
     version: 1,
     subject: "org/<org id>",
-    description: "A new version of the org's access policy is in force (`hireplane policy set`, or back to the shipped default).",
+    description: "A new version of the org's access policy is in force (`setPolicy` or `hireplane policy set`; or back to the shipped default: `resetPolicy`, `hireplane policy reset`).",
     fields: &[
         f("version", Integer, "the new version"),
         f(
@@ -776,7 +776,7 @@ pub const COMMANDS: &[(&str, &str, Emits)] = &[
         &[(&ARCHIVE_REASONS_SET, Times::One)],
     ),
     (
-        "hireplane policy set / reset",
+        "setPolicy / resetPolicy (hireplane policy set / reset)",
         "",
         &[(&POLICY_VERSION_SET, Times::One)],
     ),

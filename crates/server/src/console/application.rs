@@ -2,8 +2,11 @@
 //! with their panels and scorecards, the offers with every version, and the scorecard form for
 //! an interviewer who sat an interview and has not written one.
 //!
-//! One GraphQL document as the viewer reads it all, plus `explain` of the offers' compensation,
-//! so that a value the viewer's policy masks shows as "hidden" rather than as a blank. An
+//! Two GraphQL documents: the custom fields' definitions (`customFields`, each with where the
+//! viewer may read its values), then one as the viewer reads it all, their values included
+//! (`custom(key:)`), plus `explain` of the offers' compensation, so that a value the viewer's
+//! policy masks shows as "hidden" rather than as a blank. A custom field value is changed
+//! through `setCustomFieldValue` as the viewer. An
 //! application the viewer may not see (or of another org) is a 404, as the API's lookup is null.
 //! Scorecards of others appear only as the API returns them (the policy's row filter on
 //! feedback). Submitting a scorecard is the API's `submitFeedback` as the viewer.
@@ -37,10 +40,49 @@ pub const MAX_SCORES: usize = 8;
 /// The longest notes, in characters.
 pub const MAX_NOTES_CHARS: usize = 10_000;
 
+/// The custom fields of applications and candidates (`customFields`), each with where the
+/// viewer may read its values.
+async fn custom_fields(shared: &Arc<Shared>, signed: &Signed) -> Result<Vec<Value>, PageError> {
+    let data = graphql(
+        shared,
+        signed,
+        "{ customFields { entity key label type options sensitive valuesVisible } }",
+        json!({}),
+    )
+    .await?;
+    Ok(at(&data, "customFields")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| matches!(text(f, "entity").as_str(), "application" | "candidate"))
+        // Keys are letters, digits and `_` (the API's rule): safe as aliases.
+        .filter(|f| {
+            let k = text(f, "key");
+            !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+        .cloned()
+        .collect())
+}
+
+/// `cf_KEY: custom(key: "KEY")` for every field of `entity`.
+fn custom_selection(fields: &[Value], entity: &str) -> String {
+    fields
+        .iter()
+        .filter(|f| text(f, "entity") == entity)
+        .map(|f| {
+            let key = text(f, "key");
+            format!("cf_{key}: custom(key: {}) ", lit(&key))
+        })
+        .collect()
+}
+
+/// The page's data: the custom fields' definitions (one document), then the application with
+/// its values of them (a second).
 async fn load(shared: &Arc<Shared>, signed: &Signed, app_id: &str) -> Result<Value, PageError> {
+    let fields = custom_fields(shared, signed).await?;
     let doc = format!(
-        "{{ application(id: {app}) {{ id status appliedAt hiredAt archiveReason \
-           candidate {{ id name email phone location }} \
+        "{{ application(id: {app}) {{ id status appliedAt hiredAt archiveReason {app_custom} \
+           candidate {{ id name email phone location {candidate_custom} }} \
            job {{ id title }} currentStage {{ id name }} source {{ name }} \
            stageTransitions(first: 100, orderBy: {{field: AT, direction: ASC}}) {{ nodes {{ at daysInStage stage {{ name }} }} }} \
            interviews(first: 50, orderBy: {{field: STARTS_AT, direction: ASC}}) {{ nodes {{ id title startsAt endsAt status \
@@ -49,13 +91,129 @@ async fn load(shared: &Arc<Shared>, signed: &Signed, app_id: &str) -> Result<Val
            offers(first: 20, orderBy: {{field: VERSION, direction: ASC}}) {{ nodes {{ id version current status startDate salary salaryCurrency salaryPeriod createdAt }} }} \
          }} \
          compensation: explain(text: \"report offers show salary\") {{ restrictions }} }}",
-        app = lit(app_id)
+        app = lit(app_id),
+        app_custom = custom_selection(&fields, "application"),
+        candidate_custom = custom_selection(&fields, "candidate"),
     );
-    let data = graphql(shared, signed, &doc, json!({})).await?;
+    let mut data = graphql(shared, signed, &doc, json!({})).await?;
     if at(&data, "application").is_null() {
         return Err(PageError::NotFound);
     }
+    if let Value::Object(m) = &mut data {
+        m.insert("customFields".to_owned(), Value::Array(fields));
+    }
     Ok(data)
+}
+
+/// A custom field's value as the viewer reads it: "hidden" where their policy masks it (on
+/// every record or on some: then a null may be either, and is shown as hidden), "—" when unset.
+fn custom_value(record: &Value, field: &Value) -> Markup {
+    let value = at(record, &format!("cf_{}", text(field, "key")));
+    match value {
+        Value::Null if text(field, "valuesVisible") != "all" => layout::hidden(),
+        Value::Null => html! { "—" },
+        Value::Array(items) => html! {
+            (items.iter().map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }).collect::<Vec<_>>().join(", "))
+        },
+        Value::Bool(b) => html! { @if *b { "yes" } @else { "no" } },
+        Value::String(s) => html! { (s) },
+        other => html! { (other.to_string()) },
+    }
+}
+
+/// The input of a custom field's value, by its type, holding the current value.
+fn custom_input(field: &Value, current: &Value, input_id: &str) -> Markup {
+    let cur = match current {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let options: Vec<String> = at(field, "options")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o.as_str().map(str::to_owned))
+        .collect();
+    match text(field, "type").as_str() {
+        "number" => {
+            html! { input id=(input_id) name="value" type="number" step="any" value=(cur); }
+        }
+        "date" => html! { input id=(input_id) name="value" type="date" value=(cur); },
+        "boolean" => html! {
+            select id=(input_id) name="value" {
+                option value="" { "not set" }
+                option value="true" selected[current == &Value::Bool(true)] { "yes" }
+                option value="false" selected[current == &Value::Bool(false)] { "no" }
+            }
+        },
+        "select" => html! {
+            select id=(input_id) name="value" {
+                option value="" { "not set" }
+                @for o in &options { option value=(o) selected[cur == *o] { (o) } }
+            }
+        },
+        "multi_select" => html! {
+            @let chosen: Vec<&str> = current.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            fieldset id=(input_id) {
+                legend { (text(field, "label")) }
+                @for (i, o) in options.iter().enumerate() {
+                    @let oid = format!("{input_id}-{i}");
+                    div {
+                        input type="checkbox" id=(oid) name="values" value=(o) checked[chosen.contains(&o.as_str())];
+                        " " label for=(oid) { (o) }
+                    }
+                }
+            }
+        },
+        _ => html! { input id=(input_id) name="value" value=(cur) maxlength=(MAX_CUSTOM_CHARS); },
+    }
+}
+
+/// The longest custom text value the form takes, in characters.
+pub const MAX_CUSTOM_CHARS: usize = 2_000;
+
+/// The custom fields of one record (the application or its candidate): each value, and a form
+/// to change it where the viewer reads it on this record (the API decides whether they may).
+fn custom_section(
+    signed: &Signed,
+    app_id: &str,
+    entity: &str,
+    record: &Value,
+    fields: &[Value],
+) -> Markup {
+    let record_id = text(record, "id");
+    html! {
+        dl.facts {
+            @for f in fields.iter().filter(|f| text(f, "entity") == entity) {
+                @let key = text(f, "key");
+                @let input_id = format!("cf-{entity}-{key}");
+                dt { (text(f, "label")) }
+                dd {
+                    (custom_value(record, f))
+                    @if text(f, "valuesVisible") == "all" && !record_id.is_empty() {
+                        details {
+                            summary { "Change " span.sr-only { (text(f, "label")) } }
+                            form.inline method="post" action={ "/console/applications/" (seg(app_id)) "/custom" } {
+                                input type="hidden" name="csrf" value=(signed.session.csrf_token);
+                                input type="hidden" name="entity" value=(entity);
+                                input type="hidden" name="record" value=(record_id);
+                                input type="hidden" name="key" value=(key);
+                                input type="hidden" name="type" value=(text(f, "type"));
+                                @if text(f, "type") != "multi_select" {
+                                    label for=(input_id) { "New value of " (text(f, "label")) }
+                                }
+                                (custom_input(f, at(record, &format!("cf_{key}")), &input_id))
+                                button type="submit" { "Save " span.sr-only { (text(f, "label")) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Whether the viewer's policy masks compensation on some or all offers.
@@ -103,6 +261,20 @@ fn render(signed: &Signed, data: &Value, error: Option<&str>, notice: Option<&st
                 dt { "Applied" } dd { (text(app, "appliedAt")) }
                 @if !at(app, "hiredAt").is_null() { dt { "Hired" } dd { (text(app, "hiredAt")) } }
                 @if !at(app, "archiveReason").is_null() { dt { "Archived because" } dd { (text(app, "archiveReason")) } }
+            }
+        }
+        @let fields = at(data, "customFields").as_array().cloned().unwrap_or_default();
+        @if !fields.is_empty() {
+            section aria-labelledby="h-custom" {
+                h2 #h-custom { "Custom fields" }
+                @if fields.iter().any(|f| text(f, "entity") == "application") {
+                    h3 { "Application" }
+                    (custom_section(signed, &text(app, "id"), "application", app, &fields))
+                }
+                @if fields.iter().any(|f| text(f, "entity") == "candidate") && !at(app, "candidate").is_null() {
+                    h3 { "Candidate" }
+                    (custom_section(signed, &text(app, "id"), "candidate", at(app, "candidate"), &fields))
+                }
             }
         }
         section aria-labelledby="h-history" {
@@ -316,6 +488,95 @@ pub async fn submit_feedback(
                 "scores": Value::Object(scores),
                 "notes": if notes.is_empty() { Value::Null } else { json!(notes) },
             }}),
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+    match outcome {
+        Ok(()) => Ok(redirect(&format!("/console/applications/{}", seg(&app_id)))),
+        Err(e @ (PageError::Refused { .. } | PageError::BadInput(_))) => {
+            let data = load(&shared, &signed, &app_id).await?;
+            Ok(page_response(
+                e.status(),
+                layout::page(
+                    &signed,
+                    "Application",
+                    Nav::Jobs,
+                    render(&signed, &data, Some(&e.message()), None),
+                ),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /console/applications/{id}/custom`: one custom field value of the application or its
+/// candidate, as `setCustomFieldValue`. Fields: `csrf`, `entity` (`application` or
+/// `candidate`), `record`, `key`, `type` (how to read the value), `value` (empty: remove it) or,
+/// for a multi select, one `values` per option chosen.
+pub async fn set_custom_value(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    client: Option<axum::Extension<ClientAddr>>,
+    Path(app_id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let signed = signed_in(&shared, &headers, client.map(|c| c.0.0)).await?;
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    check_post(&signed, &headers, field("csrf"))?;
+    let app_id = id(&app_id)?.to_owned();
+    let outcome: Result<(), PageError> = async {
+        let entity = match field("entity") {
+            e @ ("application" | "candidate") => e,
+            _ => {
+                return Err(PageError::BadInput(
+                    "`entity`: `application` or `candidate`".to_owned(),
+                ));
+            }
+        };
+        let record = id(field("record"))?;
+        let key = bounded("key", field("key"), 100)?;
+        let raw = bounded("value", field("value").trim(), MAX_CUSTOM_CHARS)?;
+        let value = match field("type") {
+            "multi_select" => {
+                let chosen: Vec<&str> = form
+                    .iter()
+                    .filter(|(k, _)| k == "values")
+                    .map(|(_, v)| v.as_str())
+                    .take(200)
+                    .collect();
+                if chosen.is_empty() {
+                    Value::Null
+                } else {
+                    json!(chosen)
+                }
+            }
+            _ if raw.is_empty() => Value::Null,
+            "number" if raw.parse::<i64>().is_ok() => json!(raw.parse::<i64>().unwrap_or(0)),
+            "number" => {
+                let n: f64 = raw.parse().map_err(|_| {
+                    PageError::BadInput(format!("`value`: `{raw}` is not a number"))
+                })?;
+                serde_json::Number::from_f64(n)
+                    .map(Value::Number)
+                    .ok_or_else(|| {
+                        PageError::BadInput(format!("`value`: `{raw}` is not a number"))
+                    })?
+            }
+            "boolean" => json!(raw == "true"),
+            _ => json!(raw),
+        };
+        graphql(
+            &shared,
+            &signed,
+            "mutation($input: SetCustomFieldValueInput!) { setCustomFieldValue(input: $input) }",
+            json!({"input": {"entity": entity, "recordId": record, "key": key, "value": value}}),
         )
         .await?;
         Ok(())

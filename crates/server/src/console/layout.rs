@@ -48,8 +48,10 @@ pub fn page(signed: &Signed, title: &str, nav: Nav, body: Markup) -> Markup {
                             li {
                                 a href="/console/reports" aria-current=[(nav == Nav::Reports).then_some("page")] { "Reports" }
                             }
-                            li {
-                                a href="/console/admin/users" aria-current=[(nav == Nav::Admin).then_some("page")] { "Users" }
+                            @if signed.role() == "admin" {
+                                li {
+                                    a href="/console/admin/users" aria-current=[(nav == Nav::Admin).then_some("page")] { "Admin" }
+                                }
                             }
                             li {
                                 form.nav-form method="post" action="/console/api" {
@@ -70,6 +72,36 @@ pub fn page(signed: &Signed, title: &str, nav: Nav, body: Markup) -> Markup {
                 main #main tabindex="-1" {
                     (body)
                 }
+            }
+        }
+    }
+}
+
+/// The admin pages: their own navigation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum AdminPage {
+    Users,
+    CustomFields,
+    Policy,
+    Audit,
+    Flags,
+}
+
+/// The admin pages' navigation, above each of them.
+pub fn admin_nav(current: AdminPage) -> Markup {
+    let item = |page: AdminPage, href: &str, label: &str| {
+        html! {
+            li { a href=(href) aria-current=[(page == current).then_some("page")] { (label) } }
+        }
+    };
+    html! {
+        nav.subnav aria-label="Admin" {
+            ul {
+                (item(AdminPage::Users, "/console/admin/users", "Users"))
+                (item(AdminPage::CustomFields, "/console/admin/custom-fields", "Custom fields"))
+                (item(AdminPage::Policy, "/console/admin/policy", "Access policy"))
+                (item(AdminPage::Audit, "/console/admin/audit", "Audit log"))
+                (item(AdminPage::Flags, "/console/admin/flags", "Feature flags"))
             }
         }
     }

@@ -12,10 +12,12 @@
 //! - [`board`]: a job's pipeline board (columns by stage with counts, cards as the viewer may
 //!   see them, move and archive by form, keyboard or drag and drop, filters).
 //! - [`application`]: an application's page (stage history, interviews, scorecards and the
-//!   scorecard form, offers with their versions, custom fields).
+//!   scorecard form, offers with their versions, custom fields as the viewer may read them,
+//!   editable).
 //! - [`reports`]: the report editor (errors marked at their span, with the suggestion), the
 //!   standard reports, a table and a chart chosen from the result's shape, CSV, `explain`.
-//! - [`admin`]: the org's users and roles, and invitations to the console (admins).
+//! - [`admin`]: the org's users and roles, invitations to the console, custom fields, the
+//!   access policy (view, validate, set, reset), the audit log and feature flags (admins).
 //! - [`schedule`]: an application's interview loop: the ranked options of a plan, or why
 //!   nothing fits, and booking one.
 //! - [`layout`]: the page frame (navigation, skip link, messages), 404 and error pages.
@@ -95,6 +97,28 @@ pub fn router() -> Router<Arc<Shared>> {
         )
         .route("/console/admin/users", get(admin::users_page))
         .route("/console/admin/users/{id}/invite", post(admin::invite))
+        .route(
+            "/console/admin/custom-fields",
+            get(admin::custom_fields_page).post(admin::create_custom_field),
+        )
+        .route(
+            "/console/admin/custom-fields/{id}",
+            post(admin::update_custom_field),
+        )
+        .route(
+            "/console/admin/policy",
+            get(admin::policy_page).post(admin::policy_post),
+        )
+        .route("/console/admin/policy/reset", post(admin::policy_reset))
+        .route("/console/admin/audit", get(admin::audit_page))
+        .route(
+            "/console/admin/flags",
+            get(admin::flags_page).post(admin::flag_switch),
+        )
+        .route(
+            "/console/applications/{id}/custom",
+            post(application::set_custom_value),
+        )
         .route("/console/reports", get(reports::page))
         .route("/console/reports.csv", get(reports::csv))
         .route("/console/assets/{*path}", get(assets::asset))

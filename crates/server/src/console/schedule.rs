@@ -2,8 +2,10 @@
 //! "Scheduling"; prefilled with one hour seated by the viewer), the ranked options of the API's
 //! `schedulingOptions` as the viewer (or the reasons nothing fits), each with a button that books
 //! it through `bookInterviewLoop` into a stage of the job. Finding options is a read (`GET`);
-//! booking is a `POST` with the CSRF token. The options are listed by day and time, not yet
-//! drawn on a week calendar with the interviewers' busy time.
+//! booking is a `POST` with the CSRF token. The options are drawn on a week calendar (a table
+//! per week, days as columns and hours as rows, each session of each option in the cell of its
+//! start: the calendar is its own accessible form) and then listed, each with its booking form.
+//! The interviewers' busy time is not drawn: the API does not give it (yet).
 
 use std::sync::Arc;
 
@@ -151,6 +153,7 @@ fn render(
                     @if at(solution, "unproven").as_bool() == Some(true) {
                         p.notice { "The search ran out of time: these are the best found, maybe not the earliest." }
                     }
+                    (week_calendar(solution))
                     @for option in at(solution, "options").as_array().into_iter().flatten() {
                         article.card {
                             h3 { "Option " (text(option, "rank")) }
@@ -258,4 +261,109 @@ pub async fn book(
     )
     .await?;
     Ok(redirect(&format!("/console/applications/{}", seg(&app_id))))
+}
+
+/// At most this many weeks are drawn (options further out are in the list below).
+const MAX_WEEKS: usize = 3;
+
+/// A week of the calendar: its Monday, its sessions, the hours they start in, its seven days.
+type Week<'a> = (
+    jiff::civil::Date,
+    Vec<&'a Placed>,
+    Vec<i8>,
+    Vec<jiff::civil::Date>,
+);
+
+/// One session of one option, placed on the calendar (UTC).
+struct Placed {
+    rank: String,
+    session: String,
+    start: jiff::civil::DateTime,
+    end: jiff::civil::DateTime,
+}
+
+const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// The options on a week calendar: one table per week with a session, days as columns, the
+/// hours with sessions as rows; each cell lists the sessions starting in it ("Option 2:
+/// onsite 09:30 to 10:30"). Times in UTC, as the API gives them.
+fn week_calendar(solution: &Value) -> Markup {
+    let utc = jiff::tz::TimeZone::UTC;
+    let mut placed: Vec<Placed> = Vec::new();
+    for option in at(solution, "options").as_array().into_iter().flatten() {
+        for s in at(option, "sessions").as_array().into_iter().flatten() {
+            let (Ok(start), Ok(end)) = (
+                text(s, "start").parse::<jiff::Timestamp>(),
+                text(s, "end").parse::<jiff::Timestamp>(),
+            ) else {
+                continue;
+            };
+            placed.push(Placed {
+                rank: text(option, "rank"),
+                session: text(s, "session"),
+                start: utc.to_datetime(start),
+                end: utc.to_datetime(end),
+            });
+        }
+    }
+    // The Monday of each session's week.
+    let monday = |z: &jiff::civil::DateTime| {
+        let offset = i64::from(z.weekday().to_monday_zero_offset());
+        z.date()
+            .checked_sub(jiff::Span::new().days(offset))
+            .unwrap_or(z.date())
+    };
+    let mut weeks: Vec<jiff::civil::Date> = placed.iter().map(|p| monday(&p.start)).collect();
+    weeks.sort();
+    weeks.dedup();
+    weeks.truncate(MAX_WEEKS);
+    let weeks: Vec<Week<'_>> = weeks
+        .into_iter()
+        .map(|week| {
+            let in_week: Vec<&Placed> =
+                placed.iter().filter(|p| monday(&p.start) == week).collect();
+            let mut hours: Vec<i8> = in_week.iter().map(|p| p.start.hour()).collect();
+            hours.sort_unstable();
+            hours.dedup();
+            let dates = (0..7i64)
+                .map(|d| week.checked_add(jiff::Span::new().days(d)).unwrap_or(week))
+                .collect();
+            (week, in_week, hours, dates)
+        })
+        .collect();
+    html! {
+        @for (week, in_week, hours, dates) in &weeks {
+            table.calendar {
+                caption { "Options in the week of " (week) " (times in UTC)" }
+                thead { tr {
+                    th scope="col" { "Hour" }
+                    @for (d, day) in dates.iter().zip(DAYS) { th scope="col" { (day) " " (d) } }
+                } }
+                tbody {
+                    @for h in hours.iter() {
+                        tr {
+                            th scope="row" { (format!("{h:02}:00")) }
+                            @for d in dates.iter() {
+                                @let here: Vec<&&Placed> = in_week.iter()
+                                    .filter(|p| p.start.date() == *d && p.start.hour() == *h)
+                                    .collect();
+                                td.slot[!here.is_empty()] {
+                                    @for p in &here {
+                                        div {
+                                            "Option " (p.rank) ": " (p.session) " "
+                                            (hh_mm(&p.start)) " to " (hh_mm(&p.end))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn hh_mm(t: &jiff::civil::DateTime) -> String {
+    format!("{:02}:{:02}", t.hour(), t.minute())
 }

@@ -4,6 +4,7 @@
 //! what the caller's reports show. Reports themselves ([`reports`]) and the hiring workflow's
 //! mutations ([`mutations`]) complete it.
 
+pub mod admin;
 pub mod automation;
 pub mod events;
 pub mod flags;
@@ -145,6 +146,9 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         query = query.field(f);
     }
     query = query.field(jobs::query_field());
+    for f in admin::query_fields() {
+        query = query.field(f);
+    }
     for f in reports::fields()
         .into_iter()
         .chain(scheduling::fields())
@@ -158,6 +162,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     mutation_fields.extend(rollouts::mutation_fields());
     mutation_fields.extend(automation::mutation_fields());
     mutation_fields.extend(jobs::mutation_fields());
+    mutation_fields.extend(admin::mutation_fields());
     let has_mutations = !mutation_fields.is_empty();
     let mut mutation = Object::new("Mutation").description(
         "The hiring workflow. Every mutation is checked by the access policy and accepts an \
@@ -202,6 +207,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         .chain(rollouts::types())
         .chain(automation::types())
         .chain(jobs::types())
+        .chain(admin::types())
         .chain(read::common_types())
     {
         builder = builder.register(t);

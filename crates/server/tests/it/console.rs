@@ -848,6 +848,17 @@ fn the_recruiter_finds_and_books_a_loop(db: Db) {
     assert_eq!(resp.status().as_u16(), 200);
     let body = resp.body_mut().read_to_string().unwrap();
     assert!(body.contains("Book option 1"), "{body}");
+    // The options on a week calendar: a table per week, each session in its day's column.
+    let calendar = &body[body
+        .find("<table class=\"calendar\"")
+        .expect("a week calendar")..];
+    let calendar = &calendar[..calendar.find("</table>").unwrap()];
+    assert!(
+        calendar.contains("<caption>Options in the week of "),
+        "{calendar}"
+    );
+    assert!(calendar.contains("Option 1: technical "), "{calendar}");
+    assert!(calendar.contains("<td class=\"slot\">"), "{calendar}");
     // Book the first option: the option's JSON is in the form, as the API gave it.
     let at = body.find("name=\"option\" value=\"").unwrap() + "name=\"option\" value=\"".len();
     let option = body[at..at + body[at..].find('"').unwrap()].replace("&quot;", "\"");
@@ -887,3 +898,218 @@ fn the_recruiter_finds_and_books_a_loop(db: Db) {
     assert_eq!(a.status, 403, "{}", a.body);
 }
 on_both!(the_recruiter_finds_and_books_a_loop);
+
+/// A policy that lets admins do everything and nobody else anything.
+const ADMINS_ONLY: &str =
+    "@id(\"admin\")\npermit (principal, action, resource)\nwhen { principal.role == \"admin\" };\n";
+/// A policy with a syntax error on line 3.
+const BROKEN: &str = "// broken\n@id(\"admin\")\npermit (principal, action, resource\nwhen { principal.role == \"admin\" };\n";
+
+/// The admin pages: only admins see the navigation and the pages (others get the API's
+/// refusal, and their forms change nothing); the policy is validated with its problems at their
+/// lines, set (in force at once, in the audit log with its author) and reset, each `POST` with
+/// the CSRF token; custom fields are created; the application page shows custom values as the
+/// viewer reads them ("hidden" where masked) and changes them through the API.
+fn admin_pages_policy_audit_and_custom_fields(db: Db) {
+    let c = Console::new(db);
+    let admin = c.role("admin");
+    let recruiter = c.role("recruiter");
+    let admin_cookie = c.sign_in_token(&admin.token);
+    let recruiter_cookie = c.sign_in_token(&recruiter.token);
+    let versions = || {
+        c.api(&admin.token, "{ policy { versionCount } }")["policy"]["versionCount"]
+            .as_u64()
+            .unwrap()
+    };
+    let recruiter_apps = || {
+        c.api(
+            &recruiter.token,
+            "{ applications(first: 5) { nodes { id } } }",
+        )["applications"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+
+    // The navigation: "Admin" for admins only; the pages: admins only.
+    let jobs = c.get("/console/jobs", Some(&admin_cookie)).body;
+    assert!(jobs.contains("href=\"/console/admin/users\""), "{jobs}");
+    let jobs = c.get("/console/jobs", Some(&recruiter_cookie)).body;
+    assert!(!jobs.contains("href=\"/console/admin/"), "{jobs}");
+    for page in ["policy", "audit", "custom-fields"] {
+        let a = c.get(&format!("/console/admin/{page}"), Some(&admin_cookie));
+        assert_eq!(a.status, 200, "{page}: {}", a.body);
+        assert!(a.body.contains("aria-label=\"Admin\""), "{page}");
+    }
+    // Flags are the installation's: this org is not the operator org (`flags.operator_org`),
+    // so its admin gets the API's refusal, in the admin frame.
+    let a = c.get("/console/admin/flags", Some(&admin_cookie));
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert!(a.body.contains("aria-label=\"Admin\""), "{}", a.body);
+    assert!(a.body.contains("operator"), "{}", a.body);
+    for page in ["policy", "audit", "flags"] {
+        let a = c.get(&format!("/console/admin/{page}"), Some(&recruiter_cookie));
+        assert_eq!(a.status, 403, "recruiter {page}: {}", a.body);
+        assert!(!a.body.contains("policy-text"), "{}", a.body);
+    }
+    let csrf = c.csrf(&recruiter_cookie);
+    for (path, form) in [
+        (
+            "/console/admin/policy",
+            vec![
+                ("csrf", csrf.as_str()),
+                ("action", "set"),
+                ("text", ADMINS_ONLY),
+            ],
+        ),
+        ("/console/admin/policy/reset", vec![("csrf", csrf.as_str())]),
+    ] {
+        let a = c.post(path, Some(&recruiter_cookie), &form, None);
+        assert_eq!(a.status, 403, "recruiter {path}: {}", a.body);
+    }
+    assert_eq!(versions(), 0, "a recruiter's forms changed nothing");
+
+    // Validate: the problems listed, their lines marked in the text.
+    let csrf = c.csrf(&admin_cookie);
+    let a = c.post(
+        "/console/admin/policy",
+        Some(&admin_cookie),
+        &[("csrf", &csrf), ("action", "validate"), ("text", BROKEN)],
+        None,
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("href=\"#pl-"), "{}", a.body);
+    assert!(a.body.contains("<mark id=\"pl-"), "{}", a.body);
+    // Set a broken text: refused with its problems, nothing stored.
+    let a = c.post(
+        "/console/admin/policy",
+        Some(&admin_cookie),
+        &[("csrf", &csrf), ("action", "set"), ("text", BROKEN)],
+        None,
+    );
+    assert_eq!(a.status, 422, "{}", a.body);
+    assert!(a.body.contains("<mark id=\"pl-"), "{}", a.body);
+    assert_eq!(versions(), 0);
+    // Without the CSRF token: refused.
+    let a = c.post(
+        "/console/admin/policy",
+        Some(&admin_cookie),
+        &[("action", "set"), ("text", ADMINS_ONLY)],
+        None,
+    );
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert_eq!(versions(), 0);
+    // Set (CR LF as a browser sends a textarea): in force at once, in the audit log.
+    let a = c.post(
+        "/console/admin/policy",
+        Some(&admin_cookie),
+        &[
+            ("csrf", &csrf),
+            ("action", "set"),
+            ("text", &ADMINS_ONLY.replace('\n', "\r\n")),
+        ],
+        None,
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.location, "/console/admin/policy?done=set");
+    assert_eq!(versions(), 1);
+    let text = c.api(&admin.token, "{ policy { text } }")["policy"]["text"].clone();
+    assert_eq!(text, ADMINS_ONLY);
+    assert_eq!(recruiter_apps(), 0, "under the admins-only policy");
+    let audit = c.get("/console/admin/audit", Some(&admin_cookie));
+    assert_eq!(audit.status, 200, "{}", audit.body);
+    assert!(audit.body.contains("setPolicy"), "{}", audit.body);
+    assert!(audit.body.contains("policy v1"), "{}", audit.body);
+    assert!(audit.body.contains(&admin.user_id), "{}", audit.body);
+    let mine = c.get(
+        &format!("/console/admin/audit?actor={}&denied=1", admin.user_id),
+        Some(&admin_cookie),
+    );
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert!(!mine.body.contains("setPolicy"), "{}", mine.body);
+    // Reset.
+    let a = c.post(
+        "/console/admin/policy/reset",
+        Some(&admin_cookie),
+        &[("csrf", &csrf)],
+        None,
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(versions(), 2);
+    assert!(recruiter_apps() > 0, "back on the shipped default");
+    let page = c.get("/console/admin/policy?done=reset", Some(&admin_cookie));
+    assert!(
+        page.body.contains("back on the shipped default"),
+        "{}",
+        page.body
+    );
+
+    // Custom fields: an admin creates one; a recruiter may not.
+    let create = |cookie: &str, csrf: &str, key: &str| {
+        c.post(
+            "/console/admin/custom-fields",
+            Some(cookie),
+            &[
+                ("csrf", csrf),
+                ("entity", "application"),
+                ("key", key),
+                ("label", "Console note"),
+                ("type", "text"),
+            ],
+            None,
+        )
+    };
+    let a = create(&admin_cookie, &csrf, "console_note");
+    assert_eq!(a.status, 303, "{}", a.body);
+    let page = c
+        .get("/console/admin/custom-fields", Some(&admin_cookie))
+        .body;
+    assert!(page.contains("console_note"), "{page}");
+    let rcsrf = c.csrf(&recruiter_cookie);
+    let a = create(&recruiter_cookie, &rcsrf, "recruiter_note");
+    assert_eq!(a.status, 403, "{}", a.body);
+    let defs = c.api(&admin.token, "{ customFields { key } }");
+    assert!(
+        !defs.to_string().contains("recruiter_note"),
+        "the recruiter's field was not created"
+    );
+
+    // The application page: values as the viewer reads them, changed through the API.
+    let (app_id, _, _, _) = movable(&c, &recruiter.token);
+    let page = c.get(
+        &format!("/console/applications/{app_id}"),
+        Some(&recruiter_cookie),
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    let custom = &page.body[page.body.find("id=\"h-custom\"").unwrap()..];
+    let custom = &custom[..custom.find("id=\"h-history\"").unwrap()];
+    assert!(custom.contains("Console note"), "{custom}");
+    // The shipped policy masks sensitive custom fields from recruiters: "hidden", not blank.
+    assert!(custom.contains("Needs visa sponsorship"), "{custom}");
+    assert!(custom.contains("hidden-value"), "{custom}");
+    let a = c.post(
+        &format!("/console/applications/{app_id}/custom"),
+        Some(&recruiter_cookie),
+        &[
+            ("csrf", &rcsrf),
+            ("entity", "application"),
+            ("record", &app_id),
+            ("key", "console_note"),
+            ("type", "text"),
+            ("value", "  called back  "),
+        ],
+        None,
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let v = c.api(
+        &recruiter.token,
+        &format!("{{ application(id: {app_id:?}) {{ custom(key: \"console_note\") }} }}"),
+    );
+    assert_eq!(v["application"]["custom"], "called back");
+    let page = c.get(
+        &format!("/console/applications/{app_id}"),
+        Some(&recruiter_cookie),
+    );
+    assert!(page.body.contains("called back"), "{}", page.body);
+}
+on_both!(admin_pages_policy_audit_and_custom_fields);

@@ -2,7 +2,9 @@
 //! dozen endpoints did not justify a WebDriver crate and its tree), against a server on a fresh
 //! generated org: the recruiter signs in and moves a candidate on the board with the mouse and
 //! with the keyboard alone, the interviewer fills a scorecard, the recruiter sees an offer's compensation
-//! (which the shipped policy masks for them) as "hidden"; axe-core (vendored for tests, `tests/assets/axe-core/`) finds no
+//! (which the shipped policy masks for them) as "hidden"; the admin visits the admin pages,
+//! checks and sets a policy with the keyboard alone and finds it in the audit log, then resets
+//! it; a recruiter gets no admin navigation and a refusal; axe-core (vendored for tests, `tests/assets/axe-core/`) finds no
 //! serious or critical violation on any page; a screenshot of every page goes to
 //! `target/console-screenshots/`.
 //!
@@ -171,6 +173,25 @@ impl Browser<'_> {
         );
     }
 
+    /// Empties an input or a textarea.
+    fn clear(&self, css: &str) {
+        let e = self.find(css);
+        self.call("POST", &format!("/element/{e}/clear"), None);
+    }
+
+    /// Waits until the address contains `part`; panics with the page otherwise.
+    fn wait_for_url(&self, part: &str) {
+        for _ in 0..100 {
+            if self.url().contains(part) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let source = self.source();
+        let at = source.find("<main").unwrap_or(0);
+        panic!("waited for `{part}`, at {}: {}", self.url(), &source[at..]);
+    }
+
     fn script(&self, script: &str, args: Value) -> Value {
         self.call(
             "POST",
@@ -301,6 +322,8 @@ fn roles_journeys_in_chromium() {
         ..server::Settings::default()
     };
     settings.auth.cache_ms = 0;
+    // The admin's flags page lists the installation's flags.
+    settings.flags.operator_org = ORG.into();
     let server = common::Server::start(settings);
     let base = server.base.clone();
     let driver = Driver::start();
@@ -536,4 +559,93 @@ fn roles_journeys_in_chromium() {
         offers.contains("hidden-value"),
         "compensation not shown as hidden"
     );
+    drop(b);
+
+    // The admin: the admin pages, then a policy checked and set in the console with the
+    // keyboard alone (typed into the text, Enter on the buttons), and its audit entry.
+    let admin = token("admin");
+    let b = driver.browser();
+    sign_in(&b, &base, &admin.token);
+    for (path, name) in [
+        ("custom-fields", "admin-custom-fields"),
+        ("policy", "admin-policy"),
+        ("audit", "admin-audit"),
+        ("flags", "admin-flags"),
+    ] {
+        b.go(&format!("{base}/console/admin/{path}"));
+        b.screenshot(name);
+        b.axe(name);
+    }
+    b.go(&format!("{base}/console/applications/{app_id}"));
+    b.screenshot("application-admin-custom-fields");
+    b.axe("application (admin, custom fields)");
+    b.go(&format!("{base}/console/admin/policy"));
+    b.clear("#policy-text");
+    b.keys(
+        "#policy-text",
+        "// broken\n@id(\"admin\")\npermit (principal, action, resource\nwhen { principal.role == \"admin\" };",
+    );
+    b.keys("button[value=validate]", "\u{E007}");
+    for _ in 0..50 {
+        if b.source().contains("<mark id=\"pl-") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        b.source().contains("<mark id=\"pl-"),
+        "the problem's line is marked"
+    );
+    b.screenshot("admin-policy-problems");
+    b.axe("admin policy (problems)");
+    b.clear("#policy-text");
+    b.keys(
+        "#policy-text",
+        "// admins only, set in the console\n@id(\"admin\")\npermit (principal, action, resource)\nwhen { principal.role == \"admin\" };\n",
+    );
+    b.keys("button[value=set]", "\u{E007}");
+    b.wait_for_url("done=set");
+    assert!(b.source().contains("The new policy is in force."));
+    b.screenshot("admin-policy-set");
+    b.axe("admin policy (set)");
+    let p = api(&server, &admin.token, "{ policy { version setBy text } }");
+    assert_eq!(p["policy"]["version"], 1);
+    assert_eq!(p["policy"]["setBy"], admin.user_id.as_str());
+    assert!(
+        p["policy"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("// admins only, set in the console")
+    );
+    b.go(&format!("{base}/console/admin/audit"));
+    let audit = b.source();
+    let table = &audit[audit.find("<tbody").unwrap()..];
+    assert!(table.contains("setPolicy"), "{table}");
+    assert!(table.contains("policy v1"), "{table}");
+    b.screenshot("admin-audit-after-set");
+    b.axe("admin audit (after the set)");
+    // Back to the shipped default, from the keyboard too.
+    b.go(&format!("{base}/console/admin/policy"));
+    b.keys(
+        "form[action=\"/console/admin/policy/reset\"] button",
+        "\u{E007}",
+    );
+    b.wait_for_url("done=reset");
+    let p = api(
+        &server,
+        &admin.token,
+        "{ policy { version shippedDefault } }",
+    );
+    assert_eq!(p["policy"]["shippedDefault"], true);
+    drop(b);
+
+    // A recruiter sees no admin navigation, and the admin pages refuse them.
+    let b = driver.browser();
+    sign_in(&b, &base, &recruiter.token);
+    assert!(!b.source().contains("href=\"/console/admin/"));
+    b.go(&format!("{base}/console/admin/policy"));
+    let page = b.source();
+    assert!(!page.contains("policy-text"), "{page}");
+    b.screenshot("admin-policy-refused");
+    b.axe("admin policy (refused)");
 }

@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod admin_api;
 mod api;
 mod api_docs;
 mod automation;

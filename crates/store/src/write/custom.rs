@@ -114,6 +114,21 @@ fn table_of(entity: CustomEntity) -> (Table, &'static str) {
 }
 
 impl Store {
+    /// The org's custom field definitions, by entity (candidate, application, job) and key.
+    pub fn custom_fields(&mut self, org: &str) -> Result<Vec<CustomFieldDef>, crate::StoreError> {
+        self.read_tx(org, |tx| {
+            let schema = tx.custom_schema(org)?;
+            Ok([
+                CustomEntity::Candidate,
+                CustomEntity::Application,
+                CustomEntity::Job,
+            ]
+            .into_iter()
+            .flat_map(|e| schema.fields_of(e).cloned().collect::<Vec<_>>())
+            .collect())
+        })
+    }
+
     /// Defines a custom field.
     pub fn create_custom_field(
         &mut self,

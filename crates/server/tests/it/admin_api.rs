@@ -1,0 +1,382 @@
+//! The org's administration through the API, per role: the policy in force and its versions
+//! (`policy`), `validatePolicy`, `setPolicy`, `resetPolicy`, the audit log (`auditLog`) and the
+//! custom field definitions (`customFields`). Admins may (the shipped policy's `edit` on the
+//! org); a recruiter, a hiring manager and an interviewer get `FORBIDDEN` and change nothing; a
+//! bad policy text is refused at its line and nothing is stored; a policy set through the API is
+//! in force at once (a recruiter loses their applications under an admin-only policy and gets
+//! them back after a reset); the audit log records each change with its author and pages
+//! newest first by its cursor. On SQLite and, with `HIREPLANE_TEST_POSTGRES`, PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::{Value, json};
+
+use crate::common;
+
+const ORG: &str = "adm";
+
+/// A policy that lets admins do everything and nobody else anything.
+const ADMINS_ONLY: &str = "// only admins\n@id(\"admin\")\npermit (principal, action, resource)\nwhen { principal.role == \"admin\" };\n";
+
+/// A policy with a syntax error on line 3 (a missing `)`).
+const BROKEN: &str = "// broken\n@id(\"admin\")\npermit (principal, action, resource\nwhen { principal.role == \"admin\" };\n";
+
+/// A policy naming another org.
+const CROSS_ORG: &str = "@id(\"admin\")\npermit (principal, action, resource)\nwhen { principal.role == \"admin\" };\n@id(\"other\")\npermit (principal, action, resource == Hireplane::Org::\"other\");\n";
+
+fn send(server: &common::Server, token: &str, query: &str, variables: Value) -> Value {
+    let mut resp = server
+        .agent
+        .post(format!("{}/graphql", server.base))
+        .header("Authorization", format!("Bearer {token}"))
+        .send_json(json!({ "query": query, "variables": variables }))
+        .unwrap();
+    serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+fn ok(server: &common::Server, token: &str, query: &str, variables: Value) -> Value {
+    let v = send(server, token, query, variables);
+    assert!(v.get("errors").is_none(), "{query}: {v}");
+    v["data"].clone()
+}
+
+fn refused(server: &common::Server, token: &str, query: &str, variables: Value) -> Value {
+    let v = send(server, token, query, variables);
+    let e = v["errors"][0].clone();
+    assert!(!e.is_null(), "{query} was not refused: {v}");
+    e
+}
+
+fn run(db: &common::Db) {
+    let roles = common::generated_org(
+        db,
+        ORG,
+        200,
+        5,
+        &["admin", "recruiter", "hiring_manager", "interviewer"],
+    );
+    let token = |role: &str| roles.iter().find(|r| r.role == role).unwrap();
+    let mut settings = server::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: db.url.clone(),
+        ..server::Settings::default()
+    };
+    settings.auth.cache_ms = 0;
+    let server = common::Server::start(settings);
+    let admin = token("admin");
+    let recruiter = token("recruiter");
+
+    // The shipped default, never set.
+    let p = ok(
+        &server,
+        &admin.token,
+        "{ policy { version text hash setBy setAt shippedDefault versionCount versions { version } } }",
+        json!({}),
+    )["policy"]
+        .clone();
+    assert_eq!(p["version"], Value::Null);
+    assert_eq!(p["shippedDefault"], true);
+    assert_eq!(p["versionCount"], 0);
+    assert!(p["text"].as_str().unwrap().contains("@id(\"admin\")"));
+    assert_eq!(p["versions"], json!([]));
+
+    // Everyone else: refused, whatever they ask.
+    let recruiter_apps = || {
+        ok(
+            &server,
+            &recruiter.token,
+            "{ applications(first: 5) { nodes { id } } }",
+            json!({}),
+        )["applications"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert!(recruiter_apps() > 0, "the recruiter sees applications");
+    for role in ["recruiter", "hiring_manager", "interviewer"] {
+        let t = &token(role).token;
+        for (query, vars) in [
+            ("{ policy { version } }", json!({})),
+            (
+                "query($t: String!) { validatePolicy(text: $t) { valid } }",
+                json!({ "t": ADMINS_ONLY }),
+            ),
+            (
+                "mutation($t: String!) { setPolicy(text: $t) { version } }",
+                json!({ "t": ADMINS_ONLY }),
+            ),
+            ("mutation { resetPolicy { version } }", json!({})),
+            ("{ auditLog { nodes { sequence } } }", json!({})),
+        ] {
+            let e = refused(&server, t, query, vars);
+            assert_eq!(e["extensions"]["code"], "FORBIDDEN", "{role}: {query}: {e}");
+        }
+    }
+    assert_eq!(
+        ok(
+            &server,
+            &admin.token,
+            "{ policy { versionCount } }",
+            json!({})
+        )["policy"]["versionCount"],
+        0,
+        "a refused change stored nothing"
+    );
+    assert!(recruiter_apps() > 0);
+
+    // A broken text: its problems at their line, and nothing stored when set.
+    let v = ok(
+        &server,
+        &admin.token,
+        "query($t: String!) { validatePolicy(text: $t) { valid problems { line column message } } }",
+        json!({ "t": BROKEN }),
+    );
+    assert_eq!(v["validatePolicy"]["valid"], false);
+    let problems = v["validatePolicy"]["problems"].as_array().unwrap();
+    assert!(!problems.is_empty());
+    assert!(
+        problems.iter().all(|p| p["line"].as_u64().unwrap() >= 3),
+        "{problems:?}"
+    );
+    let v = ok(
+        &server,
+        &admin.token,
+        "query($t: String!) { validatePolicy(text: $t) { valid problems { line } } }",
+        json!({ "t": ADMINS_ONLY }),
+    );
+    assert_eq!(v["validatePolicy"], json!({"valid": true, "problems": []}));
+    for bad in [BROKEN, CROSS_ORG, ""] {
+        let e = refused(
+            &server,
+            &admin.token,
+            "mutation($t: String!) { setPolicy(text: $t) { version } }",
+            json!({ "t": bad }),
+        );
+        assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT", "{bad}: {e}");
+        assert_eq!(e["extensions"]["field"], "text", "{e}");
+        assert!(e["extensions"]["line"].as_u64().is_some(), "{e}");
+        assert!(e["message"].as_str().unwrap().starts_with("text:"), "{e}");
+    }
+    let e = refused(
+        &server,
+        &admin.token,
+        "mutation($t: String!) { setPolicy(text: $t) { version } }",
+        json!({ "t": BROKEN }),
+    );
+    assert!(e["extensions"]["line"].as_u64().unwrap() >= 3, "{e}");
+    assert_eq!(
+        ok(
+            &server,
+            &admin.token,
+            "{ policy { versionCount } }",
+            json!({})
+        )["policy"]["versionCount"],
+        0,
+        "a refused text stored nothing"
+    );
+
+    // Set: in force at once, recorded with its author.
+    let set = ok(
+        &server,
+        &admin.token,
+        "mutation($t: String!) { setPolicy(text: $t) { version text hash setBy shippedDefault versionCount } }",
+        json!({ "t": ADMINS_ONLY }),
+    )["setPolicy"]
+        .clone();
+    assert_eq!(set["version"], 1);
+    assert_eq!(set["text"], ADMINS_ONLY);
+    assert_eq!(set["setBy"], admin.user_id.as_str());
+    assert_eq!(set["shippedDefault"], false);
+    assert_eq!(set["versionCount"], 1);
+    assert_eq!(recruiter_apps(), 0, "under an admins-only policy");
+    let log = ok(
+        &server,
+        &admin.token,
+        "query($a: String) { auditLog(first: 1, actor: $a) { nodes { sequence action actor subject outcome detail } pageInfo { hasNextPage endCursor } } }",
+        json!({ "a": admin.user_id }),
+    )["auditLog"]
+        .clone();
+    let entry = &log["nodes"][0];
+    assert_eq!(entry["action"], "setPolicy");
+    assert_eq!(entry["actor"], admin.user_id.as_str());
+    assert_eq!(entry["subject"], "policy v1");
+    assert_eq!(entry["outcome"], "allowed");
+    assert!(
+        entry["detail"]
+            .as_str()
+            .unwrap()
+            .contains(set["hash"].as_str().unwrap()),
+        "{entry}"
+    );
+
+    // Reset: the shipped default again, a new version.
+    let reset = ok(
+        &server,
+        &admin.token,
+        "mutation { resetPolicy { version shippedDefault setBy versions { version shippedDefault } } }",
+        json!({}),
+    )["resetPolicy"]
+        .clone();
+    assert_eq!(reset["version"], 2);
+    assert_eq!(reset["shippedDefault"], true);
+    assert_eq!(
+        reset["versions"],
+        json!([{"version": 2, "shippedDefault": true}, {"version": 1, "shippedDefault": false}])
+    );
+    assert!(recruiter_apps() > 0, "back on the shipped default");
+
+    // The log pages newest first by its cursor, without skipping or repeating (the admin's
+    // entries: the recruiter's reads under the admins-only policy were audited in between).
+    let page = |after: Value| {
+        ok(
+            &server,
+            &admin.token,
+            "query($after: String, $a: String) { auditLog(first: 1, after: $after, actor: $a) { nodes { sequence action actor outcome } pageInfo { hasNextPage endCursor } } }",
+            json!({ "after": after, "a": admin.user_id }),
+        )["auditLog"]
+            .clone()
+    };
+    let first = page(Value::Null);
+    assert_eq!(first["nodes"][0]["action"], "resetPolicy");
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    let second = page(first["pageInfo"]["endCursor"].clone());
+    assert_eq!(second["nodes"][0]["action"], "setPolicy");
+    assert!(
+        second["nodes"][0]["sequence"].as_i64().unwrap()
+            < first["nodes"][0]["sequence"].as_i64().unwrap()
+    );
+    let everything = ok(
+        &server,
+        &admin.token,
+        "query($a: String) { auditLog(first: 200, actor: $a) { nodes { sequence } } }",
+        json!({ "a": admin.user_id }),
+    );
+    let seqs: Vec<i64> = everything["auditLog"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["sequence"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        &seqs[..2],
+        &[
+            first["nodes"][0]["sequence"].as_i64().unwrap(),
+            second["nodes"][0]["sequence"].as_i64().unwrap()
+        ]
+    );
+    assert!(
+        seqs.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {seqs:?}"
+    );
+    // Filters: the recruiter's entries are theirs; denials only denials (the refusals above
+    // were audited as denials of `edit` on the org).
+    let theirs = ok(
+        &server,
+        &admin.token,
+        "query($a: String) { auditLog(first: 200, actor: $a) { nodes { actor } } }",
+        json!({ "a": recruiter.user_id }),
+    );
+    let theirs = theirs["auditLog"]["nodes"].as_array().unwrap();
+    assert!(!theirs.is_empty());
+    assert!(
+        theirs
+            .iter()
+            .all(|e| e["actor"] == recruiter.user_id.as_str())
+    );
+    let denied = ok(
+        &server,
+        &admin.token,
+        "{ auditLog(first: 200, deniedOnly: true) { nodes { outcome actor } } }",
+        json!({}),
+    );
+    let denied = denied["auditLog"]["nodes"].as_array().unwrap();
+    assert!(!denied.is_empty());
+    assert!(denied.iter().all(|e| e["outcome"] == "denied"));
+    for (query, field) in [
+        ("{ auditLog(first: 0) { nodes { sequence } } }", "first"),
+        ("{ auditLog(first: 201) { nodes { sequence } } }", "first"),
+        (
+            "{ auditLog(after: \"6576656e74733a31\") { nodes { sequence } } }",
+            "after",
+        ),
+    ] {
+        let e = refused(&server, &admin.token, query, json!({}));
+        assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT", "{query}: {e}");
+        assert_eq!(e["extensions"]["field"], field, "{query}: {e}");
+    }
+
+    // Custom field definitions: every role gets them, each with where its values show; what
+    // says `none` reads null on every record the role sees.
+    let defs_of = |t: &str| {
+        ok(
+            &server,
+            t,
+            "{ customFields(entity: \"candidate\") { id entity key type sensitive valuesVisible } }",
+            json!({}),
+        )["customFields"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let admin_defs = defs_of(&admin.token);
+    assert!(!admin_defs.is_empty());
+    assert!(admin_defs.iter().all(|d| d["entity"] == "candidate"));
+    assert!(admin_defs.iter().all(|d| d["valuesVisible"] == "all"));
+    let sensitive = admin_defs
+        .iter()
+        .find(|d| d["sensitive"] == true)
+        .expect("a sensitive candidate field")["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let values = |t: &str| -> Vec<Value> {
+        ok(
+            &server,
+            t,
+            &format!("{{ candidates(first: 200) {{ nodes {{ custom(key: {sensitive:?}) }} }} }}"),
+            json!({}),
+        )["candidates"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["custom"].clone())
+            .collect()
+    };
+    assert!(
+        values(&admin.token).iter().any(|v| !v.is_null()),
+        "the admin reads some `{sensitive}`"
+    );
+    for role in ["recruiter", "hiring_manager", "interviewer"] {
+        let t = &token(role).token;
+        let defs = defs_of(t);
+        assert_eq!(defs.len(), admin_defs.len(), "{role}");
+        let d = defs
+            .iter()
+            .find(|d| d["key"] == sensitive.as_str())
+            .unwrap();
+        assert_ne!(d["valuesVisible"], "all", "{role}: {d}");
+        if d["valuesVisible"] == "none" {
+            assert!(values(t).iter().all(Value::is_null), "{role}");
+        }
+    }
+    let e = refused(
+        &server,
+        &admin.token,
+        "{ customFields(entity: \"offer\") { id } }",
+        json!({}),
+    );
+    assert_eq!(e["extensions"]["field"], "entity");
+}
+
+#[test]
+fn admin_api_on_sqlite() {
+    run(&common::sqlite_db());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn admin_api_on_postgres() {
+    run(&common::postgres_db());
+}
