@@ -5,6 +5,7 @@
 //! mutations ([`mutations`]) complete it.
 
 pub mod automation;
+pub mod direct;
 pub mod events;
 pub mod flags;
 pub mod jobs;
