@@ -13,7 +13,8 @@
 # sent as Relay and Apollo clients send it, one text with the cursor in its variables
 # (API_QUERY_FORM=inline: the cursor written into the text, a new text per page). API_ROLE as
 # for bench/api.sh. To compare two builds, copy one binary aside and run this script once with
-# API_BIN set to it and once without (the build of the checkout).
+# API_BIN set to it and once without (the build of the checkout). API_PROFILE=<file>: keep the
+# second run's callgrind output there, for `callgrind_annotate --inclusive=yes <file>`.
 set -euo pipefail
 
 n=${1:-1000000}
@@ -52,12 +53,17 @@ count() {
         after=$(printf 'bench_app_%d' $(( (i * 7919) % n + 1 )) | od -An -tx1 | tr -d ' \n')
         local body
         if [ "$form" = inline ]; then
-            body="{\"query\":\"{ applications(first: 50, after: \\\"$after\\\") { $selection } }\"}"
+            body="{\"query\":\"{ applications(first: 50, after: \\\"$after\\\", orderBy: {field: ID}) { $selection } }\"}"
         else
-            body="{\"query\":\"query Page(\$after: String) { applications(first: 50, after: \$after) { $selection } }\",\"variables\":{\"after\":\"$after\"}}"
+            body="{\"query\":\"query Page(\$after: String) { applications(first: 50, after: \$after, orderBy: {field: ID}) { $selection } }\",\"variables\":{\"after\":\"$after\"}}"
         fi
-        curl -sf -o /dev/null "http://127.0.0.1:$port/graphql" -H "Authorization: Bearer $token" \
+        curl -sf -o "$out/answer" "http://127.0.0.1:$port/graphql" -H "Authorization: Bearer $token" \
             -H 'Content-Type: application/json' -d "$body"
+        # An error answer costs a fraction of a page: counting it would flatter the server.
+        if grep -q '"errors"' "$out/answer"; then
+            echo "bench/api-instructions.sh: the page failed: $(head -c 300 "$out/answer")" >&2
+            kill -INT "$vg"; exit 1
+        fi
     done
     kill -INT "$vg"
     wait "$vg" || true
@@ -66,4 +72,5 @@ count() {
 
 i1=$(count "$n1")
 i2=$(count "$n2")
+[ -n "${API_PROFILE:-}" ] && cp "$out/cg" "$API_PROFILE"
 echo "instructions per page: $(( (i2 - i1) / (n2 - n1) ))   ($n1 pages: $i1, $n2 pages: $i2)"

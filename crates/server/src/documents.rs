@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use async_graphql::parser::types::ExecutableDocument;
 
@@ -29,7 +29,37 @@ pub const LONGEST: usize = 16 * 1024;
 /// Slots of the table of texts parsed once.
 pub const DOORKEEPER: usize = 1024;
 
-type Generation = HashMap<Box<str>, Arc<ExecutableDocument>>;
+type Generation = HashMap<Box<str>, Arc<Kept>>;
+
+/// A kept document, and once async-graphql has executed it without an error, its direct plan
+/// (`None` inside: it has none, [`crate::graphql::direct`]).
+pub struct Kept {
+    pub doc: ExecutableDocument,
+    pub direct: OnceLock<Option<Arc<crate::graphql::direct::Plan>>>,
+}
+
+/// A parsed document: kept, or parsed for this request only.
+pub enum Parsed {
+    Kept(Arc<Kept>),
+    Fresh(ExecutableDocument),
+}
+
+impl Parsed {
+    pub fn doc(&self) -> &ExecutableDocument {
+        match self {
+            Parsed::Kept(k) => &k.doc,
+            Parsed::Fresh(d) => d,
+        }
+    }
+
+    /// The document for async-graphql to execute: a copy of a kept one.
+    pub fn into_doc(self) -> ExecutableDocument {
+        match self {
+            Parsed::Kept(k) => k.doc.clone(),
+            Parsed::Fresh(d) => d,
+        }
+    }
+}
 
 /// Parsed documents by query text.
 pub struct Documents {
@@ -52,16 +82,26 @@ impl Default for Documents {
 impl Documents {
     /// The parsed document of `query`: a copy of the kept one, or parsed now (and kept).
     pub fn parse(&self, query: &str) -> Result<ExecutableDocument, async_graphql::parser::Error> {
-        if let Some(doc) = self.get(query) {
+        self.parse_kept(query).map(Parsed::into_doc)
+    }
+
+    /// The parsed document of `query`: the kept one, or parsed now (and kept).
+    pub fn parse_kept(&self, query: &str) -> Result<Parsed, async_graphql::parser::Error> {
+        if let Some(kept) = self.get(query) {
             metrics::counter!("hireplane_api_documents_total", "outcome" => "cached").increment(1);
-            return Ok(ExecutableDocument::clone(&doc));
+            return Ok(Parsed::Kept(kept));
         }
         let doc = async_graphql::parser::parse_query(query)?;
         metrics::counter!("hireplane_api_documents_total", "outcome" => "parsed").increment(1);
         if query.len() <= LONGEST && self.seen_before(query) {
-            self.keep(query, Arc::new(doc.clone()));
+            let kept = Arc::new(Kept {
+                doc,
+                direct: OnceLock::new(),
+            });
+            self.keep(query, kept.clone());
+            return Ok(Parsed::Kept(kept));
         }
-        Ok(doc)
+        Ok(Parsed::Fresh(doc))
     }
 
     /// Whether `query` was parsed before (as far as its slot remembers); remembers it if not.
@@ -94,7 +134,7 @@ impl Documents {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn get(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+    fn get(&self, query: &str) -> Option<Arc<Kept>> {
         let mut g = self.lock();
         if let Some(doc) = g.0.get(query) {
             return Some(doc.clone());
@@ -104,12 +144,12 @@ impl Documents {
         Some(doc)
     }
 
-    fn keep(&self, query: &str, doc: Arc<ExecutableDocument>) {
+    fn keep(&self, query: &str, doc: Arc<Kept>) {
         let mut g = self.lock();
         Self::insert(&mut g, query.into(), doc);
     }
 
-    fn insert(g: &mut (Generation, Generation), text: Box<str>, doc: Arc<ExecutableDocument>) {
+    fn insert(g: &mut (Generation, Generation), text: Box<str>, doc: Arc<Kept>) {
         if g.0.len() >= CAPACITY {
             g.1 = std::mem::take(&mut g.0);
         }

@@ -33,6 +33,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::{Caller, Denied, Gate};
 use crate::db::Db;
+use crate::documents::Parsed;
 use crate::graphql::RequestCtx;
 use crate::settings::Settings;
 use tracing::Instrument;
@@ -361,6 +362,10 @@ fn observe(operation: &str, outcome: &'static str, started: Instant) {
         .record(started.elapsed());
 }
 
+/// The response header of a read answered by a direct plan ([`crate::graphql::direct`]).
+pub const DIRECT_HEADER: header::HeaderName =
+    header::HeaderName::from_static("x-hireplane-answered-by");
+
 async fn graphql(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -520,18 +525,23 @@ async fn graphql(
     }
     // Parsed once, or copied from the cache: the schema executes the document kept in the
     // request. A text that does not parse is left to the schema, which reports where.
-    let parsed = match shared.documents.parse(&request.query) {
-        Ok(doc) => {
+    // A kept document is not copied when its direct plan answers ([`crate::graphql::direct`]).
+    let mut kept = None;
+    let parsed = match shared.documents.parse_kept(&request.query) {
+        Ok(parsed) => {
             let registry = shared.schema.registry();
-            let seen = operation_of(registry, &doc);
+            let seen = operation_of(registry, parsed.doc());
             let cost = crate::cost::measure(
                 registry,
-                &doc,
+                parsed.doc(),
                 request.operation_name.as_deref(),
                 &request.variables,
                 &shared.limits,
             );
-            request.set_parsed_query(doc);
+            match parsed {
+                Parsed::Kept(k) if !seen.1 => kept = Some(k),
+                other => request.set_parsed_query(other.into_doc()),
+            }
             Ok((seen, cost.refusal(&shared.limits)))
         }
         Err(_) => Err(()),
@@ -617,6 +627,51 @@ async fn graphql(
         flags: shared.flags.clone(),
     };
     let span = tracing::info_span!("graphql");
+    // A read whose document async-graphql has answered before without an error, and whose
+    // plan writes its answer directly: the same reads as the caller, without the per-field
+    // resolution. `None` from the plan: the request runs the usual way below.
+    let plan = kept
+        .as_ref()
+        .and_then(|k| k.direct.get().cloned().flatten());
+    if let Some(plan) = plan {
+        let direct = tokio::time::timeout_at(
+            deadline,
+            plan.run(&ctx, request.operation_name.as_deref(), &request.variables)
+                .instrument(span.clone()),
+        )
+        .await;
+        let answered = matches!(direct, Ok(Some(_)));
+        metrics::counter!("hireplane_api_direct_total", "outcome" => if answered { "answered" } else { "fell_back" })
+            .increment(1);
+        match direct {
+            Ok(Some(text)) => {
+                record(&operation, "ok", started);
+                // Which way answered, for operators and for the test that holds the two
+                // ways to the same bytes.
+                return (
+                    StatusCode::OK,
+                    [
+                        (header::CONTENT_TYPE, "application/json"),
+                        (DIRECT_HEADER, "direct"),
+                    ],
+                    text,
+                )
+                    .into_response();
+            }
+            Ok(None) => {}
+            Err(_) => {
+                record(&operation, "timeout", started);
+                return refuse(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "TIMEOUT",
+                    &format!("the request took longer than {} ms", timeout.as_millis()),
+                );
+            }
+        }
+    }
+    if let Some(k) = &kept {
+        request.set_parsed_query(k.doc.clone());
+    }
     let executed = tokio::time::timeout_at(
         deadline,
         shared.schema.execute(request.data(ctx)).instrument(span),
@@ -647,6 +702,14 @@ async fn graphql(
         }
     }
     let mut response = response;
+    // Answered without an error: the document passed every validation rule, so it may get
+    // a direct plan (decided once per kept document).
+    if response.errors.is_empty()
+        && let Some(k) = &kept
+    {
+        k.direct
+            .get_or_init(|| crate::graphql::direct::plan(&k.doc).map(Arc::new));
+    }
     let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok());
     give_codes(&mut response, request_id);
     let outcome = outcome_of(&response);

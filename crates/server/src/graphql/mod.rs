@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod automation;
+pub mod direct;
 pub mod events;
 pub mod flags;
 pub mod jobs;

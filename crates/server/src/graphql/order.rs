@@ -15,7 +15,7 @@
 //! and id; a cursor of another order is refused. Ordered by `id`, a cursor is the hex of the
 //! id alone (the form of the first cursors, still accepted).
 
-use async_graphql::dynamic::{Enum, EnumItem, InputObject, InputValue, TypeRef, ValueAccessor};
+use async_graphql::dynamic::{Enum, EnumItem, InputObject, InputValue, TypeRef};
 use query_compiler::Value;
 use query_compiler::catalog::{Field, FieldGroup, Type as CType};
 
@@ -144,13 +144,24 @@ pub fn argument(shape: &Shape) -> Option<InputValue> {
 }
 
 /// The order an `orderBy` argument asks for (`None`: the default).
-pub fn parse(shape: &Shape, arg: Option<ValueAccessor<'_>>) -> async_graphql::Result<Order> {
-    let Some(arg) = arg.filter(|v| !v.is_null()) else {
+pub fn parse(shape: &Shape, arg: Option<&async_graphql::Value>) -> async_graphql::Result<Order> {
+    let Some(arg) = arg.filter(|v| !matches!(v, async_graphql::Value::Null)) else {
         return Ok(default(shape));
     };
-    let arg = arg.object()?;
-    let field_arg = arg.try_get("field")?;
-    let name = field_arg.enum_name()?;
+    let async_graphql::Value::Object(arg) = arg else {
+        return Err(error(
+            Code::BadUserInput,
+            Some("orderBy"),
+            "`orderBy` must be an object",
+        ));
+    };
+    let Some(name) = arg.get("field").and_then(super::read::enum_name) else {
+        return Err(error(
+            Code::BadUserInput,
+            Some("orderBy.field"),
+            "`orderBy.field` must be one of the order fields",
+        ));
+    };
     let Some((_, field)) = fields(shape).into_iter().find(|(n, _)| n == name) else {
         return Err(error(
             Code::BadUserInput,
@@ -161,8 +172,11 @@ pub fn parse(shape: &Shape, arg: Option<ValueAccessor<'_>>) -> async_graphql::Re
             ),
         ));
     };
-    let desc = match arg.get("direction").filter(|v| !v.is_null()) {
-        Some(d) => d.enum_name()? == "DESC",
+    let desc = match arg
+        .get("direction")
+        .filter(|v| !matches!(v, async_graphql::Value::Null))
+    {
+        Some(d) => super::read::enum_name(d) == Some("DESC"),
         None => false,
     };
     Ok(Order {

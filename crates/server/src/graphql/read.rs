@@ -143,6 +143,11 @@ impl Node {
         })
     }
 
+    /// The value in column `i` of the node's row (the columns are the list report's paths).
+    pub(super) fn column(&self, i: usize) -> Option<&query_compiler::Value> {
+        self.row.values.get(i)
+    }
+
     /// The node's id, when its entity has one.
     pub fn id(&self) -> Option<String> {
         match self.get("id") {
@@ -153,16 +158,23 @@ impl Node {
 }
 
 /// A page of a connection.
-struct Page {
-    nodes: Vec<Node>,
-    has_next: bool,
-    has_previous: bool,
-    total: Option<i64>,
+pub(super) struct Page {
+    pub nodes: Vec<Node>,
+    pub has_next: bool,
+    pub has_previous: bool,
+    pub total: Option<i64>,
     keyed: bool,
 }
 
+impl Page {
+    /// The last row's cursor (`pageInfo.endCursor`), for lists with ids.
+    pub fn end_cursor(&self) -> Option<String> {
+        self.nodes.last().filter(|_| self.keyed).map(cursor_of)
+    }
+}
+
 /// The value of a field, as GraphQL shows it (`enum_type`: an enum field's values are names).
-fn to_value(v: &query_compiler::Value, is_enum: bool) -> Value {
+pub(super) fn to_value(v: &query_compiler::Value, is_enum: bool) -> Value {
     use query_compiler::Value as V;
     match v {
         V::Null => Value::Null,
@@ -447,7 +459,7 @@ fn connection_types(shape: &Shape) -> Vec<Type> {
             Field::new("pageInfo", TypeRef::named_nn("PageInfo"), |ctx| {
                 FieldFuture::new(async move {
                     let page = ctx.parent_value.try_downcast_ref::<Page>()?;
-                    let end = page.nodes.last().filter(|_| page.keyed).map(cursor_of);
+                    let end = page.end_cursor();
                     let info = serde_json::json!({
                         "hasNextPage": page.has_next,
                         "hasPreviousPage": page.has_previous,
@@ -583,7 +595,7 @@ pub fn literal(s: &str) -> String {
 }
 
 /// A node's cursor in the order of its list (`order::Order::cursor`).
-fn cursor_of(node: &Node) -> String {
+pub(super) fn cursor_of(node: &Node) -> String {
     let id = node.id().unwrap_or_default();
     match &node.order {
         Some(order) => order.cursor(node.get(order.field).ok(), &id),
@@ -658,12 +670,89 @@ fn node_selections<'a>(connection: &SelectionField<'a>) -> Vec<SelectionField<'a
 async fn list(
     ctx: &ResolverContext<'_>,
     shape: &'static Shape,
-    mut conds: Vec<String>,
+    conds: Vec<String>,
 ) -> async_graphql::Result<Page> {
     let rc = ctx.data::<RequestCtx>()?;
-    let first = match ctx.args.get("first") {
-        Some(v) if !v.is_null() => {
-            let n = v.i64()?;
+    let arg = |name: &str| ctx.args.get(name).map(|v| v.as_value());
+    let args = ListArgs {
+        first: arg("first"),
+        after: arg("after"),
+        order_by: arg("orderBy"),
+        filter: arg("filter"),
+        where_: arg("where"),
+    };
+    let field = ctx.field();
+    let mut paths = Vec::new();
+    let nodes = node_selections(&field);
+    if nodes.is_empty() {
+        collect(shape, &field, "", &mut paths)?;
+    }
+    for sel in &nodes {
+        collect(shape, sel, "", &mut paths)?;
+    }
+    let wants_total = field.selection_set().any(|c| c.name() == "totalCount");
+    list_page(rc, shape, conds, &args, paths, wants_total).await
+}
+
+/// The arguments of a list field (`first`, `after`, `orderBy`, `filter`, `where`), as given.
+pub(super) struct ListArgs<'a> {
+    pub first: Option<&'a Value>,
+    pub after: Option<&'a Value>,
+    pub order_by: Option<&'a Value>,
+    pub filter: Option<&'a Value>,
+    pub where_: Option<&'a Value>,
+}
+
+/// The name of an enum value: a literal's, or a variable's (a string).
+pub(super) fn enum_name(v: &Value) -> Option<&str> {
+    match v {
+        Value::Enum(n) => Some(n.as_str()),
+        Value::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// An argument given, and not null.
+fn given(v: Option<&Value>) -> Option<&Value> {
+    v.filter(|v| !matches!(v, Value::Null))
+}
+
+fn text_arg<'a>(v: &'a Value, name: &str) -> async_graphql::Result<&'a str> {
+    match v {
+        Value::String(s) => Ok(s),
+        _ => Err(error(
+            Code::BadUserInput,
+            Some(name),
+            format!("`{name}` must be a string"),
+        )),
+    }
+}
+
+/// One page of a list of `shape`: the rows after `args.after` that match `conds` and the
+/// arguments, with the report paths `paths` (what the selection reads, from [`collect`]), and
+/// the count over all pages when `wants_total`. The one path of every list read, whether
+/// async-graphql resolves the field or [`super::direct`] answers a known document.
+pub(super) async fn list_page(
+    rc: &RequestCtx,
+    shape: &'static Shape,
+    mut conds: Vec<String>,
+    args: &ListArgs<'_>,
+    mut paths: Vec<String>,
+    wants_total: bool,
+) -> async_graphql::Result<Page> {
+    let first = match given(args.first) {
+        Some(v) => {
+            let n = match v {
+                Value::Number(n) => n.as_i64(),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                error(
+                    Code::BadUserInput,
+                    Some("first"),
+                    "`first` must be an integer",
+                )
+            })?;
             if n < 0 || n > rc.limits.max_page_size as i64 {
                 return Err(error(
                     Code::BadUserInput,
@@ -679,15 +768,15 @@ async fn list(
         _ => rc.limits.default_page_size,
     };
     let order = if shape.has_id() {
-        Some(Arc::new(order::parse(shape, ctx.args.get("orderBy"))?))
+        Some(Arc::new(order::parse(shape, args.order_by)?))
     } else {
         None
     };
     let mut has_previous = false;
     // The page's start: kept apart from the other conditions, which `totalCount` reuses.
     let mut start = None;
-    if let Some(after) = ctx.args.get("after").filter(|v| !v.is_null()) {
-        let after = after.string()?;
+    if let Some(after) = given(args.after) {
+        let after = text_arg(after, "after")?;
         let Some(order) = &order else {
             return Err(error(
                 Code::BadUserInput,
@@ -701,29 +790,25 @@ async fn list(
         start = Some(cond);
         has_previous = true;
     }
-    if let Some(filter) = ctx.args.get("filter").filter(|v| !v.is_null()) {
-        let filter = filter.object()?;
-        for (name, value) in filter.iter() {
-            if value.is_null() {
+    if let Some(filter) = given(args.filter) {
+        let Value::Object(filter) = filter else {
+            return Err(error(
+                Code::BadUserInput,
+                Some("filter"),
+                "`filter` must be an object",
+            ));
+        };
+        for (name, value) in filter {
+            if matches!(value, Value::Null) {
                 continue;
             }
-            conds.push(filter_cond(shape, name.as_str(), &value)?);
+            conds.push(filter_cond(shape, name.as_str(), value)?);
         }
     }
-    let user_where = match ctx.args.get("where").filter(|v| !v.is_null()) {
-        Some(w) => Some(w.string()?.to_owned()),
+    let user_where = match given(args.where_) {
+        Some(w) => Some(text_arg(w, "where")?.to_owned()),
         None => None,
     };
-    let field = ctx.field();
-    let mut paths = Vec::new();
-    let nodes = node_selections(&field);
-    if nodes.is_empty() {
-        collect(shape, &field, "", &mut paths)?;
-    }
-    for sel in &nodes {
-        collect(shape, sel, "", &mut paths)?;
-    }
-    let wants_total = field.selection_set().any(|c| c.name() == "totalCount");
     let clause = match &order {
         Some(order) => {
             // The cursor needs the order field's value: fetched even when not selected.
@@ -821,28 +906,31 @@ async fn lookup(
 }
 
 /// The report condition of one `filter` entry.
-fn filter_cond(
-    shape: &Shape,
-    name: &str,
-    value: &async_graphql::dynamic::ValueAccessor<'_>,
-) -> async_graphql::Result<String> {
+fn filter_cond(shape: &Shape, name: &str, value: &Value) -> async_graphql::Result<String> {
+    let wrong = || {
+        error(
+            Code::BadUserInput,
+            Some(name),
+            format!("`{name}` has a value of the wrong type"),
+        )
+    };
     if let Some((_, f)) = shape.fields.iter().find(|(g, _)| g == name) {
-        let lit = match &f.ty {
-            CType::Integer => value.i64()?.to_string(),
-            CType::Bool => value.boolean()?.to_string(),
-            CType::Enum(_) => literal(value.enum_name()?),
-            _ => literal(value.string()?),
+        let lit = match (&f.ty, value) {
+            (CType::Integer, Value::Number(n)) => n.as_i64().ok_or_else(wrong)?.to_string(),
+            (CType::Bool, Value::Boolean(b)) => b.to_string(),
+            (CType::Enum(_), v) => literal(enum_name(v).ok_or_else(wrong)?),
+            (_, Value::String(s)) => literal(s),
+            _ => return Err(wrong()),
         };
         return Ok(format!("{} = {lit}", path_text(f.name)));
     }
     if let Some(rel) = name.strip_suffix("Id")
         && let Some((_, r)) = shape.to_one.iter().find(|(g, _)| g == rel)
     {
-        return Ok(format!(
-            "{}.id = {}",
-            path_text(r.name),
-            literal(value.string()?)
-        ));
+        let Value::String(id) = value else {
+            return Err(wrong());
+        };
+        return Ok(format!("{}.id = {}", path_text(r.name), literal(id)));
     }
     Err(error(
         Code::BadUserInput,

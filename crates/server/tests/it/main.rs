@@ -16,6 +16,7 @@ mod console;
 mod console_browser;
 mod demographics;
 mod descriptions;
+mod direct;
 mod flags;
 mod hardening;
 mod hardening_scheduling;
