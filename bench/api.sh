@@ -46,7 +46,8 @@ user=$(psql -X "$dburl" -Atc "SELECT id FROM users WHERE org_id = 'bench' AND ro
 echo "as $role $user" >&2
 token=$("$bin" --database "$dburl" token create --org bench --user "$user" --name bench --expires-in 1d 2>/dev/null)
 
-export HIREPLANE_LIMITS__RATE_PER_SECOND=0 HIREPLANE_LOG_LEVEL=warn HIREPLANE_POOL__SIZE=${API_POOL:-16}
+# 100 connections in phase 1: over the default per-address limit of 64.
+export HIREPLANE_LIMITS__RATE_PER_SECOND=0 HIREPLANE_LIMITS__MAX_CONNECTIONS_PER_IP=1000 HIREPLANE_LOG_LEVEL=warn HIREPLANE_POOL__SIZE=${API_POOL:-16}
 "$bin" --database "$dburl" serve --listen "127.0.0.1:$port" >/dev/null 2>/tmp/hireplane-api-bench.log &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT

@@ -16,7 +16,9 @@
 # its processes); at the end the medians, the ratios and each server's peak memory (VmHWM, summed
 # over its processes). PostGraphile runs NODE_ENV=production, no query log, no GraphiQL, its pool
 # as large as hireplane's (16) and PG_WORKERS (default 2) cluster workers: one Node.js process
-# per core, its best on this machine. Without node and npm it says so and measures nothing.
+# per core, its best on this machine. HP_NODES_ONLY=1: both pages without `pageInfo` (PostGraphile
+# answers `hasNextPage` with an `exists (... not in (the page's cursors))` of its own, most of
+# its database time for this page). Without node and npm it says so and measures nothing.
 # Environment: HIREPLANE_BENCH_POSTGRES, API_BIN (as bench/api.sh).
 set -euo pipefail
 
@@ -37,7 +39,7 @@ if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
     echo "bench/postgraphile.sh: node and npm are needed for PostGraphile; nothing measured" >&2
     exit 0
 fi
-echo "rerun: bench/postgraphile.sh $n   (PG_PAIRS=$pairs PG_SECONDS=$seconds PG_CONNECTIONS=$connections PG_WORKERS=$workers)" >&2
+echo "rerun: bench/postgraphile.sh $n   (PG_PAIRS=$pairs PG_SECONDS=$seconds PG_CONNECTIONS=$connections PG_WORKERS=$workers HP_NODES_ONLY=${HP_NODES_ONLY:-0})" >&2
 
 source bench/bench-org.sh
 bin=${API_BIN:-$bin}
@@ -56,7 +58,7 @@ fi
 user=$(psql -X "$dburl" -Atc "SELECT id FROM users WHERE org_id = 'bench' AND role = 'admin' AND active ORDER BY id LIMIT 1")
 token=$("$bin" --database "$dburl" token create --org bench --user "$user" --name bench --expires-in 1d 2>/dev/null)
 
-HIREPLANE_LIMITS__RATE_PER_SECOND=0 HIREPLANE_LOG_LEVEL=warn HIREPLANE_POOL__SIZE=16 \
+HIREPLANE_LIMITS__RATE_PER_SECOND=0 HIREPLANE_LIMITS__MAX_CONNECTIONS_PER_IP=1000 HIREPLANE_LOG_LEVEL=warn HIREPLANE_POOL__SIZE=16 \
     "$bin" --database "$dburl" serve --listen "127.0.0.1:$hp_port" >/dev/null 2>/tmp/hireplane-pg-bench-hp.log &
 hp_pid=$!
 # setsid: PostGraphile's cluster master and workers in a process group of their own, to sum
@@ -78,19 +80,23 @@ done
 hp_pids() { echo "$hp_pid"; }
 pg_pids() { pgrep -g "$pg_pid" || true; }
 db_pids() { pgrep -x postgres || true; }
-cpu_ticks() { # sum of utime + stime over the given pids
-    local total=0 pid
+cpu_ticks() { # "pid ticks" (utime + stime) per line, for the given pids
+    local pid
     for pid in "$@"; do
-        [ -r "/proc/$pid/stat" ] || continue
-        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+        awk -v p="$pid" '{print p, $14 + $15}' "/proc/$pid/stat" 2>/dev/null || true
     done
-    echo "$total"
+}
+cpu_delta() { # ticks spent between two cpu_ticks listings: a pid new in the second counts whole
+    # (PostGraphile's pool opens connections as the load starts; a backend gone by the end is lost)
+    awk 'NR == FNR { before[$1] = $2; next } { total += $2 - (($1 in before) ? before[$1] : 0) } END { print total + 0 }' \
+        <(echo "$1") <(echo "$2")
 }
 hz=$(getconf CLK_TCK)
 
 echo "== the same rows from both on $checks starting points"
 python3 - "$hp_port" "$pg_port" "$token" "$n" "$checks" <<'PY'
 import json, random, sys, urllib.request
+# (The check always asks for pageInfo too; HP_NODES_ONLY drops it from the load only.)
 from datetime import datetime
 hp_port, pg_port, token, n, checks = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 def post(port, body, headers={}):
@@ -143,11 +149,11 @@ run() { # run SIDE PORT: one saturation run; appends "SIDE rate server_us db_us"
     server0=$(cpu_ticks $pids); db0=$(cpu_ticks $dbp)
     out=$(HP_TARGET=$target wrk -t2 -c"$connections" -d"${seconds}s" -s bench/api-page.lua "http://127.0.0.1:$port")
     # shellcheck disable=SC2086
-    server1=$(cpu_ticks $pids); db1=$(cpu_ticks $dbp)
+    server1=$(cpu_ticks $pids); db1=$(cpu_ticks $(db_pids))
     requests=$(echo "$out" | awk '/requests in/ {print $1}')
     if echo "$out" | grep -q "Non-2xx"; then echo "$side: non-2xx answers" >&2; exit 1; fi
-    python3 -c "import sys; s, r, sec, a, b, c, d, hz = sys.argv[1:]; r = int(r); print(s, r / float(sec), (int(b) - int(a)) * 1e6 / int(hz) / r, (int(d) - int(c)) * 1e6 / int(hz) / r)" \
-        "$side" "$requests" "$seconds" "$server0" "$server1" "$db0" "$db1" "$hz" | tee -a "$results"
+    python3 -c "import sys; s, r, sec, a, b, hz = sys.argv[1:]; r = int(r); print(s, r / float(sec), int(a) * 1e6 / int(hz) / r, int(b) * 1e6 / int(hz) / r)" \
+        "$side" "$requests" "$seconds" "$(cpu_delta "$server0" "$server1")" "$(cpu_delta "$db0" "$db1")" "$hz" | tee -a "$results"
 }
 echo "== $pairs pairs of saturation runs ($connections connections, ${seconds}s): side, pages/s, server CPU µs/page, PostgreSQL CPU µs/page"
 for i in $(seq "$pairs"); do
