@@ -278,20 +278,30 @@ fn postgres_pages_build_a_set_under_or_or_not_once() {
     let g = p
         .guard_for(&viewer("r1", "recruiter"), Dialect::Postgres)
         .unwrap();
-    // Under NOT: the hidden jobs, one hashed set per statement; the hiring team inside it an
-    // array.
+    // The job's `confidential` read from the row's stored `job_confidential` (migration 30);
+    // under OR, the recruiter's confidential jobs one hashed set per statement, the hiring team
+    // inside it an array. The whole-org form keeps the set of hidden jobs.
     let apps = sql(&g.rows_in_page(EntityId::Applications), "t");
     assert!(
         apps.starts_with(
-            "NOT (\"t\".\"job_id\" IN (SELECT \"z1\".\"id\" AS \"k\" FROM \"jobs\" AS \"z1\""
+            "(NOT (\"t\".\"job_confidential\" = TRUE)) OR (\"t\".\"job_id\" IN (SELECT \"z1\".\"id\" AS \"k\" FROM \"jobs\" AS \"z1\""
         ),
         "{apps}"
     );
     assert!(
-        apps.contains("NOT (\"z1\".\"id\" = ANY(ARRAY((SELECT \"zh\".\"job_id\""),
+        apps.contains("(\"z1\".\"id\" = ANY(ARRAY((SELECT \"zh\".\"job_id\""),
         "{apps}"
     );
     assert!(!apps.contains("EXISTS"), "{apps}");
+    let whole = sql(&g.rows(EntityId::Applications), "t");
+    assert!(!whole.contains("job_confidential"), "{whole}");
+    assert!(whole.contains("\"z1\".\"confidential\" = TRUE"), "{whole}");
+    // SQLite's page form probes the jobs per row, as before.
+    let portable = p
+        .guard_for(&viewer("r1", "recruiter"), Dialect::Sqlite)
+        .unwrap();
+    let apps = sql(&portable.rows_in_page(EntityId::Applications), "t");
+    assert!(!apps.contains("job_confidential"), "{apps}");
     // Under OR: one uncorrelated set (a hashed subplan, built once per statement), whose own
     // set is an array (once, an index condition on applications), nothing per row.
     let candidates = sql(&g.rows_in_page(EntityId::Candidates), "t");
@@ -321,6 +331,22 @@ fn postgres_pages_build_a_set_under_or_or_not_once() {
         apps.contains("(\"zi\".\"id\" = ANY(ARRAY((SELECT \"zp\".\"interview_id\""),
         "{apps}"
     );
+    // Their jobs: two sets of the key (their hiring teams', those they interview for) as one
+    // array, an index condition of a job's key (a joined job is probed by it).
+    let jobs = sql(&hm.rows_in_page(EntityId::Jobs), "t");
+    assert!(
+        jobs.starts_with(
+            "\"t\".\"id\" = ANY(ARRAY((SELECT \"zh\".\"job_id\" AS \"k\" FROM \"hiring_team\""
+        ),
+        "{jobs}"
+    );
+    assert!(
+        jobs.contains(
+            ") || ARRAY((SELECT \"zp\".\"job_id\" AS \"k\" FROM \"interview_participants\""
+        ),
+        "{jobs}"
+    );
+    assert!(!jobs.contains(" IN (SELECT"), "{jobs}");
 }
 
 #[test]
