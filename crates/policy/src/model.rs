@@ -425,7 +425,7 @@ pub enum Atom {
     Contains(&'static [&'static str]),
 }
 
-pub static LIFTS: [Lift; 4] = [
+pub static LIFTS: [Lift; 5] = [
     // `Derived::CandidateHasNonConfidentialJob`: an application to a job that is not confidential.
     Lift {
         from: "Application",
@@ -445,6 +445,14 @@ pub static LIFTS: [Lift; 4] = [
     Lift {
         from: "Application",
         via: "candidate",
+        row: Atom::Contains(&["interviewers"]),
+        target: Atom::Contains(&["interviewers"]),
+    },
+    // `Membership::JobInterviewers`: seats on interviews of any of the job's applications (the
+    // seats of this application's interviews among them).
+    Lift {
+        from: "Application",
+        via: "job",
         row: Atom::Contains(&["interviewers"]),
         target: Atom::Contains(&["interviewers"]),
     },

@@ -335,17 +335,16 @@ fn postgres_pages_build_a_set_under_or_or_not_once() {
     // array, an index condition of a job's key (a joined job is probed by it).
     let jobs = sql(&hm.rows_in_page(EntityId::Jobs), "t");
     assert!(
-        jobs.starts_with(
-            "\"t\".\"id\" = ANY(ARRAY((SELECT \"zh\".\"job_id\" AS \"k\" FROM \"hiring_team\""
-        ),
+        jobs.starts_with("\"t\".\"id\" = ANY(ARRAY((SELECT"),
         "{jobs}"
     );
-    assert!(
-        jobs.contains(
-            ") || ARRAY((SELECT \"zp\".\"job_id\" AS \"k\" FROM \"interview_participants\""
-        ),
-        "{jobs}"
-    );
+    for set in [
+        "SELECT \"zh\".\"job_id\" AS \"k\" FROM \"hiring_team\"",
+        "SELECT \"zp\".\"job_id\" AS \"k\" FROM \"interview_participants\"",
+    ] {
+        assert!(jobs.contains(set), "{jobs}");
+    }
+    assert_eq!(jobs.matches(" UNION ALL ").count(), 1, "{jobs}");
     assert!(!jobs.contains(" IN (SELECT"), "{jobs}");
 }
 
@@ -473,12 +472,15 @@ fn visible_rows_prove_their_references_visible_per_role() {
             (HiringTeam, "job_id"),
         ]
     );
-    // A hiring manager also sees applications they interview for, whose job they may not see.
+    // A hiring manager also sees applications they interview for, whose job they see as one of
+    // its interviewers (`Job.interviewers`: the seats on its applications' interviews).
     let manager = p.guard(&viewer("m1", "hiring_manager")).unwrap();
     let m = implied(&manager);
     assert!(m.contains(&(Applications, "candidate_id")), "{m:?}");
     assert!(m.contains(&(Offers, "application_id")), "{m:?}");
-    assert!(!m.contains(&(Applications, "job_id")), "{m:?}");
+    assert!(m.contains(&(Applications, "job_id")), "{m:?}");
+    // Not a scorecard's application: their own is visible on any application.
+    assert!(!m.contains(&(Feedback, "application_id")), "{m:?}");
     // An interviewer sees interviews they sit on, hence their applications (a seat makes an
     // interviewer of the application) and those applications' candidates; not the feedback's
     // application: their own feedback is visible by authorship alone.
@@ -486,6 +488,7 @@ fn visible_rows_prove_their_references_visible_per_role() {
     let i = implied(&interviewer);
     assert!(i.contains(&(Interviews, "application_id")), "{i:?}");
     assert!(i.contains(&(Applications, "candidate_id")), "{i:?}");
+    assert!(i.contains(&(Applications, "job_id")), "{i:?}");
     assert!(!i.contains(&(Feedback, "application_id")), "{i:?}");
     // An admin sees every target.
     let admin = p.guard(&viewer("a1", "admin")).unwrap();

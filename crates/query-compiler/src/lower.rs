@@ -1172,7 +1172,17 @@ impl Lower<'_> {
     fn subject_from(&mut self, tables: &mut Tables) -> (Name, Option<SqlExpr>) {
         let s = Name::new("s");
         let mut filter = vec![SqlExpr::eq(col(&s, "org_id"), SqlExpr::Org)];
-        filter.extend(self.row_filter(self.ir.subject, &s));
+        match self.page_driver(&s) {
+            // The keys of the page's first visible rows, found from the filter's sets: every
+            // one of them passes the filter (its branch's member makes the disjunction true,
+            // the other conjuncts are in the branch), so the filter is not tested again.
+            Some(driver) => {
+                let v = self.visible(self.ir.subject, self.page);
+                self.record(self.ir.subject, None, &v);
+                filter.push(driver);
+            }
+            None => filter.extend(self.row_filter(self.ir.subject, &s)),
+        }
         if let Some(f) = &self.ir.filter {
             filter.push(self.scalar(f, tables, &s, self.ir.subject));
         }
@@ -1188,10 +1198,7 @@ impl Lower<'_> {
 
     fn rows(&mut self) -> Select {
         let mut tables = Tables::new();
-        let (s, mut filter) = self.subject_from(&mut tables);
-        if let Some(driver) = self.page_driver(&s) {
-            filter = SqlExpr::all(filter.into_iter().chain([driver]).collect());
-        }
+        let (s, filter) = self.subject_from(&mut tables);
         let subject = self.ir.subject;
         let mut columns = Vec::new();
         for o in &self.ir.outputs {
@@ -1235,8 +1242,9 @@ impl Lower<'_> {
     /// to find the few the viewer sees (a hiring manager sees 0.1% of the applications on
     /// 1,000,000: about 48,000 rows per page). The rows are the same: every visible row's
     /// column is a member of one of the sets, so the page's first `n` visible rows are among
-    /// the first `n` of the branches together, and the statement keeps the whole filter and
-    /// the `where` on its own row. `None` (the statement as it was) when the statement does not
+    /// the first `n` of the branches together; each key found passes the whole filter (its
+    /// branch's member makes the disjunction true, the other conjuncts are tested in the branch),
+    /// so the statement tests the keys in place of the filter, and keeps the `where`. `None` (the statement as it was) when the statement does not
     /// read a page, the dialect cannot (`Dialect::drives_pages_from_sets`), the filter has no
     /// such disjunction (a single set is already an index condition: `x = ANY(ARRAY(...))`), a
     /// member's column has no index in key order (`catalog::KEY_ORDERED_INDEXES`), or the
