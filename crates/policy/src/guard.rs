@@ -627,7 +627,8 @@ impl<'a> Evaluator<'a> {
                 let page = if self.correlate {
                     // PostgreSQL: from the uncorrelated form, with the attributes the row
                     // stores read from the row, every set once per statement.
-                    let mut sets = Translator::new(&self.viewer.org, &self.viewer.user, ty);
+                    let mut sets =
+                        Translator::new(&self.viewer.org, &self.viewer.user, ty).stored(true);
                     if let Some(column) = through {
                         sets = sets.through(column);
                     }

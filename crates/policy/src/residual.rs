@@ -105,7 +105,8 @@ impl<'a> Translator<'a> {
     /// Attributes of referenced entities that the row stores in a column of its own
     /// ([`crate::model::STORED_ATTRS`]: an application's `job.confidential`) read from that
     /// column (`job_confidential = TRUE`) instead of through the reference (`job_id IN (SELECT
-    /// id FROM jobs WHERE confidential = TRUE)`). For the page form of a filter on PostgreSQL,
+    /// id FROM jobs WHERE confidential = TRUE)`), and a reference tested only for its key being
+    /// in a set as the foreign key in that set. For the page form of a filter on PostgreSQL,
     /// where a set under `OR` or `NOT` is probed once per row a page reads.
     pub fn stored(mut self, stored: bool) -> Translator<'a> {
         self.stored = stored;
@@ -539,6 +540,22 @@ impl<'a> Translator<'a> {
                     return SqlExpr::Bool(false);
                 };
                 let flip = !optional && inner.selectivity() > 0.5;
+                // With the row's stored attributes (the page form on PostgreSQL): a required
+                // reference whose target is tested only for its key being in a set (`job_id IN
+                // (SELECT id FROM jobs WHERE id IN <the viewer's hiring teams>)`) is the
+                // foreign key in that set (`job_id IN <the viewer's hiring teams>`): the key
+                // names an existing row of the org (the foreign key), so the same rows, without
+                // reading the target table (a recruiter's page read every job of the org to
+                // build its confidential jobs' set).
+                if self.stored
+                    && !top
+                    && !optional
+                    && !flip
+                    && let P::Atom(SqlExpr::InSelect(x, set, false), _) = inner.as_ref()
+                    && **x == SqlExpr::RowColumn(key)
+                {
+                    return in_select(SqlExpr::RowColumn(column), set.as_ref().clone());
+                }
                 let inner = if flip {
                     p_not(inner.as_ref().clone())
                 } else {
