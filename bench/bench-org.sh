@@ -2,12 +2,13 @@
 # makes sure the generated org of $n applications (`hireplane generate --org-id bench --seed 1
 # --today 2026-01-12`: seed 1's own date, the data every measurement in the README was taken on,
 # kept in /var/tmp/hireplane-bench-org-$n) is imported into the PostgreSQL database hp_bench_$n
-# of the server $pg, then VACUUM ANALYZE (BENCH_FEATURES: the CLI's cargo features to build).
+# of the server $pg, then VACUUM ANALYZE (BENCH_FEATURES: the CLI's cargo features to build;
+# HP_BENCH_DB: another database name, for a session of its own beside others on one server).
 # Sets: bin, org_dir, db, dburl.
 cargo build --release -q -p cli ${BENCH_FEATURES:+--features "$BENCH_FEATURES"}
 bin=${CARGO_TARGET_DIR:-target}/release/hireplane
 org_dir=/var/tmp/hireplane-bench-org-$n
-db=hp_bench_$n
+db=${HP_BENCH_DB:-hp_bench_$n}
 base=${pg%/*}
 dburl=$base/$db
 

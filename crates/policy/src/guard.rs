@@ -523,14 +523,19 @@ impl<'a> Evaluator<'a> {
         }
         let mut translator =
             Translator::new(&self.viewer.org, &self.viewer.user, ty).correlated(self.correlate);
+        // PostgreSQL's page form is translated again with the attributes the row stores read
+        // from its own columns (`Translator::stored`).
+        let mut stored = Translator::new(&self.viewer.org, &self.viewer.user, ty).stored(true);
         if let Some(column) = through {
             translator = translator.through(column);
+            stored = stored.through(column);
         }
         let true_permits: Vec<String> = response.true_permits().map(|p| p.to_string()).collect();
         let any_true_permit = !true_permits.is_empty();
         note.policies = true_permits;
         let mut permits = Vec::new();
         let mut forbids = Vec::new();
+        let (mut page_permits, mut page_forbids) = (Vec::new(), Vec::new());
         let mut residuals = Residuals::default();
         if any_true_permit {
             residuals.permits.push(Vec::new());
@@ -552,6 +557,7 @@ impl<'a> Evaluator<'a> {
             };
             let pst = policy.to_pst().map_err(|e| untranslatable(e.to_string()))?;
             let mut condition = Condition::Const(true);
+            let mut page_condition = Condition::Const(true);
             let mut clauses = Vec::new();
             for clause in pst.body().clauses() {
                 let (expr, negate) = match clause {
@@ -562,6 +568,11 @@ impl<'a> Evaluator<'a> {
                     .condition(expr)
                     .map_err(|u| untranslatable(u.0))?;
                 let c = if negate { negated(c) } else { c };
+                if self.correlate {
+                    let p = stored.condition(expr).map_err(|u| untranslatable(u.0))?;
+                    let p = if negate { negated(p) } else { p };
+                    page_condition = both(page_condition, p);
+                }
                 // A clause that comes to true here (the org within the viewer's own org)
                 // constrains nothing.
                 if c != Condition::Const(true) {
@@ -586,8 +597,10 @@ impl<'a> Evaluator<'a> {
             note.policies.push(id.to_string());
             if permit {
                 permits.push(condition);
+                page_permits.push(page_condition);
             } else {
                 forbids.push(condition);
+                page_forbids.push(page_condition);
             }
         }
         let permit = if any_true_permit {
@@ -596,18 +609,35 @@ impl<'a> Evaluator<'a> {
             permits.into_iter().fold(Condition::Const(false), either)
         };
         let forbid = forbids.into_iter().fold(Condition::Const(false), either);
+        let page_permit = if any_true_permit {
+            Condition::Const(true)
+        } else {
+            page_permits
+                .into_iter()
+                .fold(Condition::Const(false), either)
+        };
+        let page_forbid = page_forbids
+            .into_iter()
+            .fold(Condition::Const(false), either);
         let (vis, page) = match both(permit, negated(forbid)) {
             Condition::Const(true) => (Visibility::All, Visibility::All),
             Condition::Const(false) => (Visibility::None, Visibility::None),
             Condition::Rows(p) => {
                 let rows = translator.sql(&p);
                 let page = if self.correlate {
-                    // PostgreSQL: from the uncorrelated form, every set once per statement.
-                    let mut sets = Translator::new(&self.viewer.org, &self.viewer.user, ty);
+                    // PostgreSQL: from the uncorrelated form, with the attributes the row
+                    // stores read from the row, every set once per statement.
+                    let mut sets =
+                        Translator::new(&self.viewer.org, &self.viewer.user, ty).stored(true);
                     if let Some(column) = through {
                         sets = sets.through(column);
                     }
-                    Visibility::Rows(array_form(sets.sql(&p)))
+                    match both(page_permit, negated(page_forbid)) {
+                        // The same residuals with a column for a reference come to the same
+                        // constant; should they not, the filter without stored columns stands.
+                        Condition::Rows(page) => Visibility::Rows(array_form(sets.sql(&page))),
+                        Condition::Const(_) => Visibility::Rows(array_form(sets.sql(&p))),
+                    }
                 } else {
                     page_form(&Visibility::Rows(rows.clone()))
                 };
@@ -723,6 +753,9 @@ fn array_form(e: SqlExpr) -> SqlExpr {
 
 fn page_sets(e: SqlExpr, under_or: bool) -> SqlExpr {
     match e {
+        SqlExpr::Binary(op, operands) if op == "OR" && key_sets(&operands) >= 2 => {
+            key_union(SqlExpr::Binary(op, operands))
+        }
         SqlExpr::Binary(op, operands) if op == "AND" || op == "OR" => {
             let (l, r) = *operands;
             let under_or = under_or || op == "OR";
@@ -742,6 +775,79 @@ fn page_sets(e: SqlExpr, under_or: bool) -> SqlExpr {
             other
         }
     }
+}
+
+/// The key of every row the translator filters (`model::TypeModel::key`): never NULL, the
+/// last column of an org-led primary key.
+const KEY: &str = "id";
+
+/// How many of the terms of the `OR` of `operands` are sets of the row's key, `id IN (SELECT
+/// ...)` ([`key_union`]).
+fn key_sets(operands: &(SqlExpr, SqlExpr)) -> usize {
+    let mut terms = Vec::new();
+    or_terms(&operands.0, &mut terms);
+    or_terms(&operands.1, &mut terms);
+    terms.iter().filter(|t| is_key_set(t)).count()
+}
+
+fn or_terms<'e>(e: &'e SqlExpr, out: &mut Vec<&'e SqlExpr>) {
+    match e {
+        SqlExpr::Binary(op, operands) if *op == "OR" => {
+            or_terms(&operands.0, out);
+            or_terms(&operands.1, out);
+        }
+        e => out.push(e),
+    }
+}
+
+fn is_key_set(e: &SqlExpr) -> bool {
+    matches!(e, SqlExpr::InSelect(x, set, false)
+        if **x == SqlExpr::RowColumn(KEY)
+            && set.columns.len() == 1
+            && set.union_all.is_empty()
+            && set.ctes.is_empty()
+            && set.order_by.is_empty()
+            && set.limit.is_none())
+}
+
+/// An `OR` with two or more sets of the row's key (a hiring manager's jobs: those of their
+/// hiring teams or `id IN <the jobs they interview for>`) as one array of their union, `id =
+/// ANY(ARRAY(SELECT ... UNION ALL SELECT ...))`, the other terms as [`page_sets`] writes them:
+/// an index condition of the key (or a filter on the row a join probes by key), built once per
+/// statement, instead of a hashed subplan per set, whose `OR` kept PostgreSQL from probing the
+/// key at all (a hiring manager's page read every job of the org, a sequential scan, to join
+/// each row's job: 1.8 ms of its 5.2 ms on 1,000,000 applications). One array, not `ARRAY(a)
+/// || ARRAY(b)`, which PostgreSQL concatenates again for every row it tests. The same rows: the
+/// key is never NULL and neither is any member of the translator's sets, so `id = ANY(a ∪ b)`
+/// is `id IN a OR id IN b`.
+fn key_union(e: SqlExpr) -> SqlExpr {
+    let mut terms = Vec::new();
+    let mut flat = Vec::new();
+    or_terms(&e, &mut flat);
+    let mut sets: Vec<query_compiler::sql::Select> = Vec::new();
+    for t in flat {
+        match t.clone() {
+            SqlExpr::InSelect(_, mut select, false) if is_key_set(t) => {
+                sets_as_arrays(&mut select);
+                sets.push(*select);
+            }
+            other => terms.push(page_sets(other, true)),
+        }
+    }
+    let mut out = if sets.is_empty() {
+        None
+    } else {
+        let mut union = sets.remove(0);
+        union.union_all = sets;
+        Some(SqlExpr::eq(SqlExpr::RowColumn(KEY), any_array(union)))
+    };
+    for t in terms {
+        out = Some(match out {
+            None => t,
+            Some(acc) => SqlExpr::bin("OR", acc, t),
+        });
+    }
+    out.unwrap_or(SqlExpr::Bool(false))
 }
 
 /// Every `x IN (SELECT ...)` of a subquery as `x = ANY(ARRAY(SELECT ...))`.

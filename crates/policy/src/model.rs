@@ -357,6 +357,47 @@ pub static TYPES: [TypeModel; 15] = [
     },
 ];
 
+/// An attribute of an entity a path of required references away whose value the row stores
+/// itself: an application's `job.confidential` is `applications.job_confidential` (migration 30).
+/// Declared only where the store keeps the column equal to the attribute on every write (the
+/// import at commit, each write path in its transaction; `crates/store/src/rows.rs`,
+/// `Table::derived_columns`, `Store::stale_application_flags`). The translator reads the
+/// column instead of the reference in the page form of a filter only
+/// ([`crate::residual::Translator::stored`]): a page probes the rows it reads, and the column
+/// costs nothing per row, where the set of the org's confidential jobs costs a hash probe per
+/// row; whole-org reports keep the reference, whose filter on an application then reads nothing
+/// but its `job_id`, which the compiler can apply to the rows below an application by their own
+/// stored `job_id` (`lower::stored_key`). Single decisions read the job's own attribute, so the
+/// agreement tests, which read every viewer's applications in pages too, check the column.
+#[derive(Debug)]
+pub struct StoredAttr {
+    /// The row's type (`Application`).
+    pub ty: &'static str,
+    /// Attribute names from the type, each a required reference (`["job"]`), and the
+    /// attribute of the entity they reach (`confidential`).
+    pub path: &'static [&'static str],
+    pub attr: &'static str,
+    /// The NOT NULL column of the row's table that holds it, and its type.
+    pub column: &'static str,
+    pub column_type: ColumnType,
+}
+
+pub static STORED_ATTRS: [StoredAttr; 1] = [StoredAttr {
+    ty: "Application",
+    path: &["job"],
+    attr: "confidential",
+    column: "job_confidential",
+    column_type: ColumnType::Bool,
+}];
+
+/// The column of a row of type `ty` that stores attribute `attr` of the entity at the end of
+/// the references `path` ([`STORED_ATTRS`]).
+pub fn stored_attr(ty: &str, path: &[&str], attr: &str) -> Option<&'static StoredAttr> {
+    STORED_ATTRS
+        .iter()
+        .find(|s| s.ty == ty && s.path == path && s.attr == attr)
+}
+
 /// A condition on a row that implies a condition on the entity it references, by the
 /// definition of the referenced entity's attribute (the [`Membership`] or [`Derived`] it reads):
 /// an application's `job.hiringTeam.contains(u)` implies `hiringTeam.contains(u)` of its
@@ -384,7 +425,7 @@ pub enum Atom {
     Contains(&'static [&'static str]),
 }
 
-pub static LIFTS: [Lift; 4] = [
+pub static LIFTS: [Lift; 5] = [
     // `Derived::CandidateHasNonConfidentialJob`: an application to a job that is not confidential.
     Lift {
         from: "Application",
@@ -404,6 +445,14 @@ pub static LIFTS: [Lift; 4] = [
     Lift {
         from: "Application",
         via: "candidate",
+        row: Atom::Contains(&["interviewers"]),
+        target: Atom::Contains(&["interviewers"]),
+    },
+    // `Membership::JobInterviewers`: seats on interviews of any of the job's applications (the
+    // seats of this application's interviews among them).
+    Lift {
+        from: "Application",
+        via: "job",
         row: Atom::Contains(&["interviewers"]),
         target: Atom::Contains(&["interviewers"]),
     },

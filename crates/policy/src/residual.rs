@@ -44,6 +44,8 @@ pub struct Translator<'a> {
     via: Option<&'static str>,
     /// Write top-level references as correlated `EXISTS` (see [`Translator::sql`]).
     correlate: bool,
+    /// Read attributes the row stores itself from its own column ([`Translator::stored`]).
+    stored: bool,
     next: usize,
 }
 
@@ -88,6 +90,7 @@ impl<'a> Translator<'a> {
             resource,
             via: None,
             correlate: false,
+            stored: false,
             next: 0,
         }
     }
@@ -96,6 +99,17 @@ impl<'a> Translator<'a> {
     /// decorrelate them and keeps the uncorrelated `IN`).
     pub fn correlated(mut self, correlate: bool) -> Translator<'a> {
         self.correlate = correlate;
+        self
+    }
+
+    /// Attributes of referenced entities that the row stores in a column of its own
+    /// ([`crate::model::STORED_ATTRS`]: an application's `job.confidential`) read from that
+    /// column (`job_confidential = TRUE`) instead of through the reference (`job_id IN (SELECT
+    /// id FROM jobs WHERE confidential = TRUE)`), and a reference tested only for its key being
+    /// in a set as the foreign key in that set. For the page form of a filter on PostgreSQL,
+    /// where a set under `OR` or `NOT` is probed once per row a page reads.
+    pub fn stored(mut self, stored: bool) -> Translator<'a> {
+        self.stored = stored;
         self
     }
 
@@ -231,6 +245,23 @@ impl<'a> Translator<'a> {
         let Some(a) = path.ty.attr(attr) else {
             return refuse(format!("`{}` has no attribute `{attr}`", path.ty.name));
         };
+        if self.stored
+            && self.via.is_none()
+            && let AttrKind::Column(_, ty) = a.kind
+        {
+            let names: Vec<&'static str> = path.names.iter().flatten().copied().collect();
+            if let Some(s) = crate::model::stored_attr(self.resource.name, &names, attr)
+                && s.column_type == ty
+                && path.hops.iter().all(|(_, _, optional)| !optional)
+            {
+                let row = Path {
+                    hops: Vec::new(),
+                    names: Vec::new(),
+                    ty: self.resource,
+                };
+                return Ok(Val::Column(row, s.column, ty));
+            }
+        }
         Ok(match a.kind {
             AttrKind::Org => Val::Org,
             AttrKind::Column(c, ty) => Val::Column(path, c, ty),
@@ -509,6 +540,22 @@ impl<'a> Translator<'a> {
                     return SqlExpr::Bool(false);
                 };
                 let flip = !optional && inner.selectivity() > 0.5;
+                // With the row's stored attributes (the page form on PostgreSQL): a required
+                // reference whose target is tested only for its key being in a set (`job_id IN
+                // (SELECT id FROM jobs WHERE id IN <the viewer's hiring teams>)`) is the
+                // foreign key in that set (`job_id IN <the viewer's hiring teams>`): the key
+                // names an existing row of the org (the foreign key), so the same rows, without
+                // reading the target table (a recruiter's page read every job of the org to
+                // build its confidential jobs' set).
+                if self.stored
+                    && !top
+                    && !optional
+                    && !flip
+                    && let P::Atom(SqlExpr::InSelect(x, set, false), _) = inner.as_ref()
+                    && **x == SqlExpr::RowColumn(key)
+                {
+                    return in_select(SqlExpr::RowColumn(column), set.as_ref().clone());
+                }
                 let inner = if flip {
                     p_not(inner.as_ref().clone())
                 } else {

@@ -278,20 +278,25 @@ fn postgres_pages_build_a_set_under_or_or_not_once() {
     let g = p
         .guard_for(&viewer("r1", "recruiter"), Dialect::Postgres)
         .unwrap();
-    // Under NOT: the hidden jobs, one hashed set per statement; the hiring team inside it an
-    // array.
+    // The job's `confidential` read from the row's stored `job_confidential` (migration 30);
+    // under OR, the recruiter's hiring teams' jobs one hashed set per statement, read from the
+    // hiring team alone (the job's key in it: no job read). The whole-org form keeps the set of
+    // hidden jobs.
     let apps = sql(&g.rows_in_page(EntityId::Applications), "t");
-    assert!(
-        apps.starts_with(
-            "NOT (\"t\".\"job_id\" IN (SELECT \"z1\".\"id\" AS \"k\" FROM \"jobs\" AS \"z1\""
-        ),
-        "{apps}"
-    );
-    assert!(
-        apps.contains("NOT (\"z1\".\"id\" = ANY(ARRAY((SELECT \"zh\".\"job_id\""),
-        "{apps}"
+    assert_eq!(
+        apps,
+        "(NOT (\"t\".\"job_confidential\" = TRUE)) OR (\"t\".\"job_id\" IN (SELECT \"zh\".\"job_id\" AS \"k\" FROM \"hiring_team\" AS \"zh\" WHERE (\"zh\".\"org_id\" = $1::text) AND (\"zh\".\"user_id\" = 'r1')))"
     );
     assert!(!apps.contains("EXISTS"), "{apps}");
+    let whole = sql(&g.rows(EntityId::Applications), "t");
+    assert!(!whole.contains("job_confidential"), "{whole}");
+    assert!(whole.contains("\"z1\".\"confidential\" = TRUE"), "{whole}");
+    // SQLite's page form probes the jobs per row, as before.
+    let portable = p
+        .guard_for(&viewer("r1", "recruiter"), Dialect::Sqlite)
+        .unwrap();
+    let apps = sql(&portable.rows_in_page(EntityId::Applications), "t");
+    assert!(!apps.contains("job_confidential"), "{apps}");
     // Under OR: one uncorrelated set (a hashed subplan, built once per statement), whose own
     // set is an array (once, an index condition on applications), nothing per row.
     let candidates = sql(&g.rows_in_page(EntityId::Candidates), "t");
@@ -321,6 +326,21 @@ fn postgres_pages_build_a_set_under_or_or_not_once() {
         apps.contains("(\"zi\".\"id\" = ANY(ARRAY((SELECT \"zp\".\"interview_id\""),
         "{apps}"
     );
+    // Their jobs: two sets of the key (their hiring teams', those they interview for) as one
+    // array, an index condition of a job's key (a joined job is probed by it).
+    let jobs = sql(&hm.rows_in_page(EntityId::Jobs), "t");
+    assert!(
+        jobs.starts_with("\"t\".\"id\" = ANY(ARRAY((SELECT"),
+        "{jobs}"
+    );
+    for set in [
+        "SELECT \"zh\".\"job_id\" AS \"k\" FROM \"hiring_team\"",
+        "SELECT \"zp\".\"job_id\" AS \"k\" FROM \"interview_participants\"",
+    ] {
+        assert!(jobs.contains(set), "{jobs}");
+    }
+    assert_eq!(jobs.matches(" UNION ALL ").count(), 1, "{jobs}");
+    assert!(!jobs.contains(" IN (SELECT"), "{jobs}");
 }
 
 #[test]
@@ -447,12 +467,15 @@ fn visible_rows_prove_their_references_visible_per_role() {
             (HiringTeam, "job_id"),
         ]
     );
-    // A hiring manager also sees applications they interview for, whose job they may not see.
+    // A hiring manager also sees applications they interview for, whose job they see as one of
+    // its interviewers (`Job.interviewers`: the seats on its applications' interviews).
     let manager = p.guard(&viewer("m1", "hiring_manager")).unwrap();
     let m = implied(&manager);
     assert!(m.contains(&(Applications, "candidate_id")), "{m:?}");
     assert!(m.contains(&(Offers, "application_id")), "{m:?}");
-    assert!(!m.contains(&(Applications, "job_id")), "{m:?}");
+    assert!(m.contains(&(Applications, "job_id")), "{m:?}");
+    // Not a scorecard's application: their own is visible on any application.
+    assert!(!m.contains(&(Feedback, "application_id")), "{m:?}");
     // An interviewer sees interviews they sit on, hence their applications (a seat makes an
     // interviewer of the application) and those applications' candidates; not the feedback's
     // application: their own feedback is visible by authorship alone.
@@ -460,6 +483,7 @@ fn visible_rows_prove_their_references_visible_per_role() {
     let i = implied(&interviewer);
     assert!(i.contains(&(Interviews, "application_id")), "{i:?}");
     assert!(i.contains(&(Applications, "candidate_id")), "{i:?}");
+    assert!(i.contains(&(Applications, "job_id")), "{i:?}");
     assert!(!i.contains(&(Feedback, "application_id")), "{i:?}");
     // An admin sees every target.
     let admin = p.guard(&viewer("a1", "admin")).unwrap();

@@ -499,6 +499,14 @@ pub static COARSE_TIMESTAMPS: &[(EntityId, &str)] = &[
     (EntityId::Jobs, "closed_at"),
 ];
 
+/// Columns by which the store indexes an entity's rows in key order: `(entity, column)` for an
+/// index of (`org_id`, column, key). A page may be driven from a set of such a column's values
+/// (`lower`, `Lower::page_driver`: per value, an index range up to the page's limit); driven by
+/// a column without one, each value would walk the key index instead. The key itself is always
+/// indexed (the primary key). The store keeps these indexes (migration 29:
+/// `applications_job_page`).
+pub static KEY_ORDERED_INDEXES: &[(EntityId, &str)] = &[(EntityId::Applications, "job_id")];
+
 /// Keys of an ancestor that a row stores itself: `(row entity, to-one path, column)`. The row's
 /// `column` holds the key of the path's end, and so does the column of the same name of every
 /// entity the path passes (an application's `job_id`; an interview's stored `job_id`): the store

@@ -256,6 +256,13 @@ impl Dialect {
         }
     }
 
+    /// Whether a page may be driven from the sets of its filter (`Lower::page_driver`): a
+    /// `LATERAL` subquery per member of a set. PostgreSQL; SQLite has no `LATERAL` (and probes
+    /// a page's sets per row anyway).
+    pub fn drives_pages_from_sets(self) -> bool {
+        matches!(self, Dialect::Postgres)
+    }
+
     /// A sort key that orders text alike in both dialects (by code point).
     pub fn sort_key(self, e: SqlExpr, text: bool) -> SqlExpr {
         match (self, text) {

@@ -147,6 +147,11 @@ pub enum TableSource {
     Cte(Name),
     /// A table-valued function such as SQLite's `json_each(list)`.
     Function(&'static str, Vec<SqlExpr>),
+    /// `LATERAL (select)` (PostgreSQL): a subquery that may read the columns of the tables
+    /// before it, run once per row of them.
+    Lateral(Box<Select>),
+    /// `(select)`: a derived table.
+    Subquery(Box<Select>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -353,6 +358,18 @@ impl Renderer<'_> {
                 self.out.push_str(name);
                 self.out.push('(');
                 self.list(args);
+                self.out.push(')');
+            }
+            TableSource::Lateral(select) | TableSource::Subquery(select) => {
+                if matches!(source, TableSource::Lateral(_)) {
+                    self.out.push_str("LATERAL ");
+                }
+                self.out.push('(');
+                self.indent += 1;
+                self.nl();
+                self.select(select);
+                self.indent -= 1;
+                self.nl();
                 self.out.push(')');
             }
         }
@@ -647,13 +664,11 @@ pub fn walk_select_mut(select: &mut Select, f: &mut dyn FnMut(&mut SqlExpr)) {
     for (e, _) in &mut select.columns {
         walk_expr_mut(e, f);
     }
-    if let Some((TableSource::Function(_, args), _)) = &mut select.from {
-        args.iter_mut().for_each(|a| walk_expr_mut(a, f));
+    if let Some((source, _)) = &mut select.from {
+        walk_source_mut(source, f);
     }
     for j in &mut select.joins {
-        if let TableSource::Function(_, args) = &mut j.source {
-            args.iter_mut().for_each(|a| walk_expr_mut(a, f));
-        }
+        walk_source_mut(&mut j.source, f);
         walk_expr_mut(&mut j.on, f);
     }
     for e in select
@@ -669,6 +684,14 @@ pub fn walk_select_mut(select: &mut Select, f: &mut dyn FnMut(&mut SqlExpr)) {
     }
     for u in &mut select.union_all {
         walk_select_mut(u, f);
+    }
+}
+
+fn walk_source_mut(source: &mut TableSource, f: &mut dyn FnMut(&mut SqlExpr)) {
+    match source {
+        TableSource::Table(_) | TableSource::Cte(_) => {}
+        TableSource::Function(_, args) => args.iter_mut().for_each(|a| walk_expr_mut(a, f)),
+        TableSource::Lateral(select) | TableSource::Subquery(select) => walk_select_mut(select, f),
     }
 }
 

@@ -776,3 +776,170 @@ fn pages_in_key_order_get_the_guards_page_form() {
         assert_eq!(form(text), "whole", "{text}");
     }
 }
+
+/// `x IN (SELECT column FROM table z WHERE z.user_id = 'u')`.
+fn member(x: &'static str, table: &'static str, column: &'static str) -> SqlExpr {
+    SqlExpr::InSelect(
+        Box::new(row(x)),
+        Box::new(Select {
+            columns: vec![(SqlExpr::col("z", column), "k".into())],
+            from: Some((TableSource::Table(table), "z".into())),
+            filter: Some(eq(SqlExpr::col("z", "user_id"), SqlExpr::Text("u".into()))),
+            ..Default::default()
+        }),
+        false,
+    )
+}
+
+/// Applications filtered by `page` in a page, by `status <> 'archived'` otherwise.
+struct PageFilter(SqlExpr);
+
+impl Guard for PageFilter {
+    fn rows(&self, entity: EntityId) -> Visibility {
+        match entity {
+            EntityId::Applications => Visibility::Rows(SqlExpr::bin(
+                "<>",
+                row("status"),
+                SqlExpr::Text("archived".into()),
+            )),
+            _ => Visibility::All,
+        }
+    }
+    fn fields(&self, _: EntityId, _: FieldGroup) -> Visibility {
+        Visibility::All
+    }
+    fn rows_in_page(&self, entity: EntityId) -> Visibility {
+        match entity {
+            EntityId::Applications | EntityId::Interviews => Visibility::Rows(self.0.clone()),
+            _ => Visibility::All,
+        }
+    }
+}
+
+#[test]
+fn a_page_filtered_by_a_disjunction_of_sets_is_driven_from_the_sets() {
+    // A hiring manager's: their jobs' applications or those they interview for.
+    let jobs = member("job_id", "hiring_team", "job_id");
+    let interviewed = member("id", "interview_participants", "application_id");
+    let either = SqlExpr::bin("OR", jobs.clone(), interviewed.clone());
+    let page =
+        "report applications where id > \"a_5\" show id, candidate.name order by id limit 51";
+    let c = compile_with(
+        page,
+        Dialect::Postgres,
+        &PageFilter(either.clone()),
+        "driven",
+    );
+    // One branch per set: each member's first 51 visible rows after the cursor in key order,
+    // joined LATERAL to the set's rows; the first 51 keys of the branches together an index
+    // condition of the statement, which keeps its filter and its `where`.
+    assert_eq!(c.sql.matches("JOIN LATERAL (").count(), 2, "{}", c.sql);
+    assert!(
+        c.sql
+            .contains("AND (\"s\".\"id\" = ANY(ARRAY((SELECT \"pk\".\"id\" AS \"id\""),
+        "{}",
+        c.sql
+    );
+    assert_eq!(c.sql.matches("UNION ALL").count(), 1, "{}", c.sql);
+    assert!(
+        c.sql.contains("GROUP BY \"pk\".\"id\"\n    ORDER BY \"pk\".\"id\" COLLATE \"C\" ASC NULLS LAST\n    LIMIT 51"),
+        "{}",
+        c.sql
+    );
+    assert!(
+        c.sql.contains("(\"pb\".\"job_id\" = \"z\".\"job_id\")"),
+        "{}",
+        c.sql
+    );
+    assert!(
+        c.sql.contains("(\"pb\".\"id\" = \"z\".\"application_id\")"),
+        "{}",
+        c.sql
+    );
+    // Inside: the cursor, bound to the same parameter as the statement's, the order and limit;
+    // the disjunction itself is what each branch's set makes true.
+    assert_eq!(
+        c.sql
+            .matches("(\"pb\".\"id\" COLLATE \"C\") > $2::text")
+            .count(),
+        2,
+        "{}",
+        c.sql
+    );
+    assert_eq!(
+        c.sql
+            .matches("(\"s\".\"id\" COLLATE \"C\") > $2::text")
+            .count(),
+        1,
+        "{}",
+        c.sql
+    );
+    assert_eq!(c.sql.matches("LIMIT 51").count(), 4, "{}", c.sql);
+    // The filter is not tested again: every key found passes it (the branch's set makes the
+    // disjunction true), and it is still listed as placed.
+    assert!(!c.sql.contains("\"job_id\" IN (SELECT"), "{}", c.sql);
+    assert_eq!(
+        c.guarded
+            .iter()
+            .find(|g| g.entity == EntityId::Applications)
+            .map(|g| g.visibility),
+        Some(GuardKind::Rows)
+    );
+    assert!(
+        c.sql
+            .contains("ORDER BY \"pb\".\"id\" COLLATE \"C\" ASC NULLS LAST"),
+        "{}",
+        c.sql
+    );
+    assert_eq!(c.params.len(), 1);
+    // Newest first: the branches in the same order.
+    let desc = "report applications where id < \"a_5\" show id order by id desc limit 20";
+    let c = compile_with(desc, Dialect::Postgres, &PageFilter(either.clone()), "desc");
+    assert_eq!(
+        c.sql
+            .matches("ORDER BY \"pb\".\"id\" COLLATE \"C\" DESC NULLS FIRST")
+            .count(),
+        2,
+        "{}",
+        c.sql
+    );
+    // A disjunction under another condition: driven, the whole filter in each branch.
+    let archived = SqlExpr::bin("<>", row("status"), SqlExpr::Text("archived".into()));
+    let both = SqlExpr::bin("AND", archived, either.clone());
+    let c = compile_with(page, Dialect::Postgres, &PageFilter(both), "and");
+    assert_eq!(c.sql.matches("JOIN LATERAL (").count(), 2, "{}", c.sql);
+    assert_eq!(
+        c.sql.matches("(\"pb\".\"status\" <> 'archived')").count(),
+        2,
+        "{}",
+        c.sql
+    );
+    assert!(!c.sql.contains("\"s\".\"status\" <>"), "{}", c.sql);
+    // Not driven: one set (already an index condition), a set under NOT, SQLite, a whole
+    // report, a `where` that reads another table.
+    let negated = SqlExpr::bin("OR", SqlExpr::Not(Box::new(jobs.clone())), interviewed);
+    for (text, filter, dialect) in [
+        (page, jobs, Dialect::Postgres),
+        (page, negated, Dialect::Postgres),
+        (page, either.clone(), Dialect::Sqlite),
+        (
+            "report applications show id order by id",
+            either.clone(),
+            Dialect::Postgres,
+        ),
+        (
+            "report applications where candidate.name = \"x\" show id order by id limit 51",
+            either.clone(),
+            Dialect::Postgres,
+        ),
+        // Interviews have no index of (job_id, id): each job would walk the key index.
+        (
+            "report interviews where id > \"i\" show id order by id limit 51",
+            either,
+            Dialect::Postgres,
+        ),
+    ] {
+        let c = compile_with(text, dialect, &PageFilter(filter), "not driven");
+        assert!(!c.sql.contains("LATERAL"), "{text}: {}", c.sql);
+    }
+}

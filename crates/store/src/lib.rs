@@ -474,6 +474,16 @@ impl Store {
         }
     }
 
+    /// The applications of org `org_id` whose stored `job_confidential` (migration 30) is not
+    /// their job's `confidential` ([`rows::STALE_APPLICATION_FLAGS`]), by id: empty for a sound
+    /// org. An integrity check for operators and tests, like [`Store::stale_candidate_flags`].
+    pub fn stale_application_flags(&mut self, org_id: &str) -> Result<Vec<String>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.org_strings(rows::STALE_APPLICATION_FLAGS, org_id),
+            Store::Postgres(s) => s.org_strings(rows::STALE_APPLICATION_FLAGS, org_id),
+        }
+    }
+
     /// A first look at org `org_id`: jobs and applications by status, and how many applications
     /// reached each kind of stage (the funnel), for `demo` and `orgs`.
     pub fn overview(&mut self, org_id: &str) -> Result<Overview, StoreError> {

@@ -163,6 +163,18 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0026_console_credentials.sql"),
         postgres: include_str!("../migrations/postgres/0026_console_credentials.sql"),
     },
+    Migration {
+        version: 29,
+        name: "applications_job_page",
+        sqlite: include_str!("../migrations/sqlite/0029_applications_job_page.sql"),
+        postgres: include_str!("../migrations/postgres/0029_applications_job_page.sql"),
+    },
+    Migration {
+        version: 30,
+        name: "applications_job_confidential",
+        sqlite: include_str!("../migrations/sqlite/0030_applications_job_confidential.sql"),
+        postgres: include_str!("../migrations/postgres/0030_applications_job_confidential.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived
@@ -206,6 +218,18 @@ pub const DERIVE_CANDIDATE_FLAGS_POSTGRES: &str = "UPDATE candidates AS c SET ha
     WHERE c.org_id = $1 AND c.has_non_confidential_job \
     AND NOT EXISTS (SELECT 1 FROM applications a JOIN jobs j ON j.org_id = a.org_id AND j.id = a.job_id \
         WHERE a.org_id = $1 AND a.candidate_id = c.id AND NOT j.confidential)";
+
+/// Sets the derived `applications.job_confidential` (migration 30) of one org (`$1`/`?1`) to
+/// TRUE for the applications of its confidential jobs. Run by every import before commit: the
+/// import writes applications without the column, so each of them holds the default FALSE
+/// (replacing an org deletes its rows first), and only the applications of the few confidential
+/// jobs change.
+pub const DERIVE_APPLICATION_JOB_CONFIDENTIAL_SQLITE: &str = "UPDATE applications SET job_confidential = 1 \
+    WHERE org_id = ?1 AND job_confidential = 0 \
+    AND job_id IN (SELECT id FROM jobs WHERE org_id = ?1 AND confidential = 1)";
+pub const DERIVE_APPLICATION_JOB_CONFIDENTIAL_POSTGRES: &str = "UPDATE applications SET job_confidential = TRUE \
+    WHERE org_id = $1 AND NOT job_confidential \
+    AND job_id IN (SELECT id FROM jobs WHERE org_id = $1 AND confidential)";
 
 pub fn latest() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.version)

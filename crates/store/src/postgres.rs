@@ -314,6 +314,7 @@ impl PgStore {
         let statements = [
             crate::migrate::DERIVE_LEFT_AT_POSTGRES.to_owned(),
             crate::migrate::DERIVE_CANDIDATE_FLAGS_POSTGRES.to_owned(),
+            crate::migrate::DERIVE_APPLICATION_JOB_CONFIDENTIAL_POSTGRES.to_owned(),
         ]
         .into_iter()
         .chain(
@@ -525,6 +526,10 @@ impl ImportTx<CopyText> for PgImport<'_> {
                 .execute(crate::migrate::DERIVE_LEFT_AT_POSTGRES, &[&org.as_str()])?;
             self.tx.execute(
                 crate::migrate::DERIVE_CANDIDATE_FLAGS_POSTGRES,
+                &[&org.as_str()],
+            )?;
+            self.tx.execute(
+                crate::migrate::DERIVE_APPLICATION_JOB_CONFIDENTIAL_POSTGRES,
                 &[&org.as_str()],
             )?;
         }

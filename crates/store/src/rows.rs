@@ -93,6 +93,9 @@ impl Table {
             // Migration 8: whether the candidate has an application to a job that is not
             // confidential (see [`STALE_CANDIDATE_FLAGS`]).
             Table::Candidates => &["has_non_confidential_job"],
+            // Migration 30: whether the application's job is confidential (see
+            // [`STALE_APPLICATION_FLAGS`]).
+            Table::Applications => &["job_confidential"],
             _ => &[],
         }
     }
@@ -644,6 +647,15 @@ pub const STALE_CANDIDATE_FLAGS: &str = "SELECT c.id FROM candidates c \
         JOIN jobs j ON j.org_id = a.org_id AND j.id = a.job_id \
         WHERE a.org_id = c.org_id AND a.candidate_id = c.id AND j.confidential = FALSE) \
     ORDER BY c.id";
+
+/// A query that lists, for org `$1`, the applications whose stored `job_confidential` (migration
+/// 30) is not the `confidential` of their job. The importer sets it at commit and every write
+/// path keeps it equal, since access policies read it (`crates/policy/src/model.rs`, stored
+/// attributes).
+pub const STALE_APPLICATION_FLAGS: &str = "SELECT a.id FROM applications a \
+    JOIN jobs j ON j.org_id = a.org_id AND j.id = a.job_id \
+    WHERE a.org_id = $1 AND (a.job_confidential = TRUE) <> (j.confidential = TRUE) \
+    ORDER BY a.id";
 
 /// A foreign key within one org: `table.column` references `parent.id` (both also keyed by
 /// `org_id`). Every table additionally belongs to its org.

@@ -467,6 +467,10 @@ impl ImportTx<Rows> for SqliteImport<'_> {
                 crate::migrate::DERIVE_CANDIDATE_FLAGS_SQLITE,
                 [org.as_str()],
             )?;
+            self.tx.execute(
+                crate::migrate::DERIVE_APPLICATION_JOB_CONFIDENTIAL_SQLITE,
+                [org.as_str()],
+            )?;
         }
         Ok(self.tx.commit()?)
     }

@@ -351,8 +351,10 @@ impl Store {
                 ],
             )?;
             if job.confidential != was_confidential {
-                // The candidates applying to the job may gain or lose their only application
-                // to a job that is not confidential.
+                // Its applications' stored `job_confidential` follows it, and the candidates
+                // applying to the job may gain or lose their only application to a job that
+                // is not confidential.
+                tx.derive_application_flags_of_job(org, &job.id)?;
                 tx.derive_candidate_flags_of_job(org, &job.id)?;
             }
             tx.emit(

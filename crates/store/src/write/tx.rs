@@ -22,6 +22,11 @@ const HAS_NON_CONFIDENTIAL_JOB: &str = "EXISTS (SELECT 1 FROM applications a \
     JOIN jobs j ON j.org_id = a.org_id AND j.id = a.job_id \
     WHERE a.org_id = candidates.org_id AND a.candidate_id = candidates.id AND j.confidential = FALSE)";
 
+/// The truth of `applications.job_confidential` (migration 30) for the row of an
+/// `UPDATE applications`: the `confidential` of the application's job.
+const JOB_CONFIDENTIAL: &str = "(SELECT j.confidential FROM jobs j \
+    WHERE j.org_id = applications.org_id AND j.id = applications.job_id)";
+
 /// A transaction on either backend.
 pub(crate) enum Conn<'c> {
     Sqlite(rusqlite::Transaction<'c>),
@@ -746,11 +751,37 @@ impl<'c> Tx<'c> {
         self.derive_candidate_flag(org, &c.id)
     }
 
-    /// An application, with its candidate's derived `has_non_confidential_job` (TRUE once the
+    /// An application, with its derived `job_confidential` (migration 30: its job's
+    /// `confidential`) and its candidate's derived `has_non_confidential_job` (TRUE once the
     /// candidate applies to a job that is not confidential).
     pub fn insert_application(&mut self, org: &str, a: &Application) -> Result<(), StoreError> {
         self.insert_record(org, Record::Application(a), None)?;
+        self.execute(
+            &format!(
+                "UPDATE applications SET job_confidential = {JOB_CONFIDENTIAL} \
+                 WHERE org_id = $1 AND id = $2"
+            ),
+            &[Val::Text(org), Val::Text(a.id.as_str())],
+        )?;
         self.derive_candidate_flag(org, &a.candidate_id)
+    }
+
+    /// Sets the derived `job_confidential` (migration 30) of every application to job `job_id`
+    /// to the job's `confidential`, after it changed; only the applications whose flag changes
+    /// are written.
+    pub fn derive_application_flags_of_job(
+        &mut self,
+        org: &str,
+        job_id: &Id,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            &format!(
+                "UPDATE applications SET job_confidential = {JOB_CONFIDENTIAL} \
+                 WHERE org_id = $1 AND job_id = $2 AND job_confidential <> {JOB_CONFIDENTIAL}"
+            ),
+            &[Val::Text(org), Val::Text(job_id.as_str())],
+        )?;
+        Ok(())
     }
 
     /// Sets the derived `has_non_confidential_job` of candidate `candidate_id` (migration 8) to

@@ -46,6 +46,11 @@ fn assert_round_trip(store: &mut Store, org: &str, input: &Path) {
         Vec::<String>::new(),
         "candidates' has_non_confidential_job"
     );
+    assert_eq!(
+        store.stale_application_flags(org).unwrap(),
+        Vec::<String>::new(),
+        "applications' job_confidential"
+    );
     let out = tempfile::tempdir().unwrap();
     store.export(org, out.path()).unwrap();
     let (a, b) = (
@@ -223,6 +228,11 @@ fn assert_derived_sound(store: &mut Store, org: &str) {
         store.stale_candidate_flags(org).unwrap(),
         Vec::<String>::new(),
         "{org}: candidates' has_non_confidential_job"
+    );
+    assert_eq!(
+        store.stale_application_flags(org).unwrap(),
+        Vec::<String>::new(),
+        "{org}: applications' job_confidential"
     );
     assert_eq!(
         stale_left_at(store, org),
@@ -457,7 +467,7 @@ on_both!(
     "hp_test",
     migrations_are_recorded_and_idempotent,
     |mut f| {
-        let latest = 26;
+        let latest = 30;
         assert_eq!(f.store().schema_version().unwrap(), latest);
         // Opening the same database again finds it current and changes nothing.
         let url = f.url.clone();

@@ -232,6 +232,16 @@ fn flags(store: &mut Store, org: &str) -> Vec<String> {
     )
 }
 
+/// The applications of `org` whose stored `job_confidential` (migration 30) is TRUE, by id.
+fn confidential_applications(store: &mut Store, org: &str) -> Vec<String> {
+    strings(
+        store,
+        &format!(
+            "SELECT id FROM applications WHERE org_id = '{org}' AND job_confidential = TRUE ORDER BY id"
+        ),
+    )
+}
+
 /// The stored `has_non_confidential_job` of candidate `candidate` of org A, checked against the
 /// truth for every candidate of the org.
 #[track_caller]
@@ -240,6 +250,11 @@ fn flag(store: &mut Store, candidate: &Id) -> bool {
         store.stale_candidate_flags(A).unwrap(),
         Vec::<String>::new(),
         "stale candidate flags"
+    );
+    assert_eq!(
+        store.stale_application_flags(A).unwrap(),
+        Vec::<String>::new(),
+        "stale applications' job_confidential"
     );
     let all = flags(store, A);
     let mine = format!("{candidate}:");
@@ -266,6 +281,12 @@ fn assert_exports_validly(store: &mut Store, org: &str) {
         Vec::<String>::new(),
         "candidates' has_non_confidential_job after writes"
     );
+    assert_eq!(
+        store.stale_application_flags(org).unwrap(),
+        Vec::<String>::new(),
+        "applications' job_confidential after writes"
+    );
+    let confidential_before = confidential_applications(store, org);
     let before = derived(store, org);
     let flags_before = flags(store, org);
     let counts_before = store.org_counts(org).unwrap();
@@ -282,6 +303,16 @@ fn assert_exports_validly(store: &mut Store, org: &str) {
         store.stale_candidate_flags(org).unwrap(),
         Vec::<String>::new(),
         "candidates' has_non_confidential_job after re-import"
+    );
+    assert_eq!(
+        store.stale_application_flags(org).unwrap(),
+        Vec::<String>::new(),
+        "applications' job_confidential after re-import"
+    );
+    assert_eq!(
+        confidential_applications(store, org),
+        confidential_before,
+        "applications' job_confidential after re-import"
     );
     assert_eq!(store.org_counts(org).unwrap(), counts_before);
     // And into a store of its own.
@@ -1951,8 +1982,23 @@ on_both!(
         // Applying to the confidential job leaves it false; to the other job makes it true.
         let mut cmd = apply_cmd(&w, "2025-03-01T10:00:00Z");
         cmd.job_id = secret.id.clone();
-        s.apply(A, cmd).unwrap();
+        let secret_app = s.apply(A, cmd).unwrap();
         assert!(!flag(s, &w.candidate));
+        // The application stores its job's `confidential` (migration 30).
+        let generated = confidential_applications(s, A);
+        let stored = |s: &mut Store| -> Vec<String> {
+            confidential_applications(s, A)
+                .into_iter()
+                .filter(|a| !generated.contains(a))
+                .collect()
+        };
+        assert_eq!(
+            confidential_applications(s, A)
+                .into_iter()
+                .filter(|a| *a == secret_app.id.as_str())
+                .count(),
+            1
+        );
         s.apply(A, apply_cmd(&w, "2025-03-02T10:00:00Z")).unwrap();
         assert!(flag(s, &w.candidate));
         // Created and applied in one command.
@@ -1970,11 +2016,14 @@ on_both!(
         s.update_job(A, u).unwrap();
         assert!(!flag(s, &w.candidate));
         assert!(!flag(s, &other.id));
+        // Its two applications then store it.
+        assert_eq!(stored(s).len(), 2, "{:?}", stored(s));
         let mut u = UpdateJob::new(w.job.clone(), at("2025-04-02T00:00:00Z"));
         u.confidential = Some(false);
         s.update_job(A, u).unwrap();
         assert!(flag(s, &w.candidate));
         assert!(flag(s, &other.id));
+        assert_eq!(stored(s), Vec::<String>::new());
         // Both jobs confidential, then only the other one: the candidate applying to both
         // keeps it through the secret job, the other candidate does not.
         let mut u = UpdateJob::new(w.job.clone(), at("2025-04-03T00:00:00Z"));
@@ -1994,6 +2043,11 @@ on_both!(
         // The other org is untouched.
         assert_eq!(
             s.stale_candidate_flags(B).unwrap(),
+            Vec::<String>::new(),
+            "org B"
+        );
+        assert_eq!(
+            s.stale_application_flags(B).unwrap(),
             Vec::<String>::new(),
             "org B"
         );
