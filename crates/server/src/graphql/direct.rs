@@ -32,7 +32,8 @@ use super::RequestCtx;
 use super::model::{Shape, field_type};
 use super::read::{self, ListArgs, Node, Page};
 
-/// What a known document reads and how its answer is laid out.
+/// What a known document reads and how its answer is laid out. Every `key` below is a member
+/// name as the answer writes it (`"total":`, [`member`]).
 pub struct Plan {
     /// The operation's name in the document, if any.
     operation: Option<Name>,
@@ -150,11 +151,7 @@ pub fn plan(doc: &ExecutableDocument) -> Option<Plan> {
             return None;
         };
         let field = &field.node;
-        let key = field.response_key().node.to_string();
-        if keys.contains(&key) || !field.directives.is_empty() {
-            return None;
-        }
-        keys.push(key.clone());
+        let key = unique_key(&mut keys, field)?;
         let shape = read::shapes()
             .iter()
             .find(|s| s.entity.subject && s.has_id() && s.list_field == field.name.node.as_str())?;
@@ -319,16 +316,26 @@ fn connection(set: &SelectionSet, root: &mut Root) -> Option<()> {
     Some(())
 }
 
+/// The field's response key, written as the answer's member name (`"key":`), when it is the
+/// only field of its selection with that key.
 fn unique_key(keys: &mut Vec<String>, f: &async_graphql::parser::types::Field) -> Option<String> {
     if !f.directives.is_empty() {
         return None;
     }
-    let key = f.response_key().node.to_string();
+    let key = member(f.response_key().node.as_str());
     if keys.contains(&key) {
         return None;
     }
     keys.push(key.clone());
     Some(key)
+}
+
+/// `"key":`, written once when the plan is made rather than for every row.
+fn member(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 3);
+    string(&mut out, key);
+    out.push(':');
+    out
 }
 
 /// The column of the report path `p`, added when new.
@@ -470,7 +477,7 @@ impl Plan {
                 filter: filter.as_ref(),
                 where_: where_.as_ref(),
             };
-            let span = tracing::info_span!("resolver", field = root.key.as_str());
+            let span = tracing::info_span!("resolver", field = root.shape.list_field.as_str());
             let page = tracing::Instrument::instrument(
                 read::list_page(
                     rc,
@@ -487,8 +494,7 @@ impl Plan {
             if i > 0 {
                 out.push(',');
             }
-            string(&mut out, &root.key);
-            out.push(':');
+            out.push_str(&root.key);
             write_connection(&mut out, &root.items, &page)?;
         }
         out.push_str("}}");
@@ -537,23 +543,21 @@ fn write_connection(out: &mut String, items: &[ConnItem], page: &Page) -> Option
         }
         match item {
             ConnItem::Typename(key, name) => {
-                string(out, key);
-                out.push(':');
+                out.push_str(key);
                 string(out, name);
             }
             ConnItem::Total(key) => {
-                string(out, key);
-                let _ = write!(out, ":{}", page.total.unwrap_or(0));
+                out.push_str(key);
+                let _ = write!(out, "{}", page.total.unwrap_or(0));
             }
             ConnItem::PageInfo(key, infos) => {
-                string(out, key);
-                out.push_str(":{");
+                out.push_str(key);
+                out.push('{');
                 for (j, (k, info)) in infos.iter().enumerate() {
                     if j > 0 {
                         out.push(',');
                     }
-                    string(out, k);
-                    out.push(':');
+                    out.push_str(k);
                     match info {
                         Info::Typename => string(out, "PageInfo"),
                         Info::HasNext => out.push_str(bool_text(page.has_next)),
@@ -567,8 +571,8 @@ fn write_connection(out: &mut String, items: &[ConnItem], page: &Page) -> Option
                 out.push('}');
             }
             ConnItem::Nodes(key, node_items) => {
-                string(out, key);
-                out.push_str(":[");
+                out.push_str(key);
+                out.push('[');
                 for (j, node) in page.nodes.iter().enumerate() {
                     if j > 0 {
                         out.push(',');
@@ -578,8 +582,8 @@ fn write_connection(out: &mut String, items: &[ConnItem], page: &Page) -> Option
                 out.push(']');
             }
             ConnItem::Edges(key, edge_items) => {
-                string(out, key);
-                out.push_str(":[");
+                out.push_str(key);
+                out.push('[');
                 for (j, node) in page.nodes.iter().enumerate() {
                     if j > 0 {
                         out.push(',');
@@ -591,18 +595,15 @@ fn write_connection(out: &mut String, items: &[ConnItem], page: &Page) -> Option
                         }
                         match item {
                             EdgeItem::Typename(k, name) => {
-                                string(out, k);
-                                out.push(':');
+                                out.push_str(k);
                                 string(out, name);
                             }
                             EdgeItem::Cursor(k) => {
-                                string(out, k);
-                                out.push(':');
+                                out.push_str(k);
                                 string(out, &read::cursor_of(node));
                             }
                             EdgeItem::Node(k, node_items) => {
-                                string(out, k);
-                                out.push(':');
+                                out.push_str(k);
                                 write_node(out, node_items, node)?;
                             }
                         }
@@ -630,8 +631,7 @@ fn write_node(out: &mut String, items: &[NodeItem], node: &Node) -> Option<()> {
         }
         match item {
             NodeItem::Typename(key, name) => {
-                string(out, key);
-                out.push(':');
+                out.push_str(key);
                 string(out, name);
             }
             NodeItem::Field {
@@ -639,8 +639,7 @@ fn write_node(out: &mut String, items: &[NodeItem], node: &Node) -> Option<()> {
                 column,
                 values,
             } => {
-                string(out, key);
-                out.push(':');
+                out.push_str(key);
                 match (node.column(*column)?, values) {
                     (V::Null, _) => out.push_str("null"),
                     (V::Text(s), Some(values)) => {
@@ -655,6 +654,10 @@ fn write_node(out: &mut String, items: &[NodeItem], node: &Node) -> Option<()> {
                         let _ = write!(out, "{n}");
                     }
                     (V::Bool(b), None) => out.push_str(bool_text(*b)),
+                    // An RFC 3339 instant: digits, `-`, `:`, `.`, `T` and `Z`, nothing to escape.
+                    (v @ V::Instant(_), None) => {
+                        let _ = write!(out, "\"{v}\"");
+                    }
                     (other, None) => {
                         let text = serde_json::to_string(&read::to_value(other, false)).ok()?;
                         out.push_str(&text);
@@ -662,8 +665,7 @@ fn write_node(out: &mut String, items: &[NodeItem], node: &Node) -> Option<()> {
                 }
             }
             NodeItem::Custom { key, column } => {
-                string(out, key);
-                out.push(':');
+                out.push_str(key);
                 match node.column(*column)? {
                     V::Null => out.push_str("null"),
                     v => {
@@ -677,8 +679,7 @@ fn write_node(out: &mut String, items: &[NodeItem], node: &Node) -> Option<()> {
                 id_column,
                 items,
             } => {
-                string(out, key);
-                out.push(':');
+                out.push_str(key);
                 match node.column(*id_column)? {
                     // Absent, or hidden from the caller: null, as the resolver answers.
                     V::Null => out.push_str("null"),
