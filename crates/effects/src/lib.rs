@@ -34,8 +34,8 @@
 //! Not here: refusing URLs that point inside the network (the caller vets webhook URLs when they
 //! are configured); the SMTP relay's name is resolved without the attempt's deadline (the
 //! system resolver's own timeout applies). HTTPS (webhooks, CalDAV) is rustls trusting Mozilla's
-//! roots, or the certificates of [`EffectsSettings::tls_roots`]; SMTP is plain (a relay on the
-//! local network).
+//! roots, or the certificates of [`EffectsSettings::tls_roots`]; SMTP is plain, STARTTLS
+//! (required, never downgraded) or implicit TLS, with the same roots, and AUTH only over TLS.
 //!
 //! **Invariant:** no lock is held across IO or a sleep; destinations' states are independent.
 

@@ -875,8 +875,6 @@ impl Store {
     }
 }
 
-/// The claim on PostgreSQL: one statement (atomic on its own, `SKIP LOCKED` leaves the rows
-/// other claims hold), prepared once per connection, no transaction around it: one round trip.
 /// A claim in `tx` (SQLite; PostgreSQL runs [`CLAIM_POSTGRES`], the same steps in one
 /// statement): the orgs with available jobs (one index probe each), the running jobs per org,
 /// each org's next due jobs in its own order, then the fair order across orgs.
@@ -972,6 +970,8 @@ fn claim_in_tx(
     Ok(jobs)
 }
 
+/// The claim on PostgreSQL: one statement (atomic on its own, `SKIP LOCKED` leaves the rows
+/// other claims hold), prepared once per connection, no transaction around it: one round trip.
 const CLAIM_POSTGRES: &str = "WITH RECURSIVE queued(org_id, n) AS ( \
       (SELECT org_id, 1::bigint FROM job_queue WHERE state = 'available' ORDER BY org_id LIMIT 1) \
       UNION ALL \

@@ -14,6 +14,7 @@
 //! - feature flags (`flags`, `setFlag`): each flag on or off, switched with a reason (admins of
 //!   the installation's operator org only: others see the API's refusal).
 
+use app::policy_changes::MAX_POLICY_BYTES;
 use std::sync::Arc;
 
 use axum::Form;
@@ -475,9 +476,6 @@ pub async fn update_custom_field(
 
 const POLICY_FIELDS: &str = "policy(versions: 20) { version text hash setBy setAt shippedDefault \
      versionCount versions { version hash setBy setAt shippedDefault } }";
-
-/// The longest policy text the form takes, in bytes (the API's limit).
-pub const MAX_POLICY_BYTES: usize = 256 * 1024;
 
 /// A pasted policy text and what `validatePolicy` found in it.
 struct Pasted<'a> {

@@ -354,7 +354,19 @@ fn chart(columns: &[(String, String)], rows: &[Value], name: &str) -> Markup {
     }
 }
 
-/// `GET /console/reports.csv`: the report as CSV (RFC 4180), every row.
+/// A text cell as a spreadsheet reads it as text: one that starts like a formula (`=`, `+`,
+/// `-`, `@`, a tab or a carriage return; a candidate's name can be anything) gets a leading `'`,
+/// as OWASP's advice on CSV injection has it, so opening the export runs nothing.
+fn spreadsheet_text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    }
+}
+
+/// `GET /console/reports.csv`: the report as CSV (RFC 4180), every row; text cells as
+/// [`spreadsheet_text`] writes them.
 pub async fn csv(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -392,7 +404,7 @@ pub async fn csv(
             .map(|c| {
                 quote(match c {
                     Value::Null => String::new(),
-                    Value::String(s) => s.clone(),
+                    Value::String(s) => spreadsheet_text(s),
                     other => other.to_string(),
                 })
             })
@@ -416,4 +428,26 @@ pub async fn csv(
         HeaderValue::from_static("nosniff"),
     );
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_text;
+
+    #[test]
+    fn text_that_looks_like_a_formula_stays_text() {
+        for cell in [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(spreadsheet_text(cell), format!("'{cell}"));
+        }
+        for cell in ["Ana", "", "a=b", "1-2"] {
+            assert_eq!(spreadsheet_text(cell), cell);
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! `custom_field_definitions` gives every user of the org the definitions, each with where the
 //! caller's policy lets them read its values.
 
+use super::json_field;
 use async_graphql::dynamic::{
     Field, FieldFuture, FieldValue, InputValue, Object, ResolverContext, Type, TypeRef,
 };
@@ -17,19 +18,6 @@ use super::{Code, RequestCtx, error, internal};
 
 fn now() -> domain::Instant {
     domain::Instant::from_timestamp(jiff::Timestamp::now())
-}
-
-/// A field read from its parent's JSON object.
-fn json_field(name: &'static str, ty: TypeRef, doc: &'static str) -> Field {
-    Field::new(name, ty, move |ctx| {
-        FieldFuture::new(async move {
-            let parent = ctx.parent_value.try_downcast_ref::<Value>()?;
-            Ok(Some(FieldValue::value(super::json_value(
-                parent.get(name).cloned().unwrap_or(Value::Null),
-            ))))
-        })
-    })
-    .description(doc)
 }
 
 /// A list of JSON objects read from its parent's JSON object (each an object type).

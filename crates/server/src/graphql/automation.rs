@@ -4,6 +4,7 @@
 //! authorization is `authorize_command(ManageAutomation)` (`edit` on the org: admins by
 //! default).
 
+use super::json_field;
 use async_graphql::dynamic::{
     Field, FieldFuture, FieldValue, InputValue, Object, ResolverContext, Type, TypeRef,
 };
@@ -12,19 +13,6 @@ use serde_json::{Value, json};
 use super::mutations::run_as;
 use super::{Code, RequestCtx, error};
 use store::automation::{RuleRun, RuleVersion, StoredRule};
-
-/// A field read from its parent's JSON object.
-fn json_field(name: &'static str, ty: TypeRef, doc: &'static str) -> Field {
-    Field::new(name, ty, move |ctx| {
-        FieldFuture::new(async move {
-            let parent = ctx.parent_value.try_downcast_ref::<Value>()?;
-            Ok(Some(FieldValue::value(super::json_value(
-                parent.get(name).cloned().unwrap_or(Value::Null),
-            ))))
-        })
-    })
-    .description(doc)
-}
 
 /// A field holding a list of JSON objects of another type.
 fn list_field(name: &'static str, ty: &'static str, doc: &'static str) -> Field {

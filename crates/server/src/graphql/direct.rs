@@ -37,8 +37,9 @@ use super::read::{self, ListArgs, Node, Page};
 pub struct Plan {
     /// The operation's name in the document, if any.
     operation: Option<Name>,
-    /// The variables the document declares: the default, and whether `null` is refused.
-    variables: Vec<(Name, Option<Value>, bool)>,
+    /// The variables the document declares: the default, whether `null` is refused, and
+    /// the kind of value.
+    variables: Vec<(Name, Option<Value>, bool, Kind)>,
     roots: Vec<Root>,
 }
 
@@ -59,14 +60,25 @@ struct Root {
 enum Arg {
     Absent,
     Literal(Value),
-    /// A variable, whose value must be of this kind (or null).
-    Variable(Name, Kind),
+    /// A variable (declared with the argument's kind: its value is of that kind, or null).
+    Variable(Name),
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Int,
     Text,
+}
+
+impl Kind {
+    /// The kind of a variable declared with `ty` (`Int`, `String!`, ...), if a plan takes it.
+    fn of(ty: &BaseType) -> Option<Kind> {
+        match ty {
+            BaseType::Named(n) if n.as_str() == "Int" => Some(Kind::Int),
+            BaseType::Named(n) if n.as_str() == "String" => Some(Kind::Text),
+            _ => None,
+        }
+    }
 }
 
 enum ConnItem {
@@ -134,14 +146,11 @@ pub fn plan(doc: &ExecutableDocument) -> Option<Plan> {
         if !v.directives.is_empty() {
             return None;
         }
-        if !matches!(&v.var_type.node.base, BaseType::Named(n) if n.as_str() == "Int" || n.as_str() == "String")
-        {
-            return None;
-        }
         variables.push((
             v.name.node.clone(),
             v.default_value.as_ref().map(|d| d.node.clone()),
             !v.var_type.node.nullable,
+            Kind::of(&v.var_type.node.base)?,
         ));
     }
     let mut roots = Vec::new();
@@ -189,27 +198,16 @@ pub fn plan(doc: &ExecutableDocument) -> Option<Plan> {
                 (_, []) => None,
                 _ => return None,
             };
-            *slot = match (variable, kind) {
-                (Some(v), Some(kind)) => {
-                    // Declared with the argument's own type (validation saw to the rest).
-                    let declared = op
-                        .variable_definitions
-                        .iter()
-                        .find(|d| d.node.name.node == v)?;
-                    let matches = matches!(
-                        (&declared.node.var_type.node.base, kind),
-                        (BaseType::Named(n), Kind::Int) if n.as_str() == "Int"
-                    ) || matches!(
-                        (&declared.node.var_type.node.base, kind),
-                        (BaseType::Named(n), Kind::Text) if n.as_str() == "String"
-                    );
-                    if !matches {
+            *slot = match variable {
+                // Declared with the argument's own kind (validation saw to the rest).
+                Some(v) => {
+                    let declared = variables.iter().find(|(n, ..)| *n == v)?.3;
+                    if kind != Some(declared) {
                         return None;
                     }
-                    Arg::Variable(v, kind)
+                    Arg::Variable(v)
                 }
-                (Some(_), None) => return None,
-                (None, _) => Arg::Literal(value.clone().into_const()?),
+                None => Arg::Literal(value.clone().into_const()?),
             };
         }
         connection(&field.selection_set.node, &mut root)?;
@@ -236,7 +234,7 @@ fn connection(set: &SelectionSet, root: &mut Root) -> Option<()> {
         };
         let f = &f.node;
         let key = unique_key(&mut keys, f)?;
-        if !f.arguments.is_empty() && f.name.node.as_str() != "nodes" {
+        if !f.arguments.is_empty() {
             return None;
         }
         match f.name.node.as_str() {
@@ -272,9 +270,6 @@ fn connection(set: &SelectionSet, root: &mut Root) -> Option<()> {
                 root.items.push(ConnItem::PageInfo(key, infos));
             }
             "nodes" => {
-                if !f.arguments.is_empty() {
-                    return None;
-                }
                 nodes_seen = true;
                 let items = node_items(shape, &f.selection_set.node, "", &mut root.paths)?;
                 root.items.push(ConnItem::Nodes(key, items));
@@ -430,6 +425,27 @@ impl Plan {
     /// The answer to the document as the caller of `rc`, as the response's JSON text; `None`
     /// when the request must run through async-graphql instead (anything unexpected, any
     /// error: that path reports it).
+    /// The value of `arg` in this request: `Some(None)` when not given, `None` when a variable's
+    /// value is not of its declared kind or a null where the type refuses one (async-graphql
+    /// reports those).
+    fn argument<'a>(&'a self, arg: &'a Arg, variables: &'a Variables) -> Option<Option<&'a Value>> {
+        static NULL: Value = Value::Null;
+        let name = match arg {
+            Arg::Absent => return Some(None),
+            Arg::Literal(v) => return Some(Some(v)),
+            Arg::Variable(name) => name,
+        };
+        let (_, default, non_null, kind) = self.variables.iter().find(|(n, ..)| n == name)?;
+        let v = variables.get(name).or(default.as_ref()).unwrap_or(&NULL);
+        match (v, kind) {
+            (Value::Null, _) if *non_null => None,
+            (Value::Null, _) => Some(Some(v)),
+            (Value::Number(n), Kind::Int) if n.is_i64() => Some(Some(v)),
+            (Value::String(_), Kind::Text) => Some(Some(v)),
+            _ => None,
+        }
+    }
+
     pub async fn run(
         &self,
         rc: &RequestCtx,
@@ -444,38 +460,13 @@ impl Plan {
         let mut out = String::with_capacity(16 * 1024);
         out.push_str("{\"data\":{");
         for (i, root) in self.roots.iter().enumerate() {
-            let value = |arg: &Arg| -> Option<Option<Value>> {
-                match arg {
-                    Arg::Absent => Some(None),
-                    Arg::Literal(v) => Some(Some(v.clone())),
-                    Arg::Variable(name, kind) => {
-                        let (_, default, non_null) =
-                            self.variables.iter().find(|(n, _, _)| n == name)?;
-                        let v = match variables.get(name) {
-                            Some(v) => v.clone(),
-                            None => default.clone().unwrap_or(Value::Null),
-                        };
-                        match (&v, kind) {
-                            (Value::Null, _) if *non_null => None,
-                            (Value::Null, _) => Some(Some(v)),
-                            (Value::Number(n), Kind::Int) if n.is_i64() => Some(Some(v)),
-                            (Value::String(_), Kind::Text) => Some(Some(v)),
-                            _ => None,
-                        }
-                    }
-                }
-            };
-            let first = value(&root.first)?;
-            let after = value(&root.after)?;
-            let order_by = value(&root.order_by)?;
-            let filter = value(&root.filter)?;
-            let where_ = value(&root.where_)?;
+            let value = |arg| self.argument(arg, variables);
             let args = ListArgs {
-                first: first.as_ref(),
-                after: after.as_ref(),
-                order_by: order_by.as_ref(),
-                filter: filter.as_ref(),
-                where_: where_.as_ref(),
+                first: value(&root.first)?,
+                after: value(&root.after)?,
+                order_by: value(&root.order_by)?,
+                filter: value(&root.filter)?,
+                where_: value(&root.where_)?,
             };
             let span = tracing::info_span!("resolver", field = root.shape.list_field.as_str());
             let page = tracing::Instrument::instrument(

@@ -7,6 +7,7 @@
 //! WebSocket ([`crate::subscriptions`]): woken when the org's head moves, it reads the events
 //! after its cursor through the same `app::Services::events`, as its caller.
 
+use super::json_field;
 use std::collections::VecDeque;
 
 use async_graphql::dynamic::{
@@ -53,19 +54,6 @@ fn event_json(e: &store::OutboxEvent) -> Value {
         "data": e.data,
         "cloudEvent": e.cloudevent(),
     })
-}
-
-/// A field read from its parent's JSON object.
-fn json_field(name: &'static str, ty: TypeRef, doc: &'static str) -> Field {
-    Field::new(name, ty, move |ctx| {
-        FieldFuture::new(async move {
-            let parent = ctx.parent_value.try_downcast_ref::<Value>()?;
-            Ok(Some(FieldValue::value(super::json_value(
-                parent.get(name).cloned().unwrap_or(Value::Null),
-            ))))
-        })
-    })
-    .description(doc)
 }
 
 /// The page handed to the connection's fields.

@@ -4,6 +4,7 @@
 //! admin fields go through `app::Services`' flag functions, whose one authorization is
 //! `authorize_command(ManageFlags)` plus the admin role (`app::flags`).
 
+use super::json_field;
 use async_graphql::dynamic::{
     Field, FieldFuture, FieldValue, InputValue, Object, ResolverContext, Type, TypeRef,
 };
@@ -15,19 +16,6 @@ use app::flags::FlagsActor;
 
 fn now() -> domain::Instant {
     domain::Instant::from_timestamp(jiff::Timestamp::now())
-}
-
-/// A field read from its parent's JSON object.
-fn json_field(name: &'static str, ty: TypeRef, doc: &'static str) -> Field {
-    Field::new(name, ty, move |ctx| {
-        FieldFuture::new(async move {
-            let parent = ctx.parent_value.try_downcast_ref::<Value>()?;
-            Ok(Some(FieldValue::value(super::json_value(
-                parent.get(name).cloned().unwrap_or(Value::Null),
-            ))))
-        })
-    })
-    .description(doc)
 }
 
 fn list(values: Vec<Value>) -> Option<FieldValue<'static>> {

@@ -4,6 +4,7 @@
 //! `cancelJob(id)`. Thin translators over `app::Services`' job functions, whose one
 //! authorization is `authorize_command(ManageJobs)` plus the admin role (`app::jobs`).
 
+use super::json_field;
 use async_graphql::dynamic::{
     Field, FieldFuture, FieldValue, InputValue, Object, ResolverContext, Type, TypeRef,
 };
@@ -66,19 +67,6 @@ fn job_json(r: &JobRecord) -> Value {
         "finishedAt": t(r.finished_at),
         "lastError": r.last_error,
     })
-}
-
-/// A field read from its parent's JSON object.
-fn json_field(name: &'static str, ty: TypeRef, doc: &'static str) -> Field {
-    Field::new(name, ty, move |ctx| {
-        FieldFuture::new(async move {
-            let parent = ctx.parent_value.try_downcast_ref::<Value>()?;
-            Ok(Some(FieldValue::value(super::json_value(
-                parent.get(name).cloned().unwrap_or(Value::Null),
-            ))))
-        })
-    })
-    .description(doc)
 }
 
 /// The page handed to the connection's fields.

@@ -216,6 +216,24 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     builder.finish()
 }
 
+/// A field read from its parent's JSON object (an object type whose value is `serde_json`'s).
+pub(crate) fn json_field(
+    name: &'static str,
+    ty: async_graphql::dynamic::TypeRef,
+    doc: &'static str,
+) -> async_graphql::dynamic::Field {
+    use async_graphql::dynamic::{Field, FieldFuture, FieldValue};
+    Field::new(name, ty, move |ctx| {
+        FieldFuture::new(async move {
+            let parent = ctx.parent_value.try_downcast_ref::<serde_json::Value>()?;
+            Ok(Some(FieldValue::value(json_value(
+                parent.get(name).cloned().unwrap_or(serde_json::Value::Null),
+            ))))
+        })
+    })
+    .description(doc)
+}
+
 /// A JSON value as a GraphQL value.
 pub fn json_value(v: serde_json::Value) -> Value {
     Value::from_json(v).unwrap_or(Value::Null)

@@ -4,8 +4,9 @@
 //! authorization: admins of the operator org, `flags.operator_org`); this module makes no
 //! check of its own.
 
+use super::json_field;
 use async_graphql::dynamic::{
-    Field, FieldFuture, FieldValue, InputValue, Object, ResolverContext, Type, TypeRef,
+    Field, FieldValue, InputValue, Object, ResolverContext, Type, TypeRef,
 };
 use serde_json::{Value, json};
 
@@ -13,18 +14,6 @@ use super::mutations::run_as;
 use super::{Code, RequestCtx, error};
 use app::flags::FlagsActor;
 use app::rollouts::{Rollout, RolloutStatus};
-
-fn json_field(name: &'static str, ty: TypeRef, doc: &'static str) -> Field {
-    Field::new(name, ty, move |ctx| {
-        FieldFuture::new(async move {
-            let parent = ctx.parent_value.try_downcast_ref::<Value>()?;
-            Ok(Some(FieldValue::value(super::json_value(
-                parent.get(name).cloned().unwrap_or(Value::Null),
-            ))))
-        })
-    })
-    .description(doc)
-}
 
 fn rollout_json(r: &Rollout, status: Option<&RolloutStatus>) -> Value {
     let plan = serde_json::to_value(&r.plan).unwrap_or(Value::Null);
