@@ -30,7 +30,9 @@
 //! | `setCustomFieldValue` | `edit` the record |
 //! | `manageFlags` (set, import, read the installation's flags) | `edit` the caller's org (and, outside the policy, the admin role: `crate::flags`) |
 //! | `manageAutomation` (save, delete, list, dry-run automation rules) | `edit` the caller's org |
-//! | `managePolicy` (read, validate, set, reset the org's access policy) | `edit` the caller's org |
+//! | `managePolicy` (read, validate, set, reset the org's access policy) | `edit` the caller's org and the admin role |
+//! | `inviteUser` (a link to choose a console password) | `edit` the caller's org and the admin role |
+//! | `manageJobs` (the org's durable jobs) | `edit` the caller's org and the admin role |
 //! | `readAuditLog` (the org's audit log) | `edit` the caller's org |
 
 use policy::{Action, Fact};
@@ -432,10 +434,34 @@ impl Services {
             | Command::SetArchiveReasons
             | Command::ManageFlags
             | Command::ManageAutomation
-            | Command::ManageJobs
-            | Command::InviteUser
-            | Command::ManagePolicy
             | Command::ReadAuditLog => self.authorize_own_org(store, access, Action::Edit, at),
+            // What gives power over every other user of the org needs the admin role besides
+            // `edit` on the org, which an org's own policy may grant more widely: the access
+            // policy (it decides what everyone sees), invitations (a link lets its holder act as
+            // the user) and durable jobs (their payloads and errors hold any of the org's data).
+            Command::ManagePolicy | Command::InviteUser | Command::ManageJobs => {
+                self.authorize_own_org(store, access, Action::Edit, at)?;
+                if access.user.role == "admin" {
+                    return Ok(());
+                }
+                let org = &access.viewer.org;
+                let subject = match command {
+                    Command::ManagePolicy => format!(
+                        "the access policy of org `{org}` (admins only: it decides what every user sees)"
+                    ),
+                    Command::InviteUser => format!(
+                        "users of org `{org}` (admins only: an invitation lets its holder act as the user)"
+                    ),
+                    _ => format!(
+                        "the jobs of org `{org}` (admins only: a job's payload and errors hold any of the org's data)"
+                    ),
+                };
+                Err(AppError::Forbidden {
+                    user: access.viewer.user.clone(),
+                    action: command.name().to_owned(),
+                    subject,
+                })
+            }
             Command::SetCustomFieldValue { entity, record } => {
                 let ty = match entity {
                     domain::enums::CustomEntity::Candidate => "Candidate",

@@ -5,8 +5,9 @@
 //!
 //! The CLI without `--as` is the operator and is trusted ([`Services::set_policy`],
 //! [`Services::reset_policy`]); a user (the API, the console) goes through the `_as` forms,
-//! which authorize first: `authorize_command(ManagePolicy)`, `edit` on the caller's org (admins
-//! under the shipped policy), and record the caller as `set_by`. Reading the policy in force
+//! which authorize first: `authorize_command(ManagePolicy)`, `edit` on the caller's org and the
+//! admin role (which no org policy widens: a policy decides what every user sees), and record
+//! the caller as `set_by`. Reading the policy in force
 //! and its versions ([`Services::policy_view`]) and validating a text
 //! ([`Services::validate_policy`]) take the same authorization.
 
@@ -231,7 +232,7 @@ impl Services {
 
 impl Services {
     /// The org's policy in force and its newest `limit` versions (at most
-    /// [`MAX_POLICY_VERSIONS`]), for a user who may `edit` the org.
+    /// [`MAX_POLICY_VERSIONS`]), for an admin (`edit` on the org and the admin role).
     pub fn policy_view(
         &self,
         store: &mut Store,
@@ -240,8 +241,12 @@ impl Services {
         at: domain::Instant,
     ) -> Result<PolicyView, AppError> {
         self.authorize_command(store, access, &Command::ManagePolicy, at)?;
-        let history = store.org_policy_history(&access.viewer.org)?;
-        let total_versions = history.len();
+        let limit = limit.min(MAX_POLICY_VERSIONS);
+        // At least the one in force; `limit` is at most 100.
+        let history = store.org_policy_newest(&access.viewer.org, limit.max(1) as u32)?;
+        let total_versions = history
+            .first()
+            .map_or(0, |p| usize::try_from(p.version).unwrap_or(0));
         let current = match history.first() {
             Some(p) => PolicyVersion::of(p),
             None => PolicyVersion {
@@ -253,11 +258,7 @@ impl Services {
                 shipped_default: true,
             },
         };
-        let versions = history
-            .iter()
-            .take(limit.min(MAX_POLICY_VERSIONS))
-            .map(PolicyVersion::of)
-            .collect();
+        let versions = history.iter().take(limit).map(PolicyVersion::of).collect();
         Ok(PolicyView {
             current,
             versions,
@@ -266,7 +267,7 @@ impl Services {
     }
 
     /// Checks `text` as [`Services::set_policy`] would, storing nothing: its problems with
-    /// their places (empty: it could be set). For a user who may `edit` the org.
+    /// their places (empty: it could be set). For an admin (`edit` on the org and the admin role).
     pub fn validate_policy(
         &self,
         store: &mut Store,
@@ -290,7 +291,7 @@ impl Services {
         }
     }
 
-    /// [`Services::set_policy`] for a user: authorized (`edit` on their org), recorded as
+    /// [`Services::set_policy`] for a user: authorized (`edit` on their org and the admin role), recorded as
     /// set by them. A text with problems is refused ([`is_text_refusal`]) and nothing stored.
     pub fn set_policy_as(
         &self,
@@ -305,7 +306,7 @@ impl Services {
         self.set_policy(store, &access.viewer.org, text, "text", Some(&by), at)
     }
 
-    /// [`Services::reset_policy`] for a user: authorized (`edit` on their org), recorded as
+    /// [`Services::reset_policy`] for a user: authorized (`edit` on their org and the admin role), recorded as
     /// set by them.
     pub fn reset_policy_as(
         &self,

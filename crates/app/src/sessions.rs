@@ -59,7 +59,12 @@ pub enum SignInError {
     UserGone(String),
     #[error("user `{user}` of org `{org}` has no email to sign in with")]
     NoEmail { org: String, user: String },
-    #[error("the email `{0}` signs in to another account already")]
+    /// The user's email is another account's login. The message does not repeat the email:
+    /// the page is shown to whoever holds the link.
+    #[error(
+        "this account's email signs in to another account already; ask an admin to give this \
+         user another email, then a new link"
+    )]
     LoginTaken(String),
     /// Hashing failed, or a time is out of range: not the caller's doing.
     #[error("{0}")]
@@ -182,6 +187,21 @@ impl Services {
         now: domain::Instant,
         ttl_s: i64,
     ) -> Result<(NewSession, Access), SignInError> {
+        self.open_session_with(store, org, user, via, None, now, ttl_s)
+    }
+
+    /// [`Services::open_session`], remembering the API token it was opened with.
+    #[allow(clippy::too_many_arguments)]
+    fn open_session_with(
+        &self,
+        store: &mut Store,
+        org: &str,
+        user: &str,
+        via: SessionVia,
+        token_id: Option<String>,
+        now: domain::Instant,
+        ttl_s: i64,
+    ) -> Result<(NewSession, Access), SignInError> {
         let access = self.active_access(store, org, user)?;
         let id = random_hex(32)?;
         let stored = StoredSession {
@@ -192,6 +212,7 @@ impl Services {
             via,
             created_at: now,
             expires_at: later(now, ttl_s)?,
+            token_id,
         };
         store.create_session(&stored)?;
         // Each sign-in sweeps a bounded batch of expired sessions and codes (index on expiry).
@@ -200,7 +221,8 @@ impl Services {
     }
 
     /// Signs in with an API token (`hpt_...`): a session of the token's user. The session may
-    /// not outlive the token.
+    /// not outlive the token, and ends when the token is revoked ([`Services::session`] checks it
+    /// on every request; revoking also deletes the session).
     pub fn sign_in_with_token(
         &self,
         store: &mut Store,
@@ -218,11 +240,12 @@ impl Services {
             Some(at) => ttl_s.min((at.as_micros() - now.as_micros()) / 1_000_000),
             None => ttl_s,
         };
-        self.open_session(
+        self.open_session_with(
             store,
             &token.org_id,
             &token.user_id,
             SessionVia::Token,
+            Some(token.id),
             now,
             ttl_s,
         )
@@ -307,9 +330,9 @@ impl Services {
     }
 
     /// An admin of `access`'s org invites `user` of the same org to choose a password: the
-    /// one-time code of the link, valid `ttl_s` seconds. Needs `edit` on the org
-    /// ([`crate::Command::InviteUser`]) and the admin role, which an org's policy cannot widen
-    /// (an invitation lets its holder act as the user).
+    /// one-time code of the link, valid `ttl_s` seconds. Needs `edit` on the org and the admin
+    /// role, which an org's policy cannot widen ([`crate::Command::InviteUser`]: an invitation
+    /// lets its holder act as the user). Recorded in the org's audit log (`inviteUser`).
     pub fn invite_user(
         &self,
         store: &mut Store,
@@ -318,28 +341,36 @@ impl Services {
         now: domain::Instant,
         ttl_s: i64,
     ) -> Result<String, SignInError> {
-        let command = crate::Command::InviteUser;
-        self.authorize_command(store, access, &command, now)?;
-        if access.user.role != "admin" {
-            return Err(SignInError::App(AppError::Forbidden {
-                user: access.viewer.user.clone(),
-                action: command.name().to_owned(),
-                subject: format!("users of org `{}` (admins only)", access.viewer.org),
-            }));
-        }
-        self.create_code(
+        self.authorize_command(store, access, &crate::Command::InviteUser, now)?;
+        let code = self.create_code(
             store,
             &access.viewer.org,
             user,
             CodePurpose::Invitation,
             now,
             ttl_s,
-        )
+        )?;
+        // Who invited whom, and until when, is in the org's audit log; never the code.
+        store.record_audit(
+            &access.viewer.org,
+            &[store::AuditEvent {
+                at: now,
+                actor: access.viewer.user.clone(),
+                action: crate::Command::InviteUser.name().to_owned(),
+                subject: format!("User::\"{user}\""),
+                outcome: store::AuditOutcome::Allowed,
+                policies: Vec::new(),
+                query_hash: None,
+                detail: Some(format!("valid until {}", later(now, ttl_s)?)),
+            }],
+        )?;
+        Ok(code)
     }
 
     /// Accepts an invitation: sets the password of the code's user under their email (every
-    /// other session of theirs is closed) and opens a session. The password is checked before
-    /// the code is used, so a refused password leaves the link working.
+    /// other session of theirs is closed) and opens a session. A refused password (checked
+    /// before the code is used) or an email that is another account's login (the code is put
+    /// back) leaves the link working.
     pub fn accept_invitation(
         &self,
         store: &mut Store,
@@ -367,14 +398,17 @@ impl Services {
             set_at: now,
         };
         if !store.set_password(&record)? {
+            // The link was not used: it works again once an admin has changed the email.
+            store.create_code(&taken)?;
             return Err(SignInError::LoginTaken(login));
         }
         store.delete_user_sessions(org, user)?;
         self.open_session(store, org, user, SessionVia::Password, now, ttl_s)
     }
 
-    /// The session whose cookie holds `id` at `now`, with its user's access. An expired session
-    /// is deleted; one whose user is gone or inactive is refused.
+    /// The session whose cookie holds `id` at `now`, with its user's access. An expired session,
+    /// or one opened with an API token that has since been revoked or expired, is deleted; one
+    /// whose user is gone or inactive is refused.
     pub fn session(
         &self,
         store: &mut Store,
@@ -391,6 +425,15 @@ impl Services {
         if session.expires_at <= now {
             store.delete_session(&hash)?;
             return Err(SignInError::NoSession);
+        }
+        if let Some(token_id) = &session.token_id {
+            let live = store
+                .token(token_id)?
+                .is_some_and(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|at| at > now));
+            if !live {
+                store.delete_session(&hash)?;
+                return Err(SignInError::NoSession);
+            }
         }
         let access = self.active_access(store, &session.org_id, &session.user_id)?;
         Ok((session, access))

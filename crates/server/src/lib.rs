@@ -187,6 +187,7 @@ async fn start_inner(
     jobs: Option<app::jobs::JobHandlers>,
 ) -> Result<Running> {
     let metrics = metrics_handle()?;
+    settings.console.public_url().map_err(anyhow::Error::msg)?;
     let catalog_ttl = Duration::from_millis(settings.catalog_cache_ms);
     let limits = &settings.limits;
     let url = settings.database.clone();

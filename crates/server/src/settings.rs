@@ -468,6 +468,58 @@ pub struct ConsoleSettings {
     /// Failed sign-ins per account (email or token) per minute on average, and at once.
     pub sign_in_failures_per_minute: u32,
     pub sign_in_failure_burst: u32,
+    /// The address people reach the console at (`https://hire.example.com`), for the links it
+    /// makes (invitations). Empty: the request's `Host` when it is a plain `host[:port]`, over
+    /// https when `secure_cookie` is set. Set it behind a proxy.
+    pub public_url: String,
+}
+
+impl ConsoleSettings {
+    /// `public_url` without its trailing `/`, checked: `http://` or `https://`, then a host
+    /// (and port) and an optional path, without a query, a fragment, user info or spaces.
+    /// `None` when it is not set.
+    pub fn public_url(&self) -> Result<Option<String>, String> {
+        let url = self.public_url.trim().trim_end_matches('/');
+        if url.is_empty() {
+            return Ok(None);
+        }
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .ok_or_else(|| {
+                format!("`console.public_url` `{url}` must start with `https://` or `http://`")
+            })?;
+        let host = rest.split('/').next().unwrap_or("");
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~/:[]%".contains(c);
+        if host.is_empty() || !is_host(host) || !rest.chars().all(allowed) {
+            return Err(format!(
+                "`console.public_url` `{url}` must be a scheme, a host (and port) and a path, \
+                 without a query, a fragment, user info or spaces"
+            ));
+        }
+        Ok(Some(url.to_owned()))
+    }
+}
+
+/// `text` is a plain `host[:port]`: a DNS name or IPv4 address, or a bracketed IPv6 address,
+/// and a port of digits (what a `Host` header may be trusted to be in a link).
+pub fn is_host(text: &str) -> bool {
+    let port_ok = |p: &str| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit());
+    if let Some(v6) = text.strip_prefix('[') {
+        let Some((addr, rest)) = v6.split_once(']') else {
+            return false;
+        };
+        return addr.parse::<std::net::Ipv6Addr>().is_ok()
+            && (rest.is_empty() || rest.strip_prefix(':').is_some_and(port_ok));
+    }
+    let (name, port) = match text.split_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (text, None),
+    };
+    let label = |l: &str| {
+        !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    name.len() <= 253 && name.split('.').all(label) && port.is_none_or(port_ok)
 }
 
 impl Default for ConsoleSettings {
@@ -477,6 +529,7 @@ impl Default for ConsoleSettings {
             secure_cookie: false,
             sign_in_failures_per_minute: 5,
             sign_in_failure_burst: 10,
+            public_url: String::new(),
         }
     }
 }
@@ -659,6 +712,68 @@ mod tests {
         clippy::result_large_err
     )]
     use super::*;
+
+    #[test]
+    fn hosts_and_public_urls_are_checked() {
+        for ok in [
+            "localhost",
+            "localhost:8080",
+            "hire.example.com",
+            "10.0.0.1:80",
+            "[::1]:8080",
+            "[2001:db8::1]",
+        ] {
+            assert!(is_host(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ":80",
+            "evil.com/x",
+            "a@b",
+            "host:",
+            "host:123456",
+            "host:8o",
+            "[::1",
+            "[nope]:1",
+            "a..b",
+            "a b",
+            "x\"onmouseover=1",
+            "evil.com#",
+            "evil.com?x",
+        ] {
+            assert!(!is_host(bad), "{bad}");
+        }
+        let url = |u: &str| {
+            ConsoleSettings {
+                public_url: u.to_owned(),
+                ..ConsoleSettings::default()
+            }
+            .public_url()
+        };
+        assert_eq!(url(""), Ok(None));
+        assert_eq!(
+            url("https://hire.example.com/"),
+            Ok(Some("https://hire.example.com".to_owned()))
+        );
+        assert_eq!(
+            url("http://10.0.0.1:8080/hp"),
+            Ok(Some("http://10.0.0.1:8080/hp".to_owned()))
+        );
+        for bad in [
+            "hire.example.com",
+            "ftp://x",
+            "https://",
+            "https://u@x",
+            "https://x/?a",
+            "https://x/#a",
+            "https://x y",
+        ] {
+            assert!(
+                url(bad).unwrap_err().contains("`console.public_url`"),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn file_then_environment_then_defaults() {

@@ -232,6 +232,27 @@ impl Store {
         }
     }
 
+    /// The org's newest `limit` (at least 1) policy versions, newest first (versions are numbered 1, 2, ...
+    /// without gaps, so the first one's number is how many there are). Errors with
+    /// [`StoreError::NoSuchOrg`] for an unknown org.
+    pub fn org_policy_newest(
+        &mut self,
+        org_id: &str,
+        limit: u32,
+    ) -> Result<Vec<OrgPolicy>, StoreError> {
+        // `limit` is a number, formatted into the text: both backends take it as a literal.
+        let sql = format!(
+            "SELECT p.version, p.text, p.set_at, p.set_by \
+             FROM orgs o LEFT JOIN org_policies p ON p.org_id = o.org_id \
+             WHERE o.org_id = $1 ORDER BY p.version DESC LIMIT {}",
+            limit.max(1)
+        );
+        match self.policy_rows(org_id, &sql)? {
+            None => Err(StoreError::NoSuchOrg(org_id.to_owned())),
+            Some(rows) => Ok(rows.into_iter().flatten().collect()),
+        }
+    }
+
     /// Runs `sql` (`$1` the org; columns version, text, set_at, set_by, all NULL for an org
     /// without policies): `None` when it returns no row, else the rows (`None` for a NULL row).
     fn policy_rows(

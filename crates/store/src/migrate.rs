@@ -175,6 +175,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0030_applications_job_confidential.sql"),
         postgres: include_str!("../migrations/postgres/0030_applications_job_confidential.sql"),
     },
+    Migration {
+        version: 31,
+        name: "console_session_token",
+        sqlite: include_str!("../migrations/sqlite/0031_console_session_token.sql"),
+        postgres: include_str!("../migrations/postgres/0031_console_session_token.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

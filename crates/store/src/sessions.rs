@@ -1,4 +1,4 @@
-//! What the web console keeps in the store about who is signed in (migrations 25 and 26).
+//! What the web console keeps in the store about who is signed in (migrations 25, 26 and 31).
 //!
 //! - **Sessions** ([`Store::create_session`], [`Store::session`], [`Store::delete_session`],
 //!   [`Store::delete_expired_sessions`]): one row per signed-in browser, found by the SHA-256 of
@@ -63,6 +63,9 @@ pub struct StoredSession {
     pub via: SessionVia,
     pub created_at: Instant,
     pub expires_at: Instant,
+    /// The id of the API token it was opened with (`via` is [`SessionVia::Token`]): revoking
+    /// the token ends the session.
+    pub token_id: Option<String>,
 }
 
 /// What a one-time code is for.
@@ -107,7 +110,12 @@ pub struct StoredPassword {
     pub set_at: Instant,
 }
 
-const SESSION_COLUMNS: &str = "id_hash, org_id, user_id, csrf_token, via, created_at, expires_at";
+/// A user's earlier invitations, deleted when a new one is made (`$1` org, `$2` user).
+const REPLACED_INVITATIONS: &str =
+    "DELETE FROM console_codes WHERE org_id = $1 AND user_id = $2 AND purpose = 'invitation'";
+
+const SESSION_COLUMNS: &str =
+    "id_hash, org_id, user_id, csrf_token, via, created_at, expires_at, token_id";
 
 /// Micros on SQLite, `timestamptz` on PostgreSQL: one instant read either way.
 fn read_sqlite(org: &str, table: &str, micros: i64) -> Result<Instant, StoreError> {
@@ -134,7 +142,7 @@ impl Store {
                 }
                 tx.execute(
                     &format!(
-                        "INSERT INTO console_sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                        "INSERT INTO console_sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                     ),
                     rusqlite::params![
                         s.id_hash,
@@ -144,6 +152,7 @@ impl Store {
                         s.via.as_str(),
                         s.created_at.as_micros(),
                         s.expires_at.as_micros(),
+                        s.token_id,
                     ],
                 )?;
                 tx.commit()?;
@@ -152,7 +161,7 @@ impl Store {
                 let n = db.client().execute(
                     &format!(
                         "INSERT INTO console_sessions ({SESSION_COLUMNS}) \
-                         SELECT $1, $2, $3, $4, $5, $6, $7 FROM orgs WHERE org_id = $2"
+                         SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM orgs WHERE org_id = $2"
                     ),
                     &[
                         &s.id_hash,
@@ -162,6 +171,7 @@ impl Store {
                         &s.via.as_str(),
                         &system_time(s.created_at)?,
                         &system_time(s.expires_at)?,
+                        &s.token_id,
                     ],
                 )?;
                 if n == 0 {
@@ -189,10 +199,12 @@ impl Store {
                             r.get::<_, String>(4)?,
                             r.get::<_, i64>(5)?,
                             r.get::<_, i64>(6)?,
+                            r.get::<_, Option<String>>(7)?,
                         ))
                     })
                     .optional()?;
-                let Some((id_hash, org_id, user_id, csrf_token, via, created, expires)) = row
+                let Some((id_hash, org_id, user_id, csrf_token, via, created, expires, token_id)) =
+                    row
                 else {
                     return Ok(None);
                 };
@@ -204,6 +216,7 @@ impl Store {
                     org_id,
                     user_id,
                     csrf_token,
+                    token_id,
                 }))
             }
             Store::Postgres(db) => {
@@ -219,6 +232,7 @@ impl Store {
                     via: SessionVia::parse(&via)?,
                     created_at: read_pg(&org_id, "console_sessions", r.try_get(5)?)?,
                     expires_at: read_pg(&org_id, "console_sessions", r.try_get(6)?)?,
+                    token_id: r.try_get(7)?,
                     org_id,
                 }))
             }
@@ -431,7 +445,10 @@ impl Store {
         }
     }
 
-    /// Stores a one-time code. Fails with [`StoreError::NoSuchOrg`] for an unknown org.
+    /// Stores a one-time code. An invitation replaces the user's earlier ones, in the same
+    /// transaction: a user has one working invitation at most, so the table grows with the
+    /// users, not with how often an admin clicks. Fails with [`StoreError::NoSuchOrg`] for an
+    /// unknown org.
     pub fn create_code(&mut self, c: &StoredCode) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(db) => {
@@ -443,6 +460,12 @@ impl Store {
                 )?;
                 if !exists {
                     return Err(StoreError::NoSuchOrg(c.org_id.clone()));
+                }
+                if c.purpose == CodePurpose::Invitation {
+                    tx.execute(
+                        &REPLACED_INVITATIONS.replace('$', "?"),
+                        [&c.org_id, &c.user_id],
+                    )?;
                 }
                 tx.execute(
                     "INSERT INTO console_codes (code_hash, org_id, user_id, purpose, created_at, expires_at) \
@@ -459,7 +482,11 @@ impl Store {
                 tx.commit()?;
             }
             Store::Postgres(db) => {
-                let n = db.client().execute(
+                let mut tx = db.client().transaction()?;
+                if c.purpose == CodePurpose::Invitation {
+                    tx.execute(REPLACED_INVITATIONS, &[&c.org_id, &c.user_id])?;
+                }
+                let n = tx.execute(
                     "INSERT INTO console_codes (code_hash, org_id, user_id, purpose, created_at, expires_at) \
                      SELECT $1, $2, $3, $4, $5, $6 FROM orgs WHERE org_id = $2",
                     &[
@@ -474,6 +501,7 @@ impl Store {
                 if n == 0 {
                     return Err(StoreError::NoSuchOrg(c.org_id.clone()));
                 }
+                tx.commit()?;
             }
         }
         Ok(())

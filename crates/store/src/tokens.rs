@@ -122,7 +122,8 @@ impl Store {
         self.token_rows(&sql, org_id)
     }
 
-    /// Revokes token `id` of org `org_id` at `at`. Returns false when the org has no such token;
+    /// Revokes token `id` of org `org_id` at `at`, and closes the console sessions opened with
+    /// it (migration 31), in one transaction. Returns false when the org has no such token;
     /// revoking a revoked token keeps the first time.
     pub fn revoke_token(
         &mut self,
@@ -130,15 +131,28 @@ impl Store {
         id: &str,
         at: Instant,
     ) -> Result<bool, StoreError> {
+        const SESSIONS: &str = "DELETE FROM console_sessions WHERE org_id = $1 AND token_id = $2";
         let n = match self {
-            Store::Sqlite(s) => s.conn().execute(
-                "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?3) WHERE org_id = ?1 AND id = ?2",
-                rusqlite::params![org_id, id, at.as_micros()],
-            )? as u64,
-            Store::Postgres(s) => s.client().execute(
-                "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $3) WHERE org_id = $1 AND id = $2",
-                &[&org_id, &id, &system_time(at)?],
-            )?,
+            Store::Sqlite(s) => {
+                let tx = s.conn().transaction()?;
+                let n = tx.execute(
+                    "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?3) WHERE org_id = ?1 AND id = ?2",
+                    rusqlite::params![org_id, id, at.as_micros()],
+                )? as u64;
+                tx.execute(&SESSIONS.replace('$', "?"), [org_id, id])?;
+                tx.commit()?;
+                n
+            }
+            Store::Postgres(s) => {
+                let mut tx = s.client().transaction()?;
+                let n = tx.execute(
+                    "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $3) WHERE org_id = $1 AND id = $2",
+                    &[&org_id, &id, &system_time(at)?],
+                )?;
+                tx.execute(SESSIONS, &[&org_id, &id])?;
+                tx.commit()?;
+                n
+            }
         };
         Ok(n > 0)
     }

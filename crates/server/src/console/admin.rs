@@ -2,9 +2,10 @@
 //! the API, which refuses others: its `FORBIDDEN` message is the page, its `NOT_FOUND` the 404):
 //!
 //! - users and roles (the API's `users`), and invitations to the console: an admin makes a
-//!   one-time link for a user to choose a password (`app::Services::invite_user`: `edit` on the
-//!   org and the admin role). The link is shown once, on the page that made it; only its hash
-//!   is stored.
+//!   one-time link for a user to choose a password (the API's `inviteUser`: `edit` on the org
+//!   and the admin role). The link starts with `console.public_url`, or the request's `Host`
+//!   when that is a plain host name ([`link_base`]); it is shown once, on the page that made it;
+//!   only its hash is stored.
 //! - custom fields: the definitions (`customFields`), created and changed through
 //!   `createCustomField` and `updateCustomField`.
 //! - the access policy: the text in force and its versions (`policy`), a pasted text checked
@@ -32,8 +33,8 @@ use super::{
 };
 use crate::http::{ClientAddr, Shared};
 
-/// How long an invitation link works, in seconds (7 days).
-pub const INVITATION_S: i64 = 7 * 86_400;
+/// How long an invitation link works, in hours (7 days).
+const INVITATION_HOURS: i64 = crate::graphql::admin::INVITATION_HOURS;
 
 async fn users(shared: &Arc<Shared>, signed: &Signed) -> Result<Vec<Value>, PageError> {
     let data = graphql(
@@ -103,14 +104,10 @@ pub async fn users_page(
 ) -> Result<Response, PageError> {
     let signed = signed_in(&shared, &headers, client.map(|c| c.0.0)).await?;
     let list = users(&shared, &signed).await?;
-    Ok(page_response(
-        StatusCode::OK,
-        layout::page(
-            &signed,
-            "Users",
-            Nav::Admin,
-            render(&signed, &list, None, None),
-        ),
+    Ok(admin_response(
+        &signed,
+        "Users",
+        render(&signed, &list, None, None),
     ))
 }
 
@@ -131,53 +128,58 @@ pub async fn invite(
     let signed = signed_in(&shared, &headers, client.map(|c| c.0.0)).await?;
     check_post(&signed, &headers, &form.csrf)?;
     let user = id(&user)?.to_owned();
-    let services = shared.services.clone();
-    let access = signed.caller.access.clone();
-    let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
-    let target = user.clone();
-    let made = shared
-        .db
-        .run(move |store| services.invite_user(store, &access, &target, now, INVITATION_S))
-        .await
-        .map_err(|e| super::db_error(&e))?;
+    let base = link_base(
+        &shared.settings.console,
+        headers
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok()),
+    )?;
+    let made = graphql(
+        &shared,
+        &signed,
+        "mutation($u: ID!, $h: Int) { inviteUser(userId: $u, validHours: $h) { path } }",
+        json!({ "u": user, "h": INVITATION_HOURS }),
+    )
+    .await?;
+    let link = format!("{base}{}", text(&made, "inviteUser.path"));
     let list = users(&shared, &signed).await?;
     let name = list
         .iter()
         .find(|u| text(u, "id") == user)
         .map(|u| text(u, "name"))
         .unwrap_or_else(|| user.clone());
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    match made {
-        Ok(code) => {
-            let link = format!("http://{host}/console/invitation/{code}");
-            Ok(page_response(
-                StatusCode::OK,
-                layout::page(
-                    &signed,
-                    "Users",
-                    Nav::Admin,
-                    render(&signed, &list, None, Some((&name, &link))),
-                ),
-            ))
+    Ok(admin_response(
+        &signed,
+        "Users",
+        render(&signed, &list, None, Some((&name, &link))),
+    ))
+}
+
+/// Where the console's links start: `console.public_url` when set; otherwise the request's
+/// `Host` when it is a plain `host[:port]` (never a path, a quote or user info, which would make
+/// the link point elsewhere), over https when the cookie is `Secure` (the console is then
+/// served over TLS).
+fn link_base(
+    settings: &crate::settings::ConsoleSettings,
+    host: Option<&str>,
+) -> Result<String, PageError> {
+    if let Some(url) = settings.public_url().map_err(PageError::Internal)? {
+        return Ok(url);
+    }
+    match host {
+        Some(host) if crate::settings::is_host(host) => {
+            let scheme = if settings.secure_cookie {
+                "https"
+            } else {
+                "http"
+            };
+            Ok(format!("{scheme}://{host}"))
         }
-        Err(app::sessions::SignInError::App(app::AppError::Forbidden { .. })) => {
-            Err(PageError::Refused {
-                code: "FORBIDDEN".to_owned(),
-                message: "only admins invite users to the console".to_owned(),
-            })
-        }
-        Err(app::sessions::SignInError::App(
-            app::AppError::NoSuchEntity { .. } | app::AppError::NoSuchUser { .. },
-        ))
-        | Err(app::sessions::SignInError::UserGone(_)) => Err(PageError::NotFound),
-        Err(app::sessions::SignInError::App(e)) => Err(PageError::Internal(e.to_string())),
-        Err(e) => Err(PageError::Refused {
-            code: "BAD_USER_INPUT".to_owned(),
-            message: e.to_string(),
-        }),
+        _ => Err(PageError::BadInput(
+            "the request's `Host` is not a plain host name, so the console cannot make a link \
+             with it: set `console.public_url`"
+                .to_owned(),
+        )),
     }
 }
 
@@ -1038,5 +1040,49 @@ pub async fn flag_switch(
                 ),
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::ConsoleSettings;
+
+    #[test]
+    fn links_start_at_the_public_url_or_a_plain_host() {
+        let plain = ConsoleSettings::default();
+        assert_eq!(
+            link_base(&plain, Some("127.0.0.1:8080")).ok(),
+            Some("http://127.0.0.1:8080".to_owned())
+        );
+        for forged in [
+            None,
+            Some(""),
+            Some("evil.example/x?"),
+            Some("a@evil.example"),
+            Some("x\"><b>"),
+        ] {
+            assert!(
+                matches!(link_base(&plain, forged), Err(PageError::BadInput(_))),
+                "{forged:?}"
+            );
+        }
+        let tls = ConsoleSettings {
+            secure_cookie: true,
+            ..ConsoleSettings::default()
+        };
+        assert_eq!(
+            link_base(&tls, Some("hire.example.com")).ok(),
+            Some("https://hire.example.com".to_owned())
+        );
+        let public = ConsoleSettings {
+            public_url: "https://hire.example.com/".to_owned(),
+            ..ConsoleSettings::default()
+        };
+        // The configured address wins over whatever `Host` the request names.
+        assert_eq!(
+            link_base(&public, Some("evil.example")).ok(),
+            Some("https://hire.example.com".to_owned())
+        );
     }
 }

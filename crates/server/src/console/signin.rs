@@ -81,6 +81,9 @@ impl<K: Hash + Eq + Clone> Limit<K> {
     }
 }
 
+/// The account key of one-time codes ([`Attempts::failed_code`]).
+const CODE_KEY: &str = "code";
+
 /// The bounds on failed sign-ins, per account and per address.
 pub struct Attempts {
     accounts: Limit<String>,
@@ -116,6 +119,18 @@ impl Attempts {
                 wait.as_secs() + 1
             ))),
             None => Ok(()),
+        }
+    }
+
+    /// A one-time code that did not work. Codes are guessed per address (the account of every
+    /// code is the same, so a shared key would let one client lock everyone out); a request
+    /// without a client address (a router embedded without `serve`'s listener) counts against
+    /// the one key `"code"`, which [`Attempts::check`] asks for, so guesses stay bounded.
+    fn failed_code(&self, client: Option<IpAddr>) {
+        metrics::counter!("hireplane_console_sign_in_failures_total").increment(1);
+        match client {
+            Some(c) => self.addresses.failed(&c),
+            None => self.accounts.failed(&CODE_KEY.to_owned()),
         }
     }
 
@@ -410,7 +425,7 @@ pub async fn code_sign_in(
     check_origin(&headers)?;
     let client = client.map(|c| c.0.0);
     let attempts = &shared.console;
-    attempts.check("code", client)?;
+    attempts.check(CODE_KEY, client)?;
     let services = shared.services.clone();
     let ttl = attempts.session_s;
     let opened = shared
@@ -422,10 +437,7 @@ pub async fn code_sign_in(
         Ok((session, _)) => Ok(signed_in_response(attempts, &session)),
         Err(SignInError::App(e)) => Err(PageError::Internal(e.to_string())),
         Err(e) => {
-            // Codes are guessed per address: the account key of every code is one.
-            if let Some(c) = client {
-                attempts.addresses.failed(&c);
-            }
+            attempts.failed_code(client);
             Ok(page_response(
                 StatusCode::UNAUTHORIZED,
                 layout::bare("Not a sign-in link", &e.to_string()),
@@ -491,7 +503,7 @@ pub async fn accept_invitation(
         ));
     }
     let attempts = &shared.console;
-    attempts.check("code", client)?;
+    attempts.check(CODE_KEY, client)?;
     let services = shared.services.clone();
     let ttl = attempts.session_s;
     let code_for_form = code.clone();
@@ -509,9 +521,7 @@ pub async fn accept_invitation(
             invitation_form(&code_for_form, Some(&e.to_string())),
         )),
         Err(e) => {
-            if let Some(c) = client {
-                attempts.addresses.failed(&c);
-            }
+            attempts.failed_code(client);
             Ok(page_response(
                 StatusCode::UNAUTHORIZED,
                 layout::bare("Not an invitation", &e.to_string()),
@@ -547,4 +557,48 @@ pub async fn api(
         .map_err(|e| super::db_error(&e))?
         .map_err(|e| PageError::Internal(e.to_string()))?;
     Ok(redirect(&format!("/graphql#token={token}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempts() -> Attempts {
+        Attempts::new(&ConsoleSettings {
+            sign_in_failures_per_minute: 1,
+            sign_in_failure_burst: 1,
+            ..ConsoleSettings::default()
+        })
+    }
+
+    #[test]
+    fn code_guesses_are_bounded_per_address_and_without_one() {
+        let a = attempts();
+        let (one, two): (IpAddr, IpAddr) =
+            ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        // An address gets four times an account's burst.
+        for _ in 0..5 {
+            assert!(a.check(CODE_KEY, Some(one)).is_ok());
+            a.failed_code(Some(one));
+        }
+        assert!(
+            a.check(CODE_KEY, Some(one)).is_err(),
+            "the guessing address"
+        );
+        assert!(
+            a.check(CODE_KEY, Some(two)).is_ok(),
+            "another address goes on"
+        );
+        assert!(
+            a.check(CODE_KEY, None).is_ok(),
+            "one address locks no one else out"
+        );
+        // Requests without an address share one key: bounded all the same.
+        a.failed_code(None);
+        a.failed_code(None);
+        assert!(
+            a.check(CODE_KEY, None).is_err(),
+            "guesses without an address"
+        );
+    }
 }

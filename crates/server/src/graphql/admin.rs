@@ -342,7 +342,35 @@ pub fn types() -> Vec<Type> {
              entity they see), `some` (a condition on the record) or `none` (`custom(key:)` \
              reads null)",
         ));
+    let invitation = Object::new("Invitation")
+        .description(
+            "A one-time link for a user to choose their console password (which signs them in). \
+             Whoever holds it can act as the user until it is used or expires: hand it to them \
+             only",
+        )
+        .field(json_field(
+            "userId",
+            TypeRef::named_nn(TypeRef::ID),
+            "The user invited",
+        ))
+        .field(json_field(
+            "code",
+            TypeRef::named_nn(TypeRef::STRING),
+            "The one-time code (32 hex digits); the store keeps only its hash",
+        ))
+        .field(json_field(
+            "path",
+            TypeRef::named_nn(TypeRef::STRING),
+            "The link's path, `/console/invitation/<code>`: append it to the console's public \
+             address",
+        ))
+        .field(json_field(
+            "expiresAt",
+            TypeRef::named_nn("DateTime"),
+            "When the link stops working, if it was not used before",
+        ));
     vec![
+        invitation.into(),
         version.into(),
         policy.into(),
         problem.into(),
@@ -414,7 +442,8 @@ pub fn query_fields() -> Vec<Field> {
         .description(
             "The org's access policy in force (its Cedar text, version, hash, who set it and \
              when, whether it is the shipped default) and its versions, newest first. Who may: \
-             whoever may edit the org (admins by default; others get `FORBIDDEN`)",
+             admins (`edit` on the org and the admin role, which no org policy widens; others \
+             get `FORBIDDEN`)",
         ),
         Field::new(
             "validatePolicy",
@@ -441,8 +470,8 @@ pub fn query_fields() -> Vec<Field> {
         .description(
             "Checks a policy text as `setPolicy` would (Cedar's strict validation against the \
              schema, an `@id` on every policy, no other org named, a row filter for every role) \
-             and stores nothing: its problems, each at its line and column. Who may: whoever \
-             may edit the org (admins by default; others get `FORBIDDEN`)",
+             and stores nothing: its problems, each at its line and column. Who may: admins \
+             (`edit` on the org and the admin role; others get `FORBIDDEN`)",
         ),
         Field::new("auditLog", TypeRef::named_nn("AuditLogConnection"), |ctx| {
             super::spans::traced(super::spans::resolver(&ctx), audit_log(ctx))
@@ -586,9 +615,33 @@ async fn audit_log(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fie
     }))))
 }
 
-/// The mutation fields: `setPolicy`, `resetPolicy`.
+/// How long an invitation works by default, and at most, in hours.
+pub const INVITATION_HOURS: i64 = 7 * 24;
+pub const MAX_INVITATION_HOURS: i64 = 30 * 24;
+
+/// The mutation fields: `setPolicy`, `resetPolicy`, `inviteUser`.
 pub fn mutation_fields() -> Vec<Field> {
     vec![
+        Field::new("inviteUser", TypeRef::named_nn("Invitation"), |ctx| {
+            super::spans::traced(super::spans::resolver(&ctx), invite_user(ctx))
+        })
+        .argument(
+            InputValue::new("userId", TypeRef::named_nn(TypeRef::ID))
+                .description("An active user of the caller's org, with an email"),
+        )
+        .argument(
+            InputValue::new("validHours", TypeRef::named(TypeRef::INT))
+                .description("How long the link works, 1 to 720 hours (default 168, a week)"),
+        )
+        .description(
+            "Invites a user of the caller's org to the console: a one-time link to choose a \
+             password under their email, which signs them in (earlier sessions of theirs are \
+             closed). Recorded in the audit log (`inviteUser`; never the code). Who may: admins \
+             (`edit` on the org and the admin role, which no org policy widens: the link lets \
+             its holder act as the user; others get `FORBIDDEN`). Checks: `userId` an active \
+             user of the org (`NOT_FOUND` otherwise) with an email (`BAD_USER_INPUT`); \
+             `validHours` 1 to 720",
+        ),
         Field::new("setPolicy", TypeRef::named_nn("Policy"), |ctx| {
             super::spans::traced(super::spans::resolver(&ctx), set_policy(ctx))
         })
@@ -600,7 +653,7 @@ pub fn mutation_fields() -> Vec<Field> {
         .description(
             "Sets the org's access policy: a new version, in force at once for every user of \
              the org, recorded in the audit log (`setPolicy`, the caller, the text's hash). Who \
-             may: whoever may edit the org (admins by default; others get `FORBIDDEN`). Checks: \
+             may: admins (`edit` on the org and the admin role; others get `FORBIDDEN`). Checks: \
              as `validatePolicy`; a text with problems is `BAD_USER_INPUT` on `text`, its \
              message the first problem as `text:LINE:COLUMN: ...`, `extensions.line`, \
              `extensions.column` and `extensions.problems` every problem; nothing is stored. \
@@ -613,8 +666,8 @@ pub fn mutation_fields() -> Vec<Field> {
         .description(
             "Returns the org to the shipped default policy: a new version that stands for the \
              default of the running release (the history keeps the org's texts), recorded in \
-             the audit log (`resetPolicy`). Who may: whoever may edit the org (admins by \
-             default; others get `FORBIDDEN`). Answers with the policy in force",
+             the audit log (`resetPolicy`). Who may: admins (`edit` on the org and the admin \
+             role; others get `FORBIDDEN`). Answers with the policy in force",
         ),
     ]
 }
@@ -693,4 +746,60 @@ async fn reset_policy(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<
         Ok(view) => Ok(Some(FieldValue::owned_any(view_json(&view)))),
         Err(e) => Err(failure(Failure::App(e))),
     }
+}
+
+async fn invite_user(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    use app::sessions::SignInError;
+    let rc = ctx.data::<RequestCtx>()?;
+    let user = ctx.args.try_get("userId")?.string()?.to_owned();
+    let hours = match ctx.args.get("validHours").filter(|v| !v.is_null()) {
+        None => INVITATION_HOURS,
+        Some(v) => match v.i64() {
+            Ok(h) if (1..=MAX_INVITATION_HOURS).contains(&h) => h,
+            _ => {
+                return Err(error(
+                    Code::BadUserInput,
+                    Some("validHours"),
+                    format!("`validHours` must be 1 to {MAX_INVITATION_HOURS}"),
+                ));
+            }
+        },
+    };
+    let services = rc.services.clone();
+    let access = rc.caller.access.clone();
+    let committed = rc.committed.clone();
+    let at = now();
+    let target = user.clone();
+    let made = rc
+        .db
+        .run(move |store| {
+            let code = services.invite_user(store, &access, &target, at, hours * 3_600)?;
+            committed.store(true, std::sync::atomic::Ordering::Release);
+            Ok::<_, SignInError>(code)
+        })
+        .await
+        .map_err(|e| internal("reaching the database", e))?;
+    let code = match made {
+        Ok(code) => code,
+        Err(SignInError::App(e)) => return Err(failure(Failure::App(e))),
+        Err(SignInError::UserGone(_)) => {
+            return Err(error(
+                Code::NotFound,
+                Some("userId"),
+                format!("`userId`: the org has no active user `{user}`"),
+            ));
+        }
+        Err(e @ SignInError::NoEmail { .. }) => {
+            return Err(error(Code::BadUserInput, Some("userId"), e.to_string()));
+        }
+        Err(e) => return Err(internal("inviting a user", e)),
+    };
+    let expires = domain::Instant::from_micros(at.as_micros() + hours * 3_600_000_000)
+        .map_err(|e| internal("the invitation's expiry", e))?;
+    Ok(Some(FieldValue::owned_any(json!({
+        "userId": user,
+        "path": format!("/console/invitation/{code}"),
+        "code": code,
+        "expiresAt": expires.to_string(),
+    }))))
 }

@@ -365,6 +365,120 @@ fn run(db: &common::Db) {
         json!({}),
     );
     assert_eq!(e["extensions"]["field"], "entity");
+
+    // Invitations: an admin's, audited without the code; nobody else's; not to another org.
+    let interviewer = token("interviewer");
+    let made = ok(
+        &server,
+        &admin.token,
+        "mutation($u: ID!) { inviteUser(userId: $u, validHours: 2) { userId code path expiresAt } }",
+        json!({ "u": interviewer.user_id }),
+    )["inviteUser"]
+        .clone();
+    let code = made["code"].as_str().unwrap();
+    assert!(
+        code.len() == 32 && code.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{made}"
+    );
+    assert_eq!(made["path"], format!("/console/invitation/{code}"));
+    assert_eq!(made["userId"], interviewer.user_id.as_str());
+    let entries = ok(
+        &server,
+        &admin.token,
+        "{ auditLog(first: 5) { nodes { action actor subject detail } } }",
+        json!({}),
+    );
+    let entry = entries["auditLog"]["nodes"][0].clone();
+    assert_eq!(entry["action"], "inviteUser", "{entries}");
+    assert_eq!(entry["actor"], admin.user_id.as_str());
+    assert!(
+        entry["subject"]
+            .as_str()
+            .unwrap()
+            .contains(&interviewer.user_id)
+    );
+    assert!(
+        !entries.to_string().contains(code),
+        "the log never holds the code"
+    );
+    for (t, vars, code_of) in [
+        (
+            &recruiter.token,
+            json!({ "u": interviewer.user_id }),
+            "FORBIDDEN",
+        ),
+        (&admin.token, json!({ "u": "usr_of_nobody" }), "NOT_FOUND"),
+        (
+            &admin.token,
+            json!({ "u": interviewer.user_id, "h": 0 }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            &admin.token,
+            json!({ "u": interviewer.user_id, "h": 721 }),
+            "BAD_USER_INPUT",
+        ),
+    ] {
+        let e = refused(
+            &server,
+            t,
+            "mutation($u: ID!, $h: Int) { inviteUser(userId: $u, validHours: $h) { code } }",
+            vars.clone(),
+        );
+        assert_eq!(e["extensions"]["code"], code_of, "{vars}: {e}");
+    }
+
+    // A policy that gives recruiters `edit` on the org lets them read the audit log, never
+    // rewrite the policy (the admin role is asked besides, outside the policy).
+    let widened = format!(
+        "{ADMINS_ONLY}@id(\"recruiters-edit-org\")\npermit (principal, action == Hireplane::Action::\"edit\", resource is Hireplane::Org)\nwhen {{ principal.role == \"recruiter\" }};\n"
+    );
+    let set = ok(
+        &server,
+        &admin.token,
+        "mutation($t: String!) { setPolicy(text: $t) { version } }",
+        json!({ "t": widened }),
+    );
+    let version = set["setPolicy"]["version"].clone();
+    assert!(
+        ok(
+            &server,
+            &recruiter.token,
+            "{ auditLog { nodes { sequence } } }",
+            json!({})
+        )["auditLog"]["nodes"]
+            .as_array()
+            .is_some_and(|n| !n.is_empty()),
+        "`edit` on the org reads the audit log"
+    );
+    for (query, vars) in [
+        ("{ policy { version } }", json!({})),
+        (
+            "query($t: String!) { validatePolicy(text: $t) { valid } }",
+            json!({ "t": ADMINS_ONLY }),
+        ),
+        (
+            "mutation($t: String!) { setPolicy(text: $t) { version } }",
+            json!({ "t": format!("{widened}@id(\"all\")\npermit (principal, action, resource);\n") }),
+        ),
+        ("mutation { resetPolicy { version } }", json!({})),
+        (
+            "mutation($u: ID!) { inviteUser(userId: $u) { code } }",
+            json!({ "u": interviewer.user_id }),
+        ),
+    ] {
+        let e = refused(&server, &recruiter.token, query, vars);
+        assert_eq!(e["extensions"]["code"], "FORBIDDEN", "{query}: {e}");
+        assert!(
+            e["message"].as_str().unwrap().contains("admins only"),
+            "{query}: {e}"
+        );
+    }
+    assert_eq!(
+        ok(&server, &admin.token, "{ policy { version } }", json!({}))["policy"]["version"],
+        version,
+        "the recruiter changed nothing"
+    );
 }
 
 #[test]

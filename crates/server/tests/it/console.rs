@@ -328,6 +328,49 @@ fn sessions_expire(db: Db) {
 }
 on_both!(sessions_expire);
 
+/// A session opened with an API token ends when the token is revoked: revoking deletes it, and a
+/// session the revocation missed (opened while it committed) is refused when presented.
+fn a_token_session_ends_with_its_token(db: Db) {
+    let c = Console::new(db);
+    let services = app::Services::new();
+    let mut store = c.store();
+    let recruiter = c.role("recruiter");
+    let made = services
+        .create_token(&mut store, ORG, &recruiter.user_id, "laptop", None, now())
+        .unwrap();
+    let cookie = c.sign_in_token(&made.token);
+    let other = c.sign_in_token(&recruiter.token);
+    let hash = app::tokens::secret_hash(cookie.trim_start_matches("hp_session="));
+    let stored = store.session(&hash).unwrap().unwrap();
+    assert_eq!(stored.token_id.as_deref(), Some(made.stored.id.as_str()));
+    assert_eq!(c.get("/console/jobs", Some(&cookie)).status, 200);
+
+    assert!(store.revoke_token(ORG, &made.stored.id, now()).unwrap());
+    assert!(store.session(&hash).unwrap().is_none());
+    let a = c.get("/console/jobs", Some(&cookie));
+    assert_eq!((a.status, a.location.as_str()), (303, "/console/sign-in"));
+    // The user's session opened with another token goes on.
+    assert_eq!(c.get("/console/jobs", Some(&other)).status, 200);
+
+    // The race: the session row written after the revocation deleted the others.
+    store.create_session(&stored).unwrap();
+    let a = c.get("/console/jobs", Some(&cookie));
+    assert_eq!((a.status, a.location.as_str()), (303, "/console/sign-in"));
+    assert!(
+        store.session(&hash).unwrap().is_none(),
+        "refused and deleted"
+    );
+    // Signing in again with the revoked token is refused.
+    let a = c.post(
+        "/console/sign-in",
+        None,
+        &[("method", "token"), ("token", &made.token)],
+        None,
+    );
+    assert_eq!(a.status, 401, "{}", a.body);
+}
+on_both!(a_token_session_ends_with_its_token);
+
 fn passwords_codes_and_bounded_attempts(db: Db) {
     let c = Console::new(db);
     let services = app::Services::new();
@@ -503,6 +546,89 @@ fn passwords_codes_and_bounded_attempts(db: Db) {
     );
 }
 on_both!(passwords_codes_and_bounded_attempts);
+
+/// An invitation whose user's email is already another account's login: refused with a message
+/// that does not repeat the email, and the link is not used up (it works once the email is
+/// another).
+fn an_email_taken_elsewhere_keeps_the_link(db: Db) {
+    let c = Console::new(db);
+    let services = app::Services::new();
+    let mut store = c.store();
+    // A second org whose users have the first org's emails.
+    let dir = tempfile::tempdir().unwrap();
+    synth::generate(
+        &synth::Config {
+            org_id: "twin".into(),
+            applications: 50,
+            seed: 7,
+        },
+        dir.path(),
+    )
+    .unwrap();
+    let users = dir.path().join("users.jsonl");
+    let text = std::fs::read_to_string(&users).unwrap();
+    std::fs::write(
+        &users,
+        text.replace("@twin.example", &format!("@{ORG}.example")),
+    )
+    .unwrap();
+    store
+        .import(dir.path(), store::ImportOptions::default(), &mut |_| {})
+        .unwrap();
+    let hm = c.role("hiring_manager");
+    let email = store.user_email(ORG, &hm.user_id).unwrap().unwrap();
+    let twin = store
+        .active_users("twin")
+        .unwrap()
+        .into_iter()
+        .find(|u| store.user_email("twin", &u.id).unwrap().as_deref() == Some(email.as_str()))
+        .expect("a twin user with the same email");
+
+    let invite = |store: &mut store::Store, org: &str, user: &str| {
+        services
+            .create_code(
+                store,
+                org,
+                user,
+                store::CodePurpose::Invitation,
+                now(),
+                3_600,
+            )
+            .unwrap()
+    };
+    let password = "correct horse battery";
+    let form = [("password", password), ("again", password)];
+    let first = invite(&mut store, ORG, &hm.user_id);
+    let a = c.post(&format!("/console/invitation/{first}"), None, &form, None);
+    assert_eq!(a.status, 303, "{}", a.body);
+
+    let code = invite(&mut store, "twin", &twin.id);
+    let path = format!("/console/invitation/{code}");
+    for _ in 0..2 {
+        let a = c.post(&path, None, &form, None);
+        assert_eq!(a.status, 401, "{}", a.body);
+        assert!(a.body.contains("signs in to another account"), "{}", a.body);
+        assert!(
+            !a.body.contains(&email),
+            "the page names no email: {}",
+            a.body
+        );
+    }
+    // The code is still there (the second try was refused for the email, not the code).
+    assert!(
+        store
+            .take_code(
+                &app::tokens::secret_hash(&code),
+                store::CodePurpose::Invitation
+            )
+            .unwrap()
+            .is_some()
+    );
+    // The first account's password is unchanged.
+    let record = store.password(&email.to_lowercase()).unwrap().unwrap();
+    assert_eq!(record.org_id, ORG);
+}
+on_both!(an_email_taken_elsewhere_keeps_the_link);
 
 fn csrf_and_origin_are_checked(db: Db) {
     let c = Console::new(db);
@@ -774,9 +900,30 @@ fn admins_invite_users_others_may_not(db: Db) {
     let csrf = c.csrf(&admin);
     let a = c.post(&path, Some(&admin), &[("csrf", &csrf)], None);
     assert_eq!(a.status, 200, "{}", a.body);
-    let at = a.body.find("/console/invitation/").unwrap();
-    let link = &a.body[at..at + "/console/invitation/".len() + 32];
+    let link_of = |body: &str| {
+        let at = body.find("/console/invitation/").unwrap();
+        // The link starts with the address the admin reached the console at.
+        assert!(
+            body[..at].ends_with(&c.server.base),
+            "{}",
+            &body[at.saturating_sub(60)..at]
+        );
+        body[at..at + "/console/invitation/".len() + 32].to_owned()
+    };
+    let first = link_of(&a.body);
+    // A second invitation replaces the first: one working link per user.
+    let a = c.post(&path, Some(&admin), &[("csrf", &csrf)], None);
+    assert_eq!(a.status, 200, "{}", a.body);
+    let link = &link_of(&a.body);
+    assert_ne!(&first, link);
     let password = "a long enough password";
+    let b = c.post(
+        &first,
+        None,
+        &[("password", password), ("again", password)],
+        None,
+    );
+    assert_eq!(b.status, 401, "the replaced link: {}", b.body);
     let b = c.post(
         link,
         None,

@@ -133,12 +133,17 @@ on_both!(
         assert_eq!(history[2].set_at, t1);
         assert_eq!(history[2].set_by.as_deref(), Some("u_admin"));
         assert_eq!(history[1].set_by, None);
+        // The newest few, read with a limit: the same rows as the head of the history.
+        assert_eq!(s.org_policy_newest("acme", 2).unwrap(), history[..2]);
+        assert_eq!(s.org_policy_newest("acme", 0).unwrap(), history[..1]);
+        assert_eq!(s.org_policy_newest("acme", 100).unwrap(), history);
 
         // Another org's versions start at 1 and do not show through the first.
         assert_eq!(s.org_policy("other").unwrap(), None);
         assert_eq!(s.set_org_policy("other", "b", None, t1).unwrap(), 1);
         assert_eq!(s.org_policy("acme").unwrap().unwrap().version, 3);
         assert_eq!(s.org_policy_history("other").unwrap().len(), 1);
+        assert_eq!(s.org_policy_newest("other", 5).unwrap().len(), 1);
     }
 );
 
@@ -161,6 +166,7 @@ on_both!(
         );
         expect_no_org(s.org_policy("nobody").map(drop));
         expect_no_org(s.org_policy_history("nobody").map(drop));
+        expect_no_org(s.org_policy_newest("nobody", 5).map(drop));
         expect_no_org(s.record_audit(
             "nobody",
             &[event("2025-03-19T18:11:25Z", "u_1", AuditOutcome::Allowed)],
