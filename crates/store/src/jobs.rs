@@ -53,8 +53,9 @@
 //! org it holds ([`ClaimLimits::per_org`]; `server::worker` uses `workers - 1`), so an org whose
 //! jobs are slow cannot hold every worker of the pool either, and a job of another org finds a
 //! free worker at once. The claim costs one index probe per org with available jobs
-//! (`job_queue_available` leads with `org_id`; at most [`MAX_CLAIM_ORGS`]) plus each org's few
-//! next jobs, not a scan of the backlog.
+//! (`job_queue_available` leads with `org_id`; at most [`MAX_CLAIM_ORGS`], and where more orgs
+//! have available jobs a pool's claims rotate through them, so none is starved) plus each
+//! org's few next jobs, not a scan of the backlog.
 //!
 //! The table and the org invariant ("every index starts with `org_id`"): the queue is
 //! deployment-wide. A job belongs to an org (`org_id`, whose operators see it), but workers
@@ -116,10 +117,39 @@ pub struct ClaimLimits {
     pub per_org: u32,
 }
 
-/// Orgs with available jobs one claim looks at, in org id order; orgs past them wait until
-/// the earlier ones' due jobs are claimed. A bound on the claim's work, not a limit anyone
-/// meets: it takes a thousand orgs with due jobs at one moment.
+/// Orgs with available jobs one claim looks at, in org id order, a bound on the claim's work.
+/// Where more orgs have available jobs (due or not), a pool's next claim goes on after the
+/// last org this one looked at, and the one after the end starts again at the first
+/// ([`CLAIM_RESUME`]): every org is looked at within a few claims, whatever the others queued.
 pub const MAX_CLAIM_ORGS: usize = 1_000;
+
+/// Where each pool's next claim starts its walk over the orgs: after this org when its last
+/// claim stopped at [`MAX_CLAIM_ORGS`], from the first org otherwise. Kept in the process per
+/// pool (`holder`): the rotation only has to reach every org eventually, not to be shared.
+/// Bounded: one entry per pool of this process, removed when a walk reaches the end.
+static CLAIM_RESUME: std::sync::LazyLock<Mutex<std::collections::HashMap<String, String>>> =
+    std::sync::LazyLock::new(|| Mutex::new(std::collections::HashMap::new()));
+
+fn claim_resume(holder: &str) -> String {
+    CLAIM_RESUME
+        .lock()
+        .ok()
+        .and_then(|m| m.get(holder).cloned())
+        .unwrap_or_default()
+}
+
+fn set_claim_resume(holder: &str, after: Option<String>) {
+    if let Ok(mut m) = CLAIM_RESUME.lock() {
+        match after {
+            Some(org) => {
+                m.insert(holder.to_owned(), org);
+            }
+            None => {
+                m.remove(holder);
+            }
+        }
+    }
+}
 
 impl NewJob {
     /// A job of `kind` for org `org_id`, due at `now`, normal priority, [`DEFAULT_MAX_ATTEMPTS`],
@@ -886,10 +916,12 @@ fn claim_in_tx(
     lease_until: Instant,
 ) -> Result<Vec<Job>, StoreError> {
     let pg = tx.is_postgres();
+    let start = claim_resume(holder);
     let mut orgs: Vec<String> = Vec::new();
+    let mut ended = false;
     // Bounded by MAX_CLAIM_ORGS.
     while orgs.len() < MAX_CLAIM_ORGS {
-        let after = orgs.last().map_or("", String::as_str);
+        let after = orgs.last().map_or(start.as_str(), String::as_str);
         let next = tx.query_opt(
             "SELECT min(org_id) FROM job_queue WHERE state = 'available' AND org_id > $1",
             &[Val::Text(after)],
@@ -897,9 +929,14 @@ fn claim_in_tx(
         )?;
         match next.map(|r| r.opt_text(0)).transpose()?.flatten() {
             Some(org) => orgs.push(org),
-            None => break,
+            None => {
+                ended = true;
+                break;
+            }
         }
     }
+    // The next claim goes on after the last org looked at, unless this walk reached the end.
+    set_claim_resume(holder, if ended { None } else { orgs.last().cloned() });
     let mut load: std::collections::HashMap<String, (i64, i64)> = tx
         .query(
             "SELECT org_id, count(*), sum(CASE WHEN locked_by = $1 THEN 1 ELSE 0 END) \
@@ -973,7 +1010,8 @@ fn claim_in_tx(
 /// The claim on PostgreSQL: one statement (atomic on its own, `SKIP LOCKED` leaves the rows
 /// other claims hold), prepared once per connection, no transaction around it: one round trip.
 const CLAIM_POSTGRES: &str = "WITH RECURSIVE queued(org_id, n) AS ( \
-      (SELECT org_id, 1::bigint FROM job_queue WHERE state = 'available' ORDER BY org_id LIMIT 1) \
+      (SELECT org_id, 1::bigint FROM job_queue WHERE state = 'available' AND org_id > $7 \
+       ORDER BY org_id LIMIT 1) \
       UNION ALL \
       SELECT (SELECT q.org_id FROM job_queue q WHERE q.state = 'available' AND q.org_id > o.org_id \
               ORDER BY q.org_id LIMIT 1), o.n + 1 \
@@ -994,12 +1032,15 @@ const CLAIM_POSTGRES: &str = "WITH RECURSIVE queued(org_id, n) AS ( \
             ORDER BY load, priority DESC, run_at, id LIMIT $4 * 4) c ON c.id = q.id \
       WHERE q.state = 'available' \
       ORDER BY c.load, c.priority DESC, c.run_at, c.id LIMIT $4 \
-      FOR UPDATE OF q SKIP LOCKED) \
-    UPDATE job_queue j SET state = 'running', attempt = j.attempt + 1, \
-    locked_by = $1, locked_until = $2::timestamptz \
-    FROM picked WHERE j.id = picked.id \
-    RETURNING j.id, j.org_id, j.kind, j.payload, j.attempt, j.max_attempts, j.unique_key, \
-      j.enqueued_at, j.run_at, j.priority, picked.load";
+      FOR UPDATE OF q SKIP LOCKED), \
+    claimed AS (UPDATE job_queue j SET state = 'running', attempt = j.attempt + 1, \
+      locked_by = $1, locked_until = $2::timestamptz \
+      FROM picked WHERE j.id = picked.id \
+      RETURNING j.id, j.org_id, j.kind, j.payload, j.attempt, j.max_attempts, j.unique_key, \
+        j.enqueued_at, j.run_at, j.priority, picked.load) \
+    SELECT * FROM claimed \
+    UNION ALL SELECT NULL, (SELECT org_id FROM queued WHERE n = $6), NULL, NULL, NULL, NULL, \
+      NULL, NULL, NULL, NULL, NULL";
 
 /// A completion on PostgreSQL, likewise.
 const COMPLETE_POSTGRES: &str = "UPDATE job_queue SET state = 'done', finished_at = $3::timestamptz, \
@@ -1022,11 +1063,17 @@ fn claim_postgres(
             &i64::from(limits.jobs),
             &i64::from(limits.per_org),
             &i64::try_from(MAX_CLAIM_ORGS).unwrap_or(i64::MAX),
+            &claim_resume(holder),
         ],
     )?;
     let mut jobs = Vec::with_capacity(rows.len());
     for r in rows {
-        let id: i64 = r.try_get(0)?;
+        // The last row says where the next claim starts: after the org at the bound, if the
+        // walk reached it (null: it reached the end).
+        let Some(id) = r.try_get::<_, Option<i64>>(0)? else {
+            set_claim_resume(holder, r.try_get(1)?);
+            continue;
+        };
         let org_id: String = r.try_get(1)?;
         let enqueued_at = pg_instant(&org_id, "job_queue", id, r.try_get(7)?)?;
         let run_at = pg_instant(&org_id, "job_queue", id, r.try_get(8)?)?;

@@ -556,6 +556,47 @@ on_both!("hp_jobs", fair_claims, |mut f| {
     assert_eq!(running, 3 + 2 + 2 + 1 + 2 + 2 + 4);
 });
 
+// More orgs with available jobs than one claim looks at: the orgs past the bound are not
+// starved by those before it (here, a thousand orgs whose jobs are all due later). A pool's next
+// claim goes on where its last one stopped, and the one after the end starts at the first again.
+on_both!("hp_jobs", claims_rotate_past_the_org_bound, |mut f| {
+    let now = at(0);
+    let pool = format!("rotation-{}", if f.pg.is_some() { "pg" } else { "sqlite" });
+    let s = f.store();
+    let bound = store::jobs::MAX_CLAIM_ORGS;
+    for i in 0..bound {
+        let job = NewJob::new(&format!("f{i:05}"), "x", serde_json::json!({}), at(3_600));
+        s.enqueue_job(&job, now).unwrap();
+    }
+    let early = enqueue_many(s, "a", 1, now);
+    let starved = enqueue_many(s, "z", 1, now);
+    // The first walk: "a" and 999 orgs with nothing due.
+    assert_eq!(
+        claim(s, &pool, 5, 100, now)
+            .iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>(),
+        early
+    );
+    // The next goes on after them: the last "f" org, then "z".
+    assert_eq!(
+        claim(s, &pool, 5, 100, now)
+            .iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>(),
+        starved
+    );
+    // That walk reached the end: the next starts at the first org again.
+    let again = enqueue_many(s, "a", 1, now);
+    assert_eq!(
+        claim(s, &pool, 5, 100, now)
+            .iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>(),
+        again
+    );
+});
+
 /// Bare org rows, as an import would add them (the claim caps per org only beside another org).
 fn add_orgs(pg: bool, orgs: &[&str]) -> String {
     orgs.iter()
