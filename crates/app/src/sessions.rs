@@ -36,6 +36,19 @@ pub const MAX_PASSWORD_BYTES: usize = 256;
 /// The longest email that may be presented.
 pub const MAX_LOGIN_BYTES: usize = 320;
 
+/// The name of every API token the console makes for GraphiQL starts with this; the rest is
+/// the first 16 hex digits of its session's hash ([`console_token_name`]).
+pub const CONSOLE_TOKEN_PREFIX: &str = "console session ";
+
+/// The name of the API tokens the console makes for the session whose id hashes to `id_hash`:
+/// signing out revokes them.
+pub fn console_token_name(id_hash: &str) -> String {
+    format!(
+        "{CONSOLE_TOKEN_PREFIX}{}",
+        id_hash.get(..16).unwrap_or(id_hash)
+    )
+}
+
 /// A session just opened: the cookie's value (shown to the browser once) and what is stored.
 #[derive(Debug)]
 pub struct NewSession {
@@ -403,6 +416,7 @@ impl Services {
             return Err(SignInError::LoginTaken(login));
         }
         store.delete_user_sessions(org, user)?;
+        store.revoke_tokens_named(org, user, CONSOLE_TOKEN_PREFIX, now)?;
         self.open_session(store, org, user, SessionVia::Password, now, ttl_s)
     }
 
@@ -440,7 +454,10 @@ impl Services {
     }
 
     /// An API token for the user of `session`, for GraphiQL ("API" in the console): valid an
-    /// hour at most, never past the session's end, named `console`.
+    /// hour at most, never past the session's end, named for the session
+    /// ([`console_token_name`]) so that signing out revokes it (the link that carries it stays
+    /// in the browser's history). The user's expired console tokens are deleted first (a
+    /// bounded batch), so they do not pile up, one per click.
     pub fn session_api_token(
         &self,
         store: &mut Store,
@@ -453,22 +470,45 @@ impl Services {
         } else {
             hour
         };
+        store.delete_expired_tokens_named(
+            &session.org_id,
+            &session.user_id,
+            CONSOLE_TOKEN_PREFIX,
+            now,
+            100,
+        )?;
         let made = self.create_token(
             store,
             &session.org_id,
             &session.user_id,
-            "console",
+            &console_token_name(&session.id_hash),
             Some(expires),
             now,
         )?;
         Ok(made.token)
     }
 
-    /// Signs out: deletes the session whose cookie holds `id`. Returns whether there was one.
-    pub fn sign_out(&self, store: &mut Store, id: &str) -> Result<bool, SignInError> {
+    /// Signs out: deletes the session whose cookie holds `id` and revokes the API tokens the
+    /// console made for it (GraphiQL's). Returns whether there was one.
+    pub fn sign_out(
+        &self,
+        store: &mut Store,
+        id: &str,
+        now: domain::Instant,
+    ) -> Result<bool, SignInError> {
         if !is_session_id(id) {
             return Ok(false);
         }
-        Ok(store.delete_session(&secret_hash(id))?)
+        let hash = secret_hash(id);
+        let Some(session) = store.session(&hash)? else {
+            return Ok(false);
+        };
+        store.revoke_tokens_named(
+            &session.org_id,
+            &session.user_id,
+            &console_token_name(&hash),
+            now,
+        )?;
+        Ok(store.delete_session(&hash)?)
     }
 }

@@ -157,6 +157,57 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Revokes at `at` the live tokens of `user_id` of `org_id` whose name starts with `prefix`
+    /// (the console's tokens of one session, or of all of a user's sessions). Returns how many.
+    pub fn revoke_tokens_named(
+        &mut self,
+        org_id: &str,
+        user_id: &str,
+        prefix: &str,
+        at: Instant,
+    ) -> Result<u64, StoreError> {
+        const SQL: &str = "UPDATE api_tokens SET revoked_at = $4 \
+            WHERE org_id = $1 AND user_id = $2 AND revoked_at IS NULL \
+            AND substr(name, 1, length($3)) = $3";
+        Ok(match self {
+            Store::Sqlite(s) => s.conn().execute(
+                &SQL.replace('$', "?"),
+                rusqlite::params![org_id, user_id, prefix, at.as_micros()],
+            )? as u64,
+            Store::Postgres(s) => s.client().execute(
+                &SQL.replace("$3", "$3::text"),
+                &[&org_id, &user_id, &prefix, &system_time(at)?],
+            )?,
+        })
+    }
+
+    /// Deletes up to `limit` tokens of `user_id` of `org_id` whose name starts with `prefix`
+    /// and that expired before `now` (the console's short-lived tokens, which would otherwise
+    /// pile up, one per click). Returns how many.
+    pub fn delete_expired_tokens_named(
+        &mut self,
+        org_id: &str,
+        user_id: &str,
+        prefix: &str,
+        now: Instant,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        Ok(match self {
+            Store::Sqlite(s) => s.conn().execute(
+                "DELETE FROM api_tokens WHERE id IN (SELECT id FROM api_tokens \
+                 WHERE org_id = ?1 AND user_id = ?2 AND substr(name, 1, length(?3)) = ?3 \
+                 AND expires_at <= ?4 LIMIT ?5)",
+                rusqlite::params![org_id, user_id, prefix, now.as_micros(), limit],
+            )? as u64,
+            Store::Postgres(s) => s.client().execute(
+                "DELETE FROM api_tokens WHERE id IN (SELECT id FROM api_tokens \
+                 WHERE org_id = $1 AND user_id = $2 AND substr(name, 1, length($3::text)) = $3::text \
+                 AND expires_at <= $4 LIMIT $5)",
+                &[&org_id, &user_id, &prefix, &system_time(now)?, &i64::from(limit)],
+            )?,
+        })
+    }
+
     fn token_rows(&mut self, sql: &str, param: &str) -> Result<Vec<StoredToken>, StoreError> {
         let mut out = Vec::new();
         match self {

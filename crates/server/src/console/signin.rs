@@ -370,7 +370,7 @@ pub async fn sign_out(
     let services = shared.services.clone();
     shared
         .db
-        .run(move |store| services.sign_out(store, &id))
+        .run(move |store| services.sign_out(store, &id, now()))
         .await
         .map_err(|e| super::db_error(&e))?
         .map_err(|e| PageError::Internal(e.to_string()))?;

@@ -964,6 +964,49 @@ fn the_api_link_opens_graphiql_as_the_user(db: Db) {
     let stored = c.store().token(&id).unwrap().unwrap();
     let left = stored.expires_at.unwrap().as_micros() - now().as_micros();
     assert!(left <= 3_600_000_000 && left > 3_500_000_000, "{left}");
+    // Signing out revokes it: the link stays in the browser's history, the token must not work.
+    let other = c.sign_in_token(&hm.token);
+    let csrf_other = c.csrf(&other);
+    // An expired console token of the user's is deleted when the console makes another.
+    let past = domain::Instant::from_micros(now().as_micros() - 1_000_000).unwrap();
+    let stale = app::Services::new()
+        .create_token(
+            &mut c.store(),
+            ORG,
+            &hm.user_id,
+            &app::sessions::console_token_name("0123456789abcdef"),
+            Some(past),
+            past,
+        )
+        .unwrap();
+    let kept = c.post("/console/api", Some(&other), &[("csrf", &csrf_other)], None);
+    let kept = kept
+        .location
+        .strip_prefix("/graphql#token=")
+        .unwrap()
+        .to_owned();
+    assert!(
+        c.store().token(&stale.stored.id).unwrap().is_none(),
+        "the stale token is gone"
+    );
+    let a = c.post("/console/sign-out", Some(&cookie), &[("csrf", &csrf)], None);
+    assert_eq!(a.status, 303, "{}", a.body);
+    let refused = c
+        .server
+        .agent
+        .post(format!("{}/graphql", c.server.base))
+        .header("Authorization", format!("Bearer {token}"))
+        .send_json(json!({ "query": "{ viewer { name } }" }))
+        .unwrap();
+    assert_eq!(
+        refused.status().as_u16(),
+        401,
+        "the signed-out session's token"
+    );
+    assert!(c.store().token(&id).unwrap().unwrap().revoked_at.is_some());
+    // The user's other session and its token go on.
+    let me = c.api(&kept, "{ viewer { name } }");
+    assert_eq!(me["viewer"]["name"], hm.name.as_str());
 }
 on_both!(the_api_link_opens_graphiql_as_the_user);
 
