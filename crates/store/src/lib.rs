@@ -77,7 +77,8 @@ pub use rows::{FOREIGN_KEYS, ForeignKey, Table};
 pub use sessions::{CodePurpose, SessionVia, StoredCode, StoredPassword, StoredSession};
 pub use tokens::{IdempotencyBegin, StoredToken};
 pub use write::{
-    AddStage, Archive, CustomFieldValue, DEFAULT_ARCHIVE_REASONS, Hire, MAX_ARCHIVE_REASON_CHARS,
+    AddStage, Archive, CustomFieldValue, DEFAULT_ARCHIVE_REASONS, Hire, InterviewLoop,
+    MAX_ARCHIVE_REASON_CHARS, NewInterviewLoop, RepairLoop, RepairedLoop,
     MAX_ARCHIVE_REASONS, MAX_DUPLICATE_CANDIDATES, MarkInterview, MergeCandidates, Merged,
     MoveStage, NewApplication, NewCandidate, NewCustomField, NewFeedback, NewInterview, NewJob,
     NewOffer, NewStage, OfferTerms, StageChange, Unarchive, UpdateCandidate, UpdateCustomField,

@@ -175,6 +175,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0030_applications_job_confidential.sql"),
         postgres: include_str!("../migrations/postgres/0030_applications_job_confidential.sql"),
     },
+    Migration {
+        version: 32,
+        name: "interview_loops",
+        sqlite: include_str!("../migrations/sqlite/0032_interview_loops.sql"),
+        postgres: include_str!("../migrations/postgres/0032_interview_loops.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived
