@@ -397,7 +397,7 @@ async fn busy_time(
     let now = jiff::Timestamp::now();
     let mut out = Vec::new();
     for week in weeks_of(&placed_sessions(solution)) {
-        let Ok(monday) = week.to_zoned(utc.clone()).map(|z| z.timestamp()) else {
+        let Ok(monday) = utc.to_timestamp(week.to_datetime(jiff::civil::Time::midnight())) else {
             continue;
         };
         let Ok(sunday_night) = monday.checked_add(jiff::SignedDuration::from_hours(24 * 7)) else {

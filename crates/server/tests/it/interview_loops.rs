@@ -93,7 +93,7 @@ fn start(db: Db) -> Api {
     }
     let services = app::Services::new();
     let users = store.active_users(ORG).unwrap();
-    let mut token = |store: &mut Store, org: &str, user: &str| {
+    let token = |store: &mut Store, org: &str, user: &str| {
         services
             .create_token(store, org, user, "test", None, now())
             .unwrap()
@@ -190,7 +190,24 @@ fn hours(t: jiff::Timestamp, h: i64) -> jiff::Timestamp {
 const BUSY: &str = "query($a: ID!, $u: [ID!]!, $f: DateTime!, $t: DateTime!) { interviewerBusyTime(applicationId: $a, userIds: $u, from: $f, to: $t) { userId busy { start end title } } }";
 
 fn busy_time_is_opaque_bounded_and_scoped(db: Db) {
-    let api = start(db);
+    let mut api = start(db);
+    let interviewer = api
+        .store
+        .active_users(ORG)
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == "interviewer" && u.id != api.recruiter_id)
+        .unwrap()
+        .id;
+    let outsider = api
+        .store
+        .active_users(OTHER)
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap()
+        .id;
+    let api = api;
     // Another active application (its candidate), for interviews that are not this loop's.
     let d = api.data(
         &api.admin,
@@ -205,14 +222,6 @@ fn busy_time_is_opaque_bounded_and_scoped(db: Db) {
         .unwrap()
         .clone();
     let other_stage = other_app["job"]["stages"]["nodes"][0]["id"].clone();
-    let interviewer = api
-        .store
-        .active_users(ORG)
-        .unwrap()
-        .into_iter()
-        .find(|u| u.role == "interviewer" && u.id != api.recruiter_id)
-        .unwrap()
-        .id;
     let schedule = |title: &str, s: jiff::Timestamp, e: jiff::Timestamp, who: &[&str]| {
         let people: Vec<Value> = who
             .iter()
@@ -294,14 +303,6 @@ fn busy_time_is_opaque_bounded_and_scoped(db: Db) {
         "{v}"
     );
     // Another org's user: NOT_FOUND naming `userIds`, and nothing of theirs.
-    let outsider = api
-        .store
-        .active_users(OTHER)
-        .unwrap()
-        .into_iter()
-        .next()
-        .unwrap()
-        .id;
     let v = ask(
         &api.recruiter,
         &api.application,
