@@ -394,7 +394,9 @@ async fn busy_time(
     let names = names(shared, signed, &people).await?;
     let me = &signed.caller.access.viewer.user;
     let utc = jiff::tz::TimeZone::UTC;
-    let now = jiff::Timestamp::now();
+    // Whole seconds: the API takes instants to the microsecond.
+    let now = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+        .unwrap_or_else(|_| jiff::Timestamp::now());
     let mut out = Vec::new();
     for week in weeks_of(&placed_sessions(solution)) {
         let Ok(monday) = utc.to_timestamp(week.to_datetime(jiff::civil::Time::midnight())) else {

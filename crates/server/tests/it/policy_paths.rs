@@ -551,8 +551,8 @@ fn cases(api: &Api, w: &World, f: &Fixture) -> Vec<Case> {
             json!({
                 "app": f.application,
                 "u": [api.user("interviewer off the loop")],
-                "f": (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24)).to_string(),
-                "t": (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 8)).to_string(),
+                "f": (jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap() + jiff::SignedDuration::from_hours(24)).to_string(),
+                "t": (jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap() + jiff::SignedDuration::from_hours(24 * 8)).to_string(),
             }),
         ),
         case(
