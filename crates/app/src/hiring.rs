@@ -1359,8 +1359,9 @@ pub(crate) fn session_interview(
     at: Instant,
 ) -> Result<store::NewInterview, AppError> {
     let bad_option = |message: String| AppError::invalid("option", message);
-    let instant =
-        |t: &str| Instant::parse(t).map_err(|e| bad_option(format!("session `{}`: {e}", s.session)));
+    let instant = |t: &str| {
+        Instant::parse(t).map_err(|e| bad_option(format!("session `{}`: {e}", s.session)))
+    };
     let mut interviewers = Vec::new();
     for person in s.seats.iter().flatten() {
         let user_id =
@@ -1373,11 +1374,13 @@ pub(crate) fn session_interview(
     if let Some(t) = &s.trainee {
         let role = match t.role {
             scheduling::TrainingStep::Shadow => domain::enums::InterviewerRole::Shadow,
-            scheduling::TrainingStep::ReverseShadow => domain::enums::InterviewerRole::ReverseShadow,
+            scheduling::TrainingStep::ReverseShadow => {
+                domain::enums::InterviewerRole::ReverseShadow
+            }
             scheduling::TrainingStep::Graduated => domain::enums::InterviewerRole::Interviewer,
         };
-        let user_id = Id::parse(t.person.clone())
-            .map_err(|e| bad_option(format!("`{}`: {e}", t.person)))?;
+        let user_id =
+            Id::parse(t.person.clone()).map_err(|e| bad_option(format!("`{}`: {e}", t.person)))?;
         interviewers.push(domain::entity::InterviewParticipant { user_id, role });
     }
     Ok(store::NewInterview {

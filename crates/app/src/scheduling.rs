@@ -426,7 +426,7 @@ impl Services {
                 )
                 .filter(|b| b.start < b.end)
                 .collect();
-            busy.sort_by(|x, y| (x.start, x.end).cmp(&(y.start, y.end)));
+            busy.sort_by_key(|x| (x.start, x.end));
             if !own {
                 busy = merged(busy);
             }
@@ -505,15 +505,9 @@ impl Services {
             .map(crate::hiring::plan_to_keep)
             .unwrap_or_else(|| booked.plan.clone());
         let option = input.option;
-        let mut request = request_for_repair(
-            store,
-            &org,
-            &application,
-            plan.clone(),
-            at,
-            &booked.booked,
-        )
-        .map_err(crate::hiring::plan_error)?;
+        let mut request =
+            request_for_repair(store, &org, &application, plan.clone(), at, &booked.booked)
+                .map_err(crate::hiring::plan_error)?;
         // The loop's own times are not busy time of its people (as the repair takes them out).
         for b in &booked.booked.sessions {
             let people: Vec<&String> = b
@@ -527,9 +521,7 @@ impl Services {
                 .iter_mut()
                 .filter(|p| people.contains(&&p.id))
             {
-                person
-                    .busy
-                    .retain(|x| !same_times(x, b));
+                person.busy.retain(|x| !same_times(x, b));
             }
         }
         if let scheduling::Decline::Interviewer { person } = &input.decline {

@@ -745,8 +745,14 @@ pub const COMMANDS: &[(&str, &str, Emits)] = &[
         "applyInterviewLoopRepair",
         "",
         &[
-            (&INTERVIEW_CANCELLED, Times::EachOf("session the repair changes")),
-            (&INTERVIEW_SCHEDULED, Times::EachOf("session the repair changes")),
+            (
+                &INTERVIEW_CANCELLED,
+                Times::EachOf("session the repair changes"),
+            ),
+            (
+                &INTERVIEW_SCHEDULED,
+                Times::EachOf("session the repair changes"),
+            ),
             (&INTERVIEW_LOOP_BOOKED, Times::One),
         ],
     ),

@@ -247,7 +247,10 @@ async fn proposal(
     let head = graphql(
         shared,
         signed,
-        &format!("{{ application(id: {}) {{ id candidate {{ name }} }} }}", lit(app_id)),
+        &format!(
+            "{{ application(id: {}) {{ id candidate {{ name }} }} }}",
+            lit(app_id)
+        ),
         json!({}),
     )
     .await?;
@@ -337,7 +340,11 @@ async fn proposal(
     // Names of the people a proposal seats that the loop did not.
     let mut extra: Vec<String> = Vec::new();
     if let Ok(Some(repair)) = &outcome {
-        for option in at(repair, "solution.options").as_array().into_iter().flatten() {
+        for option in at(repair, "solution.options")
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             for p in loop_people(option) {
                 if !names.contains_key(&p) && !extra.contains(&p) {
                     extra.push(p);
@@ -396,15 +403,13 @@ async fn proposal(
                                     @let reseated = at(s, "seats") != at(before, "seats") || at(s, "trainee") != at(before, "trainee");
                                     li {
                                         strong { (text(s, "session")) } ": "
-                                        @if moved || reseated {
-                                            span.changed { "changes: " }
-                                            @if moved { "moves from " (text(before, "start")) " to " }
-                                        } @else {
-                                            "unchanged: "
-                                        }
+                                        @if moved || reseated { span.changed { "changes: " } } @else { "unchanged: " }
                                         (text(s, "start")) " to " (text(s, "end"))
                                         " · " (session_people(s, &names))
-                                        @if reseated && !moved { " (was " (session_people(before, &names)) ")" }
+                                        @if moved || reseated {
+                                            " (was " (text(before, "start")) " to " (text(before, "end"))
+                                            " · " (session_people(before, &names)) ")"
+                                        }
                                     }
                                 }
                             }

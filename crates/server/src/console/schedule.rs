@@ -126,13 +126,7 @@ pub async fn page(
         _ => Ok(Vec::new()),
     };
     let body = render(
-        &signed,
-        &app_id,
-        &head,
-        &stages,
-        &plan_text,
-        &outcome,
-        &busy,
+        &signed, &app_id, &head, &stages, &plan_text, &outcome, &busy,
     );
     Ok(page_response(
         status,
@@ -354,10 +348,8 @@ pub async fn names(
     signed: &Signed,
     ids: &[String],
 ) -> Result<std::collections::HashMap<String, String>, PageError> {
-    let mut out: std::collections::HashMap<String, String> = ids
-        .iter()
-        .map(|i| (i.clone(), i.clone()))
-        .collect();
+    let mut out: std::collections::HashMap<String, String> =
+        ids.iter().map(|i| (i.clone(), i.clone())).collect();
     if ids.is_empty() {
         return Ok(out);
     }
@@ -423,7 +415,11 @@ async fn busy_time(
             }
             Err(e) => return Err(e),
         };
-        for person in at(&data, "interviewerBusyTime").as_array().into_iter().flatten() {
+        for person in at(&data, "interviewerBusyTime")
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let id = text(person, "userId");
             let who = if id == *me {
                 "you".to_owned()
@@ -566,7 +562,9 @@ fn until(start: &jiff::civil::DateTime, end: &jiff::civil::DateTime) -> String {
         hh_mm(end)
     } else {
         let day = DAYS
-            .get(usize::from(end.weekday().to_monday_zero_offset().unsigned_abs()))
+            .get(usize::from(
+                end.weekday().to_monday_zero_offset().unsigned_abs(),
+            ))
             .copied()
             .unwrap_or_default();
         format!("{day} {} {}", end.date(), hh_mm(end))

@@ -648,7 +648,11 @@ pub fn loop_types() -> Vec<async_graphql::dynamic::Type> {
             TypeRef::named_nn("DateTime"),
             "When it starts",
         ))
-        .field(json_field("end", TypeRef::named_nn("DateTime"), "When it ends"))
+        .field(json_field(
+            "end",
+            TypeRef::named_nn("DateTime"),
+            "When it ends",
+        ))
         .field(json_field(
             "title",
             TypeRef::named(TypeRef::STRING),
@@ -727,12 +731,10 @@ pub fn loop_types() -> Vec<async_graphql::dynamic::Type> {
             InputValue::new("candidateUnavailable", TypeRef::named(TypeRef::BOOLEAN))
                 .description("True when the candidate cannot make the booked times"),
         )
-        .field(
-            InputValue::new("plan", TypeRef::named("JSON")).description(
-                "The plan to check against (with the candidate's new windows when they cannot \
+        .field(InputValue::new("plan", TypeRef::named("JSON")).description(
+            "The plan to check against (with the candidate's new windows when they cannot \
                  make it); the loop's own when left out",
-            ),
-        )
+        ))
         .field(
             InputValue::new("option", TypeRef::named_nn("JSON"))
                 .description("One option of `repairInterviewLoop`'s solution"),

@@ -192,7 +192,7 @@ fn booked_and_repaired(api: &Api, app: &str, stage: &str, tomorrow: jiff::Timest
         ),
         "interviewLoops",
     )[0]
-        .clone();
+    .clone();
     let who = booked["booked"]["sessions"][0]["seats"][0][0].clone();
     let repair = data(
         api.run(

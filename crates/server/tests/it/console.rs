@@ -899,12 +899,14 @@ fn the_recruiter_finds_and_books_a_loop(db: Db) {
     // The booked loop is on the application's page, with the form that starts a repair; an
     // interviewer, who may not schedule, gets no such section.
     let page = c.get(&format!("/console/applications/{app_id}"), Some(&cookie));
-    assert!(page.body.contains("Booked interview loops"), "{}", page.body);
     assert!(
-        page.body.contains(&format!(
-            "value=\"declined:{}\"",
-            interviewer.user_id
-        )),
+        page.body.contains("Booked interview loops"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("value=\"declined:{}\"", interviewer.user_id)),
         "{}",
         page.body
     );
@@ -912,7 +914,10 @@ fn the_recruiter_finds_and_books_a_loop(db: Db) {
         &recruiter.token,
         &format!("{{ interviewLoops(applicationId: {app_id:?}) {{ id }} }}"),
     );
-    let loop_id = loops["interviewLoops"][0]["id"].as_str().unwrap().to_owned();
+    let loop_id = loops["interviewLoops"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // The interviewer declines: they were named in the only seat, so nothing fits, and the
     // page says so.
     let repair = format!("/console/applications/{app_id}/repair");
@@ -927,16 +932,25 @@ fn the_recruiter_finds_and_books_a_loop(db: Db) {
     assert!(a.body.contains("Proposed repair"), "{}", a.body);
     assert!(a.body.contains("Nothing fits"), "{}", a.body);
     // The candidate's case asks for the plan with their new windows first.
-    let a = c.get(&format!("{repair}?loop={loop_id}&what=candidate"), Some(&cookie));
+    let a = c.get(
+        &format!("{repair}?loop={loop_id}&what=candidate"),
+        Some(&cookie),
+    );
     assert_eq!(a.status, 200, "{}", a.body);
     assert!(a.body.contains("new windows"), "{}", a.body);
     // Someone outside the loop, a loop that is not there: refused.
     let a = c.get(
-        &format!("{repair}?loop={loop_id}&what=declined:{}", recruiter.user_id),
+        &format!(
+            "{repair}?loop={loop_id}&what=declined:{}",
+            recruiter.user_id
+        ),
         Some(&cookie),
     );
     assert_eq!(a.status, 422, "{}", a.body);
-    let a = c.get(&format!("{repair}?loop=loop_nope&what=candidate"), Some(&cookie));
+    let a = c.get(
+        &format!("{repair}?loop=loop_nope&what=candidate"),
+        Some(&cookie),
+    );
     assert_eq!(a.status, 404, "{}", a.body);
     // Applying without the CSRF token: refused, the loop as it was.
     let a = c.post(
@@ -960,7 +974,11 @@ fn the_recruiter_finds_and_books_a_loop(db: Db) {
         &format!("/console/applications/{app_id}"),
         Some(&interviewer_cookie),
     );
-    assert!(!page.body.contains("Booked interview loops"), "{}", page.body);
+    assert!(
+        !page.body.contains("Booked interview loops"),
+        "{}",
+        page.body
+    );
 }
 on_both!(the_recruiter_finds_and_books_a_loop);
 

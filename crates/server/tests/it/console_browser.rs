@@ -392,8 +392,11 @@ fn busy_time_and_repair(
         "mutation($a: ID!, $st: ID!, $s: DateTime!, $e: DateTime!, $u: ID!) { scheduleInterview(input: {applicationId: $a, stageId: $st, title: \"Confidential sync\", startsAt: $s, endsAt: $e, interviewParticipants: [{userId: $u, role: interviewer}]}) { id } }",
         json!({"a": other["id"], "st": other["job"]["stages"]["nodes"][0]["id"], "s": s.to_string(), "e": e.to_string(), "u": hm}),
     );
-    let hm_name = api(server, recruiter, &format!("{{ user(id: {hm:?}) {{ name }} }}"))["user"]
-        ["name"]
+    let hm_name = api(
+        server,
+        recruiter,
+        &format!("{{ user(id: {hm:?}) {{ name }} }}"),
+    )["user"]["name"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -407,7 +410,14 @@ fn busy_time_and_repair(
         "the hiring manager's busy time is not on the calendar: {}",
         &page[page.find("<main").unwrap_or(0)..]
     );
-    assert!(!page.contains("Confidential sync"), "another's interview title shown");
+    assert!(
+        !page.contains("Confidential sync"),
+        "another's interview title shown"
+    );
+    b.script(
+        "document.querySelector('table.calendar div.busy').scrollIntoView({block: 'center'});",
+        json!([]),
+    );
     b.screenshot("schedule-busy-time");
     b.axe("schedule (busy time)");
     // Book the first option (into the job's first stage), back to the application.
@@ -436,7 +446,11 @@ fn busy_time_and_repair(
     b.click("form[action$=\"/repair\"] button[type=submit]");
     b.wait_for_url("what=declined");
     let page = b.source();
-    assert!(page.contains("Proposed repair"), "{}", &page[page.find("<main").unwrap_or(0)..]);
+    assert!(
+        page.contains("Proposed repair"),
+        "{}",
+        &page[page.find("<main").unwrap_or(0)..]
+    );
     b.screenshot("repair-proposed");
     b.axe("repair (proposed)");
     b.click("form[method=post][action$=\"/repair\"] button[type=submit]");
@@ -611,7 +625,14 @@ fn roles_journeys_in_chromium() {
         }
         b.screenshot("schedule");
         b.axe("schedule");
-        busy_time_and_repair(&b, &server, &base, &app_id, &recruiter.token, &token("admin").token);
+        busy_time_and_repair(
+            &b,
+            &server,
+            &base,
+            &app_id,
+            &recruiter.token,
+            &token("admin").token,
+        );
         b.go(&format!("{base}/console/admin/users"));
         b.screenshot("users");
         b.axe("users");

@@ -284,8 +284,8 @@ fn busy_time_is_opaque_bounded_and_scoped(db: Db) {
     // The recruiter's own interview keeps its title.
     let mine = people[1]["busy"].as_array().unwrap();
     assert!(
-        mine.iter().any(|b| b["title"] == "My own debrief"
-            && b["start"] == hours(d8, 14).to_string()),
+        mine.iter()
+            .any(|b| b["title"] == "My own debrief" && b["start"] == hours(d8, 14).to_string()),
         "{v}"
     );
     // Clipped to the window.
@@ -315,10 +315,25 @@ fn busy_time_is_opaque_bounded_and_scoped(db: Db) {
     assert!(v["data"].is_null() || v["data"]["interviewerBusyTime"].is_null());
     // Another org's caller: the application is not there for them. An interviewer may not
     // schedule it (NOT_FOUND, or FORBIDDEN when they interview on it and so see it).
-    let v = ask(&api.other_admin, &api.application, json!([interviewer]), from, to);
+    let v = ask(
+        &api.other_admin,
+        &api.application,
+        json!([interviewer]),
+        from,
+        to,
+    );
     assert_eq!(code(&v), "NOT_FOUND", "{v}");
-    let v = ask(&api.interviewer, &api.application, json!([interviewer]), from, to);
-    assert!(matches!(code(&v).as_str(), "NOT_FOUND" | "FORBIDDEN"), "{v}");
+    let v = ask(
+        &api.interviewer,
+        &api.application,
+        json!([interviewer]),
+        from,
+        to,
+    );
+    assert!(
+        matches!(code(&v).as_str(), "NOT_FOUND" | "FORBIDDEN"),
+        "{v}"
+    );
     assert!(!v.to_string().contains("Secret"), "{v}");
     // Bounds, each naming its argument.
     let many: Vec<String> = (0..21).map(|_| interviewer.clone()).collect();
@@ -354,7 +369,11 @@ fn statuses(api: &Api, ids: &[Value]) -> Vec<String> {
 }
 
 fn event_count(api: &Api) -> usize {
-    let d = api.data(&api.admin, "{ events(first: 500) { edges { cursor } } }", json!({}));
+    let d = api.data(
+        &api.admin,
+        "{ events(first: 500) { edges { cursor } } }",
+        json!({}),
+    );
     d["events"]["edges"].as_array().unwrap().len()
 }
 
@@ -403,9 +422,15 @@ fn a_declined_loop_is_repaired_in_one_transaction(db: Db) {
     let v = api.post(&api.other_admin, LOOPS, json!({"a": app}));
     assert_eq!(code(&v), "NOT_FOUND", "{v}");
     let v = api.post(&api.interviewer, LOOPS, json!({"a": app}));
-    assert!(matches!(code(&v).as_str(), "NOT_FOUND" | "FORBIDDEN"), "{v}");
+    assert!(
+        matches!(code(&v).as_str(), "NOT_FOUND" | "FORBIDDEN"),
+        "{v}"
+    );
     // The first seat of the first session declines; the API proposes a repair.
-    let decliner = best["sessions"][0]["seats"][0][0].as_str().unwrap().to_owned();
+    let decliner = best["sessions"][0]["seats"][0][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let r = api.data(
         &api.recruiter,
         "query($p: JSON!, $b: JSON!, $a: ID!, $who: ID!) { repairInterviewLoop(applicationId: $a, plan: $p, booked: $b, declined: $who) }",
@@ -413,15 +438,16 @@ fn a_declined_loop_is_repaired_in_one_transaction(db: Db) {
     )["repairInterviewLoop"]
         .clone();
     assert!(
-        matches!(r["step"].as_str(), Some("swap_seat" | "move_session" | "replan")),
+        matches!(
+            r["step"].as_str(),
+            Some("swap_seat" | "move_session" | "replan")
+        ),
         "{r}"
     );
     let repaired = r["solution"]["options"][0].clone();
     assert!(!repaired.is_null(), "{r}");
     assert!(!repaired.to_string().contains(&format!("\"{decliner}\"")));
-    let input = |option: &Value, loop_id: &str| {
-        json!({"i": {"applicationId": app, "loopId": loop_id, "declined": decliner, "option": option}})
-    };
+    let input = |option: &Value, loop_id: &str| json!({"i": {"applicationId": app, "loopId": loop_id, "declined": decliner, "option": option}});
     let events_before = event_count(&api);
     // An option that still seats the decliner (the loop as booked) is refused; nothing changes.
     let v = api.post(&api.recruiter, APPLY, input(&best, &loop_id));
@@ -429,7 +455,10 @@ fn a_declined_loop_is_repaired_in_one_transaction(db: Db) {
     assert_eq!(field(&v), "option", "{v}");
     // Not the interviewer's to apply.
     let v = api.post(&api.interviewer, APPLY, input(&repaired, &loop_id));
-    assert!(matches!(code(&v).as_str(), "NOT_FOUND" | "FORBIDDEN"), "{v}");
+    assert!(
+        matches!(code(&v).as_str(), "NOT_FOUND" | "FORBIDDEN"),
+        "{v}"
+    );
     // A booking that fails inside the transaction: the candidate is already (in the store,
     // outside any calendar the check reads) in an interview when the first changed session
     // would start, so booking it is refused after its old interview was cancelled.
@@ -476,7 +505,11 @@ fn a_declined_loop_is_repaired_in_one_transaction(db: Db) {
         statuses(&api, &booked_ids).iter().all(|s| s == "scheduled"),
         "a failed repair cancelled an interview"
     );
-    assert_eq!(event_count(&api), events_with_blocker, "a failed repair wrote events");
+    assert_eq!(
+        event_count(&api),
+        events_with_blocker,
+        "a failed repair wrote events"
+    );
     let loops = api.data(&api.recruiter, LOOPS, json!({"a": app}))["interviewLoops"].clone();
     assert_eq!(loops[0]["id"], loop_id.as_str(), "{loops}");
     // Without the blocker, it applies: the changed sessions cancelled and booked again.
@@ -487,12 +520,15 @@ fn a_declined_loop_is_repaired_in_one_transaction(db: Db) {
     );
     assert!(events_before < event_count(&api));
     let before_apply = event_count(&api);
-    let done = api.data(&api.recruiter, APPLY, input(&repaired, &loop_id))
-        ["applyInterviewLoopRepair"]
-        .clone();
+    let done =
+        api.data(&api.recruiter, APPLY, input(&repaired, &loop_id))["applyInterviewLoopRepair"]
+            .clone();
     let cancelled = done["cancelledInterviewIds"].as_array().unwrap().clone();
     let fresh = done["bookedInterviewIds"].as_array().unwrap().clone();
-    assert!(!cancelled.is_empty() && cancelled.len() == fresh.len(), "{done}");
+    assert!(
+        !cancelled.is_empty() && cancelled.len() == fresh.len(),
+        "{done}"
+    );
     for (i, (new, old)) in repaired["sessions"]
         .as_array()
         .unwrap()
@@ -502,7 +538,10 @@ fn a_declined_loop_is_repaired_in_one_transaction(db: Db) {
     {
         let id = &done["interviewIds"][i];
         if new == old {
-            assert_eq!(id, &booked_ids[i], "an unchanged session kept its interview");
+            assert_eq!(
+                id, &booked_ids[i],
+                "an unchanged session kept its interview"
+            );
         } else {
             assert!(cancelled.contains(&booked_ids[i]), "{done}");
             assert!(fresh.contains(id), "{done}");

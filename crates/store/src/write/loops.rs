@@ -75,7 +75,8 @@ pub struct RepairedLoop {
     pub interview_ids: Vec<Id>,
 }
 
-const LOOP_COLUMNS: &str = "id, application_id, stage_id, plan, booked, interview_ids, booked_at, booked_by, replaced_by";
+const LOOP_COLUMNS: &str =
+    "id, application_id, stage_id, plan, booked, interview_ids, booked_at, booked_by, replaced_by";
 const LOOP_KINDS: [Kind; 9] = [
     Kind::Text,
     Kind::Text,
@@ -99,9 +100,7 @@ fn loop_of(r: &super::tx::Row) -> Result<(InterviewLoop, bool), StoreError> {
     let interview_ids = serde_json::from_value::<Vec<String>>(ids)
         .map_err(|e| StoreError::Corrupt(format!("interview_loops.interview_ids: {e}")))?
         .into_iter()
-        .map(|id| {
-            Id::parse(id).map_err(|e| StoreError::Corrupt(format!("interview_loops: {e}")))
-        })
+        .map(|id| Id::parse(id).map_err(|e| StoreError::Corrupt(format!("interview_loops: {e}"))))
         .collect::<Result<Vec<Id>, StoreError>>()?;
     Ok((
         InterviewLoop {
@@ -145,7 +144,10 @@ fn insert_loop(
             Val::Text(&booked),
             Val::Text(&ids),
             Val::Instant(record.booked_at),
-            record.booked_by.as_ref().map_or(Val::Null, |b| Val::Text(b.as_str())),
+            record
+                .booked_by
+                .as_ref()
+                .map_or(Val::Null, |b| Val::Text(b.as_str())),
         ],
     )?;
     Ok(id)
@@ -307,10 +309,7 @@ impl Store {
             if !all_scheduled(tx, org, &kept)? {
                 return Err(WriteError::conflict(
                     "loop_id",
-                    format!(
-                        "an interview of loop `{}` is no longer scheduled",
-                        old.id
-                    ),
+                    format!("an interview of loop `{}` is no longer scheduled", old.id),
                 ));
             }
             let (booked, job) = create_interviews_tx(tx, org, cmd.book)?;
