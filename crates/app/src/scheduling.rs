@@ -12,6 +12,12 @@
 //! loop's window `[now, now + horizon)` only (booked interviews a week either side, which count
 //! towards weekly limits but are never shown). So scheduling cannot be used to read anyone's
 //! past, or anyone outside the loop.
+//!
+//! Also here, read through the same [`Store::calendars`]: people's busy time as a scheduler may
+//! see it ([`Services::busy_time`]: others' time opaque, the viewer's own interviews titled;
+//! bounded, forward only), and the booked loops the store keeps for their repair
+//! ([`Services::interview_loops`], [`Services::apply_interview_loop_repair`]: the changed
+//! sessions cancelled and booked again in one transaction).
 
 use scheduling::Request;
 use store::{Store, StoreError};

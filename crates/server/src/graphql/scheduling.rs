@@ -6,6 +6,11 @@
 //! The solver runs under the request's deadline ([`RequestCtx::deadline`]): out of time, the
 //! options found so far (marked `unproven`, `stopped: time_limit`), or `TIMEOUT` when none was
 //! found yet.
+//!
+//! Beside it: `interviewerBusyTime` (people's busy time as the viewer may see it),
+//! `interviewLoops` (the booked loops that can be repaired), `repairInterviewLoop` (a repair's
+//! proposal) and `applyInterviewLoopRepair` (applied in one transaction), each through its `app`
+//! function.
 
 use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, Object, TypeRef};
 

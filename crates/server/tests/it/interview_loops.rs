@@ -582,6 +582,49 @@ fn a_declined_loop_is_repaired_in_one_transaction(db: Db) {
     let v = api.post(&api.recruiter, APPLY, input(&repaired, &loop_id));
     assert_eq!(code(&v), "NOT_FOUND", "{v}");
     assert_eq!(field(&v), "loopId", "{v}");
+    // Then the candidate can no longer make the first days: their new windows are in the plan
+    // given with the repair, which the repaired loop keeps.
+    let current = loops[0].clone();
+    let first: jiff::Timestamp = current["booked"]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["start"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap())
+        .min()
+        .unwrap();
+    let mut later = current["plan"].clone();
+    let from = first
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .start_of_day()
+        .unwrap()
+        .timestamp()
+        + jiff::SignedDuration::from_hours(24);
+    later["candidate"]["windows"] = json!([[from.to_string(), day(11).to_string()]]);
+    let r = api.data(
+        &api.recruiter,
+        "query($p: JSON!, $b: JSON!, $a: ID!) { repairInterviewLoop(applicationId: $a, plan: $p, booked: $b, candidateUnavailable: true) }",
+        json!({"p": later, "b": current["booked"], "a": app}),
+    )["repairInterviewLoop"]
+        .clone();
+    let moved = r["solution"]["options"][0].clone();
+    assert!(!moved.is_null(), "{r}");
+    // Applied with the candidate's new plan (the loop's own has their old windows).
+    let done = api.data(
+        &api.recruiter,
+        APPLY,
+        json!({"i": {"applicationId": app, "loopId": current["id"], "candidateUnavailable": true, "plan": later, "option": moved}}),
+    )["applyInterviewLoopRepair"]
+        .clone();
+    assert!(
+        !done["cancelledInterviewIds"].as_array().unwrap().is_empty(),
+        "{done}"
+    );
+    let loops = api.data(&api.recruiter, LOOPS, json!({"a": app}))["interviewLoops"].clone();
+    assert_eq!(loops[0]["id"], done["loopId"]);
+    assert_eq!(loops[0]["plan"], later);
+    for s in loops[0]["booked"]["sessions"].as_array().unwrap() {
+        assert!(s["start"].as_str().unwrap() >= from.to_string().as_str(), "{loops}");
+    }
 }
 
 on_both!(a_declined_loop_is_repaired_in_one_transaction);
