@@ -589,7 +589,13 @@ fn a_declined_loop_is_repaired_in_one_transaction(db: Db) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["start"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap())
+        .map(|s| {
+            s["start"]
+                .as_str()
+                .unwrap()
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+        })
         .min()
         .unwrap();
     let mut later = current["plan"].clone();
@@ -623,7 +629,10 @@ fn a_declined_loop_is_repaired_in_one_transaction(db: Db) {
     assert_eq!(loops[0]["id"], done["loopId"]);
     assert_eq!(loops[0]["plan"], later);
     for s in loops[0]["booked"]["sessions"].as_array().unwrap() {
-        assert!(s["start"].as_str().unwrap() >= from.to_string().as_str(), "{loops}");
+        assert!(
+            s["start"].as_str().unwrap() >= from.to_string().as_str(),
+            "{loops}"
+        );
     }
 }
 
