@@ -378,7 +378,7 @@ impl Services {
             return Err(AppError::invalid(
                 "userIds",
                 format!(
-                    "{} people; ask for 1 to {MAX_BUSY_PEOPLE} at a time",
+                    "`userIds`: {} people; ask for 1 to {MAX_BUSY_PEOPLE} at a time",
                     query.user_ids.len()
                 ),
             ));
