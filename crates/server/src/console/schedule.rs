@@ -121,12 +121,22 @@ pub async fn page(
     } else {
         StatusCode::OK
     };
-    let busy = match &outcome {
-        Ok(Some(solution)) => busy_time(&shared, &signed, &app_id, solution, &plan_text).await?,
-        _ => Ok(Vec::new()),
+    // The people of the options, named as the viewer reads them, and their busy time.
+    let people = match &outcome {
+        Ok(Some(solution)) => {
+            let plan: Value = serde_json::from_str(&plan_text).unwrap_or(Value::Null);
+            let people = people_of(solution, &plan);
+            let names = names(&shared, &signed, &people).await?;
+            let busy = busy_time(&shared, &signed, &app_id, solution, &people, &names).await?;
+            People { names, busy }
+        }
+        _ => People {
+            names: Names::new(),
+            busy: Ok(Vec::new()),
+        },
     };
     let body = render(
-        &signed, &app_id, &head, &stages, &plan_text, &outcome, &busy,
+        &signed, &app_id, &head, &stages, &plan_text, &outcome, &people,
     );
     Ok(page_response(
         status,
@@ -141,8 +151,9 @@ fn render(
     stages: &[Value],
     plan_text: &str,
     outcome: &Result<Option<Value>, String>,
-    busy: &Result<Vec<Busy>, String>,
+    people: &People,
 ) -> Markup {
+    let (busy, names) = (&people.busy, &people.names);
     html! {
         h1 { "Schedule: " (text(head, "application.candidate.name")) }
         p { a href={ "/console/applications/" (seg(app_id)) } { "Back to the application" } }
@@ -174,7 +185,7 @@ fn render(
                             ul {
                                 @for s in at(option, "sessions").as_array().into_iter().flatten() {
                                     li { strong { (text(s, "session")) } ": " (text(s, "start")) " to " (text(s, "end"))
-                                        " · " (seats(s)) }
+                                        " · " (seats(s, names)) }
                                 }
                             }
                             form.inline method="post" action={ "/console/applications/" (seg(app_id)) "/schedule" } {
@@ -198,14 +209,19 @@ fn render(
     }
 }
 
-fn seats(session: &Value) -> String {
+/// A session's seats, each person by name where the viewer reads one.
+fn seats(session: &Value, names: &Names) -> String {
+    let named = |v: &Value| {
+        let id = cell(v);
+        names.get(&id).cloned().unwrap_or(id)
+    };
     at(session, "seats")
         .as_array()
         .into_iter()
         .flatten()
         .flat_map(|seat| match seat {
-            Value::Array(people) => people.iter().map(cell).collect::<Vec<_>>(),
-            other => vec![cell(other)],
+            Value::Array(people) => people.iter().map(named).collect::<Vec<_>>(),
+            other => vec![named(other)],
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -341,13 +357,23 @@ fn people_of(solution: &Value, plan: &Value) -> Vec<String> {
     people
 }
 
+/// User id to name.
+pub type Names = std::collections::HashMap<String, String>;
+
+/// The people of a page's options: their names as the viewer reads them, and their busy time
+/// (`Err`: the API's refusal, shown on the page).
+struct People {
+    names: Names,
+    busy: Result<Vec<Busy>, String>,
+}
+
 /// The names of users `ids` as the viewer reads them (`user(id:)`, one document); an id the
 /// viewer may not read keeps its id.
 pub async fn names(
     shared: &Arc<Shared>,
     signed: &Signed,
     ids: &[String],
-) -> Result<std::collections::HashMap<String, String>, PageError> {
+) -> Result<Names, PageError> {
     let mut out: std::collections::HashMap<String, String> =
         ids.iter().map(|i| (i.clone(), i.clone())).collect();
     if ids.is_empty() {
@@ -376,14 +402,12 @@ async fn busy_time(
     signed: &Signed,
     app_id: &str,
     solution: &Value,
-    plan_text: &str,
+    people: &[String],
+    names: &Names,
 ) -> Result<Result<Vec<Busy>, String>, PageError> {
-    let plan: Value = serde_json::from_str(plan_text).unwrap_or(Value::Null);
-    let people = people_of(solution, &plan);
     if people.is_empty() {
         return Ok(Ok(Vec::new()));
     }
-    let names = names(shared, signed, &people).await?;
     let me = &signed.caller.access.viewer.user;
     let utc = jiff::tz::TimeZone::UTC;
     // Whole seconds: the API takes instants to the microsecond.
