@@ -16,7 +16,8 @@
 //! | `moveApplication` | `edit` the application, `view` the target stage's job |
 //! | `archiveApplication`, `unarchiveApplication`, `hireApplication` | `edit` the application |
 //! | `scheduleInterview`, `bookInterviewLoop` | `edit` the application, `view` the stage's job |
-//! | `schedulingOptions`, `repairInterviewLoop` | `edit` the application |
+//! | `schedulingOptions`, `repairInterviewLoop`, `interviewerBusyTime`, `interviewLoops` | `edit` the application |
+//! | `applyInterviewLoopRepair` | `edit` the application, `view` the loop's stage's job, `edit` each interview it cancels |
 //! | `cancelInterview`, `markInterview` | `edit` the interview |
 //! | `submitFeedback` | `view` the interview, `edit` a new feedback by the caller |
 //! | `updateFeedback` | `edit` the feedback (its author, by default) |
@@ -142,6 +143,21 @@ pub enum Command<'a> {
     RepairInterviewLoop {
         application: &'a str,
     },
+    /// The busy time of interviewers, as one who schedules `application` may see it
+    /// (`crate::scheduling`).
+    BusyTime {
+        application: &'a str,
+    },
+    /// The booked loops of `application` that can be repaired.
+    InterviewLoops {
+        application: &'a str,
+    },
+    /// Applying a repair to a loop of `application` booked in `stage` (the interviews it
+    /// cancels are each asked about as [`Command::CancelInterview`] too).
+    ApplyInterviewLoopRepair {
+        application: &'a str,
+        stage: &'a str,
+    },
     /// Reading or changing the installation's feature flags (`crate::flags`).
     ManageFlags,
     /// Automation rules of the caller's org: save, delete, list, dry-run.
@@ -188,6 +204,9 @@ impl Command<'_> {
             Command::SchedulingOptions { .. } => "schedulingOptions",
             Command::BookInterviewLoop { .. } => "bookInterviewLoop",
             Command::RepairInterviewLoop { .. } => "repairInterviewLoop",
+            Command::BusyTime { .. } => "interviewerBusyTime",
+            Command::InterviewLoops { .. } => "interviewLoops",
+            Command::ApplyInterviewLoopRepair { .. } => "applyInterviewLoopRepair",
             Command::ManageFlags => "manageFlags",
             Command::ManageAutomation => "manageAutomation",
             Command::ManageJobs => "manageJobs",
@@ -273,11 +292,14 @@ impl Services {
             | Command::UnarchiveApplication { application }
             | Command::HireApplication { application }
             | Command::SchedulingOptions { application }
-            | Command::RepairInterviewLoop { application } => {
+            | Command::RepairInterviewLoop { application }
+            | Command::BusyTime { application }
+            | Command::InterviewLoops { application } => {
                 self.authorize(store, access, Action::Edit, "Application", application, at)
             }
             Command::ScheduleInterview { application, stage }
-            | Command::BookInterviewLoop { application, stage } => {
+            | Command::BookInterviewLoop { application, stage }
+            | Command::ApplyInterviewLoopRepair { application, stage } => {
                 self.authorize(store, access, Action::Edit, "Application", application, at)?;
                 self.stage_of_visible_job(store, access, stage, "stage_id", at)
                     .map(drop)

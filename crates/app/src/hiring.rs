@@ -287,7 +287,7 @@ pub struct BookInterviewLoop {
 }
 
 /// The caller's user id, as a command records who did it.
-fn caller(access: &Access) -> Option<Id> {
+pub(crate) fn caller(access: &Access) -> Option<Id> {
     Id::parse(access.viewer.user.clone()).ok()
 }
 
@@ -1206,8 +1206,9 @@ impl Services {
             stage: stage.as_str(),
         };
         self.authorize_command(store, access, &command, at)?;
+        let plan = input.plan;
         let request =
-            crate::scheduling::request_from_store(store, &org, &application, input.plan, at)
+            crate::scheduling::request_from_store(store, &org, &application, plan.clone(), at)
                 .map_err(plan_error)?;
         if let Err(v) = scheduling::check(&request, &option) {
             let list: Vec<String> = v.iter().map(ToString::to_string).collect();
@@ -1216,52 +1217,22 @@ impl Services {
                 format!("the option no longer fits: {}", list.join("; ")),
             ));
         }
-        let bad_option = |message: String| AppError::invalid("option", message);
         let app_id = Id::parse(application.clone())
-            .map_err(|e| bad_option(format!("`applicationId`: {e}")))?;
+            .map_err(|e| AppError::invalid("option", format!("`applicationId`: {e}")))?;
         let mut cmds = Vec::new();
         for s in &option.sessions {
-            let instant = |t: &str| {
-                Instant::parse(t).map_err(|e| bad_option(format!("session `{}`: {e}", s.session)))
-            };
-            let mut interviewers = Vec::new();
-            for person in s.seats.iter().flatten() {
-                let user_id = Id::parse(person.clone())
-                    .map_err(|e| bad_option(format!("`{person}`: {e}")))?;
-                interviewers.push(domain::entity::InterviewParticipant {
-                    user_id,
-                    role: domain::enums::InterviewerRole::Interviewer,
-                });
-            }
-            if let Some(t) = &s.trainee {
-                let role = match t.role {
-                    scheduling::TrainingStep::Shadow => domain::enums::InterviewerRole::Shadow,
-                    scheduling::TrainingStep::ReverseShadow => {
-                        domain::enums::InterviewerRole::ReverseShadow
-                    }
-                    scheduling::TrainingStep::Graduated => {
-                        domain::enums::InterviewerRole::Interviewer
-                    }
-                };
-                let user_id = Id::parse(t.person.clone())
-                    .map_err(|e| bad_option(format!("`{}`: {e}", t.person)))?;
-                interviewers.push(domain::entity::InterviewParticipant { user_id, role });
-            }
-            cmds.push(store::NewInterview {
-                id: None,
-                application_id: app_id.clone(),
-                stage_id: stage.clone(),
-                title: s.session.clone(),
-                starts_at: instant(&s.start)?,
-                ends_at: instant(&s.end)?,
-                status: domain::enums::InterviewStatus::Scheduled,
-                interviewers,
-                booked_at: Some(at),
-            });
+            cmds.push(session_interview(&app_id, &stage, s, at)?);
         }
-        let booked = store
+        let record = store::NewInterviewLoop {
+            plan: plan_to_keep(plan),
+            booked: serde_json::to_value(&option)
+                .map_err(|e| AppError::invalid("option", format!("`option`: {e}")))?,
+            booked_at: at,
+            booked_by: caller(access),
+        };
+        let (booked, _) = store
             .acting_as(Some(&access.viewer.user), at)
-            .create_interviews(&org, cmds)?;
+            .book_interview_loop(&org, cmds, record)?;
         Ok(booked.into_iter().map(|i| i.id).collect())
     }
 
@@ -1369,8 +1340,64 @@ impl AppError {
     }
 }
 
+/// The plan a booked loop keeps for its repairs: as given, without its `now` (a repair looks
+/// forward from its own clock; a `now` kept would soon be refused as in the past).
+pub(crate) fn plan_to_keep(mut plan: serde_json::Value) -> serde_json::Value {
+    if let Some(obj) = plan.as_object_mut() {
+        obj.remove("now");
+    }
+    plan
+}
+
+/// The interview that books session `s` of an option for application `app_id` in `stage`: its
+/// seats as interviewers, its trainee as shadow or reverse shadow, titled with the session's
+/// name. A person or an instant that does not parse is refused on `option`.
+pub(crate) fn session_interview(
+    app_id: &Id,
+    stage: &Id,
+    s: &scheduling::ScheduledSession,
+    at: Instant,
+) -> Result<store::NewInterview, AppError> {
+    let bad_option = |message: String| AppError::invalid("option", message);
+    let instant = |t: &str| {
+        Instant::parse(t).map_err(|e| bad_option(format!("session `{}`: {e}", s.session)))
+    };
+    let mut interviewers = Vec::new();
+    for person in s.seats.iter().flatten() {
+        let user_id =
+            Id::parse(person.clone()).map_err(|e| bad_option(format!("`{person}`: {e}")))?;
+        interviewers.push(domain::entity::InterviewParticipant {
+            user_id,
+            role: domain::enums::InterviewerRole::Interviewer,
+        });
+    }
+    if let Some(t) = &s.trainee {
+        let role = match t.role {
+            scheduling::TrainingStep::Shadow => domain::enums::InterviewerRole::Shadow,
+            scheduling::TrainingStep::ReverseShadow => {
+                domain::enums::InterviewerRole::ReverseShadow
+            }
+            scheduling::TrainingStep::Graduated => domain::enums::InterviewerRole::Interviewer,
+        };
+        let user_id =
+            Id::parse(t.person.clone()).map_err(|e| bad_option(format!("`{}`: {e}", t.person)))?;
+        interviewers.push(domain::entity::InterviewParticipant { user_id, role });
+    }
+    Ok(store::NewInterview {
+        id: None,
+        application_id: app_id.clone(),
+        stage_id: stage.clone(),
+        title: s.session.clone(),
+        starts_at: instant(&s.start)?,
+        ends_at: instant(&s.end)?,
+        status: domain::enums::InterviewStatus::Scheduled,
+        interviewers,
+        booked_at: Some(at),
+    })
+}
+
 /// A plan that does not make a request: refused on `plan`; the store's failure stays one.
-fn plan_error(e: crate::scheduling::PlanError) -> AppError {
+pub(crate) fn plan_error(e: crate::scheduling::PlanError) -> AppError {
     match e {
         crate::scheduling::PlanError::Store(e) => AppError::Store(e),
         e => AppError::invalid("plan", e.to_string()),

@@ -12,9 +12,17 @@
 //! loop's window `[now, now + horizon)` only (booked interviews a week either side, which count
 //! towards weekly limits but are never shown). So scheduling cannot be used to read anyone's
 //! past, or anyone outside the loop.
+//!
+//! Also here, read through the same [`Store::calendars`]: people's busy time as a scheduler may
+//! see it ([`Services::busy_time`]: others' time opaque, the viewer's own interviews titled;
+//! bounded, forward only), and the booked loops the store keeps for their repair
+//! ([`Services::interview_loops`], [`Services::apply_interview_loop_repair`]: the changed
+//! sessions cancelled and booked again in one transaction).
 
 use scheduling::Request;
 use store::{Store, StoreError};
+
+use crate::Services;
 
 /// The candidate's working hours when a plan names no windows: Monday to Friday, from 09:00 to
 /// 17:00 on the candidate's local clock (local hours, whole).
@@ -242,7 +250,7 @@ fn request_beside(
                 // Busy time only inside the loop's window (booked interviews a week either side
                 // count towards weekly limits; the solver places nothing outside the window).
                 "busy": cal.busy.iter().filter(|b| b.user_id == u.id && b.ends_at > window.0 && b.starts_at < window.1).map(|b| pair(b.starts_at, b.ends_at)).collect::<Vec<_>>(),
-                "booked": cal.booked.iter().filter(|(who, a, b)| *who == u.id && !is_own(who.as_str(), *a, *b)).map(|(_, a, b)| pair(*a, *b)).collect::<Vec<_>>(),
+                "booked": cal.booked.iter().filter(|(who, a, b, _)| *who == u.id && !is_own(who.as_str(), *a, *b)).map(|(_, a, b, _)| pair(*a, *b)).collect::<Vec<_>>(),
                 "max_per_day": u.max_interviews_per_day,
                 "max_per_week": u.max_interviews_per_week,
                 "active": u.active,
@@ -252,6 +260,411 @@ fn request_beside(
     obj.insert("interviewers".into(), interviewers.into());
     obj.insert("pools".into(), pools.into());
     Ok(scheduling::parse_request(&plan.to_string())?)
+}
+
+/// The longest window [`Services::busy_time`] reads, in days.
+pub const MAX_BUSY_DAYS: i64 = 14;
+/// The most people [`Services::busy_time`] reads at once.
+pub const MAX_BUSY_PEOPLE: usize = 20;
+
+/// `interviewerBusyTime`: whose busy time, for which application, over which window.
+#[derive(Debug, Clone)]
+pub struct BusyTimeQuery {
+    pub application_id: String,
+    pub user_ids: Vec<String>,
+    pub from: domain::Instant,
+    pub to: domain::Instant,
+}
+
+/// One person's busy time in the window, as the viewer may see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonBusy {
+    pub user_id: domain::Id,
+    /// Sorted by start, clipped to the window; another person's intervals are merged where
+    /// they touch or overlap (what made them busy is not told).
+    pub busy: Vec<BusyInterval>,
+}
+
+/// An interval in which a person is busy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BusyInterval {
+    pub start: domain::Instant,
+    pub end: domain::Instant,
+    /// The interview's title, for the viewer's own interviews only; `None` for everything
+    /// else (another person's time, a busy block of a calendar).
+    pub title: Option<String>,
+}
+
+/// A booked loop that can be repaired, as `interviewLoops` answers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookedLoop {
+    pub id: domain::Id,
+    pub stage_id: domain::Id,
+    /// The plan it was booked from (without its `now`), to repair it with.
+    pub plan: serde_json::Value,
+    /// The option as booked: `repairInterviewLoop`'s `booked`.
+    pub booked: scheduling::ScheduleOption,
+    /// Its interviews, in session order.
+    pub interview_ids: Vec<domain::Id>,
+    pub booked_at: domain::Instant,
+}
+
+/// `applyInterviewLoopRepair`: a repaired option of `repairInterviewLoop` for a booked loop.
+#[derive(Debug, Clone)]
+pub struct ApplyInterviewLoopRepair {
+    pub application_id: String,
+    pub loop_id: String,
+    pub decline: scheduling::Decline,
+    /// The plan to check against; `None`: the loop's own (an interviewer declined). When the
+    /// candidate cannot make it, the plan with their new windows.
+    pub plan: Option<serde_json::Value>,
+    pub option: scheduling::ScheduleOption,
+}
+
+/// What applying a repair did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppliedRepair {
+    /// The repaired loop (a new loop; the old one is replaced).
+    pub loop_id: domain::Id,
+    pub cancelled: Vec<domain::Id>,
+    pub booked: Vec<domain::Id>,
+    /// The repaired loop's interviews, in session order (kept and booked).
+    pub interview_ids: Vec<domain::Id>,
+}
+
+impl Services {
+    /// `interviewerBusyTime`: the busy time of `user_ids` (people of the org) between `from` and
+    /// `to`, for one who may schedule application `application_id` (`edit` on it; else the
+    /// application does not exist for them: [`AppError::NoSuchEntity`]). Read from the same
+    /// calendars as the scheduling request ([`Store::calendars`]: busy blocks and scheduled or
+    /// completed interviews). What the viewer sees of another person: opaque intervals (start,
+    /// end), merged, never what the time is taken by; of themselves, their interviews with
+    /// their titles. Bounded: at most [`MAX_BUSY_DAYS`] days and [`MAX_BUSY_PEOPLE`] people,
+    /// forward from the clock only (as scheduling: nobody's past); a user id the org does not
+    /// have is [`AppError::NoSuchInput`] on `userIds`.
+    pub fn busy_time(
+        &self,
+        store: &mut Store,
+        access: &crate::Access,
+        query: BusyTimeQuery,
+        at: domain::Instant,
+    ) -> Result<Vec<PersonBusy>, crate::AppError> {
+        use crate::AppError;
+        let (from, to) = (query.from, query.to);
+        if to <= from {
+            return Err(AppError::invalid(
+                "to",
+                format!("`to` `{to}` is not after `from` `{from}`"),
+            ));
+        }
+        if to.as_micros() - from.as_micros() > MAX_BUSY_DAYS * 24 * 3_600 * 1_000_000 {
+            return Err(AppError::invalid(
+                "to",
+                format!(
+                    "the window from `{from}` to `{to}` is longer than {MAX_BUSY_DAYS} days; ask for at most {MAX_BUSY_DAYS} days at a time"
+                ),
+            ));
+        }
+        let skew = MAX_CLOCK_SKEW_MINUTES * 60 * 1_000_000;
+        if from.as_micros() + skew < at.as_micros() {
+            return Err(AppError::invalid(
+                "from",
+                format!(
+                    "`from` `{from}` is in the past (the clock says `{at}`): busy time is read forward only"
+                ),
+            ));
+        }
+        if query.user_ids.is_empty() || query.user_ids.len() > MAX_BUSY_PEOPLE {
+            return Err(AppError::invalid(
+                "userIds",
+                format!(
+                    "`userIds`: {} people; ask for 1 to {MAX_BUSY_PEOPLE} at a time",
+                    query.user_ids.len()
+                ),
+            ));
+        }
+        let command = crate::Command::BusyTime {
+            application: &query.application_id,
+        };
+        self.authorize_command(store, access, &command, at)?;
+        let org = access.viewer.org.clone();
+        let cal = store
+            .calendars(&org, &query.application_id, from, to)
+            .map_err(AppError::Store)?;
+        let me = access.viewer.user.as_str();
+        let mut out: Vec<PersonBusy> = Vec::new();
+        for who in &query.user_ids {
+            let Some(user) = cal.users.iter().find(|u| u.id.as_str() == who.as_str()) else {
+                return Err(AppError::NoSuchInput {
+                    org: org.clone(),
+                    field: "user_ids".to_owned(),
+                    ty: "user".to_owned(),
+                    id: who.clone(),
+                });
+            };
+            if out.iter().any(|p| p.user_id == user.id) {
+                continue;
+            }
+            let clip = |a: domain::Instant, b: domain::Instant| (a.max(from), b.min(to));
+            let own = user.id.as_str() == me;
+            let mut busy: Vec<BusyInterval> = cal
+                .busy
+                .iter()
+                .filter(|b| b.user_id == user.id && b.ends_at > from && b.starts_at < to)
+                .map(|b| clip(b.starts_at, b.ends_at))
+                .map(|(start, end)| BusyInterval {
+                    start,
+                    end,
+                    title: None,
+                })
+                .chain(
+                    cal.booked
+                        .iter()
+                        .filter(|(p, a, b, _)| *p == user.id && *b > from && *a < to)
+                        .map(|(_, a, b, title)| {
+                            let (start, end) = clip(*a, *b);
+                            BusyInterval {
+                                start,
+                                end,
+                                title: own.then(|| title.clone()),
+                            }
+                        }),
+                )
+                .filter(|b| b.start < b.end)
+                .collect();
+            busy.sort_by_key(|x| (x.start, x.end));
+            if !own {
+                busy = merged(busy);
+            }
+            out.push(PersonBusy {
+                user_id: user.id.clone(),
+                busy,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `interviewLoops`: the loops booked for application `application_id` that can still be
+    /// repaired (not replaced, every interview still scheduled), newest first, for one who may
+    /// schedule the application.
+    pub fn interview_loops(
+        &self,
+        store: &mut Store,
+        access: &crate::Access,
+        application_id: &str,
+        at: domain::Instant,
+    ) -> Result<Vec<BookedLoop>, crate::AppError> {
+        let command = crate::Command::InterviewLoops {
+            application: application_id,
+        };
+        self.authorize_command(store, access, &command, at)?;
+        let loops = store
+            .interview_loops(&access.viewer.org, application_id)
+            .map_err(crate::AppError::Store)?;
+        loops.into_iter().map(booked_loop).collect()
+    }
+
+    /// `applyInterviewLoopRepair`: applies a repaired option to a booked loop, in one
+    /// transaction: the sessions the option changes (other times or other people) have their
+    /// interviews cancelled and are booked again as the option has them; the others keep their
+    /// interviews. The option is checked first against the calendars as they are now, with
+    /// the loop's own interviews taken out and, when an interviewer declined, that interviewer
+    /// unavailable: an option that still seats them, or no longer fits, is refused on
+    /// `option`, and nothing changes. A booking that fails cancels nothing.
+    pub fn apply_interview_loop_repair(
+        &self,
+        store: &mut Store,
+        access: &crate::Access,
+        input: ApplyInterviewLoopRepair,
+        at: domain::Instant,
+    ) -> Result<AppliedRepair, crate::AppError> {
+        use crate::AppError;
+        let org = access.viewer.org.clone();
+        let application = input.application_id;
+        let command = crate::Command::RepairInterviewLoop {
+            application: &application,
+        };
+        self.authorize_command(store, access, &command, at)?;
+        let loops = store
+            .interview_loops(&org, &application)
+            .map_err(AppError::Store)?;
+        let Some(stored) = loops
+            .into_iter()
+            .find(|l| l.id.as_str() == input.loop_id.as_str())
+        else {
+            return Err(AppError::NotFound {
+                field: "loopId".to_owned(),
+                message: format!(
+                    "`loopId`: application `{application}` has no booked loop `{}` that can be repaired (repaired already, or one of its interviews is no longer scheduled)",
+                    input.loop_id
+                ),
+            });
+        };
+        let command = crate::Command::ApplyInterviewLoopRepair {
+            application: &application,
+            stage: stored.stage_id.as_str(),
+        };
+        self.authorize_command(store, access, &command, at)?;
+        let booked = booked_loop(stored.clone())?;
+        let plan = input
+            .plan
+            .map(crate::hiring::plan_to_keep)
+            .unwrap_or_else(|| booked.plan.clone());
+        let option = input.option;
+        let mut request =
+            request_for_repair(store, &org, &application, plan.clone(), at, &booked.booked)
+                .map_err(crate::hiring::plan_error)?;
+        // The loop's own times are not busy time of its people (as the repair takes them out).
+        for b in &booked.booked.sessions {
+            let people: Vec<&String> = b
+                .seats
+                .iter()
+                .flatten()
+                .chain(b.trainee.iter().map(|t| &t.person))
+                .collect();
+            for person in request
+                .interviewers
+                .iter_mut()
+                .filter(|p| people.contains(&&p.id))
+            {
+                person.busy.retain(|x| !same_times(x, b));
+            }
+        }
+        if let scheduling::Decline::Interviewer { person } = &input.decline {
+            let sits = booked.booked.sessions.iter().any(|s| {
+                s.seats.iter().flatten().any(|p| p == person)
+                    || s.trainee.as_ref().is_some_and(|t| &t.person == person)
+            });
+            if !sits {
+                return Err(AppError::invalid(
+                    "declined",
+                    format!("`declined`: `{person}` sits in no session of the loop"),
+                ));
+            }
+            for p in request.interviewers.iter_mut().filter(|p| &p.id == person) {
+                p.active = false;
+            }
+        }
+        let sessions = &booked.booked.sessions;
+        if option.sessions.len() != sessions.len()
+            || option
+                .sessions
+                .iter()
+                .zip(sessions)
+                .any(|(o, b)| o.session != b.session)
+        {
+            return Err(AppError::invalid(
+                "option",
+                "`option`: its sessions are not the booked loop's",
+            ));
+        }
+        if let Err(v) = scheduling::check(&request, &option) {
+            let list: Vec<String> = v.iter().map(ToString::to_string).collect();
+            return Err(AppError::invalid(
+                "option",
+                format!("the option does not fit: {}", list.join("; ")),
+            ));
+        }
+        let app_id = stored.application_id.clone();
+        let mut cancel = Vec::new();
+        let mut book = Vec::new();
+        let mut kept = Vec::new();
+        for ((o, b), id) in option
+            .sessions
+            .iter()
+            .zip(sessions)
+            .zip(&booked.interview_ids)
+        {
+            if o == b {
+                kept.push(Some(id.clone()));
+            } else {
+                cancel.push(id.clone());
+                book.push(crate::hiring::session_interview(
+                    &app_id,
+                    &stored.stage_id,
+                    o,
+                    at,
+                )?);
+                kept.push(None);
+            }
+        }
+        if cancel.is_empty() {
+            return Err(AppError::invalid(
+                "option",
+                "`option` is the loop as booked: nothing to repair",
+            ));
+        }
+        for id in &cancel {
+            let command = crate::Command::CancelInterview {
+                interview: id.as_str(),
+            };
+            self.authorize_command(store, access, &command, at)?;
+        }
+        let repaired = store::NewInterviewLoop {
+            plan,
+            booked: serde_json::to_value(&option)
+                .map_err(|e| AppError::invalid("option", format!("`option`: {e}")))?,
+            booked_at: at,
+            booked_by: crate::hiring::caller(access),
+        };
+        let done = store
+            .acting_as(Some(&access.viewer.user), at)
+            .repair_interview_loop(
+                &org,
+                store::RepairLoop {
+                    loop_id: stored.id.clone(),
+                    cancel,
+                    book,
+                    sessions: kept,
+                    repaired,
+                },
+            )?;
+        Ok(AppliedRepair {
+            loop_id: done.loop_id,
+            cancelled: done.cancelled,
+            booked: done.booked.into_iter().map(|i| i.id).collect(),
+            interview_ids: done.interview_ids,
+        })
+    }
+}
+
+/// A busy pair `x` with exactly the times of session `b`.
+fn same_times(x: &[String; 2], b: &scheduling::ScheduledSession) -> bool {
+    let t = |s: &str| domain::Instant::parse(s).ok();
+    t(&x[0]).is_some() && t(&x[0]) == t(&b.start) && t(&x[1]) == t(&b.end)
+}
+
+/// A stored loop as the API gives it: its option parsed.
+fn booked_loop(l: store::InterviewLoop) -> Result<BookedLoop, crate::AppError> {
+    let booked: scheduling::ScheduleOption = serde_json::from_value(l.booked).map_err(|e| {
+        crate::AppError::Store(StoreError::Corrupt(format!(
+            "interview loop `{}`: the booked option: {e}",
+            l.id
+        )))
+    })?;
+    Ok(BookedLoop {
+        id: l.id,
+        stage_id: l.stage_id,
+        plan: l.plan,
+        booked,
+        interview_ids: l.interview_ids,
+        booked_at: l.booked_at,
+    })
+}
+
+/// Sorted intervals with those that touch or overlap merged (their titles dropped).
+fn merged(sorted: Vec<BusyInterval>) -> Vec<BusyInterval> {
+    let mut out: Vec<BusyInterval> = Vec::new();
+    for b in sorted {
+        match out.last_mut() {
+            Some(last) if b.start <= last.end => {
+                last.end = last.end.max(b.end);
+                last.title = None;
+            }
+            _ => out.push(BusyInterval { title: None, ..b }),
+        }
+    }
+    out
 }
 
 /// The candidate's working hours ([`CANDIDATE_HOURS`], weekdays) in `zone` between `from` and

@@ -41,9 +41,10 @@ pub const ROOT_COST: u64 = 10;
 pub fn root_weight(name: &str) -> (u64, &'static str) {
     match name {
         "report" | "explain" => (REPORT_COST, "a report"),
-        "schedulingOptions" | "repairInterviewLoop" | "bookInterviewLoop" => {
-            (SCHEDULING_COST, "a scheduling call")
-        }
+        "schedulingOptions"
+        | "repairInterviewLoop"
+        | "bookInterviewLoop"
+        | "applyInterviewLoopRepair" => (SCHEDULING_COST, "a scheduling call"),
         _ => (ROOT_COST, "a root field"),
     }
 }

@@ -330,7 +330,7 @@ pub const INTERVIEW_SCHEDULED: EventType = EventType {
     name: "interview.scheduled",
     version: 1,
     subject: "interview/<interview id>",
-    description: "An interview was scheduled, or recorded as completed (`scheduleInterview`; one per interview of `bookInterviewLoop`).",
+    description: "An interview was scheduled, or recorded as completed (`scheduleInterview`; one per interview of `bookInterviewLoop`, and per session `applyInterviewLoopRepair` books again).",
     fields: &[
         f("interview_id", Id, "the new interview"),
         APPLICATION_ID,
@@ -355,7 +355,7 @@ pub const INTERVIEW_CANCELLED: EventType = EventType {
     name: "interview.cancelled",
     version: 1,
     subject: "interview/<interview id>",
-    description: "A scheduled interview was cancelled (`cancelInterview`, or a hire of its application).",
+    description: "A scheduled interview was cancelled (`cancelInterview`, a hire of its application, or `applyInterviewLoopRepair` for a session it changes).",
     fields: &[
         INTERVIEW_ID,
         APPLICATION_ID,
@@ -398,7 +398,7 @@ pub const INTERVIEW_LOOP_BOOKED: EventType = EventType {
     name: "interview_loop.booked",
     version: 1,
     subject: "application/<application id>",
-    description: "An interview loop was booked (`bookInterviewLoop`): after one `interview.scheduled` per interview, in the same transaction.",
+    description: "An interview loop was booked (`bookInterviewLoop`), or repaired (`applyInterviewLoopRepair`: with the repaired loop's interviews, kept and new): after one `interview.scheduled` per new interview, in the same transaction.",
     fields: &[
         APPLICATION_ID,
         JOB_ID,
@@ -738,6 +738,21 @@ pub const COMMANDS: &[(&str, &str, Emits)] = &[
         "",
         &[
             (&INTERVIEW_SCHEDULED, Times::EachOf("session of the option")),
+            (&INTERVIEW_LOOP_BOOKED, Times::One),
+        ],
+    ),
+    (
+        "applyInterviewLoopRepair",
+        "",
+        &[
+            (
+                &INTERVIEW_CANCELLED,
+                Times::EachOf("session the repair changes"),
+            ),
+            (
+                &INTERVIEW_SCHEDULED,
+                Times::EachOf("session the repair changes"),
+            ),
             (&INTERVIEW_LOOP_BOOKED, Times::One),
         ],
     ),

@@ -666,8 +666,9 @@ pub struct Calendars {
     pub pools: Vec<InterviewerPool>,
     /// Busy blocks that overlap the window.
     pub busy: Vec<BusyBlock>,
-    /// Interviews (scheduled or completed) that overlap the window: who, from, to.
-    pub booked: Vec<(Id, Instant, Instant)>,
+    /// Interviews (scheduled or completed) that overlap the window: who, from, to, the
+    /// interview's title (which only the person's own view of their calendar shows).
+    pub booked: Vec<(Id, Instant, Instant, String)>,
 }
 
 /// Reads the calendars of the org for scheduling `application_id` between `from` and `to`.
@@ -745,7 +746,7 @@ pub fn calendars(
         })
     })?;
     let sql = format!(
-        "SELECT p.user_id, i.starts_at, i.ends_at FROM interview_participants p \
+        "SELECT p.user_id, i.starts_at, i.ends_at, i.title FROM interview_participants p \
          JOIN interviews i ON i.org_id = p.org_id AND i.id = p.interview_id \
          WHERE p.org_id = $1 AND i.status IN ('scheduled', 'completed') AND i.{}",
         window.replace(" AND starts_at", " AND i.starts_at")
@@ -755,7 +756,8 @@ pub fn calendars(
             row: r,
             table: "interviews",
         };
-        cal.booked.push((c.id(0)?, c.instant(1)?, c.instant(2)?));
+        cal.booked
+            .push((c.id(0)?, c.instant(1)?, c.instant(2)?, c.text(3)?));
         Ok(())
     })?;
     Ok(cal)

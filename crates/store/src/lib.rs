@@ -77,11 +77,12 @@ pub use rows::{FOREIGN_KEYS, ForeignKey, Table};
 pub use sessions::{CodePurpose, SessionVia, StoredCode, StoredPassword, StoredSession};
 pub use tokens::{IdempotencyBegin, StoredToken};
 pub use write::{
-    AddStage, Archive, CustomFieldValue, DEFAULT_ARCHIVE_REASONS, Hire, MAX_ARCHIVE_REASON_CHARS,
-    MAX_ARCHIVE_REASONS, MAX_DUPLICATE_CANDIDATES, MarkInterview, MergeCandidates, Merged,
-    MoveStage, NewApplication, NewCandidate, NewCustomField, NewFeedback, NewInterview, NewJob,
-    NewOffer, NewStage, OfferTerms, StageChange, Unarchive, UpdateCandidate, UpdateCustomField,
-    UpdateFeedback, UpdateJob, UpdateOffer, UpdateStage, WriteError, map_entry_path,
+    AddStage, Archive, CustomFieldValue, DEFAULT_ARCHIVE_REASONS, Hire, InterviewLoop,
+    MAX_ARCHIVE_REASON_CHARS, MAX_ARCHIVE_REASONS, MAX_DUPLICATE_CANDIDATES, MarkInterview,
+    MergeCandidates, Merged, MoveStage, NewApplication, NewCandidate, NewCustomField, NewFeedback,
+    NewInterview, NewInterviewLoop, NewJob, NewOffer, NewStage, OfferTerms, RepairLoop,
+    RepairedLoop, StageChange, Unarchive, UpdateCandidate, UpdateCustomField, UpdateFeedback,
+    UpdateJob, UpdateOffer, UpdateStage, WriteError, map_entry_path,
 };
 
 /// Where the store lives, parsed from a database URL.

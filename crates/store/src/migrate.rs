@@ -181,6 +181,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0031_console_session_token.sql"),
         postgres: include_str!("../migrations/postgres/0031_console_session_token.sql"),
     },
+    Migration {
+        version: 32,
+        name: "interview_loops",
+        sqlite: include_str!("../migrations/sqlite/0032_interview_loops.sql"),
+        postgres: include_str!("../migrations/postgres/0032_interview_loops.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

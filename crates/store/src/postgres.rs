@@ -483,6 +483,11 @@ impl ImportTx<CopyText> for PgImport<'_> {
     }
 
     fn delete_org(&mut self, org: &Id) -> Result<(), StoreError> {
+        // The booked loops name the org's interviews, which go (migration 32).
+        self.tx.execute(
+            "DELETE FROM interview_loops WHERE org_id = $1",
+            &[&org.as_str()],
+        )?;
         for table in Table::ALL.iter().rev() {
             let sql = format!("DELETE FROM {} WHERE org_id = $1", table.name());
             self.tx.execute(&sql, &[&org.as_str()])?;

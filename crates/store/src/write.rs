@@ -41,6 +41,7 @@ mod archive_reasons;
 mod custom;
 mod interviews;
 mod jobs;
+mod loops;
 mod merge;
 mod offers;
 pub(crate) mod tx;
@@ -54,6 +55,7 @@ pub use archive_reasons::{DEFAULT_ARCHIVE_REASONS, MAX_ARCHIVE_REASON_CHARS, MAX
 pub use custom::{CustomFieldValue, NewCustomField, UpdateCustomField};
 pub use interviews::{MarkInterview, NewFeedback, NewInterview, UpdateFeedback};
 pub use jobs::{AddStage, NewJob, NewStage, UpdateJob, UpdateStage};
+pub use loops::{InterviewLoop, NewInterviewLoop, RepairLoop, RepairedLoop};
 pub use merge::{MAX_DUPLICATE_CANDIDATES, MergeCandidates, Merged};
 pub use offers::{NewOffer, OfferTerms, UpdateOffer};
 

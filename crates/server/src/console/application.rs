@@ -9,7 +9,9 @@
 //! through `setCustomFieldValue` as the viewer. An
 //! application the viewer may not see (or of another org) is a 404, as the API's lookup is null.
 //! Scorecards of others appear only as the API returns them (the policy's row filter on
-//! feedback). Submitting a scorecard is the API's `submitFeedback` as the viewer.
+//! feedback). Submitting a scorecard is the API's `submitFeedback` as the viewer. For a viewer
+//! who may schedule the application, the loops booked for it that can be repaired, each with
+//! the form that starts a repair ([`super::repair`]).
 
 use std::sync::Arc;
 
@@ -99,8 +101,14 @@ async fn load(shared: &Arc<Shared>, signed: &Signed, app_id: &str) -> Result<Val
     if at(&data, "application").is_null() {
         return Err(PageError::NotFound);
     }
+    // The booked loops the viewer may repair (none shown when the API refuses them).
+    let loops = super::repair::loops(shared, signed, app_id).await?;
     if let Value::Object(m) = &mut data {
         m.insert("customFields".to_owned(), Value::Array(fields));
+        if let Some((loops, names)) = loops {
+            m.insert("interviewLoops".to_owned(), Value::Array(loops));
+            m.insert("loopNames".to_owned(), json!(names));
+        }
     }
     Ok(data)
 }
@@ -327,6 +335,10 @@ fn render(signed: &Signed, data: &Value, error: Option<&str>, notice: Option<&st
                     }
                 }
             }
+        }
+        @if let Some(loops) = at(data, "interviewLoops").as_array() {
+            @let names: std::collections::HashMap<String, String> = serde_json::from_value(at(data, "loopNames").clone()).unwrap_or_default();
+            (super::repair::section(&text(app, "id"), loops, &names))
         }
         section aria-labelledby="h-offers" {
             h2 #h-offers { "Offers" }

@@ -18,8 +18,11 @@
 //!   standard reports, a table and a chart chosen from the result's shape, CSV, `explain`.
 //! - [`admin`]: the org's users and roles, invitations to the console, custom fields, the
 //!   access policy (view, validate, set, reset), the audit log and feature flags (admins).
-//! - [`schedule`]: an application's interview loop: the ranked options of a plan, or why
-//!   nothing fits, and booking one.
+//! - [`schedule`]: an application's interview loop: the ranked options of a plan on a week
+//!   calendar with the interviewers' busy time as the viewer may see it, or why nothing fits,
+//!   and booking one.
+//! - [`repair`]: repairing a booked loop after an interviewer declined or the candidate cannot
+//!   make it: the API's proposal explained, applied in one transaction.
 //! - [`layout`]: the page frame (navigation, skip link, messages), 404 and error pages.
 //! - [`assets`]: the console's CSS and scripts and the vendored htmx, served from the binary.
 //!
@@ -33,6 +36,7 @@ pub mod application;
 pub mod assets;
 pub mod board;
 pub mod layout;
+pub mod repair;
 pub mod reports;
 pub mod schedule;
 pub mod signin;
@@ -82,6 +86,10 @@ pub fn router() -> Router<Arc<Shared>> {
         .route(
             "/console/applications/{id}/schedule",
             get(schedule::page).post(schedule::book),
+        )
+        .route(
+            "/console/applications/{id}/repair",
+            get(repair::page).post(repair::apply),
         )
         .route(
             "/console/applications/{id}/move",

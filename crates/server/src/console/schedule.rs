@@ -5,7 +5,11 @@
 //! booking is a `POST` with the CSRF token. The options are drawn on a week calendar (a table
 //! per week, days as columns and hours as rows, each session of each option in the cell of its
 //! start: the calendar is its own accessible form) and then listed, each with its booking form.
-//! The interviewers' busy time is not drawn: the API does not give it (yet).
+//! The interviewers' busy time is drawn in the same cells ("busy: Raj 10:00 to 11:00"), as the
+//! API's `interviewerBusyTime` gives it to the viewer: another person's time as opaque
+//! intervals, the viewer's own interviews with their titles; the people are everyone seated in
+//! an option or named in the plan (at most [`MAX_BUSY_PEOPLE`]), read one week at a time from
+//! the clock on. Where the API refuses it, the calendar says so and shows the options alone.
 
 use std::sync::Arc;
 
@@ -117,7 +121,23 @@ pub async fn page(
     } else {
         StatusCode::OK
     };
-    let body = render(&signed, &app_id, &head, &stages, &plan_text, &outcome);
+    // The people of the options, named as the viewer reads them, and their busy time.
+    let people = match &outcome {
+        Ok(Some(solution)) => {
+            let plan: Value = serde_json::from_str(&plan_text).unwrap_or(Value::Null);
+            let people = people_of(solution, &plan);
+            let names = names(&shared, &signed, &people).await?;
+            let busy = busy_time(&shared, &signed, &app_id, solution, &people, &names).await?;
+            People { names, busy }
+        }
+        _ => People {
+            names: Names::new(),
+            busy: Ok(Vec::new()),
+        },
+    };
+    let body = render(
+        &signed, &app_id, &head, &stages, &plan_text, &outcome, &people,
+    );
     Ok(page_response(
         status,
         layout::page(&signed, "Schedule", Nav::Jobs, body),
@@ -131,7 +151,9 @@ fn render(
     stages: &[Value],
     plan_text: &str,
     outcome: &Result<Option<Value>, String>,
+    people: &People,
 ) -> Markup {
+    let (busy, names) = (&people.busy, &people.names);
     html! {
         h1 { "Schedule: " (text(head, "application.candidate.name")) }
         p { a href={ "/console/applications/" (seg(app_id)) } { "Back to the application" } }
@@ -153,14 +175,17 @@ fn render(
                     @if at(solution, "unproven").as_bool() == Some(true) {
                         p.notice { "The search ran out of time: these are the best found, maybe not the earliest." }
                     }
-                    (week_calendar(solution))
+                    @if let Err(message) = busy {
+                        p.notice { "Busy time is not shown: " (message) }
+                    }
+                    (week_calendar(solution, busy.as_deref().unwrap_or_default()))
                     @for option in at(solution, "options").as_array().into_iter().flatten() {
                         article.card {
                             h3 { "Option " (text(option, "rank")) }
                             ul {
                                 @for s in at(option, "sessions").as_array().into_iter().flatten() {
                                     li { strong { (text(s, "session")) } ": " (text(s, "start")) " to " (text(s, "end"))
-                                        " · " (seats(s)) }
+                                        " · " (seats(s, names)) }
                                 }
                             }
                             form.inline method="post" action={ "/console/applications/" (seg(app_id)) "/schedule" } {
@@ -184,14 +209,19 @@ fn render(
     }
 }
 
-fn seats(session: &Value) -> String {
+/// A session's seats, each person by name where the viewer reads one.
+fn seats(session: &Value, names: &Names) -> String {
+    let named = |v: &Value| {
+        let id = cell(v);
+        names.get(&id).cloned().unwrap_or(id)
+    };
     at(session, "seats")
         .as_array()
         .into_iter()
         .flatten()
         .flat_map(|seat| match seat {
-            Value::Array(people) => people.iter().map(cell).collect::<Vec<_>>(),
-            other => vec![cell(other)],
+            Value::Array(people) => people.iter().map(named).collect::<Vec<_>>(),
+            other => vec![named(other)],
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -284,10 +314,163 @@ struct Placed {
 
 const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
-/// The options on a week calendar: one table per week with a session, days as columns, the
-/// hours with sessions as rows; each cell lists the sessions starting in it ("Option 2:
-/// onsite 09:30 to 10:30"). Times in UTC, as the API gives them.
-fn week_calendar(solution: &Value) -> Markup {
+/// The most people whose busy time the calendar shows (the API's bound).
+pub const MAX_BUSY_PEOPLE: usize = 20;
+
+/// One busy interval of one person, as the viewer may see it (UTC).
+pub struct Busy {
+    /// The person's name as the viewer reads it (their id when hidden), "you" for the viewer.
+    who: String,
+    start: jiff::civil::DateTime,
+    end: jiff::civil::DateTime,
+    /// The viewer's own interviews only.
+    title: Option<String>,
+}
+
+/// The people of a solution's options (seats and trainees) and of the plan's named seats, in
+/// order of first appearance, at most [`MAX_BUSY_PEOPLE`].
+fn people_of(solution: &Value, plan: &Value) -> Vec<String> {
+    let mut people: Vec<String> = Vec::new();
+    let mut add = |p: &Value| {
+        if let Some(p) = p.as_str()
+            && !people.iter().any(|q| q == p)
+        {
+            people.push(p.to_owned());
+        }
+    };
+    for option in at(solution, "options").as_array().into_iter().flatten() {
+        for s in at(option, "sessions").as_array().into_iter().flatten() {
+            for seat in at(s, "seats").as_array().into_iter().flatten() {
+                for p in seat.as_array().into_iter().flatten() {
+                    add(p);
+                }
+            }
+            add(at(s, "trainee.person"));
+        }
+    }
+    for s in at(plan, "loop.sessions").as_array().into_iter().flatten() {
+        for seat in at(s, "seats").as_array().into_iter().flatten() {
+            add(at(seat, "person"));
+        }
+    }
+    people.truncate(MAX_BUSY_PEOPLE);
+    people
+}
+
+/// User id to name.
+pub type Names = std::collections::HashMap<String, String>;
+
+/// The people of a page's options: their names as the viewer reads them, and their busy time
+/// (`Err`: the API's refusal, shown on the page).
+struct People {
+    names: Names,
+    busy: Result<Vec<Busy>, String>,
+}
+
+/// The names of users `ids` as the viewer reads them (`user(id:)`, one document); an id the
+/// viewer may not read keeps its id.
+pub async fn names(
+    shared: &Arc<Shared>,
+    signed: &Signed,
+    ids: &[String],
+) -> Result<Names, PageError> {
+    let mut out: std::collections::HashMap<String, String> =
+        ids.iter().map(|i| (i.clone(), i.clone())).collect();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let doc: String = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| format!("u{i}: user(id: {}) {{ name }} ", lit(id)))
+        .collect();
+    let data = graphql(shared, signed, &format!("{{ {doc}}}"), json!({})).await?;
+    for (i, id) in ids.iter().enumerate() {
+        let name = text(&data, &format!("u{i}.name"));
+        if !name.is_empty() {
+            out.insert(id.clone(), name);
+        }
+    }
+    Ok(out)
+}
+
+/// The busy time of the solution's people over the weeks the calendar draws, one
+/// `interviewerBusyTime` per week from the clock on. `Err` (shown on the page) when the API
+/// refuses it; a failure of ours stays one.
+async fn busy_time(
+    shared: &Arc<Shared>,
+    signed: &Signed,
+    app_id: &str,
+    solution: &Value,
+    people: &[String],
+    names: &Names,
+) -> Result<Result<Vec<Busy>, String>, PageError> {
+    if people.is_empty() {
+        return Ok(Ok(Vec::new()));
+    }
+    let me = &signed.caller.access.viewer.user;
+    let utc = jiff::tz::TimeZone::UTC;
+    // Whole seconds: the API takes instants to the microsecond.
+    let now = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+        .unwrap_or_else(|_| jiff::Timestamp::now());
+    let mut out = Vec::new();
+    for week in weeks_of(&placed_sessions(solution)) {
+        let Ok(monday) = utc.to_timestamp(week.to_datetime(jiff::civil::Time::midnight())) else {
+            continue;
+        };
+        let Ok(sunday_night) = monday.checked_add(jiff::SignedDuration::from_hours(24 * 7)) else {
+            continue;
+        };
+        let from = monday.max(now);
+        if sunday_night <= from {
+            continue;
+        }
+        let answer = graphql(
+            shared,
+            signed,
+            "query($a: ID!, $u: [ID!]!, $f: DateTime!, $t: DateTime!) { interviewerBusyTime(applicationId: $a, userIds: $u, from: $f, to: $t) { userId busy { start end title } } }",
+            json!({"a": app_id, "u": people, "f": from.to_string(), "t": sunday_night.to_string()}),
+        )
+        .await;
+        let data = match answer {
+            Ok(data) => data,
+            Err(e @ (PageError::Refused { .. } | PageError::BadInput(_) | PageError::NotFound)) => {
+                return Ok(Err(e.message()));
+            }
+            Err(e) => return Err(e),
+        };
+        for person in at(&data, "interviewerBusyTime")
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let id = text(person, "userId");
+            let who = if id == *me {
+                "you".to_owned()
+            } else {
+                names.get(&id).cloned().unwrap_or(id)
+            };
+            for b in at(person, "busy").as_array().into_iter().flatten() {
+                let (Ok(start), Ok(end)) = (
+                    text(b, "start").parse::<jiff::Timestamp>(),
+                    text(b, "end").parse::<jiff::Timestamp>(),
+                ) else {
+                    continue;
+                };
+                out.push(Busy {
+                    who: who.clone(),
+                    start: utc.to_datetime(start),
+                    end: utc.to_datetime(end),
+                    title: at(b, "title").as_str().map(str::to_owned),
+                });
+            }
+        }
+    }
+    Ok(Ok(out))
+}
+
+/// The sessions of every option, placed on the calendar (UTC).
+fn placed_sessions(solution: &Value) -> Vec<Placed> {
     let utc = jiff::tz::TimeZone::UTC;
     let mut placed: Vec<Placed> = Vec::new();
     for option in at(solution, "options").as_array().into_iter().flatten() {
@@ -306,23 +489,46 @@ fn week_calendar(solution: &Value) -> Markup {
             });
         }
     }
-    // The Monday of each session's week.
-    let monday = |z: &jiff::civil::DateTime| {
-        let offset = i64::from(z.weekday().to_monday_zero_offset());
-        z.date()
-            .checked_sub(jiff::Span::new().days(offset))
-            .unwrap_or(z.date())
-    };
+    placed
+}
+
+/// The Monday of the week of `z`.
+fn monday(z: &jiff::civil::DateTime) -> jiff::civil::Date {
+    let offset = i64::from(z.weekday().to_monday_zero_offset());
+    z.date()
+        .checked_sub(jiff::Span::new().days(offset))
+        .unwrap_or(z.date())
+}
+
+/// The Mondays of the weeks the calendar draws: those with a session, at most [`MAX_WEEKS`].
+fn weeks_of(placed: &[Placed]) -> Vec<jiff::civil::Date> {
     let mut weeks: Vec<jiff::civil::Date> = placed.iter().map(|p| monday(&p.start)).collect();
     weeks.sort();
     weeks.dedup();
     weeks.truncate(MAX_WEEKS);
-    let weeks: Vec<Week<'_>> = weeks
+    weeks
+}
+
+/// The options on a week calendar: one table per week with a session, days as columns, the
+/// hours with sessions or busy time as rows; each cell lists the sessions starting in it
+/// ("Option 2: onsite 09:30 to 10:30"), then the busy time starting in it ("busy: Raj 10:00 to
+/// 11:00"). Times in UTC, as the API gives them.
+fn week_calendar(solution: &Value, busy: &[Busy]) -> Markup {
+    let placed = placed_sessions(solution);
+    let weeks: Vec<Week<'_>> = weeks_of(&placed)
         .into_iter()
         .map(|week| {
             let in_week: Vec<&Placed> =
                 placed.iter().filter(|p| monday(&p.start) == week).collect();
-            let mut hours: Vec<i8> = in_week.iter().map(|p| p.start.hour()).collect();
+            let mut hours: Vec<i8> = in_week
+                .iter()
+                .map(|p| p.start.hour())
+                .chain(
+                    busy.iter()
+                        .filter(|b| monday(&b.start) == week)
+                        .map(|b| b.start.hour()),
+                )
+                .collect();
             hours.sort_unstable();
             hours.dedup();
             let dates = (0..7i64)
@@ -334,7 +540,7 @@ fn week_calendar(solution: &Value) -> Markup {
     html! {
         @for (week, in_week, hours, dates) in &weeks {
             table.calendar {
-                caption { "Options in the week of " (week) " (times in UTC)" }
+                caption { "Options and busy time in the week of " (week) " (times in UTC)" }
                 thead { tr {
                     th scope="col" { "Hour" }
                     @for (d, day) in dates.iter().zip(DAYS) { th scope="col" { (day) " " (d) } }
@@ -347,11 +553,21 @@ fn week_calendar(solution: &Value) -> Markup {
                                 @let here: Vec<&&Placed> = in_week.iter()
                                     .filter(|p| p.start.date() == *d && p.start.hour() == *h)
                                     .collect();
+                                @let taken: Vec<&Busy> = busy.iter()
+                                    .filter(|b| b.start.date() == *d && b.start.hour() == *h)
+                                    .collect();
                                 td.slot[!here.is_empty()] {
                                     @for p in &here {
                                         div {
                                             "Option " (p.rank) ": " (p.session) " "
                                             (hh_mm(&p.start)) " to " (hh_mm(&p.end))
+                                        }
+                                    }
+                                    @for b in &taken {
+                                        div.busy {
+                                            "busy: " (b.who)
+                                            @if let Some(t) = &b.title { " (" (t) ")" }
+                                            " " (hh_mm(&b.start)) " to " (until(&b.start, &b.end))
                                         }
                                     }
                                 }
@@ -361,6 +577,21 @@ fn week_calendar(solution: &Value) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// The end of an interval as the cell says it: its time, with its day when another.
+fn until(start: &jiff::civil::DateTime, end: &jiff::civil::DateTime) -> String {
+    if end.date() == start.date() {
+        hh_mm(end)
+    } else {
+        let day = DAYS
+            .get(usize::from(
+                end.weekday().to_monday_zero_offset().unsigned_abs(),
+            ))
+            .copied()
+            .unwrap_or_default();
+        format!("{day} {} {}", end.date(), hh_mm(end))
     }
 }
 

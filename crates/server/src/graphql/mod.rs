@@ -153,12 +153,18 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     for f in reports::fields()
         .into_iter()
         .chain(scheduling::fields())
-        .chain([scheduling::repair_field(), scheduling::pools_field()])
+        .chain([
+            scheduling::repair_field(),
+            scheduling::pools_field(),
+            scheduling::busy_field(),
+            scheduling::loops_field(),
+        ])
     {
         query = query.field(f);
     }
     let mut mutation_fields = mutations::fields();
     mutation_fields.push(scheduling::book_field());
+    mutation_fields.push(scheduling::apply_repair_field());
     mutation_fields.push(self::flags::set_flag_field());
     mutation_fields.extend(rollouts::mutation_fields());
     mutation_fields.extend(automation::mutation_fields());
@@ -203,6 +209,7 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
         .chain([mutations::duplicates_type()])
         .chain([scheduling::book_input().into()])
         .chain(scheduling::pool_types())
+        .chain(scheduling::loop_types())
         .chain(self::flags::types())
         .chain(events::types())
         .chain(rollouts::types())

@@ -6,6 +6,11 @@
 //! The solver runs under the request's deadline ([`RequestCtx::deadline`]): out of time, the
 //! options found so far (marked `unproven`, `stopped: time_limit`), or `TIMEOUT` when none was
 //! found yet.
+//!
+//! Beside it: `interviewerBusyTime` (people's busy time as the viewer may see it),
+//! `interviewLoops` (the booked loops that can be repaired), `repairInterviewLoop` (a repair's
+//! proposal) and `applyInterviewLoopRepair` (applied in one transaction), each through its `app`
+//! function.
 
 use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, Object, TypeRef};
 
@@ -400,4 +405,350 @@ pub fn pool_types() -> Vec<async_graphql::dynamic::Type> {
             "How many interviews the member has led while watched",
         ));
     vec![pool.into(), member.into()]
+}
+
+/// A field holding a list of JSON objects of type `ty`, read from the parent's JSON.
+fn objects_field(name: &'static str, ty: &'static str, doc: &'static str) -> Field {
+    Field::new(name, TypeRef::named_nn_list_nn(ty), move |ctx| {
+        FieldFuture::new(async move {
+            let parent = ctx.parent_value.try_downcast_ref::<serde_json::Value>()?;
+            let items = parent
+                .get(name)
+                .and_then(serde_json::Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            Ok(Some(FieldValue::list(
+                items.into_iter().map(FieldValue::owned_any),
+            )))
+        })
+    })
+    .description(doc)
+}
+
+fn instant_arg(
+    ctx: &async_graphql::dynamic::ResolverContext<'_>,
+    name: &str,
+) -> async_graphql::Result<domain::Instant> {
+    let text = ctx.args.try_get(name)?.string()?.to_owned();
+    domain::Instant::parse(&text)
+        .map_err(|e| error(Code::BadUserInput, Some(name), format!("`{name}`: {e}")))
+}
+
+/// `interviewerBusyTime(applicationId, userIds, from, to)`: people's busy time as one who
+/// schedules the application may see it (`app::Services::busy_time`).
+pub fn busy_field() -> Field {
+    Field::new(
+        "interviewerBusyTime",
+        TypeRef::named_nn_list_nn("InterviewerBusyTime"),
+        |ctx| {
+            let span = super::spans::resolver(&ctx);
+            super::spans::traced(span, async move {
+                let rc = ctx.data::<RequestCtx>()?;
+                let application = ctx.args.try_get("applicationId")?.string()?.to_owned();
+                let mut user_ids = Vec::new();
+                for v in ctx.args.try_get("userIds")?.list()?.iter() {
+                    user_ids.push(v.string()?.to_owned());
+                }
+                let query = app::scheduling::BusyTimeQuery {
+                    application_id: application,
+                    user_ids,
+                    from: instant_arg(&ctx, "from")?,
+                    to: instant_arg(&ctx, "to")?,
+                };
+                let people = run_as(rc, move |store, services, access, _, now| {
+                    Ok(services.busy_time(store, access, query, now)?)
+                })
+                .await?;
+                let list = people.into_iter().map(|p| {
+                    FieldValue::owned_any(serde_json::json!({
+                        "userId": p.user_id,
+                        "busy": p.busy.iter().map(|b| serde_json::json!({
+                            "start": b.start.to_string(),
+                            "end": b.end.to_string(),
+                            "title": b.title,
+                        })).collect::<Vec<_>>(),
+                    }))
+                });
+                Ok(Some(FieldValue::list(list)))
+            })
+        },
+    )
+    .argument(
+        InputValue::new("applicationId", TypeRef::named_nn(TypeRef::ID))
+            .description("The application a loop is planned for"),
+    )
+    .argument(
+        InputValue::new("userIds", TypeRef::named_nn_list_nn(TypeRef::ID)).description(
+            "The people (users of the org), at most 20; an id the org does not have is NOT_FOUND",
+        ),
+    )
+    .argument(
+        InputValue::new("from", TypeRef::named_nn("DateTime"))
+            .description("The window's start: not before the clock (busy time looks forward)"),
+    )
+    .argument(
+        InputValue::new("to", TypeRef::named_nn("DateTime"))
+            .description("The window's end: at most 14 days after `from`"),
+    )
+    .description(
+        "The busy time of interviewers over a window, as one who schedules the application may \
+         see it: the same calendars `schedulingOptions` plans with (busy blocks and scheduled or \
+         completed interviews). Another person's time comes as opaque intervals (start and end, \
+         merged where they touch), never what takes it; the viewer's own interviews carry their \
+         title. Who may: whoever may ask `schedulingOptions` for the application (`edit` on \
+         it); else NOT_FOUND. Bounds: at most 14 days and 20 people, from the clock on \
+         (BAD_USER_INPUT)",
+    )
+}
+
+/// `interviewLoops(applicationId)`: the application's booked loops that can be repaired.
+pub fn loops_field() -> Field {
+    Field::new(
+        "interviewLoops",
+        TypeRef::named_nn_list_nn("InterviewLoop"),
+        |ctx| {
+            let span = super::spans::resolver(&ctx);
+            super::spans::traced(span, async move {
+                let rc = ctx.data::<RequestCtx>()?;
+                let application = ctx.args.try_get("applicationId")?.string()?.to_owned();
+                let loops = run_as(rc, move |store, services, access, _, now| {
+                    let loops = services.interview_loops(store, access, &application, now)?;
+                    let mut out = Vec::new();
+                    for l in loops {
+                        out.push(serde_json::json!({
+                            "id": l.id,
+                            "stageId": l.stage_id,
+                            "plan": l.plan,
+                            "booked": serde_json::to_value(&l.booked)
+                                .map_err(|e| Failure::Broken(e.to_string()))?,
+                            "interviewIds": l.interview_ids,
+                            "bookedAt": l.booked_at.to_string(),
+                        }));
+                    }
+                    Ok(out)
+                })
+                .await?;
+                Ok(Some(FieldValue::list(
+                    loops.into_iter().map(FieldValue::owned_any),
+                )))
+            })
+        },
+    )
+    .argument(
+        InputValue::new("applicationId", TypeRef::named_nn(TypeRef::ID))
+            .description("The application whose loops were booked"),
+    )
+    .description(
+        "The interview loops booked for an application (`bookInterviewLoop`) that can still be \
+         repaired, newest first: not replaced by a repair, every interview still scheduled. \
+         Each gives the plan and the option as booked, which `repairInterviewLoop` takes. Who \
+         may: whoever may ask `schedulingOptions` for the application",
+    )
+}
+
+/// `applyInterviewLoopRepair`: cancels and books what a repair changes, in one transaction.
+pub fn apply_repair_field() -> Field {
+    Field::new(
+        "applyInterviewLoopRepair",
+        TypeRef::named_nn("InterviewLoopRepairApplied"),
+        |ctx| {
+            let span = super::spans::resolver(&ctx);
+            super::spans::traced(span, async move {
+                let rc = ctx.data::<RequestCtx>()?;
+                let input = ctx.args.try_get("input")?.object()?;
+                let get = |n: &str| -> async_graphql::Result<String> {
+                    Ok(input.try_get(n)?.string()?.to_owned())
+                };
+                let to_json = |n: &str| -> async_graphql::Result<Option<serde_json::Value>> {
+                    match input.get(n).filter(|v| !v.is_null()) {
+                        None => Ok(None),
+                        Some(v) => v.as_value().clone().into_json().map(Some).map_err(|e| {
+                            error(Code::BadUserInput, Some(n), format!("`{n}`: {e}"))
+                        }),
+                    }
+                };
+                let decline = match input.get("declined").filter(|v| !v.is_null()) {
+                    Some(p) => scheduling::Decline::Interviewer {
+                        person: p.string()?.to_owned(),
+                    },
+                    None if input
+                        .get("candidateUnavailable")
+                        .is_some_and(|v| v.boolean().unwrap_or(false)) =>
+                    {
+                        scheduling::Decline::Candidate
+                    }
+                    None => {
+                        return Err(error(
+                            Code::BadUserInput,
+                            Some("declined"),
+                            "give `declined` (the interviewer who declined) or `candidateUnavailable: true`",
+                        ));
+                    }
+                };
+                let option: scheduling::ScheduleOption =
+                    serde_json::from_value(to_json("option")?.unwrap_or_default()).map_err(|e| {
+                        error(
+                            Code::BadUserInput,
+                            Some("option"),
+                            format!("`option` is not an option of `repairInterviewLoop`: {e}"),
+                        )
+                    })?;
+                let cmd = app::scheduling::ApplyInterviewLoopRepair {
+                    application_id: get("applicationId")?,
+                    loop_id: get("loopId")?,
+                    decline,
+                    plan: to_json("plan")?,
+                    option,
+                };
+                let done = run_as(rc, move |store, services, access, _, now| {
+                    Ok(services.apply_interview_loop_repair(store, access, cmd, now)?)
+                })
+                .await?;
+                let ids = |v: &[domain::Id]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+                Ok(Some(FieldValue::owned_any(serde_json::json!({
+                    "loopId": done.loop_id,
+                    "cancelledInterviewIds": ids(&done.cancelled),
+                    "bookedInterviewIds": ids(&done.booked),
+                    "interviewIds": ids(&done.interview_ids),
+                }))))
+            })
+        },
+    )
+    .argument(
+        InputValue::new("input", TypeRef::named_nn("ApplyInterviewLoopRepairInput"))
+            .description("The loop, what went wrong, and the repaired option to apply"),
+    )
+    .description(
+        "Applies a repair of `repairInterviewLoop` to a booked loop (`interviewLoops`), all or \
+         nothing in one transaction: the sessions the option changes have their interviews \
+         cancelled and booked again as the option has them; the others keep theirs. Checked \
+         first against the calendars as they are now, with the loop's own interviews taken out \
+         and the interviewer who declined unavailable: an option that still seats them or no \
+         longer fits is BAD_USER_INPUT on `option`, an option equal to the booked loop too. A \
+         loop already repaired, or whose interviews are no longer all scheduled, is NOT_FOUND \
+         on `loopId`. Who may: whoever may book the loop's interviews and cancel each one it \
+         changes",
+    )
+}
+
+/// The types of `interviewerBusyTime`, `interviewLoops` and `applyInterviewLoopRepair`.
+pub fn loop_types() -> Vec<async_graphql::dynamic::Type> {
+    use super::json_field;
+    let person = Object::new("InterviewerBusyTime")
+        .description("One person's busy time over a window, as the viewer may see it")
+        .field(json_field(
+            "userId",
+            TypeRef::named_nn(TypeRef::ID),
+            "The person (`user(id:)` reads them as the viewer may)",
+        ))
+        .field(objects_field(
+            "busy",
+            "BusyInterval",
+            "Their busy intervals in the window, by start, clipped to it",
+        ));
+    let interval = Object::new("BusyInterval")
+        .description("A time in which a person is busy")
+        .field(json_field(
+            "start",
+            TypeRef::named_nn("DateTime"),
+            "When it starts",
+        ))
+        .field(json_field(
+            "end",
+            TypeRef::named_nn("DateTime"),
+            "When it ends",
+        ))
+        .field(json_field(
+            "title",
+            TypeRef::named(TypeRef::STRING),
+            "The interview's title, on the viewer's own interviews only; null for another \
+             person's time and for busy blocks (opaque)",
+        ));
+    let booked = Object::new("InterviewLoop")
+        .description("A booked interview loop that can be repaired")
+        .field(json_field(
+            "id",
+            TypeRef::named_nn(TypeRef::ID),
+            "The loop (`applyInterviewLoopRepair`'s `loopId`)",
+        ))
+        .field(json_field(
+            "stageId",
+            TypeRef::named_nn(TypeRef::ID),
+            "The stage of its interviews",
+        ))
+        .field(json_field(
+            "plan",
+            TypeRef::named_nn("JSON"),
+            "The plan it was booked from, without its `now` (`repairInterviewLoop`'s `plan`)",
+        ))
+        .field(json_field(
+            "booked",
+            TypeRef::named_nn("JSON"),
+            "The option as booked (`repairInterviewLoop`'s `booked`)",
+        ))
+        .field(json_field(
+            "interviewIds",
+            TypeRef::named_nn_list_nn(TypeRef::ID),
+            "Its interviews, in session order",
+        ))
+        .field(json_field(
+            "bookedAt",
+            TypeRef::named_nn("DateTime"),
+            "When it was booked (or repaired)",
+        ));
+    let applied = Object::new("InterviewLoopRepairApplied")
+        .description("What `applyInterviewLoopRepair` did")
+        .field(json_field(
+            "loopId",
+            TypeRef::named_nn(TypeRef::ID),
+            "The repaired loop (a new loop; the old one is no longer offered for repair)",
+        ))
+        .field(json_field(
+            "cancelledInterviewIds",
+            TypeRef::named_nn_list_nn(TypeRef::ID),
+            "The interviews it cancelled",
+        ))
+        .field(json_field(
+            "bookedInterviewIds",
+            TypeRef::named_nn_list_nn(TypeRef::ID),
+            "The interviews it booked",
+        ))
+        .field(json_field(
+            "interviewIds",
+            TypeRef::named_nn_list_nn(TypeRef::ID),
+            "The repaired loop's interviews in session order, kept and booked",
+        ));
+    let input = async_graphql::dynamic::InputObject::new("ApplyInterviewLoopRepairInput")
+        .description("What `applyInterviewLoopRepair` applies")
+        .field(
+            InputValue::new("applicationId", TypeRef::named_nn(TypeRef::ID))
+                .description("The application whose loop was booked"),
+        )
+        .field(
+            InputValue::new("loopId", TypeRef::named_nn(TypeRef::ID))
+                .description("The booked loop (`interviewLoops`)"),
+        )
+        .field(
+            InputValue::new("declined", TypeRef::named(TypeRef::ID))
+                .description("The user id of the interviewer who declined"),
+        )
+        .field(
+            InputValue::new("candidateUnavailable", TypeRef::named(TypeRef::BOOLEAN))
+                .description("True when the candidate cannot make the booked times"),
+        )
+        .field(InputValue::new("plan", TypeRef::named("JSON")).description(
+            "The plan to check against (with the candidate's new windows when they cannot \
+                 make it); the loop's own when left out",
+        ))
+        .field(
+            InputValue::new("option", TypeRef::named_nn("JSON"))
+                .description("One option of `repairInterviewLoop`'s solution"),
+        );
+    vec![
+        person.into(),
+        interval.into(),
+        booked.into(),
+        applied.into(),
+        input.into(),
+    ]
 }

@@ -125,6 +125,88 @@ fn examples(doc: &str) -> Vec<Example> {
     out
 }
 
+/// For `applyInterviewLoopRepair`'s example: a loop of one session seated from a pool of two
+/// or more qualified members, booked for `app` in `stage`, its interviewer declined, and the
+/// first option of the repair: `{loop, who, option}`.
+fn booked_and_repaired(api: &Api, app: &str, stage: &str, tomorrow: jiff::Timestamp) -> Value {
+    let data = |v: Value, name: &str| -> Value {
+        assert!(v.get("errors").is_none(), "{name}: {v}");
+        v["data"][name].clone()
+    };
+    let pools = data(
+        api.run(
+            "admin",
+            "query($a: ID!) { interviewerPools(applicationId: $a) { id members { userId status } } }",
+            &json!({ "a": app }),
+        ),
+        "interviewerPools",
+    );
+    let pool = pools
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            p["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["status"] == "qualified")
+                .count()
+                >= 2
+        })
+        .expect("a pool of two or more qualified members")["id"]
+        .clone();
+    let plan = json!({
+        "loop": { "sessions": [
+            { "id": "technical", "duration_minutes": 60, "seats": [ { "pool": pool } ] }
+        ] },
+        "candidate": { "min_notice_minutes": 1440, "horizon_days": 10,
+            "windows": [[
+                tomorrow.to_string(),
+                (tomorrow + jiff::SignedDuration::from_hours(24 * 10)).to_string()
+            ]] }
+    });
+    let solution = data(
+        api.run(
+            "admin",
+            "query($plan: JSON!, $a: ID!) { schedulingOptions(applicationId: $a, plan: $plan) }",
+            &json!({ "plan": plan, "a": app }),
+        ),
+        "schedulingOptions",
+    );
+    let option = solution["options"][0].clone();
+    assert!(!option.is_null(), "no option to book: {solution}");
+    data(
+        api.run(
+            "admin",
+            "mutation($plan: JSON!, $o: JSON!, $a: ID!, $st: ID!) { bookInterviewLoop(input: {applicationId: $a, stageId: $st, plan: $plan, option: $o}) { id } }",
+            &json!({ "plan": plan, "o": option, "a": app, "st": stage }),
+        ),
+        "bookInterviewLoop",
+    );
+    let booked = data(
+        api.run(
+            "admin",
+            "query($a: ID!) { interviewLoops(applicationId: $a) { id plan booked } }",
+            &json!({ "a": app }),
+        ),
+        "interviewLoops",
+    )[0]
+    .clone();
+    let who = booked["booked"]["sessions"][0]["seats"][0][0].clone();
+    let repair = data(
+        api.run(
+            "admin",
+            "query($a: ID!, $p: JSON!, $b: JSON!, $who: ID!) { repairInterviewLoop(applicationId: $a, plan: $p, booked: $b, declined: $who) }",
+            &json!({ "a": app, "p": booked["plan"], "b": booked["booked"], "who": who }),
+        ),
+        "repairInterviewLoop",
+    );
+    let repaired = repair["solution"]["options"][0].clone();
+    assert!(!repaired.is_null(), "no repair: {repair}");
+    json!({ "loop": booked["id"], "who": who, "option": repaired })
+}
+
 /// Resolves the placeholders of docs/api.md for one example.
 struct Ids<'a> {
     api: &'a Api,
@@ -214,6 +296,9 @@ impl Ids<'_> {
                 .replace("$APPLICATION", &app)
                 .replace("$NEXT_STAGE", &next);
             let _ = job;
+            if text.contains("$loop") {
+                variables = booked_and_repaired(api, &app, &next, tomorrow);
+            }
             if text.contains("$plan") {
                 let plan = json!({
                     "loop": { "sessions": [

@@ -1044,7 +1044,7 @@ fn the_recruiter_finds_and_books_a_loop(db: Db) {
         .expect("a week calendar")..];
     let calendar = &calendar[..calendar.find("</table>").unwrap()];
     assert!(
-        calendar.contains("<caption>Options in the week of "),
+        calendar.contains("<caption>Options and busy time in the week of "),
         "{calendar}"
     );
     assert!(calendar.contains("Option 1: technical "), "{calendar}");
@@ -1086,6 +1086,89 @@ fn the_recruiter_finds_and_books_a_loop(db: Db) {
         None,
     );
     assert_eq!(a.status, 403, "{}", a.body);
+    // The booked loop is on the application's page, with the form that starts a repair; an
+    // interviewer, who may not schedule, gets no such section.
+    let page = c.get(&format!("/console/applications/{app_id}"), Some(&cookie));
+    assert!(
+        page.body.contains("Booked interview loops"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("value=\"declined:{}\"", interviewer.user_id)),
+        "{}",
+        page.body
+    );
+    let loops = c.api(
+        &recruiter.token,
+        &format!("{{ interviewLoops(applicationId: {app_id:?}) {{ id }} }}"),
+    );
+    let loop_id = loops["interviewLoops"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The interviewer declines: they were named in the only seat, so nothing fits, and the
+    // page says so.
+    let repair = format!("/console/applications/{app_id}/repair");
+    let a = c.get(
+        &format!(
+            "{repair}?loop={loop_id}&what=declined:{}",
+            interviewer.user_id
+        ),
+        Some(&cookie),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("Proposed repair"), "{}", a.body);
+    assert!(a.body.contains("Nothing fits"), "{}", a.body);
+    // The candidate's case asks for the plan with their new windows first.
+    let a = c.get(
+        &format!("{repair}?loop={loop_id}&what=candidate"),
+        Some(&cookie),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("new windows"), "{}", a.body);
+    // Someone outside the loop, a loop that is not there: refused.
+    let a = c.get(
+        &format!(
+            "{repair}?loop={loop_id}&what=declined:{}",
+            recruiter.user_id
+        ),
+        Some(&cookie),
+    );
+    assert_eq!(a.status, 422, "{}", a.body);
+    let a = c.get(
+        &format!("{repair}?loop=loop_nope&what=candidate"),
+        Some(&cookie),
+    );
+    assert_eq!(a.status, 404, "{}", a.body);
+    // Applying without the CSRF token: refused, the loop as it was.
+    let a = c.post(
+        &repair,
+        Some(&cookie),
+        &[
+            ("loop", loop_id.as_str()),
+            ("what", "candidate"),
+            ("option", option.as_str()),
+        ],
+        None,
+    );
+    assert_eq!(a.status, 403, "{}", a.body);
+    let again = c.api(
+        &recruiter.token,
+        &format!("{{ interviewLoops(applicationId: {app_id:?}) {{ id }} }}"),
+    );
+    assert_eq!(again, loops);
+    let interviewer_cookie = c.sign_in_token(&interviewer.token);
+    let page = c.get(
+        &format!("/console/applications/{app_id}"),
+        Some(&interviewer_cookie),
+    );
+    assert!(
+        !page.body.contains("Booked interview loops"),
+        "{}",
+        page.body
+    );
 }
 on_both!(the_recruiter_finds_and_books_a_loop);
 

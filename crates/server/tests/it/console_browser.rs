@@ -4,7 +4,8 @@
 //! with the keyboard alone, the interviewer fills a scorecard, the recruiter sees an offer's compensation
 //! (which the shipped policy masks for them) as "hidden"; the admin visits the admin pages,
 //! checks and sets a policy with the keyboard alone and finds it in the audit log, then resets
-//! it; a recruiter gets no admin navigation and a refusal; axe-core (vendored for tests, `tests/assets/axe-core/`) finds no
+//! it; the recruiter sees an interviewer's busy time on the schedule's week calendar, books a
+//! loop and repairs it after a decline; a recruiter gets no admin navigation and a refusal; axe-core (vendored for tests, `tests/assets/axe-core/`) finds no
 //! serious or critical violation on any page; a screenshot of every page goes to
 //! `target/console-screenshots/`.
 //!
@@ -283,6 +284,192 @@ fn api(server: &common::Server, token: &str, query: &str) -> Value {
     v["data"].clone()
 }
 
+/// [`api`] with variables.
+fn api_vars(server: &common::Server, token: &str, query: &str, variables: Value) -> Value {
+    let mut resp = server
+        .agent
+        .post(format!("{}/graphql", server.base))
+        .header("Authorization", format!("Bearer {token}"))
+        .send_json(json!({ "query": query, "variables": variables }))
+        .unwrap();
+    let v: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert!(v.get("errors").is_none(), "{query}: {v}");
+    v["data"].clone()
+}
+
+/// `text` as a query string's value.
+fn encode(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Waits until the address no longer contains `part`.
+fn wait_until_gone(b: &Browser, part: &str) {
+    for _ in 0..100 {
+        if !b.url().contains(part) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let source = b.source();
+    let at = source.find("<main").unwrap_or(0);
+    panic!("still at {}: {}", b.url(), &source[at..]);
+}
+
+/// The recruiter schedules the README's loop (the generated org's pools) for `app_id`: the week
+/// calendar shows the hiring manager's busy time (another interview of theirs, booked by the
+/// admin) as "busy: NAME ..." without its title; they book the first option, and on the
+/// application page mark that an interviewer declined, read the proposed repair and apply it.
+fn busy_time_and_repair(
+    b: &Browser,
+    server: &common::Server,
+    base: &str,
+    app_id: &str,
+    recruiter: &str,
+    admin: &str,
+) {
+    let mut plan: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../cli/tests/data/acme-plan.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    plan.as_object_mut().unwrap().remove("now");
+    let midnight = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .start_of_day()
+        .unwrap()
+        .timestamp();
+    let day = |d: i64| (midnight + jiff::SignedDuration::from_hours(24 * d)).to_string();
+    plan["candidate"]["windows"] = json!([[day(2), day(10)]]);
+    plan["candidate"]["horizon_days"] = json!(12);
+    let found = api_vars(
+        server,
+        recruiter,
+        "query($p: JSON!, $a: ID!) { schedulingOptions(applicationId: $a, plan: $p) }",
+        json!({"p": plan, "a": app_id}),
+    );
+    let best = found["schedulingOptions"]["options"][0].clone();
+    let hm_session = best["sessions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no option: {found}"))
+        .iter()
+        .find(|s| s["session"] == "hiring-manager")
+        .unwrap()
+        .clone();
+    let hm = hm_session["seats"][0][0].as_str().unwrap().to_owned();
+    // Another interview of the hiring manager, later the same day, for another candidate.
+    let end: jiff::Timestamp = hm_session["end"].as_str().unwrap().parse().unwrap();
+    let (s, e) = (
+        end + jiff::SignedDuration::from_hours(2),
+        end + jiff::SignedDuration::from_hours(3),
+    );
+    let other = api(
+        server,
+        admin,
+        "{ applications(first: 10, filter: {status: active}) { nodes { id job { stages(first: 1) { nodes { id } } } } } }",
+    );
+    let other = other["applications"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] != app_id)
+        .unwrap()
+        .clone();
+    api_vars(
+        server,
+        admin,
+        "mutation($a: ID!, $st: ID!, $s: DateTime!, $e: DateTime!, $u: ID!) { scheduleInterview(input: {applicationId: $a, stageId: $st, title: \"Confidential sync\", startsAt: $s, endsAt: $e, interviewParticipants: [{userId: $u, role: interviewer}]}) { id } }",
+        json!({"a": other["id"], "st": other["job"]["stages"]["nodes"][0]["id"], "s": s.to_string(), "e": e.to_string(), "u": hm}),
+    );
+    let hm_name = api(
+        server,
+        recruiter,
+        &format!("{{ user(id: {hm:?}) {{ name }} }}"),
+    )["user"]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    b.go(&format!(
+        "{base}/console/applications/{app_id}/schedule?plan={}",
+        encode(&plan.to_string())
+    ));
+    let page = b.source();
+    assert!(
+        page.contains(&format!("busy: {hm_name}")),
+        "the hiring manager's busy time is not on the calendar: {}",
+        &page[page.find("<main").unwrap_or(0)..]
+    );
+    assert!(
+        !page.contains("Confidential sync"),
+        "another's interview title shown"
+    );
+    b.script(
+        "document.querySelector('table.calendar div.busy').scrollIntoView({block: 'center'});",
+        json!([]),
+    );
+    b.screenshot("schedule-busy-time");
+    b.axe("schedule (busy time)");
+    // Book the first option (into the job's first stage), back to the application.
+    b.click("form[method=post][action$=\"/schedule\"] button[type=submit]");
+    wait_until_gone(b, "/schedule");
+    let loops = api_vars(
+        server,
+        recruiter,
+        "query($a: ID!) { interviewLoops(applicationId: $a) { id booked } }",
+        json!({"a": app_id}),
+    );
+    let booked = loops["interviewLoops"][0]["booked"].clone();
+    assert!(!booked.is_null(), "no loop booked: {loops}");
+    let decliner = booked["sessions"][0]["seats"][0][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(b.source().contains("Booked interview loops"));
+    b.screenshot("application-booked-loop");
+    b.axe("application (booked loop)");
+    // An interviewer declined: choose them, propose, read, apply.
+    b.script(
+        "document.getElementById('what-0').value = arguments[0];",
+        json!([format!("declined:{decliner}")]),
+    );
+    b.click("form[action$=\"/repair\"] button[type=submit]");
+    b.wait_for_url("what=declined");
+    let page = b.source();
+    assert!(
+        page.contains("Proposed repair"),
+        "{}",
+        &page[page.find("<main").unwrap_or(0)..]
+    );
+    b.screenshot("repair-proposed");
+    b.axe("repair (proposed)");
+    b.click("form[method=post][action$=\"/repair\"] button[type=submit]");
+    wait_until_gone(b, "/repair");
+    let loops = api_vars(
+        server,
+        recruiter,
+        "query($a: ID!) { interviewLoops(applicationId: $a) { id booked } }",
+        json!({"a": app_id}),
+    );
+    let repaired = loops["interviewLoops"][0]["booked"].to_string();
+    assert!(
+        !repaired.contains(&format!("\"{decliner}\"")),
+        "the decliner still sits: {repaired}"
+    );
+    b.screenshot("application-after-repair");
+    b.axe("application (after the repair)");
+}
+
 fn sign_in(b: &Browser, base: &str, token: &str) {
     b.go(&format!("{base}/console/sign-in"));
     b.keys("#token", token);
@@ -438,6 +625,14 @@ fn roles_journeys_in_chromium() {
         }
         b.screenshot("schedule");
         b.axe("schedule");
+        busy_time_and_repair(
+            &b,
+            &server,
+            &base,
+            &app_id,
+            &recruiter.token,
+            &token("admin").token,
+        );
         b.go(&format!("{base}/console/admin/users"));
         b.screenshot("users");
         b.axe("users");

@@ -20,6 +20,7 @@ mod direct;
 mod flags;
 mod hardening;
 mod hardening_scheduling;
+mod interview_loops;
 mod logs;
 mod pages;
 mod policy_paths;

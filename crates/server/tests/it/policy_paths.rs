@@ -544,6 +544,23 @@ fn cases(api: &Api, w: &World, f: &Fixture) -> Vec<Case> {
             "query($app: ID!, $plan: JSON!, $o: JSON!, $who: ID!) { repairInterviewLoop(applicationId: $app, plan: $plan, booked: $o, declined: $who) }",
             json!({ "app": f.application, "plan": w.plan, "o": best, "who": api.user("interviewer off the loop") }),
         ),
+        case(
+            "interviewerBusyTime",
+            vec![app()],
+            "query($app: ID!, $u: [ID!]!, $f: DateTime!, $t: DateTime!) { interviewerBusyTime(applicationId: $app, userIds: $u, from: $f, to: $t) { userId } }",
+            json!({
+                "app": f.application,
+                "u": [api.user("interviewer off the loop")],
+                "f": (jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap() + jiff::SignedDuration::from_hours(24)).to_string(),
+                "t": (jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap() + jiff::SignedDuration::from_hours(24 * 8)).to_string(),
+            }),
+        ),
+        case(
+            "interviewLoops",
+            vec![app()],
+            "query($app: ID!) { interviewLoops(applicationId: $app) { id } }",
+            json!({ "app": f.application }),
+        ),
     ]
 }
 

@@ -146,36 +146,10 @@ impl Store {
         cmds: Vec<NewInterview>,
     ) -> Result<Vec<Interview>, WriteError> {
         self.write_tx(org, |tx| {
-            let mut out: Vec<Interview> = Vec::with_capacity(cmds.len());
-            let mut job = None;
-            for (i, cmd) in cmds.into_iter().enumerate() {
-                let field = format!("interviews[{i}]");
-                if let Some(first) = out.first()
-                    && (first.application_id != cmd.application_id
-                        || first.stage_id != cmd.stage_id)
-                {
-                    return Err(WriteError::invalid(
-                        format!("{field}.stage_id"),
-                        "the interviews of a loop share one application and one stage",
-                    ));
-                }
-                let (interview, job_id) =
-                    create_interview_tx(tx, org, cmd).map_err(|e| e.within(&field))?;
-                job = Some(job_id);
-                out.push(interview);
-            }
-            if let (Some(first), Some(job)) = (out.first(), job) {
-                let ids: Vec<&Id> = out.iter().map(|i| &i.id).collect();
-                tx.emit(
-                    &events::INTERVIEW_LOOP_BOOKED,
-                    format!("application/{}", first.application_id),
-                    json!({
-                        "application_id": first.application_id,
-                        "job_id": job,
-                        "stage_id": first.stage_id,
-                        "interview_ids": ids,
-                    }),
-                );
+            let (out, job) = create_interviews_tx(tx, org, cmds)?;
+            if let Some(job) = job {
+                let ids: Vec<Id> = out.iter().map(|i| i.id.clone()).collect();
+                emit_loop_booked(tx, &out, &job, &ids);
             }
             Ok(out)
         })
@@ -184,50 +158,7 @@ impl Store {
     /// Cancels a scheduled interview (a completed, missed or already cancelled one stays as it
     /// is: CONFLICT). Its seats and any feedback are kept; no feedback can be added after.
     pub fn cancel_interview(&mut self, org: &str, interview_id: &Id) -> Result<(), WriteError> {
-        self.write_tx(org, |tx| {
-            let schema = tx.custom_schema(org)?;
-            let Some(iv) = tx.query_opt(
-                "SELECT application_id, status FROM interviews WHERE org_id = $1 AND id = $2",
-                &[Val::Text(org), Val::Text(interview_id.as_str())],
-                &[Kind::Text, Kind::Text],
-            )?
-            else {
-                return Err(WriteError::not_found(
-                    "interview_id",
-                    "interview",
-                    interview_id.as_str(),
-                ));
-            };
-            let application_id = iv.id(0)?;
-            let status = iv.enumeration(1, InterviewStatus::parse)?;
-            // Locks the application, as every write below an application does.
-            let app = tx.must_application(org, "interview_id", &application_id, &schema, true)?;
-            if status != InterviewStatus::Scheduled {
-                return Err(WriteError::conflict(
-                    "interview_id",
-                    format!("interview `{interview_id}` is {status}; only a scheduled one can be cancelled"),
-                ));
-            }
-            tx.execute(
-                "UPDATE interviews SET status = $3 WHERE org_id = $1 AND id = $2",
-                &[
-                    Val::Text(org),
-                    Val::Text(interview_id.as_str()),
-                    Val::Text(InterviewStatus::Cancelled.as_str()),
-                ],
-            )?;
-            tx.emit(
-                &events::INTERVIEW_CANCELLED,
-                format!("interview/{interview_id}"),
-                json!({
-                    "interview_id": interview_id,
-                    "application_id": app.id,
-                    "job_id": app.job_id,
-                    "by_hire": false,
-                }),
-            );
-            Ok(())
-        })
+        self.write_tx(org, |tx| cancel_interview_tx(tx, org, interview_id))
     }
 
     /// Records what became of a scheduled interview: `completed` once it has ended, `no_show`
@@ -559,6 +490,104 @@ impl Store {
             .transpose()
         })
     }
+}
+
+/// The interviews of a loop (one application, one stage), each checked and written as
+/// [`create_interview_tx`] does; with the job of their application (`None` when `cmds` is
+/// empty). Emits each interview's `interview.scheduled`; the caller emits
+/// `interview_loop.booked` ([`emit_loop_booked`]).
+pub(super) fn create_interviews_tx(
+    tx: &mut Tx<'_>,
+    org: &str,
+    cmds: Vec<NewInterview>,
+) -> Result<(Vec<Interview>, Option<Id>), WriteError> {
+    let mut out: Vec<Interview> = Vec::with_capacity(cmds.len());
+    let mut job = None;
+    for (i, cmd) in cmds.into_iter().enumerate() {
+        let field = format!("interviews[{i}]");
+        if let Some(first) = out.first()
+            && (first.application_id != cmd.application_id || first.stage_id != cmd.stage_id)
+        {
+            return Err(WriteError::invalid(
+                format!("{field}.stage_id"),
+                "the interviews of a loop share one application and one stage",
+            ));
+        }
+        let (interview, job_id) =
+            create_interview_tx(tx, org, cmd).map_err(|e| e.within(&field))?;
+        job = Some(job_id);
+        out.push(interview);
+    }
+    Ok((out, job))
+}
+
+/// `interview_loop.booked` for a loop whose interviews (in session order) are `ids`, `booked`
+/// among them (which give the application and stage).
+pub(super) fn emit_loop_booked(tx: &mut Tx<'_>, booked: &[Interview], job: &Id, ids: &[Id]) {
+    if let Some(first) = booked.first() {
+        tx.emit(
+            &events::INTERVIEW_LOOP_BOOKED,
+            format!("application/{}", first.application_id),
+            json!({
+                "application_id": first.application_id,
+                "job_id": job,
+                "stage_id": first.stage_id,
+                "interview_ids": ids,
+            }),
+        );
+    }
+}
+
+/// Cancels scheduled interview `interview_id` in `tx` (see [`Store::cancel_interview`]).
+pub(super) fn cancel_interview_tx(
+    tx: &mut Tx<'_>,
+    org: &str,
+    interview_id: &Id,
+) -> Result<(), WriteError> {
+    let schema = tx.custom_schema(org)?;
+    let Some(iv) = tx.query_opt(
+        "SELECT application_id, status FROM interviews WHERE org_id = $1 AND id = $2",
+        &[Val::Text(org), Val::Text(interview_id.as_str())],
+        &[Kind::Text, Kind::Text],
+    )?
+    else {
+        return Err(WriteError::not_found(
+            "interview_id",
+            "interview",
+            interview_id.as_str(),
+        ));
+    };
+    let application_id = iv.id(0)?;
+    let status = iv.enumeration(1, InterviewStatus::parse)?;
+    // Locks the application, as every write below an application does.
+    let app = tx.must_application(org, "interview_id", &application_id, &schema, true)?;
+    if status != InterviewStatus::Scheduled {
+        return Err(WriteError::conflict(
+            "interview_id",
+            format!(
+                "interview `{interview_id}` is {status}; only a scheduled one can be cancelled"
+            ),
+        ));
+    }
+    tx.execute(
+        "UPDATE interviews SET status = $3 WHERE org_id = $1 AND id = $2",
+        &[
+            Val::Text(org),
+            Val::Text(interview_id.as_str()),
+            Val::Text(InterviewStatus::Cancelled.as_str()),
+        ],
+    )?;
+    tx.emit(
+        &events::INTERVIEW_CANCELLED,
+        format!("interview/{interview_id}"),
+        json!({
+            "interview_id": interview_id,
+            "application_id": app.id,
+            "job_id": app.job_id,
+            "by_hire": false,
+        }),
+    );
+    Ok(())
 }
 
 fn create_interview_tx(

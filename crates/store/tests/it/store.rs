@@ -467,7 +467,7 @@ on_both!(
     "hp_test",
     migrations_are_recorded_and_idempotent,
     |mut f| {
-        let latest = 31;
+        let latest = 32;
         assert_eq!(f.store().schema_version().unwrap(), latest);
         // Opening the same database again finds it current and changes nothing.
         let url = f.url.clone();
