@@ -445,6 +445,13 @@ fn parse(
     schema: &cedar::Schema,
     org: Option<&str>,
 ) -> Result<Vec<cedar::Policy>, PolicyError> {
+    // Before Cedar, whose passes recurse on the expression tree without a bound (`shape`).
+    if let Some(p) = crate::shape::check(text) {
+        return Err(PolicyError::Invalid {
+            origin: origin.to_owned(),
+            problems: vec![p],
+        });
+    }
     let parsed = cedar::PolicySet::from_str(text).map_err(|errors| PolicyError::Invalid {
         origin: origin.to_owned(),
         problems: errors
@@ -668,7 +675,7 @@ fn policy_starts(text: &str) -> Vec<usize> {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset.min(text.len())).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let column = before

@@ -26,6 +26,7 @@ mod implied;
 pub mod matrix;
 pub mod model;
 pub mod residual;
+pub mod shape;
 
 pub use engine::{
     Action, DEFAULT_POLICY, Decision, NAMESPACE, Policies, PolicyError, PolicySource, Problem,

@@ -114,6 +114,13 @@ fn check_report(report: &Report) -> Result<(), String> {
     for expr in exprs {
         check_expr(expr)?;
     }
+    for (clauses, name) in [(&report.filters, "where"), (&report.having, "having")] {
+        if crate::parser::conjunction_too_deep(clauses).is_some() {
+            return Err(format!(
+                "`{name}` has too many conditions: joined by `and`, they nest more than {MAX_DEPTH} levels"
+            ));
+        }
+    }
     if let Some(limit) = &report.limit
         && i64::try_from(limit.rows).is_err()
     {

@@ -50,7 +50,42 @@ pub fn is_word(text: &str) -> bool {
 
 pub(crate) fn parse_report(text: &str) -> Result<Report, Diagnostic> {
     let mut parser = Parser::new(text)?;
-    parser.report()
+    let report = parser.report()?;
+    for clauses in [&report.filters, &report.having] {
+        if let Some(e) = conjunction_too_deep(clauses) {
+            return Err(too_many_clauses(e.span));
+        }
+    }
+    Ok(report)
+}
+
+/// The first of `clauses` at which they, joined by `and` as the compiler joins a report's
+/// `where` (or `having`) clauses, one more level per clause, nest deeper than [`MAX_DEPTH`]:
+/// two thousand `where` clauses of one condition each are as deep as a chain of two thousand
+/// `and`s, and every step after the parser recurses on that depth.
+pub(crate) fn conjunction_too_deep(clauses: &[Expr]) -> Option<&Expr> {
+    let mut joined = 0;
+    for (i, e) in clauses.iter().enumerate() {
+        joined = if i == 0 {
+            depth(e)
+        } else {
+            joined.max(depth(e)) + 1
+        };
+        if joined > MAX_DEPTH {
+            return Some(e);
+        }
+    }
+    None
+}
+
+fn too_many_clauses(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        format!(
+            "too many `where` or `having` clauses: joined by `and`, they nest more than {MAX_DEPTH} levels"
+        ),
+        span,
+    )
+    .with_help("each clause counts as a level of nesting: ask for fewer conditions, or use `in (...)` for a list of values")
 }
 
 type Parsed<T> = Result<T, Diagnostic>;
@@ -959,6 +994,34 @@ mod tests {
     fn error(text: &str) -> (String, std::ops::Range<usize>) {
         let d = parse(text).unwrap_err();
         (d.message, d.span.range())
+    }
+
+    #[test]
+    fn clauses_joined_by_and_count_as_nesting() {
+        let clauses = |n: usize, clause: &str| format!("report r{}", clause.repeat(n));
+        // A few dozen clauses are a report; thousands are a chain as deep as thousands of `and`s.
+        assert!(parse(&clauses(40, " where x = 1")).is_ok());
+        assert!(parse(&clauses(40, " having count() > 1")).is_ok());
+        for clause in [" where x = 1", " having count() > 1"] {
+            let text = clauses(2_000, clause);
+            let (message, span) = error(&text);
+            assert!(
+                message.starts_with("too many `where` or `having` clauses"),
+                "{message}"
+            );
+            // At the first clause past the limit.
+            assert!(span.start < 70 * clause.len(), "{span:?}");
+        }
+        // The JSON form is held to the same.
+        let json = format!(
+            r#"{{"subject": "r", "where": [{}]}}"#,
+            vec![r#"{"kind": "path", "path": ["x"]}"#; 2_000].join(", ")
+        );
+        let message = crate::from_json(&json).unwrap_err().message;
+        assert!(
+            message.contains("`where` has too many conditions"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -366,6 +366,55 @@ fn run(db: &common::Db) {
     );
     assert_eq!(e["extensions"]["field"], "entity");
 
+    // Texts whose shape would take the server down (the red team's: 200 nested parentheses and
+    // 5,000 `&&` overflowed a worker's stack, 16 nested `if`s took seconds and gigabytes) are
+    // refused at their place before Cedar reads them, and the server goes on.
+    let mut ifs = "true".to_owned();
+    for _ in 0..16 {
+        ifs = format!("if principal.role == \"a\" then {ifs} else false");
+    }
+    for (text, says) in [
+        (
+            format!(
+                "{ADMINS_ONLY}@id(\"deep\")\npermit (principal, action, resource)\nwhen {{ {}true{} }};\n",
+                "(".repeat(200),
+                ")".repeat(200)
+            ),
+            "nest more than 32",
+        ),
+        (
+            format!(
+                "{ADMINS_ONLY}@id(\"long\")\npermit (principal, action, resource)\nwhen {{ {} }};\n",
+                vec!["principal.role == \"x\""; 5_000].join(" && ")
+            ),
+            "more than 200 operators",
+        ),
+        (
+            format!(
+                "{ADMINS_ONLY}@id(\"ifs\")\npermit (principal, action, resource)\nwhen {{ {ifs} }};\n"
+            ),
+            "more than 4 `if`",
+        ),
+    ] {
+        let v = ok(
+            &server,
+            &admin.token,
+            "query($t: String!) { validatePolicy(text: $t) { valid problems { line message } } }",
+            json!({ "t": text }),
+        );
+        assert_eq!(v["validatePolicy"]["valid"], false, "{v}");
+        let problem = &v["validatePolicy"]["problems"][0];
+        assert!(problem["message"].as_str().unwrap().contains(says), "{v}");
+        assert_eq!(problem["line"], 7, "{v}");
+        let e = refused(
+            &server,
+            &admin.token,
+            "mutation($t: String!) { setPolicy(text: $t) { version } }",
+            json!({ "t": text }),
+        );
+        assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT", "{e}");
+    }
+
     // Invitations: an admin's, audited without the code; nobody else's; not to another org.
     let interviewer = token("interviewer");
     let made = ok(

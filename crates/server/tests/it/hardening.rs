@@ -261,6 +261,28 @@ fn nesting_bombs_are_refused(db: Db) {
     );
     let m = bad_report(&q, json!({}));
     assert!(m.contains("nested too deeply"), "{m}");
+    // Thousands of `where` clauses, each shallow, joined by `and` into a chain as deep as their
+    // number (the red team's 36 KB report overflowed a worker's stack and aborted the process):
+    // refused by the report language, in reports and in a list's `where`.
+    let clauses = " where id != \"x\"".repeat(2_000);
+    let m = bad_report(
+        "query($t: String) { report(text: $t) { rows } }",
+        json!({ "t": format!("report applications{clauses} show count()") }),
+    );
+    assert!(m.contains("too many `where` or `having` clauses"), "{m}");
+    let m = bad_report(
+        "query($w: String) { applications(first: 1, where: $w) { nodes { id } } }",
+        json!({ "w": format!("id != \"x\"{clauses}") }),
+    );
+    assert!(m.contains("too many `where` or `having` clauses"), "{m}");
+    let having = " having count() > 0".repeat(2_000);
+    let m = bad_report(
+        "query($t: String) { report(text: $t) { rows } }",
+        json!({ "t": format!("report applications group by status{having} show count()") }),
+    );
+    assert!(m.contains("too many `where` or `having` clauses"), "{m}");
+    assert_eq!(api.get("/healthz").0, 200, "the process lives");
+
     // The report's JSON form deeper than the report language allows, within `max_nesting`:
     // refused by the report language, before serde reads it.
     let j: Value = serde_json::from_str(&format!(
