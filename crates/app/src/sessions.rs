@@ -456,8 +456,9 @@ impl Services {
     /// An API token for the user of `session`, for GraphiQL ("API" in the console): valid an
     /// hour at most, never past the session's end, named for the session
     /// ([`console_token_name`]) so that signing out revokes it (the link that carries it stays
-    /// in the browser's history). The user's expired console tokens are deleted first (a
-    /// bounded batch), so they do not pile up, one per click.
+    /// in the browser's history); it replaces the session's earlier one (revoked), so a session
+    /// has one live token and the limits per token are not multiplied by clicking. The user's
+    /// expired console tokens are deleted first (a bounded batch), so they do not pile up.
     pub fn session_api_token(
         &self,
         store: &mut Store,
@@ -477,11 +478,15 @@ impl Services {
             now,
             100,
         )?;
+        // One live token per session: each token has its own rate limit and worker share, so
+        // tokens made one per click would multiply the session's.
+        let name = console_token_name(&session.id_hash);
+        store.revoke_tokens_named(&session.org_id, &session.user_id, &name, now)?;
         let made = self.create_token(
             store,
             &session.org_id,
             &session.user_id,
-            &console_token_name(&session.id_hash),
+            &name,
             Some(expires),
             now,
         )?;

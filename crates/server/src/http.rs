@@ -323,10 +323,17 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
 fn operation_of(
     registry: &async_graphql::registry::Registry,
     doc: &async_graphql::parser::types::ExecutableDocument,
+    operation_name: Option<&str>,
 ) -> (String, bool) {
     use async_graphql::parser::types::{OperationType, Selection};
     let invalid = || ("invalid".to_owned(), false);
-    let Some((_, op)) = doc.operations.iter().next() else {
+    // The operation that runs: the one `operationName` names (a document of a query and a
+    // mutation is a mutation when the mutation is named, and its `Idempotency-Key` counts).
+    let Some((_, op)) = doc
+        .operations
+        .iter()
+        .find(|(name, _)| operation_name.is_none() || name.map(|n| n.as_str()) == operation_name)
+    else {
         return invalid();
     };
     let mutation = op.node.ty == OperationType::Mutation;
@@ -530,7 +537,7 @@ async fn graphql(
     let parsed = match shared.documents.parse_kept(&request.query) {
         Ok(parsed) => {
             let registry = shared.schema.registry();
-            let seen = operation_of(registry, parsed.doc());
+            let seen = operation_of(registry, parsed.doc(), request.operation_name.as_deref());
             let cost = crate::cost::measure(
                 registry,
                 parsed.doc(),

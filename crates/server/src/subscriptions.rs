@@ -700,6 +700,21 @@ impl Connection {
         }
         if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
             use async_graphql::parser::types::{DocumentOperations, OperationType};
+            // Before async-graphql validates it, which expands every fragment where it is
+            // spread: the same bound as a POST's (`cost::MAX_WALK_VISITS`).
+            if let Some(pos) = crate::cost::overflow(&doc) {
+                return Err((
+                    "TOO_COSTLY",
+                    format!(
+                        "the query selects more than {} fields once its fragments are expanded \
+                         where they are spread (line {}, column {}): spread each fragment fewer \
+                         times",
+                        crate::cost::MAX_WALK_VISITS,
+                        pos.line,
+                        pos.column
+                    ),
+                ));
+            }
             let kinds: Vec<OperationType> = match &doc.operations {
                 DocumentOperations::Single(op) => vec![op.node.ty],
                 DocumentOperations::Multiple(ops) => match &request.operation_name {

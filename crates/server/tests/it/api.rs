@@ -992,6 +992,29 @@ fn workflow_through_the_api(db: Db) {
         at(&before, "candidates.totalCount").as_i64().unwrap() + 1,
         "the retry created nothing"
     );
+    // A document of a query and a mutation, the mutation named (as GraphiQL sends it), is a
+    // mutation: retried with its key, it runs once.
+    let named = json!({
+        "query": format!(
+            r#"query Look {{ viewer {{ name }} }} mutation Make {{ createCandidate(input: {{name: "Grace Hopper", jobId: "{job}"}}) {{ id }} }}"#
+        ),
+        "operationName": "Make",
+    });
+    let (s, first_named) = api.post(Some(&recruiter), &named, &[("Idempotency-Key", "grace")]);
+    assert_eq!(s, 200, "{first_named}");
+    assert!(first_named.get("errors").is_none(), "{first_named}");
+    let (s, again_named) = api.post(Some(&recruiter), &named, &[("Idempotency-Key", "grace")]);
+    assert_eq!(
+        (s, &again_named),
+        (200, &first_named),
+        "replayed, not run again"
+    );
+    let after_named = counts(&api);
+    assert_eq!(
+        at(&after_named, "candidates.totalCount").as_i64().unwrap(),
+        at(&before, "candidates.totalCount").as_i64().unwrap() + 2,
+        "Grace was created once"
+    );
     // The same key with another request is refused.
     let other =
         json!({ "query": "mutation { createCandidate(input: {name: \"Someone Else\"}) { id } }" });

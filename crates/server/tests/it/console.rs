@@ -964,6 +964,24 @@ fn the_api_link_opens_graphiql_as_the_user(db: Db) {
     let stored = c.store().token(&id).unwrap().unwrap();
     let left = stored.expires_at.unwrap().as_micros() - now().as_micros();
     assert!(left <= 3_600_000_000 && left > 3_500_000_000, "{left}");
+    // Opening the API again replaces it: one live token per session (each token has its own
+    // rate limit), so the first is revoked.
+    let a = c.post("/console/api", Some(&cookie), &[("csrf", &csrf)], None);
+    let second = a
+        .location
+        .strip_prefix("/graphql#token=")
+        .unwrap()
+        .to_owned();
+    assert!(c.store().token(&id).unwrap().unwrap().revoked_at.is_some());
+    let second_id = app::tokens::parse(&second).unwrap().0.to_owned();
+    assert!(
+        c.store()
+            .token(&second_id)
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_none()
+    );
     // Signing out revokes it: the link stays in the browser's history, the token must not work.
     let other = c.sign_in_token(&hm.token);
     let csrf_other = c.csrf(&other);
@@ -995,7 +1013,7 @@ fn the_api_link_opens_graphiql_as_the_user(db: Db) {
         .server
         .agent
         .post(format!("{}/graphql", c.server.base))
-        .header("Authorization", format!("Bearer {token}"))
+        .header("Authorization", format!("Bearer {second}"))
         .send_json(json!({ "query": "{ viewer { name } }" }))
         .unwrap();
     assert_eq!(
@@ -1003,7 +1021,14 @@ fn the_api_link_opens_graphiql_as_the_user(db: Db) {
         401,
         "the signed-out session's token"
     );
-    assert!(c.store().token(&id).unwrap().unwrap().revoked_at.is_some());
+    assert!(
+        c.store()
+            .token(&second_id)
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
     // The user's other session and its token go on.
     let me = c.api(&kept, "{ viewer { name } }");
     assert_eq!(me["viewer"]["name"], hm.name.as_str());

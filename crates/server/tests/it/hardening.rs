@@ -381,6 +381,22 @@ on_both!(health_follows_the_workers);
 fn aliased_root_fields_are_refused(db: Db) {
     let api = Api::start(db, |s| s.limits.max_body_bytes = 1024 * 1024);
     let token = api.attacker.clone();
+    // Fragments that spread the next one twice, 30 levels down: a kilobyte that expands to 2^30
+    // fields (the red team's held an async worker for 22 s at 24 levels), refused at once.
+    let mut bomb = "query { ...F0 }\n".to_owned();
+    for i in 0..30 {
+        bomb.push_str(&format!(
+            "fragment F{i} on Query {{ ...F{} ...F{} }}\n",
+            i + 1,
+            i + 1
+        ));
+    }
+    bomb.push_str("fragment F30 on Query { viewer { name } }\n");
+    let started = std::time::Instant::now();
+    let (status, v) = api.post(&token, &json!({ "query": bomb }));
+    assert_eq!((status, code(&v)), (200, "TOO_COSTLY"), "{v}");
+    assert!(message(&v).contains("fragments are expanded"), "{v}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
     let many = |field: &str, n: usize| -> String {
         let fields: String = (0..n).map(|i| format!("a{i}: {field} ")).collect();
         format!("{{ {fields} }}")
