@@ -341,6 +341,25 @@ fn subscriptions_stream_what_the_caller_may_see(db: Db) {
         let m = next(&mut adm).await;
         assert_eq!((m["type"].as_str(), m["id"].as_str()), (Some("error"), Some("q")), "{m}");
         assert!(m["payload"][0]["message"].as_str().unwrap().contains("POST"), "{m}");
+        // Fragments spread again and again (2^30 fields from a kilobyte): refused before
+        // async-graphql validates the document, which expands them the same way.
+        let mut bomb = "subscription { ...F0 }\n".to_owned();
+        for i in 0..30 {
+            bomb.push_str(&format!(
+                "fragment F{i} on Subscription {{ ...F{} ...F{} }}\n",
+                i + 1,
+                i + 1
+            ));
+        }
+        bomb.push_str("fragment F30 on Subscription { events { type } }\n");
+        send(
+            &mut adm,
+            json!({"type": "subscribe", "id": "bomb", "payload": {"query": bomb}}),
+        )
+        .await;
+        let m = next(&mut adm).await;
+        assert_eq!((m["type"].as_str(), m["id"].as_str()), (Some("error"), Some("bomb")), "{m}");
+        assert_eq!(m["payload"][0]["extensions"]["code"], "TOO_COSTLY", "{m}");
         // The same id twice: 4409.
         send(&mut adm, subscribe("all", "")).await;
         assert_eq!(closed_with(&mut adm).await, 4409);
