@@ -195,6 +195,11 @@ pub enum StoreError {
     Corrupt(String),
     #[error("report: {0}")]
     Report(String),
+    /// A statement past a limit of the database (SQLite: too many columns, terms or tables in
+    /// a join, an expression tree too large; PostgreSQL: SQLSTATE class 54): the report asked
+    /// for too much at once, not a fault of the store.
+    #[error("the report is larger than the database takes: {0}")]
+    TooLarge(String),
     #[error("`{0}` is not an entity type decisions can name one by one; expected one of {1}")]
     NotDecidable(String, String),
     #[error(transparent)]
@@ -217,11 +222,18 @@ pub enum StoreError {
 
 impl From<::postgres::Error> for StoreError {
     /// Classifies by SQLSTATE: `57014` (`query_canceled`, what the statement timeout raises; the
-    /// store cancels nothing else) is [`StoreError::Timeout`], anything else
-    /// [`StoreError::Postgres`].
+    /// store cancels nothing else) is [`StoreError::Timeout`], class `54` (a limit of the
+    /// database) [`StoreError::TooLarge`], anything else [`StoreError::Postgres`].
     fn from(e: ::postgres::Error) -> StoreError {
         if e.code() == Some(&::postgres::error::SqlState::QUERY_CANCELED) {
             StoreError::Timeout
+        } else if e.code().is_some_and(|c| c.code().starts_with("54")) {
+            // program_limit_exceeded and its kin (statement_too_complex, too_many_columns,
+            // too_many_arguments).
+            StoreError::TooLarge(
+                e.as_db_error()
+                    .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
+            )
         } else {
             StoreError::Postgres(e)
         }

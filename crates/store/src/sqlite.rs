@@ -168,7 +168,7 @@ impl SqliteStore {
         kinds: &[query_compiler::ValueKind],
     ) -> Result<Vec<Vec<query_compiler::Value>>, StoreError> {
         let Some(timeout) = self.statement_timeout else {
-            return self.run_rows(sql, org_id, bound, kinds);
+            return self.run_rows(sql, org_id, bound, kinds).map_err(too_large);
         };
         let deadline = std::time::Instant::now() + timeout;
         self.conn.progress_handler(
@@ -184,7 +184,7 @@ impl SqliteStore {
             {
                 StoreError::Timeout
             }
-            e => e,
+            e => too_large(e),
         })
     }
 
@@ -519,4 +519,21 @@ fn sqlite_params(org_id: &str, bound: &[query_compiler::Bound]) -> Vec<rusqlite:
         Bound::Bool(b) => Value::Integer(i64::from(*b)),
     }));
     params
+}
+
+/// A report's statement past one of SQLite's limits (`SQLITE_MAX_COLUMN`, compound terms,
+/// tables in a join, expression depth, arguments, variables; SQLITE_TOOBIG) as
+/// [`StoreError::TooLarge`]: the caller asked for too much, the store is sound.
+fn too_large(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, Some(message)))
+            if f.code == rusqlite::ErrorCode::TooBig
+                || message.starts_with("too many")
+                || message.contains("at most 64 tables")
+                || message.contains("too large") =>
+        {
+            StoreError::TooLarge(message)
+        }
+        e => e,
+    }
 }

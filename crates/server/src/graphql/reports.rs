@@ -99,7 +99,32 @@ pub fn app_error(e: app::AppError, source: &str) -> async_graphql::Error {
             None,
             "the query ran longer than the server's statement timeout",
         ),
-        other => internal("running a report", other),
+        // The caller's doing, not the server's: a date range past the calendar (`in last
+        // 999999999 days`), a report wider than the database takes. Not `INTERNAL`, which
+        // pages the on-call (the availability SLO counts it).
+        app::AppError::Store(
+            s @ (store::StoreError::Report(_) | store::StoreError::TooLarge(_)),
+        ) => {
+            let message = match &s {
+                store::StoreError::TooLarge(m) => format!(
+                    "the report is larger than the database takes ({m}): ask for fewer columns, \
+                     group keys, orderings or aggregates over other entities"
+                ),
+                other => other.to_string(),
+            };
+            error(Code::BadUserInput, None, message)
+        }
+        other => {
+            // The whole chain of causes in the log (`SQLite` alone tells the operator nothing).
+            let mut chain = other.to_string();
+            let mut source = std::error::Error::source(&other);
+            while let Some(e) = source {
+                chain.push_str(": ");
+                chain.push_str(&e.to_string());
+                source = e.source();
+            }
+            internal("running a report", chain)
+        }
     }
 }
 

@@ -282,6 +282,19 @@ fn nesting_bombs_are_refused(db: Db) {
     );
     assert!(m.contains("too many `where` or `having` clauses"), "{m}");
     assert_eq!(api.get("/healthz").0, 200, "the process lives");
+    // A caller's mistakes past what the calendar or the database takes are theirs
+    // (BAD_USER_INPUT), not the server's (INTERNAL pages the on-call).
+    let m = bad_report(
+        "query($t: String) { report(text: $t) { rows } }",
+        json!({ "t": "report jobs where opened_at in last 999999999 days show count()" }),
+    );
+    assert!(m.contains("outside the supported calendar"), "{m}");
+    let wide: Vec<String> = (0..3_000).map(|i| format!("id as c{i}")).collect();
+    let m = bad_report(
+        "query($t: String) { report(text: $t) { rows } }",
+        json!({ "t": format!("report applications show {} limit 1", wide.join(", ")) }),
+    );
+    assert!(m.contains("larger than the database takes"), "{m}");
 
     // The report's JSON form deeper than the report language allows, within `max_nesting`:
     // refused by the report language, before serde reads it.
