@@ -356,6 +356,18 @@ pub fn check_post(signed: &Signed, headers: &HeaderMap, csrf: &str) -> Result<()
     Ok(())
 }
 
+/// Whether the browser says a navigation came from another site (`Sec-Fetch-Site:
+/// cross-site` or `same-site`, which every current browser sends). A `GET` that does more
+/// than read (a report over demographics spends the org's privacy budget and is audited) is
+/// not run from a link on another site: `SameSite=Lax` sends the session cookie with such
+/// top-level navigations. Without the header (other clients) it is taken as same-origin.
+pub fn from_another_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "cross-site" || v == "same-site")
+}
+
 /// A `POST` whose `Origin` names another host than the request's `Host` is refused.
 pub fn check_origin(headers: &HeaderMap) -> Result<(), PageError> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {

@@ -90,6 +90,15 @@ pub async fn page(
     }
     let outcome = if report_text.trim().is_empty() {
         Outcome::None
+    } else if super::from_another_site(&headers) {
+        // Shown in the editor, not run: a link on another site must not spend the org's
+        // privacy budget or fill its audit log in the viewer's name.
+        Outcome::Error(PageError::Refused {
+            code: "NOT_RUN".to_owned(),
+            message: "this report was opened from a link on another site, so it was not run: \
+                      read it, then press Run"
+                .to_owned(),
+        })
     } else {
         match bounded("text", &report_text, MAX_TEXT_CHARS) {
             Err(e) => Outcome::Error(e),
@@ -374,6 +383,12 @@ pub async fn csv(
     Query(query): Query<ReportQuery>,
 ) -> Result<Response, PageError> {
     let signed = signed_in(&shared, &headers, client.map(|c| c.0.0)).await?;
+    if super::from_another_site(&headers) {
+        return Err(PageError::Forbidden(
+            "a report is not exported from a link on another site: open it in the console"
+                .to_owned(),
+        ));
+    }
     let report_text = match standard(&query.name) {
         Some(t) if !query.name.is_empty() => t.to_owned(),
         _ => query.text.clone(),

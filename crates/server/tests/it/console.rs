@@ -840,6 +840,23 @@ fn reports_run_explain_csv_and_errors(db: Db) {
     assert_eq!(a.status, 200, "{}", a.body);
     assert!(a.body.contains("<table>"), "{}", a.body);
     assert!(a.body.contains("role=\"img\""), "no chart: {}", a.body);
+    // Opened from a link on another site (the browser says so): shown, not run, not exported.
+    let cross = |path: &str| {
+        Console::answer(
+            c.agent
+                .get(format!("{}{path}", c.server.base))
+                .header("Cookie", &admin)
+                .header("Sec-Fetch-Site", "cross-site")
+                .call()
+                .unwrap(),
+        )
+    };
+    let a = cross("/console/reports?name=applications-by-source&action=run");
+    assert_eq!(a.status, 422, "{}", a.body);
+    assert!(a.body.contains("was not run"), "{}", a.body);
+    assert!(!a.body.contains("<table>"), "{}", a.body);
+    let a = cross("/console/reports.csv?name=applications-by-source");
+    assert_eq!(a.status, 403, "{}", a.body);
     // A mistake: the span marked in the text, the diagnostic with its suggestion.
     let a = c.get(
         "/console/reports?text=report%20applications%20group%20by%20statsu&action=run",
