@@ -296,7 +296,23 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     }
 }
 
-async fn metrics_page(State(shared): State<Arc<Shared>>) -> Response {
+async fn metrics_page(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let token = &shared.settings.metrics_token;
+    if !token.is_empty() {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !app::sessions::same(given, token) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "`/metrics` needs `Authorization: Bearer <metrics_token>`\n",
+            )
+                .into_response();
+        }
+    }
     let (open, busy, max) = shared.db.state();
     metrics::gauge!("hireplane_db_pool_connections", "state" => "open").set(f64::from(open));
     metrics::gauge!("hireplane_db_pool_connections", "state" => "busy").set(f64::from(busy));

@@ -25,6 +25,11 @@ pub struct Settings {
     /// How long an org's report catalog (custom fields, stage names) is reused, in
     /// milliseconds; changes made through this replica apply at once, others within this time.
     pub catalog_cache_ms: u64,
+    /// The bearer token `GET /metrics` asks for (`Authorization: Bearer <token>`, as
+    /// Prometheus' `authorization` sends it). Empty: `/metrics` is open, for a server on a
+    /// private address; set it wherever the API's port is reachable by the orgs' users, since
+    /// the metrics name the hosts of the orgs' webhooks and calendars.
+    pub metrics_token: String,
     pub pool: Pool,
     pub limits: Limits,
     pub auth: Auth,
@@ -551,6 +556,7 @@ impl Default for Settings {
             log_format: LogFormat::Json,
             log_level: "info".to_owned(),
             catalog_cache_ms: 5_000,
+            metrics_token: String::new(),
             pool: Pool::default(),
             limits: Limits::default(),
             auth: Auth::default(),
@@ -642,6 +648,14 @@ impl std::fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .field("catalog_cache_ms", &self.catalog_cache_ms)
+            .field(
+                "metrics_token",
+                &if self.metrics_token.is_empty() {
+                    ""
+                } else {
+                    "(set)"
+                },
+            )
             .field("pool", &self.pool)
             .field("limits", &self.limits)
             .field("auth", &self.auth)
@@ -663,6 +677,7 @@ const KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "catalog_cache_ms",
+    "metrics_token",
     "pool",
     "limits",
     "auth",
@@ -670,6 +685,7 @@ const KEYS: &[&str] = &[
     "events",
     "subscriptions",
     "workflow",
+    "console",
 ];
 
 impl Settings {
@@ -788,6 +804,8 @@ mod tests {
             // Not settings: the CLI's and the tests' variables are left alone.
             jail.set_env("HIREPLANE_AS", "someone");
             jail.set_env("HIREPLANE_TEST_POSTGRES", "x");
+            jail.set_env("HIREPLANE_CONSOLE__PUBLIC_URL", "https://hire.example.com");
+            jail.set_env("HIREPLANE_METRICS_TOKEN", "scrape-me");
             let s = Settings::load(Some(Path::new("hp.toml"))).unwrap();
             assert_eq!(s.listen.to_string(), "0.0.0.0:9000");
             assert_eq!(s.limits.max_depth, 5, "the environment wins over the file");
@@ -796,6 +814,12 @@ mod tests {
             assert_eq!(Limits::default().rate_scope, RateScope::Cluster);
             assert_eq!(s.limits.max_page_size, Limits::default().max_page_size);
             assert_eq!(s.database, "postgres://u:secret@db/hp");
+            assert_eq!(s.console.public_url, "https://hire.example.com");
+            assert_eq!(s.metrics_token, "scrape-me");
+            assert!(
+                !format!("{s:?}").contains("scrape-me"),
+                "the token is a secret"
+            );
             let shown = format!("{s:?}");
             assert!(!shown.contains("secret"), "{shown}");
             Ok(())

@@ -326,6 +326,37 @@ fn nesting_bombs_are_refused(db: Db) {
 }
 on_both!(nesting_bombs_are_refused);
 
+/// With `metrics_token` set, `/metrics` (which names the hosts of the orgs' webhooks) answers
+/// only its bearer.
+fn metrics_ask_for_their_token(db: Db) {
+    let api = Api::start(db, |s| s.metrics_token = "scrape-me".to_owned());
+    let (status, body) = api.get("/metrics");
+    assert_eq!(status, 401, "{body}");
+    let mut resp = api
+        .server
+        .agent
+        .get(format!("{}/metrics", api.server.base))
+        .header("Authorization", "Bearer scrape-me")
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(
+        resp.body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains("hireplane_")
+    );
+    let wrong = api
+        .server
+        .agent
+        .get(format!("{}/metrics", api.server.base))
+        .header("Authorization", "Bearer scrape-you")
+        .call()
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+}
+on_both!(metrics_ask_for_their_token);
+
 /// A job that panics on a database worker: its caller gets `Panicked`, the worker goes on with
 /// a fresh connection, and the panic is counted. More panics than workers, then 32 requests that
 /// must all succeed.
