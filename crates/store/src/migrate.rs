@@ -175,6 +175,14 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0030_applications_job_confidential.sql"),
         postgres: include_str!("../migrations/postgres/0030_applications_job_confidential.sql"),
     },
+    Migration {
+        version: 34,
+        name: "interview_participants_application",
+        sqlite: include_str!("../migrations/sqlite/0034_interview_participants_application.sql"),
+        postgres: include_str!(
+            "../migrations/postgres/0034_interview_participants_application.sql"
+        ),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived
