@@ -741,7 +741,8 @@ impl GuardCache {
 ///   `NOT EXISTS` compared every row of the page with every hidden job (2.6x the admin's on
 ///   1,000,000 applications; 1.3x now, the hidden jobs read by the `jobs_confidential` index,
 ///   migration 24);
-/// - inside a set, the sets it is built from (`interviews.id IN <the user's seats>`) become
+/// - inside a set, the sets it is built from (`applications.id IN <the applications of the
+///   user's seats>`, of the candidates they interview) become
 ///   `= ANY(ARRAY(...))`: evaluated once, an index condition on the next table.
 ///
 /// Anything else (a negated `IN`, which the translator does not write) is correlated as in

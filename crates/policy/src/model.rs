@@ -78,7 +78,8 @@ pub enum AttrKind {
 pub enum Membership {
     /// `Job.hiringTeam`: `hiring_team` rows of the job, any role.
     JobHiringTeam,
-    /// `Application.interviewers`: seats on any of the application's interviews.
+    /// `Application.interviewers`: seats on any of the application's interviews (the seat's
+    /// stored `application_id`, migration 34: always its interview's application).
     ApplicationInterviewers,
     /// `Interview.participants`: the interview's seats.
     InterviewParticipants,

@@ -753,10 +753,10 @@ fn under(path: &Path, p: P) -> P {
 }
 
 /// The keys of the rows whose set of users contains `user`. A set reached through another
-/// table is a nested `IN` (the interviews whose id is among the user's seats), not a join: the
-/// page form on PostgreSQL turns each level into `= ANY(ARRAY(...))`, evaluated once and used
-/// as an index condition of the next (`interviews_pkey`), where a join may be planned as a
-/// hash join over every interview of the org.
+/// table is a nested `IN` (the candidates whose applications are among those of the user's
+/// seats), not a join: the page form on PostgreSQL turns each level into `= ANY(ARRAY(...))`,
+/// evaluated once and used as an index condition of the next (`applications_pkey`), where a
+/// join may be planned as a hash join over every application of the org.
 fn membership(m: Membership, user_id: &str) -> Select {
     let user = SqlExpr::Text(user_id.to_owned());
     let org = |alias: &str| SqlExpr::eq(SqlExpr::Column(alias.into(), "org_id"), SqlExpr::Org);
@@ -781,11 +781,14 @@ fn membership(m: Membership, user_id: &str) -> Select {
             SqlExpr::all(vec![org("zp"), seat("zp")]),
         )
     };
+    // The applications of the user's seats: each seat stores its interview's application
+    // (migration 34), so the set is one index range of (org_id, user_id, application_id), in
+    // key order, instead of a lookup of each interview.
     let interviewed = || {
         select(
-            ("zi", "application_id"),
-            ("interviews", "zi"),
-            among("zi", "id", seats()),
+            ("zp", "application_id"),
+            ("interview_participants", "zp"),
+            SqlExpr::all(vec![org("zp"), seat("zp")]),
         )
     };
     match m {

@@ -316,16 +316,20 @@ fn postgres_pages_build_a_set_under_or_or_not_once() {
     );
     assert!(!jobs.contains("EXISTS"), "{jobs}");
     // A hiring manager's applications: their jobs OR the applications they interview for, both
-    // sets once; the interviews by the seats' ids.
+    // sets once; the applications they interview for read from their seats alone (each seat
+    // stores its interview's application, migration 34), no interview read.
     let hm = p
         .guard_for(&viewer("h1", "hiring_manager"), Dialect::Postgres)
         .unwrap();
     let apps = sql(&hm.rows_in_page(EntityId::Applications), "t");
     assert!(!apps.contains("EXISTS"), "{apps}");
     assert!(
-        apps.contains("(\"zi\".\"id\" = ANY(ARRAY((SELECT \"zp\".\"interview_id\""),
+        apps.contains(
+            "(\"t\".\"id\" IN (SELECT \"zp\".\"application_id\" AS \"k\" FROM \"interview_participants\" AS \"zp\""
+        ),
         "{apps}"
     );
+    assert!(!apps.contains("\"interviews\""), "{apps}");
     // Their jobs: two sets of the key (their hiring teams', those they interview for) as one
     // array, an index condition of a job's key (a joined job is probed by it).
     let jobs = sql(&hm.rows_in_page(EntityId::Jobs), "t");

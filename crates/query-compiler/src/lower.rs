@@ -449,6 +449,33 @@ fn driving_members(p: &SqlExpr) -> Option<(Vec<(&'static str, &Select)>, Vec<&Sq
     Some((members, conjuncts))
 }
 
+/// The operands of `e`'s top-level `AND`s (`e` itself when it is no `AND`).
+fn conjuncts(e: SqlExpr) -> Vec<SqlExpr> {
+    match e {
+        SqlExpr::Binary("AND", operands) => {
+            let (l, r) = *operands;
+            let mut out = conjuncts(l);
+            out.extend(conjuncts(r));
+            out
+        }
+        e => vec![e],
+    }
+}
+
+/// Whether `e` reads nothing of `alias` but its column `key` (also inside subqueries), and
+/// nothing of the row a policy predicate guards.
+fn reads_only(e: &SqlExpr, alias: &Name, key: &str) -> bool {
+    let mut only = true;
+    let mut copy = e.clone();
+    crate::sql::walk_expr_mut(&mut copy, &mut |e| match e {
+        SqlExpr::Column(a, c) if a == alias => only &= *c == key,
+        SqlExpr::Ref(a, _) if a == alias => only = false,
+        SqlExpr::RowColumn(_) => only = false,
+        _ => {}
+    });
+    only
+}
+
 /// The predicate that keeps the visible rows at `alias`; `None` when every row is visible.
 fn keep(v: &Visibility, alias: &str) -> Option<SqlExpr> {
     match v {
@@ -1244,7 +1271,14 @@ impl Lower<'_> {
     /// column is a member of one of the sets, so the page's first `n` visible rows are among
     /// the first `n` of the branches together; each key found passes the whole filter (its
     /// branch's member makes the disjunction true, the other conjuncts are tested in the branch),
-    /// so the statement tests the keys in place of the filter, and keeps the `where`. `None` (the statement as it was) when the statement does not
+    /// so the statement tests the keys in place of the filter, and keeps the `where`. A set of
+    /// the key itself (the applications a hiring manager interviews for) holds at most one row
+    /// per member, so its branch reads the members in the page's order instead, each once
+    /// (`GROUP BY`), probes each one's row (the filter's other conjuncts, the `where`) and
+    /// stops at the limit; the `where`'s conjuncts that read nothing but the key (the cursor)
+    /// are applied to the members too, so that over an index of the set in key order (a user's
+    /// seats by application, migration 34) the branch is one index range from the cursor of at
+    /// most `n` members. `None` (the statement as it was) when the statement does not
     /// read a page, the dialect cannot (`Dialect::drives_pages_from_sets`), the filter has no
     /// such disjunction (a single set is already an index condition: `x = ANY(ARRAY(...))`), a
     /// member's column has no index in key order (`catalog::KEY_ORDERED_INDEXES`), or the
@@ -1295,7 +1329,7 @@ impl Lower<'_> {
                 filter: SqlExpr::all(
                     [
                         SqlExpr::eq(col(&b, "org_id"), SqlExpr::Org),
-                        SqlExpr::eq(col(&b, column), member),
+                        SqlExpr::eq(col(&b, column), member.clone()),
                     ]
                     .into_iter()
                     .chain(conditions.iter().cloned())
@@ -1305,14 +1339,72 @@ impl Lower<'_> {
                 limit: Some(limit),
                 ..Default::default()
             };
-            branch.joins.push(Join {
+            let lateral = |rows: Select| Join {
                 kind: JoinKind::Inner,
                 source: TableSource::Lateral(Box::new(rows)),
                 alias: x.clone(),
                 on: SqlExpr::Bool(true),
+            };
+            let found = vec![(SqlExpr::Ref(x.clone(), Name::new(key)), Name::new(key))];
+            if column != key {
+                branch.joins.push(lateral(rows));
+                branch.columns = found;
+                branches.push(branch);
+                continue;
+            }
+            // A set of the key itself (the applications one interviews for): each member is
+            // at most one row, so the branch reads the set's members in the page's order, each
+            // once, probes their rows, and stops at the limit: `SELECT x.key FROM (SELECT
+            // member AS key ... GROUP BY member) z JOIN LATERAL (row by key) x ORDER BY z.key
+            // LIMIT n`. Over an index of the set in key order (migration 34: a user's seats by
+            // application) that is one index range from the cursor on, the `where` applied to
+            // the member when it reads nothing but the key (the cursor), so that the range
+            // starts there instead of probing every member before it.
+            let z = indexed("pz", i);
+            let key_of_z = SqlExpr::Ref(z.clone(), Name::new(key));
+            branch.columns = vec![(member.clone(), Name::new(key))];
+            branch.group_by = vec![member];
+            let rows = Select {
+                filter: SqlExpr::all(
+                    [
+                        SqlExpr::eq(col(&b, "org_id"), SqlExpr::Org),
+                        SqlExpr::eq(col(&b, key), key_of_z.clone()),
+                    ]
+                    .into_iter()
+                    .chain(conditions.iter().cloned())
+                    .collect(),
+                ),
+                order_by: Vec::new(),
+                limit: None,
+                ..rows
+            };
+            let mut from_cursor = Vec::new();
+            if let Some(f) = &self.ir.filter {
+                let mut own = Tables::new();
+                let e = self.scalar(f, &mut own, &z, subject);
+                if own.joins.is_empty() {
+                    from_cursor = conjuncts(e)
+                        .into_iter()
+                        .filter(|c| reads_only(c, &z, key))
+                        .collect();
+                }
+            }
+            let ordered = Select {
+                columns: found,
+                from: Some((TableSource::Subquery(Box::new(branch)), z)),
+                joins: vec![lateral(rows)],
+                filter: SqlExpr::all(from_cursor),
+                order_by: vec![(self.d.sort_key(key_of_z, true), descending)],
+                limit: Some(limit),
+                ..Default::default()
+            };
+            // Within a `UNION ALL` a branch's own order and limit need a subquery.
+            let q = indexed("pq", i);
+            branches.push(Select {
+                columns: vec![(SqlExpr::Ref(q.clone(), Name::new(key)), Name::new(key))],
+                from: Some((TableSource::Subquery(Box::new(ordered)), q)),
+                ..Default::default()
             });
-            branch.columns = vec![(SqlExpr::Ref(x, Name::new(key)), Name::new(key))];
-            branches.push(branch);
         }
         let mut union = branches.remove(0);
         union.union_all = branches;

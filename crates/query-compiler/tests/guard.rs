@@ -851,8 +851,24 @@ fn a_page_filtered_by_a_disjunction_of_sets_is_driven_from_the_sets() {
         "{}",
         c.sql
     );
+    // The set of the key itself: its members in key order, each once, from the cursor on (the
+    // `where`'s condition on the key applied to the members), each one's row probed, up to the
+    // limit.
     assert!(
-        c.sql.contains("(\"pb\".\"id\" = \"z\".\"application_id\")"),
+        c.sql
+            .contains("GROUP BY \"z\".\"application_id\"\n        ) AS \"pz1\""),
+        "{}",
+        c.sql
+    );
+    assert!(
+        c.sql.contains("(\"pb\".\"id\" = \"pz1\".\"id\")"),
+        "{}",
+        c.sql
+    );
+    assert!(
+        c.sql.contains(
+            "WHERE (\"pz1\".\"id\" COLLATE \"C\") > $2::text\n        ORDER BY \"pz1\".\"id\" COLLATE \"C\" ASC NULLS LAST\n        LIMIT 51"
+        ),
         "{}",
         c.sql
     );
@@ -895,10 +911,30 @@ fn a_page_filtered_by_a_disjunction_of_sets_is_driven_from_the_sets() {
     // Newest first: the branches in the same order.
     let desc = "report applications where id < \"a_5\" show id order by id desc limit 20";
     let c = compile_with(desc, Dialect::Postgres, &PageFilter(either.clone()), "desc");
-    assert_eq!(
+    for order in [
+        "ORDER BY \"pb\".\"id\" COLLATE \"C\" DESC NULLS FIRST",
+        "WHERE (\"pz1\".\"id\" COLLATE \"C\") < $2::text\n        ORDER BY \"pz1\".\"id\" COLLATE \"C\" DESC NULLS FIRST\n        LIMIT 20",
+    ] {
+        assert_eq!(c.sql.matches(order).count(), 1, "{}", c.sql);
+    }
+    // A `where` of the key and another column: only the key's condition reaches the members,
+    // the whole `where` the rows probed.
+    let status = "report applications where id > \"a_5\" and status = \"active\" show id order by id limit 51";
+    let c = compile_with(
+        status,
+        Dialect::Postgres,
+        &PageFilter(either.clone()),
+        "status",
+    );
+    assert!(
         c.sql
-            .matches("ORDER BY \"pb\".\"id\" COLLATE \"C\" DESC NULLS FIRST")
-            .count(),
+            .contains("WHERE (\"pz1\".\"id\" COLLATE \"C\") > $2::text\n        ORDER BY"),
+        "{}",
+        c.sql
+    );
+    assert!(!c.sql.contains("\"pz1\".\"status\""), "{}", c.sql);
+    assert_eq!(
+        c.sql.matches("(\"pb\".\"status\" = $3::text)").count(),
         2,
         "{}",
         c.sql

@@ -476,6 +476,17 @@ impl Store {
         Ok(out)
     }
 
+    /// The interview seats of org `org_id` whose stored `application_id` (migration 34) is not
+    /// their interview's application ([`rows::STALE_SEAT_APPLICATIONS`]), as
+    /// `interview_id/user_id`: empty for a sound org. An integrity check for operators and tests,
+    /// like [`Store::stale_job_ids`].
+    pub fn stale_seat_applications(&mut self, org_id: &str) -> Result<Vec<String>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.org_strings(rows::STALE_SEAT_APPLICATIONS, org_id),
+            Store::Postgres(s) => s.org_strings(rows::STALE_SEAT_APPLICATIONS, org_id),
+        }
+    }
+
     /// The candidates of org `org_id` whose stored `has_non_confidential_job` (migration 8) is not
     /// whether they have an application to a job that is not confidential
     /// ([`rows::STALE_CANDIDATE_FLAGS`]), by id: empty for a sound org. An integrity check for

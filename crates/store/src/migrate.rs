@@ -187,6 +187,14 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0032_interview_loops.sql"),
         postgres: include_str!("../migrations/postgres/0032_interview_loops.sql"),
     },
+    Migration {
+        version: 34,
+        name: "interview_participants_application",
+        sqlite: include_str!("../migrations/sqlite/0034_interview_participants_application.sql"),
+        postgres: include_str!(
+            "../migrations/postgres/0034_interview_participants_application.sql"
+        ),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

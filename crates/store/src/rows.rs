@@ -211,6 +211,7 @@ impl Table {
                 "role",
                 "position",
                 "job_id",
+                "application_id",
             ],
             Table::Feedback => &[
                 "org_id",
@@ -517,6 +518,7 @@ pub fn rows<E>(
                         Text(p.role.as_str()),
                         Int(i as i64),
                         job.clone(),
+                        Text(v.application_id.as_str()),
                     ],
                 )?;
             }
@@ -637,6 +639,17 @@ pub const STORED_JOB_IDS: [(Table, &str); 5] = [
          WHERE c.org_id = $1 AND (a.job_id IS NULL OR c.job_id IS NULL OR c.job_id <> a.job_id)",
     ),
 ];
+
+/// A query that lists, for org `$1`, the interview seats whose stored `application_id` (migration
+/// 34) is not their interview's application, as `interview_id/user_id`. The importer writes it
+/// with the row and every write path inserts seats with their interview, since access policies
+/// read it (`crates/policy/src/residual.rs`: the applications a user interviews for).
+pub const STALE_SEAT_APPLICATIONS: &str = "SELECT c.interview_id || '/' || c.user_id \
+    FROM interview_participants c LEFT JOIN interviews i \
+    ON i.org_id = c.org_id AND i.id = c.interview_id \
+    WHERE c.org_id = $1 AND (i.application_id IS NULL OR c.application_id IS NULL \
+        OR c.application_id <> i.application_id) \
+    ORDER BY c.interview_id, c.user_id";
 
 /// A query that lists, for org `$1`, the candidates whose stored `has_non_confidential_job`
 /// (migration 8) is not the truth: whether the candidate has an application to a job that is not

@@ -332,6 +332,7 @@ pub const TABLES: &[WarehouseTable] = &[
             c("role", Text),
             c("position", Integer),
             c("job_id", Text),
+            c("application_id", Text),
         ],
     ),
     t(

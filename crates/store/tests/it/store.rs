@@ -51,6 +51,11 @@ fn assert_round_trip(store: &mut Store, org: &str, input: &Path) {
         Vec::<String>::new(),
         "applications' job_confidential"
     );
+    assert_eq!(
+        store.stale_seat_applications(org).unwrap(),
+        Vec::<String>::new(),
+        "seats' application_id"
+    );
     let out = tempfile::tempdir().unwrap();
     store.export(org, out.path()).unwrap();
     let (a, b) = (
@@ -233,6 +238,11 @@ fn assert_derived_sound(store: &mut Store, org: &str) {
         store.stale_application_flags(org).unwrap(),
         Vec::<String>::new(),
         "{org}: applications' job_confidential"
+    );
+    assert_eq!(
+        store.stale_seat_applications(org).unwrap(),
+        Vec::<String>::new(),
+        "{org}: seats' application_id"
     );
     assert_eq!(
         stale_left_at(store, org),
@@ -467,7 +477,7 @@ on_both!(
     "hp_test",
     migrations_are_recorded_and_idempotent,
     |mut f| {
-        let latest = 32;
+        let latest = 34;
         assert_eq!(f.store().schema_version().unwrap(), latest);
         // Opening the same database again finds it current and changes nothing.
         let url = f.url.clone();
@@ -575,6 +585,7 @@ on_both!(
                     ALTER TABLE feedback DROP COLUMN job_id; \
                     ALTER TABLE offers DROP COLUMN job_id; \
                     DELETE FROM schema_migrations WHERE version = 6;";
+        f.execute_raw(UNDO_MIGRATION_34);
         f.execute_raw(undo);
         // Reopening applies migration 6 again, although 7 (later) is recorded.
         let mut reopened = Store::open(&f.url).unwrap();
@@ -583,6 +594,52 @@ on_both!(
             store::latest_schema_version()
         );
         assert_round_trip(&mut reopened, "back", dir.path());
+        for (table, cols) in columns(&mut reopened) {
+            let t = Table::ALL.into_iter().find(|t| t.name() == table).unwrap();
+            assert_eq!(cols, stored_columns(t), "columns of `{table}`");
+        }
+    }
+);
+
+/// The store as it was before migration 34: no `application_id` on seats, the index by user
+/// alone. Undone with migration 6 too, so that reapplying both puts the seats' columns back
+/// in their order (`job_id`, then `application_id`).
+const UNDO_MIGRATION_34: &str = "DROP INDEX interview_participants_user_application; \
+    CREATE INDEX interview_participants_user ON interview_participants (org_id, user_id); \
+    ALTER TABLE interview_participants DROP COLUMN application_id; \
+    DELETE FROM schema_migrations WHERE version = 34;";
+
+on_both!(
+    "hp_test",
+    migration_34_backfills_the_application_of_seats,
+    |mut f| {
+        let dir = generated("seats", 300, 8);
+        import(f.store(), dir.path(), false).unwrap();
+        f.execute_raw(UNDO_MIGRATION_34);
+        let mut reopened = Store::open(&f.url).unwrap();
+        assert_eq!(
+            reopened.schema_version().unwrap(),
+            store::latest_schema_version()
+        );
+        assert_eq!(
+            reopened.stale_seat_applications("seats").unwrap(),
+            Vec::<String>::new()
+        );
+        let backfilled = match &mut reopened {
+            Store::Sqlite(s) => s.query_strings(
+                "SELECT count(*) FROM interview_participants p JOIN interviews i \
+                 ON i.org_id = p.org_id AND i.id = p.interview_id \
+                 WHERE p.org_id = 'seats' AND p.application_id = i.application_id",
+            ),
+            Store::Postgres(s) => s.query_strings(
+                "SELECT CAST(count(*) AS text) FROM interview_participants p JOIN interviews i \
+                 ON i.org_id = p.org_id AND i.id = p.interview_id \
+                 WHERE p.org_id = 'seats' AND p.application_id = i.application_id",
+            ),
+        }
+        .unwrap();
+        assert!(backfilled[0].parse::<u32>().unwrap() > 0, "{backfilled:?}");
+        assert_round_trip(&mut reopened, "seats", dir.path());
         for (table, cols) in columns(&mut reopened) {
             let t = Table::ALL.into_iter().find(|t| t.name() == table).unwrap();
             assert_eq!(cols, stored_columns(t), "columns of `{table}`");

@@ -286,6 +286,11 @@ fn assert_exports_validly(store: &mut Store, org: &str) {
         Vec::<String>::new(),
         "applications' job_confidential after writes"
     );
+    assert_eq!(
+        store.stale_seat_applications(org).unwrap(),
+        Vec::<String>::new(),
+        "seats' application_id after writes"
+    );
     let confidential_before = confidential_applications(store, org);
     let before = derived(store, org);
     let flags_before = flags(store, org);
@@ -308,6 +313,11 @@ fn assert_exports_validly(store: &mut Store, org: &str) {
         store.stale_application_flags(org).unwrap(),
         Vec::<String>::new(),
         "applications' job_confidential after re-import"
+    );
+    assert_eq!(
+        store.stale_seat_applications(org).unwrap(),
+        Vec::<String>::new(),
+        "seats' application_id after re-import"
     );
     assert_eq!(
         confidential_applications(store, org),
@@ -2464,5 +2474,156 @@ on_both!(
             after.last().unwrap().subject,
             format!("candidate/{}", loud.id)
         );
+    }
+);
+
+/// Each seat of org A with the application it stores and its interview's application, as
+/// `interview_id/user_id stored interview's`, by interview and user.
+fn seat_applications(store: &mut Store) -> Vec<String> {
+    strings(
+        store,
+        "SELECT p.interview_id || '/' || p.user_id || ' ' || coalesce(p.application_id, '-') \
+             || ' ' || i.application_id \
+         FROM interview_participants p JOIN interviews i \
+         ON i.org_id = p.org_id AND i.id = p.interview_id \
+         WHERE p.org_id = 'org_a' ORDER BY p.interview_id, p.user_id",
+    )
+}
+
+/// Whether every seat of org A stores its interview's application, checked row by row (not
+/// only through `Store::stale_seat_applications`); the number of seats.
+#[track_caller]
+fn assert_seats_store_their_application(store: &mut Store) -> usize {
+    let seats = seat_applications(store);
+    for seat in &seats {
+        let (_, applications) = seat.split_once(' ').unwrap();
+        let (stored, truth) = applications.split_once(' ').unwrap();
+        assert_eq!(stored, truth, "{seat}");
+    }
+    assert_eq!(
+        store.stale_seat_applications(A).unwrap(),
+        Vec::<String>::new()
+    );
+    seats.len()
+}
+
+// Migration 34: a seat stores its interview's application (`application_id`), which the policy
+// reads for "the applications a user interviews for" (a hiring manager's and an interviewer's
+// rows). The import writes it, and it stays equal through scheduling and merging candidates
+// (no write path moves an interview to another application, nor changes an application's
+// id); the integrity check finds a seat that disagrees.
+on_both!(
+    "hp_test_write",
+    seats_store_their_interviews_application,
+    |mut f| {
+        let s = f.store();
+        let w = world(s);
+        let imported = assert_seats_store_their_application(s);
+        assert!(
+            imported > 0,
+            "the generated org has no seats: the check is vacuous"
+        );
+        assert!(
+            !strings(
+                s,
+                "SELECT p.interview_id FROM interview_participants p WHERE p.org_id = 'org_b'"
+            )
+            .is_empty()
+        );
+
+        // Scheduling: an interview of an application of the candidate that will be merged.
+        let duplicate = s
+            .create_candidate(A, candidate_cmd("Zoe Duplicate"))
+            .unwrap()
+            .id;
+        let app = s
+            .apply(
+                A,
+                NewApplication {
+                    candidate_id: duplicate.clone(),
+                    ..apply_cmd(&w, "2025-03-01T10:00:00Z")
+                },
+            )
+            .unwrap();
+        s.move_stage(A, move_cmd(&app.id, &w.onsite, "2025-03-02T10:00:00Z"))
+            .unwrap();
+        let interview = s
+            .create_interview(
+                A,
+                NewInterview {
+                    id: None,
+                    application_id: app.id.clone(),
+                    stage_id: w.onsite.clone(),
+                    title: "Onsite loop".into(),
+                    starts_at: at("2025-03-03T10:00:00Z"),
+                    ends_at: at("2025-03-03T11:00:00Z"),
+                    status: InterviewStatus::Scheduled,
+                    interviewers: vec![
+                        InterviewParticipant {
+                            user_id: w.users[0].clone(),
+                            role: InterviewerRole::Interviewer,
+                        },
+                        InterviewParticipant {
+                            user_id: w.users[2].clone(),
+                            role: InterviewerRole::Shadow,
+                        },
+                    ],
+                    booked_at: None,
+                },
+            )
+            .unwrap();
+        let ours = |s: &mut Store| {
+            strings(
+                s,
+                &format!(
+                    "SELECT user_id || ' ' || application_id FROM interview_participants \
+                     WHERE org_id = 'org_a' AND interview_id = '{}' ORDER BY user_id",
+                    interview.id
+                ),
+            )
+        };
+        let expected: Vec<String> = [&w.users[0], &w.users[2]]
+            .iter()
+            .map(|u| format!("{u} {}", app.id))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(ours(s), expected);
+        assert_eq!(assert_seats_store_their_application(s), imported + 2);
+
+        // Merging the candidate moves the application, interviews and seats with it.
+        let merged = s
+            .merge_candidates(
+                A,
+                store::MergeCandidates {
+                    keep: w.candidate.clone(),
+                    merge: duplicate,
+                },
+            )
+            .unwrap();
+        assert_eq!(merged.application_ids, vec![app.id.clone()]);
+        assert_eq!(ours(s), expected);
+        assert_eq!(assert_seats_store_their_application(s), imported + 2);
+        assert_exports_validly(s, A);
+
+        // The check finds a seat that names another application (the attack: a policy reading
+        // the column would then show that application to the seat's user).
+        let other = first(
+            s,
+            &format!(
+                "SELECT id FROM applications WHERE org_id = 'org_a' AND id <> '{}' ORDER BY id",
+                app.id
+            ),
+        );
+        let seat = format!("{}/{}", interview.id, w.users[0]);
+        let corrupt = format!(
+            "UPDATE interview_participants SET application_id = '{other}' \
+             WHERE org_id = 'org_a' AND interview_id = '{}' AND user_id = '{}'",
+            interview.id, w.users[0]
+        );
+        f.execute_raw(&corrupt);
+        let s = f.store();
+        assert_eq!(s.stale_seat_applications(A).unwrap(), vec![seat]);
+        assert_eq!(s.stale_seat_applications(B).unwrap(), Vec::<String>::new());
     }
 );
