@@ -34,6 +34,7 @@
 //! | `managePolicy` (read, validate, set, reset the org's access policy) | `edit` the caller's org and the admin role |
 //! | `inviteUser` (a link to choose a console password) | `edit` the caller's org and the admin role |
 //! | `manageJobs` (the org's durable jobs) | `edit` the caller's org and the admin role |
+//! | `updateUser` (a user's role, active or not) | `edit` the caller's org and the admin role |
 //! | `readAuditLog` (the org's audit log) | `edit` the caller's org |
 
 use policy::{Action, Fact};
@@ -171,6 +172,8 @@ pub enum Command<'a> {
     ManagePolicy,
     /// Reading the org's audit log (`crate::audit_log`).
     ReadAuditLog,
+    /// Changing a user's role or whether they are active (`updateUser`).
+    UpdateUser,
 }
 
 impl Command<'_> {
@@ -213,6 +216,7 @@ impl Command<'_> {
             Command::InviteUser => "inviteUser",
             Command::ManagePolicy => "managePolicy",
             Command::ReadAuditLog => "readAuditLog",
+            Command::UpdateUser => "updateUser",
         }
     }
 }
@@ -461,7 +465,10 @@ impl Services {
             // `edit` on the org, which an org's own policy may grant more widely: the access
             // policy (it decides what everyone sees), invitations (a link lets its holder act as
             // the user) and durable jobs (their payloads and errors hold any of the org's data).
-            Command::ManagePolicy | Command::InviteUser | Command::ManageJobs => {
+            Command::ManagePolicy
+            | Command::InviteUser
+            | Command::ManageJobs
+            | Command::UpdateUser => {
                 self.authorize_own_org(store, access, Action::Edit, at)?;
                 if access.user.role == "admin" {
                     return Ok(());
@@ -473,6 +480,9 @@ impl Services {
                     ),
                     Command::InviteUser => format!(
                         "users of org `{org}` (admins only: an invitation lets its holder act as the user)"
+                    ),
+                    Command::UpdateUser => format!(
+                        "users of org `{org}` (admins only: a role decides what its holder sees)"
                     ),
                     _ => format!(
                         "the jobs of org `{org}` (admins only: a job's payload and errors hold any of the org's data)"

@@ -642,6 +642,23 @@ impl Services {
             .set_archive_reasons(&access.viewer.org, &input.reasons)?)
     }
 
+    /// `updateUser`: an admin changes a user's role or whether they are active (never leaving
+    /// the org without an active admin). A role change applies to the user's next request
+    /// (within `auth.cache_ms` for API tokens, as a revocation does); a deactivated user's
+    /// sessions and tokens stop at once.
+    pub fn update_user(
+        &self,
+        store: &mut Store,
+        access: &Access,
+        input: store::UpdateUser,
+        at: Instant,
+    ) -> Result<store::UpdatedUser, AppError> {
+        self.authorize_command(store, access, &Command::UpdateUser, at)?;
+        Ok(store
+            .acting_as(Some(&access.viewer.user), at)
+            .update_user(&access.viewer.org, input)?)
+    }
+
     /// The org's archive reasons, in order (the default list until an admin sets one): what
     /// `archiveApplication` takes. Every user of the org may read them (they name no record).
     pub fn archive_reasons(

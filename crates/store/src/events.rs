@@ -199,6 +199,7 @@ const RECOMMENDATION: &[&str] = Recommendation::NAMES;
 const OFFER_STATUS: &[&str] = OfferStatus::NAMES;
 const STAGE_KIND: &[&str] = StageKind::NAMES;
 const CUSTOM_ENTITY: &[&str] = CustomEntity::NAMES;
+const ROLE: &[&str] = domain::enums::Role::NAMES;
 const CUSTOM_FIELD_TYPE: &[&str] = CustomFieldType::NAMES;
 
 use FieldType::{Boolean, Enum, Id, IdList, Integer, Text, TextList, Timestamp};
@@ -623,6 +624,24 @@ pub const ARCHIVE_REASONS_SET: EventType = EventType {
     fields: &[f("reasons", TextList, "the list, in order")],
 };
 
+pub const USER_UPDATED: EventType = EventType {
+    name: "user.updated",
+    version: 1,
+    subject: "org/<org id>",
+    description: "An admin changed a user's role or whether they are active (`updateUser`); a deactivated user's access ends at once.",
+    fields: &[
+        f("user_id", Id, "the user"),
+        f("role", Enum(ROLE), "the role now"),
+        f("active", Boolean, "whether the user is active now"),
+        f("previous_role", Enum(ROLE), "the role before"),
+        f(
+            "previous_active",
+            Boolean,
+            "whether the user was active before",
+        ),
+    ],
+};
+
 pub const POLICY_VERSION_SET: EventType = EventType {
     name: "policy.version_set",
     version: 1,
@@ -667,6 +686,7 @@ pub const CATALOGUE: &[&EventType] = &[
     &CUSTOM_FIELD_UPDATED,
     &CUSTOM_FIELD_VALUE_SET,
     &ARCHIVE_REASONS_SET,
+    &USER_UPDATED,
     &POLICY_VERSION_SET,
 ];
 
@@ -789,6 +809,11 @@ pub const COMMANDS: &[(&str, &str, Emits)] = &[
         "setArchiveReasons",
         "",
         &[(&ARCHIVE_REASONS_SET, Times::One)],
+    ),
+    (
+        "updateUser",
+        "when the role or `active` changes",
+        &[(&USER_UPDATED, Times::One)],
     ),
     (
         "setPolicy / resetPolicy (hireplane policy set / reset)",

@@ -82,7 +82,7 @@ pub use write::{
     MergeCandidates, Merged, MoveStage, NewApplication, NewCandidate, NewCustomField, NewFeedback,
     NewInterview, NewInterviewLoop, NewJob, NewOffer, NewStage, OfferTerms, RepairLoop,
     RepairedLoop, StageChange, Unarchive, UpdateCandidate, UpdateCustomField, UpdateFeedback,
-    UpdateJob, UpdateOffer, UpdateStage, WriteError, map_entry_path,
+    UpdateJob, UpdateOffer, UpdateStage, UpdateUser, UpdatedUser, WriteError, map_entry_path,
 };
 
 /// Where the store lives, parsed from a database URL.

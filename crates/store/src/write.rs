@@ -45,6 +45,7 @@ mod loops;
 mod merge;
 mod offers;
 pub(crate) mod tx;
+mod users;
 
 use domain::Id;
 
@@ -58,6 +59,7 @@ pub use jobs::{AddStage, NewJob, NewStage, UpdateJob, UpdateStage};
 pub use loops::{InterviewLoop, NewInterviewLoop, RepairLoop, RepairedLoop};
 pub use merge::{MAX_DUPLICATE_CANDIDATES, MergeCandidates, Merged};
 pub use offers::{NewOffer, OfferTerms, UpdateOffer};
+pub use users::{UpdateUser, UpdatedUser};
 
 use crate::StoreError;
 

@@ -1,7 +1,9 @@
 //! Admin pages (the "Admin" navigation, shown to admins; every page reads and writes through
 //! the API, which refuses others: its `FORBIDDEN` message is the page, its `NOT_FOUND` the 404):
 //!
-//! - users and roles (the API's `users`), and invitations to the console: an admin makes a
+//! - users and roles (the API's `users`), each user's role and `active` changed through
+//!   `updateUser` (a refusal, such as the org's last active admin, shown on the page), and
+//!   invitations to the console: an admin makes a
 //!   one-time link for a user to choose a password (the API's `inviteUser`: `edit` on the org
 //!   and the admin role). The link starts with `console.public_url`, or the request's `Host`
 //!   when that is a plain host name ([`link_base`]); it is shown once, on the page that made it;
@@ -70,7 +72,7 @@ fn render(
         table {
             thead { tr {
                 th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Role" } th scope="col" { "Active" }
-                @if admin { th scope="col" { "Console" } }
+                @if admin { th scope="col" { "Console" } th scope="col" { "Change" } }
             } }
             tbody {
                 @for u in users {
@@ -86,6 +88,22 @@ fn render(
                                         input type="hidden" name="csrf" value=(signed.session.csrf_token);
                                         button.secondary type="submit" aria-label={ "Invite " (text(u, "name")) } { "Invite" }
                                     }
+                                }
+                            }
+                            td {
+                                @let id = text(u, "id");
+                                @let name = text(u, "name");
+                                form.inline method="post" action={ "/console/admin/users/" (seg(&id)) } {
+                                    input type="hidden" name="csrf" value=(signed.session.csrf_token);
+                                    label for={ "role-" (id) } { "Role of " (name) }
+                                    select id={ "role-" (id) } name="role" {
+                                        @for r in ["admin", "recruiter", "hiring_manager", "interviewer"] {
+                                            option value=(r) selected[text(u, "role") == r] { (r.replace('_', " ")) }
+                                        }
+                                    }
+                                    label for={ "active-" (id) } { "Active" }
+                                    input id={ "active-" (id) } type="checkbox" name="active" value="true" checked[at(u, "active").as_bool() == Some(true)];
+                                    button.secondary type="submit" aria-label={ "Save " (name) } { "Save" }
                                 }
                             }
                         }
@@ -109,6 +127,55 @@ pub async fn users_page(
         "Users",
         render(&signed, &list, None, None),
     ))
+}
+
+#[derive(Deserialize)]
+pub struct UserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    role: String,
+    /// Present (`true`) when the box is ticked; browsers send nothing for an unticked box.
+    #[serde(default)]
+    active: Option<String>,
+}
+
+/// `POST /console/admin/users/{id}`: the API's `updateUser` (a refusal, such as the org's last
+/// active admin, is shown on the page).
+pub async fn update_user(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    client: Option<axum::Extension<ClientAddr>>,
+    Path(user): Path<String>,
+    Form(form): Form<UserForm>,
+) -> Result<Response, PageError> {
+    let signed = signed_in(&shared, &headers, client.map(|c| c.0.0)).await?;
+    check_post(&signed, &headers, &form.csrf)?;
+    let user = id(&user)?.to_owned();
+    let role = bounded("role", &form.role, 20)?.to_owned();
+    let changed = graphql(
+        &shared,
+        &signed,
+        "mutation($u: ID!, $r: String, $a: Boolean) { updateUser(input: {userId: $u, role: $r, active: $a}) { id } }",
+        json!({ "u": user, "r": role, "a": form.active.is_some() }),
+    )
+    .await;
+    match changed {
+        Ok(_) => Ok(super::redirect("/console/admin/users")),
+        Err(e) => {
+            let (status, message) = shown(e)?;
+            let list = users(&shared, &signed).await?;
+            Ok(page_response(
+                status,
+                layout::page(
+                    &signed,
+                    "Users",
+                    Nav::Admin,
+                    render(&signed, &list, Some(&message), None),
+                ),
+            ))
+        }
+    }
 }
 
 #[derive(Deserialize)]

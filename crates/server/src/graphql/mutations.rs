@@ -521,6 +521,13 @@ pub fn fields() -> Vec<Field> {
                 .description("The field and what to change"),
         )
         .description("Changes a custom field's label, sensitivity or options (options may be added, never removed: stored values keep their option). Who may: whoever may edit the org (admins by default; others get `FORBIDDEN`). Emits `custom_field.updated`. Answers with the field's definition as JSON"),
+        mutation(
+            "updateUser",
+            EntityId::Users,
+            "UpdateUserInput",
+            "Changes a user's role or whether they are active, as the org's admin. Who may: admins (`edit` on the org and the admin role, which no org policy widens; others get `FORBIDDEN`). Checks: `userId` a user of the org (`NOT_FOUND`); `role` one of admin, recruiter, hiring_manager, interviewer; the org keeps at least one active admin (`CONFLICT` on `role` or `active`). A role change applies to the user's next request (within `auth.cache_ms` for a token checked just before); a deactivated user's tokens and console sessions stop working. Emits `user.updated` when something changed. Answers with the user",
+            |ctx| super::spans::traced(super::spans::resolver(&ctx), update_user(ctx)),
+        ),
         Field::new(
             "setArchiveReasons",
             TypeRef::named_nn_list_nn(TypeRef::STRING),
@@ -879,6 +886,19 @@ pub fn types() -> Vec<Type> {
                  not come; once it has started)",
             ))
             .into(),
+        InputObject::new("UpdateUserInput")
+            .description("A user and what to change: `updateUser`")
+            .field(id_nn("userId", "The user of the caller's org"))
+            .field(
+                InputValue::new("role", TypeRef::named(TypeRef::STRING)).description(
+                    "The new role: `admin`, `recruiter`, `hiring_manager` or `interviewer`",
+                ),
+            )
+            .field(
+                InputValue::new("active", TypeRef::named(TypeRef::BOOLEAN))
+                    .description("False: the user can no longer sign in or use a token; true: again"),
+            )
+            .into(),
         InputObject::new("SetArchiveReasonsInput")
             .description("The org's archive reasons: `setArchiveReasons`")
             .field(
@@ -1094,6 +1114,20 @@ async fn mark_interview(ctx: ResolverContext<'_>) -> async_graphql::Result<Optio
         EntityId::Interviews,
         move |store, services, access, at| services.mark_interview(store, access, cmd, at),
     )
+    .await
+}
+
+async fn update_user(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<FieldValue<'_>>> {
+    let i = input(&ctx)?;
+    i.not_null(&["role", "active"])?;
+    let cmd = store::UpdateUser {
+        user_id: i.id("userId")?,
+        role: i.opt_enum("role", domain::enums::Role::parse)?,
+        active: i.opt_bool("active")?,
+    };
+    mutate(&ctx, EntityId::Users, move |store, services, access, at| {
+        Ok(services.update_user(store, access, cmd, at)?.user_id)
+    })
     .await
 }
 

@@ -477,6 +477,125 @@ fn run(db: &common::Db) {
         assert_eq!(e["extensions"]["code"], code_of, "{vars}: {e}");
     }
 
+    // Users: an admin changes a role (in force at the user's next request) and deactivates
+    // (their token stops); the org keeps an active admin; nobody else may.
+    let viewer_role =
+        |t: &str| ok(&server, t, "{ viewer { role } }", json!({}))["viewer"]["role"].clone();
+    // Only the fields given: a null `role` or `active` is refused (it clears nothing).
+    let update = |t: &str, vars: Value| {
+        let (mut params, mut fields) = (vec!["$u: ID!"], vec!["userId: $u"]);
+        if vars.get("r").is_some() {
+            params.push("$r: String");
+            fields.push("role: $r");
+        }
+        if vars.get("a").is_some() {
+            params.push("$a: Boolean");
+            fields.push("active: $a");
+        }
+        send(
+            &server,
+            t,
+            &format!(
+                "mutation({}) {{ updateUser(input: {{{}}}) {{ id role active }} }}",
+                params.join(", "),
+                fields.join(", ")
+            ),
+            vars,
+        )
+    };
+    let v = update(
+        &admin.token,
+        json!({ "u": recruiter.user_id, "r": "interviewer" }),
+    );
+    assert_eq!(v["data"]["updateUser"]["role"], "interviewer", "{v}");
+    assert_eq!(viewer_role(&recruiter.token), "interviewer");
+    let v = update(
+        &admin.token,
+        json!({ "u": recruiter.user_id, "r": "recruiter" }),
+    );
+    assert!(v.get("errors").is_none(), "{v}");
+    assert_eq!(viewer_role(&recruiter.token), "recruiter");
+    let v = update(
+        &admin.token,
+        json!({ "u": interviewer.user_id, "a": false }),
+    );
+    assert_eq!(v["data"]["updateUser"]["active"], false, "{v}");
+    let gone = send(
+        &server,
+        &interviewer.token,
+        "{ viewer { role } }",
+        json!({}),
+    );
+    assert!(
+        gone.get("errors").is_some(),
+        "a deactivated user's token stops: {gone}"
+    );
+    let v = update(&admin.token, json!({ "u": interviewer.user_id, "a": true }));
+    assert!(v.get("errors").is_none(), "{v}");
+    assert_eq!(viewer_role(&interviewer.token), "interviewer");
+    for (t, vars, code_of) in [
+        (
+            &recruiter.token,
+            json!({ "u": recruiter.user_id, "r": "admin" }),
+            "FORBIDDEN",
+        ),
+        (
+            &admin.token,
+            json!({ "u": "usr_of_nobody", "r": "admin" }),
+            "NOT_FOUND",
+        ),
+        (
+            &admin.token,
+            json!({ "u": recruiter.user_id, "r": "ceo" }),
+            "BAD_USER_INPUT",
+        ),
+    ] {
+        let v = update(t, vars.clone());
+        assert_eq!(v["errors"][0]["extensions"]["code"], code_of, "{vars}: {v}");
+    }
+    // The last active admin: every other admin deactivated, the caller may not step down.
+    let admins: Vec<String> = ok(
+        &server,
+        &admin.token,
+        "{ users(first: 200) { nodes { id role active } } }",
+        json!({}),
+    )["users"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| {
+            u["role"] == "admin" && u["active"] == true && u["id"] != admin.user_id.as_str()
+        })
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!admins.is_empty(), "the generated org has several admins");
+    for a in &admins {
+        let v = update(&admin.token, json!({ "u": a, "a": false }));
+        assert!(v.get("errors").is_none(), "{v}");
+    }
+    for vars in [
+        json!({ "u": admin.user_id, "r": "recruiter" }),
+        json!({ "u": admin.user_id, "a": false }),
+    ] {
+        let v = update(&admin.token, vars.clone());
+        assert_eq!(
+            v["errors"][0]["extensions"]["code"], "CONFLICT",
+            "{vars}: {v}"
+        );
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("last active admin"),
+            "{v}"
+        );
+    }
+    assert_eq!(viewer_role(&admin.token), "admin");
+    for a in &admins {
+        let v = update(&admin.token, json!({ "u": a, "a": true }));
+        assert!(v.get("errors").is_none(), "{v}");
+    }
+
     // A policy that gives recruiters `edit` on the org lets them read the audit log, never
     // rewrite the policy (the admin role is asked besides, outside the policy).
     let widened = format!(

@@ -962,6 +962,78 @@ fn admins_invite_users_others_may_not(db: Db) {
 }
 on_both!(admins_invite_users_others_may_not);
 
+/// An admin changes a user's role and deactivates them from the users page (the API's
+/// `updateUser`); a recruiter's form is refused.
+fn admins_change_roles_others_may_not(db: Db) {
+    let c = Console::new(db);
+    let admin = c.sign_in_token(&c.role("admin").token);
+    let recruiter = c.sign_in_token(&c.role("recruiter").token);
+    let target = c.role("interviewer");
+    let path = format!("/console/admin/users/{}", target.user_id);
+    let page = c.get("/console/admin/users", Some(&admin));
+    assert!(
+        page.body
+            .contains(&format!("id=\"role-{}\"", target.user_id)),
+        "{}",
+        page.body
+    );
+    let csrf = c.csrf(&recruiter);
+    let a = c.post(
+        &path,
+        Some(&recruiter),
+        &[("csrf", &csrf), ("role", "admin"), ("active", "true")],
+        None,
+    );
+    assert_eq!(a.status, 403, "{}", a.body);
+    let csrf = c.csrf(&admin);
+    let a = c.post(
+        &path,
+        Some(&admin),
+        &[
+            ("csrf", &csrf),
+            ("role", "hiring_manager"),
+            ("active", "true"),
+        ],
+        None,
+    );
+    assert_eq!(
+        (a.status, a.location.as_str()),
+        (303, "/console/admin/users"),
+        "{}",
+        a.body
+    );
+    let me = c.api(&target.token, "{ viewer { role } }");
+    assert_eq!(me["viewer"]["role"], "hiring_manager");
+    // The box unticked: deactivated, their token stops.
+    let a = c.post(
+        &path,
+        Some(&admin),
+        &[("csrf", &csrf), ("role", "interviewer")],
+        None,
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let status = c
+        .server
+        .agent
+        .post(format!("{}/graphql", c.server.base))
+        .header("Authorization", format!("Bearer {}", target.token))
+        .send_json(json!({ "query": "{ viewer { role } }" }))
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(status, 401, "a deactivated user");
+    // A bad role is shown on the page, with the API's message.
+    let a = c.post(
+        &path,
+        Some(&admin),
+        &[("csrf", &csrf), ("role", "ceo"), ("active", "true")],
+        None,
+    );
+    assert_eq!(a.status, 422, "{}", a.body);
+    assert!(a.body.contains("ceo"), "{}", a.body);
+}
+on_both!(admins_change_roles_others_may_not);
+
 fn the_api_link_opens_graphiql_as_the_user(db: Db) {
     let c = Console::new(db);
     let hm = c.role("hiring_manager");
