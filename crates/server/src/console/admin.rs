@@ -14,7 +14,9 @@
 //!   (`validatePolicy`: each problem at its line, the text shown with those lines marked), set
 //!   (`setPolicy`) or the org returned to the shipped default (`resetPolicy`).
 //! - the audit log (`auditLog`): newest first, a page at a time, by actor and denials.
-//! - feature flags (`flags`, `setFlag`): each flag on or off, switched with a reason (admins of
+//! - feature flags (`flags`, `setFlag`) and their rollouts (`rollouts`, `pauseRollout`,
+//!   `resumeRollout`, `abortRollout`): each flag on or off, switched with a reason, and each
+//!   rollout's state and cohorts, changed with a reason (admins of
 //!   the installation's operator org only: others see the API's refusal).
 
 use app::policy_changes::MAX_POLICY_BYTES;
@@ -933,7 +935,66 @@ pub async fn audit_page(
 
 // Feature flags.
 
-const FLAGS_DOC: &str = "{ flags { name kind definition version updatedAt updatedBy } }";
+const FLAGS_DOC: &str = "{ flags { name kind definition version updatedAt updatedBy } rollouts { flag phase step percent stepStartedAt updatedAt updatedBy on off comparisons } }";
+
+/// The rollouts of the installation's flags: each plan's phase, step and percentage, its
+/// cohorts' figures in the step, and a form to pause, resume or abort it with a reason (the
+/// API's `pauseRollout`, `resumeRollout`, `abortRollout`).
+fn render_rollouts(csrf: &str, rollouts: &[Value]) -> Markup {
+    let figures = |c: &Value| -> String {
+        if c.is_null() {
+            return "no figures yet".to_owned();
+        }
+        format!(
+            "{} requests, {} errors, {} slow",
+            at(c, "requests"),
+            at(c, "errors"),
+            at(c, "slow")
+        )
+    };
+    html! {
+        h2 { "Rollouts" }
+        @if rollouts.is_empty() {
+            p.muted { "No flag is being rolled out (a plan is set with the API's `setRolloutPlan` or `hireplane flags rollout`)." }
+        } @else {
+            table {
+                caption.sr-only { "The flags' rollouts" }
+                thead { tr {
+                    th scope="col" { "Flag" } th scope="col" { "State" } th scope="col" { "Flagged orgs" }
+                    th scope="col" { "Control orgs" } th scope="col" { "Change" }
+                } }
+                tbody {
+                    @for (i, r) in rollouts.iter().enumerate() {
+                        @let flag = text(r, "flag");
+                        @let phase = text(r, "phase");
+                        tr {
+                            td { code { (flag) } }
+                            td { (phase) ", step " (text(r, "step")) ", " (text(r, "percent")) "% since " (text(r, "stepStartedAt")) }
+                            td { (figures(at(r, "on"))) }
+                            td { (figures(at(r, "off"))) }
+                            td {
+                                @if phase == "running" || phase == "paused" || phase == "halted" {
+                                    form.inline method="post" action="/console/admin/rollouts" {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        input type="hidden" name="flag" value=(flag);
+                                        label for={ "rollout-reason-" (i) } { "Why" }
+                                        input id={ "rollout-reason-" (i) } name="reason" maxlength="500" required;
+                                        @if phase == "running" {
+                                            button type="submit" name="action" value="pause" { "Pause" span.sr-only { " " (flag) } }
+                                        } @else {
+                                            button type="submit" name="action" value="resume" { "Resume" span.sr-only { " " (flag) } }
+                                        }
+                                        button.secondary type="submit" name="action" value="abort" { "Abort" span.sr-only { " " (flag) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
 
 fn render_flags(
     signed: &Signed,
@@ -941,7 +1002,17 @@ fn render_flags(
     error: Option<&str>,
     notice: Option<&str>,
 ) -> Markup {
+    render_flags_and_rollouts(signed, flags.map(|f| (f, &[][..])), error, notice)
+}
+
+fn render_flags_and_rollouts(
+    signed: &Signed,
+    data: Option<(&[Value], &[Value])>,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Markup {
     let csrf = &signed.session.csrf_token;
+    let flags = data.map(|(f, _)| f);
     html! {
         h1 { "Feature flags" }
         (layout::admin_nav(AdminPage::Flags))
@@ -986,22 +1057,32 @@ fn render_flags(
                 }
             }
         }
+        @if let Some((_, rollouts)) = data {
+            (render_rollouts(csrf, rollouts))
+        }
     }
 }
 
-/// The flags, or the API's refusal as the page's message (the page stays in the admin frame).
+/// The flags and their rollouts, or the API's refusal as the page's message (the page stays
+/// in the admin frame).
+async fn flags_and_rollouts(
+    shared: &Arc<Shared>,
+    signed: &Signed,
+) -> Result<Result<(Vec<Value>, Vec<Value>), String>, PageError> {
+    let list = |data: &Value, key: &str| at(data, key).as_array().cloned().unwrap_or_default();
+    match graphql(shared, signed, FLAGS_DOC, json!({})).await {
+        Ok(data) => Ok(Ok((list(&data, "flags"), list(&data, "rollouts")))),
+        Err(PageError::Refused { code, message }) if code == "FORBIDDEN" => Ok(Err(message)),
+        Err(e) => Err(e),
+    }
+}
+
+/// The flags, or the API's refusal.
 async fn flags(
     shared: &Arc<Shared>,
     signed: &Signed,
 ) -> Result<Result<Vec<Value>, String>, PageError> {
-    match graphql(shared, signed, FLAGS_DOC, json!({})).await {
-        Ok(data) => Ok(Ok(at(&data, "flags")
-            .as_array()
-            .cloned()
-            .unwrap_or_default())),
-        Err(PageError::Refused { code, message }) if code == "FORBIDDEN" => Ok(Err(message)),
-        Err(e) => Err(e),
-    }
+    Ok(flags_and_rollouts(shared, signed).await?.map(|(f, _)| f))
 }
 
 /// `GET /console/admin/flags`.
@@ -1012,9 +1093,15 @@ pub async fn flags_page(
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, PageError> {
     let signed = signed_in(&shared, &headers, client.map(|c| c.0.0)).await?;
-    let notice = (q.done == "switched").then_some("The flag was switched.");
-    let body = match flags(&shared, &signed).await? {
-        Ok(list) => render_flags(&signed, Some(&list), None, notice),
+    let notice = match q.done.as_str() {
+        "switched" => Some("The flag was switched."),
+        "rollout" => Some("The rollout was changed."),
+        _ => None,
+    };
+    let body = match flags_and_rollouts(&shared, &signed).await? {
+        Ok((list, rollouts)) => {
+            render_flags_and_rollouts(&signed, Some((&list, &rollouts)), None, notice)
+        }
         Err(refusal) => {
             return Ok(page_response(
                 StatusCode::FORBIDDEN,
@@ -1151,5 +1238,66 @@ mod tests {
             link_base(&public, Some("evil.example")).ok(),
             Some("https://hire.example.com".to_owned())
         );
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct RolloutForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    flag: String,
+    /// `pause`, `resume` or `abort`.
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /console/admin/rollouts`: a rollout paused, resumed or aborted with a reason (the
+/// API's `pauseRollout`, `resumeRollout`, `abortRollout`, which authorize).
+pub async fn rollout_change(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    client: Option<axum::Extension<ClientAddr>>,
+    Form(form): Form<RolloutForm>,
+) -> Result<Response, PageError> {
+    let signed = signed_in(&shared, &headers, client.map(|c| c.0.0)).await?;
+    check_post(&signed, &headers, &form.csrf)?;
+    let flag = bounded("flag", form.flag.trim(), 200)?.to_owned();
+    let reason = bounded("reason", form.reason.trim(), 500)?.to_owned();
+    let field = match form.action.as_str() {
+        "pause" => "pauseRollout",
+        "resume" => "resumeRollout",
+        "abort" => "abortRollout",
+        _ => {
+            return Err(PageError::BadInput(
+                "`action`: `pause`, `resume` or `abort`".to_owned(),
+            ));
+        }
+    };
+    let outcome = graphql(
+        &shared,
+        &signed,
+        &format!("mutation($flag: String!, $reason: String!) {{ {field}(flag: $flag, reason: $reason) {{ flag }} }}"),
+        json!({ "flag": flag, "reason": reason }),
+    )
+    .await;
+    match outcome {
+        Ok(_) => Ok(super::redirect("/console/admin/flags?done=rollout")),
+        Err(e) => {
+            let (status, message) = shown(e)?;
+            let data = flags_and_rollouts(&shared, &signed).await?;
+            let body = match &data {
+                Ok((f, r)) => {
+                    render_flags_and_rollouts(&signed, Some((f, r)), Some(&message), None)
+                }
+                Err(refusal) => render_flags(&signed, None, Some(refusal), None),
+            };
+            Ok(page_response(
+                status,
+                layout::page(&signed, "Feature flags", Nav::Admin, body),
+            ))
+        }
     }
 }

@@ -106,6 +106,7 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/console/admin/users", get(admin::users_page))
         .route("/console/admin/users/{id}/invite", post(admin::invite))
         .route("/console/admin/users/{id}", post(admin::update_user))
+        .route("/console/admin/rollouts", post(admin::rollout_change))
         .route(
             "/console/admin/custom-fields",
             get(admin::custom_fields_page).post(admin::create_custom_field),

@@ -390,6 +390,77 @@ fn rollouts_through_the_api(db: Db) {
         json!({"phase": "paused", "percent": 1}),
         "{r}"
     );
+
+    // The console's flags page shows the rollout and resumes, pauses and aborts it with a
+    // reason, through the same API; a recruiter's form is refused.
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build(),
+    );
+    let console = |token: &str| -> (String, String) {
+        let resp = agent
+            .post(format!("{}/console/sign-in", server.base))
+            .send_form([("method", "token"), ("token", token)])
+            .unwrap();
+        let cookie = resp.headers()["set-cookie"].to_str().unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_owned();
+        let mut page = agent
+            .get(format!("{}/console/jobs", server.base))
+            .header("Cookie", &cookie)
+            .call()
+            .unwrap();
+        let body = page.body_mut().read_to_string().unwrap();
+        let at = body.find("name=\"csrf\" value=\"").unwrap() + 19;
+        let csrf = body[at..at + 64].to_owned();
+        (cookie, csrf)
+    };
+    let page = |cookie: &str| -> String {
+        agent
+            .get(format!("{}/console/admin/flags", server.base))
+            .header("Cookie", cookie)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    };
+    let change = |cookie: &str, csrf: &str, action: &str| -> u16 {
+        agent
+            .post(format!("{}/console/admin/rollouts", server.base))
+            .header("Cookie", cookie)
+            .send_form([
+                ("csrf", csrf),
+                ("flag", "f"),
+                ("action", action),
+                ("reason", "from the console"),
+            ])
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let (cookie, csrf) = console(&admin);
+    let body = page(&cookie);
+    assert!(
+        body.contains("<h2>Rollouts</h2>") && body.contains("paused, step 1, 1%"),
+        "{body}"
+    );
+    assert!(body.contains("value=\"resume\""), "{body}");
+    assert_eq!(change(&cookie, &csrf, "resume"), 303);
+    assert!(page(&cookie).contains("running, step 1"));
+    assert_eq!(change(&cookie, &csrf, "pause"), 303);
+    assert!(page(&cookie).contains("paused, step 1"));
+    assert_eq!(change(&cookie, &csrf, "teleport"), 422);
+    let (rec_cookie, rec_csrf) = console(&recruiter);
+    assert_eq!(change(&rec_cookie, &rec_csrf, "abort"), 403);
+    assert_eq!(change(&cookie, &csrf, "abort"), 303);
+    let r = post(&server, &admin, STATUS, json!({}));
+    assert_eq!(r["data"]["rollouts"][0]["phase"], "aborted", "{r}");
+    assert!(
+        !page(&cookie).contains("value=\"abort\""),
+        "an aborted plan has no form"
+    );
 }
 
 on_both!(rollouts_through_the_api);
