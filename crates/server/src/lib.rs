@@ -188,6 +188,15 @@ async fn start_inner(
 ) -> Result<Running> {
     let metrics = metrics_handle()?;
     settings.console.public_url().map_err(anyhow::Error::msg)?;
+    if settings.metrics_token.is_empty() && !settings.listen.ip().is_loopback() {
+        // Told once at start: the orgs' users may reach this address, and the metrics name the
+        // hosts of the orgs' webhooks and calendars.
+        tracing::warn!(
+            listen = %settings.listen,
+            "`/metrics` is open on an address beyond this machine: set `metrics_token`, or \
+             listen on a private address"
+        );
+    }
     let catalog_ttl = Duration::from_millis(settings.catalog_cache_ms);
     let limits = &settings.limits;
     let url = settings.database.clone();
