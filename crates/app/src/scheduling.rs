@@ -514,22 +514,13 @@ impl Services {
         let mut request =
             request_for_repair(store, &org, &application, plan.clone(), at, &booked.booked)
                 .map_err(crate::hiring::plan_error)?;
-        // The loop's own times are not busy time of its people (as the repair takes them out).
-        for b in &booked.booked.sessions {
-            let people: Vec<&String> = b
-                .seats
-                .iter()
-                .flatten()
-                .chain(b.trainee.iter().map(|t| &t.person))
-                .collect();
-            for person in request
-                .interviewers
-                .iter_mut()
-                .filter(|p| people.contains(&&p.id))
-            {
-                person.busy.retain(|x| !same_times(x, b));
-            }
-        }
+        // The loop's own times are not in its people's way, as the repair took them out.
+        scheduling::free_booked_times(&mut request, &booked.booked).map_err(|e| {
+            AppError::Store(StoreError::Corrupt(format!(
+                "interview loop `{}`: the booked option: {e}",
+                booked.id
+            )))
+        })?;
         if let scheduling::Decline::Interviewer { person } = &input.decline {
             let sits = booked.booked.sessions.iter().any(|s| {
                 s.seats.iter().flatten().any(|p| p == person)
@@ -626,12 +617,6 @@ impl Services {
             interview_ids: done.interview_ids,
         })
     }
-}
-
-/// A busy pair `x` with exactly the times of session `b`.
-fn same_times(x: &[String; 2], b: &scheduling::ScheduledSession) -> bool {
-    let t = |s: &str| domain::Instant::parse(s).ok();
-    t(&x[0]).is_some() && t(&x[0]) == t(&b.start) && t(&x[1]) == t(&b.end)
 }
 
 /// A stored loop as the API gives it: its option parsed.

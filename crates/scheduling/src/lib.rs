@@ -29,7 +29,7 @@ pub mod request;
 mod solver;
 
 pub use check::{Violation, check};
-pub use repair::{Decline, Repair, RepairStep, repair, repair_within};
+pub use repair::{Decline, Repair, RepairStep, free_booked_times, repair, repair_within};
 pub use request::{Request, TrainingStep, parse_request};
 pub use solver::{Objective, ScheduleOption, ScheduledSession, Solution, Stop, TraineeAssignment};
 

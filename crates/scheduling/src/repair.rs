@@ -60,6 +60,41 @@ pub fn repair(
     repair_within(request, booked, decline, &mut Unlimited)
 }
 
+/// Takes a booked loop's own times out of its people's calendars (busy and booked): the loop
+/// is what is being repaired, so its sessions do not stand in the way of its repair, nor count
+/// twice towards a load limit. Used by [`repair_within`] and by whoever checks a repaired
+/// option against the calendars afterwards.
+pub fn free_booked_times(
+    request: &mut Request,
+    booked: &ScheduleOption,
+) -> Result<(), RequestError> {
+    for b in &booked.sessions {
+        let (Some(a), Some(e)) = (instant(&b.start), instant(&b.end)) else {
+            return Err(RequestError::Invalid {
+                path: format!("booked.sessions[`{}`]", b.session),
+                problem: "start or end is not an instant".into(),
+            });
+        };
+        let people: Vec<&String> = b
+            .seats
+            .iter()
+            .flatten()
+            .chain(b.trainee.iter().map(|t| &t.person))
+            .collect();
+        for person in request
+            .interviewers
+            .iter_mut()
+            .filter(|p| people.contains(&&p.id))
+        {
+            let own =
+                |pair: &[String; 2]| instant(&pair[0]) == Some(a) && instant(&pair[1]) == Some(e);
+            person.booked.retain(|x| !own(x));
+            person.busy.retain(|x| !own(x));
+        }
+    }
+    Ok(())
+}
+
 /// [`repair`] under a [`Budget`] shared by its steps (see [`crate::solve_within`]).
 pub fn repair_within(
     request: &Request,
@@ -83,31 +118,7 @@ pub fn repair_within(
     }
     // The request as it is now: own interviews out of the calendars, the decliner inactive.
     let mut base = request.clone();
-    for b in &booked.sessions {
-        let (Some(a), Some(e)) = (instant(&b.start), instant(&b.end)) else {
-            return Err(RequestError::Invalid {
-                path: format!("booked.sessions[`{}`]", b.session),
-                problem: "start or end is not an instant".into(),
-            }
-            .into());
-        };
-        let people: Vec<&String> = b
-            .seats
-            .iter()
-            .flatten()
-            .chain(b.trainee.iter().map(|t| &t.person))
-            .collect();
-        for person in base
-            .interviewers
-            .iter_mut()
-            .filter(|p| people.contains(&&p.id))
-        {
-            let own =
-                |pair: &[String; 2]| instant(&pair[0]) == Some(a) && instant(&pair[1]) == Some(e);
-            person.booked.retain(|x| !own(x));
-            person.busy.retain(|x| !own(x));
-        }
-    }
+    free_booked_times(&mut base, booked)?;
     let declined = match decline {
         Decline::Interviewer { person } => {
             let Some(p) = base.interviewers.iter_mut().find(|p| &p.id == person) else {

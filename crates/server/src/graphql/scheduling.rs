@@ -107,6 +107,36 @@ fn json_arg(
         .map_err(|e| error(Code::BadUserInput, Some(name), format!("`{name}`: {e}")))
 }
 
+/// The JSON of input field `n`; `None` when it is absent or null.
+fn input_json(
+    input: &async_graphql::dynamic::ObjectAccessor<'_>,
+    n: &str,
+) -> async_graphql::Result<Option<serde_json::Value>> {
+    match input.get(n).filter(|v| !v.is_null()) {
+        None => Ok(None),
+        Some(v) => v
+            .as_value()
+            .clone()
+            .into_json()
+            .map(Some)
+            .map_err(|e| error(Code::BadUserInput, Some(n), format!("`{n}`: {e}"))),
+    }
+}
+
+/// The input's `option`, as the query `from` answered it.
+fn option_of(
+    input: &async_graphql::dynamic::ObjectAccessor<'_>,
+    from: &str,
+) -> async_graphql::Result<scheduling::ScheduleOption> {
+    serde_json::from_value(input_json(input, "option")?.unwrap_or_default()).map_err(|e| {
+        error(
+            Code::BadUserInput,
+            Some("option"),
+            format!("`option` is not an option of `{from}`: {e}"),
+        )
+    })
+}
+
 /// `bookInterviewLoop`: books one option (checked again against the calendars as they are now)
 /// as one interview per session, all in one transaction.
 pub fn book_field() -> Field {
@@ -129,23 +159,8 @@ pub fn book_field() -> Field {
                         format!("`stageId`: {e}"),
                     )
                 })?;
-                let to_json = |n: &str| -> async_graphql::Result<serde_json::Value> {
-                    input
-                        .try_get(n)?
-                        .as_value()
-                        .clone()
-                        .into_json()
-                        .map_err(|e| error(Code::BadUserInput, Some(n), format!("`{n}`: {e}")))
-                };
-                let plan = to_json("plan")?;
-                let option: scheduling::ScheduleOption = serde_json::from_value(to_json("option")?)
-                    .map_err(|e| {
-                        error(
-                            Code::BadUserInput,
-                            Some("option"),
-                            format!("`option` is not an option of `schedulingOptions`: {e}"),
-                        )
-                    })?;
+                let plan = input_json(&input, "plan")?.unwrap_or_default();
+                let option = option_of(&input, "schedulingOptions")?;
                 let cmd = app::hiring::BookInterviewLoop {
                     application_id: application,
                     stage_id: stage,
@@ -559,14 +574,6 @@ pub fn apply_repair_field() -> Field {
                 let get = |n: &str| -> async_graphql::Result<String> {
                     Ok(input.try_get(n)?.string()?.to_owned())
                 };
-                let to_json = |n: &str| -> async_graphql::Result<Option<serde_json::Value>> {
-                    match input.get(n).filter(|v| !v.is_null()) {
-                        None => Ok(None),
-                        Some(v) => v.as_value().clone().into_json().map(Some).map_err(|e| {
-                            error(Code::BadUserInput, Some(n), format!("`{n}`: {e}"))
-                        }),
-                    }
-                };
                 let decline = match input.get("declined").filter(|v| !v.is_null()) {
                     Some(p) => scheduling::Decline::Interviewer {
                         person: p.string()?.to_owned(),
@@ -585,19 +592,12 @@ pub fn apply_repair_field() -> Field {
                         ));
                     }
                 };
-                let option: scheduling::ScheduleOption =
-                    serde_json::from_value(to_json("option")?.unwrap_or_default()).map_err(|e| {
-                        error(
-                            Code::BadUserInput,
-                            Some("option"),
-                            format!("`option` is not an option of `repairInterviewLoop`: {e}"),
-                        )
-                    })?;
+                let option = option_of(&input, "repairInterviewLoop")?;
                 let cmd = app::scheduling::ApplyInterviewLoopRepair {
                     application_id: get("applicationId")?,
                     loop_id: get("loopId")?,
                     decline,
-                    plan: to_json("plan")?,
+                    plan: input_json(&input, "plan")?,
                     option,
                 };
                 let done = run_as(rc, move |store, services, access, _, now| {
