@@ -219,6 +219,8 @@ pub struct Services {
     catalogs: Mutex<HashMap<String, (std::time::Instant, Arc<query_compiler::MemoryCatalog>)>>,
     /// How long a catalog is reused; zero (the default) reads it for every report.
     catalog_ttl: std::time::Duration,
+    /// The API's pages compiled once per shape ([`Services::run_page_as`]).
+    templates: query_compiler::Templates,
 }
 
 impl Services {
@@ -377,6 +379,66 @@ impl Services {
         self.run_report_as(store, access, report, Some(today), at)
     }
 
+    /// A report whose text `render` writes with the literals `fills` in its holes (an API
+    /// page, whose cursor is the holes), run as a viewer already known: the same statement,
+    /// filters, masks and audit as [`Services::run_report_as`] of that text, compiled once per
+    /// shape ([`query_compiler::template`]). A report over demographics runs through
+    /// [`Services::run_report_as`] itself.
+    pub fn run_page_as(
+        &self,
+        store: &mut Store,
+        access: Access,
+        render: &dyn Fn(&[query_compiler::Fill]) -> String,
+        fills: &[query_compiler::Fill],
+        at: domain::Instant,
+    ) -> Result<ReportRun, AppError> {
+        let started = std::time::Instant::now();
+        let org = access.viewer.org.clone();
+        let org = org.as_str();
+        let catalog = self.catalog(store, org)?;
+        let compiled = self
+            .templates
+            .compile(
+                render,
+                fills,
+                catalog.as_ref(),
+                dialect(store),
+                access.guard.as_ref(),
+            )
+            .map_err(|d| AppError::Report(Box::new(d)))?;
+        if compiled.suppression.is_some() {
+            let report =
+                query_syntax::parse(&render(fills)).map_err(|d| AppError::Report(Box::new(d)))?;
+            return self.run_report_as(store, access, &report, None, at);
+        }
+        let mut audited = audit_events(&access, &compiled, at);
+        if !audited.is_empty() {
+            // The hash of the report as `run_report_as` hashes it; the text compiled above.
+            let text = render(fills);
+            let canonical = query_syntax::parse(&text)
+                .map(|r| query_syntax::to_json(&r))
+                .unwrap_or(text);
+            let hash = query_hash(org, &canonical);
+            for e in &mut audited {
+                e.query_hash = Some(hash.clone());
+            }
+            store.record_audit(org, &audited)?;
+        }
+        let compile_time = started.elapsed();
+        let today = today_of(&compiled, org, at)?;
+        let rows = store.run_report(org, &compiled, today)?;
+        let execute_time = started.elapsed() - compile_time;
+        Ok(ReportRun {
+            rows,
+            compiled,
+            access,
+            withheld: Vec::new(),
+            audited,
+            compile_time,
+            execute_time,
+        })
+    }
+
     /// [`Services::run_report`] for a viewer already known (the server's authenticated caller).
     pub fn run_report_as(
         &self,
@@ -452,14 +514,7 @@ impl Services {
         // Today in the report's zone (`in zone`, else the org's), unless the caller fixed it.
         let today = match today {
             Some(d) => d,
-            None => jiff::tz::TimeZone::get(&compiled.time_zone)
-                .map(|tz| at.as_timestamp().to_zoned_datetime(tz).date())
-                .map_err(|e| {
-                    AppError::Store(StoreError::Corrupt(format!(
-                        "org `{org}`: the report's time zone `{}`: {e}",
-                        compiled.time_zone
-                    )))
-                })?,
+            None => today_of(&compiled, org, at)?,
         };
         // A report over demographics filtered by equalities runs as the report grouped by
         // them, whose rows with those values it publishes (`demographics::Grouped`).
@@ -978,6 +1033,22 @@ fn entity_name(entity: EntityId) -> &'static str {
 }
 
 /// The audit events of one report run (their `query_hash` left for the caller to set).
+/// Today at `at` in the report's zone (`in zone`, else the org's).
+fn today_of(
+    compiled: &Compiled,
+    org: &str,
+    at: domain::Instant,
+) -> Result<jiff::civil::Date, AppError> {
+    jiff::tz::TimeZone::get(&compiled.time_zone)
+        .map(|tz| at.as_timestamp().to_zoned_datetime(tz).date())
+        .map_err(|e| {
+            AppError::Store(StoreError::Corrupt(format!(
+                "org `{org}`: the report's time zone `{}`: {e}",
+                compiled.time_zone
+            )))
+        })
+}
+
 fn audit_events(access: &Access, compiled: &Compiled, at: domain::Instant) -> Vec<AuditEvent> {
     let notes = access.guard.notes();
     let policies_for = |entity: EntityId, group: Option<FieldGroup>| -> Vec<String> {

@@ -567,3 +567,37 @@ fn misused_today_and_next_are_refused_at_their_span() {
             .without_spans()
     );
 }
+
+#[test]
+fn instants_print_as_strftime_prints_them() {
+    let strftime = |us: i64| {
+        jiff::Timestamp::from_microsecond(us)
+            .unwrap()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    // The calendar's edges (epoch, before it, leap days, year 0 and 9999, the ends of jiff's
+    // range) and a spread of values between, with their microseconds.
+    let mut samples = vec![
+        0,
+        -1,
+        1,
+        951_782_400_000_000,     // 2000-02-29
+        4_107_542_399_999_999,   // 2100-02-28T23:59:59.999999
+        -62_167_219_200_000_000, // 0000-01-01
+        -62_167_219_200_000_001, // -0001-12-31T23:59:59.999999
+        253_402_207_199_999_999, // 9999-12-30T21:59:59.999999, the last second jiff has
+        jiff::Timestamp::MIN.as_microsecond(),
+        253_402_207_200_000_000,
+    ];
+    let mut x: i64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        samples.push(x.rem_euclid(400 * 366 * 86_400_000_000) - 100 * 366 * 86_400_000_000);
+    }
+    for us in samples {
+        assert_eq!(Value::Instant(us).to_string(), strftime(us), "{us}");
+    }
+}

@@ -16,8 +16,8 @@
 //! id alone (the form of the first cursors, still accepted).
 
 use async_graphql::dynamic::{Enum, EnumItem, InputObject, InputValue, TypeRef};
-use query_compiler::Value;
 use query_compiler::catalog::{Field, FieldGroup, Type as CType};
+use query_compiler::{Fill, Value};
 
 use super::model::Shape;
 use super::read::{literal, path_text};
@@ -234,6 +234,13 @@ impl Order {
     /// The report condition of the rows after `cursor` in this order; the error says why the
     /// cursor does not fit.
     pub fn after(&self, cursor: &str) -> Result<String, String> {
+        Ok(self.after_text(&self.holes(cursor)?))
+    }
+
+    /// The literals of the condition after `cursor` ([`Order::after_text`]): the last row's id,
+    /// and its value of the order field unless it was null. They are the holes of a page's
+    /// report ([`query_compiler::template`]), so every page of a list compiles once.
+    pub fn holes(&self, cursor: &str) -> Result<Vec<Fill>, String> {
         let text =
             unhex(cursor).ok_or_else(|| format!("`{cursor}` is not a cursor of this API"))?;
         let parsed: Option<serde_json::Value> = serde_json::from_str(&text)
@@ -256,37 +263,72 @@ impl Order {
                 if desc { " desc" } else { "" }
             ));
         }
-        let lt = if self.desc { "<" } else { ">" };
-        let id_after = format!("id {lt} {}", literal(&id));
+        let mut holes = vec![Fill::Text(id)];
         if self.is_by_id() {
-            return Ok(id_after);
+            return Ok(holes);
         }
-        let f = path_text(self.field);
         let value = match (&after, self.ty) {
             (serde_json::Value::Null, _) => None,
-            (serde_json::Value::String(s), Kind::Text) => Some(literal(s)),
-            (serde_json::Value::String(s), Kind::Date) if valid_date(s) => Some(s.clone()),
-            (serde_json::Value::Number(n), Kind::Integer) if n.is_i64() => Some(n.to_string()),
-            (serde_json::Value::Number(n), Kind::Number) => n
-                .as_f64()
-                .filter(|x| x.is_finite())
-                .map(|x| format!("{x:?}")),
+            (serde_json::Value::String(s), Kind::Text) => Some(Fill::Text(s.clone())),
+            (serde_json::Value::String(s), Kind::Date) if valid_date(s) => {
+                Some(Fill::Date(s.clone()))
+            }
+            (serde_json::Value::Number(n), Kind::Integer) if n.is_i64() => {
+                n.as_i64().map(Fill::Integer)
+            }
+            (serde_json::Value::Number(n), Kind::Number) => {
+                n.as_f64().filter(|x| x.is_finite()).map(Fill::Number)
+            }
             (serde_json::Value::Number(n), Kind::Instant) => n
                 .as_i64()
-                .and_then(|m| jiff::Timestamp::from_microsecond(m).ok())
-                .map(|t| format!("{t:.6}")),
+                .filter(|m| jiff::Timestamp::from_microsecond(*m).is_ok())
+                .map(Fill::Instant),
             _ => return Err(format!("`{cursor}` is not a cursor of this API")),
         };
+        holes.extend(value);
+        Ok(holes)
+    }
+
+    /// The report condition of the rows after the row whose id and order value are `holes`
+    /// ([`Order::holes`]; any values of those kinds).
+    pub fn after_text(&self, holes: &[Fill]) -> String {
+        let (id, value) = match holes {
+            [id] => (id, None),
+            [id, value, ..] => (id, Some(fill_text(value))),
+            // Not made by `holes`, which always holds the id: no row comes after nothing.
+            [] => return "id is null".to_owned(),
+        };
+        let lt = if self.desc { "<" } else { ">" };
+        let id_after = format!("id {lt} {}", fill_text(id));
+        if self.is_by_id() {
+            return id_after;
+        }
+        let f = path_text(self.field);
         // Ascending: values, then nulls; descending: nulls, then values. Ties by id. The
         // redundant `<=` / `>=` lets the database start an index scan at the cursor.
-        Ok(match (value, self.desc) {
+        match (value, self.desc) {
             (Some(v), false) => {
                 format!("({f} >= {v} and ({f} > {v} or {id_after}) or {f} is null)")
             }
             (Some(v), true) => format!("{f} <= {v} and ({f} < {v} or {id_after})"),
             (None, false) => format!("{f} is null and {id_after}"),
             (None, true) => format!("({f} is null and {id_after} or {f} is not null)"),
-        })
+        }
+    }
+}
+
+/// A hole's value as a literal of the report language.
+fn fill_text(fill: &Fill) -> String {
+    match fill {
+        Fill::Text(s) => literal(s),
+        Fill::Date(d) => d.clone(),
+        Fill::Integer(n) => n.to_string(),
+        Fill::Number(x) => format!("{x:?}"),
+        Fill::Instant(us) => match jiff::Timestamp::from_microsecond(*us) {
+            Ok(t) => format!("{t:.6}"),
+            // Not a valid instant: a literal the report refuses, with its own error.
+            Err(_) => us.to_string(),
+        },
     }
 }
 

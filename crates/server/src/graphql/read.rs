@@ -773,7 +773,8 @@ pub(super) async fn list_page(
         None
     };
     let mut has_previous = false;
-    // The page's start: kept apart from the other conditions, which `totalCount` reuses.
+    // The page's start (the literals of the condition after the cursor): kept apart from the
+    // other conditions, which `totalCount` reuses.
     let mut start = None;
     if let Some(after) = given(args.after) {
         let after = text_arg(after, "after")?;
@@ -784,10 +785,10 @@ pub(super) async fn list_page(
                 format!("{} are not paginated by cursor", shape.entity.name),
             ));
         };
-        let cond = order
-            .after(after)
+        let holes = order
+            .holes(after)
             .map_err(|why| error(Code::BadUserInput, Some("after"), why))?;
-        start = Some(cond);
+        start = Some(holes);
         has_previous = true;
     }
     if let Some(filter) = given(args.filter) {
@@ -822,17 +823,38 @@ pub(super) async fn list_page(
         }
         None => shape.order_paths(),
     };
-    let page_conds: Vec<String> = conds.iter().cloned().chain(start).collect();
-    let text = ListReport {
+    let page = PageText {
         subject: shape.entity.name,
-        user_where: user_where.as_deref(),
-        conds: &page_conds,
-        show: &paths,
-        order: &clause,
-        limit: Some(first + 1),
-    }
-    .text();
-    let rows = run_rows(rc, &text, user_where.as_deref()).await?;
+        conds: conds.clone(),
+        after: match (&start, &order) {
+            (Some(_), Some(order)) => Some(order.clone()),
+            _ => None,
+        },
+        show: paths.clone(),
+        order: clause,
+        limit: first + 1,
+    };
+    let holes = start.unwrap_or_default();
+    let rows = match &user_where {
+        // Every page of a list compiled once (the cursor's literals are the holes).
+        None => super::reports::run_page(rc, page, holes).await?.rows.rows,
+        Some(w) => {
+            let mut page_conds = conds.clone();
+            if let Some(order) = &page.after {
+                page_conds.push(order.after_text(&holes));
+            }
+            let text = ListReport {
+                subject: shape.entity.name,
+                user_where: Some(w),
+                conds: &page_conds,
+                show: &paths,
+                order: &page.order,
+                limit: Some(first + 1),
+            }
+            .text();
+            run_rows(rc, &text, Some(w)).await?
+        }
+    };
     let mut nodes = to_nodes(&paths, rows, order);
     let has_next = nodes.len() > first;
     nodes.truncate(first);
@@ -937,6 +959,38 @@ fn filter_cond(shape: &Shape, name: &str, value: &Value) -> async_graphql::Resul
         Some(name),
         format!("`{name}` is not a filter of {}", shape.entity.name),
     ))
+}
+
+/// A page's list report without a `where` of the caller's: its text is written for the
+/// literals of the condition after the cursor (`after`), the holes of its template.
+#[derive(Clone)]
+pub struct PageText {
+    pub subject: &'static str,
+    pub conds: Vec<String>,
+    /// The order of the list when the page starts after a cursor.
+    pub after: Option<Arc<Order>>,
+    pub show: Vec<String>,
+    pub order: Vec<String>,
+    pub limit: usize,
+}
+
+impl PageText {
+    /// The report's text with `holes` as the cursor's literals ([`Order::holes`]).
+    pub fn render(&self, holes: &[query_compiler::Fill]) -> String {
+        let mut conds = self.conds.clone();
+        if let Some(order) = &self.after {
+            conds.push(order.after_text(holes));
+        }
+        ListReport {
+            subject: self.subject,
+            user_where: None,
+            conds: &conds,
+            show: &self.show,
+            order: &self.order,
+            limit: Some(self.limit),
+        }
+        .text()
+    }
 }
 
 /// The text of a list report. The caller's `where` comes first, on its own line, so that error

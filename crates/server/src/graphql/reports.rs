@@ -29,12 +29,50 @@ pub async fn run_kind(
     source: &str,
     kind: Kind,
 ) -> async_graphql::Result<app::ReportRun> {
+    run_source(rc, Source::Report(report), &|| source.to_owned(), kind).await
+}
+
+/// A page of a list as the caller: its report's text, `page` written with the cursor's
+/// literals `holes`, compiled once per shape (`app::Services::run_page_as`).
+pub async fn run_page(
+    rc: &RequestCtx,
+    page: super::read::PageText,
+    holes: Vec<query_compiler::Fill>,
+) -> async_graphql::Result<app::ReportRun> {
+    // The text, for an error's location only: written when an error comes.
+    let (text, fills) = (page.clone(), holes.clone());
+    run_source(
+        rc,
+        Source::Page(page, holes),
+        &|| text.render(&fills),
+        Kind::Read,
+    )
+    .await
+}
+
+/// What a run reads: a report, or a page of a list.
+enum Source {
+    Report(query_syntax::Report),
+    Page(super::read::PageText, Vec<query_compiler::Fill>),
+}
+
+async fn run_source(
+    rc: &RequestCtx,
+    what: Source,
+    source: &(dyn Fn() -> String + Sync),
+    kind: Kind,
+) -> async_graphql::Result<app::ReportRun> {
     let services = rc.services.clone();
     let access = rc.caller.access.clone();
     let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
     let outcome = rc
         .db
-        .run(move |store| services.run_report_as(store, access, &report, None, now))
+        .run(move |store| match what {
+            Source::Report(report) => services.run_report_as(store, access, &report, None, now),
+            Source::Page(page, holes) => {
+                services.run_page_as(store, access, &|f| page.render(f), &holes, now)
+            }
+        })
         .await;
     let record = |outcome: &'static str| {
         if kind == Kind::Report {
@@ -54,7 +92,7 @@ pub async fn run_kind(
                 app::AppError::Report(_) | app::AppError::Demographics { .. } => "rejected",
                 _ => "error",
             });
-            return Err(app_error(e, source));
+            return Err(app_error(e, &source()));
         }
         Ok(Ok(run)) => run,
     };
