@@ -2,8 +2,8 @@
 //! DELAY]", per org, managed by admins, run as their owner.
 //!
 //! - Managing: [`Services::save_rule`], [`Services::delete_rule`], the lists and the history,
-//!   authorized through the one path ([`Command::ManageAutomation`]: `edit` on the org, admins by
-//!   default), each change a version of the rule and an entry of the audit log. A definition is
+//!   authorized through the one path ([`Command::ManageAutomation`]: `edit` on the org and the
+//!   admin role, since a rule acts and reads as its owner, any user of the org), each change a version of the rule and an entry of the audit log. A definition is
 //!   checked in full before it is stored: its shape (crate `workflow`, errors with the JSON
 //!   path), its event type (the catalogue), its condition and its templates' fields compiled in
 //!   the report language *as the owner* (errors with the span inside the condition), its stages

@@ -133,6 +133,8 @@ pub enum Command<'a> {
     SetCustomFieldValue {
         entity: domain::enums::CustomEntity,
         record: &'a str,
+        /// The field is sensitive: writing it takes reading it too.
+        sensitive: bool,
     },
     SchedulingOptions {
         application: &'a str,
@@ -459,16 +461,18 @@ impl Services {
             | Command::UpdateCustomField
             | Command::SetArchiveReasons
             | Command::ManageFlags
-            | Command::ManageAutomation
             | Command::ReadAuditLog => self.authorize_own_org(store, access, Action::Edit, at),
             // What gives power over every other user of the org needs the admin role besides
             // `edit` on the org, which an org's own policy may grant more widely: the access
             // policy (it decides what everyone sees), invitations (a link lets its holder act as
-            // the user) and durable jobs (their payloads and errors hold any of the org's data).
+            // the user), durable jobs (their payloads and errors hold any of the org's data),
+            // users' roles, and automation rules (a rule acts and reads as its owner, any user
+            // of the org: its condition and messages see what the owner sees).
             Command::ManagePolicy
             | Command::InviteUser
             | Command::ManageJobs
-            | Command::UpdateUser => {
+            | Command::UpdateUser
+            | Command::ManageAutomation => {
                 self.authorize_own_org(store, access, Action::Edit, at)?;
                 if access.user.role == "admin" {
                     return Ok(());
@@ -484,6 +488,9 @@ impl Services {
                     Command::UpdateUser => format!(
                         "users of org `{org}` (admins only: a role decides what its holder sees)"
                     ),
+                    Command::ManageAutomation => format!(
+                        "the automation rules of org `{org}` (admins only: a rule acts and reads as its owner, any user of the org)"
+                    ),
                     _ => format!(
                         "the jobs of org `{org}` (admins only: a job's payload and errors hold any of the org's data)"
                     ),
@@ -494,13 +501,30 @@ impl Services {
                     subject,
                 })
             }
-            Command::SetCustomFieldValue { entity, record } => {
+            Command::SetCustomFieldValue {
+                entity,
+                record,
+                sensitive,
+            } => {
                 let ty = match entity {
                     domain::enums::CustomEntity::Candidate => "Candidate",
                     domain::enums::CustomEntity::Application => "Application",
                     domain::enums::CustomEntity::Job => "Job",
                 };
-                self.authorize(store, access, Action::Edit, ty, record, at)
+                self.authorize(store, access, Action::Edit, ty, record, at)?;
+                // As `updateCandidate` asks `viewContactDetails` for an email: a value one may
+                // not read is not one's to overwrite.
+                if sensitive {
+                    self.authorize(
+                        store,
+                        access,
+                        Action::ViewSensitiveCustomFields,
+                        ty,
+                        record,
+                        at,
+                    )?;
+                }
+                Ok(())
             }
         }
     }

@@ -1185,9 +1185,17 @@ impl Services {
         input: SetCustomFieldValue,
         at: Instant,
     ) -> Result<Vec<String>, AppError> {
+        // Read as it is now (not from a cache): whether the field is sensitive decides who may
+        // write it.
+        let sensitive = store
+            .catalog(&access.viewer.org)?
+            .custom
+            .iter()
+            .any(|(e, f)| *e == input.entity && f.key == input.key && f.sensitive);
         let command = Command::SetCustomFieldValue {
             entity: input.entity,
             record: input.record_id.as_str(),
+            sensitive,
         };
         self.authorize_command(store, access, &command, at)?;
         let cmd = store::CustomFieldValue {

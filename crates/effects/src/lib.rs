@@ -628,6 +628,31 @@ pub fn http_destination(url: &str) -> Result<String, String> {
     ))
 }
 
+/// Whether `url` is under `base`: the same scheme, host and port ([`http_destination`]), and a
+/// path that starts with `base`'s (taken as a folder) and climbs out of it by no `..` segment,
+/// written or percent-encoded. What credentials meant for one server are sent to.
+pub fn http_within(url: &str, base: &str) -> bool {
+    let (Ok(d1), Ok(d2)) = (http_destination(url), http_destination(base)) else {
+        return false;
+    };
+    let path = |u: &str| {
+        u.parse::<ureq::http::Uri>()
+            .ok()
+            .map(|u| u.path().to_owned())
+    };
+    let (Some(path), Some(mut prefix)) = (path(url), path(base)) else {
+        return false;
+    };
+    if !prefix.ends_with('/') {
+        prefix.push('/');
+    }
+    let climbs = path.split('/').any(|segment| {
+        let s = segment.to_ascii_lowercase().replace("%2e", ".");
+        s == ".." || s == "."
+    });
+    d1 == d2 && !climbs && (path.starts_with(&prefix) || format!("{path}/") == prefix)
+}
+
 /// How an HTTP status reads as an attempt's outcome: 2xx ok; 408, 429 and 5xx transient (with
 /// `Retry-After`); redirects and other statuses permanent.
 pub(crate) fn http_status(status: u16, retry_after: Option<&str>) -> Attempt {
@@ -695,6 +720,36 @@ pub(crate) fn now_unix() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn within_is_the_same_server_and_folder() {
+        let base = "https://cal.example.com/dav/";
+        for inside in [
+            "https://cal.example.com/dav/raj/work/",
+            "https://CAL.example.com:443/dav/x",
+            "https://cal.example.com/dav",
+        ] {
+            assert!(http_within(inside, base), "{inside}");
+        }
+        for outside in [
+            "https://attacker.example/dav/raj/",
+            "https://cal.example.com.attacker.example/dav/raj/",
+            "http://cal.example.com/dav/raj/",
+            "https://cal.example.com:8443/dav/raj/",
+            "https://cal.example.com/davx/raj/",
+            "https://cal.example.com/other/",
+            "https://cal.example.com/dav/../other/",
+            "https://cal.example.com/dav/%2E%2e/other/",
+            "https://cal.example.com@attacker.example/dav/",
+            "not a url",
+        ] {
+            assert!(!http_within(outside, base), "{outside}");
+        }
+        assert!(http_within(
+            "https://cal.example.com/x/",
+            "https://cal.example.com"
+        ));
+    }
 
     #[test]
     fn destinations_are_scheme_host_and_port() {

@@ -30,7 +30,7 @@ use effects::{CallError, Effects};
 use store::Store;
 use store::destinations::{BreakerState, DestinationReport};
 
-use crate::settings::WorkflowSettings;
+use crate::settings::{CaldavSettings, WorkflowSettings};
 
 /// The lease the dispatchers take turns by.
 pub const DISPATCH_LEASE: &str = "automation-dispatch";
@@ -53,8 +53,9 @@ pub struct EffectsOutside {
     pub effects: Arc<Effects>,
     /// The sender of rules' emails.
     pub from: String,
-    /// The CalDAV account (user, password), if any.
-    pub caldav: Option<(String, String)>,
+    /// The CalDAV account (user, password, the server's base URL), if any
+    /// ([`crate::settings::CaldavSettings`]).
+    pub caldav: Option<(String, String, String)>,
     /// `workflow.calls.allow_private_networks`.
     pub allow_private: bool,
 }
@@ -89,6 +90,27 @@ fn private(ip: std::net::IpAddr) -> bool {
                 || (first & 0xffc0) == 0xfe80
         }
     }
+}
+
+/// The CalDAV account of `settings`, refused without the server it belongs to: the
+/// credentials go only there.
+fn caldav_account(settings: &CaldavSettings) -> Result<Option<(String, String, String)>> {
+    if settings.username.is_empty() {
+        return Ok(None);
+    }
+    let base = settings.base_url.trim();
+    if base.is_empty() {
+        anyhow::bail!(
+            "workflow.caldav.base_url: required with `workflow.caldav.username`: the CalDAV server the account belongs to (credentials are sent to calendars under it only)"
+        );
+    }
+    effects::http_destination(base)
+        .map_err(|e| anyhow::anyhow!("workflow.caldav.base_url: {e}"))?;
+    Ok(Some((
+        settings.username.clone(),
+        settings.password.clone(),
+        base.to_owned(),
+    )))
 }
 
 /// Refuses a URL whose host resolves to a private address (see [`private`]), unless allowed.
@@ -201,11 +223,15 @@ impl Outside for EffectsOutside {
 
     fn calendar_put(&self, event: &OutgoingCalendarEvent) -> Result<(), EffectError> {
         check_public(&event.calendar, self.allow_private)?;
+        // The account's credentials only to its own server (red team R1).
+        let credentials = self.caldav.as_ref().and_then(|(user, password, base)| {
+            effects::http_within(&event.calendar, base).then(|| (user.clone(), password.clone()))
+        });
         let put = effects::CalendarPut {
             collection_url: event.calendar.clone(),
             uid: event.uid.clone(),
             ics: event.ics.clone(),
-            credentials: self.caldav.clone(),
+            credentials,
         };
         with_slot(|| self.effects.caldav_put(&put))
             .map(|_| ())
@@ -305,12 +331,7 @@ impl Automation {
             effects: effects.clone(),
             from: settings.smtp.from.clone(),
             allow_private: settings.calls.allow_private_networks,
-            caldav: (!settings.caldav.username.is_empty()).then(|| {
-                (
-                    settings.caldav.username.clone(),
-                    settings.caldav.password.clone(),
-                )
-            }),
+            caldav: caldav_account(&settings.caldav)?,
         });
         handlers.register(
             RULE_JOB,

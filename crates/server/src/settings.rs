@@ -274,11 +274,17 @@ pub struct WorkflowSettings {
 }
 
 /// The CalDAV account of rules' calendar events (HTTP Basic; empty: no credentials sent).
+/// The credentials go only to calendars under `base_url`, the server the account belongs to:
+/// any org's admin names the calendars of their rules, and must not receive the account that
+/// writes every org's.
 #[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CaldavSettings {
     pub username: String,
     pub password: String,
+    /// `https://host[:port]/path/`: calendars under it get the credentials, others none.
+    /// Required with a `username`.
+    pub base_url: String,
 }
 
 impl std::fmt::Debug for CaldavSettings {
@@ -286,6 +292,7 @@ impl std::fmt::Debug for CaldavSettings {
         // The password is a secret: never in a log line.
         f.debug_struct("CaldavSettings")
             .field("username", &self.username)
+            .field("base_url", &self.base_url)
             .field(
                 "password",
                 &if self.password.is_empty() { "" } else { "***" },

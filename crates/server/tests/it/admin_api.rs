@@ -634,6 +634,24 @@ fn run(db: &common::Db) {
             "mutation($u: ID!) { inviteUser(userId: $u) { code } }",
             json!({ "u": interviewer.user_id }),
         ),
+        // A rule acts and reads as its owner, any user: with `edit` on the org a recruiter
+        // could have read masked values through a dry run as an admin (red team R2).
+        ("{ automationRules { id } }", json!({})),
+        (
+            "query($d: JSON) { automationDryRun(event: \"e\", definition: $d) { rule } }",
+            json!({ "d": {
+                "name": "p", "when": "application.moved", "owner": admin.user_id,
+                "if": "custom.current_salary > 1",
+                "then": [{ "do": "archive", "reason": "x" }]
+            } }),
+        ),
+        (
+            "mutation($d: JSON!) { saveAutomationRule(definition: $d, reason: \"r\") { id } }",
+            json!({ "d": {
+                "name": "p", "when": "application.moved", "owner": admin.user_id,
+                "then": [{ "do": "archive", "reason": "x" }]
+            } }),
+        ),
     ] {
         let e = refused(&server, &recruiter.token, query, vars);
         assert_eq!(e["extensions"]["code"], "FORBIDDEN", "{query}: {e}");

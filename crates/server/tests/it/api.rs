@@ -2293,6 +2293,17 @@ fn custom_field_answers_show_what_the_caller_reads(db: Db) {
             custom(role, entity, &id, sensitive).is_null(),
             "masked for the {role}"
         );
+        // A value the role may not read is not the role's to overwrite (red team R11).
+        let before = custom("admin", entity, &id, sensitive);
+        let q = format!(
+            r#"mutation {{ setCustomFieldValue(input: {{entity: "{entity}", recordId: "{id}", key: "{sensitive}", value: 1}}) }}"#
+        );
+        let refused = api.query(role, &q);
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{role}: {refused}"
+        );
+        assert_eq!(custom("admin", entity, &id, sensitive), before, "{role}");
         // Writes a plain field (its current value back, or a new one).
         let (key, value) = if plain.is_empty() {
             let q = format!(

@@ -567,3 +567,80 @@ fn private_addresses_are_refused_by_default(db: Db) {
 }
 
 on_both!(private_addresses_are_refused_by_default);
+
+/// The installation's CalDAV account goes only to its own server (red team R1): any org's
+/// admin names the calendar of their rules' `calendar_event`, and one pointing at their own
+/// host got the account that writes every org's calendars. Real receivers, the real effects.
+#[test]
+fn caldav_credentials_go_only_to_their_server() {
+    use app::automation::{OutgoingCalendarEvent, Outside};
+    let operator = Receiver::start(0);
+    let attacker = Receiver::start(0);
+    let outside = server::automation::EffectsOutside {
+        effects: Arc::new(effects::Effects::new(effects::EffectsSettings::default())),
+        from: "hireplane@example.com".to_owned(),
+        caldav: Some((
+            "operator-caldav".to_owned(),
+            "shared-secret".to_owned(),
+            format!("{}/dav/", operator.url),
+        )),
+        allow_private: true,
+    };
+    let put = |calendar: String, uid: &str| {
+        outside
+            .calendar_put(&OutgoingCalendarEvent {
+                calendar,
+                uid: uid.to_owned(),
+                ics: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".to_owned(),
+            })
+            .unwrap();
+    };
+    for calendar in [
+        format!("{}/cal/", attacker.url),
+        format!("{}/dav/", attacker.url),
+        format!("{}/dav/../cal/", operator.url),
+        format!("{}/other/", operator.url),
+    ] {
+        put(calendar.clone(), "iv_1@hireplane");
+        let got = attacker.got.lock().unwrap().clone();
+        let got_here = operator.got.lock().unwrap().clone();
+        for r in got.iter().chain(&got_here) {
+            assert!(
+                !r.headers.contains_key("authorization"),
+                "{calendar}: {r:?}"
+            );
+        }
+    }
+    put(format!("{}/dav/raj/work/", operator.url), "iv_2@hireplane");
+    let got = operator.at("/dav/raj/work/iv_2%40hireplane.ics");
+    assert_eq!(got.len(), 1, "{:?}", operator.got.lock().unwrap());
+    assert!(
+        got[0].headers["authorization"].starts_with("Basic "),
+        "{:?}",
+        got[0]
+    );
+    // Without the server named, the account is refused at start.
+    let db = common::sqlite_db();
+    let mut settings = server::Settings::default();
+    settings.workflow.caldav.username = "operator-caldav".to_owned();
+    let refused = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(server::start_with_jobs(
+            server::Settings {
+                database: db.url.clone(),
+                listen: "127.0.0.1:0".parse().unwrap(),
+                ..settings
+            },
+            app::jobs::JobHandlers::new(),
+            false,
+        ));
+    let Err(e) = refused else {
+        panic!("a CalDAV account without its server started")
+    };
+    assert!(
+        format!("{e:#}").contains("workflow.caldav.base_url"),
+        "{e:#}"
+    );
+}
