@@ -487,8 +487,25 @@ impl Services {
                 let settings = demographics::Settings::of(&stored);
                 let day_ago =
                     domain::Instant::from_micros(at.as_micros() - 86_400_000_000).unwrap_or(at);
-                let runs = store.demographic_runs(org, user, day_ago)?;
-                if runs.len() as i64 >= settings.daily_budget {
+                // The run takes its place in the budget before it runs, under the org's lock:
+                // runs sent at once cannot all pass the check (red team R7).
+                let this_run = store::DemographicRun {
+                    user: user.to_owned(),
+                    at,
+                    report_hash: hash(),
+                    shape_hash: query_hash(
+                        org,
+                        &query_syntax::to_json(&demographics::shape(report)),
+                    ),
+                    population: 0,
+                };
+                let (runs, reserved) = store.reserve_demographic_run(
+                    org,
+                    &this_run,
+                    day_ago,
+                    settings.daily_budget,
+                )?;
+                if !reserved {
                     let detail = format!(
                         "report refused: daily budget of {} spent",
                         settings.daily_budget
@@ -499,7 +516,7 @@ impl Services {
                         budget: settings.daily_budget,
                     });
                 }
-                Some((stored.secret, settings, runs))
+                Some((stored.secret, settings, runs, this_run))
             }
             None => None,
         };
@@ -537,7 +554,9 @@ impl Services {
         let mut rows = store.run_report(org, statement, today)?;
         let execute_time = started.elapsed() - compile_time;
         let mut withheld = Vec::new();
-        if let (Some(s), Some((secret, settings, runs))) = (&statement.suppression, privacy) {
+        if let (Some(s), Some((secret, settings, runs, this_run))) =
+            (&statement.suppression, privacy)
+        {
             // Every count perturbed; cells under the threshold, and those that would reveal
             // them, never leave here, and neither does how many there were.
             let population: i64 = rows
@@ -643,16 +662,13 @@ impl Services {
                     })
                     .collect();
             }
-            let report_hash = hash();
-            let shape_hash = query_hash(org, &query_syntax::to_json(&demographics::shape(report)));
-            store.record_demographic_run(
+            let report_hash = this_run.report_hash.clone();
+            let shape_hash = this_run.shape_hash.clone();
+            store.set_demographic_run_population(
                 org,
                 &store::DemographicRun {
-                    user: user.to_owned(),
-                    at,
-                    report_hash: report_hash.clone(),
-                    shape_hash: shape_hash.clone(),
                     population,
+                    ..this_run
                 },
             )?;
             for e in &mut audited {

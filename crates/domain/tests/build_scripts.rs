@@ -181,3 +181,29 @@ fn duckdb_is_a_cfg_of_the_warehouse_only() {
     let other = |name: &str| (name == "HIREPLANE_TEST_DUCKDB").then(|| python.clone());
     assert!(!cfg::directives(&other).iter().any(|l| l.contains("duckdb")));
 }
+
+/// The release binary's debug sections are compressed by the linker on Linux (build/test-cfg.rs):
+/// only the `cli` package's binaries, only in release, only where the flag is known.
+#[test]
+fn the_release_binary_compresses_its_debug_sections() {
+    let flag = "cargo::rustc-link-arg-bins=-Wl,--compress-debug-sections=zlib".to_owned();
+    let env = |package: &'static str, profile: &'static str, os: &'static str| {
+        move |name: &str| match name {
+            "CARGO_PKG_NAME" => Some(package.to_owned()),
+            "PROFILE" => Some(profile.to_owned()),
+            "CARGO_CFG_TARGET_OS" => Some(os.to_owned()),
+            _ => None,
+        }
+    };
+    assert!(cfg::directives(&env("cli", "release", "linux")).contains(&flag));
+    for (package, profile, os) in [
+        ("cli", "debug", "linux"),
+        ("cli", "release", "macos"),
+        ("server", "release", "linux"),
+    ] {
+        assert!(
+            !cfg::directives(&env(package, profile, os)).contains(&flag),
+            "{package} {profile} {os}"
+        );
+    }
+}

@@ -199,6 +199,96 @@ impl Store {
         self.privacy_settings(org_id, fresh_secret, at)
     }
 
+    /// Takes one run of `run.user`'s daily budget of reports over demographics, in one
+    /// transaction under the org's publication lock (the one [`Store::publish_populations`]
+    /// takes), so that runs at once cannot all pass the check before any is recorded: `run` is
+    /// recorded (its population set later by [`Store::set_demographic_run_population`]) unless
+    /// the user already has `budget` runs at or after `since`. Returns the user's runs before it
+    /// (oldest first) and whether this one was recorded. A run recorded counts whether or not
+    /// it then succeeds.
+    pub fn reserve_demographic_run(
+        &mut self,
+        org_id: &str,
+        run: &DemographicRun,
+        since: Instant,
+        budget: i64,
+    ) -> Result<(Vec<DemographicRun>, bool), StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                s.conn().execute_batch("BEGIN IMMEDIATE")?;
+            }
+            Store::Postgres(s) => {
+                s.client().batch_execute("BEGIN")?;
+                let locked = s.client().execute(
+                    "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                    &[&crate::audit::PG_POPULATIONS_LOCK, &org_id],
+                );
+                if let Err(e) = locked {
+                    let _ = s.client().batch_execute("ROLLBACK");
+                    return Err(e.into());
+                }
+            }
+        }
+        let outcome: Result<(Vec<DemographicRun>, bool), StoreError> = (|| {
+            let runs = self.demographic_runs(org_id, &run.user, since)?;
+            let reserved = (runs.len() as i64) < budget;
+            if reserved {
+                self.record_demographic_run(org_id, run)?;
+            }
+            Ok((runs, reserved))
+        })();
+        let end = if outcome.is_ok() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        let ended = match self {
+            Store::Sqlite(s) => s.conn().execute_batch(end).map_err(StoreError::from),
+            Store::Postgres(s) => s.client().batch_execute(end).map_err(StoreError::from),
+        };
+        let outcome = outcome?;
+        ended?;
+        Ok(outcome)
+    }
+
+    /// Sets the population of a run recorded by [`Store::reserve_demographic_run`] (its user,
+    /// time and report hash).
+    pub fn set_demographic_run_population(
+        &mut self,
+        org_id: &str,
+        run: &DemographicRun,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                s.conn().execute(
+                    "UPDATE demographic_runs SET population = ?5 \
+                     WHERE org_id = ?1 AND user_id = ?2 AND at = ?3 AND report_hash = ?4",
+                    rusqlite::params![
+                        org_id,
+                        run.user,
+                        run.at.as_micros(),
+                        run.report_hash,
+                        run.population
+                    ],
+                )?;
+            }
+            Store::Postgres(s) => {
+                s.client().execute(
+                    "UPDATE demographic_runs SET population = $5 \
+                     WHERE org_id = $1 AND user_id = $2 AND at = $3 AND report_hash = $4",
+                    &[
+                        &org_id,
+                        &run.user,
+                        &system_time(run.at)?,
+                        &run.report_hash,
+                        &run.population,
+                    ],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// Records one run of a report over demographics.
     pub fn record_demographic_run(
         &mut self,

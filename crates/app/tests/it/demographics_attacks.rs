@@ -203,6 +203,7 @@ fn harness(store: &mut Fresh) {
         complements_near_the_whole_are_withheld,
     );
     in_fresh_org(&mut a, "concurrent", concurrent_runs_take_turns);
+    in_fresh_org(&mut a, "budget", concurrent_runs_keep_the_budget);
     in_fresh_org(
         &mut a,
         "approached",
@@ -584,6 +585,68 @@ fn complements(a: &mut Attack) -> Vec<(String, usize)> {
         }
     }
     out
+}
+
+/// Runs sent at once on many connections spend the daily budget one each (red team R7: 80 at
+/// once from a fresh budget of 50 published 53, when the budget was checked before the run and
+/// recorded after it): each takes its place under the org's lock before it runs.
+fn concurrent_runs_keep_the_budget(a: &mut Attack) {
+    let access = a
+        .services
+        .access(a.store.store(), &a.org, &a.admin)
+        .unwrap();
+    let budget = 3;
+    a.services
+        .set_privacy_settings(
+            a.store.store(),
+            &access,
+            app::PrivacyChange {
+                daily_budget: Some(budget),
+                ..Default::default()
+            },
+            at(),
+        )
+        .unwrap();
+    let url = a.store.url();
+    let threads = 8;
+    let barrier = std::sync::Barrier::new(threads);
+    let (org, admin, today) = (a.org.clone(), a.admin.clone(), a.today);
+    let outcomes: Vec<Result<(), String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (url, barrier, org, admin) = (&url, &barrier, &org, &admin);
+                scope.spawn(move || {
+                    let mut store = store::Store::open(url).unwrap();
+                    let services = app::Services::new();
+                    let report =
+                        query_syntax::parse(&format!("report applications {BY_GENDER}")).unwrap();
+                    barrier.wait();
+                    match services.run_report(&mut store, org, admin, &report, today, at()) {
+                        Ok(_) => Ok(()),
+                        Err(app::AppError::DemographicsBudget { .. }) => Err("budget".into()),
+                        Err(e) => Err(e.to_string()),
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ran = outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(ran, budget as usize, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.as_ref().is_ok() || o.as_ref().is_err_and(|e| e == "budget")),
+        "{outcomes:?}"
+    );
+    let since = domain::Instant::from_micros(at().as_micros() - 86_400_000_000).unwrap();
+    let runs = a
+        .store
+        .store()
+        .demographic_runs(&a.org, &a.admin, since)
+        .unwrap();
+    assert_eq!(runs.len(), budget as usize);
+    assert!(runs.iter().all(|r| r.population > 0), "{runs:?}");
 }
 
 /// Two reports a few people apart run at the same time on two connections: the check and the
