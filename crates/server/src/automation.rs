@@ -82,12 +82,32 @@ fn private(ip: std::net::IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return private(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let seg = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                private(IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d)))
+            };
+            // IPv4 addresses carried inside IPv6 ones reach the IPv4 host: IPv4-compatible
+            // (`::a.b.c.d`, deprecated), NAT64 (`64:ff9b::/96`, `64:ff9b:1::/48`) and 6to4
+            // (`2002:AABB:CCDD::/48`) are judged by the IPv4 address they carry.
+            let compatible = seg[..6].iter().all(|s| *s == 0);
+            let nat64 = (seg[0] == 0x64 && seg[1] == 0xff9b)
+                && (seg[2..6].iter().all(|s| *s == 0) || seg[2] == 1);
+            if (compatible || nat64) && embedded(seg[6], seg[7]) {
+                return true;
+            }
+            if seg[0] == 0x2002 && embedded(seg[1], seg[2]) {
+                return true;
+            }
+            let first = seg[0];
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00
+                // link-local fe80::/10 and the deprecated site-local fec0::/10
                 || (first & 0xffc0) == 0xfe80
+                || (first & 0xffc0) == 0xfec0
         }
     }
 }
@@ -515,10 +535,26 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            // Red team notes: IPv4 inside IPv6, and site-local.
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::a00:1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "fec0::1",
         ] {
             assert!(private(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["1.1.1.1", "8.8.8.8", "2606:4700::1111", "::ffff:1.1.1.1"] {
+        for ip in [
+            "1.1.1.1",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "::ffff:1.1.1.1",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             assert!(!private(ip.parse().unwrap()), "{ip}");
         }
     }

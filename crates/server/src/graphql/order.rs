@@ -332,8 +332,9 @@ fn fill_text(fill: &Fill) -> String {
     }
 }
 
+/// `YYYY-MM-DD` exactly (jiff also reads `+002026-01-01`, which no cursor of ours holds).
 fn valid_date(s: &str) -> bool {
-    s.parse::<jiff::civil::Date>().is_ok()
+    s.len() == 10 && s.as_bytes()[4] == b'-' && s.parse::<jiff::civil::Date>().is_ok()
 }
 
 pub(super) fn unhex(cursor: &str) -> Option<String> {
@@ -417,6 +418,34 @@ mod tests {
         assert!(d.after("zz").unwrap_err().contains("not a cursor"));
         // An object without the order's fields (`{}`) is no cursor either.
         assert!(d.after("7b7d").unwrap_err().contains("not a cursor"));
+        // Forged values (red team notes): a date in jiff's extended form is refused, and a
+        // number the report language cannot write is a hole's value, never report text.
+        let by = |field: &'static str, ty: Kind| Order {
+            field,
+            ty,
+            desc: false,
+        };
+        let forged = |by: &str, after: serde_json::Value| {
+            let text = serde_json::json!({"by": by, "desc": false, "after": after, "id": "a_1"})
+                .to_string();
+            text.bytes().map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        let date = by("start_date", Kind::Date);
+        assert!(
+            date.holes(&forged("start_date", "+002026-01-01".into()))
+                .unwrap_err()
+                .contains("not a cursor")
+        );
+        assert_eq!(
+            date.holes(&forged("start_date", "2026-01-01".into()))
+                .unwrap(),
+            [Fill::Text("a_1".into()), Fill::Date("2026-01-01".into())]
+        );
+        let number = by("salary", Kind::Number);
+        assert_eq!(
+            number.holes(&forged("salary", 1e300.into())).unwrap(),
+            [Fill::Text("a_1".into()), Fill::Number(1e300)]
+        );
         // By id: the cursor of the first form.
         let by_id = Order::by_id();
         let c = by_id.cursor(None, "a_9");
