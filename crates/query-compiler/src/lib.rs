@@ -423,24 +423,24 @@ impl std::fmt::Display for Value {
                 }
             }
             Value::Bool(b) => write!(f, "{b}"),
-            Value::Instant(us) => match jiff::Timestamp::from_microsecond(*us) {
-                Ok(t) => match instant_text(t) {
-                    Some(buf) => {
-                        f.write_str(std::str::from_utf8(&buf).map_err(|_| std::fmt::Error)?)
-                    }
-                    None => write!(f, "{}", t.strftime("%Y-%m-%dT%H:%M:%SZ")),
+            Value::Instant(us) => match instant_text(*us) {
+                Some(buf) => f.write_str(std::str::from_utf8(&buf).map_err(|_| std::fmt::Error)?),
+                None => match jiff::Timestamp::from_microsecond(*us) {
+                    Ok(t) => write!(f, "{}", t.strftime("%Y-%m-%dT%H:%M:%SZ")),
+                    Err(_) => write!(f, "{us}"),
                 },
-                Err(_) => write!(f, "{us}"),
             },
         }
     }
 }
 
-/// `t` as `YYYY-MM-DDTHH:MM:SSZ` (to the second, as `strftime("%Y-%m-%dT%H:%M:%SZ")` writes
-/// it), for years 0 to 9999; `None` for others. By hand because an API page writes one per
-/// instant it answers, and jiff's `strftime` (a format string interpreted each time) was a tenth
-/// of the server's instructions per page (issue 22).
-fn instant_text(t: jiff::Timestamp) -> Option<[u8; 20]> {
+/// The instant `us` (UTC microseconds) as `YYYY-MM-DDTHH:MM:SSZ` (to the second, as
+/// `Value::Instant`'s `Display` and `strftime("%Y-%m-%dT%H:%M:%SZ")` write it), for years 0 to
+/// 9999; `None` for others. By hand because an API page writes one per instant it answers, and
+/// jiff's `strftime` (a format string interpreted each time) was a tenth of the server's
+/// instructions per page (issue 22).
+pub fn instant_text(us: i64) -> Option<[u8; 20]> {
+    let t = jiff::Timestamp::from_microsecond(us).ok()?;
     let dt = jiff::tz::Offset::UTC.to_datetime(t);
     let year = u32::try_from(dt.year()).ok().filter(|y| *y <= 9999)?;
     let mut buf = *b"0000-00-00T00:00:00Z";

@@ -505,39 +505,38 @@ fn string(out: &mut String, s: &str) {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        if let Some(word) = bytes.get(i..i + 8)
-            && let Ok(word) = <[u8; 8]>::try_from(word)
-            && !needs_escape(u64::from_le_bytes(word))
-        {
-            i += 8;
+        // The next eight bytes (fewer at the end, padded with spaces, which need no escape).
+        let n = (bytes.len() - i).min(8);
+        let mut word = [b' '; 8];
+        word[..n].copy_from_slice(&bytes[i..i + n]);
+        if !needs_escape(u64::from_le_bytes(word)) {
+            i += n;
             continue;
         }
-        let b = bytes[i];
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => {
-                i += 1;
-                continue;
+        for (j, &b) in bytes.iter().enumerate().skip(i).take(n) {
+            let escape = match b {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0x08 => "\\b",
+                0x0c => "\\f",
+                0..=0x1f => "",
+                _ => continue,
+            };
+            // `j` is at an ASCII byte, so on a character boundary.
+            out.push_str(&s[start..j]);
+            if escape.is_empty() {
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            } else {
+                out.push_str(escape);
             }
-        };
-        // `i` is at an ASCII byte, so on a character boundary.
-        out.push_str(&s[start..i]);
-        if escape.is_empty() {
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        } else {
-            out.push_str(escape);
+            start = j + 1;
         }
-        i += 1;
-        start = i;
+        i += n;
     }
     out.push_str(&s[start..]);
     out.push('"');
@@ -676,8 +675,20 @@ fn write_node(out: &mut String, items: &[NodeItem], node: &Node) -> Option<()> {
                     }
                     (V::Bool(b), None) => out.push_str(bool_text(*b)),
                     // An RFC 3339 instant: digits, `-`, `:`, `.`, `T` and `Z`, nothing to escape.
-                    (v @ V::Instant(_), None) => {
-                        let _ = write!(out, "\"{v}\"");
+                    (v @ V::Instant(us), None) => {
+                        match query_compiler::instant_text(*us)
+                            .as_ref()
+                            .and_then(|b| std::str::from_utf8(b).ok())
+                        {
+                            Some(text) => {
+                                out.push('"');
+                                out.push_str(text);
+                                out.push('"');
+                            }
+                            None => {
+                                let _ = write!(out, "\"{v}\"");
+                            }
+                        }
                     }
                     (other, None) => {
                         let text = serde_json::to_string(&read::to_value(other, false)).ok()?;
