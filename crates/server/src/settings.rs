@@ -108,7 +108,8 @@ pub struct Limits {
     /// included; 0: no limit). A report that would return more is refused (`BAD_USER_INPUT`,
     /// "more than N rows: add a `limit` or narrow the report"), never cut short: the store
     /// reads its rows as they come and stops at the first past the limit, so what a run holds
-    /// in memory stays bounded (`store::Store::set_row_limit`). The CLI has no limit.
+    /// in memory stays bounded (`store::Store::set_row_limit`). The CLI has no limit. Lists
+    /// run as reports too: the limit is never under `max_page_size` + 1, so no page is refused.
     pub max_report_rows: usize,
     /// The most database jobs of one org queued or running at once (0: half of
     /// `pool.size`, rounded up); more wait for their turn before they are queued, at most
