@@ -206,8 +206,11 @@ async fn start_inner(
         db::ConnectionLimits {
             statement_timeout: Duration::from_millis(limits.statement_timeout_ms),
             // Never under a page of a list and its look-ahead row: lists run as reports too.
-            row_limit: (limits.max_report_rows > 0)
-                .then(|| limits.max_report_rows.max(limits.max_page_size.saturating_add(1))),
+            row_limit: (limits.max_report_rows > 0).then(|| {
+                limits
+                    .max_report_rows
+                    .max(limits.max_page_size.saturating_add(1))
+            }),
         },
     );
     // On a plain thread: the PostgreSQL client may not run on one of tokio's (see `db`).
