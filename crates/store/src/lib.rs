@@ -335,7 +335,8 @@ pub struct Overview {
 
 /// A connection to the store, on one of its backends.
 pub enum Store {
-    Sqlite(sqlite::SqliteStore),
+    /// Boxed, as PostgreSQL's: the connection and its settings are some 200 bytes.
+    Sqlite(Box<sqlite::SqliteStore>),
     /// Boxed: the PostgreSQL client and its statement cache are larger than SQLite's.
     Postgres(Box<postgres::PgStore>),
 }
@@ -344,7 +345,9 @@ impl Store {
     /// Opens (SQLite: creating the file if needed) and migrates the store at `url`.
     pub fn open(url: &str) -> Result<Store, StoreError> {
         match DatabaseUrl::parse(url)? {
-            DatabaseUrl::Sqlite(path) => Ok(Store::Sqlite(sqlite::SqliteStore::open(&path)?)),
+            DatabaseUrl::Sqlite(path) => {
+                Ok(Store::Sqlite(Box::new(sqlite::SqliteStore::open(&path)?)))
+            }
             DatabaseUrl::Postgres(url) => {
                 Ok(Store::Postgres(Box::new(postgres::PgStore::connect(&url)?)))
             }
