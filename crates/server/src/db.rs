@@ -263,7 +263,7 @@ impl Db {
         limits: ConnectionLimits,
     ) -> Result<Db, StoreError> {
         let mut first = Store::open(url)?;
-        limits.apply(&mut first)?;
+        limits.set_up(&mut first)?;
         let (tx, rx) = mpsc::channel::<(Instant, Job)>();
         let rx = Arc::new(Mutex::new(rx));
         let size = size.max(1);
@@ -576,7 +576,7 @@ pub struct ConnectionLimits {
 }
 
 impl ConnectionLimits {
-    fn apply(self, store: &mut Store) -> Result<(), StoreError> {
+    fn set_up(self, store: &mut Store) -> Result<(), StoreError> {
         store.set_statement_timeout(self.statement_timeout)?;
         store.set_row_limit(self.row_limit);
         Ok(())
@@ -622,7 +622,7 @@ fn worker(
         }
         if conn.is_none() {
             match Store::open(url).and_then(|mut s| {
-                limits.apply(&mut s)?;
+                limits.set_up(&mut s)?;
                 Ok(s)
             }) {
                 Ok(s) => {
