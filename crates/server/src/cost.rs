@@ -7,9 +7,12 @@
 //!   its page size (`first`, resolved from the variables, else `limits.default_page_size`, at
 //!   most `limits.max_page_size`) times the rows of the lists above it;
 //! - every root field costs its own weight besides ([`root_weight`]): a report or an explain
-//!   [`REPORT_COST`] (it may aggregate the whole org), a scheduling call [`SCHEDULING_COST`]
-//!   (a search), any other root field (a lookup, the viewer, a mutation, a policy decision)
-//!   [`ROOT_COST`], so that no root field is free and aliases cannot multiply work unseen.
+//!   [`REPORT_COST`] (it may aggregate the whole org and return up to `limits.max_report_rows`
+//!   rows: at most five fit in the default `limits.max_cost`), a read of whole calendars
+//!   (`interviewerBusyTime`, `interviewerPools`, `interviewLoops`) the same, a scheduling call
+//!   [`SCHEDULING_COST`] (a search), any other root field (a lookup, the viewer, a mutation, a
+//!   policy decision) [`ROOT_COST`], so that no root field is free and aliases cannot multiply
+//!   work unseen.
 //!
 //! The request's cost is the sum. A request over `limits.max_cost` is refused before it runs,
 //! naming its cost, the limit and the field that costs the most; so is a mutation request with
@@ -28,8 +31,11 @@ use async_graphql::registry::{MetaType, MetaTypeName, Registry};
 
 use crate::settings::Limits;
 
-/// What a report or an explain costs (a statement that may read the whole org).
-pub const REPORT_COST: u64 = 1_000;
+/// What a report or an explain costs (a statement that may read the whole org and return up
+/// to `limits.max_report_rows` rows), and a read of whole calendars: a fifth of the default
+/// `limits.max_cost` (50,000), so that one request holds at most five. At 1,000 a request of
+/// 49 aliased reports of 10,000 rows each passed, 48.7 MB of answer.
+pub const REPORT_COST: u64 = 10_000;
 /// What a scheduling call costs (`schedulingOptions`, `repairInterviewLoop`: a search on the CPU
 /// besides its reads).
 pub const SCHEDULING_COST: u64 = 5_000;
@@ -41,6 +47,12 @@ pub const ROOT_COST: u64 = 10;
 pub fn root_weight(name: &str) -> (u64, &'static str) {
     match name {
         "report" | "explain" => (REPORT_COST, "a report"),
+        // Every interviewer's calendar over a range, every pool with its people, every loop
+        // of an application with its plan: 1,900 aliased `interviewerBusyTime` at a lookup's
+        // weight held the workers for 5.3 s.
+        "interviewerBusyTime" | "interviewerPools" | "interviewLoops" => {
+            (REPORT_COST, "a read of whole calendars")
+        }
         "schedulingOptions"
         | "repairInterviewLoop"
         | "bookInterviewLoop"
@@ -233,7 +245,8 @@ impl Cost {
                 message: format!(
                     "the query costs {total} (up to {} rows and {} for its {} root fields), \
                      over the limit of {} (`limits.max_cost`: each list counts its page size \
-                     (`first`) times the pages above it, each report or explain {REPORT_COST}, \
+                     (`first`) times the pages above it, each report, explain or read of whole \
+                     calendars {REPORT_COST}, \
                      each scheduling call {SCHEDULING_COST}, any other root field \
                      {ROOT_COST}){most}: ask for smaller pages, fewer nested lists or fewer \
                      fields per request",
@@ -531,7 +544,7 @@ mod tests {
         assert_eq!(c.root_fields, 2000);
         let refusal = c.refusal(&Limits::default()).unwrap();
         assert!(
-            refusal.message.contains("costs 2000000")
+            refusal.message.contains("costs 20000000")
                 && refusal.message.contains("limit of 50000")
                 && refusal.message.contains("`r0` (a report)"),
             "{}",
@@ -545,7 +558,8 @@ mod tests {
         );
         assert_eq!(c.roots, REPORT_COST + SCHEDULING_COST + 2 * ROOT_COST);
         assert_eq!(c.rows, 7);
-        assert_eq!(c.costliest.unwrap().path, "s");
+        // A report weighs more than a scheduling call.
+        assert_eq!(c.costliest.unwrap().path, "e");
         // A hundred aliased viewers cost something too, and ten scheduling calls are too many.
         let viewers: String = (0..100)
             .map(|i| format!("v{i}: viewer {{ org }} "))
@@ -559,6 +573,37 @@ mod tests {
             .collect();
         let c = cost(&format!("{{ {s} }}"), serde_json::json!({}));
         assert!(c.refusal(&Limits::default()).is_some());
+    }
+
+    #[test]
+    fn reports_and_whole_calendars_fit_five_to_a_request() {
+        // The red team's 49 aliased reports of up to 10,000 rows each (48.7 MB of answer) and
+        // 1,900 aliased `interviewerBusyTime` (5.3 s of the workers) at a lookup's weight.
+        let limits = Limits::default();
+        let many = |field: &str, n: usize| -> String {
+            let fields: String = (0..n).map(|i| format!("a{i}: {field} ")).collect();
+            format!("{{ {fields} }}")
+        };
+        for field in [
+            r#"report(text: "report applications show id") { rows }"#,
+            r#"explain(text: "report applications show id") { sql }"#,
+            r#"interviewerBusyTime(applicationId: "x", userIds: ["u"], from: "2026-01-01T00:00:00Z", to: "2026-01-15T00:00:00Z") { userId }"#,
+            r#"interviewerPools(applicationId: "x") { id }"#,
+            r#"interviewLoops(applicationId: "x") { id }"#,
+        ] {
+            let c = cost(&many(field, 5), serde_json::json!({}));
+            assert_eq!(c.roots, 5 * REPORT_COST, "{field}");
+            assert!(c.refusal(&limits).is_none(), "{field}");
+            let c = cost(&many(field, 6), serde_json::json!({}));
+            let refusal = c.refusal(&limits).expect(field);
+            assert!(
+                refusal.message.contains("costs 60000"),
+                "{}",
+                refusal.message
+            );
+            let c = cost(&many(field, 1900), serde_json::json!({}));
+            assert!(c.refusal(&limits).is_some(), "{field}");
+        }
     }
 
     #[test]

@@ -244,8 +244,26 @@ impl Db {
         acquire_timeout: Duration,
         statement_timeout: Duration,
     ) -> Result<Db, StoreError> {
+        Db::open_with(
+            url,
+            size,
+            acquire_timeout,
+            ConnectionLimits {
+                statement_timeout,
+                row_limit: None,
+            },
+        )
+    }
+
+    /// [`Db::open`], every connection set up with `limits`.
+    pub fn open_with(
+        url: &str,
+        size: u32,
+        acquire_timeout: Duration,
+        limits: ConnectionLimits,
+    ) -> Result<Db, StoreError> {
         let mut first = Store::open(url)?;
-        first.set_statement_timeout(statement_timeout)?;
+        limits.set_up(&mut first)?;
         let (tx, rx) = mpsc::channel::<(Instant, Job)>();
         let rx = Arc::new(Mutex::new(rx));
         let size = size.max(1);
@@ -279,14 +297,7 @@ impl Db {
                 .name(format!("hireplane-db-{i}"))
                 .spawn(move || {
                     let _live = Live(&shared);
-                    worker(
-                        &rx,
-                        &shared,
-                        &url,
-                        statement_timeout,
-                        acquire_timeout,
-                        &mut conn,
-                    )
+                    worker(&rx, &shared, &url, limits, acquire_timeout, &mut conn)
                 })
                 .map_err(|e| StoreError::Corrupt(format!("cannot start a database worker: {e}")))?;
         }
@@ -555,11 +566,28 @@ fn panicked(shared: &Shared, conn: &mut Option<Store>) {
     }
 }
 
+/// What every connection of the pool is set up with.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    /// How long one statement may run (zero: no limit); `Store::set_statement_timeout`.
+    pub statement_timeout: Duration,
+    /// The most rows one report may return (`limits.max_report_rows`); `Store::set_row_limit`.
+    pub row_limit: Option<usize>,
+}
+
+impl ConnectionLimits {
+    fn set_up(self, store: &mut Store) -> Result<(), StoreError> {
+        store.set_statement_timeout(self.statement_timeout)?;
+        store.set_row_limit(self.row_limit);
+        Ok(())
+    }
+}
+
 fn worker(
     rx: &Mutex<mpsc::Receiver<(Instant, Job)>>,
     shared: &Shared,
     url: &str,
-    statement_timeout: Duration,
+    limits: ConnectionLimits,
     acquire_timeout: Duration,
     conn: &mut Option<Store>,
 ) {
@@ -594,7 +622,7 @@ fn worker(
         }
         if conn.is_none() {
             match Store::open(url).and_then(|mut s| {
-                s.set_statement_timeout(statement_timeout)?;
+                limits.set_up(&mut s)?;
                 Ok(s)
             }) {
                 Ok(s) => {

@@ -200,15 +200,23 @@ async fn start_inner(
     let catalog_ttl = Duration::from_millis(settings.catalog_cache_ms);
     let limits = &settings.limits;
     let url = settings.database.clone();
-    let (size, acquire, statement) = (
+    let (size, acquire, connections) = (
         settings.pool.size,
         Duration::from_millis(settings.pool.acquire_timeout_ms),
-        Duration::from_millis(limits.statement_timeout_ms),
+        db::ConnectionLimits {
+            statement_timeout: Duration::from_millis(limits.statement_timeout_ms),
+            // Never under a page of a list and its look-ahead row: lists run as reports too.
+            row_limit: (limits.max_report_rows > 0).then(|| {
+                limits
+                    .max_report_rows
+                    .max(limits.max_page_size.saturating_add(1))
+            }),
+        },
     );
     // On a plain thread: the PostgreSQL client may not run on one of tokio's (see `db`).
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(db::Db::open(&url, size, acquire, statement));
+        let _ = tx.send(db::Db::open_with(&url, size, acquire, connections));
     });
     let db = rx.await.context("opening the store")?.with_context(|| {
         format!(

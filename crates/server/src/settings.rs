@@ -104,6 +104,13 @@ pub struct Limits {
     /// `statement_timeout` for the server's connections; on SQLite, reports are interrupted
     /// after it (`store::Store::set_statement_timeout`).
     pub statement_timeout_ms: u64,
+    /// The most rows one report may return through the API and the console (its CSV
+    /// included; 0: no limit). A report that would return more is refused (`BAD_USER_INPUT`,
+    /// "more than N rows: add a `limit` or narrow the report"), never cut short: the store
+    /// reads its rows as they come and stops at the first past the limit, so what a run holds
+    /// in memory stays bounded (`store::Store::set_row_limit`). The CLI has no limit. Lists
+    /// run as reports too: the limit is never under `max_page_size` + 1, so no page is refused.
+    pub max_report_rows: usize,
     /// The most database jobs of one org queued or running at once (0: half of
     /// `pool.size`, rounded up); more wait for their turn before they are queued, at most
     /// `pool.acquire_timeout_ms` and never past the request's deadline, then fail with `BUSY`.
@@ -600,6 +607,7 @@ impl Default for Limits {
             request_timeout_ms: 30_000,
             header_read_timeout_ms: 10_000,
             statement_timeout_ms: 20_000,
+            max_report_rows: 10_000,
             max_workers_per_org: 0,
             max_workers_per_token: 0,
             fair_share_slots: 0,

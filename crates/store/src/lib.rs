@@ -218,6 +218,10 @@ pub enum StoreError {
     /// What a [`warehouse::WarehouseSink`] failed with while it was handed rows.
     #[error("writing the rows read")]
     Sink(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A report would return more rows than the connection's row limit
+    /// ([`Store::set_row_limit`]); the run stopped at the first row past it.
+    #[error("the report returns more than {limit} rows: add a `limit` or narrow the report")]
+    TooManyRows { limit: usize },
 }
 
 impl From<::postgres::Error> for StoreError {
@@ -331,7 +335,8 @@ pub struct Overview {
 
 /// A connection to the store, on one of its backends.
 pub enum Store {
-    Sqlite(sqlite::SqliteStore),
+    /// Boxed, as PostgreSQL's: the connection and its settings are some 200 bytes.
+    Sqlite(Box<sqlite::SqliteStore>),
     /// Boxed: the PostgreSQL client and its statement cache are larger than SQLite's.
     Postgres(Box<postgres::PgStore>),
 }
@@ -340,7 +345,9 @@ impl Store {
     /// Opens (SQLite: creating the file if needed) and migrates the store at `url`.
     pub fn open(url: &str) -> Result<Store, StoreError> {
         match DatabaseUrl::parse(url)? {
-            DatabaseUrl::Sqlite(path) => Ok(Store::Sqlite(sqlite::SqliteStore::open(&path)?)),
+            DatabaseUrl::Sqlite(path) => {
+                Ok(Store::Sqlite(Box::new(sqlite::SqliteStore::open(&path)?)))
+            }
             DatabaseUrl::Postgres(url) => {
                 Ok(Store::Postgres(Box::new(postgres::PgStore::connect(&url)?)))
             }
@@ -397,6 +404,27 @@ impl Store {
                     .batch_execute(&format!("SET statement_timeout = {ms}"))?;
                 Ok(())
             }
+        }
+    }
+
+    /// Refuses a report ([`Store::run_report`]) that would return more than `limit` rows with
+    /// [`StoreError::TooManyRows`] (`None`: no limit, the default). The rows are read as they
+    /// come and the run stops at the first one past the limit, so what a report holds in memory
+    /// stays bounded: the server sets `limits.max_report_rows` on its connections, the CLI none.
+    /// A page (`query_compiler::Compiled::reads_a_page`) is not counted: its statement's own
+    /// `LIMIT` bounds it (at most `query_compiler::lower::PAGE_ROWS` rows).
+    pub fn set_row_limit(&mut self, limit: Option<usize>) {
+        match self {
+            Store::Sqlite(s) => s.row_limit = limit,
+            Store::Postgres(s) => s.row_limit = limit,
+        }
+    }
+
+    /// The limit [`Store::set_row_limit`] set.
+    pub fn row_limit(&self) -> Option<usize> {
+        match self {
+            Store::Sqlite(s) => s.row_limit,
+            Store::Postgres(s) => s.row_limit,
         }
     }
 

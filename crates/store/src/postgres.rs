@@ -38,6 +38,8 @@ pub struct PgStore {
     /// Whether write paths write their events ([`crate::Store::set_emit_events`]: the
     /// mutation benchmark only).
     pub(crate) emit_events: bool,
+    /// The most rows a report may return ([`crate::Store::set_row_limit`]); `None`: no limit.
+    pub(crate) row_limit: Option<usize>,
 }
 
 /// The kind of report statement a connection is set up for: the settings that make one fast
@@ -86,6 +88,33 @@ impl Plan {
 /// How many prepared report statements a connection keeps.
 const PREPARED_MAX: usize = 256;
 
+/// Rows fetched at once from a report's portal when its rows are bounded
+/// ([`PgStore::run_planned`]'s `max_rows`).
+const FETCH_ROWS: usize = 1_000;
+
+/// One row of a report statement as values of `kinds`.
+fn pg_values(
+    row: &postgres::Row,
+    kinds: &[query_compiler::ValueKind],
+) -> Result<Vec<query_compiler::Value>, StoreError> {
+    use query_compiler::{Value, ValueKind};
+    let mut values = Vec::with_capacity(kinds.len());
+    for (i, kind) in kinds.iter().enumerate() {
+        let v = match kind {
+            ValueKind::Integer => row.try_get::<_, Option<i64>>(i)?.map(Value::Integer),
+            ValueKind::Instant => row.try_get::<_, Option<i64>>(i)?.map(Value::Instant),
+            ValueKind::Number => row.try_get::<_, Option<f64>>(i)?.map(Value::Number),
+            ValueKind::Bool => row.try_get::<_, Option<bool>>(i)?.map(Value::Bool),
+            ValueKind::Date => row.try_get::<_, Option<String>>(i)?.map(Value::Date),
+            ValueKind::List => row.try_get::<_, Option<String>>(i)?.map(Value::List),
+            ValueKind::Map => row.try_get::<_, Option<String>>(i)?.map(Value::Map),
+            ValueKind::Text => row.try_get::<_, Option<String>>(i)?.map(Value::Text),
+        };
+        values.push(v.unwrap_or(Value::Null));
+    }
+    Ok(values)
+}
+
 impl PgStore {
     pub fn connect(url: &str) -> Result<PgStore, StoreError> {
         let client = Client::connect(url, NoTls).map_err(|source| StoreError::PostgresConnect {
@@ -99,6 +128,7 @@ impl PgStore {
             outbox_insert: None,
             event_context: crate::events::EventContext::default(),
             emit_events: true,
+            row_limit: None,
         };
         store.migrate()?;
         store.client.batch_execute(SESSION_SETTINGS)?;
@@ -249,11 +279,14 @@ impl PgStore {
         bound: &[query_compiler::Bound],
         kinds: &[query_compiler::ValueKind],
     ) -> Result<Vec<Vec<query_compiler::Value>>, StoreError> {
-        self.run_planned(sql, org_id, bound, kinds, Plan::Report)
+        self.run_planned(sql, org_id, bound, kinds, Plan::Report, None)
     }
 
     /// [`PgStore::run`], with the connection set up for `plan` (the settings change only when
-    /// the previous statement on the connection wanted the other kind).
+    /// the previous statement on the connection wanted the other kind). With `max_rows`, the
+    /// rows are read as they come (a portal, [`FETCH_ROWS`] at a time) and the run stops at
+    /// the first row past it with [`StoreError::TooManyRows`]: what it holds stays bounded
+    /// whatever the statement would return.
     pub fn run_planned(
         &mut self,
         sql: &str,
@@ -261,8 +294,8 @@ impl PgStore {
         bound: &[query_compiler::Bound],
         kinds: &[query_compiler::ValueKind],
         plan: Plan,
+        max_rows: Option<usize>,
     ) -> Result<Vec<Vec<query_compiler::Value>>, StoreError> {
-        use query_compiler::{Value, ValueKind};
         if plan != self.plan {
             self.client.batch_execute(plan.settings())?;
             self.plan = plan;
@@ -281,26 +314,32 @@ impl PgStore {
                 s
             }
         };
-        // One statement sees one snapshot: no transaction needed, and one round trip.
-        let rows = self.client.query(&statement, &refs)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut values = Vec::with_capacity(kinds.len());
-            for (i, kind) in kinds.iter().enumerate() {
-                let v = match kind {
-                    ValueKind::Integer => row.try_get::<_, Option<i64>>(i)?.map(Value::Integer),
-                    ValueKind::Instant => row.try_get::<_, Option<i64>>(i)?.map(Value::Instant),
-                    ValueKind::Number => row.try_get::<_, Option<f64>>(i)?.map(Value::Number),
-                    ValueKind::Bool => row.try_get::<_, Option<bool>>(i)?.map(Value::Bool),
-                    ValueKind::Date => row.try_get::<_, Option<String>>(i)?.map(Value::Date),
-                    ValueKind::List => row.try_get::<_, Option<String>>(i)?.map(Value::List),
-                    ValueKind::Map => row.try_get::<_, Option<String>>(i)?.map(Value::Map),
-                    ValueKind::Text => row.try_get::<_, Option<String>>(i)?.map(Value::Text),
-                };
-                values.push(v.unwrap_or(Value::Null));
+        let Some(limit) = max_rows else {
+            // One statement sees one snapshot: no transaction needed, and one round trip.
+            let rows = self.client.query(&statement, &refs)?;
+            return rows.iter().map(|row| pg_values(row, kinds)).collect();
+        };
+        // A portal in a transaction (read only, so nothing to commit or undo), fetched in
+        // batches: at most `limit` + one batch of rows is ever held.
+        let mut tx = self.client.build_transaction().read_only(true).start()?;
+        let portal = tx.bind(&statement, &refs)?;
+        let batch = i32::try_from(limit.saturating_add(1).min(FETCH_ROWS)).unwrap_or(i32::MAX);
+        let mut out = Vec::new();
+        loop {
+            let rows = tx.query_portal(&portal, batch)?;
+            let last = rows.len() < usize::try_from(batch).unwrap_or(usize::MAX);
+            for row in &rows {
+                if out.len() == limit {
+                    // Dropping the transaction rolls it back, the portal with it.
+                    return Err(StoreError::TooManyRows { limit });
+                }
+                out.push(pg_values(row, kinds)?);
             }
-            out.push(values);
+            if last {
+                break;
+            }
         }
+        tx.commit()?;
         Ok(out)
     }
 

@@ -101,8 +101,12 @@ impl Store {
         if let Some(s) = &compiled.suppression {
             kinds.extend(std::iter::repeat_n(ValueKind::Integer, s.hidden_columns()));
         }
+        // A page's statement has its own `LIMIT` of at most `query_compiler::lower::PAGE_ROWS` rows:
+        // read at once, in one round trip. Other reports are read row by row up to the limit
+        // (`Store::set_row_limit`).
+        let streamed = self.row_limit().filter(|_| !compiled.reads_a_page);
         let rows = match self {
-            Store::Sqlite(s) => s.run(&compiled.sql, org_id, &bound, &kinds)?,
+            Store::Sqlite(s) => s.run(&compiled.sql, org_id, &bound, &kinds, streamed)?,
             Store::Postgres(s) => {
                 let plan = if compiled.reads_a_page {
                     Plan::Page
@@ -111,7 +115,7 @@ impl Store {
                 } else {
                     Plan::Report
                 };
-                s.run_planned(&compiled.sql, org_id, &bound, &kinds, plan)?
+                s.run_planned(&compiled.sql, org_id, &bound, &kinds, plan, streamed)?
             }
         };
         Ok(ReportRows {
@@ -205,6 +209,7 @@ impl Store {
                 org_id,
                 params,
                 &kinds,
+                None,
             )?,
             Store::Postgres(s) => s.run(sql, org_id, params, &kinds)?,
         };
@@ -235,6 +240,7 @@ impl Store {
                 org_id,
                 params,
                 &kinds,
+                None,
             )?,
             Store::Postgres(s) => s.run(sql, org_id, params, &kinds)?,
         };

@@ -27,6 +27,8 @@ pub struct SqliteStore {
     /// Whether write paths write their events ([`crate::Store::set_emit_events`]: the
     /// mutation benchmark only).
     pub(crate) emit_events: bool,
+    /// The most rows a report may return ([`crate::Store::set_row_limit`]); `None`: no limit.
+    pub(crate) row_limit: Option<usize>,
 }
 
 /// SQLite's virtual machine instructions between two looks at the clock while a report runs
@@ -55,6 +57,7 @@ impl SqliteStore {
             statement_timeout: None,
             event_context: crate::events::EventContext::default(),
             emit_events: true,
+            row_limit: None,
         };
         store.migrate()?;
         Ok(store)
@@ -159,23 +162,28 @@ impl SqliteStore {
         self.statement_timeout = (!timeout.is_zero()).then_some(timeout);
     }
 
-    /// Runs a report's statement within the statement timeout, if one is set.
+    /// Runs a report's statement within the statement timeout, if one is set. With
+    /// `max_rows`, the rows are read one by one and the run stops at the first past it with
+    /// [`StoreError::TooManyRows`].
     pub fn run(
         &mut self,
         sql: &str,
         org_id: &str,
         bound: &[query_compiler::Bound],
         kinds: &[query_compiler::ValueKind],
+        max_rows: Option<usize>,
     ) -> Result<Vec<Vec<query_compiler::Value>>, StoreError> {
         let Some(timeout) = self.statement_timeout else {
-            return self.run_rows(sql, org_id, bound, kinds).map_err(too_large);
+            return self
+                .run_rows(sql, org_id, bound, kinds, max_rows)
+                .map_err(too_large);
         };
         let deadline = std::time::Instant::now() + timeout;
         self.conn.progress_handler(
             PROGRESS_OPS,
             Some(move || std::time::Instant::now() >= deadline),
         )?;
-        let out = self.run_rows(sql, org_id, bound, kinds);
+        let out = self.run_rows(sql, org_id, bound, kinds, max_rows);
         // Removed whatever happened, before anything else runs on this connection.
         self.conn.progress_handler(0, None::<fn() -> bool>)?;
         out.map_err(|e| match e {
@@ -194,6 +202,7 @@ impl SqliteStore {
         org_id: &str,
         bound: &[query_compiler::Bound],
         kinds: &[query_compiler::ValueKind],
+        max_rows: Option<usize>,
     ) -> Result<Vec<Vec<query_compiler::Value>>, StoreError> {
         use query_compiler::{Value, ValueKind};
         let mut stmt = self.conn.prepare_cached(sql)?;
@@ -201,6 +210,11 @@ impl SqliteStore {
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
+            if let Some(limit) = max_rows
+                && out.len() == limit
+            {
+                return Err(StoreError::TooManyRows { limit });
+            }
             let mut values = Vec::with_capacity(kinds.len());
             for (i, kind) in kinds.iter().enumerate() {
                 let v = row.get_ref(i)?;

@@ -9,7 +9,10 @@
 //! suggestion. The chart is chosen from the result's shape and drawn as inline SVG by the server
 //! (no chart library): a line for a date or time key with numbers, bars for any other key with
 //! numbers, a funnel's bars for the `funnel` report; the table is always there, and is the
-//! chart's text alternative. `/console/reports.csv` answers the same report as CSV.
+//! chart's text alternative. `/console/reports.csv` answers the same report as CSV. Both run
+//! through the API's `report`, so both are bounded by `limits.max_report_rows`: a report that
+//! would return more is refused with the API's message (add a `limit` or narrow the report),
+//! never exported cut short.
 
 use std::sync::Arc;
 
@@ -26,7 +29,7 @@ use crate::http::{ClientAddr, Shared};
 
 /// The longest report text, in characters.
 pub const MAX_TEXT_CHARS: usize = 20_000;
-/// Rows shown in the table (the CSV has them all).
+/// Rows shown in the table (the CSV has them all, up to `limits.max_report_rows`).
 pub const MAX_TABLE_ROWS: usize = 500;
 /// Bars or points drawn.
 const MAX_CHART_POINTS: usize = 60;
@@ -375,7 +378,8 @@ fn spreadsheet_text(s: &str) -> String {
 }
 
 /// `GET /console/reports.csv`: the report as CSV (RFC 4180), every row; text cells as
-/// [`spreadsheet_text`] writes them.
+/// [`spreadsheet_text`] writes them. A report over `limits.max_report_rows` rows is refused
+/// by the API (a page with its message), not exported in part.
 pub async fn csv(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,

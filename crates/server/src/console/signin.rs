@@ -15,6 +15,14 @@
 //! `console.sign_in_failure_burst`; an address gets four times as many, for offices behind one
 //! address). Once over, that account or address is refused at once (429) until the limit allows
 //! again, without a password or a token being checked.
+//!
+//! A password costs an Argon2 check (tens of megabytes and a core for a fraction of a second),
+//! so a password attempt is counted against both limits *before* it is checked, whatever its
+//! outcome: sixty attempts sent at once from one address are sixty attempts, not sixty checks
+//! that each found the address under its limit. And the checks the whole process runs at once
+//! are bounded ([`PASSWORD_CHECK_WAIT`], one per core): an attempt waits briefly for its turn,
+//! then is refused (429, "try again"). An unknown email is checked against a decoy hash, in the
+//! same turn, so it costs what a known one does.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -84,10 +92,17 @@ impl<K: Hash + Eq + Clone> Limit<K> {
 /// The account key of one-time codes ([`Attempts::failed_code`]).
 const CODE_KEY: &str = "code";
 
-/// The bounds on failed sign-ins, per account and per address.
+/// How long a password attempt waits for a turn to be checked when the process already checks
+/// as many as it has cores; then it is refused (429).
+pub const PASSWORD_CHECK_WAIT: Duration = Duration::from_secs(2);
+
+/// The bounds on failed sign-ins, per account and per address, and on the password checks
+/// running at once.
 pub struct Attempts {
     accounts: Limit<String>,
     addresses: Limit<IpAddr>,
+    /// Turns to run a password check (Argon2): one per core.
+    checks: Arc<tokio::sync::Semaphore>,
     session_s: i64,
     secure: bool,
 }
@@ -101,6 +116,9 @@ impl Attempts {
         Attempts {
             accounts: Limit::new(n, burst),
             addresses: Limit::new(n.saturating_mul(4), burst.saturating_mul(4)),
+            checks: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
             session_s: i64::from(settings.session_minutes.max(1)) * 60,
             secure: settings.secure_cookie,
         }
@@ -119,6 +137,36 @@ impl Attempts {
                 wait.as_secs() + 1
             ))),
             None => Ok(()),
+        }
+    }
+
+    /// A password attempt, counted before its password is checked: refused at once (429) when
+    /// the account or the address is over its limit, or goes over it with this attempt.
+    fn attempt(&self, account: &str, client: Option<IpAddr>) -> Result<(), PageError> {
+        self.check(account, client)?;
+        self.accounts.failed(&account.to_owned());
+        if let Some(c) = client {
+            self.addresses.failed(&c);
+        }
+        self.check(account, client)
+    }
+
+    /// A turn to check a password, waiting at most `wait` while the process checks as many as
+    /// it has cores; held until the check ends (the permit moves to the blocking task).
+    async fn check_turn(
+        &self,
+        wait: Duration,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, PageError> {
+        let busy = || {
+            metrics::counter!("hireplane_console_sign_in_busy_total").increment(1);
+            PageError::TooMany(
+                "the server is checking many sign-ins at once; try again in a few seconds"
+                    .to_owned(),
+            )
+        };
+        match tokio::time::timeout(wait, self.checks.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(busy()),
         }
     }
 
@@ -269,8 +317,9 @@ async fn sign_in_inner(
             let email = form.email.chars().take(320).collect::<String>();
             let login = app::sessions::login_of(&email);
             let keep = email.clone();
+            // Counted now, before the check: concurrent attempts each find the ones before.
             attempts
-                .check(&format!("login:{login}"), client)
+                .attempt(&format!("login:{login}"), client)
                 .map_err(|e| (e, keep.clone()))?;
             let record = {
                 let services = services.clone();
@@ -282,13 +331,20 @@ async fn sign_in_inner(
             };
             let password = form.password;
             let checked = record.clone();
+            // A known email and an unknown one (a decoy hash) wait for the same turn.
+            let turn = attempts
+                .check_turn(PASSWORD_CHECK_WAIT)
+                .await
+                .map_err(|e| (e, keep.clone()))?;
             let ok = tokio::task::spawn_blocking(move || {
+                let _turn = turn;
                 app::sessions::verify_password(checked.as_ref(), &password)
             })
             .await
             .unwrap_or(false);
             let Some(record) = record.filter(|_| ok) else {
-                attempts.failed(&format!("login:{login}"), client);
+                // Counted before the check ([`Attempts::attempt`]); here only the metric.
+                metrics::counter!("hireplane_console_sign_in_failures_total").increment(1);
                 return Err((
                     PageError::BadInput(SignInError::WrongPassword.to_string()),
                     keep,
@@ -569,6 +625,50 @@ mod tests {
             sign_in_failure_burst: 1,
             ..ConsoleSettings::default()
         })
+    }
+
+    #[test]
+    fn password_attempts_count_before_they_are_checked() {
+        // The red team's 60 attempts at once from one address all found it under its limit,
+        // as none had failed yet: counted first, the fifth (burst 1, four for an address) is
+        // refused whatever the others' checks say, and nothing is checked for it.
+        let a = attempts();
+        let one: IpAddr = "10.0.0.1".parse().unwrap();
+        let passed = (0..60)
+            .filter(|i| {
+                a.attempt(&format!("login:x{i}@example.com"), Some(one))
+                    .is_ok()
+            })
+            .count();
+        assert_eq!(passed, 4);
+        // Another address goes on; the account's own limit holds on its own.
+        let two: IpAddr = "10.0.0.2".parse().unwrap();
+        assert!(a.attempt("login:y@example.com", Some(two)).is_ok());
+        assert!(a.attempt("login:y@example.com", Some(two)).is_err());
+    }
+
+    #[test]
+    fn password_checks_wait_for_a_turn_then_are_refused() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let a = attempts();
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let mut held = Vec::new();
+            for _ in 0..cores {
+                held.push(a.check_turn(Duration::from_millis(10)).await.unwrap());
+            }
+            // Every turn taken: the next waits, then is told to try again.
+            let started = Instant::now();
+            let refused = a.check_turn(Duration::from_millis(100)).await;
+            assert!(matches!(refused, Err(PageError::TooMany(ref m)) if m.contains("try again")));
+            assert!(started.elapsed() >= Duration::from_millis(100));
+            // A turn given back is taken at once.
+            held.pop();
+            assert!(a.check_turn(Duration::from_millis(10)).await.is_ok());
+        });
     }
 
     #[test]

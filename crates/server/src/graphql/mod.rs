@@ -61,6 +61,9 @@ pub enum Code {
     Timeout,
     /// The caller's org or token already uses its share of the database workers; retry later.
     Busy,
+    /// The caller has used up a budget (the daily budget of reports over demographics); the
+    /// message says which and when it comes back.
+    RateLimited,
     /// The database cannot be reached; retry later.
     Unavailable,
     /// Something on our side failed; the log has the details under the request id.
@@ -76,6 +79,7 @@ impl Code {
             Code::Conflict => "CONFLICT",
             Code::Timeout => "TIMEOUT",
             Code::Busy => "BUSY",
+            Code::RateLimited => "RATE_LIMITED",
             Code::Unavailable => "UNAVAILABLE",
             Code::Internal => "INTERNAL",
         }

@@ -89,7 +89,10 @@ async fn run_source(
             // are `rejected`, not errors of the service.
             record(match &e {
                 app::AppError::Store(s) if is_timeout(s) => "timeout",
-                app::AppError::Report(_) | app::AppError::Demographics { .. } => "rejected",
+                app::AppError::Report(_)
+                | app::AppError::Demographics { .. }
+                | app::AppError::DemographicsBudget { .. }
+                | app::AppError::Store(store::StoreError::TooManyRows { .. }) => "rejected",
                 _ => "error",
             });
             return Err(app_error(e, &source()));
@@ -132,6 +135,10 @@ pub fn app_error(e: app::AppError, source: &str) -> async_graphql::Error {
             })
         }
         e @ app::AppError::Demographics { .. } => error(Code::Forbidden, None, e.to_string()),
+        // Spent for today: the caller's to wait for, not the server's fault.
+        e @ app::AppError::DemographicsBudget { .. } => {
+            error(Code::RateLimited, None, e.to_string())
+        }
         app::AppError::Store(s) if is_timeout(&s) => error(
             Code::Timeout,
             None,
@@ -141,12 +148,18 @@ pub fn app_error(e: app::AppError, source: &str) -> async_graphql::Error {
         // 999999999 days`), a report wider than the database takes. Not `INTERNAL`, which
         // pages the on-call (the availability SLO counts it).
         app::AppError::Store(
-            s @ (store::StoreError::Report(_) | store::StoreError::TooLarge(_)),
+            s @ (store::StoreError::Report(_)
+            | store::StoreError::TooLarge(_)
+            | store::StoreError::TooManyRows { .. }),
         ) => {
             let message = match &s {
                 store::StoreError::TooLarge(m) => format!(
                     "the report is larger than the database takes ({m}): ask for fewer columns, \
                      group keys, orderings or aggregates over other entities"
+                ),
+                store::StoreError::TooManyRows { limit } => format!(
+                    "the report returns more than {limit} rows (`limits.max_report_rows`): add a \
+                     `limit` or narrow the report"
                 ),
                 other => other.to_string(),
             };

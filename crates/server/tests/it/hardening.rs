@@ -448,10 +448,30 @@ fn aliased_root_fields_are_refused(db: Db) {
     for (q, cost) in [
         (
             many(r#"report(name: "funnel") { rows }"#, 2000),
-            "costs 2000000",
+            "costs 20000000",
         ),
         (
             many(r#"explain(name: "funnel") { rows }"#, 60),
+            "costs 600000",
+        ),
+        // Six reports: a report weighs a fifth of the limit (each may return
+        // `limits.max_report_rows` rows).
+        (many(r#"report(name: "funnel") { rows }"#, 6), "costs 60000"),
+        // Reads of whole calendars weigh as much as a report: the red team's 1,900 aliased
+        // `interviewerBusyTime` cost 19,000 and held the workers for 5.3 s.
+        (
+            many(
+                r#"interviewerBusyTime(applicationId: "x", userIds: ["a", "b"], from: "2026-01-01T00:00:00Z", to: "2026-01-15T00:00:00Z") { userId }"#,
+                1900,
+            ),
+            "costs 19000000",
+        ),
+        (
+            many(r#"interviewerPools(applicationId: "x") { id }"#, 6),
+            "costs 60000",
+        ),
+        (
+            many(r#"interviewLoops(applicationId: "x") { id }"#, 6),
             "costs 60000",
         ),
         (
@@ -473,7 +493,7 @@ fn aliased_root_fields_are_refused(db: Db) {
     // Within the limit they run.
     let (status, v) = api.post(
         &token,
-        &json!({ "query": many(r#"report(name: "funnel") { rows }"#, 3) }),
+        &json!({ "query": many(r#"report(name: "funnel") { rows }"#, 5) }),
     );
     assert_eq!(status, 200, "{v}");
     assert!(v.get("errors").is_none(), "{v}");
@@ -668,3 +688,179 @@ fn connections_per_address_are_capped(db: Db) {
     assert!(ok, "a place came free");
 }
 on_both!(connections_per_address_are_capped);
+
+/// A report returns at most `limits.max_report_rows` rows, through the API and the console's
+/// CSV: one that would return more is refused with a clear `BAD_USER_INPUT`, never cut short
+/// silently (the red team's 49 aliased reports of every stage transition with five joins
+/// answered 48.7 MB). Pages of lists are not counted: their own page size bounds them.
+fn reports_are_capped_in_rows(db: Db) {
+    let api = Api::start(db, |s| {
+        s.limits.max_report_rows = 50;
+        s.limits.max_page_size = 40;
+    });
+    let token = api.attacker.clone();
+    let report = |text: &str| {
+        api.post(
+            &token,
+            &json!({
+                "query": "query($t: String) { report(text: $t) { rows } }",
+                "variables": {"t": text},
+            }),
+        )
+    };
+    let wide = "report stage_transitions show id, application.id, application.candidate.name, \
+                stage.name, stage.job.title, at, application.job.department.name";
+    let (status, v) = report(wide);
+    assert_eq!((status, code(&v)), (200, "BAD_USER_INPUT"), "{v}");
+    assert!(
+        message(&v).contains("more than 50 rows")
+            && message(&v).contains("`limits.max_report_rows`")
+            && message(&v).contains("add a `limit` or narrow the report"),
+        "{v}"
+    );
+    assert!(v["data"]["report"].is_null(), "{v}");
+    // A `limit`, or a grouped report, is answered; exactly the limit is not too many.
+    let (status, v) = report(&format!("{wide}\nlimit 50"));
+    assert_eq!(status, 200, "{v}");
+    assert!(v.get("errors").is_none(), "{v}");
+    assert_eq!(v["data"]["report"]["rows"].as_array().unwrap().len(), 50);
+    let (_, v) = report("report stage_transitions group by stage.name show count()");
+    assert!(v.get("errors").is_none(), "{v}");
+    // A page of a list (and its look-ahead row) is under the cap: never refused.
+    let (_, v) = api.post(
+        &token,
+        &json!({"query": "{ applications(first: 40) { nodes { id } } }"}),
+    );
+    assert!(v.get("errors").is_none(), "{v}");
+    assert_eq!(
+        v["data"]["applications"]["nodes"].as_array().unwrap().len(),
+        40
+    );
+    // The console's CSV goes through the same cap.
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build(),
+    );
+    let base = &api.server.base;
+    let mut signed = agent
+        .post(format!("{base}/console/sign-in"))
+        .send_form([("method", "token"), ("token", token.as_str())])
+        .unwrap();
+    assert_eq!(signed.status().as_u16(), 303);
+    let cookie = signed
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let _ = signed.body_mut().read_to_string();
+    let csv = |text: &str| {
+        let mut resp = agent
+            .get(format!("{base}/console/reports.csv"))
+            .query("text", text)
+            .header("Cookie", &cookie)
+            .call()
+            .unwrap();
+        (
+            resp.status().as_u16(),
+            resp.body_mut().read_to_string().unwrap(),
+        )
+    };
+    let (status, body) = csv(wide);
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("more than 50 rows"), "{body}");
+    let (status, body) = csv(&format!("{wide}\nlimit 50"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.lines().count(), 51, "a header and 50 rows");
+    api.bystander_is_served();
+}
+on_both!(reports_are_capped_in_rows);
+
+/// A user whose daily budget of reports over demographics is spent is told so
+/// (`RATE_LIMITED`), not answered with an internal error.
+fn a_spent_demographics_budget_is_not_internal(db: Db) {
+    let api = Api::start(db, |_| {});
+    {
+        let mut store = Store::open(&api._db.url).unwrap();
+        let services = app::Services::new();
+        let admin = store
+            .active_users(ORG)
+            .unwrap()
+            .into_iter()
+            .find(|u| u.role == "admin")
+            .unwrap();
+        let access = services.access(&mut store, ORG, &admin.id).unwrap();
+        services
+            .set_privacy_settings(
+                &mut store,
+                &access,
+                app::PrivacyChange {
+                    daily_budget: Some(0),
+                    ..Default::default()
+                },
+                now(),
+            )
+            .unwrap();
+    }
+    let (status, v) = api.post(
+        &api.attacker,
+        &json!({
+            "query": "query($t: String) { report(text: $t) { rows } }",
+            "variables": {"t": "report candidates group by demographics.gender as g show count() as n"},
+        }),
+    );
+    assert_eq!((status, code(&v)), (200, "RATE_LIMITED"), "{v}");
+    assert!(message(&v).contains("daily budget"), "{v}");
+    api.bystander_is_served();
+}
+on_both!(a_spent_demographics_budget_is_not_internal);
+
+/// Password sign-ins sent at once from one address are counted before their passwords are
+/// checked: the red team's 60 at once (random emails) all ran Argon2 (200 MB to 1.34 GB);
+/// now the address's burst is checked and the rest are refused (429) at once.
+fn concurrent_password_sign_ins_are_counted_before_checking(db: Db) {
+    let api = Api::start(db, |s| {
+        // Three failures at once per account, twelve per address.
+        s.console.sign_in_failures_per_minute = 2;
+        s.console.sign_in_failure_burst = 3;
+    });
+    let base = api.server.base.clone();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..40)
+            .map(|i| {
+                let base = base.clone();
+                scope.spawn(move || {
+                    let agent = ureq::Agent::new_with_config(
+                        ureq::Agent::config_builder()
+                            .http_status_as_error(false)
+                            .max_redirects(0)
+                            .build(),
+                    );
+                    let email = format!("nobody{i}@example.com");
+                    let mut resp = agent
+                        .post(format!("{base}/console/sign-in"))
+                        .send_form([
+                            ("method", "password"),
+                            ("email", email.as_str()),
+                            ("password", "a guess at a password"),
+                        ])
+                        .unwrap();
+                    let _ = resp.body_mut().read_to_string();
+                    resp.status().as_u16()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(checked + refused, 40, "{statuses:?}");
+    assert!(checked <= 12, "{checked} of 40 checked: {statuses:?}");
+    api.bystander_is_served();
+}
+on_both!(concurrent_password_sign_ins_are_counted_before_checking);
