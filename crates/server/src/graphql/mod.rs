@@ -93,6 +93,19 @@ pub fn error(code: Code, field: Option<&str>, message: impl Into<String>) -> asy
     })
 }
 
+/// `e` and the whole chain of its causes, `: `-separated, for the log (`PostgreSQL` alone
+/// tells the operator nothing; the database's message is in a source).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}
+
 /// An internal failure: logged with its detail, told to the caller without it. When the detail
 /// is a [`crate::db::DbError`] that is not our fault (the caller's share of the workers is used
 /// up, the database is down), it gets its own code and message instead: `BUSY`, `UNAVAILABLE`.
