@@ -338,7 +338,7 @@ mod tests {
         );
         assert_eq!(
             refused(json!({"yoe": 1e308})),
-            ["`yoe`: `1e308` is out of range: a custom number is between -10^15 and 10^15"]
+            ["`yoe`: `1e+308` is out of range: a custom number is between -10^15 and 10^15"]
         );
         assert_eq!(refused(json!({"yoe": -1e15})).len(), 1);
         assert_eq!(refused(json!({"yoe": 1_000_000_000_000_000_u64})).len(), 1);
