@@ -258,3 +258,23 @@ pub(crate) fn json_field(
 pub fn json_value(v: serde_json::Value) -> Value {
     Value::from_json(v).unwrap_or(Value::Null)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// An internal failure of a mutation is logged with its causes: PostgreSQL's own message
+    /// is a source of `StoreError::Postgres`, whose `Display` is only "PostgreSQL".
+    #[test]
+    fn internal_errors_are_logged_with_their_whole_chain() {
+        let e = app::AppError::Store(store::StoreError::Migration {
+            version: 3,
+            name: "stages",
+            source: Box::new(store::StoreError::Corrupt("no such column `x`".into())),
+        });
+        assert_eq!(
+            super::error_chain(&e),
+            "migration 3 (`stages`) failed: the stored data is inconsistent: no such column `x`"
+        );
+    }
+}

@@ -731,14 +731,21 @@ fn values_the_database_refuses_are_the_callers(db: Db) {
         .as_str()
         .unwrap()
         .to_owned();
-    for (key, ty) in [("nul_note", "text"), ("bad_day", "date"), ("huge", "number")] {
+    for (key, ty) in [
+        ("nul_note", "text"),
+        ("bad_day", "date"),
+        ("huge", "number"),
+    ] {
         gql(
             "mutation($k: String!, $t: String!) { createCustomField(input: {entity: \"candidate\", key: $k, label: $k, type: $t}) }",
             json!({ "k": key, "t": ty }),
         );
     }
     let set_value = "mutation($r: ID!, $k: String!, $v: JSON) { setCustomFieldValue(input: {entity: \"candidate\", recordId: $r, key: $k, value: $v}) }";
-    let v = refused(set_value, json!({ "r": candidate, "k": "nul_note", "v": nul }));
+    let v = refused(
+        set_value,
+        json!({ "r": candidate, "k": "nul_note", "v": nul }),
+    );
     assert!(message(&v).contains("NUL"), "{v}");
     let v = refused(
         "mutation($n: String!) { createCandidate(input: {name: $n}) { id } }",
@@ -776,7 +783,10 @@ fn values_the_database_refuses_are_the_callers(db: Db) {
         json!({ "r": candidate, "k": "bad_day", "v": "0000-01-01" }),
     );
     assert!(message(&v).contains("bad_day"), "{v}");
-    let v = refused(set_value, json!({ "r": candidate, "k": "huge", "v": 1e308 }));
+    let v = refused(
+        set_value,
+        json!({ "r": candidate, "k": "huge", "v": 1e308 }),
+    );
     assert!(message(&v).contains("huge"), "{v}");
     let v = refused(
         "mutation($a: ID!) { createOffer(input: {applicationId: $a, terms: {startDate: \"0000-01-01\"}}) { id } }",
@@ -784,8 +794,14 @@ fn values_the_database_refuses_are_the_callers(db: Db) {
     );
     assert!(message(&v).contains("startDate"), "{v}");
     // Values at the edges still go in, and read back.
-    gql(set_value, json!({ "r": candidate, "k": "bad_day", "v": "0001-01-01" }));
-    gql(set_value, json!({ "r": candidate, "k": "huge", "v": 999_999_999_999_999.0 }));
+    gql(
+        set_value,
+        json!({ "r": candidate, "k": "bad_day", "v": "0001-01-01" }),
+    );
+    gql(
+        set_value,
+        json!({ "r": candidate, "k": "huge", "v": 999_999_999_999_999.0 }),
+    );
     let v = gql(
         "query($t: String) { report(text: $t) { rows } }",
         json!({ "t": "report candidates show min(custom.bad_day), sum(custom.huge) * 10" }),
