@@ -563,7 +563,7 @@ pub fn fields() -> Vec<Field> {
             InputValue::new("input", TypeRef::named_nn("SetCustomFieldValueInput"))
                 .description("The record, the field's key and the value"),
         )
-        .description("Sets (or with null, removes) one custom field value of a record. Who may: whoever may edit the record. Checks: the value is of the field's type; answers with the record's custom fields the caller may read (as `custom(key:)` reads them)"),
+        .description("Sets (or with null, removes) one custom field value of a record. Who may: whoever may edit the record. Checks: the value is of the field's type (a date in years 0001 to 9999, a number below 10^15 in magnitude, a text without NUL); answers with the record's custom fields the caller may read (as `custom(key:)` reads them)"),
     ]
 }
 
