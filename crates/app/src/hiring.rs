@@ -1354,6 +1354,14 @@ impl AppError {
             AppError::NotFound { field, message } => {
                 refusal(RefusalKind::NotFound, Some(field), message.clone())
             }
+            // A value the database refuses (PostgreSQL's data exceptions: a NUL in text, a
+            // number or a date out of its range) came from the caller: their mistake, not the
+            // server's (`INTERNAL` pages the on-call).
+            AppError::Store(store::StoreError::BadValue(m)) => refusal(
+                RefusalKind::Invalid,
+                None,
+                format!("a value given is not one the database takes ({m}); nothing was changed"),
+            ),
             AppError::Store(store::StoreError::Timeout) => refusal(
                 RefusalKind::Timeout,
                 None,

@@ -320,7 +320,17 @@ impl Services {
     }
 }
 
+/// A policy text the store can keep: at most [`MAX_POLICY_BYTES`], no NUL character (PostgreSQL
+/// keeps none in text).
 fn check_size(text: &str) -> Result<(), AppError> {
+    if let Some(at) = text.find('\0') {
+        return Err(AppError::invalid(
+            "text",
+            format!(
+                "`text`: a policy must not contain the NUL character (U+0000), found at byte {at}"
+            ),
+        ));
+    }
     if text.len() > MAX_POLICY_BYTES {
         return Err(AppError::invalid(
             "text",

@@ -264,13 +264,15 @@ impl Services {
         )
     }
 
-    /// The password record of `email` (folded), for [`verify_password`].
+    /// The password record of `email` (folded), for [`verify_password`]. An email no account
+    /// can have (too long, or with a control character such as NUL, which PostgreSQL refuses
+    /// in any text) has none: the sign-in fails as with any wrong email.
     pub fn password(
         &self,
         store: &mut Store,
         email: &str,
     ) -> Result<Option<StoredPassword>, SignInError> {
-        if email.len() > MAX_LOGIN_BYTES {
+        if email.len() > MAX_LOGIN_BYTES || email.chars().any(char::is_control) {
             return Ok(None);
         }
         Ok(store.password(&login_of(email))?)

@@ -199,6 +199,10 @@ fn options_list(def: &CustomFieldDef) -> String {
         .join(", ")
 }
 
+/// Custom numbers are below this in magnitude: as offer amounts are bounded, so that sums and
+/// products in reports stay finite and exact enough (`1e308` stored, `sum(custom.x)` overflowed).
+pub const LARGEST_CUSTOM_NUMBER: f64 = 1e15;
+
 fn check_value(
     def: &CustomFieldDef,
     raw: &serde_json::Value,
@@ -221,7 +225,25 @@ fn check_value(
         }
     };
     match (def.field_type, raw) {
+        (CustomFieldType::Text, Value::String(s)) if s.contains('\0') => {
+            Err(CustomValueError::Invalid {
+                key: def.key.clone(),
+                reason: "a text must not contain the NUL character (U+0000)".to_owned(),
+            })
+        }
         (CustomFieldType::Text, Value::String(s)) => Ok(CustomValue::Text(s.clone())),
+        (CustomFieldType::Number, Value::Number(n))
+            if !n
+                .as_f64()
+                .is_some_and(|x| x.is_finite() && x.abs() < LARGEST_CUSTOM_NUMBER) =>
+        {
+            Err(CustomValueError::Invalid {
+                key: def.key.clone(),
+                reason: format!(
+                    "`{n}` is out of range: a custom number is between -10^15 and 10^15"
+                ),
+            })
+        }
         (CustomFieldType::Number, Value::Number(n)) => Ok(CustomValue::Number(n.clone())),
         (CustomFieldType::Boolean, Value::Bool(b)) => Ok(CustomValue::Boolean(*b)),
         (CustomFieldType::Date, Value::String(s)) => {
@@ -291,6 +313,47 @@ mod tests {
     }
 
     #[test]
+    fn values_the_databases_cannot_keep_are_refused_at_their_key() {
+        let mut s = schema();
+        s.insert(CustomFieldDef {
+            id: Id::parse("cf_note").unwrap(),
+            entity: CustomEntity::Candidate,
+            key: "note".into(),
+            label: "note".into(),
+            field_type: CustomFieldType::Text,
+            options: Vec::new(),
+            sensitive: false,
+        })
+        .unwrap();
+        let refused = |obj: serde_json::Value| {
+            s.check(CustomEntity::Candidate, obj.as_object().unwrap())
+                .unwrap_err()
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            refused(json!({"start": "0000-01-01"})),
+            ["`start`: `0000-01-01` is not a date `YYYY-MM-DD` from 0001-01-01 to 9999-12-31"]
+        );
+        assert_eq!(
+            refused(json!({"yoe": 1e308})),
+            ["`yoe`: `1e+308` is out of range: a custom number is between -10^15 and 10^15"]
+        );
+        assert_eq!(refused(json!({"yoe": -1e15})).len(), 1);
+        assert_eq!(refused(json!({"yoe": 1_000_000_000_000_000_u64})).len(), 1);
+        assert_eq!(
+            refused(json!({"note": "a\u{0}b"})),
+            ["`note`: a text must not contain the NUL character (U+0000)"]
+        );
+        let ok = json!({"yoe": 999_999_999_999_999.0, "start": "0001-01-01", "note": "a\tb"});
+        assert!(
+            s.check(CustomEntity::Candidate, ok.as_object().unwrap())
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn every_bad_key_is_reported() {
         let s = schema();
         let obj = json!({"yoe": "five", "langs": ["fr"], "start": "soon", "nope": 1});
@@ -303,7 +366,7 @@ mod tests {
             [
                 "`yoe` is a number field, got string `five`",
                 "`langs`: `fr` is not one of its options `en`, `de`",
-                "`start`: `soon` is not a date `YYYY-MM-DD`",
+                "`start`: `soon` is not a date `YYYY-MM-DD` from 0001-01-01 to 9999-12-31",
                 "`nope` is not a custom field of candidates; defined: `langs`, `start`, `yoe`",
             ]
         );

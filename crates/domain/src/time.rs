@@ -98,7 +98,7 @@ pub struct Date(jiff::civil::Date);
 
 /// Why a string is not a [`Date`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a date `YYYY-MM-DD`")]
+#[error("`{0}` is not a date `YYYY-MM-DD` from 0001-01-01 to 9999-12-31")]
 pub struct DateError(pub String);
 
 impl Date {
@@ -112,9 +112,14 @@ impl Date {
         if !shape_ok {
             return Err(DateError(s.to_owned()));
         }
+        // Years 0001 to 9999, as both stores take them: jiff knows year 0000, PostgreSQL's
+        // dates and timestamps do not agree with it (`date/time field value out of range`) and
+        // SQLite's compare as text.
         jiff::civil::Date::from_str(s)
+            .ok()
+            .filter(|d| d.year() >= 1)
             .map(Date)
-            .map_err(|_| DateError(s.to_owned()))
+            .ok_or_else(|| DateError(s.to_owned()))
     }
 
     pub fn as_civil(self) -> jiff::civil::Date {
@@ -288,6 +293,13 @@ mod tests {
     fn dates_zones_and_clock_times() {
         assert_eq!(Date::parse("2025-06-16").unwrap().to_string(), "2025-06-16");
         assert!(Date::parse("2025-6-16").is_err());
+        // Years 0001 to 9999 only: PostgreSQL has no year 0000.
+        assert_eq!(
+            Date::parse("0000-01-01").unwrap_err().to_string(),
+            "`0000-01-01` is not a date `YYYY-MM-DD` from 0001-01-01 to 9999-12-31"
+        );
+        assert_eq!(Date::parse("0001-01-01").unwrap().to_string(), "0001-01-01");
+        assert_eq!(Date::parse("9999-12-31").unwrap().to_string(), "9999-12-31");
         assert!(Date::parse("2025-02-29").is_err());
         assert_eq!(
             TimeZone::parse("Asia/Kathmandu").unwrap().name(),

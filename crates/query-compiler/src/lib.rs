@@ -261,7 +261,7 @@ pub enum Bound {
 pub enum BindError {
     #[error("the time zone `{0}` is not a known IANA zone")]
     Zone(String),
-    #[error("the date range `{0}` falls outside the supported calendar")]
+    #[error("the date range `{0}` falls outside the supported calendar (0001-01-01 to 9999-12-31)")]
     Range(String),
 }
 
@@ -298,6 +298,12 @@ pub fn bind(params: &[Param], time_zone: &str, today: Date) -> Result<Vec<Bound>
                     )
                     .ok_or_else(what)?;
                     let day = if *end { stop } else { start };
+                    // jiff stops at 9999-12-31; below, the stores part ways (PostgreSQL's
+                    // timestamps stop at 4713 BC, SQLite's dates compare as text), so both
+                    // refuse any bound before 0001-01-01 alike.
+                    if day.year() < 1 {
+                        return Err(what());
+                    }
                     if *date {
                         Bound::Date(day.to_string())
                     } else {

@@ -601,3 +601,35 @@ fn instants_print_as_strftime_prints_them() {
         assert_eq!(Value::Instant(us).to_string(), strftime(us), "{us}");
     }
 }
+
+#[test]
+fn relative_ranges_before_year_one_are_refused_on_both_dialects() {
+    // PostgreSQL's timestamps stop at 4713 BC (`timestamp out of range`, INTERNAL), SQLite's
+    // dates compare as text: both refuse any bound before 0001-01-01 at bind time.
+    let today: jiff::civil::Date = "2025-06-30".parse().unwrap();
+    for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+        for text in [
+            "report applications where applied_at in last 2500000 days show count()",
+            "report applications where applied_at in last 2030 years show count()",
+            "report offers where start_date in last 740000 days show count()",
+        ] {
+            let c = compile(text, &MemoryCatalog::example(), dialect, &OrgScope)
+                .unwrap_or_else(|d| panic!("{}", d.render(text, "<test>")));
+            let e = bind(&c.params, &c.time_zone, today).unwrap_err();
+            assert!(matches!(e, BindError::Range(_)), "{text}: {e}");
+            assert!(
+                e.to_string().contains("0001-01-01 to 9999-12-31"),
+                "{text}: {e}"
+            );
+        }
+        // Year one itself is still in.
+        let c = compile(
+            "report applications where applied_at in last 739000 days show count()",
+            &MemoryCatalog::example(),
+            dialect,
+            &OrgScope,
+        )
+        .unwrap();
+        assert!(bind(&c.params, &c.time_zone, today).is_ok());
+    }
+}

@@ -428,6 +428,15 @@ fn string(text: &str, start: usize) -> Result<(String, usize), Diagnostic> {
         if c == quote {
             return Ok((value, start + offset + 1));
         }
+        if c == '\0' {
+            // No database stores a NUL in text (PostgreSQL refuses it outright): refused here,
+            // where the caller can be told where it is.
+            return Err(Diagnostic::new(
+                "a string must not contain the NUL character (U+0000)",
+                Span::new(start + offset, start + offset + 1),
+            )
+            .with_label("NUL here"));
+        }
         if c != '\\' {
             value.push(c);
             continue;
@@ -676,6 +685,20 @@ mod tests {
         assert_eq!(
             error("'a\\qb'"),
             ("unknown escape `\\q` in a string".into(), Span::new(2, 4))
+        );
+        assert_eq!(
+            error("x = \"a\u{0}b\""),
+            (
+                "a string must not contain the NUL character (U+0000)".into(),
+                Span::new(6, 7)
+            )
+        );
+        assert_eq!(
+            error("'\u{0}'"),
+            (
+                "a string must not contain the NUL character (U+0000)".into(),
+                Span::new(1, 2)
+            )
         );
     }
 

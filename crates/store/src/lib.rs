@@ -200,6 +200,11 @@ pub enum StoreError {
     /// for too much at once, not a fault of the store.
     #[error("the report is larger than the database takes: {0}")]
     TooLarge(String),
+    /// A value the database refuses, given by the caller (PostgreSQL: SQLSTATE class 22, a data
+    /// exception: a NUL in text, a number or a date out of range; SQLite: an integer overflow
+    /// in a report): the caller's mistake, not a fault of the store. The database's message.
+    #[error("the database refuses a value: {0}")]
+    BadValue(String),
     #[error("`{0}` is not an entity type decisions can name one by one; expected one of {1}")]
     NotDecidable(String, String),
     #[error(transparent)]
@@ -227,7 +232,11 @@ pub enum StoreError {
 impl From<::postgres::Error> for StoreError {
     /// Classifies by SQLSTATE: `57014` (`query_canceled`, what the statement timeout raises; the
     /// store cancels nothing else) is [`StoreError::Timeout`], class `54` (a limit of the
-    /// database) [`StoreError::TooLarge`], anything else [`StoreError::Postgres`].
+    /// database) [`StoreError::TooLarge`], class `22` (a data exception: `22021` a NUL in text,
+    /// `22003` a number out of range, `22008` a date out of range...) [`StoreError::BadValue`],
+    /// anything else [`StoreError::Postgres`]. Every statement of the store that can raise a
+    /// data exception carries a caller's value (a report's literal or arithmetic, a written
+    /// value): the values the store wrote itself are valid by the domain's types.
     fn from(e: ::postgres::Error) -> StoreError {
         if e.code() == Some(&::postgres::error::SqlState::QUERY_CANCELED) {
             StoreError::Timeout
@@ -235,6 +244,11 @@ impl From<::postgres::Error> for StoreError {
             // program_limit_exceeded and its kin (statement_too_complex, too_many_columns,
             // too_many_arguments).
             StoreError::TooLarge(
+                e.as_db_error()
+                    .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
+            )
+        } else if e.code().is_some_and(|c| c.code().starts_with("22")) {
+            StoreError::BadValue(
                 e.as_db_error()
                     .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
             )

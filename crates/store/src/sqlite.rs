@@ -176,7 +176,7 @@ impl SqliteStore {
         let Some(timeout) = self.statement_timeout else {
             return self
                 .run_rows(sql, org_id, bound, kinds, max_rows)
-                .map_err(too_large);
+                .map_err(callers_error);
         };
         let deadline = std::time::Instant::now() + timeout;
         self.conn.progress_handler(
@@ -192,7 +192,7 @@ impl SqliteStore {
             {
                 StoreError::Timeout
             }
-            e => too_large(e),
+            e => callers_error(e),
         })
     }
 
@@ -537,9 +537,15 @@ fn sqlite_params(org_id: &str, bound: &[query_compiler::Bound]) -> Vec<rusqlite:
 
 /// A report's statement past one of SQLite's limits (`SQLITE_MAX_COLUMN`, compound terms,
 /// tables in a join, expression depth, arguments, variables; SQLITE_TOOBIG) as
-/// [`StoreError::TooLarge`]: the caller asked for too much, the store is sound.
-fn too_large(e: StoreError) -> StoreError {
+/// [`StoreError::TooLarge`], and an integer overflow of its arithmetic (`sum(...)`, `*`) as
+/// [`StoreError::BadValue`]: the caller asked for too much, the store is sound.
+fn callers_error(e: StoreError) -> StoreError {
     match e {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(_, Some(message)))
+            if message == "integer overflow" =>
+        {
+            StoreError::BadValue(message)
+        }
         StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, Some(message)))
             if f.code == rusqlite::ErrorCode::TooBig
                 || message.starts_with("too many")

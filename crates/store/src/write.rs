@@ -214,12 +214,25 @@ pub fn map_entry_path(map: &str, key: &str) -> String {
     format!("{map}[{}]", serde_json::Value::from(key))
 }
 
-/// `text` trimmed, refused when empty.
+/// `text` trimmed, refused when empty or when it holds NUL ([`no_nul`]).
 pub(crate) fn non_empty(field: &str, text: &str) -> Result<String, WriteError> {
     if text.trim().is_empty() {
         return Err(WriteError::invalid(field, "must not be empty"));
     }
+    no_nul(field, text)?;
     Ok(text.to_owned())
+}
+
+/// Refuses a `text` of input `field` that holds the NUL character (U+0000): PostgreSQL keeps
+/// none in text (SQLSTATE 22021), so neither store takes one.
+pub(crate) fn no_nul(field: &str, text: &str) -> Result<(), WriteError> {
+    if text.contains('\0') {
+        return Err(WriteError::invalid(
+            field,
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -265,6 +278,24 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(a.as_bytes()[14], b'7');
         assert!(matches!(a.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
+    }
+
+    #[test]
+    fn texts_with_nul_are_refused_at_their_field() {
+        let e = non_empty("name", "a\0b").unwrap_err();
+        assert_eq!(e.field(), Some("name"));
+        assert!(e.to_string().contains("NUL"), "{e}");
+        assert!(non_empty("name", "a\tb").is_ok());
+        use crate::rows::Val;
+        use tx::refuse_nul;
+        assert!(matches!(
+            refuse_nul(&[Val::Int(1), Val::Text("x\0")]),
+            Err(StoreError::BadValue(_))
+        ));
+        assert!(refuse_nul(&[Val::Json(r#"{"a":"\u0000"}"#.into())]).is_err());
+        // An escaped backslash before `u0000` is text, not NUL.
+        assert!(refuse_nul(&[Val::Json(r#"{"a":"\\u0000"}"#.into())]).is_ok());
+        assert!(refuse_nul(&[Val::Text("fine"), Val::Null]).is_ok());
     }
 
     #[test]

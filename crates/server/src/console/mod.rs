@@ -177,6 +177,11 @@ pub enum PageError {
 }
 
 impl PageError {
+    /// Our failure `e`, with the whole chain of its causes for the log.
+    pub fn internal(e: &(dyn std::error::Error + 'static)) -> PageError {
+        PageError::Internal(crate::graphql::error_chain(e))
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             PageError::SignedOut => StatusCode::SEE_OTHER,
@@ -321,7 +326,7 @@ pub async fn signed_in(
         .map_err(|e| db_error(&e))?;
     let (session, access) = match checked {
         Ok(found) => found,
-        Err(app::sessions::SignInError::App(e)) => return Err(PageError::Internal(e.to_string())),
+        Err(app::sessions::SignInError::App(e)) => return Err(PageError::internal(&e)),
         Err(_) => return Err(PageError::SignedOut),
     };
     let name = access.user.name.clone();

@@ -327,7 +327,7 @@ async fn sign_in_inner(
                 db.run(move |store| services.password(store, &email))
                     .await
                     .map_err(run_err)?
-                    .map_err(|e| (PageError::Internal(e.to_string()), keep.clone()))?
+                    .map_err(|e| (PageError::internal(&e), keep.clone()))?
             };
             let password = form.password;
             let checked = record.clone();
@@ -365,7 +365,7 @@ async fn sign_in_inner(
                 .map_err(run_err)?;
             match opened {
                 Ok((session, _)) => Ok(signed_in_response(attempts, &session)),
-                Err(SignInError::App(e)) => Err((PageError::Internal(e.to_string()), keep)),
+                Err(SignInError::App(e)) => Err((PageError::internal(&e), keep)),
                 Err(e) => Err((PageError::BadInput(e.to_string()), keep)),
             }
         }
@@ -386,9 +386,7 @@ async fn sign_in_inner(
                 .map_err(run_err)?;
             match opened {
                 Ok((session, _)) => Ok(signed_in_response(attempts, &session)),
-                Err(SignInError::App(e)) => {
-                    Err((PageError::Internal(e.to_string()), String::new()))
-                }
+                Err(SignInError::App(e)) => Err((PageError::internal(&e), String::new())),
                 Err(e) => {
                     attempts.failed(&account, client);
                     Err((PageError::BadInput(e.to_string()), String::new()))
@@ -429,7 +427,7 @@ pub async fn sign_out(
         .run(move |store| services.sign_out(store, &id, now()))
         .await
         .map_err(|e| super::db_error(&e))?
-        .map_err(|e| PageError::Internal(e.to_string()))?;
+        .map_err(|e| PageError::internal(&e))?;
     let mut r = redirect("/console/sign-in");
     let clear = format!(
         "{}=; Path=/console; HttpOnly; SameSite=Lax; Max-Age=0{}",
@@ -491,7 +489,7 @@ pub async fn code_sign_in(
         .map_err(|e| super::db_error(&e))?;
     match opened {
         Ok((session, _)) => Ok(signed_in_response(attempts, &session)),
-        Err(SignInError::App(e)) => Err(PageError::Internal(e.to_string())),
+        Err(SignInError::App(e)) => Err(PageError::internal(&e)),
         Err(e) => {
             attempts.failed_code(client);
             Ok(page_response(
@@ -571,7 +569,7 @@ pub async fn accept_invitation(
         .map_err(|e| super::db_error(&e))?;
     match opened {
         Ok((session, _)) => Ok(signed_in_response(attempts, &session)),
-        Err(SignInError::App(e)) => Err(PageError::Internal(e.to_string())),
+        Err(SignInError::App(e)) => Err(PageError::internal(&e)),
         Err(e @ SignInError::BadPassword) => Ok(page_response(
             StatusCode::UNPROCESSABLE_ENTITY,
             invitation_form(&code_for_form, Some(&e.to_string())),
@@ -611,7 +609,7 @@ pub async fn api(
         .run(move |store| services.session_api_token(store, &session, now()))
         .await
         .map_err(|e| super::db_error(&e))?
-        .map_err(|e| PageError::Internal(e.to_string()))?;
+        .map_err(|e| PageError::internal(&e))?;
     Ok(redirect(&format!("/graphql#token={token}")))
 }
 

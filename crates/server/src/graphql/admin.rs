@@ -586,6 +586,15 @@ async fn audit_log(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<Fie
                     "`actor` is longer than 200 bytes",
                 ));
             }
+            // An actor is a user id or `cli`: no control character (NUL would reach
+            // PostgreSQL, which refuses it in any text).
+            if a.chars().any(char::is_control) {
+                return Err(error(
+                    Code::BadUserInput,
+                    Some("actor"),
+                    "`actor` must not contain control characters",
+                ));
+            }
             Some(a.to_owned())
         }
         _ => None,

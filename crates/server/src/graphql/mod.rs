@@ -97,6 +97,19 @@ pub fn error(code: Code, field: Option<&str>, message: impl Into<String>) -> asy
     })
 }
 
+/// `e` and the whole chain of its causes, `: `-separated, for the log (`PostgreSQL` alone
+/// tells the operator nothing; the database's message is in a source).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}
+
 /// An internal failure: logged with its detail, told to the caller without it. When the detail
 /// is a [`crate::db::DbError`] that is not our fault (the caller's share of the workers is used
 /// up, the database is down), it gets its own code and message instead: `BUSY`, `UNAVAILABLE`.
@@ -248,4 +261,24 @@ pub(crate) fn json_field(
 /// A JSON value as a GraphQL value.
 pub fn json_value(v: serde_json::Value) -> Value {
     Value::from_json(v).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// An internal failure of a mutation is logged with its causes: PostgreSQL's own message
+    /// is a source of `StoreError::Postgres`, whose `Display` is only "PostgreSQL".
+    #[test]
+    fn internal_errors_are_logged_with_their_whole_chain() {
+        let e = app::AppError::Store(store::StoreError::Migration {
+            version: 3,
+            name: "stages",
+            source: Box::new(store::StoreError::Corrupt("no such column `x`".into())),
+        });
+        assert_eq!(
+            super::error_chain(&e),
+            "migration 3 (`stages`) failed: the stored data is inconsistent: no such column `x`"
+        );
+    }
 }

@@ -54,9 +54,13 @@ pub(super) fn failure(f: Failure) -> async_graphql::Error {
                 };
                 error(code, r.field.as_deref(), r.message)
             }
-            None => internal("a command", e),
+            // The whole chain of causes in the log: `PostgreSQL` alone tells the operator
+            // nothing.
+            None => internal("a command", super::error_chain(&e)),
         },
-        Failure::Plan(app::scheduling::PlanError::Store(e)) => internal("scheduling", e),
+        Failure::Plan(app::scheduling::PlanError::Store(e)) => {
+            internal("scheduling", super::error_chain(&e))
+        }
         Failure::Plan(e) => error(Code::BadUserInput, Some("plan"), e.to_string()),
         Failure::Request(e) => error(Code::BadUserInput, Some("plan"), e.to_string()),
         Failure::Broken(e) => internal("checking the options", e),
@@ -72,10 +76,23 @@ struct Input<'a> {
     obj: ObjectAccessor<'a>,
 }
 
+/// `text` of input field `name`, refused when it holds the NUL character: PostgreSQL keeps no
+/// NUL in text (SQLSTATE 22021), so no store takes one, and the caller is told which field.
+fn text_of(name: &str, text: &str) -> async_graphql::Result<String> {
+    if text.contains('\0') {
+        return Err(error(
+            Code::BadUserInput,
+            Some(name),
+            format!("`{name}` must not contain the NUL character (U+0000)"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 impl Input<'_> {
     fn opt_str(&self, name: &str) -> async_graphql::Result<Option<String>> {
         match self.obj.get(name) {
-            Some(v) if !v.is_null() => Ok(Some(v.string()?.to_owned())),
+            Some(v) if !v.is_null() => Ok(Some(text_of(name, v.string()?)?)),
             _ => Ok(None),
         }
     }
@@ -100,7 +117,7 @@ impl Input<'_> {
         match self.obj.get(name) {
             None => Ok(None),
             Some(v) if v.is_null() => Ok(Some(None)),
-            Some(v) => Ok(Some(Some(v.string()?.to_owned()))),
+            Some(v) => Ok(Some(Some(text_of(name, v.string()?)?))),
         }
     }
     /// Which of an input field and its deprecated alias the caller gave (`name` when neither);
@@ -216,7 +233,8 @@ impl Input<'_> {
             Some(v) if !v.is_null() => v
                 .list()?
                 .iter()
-                .map(|s| s.string().map(str::to_owned))
+                .enumerate()
+                .map(|(i, s)| text_of(&format!("{name}[{i}]"), s.string()?))
                 .collect(),
             _ => Ok(Vec::new()),
         }
@@ -545,7 +563,7 @@ pub fn fields() -> Vec<Field> {
             InputValue::new("input", TypeRef::named_nn("SetCustomFieldValueInput"))
                 .description("The record, the field's key and the value"),
         )
-        .description("Sets (or with null, removes) one custom field value of a record. Who may: whoever may edit the record. Checks: the value is of the field's type; answers with the record's custom fields the caller may read (as `custom(key:)` reads them)"),
+        .description("Sets (or with null, removes) one custom field value of a record. Who may: whoever may edit the record. Checks: the value is of the field's type (a date in years 0001 to 9999, a number below 10^15 in magnitude, a text without NUL); answers with the record's custom fields the caller may read (as `custom(key:)` reads them)"),
     ]
 }
 

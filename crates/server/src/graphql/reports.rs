@@ -147,10 +147,13 @@ pub fn app_error(e: app::AppError, source: &str) -> async_graphql::Error {
         // The caller's doing, not the server's: a date range past the calendar (`in last
         // 999999999 days`), a report wider than the database takes. Not `INTERNAL`, which
         // pages the on-call (the availability SLO counts it).
+        // A number out of the database's range (`sum(9223372036854775807)`, an overflowing
+        // product) is the caller's too.
         app::AppError::Store(
             s @ (store::StoreError::Report(_)
             | store::StoreError::TooLarge(_)
-            | store::StoreError::TooManyRows { .. }),
+            | store::StoreError::TooManyRows { .. }
+            | store::StoreError::BadValue(_)),
         ) => {
             let message = match &s {
                 store::StoreError::TooLarge(m) => format!(
@@ -161,20 +164,17 @@ pub fn app_error(e: app::AppError, source: &str) -> async_graphql::Error {
                     "the report returns more than {limit} rows (`limits.max_report_rows`): add a \
                      `limit` or narrow the report"
                 ),
+                store::StoreError::BadValue(m) => format!(
+                    "a number or a date the report computes is out of range ({m}): aggregate \
+                     or multiply smaller values"
+                ),
                 other => other.to_string(),
             };
             error(Code::BadUserInput, None, message)
         }
         other => {
             // The whole chain of causes in the log (`SQLite` alone tells the operator nothing).
-            let mut chain = other.to_string();
-            let mut source = std::error::Error::source(&other);
-            while let Some(e) = source {
-                chain.push_str(": ");
-                chain.push_str(&e.to_string());
-                source = e.source();
-            }
-            internal("running a report", chain)
+            internal("running a report", super::error_chain(&other))
         }
     }
 }

@@ -894,6 +894,17 @@ fn reports_run_explain_csv_and_errors(db: Db) {
         lines.len() - 1,
         api["report"]["rows"].as_array().unwrap().len()
     );
+    // A number out of range is the viewer's mistake (422), not the server's (500), on the
+    // page and in CSV.
+    let overflow = "report%20interviews%20show%20sum(9223372036854775807)%20as%20s";
+    for path in [
+        format!("/console/reports?text={overflow}&action=run"),
+        format!("/console/reports.csv?text={overflow}"),
+    ] {
+        let a = c.get(&path, Some(&admin));
+        assert_eq!(a.status, 422, "{path}: {}", a.body);
+        assert!(a.body.contains("out of range"), "{path}: {}", a.body);
+    }
     // Signed out: no report.
     let a = c.get(&format!("/console/reports.csv?text={text}"), None);
     assert_eq!(a.status, 303);

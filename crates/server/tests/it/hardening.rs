@@ -864,3 +864,158 @@ fn concurrent_password_sign_ins_are_counted_before_checking(db: Db) {
     api.bystander_is_served();
 }
 on_both!(concurrent_password_sign_ins_are_counted_before_checking);
+
+/// The red team's values that reached the database wrongly (a NUL in any text, dates before
+/// year one, numbers past a double's or a bigint's range, relative ranges before 4713 BC) were
+/// INTERNAL on PostgreSQL (and some on SQLite), or were stored and broke every later read.
+/// Each is the caller's mistake: BAD_USER_INPUT (or the wrong sign-in's 401), on both stores,
+/// and the org still reads its data afterwards.
+fn values_the_database_refuses_are_the_callers(db: Db) {
+    let api = Api::start(db, |_| {});
+    let token = api.attacker.clone();
+    let gql = |query: &str, variables: Value| {
+        let (status, v) = api.post(&token, &json!({ "query": query, "variables": variables }));
+        assert_eq!(status, 200, "{query}: {v}");
+        v
+    };
+    let refused = |query: &str, variables: Value| {
+        let v = gql(query, variables);
+        assert_eq!(code(&v), "BAD_USER_INPUT", "{query}: {v}");
+        v
+    };
+    let report = |text: &str| {
+        let v = refused(
+            "query($t: String) { report(text: $t) { rows } }",
+            json!({ "t": text }),
+        );
+        message(&v).to_owned()
+    };
+    let nul = "a\u{0}b";
+
+    // R3: NUL in reads (a located diagnostic of the report language).
+    for (q, vars) in [
+        (
+            "query($id: ID!) { candidate(id: $id) { id } }",
+            json!({ "id": "x\u{0}y" }),
+        ),
+        (
+            "query($w: String) { candidates(first: 1, where: $w) { nodes { id } } }",
+            json!({ "w": "name contains \"\u{0}\"" }),
+        ),
+        (
+            "query($e: String) { candidates(first: 1, filter: {email: $e}) { nodes { id } } }",
+            json!({ "e": "a\u{0}" }),
+        ),
+        (
+            "query($t: String) { report(text: $t) { rows } }",
+            json!({ "t": "report candidates where name = \"\u{0}\" show count()" }),
+        ),
+    ] {
+        let v = refused(q, vars);
+        assert!(message(&v).contains("NUL"), "{q}: {v}");
+    }
+    // R3: NUL in writes, refused at the field.
+    let first = gql(
+        "{ applications(first: 1) { nodes { id candidate { id } } } }",
+        json!({}),
+    );
+    let application = first["data"]["applications"]["nodes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let candidate = first["data"]["applications"]["nodes"][0]["candidate"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (key, ty) in [
+        ("nul_note", "text"),
+        ("bad_day", "date"),
+        ("huge", "number"),
+    ] {
+        gql(
+            "mutation($k: String!, $t: String!) { createCustomField(input: {entity: \"candidate\", key: $k, label: $k, type: $t}) }",
+            json!({ "k": key, "t": ty }),
+        );
+    }
+    let set_value = "mutation($r: ID!, $k: String!, $v: JSON) { setCustomFieldValue(input: {entity: \"candidate\", recordId: $r, key: $k, value: $v}) }";
+    let v = refused(
+        set_value,
+        json!({ "r": candidate, "k": "nul_note", "v": nul }),
+    );
+    assert!(message(&v).contains("NUL"), "{v}");
+    let v = refused(
+        "mutation($n: String!) { createCandidate(input: {name: $n}) { id } }",
+        json!({ "n": nul }),
+    );
+    assert_eq!(v["errors"][0]["extensions"]["field"], "name", "{v}");
+    let v = refused(
+        "mutation($r: [String!]!) { setArchiveReasons(input: {reasons: $r}) }",
+        json!({ "r": ["fine", nul] }),
+    );
+    assert!(message(&v).contains("NUL"), "{v}");
+    let v = refused(
+        "mutation($t: String!) { setPolicy(text: $t) { version } }",
+        json!({ "t": format!("permit(principal, action, resource); // {nul}") }),
+    );
+    assert!(message(&v).contains("NUL"), "{v}");
+    let v = refused(
+        "query($a: String) { auditLog(actor: $a) { nodes { action } } }",
+        json!({ "a": "u\u{0}" }),
+    );
+    assert_eq!(v["errors"][0]["extensions"]["field"], "actor", "{v}");
+    // R3: the console's sign-in with NUL in the email is a wrong sign-in (401), not a 500.
+    let resp = api
+        .server
+        .agent
+        .post(format!("{}/console/sign-in", api.server.base))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send("method=password&email=a%00b@x.y&password=whatever123")
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+
+    // R4: values no store reads back are refused when written, naming the field.
+    let v = refused(
+        set_value,
+        json!({ "r": candidate, "k": "bad_day", "v": "0000-01-01" }),
+    );
+    assert!(message(&v).contains("bad_day"), "{v}");
+    let v = refused(
+        set_value,
+        json!({ "r": candidate, "k": "huge", "v": 1e308 }),
+    );
+    assert!(message(&v).contains("huge"), "{v}");
+    let v = refused(
+        "mutation($a: ID!) { createOffer(input: {applicationId: $a, terms: {startDate: \"0000-01-01\"}}) { id } }",
+        json!({ "a": application }),
+    );
+    assert!(message(&v).contains("startDate"), "{v}");
+    // Values at the edges still go in, and read back.
+    gql(
+        set_value,
+        json!({ "r": candidate, "k": "bad_day", "v": "0001-01-01" }),
+    );
+    gql(
+        set_value,
+        json!({ "r": candidate, "k": "huge", "v": 999_999_999_999_999.0 }),
+    );
+    let v = gql(
+        "query($t: String) { report(text: $t) { rows } }",
+        json!({ "t": "report candidates show min(custom.bad_day), sum(custom.huge) * 10" }),
+    );
+    assert!(v["errors"].is_null(), "{v}");
+
+    // R5: integer overflow in a report is the caller's.
+    for text in [
+        "report interviews show sum(9223372036854775807) as s",
+        "report jobs show sum(headcount * 1000000000000000000) as s",
+    ] {
+        let m = report(text);
+        assert!(m.contains("out of range"), "{text}: {m}");
+    }
+    // R6: relative ranges before year one are refused on both stores alike.
+    let m = report("report applications where applied_at in last 2500000 days show count()");
+    assert!(m.contains("outside the supported calendar"), "{m}");
+
+    api.bystander_is_served();
+}
+on_both!(values_the_database_refuses_are_the_callers);

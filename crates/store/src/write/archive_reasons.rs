@@ -99,6 +99,7 @@ impl Store {
             if r.is_empty() {
                 return Err(WriteError::invalid(field, "must not be empty"));
             }
+            super::no_nul(&field, r)?;
             if r.chars().count() > MAX_ARCHIVE_REASON_CHARS {
                 return Err(WriteError::invalid(
                     field,

@@ -333,6 +333,38 @@ fn pg_text(v: &Val<'_>) -> PgText {
     })
 }
 
+/// [`StoreError::BadValue`] when a text (or a JSON document's string) holds the NUL character:
+/// PostgreSQL keeps no NUL in text or `jsonb` (SQLSTATE 22021, 22P05), so SQLite is not let to
+/// keep one either. The last net under the inputs' own checks, which name the field.
+pub(crate) fn refuse_nul(params: &[Val<'_>]) -> Result<(), StoreError> {
+    let nul = params.iter().any(|v| match v {
+        Val::Text(s) => s.contains('\0'),
+        Val::Json(s) => s.contains('\0') || json_escapes_nul(s),
+        _ => false,
+    });
+    if nul {
+        return Err(StoreError::BadValue(
+            "a text holds the NUL character (U+0000), which the store does not keep".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether JSON text `s` holds the escape `\u0000` (a backslash that is not itself escaped,
+/// then `u0000`).
+fn json_escapes_nul(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(at) = s[from..].find("u0000").map(|i| from + i) {
+        let backslashes = b[..at].iter().rev().take_while(|c| **c == b'\\').count();
+        if backslashes % 2 == 1 {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
 fn sqlite_value(v: &Val<'_>) -> rusqlite::types::Value {
     use rusqlite::types::Value;
     match v {
@@ -583,8 +615,10 @@ impl<'c> Tx<'c> {
         }
     }
 
-    /// Runs a statement; returns the number of rows it changed.
+    /// Runs a statement; returns the number of rows it changed. A text holding NUL is refused
+    /// ([`refuse_nul`]) on both stores alike.
     pub fn execute(&mut self, sql: &str, params: &[Val<'_>]) -> Result<u64, StoreError> {
+        refuse_nul(params)?;
         match &mut self.conn {
             Conn::Sqlite(tx) => {
                 let mut stmt = tx.prepare_cached(&sqlite_sql(sql))?;

@@ -908,6 +908,19 @@ on_both!("hp_test_write", refused_commands_write_nothing, |mut f| {
         "listed twice",
     );
     c.tags.clear();
+    // A NUL in text: refused at the field where the input has a check; where it has none
+    // (`location`), the write refuses it as the caller's value on both stores alike (on
+    // PostgreSQL it was INTERNAL, `invalid byte sequence for encoding "UTF8": 0x00`).
+    let mut n = c.clone();
+    n.name = "Ada\0".into();
+    refused(s.create_candidate(A, n), "invalid", "name", "NUL");
+    let mut n = c.clone();
+    n.location = Some("Tok\0yo".into());
+    let e = s.create_candidate(A, n).unwrap_err();
+    assert!(
+        matches!(e, WriteError::Store(store::StoreError::BadValue(_))),
+        "{e:?}"
+    );
     c.id = Some(w.candidate.clone());
     refused(s.create_candidate(A, c), "conflict", "id", "already the id");
     let mut a = apply_cmd(&w, "2025-03-01T00:00:00Z");
