@@ -4,8 +4,10 @@
 //!
 //! A *template* is a report text with holes: literals that change from run to run (a page's
 //! cursor), each a [`Fill`] of a known kind. The caller renders the text for any values of the
-//! holes. [`Templates::compile`] compiles the text twice, for two sets of stand-in values, and
-//! finds the parameters the holes became by comparing the two statements: a parameter that
+//! holes. The first time a shape comes it is compiled as itself (so that texts that never come
+//! again cost what they did); the second time, [`Templates::compile`] compiles the text twice,
+//! for two sets of stand-in values, and finds the parameters the holes became by comparing the
+//! two statements: a parameter that
 //! differs must be exactly the first stand-in in one and the second in the other. Later runs of
 //! the same shape (same text with the stand-ins, same catalog version, dialect and guard) take
 //! the statement and put the holes' values into those parameters, without parsing or compiling.
@@ -81,10 +83,21 @@ struct Shape {
 /// The key of a shape: catalog version, dialect, text with the first stand-ins, guard.
 type Key = (u64, Dialect, String, Option<String>);
 
-/// Compiled shapes, bounded like [`crate::Cache`]: emptied when full. A shape that cannot be a
-/// template is remembered as such (`None`), so it is not compiled three times per run.
+/// What is known of a shape.
+#[derive(Clone)]
+enum Entry {
+    /// Compiled once, as itself.
+    Seen,
+    /// Not a template: compiled from the real text every time.
+    Plain,
+    Template(Arc<Shape>),
+}
+
+/// Compiled shapes, bounded like [`crate::Cache`]: emptied when full. A shape seen once is
+/// compiled as itself and remembered as seen; the second time it comes it becomes a template, or
+/// is remembered as plain (compiled from its real text every time) when it cannot be one.
 pub struct Templates {
-    shapes: Mutex<HashMap<Key, Option<Arc<Shape>>>>,
+    shapes: Mutex<HashMap<Key, Entry>>,
     capacity: usize,
 }
 
@@ -103,6 +116,15 @@ impl Templates {
         Templates {
             shapes: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
+        }
+    }
+
+    fn remember(&self, key: Key, entry: Entry) {
+        if let Ok(mut shapes) = self.shapes.lock() {
+            if shapes.len() >= self.capacity {
+                shapes.clear();
+            }
+            shapes.insert(key, entry);
         }
     }
 
@@ -134,8 +156,16 @@ impl Templates {
         let key = (catalog.version(), dialect, render(&first), guard_key);
         let known = self.shapes.lock().ok().and_then(|s| s.get(&key).cloned());
         let shape = match known {
-            Some(shape) => shape,
+            Some(Entry::Template(shape)) => Some(shape),
+            Some(Entry::Plain) => None,
+            // Seen once: compiled as itself. A shape is made a template the second time it
+            // comes, so that texts that never come again (a filter's value changing with every
+            // request) cost one compilation each, as before, not three.
             None => {
+                self.remember(key, Entry::Seen);
+                return real();
+            }
+            Some(Entry::Seen) => {
                 let a = compile(&key.2, catalog, dialect, guard);
                 let shape = match a {
                     // Without holes the text is the report itself.
@@ -147,12 +177,13 @@ impl Templates {
                     Err(_) => None,
                 }
                 .map(Arc::new);
-                if let Ok(mut shapes) = self.shapes.lock() {
-                    if shapes.len() >= self.capacity {
-                        shapes.clear();
-                    }
-                    shapes.insert(key, shape.clone());
-                }
+                self.remember(
+                    key,
+                    match &shape {
+                        Some(shape) => Entry::Template(shape.clone()),
+                        None => Entry::Plain,
+                    },
+                );
                 shape
             }
         };
@@ -262,7 +293,7 @@ mod tests {
         assert!(
             shapes
                 .values()
-                .all(|s| s.as_ref().is_some_and(|s| s.slots.len() == 2))
+                .all(|s| matches!(s, Entry::Template(s) if s.slots.len() == 2))
         );
     }
 
@@ -295,8 +326,42 @@ mod tests {
             let first = [fill.stand_in(0, 0)];
             let key = (catalog.version(), Dialect::Postgres, render(&first), None);
             let shapes = templates.shapes.lock().unwrap();
-            assert_eq!(shapes[&key].is_some(), template, "{}", render(&first));
+            assert_eq!(
+                matches!(shapes[&key], Entry::Template(_)),
+                template,
+                "{}",
+                render(&first)
+            );
         }
+    }
+
+    /// Texts that never come again (a filter's value changing with every request) are
+    /// compiled once each, as themselves: no template is made for them.
+    #[test]
+    fn shapes_seen_once_are_compiled_once() {
+        let templates = Templates::new(16);
+        for n in 0..5 {
+            let render = |f: &[Fill]| {
+                format!(
+                    "report applications where job.title = \"title {n}\" where id > {}",
+                    lit(&f[0])
+                )
+            };
+            let fills = [Fill::Text("a_1".into())];
+            let got = templates
+                .compile(
+                    &render,
+                    &fills,
+                    &MemoryCatalog::example(),
+                    Dialect::Sqlite,
+                    &OrgScope,
+                )
+                .unwrap();
+            assert_eq!(got, direct(&render(&fills), Dialect::Sqlite));
+        }
+        let shapes = templates.shapes.lock().unwrap();
+        assert_eq!(shapes.len(), 5);
+        assert!(shapes.values().all(|e| matches!(e, Entry::Seen)));
     }
 
     #[test]
