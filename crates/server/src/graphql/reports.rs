@@ -29,7 +29,13 @@ pub async fn run_kind(
     source: &str,
     kind: Kind,
 ) -> async_graphql::Result<app::ReportRun> {
-    run_source(rc, Source::Report(report), &|| source.to_owned(), kind).await
+    run_source(
+        rc,
+        Source::Report(Box::new(report)),
+        &|| source.to_owned(),
+        kind,
+    )
+    .await
 }
 
 /// A page of a list as the caller: its report's text, `page` written with the cursor's
@@ -39,21 +45,23 @@ pub async fn run_page(
     page: super::read::PageText,
     holes: Vec<query_compiler::Fill>,
 ) -> async_graphql::Result<app::ReportRun> {
-    // The text, for an error's location only: written when an error comes.
-    let (text, fills) = (page.clone(), holes.clone());
+    // Shared with the database worker, so that the text (for an error's location only) is
+    // written when an error comes, without copying the page on every request.
+    let page = std::sync::Arc::new((page, holes));
+    let shared = page.clone();
     run_source(
         rc,
-        Source::Page(page, holes),
-        &|| text.render(&fills),
+        Source::Page(page),
+        &|| shared.0.render(&shared.1),
         Kind::Read,
     )
     .await
 }
 
-/// What a run reads: a report, or a page of a list.
+/// What a run reads: a report, or a page of a list (its text and the cursor's literals).
 enum Source {
-    Report(query_syntax::Report),
-    Page(super::read::PageText, Vec<query_compiler::Fill>),
+    Report(Box<query_syntax::Report>),
+    Page(std::sync::Arc<(super::read::PageText, Vec<query_compiler::Fill>)>),
 }
 
 async fn run_source(
@@ -69,8 +77,8 @@ async fn run_source(
         .db
         .run(move |store| match what {
             Source::Report(report) => services.run_report_as(store, access, &report, None, now),
-            Source::Page(page, holes) => {
-                services.run_page_as(store, access, &|f| page.render(f), &holes, now)
+            Source::Page(page) => {
+                services.run_page_as(store, access, &|f| page.0.render(f), &page.1, now)
             }
         })
         .await;
