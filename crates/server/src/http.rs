@@ -550,8 +550,19 @@ async fn graphql(
     // request. A text that does not parse is left to the schema, which reports where.
     // A kept document is not copied when its direct plan answers ([`crate::graphql::direct`]).
     let mut kept = None;
+    if let Some(nul) = crate::nul::in_variables(&request.variables) {
+        record("invalid", "client_error", started);
+        return nul_refused(&nul);
+    }
     let parsed = match shared.documents.parse_kept(&request.query) {
         Ok(parsed) => {
+            // A kept text was looked at before it was kept.
+            if let Parsed::Fresh(doc) = &parsed
+                && let Some(nul) = crate::nul::in_document(doc)
+            {
+                record("invalid", "client_error", started);
+                return nul_refused(&nul);
+            }
             let registry = shared.schema.registry();
             let seen = operation_of(registry, parsed.doc(), request.operation_name.as_deref());
             let cost = crate::cost::measure(
@@ -791,6 +802,23 @@ fn too_costly(refusal: &crate::cost::Refusal) -> Response {
         "extensions": {"code": "TOO_COSTLY"},
     });
     if let Some(pos) = refusal.pos {
+        error["locations"] = serde_json::json!([{"line": pos.line, "column": pos.column}]);
+    }
+    (
+        StatusCode::OK,
+        axum::Json(serde_json::json!({ "errors": [error] })),
+    )
+        .into_response()
+}
+
+/// An argument holding NUL ([`crate::nul`]): `BAD_USER_INPUT`, as a resolver refuses a value
+/// (200), with the literal's place.
+fn nul_refused(nul: &crate::nul::Nul) -> Response {
+    let mut error = serde_json::json!({
+        "message": nul.message(),
+        "extensions": {"code": "BAD_USER_INPUT"},
+    });
+    if let Some(pos) = nul.pos {
         error["locations"] = serde_json::json!([{"line": pos.line, "column": pos.column}]);
     }
     (

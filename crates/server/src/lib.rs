@@ -44,6 +44,7 @@ pub mod graphql;
 pub mod http;
 pub mod logs;
 pub mod nesting;
+pub mod nul;
 pub mod openfeature;
 pub mod pages;
 pub mod rate;

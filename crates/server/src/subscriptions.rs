@@ -698,8 +698,14 @@ impl Connection {
                 ),
             ));
         }
+        if let Some(nul) = crate::nul::in_variables(&request.variables) {
+            return Err(("BAD_USER_INPUT", nul.message()));
+        }
         if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
             use async_graphql::parser::types::{DocumentOperations, OperationType};
+            if let Some(nul) = crate::nul::in_document(&doc) {
+                return Err(("BAD_USER_INPUT", nul.message()));
+            }
             // Before async-graphql validates it, which expands every fragment where it is
             // spread: the same bound as a POST's (`cost::MAX_WALK_VISITS`).
             if let Some(pos) = crate::cost::overflow(&doc) {

@@ -180,6 +180,24 @@ impl Browser<'_> {
         self.call("POST", &format!("/element/{e}/clear"), None);
     }
 
+    /// Waits until an element matches `css`; panics with the page otherwise.
+    fn wait_for(&self, css: &str) {
+        for _ in 0..100 {
+            let found = self.call(
+                "POST",
+                "/elements",
+                Some(json!({"using": "css selector", "value": css})),
+            );
+            if found.as_array().is_some_and(|a| !a.is_empty()) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let source = self.source();
+        let at = source.find("<main").unwrap_or(0);
+        panic!("waited for `{css}`, at {}: {}", self.url(), &source[at..]);
+    }
+
     /// Waits until the address contains `part`; panics with the page otherwise.
     fn wait_for_url(&self, part: &str) {
         for _ in 0..100 {
@@ -585,6 +603,11 @@ fn roles_journeys_in_chromium() {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         assert_eq!(stage_of(), first);
+        // The store has the move before htmx has swapped the board: wait for the new board (the
+        // card in its new column), or the keyboard would type into the old board's menu.
+        b.wait_for(&format!(
+            "section.column[data-stage=\"{first}\"] [data-card=\"{app_id}\"]"
+        ));
         // With the keyboard alone: typing a stage's name in the focused menu selects it, Enter
         // on the focused button submits.
         let second = &others[1];
