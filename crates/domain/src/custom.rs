@@ -203,6 +203,11 @@ fn options_list(def: &CustomFieldDef) -> String {
 /// products in reports stay finite and exact enough (`1e308` stored, `sum(custom.x)` overflowed).
 pub const LARGEST_CUSTOM_NUMBER: f64 = 1e15;
 
+/// The most characters a custom text holds (a few pages): a value is shown on every page and
+/// report that selects its field (red team, pass 2: one of 200,000 characters made a report's
+/// answer 285 MB).
+pub const LONGEST_CUSTOM_TEXT: usize = 10_000;
+
 fn check_value(
     def: &CustomFieldDef,
     raw: &serde_json::Value,
@@ -229,6 +234,17 @@ fn check_value(
             Err(CustomValueError::Invalid {
                 key: def.key.clone(),
                 reason: "a text must not contain the NUL character (U+0000)".to_owned(),
+            })
+        }
+        (CustomFieldType::Text, Value::String(s))
+            if s.len() > LONGEST_CUSTOM_TEXT && s.chars().count() > LONGEST_CUSTOM_TEXT =>
+        {
+            Err(CustomValueError::Invalid {
+                key: def.key.clone(),
+                reason: format!(
+                    "a text holds at most {LONGEST_CUSTOM_TEXT} characters, not {}",
+                    s.chars().count()
+                ),
             })
         }
         (CustomFieldType::Text, Value::String(s)) => Ok(CustomValue::Text(s.clone())),
@@ -345,6 +361,19 @@ mod tests {
         assert_eq!(
             refused(json!({"note": "a\u{0}b"})),
             ["`note`: a text must not contain the NUL character (U+0000)"]
+        );
+        assert_eq!(
+            refused(json!({"note": "é".repeat(LONGEST_CUSTOM_TEXT + 1)})),
+            ["`note`: a text holds at most 10000 characters, not 10001"]
+        );
+        // Characters, not bytes: 10,000 of two bytes each are taken.
+        let longest = "é".repeat(LONGEST_CUSTOM_TEXT);
+        assert!(
+            s.check(
+                CustomEntity::Candidate,
+                json!({"note": longest}).as_object().unwrap()
+            )
+            .is_ok()
         );
         let ok = json!({"yoe": 999_999_999_999_999.0, "start": "0001-01-01", "note": "a\tb"});
         assert!(

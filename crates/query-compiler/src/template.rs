@@ -15,12 +15,21 @@
 //! Anything unexpected makes a shape a plain report, compiled on every run from the text with
 //! the real values: the two statements differ in anything but the holes' parameters (their SQL,
 //! columns, masks, audit, suppression), a hole's value was changed by the compiler (case
-//! folded, converted to an instant), or no parameter holds it. The cache follows
+//! folded, converted to an instant), or no parameter holds it. So does a value the report
+//! language may refuse as a literal (NUL in a text, a date outside years 0001 to 9999, a number
+//! written with an exponent, `i64::MIN`): compiled from its real text, it gets the lexer's
+//! diagnostic, as it would without templates ([`Fill::ordinary`]). The cache follows
 //! [`crate::Cache`] as to guards: a guard without a key is cached only when it sees
 //! everything, so a viewer is never served a statement compiled for another.
+//!
+//! The cache is bounded in entries and in bytes and forgets its least recently used shape
+//! first, and texts longer than [`MAX_TEXT`] (filters with long values) are never kept: a
+//! client that sends new shapes without end cannot grow the process or make others' pages
+//! compile again (red team, pass 2).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+use hashlink::LruCache;
 
 use crate::catalog::Catalog;
 use crate::ir::Param;
@@ -30,6 +39,10 @@ use crate::{Compiled, Diagnostic, compile, sees_everything};
 
 /// The most holes a template may have (the stand-in dates are days of one month).
 pub const MAX_HOLES: usize = 20;
+
+/// The longest text (with the stand-ins) kept as a shape; longer ones compile every time.
+/// A page of a list with a few filters is a few hundred bytes.
+pub const MAX_TEXT: usize = 4096;
 
 /// The value of one hole of a template, as the literal the caller writes into the text.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +58,21 @@ pub enum Fill {
 }
 
 impl Fill {
+    /// Whether any caller writes this value as a literal that the report language reads back
+    /// as this value: a text without NUL, an integer other than `i64::MIN` (written `-` and a
+    /// positive integer), a number that `{:?}` writes without an exponent, and dates and
+    /// instants in years 0001 to 9999. Other values compile from their real text.
+    fn ordinary(&self) -> bool {
+        match self {
+            Fill::Text(s) => !s.contains('\0'),
+            Fill::Integer(n) => *n != i64::MIN,
+            Fill::Number(x) => *x == 0.0 || (x.is_finite() && (1e-4..1e15).contains(&x.abs())),
+            // 0001-01-01T00:00:00Z up to the end of 9999 (UTC).
+            Fill::Instant(us) => (-62_135_596_800_000_000..253_402_300_800_000_000).contains(us),
+            Fill::Date(d) => query_syntax::check_date(d).is_ok(),
+        }
+    }
+
     /// The parameter the compiler makes of this literal, compared with a field of its kind.
     fn param(&self) -> Param {
         match self {
@@ -93,17 +121,28 @@ enum Entry {
     Template(Arc<Shape>),
 }
 
-/// Compiled shapes, bounded like [`crate::Cache`]: emptied when full. A shape seen once is
-/// compiled as itself and remembered as seen; the second time it comes it becomes a template, or
-/// is remembered as plain (compiled from its real text every time) when it cannot be one.
+/// Compiled shapes, at most `capacity` of them and about `max_bytes` in all, the least
+/// recently used forgotten first. A shape seen once is compiled as itself and remembered as
+/// seen; the second time it comes it becomes a template, or is remembered as plain (compiled
+/// from its real text every time) when it cannot be one.
 pub struct Templates {
-    shapes: Mutex<HashMap<Key, Entry>>,
+    shapes: Mutex<Shapes>,
     capacity: usize,
+    max_bytes: usize,
+}
+
+/// The shapes in least-recently-used order, with each one's weight and their sum.
+struct Shapes {
+    lru: LruCache<Key, (Entry, usize)>,
+    bytes: usize,
 }
 
 /// How many shapes a process keeps by default: a shape per (list, selection, order, cursor
 /// null or not, viewer), so a few thousand active viewers' pages.
 const DEFAULT_CAPACITY: usize = 4096;
+
+/// About how many bytes of texts and statements a process keeps by default.
+const DEFAULT_MAX_BYTES: usize = 32 << 20;
 
 impl Default for Templates {
     fn default() -> Templates {
@@ -111,21 +150,74 @@ impl Default for Templates {
     }
 }
 
+/// About what an entry holds in memory: its key's texts, and a template's statement.
+fn weight(key: &Key, entry: &Entry) -> usize {
+    let statement = match entry {
+        Entry::Template(shape) => {
+            let c = &shape.compiled;
+            c.sql.len()
+                + c.params.len() * std::mem::size_of::<Param>()
+                + c.params
+                    .iter()
+                    .map(|p| match p {
+                        Param::Text(s) | Param::Date(s) => s.len(),
+                        _ => 0,
+                    })
+                    .sum::<usize>()
+                + c.columns.len() * 64
+        }
+        Entry::Seen | Entry::Plain => 0,
+    };
+    // The map's own bookkeeping per entry, roughly.
+    128 + key.2.len() + key.3.as_ref().map_or(0, String::len) + statement
+}
+
 impl Templates {
     pub fn new(capacity: usize) -> Templates {
+        Templates::bounded(capacity, DEFAULT_MAX_BYTES)
+    }
+
+    /// At most `capacity` shapes and about `max_bytes` of them.
+    pub fn bounded(capacity: usize, max_bytes: usize) -> Templates {
         Templates {
-            shapes: Mutex::new(HashMap::new()),
+            shapes: Mutex::new(Shapes {
+                lru: LruCache::new_unbounded(),
+                bytes: 0,
+            }),
             capacity: capacity.max(1),
+            max_bytes,
         }
+    }
+
+    /// What is known of `key`, which becomes the most recently used.
+    fn known(&self, key: &Key) -> Option<Entry> {
+        let mut shapes = self.shapes.lock().ok()?;
+        shapes.lru.get(key).map(|(entry, _)| entry.clone())
     }
 
     fn remember(&self, key: Key, entry: Entry) {
         if let Ok(mut shapes) = self.shapes.lock() {
-            if shapes.len() >= self.capacity {
-                shapes.clear();
+            let w = weight(&key, &entry);
+            shapes.bytes += w;
+            if let Some((_, before)) = shapes.lru.insert(key, (entry, w)) {
+                shapes.bytes -= before;
             }
-            shapes.insert(key, entry);
+            while shapes.lru.len() > self.capacity
+                || (shapes.bytes > self.max_bytes && shapes.lru.len() > 1)
+            {
+                match shapes.lru.remove_lru() {
+                    Some((_, (_, w))) => shapes.bytes -= w,
+                    None => break,
+                }
+            }
         }
+    }
+
+    /// How many shapes are kept, and about how many bytes.
+    pub fn size(&self) -> (usize, usize) {
+        self.shapes
+            .lock()
+            .map_or((0, 0), |s| (s.lru.len(), s.bytes))
     }
 
     /// The report that `render` writes for `fills`, compiled: from the shape's statement with
@@ -142,7 +234,10 @@ impl Templates {
     ) -> Result<Compiled, Diagnostic> {
         let real = || compile(&render(fills), catalog, dialect, guard);
         let guard_key = guard.cache_key();
-        if fills.len() > MAX_HOLES || (guard_key.is_none() && !sees_everything(guard)) {
+        if fills.len() > MAX_HOLES
+            || !fills.iter().all(Fill::ordinary)
+            || (guard_key.is_none() && !sees_everything(guard))
+        {
             return real();
         }
         let stand_ins = |which: usize| -> Vec<Fill> {
@@ -153,8 +248,12 @@ impl Templates {
                 .collect()
         };
         let (first, second) = (stand_ins(0), stand_ins(1));
-        let key = (catalog.version(), dialect, render(&first), guard_key);
-        let known = self.shapes.lock().ok().and_then(|s| s.get(&key).cloned());
+        let text = render(&first);
+        if text.len() > MAX_TEXT {
+            return real();
+        }
+        let key = (catalog.version(), dialect, text, guard_key);
+        let known = self.known(&key);
         let shape = match known {
             Some(Entry::Template(shape)) => Some(shape),
             Some(Entry::Plain) => None,
@@ -288,12 +387,13 @@ mod tests {
         }
         // One shape per dialect, reused by every cursor.
         let shapes = templates.shapes.lock().unwrap();
-        assert_eq!(shapes.len(), 2);
+        assert_eq!(shapes.lru.len(), 2);
         // The instant is one parameter wherever the text repeats it; the id another.
         assert!(
             shapes
-                .values()
-                .all(|s| matches!(s, Entry::Template(s) if s.slots.len() == 2))
+                .lru
+                .iter()
+                .all(|(_, (s, _))| matches!(s, Entry::Template(s) if s.slots.len() == 2))
         );
     }
 
@@ -327,7 +427,7 @@ mod tests {
             let key = (catalog.version(), Dialect::Postgres, render(&first), None);
             let shapes = templates.shapes.lock().unwrap();
             assert_eq!(
-                matches!(shapes[&key], Entry::Template(_)),
+                matches!(shapes.lru.peek(&key), Some((Entry::Template(_), _))),
                 template,
                 "{}",
                 render(&first)
@@ -360,8 +460,111 @@ mod tests {
             assert_eq!(got, direct(&render(&fills), Dialect::Sqlite));
         }
         let shapes = templates.shapes.lock().unwrap();
-        assert_eq!(shapes.len(), 5);
-        assert!(shapes.values().all(|e| matches!(e, Entry::Seen)));
+        assert_eq!(shapes.lru.len(), 5);
+        assert!(
+            shapes
+                .lru
+                .iter()
+                .all(|(_, (e, _))| matches!(e, Entry::Seen))
+        );
+    }
+
+    /// Values the report language refuses as literals are refused as their text is, however
+    /// often the shape came before (red team, pass 2: a forged cursor's NUL, year 0000 or
+    /// 1e300 was refused the first time and filled into the template the second).
+    #[test]
+    fn values_the_language_refuses_are_refused_every_time() {
+        let templates = Templates::new(16);
+        let catalog = MemoryCatalog::example();
+        let run = |fills: &[Fill]| {
+            templates.compile(&page, fills, &catalog, Dialect::Postgres, &OrgScope)
+        };
+        let good = [
+            Fill::Text("a_1".into()),
+            Fill::Instant(1_700_000_000_000_000),
+        ];
+        for _ in 0..3 {
+            run(&good).unwrap();
+        }
+        assert_eq!(templates.size().0, 1);
+        let refused = [
+            [Fill::Text("a\0b".into()), good[1].clone()],
+            // Year 0000.
+            [good[0].clone(), Fill::Instant(-62_167_219_200_000_000)],
+        ];
+        for fills in &refused {
+            for _ in 0..3 {
+                assert!(run(fills).is_err(), "{fills:?}");
+            }
+        }
+        // Numbers written with an exponent, and `i64::MIN`, are compiled from their text too.
+        for x in [1e300, 1e-7, f64::MIN_POSITIVE] {
+            assert!(!Fill::Number(x).ordinary(), "{x}");
+        }
+        for x in [0.0, -12.5, 1e-4, 999_999_999_999_999.0] {
+            assert!(Fill::Number(x).ordinary(), "{x}");
+        }
+        assert!(!Fill::Integer(i64::MIN).ordinary());
+        assert!(!Fill::Date("0000-01-01".into()).ordinary());
+        assert!(Fill::Date("0001-01-01".into()).ordinary());
+    }
+
+    /// The cache keeps at most its capacity and about its bytes, forgetting the least recently
+    /// used shape first, and never keeps long texts (red team, pass 2: 200 KB filters made
+    /// 2 GB of shapes, and a full cache was emptied for everyone).
+    #[test]
+    fn the_cache_is_bounded_and_forgets_the_coldest_shape_first() {
+        let catalog = MemoryCatalog::example();
+        let shape = |title: String| {
+            move |f: &[Fill]| {
+                format!(
+                    "report applications where job.title = \"{title}\" where id > {}",
+                    lit(&f[0])
+                )
+            }
+        };
+        let fills = [Fill::Text("a_1".into())];
+        let templates = Templates::new(3);
+        let come = |title: &str| {
+            let render = shape(title.to_owned());
+            templates
+                .compile(&render, &fills, &catalog, Dialect::Sqlite, &OrgScope)
+                .unwrap();
+        };
+        for t in ["hot", "b", "c"] {
+            come(t);
+            come(t);
+        }
+        come("hot");
+        come("d");
+        let kept = |title: &str| {
+            let render = shape(title.to_owned());
+            let key = (
+                catalog.version(),
+                Dialect::Sqlite,
+                render(&[fills[0].stand_in(0, 0)]),
+                OrgScope.cache_key(),
+            );
+            templates.shapes.lock().unwrap().lru.peek(&key).is_some()
+        };
+        assert_eq!(templates.size().0, 3);
+        assert!(kept("hot") && kept("c") && kept("d") && !kept("b"));
+        // A long text is compiled, never kept.
+        let long = "x".repeat(MAX_TEXT);
+        for _ in 0..3 {
+            come(&long);
+        }
+        assert!(!kept(&long));
+        // Bytes: a cache of 4 KB holds a few small shapes, however many come.
+        let small = Templates::bounded(1000, 4096);
+        for n in 0..100 {
+            let render = shape(format!("title {n}"));
+            small
+                .compile(&render, &fills, &catalog, Dialect::Sqlite, &OrgScope)
+                .unwrap();
+        }
+        let (n, bytes) = small.size();
+        assert!(n < 30 && bytes <= 4096, "{n} shapes, {bytes} bytes");
     }
 
     #[test]
@@ -421,6 +624,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(got, want);
-        assert!(templates.shapes.lock().unwrap().is_empty());
+        assert!(templates.shapes.lock().unwrap().lru.is_empty());
     }
 }

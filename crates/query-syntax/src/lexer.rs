@@ -245,7 +245,7 @@ fn date_end(bytes: &[u8], start: usize) -> Option<usize> {
 }
 
 /// Whether a `YYYY-MM-DD` names a day of the proleptic Gregorian calendar (years 1 to 9999).
-pub(crate) fn check_date(literal: &str) -> Result<(), String> {
+pub fn check_date(literal: &str) -> Result<(), String> {
     let bytes = literal.as_bytes();
     if date_end(bytes, 0) != Some(bytes.len()) {
         return Err("expected the form YYYY-MM-DD".to_string());

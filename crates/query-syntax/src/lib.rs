@@ -16,6 +16,7 @@ mod spans;
 pub use ast::*;
 pub use diagnostic::{Diagnostic, closest};
 pub use json::{MAX_JSON_DEPTH, from_json, json_too_deep_at, to_json};
+pub use lexer::check_date;
 pub use parser::{KEYWORDS, MAX_DEPTH, is_identifier, is_keyword};
 
 /// Parses report text. Returns the first problem found; never panics, and nesting deeper than

@@ -53,6 +53,9 @@ pub fn root_weight(name: &str) -> (u64, &'static str) {
         "interviewerBusyTime" | "interviewerPools" | "interviewLoops" => {
             (REPORT_COST, "a read of whole calendars")
         }
+        // Every candidate of the org grouped by email: 200 aliases at a lookup's weight ran
+        // 33 whole-org scans of 183 ms and left the rest `BUSY` (red team, pass 2).
+        "duplicateCandidates" => (REPORT_COST, "a search of the whole org"),
         "schedulingOptions"
         | "repairInterviewLoop"
         | "bookInterviewLoop"
@@ -590,6 +593,7 @@ mod tests {
             r#"interviewerBusyTime(applicationId: "x", userIds: ["u"], from: "2026-01-01T00:00:00Z", to: "2026-01-15T00:00:00Z") { userId }"#,
             r#"interviewerPools(applicationId: "x") { id }"#,
             r#"interviewLoops(applicationId: "x") { id }"#,
+            "duplicateCandidates { email }",
         ] {
             let c = cost(&many(field, 5), serde_json::json!({}));
             assert_eq!(c.roots, 5 * REPORT_COST, "{field}");

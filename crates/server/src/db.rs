@@ -89,6 +89,8 @@ struct Claim {
     shares: Vec<Share>,
     org: Option<Arc<str>>,
     deadline: Instant,
+    /// What the request's reports and pages may return in all (`limits.max_response_bytes`).
+    budget: Option<store::ByteBudget>,
 }
 
 /// What a job holds while it is queued or running: its places in its shares and its turn at
@@ -221,6 +223,8 @@ struct Shared {
     /// any more is dropped.
     shares: Mutex<HashMap<String, Weak<tokio::sync::Semaphore>>>,
     fair: Fair,
+    /// Each caller's handle's byte budget ([`ConnectionLimits::response_bytes`]).
+    response_bytes: Option<usize>,
 }
 
 /// How long a worker waits for an idle connection it doubts to answer.
@@ -251,6 +255,7 @@ impl Db {
             ConnectionLimits {
                 statement_timeout,
                 row_limit: None,
+                response_bytes: None,
             },
         )
     }
@@ -282,6 +287,7 @@ impl Db {
                 orgs: Mutex::new(HashMap::new()),
                 ended: tokio::sync::Notify::new(),
             },
+            response_bytes: limits.response_bytes,
         });
         let mut first = Some(first);
         for i in 0..size {
@@ -321,14 +327,26 @@ impl Db {
             None => None,
         };
         let (done, result) = tokio::sync::oneshot::channel();
+        let budget = self.claim.as_ref().and_then(|c| c.budget.clone());
         let job: Job = Box::new(move |conn| {
             let _held = held;
             let (answer, ran) = match conn {
                 Err(e) => (Err(e), Ran::Done),
-                Ok(store) => match catch_unwind(AssertUnwindSafe(|| f(store))) {
-                    Ok(r) => (Ok(r), Ran::Done),
-                    Err(payload) => (Err(DbError::Panicked(describe(payload))), Ran::Panicked),
-                },
+                Ok(store) => {
+                    // The request's budget for this job only: the connection serves others.
+                    let budgeted = budget.is_some();
+                    if budgeted {
+                        store.set_byte_budget(budget);
+                    }
+                    let out = match catch_unwind(AssertUnwindSafe(|| f(store))) {
+                        Ok(r) => (Ok(r), Ran::Done),
+                        Err(payload) => (Err(DbError::Panicked(describe(payload))), Ran::Panicked),
+                    };
+                    if budgeted {
+                        store.set_byte_budget(None);
+                    }
+                    out
+                }
             };
             let _ = done.send(answer);
             ran
@@ -371,7 +389,8 @@ impl Db {
             ),
             self.share(format!("org `{org}`"), "org", format!("org:{org}")),
         ];
-        self.claimed(shares, Some(Arc::from(org)), deadline)
+        let budget = self.shared.response_bytes.map(store::ByteBudget::new);
+        self.claimed(shares, Some(Arc::from(org)), deadline, budget)
     }
 
     /// A handle whose jobs count against the share of client address `address` (work done
@@ -382,10 +401,16 @@ impl Db {
             "address",
             format!("address:{address}"),
         );
-        self.claimed(vec![share], None, deadline)
+        self.claimed(vec![share], None, deadline, None)
     }
 
-    fn claimed(&self, shares: Vec<Share>, org: Option<Arc<str>>, deadline: Instant) -> Db {
+    fn claimed(
+        &self,
+        shares: Vec<Share>,
+        org: Option<Arc<str>>,
+        deadline: Instant,
+        budget: Option<store::ByteBudget>,
+    ) -> Db {
         Db {
             tx: self.tx.clone(),
             shared: self.shared.clone(),
@@ -393,6 +418,7 @@ impl Db {
                 shares,
                 org,
                 deadline,
+                budget,
             })),
         }
     }
@@ -573,6 +599,10 @@ pub struct ConnectionLimits {
     pub statement_timeout: Duration,
     /// The most rows one report may return (`limits.max_report_rows`); `Store::set_row_limit`.
     pub row_limit: Option<usize>,
+    /// The most bytes the reports and pages of one caller's handle (one request:
+    /// [`Db::for_caller`]) may return in all (`limits.max_response_bytes`);
+    /// `Store::set_byte_budget`.
+    pub response_bytes: Option<usize>,
 }
 
 impl ConnectionLimits {

@@ -212,6 +212,7 @@ async fn start_inner(
                     .max_report_rows
                     .max(limits.max_page_size.saturating_add(1))
             }),
+            response_bytes: (limits.max_response_bytes > 0).then_some(limits.max_response_bytes),
         },
     );
     // On a plain thread: the PostgreSQL client may not run on one of tokio's (see `db`).

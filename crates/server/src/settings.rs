@@ -111,6 +111,12 @@ pub struct Limits {
     /// in memory stays bounded (`store::Store::set_row_limit`). The CLI has no limit. Lists
     /// run as reports too: the limit is never under `max_page_size` + 1, so no page is refused.
     pub max_report_rows: usize,
+    /// The most bytes the reports and lists of one request may return in all (0: no limit):
+    /// texts' bytes and 8 per value, counted as the store reads the rows, shared by the
+    /// request's aliases. Past it the request's report or list is refused (`BAD_USER_INPUT`,
+    /// "show fewer columns or rows"), so what one request holds in memory stays bounded
+    /// (`store::Store::set_byte_budget`). The CLI has no limit.
+    pub max_response_bytes: usize,
     /// The most database jobs of one org queued or running at once (0: half of
     /// `pool.size`, rounded up); more wait for their turn before they are queued, at most
     /// `pool.acquire_timeout_ms` and never past the request's deadline, then fail with `BUSY`.
@@ -608,6 +614,7 @@ impl Default for Limits {
             header_read_timeout_ms: 10_000,
             statement_timeout_ms: 20_000,
             max_report_rows: 10_000,
+            max_response_bytes: 32 << 20,
             max_workers_per_org: 0,
             max_workers_per_token: 0,
             fair_share_slots: 0,

@@ -227,6 +227,55 @@ pub enum StoreError {
     /// ([`Store::set_row_limit`]); the run stopped at the first row past it.
     #[error("the report returns more than {limit} rows: add a `limit` or narrow the report")]
     TooManyRows { limit: usize },
+    /// The reports and pages of one request would return more than their byte budget
+    /// ([`Store::set_byte_budget`]); the run stopped at the first row past it.
+    #[error(
+        "the reports and lists of this request return more than {limit} bytes: show fewer \
+         columns or rows"
+    )]
+    TooManyBytes { limit: usize },
+}
+
+/// What the reports and pages of one request may still return, in bytes, shared by all of
+/// them ([`Store::set_byte_budget`]): aliases cannot multiply it. A row costs its texts' bytes
+/// and 8 bytes per value, about what it takes in memory and in the answer's JSON.
+#[derive(Clone, Debug)]
+pub struct ByteBudget {
+    left: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    limit: usize,
+}
+
+impl ByteBudget {
+    pub fn new(limit: usize) -> ByteBudget {
+        ByteBudget {
+            left: std::sync::Arc::new(std::sync::atomic::AtomicI64::new(
+                i64::try_from(limit).unwrap_or(i64::MAX),
+            )),
+            limit,
+        }
+    }
+
+    /// Takes `row`'s bytes from the budget; [`StoreError::TooManyBytes`] once it is spent.
+    pub(crate) fn take(&self, row: &[query_compiler::Value]) -> Result<(), StoreError> {
+        use query_compiler::Value;
+        let bytes: usize = row
+            .iter()
+            .map(|v| {
+                8 + match v {
+                    Value::Text(s) | Value::Date(s) | Value::List(s) | Value::Map(s) => s.len(),
+                    _ => 0,
+                }
+            })
+            .sum();
+        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        let before = self
+            .left
+            .fetch_sub(bytes, std::sync::atomic::Ordering::Relaxed);
+        if before < bytes {
+            return Err(StoreError::TooManyBytes { limit: self.limit });
+        }
+        Ok(())
+    }
 }
 
 impl From<::postgres::Error> for StoreError {
@@ -431,6 +480,19 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.row_limit = limit,
             Store::Postgres(s) => s.row_limit = limit,
+        }
+    }
+
+    /// Counts the rows of every report and page ([`Store::run_report`]) against `budget`
+    /// until set again (`None`: no budget, the default), refusing the first row past it with
+    /// [`StoreError::TooManyBytes`]. The server sets one budget per request
+    /// (`limits.max_response_bytes`) before each of its jobs, so that what a request holds in
+    /// memory stays bounded whatever its reports show (red team, pass 2: 400 columns, or a
+    /// long custom field, gave answers of hundreds of MB).
+    pub fn set_byte_budget(&mut self, budget: Option<ByteBudget>) {
+        match self {
+            Store::Sqlite(s) => s.byte_budget = budget,
+            Store::Postgres(s) => s.byte_budget = budget,
         }
     }
 

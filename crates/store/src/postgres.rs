@@ -40,6 +40,8 @@ pub struct PgStore {
     pub(crate) emit_events: bool,
     /// The most rows a report may return ([`crate::Store::set_row_limit`]); `None`: no limit.
     pub(crate) row_limit: Option<usize>,
+    /// The byte budget of the request running ([`crate::Store::set_byte_budget`]).
+    pub(crate) byte_budget: Option<crate::ByteBudget>,
 }
 
 /// The kind of report statement a connection is set up for: the settings that make one fast
@@ -125,6 +127,7 @@ impl PgStore {
             event_context: crate::events::EventContext::default(),
             emit_events: true,
             row_limit: None,
+            byte_budget: None,
         };
         store.migrate()?;
         store.client.batch_execute(SESSION_SETTINGS)?;
@@ -310,10 +313,18 @@ impl PgStore {
                 s
             }
         };
+        let budget = self.byte_budget.clone();
+        let values = |row: &postgres::Row| -> Result<Vec<query_compiler::Value>, StoreError> {
+            let v = pg_values(row, kinds)?;
+            if let Some(b) = &budget {
+                b.take(&v)?;
+            }
+            Ok(v)
+        };
         let Some(limit) = max_rows else {
             // One statement sees one snapshot: no transaction needed, and one round trip.
             let rows = self.client.query(&statement, &refs)?;
-            return rows.iter().map(|row| pg_values(row, kinds)).collect();
+            return rows.iter().map(values).collect();
         };
         // The rows as they arrive, stopping at the first past the limit: at most `limit` are
         // held. Not a portal fetched in batches: PostgreSQL plans no parallel workers for a
@@ -326,7 +337,7 @@ impl PgStore {
             if out.len() == limit {
                 return Err(StoreError::TooManyRows { limit });
             }
-            out.push(pg_values(&row, kinds)?);
+            out.push(values(&row)?);
         }
         Ok(out)
     }

@@ -100,7 +100,9 @@ async fn run_source(
                 app::AppError::Report(_)
                 | app::AppError::Demographics { .. }
                 | app::AppError::DemographicsBudget { .. }
-                | app::AppError::Store(store::StoreError::TooManyRows { .. }) => "rejected",
+                | app::AppError::Store(
+                    store::StoreError::TooManyRows { .. } | store::StoreError::TooManyBytes { .. },
+                ) => "rejected",
                 _ => "error",
             });
             return Err(app_error(e, &source()));
@@ -161,6 +163,7 @@ pub fn app_error(e: app::AppError, source: &str) -> async_graphql::Error {
             s @ (store::StoreError::Report(_)
             | store::StoreError::TooLarge(_)
             | store::StoreError::TooManyRows { .. }
+            | store::StoreError::TooManyBytes { .. }
             | store::StoreError::BadValue(_)),
         ) => {
             let message = match &s {
@@ -171,6 +174,11 @@ pub fn app_error(e: app::AppError, source: &str) -> async_graphql::Error {
                 store::StoreError::TooManyRows { limit } => format!(
                     "the report returns more than {limit} rows (`limits.max_report_rows`): add a \
                      `limit` or narrow the report"
+                ),
+                store::StoreError::TooManyBytes { limit } => format!(
+                    "the reports and lists of this request return more than {limit} bytes \
+                     (`limits.max_response_bytes`): show fewer columns or rows, or split the \
+                     request"
                 ),
                 store::StoreError::BadValue(m) => format!(
                     "a number or a date the report computes is out of range ({m}): aggregate \
