@@ -490,7 +490,9 @@ pub struct ConsoleSettings {
     /// Mark the session cookie `Secure` (the browser sends it over HTTPS only): set it when a
     /// proxy serves the console over TLS. Off by default, since `serve` itself speaks plain HTTP.
     pub secure_cookie: bool,
-    /// Failed sign-ins per account (email or token) per minute on average, and at once.
+    /// Failed sign-ins per account (email or token) from one address per minute on average,
+    /// and at once; four times as many per address, and per account from every address (which
+    /// refuses only the addresses that failed against it: `console::signin`).
     pub sign_in_failures_per_minute: u32,
     pub sign_in_failure_burst: u32,
     /// The address people reach the console at (`https://hire.example.com`), for the links it

@@ -10,11 +10,19 @@
 //!   [`app::sessions::MIN_PASSWORD_CHARS`] characters), which signs in.
 //! - `POST /console/sign-out`: with the session's CSRF token; deletes the session.
 //!
-//! Failed sign-ins are bounded ([`Attempts`]): per account (the email, or the token's id) and
-//! per client address, each a GCRA limit (`console.sign_in_failures_per_minute`,
-//! `console.sign_in_failure_burst`; an address gets four times as many, for offices behind one
-//! address). Once over, that account or address is refused at once (429) until the limit allows
-//! again, without a password or a token being checked.
+//! Failed sign-ins are bounded ([`Attempts`]), each a GCRA limit
+//! (`console.sign_in_failures_per_minute`, `console.sign_in_failure_burst`):
+//! - per account (the email, or the token's id) *from one address*;
+//! - per client address, four times as many (offices behind one address);
+//! - per account from every address, four times as many, which refuses only the addresses that
+//!   have failed against that account in the last quarter of an hour. An attacker spread over
+//!   many addresses is bounded by it (each new address gets one try), while the account's
+//!   owner, signing in from an address that has not failed, is not locked out by someone else's
+//!   guesses (red team, pass 2: eleven wrong passwords from one address locked the real user
+//!   out everywhere; OWASP's advice against account lockout as a denial of service).
+//!
+//! Once over, that key is refused at once (429) until the limit allows again, without a
+//! password or a token being checked.
 //!
 //! A password costs an Argon2 check (tens of megabytes and a core for a fraction of a second),
 //! so a password attempt is counted against both limits *before* it is checked, whatever its
@@ -92,6 +100,9 @@ impl<K: Hash + Eq + Clone> Limit<K> {
 /// The account key of one-time codes ([`Attempts::failed_code`]).
 const CODE_KEY: &str = "code";
 
+/// How long an address that failed against an account counts against the account's own limit.
+const FAILED_FOR: Duration = Duration::from_secs(15 * 60);
+
 /// How long a password attempt waits for a turn to be checked when the process already checks
 /// as many as it has cores; then it is refused (429).
 pub const PASSWORD_CHECK_WAIT: Duration = Duration::from_secs(2);
@@ -99,8 +110,13 @@ pub const PASSWORD_CHECK_WAIT: Duration = Duration::from_secs(2);
 /// The bounds on failed sign-ins, per account and per address, and on the password checks
 /// running at once.
 pub struct Attempts {
+    /// An account from one address (none: a router embedded without `serve`'s listener).
+    pairs: Limit<(String, Option<IpAddr>)>,
+    /// An account from every address; refuses only addresses in `failed_from`.
     accounts: Limit<String>,
     addresses: Limit<IpAddr>,
+    /// When each (account, address) last failed; forgotten after [`FAILED_FOR`] or a success.
+    failed_from: Mutex<HashMap<(String, Option<IpAddr>), Instant>>,
     /// Turns to run a password check (Argon2): one per core.
     checks: Arc<tokio::sync::Semaphore>,
     session_s: i64,
@@ -114,8 +130,10 @@ impl Attempts {
             settings.sign_in_failure_burst,
         );
         Attempts {
-            accounts: Limit::new(n, burst),
+            pairs: Limit::new(n, burst),
+            accounts: Limit::new(n.saturating_mul(4), burst.saturating_mul(4)),
             addresses: Limit::new(n.saturating_mul(4), burst.saturating_mul(4)),
+            failed_from: Mutex::new(HashMap::new()),
             checks: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
@@ -124,12 +142,19 @@ impl Attempts {
         }
     }
 
-    /// Refused at once when the account or the address is over its limit.
+    /// Refused at once when the account from this address, or the address, is over its
+    /// limit, or the account is over its own and this address has failed against it.
     fn check(&self, account: &str, client: Option<IpAddr>) -> Result<(), PageError> {
+        let pair = (account.to_owned(), client);
         let wait = self
-            .accounts
-            .blocked_for(&account.to_owned())
-            .or_else(|| client.and_then(|c| self.addresses.blocked_for(&c)));
+            .pairs
+            .blocked_for(&pair)
+            .or_else(|| client.and_then(|c| self.addresses.blocked_for(&c)))
+            .or_else(|| {
+                self.failed_before(&pair)
+                    .then(|| self.accounts.blocked_for(&pair.0))
+                    .flatten()
+            });
         match wait {
             Some(wait) => Err(PageError::TooMany(format!(
                 "too many failed sign-ins for this account or from this address; try again in \
@@ -144,11 +169,45 @@ impl Attempts {
     /// the account or the address is over its limit, or goes over it with this attempt.
     fn attempt(&self, account: &str, client: Option<IpAddr>) -> Result<(), PageError> {
         self.check(account, client)?;
+        self.count(account, client);
+        self.check(account, client)
+    }
+
+    /// An attempt against the three limits.
+    fn count(&self, account: &str, client: Option<IpAddr>) {
+        self.pairs.failed(&(account.to_owned(), client));
         self.accounts.failed(&account.to_owned());
         if let Some(c) = client {
             self.addresses.failed(&c);
         }
-        self.check(account, client)
+    }
+
+    /// Whether `pair`'s address failed against its account in the last [`FAILED_FOR`].
+    fn failed_before(&self, pair: &(String, Option<IpAddr>)) -> bool {
+        self.failed_from
+            .lock()
+            .ok()
+            .and_then(|f| f.get(pair).copied())
+            .is_some_and(|at| at.elapsed() < FAILED_FOR)
+    }
+
+    /// An attempt that failed (its password or token was wrong): its address now counts
+    /// against the account's own limit.
+    fn mark_failed(&self, account: &str, client: Option<IpAddr>) {
+        metrics::counter!("hireplane_console_sign_in_failures_total").increment(1);
+        if let Ok(mut failed) = self.failed_from.lock() {
+            if failed.len() > 100_000 {
+                failed.retain(|_, at| at.elapsed() < FAILED_FOR);
+            }
+            failed.insert((account.to_owned(), client), Instant::now());
+        }
+    }
+
+    /// A sign-in that worked: its address is the account's owner's again.
+    fn succeeded(&self, account: &str, client: Option<IpAddr>) {
+        if let Ok(mut failed) = self.failed_from.lock() {
+            failed.remove(&(account.to_owned(), client));
+        }
     }
 
     /// A turn to check a password, waiting at most `wait` while the process checks as many as
@@ -178,16 +237,14 @@ impl Attempts {
         metrics::counter!("hireplane_console_sign_in_failures_total").increment(1);
         match client {
             Some(c) => self.addresses.failed(&c),
-            None => self.accounts.failed(&CODE_KEY.to_owned()),
+            None => self.pairs.failed(&(CODE_KEY.to_owned(), None)),
         }
     }
 
+    /// A token that did not work: counted, and its address marked.
     fn failed(&self, account: &str, client: Option<IpAddr>) {
-        metrics::counter!("hireplane_console_sign_in_failures_total").increment(1);
-        self.accounts.failed(&account.to_owned());
-        if let Some(c) = client {
-            self.addresses.failed(&c);
-        }
+        self.count(account, client);
+        self.mark_failed(account, client);
     }
 }
 
@@ -342,9 +399,10 @@ async fn sign_in_inner(
             })
             .await
             .unwrap_or(false);
+            let account = format!("login:{login}");
             let Some(record) = record.filter(|_| ok) else {
-                // Counted before the check ([`Attempts::attempt`]); here only the metric.
-                metrics::counter!("hireplane_console_sign_in_failures_total").increment(1);
+                // Counted before the check ([`Attempts::attempt`]); here the address is marked.
+                attempts.mark_failed(&account, client);
                 return Err((
                     PageError::BadInput(SignInError::WrongPassword.to_string()),
                     keep,
@@ -364,7 +422,10 @@ async fn sign_in_inner(
                 .await
                 .map_err(run_err)?;
             match opened {
-                Ok((session, _)) => Ok(signed_in_response(attempts, &session)),
+                Ok((session, _)) => {
+                    attempts.succeeded(&account, client);
+                    Ok(signed_in_response(attempts, &session))
+                }
                 Err(SignInError::App(e)) => Err((PageError::internal(&e), keep)),
                 Err(e) => Err((PageError::BadInput(e.to_string()), keep)),
             }
@@ -643,6 +704,46 @@ mod tests {
         let two: IpAddr = "10.0.0.2".parse().unwrap();
         assert!(a.attempt("login:y@example.com", Some(two)).is_ok());
         assert!(a.attempt("login:y@example.com", Some(two)).is_err());
+    }
+
+    /// Someone else's wrong passwords do not lock the account's owner out (red team, pass 2:
+    /// eleven from one address locked the real user out from everywhere), while guesses
+    /// spread over many addresses stay bounded by the account's own limit.
+    #[test]
+    fn nobody_locks_an_account_out_from_another_address() {
+        // Three tries a minute for an account from one address; twelve for the account from
+        // everywhere, and for an address.
+        let a = Attempts::new(&ConsoleSettings {
+            sign_in_failures_per_minute: 1,
+            sign_in_failure_burst: 3,
+            ..ConsoleSettings::default()
+        });
+        let victim = "login:victim@example.com";
+        let owner: IpAddr = "10.0.0.9".parse().unwrap();
+        // Guesses from many addresses, each failing: once the account is over its own limit,
+        // every address that failed against it is refused, and a new one gets a single try.
+        let mut tried = 0;
+        for i in 0..50 {
+            let from: IpAddr = format!("10.1.0.{i}").parse().unwrap();
+            for _ in 0..3 {
+                if a.attempt(victim, Some(from)).is_ok() {
+                    tried += 1;
+                    a.mark_failed(victim, Some(from));
+                }
+            }
+        }
+        assert!(tried <= 50 + 12, "{tried} guesses");
+        let first: IpAddr = "10.1.0.0".parse().unwrap();
+        assert!(a.check(victim, Some(first)).is_err());
+        // The owner, from an address that has not failed, signs in, twice.
+        for _ in 0..2 {
+            assert!(a.attempt(victim, Some(owner)).is_ok());
+            a.succeeded(victim, Some(owner));
+        }
+        // A wrong password of theirs marks their address like any other.
+        assert!(a.attempt(victim, Some(owner)).is_ok());
+        a.mark_failed(victim, Some(owner));
+        assert!(a.check(victim, Some(owner)).is_err());
     }
 
     #[test]
