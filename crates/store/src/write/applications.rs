@@ -310,8 +310,27 @@ impl Store {
     pub fn unarchive(&mut self, org: &str, cmd: Unarchive) -> Result<Application, WriteError> {
         self.write_tx(org, |tx| {
             let schema = tx.custom_schema(org)?;
+            // The candidate is locked (PostgreSQL) before the application, in the order
+            // `merge_candidates` takes them, so that an application to the job at once (which
+            // takes the candidate's lock too) does not pass the check for an active one below.
+            let mut candidate = None;
+            if tx.is_postgres()
+                && let Some(r) = tx.query_opt(
+                    "SELECT candidate_id FROM applications WHERE org_id = $1 AND id = $2",
+                    &[Val::Text(org), Val::Text(cmd.application_id.as_str())],
+                    &[Kind::Text],
+                )?
+            {
+                let id = r.id(0)?;
+                tx.lock_candidate(org, id.as_str())?;
+                candidate = Some(id);
+            }
             let mut app =
                 tx.must_application(org, "application_id", &cmd.application_id, &schema, true)?;
+            if tx.is_postgres() && candidate.as_ref() != Some(&app.candidate_id) {
+                // A merge moved the application to another candidate meanwhile.
+                tx.lock_candidate(org, app.candidate_id.as_str())?;
+            }
             if app.status != ApplicationStatus::Archived {
                 return Err(WriteError::conflict(
                     "application_id",
@@ -711,13 +730,15 @@ fn create_candidate_tx(
 
 fn apply_tx(tx: &mut Tx<'_>, org: &str, cmd: NewApplication) -> Result<Application, WriteError> {
     let schema = tx.custom_schema(org)?;
-    tx.must_exist(
-        Table::Candidates,
-        org,
-        "candidate_id",
-        "candidate",
-        &cmd.candidate_id,
-    )?;
+    // Locked until commit, so that two applications at once of one candidate to one job do not
+    // both pass the check for an active one below.
+    if !tx.lock_candidate(org, cmd.candidate_id.as_str())? {
+        return Err(WriteError::not_found(
+            "candidate_id",
+            "candidate",
+            cmd.candidate_id.as_str(),
+        ));
+    }
     let job = tx
         .job(org, cmd.job_id.as_str(), &schema, false)?
         .ok_or_else(|| WriteError::not_found("job_id", "job", cmd.job_id.as_str()))?;

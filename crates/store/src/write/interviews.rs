@@ -501,6 +501,8 @@ pub(super) fn create_interviews_tx(
     org: &str,
     cmds: Vec<NewInterview>,
 ) -> Result<(Vec<Interview>, Option<Id>), WriteError> {
+    // The seats of the whole loop at once: each interview's own locks are then held already.
+    lock_seats(tx, org, &cmds)?;
     let mut out: Vec<Interview> = Vec::with_capacity(cmds.len());
     let mut job = None;
     for (i, cmd) in cmds.into_iter().enumerate() {
@@ -590,12 +592,79 @@ pub(super) fn cancel_interview_tx(
     Ok(())
 }
 
+/// The class of PostgreSQL's two-key advisory locks on seats at interviews (a candidate's, a
+/// user's: the second key is [`seat_key`]); an arbitrary constant beside the classes of
+/// `audit.rs`.
+const PG_SEAT_LOCK: i32 = 0x6870_0004;
+
+/// The second key of the advisory lock on the seat of `who` (`candidate` or `user`) `id` of
+/// `org`: a 32-bit FNV-1a hash, computed here so that the locks can be taken in key order. Two
+/// seats that share a key only wait for each other.
+fn seat_key(org: &str, who: &str, id: &str) -> i32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in [org, who, id].iter().flat_map(|s| s.bytes().chain([0])) {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    i32::from_ne_bytes(h.to_ne_bytes())
+}
+
+/// Holds until commit the seats that `cmds` (interviews of one application) are checked for
+/// ("nobody sits two scheduled interviews at once"): the candidate's and every participant's,
+/// so that two bookings at once of the same person do not both pass the check before either
+/// is written. PostgreSQL only (SQLite's `BEGIN IMMEDIATE` already excludes other writers):
+/// the application's row first (as every write below an application takes it), then the seats'
+/// advisory locks in key order, all at once, so that bookings never wait for each other in a
+/// circle. Advisory locks, not the users' and candidates' rows, which other commands lock or
+/// reference (`FOR KEY SHARE`) in orders of their own.
+fn lock_seats(tx: &mut Tx<'_>, org: &str, cmds: &[NewInterview]) -> Result<(), StoreError> {
+    let checked =
+        |c: &&NewInterview| c.status == InterviewStatus::Scheduled && c.booked_at.is_some();
+    let Some(first) = cmds.iter().find(checked) else {
+        return Ok(());
+    };
+    if !tx.is_postgres() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT candidate_id FROM applications WHERE org_id = $1 AND id = $2{}",
+        tx.lock()
+    );
+    let Some(app) = tx.query_opt(
+        &sql,
+        &[Val::Text(org), Val::Text(first.application_id.as_str())],
+        &[Kind::Text],
+    )?
+    else {
+        // Refused by the command's checks.
+        return Ok(());
+    };
+    let mut keys = vec![seat_key(org, "candidate", &app.text(0)?)];
+    for c in cmds.iter().filter(checked) {
+        keys.extend(
+            c.interviewers
+                .iter()
+                .map(|p| seat_key(org, "user", p.user_id.as_str())),
+        );
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
+        tx.query(
+            "SELECT CAST(pg_advisory_xact_lock(CAST($1 AS integer), CAST($2 AS integer)) AS text)",
+            &[Val::Int(i64::from(PG_SEAT_LOCK)), Val::Int(i64::from(key))],
+            &[Kind::Text],
+        )?;
+    }
+    Ok(())
+}
+
 fn create_interview_tx(
     tx: &mut Tx<'_>,
     org: &str,
     cmd: NewInterview,
 ) -> Result<(Interview, Id), WriteError> {
     let schema = tx.custom_schema(org)?;
+    lock_seats(tx, org, std::slice::from_ref(&cmd))?;
     let app = tx.must_application(org, "application_id", &cmd.application_id, &schema, true)?;
     if app.status != ApplicationStatus::Active {
         return Err(WriteError::conflict(
@@ -667,12 +736,13 @@ fn create_interview_tx(
             }
         }
     }
-    // Booked now, nobody sits two scheduled interviews at once: the candidate, nor any
-    // participant (recorded history is taken as it was).
+    // Booked now, nobody sits two scheduled interviews at once: the candidate (in any of its
+    // applications), nor any participant (recorded history is taken as it was). The seats are
+    // locked ([`lock_seats`]).
     let overlapping = |tx: &mut Tx<'_>, join: &str, cond: &str, who: &str| {
         tx.query_opt(
             &format!(
-                "SELECT i.id, i.starts_at, i.ends_at FROM interviews i {join} \
+                "SELECT i.id, i.starts_at, i.ends_at, i.application_id FROM interviews i {join} \
                  WHERE i.org_id = $1 AND {cond} = $2 AND i.status = 'scheduled' \
                  AND i.starts_at < $4 AND i.ends_at > $3 ORDER BY i.starts_at, i.id LIMIT 1"
             ),
@@ -682,20 +752,26 @@ fn create_interview_tx(
                 Val::Instant(cmd.starts_at),
                 Val::Instant(cmd.ends_at),
             ],
-            &[Kind::Text, Kind::Instant, Kind::Instant],
+            &[Kind::Text, Kind::Instant, Kind::Instant, Kind::Text],
         )
     };
     if cmd.status == InterviewStatus::Scheduled && cmd.booked_at.is_some() {
-        if let Some(other) = overlapping(tx, "", "i.application_id", app.id.as_str())? {
-            return Err(WriteError::conflict(
-                "starts_at",
+        let join = "JOIN applications a ON a.org_id = i.org_id AND a.id = i.application_id";
+        if let Some(other) = overlapping(tx, join, "a.candidate_id", app.candidate_id.as_str())? {
+            let (starts_at, ends_at) = (other.instant(1)?, other.instant(2)?);
+            // An interview of another application may be of a job the caller may not see: its
+            // time only, never its id.
+            let message = if other.text(3)? == app.id.as_str() {
                 format!(
-                    "the candidate is already in interview `{}` from `{}` to `{}`",
-                    other.text(0)?,
-                    other.instant(1)?,
-                    other.instant(2)?
-                ),
-            ));
+                    "the candidate is already in interview `{}` from `{starts_at}` to `{ends_at}`",
+                    other.text(0)?
+                )
+            } else {
+                format!(
+                    "the candidate is already in another interview from `{starts_at}` to `{ends_at}`; nobody sits two interviews at once"
+                )
+            };
+            return Err(WriteError::conflict("starts_at", message));
         }
         for (i, p) in cmd.interviewers.iter().enumerate() {
             let join =

@@ -699,6 +699,20 @@ impl<'c> Tx<'c> {
             .is_some())
     }
 
+    /// Locks candidate `id` of `org` until commit (PostgreSQL: its row, `FOR UPDATE`; SQLite's
+    /// `BEGIN IMMEDIATE` already excludes other writers); whether it exists. The candidate's row
+    /// is the lock of the rules across its applications (one active application per job):
+    /// `apply`, `unarchive` and `merge_candidates` take it, before any application's.
+    pub fn lock_candidate(&mut self, org: &str, id: &str) -> Result<bool, StoreError> {
+        let sql = format!(
+            "SELECT id FROM candidates WHERE org_id = $1 AND id = $2{}",
+            self.lock()
+        );
+        Ok(self
+            .query_opt(&sql, &[Val::Text(org), Val::Text(id)], &[Kind::Text])?
+            .is_some())
+    }
+
     /// Refuses `id` (field `field`) unless it names a row of `table` in `org`.
     pub fn must_exist(
         &mut self,

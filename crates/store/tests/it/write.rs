@@ -2640,3 +2640,375 @@ on_both!(
         assert_eq!(s.stale_seat_applications(B).unwrap(), Vec::<String>::new());
     }
 );
+
+/// Another open job of `org_a` like `world`'s, its stages' ids prefixed with `job`; answers the
+/// job and its `onsite` stage.
+fn another_job(s: &mut Store, w: &World, job: &str) -> (Id, Id) {
+    let st = |name: &str, kind| stage(&format!("stg_{job}_{name}"), name, kind);
+    let created = s
+        .create_job(
+            A,
+            NewJob {
+                id: Some(id(job)),
+                title: format!("Engineer {job}"),
+                department_id: w.dept.clone(),
+                location: "Zürich".into(),
+                employment_type: EmploymentType::FullTime,
+                status: JobStatus::Open,
+                confidential: false,
+                opened_at: at("2025-01-01T00:00:00Z"),
+                headcount: 1,
+                hiring_team: vec![],
+                stages: vec![
+                    st("review", StageKind::ApplicationReview),
+                    st("onsite", StageKind::Onsite),
+                    st("hired", StageKind::Hired),
+                ],
+                custom_fields: serde_json::Map::new(),
+            },
+        )
+        .unwrap();
+    (created.id, id(&format!("stg_{job}_onsite")))
+}
+
+/// A scheduled interview of `app` in `stage` with `who` as its interviewer, booked on
+/// 2025-03-01.
+fn booking(app: &Id, stage: &Id, who: &Id, starts: &str, ends: &str) -> NewInterview {
+    NewInterview {
+        id: None,
+        application_id: app.clone(),
+        stage_id: stage.clone(),
+        title: "Race booking".into(),
+        starts_at: at(starts),
+        ends_at: at(ends),
+        status: InterviewStatus::Scheduled,
+        interviewers: vec![InterviewParticipant {
+            user_id: who.clone(),
+            role: InterviewerRole::Interviewer,
+        }],
+        booked_at: Some(at("2025-03-01T00:00:00Z")),
+    }
+}
+
+/// `n` active users of `org_a`.
+fn active_users(s: &mut Store, n: usize) -> Vec<Id> {
+    let users: Vec<Id> = strings(
+        s,
+        &format!("SELECT id FROM users WHERE org_id = 'org_a' AND active ORDER BY id LIMIT {n}"),
+    )
+    .iter()
+    .map(|u| id(u))
+    .collect();
+    assert_eq!(users.len(), n);
+    users
+}
+
+/// Runs `write(store, i)` for `i` in `0..n` at once, each on a connection of its own (opened
+/// before they all start), and answers their results in order.
+fn at_once<T: Send + 'static>(
+    url: &str,
+    n: usize,
+    write: impl Fn(&mut Store, usize) -> Result<T, WriteError> + Send + Sync + 'static,
+) -> Vec<Result<T, WriteError>> {
+    let start = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let write = std::sync::Arc::new(write);
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let (url, start, write) = (url.to_owned(), start.clone(), write.clone());
+            std::thread::spawn(move || {
+                let mut store = Store::open(&url).unwrap();
+                start.wait();
+                write(&mut store, i)
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+/// Exactly one of `results` succeeded; every other is a CONFLICT naming `field`.
+#[track_caller]
+fn one_wins<T: std::fmt::Debug>(results: &[Result<T, WriteError>], field: &str) {
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    for e in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(e, WriteError::Conflict { .. }) && e.field() == Some(field),
+            "{e}"
+        );
+    }
+}
+
+on_both!(
+    "hp_test_write",
+    a_candidate_sits_one_interview_at_a_time_across_applications,
+    |mut f| {
+        let s = f.store();
+        let w = world(s);
+        let (job2, onsite2) = another_job(s, &w, "job_w2");
+        let app1 = s.apply(A, apply_cmd(&w, "2025-03-01T10:00:00Z")).unwrap();
+        let mut cmd = apply_cmd(&w, "2025-03-01T10:00:00Z");
+        cmd.job_id = job2;
+        let app2 = s.apply(A, cmd).unwrap();
+        let booked = s
+            .create_interview(
+                A,
+                booking(
+                    &app1.id,
+                    &w.onsite,
+                    &w.users[0],
+                    "2031-04-01T10:00:00Z",
+                    "2031-04-01T11:00:00Z",
+                ),
+            )
+            .unwrap();
+        // Another application of the same candidate, another interviewer, the same hour: the
+        // candidate cannot be in both. The other interview may be of a job the caller cannot
+        // see: its time only, never its id.
+        let before = counts(s);
+        let r = s.create_interview(
+            A,
+            booking(
+                &app2.id,
+                &onsite2,
+                &w.users[2],
+                "2031-04-01T10:30:00Z",
+                "2031-04-01T11:30:00Z",
+            ),
+        );
+        let e = r.as_ref().unwrap_err().to_string();
+        refused(
+            r,
+            "conflict",
+            "starts_at",
+            "the candidate is already in another interview from `2031-04-01T10:00:00Z` to `2031-04-01T11:00:00Z`",
+        );
+        assert!(!e.contains(booked.id.as_str()), "{e}");
+        assert_eq!(counts(s), before);
+        // The same application: its own interview is named, as before.
+        refused(
+            s.create_interview(
+                A,
+                booking(
+                    &app1.id,
+                    &w.onsite,
+                    &w.users[2],
+                    "2031-04-01T10:30:00Z",
+                    "2031-04-01T11:30:00Z",
+                ),
+            ),
+            "conflict",
+            "starts_at",
+            &format!("the candidate is already in interview `{}`", booked.id),
+        );
+        // Right after it ends: fine. Recorded history is taken as it was.
+        s.create_interview(
+            A,
+            booking(
+                &app2.id,
+                &onsite2,
+                &w.users[2],
+                "2031-04-01T11:00:00Z",
+                "2031-04-01T12:00:00Z",
+            ),
+        )
+        .unwrap();
+        let mut history = booking(
+            &app2.id,
+            &onsite2,
+            &w.users[2],
+            "2031-04-01T10:00:00Z",
+            "2031-04-01T11:00:00Z",
+        );
+        history.booked_at = None;
+        s.create_interview(A, history).unwrap();
+        assert_exports_validly(s, A);
+    }
+);
+
+/// How many scheduled interviews of `org_a` booked by these tests ([`booking`]) overlap another one of the same candidate, or share
+/// a participant with an overlapping one.
+fn overlaps(s: &mut Store) -> String {
+    first(
+        s,
+        "SELECT CAST(count(*) AS text) FROM interviews i \
+         JOIN applications a ON a.org_id = i.org_id AND a.id = i.application_id \
+         JOIN interviews j ON j.org_id = i.org_id AND j.id > i.id \
+         JOIN applications b ON b.org_id = j.org_id AND b.id = j.application_id \
+         WHERE i.org_id = 'org_a' AND i.title = 'Race booking' AND j.title = 'Race booking' \
+         AND i.status = 'scheduled' AND j.status = 'scheduled' \
+         AND i.starts_at < j.ends_at AND j.starts_at < i.ends_at \
+         AND (a.candidate_id = b.candidate_id OR EXISTS (SELECT 1 FROM interview_participants p \
+           JOIN interview_participants q ON q.org_id = p.org_id AND q.user_id = p.user_id \
+           WHERE p.org_id = i.org_id AND p.interview_id = i.id AND q.interview_id = j.id))",
+    )
+}
+
+on_both!(
+    "hp_test_write",
+    bookings_at_once_of_one_interviewer_serialise,
+    |mut f| {
+        const N: usize = 6;
+        let url = f.url.clone();
+        let s = f.store();
+        let w = world(s);
+        for round in 0..3 {
+            // N candidates, each with an application, booked at once with one interviewer at
+            // the same hour.
+            let apps: Vec<Id> = (0..N)
+                .map(|i| {
+                    let mut cmd = apply_cmd(&w, "2025-03-01T10:00:00Z");
+                    cmd.candidate_id = s
+                        .create_candidate(A, candidate_cmd(&format!("Candidate {round}.{i}")))
+                        .unwrap()
+                        .id;
+                    s.apply(A, cmd).unwrap().id
+                })
+                .collect();
+            let (stage, who) = (w.onsite.clone(), w.users[0].clone());
+            let starts = format!("2031-04-0{}T10:00:00Z", round + 1);
+            let ends = format!("2031-04-0{}T11:00:00Z", round + 1);
+            let results = at_once(&url, N, move |store, i| {
+                store.create_interview(A, booking(&apps[i], &stage, &who, &starts, &ends))
+            });
+            one_wins(&results, "interviewers[0].user_id");
+            assert_eq!(overlaps(s), "0", "round {round}");
+        }
+    }
+);
+
+on_both!(
+    "hp_test_write",
+    bookings_at_once_of_one_candidate_serialise,
+    |mut f| {
+        const N: usize = 4;
+        let url = f.url.clone();
+        let s = f.store();
+        let w = world(s);
+        let users = active_users(s, N);
+        // One candidate with an application to each of N jobs.
+        let apps: Vec<(Id, Id)> = (0..N)
+            .map(|i| {
+                let (job, onsite) = another_job(s, &w, &format!("job_c{i}"));
+                let mut cmd = apply_cmd(&w, "2025-03-01T10:00:00Z");
+                cmd.job_id = job;
+                (s.apply(A, cmd).unwrap().id, onsite)
+            })
+            .collect();
+        for round in 0..3 {
+            // Each application booked at the same hour with an interviewer of its own; a loop
+            // books the last one (two sessions, the first at that hour).
+            let (apps, users) = (apps.clone(), users.clone());
+            let starts = format!("2031-04-0{}T10:00:00Z", round + 1);
+            let ends = format!("2031-04-0{}T11:00:00Z", round + 1);
+            let later = format!("2031-04-0{}T15:00:00Z", round + 1);
+            let results = at_once(&url, N, move |store, i| {
+                let (app, stage) = &apps[i];
+                let one = booking(app, stage, &users[i], &starts, &ends);
+                if i + 1 < N {
+                    store.create_interview(A, one).map(|_| ())
+                } else {
+                    let two = booking(app, stage, &users[i], &ends, &later);
+                    store.create_interviews(A, vec![one, two]).map(|_| ())
+                }
+            });
+            assert_eq!(
+                results.iter().filter(|r| r.is_ok()).count(),
+                1,
+                "{results:?}"
+            );
+            for e in results.iter().filter_map(|r| r.as_ref().err()) {
+                assert!(matches!(e, WriteError::Conflict { .. }), "{e}");
+                assert!(
+                    e.to_string()
+                        .contains("the candidate is already in another interview"),
+                    "{e}"
+                );
+            }
+            assert_eq!(overlaps(s), "0", "round {round}");
+        }
+    }
+);
+
+on_both!(
+    "hp_test_write",
+    applications_at_once_to_one_job_serialise,
+    |mut f| {
+        const N: usize = 6;
+        let url = f.url.clone();
+        let s = f.store();
+        let w = world(s);
+        let active = |s: &mut Store, candidate: &Id| {
+            first(
+                s,
+                &format!(
+                    "SELECT CAST(count(*) AS text) FROM applications WHERE org_id = 'org_a' \
+                     AND candidate_id = '{candidate}' AND job_id = 'job_w' AND status = 'active'"
+                ),
+            )
+        };
+        for round in 0..3 {
+            let mut cmd = apply_cmd(&w, "2025-03-01T10:00:00Z");
+            cmd.candidate_id = s
+                .create_candidate(A, candidate_cmd(&format!("Applicant {round}")))
+                .unwrap()
+                .id;
+            let candidate = cmd.candidate_id.clone();
+            let results = at_once(&url, N, move |store, _| store.apply(A, cmd.clone()));
+            one_wins(&results, "candidate_id");
+            assert_eq!(active(s, &candidate), "1", "round {round}");
+        }
+        // Unarchiving: the candidate's archived applications to the job brought back at once,
+        // and a new application besides; one of them wins.
+        for round in 0..3 {
+            let mut cmd = apply_cmd(&w, "2025-03-01T10:00:00Z");
+            cmd.candidate_id = s
+                .create_candidate(A, candidate_cmd(&format!("Returner {round}")))
+                .unwrap()
+                .id;
+            let candidate = cmd.candidate_id.clone();
+            let archived: Vec<Id> = (0..N - 1)
+                .map(|_| {
+                    let app = s.apply(A, cmd.clone()).unwrap().id;
+                    s.archive(
+                        A,
+                        Archive {
+                            application_id: app.clone(),
+                            reason: "withdrew".into(),
+                            at: at("2025-03-02T10:00:00Z"),
+                        },
+                    )
+                    .unwrap();
+                    app
+                })
+                .collect();
+            let results = at_once(&url, N, move |store, i| match archived.get(i) {
+                Some(app) => store
+                    .unarchive(
+                        A,
+                        store::Unarchive {
+                            application_id: app.clone(),
+                        },
+                    )
+                    .map(|_| ()),
+                None => store.apply(A, cmd.clone()).map(|_| ()),
+            });
+            assert_eq!(
+                results.iter().filter(|r| r.is_ok()).count(),
+                1,
+                "{results:?}"
+            );
+            for e in results.iter().filter_map(|r| r.as_ref().err()) {
+                assert!(matches!(e, WriteError::Conflict { .. }), "{e}");
+                assert!(
+                    e.to_string().contains("already has an active application"),
+                    "{e}"
+                );
+            }
+            assert_eq!(active(s, &candidate), "1", "round {round}");
+        }
+        assert_exports_validly(s, A);
+    }
+);
