@@ -89,8 +89,9 @@ struct Claim {
     shares: Vec<Share>,
     org: Option<Arc<str>>,
     deadline: Instant,
-    /// What the request's reports and pages may return in all (`limits.max_response_bytes`).
-    budget: Option<store::ByteBudget>,
+    /// What the request's statements share: the bytes its reports and pages may return in
+    /// all (`limits.max_response_bytes`), the audit events it recorded.
+    scope: Option<store::RequestScope>,
 }
 
 /// What a job holds while it is queued or running: its places in its shares and its turn at
@@ -327,23 +328,23 @@ impl Db {
             None => None,
         };
         let (done, result) = tokio::sync::oneshot::channel();
-        let budget = self.claim.as_ref().and_then(|c| c.budget.clone());
+        let scope = self.claim.as_ref().and_then(|c| c.scope.clone());
         let job: Job = Box::new(move |conn| {
             let _held = held;
             let (answer, ran) = match conn {
                 Err(e) => (Err(e), Ran::Done),
                 Ok(store) => {
-                    // The request's budget for this job only: the connection serves others.
-                    let budgeted = budget.is_some();
-                    if budgeted {
-                        store.set_byte_budget(budget);
+                    // The request's scope for this job only: the connection serves others.
+                    let scoped = scope.is_some();
+                    if scoped {
+                        store.set_request(scope);
                     }
                     let out = match catch_unwind(AssertUnwindSafe(|| f(store))) {
                         Ok(r) => (Ok(r), Ran::Done),
                         Err(payload) => (Err(DbError::Panicked(describe(payload))), Ran::Panicked),
                     };
-                    if budgeted {
-                        store.set_byte_budget(None);
+                    if scoped {
+                        store.set_request(None);
                     }
                     out
                 }
@@ -389,8 +390,8 @@ impl Db {
             ),
             self.share(format!("org `{org}`"), "org", format!("org:{org}")),
         ];
-        let budget = self.shared.response_bytes.map(store::ByteBudget::new);
-        self.claimed(shares, Some(Arc::from(org)), deadline, budget)
+        let scope = store::RequestScope::new(self.shared.response_bytes);
+        self.claimed(shares, Some(Arc::from(org)), deadline, Some(scope))
     }
 
     /// A handle whose jobs count against the share of client address `address` (work done
@@ -409,7 +410,7 @@ impl Db {
         shares: Vec<Share>,
         org: Option<Arc<str>>,
         deadline: Instant,
-        budget: Option<store::ByteBudget>,
+        scope: Option<store::RequestScope>,
     ) -> Db {
         Db {
             tx: self.tx.clone(),
@@ -418,7 +419,7 @@ impl Db {
                 shares,
                 org,
                 deadline,
-                budget,
+                scope,
             })),
         }
     }
@@ -601,7 +602,7 @@ pub struct ConnectionLimits {
     pub row_limit: Option<usize>,
     /// The most bytes the reports and pages of one caller's handle (one request:
     /// [`Db::for_caller`]) may return in all (`limits.max_response_bytes`);
-    /// `Store::set_byte_budget`.
+    /// `Store::set_request`.
     pub response_bytes: Option<usize>,
 }
 

@@ -115,7 +115,7 @@ pub struct Limits {
     /// texts' bytes and 8 per value, counted as the store reads the rows, shared by the
     /// request's aliases. Past it the request's report or list is refused (`BAD_USER_INPUT`,
     /// "show fewer columns or rows"), so what one request holds in memory stays bounded
-    /// (`store::Store::set_byte_budget`). The CLI has no limit.
+    /// (`store::Store::set_request`). The CLI has no limit.
     pub max_response_bytes: usize,
     /// The most database jobs of one org queued or running at once (0: half of
     /// `pool.size`, rounded up); more wait for their turn before they are queued, at most

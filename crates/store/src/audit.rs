@@ -300,8 +300,24 @@ impl Store {
     }
 
     /// Appends `events` to org `org_id`'s audit log, in order, in one transaction, numbering them
-    /// after the org's last entry.
+    /// after the org's last entry. Within a request ([`Store::set_request`]), an event it
+    /// recorded before (all but its time alike) is not recorded again.
     pub fn record_audit(&mut self, org_id: &str, events: &[AuditEvent]) -> Result<(), StoreError> {
+        let fresh: Vec<AuditEvent>;
+        let events = match self.request() {
+            Some(scope) => {
+                fresh = events
+                    .iter()
+                    .filter(|e| scope.first_time(e))
+                    .cloned()
+                    .collect();
+                if fresh.is_empty() {
+                    return Ok(());
+                }
+                &fresh[..]
+            }
+            None => events,
+        };
         match self {
             Store::Sqlite(s) => {
                 let tx = s

@@ -228,7 +228,7 @@ pub enum StoreError {
     #[error("the report returns more than {limit} rows: add a `limit` or narrow the report")]
     TooManyRows { limit: usize },
     /// The reports and pages of one request would return more than their byte budget
-    /// ([`Store::set_byte_budget`]); the run stopped at the first row past it.
+    /// ([`Store::set_request`]); the run stopped at the first row past it.
     #[error(
         "the reports and lists of this request return more than {limit} bytes: show fewer \
          columns or rows"
@@ -236,28 +236,41 @@ pub enum StoreError {
     TooManyBytes { limit: usize },
 }
 
-/// What the reports and pages of one request may still return, in bytes, shared by all of
-/// them ([`Store::set_byte_budget`]): aliases cannot multiply it. A row costs its texts' bytes
-/// and 8 bytes per value, about what it takes in memory and in the answer's JSON.
-#[derive(Clone, Debug)]
-pub struct ByteBudget {
-    left: std::sync::Arc<std::sync::atomic::AtomicI64>,
+/// What the statements of one request share (the server sets it on the connection for each of
+/// the request's jobs: [`Store::set_request`]):
+/// - the bytes its reports and pages may still return, all of them together, so that aliases
+///   cannot multiply it: a row costs its texts' bytes and 8 bytes per value, about what it
+///   takes in memory and in the answer's JSON;
+/// - the audit events it recorded, so that an event its aliases repeat (the same actor,
+///   action, subject, outcome, policies, query and detail) is recorded once (red team, pass 2:
+///   1,000 aliased pages wrote 1,000 identical rows of the append-only log).
+#[derive(Clone, Debug, Default)]
+pub struct RequestScope {
+    left: Option<std::sync::Arc<std::sync::atomic::AtomicI64>>,
     limit: usize,
+    audited: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<u64>>>,
 }
 
-impl ByteBudget {
-    pub fn new(limit: usize) -> ByteBudget {
-        ByteBudget {
-            left: std::sync::Arc::new(std::sync::atomic::AtomicI64::new(
-                i64::try_from(limit).unwrap_or(i64::MAX),
-            )),
-            limit,
+impl RequestScope {
+    /// A request whose reports and pages may return `bytes` in all (`None`: no limit).
+    pub fn new(bytes: Option<usize>) -> RequestScope {
+        RequestScope {
+            left: bytes.map(|b| {
+                std::sync::Arc::new(std::sync::atomic::AtomicI64::new(
+                    i64::try_from(b).unwrap_or(i64::MAX),
+                ))
+            }),
+            limit: bytes.unwrap_or(0),
+            audited: Default::default(),
         }
     }
 
     /// Takes `row`'s bytes from the budget; [`StoreError::TooManyBytes`] once it is spent.
     pub(crate) fn take(&self, row: &[query_compiler::Value]) -> Result<(), StoreError> {
         use query_compiler::Value;
+        let Some(left) = &self.left else {
+            return Ok(());
+        };
         let bytes: usize = row
             .iter()
             .map(|v| {
@@ -268,13 +281,30 @@ impl ByteBudget {
             })
             .sum();
         let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
-        let before = self
-            .left
-            .fetch_sub(bytes, std::sync::atomic::Ordering::Relaxed);
+        let before = left.fetch_sub(bytes, std::sync::atomic::Ordering::Relaxed);
         if before < bytes {
             return Err(StoreError::TooManyBytes { limit: self.limit });
         }
         Ok(())
+    }
+
+    /// Whether this request records `event` for the first time (then it is remembered).
+    pub(crate) fn first_time(&self, event: &AuditEvent) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (
+            &event.actor,
+            &event.action,
+            &event.subject,
+            event.outcome.as_str(),
+            &event.policies,
+            &event.query_hash,
+            &event.detail,
+        )
+            .hash(&mut h);
+        self.audited
+            .lock()
+            .map_or(true, |mut seen| seen.insert(h.finish()))
     }
 }
 
@@ -483,16 +513,25 @@ impl Store {
         }
     }
 
-    /// Counts the rows of every report and page ([`Store::run_report`]) against `budget`
-    /// until set again (`None`: no budget, the default), refusing the first row past it with
-    /// [`StoreError::TooManyBytes`]. The server sets one budget per request
-    /// (`limits.max_response_bytes`) before each of its jobs, so that what a request holds in
-    /// memory stays bounded whatever its reports show (red team, pass 2: 400 columns, or a
-    /// long custom field, gave answers of hundreds of MB).
-    pub fn set_byte_budget(&mut self, budget: Option<ByteBudget>) {
+    /// Runs what follows as part of request `scope` until set again (`None`, the default: no
+    /// request). The rows of every report and page ([`Store::run_report`]) are counted against
+    /// its byte budget, the first row past it refused with [`StoreError::TooManyBytes`]; an
+    /// audit event it already recorded is not recorded again ([`Store::record_audit`]). The
+    /// server sets one scope per request (`limits.max_response_bytes`) before each of its
+    /// jobs, so that what a request holds in memory stays bounded whatever its reports show
+    /// (red team, pass 2: 400 columns, or a long custom field, gave answers of hundreds of MB).
+    pub fn set_request(&mut self, scope: Option<RequestScope>) {
         match self {
-            Store::Sqlite(s) => s.byte_budget = budget,
-            Store::Postgres(s) => s.byte_budget = budget,
+            Store::Sqlite(s) => s.request = scope,
+            Store::Postgres(s) => s.request = scope,
+        }
+    }
+
+    /// The scope [`Store::set_request`] set.
+    pub(crate) fn request(&self) -> Option<&RequestScope> {
+        match self {
+            Store::Sqlite(s) => s.request.as_ref(),
+            Store::Postgres(s) => s.request.as_ref(),
         }
     }
 

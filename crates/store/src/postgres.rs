@@ -40,8 +40,8 @@ pub struct PgStore {
     pub(crate) emit_events: bool,
     /// The most rows a report may return ([`crate::Store::set_row_limit`]); `None`: no limit.
     pub(crate) row_limit: Option<usize>,
-    /// The byte budget of the request running ([`crate::Store::set_byte_budget`]).
-    pub(crate) byte_budget: Option<crate::ByteBudget>,
+    /// The request running ([`crate::Store::set_request`]).
+    pub(crate) request: Option<crate::RequestScope>,
 }
 
 /// The kind of report statement a connection is set up for: the settings that make one fast
@@ -127,7 +127,7 @@ impl PgStore {
             event_context: crate::events::EventContext::default(),
             emit_events: true,
             row_limit: None,
-            byte_budget: None,
+            request: None,
         };
         store.migrate()?;
         store.client.batch_execute(SESSION_SETTINGS)?;
@@ -313,7 +313,7 @@ impl PgStore {
                 s
             }
         };
-        let budget = self.byte_budget.clone();
+        let budget = self.request.clone();
         let values = |row: &postgres::Row| -> Result<Vec<query_compiler::Value>, StoreError> {
             let v = pg_values(row, kinds)?;
             if let Some(b) = &budget {

@@ -29,8 +29,8 @@ pub struct SqliteStore {
     pub(crate) emit_events: bool,
     /// The most rows a report may return ([`crate::Store::set_row_limit`]); `None`: no limit.
     pub(crate) row_limit: Option<usize>,
-    /// The byte budget of the request running ([`crate::Store::set_byte_budget`]).
-    pub(crate) byte_budget: Option<crate::ByteBudget>,
+    /// The request running ([`crate::Store::set_request`]).
+    pub(crate) request: Option<crate::RequestScope>,
 }
 
 /// SQLite's virtual machine instructions between two looks at the clock while a report runs
@@ -60,7 +60,7 @@ impl SqliteStore {
             event_context: crate::events::EventContext::default(),
             emit_events: true,
             row_limit: None,
-            byte_budget: None,
+            request: None,
         };
         store.migrate()?;
         Ok(store)
@@ -208,7 +208,7 @@ impl SqliteStore {
         max_rows: Option<usize>,
     ) -> Result<Vec<Vec<query_compiler::Value>>, StoreError> {
         use query_compiler::{Value, ValueKind};
-        let budget = self.byte_budget.clone();
+        let budget = self.request.clone();
         let mut stmt = self.conn.prepare_cached(sql)?;
         let params = sqlite_params(org_id, bound);
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;

@@ -837,6 +837,35 @@ fn responses_are_bounded_in_bytes(db: Db) {
 }
 on_both!(responses_are_bounded_in_bytes);
 
+/// An audit event a request's aliases repeat is recorded once per request (red team, pass 2:
+/// 1,000 aliased pages of contact details wrote 1,000 identical rows of the append-only log);
+/// the next request records its own.
+fn a_request_records_an_audit_event_once(db: Db) {
+    let api = Api::start(db, |_| {});
+    let token = api.attacker.clone();
+    let entries = || {
+        let mut store = Store::open(&api._db.url).unwrap();
+        store
+            .audit(ORG, &store::AuditQuery::latest(100_000))
+            .unwrap()
+            .len()
+    };
+    let page = "a: candidates(first: 1) { nodes { email } }";
+    let many: String = (0..50)
+        .map(|i| page.replacen("a:", &format!("a{i}:"), 1) + " ")
+        .collect();
+    let before = entries();
+    let (status, v) = api.post(&token, &json!({ "query": format!("{{ {many} }}") }));
+    assert_eq!(status, 200);
+    assert!(v.get("errors").is_none(), "{v}");
+    let once = entries() - before;
+    assert_eq!(once, 1, "50 aliases of one read of contact details");
+    let (_, v) = api.post(&token, &json!({ "query": format!("{{ {many} }}") }));
+    assert!(v.get("errors").is_none(), "{v}");
+    assert_eq!(entries() - before, 2, "one more for the next request");
+}
+on_both!(a_request_records_an_audit_event_once);
+
 /// A user whose daily budget of reports over demographics is spent is told so
 /// (`RATE_LIMITED`), not answered with an internal error.
 fn a_spent_demographics_budget_is_not_internal(db: Db) {
