@@ -78,6 +78,11 @@ pub struct EffectsSettings {
     pub smtp: Option<SmtpRelay>,
     /// The certificates HTTPS trusts instead of Mozilla's roots ([`tls_roots_from_pem`]).
     pub tls_roots: Option<TlsRoots>,
+    /// HTTP calls connect to public addresses only ([`is_private`]): the check is made on the
+    /// addresses the call connects to, as it resolves the name, so a name that resolves to a
+    /// public address when a caller checked it and to a private one a moment later (DNS
+    /// rebinding) cannot reach the internal network. A refused call is permanent.
+    pub public_only: bool,
 }
 
 impl Default for EffectsSettings {
@@ -97,7 +102,110 @@ impl Default for EffectsSettings {
             },
             smtp: None,
             tls_roots: None,
+            public_only: false,
         }
+    }
+}
+
+/// Whether `ip` is of a network no rule should reach unless the operator allows it: loopback,
+/// unspecified, private (RFC 1918), shared (RFC 6598), link-local, broadcast, documentation,
+/// multicast, unique local (fc00::/7), site-local, and IPv4 addresses carried in IPv6 ones
+/// (mapped, compatible, NAT64, 6to4) judged by the IPv4 address.
+pub fn is_private(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_unspecified()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || (a == 100 && (64..128).contains(&b))
+                || a == 0
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private(IpAddr::V4(v4));
+            }
+            let seg = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                is_private(IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d)))
+            };
+            // IPv4 addresses carried inside IPv6 ones reach the IPv4 host: IPv4-compatible
+            // (`::a.b.c.d`, deprecated), NAT64 (`64:ff9b::/96`, `64:ff9b:1::/48`) and 6to4
+            // (`2002:AABB:CCDD::/48`) are judged by the IPv4 address they carry.
+            let compatible = seg[..6].iter().all(|s| *s == 0);
+            let nat64 = (seg[0] == 0x64 && seg[1] == 0xff9b)
+                && (seg[2..6].iter().all(|s| *s == 0) || seg[2] == 1);
+            if (compatible || nat64) && embedded(seg[6], seg[7]) {
+                return true;
+            }
+            if seg[0] == 0x2002 && embedded(seg[1], seg[2]) {
+                return true;
+            }
+            let first = seg[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                // link-local fe80::/10 and the deprecated site-local fec0::/10
+                || (first & 0xffc0) == 0xfe80
+                || (first & 0xffc0) == 0xfec0
+        }
+    }
+}
+
+/// A call refused because its host resolved to a private address ([`EffectsSettings::public_only`]).
+#[derive(Debug)]
+struct PrivateAddress {
+    host: String,
+    ip: std::net::IpAddr,
+}
+
+impl std::fmt::Display for PrivateAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` resolves to the private address {}: calls reach public addresses only",
+            self.host, self.ip
+        )
+    }
+}
+
+impl std::error::Error for PrivateAddress {}
+
+/// ureq's resolver, answering public addresses only: the addresses checked are the ones the
+/// call connects to (ureq's connector takes them from here), so no second lookup can differ.
+/// Written here because ureq has no such option; it wraps ureq's own resolver, so lookups,
+/// their timeouts and ports are ureq's.
+struct PublicOnly(ureq::unversioned::resolver::DefaultResolver);
+
+impl std::fmt::Debug for PublicOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PublicOnly")
+    }
+}
+
+impl ureq::unversioned::resolver::Resolver for PublicOnly {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let addrs = self.0.resolve(uri, config, timeout)?;
+        if let Some(a) = addrs.iter().find(|a| is_private(a.ip())) {
+            return Err(ureq::Error::Other(Box::new(PrivateAddress {
+                host: uri.host().unwrap_or_default().to_owned(),
+                ip: a.ip(),
+            })));
+        }
+        Ok(addrs)
     }
 }
 
@@ -272,15 +380,23 @@ impl Effects {
     pub fn new(mut settings: EffectsSettings) -> Effects {
         let breaker = Breaker::new(settings.breaker).unwrap_or_default();
         settings.breaker = *breaker.settings();
-        let http = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .tls_config(caldav::tls_config(settings.tls_roots.clone()))
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_global(Some(settings.attempt_timeout))
             .user_agent(concat!("hireplane-effects/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
+            .build();
+        let http = if settings.public_only {
+            ureq::Agent::with_parts(
+                config,
+                ureq::unversioned::transport::DefaultConnector::new(),
+                PublicOnly(Default::default()),
+            )
+        } else {
+            config.new_agent()
+        };
         Effects {
             settings,
             breaker,
@@ -674,6 +790,9 @@ pub(crate) fn http_status(status: u16, retry_after: Option<&str>) -> Attempt {
 /// that cannot be made is permanent.
 pub(crate) fn transport_error(e: &ureq::Error) -> Attempt {
     match e {
+        ureq::Error::Other(private) if private.is::<PrivateAddress>() => {
+            Attempt::Permanent(private.to_string())
+        }
         ureq::Error::Timeout(_)
         | ureq::Error::Io(_)
         | ureq::Error::ConnectionFailed

@@ -53,6 +53,7 @@ fn settings() -> EffectsSettings {
         },
         smtp: None,
         tls_roots: None,
+        public_only: false,
     }
 }
 
@@ -415,6 +416,36 @@ fn the_breaker_opens_fails_fast_and_half_open_probes_recover_it() {
         .find(|l| l.starts_with("hireplane_breaker_state{"))
         .unwrap();
     assert!(state.ends_with(" 2"), "open is 2: {state}");
+}
+
+/// With `public_only`, a call whose host resolves to a private address is refused as it
+/// connects, whatever a check before it found: the addresses checked are the ones connected
+/// to, so a name that resolves to a public address first and to a private one next (DNS
+/// rebinding) cannot reach the internal network. Here `localhost` and `127.0.0.1` stand for
+/// what the name resolves to at connect time.
+#[test]
+fn public_only_calls_never_connect_to_a_private_address() {
+    let r = Receiver::start(answer(200));
+    let e = Effects::new(EffectsSettings {
+        public_only: true,
+        ..settings()
+    });
+    for url in [
+        r.url("/"),
+        format!("http://localhost:{}/", r.port),
+        format!("http://[::ffff:127.0.0.1]:{}/", r.port),
+    ] {
+        let err = e.webhook(&hook(url.clone(), "evt_private")).unwrap_err();
+        let CallError::Permanent { error, .. } = &err else {
+            panic!("{url}: {err}");
+        };
+        assert!(error.contains("private address"), "{url}: {error}");
+    }
+    assert!(r.requests().is_empty(), "nothing reached the receiver");
+    // The same layer without `public_only` reaches it.
+    let open = Effects::new(settings());
+    open.webhook(&hook(r.url("/"), "evt_open")).unwrap();
+    assert_eq!(r.requests().len(), 1);
 }
 
 #[test]

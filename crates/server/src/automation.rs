@@ -60,58 +60,6 @@ pub struct EffectsOutside {
     pub allow_private: bool,
 }
 
-/// Whether `ip` is of a network no rule should reach unless the operator allows it: loopback,
-/// unspecified, private (RFC 1918), shared (RFC 6598), link-local, broadcast, documentation,
-/// multicast, unique local (fc00::/7), and IPv4 addresses mapped into IPv6.
-fn private(ip: std::net::IpAddr) -> bool {
-    use std::net::IpAddr;
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_unspecified()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.is_multicast()
-                || (a == 100 && (64..128).contains(&b))
-                || a == 0
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return private(IpAddr::V4(v4));
-            }
-            let seg = v6.segments();
-            let embedded = |hi: u16, lo: u16| {
-                let [a, b] = hi.to_be_bytes();
-                let [c, d] = lo.to_be_bytes();
-                private(IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d)))
-            };
-            // IPv4 addresses carried inside IPv6 ones reach the IPv4 host: IPv4-compatible
-            // (`::a.b.c.d`, deprecated), NAT64 (`64:ff9b::/96`, `64:ff9b:1::/48`) and 6to4
-            // (`2002:AABB:CCDD::/48`) are judged by the IPv4 address they carry.
-            let compatible = seg[..6].iter().all(|s| *s == 0);
-            let nat64 = (seg[0] == 0x64 && seg[1] == 0xff9b)
-                && (seg[2..6].iter().all(|s| *s == 0) || seg[2] == 1);
-            if (compatible || nat64) && embedded(seg[6], seg[7]) {
-                return true;
-            }
-            if seg[0] == 0x2002 && embedded(seg[1], seg[2]) {
-                return true;
-            }
-            let first = seg[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                // link-local fe80::/10 and the deprecated site-local fec0::/10
-                || (first & 0xffc0) == 0xfe80
-                || (first & 0xffc0) == 0xfec0
-        }
-    }
-}
-
 /// The CalDAV account of `settings`, refused without the server it belongs to: the
 /// credentials go only there.
 fn caldav_account(settings: &CaldavSettings) -> Result<Option<(String, String, String)>> {
@@ -133,9 +81,10 @@ fn caldav_account(settings: &CaldavSettings) -> Result<Option<(String, String, S
     )))
 }
 
-/// Refuses a URL whose host resolves to a private address (see [`private`]), unless allowed.
-/// The name is resolved here, just before the call (a name that resolves differently a moment
-/// later is not caught: the deployment's egress rules are the last line).
+/// Refuses a URL whose host resolves to a private address ([`effects::is_private`]), unless
+/// allowed, with a message that names the setting. The call itself checks again the addresses
+/// it connects to (`EffectsSettings::public_only`), so a name that resolves differently a
+/// moment later (DNS rebinding) is refused too.
 fn check_public(url: &str, allow: bool) -> Result<(), EffectError> {
     if allow {
         return Ok(());
@@ -159,7 +108,7 @@ fn check_public(url: &str, allow: bool) -> Result<(), EffectError> {
         }
     })?;
     for a in addrs {
-        if private(a.ip()) {
+        if effects::is_private(a.ip()) {
             return Err(EffectError::Permanent {
                 error: format!(
                     "`{destination}`: `{host}` is the private address {}; rules may call only public addresses unless `workflow.calls.allow_private_networks` is set",
@@ -287,6 +236,9 @@ pub fn effects_settings(settings: &WorkflowSettings) -> effects::EffectsSettings
         connect_timeout: Duration::from_millis(settings.calls.connect_timeout_ms.max(1)),
         attempt_timeout: Duration::from_millis(settings.calls.timeout_ms.max(1)),
         retries: settings.calls.retries.min(10),
+        // Checked again as each call connects (DNS rebinding), besides `check_public`'s
+        // early check, which names the rule's setting.
+        public_only: !settings.calls.allow_private_networks,
         ..effects::EffectsSettings::default()
     };
     out.breaker.window = settings.breaker.window.max(1);
@@ -545,7 +497,7 @@ mod tests {
             "2002:a9fe:a9fe::1",
             "fec0::1",
         ] {
-            assert!(private(ip.parse().unwrap()), "{ip}");
+            assert!(effects::is_private(ip.parse().unwrap()), "{ip}");
         }
         for ip in [
             "1.1.1.1",
@@ -555,7 +507,7 @@ mod tests {
             "64:ff9b::808:808",
             "2002:808:808::1",
         ] {
-            assert!(!private(ip.parse().unwrap()), "{ip}");
+            assert!(!effects::is_private(ip.parse().unwrap()), "{ip}");
         }
     }
 
