@@ -300,15 +300,16 @@ impl Store {
     }
 
     /// Appends `events` to org `org_id`'s audit log, in order, in one transaction, numbering them
-    /// after the org's last entry. Within a request ([`Store::set_request`]), an event it
-    /// recorded before (all but its time alike) is not recorded again.
+    /// after the org's last entry. Within a request ([`Store::set_request`]), a read it
+    /// recorded before (an event with a query hash, all but its time alike: an alias of the
+    /// same report or page) is not recorded again; other events (changes, sign-ins) always are.
     pub fn record_audit(&mut self, org_id: &str, events: &[AuditEvent]) -> Result<(), StoreError> {
         let fresh: Vec<AuditEvent>;
         let events = match self.request() {
             Some(scope) => {
                 fresh = events
                     .iter()
-                    .filter(|e| scope.first_time(e))
+                    .filter(|e| e.query_hash.is_none() || scope.first_time(e))
                     .cloned()
                     .collect();
                 if fresh.is_empty() {

@@ -241,9 +241,9 @@ pub enum StoreError {
 /// - the bytes its reports and pages may still return, all of them together, so that aliases
 ///   cannot multiply it: a row costs its texts' bytes and 8 bytes per value, about what it
 ///   takes in memory and in the answer's JSON;
-/// - the audit events it recorded, so that an event its aliases repeat (the same actor,
-///   action, subject, outcome, policies, query and detail) is recorded once (red team, pass 2:
-///   1,000 aliased pages wrote 1,000 identical rows of the append-only log).
+/// - the reads it audited, so that a read its aliases repeat (the same actor, action, subject,
+///   outcome, policies, query and detail) is recorded once (red team, pass 2: 1,000 aliased
+///   pages wrote 1,000 identical rows of the append-only log).
 #[derive(Clone, Debug, Default)]
 pub struct RequestScope {
     left: Option<std::sync::Arc<std::sync::atomic::AtomicI64>>,
