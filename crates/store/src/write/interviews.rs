@@ -658,6 +658,33 @@ fn lock_seats(tx: &mut Tx<'_>, org: &str, cmds: &[NewInterview]) -> Result<(), S
     Ok(())
 }
 
+/// Holds until commit the seats of candidates `ids` of `org` (the advisory locks bookings take,
+/// [`lock_seats`]), in key order: a merge of two candidates waits for bookings of either and
+/// makes them wait. PostgreSQL only, taken after the rows a booking would lock first.
+pub(super) fn lock_candidate_seats(
+    tx: &mut Tx<'_>,
+    org: &str,
+    ids: &[&str],
+) -> Result<(), StoreError> {
+    if !tx.is_postgres() {
+        return Ok(());
+    }
+    let mut keys: Vec<i32> = ids
+        .iter()
+        .map(|id| seat_key(org, "candidate", id))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
+        tx.query(
+            "SELECT CAST(pg_advisory_xact_lock(CAST($1 AS integer), CAST($2 AS integer)) AS text)",
+            &[Val::Int(i64::from(PG_SEAT_LOCK)), Val::Int(i64::from(key))],
+            &[Kind::Text],
+        )?;
+    }
+    Ok(())
+}
+
 fn create_interview_tx(
     tx: &mut Tx<'_>,
     org: &str,

@@ -7,6 +7,9 @@
 //!
 //! Refused when both have an active application to the same job (the pipeline would hold the
 //! person twice): the job and both applications are named, so that one can be archived first.
+//! Refused too when both have scheduled interviews at overlapping times (the person would sit
+//! two at once, which a booking is never allowed to make): their times are named, not their
+//! ids (either may be of a job the caller cannot see), so that one can be moved or cancelled.
 
 use domain::Id;
 use serde_json::json;
@@ -124,6 +127,44 @@ impl Store {
                 .iter()
                 .map(|r| r.id(0))
                 .collect::<Result<_, _>>()?;
+            // Bookings of either candidate wait for the merge, and the merge for them (after
+            // the applications' rows, which a booking locks first).
+            super::interviews::lock_candidate_seats(
+                tx,
+                org,
+                &[cmd.keep.as_str(), cmd.merge.as_str()],
+            )?;
+            let overlapping = tx.query_opt(
+                "SELECT a.starts_at, a.ends_at, b.starts_at, b.ends_at FROM interviews a \
+                 JOIN applications aa ON aa.org_id = a.org_id AND aa.id = a.application_id \
+                 JOIN interviews b ON b.org_id = a.org_id AND b.status = 'scheduled' \
+                 AND b.starts_at < a.ends_at AND b.ends_at > a.starts_at \
+                 JOIN applications ba ON ba.org_id = b.org_id AND ba.id = b.application_id \
+                 WHERE a.org_id = $1 AND a.status = 'scheduled' AND aa.candidate_id = $2 \
+                 AND ba.candidate_id = $3 ORDER BY a.starts_at, a.id, b.id LIMIT 1",
+                &[
+                    Val::Text(org),
+                    Val::Text(cmd.keep.as_str()),
+                    Val::Text(cmd.merge.as_str()),
+                ],
+                &[Kind::Instant, Kind::Instant, Kind::Instant, Kind::Instant],
+            )?;
+            if let Some(r) = overlapping {
+                return Err(WriteError::conflict(
+                    "merge",
+                    format!(
+                        "candidates `{}` and `{}` both have a scheduled interview at once (from \
+                         `{}` to `{}`, and from `{}` to `{}`): one person cannot sit both; move \
+                         or cancel one of them first",
+                        cmd.keep,
+                        cmd.merge,
+                        r.instant(0)?,
+                        r.instant(1)?,
+                        r.instant(2)?,
+                        r.instant(3)?
+                    ),
+                ));
+            }
             tx.execute(
                 "UPDATE applications SET candidate_id = $3 WHERE org_id = $1 AND candidate_id = $2",
                 &[

@@ -2743,6 +2743,78 @@ fn one_wins<T: std::fmt::Debug>(results: &[Result<T, WriteError>], field: &str) 
 
 on_both!(
     "hp_test_write",
+    a_merge_never_makes_one_person_sit_two_interviews_at_once,
+    |mut f| {
+        let s = f.store();
+        let w = world(s);
+        let (job2, onsite2) = another_job(s, &w, "job_m2");
+        let keep = w.candidate.clone();
+        let duplicate = s
+            .create_candidate(A, candidate_cmd("Zoe O'Brien (again)"))
+            .unwrap()
+            .id;
+        let app1 = s.apply(A, apply_cmd(&w, "2025-03-01T10:00:00Z")).unwrap();
+        let mut cmd = apply_cmd(&w, "2025-03-01T10:00:00Z");
+        cmd.job_id = job2;
+        cmd.candidate_id = duplicate.clone();
+        let app2 = s.apply(A, cmd).unwrap();
+        let first = s
+            .create_interview(
+                A,
+                booking(
+                    &app1.id,
+                    &w.onsite,
+                    &w.users[0],
+                    "2031-05-01T10:00:00Z",
+                    "2031-05-01T11:00:00Z",
+                ),
+            )
+            .unwrap();
+        // Two records of one person, each booked at the same hour (allowed: two candidates).
+        let second = s
+            .create_interview(
+                A,
+                booking(
+                    &app2.id,
+                    &onsite2,
+                    &w.users[2],
+                    "2031-05-01T10:30:00Z",
+                    "2031-05-01T11:30:00Z",
+                ),
+            )
+            .unwrap();
+        let merge = store::MergeCandidates {
+            keep: keep.clone(),
+            merge: duplicate.clone(),
+        };
+        let before = counts(s);
+        let r = s.merge_candidates(A, merge.clone());
+        let e = r.as_ref().unwrap_err().to_string();
+        refused(
+            r,
+            "conflict",
+            "merge",
+            "both have a scheduled interview at once (from `2031-05-01T10:00:00Z` to \
+             `2031-05-01T11:00:00Z`, and from `2031-05-01T10:30:00Z` to `2031-05-01T11:30:00Z`)",
+        );
+        assert!(
+            !e.contains(first.id.as_str()) && !e.contains(second.id.as_str()),
+            "{e}"
+        );
+        assert_eq!(counts(s), before, "nothing merged");
+        // One of them cancelled, they merge.
+        f.execute_raw(&format!(
+            "UPDATE interviews SET status = 'cancelled' WHERE org_id = 'org_a' AND id = '{}'",
+            second.id
+        ));
+        let s = f.store();
+        let merged = s.merge_candidates(A, merge).unwrap();
+        assert_eq!(merged.application_ids, vec![app2.id.clone()]);
+    }
+);
+
+on_both!(
+    "hp_test_write",
     a_candidate_sits_one_interview_at_a_time_across_applications,
     |mut f| {
         let s = f.store();
