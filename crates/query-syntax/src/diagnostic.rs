@@ -58,8 +58,12 @@ impl Diagnostic {
 
     /// `error: message` then `--> origin:line:col`, the source line, carets under the span (on
     /// its first line), the label, and the help lines. JSON reports (empty source) get no snippet.
+    /// A long line is shown [`SNIPPET_CHARS`] characters either side of the span (`…` where it
+    /// is cut), and a long message is cut too: a rendering stays a few hundred bytes whatever the
+    /// report (red team, pass 3: a line of 100,000 characters, shown whole with as many spaces
+    /// before the caret, made 200 KB per error and 200 MB for 1,000 aliases).
     pub fn render(&self, source: &str, origin: &str) -> String {
-        let mut out = format!("error: {}\n", self.message);
+        let mut out = format!("error: {}\n", clip(&self.message, MESSAGE_CHARS));
         if source.is_empty() {
             out.push_str(&format!("  --> {origin}\n"));
         } else {
@@ -71,14 +75,31 @@ impl Diagnostic {
             let line_end = source[start..]
                 .find('\n')
                 .map_or(source.len(), |i| start + i);
-            let text = &source[line_start..line_end];
             let end = floor_char_boundary(source, (self.span.end as usize).clamp(start, line_end));
-            let carets = source[start..end].chars().count().max(1);
+            let carets = source[start..end].chars().count().clamp(1, SNIPPET_CHARS);
+            // The line around the span: at most SNIPPET_CHARS characters before it, and the
+            // span (or SNIPPET_CHARS of it) with SNIPPET_CHARS after.
+            let head = &source[line_start..start];
+            let head_chars = head.chars().count();
+            let cut_head = head_chars > SNIPPET_CHARS;
+            let shown_head: String = head
+                .chars()
+                .skip(head_chars.saturating_sub(SNIPPET_CHARS))
+                .collect();
+            let tail = &source[start..line_end];
+            let shown_tail: String = tail.chars().take(carets + SNIPPET_CHARS).collect();
+            let cut_tail = shown_tail.len() < tail.len();
+            let text = format!(
+                "{}{shown_head}{shown_tail}{}",
+                if cut_head { "…" } else { "" },
+                if cut_tail { "…" } else { "" }
+            );
+            let indent = shown_head.chars().count() + usize::from(cut_head);
             out.push_str(&format!("{pad}--> {origin}:{line}:{column}\n"));
             out.push_str(&format!("{pad} |\n{line} | {text}\n"));
             out.push_str(&format!(
                 "{pad} | {}{}",
-                " ".repeat(column - 1),
+                " ".repeat(indent),
                 "^".repeat(carets)
             ));
             if let Some(label) = &self.label {
@@ -117,6 +138,20 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// How many characters of a line a rendering shows either side of the span.
+pub const SNIPPET_CHARS: usize = 80;
+
+/// How many characters of a message a rendering shows.
+const MESSAGE_CHARS: usize = 400;
+
+/// `text` cut to `max` characters, with `…` where it is cut.
+fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]).into(),
+        None => text.into(),
+    }
+}
+
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
@@ -127,6 +162,45 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_and_messages_are_shown_around_the_span() {
+        let long = "x".repeat(100_000);
+        let source = format!("report applications where status = \"{long}\" and (((");
+        let at = source.len() - 3;
+        let d = Diagnostic::new(
+            format!("unexpected `(` after \"{long}\""),
+            Span::new(at, at + 1),
+        );
+        let text = d.render(&source, "report");
+        assert!(text.len() < 1_200, "{} bytes", text.len());
+        // The real column, the caret under the span, cut marks.
+        assert!(text.contains(&format!("--> report:1:{}", at + 1)), "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        let shown = lines.iter().find(|l| l.starts_with("1 | ")).unwrap();
+        let carets = lines.iter().find(|l| l.contains('^')).unwrap();
+        assert!(
+            shown.starts_with("1 | …x") && shown.ends_with("((("),
+            "{shown}"
+        );
+        let caret_at = carets.find('^').unwrap();
+        assert_eq!(
+            shown.chars().nth(carets[..caret_at].chars().count()),
+            Some('('),
+            "{shown}\n{carets}"
+        );
+        assert!(
+            lines[0].ends_with('…') && lines[0].chars().count() < 420,
+            "{}",
+            lines[0]
+        );
+        // Short lines are shown whole, as before.
+        let d = Diagnostic::new("bad", Span::new(7, 10));
+        assert_eq!(
+            d.render("report foo", "r"),
+            "error: bad\n --> r:1:8\n  |\n1 | report foo\n  |        ^^^\n"
+        );
+    }
 
     #[test]
     fn renders_a_caret_under_the_span() {

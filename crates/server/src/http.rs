@@ -748,8 +748,34 @@ async fn graphql(
     give_codes(&mut response, request_id);
     let outcome = outcome_of(&response);
     record(&operation, outcome, started);
-    let text = match serde_json::to_string(&response) {
-        Ok(t) => t,
+    // Written up to `limits.max_response_bytes`: past it the answer is refused, whatever
+    // made it large (aliases of one field, which the store's byte budget counts once; long
+    // texts; errors), and the refusal is what an idempotency key keeps.
+    let limit = shared.limits.max_response_bytes;
+    let mut out = Capped {
+        buf: Vec::new(),
+        limit: if limit == 0 { usize::MAX } else { limit },
+    };
+    let text = match serde_json::to_writer(&mut out, &response) {
+        Ok(()) => String::from_utf8(out.buf).unwrap_or_default(),
+        Err(e) if e.is_io() => {
+            drop(out);
+            let applied = if committed.load(Ordering::Acquire) {
+                "; the request's mutations were applied (ask for less of their answer)"
+            } else {
+                ""
+            };
+            serde_json::json!({
+                "errors": [{
+                    "message": format!(
+                        "the answer is larger than {limit} bytes (`limits.max_response_bytes`): \
+                         select fewer fields, aliases or rows{applied}"
+                    ),
+                    "extensions": {"code": "BAD_USER_INPUT"},
+                }]
+            })
+            .to_string()
+        }
         Err(e) => {
             tracing::error!(error = %e, "serializing a response");
             return refuse(
@@ -764,12 +790,29 @@ async fn graphql(
         // failed, or reading the changed object back did): a retry must not write again.
         // Released only when nothing changed, so that a corrected retry may run.
         let changed = committed.load(Ordering::Acquire) || response.errors.is_empty();
-        let (db, org, user, key, stored) = (
+        // A replay gets the answer when it is small, as mutations' answers are; a larger one
+        // is not kept (red team, pass 3: 1,000 aliases of a long field kept 100 MB per key).
+        let stored = if text.len() <= KEPT_ANSWER_BYTES {
+            text.clone()
+        } else {
+            serde_json::json!({
+                "errors": [{
+                    "message": format!(
+                        "this request was applied; its answer ({} bytes) is not kept for \
+                         replays, which keep answers of up to {KEPT_ANSWER_BYTES} bytes: read \
+                         what it changed again",
+                        text.len()
+                    ),
+                    "extensions": {"code": "ANSWER_NOT_KEPT"},
+                }]
+            })
+            .to_string()
+        };
+        let (db, org, user, key) = (
             db.clone(),
             caller.org().to_owned(),
             caller.user().to_owned(),
             key.clone(),
-            text.clone(),
         );
         let done = db
             .run(move |store| {
@@ -792,6 +835,30 @@ async fn graphql(
         text,
     )
         .into_response()
+}
+
+/// The largest answer an idempotency key keeps for its replays (bigger ones are replaced by a
+/// short `ANSWER_NOT_KEPT` error saying the request was applied).
+const KEPT_ANSWER_BYTES: usize = 64 * 1024;
+
+/// A buffer that takes at most `limit` bytes, then fails the write (serde_json stops there).
+struct Capped {
+    buf: Vec<u8>,
+    limit: usize,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len().saturating_add(bytes.len()) > self.limit {
+            return Err(std::io::Error::other("the answer is over its limit"));
+        }
+        self.buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A request refused before it runs for what it asks ([`crate::cost`]): a GraphQL error with

@@ -111,11 +111,13 @@ pub struct Limits {
     /// in memory stays bounded (`store::Store::set_row_limit`). The CLI has no limit. Lists
     /// run as reports too: the limit is never under `max_page_size` + 1, so no page is refused.
     pub max_report_rows: usize,
-    /// The most bytes the reports and lists of one request may return in all (0: no limit):
-    /// texts' bytes and 8 per value, counted as the store reads the rows, shared by the
-    /// request's aliases. Past it the request's report or list is refused (`BAD_USER_INPUT`,
-    /// "show fewer columns or rows"), so what one request holds in memory stays bounded
-    /// (`store::Store::set_request`). The CLI has no limit.
+    /// The most bytes one request's answer may take (0: no limit), counted twice: as the store
+    /// reads the rows of its reports and lists (texts' bytes and 64 per value, shared by the
+    /// request's aliases: `store::Store::set_request`), and as the answer is written (its JSON,
+    /// aliases of one field and errors included). Past either the request is refused
+    /// (`BAD_USER_INPUT`, "show fewer columns or rows", "select fewer fields, aliases or
+    /// rows"), so what one request holds in memory and what an idempotency key keeps stay
+    /// bounded. The CLI has no limit.
     pub max_response_bytes: usize,
     /// The most database jobs of one org queued or running at once (0: half of
     /// `pool.size`, rounded up); more wait for their turn before they are queued, at most

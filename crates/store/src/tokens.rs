@@ -33,6 +33,12 @@ pub struct StoredToken {
     pub revoked_at: Option<Instant>,
 }
 
+/// How long an idempotency key is kept ([`Store::idempotency_begin`]).
+pub const IDEMPOTENCY_KEPT_FOR: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// How many answered idempotency keys a user keeps at most ([`Store::idempotency_begin`]).
+pub const IDEMPOTENCY_KEYS_KEPT: usize = 1000;
+
 /// What happened when a request reserved an idempotency key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IdempotencyBegin {
@@ -263,7 +269,10 @@ impl Store {
     }
 
     /// Reserves idempotency key `key` of `user_id` in `org_id` for a request whose hash is
-    /// `request_hash`, or says why not.
+    /// `request_hash`, or says why not. Keys are kept for [`IDEMPOTENCY_KEPT_FOR`] and a user
+    /// keeps at most [`IDEMPOTENCY_KEYS_KEPT`] answered ones: older ones are forgotten here,
+    /// before the new key is reserved (a key forgotten is new again, as Stripe's are after a
+    /// day), so that the table stays bounded however many keys a caller sends.
     pub fn idempotency_begin(
         &mut self,
         org_id: &str,
@@ -272,8 +281,21 @@ impl Store {
         request_hash: &str,
         at: Instant,
     ) -> Result<IdempotencyBegin, StoreError> {
+        let cutoff = Instant::from_micros(
+            at.as_micros() - i64::try_from(IDEMPOTENCY_KEPT_FOR.as_micros()).unwrap_or(i64::MAX),
+        )
+        .unwrap_or(at);
+        let forget = format!(
+            "DELETE FROM idempotency_keys WHERE org_id = $1 AND user_id = $2 AND (created_at < $3 \
+             OR key IN (SELECT key FROM idempotency_keys WHERE org_id = $1 AND user_id = $2 \
+             AND response IS NOT NULL ORDER BY created_at DESC, key LIMIT 100 OFFSET {IDEMPOTENCY_KEYS_KEPT}))"
+        );
         let existing: Option<(String, Option<String>)> = match self {
             Store::Sqlite(s) => {
+                s.conn().execute(
+                    &forget.replace('$', "?"),
+                    rusqlite::params![org_id, user_id, cutoff.as_micros()],
+                )?;
                 let n = s.conn().execute(
                     "INSERT INTO idempotency_keys (org_id, user_id, key, request_hash, response, created_at) \
                      VALUES (?1, ?2, ?3, ?4, NULL, ?5) ON CONFLICT DO NOTHING",
@@ -292,6 +314,8 @@ impl Store {
                     .optional()?
             }
             Store::Postgres(s) => {
+                s.client()
+                    .execute(&forget, &[&org_id, &user_id, &system_time(cutoff)?])?;
                 let n = s.client().execute(
                     "INSERT INTO idempotency_keys (org_id, user_id, key, request_hash, response, created_at) \
                      VALUES ($1, $2, $3, $4, NULL, $5) ON CONFLICT DO NOTHING",

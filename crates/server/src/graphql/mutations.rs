@@ -76,14 +76,39 @@ struct Input<'a> {
     obj: ObjectAccessor<'a>,
 }
 
-/// `text` of input field `name`, refused when it holds the NUL character: PostgreSQL keeps no
-/// NUL in text (SQLSTATE 22021), so no store takes one, and the caller is told which field.
+/// The most characters of a text input field: [`LONG_TEXT_CHARS`] for notes, this for the
+/// rest (names, titles, locations, reasons, ...). Every read of the record shows the value,
+/// so a long one is multiplied by every alias that selects it (red team, pass 3: a candidate
+/// name of 100,000 characters and 1,000 aliases made an answer of 100 MB).
+pub const TEXT_CHARS: usize = 1_000;
+
+/// The most characters of notes (a scorecard's, feedback's): a few pages.
+pub const LONG_TEXT_CHARS: usize = 20_000;
+
+/// `text` of input field `name`, refused when it holds the NUL character (PostgreSQL keeps no
+/// NUL in text, SQLSTATE 22021, so no store takes one) or is longer than the field takes
+/// ([`TEXT_CHARS`], [`LONG_TEXT_CHARS`]), the caller told which field.
 fn text_of(name: &str, text: &str) -> async_graphql::Result<String> {
     if text.contains('\0') {
         return Err(error(
             Code::BadUserInput,
             Some(name),
             format!("`{name}` must not contain the NUL character (U+0000)"),
+        ));
+    }
+    let max = if name == "notes" {
+        LONG_TEXT_CHARS
+    } else {
+        TEXT_CHARS
+    };
+    if text.len() > max && text.chars().count() > max {
+        return Err(error(
+            Code::BadUserInput,
+            Some(name),
+            format!(
+                "`{name}` holds at most {max} characters, not {}",
+                text.chars().count()
+            ),
         ));
     }
     Ok(text.to_owned())

@@ -104,6 +104,25 @@ impl Api {
         self.send(token, &body.to_string())
     }
 
+    /// [`Api::post`] with an `Idempotency-Key`.
+    fn post_with_key(&self, token: &str, key: &str, body: &Value) -> (u16, Value) {
+        let mut resp = self
+            .server
+            .agent
+            .post(format!("{}/graphql", self.server.base))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .header("Idempotency-Key", key)
+            .send(body.to_string())
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
     fn get(&self, path: &str) -> (u16, String) {
         let mut resp = self
             .server
@@ -787,7 +806,7 @@ on_both!(reports_are_capped_in_rows);
 /// request's report or list is refused, `BAD_USER_INPUT` naming the setting; under it, it is
 /// answered in full.
 fn responses_are_bounded_in_bytes(db: Db) {
-    let api = Api::start(db, |s| s.limits.max_response_bytes = 20_000);
+    let api = Api::start(db, |s| s.limits.max_response_bytes = 60_000);
     let token = api.attacker.clone();
     let post = |query: &str, variables: Value| {
         let (status, v) = api.post(&token, &json!({ "query": query, "variables": variables }));
@@ -800,14 +819,14 @@ fn responses_are_bounded_in_bytes(db: Db) {
             json!({ "t": text }),
         )
     };
-    // 16 names a row: over 20 KB for more than about 60 rows.
+    // 16 names a row: over 60 KB for more than about 60 rows (64 bytes a value and its text).
     let columns: Vec<String> = (0..16).map(|i| format!("candidate.name as c{i}")).collect();
     let wide = format!("report applications show {}\nlimit 300", columns.join(", "));
     let v = report(&wide);
     let brief = |v: &Value| v.to_string().chars().take(300).collect::<String>();
     assert_eq!(code(&v), "BAD_USER_INPUT", "{}", brief(&v));
     assert!(
-        message(&v).contains("more than 20000 bytes")
+        message(&v).contains("more than 60000 bytes")
             && message(&v).contains("`limits.max_response_bytes`"),
         "{}",
         brief(&v)
@@ -833,6 +852,48 @@ fn responses_are_bounded_in_bytes(db: Db) {
     // Each request has its own budget: the next one is answered.
     let v = post(&format!("{{ {page} }}"), json!({}));
     assert!(v.get("errors").is_none(), "{}", brief(&v));
+    // Aliases of one field are read once but written each time: the answer itself is bounded
+    // too (red team, pass 3: 1,000 aliases of a 100 KB name answered 100 MB).
+    let first = post("{ candidates(first: 1) { nodes { id } } }", json!({}));
+    let candidate = first["data"]["candidates"]["nodes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let names: String = (0..4000).map(|i| format!("a{i}: name ")).collect();
+    let v = post(
+        &format!("query($c: ID!) {{ candidate(id: $c) {{ {names} }} }}"),
+        json!({ "c": candidate }),
+    );
+    assert_eq!(code(&v), "BAD_USER_INPUT", "{}", brief(&v));
+    assert!(
+        message(&v).contains("the answer is larger than 60000 bytes")
+            && message(&v).contains("select fewer fields, aliases or rows")
+            && !message(&v).contains("mutations"),
+        "{}",
+        brief(&v)
+    );
+    // A mutation's large answer is refused, saying that the change was made.
+    let (status, v) = api.post_with_key(
+        &token,
+        "rt3-key",
+        &json!({
+            "query": format!(
+                "mutation($c: ID!) {{ updateCandidate(input: {{candidateId: $c, location: \"Oslo\"}}) {{ {names} }} }}"
+            ),
+            "variables": {"c": candidate},
+        }),
+    );
+    assert_eq!(status, 200);
+    assert!(
+        message(&v).contains("mutations were applied"),
+        "{}",
+        brief(&v)
+    );
+    let v = post(
+        "query($c: ID!) { candidate(id: $c) { location } }",
+        json!({ "c": candidate }),
+    );
+    assert_eq!(v["data"]["candidate"]["location"], "Oslo", "{}", brief(&v));
     api.bystander_is_served();
 }
 on_both!(responses_are_bounded_in_bytes);
@@ -1037,6 +1098,21 @@ fn values_the_database_refuses_are_the_callers(db: Db) {
     assert!(
         message(&v).starts_with("`$n` must not contain the NUL"),
         "{v}"
+    );
+    // Texts are bounded where they enter (red team, pass 3: a name of 100,000 characters).
+    let long = "é".repeat(1_001);
+    let v = refused(
+        "mutation($n: String!) { createCandidate(input: {name: $n}) { id } }",
+        json!({ "n": long }),
+    );
+    assert_eq!(v["errors"][0]["extensions"]["field"], "name", "{v}");
+    assert!(
+        message(&v).contains("at most 1000 characters, not 1001"),
+        "{v}"
+    );
+    gql(
+        "mutation($n: String!) { createCandidate(input: {name: $n}) { id } }",
+        json!({ "n": "é".repeat(1_000) }),
     );
     let v = refused(
         "mutation($r: [String!]!) { setArchiveReasons(input: {reasons: $r}) }",

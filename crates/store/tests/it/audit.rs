@@ -626,3 +626,81 @@ on_both!(
         assert_eq!(seqs(&f.store().audit("acme", &by("u_a")).unwrap()), [4, 1]);
     }
 );
+
+on_both!(
+    "hp_test_audit",
+    idempotency_keys_are_forgotten_after_a_day_and_past_a_thousand,
+    |mut f| {
+        use store::IdempotencyBegin;
+        let s = f.store();
+        with_org(s, "org_i");
+        let (org, user) = ("org_i", "org_i_usr_1");
+        let t0 = at("2026-01-01T00:00:00Z");
+        let later =
+            |seconds: i64| Instant::from_micros(t0.as_micros() + seconds * 1_000_000).unwrap();
+        assert!(matches!(
+            s.idempotency_begin(org, user, "k0", "h0", t0).unwrap(),
+            IdempotencyBegin::New
+        ));
+        s.idempotency_finish(org, user, "k0", "{\"data\":0}")
+            .unwrap();
+        // Within a day, a replay; another request under the key is refused.
+        assert!(matches!(
+            s.idempotency_begin(org, user, "k0", "h0", later(3600)).unwrap(),
+            IdempotencyBegin::Replay(r) if r == "{\"data\":0}"
+        ));
+        assert!(matches!(
+            s.idempotency_begin(org, user, "k0", "other", later(3600))
+                .unwrap(),
+            IdempotencyBegin::Mismatch
+        ));
+        // After a day the key is forgotten: new again.
+        assert!(matches!(
+            s.idempotency_begin(org, user, "k0", "other", later(86_401))
+                .unwrap(),
+            IdempotencyBegin::New
+        ));
+        s.idempotency_finish(org, user, "k0", "{\"data\":1}")
+            .unwrap();
+        // A user keeps at most 1,000 answered keys (forgotten 100 at a time, oldest first).
+        let n = store::IDEMPOTENCY_KEYS_KEPT + 150;
+        for i in 1..=n {
+            let key = format!("k{i}");
+            let when = later(86_401 + i as i64);
+            assert!(matches!(
+                s.idempotency_begin(org, user, &key, "h", when).unwrap(),
+                IdempotencyBegin::New
+            ));
+            s.idempotency_finish(org, user, &key, "{}").unwrap();
+        }
+        let kept: usize = strings(
+            s,
+            &format!(
+                "SELECT CAST(count(*) AS text) FROM idempotency_keys WHERE org_id = '{org}' AND user_id = '{user}'"
+            ),
+        )[0]
+        .parse()
+        .unwrap();
+        assert!(
+            (store::IDEMPOTENCY_KEYS_KEPT..=store::IDEMPOTENCY_KEYS_KEPT + 100).contains(&kept),
+            "{kept} kept"
+        );
+        // The newest are the ones kept, the oldest forgotten.
+        assert!(matches!(
+            s.idempotency_begin(
+                org,
+                user,
+                &format!("k{n}"),
+                "h",
+                later(86_401 + n as i64 + 1)
+            )
+            .unwrap(),
+            IdempotencyBegin::Replay(_)
+        ));
+        assert!(matches!(
+            s.idempotency_begin(org, user, "k1", "h", later(86_401 + n as i64 + 2))
+                .unwrap(),
+            IdempotencyBegin::New
+        ));
+    }
+);
