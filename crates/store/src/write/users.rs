@@ -14,6 +14,13 @@ use super::tx::Kind;
 use crate::Store;
 use crate::rows::Val;
 
+/// The class of PostgreSQL's two-key advisory locks that serialise the changes of one org's users
+/// (`update_user`; the second key is the org id's hash, two orgs sharing one only wait for each
+/// other); an arbitrary constant, after `crate::audit`'s. Taken before any row: only
+/// `update_user` locks users' rows, other writers reference them (`FOR KEY SHARE`) and never
+/// take this lock, so nothing waits for it while holding a row it waits for.
+const PG_USERS_LOCK: i32 = 0x6870_0005;
+
 /// A change of one user: what is given changes.
 #[derive(Clone, Debug)]
 pub struct UpdateUser {
@@ -34,10 +41,22 @@ pub struct UpdatedUser {
 
 impl Store {
     /// Changes a user's role and whether they are active, in one transaction (the user's row
-    /// locked, and every active admin of the org when an admin stops being one), emitting
-    /// `user.updated` when something changed.
+    /// locked), emitting `user.updated` when something changed.
+    ///
+    /// The changes of one org's users run one at a time: SQLite's `BEGIN IMMEDIATE` excludes
+    /// other writers, PostgreSQL takes the org's users lock (`PG_USERS_LOCK`) first. So the
+    /// rule's check reads the admins as every earlier change left them: of two admins removing
+    /// each other at once, the second is refused. (Locking the user's row, then the other
+    /// admins', deadlocked when two admins did so at once: each held the row the other wanted.)
     pub fn update_user(&mut self, org: &str, cmd: UpdateUser) -> Result<UpdatedUser, WriteError> {
         self.write_tx(org, |tx| {
+            if tx.is_postgres() {
+                tx.query(
+                    "SELECT CAST(pg_advisory_xact_lock(CAST($1 AS integer), hashtext($2)) AS text)",
+                    &[Val::Int(i64::from(PG_USERS_LOCK)), Val::Text(org)],
+                    &[Kind::Text],
+                )?;
+            }
             let lock = tx.lock();
             let row = tx.query_opt(
                 &format!("SELECT role, active FROM users WHERE org_id = $1 AND id = $2{lock}"),
@@ -59,12 +78,11 @@ impl Store {
             let changed = role != was_role || active != was_active;
             let was_admin = was_role == Role::Admin && was_active;
             if was_admin && !(role == Role::Admin && active) {
-                // The other active admins, locked, so two admins cannot each remove the other.
+                // The other active admins, as the changes before this one left them (the users
+                // lock above; their rows need no lock of their own).
                 let others = tx.query(
-                    &format!(
-                        "SELECT id FROM users WHERE org_id = $1 AND role = 'admin' AND active \
-                         AND id <> $2{lock}"
-                    ),
+                    "SELECT id FROM users WHERE org_id = $1 AND role = 'admin' AND active \
+                     AND id <> $2",
                     &[Val::Text(org), Val::Text(cmd.user_id.as_str())],
                     &[Kind::Text],
                 )?;

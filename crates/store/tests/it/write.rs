@@ -3084,3 +3084,88 @@ on_both!(
         assert_exports_validly(s, A);
     }
 );
+
+/// The active admins of `org_a`, by id.
+fn active_admins(s: &mut Store) -> Vec<String> {
+    strings(
+        s,
+        "SELECT id FROM users WHERE org_id = 'org_a' AND role = 'admin' AND active ORDER BY id",
+    )
+}
+
+on_both!(
+    "hp_test_write",
+    two_admins_removing_each_other_at_once_leave_one,
+    |mut f| {
+        const ROUNDS: usize = 24;
+        let url = f.url.clone();
+        let s = f.store();
+        world(s);
+        // Two active admins, the org's only ones.
+        let pair = active_users(s, 2);
+        let admin = |user: &Id| store::UpdateUser {
+            user_id: user.clone(),
+            role: Some(Role::Admin),
+            active: Some(true),
+        };
+        for u in &pair {
+            s.update_user(A, admin(u)).unwrap();
+        }
+        for other in active_admins(s) {
+            if !pair.iter().any(|u| u.as_str() == other) {
+                let cmd = store::UpdateUser {
+                    user_id: id(&other),
+                    role: Some(Role::Interviewer),
+                    active: None,
+                };
+                s.update_user(A, cmd).unwrap();
+            }
+        }
+        assert_eq!(active_admins(s).len(), 2);
+        for round in 0..ROUNDS {
+            // Each removes the other at once: both deactivate, both demote, or one of each.
+            let users = pair.clone();
+            let results = at_once(&url, 2, move |store, i| {
+                let demote = match round % 3 {
+                    0 => false,
+                    1 => true,
+                    _ => i == 0,
+                };
+                let user_id = users[1 - i].clone();
+                let cmd = if demote {
+                    store::UpdateUser {
+                        user_id,
+                        role: Some(Role::Recruiter),
+                        active: None,
+                    }
+                } else {
+                    store::UpdateUser {
+                        user_id,
+                        role: None,
+                        active: Some(false),
+                    }
+                };
+                store.update_user(A, cmd).map(|_| ())
+            });
+            assert_eq!(
+                results.iter().filter(|r| r.is_ok()).count(),
+                1,
+                "round {round}: {results:?}"
+            );
+            for e in results.iter().filter_map(|r| r.as_ref().err()) {
+                assert!(
+                    matches!(e, WriteError::Conflict { .. })
+                        && e.to_string().contains("is the org's last active admin"),
+                    "round {round}: {e:?}"
+                );
+            }
+            let left = active_admins(s);
+            assert_eq!(left.len(), 1, "round {round}");
+            // The removed admin made one again for the next round.
+            for u in pair.iter().filter(|u| u.as_str() != left[0]) {
+                s.update_user(A, admin(u)).unwrap();
+            }
+        }
+        assert_exports_validly(s, A);
+    }
+);
