@@ -58,8 +58,8 @@ impl Diagnostic {
 
     /// `error: message` then `--> origin:line:col`, the source line, carets under the span (on
     /// its first line), the label, and the help lines. JSON reports (empty source) get no snippet.
-    /// A long line is shown [`SNIPPET_CHARS`] characters either side of the span (`…` where it
-    /// is cut), and a long message is cut too: a rendering stays a few hundred bytes whatever the
+    /// A line longer than twice [`SNIPPET_CHARS`] is shown that many characters either side of
+    /// the span (`…` where it is cut), and a long message is cut too: a rendering stays a few hundred bytes whatever the
     /// report (red team, pass 3: a line of 100,000 characters, shown whole with as many spaces
     /// before the caret, made 200 KB per error and 200 MB for 1,000 aliases).
     pub fn render(&self, source: &str, origin: &str) -> String {
@@ -77,17 +77,20 @@ impl Diagnostic {
                 .map_or(source.len(), |i| start + i);
             let end = floor_char_boundary(source, (self.span.end as usize).clamp(start, line_end));
             let carets = source[start..end].chars().count().clamp(1, SNIPPET_CHARS);
-            // The line around the span: at most SNIPPET_CHARS characters before it, and the
-            // span (or SNIPPET_CHARS of it) with SNIPPET_CHARS after.
+            // The line around the span: a line of up to twice SNIPPET_CHARS whole, a longer
+            // one SNIPPET_CHARS characters before the span, and the span (or SNIPPET_CHARS of
+            // it) with SNIPPET_CHARS after.
+            let whole = source[line_start..line_end].chars().count() <= 2 * SNIPPET_CHARS;
+            let window = if whole { usize::MAX } else { SNIPPET_CHARS };
             let head = &source[line_start..start];
             let head_chars = head.chars().count();
-            let cut_head = head_chars > SNIPPET_CHARS;
+            let cut_head = head_chars > window;
             let shown_head: String = head
                 .chars()
-                .skip(head_chars.saturating_sub(SNIPPET_CHARS))
+                .skip(head_chars.saturating_sub(window))
                 .collect();
             let tail = &source[start..line_end];
-            let shown_tail: String = tail.chars().take(carets + SNIPPET_CHARS).collect();
+            let shown_tail: String = tail.chars().take(carets.saturating_add(window)).collect();
             let cut_tail = shown_tail.len() < tail.len();
             let text = format!(
                 "{}{shown_head}{shown_tail}{}",
@@ -138,8 +141,8 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
-/// How many characters of a line a rendering shows either side of the span.
-pub const SNIPPET_CHARS: usize = 80;
+/// How many characters of a long line a rendering shows either side of the span.
+pub const SNIPPET_CHARS: usize = 120;
 
 /// How many characters of a message a rendering shows.
 const MESSAGE_CHARS: usize = 400;
