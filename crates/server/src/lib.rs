@@ -351,6 +351,13 @@ async fn start_inner(
         documents: crate::documents::Documents::default(),
         console: crate::console::signin::Attempts::new(&settings_console),
     });
+    let trusted = Arc::new(
+        shared
+            .settings
+            .console
+            .trusted_proxies()
+            .map_err(anyhow::Error::msg)?,
+    );
     let header_read_timeout = Duration::from_millis(shared.settings.limits.header_read_timeout_ms);
     let per_address = shared.settings.limits.max_connections_per_ip;
     let router = http::router(shared);
@@ -362,6 +369,7 @@ async fn start_inner(
             router,
             header_read_timeout,
             per_address,
+            trusted,
             stop_tx,
             async move {
                 if signals {
@@ -417,7 +425,8 @@ async fn start_inner(
 /// (open WebSockets close), lets every connection finish the request it is answering (idle ones
 /// are closed) and waits for every receiver of `stopping` to go. A client address with
 /// `per_address` connections open already (0: no limit) gets a 429 and its new connection
-/// closed. axum's `serve` is this
+/// closed; each request's client address is [`client_address`] (behind `trusted` proxies, the
+/// one they forwarded). axum's `serve` is this
 /// loop without a header read timeout: hyper needs a timer for one, and axum gives it none, so a
 /// client that never finishes its headers would hold its connection forever.
 async fn serve(
@@ -425,6 +434,7 @@ async fn serve(
     router: axum::Router,
     header_read_timeout: Duration,
     per_address: usize,
+    trusted: Arc<Vec<settings::Network>>,
     stopping: tokio::sync::watch::Sender<bool>,
     stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -466,13 +476,14 @@ async fn serve(
         }
         // Every request knows its client's address (per-address limits) and holds its
         // connection's count (an upgraded WebSocket keeps it).
-        let client = http::ClientAddr(peer.ip());
         let slot = http::ConnectionSlot(counted.clone());
+        let trusted = trusted.clone();
         let service =
             hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
                 router.clone(),
                 move |mut req: axum::http::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(client);
+                    let client = client_address(peer.ip(), req.headers(), &trusted);
+                    req.extensions_mut().insert(http::ClientAddr(client));
                     req.extensions_mut().insert(slot.clone());
                     req
                 },
@@ -503,6 +514,49 @@ async fn serve(
     // Every connection, WebSocket and the subscriptions' poller holds a receiver until it ends.
     stopping.closed().await;
     Ok(())
+}
+
+/// The address a request comes from, for every per-address limit ([`http::ClientAddr`]): its
+/// TCP peer, or, when the peer is one of the `trusted` proxies (`console.trusted_proxies`), the
+/// last address of `X-Forwarded-For` (every such header, in order) that is not one of them. Each
+/// proxy appends the address that connected to it, so the addresses right of that one were
+/// written by trusted proxies and the one itself is who connected to the outermost of them;
+/// what a client put further left is not believed. An entry that is not an address (or
+/// `address:port`) stops the walk at the trusted address right of it; when every entry is
+/// trusted, the leftmost is the client.
+pub fn client_address(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[settings::Network],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if trusted.is_empty() || !is_trusted(peer) {
+        return peer;
+    }
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        // A proxy sends a few addresses; a longer header is a client's and is not read.
+        .filter(|v| v.len() <= 4096)
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        let parsed = entry
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()));
+        let Some(ip) = parsed else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(ip) {
+            break;
+        }
+    }
+    client
 }
 
 /// One open connection of a client address, counted while it lives.
@@ -666,4 +720,47 @@ pub fn work_blocking(
     tracing::info!("shutting down: finishing or releasing the running jobs");
     automation.stop();
     Ok(pool.stop())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_client_address_is_the_last_untrusted_one_a_trusted_proxy_forwarded() {
+        let ip = |t: &str| t.parse::<std::net::IpAddr>().unwrap();
+        let trusted = [
+            settings::Network::parse("10.0.0.0/8").unwrap(),
+            settings::Network::parse("2001:db8::/32").unwrap(),
+        ];
+        let headers = |values: &[&str]| {
+            let mut h = axum::http::HeaderMap::new();
+            for v in values {
+                h.append("x-forwarded-for", v.parse().unwrap());
+            }
+            h
+        };
+        let lb = ip("10.0.0.5");
+        let of = |peer, values: &[&str]| client_address(peer, &headers(values), &trusted);
+        // No trusted proxy: the peer, whatever the header says.
+        assert_eq!(client_address(lb, &headers(&["203.0.113.7"]), &[]), lb);
+        // A peer that is not trusted is the client (it may have written the header itself).
+        assert_eq!(of(ip("198.51.100.1"), &["203.0.113.7"]), ip("198.51.100.1"));
+        // Behind the balancer: the address it forwarded.
+        assert_eq!(of(lb, &["203.0.113.7"]), ip("203.0.113.7"));
+        // A client's own header is left of what the proxies appended: not believed.
+        assert_eq!(of(lb, &["1.2.3.4, 203.0.113.7"]), ip("203.0.113.7"));
+        assert_eq!(
+            of(lb, &["1.2.3.4", "203.0.113.7, 10.1.1.1"]),
+            ip("203.0.113.7")
+        );
+        assert_eq!(of(lb, &["[2001:db9::1]:4000"]), ip("2001:db9::1"));
+        assert_eq!(of(lb, &["203.0.113.9:4000"]), ip("203.0.113.9"));
+        // Nothing forwarded, garbage, or every hop trusted.
+        assert_eq!(of(lb, &[]), lb);
+        assert_eq!(of(lb, &["1.2.3.4, nonsense"]), lb);
+        assert_eq!(of(lb, &["nonsense, 10.2.2.2"]), ip("10.2.2.2"));
+        assert_eq!(of(lb, &["10.3.3.3, 10.2.2.2"]), ip("10.3.3.3"));
+    }
 }

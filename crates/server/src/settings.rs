@@ -501,6 +501,13 @@ pub struct ConsoleSettings {
     /// makes (invitations). Empty: the request's `Host` when it is a plain `host[:port]`, over
     /// https when `secure_cookie` is set. Set it behind a proxy.
     pub public_url: String,
+    /// The proxies (load balancers) in front of the server, as addresses or CIDR networks
+    /// (`10.0.0.0/8`, `2001:db8::/32`). A request from one of them is taken to come from the
+    /// last address of its `X-Forwarded-For` that is not one of them (the proxies append the
+    /// address of whoever connected to them); from anywhere else, from its TCP peer, whatever
+    /// its headers say. Every per-address limit (the API's and the console's) uses that address;
+    /// connections are still counted per TCP peer. Empty: always the TCP peer.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl ConsoleSettings {
@@ -527,6 +534,76 @@ impl ConsoleSettings {
             ));
         }
         Ok(Some(url.to_owned()))
+    }
+
+    /// `trusted_proxies`, parsed: each an address or a network (`address/prefix`).
+    pub fn trusted_proxies(&self) -> Result<Vec<Network>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|text| {
+                Network::parse(text).ok_or_else(|| {
+                    format!(
+                        "`console.trusted_proxies` has `{}`, which is not an address or a network \
+                         (`10.0.0.0/8`, `2001:db8::/32`)",
+                        text.chars().take(60).collect::<String>()
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// An address and the number of its leading bits that name a network (`10.0.0.0/8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Network {
+    address: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    /// `address` or `address/prefix` (the bits past the prefix need not be zero).
+    pub fn parse(text: &str) -> Option<Network> {
+        let text = text.trim();
+        let (address, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        };
+        let address: std::net::IpAddr = address.parse().ok()?;
+        let bits = if address.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.parse().ok()?,
+            Some(_) => return None,
+            None => bits,
+        };
+        (prefix <= bits).then_some(Network { address, prefix })
+    }
+
+    /// Whether `ip` is in the network (an IPv4 address written as IPv6, `::ffff:a.b.c.d`, is
+    /// taken as the IPv4 one).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let keep = |bits: u32, width: u32| -> u128 {
+            if bits == 0 {
+                0
+            } else {
+                (u128::MAX >> (128 - width)) & !((1u128 << (width - bits)).wrapping_sub(1))
+            }
+        };
+        match (self.address, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = keep(u32::from(self.prefix), 32);
+                u128::from(u32::from(net)) & mask == u128::from(u32::from(ip)) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = keep(u32::from(self.prefix), 128);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
     }
 }
 
@@ -559,6 +636,7 @@ impl Default for ConsoleSettings {
             sign_in_failures_per_minute: 5,
             sign_in_failure_burst: 10,
             public_url: String::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -818,6 +896,43 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let net = |t: &str| Network::parse(t).unwrap();
+        let ip = |t: &str| t.parse::<std::net::IpAddr>().unwrap();
+        assert!(net("10.0.0.0/8").contains(ip("10.200.1.2")));
+        assert!(!net("10.0.0.0/8").contains(ip("11.0.0.1")));
+        assert!(net("10.0.0.0/8").contains(ip("::ffff:10.0.0.7")));
+        assert!(net("192.168.1.10").contains(ip("192.168.1.10")));
+        assert!(!net("192.168.1.10").contains(ip("192.168.1.11")));
+        assert!(net("0.0.0.0/0").contains(ip("8.8.8.8")));
+        assert!(net("2001:db8::/32").contains(ip("2001:db8:ffff::1")));
+        assert!(!net("2001:db8::/32").contains(ip("2001:db9::1")));
+        assert!(!net("2001:db8::/32").contains(ip("10.0.0.1")));
+        assert!(net("::1").contains(ip("::1")));
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "host",
+            "10/8",
+        ] {
+            assert_eq!(Network::parse(bad), None, "{bad}");
+        }
+        let settings = ConsoleSettings {
+            trusted_proxies: vec!["10.0.0.0/8".to_owned(), "proxy.local".to_owned()],
+            ..ConsoleSettings::default()
+        };
+        let e = settings.trusted_proxies().unwrap_err();
+        assert!(
+            e.contains("`console.trusted_proxies`") && e.contains("`proxy.local`"),
+            "{e}"
+        );
+        assert_eq!(ConsoleSettings::default().trusted_proxies(), Ok(Vec::new()));
+    }
+
+    #[test]
     fn file_then_environment_then_defaults() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
@@ -832,7 +947,12 @@ mod tests {
             jail.set_env("HIREPLANE_TEST_POSTGRES", "x");
             jail.set_env("HIREPLANE_CONSOLE__PUBLIC_URL", "https://hire.example.com");
             jail.set_env("HIREPLANE_METRICS_TOKEN", "scrape-me");
+            jail.set_env(
+                "HIREPLANE_CONSOLE__TRUSTED_PROXIES",
+                "[10.0.0.0/8, \"2001:db8::/32\"]",
+            );
             let s = Settings::load(Some(Path::new("hp.toml"))).unwrap();
+            assert_eq!(s.console.trusted_proxies, ["10.0.0.0/8", "2001:db8::/32"]);
             assert_eq!(s.listen.to_string(), "0.0.0.0:9000");
             assert_eq!(s.limits.max_depth, 5, "the environment wins over the file");
             assert_eq!(s.limits.rate_per_second, 7);
