@@ -670,15 +670,29 @@ async fn graphql(
     if let Some(plan) = plan {
         let direct = tokio::time::timeout_at(
             deadline,
-            plan.run(&ctx, request.operation_name.as_deref(), &request.variables)
-                .instrument(span.clone()),
+            plan.run(
+                &ctx,
+                request.operation_name.as_deref(),
+                &request.variables,
+                answer_limit(&shared.limits),
+            )
+            .instrument(span.clone()),
         )
         .await;
-        let answered = matches!(direct, Ok(Some(_)));
+        let answered = !matches!(direct, Ok(crate::graphql::direct::Run::Fallback));
         metrics::counter!("hireplane_api_direct_total", "outcome" => if answered { "answered" } else { "fell_back" })
             .increment(1);
         match direct {
-            Ok(Some(text)) => {
+            Ok(crate::graphql::direct::Run::TooLarge) => {
+                record(&operation, "client_error", started);
+                return (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    too_large_answer(shared.limits.max_response_bytes, false),
+                )
+                    .into_response();
+            }
+            Ok(crate::graphql::direct::Run::Answer(text)) => {
                 record(&operation, "ok", started);
                 // Which way answered, for operators and for the test that holds the two
                 // ways to the same bytes.
@@ -692,7 +706,7 @@ async fn graphql(
                 )
                     .into_response();
             }
-            Ok(None) => {}
+            Ok(crate::graphql::direct::Run::Fallback) => {}
             Err(_) => {
                 record(&operation, "timeout", started);
                 return refuse(
@@ -736,14 +750,7 @@ async fn graphql(
         }
     }
     let mut response = response;
-    // Answered without an error: the document passed every validation rule, so it may get
-    // a direct plan (decided once per kept document).
-    if response.errors.is_empty()
-        && let Some(k) = &kept
-    {
-        k.direct
-            .get_or_init(|| crate::graphql::direct::plan(&k.doc).map(Arc::new));
-    }
+    let answered_cleanly = response.errors.is_empty();
     let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok());
     give_codes(&mut response, request_id);
     let outcome = outcome_of(&response);
@@ -751,30 +758,26 @@ async fn graphql(
     // Written up to `limits.max_response_bytes`: past it the answer is refused, whatever
     // made it large (aliases of one field, which the store's byte budget counts once; long
     // texts; errors), and the refusal is what an idempotency key keeps.
-    let limit = shared.limits.max_response_bytes;
     let mut out = Capped {
         buf: Vec::new(),
-        limit: if limit == 0 { usize::MAX } else { limit },
+        limit: answer_limit(&shared.limits),
     };
     let text = match serde_json::to_writer(&mut out, &response) {
-        Ok(()) => String::from_utf8(out.buf).unwrap_or_default(),
+        Ok(()) => {
+            // Answered without an error, within the limit: the document passed every
+            // validation rule, so it may get a direct plan (decided once per kept document).
+            if answered_cleanly && let Some(k) = &kept {
+                k.direct
+                    .get_or_init(|| crate::graphql::direct::plan(&k.doc).map(Arc::new));
+            }
+            String::from_utf8(out.buf).unwrap_or_default()
+        }
         Err(e) if e.is_io() => {
             drop(out);
-            let applied = if committed.load(Ordering::Acquire) {
-                "; the request's mutations were applied (ask for less of their answer)"
-            } else {
-                ""
-            };
-            serde_json::json!({
-                "errors": [{
-                    "message": format!(
-                        "the answer is larger than {limit} bytes (`limits.max_response_bytes`): \
-                         select fewer fields, aliases or rows{applied}"
-                    ),
-                    "extensions": {"code": "BAD_USER_INPUT"},
-                }]
-            })
-            .to_string()
+            too_large_answer(
+                shared.limits.max_response_bytes,
+                committed.load(Ordering::Acquire),
+            )
         }
         Err(e) => {
             tracing::error!(error = %e, "serializing a response");
@@ -840,6 +843,33 @@ async fn graphql(
 /// The largest answer an idempotency key keeps for its replays (bigger ones are replaced by a
 /// short `ANSWER_NOT_KEPT` error saying the request was applied).
 const KEPT_ANSWER_BYTES: usize = 64 * 1024;
+
+/// The most bytes an answer may take (`limits.max_response_bytes`, 0: no limit).
+fn answer_limit(limits: &crate::settings::Limits) -> usize {
+    match limits.max_response_bytes {
+        0 => usize::MAX,
+        n => n,
+    }
+}
+
+/// The refusal of an answer larger than `limit` bytes, saying so when mutations were applied.
+fn too_large_answer(limit: usize, applied: bool) -> String {
+    let applied = if applied {
+        "; the request's mutations were applied (ask for less of their answer)"
+    } else {
+        ""
+    };
+    serde_json::json!({
+        "errors": [{
+            "message": format!(
+                "the answer is larger than {limit} bytes (`limits.max_response_bytes`): select \
+                 fewer fields, aliases or rows{applied}"
+            ),
+            "extensions": {"code": "BAD_USER_INPUT"},
+        }]
+    })
+    .to_string()
+}
 
 /// A buffer that takes at most `limit` bytes, then fails the write (serde_json stops there).
 struct Capped {
