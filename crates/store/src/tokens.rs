@@ -36,7 +36,8 @@ pub struct StoredToken {
 /// How long an idempotency key is kept ([`Store::idempotency_begin`]).
 pub const IDEMPOTENCY_KEPT_FOR: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
-/// How many answered idempotency keys a user keeps at most ([`Store::idempotency_begin`]).
+/// How many idempotency keys a user keeps at most, answered or not ([`Store::idempotency_begin`]:
+/// a key whose request never finished, its client gone, counts too).
 pub const IDEMPOTENCY_KEYS_KEPT: usize = 1000;
 
 /// What happened when a request reserved an idempotency key.
@@ -270,7 +271,7 @@ impl Store {
 
     /// Reserves idempotency key `key` of `user_id` in `org_id` for a request whose hash is
     /// `request_hash`, or says why not. Keys are kept for [`IDEMPOTENCY_KEPT_FOR`] and a user
-    /// keeps at most [`IDEMPOTENCY_KEYS_KEPT`] answered ones: older ones are forgotten here,
+    /// keeps at most [`IDEMPOTENCY_KEYS_KEPT`] keys: older ones are forgotten here,
     /// before the new key is reserved (a key forgotten is new again, as Stripe's are after a
     /// day), so that the table stays bounded however many keys a caller sends.
     pub fn idempotency_begin(
@@ -288,7 +289,7 @@ impl Store {
         let forget = format!(
             "DELETE FROM idempotency_keys WHERE org_id = $1 AND user_id = $2 AND (created_at < $3 \
              OR key IN (SELECT key FROM idempotency_keys WHERE org_id = $1 AND user_id = $2 \
-             AND response IS NOT NULL ORDER BY created_at DESC, key LIMIT 100 OFFSET {IDEMPOTENCY_KEYS_KEPT}))"
+             ORDER BY created_at DESC, key LIMIT 100 OFFSET {IDEMPOTENCY_KEYS_KEPT}))"
         );
         let existing: Option<(String, Option<String>)> = match self {
             Store::Sqlite(s) => {
