@@ -493,8 +493,8 @@ pub struct ConsoleSettings {
     /// proxy serves the console over TLS. Off by default, since `serve` itself speaks plain HTTP.
     pub secure_cookie: bool,
     /// Failed sign-ins per account (email or token) from one address per minute on average,
-    /// and at once; four times as many per address, and per account from every address (which
-    /// refuses only the addresses that failed against it: `console::signin`).
+    /// and at once; four times as many per address, and per account from every address (while
+    /// an account is over it, only browsers with its device cookie get in: `console::signin`).
     pub sign_in_failures_per_minute: u32,
     pub sign_in_failure_burst: u32,
     /// The address people reach the console at (`https://hire.example.com`), for the links it
