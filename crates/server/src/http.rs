@@ -845,7 +845,7 @@ async fn graphql(
 const KEPT_ANSWER_BYTES: usize = 64 * 1024;
 
 /// The most bytes an answer may take (`limits.max_response_bytes`, 0: no limit).
-fn answer_limit(limits: &crate::settings::Limits) -> usize {
+pub(crate) fn answer_limit(limits: &crate::settings::Limits) -> usize {
     match limits.max_response_bytes {
         0 => usize::MAX,
         n => n,
@@ -872,9 +872,19 @@ fn too_large_answer(limit: usize, applied: bool) -> String {
 }
 
 /// A buffer that takes at most `limit` bytes, then fails the write (serde_json stops there).
-struct Capped {
-    buf: Vec<u8>,
-    limit: usize,
+pub(crate) struct Capped {
+    pub(crate) buf: Vec<u8>,
+    pub(crate) limit: usize,
+}
+
+/// `value` as JSON text of at most `limit` bytes; `None` past it.
+pub(crate) fn json_within(value: &impl serde::Serialize, limit: usize) -> Option<String> {
+    let mut out = Capped {
+        buf: Vec::new(),
+        limit,
+    };
+    serde_json::to_writer(&mut out, value).ok()?;
+    String::from_utf8(out.buf).ok()
 }
 
 impl std::io::Write for Capped {

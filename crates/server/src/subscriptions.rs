@@ -627,6 +627,7 @@ impl Connection {
             .schema
             .execute_stream(request.data(Arc::new(ctx)));
         let (out, protocol, sub) = (out.clone(), self.protocol, id.clone());
+        let limit = crate::http::answer_limit(&self.shared.settings.limits);
         let task = tokio::spawn(async move {
             let mut first = true;
             while let Some(mut response) = responses.next().await {
@@ -646,23 +647,49 @@ impl Connection {
                             json!({"type": "error", "id": sub, "payload": errors.get(0).cloned().unwrap_or(Value::Null)})
                         }
                     }
+                    .to_string()
                 } else {
-                    let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
-                    match protocol {
-                        Protocol::TransportWs => {
-                            json!({"type": "next", "id": sub, "payload": payload})
-                        }
-                        Protocol::Legacy => json!({"type": "data", "id": sub, "payload": payload}),
-                    }
+                    // Each message is bounded as a POST's answer is (red team, pass 4: 3,000
+                    // aliases of `cloudEvent` made messages of 1 MB against a limit of 1 MB):
+                    // past it the subscription ends with an error that says so.
+                    let Some(payload) = crate::http::json_within(&response, limit) else {
+                        let errors = json!([{
+                            "message": format!(
+                                "a message of this subscription is larger than {limit} bytes \
+                                 (`limits.max_response_bytes`): select fewer fields or aliases"
+                            ),
+                            "extensions": {"code": "BAD_USER_INPUT"},
+                        }]);
+                        let message = match protocol {
+                            Protocol::TransportWs => {
+                                json!({"type": "error", "id": sub, "payload": errors})
+                            }
+                            Protocol::Legacy => {
+                                json!({"type": "error", "id": sub, "payload": errors[0]})
+                            }
+                        };
+                        let _ = out.send(Out::Ended(sub)).await;
+                        let _ = out.send(Out::Text(message.to_string())).await;
+                        return;
+                    };
+                    let kind = match protocol {
+                        Protocol::TransportWs => "next",
+                        Protocol::Legacy => "data",
+                    };
+                    // The payload written once, as it is.
+                    format!(
+                        "{{\"type\":\"{kind}\",\"id\":{},\"payload\":{payload}}}",
+                        Value::String(sub.clone())
+                    )
                 };
                 if refused {
                     // Uncounted before the client reads why, so that its next subscribe has
                     // the place.
                     let _ = out.send(Out::Ended(sub)).await;
-                    let _ = out.send(Out::Text(message.to_string())).await;
+                    let _ = out.send(Out::Text(message)).await;
                     return;
                 }
-                if out.send(Out::Text(message.to_string())).await.is_err() {
+                if out.send(Out::Text(message)).await.is_err() {
                     return;
                 }
                 metrics::counter!("hireplane_subscription_messages_total").increment(1);

@@ -487,3 +487,68 @@ fn idle_and_revoked_connections_close(db: Db) {
 }
 
 on_both!(idle_and_revoked_connections_close);
+
+/// A subscription's message is bounded as a POST's answer is (`limits.max_response_bytes`):
+/// past it the subscription ends with an error that says so (red team, pass 4: 3,000 aliases
+/// of `cloudEvent` made messages of 1 MB each against a limit of 1 MB).
+fn subscription_messages_are_bounded_in_bytes(db: Db) {
+    let tokens = common::generated_org(&db, ORG, 50, 5, &["admin"]);
+    let admin = tokens[0].token.clone();
+    let mut settings = server::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: db.url.clone(),
+        ..server::Settings::default()
+    };
+    settings.auth.cache_ms = 0;
+    settings.subscriptions.poll_ms = 50;
+    settings.subscriptions.max_message_bytes = 64 * 1024;
+    settings.limits.max_response_bytes = 50_000;
+    let server = common::Server::start(settings);
+    let addr = server.running.as_ref().unwrap().addr;
+    let aliases: String = (0..2000).map(|i| format!("d{i}: data ")).collect();
+    let rt = &server.rt;
+    let mut s = rt.block_on(async {
+        let mut s = ready(addr, &admin).await;
+        send(
+            &mut s,
+            json!({"type": "subscribe", "id": "big", "payload": {
+                "query": format!("subscription {{ events {{ {aliases} }} }}")
+            }}),
+        )
+        .await;
+        send(
+            &mut s,
+            json!({"type": "subscribe", "id": "small", "payload": {
+                "query": "subscription { events { subject } }"
+            }}),
+        )
+        .await;
+        // Let the subscriptions read where the org stands.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        s
+    });
+    post(
+        &server,
+        &admin,
+        r#"mutation { createCandidate(input: {name: "Ada Lovelace"}) { id } }"#,
+    );
+    rt.block_on(async {
+        let (mut big, mut small) = (None, None);
+        for _ in 0..2 {
+            let m = next(&mut s).await;
+            match m["id"].as_str() {
+                Some("big") => big = Some(m),
+                Some("small") => small = Some(m),
+                _ => panic!("{m}"),
+            }
+        }
+        let big = big.unwrap();
+        assert_eq!(big["type"], "error", "{big}");
+        let message = big["payload"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("larger than 50000 bytes"), "{big}");
+        // The small one on the same connection streams as before.
+        let small = small.unwrap();
+        assert_eq!(small["type"], "next", "{small}");
+    });
+}
+on_both!(subscription_messages_are_bounded_in_bytes);
