@@ -717,127 +717,155 @@ async fn graphql(
             }
         }
     }
-    if let Some(k) = &kept {
-        request.set_parsed_query(k.doc.clone());
-    }
-    let executed = tokio::time::timeout_at(
-        deadline,
-        shared.schema.execute(request.data(ctx)).instrument(span),
-    )
-    .await;
-    let response = match executed {
-        Ok(r) => r,
-        Err(_) => {
-            if let Some(key) = &key {
-                // The mutation may still finish: keep the key reserved, so that a retry does
-                // not run it a second time.
-                tracing::warn!(key = %key, "mutation timed out; its idempotency key stays reserved");
+    // With an idempotency key the rest runs in a task of its own: a client that goes away
+    // drops this handler, but not the mutation, nor the storing of its answer (red team,
+    // pass 4: a client that closed at once left its key reserved for a day, the change made,
+    // and every retry refused with `IDEMPOTENCY_KEY_IN_USE`).
+    let keyed = key.is_some();
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let tail = async move {
+        let record = |operation: &str, outcome: &'static str, started: Instant| {
+            observe(operation, outcome, started);
+            shared
+                .cohorts
+                .record(&labels, operation, outcome, started.elapsed());
+        };
+        if let Some(k) = &kept {
+            request.set_parsed_query(k.doc.clone());
+        }
+        let executed = tokio::time::timeout_at(
+            deadline,
+            shared.schema.execute(request.data(ctx)).instrument(span),
+        )
+        .await;
+        let response = match executed {
+            Ok(r) => r,
+            Err(_) => {
+                if let Some(key) = &key {
+                    // The mutation may still finish: keep the key reserved, so that a retry does
+                    // not run it a second time.
+                    tracing::warn!(key = %key, "mutation timed out; its idempotency key stays reserved");
+                }
+                record(&operation, "timeout", started);
+                return refuse(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "TIMEOUT",
+                    &format!("the request took longer than {} ms", timeout.as_millis()),
+                );
             }
-            record(&operation, "timeout", started);
-            return refuse(
-                StatusCode::GATEWAY_TIMEOUT,
-                "TIMEOUT",
-                &format!("the request took longer than {} ms", timeout.as_millis()),
+        };
+        if committed.load(Ordering::Acquire) {
+            if let Some(relay) = &shared.relay {
+                relay.wake();
+            }
+            if let Some(automation) = &shared.automation {
+                automation.wake();
+            }
+        }
+        let mut response = response;
+        let answered_cleanly = response.errors.is_empty();
+        give_codes(&mut response, request_id.as_deref());
+        let outcome = outcome_of(&response);
+        record(&operation, outcome, started);
+        // Written up to `limits.max_response_bytes`: past it the answer is refused, whatever
+        // made it large (aliases of one field, which the store's byte budget counts once; long
+        // texts; errors), and the refusal is what an idempotency key keeps.
+        let mut out = Capped {
+            buf: Vec::new(),
+            limit: answer_limit(&shared.limits),
+        };
+        let text = match serde_json::to_writer(&mut out, &response) {
+            Ok(()) => {
+                // Answered without an error, within the limit: the document passed every
+                // validation rule, so it may get a direct plan (decided once per kept document).
+                if answered_cleanly && let Some(k) = &kept {
+                    k.direct
+                        .get_or_init(|| crate::graphql::direct::plan(&k.doc).map(Arc::new));
+                }
+                String::from_utf8(out.buf).unwrap_or_default()
+            }
+            Err(e) if e.is_io() => {
+                drop(out);
+                too_large_answer(
+                    shared.limits.max_response_bytes,
+                    committed.load(Ordering::Acquire),
+                )
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "serializing a response");
+                return refuse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL",
+                    "serializing the response failed",
+                );
+            }
+        };
+        if let Some(key) = &key {
+            // Kept when anything committed, even beside errors (a later mutation of the request
+            // failed, or reading the changed object back did): a retry must not write again.
+            // Released only when nothing changed, so that a corrected retry may run.
+            let changed = committed.load(Ordering::Acquire) || response.errors.is_empty();
+            // A replay gets the answer when it is small, as mutations' answers are; a larger one
+            // is not kept (red team, pass 3: 1,000 aliases of a long field kept 100 MB per key).
+            let stored = if text.len() <= KEPT_ANSWER_BYTES {
+                text.clone()
+            } else {
+                serde_json::json!({
+                    "errors": [{
+                        "message": format!(
+                            "this request was applied; its answer ({} bytes) is not kept for \
+                             replays, which keep answers of up to {KEPT_ANSWER_BYTES} bytes: read \
+                             what it changed again",
+                            text.len()
+                        ),
+                        "extensions": {"code": "ANSWER_NOT_KEPT"},
+                    }]
+                })
+                .to_string()
+            };
+            let (db, org, user, key) = (
+                db.clone(),
+                caller.org().to_owned(),
+                caller.user().to_owned(),
+                key.clone(),
             );
-        }
-    };
-    if committed.load(Ordering::Acquire) {
-        if let Some(relay) = &shared.relay {
-            relay.wake();
-        }
-        if let Some(automation) = &shared.automation {
-            automation.wake();
-        }
-    }
-    let mut response = response;
-    let answered_cleanly = response.errors.is_empty();
-    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok());
-    give_codes(&mut response, request_id);
-    let outcome = outcome_of(&response);
-    record(&operation, outcome, started);
-    // Written up to `limits.max_response_bytes`: past it the answer is refused, whatever
-    // made it large (aliases of one field, which the store's byte budget counts once; long
-    // texts; errors), and the refusal is what an idempotency key keeps.
-    let mut out = Capped {
-        buf: Vec::new(),
-        limit: answer_limit(&shared.limits),
-    };
-    let text = match serde_json::to_writer(&mut out, &response) {
-        Ok(()) => {
-            // Answered without an error, within the limit: the document passed every
-            // validation rule, so it may get a direct plan (decided once per kept document).
-            if answered_cleanly && let Some(k) = &kept {
-                k.direct
-                    .get_or_init(|| crate::graphql::direct::plan(&k.doc).map(Arc::new));
+            let done = db
+                .run(move |store| {
+                    if changed {
+                        store.idempotency_finish(&org, &user, &key, &stored)
+                    } else {
+                        // No command committed (each mutation is one transaction, and a failed one
+                        // changes nothing): let a retry run again.
+                        store.idempotency_abandon(&org, &user, &key)
+                    }
+                })
+                .await;
+            if !matches!(done, Ok(Ok(()))) {
+                tracing::error!("storing an idempotent response failed");
             }
-            String::from_utf8(out.buf).unwrap_or_default()
         }
-        Err(e) if e.is_io() => {
-            drop(out);
-            too_large_answer(
-                shared.limits.max_response_bytes,
-                committed.load(Ordering::Acquire),
-            )
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "serializing a response");
-            return refuse(
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            text,
+        )
+            .into_response()
+    };
+    if keyed {
+        match tokio::spawn(tail).await {
+            Ok(response) => response,
+            Err(_) => refuse(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL",
-                "serializing the response failed",
-            );
+                "the request failed",
+            ),
         }
-    };
-    if let Some(key) = &key {
-        // Kept when anything committed, even beside errors (a later mutation of the request
-        // failed, or reading the changed object back did): a retry must not write again.
-        // Released only when nothing changed, so that a corrected retry may run.
-        let changed = committed.load(Ordering::Acquire) || response.errors.is_empty();
-        // A replay gets the answer when it is small, as mutations' answers are; a larger one
-        // is not kept (red team, pass 3: 1,000 aliases of a long field kept 100 MB per key).
-        let stored = if text.len() <= KEPT_ANSWER_BYTES {
-            text.clone()
-        } else {
-            serde_json::json!({
-                "errors": [{
-                    "message": format!(
-                        "this request was applied; its answer ({} bytes) is not kept for \
-                         replays, which keep answers of up to {KEPT_ANSWER_BYTES} bytes: read \
-                         what it changed again",
-                        text.len()
-                    ),
-                    "extensions": {"code": "ANSWER_NOT_KEPT"},
-                }]
-            })
-            .to_string()
-        };
-        let (db, org, user, key) = (
-            db.clone(),
-            caller.org().to_owned(),
-            caller.user().to_owned(),
-            key.clone(),
-        );
-        let done = db
-            .run(move |store| {
-                if changed {
-                    store.idempotency_finish(&org, &user, &key, &stored)
-                } else {
-                    // No command committed (each mutation is one transaction, and a failed one
-                    // changes nothing): let a retry run again.
-                    store.idempotency_abandon(&org, &user, &key)
-                }
-            })
-            .await;
-        if !matches!(done, Ok(Ok(()))) {
-            tracing::error!("storing an idempotent response failed");
-        }
+    } else {
+        tail.await
     }
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        text,
-    )
-        .into_response()
 }
 
 /// The largest answer an idempotency key keeps for its replays (bigger ones are replaced by a
