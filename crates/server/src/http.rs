@@ -605,122 +605,11 @@ async fn graphql(
             "`Idempotency-Key` must be 1 to 200 characters",
         );
     }
-    if let Some(key) = &key {
-        let request_hash = sha256_hex(&body);
-        match idempotency_begin(&db, &caller, key, &request_hash).await {
-            Ok(IdempotencyBegin::New) => {}
-            Ok(IdempotencyBegin::Replay(response)) => {
-                record(&operation, "ok", started);
-                let mut r = (
-                    StatusCode::OK,
-                    [(header::CONTENT_TYPE, "application/json")],
-                    response,
-                )
-                    .into_response();
-                r.headers_mut()
-                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
-                return r;
-            }
-            Ok(IdempotencyBegin::Mismatch) => {
-                record(&operation, "client_error", started);
-                return refuse(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "IDEMPOTENCY_KEY_REUSED",
-                    &format!("`Idempotency-Key` `{key}` was used with a different request"),
-                );
-            }
-            Ok(IdempotencyBegin::InProgress) => {
-                record(&operation, "client_error", started);
-                return refuse(
-                    StatusCode::CONFLICT,
-                    "IDEMPOTENCY_KEY_IN_USE",
-                    &format!(
-                        "a request with `Idempotency-Key` `{key}` is still running; retry later"
-                    ),
-                );
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "idempotency key");
-                record(&operation, "server_error", started);
-                return refuse(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "UNAVAILABLE",
-                    "the database is not available; retry later",
-                );
-            }
-        }
-    }
-    let committed = Arc::new(AtomicBool::new(false));
-    let ctx = RequestCtx {
-        caller: caller.clone(),
-        services: shared.services.clone(),
-        db: db.clone(),
-        limits: shared.limits.clone(),
-        committed: committed.clone(),
-        deadline: deadline.into_std(),
-        flags: shared.flags.clone(),
-    };
-    let span = tracing::info_span!("graphql");
-    // A read whose document async-graphql has answered before without an error, and whose
-    // plan writes its answer directly: the same reads as the caller, without the per-field
-    // resolution. `None` from the plan: the request runs the usual way below.
-    let plan = kept
-        .as_ref()
-        .and_then(|k| k.direct.get().cloned().flatten());
-    if let Some(plan) = plan {
-        let direct = tokio::time::timeout_at(
-            deadline,
-            plan.run(
-                &ctx,
-                request.operation_name.as_deref(),
-                &request.variables,
-                answer_limit(&shared.limits),
-            )
-            .instrument(span.clone()),
-        )
-        .await;
-        let answered = !matches!(direct, Ok(crate::graphql::direct::Run::Fallback));
-        metrics::counter!("hireplane_api_direct_total", "outcome" => if answered { "answered" } else { "fell_back" })
-            .increment(1);
-        match direct {
-            Ok(crate::graphql::direct::Run::TooLarge) => {
-                record(&operation, "client_error", started);
-                return (
-                    StatusCode::OK,
-                    [(header::CONTENT_TYPE, "application/json")],
-                    too_large_answer(shared.limits.max_response_bytes, false),
-                )
-                    .into_response();
-            }
-            Ok(crate::graphql::direct::Run::Answer(text)) => {
-                record(&operation, "ok", started);
-                // Which way answered, for operators and for the test that holds the two
-                // ways to the same bytes.
-                return (
-                    StatusCode::OK,
-                    [
-                        (header::CONTENT_TYPE, "application/json"),
-                        (DIRECT_HEADER, "direct"),
-                    ],
-                    text,
-                )
-                    .into_response();
-            }
-            Ok(crate::graphql::direct::Run::Fallback) => {}
-            Err(_) => {
-                record(&operation, "timeout", started);
-                return refuse(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "TIMEOUT",
-                    &format!("the request took longer than {} ms", timeout.as_millis()),
-                );
-            }
-        }
-    }
-    // With an idempotency key the rest runs in a task of its own: a client that goes away
-    // drops this handler, but not the mutation, nor the storing of its answer (red team,
-    // pass 4: a client that closed at once left its key reserved for a day, the change made,
-    // and every retry refused with `IDEMPOTENCY_KEY_IN_USE`).
+    // With an idempotency key the rest runs in a task of its own, from the key's reservation
+    // on: a client that goes away drops this handler, but not the reservation, the mutation,
+    // nor the storing of its answer (red team, pass 4: a client that closed at once left its
+    // key reserved for a day, the change made, and every retry refused with
+    // `IDEMPOTENCY_KEY_IN_USE`).
     let keyed = key.is_some();
     let request_id = headers
         .get("x-request-id")
@@ -733,6 +622,118 @@ async fn graphql(
                 .cohorts
                 .record(&labels, operation, outcome, started.elapsed());
         };
+        if let Some(key) = &key {
+            let request_hash = sha256_hex(&body);
+            match idempotency_begin(&db, &caller, key, &request_hash).await {
+                Ok(IdempotencyBegin::New) => {}
+                Ok(IdempotencyBegin::Replay(response)) => {
+                    record(&operation, "ok", started);
+                    let mut r = (
+                        StatusCode::OK,
+                        [(header::CONTENT_TYPE, "application/json")],
+                        response,
+                    )
+                        .into_response();
+                    r.headers_mut()
+                        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                    return r;
+                }
+                Ok(IdempotencyBegin::Mismatch) => {
+                    record(&operation, "client_error", started);
+                    return refuse(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "IDEMPOTENCY_KEY_REUSED",
+                        &format!("`Idempotency-Key` `{key}` was used with a different request"),
+                    );
+                }
+                Ok(IdempotencyBegin::InProgress) => {
+                    record(&operation, "client_error", started);
+                    return refuse(
+                        StatusCode::CONFLICT,
+                        "IDEMPOTENCY_KEY_IN_USE",
+                        &format!(
+                            "a request with `Idempotency-Key` `{key}` is still running; retry later"
+                        ),
+                    );
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "idempotency key");
+                    record(&operation, "server_error", started);
+                    return refuse(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "UNAVAILABLE",
+                        "the database is not available; retry later",
+                    );
+                }
+            }
+        }
+        let committed = Arc::new(AtomicBool::new(false));
+        let ctx = RequestCtx {
+            caller: caller.clone(),
+            services: shared.services.clone(),
+            db: db.clone(),
+            limits: shared.limits.clone(),
+            committed: committed.clone(),
+            deadline: deadline.into_std(),
+            flags: shared.flags.clone(),
+        };
+        let span = tracing::info_span!("graphql");
+        // A read whose document async-graphql has answered before without an error, and whose
+        // plan writes its answer directly: the same reads as the caller, without the per-field
+        // resolution. `None` from the plan: the request runs the usual way below.
+        let plan = kept
+            .as_ref()
+            .and_then(|k| k.direct.get().cloned().flatten());
+        if let Some(plan) = plan {
+            let direct = tokio::time::timeout_at(
+                deadline,
+                plan.run(
+                    &ctx,
+                    request.operation_name.as_deref(),
+                    &request.variables,
+                    answer_limit(&shared.limits),
+                )
+                .instrument(span.clone()),
+            )
+            .await;
+            let answered = !matches!(direct, Ok(crate::graphql::direct::Run::Fallback));
+            metrics::counter!("hireplane_api_direct_total", "outcome" => if answered { "answered" } else { "fell_back" })
+                .increment(1);
+            match direct {
+                Ok(crate::graphql::direct::Run::TooLarge) => {
+                    record(&operation, "client_error", started);
+                    return (
+                        StatusCode::OK,
+                        [(header::CONTENT_TYPE, "application/json")],
+                        too_large_answer(shared.limits.max_response_bytes, false),
+                    )
+                        .into_response();
+                }
+                Ok(crate::graphql::direct::Run::Answer(text)) => {
+                    record(&operation, "ok", started);
+                    // Which way answered, for operators and for the test that holds the two
+                    // ways to the same bytes.
+                    return (
+                        StatusCode::OK,
+                        [
+                            (header::CONTENT_TYPE, "application/json"),
+                            (DIRECT_HEADER, "direct"),
+                        ],
+                        text,
+                    )
+                        .into_response();
+                }
+                Ok(crate::graphql::direct::Run::Fallback) => {}
+                Err(_) => {
+                    record(&operation, "timeout", started);
+                    return refuse(
+                        StatusCode::GATEWAY_TIMEOUT,
+                        "TIMEOUT",
+                        &format!("the request took longer than {} ms", timeout.as_millis()),
+                    );
+                }
+            }
+        }
         if let Some(k) = &kept {
             request.set_parsed_query(k.doc.clone());
         }
