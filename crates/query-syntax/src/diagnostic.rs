@@ -15,13 +15,21 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// A diagnostic of `message`, cut to [`MESSAGE_CHARS`] characters (a message that quotes
-    /// what the caller wrote stays short however long that was).
+    /// A diagnostic of `message`, cut in the middle to [`MESSAGE_CHARS`] characters (a message
+    /// that quotes what the caller wrote stays short however long that was).
     pub fn new(message: impl Into<String>, span: Span) -> Diagnostic {
         let message = message.into();
-        let message = match clip(&message, MESSAGE_CHARS) {
-            std::borrow::Cow::Borrowed(_) => message,
-            std::borrow::Cow::Owned(cut) => cut,
+        let message = match message.char_indices().nth(MESSAGE_CHARS) {
+            // Its start and its end kept (what is wrong is often said last), the middle cut.
+            Some(_) => {
+                let chars: Vec<char> = message.chars().collect();
+                let (head, tail) = (MESSAGE_CHARS * 3 / 4, MESSAGE_CHARS / 4 - 1);
+                let mut cut: String = chars[..head].iter().collect();
+                cut.push('…');
+                cut.extend(&chars[chars.len() - tail..]);
+                cut
+            }
+            None => message,
         };
         Diagnostic {
             message,
@@ -234,7 +242,7 @@ mod tests {
             "{shown}\n{carets}"
         );
         assert!(
-            lines[0].ends_with('…') && lines[0].chars().count() < 420,
+            lines[0].contains('…') && lines[0].ends_with("xx\"") && lines[0].chars().count() < 420,
             "{}",
             lines[0]
         );
