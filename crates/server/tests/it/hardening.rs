@@ -84,14 +84,21 @@ impl Api {
 
     /// POSTs `body` as it is with `token`: the status and the answer (JSON when it is).
     fn send(&self, token: &str, body: &str) -> (u16, Value) {
-        let mut resp = self
+        self.send_with(token, body, &[])
+    }
+
+    /// [`Api::send`] with more headers.
+    fn send_with(&self, token: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut req = self
             .server
             .agent
             .post(format!("{}/graphql", self.server.base))
             .header("Authorization", format!("Bearer {token}"))
-            .header("Content-Type", "application/json")
-            .send(body)
-            .unwrap();
+            .header("Content-Type", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.send(body).unwrap();
         let status = resp.status().as_u16();
         let text = resp.body_mut().read_to_string().unwrap();
         (
@@ -106,21 +113,7 @@ impl Api {
 
     /// [`Api::post`] with an `Idempotency-Key`.
     fn post_with_key(&self, token: &str, key: &str, body: &Value) -> (u16, Value) {
-        let mut resp = self
-            .server
-            .agent
-            .post(format!("{}/graphql", self.server.base))
-            .header("Authorization", format!("Bearer {token}"))
-            .header("Content-Type", "application/json")
-            .header("Idempotency-Key", key)
-            .send(body.to_string())
-            .unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        self.send_with(token, &body.to_string(), &[("Idempotency-Key", key)])
     }
 
     fn get(&self, path: &str) -> (u16, String) {

@@ -646,6 +646,11 @@ fn lock_seats(tx: &mut Tx<'_>, org: &str, cmds: &[NewInterview]) -> Result<(), S
                 .map(|p| seat_key(org, "user", p.user_id.as_str())),
         );
     }
+    take_seats(tx, keys)
+}
+
+/// Takes the seats' advisory locks `keys` until commit, in key order, each once.
+fn take_seats(tx: &mut Tx<'_>, mut keys: Vec<i32>) -> Result<(), StoreError> {
     keys.sort_unstable();
     keys.dedup();
     for key in keys {
@@ -669,20 +674,11 @@ pub(super) fn lock_candidate_seats(
     if !tx.is_postgres() {
         return Ok(());
     }
-    let mut keys: Vec<i32> = ids
+    let keys: Vec<i32> = ids
         .iter()
         .map(|id| seat_key(org, "candidate", id))
         .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    for key in keys {
-        tx.query(
-            "SELECT CAST(pg_advisory_xact_lock(CAST($1 AS integer), CAST($2 AS integer)) AS text)",
-            &[Val::Int(i64::from(PG_SEAT_LOCK)), Val::Int(i64::from(key))],
-            &[Kind::Text],
-        )?;
-    }
-    Ok(())
+    take_seats(tx, keys)
 }
 
 fn create_interview_tx(
