@@ -502,11 +502,16 @@ async fn graphql(
         );
         shared.cohorts.label(&loaded.flags, &cx)
     };
-    let record = |operation: &str, outcome: &'static str, started: Instant| {
-        observe(operation, outcome, started);
-        shared
-            .cohorts
-            .record(&labels, operation, outcome, started.elapsed());
+    // Owns what it needs, so that the part of the request that may run in a task of its own
+    // (below) takes it along.
+    let record = {
+        let (shared, labels) = (shared.clone(), labels.clone());
+        move |operation: &str, outcome: &'static str, started: Instant| {
+            observe(operation, outcome, started);
+            shared
+                .cohorts
+                .record(&labels, operation, outcome, started.elapsed());
+        }
     };
     if let Some(faults) = &shared.faults
         && faults.fail(&labels.flags_on())
@@ -616,12 +621,6 @@ async fn graphql(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let tail = async move {
-        let record = |operation: &str, outcome: &'static str, started: Instant| {
-            observe(operation, outcome, started);
-            shared
-                .cohorts
-                .record(&labels, operation, outcome, started.elapsed());
-        };
         if let Some(key) = &key {
             let request_hash = sha256_hex(&body);
             match idempotency_begin(&db, &caller, key, &request_hash).await {
@@ -774,27 +773,20 @@ async fn graphql(
         // Written up to `limits.max_response_bytes`: past it the answer is refused, whatever
         // made it large (aliases of one field, which the store's byte budget counts once; long
         // texts; errors), and the refusal is what an idempotency key keeps.
-        let mut out = Capped {
-            buf: Vec::new(),
-            limit: answer_limit(&shared.limits),
-        };
-        let text = match serde_json::to_writer(&mut out, &response) {
-            Ok(()) => {
+        let text = match json_within(&response, answer_limit(&shared.limits)) {
+            Ok(text) => {
                 // Answered without an error, within the limit: the document passed every
                 // validation rule, so it may get a direct plan (decided once per kept document).
                 if answered_cleanly && let Some(k) = &kept {
                     k.direct
                         .get_or_init(|| crate::graphql::direct::plan(&k.doc).map(Arc::new));
                 }
-                String::from_utf8(out.buf).unwrap_or_default()
+                text
             }
-            Err(e) if e.is_io() => {
-                drop(out);
-                too_large_answer(
-                    shared.limits.max_response_bytes,
-                    committed.load(Ordering::Acquire),
-                )
-            }
+            Err(e) if e.is_io() => too_large_answer(
+                shared.limits.max_response_bytes,
+                committed.load(Ordering::Acquire),
+            ),
             Err(e) => {
                 tracing::error!(error = %e, "serializing a response");
                 return refuse(
@@ -901,19 +893,24 @@ fn too_large_answer(limit: usize, applied: bool) -> String {
 }
 
 /// A buffer that takes at most `limit` bytes, then fails the write (serde_json stops there).
-pub(crate) struct Capped {
-    pub(crate) buf: Vec<u8>,
-    pub(crate) limit: usize,
+struct Capped {
+    buf: Vec<u8>,
+    limit: usize,
 }
 
-/// `value` as JSON text of at most `limit` bytes; `None` past it.
-pub(crate) fn json_within(value: &impl serde::Serialize, limit: usize) -> Option<String> {
+/// `value` as JSON text of at most `limit` bytes: past it, an IO error (`is_io`), for which
+/// serde_json stopped writing.
+pub(crate) fn json_within(
+    value: &impl serde::Serialize,
+    limit: usize,
+) -> Result<String, serde_json::Error> {
     let mut out = Capped {
         buf: Vec::new(),
         limit,
     };
-    serde_json::to_writer(&mut out, value).ok()?;
-    String::from_utf8(out.buf).ok()
+    serde_json::to_writer(&mut out, value)?;
+    // serde_json writes UTF-8.
+    String::from_utf8(out.buf).map_err(|e| serde::ser::Error::custom(e.to_string()))
 }
 
 impl std::io::Write for Capped {

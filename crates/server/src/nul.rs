@@ -39,7 +39,7 @@ impl Nul {
 /// The first of `variables` (by name) that holds NUL in a string or an object's key.
 pub fn in_variables(variables: &async_graphql::Variables) -> Option<Nul> {
     variables.iter().find_map(|(name, value)| {
-        const_value(value).map(|path| Nul {
+        nul_path(value).map(|path| Nul {
             what: format!("${name}{path}"),
             pos: None,
         })
@@ -53,7 +53,7 @@ pub fn in_document(doc: &ExecutableDocument) -> Option<Nul> {
     for (_, op) in doc.operations.iter() {
         for var in &op.node.variable_definitions {
             if let Some(default) = &var.node.default_value
-                && let Some(path) = const_value(&default.node)
+                && let Some(path) = nul_path(&default.node)
             {
                 return Some(Nul {
                     what: format!("${}{path} (default)", var.node.name.node),
@@ -72,7 +72,7 @@ pub fn in_document(doc: &ExecutableDocument) -> Option<Nul> {
                 Selection::Field(f) => {
                     let field = &f.node;
                     for (name, value) in &field.arguments {
-                        if let Some(path) = value_path(&value.node) {
+                        if let Some(path) = nul_path(&value.node) {
                             return Some(Nul {
                                 what: format!("{}({}:){path}", field.name.node, name.node),
                                 pos: Some(value.pos),
@@ -89,7 +89,7 @@ pub fn in_document(doc: &ExecutableDocument) -> Option<Nul> {
             };
             for directive in directives {
                 for (name, value) in &directive.node.arguments {
-                    if let Some(path) = value_path(&value.node) {
+                    if let Some(path) = nul_path(&value.node) {
                         return Some(Nul {
                             what: format!("@{}({}:){path}", directive.node.name.node, name.node),
                             pos: Some(value.pos),
@@ -103,49 +103,81 @@ pub fn in_document(doc: &ExecutableDocument) -> Option<Nul> {
     None
 }
 
-/// The path below `value` to its first string or key holding NUL (`""` for `value` itself).
-fn const_value(value: &ConstValue) -> Option<String> {
-    let mut stack: Vec<(&ConstValue, String)> = vec![(value, String::new())];
-    while let Some((v, path)) = stack.pop() {
-        match v {
-            ConstValue::String(s) if s.contains('\0') => return Some(path),
-            ConstValue::List(items) => stack.extend(
-                items
-                    .iter()
-                    .enumerate()
-                    .rev()
-                    .map(|(i, item)| (item, format!("{path}[{i}]"))),
-            ),
+/// A value of a request: a constant (a variable's) or a literal of the query (which may name
+/// variables: they are checked by [`in_variables`]). One walk serves both.
+trait Tree: Sized {
+    fn node(&self) -> Node<'_, Self>;
+}
+
+enum Node<'a, T> {
+    Text(&'a str),
+    List(&'a [T]),
+    Object(Vec<(&'a str, &'a T)>),
+    Other,
+}
+
+impl Tree for ConstValue {
+    fn node(&self) -> Node<'_, Self> {
+        match self {
+            ConstValue::String(s) => Node::Text(s),
+            ConstValue::List(items) => Node::List(items),
             ConstValue::Object(fields) => {
-                for (key, item) in fields.iter().rev() {
-                    if key.contains('\0') {
-                        return Some(path);
-                    }
-                    stack.push((item, format!("{path}.{key}")));
-                }
+                Node::Object(fields.iter().map(|(k, v)| (k.as_str(), v)).collect())
+            }
+            _ => Node::Other,
+        }
+    }
+}
+
+impl Tree for Value {
+    fn node(&self) -> Node<'_, Self> {
+        match self {
+            Value::String(s) => Node::Text(s),
+            Value::List(items) => Node::List(items),
+            Value::Object(fields) => {
+                Node::Object(fields.iter().map(|(k, v)| (k.as_str(), v)).collect())
+            }
+            _ => Node::Other,
+        }
+    }
+}
+
+/// The path below `value` to its first string or key holding NUL (`""` for `value` itself).
+/// Walked first without paths, since nearly every request holds none: the paths are made only
+/// when there is one to name.
+fn nul_path<T: Tree>(value: &T) -> Option<String> {
+    let mut stack = vec![value];
+    let mut found = false;
+    while let Some(v) = stack.pop() {
+        match v.node() {
+            Node::Text(s) if s.contains('\0') => found = true,
+            Node::List(items) => stack.extend(items),
+            Node::Object(fields) => {
+                found |= fields.iter().any(|(k, _)| k.contains('\0'));
+                stack.extend(fields.into_iter().map(|(_, v)| v));
             }
             _ => {}
         }
+        if found {
+            break;
+        }
     }
-    None
-}
-
-/// As [`const_value`], for a literal of the query (which may name variables: they are checked
-/// by [`in_variables`]).
-fn value_path(value: &Value) -> Option<String> {
-    let mut stack: Vec<(&Value, String)> = vec![(value, String::new())];
+    if !found {
+        return None;
+    }
+    let mut stack: Vec<(&T, String)> = vec![(value, String::new())];
     while let Some((v, path)) = stack.pop() {
-        match v {
-            Value::String(s) if s.contains('\0') => return Some(path),
-            Value::List(items) => stack.extend(
+        match v.node() {
+            Node::Text(s) if s.contains('\0') => return Some(path),
+            Node::List(items) => stack.extend(
                 items
                     .iter()
                     .enumerate()
                     .rev()
                     .map(|(i, item)| (item, format!("{path}[{i}]"))),
             ),
-            Value::Object(fields) => {
-                for (key, item) in fields.iter().rev() {
+            Node::Object(fields) => {
+                for (key, item) in fields.into_iter().rev() {
                     if key.contains('\0') {
                         return Some(path);
                     }

@@ -652,7 +652,7 @@ impl Connection {
                     // Each message is bounded as a POST's answer is (red team, pass 4: 3,000
                     // aliases of `cloudEvent` made messages of 1 MB against a limit of 1 MB):
                     // past it the subscription ends with an error that says so.
-                    let Some(payload) = crate::http::json_within(&response, limit) else {
+                    let Ok(payload) = crate::http::json_within(&response, limit) else {
                         let errors = json!([{
                             "message": format!(
                                 "a message of this subscription is larger than {limit} bytes \
