@@ -875,17 +875,9 @@ pub(crate) fn answer_limit(limits: &crate::settings::Limits) -> usize {
 
 /// The refusal of an answer larger than `limit` bytes, saying so when mutations were applied.
 fn too_large_answer(limit: usize, applied: bool) -> String {
-    let applied = if applied {
-        "; the request's mutations were applied (ask for less of their answer)"
-    } else {
-        ""
-    };
     serde_json::json!({
         "errors": [{
-            "message": format!(
-                "the answer is larger than {limit} bytes (`limits.max_response_bytes`): select \
-                 fewer fields, aliases or rows{applied}"
-            ),
+            "message": crate::graphql::budget::too_large_message(limit, applied),
             "extensions": {"code": "BAD_USER_INPUT"},
         }]
     })

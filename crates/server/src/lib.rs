@@ -332,6 +332,7 @@ async fn start_inner(
         stop_rx.clone(),
     );
     let settings_console = settings.console.clone();
+    let device_key = crate::console::signin::installation_device_key(&db).await;
     let shared = Arc::new(http::Shared {
         relay: relay.clone(),
         automation: automation.clone(),
@@ -349,7 +350,7 @@ async fn start_inner(
         gate,
         metrics,
         documents: crate::documents::Documents::default(),
-        console: crate::console::signin::Attempts::new(&settings_console),
+        console: crate::console::signin::Attempts::new(&settings_console, device_key),
     });
     let trusted = Arc::new(
         shared
@@ -464,7 +465,14 @@ async fn serve(
             },
             () = &mut stop => break,
         };
-        let Some(counted) = Connection::open(&open, peer.ip(), per_address).map(Arc::new) else {
+        // A trusted proxy carries many clients' connections: only its clients' own addresses
+        // are limited, per request ([`client_address`]), not the proxy's.
+        let limit = if trusted.iter().any(|n| n.contains(peer.ip())) {
+            0
+        } else {
+            per_address
+        };
+        let Some(counted) = Connection::open(&open, peer.ip(), limit).map(Arc::new) else {
             metrics::counter!("hireplane_connections_refused_total").increment(1);
             refuse_connection(stream, peer.ip(), per_address);
             continue;
@@ -533,17 +541,20 @@ pub fn client_address(
     if trusted.is_empty() || !is_trusted(peer) {
         return peer;
     }
-    let entries: Vec<&str> = headers
+    // Read from the right, where the trusted proxies wrote, however long the header is: a
+    // client's long prefix must not make the request count as the proxy's own (red team, pass
+    // 4: over 4,096 characters, every guess counted against the address all clients share).
+    // More hops than `MAX_HOPS` of trusted proxies is no real chain: the walk stops there.
+    const MAX_HOPS: usize = 32;
+    let entries = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        // A proxy sends a few addresses; a longer header is a client's and is not read.
-        .filter(|v| v.len() <= 4096)
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect();
+        .rev()
+        .flat_map(|v| v.as_bytes().rsplit(|b| *b == b','))
+        .take(MAX_HOPS);
     let mut client = peer;
-    for entry in entries.iter().rev() {
+    for entry in entries {
+        let entry = std::str::from_utf8(entry).map(str::trim).unwrap_or("");
         let parsed = entry
             .parse::<std::net::IpAddr>()
             .ok()
@@ -762,5 +773,22 @@ mod tests {
         assert_eq!(of(lb, &["1.2.3.4, nonsense"]), lb);
         assert_eq!(of(lb, &["nonsense, 10.2.2.2"]), ip("10.2.2.2"));
         assert_eq!(of(lb, &["10.3.3.3, 10.2.2.2"]), ip("10.3.3.3"));
+        // However long the client's own prefix, the address the proxy appended counts (red
+        // team, pass 4: past 4,096 characters the proxy's own address did, which every client
+        // shares).
+        let long = format!("{}203.0.113.7", "1.2.3.4, ".repeat(2_000));
+        assert_eq!(of(lb, &[long.as_str()]), ip("203.0.113.7"));
+        let junk = format!("{}, 203.0.113.8", "x".repeat(10_000));
+        assert_eq!(of(lb, &[junk.as_str()]), ip("203.0.113.8"));
+        // Not UTF-8 on the left does not hide the right.
+        let mut h = axum::http::HeaderMap::new();
+        h.append(
+            "x-forwarded-for",
+            axum::http::HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.9").unwrap(),
+        );
+        assert_eq!(client_address(lb, &h, &trusted), ip("203.0.113.9"));
+        // A chain of trusted hops is followed at most 32 deep.
+        let hops = format!("203.0.113.10, {}", vec!["10.0.0.1"; 40].join(", "));
+        assert_eq!(of(lb, &[hops.as_str()]), ip("10.0.0.1"));
     }
 }

@@ -111,10 +111,12 @@ pub struct Limits {
     /// in memory stays bounded (`store::Store::set_row_limit`). The CLI has no limit. Lists
     /// run as reports too: the limit is never under `max_page_size` + 1, so no page is refused.
     pub max_report_rows: usize,
-    /// The most bytes one request's answer may take (0: no limit), counted twice: as the store
-    /// reads the rows of its reports and lists (texts' bytes and 64 per value, shared by the
-    /// request's aliases: `store::Store::set_request`), and as the answer is written (its JSON,
-    /// aliases of one field and errors included). Past either the request is refused
+    /// The most bytes one request's answer may take (0: no limit), counted three times: as the
+    /// store reads the rows of its reports and lists (texts' bytes and 64 per value, shared by
+    /// the request's aliases: `store::Store::set_request`), as its fields resolve (their JSON
+    /// and 32 per value: no field resolves once the count is over, `graphql::budget`), and as
+    /// the answer is written (its JSON, aliases of one field and errors included). Past any of
+    /// them the request is refused
     /// (`BAD_USER_INPUT`, "show fewer columns or rows", "select fewer fields, aliases or
     /// rows"), so what one request holds in memory and what an idempotency key keeps stay
     /// bounded. The CLI has no limit.
@@ -133,7 +135,9 @@ pub struct Limits {
     /// org's requests; raise it (to `pool.size`: no gate) where the database has CPU to spare.
     pub fair_share_slots: u32,
     /// The most connections one client address may hold open at once (0: no limit); a further
-    /// one is answered 429 and closed. Behind a proxy every client shares its address: raise it.
+    /// one is answered 429 and closed. A proxy of `console.trusted_proxies` is not limited (it
+    /// carries many clients' connections; their requests are limited by the addresses it
+    /// forwards); behind an untrusted one every client shares its address: raise it.
     pub max_connections_per_ip: usize,
     /// Failed authentications (no token, a wrong, expired or revoked one) each client address may
     /// make per minute on average (0: no limit) ...

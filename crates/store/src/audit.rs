@@ -463,7 +463,10 @@ impl Store {
         let mut out = Vec::new();
         match self {
             Store::Sqlite(s) => {
-                let tx = s.conn().transaction()?;
+                // A read: no write lock (the connection's default is `Immediate`).
+                let tx = s
+                    .conn()
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
                 let exists: bool = tx.query_row(
                     "SELECT EXISTS (SELECT 1 FROM orgs WHERE org_id = ?1)",
                     [org_id],

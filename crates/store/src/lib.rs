@@ -74,7 +74,9 @@ pub use privacy::{DemographicRun, PrivacySettings};
 pub use report::{ReportRows, UserAccess};
 pub use rollouts::{CohortCounts, CohortSums, RolloutEvent, RolloutWrite, StoredRollout};
 pub use rows::{FOREIGN_KEYS, ForeignKey, Table};
-pub use sessions::{CodePurpose, SessionVia, StoredCode, StoredPassword, StoredSession};
+pub use sessions::{
+    CodePurpose, SESSIONS_PER_USER, SessionVia, StoredCode, StoredPassword, StoredSession,
+};
 pub use tokens::{IDEMPOTENCY_KEPT_FOR, IDEMPOTENCY_KEYS_KEPT, IdempotencyBegin, StoredToken};
 pub use write::{
     AddStage, Archive, CustomFieldValue, DEFAULT_ARCHIVE_REASONS, Hire, InterviewLoop,

@@ -195,6 +195,12 @@ pub const MIGRATIONS: &[Migration] = &[
             "../migrations/postgres/0034_interview_participants_application.sql"
         ),
     },
+    Migration {
+        version: 35,
+        name: "installation_keys",
+        sqlite: include_str!("../migrations/sqlite/0035_installation_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0035_installation_keys.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

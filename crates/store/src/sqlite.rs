@@ -40,7 +40,13 @@ const PROGRESS_OPS: std::ffi::c_int = 1000;
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let open = || -> rusqlite::Result<Connection> {
-            let conn = Connection::open(path)?;
+            let mut conn = Connection::open(path)?;
+            // A transaction that reads and then writes must take the write lock when it
+            // begins: upgrading a deferred one fails at once with "database is locked" when
+            // another connection wrote in between (SQLite does not wait then, to avoid a
+            // deadlock), which made concurrent sign-ins answer 500 (red team, pass 4). Reads
+            // that need a snapshot ask for `Deferred` (`read_tx`, `with_org_rows`).
+            conn.set_transaction_behavior(TransactionBehavior::Immediate);
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -138,7 +144,9 @@ impl SqliteStore {
         org_id: &str,
         f: &mut dyn FnMut(&mut RunQuery<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)?;
         let mut run =
             |sql: &str,
              params: &[&str],

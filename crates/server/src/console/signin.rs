@@ -23,13 +23,15 @@
 //!   the owner's browser, which signed in before, is never locked out by someone else's
 //!   guesses (OWASP's device cookies; passes 2 and 3 found lockouts anyone could trigger).
 //! - A browser that signed in to the account with its password before carries a device cookie
-//!   (`hp_device`: a random id and an HMAC of the account and the id under a key the process
-//!   makes at start; `Path=/console/sign-in`, `HttpOnly`, `SameSite=Strict`, 30 days). Its
+//!   (`hp_device`: a random id and an HMAC of the account and the id under the installation's
+//!   key, kept in the database: `Path=/console/sign-in`, `HttpOnly`, `SameSite=Strict`, 30
+//!   days). Its
 //!   attempts at that account count against the cookie alone, the way one address's do, and
 //!   none of the three limits above refuses them: the owner who mistypes *during* an attack,
 //!   or signs in from an address someone else guesses from, gets in (OWASP's "device cookies").
-//!   A stolen cookie gives a thief the guesses of one address. The key is the process's, like
-//!   the limits' counts: after a restart, or on another replica, the browser is a new one.
+//!   A stolen cookie gives a thief the guesses of one address. Every replica, and the next
+//!   process, trusts the cookie; the limits' counts, though, are each process's own (n replicas
+//!   behind a balancer allow n times the guesses).
 //!
 //! A right password gives its attempt back, so the limits count failures: an office's people
 //! signing in at once are not refused. Tokens and one-time codes are secrets nobody guesses;
@@ -142,8 +144,8 @@ pub const PASSWORD_CHECK_WAIT: Duration = Duration::from_secs(2);
 /// The cookie that marks a browser that signed in to an account with its password.
 const DEVICE_COOKIE: &str = "hp_device";
 
-/// How long a device cookie lasts in the browser (the key that signs it lasts as long as the
-/// process: [`Attempts::device_key`]).
+/// How long a device cookie lasts in the browser (the key that signs it is the installation's:
+/// [`installation_device_key`]).
 const DEVICE_DAYS: u32 = 30;
 
 /// A browser's device cookie, checked for the account it attempts: its random id.
@@ -225,18 +227,50 @@ fn too_many(wait: Duration) -> PageError {
     ))
 }
 
+/// The key that signs the console's device cookies, kept in the database
+/// (`Store::installation_key`) so that every replica, and the next process, trusts the
+/// browsers one of them marked. `None` when the database cannot give it (the process then makes
+/// its own, [`Attempts::new`]) or no randomness is to be had.
+pub async fn installation_device_key(db: &crate::db::Db) -> Option<[u8; 32]> {
+    let mut fresh = [0u8; 32];
+    getrandom::fill(&mut fresh).ok()?;
+    let fresh = hex(&fresh);
+    let stored = db
+        .run(move |store| store.installation_key("console device cookies", &fresh))
+        .await;
+    match stored {
+        Ok(Ok(key)) => unhex::<32>(&key).or_else(|| {
+            tracing::warn!("the stored key of the console's device cookies is not 32 hex bytes");
+            None
+        }),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "reading the key of the console's device cookies");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the key of the console's device cookies");
+            None
+        }
+    }
+}
+
 impl Attempts {
-    pub fn new(settings: &ConsoleSettings) -> Attempts {
+    /// The limits of `settings`; device cookies signed with `device_key`
+    /// ([`installation_device_key`]), or, without one, a key of this process alone.
+    pub fn new(settings: &ConsoleSettings, device_key: Option<[u8; 32]>) -> Attempts {
         let (n, burst) = (
             settings.sign_in_failures_per_minute,
             settings.sign_in_failure_burst,
         );
-        let mut device_key = [0u8; 32];
-        if getrandom::fill(&mut device_key).is_err() {
-            // No randomness: a key nobody knows cannot be made, so no device cookie is ever
-            // taken ([`Attempts::device_of`]).
-            tracing::warn!("no random key for the console's device cookies: none is trusted");
-        }
+        let device_key = device_key.unwrap_or_else(|| {
+            let mut key = [0u8; 32];
+            if getrandom::fill(&mut key).is_err() {
+                // No randomness: a key nobody knows cannot be made, so no device cookie is
+                // ever taken ([`Attempts::device_of`]).
+                tracing::warn!("no random key for the console's device cookies: none is trusted");
+            }
+            key
+        });
         Attempts {
             pairs: Limit::new(n, burst),
             accounts: Limit::new(n.saturating_mul(4), burst.saturating_mul(4)),
@@ -357,8 +391,8 @@ impl Attempts {
         short
     }
 
-    /// The device of the request's device cookie when it was made for `account` (by this
-    /// process: a restart, or another replica, takes the browser for a new one).
+    /// The device of the request's device cookie when it was made for `account` (by any
+    /// replica of the installation, before a restart or after).
     fn device_of(&self, headers: &HeaderMap, account: &str) -> Option<Device> {
         if self.device_key == [0; 32] {
             return None;
@@ -881,21 +915,27 @@ mod tests {
     use super::*;
 
     fn attempts() -> Attempts {
-        Attempts::new(&ConsoleSettings {
-            sign_in_failures_per_minute: 1,
-            sign_in_failure_burst: 1,
-            ..ConsoleSettings::default()
-        })
+        Attempts::new(
+            &ConsoleSettings {
+                sign_in_failures_per_minute: 1,
+                sign_in_failure_burst: 1,
+                ..ConsoleSettings::default()
+            },
+            None,
+        )
     }
 
     /// Three tries a minute for an account from one address; twelve for the account from
     /// everywhere, and for an address.
     fn attempts_of_three() -> Attempts {
-        Attempts::new(&ConsoleSettings {
-            sign_in_failures_per_minute: 1,
-            sign_in_failure_burst: 3,
-            ..ConsoleSettings::default()
-        })
+        Attempts::new(
+            &ConsoleSettings {
+                sign_in_failures_per_minute: 1,
+                sign_in_failure_burst: 3,
+                ..ConsoleSettings::default()
+            },
+            None,
+        )
     }
 
     fn ip(text: &str) -> IpAddr {

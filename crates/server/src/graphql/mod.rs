@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod automation;
+pub mod budget;
 pub mod direct;
 pub mod events;
 pub mod flags;
@@ -218,6 +219,11 @@ pub fn schema(limits: &Limits) -> Result<Schema, SchemaError> {
     .limit_directives(8);
     if has_mutations {
         builder = builder.register(mutation);
+    }
+    if limits.max_response_bytes > 0 {
+        builder = builder.extension(budget::AnswerBudget {
+            limit: limits.max_response_bytes,
+        });
     }
     for t in builder_types
         .into_iter()

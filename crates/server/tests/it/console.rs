@@ -18,6 +18,7 @@ fn now() -> domain::Instant {
 
 struct Console {
     server: common::Server,
+    settings: server::Settings,
     db: Db,
     roles: Vec<RoleToken>,
     other: Vec<RoleToken>,
@@ -30,6 +31,8 @@ struct Answer {
     status: u16,
     location: String,
     set_cookie: String,
+    /// Every `Set-Cookie`'s name and value (`name=value`).
+    cookies: Vec<String>,
     csp: String,
     cache: String,
     body: String,
@@ -37,6 +40,11 @@ struct Answer {
 
 impl Console {
     fn new(db: Db) -> Console {
+        Console::with(db, |_| {})
+    }
+
+    /// [`Console::new`] with `change` made to the server's settings.
+    fn with(db: Db, change: impl FnOnce(&mut server::Settings)) -> Console {
         let roles = common::generated_org(
             &db,
             ORG,
@@ -54,7 +62,8 @@ impl Console {
         settings.pool.size = 4;
         settings.console.sign_in_failures_per_minute = 2;
         settings.console.sign_in_failure_burst = 3;
-        let server = common::Server::start(settings);
+        change(&mut settings);
+        let server = common::Server::start(settings.clone());
         let agent = ureq::Agent::new_with_config(
             ureq::Agent::config_builder()
                 .http_status_as_error(false)
@@ -64,6 +73,7 @@ impl Console {
         );
         Console {
             server,
+            settings,
             db,
             roles,
             other,
@@ -84,11 +94,19 @@ impl Console {
                 .to_owned()
         };
         let (location, set_cookie) = (header("location"), header("set-cookie"));
+        let cookies = resp
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_owned())
+            .collect();
         let (csp, cache) = (header("content-security-policy"), header("cache-control"));
         Answer {
             status: resp.status().as_u16(),
             location,
             set_cookie,
+            cookies,
             csp,
             cache,
             body: resp.body_mut().read_to_string().unwrap_or_default(),
@@ -118,6 +136,31 @@ impl Console {
             req = req.header("Origin", o);
         }
         Console::answer(req.send_form(form.iter().copied()).unwrap())
+    }
+
+    /// [`Console::post`] through a trusted proxy that forwards for `client`
+    /// (`X-Forwarded-For`).
+    fn post_from(
+        &self,
+        client: &str,
+        path: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Answer {
+        let mut req = self
+            .agent
+            .post(format!("{}{path}", self.server.base))
+            .header("X-Forwarded-For", client);
+        if let Some(c) = cookie {
+            req = req.header("Cookie", c);
+        }
+        Console::answer(req.send_form(form.iter().copied()).unwrap())
+    }
+
+    /// Stops the server and starts another on the same database with the same settings, as a
+    /// restart or another replica would be.
+    fn restart(&mut self) {
+        self.server = common::Server::start(self.settings.clone());
     }
 
     /// Signs in with `token`: the cookie (`hp_session=...`) to send back.
@@ -546,6 +589,68 @@ fn passwords_codes_and_bounded_attempts(db: Db) {
     );
 }
 on_both!(passwords_codes_and_bounded_attempts);
+
+/// A browser's device cookie is signed with the installation's key, kept in the database, so
+/// that after a restart (or on another replica) the browser that signed in before still gets in
+/// while its account is over its limit, and a new browser does not. Clients come through a
+/// trusted proxy (`console.trusted_proxies`), each with the address it forwards.
+fn a_device_cookie_outlives_a_restart(db: Db) {
+    let mut c = Console::with(db, |s| {
+        s.console.trusted_proxies = vec!["127.0.0.1/32".into(), "::1/128".into()];
+    });
+    let services = app::Services::new();
+    let mut store = c.store();
+    let hm = c.role("hiring_manager");
+    let email = store.user_email(ORG, &hm.user_id).unwrap().unwrap();
+    let code = services
+        .create_code(
+            &mut store,
+            ORG,
+            &hm.user_id,
+            store::CodePurpose::Invitation,
+            now(),
+            3_600,
+        )
+        .unwrap();
+    let password = "correct horse battery";
+    let form = [("password", password), ("again", password)];
+    let a = c.post(&format!("/console/invitation/{code}"), None, &form, None);
+    assert_eq!(a.status, 303, "{}", a.body);
+    let sign_in = |c: &Console, pw: &str, client: &str, cookie: Option<&str>| {
+        c.post_from(
+            client,
+            "/console/sign-in",
+            cookie,
+            &[("method", "password"), ("email", &email), ("password", pw)],
+        )
+    };
+    let right =
+        |c: &Console, client: &str, cookie: Option<&str>| sign_in(c, password, client, cookie);
+    let wrong = |c: &Console, client: &str| sign_in(c, "not the password", client, None);
+    let a = right(&c, "203.0.113.1", None);
+    assert_eq!(a.status, 303, "{}", a.body);
+    let device = a
+        .cookies
+        .iter()
+        .find(|p| p.starts_with("hp_device="))
+        .unwrap_or_else(|| panic!("no device cookie in {:?}", a.cookies))
+        .clone();
+
+    c.restart();
+    // Guesses from many addresses put the account over its own limit.
+    for i in 0..30 {
+        wrong(&c, &format!("198.51.100.{i}"));
+    }
+    let a = right(&c, "203.0.113.2", None);
+    assert_eq!(a.status, 429, "a new browser waits: {}", a.body);
+    let a = right(&c, "203.0.113.2", Some(&device));
+    assert_eq!(
+        a.status, 303,
+        "the browser known before the restart: {}",
+        a.body
+    );
+}
+on_both!(a_device_cookie_outlives_a_restart);
 
 /// An invitation whose user's email is already another account's login: refused with a message
 /// that does not repeat the email, and the link is not used up (it works once the email is

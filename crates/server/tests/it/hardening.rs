@@ -701,6 +701,53 @@ fn connections_per_address_are_capped(db: Db) {
 }
 on_both!(connections_per_address_are_capped);
 
+/// Behind a trusted proxy (`console.trusted_proxies`) the proxy's connections are not capped
+/// per address (it carries every client's), and each client is limited by the address the proxy
+/// forwarded, however long a header the client started (red team, pass 4: past 4,096
+/// characters the proxy's own address counted, which every client shares).
+fn a_trusted_proxy_is_not_capped_but_its_clients_are(db: Db) {
+    use std::io::{Read, Write};
+    let api = Api::start(db, |s| {
+        s.limits.max_connections_per_ip = 2;
+        s.limits.auth_failures_per_minute = 60;
+        s.limits.auth_failure_burst = 3;
+        s.console.trusted_proxies = vec!["127.0.0.1/32".into(), "::1/128".into()];
+    });
+    let addr = api.server.base.trim_start_matches("http://").to_owned();
+    let mut held: Vec<_> = (0..5)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    for c in &mut held {
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .unwrap();
+    }
+    for c in &mut held {
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    let viewer = json!({"query": "{ viewer { org } }"}).to_string();
+    let long = format!("{}203.0.113.1", "198.51.100.1, ".repeat(500));
+    let from = |token: &str, forwarded: &str| {
+        api.send_with(token, &viewer, &[("X-Forwarded-For", forwarded)])
+    };
+    for i in 0..4 {
+        let (status, v) = from(&format!("hpt_nosuch{i}_secret"), &long);
+        assert_eq!((status, code(&v)), (401, "UNAUTHENTICATED"), "{v}");
+    }
+    let (status, v) = from("hpt_nosuch9_secret", &long);
+    assert_eq!((status, code(&v)), (429, "RATE_LIMITED"), "{v}");
+    assert!(message(&v).contains("from address `203.0.113.1`"), "{v}");
+    // Another client behind the same proxy is served.
+    let (status, v) = from(&api.attacker, "203.0.113.2");
+    assert_eq!(status, 200, "{v}");
+    // And so is a request straight from the proxy itself (its own address).
+    let (status, v) = api.send(&api.attacker, &viewer);
+    assert_eq!(status, 200, "{v}");
+}
+on_both!(a_trusted_proxy_is_not_capped_but_its_clients_are);
+
 /// A report returns at most `limits.max_report_rows` rows, through the API and the console's
 /// CSV: one that would return more is refused with a clear `BAD_USER_INPUT`, never cut short
 /// silently (the red team's 49 aliased reports of every stage transition with five joins

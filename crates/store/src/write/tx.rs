@@ -278,7 +278,10 @@ impl Store {
         };
         let mut tx = match self {
             Store::Sqlite(s) => Tx::new(
-                Conn::Sqlite(s.conn().transaction()?),
+                Conn::Sqlite(
+                    s.conn()
+                        .transaction_with_behavior(TransactionBehavior::Deferred)?,
+                ),
                 EventContext::default(),
             ),
             Store::Postgres(s) => Tx::new(

@@ -477,7 +477,7 @@ on_both!(
     "hp_test",
     migrations_are_recorded_and_idempotent,
     |mut f| {
-        let latest = 34;
+        let latest = 35;
         assert_eq!(f.store().schema_version().unwrap(), latest);
         // Opening the same database again finds it current and changes nothing.
         let url = f.url.clone();
@@ -946,3 +946,22 @@ fn sqlite_reports_stop_at_the_statement_timeout() {
         assert!(!rows.rows.is_empty());
     }
 }
+
+on_both!(
+    "hp_test",
+    an_installation_key_is_made_once_and_shared,
+    |mut f| {
+        // The first store to ask keeps its fresh key; every other, and every later ask, reads
+        // that one; another name is another key.
+        let url = f.url.clone();
+        let first = f.store().installation_key("device", "aa11").unwrap();
+        assert_eq!(first, "aa11");
+        let mut other = Store::open(&url).unwrap();
+        assert_eq!(other.installation_key("device", "bb22").unwrap(), "aa11");
+        assert_eq!(
+            f.store().installation_key("device", "cc33").unwrap(),
+            "aa11"
+        );
+        assert_eq!(other.installation_key("another", "dd44").unwrap(), "dd44");
+    }
+);

@@ -3169,3 +3169,92 @@ on_both!(
         assert_exports_validly(s, A);
     }
 );
+
+on_both!(
+    "hp_test_write",
+    sessions_created_at_once_all_land_and_each_user_keeps_fifty,
+    |mut f| {
+        // Sign-ins at once each read the org and then write: on SQLite a deferred transaction
+        // upgraded to a write failed at once with "database is locked" when another wrote in
+        // between (red team, pass 4: two 500s in 838 right-password sign-ins).
+        const THREADS: usize = 6;
+        const EACH: usize = 40;
+        let url = f.url.clone();
+        let s = f.store();
+        world(s);
+        let users = active_users(s, THREADS);
+        let start = std::sync::Arc::new(std::sync::Barrier::new(THREADS));
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (url, start, user) = (url.clone(), start.clone(), users[t].to_string());
+                std::thread::spawn(move || {
+                    let mut store = Store::open(&url).unwrap();
+                    start.wait();
+                    (0..EACH)
+                        .map(|i| {
+                            let at = Instant::parse("2031-01-01T00:00:00Z").unwrap();
+                            let session = store::StoredSession {
+                                id_hash: format!("{t:02}{i:062}"),
+                                org_id: A.into(),
+                                user_id: user.clone(),
+                                csrf_token: format!("csrf-{t}-{i}"),
+                                via: store::SessionVia::Password,
+                                created_at: at,
+                                expires_at: Instant::parse("2031-01-02T00:00:00Z").unwrap(),
+                                token_id: None,
+                            };
+                            store.create_session(&session).map_err(|e| e.to_string())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for r in h.join().unwrap() {
+                assert_eq!(r, Ok(()));
+            }
+        }
+        let n = first(
+            s,
+            "SELECT CAST(count(*) AS TEXT) FROM console_sessions WHERE org_id = 'org_a'",
+        );
+        assert_eq!(n, (THREADS * EACH).to_string());
+
+        // One user signing in again and again keeps the newest fifty sessions.
+        let user = users[0].to_string();
+        for i in 0..2 * store::SESSIONS_PER_USER {
+            let at =
+                Instant::parse(&format!("2032-01-01T{:02}:{:02}:00Z", i / 60, i % 60)).unwrap();
+            s.create_session(&store::StoredSession {
+                id_hash: format!("again{i:059}"),
+                org_id: A.into(),
+                user_id: user.clone(),
+                csrf_token: format!("again-{i}"),
+                via: store::SessionVia::Password,
+                created_at: at,
+                expires_at: Instant::parse("2033-01-01T00:00:00Z").unwrap(),
+                token_id: None,
+            })
+            .unwrap();
+        }
+        let kept = strings(
+            s,
+            &format!(
+                "SELECT csrf_token FROM console_sessions WHERE user_id = '{user}' \
+                 ORDER BY created_at"
+            ),
+        );
+        let newest: Vec<String> = (store::SESSIONS_PER_USER..2 * store::SESSIONS_PER_USER)
+            .map(|i| format!("again-{i}"))
+            .collect();
+        assert_eq!(kept, newest);
+        // The other users' sessions are untouched.
+        let others = first(
+            s,
+            &format!(
+                "SELECT CAST(count(*) AS TEXT) FROM console_sessions WHERE user_id <> '{user}'"
+            ),
+        );
+        assert_eq!(others, ((THREADS - 1) * EACH).to_string());
+    }
+);
