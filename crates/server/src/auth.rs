@@ -98,7 +98,7 @@ impl Gate {
 
     /// How long `client` must wait before its tokens are checked again, if it must.
     fn blocked_for(&self, client: Option<IpAddr>) -> Option<Duration> {
-        let client = client?;
+        let client = crate::client_network(client?);
         let blocked = self.blocked.lock().ok()?;
         let until = *blocked.get(&client)?;
         until.checked_duration_since(Instant::now())
@@ -108,7 +108,8 @@ impl Gate {
     /// limit says.
     fn failed(&self, client: Option<IpAddr>) {
         metrics::counter!("hireplane_auth_failures_total").increment(1);
-        let (Some(limiter), Some(client)) = (&self.failures, client) else {
+        let (Some(limiter), Some(client)) = (&self.failures, client.map(crate::client_network))
+        else {
             return;
         };
         if limiter.len() > 100_000 {

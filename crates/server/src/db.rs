@@ -397,6 +397,8 @@ impl Db {
     /// A handle whose jobs count against the share of client address `address` (work done
     /// before the caller is known: checking its token).
     pub fn for_address(&self, address: std::net::IpAddr, deadline: Instant) -> Db {
+        // An IPv6 client by its /64 (`client_network`).
+        let address = crate::client_network(address);
         let share = self.share(
             format!("address `{address}`"),
             "address",

@@ -472,7 +472,8 @@ async fn serve(
         } else {
             per_address
         };
-        let Some(counted) = Connection::open(&open, peer.ip(), limit).map(Arc::new) else {
+        let Some(counted) = Connection::open(&open, client_network(peer.ip()), limit).map(Arc::new)
+        else {
             metrics::counter!("hireplane_connections_refused_total").increment(1);
             refuse_connection(stream, peer.ip(), per_address);
             continue;
@@ -568,6 +569,24 @@ pub fn client_address(
         }
     }
     client
+}
+
+/// The key of a client address for every per-address limit (failed authentications, database
+/// shares, connections, console sign-ins): an IPv4 address, or an IPv6 address's /64 (the
+/// smallest network one subscriber gets; a client picks any address of it at will: red team,
+/// pass 5, sent 39 wrong tokens from one /64 without a 429). An IPv4 address written as IPv6
+/// (`::ffff:a.b.c.d`) is the IPv4 one.
+pub fn client_network(ip: std::net::IpAddr) -> std::net::IpAddr {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !(u128::MAX >> 64),
+            )),
+        },
+        v4 => v4,
+    }
 }
 
 /// One open connection of a client address, counted while it lives.

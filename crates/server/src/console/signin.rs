@@ -71,6 +71,7 @@ use serde::Deserialize;
 
 use super::layout;
 use super::{PageError, check_origin, page_response, redirect, signed_in};
+use crate::client_network as network;
 use crate::http::{ClientAddr, Shared};
 use crate::settings::ConsoleSettings;
 use app::sessions::{NewSession, SignInError};
@@ -150,21 +151,6 @@ const DEVICE_DAYS: u32 = 30;
 
 /// A browser's device cookie, checked for the account it attempts: its random id.
 type Device = [u8; 16];
-
-/// The key of a client address for the limits: an IPv4 address, or an IPv6 address's /64 (the
-/// smallest network one subscriber gets; a client picks any address of it at will). An IPv4
-/// address written as IPv6 (`::ffff:a.b.c.d`) is the IPv4 one.
-fn network(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(std::net::Ipv6Addr::from(
-                u128::from(v6) & !(u128::MAX >> 64),
-            )),
-        },
-        v4 => v4,
-    }
-}
 
 /// HMAC-SHA-256 (RFC 2104) of `parts` one after the other, under a 32-byte key.
 fn hmac(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {

@@ -739,6 +739,17 @@ fn a_trusted_proxy_is_not_capped_but_its_clients_are(db: Db) {
     let (status, v) = from("hpt_nosuch9_secret", &long);
     assert_eq!((status, code(&v)), (429, "RATE_LIMITED"), "{v}");
     assert!(message(&v).contains("from address `203.0.113.1`"), "{v}");
+    // An IPv6 client is one by its /64, whichever of its addresses it sends from (red team,
+    // pass 5: 39 wrong tokens from one /64, none refused).
+    for i in 0..4 {
+        let (status, v) = from(
+            &format!("hpt_nosuch{i}_secret"),
+            &format!("2001:db8::{i:x}"),
+        );
+        assert_eq!((status, code(&v)), (401, "UNAUTHENTICATED"), "{v}");
+    }
+    let (status, v) = from("hpt_nosuch9_secret", "2001:db8::ffff:1");
+    assert_eq!((status, code(&v)), (429, "RATE_LIMITED"), "{v}");
     // Another client behind the same proxy is served.
     let (status, v) = from(&api.attacker, "203.0.113.2");
     assert_eq!(status, 200, "{v}");
