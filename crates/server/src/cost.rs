@@ -56,6 +56,10 @@ pub fn root_weight(name: &str) -> (u64, &'static str) {
         // Every candidate of the org grouped by email: 200 aliases at a lookup's weight ran
         // 33 whole-org scans of 183 ms and left the rest `BUSY` (red team, pass 2).
         "duplicateCandidates" => (REPORT_COST, "a search of the whole org"),
+        // The whole schema (hundreds of kilobytes, held several times over in memory while
+        // it is written): 410 aliased `__schema` took a server to 353 MB (red team, pass 6).
+        // GraphiQL asks for it once a request.
+        "__schema" => (REPORT_COST, "the schema's introspection"),
         "schedulingOptions"
         | "repairInterviewLoop"
         | "bookInterviewLoop"
@@ -168,18 +172,25 @@ pub fn measure(
 /// go past [`MAX_WALK_VISITS`], if they do. Called before anything else walks the document
 /// (async-graphql's validation expands fragments the same way).
 pub fn overflow(doc: &ExecutableDocument) -> Option<Pos> {
+    selections_over(doc, MAX_WALK_VISITS)
+}
+
+/// Where the selections of `doc`'s operations (fields, spreads and inline fragments, its
+/// fragments expanded where they are spread) go past `max`, if they do.
+pub fn selections_over(doc: &ExecutableDocument, max: u64) -> Option<Pos> {
     fn walk(
         doc: &ExecutableDocument,
         set: &SelectionSet,
         depth: usize,
         visits: &mut u64,
+        max: u64,
     ) -> Option<Pos> {
         if depth > MAX_WALK_DEPTH {
             return None;
         }
         for item in &set.items {
             *visits += 1;
-            if *visits > MAX_WALK_VISITS {
+            if *visits > max {
                 return Some(item.pos);
             }
             let inner = match &item.node {
@@ -190,7 +201,7 @@ pub fn overflow(doc: &ExecutableDocument) -> Option<Pos> {
                     .map(|f| &f.node.selection_set.node),
                 Selection::InlineFragment(i) => Some(&i.node.selection_set.node),
             };
-            if let Some(pos) = inner.and_then(|set| walk(doc, set, depth + 1, visits)) {
+            if let Some(pos) = inner.and_then(|set| walk(doc, set, depth + 1, visits, max)) {
                 return Some(pos);
             }
         }
@@ -199,7 +210,7 @@ pub fn overflow(doc: &ExecutableDocument) -> Option<Pos> {
     let mut visits = 0;
     doc.operations
         .iter()
-        .find_map(|(_, op)| walk(doc, &op.node.selection_set.node, 0, &mut visits))
+        .find_map(|(_, op)| walk(doc, &op.node.selection_set.node, 0, &mut visits, max))
 }
 
 impl Cost {
@@ -342,7 +353,23 @@ impl Walk<'_> {
             match &item.node {
                 Selection::Field(f) => {
                     let field = &f.node;
-                    let Some(meta) = ty.field_by_name(field.name.node.as_str()) else {
+                    let name = field.name.node.as_str();
+                    if root && name.starts_with("__") {
+                        // Introspection (`__schema`, `__type`, `__typename`) is not in the
+                        // registry's fields of the root type, but costs like any root field.
+                        let (weight, what) = root_weight(name);
+                        self.cost.roots = self.cost.roots.saturating_add(weight);
+                        self.cost.root_fields += 1;
+                        let key = field.response_key().node.as_str();
+                        let path = if path.is_empty() {
+                            key.to_owned()
+                        } else {
+                            format!("{path}.{key}")
+                        };
+                        self.note(&path, weight, what, f.pos);
+                        continue;
+                    }
+                    let Some(meta) = ty.field_by_name(name) else {
                         continue;
                     };
                     let key = field.response_key().node.as_str();
@@ -608,6 +635,32 @@ mod tests {
             let c = cost(&many(field, 1900), serde_json::json!({}));
             assert!(c.refusal(&limits).is_some(), "{field}");
         }
+    }
+
+    #[test]
+    fn introspection_costs_like_a_report() {
+        // Five schemas fit in a request, as five reports do; the sixth is refused.
+        let five: String = (0..5)
+            .map(|i| format!("s{i}: __schema {{ queryType {{ name }} }} "))
+            .collect();
+        let c = cost(&format!("{{ {five} }}"), serde_json::json!({}));
+        assert_eq!(c.roots, 5 * super::REPORT_COST);
+        assert!(c.refusal(&Limits::default()).is_none());
+        let six = format!("{{ {five} s5: __schema {{ queryType {{ name }} }} }}");
+        let refusal = cost(&six, serde_json::json!({}))
+            .refusal(&Limits::default())
+            .unwrap();
+        assert!(
+            refusal.message.contains("the schema's introspection"),
+            "{}",
+            refusal.message
+        );
+        // `__type` and `__typename` cost what a lookup does.
+        let c = cost(
+            "{ __type(name: \"Job\") { name } __typename }",
+            serde_json::json!({}),
+        );
+        assert_eq!(c.roots, 2 * super::ROOT_COST);
     }
 
     #[test]

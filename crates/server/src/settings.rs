@@ -474,6 +474,14 @@ pub struct Subscriptions {
     /// The most WebSocket connections one token may hold open at once (on this replica); a
     /// further one is closed at `connection_init` with 4429.
     pub max_connections_per_token: usize,
+    /// The most WebSocket connections one user may hold open at once, all their tokens
+    /// together (on this replica); a further one is closed at `connection_init` with 4429.
+    pub max_connections_per_user: usize,
+    /// The largest message the server sends a subscriber, in bytes (JSON); a subscription
+    /// whose message would be larger ends with an `error` that says so. A connection queues
+    /// at most four such messages' worth for a client that reads slowly; its subscriptions
+    /// wait meanwhile.
+    pub max_event_bytes: usize,
     /// The largest message (and frame) a client may send, in bytes; a larger one closes the
     /// connection (1009).
     pub max_message_bytes: usize,
@@ -733,6 +741,8 @@ impl Default for Subscriptions {
             poll_ms: 200,
             max_per_connection: 10,
             max_connections_per_token: 4,
+            max_connections_per_user: 8,
+            max_event_bytes: 256 * 1024,
             max_message_bytes: 64 * 1024,
             init_timeout_ms: 10_000,
             ping_ms: 30_000,

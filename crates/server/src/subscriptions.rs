@@ -14,8 +14,13 @@
 //!   token's rate), and every ping interval the token is checked again: revoked or expired,
 //!   the connection closes with 4403.
 //! - **Bounds**: `subscriptions.max_per_connection` subscriptions per connection (a further one
-//!   gets an `error`), `max_connections_per_token` connections per token (4429),
-//!   `max_message_bytes` per message (1009), a ping every `ping_ms` and a close (3008) after two
+//!   gets an `error`), `max_connections_per_token` connections per token and
+//!   `max_connections_per_user` per user, all their tokens together (4429),
+//!   `max_message_bytes` per message from the client (1009), `max_event_bytes` per message to
+//!   it (the subscription ends with an `error`), and four of those queued per connection for a
+//!   client that reads slowly (its subscriptions wait: red team, pass 6, held 1.1 GB with
+//!   64 messages of up to 32 MiB queued per connection), [`MAX_SUBSCRIPTION_SELECTIONS`]
+//!   fields in a subscription's document (each event builds them all), a ping every `ping_ms` and a close (3008) after two
 //!   of them without a frame from the client, `send_timeout_ms` per message written. Only
 //!   subscriptions run over the socket (queries and mutations go by POST, with idempotency and
 //!   cost limits). The connection counts against its address's connections
@@ -60,14 +65,36 @@ enum Protocol {
     Legacy,
 }
 
+/// The most selections (fields, spreads, inline fragments; fragments expanded) a subscription's
+/// document may make: every event builds all of them (red team, pass 6: 3,500 aliases of
+/// `cloudEvent` in each of 40 subscriptions), and a subscriber needs a few dozen.
+pub const MAX_SUBSCRIPTION_SELECTIONS: u64 = 200;
+
+/// How many of the largest messages (`subscriptions.max_event_bytes`) a connection queues for
+/// its client: past it, its subscriptions wait for the client to read.
+const QUEUED_EVENTS: usize = 4;
+
 /// What a subscription's resolver needs: handed to the schema as the request's data.
 pub struct SubscriptionCtx {
-    pub caller: Caller,
+    /// The connection's caller as last checked (every ping and every subscribe): each read
+    /// takes it anew, so a user whose role or policy changed reads as they now are (red team,
+    /// pass 6: a demoted recruiter's subscription went on delivering what they no longer see).
+    pub caller: Arc<std::sync::RwLock<Caller>>,
     pub services: Arc<app::Services>,
     pub db: Db,
     pub heads: Arc<Heads>,
     /// A read's deadline after it starts (`limits.request_timeout_ms`).
     pub request_timeout: Duration,
+}
+
+impl SubscriptionCtx {
+    /// The caller as last checked.
+    pub fn caller(&self) -> Caller {
+        match self.caller.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
 }
 
 /// Each subscribed org's last event sequence, polled by one task per replica.
@@ -136,46 +163,55 @@ impl Heads {
     }
 }
 
-/// Connections open per token on this replica.
+/// Connections open per token and per user on this replica (keys `token:<id>`,
+/// `user:<org>/<user>`).
 #[derive(Default)]
 pub struct Sockets {
-    per_token: Mutex<HashMap<String, usize>>,
+    open: Mutex<HashMap<String, usize>>,
 }
 
-/// One counted connection of a token; uncounted when dropped.
+/// One counted connection of its keys; uncounted when dropped.
 struct TokenSlot {
     sockets: Arc<Sockets>,
-    token: String,
+    keys: Vec<String>,
 }
 
 impl Sockets {
-    fn take(self: &Arc<Self>, token: &str, max: usize) -> Option<TokenSlot> {
-        let mut map = match self.per_token.lock() {
+    /// A connection counted under every key of `keys` (each with its most, 0: no limit), or
+    /// the first key that has its most already, counting none.
+    fn take(self: &Arc<Self>, keys: &[(String, usize)]) -> Result<TokenSlot, usize> {
+        let mut map = match self.open.lock() {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
-        let n = map.entry(token.to_owned()).or_insert(0);
-        if max > 0 && *n >= max {
-            return None;
+        if let Some(full) = keys
+            .iter()
+            .position(|(k, max)| *max > 0 && map.get(k).is_some_and(|n| n >= max))
+        {
+            return Err(full);
         }
-        *n += 1;
-        Some(TokenSlot {
+        for (k, _) in keys {
+            *map.entry(k.clone()).or_insert(0) += 1;
+        }
+        Ok(TokenSlot {
             sockets: self.clone(),
-            token: token.to_owned(),
+            keys: keys.iter().map(|(k, _)| k.clone()).collect(),
         })
     }
 }
 
 impl Drop for TokenSlot {
     fn drop(&mut self) {
-        let mut map = match self.sockets.per_token.lock() {
+        let mut map = match self.sockets.open.lock() {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
-        if let Some(n) = map.get_mut(&self.token) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                map.remove(&self.token);
+        for key in &self.keys {
+            if let Some(n) = map.get_mut(key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    map.remove(key);
+                }
             }
         }
     }
@@ -274,7 +310,8 @@ enum ClientMessage {
 
 /// What a subscription's task sends to the connection.
 enum Out {
-    Text(String),
+    /// A message, with the room it takes in the connection's queue (given back once written).
+    Text(String, Option<tokio::sync::OwnedSemaphorePermit>),
     /// The subscription ended (its `complete` or `error` is sent already).
     Ended(String),
 }
@@ -291,8 +328,12 @@ struct Connection {
     protocol: Protocol,
     header_token: Option<String>,
     client: Option<std::net::IpAddr>,
-    /// The authenticated caller and their token's slot, once `connection_init` passed.
-    caller: Option<(Caller, String, TokenSlot)>,
+    /// The authenticated caller (shared with the subscriptions, which read as the caller last
+    /// checked) and their connection's slot, once `connection_init` passed.
+    caller: Option<(Arc<std::sync::RwLock<Caller>>, String, TokenSlot)>,
+    /// Room for the messages queued for the client, in bytes: [`QUEUED_EVENTS`] of the
+    /// largest.
+    queue: Arc<tokio::sync::Semaphore>,
     subscriptions: HashMap<String, tokio::task::JoinHandle<()>>,
 }
 
@@ -303,7 +344,11 @@ impl Connection {
         header_token: Option<String>,
         client: Option<std::net::IpAddr>,
     ) -> Connection {
+        let queue = Arc::new(tokio::sync::Semaphore::new(queue_bytes(
+            shared.settings.subscriptions.max_event_bytes,
+        )));
         Connection {
+            queue,
             shared,
             protocol,
             header_token,
@@ -327,6 +372,8 @@ impl Connection {
         let mut heard = tokio::time::Instant::now();
         let end = loop {
             let mut outgoing: Vec<Message> = Vec::new();
+            // The queue's room the messages take, given back once they are written.
+            let mut room = Vec::new();
             let step = tokio::select! {
                 () = stopped(&mut stop) => Err(End::Close(1001, "the server is shutting down".into())),
                 _ = tokio::time::sleep_until(init_deadline), if self.caller.is_none() => {
@@ -345,7 +392,10 @@ impl Connection {
                 }
                 Some(out) = out_rx.recv() => {
                     match out {
-                        Out::Text(t) => outgoing.push(Message::Text(Utf8Bytes::from(t))),
+                        Out::Text(t, permit) => {
+                            outgoing.push(Message::Text(Utf8Bytes::from(t)));
+                            room.extend(permit);
+                        }
                         Out::Ended(id) => { self.subscriptions.remove(&id); }
                     }
                     Ok(())
@@ -389,6 +439,7 @@ impl Connection {
                     break;
                 }
             }
+            drop(room);
             if let Err(end) = step {
                 break end;
             }
@@ -437,9 +488,7 @@ impl Connection {
         let header = header.clone();
         match self.admit(Some(&header)).await {
             Ok(fresh) => {
-                if let Some((caller, _, _)) = &mut self.caller {
-                    *caller = fresh;
-                }
+                self.set_caller(fresh);
                 Ok(())
             }
             Err(e @ (Denied::Token(_) | Denied::Missing)) => {
@@ -447,6 +496,16 @@ impl Connection {
             }
             // Busy, rate limited, the database away: the connection goes on as it was.
             Err(_) => Ok(()),
+        }
+    }
+
+    /// The caller as just checked, for the connection and its subscriptions' next reads.
+    fn set_caller(&self, fresh: Caller) {
+        if let Some((current, _, _)) = &self.caller {
+            match current.write() {
+                Ok(mut c) => *c = fresh,
+                Err(poisoned) => *poisoned.into_inner() = fresh,
+            }
         }
     }
 
@@ -503,17 +562,44 @@ impl Connection {
                         ));
                     }
                 };
-                let max = self.shared.settings.subscriptions.max_connections_per_token;
-                let Some(slot) = self.shared.sockets.take(&caller.token_id, max) else {
-                    return Err(End::Close(
-                        4429,
-                        format!(
-                            "token `{}` has {max} connections open, the most one token may",
-                            caller.token_id
-                        ),
-                    ));
+                let settings = &self.shared.settings.subscriptions;
+                let keys = [
+                    (
+                        format!("token:{}", caller.token_id),
+                        settings.max_connections_per_token,
+                    ),
+                    (
+                        format!("user:{}/{}", caller.org(), caller.user()),
+                        settings.max_connections_per_user,
+                    ),
+                ];
+                let slot = match self.shared.sockets.take(&keys) {
+                    Ok(slot) => slot,
+                    Err(0) => {
+                        return Err(End::Close(
+                            4429,
+                            format!(
+                                "token `{}` has {} connections open, the most one token may",
+                                caller.token_id, settings.max_connections_per_token
+                            ),
+                        ));
+                    }
+                    Err(_) => {
+                        return Err(End::Close(
+                            4429,
+                            format!(
+                                "user `{}` has {} connections open, the most one user may",
+                                caller.user(),
+                                settings.max_connections_per_user
+                            ),
+                        ));
+                    }
                 };
-                self.caller = Some((caller, header.unwrap_or_default(), slot));
+                self.caller = Some((
+                    Arc::new(std::sync::RwLock::new(caller)),
+                    header.unwrap_or_default(),
+                    slot,
+                ));
                 outgoing.push(text(json!({"type": "connection_ack"})));
                 Ok(())
             }
@@ -605,9 +691,11 @@ impl Connection {
                 return Ok(());
             }
         };
-        if let Some((c, _, _)) = &mut self.caller {
-            *c = caller.clone();
-        }
+        self.set_caller(caller);
+        let Some((current, _, _)) = &self.caller else {
+            return Err(End::Close(4401, "Unauthorized".into()));
+        };
+        let current = current.clone();
         let request = match self.request(payload) {
             Ok(r) => r,
             Err((code, message)) => {
@@ -616,7 +704,7 @@ impl Connection {
             }
         };
         let ctx = SubscriptionCtx {
-            caller,
+            caller: current,
             services: self.shared.services.clone(),
             db: self.shared.db.clone(),
             heads: self.shared.heads.clone(),
@@ -627,7 +715,11 @@ impl Connection {
             .schema
             .execute_stream(request.data(Arc::new(ctx)));
         let (out, protocol, sub) = (out.clone(), self.protocol, id.clone());
-        let limit = crate::http::answer_limit(&self.shared.settings.limits);
+        // Each message is bounded by `subscriptions.max_event_bytes`, and by the answer's limit
+        // when that is smaller.
+        let limit = crate::http::answer_limit(&self.shared.settings.limits)
+            .min(self.shared.settings.subscriptions.max_event_bytes.max(1));
+        let queue = self.queue.clone();
         let task = tokio::spawn(async move {
             let mut first = true;
             while let Some(mut response) = responses.next().await {
@@ -649,14 +741,15 @@ impl Connection {
                     }
                     .to_string()
                 } else {
-                    // Each message is bounded as a POST's answer is (red team, pass 4: 3,000
-                    // aliases of `cloudEvent` made messages of 1 MB against a limit of 1 MB):
-                    // past it the subscription ends with an error that says so.
+                    // Each message is bounded (red team, pass 4: 3,000 aliases of `cloudEvent`
+                    // made messages of 1 MB against a limit of 1 MB): past it the subscription
+                    // ends with an error that says so.
                     let Ok(payload) = crate::http::json_within(&response, limit) else {
                         let errors = json!([{
                             "message": format!(
                                 "a message of this subscription is larger than {limit} bytes \
-                                 (`limits.max_response_bytes`): select fewer fields or aliases"
+                                 (`subscriptions.max_event_bytes`): select fewer fields or \
+                                 aliases"
                             ),
                             "extensions": {"code": "BAD_USER_INPUT"},
                         }]);
@@ -669,7 +762,7 @@ impl Connection {
                             }
                         };
                         let _ = out.send(Out::Ended(sub)).await;
-                        let _ = out.send(Out::Text(message.to_string())).await;
+                        let _ = out.send(Out::Text(message.to_string(), None)).await;
                         return;
                     };
                     let kind = match protocol {
@@ -686,10 +779,19 @@ impl Connection {
                     // Uncounted before the client reads why, so that its next subscribe has
                     // the place.
                     let _ = out.send(Out::Ended(sub)).await;
-                    let _ = out.send(Out::Text(message)).await;
+                    let _ = out.send(Out::Text(message, None)).await;
                     return;
                 }
-                if out.send(Out::Text(message)).await.is_err() {
+                // Room in the connection's queue first: while a client reads slowly, its
+                // subscriptions wait here, one message each, instead of queueing more.
+                let Ok(room) = queue
+                    .clone()
+                    .acquire_many_owned(u32::try_from(message.len()).unwrap_or(u32::MAX))
+                    .await
+                else {
+                    return;
+                };
+                if out.send(Out::Text(message, Some(room))).await.is_err() {
                     return;
                 }
                 metrics::counter!("hireplane_subscription_messages_total").increment(1);
@@ -698,6 +800,7 @@ impl Connection {
             let _ = out
                 .send(Out::Text(
                     json!({"type": "complete", "id": sub}).to_string(),
+                    None,
                 ))
                 .await;
         });
@@ -748,6 +851,18 @@ impl Connection {
                     ),
                 ));
             }
+            // Each event builds every field the document selects.
+            if let Some(pos) = crate::cost::selections_over(&doc, MAX_SUBSCRIPTION_SELECTIONS) {
+                return Err((
+                    "TOO_COSTLY",
+                    format!(
+                        "a subscription selects at most {MAX_SUBSCRIPTION_SELECTIONS} fields \
+                         once its fragments are expanded where they are spread; this one more \
+                         (line {}, column {}): select fewer fields or aliases",
+                        pos.line, pos.column
+                    ),
+                ));
+            }
             let kinds: Vec<OperationType> = match &doc.operations {
                 DocumentOperations::Single(op) => vec![op.node.ty],
                 DocumentOperations::Multiple(ops) => match &request.operation_name {
@@ -769,6 +884,17 @@ impl Connection {
         }
         Ok(request)
     }
+}
+
+/// The room of a connection's queue: [`QUEUED_EVENTS`] messages of `max_event_bytes`, within
+/// what a semaphore counts. A message is never larger than the room, so it always fits once
+/// the queue is empty.
+fn queue_bytes(max_event_bytes: usize) -> usize {
+    max_event_bytes
+        .max(1)
+        .saturating_mul(QUEUED_EVENTS)
+        .min(tokio::sync::Semaphore::MAX_PERMITS)
+        .min(u32::MAX as usize)
 }
 
 /// The `Authorization` of a `connection_init` payload: `{"Authorization": "Bearer ..."}` (any

@@ -96,8 +96,10 @@ impl Extension for Counter {
         }
         if self.over() && ctx.schema_env.registry.mutation_type.as_deref() != Some(info.parent_type)
         {
-            // The answer is refused whatever this field holds: do not build it.
-            return Ok(None);
+            // The answer is refused whatever this field holds: do not build it. A null, not
+            // `None`: async-graphql's own lists (introspection's) take `None` for a bug and
+            // panic (red team, pass 6); nor an error, which would add one for every field.
+            return Ok(Some(Value::Null));
         }
         // A list's items have no key; a field's is `"key":` and a comma.
         let key = if info.parent_type.starts_with('[') {
@@ -255,6 +257,21 @@ mod tests {
         assert_eq!(response.data, Value::Null);
         let n = resolved.load(Ordering::Relaxed);
         assert!(n <= 2, "{n} of the 10 things' words resolved");
+
+        // Introspection's lists are async-graphql's own: past the budget they are skipped
+        // without a panic (red team, pass 6: `You definitely encountered a bug!`).
+        let schemas: String = (0..50)
+            .map(|i| format!("s{i}: __schema {{ types {{ name fields {{ name }} }} }} "))
+            .collect();
+        let response = schema(5_000, Arc::new(AtomicUsize::new(0)))
+            .execute(Request::new(format!("{{ {schemas} }}")))
+            .await;
+        assert_eq!(response.errors.len(), 1, "{:?}", response.errors);
+        assert!(
+            response.errors[0]
+                .message
+                .contains("larger than 5000 bytes")
+        );
 
         // The same document within a larger budget is answered whole.
         let resolved = Arc::new(AtomicUsize::new(0));

@@ -313,11 +313,11 @@ impl Follow {
     /// Reads the caller's events after the cursor (one page, as the caller).
     async fn read(&mut self) -> async_graphql::Result<()> {
         let ctx = &self.ctx;
+        // The caller as last checked (every ping): a changed role or policy applies.
+        let caller = ctx.caller();
         let deadline = std::time::Instant::now() + ctx.request_timeout;
-        let db = ctx
-            .db
-            .for_caller(ctx.caller.org(), &ctx.caller.token_id, deadline);
-        let (services, access) = (ctx.services.clone(), ctx.caller.access.clone());
+        let db = ctx.db.for_caller(caller.org(), &caller.token_id, deadline);
+        let (services, access) = (ctx.services.clone(), caller.access);
         let request = app::events::EventsRequest {
             after_seq: self.cursor,
             types: self.types.clone(),
@@ -378,15 +378,16 @@ async fn subscribe<'a>(
         _ => None,
     };
     let types = type_argument(&ctx)?;
-    let heads = sub.heads.watch(sub.caller.org());
+    let caller = sub.caller();
+    let heads = sub.heads.watch(caller.org());
     let cursor = match after {
         Some(seq) => seq,
         None => {
             // From now on: the org's head when the subscription starts.
-            let org = sub.caller.org().to_owned();
+            let org = caller.org().to_owned();
             let deadline = std::time::Instant::now() + sub.request_timeout;
             sub.db
-                .for_caller(&org, &sub.caller.token_id, deadline)
+                .for_caller(&org, &caller.token_id, deadline)
                 .run(move |store| store.outbox_head(&org))
                 .await
                 .map_err(|e| internal("reaching the database", e))?

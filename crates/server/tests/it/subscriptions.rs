@@ -488,9 +488,11 @@ fn idle_and_revoked_connections_close(db: Db) {
 
 on_both!(idle_and_revoked_connections_close);
 
-/// A subscription's message is bounded as a POST's answer is (`limits.max_response_bytes`):
-/// past it the subscription ends with an error that says so (red team, pass 4: 3,000 aliases
-/// of `cloudEvent` made messages of 1 MB each against a limit of 1 MB).
+/// A subscription's message is bounded (`subscriptions.max_event_bytes`): past it the
+/// subscription ends with an error that says so (red team, pass 4: 3,000 aliases of
+/// `cloudEvent` made messages of 1 MB each against a limit of 1 MB); and a subscription selects
+/// at most `MAX_SUBSCRIPTION_SELECTIONS` fields, since every event builds them all (pass 6:
+/// 3,500 aliases in each of 40 subscriptions held 1.1 GB).
 fn subscription_messages_are_bounded_in_bytes(db: Db) {
     let tokens = common::generated_org(&db, ORG, 50, 5, &["admin"]);
     let admin = tokens[0].token.clone();
@@ -502,13 +504,30 @@ fn subscription_messages_are_bounded_in_bytes(db: Db) {
     settings.auth.cache_ms = 0;
     settings.subscriptions.poll_ms = 50;
     settings.subscriptions.max_message_bytes = 64 * 1024;
-    settings.limits.max_response_bytes = 50_000;
+    settings.subscriptions.max_event_bytes = 5_000;
     let server = common::Server::start(settings);
     let addr = server.running.as_ref().unwrap().addr;
-    let aliases: String = (0..2000).map(|i| format!("d{i}: data ")).collect();
+    let many: String = (0..2000).map(|i| format!("d{i}: data ")).collect();
+    let aliases: String = (0..150).map(|i| format!("d{i}: data ")).collect();
     let rt = &server.rt;
     let mut s = rt.block_on(async {
         let mut s = ready(addr, &admin).await;
+        // Too many fields: refused before it runs.
+        send(
+            &mut s,
+            json!({"type": "subscribe", "id": "many", "payload": {
+                "query": format!("subscription {{ events {{ {many} }} }}")
+            }}),
+        )
+        .await;
+        let m = next(&mut s).await;
+        assert_eq!(
+            (m["type"].as_str(), m["id"].as_str()),
+            (Some("error"), Some("many")),
+            "{m}"
+        );
+        let message = m["payload"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("at most 200 fields"), "{m}");
         send(
             &mut s,
             json!({"type": "subscribe", "id": "big", "payload": {
@@ -545,10 +564,125 @@ fn subscription_messages_are_bounded_in_bytes(db: Db) {
         let big = big.unwrap();
         assert_eq!(big["type"], "error", "{big}");
         let message = big["payload"][0]["message"].as_str().unwrap_or_default();
-        assert!(message.contains("larger than 50000 bytes"), "{big}");
+        assert!(
+            message.contains("larger than 5000 bytes")
+                && message.contains("`subscriptions.max_event_bytes`"),
+            "{big}"
+        );
         // The small one on the same connection streams as before.
         let small = small.unwrap();
         assert_eq!(small["type"], "next", "{small}");
     });
 }
 on_both!(subscription_messages_are_bounded_in_bytes);
+
+/// A user holds at most `subscriptions.max_connections_per_user` connections, whatever tokens
+/// they use (red team, pass 6: 50 tokens from console sessions multiplied the per-token bound);
+/// and a subscription reads as its caller now is: a recruiter demoted to interviewer stops
+/// getting the events of what an interviewer does not see, at the next check (a ping).
+fn subscriptions_follow_the_user_not_the_token(db: Db) {
+    let tokens = common::generated_org(&db, ORG, 100, 9, &["admin", "recruiter"]);
+    let (admin, recruiter) = (tokens[0].token.clone(), tokens[1].token.clone());
+    let recruiter_id = tokens[1].user_id.clone();
+    let mut settings = server::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: db.url.clone(),
+        ..server::Settings::default()
+    };
+    settings.auth.cache_ms = 0;
+    settings.subscriptions.poll_ms = 50;
+    settings.subscriptions.ping_ms = 200;
+    settings.subscriptions.max_connections_per_token = 2;
+    settings.subscriptions.max_connections_per_user = 3;
+    let server = common::Server::start(settings);
+    let addr = server.running.as_ref().unwrap().addr;
+    // A second token of the recruiter.
+    let mut store = store::Store::open(&db.url).unwrap();
+    let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
+    let second = app::Services::new()
+        .create_token(&mut store, ORG, &recruiter_id, "second", None, now)
+        .unwrap()
+        .token;
+    let open_job = post(
+        &server,
+        &recruiter,
+        "{ jobs(first: 50, filter: {status: open}) { nodes { id confidential } } }",
+    )["jobs"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["confidential"] == false)
+        .expect("an open job the recruiter sees")["id"]
+        .clone();
+    let rt = &server.rt;
+    let (_a, _b, mut c) = rt.block_on(async {
+        // Two of the first token, one of the second: the user's third; a fourth is refused
+        // on either token.
+        let a = ready(addr, &recruiter).await;
+        let b = ready(addr, &recruiter).await;
+        let mut c = ready(addr, &second).await;
+        let mut d = connect(addr, "graphql-transport-ws", None).await;
+        send(
+            &mut d,
+            json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {second}")}}),
+        )
+        .await;
+        assert_eq!(closed_with(&mut d).await, 4429);
+        send(&mut c, subscribe("made", "type: \"candidate.created\"")).await;
+        // Let the subscription read where the org stands.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        (a, b, c)
+    });
+    let create = |name: &str| {
+        post(
+            &server,
+            &admin,
+            &format!(
+                r#"mutation {{ createCandidate(input: {{name: "{name}", jobId: {open_job}}}) {{ id }} }}"#
+            ),
+        )["createCandidate"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // Read all along on the runtime (so the connection answers its pings), its texts handed
+    // over here.
+    let (tx, mut texts) = tokio::sync::mpsc::unbounded_channel::<String>();
+    rt.spawn(async move {
+        while let Some(Ok(m)) = c.next().await {
+            if let Message::Text(t) = m {
+                let _ = tx.send(t.as_str().to_owned());
+            }
+        }
+    });
+    let seen = create("Seen Before");
+    rt.block_on(async {
+        let t = tokio::time::timeout(WAIT, texts.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(t.contains(&format!("candidate/{seen}")), "{t}");
+    });
+    post(
+        &server,
+        &admin,
+        &format!(
+            r#"mutation {{ updateUser(input: {{userId: "{recruiter_id}", role: "interviewer"}}) {{ id role }} }}"#
+        ),
+    );
+    // Two pings: the connection has checked its caller again.
+    rt.block_on(async { tokio::time::sleep(Duration::from_millis(1000)).await });
+    let hidden = create("Not Seen After");
+    let also = create("Also Not Seen");
+    rt.block_on(async {
+        let until = tokio::time::Instant::now() + Duration::from_millis(1500);
+        while let Ok(Some(t)) = tokio::time::timeout_at(until, texts.recv()).await {
+            assert!(
+                !t.contains(&hidden) && !t.contains(&also),
+                "an interviewer got the event of a candidate they do not see: {t}"
+            );
+        }
+    });
+}
+
+on_both!(subscriptions_follow_the_user_not_the_token);
