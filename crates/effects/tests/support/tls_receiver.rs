@@ -39,9 +39,7 @@ impl TlsReceiver {
             for tcp in listener.incoming().flatten() {
                 let conn = rustls::ServerConnection::new(config.clone()).unwrap();
                 let mut tls = rustls::StreamOwned::new(conn, tcp);
-                if let Some(head) = serve(&mut tls) {
-                    record.lock().unwrap().push(head);
-                }
+                serve(&mut tls, &record);
             }
         });
         TlsReceiver {
@@ -70,9 +68,10 @@ pub fn localhost_certificate() -> (String, rcgen::Certificate, rcgen::KeyPair) {
     (ca.pem(), leaf, key)
 }
 
-/// Reads one request (head and `content-length` body) and answers it; `None` when the
-/// handshake or the read fails.
-fn serve(tls: &mut (impl Read + Write)) -> Option<String> {
+/// Reads one request (head and `content-length` body), records its head in `seen`, then
+/// answers it (recorded first: the client may look as soon as it has the answer); `None` when
+/// the handshake or the read fails.
+fn serve(tls: &mut (impl Read + Write), seen: &Mutex<Vec<String>>) -> Option<()> {
     let mut buf = Vec::new();
     let mut chunk = [0_u8; 4096];
     let head_end = loop {
@@ -98,8 +97,9 @@ fn serve(tls: &mut (impl Read + Write)) -> Option<String> {
         }
         buf.extend_from_slice(&chunk[..n]);
     }
+    seen.lock().unwrap().push(head);
     tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
         .ok()?;
     tls.flush().ok()?;
-    Some(head)
+    Some(())
 }
