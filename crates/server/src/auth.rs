@@ -139,6 +139,27 @@ impl Gate {
         header: Option<&str>,
         client: Option<IpAddr>,
     ) -> Result<Caller, Denied> {
+        let caller = self.authenticate(services, db, header, client).await?;
+        if let Err(wait) = self.rate.check(&caller.token_id) {
+            return Err(Denied::RateLimited {
+                token: caller.token_id.clone(),
+                retry_after_s: wait.as_secs() + 1,
+            });
+        }
+        Ok(caller)
+    }
+
+    /// [`Gate::admit`] without the token's rate limit: who the token is now (its user's role
+    /// and the org's policy as they are), for a check that is not a request of the token's
+    /// (a WebSocket's periodic check: a token that keeps itself rate limited must not keep
+    /// the access it had, red team, pass 7). The failed-authentication slow-down applies.
+    pub async fn authenticate(
+        &self,
+        services: &Arc<app::Services>,
+        db: &Db,
+        header: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Result<Caller, Denied> {
         let slow_down = |wait: Duration| Denied::SlowDown {
             address: client.unwrap_or(IpAddr::from([0, 0, 0, 0])),
             retry_after_s: wait.as_secs() + 1,
@@ -202,12 +223,6 @@ impl Gate {
                 caller
             }
         };
-        if let Err(wait) = self.rate.check(&caller.token_id) {
-            return Err(Denied::RateLimited {
-                token: caller.token_id.clone(),
-                retry_after_s: wait.as_secs() + 1,
-            });
-        }
         Ok(caller)
     }
 

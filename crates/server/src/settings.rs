@@ -97,6 +97,12 @@ pub struct Limits {
     /// milliseconds; over it the caller gets a timeout error (408 while the body is still
     /// arriving, 504 once the query runs).
     pub request_timeout_ms: u64,
+    /// The most time one scheduling search (`schedulingOptions`, `repairInterviewLoop`) may
+    /// take, in milliseconds, within the request's own time: a real loop is found in a few
+    /// milliseconds; a plan whose pools overlap so that no loop fits searched for 8.6 s of CPU
+    /// (red team, pass 7). Out of it, the best options so far, or `TIMEOUT` when none was
+    /// found.
+    pub max_scheduling_ms: u64,
     /// How long a connection may take to send a request's headers (and an idle keep-alive
     /// connection to start its next request), in milliseconds; then it is closed.
     pub header_read_timeout_ms: u64,
@@ -705,6 +711,7 @@ impl Default for Limits {
             max_page_size: 200,
             default_page_size: 50,
             request_timeout_ms: 30_000,
+            max_scheduling_ms: 1_000,
             header_read_timeout_ms: 10_000,
             statement_timeout_ms: 20_000,
             max_report_rows: 10_000,

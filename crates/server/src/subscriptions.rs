@@ -85,9 +85,45 @@ pub struct SubscriptionCtx {
     pub heads: Arc<Heads>,
     /// A read's deadline after it starts (`limits.request_timeout_ms`).
     pub request_timeout: Duration,
+    /// The connection's queue ([`Connection::queue`]): before an event's message is built, the
+    /// subscription takes room for the largest message there ([`SubscriptionCtx::room_to_build`]),
+    /// so that no more messages are built, or wait built, than the queue holds (red team, pass
+    /// 7: 80 subscriptions each building a 100 KB message, its tree several times that, held
+    /// 350 MB before any asked for room).
+    pub queue: Arc<tokio::sync::Semaphore>,
+    /// The most bytes of one message (`subscriptions.max_event_bytes`), as the queue counts.
+    pub event_bytes: u32,
+    /// The room taken for the message being built, handed to the task that writes it.
+    pub room: Mutex<Option<tokio::sync::OwnedSemaphorePermit>>,
 }
 
 impl SubscriptionCtx {
+    /// Waits for room in the connection's queue for the largest message, and keeps it for the
+    /// message about to be built; `false` when the connection is gone.
+    pub async fn room_to_build(&self) -> bool {
+        let Ok(permit) = self
+            .queue
+            .clone()
+            .acquire_many_owned(self.event_bytes)
+            .await
+        else {
+            return false;
+        };
+        match self.room.lock() {
+            Ok(mut room) => *room = Some(permit),
+            Err(poisoned) => *poisoned.into_inner() = Some(permit),
+        }
+        true
+    }
+
+    /// The room taken for the message just built, if any.
+    fn take_room(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        match self.room.lock() {
+            Ok(mut room) => room.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        }
+    }
+
     /// The caller as last checked.
     pub fn caller(&self) -> Caller {
         match self.caller.read() {
@@ -335,6 +371,8 @@ struct Connection {
     /// largest.
     queue: Arc<tokio::sync::Semaphore>,
     subscriptions: HashMap<String, tokio::task::JoinHandle<()>>,
+    /// Periodic checks in a row that could not be made ([`Connection::recheck`]).
+    unchecked: u32,
 }
 
 impl Connection {
@@ -355,6 +393,7 @@ impl Connection {
             client,
             caller: None,
             subscriptions: HashMap::new(),
+            unchecked: 0,
         }
     }
 
@@ -480,22 +519,49 @@ impl Connection {
         let _ = tokio::time::timeout(send_timeout, sink.close()).await;
     }
 
-    /// The token checked again (every ping): revoked, expired, the user deactivated: 4403.
+    /// The token checked again (every ping), outside its rate limit: revoked, expired, the
+    /// user deactivated: 4403; otherwise the subscriptions read as the caller now is. When the
+    /// check cannot be made twice in a row (the database busy or away: something a caller can
+    /// bring about for its own org), the connection closes (1013) rather than go on with an
+    /// access that may be stale.
     async fn recheck(&mut self) -> Result<(), End> {
         let Some((_, header, _)) = &self.caller else {
             return Ok(());
         };
         let header = header.clone();
-        match self.admit(Some(&header)).await {
+        let deadline = std::time::Instant::now()
+            + Duration::from_millis(self.shared.settings.limits.request_timeout_ms);
+        let db = match self.client {
+            Some(addr) => self.shared.db.for_address(addr, deadline),
+            None => self.shared.db.clone(),
+        };
+        let checked = self
+            .shared
+            .gate
+            .authenticate(&self.shared.services, &db, Some(&header), self.client)
+            .await;
+        match checked {
             Ok(fresh) => {
+                self.unchecked = 0;
                 self.set_caller(fresh);
                 Ok(())
             }
             Err(e @ (Denied::Token(_) | Denied::Missing)) => {
                 Err(End::Close(4403, format!("Forbidden: {e}")))
             }
-            // Busy, rate limited, the database away: the connection goes on as it was.
-            Err(_) => Ok(()),
+            Err(e) => {
+                self.unchecked += 1;
+                if self.unchecked >= 2 {
+                    Err(End::Close(
+                        1013,
+                        format!(
+                            "the connection's access could not be checked again ({e}); reconnect"
+                        ),
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
         }
     }
 
@@ -709,11 +775,15 @@ impl Connection {
             db: self.shared.db.clone(),
             heads: self.shared.heads.clone(),
             request_timeout: Duration::from_millis(self.shared.settings.limits.request_timeout_ms),
+            queue: self.queue.clone(),
+            event_bytes: u32::try_from(
+                queue_bytes(self.shared.settings.subscriptions.max_event_bytes) / QUEUED_EVENTS,
+            )
+            .unwrap_or(u32::MAX),
+            room: Mutex::new(None),
         };
-        let mut responses = self
-            .shared
-            .schema
-            .execute_stream(request.data(Arc::new(ctx)));
+        let ctx = Arc::new(ctx);
+        let mut responses = self.shared.schema.execute_stream(request.data(ctx.clone()));
         let (out, protocol, sub) = (out.clone(), self.protocol, id.clone());
         // Each message is bounded by `subscriptions.max_event_bytes`, and by the answer's limit
         // when that is smaller.
@@ -782,14 +852,21 @@ impl Connection {
                     let _ = out.send(Out::Text(message, None)).await;
                     return;
                 }
-                // Room in the connection's queue first: while a client reads slowly, its
-                // subscriptions wait here, one message each, instead of queueing more.
-                let Ok(room) = queue
-                    .clone()
-                    .acquire_many_owned(u32::try_from(message.len()).unwrap_or(u32::MAX))
-                    .await
-                else {
-                    return;
+                // The room taken before the message was built, cut to its size; or, for a
+                // message built without (none is), room now. While a client reads slowly, its
+                // subscriptions wait for room before they build the next message.
+                let size = u32::try_from(message.len()).unwrap_or(u32::MAX);
+                let room = match ctx.take_room() {
+                    Some(mut room) if room.num_permits() >= size as usize => {
+                        room.split(size as usize).unwrap_or(room)
+                    }
+                    other => {
+                        drop(other);
+                        let Ok(room) = queue.clone().acquire_many_owned(size).await else {
+                            return;
+                        };
+                        room
+                    }
                 };
                 if out.send(Out::Text(message, Some(room))).await.is_err() {
                     return;

@@ -10,8 +10,9 @@
 //! no further field of the request resolves (a mutation still runs: the client asked for it, and
 //! the refusal says it was applied), and the answer is one `BAD_USER_INPUT` error.
 //!
-//! Only `execute` is counted: a subscription's messages are bounded one by one where they are
-//! written ([`crate::subscriptions`]).
+//! Each execution is counted on its own: a request's, or one message of a subscription's
+//! (async-graphql executes the selection once per event), which is also bounded where it is
+//! written (`subscriptions.max_event_bytes`, [`crate::subscriptions`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -65,6 +66,9 @@ impl Extension for Counter {
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> Response {
+        // Each execution its own count: a subscription executes once per message (red team,
+        // pass 7: a subscriber was cut off after 32 MiB in all).
+        self.used.store(0, Ordering::Relaxed);
         self.executing.store(true, Ordering::Relaxed);
         let response = next.run(ctx, operation_name).await;
         self.executing.store(false, Ordering::Relaxed);

@@ -298,6 +298,9 @@ pub fn subscription_field() -> SubscriptionField {
     )
 }
 
+/// How many events a subscription reads at once: what it holds before its messages are built.
+const SUBSCRIPTION_PAGE: u32 = 50;
+
 /// Where a subscription is: its cursor, what it has read and not yet sent, whether the outbox
 /// may hold more for it right now.
 struct Follow {
@@ -321,7 +324,7 @@ impl Follow {
         let request = app::events::EventsRequest {
             after_seq: self.cursor,
             types: self.types.clone(),
-            first: app::events::MAX_EVENTS_PAGE,
+            first: SUBSCRIPTION_PAGE,
         };
         let page = db
             .run(move |store| {
@@ -342,6 +345,10 @@ impl Follow {
     async fn next(&mut self) -> Option<async_graphql::Result<Value>> {
         loop {
             if let Some(e) = self.ready.pop_front() {
+                // Room in the connection's queue before its message is built.
+                if !self.ctx.room_to_build().await {
+                    return None;
+                }
                 return Some(Ok(e));
             }
             if !self.more {

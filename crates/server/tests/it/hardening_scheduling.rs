@@ -311,6 +311,33 @@ fn a_heavy_plan_stops_by_the_deadline(db: Db) {
 
 on_both!(a_heavy_plan_stops_by_the_deadline);
 
+/// A search has its own time, `limits.max_scheduling_ms`, however long the request's deadline
+/// (red team, pass 7: one plan of overlapping pools searched for 8.6 s of CPU, ten aliases of it
+/// for 31 s): the heavy plan stops by it and says so.
+fn a_heavy_plan_stops_by_its_own_budget(db: Db) {
+    let mut api = Api::start(db, |s| {
+        s.limits.request_timeout_ms = 60_000;
+        s.limits.max_scheduling_ms = 300;
+    });
+    let heavy = heavy_plan(&mut api);
+    let started = std::time::Instant::now();
+    let (s, v) = api.options(&heavy);
+    let took = started.elapsed();
+    assert_eq!(s, 200, "{v}");
+    assert!(
+        took < Duration::from_millis(5_000),
+        "took {took:?} with a search budget of 300 ms and a deadline of 60 s"
+    );
+    let answer = &v["data"]["schedulingOptions"];
+    if answer.is_null() {
+        assert_eq!(code(&v), "TIMEOUT", "{v}");
+    } else {
+        assert_eq!(answer["stopped"], "time_limit", "{v}");
+    }
+}
+
+on_both!(a_heavy_plan_stops_by_its_own_budget);
+
 /// Scheduling shows free/busy only of the loop's people and only forward from the clock: a
 /// plan's `now` in the past is refused naming `now`; the request built from the store holds
 /// only the people the plan can seat, with busy time inside the loop's window only; a decline by

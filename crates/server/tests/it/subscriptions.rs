@@ -594,6 +594,9 @@ fn subscriptions_follow_the_user_not_the_token(db: Db) {
     settings.subscriptions.ping_ms = 200;
     settings.subscriptions.max_connections_per_token = 2;
     settings.subscriptions.max_connections_per_user = 3;
+    // A small rate, which the connection's token keeps used up below.
+    settings.limits.rate_per_second = 2;
+    settings.limits.rate_burst = 10;
     let server = common::Server::start(settings);
     let addr = server.running.as_ref().unwrap().addr;
     // A second token of the recruiter.
@@ -663,6 +666,26 @@ fn subscriptions_follow_the_user_not_the_token(db: Db) {
             .unwrap();
         assert!(t.contains(&format!("candidate/{seen}")), "{t}");
     });
+    // The connection's token keeps itself over its rate limit: the periodic check is not a
+    // request of the token's and must not be refused for it (red team, pass 7: a flooded
+    // token kept its old access).
+    let flooding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let flood = {
+        let (flooding, agent, url, second) = (
+            flooding.clone(),
+            server.agent.clone(),
+            format!("{}/graphql", server.base),
+            second.clone(),
+        );
+        std::thread::spawn(move || {
+            while flooding.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = agent
+                    .post(&url)
+                    .header("Authorization", format!("Bearer {second}"))
+                    .send_json(json!({"query": "{ __typename }"}));
+            }
+        })
+    };
     post(
         &server,
         &admin,
@@ -670,7 +693,7 @@ fn subscriptions_follow_the_user_not_the_token(db: Db) {
             r#"mutation {{ updateUser(input: {{userId: "{recruiter_id}", role: "interviewer"}}) {{ id role }} }}"#
         ),
     );
-    // Two pings: the connection has checked its caller again.
+    // Pings: the connection has checked its caller again.
     rt.block_on(async { tokio::time::sleep(Duration::from_millis(1000)).await });
     let hidden = create("Not Seen After");
     let also = create("Also Not Seen");
@@ -683,6 +706,8 @@ fn subscriptions_follow_the_user_not_the_token(db: Db) {
             );
         }
     });
+    flooding.store(false, std::sync::atomic::Ordering::Relaxed);
+    flood.join().unwrap();
 }
 
 on_both!(subscriptions_follow_the_user_not_the_token);
