@@ -157,6 +157,13 @@ impl Console {
         Console::answer(req.send_form(form.iter().copied()).unwrap())
     }
 
+    /// A one-time code of `purpose` for `user`, good for `seconds`.
+    fn code(&self, user: &str, purpose: store::CodePurpose, seconds: i64) -> String {
+        app::Services::new()
+            .create_code(&mut self.store(), ORG, user, purpose, now(), seconds)
+            .unwrap()
+    }
+
     /// Stops the server and starts another on the same database with the same settings, as a
     /// restart or another replica would be.
     fn restart(&mut self) {
@@ -416,22 +423,12 @@ on_both!(a_token_session_ends_with_its_token);
 
 fn passwords_codes_and_bounded_attempts(db: Db) {
     let c = Console::new(db);
-    let services = app::Services::new();
     let mut store = c.store();
     let hm = c.role("hiring_manager");
     let email = store.user_email(ORG, &hm.user_id).unwrap().unwrap();
 
     // An invitation: a password too short is refused and the link still works.
-    let code = services
-        .create_code(
-            &mut store,
-            ORG,
-            &hm.user_id,
-            store::CodePurpose::Invitation,
-            now(),
-            3_600,
-        )
-        .unwrap();
+    let code = c.code(&hm.user_id, store::CodePurpose::Invitation, 3_600);
     let path = format!("/console/invitation/{code}");
     assert_eq!(c.get(&path, None).status, 200);
     let a = c.post(
@@ -534,16 +531,7 @@ fn passwords_codes_and_bounded_attempts(db: Db) {
 
     // A one-time sign-in link: a page with a button (GET uses nothing), then once only.
     let admin = c.role("admin");
-    let code = services
-        .create_code(
-            &mut store,
-            ORG,
-            &admin.user_id,
-            store::CodePurpose::SignIn,
-            now(),
-            600,
-        )
-        .unwrap();
+    let code = c.code(&admin.user_id, store::CodePurpose::SignIn, 600);
     let path = format!("/console/code/{code}");
     assert_eq!(c.get(&path, None).status, 200);
     assert_eq!(c.get(&path, None).status, 200);
@@ -556,32 +544,14 @@ fn passwords_codes_and_bounded_attempts(db: Db) {
     );
     assert_eq!(c.post(&path, None, &[], None).status, 401);
     // An invitation code is no sign-in code.
-    let invite = services
-        .create_code(
-            &mut store,
-            ORG,
-            &admin.user_id,
-            store::CodePurpose::Invitation,
-            now(),
-            600,
-        )
-        .unwrap();
+    let invite = c.code(&admin.user_id, store::CodePurpose::Invitation, 600);
     assert_eq!(
         c.post(&format!("/console/code/{invite}"), None, &[], None)
             .status,
         401
     );
     // An expired code is refused.
-    let expired = services
-        .create_code(
-            &mut store,
-            ORG,
-            &admin.user_id,
-            store::CodePurpose::SignIn,
-            now(),
-            0,
-        )
-        .unwrap();
+    let expired = c.code(&admin.user_id, store::CodePurpose::SignIn, 0);
     assert_eq!(
         c.post(&format!("/console/code/{expired}"), None, &[], None)
             .status,
@@ -598,20 +568,10 @@ fn a_device_cookie_outlives_a_restart(db: Db) {
     let mut c = Console::with(db, |s| {
         s.console.trusted_proxies = vec!["127.0.0.1/32".into(), "::1/128".into()];
     });
-    let services = app::Services::new();
     let mut store = c.store();
     let hm = c.role("hiring_manager");
     let email = store.user_email(ORG, &hm.user_id).unwrap().unwrap();
-    let code = services
-        .create_code(
-            &mut store,
-            ORG,
-            &hm.user_id,
-            store::CodePurpose::Invitation,
-            now(),
-            3_600,
-        )
-        .unwrap();
+    let code = c.code(&hm.user_id, store::CodePurpose::Invitation, 3_600);
     let password = "correct horse battery";
     let form = [("password", password), ("again", password)];
     let a = c.post(&format!("/console/invitation/{code}"), None, &form, None);

@@ -93,6 +93,17 @@ async fn ready(addr: std::net::SocketAddr, token: &str) -> Socket {
     s
 }
 
+/// A server on `db` that checks tokens on every request (no cache), to be changed further.
+fn settings(db: &Db) -> server::Settings {
+    let mut settings = server::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: db.url.clone(),
+        ..server::Settings::default()
+    };
+    settings.auth.cache_ms = 0;
+    settings
+}
+
 fn subscribe(id: &str, args: &str) -> Value {
     let args = if args.is_empty() {
         String::new()
@@ -155,12 +166,7 @@ fn move_application(server: &common::Server, token: &str, (app, to): &(String, S
 fn subscriptions_stream_what_the_caller_may_see(db: Db) {
     let tokens = common::generated_org(&db, ORG, 200, 5, &["admin", "recruiter"]);
     let (admin, recruiter) = (tokens[0].token.clone(), tokens[1].token.clone());
-    let mut settings = server::Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: db.url.clone(),
-        ..server::Settings::default()
-    };
-    settings.auth.cache_ms = 0;
+    let mut settings = settings(&db);
     settings.pool.size = 4;
     settings.subscriptions.poll_ms = 50;
     settings.subscriptions.max_per_connection = 2;
@@ -442,12 +448,7 @@ on_both!(subscriptions_stream_what_the_caller_may_see);
 /// open closes it (4403) at the next check, one ping interval later.
 fn idle_and_revoked_connections_close(db: Db) {
     let tokens = common::generated_org(&db, ORG, 40, 7, &["admin", "recruiter"]);
-    let mut settings = server::Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: db.url.clone(),
-        ..server::Settings::default()
-    };
-    settings.auth.cache_ms = 0;
+    let mut settings = settings(&db);
     settings.pool.size = 4;
     settings.subscriptions.ping_ms = 200;
     let server = common::Server::start(settings);
@@ -496,12 +497,7 @@ on_both!(idle_and_revoked_connections_close);
 fn subscription_messages_are_bounded_in_bytes(db: Db) {
     let tokens = common::generated_org(&db, ORG, 50, 5, &["admin"]);
     let admin = tokens[0].token.clone();
-    let mut settings = server::Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: db.url.clone(),
-        ..server::Settings::default()
-    };
-    settings.auth.cache_ms = 0;
+    let mut settings = settings(&db);
     settings.subscriptions.poll_ms = 50;
     settings.subscriptions.max_message_bytes = 64 * 1024;
     settings.subscriptions.max_event_bytes = 5_000;
@@ -584,12 +580,7 @@ fn subscriptions_follow_the_user_not_the_token(db: Db) {
     let tokens = common::generated_org(&db, ORG, 100, 9, &["admin", "recruiter"]);
     let (admin, recruiter) = (tokens[0].token.clone(), tokens[1].token.clone());
     let recruiter_id = tokens[1].user_id.clone();
-    let mut settings = server::Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: db.url.clone(),
-        ..server::Settings::default()
-    };
-    settings.auth.cache_ms = 0;
+    let mut settings = settings(&db);
     settings.subscriptions.poll_ms = 50;
     settings.subscriptions.ping_ms = 200;
     settings.subscriptions.max_connections_per_token = 2;
