@@ -152,7 +152,9 @@ impl Gate {
     /// [`Gate::admit`] without the token's rate limit: who the token is now (its user's role
     /// and the org's policy as they are), for a check that is not a request of the token's
     /// (a WebSocket's periodic check: a token that keeps itself rate limited must not keep
-    /// the access it had, red team, pass 7). The failed-authentication slow-down applies.
+    /// the access it had, red team, pass 7). The failed-authentication slow-down applies to
+    /// `client`; a check of a token already admitted passes no client (it is no guess, and
+    /// others' bad tokens from its address must not close its socket: red team, pass 8).
     pub async fn authenticate(
         &self,
         services: &Arc<app::Services>,

@@ -524,6 +524,22 @@ fn subscription_messages_are_bounded_in_bytes(db: Db) {
         );
         let message = m["payload"][0]["message"].as_str().unwrap_or_default();
         assert!(message.contains("at most 200 fields"), "{m}");
+        // One root field: aliases of `events` would each read the outbox on their own.
+        send(
+            &mut s,
+            json!({"type": "subscribe", "id": "two", "payload": {
+                "query": "subscription { a: events { sequence } b: events { sequence } }"
+            }}),
+        )
+        .await;
+        let m = next(&mut s).await;
+        assert_eq!(
+            (m["type"].as_str(), m["id"].as_str()),
+            (Some("error"), Some("two")),
+            "{m}"
+        );
+        let message = m["payload"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("exactly one root field"), "{m}");
         send(
             &mut s,
             json!({"type": "subscribe", "id": "big", "payload": {
