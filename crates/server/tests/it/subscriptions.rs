@@ -639,10 +639,20 @@ fn subscriptions_follow_the_user_not_the_token(db: Db) {
         .await;
         assert_eq!(closed_with(&mut d).await, 4429);
         send(&mut c, subscribe("made", "type: \"candidate.created\"")).await;
-        // Let the subscription read where the org stands.
-        tokio::time::sleep(Duration::from_millis(500)).await;
         (a, b, c)
     });
+    // Read all along on the runtime from now on (so the connection answers its pings, every
+    // 200 ms: two unanswered close it), its texts handed over here.
+    let (tx, mut texts) = tokio::sync::mpsc::unbounded_channel::<String>();
+    rt.spawn(async move {
+        while let Some(Ok(m)) = c.next().await {
+            if let Message::Text(t) = m {
+                let _ = tx.send(t.as_str().to_owned());
+            }
+        }
+    });
+    // Let the subscription read where the org stands.
+    rt.block_on(async { tokio::time::sleep(Duration::from_millis(500)).await });
     let create = |name: &str| {
         post(
             &server,
@@ -655,16 +665,6 @@ fn subscriptions_follow_the_user_not_the_token(db: Db) {
             .unwrap()
             .to_owned()
     };
-    // Read all along on the runtime (so the connection answers its pings), its texts handed
-    // over here.
-    let (tx, mut texts) = tokio::sync::mpsc::unbounded_channel::<String>();
-    rt.spawn(async move {
-        while let Some(Ok(m)) = c.next().await {
-            if let Message::Text(t) = m {
-                let _ = tx.send(t.as_str().to_owned());
-            }
-        }
-    });
     let seen = create("Seen Before");
     rt.block_on(async {
         let t = tokio::time::timeout(WAIT, texts.recv())
