@@ -8,7 +8,8 @@
 //!   most `limits.max_page_size`) times the rows of the lists above it;
 //! - every root field costs its own weight besides ([`root_weight`]): a report or an explain
 //!   [`REPORT_COST`] (it may aggregate the whole org and return up to `limits.max_report_rows`
-//!   rows: at most five fit in the default `limits.max_cost`), a read of whole calendars
+//!   rows: at most five fit in the default `limits.max_cost`), `__schema` (the whole schema's
+//!   introspection), a read of whole calendars
 //!   (`interviewerBusyTime`, `interviewerPools`, `interviewLoops`) the same, a scheduling call
 //!   [`SCHEDULING_COST`] (a search), any other root field (a lookup, the viewer, a mutation, a
 //!   policy decision) [`ROOT_COST`], so that no root field is free and aliases cannot multiply
@@ -259,8 +260,8 @@ impl Cost {
                 message: format!(
                     "the query costs {total} (up to {} rows and {} for its {} root fields), \
                      over the limit of {} (`limits.max_cost`: each list counts its page size \
-                     (`first`) times the pages above it, each report, explain or read of whole \
-                     calendars {REPORT_COST}, \
+                     (`first`) times the pages above it, each report, explain, read of whole \
+                     calendars or `__schema` {REPORT_COST}, \
                      each scheduling call {SCHEDULING_COST}, any other root field \
                      {ROOT_COST}){most}: ask for smaller pages, fewer nested lists or fewer \
                      fields per request",
