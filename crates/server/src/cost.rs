@@ -161,9 +161,10 @@ pub fn measure(
         visits: 0,
     };
     if op.node.ty == OperationType::Mutation {
-        let mut roots = Vec::new();
-        walk.root_fields(&op.node.selection_set.node, 0, &mut roots);
-        walk.cost.mutations = roots;
+        walk.cost.mutations = root_fields(doc, &op.node.selection_set.node)
+            .into_iter()
+            .map(|(_, pos)| pos)
+            .collect();
     }
     walk.selection_set(root, &op.node.selection_set.node, 1, "", 0, true);
     walk.cost
@@ -212,6 +213,39 @@ pub fn selections_over(doc: &ExecutableDocument, max: u64) -> Option<Pos> {
     doc.operations
         .iter()
         .find_map(|(_, op)| walk(doc, &op.node.selection_set.node, 0, &mut visits, max))
+}
+
+/// The root fields of an operation whose selections are `set`, through fragments and inline
+/// fragments: each one's response key and position, in the document's order. Call it on a
+/// document whose size [`overflow`] has bounded; fragments that spread each other (which
+/// validation refuses) stop at [`MAX_WALK_DEPTH`].
+pub fn root_fields(doc: &ExecutableDocument, set: &SelectionSet) -> Vec<(String, Pos)> {
+    fn walk(
+        doc: &ExecutableDocument,
+        set: &SelectionSet,
+        depth: usize,
+        out: &mut Vec<(String, Pos)>,
+    ) {
+        if depth > MAX_WALK_DEPTH {
+            return;
+        }
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => out.push((f.node.response_key().node.to_string(), f.pos)),
+                Selection::FragmentSpread(s) => {
+                    if let Some(fragment) = doc.fragments.get(&s.node.fragment_name.node) {
+                        walk(doc, &fragment.node.selection_set.node, depth + 1, out);
+                    }
+                }
+                Selection::InlineFragment(i) => {
+                    walk(doc, &i.node.selection_set.node, depth + 1, out)
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(doc, set, 0, &mut out);
+    out
 }
 
 impl Cost {
@@ -296,29 +330,6 @@ impl Walk<'_> {
             return false;
         }
         true
-    }
-
-    /// The positions of the root fields of `set`, through fragments.
-    fn root_fields(&mut self, set: &SelectionSet, depth: usize, out: &mut Vec<Pos>) {
-        if depth > MAX_WALK_DEPTH {
-            return;
-        }
-        for item in &set.items {
-            if !self.visit(item.pos) {
-                return;
-            }
-            match &item.node {
-                Selection::Field(f) => out.push(f.pos),
-                Selection::FragmentSpread(s) => {
-                    if let Some(fragment) = self.doc.fragments.get(&s.node.fragment_name.node) {
-                        self.root_fields(&fragment.node.selection_set.node, depth + 1, out);
-                    }
-                }
-                Selection::InlineFragment(i) => {
-                    self.root_fields(&i.node.selection_set.node, depth + 1, out);
-                }
-            }
-        }
     }
 
     /// Keeps the field at `path` as the costliest when it costs more than the one kept.

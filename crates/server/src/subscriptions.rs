@@ -529,12 +529,7 @@ impl Connection {
             return Ok(());
         };
         let header = header.clone();
-        let deadline = std::time::Instant::now()
-            + Duration::from_millis(self.shared.settings.limits.request_timeout_ms);
-        let db = match self.client {
-            Some(addr) => self.shared.db.for_address(addr, deadline),
-            None => self.shared.db.clone(),
-        };
+        let db = self.gate_db();
         let checked = self
             .shared
             .gate
@@ -577,16 +572,20 @@ impl Connection {
         }
     }
 
-    async fn admit(&self, header: Option<&str>) -> Result<Caller, Denied> {
+    /// The database as the gate checks a token: the client address's share, a request's time.
+    fn gate_db(&self) -> Db {
         let deadline = std::time::Instant::now()
             + Duration::from_millis(self.shared.settings.limits.request_timeout_ms);
-        let db = match self.client {
+        match self.client {
             Some(addr) => self.shared.db.for_address(addr, deadline),
             None => self.shared.db.clone(),
-        };
+        }
+    }
+
+    async fn admit(&self, header: Option<&str>) -> Result<Caller, Denied> {
         self.shared
             .gate
-            .admit(&self.shared.services, &db, header, self.client)
+            .admit(&self.shared.services, &self.gate_db(), header, self.client)
             .await
     }
 
@@ -704,10 +703,7 @@ impl Connection {
     /// An `error` for subscription `id` (the connection goes on).
     fn refusal(&self, id: &str, code: &str, message: &str) -> Message {
         let error = json!({"message": message, "extensions": {"code": code}});
-        match self.protocol {
-            Protocol::TransportWs => text(json!({"type": "error", "id": id, "payload": [error]})),
-            Protocol::Legacy => text(json!({"type": "error", "id": id, "payload": error})),
-        }
+        text(error_frame(self.protocol, id, json!([error])))
     }
 
     async fn subscribe(
@@ -803,15 +799,7 @@ impl Connection {
                 first = false;
                 let message = if refused {
                     let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
-                    match protocol {
-                        Protocol::TransportWs => {
-                            json!({"type": "error", "id": sub, "payload": errors})
-                        }
-                        Protocol::Legacy => {
-                            json!({"type": "error", "id": sub, "payload": errors.get(0).cloned().unwrap_or(Value::Null)})
-                        }
-                    }
-                    .to_string()
+                    error_frame(protocol, &sub, errors).to_string()
                 } else {
                     // Each message is bounded (red team, pass 4: 3,000 aliases of `cloudEvent`
                     // made messages of 1 MB against a limit of 1 MB): past it the subscription
@@ -825,14 +813,7 @@ impl Connection {
                             ),
                             "extensions": {"code": "BAD_USER_INPUT"},
                         }]);
-                        let message = match protocol {
-                            Protocol::TransportWs => {
-                                json!({"type": "error", "id": sub, "payload": errors})
-                            }
-                            Protocol::Legacy => {
-                                json!({"type": "error", "id": sub, "payload": errors[0]})
-                            }
-                        };
+                        let message = error_frame(protocol, &sub, errors);
                         let _ = out.send(Out::Ended(sub)).await;
                         let _ = out.send(Out::Text(message.to_string(), None)).await;
                         return;
@@ -981,52 +962,29 @@ impl Connection {
 }
 
 /// Where the operation's second root field is (through fragments and inline fragments on the
-/// root), if it has one; `__typename` counts, as the GraphQL rule says.
+/// root), if it has one; one field written twice is one (its response key), and `__typename`
+/// counts, as GraphQL's rule says.
 fn second_root_field(
     doc: &async_graphql::parser::types::ExecutableDocument,
     set: &async_graphql::parser::types::SelectionSet,
 ) -> Option<async_graphql::Pos> {
-    use async_graphql::parser::types::Selection;
-    fn walk(
-        doc: &async_graphql::parser::types::ExecutableDocument,
-        set: &async_graphql::parser::types::SelectionSet,
-        depth: usize,
-        keys: &mut Vec<String>,
-    ) -> Option<async_graphql::Pos> {
-        // Fragments cycle only in invalid documents, which validation refuses; the walk is
-        // bounded all the same (and the document's selections were counted before).
-        if depth > 16 {
-            return None;
+    let roots = crate::cost::root_fields(doc, set);
+    let first = &roots.first()?.0;
+    roots
+        .iter()
+        .find(|(key, _)| key != first)
+        .map(|(_, pos)| *pos)
+}
+
+/// An `error` message for subscription `id`: the errors as the protocol carries them (all of
+/// them for `graphql-transport-ws`, the first for the legacy protocol).
+fn error_frame(protocol: Protocol, id: &str, errors: Value) -> Value {
+    match protocol {
+        Protocol::TransportWs => json!({"type": "error", "id": id, "payload": errors}),
+        Protocol::Legacy => {
+            json!({"type": "error", "id": id, "payload": errors.get(0).cloned().unwrap_or(Value::Null)})
         }
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(f) => {
-                    let key = f.node.response_key().node.to_string();
-                    if !keys.contains(&key) {
-                        keys.push(key);
-                    }
-                    if keys.len() > 1 {
-                        return Some(f.pos);
-                    }
-                }
-                Selection::FragmentSpread(s) => {
-                    if let Some(fragment) = doc.fragments.get(&s.node.fragment_name.node)
-                        && let Some(pos) =
-                            walk(doc, &fragment.node.selection_set.node, depth + 1, keys)
-                    {
-                        return Some(pos);
-                    }
-                }
-                Selection::InlineFragment(i) => {
-                    if let Some(pos) = walk(doc, &i.node.selection_set.node, depth + 1, keys) {
-                        return Some(pos);
-                    }
-                }
-            }
-        }
-        None
     }
-    walk(doc, set, 0, &mut Vec::new())
 }
 
 /// The room of a connection's queue: [`QUEUED_EVENTS`] messages of `max_event_bytes`, within
