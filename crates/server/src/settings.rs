@@ -483,6 +483,11 @@ pub struct Subscriptions {
     /// The most WebSocket connections one user may hold open at once, all their tokens
     /// together (on this replica); a further one is closed at `connection_init` with 4429.
     pub max_connections_per_user: usize,
+    /// The most WebSocket connections one org's users may hold open at once, all together (on
+    /// this replica); a further one is closed at `connection_init` with 4429. Bounds what an
+    /// org's admin can hold by inviting users: each connection may queue
+    /// `4 * max_event_bytes` and run `max_per_connection` readers.
+    pub max_connections_per_org: usize,
     /// The largest message the server sends a subscriber, in bytes (JSON); a subscription
     /// whose message would be larger ends with an `error` that says so. A connection queues
     /// at most four such messages' worth for a client that reads slowly; its subscriptions
@@ -749,6 +754,7 @@ impl Default for Subscriptions {
             max_per_connection: 10,
             max_connections_per_token: 4,
             max_connections_per_user: 8,
+            max_connections_per_org: 256,
             max_event_bytes: 256 * 1024,
             max_message_bytes: 64 * 1024,
             init_timeout_ms: 10_000,

@@ -15,7 +15,8 @@
 //!   the connection closes with 4403.
 //! - **Bounds**: `subscriptions.max_per_connection` subscriptions per connection (a further one
 //!   gets an `error`), `max_connections_per_token` connections per token and
-//!   `max_connections_per_user` per user, all their tokens together (4429),
+//!   `max_connections_per_user` per user, all their tokens together, and
+//!   `max_connections_per_org` per org, all its users together (4429),
 //!   `max_message_bytes` per message from the client (1009), `max_event_bytes` per message to
 //!   it (the subscription ends with an `error`), and four of those queued per connection for a
 //!   client that reads slowly (its subscriptions wait: red team, pass 6, held 1.1 GB with
@@ -639,6 +640,10 @@ impl Connection {
                         format!("user:{}/{}", caller.org(), caller.user()),
                         settings.max_connections_per_user,
                     ),
+                    (
+                        format!("org:{}", caller.org()),
+                        settings.max_connections_per_org,
+                    ),
                 ];
                 let slot = match self.shared.sockets.take(&keys) {
                     Ok(slot) => slot,
@@ -651,13 +656,23 @@ impl Connection {
                             ),
                         ));
                     }
-                    Err(_) => {
+                    Err(1) => {
                         return Err(End::Close(
                             4429,
                             format!(
                                 "user `{}` has {} connections open, the most one user may",
                                 caller.user(),
                                 settings.max_connections_per_user
+                            ),
+                        ));
+                    }
+                    Err(_) => {
+                        return Err(End::Close(
+                            4429,
+                            format!(
+                                "org `{}` has {} connections open, the most one org may",
+                                caller.org(),
+                                settings.max_connections_per_org
                             ),
                         ));
                     }

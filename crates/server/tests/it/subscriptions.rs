@@ -588,6 +588,65 @@ fn subscription_messages_are_bounded_in_bytes(db: Db) {
 }
 on_both!(subscription_messages_are_bounded_in_bytes);
 
+/// An org's users hold at most `subscriptions.max_connections_per_org` connections together
+/// (an admin who invites users would otherwise multiply the per-user bound); another org's
+/// users are not held back by it, and a connection that closes gives its room back.
+fn an_org_holds_a_bounded_number_of_connections(db: Db) {
+    let tokens = common::generated_org(&db, ORG, 30, 9, &["admin", "recruiter", "hiring_manager"]);
+    let other = common::generated_org(&db, "tb", 30, 10, &["admin"]);
+    let mut settings = settings(&db);
+    settings.subscriptions.max_connections_per_org = 2;
+    let server = common::Server::start(settings);
+    let addr = server.running.as_ref().unwrap().addr;
+    server.rt.block_on(async {
+        let mut a = ready(addr, &tokens[0].token).await;
+        let _b = ready(addr, &tokens[1].token).await;
+        // A third user of the org: refused, the reason naming the org's bound.
+        let mut c = connect(addr, "graphql-transport-ws", None).await;
+        send(
+            &mut c,
+            json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", tokens[2].token)}}),
+        )
+        .await;
+        let frame = loop {
+            match tokio::time::timeout(WAIT, c.next()).await.expect("a close in time") {
+                Some(Ok(Message::Close(Some(frame)))) => break frame,
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                other => panic!("expected a close, got {other:?}"),
+            }
+        };
+        assert_eq!(u16::from(frame.code), 4429);
+        assert!(
+            frame.reason.contains(&format!("org `{ORG}`")),
+            "{}",
+            frame.reason
+        );
+        // Another org is not held back.
+        let _d = ready(addr, &other[0].token).await;
+        // A connection that ends gives its room back.
+        a.close(None).await.unwrap();
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, a.next()).await {}
+        let mut e = None;
+        for _ in 0..100 {
+            let mut s = connect(addr, "graphql-transport-ws", None).await;
+            send(
+                &mut s,
+                json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", tokens[2].token)}}),
+            )
+            .await;
+            match tokio::time::timeout(WAIT, s.next()).await.expect("an answer in time") {
+                Some(Ok(Message::Text(t))) if t.as_str().contains("connection_ack") => {
+                    e = Some(s);
+                    break;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        assert!(e.is_some(), "the org's room was not given back");
+    });
+}
+on_both!(an_org_holds_a_bounded_number_of_connections);
+
 /// A user holds at most `subscriptions.max_connections_per_user` connections, whatever tokens
 /// they use (red team, pass 6: 50 tokens from console sessions multiplied the per-token bound);
 /// and a subscription reads as its caller now is: a recruiter demoted to interviewer stops
