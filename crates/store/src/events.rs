@@ -20,7 +20,9 @@
 //! **Payloads** carry ids, the changed fields' names and values no policy restricts (stage
 //! ids, statuses, recommendations); never compensation, contact details, demographics, values of
 //! custom fields (sensitive or not), notes, archive reasons or other restricted fields. Who may
-//! read an event is decided from its `subject` (`app::events`).
+//! read an event is decided from its `subject` (`app::events`); what of it they read, by the
+//! type's [`Guard`]s (a source, a stage history, the names of changed contact details are
+//! restricted for some readers) and its lists of other subjects' ids.
 
 use domain::Instant;
 use serde_json::{Map, Value, json};
@@ -92,6 +94,44 @@ pub struct EventType {
     pub description: &'static str,
     /// The fields of `data` besides [`ACTOR`].
     pub fields: &'static [Field],
+    /// What of `data` a reader needs more than `view` on the subject for.
+    pub guards: &'static [Guard],
+    /// Lists of ids of other subjects (field, kind of subject): a reader gets the ids of those
+    /// they may see.
+    pub refers: &'static [(&'static str, &'static str)],
+}
+
+/// What of an event's `data` a reader needs an action on the event's subject for, besides
+/// `view`. `app::events` applies the guards to every user's view of the outbox (the API's
+/// `events`, subscriptions, `events tail --as`); relays and the operator's CLI read events whole.
+#[derive(Debug)]
+pub struct Guard {
+    /// The Cedar action asked on the subject (`viewStageHistory`).
+    pub action: &'static str,
+    /// For `custom_field_value.set`: the guard holds for a sensitive custom field's value
+    /// (`Some(true)`), for the others' (`Some(false)`), or always (`None`).
+    pub sensitive: Option<bool>,
+    /// What a reader without the action does not get.
+    pub hides: Hides,
+}
+
+/// What a [`Guard`] hides.
+#[derive(Debug)]
+pub enum Hides {
+    /// The whole event: it is about the guarded data.
+    Event,
+    /// These fields, which read as null.
+    Fields(&'static [&'static str]),
+    /// These names in `changed`; an event left with no name in it is left out.
+    Changed(&'static [&'static str]),
+}
+
+const fn guard(action: &'static str, hides: Hides) -> Guard {
+    Guard {
+        action,
+        sensitive: None,
+        hides,
+    }
 }
 
 impl EventType {
@@ -215,6 +255,8 @@ pub const CANDIDATE_CREATED: EventType = EventType {
     subject: "candidate/<candidate id>",
     description: "A candidate was created (`createCandidate`). With `jobId`, an `application.created` follows in the same transaction.",
     fields: &[f("candidate_id", Id, "the new candidate")],
+    guards: &[],
+    refers: &[],
 };
 
 pub const CANDIDATE_UPDATED: EventType = EventType {
@@ -230,6 +272,14 @@ pub const CANDIDATE_UPDATED: EventType = EventType {
             "the fields the command set: `name`, `email`, `phone`, `location`, `timezone`, `tags`",
         ),
     ],
+    guards: &[
+        guard("viewContactDetails", Hides::Changed(&["email", "phone"])),
+        guard(
+            "viewDetails",
+            Hides::Changed(&["location", "timezone", "tags"]),
+        ),
+    ],
+    refers: &[],
 };
 
 pub const CANDIDATE_MERGED: EventType = EventType {
@@ -246,6 +296,8 @@ pub const CANDIDATE_MERGED: EventType = EventType {
             "the applications that moved to the kept candidate",
         ),
     ],
+    guards: &[],
+    refers: &[("application_ids", "application")],
 };
 
 pub const APPLICATION_CREATED: EventType = EventType {
@@ -260,6 +312,8 @@ pub const APPLICATION_CREATED: EventType = EventType {
         f("stage_id", Id, "the job's first stage, where it starts"),
         opt("source_id", Id, "where it came from"),
     ],
+    guards: &[guard("viewDetails", Hides::Fields(&["source_id"]))],
+    refers: &[],
 };
 
 pub const APPLICATION_MOVED: EventType = EventType {
@@ -275,6 +329,8 @@ pub const APPLICATION_MOVED: EventType = EventType {
         f("to_stage_id", Id, "the stage it entered"),
         f("transition_id", Id, "the stage transition recorded"),
     ],
+    guards: &[guard("viewStageHistory", Hides::Event)],
+    refers: &[],
 };
 
 pub const APPLICATION_ARCHIVED: EventType = EventType {
@@ -288,6 +344,8 @@ pub const APPLICATION_ARCHIVED: EventType = EventType {
         JOB_ID,
         f("stage_id", Id, "the stage it was archived in"),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const APPLICATION_UNARCHIVED: EventType = EventType {
@@ -301,6 +359,8 @@ pub const APPLICATION_UNARCHIVED: EventType = EventType {
         JOB_ID,
         f("stage_id", Id, "its stage"),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const APPLICATION_HIRED: EventType = EventType {
@@ -312,7 +372,11 @@ pub const APPLICATION_HIRED: EventType = EventType {
         APPLICATION_ID,
         CANDIDATE_ID,
         JOB_ID,
-        f("from_stage_id", Id, "the stage it was in"),
+        opt(
+            "from_stage_id",
+            Id,
+            "the stage it was in; null for a reader without `viewStageHistory` on the application",
+        ),
         f("to_stage_id", Id, "the hired stage"),
         opt(
             "transition_id",
@@ -325,6 +389,11 @@ pub const APPLICATION_HIRED: EventType = EventType {
             "the interviews still ahead that the hire cancelled",
         ),
     ],
+    guards: &[guard(
+        "viewStageHistory",
+        Hides::Fields(&["from_stage_id", "transition_id"]),
+    )],
+    refers: &[("cancelled_interview_ids", "interview")],
 };
 
 pub const INTERVIEW_SCHEDULED: EventType = EventType {
@@ -350,6 +419,8 @@ pub const INTERVIEW_SCHEDULED: EventType = EventType {
             "its interviewers and shadows (users)",
         ),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const INTERVIEW_CANCELLED: EventType = EventType {
@@ -367,6 +438,8 @@ pub const INTERVIEW_CANCELLED: EventType = EventType {
             "whether hiring the application cancelled it",
         ),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const INTERVIEW_COMPLETED: EventType = EventType {
@@ -380,6 +453,8 @@ pub const INTERVIEW_COMPLETED: EventType = EventType {
         JOB_ID,
         f("from_status", Enum(INTERVIEW_STATUS), "its status before"),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const INTERVIEW_NO_SHOW: EventType = EventType {
@@ -393,6 +468,8 @@ pub const INTERVIEW_NO_SHOW: EventType = EventType {
         JOB_ID,
         f("from_status", Enum(INTERVIEW_STATUS), "its status before"),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const INTERVIEW_LOOP_BOOKED: EventType = EventType {
@@ -406,6 +483,8 @@ pub const INTERVIEW_LOOP_BOOKED: EventType = EventType {
         f("stage_id", Id, "the stage of its interviews"),
         f("interview_ids", IdList, "its interviews, in session order"),
     ],
+    guards: &[],
+    refers: &[("interview_ids", "interview")],
 };
 
 pub const FEEDBACK_SUBMITTED: EventType = EventType {
@@ -421,6 +500,8 @@ pub const FEEDBACK_SUBMITTED: EventType = EventType {
         f("author_id", Id, "its author"),
         f("recommendation", Enum(RECOMMENDATION), "the recommendation"),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const FEEDBACK_EDITED: EventType = EventType {
@@ -444,6 +525,8 @@ pub const FEEDBACK_EDITED: EventType = EventType {
             "the fields given: `recommendation`, `scores`, `notes`",
         ),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const OFFER_CREATED: EventType = EventType {
@@ -458,6 +541,8 @@ pub const OFFER_CREATED: EventType = EventType {
         f("version", Integer, "its version, 1, 2, ... per application"),
         f("status", Enum(OFFER_STATUS), "its status"),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const OFFER_UPDATED: EventType = EventType {
@@ -477,6 +562,8 @@ pub const OFFER_UPDATED: EventType = EventType {
             "what the command gave: `status`, `terms`",
         ),
     ],
+    guards: &[guard("viewCompensation", Hides::Changed(&["terms"]))],
+    refers: &[],
 };
 
 pub const OFFER_RESOLVED: EventType = EventType {
@@ -495,6 +582,8 @@ pub const OFFER_RESOLVED: EventType = EventType {
             "how it was resolved",
         ),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const JOB_CREATED: EventType = EventType {
@@ -506,6 +595,8 @@ pub const JOB_CREATED: EventType = EventType {
         f("job_id", Id, "the job"),
         f("stage_ids", IdList, "its pipeline, in order"),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const JOB_UPDATED: EventType = EventType {
@@ -521,6 +612,18 @@ pub const JOB_UPDATED: EventType = EventType {
             "the fields given: `title`, `department_id`, `location`, `employment_type`, `status`, `confidential`, `headcount`, `hiring_team`, `custom_fields`",
         ),
     ],
+    guards: &[guard(
+        "viewDetails",
+        Hides::Changed(&[
+            "location",
+            "employment_type",
+            "status",
+            "confidential",
+            "headcount",
+            "custom_fields",
+        ]),
+    )],
+    refers: &[],
 };
 
 pub const STAGE_ADDED: EventType = EventType {
@@ -538,6 +641,8 @@ pub const STAGE_ADDED: EventType = EventType {
             "the pipeline after the change, in order",
         ),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const STAGE_RENAMED: EventType = EventType {
@@ -549,6 +654,8 @@ pub const STAGE_RENAMED: EventType = EventType {
         f("job_id", Id, "the stage's job"),
         f("stage_id", Id, "the stage"),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const STAGE_REMOVED: EventType = EventType {
@@ -565,6 +672,8 @@ pub const STAGE_REMOVED: EventType = EventType {
             "the pipeline after the change, in order",
         ),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const CUSTOM_FIELD_CREATED: EventType = EventType {
@@ -579,6 +688,8 @@ pub const CUSTOM_FIELD_CREATED: EventType = EventType {
         f("type", Enum(CUSTOM_FIELD_TYPE), "its type"),
         f("sensitive", Boolean, "whether its values are sensitive"),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const CUSTOM_FIELD_UPDATED: EventType = EventType {
@@ -601,6 +712,8 @@ pub const CUSTOM_FIELD_UPDATED: EventType = EventType {
             "whether its values are sensitive after the change",
         ),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const CUSTOM_FIELD_VALUE_SET: EventType = EventType {
@@ -614,6 +727,19 @@ pub const CUSTOM_FIELD_VALUE_SET: EventType = EventType {
         f("key", Text, "the field's key"),
         f("custom_field_id", Id, "the field"),
     ],
+    guards: &[
+        Guard {
+            action: "viewSensitiveCustomFields",
+            sensitive: Some(true),
+            hides: Hides::Event,
+        },
+        Guard {
+            action: "viewDetails",
+            sensitive: Some(false),
+            hides: Hides::Event,
+        },
+    ],
+    refers: &[],
 };
 
 pub const ARCHIVE_REASONS_SET: EventType = EventType {
@@ -622,6 +748,8 @@ pub const ARCHIVE_REASONS_SET: EventType = EventType {
     subject: "org/<org id>",
     description: "The org's list of archive reasons was replaced (`setArchiveReasons`).",
     fields: &[f("reasons", TextList, "the list, in order")],
+    guards: &[],
+    refers: &[],
 };
 
 pub const USER_UPDATED: EventType = EventType {
@@ -640,6 +768,8 @@ pub const USER_UPDATED: EventType = EventType {
             "whether the user was active before",
         ),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 pub const POLICY_VERSION_SET: EventType = EventType {
@@ -655,6 +785,8 @@ pub const POLICY_VERSION_SET: EventType = EventType {
             "whether it stands for the shipped default policy",
         ),
     ],
+    guards: &[],
+    refers: &[],
 };
 
 /// Every event type, in the catalogue's order.
@@ -888,6 +1020,48 @@ pub struct EventQuery {
     pub limit: u32,
 }
 
+/// What a type's guards and lists of ids mean for a reader, as a sentence for docs/events.md.
+fn readers_markdown(t: &EventType) -> Option<String> {
+    let code = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = Vec::new();
+    for g in t.guards {
+        let which = match g.sensitive {
+            Some(true) => " (a sensitive custom field's value)",
+            Some(false) => " (another custom field's value)",
+            None => "",
+        };
+        let what = match g.hides {
+            Hides::Event => "does not get the event".to_owned(),
+            Hides::Fields(names) => format!("reads {} as null", code(names)),
+            Hides::Changed(names) => format!(
+                "finds {} left out of `changed` (and no event when nothing is left)",
+                code(names)
+            ),
+        };
+        parts.push(format!(
+            "without `{}` on the subject{which} a reader {what}",
+            g.action
+        ));
+    }
+    for (field, kind) in t.refers {
+        parts.push(format!("`{field}` holds the {kind}s the reader may see"));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let mut text = parts.join("; ");
+    if let Some(first) = text.get(..1) {
+        text = format!("{}{}", first.to_uppercase(), text.get(1..).unwrap_or(""));
+    }
+    Some(format!("Readers: {text}."))
+}
+
 /// The catalogue as docs/events.md: generated, never edited by hand.
 pub fn catalogue_markdown() -> Result<String, StoreError> {
     use std::fmt::Write as _;
@@ -947,7 +1121,7 @@ pub fn catalogue_markdown() -> Result<String, StoreError> {
         "- `source`: `/hireplane/orgs/<org id>`.",
         "- `type`: `hireplane.<name>.v<version>` (below). A field is only ever added to a version; removing or changing one makes a new version.",
         "- `time`: when the change was made (RFC 3339, UTC).",
-        "- `subject`: what the event is about, `<kind>/<id>`; who may see the subject may see the event.",
+        "- `subject`: what the event is about, `<kind>/<id>`; who may see the subject may see the event, less what its type's guards keep for readers with a further action on the subject (\"Readers\" below: a field that reads as null, a name left out of `changed`, or the whole event); lists of other subjects' ids hold those the reader may see. That is every user's view (the API's `events`, subscriptions, `hireplane events tail --as`); the relay to NATS and the operator's CLI read events whole.",
         "- `orgid`: the org (extension attribute); `orgseq`: the event's place in the org's commit order, 1, 2, ... without reuse (extension attribute; `--since` and the API's cursors page by it).",
         "- `data`: ids, the names of changed fields and values no policy restricts. Never compensation, contact details, demographics, custom field values, notes, scores or archive reasons. Every `data` has `actor_id`, the user who made the change (null for the operator's CLI without `--as`).",
     ] {
@@ -1015,6 +1189,10 @@ pub fn catalogue_markdown() -> Result<String, StoreError> {
         w(&mut out, "");
         let _ = writeln!(out, "Subject: `{}`. Version {}.", t.subject, t.version);
         w(&mut out, "");
+        if let Some(readers) = readers_markdown(t) {
+            w(&mut out, &readers);
+            w(&mut out, "");
+        }
         w(&mut out, "| Field | Type | Description |");
         w(&mut out, "|---|---|---|");
         for field in t.all_fields() {
@@ -1103,6 +1281,42 @@ mod tests {
             "docs/events.md differs from the catalogue in crates/store/src/events.rs; regenerate it: \
              cargo run -- events catalogue > docs/events.md"
         );
+    }
+
+    /// A guard names fields its type has (and `changed` names the field lists), and a list of
+    /// ids names an id list of the type and a kind of subject.
+    #[test]
+    fn guards_and_lists_name_what_their_type_has() {
+        for t in CATALOGUE {
+            let field = |name: &str| t.fields.iter().find(|f| f.name == name);
+            for g in t.guards {
+                match g.hides {
+                    Hides::Event => {}
+                    Hides::Fields(names) => {
+                        for n in names {
+                            let f = field(n).unwrap_or_else(|| panic!("{}: no `{n}`", t.name));
+                            assert!(f.nullable, "{}: `{n}` is hidden as null", t.name);
+                        }
+                    }
+                    Hides::Changed(names) => {
+                        let changed =
+                            field("changed").unwrap_or_else(|| panic!("{}: no `changed`", t.name));
+                        for n in names {
+                            assert!(
+                                changed.description.contains(&format!("`{n}`")),
+                                "{}: `changed` never names `{n}`",
+                                t.name
+                            );
+                        }
+                    }
+                }
+            }
+            for (name, kind) in t.refers {
+                let f = field(name).unwrap_or_else(|| panic!("{}: no `{name}`", t.name));
+                assert_eq!(f.ty, FieldType::IdList, "{}: `{name}`", t.name);
+                assert!(["application", "interview"].contains(kind), "{kind}");
+            }
+        }
     }
 
     /// Every field of every type is in its schema, required, and nothing else is.
