@@ -13,7 +13,14 @@
 //!   (`interviewerBusyTime`, `interviewerPools`, `interviewLoops`) the same, a scheduling call
 //!   [`SCHEDULING_COST`] (a search), any other root field (a lookup, the viewer, a mutation, a
 //!   policy decision) [`ROOT_COST`], so that no root field is free and aliases cannot multiply
-//!   work unseen.
+//!   work unseen;
+//! - a list that filters in the report language (`where`), is ordered (`orderBy`) or counts
+//!   (`totalCount`) reads every row it may hold, not a page by an index (red team, pass 9:
+//!   1,000 aliased `applications(first: 1, where: ...) { totalCount }` cost 11,000 and took
+//!   9 s of CPU). Besides its rows it costs, at the root, [`REPORT_COST`] with `where` or
+//!   `orderBy` (a report's work over the org) and [`COUNT_COST`] for `totalCount` alone (a
+//!   count of the org's rows); nested, a default page per row above (each parent's children
+//!   read whole: 200 jobs' applications counted weigh a report).
 //!
 //! The request's cost is the sum. A request over `limits.max_cost` is refused before it runs,
 //! naming its cost, the limit and the field that costs the most; so is a mutation request with
@@ -37,6 +44,9 @@ use crate::settings::Limits;
 /// `limits.max_cost` (50,000), so that one request holds at most five. At 1,000 a request of
 /// 49 aliased reports of 10,000 rows each passed, 48.7 MB of answer.
 pub const REPORT_COST: u64 = 10_000;
+/// What a root list's `totalCount` costs without `where` or `orderBy`: a count of the org's
+/// rows the caller sees (an index range, or a scan under a row filter), a quarter of a report.
+pub const COUNT_COST: u64 = 2_500;
 /// What a scheduling call costs (`schedulingOptions`, `repairInterviewLoop`: a search on the CPU
 /// besides its reads).
 pub const SCHEDULING_COST: u64 = 5_000;
@@ -106,6 +116,8 @@ pub struct Cost {
     pub mutations: Vec<Pos>,
     /// How many root fields the operation has (through fragments).
     pub root_fields: u64,
+    /// The weights of its lists that filter, order or count ([`REPORT_COST`] each).
+    pub scans: u64,
     /// Where the walk stopped at [`MAX_WALK_VISITS`], if it did: the request is refused.
     pub overflow: Option<Pos>,
 }
@@ -251,7 +263,9 @@ pub fn root_fields(doc: &ExecutableDocument, set: &SelectionSet) -> Vec<(String,
 impl Cost {
     /// The request's cost: its lists' rows and its root fields' weights.
     pub fn total(&self) -> u64 {
-        self.rows.saturating_add(self.roots)
+        self.rows
+            .saturating_add(self.roots)
+            .saturating_add(self.scans)
     }
 
     /// Why the request may not run under `limits`, if it may not.
@@ -292,14 +306,17 @@ impl Cost {
             };
             return Some(Refusal {
                 message: format!(
-                    "the query costs {total} (up to {} rows and {} for its {} root fields), \
-                     over the limit of {} (`limits.max_cost`: each list counts its page size \
-                     (`first`) times the pages above it, each report, explain, read of whole \
+                    "the query costs {total} (up to {} rows, {} for its {} root fields and {} for \
+                     its lists that filter, order or count), over the limit of {} \
+                     (`limits.max_cost`: each list counts its page size (`first`) times the \
+                     pages above it; a root list {REPORT_COST} more with `where` or `orderBy`, \
+                     {COUNT_COST} with `totalCount` alone, a nested one that filters, orders or \
+                     counts a default page per row above; each report, explain, read of whole \
                      calendars or `__schema` {REPORT_COST}, \
                      each scheduling call {SCHEDULING_COST}, any other root field \
                      {ROOT_COST}){most}: ask for smaller pages, fewer nested lists or fewer \
                      fields per request",
-                    self.rows, self.roots, self.root_fields, limits.max_cost
+                    self.rows, self.roots, self.root_fields, self.scans, limits.max_cost
                 ),
                 pos,
             });
@@ -401,6 +418,22 @@ impl Walk<'_> {
                         rows = above.saturating_mul(self.page(field));
                         self.cost.rows = self.cost.rows.saturating_add(rows);
                         self.note(&path, rows, "rows", f.pos);
+                        let scans = field.get_argument("where").is_some()
+                            || field.get_argument("orderBy").is_some();
+                        let counts =
+                            scans || self.selects(&field.selection_set.node, "totalCount", depth);
+                        if counts {
+                            let (weight, what) = match (root, scans) {
+                                (true, true) => (REPORT_COST, "a list that filters or orders"),
+                                (true, false) => (COUNT_COST, "a count of the org's rows"),
+                                (false, _) => (
+                                    above.saturating_mul(self.default_page),
+                                    "a nested list that filters, orders or counts",
+                                ),
+                            };
+                            self.cost.scans = self.cost.scans.saturating_add(weight);
+                            self.note(&path, weight, what, f.pos);
+                        }
                     }
                     let inner = MetaTypeName::concrete_typename(&meta.ty);
                     if let Some(inner) = self.registry.types.get(inner) {
@@ -446,6 +479,26 @@ impl Walk<'_> {
                 }
             }
         }
+    }
+
+    /// Whether `set` selects field `name` (through fragments and inline fragments).
+    fn selects(&self, set: &SelectionSet, name: &str, depth: usize) -> bool {
+        if depth > MAX_WALK_DEPTH {
+            return false;
+        }
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(f) => f.node.name.node == name,
+            Selection::FragmentSpread(s) => self
+                .doc
+                .fragments
+                .get(&s.node.fragment_name.node)
+                .is_some_and(|fragment| {
+                    self.selects(&fragment.node.selection_set.node, name, depth + 1)
+                }),
+            Selection::InlineFragment(i) => {
+                self.selects(&i.node.selection_set.node, name, depth + 1)
+            }
+        })
     }
 
     /// The page a list field asks for: its `first` (a literal or a variable, else the
@@ -647,6 +700,91 @@ mod tests {
             let c = cost(&many(field, 1900), serde_json::json!({}));
             assert!(c.refusal(&limits).is_some(), "{field}");
         }
+    }
+
+    #[test]
+    fn lists_that_filter_order_or_count_cost_like_a_report() {
+        let limits = Limits::default();
+        // Each of `where`, `orderBy` and `totalCount` (through a fragment too), at the root or
+        // nested, once where it is selected; a plain page costs its rows only.
+        for (list, weight) in [
+            (
+                r#"applications(first: 1, where: "candidate.name contains \"x\"") { nodes { id } }"#,
+                REPORT_COST,
+            ),
+            (
+                "applications(first: 1, orderBy: {field: UPDATED_AT}) { totalCount }",
+                REPORT_COST,
+            ),
+            ("applications(first: 1) { totalCount }", COUNT_COST),
+            ("applications(first: 1) { ...C }", COUNT_COST),
+            // Nested: each of 7 jobs' applications read whole, as a default page of 50 each.
+            (
+                "jobs(first: 7) { nodes { applications(first: 1) { totalCount } } }",
+                7 * 50,
+            ),
+            (
+                r#"application(id: "x") { interviews(first: 2, where: "status = \"scheduled\"") { nodes { id } } }"#,
+                50,
+            ),
+        ] {
+            let c = cost(
+                &format!("{{ {list} }} fragment C on ApplicationConnection {{ totalCount }}"),
+                serde_json::json!({}),
+            );
+            assert_eq!(c.scans, weight, "{list}");
+        }
+        let c = cost(
+            "{ applications(first: 1) { nodes { id } } }",
+            serde_json::json!({}),
+        );
+        assert_eq!((c.scans, c.total()), (0, 1 + ROOT_COST));
+        // The red team's 1,000 aliased filtered counts (9 s of CPU at a cost of 11,000):
+        // refused, naming them.
+        let many: String = (0..1000)
+            .map(|i| format!(r#"a{i}: applications(first: 1, where: "candidate.name contains \"zq{i}\"") {{ totalCount }} "#))
+            .collect();
+        let refusal = cost(&format!("{{ {many} }}"), serde_json::json!({}))
+            .refusal(&limits)
+            .unwrap();
+        assert!(
+            refusal.message.contains("a list that filters or orders"),
+            "{}",
+            refusal.message
+        );
+        // Three fit beside a report (the console's board asks one beside its counts' report).
+        let three: String = (0..3)
+            .map(|i| format!(r#"a{i}: applications(first: 50, where: "status = \"active\"") {{ totalCount nodes {{ id }} }} "#))
+            .collect();
+        let c = cost(
+            &format!(r#"{{ {three} r: report(name: "funnel") {{ rows }} }}"#),
+            serde_json::json!({}),
+        );
+        assert!(c.refusal(&limits).is_none(), "{}", c.total());
+        // Every list of the org counted in one request fits; each job's applications counted
+        // under the largest page of applications (a report's weight each) fit four times, not
+        // five.
+        let c = cost(
+            "{ candidates { totalCount } applications { totalCount } interviews { totalCount } feedback { totalCount } offers { totalCount } jobs { totalCount } stageTransitions { totalCount } }",
+            serde_json::json!({}),
+        );
+        assert!(c.refusal(&limits).is_none(), "{}", c.total());
+        let per_job = |n: usize| -> String {
+            let lists: String = (0..n)
+                .map(|i| format!("a{i}: applications(first: 200) {{ nodes {{ job {{ applications(first: 1) {{ totalCount }} }} }} }} "))
+                .collect();
+            format!("{{ {lists} }}")
+        };
+        assert!(
+            cost(&per_job(4), serde_json::json!({}))
+                .refusal(&limits)
+                .is_none()
+        );
+        assert!(
+            cost(&per_job(5), serde_json::json!({}))
+                .refusal(&limits)
+                .is_some()
+        );
     }
 
     #[test]

@@ -22,13 +22,14 @@
 //! serving. [`Db::live_workers`] counts the threads still running; `/healthz` fails when none is.
 //!
 //! Fair sharing: a request's handle ([`Db::for_caller`], [`Db::for_address`] before
-//! authentication) counts its jobs against its org's and its token's (or its address's) share
+//! authentication) counts its jobs against its org's and its user's (all their tokens together;
+//! or, before that, its address's) share
 //! of the workers: at most `limits.max_workers_per_org` (default half the pool, rounded up) and
-//! `limits.max_workers_per_token` (default a quarter) of its jobs are queued or running at
+//! `limits.max_workers_per_user` (default a quarter) of its jobs are queued or running at
 //! once. A job waits for its share *before* it enters the queue, so one org's backlog never
 //! stands in the queue in front of another org's requests; it waits at most the pool's acquire
 //! timeout and never past the request's deadline, then fails with [`DbError::Throttled`]
-//! (`BUSY`, naming whose share is used up), which only the org or token over its share sees.
+//! (`BUSY`, naming whose share is used up), which only the org or user over its share sees.
 //!
 //! Shares bound how many jobs an org has in the pool, not how much of the machine's CPU they
 //! take: eight heavy reports of one org running beside another org's one small query leave that
@@ -65,7 +66,7 @@ pub enum DbError {
         within.as_millis()
     )]
     Throttled {
-        /// Whose share: ``org `ta` ``, ``token `tok_1` ``, ``address `10.0.0.1` ``.
+        /// Whose share: ``org `ta` ``, ``user `ta/usr_1` ``, ``address `10.0.0.1` ``.
         who: String,
         limit: u32,
         size: u32,
@@ -73,11 +74,11 @@ pub enum DbError {
     },
 }
 
-/// A share of the workers (an org's, a token's, an address's): how many of its jobs may be
+/// A share of the workers (an org's, a user's, an address's): how many of its jobs may be
 /// queued or running at once.
 struct Share {
     who: String,
-    /// For the metric: `org`, `token` or `address`.
+    /// For the metric: `org`, `user` or `address`.
     kind: &'static str,
     limit: u32,
     permits: Arc<tokio::sync::Semaphore>,
@@ -217,10 +218,10 @@ struct Shared {
     /// Counts the losses of a connection seen by any worker (see the module's doc).
     generation: AtomicU64,
     acquire_timeout: Duration,
-    /// The most jobs of one org, and of one token or address, queued or running at once.
+    /// The most jobs of one org, and of one user or address, queued or running at once.
     per_org: AtomicU32,
-    per_token: AtomicU32,
-    /// The shares in use, by key (`org:ID`, `token:ID`, `address:IP`); a share no handle holds
+    per_user: AtomicU32,
+    /// The shares in use, by key (`org:ID`, `user:ORG/ID`, `address:IP`); a share no handle holds
     /// any more is dropped.
     shares: Mutex<HashMap<String, Weak<tokio::sync::Semaphore>>>,
     fair: Fair,
@@ -281,7 +282,7 @@ impl Db {
             generation: AtomicU64::new(0),
             acquire_timeout,
             per_org: AtomicU32::new(size.div_ceil(2)),
-            per_token: AtomicU32::new(size.div_ceil(4)),
+            per_user: AtomicU32::new(size.div_ceil(4)),
             shares: Mutex::new(HashMap::new()),
             fair: Fair {
                 slots: AtomicU32::new(default_slots()),
@@ -358,18 +359,17 @@ impl Db {
         result.await.map_err(|_| DbError::Stopped)?
     }
 
-    /// Sets the most jobs of one org and of one token (or address) that may be queued or
-    /// running at once; 0: half the workers for an org, a quarter for a token, rounded up.
+    /// Sets the most jobs of one org and of one user (or address) that may be queued or
+    /// running at once; 0: half the workers for an org, a quarter for a user, rounded up.
     /// Each is at most the number of workers.
-    pub fn set_shares(&self, per_org: u32, per_token: u32) {
+    pub fn set_shares(&self, per_org: u32, per_user: u32) {
         let size = self.shared.size;
         let pick = |given: u32, auto: u32| if given == 0 { auto } else { given.min(size) };
         let org = pick(per_org, size.div_ceil(2));
         self.shared.per_org.store(org, Ordering::Relaxed);
-        self.shared.per_token.store(
-            pick(per_token, size.div_ceil(4)).min(org),
-            Ordering::Relaxed,
-        );
+        self.shared
+            .per_user
+            .store(pick(per_user, size.div_ceil(4)).min(org), Ordering::Relaxed);
     }
 
     /// Sets the jobs in flight that the active orgs share (see [`Fair`]); 0: the machine's
@@ -379,15 +379,11 @@ impl Db {
         self.shared.fair.slots.store(slots, Ordering::Relaxed);
     }
 
-    /// A handle whose jobs count against `org`'s and `token`'s shares, and take `org`'s turns
+    /// A handle whose jobs count against `org`'s and `user`'s ([`crate::auth::Caller::user_key`]) shares, and take `org`'s turns
     /// at the fair gate, waiting for them at most until `deadline`.
-    pub fn for_caller(&self, org: &str, token: &str, deadline: Instant) -> Db {
+    pub fn for_caller(&self, org: &str, user: &str, deadline: Instant) -> Db {
         let shares = vec![
-            self.share(
-                format!("token `{token}`"),
-                "token",
-                format!("token:{token}"),
-            ),
+            self.share(format!("user `{user}`"), "user", format!("user:{user}")),
             self.share(format!("org `{org}`"), "org", format!("org:{org}")),
         ];
         let scope = store::RequestScope::new(self.shared.response_bytes);
@@ -431,7 +427,7 @@ impl Db {
         let limit = if kind == "org" {
             self.shared.per_org.load(Ordering::Relaxed)
         } else {
-            self.shared.per_token.load(Ordering::Relaxed)
+            self.shared.per_user.load(Ordering::Relaxed)
         }
         .max(1);
         let mut shares = lock(&self.shared.shares);

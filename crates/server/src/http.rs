@@ -437,14 +437,18 @@ async fn graphql(
     {
         Ok(c) => c,
         Err(Denied::RateLimited {
-            token,
+            user,
             retry_after_s,
         }) => {
+            let e = Denied::RateLimited {
+                user,
+                retry_after_s,
+            };
             observe("any", "rate_limited", started);
             let mut r = refuse(
                 StatusCode::TOO_MANY_REQUESTS,
                 "RATE_LIMITED",
-                &format!("rate limit of token `{token}` exceeded; retry in {retry_after_s} s"),
+                &e.to_string(),
             );
             if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
@@ -534,7 +538,7 @@ async fn graphql(
     // token's shares of the workers ([`crate::db`]).
     let db = shared
         .db
-        .for_caller(caller.org(), &caller.token_id, deadline.into_std());
+        .for_caller(caller.org(), &caller.user_key(), deadline.into_std());
     let mut request: async_graphql::Request = match parse_request(&body) {
         Ok(r) => r,
         Err(detail) => {

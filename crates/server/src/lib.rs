@@ -226,7 +226,7 @@ async fn start_inner(
             store::redact(&settings.database)
         )
     })?;
-    db.set_shares(limits.max_workers_per_org, limits.max_workers_per_token);
+    db.set_shares(limits.max_workers_per_org, limits.max_workers_per_user);
     db.set_fair_share_slots(limits.fair_share_slots);
     let schema = graphql::schema(limits).context("building the GraphQL schema")?;
     let rate = Arc::new(rate::RateLimit::new(

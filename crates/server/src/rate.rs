@@ -1,5 +1,6 @@
-//! The per-token rate limit (GCRA, `governor`, keyed by token id), and the heartbeat that makes
-//! it hold for the whole cluster.
+//! The per-user rate limit (GCRA, `governor`, keyed by the caller's user, all their tokens and
+//! console sessions together: `auth::Caller::user_key`), and the heartbeat that makes it hold
+//! for the whole cluster.
 //!
 //! With `limits.rate_scope = "cluster"` (the default) each replica registers itself in the
 //! database and renews a heartbeat every `limits.replica_heartbeat_ms` ([`Heartbeat`], a tokio

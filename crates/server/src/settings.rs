@@ -131,9 +131,10 @@ pub struct Limits {
     /// `pool.size`, rounded up); more wait for their turn before they are queued, at most
     /// `pool.acquire_timeout_ms` and never past the request's deadline, then fail with `BUSY`.
     pub max_workers_per_org: u32,
-    /// The same for one token, and for one client address while its token is checked (0: a
-    /// quarter of `pool.size`, rounded up; at most the org's).
-    pub max_workers_per_token: u32,
+    /// The same for one user, all their tokens and console sessions together, and for one
+    /// client address while its token is checked (0: a quarter of `pool.size`, rounded up; at
+    /// most the org's).
+    pub max_workers_per_user: u32,
     /// The jobs in flight that the orgs active at once share (0: the machine's cores): while n
     /// orgs have had work in the last second, each may have at most max(1, slots / n) jobs
     /// queued or running (within its share above); more wait for a turn like for a share. An
@@ -152,7 +153,8 @@ pub struct Limits {
     /// limit allows again: 429 `RATE_LIMITED` with `Retry-After` (a token already checked and
     /// cached passes).
     pub auth_failure_burst: u32,
-    /// Requests per second each token may make on average (0: no limit) ...
+    /// Requests per second each user may make on average, all their tokens and console
+    /// sessions together (0: no limit) ...
     pub rate_per_second: u32,
     /// ... and how many it may make at once above that.
     pub rate_burst: u32,
@@ -722,7 +724,7 @@ impl Default for Limits {
             max_report_rows: 10_000,
             max_response_bytes: 32 << 20,
             max_workers_per_org: 0,
-            max_workers_per_token: 0,
+            max_workers_per_user: 0,
             fair_share_slots: 0,
             max_connections_per_ip: 64,
             auth_failures_per_minute: 60,

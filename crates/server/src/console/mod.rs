@@ -405,7 +405,7 @@ pub async fn graphql(
     variables: Value,
 ) -> Result<Value, PageError> {
     let caller = &signed.caller;
-    if let Err(wait) = shared.gate.check_rate(&caller.token_id) {
+    if let Err(wait) = shared.gate.check_rate(&caller.user_key()) {
         return Err(PageError::TooMany(format!(
             "too many requests in this session; retry in {} s",
             wait.as_secs() + 1
@@ -414,7 +414,7 @@ pub async fn graphql(
     let deadline = deadline(shared);
     let db = shared
         .db
-        .for_caller(caller.org(), &caller.token_id, deadline);
+        .for_caller(caller.org(), &caller.user_key(), deadline);
     let doc = shared
         .documents
         .parse(document)

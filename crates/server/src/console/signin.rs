@@ -879,7 +879,7 @@ pub async fn api(
     let signed = signed_in(&shared, &headers, client.map(|c| c.0.0)).await?;
     super::check_post(&signed, &headers, &form.csrf)?;
     // Each call makes a token: bounded by the session's rate limit, as its API requests are.
-    if let Err(wait) = shared.gate.check_rate(&signed.caller.token_id) {
+    if let Err(wait) = shared.gate.check_rate(&signed.caller.user_key()) {
         return Err(PageError::TooMany(format!(
             "too many requests in this session; retry in {} s",
             wait.as_secs() + 1

@@ -319,7 +319,9 @@ impl Follow {
         // The caller as last checked (every ping): a changed role or policy applies.
         let caller = ctx.caller();
         let deadline = std::time::Instant::now() + ctx.request_timeout;
-        let db = ctx.db.for_caller(caller.org(), &caller.token_id, deadline);
+        let db = ctx
+            .db
+            .for_caller(caller.org(), &caller.user_key(), deadline);
         let (services, access) = (ctx.services.clone(), caller.access);
         let request = app::events::EventsRequest {
             after_seq: self.cursor,
@@ -394,7 +396,7 @@ async fn subscribe<'a>(
             let org = caller.org().to_owned();
             let deadline = std::time::Instant::now() + sub.request_timeout;
             sub.db
-                .for_caller(&org, &caller.token_id, deadline)
+                .for_caller(&org, &caller.user_key(), deadline)
                 .run(move |store| store.outbox_head(&org))
                 .await
                 .map_err(|e| internal("reaching the database", e))?

@@ -512,7 +512,7 @@ on_both!(tokens_expire_and_revoke);
 
 #[test]
 fn limits_and_bad_input_get_clear_errors() {
-    let api = Api::start(sqlite_db(), |s| {
+    let mut api = Api::start(sqlite_db(), |s| {
         s.limits.max_depth = 6;
         s.limits.max_complexity = 40;
         s.limits.max_body_bytes = 4096;
@@ -599,6 +599,12 @@ fn limits_and_bad_input_get_clear_errors() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
     assert!(resp.body_mut().read_to_string().unwrap().contains("line 1"));
+    // A second token of the admin's.
+    let admin_id = api.user("admin").to_owned();
+    let second = app::Services::new()
+        .create_token(&mut api.store, ORG, &admin_id, "second", None, now())
+        .unwrap()
+        .token;
     // Too fast: 429 with Retry-After.
     std::thread::sleep(Duration::from_millis(1200));
     let mut limited = None;
@@ -627,7 +633,17 @@ fn limits_and_bad_input_get_clear_errors() {
     let (retry, body) = limited.expect("never rate limited");
     assert!(retry.parse::<u64>().unwrap() >= 1);
     assert!(body.contains("RATE_LIMITED"));
-    // The limit is per token: another token still gets in.
+    // The limit is per user: the admin's second token is over it too (per token, a user's
+    // 50 console sessions, each with its own token, made 50 times the rate: red team, pass 9)
+    // ...
+    let (s, v) = api.post(
+        Some(&second),
+        &json!({ "query": "{ viewer { user } }" }),
+        &[],
+    );
+    assert_eq!(s, 429, "{v}");
+    assert!(v.to_string().contains("all their tokens together"), "{v}");
+    // ... and another user's token still gets in.
     let (s, _) = api.post(
         Some(api.token("recruiter")),
         &json!({ "query": "{ viewer { user } }" }),

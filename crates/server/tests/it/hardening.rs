@@ -597,7 +597,7 @@ fn one_org_cannot_hog_the_workers(db: Db) {
         match soon.run(|store| store.schema_version()).await {
             Err(e @ server::db::DbError::Throttled { .. }) => {
                 let m = e.to_string();
-                assert!(m.contains("token `tok0` already has 1 requests"), "{m}");
+                assert!(m.contains("user `tok0` already has 1 requests"), "{m}");
             }
             other => panic!("{other:?}"),
         }
