@@ -190,6 +190,22 @@ impl Client {
         Client::build(base, credentials, Some(connect), request, roots)
     }
 
+    /// A client that makes its requests with `agent`: its redirects, resolver, timeouts and
+    /// roots (the effects layer's, which follows no redirect and, for calls an org's rules
+    /// make, connects to public addresses only).
+    pub fn with_agent(
+        base: &str,
+        credentials: Option<(String, String)>,
+        agent: ureq::Agent,
+    ) -> Client {
+        Client {
+            base: base.to_owned(),
+            authorization: credentials
+                .map(|(user, password)| format!("Basic {}", base64(format!("{user}:{password}")))),
+            agent,
+        }
+    }
+
     fn build(
         base: &str,
         credentials: Option<(String, String)>,

@@ -462,12 +462,13 @@ impl Effects {
             Ok(d) => d,
             Err(error) => return Err(permanent_unrouted(error)),
         };
-        let client = caldav::Client::with_options(
+        // The layer's own agent: no redirect followed, and with `public_only` no private
+        // address connected to (red team, pass 10: a calendar's 303 to 127.0.0.1 was followed
+        // by a client of its own).
+        let client = caldav::Client::with_agent(
             &req.collection_url,
             req.credentials.clone(),
-            self.settings.connect_timeout,
-            self.settings.attempt_timeout,
-            self.settings.tls_roots.clone(),
+            self.http.clone(),
         );
         self.call(Kind::Caldav, destination, &mut || match client.put_event(
             &req.collection_url,
@@ -807,11 +808,13 @@ pub(crate) fn transport_error(e: &ureq::Error) -> Attempt {
 
 fn caldav_attempt(e: caldav::CaldavError) -> Attempt {
     match &e {
-        caldav::CaldavError::Transport { source, .. } => match transport_error(source) {
+        caldav::CaldavError::Transport { url, source } => match transport_error(source) {
             Attempt::Transient { retry_after, .. } => Attempt::Transient {
                 error: e.to_string(),
                 retry_after,
             },
+            // Why it cannot be made (a private address, ...), not "cannot talk to the server".
+            Attempt::Permanent(why) => Attempt::Permanent(format!("`{url}`: {why}")),
             _ => Attempt::Permanent(e.to_string()),
         },
         caldav::CaldavError::PutStatus {

@@ -442,6 +442,17 @@ fn public_only_calls_never_connect_to_a_private_address() {
         assert!(error.contains("private address"), "{url}: {error}");
     }
     assert!(r.requests().is_empty(), "nothing reached the receiver");
+    // A calendar's PUT likewise (red team, pass 10: it had a client of its own).
+    let err = e
+        .caldav_put(&CalendarPut {
+            collection_url: r.url("/dav/cal/"),
+            uid: "private@hireplane.test".into(),
+            ics: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".into(),
+            credentials: None,
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("private address"), "{err}");
+    assert!(r.requests().is_empty(), "nothing reached the receiver");
     // The same layer without `public_only` reaches it.
     let open = Effects::new(settings());
     open.webhook(&hook(r.url("/"), "evt_open")).unwrap();
@@ -806,6 +817,34 @@ fn a_relay_that_babbles_is_cut_short() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+/// A calendar's redirect is not followed (red team, pass 10: a public calendar URL answering
+/// 303 to an internal address reached it).
+#[test]
+fn caldav_puts_follow_no_redirect() {
+    let elsewhere = Receiver::start(answer(201));
+    let e = Effects::new(EffectsSettings {
+        retries: 0,
+        ..settings()
+    });
+    for status in [303, 307] {
+        let r = Receiver::start(Mode::Answer(
+            status,
+            vec![("Location".into(), elsewhere.url("/internal/admin"))],
+        ));
+        let err = e
+            .caldav_put(&CalendarPut {
+                collection_url: r.url("/dav/cal/"),
+                uid: format!("redirect-{status}@hireplane.test"),
+                ics: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".into(),
+                credentials: None,
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains(&status.to_string()), "{err}");
+        assert_eq!(r.requests().len(), 1);
+    }
+    assert!(elsewhere.requests().is_empty(), "a redirect was followed");
 }
 
 #[test]

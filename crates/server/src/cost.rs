@@ -14,7 +14,7 @@
 //!   [`SCHEDULING_COST`] (a search), any other root field (a lookup, the viewer, a mutation, a
 //!   policy decision) [`ROOT_COST`], so that no root field is free and aliases cannot multiply
 //!   work unseen;
-//! - a list that filters in the report language (`where`), is ordered (`orderBy`) or counts
+//! - a list that filters (`where` in the report language, or `filter`), is ordered (`orderBy`) or counts
 //!   (`totalCount`) reads every row it may hold, not a page by an index (red team, pass 9:
 //!   1,000 aliased `applications(first: 1, where: ...) { totalCount }` cost 11,000 and took
 //!   9 s of CPU). Besides its rows it costs, at the root, [`REPORT_COST`] with `where` or
@@ -309,7 +309,7 @@ impl Cost {
                     "the query costs {total} (up to {} rows, {} for its {} root fields and {} for \
                      its lists that filter, order or count), over the limit of {} \
                      (`limits.max_cost`: each list counts its page size (`first`) times the \
-                     pages above it; a root list {REPORT_COST} more with `where` or `orderBy`, \
+                     pages above it; a root list {REPORT_COST} more with `where`, `filter` or `orderBy`, \
                      {COUNT_COST} with `totalCount` alone, a nested one that filters, orders or \
                      counts a default page per row above; each report, explain, read of whole \
                      calendars or `__schema` {REPORT_COST}, \
@@ -418,8 +418,11 @@ impl Walk<'_> {
                         rows = above.saturating_mul(self.page(field));
                         self.cost.rows = self.cost.rows.saturating_add(rows);
                         self.note(&path, rows, "rows", f.pos);
-                        let scans = field.get_argument("where").is_some()
-                            || field.get_argument("orderBy").is_some();
+                        // `filter` too: `email` is a case-insensitive scan of every candidate
+                        // (red team, pass 10: 1,600 aliased filters at a cost of 17,600).
+                        let scans = ["where", "filter", "orderBy"]
+                            .iter()
+                            .any(|arg| field.get_argument(arg).is_some());
                         let counts =
                             scans || self.selects(&field.selection_set.node, "totalCount", depth);
                         if counts {
@@ -717,6 +720,10 @@ mod tests {
                 REPORT_COST,
             ),
             ("applications(first: 1) { totalCount }", COUNT_COST),
+            (
+                r#"candidates(first: 1, filter: {email: "a@b.c"}) { nodes { id } }"#,
+                REPORT_COST,
+            ),
             ("applications(first: 1) { ...C }", COUNT_COST),
             // Nested: each of 7 jobs' applications read whole, as a default page of 50 each.
             (
