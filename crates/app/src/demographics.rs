@@ -38,15 +38,23 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     outer.finalize().into()
 }
 
-/// The 64 uniform bits of a cell: HMAC-SHA256 of its count and key sums under the org's secret.
-/// The same set of candidates always gives the same bits; without the secret nobody can tell
-/// them from random.
-pub fn cell_bits(secret: &[u8], cell: &CellKey) -> u64 {
-    let mut message = Vec::with_capacity(40);
-    message.extend_from_slice(b"hireplane cell key 1");
+/// The 64 uniform bits of a cell: HMAC-SHA256 of its count and key sums, and of its group's
+/// population sketch ([`Population::text`]), under the org's secret. The same set of candidates
+/// in the same group always gives the same bits; a group whose population changed, by anyone
+/// leaving or joining, gives every cell new bits, so that the cells of the people who stayed
+/// do not point at the one that changed (red team, pass 10: five candidates without answers
+/// added to a location and one moved out left every other cell as it was, and the one that
+/// changed told that person's gender). Without the secret nobody can tell them from random.
+pub fn cell_bits(secret: &[u8], cell: &CellKey, group: Option<&str>) -> u64 {
+    let mut message = Vec::with_capacity(64 + group.map_or(0, str::len));
+    message.extend_from_slice(b"hireplane cell key 2");
     message.extend_from_slice(&cell.count.to_be_bytes());
     message.extend_from_slice(&cell.keys[0].to_be_bytes());
     message.extend_from_slice(&cell.keys[1].to_be_bytes());
+    if let Some(group) = group {
+        message.extend_from_slice(b"group");
+        message.extend_from_slice(group.as_bytes());
+    }
     let mac = hmac_sha256(secret, &message);
     let mut first = [0u8; 8];
     first.copy_from_slice(&mac[..8]);
@@ -242,9 +250,15 @@ mod tests {
             count: 13,
             keys: [100 + 55, 200 + 77],
         };
-        assert_eq!(cell_bits(&secret, &a), cell_bits(&secret, &a));
-        assert_ne!(cell_bits(&secret, &a), cell_bits(&secret, &b));
-        assert_ne!(cell_bits(&secret, &a), cell_bits(&[8u8; 32], &a));
+        let g = Some("1:5,2:9");
+        assert_eq!(cell_bits(&secret, &a, g), cell_bits(&secret, &a, g));
+        assert_ne!(cell_bits(&secret, &a, g), cell_bits(&secret, &b, g));
+        assert_ne!(cell_bits(&secret, &a, g), cell_bits(&[8u8; 32], &a, g));
+        // The same people in a group whose population changed: other bits.
+        assert_ne!(
+            cell_bits(&secret, &a, g),
+            cell_bits(&secret, &a, Some("1:5,3:12"))
+        );
     }
 
     #[test]

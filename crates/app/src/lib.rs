@@ -615,6 +615,11 @@ impl Services {
                         .filter_map(|t| query_compiler::demographics::Population::parse(t))
                         .collect();
                     let near = demographics::near_groups(&groups, &before, min);
+                    // Each cell's noise is seeded with its group's population too.
+                    let sketches: std::collections::HashMap<&Vec<String>, String> = groups
+                        .iter()
+                        .filter_map(|(g, p)| Some((g, p.as_ref()?.text())))
+                        .collect();
                     let published = query_compiler::demographics::publish(
                         &spec,
                         unpublished,
@@ -622,7 +627,11 @@ impl Services {
                         &margins,
                         &near,
                         &settings.table,
-                        &|cell| demographics::cell_bits(&secret, cell),
+                        &|row, cell| {
+                            let group = query_compiler::demographics::group_of(s, row);
+                            let sketch = sketches.get(&group).map(String::as_str);
+                            demographics::cell_bits(&secret, cell, sketch)
+                        },
                     );
                     // What this report published is known from now on.
                     let out: std::collections::HashSet<Vec<String>> = published

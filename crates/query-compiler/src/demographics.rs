@@ -1229,7 +1229,9 @@ pub struct Publication {
 /// whose own count is under it removed along with the cells that would reveal them
 /// ([`suppress`]), ratios from the perturbed counts, the hidden columns dropped. The groups
 /// in `near` ([`group_of`]: populations a few people apart from one published before, see
-/// [`Population`]) are withheld too.
+/// [`Population`]) are withheld too. `bits` is given each cell's row with its key: the caller
+/// seeds a cell's noise with its group's population as well as its own people, so that a
+/// group whose population changed draws every cell anew.
 pub fn publish(
     s: &Suppression,
     rows: Vec<Vec<Value>>,
@@ -1237,7 +1239,7 @@ pub fn publish(
     margins: &[Vec<Vec<Value>>],
     near: &std::collections::HashSet<Vec<String>>,
     table: &PerturbationTable,
-    bits: &dyn Fn(&CellKey) -> u64,
+    bits: &dyn Fn(&[Value], &CellKey) -> u64,
 ) -> Publication {
     let visible = s.candidates_column;
     let min = i64::from(s.min_candidates);
@@ -1284,7 +1286,7 @@ pub fn publish(
         let cells: Vec<i64> = (0..s.cells)
             .map(|i| {
                 let key = cell_key(&row, visible + 3 * i);
-                perturb(key.count, bits(&key), table)
+                perturb(key.count, bits(&row, &key), table)
             })
             .collect();
         let shown: Vec<Option<i64>> = cells.iter().map(|c| (*c >= min).then_some(*c)).collect();
@@ -1330,8 +1332,9 @@ pub const POPULATION_BUCKETS: i64 = 32;
 /// their first record keys. Two sketches tell a lower bound of how many people are in one set
 /// and not the other ([`Population::apart`]), and that bound is exact when the difference is
 /// a few people on one side: what the check against earlier publications needs (two groups
-/// whose populations differ by 1 to 4 people give those people's answers away, since the
-/// cell-key method gives the cells of the other answers the same noise). The sketch holds
+/// whose populations differ by 1 to 4 people would tell those people's answers with little
+/// noise between them; the cell key holds the group's population too, so their cells are
+/// drawn anew, but a pair so close is not published at all). The sketch holds
 /// counts and sums of public hashes of ids, nothing of anyone's demographics.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Population {

@@ -436,7 +436,7 @@ fn filtered_reports_are_checked_against_their_atoms() {
             &margins,
             &Default::default(),
             &exact,
-            &|_| 0,
+            &|_, _| 0,
         )
         .rows,
     );
@@ -452,7 +452,7 @@ fn filtered_reports_are_checked_against_their_atoms() {
                 &margins,
                 &Default::default(),
                 &exact,
-                &|_| 0,
+                &|_, _| 0,
             )
             .rows,
         )
@@ -479,7 +479,7 @@ fn filtered_reports_are_checked_against_their_atoms() {
         &margins,
         &Default::default(),
         &exact,
-        &|_| 0,
+        &|_, _| 0,
     )
     .rows;
     assert_eq!(published[0][2], Value::Integer(40));
@@ -492,7 +492,7 @@ fn filtered_reports_are_checked_against_their_atoms() {
             &margins,
             &Default::default(),
             &exact,
-            &|_| 0
+            &|_, _| 0
         )
         .rows
         .is_empty()

@@ -209,6 +209,7 @@ fn harness(store: &mut Fresh) {
         "approached",
         populations_published_before_are_not_approached,
     );
+    in_fresh_org_of(&mut a, "padded", 3000, padding_a_group_redraws_its_cells);
     let text = "report applications group by job.department.name as d, candidate.demographics.gender as g show count(distinct candidate) as n";
 
     // Who and how often: the audit holds each run with its population and hash; a burst of the
@@ -791,10 +792,117 @@ fn populations_published_before_are_not_approached(a: &mut Attack) {
     }
 }
 
+/// Red team, pass 10: one person moved out of a location and five candidates without answers
+/// moved in (6 apart: published again). Every cell but the target's and the unanswered one
+/// kept its people; with noise drawn from a cell's people alone those cells published the same
+/// values, and the one answered cell that changed told the target's answer. A cell's noise is
+/// now seeded with its group's population too, so a changed group draws every cell anew: the
+/// answered cells that changed are many, not one.
+fn padding_a_group_redraws_its_cells(a: &mut Attack) {
+    let text =
+        "report candidates group by location as l, demographics.gender as g show count() as n";
+    let run = |a: &mut Attack| -> BTreeMap<(String, String), String> {
+        a.run(text)
+            .unwrap()
+            .iter()
+            .map(|r| ((cell(&r[0]), cell(&r[1])), cell(&r[2])))
+            .collect()
+    };
+    let before = run(a);
+    let people = a
+        .run("report candidates show id as c, location as l")
+        .unwrap();
+    let locations: std::collections::BTreeSet<String> = before
+        .keys()
+        .filter(|(l, _)| l != "null")
+        .map(|(l, _)| l.clone())
+        .collect();
+    assert!(locations.len() >= 3, "{locations:?}");
+    for (i, location) in locations.iter().enumerate() {
+        let target = people
+            .iter()
+            .find(|r| cell(&r[1]) == *location)
+            .map(|r| cell(&r[0]))
+            .unwrap();
+        for k in 0..5 {
+            a.store
+                .store()
+                .create_candidate(
+                    &a.org,
+                    store::NewCandidate {
+                        id: None,
+                        name: format!("Pad {i} {k}"),
+                        email: None,
+                        phone: None,
+                        location: Some(location.clone()),
+                        timezone: None,
+                        tags: Vec::new(),
+                        custom_fields: Default::default(),
+                        demographics: None,
+                        at: at(),
+                    },
+                )
+                .unwrap();
+        }
+        a.store
+            .store()
+            .update_candidate(
+                &a.org,
+                store::UpdateCandidate {
+                    candidate_id: domain::Id::parse(&target).unwrap(),
+                    name: None,
+                    email: None,
+                    phone: None,
+                    location: Some(Some(format!("Atlantis {i}"))),
+                    timezone: None,
+                    tags: None,
+                },
+            )
+            .unwrap();
+    }
+    let after = run(a);
+    // Per location published both times: how many answered cells shown both times changed.
+    let mut compared = 0;
+    let mut one_or_none = 0;
+    for location in &locations {
+        let cells: Vec<&(String, String)> = before
+            .keys()
+            .filter(|(l, g)| l == location && g != "null")
+            .filter(|key| after.contains_key(*key))
+            .filter(|key| before[*key] != "null" && after[*key] != "null")
+            .collect();
+        if cells.len() < 2 {
+            continue;
+        }
+        compared += 1;
+        let changed = cells
+            .iter()
+            .filter(|key| before[**key] != after[**key])
+            .count();
+        one_or_none += usize::from(changed <= 1);
+    }
+    assert!(
+        compared >= 3,
+        "too few locations to compare: {compared}\n{before:?}\n{after:?}"
+    );
+    // Each cell of unchanged people keeps its value with probability 0.26 under the default
+    // table; with the noise of the people alone every such cell kept it (one_or_none ==
+    // compared).
+    assert!(
+        one_or_none * 2 < compared,
+        "{one_or_none} of {compared} padded locations changed in at most one answered cell"
+    );
+}
+
 /// Runs `f` as the admin of a new generated org in the same store (its own history of
 /// published populations), with the budget raised as the attacker does, then goes back.
 fn in_fresh_org(a: &mut Attack, name: &str, f: impl FnOnce(&mut Attack)) {
-    let generated = common::generate(name, 500, 17);
+    in_fresh_org_of(a, name, 500, f)
+}
+
+/// [`in_fresh_org`] with `applications` applications.
+fn in_fresh_org_of(a: &mut Attack, name: &str, applications: u64, f: impl FnOnce(&mut Attack)) {
+    let generated = common::generate(name, applications, 17);
     a.store.import(generated.dir.path());
     let path = common::sqlite_copy(a.store, &generated);
     let admin = OrgFacts::load(&path, name)
