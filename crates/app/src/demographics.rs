@@ -81,8 +81,13 @@ impl Settings {
     }
 }
 
+/// The least variance a perturbation table may have: `1` alone (no noise) is a table
+/// [`PerturbationTable::parse`] reads, and would publish exact counts (red team, pass 10).
+pub const MIN_NOISE_VARIANCE: f64 = 1.0;
+
 /// Checks settings before they are stored: the threshold at least [`MIN_THRESHOLD`], a
-/// perturbation table [`PerturbationTable::parse`] accepts, a budget of at least zero.
+/// perturbation table [`PerturbationTable::parse`] accepts with a variance of at least
+/// [`MIN_NOISE_VARIANCE`], a budget of at least zero.
 pub fn validate(
     threshold: Option<i64>,
     noise: Option<&str>,
@@ -96,7 +101,15 @@ pub fn validate(
         ));
     }
     if let Some(n) = noise {
-        PerturbationTable::parse(n)?;
+        let table = PerturbationTable::parse(n)?;
+        if table.variance() < MIN_NOISE_VARIANCE {
+            return Err(format!(
+                "noise `{n}` has a variance of {:.2}, under {MIN_NOISE_VARIANCE}: counts so \
+                 nearly exact would let two published groups tell one person's answer (the \
+                 default `10,20,40,20,10` has 1.2)",
+                table.variance()
+            ));
+        }
     }
     if let Some(b) = daily_budget
         && !(0..=100_000).contains(&b)
@@ -228,6 +241,17 @@ pub fn near_groups(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn noise_tables_without_enough_noise_are_refused() {
+        for weak in ["1", "0,0,1,0,0", "1,8,1"] {
+            let e = validate(None, Some(weak), None).unwrap_err();
+            assert!(e.contains("variance"), "{e}");
+        }
+        for fine in ["10,20,40,20,10", "1,6,24,38,24,6,1"] {
+            validate(None, Some(fine), None).unwrap();
+        }
+    }
 
     #[test]
     fn hmac_matches_rfc_4231_case_2() {
