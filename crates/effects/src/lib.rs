@@ -125,6 +125,11 @@ pub fn is_private(ip: std::net::IpAddr) -> bool {
                 || v4.is_multicast()
                 || (a == 100 && (64..128).contains(&b))
                 || a == 0
+                // Benchmarking (198.18.0.0/15), IETF protocol assignments (192.0.0.0/24) and
+                // the reserved 240.0.0.0/4 (red team, pass 11).
+                || (a == 198 && (18..20).contains(&b))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
+                || a >= 240
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
@@ -139,7 +144,9 @@ pub fn is_private(ip: std::net::IpAddr) -> bool {
             // IPv4 addresses carried inside IPv6 ones reach the IPv4 host: IPv4-compatible
             // (`::a.b.c.d`, deprecated), NAT64 (`64:ff9b::/96`, `64:ff9b:1::/48`) and 6to4
             // (`2002:AABB:CCDD::/48`) are judged by the IPv4 address they carry.
-            let compatible = seg[..6].iter().all(|s| *s == 0);
+            // SIIT's IPv4-translated `::ffff:0:a.b.c.d` likewise.
+            let compatible = seg[..6].iter().all(|s| *s == 0)
+                || (seg[..4].iter().all(|s| *s == 0) && seg[4] == 0xffff && seg[5] == 0);
             let nat64 = (seg[0] == 0x64 && seg[1] == 0xff9b)
                 && (seg[2..6].iter().all(|s| *s == 0) || seg[2] == 1);
             if (compatible || nat64) && embedded(seg[6], seg[7]) {
@@ -384,6 +391,9 @@ impl Effects {
             .tls_config(caldav::tls_config(settings.tls_roots.clone()))
             .http_status_as_error(false)
             .max_redirects(0)
+            // No proxy from the environment (`HTTPS_PROXY`): the public-only resolver would
+            // judge the proxy's address, not the destination's (red team, pass 11).
+            .proxy(None)
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_global(Some(settings.attempt_timeout))
             .user_agent(concat!("hireplane-effects/", env!("CARGO_PKG_VERSION")))

@@ -496,6 +496,12 @@ mod tests {
             "2002:7f00:1::",
             "2002:a9fe:a9fe::1",
             "fec0::1",
+            // Pass 11: benchmarking, protocol assignments, reserved, SIIT.
+            "198.18.0.1",
+            "198.19.255.1",
+            "192.0.0.8",
+            "240.0.0.1",
+            "::ffff:0:127.0.0.1",
         ] {
             assert!(effects::is_private(ip.parse().unwrap()), "{ip}");
         }
@@ -506,6 +512,8 @@ mod tests {
             "::ffff:1.1.1.1",
             "64:ff9b::808:808",
             "2002:808:808::1",
+            "198.20.0.1",
+            "192.0.3.200",
         ] {
             assert!(!effects::is_private(ip.parse().unwrap()), "{ip}");
         }

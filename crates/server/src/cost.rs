@@ -67,6 +67,10 @@ pub fn root_weight(name: &str) -> (u64, &'static str) {
         // Every candidate of the org grouped by email: 200 aliases at a lookup's weight ran
         // 33 whole-org scans of 183 ms and left the rest `BUSY` (red team, pass 2).
         "duplicateCandidates" => (REPORT_COST, "a search of the whole org"),
+        // Up to 10,000 of the org's events read and filtered by their subjects (a report as
+        // the caller per 200 subjects), whatever `first` asks: 1,500 aliased `events(first:
+        // 1)` at a lookup's weight took 5 s (red team, pass 11).
+        "events" => (COUNT_COST, "a scan of the org's events"),
         // The whole schema (hundreds of kilobytes, held several times over in memory while
         // it is written): 410 aliased `__schema` took a server to 353 MB (red team, pass 6).
         // GraphiQL asks for it once a request.
@@ -791,6 +795,26 @@ mod tests {
             cost(&per_job(5), serde_json::json!({}))
                 .refusal(&limits)
                 .is_some()
+        );
+    }
+
+    #[test]
+    fn events_cost_a_scan() {
+        let c = cost(
+            "{ events(first: 1) { edges { cursor } } }",
+            serde_json::json!({}),
+        );
+        assert_eq!(c.roots, COUNT_COST);
+        let many: String = (0..1500)
+            .map(|i| format!("a{i}: events(first: 1) {{ pageInfo {{ hasNextPage }} }} "))
+            .collect();
+        let refusal = cost(&format!("{{ {many} }}"), serde_json::json!({}))
+            .refusal(&Limits::default())
+            .unwrap();
+        assert!(
+            refusal.message.contains("a scan of the org's events"),
+            "{}",
+            refusal.message
         );
     }
 

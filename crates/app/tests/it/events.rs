@@ -936,6 +936,21 @@ fn every_command_emits_its_events(mut f: Fresh) {
     who_sees_what(&o, store, &all);
 }
 
+/// The first page, as large as it gets, of the events `access` may read.
+fn first_page(s: &Services, store: &mut Store, access: &Access) -> app::events::EventsPage {
+    s.events(
+        store,
+        access,
+        &EventsRequest {
+            after_seq: 0,
+            types: Vec::new(),
+            first: app::events::MAX_EVENTS_PAGE,
+        },
+        now(),
+    )
+    .unwrap()
+}
+
 /// Each role sees exactly the events whose subject a single Cedar decision lets them view;
 /// paging by small pages gives the same events once each; another org's never appear.
 fn who_sees_what(o: &Org, store: &mut Store, all: &[OutboxEvent]) {
@@ -943,18 +958,7 @@ fn who_sees_what(o: &Org, store: &mut Store, all: &[OutboxEvent]) {
     let mut hidden_somewhere = false;
     let mut cut_somewhere = false;
     for access in [&o.admin, &o.recruiter, &o.hiring_manager, &o.interviewer] {
-        let page = s
-            .events(
-                store,
-                access,
-                &EventsRequest {
-                    after_seq: 0,
-                    types: Vec::new(),
-                    first: app::events::MAX_EVENTS_PAGE,
-                },
-                now(),
-            )
-            .unwrap();
+        let page = first_page(s, store, access);
         assert!(!page.has_next_page);
         let got: Vec<i64> = page.events.iter().map(|e| e.seq).collect();
         let mut expected = Vec::new();
@@ -1086,18 +1090,7 @@ fn who_sees_what(o: &Org, store: &mut Store, all: &[OutboxEvent]) {
     );
     // An interviewer sees the applications they interview for, not their stage history nor
     // their source (red team, pass 9: both were in the events' data).
-    let interviewer_view = s
-        .events(
-            store,
-            &o.interviewer,
-            &EventsRequest {
-                after_seq: 0,
-                types: Vec::new(),
-                first: app::events::MAX_EVENTS_PAGE,
-            },
-            now(),
-        )
-        .unwrap();
+    let interviewer_view = first_page(s, store, &o.interviewer);
     let seen: BTreeSet<&str> = interviewer_view
         .events
         .iter()

@@ -2,8 +2,10 @@
 //! into the other, as Greenhouse and Ashby do: the candidate kept stays with its id and its
 //! applications; the duplicate's applications (and with them their stage history, interviews,
 //! scorecards and offers, which hang off the application) become the kept candidate's; the
-//! duplicate's contact details, location, time zone, tags, custom field values and demographics
-//! fill only what the kept candidate lacks; the duplicate is removed. One transaction.
+//! duplicate's contact details, location, time zone, tags and custom field values fill only what
+//! the kept candidate lacks; its demographics are removed with it (never carried over: that would
+//! move one person's answers between cells of an unchanged group, docs/privacy.md); the
+//! duplicate is removed. One transaction.
 //!
 //! Refused when both have an active application to the same job (the pipeline would hold the
 //! person twice): the job and both applications are named, so that one can be archived first.
@@ -86,7 +88,9 @@ impl Store {
                 }
             }
             let (Some(kept), Some(merged)) = (kept, merged) else {
-                return Err(StoreError::Corrupt("merging: a candidate's row went missing".into()).into());
+                return Err(
+                    StoreError::Corrupt("merging: a candidate's row went missing".into()).into(),
+                );
             };
             let both_active = tx.query_opt(
                 "SELECT k.job_id, k.id, m.id FROM applications k JOIN applications m \
@@ -200,11 +204,15 @@ impl Store {
                 }
             }
             if tags.len() > before {
-                let text = serde_json::to_string(&tags)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let text =
+                    serde_json::to_string(&tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 tx.execute(
                     "UPDATE candidates SET tags = $3 WHERE org_id = $1 AND id = $2",
-                    &[Val::Text(org), Val::Text(cmd.keep.as_str()), Val::Json(text)],
+                    &[
+                        Val::Text(org),
+                        Val::Text(cmd.keep.as_str()),
+                        Val::Json(text),
+                    ],
                 )?;
                 filled.push("tags".to_owned());
             }
@@ -230,38 +238,24 @@ impl Store {
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 tx.execute(
                     "UPDATE candidates SET custom_fields = $3 WHERE org_id = $1 AND id = $2",
-                    &[Val::Text(org), Val::Text(cmd.keep.as_str()), Val::Json(text)],
+                    &[
+                        Val::Text(org),
+                        Val::Text(cmd.keep.as_str()),
+                        Val::Json(text),
+                    ],
                 )?;
                 filled.push("custom_fields".to_owned());
             }
-            // Demographics: the kept candidate's, else the duplicate's.
-            let has = |tx: &mut super::tx::Tx<'_>, id: &Id| {
-                tx.query_opt(
-                    "SELECT candidate_id FROM candidate_demographics \
-                     WHERE org_id = $1 AND candidate_id = $2",
-                    &[Val::Text(org), Val::Text(id.as_str())],
-                    &[Kind::Text],
-                )
-                .map(|r| r.is_some())
-            };
-            if has(tx, &cmd.merge)? {
-                if has(tx, &cmd.keep)? {
-                    tx.execute(
-                        "DELETE FROM candidate_demographics WHERE org_id = $1 AND candidate_id = $2",
-                        &[Val::Text(org), Val::Text(cmd.merge.as_str())],
-                    )?;
-                } else {
-                    tx.execute(
-                        "UPDATE candidate_demographics SET candidate_id = $3 \
-                         WHERE org_id = $1 AND candidate_id = $2",
-                        &[
-                            Val::Text(org),
-                            Val::Text(cmd.merge.as_str()),
-                            Val::Text(cmd.keep.as_str()),
-                        ],
-                    )?;
-                }
-            }
+            // Demographics: the kept candidate's only; the duplicate's go with it. Carried
+            // over, they would move one person's answers into the cells of a group whose
+            // population stays the same (the kept candidate's): every other cell keeps its
+            // people and its noise, and the one that changed tells the answer (red team,
+            // pass 11: 5 of 5, docs/privacy.md). Answers are the person's own submission;
+            // an admin's merge does not move them.
+            tx.execute(
+                "DELETE FROM candidate_demographics WHERE org_id = $1 AND candidate_id = $2",
+                &[Val::Text(org), Val::Text(cmd.merge.as_str())],
+            )?;
             tx.execute(
                 "DELETE FROM candidates WHERE org_id = $1 AND id = $2",
                 &[Val::Text(org), Val::Text(cmd.merge.as_str())],

@@ -2409,8 +2409,9 @@ on_both!("hp_test_write", duplicates_are_found_and_merged, |mut f| {
                      AND candidate_id IN ('{keep}', '{duplicate}')"
             )
         ),
-        ["female"],
-        "the duplicate's demographics, the kept one having none"
+        Vec::<String>::new(),
+        "the duplicate's demographics go with it, the kept one having none (carried over, \
+         they told one person's answer: red team, pass 11)"
     );
     assert!(
         strings(
