@@ -371,11 +371,18 @@ pub fn attack(r: &mut dyn Runner, truth: &BTreeMap<String, String>) -> Outcome {
     for text in [
         "report candidates where location != \"Berlin\" and not (location in (\"Paris\", \"Lyon\") or location is null) group by demographics.gender as g show count() as n",
         "report candidates where quarter(created_at) >= \"2025-Q1\" and year(created_at) between \"2024\" and \"2026\" group by demographics.gender as g show count() as n",
-        // docs/report-language.md's example.
-        "report applications where job.department.name != \"Sales\" and quarter(applied_at) >= \"2025-Q1\" group by status, candidate.demographics.gender as gender show count(distinct candidate) as n, count(distinct candidate where source.kind = \"referral\") as referred",
-        "report applications where applied_at in previous year or job.status = \"open\" group by job.department.name as d, candidate.demographics.gender as g show count(distinct candidate) as n, count(distinct candidate where status = \"hired\") as hired",
+        "report applications where job.department.name != \"Sales\" and quarter(applied_at) >= \"2025-Q1\" group by status, candidate.demographics.gender as gender show count(distinct candidate) as n",
     ] {
         run(r, text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    }
+    // A count's own filter, however coarse (red team, pass 12: `count()` beside `count(where
+    // location != "X")` told the answers of the few in X, 66 of 67, none wrong).
+    for text in [
+        "report applications where applied_at in previous year or job.status = \"open\" group by job.department.name as d, candidate.demographics.gender as g show count(distinct candidate) as n, count(distinct candidate where status = \"hired\") as hired",
+        "report candidates group by demographics.gender as gender show count() as everyone, count(where location != \"Auckland, NZ\") as x",
+        "report candidates group by demographics.gender as gender show count() as everyone, count(where not (location = \"Kraków, PL\" and month(created_at) = \"2025-12\")) as t0",
+    ] {
+        refused(r, text, "a count cannot filter its own people");
     }
 
     // Repeated runs and the JSON form publish the same rows (the same noise).
