@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use policy::Action;
+use query_compiler::catalog::Entity;
 use query_compiler::catalog::FieldGroup;
 use query_compiler::{EntityId, Guard as _, Visibility};
 use serde_json::Value;
@@ -380,23 +381,15 @@ impl Readers {
         id: &str,
         at: domain::Instant,
     ) -> Result<bool, AppError> {
-        let Some(action) = Action::parse(action) else {
+        // The guard's field group on the subject's entity, as the policy engine pairs them;
+        // an action that guards nothing there is not granted.
+        let found = Action::parse(action).and_then(|action| {
+            let entity = Entity::by_name(report_subject(kind)?)?.id;
+            let (group, resource_type) = policy::field_guard(entity, action)?;
+            Some((action, entity, group, resource_type))
+        });
+        let Some((action, entity, group, resource_type)) = found else {
             return Ok(false);
-        };
-        let (entity, resource_type) = match kind {
-            "application" => (EntityId::Applications, "Application"),
-            "candidate" => (EntityId::Candidates, "Candidate"),
-            "job" => (EntityId::Jobs, "Job"),
-            "offer" => (EntityId::Offers, "Offer"),
-            _ => return Ok(false),
-        };
-        let group = match action {
-            Action::ViewCompensation => FieldGroup::Compensation,
-            Action::ViewContactDetails => FieldGroup::ContactDetails,
-            Action::ViewSensitiveCustomFields => FieldGroup::SensitiveCustom,
-            Action::ViewDetails => FieldGroup::Details,
-            Action::ViewStageHistory => FieldGroup::StageHistory,
-            _ => return Ok(false),
         };
         let everywhere = *self.masks.entry((entity, group)).or_insert_with(|| {
             match access.guard.fields(entity, group) {

@@ -221,12 +221,7 @@ impl Client {
             .timeout_global(Some(request))
             .user_agent(concat!("hireplane-caldav/", env!("CARGO_PKG_VERSION")))
             .build();
-        Client {
-            base: base.to_owned(),
-            authorization: credentials
-                .map(|(user, password)| format!("Basic {}", base64(format!("{user}:{password}")))),
-            agent: config.new_agent(),
-        }
+        Client::with_agent(base, credentials, config.new_agent())
     }
 
     /// The iCalendar text of every calendar object resource of the collection with a `VEVENT`

@@ -113,6 +113,15 @@ const FIELD_ACTIONS: [(EntityId, FieldGroup, Action, &str); 9] = [
     ),
 ];
 
+/// The field group `action` guards on `entity`, with the entity's Cedar type, when it guards
+/// one (`viewStageHistory` on applications: their stage history, `Application`).
+pub fn field_guard(entity: EntityId, action: Action) -> Option<(FieldGroup, &'static str)> {
+    FIELD_ACTIONS
+        .iter()
+        .find(|(e, _, a, _)| *e == entity && *a == action)
+        .map(|(_, group, _, ty)| (*group, *ty))
+}
+
 impl ViewerGuard {
     pub(crate) fn new(
         policies: &Policies,

@@ -33,4 +33,4 @@ pub use engine::{
     SCHEMA, Viewer,
 };
 pub use facts::{Fact, Facts};
-pub use guard::{GuardCache, GuardNote, ViewerGuard};
+pub use guard::{GuardCache, GuardNote, ViewerGuard, field_guard};

@@ -17,8 +17,8 @@
 //! - a list that filters (`where` in the report language, or `filter`), is ordered (`orderBy`) or counts
 //!   (`totalCount`) reads every row it may hold, not a page by an index (red team, pass 9:
 //!   1,000 aliased `applications(first: 1, where: ...) { totalCount }` cost 11,000 and took
-//!   9 s of CPU). Besides its rows it costs, at the root, [`REPORT_COST`] with `where` or
-//!   `orderBy` (a report's work over the org) and [`COUNT_COST`] for `totalCount` alone (a
+//!   9 s of CPU). Besides its rows it costs, at the root, [`REPORT_COST`] with `where`,
+//!   `filter` or `orderBy` (a report's work over the org) and [`COUNT_COST`] for `totalCount` alone (a
 //!   count of the org's rows); nested, a default page per row above (each parent's children
 //!   read whole: 200 jobs' applications counted weigh a report).
 //!
@@ -44,8 +44,9 @@ use crate::settings::Limits;
 /// `limits.max_cost` (50,000), so that one request holds at most five. At 1,000 a request of
 /// 49 aliased reports of 10,000 rows each passed, 48.7 MB of answer.
 pub const REPORT_COST: u64 = 10_000;
-/// What a root list's `totalCount` costs without `where` or `orderBy`: a count of the org's
-/// rows the caller sees (an index range, or a scan under a row filter), a quarter of a report.
+/// What a root list's `totalCount` costs without `where`, `filter` or `orderBy`: a count of the
+/// org's rows the caller sees (an index range, or a scan under a row filter), a quarter of a
+/// report; `events` (a scan of the org's outbox) the same.
 pub const COUNT_COST: u64 = 2_500;
 /// What a scheduling call costs (`schedulingOptions`, `repairInterviewLoop`: a search on the CPU
 /// besides its reads).
@@ -120,7 +121,7 @@ pub struct Cost {
     pub mutations: Vec<Pos>,
     /// How many root fields the operation has (through fragments).
     pub root_fields: u64,
-    /// The weights of its lists that filter, order or count ([`REPORT_COST`] each).
+    /// The weights of its lists that filter, order or count (see the module's doc).
     pub scans: u64,
     /// Where the walk stopped at [`MAX_WALK_VISITS`], if it did: the request is refused.
     pub overflow: Option<Pos>,
@@ -427,9 +428,10 @@ impl Walk<'_> {
                         let scans = ["where", "filter", "orderBy"]
                             .iter()
                             .any(|arg| field.get_argument(arg).is_some());
-                        let counts =
+                        // Either way the statement reads every row the list may hold.
+                        let reads_all =
                             scans || self.selects(&field.selection_set.node, "totalCount", depth);
-                        if counts {
+                        if reads_all {
                             let (weight, what) = match (root, scans) {
                                 (true, true) => (REPORT_COST, "a list that filters or orders"),
                                 (true, false) => (COUNT_COST, "a count of the org's rows"),

@@ -436,26 +436,10 @@ async fn graphql(
         .await
     {
         Ok(c) => c,
-        Err(Denied::RateLimited {
-            user,
-            retry_after_s,
-        }) => {
-            let e = Denied::RateLimited {
-                user,
-                retry_after_s,
-            };
-            observe("any", "rate_limited", started);
-            let mut r = refuse(
-                StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
-                &e.to_string(),
-            );
-            if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            return r;
-        }
-        Err(e @ Denied::SlowDown { retry_after_s, .. }) => {
+        Err(
+            e
+            @ (Denied::RateLimited { retry_after_s, .. } | Denied::SlowDown { retry_after_s, .. }),
+        ) => {
             observe("any", "rate_limited", started);
             let mut r = refuse(
                 StatusCode::TOO_MANY_REQUESTS,

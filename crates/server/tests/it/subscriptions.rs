@@ -93,6 +93,23 @@ async fn ready(addr: std::net::SocketAddr, token: &str) -> Socket {
     s
 }
 
+/// Subscribes `query` as `id` and expects an `error` for it whose message says `why`.
+async fn refused_subscription(socket: &mut Socket, id: &str, query: &str, why: &str) {
+    send(
+        socket,
+        json!({"type": "subscribe", "id": id, "payload": {"query": query}}),
+    )
+    .await;
+    let m = next(socket).await;
+    assert_eq!(
+        (m["type"].as_str(), m["id"].as_str()),
+        (Some("error"), Some(id)),
+        "{m}"
+    );
+    let message = m["payload"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(why), "{m}");
+}
+
 /// A server on `db` that checks tokens on every request (no cache), to be changed further.
 fn settings(db: &Db) -> server::Settings {
     let mut settings = server::Settings {
@@ -509,37 +526,16 @@ fn subscription_messages_are_bounded_in_bytes(db: Db) {
     let mut s = rt.block_on(async {
         let mut s = ready(addr, &admin).await;
         // Too many fields: refused before it runs.
-        send(
-            &mut s,
-            json!({"type": "subscribe", "id": "many", "payload": {
-                "query": format!("subscription {{ events {{ {many} }} }}")
-            }}),
-        )
-        .await;
-        let m = next(&mut s).await;
-        assert_eq!(
-            (m["type"].as_str(), m["id"].as_str()),
-            (Some("error"), Some("many")),
-            "{m}"
-        );
-        let message = m["payload"][0]["message"].as_str().unwrap_or_default();
-        assert!(message.contains("at most 200 fields"), "{m}");
+        let many_fields = format!("subscription {{ events {{ {many} }} }}");
+        refused_subscription(&mut s, "many", &many_fields, "at most 200 fields").await;
         // One root field: aliases of `events` would each read the outbox on their own.
-        send(
+        refused_subscription(
             &mut s,
-            json!({"type": "subscribe", "id": "two", "payload": {
-                "query": "subscription { a: events { sequence } b: events { sequence } }"
-            }}),
+            "two",
+            "subscription { a: events { sequence } b: events { sequence } }",
+            "exactly one root field",
         )
         .await;
-        let m = next(&mut s).await;
-        assert_eq!(
-            (m["type"].as_str(), m["id"].as_str()),
-            (Some("error"), Some("two")),
-            "{m}"
-        );
-        let message = m["payload"][0]["message"].as_str().unwrap_or_default();
-        assert!(message.contains("exactly one root field"), "{m}");
         send(
             &mut s,
             json!({"type": "subscribe", "id": "big", "payload": {
