@@ -661,6 +661,7 @@ async fn graphql(
             db: db.clone(),
             limits: shared.limits.clone(),
             committed: committed.clone(),
+            scheduling_until: Default::default(),
             deadline: deadline.into_std(),
             flags: shared.flags.clone(),
         };

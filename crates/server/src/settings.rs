@@ -97,11 +97,12 @@ pub struct Limits {
     /// milliseconds; over it the caller gets a timeout error (408 while the body is still
     /// arriving, 504 once the query runs).
     pub request_timeout_ms: u64,
-    /// The most time one scheduling search (`schedulingOptions`, `repairInterviewLoop`) may
-    /// take, in milliseconds, within the request's own time: a real loop is found in a few
-    /// milliseconds; a plan whose pools overlap so that no loop fits searched for 8.6 s of CPU
-    /// (red team, pass 7). Out of it, the best options so far, or `TIMEOUT` when none was
-    /// found.
+    /// The most time the scheduling searches (`schedulingOptions`, `repairInterviewLoop`) of one
+    /// request may take together, in milliseconds from the first one's start, within the
+    /// request's own time: a real loop is found in a few milliseconds; a plan whose pools
+    /// overlap so that no loop fits searched for 8.6 s of CPU (red team, pass 7), and ten
+    /// aliases of it had a second each. Out of it, the best options so far, or `TIMEOUT` when
+    /// none was found.
     pub max_scheduling_ms: u64,
     /// How long a connection may take to send a request's headers (and an idle keep-alive
     /// connection to start its next request), in milliseconds; then it is closed.

@@ -437,6 +437,7 @@ pub async fn graphql(
         db,
         limits: shared.limits.clone(),
         committed: committed.clone(),
+        scheduling_until: Default::default(),
         deadline,
         flags: shared.flags.clone(),
     };

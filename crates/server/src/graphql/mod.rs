@@ -43,6 +43,11 @@ pub struct RequestCtx {
     /// When the request's time is up (`limits.request_timeout_ms` after it arrived): work that can
     /// stop early (the scheduler, long loops) stops by then instead of running on unseen.
     pub deadline: std::time::Instant,
+    /// When the request's scheduling time is up (`limits.max_scheduling_ms` after its first
+    /// search started): set by the first `schedulingOptions` or `repairInterviewLoop`, shared by
+    /// every other search of the request, so that ten aliased searches get one search's time
+    /// (red team, pass 7 left 10 x 1 s of CPU per request).
+    pub scheduling_until: Arc<std::sync::OnceLock<std::time::Instant>>,
     /// The replica's copy of the feature flags (`viewer { flags }`, `setFlag`).
     pub flags: Arc<crate::flags::FlagsCache>,
 }

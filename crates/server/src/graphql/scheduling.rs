@@ -25,7 +25,11 @@ pub fn fields() -> Vec<Field> {
                 let rc = ctx.data::<RequestCtx>()?;
                 let application = ctx.args.try_get("applicationId")?.string()?.to_owned();
                 let plan = json_arg(&ctx, "plan")?;
-                let (deadline, search_ms) = (rc.deadline, rc.limits.max_scheduling_ms);
+                let (deadline, search_ms, until) = (
+                    rc.deadline,
+                    rc.limits.max_scheduling_ms,
+                    rc.scheduling_until.clone(),
+                );
                 let v = run_as(rc, move |store, services, access, org, now| {
                     let command = app::Command::SchedulingOptions {
                         application: &application,
@@ -38,7 +42,7 @@ pub fn fields() -> Vec<Field> {
                             .map_err(Failure::Plan)?;
                     let solution = match scheduling::solve_within(
                         &request,
-                        &mut budget(deadline, search_ms),
+                        &mut budget(deadline, search_ms, &until),
                     ) {
                         Ok(solution) => solution,
                         Err(scheduling::SolveError::Request(e)) => {
@@ -73,17 +77,20 @@ pub fn fields() -> Vec<Field> {
     ]
 }
 
-/// The scheduler's budget: `limits.max_scheduling_ms` from now, within the request's deadline
-/// less a margin to answer in (a fifth of the time left, at most 200 ms). The engine reads no
-/// clock; this is where the clock is.
-fn budget(deadline: std::time::Instant, search_ms: u64) -> impl FnMut() -> bool {
+/// The scheduler's budget: until `limits.max_scheduling_ms` after the request's first search
+/// started (`until`, shared by every search of the request), within the request's deadline less a
+/// margin to answer in (a fifth of the time left, at most 200 ms). The engine reads no clock;
+/// this is where the clock is.
+fn budget(
+    deadline: std::time::Instant,
+    search_ms: u64,
+    until: &std::sync::OnceLock<std::time::Instant>,
+) -> impl FnMut() -> bool + use<> {
     let now = std::time::Instant::now();
     let left = deadline.saturating_duration_since(now);
     let margin = (left / 5).min(std::time::Duration::from_millis(200));
-    let stop_at = deadline
-        .checked_sub(margin)
-        .unwrap_or(deadline)
-        .min(now + std::time::Duration::from_millis(search_ms));
+    let shared = *until.get_or_init(|| now + std::time::Duration::from_millis(search_ms));
+    let stop_at = deadline.checked_sub(margin).unwrap_or(deadline).min(shared);
     move || std::time::Instant::now() < stop_at
 }
 
@@ -230,14 +237,14 @@ pub fn repair_field() -> Field {
                     ));
                 }
             };
-            let (deadline, search_ms) = (rc.deadline, rc.limits.max_scheduling_ms);
+            let (deadline, search_ms, until) = (rc.deadline, rc.limits.max_scheduling_ms, rc.scheduling_until.clone());
             let v = run_as(rc, move |store, services, access, org, now| {
                 let command = app::Command::RepairInterviewLoop { application: &application };
                 services.authorize_command(store, access, &command, now).map_err(Failure::App)?;
                 let request =
                     app::scheduling::request_for_repair(store, org, &application, plan, now, &booked)
                         .map_err(Failure::Plan)?;
-                let repaired = match scheduling::repair_within(&request, &booked, &decline, &mut budget(deadline, search_ms)) {
+                let repaired = match scheduling::repair_within(&request, &booked, &decline, &mut budget(deadline, search_ms, &until)) {
                     Ok(repaired) => repaired,
                     Err(scheduling::SolveError::Request(e)) => return Err(Failure::Request(e)),
                     Err(scheduling::SolveError::Stopped(stop)) => return Ok(Err(stop)),

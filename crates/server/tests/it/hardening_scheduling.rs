@@ -338,6 +338,43 @@ fn a_heavy_plan_stops_by_its_own_budget(db: Db) {
 
 on_both!(a_heavy_plan_stops_by_its_own_budget);
 
+/// The searches of one request share its scheduling time: ten aliases of the heavy plan had a
+/// second each (10 s of CPU for one request, cost 50,000 and so allowed); now all ten stop by
+/// the time one search may take, and each says it stopped.
+fn aliased_searches_share_one_budget(db: Db) {
+    let budget = Duration::from_millis(400);
+    let mut api = Api::start(db, |s| {
+        s.limits.request_timeout_ms = 60_000;
+        s.limits.max_scheduling_ms = budget.as_millis() as u64;
+    });
+    let heavy = heavy_plan(&mut api);
+    let aliases: Vec<String> = (0..10)
+        .map(|i| format!("s{i}: schedulingOptions(applicationId: $app, plan: $plan)"))
+        .collect();
+    let query = format!("query($app: ID!, $plan: JSON!) {{ {} }}", aliases.join(" "));
+    let started = std::time::Instant::now();
+    let (s, v) = api.post(
+        &api.admin,
+        &json!({ "query": query, "variables": { "app": api.application, "plan": heavy } }),
+    );
+    let took = started.elapsed();
+    assert_eq!(s, 200, "{v}");
+    // One budget and the work around it; ten budgets one after the other would be 4 s.
+    assert!(
+        took < budget * 5,
+        "ten searches took {took:?} with a request's scheduling budget of {budget:?}"
+    );
+    let stopped = (0..10)
+        .filter(|i| {
+            let answer = &v["data"][format!("s{i}")];
+            answer.is_null() || answer["stopped"] == "time_limit"
+        })
+        .count();
+    assert_eq!(stopped, 10, "every search ran out of the shared time: {v}");
+}
+
+on_both!(aliased_searches_share_one_budget);
+
 /// Scheduling shows free/busy only of the loop's people and only forward from the clock: a
 /// plan's `now` in the past is refused naming `now`; the request built from the store holds
 /// only the people the plan can seat, with busy time inside the loop's window only; a decline by
