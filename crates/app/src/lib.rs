@@ -712,6 +712,13 @@ impl Services {
                 });
             }
             store.record_audit(org, &audited)?;
+            // The statement's rows were counted by their groups (`store::Meter`: how many cells
+            // a group has depends on its answers); what is shown is counted once published.
+            if let Some(limit) = store.row_limit()
+                && rows.rows.len() > limit
+            {
+                return Err(AppError::Store(store::StoreError::TooManyRows { limit }));
+            }
         }
         Ok(ReportRun {
             rows,

@@ -229,6 +229,13 @@ pub enum StoreError {
     /// ([`Store::set_row_limit`]); the run stopped at the first row past it.
     #[error("the report returns more than {limit} rows: add a `limit` or narrow the report")]
     TooManyRows { limit: usize },
+    /// A report over demographics would return more groups (the values of its other group
+    /// keys) than the connection's row limit; counted by groups, not rows ([`Meter`]).
+    #[error(
+        "the report over demographics has more than {limit} groups: group by fewer or coarser \
+         keys, or filter"
+    )]
+    TooManyGroups { limit: usize },
     /// The reports and pages of one request would return more than their byte budget
     /// ([`Store::set_request`]); the run stopped at the first row past it.
     #[error(
@@ -270,19 +277,24 @@ impl RequestScope {
 
     /// Takes `row`'s bytes from the budget; [`StoreError::TooManyBytes`] once it is spent.
     pub(crate) fn take(&self, row: &[query_compiler::Value]) -> Result<(), StoreError> {
-        use query_compiler::Value;
+        self.take_bytes(row.iter().map(value_bytes).sum())
+    }
+
+    /// Takes a group's bytes from the budget: 64 for each of the row's values and the texts of
+    /// its `keys` only ([`Meter`]).
+    fn take_group(&self, keys: &[usize], row: &[query_compiler::Value]) -> Result<(), StoreError> {
+        let key_texts: usize = keys
+            .iter()
+            .filter_map(|&k| row.get(k))
+            .map(|v| value_bytes(v) - 64)
+            .sum();
+        self.take_bytes(64 * row.len() + key_texts)
+    }
+
+    fn take_bytes(&self, bytes: usize) -> Result<(), StoreError> {
         let Some(left) = &self.left else {
             return Ok(());
         };
-        let bytes: usize = row
-            .iter()
-            .map(|v| {
-                64 + match v {
-                    Value::Text(s) | Value::Date(s) | Value::List(s) | Value::Map(s) => s.len(),
-                    _ => 0,
-                }
-            })
-            .sum();
         let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
         let before = left.fetch_sub(bytes, std::sync::atomic::Ordering::Relaxed);
         if before < bytes {
@@ -309,6 +321,117 @@ impl RequestScope {
             .lock()
             .map_or(true, |mut seen| seen.insert(h.finish()))
     }
+}
+
+/// What a value costs of a request's byte budget: its text and 64 bytes, about what it takes in
+/// memory on its way to the answer.
+fn value_bytes(v: &query_compiler::Value) -> usize {
+    use query_compiler::Value;
+    64 + match v {
+        Value::Text(s) | Value::Date(s) | Value::List(s) | Value::Map(s) => s.len(),
+        _ => 0,
+    }
+}
+
+/// How a statement's rows are counted as they are read: against the connection's row limit
+/// ([`Store::set_row_limit`]) and the request's byte budget ([`Store::set_request`]), the first
+/// row past either refused, so that what a statement holds stays bounded.
+///
+/// A report over demographics is counted by its **groups** (the values of its other group
+/// keys), not its rows: its rows are cells, one per group and answer, so how many it has, and
+/// their bytes, depend on the people's answers, and a refusal that depends on them tells them
+/// (red team, pass 13: with a row limit of 201, 200 groups of one person each and a group of
+/// two, "more than 201 rows" or not told whether the two gave the same answer, 11 of 11 pairs
+/// right). The number of groups, and a group's bytes (64 per value, its keys' texts), are what
+/// the viewer can count without demographics. What it holds is then bounded by its groups times
+/// the answers' combinations.
+pub(crate) struct Meter {
+    budget: Option<RequestScope>,
+    limit: Option<usize>,
+    rows: usize,
+    /// A report over demographics: the indexes of its other group keys, and the groups seen.
+    groups: Option<(Vec<usize>, std::collections::HashSet<u64>)>,
+}
+
+impl Meter {
+    /// Counts rows: at most `limit` (`None`: any number), each row's bytes from `budget`.
+    pub(crate) fn rows(budget: Option<RequestScope>, limit: Option<usize>) -> Meter {
+        Meter {
+            budget,
+            limit,
+            rows: 0,
+            groups: None,
+        }
+    }
+
+    /// Counts the groups of a report over demographics (`keys`: the indexes of its group keys
+    /// that are not demographic): at most `limit`, each group's bytes from `budget` once.
+    pub(crate) fn groups(
+        budget: Option<RequestScope>,
+        limit: Option<usize>,
+        keys: Vec<usize>,
+    ) -> Meter {
+        Meter {
+            groups: Some((keys, Default::default())),
+            ..Meter::rows(budget, limit)
+        }
+    }
+
+    /// Whether a row is streamed (read as it comes, with a limit to stop at).
+    pub(crate) fn limited(&self) -> bool {
+        self.limit.is_some()
+    }
+
+    /// Counts one row read; [`StoreError::TooManyRows`], [`StoreError::TooManyGroups`] or
+    /// [`StoreError::TooManyBytes`] past a limit.
+    pub(crate) fn admit(&mut self, row: &[query_compiler::Value]) -> Result<(), StoreError> {
+        let Some((keys, seen)) = &mut self.groups else {
+            if let Some(limit) = self.limit
+                && self.rows == limit
+            {
+                return Err(StoreError::TooManyRows { limit });
+            }
+            self.rows += 1;
+            return match &self.budget {
+                Some(b) => b.take(row),
+                None => Ok(()),
+            };
+        };
+        if !seen.insert(group_hash(keys, row)) {
+            return Ok(());
+        }
+        if let Some(limit) = self.limit
+            && seen.len() > limit
+        {
+            return Err(StoreError::TooManyGroups { limit });
+        }
+        match &self.budget {
+            Some(b) => b.take_group(keys, row),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A hash of a row's values at `keys` (a group of a report over demographics). Two groups that
+/// collide count as one: the chance is 2^-64 per pair, and it depends on no answer.
+fn group_hash(keys: &[usize], row: &[query_compiler::Value]) -> u64 {
+    use query_compiler::Value;
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for &k in keys {
+        match row.get(k) {
+            None | Some(Value::Null) => 0u8.hash(&mut h),
+            Some(Value::Text(s)) => (1u8, s).hash(&mut h),
+            Some(Value::Integer(n)) => (2u8, n).hash(&mut h),
+            Some(Value::Number(f)) => (3u8, f.to_bits()).hash(&mut h),
+            Some(Value::Bool(b)) => (4u8, b).hash(&mut h),
+            Some(Value::Instant(n)) => (5u8, n).hash(&mut h),
+            Some(Value::Date(s)) => (6u8, s).hash(&mut h),
+            Some(Value::List(s)) => (7u8, s).hash(&mut h),
+            Some(Value::Map(s)) => (8u8, s).hash(&mut h),
+        }
+    }
+    h.finish()
 }
 
 impl From<::postgres::Error> for StoreError {

@@ -278,22 +278,22 @@ impl PgStore {
         bound: &[query_compiler::Bound],
         kinds: &[query_compiler::ValueKind],
     ) -> Result<Vec<Vec<query_compiler::Value>>, StoreError> {
-        self.run_planned(sql, org_id, bound, kinds, Plan::Report, None)
+        let mut meter = crate::Meter::rows(self.request.clone(), None);
+        self.run_planned(sql, org_id, bound, kinds, Plan::Report, &mut meter)
     }
 
     /// [`PgStore::run`], with the connection set up for `plan` (the settings change only when
-    /// the previous statement on the connection wanted the other kind). With `max_rows`, the
-    /// rows are read as they come and the run stops at
-    /// the first row past it with [`StoreError::TooManyRows`]: what it holds stays bounded
-    /// whatever the statement would return.
-    pub fn run_planned(
+    /// the previous statement on the connection wanted the other kind), each row counted by
+    /// `meter`. With a limit in it, the rows are read as they come and the run stops at the
+    /// first row it refuses: what it holds stays bounded whatever the statement would return.
+    pub(crate) fn run_planned(
         &mut self,
         sql: &str,
         org_id: &str,
         bound: &[query_compiler::Bound],
         kinds: &[query_compiler::ValueKind],
         plan: Plan,
-        max_rows: Option<usize>,
+        meter: &mut crate::Meter,
     ) -> Result<Vec<Vec<query_compiler::Value>>, StoreError> {
         if plan != self.plan {
             self.client.batch_execute(plan.settings())?;
@@ -313,19 +313,17 @@ impl PgStore {
                 s
             }
         };
-        let budget = self.request.clone();
-        let values = |row: &postgres::Row| -> Result<Vec<query_compiler::Value>, StoreError> {
+        let limited = meter.limited();
+        let mut values = |row: &postgres::Row| -> Result<Vec<query_compiler::Value>, StoreError> {
             let v = pg_values(row, kinds)?;
-            if let Some(b) = &budget {
-                b.take(&v)?;
-            }
+            meter.admit(&v)?;
             Ok(v)
         };
-        let Some(limit) = max_rows else {
+        if !limited {
             // One statement sees one snapshot: no transaction needed, and one round trip.
             let rows = self.client.query(&statement, &refs)?;
             return rows.iter().map(values).collect();
-        };
+        }
         // The rows as they arrive, stopping at the first past the limit: at most `limit` are
         // held. Not a portal fetched in batches: PostgreSQL plans no parallel workers for a
         // portal run with a row count, and a report over the whole org took 1.5x as long.
@@ -334,9 +332,6 @@ impl PgStore {
         let mut rows = self.client.query_raw(&statement, refs)?;
         let mut out = Vec::new();
         while let Some(row) = postgres::fallible_iterator::FallibleIterator::next(&mut rows)? {
-            if out.len() == limit {
-                return Err(StoreError::TooManyRows { limit });
-            }
             out.push(values(&row)?);
         }
         Ok(out)

@@ -105,8 +105,14 @@ impl Store {
         // read at once, in one round trip. Other reports are read row by row up to the limit
         // (`Store::set_row_limit`).
         let streamed = self.row_limit().filter(|_| !compiled.reads_a_page);
+        let budget = self.request().cloned();
+        // A report over demographics is counted by its groups (`crate::Meter`).
+        let mut meter = match &compiled.suppression {
+            Some(s) => crate::Meter::groups(budget, streamed, s.other_keys.clone()),
+            _ => crate::Meter::rows(budget, streamed),
+        };
         let rows = match self {
-            Store::Sqlite(s) => s.run(&compiled.sql, org_id, &bound, &kinds, streamed)?,
+            Store::Sqlite(s) => s.run(&compiled.sql, org_id, &bound, &kinds, &mut meter)?,
             Store::Postgres(s) => {
                 let plan = if compiled.reads_a_page {
                     Plan::Page
@@ -115,7 +121,7 @@ impl Store {
                 } else {
                     Plan::Report
                 };
-                s.run_planned(&compiled.sql, org_id, &bound, &kinds, plan, streamed)?
+                s.run_planned(&compiled.sql, org_id, &bound, &kinds, plan, &mut meter)?
             }
         };
         Ok(ReportRows {
@@ -209,7 +215,7 @@ impl Store {
                 org_id,
                 params,
                 &kinds,
-                None,
+                &mut crate::Meter::rows(s.request.clone(), None),
             )?,
             Store::Postgres(s) => s.run(sql, org_id, params, &kinds)?,
         };
@@ -240,7 +246,7 @@ impl Store {
                 org_id,
                 params,
                 &kinds,
-                None,
+                &mut crate::Meter::rows(s.request.clone(), None),
             )?,
             Store::Postgres(s) => s.run(sql, org_id, params, &kinds)?,
         };

@@ -173,20 +173,19 @@ impl SqliteStore {
         self.statement_timeout = (!timeout.is_zero()).then_some(timeout);
     }
 
-    /// Runs a report's statement within the statement timeout, if one is set. With
-    /// `max_rows`, the rows are read one by one and the run stops at the first past it with
-    /// [`StoreError::TooManyRows`].
-    pub fn run(
+    /// Runs a report's statement within the statement timeout, if one is set. The rows are
+    /// read one by one, each counted by `meter`, and the run stops at the first it refuses.
+    pub(crate) fn run(
         &mut self,
         sql: &str,
         org_id: &str,
         bound: &[query_compiler::Bound],
         kinds: &[query_compiler::ValueKind],
-        max_rows: Option<usize>,
+        meter: &mut crate::Meter,
     ) -> Result<Vec<Vec<query_compiler::Value>>, StoreError> {
         let Some(timeout) = self.statement_timeout else {
             return self
-                .run_rows(sql, org_id, bound, kinds, max_rows)
+                .run_rows(sql, org_id, bound, kinds, meter)
                 .map_err(callers_error);
         };
         let deadline = std::time::Instant::now() + timeout;
@@ -194,7 +193,7 @@ impl SqliteStore {
             PROGRESS_OPS,
             Some(move || std::time::Instant::now() >= deadline),
         )?;
-        let out = self.run_rows(sql, org_id, bound, kinds, max_rows);
+        let out = self.run_rows(sql, org_id, bound, kinds, meter);
         // Removed whatever happened, before anything else runs on this connection.
         self.conn.progress_handler(0, None::<fn() -> bool>)?;
         out.map_err(|e| match e {
@@ -213,20 +212,14 @@ impl SqliteStore {
         org_id: &str,
         bound: &[query_compiler::Bound],
         kinds: &[query_compiler::ValueKind],
-        max_rows: Option<usize>,
+        meter: &mut crate::Meter,
     ) -> Result<Vec<Vec<query_compiler::Value>>, StoreError> {
         use query_compiler::{Value, ValueKind};
-        let budget = self.request.clone();
         let mut stmt = self.conn.prepare_cached(sql)?;
         let params = sqlite_params(org_id, bound);
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            if let Some(limit) = max_rows
-                && out.len() == limit
-            {
-                return Err(StoreError::TooManyRows { limit });
-            }
             let mut values = Vec::with_capacity(kinds.len());
             for (i, kind) in kinds.iter().enumerate() {
                 let v = row.get_ref(i)?;
@@ -250,9 +243,7 @@ impl SqliteStore {
                     (ValueRef::Blob(_), _) => Value::Text("<blob>".into()),
                 });
             }
-            if let Some(b) = &budget {
-                b.take(&values)?;
-            }
+            meter.admit(&values)?;
             out.push(values);
         }
         Ok(out)

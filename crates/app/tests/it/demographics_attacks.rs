@@ -210,6 +210,7 @@ fn harness(store: &mut Fresh) {
         populations_published_before_are_not_approached,
     );
     in_fresh_org_of(&mut a, "padded", 3000, padding_a_group_redraws_its_cells);
+    in_fresh_org_told(&mut a, "limited", 500, limits_count_groups_not_answers);
     let text = "report applications group by job.department.name as d, candidate.demographics.gender as g show count(distinct candidate) as n";
 
     // Who and how often: the audit holds each run with its population and hash; a burst of the
@@ -894,6 +895,133 @@ fn padding_a_group_redraws_its_cells(a: &mut Attack) {
     );
 }
 
+/// The limits on what a statement returns count a report over demographics by its groups, not
+/// by its rows (red team, pass 13): its rows are cells, one per group and answer, so a row limit
+/// of 21 over 20 groups of one person and a group of two refused the report exactly when the two
+/// answered differently (11 of 11 pairs told, one run each), and a byte budget the same way.
+/// Here the pair in the group of two is two people with the same answer, then one of them and
+/// one with another (both from the same location, so that nothing else differs): every limit
+/// answers both alike, and the group limit refuses past 21 groups whatever the answers.
+fn limits_count_groups_not_answers(a: &mut Attack, genders: &BTreeMap<String, String>) {
+    let people = a
+        .run("report candidates show id as c, location as l")
+        .unwrap();
+    // A location with two people of one answer and one of another.
+    let mut by_location: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for r in &people {
+        let (id, location) = (cell(&r[0]), cell(&r[1]));
+        let gender = genders[&id].clone();
+        if location != "null" && gender != "null" {
+            by_location.entry(location).or_default().push((id, gender));
+        }
+    }
+    let (location, same, other) = by_location
+        .iter()
+        .find_map(|(l, people)| {
+            let (a, b) = people.iter().enumerate().find_map(|(i, (a, g))| {
+                let b = people[i + 1..].iter().find(|(_, h)| h == g)?;
+                Some((a.clone(), b.0.clone()))
+            })?;
+            let g = &genders[&a];
+            let c = people.iter().find(|(_, h)| h != g)?.0.clone();
+            Some((l.clone(), (a, b), c))
+        })
+        .expect("a location with two answers alike and one other");
+    let mut pads = vec!["\"Zzz\"".to_owned()];
+    for k in 0..20 {
+        let pad = format!("pad-{k}");
+        a.store
+            .store()
+            .create_candidate(
+                &a.org,
+                store::NewCandidate {
+                    id: None,
+                    name: format!("Pad {k}"),
+                    email: None,
+                    phone: None,
+                    location: Some(pad.clone()),
+                    timezone: None,
+                    tags: Vec::new(),
+                    custom_fields: Default::default(),
+                    demographics: None,
+                    at: at(),
+                },
+            )
+            .unwrap();
+        pads.push(format!("\"{pad}\""));
+    }
+    let text = format!(
+        "report candidates where location in ({}) group by location as l, \
+         demographics.gender as g show count() as n",
+        pads.join(", ")
+    );
+    let relocate = |a: &mut Attack, who: &str, to: &str| {
+        a.store
+            .store()
+            .update_candidate(
+                &a.org,
+                store::UpdateCandidate {
+                    candidate_id: domain::Id::parse(who).unwrap(),
+                    name: None,
+                    email: None,
+                    phone: None,
+                    location: Some(Some(to.to_owned())),
+                    timezone: None,
+                    tags: None,
+                },
+            )
+            .unwrap();
+    };
+    // The group of two: `same.0` with `same.1` (one answer), or with `other` (two answers).
+    relocate(a, &same.0, "Zzz");
+    let pair = |a: &mut Attack, alike: bool| {
+        let (zzz, home) = if alike {
+            (&same.1, &other)
+        } else {
+            (&other, &same.1)
+        };
+        relocate(a, home, &location);
+        relocate(a, zzz, "Zzz");
+    };
+    let outcome = |a: &mut Attack, rows: Option<usize>, bytes: Option<usize>| {
+        a.store.store().set_row_limit(rows);
+        a.store
+            .store()
+            .set_request(bytes.map(|b| store::RequestScope::new(Some(b))));
+        let run = a.run(&text).map(|_| ()).map_err(|e| e.to_string());
+        a.store.store().set_row_limit(None);
+        a.store.store().set_request(None);
+        run
+    };
+    for alike in [true, false] {
+        pair(a, alike);
+        assert_eq!(outcome(a, Some(21), None), Ok(()), "alike: {alike}");
+    }
+    for alike in [true, false] {
+        pair(a, alike);
+        let refused = outcome(a, Some(20), None).unwrap_err();
+        assert!(refused.contains("more than 20 groups"), "{refused}");
+    }
+    // The least byte budget the report runs within with two answers alike; with two answers
+    // it runs within the same and not one byte less.
+    pair(a, true);
+    let (mut low, mut high) = (0usize, 1usize << 24);
+    assert_eq!(outcome(a, None, Some(high)), Ok(()));
+    while high - low > 1 {
+        let mid = (low + high) / 2;
+        if outcome(a, None, Some(mid)).is_ok() {
+            high = mid;
+        } else {
+            low = mid;
+        }
+    }
+    for alike in [true, false] {
+        pair(a, alike);
+        assert_eq!(outcome(a, None, Some(high)), Ok(()), "alike: {alike}");
+        assert!(outcome(a, None, Some(low)).is_err(), "alike: {alike}");
+    }
+}
+
 /// Runs `f` as the admin of a new generated org in the same store (its own history of
 /// published populations), with the budget raised as the attacker does, then goes back.
 fn in_fresh_org(a: &mut Attack, name: &str, f: impl FnOnce(&mut Attack)) {
@@ -902,9 +1030,20 @@ fn in_fresh_org(a: &mut Attack, name: &str, f: impl FnOnce(&mut Attack)) {
 
 /// [`in_fresh_org`] with `applications` applications.
 fn in_fresh_org_of(a: &mut Attack, name: &str, applications: u64, f: impl FnOnce(&mut Attack)) {
+    in_fresh_org_told(a, name, applications, |a, _| f(a))
+}
+
+/// [`in_fresh_org_of`], `f` also told every candidate's gender.
+fn in_fresh_org_told(
+    a: &mut Attack,
+    name: &str,
+    applications: u64,
+    f: impl FnOnce(&mut Attack, &BTreeMap<String, String>),
+) {
     let generated = common::generate(name, applications, 17);
     a.store.import(generated.dir.path());
     let path = common::sqlite_copy(a.store, &generated);
+    let genders = truth(&path, name);
     let admin = OrgFacts::load(&path, name)
         .users
         .iter()
@@ -916,7 +1055,7 @@ fn in_fresh_org_of(a: &mut Attack, name: &str, applications: u64, f: impl FnOnce
     let before = std::mem::replace(&mut a.admin, admin);
     let today = std::mem::replace(&mut a.today, generated.today);
     a.raise_budget();
-    f(a);
+    f(a, &genders);
     a.org = org;
     a.admin = before;
     a.today = today;

@@ -101,7 +101,9 @@ async fn run_source(
                 | app::AppError::Demographics { .. }
                 | app::AppError::DemographicsBudget { .. }
                 | app::AppError::Store(
-                    store::StoreError::TooManyRows { .. } | store::StoreError::TooManyBytes { .. },
+                    store::StoreError::TooManyRows { .. }
+                    | store::StoreError::TooManyGroups { .. }
+                    | store::StoreError::TooManyBytes { .. },
                 ) => "rejected",
                 _ => "error",
             });
@@ -163,6 +165,7 @@ pub fn app_error(e: app::AppError, source: &str) -> async_graphql::Error {
             s @ (store::StoreError::Report(_)
             | store::StoreError::TooLarge(_)
             | store::StoreError::TooManyRows { .. }
+            | store::StoreError::TooManyGroups { .. }
             | store::StoreError::TooManyBytes { .. }
             | store::StoreError::BadValue(_)),
         ) => {
@@ -174,6 +177,10 @@ pub fn app_error(e: app::AppError, source: &str) -> async_graphql::Error {
                 store::StoreError::TooManyRows { limit } => format!(
                     "the report returns more than {limit} rows (`limits.max_report_rows`): add a \
                      `limit` or narrow the report"
+                ),
+                store::StoreError::TooManyGroups { limit } => format!(
+                    "the report over demographics has more than {limit} groups \
+                     (`limits.max_report_rows`): group by fewer or coarser keys, or filter"
                 ),
                 store::StoreError::TooManyBytes { limit } => format!(
                     "the reports and lists of this request return more than {limit} bytes \
