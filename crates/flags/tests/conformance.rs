@@ -49,6 +49,18 @@ fn context(v: &Value) -> Context {
     cx
 }
 
+/// The specification's folder, found at build time (build/test-cfg.rs).
+#[cfg(hp_unleash_spec)]
+fn spec_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("HIREPLANE_UNLEASH_SPEC_DIR"))
+}
+
+/// Not found at build time: the test is ignored, and run anyway (`--ignored`) it says why.
+#[cfg(not(hp_unleash_spec))]
+fn spec_dir() -> std::path::PathBuf {
+    panic!("the specification folder was not found at build time")
+}
+
 #[test]
 #[cfg_attr(
     not(hp_unleash_spec),
@@ -56,10 +68,7 @@ fn context(v: &Value) -> Context {
               (or set HIREPLANE_TEST_UNLEASH_SPEC to the folder)"
 )]
 fn every_case_of_the_unleash_client_specification_passes() {
-    #[cfg(hp_unleash_spec)]
-    let dir = std::path::PathBuf::from(env!("HIREPLANE_UNLEASH_SPEC_DIR"));
-    #[cfg(not(hp_unleash_spec))]
-    let dir: std::path::PathBuf = panic!("the specification folder was not found at build time");
+    let dir = spec_dir();
     let index: Vec<String> =
         serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
     assert!(!index.is_empty());

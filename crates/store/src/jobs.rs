@@ -66,6 +66,7 @@
 //! bound to one org and served by an index that leads with `org_id`. Jobs have no foreign key
 //! to `orgs`: replacing an org keeps them.
 
+use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -286,21 +287,29 @@ pub struct JobSignal {
     seen: u64,
 }
 
-/// SQLite's in-process wake-up: a generation counter bumped by every enqueue of the process.
-/// One for every SQLite store of the process: a wake-up meant for another file costs a claim
-/// that finds nothing.
-static SQLITE_WAKE: (Mutex<u64>, Condvar) = (Mutex::new(0), Condvar::new());
+/// SQLite's in-process wake-up: a generation counter per database file, bumped by every
+/// enqueue of the process into it. Per file, so that a pool waits only for its own database's
+/// jobs (one counter for the whole process woke every pool at every enqueue anywhere, and a
+/// test that waits for nothing saw other tests' enqueues).
+static SQLITE_WAKE: (Mutex<BTreeMap<String, u64>>, Condvar) =
+    (Mutex::new(BTreeMap::new()), Condvar::new());
 
-fn wake_sqlite() {
+fn wake_sqlite(path: Option<&str>) {
     let (lock, cvar) = &SQLITE_WAKE;
-    if let Ok(mut n) = lock.lock() {
+    if let Ok(mut files) = lock.lock() {
+        let n = files
+            .entry(path.unwrap_or_default().to_owned())
+            .or_default();
         *n = n.wrapping_add(1);
     }
     cvar.notify_all();
 }
 
-fn sqlite_generation() -> u64 {
-    SQLITE_WAKE.0.lock().map_or(0, |n| *n)
+fn sqlite_generation(path: &str) -> u64 {
+    SQLITE_WAKE
+        .0
+        .lock()
+        .map_or(0, |files| files.get(path).copied().unwrap_or(0))
 }
 
 /// `at` plus `d`, saturating at the end of time the store keeps.
@@ -441,7 +450,7 @@ impl Tx<'_> {
                 } else {
                     // Before commit: a woken worker's claim waits for this transaction's
                     // write lock (BEGIN IMMEDIATE), so it sees the job once committed.
-                    wake_sqlite();
+                    wake_sqlite(self.sqlite_path());
                 }
                 return Ok(Enqueued {
                     id: r.int(0)?,
@@ -756,7 +765,7 @@ impl Store {
             if tx.is_postgres() {
                 tx.execute(&format!("SELECT pg_notify('{NOTIFY_CHANNEL}', '')"), &[])?;
             } else {
-                wake_sqlite();
+                wake_sqlite(tx.sqlite_path());
             }
             Ok(JobChange::Changed)
         })
@@ -856,8 +865,8 @@ impl Store {
                     .batch_execute(&format!("LISTEN {NOTIFY_CHANNEL}"))?;
                 Ok(JobSignal { seen: 0 })
             }
-            Store::Sqlite(_) => Ok(JobSignal {
-                seen: sqlite_generation(),
+            Store::Sqlite(s) => Ok(JobSignal {
+                seen: sqlite_generation(s.path()),
             }),
         }
     }
@@ -886,20 +895,22 @@ impl Store {
                 }
                 Ok(notes.timeout_iter(timeout).next()?.is_some())
             }
-            Store::Sqlite(_) => {
+            Store::Sqlite(s) => {
                 let (lock, cvar) = &SQLITE_WAKE;
                 let Ok(guard) = lock.lock() else {
                     std::thread::sleep(timeout);
                     return Ok(false);
                 };
-                let seen = signal.seen;
-                let (guard, _) = match cvar.wait_timeout_while(guard, timeout, |n| *n == seen) {
-                    Ok(g) => g,
-                    Err(_) => return Ok(false),
-                };
-                let woken = *guard != seen;
-                signal.seen = *guard;
-                Ok(woken)
+                let (path, seen) = (s.path(), signal.seen);
+                let now = |files: &BTreeMap<String, u64>| files.get(path).copied().unwrap_or(0);
+                let (guard, _) =
+                    match cvar.wait_timeout_while(guard, timeout, |files| now(files) == seen) {
+                        Ok(g) => g,
+                        Err(_) => return Ok(false),
+                    };
+                let generation = now(&guard);
+                signal.seen = generation;
+                Ok(generation != seen)
             }
         }
     }

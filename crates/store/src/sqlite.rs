@@ -173,6 +173,11 @@ impl SqliteStore {
         self.statement_timeout = (!timeout.is_zero()).then_some(timeout);
     }
 
+    /// The database's file as SQLite names it (absolute; empty for a store in memory).
+    pub(crate) fn path(&self) -> &str {
+        self.conn.path().unwrap_or_default()
+    }
+
     /// Runs a report's statement within the statement timeout, if one is set. The rows are
     /// read one by one, each counted by `meter`, and the run stops at the first it refuses.
     pub(crate) fn run(

@@ -74,6 +74,47 @@ impl Attack<'_> {
             .map_err(message)
     }
 
+    /// Creates a candidate without answers named `name` in `location`.
+    fn pad(&mut self, name: String, location: &str) {
+        self.store
+            .store()
+            .create_candidate(
+                &self.org,
+                store::NewCandidate {
+                    id: None,
+                    name,
+                    email: None,
+                    phone: None,
+                    location: Some(location.to_owned()),
+                    timezone: None,
+                    tags: Vec::new(),
+                    custom_fields: Default::default(),
+                    demographics: None,
+                    at: at(),
+                },
+            )
+            .unwrap();
+    }
+
+    /// Moves candidate `who` to location `to`.
+    fn relocate(&mut self, who: &str, to: &str) {
+        self.store
+            .store()
+            .update_candidate(
+                &self.org,
+                store::UpdateCandidate {
+                    candidate_id: domain::Id::parse(who).unwrap(),
+                    name: None,
+                    email: None,
+                    phone: None,
+                    location: Some(Some(to.to_owned())),
+                    timezone: None,
+                    tags: None,
+                },
+            )
+            .unwrap();
+    }
+
     fn run(&mut self, text: &str) -> Result<Vec<Vec<Value>>, app::AppError> {
         let report = query_syntax::parse(text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
         self.services
@@ -826,40 +867,9 @@ fn padding_a_group_redraws_its_cells(a: &mut Attack) {
             .map(|r| cell(&r[0]))
             .unwrap();
         for k in 0..5 {
-            a.store
-                .store()
-                .create_candidate(
-                    &a.org,
-                    store::NewCandidate {
-                        id: None,
-                        name: format!("Pad {i} {k}"),
-                        email: None,
-                        phone: None,
-                        location: Some(location.clone()),
-                        timezone: None,
-                        tags: Vec::new(),
-                        custom_fields: Default::default(),
-                        demographics: None,
-                        at: at(),
-                    },
-                )
-                .unwrap();
+            a.pad(format!("Pad {i} {k}"), location);
         }
-        a.store
-            .store()
-            .update_candidate(
-                &a.org,
-                store::UpdateCandidate {
-                    candidate_id: domain::Id::parse(&target).unwrap(),
-                    name: None,
-                    email: None,
-                    phone: None,
-                    location: Some(Some(format!("Atlantis {i}"))),
-                    timezone: None,
-                    tags: None,
-                },
-            )
-            .unwrap();
+        a.relocate(&target, &format!("Atlantis {i}"));
     }
     let after = run(a);
     // Per location published both times with two answered cells or more shown both times:
@@ -930,24 +940,7 @@ fn limits_count_groups_not_answers(a: &mut Attack, genders: &BTreeMap<String, St
     let mut pads = vec!["\"Zzz\"".to_owned()];
     for k in 0..20 {
         let pad = format!("pad-{k}");
-        a.store
-            .store()
-            .create_candidate(
-                &a.org,
-                store::NewCandidate {
-                    id: None,
-                    name: format!("Pad {k}"),
-                    email: None,
-                    phone: None,
-                    location: Some(pad.clone()),
-                    timezone: None,
-                    tags: Vec::new(),
-                    custom_fields: Default::default(),
-                    demographics: None,
-                    at: at(),
-                },
-            )
-            .unwrap();
+        a.pad(format!("Pad {k}"), &pad);
         pads.push(format!("\"{pad}\""));
     }
     let text = format!(
@@ -955,33 +948,16 @@ fn limits_count_groups_not_answers(a: &mut Attack, genders: &BTreeMap<String, St
          demographics.gender as g show count() as n",
         pads.join(", ")
     );
-    let relocate = |a: &mut Attack, who: &str, to: &str| {
-        a.store
-            .store()
-            .update_candidate(
-                &a.org,
-                store::UpdateCandidate {
-                    candidate_id: domain::Id::parse(who).unwrap(),
-                    name: None,
-                    email: None,
-                    phone: None,
-                    location: Some(Some(to.to_owned())),
-                    timezone: None,
-                    tags: None,
-                },
-            )
-            .unwrap();
-    };
     // The group of two: `same.0` with `same.1` (one answer), or with `other` (two answers).
-    relocate(a, &same.0, "Zzz");
+    a.relocate(&same.0, "Zzz");
     let pair = |a: &mut Attack, alike: bool| {
         let (zzz, home) = if alike {
             (&same.1, &other)
         } else {
             (&other, &same.1)
         };
-        relocate(a, home, &location);
-        relocate(a, zzz, "Zzz");
+        a.relocate(home, &location);
+        a.relocate(zzz, "Zzz");
     };
     let outcome = |a: &mut Attack, rows: Option<usize>, bytes: Option<usize>| {
         a.store.store().set_row_limit(rows);

@@ -511,6 +511,14 @@ impl<'c> Tx<'c> {
         matches!(self.conn, Conn::Postgres(_))
     }
 
+    /// The file of a SQLite store (`None` on PostgreSQL, or for a store in memory).
+    pub(crate) fn sqlite_path(&self) -> Option<&str> {
+        match &self.conn {
+            Conn::Sqlite(tx) => tx.path(),
+            Conn::Postgres(_) => None,
+        }
+    }
+
     /// Emits an event of type `ty` about `subject` (`application/<id>`) with `data` (an object
     /// of the type's fields; `actor_id` is added from the store's [`EventContext`]). It is
     /// written to the outbox when the transaction commits, in the order emitted, and not at all

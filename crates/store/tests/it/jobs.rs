@@ -404,6 +404,36 @@ on_both!("hp_jobs", enqueues_wake_a_listening_worker, |mut f| {
     assert_eq!(s.claim_jobs("p", 1, at(1), at(31)).unwrap().len(), 1);
 });
 
+/// SQLite's wake-ups are per database file: enqueues into another store of the same process
+/// wake no pool of this one (one counter for the whole process woke every pool at every
+/// enqueue, and the test above failed when another test enqueued while it waited for nothing).
+#[test]
+fn sqlite_wakes_only_the_pools_of_its_own_file() {
+    let mut mine = crate::common::sqlite();
+    let other = crate::common::sqlite();
+    let s = mine.store();
+    let mut signal = s.listen_jobs().unwrap();
+    let url = other.url.clone();
+    let enqueuer = std::thread::spawn(move || {
+        let mut o = Store::open(&url).unwrap();
+        for n in 0..5 {
+            std::thread::sleep(Duration::from_millis(40));
+            o.enqueue_job(&job("acme", "k", n), at(0)).unwrap();
+        }
+    });
+    assert!(
+        !s.wait_for_jobs(&mut signal, Duration::from_millis(400))
+            .unwrap(),
+        "woken by another file's enqueues"
+    );
+    enqueuer.join().unwrap();
+    s.enqueue_job(&job("acme", "k", 9), at(0)).unwrap();
+    assert!(
+        s.wait_for_jobs(&mut signal, Duration::from_millis(400))
+            .unwrap()
+    );
+}
+
 /// `threads` claimers, each on its own connection, run `jobs` jobs: each exactly once, never
 /// two at a time.
 fn concurrent_claimers(f: &mut Fresh, jobs: i64, threads: usize) {
