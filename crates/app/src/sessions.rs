@@ -38,7 +38,7 @@ pub const MAX_LOGIN_BYTES: usize = 320;
 
 /// The name of every API token the console makes for GraphiQL starts with this; the rest is
 /// the first 16 hex digits of its session's hash ([`console_token_name`]).
-pub const CONSOLE_TOKEN_PREFIX: &str = "console session ";
+pub use store::CONSOLE_TOKEN_PREFIX;
 
 /// The name of the API tokens the console makes for the session whose id hashes to `id_hash`:
 /// signing out revokes them.
@@ -249,6 +249,9 @@ impl Services {
                 AuthError::App(e) => SignInError::App(e),
                 e => SignInError::Token(e),
             })?;
+        if token.name.starts_with(CONSOLE_TOKEN_PREFIX) {
+            return Err(SignInError::Token(AuthError::ConsoleMade(token.id)));
+        }
         let ttl_s = match token.expires_at {
             Some(at) => ttl_s.min((at.as_micros() - now.as_micros()) / 1_000_000),
             None => ttl_s,

@@ -33,6 +33,10 @@ pub enum AuthError {
     Expired(String, domain::Instant),
     #[error("the token's user `{0}` no longer exists or is not active")]
     UserGone(String),
+    /// The console's own token (GraphiQL's), presented to open a console session: a session
+    /// opened with it would make tokens that outlive the revocation of the one it came from.
+    #[error("the token `{0}` was made by the console for GraphiQL; sign in with your own token")]
+    ConsoleMade(String),
     #[error(transparent)]
     App(#[from] AppError),
 }

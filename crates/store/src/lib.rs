@@ -77,7 +77,10 @@ pub use rows::{FOREIGN_KEYS, ForeignKey, Table};
 pub use sessions::{
     CodePurpose, SESSIONS_PER_USER, SessionVia, StoredCode, StoredPassword, StoredSession,
 };
-pub use tokens::{IDEMPOTENCY_KEPT_FOR, IDEMPOTENCY_KEYS_KEPT, IdempotencyBegin, StoredToken};
+pub use tokens::{
+    CONSOLE_TOKEN_PREFIX, IDEMPOTENCY_KEPT_FOR, IDEMPOTENCY_KEYS_KEPT, IdempotencyBegin,
+    StoredToken,
+};
 pub use write::{
     AddStage, Archive, CustomFieldValue, DEFAULT_ARCHIVE_REASONS, Hire, InterviewLoop,
     MAX_ARCHIVE_REASON_CHARS, MAX_ARCHIVE_REASONS, MAX_DUPLICATE_CANDIDATES, MarkInterview,

@@ -56,6 +56,10 @@ pub enum IdempotencyBegin {
 const TOKEN_COLUMNS: &str =
     "id, org_id, user_id, name, secret_hash, created_at, expires_at, revoked_at";
 
+/// The name of every API token the console makes for GraphiQL starts with this; the rest is the
+/// first 16 hex digits of its session's hash (`app::sessions::console_token_name`).
+pub const CONSOLE_TOKEN_PREFIX: &str = "console session ";
+
 impl Store {
     /// Stores a new token. Fails with [`StoreError::NoSuchOrg`] for an unknown org; whether the
     /// user exists is the caller's check (a token of a user who is later removed stops working).
@@ -129,32 +133,41 @@ impl Store {
         self.token_rows(&sql, org_id)
     }
 
-    /// Revokes token `id` of org `org_id` at `at`, and closes the console sessions opened with
-    /// it (migration 31), in one transaction. Returns false when the org has no such token;
-    /// revoking a revoked token keeps the first time.
+    /// Revokes token `id` of org `org_id` at `at`, with the tokens the console made for the
+    /// sessions opened with it (GraphiQL's, named [`CONSOLE_TOKEN_PREFIX`] and the session's
+    /// hash), and closes those sessions (migration 31), in one transaction. Returns false when
+    /// the org has no such token; revoking a revoked token keeps the first time. (Red team,
+    /// pass 14: the session ended, but its GraphiQL token answered for the rest of its hour.)
     pub fn revoke_token(
         &mut self,
         org_id: &str,
         id: &str,
         at: Instant,
     ) -> Result<bool, StoreError> {
+        const TOKEN: &str = "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $3) \
+            WHERE org_id = $1 AND id = $2";
+        const CONSOLE: &str = "UPDATE api_tokens SET revoked_at = $3 \
+            WHERE org_id = $1 AND revoked_at IS NULL AND name IN \
+            (SELECT $4 || substr(id_hash, 1, 16) FROM console_sessions \
+             WHERE org_id = $1 AND token_id = $2)";
         const SESSIONS: &str = "DELETE FROM console_sessions WHERE org_id = $1 AND token_id = $2";
         let n = match self {
             Store::Sqlite(s) => {
                 let tx = s.conn().transaction()?;
-                let n = tx.execute(
-                    "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?3) WHERE org_id = ?1 AND id = ?2",
-                    rusqlite::params![org_id, id, at.as_micros()],
-                )? as u64;
+                let params = rusqlite::params![org_id, id, at.as_micros(), CONSOLE_TOKEN_PREFIX];
+                let n = tx.execute(&TOKEN.replace('$', "?"), &params[..3])? as u64;
+                tx.execute(&CONSOLE.replace('$', "?"), params)?;
                 tx.execute(&SESSIONS.replace('$', "?"), [org_id, id])?;
                 tx.commit()?;
                 n
             }
             Store::Postgres(s) => {
                 let mut tx = s.client().transaction()?;
-                let n = tx.execute(
-                    "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $3) WHERE org_id = $1 AND id = $2",
-                    &[&org_id, &id, &system_time(at)?],
+                let at = system_time(at)?;
+                let n = tx.execute(TOKEN, &[&org_id, &id, &at])?;
+                tx.execute(
+                    &CONSOLE.replace("$4", "$4::text"),
+                    &[&org_id, &id, &at, &CONSOLE_TOKEN_PREFIX],
                 )?;
                 tx.execute(SESSIONS, &[&org_id, &id])?;
                 tx.commit()?;

@@ -394,9 +394,34 @@ fn a_token_session_ends_with_its_token(db: Db) {
     let stored = store.session(&hash).unwrap().unwrap();
     assert_eq!(stored.token_id.as_deref(), Some(made.stored.id.as_str()));
     assert_eq!(c.get("/console/jobs", Some(&cookie)).status, 200);
+    // GraphiQL's token, made by the console for this session.
+    let csrf = c.csrf(&cookie);
+    let a = c.post("/console/api", Some(&cookie), &[("csrf", &csrf)], None);
+    assert_eq!(a.status, 303, "{}", a.body);
+    let graphiql = a
+        .location
+        .strip_prefix("/graphql#token=")
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        c.api(&graphiql, "{ viewer { role } }")["viewer"]["role"],
+        "recruiter"
+    );
+    // It opens no console session of its own (whose GraphiQL token would outlive it).
+    let a = c.post(
+        "/console/sign-in",
+        None,
+        &[("method", "token"), ("token", &graphiql)],
+        None,
+    );
+    assert_eq!(a.status, 401, "{}", a.body);
 
     assert!(store.revoke_token(ORG, &made.stored.id, now()).unwrap());
     assert!(store.session(&hash).unwrap().is_none());
+    // GraphiQL's token of the session is revoked with it (red team, pass 14: it answered for
+    // the rest of its hour, and opened sessions that made more).
+    let id = app::tokens::parse(&graphiql).unwrap().0.to_owned();
+    assert!(store.token(&id).unwrap().unwrap().revoked_at.is_some());
     let a = c.get("/console/jobs", Some(&cookie));
     assert_eq!((a.status, a.location.as_str()), (303, "/console/sign-in"));
     // The user's session opened with another token goes on.
