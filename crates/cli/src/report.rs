@@ -558,8 +558,17 @@ pub fn explain(
     } else {
         "EXPLAIN QUERY PLAN"
     };
+    // A report over demographics publishes when it runs (the daily budget, the populations
+    // later reports are compared with: docs/privacy.md): `explain` neither shows its plan nor
+    // runs it.
+    let demographics = compiled.suppression.is_some();
     match services.query_plan(store, &access, &compiled, today, now) {
         Ok(plan) => writeln!(out, "\n== plan ({title})\n{}", plan.trim_end())?,
+        Err(app::AppError::Forbidden { .. }) if demographics => writeln!(
+            out,
+            "\n== plan\nnot shown: the plan of a report over demographics holds true counts of \
+             candidates, which are only published perturbed, whoever asks"
+        )?,
         Err(app::AppError::Forbidden { .. }) => writeln!(
             out,
             "\n== plan\nnot shown: the database's plan is an operator's tool (its row counts include \
@@ -568,11 +577,17 @@ pub fn explain(
         Err(e) => return Err(anyhow::Error::new(e).context("cannot explain the statement")),
     }
     let plan_time = t.elapsed();
-    // Run as the viewer, through the same path as `report` (demographics rules, audit).
+    // Run as the viewer, through the same path as `report` (audit), unless it publishes.
     let t = Instant::now();
-    let rows = services
-        .run_report_as(store, access, &report, Some(today), now)?
-        .rows;
+    let rows = if demographics {
+        None
+    } else {
+        Some(
+            services
+                .run_report_as(store, access, &report, Some(today), now)?
+                .rows,
+        )
+    };
     let run_time = t.elapsed();
     writeln!(out, "\n== timings")?;
     for (stage, time) in [
@@ -587,6 +602,13 @@ pub fn explain(
     ] {
         writeln!(out, "{stage:<20} {time:>10.1?}")?;
     }
-    writeln!(out, "rows                 {:>10}", rows.rows.len())?;
+    match rows {
+        Some(rows) => writeln!(out, "rows                 {:>10}", rows.rows.len())?,
+        None => writeln!(
+            out,
+            "rows                 not run: a report over demographics publishes when it runs \
+             (its budget, what later reports are compared with); run it with `report`"
+        )?,
+    }
     Ok(())
 }

@@ -1087,6 +1087,42 @@ fn explain_shows_every_stage() {
     assert!(shown.contains("?1 = \"demo\" (the org)"), "{shown}");
     // Relative dates are bound for the given day: the last 365 days up to 2026-01-31.
     assert!(shown.contains("?2 = "), "{shown}");
+
+    // A report over demographics is explained, not run (red team, pass 14: running it spent
+    // the budget and recorded populations that later reports are compared with).
+    let mut store = store::Store::open(&format!(
+        "sqlite://{}",
+        t.join("hireplane-demo.db").display()
+    ))
+    .unwrap();
+    let since = domain::Instant::from_micros(0).unwrap();
+    let runs =
+        |store: &mut store::Store| store.demographic_runs("demo", ADMIN, since).unwrap().len();
+    let before = runs(&mut store);
+    let out = hireplane(
+        t,
+        &[
+            "--database",
+            &db,
+            "explain",
+            "--as",
+            ADMIN,
+            "--name",
+            "eeo-applicants",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("== SQL (sqlite)"), "{shown}");
+    assert!(
+        shown.contains("plan of a report over demographics"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("not run: a report over demographics"),
+        "{shown}"
+    );
+    assert_eq!(runs(&mut store), before, "explain ran the report");
 }
 
 /// A report's single number in CSV output.
