@@ -479,6 +479,21 @@ impl Services {
                 ),
             });
         }
+        if compiled.suppression.is_some()
+            && let Some(hidden) = query_compiler::demographics::partial_view(access.guard.as_ref())
+        {
+            store.record_audit(org, &[denied("report refused: a partial view".to_owned())])?;
+            return Err(AppError::Demographics {
+                user: user.to_owned(),
+                why: format!(
+                    "a report over demographics counts the whole org, and the policy in force \
+                     ({}) does not show role `{}` {hidden}: groups seen in part would be \
+                     compared with the same groups seen whole (docs/privacy.md)",
+                    access.policies.source(),
+                    access.viewer.role
+                ),
+            });
+        }
         let mut audited = audit_events(&access, &compiled, at);
         // A report over demographics: its settings, and the user's budget before it runs.
         let privacy = match &compiled.suppression {

@@ -280,6 +280,38 @@ fn as_grouped(report: &Report) -> Option<Grouped> {
     })
 }
 
+/// What of the org a viewer does not see whole, among what a report over demographics counts
+/// (its candidates and their answers, and the rows and fields of every coarse key): `None`
+/// when they see it all. Populations are compared with those published before by anyone
+/// (`app::demographics::near_groups`), and a viewer who sees part of a group would find it
+/// withheld exactly when 1 to 4 people of it are hidden from them, which tells them so (red
+/// team, pass 14: a recruiter allowed `viewDemographicsAggregate` learnt which departments had
+/// 1 to 4 candidates on confidential searches); compared with their own view only, the same
+/// group seen whole and seen in part would be two populations a few people apart, the
+/// differencing the comparison exists to stop. So a report over demographics needs the whole
+/// view; the default policy gives it, with `viewDemographicsAggregate`, to admins.
+pub fn partial_view(guard: &dyn crate::Guard) -> Option<String> {
+    use crate::lower::Visibility;
+    let whole = |v: Visibility| matches!(v, Visibility::All);
+    let entity = |id: EntityId| crate::catalog::ENTITIES.iter().find(|e| e.id == id);
+    if !whole(guard.rows(EntityId::Candidates)) || !whole(guard.rows(EntityId::Demographics)) {
+        return Some("every candidate".to_owned());
+    }
+    for (id, name) in COARSE_FIELDS.iter().chain(COARSE_TIMESTAMPS) {
+        let Some(e) = entity(*id) else { continue };
+        if !whole(guard.rows(*id)) {
+            return Some(format!("every {}", e.singular));
+        }
+        if let Some(field) = e.field(name)
+            && field.group != FieldGroup::Plain
+            && !whole(guard.fields(*id, field.group))
+        {
+            return Some(format!("the `{name}` of every {}", e.singular));
+        }
+    }
+    None
+}
+
 /// What a report over demographics needs besides its own statement, from [`check`].
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Safe {
