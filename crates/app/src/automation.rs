@@ -53,6 +53,15 @@ pub const MAX_REASON: usize = 2_000;
 /// depth + 1, `outbox.automation_depth`). Rules that trigger each other forever, such as two
 /// moves back and forth, stop here; the run records why.
 pub const MAX_CHAIN: i64 = 5;
+/// The loop guard's fan-out budget: a rule whose event an action made (depth 1 or more) does
+/// not fire on a subject on which rules fired this often within [`CHAINED_WINDOW_MINUTES`].
+/// The chain's length alone bounded nothing: a rule of four moves on `application.moved`
+/// fired 3 times as often at each step (red team, pass 15: 278 events and 682 jobs from one
+/// move; 10 actions and 200 rules could make 2,000 per step). Every action works on the
+/// event's application or interview, so a chain stays on its subjects.
+pub const MAX_CHAINED_RUNS: i64 = 25;
+/// The window of [`MAX_CHAINED_RUNS`].
+pub const CHAINED_WINDOW_MINUTES: i64 = 10;
 
 /// The audit log's action for a saved rule.
 pub const SAVE_RULE: &str = "saveAutomationRule";
@@ -908,6 +917,20 @@ impl Services {
             );
             store.record_rule_run(org, &run)?;
             return Ok(Step::Done(run.detail));
+        }
+        if depth >= 1 {
+            let since = now.as_micros() - CHAINED_WINDOW_MINUTES * 60_000_000;
+            let since = Instant::from_micros(since).unwrap_or(now);
+            let fired = store.fired_runs_since(org, &subject, since)?;
+            if fired >= MAX_CHAINED_RUNS {
+                run.detail = format!(
+                    "loop guard: rules fired {fired} times on `{subject}` within \
+                     {CHAINED_WINDOW_MINUTES} minutes (at most {MAX_CHAINED_RUNS} for a rule's \
+                     action's event)"
+                );
+                store.record_rule_run(org, &run)?;
+                return Ok(Step::Done(run.detail));
+            }
         }
         match self.check_subject(store, &owner, &rule, &subject, now)? {
             Check::Hidden => {

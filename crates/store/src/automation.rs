@@ -474,6 +474,25 @@ impl Store {
         })
     }
 
+    /// How many rule runs of org `org` fired on `subject` at or after `since` (index on
+    /// (`org_id`, `at`)): the loop guard's fan-out budget (`app::automation::MAX_CHAINED_RUNS`).
+    pub fn fired_runs_since(
+        &mut self,
+        org: &str,
+        subject: &str,
+        since: Instant,
+    ) -> Result<i64, StoreError> {
+        self.read_tx(org, |tx| {
+            let rows = tx.query(
+                "SELECT count(*) FROM automation_runs WHERE org_id = $1 AND at >= $2 \
+                 AND subject = $3 AND outcome = 'fired'",
+                &[Val::Text(org), Val::Instant(since), Val::Text(subject)],
+                &[Kind::Int],
+            )?;
+            rows.first().map_or(Ok(0), |r| r.int(0))
+        })
+    }
+
     /// The org's latest rule runs (of one rule, when given), newest first, at most `limit`.
     pub fn rule_runs(
         &mut self,

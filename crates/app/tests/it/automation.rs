@@ -800,6 +800,91 @@ fn rules_that_trigger_each_other_stop_on_postgres() {
 
 /// "2 hours after a move, if still active": the rule job waits for its time, and the
 /// condition is checked then (the application archived meanwhile: nothing fires).
+/// One rule of four moves on `application.moved`: each move it makes fires it again, four times
+/// (red team, pass 15: 278 events and 682 jobs from one person's move, the chain's length the
+/// only bound). The fan-out budget stops it after `MAX_CHAINED_RUNS` runs on the application.
+fn rules_that_fan_out_stop(mut f: Fresh) {
+    let o = org(&mut f);
+    let store = f.store();
+    let active = ids(
+        &o,
+        store,
+        &o.admin,
+        "report applications where status = \"active\" show id",
+    );
+    let application = active[0].clone();
+    let job = ids(
+        &o,
+        store,
+        &o.admin,
+        &format!("report applications where id = \"{application}\" show job.id"),
+    )[0]
+    .clone();
+    let stages = ids(
+        &o,
+        store,
+        &o.admin,
+        &format!("report stages where job.id = \"{job}\" where kind != \"hired\" show id"),
+    );
+    assert!(stages.len() >= 4, "{stages:?}");
+    let moves: Vec<String> = stages[..4]
+        .iter()
+        .map(|s| format!(r#"{{"do": "move", "to_stage": "{s}"}}"#))
+        .collect();
+    save(&o, store, &o.admin, &format!(
+        r#"{{"name": "fan out", "when": "application.moved", "if": "id = \"{application}\"", "then": [{}]}}"#,
+        moves.join(", ")
+    ))
+    .unwrap();
+    let first = stages.iter().find_map(|s| {
+        o.services
+            .move_application(
+                store,
+                &o.admin,
+                MoveApplication {
+                    application_id: Id::parse(application.clone()).unwrap(),
+                    to_stage_id: Id::parse(s.clone()).unwrap(),
+                },
+                now(),
+            )
+            .ok()
+    });
+    assert!(first.is_some(), "no move of `{application}` was taken");
+    let outside = Recorded::default();
+    for _ in 0..10 {
+        run_jobs(&o, store, &outside);
+    }
+    let runs = store.rule_runs(ORG, None, 10_000).unwrap();
+    let subject = format!("application/{application}");
+    let fired = runs
+        .iter()
+        .filter(|r| r.outcome == "fired" && r.subject == subject)
+        .count();
+    assert!(
+        fired <= app::automation::MAX_CHAINED_RUNS as usize + 1,
+        "{fired} runs fired on `{subject}`"
+    );
+    assert!(
+        runs.iter()
+            .any(|r| r.detail.starts_with("loop guard: rules fired")),
+        "{runs:?}"
+    );
+}
+
+#[test]
+fn rules_that_fan_out_stop_on_sqlite() {
+    rules_that_fan_out_stop(common::sqlite());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn rules_that_fan_out_stop_on_postgres() {
+    rules_that_fan_out_stop(common::postgres());
+}
+
 fn delayed_rules_check_when_due(mut f: Fresh) {
     let o = org(&mut f);
     let store = f.store();
