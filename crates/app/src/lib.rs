@@ -481,6 +481,7 @@ impl Services {
         }
         if compiled.suppression.is_some()
             && let Some(hidden) = query_compiler::demographics::partial_view(access.guard.as_ref())
+                .or_else(|| query_compiler::demographics::partial_statement(&compiled))
         {
             store.record_audit(org, &[denied("report refused: a partial view".to_owned())])?;
             return Err(AppError::Demographics {

@@ -312,6 +312,27 @@ pub fn partial_view(guard: &dyn crate::Guard) -> Option<String> {
     None
 }
 
+/// What of the org a report's statement does not read whole for its viewer: the first row
+/// filter or field mask the guard placed in it (`Compiled::guarded`), `None` when none. A
+/// report over demographics needs none, for the reason [`partial_view`] gives, whatever its
+/// subject and paths (red team, pass 15: interviews as the subject, with some hidden, and a
+/// masked `source` of hired applications, withheld exactly the groups with people hidden).
+pub fn partial_statement(compiled: &crate::Compiled) -> Option<String> {
+    let g = compiled.guarded.first()?;
+    let entity = Entity::get(g.entity);
+    Some(match g.group {
+        None => format!("every {}", entity.singular),
+        Some(group) => format!(
+            "the {} fields of every {}",
+            serde_json::to_value(group)
+                .ok()
+                .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+                .unwrap_or_default(),
+            entity.singular
+        ),
+    })
+}
+
 /// What a report over demographics needs besides its own statement, from [`check`].
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Safe {

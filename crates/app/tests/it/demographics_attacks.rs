@@ -1043,6 +1043,33 @@ fn partial_views_are_refused(a: &mut Attack) {
         "{e}"
     );
     assert!(a.run(text).is_ok(), "the admin's view is whole");
+
+    // A filter on the report's own subject, which the coarse keys do not read (red team, pass
+    // 15): the admin who may not see cancelled interviews is refused a report over interviews,
+    // and still runs the one over candidates.
+    let hidden = format!(
+        "{}\n@id(\"no-cancelled\")\nforbid (principal, action == Hireplane::Action::\"view\", \
+         resource is Hireplane::Interview)\nwhen {{ principal == Hireplane::User::\"{}\" && \
+         resource.status == \"cancelled\" }};\n",
+        policy::DEFAULT_POLICY,
+        a.admin
+    );
+    a.services
+        .set_policy(a.store.store(), &org, &hidden, "hidden.cedar", None, at())
+        .unwrap();
+    assert!(a.run(text).is_ok());
+    let e = a
+        .run(
+            "report interviews group by application.job.department.name as d, \
+             application.candidate.demographics.gender as g \
+             show count(distinct application.candidate) as n",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("counts the whole org") && e.contains("every interview"),
+        "{e}"
+    );
 }
 
 /// Runs `f` as the admin of a new generated org in the same store (its own history of
