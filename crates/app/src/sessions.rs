@@ -43,10 +43,7 @@ pub use store::CONSOLE_TOKEN_PREFIX;
 /// The name of the API tokens the console makes for the session whose id hashes to `id_hash`:
 /// signing out revokes them.
 pub fn console_token_name(id_hash: &str) -> String {
-    format!(
-        "{CONSOLE_TOKEN_PREFIX}{}",
-        id_hash.get(..16).unwrap_or(id_hash)
-    )
+    store::console_name(id_hash)
 }
 
 /// A session just opened: the cookie's value (shown to the browser once) and what is stored.
@@ -484,10 +481,11 @@ impl Services {
             100,
         )?;
         // One live token per session: each token has its own rate limit and worker share, so
-        // tokens made one per click would multiply the session's.
+        // tokens made one per click would multiply the session's. Made with the session locked,
+        // only while it lives and its token is not revoked, the earlier one revoked at once
+        // (`Store::create_console_token`).
         let name = console_token_name(&session.id_hash);
-        store.revoke_tokens_named(&session.org_id, &session.user_id, &name, now)?;
-        let made = self.create_token(
+        let made = self.new_token(
             store,
             &session.org_id,
             &session.user_id,
@@ -495,6 +493,9 @@ impl Services {
             Some(expires),
             now,
         )?;
+        if !store.create_console_token(&session.id_hash, &made.stored)? {
+            return Err(SignInError::NoSession);
+        }
         Ok(made.token)
     }
 
@@ -513,12 +514,15 @@ impl Services {
         let Some(session) = store.session(&hash)? else {
             return Ok(false);
         };
+        // The session first, then its tokens: a token being made for it waits for the
+        // deletion or is seen by the revocation (`Store::create_console_token`).
+        let deleted = store.delete_session(&hash)?;
         store.revoke_tokens_named(
             &session.org_id,
             &session.user_id,
             &console_token_name(&hash),
             now,
         )?;
-        Ok(store.delete_session(&hash)?)
+        Ok(deleted)
     }
 }

@@ -93,6 +93,21 @@ impl Services {
         expires_at: Option<domain::Instant>,
         now: domain::Instant,
     ) -> Result<NewToken, AppError> {
+        let made = self.new_token(store, org, user, name, expires_at, now)?;
+        store.create_token(&made.stored)?;
+        Ok(made)
+    }
+
+    /// A token for `user` of `org` (active), not stored yet: its secret, once, and its row.
+    pub(crate) fn new_token(
+        &self,
+        store: &mut Store,
+        org: &str,
+        user: &str,
+        name: &str,
+        expires_at: Option<domain::Instant>,
+        now: domain::Instant,
+    ) -> Result<NewToken, AppError> {
         let access = self.access(store, org, user)?;
         if !access.user.active {
             return Err(AppError::InactiveUser {
@@ -112,7 +127,6 @@ impl Services {
             expires_at,
             revoked_at: None,
         };
-        store.create_token(&stored)?;
         Ok(NewToken {
             token: format!("{PREFIX}{id}_{secret}"),
             stored,

@@ -79,7 +79,7 @@ pub use sessions::{
 };
 pub use tokens::{
     CONSOLE_TOKEN_PREFIX, IDEMPOTENCY_KEPT_FOR, IDEMPOTENCY_KEYS_KEPT, IdempotencyBegin,
-    StoredToken,
+    StoredToken, console_name,
 };
 pub use write::{
     AddStage, Archive, CustomFieldValue, DEFAULT_ARCHIVE_REASONS, Hire, InterviewLoop,

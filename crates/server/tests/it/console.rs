@@ -446,6 +446,62 @@ fn a_token_session_ends_with_its_token(db: Db) {
 }
 on_both!(a_token_session_ends_with_its_token);
 
+/// GraphiQL's tokens made while the session's token is revoked, or while it signs out, never
+/// outlive them (red team, pass 15: 9 live tokens of deleted sessions in 20 rounds on
+/// PostgreSQL, 2 on SQLite): a thread makes them as fast as it can while another revokes or
+/// signs out; afterwards none of the session's is live, and the next one is refused.
+fn console_tokens_do_not_outlive_their_session(db: Db) {
+    let c = Console::new(db);
+    let services = app::Services::new();
+    let recruiter = c.role("recruiter");
+    for round in 0..12 {
+        let mut store = c.store();
+        let made = services
+            .create_token(&mut store, ORG, &recruiter.user_id, "laptop", None, now())
+            .unwrap();
+        let (session, _) = services
+            .sign_in_with_token(&mut store, &made.token, now(), 3_600)
+            .unwrap();
+        let stored = session.stored.clone();
+        let url = c.db.url.clone();
+        let maker = std::thread::spawn(move || {
+            let services = app::Services::new();
+            let mut store = store::Store::open(&url).unwrap();
+            let mut made = 0;
+            while services
+                .session_api_token(&mut store, &stored, now())
+                .is_ok()
+            {
+                made += 1;
+                assert!(made < 10_000, "the session never ended");
+            }
+            made
+        });
+        std::thread::sleep(std::time::Duration::from_millis(5 + round));
+        if round % 2 == 0 {
+            assert!(store.revoke_token(ORG, &made.stored.id, now()).unwrap());
+        } else {
+            services.sign_out(&mut store, &session.id, now()).unwrap();
+        }
+        maker.join().unwrap();
+        let name = app::sessions::console_token_name(&session.stored.id_hash);
+        let live: Vec<String> = store
+            .tokens(ORG)
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.name == name && t.revoked_at.is_none())
+            .map(|t| t.id)
+            .collect();
+        assert!(live.is_empty(), "round {round}: live tokens {live:?}");
+        assert!(
+            services
+                .session_api_token(&mut store, &session.stored, now())
+                .is_err()
+        );
+    }
+}
+on_both!(console_tokens_do_not_outlive_their_session);
+
 fn passwords_codes_and_bounded_attempts(db: Db) {
     let c = Console::new(db);
     let mut store = c.store();
