@@ -9,7 +9,7 @@
 //! - every root field costs its own weight besides ([`root_weight`]): a report or an explain
 //!   [`REPORT_COST`] (it may aggregate the whole org and return up to `limits.max_report_rows`
 //!   rows: at most five fit in the default `limits.max_cost`), `__schema` (the whole schema's
-//!   introspection), a read of whole calendars
+//!   introspection), `automationDryRun` (every rule of the org checked), a read of whole calendars
 //!   (`interviewerBusyTime`, `interviewerPools`, `interviewLoops`) the same, a scheduling call
 //!   [`SCHEDULING_COST`] (a search), any other root field (a lookup, the viewer, a mutation, a
 //!   policy decision) [`ROOT_COST`], so that no root field is free and aliases cannot multiply
@@ -76,6 +76,13 @@ pub fn root_weight(name: &str) -> (u64, &'static str) {
         // it is written): 410 aliased `__schema` took a server to 353 MB (red team, pass 6).
         // GraphiQL asks for it once a request.
         "__schema" => (REPORT_COST, "the schema's introspection"),
+        // One type's fields with their descriptions and arguments (tens of kilobytes for
+        // `Query`): 1,000 aliases were 15.6 MB of answer in 0.57 s at a lookup's weight (red
+        // team, pass 15); twenty fit in a request.
+        "__type" => (COUNT_COST, "a type's introspection"),
+        // Every rule of the org (up to 200) checked against an event, each condition a report
+        // as its owner: 2,400 aliases at a lookup's weight took 8.9 s of CPU (red team, pass 15).
+        "automationDryRun" => (REPORT_COST, "a dry run of the org's rules"),
         "schedulingOptions"
         | "repairInterviewLoop"
         | "bookInterviewLoop"
@@ -695,6 +702,7 @@ mod tests {
             r#"interviewerPools(applicationId: "x") { id }"#,
             r#"interviewLoops(applicationId: "x") { id }"#,
             "duplicateCandidates { email }",
+            r#"automationDryRun(event: "e") { rule }"#,
         ] {
             let c = cost(&many(field, 5), serde_json::json!({}));
             assert_eq!(c.roots, 5 * REPORT_COST, "{field}");
@@ -838,12 +846,32 @@ mod tests {
             "{}",
             refusal.message
         );
-        // `__type` and `__typename` cost what a lookup does.
+        // `__type` costs a quarter of a report: twenty fit (red team, pass 15: 1,000 aliases
+        // of `Query`'s fields, 15.6 MB); `__typename` what a lookup does.
         let c = cost(
             "{ __type(name: \"Job\") { name } __typename }",
             serde_json::json!({}),
         );
-        assert_eq!(c.roots, 2 * super::ROOT_COST);
+        assert_eq!(c.roots, super::COUNT_COST + super::ROOT_COST);
+        let many = |n: usize| -> String {
+            let fields: String = (0..n)
+                .map(|i| format!("t{i}: __type(name: \"Query\") {{ name }} "))
+                .collect();
+            format!("{{ {fields} }}")
+        };
+        assert!(
+            cost(&many(20), serde_json::json!({}))
+                .refusal(&Limits::default())
+                .is_none()
+        );
+        let refusal = cost(&many(21), serde_json::json!({}))
+            .refusal(&Limits::default())
+            .unwrap();
+        assert!(
+            refusal.message.contains("a type's introspection"),
+            "{}",
+            refusal.message
+        );
     }
 
     #[test]
