@@ -357,6 +357,18 @@ impl Services {
         ttl_s: i64,
     ) -> Result<String, SignInError> {
         self.authorize_command(store, access, &crate::Command::InviteUser, now)?;
+        // Not oneself: a token's holder would turn it into a password that outlives the
+        // token's revocation (red team, pass 15); another admin, or the operator's `hireplane
+        // console invite`, can.
+        if user == access.viewer.user {
+            return Err(SignInError::App(AppError::Forbidden {
+                user: access.viewer.user.clone(),
+                action: crate::Command::InviteUser.name().to_owned(),
+                subject: "an invitation for oneself: another admin, or the operator's `hireplane \
+                          console invite`, can make it"
+                    .to_owned(),
+            }));
+        }
         let code = self.create_code(
             store,
             &access.viewer.org,

@@ -457,6 +457,9 @@ fn run(db: &common::Db) {
             "FORBIDDEN",
         ),
         (&admin.token, json!({ "u": "usr_of_nobody" }), "NOT_FOUND"),
+        // Not oneself: a stolen token would make a password that outlives its revocation (red
+        // team, pass 15); another admin, or the operator's `hireplane console invite`, can.
+        (&admin.token, json!({ "u": admin.user_id }), "FORBIDDEN"),
         (
             &admin.token,
             json!({ "u": interviewer.user_id, "h": 0 }),
