@@ -216,6 +216,48 @@ fn every_kind_of_bad_input_is_reported_at_its_file_and_line() {
     );
 }
 
+/// Lines and texts are bounded (red team, pass 15: a 200 MB name imported at 1.28 GB of memory,
+/// and every page that read it afterwards held it): a text over `MAX_TEXT_CHARS` characters and
+/// a line over `MAX_LINE_BYTES` are problems at their file and line, the line read past without
+/// being held, and the lines after it are still read.
+#[test]
+fn long_lines_and_texts_are_refused_at_their_line() {
+    use domain::format::{MAX_LINE_BYTES, MAX_TEXT_CHARS};
+    let p = broken(|d| {
+        replace_line(d, "sources.jsonl", 2, |v| {
+            v["name"] = "n".repeat(MAX_TEXT_CHARS + 1).into()
+        })
+    });
+    assert_eq!(
+        p,
+        [format!(
+            "sources.jsonl:2: name: longer than {MAX_TEXT_CHARS} characters ({})",
+            MAX_TEXT_CHARS + 1
+        )]
+    );
+    let p = broken(|d| {
+        let path = d.join("sources.jsonl");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let long = format!("{{\"pad\": \"{}\"}}", "x".repeat(MAX_LINE_BYTES));
+        lines.insert(1, long);
+        // A broken line after it is still found.
+        let mut v: serde_json::Value = serde_json::from_str(&lines[2]).unwrap();
+        v["kind"] = "billboard".into();
+        lines[2] = v.to_string();
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    });
+    assert_eq!(
+        p[0],
+        format!("sources.jsonl:2: the line is longer than {MAX_LINE_BYTES} bytes")
+    );
+    assert!(
+        p.iter()
+            .any(|m| m.starts_with("sources.jsonl:3: kind: `billboard`")),
+        "{p:?}"
+    );
+}
+
 /// A folder that is not there, or a file given as the folder: one plain I/O error naming it, not
 /// a problem per file the folder should hold ("org.json:0: missing").
 #[test]

@@ -14,6 +14,10 @@ use crate::Id;
 use crate::enums::EnumError;
 use crate::time::{Date, Instant, TimeZone};
 
+/// The longest text a field of the format may hold, in characters (the API's longest, a
+/// scorecard's notes, is 20,000).
+pub const MAX_TEXT_CHARS: usize = 100_000;
+
 /// Problems found so far, capped at [`super::MAX_PROBLEMS`] but counted in full.
 #[derive(Default, Debug)]
 pub(crate) struct Problems {
@@ -140,7 +144,23 @@ impl<'a, 'p> Obj<'a, 'p> {
     }
 
     pub fn text(&mut self, name: &str) -> Option<String> {
-        self.required(name, "a string")
+        let s: String = self.required(name, "a string")?;
+        self.bounded(name, s)
+    }
+
+    /// `s` when it is at most [`MAX_TEXT_CHARS`] characters long, else a problem.
+    fn bounded(&mut self, name: &str, s: String) -> Option<String> {
+        if s.len() > MAX_TEXT_CHARS && s.chars().count() > MAX_TEXT_CHARS {
+            self.problem(
+                name,
+                format!(
+                    "longer than {MAX_TEXT_CHARS} characters ({})",
+                    s.chars().count()
+                ),
+            );
+            return None;
+        }
+        Some(s)
     }
 
     pub fn non_empty_text(&mut self, name: &str) -> Option<String> {
@@ -153,7 +173,10 @@ impl<'a, 'p> Obj<'a, 'p> {
     }
 
     pub fn opt_text(&mut self, name: &str) -> Option<Option<String>> {
-        self.optional(name, "a string or null")
+        match self.optional::<String>(name, "a string or null")? {
+            Some(s) => self.bounded(name, s).map(Some),
+            None => Some(None),
+        }
     }
 
     pub fn boolean(&mut self, name: &str) -> Option<bool> {

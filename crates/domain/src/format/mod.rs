@@ -20,7 +20,8 @@ mod writer;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use reader::{Progress, ReadSummary, read_org};
+pub use line::MAX_TEXT_CHARS;
+pub use reader::{MAX_LINE_BYTES, Progress, ReadSummary, read_org};
 pub use writer::{OrgWriter, WriteError};
 
 use crate::custom::CustomFieldDef;
