@@ -351,6 +351,29 @@ impl Services {
                     ),
                 ));
             }
+            // The condition is spliced into a report's text: it must be one condition and
+            // nothing else (red team, pass 15: `status = "active" show id limit 0 #` saved, its
+            // `#` commenting out the `show id` the rule appends).
+            let one_condition = query_syntax::parse(&text).is_ok_and(|r| {
+                r.filters.len() == 1
+                    && r.show.len() == 1
+                    && r.show[0].expr.to_string() == "id"
+                    && r.show[0].alias.is_none()
+                    && r.group_by.is_empty()
+                    && r.having.is_empty()
+                    && r.order_by.is_empty()
+                    && r.limit.is_none()
+                    && r.funnel.is_none()
+                    && r.zone.is_none()
+            });
+            if !one_condition {
+                return Err(AppError::invalid(
+                    "definition.if",
+                    "`definition.if`: one condition on the record, as after `where` (no `show`, \
+                     `group by`, `limit`, `in zone`, another `where` or a comment)"
+                        .to_owned(),
+                ));
+            }
         }
         for (i, action) in rule.then.iter().enumerate() {
             let at = format!("definition.then[{i}]");

@@ -235,6 +235,11 @@ fn long_lines_and_texts_are_refused_at_their_line() {
             MAX_TEXT_CHARS + 1
         )]
     );
+    let p = broken(|d| replace_line(d, "sources.jsonl", 2, |v| v["name"] = "a\u{0}b".into()));
+    assert_eq!(
+        p,
+        ["sources.jsonl:2: name: contains a NUL character (U+0000), which no store keeps"]
+    );
     let p = broken(|d| {
         let path = d.join("sources.jsonl");
         let text = std::fs::read_to_string(&path).unwrap();

@@ -119,6 +119,17 @@ fn saving_checks_the_whole_rule(mut f: Fresh) {
             "definition.if",
             "at byte 0",
         ),
+        // One condition, nothing spliced after it (red team, pass 15).
+        (
+            r#"{"name": "x", "when": "application.moved", "if": "status = \"active\" show id limit 0 #", "then": [{"do": "request_feedback"}]}"#,
+            "definition.if",
+            "one condition on the record",
+        ),
+        (
+            r#"{"name": "x", "when": "application.moved", "if": "status = \"active\" where id = \"x\"", "then": [{"do": "request_feedback"}]}"#,
+            "definition.if",
+            "one condition on the record",
+        ),
         (
             r#"{"name": "x", "when": "application.moved", "then": [{"do": "email", "to": ["owner"], "subject": "{{ candidate.nam }}", "body": ""}]}"#,
             "definition.then[0].subject",

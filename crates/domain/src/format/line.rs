@@ -148,8 +148,17 @@ impl<'a, 'p> Obj<'a, 'p> {
         self.bounded(name, s)
     }
 
-    /// `s` when it is at most [`MAX_TEXT_CHARS`] characters long, else a problem.
+    /// `s` when it is at most [`MAX_TEXT_CHARS`] characters long and holds no NUL (which
+    /// PostgreSQL cannot store: a file SQLite took was refused there without a line), else a
+    /// problem.
     fn bounded(&mut self, name: &str, s: String) -> Option<String> {
+        if s.contains('\0') {
+            self.problem(
+                name,
+                "contains a NUL character (U+0000), which no store keeps",
+            );
+            return None;
+        }
         if s.len() > MAX_TEXT_CHARS && s.chars().count() > MAX_TEXT_CHARS {
             self.problem(
                 name,
