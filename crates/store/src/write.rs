@@ -50,12 +50,13 @@ mod users;
 use domain::Id;
 
 pub use applications::{
-    Archive, Hire, MoveStage, NewApplication, NewCandidate, StageChange, Unarchive, UpdateCandidate,
+    Archive, Hire, MAX_TAGS, MoveStage, NewApplication, NewCandidate, StageChange, Unarchive,
+    UpdateCandidate,
 };
 pub use archive_reasons::{DEFAULT_ARCHIVE_REASONS, MAX_ARCHIVE_REASON_CHARS, MAX_ARCHIVE_REASONS};
-pub use custom::{CustomFieldValue, NewCustomField, UpdateCustomField};
+pub use custom::{CustomFieldValue, MAX_OPTIONS, NewCustomField, UpdateCustomField};
 pub use interviews::{MarkInterview, NewFeedback, NewInterview, UpdateFeedback};
-pub use jobs::{AddStage, NewJob, NewStage, UpdateJob, UpdateStage};
+pub use jobs::{AddStage, MAX_TEAM, NewJob, NewStage, UpdateJob, UpdateStage};
 pub use loops::{InterviewLoop, NewInterviewLoop, RepairLoop, RepairedLoop};
 pub use merge::{MAX_DUPLICATE_CANDIDATES, MergeCandidates, Merged};
 pub use offers::{NewOffer, OfferTerms, UpdateOffer};

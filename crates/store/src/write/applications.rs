@@ -678,11 +678,23 @@ fn enter_stage(
     Ok(transition)
 }
 
-/// Tags are non-empty and listed once.
+/// The most tags a candidate has.
+pub const MAX_TAGS: usize = 100;
+
+/// Tags are non-empty, listed once and at most [`MAX_TAGS`]: checked in one pass with a set
+/// (red team, pass 16: 34,000 tags and a duplicate at the end, compared each with every one
+/// before it, held SQLite's write lock for 1.4 s, and other orgs' writes waited).
 fn check_tags(tags: &[String]) -> Result<(), WriteError> {
+    if tags.len() > MAX_TAGS {
+        return Err(WriteError::invalid(
+            "tags",
+            format!("{} tags: at most {MAX_TAGS}", tags.len()),
+        ));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(tags.len());
     for (i, t) in tags.iter().enumerate() {
         non_empty(&format!("tags[{i}]"), t)?;
-        if tags.get(..i).is_some_and(|before| before.contains(t)) {
+        if !seen.insert(t) {
             return Err(WriteError::invalid(
                 format!("tags[{i}]"),
                 format!("`{t}` is listed twice"),

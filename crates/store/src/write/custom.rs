@@ -76,6 +76,9 @@ pub(crate) fn check_custom(
     })
 }
 
+/// The most options a choice field has.
+pub const MAX_OPTIONS: usize = 1_000;
+
 fn check_options(field_type: CustomFieldType, options: &[String]) -> Result<(), WriteError> {
     let is_choice = matches!(
         field_type,
@@ -93,9 +96,18 @@ fn check_options(field_type: CustomFieldType, options: &[String]) -> Result<(), 
             format!("a {field_type} field takes no options"),
         ));
     }
+    if options.len() > MAX_OPTIONS {
+        return Err(WriteError::invalid(
+            "options",
+            format!("{} options: at most {MAX_OPTIONS}", options.len()),
+        ));
+    }
+    // One pass with a set (red team, pass 16: 34,000 options compared each with every one before
+    // it held SQLite's write lock for 1.5 s).
+    let mut seen = std::collections::HashSet::with_capacity(options.len());
     for (i, o) in options.iter().enumerate() {
         non_empty(&format!("options[{i}]"), o)?;
-        if options.get(..i).is_some_and(|before| before.contains(o)) {
+        if !seen.insert(o) {
             return Err(WriteError::invalid(
                 format!("options[{i}]"),
                 format!("`{o}` is listed twice"),
@@ -216,7 +228,8 @@ impl Store {
             }
             if let Some(options) = cmd.options {
                 check_options(def.field_type, &options)?;
-                if let Some(gone) = def.options.iter().find(|o| !options.contains(o)) {
+                let given: std::collections::HashSet<&String> = options.iter().collect();
+                if let Some(gone) = def.options.iter().find(|o| !given.contains(o)) {
                     return Err(WriteError::invalid(
                         "options",
                         format!("`{gone}` is missing: options may be added, not removed"),

@@ -101,11 +101,24 @@ pub struct UpdateStage {
     pub name: String,
 }
 
+/// The most members a job's hiring team has.
+pub const MAX_TEAM: usize = 200;
+
+/// Members exist, are listed once and at most [`MAX_TEAM`] (one pass with a set: a list of
+/// tens of thousands compared each with every one before it held SQLite's write lock for
+/// seconds, red team, pass 16).
 fn check_team(tx: &mut Tx<'_>, org: &str, team: &[HiringTeamMember]) -> Result<(), WriteError> {
+    if team.len() > MAX_TEAM {
+        return Err(WriteError::invalid(
+            "hiring_team",
+            format!("{} members: at most {MAX_TEAM}", team.len()),
+        ));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(team.len());
     for (i, m) in team.iter().enumerate() {
         let field = format!("hiring_team[{i}].user_id");
         tx.must_exist(Table::Users, org, &field, "user", &m.user_id)?;
-        if team.get(..i).is_some_and(|before| before.contains(m)) {
+        if !seen.insert((&m.user_id, &m.role)) {
             return Err(WriteError::invalid(
                 field,
                 format!(

@@ -907,6 +907,24 @@ on_both!("hp_test_write", refused_commands_write_nothing, |mut f| {
         "tags[1]",
         "listed twice",
     );
+    // Bounded, and checked in one pass (red team, pass 16: 34,000 tags held SQLite's write
+    // lock for 1.4 s): past the bound refused before any is compared.
+    c.tags = (0..=store::MAX_TAGS).map(|i| format!("t{i}")).collect();
+    refused(
+        s.create_candidate(A, c.clone()),
+        "invalid",
+        "tags",
+        "at most 100",
+    );
+    c.tags = (0..34_000).map(|i| format!("{i:x}")).collect();
+    let started = std::time::Instant::now();
+    refused(
+        s.create_candidate(A, c.clone()),
+        "invalid",
+        "tags",
+        "tags: at most",
+    );
+    assert!(started.elapsed() < std::time::Duration::from_millis(200));
     c.tags.clear();
     // A NUL in text: refused at the field where the input has a check; where it has none
     // (`location`), the write refuses it as the caller's value on both stores alike (on
@@ -1803,6 +1821,17 @@ on_both!("hp_test_write", custom_fields_and_values, |mut f| {
         "invalid",
         "options[1]",
         "listed twice",
+    );
+    let many: Vec<String> = (0..=store::MAX_OPTIONS).map(|i| format!("o{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    refused(
+        s.create_custom_field(
+            A,
+            def("level", CustomFieldType::Select, &many, CustomEntity::Job),
+        ),
+        "invalid",
+        "options",
+        "at most 1000",
     );
     let sel = s
         .create_custom_field(
