@@ -369,6 +369,25 @@ impl Services {
                     .to_owned(),
             }));
         }
+        // Not someone who signs in with a password already: the link, handed to the caller,
+        // would replace it and let its holder act as them after the caller's token is revoked
+        // (red team, pass 16: an admin token took over another user, made them admin, and kept
+        // the account past the revocation). The operator's `hireplane console invite` resets a
+        // password.
+        if let Some(email) = store.user_email(&access.viewer.org, user)?
+            && store
+                .password(&login_of(&email))?
+                .is_some_and(|p| p.org_id == access.viewer.org && p.user_id == user)
+        {
+            return Err(SignInError::App(AppError::Forbidden {
+                user: access.viewer.user.clone(),
+                action: crate::Command::InviteUser.name().to_owned(),
+                subject: format!(
+                    "an invitation for `{user}`, who signs in with a password already: the \
+                     operator's `hireplane console invite` resets it"
+                ),
+            }));
+        }
         let code = self.create_code(
             store,
             &access.viewer.org,

@@ -450,6 +450,24 @@ fn run(db: &common::Db) {
         !entries.to_string().contains(code),
         "the log never holds the code"
     );
+    // Once the interviewer has a password, no invitation replaces it through the API (red team,
+    // pass 16: an admin token took another account over and kept it past its revocation).
+    let mut store = store::Store::open(&db.url).unwrap();
+    let now = domain::Instant::from_timestamp(jiff::Timestamp::now());
+    app::Services::new()
+        .accept_invitation(&mut store, code, "a long enough password", now, 3_600)
+        .unwrap();
+    let e = refused(
+        &server,
+        &admin.token,
+        "mutation($u: ID!) { inviteUser(userId: $u) { code } }",
+        json!({ "u": interviewer.user_id }),
+    );
+    assert_eq!(e["extensions"]["code"], "FORBIDDEN", "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("password already"),
+        "{e}"
+    );
     for (t, vars, code_of) in [
         (
             &recruiter.token,
