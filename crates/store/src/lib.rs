@@ -83,12 +83,12 @@ pub use tokens::{
 };
 pub use write::{
     AddStage, Archive, CustomFieldValue, DEFAULT_ARCHIVE_REASONS, Hire, InterviewLoop,
-    MAX_ARCHIVE_REASON_CHARS, MAX_ARCHIVE_REASONS, MAX_DUPLICATE_CANDIDATES, MAX_OPTIONS, MAX_TAGS,
-    MAX_TEAM, MarkInterview, MergeCandidates, Merged, MoveStage, NewApplication, NewCandidate,
-    NewCustomField, NewFeedback, NewInterview, NewInterviewLoop, NewJob, NewOffer, NewStage,
-    OfferTerms, RepairLoop, RepairedLoop, StageChange, Unarchive, UpdateCandidate,
-    UpdateCustomField, UpdateFeedback, UpdateJob, UpdateOffer, UpdateStage, UpdateUser,
-    UpdatedUser, WriteError, map_entry_path,
+    MAX_ARCHIVE_REASON_CHARS, MAX_ARCHIVE_REASONS, MAX_DUPLICATE_CANDIDATES, MAX_OPTIONS,
+    MAX_PARTICIPANTS, MAX_SCORES, MAX_TAGS, MAX_TEAM, MarkInterview, MergeCandidates, Merged,
+    MoveStage, NewApplication, NewCandidate, NewCustomField, NewFeedback, NewInterview,
+    NewInterviewLoop, NewJob, NewOffer, NewStage, OfferTerms, RepairLoop, RepairedLoop,
+    StageChange, Unarchive, UpdateCandidate, UpdateCustomField, UpdateFeedback, UpdateJob,
+    UpdateOffer, UpdateStage, UpdateUser, UpdatedUser, WriteError, map_entry_path,
 };
 
 /// Where the store lives, parsed from a database URL.

@@ -68,6 +68,49 @@ pub fn console_name(id_hash: &str) -> String {
     )
 }
 
+/// Inserts token `t` in SQLite transaction `tx`.
+fn insert_sqlite(tx: &rusqlite::Transaction<'_>, t: &StoredToken) -> Result<(), StoreError> {
+    tx.execute(
+        &format!(
+            "INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        ),
+        rusqlite::params![
+            t.id,
+            t.org_id,
+            t.user_id,
+            t.name,
+            t.secret_hash,
+            t.created_at.as_micros(),
+            t.expires_at.map(Instant::as_micros),
+            t.revoked_at.map(Instant::as_micros),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Inserts token `t` on PostgreSQL if its org exists; how many rows went in (0: no such org).
+fn insert_pg(c: &mut impl postgres::GenericClient, t: &StoredToken) -> Result<u64, StoreError> {
+    let created = system_time(t.created_at)?;
+    let expires = t.expires_at.map(system_time).transpose()?;
+    let revoked = t.revoked_at.map(system_time).transpose()?;
+    Ok(c.execute(
+        &format!(
+            "INSERT INTO api_tokens ({TOKEN_COLUMNS}) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM orgs WHERE org_id = $2"
+        ),
+        &[
+            &t.id,
+            &t.org_id,
+            &t.user_id,
+            &t.name,
+            &t.secret_hash,
+            &created,
+            &expires,
+            &revoked,
+        ],
+    )?)
+}
+
 impl Store {
     /// Stores a new token. Fails with [`StoreError::NoSuchOrg`] for an unknown org; whether the
     /// user exists is the caller's check (a token of a user who is later removed stops working).
@@ -84,41 +127,11 @@ impl Store {
                 if !exists {
                     return Err(StoreError::NoSuchOrg(t.org_id.clone()));
                 }
-                tx.execute(
-                    &format!("INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
-                    rusqlite::params![
-                        t.id,
-                        t.org_id,
-                        t.user_id,
-                        t.name,
-                        t.secret_hash,
-                        t.created_at.as_micros(),
-                        t.expires_at.map(Instant::as_micros),
-                        t.revoked_at.map(Instant::as_micros),
-                    ],
-                )?;
+                insert_sqlite(&tx, t)?;
                 tx.commit()?;
             }
             Store::Postgres(s) => {
-                let created = system_time(t.created_at)?;
-                let expires = t.expires_at.map(system_time).transpose()?;
-                let revoked = t.revoked_at.map(system_time).transpose()?;
-                let n = s.client().execute(
-                    &format!(
-                        "INSERT INTO api_tokens ({TOKEN_COLUMNS}) \
-                         SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM orgs WHERE org_id = $2"
-                    ),
-                    &[
-                        &t.id,
-                        &t.org_id,
-                        &t.user_id,
-                        &t.name,
-                        &t.secret_hash,
-                        &created,
-                        &expires,
-                        &revoked,
-                    ],
-                )?;
+                let n = insert_pg(s.client(), t)?;
                 if n == 0 {
                     return Err(StoreError::NoSuchOrg(t.org_id.clone()));
                 }
@@ -178,25 +191,11 @@ impl Store {
                     &EARLIER.replace('$', "?"),
                     rusqlite::params![t.org_id, t.user_id, t.name, t.created_at.as_micros()],
                 )?;
-                tx.execute(
-                    &format!("INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
-                    rusqlite::params![
-                        t.id,
-                        t.org_id,
-                        t.user_id,
-                        t.name,
-                        t.secret_hash,
-                        t.created_at.as_micros(),
-                        t.expires_at.map(Instant::as_micros),
-                        t.revoked_at.map(Instant::as_micros),
-                    ],
-                )?;
+                insert_sqlite(&tx, t)?;
                 tx.commit()?;
             }
             Store::Postgres(s) => {
                 let created = system_time(t.created_at)?;
-                let expires = t.expires_at.map(system_time).transpose()?;
-                let revoked = t.revoked_at.map(system_time).transpose()?;
                 let mut tx = s.client().transaction()?;
                 let live = tx.query(&format!("{LIVE} FOR UPDATE OF s"), &[&session])?;
                 if live.is_empty() {
@@ -206,19 +205,7 @@ impl Store {
                     &EARLIER.replace("$3", "$3::text"),
                     &[&t.org_id, &t.user_id, &t.name, &created],
                 )?;
-                tx.execute(
-                    &format!("INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
-                    &[
-                        &t.id,
-                        &t.org_id,
-                        &t.user_id,
-                        &t.name,
-                        &t.secret_hash,
-                        &created,
-                        &expires,
-                        &revoked,
-                    ],
-                )?;
+                insert_pg(&mut tx, t)?;
                 tx.commit()?;
             }
         }

@@ -55,7 +55,9 @@ pub use applications::{
 };
 pub use archive_reasons::{DEFAULT_ARCHIVE_REASONS, MAX_ARCHIVE_REASON_CHARS, MAX_ARCHIVE_REASONS};
 pub use custom::{CustomFieldValue, MAX_OPTIONS, NewCustomField, UpdateCustomField};
-pub use interviews::{MarkInterview, NewFeedback, NewInterview, UpdateFeedback};
+pub use interviews::{
+    MAX_PARTICIPANTS, MAX_SCORES, MarkInterview, NewFeedback, NewInterview, UpdateFeedback,
+};
 pub use jobs::{AddStage, MAX_TEAM, NewJob, NewStage, UpdateJob, UpdateStage};
 pub use loops::{InterviewLoop, NewInterviewLoop, RepairLoop, RepairedLoop};
 pub use merge::{MAX_DUPLICATE_CANDIDATES, MergeCandidates, Merged};

@@ -718,29 +718,35 @@ fn actions_run_as_their_owner_on_postgres() {
     actions_run_as_their_owner(common::postgres());
 }
 
-fn rules_that_trigger_each_other_stop(mut f: Fresh) {
-    let o = org(&mut f);
-    let store = f.store();
+/// An active application and the stages of its job that are not `hired`.
+fn active_application_and_stages(o: &Org, store: &mut Store) -> (String, Vec<String>) {
     let active = ids(
-        &o,
+        o,
         store,
         &o.admin,
         "report applications where status = \"active\" show id",
     );
     let application = active[0].clone();
     let job = ids(
-        &o,
+        o,
         store,
         &o.admin,
         &format!("report applications where id = \"{application}\" show job.id"),
     )[0]
     .clone();
     let stages = ids(
-        &o,
+        o,
         store,
         &o.admin,
         &format!("report stages where job.id = \"{job}\" where kind != \"hired\" show id"),
     );
+    (application, stages)
+}
+
+fn rules_that_trigger_each_other_stop(mut f: Fresh) {
+    let o = org(&mut f);
+    let store = f.store();
+    let (application, stages) = active_application_and_stages(&o, store);
     let (a, b) = (stages[0].clone(), stages[1].clone());
     // Back and forth between two stages, forever, were it not for the guard.
     for (from, to) in [(&a, &b), (&b, &a)] {
@@ -817,26 +823,7 @@ fn rules_that_trigger_each_other_stop_on_postgres() {
 fn rules_that_fan_out_stop(mut f: Fresh) {
     let o = org(&mut f);
     let store = f.store();
-    let active = ids(
-        &o,
-        store,
-        &o.admin,
-        "report applications where status = \"active\" show id",
-    );
-    let application = active[0].clone();
-    let job = ids(
-        &o,
-        store,
-        &o.admin,
-        &format!("report applications where id = \"{application}\" show job.id"),
-    )[0]
-    .clone();
-    let stages = ids(
-        &o,
-        store,
-        &o.admin,
-        &format!("report stages where job.id = \"{job}\" where kind != \"hired\" show id"),
-    );
+    let (application, stages) = active_application_and_stages(&o, store);
     assert!(stages.len() >= 4, "{stages:?}");
     let moves: Vec<String> = stages[..4]
         .iter()

@@ -1206,10 +1206,20 @@ on_both!("hp_test_write", interviews_and_feedback, |mut f| {
     let mut twice = iv(&w.onsite, "2025-03-03T10:00:00Z", "2025-03-03T11:00:00Z");
     twice.interviewers[1].user_id = w.users[0].clone();
     refused(
-        s.create_interview(A, twice),
+        s.create_interview(A, twice.clone()),
         "invalid",
         "interviewers[1].user_id",
         "already sits on this interview",
+    );
+    // Bounded before any is looked up (red team, pass 17: 5,800 participants ran an overlap
+    // query each before the duplicate was found).
+    let one = twice.interviewers[0].clone();
+    twice.interviewers = vec![one; store::MAX_PARTICIPANTS + 1];
+    refused(
+        s.create_interview(A, twice),
+        "invalid",
+        "interviewers",
+        "at most 50",
     );
     let interview = s
         .create_interview(
@@ -1235,6 +1245,17 @@ on_both!("hp_test_write", interviews_and_feedback, |mut f| {
         "invalid",
         r#"scores["technical"]"#,
         "expected a score 1 to 4, got `5`",
+    );
+    // At most `MAX_SCORES` attributes (red team, pass 17: 25,000 were stored).
+    let mut many = fb(&w.users[0], "2025-03-03T12:00:00Z", 4);
+    many.scores = (0..=store::MAX_SCORES)
+        .map(|i| (format!("a{i}"), 3))
+        .collect();
+    refused(
+        s.submit_feedback(A, many),
+        "invalid",
+        "scores",
+        "at most 50",
     );
     refused(
         s.submit_feedback(A, fb(&w.users[0], "2025-03-03T09:00:00Z", 4)),
