@@ -60,8 +60,14 @@ pub const MAX_CHAIN: i64 = 5;
 /// move; 10 actions and 200 rules could make 2,000 per step). Every action works on the
 /// event's application or interview, so a chain stays on its subjects.
 pub const MAX_CHAINED_RUNS: i64 = 25;
-/// The window of [`MAX_CHAINED_RUNS`].
+/// The window of [`MAX_CHAINED_RUNS`] and [`MAX_CHAINED_JOBS`].
 pub const CHAINED_WINDOW_MINUTES: i64 = 10;
+/// The dispatch's budget: an event an action made queues no more rule jobs on a subject that
+/// had this many rule runs (whatever they did) within [`CHAINED_WINDOW_MINUTES`], counting
+/// the jobs the same pass queues. Fired runs alone bounded nothing: every event still queued
+/// one job per rule, so 60 rules of ten moves made 13,980 jobs from one move (red team,
+/// pass 17).
+pub const MAX_CHAINED_JOBS: i64 = 250;
 
 /// The audit log's action for a saved rule.
 pub const SAVE_RULE: &str = "saveAutomationRule";
@@ -846,10 +852,28 @@ impl Services {
                 store.automation_events(org, backlog.cursor, backlog.head, DISPATCH_BATCH)?;
             let last = events.last().map_or(backlog.head, |(e, _)| e.seq);
             let mut jobs = Vec::new();
+            let since = Instant::from_micros(now.as_micros() - CHAINED_WINDOW_MINUTES * 60_000_000)
+                .unwrap_or(now);
+            // Per subject, the rule jobs events that actions made may still queue.
+            let mut left: std::collections::HashMap<String, i64> = Default::default();
             for (event, depth) in &events {
                 for (stored, rule) in &rules {
                     if event.seq <= stored.since_seq || !rule.triggered_by(&event.event_type) {
                         continue;
+                    }
+                    if depth.unwrap_or(0) >= 1 {
+                        let budget = match left.get_mut(&event.subject) {
+                            Some(budget) => budget,
+                            None => {
+                                let ran = store.rule_runs_since(org, &event.subject, since)?;
+                                left.entry(event.subject.clone())
+                                    .or_insert(MAX_CHAINED_JOBS - ran)
+                            }
+                        };
+                        if *budget <= 0 {
+                            continue;
+                        }
+                        *budget -= 1;
                     }
                     jobs.push(NewJob {
                         org_id: org.to_owned(),

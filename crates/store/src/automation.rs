@@ -482,10 +482,33 @@ impl Store {
         subject: &str,
         since: Instant,
     ) -> Result<i64, StoreError> {
+        self.runs_since(org, subject, since, "AND outcome = 'fired'")
+    }
+
+    /// How many rule runs of org `org` on `subject`, whatever they did, at or after `since`:
+    /// the dispatch's budget of rule jobs (`app::automation::MAX_CHAINED_JOBS`).
+    pub fn rule_runs_since(
+        &mut self,
+        org: &str,
+        subject: &str,
+        since: Instant,
+    ) -> Result<i64, StoreError> {
+        self.runs_since(org, subject, since, "")
+    }
+
+    fn runs_since(
+        &mut self,
+        org: &str,
+        subject: &str,
+        since: Instant,
+        outcome: &'static str,
+    ) -> Result<i64, StoreError> {
         self.read_tx(org, |tx| {
             let rows = tx.query(
-                "SELECT count(*) FROM automation_runs WHERE org_id = $1 AND at >= $2 \
-                 AND subject = $3 AND outcome = 'fired'",
+                &format!(
+                    "SELECT count(*) FROM automation_runs WHERE org_id = $1 AND at >= $2 \
+                     AND subject = $3 {outcome}"
+                ),
                 &[Val::Text(org), Val::Instant(since), Val::Text(subject)],
                 &[Kind::Int],
             )?;

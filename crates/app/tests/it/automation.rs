@@ -829,11 +829,16 @@ fn rules_that_fan_out_stop(mut f: Fresh) {
         .iter()
         .map(|s| format!(r#"{{"do": "move", "to_stage": "{s}"}}"#))
         .collect();
-    save(&o, store, &o.admin, &format!(
-        r#"{{"name": "fan out", "when": "application.moved", "if": "id = \"{application}\"", "then": [{}]}}"#,
-        moves.join(", ")
-    ))
-    .unwrap();
+    // Ten such rules: each event an action makes queues a job of each (red team, pass 17: 60
+    // rules of ten moves made 13,980 jobs from one move, the fired runs bounded).
+    const RULES: usize = 10;
+    for k in 0..RULES {
+        save(&o, store, &o.admin, &format!(
+            r#"{{"name": "fan out {k}", "when": "application.moved", "if": "id = \"{application}\"", "then": [{}]}}"#,
+            moves.join(", ")
+        ))
+        .unwrap();
+    }
     let first = stages.iter().find_map(|s| {
         o.services
             .move_application(
@@ -859,8 +864,15 @@ fn rules_that_fan_out_stop(mut f: Fresh) {
         .filter(|r| r.outcome == "fired" && r.subject == subject)
         .count();
     assert!(
-        fired <= app::automation::MAX_CHAINED_RUNS as usize + 1,
+        fired <= app::automation::MAX_CHAINED_RUNS as usize + RULES,
         "{fired} runs fired on `{subject}`"
+    );
+    // Every rule job leaves a run: the dispatch's budget bounds them, with one pass's worth
+    // queued before the runs it counts are recorded.
+    let ran = runs.iter().filter(|r| r.subject == subject).count();
+    assert!(
+        ran <= 2 * app::automation::MAX_CHAINED_JOBS as usize + RULES,
+        "{ran} rule runs on `{subject}`"
     );
     assert!(
         runs.iter()
