@@ -865,7 +865,8 @@ impl Services {
                         let budget = match left.get_mut(&event.subject) {
                             Some(budget) => budget,
                             None => {
-                                let ran = store.rule_runs_since(org, &event.subject, since)?;
+                                let ran =
+                                    store.rule_runs_since(org, &event.subject, since, false)?;
                                 left.entry(event.subject.clone())
                                     .or_insert(MAX_CHAINED_JOBS - ran)
                             }
@@ -968,7 +969,7 @@ impl Services {
         if depth >= 1 {
             let since = now.as_micros() - CHAINED_WINDOW_MINUTES * 60_000_000;
             let since = Instant::from_micros(since).unwrap_or(now);
-            let fired = store.fired_runs_since(org, &subject, since)?;
+            let fired = store.rule_runs_since(org, &subject, since, true)?;
             if fired >= MAX_CHAINED_RUNS {
                 run.detail = format!(
                     "loop guard: rules fired {fired} times on `{subject}` within \

@@ -474,35 +474,21 @@ impl Store {
         })
     }
 
-    /// How many rule runs of org `org` fired on `subject` at or after `since` (index on
-    /// (`org_id`, `at`)): the loop guard's fan-out budget (`app::automation::MAX_CHAINED_RUNS`).
-    pub fn fired_runs_since(
-        &mut self,
-        org: &str,
-        subject: &str,
-        since: Instant,
-    ) -> Result<i64, StoreError> {
-        self.runs_since(org, subject, since, "AND outcome = 'fired'")
-    }
-
-    /// How many rule runs of org `org` on `subject`, whatever they did, at or after `since`:
-    /// the dispatch's budget of rule jobs (`app::automation::MAX_CHAINED_JOBS`).
+    /// How many rule runs of org `org` on `subject` (only those that fired, with `fired_only`)
+    /// at or after `since`, on the index (`org_id`, `at`): the loop guard's budgets
+    /// (`app::automation::MAX_CHAINED_RUNS` of fired runs, `MAX_CHAINED_JOBS` of all).
     pub fn rule_runs_since(
         &mut self,
         org: &str,
         subject: &str,
         since: Instant,
+        fired_only: bool,
     ) -> Result<i64, StoreError> {
-        self.runs_since(org, subject, since, "")
-    }
-
-    fn runs_since(
-        &mut self,
-        org: &str,
-        subject: &str,
-        since: Instant,
-        outcome: &'static str,
-    ) -> Result<i64, StoreError> {
+        let outcome = if fired_only {
+            "AND outcome = 'fired'"
+        } else {
+            ""
+        };
         self.read_tx(org, |tx| {
             let rows = tx.query(
                 &format!(

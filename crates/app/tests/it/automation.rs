@@ -743,6 +743,25 @@ fn active_application_and_stages(o: &Org, store: &mut Store) -> (String, Vec<Str
     (application, stages)
 }
 
+/// Moves `application` as the admin to the first of `stages` that takes it (not the stage it
+/// is in).
+fn move_to_one_of(o: &Org, store: &mut Store, application: &str, stages: &[String]) {
+    let moved = stages.iter().find_map(|s| {
+        o.services
+            .move_application(
+                store,
+                &o.admin,
+                MoveApplication {
+                    application_id: Id::parse(application.to_owned()).unwrap(),
+                    to_stage_id: Id::parse(s.clone()).unwrap(),
+                },
+                now(),
+            )
+            .ok()
+    });
+    assert!(moved.is_some(), "no move of `{application}` was taken");
+}
+
 fn rules_that_trigger_each_other_stop(mut f: Fresh) {
     let o = org(&mut f);
     let store = f.store();
@@ -754,28 +773,7 @@ fn rules_that_trigger_each_other_stop(mut f: Fresh) {
             r#"{{"name": "ping {to}", "when": "application.moved", "if": "current_stage.id = \"{from}\"", "then": [{{"do": "move", "to_stage": "{to}"}}]}}"#
         )).unwrap();
     }
-    o.services
-        .move_application(
-            store,
-            &o.admin,
-            MoveApplication {
-                application_id: Id::parse(application.clone()).unwrap(),
-                to_stage_id: Id::parse(a.clone()).unwrap(),
-            },
-            now(),
-        )
-        .or_else(|_| {
-            o.services.move_application(
-                store,
-                &o.admin,
-                MoveApplication {
-                    application_id: Id::parse(application.clone()).unwrap(),
-                    to_stage_id: Id::parse(b.clone()).unwrap(),
-                },
-                now(),
-            )
-        })
-        .unwrap();
+    move_to_one_of(&o, store, &application, &[a.clone(), b.clone()]);
     let outside = Recorded::default();
     for _ in 0..10 {
         run_jobs(&o, store, &outside);
@@ -839,20 +837,7 @@ fn rules_that_fan_out_stop(mut f: Fresh) {
         ))
         .unwrap();
     }
-    let first = stages.iter().find_map(|s| {
-        o.services
-            .move_application(
-                store,
-                &o.admin,
-                MoveApplication {
-                    application_id: Id::parse(application.clone()).unwrap(),
-                    to_stage_id: Id::parse(s.clone()).unwrap(),
-                },
-                now(),
-            )
-            .ok()
-    });
-    assert!(first.is_some(), "no move of `{application}` was taken");
+    move_to_one_of(&o, store, &application, &stages);
     let outside = Recorded::default();
     for _ in 0..10 {
         run_jobs(&o, store, &outside);
