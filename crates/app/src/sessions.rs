@@ -314,8 +314,10 @@ impl Services {
     }
 
     /// Makes a one-time code of `purpose` for `user` of `org` (who must exist and be active),
-    /// valid `ttl_s` seconds. For the operator (the CLI) and for admins (the console's admin
-    /// pages, after their own authorization).
+    /// valid `ttl_s` seconds. For the operator (the CLI, `made_with` None) and for admins
+    /// ([`Services::invite_user`], after their own authorization, with the API token revoking
+    /// which deletes the code while unused).
+    #[allow(clippy::too_many_arguments)]
     pub fn create_code(
         &self,
         store: &mut Store,
@@ -324,6 +326,7 @@ impl Services {
         purpose: CodePurpose,
         now: domain::Instant,
         ttl_s: i64,
+        made_with: Option<String>,
     ) -> Result<String, SignInError> {
         self.active_access(store, org, user)?;
         if purpose == CodePurpose::Invitation && store.user_email(org, user)?.is_none() {
@@ -340,14 +343,46 @@ impl Services {
             purpose,
             created_at: now,
             expires_at: later(now, ttl_s)?,
+            token_id: made_with,
         })?;
         Ok(code)
+    }
+
+    /// The API token whose revocation cancels what a caller with `token` made: the token
+    /// itself, or for a token the console made for one of `access`'s sessions (GraphiQL's),
+    /// the token that session was opened with (None for a session opened with a password or a
+    /// code, like a session's own requests: `token` None).
+    fn revoking_token(
+        store: &mut Store,
+        access: &Access,
+        token: Option<&str>,
+    ) -> Result<Option<String>, SignInError> {
+        let Some(id) = token else {
+            return Ok(None);
+        };
+        let console = store
+            .token(id)?
+            .and_then(|t| t.name.strip_prefix(CONSOLE_TOKEN_PREFIX).map(str::to_owned));
+        Ok(match console {
+            None => Some(id.to_owned()),
+            Some(session) => store
+                .session_token(&access.viewer.org, &access.viewer.user, &session)?
+                // A session gone since: its token answers no more, so whatever it made goes
+                // with the token itself.
+                .unwrap_or_else(|| Some(id.to_owned())),
+        })
     }
 
     /// An admin of `access`'s org invites `user` of the same org to choose a password: the
     /// one-time code of the link, valid `ttl_s` seconds. Needs `edit` on the org and the admin
     /// role, which an org's policy cannot widen ([`crate::Command::InviteUser`]: an invitation
     /// lets its holder act as the user). Recorded in the org's audit log (`inviteUser`).
+    ///
+    /// `token` is the API token the caller presented (None for a console session's own
+    /// requests, whose session's token the caller passes instead): revoking it deletes the
+    /// invitation while unused ([`Store::revoke_token`]), so a stolen admin token's holder
+    /// cannot keep a way in past the revocation (red team, pass 17).
+    #[allow(clippy::too_many_arguments)]
     pub fn invite_user(
         &self,
         store: &mut Store,
@@ -355,6 +390,7 @@ impl Services {
         user: &str,
         now: domain::Instant,
         ttl_s: i64,
+        token: Option<&str>,
     ) -> Result<String, SignInError> {
         self.authorize_command(store, access, &crate::Command::InviteUser, now)?;
         // Not oneself: a token's holder would turn it into a password that outlives the
@@ -388,6 +424,7 @@ impl Services {
                 ),
             }));
         }
+        let made_with = Self::revoking_token(store, access, token)?;
         let code = self.create_code(
             store,
             &access.viewer.org,
@@ -395,6 +432,7 @@ impl Services {
             CodePurpose::Invitation,
             now,
             ttl_s,
+            made_with,
         )?;
         // Who invited whom, and until when, is in the org's audit log; never the code.
         store.record_audit(

@@ -88,7 +88,7 @@ pub fn console(store: &mut Store, command: ConsoleCommand) -> Result<()> {
     };
     let ttl = parse_duration(&expires_in)?;
     let code = services
-        .create_code(store, &org, &user, purpose, now(), ttl)
+        .create_code(store, &org, &user, purpose, now(), ttl, None)
         .with_context(|| format!("cannot make a console link for `{user}` of org `{org}`"))?;
     eprintln!(
         "a one-time link for user `{user}` of org `{org}`, valid {expires_in}, under the server's address:"
@@ -260,6 +260,7 @@ pub fn serve(
                     store::CodePurpose::SignIn,
                     now(),
                     DEMO_LINK_S,
+                    None,
                 )
                 .with_context(|| format!("cannot make a console link for `{}`", user.id))?;
             console_links.push(format!(

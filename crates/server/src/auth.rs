@@ -23,7 +23,13 @@ use app::tokens::AuthError;
 /// An authenticated caller.
 #[derive(Clone, Debug)]
 pub struct Caller {
+    /// What the rate limits and shares count: the API token's id, or for a console session's
+    /// own requests `session-` and the start of its hash.
     pub token_id: String,
+    /// The API token whose revocation ends this caller and cancels the links it made
+    /// (`app::Services::invite_user`): the token presented, or the one a console session was
+    /// opened with (None for a session opened with a password or a code).
+    pub revoked_with: Option<String>,
     pub access: Access,
 }
 
@@ -214,6 +220,7 @@ impl Gate {
                     }
                 })?;
                 let caller = Caller {
+                    revoked_with: Some(stored.id.clone()),
                     token_id: stored.id,
                     access,
                 };

@@ -201,6 +201,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0035_installation_keys.sql"),
         postgres: include_str!("../migrations/postgres/0035_installation_keys.sql"),
     },
+    Migration {
+        version: 36,
+        name: "console_code_token",
+        sqlite: include_str!("../migrations/sqlite/0036_console_code_token.sql"),
+        postgres: include_str!("../migrations/postgres/0036_console_code_token.sql"),
+    },
 ];
 
 /// How PostgreSQL plans what an import runs on the org's rows before commit (the derived

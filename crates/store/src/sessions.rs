@@ -1,4 +1,5 @@
-//! What the web console keeps in the store about who is signed in (migrations 25, 26 and 31).
+//! What the web console keeps in the store about who is signed in (migrations 25, 26, 31 and
+//! 36).
 //!
 //! - **Sessions** ([`Store::create_session`], [`Store::session`], [`Store::delete_session`],
 //!   [`Store::delete_expired_sessions`]): one row per signed-in browser, found by the SHA-256 of
@@ -8,7 +9,9 @@
 //!   made by `app`) of the users who chose one, under their login (their email folded to lower
 //!   case), unique across the installation.
 //! - **One-time codes** ([`Store::create_code`], [`Store::take_code`]): a sign-in link or an
-//!   invitation to choose a password, kept as a hash, deleted when used.
+//!   invitation to choose a password, kept as a hash, deleted when used, and with the API token
+//!   its maker called with (migration 36), deleted when that token is revoked
+//!   ([`Store::revoke_token`]).
 //!
 //! None of these tables belongs to the interchange format, and none has a foreign key (an org's
 //! replacement deletes and re-inserts its users; `app` checks the user on every use). Hashes
@@ -99,6 +102,10 @@ pub struct StoredCode {
     pub purpose: CodePurpose,
     pub created_at: Instant,
     pub expires_at: Instant,
+    /// The id of the API token its maker called with (migration 36): revoking the token
+    /// deletes the code if it is still unused. None when the operator made it, or an admin in
+    /// a console session opened without a token.
+    pub token_id: Option<String>,
 }
 
 /// A user's password as stored.
@@ -222,6 +229,38 @@ impl Store {
                 Ok(row.try_get(0)?)
             }
         }
+    }
+
+    /// The API token that `user_id`'s session whose id hash starts with `hash_prefix` (a
+    /// console token's name: [`crate::console_name`]) was opened with: `Some(None)` for a
+    /// session opened with a password or a code, None when the user has no such session.
+    pub fn session_token(
+        &mut self,
+        org_id: &str,
+        user_id: &str,
+        hash_prefix: &str,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        // The user's sessions (50 at most) through `console_sessions_user`.
+        const SQL: &str = "SELECT token_id FROM console_sessions \
+            WHERE org_id = $1 AND user_id = $2 AND substr(id_hash, 1, length($3)) = $3";
+        Ok(match self {
+            Store::Sqlite(db) => db
+                .conn()
+                .query_row(
+                    &SQL.replace('$', "?"),
+                    [org_id, user_id, hash_prefix],
+                    |r| r.get::<_, Option<String>>(0),
+                )
+                .optional()?,
+            Store::Postgres(db) => db
+                .client()
+                .query_opt(
+                    &SQL.replace("$3", "$3::text"),
+                    &[&org_id, &user_id, &hash_prefix],
+                )?
+                .map(|r| r.try_get::<_, Option<String>>(0))
+                .transpose()?,
+        })
     }
 
     /// The session whose id hashes to `id_hash`, of any org (the cookie is what a browser
@@ -511,15 +550,17 @@ impl Store {
                     )?;
                 }
                 tx.execute(
-                    "INSERT INTO console_codes (code_hash, org_id, user_id, purpose, created_at, expires_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO console_codes \
+                     (code_hash, org_id, user_id, purpose, created_at, expires_at, token_id) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     rusqlite::params![
                         c.code_hash,
                         c.org_id,
                         c.user_id,
                         c.purpose.as_str(),
                         c.created_at.as_micros(),
-                        c.expires_at.as_micros()
+                        c.expires_at.as_micros(),
+                        c.token_id,
                     ],
                 )?;
                 tx.commit()?;
@@ -530,8 +571,9 @@ impl Store {
                     tx.execute(REPLACED_INVITATIONS, &[&c.org_id, &c.user_id])?;
                 }
                 let n = tx.execute(
-                    "INSERT INTO console_codes (code_hash, org_id, user_id, purpose, created_at, expires_at) \
-                     SELECT $1, $2, $3, $4, $5, $6 FROM orgs WHERE org_id = $2",
+                    "INSERT INTO console_codes \
+                     (code_hash, org_id, user_id, purpose, created_at, expires_at, token_id) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7 FROM orgs WHERE org_id = $2",
                     &[
                         &c.code_hash,
                         &c.org_id,
@@ -539,6 +581,7 @@ impl Store {
                         &c.purpose.as_str(),
                         &system_time(c.created_at)?,
                         &system_time(c.expires_at)?,
+                        &c.token_id,
                     ],
                 )?;
                 if n == 0 {
@@ -565,7 +608,7 @@ impl Store {
                     .conn()
                     .query_row(
                         "DELETE FROM console_codes WHERE code_hash = ?1 AND purpose = ?2 \
-                         RETURNING org_id, user_id, created_at, expires_at",
+                         RETURNING org_id, user_id, created_at, expires_at, token_id",
                         [code_hash, purpose.as_str()],
                         |r| {
                             Ok((
@@ -573,11 +616,12 @@ impl Store {
                                 r.get::<_, String>(1)?,
                                 r.get::<_, i64>(2)?,
                                 r.get::<_, i64>(3)?,
+                                r.get::<_, Option<String>>(4)?,
                             ))
                         },
                     )
                     .optional()?;
-                row.map(|(org_id, user_id, created, expires)| {
+                row.map(|(org_id, user_id, created, expires, token_id)| {
                     Ok(StoredCode {
                         code_hash: code_hash.to_owned(),
                         created_at: read_sqlite(&org_id, "console_codes", created)?,
@@ -585,6 +629,7 @@ impl Store {
                         org_id,
                         user_id,
                         purpose,
+                        token_id,
                     })
                 })
                 .transpose()
@@ -593,7 +638,7 @@ impl Store {
                 .client()
                 .query_opt(
                     "DELETE FROM console_codes WHERE code_hash = $1 AND purpose = $2 \
-                     RETURNING org_id, user_id, created_at, expires_at",
+                     RETURNING org_id, user_id, created_at, expires_at, token_id",
                     &[&code_hash, &purpose.as_str()],
                 )?
                 .map(|r| {
@@ -603,6 +648,7 @@ impl Store {
                         user_id: r.try_get(1)?,
                         created_at: read_pg(&org_id, "console_codes", r.try_get(2)?)?,
                         expires_at: read_pg(&org_id, "console_codes", r.try_get(3)?)?,
+                        token_id: r.try_get(4)?,
                         org_id,
                         purpose,
                     })

@@ -214,7 +214,9 @@ impl Store {
 
     /// Revokes token `id` of org `org_id` at `at`, with the tokens the console made for the
     /// sessions opened with it (GraphiQL's, named [`CONSOLE_TOKEN_PREFIX`] and the session's
-    /// hash), and closes those sessions (migration 31), in one transaction. Returns false when
+    /// hash), closes those sessions (migration 31) and deletes the one-time links made with it
+    /// and not used yet (migration 36: an invitation its holder made would otherwise be a way
+    /// in that outlives the token), in one transaction. Returns false when
     /// the org has no such token; revoking a revoked token keeps the first time. (Red team,
     /// pass 14: the session ended, but its GraphiQL token answered for the rest of its hour.)
     pub fn revoke_token(
@@ -232,6 +234,8 @@ impl Store {
             "DELETE FROM console_sessions WHERE org_id = $1 AND token_id = $2 RETURNING id_hash";
         const CONSOLE: &str = "UPDATE api_tokens SET revoked_at = $2 \
             WHERE org_id = $1 AND revoked_at IS NULL AND name = $3";
+        // The links made with it and not used yet (migration 36).
+        const CODES: &str = "DELETE FROM console_codes WHERE org_id = $1 AND token_id = $2";
         let n = match self {
             Store::Sqlite(s) => {
                 let tx = s.conn().transaction()?;
@@ -249,6 +253,7 @@ impl Store {
                         rusqlite::params![org_id, at.as_micros(), console_name(hash)],
                     )?;
                 }
+                tx.execute(&CODES.replace('$', "?"), [org_id, id])?;
                 tx.commit()?;
                 n
             }
@@ -267,6 +272,7 @@ impl Store {
                         &[&org_id, &at, &console_name(hash)],
                     )?;
                 }
+                tx.execute(CODES, &[&org_id, &id])?;
                 tx.commit()?;
                 n
             }

@@ -334,6 +334,7 @@ pub async fn signed_in(
         caller: Caller {
             // The rate limit and the worker shares count per session, as per token.
             token_id: format!("session-{}", session.id_hash.get(..16).unwrap_or("")),
+            revoked_with: session.token_id.clone(),
             access,
         },
         session,

@@ -776,13 +776,21 @@ async fn invite_user(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<F
     };
     let services = rc.services.clone();
     let access = rc.caller.access.clone();
+    let token = rc.caller.revoked_with.clone();
     let committed = rc.committed.clone();
     let at = now();
     let target = user.clone();
     let made = rc
         .db
         .run(move |store| {
-            let code = services.invite_user(store, &access, &target, at, hours * 3_600)?;
+            let code = services.invite_user(
+                store,
+                &access,
+                &target,
+                at,
+                hours * 3_600,
+                token.as_deref(),
+            )?;
             committed.store(true, std::sync::atomic::Ordering::Release);
             Ok::<_, SignInError>(code)
         })

@@ -498,6 +498,39 @@ fn run(db: &common::Db) {
         assert_eq!(e["extensions"]["code"], code_of, "{vars}: {e}");
     }
 
+    // A link dies with the token that made it while unused (red team, pass 17: a stolen admin
+    // token invited a user without a password and kept the link past its revocation); links
+    // made with other tokens live on.
+    let hm = token("hiring_manager");
+    let second = app::Services::new()
+        .create_token(&mut store, ORG, &admin.user_id, "second", None, now)
+        .unwrap();
+    let invite = |t: &str, user: &str| {
+        ok(
+            &server,
+            t,
+            "mutation($u: ID!) { inviteUser(userId: $u) { code } }",
+            json!({ "u": user }),
+        )["inviteUser"]["code"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let doomed = invite(&second.token, &hm.user_id);
+    let kept = invite(&admin.token, &recruiter.user_id);
+    assert!(store.revoke_token(ORG, &second.stored.id, now).unwrap());
+    let accept = |store: &mut store::Store, code: &str| {
+        app::Services::new().accept_invitation(store, code, "a long enough password", now, 3_600)
+    };
+    assert!(
+        matches!(
+            accept(&mut store, &doomed),
+            Err(app::sessions::SignInError::BadCode)
+        ),
+        "the revoked token's invitation is gone"
+    );
+    accept(&mut store, &kept).expect("another token's invitation still works");
+
     // Users: an admin changes a role (in force at the user's next request) and deactivates
     // (their token stops); the org keeps an active admin; nobody else may.
     let viewer_role =

@@ -160,7 +160,7 @@ impl Console {
     /// A one-time code of `purpose` for `user`, good for `seconds`.
     fn code(&self, user: &str, purpose: store::CodePurpose, seconds: i64) -> String {
         app::Services::new()
-            .create_code(&mut self.store(), ORG, user, purpose, now(), seconds)
+            .create_code(&mut self.store(), ORG, user, purpose, now(), seconds, None)
             .unwrap()
     }
 
@@ -739,6 +739,7 @@ fn an_email_taken_elsewhere_keeps_the_link(db: Db) {
                 store::CodePurpose::Invitation,
                 now(),
                 3_600,
+                None,
             )
             .unwrap()
     };
@@ -1116,6 +1117,57 @@ fn admins_invite_users_others_may_not(db: Db) {
         None,
     );
     assert_eq!(a.status, 404, "{}", a.body);
+
+    // The links an admin made in a session opened with a token, on the users page or with the
+    // session's GraphiQL token, die with that token while unused (red team, pass 17: a stolen
+    // admin token's invitation outlived its revocation).
+    let laptop = app::Services::new()
+        .create_token(
+            &mut c.store(),
+            ORG,
+            &c.role("admin").user_id,
+            "laptop",
+            None,
+            now(),
+        )
+        .unwrap();
+    let session = c.sign_in_token(&laptop.token);
+    let csrf = c.csrf(&session);
+    let a = c.post(
+        &format!(
+            "/console/admin/users/{}/invite",
+            c.role("hiring_manager").user_id
+        ),
+        Some(&session),
+        &[("csrf", &csrf)],
+        None,
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let from_page = link_of(&a.body);
+    let a = c.post("/console/api", Some(&session), &[("csrf", &csrf)], None);
+    let graphiql = a.location.strip_prefix("/graphql#token=").unwrap();
+    let made = c.api(
+        graphiql,
+        &format!(
+            "mutation {{ inviteUser(userId: \"{}\") {{ path }} }}",
+            c.role("recruiter").user_id
+        ),
+    );
+    let from_graphiql = made["inviteUser"]["path"].as_str().unwrap().to_owned();
+    assert!(
+        c.store()
+            .revoke_token(ORG, &laptop.stored.id, now())
+            .unwrap()
+    );
+    for link in [&from_page, &from_graphiql] {
+        let b = c.post(
+            link,
+            None,
+            &[("password", password), ("again", password)],
+            None,
+        );
+        assert_eq!(b.status, 401, "{link}: {}", b.body);
+    }
 }
 on_both!(admins_invite_users_others_may_not);
 

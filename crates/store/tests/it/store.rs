@@ -477,7 +477,7 @@ on_both!(
     "hp_test",
     migrations_are_recorded_and_idempotent,
     |mut f| {
-        let latest = 35;
+        let latest = 36;
         assert_eq!(f.store().schema_version().unwrap(), latest);
         // Opening the same database again finds it current and changes nothing.
         let url = f.url.clone();
