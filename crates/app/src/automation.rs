@@ -83,6 +83,9 @@ pub struct SaveRule {
     /// The rule's JSON document.
     pub definition: String,
     pub reason: String,
+    /// The API token the caller presented (None for the operator's CLI, or a console
+    /// session's token): revoking it disables the rule (red team, pass 18).
+    pub token: Option<String>,
 }
 
 /// What a rule would do with an event ([`Services::dry_run`]).
@@ -548,6 +551,7 @@ impl Services {
                 new_rule_id()?
             }
         };
+        let made_with = Self::revoking_token(store, access, input.token.as_deref())?;
         // The stored text is the rule as read, with its owner made explicit.
         let stored = Rule {
             owner: Some(owner_id.clone()),
@@ -567,8 +571,14 @@ impl Services {
             by: &access.viewer.user,
             reason: &input.reason,
             at,
+            token_id: made_with.as_deref(),
         };
-        let saved = store.save_rule(&org, &change)?;
+        let saved = store.save_rule(&org, &change).map_err(|e| match e {
+            store::WriteError::Store(store::StoreError::TokenRevoked(_)) => {
+                crate::sessions::revoked(access, SAVE_RULE)
+            }
+            e => e.into(),
+        })?;
         self.audit_rule(store, access, SAVE_RULE, &saved, at)?;
         Ok(saved)
     }
@@ -605,6 +615,7 @@ impl Services {
             by: &access.viewer.user,
             reason,
             at,
+            token_id: None,
         };
         let saved = store.save_rule(&org, &change)?;
         self.audit_rule(store, access, DELETE_RULE, &saved, at)?;
@@ -932,7 +943,10 @@ impl Services {
             at: now,
         };
         let rule = match serde_json::from_str::<Rule>(&stored.definition) {
-            Ok(rule) if !stored.deleted && rule.triggered_by(&field("type")) => rule,
+            // `enabled` as stored, too: a revocation disables a rule in the store alone.
+            Ok(rule) if !stored.deleted && stored.enabled && rule.triggered_by(&field("type")) => {
+                rule
+            }
             Ok(_) => {
                 run.detail = format!(
                     "rule `{rule_id}` was deleted, disabled or changed since the event (now version {})",
@@ -1102,6 +1116,16 @@ impl Services {
             Err(e) => return Err(e),
         };
         let rule = field("rule").unwrap_or_default();
+        // A rule deleted or disabled since it fired (by an admin, or by revoking the token it
+        // was saved with) does none of its queued actions (red team, pass 18: they ran on).
+        match store.rule(org, &rule)? {
+            Some(stored) if stored.enabled && !stored.deleted => {}
+            _ => {
+                return Ok(Step::Done(format!(
+                    "rule `{rule}` was deleted or disabled since it fired: nothing done"
+                )));
+            }
+        }
         let event = field("event").unwrap_or_default();
         let index = p.get("index").and_then(Json::as_u64).unwrap_or(0);
         let key = format!("{rule}.{event}.{index}");

@@ -91,6 +91,16 @@ impl From<store::StoreError> for SignInError {
     }
 }
 
+/// What a request whose token was revoked after the auth cache let it in may not make: the
+/// store refused it ([`store::StoreError::TokenRevoked`]).
+pub(crate) fn revoked(access: &Access, action: &str) -> AppError {
+    AppError::Forbidden {
+        user: access.viewer.user.clone(),
+        action: action.to_owned(),
+        subject: "anything with a token that was revoked".to_owned(),
+    }
+}
+
 fn random_hex(bytes: usize) -> Result<String, AppError> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| AppError::Random(e.to_string()))?;
@@ -352,11 +362,11 @@ impl Services {
     /// itself, or for a token the console made for one of `access`'s sessions (GraphiQL's),
     /// the token that session was opened with (None for a session opened with a password or a
     /// code, like a session's own requests: `token` None).
-    fn revoking_token(
+    pub(crate) fn revoking_token(
         store: &mut Store,
         access: &Access,
         token: Option<&str>,
-    ) -> Result<Option<String>, SignInError> {
+    ) -> Result<Option<String>, AppError> {
         let Some(id) = token else {
             return Ok(None);
         };
@@ -425,15 +435,22 @@ impl Services {
             }));
         }
         let made_with = Self::revoking_token(store, access, token)?;
-        let code = self.create_code(
-            store,
-            &access.viewer.org,
-            user,
-            CodePurpose::Invitation,
-            now,
-            ttl_s,
-            made_with,
-        )?;
+        let code = self
+            .create_code(
+                store,
+                &access.viewer.org,
+                user,
+                CodePurpose::Invitation,
+                now,
+                ttl_s,
+                made_with,
+            )
+            .map_err(|e| match e {
+                SignInError::App(AppError::Store(store::StoreError::TokenRevoked(_))) => {
+                    SignInError::App(revoked(access, crate::Command::InviteUser.name()))
+                }
+                e => e,
+            })?;
         // Who invited whom, and until when, is in the org's audit log; never the code.
         store.record_audit(
             &access.viewer.org,
@@ -480,10 +497,16 @@ impl Services {
             user_id: user.to_owned(),
             phc: hash_password(password)?,
             set_at: now,
+            // Revoking the invitation's token deletes the password (red team, pass 18).
+            token_id: taken.token_id.clone(),
         };
         if !store.set_password(&record)? {
-            // The link was not used: it works again once an admin has changed the email.
-            store.create_code(&taken)?;
+            // The link was not used: it works again once an admin has changed the email,
+            // unless its token was revoked meanwhile.
+            match store.create_code(&taken) {
+                Ok(()) | Err(store::StoreError::TokenRevoked(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
             return Err(SignInError::LoginTaken(login));
         }
         store.delete_user_sessions(org, user)?;

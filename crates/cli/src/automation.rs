@@ -133,6 +133,7 @@ pub fn run(store: &mut Store, command: RuleCommand) -> Result<()> {
                 expected_version: *version,
                 definition: read(file)?,
                 reason: reason.clone(),
+                token: None,
             };
             let saved = services
                 .save_rule(store, &access, input, at)

@@ -233,6 +233,7 @@ fn killed_workers_lose_no_job_and_apply_no_effect_twice() {
                     expected_version: None,
                     definition,
                     reason: "crash test".to_owned(),
+                    token: None,
                 },
                 now(),
             )

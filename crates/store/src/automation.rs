@@ -70,6 +70,9 @@ pub struct RuleChange<'a> {
     pub by: &'a str,
     pub reason: &'a str,
     pub at: Instant,
+    /// The API token the change was made with (migration 36), if any: revoking it disables
+    /// the rule ([`Store::revoke_token`]); saved only while the token lives.
+    pub token_id: Option<&'a str>,
 }
 
 /// What a rule did with an event.
@@ -139,6 +142,22 @@ impl Store {
         change: &RuleChange<'_>,
     ) -> Result<StoredRule, WriteError> {
         self.write_tx(org, |tx| {
+            // Made with a token: only while it lives, its row locked until commit, so that its
+            // revocation waits and then disables this version, or comes first (red team, pass
+            // 18: a request the auth cache let in after a revocation).
+            if let Some(token) = change.token_id {
+                let live = tx.query_opt(
+                    &format!(
+                        "SELECT id FROM api_tokens WHERE id = $1 AND revoked_at IS NULL{}",
+                        tx.lock_shared()
+                    ),
+                    &[Val::Text(token)],
+                    &[Kind::Text],
+                )?;
+                if live.is_none() {
+                    return Err(StoreError::TokenRevoked(token.to_owned()).into());
+                }
+            }
             let current = tx.query_opt(
                 &format!(
                     "SELECT version FROM automation_rules WHERE org_id = $1 AND id = $2{}",
@@ -192,19 +211,22 @@ impl Store {
                 Val::Instant(change.at),
                 Val::Text(change.by),
                 Val::Int(head),
+                change.token_id.map_or(Val::Null, Val::Text),
             ];
             if version == 1 {
                 tx.execute(
                     "INSERT INTO automation_rules (org_id, id, version, name, event_type, \
-                     enabled, deleted, owner_user_id, definition, updated_at, updated_by, since_seq) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     enabled, deleted, owner_user_id, definition, updated_at, updated_by, since_seq, \
+                     saved_with_token) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                     &vals,
                 )?;
             } else {
                 tx.execute(
                     "UPDATE automation_rules SET version = $3, name = $4, event_type = $5, \
                      enabled = $6, deleted = $7, owner_user_id = $8, definition = $9, \
-                     updated_at = $10, updated_by = $11, since_seq = $12 WHERE org_id = $1 AND id = $2",
+                     updated_at = $10, updated_by = $11, since_seq = $12, saved_with_token = $13 \
+                     WHERE org_id = $1 AND id = $2",
                     &vals,
                 )?;
             }

@@ -189,6 +189,9 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("no org `{0}` in the store")]
     NoSuchOrg(String),
+    /// What a token would make is refused once the token is revoked (migration 36).
+    #[error("token `{0}` was revoked")]
+    TokenRevoked(String),
     #[error("no application `{0}` in the org")]
     NoSuchApplication(String),
     #[error("org `{0}` already exists in the store; pass `--replace` to replace it")]

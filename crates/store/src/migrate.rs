@@ -203,9 +203,9 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 36,
-        name: "console_code_token",
-        sqlite: include_str!("../migrations/sqlite/0036_console_code_token.sql"),
-        postgres: include_str!("../migrations/postgres/0036_console_code_token.sql"),
+        name: "token_provenance",
+        sqlite: include_str!("../migrations/sqlite/0036_token_provenance.sql"),
+        postgres: include_str!("../migrations/postgres/0036_token_provenance.sql"),
     },
 ];
 

@@ -118,11 +118,21 @@ pub struct StoredPassword {
     /// The Argon2id hash in PHC string form.
     pub phc: String,
     pub set_at: Instant,
+    /// The API token of the invitation it was set through (migration 36): revoking the token
+    /// deletes the password. None when the operator made the invitation, or an admin in a
+    /// console session opened without a token.
+    pub token_id: Option<String>,
 }
 
 /// A user's earlier invitations, deleted when a new one is made (`$1` org, `$2` user).
 const REPLACED_INVITATIONS: &str =
     "DELETE FROM console_codes WHERE org_id = $1 AND user_id = $2 AND purpose = 'invitation'";
+
+/// Whether token `?1` is there and not revoked (SQLite).
+const LIVE_TOKEN: &str =
+    "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE id = ?1 AND revoked_at IS NULL)";
+/// Token `$1`'s row when it is not revoked (PostgreSQL, to lock).
+const LIVE_TOKEN_ROW: &str = "SELECT 1 FROM api_tokens WHERE id = $1 AND revoked_at IS NULL";
 
 const SESSION_COLUMNS: &str =
     "id_hash, org_id, user_id, csrf_token, via, created_at, expires_at, token_id";
@@ -430,9 +440,16 @@ impl Store {
                     [&p.org_id, &p.user_id],
                 )?;
                 tx.execute(
-                    "INSERT INTO console_passwords (login, org_id, user_id, phc, set_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    rusqlite::params![p.login, p.org_id, p.user_id, p.phc, p.set_at.as_micros()],
+                    "INSERT INTO console_passwords (login, org_id, user_id, phc, set_at, token_id) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    rusqlite::params![
+                        p.login,
+                        p.org_id,
+                        p.user_id,
+                        p.phc,
+                        p.set_at.as_micros(),
+                        p.token_id
+                    ],
                 )?;
                 tx.commit()?;
                 Ok(true)
@@ -456,14 +473,15 @@ impl Store {
                 )?;
                 // A concurrent insert of the same login fails on the primary key: refused.
                 let inserted = tx.execute(
-                    "INSERT INTO console_passwords (login, org_id, user_id, phc, set_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (login) DO NOTHING",
+                    "INSERT INTO console_passwords (login, org_id, user_id, phc, set_at, token_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (login) DO NOTHING",
                     &[
                         &p.login,
                         &p.org_id,
                         &p.user_id,
                         &p.phc,
                         &system_time(p.set_at)?,
+                        &p.token_id,
                     ],
                 )?;
                 if inserted == 0 {
@@ -482,7 +500,8 @@ impl Store {
                 let row = db
                     .conn()
                     .query_row(
-                        "SELECT login, org_id, user_id, phc, set_at FROM console_passwords WHERE login = ?1",
+                        "SELECT login, org_id, user_id, phc, set_at, token_id \
+                         FROM console_passwords WHERE login = ?1",
                         [login],
                         |r| {
                             Ok((
@@ -491,17 +510,19 @@ impl Store {
                                 r.get::<_, String>(2)?,
                                 r.get::<_, String>(3)?,
                                 r.get::<_, i64>(4)?,
+                                r.get::<_, Option<String>>(5)?,
                             ))
                         },
                     )
                     .optional()?;
-                row.map(|(login, org_id, user_id, phc, set_at)| {
+                row.map(|(login, org_id, user_id, phc, set_at, token_id)| {
                     Ok(StoredPassword {
                         set_at: read_sqlite(&org_id, "console_passwords", set_at)?,
                         login,
                         org_id,
                         user_id,
                         phc,
+                        token_id,
                     })
                 })
                 .transpose()
@@ -509,7 +530,8 @@ impl Store {
             Store::Postgres(db) => db
                 .client()
                 .query_opt(
-                    "SELECT login, org_id, user_id, phc, set_at FROM console_passwords WHERE login = $1",
+                    "SELECT login, org_id, user_id, phc, set_at, token_id \
+                     FROM console_passwords WHERE login = $1",
                     &[&login],
                 )?
                 .map(|r| {
@@ -519,6 +541,7 @@ impl Store {
                         user_id: r.try_get(2)?,
                         phc: r.try_get(3)?,
                         set_at: read_pg(&org_id, "console_passwords", r.try_get(4)?)?,
+                        token_id: r.try_get(5)?,
                         org_id,
                     })
                 })
@@ -542,6 +565,14 @@ impl Store {
                 )?;
                 if !exists {
                     return Err(StoreError::NoSuchOrg(c.org_id.clone()));
+                }
+                // Made with a token: only while it lives (the write lock orders this with its
+                // revocation, which deletes what is here by then).
+                if let Some(token) = &c.token_id {
+                    let live: bool = tx.query_row(LIVE_TOKEN, [token], |r| r.get(0))?;
+                    if !live {
+                        return Err(StoreError::TokenRevoked(token.clone()));
+                    }
                 }
                 if c.purpose == CodePurpose::Invitation {
                     tx.execute(
@@ -567,6 +598,18 @@ impl Store {
             }
             Store::Postgres(db) => {
                 let mut tx = db.client().transaction()?;
+                // Made with a token: only while it lives, its row locked until commit, so that
+                // its revocation waits and then deletes this code, or comes first and this
+                // finds it revoked (red team, pass 18: a request the auth cache let in after the
+                // revocation left a working link).
+                if let Some(token) = &c.token_id {
+                    let live = tx
+                        .query_opt(&format!("{LIVE_TOKEN_ROW} FOR SHARE"), &[token])?
+                        .is_some();
+                    if !live {
+                        return Err(StoreError::TokenRevoked(token.clone()));
+                    }
+                }
                 if c.purpose == CodePurpose::Invitation {
                     tx.execute(REPLACED_INVITATIONS, &[&c.org_id, &c.user_id])?;
                 }

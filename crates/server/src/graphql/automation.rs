@@ -384,6 +384,7 @@ pub fn mutation_fields() -> Vec<Field> {
                         },
                         definition: json_arg(&ctx, "definition")?.unwrap_or_default(),
                         reason: string_arg(&ctx, "reason")?.unwrap_or_default(),
+                        token: rc.caller.revoked_with.clone(),
                     };
                     let saved = run_as(rc, move |store, services, access, _org, at| {
                         Ok(services.save_rule(store, access, input, at)?)

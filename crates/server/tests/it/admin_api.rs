@@ -498,9 +498,10 @@ fn run(db: &common::Db) {
         assert_eq!(e["extensions"]["code"], code_of, "{vars}: {e}");
     }
 
-    // A link dies with the token that made it while unused (red team, pass 17: a stolen admin
-    // token invited a user without a password and kept the link past its revocation); links
-    // made with other tokens live on.
+    // A link dies with the token that made it while unused, and the password set through it
+    // when used (red team, passes 17 and 18: a stolen admin token invited a user without a
+    // password, used the link at once, and signed in after the revocation); links and
+    // passwords made with other tokens live on.
     let hm = token("hiring_manager");
     let second = app::Services::new()
         .create_token(&mut store, ORG, &admin.user_id, "second", None, now)
@@ -516,20 +517,52 @@ fn run(db: &common::Db) {
             .unwrap()
             .to_owned()
     };
-    let doomed = invite(&second.token, &hm.user_id);
+    let interviewer_id = interviewer.user_id.clone();
+    let someone = store
+        .active_users(ORG)
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .find(|u| {
+            ![
+                &admin.user_id,
+                &recruiter.user_id,
+                &hm.user_id,
+                &interviewer_id,
+            ]
+            .contains(&u)
+        })
+        .unwrap();
+    let used = invite(&second.token, &hm.user_id);
+    let doomed = invite(&second.token, &someone);
     let kept = invite(&admin.token, &recruiter.user_id);
-    assert!(store.revoke_token(ORG, &second.stored.id, now).unwrap());
     let accept = |store: &mut store::Store, code: &str| {
         app::Services::new().accept_invitation(store, code, "a long enough password", now, 3_600)
     };
+    let (session, _) = accept(&mut store, &used).unwrap();
+    let login = |store: &mut store::Store, user: &str| {
+        let email = store.user_email(ORG, user).unwrap().unwrap();
+        store.password(&email.to_lowercase()).unwrap()
+    };
+    assert!(login(&mut store, &hm.user_id).is_some());
+    assert!(store.revoke_token(ORG, &second.stored.id, now).unwrap());
     assert!(
         matches!(
             accept(&mut store, &doomed),
             Err(app::sessions::SignInError::BadCode)
         ),
-        "the revoked token's invitation is gone"
+        "the revoked token's unused invitation is gone"
+    );
+    assert!(
+        login(&mut store, &hm.user_id).is_none(),
+        "the password set through its invitation is gone"
+    );
+    assert!(
+        store.session(&session.stored.id_hash).unwrap().is_none(),
+        "and the session opened with it"
     );
     accept(&mut store, &kept).expect("another token's invitation still works");
+    assert!(login(&mut store, &recruiter.user_id).is_some());
 
     // Users: an admin changes a role (in force at the user's next request) and deactivates
     // (their token stops); the org keeps an active admin; nobody else may.
