@@ -10,7 +10,8 @@
 //!
 //! - brackets (`(`, `[`, `{`) nest at most [`MAX_NESTING`] levels;
 //! - one policy (up to its `;`) has at most [`MAX_OPERATORS`] operators (`&&`, `||`, comparisons,
-//!   arithmetic, `!`): a chain of operators nests as deep as it is long;
+//!   arithmetic, `!`, and `.` of an attribute or a method): a chain of operators nests as deep
+//!   as it is long;
 //! - one policy has at most [`MAX_IFS`] `if`s.
 //!
 //! Strings and `//` comments are skipped. The shipped default policy is far inside every bound
@@ -74,6 +75,9 @@ pub fn check(text: &str) -> Option<Problem> {
                 operators += 1;
                 i += 1;
             }
+            // `.` reads an attribute or calls a method: a chain of them nests as deep as it is
+            // long too (red team, pass 19: `principal.a.a...` 5,000 long overflowed the stack).
+            b'.' => operators += 1,
             b'=' | b'!' | b'<' | b'>' | b'+' | b'-' | b'*' => {
                 operators += 1;
                 if bytes.get(i + 1) == Some(&b'=') {
@@ -145,6 +149,16 @@ mod tests {
                 .message
                 .contains("more than 200 operators")
         );
+
+        // Attributes read one after another (red team, pass 19: 5,000 overflowed the stack).
+        let attributes = format!(
+            "@id(\"x\")\npermit(principal, action, resource) when {{ principal{} == 1 }};",
+            ".a".repeat(5_000)
+        );
+        let p = check(&attributes).unwrap();
+        assert!(p.message.contains("more than 200 operators"), "{p:?}");
+        // The 201st `.`, after `permit(...) when { principal` (52 characters).
+        assert_eq!((p.line, p.column), (2, 52 + 2 * 200 + 1));
 
         let mut ifs = "true".to_owned();
         for _ in 0..16 {

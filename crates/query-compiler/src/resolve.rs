@@ -69,6 +69,7 @@ pub fn resolve(report: &Report, catalog: &dyn Catalog) -> Result<Ir, Diagnostic>
         aggregate_path: None,
         place: Place::Where,
         demographic_key: false,
+        expanded: 0,
         all_names: report
             .group_by
             .iter()
@@ -130,7 +131,24 @@ struct Resolver<'c> {
     place: Place,
     /// Whether a demographic field may be read here: only as a bare group key.
     demographic_key: bool,
+    /// The terms the report's uses of earlier columns' names have copied in so far
+    /// ([`MAX_EXPANDED_TERMS`]).
+    expanded: usize,
 }
+
+/// The most terms a report's uses of its own columns' names may copy in, all uses together: a
+/// name is replaced by its column's expression, so `a1 + a1 as a2, a2 + a2 as a3, ...` doubles
+/// with each column (red team, pass 19: 475 characters made an expression of 2^28 terms and
+/// ended the server for want of memory; 403 took 2.6 GB).
+pub const MAX_EXPANDED_TERMS: usize = 5_000;
+
+/// The most arguments of `coalesce`.
+pub const MAX_COALESCE_ARGS: usize = 100;
+
+/// The most steps a funnel has: step i counts the applications that reached it or any later
+/// step, so the statement grows with the square of the steps (red team, pass 19: 150 steps
+/// took 4.8 GB on SQLite).
+pub const MAX_FUNNEL_STEPS: usize = 16;
 
 /// The clause an expression is resolved in: demographic fields are refused everywhere except as
 /// a group key on its own, and the refusal names the place.
@@ -389,6 +407,12 @@ impl Resolver<'_> {
             }
             if let Some(h) = report.having.first() {
                 return Err(err("`having` cannot be used with `funnel`", h.span));
+            }
+            if let Some(extra) = funnel.stages.get(MAX_FUNNEL_STEPS) {
+                return Err(err(
+                    format!("a funnel has at most {MAX_FUNNEL_STEPS} steps"),
+                    extra.span,
+                ));
             }
             let mut steps = Vec::new();
             for stage in &funnel.stages {
@@ -1420,6 +1444,13 @@ impl Resolver<'_> {
                 if args.len() < 2 {
                     return Err(err("`coalesce` takes at least 2 arguments", span));
                 }
+                // SQLite takes at most 127 (red team, pass 19: 3,000 were a database error).
+                if let Some(extra) = args.get(MAX_COALESCE_ARGS) {
+                    return Err(err(
+                        format!("`coalesce` takes at most {MAX_COALESCE_ARGS} arguments"),
+                        extra.span,
+                    ));
+                }
                 let (first, ty) = self.scalar(&args[0], row)?;
                 let mut all = vec![first];
                 for a in &args[1..] {
@@ -1781,7 +1812,25 @@ impl Resolver<'_> {
         let span = expr.span;
         if let Some((value, ty)) = self.alias(expr) {
             return match value {
-                OutputValue::Formula(f) => Ok((f, ty)),
+                OutputValue::Formula(f) => {
+                    let mut terms = 0;
+                    f.walk(&mut |_| terms += 1);
+                    self.expanded += terms;
+                    if self.expanded > MAX_EXPANDED_TERMS {
+                        return Err(err(
+                            format!(
+                                "the report's columns' names stand for more than \
+                                 {MAX_EXPANDED_TERMS} terms in all"
+                            ),
+                            span,
+                        )
+                        .with_help(
+                            "each use of a column's name repeats its whole expression: use \
+                             each name fewer times",
+                        ));
+                    }
+                    Ok((f, ty))
+                }
                 OutputValue::Row(_) => Err(err("a row value cannot be used here", span)),
             };
         }

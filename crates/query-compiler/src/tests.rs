@@ -633,3 +633,47 @@ fn relative_ranges_before_year_one_are_refused_on_both_dialects() {
         assert!(bind(&c.params, &c.time_zone, today).is_ok());
     }
 }
+
+/// Red team, pass 19: texts of a few hundred characters whose statements grew exponentially
+/// (names of columns repeating each other), with the square of the steps (a funnel), or past
+/// what SQLite takes (`coalesce`), are refused at the span that goes too far; below the bounds
+/// they compile.
+#[test]
+fn texts_that_would_make_huge_statements_are_refused_at_their_span() {
+    let doubling = |k: usize| {
+        let mut t = "report applications group by status show count() as a0".to_owned();
+        for i in 1..=k {
+            t.push_str(&format!(", a{p} + a{p} as a{i}", p = i - 1));
+        }
+        t
+    };
+    // 2^11 - 1 terms in the last column, 4,072 copied in all: within the bound.
+    let ok = sql(&doubling(10), Dialect::Postgres);
+    assert!(ok.len() < 1_000_000, "{}", ok.len());
+    let (message, at, _) = refusal(&doubling(28));
+    assert!(message.contains("more than 5000 terms"), "{message}");
+    assert_eq!(at, "a10", "the first use past the bound");
+
+    let kinds = ["lead", "application_review", "screen", "onsite"];
+    let funnel = |k: usize| {
+        let steps: Vec<String> = (0..k)
+            .map(|i| format!("kind(\"{}\")", kinds[i % kinds.len()]))
+            .collect();
+        format!("report applications funnel {}", steps.join(", "))
+    };
+    sql(&funnel(16), Dialect::Sqlite);
+    let (message, at, _) = refusal(&funnel(150));
+    assert!(message.contains("at most 16 steps"), "{message}");
+    assert_eq!(at, format!("kind(\"{}\")", kinds[16 % 4]));
+
+    let coalesce = |k: usize| {
+        format!(
+            "report jobs show coalesce({}) as x",
+            vec!["headcount"; k].join(", ")
+        )
+    };
+    sql(&coalesce(100), Dialect::Sqlite);
+    let (message, at, _) = refusal(&coalesce(3_000));
+    assert!(message.contains("at most 100 arguments"), "{message}");
+    assert_eq!(at, "headcount");
+}

@@ -1274,3 +1274,49 @@ fn values_the_database_refuses_are_the_callers(db: Db) {
     api.bystander_is_served();
 }
 on_both!(values_the_database_refuses_are_the_callers);
+
+/// One mistake repeated as often as a document's size allows answers at most 100 errors, the
+/// last saying how many more (red team, pass 19: an argument repeated 30,000 times, 240 KB,
+/// answered 4.8 MB of errors); a report of a few hundred characters that names its columns
+/// over and over, or a funnel of 150 steps, is the caller's mistake at its span, not gigabytes
+/// of SQL (2^28 terms ended the server).
+fn repeated_mistakes_and_exploding_reports_are_bounded(db: Db) {
+    let api = Api::start(db, |_| {});
+    let token = api.attacker.clone();
+    let repeated = format!(
+        "{{ applications({}) {{ totalCount }} }}",
+        "first: 1 ".repeat(20_000)
+    );
+    let (status, v) = api.post(&token, &json!({ "query": repeated }));
+    let errors = v["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 100, "{status}");
+    let last = errors[99]["message"].as_str().unwrap();
+    assert!(
+        last.starts_with("and ") && last.ends_with("more errors, not shown"),
+        "{last}"
+    );
+    assert!(v.to_string().len() < 100_000, "{}", v.to_string().len());
+
+    let mut doubling = "report applications group by status show count() as a0".to_owned();
+    for i in 1..=28 {
+        doubling.push_str(&format!(", a{p} + a{p} as a{i}", p = i - 1));
+    }
+    let funnel = format!(
+        "report applications funnel {}",
+        vec!["kind(\"screen\"), kind(\"onsite\")"; 75].join(", ")
+    );
+    for text in [doubling, funnel] {
+        let started = std::time::Instant::now();
+        let (status, v) = api.post(
+            &token,
+            &json!({
+                "query": "query($t: String) { report(text: $t) { rows } }",
+                "variables": { "t": text },
+            }),
+        );
+        assert_eq!((status, code(&v)), (200, "BAD_USER_INPUT"), "{v}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+    api.bystander_is_served();
+}
+on_both!(repeated_mistakes_and_exploding_reports_are_bounded);
