@@ -756,11 +756,33 @@ impl Services {
                 let field = format!("definition.{}", e.path);
                 AppError::invalid(&field, format!("`{field}`: {}", e.message))
             })?;
+            // Checked as saving checks it, so that a condition or template that does not
+            // compile is the caller's mistake at its field (red team, pass 18: a condition on
+            // a demographic field was `INTERNAL`).
+            let owner_id = rule
+                .owner
+                .clone()
+                .unwrap_or_else(|| access.viewer.user.clone());
+            let owner = match self.owner_access(store, &org, &owner_id) {
+                Ok(owner) => owner,
+                Err(AppError::NoSuchUser { .. } | AppError::InactiveUser { .. }) => {
+                    return Err(AppError::invalid(
+                        "definition.owner",
+                        format!(
+                            "`definition.owner`: `{owner_id}` is no active user of org `{org}`"
+                        ),
+                    ));
+                }
+                Err(e) => return Err(e),
+            };
+            self.check_rule(store, &owner, &rule, at)?;
             candidates.push(("(unsaved)".to_owned(), 0, 0, rule));
         } else {
             for stored in store.rules(&org, false)? {
                 match serde_json::from_str::<Rule>(&stored.definition) {
-                    Ok(rule) => {
+                    Ok(mut rule) => {
+                        // Disabled in the store alone by a revocation (`Store::revoke_token`).
+                        rule.enabled &= stored.enabled;
                         candidates.push((stored.id, stored.version, stored.since_seq, rule))
                     }
                     Err(e) => {

@@ -655,12 +655,14 @@ async fn graphql(
             }
         }
         let committed = Arc::new(AtomicBool::new(false));
+        let secret_answer = Arc::new(AtomicBool::new(false));
         let ctx = RequestCtx {
             caller: caller.clone(),
             services: shared.services.clone(),
             db: db.clone(),
             limits: shared.limits.clone(),
             committed: committed.clone(),
+            secret_answer: secret_answer.clone(),
             scheduling_until: Default::default(),
             deadline: deadline.into_std(),
             flags: shared.flags.clone(),
@@ -792,7 +794,16 @@ async fn graphql(
             let changed = committed.load(Ordering::Acquire) || response.errors.is_empty();
             // A replay gets the answer when it is small, as mutations' answers are; a larger one
             // is not kept (red team, pass 3: 1,000 aliases of a long field kept 100 MB per key).
-            let stored = if text.len() <= KEPT_ANSWER_BYTES {
+            let stored = if secret_answer.load(Ordering::Acquire) {
+                serde_json::json!({
+                    "errors": [{
+                        "message": "this request was applied; its answer held a one-time \
+                            secret, which is never kept for replays: make a new one",
+                        "extensions": {"code": "ANSWER_NOT_KEPT"},
+                    }]
+                })
+                .to_string()
+            } else if text.len() <= KEPT_ANSWER_BYTES {
                 text.clone()
             } else {
                 serde_json::json!({

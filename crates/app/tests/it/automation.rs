@@ -417,6 +417,21 @@ fn rules_run_as_their_owner(mut f: Fresh) {
         )
         .unwrap();
     assert!(!other_type[0].fires && other_type[0].why.contains("application.hired"));
+    // An unsaved rule is checked as saving checks it: a condition that does not compile is
+    // the caller's mistake at its field (red team, pass 18: it was INTERNAL).
+    let e = o
+        .services
+        .dry_run(
+            store,
+            &o.admin,
+            &event.id,
+            Some(r#"{"name": "g", "when": "application.moved", "if": "candidate.demographics.gender = \"x\"", "then": [{"do": "request_feedback"}]}"#),
+            now(),
+        )
+        .unwrap_err();
+    let (field, message) = invalid(e);
+    assert_eq!(field, "definition.if", "{message}");
+    assert!(message.contains("demographic"), "{message}");
     // Only admins may dry-run.
     assert!(
         o.services

@@ -438,6 +438,7 @@ pub async fn graphql(
         db,
         limits: shared.limits.clone(),
         committed: committed.clone(),
+        secret_answer: Default::default(),
         scheduling_until: Default::default(),
         deadline,
         flags: shared.flags.clone(),

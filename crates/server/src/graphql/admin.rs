@@ -778,6 +778,8 @@ async fn invite_user(ctx: ResolverContext<'_>) -> async_graphql::Result<Option<F
     let access = rc.caller.access.clone();
     let token = rc.caller.revoked_with.clone();
     let committed = rc.committed.clone();
+    rc.secret_answer
+        .store(true, std::sync::atomic::Ordering::Release);
     let at = now();
     let target = user.clone();
     let made = rc

@@ -40,6 +40,10 @@ pub struct RequestCtx {
     /// transaction committed): the HTTP edge then keeps the request's idempotency key and its
     /// answer, errors included, instead of releasing the key.
     pub committed: Arc<AtomicBool>,
+    /// Set by a resolver whose answer holds a one-time secret (`inviteUser`'s code): the HTTP
+    /// edge then keeps no answer for the request's idempotency key, only that it was applied
+    /// (red team, pass 18: invitation codes sat in `idempotency_keys` for a day, in clear).
+    pub secret_answer: Arc<AtomicBool>,
     /// When the request's time is up (`limits.request_timeout_ms` after it arrived): work that can
     /// stop early (the scheduler, long loops) stops by then instead of running on unseen.
     pub deadline: std::time::Instant,

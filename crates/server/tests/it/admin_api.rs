@@ -535,7 +535,33 @@ fn run(db: &common::Db) {
         .unwrap();
     let used = invite(&second.token, &hm.user_id);
     let doomed = invite(&second.token, &someone);
-    let kept = invite(&admin.token, &recruiter.user_id);
+    // With an idempotency key: the code is answered once, and what the key keeps for replays
+    // says the request was applied, never the code (red team, pass 18: codes sat in
+    // `idempotency_keys` in clear for a day).
+    let keyed = || {
+        let mut resp = server
+            .agent
+            .post(format!("{}/graphql", server.base))
+            .header("Authorization", format!("Bearer {}", admin.token))
+            .header("Idempotency-Key", "invite-recruiter-1")
+            .send_json(json!({
+                "query": "mutation($u: ID!) { inviteUser(userId: $u) { code } }",
+                "variables": { "u": recruiter.user_id },
+            }))
+            .unwrap();
+        serde_json::from_str::<Value>(&resp.body_mut().read_to_string().unwrap()).unwrap()
+    };
+    let first = keyed();
+    let kept = first["data"]["inviteUser"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    let replay = keyed();
+    assert_eq!(
+        replay["errors"][0]["extensions"]["code"], "ANSWER_NOT_KEPT",
+        "{replay}"
+    );
+    assert!(!replay.to_string().contains(&kept), "{replay}");
     let accept = |store: &mut store::Store, code: &str| {
         app::Services::new().accept_invitation(store, code, "a long enough password", now, 3_600)
     };
