@@ -238,6 +238,35 @@ pub fn near_groups(
     withheld
 }
 
+/// The prefix of an answered part's sketch among the populations published before
+/// (`published_populations` holds both kinds; a population's sketch never starts with it).
+pub const ANSWERED: &str = "answered|";
+
+/// The groups to withhold because the answered part of their population (the candidates with a
+/// demographic value in the report) is 1 to `min - 1` people apart from an answered part
+/// published before, or from another group's of this report (the larger kept): an admin can
+/// pad a population with candidates who have not answered, so that two populations are far
+/// apart while their answered people differ by one (red team, pass 19: 60 populations from 16
+/// such candidates, and one person's answer averaged out of them). Groups and parts without
+/// anyone who answered are neither withheld by this rule nor compared with: they tell no answer.
+pub fn near_answered(
+    groups: &[(Vec<String>, Option<Population>)],
+    published: &[Population],
+    min: i64,
+) -> HashSet<Vec<String>> {
+    let answered: Vec<(Vec<String>, Option<Population>)> = groups
+        .iter()
+        .filter(|(_, p)| p.as_ref().is_none_or(|p| p.total() > 0))
+        .cloned()
+        .collect();
+    let published: Vec<Population> = published
+        .iter()
+        .filter(|p| p.total() > 0)
+        .cloned()
+        .collect();
+    near_groups(&answered, &published, min)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -615,7 +615,14 @@ impl Services {
             // All the statement's groups, shown or not: a report filtered by equalities
             // withholds exactly what its grouped report does.
             let groups = demographics::groups(s, &rows.rows, &hidden.populations);
+            // And the answered part of each: what only the candidates change (docs/privacy.md,
+            // "Answered people").
+            let answered = demographics::groups(s, &rows.rows, &hidden.answered);
             let min = i64::from(settings.threshold);
+            let mut totals = demographics::totals_near(&groups, min);
+            totals.extend(demographics::totals_near(&answered, min));
+            totals.sort_unstable();
+            totals.dedup();
             // Under the org's publication lock: what was published before, this report's
             // publication, and its populations recorded, so that two runs at once cannot
             // both publish populations a few people apart.
@@ -624,15 +631,21 @@ impl Services {
                 org,
                 at,
                 &hash(),
-                &demographics::totals_near(&groups, min),
+                &totals,
                 |before| {
-                    let before: Vec<query_compiler::demographics::Population> = before
+                    use query_compiler::demographics::Population;
+                    let answered_before: Vec<Population> = before
                         .iter()
-                        .filter_map(|t| query_compiler::demographics::Population::parse(t))
+                        .filter_map(|t| Population::parse(t.strip_prefix(demographics::ANSWERED)?))
                         .collect();
-                    let near = demographics::near_groups(&groups, &before, min);
-                    // Each cell's noise is seeded with its group's population too.
-                    let sketches: std::collections::HashMap<&Vec<String>, String> = groups
+                    let before: Vec<Population> =
+                        before.iter().filter_map(|t| Population::parse(t)).collect();
+                    let mut near = demographics::near_groups(&groups, &before, min);
+                    near.extend(demographics::near_answered(&answered, &answered_before, min));
+                    // Each cell's noise is seeded with its group's answered people too: a new
+                    // draw for every cell when they change (never by 1 to 4: withheld), the
+                    // same draw however the population is padded around them.
+                    let sketches: std::collections::HashMap<&Vec<String>, String> = answered
                         .iter()
                         .filter_map(|(g, p)| Some((g, p.as_ref()?.text())))
                         .collect();
@@ -656,11 +669,21 @@ impl Services {
                         .filter(|r| shown(r))
                         .map(|r| query_compiler::demographics::group_of(s, r))
                         .collect();
-                    let populations: Vec<(i64, String)> = groups
+                    let mut populations: Vec<(i64, String)> = groups
                         .iter()
                         .filter(|(g, _)| out.contains(g))
                         .filter_map(|(_, p)| p.as_ref().map(|p| (p.total(), p.text())))
                         .collect();
+                    populations.extend(
+                        answered
+                            .iter()
+                            .filter(|(g, _)| out.contains(g))
+                            .filter_map(|(_, p)| p.as_ref())
+                            .filter(|p| p.total() > 0)
+                            .map(|p| {
+                                (p.total(), format!("{}{}", demographics::ANSWERED, p.text()))
+                            }),
+                    );
                     (published, populations)
                 },
             )?;

@@ -1469,16 +1469,22 @@ impl Population {
 }
 
 /// What a statement returns besides its cells, taken out of its rows: each row's
-/// [`Population`] (when [`Suppression::population`]).
+/// [`Population`] and that of its answered part (when [`Suppression::population`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Hidden {
     pub populations: Vec<Option<Population>>,
+    /// The part of each row's population with an answer to a demographic key of the report:
+    /// what only the candidates change, by answering (red team, pass 19: an admin padded a
+    /// group's population with candidates without answers, 60 times with 16 of them, and each
+    /// population drew its cells anew, so the answered cells' noise averaged away).
+    pub answered: Vec<Option<Population>>,
 }
 
 /// Takes the population sketches out of a report's rows ([`Hidden`]).
 pub fn take_hidden(s: &Suppression, rows: &mut [Vec<Value>]) -> Hidden {
     let base = s.candidates_column + 3 * s.cells;
-    let populations = rows
+    let half = 2 * POPULATION_BUCKETS as usize;
+    let (populations, answered) = rows
         .iter_mut()
         .map(|row| {
             let sketch = if row.len() > base && s.cells > 0 {
@@ -1486,10 +1492,19 @@ pub fn take_hidden(s: &Suppression, rows: &mut [Vec<Value>]) -> Hidden {
             } else {
                 Vec::new()
             };
-            s.population.then(|| Population::of(&sketch)).flatten()
+            if !s.population || sketch.len() != 2 * half {
+                return (None, None);
+            }
+            (
+                Population::of(&sketch[..half]),
+                Population::of(&sketch[half..]),
+            )
         })
-        .collect();
-    Hidden { populations }
+        .unzip();
+    Hidden {
+        populations,
+        answered,
+    }
 }
 
 /// The rows withheld by the rule on margins of the coarse keys (see the module documentation):

@@ -1699,6 +1699,21 @@ impl Lower<'_> {
         group_by.push(p("b"));
         columns.push((aggregate(d, "sum", false, Some(p("pc")), None), "c".into()));
         columns.push((aggregate(d, "sum", false, Some(p("ps")), None), "s".into()));
+        // The answered part (rows with a demographic value): who can change it is the
+        // candidates alone, by answering; an admin can pad a population with people who have
+        // not (`crate::demographics::Population`, the answered sketch).
+        let answered = (0..self.ir.dims.len())
+            .filter(|i| self.ir.dims[*i].is_demographic())
+            .map(|i| SqlExpr::IsNull(Box::new(p(&indexed("d", i))), true))
+            .reduce(|a, b| SqlExpr::bin("OR", a, b));
+        columns.push((
+            aggregate(d, "sum", false, Some(p("pc")), answered.clone()),
+            "ac".into(),
+        ));
+        columns.push((
+            aggregate(d, "sum", false, Some(p("ps")), answered),
+            "as_".into(),
+        ));
         select.ctes.push((
             "population_buckets".into(),
             Select {
@@ -1720,8 +1735,16 @@ impl Lower<'_> {
                 name!("c{b}"),
             ));
             columns.push((
-                aggregate(d, "sum", false, Some(q("s")), Some(here)),
+                aggregate(d, "sum", false, Some(q("s")), Some(here.clone())),
                 name!("s{b}"),
+            ));
+            columns.push((
+                aggregate(d, "sum", false, Some(q("ac")), Some(here.clone())),
+                name!("a{b}"),
+            ));
+            columns.push((
+                aggregate(d, "sum", false, Some(q("as_")), Some(here)),
+                name!("t{b}"),
             ));
         }
         select.ctes.push((
@@ -1734,8 +1757,10 @@ impl Lower<'_> {
             },
         ));
         select.joins.push(join_on_keys(d, "population", &others));
-        for b in 0..BUCKETS {
-            for c in ["c", "s"] {
+        // The population's sketch, then its answered part's.
+        for (c, s) in [("c", "s"), ("a", "t")] {
+            for b in 0..BUCKETS {
+                for c in [c, s] {
                 select.columns.push((
                     d.output(
                         SqlExpr::Func(
@@ -1749,6 +1774,7 @@ impl Lower<'_> {
                     ),
                     name!("#population_{c}{b}"),
                 ));
+                }
             }
         }
     }

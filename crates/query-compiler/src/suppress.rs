@@ -63,21 +63,23 @@ pub struct Suppression {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub margins: Vec<query_syntax::Report>,
     /// Whether each row then holds the sketch of its population without demographics
-    /// ([`crate::demographics::Population`], two values per bucket), last.
+    /// ([`crate::demographics::Population`], two values per bucket), then the sketch of the
+    /// part of it with an answer (the same), last.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub population: bool,
 }
 
 impl Suppression {
     /// How many values a result row holds after the visible columns: the hidden count of
-    /// distinct candidates, or three per cell, then the population sketch.
+    /// distinct candidates, or three per cell, then the population's and its answered part's
+    /// sketches.
     pub fn hidden_columns(&self) -> usize {
         if self.cells == 0 {
             1
         } else {
             3 * self.cells
                 + if self.population {
-                    2 * crate::demographics::POPULATION_BUCKETS as usize
+                    4 * crate::demographics::POPULATION_BUCKETS as usize
                 } else {
                     0
                 }

@@ -245,12 +245,14 @@ fn harness(store: &mut Fresh) {
     );
     in_fresh_org(&mut a, "concurrent", concurrent_runs_take_turns);
     in_fresh_org(&mut a, "budget", concurrent_runs_keep_the_budget);
-    in_fresh_org(
+    in_fresh_org_told(
         &mut a,
         "approached",
+        500,
         populations_published_before_are_not_approached,
     );
-    in_fresh_org_of(&mut a, "padded", 3000, padding_a_group_redraws_its_cells);
+    in_fresh_org_told(&mut a, "padded", 3000, padding_leaves_the_answered_cells_alone);
+    in_fresh_org_told(&mut a, "averaged", 3000, padded_populations_average_nothing);
     in_fresh_org_told(&mut a, "limited", 500, limits_count_groups_not_answers);
     in_fresh_org(&mut a, "partial", partial_views_are_refused);
     let text = "report applications group by job.department.name as d, candidate.demographics.gender as g show count(distinct candidate) as n";
@@ -747,7 +749,10 @@ fn demographic_attacks_fail_on_postgres() {
 /// (docs/privacy.md, "Populations published before"): the same report after one person more
 /// applied to a department. Publishing both would give that person's answer away (every other
 /// cell keeps its people, hence its noise and its value). Once 5 more applied, it publishes.
-fn populations_published_before_are_not_approached(a: &mut Attack) {
+fn populations_published_before_are_not_approached(
+    a: &mut Attack,
+    genders: &BTreeMap<String, String>,
+) {
     let text = "report applications group by job.department.name as d, candidate.demographics.gender as g show count(distinct candidate) as n";
     let report = query_syntax::parse(text).unwrap();
     let run = |a: &mut Attack| {
@@ -788,10 +793,12 @@ fn populations_published_before_are_not_approached(a: &mut Attack) {
         .filter(|r| cell(&r[1]) == department)
         .map(|r| cell(&r[0]))
         .collect();
+    // People who answered: five of them take both the population and its answered part 5
+    // apart (one without an answer would leave the answered part 4 apart: withheld).
     let outside: Vec<String> = applied
         .iter()
         .map(|r| cell(&r[0]))
-        .filter(|c| !inside.contains(c))
+        .filter(|c| !inside.contains(c) && genders.get(c).is_some_and(|g| g != "null"))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .take(5)
@@ -836,12 +843,16 @@ fn populations_published_before_are_not_approached(a: &mut Attack) {
 }
 
 /// Red team, pass 10: one person moved out of a location and five candidates without answers
-/// moved in (6 apart: published again). Every cell but the target's and the unanswered one
+/// moved in (6 apart: published again; six here, so that the sketch's bound says so too). Every cell but the target's and the unanswered one
 /// kept its people; with noise drawn from a cell's people alone those cells published the same
-/// values, and the one answered cell that changed told the target's answer. A cell's noise is
-/// now seeded with its group's population too, so a changed group draws every cell anew: the
-/// answered cells that changed are many, not one.
-fn padding_a_group_redraws_its_cells(a: &mut Attack) {
+/// values, and the one answered cell that changed told the target's answer. Then (pass 10) a
+/// cell's noise was seeded with its group's whole population, which let padding draw the
+/// answered cells anew as often as the admin liked (pass 19: averaged away). Now the answered
+/// part of a group's population is held 0 or 5 or more people apart from every one published
+/// before, and seeds the noise: padding and moving out a target who answered withholds the
+/// location (its answered people are 1 apart); moving out one who did not changes no answered
+/// cell, and every answered cell keeps its value. Either way no single cell tells anything.
+fn padding_leaves_the_answered_cells_alone(a: &mut Attack, genders: &BTreeMap<String, String>) {
     let text =
         "report candidates group by location as l, demographics.gender as g show count() as n";
     let run = |a: &mut Attack| -> BTreeMap<(String, String), String> {
@@ -860,50 +871,129 @@ fn padding_a_group_redraws_its_cells(a: &mut Attack) {
         .filter(|(l, _)| l != "null")
         .map(|(l, _)| l.clone())
         .collect();
-    assert!(locations.len() >= 3, "{locations:?}");
+    assert!(locations.len() >= 4, "{locations:?}");
+    // In half the locations the target answered, in the other half not.
+    let mut moved: BTreeMap<String, bool> = BTreeMap::new();
     for (i, location) in locations.iter().enumerate() {
-        let target = people
+        let answered = i % 2 == 0;
+        let Some(target) = people
             .iter()
-            .find(|r| cell(&r[1]) == *location)
+            .filter(|r| cell(&r[1]) == *location)
             .map(|r| cell(&r[0]))
-            .unwrap();
-        for k in 0..5 {
+            .find(|c| (genders[c] != "null") == answered)
+        else {
+            continue;
+        };
+        // Six: the sketch's bound of how far apart two populations are is at least their
+        // difference in size (5 here), whichever buckets the pads fall in.
+        for k in 0..6 {
             a.pad(format!("Pad {i} {k}"), location);
         }
         a.relocate(&target, &format!("Atlantis {i}"));
+        moved.insert(location.clone(), answered);
     }
     let after = run(a);
-    // Per location published both times with two answered cells or more shown both times:
-    // with the noise of a cell's people alone, every such cell but the target's kept its value
-    // (at least `cells - locations` unchanged, whatever the draws); with the group's population
-    // in the key, a cell whose people stayed keeps its value only when its new draw equals
-    // the old (about a quarter of them under the default table).
-    let (mut compared, mut cells, mut unchanged) = (0, 0, 0);
-    for location in &locations {
-        let shown: Vec<&(String, String)> = before
-            .keys()
-            .filter(|(l, g)| l == location && g != "null")
-            .filter(|key| after.contains_key(*key))
-            .filter(|key| before[*key] != "null" && after[*key] != "null")
-            .collect();
-        if shown.len() < 2 {
-            continue;
+    let (mut withheld, mut kept) = (0, 0);
+    for (location, answered) in &moved {
+        let cells = |m: &BTreeMap<(String, String), String>| -> BTreeMap<String, String> {
+            m.iter()
+                .filter(|((l, g), _)| l == location && g != "null")
+                .map(|((_, g), n)| (g.clone(), n.clone()))
+                .collect()
+        };
+        let (was, now) = (cells(&before), cells(&after));
+        if *answered {
+            assert!(
+                now.values().all(|n| n == "null"),
+                "{location}: the target answered, so the location is withheld: {now:?}"
+            );
+            withheld += 1;
+        } else if !was.is_empty() {
+            assert_eq!(was, now, "{location}: no answered cell changed its people");
+            kept += 1;
         }
-        compared += 1;
-        cells += shown.len();
-        unchanged += shown
-            .iter()
-            .filter(|key| before[**key] == after[**key])
-            .count();
+    }
+    assert!(withheld >= 2 && kept >= 1, "{withheld} withheld, {kept} kept: {moved:?}");
+}
+
+/// Red team, pass 19: 16 candidates without answers, created once, padded one location's
+/// population into 45 populations, each 5 or more people apart from every other (the words of
+/// a code of distance 5), 15 without the target's location and 30 with one of two targets'; each
+/// drew the answered cells anew, and averaging told both targets' answers (posterior 1.000
+/// within the daily budget). Now every run without a target publishes the same values (the
+/// same answered people, the same noise: nothing to average), and every run with one is
+/// withheld (its answered people are 1 apart from those published).
+fn padded_populations_average_nothing(a: &mut Attack, genders: &BTreeMap<String, String>) {
+    let people = a
+        .run("report candidates show id as c, location as l")
+        .unwrap();
+    let mut by_location: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in &people {
+        by_location
+            .entry(cell(&r[1]))
+            .or_default()
+            .push(cell(&r[0]));
+    }
+    // The base: the location with the most people; the target: someone who answered, moved to
+    // a location of their own.
+    let (base, _) = by_location
+        .iter()
+        .filter(|(l, _)| *l != "null")
+        .max_by_key(|(_, c)| c.len())
+        .unwrap();
+    let base = base.clone();
+    let target = people
+        .iter()
+        .map(|r| cell(&r[0]))
+        .find(|c| genders[c] != "null" && !by_location[&base].contains(c))
+        .unwrap();
+    a.relocate(&target, "Target");
+    for k in 0..16 {
+        a.pad(format!("Pad {k}"), &format!("Pad {k}"));
+    }
+    // Subsets of the pads pairwise 5 or more apart: the rows of a 16 x 16 matrix whose rows
+    // differ in at least 5 places (each row its own 8 pads by a shift of a fixed pattern).
+    let pattern = [1, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1, 0];
+    let subsets: Vec<Vec<String>> = (0..8)
+        .map(|shift| {
+            (0..16)
+                .filter(|k| pattern[(k + shift) % 16] == 1)
+                .map(|k| format!("\"Pad {k}\""))
+                .collect()
+        })
+        .collect();
+    let report = |pads: &[String], with_target: bool| {
+        let mut places = vec![format!("\"{base}\"")];
+        places.extend(pads.iter().cloned());
+        if with_target {
+            places.push("\"Target\"".to_owned());
+        }
+        format!(
+            "report candidates where location in ({}) group by demographics.gender as g show count() as n",
+            places.join(", ")
+        )
+    };
+    let published = |rows: Vec<Vec<query_compiler::Value>>| -> BTreeMap<String, String> {
+        rows.iter()
+            .map(|r| (cell(&r[0]), cell(&r[1])))
+            .filter(|(g, _)| g != "null")
+            .collect()
+    };
+    let mut without = Vec::new();
+    for pads in &subsets[..4] {
+        without.push(published(a.run(&report(pads, false)).unwrap()));
     }
     assert!(
-        compared >= 3,
-        "too few locations to compare: {compared}\n{before:?}\n{after:?}"
+        without.iter().all(|w| *w == without[0]) && without[0].values().any(|n| n != "null"),
+        "the same answered people publish the same values whatever the padding: {without:?}"
     );
-    assert!(
-        unchanged < cells - compared,
-        "{unchanged} of {cells} answered cells of {compared} padded locations kept their value"
-    );
+    for pads in &subsets[4..] {
+        let with = published(a.run(&report(pads, true)).unwrap());
+        assert!(
+            with.values().all(|n| n == "null"),
+            "the target's answer is 1 apart from the base's answered people: withheld: {with:?}"
+        );
+    }
 }
 
 /// The limits on what a statement returns count a report over demographics by its groups, not

@@ -253,9 +253,11 @@ fn run(s: &mut Fresh) -> Vec<(Vec<Vec<Value>>, Vec<Vec<Value>>, SuppressionSumma
             .rows
             .into_iter()
             .map(|mut r| {
-                // Then the sketch of the row's population (two values per bucket); no margins
-                // (the check against populations published before stands in for them).
-                let sketch = 2 * query_compiler::demographics::POPULATION_BUCKETS as usize;
+                // Then the sketch of the row's population (two values per bucket), and that of
+                // its answered part; no margins (the check against populations published
+                // before stands in for them).
+                let half = 2 * query_compiler::demographics::POPULATION_BUCKETS as usize;
+                let sketch = 2 * half;
                 assert!(spec.margins.is_empty(), "{name}");
                 assert_eq!(spec.hidden_columns(), 3 + sketch, "{name}");
                 assert_eq!(
@@ -267,15 +269,23 @@ fn run(s: &mut Fresh) -> Vec<(Vec<Vec<Value>>, Vec<Vec<Value>>, SuppressionSumma
                     r[keys + 2..].iter().all(|k| matches!(k, Value::Integer(_))),
                     "{name}: key sums {r:?}"
                 );
-                let population: i64 = r[keys + 4..]
-                    .iter()
-                    .step_by(2)
-                    .map(|c| match c {
-                        Value::Integer(n) => *n,
-                        _ => 0,
-                    })
-                    .sum();
+                let count = |values: &[Value]| -> i64 {
+                    values
+                        .iter()
+                        .step_by(2)
+                        .map(|c| match c {
+                            Value::Integer(n) => *n,
+                            _ => 0,
+                        })
+                        .sum()
+                };
+                let population = count(&r[keys + 4..keys + 4 + half]);
+                let answered = count(&r[keys + 4 + half..]);
                 assert!(population >= 1, "{name}: population sketch {r:?}");
+                assert!(
+                    (0..=population).contains(&answered),
+                    "{name}: answered part {answered} of {population}"
+                );
                 r.truncate(keys + 2);
                 r
             })
