@@ -627,66 +627,62 @@ impl Services {
             // publication, and its populations recorded, so that two runs at once cannot
             // both publish populations a few people apart.
             let unpublished = std::mem::take(&mut rows.rows);
-            let mut published = store.publish_populations(
-                org,
-                at,
-                &hash(),
-                &totals,
-                |before| {
-                    use query_compiler::demographics::Population;
-                    let answered_before: Vec<Population> = before
-                        .iter()
-                        .filter_map(|t| Population::parse(t.strip_prefix(demographics::ANSWERED)?))
-                        .collect();
-                    let before: Vec<Population> =
-                        before.iter().filter_map(|t| Population::parse(t)).collect();
-                    let mut near = demographics::near_groups(&groups, &before, min);
-                    near.extend(demographics::near_answered(&answered, &answered_before, min));
-                    // Each cell's noise is seeded with its group's answered people too: a new
-                    // draw for every cell when they change (never by 1 to 4: withheld), the
-                    // same draw however the population is padded around them.
-                    let sketches: std::collections::HashMap<&Vec<String>, String> = answered
-                        .iter()
-                        .filter_map(|(g, p)| Some((g, p.as_ref()?.text())))
-                        .collect();
-                    let published = query_compiler::demographics::publish(
-                        &spec,
-                        unpublished,
-                        atoms.as_deref(),
-                        &margins,
-                        &near,
-                        &settings.table,
-                        &|row, cell| {
-                            let group = query_compiler::demographics::group_of(s, row);
-                            let sketch = sketches.get(&group).map(String::as_str);
-                            demographics::cell_bits(&secret, cell, sketch)
-                        },
-                    );
-                    // What this report published is known from now on.
-                    let out: std::collections::HashSet<Vec<String>> = published
-                        .rows
-                        .iter()
-                        .filter(|r| shown(r))
-                        .map(|r| query_compiler::demographics::group_of(s, r))
-                        .collect();
-                    let mut populations: Vec<(i64, String)> = groups
+            let mut published = store.publish_populations(org, at, &hash(), &totals, |before| {
+                use query_compiler::demographics::Population;
+                let answered_before: Vec<Population> = before
+                    .iter()
+                    .filter_map(|t| Population::parse(t.strip_prefix(demographics::ANSWERED)?))
+                    .collect();
+                let before: Vec<Population> =
+                    before.iter().filter_map(|t| Population::parse(t)).collect();
+                let mut near = demographics::near_groups(&groups, &before, min);
+                near.extend(demographics::near_answered(
+                    &answered,
+                    &answered_before,
+                    min,
+                ));
+                // Each cell's noise is seeded with its group's answered people too: a new
+                // draw for every cell when they change (never by 1 to 4: withheld), the
+                // same draw however the population is padded around them.
+                let sketches: std::collections::HashMap<&Vec<String>, String> = answered
+                    .iter()
+                    .filter_map(|(g, p)| Some((g, p.as_ref()?.text())))
+                    .collect();
+                let published = query_compiler::demographics::publish(
+                    &spec,
+                    unpublished,
+                    atoms.as_deref(),
+                    &margins,
+                    &near,
+                    &settings.table,
+                    &|row, cell| {
+                        let group = query_compiler::demographics::group_of(s, row);
+                        let sketch = sketches.get(&group).map(String::as_str);
+                        demographics::cell_bits(&secret, cell, sketch)
+                    },
+                );
+                // What this report published is known from now on.
+                let out: std::collections::HashSet<Vec<String>> = published
+                    .rows
+                    .iter()
+                    .filter(|r| shown(r))
+                    .map(|r| query_compiler::demographics::group_of(s, r))
+                    .collect();
+                let mut populations: Vec<(i64, String)> = groups
+                    .iter()
+                    .filter(|(g, _)| out.contains(g))
+                    .filter_map(|(_, p)| p.as_ref().map(|p| (p.total(), p.text())))
+                    .collect();
+                populations.extend(
+                    answered
                         .iter()
                         .filter(|(g, _)| out.contains(g))
-                        .filter_map(|(_, p)| p.as_ref().map(|p| (p.total(), p.text())))
-                        .collect();
-                    populations.extend(
-                        answered
-                            .iter()
-                            .filter(|(g, _)| out.contains(g))
-                            .filter_map(|(_, p)| p.as_ref())
-                            .filter(|p| p.total() > 0)
-                            .map(|p| {
-                                (p.total(), format!("{}{}", demographics::ANSWERED, p.text()))
-                            }),
-                    );
-                    (published, populations)
-                },
-            )?;
+                        .filter_map(|(_, p)| p.as_ref())
+                        .filter(|p| p.total() > 0)
+                        .map(|p| (p.total(), format!("{}{}", demographics::ANSWERED, p.text()))),
+                );
+                (published, populations)
+            })?;
             if let Some((g, _)) = &grouped {
                 published = g.select(published);
                 rows.columns = compiled.columns.clone();

@@ -1761,19 +1761,19 @@ impl Lower<'_> {
         for (c, s) in [("c", "s"), ("a", "t")] {
             for b in 0..BUCKETS {
                 for c in [c, s] {
-                select.columns.push((
-                    d.output(
-                        SqlExpr::Func(
-                            "COALESCE",
-                            vec![
-                                SqlExpr::Ref("population".into(), name!("{c}{b}")),
-                                SqlExpr::Int(0),
-                            ],
+                    select.columns.push((
+                        d.output(
+                            SqlExpr::Func(
+                                "COALESCE",
+                                vec![
+                                    SqlExpr::Ref("population".into(), name!("{c}{b}")),
+                                    SqlExpr::Int(0),
+                                ],
+                            ),
+                            &Type::Integer,
                         ),
-                        &Type::Integer,
-                    ),
-                    name!("#population_{c}{b}"),
-                ));
+                        name!("#population_{c}{b}"),
+                    ));
                 }
             }
         }

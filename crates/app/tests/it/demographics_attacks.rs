@@ -251,7 +251,12 @@ fn harness(store: &mut Fresh) {
         500,
         populations_published_before_are_not_approached,
     );
-    in_fresh_org_told(&mut a, "padded", 3000, padding_leaves_the_answered_cells_alone);
+    in_fresh_org_told(
+        &mut a,
+        "padded",
+        3000,
+        padding_leaves_the_answered_cells_alone,
+    );
     in_fresh_org_told(&mut a, "averaged", 3000, padded_populations_average_nothing);
     in_fresh_org_told(&mut a, "limited", 500, limits_count_groups_not_answers);
     in_fresh_org(&mut a, "partial", partial_views_are_refused);
@@ -913,7 +918,10 @@ fn padding_leaves_the_answered_cells_alone(a: &mut Attack, genders: &BTreeMap<St
             kept += 1;
         }
     }
-    assert!(withheld >= 2 && kept >= 1, "{withheld} withheld, {kept} kept: {moved:?}");
+    assert!(
+        withheld >= 2 && kept >= 1,
+        "{withheld} withheld, {kept} kept: {moved:?}"
+    );
 }
 
 /// Red team, pass 19: 16 candidates without answers, created once, padded one location's
