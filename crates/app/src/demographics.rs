@@ -242,6 +242,14 @@ pub fn near_groups(
 /// (`published_populations` holds both kinds; a population's sketch never starts with it).
 pub const ANSWERED: &str = "answered|";
 
+/// The prefix of the sketch of an answered part of the questions `fields` (sorted names):
+/// `answered|gender|`. Parts of other questions are not compared with it: they differ by those
+/// who answered one and not the other, which tells no answer (red team, pass 20: a report by
+/// race after one by gender withheld 17 of 19 locations).
+pub fn answered_marker(fields: &[String]) -> String {
+    format!("{ANSWERED}{}|", fields.join(","))
+}
+
 /// The groups to withhold because the answered part of their population (the candidates with a
 /// demographic value in the report) is 1 to `min - 1` people apart from an answered part
 /// published before, or from another group's of this report (the larger kept): an admin can

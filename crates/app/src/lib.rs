@@ -629,9 +629,11 @@ impl Services {
             let unpublished = std::mem::take(&mut rows.rows);
             let mut published = store.publish_populations(org, at, &hash(), &totals, |before| {
                 use query_compiler::demographics::Population;
+                // Answered parts of the same questions only (`answered|gender|...`).
+                let marker = demographics::answered_marker(&s.demographic_fields);
                 let answered_before: Vec<Population> = before
                     .iter()
-                    .filter_map(|t| Population::parse(t.strip_prefix(demographics::ANSWERED)?))
+                    .filter_map(|t| Population::parse(t.strip_prefix(marker.as_str())?))
                     .collect();
                 let before: Vec<Population> =
                     before.iter().filter_map(|t| Population::parse(t)).collect();
@@ -679,7 +681,7 @@ impl Services {
                         .filter(|(g, _)| out.contains(g))
                         .filter_map(|(_, p)| p.as_ref())
                         .filter(|p| p.total() > 0)
-                        .map(|p| (p.total(), format!("{}{}", demographics::ANSWERED, p.text()))),
+                        .map(|p| (p.total(), format!("{marker}{}", p.text()))),
                 );
                 (published, populations)
             })?;

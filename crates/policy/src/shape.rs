@@ -10,8 +10,8 @@
 //!
 //! - brackets (`(`, `[`, `{`) nest at most [`MAX_NESTING`] levels;
 //! - one policy (up to its `;`) has at most [`MAX_OPERATORS`] operators (`&&`, `||`, comparisons,
-//!   arithmetic, `!`, and `.` of an attribute or a method): a chain of operators nests as deep
-//!   as it is long;
+//!   arithmetic, `!`, `.` of an attribute or a method, and `[`): a chain of operators nests as
+//!   deep as it is long;
 //! - one policy has at most [`MAX_IFS`] `if`s.
 //!
 //! Strings and `//` comments are skipped. The shipped default policy is far inside every bound
@@ -56,6 +56,12 @@ pub fn check(text: &str) -> Option<Problem> {
                 }
             }
             b'(' | b'[' | b'{' => {
+                // `[` also reads an attribute (`principal["a"]`) or opens a set: a chain of
+                // them nests as deep as it is long, each closed before the next opens (red
+                // team, pass 20: `principal["a"]` 4,000 times overflowed the stack).
+                if b == b'[' {
+                    operators += 1;
+                }
                 depth += 1;
                 if depth > MAX_NESTING {
                     return problem(
@@ -157,6 +163,14 @@ mod tests {
         );
         let p = check(&attributes).unwrap();
         assert!(p.message.contains("more than 200 operators"), "{p:?}");
+        // And read with brackets (red team, pass 20).
+        let brackets = format!(
+            "@id(\"x\")\npermit(principal, action, resource) when {{ principal{} == 1 }};",
+            "[\"a\"]".repeat(4_000)
+        );
+        let q = check(&brackets).unwrap();
+        assert!(q.message.contains("more than 200 operators"), "{q:?}");
+        assert_eq!((q.line, q.column), (2, 52 + 5 * 200 + 1));
         // The 201st `.`, after `permit(...) when { principal` (52 characters).
         assert_eq!((p.line, p.column), (2, 52 + 2 * 200 + 1));
 

@@ -43,6 +43,12 @@ pub struct Suppression {
     pub demographic_keys: Vec<usize>,
     /// The indexes of the other group keys.
     pub other_keys: Vec<usize>,
+    /// The demographic fields the report groups by, by name, sorted: the answered part of a
+    /// group's population ([`crate::demographics::Hidden::answered`]) is of these questions,
+    /// and is compared only with parts of the same ones (red team, pass 20: parts of other
+    /// questions differed by those who answered one but not the other, and were withheld).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub demographic_fields: Vec<String>,
     /// In a report over demographics: the cells whose counts and keys follow the visible
     /// columns (three values each, from `candidates_column`), the first the group's own.
     pub cells: usize,
@@ -109,6 +115,18 @@ pub fn suppression(ir: &Ir) -> Option<Suppression> {
     ir.candidates?;
     let mut demographic_keys = Vec::new();
     let mut other_keys = Vec::new();
+    let mut demographic_fields: Vec<String> = ir
+        .dims
+        .iter()
+        .filter_map(|d| match &d.expr {
+            crate::ir::Scalar::Field { field, .. } if d.is_demographic() => {
+                Some(field.name.to_owned())
+            }
+            _ => None,
+        })
+        .collect();
+    demographic_fields.sort();
+    demographic_fields.dedup();
     for (i, dim) in ir.dims.iter().enumerate() {
         let Some(c) = ir.dim_column(i) else { continue };
         if dim.is_demographic() {
@@ -123,6 +141,7 @@ pub fn suppression(ir: &Ir) -> Option<Suppression> {
         candidates_column: ir.outputs.len(),
         demographic_keys,
         other_keys,
+        demographic_fields,
         cells: ir.cells.len(),
         // Never missing: the resolver refuses a report whose columns cannot be published.
         outputs: crate::demographics::published_outputs(ir).unwrap_or_default(),

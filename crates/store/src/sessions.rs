@@ -390,6 +390,19 @@ impl Store {
         })
     }
 
+    /// Deletes the password of `user_id` of `org_id`. Returns whether there was one.
+    pub fn delete_password(&mut self, org_id: &str, user_id: &str) -> Result<bool, StoreError> {
+        const SQL: &str = "DELETE FROM console_passwords WHERE org_id = $1 AND user_id = $2";
+        let n = match self {
+            Store::Sqlite(db) => {
+                db.conn()
+                    .execute(&SQL.replace('$', "?"), [org_id, user_id])? as u64
+            }
+            Store::Postgres(db) => db.client().execute(SQL, &[&org_id, &user_id])?,
+        };
+        Ok(n > 0)
+    }
+
     /// The email of user `user_id` of org `org_id`, if the user exists.
     pub fn user_email(
         &mut self,

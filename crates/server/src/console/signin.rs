@@ -628,16 +628,7 @@ async fn sign_in_inner(
                 ));
             };
             let opened = db
-                .run(move |store| {
-                    services.open_session(
-                        store,
-                        &record.org_id,
-                        &record.user_id,
-                        store::SessionVia::Password,
-                        now(),
-                        ttl,
-                    )
-                })
+                .run(move |store| services.open_password_session(store, &record, now(), ttl))
                 .await
                 .map_err(run_err)?;
             match opened {
