@@ -618,6 +618,15 @@ impl Services {
             // And the answered part of each: what only the candidates change (docs/privacy.md,
             // "Answered people").
             let answered = demographics::groups(s, &rows.rows, &hidden.answered);
+            // The most groups one candidate of each group is in: the noise widens by it, and a
+            // group above the bound is withheld (`MAX_MULTIPLICITY`).
+            let mut multiplicity: std::collections::HashMap<Vec<String>, i64> =
+                std::collections::HashMap::new();
+            for (row, m) in rows.rows.iter().zip(&hidden.multiplicity) {
+                let group = query_compiler::demographics::group_of(s, row);
+                let at = multiplicity.entry(group).or_insert(1);
+                *at = (*at).max(*m);
+            }
             let min = i64::from(settings.threshold);
             let mut totals = demographics::totals_near(&groups, min);
             totals.extend(demographics::totals_near(&answered, min));
@@ -643,6 +652,12 @@ impl Services {
                     &answered_before,
                     min,
                 ));
+                near.extend(
+                    multiplicity
+                        .iter()
+                        .filter(|(_, m)| **m > query_compiler::demographics::MAX_MULTIPLICITY)
+                        .map(|(g, _)| g.clone()),
+                );
                 // Each cell's noise is seeded with its group's answered people too: a new
                 // draw for every cell when they change (never by 1 to 4: withheld), the
                 // same draw however the population is padded around them.
@@ -661,6 +676,10 @@ impl Services {
                         let group = query_compiler::demographics::group_of(s, row);
                         let sketch = sketches.get(&group).map(String::as_str);
                         demographics::cell_bits(&secret, cell, sketch)
+                    },
+                    &|row| {
+                        let group = query_compiler::demographics::group_of(s, row);
+                        multiplicity.get(&group).copied().unwrap_or(1)
                     },
                 );
                 // What this report published is known from now on.

@@ -1185,6 +1185,15 @@ pub fn perturb(count: i64, bits: u64, table: &PerturbationTable) -> i64 {
     (count + table.noise(bits)).max(0)
 }
 
+/// [`perturb`] with the noise `widen` times as large (a group whose candidates are in several
+/// groups of the report: [`Hidden::multiplicity`]).
+pub fn perturb_widened(count: i64, bits: u64, table: &PerturbationTable, widen: i64) -> i64 {
+    if count <= 0 {
+        return 0;
+    }
+    (count + table.noise(bits).saturating_mul(widen.max(1))).max(0)
+}
+
 fn cell_key(row: &[Value], at: usize) -> CellKey {
     let int = |i: usize| match row.get(i) {
         Some(Value::Integer(x)) => *x,
@@ -1310,6 +1319,7 @@ pub fn publish(
     near: &std::collections::HashSet<Vec<String>>,
     table: &PerturbationTable,
     bits: &dyn Fn(&[Value], &CellKey) -> u64,
+    scale: &dyn Fn(&[Value]) -> i64,
 ) -> Publication {
     let visible = s.candidates_column;
     let min = i64::from(s.min_candidates);
@@ -1353,10 +1363,11 @@ pub fn publish(
     }
     let mut out = Vec::with_capacity(rows.len());
     for (row, withheld) in rows.into_iter().zip(withheld) {
+        let widen = scale(&row).max(1);
         let cells: Vec<i64> = (0..s.cells)
             .map(|i| {
                 let key = cell_key(&row, visible + 3 * i);
-                perturb(key.count, bits(&row, &key), table)
+                perturb_widened(key.count, bits(&row, &key), table, widen)
             })
             .collect();
         let shown: Vec<Option<i64>> = cells.iter().map(|c| (*c >= min).then_some(*c)).collect();
@@ -1478,12 +1489,25 @@ pub struct Hidden {
     /// group's population with candidates without answers, 60 times with 16 of them, and each
     /// population drew its cells anew, so the answered cells' noise averaged away).
     pub answered: Vec<Option<Population>>,
+    /// The most groups of the report one candidate of each row's group is in (1 when not
+    /// given): each group draws its own noise for that candidate, so [`publish`] widens the
+    /// noise by it, and `app` withholds a group above [`MAX_MULTIPLICITY`].
+    pub multiplicity: Vec<i64>,
 }
+
+/// The most groups of one report a candidate of a published group may be in: a candidate in
+/// `m` groups, and in a group holding them all, gives `m` draws whose sum is `m` times their
+/// answer (red team, pass 20: 24 jobs of 150 random candidates each plus the target, and one
+/// job of them all, told three targets' answers in one run). Up to this bound the noise is
+/// widened `m` times, so such a sum tells no more than one cell does; above it the group is
+/// withheld.
+pub const MAX_MULTIPLICITY: i64 = 4;
 
 /// Takes the population sketches out of a report's rows ([`Hidden`]).
 pub fn take_hidden(s: &Suppression, rows: &mut [Vec<Value>]) -> Hidden {
     let base = s.candidates_column + 3 * s.cells;
     let half = 2 * POPULATION_BUCKETS as usize;
+    let mut multiplicity = Vec::with_capacity(rows.len());
     let (populations, answered) = rows
         .iter_mut()
         .map(|row| {
@@ -1492,18 +1516,24 @@ pub fn take_hidden(s: &Suppression, rows: &mut [Vec<Value>]) -> Hidden {
             } else {
                 Vec::new()
             };
-            if !s.population || sketch.len() != 2 * half {
+            if !s.population || sketch.len() != 2 * half + 1 {
+                multiplicity.push(1);
                 return (None, None);
             }
+            multiplicity.push(match sketch.get(2 * half) {
+                Some(Value::Integer(m)) => (*m).max(1),
+                _ => i64::MAX,
+            });
             (
                 Population::of(&sketch[..half]),
-                Population::of(&sketch[half..]),
+                Population::of(&sketch[half..2 * half]),
             )
         })
         .unzip();
     Hidden {
         populations,
         answered,
+        multiplicity,
     }
 }
 

@@ -239,6 +239,8 @@ const CANDIDATE_ROWS: &str = "candidate_rows";
 /// The CTE of a report over demographics' partial cells per group and bucket of the population
 /// sketch (`Lower::candidate_rows`).
 const CANDIDATE_CELLS: &str = "candidate_cells";
+/// The CTE of how many groups each candidate of [`CANDIDATE_ROWS`] is in.
+const MULTIPLICITY: &str = "multiplicity";
 /// The candidate's key in [`CANDIDATE_ROWS`]: `id`, so that its rows join as candidates' rows.
 const CANDIDATE_KEY: &str = "id";
 
@@ -1599,6 +1601,46 @@ impl Lower<'_> {
             aggregate(d, "sum", false, Some(d.record_key(key(), 1)), None),
             "ps".into(),
         ));
+        // How many groups the candidates of the group are in, at most: one candidate in many
+        // groups of one report (applications to many jobs) gets a draw of noise in each, which
+        // a sum over the groups averages (red team, pass 20: one run told three targets'
+        // answers). `crate::demographics::publish` widens the noise by it and `app` withholds
+        // a group above a bound.
+        ctes.push((
+            MULTIPLICITY.into(),
+            Select {
+                columns: vec![
+                    (
+                        SqlExpr::Ref("r".into(), CANDIDATE_KEY.into()),
+                        CANDIDATE_KEY.into(),
+                    ),
+                    (aggregate(d, "count", false, None, None), "m".into()),
+                ],
+                from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), "r".into())),
+                group_by: vec![SqlExpr::Ref("r".into(), CANDIDATE_KEY.into())],
+                ..Default::default()
+            },
+        ));
+        columns.push((
+            aggregate(
+                d,
+                "max",
+                false,
+                Some(SqlExpr::Ref(MULTIPLICITY.into(), "m".into())),
+                None,
+            ),
+            "pm".into(),
+        ));
+        let mut joins = late_tables.joins;
+        joins.push(Join {
+            kind: JoinKind::Left,
+            source: TableSource::Cte(MULTIPLICITY.into()),
+            alias: MULTIPLICITY.into(),
+            on: SqlExpr::eq(
+                SqlExpr::Ref(MULTIPLICITY.into(), CANDIDATE_KEY.into()),
+                key(),
+            ),
+        });
         let mut group_by = dims;
         group_by.push(bucket);
         ctes.push((
@@ -1606,7 +1648,7 @@ impl Lower<'_> {
             Select {
                 columns,
                 from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), q)),
-                joins: late_tables.joins,
+                joins,
                 group_by,
                 ..Default::default()
             },
@@ -1714,6 +1756,7 @@ impl Lower<'_> {
             aggregate(d, "sum", false, Some(p("ps")), answered),
             "as_".into(),
         ));
+        columns.push((aggregate(d, "max", false, Some(p("pm")), None), "pm".into()));
         select.ctes.push((
             "population_buckets".into(),
             Select {
@@ -1747,6 +1790,7 @@ impl Lower<'_> {
                 name!("t{b}"),
             ));
         }
+        columns.push((aggregate(d, "max", false, Some(q("pm")), None), "m".into()));
         select.ctes.push((
             "population".into(),
             Select {
@@ -1777,6 +1821,20 @@ impl Lower<'_> {
                 }
             }
         }
+        // Then how many groups its candidates are in, at most (1 for a group of nobody).
+        select.columns.push((
+            d.output(
+                SqlExpr::Func(
+                    "COALESCE",
+                    vec![
+                        SqlExpr::Ref("population".into(), "m".into()),
+                        SqlExpr::Int(1),
+                    ],
+                ),
+                &Type::Integer,
+            ),
+            "#multiplicity".into(),
+        ));
     }
 
     /// A grain of distinct records (`per`, [`Grain`]): first one row per group and record, its

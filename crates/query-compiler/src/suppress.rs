@@ -78,14 +78,14 @@ pub struct Suppression {
 impl Suppression {
     /// How many values a result row holds after the visible columns: the hidden count of
     /// distinct candidates, or three per cell, then the population's and its answered part's
-    /// sketches.
+    /// sketches and the most groups one of its candidates is in.
     pub fn hidden_columns(&self) -> usize {
         if self.cells == 0 {
             1
         } else {
             3 * self.cells
                 + if self.population {
-                    4 * crate::demographics::POPULATION_BUCKETS as usize
+                    4 * crate::demographics::POPULATION_BUCKETS as usize + 1
                 } else {
                     0
                 }

@@ -439,6 +439,7 @@ fn filtered_reports_are_checked_against_their_atoms() {
             &Default::default(),
             &exact,
             &|_, _| 0,
+            &|_| 1,
         )
         .rows,
     );
@@ -455,6 +456,7 @@ fn filtered_reports_are_checked_against_their_atoms() {
                 &Default::default(),
                 &exact,
                 &|_, _| 0,
+                &|_| 1,
             )
             .rows,
         )
@@ -482,6 +484,7 @@ fn filtered_reports_are_checked_against_their_atoms() {
         &Default::default(),
         &exact,
         &|_, _| 0,
+        &|_| 1,
     )
     .rows;
     assert_eq!(published[0][2], Value::Integer(40));
@@ -494,7 +497,8 @@ fn filtered_reports_are_checked_against_their_atoms() {
             &margins,
             &Default::default(),
             &exact,
-            &|_, _| 0
+            &|_, _| 0,
+            &|_| 1
         )
         .rows
         .is_empty()

@@ -258,6 +258,7 @@ fn harness(store: &mut Fresh) {
         padding_leaves_the_answered_cells_alone,
     );
     in_fresh_org_told(&mut a, "averaged", 3000, padded_populations_average_nothing);
+    in_fresh_org(&mut a, "multiple", candidates_in_many_groups_withhold_them);
     let mut alone = Default::default();
     in_fresh_org(&mut a, "questions1", |a| {
         alone = withheld_by(a, &[LOCATIONS_BY_RACE])
@@ -1254,3 +1255,72 @@ const LOCATION_GENDER: &str =
     "report candidates group by location as l, demographics.gender as g show count() as n";
 const LOCATIONS_BY_RACE: &str =
     "report candidates group by location as l, demographics.race_ethnicity as g show count() as n";
+
+/// Red team, pass 20: one candidate in 24 groups of one report (applications to 24 jobs of 150
+/// random candidates each) and in a 25th holding them all: the sum of the 24 cells less the
+/// 25th is 24 times their answer plus 25 draws of noise, and one run told three targets'
+/// answers. A group whose candidates are in more than `MAX_MULTIPLICITY` groups of the report
+/// is withheld (up to it, its noise is widened as many times). Here a candidate applies to five
+/// open jobs: those five are withheld, the others are not by this rule.
+fn candidates_in_many_groups_withhold_them(a: &mut Attack) {
+    let text = "report applications group by job.title as j, candidate.demographics.gender as g show count(distinct candidate) as n";
+    let jobs = |a: &mut Attack, filter: &str| -> Vec<(String, String)> {
+        a.run(&format!("report jobs {filter} show id as j, title as t"))
+            .unwrap()
+            .iter()
+            .map(|r| (cell(&r[0]), cell(&r[1])))
+            .collect()
+    };
+    let open = jobs(a, "where status = \"open\"");
+    assert!(open.len() >= 5, "{open:?}");
+    let many: Vec<String> = open[..5].iter().map(|(_, t)| t.clone()).collect();
+    let others: Vec<String> = jobs(a, "")
+        .into_iter()
+        .map(|(_, t)| t)
+        .filter(|t| !many.contains(t))
+        .collect();
+    a.pad("Many Jobs".to_owned(), "Anywhere");
+    let who = a
+        .run("report candidates where name = \"Many Jobs\" show id as c")
+        .unwrap();
+    let who = cell(&who[0][0]);
+    for (job, _) in &open[..5] {
+        a.store
+            .store()
+            .apply(
+                &a.org,
+                store::NewApplication {
+                    id: None,
+                    candidate_id: domain::Id::parse(&who).unwrap(),
+                    job_id: domain::Id::parse(job).unwrap(),
+                    source_id: None,
+                    credited_to_user_id: None,
+                    custom_fields: Default::default(),
+                    at: at(),
+                    by_user_id: None,
+                },
+            )
+            .unwrap();
+    }
+    let report = query_syntax::parse(text).unwrap();
+    let run = a
+        .services
+        .run_report(a.store.store(), &a.org, &a.admin, &report, a.today, at())
+        .unwrap();
+    let withheld: std::collections::BTreeSet<String> =
+        run.withheld.iter().map(|g| cell(&g[0].1)).collect();
+    for title in &many {
+        assert!(
+            withheld.contains(title),
+            "{title} holds a candidate in 5 groups: {withheld:?}"
+        );
+    }
+    let published: std::collections::BTreeSet<String> =
+        run.rows.rows.iter().map(|r| cell(&r[0])).collect();
+    assert!(
+        others
+            .iter()
+            .any(|t| published.contains(t) && !withheld.contains(t)),
+        "other jobs publish: {withheld:?}"
+    );
+}
