@@ -1311,6 +1311,7 @@ pub struct Publication {
 /// [`Population`]) are withheld too. `bits` is given each cell's row with its key: the caller
 /// seeds a cell's noise with its group's population as well as its own people, so that a
 /// group whose population changed draws every cell anew.
+#[allow(clippy::too_many_arguments)]
 pub fn publish(
     s: &Suppression,
     rows: Vec<Vec<Value>>,

@@ -257,7 +257,8 @@ fn run(s: &mut Fresh) -> Vec<(Vec<Vec<Value>>, Vec<Vec<Value>>, SuppressionSumma
                 // its answered part; no margins (the check against populations published
                 // before stands in for them).
                 let half = 2 * query_compiler::demographics::POPULATION_BUCKETS as usize;
-                let sketch = 2 * half;
+                // and the most groups one of its candidates is in.
+                let sketch = 2 * half + 1;
                 assert!(spec.margins.is_empty(), "{name}");
                 assert_eq!(spec.hidden_columns(), 3 + sketch, "{name}");
                 assert_eq!(
@@ -280,7 +281,12 @@ fn run(s: &mut Fresh) -> Vec<(Vec<Vec<Value>>, Vec<Vec<Value>>, SuppressionSumma
                         .sum()
                 };
                 let population = count(&r[keys + 4..keys + 4 + half]);
-                let answered = count(&r[keys + 4 + half..]);
+                let answered = count(&r[keys + 4 + half..keys + 4 + 2 * half]);
+                assert!(
+                    matches!(r.last(), Some(Value::Integer(m)) if *m >= 1),
+                    "{name}: multiplicity {:?}",
+                    r.last()
+                );
                 assert!(population >= 1, "{name}: population sketch {r:?}");
                 assert!(
                     (0..=population).contains(&answered),
