@@ -12,7 +12,8 @@
 //! - one policy (up to its `;`) has at most [`MAX_OPERATORS`] operators (`&&`, `||`, comparisons,
 //!   arithmetic, `!`, `.` of an attribute or a method, and `[`): a chain of operators nests as
 //!   deep as it is long;
-//! - one policy has at most [`MAX_IFS`] `if`s.
+//! - one policy has at most [`MAX_IFS`] `if`s;
+//! - a string holds at most [`MAX_STRING`] bytes (`like` backtracks over its two strings).
 //!
 //! Strings and `//` comments are skipped. The shipped default policy is far inside every bound
 //! (its deepest nesting is 4 levels, its longest policy a dozen operators, no `if`).
@@ -25,6 +26,8 @@ pub const MAX_NESTING: usize = 32;
 pub const MAX_OPERATORS: usize = 200;
 /// The most `if` expressions one policy may have.
 pub const MAX_IFS: usize = 4;
+/// The longest string a policy text may hold, in bytes.
+pub const MAX_STRING: usize = 1_000;
 
 /// The first place where `text` goes past a bound, as a problem at its line and column.
 pub fn check(text: &str) -> Option<Problem> {
@@ -45,9 +48,21 @@ pub fn check(text: &str) -> Option<Problem> {
         match b {
             b'"' => {
                 // A string: up to the closing quote that is not escaped.
+                let start = i;
                 i += 1;
                 while i < bytes.len() && bytes[i] != b'"' {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                // `like` matches with backtracking, in time the product of its two strings'
+                // lengths (red team, pass 21: two of 40,000 and 20,000 characters ran minutes
+                // past the request's end).
+                if i - start > MAX_STRING {
+                    return problem(
+                        start,
+                        format!(
+                            "a string longer than {MAX_STRING} bytes: policies compare short values"
+                        ),
+                    );
                 }
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
@@ -156,6 +171,15 @@ mod tests {
                 .contains("more than 200 operators")
         );
 
+        // A `like` of two long strings (red team, pass 21: minutes of CPU).
+        let like = format!(
+            "@id(\"x\")\npermit(principal, action, resource) when {{ \"{}\" like \"*{}b\" }};",
+            "a".repeat(4_000),
+            "a".repeat(2_000)
+        );
+        let p = check(&like).unwrap();
+        assert!(p.message.contains("longer than 1000 bytes"), "{p:?}");
+        assert_eq!((p.line, p.column), (2, 44));
         // Attributes read one after another (red team, pass 19: 5,000 overflowed the stack).
         let attributes = format!(
             "@id(\"x\")\npermit(principal, action, resource) when {{ principal{} == 1 }};",

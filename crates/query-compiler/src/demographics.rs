@@ -1490,18 +1490,19 @@ pub struct Hidden {
     /// group's population with candidates without answers, 60 times with 16 of them, and each
     /// population drew its cells anew, so the answered cells' noise averaged away).
     pub answered: Vec<Option<Population>>,
-    /// The most groups of the report one candidate of each row's group is in (1 when not
-    /// given): each group draws its own noise for that candidate, so [`publish`] widens the
-    /// noise by it, and `app` withholds a group above [`MAX_MULTIPLICITY`].
+    /// The most groups one counted candidate of each row's group is in (1 when not given, at
+    /// most [`MAX_MULTIPLICITY`]: the statement leaves out those in more): each group draws its
+    /// own noise for that candidate, so [`publish`] widens the noise by it.
     pub multiplicity: Vec<i64>,
 }
 
-/// The most groups of one report a candidate of a published group may be in: a candidate in
-/// `m` groups, and in a group holding them all, gives `m` draws whose sum is `m` times their
-/// answer (red team, pass 20: 24 jobs of 150 random candidates each plus the target, and one
-/// job of them all, told three targets' answers in one run). Up to this bound the noise is
-/// widened `m` times, so such a sum tells no more than one cell does; above it the group is
-/// withheld.
+/// The most groups a candidate counted by a report may be in (by the report's other keys and
+/// the fields its filter reads, over the org's rows): a candidate in `m` groups, and in a group
+/// holding them all, gives `m` draws whose sum is `m` times their answer (red team, pass 20: 24
+/// jobs of 150 random candidates each plus the target, and one job of them all, told three
+/// targets' answers in one run; pass 21: 25 reports of one job each). Up to this bound the
+/// noise is widened `m` times, so such a sum tells no more than one cell does; a candidate
+/// above it counts in none of the report's cells (the statement leaves them out).
 pub const MAX_MULTIPLICITY: i64 = 4;
 
 /// Takes the population sketches out of a report's rows ([`Hidden`]).

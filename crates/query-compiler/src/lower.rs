@@ -239,8 +239,10 @@ const CANDIDATE_ROWS: &str = "candidate_rows";
 /// The CTE of a report over demographics' partial cells per group and bucket of the population
 /// sketch (`Lower::candidate_rows`).
 const CANDIDATE_CELLS: &str = "candidate_cells";
-/// The CTE of how many groups each candidate of [`CANDIDATE_ROWS`] is in.
+/// The CTE of how many groups (by the report's other keys, over the org's rows whatever its
+/// filter) each candidate is in, and the CTE of those rows.
 const MULTIPLICITY: &str = "multiplicity";
+const MULTIPLICITY_ROWS: &str = "multiplicity_rows";
 /// The candidate's key in [`CANDIDATE_ROWS`]: `id`, so that its rows join as candidates' rows.
 const CANDIDATE_KEY: &str = "id";
 
@@ -1606,6 +1608,53 @@ impl Lower<'_> {
         // a sum over the groups averages (red team, pass 20: one run told three targets'
         // answers). `crate::demographics::publish` widens the noise by it and `app` withholds
         // a group above a bound.
+        //
+        // Counted over the org's rows whatever the report's filter, by the report's other group
+        // keys: a filter that keeps one group per report made every candidate's count 1, and 25
+        // reports of one job each summed to the answer again (red team, pass 21).
+        let mut mt = Tables::new();
+        let ms = Name::new("s");
+        let mut mgroup = Vec::new();
+        for dim in ir.dims.iter().filter(|d| !d.is_demographic()) {
+            mgroup.push(self.scalar(&dim.expr, &mut mt, &ms, subject));
+        }
+        // And by every field the filter reads: a filter keeps the groups of those values, so
+        // 25 reports each filtered to one job (`job.title = "X" or job.title = "X"`) are 25
+        // groups of one candidate's (red team, pass 21).
+        let mut read: Vec<Scalar> = Vec::new();
+        if let Some(f) = &ir.filter {
+            f.walk(&mut |e| {
+                if matches!(e, Scalar::Field { .. }) && !read.contains(e) {
+                    read.push(e.clone());
+                }
+            });
+        }
+        for e in &read {
+            mgroup.push(self.scalar(e, &mut mt, &ms, subject));
+        }
+        let mk = match ir.candidate_cells() {
+            Some(candidate) => self.scalar(candidate, &mut mt, &ms, subject),
+            None => SqlExpr::Null,
+        };
+        mgroup.push(mk.clone());
+        let mfilter = SqlExpr::all(
+            [SqlExpr::eq(col(&ms, "org_id"), SqlExpr::Org)]
+                .into_iter()
+                .chain(self.row_filter(subject, &ms))
+                .chain([SqlExpr::IsNull(Box::new(mk.clone()), true)])
+                .collect(),
+        );
+        ctes.push((
+            MULTIPLICITY_ROWS.into(),
+            keyed_select(
+                subject,
+                mt,
+                ms,
+                mfilter,
+                vec![(mk, CANDIDATE_KEY.into())],
+                mgroup,
+            ),
+        ));
         ctes.push((
             MULTIPLICITY.into(),
             Select {
@@ -1616,7 +1665,7 @@ impl Lower<'_> {
                     ),
                     (aggregate(d, "count", false, None, None), "m".into()),
                 ],
-                from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), "r".into())),
+                from: Some((TableSource::Cte(MULTIPLICITY_ROWS.into()), "r".into())),
                 group_by: vec![SqlExpr::Ref("r".into(), CANDIDATE_KEY.into())],
                 ..Default::default()
             },
@@ -1643,12 +1692,27 @@ impl Lower<'_> {
         });
         let mut group_by = dims;
         group_by.push(bucket);
+        // A candidate in more groups than that counts in none of them: what they answered
+        // would otherwise add up over their groups (one candidate's count of groups is the
+        // viewer's to know without demographics, so leaving them out tells nothing).
+        let few = SqlExpr::bin(
+            "<=",
+            SqlExpr::Func(
+                "COALESCE",
+                vec![
+                    SqlExpr::Ref(MULTIPLICITY.into(), "m".into()),
+                    SqlExpr::Int(1),
+                ],
+            ),
+            SqlExpr::Int(crate::demographics::MAX_MULTIPLICITY),
+        );
         ctes.push((
             CANDIDATE_CELLS.into(),
             Select {
                 columns,
                 from: Some((TableSource::Cte(CANDIDATE_ROWS.into()), q)),
                 joins,
+                filter: Some(few),
                 group_by,
                 ..Default::default()
             },
