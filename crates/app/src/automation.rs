@@ -499,6 +499,31 @@ impl Services {
         Ok(())
     }
 
+    /// The user a rule runs as (its `owner`, else the caller) and their access; an owner who
+    /// is no active user of the org is the caller's mistake at `definition.owner`.
+    fn rule_owner(
+        &self,
+        store: &mut Store,
+        access: &Access,
+        rule: &Rule,
+    ) -> Result<(String, Access), AppError> {
+        let org = &access.viewer.org;
+        let owner_id = rule
+            .owner
+            .clone()
+            .unwrap_or_else(|| access.viewer.user.clone());
+        match self.owner_access(store, org, &owner_id) {
+            Ok(owner) => Ok((owner_id, owner)),
+            Err(AppError::NoSuchUser { .. } | AppError::InactiveUser { .. }) => {
+                Err(AppError::invalid(
+                    "definition.owner",
+                    format!("`definition.owner`: `{owner_id}` is no active user of org `{org}`"),
+                ))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Saves a rule (new, or a new version of one): checked in full as its owner (the user
     /// it names, else the caller), stored with its history, audited. Admins only, by default.
     pub fn save_rule(
@@ -524,20 +549,7 @@ impl Services {
             };
             AppError::invalid(&field, format!("`{field}`: {}", e.message))
         })?;
-        let owner_id = rule
-            .owner
-            .clone()
-            .unwrap_or_else(|| access.viewer.user.clone());
-        let owner = match self.owner_access(store, &org, &owner_id) {
-            Ok(owner) => owner,
-            Err(AppError::NoSuchUser { .. } | AppError::InactiveUser { .. }) => {
-                return Err(AppError::invalid(
-                    "definition.owner",
-                    format!("`definition.owner`: `{owner_id}` is no active user of org `{org}`"),
-                ));
-            }
-            Err(e) => return Err(e),
-        };
+        let (owner_id, owner) = self.rule_owner(store, access, &rule)?;
         self.check_rule(store, &owner, &rule, at)?;
         let id = match &input.id {
             Some(id) => id.clone(),
@@ -759,22 +771,7 @@ impl Services {
             // Checked as saving checks it, so that a condition or template that does not
             // compile is the caller's mistake at its field (red team, pass 18: a condition on
             // a demographic field was `INTERNAL`).
-            let owner_id = rule
-                .owner
-                .clone()
-                .unwrap_or_else(|| access.viewer.user.clone());
-            let owner = match self.owner_access(store, &org, &owner_id) {
-                Ok(owner) => owner,
-                Err(AppError::NoSuchUser { .. } | AppError::InactiveUser { .. }) => {
-                    return Err(AppError::invalid(
-                        "definition.owner",
-                        format!(
-                            "`definition.owner`: `{owner_id}` is no active user of org `{org}`"
-                        ),
-                    ));
-                }
-                Err(e) => return Err(e),
-            };
+            let (_, owner) = self.rule_owner(store, access, &rule)?;
             self.check_rule(store, &owner, &rule, at)?;
             candidates.push(("(unsaved)".to_owned(), 0, 0, rule));
         } else {
