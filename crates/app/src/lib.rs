@@ -618,8 +618,9 @@ impl Services {
             // And the answered part of each: what only the candidates change (docs/privacy.md,
             // "Answered people").
             let answered = demographics::groups(s, &rows.rows, &hidden.answered);
-            // The most groups one candidate of each group is in: the noise widens by it, and a
-            // group above the bound is withheld (`MAX_MULTIPLICITY`).
+            // The most groups one counted candidate of each group is in: the noise widens by
+            // it. The statement leaves out candidates above `MAX_MULTIPLICITY`; a group whose
+            // count is above it anyway (not returned, or not a number) is withheld.
             let mut multiplicity: std::collections::HashMap<Vec<String>, i64> =
                 std::collections::HashMap::new();
             for (row, m) in rows.rows.iter().zip(&hidden.multiplicity) {

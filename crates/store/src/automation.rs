@@ -147,10 +147,9 @@ impl Store {
             // 18: a request the auth cache let in after a revocation).
             if let Some(token) = change.token_id {
                 let live = tx.query_opt(
-                    &format!(
-                        "SELECT id FROM api_tokens WHERE id = $1 AND revoked_at IS NULL{}",
-                        tx.lock_shared()
-                    ),
+                    // `FOR UPDATE`, not `lock_shared`'s `FOR KEY SHARE`: the revocation's
+                    // update of `revoked_at` (not a key) would not wait for that.
+                    &format!("{}{}", crate::tokens::LIVE_TOKEN, tx.lock()),
                     &[Val::Text(token)],
                     &[Kind::Text],
                 )?;

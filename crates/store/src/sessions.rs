@@ -128,12 +128,6 @@ pub struct StoredPassword {
 const REPLACED_INVITATIONS: &str =
     "DELETE FROM console_codes WHERE org_id = $1 AND user_id = $2 AND purpose = 'invitation'";
 
-/// Whether token `?1` is there and not revoked (SQLite).
-const LIVE_TOKEN: &str =
-    "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE id = ?1 AND revoked_at IS NULL)";
-/// Token `$1`'s row when it is not revoked (PostgreSQL, to lock).
-const LIVE_TOKEN_ROW: &str = "SELECT 1 FROM api_tokens WHERE id = $1 AND revoked_at IS NULL";
-
 const SESSION_COLUMNS: &str =
     "id_hash, org_id, user_id, csrf_token, via, created_at, expires_at, token_id";
 
@@ -582,7 +576,14 @@ impl Store {
                 // Made with a token: only while it lives (the write lock orders this with its
                 // revocation, which deletes what is here by then).
                 if let Some(token) = &c.token_id {
-                    let live: bool = tx.query_row(LIVE_TOKEN, [token], |r| r.get(0))?;
+                    let live = tx
+                        .query_row(
+                            &crate::tokens::LIVE_TOKEN.replace('$', "?"),
+                            [token],
+                            |_| Ok(()),
+                        )
+                        .optional()?
+                        .is_some();
                     if !live {
                         return Err(StoreError::TokenRevoked(token.clone()));
                     }
@@ -617,7 +618,10 @@ impl Store {
                 // revocation left a working link).
                 if let Some(token) = &c.token_id {
                     let live = tx
-                        .query_opt(&format!("{LIVE_TOKEN_ROW} FOR SHARE"), &[token])?
+                        .query_opt(
+                            &format!("{} FOR SHARE", crate::tokens::LIVE_TOKEN),
+                            &[token],
+                        )?
                         .is_some();
                     if !live {
                         return Err(StoreError::TokenRevoked(token.clone()));

@@ -60,6 +60,12 @@ const TOKEN_COLUMNS: &str =
 /// first 16 hex digits of its session's hash (`app::sessions::console_token_name`).
 pub const CONSOLE_TOKEN_PREFIX: &str = "console session ";
 
+/// Token `$1`'s id when it is there and not revoked: what is made with a token (a one-time
+/// code, a rule: migration 36) is stored only while this finds it, its row locked on
+/// PostgreSQL, so that a revocation waits for it and then undoes it, or comes first.
+pub(crate) const LIVE_TOKEN: &str =
+    "SELECT id FROM api_tokens WHERE id = $1 AND revoked_at IS NULL";
+
 /// The name of the console's tokens for the session whose id hashes to `id_hash`.
 pub fn console_name(id_hash: &str) -> String {
     format!(

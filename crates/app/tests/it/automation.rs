@@ -1127,3 +1127,82 @@ fn a_revoked_tokens_rules_stop_on_sqlite() {
 fn a_revoked_tokens_rules_stop_on_postgres() {
     a_revoked_tokens_rules_stop(common::postgres());
 }
+
+/// Rules saved with a token while the token is being revoked: none stays enabled (the save
+/// locks the token's row, so the revocation waits for it and disables it, or comes first and
+/// the save is refused). A thread saves as fast as it can while another revokes, 8 rounds.
+fn rules_saved_during_a_revocation_stop(mut f: Fresh) {
+    let o = org(&mut f);
+    let url = f.url();
+    let admin = o.admin.clone();
+    for round in 0..8u64 {
+        let token = o
+            .services
+            .create_token(f.store(), ORG, &admin.viewer.user, "laptop", None, now())
+            .unwrap();
+        let id = token.stored.id.clone();
+        let (url, saver_admin) = (url.clone(), admin.clone());
+        let saver = std::thread::spawn(move || {
+            let services = Services::new();
+            let mut store = Store::open(&url).unwrap();
+            for n in 0..10_000 {
+                let saved = services.save_rule(
+                    &mut store,
+                    &saver_admin,
+                    SaveRule {
+                        id: None,
+                        expected_version: None,
+                        definition: format!(
+                            r#"{{"name": "race {round} {n}", "when": "application.moved", "then": [{{"do": "request_feedback"}}]}}"#
+                        ),
+                        reason: "race".to_owned(),
+                        token: Some(id.clone()),
+                    },
+                    now(),
+                );
+                match saved {
+                    Ok(_) => {}
+                    Err(AppError::Forbidden { .. }) => return n,
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+            panic!("the token was never revoked");
+        });
+        std::thread::sleep(std::time::Duration::from_millis(5 + 3 * round));
+        assert!(
+            f.store()
+                .revoke_token(ORG, &token.stored.id, now())
+                .unwrap()
+        );
+        saver.join().unwrap();
+        let live: Vec<String> = f
+            .store()
+            .rules(ORG, false)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.enabled && r.name.starts_with(&format!("race {round} ")))
+            .map(|r| r.name)
+            .collect();
+        assert!(live.is_empty(), "round {round}: enabled {live:?}");
+        // Under the rule count's bound for the next round.
+        for r in f.store().rules(ORG, false).unwrap() {
+            o.services
+                .delete_rule(f.store(), &admin, &r.id, None, "race", now())
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn rules_saved_during_a_revocation_stop_on_sqlite() {
+    rules_saved_during_a_revocation_stop(common::sqlite());
+}
+
+#[test]
+#[cfg_attr(
+    not(hp_postgres),
+    ignore = "set HIREPLANE_TEST_POSTGRES to run against PostgreSQL"
+)]
+fn rules_saved_during_a_revocation_stop_on_postgres() {
+    rules_saved_during_a_revocation_stop(common::postgres());
+}
